@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: generated code is current, types check, the build works, then mocha.
+# Extra arguments go to mocha (e.g. `npm test -- test/registry`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node scripts/gen.mjs --check
+npx tsc --noEmit -p tsconfig.json
+npx tsc -p tsconfig.build.json
+npx mocha "$@"

@@ -1,0 +1,86 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { mountOperations, ContractViolation, type Handlers } from './operations.js';
+import { HttpProblem } from './problem.js';
+import { securityGuard, type SecurityOptions } from './security.js';
+import type { OpenApiDocument } from './openapi-document.js';
+import type { Logger } from './logger.js';
+import { contract, registryDocument, runtimeDocument } from './contract.js';
+
+export const BODY_LIMIT = '2mb';
+
+export interface AppOptions<Ops> {
+  api: 'registry' | 'runtime';
+  handlers: Handlers<Ops>;
+  security: SecurityOptions;
+  logger: Logger;
+}
+
+/** A Koa app serving one OpenAPI document: security, JSON parsing, validation and problem+json errors. */
+export function createApp<Ops>(options: AppOptions<Ops>): Koa {
+  const document: OpenApiDocument = options.api === 'registry' ? registryDocument : runtimeDocument;
+  const app = new Koa();
+  const router = new Router();
+  mountOperations<Ops>(router, options.api, document, contract, options.handlers);
+
+  app.use(problemResponses(options.logger));
+  app.use(securityGuard(options.security));
+  app.use(bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: BODY_LIMIT,
+    jsonStrict: true,
+    onError(error) {
+      const status = (error as { status?: number }).status;
+      if (status === 413) throw new HttpProblem(413, `The request body is larger than ${BODY_LIMIT}`);
+      if (status === 415) throw new HttpProblem(415, error.message);
+      throw new HttpProblem(400, `The request body is not valid JSON: ${error.message}`, {
+        errors: [{ field: 'body', message: 'is not valid JSON' }],
+      });
+    },
+  }));
+  app.use(router.routes());
+  app.use((ctx) => {
+    const methods = new Set(router.match(ctx.path, ctx.method).path.flatMap((layer) => layer.methods));
+    if (methods.size) {
+      ctx.set('Allow', [...methods].join(', '));
+      throw new HttpProblem(405, `${ctx.method} is not allowed on ${ctx.path}; use ${[...methods].join(', ')}`);
+    }
+    throw new HttpProblem(404, `No route ${ctx.method} ${ctx.path}`);
+  });
+
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    // A client that goes away while a stream is open is not a server error.
+    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE') return;
+    options.logger.error('unhandled', error);
+  });
+  return app;
+}
+
+function problemResponses(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (caught) {
+      let problem: HttpProblem;
+      if (caught instanceof HttpProblem) {
+        problem = caught;
+      } else if (isHttpError(caught) && caught.status < 500) {
+        // Errors raised by Koa and the router themselves (405 and the like).
+        problem = new HttpProblem(caught.status, caught.message);
+        if (caught.headers) ctx.set(caught.headers);
+      } else {
+        const what = caught instanceof ContractViolation ? 'contract violation' : 'internal error';
+        logger.error(`${what} on ${ctx.method} ${ctx.path}`, caught);
+        problem = new HttpProblem(500, 'The server failed to handle this request; see its log');
+      }
+      ctx.status = problem.status;
+      ctx.type = 'application/problem+json';
+      ctx.body = problem.toJSON(ctx.path);
+    }
+  };
+}
+
+function isHttpError(value: unknown): value is { status: number; message: string; headers?: Record<string, string> } {
+  return typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'number';
+}

@@ -1,0 +1,37 @@
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+
+export const DEFAULT_RUNTIME_URL = 'http://127.0.0.1:8765';
+export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8767';
+
+/** What both servers read from the environment. Every variable is listed in skills/.../ENV_VARS.md. */
+export interface ServerEnvironment {
+  runtimeUrl: URL;
+  registryUrl: URL;
+  dataDir: string;
+  agentsDir: string;
+  token: string | undefined;
+  allowedOrigins: string[];
+}
+
+export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): ServerEnvironment {
+  return {
+    runtimeUrl: parseUrl('AGENT_ORCHESTRATOR_SESSION_API_URL', env.AGENT_ORCHESTRATOR_SESSION_API_URL || DEFAULT_RUNTIME_URL),
+    registryUrl: parseUrl('AGENT_ORCHESTRATOR_AGENT_API_URL', env.AGENT_ORCHESTRATOR_AGENT_API_URL || DEFAULT_REGISTRY_URL),
+    dataDir: resolve(env.AGENT_ORCHESTRATOR_DATA_DIR || resolve(homedir(), '.agent-orchestrator')),
+    agentsDir: resolve(env.AGENT_ORCHESTRATOR_AGENTS_DIR || './.agent-orchestrator/agents'),
+    token: env.AGENT_ORCHESTRATOR_API_TOKEN || undefined,
+    allowedOrigins: (env.AGENT_ORCHESTRATOR_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+  };
+}
+
+function parseUrl(variable: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${variable} is not a URL: ${value}`);
+  }
+  if (url.protocol !== 'http:') throw new Error(`${variable} must be an http:// URL, not ${value}`);
+  return url;
+}

@@ -1,0 +1,50 @@
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import Datastore from 'nedb-promises';
+
+/**
+ * nedb loses data when two processes write one file, so each server takes a lock file beside its
+ * data before opening it. The lock holds the owner's pid: a lock left by a dead process (SIGKILL)
+ * is taken over, a live owner makes start-up fail with a clear message. Hand-written because the
+ * lock libraries on npm expire locks by age, which would make a restart after a crash wait.
+ */
+export async function lockDataDir(dataDir: string, owner: string): Promise<() => Promise<void>> {
+  await mkdir(dataDir, { recursive: true });
+  const path = join(dataDir, `${owner}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return async () => { await rm(path, { force: true }); };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`${dataDir} is in use by another ${owner} (pid ${pid}); stop it or use another AGENT_ORCHESTRATOR_DATA_DIR`);
+      }
+      await rm(path, { force: true });
+    }
+  }
+  throw new Error(`could not lock ${path}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function openCollection<T extends { _id?: string }>(
+  dataDir: string,
+  file: string,
+  indexes: Array<{ fieldName: string; unique?: boolean }>,
+): Promise<Datastore<T>> {
+  const store = Datastore.create({ filename: join(dataDir, file), timestampData: false }) as unknown as Datastore<T>;
+  await store.load();
+  for (const index of indexes) await store.ensureIndex(index);
+  return store;
+}

@@ -1,0 +1,35 @@
+import type { Server } from 'node:http';
+import type Koa from 'koa';
+
+export interface Listening {
+  server: Server;
+  /** The URL it answers at, with the real port when the configured one was 0. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on the host and port of `url` (port 0 picks a free one). */
+export function listen(app: Koa, url: URL): Promise<Listening> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port === '' ? 80 : Number(url.port);
+  return new Promise((resolve, reject) => {
+    const server = app.listen({ host, port });
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      const address = server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      const hostPart = host.includes(':') ? `[${host}]` : host;
+      resolve({
+        server,
+        url: `http://${hostPart}:${actualPort}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // Open event streams would keep close() waiting forever.
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

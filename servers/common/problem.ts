@@ -1,0 +1,53 @@
+/** An error that becomes an RFC 9457 problem+json response. Thrown where it arises, rendered in one place. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict',
+  413: 'Request body too large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable request',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+};
+
+export class HttpProblem extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly errors: FieldError[] | undefined;
+  readonly type: string;
+
+  constructor(status: number, detail: string, options: { errors?: FieldError[]; type?: string; title?: string } = {}) {
+    super(detail);
+    this.name = 'HttpProblem';
+    this.status = status;
+    this.title = options.title ?? TITLES[status] ?? 'Error';
+    this.errors = options.errors;
+    this.type = options.type ?? `urn:aof:problem:${this.title.toLowerCase().replace(/[^a-z]+/g, '-')}`;
+  }
+
+  toJSON(instance?: string) {
+    return {
+      type: this.type,
+      title: this.title,
+      status: this.status,
+      detail: this.message,
+      ...(instance ? { instance } : {}),
+      ...(this.errors?.length ? { errors: this.errors } : {}),
+    };
+  }
+}
+
+export const invalid = (field: string, message: string) =>
+  new HttpProblem(400, `${field}: ${message}`, { errors: [{ field, message }] });
+export const notFound = (detail: string) => new HttpProblem(404, detail);
+export const conflict = (detail: string) => new HttpProblem(409, detail);
+export const unprocessable = (field: string, message: string) =>
+  new HttpProblem(422, `${field}: ${message}`, { errors: [{ field, message }] });

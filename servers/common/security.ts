@@ -1,0 +1,64 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Middleware } from 'koa';
+import { HttpProblem } from './problem.js';
+
+export interface SecurityOptions {
+  /** The URL the server answers at; its host and port are the ones a request may name. */
+  url: URL;
+  /** Origins (scheme://host:port) a browser may call from, besides the server's own. */
+  allowedOrigins: string[];
+  /** When set, every request needs `Authorization: Bearer <token>`. */
+  token: string | undefined;
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * The servers launch processes that can edit files, so they refuse what a hostile web page could
+ * send: a foreign Host header (DNS rebinding) or a foreign Origin (cross-site requests). The port
+ * is read from the socket, so an ephemeral port (`:0` in the URL) works too.
+ */
+export function securityGuard(options: SecurityOptions): Middleware {
+  const hostnames = new Set([options.url.hostname.toLowerCase(), ...LOOPBACK_NAMES]);
+  const allowedOrigins = new Set(options.allowedOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
+  const tokenDigest = options.token ? digest(options.token) : undefined;
+
+  return async (ctx, next) => {
+    const port = ctx.req.socket.localPort;
+    const allowedHosts = new Set([...hostnames].map((h) => `${h}:${port}`));
+    const host = (ctx.get('host') || '').toLowerCase();
+    if (!allowedHosts.has(host)) {
+      throw new HttpProblem(403, `Host '${host || '(none)'}' is not allowed; use ${options.url.hostname}:${port}`, {
+        errors: [{ field: 'header.host', message: 'is not this server' }],
+      });
+    }
+    const origin = ctx.get('origin').toLowerCase();
+    if (origin && !allowedOrigins.has(origin) && !isSameOrigin(origin, allowedHosts)) {
+      throw new HttpProblem(403, `Origin '${origin}' is not allowed (see AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)`, {
+        errors: [{ field: 'header.origin', message: 'is not an allowed origin' }],
+      });
+    }
+    if (tokenDigest) {
+      const match = /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'));
+      if (!match || !timingSafeEqual(digest(match[1]!.trim()), tokenDigest)) {
+        ctx.set('WWW-Authenticate', 'Bearer');
+        throw new HttpProblem(401, 'A valid bearer token is required (AGENT_ORCHESTRATOR_API_TOKEN)', {
+          errors: [{ field: 'header.authorization', message: match ? 'is not the expected token' : 'is missing' }],
+        });
+      }
+    }
+    await next();
+  };
+}
+
+function isSameOrigin(origin: string, allowedHosts: Set<string>): boolean {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' && allowedHosts.has(url.host);
+  } catch {
+    return false;
+  }
+}
+
+// Comparing fixed-size digests keeps timingSafeEqual from leaking the token's length.
+const digest = (value: string) => createHash('sha256').update(value).digest();

@@ -1,0 +1,87 @@
+import type Datastore from 'nedb-promises';
+import type { components } from '../../sdk/generated/registry.js';
+import { openCollection } from '../common/data-dir.js';
+import { conflict, notFound } from '../common/problem.js';
+
+export type Agent = components['schemas']['Agent'];
+export type AgentCreate = components['schemas']['AgentCreate'];
+export type AgentUpdate = components['schemas']['AgentUpdate'];
+
+type AgentDocument = Agent & { _id: string };
+
+const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const;
+
+/** Blueprints in one nedb file, keyed by name (the `_id`, so a duplicate name is refused atomically). */
+export class AgentStore {
+  private constructor(private readonly db: Datastore<AgentDocument>) {}
+
+  static async open(dataDir: string): Promise<AgentStore> {
+    return new AgentStore(await openCollection<AgentDocument>(dataDir, 'agents.db', [{ fieldName: 'status' }]));
+  }
+
+  async list(status?: Agent['status']): Promise<Agent[]> {
+    const docs = await this.db.find(status ? { status } : {}).sort({ _id: 1 });
+    return docs.map(toAgent);
+  }
+
+  async get(name: string): Promise<Agent> {
+    const doc = await this.db.findOne({ _id: name });
+    if (!doc) throw notFound(`Agent '${name}' not found`);
+    return toAgent(doc);
+  }
+
+  async find(name: string): Promise<Agent | null> {
+    const doc = await this.db.findOne({ _id: name });
+    return doc ? toAgent(doc) : null;
+  }
+
+  async create(input: AgentCreate): Promise<Agent> {
+    const now = new Date().toISOString();
+    const agent: Agent = { ...input, status: input.status ?? 'active', created_at: now, modified_at: now };
+    try {
+      return toAgent(await this.db.insert({ ...agent, _id: agent.name }));
+    } catch (error) {
+      if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
+        throw conflict(`Agent '${input.name}' already exists`);
+      }
+      throw error;
+    }
+  }
+
+  async update(name: string, changes: AgentUpdate): Promise<Agent> {
+    const $set: Record<string, unknown> = { modified_at: new Date().toISOString() };
+    const $unset: Record<string, true> = {};
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null) $unset[key] = true;
+      else $set[key] = value;
+    }
+    const updated = await this.db.update<AgentDocument>(
+      { _id: name },
+      Object.keys($unset).length ? { $set, $unset } : { $set },
+      { returnUpdatedDocs: true },
+    );
+    if (!updated) throw notFound(`Agent '${name}' not found`);
+    return toAgent(updated as unknown as AgentDocument);
+  }
+
+  /** Creates or replaces a blueprint kept as a folder; its status and creation time survive. */
+  async upsertFromFolder(input: AgentCreate): Promise<void> {
+    const existing = await this.find(input.name);
+    if (!existing) {
+      await this.create(input);
+      return;
+    }
+    const changes: AgentUpdate = { description: input.description };
+    for (const key of OPTIONAL_FIELDS) changes[key] = (input[key] ?? null) as never;
+    await this.update(input.name, changes);
+  }
+
+  async delete(name: string): Promise<void> {
+    const removed = await this.db.remove({ _id: name }, {});
+    if (!removed) throw notFound(`Agent '${name}' not found`);
+  }
+}
+
+function toAgent({ _id, ...agent }: AgentDocument): Agent {
+  return agent;
+}

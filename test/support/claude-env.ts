@@ -1,0 +1,51 @@
+// How tests launch the pinned Claude Code CLI offline against the fake model (see fake-model.ts).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The pinned devDependency, never the user's `claude`. */
+export const claudeBin = path.join(repoRoot, 'node_modules', '.bin', 'claude');
+
+/** Accepted by `--model` without any network check; the fake echoes it back. */
+export const TEST_MODEL = 'claude-sonnet-4-5';
+
+/**
+ * Env vars every Claude Code child in tests must get, on top of a parent env cleaned with
+ * `inheritedEnv()`. `configDir` should be a fresh temp dir: the CLI keeps all its state there
+ * (settings.json, .claude.json, projects/<cwd>/<session>.jsonl) and reads nothing from ~/.claude.
+ */
+export function claudeTestEnv(fakeUrl: string, configDir: string): Record<string, string> {
+  return {
+    ANTHROPIC_BASE_URL: fakeUrl,
+    ANTHROPIC_API_KEY: 'test-key',
+    // Without it the CLI resolves api.anthropic.com (DNS) even with ANTHROPIC_BASE_URL set.
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    CLAUDE_CONFIG_DIR: configDir,
+    // Otherwise 5xx/429 are retried with backoff and an error test takes minutes.
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    // bypassPermissions refuses to run as root without it (CI and these machines run as root).
+    IS_SANDBOX: '1',
+  };
+}
+
+/**
+ * process.env without the variables that would redirect or authenticate a child CLI differently
+ * (e.g. when the tests themselves run inside a Claude Code session: CLAUDECODE, ANTHROPIC_AUTH_TOKEN...).
+ */
+export function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || /^(ANTHROPIC_|CLAUDE|MCP_|OTEL_)/.test(key)) continue;
+    env[key] = value;
+  }
+  return env;
+}
+
+/** Full env for a test child: `{ ...inheritedEnv(), ...claudeTestEnv(fakeUrl, configDir) }`. */
+export function claudeChildEnv(fakeUrl: string, configDir: string): Record<string, string> {
+  return { ...inheritedEnv(), ...claudeTestEnv(fakeUrl, configDir) };
+}
