@@ -32,8 +32,17 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
     jsonStrict: true,
     onError(error) {
       const status = (error as { status?: number }).status;
-      if (status === 413) throw new HttpProblem(413, `The request body is larger than ${BODY_LIMIT}`);
-      if (status === 415) throw new HttpProblem(415, error.message);
+      if (status === 413) {
+        throw new HttpProblem(413, `The request body is larger than ${BODY_LIMIT}`, {
+          errors: [{ field: 'body', message: `is larger than ${BODY_LIMIT}` }],
+        });
+      }
+      if (status === 415) {
+        // The parser raises 415 only for a Content-Encoding it cannot decode.
+        throw new HttpProblem(415, error.message, {
+          errors: [{ field: 'header.content-encoding', message: 'is not supported' }],
+        });
+      }
       throw new HttpProblem(400, `The request body is not valid JSON: ${error.message}`, {
         errors: [{ field: 'body', message: 'is not valid JSON' }],
       });

@@ -19,10 +19,13 @@ type RequestBody<O> = O extends { requestBody: { content: { 'application/json': 
   ? B
   : O extends { requestBody?: { content: { 'application/json': infer B } } } ? B | undefined : undefined;
 
+type LowercaseKeys<T> = { [K in keyof T as K extends string ? Lowercase<K> : K]: T[K] };
+
 export interface OperationInput<O extends OperationShape> {
   path: NonNullable<O['parameters']['path']>;
   query: NonNullable<O['parameters']['query']>;
-  headers: NonNullable<O['parameters']['header']>;
+  /** Keyed by lower-case name (HTTP header names are case-insensitive; this is how they are read). */
+  headers: LowercaseKeys<NonNullable<O['parameters']['header']>>;
   body: RequestBody<O>;
   /** The Koa context, for what the contract cannot express (streams, client disconnects). */
   ctx: Context;
@@ -182,7 +185,9 @@ function validateRequest(ctx: Context, op: CompiledOperation) {
   if (op.body) {
     const hasBody = ctx.request.length || ctx.get('transfer-encoding');
     if (hasBody && !ctx.is('application/json')) {
-      throw new HttpProblem(415, `The request body must be application/json, not ${ctx.get('content-type') || 'untyped'}`);
+      throw new HttpProblem(415, `The request body must be application/json, not ${ctx.get('content-type') || 'untyped'}`, {
+        errors: [{ field: 'header.content-type', message: 'must be application/json' }],
+      });
     }
     body = (ctx.request as { body?: unknown }).body;
     if (!hasBody) {

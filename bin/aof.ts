@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import sade from 'sade';
+import { readServerEnvironment } from '../servers/common/config.js';
+import { createLogger } from '../servers/common/logger.js';
+import type { RunningServer } from '../servers/common/server.js';
+import { startRegistry } from '../servers/registry/server.js';
+import { startRuntime } from '../servers/runtime/server.js';
+
+type Which = 'both' | 'runtime' | 'registry';
+
+/** Starts the servers on the embedded store and keeps them up until SIGINT or SIGTERM. */
+async function serve(which: Which): Promise<void> {
+  const env = readServerEnvironment();
+  const started: RunningServer[] = [];
+  const common = { dataDir: env.dataDir, token: env.token, allowedOrigins: env.allowedOrigins };
+  if (which !== 'runtime') {
+    started.push(await startRegistry({ ...common, url: env.registryUrl, agentsDir: env.agentsDir, logger: createLogger('registry') }));
+  }
+  if (which !== 'registry') {
+    started.push(await startRuntime({ ...common, url: env.runtimeUrl, registryUrl: env.registryUrl, logger: createLogger('runtime') }));
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: shutting down (running agents keep going and are picked up at the next start)\n`);
+    void Promise.all(started.map((server) => server.close())).then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+const program = sade('aof').version('0.1.0')
+  .describe('Runs the aof servers on the embedded store (data in AGENT_ORCHESTRATOR_DATA_DIR, default ~/.agent-orchestrator).');
+
+program.command('up', 'Start the Agent Runtime and the Agent Registry', { default: true })
+  .action(() => serve('both'));
+program.command('runtime', 'Start only the Agent Runtime (sessions)')
+  .action(() => serve('runtime'));
+program.command('registry', 'Start only the Agent Registry (blueprints)')
+  .action(() => serve('registry'));
+
+const parsed = program.parse(process.argv, { lazy: true });
+if (parsed) {
+  Promise.resolve(parsed.handler(...parsed.args)).catch((error: Error) => {
+    process.stderr.write(`aof: ${error.message}\n`);
+    process.exit(1);
+  });
+}

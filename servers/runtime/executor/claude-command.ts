@@ -1,0 +1,35 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import type { StoredRun, StoredSession } from '../session-store.js';
+
+/**
+ * The CLI flags for one run. A blueprint's system prompt and settings go on every run, new or
+ * resumed, because Claude Code does not remember them in a conversation.
+ */
+export function claudeArgs(session: StoredSession, run: StoredRun, options: { permissionMode: string; mcpConfigPath: string }): string[] {
+  const blueprint = session.blueprint;
+  const args = ['-p', '--output-format', 'stream-json', '--verbose'];
+  // Continue the conversation once an earlier run has started it; else open it with our id.
+  const continues = session.runs.some((r) => r.number < run.number && r.started_at !== null);
+  args.push(continues ? '--resume' : '--session-id', session.claude_session_id!);
+  args.push('--permission-mode', blueprint?.permission_mode ?? options.permissionMode);
+  if (blueprint?.system_prompt) args.push('--append-system-prompt', blueprint.system_prompt);
+  if (blueprint?.mcp_servers) args.push('--mcp-config', options.mcpConfigPath);
+  if (blueprint?.model) args.push('--model', blueprint.model);
+  if (blueprint?.allowed_tools?.length) args.push('--allowedTools', blueprint.allowed_tools.join(','));
+  if (blueprint?.disallowed_tools?.length) args.push('--disallowedTools', blueprint.disallowed_tools.join(','));
+  return args;
+}
+
+/** The absolute path of an executable given as a path or a name on PATH; null when there is none. */
+export async function resolveExecutable(command: string, path = process.env.PATH ?? ''): Promise<string | null> {
+  const candidates = command.includes('/') ? [resolve(command)] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  for (const candidate of candidates) {
+    if (!isAbsolute(candidate)) continue;
+    const info = await stat(candidate).catch(() => null);
+    if (!info?.isFile()) continue;
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+  }
+  return null;
+}

@@ -1,0 +1,125 @@
+import type { EventInput, Usage } from '../session-store.js';
+
+/**
+ * Turns Claude Code's stream-json output, one line at a time, into runtime events. It is
+ * deterministic: parsing the same lines again yields the same events, which is how a restarted
+ * runtime finds where it left off in a run's output.
+ */
+export class StreamParser {
+  private readonly toolNames = new Map<string, string>();
+  /** The `result` line's verdict once seen. */
+  result: { isError: boolean; text: string | null } | undefined;
+
+  constructor(private readonly prompt: string) {}
+
+  parse(line: string): EventInput[] {
+    let message: Record<string, any>;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      return []; // not a protocol line (the CLI may print a warning to stdout)
+    }
+    if (!message || typeof message !== 'object') return [];
+    switch (message.type) {
+      case 'system':
+        return message.subtype === 'init' ? this.init(message) : [];
+      case 'assistant':
+        return this.assistant(message);
+      case 'user':
+        return this.toolResults(message);
+      case 'result':
+        return [this.resultEvent(message)];
+      default:
+        return [];
+    }
+  }
+
+  private init(message: Record<string, any>): EventInput[] {
+    const data: Extract<EventInput, { type: 'session_start' }>['data'] = {};
+    if (typeof message.session_id === 'string') data.claude_session_id = message.session_id;
+    if (typeof message.model === 'string') data.model = message.model;
+    if (typeof message.cwd === 'string') data.cwd = message.cwd;
+    if (typeof message.permissionMode === 'string') data.permission_mode = message.permissionMode;
+    if (typeof message.claude_code_version === 'string') data.claude_code_version = message.claude_code_version;
+    if (Array.isArray(message.tools)) data.tools = message.tools.filter((t: unknown) => typeof t === 'string');
+    if (Array.isArray(message.mcp_servers)) {
+      data.mcp_servers = message.mcp_servers
+        .filter((s: any) => s && typeof s.name === 'string')
+        .map((s: any) => ({ name: s.name, status: String(s.status ?? 'unknown') }));
+    }
+    return [
+      { type: 'session_start', data },
+      { type: 'message', data: { role: 'user', text: this.prompt } },
+    ];
+  }
+
+  private assistant(message: Record<string, any>): EventInput[] {
+    const events: EventInput[] = [];
+    for (const block of contentBlocks(message.message)) {
+      if (block.type === 'text' && typeof block.text === 'string') {
+        events.push({ type: 'message', data: { role: 'assistant', text: block.text } });
+      } else if (block.type === 'tool_use') {
+        const id = String(block.id ?? '');
+        const tool = String(block.name ?? 'unknown');
+        this.toolNames.set(id, tool);
+        events.push({ type: 'pre_tool', data: { tool_use_id: id, tool, input: block.input ?? {} } });
+      }
+    }
+    return events;
+  }
+
+  private toolResults(message: Record<string, any>): EventInput[] {
+    const events: EventInput[] = [];
+    for (const block of contentBlocks(message.message)) {
+      if (block.type !== 'tool_result') continue;
+      const id = String(block.tool_use_id ?? '');
+      const data: Extract<EventInput, { type: 'post_tool' }>['data'] = {
+        tool_use_id: id,
+        output: flattenContent(block.content),
+        is_error: block.is_error === true,
+      };
+      const tool = this.toolNames.get(id);
+      if (tool) data.tool = tool;
+      events.push({ type: 'post_tool', data });
+    }
+    return events;
+  }
+
+  private resultEvent(message: Record<string, any>): EventInput {
+    const isError = message.is_error === true || (typeof message.subtype === 'string' && message.subtype !== 'success');
+    const text = typeof message.result === 'string' ? message.result : null;
+    this.result = { isError, text };
+    const data: Extract<EventInput, { type: 'result' }>['data'] = { is_error: isError, text };
+    if (typeof message.subtype === 'string') data.subtype = message.subtype;
+    if (Number.isInteger(message.num_turns)) data.num_turns = message.num_turns;
+    if (Number.isInteger(message.duration_ms)) data.duration_ms = message.duration_ms;
+    if (typeof message.total_cost_usd === 'number') data.total_cost_usd = message.total_cost_usd;
+    if (message.usage && typeof message.usage === 'object') data.usage = normalizeUsage(message.usage);
+    if (Array.isArray(message.errors)) data.errors = message.errors.map(String);
+    return { type: 'result', data };
+  }
+}
+
+function contentBlocks(message: unknown): Array<Record<string, any>> {
+  const content = (message as { content?: unknown } | undefined)?.content;
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  return Array.isArray(content) ? content.filter((b) => b && typeof b === 'object') : [];
+}
+
+function flattenContent(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((b) => (b && typeof b === 'object' && typeof b.text === 'string' ? b.text : b?.type ? `[${b.type}]` : '')).join('\n');
+  }
+  return content === undefined || content === null ? '' : JSON.stringify(content);
+}
+
+function normalizeUsage(usage: Record<string, unknown>): Usage {
+  const count = (key: string) => (typeof usage[key] === 'number' && usage[key] >= 0 ? Math.round(usage[key]) : 0);
+  return {
+    input_tokens: count('input_tokens'),
+    output_tokens: count('output_tokens'),
+    cache_creation_input_tokens: count('cache_creation_input_tokens'),
+    cache_read_input_tokens: count('cache_read_input_tokens'),
+  };
+}

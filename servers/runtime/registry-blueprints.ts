@@ -1,0 +1,21 @@
+import { ConnectionError, NotFoundError, Orchestrator } from '../../sdk/index.js';
+import { HttpProblem } from '../common/problem.js';
+import type { BlueprintSource } from './session-service.js';
+
+/** Blueprints read from the Agent Registry through the SDK, like any other client. */
+export function registryBlueprints(registryUrl: URL, token: string | undefined): BlueprintSource {
+  const orchestrator = new Orchestrator({ registryUrl: registryUrl.href.replace(/\/$/, ''), token });
+  return {
+    async find(name) {
+      try {
+        return await orchestrator.agents.get(name);
+      } catch (error) {
+        if (error instanceof NotFoundError) return null;
+        if (error instanceof ConnectionError) {
+          throw new HttpProblem(503, `${error.message}; the Agent Runtime needs it to start a session from an agent`);
+        }
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import type { operations } from '../../sdk/generated/runtime.js';
+import { createApp } from '../common/app.js';
+import { lockDataDir } from '../common/data-dir.js';
+import { listen } from '../common/listen.js';
+import type { Handlers } from '../common/operations.js';
+import { openSse } from '../common/sse.js';
+import { VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
+import { registryBlueprints } from './registry-blueprints.js';
+import { SessionService, type BlueprintSource } from './session-service.js';
+import { SessionStore } from './session-store.js';
+import { createExecutor, type ExecutorOptions } from './executor/index.js';
+
+export interface RuntimeOptions extends CommonServerOptions {
+  /** The Agent Registry that blueprints are read from. */
+  registryUrl: URL;
+  /** Directory a session works in when none is given. Default: the runtime's working directory. */
+  defaultProjectDir?: string;
+  /**
+   * `local` (default) runs Claude Code here; `none` leaves runs queued for an executor that runs
+   * elsewhere and reports through `POST /sessions/{name}/events`.
+   */
+  executor?: 'local' | 'none';
+  executorOptions?: Partial<ExecutorOptions>;
+  /** Replaces the registry client (tests of the runtime alone). */
+  blueprints?: BlueprintSource;
+}
+
+export interface RunningRuntime extends RunningServer {
+  sessions: SessionService;
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
+  const unlock = await lockDataDir(options.dataDir, 'runtime');
+  try {
+    const store = await SessionStore.open(options.dataDir);
+    const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
+    const sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
+    const executor = options.executor === 'none'
+      ? undefined
+      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions });
+    const app = createApp<operations>({
+      api: 'runtime',
+      handlers: runtimeHandlers(sessions),
+      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token },
+      logger: options.logger,
+    });
+    const listening = await listen(app, options.url);
+    options.logger.info(`Agent Runtime listening on ${listening.url} (data in ${options.dataDir})`);
+    return {
+      url: listening.url,
+      sessions,
+      async close() {
+        await listening.close();
+        // Runs keep going without us: a restarted runtime re-adopts them.
+        await executor?.detach();
+        await unlock();
+      },
+    };
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+}
+
+function runtimeHandlers(sessions: SessionService): Handlers<operations> {
+  return {
+    getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
+    listSessions: async ({ query }) => ({ status: 200, body: { sessions: await sessions.list(query.state) } }),
+    createSession: async ({ body }) => {
+      const session = await sessions.create(body);
+      return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
+    },
+    deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
+    getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
+    deleteSession: async ({ path }) => {
+      await sessions.delete(path.name);
+      return { status: 204, body: undefined };
+    },
+    getSessionStatus: async ({ path, query }) => ({ status: 200, body: await sessions.status(path.name, query.wait) }),
+    getSessionResult: async ({ path }) => ({ status: 200, body: await sessions.result(path.name) }),
+    resumeSession: async ({ path, body }) => ({ status: 202, body: await sessions.resume(path.name, body.prompt) }),
+    stopSession: async ({ path }) => ({ status: 200, body: await sessions.stop(path.name) }),
+    listSessionEvents: async ({ path, query }) => ({
+      status: 200,
+      body: await sessions.events(path.name, query.after ?? 0, query.limit ?? 100),
+    }),
+    appendSessionEvents: async ({ path, body }) => ({ status: 201, body: { events: await sessions.record(path.name, body.events) } }),
+    streamSessionEvents: async ({ path, query, headers, ctx }) => {
+      const name = path.name;
+      await sessions.get(name); // 404 before the stream opens
+      const lastEventId = headers['last-event-id'];
+      let lastSent = lastEventId !== undefined ? Number(lastEventId) : query.after ?? 0;
+      const { channel, result } = openSse(ctx);
+      // Subscribe before replaying, and hold live events until the replay has caught up.
+      const pending: Array<{ seq: number; type: string }> = [];
+      let replaying = true;
+      const send = (event: { seq: number; type: string }) => {
+        if (event.seq <= lastSent) return;
+        lastSent = event.seq;
+        channel.send({ id: event.seq, event: event.type, data: event });
+      };
+      const offEvent = sessions.onEvent(name, (event) => (replaying ? pending.push(event) : send(event)));
+      const offDeleted = sessions.onDeleted(name, () => channel.end());
+      channel.onClose(() => {
+        offEvent();
+        offDeleted();
+      });
+      void (async () => {
+        try {
+          for (;;) {
+            const page = await sessions.events(name, lastSent, 500);
+            page.events.forEach(send);
+            if (!page.has_more) break;
+          }
+          pending.forEach(send);
+          replaying = false;
+        } catch {
+          channel.end();
+        }
+      })();
+      return result;
+    },
+    streamSessionChanges: ({ ctx }) => {
+      const { channel, result } = openSse(ctx);
+      const off = sessions.onChange((change) => channel.send({ event: 'session', data: change }));
+      channel.onClose(off);
+      return result;
+    },
+  };
+}

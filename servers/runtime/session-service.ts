@@ -1,0 +1,368 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import type { components } from '../../sdk/generated/runtime.js';
+import { conflict, HttpProblem, notFound, unprocessable } from '../common/problem.js';
+import { KeyedLock } from './keyed-lock.js';
+import {
+  isFinal, lastRun, newRun, toSession,
+  type Blueprint, type Event, type EventInput, type RunState, type Session, type SessionStore, type StoredRun, type StoredSession,
+} from './session-store.js';
+
+export type SessionChange = components['schemas']['SessionChange'];
+export type SessionResult = components['schemas']['SessionResult'];
+export type SessionCreate = components['schemas']['SessionCreate'];
+
+/** Where blueprints come from (the Agent Registry, over HTTP). */
+export interface BlueprintSource {
+  /** The blueprint, or null when there is none by that name. */
+  find(name: string): Promise<(Blueprint & { status: 'active' | 'inactive' }) | null>;
+}
+
+/** What runs the agents. The service tells it about queued runs and stops; it reports back through `record`. */
+export interface RunScheduler {
+  enqueue(session: string): void;
+  /** Ends the active run's process, if this scheduler has one; resolves once it is gone. */
+  stop(session: string): Promise<boolean>;
+  /** Drops what it keeps for a deleted session (run files). */
+  forget(session: string): Promise<void>;
+}
+
+/** Long strings in event data are cut here so one event can never outgrow the store. */
+export const MAX_EVENT_STRING = 64 * 1024;
+
+/**
+ * The single authority on sessions: creates them, queues runs, applies recorded events to run
+ * states, and tells listeners (SSE streams, waiters) about every event and change.
+ */
+export class SessionService {
+  private readonly lock = new KeyedLock();
+  private readonly seqs = new Map<string, number>();
+  private readonly bus = new EventEmitter().setMaxListeners(0);
+  private scheduler: RunScheduler | undefined;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly blueprints: BlueprintSource,
+    private readonly defaultProjectDir: string,
+  ) {}
+
+  useScheduler(scheduler: RunScheduler): void {
+    this.scheduler = scheduler;
+  }
+
+  /* ---------- queries ---------- */
+
+  async get(name: string): Promise<Session> {
+    return toSession(await this.require(name));
+  }
+
+  async getStored(name: string): Promise<StoredSession | null> {
+    return this.store.find(name);
+  }
+
+  async list(state?: RunState): Promise<Session[]> {
+    const sessions = (await this.store.all()).map(toSession);
+    return state ? sessions.filter((s) => s.state === state) : sessions;
+  }
+
+  async allStored(): Promise<StoredSession[]> {
+    return this.store.all();
+  }
+
+  /** The state, after waiting up to `waitSeconds` for it to become final. */
+  async status(name: string, waitSeconds = 0): Promise<{ name: string; state: RunState }> {
+    let session = await this.require(name);
+    if (waitSeconds > 0 && !isFinal(lastRun(session).state)) {
+      await this.waitForChange(name, waitSeconds * 1000, async () => {
+        const current = await this.store.find(name);
+        return !current || isFinal(lastRun(current).state);
+      });
+      session = await this.require(name);
+    }
+    return { name, state: lastRun(session).state };
+  }
+
+  async result(name: string): Promise<SessionResult> {
+    const session = await this.require(name);
+    const run = lastRun(session);
+    if (!isFinal(run.state)) {
+      throw conflict(`Session '${name}' is ${run.state}; its result is available once it has ended`);
+    }
+    return {
+      name,
+      run: run.number,
+      state: run.state as SessionResult['state'],
+      result: run.result,
+      error: run.error,
+      is_error: run.state !== 'finished',
+    };
+  }
+
+  async events(name: string, after: number, limit: number): Promise<{ events: Event[]; has_more: boolean }> {
+    await this.require(name);
+    const events = await this.store.eventsAfter(name, after, limit + 1);
+    return { events: events.slice(0, limit), has_more: events.length > limit };
+  }
+
+  /** Events of a run that came from the agent's output (all but `session_stop`). */
+  async countParsedEvents(name: string, run: number): Promise<number> {
+    return this.store.countEvents(name, run, 'session_stop');
+  }
+
+  /* ---------- commands ---------- */
+
+  async create(input: SessionCreate): Promise<Session> {
+    const projectDir = await this.checkProjectDir(input.project_dir);
+    const blueprint = input.agent ? await this.checkBlueprint(input.agent) : null;
+    const now = new Date().toISOString();
+    const session: StoredSession = {
+      _id: input.name,
+      name: input.name,
+      agent: input.agent ?? null,
+      blueprint,
+      project_dir: projectDir,
+      claude_session_id: randomUUID(),
+      created_at: now,
+      last_resumed_at: null,
+      updated_at: now,
+      runs: [newRun(1, input.prompt)],
+    };
+    if (!(await this.store.insert(session))) {
+      throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
+    }
+    this.announce({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
+    this.scheduler?.enqueue(input.name);
+    return toSession(session);
+  }
+
+  async resume(name: string, prompt: string): Promise<Session> {
+    const session = await this.lock.run(name, async () => {
+      const stored = await this.require(name);
+      const last = lastRun(stored);
+      if (!isFinal(last.state)) {
+        throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`);
+      }
+      const now = new Date().toISOString();
+      stored.runs.push(newRun(last.number + 1, prompt));
+      stored.last_resumed_at = now;
+      stored.updated_at = now;
+      await this.store.replace(stored);
+      this.announce({ name, change: 'state', state: 'queued', run: last.number + 1, at: now });
+      return stored;
+    });
+    this.scheduler?.enqueue(name);
+    return toSession(session);
+  }
+
+  /** Stops the active run: its process if one runs, else the run is marked stopped. Idempotent. */
+  async stop(name: string): Promise<Session> {
+    const stored = await this.lock.run(name, async () => {
+      const session = await this.require(name);
+      const run = lastRun(session);
+      if (!isFinal(run.state) && !run.stop_requested) {
+        run.stop_requested = true;
+        await this.store.replace(session);
+      }
+      return session;
+    });
+    if (isFinal(lastRun(stored).state)) return toSession(stored);
+    const hadProcess = (await this.scheduler?.stop(name)) ?? false;
+    const after = await this.require(name);
+    if (!hadProcess && !isFinal(lastRun(after).state)) {
+      // No process of ours (still queued, or run by a remote executor): end the run here.
+      await this.record(name, [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: 'stopped by request' } }], { force: true });
+    }
+    return this.get(name);
+  }
+
+  async delete(name: string): Promise<void> {
+    const session = await this.require(name);
+    if (!isFinal(lastRun(session).state)) await this.stop(name);
+    await this.lock.run(name, async () => {
+      await this.store.remove(name);
+      this.seqs.delete(name);
+    });
+    await this.scheduler?.forget(name);
+    this.announce({ name, change: 'deleted', state: null, at: new Date().toISOString() });
+    this.bus.emit(`deleted:${name}`);
+  }
+
+  async clean(): Promise<string[]> {
+    const names = (await this.store.all()).map((s) => s.name);
+    await Promise.all(names.map((name) => this.delete(name).catch((error) => {
+      if (!(error instanceof HttpProblem && error.status === 404)) throw error;
+    })));
+    return names;
+  }
+
+  /**
+   * Records events for the session's last run and applies them to its state. This is the one
+   * place where run states change, for the local executor and remote ones alike.
+   */
+  async record(name: string, inputs: EventInput[], options: { force?: boolean; run?: number } = {}): Promise<Event[]> {
+    return this.lock.run(name, async () => {
+      const session = await this.require(name);
+      const run = lastRun(session);
+      if (options.run !== undefined && options.run !== run.number) {
+        throw conflict(`Run ${options.run} of session '${name}' is not its last run`);
+      }
+      if (isFinal(run.state)) {
+        if (options.force) return [];
+        throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`);
+      }
+      const before = run.state;
+      let seq = this.seqs.get(name) ?? (await this.store.lastSeq(name));
+      const at = new Date().toISOString();
+      const events: Event[] = inputs.map((input) => ({
+        seq: ++seq,
+        session: name,
+        run: run.number,
+        type: input.type,
+        at,
+        data: boundStrings(input.data) as Record<string, unknown>,
+      }));
+      for (const input of inputs) applyEvent(session, run, input, at);
+      await this.store.appendEvents(events);
+      this.seqs.set(name, seq);
+      session.updated_at = at;
+      await this.store.replace(session);
+      for (const event of events) this.bus.emit(`event:${name}`, event);
+      if (run.state !== before) this.announce({ name, change: 'state', state: run.state, run: run.number, at });
+      return events;
+    });
+  }
+
+  /** Keeps internal bookkeeping of a run (the executor's process handle) without an event. */
+  async updateRun(name: string, runNumber: number, change: (run: StoredRun) => void): Promise<void> {
+    await this.lock.run(name, async () => {
+      const session = await this.store.find(name);
+      const run = session?.runs.find((r) => r.number === runNumber);
+      if (!session || !run) return;
+      change(run);
+      await this.store.replace(session);
+    });
+  }
+
+  /* ---------- listening ---------- */
+
+  onEvent(name: string, listener: (event: Event) => void): () => void {
+    this.bus.on(`event:${name}`, listener);
+    return () => this.bus.off(`event:${name}`, listener);
+  }
+
+  onDeleted(name: string, listener: () => void): () => void {
+    this.bus.on(`deleted:${name}`, listener);
+    return () => this.bus.off(`deleted:${name}`, listener);
+  }
+
+  onChange(listener: (change: SessionChange) => void): () => void {
+    this.bus.on('change', listener);
+    return () => this.bus.off('change', listener);
+  }
+
+  /* ---------- helpers ---------- */
+
+  private announce(change: SessionChange): void {
+    this.bus.emit('change', change);
+  }
+
+  private async require(name: string): Promise<StoredSession> {
+    const session = await this.store.find(name);
+    if (!session) throw notFound(`Session '${name}' not found`);
+    return session;
+  }
+
+  private waitForChange(name: string, timeoutMs: number, done: () => Promise<boolean>): Promise<void> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      const off = this.onChange((change) => {
+        if (change.name === name) void done().then((yes) => yes && finish());
+      });
+      // The state may have changed between the caller's read and the subscription.
+      void done().then((yes) => yes && finish());
+    });
+  }
+
+  private async checkProjectDir(dir: string | undefined): Promise<string> {
+    if (dir === undefined) return this.defaultProjectDir;
+    if (!isAbsolute(dir)) throw unprocessable('body.project_dir', `must be an absolute path, not '${dir}'`);
+    const info = await stat(dir).catch(() => null);
+    if (!info?.isDirectory()) throw unprocessable('body.project_dir', `'${dir}' is not an existing directory`);
+    return dir;
+  }
+
+  private async checkBlueprint(name: string): Promise<Blueprint> {
+    const agent = await this.blueprints.find(name);
+    if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`);
+    if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`);
+    const { status, ...blueprint } = agent;
+    const keep: Blueprint = { name: blueprint.name };
+    for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const) {
+      if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
+    }
+    return keep;
+  }
+}
+
+/** How one event moves its run. */
+function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, at: string): void {
+  if (run.state === 'queued') {
+    run.state = 'running';
+    run.started_at = at;
+  }
+  switch (input.type) {
+    case 'session_start':
+      if (input.data.claude_session_id) session.claude_session_id = input.data.claude_session_id;
+      break;
+    case 'result': {
+      const data = input.data;
+      run.result = data.text ?? null;
+      if (data.usage) run.usage = data.usage;
+      if (data.total_cost_usd !== undefined) run.cost_usd = data.total_cost_usd;
+      if (data.num_turns !== undefined) run.num_turns = data.num_turns;
+      if (data.duration_ms !== undefined) run.duration_ms = data.duration_ms;
+      run.outcome = data.is_error ? 'error' : 'success';
+      if (data.is_error) run.error = data.text || data.errors?.join('; ') || 'Claude Code reported an error';
+      break;
+    }
+    case 'session_stop': {
+      const data = input.data;
+      run.ended_at = at;
+      run.exit_code = data.exit_code ?? null;
+      if (run.stop_requested) {
+        run.state = 'stopped';
+        run.error ??= data.reason || 'stopped by request';
+      } else if (run.outcome === 'success' && (run.exit_code === 0 || run.exit_code === null)) {
+        run.state = 'finished';
+      } else {
+        run.state = 'failed';
+        run.error ??= run.outcome === 'success' ? `Claude Code exited with code ${run.exit_code}` : data.reason;
+      }
+      delete run.outcome;
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+function boundStrings(value: unknown): unknown {
+  if (typeof value === 'string') {
+    return value.length > MAX_EVENT_STRING ? `${value.slice(0, MAX_EVENT_STRING)}… [${value.length - MAX_EVENT_STRING} characters cut]` : value;
+  }
+  if (Array.isArray(value)) return value.map(boundStrings);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, boundStrings(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,144 @@
+import type Datastore from 'nedb-promises';
+import type { components } from '../../sdk/generated/runtime.js';
+import { openCollection } from '../common/data-dir.js';
+
+export type Session = components['schemas']['Session'];
+export type Run = components['schemas']['Run'];
+export type RunState = components['schemas']['RunState'];
+export type Event = components['schemas']['Event'];
+export type EventInput = components['schemas']['EventInput'];
+export type Blueprint = components['schemas']['Blueprint'];
+export type Usage = components['schemas']['Usage'];
+
+/** A run as stored: the contract's fields plus what the runtime keeps for itself. */
+export interface StoredRun extends Run {
+  /** Set when a stop was asked for, so the end of the process reads as `stopped`. */
+  stop_requested?: boolean;
+  /** The executor's handle on the process (pid, start marker), to re-adopt it after a restart. */
+  process?: { pid: number; started: string };
+  /** Whether the result line said success; decides finished vs failed when the process ends. */
+  outcome?: 'success' | 'error';
+}
+
+export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'> {
+  _id: string;
+  runs: StoredRun[];
+}
+
+interface StoredEvent extends Event {
+  _id?: string;
+}
+
+export const FINAL_STATES: ReadonlySet<RunState> = new Set(['finished', 'failed', 'stopped']);
+export const isFinal = (state: RunState) => FINAL_STATES.has(state);
+
+/**
+ * Sessions and events in two nedb files owned by this process. Sessions are keyed by name (the
+ * `_id`), so two creations of one name cannot both succeed; events carry a per-session `seq`
+ * guarded by a unique compound index.
+ */
+export class SessionStore {
+  private constructor(
+    private readonly sessions: Datastore<StoredSession>,
+    private readonly events: Datastore<StoredEvent>,
+  ) {}
+
+  static async open(dataDir: string): Promise<SessionStore> {
+    const sessions = await openCollection<StoredSession>(dataDir, 'sessions.db', []);
+    const events = await openCollection<StoredEvent>(dataDir, 'events.db', [
+      { fieldName: 'session' },
+      { fieldName: ['session', 'seq'] as unknown as string, unique: true },
+    ]);
+    return new SessionStore(sessions, events);
+  }
+
+  /** Inserts a new session; resolves false when the name is taken. */
+  async insert(session: StoredSession): Promise<boolean> {
+    try {
+      await this.sessions.insert(session);
+      return true;
+    } catch (error) {
+      if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
+      throw error;
+    }
+  }
+
+  async find(name: string): Promise<StoredSession | null> {
+    return this.sessions.findOne({ _id: name });
+  }
+
+  async all(): Promise<StoredSession[]> {
+    return this.sessions.find({}).sort({ created_at: -1, _id: 1 });
+  }
+
+  async replace(session: StoredSession): Promise<void> {
+    await this.sessions.update({ _id: session._id }, session, {});
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.events.remove({ session: name }, { multi: true });
+    await this.sessions.remove({ _id: name }, {});
+  }
+
+  async lastSeq(name: string): Promise<number> {
+    const [last] = await this.events.find({ session: name }).sort({ seq: -1 }).limit(1);
+    return last?.seq ?? 0;
+  }
+
+  async countEvents(name: string, run: number, exceptType: string): Promise<number> {
+    return this.events.count({ session: name, run, type: { $ne: exceptType } });
+  }
+
+  async appendEvents(events: Event[]): Promise<void> {
+    await this.events.insert(events.map((e) => ({ ...e })));
+  }
+
+  async eventsAfter(name: string, after: number, limit: number): Promise<Event[]> {
+    const docs = await this.events.find({ session: name, seq: { $gt: after } }).sort({ seq: 1 }).limit(limit);
+    return docs.map(({ _id, ...event }) => event);
+  }
+}
+
+/** The contract's view of a stored session: its state is its last run's, its totals are summed. */
+export function toSession(stored: StoredSession): Session {
+  const { _id, runs, ...rest } = stored;
+  const publicRuns = runs.map(({ stop_requested, process, outcome, ...run }) => run);
+  const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  let cost = 0;
+  let duration = 0;
+  for (const run of publicRuns) {
+    if (run.usage) for (const key of Object.keys(usage) as Array<keyof Usage>) usage[key] += run.usage[key];
+    cost += run.cost_usd ?? 0;
+    duration += run.duration_ms ?? 0;
+  }
+  return {
+    ...rest,
+    state: lastRun(stored).state,
+    runs: publicRuns,
+    totals: { runs: publicRuns.length, usage, cost_usd: Math.round(cost * 1e8) / 1e8, duration_ms: duration },
+  };
+}
+
+export function lastRun(session: StoredSession): StoredRun {
+  const run = session.runs[session.runs.length - 1];
+  if (!run) throw new Error(`session ${session._id} has no runs`);
+  return run;
+}
+
+export function newRun(number: number, prompt: string): StoredRun {
+  return {
+    number,
+    prompt,
+    state: 'queued',
+    queued_at: new Date().toISOString(),
+    started_at: null,
+    ended_at: null,
+    exit_code: null,
+    error: null,
+    result: null,
+    usage: null,
+    cost_usd: null,
+    num_turns: null,
+    duration_ms: null,
+  };
+}

@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Orchestrator } from '../../sdk/index.js';
+import type { ExecutorOptions } from '../../servers/runtime/executor/index.js';
+import { startRuntime, type RunningRuntime, type RuntimeOptions } from '../../servers/runtime/server.js';
+import { claudeBin, claudeChildEnv, repoRoot } from './claude-env.js';
+import { startFakeModel, type FakeModel } from './fake-model.js';
+import { removeDir, startTestRegistry, tempDir, testLogger, type TestRegistry } from './servers.js';
+
+export interface StackOptions {
+  executor?: 'local' | 'none';
+  executorOptions?: Partial<ExecutorOptions>;
+  token?: string;
+  /** Run the runtime as its own process (`node dist/bin/aof.js runtime`), so a test can SIGKILL it. */
+  runtimeProcess?: boolean;
+}
+
+/**
+ * Everything a session needs, real and on loopback: the Agent Registry, the Agent Runtime with its
+ * local executor driving the pinned Claude Code CLI, and the fake model that CLI talks to.
+ */
+export class TestStack {
+  runtimeUrl = '';
+  runtimeChild: ChildProcess | undefined;
+  private inProcessRuntime: RunningRuntime | undefined;
+
+  private constructor(
+    readonly options: StackOptions,
+    readonly root: string,
+    readonly registry: TestRegistry,
+    readonly fake: FakeModel,
+  ) {}
+
+  static async start(options: StackOptions = {}): Promise<TestStack> {
+    const root = await tempDir('aof-stack-');
+    await Promise.all(['data', 'claude-config', 'project'].map((dir) => mkdir(join(root, dir))));
+    const registry = await startTestRegistry({ dataDir: join(root, 'registry-data'), token: options.token });
+    const fake = await startFakeModel();
+    const stack = new TestStack(options, root, registry, fake);
+    await stack.startRuntime();
+    return stack;
+  }
+
+  get dataDir() { return join(this.root, 'data'); }
+  get configDir() { return join(this.root, 'claude-config'); }
+  get projectDir() { return join(this.root, 'project'); }
+
+  /** The environment of a Claude Code child: offline, against the fake model. */
+  get agentEnv(): Record<string, string> {
+    return claudeChildEnv(this.fake.url, this.configDir);
+  }
+
+  /** The environment of a client (an `ao-*` command): both URLs, the token, and the agent env for nested runs. */
+  get clientEnv(): Record<string, string> {
+    return {
+      ...this.agentEnv,
+      AGENT_ORCHESTRATOR_SESSION_API_URL: this.runtimeUrl,
+      AGENT_ORCHESTRATOR_AGENT_API_URL: this.registry.url,
+      ...(this.options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: this.options.token } : {}),
+    };
+  }
+
+  client(): Orchestrator {
+    return new Orchestrator({ runtimeUrl: this.runtimeUrl, registryUrl: this.registry.url, token: this.options.token });
+  }
+
+  get sessions(): RunningRuntime['sessions'] | undefined {
+    return this.inProcessRuntime?.sessions;
+  }
+
+  async startRuntime(): Promise<void> {
+    if (this.options.runtimeProcess) {
+      await this.startRuntimeProcess();
+      return;
+    }
+    const runtimeOptions: RuntimeOptions = {
+      url: new URL('http://127.0.0.1:0'),
+      dataDir: this.dataDir,
+      registryUrl: new URL(this.registry.url),
+      defaultProjectDir: this.projectDir,
+      token: this.options.token,
+      logger: testLogger('runtime'),
+      executor: this.options.executor ?? 'local',
+      executorOptions: { claudeBin, env: this.agentEnv, stopGraceMs: 2000, ...this.options.executorOptions },
+    };
+    this.inProcessRuntime = await startRuntime(runtimeOptions);
+    this.runtimeUrl = this.inProcessRuntime.url;
+  }
+
+  private async startRuntimeProcess(): Promise<void> {
+    const env: Record<string, string> = {
+      ...this.agentEnv,
+      AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0',
+      AGENT_ORCHESTRATOR_AGENT_API_URL: this.registry.url,
+      AGENT_ORCHESTRATOR_DATA_DIR: this.dataDir,
+      AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
+      ...(this.options.executorOptions?.maxConcurrent ? { AGENT_ORCHESTRATOR_MAX_CONCURRENT: String(this.options.executorOptions.maxConcurrent) } : {}),
+      ...(this.options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: this.options.token } : {}),
+    };
+    const child = spawn(process.execPath, [join(repoRoot, 'dist/bin/aof.js'), 'runtime'], {
+      cwd: this.projectDir,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.runtimeChild = child;
+    this.runtimeUrl = await new Promise<string>((resolve, reject) => {
+      const lines = createInterface({ input: child.stderr! });
+      const log: string[] = [];
+      lines.on('line', (line) => {
+        log.push(line);
+        if (process.env.AOF_TEST_LOGS) process.stderr.write(`[runtime] ${line}\n`);
+        const match = /Agent Runtime listening on (\S+)/.exec(line);
+        if (match) resolve(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`runtime exited with ${code}:\n${log.join('\n')}`)));
+    });
+  }
+
+  /** Kills the runtime process without warning, as a crash would. */
+  async killRuntime(): Promise<void> {
+    const child = this.runtimeChild;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async close(): Promise<void> {
+    // Stop every agent first: a closed runtime leaves its agents running by design.
+    await this.client().sessions.clean().catch(() => undefined);
+    if (this.runtimeChild) {
+      this.runtimeChild.kill('SIGTERM');
+      await new Promise((resolve) => (this.runtimeChild!.exitCode !== null ? resolve(null) : this.runtimeChild!.once('exit', resolve)));
+    }
+    await this.inProcessRuntime?.close();
+    await this.registry.close();
+    await this.fake.close();
+    await removeDir(this.root);
+  }
+}
