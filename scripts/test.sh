@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 node scripts/gen.mjs --check
 npx tsc --noEmit -p tsconfig.json
 npx tsc -p tsconfig.build.json
+if [ $# -eq 0 ]; then set -- "test/**/*.test.ts"; fi
 npx mocha "$@"

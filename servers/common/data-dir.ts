@@ -1,5 +1,5 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Datastore from 'nedb-promises';
 
 /**
@@ -10,13 +10,26 @@ import Datastore from 'nedb-promises';
  */
 export async function lockDataDir(dataDir: string, owner: string): Promise<() => Promise<void>> {
   await mkdir(dataDir, { recursive: true });
-  const path = join(dataDir, `${owner}.lock`);
+  const path = resolve(dataDir, `${owner}.lock`);
+  // A lock file holding our own pid is stale (pid reuse after a crash, e.g. pid 1 in a container)
+  // unless this process took it: locks taken here are remembered, so a second server started in
+  // the same process is refused too.
+  if (heldHere.has(path)) {
+    throw new Error(`${dataDir} is in use by another ${owner} in this process (pid ${process.pid}); close it first or use another AGENT_ORCHESTRATOR_DATA_DIR`);
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(path, 'wx');
       await handle.writeFile(String(process.pid));
       await handle.close();
-      return async () => { await rm(path, { force: true }); };
+      heldHere.add(path);
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        heldHere.delete(path);
+        await rm(path, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
@@ -28,6 +41,8 @@ export async function lockDataDir(dataDir: string, owner: string): Promise<() =>
   }
   throw new Error(`could not lock ${path}`);
 }
+
+const heldHere = new Set<string>();
 
 function isAlive(pid: number): boolean {
   try {

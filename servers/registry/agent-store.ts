@@ -7,7 +7,12 @@ export type Agent = components['schemas']['Agent'];
 export type AgentCreate = components['schemas']['AgentCreate'];
 export type AgentUpdate = components['schemas']['AgentUpdate'];
 
-type AgentDocument = Agent & { _id: string };
+/**
+ * `mcp_servers` is stored as JSON text: its `env` and `headers` maps take any key, and nedb refuses
+ * field names that start with `$` or contain `.` (an env var `A.B` would fail the insert with a 500).
+ * Documents written before this are plain objects; `toAgent` reads both.
+ */
+type AgentDocument = Omit<Agent, 'mcp_servers'> & { _id: string; mcp_servers?: string | Agent['mcp_servers'] };
 
 const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const;
 
@@ -39,7 +44,9 @@ export class AgentStore {
     const now = new Date().toISOString();
     const agent: Agent = { ...input, status: input.status ?? 'active', created_at: now, modified_at: now };
     try {
-      return toAgent(await this.db.insert({ ...agent, _id: agent.name }));
+      const doc: AgentDocument = { ...agent, _id: agent.name };
+      if (agent.mcp_servers) doc.mcp_servers = JSON.stringify(agent.mcp_servers);
+      return toAgent(await this.db.insert(doc));
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
         throw conflict(`Agent '${input.name}' already exists`);
@@ -53,7 +60,7 @@ export class AgentStore {
     const $unset: Record<string, true> = {};
     for (const [key, value] of Object.entries(changes)) {
       if (value === null) $unset[key] = true;
-      else $set[key] = value;
+      else $set[key] = key === 'mcp_servers' ? JSON.stringify(value) : value;
     }
     const updated = await this.db.update<AgentDocument>(
       { _id: name },
@@ -82,6 +89,7 @@ export class AgentStore {
   }
 }
 
-function toAgent({ _id, ...agent }: AgentDocument): Agent {
-  return agent;
+function toAgent({ _id, mcp_servers, ...agent }: AgentDocument): Agent {
+  if (mcp_servers === undefined) return agent;
+  return { ...agent, mcp_servers: typeof mcp_servers === 'string' ? JSON.parse(mcp_servers) : mcp_servers };
 }

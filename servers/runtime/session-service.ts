@@ -212,7 +212,6 @@ export class SessionService {
         if (options.force) return [];
         throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`);
       }
-      const before = run.state;
       let seq = this.seqs.get(name) ?? (await this.store.lastSeq(name));
       const at = new Date().toISOString();
       const events: Event[] = inputs.map((input) => ({
@@ -223,13 +222,18 @@ export class SessionService {
         at,
         data: boundStrings(input.data) as Record<string, unknown>,
       }));
-      for (const input of inputs) applyEvent(session, run, input, at);
+      const changes: SessionChange[] = [];
+      for (const input of inputs) {
+        const before = run.state;
+        applyEvent(session, run, input, at);
+        if (run.state !== before) changes.push({ name, change: 'state', state: run.state, run: run.number, at });
+      }
       await this.store.appendEvents(events);
       this.seqs.set(name, seq);
       session.updated_at = at;
       await this.store.replace(session);
       for (const event of events) this.bus.emit(`event:${name}`, event);
-      if (run.state !== before) this.announce({ name, change: 'state', state: run.state, run: run.number, at });
+      changes.forEach((change) => this.announce(change));
       return events;
     });
   }

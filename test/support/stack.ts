@@ -118,6 +118,16 @@ export class TestStack {
     });
   }
 
+  /** Stops the runtime (agents keep running) and starts it again on the same data dir. */
+  async restartRuntime(): Promise<void> {
+    if (this.runtimeChild) {
+      await this.killRuntime();
+    } else {
+      await this.inProcessRuntime?.close();
+    }
+    await this.startRuntime();
+  }
+
   /** Kills the runtime process without warning, as a crash would. */
   async killRuntime(): Promise<void> {
     const child = this.runtimeChild;
