@@ -327,6 +327,7 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
   switch (input.type) {
     case 'session_start':
       if (input.data.claude_session_id) session.claude_session_id = input.data.claude_session_id;
+      session.conversation_started = true;
       break;
     case 'result': {
       const data = input.data;

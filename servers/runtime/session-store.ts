@@ -23,6 +23,8 @@ export interface StoredRun extends Run {
 export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'> {
   _id: string;
   runs: StoredRun[];
+  /** Claude Code has opened the conversation (an init line was seen), so later runs resume it. */
+  conversation_started?: boolean;
 }
 
 interface StoredEvent extends Event {
@@ -101,7 +103,7 @@ export class SessionStore {
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
-  const { _id, runs, ...rest } = stored;
+  const { _id, runs, conversation_started, ...rest } = stored;
   const publicRuns = runs.map(({ stop_requested, process, outcome, ...run }) => run);
   const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   let cost = 0;

@@ -128,6 +128,30 @@ describe('runtime: running Claude Code', function () {
     assert.match(post.output, /ping-7731/);
   });
 
+  it("turns a blueprint's Claude settings into flags: model, permission mode, tool lists", async () => {
+    await ao.agents.create({
+      name: 'planner',
+      description: 'plans only',
+      model: 'claude-planner-test',
+      permission_mode: 'plan',
+      disallowed_tools: ['Bash'],
+    });
+    await ao.sessions.create({ name: 'plan', prompt: 'make a plan', agent: 'planner' });
+    assert.equal((await ao.sessions.waitForResult('plan', { timeoutMs: 30_000 })).state, 'finished');
+    const request = stack.fake.requests.at(-1)!;
+    assert.equal(request.model, 'claude-planner-test');
+    const toolNames = (request.tools ?? []).map((t) => t.name);
+    assert.ok(toolNames.includes('Read') && !toolNames.includes('Bash'), toolNames.join(','));
+    const start = (await allEvents(ao, 'plan')).find((e) => e.type === 'session_start')!.data as { permission_mode: string; model: string };
+    assert.equal(start.permission_mode, 'plan');
+    assert.equal(start.model, 'claude-planner-test');
+    // Without a blueprint, the runtime's default applies: bypassPermissions.
+    await ao.sessions.create({ name: 'plain', prompt: 'hi' });
+    await ao.sessions.waitForResult('plain', { timeoutMs: 30_000 });
+    const plain = (await allEvents(ao, 'plain')).find((e) => e.type === 'session_start')!.data as { permission_mode: string };
+    assert.equal(plain.permission_mode, 'bypassPermissions');
+  });
+
   it('fails a run on an API error, with its message', async () => {
     stack.fake.respond(() => ({ error: { status: 500, message: 'the fake model is overloaded' } }));
     await ao.sessions.create({ name: 'broken', prompt: 'anything' });

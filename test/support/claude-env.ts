@@ -13,7 +13,8 @@ export const TEST_MODEL = 'claude-sonnet-4-5';
 /**
  * Env vars every Claude Code child in tests must get, on top of a parent env cleaned with
  * `inheritedEnv()`. `configDir` should be a fresh temp dir: the CLI keeps all its state there
- * (settings.json, .claude.json, projects/<cwd>/<session>.jsonl) and reads nothing from ~/.claude.
+ * (settings.json, .claude.json, projects/<cwd>/<session>.jsonl) and reads no settings from ~/.claude
+ * (only the read-only ~/.claude/ide lock-file lookup remains). /etc/claude-code managed settings still apply.
  */
 export function claudeTestEnv(fakeUrl: string, configDir: string): Record<string, string> {
   return {
@@ -29,6 +30,10 @@ export function claudeTestEnv(fakeUrl: string, configDir: string): Record<string
     CLAUDE_CODE_MAX_RETRIES: '0',
     // bypassPermissions refuses to run as root without it (CI and these machines run as root).
     IS_SANDBOX: '1',
+    // CLAUDE_CONFIG_DIR does not cover these: MCP logs go to $XDG_CACHE_HOME/claude-cli-nodejs
+    // (default ~/.cache), and $XDG_CONFIG_HOME/anthropic/ (default ~/.config) is read if present.
+    XDG_CACHE_HOME: path.join(configDir, 'xdg-cache'),
+    XDG_CONFIG_HOME: path.join(configDir, 'xdg-config'),
   };
 }
 

@@ -1,18 +1,17 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import type { StoredRun, StoredSession } from '../session-store.js';
+import type { StoredSession } from '../session-store.js';
 
 /**
  * The CLI flags for one run. A blueprint's system prompt and settings go on every run, new or
  * resumed, because Claude Code does not remember them in a conversation.
  */
-export function claudeArgs(session: StoredSession, run: StoredRun, options: { permissionMode: string; mcpConfigPath: string }): string[] {
+export function claudeArgs(session: StoredSession, options: { permissionMode: string; mcpConfigPath: string }): string[] {
   const blueprint = session.blueprint;
   const args = ['-p', '--output-format', 'stream-json', '--verbose'];
-  // Continue the conversation once an earlier run has started it; else open it with our id.
-  const continues = session.runs.some((r) => r.number < run.number && r.started_at !== null);
-  args.push(continues ? '--resume' : '--session-id', session.claude_session_id!);
+  // Continue the conversation once Claude Code has opened it; else open it with our id.
+  args.push(session.conversation_started ? '--resume' : '--session-id', session.claude_session_id!);
   args.push('--permission-mode', blueprint?.permission_mode ?? options.permissionMode);
   if (blueprint?.system_prompt) args.push('--append-system-prompt', blueprint.system_prompt);
   if (blueprint?.mcp_servers) args.push('--mcp-config', options.mcpConfigPath);

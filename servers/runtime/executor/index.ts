@@ -177,7 +177,7 @@ class LocalExecutor implements Executor {
     if (session.blueprint?.mcp_servers) {
       await writeFile(files.mcpConfig, JSON.stringify({ mcpServers: session.blueprint.mcp_servers }), { mode: 0o600 });
     }
-    const args = claudeArgs(session, run, { permissionMode: this.options.permissionMode, mcpConfigPath: files.mcpConfig });
+    const args = claudeArgs(session, { permissionMode: this.options.permissionMode, mcpConfigPath: files.mcpConfig });
     entry.attach(spawnAgent(bin, args, files, session.project_dir, this.options.env));
     await this.follow(name, run, files, entry.process!, 0);
   }

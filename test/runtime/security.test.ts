@@ -1,0 +1,57 @@
+// The runtime launches processes that edit files: foreign hosts, foreign origins and (when a token
+// is set) unauthenticated requests never reach a handler.
+import assert from 'node:assert/strict';
+import { Orchestrator, UnauthorizedError } from '../../sdk/index.js';
+import { rawRequest } from '../support/servers.js';
+import { TestStack } from '../support/stack.js';
+
+describe('runtime: Host, Origin and token', function () {
+  let stack: TestStack;
+  const token = 's3cret-token-for-tests';
+
+  before(async () => {
+    stack = await TestStack.start({ executor: 'none', token });
+  });
+  after(async () => stack?.close());
+
+  const create = (headers: Record<string, string>) => rawRequest(stack.runtimeUrl, {
+    method: 'POST',
+    path: '/sessions',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+    body: JSON.stringify({ name: `s${Math.random().toString(36).slice(2, 8)}`, prompt: 'x' }),
+  });
+
+  it('refuses a foreign Host header (DNS rebinding) with 403 and creates nothing', async () => {
+    const response = await create({ host: `evil.example:${new URL(stack.runtimeUrl).port}` });
+    assert.equal(response.status, 403);
+    assert.equal(response.json.errors[0].field, 'header.host');
+    assert.deepEqual(await stack.client().sessions.list(), []);
+  });
+
+  it('refuses a cross-origin browser request with 403', async () => {
+    const response = await create({ origin: 'http://evil.example' });
+    assert.equal(response.status, 403);
+    assert.equal(response.json.errors[0].field, 'header.origin');
+    assert.deepEqual(await stack.client().sessions.list(), []);
+  });
+
+  it('accepts localhost and 127.0.0.1 hosts with the token', async () => {
+    const port = new URL(stack.runtimeUrl).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
+      assert.equal((await create({ host })).status, 201);
+    }
+  });
+
+  it('needs the bearer token: none or a wrong one is 401, the SDK sends it', async () => {
+    assert.equal((await create({ authorization: '' })).status, 401);
+    assert.equal((await create({ authorization: 'Bearer wrong' })).status, 401);
+    const anonymous = new Orchestrator({ runtimeUrl: stack.runtimeUrl, registryUrl: stack.registry.url, token: '' });
+    await assert.rejects(anonymous.sessions.list(), UnauthorizedError);
+    assert.ok(Array.isArray(await stack.client().sessions.list()));
+  });
+
+  it('never echoes the token in errors', async () => {
+    const response = await create({ authorization: `Bearer ${token}x` });
+    assert.doesNotMatch(response.text, new RegExp(token));
+  });
+});
