@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { ConflictError, InvalidRequestError, NotFoundError, type Orchestrator } from '../../sdk/index.js';
 import type { EventInput } from '../../sdk/types.js';
+import { silentLogger } from '../../servers/common/logger.js';
+import { startRuntime } from '../../servers/runtime/server.js';
 import { TestStack } from '../support/stack.js';
 import { rawRequest as raw } from '../support/servers.js';
 
@@ -326,8 +328,6 @@ describe('runtime: sessions API', function () {
     });
 
     it('refuses a second runtime on the same data dir', async () => {
-      const { startRuntime } = await import('../../servers/runtime/server.js');
-      const { silentLogger } = await import('../../servers/common/logger.js');
       await assert.rejects(
         startRuntime({ url: new URL('http://127.0.0.1:0'), dataDir: stack.dataDir, registryUrl: new URL(stack.registry.url), logger: silentLogger, executor: 'none' }),
         /in use by another runtime/,

@@ -1,0 +1,61 @@
+import { OrchestratorError } from './errors.js';
+
+/** Environment variables the SDK reads (the servers read the same ones). */
+export const ENV = {
+  runtimeUrl: 'AGENT_ORCHESTRATOR_SESSION_API_URL',
+  registryUrl: 'AGENT_ORCHESTRATOR_AGENT_API_URL',
+  token: 'AGENT_ORCHESTRATOR_API_TOKEN',
+} as const;
+
+export const DEFAULT_RUNTIME_URL = 'http://localhost:8765';
+export const DEFAULT_REGISTRY_URL = 'http://localhost:8767';
+
+/** What `fetch` the SDK calls: the global one unless you pass your own (for tests, proxies, logging). */
+export type FetchFunction = (input: Request) => Promise<Response>;
+
+export interface OrchestratorOptions {
+  /** The Agent Runtime. Default: $AGENT_ORCHESTRATOR_SESSION_API_URL, else http://localhost:8765. */
+  runtimeUrl?: string | URL | undefined;
+  /** The Agent Registry. Default: $AGENT_ORCHESTRATOR_AGENT_API_URL, else http://localhost:8767. */
+  registryUrl?: string | URL | undefined;
+  /**
+   * Sent as `Authorization: Bearer <token>` to both servers. Default: $AGENT_ORCHESTRATOR_API_TOKEN.
+   * Pass `null` (or '') to send no token even when the variable is set.
+   */
+  token?: string | null | undefined;
+  fetch?: FetchFunction | undefined;
+}
+
+export interface ResolvedConfig {
+  runtimeUrl: string;
+  registryUrl: string;
+  token: string | undefined;
+  fetch: FetchFunction | undefined;
+}
+
+/** Options first, then the environment, then the defaults. */
+export function resolveConfig(options: OrchestratorOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const token = options.token !== undefined ? options.token : env[ENV.token];
+  return {
+    runtimeUrl: baseUrl('runtimeUrl', ENV.runtimeUrl, options.runtimeUrl ?? (env[ENV.runtimeUrl] || DEFAULT_RUNTIME_URL)),
+    registryUrl: baseUrl('registryUrl', ENV.registryUrl, options.registryUrl ?? (env[ENV.registryUrl] || DEFAULT_REGISTRY_URL)),
+    token: token || undefined,
+    fetch: options.fetch,
+  };
+}
+
+/** A base URL without a trailing slash; a path prefix (behind a proxy) is kept. */
+function baseUrl(option: string, variable: string, value: string | URL): string {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new OrchestratorError(`${option} (or ${variable}) is not a URL: '${String(value)}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new OrchestratorError(`${option} (or ${variable}) must be an http:// or https:// URL, not '${String(value)}'`);
+  }
+  url.search = '';
+  url.hash = '';
+  return url.href.replace(/\/+$/, '');
+}

@@ -1,0 +1,37 @@
+/**
+ * aof-sdk: launch, steer, watch and collect Claude Code agent sessions.
+ *
+ * ```ts
+ * import { Orchestrator, NotFoundError } from 'aof-sdk';
+ * const ao = new Orchestrator();
+ * ```
+ */
+export { Orchestrator } from './orchestrator.js';
+export { Sessions, type EventsStreamOptions, type StreamOptions, type WaitOptions } from './resources/sessions.js';
+export { Agents } from './resources/agents.js';
+export { EventStream } from './event-stream.js';
+export {
+  DEFAULT_REGISTRY_URL,
+  DEFAULT_RUNTIME_URL,
+  ENV,
+  resolveConfig,
+  type FetchFunction,
+  type OrchestratorOptions,
+  type ResolvedConfig,
+} from './config.js';
+export {
+  ApiError,
+  ConflictError,
+  ConnectionError,
+  ForbiddenError,
+  InvalidRequestError,
+  NotFoundError,
+  OrchestratorError,
+  ServerError,
+  UnauthorizedError,
+  WaitTimeoutError,
+  errorClassFor,
+  type ApiErrorInit,
+  type ServiceName,
+} from './errors.js';
+export type * from './types.js';

@@ -1,0 +1,57 @@
+import type { paths as RegistryPaths } from './generated/registry.js';
+import type { paths as RuntimePaths } from './generated/runtime.js';
+import { resolveConfig, type OrchestratorOptions } from './config.js';
+import { createApiClient, data } from './http.js';
+import { Agents } from './resources/agents.js';
+import { Sessions } from './resources/sessions.js';
+import type { Health } from './types.js';
+
+/**
+ * The client for both servers: sessions in the Agent Runtime, blueprints in the Agent Registry.
+ *
+ * ```ts
+ * const ao = new Orchestrator();
+ * await ao.sessions.create({ name: 'fix-tests', prompt: 'Make npm test pass' });
+ * const { result } = await ao.sessions.waitForResult('fix-tests');
+ * ```
+ *
+ * Failures throw: ApiError subclasses (NotFoundError, ConflictError, ...) for error statuses,
+ * ConnectionError when a server cannot be reached.
+ */
+export class Orchestrator {
+  readonly sessions: Sessions;
+  readonly agents: Agents;
+  readonly #runtimeUrl: string;
+  readonly #registryUrl: string;
+  readonly #runtime;
+  readonly #registry;
+
+  constructor(options: OrchestratorOptions = {}) {
+    const config = resolveConfig(options);
+    this.#runtimeUrl = config.runtimeUrl;
+    this.#registryUrl = config.registryUrl;
+    this.#runtime = createApiClient<RuntimePaths>('Agent Runtime', config.runtimeUrl, config);
+    this.#registry = createApiClient<RegistryPaths>('Agent Registry', config.registryUrl, config);
+    this.sessions = new Sessions(this.#runtime, config.runtimeUrl);
+    this.agents = new Agents(this.#registry);
+  }
+
+  /** The Agent Runtime's base URL. */
+  get runtimeUrl(): string {
+    return this.#runtimeUrl;
+  }
+
+  /** The Agent Registry's base URL. */
+  get registryUrl(): string {
+    return this.#registryUrl;
+  }
+
+  /** Asks both servers; throws (ConnectionError, most likely) when either is not up. */
+  async health(): Promise<{ runtime: Health; registry: Health }> {
+    const [runtime, registry] = await Promise.all([
+      data(this.#runtime.GET('/health')),
+      data(this.#registry.GET('/health')),
+    ]);
+    return { runtime, registry };
+  }
+}

@@ -1,0 +1,187 @@
+import type { Client } from 'openapi-fetch';
+import type { paths } from '../generated/runtime.js';
+import { OrchestratorError, WaitTimeoutError } from '../errors.js';
+import { EventStream, followSse, sleep, type SseMessage } from '../event-stream.js';
+import { data } from '../http.js';
+import type {
+  Event,
+  EventInput,
+  EventPage,
+  RunCreate,
+  RunState,
+  Session,
+  SessionChange,
+  SessionCreate,
+  SessionEvent,
+  SessionResult,
+  SessionStatus,
+} from '../types.js';
+
+const SERVICE = 'Agent Runtime';
+const FINAL_STATES: ReadonlySet<RunState> = new Set(['finished', 'failed', 'stopped']);
+const MAX_WAIT_SECONDS = 300; // the contract's maximum for `?wait=`
+
+export interface StreamOptions {
+  /** Cancels the request; the loop then throws the signal's reason. */
+  signal?: AbortSignal | undefined;
+  /** Reconnects in a row that may fail before the stream gives up with a ConnectionError. Default 5. */
+  maxRetries?: number | undefined;
+}
+
+export interface EventsStreamOptions extends StreamOptions {
+  /** Start after this sequence number (default: replay from the first event). */
+  after?: number | undefined;
+}
+
+export interface WaitOptions {
+  /** Give up with a WaitTimeoutError after this long. Default: wait as long as it takes. */
+  timeoutMs?: number | undefined;
+  /** How long each long-poll of the status may last on the server, in seconds (1 to 300). Default 30. */
+  pollSeconds?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** Sessions in the Agent Runtime: `ao.sessions`. */
+export class Sessions {
+  constructor(
+    private readonly client: Client<paths>,
+    private readonly baseUrl: string,
+  ) {}
+
+  /** Creates a session and queues its first run. */
+  create(input: SessionCreate): Promise<Session> {
+    return data(this.client.POST('/sessions', { body: input }));
+  }
+
+  /** Queues a further run that continues the conversation (409 while a run is active). */
+  resume(name: string, input: RunCreate): Promise<Session> {
+    return data(this.client.POST('/sessions/{name}/runs', { params: { path: { name } }, body: { prompt: input.prompt } }));
+  }
+
+  get(name: string): Promise<Session> {
+    return data(this.client.GET('/sessions/{name}', { params: { path: { name } } }));
+  }
+
+  /** The session's state; with `wait`, the server holds the answer up to that many seconds for the run to end. */
+  status(name: string, options: { wait?: number | undefined; signal?: AbortSignal | undefined } = {}): Promise<SessionStatus> {
+    return data(this.client.GET('/sessions/{name}/status', {
+      params: { path: { name }, query: options.wait === undefined ? {} : { wait: options.wait } },
+      ...(options.signal ? { signal: options.signal } : {}),
+    }));
+  }
+
+  /** The outcome of the last run; a ConflictError while it is still queued or running. */
+  result(name: string): Promise<SessionResult> {
+    return data(this.client.GET('/sessions/{name}/result', { params: { path: { name } } }));
+  }
+
+  /** Sessions, newest first. */
+  async list(options: { state?: RunState | undefined } = {}): Promise<Session[]> {
+    const query = options.state ? { state: options.state } : {};
+    return (await data(this.client.GET('/sessions', { params: { query } }))).sessions;
+  }
+
+  /** A page of stored events; follow `has_more` with `after` = the last `seq`. */
+  listEvents(name: string, options: { after?: number | undefined; limit?: number | undefined } = {}): Promise<EventPage> {
+    const query: { after?: number; limit?: number } = {};
+    if (options.after !== undefined) query.after = options.after;
+    if (options.limit !== undefined) query.limit = options.limit;
+    return data(this.client.GET('/sessions/{name}/events', { params: { path: { name }, query } }));
+  }
+
+  /** Records events reported by an executor that runs elsewhere; returns them with their `seq`. */
+  async appendEvents(name: string, events: EventInput[]): Promise<Event[]> {
+    return (await data(this.client.POST('/sessions/{name}/events', { params: { path: { name } }, body: { events } }))).events;
+  }
+
+  /**
+   * Follows a session's events live: the stored ones after `after` first, then new ones as they are
+   * recorded. The stream never ends by itself; `break` when you have seen enough (a `session_stop`
+   * event, say). A dropped connection is resumed from the last event seen.
+   */
+  events(name: string, options: EventsStreamOptions = {}): EventStream<SessionEvent> {
+    const client = this.client;
+    const baseUrl = this.baseUrl;
+    return new EventStream<SessionEvent>(async function* (signal) {
+      let lastSeq = options.after ?? 0;
+      const messages = followSse(SERVICE, baseUrl, async (signal, lastEventId) => {
+        const query = options.after === undefined ? {} : { after: options.after };
+        const header = lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId };
+        return data(client.GET('/sessions/{name}/events/stream', {
+          params: { path: { name }, query, header },
+          parseAs: 'stream',
+          signal,
+        }));
+      }, signal, { resume: true, maxRetries: options.maxRetries });
+      for await (const message of messages) {
+        const event = parseData<SessionEvent>(message, 'event');
+        if (typeof event.seq !== 'number') throw new OrchestratorError(`${SERVICE} sent an event without a seq: ${message.data.slice(0, 200)}`);
+        if (event.seq <= lastSeq) continue; // already seen before a reconnect
+        lastSeq = event.seq;
+        yield event;
+      }
+    }, options.signal);
+  }
+
+  /**
+   * Follows changes to every session (created, changed state, deleted), for dashboards. Nothing is
+   * replayed: call `list()` first. A dropped connection ends the loop with a ConnectionError, since
+   * changes made meanwhile cannot be recovered; list again and call `changes()` again.
+   */
+  changes(options: StreamOptions = {}): EventStream<SessionChange> {
+    const client = this.client;
+    const baseUrl = this.baseUrl;
+    return new EventStream<SessionChange>(async function* (signal) {
+      const messages = followSse(SERVICE, baseUrl, (signal) =>
+        data(client.GET('/events/stream', { parseAs: 'stream', signal })), signal, { resume: false });
+      for await (const message of messages) {
+        if (message.event !== undefined && message.event !== 'session') continue;
+        yield parseData<SessionChange>(message, 'session change');
+      }
+    }, options.signal);
+  }
+
+  /**
+   * Waits until the session's last run has ended (`finished`, `failed` or `stopped`), then returns
+   * its result. Uses the server's long-poll (`status?wait=`), so it answers as soon as the run ends.
+   */
+  async waitForResult(name: string, options: WaitOptions = {}): Promise<SessionResult> {
+    const pollSeconds = Math.max(1, Math.min(MAX_WAIT_SECONDS, Math.floor(options.pollSeconds ?? 30)));
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    let state: RunState | undefined;
+    for (;;) {
+      const remainingMs = deadline - Date.now();
+      const wait = Math.max(0, Math.min(pollSeconds, Math.floor(remainingMs / 1000)));
+      const started = Date.now();
+      state = (await this.status(name, { wait, signal: options.signal })).state;
+      if (FINAL_STATES.has(state)) return this.result(name);
+      if (Date.now() >= deadline) throw new WaitTimeoutError(name, options.timeoutMs ?? 0, state);
+      // Less than a second left (wait=0), or a server that answered early: don't spin.
+      const pause = Math.min(250 - (Date.now() - started), deadline - Date.now());
+      if (pause > 0) await sleep(pause, options.signal);
+    }
+  }
+
+  /** Stops the active run (its whole process group); idempotent. */
+  stop(name: string): Promise<Session> {
+    return data(this.client.POST('/sessions/{name}/stop', { params: { path: { name } } }));
+  }
+
+  /** Deletes a session and its events, stopping its run first. */
+  async delete(name: string): Promise<void> {
+    await data(this.client.DELETE('/sessions/{name}', { params: { path: { name } } }));
+  }
+
+  /** Stops every run and deletes every session; returns the names deleted. */
+  async clean(): Promise<string[]> {
+    return (await data(this.client.DELETE('/sessions'))).deleted;
+  }
+}
+
+function parseData<T>(message: SseMessage, what: string): T {
+  try {
+    return JSON.parse(message.data) as T;
+  } catch {
+    throw new OrchestratorError(`${SERVICE} sent a ${what} that is not JSON: ${message.data.slice(0, 200)}`);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Friendly names for the schemas of the two APIs. Everything here is derived from the generated
+ * types (`npm run gen` from openapi/*.yaml), so the SDK cannot drift from the contract.
+ */
+import type { components as RegistryComponents } from './generated/registry.js';
+import type { components as RuntimeComponents } from './generated/runtime.js';
+
+type RegistrySchemas = RegistryComponents['schemas'];
+type RuntimeSchemas = RuntimeComponents['schemas'];
+
+/* ---------- Agent Registry ---------- */
+
+export type Agent = RegistrySchemas['Agent'];
+export type AgentCreate = RegistrySchemas['AgentCreate'];
+/** Fields to change; `null` removes an optional field. */
+export type AgentUpdate = RegistrySchemas['AgentUpdate'];
+export type AgentStatus = RegistrySchemas['AgentStatus'];
+export type McpServers = RegistrySchemas['McpServers'];
+export type McpServer = RegistrySchemas['McpServer'];
+export type McpStdioServer = RegistrySchemas['McpStdioServer'];
+export type McpHttpServer = RegistrySchemas['McpHttpServer'];
+export type PermissionMode = RegistrySchemas['PermissionMode'];
+
+/* ---------- Both servers ---------- */
+
+export type Health = RegistrySchemas['Health'];
+/** An RFC 9457 problem, the body of every error response. */
+export type Problem = RegistrySchemas['Problem'];
+export type FieldError = NonNullable<Problem['errors']>[number];
+
+/* ---------- Agent Runtime ---------- */
+
+export type Session = RuntimeSchemas['Session'];
+export type SessionCreate = RuntimeSchemas['SessionCreate'];
+export type RunCreate = RuntimeSchemas['RunCreate'];
+export type Run = RuntimeSchemas['Run'];
+export type RunState = RuntimeSchemas['RunState'];
+export type Totals = RuntimeSchemas['Totals'];
+export type Blueprint = RuntimeSchemas['Blueprint'];
+export type Usage = RuntimeSchemas['Usage'];
+export type SessionStatus = RuntimeSchemas['SessionStatus'];
+export type SessionResult = RuntimeSchemas['SessionResult'];
+export type SessionChange = RuntimeSchemas['SessionChange'];
+export type EventPage = RuntimeSchemas['EventPage'];
+/** A stored event as the server sends it; `data` is untyped here, see {@link SessionEvent}. */
+export type Event = RuntimeSchemas['Event'];
+/** An event to record with `sessions.appendEvents()`. */
+export type EventInput = RuntimeSchemas['EventInput'];
+export type EventType = RuntimeSchemas['EventType'];
+
+export type SessionStartData = RuntimeSchemas['SessionStartData'];
+export type MessageData = RuntimeSchemas['MessageData'];
+export type PreToolData = RuntimeSchemas['PreToolData'];
+export type PostToolData = RuntimeSchemas['PostToolData'];
+export type ResultData = RuntimeSchemas['ResultData'];
+export type SessionStopData = RuntimeSchemas['SessionStopData'];
+
+/** The `data` schema of each event type. */
+export interface SessionEventDataMap {
+  session_start: SessionStartData;
+  message: MessageData;
+  pre_tool: PreToolData;
+  post_tool: PostToolData;
+  result: ResultData;
+  session_stop: SessionStopData;
+}
+
+/**
+ * A stored event whose `data` is typed by its `type`:
+ * `if (event.type === 'message') event.data.text`.
+ */
+export type SessionEvent = {
+  [T in EventType]: Omit<Event, 'type' | 'data'> & { type: T; data: SessionEventDataMap[T] };
+}[EventType];
+
+/** The states in which a run has ended; `sessions.result()` answers only then. */
+export type FinalRunState = SessionResult['state'];
