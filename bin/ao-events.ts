@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+import type { SessionEvent } from '../sdk/index.js';
+import { checkName, CliError, main, stringOption } from './lib/cli.js';
+import { formatToolCall, oneLine } from './lib/format.js';
+
+const TYPES = ['session_start', 'message', 'pre_tool', 'post_tool', 'result', 'session_stop'];
+
+await main({
+  name: 'ao-events',
+  args: ['name'],
+  description: [
+    'Prints what a session did, one event per line: its prompts and answers, tool calls and their results, outcomes.',
+    'With --follow, waits for new events until the last run ends. With --json: {"events": [...]}, or one JSON event per line with --follow.',
+  ],
+  options: [
+    { name: 'follow', short: 'f', type: 'boolean', description: 'Keep printing events as they happen, until the last run ends' },
+    { name: 'type', type: 'string', value: 'TYPE', description: `Only events of this type (${TYPES.join(', ')})` },
+    { name: 'run', type: 'string', value: 'N', description: 'Only events of run N' },
+  ],
+  examples: [`ao-events fix-tests`, `ao-events fix-tests --type pre_tool`, `ao-events long-job --follow`, `ao-events fix-tests --json`],
+  async run(ctx, [name], options) {
+    checkName(name!);
+    const type = stringOption(options, 'type');
+    if (type !== undefined && !TYPES.includes(type)) throw new CliError(`--type must be one of ${TYPES.join(', ')}, not '${type}'`, 'usage');
+    const runText = stringOption(options, 'run');
+    const run = runText === undefined ? undefined : Number(runText);
+    if (run !== undefined && !(Number.isInteger(run) && run > 0)) throw new CliError(`--run must be a run number (1, 2, ...), not '${runText}'`, 'usage');
+    const wanted = (event: SessionEvent) => (type === undefined || event.type === type) && (run === undefined || event.run === run);
+    const ao = await ctx.client();
+    const { NotFoundError } = await import('../sdk/index.js');
+    try {
+      if (options.follow) {
+        const lastRun = (await ao.sessions.get(name!)).runs.length;
+        for await (const event of ao.sessions.events(name!)) {
+          if (wanted(event)) {
+            if (ctx.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+            else ctx.out(describe(event));
+          }
+          if (event.type === 'session_stop' && event.run >= lastRun) break;
+        }
+        return;
+      }
+      const events: SessionEvent[] = [];
+      for (let after = 0; ;) {
+        const page = await ao.sessions.listEvents(name!, { after, limit: 1000 });
+        events.push(...(page.events as SessionEvent[]));
+        if (!page.has_more || !page.events.length) break;
+        after = page.events.at(-1)!.seq;
+      }
+      const shown = events.filter(wanted);
+      if (ctx.json) ctx.outJson({ events: shown });
+      else if (shown.length) ctx.out(shown.map(describe).join('\n'));
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
+      throw error;
+    }
+  },
+});
+
+function describe(event: SessionEvent): string {
+  return `#${event.seq} run ${event.run} ${event.type.padEnd(13)} ${summary(event)}`.trimEnd();
+}
+
+function summary(event: SessionEvent): string {
+  switch (event.type) {
+    case 'session_start':
+      return [event.data.model && `model=${event.data.model}`, event.data.cwd && `cwd=${event.data.cwd}`].filter(Boolean).join(' ');
+    case 'message':
+      return `${event.data.role}: ${oneLine(event.data.text, 200)}`;
+    case 'pre_tool':
+      return formatToolCall(event.data.tool, event.data.input);
+    case 'post_tool':
+      return `${event.data.tool ?? 'tool'} ${event.data.is_error ? 'error' : 'ok'}: ${oneLine(event.data.output, 160)}`;
+    case 'result': {
+      const parts = [event.data.is_error ? 'error' : 'success'];
+      if (event.data.num_turns !== undefined) parts.push(`${event.data.num_turns} turns`);
+      if (event.data.total_cost_usd !== undefined) parts.push(`$${event.data.total_cost_usd.toFixed(4)}`);
+      if (event.data.text) parts.push(oneLine(event.data.text, 160));
+      return parts.join(', ');
+    }
+    case 'session_stop':
+      return `${event.data.reason}${event.data.exit_code !== undefined && event.data.exit_code !== null ? ` (exit ${event.data.exit_code})` : ''}`;
+    default:
+      return '';
+  }
+}

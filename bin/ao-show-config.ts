@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { checkName, CliError, main } from './lib/cli.js';
+import { oneLine } from './lib/format.js';
+
+await main({
+  name: 'ao-show-config',
+  args: ['name'],
+  description: [
+    'Shows how a session is set up: its agent and the blueprint settings it was created with,',
+    'project directory, Claude Code session id, state and number of runs.',
+  ],
+  examples: [`ao-show-config fix-tests`, `ao-show-config fix-tests --json`],
+  async run(ctx, [name]) {
+    checkName(name!);
+    const ao = await ctx.client();
+    const { NotFoundError } = await import('../sdk/index.js');
+    let session;
+    try {
+      session = await ao.sessions.get(name!);
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
+      throw error;
+    }
+    const config = {
+      name: session.name,
+      state: session.state,
+      agent: session.agent,
+      blueprint: session.blueprint,
+      project_dir: session.project_dir,
+      claude_session_id: session.claude_session_id,
+      runs: session.runs.length,
+      created_at: session.created_at,
+      last_resumed_at: session.last_resumed_at,
+      updated_at: session.updated_at,
+    };
+    if (ctx.json) {
+      ctx.outJson(config);
+      return;
+    }
+    const lines: Array<[string, string]> = [
+      ['name', config.name],
+      ['state', config.state],
+      ['agent', config.agent ?? '-'],
+      ['project_dir', config.project_dir],
+      ['claude_session_id', config.claude_session_id ?? '-'],
+      ['runs', String(config.runs)],
+      ['created_at', config.created_at],
+      ['last_resumed_at', config.last_resumed_at ?? '-'],
+    ];
+    const blueprint = config.blueprint;
+    if (blueprint) {
+      if (blueprint.model) lines.push(['model', blueprint.model]);
+      if (blueprint.permission_mode) lines.push(['permission_mode', blueprint.permission_mode]);
+      if (blueprint.allowed_tools?.length) lines.push(['allowed_tools', blueprint.allowed_tools.join(', ')]);
+      if (blueprint.disallowed_tools?.length) lines.push(['disallowed_tools', blueprint.disallowed_tools.join(', ')]);
+      if (blueprint.mcp_servers) lines.push(['mcp_servers', Object.keys(blueprint.mcp_servers).join(', ') || '-']);
+      if (blueprint.system_prompt) lines.push(['system_prompt', oneLine(blueprint.system_prompt, 120)]);
+    }
+    const width = Math.max(...lines.map(([key]) => key.length)) + 2;
+    ctx.out(lines.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}`).join('\n'));
+  },
+});

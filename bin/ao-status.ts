@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import { checkName, main } from './lib/cli.js';
+
+await main({
+  name: 'ao-status',
+  args: ['name'],
+  description: [
+    'Prints the state of a session as one word:',
+    'queued, running, finished, failed, stopped, or not_existent (no such session; still exit 0).',
+  ],
+  examples: [`ao-status fix-tests`, `ao-status fix-tests --json`],
+  async run(ctx, [name]) {
+    checkName(name!);
+    const ao = await ctx.client();
+    const { NotFoundError } = await import('../sdk/index.js');
+    let state: string;
+    try {
+      state = (await ao.sessions.status(name!)).state;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      state = 'not_existent';
+    }
+    if (ctx.json) ctx.outJson({ name, state });
+    else ctx.out(state);
+  },
+});

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+import { checkName, CliError, main } from './lib/cli.js';
+
+await main({
+  name: 'ao-stop',
+  args: ['name'],
+  description: [
+    'Stops the active run of a session (Claude Code and everything it started) and prints the new state.',
+    'Stopping a session that is not running changes nothing. The session stays; continue it with ao-resume.',
+  ],
+  examples: [`ao-stop long-job`],
+  async run(ctx, [name]) {
+    checkName(name!);
+    const ao = await ctx.client();
+    const { NotFoundError } = await import('../sdk/index.js');
+    try {
+      const session = await ao.sessions.stop(name!);
+      if (ctx.json) ctx.outJson({ name: session.name, state: session.state });
+      else ctx.out(session.state);
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
+      throw error;
+    }
+  },
+});

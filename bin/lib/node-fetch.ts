@@ -1,0 +1,44 @@
+/**
+ * The `fetch` the commands give the SDK: one request over node:http(s) instead of Node's built-in
+ * fetch. Node 20's fetch (undici) sets up its HTTP parser (WebAssembly) on the first request of a
+ * process, about 150 ms — more than the rest of a command's start-up, paid on every call an agent
+ * makes. node:http has its parser built in. Streaming bodies (the SSE event stream), aborts and
+ * connection errors behave as with fetch: a failed connection is `TypeError('fetch failed')` whose
+ * `cause` is the socket error (ECONNREFUSED, ...), which the SDK turns into a ConnectionError.
+ */
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+
+export async function nodeFetch(input: Request): Promise<Response> {
+  const url = new URL(input.url);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`fetch failed: unsupported protocol ${url.protocol}`);
+  const body = input.body ? Buffer.from(await input.arrayBuffer()) : undefined;
+  const headers: Record<string, string> = {};
+  input.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  if (body) headers['content-length'] = String(body.length);
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  input.signal.throwIfAborted();
+
+  return new Promise<Response>((resolve, reject) => {
+    const req = request(url, { method: input.method, headers, signal: input.signal }, (res: IncomingMessage) => {
+      const status = res.statusCode ?? 502;
+      const responseHeaders = new Headers();
+      for (const [key, value] of Object.entries(res.headers)) {
+        if (Array.isArray(value)) value.forEach((v) => responseHeaders.append(key, v));
+        else if (value !== undefined) responseHeaders.set(key, value);
+      }
+      const noBody = status === 204 || status === 304 || input.method === 'HEAD';
+      if (noBody) res.resume();
+      const stream = noBody ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
+      resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
+    });
+    req.once('error', (error) => {
+      // Like fetch: the caller's abort surfaces as the signal's reason, anything else as 'fetch failed'.
+      if (input.signal.aborted) reject(input.signal.reason);
+      else reject(new TypeError('fetch failed', { cause: error }));
+    });
+    req.end(body);
+  });
+}

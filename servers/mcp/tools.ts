@@ -1,0 +1,405 @@
+/**
+ * The orchestrator as MCP tools: each tool is a few SDK calls (`ao.sessions.*`, `ao.agents.*`)
+ * between a zod input schema (what the model reads) and text a model can act on.
+ */
+import { resolve } from 'node:path';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { z } from 'zod';
+import { WaitTimeoutError, type Orchestrator, type RunState, type Session } from '../../sdk/index.js';
+import {
+  DEFAULT_MAX_CHARS,
+  fit,
+  followUp,
+  guarded,
+  isConflict,
+  isInvalid,
+  isNotFound,
+  lastRun,
+  ok,
+  pendingOutcome,
+  resultOutcome,
+  ToolFailure,
+} from './format.js';
+
+export interface ToolOptions {
+  /** The SDK client, or a factory called on first use (so a bad URL variable becomes a tool error, not a dead server). */
+  orchestrator: Orchestrator | (() => Orchestrator);
+  /** Where sessions work unless a call names a project_dir (relative ones resolve against it). Default: process.cwd(). */
+  defaultProjectDir?: string | undefined;
+  /** Results and lists longer than this many characters are cut with a note. Default 20,000. */
+  maxChars?: number | undefined;
+  /** While a sync start/resume waits, a progress notification this often (when the client asked for them). Default 15 s. */
+  progressIntervalMs?: number | undefined;
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+const RUN_STATES = ['queued', 'running', 'finished', 'failed', 'stopped'] as const;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+const NAME_RULE = "1 to 60 letters, digits, '_' or '-', starting with a letter or digit";
+const DEFAULT_TIMEOUT_SECONDS = 300;
+const MAX_TIMEOUT_SECONDS = 3600;
+
+/* ---------- Input schemas: their descriptions are what the model reads ---------- */
+
+const required = (what: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? `${what} is required` : `${what} must be a string`),
+});
+
+const sessionName = (description: string) =>
+  z.string(required('name'))
+    .regex(NAME_PATTERN, { error: `Invalid session name: use ${NAME_RULE}` })
+    .max(60, { error: `Invalid session name: use ${NAME_RULE}` })
+    .describe(description);
+
+const prompt = (description: string) =>
+  z.string(required('prompt'))
+    .max(1_000_000, { error: 'prompt is longer than 1,000,000 characters' })
+    .regex(/\S/, { error: 'prompt is empty: say what the agent should do' })
+    .describe(description);
+
+const asyncFlag = z.boolean()
+  .default(false)
+  .describe('false (default): wait for the run to end and return its result. true: return at once while the session works in the background; follow it with get_agent_session_status and get_agent_session_result.');
+
+const timeoutSeconds = z.number()
+  .int()
+  .min(1)
+  .max(MAX_TIMEOUT_SECONDS)
+  .default(DEFAULT_TIMEOUT_SECONDS)
+  .describe(`Without async: how long to wait for the result, in seconds (1 to ${MAX_TIMEOUT_SECONDS}, default ${DEFAULT_TIMEOUT_SECONDS}). When it runs out the session keeps working; the answer then says how to follow it up.`);
+
+/* ---------- Output schemas (structured content; Claude Code shows the model this, not the text) ---------- */
+
+const NOTE = z.string().nullable().describe('What to do next, or why the answer was cut; null when there is nothing to add');
+
+const outcomeSchema = z.object({
+  name: z.string(),
+  run: z.number().int().nullable().describe('The run number: 1 for the first, then 2, 3, ...'),
+  state: z.enum(RUN_STATES),
+  result: z.string().nullable().describe("Claude's final answer, or the part of it from `offset`; null while the run has not ended"),
+  error: z.string().nullable().describe('Why the run failed or was stopped'),
+  offset: z.number().int(),
+  total_chars: z.number().int(),
+  next_offset: z.number().int().nullable().describe('Where the rest starts when `result` was cut (pass it as offset to get_agent_session_result)'),
+  note: NOTE,
+});
+
+export const TOOL_NAMES = [
+  'list_agent_blueprints',
+  'list_agent_sessions',
+  'start_agent_session',
+  'resume_agent_session',
+  'get_agent_session_status',
+  'get_agent_session_result',
+  'stop_agent_session',
+  'delete_all_agent_sessions',
+] as const;
+
+/** Registers the eight orchestrator tools on `server`. */
+export function registerTools(server: McpServer, options: ToolOptions): void {
+  let client: Orchestrator | undefined;
+  const ao = (): Orchestrator => (client ??= typeof options.orchestrator === 'function' ? options.orchestrator() : options.orchestrator);
+  const projectRoot = options.defaultProjectDir ?? process.cwd();
+  const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
+  const progressEveryMs = options.progressIntervalMs ?? 15_000;
+
+  /** Waits (bounded) for the session's run to end; a run still going then is a non-error answer. */
+  async function waitForOutcome(session: Session, timeoutSeconds: number, extra: Extra): Promise<CallToolResult> {
+    const name = session.name;
+    const startedAt = Date.now();
+    const deadline = startedAt + timeoutSeconds * 1000;
+    const progressToken = extra._meta?.progressToken;
+    let state: RunState = session.state;
+    let ticks = 0;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      try {
+        const result = await ao().sessions.waitForResult(name, { timeoutMs: Math.min(remaining, progressEveryMs), signal: extra.signal });
+        return resultOutcome(result, 0, maxChars);
+      } catch (error) {
+        if (isNotFound(error)) throw new ToolFailure(`Session '${name}' was deleted while waiting for it`);
+        if (!(error instanceof WaitTimeoutError)) throw error;
+        state = (error.state as RunState | undefined) ?? state;
+      }
+      if (progressToken !== undefined) {
+        const waited = Math.round((Date.now() - startedAt) / 1000);
+        await extra.sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken, progress: ++ticks, message: `Session '${name}' is ${state} (waited ${waited} s of ${timeoutSeconds} s)` },
+        }).catch(() => undefined);
+      }
+    }
+    return pendingOutcome(
+      { name, state, run: lastRun(session) },
+      `Session '${name}' is still ${state} after ${timeoutSeconds} s; it keeps working in the background — ${followUp(name)}`,
+    );
+  }
+
+  /** The answer to an async start/resume: the run is queued or running. */
+  function started(session: Session, verb: string): CallToolResult {
+    const run = lastRun(session);
+    return pendingOutcome(
+      { name: session.name, state: session.state, run },
+      `Session '${session.name}' ${verb} (run ${run ?? 1}, ${session.state}) and works in the background — ${followUp(session.name)}`,
+    );
+  }
+
+  server.registerTool('list_agent_blueprints', {
+    title: 'List agent blueprints',
+    description: 'Lists the agent blueprints in the Agent Registry: named presets (system prompt, model, tools, MCP servers, permission mode) that start_agent_session can start a session from (its `blueprint` input). Only active blueprints can start sessions.',
+    inputSchema: z.strictObject({
+      status: z.enum(['active', 'inactive']).optional().describe('Only blueprints with this status (default: all)'),
+    }),
+    outputSchema: z.object({
+      agents: z.array(z.object({
+        name: z.string(),
+        description: z.string(),
+        status: z.enum(['active', 'inactive']),
+        model: z.string().nullable(),
+        permission_mode: z.string().nullable(),
+      })),
+      total: z.number().int(),
+      note: NOTE,
+    }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+  }, (args) => guarded(async () => {
+    const all = (await ao().agents.list({ status: args.status })).map((a) => ({
+      name: a.name,
+      description: a.description,
+      status: a.status,
+      model: a.model ?? null,
+      permission_mode: a.permission_mode ?? null,
+    }));
+    const { shown, more } = fit(all, maxChars);
+    const note = more ? `${more} more blueprint${more === 1 ? '' : 's'} not shown — filter with status` : null;
+    const lines = shown.map((a) => {
+      const settings = [a.model && `model ${a.model}`, a.permission_mode && `permission mode ${a.permission_mode}`].filter(Boolean).join(', ');
+      return `- ${a.name} (${a.status}): ${a.description}${settings ? ` [${settings}]` : ''}`;
+    });
+    if (note) lines.push(`… ${note}`);
+    const text = all.length
+      ? `${all.length} agent blueprint${all.length === 1 ? '' : 's'}:\n${lines.join('\n')}`
+      : `No agent blueprints${args.status ? ` with status ${args.status}` : ''} — sessions can still start without one`;
+    return ok(text, { agents: shown, total: all.length, note: note ?? (all.length ? null : text) });
+  }));
+
+  server.registerTool('list_agent_sessions', {
+    title: 'List agent sessions',
+    description: 'Lists the agent sessions in the Agent Runtime, newest first: name, state (queued, running, finished, failed, stopped), number of runs, blueprint and project directory.',
+    inputSchema: z.strictObject({
+      state: z.enum(RUN_STATES).optional().describe('Only sessions whose last run is in this state (default: all)'),
+    }),
+    outputSchema: z.object({
+      sessions: z.array(z.object({
+        name: z.string(),
+        state: z.enum(RUN_STATES),
+        runs: z.number().int(),
+        blueprint: z.string().nullable(),
+        project_dir: z.string(),
+        created_at: z.string(),
+        updated_at: z.string(),
+      })),
+      total: z.number().int(),
+      note: NOTE,
+    }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+  }, (args) => guarded(async () => {
+    const all = (await ao().sessions.list({ state: args.state })).map((s) => ({
+      name: s.name,
+      state: s.state,
+      runs: s.runs.length,
+      blueprint: s.agent,
+      project_dir: s.project_dir,
+      created_at: s.created_at,
+      updated_at: s.updated_at,
+    }));
+    const { shown, more } = fit(all, maxChars);
+    const note = more ? `${more} more (older) session${more === 1 ? '' : 's'} not shown — filter with state` : null;
+    const lines = shown.map((s) => `- ${s.name}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}${s.blueprint ? `, blueprint ${s.blueprint}` : ''}, in ${s.project_dir}, updated ${s.updated_at}`);
+    if (note) lines.push(`… ${note}`);
+    const text = all.length
+      ? `${all.length} session${all.length === 1 ? '' : 's'}:\n${lines.join('\n')}`
+      : `No sessions${args.state ? ` in state ${args.state}` : ''} — start one with start_agent_session`;
+    return ok(text, { sessions: shown, total: all.length, note: note ?? (all.length ? null : text) });
+  }));
+
+  server.registerTool('start_agent_session', {
+    title: 'Start an agent session',
+    description: [
+      'Starts a new named Claude Code agent session that works on `prompt` in a project directory, and (unless async) waits for it and returns its final answer.',
+      'The session keeps its conversation: continue it later with resume_agent_session. Names are unique; an existing name is an error.',
+      `Sessions work in ${projectRoot} unless project_dir says otherwise.`,
+    ].join(' '),
+    inputSchema: z.strictObject({
+      name: sessionName(`A new, unique session name (${NAME_RULE}), e.g. "fix-tests"`),
+      prompt: prompt('The task for the agent, as you would type it to Claude Code'),
+      blueprint: z.string()
+        .regex(NAME_PATTERN, { error: `Invalid blueprint name: use ${NAME_RULE}` })
+        .max(60, { error: `Invalid blueprint name: use ${NAME_RULE}` })
+        .optional()
+        .describe('Start from this agent blueprint (see list_agent_blueprints); default: plain Claude Code'),
+      project_dir: z.string()
+        .min(1)
+        .max(4096)
+        .optional()
+        .describe(`Directory the agent works in: an absolute path, or relative to ${projectRoot} (the default). It must exist on the Agent Runtime's machine.`),
+      async: asyncFlag,
+      timeout_seconds: timeoutSeconds,
+    }),
+    outputSchema: outcomeSchema,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  }, (args, extra) => guarded(async () => {
+    const projectDir = resolve(projectRoot, args.project_dir ?? '.');
+    let session: Session;
+    try {
+      session = await ao().sessions.create({
+        name: args.name,
+        prompt: args.prompt,
+        project_dir: projectDir,
+        ...(args.blueprint ? { agent: args.blueprint } : {}),
+      });
+    } catch (error) {
+      if (isConflict(error)) throw new ToolFailure(`Session '${args.name}' already exists — use resume_agent_session to continue it, or pick another name`);
+      if (isInvalid(error)) {
+        const fields = error.errors.map((e) => e.field);
+        if (args.blueprint && fields.includes('body.agent')) {
+          throw new ToolFailure(/inactive/.test(error.message)
+            ? `Agent blueprint '${args.blueprint}' is inactive — activate it in the Agent Registry first (see list_agent_blueprints)`
+            : `Agent blueprint '${args.blueprint}' not found — see list_agent_blueprints`);
+        }
+        if (fields.includes('body.project_dir')) {
+          throw new ToolFailure(`Project directory '${projectDir}' does not exist on the Agent Runtime's machine — pass an existing directory as project_dir`);
+        }
+      }
+      throw error;
+    }
+    return args.async ? started(session, 'started') : waitForOutcome(session, args.timeout_seconds, extra);
+  }));
+
+  server.registerTool('resume_agent_session', {
+    title: 'Resume an agent session',
+    description: 'Continues an existing agent session (same conversation, same project directory) with a new prompt, and (unless async) waits for the run and returns its final answer. The session must have ended its last run (finished, failed or stopped).',
+    inputSchema: z.strictObject({
+      name: sessionName('The session to continue (see list_agent_sessions)'),
+      prompt: prompt('What the agent should do next'),
+      async: asyncFlag,
+      timeout_seconds: timeoutSeconds,
+    }),
+    outputSchema: outcomeSchema,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  }, (args, extra) => guarded(async () => {
+    let session: Session;
+    try {
+      session = await ao().sessions.resume(args.name, { prompt: args.prompt });
+    } catch (error) {
+      if (isNotFound(error)) throw new ToolFailure(`Session '${args.name}' not found — start it with start_agent_session (see list_agent_sessions)`);
+      if (isConflict(error)) {
+        const state = /is (queued|running)/.exec(error.message)?.[1] ?? 'still running';
+        throw new ToolFailure(`Session '${args.name}' is ${state} — wait for it with get_agent_session_status (wait_seconds) or stop it with stop_agent_session, then resume`);
+      }
+      throw error;
+    }
+    return args.async ? started(session, 'resumed') : waitForOutcome(session, args.timeout_seconds, extra);
+  }));
+
+  server.registerTool('get_agent_session_status', {
+    title: 'Get an agent session status',
+    description: "A session's state: queued, running, finished, failed or stopped. With wait_seconds, waits up to that long for a queued or running session to end, answering as soon as it does (cheaper than polling).",
+    inputSchema: z.strictObject({
+      name: sessionName('The session (see list_agent_sessions)'),
+      wait_seconds: z.number()
+        .int()
+        .min(0)
+        .max(300)
+        .default(0)
+        .describe('Wait up to this many seconds (0 to 300, default 0: answer at once) for the session to leave queued/running'),
+    }),
+    outputSchema: z.object({ name: z.string(), state: z.enum(RUN_STATES), note: NOTE }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+  }, (args, extra) => guarded(async () => {
+    let status;
+    try {
+      status = await ao().sessions.status(args.name, { wait: args.wait_seconds || undefined, signal: extra.signal });
+    } catch (error) {
+      if (isNotFound(error)) throw new ToolFailure(`Session '${args.name}' not found — see list_agent_sessions`);
+      throw error;
+    }
+    const { name, state } = status;
+    const next: Record<RunState, string> = {
+      queued: `Session '${name}' is queued (waiting for a free slot)${args.wait_seconds ? ` after waiting ${args.wait_seconds} s` : ''} — ${followUp(name)}`,
+      running: `Session '${name}' is running${args.wait_seconds ? ` after waiting ${args.wait_seconds} s` : ''} — ${followUp(name)}`,
+      finished: `Session '${name}' finished — collect its answer with get_agent_session_result; continue it with resume_agent_session`,
+      failed: `Session '${name}' failed — see why with get_agent_session_result; continue it with resume_agent_session`,
+      stopped: `Session '${name}' was stopped — see its last answer with get_agent_session_result; continue it with resume_agent_session`,
+    };
+    return ok(next[state], { name, state, note: next[state] });
+  }));
+
+  server.registerTool('get_agent_session_result', {
+    title: 'Get an agent session result',
+    description: `The final answer of a session's last run, once it has ended. Answers over ${maxChars} characters come in parts: pass the next_offset of one answer as offset to get the next part.`,
+    inputSchema: z.strictObject({
+      name: sessionName('The session (see list_agent_sessions)'),
+      offset: z.number().int().min(0).default(0).describe('Start at this character of the result (default 0); for the parts of a long result'),
+    }),
+    outputSchema: outcomeSchema,
+    annotations: { readOnlyHint: true, openWorldHint: false },
+  }, (args) => guarded(async () => {
+    try {
+      return resultOutcome(await ao().sessions.result(args.name), args.offset, maxChars);
+    } catch (error) {
+      if (isNotFound(error)) throw new ToolFailure(`Session '${args.name}' not found — see list_agent_sessions`);
+      if (!isConflict(error)) throw error;
+    }
+    // 409: the last run has not ended yet.
+    const session = await ao().sessions.get(args.name);
+    return pendingOutcome(
+      { name: session.name, state: session.state, run: lastRun(session) },
+      `Session '${session.name}' is ${session.state}: no result yet — ${followUp(session.name)}`,
+    );
+  }));
+
+  server.registerTool('stop_agent_session', {
+    title: 'Stop an agent session',
+    description: "Stops a session's active run (the Claude Code process and everything it started). The session and its conversation stay: resume_agent_session continues it. Stopping a session that is not running changes nothing.",
+    inputSchema: z.strictObject({
+      name: sessionName('The session to stop (see list_agent_sessions)'),
+    }),
+    outputSchema: z.object({ name: z.string(), state: z.enum(RUN_STATES), run: z.number().int().nullable(), note: NOTE }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  }, (args) => guarded(async () => {
+    let before: RunState;
+    let session: Session;
+    try {
+      before = (await ao().sessions.status(args.name)).state;
+      session = await ao().sessions.stop(args.name);
+    } catch (error) {
+      if (isNotFound(error)) throw new ToolFailure(`Session '${args.name}' not found — see list_agent_sessions`);
+      throw error;
+    }
+    const run = lastRun(session);
+    const text = before === 'queued' || before === 'running'
+      ? `Session '${session.name}' stopped (run ${run ?? 1} was ${before}; now ${session.state}) — continue it with resume_agent_session`
+      : `Session '${session.name}' was not running (its last run ${before === 'stopped' ? 'was already stopped' : before}); nothing to stop`;
+    return ok(text, { name: session.name, state: session.state, run, note: text });
+  }));
+
+  server.registerTool('delete_all_agent_sessions', {
+    title: 'Delete all agent sessions',
+    description: 'Stops every running session and deletes every session with its history, in the whole Agent Runtime (not only the ones you started). Cannot be undone.',
+    inputSchema: z.strictObject({}),
+    outputSchema: z.object({ deleted: z.array(z.string()), total: z.number().int(), note: NOTE }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  }, () => guarded(async () => {
+    const deleted = await ao().sessions.clean();
+    const { shown, more } = fit(deleted, maxChars);
+    const text = deleted.length
+      ? `Deleted ${deleted.length} session${deleted.length === 1 ? '' : 's'} (running ones were stopped first): ${shown.join(', ')}${more ? ` and ${more} more` : ''}`
+      : 'There were no sessions to delete';
+    return ok(text, { deleted: shown, total: deleted.length, note: deleted.length ? null : text });
+  }));
+}

@@ -1,0 +1,82 @@
+// ao-list-agents and ao-create-agent as processes against the real registry.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TestStack } from '../support/stack.js';
+import { runBin, uniqueName, type BinOptions } from './run-bin.js';
+
+describe('ao-list-agents and ao-create-agent (processes against real servers)', function () {
+  this.timeout(30_000);
+  let stack: TestStack;
+  const run = (command: string, args: string[], options: Partial<BinOptions> = {}) =>
+    runBin(command, args, { env: stack.clientEnv, cwd: stack.projectDir, ...options });
+
+  before(async () => {
+    stack = await TestStack.start({ executor: 'none' });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('ao-list-agents says how to create one when there are none', async () => {
+    const r = await run('ao-list-agents', []);
+    assert.deepEqual([r.code, r.stdout], [0, '']);
+    assert.match(r.stderr, /^No agents — create one with ao-create-agent <name> --description TEXT/);
+    assert.deepEqual((await run('ao-list-agents', ['--json'])).json(), { agents: [] });
+  });
+
+  it('ao-create-agent creates a blueprint with the system prompt from -s, and ao-list-agents lists it', async () => {
+    const r = await run('ao-create-agent', ['reviewer', '-d', 'Reviews code for bugs', '-s', 'You are a strict reviewer.', '--disallowed-tools', 'Edit, Write', '--model', 'sonnet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "Created agent 'reviewer' (active) — start a session from it with ao-new <session> --agent reviewer -p PROMPT\n");
+    const agent = await stack.client().agents.get('reviewer');
+    assert.equal(agent.system_prompt, 'You are a strict reviewer.');
+    assert.deepEqual(agent.disallowed_tools, ['Edit', 'Write']);
+    assert.equal(agent.model, 'sonnet');
+
+    const text = await run('ao-list-agents', []);
+    assert.match(text.stdout, /^NAME +STATUS +DESCRIPTION\nreviewer +active +Reviews code for bugs\n$/);
+    const { agents } = (await run('ao-list-agents', ['--json'])).json();
+    assert.equal(agents[0].name, 'reviewer');
+    assert.equal(agents[0].system_prompt, 'You are a strict reviewer.');
+  });
+
+  it('ao-create-agent takes the system prompt from stdin over -s, and MCP servers from a file', async () => {
+    const name = uniqueName('writer');
+    const mcp = join(stack.root, 'mcp.json');
+    await writeFile(mcp, JSON.stringify({ mcpServers: { echo: { command: 'node', args: ['echo.mjs'] } } }));
+    const prompt = 'You write docs.\nLine two, with "quotes" and $dollars.\n';
+    const r = await run('ao-create-agent', [name, '-d', 'Writes docs', '-s', 'ignored', '--mcp-config', mcp, '--permission-mode', 'acceptEdits', '--json'], { input: prompt });
+    assert.equal(r.code, 0, r.stderr);
+    const agent = r.json();
+    assert.equal(agent.name, name);
+    assert.equal(agent.system_prompt, prompt);
+    assert.equal(agent.permission_mode, 'acceptEdits');
+    assert.deepEqual(agent.mcp_servers, { echo: { command: 'node', args: ['echo.mjs'] } });
+  });
+
+  it('ao-create-agent explains what is wrong', async () => {
+    const dup = await run('ao-create-agent', ['reviewer', '-d', 'again']);
+    assert.deepEqual([dup.code, dup.stderr], [1, "ao-create-agent: Agent 'reviewer' already exists — see ao-list-agents, or pick another name\n"]);
+    assert.equal((await run('ao-create-agent', ['reviewer', '-d', 'again', '--json'])).errorJson().error.code, 'agent_exists');
+    const noDescription = await run('ao-create-agent', ['helper']);
+    assert.deepEqual([noDescription.code, noDescription.stderr], [1, "ao-create-agent: Missing --description — say what agent 'helper' is for: ao-create-agent helper -d TEXT\n"]);
+    const badName = await run('ao-create-agent', ['-bad', '-d', 'x']);
+    assert.equal(badName.code, 1);
+    const badMode = await run('ao-create-agent', ['helper', '-d', 'x', '--permission-mode', 'yolo']);
+    assert.match(badMode.stderr, /^ao-create-agent: --permission-mode must be one of default, acceptEdits, bypassPermissions, plan, not 'yolo'\n$/);
+    const badFile = await run('ao-create-agent', ['helper', '-d', 'x', '--mcp-config', join(stack.root, 'missing.json')]);
+    assert.match(badFile.stderr, /^ao-create-agent: Cannot read --mcp-config .*missing\.json/);
+    assert.match((await run('ao-create-agent', ['bad name', '-d', 'x'])).stderr, /^ao-create-agent: Invalid agent name 'bad name'/);
+  });
+
+  it('ao-list-agents --status filters', async () => {
+    await run('ao-create-agent', ['sleeper', '-d', 'Inactive one', '--inactive']);
+    const inactive = (await run('ao-list-agents', ['--status', 'inactive', '--json'])).json().agents.map((a: { name: string }) => a.name);
+    assert.deepEqual(inactive, ['sleeper']);
+    const r = await run('ao-new', ['from-sleeper', '--agent', 'sleeper', '-p', 'x']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^ao-new: Agent 'sleeper' is inactive — activate it in the Agent Registry first/);
+    assert.match((await run('ao-list-agents', ['--status', 'maybe'])).stderr, /^ao-list-agents: --status must be active or inactive/);
+  });
+});

@@ -1,0 +1,77 @@
+// Runs a compiled `ao-*` command as a process, the way people and agents do.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../support/claude-env.js';
+
+export interface BinResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON (throws with the output when it is not). */
+  json(): any;
+  /** The first stderr line parsed as JSON (errors under --json). */
+  errorJson(): any;
+}
+
+export interface BinOptions {
+  env: Record<string, string>;
+  cwd?: string;
+  /** Written to stdin, which is then closed. Default: stdin is /dev/null. */
+  input?: string;
+  /** stdin is a pipe that is never written to nor closed (as some agents' shells leave it). */
+  openStdin?: boolean;
+  timeoutMs?: number;
+  /** Called with the process once it is started (to send it signals). */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+export const binPath = (command: string) => join(repoRoot, 'dist', 'bin', `${command}.js`);
+
+export function runBin(command: string, args: string[], options: BinOptions): Promise<BinResult> {
+  const child = spawn(process.execPath, [binPath(command), ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: options.env,
+    stdio: [options.input === undefined && !options.openStdin ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  if (options.input !== undefined) child.stdin!.end(options.input);
+  options.onSpawn?.(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timeoutMs = options.timeoutMs ?? 45_000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not end within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      if (options.openStdin) child.stdin!.destroy();
+      resolve({
+        code,
+        stdout,
+        stderr,
+        json() {
+          try {
+            return JSON.parse(stdout);
+          } catch {
+            throw new Error(`${command} stdout is not JSON:\n${stdout}\nstderr: ${stderr}`);
+          }
+        },
+        errorJson() {
+          try {
+            return JSON.parse(stderr.split('\n')[0] ?? '');
+          } catch {
+            throw new Error(`${command} stderr is not a JSON error:\n${stderr}`);
+          }
+        },
+      });
+    });
+  });
+}
+
+/** A short unique session name per test. */
+let counter = 0;
+export const uniqueName = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;

@@ -1,0 +1,374 @@
+// The session commands as processes against the real registry and runtime, with the real Claude
+// Code CLI talking to the fake model: ao-new, ao-resume, ao-status, ao-get-result, ao-stop,
+// ao-events, ao-show-config, ao-list-sessions, ao-clean.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describeRequest, type FakeRequest, type Reply } from '../support/fake-model.js';
+import { eventually } from '../support/processes.js';
+import { TestStack } from '../support/stack.js';
+import { runBin, uniqueName, type BinOptions } from './run-bin.js';
+
+/**
+ * What the fake model answers, chosen by markers in the prompt so tests never race over a shared
+ * responder: FAIL → an API error, TOOL → a Bash call then its output, SLOW → a late answer.
+ */
+function responder(req: FakeRequest): Reply {
+  const prompt = req.lastUserText;
+  if (req.toolResults.length) return { text: `tool said: ${req.toolResults[0]!.text.trim()}` };
+  if (prompt.includes('FAIL')) return { error: { status: 500, message: 'the fake model failed on purpose' } };
+  if (prompt.includes('TOOL')) return { toolUse: { name: 'Bash', input: { command: 'echo tool-ran', description: 'Say it' } } };
+  if (prompt.includes('SLOW')) return { text: `ECHO: ${prompt}`, delayMs: 4000 };
+  return { text: `ECHO: ${prompt}` };
+}
+
+describe('ao-* session commands (processes against real servers)', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+  const run = (command: string, args: string[], options: Partial<BinOptions> = {}) =>
+    runBin(command, args, { env: stack.clientEnv, cwd: stack.projectDir, ...options });
+
+  before(async () => {
+    stack = await TestStack.start();
+    stack.fake.respond(responder);
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  describe('ao-new', () => {
+    it('waits for the run and prints only the result on stdout, exit 0', async () => {
+      const name = uniqueName('new');
+      const r = await run('ao-new', [name, '-p', 'hello there']);
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout, 'ECHO: hello there\n');
+      assert.equal(r.code, 0);
+      assert.equal((await stack.client().sessions.status(name)).state, 'finished');
+    });
+
+    it('works in the caller\'s directory by default and resolves a relative --project-dir against it', async () => {
+      const here = uniqueName('cwd');
+      assert.equal((await run('ao-new', [here, '-p', 'where'])).code, 0);
+      assert.equal((await stack.client().sessions.get(here)).project_dir, stack.projectDir);
+
+      const relative = uniqueName('rel');
+      const r = await run('ao-new', [relative, '-p', 'where', '--project-dir', 'project'], { cwd: stack.root });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((await stack.client().sessions.get(relative)).project_dir, join(stack.root, 'project'));
+    });
+
+    it('reads the prompt from stdin', async () => {
+      const r = await run('ao-new', [uniqueName('stdin')], { input: 'from stdin\n' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'ECHO: from stdin\n');
+    });
+
+    it('takes stdin over -p when both are given', async () => {
+      const r = await run('ao-new', [uniqueName('both'), '-p', 'from the flag'], { input: 'from the pipe' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'ECHO: from the pipe\n');
+    });
+
+    it('falls back to -p when stdin is empty, or an open pipe that stays silent', async () => {
+      const empty = await run('ao-new', [uniqueName('empty'), '-p', 'flag one'], { input: '' });
+      assert.equal(empty.stdout, 'ECHO: flag one\n');
+      const silent = await run('ao-new', [uniqueName('silent'), '-p', 'flag two'], { openStdin: true, timeoutMs: 20_000 });
+      assert.equal(silent.code, 0, silent.stderr);
+      assert.equal(silent.stdout, 'ECHO: flag two\n');
+    });
+
+    it('refuses to run without a prompt, and creates nothing', async () => {
+      const name = uniqueName('noprompt');
+      for (const args of [[name], [name, '-p'], [name, '-p', '   ']]) {
+        const r = await run('ao-new', args);
+        assert.equal(r.code, 1, args.join(' '));
+        assert.equal(r.stdout, '');
+        assert.match(r.stderr, /^ao-new: No prompt given — pass -p PROMPT or pipe it on stdin/);
+      }
+      await assert.rejects(stack.client().sessions.get(name), { name: 'NotFoundError' });
+    });
+
+    it('says to use ao-resume when the session exists', async () => {
+      const name = uniqueName('dup');
+      assert.equal((await run('ao-new', [name, '-p', 'first'])).code, 0);
+      const r = await run('ao-new', [name, '-p', 'second']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `ao-new: Session '${name}' already exists — use ao-resume ${name} -p PROMPT (or pick another name)\n`);
+      const json = await run('ao-new', [name, '-p', 'second', '--json']);
+      assert.equal(json.code, 1);
+      assert.equal(json.errorJson().error.code, 'session_exists');
+    });
+
+    it('says where to look when the agent does not exist, and checks names before asking', async () => {
+      const r = await run('ao-new', [uniqueName('noagent'), '--agent', 'no-such-agent', '-p', 'x']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, "ao-new: Agent 'no-such-agent' not found — see ao-list-agents\n");
+
+      const bad = await run('ao-new', ['bad name', '-p', 'x']);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /^ao-new: Invalid session name 'bad name' — use 1 to 60 letters, digits, '_' or '-', starting with a letter or digit\n$/);
+      const long = await run('ao-new', ['x'.repeat(61), '-p', 'x']);
+      assert.match(long.stderr, /Invalid session name/);
+      const badAgent = await run('ao-new', [uniqueName('a'), '--agent', '-x', '-p', 'x']);
+      assert.equal(badAgent.code, 1);
+    });
+
+    it('says so when the project directory does not exist', async () => {
+      const r = await run('ao-new', [uniqueName('nodir'), '-p', 'x', '--project-dir', 'no/such/dir']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^ao-new: Project directory '.*\/no\/such\/dir' does not exist .* --project-dir\n$/);
+    });
+
+    it('starts a session from an agent blueprint, whose system prompt reaches the model', async () => {
+      const agent = uniqueName('tester');
+      await stack.client().agents.create({ name: agent, description: 'Test agent', system_prompt: `You are ${agent}, a careful tester.` });
+      const name = uniqueName('withagent');
+      const r = await run('ao-new', [name, '--agent', agent, '-p', `blueprint check ${name}`]);
+      assert.equal(r.code, 0, r.stderr);
+      const request = stack.fake.requests.map((body, i) => describeRequest(body, i)).find((q) => q.lastUserText === `blueprint check ${name}`);
+      assert.ok(request, 'the model got the prompt');
+      assert.ok(request.system.includes(`You are ${agent}, a careful tester.`), 'the blueprint\'s system prompt is in the system prompt');
+      const config = (await run('ao-show-config', [name, '--json'])).json();
+      assert.equal(config.agent, agent);
+      assert.equal(config.blueprint.system_prompt, `You are ${agent}, a careful tester.`);
+    });
+
+    it('prints a failed run\'s error on stderr and exits 1, with nothing on stdout', async () => {
+      const name = uniqueName('fail');
+      const r = await run('ao-new', [name, '-p', 'please FAIL']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' failed: .*the fake model failed on purpose.* — see its events with ao-events ${name}`));
+    });
+
+    it('--json prints the result document, also for a failed run (exit 1, JSON error on stderr)', async () => {
+      const ok = await run('ao-new', [uniqueName('json'), '-p', 'json please', '--json']);
+      assert.equal(ok.code, 0);
+      assert.deepEqual({ ...ok.json(), name: 'x' }, { name: 'x', run: 1, state: 'finished', result: 'ECHO: json please', error: null, is_error: false });
+      assert.equal(ok.stderr, '');
+
+      const failed = await run('ao-new', [uniqueName('jsonfail'), '-p', 'FAIL as json', '--json']);
+      assert.equal(failed.code, 1);
+      assert.equal(failed.json().state, 'failed');
+      assert.equal(failed.json().is_error, true);
+      assert.match(failed.json().error, /failed on purpose/);
+      assert.equal(failed.errorJson().error.code, 'failed');
+    });
+
+    it('shows tool calls on stderr with --verbose while stdout stays the result', async () => {
+      const r = await run('ao-new', [uniqueName('tool'), '-p', 'use a TOOL', '--verbose']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'tool said: tool-ran\n');
+      assert.equal(r.stderr, '→ Bash(command="echo tool-ran", description="Say it")\n');
+      const quiet = await run('ao-new', [uniqueName('tool'), '-p', 'use a TOOL']);
+      assert.equal(quiet.stderr, '', 'no progress when stderr is not a terminal');
+    });
+
+    it('--async returns at once; ao-status and ao-get-result --wait follow the run', async () => {
+      const name = uniqueName('async');
+      const started = Date.now();
+      const r = await run('ao-new', [name, '-p', 'SLOW async work', '--async']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(Date.now() - started < 3500, 'did not wait for the run');
+      assert.match(r.stdout, new RegExp(`^Session '${name}' (queued|running) \\(run 1\\) — check it with ao-status ${name}, collect it with ao-get-result ${name}\\n$`));
+
+      const status = await run('ao-status', [name]);
+      assert.match(status.stdout, /^(queued|running)\n$/);
+      const early = await run('ao-get-result', [name]);
+      assert.equal(early.code, 1);
+      assert.match(early.stderr, new RegExp(`^ao-get-result: Session '${name}' is (queued|running), so it has no result yet — wait for it with ao-get-result ${name} --wait`));
+      assert.equal((await run('ao-get-result', [name, '--json'])).errorJson().error.code, 'not_finished');
+
+      const waited = await run('ao-get-result', [name, '--wait']);
+      assert.equal(waited.code, 0, waited.stderr);
+      assert.equal(waited.stdout, 'ECHO: SLOW async work\n');
+      assert.equal((await run('ao-status', [name])).stdout, 'finished\n');
+    });
+
+    it('Ctrl-C stops waiting, not the run, and says how to follow it', async () => {
+      const name = uniqueName('sigint');
+      const r = await run('ao-new', [name, '-p', 'SLOW interrupted', '--verbose'], {
+        onSpawn: (child) => {
+          void eventually('the run to start', async () => (await stack.client().sessions.status(name)).state === 'running')
+            .then(() => child.kill('SIGINT'));
+        },
+      });
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `ao-new: Stopped waiting; session '${name}' keeps running — check it with ao-status ${name}, stop it with ao-stop ${name}\n`);
+      assert.equal((await run('ao-get-result', [name, '--wait'])).stdout, 'ECHO: SLOW interrupted\n');
+    });
+
+    it('--async --json prints the new session', async () => {
+      const name = uniqueName('asyncjson');
+      const session = (await run('ao-new', [name, '-p', 'quick', '--async', '--json'])).json();
+      assert.equal(session.name, name);
+      assert.equal(session.runs.length, 1);
+      await stack.client().sessions.waitForResult(name, { timeoutMs: 30_000 });
+    });
+
+    it('--timeout stops waiting but not the run', async () => {
+      const name = uniqueName('timeout');
+      const r = await run('ao-new', [name, '-p', 'SLOW beyond the timeout', '--timeout', '1']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' has not ended after 1 s — it keeps running; check it with ao-status ${name}`));
+      assert.equal((await run('ao-get-result', [name, '--wait', '--json'])).json().result, 'ECHO: SLOW beyond the timeout');
+    });
+  });
+
+  describe('ao-resume', () => {
+    it('continues the conversation and prints the new result', async () => {
+      const name = uniqueName('resume');
+      assert.equal((await run('ao-new', [name, '-p', `first turn of ${name}`])).code, 0);
+      const r = await run('ao-resume', [name, '-p', `second turn of ${name}`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `ECHO: second turn of ${name}\n`);
+      const request = stack.fake.requests.map((body, i) => describeRequest(body, i)).find((q) => q.lastUserText === `second turn of ${name}`);
+      assert.ok(request && JSON.stringify(request.body.messages).includes(`first turn of ${name}`), 'the second turn sees the first');
+      assert.equal((await run('ao-show-config', [name, '--json'])).json().runs, 2);
+    });
+
+    it('reads the prompt from stdin, which wins over -p', async () => {
+      const name = uniqueName('resumestdin');
+      assert.equal((await run('ao-new', [name, '-p', 'start'])).code, 0);
+      const r = await run('ao-resume', [name, '-p', 'ignored'], { input: 'piped follow-up' });
+      assert.equal(r.stdout, 'ECHO: piped follow-up\n');
+      const none = await run('ao-resume', [name]);
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /^ao-resume: No prompt given — pass -p PROMPT or pipe it on stdin/);
+    });
+
+    it('says to use ao-new when the session does not exist', async () => {
+      const r = await run('ao-resume', ['never-created', '-p', 'x']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, "ao-resume: Session 'never-created' not found — start it with ao-new never-created -p PROMPT (see ao-list-sessions)\n");
+    });
+
+    it('says what to do while the session is still running', async () => {
+      const name = uniqueName('busy');
+      assert.equal((await run('ao-new', [name, '-p', 'SLOW and busy', '--async'])).code, 0);
+      const r = await run('ao-resume', [name, '-p', 'too early']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`^ao-resume: Session '${name}' is (queued|running) — wait for it with ao-get-result ${name} --wait, or stop it with ao-stop ${name}, then resume\\n$`));
+      assert.equal((await run('ao-stop', [name])).stdout, 'stopped\n');
+    });
+  });
+
+  describe('ao-status, ao-get-result, ao-stop', () => {
+    it('ao-status prints one word, not_existent (exit 0) for an unknown session, JSON with --json', async () => {
+      const name = uniqueName('status');
+      await run('ao-new', [name, '-p', 'x']);
+      assert.deepEqual(await run('ao-status', [name]).then((r) => [r.code, r.stdout, r.stderr]), [0, 'finished\n', '']);
+      assert.deepEqual(await run('ao-status', ['nobody-here']).then((r) => [r.code, r.stdout]), [0, 'not_existent\n']);
+      assert.deepEqual((await run('ao-status', ['nobody-here', '--json'])).json(), { name: 'nobody-here', state: 'not_existent' });
+      assert.deepEqual((await run('ao-status', [name, '--json'])).json(), { name, state: 'finished' });
+    });
+
+    it('ao-status says failed and stopped', async () => {
+      const failed = uniqueName('sfail');
+      await run('ao-new', [failed, '-p', 'FAIL now']);
+      assert.equal((await run('ao-status', [failed])).stdout, 'failed\n');
+      const stopped = uniqueName('sstop');
+      await run('ao-new', [stopped, '-p', 'SLOW then stopped', '--async']);
+      await eventually('the run to start', async () => (await stack.client().sessions.status(stopped)).state === 'running');
+      const stop = await run('ao-stop', [stopped]);
+      assert.deepEqual([stop.code, stop.stdout], [0, 'stopped\n']);
+      assert.equal((await run('ao-status', [stopped])).stdout, 'stopped\n');
+      const again = await run('ao-stop', [stopped, '--json']);
+      assert.deepEqual(again.json(), { name: stopped, state: 'stopped' });
+      const result = await run('ao-get-result', [stopped]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`^ao-get-result: Session '${stopped}' was stopped: `));
+      assert.match((await run('ao-stop', ['not-a-session'])).stderr, /^ao-stop: Session 'not-a-session' not found — see ao-list-sessions\n$/);
+    });
+
+    it('ao-get-result prints the last result, JSON with --json, and errors for unknown or failed sessions', async () => {
+      const name = uniqueName('result');
+      await run('ao-new', [name, '-p', 'the answer']);
+      const r = await run('ao-get-result', [name]);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'ECHO: the answer\n', '']);
+      assert.deepEqual((await run('ao-get-result', [name, '--json'])).json(), { name, run: 1, state: 'finished', result: 'ECHO: the answer', error: null, is_error: false });
+
+      const missing = await run('ao-get-result', ['no-such-session']);
+      assert.deepEqual([missing.code, missing.stderr], [1, "ao-get-result: Session 'no-such-session' not found — see ao-list-sessions\n"]);
+      assert.equal((await run('ao-get-result', ['no-such-session', '--json'])).errorJson().error.code, 'session_not_found');
+
+      const failed = uniqueName('rfail');
+      await run('ao-new', [failed, '-p', 'FAIL here']);
+      const f = await run('ao-get-result', [failed]);
+      assert.equal(f.code, 1);
+      assert.equal(f.stdout, '');
+      assert.match(f.stderr, new RegExp(`^ao-get-result: Session '${failed}' failed: `));
+    });
+  });
+
+  describe('ao-events, ao-show-config, ao-list-sessions', () => {
+    it('ao-events lists what a session did; --type filters; --json parses', async () => {
+      const name = uniqueName('events');
+      await run('ao-new', [name, '-p', 'use a TOOL please']);
+      const text = await run('ao-events', [name]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^#1 run 1 session_start /);
+      assert.match(text.stdout, /pre_tool +Bash\(command="echo tool-ran", description="Say it"\)/);
+      assert.match(text.stdout, /session_stop +completed \(exit 0\)\n$/);
+      const tools = (await run('ao-events', [name, '--type', 'pre_tool', '--json'])).json().events;
+      assert.equal(tools.length, 1);
+      assert.equal(tools[0].data.tool, 'Bash');
+      assert.deepEqual(tools[0].data.input, { command: 'echo tool-ran', description: 'Say it' });
+      const followed = await run('ao-events', [name, '--follow', '--type', 'result']);
+      assert.match(followed.stdout, /^#\d+ run 1 result +success, 2 turns/);
+      assert.match((await run('ao-events', [name, '--type', 'nope'])).stderr, /^ao-events: --type must be one of session_start, message/);
+    });
+
+    it('ao-show-config shows agent, project dir, Claude session id, state and runs', async () => {
+      const name = uniqueName('config');
+      await run('ao-new', [name, '-p', 'x']);
+      const config = (await run('ao-show-config', [name, '--json'])).json();
+      assert.equal(config.name, name);
+      assert.equal(config.state, 'finished');
+      assert.equal(config.agent, null);
+      assert.equal(config.project_dir, stack.projectDir);
+      assert.match(config.claude_session_id, /^[0-9a-f-]{36}$/);
+      assert.equal(config.runs, 1);
+      const text = await run('ao-show-config', [name]);
+      assert.match(text.stdout, new RegExp(`^name: +${name}\\nstate: +finished\\nagent: +-\\nproject_dir: +${stack.projectDir}\\nclaude_session_id: +${config.claude_session_id}\\nruns: +1\\n`));
+      assert.match((await run('ao-show-config', ['ghost'])).stderr, /^ao-show-config: Session 'ghost' not found — see ao-list-sessions\n$/);
+    });
+
+    it('ao-list-sessions lists sessions as a table, all their data with --json, filtered with --state', async () => {
+      const name = uniqueName('listed');
+      await run('ao-new', [name, '-p', 'to be listed']);
+      const text = await run('ao-list-sessions', []);
+      assert.equal(text.code, 0);
+      assert.match(text.stdout, /^NAME +STATE +AGENT +RUNS +TIME +PROJECT\n/);
+      assert.match(text.stdout, new RegExp(`\\n${name} +finished +- +1 +\\S+( \\S+)* +${stack.projectDir}\\n`));
+      const { sessions } = (await run('ao-list-sessions', ['--json'])).json();
+      const listed = sessions.find((s: { name: string }) => s.name === name);
+      assert.equal(listed.runs[0].prompt, 'to be listed');
+      assert.equal(listed.runs[0].result, 'ECHO: to be listed');
+      assert.ok(listed.totals.usage.input_tokens > 0, 'usage is there for token reports');
+      assert.ok(listed.totals.cost_usd > 0, 'cost is there');
+      const failed = (await run('ao-list-sessions', ['--state', 'failed', '--json'])).json().sessions;
+      assert.ok(failed.every((s: { state: string }) => s.state === 'failed'));
+      assert.match((await run('ao-list-sessions', ['--state', 'done'])).stderr, /^ao-list-sessions: --state must be one of queued, running, finished, failed, stopped, not 'done'\n$/);
+    });
+  });
+
+  describe('ao-clean', () => {
+    it('stops and deletes every session', async () => {
+      const running = uniqueName('clean');
+      await run('ao-new', [running, '-p', 'SLOW until cleaned', '--async']);
+      const before = (await stack.client().sessions.list()).map((s) => s.name);
+      const r = await run('ao-clean', ['--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual([...r.json().deleted].sort(), [...before].sort());
+      assert.equal((await run('ao-status', [running])).stdout, 'not_existent\n');
+      const empty = await run('ao-list-sessions', []);
+      assert.deepEqual([empty.code, empty.stdout], [0, '']);
+      assert.match(empty.stderr, /No sessions — start one with ao-new/);
+      assert.deepEqual((await run('ao-list-sessions', ['--json'])).json(), { sessions: [] });
+      assert.equal((await run('ao-clean', [])).stdout, 'No sessions to delete.\n');
+    });
+  });
+});

@@ -1,0 +1,263 @@
+// Every tool, through the real MCP client, against the real registry + runtime + Claude Code and
+// the fake model. Run once per transport (stdio.test.ts, http.test.ts).
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { FakeRequest, Reply } from '../../support/fake-model.js';
+import type { TestStack } from '../../support/stack.js';
+import { call } from './mcp-client.js';
+
+export const LONG_ANSWER = `${'0123456789'.repeat(2_500)}THE-END`; // 25,007 characters
+
+/** The fake model's script for these tests, keyed on the prompt. */
+export function scriptedModel(req: FakeRequest): Reply {
+  const prompt = req.lastUserText;
+  if (prompt.startsWith('slow')) return { text: `done: ${prompt}`, delayMs: 2_500 };
+  if (prompt.startsWith('hang')) return { text: 'never seen', delayMs: 60_000 };
+  if (prompt === 'long') return { text: LONG_ANSWER };
+  if (prompt === 'fail') return { error: { status: 500, message: 'the fake model failed on purpose' } };
+  return { text: `ECHO: ${prompt}` };
+}
+
+export interface SuiteContext {
+  stack: TestStack;
+  client: Client;
+}
+
+export const TOOLS = [
+  'delete_all_agent_sessions',
+  'get_agent_session_result',
+  'get_agent_session_status',
+  'list_agent_blueprints',
+  'list_agent_sessions',
+  'resume_agent_session',
+  'start_agent_session',
+  'stop_agent_session',
+];
+
+/** `ctx` is filled by the caller's `before` (a stack with `scriptedModel`, a connected client). */
+export function toolSuite(ctx: SuiteContext): void {
+  const tool = (name: string, args: Record<string, unknown> = {}) => call(ctx.client, name, args);
+
+  it('lists the eight tools, each with a description and a JSON Schema for its inputs', async () => {
+    const { tools } = await ctx.client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
+    for (const t of tools) {
+      assert.ok((t.description ?? '').length > 40, `${t.name} has a description`);
+      assert.equal(t.inputSchema.type, 'object');
+      assert.ok(t.outputSchema, `${t.name} declares its structured output`);
+      for (const [key, schema] of Object.entries(t.inputSchema.properties ?? {})) {
+        assert.ok((schema as { description?: string }).description, `${t.name}.${key} has a description`);
+      }
+    }
+    const start = tools.find((t) => t.name === 'start_agent_session')!;
+    assert.deepEqual(start.inputSchema.required, ['name', 'prompt']);
+    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'name', 'project_dir', 'prompt', 'timeout_seconds']);
+  });
+
+  it('list_agent_blueprints: lists the registry blueprints, filtered by status', async () => {
+    await ctx.stack.client().agents.create({ name: 'reviewer', description: 'Reviews code changes', model: 'claude-sonnet-4-5' });
+    await ctx.stack.client().agents.create({ name: 'retired', description: 'Not used any more', status: 'inactive' });
+    const all = await tool('list_agent_blueprints');
+    assert.equal(all.isError, false);
+    assert.match(all.text, /2 agent blueprints/);
+    assert.match(all.text, /- reviewer \(active\): Reviews code changes \[model claude-sonnet-4-5\]/);
+    assert.deepEqual(all.structured.agents.map((a: { name: string }) => a.name), ['retired', 'reviewer']);
+    assert.deepEqual(all.structured.agents[1], { name: 'reviewer', description: 'Reviews code changes', status: 'active', model: 'claude-sonnet-4-5', permission_mode: null });
+    const inactive = await tool('list_agent_blueprints', { status: 'inactive' });
+    assert.deepEqual(inactive.structured.agents.map((a: { name: string }) => a.name), ['retired']);
+  });
+
+  it('start_agent_session (sync): runs the session and returns its result as the tool result', async () => {
+    const answer = await tool('start_agent_session', { name: 'first', prompt: 'hello there' });
+    assert.equal(answer.isError, false, answer.text);
+    assert.equal(answer.text, 'ECHO: hello there');
+    assert.deepEqual(answer.structured, {
+      name: 'first', run: 1, state: 'finished', result: 'ECHO: hello there', error: null, offset: 0, total_chars: 17, next_offset: null, note: null,
+    });
+    const session = await ctx.stack.client().sessions.get('first');
+    assert.equal(session.project_dir, ctx.stack.projectDir);
+  });
+
+  it('start_agent_session: from a blueprint, in a given project_dir (absolute or relative)', async () => {
+    const sub = join(ctx.stack.projectDir, 'sub');
+    await mkdir(sub, { recursive: true });
+    const answer = await tool('start_agent_session', { name: 'reviewed', prompt: 'review', blueprint: 'reviewer', project_dir: 'sub' });
+    assert.equal(answer.text, 'ECHO: review');
+    const session = await ctx.stack.client().sessions.get('reviewed');
+    assert.equal(session.agent, 'reviewer');
+    assert.equal(session.project_dir, sub);
+  });
+
+  it('start_agent_session: a taken name, a missing or inactive blueprint, a missing directory are tool errors that say what to do', async () => {
+    const taken = await tool('start_agent_session', { name: 'first', prompt: 'again' });
+    assert.equal(taken.isError, true);
+    assert.equal(taken.text, "Session 'first' already exists — use resume_agent_session to continue it, or pick another name");
+    const missing = await tool('start_agent_session', { name: 'b1', prompt: 'x', blueprint: 'nobody' });
+    assert.equal(missing.isError, true);
+    assert.equal(missing.text, "Agent blueprint 'nobody' not found — see list_agent_blueprints");
+    const inactive = await tool('start_agent_session', { name: 'b2', prompt: 'x', blueprint: 'retired' });
+    assert.match(inactive.text, /^Agent blueprint 'retired' is inactive — activate it/);
+    const dir = await tool('start_agent_session', { name: 'b3', prompt: 'x', project_dir: '/no/such/dir' });
+    assert.equal(dir.isError, true);
+    assert.equal(dir.text, "Project directory '/no/such/dir' does not exist on the Agent Runtime's machine — pass an existing directory as project_dir");
+  });
+
+  it('resume_agent_session (sync): continues the conversation and returns the new result', async () => {
+    const answer = await tool('resume_agent_session', { name: 'first', prompt: 'second turn' });
+    assert.equal(answer.isError, false, answer.text);
+    assert.equal(answer.text, 'ECHO: second turn');
+    assert.equal(answer.structured.run, 2);
+    const missing = await tool('resume_agent_session', { name: 'nobody', prompt: 'x' });
+    assert.equal(missing.isError, true);
+    assert.equal(missing.text, "Session 'nobody' not found — start it with start_agent_session (see list_agent_sessions)");
+  });
+
+  it('async start, then get_agent_session_status (at once and with wait_seconds) and get_agent_session_result', async () => {
+    const started = await tool('start_agent_session', { name: 'bg', prompt: 'slow job', async: true });
+    assert.equal(started.isError, false);
+    assert.match(started.text, /^Session 'bg' started \(run 1, (queued|running)\) and works in the background — wait for it with get_agent_session_status/);
+    assert.equal(started.structured.result, null);
+    assert.equal(started.structured.note, started.text, 'the structured content says what to do next too');
+    assert.ok(['queued', 'running'].includes(started.structured.state));
+
+    const early = await tool('get_agent_session_result', { name: 'bg' });
+    assert.equal(early.isError, false);
+    assert.match(early.text, /^Session 'bg' is (queued|running): no result yet — wait for it with get_agent_session_status/);
+
+    const busy = await tool('resume_agent_session', { name: 'bg', prompt: 'more' });
+    assert.equal(busy.isError, true);
+    assert.match(busy.text, /^Session 'bg' is (queued|running) — wait for it with get_agent_session_status \(wait_seconds\) or stop it with stop_agent_session, then resume$/);
+
+    const now = await tool('get_agent_session_status', { name: 'bg' });
+    assert.ok(['queued', 'running'].includes(now.structured.state), now.text);
+    const t0 = Date.now();
+    const waited = await tool('get_agent_session_status', { name: 'bg', wait_seconds: 30 });
+    assert.ok(Date.now() - t0 < 20_000, 'answers as soon as the run ends');
+    assert.deepEqual(waited.structured, { name: 'bg', state: 'finished', note: waited.text });
+    assert.match(waited.text, /^Session 'bg' finished — collect its answer with get_agent_session_result/);
+
+    const result = await tool('get_agent_session_result', { name: 'bg' });
+    assert.equal(result.text, 'done: slow job');
+    assert.equal(result.structured.state, 'finished');
+  });
+
+  it('start_agent_session with a timeout shorter than the run: a non-error answer saying how to follow up', async () => {
+    const answer = await tool('start_agent_session', { name: 'patient', prompt: 'slow and steady', timeout_seconds: 1 });
+    assert.equal(answer.isError, false);
+    assert.match(answer.text, /^Session 'patient' is still (queued|running) after 1 s; it keeps working in the background — wait for it with get_agent_session_status/);
+    assert.equal(answer.structured.result, null);
+    const waited = await tool('get_agent_session_status', { name: 'patient', wait_seconds: 30 });
+    assert.equal(waited.structured.state, 'finished');
+  });
+
+  it('stop_agent_session: stops a running session; its result is then a tool error that says so', async () => {
+    await tool('start_agent_session', { name: 'stuck', prompt: 'hang forever', async: true });
+    // Wait until Claude Code is really running (it has asked the model).
+    const deadline = Date.now() + 20_000;
+    while (!ctx.stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('hang forever')) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const stopped = await tool('stop_agent_session', { name: 'stuck' });
+    assert.equal(stopped.isError, false, stopped.text);
+    assert.match(stopped.text, /^Session 'stuck' stopped \(run 1 was (queued|running); now stopped\) — continue it with resume_agent_session$/);
+    assert.equal(stopped.structured.state, 'stopped');
+    const again = await tool('stop_agent_session', { name: 'stuck' });
+    assert.equal(again.text, "Session 'stuck' was not running (its last run was already stopped); nothing to stop");
+    const result = await tool('get_agent_session_result', { name: 'stuck' });
+    assert.equal(result.isError, true);
+    assert.match(result.text, /^Session 'stuck' was stopped \(run 1\): .+ — see its events with `ao-events stuck`; continue it with resume_agent_session/);
+    assert.equal(result.structured.state, 'stopped');
+    const missing = await tool('stop_agent_session', { name: 'nobody' });
+    assert.equal(missing.isError, true);
+    assert.equal(missing.text, "Session 'nobody' not found — see list_agent_sessions");
+  });
+
+  it('a failed run is a tool error carrying the reason', async () => {
+    const answer = await tool('start_agent_session', { name: 'broken', prompt: 'fail' });
+    assert.equal(answer.isError, true);
+    assert.match(answer.text, /^Session 'broken' failed \(run 1\): .*— see its events with `ao-events broken`; continue it with resume_agent_session/);
+    assert.equal(answer.structured.state, 'failed');
+    const status = await tool('get_agent_session_status', { name: 'broken' });
+    assert.match(status.text, /^Session 'broken' failed — see why with get_agent_session_result/);
+  });
+
+  it('cuts a result over 20,000 characters with a note, and pages the rest with offset', async () => {
+    const answer = await tool('start_agent_session', { name: 'verbose', prompt: 'long' });
+    assert.equal(answer.isError, false);
+    assert.ok(answer.text.startsWith(LONG_ANSWER.slice(0, 20_000)));
+    assert.ok(answer.text.endsWith('… [truncated: 5007 more characters; the rest: get_agent_session_result with name="verbose" and offset=20000; the full result: `ao-get-result verbose` or GET /sessions/verbose/result]'), answer.text.slice(-300));
+    assert.equal(answer.structured.result, LONG_ANSWER.slice(0, 20_000));
+    assert.equal(answer.structured.total_chars, LONG_ANSWER.length);
+    assert.equal(answer.structured.next_offset, 20_000);
+    assert.match(answer.structured.note, /^… \[truncated: 5007 more characters; the rest: get_agent_session_result with name="verbose" and offset=20000/);
+
+    const rest = await tool('get_agent_session_result', { name: 'verbose', offset: answer.structured.next_offset });
+    assert.equal(rest.text, LONG_ANSWER.slice(20_000));
+    assert.equal(rest.structured.next_offset, null);
+    assert.equal(rest.structured.offset, 20_000);
+    assert.equal(rest.structured.note, null);
+    const past = await tool('get_agent_session_result', { name: 'verbose', offset: 99_999 });
+    assert.match(past.text, /offset 99999 is past its end/);
+  });
+
+  it('list_agent_sessions: every session, or those in one state', async () => {
+    const all = await tool('list_agent_sessions');
+    const names = all.structured.sessions.map((s: { name: string }) => s.name).sort();
+    assert.deepEqual(names, ['bg', 'broken', 'first', 'patient', 'reviewed', 'stuck', 'verbose']);
+    assert.match(all.text, /^7 sessions:\n/);
+    assert.equal(all.structured.total, 7);
+    assert.equal(all.structured.note, null);
+    assert.match(all.text, /- first: finished, 2 runs, in \S+/);
+    assert.match(all.text, /- reviewed: finished, 1 run, blueprint reviewer, in \S+sub,/);
+    const stopped = await tool('list_agent_sessions', { state: 'stopped' });
+    assert.deepEqual(stopped.structured.sessions.map((s: { name: string }) => s.name), ['stuck']);
+    const none = await tool('list_agent_sessions', { state: 'queued' });
+    assert.equal(none.text, 'No sessions in state queued — start one with start_agent_session');
+    assert.deepEqual(none.structured, { sessions: [], total: 0, note: none.text });
+  });
+
+  it('bad arguments are tool errors naming the field, and the server keeps serving', async () => {
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['start_agent_session', { prompt: 'x' }, /name is required at name/],
+      ['start_agent_session', { name: 'bad name!', prompt: 'x' }, /Invalid session name: use 1 to 60 letters, digits, '_' or '-', starting with a letter or digit at name/],
+      ['start_agent_session', { name: 'a'.repeat(61), prompt: 'x' }, /Invalid session name/],
+      ['start_agent_session', { name: 'ok', prompt: '   ' }, /prompt is empty: say what the agent should do at prompt/],
+      ['start_agent_session', { name: 'ok', prompt: 'x', agent: 'reviewer' }, /Unrecognized key: "agent"/],
+      ['start_agent_session', { name: 'ok', prompt: 'x', timeout_seconds: 0 }, /timeout_seconds/],
+      ['resume_agent_session', { name: 'first', prompt: 42 }, /prompt must be a string at prompt/],
+      ['get_agent_session_status', { name: 'first', wait_seconds: 301 }, /wait_seconds/],
+      ['get_agent_session_result', { name: 'first', offset: -1 }, /offset/],
+      ['list_agent_sessions', { state: 'sleeping' }, /state/],
+      ['no_such_tool', {}, /Tool no_such_tool not found/],
+    ];
+    for (const [name, args, message] of cases) {
+      const answer = await tool(name, args);
+      assert.equal(answer.isError, true, `${name} ${JSON.stringify(args)}`);
+      assert.match(answer.text, message);
+    }
+    assert.deepEqual(await ctx.stack.client().sessions.list({ state: 'queued' }), []);
+    const still = await tool('get_agent_session_status', { name: 'first' });
+    assert.equal(still.structured.state, 'finished');
+  });
+
+  it('get_agent_session_status and get_agent_session_result on an unknown session say so', async () => {
+    for (const name of ['get_agent_session_status', 'get_agent_session_result']) {
+      const answer = await tool(name, { name: 'nobody' });
+      assert.equal(answer.isError, true);
+      assert.equal(answer.text, "Session 'nobody' not found — see list_agent_sessions");
+    }
+  });
+
+  it('delete_all_agent_sessions: deletes every session', async () => {
+    const answer = await tool('delete_all_agent_sessions');
+    assert.equal(answer.isError, false);
+    assert.match(answer.text, /^Deleted 7 sessions \(running ones were stopped first\): /);
+    assert.equal(answer.structured.deleted.length, 7);
+    assert.equal(answer.structured.total, 7);
+    assert.deepEqual(await ctx.stack.client().sessions.list(), []);
+    const again = await tool('delete_all_agent_sessions');
+    assert.equal(again.text, 'There were no sessions to delete');
+  });
+}
