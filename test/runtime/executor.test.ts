@@ -1,7 +1,7 @@
 // The runtime running the real Claude Code CLI against the fake model: from POST /sessions to a
 // finished session with its result, events, usage and cost.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Orchestrator } from '../../sdk/index.js';
 import type { SessionEvent } from '../../sdk/types.js';
@@ -75,6 +75,23 @@ describe('runtime: running Claude Code', function () {
     assert.equal(session.claude_session_id, firstId);
     assert.equal(session.totals.runs, 2);
     assert.equal(session.state, 'finished');
+  });
+
+  it('opens the conversation anew when Claude Code has none to resume (a run stopped before it saved)', async () => {
+    await ao.sessions.create({ name: 'unsaved', prompt: 'first' });
+    await ao.sessions.waitForResult('unsaved', { timeoutMs: 30_000 });
+    const id = (await ao.sessions.get('unsaved')).claude_session_id!;
+    // What a stop in the first instants leaves behind: no saved conversation for the id.
+    const projects = join(stack.configDir, 'projects');
+    const removed = readdirSync(projects).map((dir) => join(projects, dir, `${id}.jsonl`)).filter((file) => existsSync(file));
+    assert.equal(removed.length, 1);
+    rmSync(removed[0]!);
+    await ao.sessions.resume('unsaved', { prompt: 'second' });
+    const result = await ao.sessions.waitForResult('unsaved', { timeoutMs: 30_000 });
+    assert.equal(result.state, 'finished', result.error ?? '');
+    assert.equal(result.result, 'ECHO: second');
+    const run2 = (await allEvents(ao, 'unsaved')).filter((e) => e.run === 2);
+    assert.deepEqual(run2.map((e) => e.type), ['session_start', 'message', 'message', 'result', 'session_stop'], JSON.stringify(run2, null, 1));
   });
 
   it('records a tool call that really writes a file in the project dir', async () => {
@@ -184,7 +201,8 @@ describe('runtime: running Claude Code', function () {
     // A stopped session can be resumed.
     stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
     await ao.sessions.resume('slow', { prompt: 'again' });
-    assert.equal((await ao.sessions.waitForResult('slow', { timeoutMs: 30_000 })).state, 'finished');
+    const again = await ao.sessions.waitForResult('slow', { timeoutMs: 30_000 });
+    assert.equal(again.state, 'finished', again.error ?? '');
   });
 
   it('deletes a running session by stopping it first', async () => {
@@ -226,10 +244,12 @@ describe('runtime: running Claude Code', function () {
     assert.ok(queuedNow >= 4, `queued right after creation: ${queuedNow}`);
     assert.ok(maxRunning <= 2, `at most 2 running, saw ${maxRunning}`);
     assert.ok(maxInFlight <= 2, `at most 2 model requests at once, saw ${maxInFlight}`);
-    const sessions = await Promise.all(names.map((name) => ao.sessions.get(name)));
-    const startOrder = [...sessions].sort((a, b) => a.runs[0]!.started_at!.localeCompare(b.runs[0]!.started_at!)).map((s) => s.name);
+    // Launch order, from the pid file the runtime writes as it spawns each agent (started_at is
+    // later: it is when Claude Code reports in, which varies with its start-up time).
+    const launched = (name: string) => statSync(join(stack.dataDir, 'runs', name, '1', 'pid')).mtimeMs;
+    const launchOrder = [...names].sort((a, b) => launched(a) - launched(b));
     // The first two start together; after that, slots go to the oldest waiting session.
-    assert.deepEqual(startOrder.slice(2), names.slice(2));
+    assert.deepEqual(launchOrder.slice(2), names.slice(2));
   });
 });
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -95,6 +95,25 @@ async function stopGroup(pid: number, exited: Promise<Exit>, graceMs: number): P
   await exited;
   // Helpers the agent started (shells, MCP servers) may outlive it in the group.
   signalGroup(pid, 'SIGKILL');
+  for (let waited = 0; groupAlive(pid) && waited < graceMs; waited += 20) await sleep(20);
+}
+
+/** Whether any live (non-zombie) process is left in the group. */
+function groupAlive(pgid: number): boolean {
+  if (!existsSync('/proc/self/stat')) {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = procFields(Number(entry));
+    if (fields && fields[0] !== 'Z' && Number(fields[2]) === pgid) return true;
+  }
+  return false;
 }
 
 /** Ends whatever is left of a run's process group (after it ended on its own). */

@@ -7,11 +7,10 @@ import type { StoredSession } from '../session-store.js';
  * The CLI flags for one run. A blueprint's system prompt and settings go on every run, new or
  * resumed, because Claude Code does not remember them in a conversation.
  */
-export function claudeArgs(session: StoredSession, options: { permissionMode: string; mcpConfigPath: string }): string[] {
+export function claudeArgs(session: StoredSession, options: { resume: boolean; permissionMode: string; mcpConfigPath: string }): string[] {
   const blueprint = session.blueprint;
   const args = ['-p', '--output-format', 'stream-json', '--verbose'];
-  // Continue the conversation once Claude Code has opened it; else open it with our id.
-  args.push(session.conversation_started ? '--resume' : '--session-id', session.claude_session_id!);
+  args.push(options.resume ? '--resume' : '--session-id', session.claude_session_id!);
   args.push('--permission-mode', blueprint?.permission_mode ?? options.permissionMode);
   if (blueprint?.system_prompt) args.push('--append-system-prompt', blueprint.system_prompt);
   if (blueprint?.mcp_servers) args.push('--mcp-config', options.mcpConfigPath);

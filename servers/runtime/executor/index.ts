@@ -177,9 +177,23 @@ class LocalExecutor implements Executor {
     if (session.blueprint?.mcp_servers) {
       await writeFile(files.mcpConfig, JSON.stringify({ mcpServers: session.blueprint.mcp_servers }), { mode: 0o600 });
     }
-    const args = claudeArgs(session, { permissionMode: this.options.permissionMode, mcpConfigPath: files.mcpConfig });
-    entry.attach(spawnAgent(bin, args, files, session.project_dir, this.options.env));
-    await this.follow(name, run, files, entry.process!, 0);
+    // Continue the conversation once Claude Code has opened it. A run stopped before Claude Code
+    // saved anything leaves no conversation to resume: then open it anew under the same id.
+    let resume = session.conversation_started === true;
+    for (;;) {
+      const args = claudeArgs(session, { resume, permissionMode: this.options.permissionMode, mcpConfigPath: files.mcpConfig });
+      // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
+      await Promise.all([rm(files.exit, { force: true }), writeFile(files.stream, '', { mode: 0o600 }), writeFile(files.stderr, '', { mode: 0o600 })]);
+      entry.attach(spawnAgent(bin, args, files, session.project_dir, this.options.env));
+      const outcome = await this.follow(name, run, files, entry.process!, 0, { resumed: resume });
+      if (outcome !== 'no-conversation') return;
+      resume = false;
+      const current = await this.sessions.getStored(name);
+      if (!current || lastRun(current).stop_requested) {
+        await this.end(name, run, { exit_code: null, signal: null, reason: 'stopped by request' });
+        return;
+      }
+    }
   }
 
   private async resumeFollowing(session: StoredSession, run: StoredRun, files: RunFiles, entry: ActiveRun): Promise<void> {
@@ -197,29 +211,46 @@ class LocalExecutor implements Executor {
       exited: readExitCode(files).then((code) => ({ code, signal: null })),
       stop: async () => undefined,
     };
-    await this.follow(session.name, run, files, ended, recorded, 'runtime restarted');
+    await this.follow(session.name, run, files, ended, recorded, { lostReason: 'runtime restarted' });
   }
 
-  /** Records the agent's output as it comes, then its end. `skip` events were recorded before a restart. */
-  private async follow(name: string, run: StoredRun, files: RunFiles, agent: AgentProcess, skip: number, lostReason?: string): Promise<void> {
+  /**
+   * Records the agent's output as it comes, then its end. `skip` events were recorded before a
+   * restart. Answers 'no-conversation' (and records nothing) when a resume found no conversation.
+   */
+  private async follow(
+    name: string, run: StoredRun, files: RunFiles, agent: AgentProcess, skip: number,
+    options: { resumed?: boolean; lostReason?: string } = {},
+  ): Promise<'ended' | 'detached' | 'no-conversation'> {
     const parser = new StreamParser(run.prompt);
     let toSkip = skip;
+    let recorded = false;
+    let noConversation = false;
     const tail = new LineTail(files.stream, async (lines) => {
       let events = lines.flatMap((line) => parser.parse(line));
+      if (options.resumed && !recorded && isNoConversation(events)) {
+        noConversation = true;
+        return;
+      }
       const skipped = Math.min(toSkip, events.length);
       toSkip -= skipped;
       events = events.slice(skipped);
-      if (events.length) await this.record(name, run, events);
+      if (events.length) {
+        recorded = true;
+        await this.record(name, run, events);
+      }
     });
     tail.start();
     const exit = await Promise.race([agent.exited, this.detached]);
     if (exit === 'detached') {
       await tail.detach();
-      return;
+      return 'detached';
     }
     await tail.finish();
     if (agent.pid) signalGroup(agent.pid, 'SIGKILL');
-    await this.end(name, run, await stopData(exit, parser, files, lostReason));
+    if (noConversation) return 'no-conversation';
+    await this.end(name, run, await stopData(exit, parser, files, options.lostReason));
+    return 'ended';
   }
 
   private async end(name: string, run: StoredRun, data: Extract<EventInput, { type: 'session_stop' }>['data']): Promise<void> {
@@ -235,6 +266,13 @@ class LocalExecutor implements Executor {
       throw error;
     }
   }
+}
+
+/** The only output of `claude --resume ID` when Claude Code has no conversation ID saved. */
+function isNoConversation(events: EventInput[]): boolean {
+  const [first] = events;
+  return events.length === 1 && first?.type === 'result' && first.data.is_error
+    && (first.data.errors ?? []).some((error) => error.startsWith('No conversation found'));
 }
 
 async function stopData(exit: Exit, parser: StreamParser, files: RunFiles, lostReason?: string) {
