@@ -1,3 +1,6 @@
+import type Koa from 'koa';
+import { lockDataDir } from './data-dir.js';
+import { listen } from './listen.js';
 import type { Logger } from './logger.js';
 
 /** What starting either server gives back. */
@@ -18,3 +21,32 @@ export interface CommonServerOptions {
 }
 
 export const VERSION = '0.1.0';
+
+/**
+ * Starts a server that owns its data dir: takes the lock, sets up, listens. `close` undoes all of it,
+ * and so does a failure on the way up.
+ */
+export async function serveLocked(
+  options: CommonServerOptions,
+  owner: 'registry' | 'runtime',
+  title: string,
+  setUp: () => Promise<{ app: Koa; onClose?: () => Promise<void> }>,
+): Promise<RunningServer> {
+  const unlock = await lockDataDir(options.dataDir, owner);
+  try {
+    const { app, onClose } = await setUp();
+    const listening = await listen(app, options.url);
+    options.logger.info(`${title} listening on ${listening.url} (data in ${options.dataDir})`);
+    return {
+      url: listening.url,
+      async close() {
+        await listening.close();
+        await onClose?.();
+        await unlock();
+      },
+    };
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+}

@@ -1,9 +1,7 @@
 import type { operations } from '../../sdk/generated/registry.js';
 import { createApp } from '../common/app.js';
-import { lockDataDir } from '../common/data-dir.js';
-import { listen } from '../common/listen.js';
 import type { Handlers } from '../common/operations.js';
-import { VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
+import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { AgentStore } from './agent-store.js';
 import { importAgentFolders } from './folder-import.js';
 
@@ -12,9 +10,8 @@ export interface RegistryOptions extends CommonServerOptions {
   agentsDir?: string | undefined;
 }
 
-export async function startRegistry(options: RegistryOptions): Promise<RunningServer> {
-  const unlock = await lockDataDir(options.dataDir, 'registry');
-  try {
+export function startRegistry(options: RegistryOptions): Promise<RunningServer> {
+  return serveLocked(options, 'registry', 'Agent Registry', async () => {
     const store = await AgentStore.open(options.dataDir);
     if (options.agentsDir) await importAgentFolders(options.agentsDir, store, options.logger);
     const app = createApp<operations>({
@@ -23,19 +20,8 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningSe
       security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token },
       logger: options.logger,
     });
-    const listening = await listen(app, options.url);
-    options.logger.info(`Agent Registry listening on ${listening.url} (data in ${options.dataDir})`);
-    return {
-      url: listening.url,
-      async close() {
-        await listening.close();
-        await unlock();
-      },
-    };
-  } catch (error) {
-    await unlock();
-    throw error;
-  }
+    return { app };
+  });
 }
 
 function registryHandlers(store: AgentStore): Handlers<operations> {

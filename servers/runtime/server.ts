@@ -1,10 +1,8 @@
 import type { operations } from '../../sdk/generated/runtime.js';
 import { createApp } from '../common/app.js';
-import { lockDataDir } from '../common/data-dir.js';
-import { listen } from '../common/listen.js';
 import type { Handlers } from '../common/operations.js';
 import { openSse } from '../common/sse.js';
-import { VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
+import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { SessionStore } from './session-store.js';
@@ -30,11 +28,11 @@ export interface RunningRuntime extends RunningServer {
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
-  const unlock = await lockDataDir(options.dataDir, 'runtime');
-  try {
+  let sessions!: SessionService;
+  const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await SessionStore.open(options.dataDir);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
-    const sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
+    sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
     const executor = options.executor === 'none'
       ? undefined
       : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions });
@@ -44,22 +42,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token },
       logger: options.logger,
     });
-    const listening = await listen(app, options.url);
-    options.logger.info(`Agent Runtime listening on ${listening.url} (data in ${options.dataDir})`);
-    return {
-      url: listening.url,
-      sessions,
-      async close() {
-        await listening.close();
-        // Runs keep going without us: a restarted runtime re-adopts them.
-        await executor?.detach();
-        await unlock();
-      },
-    };
-  } catch (error) {
-    await unlock();
-    throw error;
-  }
+    // Agents keep going without us: a restarted runtime re-adopts them.
+    return { app, onClose: async () => executor?.detach() };
+  });
+  return { ...server, sessions };
 }
 
 function runtimeHandlers(sessions: SessionService): Handlers<operations> {
