@@ -29,7 +29,12 @@ export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'
 
 interface StoredEvent extends Event {
   _id?: string;
+  /** `<session>/<seq, zero-padded>`: one index answers a page of one session as a range. */
+  key: string;
 }
+
+// Names cannot hold '/', so one session's keys form a contiguous range, in seq order.
+const eventKey = (session: string, seq: number) => `${session}/${String(seq).padStart(15, '0')}`;
 
 export const FINAL_STATES: ReadonlySet<RunState> = new Set(['finished', 'failed', 'stopped']);
 export const isFinal = (state: RunState) => FINAL_STATES.has(state);
@@ -49,7 +54,7 @@ export class SessionStore {
     const sessions = await openCollection<StoredSession>(dataDir, 'sessions.db', []);
     const events = await openCollection<StoredEvent>(dataDir, 'events.db', [
       { fieldName: 'session' },
-      { fieldName: ['session', 'seq'] as unknown as string, unique: true },
+      { fieldName: 'key', unique: true },
     ]);
     return new SessionStore(sessions, events);
   }
@@ -92,12 +97,14 @@ export class SessionStore {
   }
 
   async appendEvents(events: Event[]): Promise<void> {
-    await this.events.insert(events.map((e) => ({ ...e })));
+    await this.events.insert(events.map((e) => ({ ...e, key: eventKey(e.session, e.seq) })));
   }
 
   async eventsAfter(name: string, after: number, limit: number): Promise<Event[]> {
-    const docs = await this.events.find({ session: name, seq: { $gt: after } }).sort({ seq: 1 }).limit(limit);
-    return docs.map(({ _id, ...event }) => event);
+    // Sequence numbers have no gaps, so the page is exactly the keys after..after+limit: a range
+    // on the key index touches only those events, however long the session.
+    const docs = await this.events.find({ key: { $gt: eventKey(name, after), $lte: eventKey(name, after + limit) } }).sort({ key: 1 });
+    return docs.map(({ _id, key, ...event }) => event);
   }
 }
 
