@@ -129,6 +129,7 @@ export class Context {
   /** The SDK client, configured from AGENT_ORCHESTRATOR_* variables; loaded on first use. */
   async client(): Promise<Orchestrator> {
     if (!this.#client) {
+      (await import('./fetch-classes.js')).installFetchClasses();
       const [{ Orchestrator }, { nodeFetch }] = await Promise.all([import('../../sdk/index.js'), import('./node-fetch.js')]);
       this.#client = new Orchestrator({ fetch: nodeFetch });
     }
