@@ -25,7 +25,8 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
   };
 }
 
-function parseUrl(variable: string, value: string): URL {
+/** An http:// URL read from `variable`, or an error that names the variable. */
+export function parseUrl(variable: string, value: string): URL {
   let url: URL;
   try {
     url = new URL(value);

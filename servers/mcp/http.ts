@@ -9,6 +9,7 @@
  */
 import Koa from 'koa';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { parseUrl } from '../common/config.js';
 import { listen } from '../common/listen.js';
 import type { Logger } from '../common/logger.js';
 import { HttpProblem } from '../common/problem.js';
@@ -37,14 +38,7 @@ export interface RunningMcpHttp extends RunningServer {
 
 /** Reads AGENT_ORCHESTRATOR_MCP_URL (default http://127.0.0.1:8766/mcp); `port` replaces its port. */
 export function mcpUrl(env: NodeJS.ProcessEnv = process.env, port?: number): URL {
-  const raw = env[MCP_URL_VARIABLE] || DEFAULT_MCP_URL;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new Error(`${MCP_URL_VARIABLE} is not a URL: ${raw}`);
-  }
-  if (url.protocol !== 'http:') throw new Error(`${MCP_URL_VARIABLE} must be an http:// URL, not ${raw}`);
+  const url = parseUrl(MCP_URL_VARIABLE, env[MCP_URL_VARIABLE] || DEFAULT_MCP_URL);
   if (port !== undefined) url.port = String(port);
   return url;
 }
