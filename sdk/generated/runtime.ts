@@ -356,6 +356,11 @@ export interface components {
             exit_code?: number | null;
             signal?: string | null;
             reason: string;
+            /**
+             * @description What the run was billed for when it ended without a `result` (stopped, crashed, lost): the
+             *     sum over the model responses in its stream. A `result`'s usage wins over it.
+             */
+            usage?: components["schemas"]["Usage"];
         };
         EventInput: {
             /** @constant */

@@ -1903,6 +1903,10 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "reason": {
             "type": "string"
+          },
+          "usage": {
+            "$ref": "#/components/schemas/Usage",
+            "description": "What the run was billed for when it ended without a `result` (stopped, crashed, lost): the\nsum over the model responses in its stream. A `result`'s usage wins over it.\n"
           }
         }
       },
