@@ -327,7 +327,8 @@ export class SessionService {
 
 /** How one event moves its run. */
 function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, at: string): void {
-  if (run.state === 'queued') startRun(run, at);
+  // A run that ends while queued never started (stopped in the queue, or its agent could not start).
+  if (run.state === 'queued' && input.type !== 'session_stop') startRun(run, at);
   switch (input.type) {
     case 'session_start':
       if (input.data.claude_session_id) session.claude_session_id = input.data.claude_session_id;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { HttpProblem } from '../../common/problem.js';
 import type { RunScheduler, SessionService } from '../session-service.js';
@@ -167,7 +167,12 @@ class LocalExecutor implements Executor {
     if (run.state !== 'queued' || run.stop_requested) return;
     const files = runFiles(this.runsDir, name, run.number);
     try {
-      await mkdir(files.dir, { recursive: true, mode: 0o700 });
+      // One level at a time: a recursive mkdir reports ENOENT where the real error is EROFS or EACCES.
+      for (const dir of [this.runsDir, dirname(files.dir), files.dir]) {
+        await mkdir(dir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+        });
+      }
       await writeFile(files.prompt, run.prompt, { mode: 0o600 });
       if (session.blueprint?.mcp_servers) {
         await writeFile(files.mcpConfig, JSON.stringify({ mcpServers: session.blueprint.mcp_servers }), { mode: 0o600 });
