@@ -35,7 +35,10 @@ async function serve(which: Which): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`${signal}: shutting down (running agents keep going and are picked up at the next start)\n`);
-    void Promise.all(started.map((server) => server.close())).then(() => process.exit(0));
+    void Promise.all(started.map((server) => server.close())).then(() => process.exit(0), (error) => {
+      logger.error('could not shut down cleanly', error);
+      process.exit(1);
+    });
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -297,10 +297,11 @@ export class SessionService {
       };
       const timer = setTimeout(finish, timeoutMs);
       const off = this.onChange((change) => {
-        if (change.name === name) void done().then((yes) => yes && finish());
+        if (change.name === name) void done().then((yes) => yes && finish(), finish);
       });
       // The state may have changed between the caller's read and the subscription.
-      void done().then((yes) => yes && finish());
+      // A store that fails here ends the wait; the caller's next read reports the error.
+      void done().then((yes) => yes && finish(), finish);
     });
   }
 
