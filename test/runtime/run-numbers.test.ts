@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Orchestrator } from '../../sdk/index.js';
 import { runBin } from '../bin/run-bin.js';
 import { claudeBin } from '../support/claude-env.js';
-import { eventually } from '../support/processes.js';
+import { agentPid, eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 
 const STARTUP_MS = 2500;
@@ -95,5 +95,33 @@ describe('runtime: usage of runs that end without a result', function () {
     assert.ok((run.cost_usd ?? 0) > 0);
     const stop = (await ao.sessions.listEvents('short')).events.at(-1)!;
     assert.equal((stop.data as { usage?: unknown }).usage, undefined);
+  });
+});
+
+describe('runtime: usage of a run lost while the runtime was down', function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+  before(async () => {
+    stack = await TestStack.start({ runtimeProcess: true });
+  });
+  after(async () => stack?.close());
+
+  it('counts what the stream shows the agent was billed for before it died', async () => {
+    stack.fake.respond((req) => (req.index === 0
+      ? { toolUse: { name: 'Bash', input: { command: 'echo one' } } }
+      : { text: 'never sent', delayMs: 60_000 }));
+    let ao = stack.client();
+    await ao.sessions.create({ name: 'lost', prompt: 'go' });
+    await eventually('the second model request', () => stack.fake.requests.length >= 2);
+    await stack.killRuntime();
+    process.kill(-agentPid(stack.dataDir, 'lost'), 'SIGKILL');
+    await stack.startRuntime();
+    ao = stack.client();
+    const result = await ao.sessions.waitForResult('lost', { timeoutMs: 20_000 });
+    assert.equal(result.state, 'failed');
+    assert.match(result.error ?? '', /runtime restarted/);
+    const run = (await ao.sessions.get('lost')).runs[0]!;
+    assert.equal(run.usage?.input_tokens, stack.fake.billed[0]!.input_tokens);
+    assert.ok((run.usage?.output_tokens ?? 0) >= 1);
   });
 });
