@@ -135,6 +135,21 @@ describe('runtime: a project dir the runtime may not enter (EACCES)', function (
     await ao.sessions.resume('locked', { prompt: 'again' });
     assert.equal((await ao.sessions.waitForResult('locked', { timeoutMs: 30_000 })).state, 'finished');
   });
+
+  it("fails the run when its files may not be written, and says where to give access", async () => {
+    const ao = stack.client();
+    const runsDir = join(stack.dataDir, 'runs');
+    chmodSync(runsDir, 0o555);
+    try {
+      await ao.sessions.create({ name: 'nowrite', prompt: 'hi' });
+      const result = await ao.sessions.waitForResult('nowrite', { timeoutMs: 10_000 });
+      assert.equal(result.state, 'failed');
+      assert.match(result.error ?? '', /runs\/nowrite\/1: permission denied \(EACCES\); give the runtime's user write access to AGENT_ORCHESTRATOR_DATA_DIR/);
+      assertAlive(stack);
+    } finally {
+      chmodSync(runsDir, 0o700);
+    }
+  });
 });
 
 describe("runtime: no room for a run's files", function () {
