@@ -66,6 +66,13 @@ function resourceReason(code: string | undefined): string | null {
   }
 }
 
+const INSTALL_CLI = 'install Claude Code or set AGENT_ORCHESTRATOR_CLAUDE_BIN';
+
+/** The configured CLI (`AGENT_ORCHESTRATOR_CLAUDE_BIN`) is neither an executable file nor on PATH. */
+export function cliNotFoundReason(configured: string): string {
+  return `Claude Code CLI not found: '${configured}' is not an executable file or on PATH; ${INSTALL_CLI}`;
+}
+
 /** Claude Code's refusal of bypassPermissions as root, which it prints on stderr. */
 const ROOT_REFUSAL = /cannot be used with root\/sudo/i;
 
@@ -82,7 +89,7 @@ export function exitReason(exit: { code: number | null; signal: string | null },
   const advice = ROOT_REFUSAL.test(text) ? `. ${capitalize(ROOT_ADVICE)}` : '';
   if (exit.code === 127) {
     return `Claude Code could not be run (exit code 127: the CLI was not found or not executable)${detail}; `
-      + 'install Claude Code or set AGENT_ORCHESTRATOR_CLAUDE_BIN, then resume the session';
+      + `${INSTALL_CLI}, ${RESUME}`;
   }
   return `Claude Code exited with code ${exit.code ?? 'unknown'} without a result${detail}${advice}`;
 }

@@ -9,7 +9,7 @@ import {
   adoptAgent, inspectProjectDir, readExitCode, runFiles, signalGroup, spawnAgent, type AgentProcess, type Exit, type RunFiles,
 } from './agent-process.js';
 import { claudeArgs, resolveExecutable } from './claude-command.js';
-import { exitReason, startFailureReason } from './failure-reasons.js';
+import { cliNotFoundReason, exitReason, startFailureReason } from './failure-reasons.js';
 import { LineTail } from './line-tail.js';
 import { StreamParser } from './stream-parser.js';
 
@@ -183,7 +183,7 @@ class LocalExecutor implements Executor {
     }
     const bin = await resolveExecutable(this.options.claudeBin, this.options.env.PATH);
     if (!bin) {
-      await this.fail(name, run, `Claude Code CLI not found: '${this.options.claudeBin}' is not an executable file or on PATH; install Claude Code or set AGENT_ORCHESTRATOR_CLAUDE_BIN`);
+      await this.fail(name, run, cliNotFoundReason(this.options.claudeBin));
       return;
     }
     // Continue the conversation once Claude Code has opened it. A run stopped before Claude Code
