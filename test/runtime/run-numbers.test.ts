@@ -30,6 +30,8 @@ describe('runtime: running from the spawn of the process', function () {
     await ao.sessions.create({ name: 'starting', prompt: 'hi' });
     const pidFile = join(stack.dataDir, 'runs', 'starting', '1', 'pid');
     await eventually('the agent process', () => existsSync(pidFile));
+    // Well within the start-up: the state is stored right after the pid file is written.
+    await eventually('the state to change', async () => (await ao.sessions.status('starting')).state === 'running', 1000);
     const status = await runBin('ao-status', ['starting'], { env: stack.clientEnv });
     assert.equal(status.stdout.trim(), 'running');
     // Claude Code has not said a word yet: the state comes from the process, not from its output.
