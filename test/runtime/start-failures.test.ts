@@ -3,7 +3,7 @@
 // where a crash must show as a dead process (not as a dead test runner).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Orchestrator } from '../../sdk/index.js';
@@ -251,5 +251,38 @@ describe('runtime: Claude Code refusing bypassPermissions as root', function () 
     assert.match(result.error ?? '', /cannot be used with root\/sudo/);
     assert.match(result.error ?? '', /set IS_SANDBOX=1 in the runtime's environment/);
     assert.match(result.error ?? '', /AGENT_ORCHESTRATOR_PERMISSION_MODE/);
+  });
+});
+
+describe('runtime: out of file descriptors (EMFILE)', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+  before(async function () {
+    if (!existsSync('/usr/bin/prlimit') || !existsSync('/proc/self/fd')) this.skip();
+    stack = await TestStack.start({ runtimeProcess: true });
+  });
+  after(async () => stack?.close());
+
+  it('fails the run with the limit to raise, and runs again once it is raised', async () => {
+    const ao = stack.client();
+    await ao.health(); // the connection the next requests reuse is open before the limit drops
+    const pid = String(stack.runtimeChild!.pid);
+    const open = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
+    let lowestFree = 0;
+    while (open.has(lowestFree)) lowestFree++;
+    const soft = execFileSync('/usr/bin/prlimit', ['--pid', pid, '--nofile', '--raw', '--noheadings', '--output=SOFT']).toString().trim();
+    // Room for recording, not for an agent's files and process as well.
+    execFileSync('/usr/bin/prlimit', ['--pid', pid, `--nofile=${lowestFree + 2}:`]);
+    try {
+      await ao.sessions.create({ name: 'fds', prompt: 'hi' });
+      const result = await ao.sessions.waitForResult('fds', { timeoutMs: 15_000 });
+      assert.equal(result.state, 'failed');
+      assert.match(result.error ?? '', /too many open files \(EMFILE\); raise its limit \(ulimit -n\) or lower AGENT_ORCHESTRATOR_MAX_CONCURRENT/);
+      assertAlive(stack);
+    } finally {
+      execFileSync('/usr/bin/prlimit', ['--pid', pid, `--nofile=${soft}:`]);
+    }
+    await ao.sessions.resume('fds', { prompt: 'again' });
+    assert.equal((await ao.sessions.waitForResult('fds', { timeoutMs: 30_000 })).state, 'finished');
   });
 });
