@@ -286,3 +286,33 @@ describe('runtime: out of file descriptors (EMFILE)', function () {
     assert.equal((await ao.sessions.waitForResult('fds', { timeoutMs: 30_000 })).state, 'finished');
   });
 });
+
+describe('runtime: the system refuses another process (EAGAIN)', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+  // Root is exempt from the process limit whatever its capabilities: the runtime runs as `nobody`
+  // here, owning the stack's files. Its limit is what it has running, so it can start no process.
+  const asNobody = (limit?: number) => ['/bin/sh', '-c',
+    'chown -R 65534:65534 "$(dirname "$AGENT_ORCHESTRATOR_DATA_DIR")" && exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"',
+    'sh', ...(limit ? ['/usr/bin/prlimit', `--nproc=${limit}:`] : [])];
+  const tasksOfNobody = () => execFileSync('ps', ['-L', '-u', '65534', '--no-headers']).toString().trim().split('\n').filter(Boolean).length;
+
+  before(async function () {
+    if (!isRoot || !existsSync('/usr/bin/setpriv') || !existsSync('/usr/bin/prlimit')) this.skip();
+    stack = await TestStack.start({ runtimeProcess: true, runtimeWrapper: asNobody() });
+    const tasks = tasksOfNobody(); // the runtime's threads (and whatever else runs as nobody)
+    stack.options.runtimeWrapper = asNobody(tasks);
+    await stack.restartRuntime();
+  });
+  after(async () => stack?.close());
+
+  it('fails the run with the limit to raise, and keeps serving', async () => {
+    const ao = stack.client();
+    await ao.sessions.create({ name: 'nproc', prompt: 'hi' });
+    const result = await ao.sessions.waitForResult('nproc', { timeoutMs: 10_000 });
+    assert.equal(result.state, 'failed');
+    assert.match(result.error ?? '', /refused to start another process \(EAGAIN: a process limit, ulimit -u/);
+    assertAlive(stack);
+    assert.equal((await ao.health()).runtime.status, 'ok');
+  });
+});
