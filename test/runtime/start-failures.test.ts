@@ -14,6 +14,14 @@ import { TestStack } from '../support/stack.js';
 
 const isRoot = process.getuid?.() === 0;
 
+/** Starts a session and waits for its first run, which must fail; its error. */
+async function failedStart(ao: Orchestrator, name: string, projectDir?: string): Promise<string> {
+  await ao.sessions.create({ name, prompt: 'hi', ...(projectDir ? { project_dir: projectDir } : {}) });
+  const result = await ao.sessions.waitForResult(name, { timeoutMs: 15_000 });
+  assert.equal(result.state, 'failed', `${name}: ${result.error}`);
+  return result.error ?? '';
+}
+
 function assertAlive(stack: TestStack): void {
   assert.equal(stack.runtimeChild?.exitCode, null, 'the runtime process is still running');
   assert.equal(stack.runtimeChild?.signalCode, null, 'the runtime process is still running');
@@ -124,10 +132,8 @@ describe('runtime: a project dir the runtime may not enter (EACCES)', function (
     mkdirSync(dir);
     chmodSync(dir, 0o000);
     try {
-      await ao.sessions.create({ name: 'locked', prompt: 'hi', project_dir: dir });
-      const result = await ao.sessions.waitForResult('locked', { timeoutMs: 10_000 });
-      assert.equal(result.state, 'failed');
-      assert.match(result.error ?? '', /may not enter the project dir .*locked \(permission denied\).*chmod/);
+      const error = await failedStart(ao, 'locked', dir);
+      assert.match(error, /may not enter the project dir .*locked \(permission denied\).*chmod/);
       assertAlive(stack);
     } finally {
       chmodSync(dir, 0o755);
@@ -141,10 +147,8 @@ describe('runtime: a project dir the runtime may not enter (EACCES)', function (
     const runsDir = join(stack.dataDir, 'runs');
     chmodSync(runsDir, 0o555);
     try {
-      await ao.sessions.create({ name: 'nowrite', prompt: 'hi' });
-      const result = await ao.sessions.waitForResult('nowrite', { timeoutMs: 10_000 });
-      assert.equal(result.state, 'failed');
-      assert.match(result.error ?? '', /runs\/nowrite\/1: permission denied \(EACCES\); give the runtime's user write access to AGENT_ORCHESTRATOR_DATA_DIR/);
+      const error = await failedStart(ao, 'nowrite');
+      assert.match(error, /runs\/nowrite\/1: permission denied \(EACCES\); give the runtime's user write access to AGENT_ORCHESTRATOR_DATA_DIR/);
       assertAlive(stack);
     } finally {
       chmodSync(runsDir, 0o700);
@@ -180,10 +184,8 @@ describe("runtime: no room for a run's files", function () {
       // dd stops with an error at the end of the disk.
     }
     const ao = stack.client();
-    await ao.sessions.create({ name: 'full', prompt: 'hi' });
-    const result = await ao.sessions.waitForResult('full', { timeoutMs: 10_000 });
-    assert.equal(result.state, 'failed');
-    assert.match(result.error ?? '', /disk is full \(ENOSPC\); free space under AGENT_ORCHESTRATOR_DATA_DIR/);
+    const error = await failedStart(ao, 'full');
+    assert.match(error, /disk is full \(ENOSPC\); free space under AGENT_ORCHESTRATOR_DATA_DIR/);
     assert.equal((await ao.health()).runtime.status, 'ok');
     execFileSync('umount', [runsDir]);
     await ao.sessions.resume('full', { prompt: 'again' });
@@ -194,10 +196,8 @@ describe("runtime: no room for a run's files", function () {
     execFileSync('mount', ['--bind', runsDir, runsDir]);
     execFileSync('mount', ['-o', 'remount,bind,ro', runsDir]);
     const ao = stack.client();
-    await ao.sessions.create({ name: 'readonly', prompt: 'hi' });
-    const result = await ao.sessions.waitForResult('readonly', { timeoutMs: 10_000 });
-    assert.equal(result.state, 'failed');
-    assert.match(result.error ?? '', /read-only \(EROFS\); make AGENT_ORCHESTRATOR_DATA_DIR writable/);
+    const error = await failedStart(ao, 'readonly');
+    assert.match(error, /read-only \(EROFS\); make AGENT_ORCHESTRATOR_DATA_DIR writable/);
     assert.equal((await ao.health()).runtime.status, 'ok');
   });
 });
@@ -245,12 +245,10 @@ describe('runtime: Claude Code refusing bypassPermissions as root', function () 
 
   it("says in the run's error how to fix it", async () => {
     const ao = stack.client();
-    await ao.sessions.create({ name: 'rooted', prompt: 'hi' });
-    const result = await ao.sessions.waitForResult('rooted', { timeoutMs: 30_000 });
-    assert.equal(result.state, 'failed');
-    assert.match(result.error ?? '', /cannot be used with root\/sudo/);
-    assert.match(result.error ?? '', /set IS_SANDBOX=1 in the runtime's environment/);
-    assert.match(result.error ?? '', /AGENT_ORCHESTRATOR_PERMISSION_MODE/);
+    const error = await failedStart(ao, 'rooted');
+    assert.match(error, /cannot be used with root\/sudo/);
+    assert.match(error, /set IS_SANDBOX=1 in the runtime's environment/);
+    assert.match(error, /AGENT_ORCHESTRATOR_PERMISSION_MODE/);
   });
 });
 
@@ -274,10 +272,8 @@ describe('runtime: out of file descriptors (EMFILE)', function () {
     // Room for recording, not for an agent's files and process as well.
     execFileSync('/usr/bin/prlimit', ['--pid', pid, `--nofile=${lowestFree + 2}:`]);
     try {
-      await ao.sessions.create({ name: 'fds', prompt: 'hi' });
-      const result = await ao.sessions.waitForResult('fds', { timeoutMs: 15_000 });
-      assert.equal(result.state, 'failed');
-      assert.match(result.error ?? '', /too many open files \(EMFILE\); raise its limit \(ulimit -n\) or lower AGENT_ORCHESTRATOR_MAX_CONCURRENT/);
+      const error = await failedStart(ao, 'fds');
+      assert.match(error, /too many open files \(EMFILE\); raise its limit \(ulimit -n\) or lower AGENT_ORCHESTRATOR_MAX_CONCURRENT/);
       assertAlive(stack);
     } finally {
       execFileSync('/usr/bin/prlimit', ['--pid', pid, `--nofile=${soft}:`]);
@@ -308,10 +304,8 @@ describe('runtime: the system refuses another process (EAGAIN)', function () {
 
   it('fails the run with the limit to raise, and keeps serving', async () => {
     const ao = stack.client();
-    await ao.sessions.create({ name: 'nproc', prompt: 'hi' });
-    const result = await ao.sessions.waitForResult('nproc', { timeoutMs: 10_000 });
-    assert.equal(result.state, 'failed');
-    assert.match(result.error ?? '', /refused to start another process \(EAGAIN: a process limit, ulimit -u/);
+    const error = await failedStart(ao, 'nproc');
+    assert.match(error, /refused to start another process \(EAGAIN: a process limit, ulimit -u/);
     assertAlive(stack);
     assert.equal((await ao.health()).runtime.status, 'ok');
   });
