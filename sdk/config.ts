@@ -5,6 +5,8 @@ export const ENV = {
   runtimeUrl: 'AGENT_ORCHESTRATOR_SESSION_API_URL',
   registryUrl: 'AGENT_ORCHESTRATOR_AGENT_API_URL',
   token: 'AGENT_ORCHESTRATOR_API_TOKEN',
+  /** Set by the runtime in every agent's environment: the session the agent works in. */
+  sessionName: 'AGENT_ORCHESTRATOR_SESSION_NAME',
 } as const;
 
 export const DEFAULT_RUNTIME_URL = 'http://localhost:8765';
@@ -24,6 +26,11 @@ export interface OrchestratorOptions {
    */
   token?: string | null | undefined;
   fetch?: FetchFunction | undefined;
+  /**
+   * The parent of the sessions this client creates. Default: $AGENT_ORCHESTRATOR_SESSION_NAME, which
+   * the runtime sets for every agent, so a session started from inside another records it. `null`: none.
+   */
+  parent?: string | null | undefined;
 }
 
 export interface ResolvedConfig {
@@ -31,6 +38,7 @@ export interface ResolvedConfig {
   registryUrl: string;
   token: string | undefined;
   fetch: FetchFunction | undefined;
+  parent: string | undefined;
 }
 
 /** Options first, then the environment, then the defaults. */
@@ -41,6 +49,7 @@ export function resolveConfig(options: OrchestratorOptions = {}, env: NodeJS.Pro
     registryUrl: baseUrl('registryUrl', ENV.registryUrl, options.registryUrl ?? (env[ENV.registryUrl] || DEFAULT_REGISTRY_URL)),
     token: token || undefined,
     fetch: options.fetch,
+    parent: (options.parent !== undefined ? options.parent : env[ENV.sessionName]) || undefined,
   };
 }
 

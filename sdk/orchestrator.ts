@@ -32,7 +32,7 @@ export class Orchestrator {
     this.#registryUrl = config.registryUrl;
     this.#runtime = createApiClient<RuntimePaths>('Agent Runtime', config.runtimeUrl, config);
     this.#registry = createApiClient<RegistryPaths>('Agent Registry', config.registryUrl, config);
-    this.sessions = new Sessions(this.#runtime, config.runtimeUrl);
+    this.sessions = new Sessions(this.#runtime, config.runtimeUrl, config.parent);
     this.agents = new Agents(this.#registry);
   }
 

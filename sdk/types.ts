@@ -38,6 +38,11 @@ export type RunState = RuntimeSchemas['RunState'];
 export type Totals = RuntimeSchemas['Totals'];
 export type Blueprint = RuntimeSchemas['Blueprint'];
 export type Usage = RuntimeSchemas['Usage'];
+export type Limits = RuntimeSchemas['Limits'];
+export type SessionTree = RuntimeSchemas['SessionTree'];
+export type Callback = RuntimeSchemas['Callback'];
+/** The body of a webhook call (see docs/teams.md for its headers and signature). */
+export type WebhookPayload = RuntimeSchemas['WebhookPayload'];
 export type SessionStatus = RuntimeSchemas['SessionStatus'];
 export type SessionResult = RuntimeSchemas['SessionResult'];
 export type SessionChange = RuntimeSchemas['SessionChange'];

@@ -140,6 +140,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{name}/tree": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The session and all its descendants, with their own and rolled-up usage and cost
+         * @description Each node has its state, its own totals (`usage`, `cost_usd`, over all its runs) and `tree`: the
+         *     same sums over the node and every descendant. A run that ended without a cost from Claude Code
+         *     (stopped, crashed) counts its usage priced by the estimate table (see `Limits`).
+         */
+        get: operations["getSessionTree"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{name}/callbacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        /** The callbacks addressed to this session (as a parent), oldest first */
+        get: operations["listSessionCallbacks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{name}/events": {
         parameters: {
             query?: never;
@@ -232,6 +275,100 @@ export interface components {
             agent?: components["schemas"]["Name"];
             /** @description Absolute path of an existing directory the agent works in. Default, the runtime's working directory. */
             project_dir?: string;
+            /**
+             * @description The session this one works for; it must exist (422 `urn:aof:problem:parent-not-found`) and
+             *     cannot be the session itself (422 `urn:aof:problem:parent-cycle`). The SDK, the commands and
+             *     the MCP server fill it from `AGENT_ORCHESTRATOR_SESSION_NAME`, which every agent gets, so a
+             *     session started from inside another one records it without being told; `null` opts out.
+             */
+            parent?: components["schemas"]["Name"] | null;
+            /**
+             * @description When a run of this session ends, report its outcome to the parent: an idle parent is resumed
+             *     with a message naming the child, its final state and its result; a busy one gets it when its
+             *     own run ends. Needs `parent`.
+             */
+            callback?: boolean;
+            limits?: components["schemas"]["Limits"];
+            /**
+             * Format: uri
+             * @description Also notify this URL when a run of this session ends (see `WebhookPayload`).
+             */
+            webhook_url?: string;
+        };
+        /**
+         * @description Budgets and time limits, enforced while a run is going. `max_cost_usd` and `max_tokens` are tree
+         *     budgets: they count the session over all its runs and everything its descendants spend; crossing
+         *     one stops the session and its active descendants. `max_turns` (model responses) and
+         *     `timeout_seconds` apply to each run. A crossed limit ends the run `stopped`, with an `error` that
+         *     names the limit and the amount. During a run the cost is an estimate from the tokens billed so far,
+         *     priced by model family (per million input / output tokens: opus-4.5 and later $5 / $25, older
+         *     opus $15 / $75, sonnet $3 / $15, haiku-4 $1 / $5, older haiku $0.80 / $4; cache writes 1.25 times
+         *     and cache reads 0.1 times the input price); Claude Code's own cost replaces it when a run ends.
+         *     With `inherit`, the session's children get these limits unless they set their own.
+         */
+        Limits: {
+            max_cost_usd?: number;
+            max_tokens?: number;
+            max_turns?: number;
+            timeout_seconds?: number;
+            /** @description Children started by this session get these limits unless they set their own */
+            inherit?: boolean;
+        };
+        SessionTree: {
+            name: components["schemas"]["Name"];
+            state: components["schemas"]["RunState"];
+            parent: components["schemas"]["Name"] | null;
+            usage: components["schemas"]["Usage"];
+            cost_usd: number;
+            /** @description Sums over this node and all its descendants */
+            tree: {
+                sessions: number;
+                usage: components["schemas"]["Usage"];
+                cost_usd: number;
+            };
+            children: components["schemas"]["SessionTree"][];
+        };
+        /**
+         * @description A child's report to its parent. `pending` until delivered (the parent resumed with it, in run
+         *     `parent_run`) or `dropped` (the parent was deleted or stopped by a person). Stored: a restarted
+         *     runtime delivers what is pending, and none is delivered twice.
+         */
+        Callback: {
+            /** @description `<child>#<run>#<when the run was queued, ms>`: unique */
+            id: string;
+            parent: components["schemas"]["Name"];
+            child: components["schemas"]["Name"];
+            run: number;
+            /** @enum {string} */
+            state: "finished" | "failed" | "stopped";
+            result: string | null;
+            error: string | null;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "dropped";
+            created_at: components["schemas"]["Timestamp"];
+            settled_at: components["schemas"]["Timestamp"] | null;
+            parent_run: number | null;
+            /** @description Why it was dropped */
+            reason?: string;
+        };
+        /**
+         * @description The JSON body POSTed to a webhook when a run ends. Headers: `X-AOF-Event: run.ended`,
+         *     `X-AOF-Delivery` (the same for every retry), and `X-AOF-Signature: sha256=<hex>`, the HMAC-SHA256
+         *     of the raw body with `AGENT_ORCHESTRATOR_WEBHOOK_SECRET` (absent when no secret is set).
+         */
+        WebhookPayload: {
+            /** @constant */
+            event: "run.ended";
+            session: components["schemas"]["Name"];
+            run: number;
+            /** @enum {string} */
+            state: "finished" | "failed" | "stopped";
+            error: string | null;
+            result: string | null;
+            cost_usd: number | null;
+            usage: components["schemas"]["Usage"] | null;
+            parent: components["schemas"]["Name"] | null;
+            at: components["schemas"]["Timestamp"];
         };
         RunCreate: {
             prompt: components["schemas"]["Prompt"];
@@ -290,6 +427,12 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
             runs: components["schemas"]["Run"][];
             totals: components["schemas"]["Totals"];
+            /** @description The session this one works for (see SessionCreate) */
+            parent: components["schemas"]["Name"] | null;
+            /** @description Its runs report back to the parent when they end */
+            callback?: boolean;
+            limits?: components["schemas"]["Limits"];
+            webhook_url?: string;
         };
         SessionStatus: {
             name: components["schemas"]["Name"];
@@ -465,6 +608,8 @@ export interface components {
     };
     parameters: {
         SessionNameInPath: components["schemas"]["Name"];
+        /** @description Also every descendant of the session (its children, their children, ...) */
+        TreeFlag: boolean;
     };
     requestBodies: never;
     headers: never;
@@ -498,6 +643,8 @@ export interface operations {
             query?: {
                 /** @description Only sessions in this state */
                 state?: components["schemas"]["RunState"];
+                /** @description Only the children of this session (the sessions whose `parent` it is) */
+                parent?: components["schemas"]["Name"];
             };
             header?: never;
             path?: never;
@@ -596,7 +743,10 @@ export interface operations {
     };
     deleteSession: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also every descendant of the session (its children, their children, ...) */
+                tree?: components["parameters"]["TreeFlag"];
+            };
             header?: never;
             path: {
                 name: components["parameters"]["SessionNameInPath"];
@@ -702,7 +852,10 @@ export interface operations {
     };
     stopSession: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also every descendant of the session (its children, their children, ...) */
+                tree?: components["parameters"]["TreeFlag"];
+            };
             header?: never;
             path: {
                 name: components["parameters"]["SessionNameInPath"];
@@ -718,6 +871,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Session"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getSessionTree: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tree rooted at the session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionTree"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listSessionCallbacks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The callbacks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        callbacks: components["schemas"]["Callback"][];
+                    };
                 };
             };
             404: components["responses"]["Problem"];

@@ -15,6 +15,8 @@ import type {
   SessionEvent,
   SessionResult,
   SessionStatus,
+  SessionTree,
+  Callback,
 } from '../types.js';
 
 const SERVICE = 'Agent Runtime';
@@ -46,11 +48,29 @@ export class Sessions {
   constructor(
     private readonly client: Client<paths>,
     private readonly baseUrl: string,
+    private readonly defaultParent?: string | undefined,
   ) {}
 
-  /** Creates a session and queues its first run. */
+  /**
+   * Creates a session and queues its first run. Without `parent`, the client's (from inside an agent,
+   * its own session); `parent: null` starts a session without one.
+   */
   create(input: SessionCreate): Promise<Session> {
-    return data(this.client.POST('/sessions', { body: input }));
+    const parent = input.parent !== undefined ? input.parent : this.defaultParent;
+    const body = { ...input };
+    if (parent) body.parent = parent;
+    else delete body.parent;
+    return data(this.client.POST('/sessions', { body }));
+  }
+
+  /** The session and all its descendants, each with its own and rolled-up usage and cost. */
+  tree(name: string): Promise<SessionTree> {
+    return data(this.client.GET('/sessions/{name}/tree', { params: { path: { name } } }));
+  }
+
+  /** The callbacks children sent (or are about to send) to this session. */
+  async callbacks(name: string): Promise<Callback[]> {
+    return (await data(this.client.GET('/sessions/{name}/callbacks', { params: { path: { name } } }))).callbacks;
   }
 
   /** Queues a further run that continues the conversation (409 while a run is active). */
@@ -75,9 +95,9 @@ export class Sessions {
     return data(this.client.GET('/sessions/{name}/result', { params: { path: { name } } }));
   }
 
-  /** Sessions, newest first. */
-  async list(options: { state?: RunState | undefined } = {}): Promise<Session[]> {
-    const query = options.state ? { state: options.state } : {};
+  /** Sessions, newest first; `parent`: only that session's children. */
+  async list(options: { state?: RunState | undefined; parent?: string | undefined } = {}): Promise<Session[]> {
+    const query = { ...(options.state ? { state: options.state } : {}), ...(options.parent ? { parent: options.parent } : {}) };
     return (await data(this.client.GET('/sessions', { params: { query } }))).sessions;
   }
 
@@ -162,14 +182,14 @@ export class Sessions {
     }
   }
 
-  /** Stops the active run (its whole process group); idempotent. */
-  stop(name: string): Promise<Session> {
-    return data(this.client.POST('/sessions/{name}/stop', { params: { path: { name } } }));
+  /** Stops the active run (its whole process group); idempotent. `tree`: also every descendant's. */
+  stop(name: string, options: { tree?: boolean } = {}): Promise<Session> {
+    return data(this.client.POST('/sessions/{name}/stop', { params: { path: { name }, query: options.tree ? { tree: true } : {} } }));
   }
 
-  /** Deletes a session and its events, stopping its run first. */
-  async delete(name: string): Promise<void> {
-    await data(this.client.DELETE('/sessions/{name}', { params: { path: { name } } }));
+  /** Deletes a session and its events, stopping its run first. `tree`: its descendants too. */
+  async delete(name: string, options: { tree?: boolean } = {}): Promise<void> {
+    await data(this.client.DELETE('/sessions/{name}', { params: { path: { name }, query: options.tree ? { tree: true } : {} } }));
   }
 
   /** Stops every run and deletes every session; returns the names deleted. */

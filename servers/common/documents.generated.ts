@@ -745,6 +745,15 @@ export const runtimeDocument: OpenApiDocument = {
             "schema": {
               "$ref": "#/components/schemas/RunState"
             }
+          },
+          {
+            "name": "parent",
+            "in": "query",
+            "required": false,
+            "description": "Only the children of this session (the sessions whose `parent` it is)",
+            "schema": {
+              "$ref": "#/components/schemas/Name"
+            }
           }
         ],
         "responses": {
@@ -892,6 +901,11 @@ export const runtimeDocument: OpenApiDocument = {
           "sessions"
         ],
         "summary": "Delete a session and its events, stopping its run first if one is active",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TreeFlag"
+          }
+        ],
         "responses": {
           "204": {
             "description": "Deleted"
@@ -1044,6 +1058,11 @@ export const runtimeDocument: OpenApiDocument = {
           "sessions"
         ],
         "summary": "Stop the active run (its whole process group); idempotent",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TreeFlag"
+          }
+        ],
         "responses": {
           "200": {
             "description": "The session after the stop",
@@ -1051,6 +1070,83 @@ export const runtimeDocument: OpenApiDocument = {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/Session"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/tree": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "get": {
+        "operationId": "getSessionTree",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "The session and all its descendants, with their own and rolled-up usage and cost",
+        "description": "Each node has its state, its own totals (`usage`, `cost_usd`, over all its runs) and `tree`: the\nsame sums over the node and every descendant. A run that ended without a cost from Claude Code\n(stopped, crashed) counts its usage priced by the estimate table (see `Limits`).\n",
+        "responses": {
+          "200": {
+            "description": "The tree rooted at the session",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/SessionTree"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/callbacks": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "get": {
+        "operationId": "listSessionCallbacks",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "The callbacks addressed to this session (as a parent), oldest first",
+        "responses": {
+          "200": {
+            "description": "The callbacks",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "callbacks"
+                  ],
+                  "properties": {
+                    "callbacks": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Callback"
+                      }
+                    }
+                  }
                 }
               }
             }
@@ -1279,6 +1375,16 @@ export const runtimeDocument: OpenApiDocument = {
         "schema": {
           "$ref": "#/components/schemas/Name"
         }
+      },
+      "TreeFlag": {
+        "name": "tree",
+        "in": "query",
+        "required": false,
+        "description": "Also every descendant of the session (its children, their children, ...)",
+        "schema": {
+          "type": "boolean",
+          "default": false
+        }
       }
     },
     "responses": {
@@ -1345,6 +1451,293 @@ export const runtimeDocument: OpenApiDocument = {
             "minLength": 1,
             "maxLength": 4096,
             "description": "Absolute path of an existing directory the agent works in. Default, the runtime's working directory."
+          },
+          "parent": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The session this one works for; it must exist (422 `urn:aof:problem:parent-not-found`) and\ncannot be the session itself (422 `urn:aof:problem:parent-cycle`). The SDK, the commands and\nthe MCP server fill it from `AGENT_ORCHESTRATOR_SESSION_NAME`, which every agent gets, so a\nsession started from inside another one records it without being told; `null` opts out.\n"
+          },
+          "callback": {
+            "type": "boolean",
+            "description": "When a run of this session ends, report its outcome to the parent: an idle parent is resumed\nwith a message naming the child, its final state and its result; a busy one gets it when its\nown run ends. Needs `parent`.\n"
+          },
+          "limits": {
+            "$ref": "#/components/schemas/Limits"
+          },
+          "webhook_url": {
+            "type": "string",
+            "format": "uri",
+            "maxLength": 2048,
+            "pattern": "^https?://",
+            "description": "Also notify this URL when a run of this session ends (see `WebhookPayload`)."
+          }
+        }
+      },
+      "Limits": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Budgets and time limits, enforced while a run is going. `max_cost_usd` and `max_tokens` are tree\nbudgets: they count the session over all its runs and everything its descendants spend; crossing\none stops the session and its active descendants. `max_turns` (model responses) and\n`timeout_seconds` apply to each run. A crossed limit ends the run `stopped`, with an `error` that\nnames the limit and the amount. During a run the cost is an estimate from the tokens billed so far,\npriced by model family (per million input / output tokens: opus-4.5 and later $5 / $25, older\nopus $15 / $75, sonnet $3 / $15, haiku-4 $1 / $5, older haiku $0.80 / $4; cache writes 1.25 times\nand cache reads 0.1 times the input price); Claude Code's own cost replaces it when a run ends.\nWith `inherit`, the session's children get these limits unless they set their own.\n",
+        "properties": {
+          "max_cost_usd": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1000000
+          },
+          "max_tokens": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "max_turns": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000
+          },
+          "timeout_seconds": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2592000
+          },
+          "inherit": {
+            "type": "boolean",
+            "description": "Children started by this session get these limits unless they set their own"
+          }
+        }
+      },
+      "SessionTree": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "state",
+          "parent",
+          "usage",
+          "cost_usd",
+          "tree",
+          "children"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "state": {
+            "$ref": "#/components/schemas/RunState"
+          },
+          "parent": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "usage": {
+            "$ref": "#/components/schemas/Usage"
+          },
+          "cost_usd": {
+            "type": "number",
+            "minimum": 0
+          },
+          "tree": {
+            "type": "object",
+            "additionalProperties": false,
+            "description": "Sums over this node and all its descendants",
+            "required": [
+              "sessions",
+              "usage",
+              "cost_usd"
+            ],
+            "properties": {
+              "sessions": {
+                "type": "integer",
+                "minimum": 1
+              },
+              "usage": {
+                "$ref": "#/components/schemas/Usage"
+              },
+              "cost_usd": {
+                "type": "number",
+                "minimum": 0
+              }
+            }
+          },
+          "children": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SessionTree"
+            }
+          }
+        }
+      },
+      "Callback": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "id",
+          "parent",
+          "child",
+          "run",
+          "state",
+          "result",
+          "error",
+          "status",
+          "created_at",
+          "settled_at",
+          "parent_run"
+        ],
+        "description": "A child's report to its parent. `pending` until delivered (the parent resumed with it, in run\n`parent_run`) or `dropped` (the parent was deleted or stopped by a person). Stored: a restarted\nruntime delivers what is pending, and none is delivered twice.\n",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "`<child>#<run>#<when the run was queued, ms>`: unique"
+          },
+          "parent": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "child": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "state": {
+            "type": "string",
+            "enum": [
+              "finished",
+              "failed",
+              "stopped"
+            ]
+          },
+          "result": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "error": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "pending",
+              "delivered",
+              "dropped"
+            ]
+          },
+          "created_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "settled_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "parent_run": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 1
+          },
+          "reason": {
+            "type": "string",
+            "description": "Why it was dropped"
+          }
+        }
+      },
+      "WebhookPayload": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "The JSON body POSTed to a webhook when a run ends. Headers: `X-AOF-Event: run.ended`,\n`X-AOF-Delivery` (the same for every retry), and `X-AOF-Signature: sha256=<hex>`, the HMAC-SHA256\nof the raw body with `AGENT_ORCHESTRATOR_WEBHOOK_SECRET` (absent when no secret is set).\n",
+        "required": [
+          "event",
+          "session",
+          "run",
+          "state",
+          "error",
+          "result",
+          "cost_usd",
+          "usage",
+          "parent",
+          "at"
+        ],
+        "properties": {
+          "event": {
+            "type": "string",
+            "const": "run.ended"
+          },
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "state": {
+            "type": "string",
+            "enum": [
+              "finished",
+              "failed",
+              "stopped"
+            ]
+          },
+          "error": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "result": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "cost_usd": {
+            "type": [
+              "number",
+              "null"
+            ]
+          },
+          "usage": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Usage"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "parent": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "at": {
+            "$ref": "#/components/schemas/Timestamp"
           }
         }
       },
@@ -1567,7 +1960,8 @@ export const runtimeDocument: OpenApiDocument = {
           "last_resumed_at",
           "updated_at",
           "runs",
-          "totals"
+          "totals",
+          "parent"
         ],
         "properties": {
           "name": {
@@ -1630,6 +2024,27 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "totals": {
             "$ref": "#/components/schemas/Totals"
+          },
+          "parent": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The session this one works for (see SessionCreate)"
+          },
+          "callback": {
+            "type": "boolean",
+            "description": "Its runs report back to the parent when they end"
+          },
+          "limits": {
+            "$ref": "#/components/schemas/Limits"
+          },
+          "webhook_url": {
+            "type": "string"
           }
         }
       },

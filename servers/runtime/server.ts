@@ -6,7 +6,9 @@ import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } fr
 import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { SessionStore } from './session-store.js';
-import { createExecutor, type ExecutorOptions } from './executor/index.js';
+import { createExecutor, type ExecutorOptions, type RunHooks } from './executor/index.js';
+import { Callbacks } from './callbacks.js';
+import { LimitGuard } from './limit-guard.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -29,43 +31,78 @@ export interface RunningRuntime extends RunningServer {
 
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
   let sessions!: SessionService;
+  // Known before listening unless the port is picked then (0): runs re-queued at start-up wait for it.
+  let agentUrl = options.url.port === '0' ? '' : options.url.origin;
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await SessionStore.open(options.dataDir);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
+    const guard = new LimitGuard(sessions, options.logger);
+    const hooks: RunHooks = {
+      env: (name) => agentEnvironment(name, agentUrl, options.token),
+      started: (name, run) => guard.started(name, run),
+      progressed: (name, run, parser) => guard.progressed(name, run, parser),
+    };
+    const callbacks = await Callbacks.open(options.dataDir, sessions, options.logger);
+    const stopListening = callbacks.listen();
     const executor = options.executor === 'none'
       ? undefined
-      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions });
+      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions }, hooks);
+    await callbacks.recover();
     const app = createApp<operations>({
       api: 'runtime',
-      handlers: runtimeHandlers(sessions),
+      handlers: runtimeHandlers(sessions, callbacks),
       security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token },
       logger: options.logger,
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
-    return { app, onClose: async () => executor?.detach() };
+    return {
+      app,
+      onClose: async () => {
+        stopListening();
+        await executor?.detach();
+      },
+    };
   });
+  agentUrl = server.url;
   return { ...server, sessions };
 }
 
-function runtimeHandlers(sessions: SessionService): Handlers<operations> {
+/**
+ * What every agent learns about itself: its session's name, and where and how to reach the runtime,
+ * so that a session it starts (ao-new, the SDK, the MCP server) records it as the parent.
+ */
+function agentEnvironment(name: string, runtimeUrl: string, token: string | undefined): Record<string, string> {
+  return {
+    AGENT_ORCHESTRATOR_SESSION_NAME: name,
+    ...(runtimeUrl ? { AGENT_ORCHESTRATOR_SESSION_API_URL: runtimeUrl } : {}),
+    ...(token ? { AGENT_ORCHESTRATOR_API_TOKEN: token } : {}),
+  };
+}
+
+function runtimeHandlers(sessions: SessionService, callbacks: Callbacks): Handlers<operations> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
-    listSessions: async ({ query }) => ({ status: 200, body: { sessions: await sessions.list(query.state) } }),
+    listSessions: async ({ query }) => ({ status: 200, body: { sessions: await sessions.list(query.state, query.parent) } }),
     createSession: async ({ body }) => {
       const session = await sessions.create(body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
     },
     deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
     getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
-    deleteSession: async ({ path }) => {
-      await sessions.delete(path.name);
+    deleteSession: async ({ path, query }) => {
+      await sessions.delete(path.name, { tree: query.tree === true });
       return { status: 204, body: undefined };
     },
     getSessionStatus: async ({ path, query }) => ({ status: 200, body: await sessions.status(path.name, query.wait) }),
     getSessionResult: async ({ path }) => ({ status: 200, body: await sessions.result(path.name) }),
     resumeSession: async ({ path, body }) => ({ status: 202, body: await sessions.resume(path.name, body.prompt) }),
-    stopSession: async ({ path }) => ({ status: 200, body: await sessions.stop(path.name) }),
+    stopSession: async ({ path, query }) => ({ status: 200, body: await sessions.stop(path.name, { tree: query.tree === true }) }),
+    getSessionTree: async ({ path }) => ({ status: 200, body: await sessions.tree(path.name) }),
+    listSessionCallbacks: async ({ path }) => {
+      await sessions.get(path.name);
+      return { status: 200, body: { callbacks: await callbacks.list(path.name) } };
+    },
     listSessionEvents: async ({ path, query }) => ({
       status: 200,
       body: await sessions.events(path.name, query.after ?? 0, query.limit ?? 100),

@@ -5,6 +5,7 @@ import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, notFound, unprocessable } from '../common/problem.js';
 import { KeyedLock } from './keyed-lock.js';
+import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
 import {
   isFinal, lastRun, newRun, toSession,
   type Blueprint, type Event, type EventInput, type RunState, type Session, type SessionStore, type StoredRun, type StoredSession,
@@ -62,9 +63,20 @@ export class SessionService {
     return this.store.find(name);
   }
 
-  async list(state?: RunState): Promise<Session[]> {
+  async list(state?: RunState, parent?: string): Promise<Session[]> {
     const sessions = (await this.store.all()).map(toSession);
-    return state ? sessions.filter((s) => s.state === state) : sessions;
+    return sessions.filter((s) => (!state || s.state === state) && (parent === undefined || s.parent === parent));
+  }
+
+  /** The session and its descendants, with their own and rolled-up usage and cost. */
+  async tree(name: string): Promise<SessionTree> {
+    const root = await this.require(name);
+    return buildTree(root, childrenIndex(await this.store.all()));
+  }
+
+  /** The names of the session's descendants, nearest first. */
+  async descendants(name: string): Promise<string[]> {
+    return descendantsOf(name, childrenIndex(await this.store.all())).map((s) => s.name);
   }
 
   async allStored(): Promise<StoredSession[]> {
@@ -116,6 +128,8 @@ export class SessionService {
   async create(input: SessionCreate): Promise<Session> {
     const projectDir = await this.checkProjectDir(input.project_dir);
     const blueprint = input.agent ? await this.checkBlueprint(input.agent) : null;
+    const parent = await this.checkParent(input);
+    const limits = input.limits ?? (parent?.limits?.inherit ? parent.limits : undefined);
     const now = new Date().toISOString();
     const session: StoredSession = {
       _id: input.name,
@@ -128,6 +142,10 @@ export class SessionService {
       last_resumed_at: null,
       updated_at: now,
       runs: [newRun(1, input.prompt)],
+      parent: parent?.name ?? null,
+      ...(input.callback ? { callback: true } : {}),
+      ...(limits ? { limits } : {}),
+      ...(input.webhook_url ? { webhook_url: input.webhook_url } : {}),
     };
     if (!(await this.store.insert(session))) {
       throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
@@ -137,7 +155,8 @@ export class SessionService {
     return toSession(session);
   }
 
-  async resume(name: string, prompt: string): Promise<Session> {
+  /** `callbacks`: the ids of the callbacks this run delivers, stored with it in the same write. */
+  async resume(name: string, prompt: string, options: { callbacks?: string[] } = {}): Promise<Session> {
     const session = await this.lock.run(name, async () => {
       const stored = await this.require(name);
       const last = lastRun(stored);
@@ -145,7 +164,7 @@ export class SessionService {
         throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`);
       }
       const now = new Date().toISOString();
-      stored.runs.push(newRun(last.number + 1, prompt));
+      stored.runs.push({ ...newRun(last.number + 1, prompt), ...(options.callbacks ? { callbacks: options.callbacks } : {}) });
       stored.last_resumed_at = now;
       stored.updated_at = now;
       await this.store.replace(stored);
@@ -156,13 +175,22 @@ export class SessionService {
     return toSession(session);
   }
 
-  /** Stops the active run: its process if one runs, else the run is marked stopped. Idempotent. */
-  async stop(name: string): Promise<Session> {
+  /**
+   * Stops the active run: its process if one runs, else the run is marked stopped. Idempotent.
+   * `reason` (a crossed limit) becomes the run's error; without one, a person asked. `tree` also
+   * stops every descendant.
+   */
+  async stop(name: string, options: { reason?: string; tree?: boolean } = {}): Promise<Session> {
+    if (options.tree) {
+      const descendants = await this.descendants(name);
+      await Promise.all(descendants.map((child) => this.stop(child, { ...(options.reason ? { reason: options.reason } : {}) }).catch(ignoreNotFound)));
+    }
     const stored = await this.lock.run(name, async () => {
       const session = await this.require(name);
       const run = lastRun(session);
       if (!isFinal(run.state) && !run.stop_requested) {
         run.stop_requested = true;
+        if (options.reason) run.stop_reason = options.reason;
         await this.store.replace(session);
       }
       return session;
@@ -177,7 +205,11 @@ export class SessionService {
     return this.get(name);
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, options: { tree?: boolean } = {}): Promise<void> {
+    if (options.tree) {
+      // Deepest first, so no child outlives its parent even for a moment.
+      for (const child of (await this.descendants(name)).reverse()) await this.delete(child).catch(ignoreNotFound);
+    }
     const session = await this.require(name);
     if (!isFinal(lastRun(session).state)) await this.stop(name);
     await this.lock.run(name, async () => {
@@ -191,9 +223,7 @@ export class SessionService {
 
   async clean(): Promise<string[]> {
     const names = (await this.store.all()).map((s) => s.name);
-    await Promise.all(names.map((name) => this.delete(name).catch((error) => {
-      if (!(error instanceof HttpProblem && error.status === 404)) throw error;
-    })));
+    await Promise.all(names.map((name) => this.delete(name).catch(ignoreNotFound)));
     return names;
   }
 
@@ -313,6 +343,28 @@ export class SessionService {
     return dir;
   }
 
+  /** The parent a new session names, checked: it exists, and it is not the session itself. */
+  private async checkParent(input: SessionCreate): Promise<StoredSession | null> {
+    if (input.parent === undefined || input.parent === null) {
+      if (input.callback) throw unprocessable('body.callback', 'needs a parent to call back: set parent (or start the session from inside another one)');
+      return null;
+    }
+    if (input.parent === input.name) {
+      throw new HttpProblem(422, `body.parent: session '${input.name}' cannot be its own parent`, {
+        type: 'urn:aof:problem:parent-cycle',
+        errors: [{ field: 'body.parent', message: 'cannot be the session itself' }],
+      });
+    }
+    const parent = await this.store.find(input.parent);
+    if (!parent) {
+      throw new HttpProblem(422, `body.parent: session '${input.parent}' not found`, {
+        type: 'urn:aof:problem:parent-not-found',
+        errors: [{ field: 'body.parent', message: `session '${input.parent}' not found` }],
+      });
+    }
+    return parent;
+  }
+
   private async checkBlueprint(name: string): Promise<Blueprint> {
     const agent = await this.blueprints.find(name);
     if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`);
@@ -334,6 +386,7 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
     case 'session_start':
       if (input.data.claude_session_id) session.claude_session_id = input.data.claude_session_id;
       session.conversation_started = true;
+      if (input.data.model) session.model = input.data.model;
       break;
     case 'result': {
       const data = input.data;
@@ -354,7 +407,7 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
       if (data.usage) run.usage ??= data.usage;
       if (run.stop_requested) {
         run.state = 'stopped';
-        run.error ??= data.reason || 'stopped by request';
+        run.error ??= run.stop_reason ?? (data.reason || 'stopped by request');
       } else if (run.outcome === 'success' && (run.exit_code === 0 || run.exit_code === null)) {
         run.state = 'finished';
       } else {
@@ -367,6 +420,10 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
     default:
       break;
   }
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof HttpProblem && error.status === 404)) throw error;
 }
 
 function startRun(run: StoredRun, at: string): void {

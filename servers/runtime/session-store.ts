@@ -18,6 +18,10 @@ export interface StoredRun extends Run {
   process?: { pid: number; started: string };
   /** Whether the result line said success; decides finished vs failed when the process ends. */
   outcome?: 'success' | 'error';
+  /** Why the stop was asked for, when not by a person (a crossed limit); becomes the run's error. */
+  stop_reason?: string;
+  /** The callbacks this run delivered (their ids): stored with the run, so none is delivered twice. */
+  callbacks?: string[];
 }
 
 export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'> {
@@ -25,6 +29,8 @@ export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'
   runs: StoredRun[];
   /** Claude Code has opened the conversation (an init line was seen), so later runs resume it. */
   conversation_started?: boolean;
+  /** The model Claude Code said it uses (its init line), to estimate costs. */
+  model?: string;
 }
 
 interface StoredEvent extends Event {
@@ -110,8 +116,8 @@ export class SessionStore {
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
-  const { _id, runs, conversation_started, ...rest } = stored;
-  const publicRuns = runs.map(({ stop_requested, process, outcome, ...run }) => run);
+  const { _id, runs, conversation_started, model, ...rest } = stored;
+  const publicRuns = runs.map(({ stop_requested, process, outcome, stop_reason, callbacks, ...run }) => run);
   const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   let cost = 0;
   let duration = 0;
@@ -122,6 +128,7 @@ export function toSession(stored: StoredSession): Session {
   }
   return {
     ...rest,
+    parent: rest.parent ?? null,
     state: lastRun(stored).state,
     runs: publicRuns,
     totals: { runs: publicRuns.length, usage, cost_usd: Math.round(cost * 1e8) / 1e8, duration_ms: duration },

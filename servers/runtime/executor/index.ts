@@ -46,6 +46,16 @@ export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Om
   };
 }
 
+/** What the rest of the runtime adds to each run: the agent's environment, and watching its progress. */
+export interface RunHooks {
+  /** More environment for the agent of `session` (who it is, where the runtime is). */
+  env(session: string): Record<string, string>;
+  /** A run's process exists (or was re-adopted); resolves to a function to call once it has ended. */
+  started(session: string, run: StoredRun): Promise<() => void>;
+  /** The run's output so far was recorded; `parser` knows what it was billed. */
+  progressed(session: string, run: StoredRun, parser: StreamParser): void;
+}
+
 export interface Executor extends RunScheduler {
   /** Stops following the agents without stopping them; a restarted runtime re-adopts them. */
   detach(): Promise<void>;
@@ -73,8 +83,12 @@ class ActiveRun {
 }
 
 /** Creates the local executor and picks up the runs a previous runtime left behind. */
-export async function createExecutor(sessions: SessionService, options: Partial<ExecutorOptions> & Pick<ExecutorOptions, 'dataDir' | 'logger'>): Promise<Executor> {
-  const executor = new LocalExecutor(sessions, { ...executorOptionsFromEnv(), ...options });
+export async function createExecutor(
+  sessions: SessionService,
+  options: Partial<ExecutorOptions> & Pick<ExecutorOptions, 'dataDir' | 'logger'>,
+  hooks?: RunHooks,
+): Promise<Executor> {
+  const executor = new LocalExecutor(sessions, { ...executorOptionsFromEnv(), ...options }, hooks);
   sessions.useScheduler(executor);
   await executor.recover();
   return executor;
@@ -90,7 +104,7 @@ class LocalExecutor implements Executor {
     this.signalDetach = () => resolve('detached');
   });
 
-  constructor(private readonly sessions: SessionService, private readonly options: ExecutorOptions) {
+  constructor(private readonly sessions: SessionService, private readonly options: ExecutorOptions, private readonly hooks?: RunHooks) {
     this.runsDir = join(options.dataDir, 'runs');
   }
 
@@ -200,7 +214,7 @@ class LocalExecutor implements Executor {
         return;
       }
       try {
-        agent = await spawnAgent(bin, args, files, session.project_dir, this.options.env);
+        agent = await spawnAgent(bin, args, files, session.project_dir, { ...this.options.env, ...this.hooks?.env(name) });
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
           ? { stage: 'spawn' as const, projectDir: session.project_dir, projectDirProblem: await inspectProjectDir(session.project_dir) }
@@ -270,6 +284,7 @@ class LocalExecutor implements Executor {
     options: { resumed?: boolean; lostReason?: string } = {},
   ): Promise<'ended' | 'detached' | 'no-conversation'> {
     const parser = new StreamParser(run.prompt);
+    const ended = await this.hooks?.started(name, run);
     let toSkip = skip;
     let recorded = false;
     let noConversation = false;
@@ -297,9 +312,11 @@ class LocalExecutor implements Executor {
       if (events.length) recorded = true;
       pending.push(...events);
       await flush().catch((error) => this.options.logger.warn(`could not record events of session '${name}' yet (will retry): ${error.message}`));
+      if (events.length) this.hooks?.progressed(name, run, parser);
     });
     tail.start();
     const exit = await Promise.race([agent.exited, this.detached]);
+    ended?.();
     if (exit === 'detached') {
       await tail.detach();
       return 'detached';

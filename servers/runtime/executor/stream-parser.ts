@@ -9,6 +9,8 @@ export class StreamParser {
   private readonly toolNames = new Map<string, string>();
   /** Usage per model response (message id): Claude Code repeats it on the line of each content block. */
   private readonly billed = new Map<string, Usage>();
+  /** The model Claude Code said it uses (its init line). */
+  model: string | undefined;
   /** The `result` line's verdict once seen. */
   result: { isError: boolean; text: string | null } | undefined;
 
@@ -39,7 +41,7 @@ export class StreamParser {
   private init(message: Record<string, any>): EventInput[] {
     const data: Extract<EventInput, { type: 'session_start' }>['data'] = {};
     if (typeof message.session_id === 'string') data.claude_session_id = message.session_id;
-    if (typeof message.model === 'string') data.model = message.model;
+    if (typeof message.model === 'string') data.model = this.model = message.model;
     if (typeof message.cwd === 'string') data.cwd = message.cwd;
     if (typeof message.permissionMode === 'string') data.permission_mode = message.permissionMode;
     if (typeof message.claude_code_version === 'string') data.claude_code_version = message.claude_code_version;
@@ -69,6 +71,11 @@ export class StreamParser {
       for (const key of Object.keys(total) as Array<keyof Usage>) total[key] += usage[key];
     }
     return total;
+  }
+
+  /** How many model responses (turns) the stream has shown so far. */
+  get turns(): number {
+    return this.billed.size;
   }
 
   private assistant(message: Record<string, any>): EventInput[] {

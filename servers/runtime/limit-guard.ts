@@ -1,0 +1,83 @@
+import type { Logger } from '../common/logger.js';
+import { timeoutReason, treeBudgetBreach, turnLimitBreach } from './budgets.js';
+import type { StreamParser } from './executor/stream-parser.js';
+import type { SessionService } from './session-service.js';
+import { isFinal, lastRun, type StoredRun, type StoredSession, type Usage } from './session-store.js';
+import { childrenIndex, subtreeSpend } from './tree.js';
+
+/**
+ * Enforces `Limits` while runs go: after each batch of a run's output it checks the run's turns and
+ * the tree budgets of the session and of each of its ancestors, counting what active runs were
+ * billed so far; a run past its `timeout_seconds` is stopped by a timer. A crossed limit stops the
+ * run (a tree budget: the whole subtree of its owner) with a reason naming the limit and the amount.
+ */
+export class LimitGuard {
+  /** Usage billed so far by each active run, by session. */
+  private readonly live = new Map<string, Usage>();
+  /** Sessions being stopped for a limit, so a stop is asked for once. */
+  private readonly stopping = new Set<string>();
+  private checking = Promise.resolve();
+
+  constructor(private readonly sessions: SessionService, private readonly logger: Logger) {}
+
+  async started(name: string, run: StoredRun): Promise<() => void> {
+    const session = await this.sessions.getStored(name);
+    const seconds = session?.limits?.timeout_seconds;
+    let timer: NodeJS.Timeout | undefined;
+    if (seconds) {
+      const since = Date.parse(run.started_at ?? '') || Date.now();
+      const left = Math.max(0, since + seconds * 1000 - Date.now());
+      timer = setTimeout(() => this.stop(name, [name], timeoutReason(seconds)), left);
+    }
+    return () => {
+      clearTimeout(timer);
+      this.live.delete(name);
+      this.stopping.delete(name);
+    };
+  }
+
+  progressed(name: string, _run: StoredRun, parser: StreamParser): void {
+    const usage = parser.billedUsage();
+    if (usage) this.live.set(name, usage);
+    const turns = parser.turns;
+    // One check at a time: each reads the store, and their order does not matter.
+    this.checking = this.checking.then(() => this.check(name, turns)).catch((error) => {
+      this.logger.warn(`could not check the limits of session '${name}': ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+
+  private async check(name: string, turns: number): Promise<void> {
+    const all = await this.sessions.allStored();
+    const byName = new Map(all.map((s) => [s.name, s]));
+    const self = byName.get(name);
+    if (!self || isFinal(lastRun(self).state)) return;
+    const turnBreach = turnLimitBreach(self.limits, turns);
+    if (turnBreach) {
+      this.stop(name, [name], turnBreach);
+      return;
+    }
+    const index = childrenIndex(all);
+    const live = (session: string) => this.live.get(session) ?? null;
+    // The session and its ancestors, nearest first; the outermost budget crossed wins.
+    const chain: StoredSession[] = [];
+    for (let at: StoredSession | undefined = self; at && !chain.includes(at); at = at.parent ? byName.get(at.parent) : undefined) chain.push(at);
+    for (const owner of chain.reverse()) {
+      if (!owner.limits?.max_cost_usd && !owner.limits?.max_tokens) continue;
+      const breach = treeBudgetBreach(owner.name, owner.limits, subtreeSpend(owner, index, live));
+      if (breach) {
+        this.stop(owner.name, [owner.name], breach, { tree: true });
+        return;
+      }
+    }
+  }
+
+  private stop(owner: string, names: string[], reason: string, options: { tree?: boolean } = {}): void {
+    if (names.every((n) => this.stopping.has(n))) return;
+    names.forEach((n) => this.stopping.add(n));
+    this.logger.info(`stopping session '${owner}'${options.tree ? ' and its descendants' : ''}: ${reason}`);
+    // Not awaited: a stop waits for the run's end, which waits for the output this check came from.
+    void this.sessions.stop(owner, { reason, tree: options.tree ?? false }).catch((error) => {
+      this.logger.warn(`could not stop session '${owner}' for a limit: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+}
