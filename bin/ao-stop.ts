@@ -8,13 +8,14 @@ await main({
     'Stops the active run of a session (Claude Code and everything it started) and prints the new state.',
     'Stopping a session that is not running changes nothing. The session stays; continue it with ao-resume.',
   ],
-  examples: [`ao-stop long-job`],
-  async run(ctx, [name]) {
+  options: [{ name: 'tree', type: 'boolean', description: 'Also stop every session it started, and theirs (see ao-tree)' }],
+  examples: [`ao-stop long-job`, `ao-stop lead --tree`],
+  async run(ctx, [name], options) {
     checkName(name!);
     const ao = await ctx.client();
     const { NotFoundError } = await import('../sdk/index.js');
     try {
-      const session = await ao.sessions.stop(name!);
+      const session = await ao.sessions.stop(name!, { tree: options.tree === true });
       if (ctx.json) ctx.outJson({ name: session.name, state: session.state });
       else ctx.out(session.state);
     } catch (error) {

@@ -20,7 +20,7 @@ const SLASH_COMMANDS = [
   'agent-orchestrator-extract-token-usage',
 ];
 /** The command-line clients (ao-mcp, the MCP server, is not one of them). */
-const aoCommands = ['ao-new', 'ao-resume', 'ao-status', 'ao-get-result', 'ao-list-sessions', 'ao-list-agents', 'ao-show-config', 'ao-clean', 'ao-create-agent', 'ao-stop', 'ao-events'];
+const aoCommands = ['ao-new', 'ao-resume', 'ao-status', 'ao-get-result', 'ao-list-sessions', 'ao-list-agents', 'ao-show-config', 'ao-clean', 'ao-create-agent', 'ao-stop', 'ao-events', 'ao-tree'];
 
 /** Runs a command and collects its output. */
 function exec(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}) {

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { checkName, CliError, main } from './lib/cli.js';
+import type { SessionTree } from '../sdk/index.js';
+
+/** One line per node, indented by depth: name, state, own cost, and the subtree's cost and tokens. */
+function lines(node: SessionTree, depth = 0): string[] {
+  const tokens = node.tree.usage.input_tokens + node.tree.usage.output_tokens;
+  const rolled = node.children.length ? `, with descendants $${node.tree.cost_usd.toFixed(4)} (${node.tree.sessions} sessions, ${tokens} tokens)` : '';
+  const own = `${'  '.repeat(depth)}${node.name}  ${node.state}  $${node.cost_usd.toFixed(4)}${rolled}`;
+  return [own, ...node.children.flatMap((child) => lines(child, depth + 1))];
+}
+
+await main({
+  name: 'ao-tree',
+  args: ['name'],
+  description: [
+    'Shows a session and every session it started (and they started), each with its state and cost,',
+    'and the cost and tokens rolled up over its descendants.',
+  ],
+  examples: [`ao-tree lead`, `ao-tree lead --json`],
+  async run(ctx, [name]) {
+    checkName(name!);
+    const ao = await ctx.client();
+    const { NotFoundError } = await import('../sdk/index.js');
+    try {
+      const tree = await ao.sessions.tree(name!);
+      if (ctx.json) ctx.outJson(tree);
+      else ctx.out(lines(tree).join('\n'));
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
+      throw error;
+    }
+  },
+});
