@@ -1388,6 +1388,39 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       },
+      "ReportedUsage": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Usage as an executor reports it for one run (bounded, see ResultData)",
+        "required": [
+          "input_tokens",
+          "output_tokens",
+          "cache_creation_input_tokens",
+          "cache_read_input_tokens"
+        ],
+        "properties": {
+          "input_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          },
+          "output_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          },
+          "cache_creation_input_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          },
+          "cache_read_input_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          }
+        }
+      },
       "Run": {
         "type": "object",
         "additionalProperties": false,
@@ -1847,6 +1880,7 @@ export const runtimeDocument: OpenApiDocument = {
       },
       "ResultData": {
         "type": "object",
+        "description": "The bounds keep the sums in a session's `totals` finite and non-negative (a run's numbers\nare added up over every run).\n",
         "required": [
           "is_error"
         ],
@@ -1864,16 +1898,22 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "boolean"
           },
           "num_turns": {
-            "type": "integer"
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000
           },
           "duration_ms": {
-            "type": "integer"
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
           },
           "usage": {
-            "$ref": "#/components/schemas/Usage"
+            "$ref": "#/components/schemas/ReportedUsage"
           },
           "total_cost_usd": {
-            "type": "number"
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1000000000
           },
           "errors": {
             "type": "array",
