@@ -368,6 +368,7 @@ export interface components {
             signal?: string | null;
             reason: string;
         };
+        /** @description One event; `type` says which shape `data` has (errors then name the fields of that shape). */
         EventInput: {
             /** @constant */
             type: "session_start";

@@ -1947,6 +1947,11 @@ export const runtimeDocument: OpenApiDocument = {
         }
       },
       "EventInput": {
+        "description": "One event; `type` says which shape `data` has (errors then name the fields of that shape).",
+        "type": "object",
+        "discriminator": {
+          "propertyName": "type"
+        },
         "oneOf": [
           {
             "type": "object",

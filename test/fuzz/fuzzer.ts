@@ -48,13 +48,14 @@ const WEIGHTS: Record<string, number> = {
 
 /** Operations the local executor sample aims at: the ones that race agents' processes. */
 const LOCAL_OPERATIONS = new Set(['createSession', 'resumeSession', 'stopSession', 'deleteSession', 'getSession',
-  'getSessionStatus', 'getSessionResult', 'listSessionEvents', 'streamSessionEvents', 'listSessions', 'deleteAllSessions']);
+  'getSessionStatus', 'getSessionResult', 'listSessionEvents', 'streamSessionEvents', 'listSessions', 'deleteAllSessions',
+  'createAgent', 'setAgentStatus']);
 
 export function fuzzPools(projectDirs: string[], executor: 'none' | 'local'): Pools {
   const count = executor === 'local' ? 8 : 20;
   return {
     sessionNames: Array.from({ length: count }, (_, i) => `fz-s${i}`),
-    agentNames: Array.from({ length: 12 }, (_, i) => `fz-a${i}`),
+    agentNames: Array.from({ length: executor === 'local' ? 2 : 12 }, (_, i) => `fz-a${i}`),
     projectDirs,
   };
 }

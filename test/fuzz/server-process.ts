@@ -1,8 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../support/claude-env.js';
 import type { ServeConfig } from './serve-both.js';
+
+// `--import tsx` resolves from the child's working directory (a temp dir): name the loader's file.
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /**
  * Both servers in a child process (test/fuzz/serve-both.ts): the fuzz suite must see the process
@@ -22,7 +27,7 @@ export class ServerProcess {
 
   async start(): Promise<void> {
     this.stopping = false;
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(repoRoot, 'test/fuzz/serve-both.ts')], {
+    const child = spawn(process.execPath, ['--import', TSX, join(repoRoot, 'test/fuzz/serve-both.ts')], {
       cwd: this.config.projectDir,
       env: { ...process.env, FUZZ_SERVE: JSON.stringify(this.config) },
       stdio: ['ignore', 'pipe', 'pipe'],
