@@ -6,7 +6,7 @@ import { HttpProblem } from './problem.js';
  * conflicting lengths) never reach the app; Node answers them with a bare `400` or `431` and no body.
  * This answers them as the app answers everything else: an RFC 9457 problem naming the part at fault.
  */
-export function answerClientError(error: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket): void {
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   // Nothing to answer on a socket that is gone or has already started an answer.
   if (error.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
     socket.destroy();
@@ -32,6 +32,12 @@ function describe(code: string): HttpProblem {
   }
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT') {
     return new HttpProblem(408, 'The request was not received in time', { title: 'Request timeout' });
+  }
+  if (code === 'HPE_INVALID_EOF_STATE') {
+    // The client closed its side early; mostly in the body, which is what a half-closing client is told.
+    return new HttpProblem(400, 'The request ended early (the connection was closed before the body was complete)', {
+      errors: [{ field: 'body', message: 'ended before the length the headers announced' }],
+    });
   }
   // Lengths and encodings are headers; a broken chunk is the body.
   const where = /CHUNK|BODY/.test(code) && !/CONTENT_LENGTH|TRANSFER_ENCODING/.test(code) ? 'body' : 'header';

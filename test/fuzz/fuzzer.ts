@@ -8,7 +8,7 @@ import type { Pools } from './arbitraries.js';
 import { contractOperations, type FuzzOperation } from './contract-operations.js';
 import { dumpServers, Ledger, type Dump } from './ledger.js';
 import { checkResponse } from './oracle.js';
-import { mutatedInput, mutatedTransport, rawRequest, validRequest, type FuzzRequest } from './requests.js';
+import { burstRequest, mutatedInput, mutatedTransport, rawRequest, validRequest, type FuzzRequest } from './requests.js';
 import { send, type FuzzResponse } from './sender.js';
 import { ServerProcess } from './server-process.js';
 
@@ -70,6 +70,7 @@ export function fuzzPlan(seed: number, runs: number, pools: Pools, executor: 'no
     { weight: 33, arbitrary: pick((op) => mutatedInput(op, pools)) },
     { weight: 17, arbitrary: pick((op) => mutatedTransport(op, pools)) },
     { weight: 5, arbitrary: fc.constantFrom<'runtime' | 'registry'>('runtime', 'registry').chain(rawRequest) },
+    { weight: executor === 'local' ? 10 : 3, arbitrary: burstRequest(operations, pools) },
   );
   const repeat = fc.oneof({ weight: 94, arbitrary: fc.constant(1) }, { weight: 6, arbitrary: fc.integer({ min: 2, max: 4 }) });
   return fc.sample(fc.tuple(step, repeat).map(([request, times]) => ({ ...request, repeat: times })), { seed, numRuns: runs });
@@ -113,21 +114,26 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const ledger = new Ledger();
     for (const [index, req] of plan.entries()) {
       const baseUrl = req.api === 'runtime' ? servers.runtimeUrl : servers.registryUrl;
-      const responses = await Promise.all(Array.from({ length: req.repeat }, () => send(req, baseUrl, TOKEN)));
-      for (const res of responses) {
+      // A burst sends its different requests at once, concurrent duplicates the same one several times.
+      const sent = req.burst ?? Array.from({ length: req.repeat }, () => req);
+      const responses = await Promise.all(sent.map((one) => send(one, baseUrl, TOKEN)));
+      for (const [i, res] of responses.entries()) {
+        const one = sent[i]!;
         report.requests++;
         if (res.unsendable) {
           report.unsendable++;
           continue;
         }
         const status = res.error ? 'no answer' : String(res.status);
-        const counts = (report.byOperation[req.op] ??= {});
+        const counts = (report.byOperation[one.op] ??= {});
         counts[status] = (counts[status] ?? 0) + 1;
         report.byStatus[status] = (report.byStatus[status] ?? 0) + 1;
-        report.byMutation[req.mutation.split(':')[0]!] = (report.byMutation[req.mutation.split(':')[0]!] ?? 0) + 1;
-        for (const problem of checkResponse(req, res)) fail(problem, index, req, res);
+        const kind = req.burst ? 'burst' : req.mutation.split(':')[0]!;
+        report.byMutation[kind] = (report.byMutation[kind] ?? 0) + 1;
+        for (const problem of checkResponse(one, res)) fail(problem, index, one, res);
       }
-      for (const problem of ledger.apply(req, responses)) fail(problem, index, req);
+      if (req.burst) await ledger.resync(String(req.params.name), servers.runtimeUrl, TOKEN);
+      else for (const problem of ledger.apply(req, responses)) fail(problem, index, req);
       if (servers.unexpectedExit) {
         fail(servers.unexpectedExit, index, req);
         break;

@@ -69,5 +69,6 @@ describe('fuzz oracle', () => {
     flagged(request(), problem(400, { errors: [{ field: 'prompt', message: 'm' }] }));
     flagged(request({ mutation: 'valid', blame: [] }), problem(400, { errors: [{ field: 'body', message: 'm' }] }));
     flagged(request(), problem(409, { status: 400 }));
+    flagged(request({ mutation: 'header:no-auth', mustRefuse: true }), { status: 200, headers: {}, text: '{}', json: {} });
   });
 });

@@ -62,6 +62,23 @@ export class Ledger {
   }
 
   /**
+   * After a burst of racing requests on one session, which of them won is not for the ledger to
+   * guess: it takes what the runtime holds now, and checks from there on.
+   */
+  async resync(name: string, runtimeUrl: string, token: string): Promise<void> {
+    const headers = { authorization: `Bearer ${token}` };
+    const res = await fetch(`${runtimeUrl}/sessions/${name}`, { headers });
+    if (res.status === 404) {
+      this.sessions.delete(name);
+      return;
+    }
+    if (res.status !== 200) throw new Error(`GET /sessions/${name}: ${res.status} ${await res.text()}`);
+    const session = await res.json() as any;
+    const { events } = await (await fetch(`${runtimeUrl}/sessions/${name}/events?limit=1000`, { headers })).json() as any;
+    this.sessions.set(name, { session, events, claudeId: session.claude_session_id });
+  }
+
+  /**
    * Compares the ledger with what the servers hold now. `stable` says whether run states and the
    * conversation id can still move (a local executor runs agents; executor `none` does not).
    */

@@ -19,7 +19,7 @@ export function checkResponse(req: FuzzRequest, res: FuzzResponse): string[] {
   const { status } = res;
   if (status >= 500) problems.push(`status ${status}`);
   else if (status < 200 || (status >= 300 && status < 400)) problems.push(`unexpected status ${status}`);
-  if (status < 400) return problems;
+  if (status < 400) return req.mustRefuse ? [...problems, `${req.mutation} was let through with ${status}`] : problems;
 
   const type = String(res.headers['content-type'] ?? '');
   if (!type.startsWith('application/problem+json')) problems.push(`a ${status} with content type '${type}', not application/problem+json`);

@@ -58,6 +58,7 @@ describe('fuzz regressions', function () {
       ['a malformed header line', 'GET /health HTTP/1.1\r\nHost: {host}\r\nBad Header: x\r\n\r\n', 'header'],
       ['two different Content-Lengths', 'POST /agents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', 'header'],
       ['a broken chunk', 'POST /agents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 'body'],
+      ['a body cut short by the client', 'POST /agents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"cut', 'body'],
     ] as const) {
       it(`${what}: 400 naming the ${field}`, async () => {
         const base = stack.registry.url;
@@ -67,6 +68,20 @@ describe('fuzz regressions', function () {
         assert.equal(answer.json.status, 400);
         assert.equal(answer.json.errors[0].field, field);
         assert.equal((await get('/health', base)).status, 200);
+      });
+    }
+  });
+
+  describe('repeated Host or Authorization headers are refused (Node would keep the first, a proxy may keep another)', () => {
+    for (const [name, lines] of [
+      ['host', 'Host: {host}\r\nHost: evil.example'],
+      ['authorization', 'Host: {host}\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b'],
+    ] as const) {
+      it(`two ${name} headers: 400 naming header.${name}`, async () => {
+        const base = stack.runtimeUrl;
+        const answer = await rawSocket(base, `GET /health HTTP/1.1\r\n${lines.replace('{host}', new URL(base).host)}\r\n\r\n`);
+        assert.equal(answer.status, 400, answer.head);
+        assert.deepEqual(answer.json.errors, [{ field: `header.${name}`, message: 'is given more than once' }]);
       });
     }
   });

@@ -23,6 +23,8 @@ export interface FuzzRequest {
   mutation: string;
   /** Where a 400, 413 or 415 may say the problem is (prefixes of `errors[].field`). */
   blame: string[];
+  /** A request the servers must refuse whatever it asks (a foreign host, a missing token). */
+  mustRefuse?: boolean;
   /** Its 200 is an event stream: read the head, then hang up. */
   streams: boolean;
   /** The JSON it sends, when it sends valid JSON (for the ledger of acknowledged writes). */
@@ -31,6 +33,8 @@ export interface FuzzRequest {
   params: Record<string, unknown>;
   /** Sent this many times at once (concurrent duplicates). */
   repeat: number;
+  /** Different requests on one session, sent at once (then `op` is `burst`, and this is all that is sent). */
+  burst?: FuzzRequest[];
 }
 
 export const TOKEN = '{{token}}';
@@ -116,11 +120,15 @@ export function mutatedInput(op: FuzzOperation, pools: Pools): fc.Arbitrary<Fuzz
   });
 }
 
+/** Mutations that make any request unacceptable: the guard must answer 4xx, never let it through. */
+const REFUSED = new Set(['header:no-auth', 'header:wrong-auth', 'header:basic-auth', 'header:auth-twice', 'header:foreign-host',
+  'header:host-no-port', 'header:foreign-origin', 'header:null-origin', 'header:origin-twice', 'raw:two-hosts', 'raw:http10-no-host']);
+
 /** `op` sent wrong at the HTTP level: headers, content types, encodings, broken JSON, methods, paths. */
 export function mutatedTransport(op: FuzzOperation, pools: Pools): fc.Arbitrary<FuzzRequest> {
   return fc.tuple(validRequest(op, pools), fc.nat()).chain(([valid, n]) => {
     const variant = (mutation: string, blame: string[], change: (r: FuzzRequest) => void) => {
-      const request: FuzzRequest = { ...valid, headers: { ...valid.headers }, mutation, blame };
+      const request: FuzzRequest = { ...valid, headers: { ...valid.headers }, mutation, blame, mustRefuse: REFUSED.has(mutation) };
       change(request);
       return request;
     };
@@ -196,12 +204,35 @@ export const RAW_REQUESTS: ReadonlyArray<{ mutation: string; raw: string; blame:
   { mutation: 'raw:bare-lf', raw: `GET /health HTTP/1.1\nHost: ${HOST}\nConnection: close\n\n`, blame: ['header'] },
   { mutation: 'raw:two-hosts', raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`, blame: ['header.host', 'header'] },
   { mutation: 'raw:utf8-path', raw: `GET /sessions/\u00e9t\u00e9 HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`, blame: ['path', 'header'] },
+  { mutation: 'raw:body-cut-short', raw: `POST /sessions HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{"name":"cut`, blame: ['body'] },
+  { mutation: 'raw:expect-continue', raw: `POST /agents HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n{}`, blame: ['body'] },
   { mutation: 'raw:obs-fold', raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nX-A: a\r\n b\r\nConnection: close\r\n\r\n`, blame: ['header'] },
 ];
 
 export function rawRequest(api: Api): fc.Arbitrary<FuzzRequest> {
   return fc.constantFrom(...RAW_REQUESTS).map(({ mutation, raw, blame }) => ({
-    op: 'raw', api, method: raw.split(' ')[0]!, target: raw.split(' ')[1] ?? '', headers: {}, raw, mutation, blame,
+    op: 'raw', api, method: raw.split(' ')[0]!, target: raw.split(' ')[1] ?? '', headers: {}, raw, mutation, blame, mustRefuse: REFUSED.has(mutation),
     streams: false, params: {}, repeat: 1,
   }));
+}
+
+/** Operations a burst mixes: what can race on one session. */
+const BURST_OPERATIONS = ['createSession', 'resumeSession', 'stopSession', 'deleteSession', 'getSession', 'getSessionStatus', 'appendSessionEvents'];
+
+/** 2 to 5 valid requests on one session sent at once: creation, resumption, stop and deletion racing each other. */
+export function burstRequest(operations: FuzzOperation[], pools: Pools): fc.Arbitrary<FuzzRequest> {
+  const candidates = operations.filter((op) => BURST_OPERATIONS.includes(op.operationId));
+  return fc.tuple(
+    fc.constantFrom(...pools.sessionNames),
+    fc.array(fc.constantFrom(...candidates).chain((op) => validParts(op, pools).map((parts) => ({ op, parts }))), { minLength: 2, maxLength: 5 }),
+  ).map(([name, picks]) => {
+    const burst = picks.map(({ op, parts }) => {
+      const body = op.operationId === 'createSession' ? { ...(parts.body as object), name } : parts.body;
+      return buildRequest(op, { ...parts, path: 'name' in parts.path ? { ...parts.path, name } : parts.path, body });
+    });
+    return {
+      op: 'burst', api: 'runtime', method: 'MIXED', target: `/sessions/${name}`, headers: {}, mutation: 'valid',
+      blame: [], streams: false, params: { name }, repeat: 1, burst,
+    } satisfies FuzzRequest;
+  });
 }

@@ -70,7 +70,8 @@ function sendRaw(bytes: string, url: URL): Promise<FuzzResponse> {
       if (settled) return;
       settled = true;
       socket.destroy();
-      const text = Buffer.concat(chunks).toString('latin1');
+      // Interim answers (`100 Continue`) come before the answer.
+      const text = Buffer.concat(chunks).toString('latin1').replace(/^(HTTP\/1\.1 1\d\d [^\r]*\r\n\r\n)+/, '');
       const head = text.split('\r\n\r\n')[0] ?? '';
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
       if (!status) {
@@ -92,7 +93,8 @@ function sendRaw(bytes: string, url: URL): Promise<FuzzResponse> {
     socket.on('error', () => finish());
     socket.on('close', () => finish());
     socket.on('end', () => finish());
-    socket.write(Buffer.from(bytes, 'latin1'));
+    // Half-closes after the bytes: a body cut short ends there, and the answer can still come back.
+    socket.end(Buffer.from(bytes, 'latin1'));
   });
 }
 
