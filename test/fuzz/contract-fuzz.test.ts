@@ -7,7 +7,7 @@ import { formatReport, runFuzz } from './fuzzer.js';
  * FUZZ_SEED and FUZZ_RUNS reproduce or resize it; the seed is printed either way.
  */
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20261125;
-const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : 2500;
+const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : 2000;
 const LOCAL_RUNS = process.env.FUZZ_LOCAL_RUNS ? Number(process.env.FUZZ_LOCAL_RUNS) : 120;
 
 describe('contract fuzz', function () {

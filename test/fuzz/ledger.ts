@@ -83,17 +83,11 @@ export class Ledger {
    * conversation id can still move (a local executor runs agents; executor `none` does not).
    */
   async verify(dump: Dump, options: { stable: boolean }): Promise<string[]> {
-    const problems: string[] = [];
-    const names = new Set(Object.keys(dump.sessions));
-    for (const name of names) if (!this.sessions.has(name)) problems.push(`session '${name}' exists but was never created or was deleted`);
+    const problems = [...presence('session', dump.sessions, this.sessions), ...presence('agent', dump.agents, this.agents)];
     for (const [name, expected] of this.sessions) {
       const actual = dump.sessions[name];
-      if (!actual) {
-        problems.push(`acknowledged session '${name}' is gone`);
-        continue;
-      }
-      const fields = ['name', 'agent', 'blueprint', 'project_dir', 'created_at'];
-      for (const field of fields) {
+      if (!actual) continue;
+      for (const field of ['name', 'agent', 'blueprint', 'project_dir', 'created_at']) {
         if (!isDeepStrictEqual(actual.session[field], expected.session[field])) {
           problems.push(`session '${name}': ${field} is ${JSON.stringify(actual.session[field])?.slice(0, 200)}, was acknowledged as ${JSON.stringify(expected.session[field])?.slice(0, 200)}`);
         }
@@ -112,21 +106,23 @@ export class Ledger {
         }
       }
     }
-    const agentNames = new Set(Object.keys(dump.agents));
-    for (const name of agentNames) if (!this.agents.has(name)) problems.push(`agent '${name}' exists but was never created or was deleted`);
     for (const [name, expected] of this.agents) {
       const actual = dump.agents[name];
-      if (!actual) {
-        problems.push(`acknowledged agent '${name}' is gone`);
-        continue;
-      }
       const strip = (a: any) => (expected.uncertainTime ? { ...a, modified_at: undefined } : a);
-      if (!isDeepStrictEqual(strip(actual), strip(expected.agent))) {
+      if (actual && !isDeepStrictEqual(strip(actual), strip(expected.agent))) {
         problems.push(`agent '${name}' is ${JSON.stringify(actual).slice(0, 300)}, acknowledged ${JSON.stringify(expected.agent).slice(0, 300)}`);
       }
     }
     return problems.slice(0, 50);
   }
+}
+
+/** What exists that was never acknowledged, and what was acknowledged that is gone. */
+function presence(kind: string, held: Record<string, unknown>, acknowledged: Map<string, unknown>): string[] {
+  return [
+    ...Object.keys(held).filter((name) => !acknowledged.has(name)).map((name) => `${kind} '${name}' exists but was never created or was deleted`),
+    ...[...acknowledged.keys()].filter((name) => !held[name]).map((name) => `acknowledged ${kind} '${name}' is gone`),
+  ];
 }
 
 /** Everything both servers hold, read through their APIs. */
