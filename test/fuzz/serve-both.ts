@@ -14,7 +14,7 @@ export interface ServeConfig {
   projectDir: string;
   executor: 'local' | 'none';
   token?: string;
-  /** Ports to reuse after a restart (0: any free one). */
+  /** Ports to listen on (default 0: any free one). */
   runtimePort?: number;
   registryPort?: number;
   claudeBin?: string;

@@ -47,11 +47,9 @@ export class ServerProcess {
       });
       child.once('exit', (code) => reject(new Error(`the servers did not start (exit ${code}):\n${this.log.join('\n')}`)));
     });
+    // A restart may come back on other ports: callers read these after each start.
     this.runtimeUrl = ready.runtimeUrl;
     this.registryUrl = ready.registryUrl;
-    // Restarts come back on the same ports, so clients keep their URLs.
-    this.config.runtimePort = Number(new URL(ready.runtimeUrl).port);
-    this.config.registryPort = Number(new URL(ready.registryUrl).port);
   }
 
   /** Graceful (`SIGTERM`, what Ctrl-C does) or a crash (`SIGKILL`); then starts again on the same data. */
