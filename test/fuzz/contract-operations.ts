@@ -83,7 +83,7 @@ function resolve(api: Api, node: Schema): Schema {
 
 /**
  * The operation a request really reached, read from its method and path as the router reads them
- * (a trailing `/` ignored, segments percent-decoded): a mutated path can land on another operation
+ * (case-insensitive, a trailing `/` ignored, segments percent-decoded): a mutated path can land on another operation
  * (`DELETE /sessions/` with an empty name deletes them all).
  */
 export function operationAt(operations: FuzzOperation[], api: Api, method: string, target: string):
@@ -96,7 +96,7 @@ export function operationAt(operations: FuzzOperation[], api: Api, method: strin
     const params: Record<string, string> = {};
     const matches = template.every((part, i) => {
       const param = /^\{(.+)\}$/.exec(part)?.[1];
-      if (!param) return part === segments[i];
+      if (!param) return part.toLowerCase() === segments[i]!.toLowerCase();
       try {
         params[param] = decodeURIComponent(segments[i]!);
       } catch {

@@ -36,6 +36,7 @@ describe('operationAt', () => {
     assert.equal(operationAt(ops, 'runtime', 'POST', '/sessions/a%2Fb/runs')?.params.name, 'a/b');
     // An empty name leaves `/sessions/`, which is the collection.
     assert.equal(operationAt(ops, 'runtime', 'DELETE', '/sessions/')?.op.operationId, 'deleteAllSessions');
+    assert.equal(operationAt(ops, 'registry', 'POST', '/AGENTS')?.op.operationId, 'createAgent');
     assert.equal(operationAt(ops, 'registry', 'PUT', '/agents/x'), undefined);
     assert.equal(operationAt(ops, 'registry', 'GET', '/agents/x/y'), undefined);
   });
