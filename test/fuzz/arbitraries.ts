@@ -92,7 +92,7 @@ function hint(api: Api, key: string | undefined, pools: Pools): fc.Arbitrary<unk
     case 'agent': return fc.constantFrom(...pools.agentNames);
     case 'project_dir': return fc.constantFrom(...pools.projectDirs);
     // Seconds to wait on a run that may never end (executor `none`): keep the fuzz quick.
-    case 'wait': return fc.constantFrom(0, 1);
+    case 'wait': return fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) });
     // Mostly sequence numbers that exist.
     case 'after': return fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 40 }) }, { weight: 1, arbitrary: fc.nat() });
     case 'prompt': return fc.oneof(

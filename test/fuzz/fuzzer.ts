@@ -70,7 +70,8 @@ export function fuzzPlan(seed: number, runs: number, pools: Pools, executor: 'no
     { weight: 33, arbitrary: pick((op) => mutatedInput(op, pools)) },
     { weight: 17, arbitrary: pick((op) => mutatedTransport(op, pools)) },
     { weight: 5, arbitrary: fc.constantFrom<'runtime' | 'registry'>('runtime', 'registry').chain(rawRequest) },
-    { weight: executor === 'local' ? 10 : 3, arbitrary: burstRequest(operations, pools) },
+    { weight: executor === 'local' ? 10 : 3, arbitrary: burstRequest('runtime', operations, pools) },
+    { weight: executor === 'local' ? 1 : 2, arbitrary: burstRequest('registry', operations, pools) },
   );
   const repeat = fc.oneof({ weight: 94, arbitrary: fc.constant(1) }, { weight: 6, arbitrary: fc.integer({ min: 2, max: 4 }) });
   return fc.sample(fc.tuple(step, repeat).map(([request, times]) => ({ ...request, repeat: times })), { seed, numRuns: runs });
@@ -132,7 +133,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         report.byMutation[kind] = (report.byMutation[kind] ?? 0) + 1;
         for (const problem of checkResponse(one, res)) fail(problem, index, one, res);
       }
-      if (req.burst) await ledger.resync(String(req.params.name), servers.runtimeUrl, TOKEN);
+      if (req.burst) await ledger.resync(req.api, String(req.params.name), req.api === 'runtime' ? servers.runtimeUrl : servers.registryUrl, TOKEN);
       else for (const problem of ledger.apply(req, responses)) fail(problem, index, req);
       if (servers.unexpectedExit) {
         fail(servers.unexpectedExit, index, req);

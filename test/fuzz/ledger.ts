@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { contractOperations, operationAt } from './contract-operations.js';
+import { contractOperations, operationAt, type Api } from './contract-operations.js';
 import type { FuzzRequest } from './requests.js';
 import type { FuzzResponse } from './sender.js';
 
@@ -62,20 +62,26 @@ export class Ledger {
   }
 
   /**
-   * After a burst of racing requests on one session, which of them won is not for the ledger to
-   * guess: it takes what the runtime holds now, and checks from there on.
+   * After a burst of racing requests on one session or blueprint, which of them won is not for the
+   * ledger to guess: it takes what the server holds now, and checks from there on.
    */
-  async resync(name: string, runtimeUrl: string, token: string): Promise<void> {
+  async resync(api: Api, name: string, baseUrl: string, token: string): Promise<void> {
     const headers = { authorization: `Bearer ${token}` };
-    const res = await fetch(`${runtimeUrl}/sessions/${name}`, { headers });
+    const path = `${baseUrl}/${api === 'runtime' ? 'sessions' : 'agents'}/${name}`;
+    const res = await fetch(path, { headers });
     if (res.status === 404) {
-      this.sessions.delete(name);
+      if (api === 'runtime') this.sessions.delete(name);
+      else this.agents.delete(name);
       return;
     }
-    if (res.status !== 200) throw new Error(`GET /sessions/${name}: ${res.status} ${await res.text()}`);
-    const session = await res.json() as any;
-    const { events } = await (await fetch(`${runtimeUrl}/sessions/${name}/events?limit=1000`, { headers })).json() as any;
-    this.sessions.set(name, { session, events, claudeId: session.claude_session_id });
+    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    const body = await res.json() as any;
+    if (api === 'registry') {
+      this.agents.set(name, { agent: body, uncertainTime: false });
+      return;
+    }
+    const { events } = await (await fetch(`${path}/events?limit=1000`, { headers })).json() as any;
+    this.sessions.set(name, { session: body, events, claudeId: body.claude_session_id });
   }
 
   /**

@@ -216,22 +216,29 @@ export function rawRequest(api: Api): fc.Arbitrary<FuzzRequest> {
   }));
 }
 
-/** Operations a burst mixes: what can race on one session. */
-const BURST_OPERATIONS = ['createSession', 'resumeSession', 'stopSession', 'deleteSession', 'getSession', 'getSessionStatus', 'appendSessionEvents'];
+/** Operations a burst mixes: what can race on one session, or on one blueprint. */
+const BURST_OPERATIONS: Record<Api, string[]> = {
+  runtime: ['createSession', 'resumeSession', 'stopSession', 'deleteSession', 'getSession', 'getSessionStatus',
+    'appendSessionEvents', 'listSessionEvents', 'streamSessionEvents'],
+  registry: ['createAgent', 'updateAgent', 'setAgentStatus', 'deleteAgent', 'getAgent'],
+};
 
-/** 2 to 5 valid requests on one session sent at once: creation, resumption, stop and deletion racing each other. */
-export function burstRequest(operations: FuzzOperation[], pools: Pools): fc.Arbitrary<FuzzRequest> {
-  const candidates = operations.filter((op) => BURST_OPERATIONS.includes(op.operationId));
+/**
+ * 2 to 5 valid requests on one session (or blueprint) sent at once: creation, resumption, stops,
+ * updates and deletion racing each other.
+ */
+export function burstRequest(api: Api, operations: FuzzOperation[], pools: Pools): fc.Arbitrary<FuzzRequest> {
+  const candidates = operations.filter((op) => op.api === api && BURST_OPERATIONS[api].includes(op.operationId));
   return fc.tuple(
-    fc.constantFrom(...pools.sessionNames),
+    fc.constantFrom(...(api === 'runtime' ? pools.sessionNames : pools.agentNames)),
     fc.array(fc.constantFrom(...candidates).chain((op) => validParts(op, pools).map((parts) => ({ op, parts }))), { minLength: 2, maxLength: 5 }),
   ).map(([name, picks]) => {
     const burst = picks.map(({ op, parts }) => {
-      const body = op.operationId === 'createSession' ? { ...(parts.body as object), name } : parts.body;
+      const body = op.operationId.startsWith('create') ? { ...(parts.body as object), name } : parts.body;
       return buildRequest(op, { ...parts, path: 'name' in parts.path ? { ...parts.path, name } : parts.path, body });
     });
     return {
-      op: 'burst', api: 'runtime', method: 'MIXED', target: `/sessions/${name}`, headers: {}, mutation: 'valid',
+      op: 'burst', api, method: 'MIXED', target: `/${api === 'runtime' ? 'sessions' : 'agents'}/${name}`, headers: {}, mutation: 'valid',
       blame: [], streams: false, params: { name }, repeat: 1, burst,
     } satisfies FuzzRequest;
   });

@@ -56,7 +56,11 @@ export function send(req: FuzzRequest, baseUrl: string, token: string): Promise<
       done({ status: 0, headers: {}, text: '', json: undefined, error: `no answer within ${TIMEOUT_MS} ms` });
       client.destroy();
     });
-    client.on('error', (error: NodeJS.ErrnoException) => done({ status: 0, headers: {}, text: '', json: undefined, error: `${error.code ?? ''} ${error.message}` }));
+    client.on('error', (error: NodeJS.ErrnoException) => {
+      // A server may answer before the body is sent (a 413) and close: the answer can still be on
+      // its way while the write fails (EPIPE). Give it a moment before calling it no answer.
+      setTimeout(() => done({ status: 0, headers: {}, text: '', json: undefined, error: `${error.code ?? ''} ${error.message}` }), 300);
+    });
     client.end(req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : req.body);
   });
 }
