@@ -242,7 +242,7 @@ export interface components {
             cache_creation_input_tokens: number;
             cache_read_input_tokens: number;
         };
-        /** @description Usage as an executor reports it for one run (bounded, see ResultData) */
+        /** @description Usage as an executor reports it for one run (bounded, so that the sums in `totals` stay finite) */
         ReportedUsage: {
             input_tokens: number;
             output_tokens: number;
@@ -372,7 +372,7 @@ export interface components {
              * @description What the run was billed for when it ended without a `result` (stopped, crashed, lost): the
              *     sum over the model responses in its stream. A `result`'s usage wins over it.
              */
-            usage?: components["schemas"]["Usage"];
+            usage?: components["schemas"]["ReportedUsage"];
         };
         /** @description One event; `type` says which shape `data` has (errors then name the fields of that shape). */
         EventInput: {

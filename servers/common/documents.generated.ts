@@ -1391,7 +1391,7 @@ export const runtimeDocument: OpenApiDocument = {
       "ReportedUsage": {
         "type": "object",
         "additionalProperties": false,
-        "description": "Usage as an executor reports it for one run (bounded, see ResultData)",
+        "description": "Usage as an executor reports it for one run (bounded, so that the sums in `totals` stay finite)",
         "required": [
           "input_tokens",
           "output_tokens",
@@ -1945,7 +1945,7 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "string"
           },
           "usage": {
-            "$ref": "#/components/schemas/Usage",
+            "$ref": "#/components/schemas/ReportedUsage",
             "description": "What the run was billed for when it ended without a `result` (stopped, crashed, lost): the\nsum over the model responses in its stream. A `result`'s usage wins over it.\n"
           }
         }

@@ -135,6 +135,22 @@ describe('fuzz regressions', function () {
     assert.equal(refused.json.errors[0].field, 'body.events.0.data.usage.input_tokens');
   });
 
+  it('usage reported when a run stops is bounded too: two runs of huge usage cannot make totals infinite', async () => {
+    assert.equal((await post('/sessions', { name: 'stop-usage', prompt: 'hi' })).status, 201);
+    const usage = { input_tokens: 1e308, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    for (let run = 1; run <= 2; run++) {
+      if (run > 1) assert.equal((await post('/sessions/stop-usage/runs', { prompt: 'again' })).status, 202);
+      const answer = await post('/sessions/stop-usage/events', { events: [{ type: 'session_stop', data: { reason: 'crashed', usage } }] });
+      if (answer.status === 400) {
+        assert.equal(answer.json.errors[0].field, 'body.events.0.data.usage.input_tokens');
+        // Refused: end the run plainly so that the next one can start.
+        assert.equal((await post('/sessions/stop-usage/events', { events: [{ type: 'session_stop', data: { reason: 'crashed' } }] })).status, 201);
+      }
+      assert.equal((await get('/sessions/stop-usage')).status, 200);
+    }
+    assert.equal((await get('/sessions')).status, 200);
+  });
+
   it('a body nested 50,000 deep is a 400 naming where (was a stack overflow and a 500)', async () => {
     assert.equal((await post('/sessions', { name: 'deep', prompt: 'hi' })).status, 201);
     const body = `{"events":[{"type":"pre_tool","data":{"tool":"x","input":${'['.repeat(50_000)}${']'.repeat(50_000)}}}]}`;
