@@ -46,9 +46,10 @@ export function validValue(api: Api, node: Schema, pools: Pools, key?: string): 
   switch (schema.type) {
     case 'null': return fc.constant(null);
     case 'boolean': return fc.boolean();
-    case 'integer': return fc.integer({ min: schema.minimum ?? -1_000_000, max: schema.maximum ?? 1_000_000 });
+    // The whole range the schema allows: fast-check leans to small values and to the edges.
+    case 'integer': return fc.integer({ min: schema.minimum ?? Number.MIN_SAFE_INTEGER, max: schema.maximum ?? Number.MAX_SAFE_INTEGER });
     case 'number':
-      return fc.double({ min: schema.minimum ?? -1e6, max: schema.maximum ?? 1e6, noNaN: true, noDefaultInfinity: true });
+      return fc.double({ min: schema.minimum ?? -Number.MAX_VALUE, max: schema.maximum ?? Number.MAX_VALUE, noNaN: true, noDefaultInfinity: true });
     case 'string': return stringValue(schema);
     case 'array':
       return fc.array(recurse(schema.items ?? {}), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 4, 4) });
