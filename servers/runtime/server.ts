@@ -5,7 +5,7 @@ import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
-import { SessionStore } from './session-store.js';
+import { openEmbeddedStore } from './store/embedded-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
@@ -30,7 +30,7 @@ export interface RunningRuntime extends RunningServer {
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
   let sessions!: SessionService;
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await SessionStore.open(options.dataDir);
+    const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
     const executor = options.executor === 'none'
@@ -43,7 +43,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       logger: options.logger,
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
-    return { app, onClose: async () => executor?.detach() };
+    return {
+      app,
+      onClose: async () => {
+        await executor?.detach();
+        await store.close();
+      },
+    };
   });
   return { ...server, sessions };
 }
