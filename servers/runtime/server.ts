@@ -65,6 +65,7 @@ function runtimeHandlers(sessions: SessionService): Handlers<operations> {
       const session = await sessions.create(body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
     },
+    pruneSessions: async ({ body }) => ({ status: 200, body: { deleted: await sessions.prune(body) } }),
     deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
     getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
     deleteSession: async ({ path }) => {

@@ -208,14 +208,53 @@ export class SessionService {
   async delete(name: string): Promise<void> {
     const session = await this.require(name);
     if (!isFinal(lastRun(session).state)) await this.stop(name);
-    await this.lock.run(name, async () => {
+    await this.erase(name, () => true);
+  }
+
+  /**
+   * Deletes the sessions that have ended, are last active before `before` and are not among the
+   * `keep` most recently active (either condition may be left out), then compacts the store.
+   */
+  async prune(options: { before?: string | undefined; keep?: number | undefined }): Promise<string[]> {
+    const before = options.before === undefined ? undefined : new Date(options.before).toISOString();
+    const chosen: string[] = [];
+    let position = 0;
+    let after: ListPosition | null = null;
+    for (;;) {
+      const page = await this.store.sessions.page({}, after, 500);
+      for (const session of page) {
+        position++;
+        if (!isFinal(lastRun(session).state)) continue;
+        if (before !== undefined && session.updated_at >= before) continue;
+        if (options.keep !== undefined && position <= options.keep) continue;
+        chosen.push(session.name);
+      }
+      const last = page[page.length - 1];
+      if (!last || page.length < 500) break;
+      after = last;
+    }
+    const deleted: string[] = [];
+    // A session resumed meanwhile has not ended any more, and stays.
+    for (const name of chosen) if (await this.erase(name, (s) => isFinal(lastRun(s).state))) deleted.push(name);
+    await this.store.sessions.compact();
+    return deleted;
+  }
+
+  /** Removes a session and its events when `when` holds for it; tells listeners. */
+  private async erase(name: string, when: (session: StoredSession) => boolean): Promise<boolean> {
+    const erased = await this.lock.run(name, async () => {
+      const session = await this.store.sessions.find(name);
+      if (!session || !when(session)) return false;
       // Events first: a crash in between leaves a session without events, never events without a session.
       await this.store.events.remove(name);
       await this.store.sessions.remove(name);
+      return true;
     });
+    if (!erased) return false;
     await this.scheduler?.forget(name);
     this.announce({ name, change: 'deleted', state: null, at: new Date().toISOString() });
     this.bus.emit(`deleted:${name}`);
+    return true;
   }
 
   async clean(): Promise<string[]> {
