@@ -1,14 +1,14 @@
 // The embedded store (nedb files in a data dir) against the conformance suite, and what is its own:
 // start-up reads no events, event files are opened on demand and closed when idle.
 import assert from 'node:assert/strict';
-import { readdir, stat } from 'node:fs/promises';
+import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openEmbeddedStore } from '../../servers/runtime/store/embedded-store.js';
-import { NedbEventFiles, eventFileName } from '../../servers/runtime/store/nedb-event-files.js';
+import { EventFiles, eventFileName } from '../../servers/runtime/store/event-files.js';
 import { removeDir, tempDir } from '../support/servers.js';
 import { storeConformance } from './store-conformance.js';
 
-storeConformance('embedded (nedb, one events file per session)', {
+storeConformance('embedded (nedb sessions, one events file per session)', {
   async fresh() {
     const dir = await tempDir('aof-store-');
     // Two open event files at most, so the suite also exercises closing and reopening them.
@@ -24,7 +24,7 @@ describe('embedded store: event files', () => {
   afterEach(async () => removeDir(dir));
 
   it('keeps at most maxOpen files open, closing the least recently used', async () => {
-    const log = await NedbEventFiles.open(dir, { maxOpen: 3 });
+    const log = await EventFiles.open(dir, { maxOpen: 3 });
     for (const name of ['a', 'b', 'c', 'd', 'e']) {
       await log.append(name, [{ session: name, run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: name } }]);
     }
@@ -45,5 +45,32 @@ describe('embedded store: event files', () => {
     assert.deepEqual(await readdir(join(dir, 'events')), [eventFileName('abc')]);
     assert.ok((await stat(join(dir, 'sessions.db'))).isFile());
     await store.close();
+  });
+
+  it('writes one JSON event per line, seq first, and creates no file for a session without events', async () => {
+    const log = await EventFiles.open(dir);
+    assert.deepEqual(await log.after('quiet', 0, 10), []);
+    assert.equal(await log.lastSeq('quiet'), 0);
+    await log.append('s', [{ session: 's', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'line\nbreak' } }]);
+    await log.close();
+    assert.deepEqual(await readdir(join(dir, 'events')), [eventFileName('s')]);
+    assert.equal(await readFile(join(dir, 'events', eventFileName('s')), 'utf8'),
+      '{"seq":1,"session":"s","run":1,"type":"message","at":"2026-01-01T00:00:00.000Z","data":{"text":"line\\nbreak"}}\n');
+  });
+
+  it('drops a line cut short by a crash mid-write, and reads lines written in another field order', async () => {
+    const file = join(dir, 'events', eventFileName('cut'));
+    const log = await EventFiles.open(dir);
+    await log.append('cut', [1, 2].map((i) => ({ session: 'cut', run: 1, type: 'message' as const, at: '2026-01-01T00:00:00.000Z', data: { text: `e${i}` } })));
+    await log.close();
+    await appendFile(file, '{"session":"cut","run":1,"type":"message","at":"2026-01-01T00:00:00.000Z","data":{"text":"e3"},"seq":3}\n{"seq":4,"session":"cut","da');
+    const again = await EventFiles.open(dir);
+    assert.deepEqual((await again.after('cut', 0, 10)).map((e) => [e.seq, e.data.text]), [[1, 'e1'], [2, 'e2'], [3, 'e3']]);
+    const [next] = await again.append('cut', [{ session: 'cut', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'e4' } }]);
+    assert.equal(next!.seq, 4);
+    assert.deepEqual((await again.after('cut', 2, 10)).map((e) => e.data.text), ['e3', 'e4']);
+    await again.close();
+    assert.equal((await readFile(file, 'utf8')).split('\n').filter(Boolean).length, 4, 'the cut line is gone from the file');
+    await writeFile(file, '');
   });
 });

@@ -10,6 +10,7 @@ import type { RunningRuntime } from '../../servers/runtime/server.js';
 import { startRuntime } from '../../servers/runtime/server.js';
 import type { Event, StoredSession } from '../../servers/runtime/session-store.js';
 import { removeDir, tempDir, testLogger } from '../support/servers.js';
+import { eventFileName } from '../../servers/runtime/store/event-files.js';
 import { session } from './store-conformance.js';
 
 /** Writes a data dir the way the previous version's store did: its files, its indexes, its event keys. */
@@ -104,9 +105,9 @@ describe('runtime store: upgrading a data dir of the previous version', function
     const { writeEventFile } = await import('../../servers/runtime/store/nedb-migration.js');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(dataDir, 'events.migrating'), { recursive: true });
-    await writeEventFile(join(dataDir, 'events.migrating', 'two.db'), events.slice(5, 6));
+    await writeEventFile(join(dataDir, 'events.migrating', eventFileName('two')), events.slice(5, 6));
     await mkdir(join(dataDir, 'events'), { recursive: true });
-    await writeEventFile(join(dataDir, 'events', 'one.db'), events.slice(0, 5));
+    await writeEventFile(join(dataDir, 'events', eventFileName('one')), events.slice(0, 5));
     const ao = await start();
     assert.deepEqual((await ao.sessions.listEvents('one')).events.map((e) => e.data.text), ['one0', 'one1', 'one2', 'one3', 'one4']);
     assert.deepEqual((await ao.sessions.listEvents('two')).events.map((e) => e.data.text), ['two0', 'two1', 'two2', 'two3', 'two4']);

@@ -8,7 +8,7 @@ import { Orchestrator } from '../../sdk/index.js';
 import { openCollection } from '../../servers/common/data-dir.js';
 import { startRuntime, type RunningRuntime } from '../../servers/runtime/server.js';
 import type { Event, StoredSession } from '../../servers/runtime/session-store.js';
-import { eventFileName } from '../../servers/runtime/store/nedb-event-files.js';
+import { eventFileName } from '../../servers/runtime/store/event-files.js';
 import { writeEventFile } from '../../servers/runtime/store/nedb-migration.js';
 import { runBin } from '../bin/run-bin.js';
 import { rawRequest, removeDir, tempDir, testLogger } from '../support/servers.js';

@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/logger.js';
 import type { RuntimeStore } from './interfaces.js';
-import { NedbEventFiles } from './nedb-event-files.js';
+import { EventFiles } from './event-files.js';
 import { migrateSingleEventsFile } from './nedb-migration.js';
 import { NedbSessionStore } from './nedb-sessions.js';
 
@@ -11,7 +11,7 @@ export interface EmbeddedStoreOptions {
 }
 
 /**
- * The embedded backend in a data dir: `sessions.db` (nedb) and `events/` (one nedb file per
+ * The embedded backend in a data dir: `sessions.db` (nedb) and `events/` (one append-only file per
  * session). A data dir of an earlier version (a single `events.db`) is migrated first, once.
  */
 export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<RuntimeStore> {
@@ -19,6 +19,6 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   const migrated = await migrateSingleEventsFile(dataDir);
   if (migrated) options.logger?.info(`moved ${migrated} events of ${dataDir}/events.db into one file per session in ${Date.now() - started} ms`);
   const sessions = await NedbSessionStore.open(dataDir);
-  const events = await NedbEventFiles.open(dataDir, { maxOpen: options.maxOpenEventFiles });
+  const events = await EventFiles.open(dataDir, { maxOpen: options.maxOpenEventFiles });
   return { sessions, events, close: () => events.close() };
 }

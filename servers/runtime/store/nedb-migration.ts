@@ -2,21 +2,21 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import Datastore from 'nedb-promises';
 import type { Event } from '../session-store.js';
-import { EVENTS_DIR, eventFileName } from './nedb-event-files.js';
+import { EVENTS_DIR, eventFileName, eventLine } from './event-files.js';
 
 /** The single events file of earlier versions, which held every event of every session. */
 export const SINGLE_EVENTS_FILE = 'events.db';
 const MIGRATING_DIR = 'events.migrating';
 
 /**
- * Writes one session's events as an events file in nedb's format (one JSON document per line, `_id`
- * = seq), and flushes it to disk. Also how benchmarks produce large histories quickly.
+ * Writes one session's events as its events file (one JSON event per line), and flushes it to disk
+ * (unless `sync: false`, for benchmarks that write large histories).
  */
-export async function writeEventFile(path: string, events: Event[]): Promise<void> {
+export async function writeEventFile(path: string, events: Event[], options: { sync?: boolean } = {}): Promise<void> {
   const file = await open(path, 'w');
   try {
-    await file.writeFile(events.map((e) => `${JSON.stringify({ ...e, _id: String(e.seq) })}\n`).join(''));
-    await file.sync();
+    await file.writeFile(events.map(eventLine).join(''));
+    if (options.sync !== false) await file.sync();
   } finally {
     await file.close();
   }
