@@ -76,11 +76,6 @@ export class Catalogue {
     return names;
   }
 
-  /** Every name, in list order (last activity first). */
-  names(): string[] {
-    return this.ordered.map((e) => e.name);
-  }
-
   counts(): StateCounts {
     return { ...this.stateCounts };
   }
