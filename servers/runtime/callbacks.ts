@@ -118,8 +118,8 @@ export class Callbacks {
         await this.settle(pending, 'dropped', null, 'the parent session was stopped by a person');
         return;
       }
-      const siblings = await this.sessions.list(undefined, parentName);
-      if (siblings.some((child) => child.callback && !isFinal(child.state))) return; // all together
+      const all = await this.sessions.allStored();
+      if (all.some((s) => s.parent === parentName && s.callback && !isFinal(lastRun(s).state))) return; // all together
       const ids = pending.map((c) => c.id);
       try {
         const resumed = await this.sessions.resume(parentName, callbackMessage(pending), { callbacks: ids });

@@ -47,22 +47,26 @@ export class LimitGuard {
   }
 
   private async check(name: string, turns: number): Promise<void> {
-    const all = await this.sessions.allStored();
-    const byName = new Map(all.map((s) => [s.name, s]));
-    const self = byName.get(name);
+    const self = await this.sessions.getStored(name);
     if (!self || isFinal(lastRun(self).state)) return;
     const turnBreach = turnLimitBreach(self.limits, turns);
     if (turnBreach) {
       this.stop(name, [name], turnBreach);
       return;
     }
-    const index = childrenIndex(all);
+    // The session and its ancestors; the outermost budget crossed wins.
+    const chain: StoredSession[] = [self];
+    for (let at = self; at.parent && !chain.some((s) => s.name === at.parent);) {
+      const parent = await this.sessions.getStored(at.parent);
+      if (!parent) break;
+      chain.push(parent);
+      at = parent;
+    }
+    const owners = chain.filter((s) => s.limits?.max_cost_usd !== undefined || s.limits?.max_tokens !== undefined).reverse();
+    if (!owners.length) return;
+    const index = childrenIndex(await this.sessions.allStored());
     const live = (session: string) => this.live.get(session) ?? null;
-    // The session and its ancestors, nearest first; the outermost budget crossed wins.
-    const chain: StoredSession[] = [];
-    for (let at: StoredSession | undefined = self; at && !chain.includes(at); at = at.parent ? byName.get(at.parent) : undefined) chain.push(at);
-    for (const owner of chain.reverse()) {
-      if (!owner.limits?.max_cost_usd && !owner.limits?.max_tokens) continue;
+    for (const owner of owners) {
       const breach = treeBudgetBreach(owner.name, owner.limits, subtreeSpend(owner, index, live));
       if (breach) {
         this.stop(owner.name, [owner.name], breach, { tree: true });

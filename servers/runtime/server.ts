@@ -5,7 +5,7 @@ import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
-import { SessionStore } from './session-store.js';
+import { openEmbeddedStore } from './store/embedded-store.js';
 import { createExecutor, type ExecutorOptions, type RunHooks } from './executor/index.js';
 import { Callbacks } from './callbacks.js';
 import { LimitGuard } from './limit-guard.js';
@@ -34,7 +34,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   // Known before listening unless the port is picked then (0): runs re-queued at start-up wait for it.
   let agentUrl = options.url.port === '0' ? '' : options.url.origin;
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await SessionStore.open(options.dataDir);
+    const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
     const guard = new LimitGuard(sessions, options.logger);
@@ -61,6 +61,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       onClose: async () => {
         stopListening();
         await executor?.detach();
+        await store.close();
       },
     };
   });
@@ -83,11 +84,15 @@ function agentEnvironment(name: string, runtimeUrl: string, token: string | unde
 function runtimeHandlers(sessions: SessionService, callbacks: Callbacks): Handlers<operations> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
-    listSessions: async ({ query }) => ({ status: 200, body: { sessions: await sessions.list(query.state, query.parent) } }),
+    listSessions: async ({ query }) => ({
+      status: 200,
+      body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir, parent: query.parent }),
+    }),
     createSession: async ({ body }) => {
       const session = await sessions.create(body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
     },
+    pruneSessions: async ({ body }) => ({ status: 200, body: { deleted: await sessions.prune(body) } }),
     deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
     getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
     deleteSession: async ({ path, query }) => {

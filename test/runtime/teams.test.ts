@@ -60,8 +60,9 @@ describe('teams: parents, children, callbacks and limits', function () {
     }, 90_000);
 
     // The children know their parent without being told: the agent's environment said it.
-    const children = await ao.sessions.list({ parent: 'lead' });
-    assert.deepEqual(children.map((c) => c.name).sort(), ['w1', 'w2', 'w3']);
+    const page = await ao.sessions.list({ parent: 'lead' });
+    assert.deepEqual(page.sessions.map((c) => c.name).sort(), ['w1', 'w2', 'w3']);
+    const children = await Promise.all(page.sessions.map((c) => ao.sessions.get(c.name)));
     for (const child of children) assert.equal(child.callback, true);
     assert.deepEqual(children.map((c) => [c.name, c.state]).sort(), [['w1', 'finished'], ['w2', 'failed'], ['w3', 'finished']]);
 
