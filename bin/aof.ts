@@ -19,7 +19,10 @@ async function serve(which: Which): Promise<void> {
       started.push(await startRegistry({ ...common, url: env.registryUrl, agentsDir: env.agentsDir, logger: createLogger('registry') }));
     }
     if (which !== 'registry') {
-      started.push(await startRuntime({ ...common, url: env.runtimeUrl, registryUrl: env.registryUrl, logger: createLogger('runtime') }));
+      started.push(await startRuntime({
+        ...common, url: env.runtimeUrl, registryUrl: env.registryUrl, logger: createLogger('runtime'),
+        webhooks: { url: env.webhookUrl, secret: env.webhookSecret },
+      }));
     }
   } catch (error) {
     // Whatever did start goes down cleanly (its data dir unlocked) before the error is reported.

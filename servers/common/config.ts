@@ -18,6 +18,9 @@ export interface ServerEnvironment {
   agentsDir: string;
   token: string | undefined;
   allowedOrigins: string[];
+  /** Told when any run ends, and the key its notices are signed with. */
+  webhookUrl: string | undefined;
+  webhookSecret: string | undefined;
 }
 
 export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): ServerEnvironment {
@@ -28,7 +31,21 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
     agentsDir: resolve(env.AGENT_ORCHESTRATOR_AGENTS_DIR || './.agent-orchestrator/agents'),
     token: env.AGENT_ORCHESTRATOR_API_TOKEN || undefined,
     allowedOrigins: (env.AGENT_ORCHESTRATOR_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    webhookUrl: env.AGENT_ORCHESTRATOR_WEBHOOK_URL ? parseWebUrl('AGENT_ORCHESTRATOR_WEBHOOK_URL', env.AGENT_ORCHESTRATOR_WEBHOOK_URL) : undefined,
+    webhookSecret: env.AGENT_ORCHESTRATOR_WEBHOOK_SECRET || undefined,
   };
+}
+
+/** An http:// or https:// URL read from `variable` (a webhook), or an error that names the variable. */
+function parseWebUrl(variable: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${variable} is not a URL: ${value}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${variable} must be an http:// or https:// URL, not ${value}`);
+  return url.href;
 }
 
 /** An http:// URL read from `variable`, or an error that names the variable. */

@@ -9,6 +9,7 @@ import { openEmbeddedStore } from './store/embedded-store.js';
 import { createExecutor, type ExecutorOptions, type RunHooks } from './executor/index.js';
 import { Callbacks } from './callbacks.js';
 import { LimitGuard } from './limit-guard.js';
+import { Webhooks, type WebhookOptions } from './webhooks.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -21,6 +22,8 @@ export interface RuntimeOptions extends CommonServerOptions {
    */
   executor?: 'local' | 'none';
   executorOptions?: Partial<ExecutorOptions>;
+  /** Where to notify when runs end (AGENT_ORCHESTRATOR_WEBHOOK_URL, _SECRET). */
+  webhooks?: WebhookOptions;
   /** Replaces the registry client (tests of the runtime alone). */
   blueprints?: BlueprintSource;
 }
@@ -44,7 +47,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       progressed: (name, run, parser) => guard.progressed(name, run, parser),
     };
     const callbacks = await Callbacks.open(options.dataDir, sessions, options.logger);
-    const stopListening = callbacks.listen();
+    const webhooks = new Webhooks(sessions, options.webhooks ?? {}, options.logger);
+    const stopListening = [callbacks.listen(), webhooks.listen()];
     const executor = options.executor === 'none'
       ? undefined
       : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions }, hooks);
@@ -59,7 +63,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     return {
       app,
       onClose: async () => {
-        stopListening();
+        stopListening.forEach((off) => off());
+        webhooks.close();
         await executor?.detach();
         await store.close();
       },

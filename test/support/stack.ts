@@ -17,6 +17,8 @@ export interface StackOptions {
   runtimeProcess?: boolean;
   /** A command the runtime process is started through (e.g. `setpriv ...` to drop root's capabilities). */
   runtimeWrapper?: string[];
+  /** Where the (in-process) runtime sends webhooks. */
+  webhooks?: RuntimeOptions['webhooks'];
   /** More environment for the runtime process. */
   runtimeEnv?: Record<string, string>;
 }
@@ -88,6 +90,7 @@ export class TestStack {
       logger: testLogger('runtime'),
       executor: this.options.executor ?? 'local',
       executorOptions: { claudeBin, env: this.agentEnv, stopGraceMs: 2000, ...this.options.executorOptions },
+      ...(this.options.webhooks ? { webhooks: this.options.webhooks } : {}),
     };
     this.inProcessRuntime = await startRuntime(runtimeOptions);
     this.runtimeUrl = this.inProcessRuntime.url;
