@@ -7,7 +7,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
-import { WaitTimeoutError, type Orchestrator, type RunState, type Session } from '../../sdk/index.js';
+import { WaitTimeoutError, type Limits, type Orchestrator, type RunState, type Session } from '../../sdk/index.js';
 import {
   DEFAULT_MAX_CHARS,
   fit,
@@ -97,6 +97,15 @@ export const TOOL_NAMES = [
   'stop_agent_session',
   'delete_all_agent_sessions',
 ] as const;
+
+/** The limits start_agent_session's inputs set, as the contract's `limits`. */
+function teamLimits(args: { max_cost_usd?: number | undefined; max_turns?: number | undefined; run_timeout_seconds?: number | undefined }): { limits?: Limits } {
+  const limits: Limits = {};
+  if (args.max_cost_usd !== undefined) limits.max_cost_usd = args.max_cost_usd;
+  if (args.max_turns !== undefined) limits.max_turns = args.max_turns;
+  if (args.run_timeout_seconds !== undefined) limits.timeout_seconds = args.run_timeout_seconds;
+  return Object.keys(limits).length ? { limits } : {};
+}
 
 /** Registers the eight orchestrator tools on `server`. */
 export function registerTools(server: McpServer, options: ToolOptions): void {
@@ -259,6 +268,14 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         .describe(`Directory the agent works in: an absolute path, or relative to ${projectRoot} (the default). It must exist on the Agent Runtime's machine.`),
       async: asyncFlag,
       timeout_seconds: timeoutSeconds,
+      callback: z.boolean().optional()
+        .describe('Report back when its run ends: the parent session (yours, when you run inside one) is resumed with the outcome. Use with async: true, then end your turn.'),
+      no_parent: z.boolean().optional()
+        .describe('Start it on its own: not as a child of the session this server runs in'),
+      max_cost_usd: z.number().positive().optional()
+        .describe('Budget in USD for the session and everything it starts; it is stopped when crossed'),
+      max_turns: z.number().int().positive().optional().describe('Model turns allowed per run'),
+      run_timeout_seconds: z.number().int().positive().optional().describe('Stop a run that goes on longer than this'),
     }),
     outputSchema: outcomeSchema,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -271,6 +288,9 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         prompt: args.prompt,
         project_dir: projectDir,
         ...(args.blueprint ? { agent: args.blueprint } : {}),
+        ...(args.no_parent ? { parent: null } : {}),
+        ...(args.callback ? { callback: true } : {}),
+        ...teamLimits(args),
       });
     } catch (error) {
       if (isConflict(error)) throw new ToolFailure(`Session '${args.name}' already exists — use resume_agent_session to continue it, or pick another name`);
@@ -283,6 +303,9 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         }
         if (fields.includes('body.project_dir')) {
           throw new ToolFailure(`Project directory '${projectDir}' does not exist on the Agent Runtime's machine — pass an existing directory as project_dir`);
+        }
+        if (fields.includes('body.callback')) {
+          throw new ToolFailure('callback needs a parent: start it from inside a session (and without no_parent)');
         }
       }
       throw error;
