@@ -46,7 +46,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List sessions, newest first */
+        /**
+         * A page of session summaries, last activity first
+         * @description Sessions ordered by last activity (`updated_at` descending, then `name` ascending), a page at a
+         *     time: follow `next_cursor` until it is null. Filters combine (all must hold); `counts` counts
+         *     every session by state, whatever the filters and the page. `GET /sessions/{name}` has the
+         *     whole session (prompts, results, blueprint).
+         */
         get: operations["listSessions"];
         put?: never;
         /** Create a session and queue its first run */
@@ -311,6 +317,43 @@ export interface components {
             runs: components["schemas"]["Run"][];
             totals: components["schemas"]["Totals"];
         };
+        SessionPage: {
+            sessions: components["schemas"]["SessionSummary"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
+            counts: components["schemas"]["StateCounts"];
+        };
+        /** @description How many sessions are in each state (all sessions, ignoring filters and paging) */
+        StateCounts: {
+            queued: number;
+            running: number;
+            finished: number;
+            failed: number;
+            stopped: number;
+        };
+        /** @description A session without its prompts, results and blueprint (see `Session` for those) */
+        SessionSummary: {
+            name: components["schemas"]["Name"];
+            agent: components["schemas"]["Name"] | null;
+            project_dir: string;
+            state: components["schemas"]["RunState"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            last_resumed_at: components["schemas"]["Timestamp"] | null;
+            /** @description How many runs the session has had */
+            runs: number;
+            last_run: components["schemas"]["RunSummary"];
+            totals: components["schemas"]["Totals"];
+        };
+        RunSummary: {
+            number: number;
+            state: components["schemas"]["RunState"];
+            queued_at: components["schemas"]["Timestamp"];
+            started_at: components["schemas"]["Timestamp"] | null;
+            ended_at: components["schemas"]["Timestamp"] | null;
+            /** @description Why the run failed or stopped, cut to 500 characters */
+            error: string | null;
+        };
         SessionStatus: {
             name: components["schemas"]["Name"];
             state: components["schemas"]["RunState"];
@@ -561,8 +604,18 @@ export interface operations {
     listSessions: {
         parameters: {
             query?: {
-                /** @description Only sessions in this state */
-                state?: components["schemas"]["RunState"];
+                /** @description Sessions per page */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page (opaque) */
+                cursor?: string;
+                /** @description Only sessions in one of these states (repeat the parameter for several) */
+                state?: components["schemas"]["RunState"][];
+                /** @description Only sessions started from this blueprint */
+                agent?: components["schemas"]["Name"];
+                /** @description Only sessions whose name starts with this */
+                prefix?: string;
+                /** @description Only sessions working in this directory (exact) */
+                project_dir?: string;
             };
             header?: never;
             path?: never;
@@ -570,17 +623,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sessions */
+            /** @description One page of sessions */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        sessions: components["schemas"]["Session"][];
-                    };
+                    "application/json": components["schemas"]["SessionPage"];
                 };
             };
+            400: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -13,6 +13,7 @@ export type RuntimeInfo = components['schemas']['RuntimeInfo'];
 /** The queue is listed up to this many entries; `queued` counts them all. */
 export const QUEUE_LISTED = 200;
 const REGISTRY_PROBE_MS = 2000;
+const LIST_LIMIT = 500; // the list's largest page
 
 export interface RuntimeInfoSource {
   dataDir: string;
@@ -49,16 +50,19 @@ async function currentWork({ sessions, executor }: RuntimeInfoSource) {
     };
   }
   // Runs wait for an executor elsewhere: the store's queued runs, oldest first.
-  const [running, queued] = await Promise.all([sessions.list('running'), sessions.list('queued')]);
-  const queue = queued
-    .map((s) => ({ name: s.name, queued_at: s.runs[s.runs.length - 1]?.queued_at ?? s.created_at }))
+  const [running, queued] = await Promise.all([
+    sessions.list({ states: ['running'], limit: LIST_LIMIT }),
+    sessions.list({ states: ['queued'], limit: LIST_LIMIT }),
+  ]);
+  const queue = queued.sessions
+    .map((s) => ({ name: s.name, queued_at: s.last_run.queued_at }))
     .sort((a, b) => a.queued_at.localeCompare(b.queued_at));
   return {
     max_concurrent: null,
-    running: running.length,
-    running_sessions: running.map((s) => s.name),
+    running: running.counts.running,
+    running_sessions: running.sessions.map((s) => s.name),
     queue: queue.slice(0, QUEUE_LISTED),
-    queued: queue.length,
+    queued: queued.counts.queued,
   };
 }
 

@@ -64,7 +64,10 @@ function runtimeHandlers(sessions: SessionService, info: () => Promise<RuntimeIn
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),
-    listSessions: async ({ query }) => ({ status: 200, body: { sessions: await sessions.list(query.state) } }),
+    listSessions: async ({ query }) => ({
+      status: 200,
+      body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir }),
+    }),
     createSession: async ({ body }) => {
       const session = await sessions.create(body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };

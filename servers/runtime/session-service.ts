@@ -3,16 +3,27 @@ import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
-import { conflict, HttpProblem, notFound, unprocessable } from '../common/problem.js';
+import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
 import { KeyedLock } from './keyed-lock.js';
 import {
-  isFinal, lastRun, newRun, toSession,
+  isFinal, lastRun, newRun, toSession, toSummary,
   type Blueprint, type Event, type EventInput, type RunState, type Session, type SessionStore, type StoredRun, type StoredSession,
 } from './session-store.js';
+import type { SessionFilter } from './store/catalogue.js';
+import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
 export type SessionResult = components['schemas']['SessionResult'];
 export type SessionCreate = components['schemas']['SessionCreate'];
+export type SessionPage = components['schemas']['SessionPage'];
+
+/** A request for one page of the session list. */
+export interface ListRequest extends SessionFilter {
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export const DEFAULT_LIST_LIMIT = 100;
 
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
@@ -62,9 +73,26 @@ export class SessionService {
     return this.store.find(name);
   }
 
-  async list(state?: RunState): Promise<Session[]> {
-    const sessions = (await this.store.all()).map(toSession);
-    return state ? sessions.filter((s) => s.state === state) : sessions;
+  /** One page of summaries, last activity first; `next_cursor` continues strictly after its last one. */
+  async list(request: ListRequest = {}): Promise<SessionPage> {
+    const { limit = DEFAULT_LIST_LIMIT, cursor, ...filter } = request;
+    let after: ListPosition | null = null;
+    if (cursor !== undefined) {
+      try {
+        after = decodeCursor(cursor);
+      } catch (error) {
+        if (error instanceof BadCursorError) throw invalid('query.cursor', error.message);
+        throw error;
+      }
+    }
+    const found = await this.store.page(filter, after, limit + 1);
+    const sessions = found.slice(0, limit);
+    const last = sessions[sessions.length - 1];
+    return {
+      sessions: sessions.map(toSummary),
+      next_cursor: found.length > limit && last ? encodeCursor(last) : null,
+      counts: await this.store.counts(),
+    };
   }
 
   async allStored(): Promise<StoredSession[]> {

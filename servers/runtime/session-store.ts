@@ -1,6 +1,8 @@
 import type Datastore from 'nedb-promises';
 import type { components } from '../../sdk/generated/runtime.js';
 import { openCollection } from '../common/data-dir.js';
+import { Catalogue, type CatalogueEntry, type SessionFilter, type StateCounts } from './store/catalogue.js';
+import type { ListPosition } from './store/cursor.js';
 
 export type Session = components['schemas']['Session'];
 export type Run = components['schemas']['Run'];
@@ -9,6 +11,7 @@ export type Event = components['schemas']['Event'];
 export type EventInput = components['schemas']['EventInput'];
 export type Blueprint = components['schemas']['Blueprint'];
 export type Usage = components['schemas']['Usage'];
+export type SessionSummary = components['schemas']['SessionSummary'];
 
 /** A run as stored: the contract's fields plus what the runtime keeps for itself. */
 export interface StoredRun extends Run {
@@ -45,6 +48,8 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
  * guarded by a unique compound index.
  */
 export class SessionStore {
+  private readonly catalogue = new Catalogue();
+
   private constructor(
     private readonly sessions: Datastore<StoredSession>,
     private readonly events: Datastore<StoredEvent>,
@@ -56,13 +61,16 @@ export class SessionStore {
       { fieldName: 'session' },
       { fieldName: 'key', unique: true },
     ]);
-    return new SessionStore(sessions, events);
+    const store = new SessionStore(sessions, events);
+    for (const session of await sessions.find({})) store.catalogue.set(catalogueEntry(session));
+    return store;
   }
 
   /** Inserts a new session; resolves false when the name is taken. */
   async insert(session: StoredSession): Promise<boolean> {
     try {
       await this.sessions.insert(session);
+      this.catalogue.set(catalogueEntry(session));
       return true;
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
@@ -78,13 +86,27 @@ export class SessionStore {
     return this.sessions.find({}).sort({ created_at: -1, _id: 1 });
   }
 
+  /** Up to `limit` sessions matching `filter`, strictly after `after`, last activity first. */
+  async page(filter: SessionFilter, after: ListPosition | null, limit: number): Promise<StoredSession[]> {
+    const names = this.catalogue.page(filter, after, limit);
+    const docs = await this.sessions.find({ _id: { $in: names } });
+    const byName = new Map(docs.map((d) => [d._id, d]));
+    return names.map((n) => byName.get(n)).filter((d): d is StoredSession => d !== undefined);
+  }
+
+  async counts(): Promise<StateCounts> {
+    return this.catalogue.counts();
+  }
+
   async replace(session: StoredSession): Promise<void> {
     await this.sessions.update({ _id: session._id }, session, {});
+    this.catalogue.set(catalogueEntry(session));
   }
 
   async remove(name: string): Promise<void> {
     await this.events.remove({ session: name }, { multi: true });
     await this.sessions.remove({ _id: name }, {});
+    this.catalogue.delete(name);
   }
 
   async lastSeq(name: string): Promise<number> {
@@ -126,6 +148,25 @@ export function toSession(stored: StoredSession): Session {
     runs: publicRuns,
     totals: { runs: publicRuns.length, usage, cost_usd: Math.round(cost * 1e8) / 1e8, duration_ms: duration },
   };
+}
+
+const MAX_SUMMARY_ERROR = 500;
+
+/** The list's view of a stored session: no prompts, results or blueprint. */
+export function toSummary(stored: StoredSession): SessionSummary {
+  const { name, agent, project_dir, state, created_at, updated_at, last_resumed_at, runs, totals } = toSession(stored);
+  const last = runs[runs.length - 1]!;
+  const error = last.error !== null && last.error.length > MAX_SUMMARY_ERROR ? `${last.error.slice(0, MAX_SUMMARY_ERROR - 1)}…` : last.error;
+  return {
+    name, agent, project_dir, state, created_at, updated_at, last_resumed_at,
+    runs: runs.length,
+    last_run: { number: last.number, state: last.state, queued_at: last.queued_at, started_at: last.started_at, ended_at: last.ended_at, error },
+    totals,
+  };
+}
+
+export function catalogueEntry(stored: StoredSession): CatalogueEntry {
+  return { name: stored.name, updated_at: stored.updated_at, state: lastRun(stored).state, agent: stored.agent, project_dir: stored.project_dir };
 }
 
 export function lastRun(session: StoredSession): StoredRun {
