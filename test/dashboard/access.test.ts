@@ -42,15 +42,15 @@ describe('dashboard: token and origins', function () {
       // Kept for this tab: a reload does not ask again.
       await page.reload();
       await page.locator('[data-session="guarded"]').waitFor();
-      assert.equal(await page.evaluate(() => sessionStorage.getItem('aof.token')), TOKEN);
-      assert.equal(await page.evaluate(() => localStorage.getItem('aof.token')), null);
+      assert.equal(await page.evaluate("sessionStorage.getItem('aof.token')"), TOKEN);
+      assert.equal(await page.evaluate("localStorage.getItem('aof.token')"), null);
       assert.ok(requested.length > 3);
       for (const url of [...requested, page.url()]) assert.ok(!url.includes(TOKEN), `the token is in ${url}`);
       for (const line of consoleLines) assert.ok(!line.includes(TOKEN), `the token is in the console: ${line}`);
       // Forgetting it brings the prompt back.
       await page.getByRole('button', { name: 'Forget token' }).click();
       await page.getByRole('heading', { name: 'aof needs its token' }).waitFor();
-      assert.equal(await page.evaluate(() => sessionStorage.getItem('aof.token')), null);
+      assert.equal(await page.evaluate("sessionStorage.getItem('aof.token')"), null);
     } finally {
       await context.close();
     }

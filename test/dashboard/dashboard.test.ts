@@ -217,9 +217,9 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     try {
       await phone.page.goto(stack.runtimeUrl + '/');
       await phone.page.locator('[data-session="phone"]').waitFor();
-      const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      const overflow = await phone.page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
       assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at 390px`);
-      const background = await phone.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const background = await phone.page.evaluate('getComputedStyle(document.body).backgroundColor');
       assert.equal(background, 'rgb(16, 18, 21)');
       await screenshot(phone.page, 'board-phone-dark');
     } finally {
