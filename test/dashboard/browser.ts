@@ -60,6 +60,7 @@ export function ensureDashboardBuilt(): void {
 export const screenshotDir = join(repoRoot, 'docs', 'dashboard');
 
 /** Saves a screenshot of what a person sees now, for docs/dashboard.md. */
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: false });
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  await page.evaluate('scrollTo(0, 0)'); // the sticky header stays at the top of a full-page shot
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: options.fullPage ?? false });
 }

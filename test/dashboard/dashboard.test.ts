@@ -64,7 +64,7 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     const conversation = (await ao.sessions.get('notes')).claude_session_id!;
     assert.match(await page.locator('.facts').innerText(), new RegExp(conversation));
     assert.match(await page.locator('.copy').first().innerText(), /ao-resume notes -p/);
-    await screenshot(page, 'session');
+    await screenshot(page, 'session', { fullPage: true });
     await page.getByLabel('Raw JSON').check();
     const raw = JSON.parse(await page.getByTestId('raw-events').innerText()) as Array<{ type: string }>;
     assert.deepEqual(raw.map((e) => e.type), (await ao.sessions.listEvents('notes', { limit: 500 })).events.map((e) => e.type));
