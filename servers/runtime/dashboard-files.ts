@@ -68,9 +68,10 @@ export function dashboardFiles(dir: string | undefined, apiPrefixes: string[]): 
     if (path === '/' || path === '/index.html') return index ?? 'not-built';
     const file = files.get(path);
     if (file) return file;
-    // A page of the app (a reload on a deep link): the app's page, when a browser asks for HTML.
+    // A page of the app (a reload on a deep link): the app's page, when a browser asks for HTML by
+    // name (a script's `Accept: */*` gets the API's 404).
     const first = path.split('/')[1] ?? '';
-    if (!api.has(first) && index && ctx.accepts('html', 'json') === 'html') return index;
+    if (!api.has(first) && index && /\btext\/html\b/.test(ctx.get('accept'))) return index;
     return undefined;
   };
 

@@ -80,10 +80,12 @@ describe('dashboard: serving from the runtime', function () {
     // An API path asked for by a browser is still the API (and still needs the token).
     const api = await rawRequest(runtime.url, { path: '/sessions', headers: { accept: 'text/html' } });
     assert.equal(api.status, 401);
-    // A script asking for JSON at an unknown path gets the API's 404, not the page.
-    const json = await rawRequest(runtime.url, { path: '/nothing-here', headers: { ...auth, accept: 'application/json' } });
-    assert.equal(json.status, 404);
-    assert.equal(json.headers['content-type'], 'application/problem+json');
+    // A script (asking for JSON, or for anything) at an unknown path gets the API's 404, not the page.
+    for (const accept of ['application/json', '*/*']) {
+      const json = await rawRequest(runtime.url, { path: '/nothing-here', headers: { ...auth, accept } });
+      assert.equal(json.status, 404);
+      assert.equal(json.headers['content-type'], 'application/problem+json');
+    }
   });
 
   it('never serves a file outside its folder, nor one of an unknown type', async () => {
