@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Agent, AgentCreate, AgentUpdate, McpServers, PermissionMode } from '../../../sdk/types.js';
-import { describe, fieldErrors } from '../api.js';
+import { describe } from '../api.js';
 import { useClient } from '../client-context.js';
 import { go, href } from '../router.js';
 import { listPage } from '../sessions-page.js';
+import { useSubmit } from '../use-submit.js';
 import { Field } from './field.js';
 
 const PERMISSION_MODES: PermissionMode[] = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
@@ -93,7 +94,7 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
 const toolList = (text: string) => text.split(/[\n,]/).map((t) => t.trim()).filter(Boolean);
 
 function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: () => void }) {
-  const { client, guard } = useClient();
+  const { client } = useClient();
   const [form, setForm] = useState({
     name: agent?.name ?? '',
     description: agent?.description ?? '',
@@ -104,9 +105,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     allowed_tools: (agent?.allowed_tools ?? []).join(', '),
     disallowed_tools: (agent?.disallowed_tools ?? []).join(', '),
   });
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [message, setMessage] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { submit: send, errors, setErrors, message, busy } = useSubmit();
   const set = (key: keyof typeof form) => (e: { currentTarget: { value: string } }) => {
     const value = e.currentTarget.value;
     setForm((f) => ({ ...f, [key]: value }));
@@ -114,8 +113,6 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
 
   const submit = async (event: Event) => {
     event.preventDefault();
-    setErrors({});
-    setMessage(undefined);
     let mcp: McpServers | undefined;
     if (form.mcp_servers.trim()) {
       try {
@@ -133,26 +130,19 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
       allowed_tools: form.allowed_tools.trim() ? toolList(form.allowed_tools) : undefined,
       disallowed_tools: form.disallowed_tools.trim() ? toolList(form.disallowed_tools) : undefined,
     };
-    setBusy(true);
-    try {
+    const ok = await send(async () => {
       if (agent) {
         // An emptied field removes the setting (JSON merge: null).
         const changes: AgentUpdate = { description: form.description };
         for (const [key, value] of Object.entries(optional)) (changes as Record<string, unknown>)[key] = value ?? null;
-        await client.agents.update(agent.name, changes).catch(guard);
+        await client.agents.update(agent.name, changes);
       } else {
         const create: AgentCreate = { name: form.name.trim(), description: form.description };
         for (const [key, value] of Object.entries(optional)) if (value !== undefined) (create as Record<string, unknown>)[key] = value;
-        await client.agents.create(create).catch(guard);
+        await client.agents.create(create);
       }
-      onSaved();
-    } catch (caught) {
-      const fields = fieldErrors(caught);
-      setErrors(fields);
-      if (!Object.keys(fields).length) setMessage(describe(caught));
-    } finally {
-      setBusy(false);
-    }
+    });
+    if (ok) onSaved();
   };
 
   return (

@@ -1,45 +1,37 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Agent } from '../../../sdk/types.js';
-import { describe, fieldErrors } from '../api.js';
+import { describe } from '../api.js';
 import { useClient } from '../client-context.js';
 import { go } from '../router.js';
+import { useSubmit } from '../use-submit.js';
 import { Field } from './field.js';
 
 export function NewSession() {
-  const { client, guard } = useClient();
+  const { client } = useClient();
   const [agents, setAgents] = useState<Agent[]>([]);
   const [form, setForm] = useState({ name: '', agent: '', project_dir: '', prompt: '' });
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [message, setMessage] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const [loadError, setLoadError] = useState<string>();
+  const { submit: send, errors, message, busy } = useSubmit();
 
   useEffect(() => {
     document.title = 'New session · aof';
-    client.agents.list({ status: 'active' }).then(setAgents, (caught) => setMessage(`Blueprints: ${describe(caught)}`));
+    client.agents.list({ status: 'active' }).then(setAgents, (caught) => setLoadError(`Blueprints: ${describe(caught)}`));
   }, [client]);
 
   const set = (key: keyof typeof form) => (value: string) => setForm((f) => ({ ...f, [key]: value }));
 
   const submit = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setErrors({});
-    setMessage(undefined);
-    try {
-      const session = await client.sessions.create({
+    let created = '';
+    const ok = await send(async () => {
+      created = (await client.sessions.create({
         name: form.name.trim(),
         prompt: form.prompt,
         ...(form.agent ? { agent: form.agent } : {}),
         ...(form.project_dir.trim() ? { project_dir: form.project_dir.trim() } : {}),
-      }).catch(guard);
-      go('sessions', session.name);
-    } catch (caught) {
-      const fields = fieldErrors(caught);
-      setErrors(fields);
-      if (!Object.keys(fields).length) setMessage(describe(caught));
-    } finally {
-      setBusy(false);
-    }
+      })).name;
+    });
+    if (ok) go('sessions', created);
   };
 
   return (
@@ -61,7 +53,7 @@ export function NewSession() {
         <Field id="prompt" label="Prompt" error={errors.prompt}>
           <textarea id="prompt" name="prompt" rows={5} required value={form.prompt} onInput={(e) => set('prompt')(e.currentTarget.value)} />
         </Field>
-        {(message || errors.body) && <p class="error" role="alert">{message ?? errors.body}</p>}
+        {(message || errors.body || loadError) && <p class="error" role="alert">{message ?? errors.body ?? loadError}</p>}
         <button type="submit" class="primary" disabled={busy}>Start session</button>
       </form>
     </section>

@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Session, SessionEvent } from '../../../sdk/types.js';
-import { describe, fieldErrors } from '../api.js';
+import { describe } from '../api.js';
 import { formatCost, formatDuration, formatTokens } from '../attention.js';
 import { useClient } from '../client-context.js';
 import { markdownHtml } from '../markdown.js';
 import { go, href } from '../router.js';
+import { useSubmit } from '../use-submit.js';
 import { addEvent, copyCommands, emptyTimeline, type Timeline, type TimelineItem } from '../timeline.js';
 
 export function SessionView({ name }: { name: string }) {
@@ -156,31 +157,11 @@ function CopyButton({ label, text }: { label: string; text: string }) {
 }
 
 function Actions({ session, onChanged }: { session: Session; onChanged: () => Promise<void> }) {
-  const { client, guard } = useClient();
+  const { client } = useClient();
   const [prompt, setPrompt] = useState('');
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [message, setMessage] = useState<string>();
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { submit: run, errors, message, busy } = useSubmit();
   const active = session.state === 'running' || session.state === 'queued';
-
-  const run = async (action: () => Promise<unknown>) => {
-    setBusy(true);
-    setErrors({});
-    setMessage(undefined);
-    try {
-      await action();
-      return true;
-    } catch (caught) {
-      try { guard(caught); } catch { /* shown below */ }
-      const fields = fieldErrors(caught);
-      setErrors(fields);
-      if (!Object.keys(fields).length) setMessage(describe(caught));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const resume = async (event: Event) => {
     event.preventDefault();
