@@ -64,6 +64,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/prune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete old sessions that have ended, and give their disk space back
+         * @description Deletes every session whose last run has ended (`finished`, `failed` or `stopped`) and that is
+         *     older than `before` (by last activity) and not among the `keep` most recently active sessions;
+         *     give one or both. Active sessions are never deleted. The space is reclaimed while serving.
+         */
+        post: operations["pruneSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{name}": {
         parameters: {
             query?: never;
@@ -316,6 +338,13 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
             runs: components["schemas"]["Run"][];
             totals: components["schemas"]["Totals"];
+        };
+        /** @description Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent. */
+        PruneRequest: {
+            /** @description Sessions last active before this time */
+            before?: components["schemas"]["Timestamp"];
+            /** @description How many of the most recently active sessions to keep, whatever their age */
+            keep?: number;
         };
         SessionPage: {
             sessions: components["schemas"]["SessionSummary"][];
@@ -684,6 +713,34 @@ export interface operations {
                     };
                 };
             };
+            default: components["responses"]["Problem"];
+        };
+    };
+    pruneSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PruneRequest"];
+            };
+        };
+        responses: {
+            /** @description What was deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted: components["schemas"]["Name"][];
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -214,6 +214,17 @@ export class Sessions {
     await data(this.client.DELETE('/sessions/{name}', { params: { path: { name } } }));
   }
 
+  /**
+   * Deletes sessions that have ended and are older than `before` (last activity) and beyond the
+   * `keep` most recently active; give one or both. Returns the names deleted. Active sessions stay.
+   */
+  async prune(options: { before?: Date | string | undefined; keep?: number | undefined }): Promise<string[]> {
+    const body: { before?: string; keep?: number } = {};
+    if (options.before !== undefined) body.before = options.before instanceof Date ? options.before.toISOString() : options.before;
+    if (options.keep !== undefined) body.keep = options.keep;
+    return (await data(this.client.POST('/sessions/prune', { body }))).deleted;
+  }
+
   /** Stops every run and deletes every session; returns the names deleted. */
   async clean(): Promise<string[]> {
     return (await data(this.client.DELETE('/sessions'))).deleted;

@@ -930,6 +930,56 @@ export const runtimeDocument: OpenApiDocument = {
         }
       }
     },
+    "/sessions/prune": {
+      "post": {
+        "operationId": "pruneSessions",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Delete old sessions that have ended, and give their disk space back",
+        "description": "Deletes every session whose last run has ended (`finished`, `failed` or `stopped`) and that is\nolder than `before` (by last activity) and not among the `keep` most recently active sessions;\ngive one or both. Active sessions are never deleted. The space is reclaimed while serving.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/PruneRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "What was deleted",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "deleted"
+                  ],
+                  "properties": {
+                    "deleted": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Name"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/sessions/{name}": {
       "parameters": [
         {
@@ -1705,6 +1755,23 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "totals": {
             "$ref": "#/components/schemas/Totals"
+          }
+        }
+      },
+      "PruneRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "minProperties": 1,
+        "description": "Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent.",
+        "properties": {
+          "before": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "Sessions last active before this time"
+          },
+          "keep": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "How many of the most recently active sessions to keep, whatever their age"
           }
         }
       },

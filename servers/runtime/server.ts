@@ -5,7 +5,7 @@ import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
-import { SessionStore } from './session-store.js';
+import { openEmbeddedStore } from './store/embedded-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
 import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
 import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
@@ -39,7 +39,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   let sessions!: SessionService;
   const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [...Object.keys(runtimeDocument.paths), REGISTRY_PREFIX]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await SessionStore.open(options.dataDir);
+    const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
     const executor = options.executor === 'none'
@@ -53,7 +53,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       extras: [dashboard.middleware, registryProxy(options.registryUrl)],
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
-    return { app, onClose: async () => executor?.detach() };
+    return {
+      app,
+      onClose: async () => {
+        await executor?.detach();
+        await store.close();
+      },
+    };
   });
   const dashboardUrl = dashboard.available ? `${server.url}/` : undefined;
   options.logger.info(dashboardUrl ? `Dashboard at ${dashboardUrl}` : 'Dashboard not built (npm run build)');
@@ -72,6 +78,7 @@ function runtimeHandlers(sessions: SessionService, info: () => Promise<RuntimeIn
       const session = await sessions.create(body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
     },
+    pruneSessions: async ({ body }) => ({ status: 200, body: { deleted: await sessions.prune(body) } }),
     deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
     getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
     deleteSession: async ({ path }) => {

@@ -1,8 +1,5 @@
-import type Datastore from 'nedb-promises';
 import type { components } from '../../sdk/generated/runtime.js';
-import { openCollection } from '../common/data-dir.js';
-import { Catalogue, type CatalogueEntry, type SessionFilter, type StateCounts } from './store/catalogue.js';
-import type { ListPosition } from './store/cursor.js';
+import type { CatalogueEntry } from './store/catalogue.js';
 
 export type Session = components['schemas']['Session'];
 export type Run = components['schemas']['Run'];
@@ -30,105 +27,8 @@ export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'
   conversation_started?: boolean;
 }
 
-interface StoredEvent extends Event {
-  _id?: string;
-  /** `<session>/<seq, zero-padded>`: one index answers a page of one session as a range. */
-  key: string;
-}
-
-// Names cannot hold '/', so one session's keys form a contiguous range, in seq order.
-const eventKey = (session: string, seq: number) => `${session}/${String(seq).padStart(15, '0')}`;
-
 export const FINAL_STATES: ReadonlySet<RunState> = new Set(['finished', 'failed', 'stopped']);
 export const isFinal = (state: RunState) => FINAL_STATES.has(state);
-
-/**
- * Sessions and events in two nedb files owned by this process. Sessions are keyed by name (the
- * `_id`), so two creations of one name cannot both succeed; events carry a per-session `seq`
- * guarded by a unique compound index.
- */
-export class SessionStore {
-  private readonly catalogue = new Catalogue();
-
-  private constructor(
-    private readonly sessions: Datastore<StoredSession>,
-    private readonly events: Datastore<StoredEvent>,
-  ) {}
-
-  static async open(dataDir: string): Promise<SessionStore> {
-    const sessions = await openCollection<StoredSession>(dataDir, 'sessions.db', []);
-    const events = await openCollection<StoredEvent>(dataDir, 'events.db', [
-      { fieldName: 'session' },
-      { fieldName: 'key', unique: true },
-    ]);
-    const store = new SessionStore(sessions, events);
-    for (const session of await sessions.find({})) store.catalogue.set(catalogueEntry(session));
-    return store;
-  }
-
-  /** Inserts a new session; resolves false when the name is taken. */
-  async insert(session: StoredSession): Promise<boolean> {
-    try {
-      await this.sessions.insert(session);
-      this.catalogue.set(catalogueEntry(session));
-      return true;
-    } catch (error) {
-      if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
-      throw error;
-    }
-  }
-
-  async find(name: string): Promise<StoredSession | null> {
-    return this.sessions.findOne({ _id: name });
-  }
-
-  async all(): Promise<StoredSession[]> {
-    return this.sessions.find({}).sort({ created_at: -1, _id: 1 });
-  }
-
-  /** Up to `limit` sessions matching `filter`, strictly after `after`, last activity first. */
-  async page(filter: SessionFilter, after: ListPosition | null, limit: number): Promise<StoredSession[]> {
-    const names = this.catalogue.page(filter, after, limit);
-    const docs = await this.sessions.find({ _id: { $in: names } });
-    const byName = new Map(docs.map((d) => [d._id, d]));
-    return names.map((n) => byName.get(n)).filter((d): d is StoredSession => d !== undefined);
-  }
-
-  async counts(): Promise<StateCounts> {
-    return this.catalogue.counts();
-  }
-
-  async replace(session: StoredSession): Promise<void> {
-    await this.sessions.update({ _id: session._id }, session, {});
-    this.catalogue.set(catalogueEntry(session));
-  }
-
-  async remove(name: string): Promise<void> {
-    await this.events.remove({ session: name }, { multi: true });
-    await this.sessions.remove({ _id: name }, {});
-    this.catalogue.delete(name);
-  }
-
-  async lastSeq(name: string): Promise<number> {
-    const [last] = await this.events.find({ session: name }).sort({ seq: -1 }).limit(1);
-    return last?.seq ?? 0;
-  }
-
-  async countEvents(name: string, run: number, exceptType: string): Promise<number> {
-    return this.events.count({ session: name, run, type: { $ne: exceptType } });
-  }
-
-  async appendEvents(events: Event[]): Promise<void> {
-    await this.events.insert(events.map((e) => ({ ...e, key: eventKey(e.session, e.seq) })));
-  }
-
-  async eventsAfter(name: string, after: number, limit: number): Promise<Event[]> {
-    // Sequence numbers have no gaps, so the page is exactly the keys after..after+limit: a range
-    // on the key index touches only those events, however long the session.
-    const docs = await this.events.find({ key: { $gt: eventKey(name, after), $lte: eventKey(name, after + limit) } }).sort({ key: 1 });
-    return docs.map(({ _id, key, ...event }) => event);
-  }
-}
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
