@@ -4,8 +4,8 @@
  * error with the install hint, never a skip.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot } from '../support/claude-env.js';
 
@@ -57,10 +57,16 @@ export function ensureDashboardBuilt(): void {
   execFileSync(process.execPath, [join(sources, 'build.mjs')], { stdio: 'inherit', cwd: repoRoot });
 }
 
-export const screenshotDir = join(repoRoot, 'docs', 'dashboard');
+/**
+ * Where the tests save a screenshot of each view: dist/screenshots/dashboard (not tracked), or
+ * $AOF_SCREENSHOT_DIR. `AOF_SCREENSHOT_DIR=docs/dashboard npm test -- test/dashboard` refreshes the
+ * pictures of docs/dashboard.md.
+ */
+export const screenshotDir = resolve(repoRoot, process.env.AOF_SCREENSHOT_DIR || join('dist', 'screenshots', 'dashboard'));
 
-/** Saves a screenshot of what a person sees now, for docs/dashboard.md. */
+/** Saves a screenshot of what a person sees now. */
 export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  mkdirSync(screenshotDir, { recursive: true });
   await page.evaluate('scrollTo(0, 0)'); // the sticky header stays at the top of a full-page shot
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: options.fullPage ?? false });
 }

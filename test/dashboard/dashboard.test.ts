@@ -199,8 +199,8 @@ describe('dashboard: sessions and blueprints in the browser', function () {
 
     // The board, with failed and running first; the tab title counts them.
     await page.goto(stack.runtimeUrl + '/');
-    await page.locator('[data-section="running"] [data-session="busy-1"]').waitFor();
-    assert.match(await page.title(), /2 running/);
+    await page.locator('[data-section="running"] [data-session="busy-2"]').waitFor({ timeout: 20_000 });
+    await page.waitForFunction(() => /2 running/.test((globalThis as any).document.title));
     await screenshot(page, 'board');
 
     // Clean, confirmed: every session goes.
