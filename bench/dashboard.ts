@@ -11,6 +11,8 @@
 // 3. Event to screen: an event sent to the runtime (from before POST .../events) until its text is
 //    in the open session view (a MutationObserver notes the time), next to the time the same event
 //    takes to reach an SDK stream in Node. Both sides read Date.now() on this one machine.
+// 4. A long session: from navigation to the session view until its last event is drawn, for
+//    sessions of each of `--event-sizes` events (a third of them tool calls with output).
 // Medians over rounds; the machine is shared, so compare numbers measured in the same run.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +30,7 @@ function option(name: string, fallback: string): string {
 const SIZES = option('sizes', '100,1000,10000').split(',').map(Number);
 const ROUNDS = Number(option('rounds', '5'));
 const EVENTS = Number(option('events', '30'));
+const EVENT_SIZES = option('event-sizes', '100,1000,5000').split(',').map(Number);
 const STATES = ['failed', 'stopped', 'running', 'queued', 'finished'] as const;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -137,6 +140,44 @@ try {
     console.log(`\nevent recorded -> on screen (${EVENTS} events)`);
     console.log(`  browser session view   median ${ms(median(browserLatency))}   p95 ${ms(p95(browserLatency))}   (target < 200 ms)`);
     console.log(`  node SDK stream        median ${ms(median(nodeLatency))}   p95 ${ms(p95(nodeLatency))}`);
+  }
+
+  /* ---------- 4. a long session ---------- */
+  console.log('\nsession view until its last event is drawn (median of rounds)');
+  console.log('  events   browser   node: reading them all through the SDK');
+  for (const size of EVENT_SIZES) {
+    const name = `long-${size}`;
+    await ao.sessions.create({ name, prompt: 'x', project_dir: root });
+    for (let sent = 0; sent < size; sent += 300) {
+      const batch = Array.from({ length: Math.min(300, size - sent) }, (_, j) => {
+        const i = sent + j;
+        if (i % 3 === 0) return { type: 'pre_tool' as const, data: { tool_use_id: `t${i}`, tool: 'Read', input: { file_path: `/src/file-${i}.ts` } } };
+        if (i % 3 === 1) return { type: 'post_tool' as const, data: { tool_use_id: `t${i - 1}`, tool: 'Read', output: 'export const x = 1;\n'.repeat(10), is_error: false } };
+        return { type: 'message' as const, data: { role: 'assistant' as const, text: `Step ${i}: **read** the file and \`changed\` nothing.` } };
+      });
+      await ao.sessions.appendEvents(name, batch);
+    }
+    // The last event is a message, drawn as its own row (a tool's output joins its call's row).
+    const [last] = await ao.sessions.appendEvents(name, [{ type: 'message', data: { role: 'assistant', text: 'All done.' } }]);
+    const lastSeq = last!.seq;
+    const drawn: number[] = [];
+    const read: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const started = performance.now();
+      let after = 0;
+      for (;;) {
+        const page = await ao.sessions.listEvents(name, { after, limit: 500 });
+        after = page.events.at(-1)?.seq ?? after;
+        if (!page.has_more) break;
+      }
+      read.push(performance.now() - started);
+      const { context, page } = await newPage(browser);
+      await page.goto(`${runtime.url}/#/sessions/${name}`, { waitUntil: 'commit' });
+      const at = await page.waitForFunction((seq) => ((globalThis as any).document.querySelector(`[data-seq="${seq}"]`) ? performance.now() : 0), lastSeq, { polling: 'raf', timeout: 60_000 });
+      drawn.push(Number(await at.jsonValue()));
+      await context.close();
+    }
+    console.log(`  ${String(size).padStart(6)}   ${ms(median(drawn)).padStart(7)}   ${ms(median(read)).padStart(8)}`);
   }
 } finally {
   await browser.close();

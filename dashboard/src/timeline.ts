@@ -28,9 +28,19 @@ export function emptyTimeline(): Timeline {
 
 /** Returns a new Timeline (the items array is copied, so a UI sees the change). */
 export function addEvent(timeline: Timeline, event: SessionEvent): Timeline {
-  if (event.seq <= timeline.lastSeq) return timeline;
+  return addEvents(timeline, [event]);
+}
+
+/** Folds a batch of events in with one copy of the list (a replay of thousands stays linear). */
+export function addEvents(timeline: Timeline, events: readonly SessionEvent[]): Timeline {
+  const fresh = events.filter((event, i) => event.seq > timeline.lastSeq && (i === 0 || event.seq > events[i - 1]!.seq));
+  if (!fresh.length) return timeline;
   const items = timeline.items.slice();
-  const open = timeline.open;
+  for (const event of fresh) fold(items, timeline.open, event);
+  return { items, open: timeline.open, lastSeq: fresh[fresh.length - 1]!.seq };
+}
+
+function fold(items: TimelineItem[], open: Timeline['open'], event: SessionEvent): void {
   const base = { seq: event.seq, run: event.run, at: event.at };
   switch (event.type) {
     case 'session_start':
@@ -76,7 +86,6 @@ export function addEvent(timeline: Timeline, event: SessionEvent): Timeline {
       items.push({ kind: 'stop', ...base, reason: event.data.reason, exitCode: event.data.exit_code });
       break;
   }
-  return { items, open, lastSeq: event.seq };
 }
 
 /** The commands that continue or read this session from a shell. */

@@ -1,7 +1,7 @@
 // The dashboard's pure modules: what needs attention, usage sums and CSV, the event timeline.
 import assert from 'node:assert/strict';
 import { ago, ATTENTION_ORDER, faviconSvg, isStalled, STALL_SECONDS, tabTitle } from '../../dashboard/src/attention.js';
-import { addEvent, copyCommands, emptyTimeline } from '../../dashboard/src/timeline.js';
+import { addEvent, addEvents, copyCommands, emptyTimeline } from '../../dashboard/src/timeline.js';
 import { toCsv, usageBy, usageTotal, type UsageSource } from '../../dashboard/src/usage.js';
 import type { SessionEvent } from '../../sdk/types.js';
 
@@ -80,6 +80,18 @@ describe('dashboard: timeline', () => {
     assert.equal(tool.output, 'a.txt');
     assert.equal(tool.durationMs, 2000);
     assert.deepEqual(tool.input, { command: 'ls' });
+  });
+
+  it('folds a batch as it folds the events one by one, skipping what it has seen', () => {
+    const events = [
+      event(1, 'pre_tool', { tool_use_id: 'a', tool: 'Read', input: {} }),
+      event(2, 'message', { role: 'assistant', text: 'x' }),
+      event(3, 'post_tool', { tool_use_id: 'a', tool: 'Read', output: 'ok', is_error: false }),
+    ];
+    const oneByOne = events.reduce(addEvent, emptyTimeline());
+    const batched = addEvents(addEvents(emptyTimeline(), events.slice(0, 2)), [...events.slice(0, 2), events[2]!]);
+    assert.deepEqual(batched.items, oneByOne.items);
+    assert.equal(batched.lastSeq, 3);
   });
 
   it('keeps an output whose call it never saw, and a failed result with its errors', () => {

@@ -1,3 +1,4 @@
+import { Component } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Session, SessionEvent } from '../../../sdk/types.js';
 import { describe } from '../api.js';
@@ -6,7 +7,7 @@ import { useClient } from '../client-context.js';
 import { markdownHtml } from '../markdown.js';
 import { go, href } from '../router.js';
 import { useSubmit } from '../use-submit.js';
-import { addEvent, copyCommands, emptyTimeline, type Timeline, type TimelineItem } from '../timeline.js';
+import { addEvents, copyCommands, emptyTimeline, type Timeline, type TimelineItem } from '../timeline.js';
 
 export function SessionView({ name }: { name: string }) {
   const { client, guard } = useClient();
@@ -31,19 +32,32 @@ export function SessionView({ name }: { name: string }) {
     setRaw([]);
     void reload();
     // Every stored event, then each new one as the runtime records it.
+    // Events that arrive together (a replay) are drawn together, once per frame.
     const stream = client.sessions.events(name);
+    let pending: SessionEvent[] = [];
+    let frame: number | undefined;
+    const flush = () => {
+      frame = undefined;
+      const batch = pending;
+      pending = [];
+      setTimeline((t) => addEvents(t, batch));
+      setRaw((r) => r.concat(batch));
+      if (batch.some((e) => e.type === 'session_start' || e.type === 'result' || e.type === 'session_stop')) void reload();
+    };
     void (async () => {
       try {
         for await (const event of stream) {
-          setTimeline((t) => addEvent(t, event));
-          setRaw((r) => [...r, event]);
-          if (event.type === 'session_start' || event.type === 'result' || event.type === 'session_stop') void reload();
+          pending.push(event);
+          frame ??= requestAnimationFrame(flush);
         }
       } catch {
         // Deleted, or the connection is gone: the header says what the runtime knows.
       }
     })();
-    return () => stream.abort();
+    return () => {
+      stream.abort();
+      if (frame !== undefined) cancelAnimationFrame(frame);
+    };
   }, [client, name, reload]);
 
   useEffect(() => { document.title = `${name} · aof`; }, [name]);
@@ -92,10 +106,21 @@ export function SessionView({ name }: { name: string }) {
       </div>
       {showRaw
         ? <pre class="raw" data-testid="raw-events">{JSON.stringify(raw, null, 2)}</pre>
-        : <ol class="events" aria-live="polite">{timeline.items.map((item) => <EventItem item={item} />)}</ol>}
+        : <ol class="events" aria-live="polite">{timeline.items.map((item) => <EventRow key={item.seq} item={item} />)}</ol>}
       {!timeline.items.length && !showRaw && <p class="muted">No events yet.</p>}
     </section>
   );
+}
+
+/** Drawn again only when its item changes (a tool call getting its output), not on every new event. */
+class EventRow extends Component<{ item: TimelineItem }> {
+  override shouldComponentUpdate(next: { item: TimelineItem }): boolean {
+    return next.item !== this.props.item;
+  }
+
+  override render() {
+    return <EventItem item={this.props.item} />;
+  }
 }
 
 function EventItem({ item }: { item: TimelineItem }) {
