@@ -185,6 +185,13 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     assert.match(csv, /\r\nwriter,1,1,/);
     assert.match(csv, /\r\n\(none\),1,1,/);
     assert.match(csv, /\r\ntotal,2,2,/);
+
+    // Which sessions use a blueprint: counted on its row, listed on the board filtered by it.
+    await page.goto(stack.runtimeUrl + '/#/blueprints');
+    const writer = page.locator('[data-blueprint="writer"]');
+    await writer.getByRole('link', { name: '1 session' }).click();
+    await page.locator('[data-session="usage-a"]').waitFor();
+    assert.deepEqual(await page.locator('.row-name').allInnerTexts(), ['usage-a']);
   });
 
   it('shows the runtime: running against the cap, the queue, version, data dir, the registry', async () => {

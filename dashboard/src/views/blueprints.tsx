@@ -65,11 +65,11 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
         {agents?.map((a) => (
           <li class="row bp" data-blueprint={a.name}>
             <a class="row-main" href={href('blueprints', a.name)}>
-              <span class={`badge ${a.status === 'active' ? 'state-finished' : 'state-stopped'}`}>{a.status}</span>
+              <span class={`badge ${a.status === 'active' ? 'state-running' : 'state-stopped'}`}>{a.status}</span>
               <span class="row-name">{a.name}</span>
               <span class="row-meta muted">{a.description}</span>
             </a>
-            <span class="muted">{a.model ?? 'default model'} · <a href={href('agent', a.name)}>{uses[a.name] ?? '…'} sessions</a></span>
+            <span class="muted">{a.model ?? 'default model'} · <a href={href('agent', a.name)}>{uses[a.name] ?? '…'} session{uses[a.name] === '1' ? '' : 's'}</a></span>
             <span class="buttons">
               <button type="button" onClick={() => void act(() => client.agents.setStatus(a.name, a.status === 'active' ? 'inactive' : 'active').catch(guard))}>
                 {a.status === 'active' ? 'Deactivate' : 'Activate'}
