@@ -79,6 +79,10 @@ describe('dashboard: sessions and blueprints in the browser', function () {
   it('resumes it with a prompt, stops a slow run, and deletes it after confirming', async () => {
     stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
     await page.goto(stack.runtimeUrl + '/#/sessions/notes');
+    // An empty prompt: the runtime's message shows under the prompt, and nothing is queued.
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await page.locator('#resume-error', { hasText: 'body.prompt' }).waitFor();
+    assert.equal((await ao.sessions.get('notes')).runs.length, 1);
     await page.getByLabel('Resume with a prompt').fill('Add a third item');
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
     await page.locator('[data-run="2"].state-finished').waitFor({ timeout: 30_000 });
@@ -216,6 +220,29 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await page.getByRole('button', { name: 'Delete all sessions' }).click();
     await page.getByRole('status').filter({ hasText: /Deleted \d+ sessions/ }).waitFor({ timeout: 20_000 });
     assert.equal((await ao.sessions.list()).sessions.length, 0);
+  });
+
+  it('works from the keyboard: Tab reaches the menu, Enter follows it, the form sends with Enter', async () => {
+    stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
+    await page.goto(stack.runtimeUrl + '/');
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    let focused = '';
+    for (let i = 0; i < 6 && focused !== 'New session'; i++) {
+      await page.keyboard.press('Tab');
+      focused = String(await page.evaluate('document.activeElement.textContent'));
+    }
+    assert.equal(focused, 'New session');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Name').waitFor();
+    await page.getByLabel('Name').focus();
+    await page.keyboard.type('by-keyboard');
+    await page.keyboard.press('Tab'); // blueprint
+    await page.keyboard.press('Tab'); // project dir
+    await page.keyboard.press('Tab'); // prompt
+    await page.keyboard.type('typed, not clicked');
+    await page.getByLabel('Name').press('Enter');
+    await page.waitForURL(/#\/sessions\/by-keyboard$/);
+    assert.equal((await ao.sessions.waitForResult('by-keyboard', { timeoutMs: 30_000 })).result, 'ECHO: typed, not clicked');
   });
 
   it('is readable at phone width and in dark mode', async () => {
