@@ -11,7 +11,8 @@
 //   new   the real runtime (startRuntime, executor none): time until it listens, RSS after start
 //         (after a GC), then over HTTP: GET /sessions?limit=50, GET /sessions/{name} of random sessions,
 //         a page of 100 events of a random session (cold: its file not open yet; warm: again), and
-//         appends through SessionService.record, 1 event per call, for --append-ms.
+//         appends through SessionService.record, 1 event per call, for --append-ms. Before that, the
+//         store alone: the time to open it, and appends at its level (the old side's loop, below).
 //   old   the earlier store's code path on nedb (the two collections with its indexes): the time to
 //         open them, RSS, the unpaged list (all sessions to JSON, as GET /sessions answered), one
 //         session, a page of 100 by key range, and the same appends (find the session, insert the
@@ -130,7 +131,25 @@ const pick = (sessions: number, i: number) => sessionName((i * 7919) % sessions)
 async function measureNew(dir: string, sessions: number) {
   const { startRuntime } = await import('../servers/runtime/server.js');
   const { silentLogger } = await import('../servers/common/logger.js');
+  const { openEmbeddedStore } = await import('../servers/runtime/store/embedded-store.js');
   const rssBefore = rssMb();
+  // The store alone (what the old side measures), then the whole runtime on it.
+  const o = performance.now();
+  const store = await openEmbeddedStore(dir);
+  const openMs = performance.now() - o;
+  // Appends at the store's level, the same work as the old side's loop: read the session, append
+  // one event, rewrite the session.
+  const name = pick(sessions, 0);
+  let stored = 0;
+  const s = performance.now();
+  while (performance.now() - s < APPEND_MS) {
+    const session = await store.sessions.find(name);
+    await store.events.append(name, [{ session: name, run: 1, type: 'message', at: new Date().toISOString(), data: { role: 'assistant', text: text(stored) } }]);
+    await store.sessions.replace({ ...session!, updated_at: new Date().toISOString() });
+    stored++;
+  }
+  const storeAppendPerSec = stored / ((performance.now() - s) / 1000);
+  await store.close();
   const t = performance.now();
   const runtime = await startRuntime({
     url: new URL('http://127.0.0.1:0'), dataDir: dir, registryUrl: new URL('http://127.0.0.1:9'), executor: 'none',
@@ -163,7 +182,7 @@ async function measureNew(dir: string, sessions: number) {
   const appendPerSec = appended / ((performance.now() - a) / 1000);
   const rssAfter = rssMb();
   await runtime.close();
-  return { startupMs, rssBefore, rss, rssAfter, list, listBytes, one, cold, warm, appendPerSec };
+  return { openMs, storeAppendPerSec, startupMs, rssBefore, rss, rssAfter, list, listBytes, one, cold, warm, appendPerSec };
 }
 
 async function measureOld(dir: string, sessions: number) {
@@ -238,18 +257,20 @@ if (process.argv.includes('--child')) {
     const old = data.oldDir ? await child('old', data.oldDir, sessions) : null;
     rows.push([
       f(events), f(sessions), `${f(newBytes / 1048576, 0)} / ${old ? f(oldBytes / 1048576, 0) : '-'}`,
-      `${f(fresh.startupMs, 0)} / ${old ? f(old.startupMs, 0) : '-'}`,
-      `${fresh.rss} / ${old ? old.rss : '-'} (empty ${fresh.rssBefore})`,
+      `${f(fresh.openMs, 0)} / ${old ? f(old.startupMs, 0) : '-'}`,
+      f(fresh.startupMs, 0),
+      `${fresh.rss} / ${old ? old.rss : '-'} (empty ${fresh.rssBefore}; after appends ${fresh.rssAfter})`,
       `${t(fresh.list)}; ${f(fresh.listBytes / 1024, 0)} KB`,
       old ? `${t(old.list)}; ${f(old.listBytes / 1048576)} MB` : '-',
       `${t(fresh.one)} / ${old ? t(old.one) : '-'}`,
       `${t(fresh.cold)} / ${t(fresh.warm)} / ${old ? t(old.page) : '-'}`,
-      `${f(fresh.appendPerSec, 0)} / ${old ? f(old.appendPerSec, 0) : '-'}${old ? ` (${f(fresh.appendPerSec / old.appendPerSec, 2)})` : ''}`,
+      `${f(fresh.storeAppendPerSec, 0)} / ${old ? f(old.appendPerSec, 0) : '-'}${old ? ` (${f(fresh.storeAppendPerSec / old.appendPerSec, 2)})` : ''}`,
+      f(fresh.appendPerSec, 0),
     ]);
     await rm(data.root, { recursive: true, force: true });
   }
-  const header = ['events', 'sessions', 'MB on disk new / old', 'start-up ms new / old', 'RSS MB new / old', 'GET /sessions?limit=50 ms',
-    'old unpaged list ms', 'GET /sessions/{name} ms new / old', 'page of 100 ms cold / warm / old', 'appends/s new / old (ratio)'];
+  const header = ['events', 'sessions', 'MB on disk new / old', 'store open ms new / old', 'runtime start-up ms', 'RSS MB new / old', 'GET /sessions?limit=50 ms',
+    'old unpaged list ms', 'GET /sessions/{name} ms new / old', 'page of 100 ms cold / warm / old', 'store appends/s new / old (ratio)', 'record() appends/s'];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => '---').join('|')}|`);
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);

@@ -39,4 +39,30 @@ describe('store: list order and cursors', () => {
     assert.deepEqual(catalogue.page({}, null, 2), ['s0', 's8']);
     assert.deepEqual(catalogue.counts(), { queued: 0, running: 1, finished: 4, failed: 4, stopped: 0 });
   });
+
+  it('stays in list order through many random updates and deletions (against a sort of everything)', () => {
+    const catalogue = new Catalogue();
+    const reference = new Map<string, CatalogueEntry>();
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const states = ['queued', 'running', 'finished', 'failed', 'stopped'] as const;
+    for (let step = 0; step < 2000; step++) {
+      const name = `n${random(300)}`;
+      if (random(5) === 0) {
+        catalogue.delete(name);
+        reference.delete(name);
+      } else {
+        const e = entry(name, `2026-01-01T00:${String(random(60)).padStart(2, '0')}:00.000Z`, { state: states[random(5)]! });
+        catalogue.set(e);
+        reference.set(name, e);
+      }
+    }
+    const expected = [...reference.values()].sort(compareListOrder);
+    assert.deepEqual(catalogue.page({}, null, 1000), expected.map((e) => e.name));
+    const middle = expected[Math.floor(expected.length / 2)]!;
+    assert.deepEqual(catalogue.page({ states: ['failed'] }, middle, 10), expected.filter((e) => compareListOrder(e, middle) > 0 && e.state === 'failed').slice(0, 10).map((e) => e.name));
+    const counts = Object.fromEntries(states.map((s) => [s, expected.filter((e) => e.state === s).length]));
+    assert.deepEqual(catalogue.counts(), counts);
+    assert.equal(catalogue.size, reference.size);
+  });
 });

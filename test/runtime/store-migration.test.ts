@@ -4,12 +4,11 @@
 import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Orchestrator } from '../../sdk/index.js';
 import { openCollection } from '../../servers/common/data-dir.js';
 import type { RunningRuntime } from '../../servers/runtime/server.js';
-import { startRuntime } from '../../servers/runtime/server.js';
 import type { Event, StoredSession } from '../../servers/runtime/session-store.js';
-import { removeDir, tempDir, testLogger } from '../support/servers.js';
+import { startRuntimeOn } from '../support/runtime-on-dir.js';
+import { removeDir, tempDir } from '../support/servers.js';
 import { eventFileName } from '../../servers/runtime/store/event-files.js';
 import { session } from './store-conformance.js';
 
@@ -36,11 +35,9 @@ describe('runtime store: upgrading a data dir of the previous version', function
   let dataDir: string;
   let runtime: RunningRuntime | undefined;
   const start = async () => {
-    runtime = await startRuntime({
-      url: new URL('http://127.0.0.1:0'), dataDir, registryUrl: new URL('http://127.0.0.1:9'), executor: 'none',
-      logger: testLogger('runtime'), blueprints: { find: async () => null },
-    });
-    return new Orchestrator({ runtimeUrl: runtime.url, registryUrl: 'http://127.0.0.1:9', token: null });
+    const started = await startRuntimeOn(dataDir);
+    runtime = started.runtime;
+    return started.client;
   };
 
   beforeEach(async () => {

@@ -4,14 +4,15 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAge } from '../../bin/lib/age.js';
-import { Orchestrator } from '../../sdk/index.js';
+import type { Orchestrator } from '../../sdk/index.js';
 import { openCollection } from '../../servers/common/data-dir.js';
-import { startRuntime, type RunningRuntime } from '../../servers/runtime/server.js';
+import type { RunningRuntime } from '../../servers/runtime/server.js';
 import type { Event, StoredSession } from '../../servers/runtime/session-store.js';
 import { eventFileName } from '../../servers/runtime/store/event-files.js';
 import { writeEventFile } from '../../servers/runtime/store/nedb-migration.js';
 import { runBin } from '../bin/run-bin.js';
-import { rawRequest, removeDir, tempDir, testLogger } from '../support/servers.js';
+import { startRuntimeOn } from '../support/runtime-on-dir.js';
+import { rawRequest, removeDir, tempDir } from '../support/servers.js';
 import { session } from './store-conformance.js';
 
 const DAY = 86_400_000;
@@ -32,11 +33,7 @@ describe('runtime store: retention', function () {
       const events: Event[] = Array.from({ length: 20 }, (_, i) => ({ session: name, seq: i + 1, run: 1, type: 'message', at: daysAgo(days), data: { text: 'x'.repeat(500) } }));
       await writeEventFile(join(dataDir, 'events', eventFileName(name)), events);
     }
-    runtime = await startRuntime({
-      url: new URL('http://127.0.0.1:0'), dataDir, registryUrl: new URL('http://127.0.0.1:9'), executor: 'none',
-      logger: testLogger('runtime'), blueprints: { find: async () => null },
-    });
-    ao = new Orchestrator({ runtimeUrl: runtime.url, registryUrl: 'http://127.0.0.1:9', token: null });
+    ({ runtime, client: ao } = await startRuntimeOn(dataDir));
   }
 
   beforeEach(async () => {

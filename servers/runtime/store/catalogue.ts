@@ -1,5 +1,5 @@
 import type { RunState } from '../session-store.js';
-import { compareListOrder, isAfter, type ListPosition } from './cursor.js';
+import { isAfter, type ListPosition } from './cursor.js';
 
 /** What a list can be filtered by; every given field must hold. */
 export interface SessionFilter {
@@ -33,44 +33,62 @@ export function matches(entry: CatalogueEntry, filter: SessionFilter): boolean {
 }
 
 /**
- * An in-memory index of every session's list fields, for a backend whose own queries cannot
- * filter, order and count cheaply (the embedded nedb store copies every document a query returns).
- * Tens of bytes per session: 10,000 sessions sort in a few milliseconds. Pure; the owner keeps it
- * in step with its writes.
+ * An in-memory index of every session's list fields, kept in list order, for a backend whose own
+ * queries cannot filter, order and count cheaply (the embedded nedb store copies every document a
+ * query returns). Tens of bytes per session. A page is a binary search for its start and a scan of
+ * what follows, so its cost grows with the page (and what the filters skip), not with the number of
+ * sessions; an update moves one entry. Pure; the owner keeps it in step with its writes.
  */
 export class Catalogue {
-  private readonly entries = new Map<string, CatalogueEntry>();
+  private readonly byName = new Map<string, CatalogueEntry>();
+  /** Every entry, in list order. */
+  private readonly ordered: CatalogueEntry[] = [];
+  private readonly stateCounts = emptyCounts();
 
   set(entry: CatalogueEntry): void {
-    this.entries.set(entry.name, entry);
+    this.delete(entry.name);
+    const copy = { ...entry };
+    this.byName.set(copy.name, copy);
+    this.ordered.splice(this.firstAfter(copy), 0, copy);
+    this.stateCounts[copy.state]++;
   }
 
   delete(name: string): void {
-    this.entries.delete(name);
+    const old = this.byName.get(name);
+    if (!old) return;
+    this.byName.delete(name);
+    // The entry itself sorts just before the first one after it.
+    this.ordered.splice(this.firstAfter(old) - 1, 1);
+    this.stateCounts[old.state]--;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.byName.size;
   }
 
   /** Names of up to `limit` matching sessions strictly after `after`, in list order. */
   page(filter: SessionFilter, after: ListPosition | null, limit: number): string[] {
-    const hits: CatalogueEntry[] = [];
-    for (const entry of this.entries.values()) {
-      if (matches(entry, filter) && (!after || isAfter(entry, after))) hits.push(entry);
+    const names: string[] = [];
+    for (let i = after ? this.firstAfter(after) : 0; i < this.ordered.length && names.length < limit; i++) {
+      const entry = this.ordered[i]!;
+      if (matches(entry, filter)) names.push(entry.name);
     }
-    hits.sort(compareListOrder);
-    return hits.slice(0, limit).map((e) => e.name);
-  }
-
-  /** Every name, in list order (last activity first). */
-  names(): string[] {
-    return [...this.entries.values()].sort(compareListOrder).map((e) => e.name);
+    return names;
   }
 
   counts(): StateCounts {
-    const counts = emptyCounts();
-    for (const entry of this.entries.values()) counts[entry.state]++;
-    return counts;
+    return { ...this.stateCounts };
+  }
+
+  /** The index of the first entry strictly after `position`. */
+  private firstAfter(position: ListPosition): number {
+    let low = 0;
+    let high = this.ordered.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (isAfter(this.ordered[mid]!, position)) high = mid;
+      else low = mid + 1;
+    }
+    return low;
   }
 }
