@@ -10,6 +10,10 @@ import { createExecutor, type ExecutorOptions, type RunHooks } from './executor/
 import { Callbacks } from './callbacks.js';
 import { LimitGuard } from './limit-guard.js';
 import { Webhooks, type WebhookOptions } from './webhooks.js';
+import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
+import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
+import { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
+import { runtimeDocument } from '../common/contract.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -26,16 +30,21 @@ export interface RuntimeOptions extends CommonServerOptions {
   webhooks?: WebhookOptions;
   /** Replaces the registry client (tests of the runtime alone). */
   blueprints?: BlueprintSource;
+  /** The built dashboard served at `/`. Default: dist/dashboard of this package. */
+  dashboardDir?: string;
 }
 
 export interface RunningRuntime extends RunningServer {
   sessions: SessionService;
+  /** Where the dashboard answers, or undefined when it has not been built. */
+  dashboardUrl: string | undefined;
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
   let sessions!: SessionService;
   // Known before listening unless the port is picked then (0): runs re-queued at start-up wait for it.
   let agentUrl = options.url.port === '0' ? '' : options.url.origin;
+  const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [...Object.keys(runtimeDocument.paths), REGISTRY_PREFIX]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
@@ -55,9 +64,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     await callbacks.recover();
     const app = createApp<operations>({
       api: 'runtime',
-      handlers: runtimeHandlers(sessions, callbacks),
-      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token },
+      handlers: runtimeHandlers(sessions, callbacks, () => runtimeInfo({ ...options, sessions, executor })),
+      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token, isPublic: dashboard.serves },
       logger: options.logger,
+      extras: [dashboard.middleware, registryProxy(options.registryUrl)],
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
     return {
@@ -71,7 +81,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     };
   });
   agentUrl = server.url;
-  return { ...server, sessions };
+  const dashboardUrl = dashboard.available ? `${server.url}/` : undefined;
+  options.logger.info(dashboardUrl ? `Dashboard at ${dashboardUrl}` : 'Dashboard not built (npm run build)');
+  return { ...server, sessions, dashboardUrl };
 }
 
 /**
@@ -86,9 +98,10 @@ function agentEnvironment(name: string, runtimeUrl: string, token: string | unde
   };
 }
 
-function runtimeHandlers(sessions: SessionService, callbacks: Callbacks): Handlers<operations> {
+function runtimeHandlers(sessions: SessionService, callbacks: Callbacks, info: () => Promise<RuntimeInfo>): Handlers<operations> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
+    getRuntimeInfo: async () => ({ status: 200, body: await info() }),
     listSessions: async ({ query }) => ({
       status: 200,
       body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir, parent: query.parent }),
