@@ -39,12 +39,13 @@ export function claudeTestEnv(fakeUrl: string, configDir: string): Record<string
 
 /**
  * process.env without the variables that would redirect or authenticate a child CLI differently
- * (e.g. when the tests themselves run inside a Claude Code session: CLAUDECODE, ANTHROPIC_AUTH_TOKEN...).
+ * (e.g. when the tests themselves run inside a Claude Code session: CLAUDECODE, ANTHROPIC_AUTH_TOKEN...;
+ * inside an aof session: AGENT_ORCHESTRATOR_SESSION_NAME would make every session a child of it).
  */
 export function inheritedEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined || /^(ANTHROPIC_|CLAUDE|MCP_|OTEL_)/.test(key)) continue;
+    if (value === undefined || /^(ANTHROPIC_|CLAUDE|MCP_|OTEL_|AGENT_ORCHESTRATOR_)/.test(key)) continue;
     env[key] = value;
   }
   return env;

@@ -69,7 +69,8 @@ export class TestStack {
   }
 
   client(): Orchestrator {
-    return new Orchestrator({ runtimeUrl: this.runtimeUrl, registryUrl: this.registry.url, token: this.options.token });
+    // parent null: tests run inside an aof session must not make every session a child of it.
+    return new Orchestrator({ runtimeUrl: this.runtimeUrl, registryUrl: this.registry.url, token: this.options.token, parent: null });
   }
 
   get sessions(): RunningRuntime['sessions'] | undefined {
