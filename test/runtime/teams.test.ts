@@ -121,6 +121,36 @@ describe('teams: parents, children, callbacks and limits', function () {
     assert.ok(all <= crossing + 2, `${all} model requests; the limit was crossed at request ${crossing + 1}`);
   });
 
+  it('stops a run at the first model turn past max_turns', async () => {
+    stack.fake.respond((req) => (firstPrompt(req) === 'loop' ? { toolUse: { name: 'Bash', input: { command: 'echo again', description: 'loop' } } } : { text: 'ok' }));
+    const before = stack.fake.requests.length;
+    await ao.sessions.create({ name: 'looper', prompt: 'loop', parent: null, limits: { max_turns: 3 } });
+    const result = await ao.sessions.waitForResult('looper', { timeoutMs: 60_000 });
+    assert.equal(result.state, 'stopped');
+    assert.equal(result.error, 'limit max_turns crossed: 4 model turns in this run, limit 3');
+    const made = stack.fake.requests.slice(before).filter((body) => JSON.stringify(body.messages).includes('loop')).length;
+    assert.ok(made >= 4 && made <= 5, `${made} model requests`);
+  });
+
+  it('a descendant crossing its ancestor\'s tree budget stops the whole subtree, naming the ancestor', async () => {
+    stack.fake.respond((req) => {
+      const prompt = firstPrompt(req);
+      if (prompt === 'idle lead') return { text: 'waiting', delayMs: 60_000 };
+      if (prompt === 'burn') return { toolUse: { name: 'Bash', input: { command: 'echo burn', description: 'burn' } } };
+      return { text: 'ok', delayMs: 60_000 };
+    });
+    await ao.sessions.create({ name: 'budget-lead', prompt: 'idle lead', parent: null, limits: { max_tokens: 20_000 } });
+    await ao.sessions.create({ name: 'bystander', prompt: 'stand by', parent: 'budget-lead' });
+    await ao.sessions.create({ name: 'burner', prompt: 'burn', parent: 'budget-lead' });
+    for (const name of ['burner', 'bystander', 'budget-lead']) {
+      const result = await ao.sessions.waitForResult(name, { timeoutMs: 90_000 });
+      assert.equal(result.state, 'stopped', name);
+      assert.match(result.error ?? '', /^budget max_tokens of session 'budget-lead' crossed: \d+ tokens spent, limit 20000$/, name);
+    }
+    const tree = await ao.sessions.tree('budget-lead');
+    assert.ok(tree.tree.usage.input_tokens > 20_000 - tree.tree.usage.output_tokens, JSON.stringify(tree.tree.usage));
+  });
+
   it('stops a run past its timeout', async () => {
     stack.fake.respond((req) => (firstPrompt(req) === 'slow' ? { text: 'late', delayMs: 30_000 } : { text: 'ok' }));
     const started = Date.now();
