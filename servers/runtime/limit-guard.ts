@@ -64,7 +64,7 @@ export class LimitGuard {
     }
     const owners = chain.filter((s) => s.limits?.max_cost_usd !== undefined || s.limits?.max_tokens !== undefined).reverse();
     if (!owners.length) return;
-    const index = childrenIndex(await this.sessions.allStored());
+    const index = childrenIndex(await this.sessions.subtree(owners[0]!.name));
     const live = (session: string) => this.live.get(session) ?? null;
     for (const owner of owners) {
       const breach = treeBudgetBreach(owner.name, owner.limits, subtreeSpend(owner, index, live));

@@ -99,12 +99,34 @@ export class SessionService {
   /** The session and its descendants, with their own and rolled-up usage and cost. */
   async tree(name: string): Promise<SessionTree> {
     const root = await this.require(name);
-    return buildTree(root, childrenIndex(await this.store.sessions.all()));
+    return buildTree(root, childrenIndex(await this.subtree(name)));
   }
 
   /** The names of the session's descendants, nearest first. */
   async descendants(name: string): Promise<string[]> {
-    return descendantsOf(name, childrenIndex(await this.store.sessions.all())).map((s) => s.name);
+    return descendantsOf(name, childrenIndex(await this.subtree(name))).map((s) => s.name);
+  }
+
+  /**
+   * The session's descendants as stored, level by level through the store's parent filter, so the
+   * cost grows with the subtree and not with every session stored (bench/teams.ts).
+   */
+  async subtree(name: string): Promise<StoredSession[]> {
+    const found: StoredSession[] = [];
+    const seen = new Set([name]);
+    for (let level = [name]; level.length;) {
+      const next: string[] = [];
+      for (const parent of level) {
+        for (const child of await this.store.sessions.page({ parent }, null, Number.MAX_SAFE_INTEGER)) {
+          if (seen.has(child.name)) continue;
+          seen.add(child.name);
+          found.push(child);
+          next.push(child.name);
+        }
+      }
+      level = next;
+    }
+    return found;
   }
 
   async allStored(): Promise<StoredSession[]> {
