@@ -112,6 +112,26 @@ export interface components {
         Description: string;
         SystemPrompt: string;
         Model: string;
+        /**
+         * @description Budgets and time limits, enforced while a run is going. `max_cost_usd` and `max_tokens` are tree
+         *     budgets: they count the session over all its runs and everything its descendants spend; crossing
+         *     one stops the session and its active descendants. `max_turns` (model responses) and
+         *     `timeout_seconds` apply to each run. A crossed limit ends the run `stopped`, with an `error` that
+         *     names the limit and the amount. During a run the cost is an estimate from the tokens billed so far,
+         *     priced by model family (per million input / output tokens: opus-4.5 and later $5 / $25, older
+         *     opus $15 / $75, sonnet $3 / $15, haiku-4 $1 / $5, older haiku $0.80 / $4; cache writes 1.25 times
+         *     and cache reads 0.1 times the input price); Claude Code's own cost replaces it when a run ends.
+         *     A session's own `limits` win; else its blueprint's; else, when its parent's limits say `inherit`,
+         *     the parent's.
+         */
+        Limits: {
+            max_cost_usd?: number;
+            max_tokens?: number;
+            max_turns?: number;
+            timeout_seconds?: number;
+            /** @description Children started by this session get these limits unless they set their own */
+            inherit?: boolean;
+        };
         Agent: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
@@ -121,6 +141,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"];
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
+            limits?: components["schemas"]["Limits"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             created_at: string;
@@ -136,6 +157,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"];
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
+            limits?: components["schemas"]["Limits"];
             status?: components["schemas"]["AgentStatus"];
         };
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
@@ -147,6 +169,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"] | null;
             allowed_tools?: components["schemas"]["ToolList"] | null;
             disallowed_tools?: components["schemas"]["ToolList"] | null;
+            limits?: components["schemas"]["Limits"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
         Health: {

@@ -353,7 +353,8 @@ export interface components {
          *     priced by model family (per million input / output tokens: opus-4.5 and later $5 / $25, older
          *     opus $15 / $75, sonnet $3 / $15, haiku-4 $1 / $5, older haiku $0.80 / $4; cache writes 1.25 times
          *     and cache reads 0.1 times the input price); Claude Code's own cost replaces it when a run ends.
-         *     With `inherit`, the session's children get these limits unless they set their own.
+         *     A session's own `limits` win; else its blueprint's; else, when its parent's limits say `inherit`,
+         *     the parent's.
          */
         Limits: {
             max_cost_usd?: number;
@@ -469,6 +470,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"];
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
+            limits?: components["schemas"]["Limits"];
         };
         Session: {
             name: components["schemas"]["Name"];

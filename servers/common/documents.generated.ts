@@ -439,6 +439,36 @@ export const registryDocument: OpenApiDocument = {
         "minLength": 1,
         "maxLength": 200
       },
+      "Limits": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Budgets and time limits, enforced while a run is going. `max_cost_usd` and `max_tokens` are tree\nbudgets: they count the session over all its runs and everything its descendants spend; crossing\none stops the session and its active descendants. `max_turns` (model responses) and\n`timeout_seconds` apply to each run. A crossed limit ends the run `stopped`, with an `error` that\nnames the limit and the amount. During a run the cost is an estimate from the tokens billed so far,\npriced by model family (per million input / output tokens: opus-4.5 and later $5 / $25, older\nopus $15 / $75, sonnet $3 / $15, haiku-4 $1 / $5, older haiku $0.80 / $4; cache writes 1.25 times\nand cache reads 0.1 times the input price); Claude Code's own cost replaces it when a run ends.\nA session's own `limits` win; else its blueprint's; else, when its parent's limits say `inherit`,\nthe parent's.\n",
+        "properties": {
+          "max_cost_usd": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1000000
+          },
+          "max_tokens": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "max_turns": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000
+          },
+          "timeout_seconds": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2592000
+          },
+          "inherit": {
+            "type": "boolean",
+            "description": "Children started by this session get these limits unless they set their own"
+          }
+        }
+      },
       "Agent": {
         "type": "object",
         "additionalProperties": false,
@@ -473,6 +503,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "disallowed_tools": {
             "$ref": "#/components/schemas/ToolList"
+          },
+          "limits": {
+            "$ref": "#/components/schemas/Limits"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -518,6 +551,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "disallowed_tools": {
             "$ref": "#/components/schemas/ToolList"
+          },
+          "limits": {
+            "$ref": "#/components/schemas/Limits"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -587,6 +623,16 @@ export const registryDocument: OpenApiDocument = {
             "oneOf": [
               {
                 "$ref": "#/components/schemas/ToolList"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "limits": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Limits"
               },
               {
                 "type": "null"
@@ -1605,34 +1651,7 @@ export const runtimeDocument: OpenApiDocument = {
         }
       },
       "Limits": {
-        "type": "object",
-        "additionalProperties": false,
-        "description": "Budgets and time limits, enforced while a run is going. `max_cost_usd` and `max_tokens` are tree\nbudgets: they count the session over all its runs and everything its descendants spend; crossing\none stops the session and its active descendants. `max_turns` (model responses) and\n`timeout_seconds` apply to each run. A crossed limit ends the run `stopped`, with an `error` that\nnames the limit and the amount. During a run the cost is an estimate from the tokens billed so far,\npriced by model family (per million input / output tokens: opus-4.5 and later $5 / $25, older\nopus $15 / $75, sonnet $3 / $15, haiku-4 $1 / $5, older haiku $0.80 / $4; cache writes 1.25 times\nand cache reads 0.1 times the input price); Claude Code's own cost replaces it when a run ends.\nWith `inherit`, the session's children get these limits unless they set their own.\n",
-        "properties": {
-          "max_cost_usd": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "maximum": 1000000
-          },
-          "max_tokens": {
-            "type": "integer",
-            "minimum": 1
-          },
-          "max_turns": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 100000
-          },
-          "timeout_seconds": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 2592000
-          },
-          "inherit": {
-            "type": "boolean",
-            "description": "Children started by this session get these limits unless they set their own"
-          }
-        }
+        "$ref": "registry.yaml#/components/schemas/Limits"
       },
       "SessionTree": {
         "type": "object",
@@ -2101,6 +2120,9 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "disallowed_tools": {
             "$ref": "registry.yaml#/components/schemas/ToolList"
+          },
+          "limits": {
+            "$ref": "registry.yaml#/components/schemas/Limits"
           }
         }
       },

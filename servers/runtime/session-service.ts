@@ -179,7 +179,7 @@ export class SessionService {
     const projectDir = await this.checkProjectDir(input.project_dir);
     const blueprint = input.agent ? await this.checkBlueprint(input.agent) : null;
     const parent = await this.checkParent(input);
-    const limits = input.limits ?? (parent?.limits?.inherit ? parent.limits : undefined);
+    const limits = input.limits ?? blueprint?.limits ?? (parent?.limits?.inherit ? parent.limits : undefined);
     const now = new Date().toISOString();
     const session: StoredSession = {
       _id: input.name,
@@ -459,7 +459,7 @@ export class SessionService {
     if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`);
     const { status, ...blueprint } = agent;
     const keep: Blueprint = { name: blueprint.name };
-    for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const) {
+    for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'limits'] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }
     return keep;

@@ -151,6 +151,22 @@ describe('teams: parents, children, callbacks and limits', function () {
     assert.ok(tree.tree.usage.input_tokens > 20_000 - tree.tree.usage.output_tokens, JSON.stringify(tree.tree.usage));
   });
 
+  it('limits come from the session, else its blueprint, else a parent that passes them on', async () => {
+    stack.fake.respond(() => ({ text: 'ok' }));
+    await ao.agents.create({ name: 'frugal', description: 'Works within a budget', limits: { max_cost_usd: 0.5, max_turns: 20 } });
+    const fromBlueprint = await ao.sessions.create({ name: 'thrifty', prompt: 'hi', agent: 'frugal', parent: null });
+    assert.deepEqual(fromBlueprint.limits, { max_cost_usd: 0.5, max_turns: 20 });
+    assert.deepEqual(fromBlueprint.blueprint?.limits, { max_cost_usd: 0.5, max_turns: 20 });
+    const own = await ao.sessions.create({ name: 'thrifty-own', prompt: 'hi', agent: 'frugal', parent: null, limits: { max_turns: 2 } });
+    assert.deepEqual(own.limits, { max_turns: 2 });
+    await ao.sessions.create({ name: 'passes-on', prompt: 'hi', parent: null, limits: { max_tokens: 1_000_000, inherit: true } });
+    assert.deepEqual((await ao.sessions.create({ name: 'heir', prompt: 'hi', parent: 'passes-on' })).limits, { max_tokens: 1_000_000, inherit: true });
+    assert.equal((await ao.sessions.create({ name: 'no-heir', prompt: 'hi', parent: 'thrifty' })).limits, undefined);
+    const bad = await problem(ao.agents.create({ name: 'spendthrift', description: 'x', limits: { max_turns: 0 } }));
+    assert.equal(bad.status, 400);
+    assert.ok(bad.errors.some((e) => e.field === 'body.limits.max_turns'), JSON.stringify(bad.errors));
+  });
+
   it('stops a run past its timeout', async () => {
     stack.fake.respond((req) => (firstPrompt(req) === 'slow' ? { text: 'late', delayMs: 30_000 } : { text: 'ok' }));
     const started = Date.now();
