@@ -47,6 +47,12 @@ describe('ao-* team options (processes against real servers)', function () {
     assert.match(lonely.stderr, /callback.*needs a parent/);
   });
 
+  it('ao-list-sessions --parent lists the children', async () => {
+    const listed = await run('ao-list-sessions', ['--parent', 'chief', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(listed.json().sessions.map((s: { name: string; parent: string }) => [s.name, s.parent]), [['aide', 'chief']]);
+  });
+
   it('ao-tree shows the tree with costs; ao-stop --tree stops all of it', async () => {
     const shown = await run('ao-tree', ['chief']);
     assert.equal(shown.code, 0, shown.stderr);
