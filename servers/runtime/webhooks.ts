@@ -57,8 +57,7 @@ const shown = (url: string) => {
  * when the runtime stops is not sent.
  */
 export class Webhooks {
-  private readonly inFlight = new Set<Promise<void>>();
-  private closed = new AbortController();
+  private readonly closed = new AbortController();
 
   constructor(private readonly sessions: SessionService, private readonly options: WebhookOptions, private readonly logger: Logger) {}
 
@@ -82,12 +81,11 @@ export class Webhooks {
     if (!urls.length) return;
     const body = JSON.stringify(webhookPayload(session, run));
     for (const url of urls) {
-      const sending = this.send(url, body).finally(() => this.inFlight.delete(sending));
-      this.inFlight.add(sending);
+      void this.send(url, body, `run ${run.number} of session '${session.name}'`);
     }
   }
 
-  private async send(url: string, body: string): Promise<void> {
+  private async send(url: string, body: string, what: string): Promise<void> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-aof-event': 'run.ended', 'x-aof-delivery': randomUUID() };
     if (this.options.secret) headers['x-aof-signature'] = signBody(this.options.secret, body);
     const delays = this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
@@ -102,7 +100,7 @@ export class Webhooks {
         if (response.ok) return;
         failure = `HTTP ${response.status}`;
         if (response.status < 500 && response.status !== 429) {
-          this.logger.warn(`webhook ${shown(url)} refused the notice (${failure}); not retried`);
+          this.logger.warn(`webhook ${shown(url)} refused the notice of ${what} (${failure}); not retried`);
           return;
         }
       } catch (error) {
@@ -111,7 +109,7 @@ export class Webhooks {
       }
       const delay = delays[attempt];
       if (delay === undefined) {
-        this.logger.warn(`webhook ${shown(url)} failed ${attempt + 1} times (last: ${failure}); given up`);
+        this.logger.warn(`webhook ${shown(url)} for ${what} failed ${attempt + 1} times (last: ${failure}); given up`);
         return;
       }
       try {
