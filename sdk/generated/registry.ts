@@ -125,6 +125,7 @@ export interface components {
          *     the parent's.
          */
         Limits: {
+            /** @description More than 0: at least one millionth of a dollar */
             max_cost_usd?: number;
             max_tokens?: number;
             max_turns?: number;

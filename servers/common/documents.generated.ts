@@ -446,8 +446,9 @@ export const registryDocument: OpenApiDocument = {
         "properties": {
           "max_cost_usd": {
             "type": "number",
-            "exclusiveMinimum": 0,
-            "maximum": 1000000
+            "minimum": 0.000001,
+            "maximum": 1000000,
+            "description": "More than 0: at least one millionth of a dollar"
           },
           "max_tokens": {
             "type": "integer",

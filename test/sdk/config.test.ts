@@ -21,12 +21,14 @@ describe('sdk: configuration', () => {
       [ENV.runtimeUrl]: 'http://10.0.0.1:9000/',
       [ENV.registryUrl]: 'http://10.0.0.2:9001',
       [ENV.token]: 'from-env',
+      [ENV.sessionName]: 'lead',
     };
     assert.deepEqual(resolveConfig({}, env), {
       runtimeUrl: 'http://10.0.0.1:9000',
       registryUrl: 'http://10.0.0.2:9001',
       token: 'from-env',
       fetch: undefined,
+      parent: 'lead',
     });
     const config = resolveConfig({ runtimeUrl: new URL('http://a.test/prefix/'), registryUrl: 'https://b.test', token: 't' }, env);
     assert.equal(config.runtimeUrl, 'http://a.test/prefix');

@@ -53,7 +53,7 @@ export function toolSuite(ctx: SuiteContext): void {
     }
     const start = tools.find((t) => t.name === 'start_agent_session')!;
     assert.deepEqual(start.inputSchema.required, ['name', 'prompt']);
-    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'name', 'project_dir', 'prompt', 'timeout_seconds']);
+    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'callback', 'max_cost_usd', 'max_turns', 'name', 'no_parent', 'project_dir', 'prompt', 'run_timeout_seconds', 'timeout_seconds']);
   });
 
   it('list_agent_blueprints: lists the registry blueprints, filtered by status', async () => {
