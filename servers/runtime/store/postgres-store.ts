@@ -1,0 +1,22 @@
+import type { Logger } from '../../common/logger.js';
+import { migrate, openPool } from '../../common/postgres.js';
+import type { RuntimeStore } from './interfaces.js';
+import { PostgresEventLog } from './postgres-events.js';
+import { RUNTIME_MIGRATIONS } from './postgres-schema.js';
+import { PostgresSessionStore } from './postgres-sessions.js';
+
+/**
+ * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions and events in one database,
+ * which may be shared by several runtime processes. Its migrations are applied first.
+ */
+export async function openPostgresStore(url: string, options: { logger?: Logger | undefined } = {}): Promise<RuntimeStore> {
+  const pool = openPool(url, options.logger);
+  try {
+    const applied = await migrate(pool, 'runtime', RUNTIME_MIGRATIONS);
+    if (applied) options.logger?.info(`applied ${applied} runtime migration(s) to PostgreSQL`);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return { sessions: new PostgresSessionStore(pool), events: new PostgresEventLog(pool), close: () => pool.end() };
+}
