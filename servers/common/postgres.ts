@@ -4,6 +4,7 @@
  * to them): the migrations run under one advisory lock, so each is applied exactly once, in order.
  */
 import pg from 'pg';
+import { DATABASE_URL_VARIABLE, redactDatabaseUrl } from './config.js';
 import type { Logger } from './logger.js';
 
 /** A schema change: applied once, in order of `version`, each in its own transaction. */
@@ -61,6 +62,22 @@ export async function migrate(pool: pg.Pool, component: string, migrations: read
     }
   } finally {
     client.release();
+  }
+}
+
+/**
+ * A pool on `url` with the migrations of `component` applied: what a server opens at start. Fails
+ * with a message that names the database (without its password) and the variable that sets it.
+ */
+export async function openDatabase(url: string, component: string, migrations: readonly Migration[], logger?: Logger): Promise<pg.Pool> {
+  const pool = openPool(url, logger);
+  try {
+    const applied = await migrate(pool, component, migrations);
+    if (applied) logger?.info(`applied ${applied} ${component} migration(s) to ${redactDatabaseUrl(url)}`);
+    return pool;
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`cannot use PostgreSQL at ${redactDatabaseUrl(url)} (${DATABASE_URL_VARIABLE}): ${(error as Error).message}`);
   }
 }
 

@@ -5,7 +5,7 @@ import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
-import { openEmbeddedStore } from './store/embedded-store.js';
+import { openRuntimeStore } from './store/select-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
@@ -30,7 +30,7 @@ export interface RunningRuntime extends RunningServer {
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
   let sessions!: SessionService;
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
+    const store = await openRuntimeStore(options);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
     const executor = options.executor === 'none'

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import { migrate, openPool } from '../../common/postgres.js';
+import { openDatabase } from '../../common/postgres.js';
 import type { RuntimeStore } from './interfaces.js';
 import { PostgresEventLog } from './postgres-events.js';
 import { RUNTIME_MIGRATIONS } from './postgres-schema.js';
@@ -10,13 +10,6 @@ import { PostgresSessionStore } from './postgres-sessions.js';
  * which may be shared by several runtime processes. Its migrations are applied first.
  */
 export async function openPostgresStore(url: string, options: { logger?: Logger | undefined } = {}): Promise<RuntimeStore> {
-  const pool = openPool(url, options.logger);
-  try {
-    const applied = await migrate(pool, 'runtime', RUNTIME_MIGRATIONS);
-    if (applied) options.logger?.info(`applied ${applied} runtime migration(s) to PostgreSQL`);
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+  const pool = await openDatabase(url, 'runtime', RUNTIME_MIGRATIONS, options.logger);
   return { sessions: new PostgresSessionStore(pool), events: new PostgresEventLog(pool), close: () => pool.end() };
 }
