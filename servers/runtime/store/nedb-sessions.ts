@@ -13,14 +13,14 @@ interface NedbInternals<T> {
 
 /**
  * A blueprint's `mcp_servers` (env and header maps) take any key, and nedb refuses field names that
- * start with `$` or contain `.`: the blueprint is stored as JSON text. Documents written before hold
- * a plain object; reading takes both.
+ * start with `$` or contain `.`: the blueprint is stored as JSON text. Documents written by earlier
+ * versions hold a plain object; reading takes both.
  */
 type SessionDocument = Omit<StoredSession, 'blueprint'> & { blueprint: string | Blueprint | null };
 
-const encodeSession = (session: StoredSession): SessionDocument =>
+const encode = (session: StoredSession): SessionDocument =>
   ({ ...session, blueprint: session.blueprint ? JSON.stringify(session.blueprint) : null });
-const decodeSession = (doc: SessionDocument): StoredSession =>
+const decode = (doc: SessionDocument): StoredSession =>
   ({ ...doc, blueprint: typeof doc.blueprint === 'string' ? JSON.parse(doc.blueprint) as Blueprint : doc.blueprint });
 
 /**
@@ -38,13 +38,13 @@ export class NedbSessionStore implements SessionStore {
   static async open(dataDir: string): Promise<NedbSessionStore> {
     const sessions = await openCollection<SessionDocument>(dataDir, 'sessions.db', []);
     const store = new NedbSessionStore(sessions);
-    for (const doc of (sessions as unknown as NedbInternals<SessionDocument>).getAllData()) store.catalogue.set(catalogueEntry(decodeSession(doc)));
+    for (const doc of (sessions as unknown as NedbInternals<SessionDocument>).getAllData()) store.catalogue.set(catalogueEntry(decode(doc)));
     return store;
   }
 
   async insert(session: StoredSession): Promise<boolean> {
     try {
-      await this.sessions.insert(encodeSession(session));
+      await this.sessions.insert(encode(session));
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
       throw error;
@@ -55,11 +55,11 @@ export class NedbSessionStore implements SessionStore {
 
   async find(name: string): Promise<StoredSession | null> {
     const doc = await this.sessions.findOne({ _id: name });
-    return doc ? decodeSession(doc) : null;
+    return doc ? decode(doc) : null;
   }
 
   async replace(session: StoredSession): Promise<void> {
-    await this.sessions.update({ _id: session._id }, encodeSession(session), {});
+    await this.sessions.update({ _id: session._id }, encode(session), {});
     this.catalogue.set(catalogueEntry(session));
   }
 
@@ -73,7 +73,7 @@ export class NedbSessionStore implements SessionStore {
     const names = this.catalogue.page(filter, after, limit);
     const docs = await this.sessions.find({ _id: { $in: names } });
     const byName = new Map(docs.map((d) => [d._id, d]));
-    return names.map((n) => byName.get(n)).filter((d) => d !== undefined).map(decodeSession);
+    return names.map((n) => byName.get(n)).filter((d): d is SessionDocument => d !== undefined).map(decode);
   }
 
   async counts(): Promise<StateCounts> {
@@ -81,7 +81,7 @@ export class NedbSessionStore implements SessionStore {
   }
 
   async all(): Promise<StoredSession[]> {
-    return (await this.sessions.find({})).map(decodeSession).sort(compareListOrder);
+    return (await this.sessions.find({})).map(decode).sort(compareListOrder);
   }
 
   async compact(): Promise<void> {
