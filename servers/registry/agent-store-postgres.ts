@@ -1,6 +1,5 @@
-import type pg from 'pg';
 import type { Logger } from '../common/logger.js';
-import { inTransaction, openDatabase, UNIQUE_VIOLATION, type Migration } from '../common/postgres.js';
+import { openDatabase, UNIQUE_VIOLATION, type Database, type Migration } from '../common/postgres.js';
 import { conflict, notFound } from '../common/problem.js';
 import { AgentStoreBase, newAgent, type Agent, type AgentCreate, type AgentUpdate } from './agent-store.js';
 
@@ -26,7 +25,7 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
  * one blueprint never lose each other's fields.
  */
 export class PostgresAgentStore extends AgentStoreBase {
-  private constructor(private readonly pool: pg.Pool) {
+  private constructor(private readonly db: Database) {
     super();
   }
 
@@ -36,20 +35,20 @@ export class PostgresAgentStore extends AgentStoreBase {
 
   async list(status?: Agent['status']): Promise<Agent[]> {
     const { rows } = status
-      ? await this.pool.query<{ doc: Agent }>('SELECT doc FROM aof_agents WHERE status = $1 ORDER BY name', [status])
-      : await this.pool.query<{ doc: Agent }>('SELECT doc FROM aof_agents ORDER BY name');
+      ? await this.db.query<{ doc: Agent }>('SELECT doc FROM aof_agents WHERE status = $1 ORDER BY name', [status])
+      : await this.db.query<{ doc: Agent }>('SELECT doc FROM aof_agents ORDER BY name');
     return rows.map((r) => r.doc);
   }
 
   async find(name: string): Promise<Agent | null> {
-    const { rows } = await this.pool.query<{ doc: Agent }>('SELECT doc FROM aof_agents WHERE name = $1', [name]);
+    const { rows } = await this.db.query<{ doc: Agent }>('SELECT doc FROM aof_agents WHERE name = $1', [name]);
     return rows[0]?.doc ?? null;
   }
 
   async create(input: AgentCreate): Promise<Agent> {
     const agent = newAgent(input);
     try {
-      await this.pool.query('INSERT INTO aof_agents (name, status, doc) VALUES ($1, $2, $3)', [agent.name, agent.status, JSON.stringify(agent)]);
+      await this.db.query('INSERT INTO aof_agents (name, status, doc) VALUES ($1, $2, $3)', [agent.name, agent.status, JSON.stringify(agent)]);
     } catch (error) {
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw conflict(`Agent '${input.name}' already exists`);
       throw error;
@@ -58,7 +57,7 @@ export class PostgresAgentStore extends AgentStoreBase {
   }
 
   async update(name: string, changes: AgentUpdate): Promise<Agent> {
-    return inTransaction(this.pool, async (client) => {
+    return this.db.transaction(async (client) => {
       const { rows } = await client.query<{ doc: Agent }>('SELECT doc FROM aof_agents WHERE name = $1 FOR UPDATE', [name]);
       if (!rows[0]) throw notFound(`Agent '${name}' not found`);
       const agent: Record<string, unknown> = { ...rows[0].doc, modified_at: new Date().toISOString() };
@@ -73,11 +72,11 @@ export class PostgresAgentStore extends AgentStoreBase {
   }
 
   async delete(name: string): Promise<void> {
-    const { rowCount } = await this.pool.query('DELETE FROM aof_agents WHERE name = $1', [name]);
+    const { rowCount } = await this.db.query('DELETE FROM aof_agents WHERE name = $1', [name]);
     if (!rowCount) throw notFound(`Agent '${name}' not found`);
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.db.end();
   }
 }

@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import { inTransaction } from '../../common/postgres.js';
+import type { Database } from '../../common/postgres.js';
 import type { Event } from '../session-store.js';
 import type { EventLog, UnnumberedEvent } from './interfaces.js';
 
@@ -23,11 +22,11 @@ const toEvent = (row: EventRow): Event => ({ seq: Number(row.seq), session: row.
  * events are durable.
  */
 export class PostgresEventLog implements EventLog {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly db: Database) {}
 
   async append(session: string, events: UnnumberedEvent[]): Promise<Event[]> {
     if (!events.length) return [];
-    return inTransaction(this.pool, async (client) => {
+    return this.db.transaction(async (client) => {
       const { rows } = await client.query<{ last_seq: string }>(
         `INSERT INTO aof_event_heads (session, last_seq) VALUES ($1, $2)
          ON CONFLICT (session) DO UPDATE SET last_seq = aof_event_heads.last_seq + EXCLUDED.last_seq
@@ -48,7 +47,7 @@ export class PostgresEventLog implements EventLog {
   }
 
   async after(session: string, after: number, limit: number): Promise<Event[]> {
-    const { rows } = await this.pool.query<EventRow>(
+    const { rows } = await this.db.query<EventRow>(
       'SELECT session, seq, run, type, at, data FROM aof_events WHERE session = $1 AND seq > $2 AND seq <= $3 ORDER BY seq',
       [session, after, after + limit],
     );
@@ -56,12 +55,12 @@ export class PostgresEventLog implements EventLog {
   }
 
   async lastSeq(session: string): Promise<number> {
-    const { rows } = await this.pool.query<{ last_seq: string }>('SELECT last_seq FROM aof_event_heads WHERE session = $1', [session]);
+    const { rows } = await this.db.query<{ last_seq: string }>('SELECT last_seq FROM aof_event_heads WHERE session = $1', [session]);
     return rows[0] ? Number(rows[0].last_seq) : 0;
   }
 
   async count(session: string, run: number, exceptType: string): Promise<number> {
-    const { rows } = await this.pool.query<{ n: string }>(
+    const { rows } = await this.db.query<{ n: string }>(
       'SELECT count(*) AS n FROM aof_events WHERE session = $1 AND run = $2 AND type <> $3',
       [session, run, exceptType],
     );
@@ -69,7 +68,7 @@ export class PostgresEventLog implements EventLog {
   }
 
   async remove(session: string): Promise<void> {
-    await inTransaction(this.pool, async (client) => {
+    await this.db.transaction(async (client) => {
       await client.query('DELETE FROM aof_event_heads WHERE session = $1', [session]);
       await client.query('DELETE FROM aof_events WHERE session = $1', [session]);
     });

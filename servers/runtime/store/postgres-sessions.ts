@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { Database } from '../../common/postgres.js';
 import { catalogueEntry, type StoredSession } from '../session-store.js';
 import { emptyCounts, type SessionFilter, type StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
@@ -12,11 +12,11 @@ const LIST_ORDER = 'ORDER BY updated_at DESC, name ASC';
  * counts are queries on the list columns, kept in step with the JSON in the same statement.
  */
 export class PostgresSessionStore implements SessionStore {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly db: Database) {}
 
   async insert(session: StoredSession): Promise<boolean> {
     const entry = catalogueEntry(session);
-    const { rowCount } = await this.pool.query(
+    const { rowCount } = await this.db.query(
       `INSERT INTO aof_sessions (name, updated_at, state, agent, project_dir, doc) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (name) DO NOTHING`,
       [entry.name, entry.updated_at, entry.state, entry.agent, entry.project_dir, JSON.stringify(session)],
@@ -25,20 +25,20 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async find(name: string): Promise<StoredSession | null> {
-    const { rows } = await this.pool.query<{ doc: StoredSession }>('SELECT doc FROM aof_sessions WHERE name = $1', [name]);
+    const { rows } = await this.db.query<{ doc: StoredSession }>('SELECT doc FROM aof_sessions WHERE name = $1', [name]);
     return rows[0]?.doc ?? null;
   }
 
   async replace(session: StoredSession): Promise<void> {
     const entry = catalogueEntry(session);
-    await this.pool.query(
+    await this.db.query(
       'UPDATE aof_sessions SET updated_at = $2, state = $3, agent = $4, project_dir = $5, doc = $6 WHERE name = $1',
       [entry.name, entry.updated_at, entry.state, entry.agent, entry.project_dir, JSON.stringify(session)],
     );
   }
 
   async remove(name: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('DELETE FROM aof_sessions WHERE name = $1', [name]);
+    const { rowCount } = await this.db.query('DELETE FROM aof_sessions WHERE name = $1', [name]);
     return rowCount === 1;
   }
 
@@ -54,7 +54,7 @@ export class PostgresSessionStore implements SessionStore {
       const at = param(after.updated_at);
       where.push(`(updated_at < ${at} OR (updated_at = ${at} AND name > ${param(after.name)}))`);
     }
-    const { rows } = await this.pool.query<{ doc: StoredSession }>(
+    const { rows } = await this.db.query<{ doc: StoredSession }>(
       `SELECT doc FROM aof_sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ${LIST_ORDER} LIMIT ${param(limit)}`,
       values,
     );
@@ -62,19 +62,19 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async counts(): Promise<StateCounts> {
-    const { rows } = await this.pool.query<{ state: keyof StateCounts; n: string }>('SELECT state, count(*) AS n FROM aof_sessions GROUP BY state');
+    const { rows } = await this.db.query<{ state: keyof StateCounts; n: string }>('SELECT state, count(*) AS n FROM aof_sessions GROUP BY state');
     const counts = emptyCounts();
     for (const row of rows) counts[row.state] = Number(row.n);
     return counts;
   }
 
   async all(): Promise<StoredSession[]> {
-    const { rows } = await this.pool.query<{ doc: StoredSession }>(`SELECT doc FROM aof_sessions ${LIST_ORDER}`);
+    const { rows } = await this.db.query<{ doc: StoredSession }>(`SELECT doc FROM aof_sessions ${LIST_ORDER}`);
     return rows.map((r) => r.doc);
   }
 
   /** Makes the space of deleted and overwritten rows reusable; it takes no lock that stops writes. */
   async compact(): Promise<void> {
-    await this.pool.query('VACUUM aof_sessions');
+    await this.db.query('VACUUM aof_sessions');
   }
 }

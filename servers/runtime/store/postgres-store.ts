@@ -10,6 +10,6 @@ import { PostgresSessionStore } from './postgres-sessions.js';
  * which may be shared by several runtime processes. Its migrations are applied first.
  */
 export async function openPostgresStore(url: string, options: { logger?: Logger | undefined } = {}): Promise<RuntimeStore> {
-  const pool = await openDatabase(url, 'runtime', RUNTIME_MIGRATIONS, options.logger);
-  return { sessions: new PostgresSessionStore(pool), events: new PostgresEventLog(pool), close: () => pool.end() };
+  const db = await openDatabase(url, 'runtime', RUNTIME_MIGRATIONS, options.logger);
+  return { sessions: new PostgresSessionStore(db), events: new PostgresEventLog(db), close: () => db.end() };
 }
