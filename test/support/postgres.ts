@@ -72,10 +72,13 @@ export async function restartPostgres(whileDown: () => Promise<void> = async () 
   if (!server) throw new Error('no PostgreSQL server was started');
   const current = await server;
   await current.postgres.stop();
-  await whileDown();
-  const again = embedded(current.dir, current.port);
-  await again.start();
-  server = Promise.resolve({ ...current, postgres: again });
+  try {
+    await whileDown();
+  } finally {
+    const again = embedded(current.dir, current.port);
+    await again.start();
+    server = Promise.resolve({ ...current, postgres: again });
+  }
 }
 
 // After the last test of the process, whichever file started the server.
