@@ -81,15 +81,20 @@ export async function restartPostgres(whileDown: () => Promise<void> = async () 
   }
 }
 
-// After the last test of the process, whichever file started the server.
+/** Stops the server (if one was started) and removes its files. */
+export async function stopPostgres(): Promise<void> {
+  const started = await server?.catch(() => undefined);
+  server = undefined;
+  if (!started) return;
+  await started.postgres.stop();
+  await removeDir(started.dir);
+}
+
+// After the last test of the process, whichever file started the server. (A benchmark that imports
+// this module has no mocha: it calls stopPostgres itself.)
 if (typeof after === 'function') {
   after(async function () {
     this.timeout(30_000);
-    const started = await server?.catch(() => undefined);
-    server = undefined;
-    if (!started) return;
-    const { postgres, dir } = started;
-    await postgres.stop();
-    await removeDir(dir);
+    await stopPostgres();
   });
 }
