@@ -3,25 +3,12 @@
 // Sessions, runs and events live in the database (nothing in the data dir) and survive a SIGKILL of
 // the runtime; a database it cannot use stops the start with a clear message.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import pg from 'pg';
 import type { Orchestrator } from '../../sdk/index.js';
-import { repoRoot } from '../support/claude-env.js';
-import { freshDatabase } from '../support/postgres.js';
+import { runBin } from '../bin/run-bin.js';
+import { freshDatabase, queryDatabase } from '../support/postgres.js';
 import { deadUrl, removeDir, tempDir } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
-
-async function rows<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe('runtime on PostgreSQL', function () {
   this.timeout(90_000);
@@ -57,11 +44,11 @@ describe('runtime on PostgreSQL', function () {
     assert.equal(list.counts.finished, 2);
 
     // The database holds it all; the runtime's data dir holds no sessions nor events.
-    const stored = await rows<{ name: string; runs: number }>(databaseUrl, "SELECT name, json_array_length(doc->'runs') AS runs FROM aof_sessions ORDER BY name");
+    const stored = await queryDatabase<{ name: string; runs: number }>(databaseUrl, "SELECT name, json_array_length(doc->'runs') AS runs FROM aof_sessions ORDER BY name");
     assert.deepEqual(stored, [{ name: 'pg-one', runs: 2 }, { name: 'pg-two', runs: 1 }]);
-    const counted = await rows<{ n: string }>(databaseUrl, "SELECT count(*) AS n FROM aof_events WHERE session = 'pg-one'");
+    const counted = await queryDatabase<{ n: string }>(databaseUrl, "SELECT count(*) AS n FROM aof_events WHERE session = 'pg-one'");
     assert.equal(Number(counted[0]!.n), events.length);
-    assert.deepEqual(await rows(databaseUrl, 'SELECT name FROM aof_agents'), [{ name: 'pg-agent' }]);
+    assert.deepEqual(await queryDatabase(databaseUrl, 'SELECT name FROM aof_agents'), [{ name: 'pg-agent' }]);
     const dataFiles = await readdir(stack.dataDir);
     assert.ok(!dataFiles.includes('sessions.db') && !dataFiles.includes('events'), `data dir holds ${dataFiles.join(', ')}`);
   });
@@ -89,19 +76,10 @@ describe('aof runtime: a database it cannot use', function () {
   });
   after(async () => removeDir(dataDir));
 
-  async function startWith(databaseUrl: string): Promise<{ code: number | null; stderr: string }> {
-    const child = spawn(process.execPath, [join(repoRoot, 'dist/bin/aof.js'), 'runtime'], {
-      env: { PATH: process.env.PATH ?? '', AGENT_ORCHESTRATOR_DATA_DIR: dataDir, AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0', AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    return new Promise((resolve) => child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    }));
-  }
+  const startWith = (databaseUrl: string) => runBin('aof', ['runtime'], {
+    env: { PATH: process.env.PATH ?? '', AGENT_ORCHESTRATOR_DATA_DIR: dataDir, AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0', AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl },
+    timeoutMs: 20_000,
+  });
 
   it('exits 1 naming the variable, without the password, when nothing answers', async () => {
     const port = new URL(await deadUrl()).port;

@@ -1,12 +1,12 @@
 // The PostgreSQL backend against the store conformance suite (a fresh database per test), and what
 // is its own: several processes on one database, which the database alone keeps consistent.
 import assert from 'node:assert/strict';
-import pg from 'pg';
+import type pg from 'pg';
 import { migrate, openPool } from '../../servers/common/postgres.js';
 import { RUNTIME_MIGRATIONS } from '../../servers/runtime/store/postgres-schema.js';
 import { openPostgresStore } from '../../servers/runtime/store/postgres-store.js';
 import type { RuntimeStore } from '../../servers/runtime/store/interfaces.js';
-import { freshDatabase } from '../support/postgres.js';
+import { freshDatabase, queryDatabase } from '../support/postgres.js';
 import { session, storeConformance } from './store-conformance.js';
 
 storeConformance('PostgreSQL', {
@@ -29,15 +29,7 @@ describe('PostgreSQL store: one database, several processes', function () {
     stores = [];
   });
 
-  async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const query = <T extends pg.QueryResultRow>(sql: string) => queryDatabase<T>(url, sql);
 
   it('applies each migration once when several start at once on an empty database', async () => {
     stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url)));

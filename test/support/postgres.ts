@@ -61,6 +61,17 @@ export async function freshDatabase(): Promise<string> {
   return urlOf(port, name);
 }
 
+/** Runs one statement on the database at `url` (a test's look at what a server stored). */
+export async function queryDatabase<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Both ways a server keeps its data, for a suite that runs on each: the data dir, or a fresh database. */
 export const STORE_BACKENDS: ReadonlyArray<{ label: string; databaseUrl: () => Promise<string | undefined> }> = [
   { label: 'embedded', databaseUrl: async () => undefined },
