@@ -19,48 +19,61 @@ export const RUN_OPTIONS = [
   ...WAIT_OPTIONS,
 ] as const;
 
+/** How a command waits, from WAIT_OPTIONS; checked before anything is created. */
+export interface WaitSettings {
+  async: boolean;
+  timeoutMs: number | undefined;
+  progress: boolean;
+}
+
+/** Checks and reads the wait options; a bad value is a usage error before any request. */
+export function waitSettings(flags: Options): WaitSettings {
+  return {
+    async: flags.async === true,
+    timeoutMs: parseTimeout(flags),
+    progress: !flags.quiet && (flags.verbose === true || process.stderr.isTTY === true),
+  };
+}
+
 /** After the session was created or resumed: wait (unless --async) and print the outcome. */
-export async function finishRun(ctx: Context, ao: Orchestrator, session: Session, options: Options): Promise<void> {
+export async function finishRun(ctx: Context, ao: Orchestrator, session: Session, settings: WaitSettings): Promise<void> {
   const name = session.name;
   const run = session.runs.at(-1)?.number ?? 1;
-  if (options.async) {
+  if (settings.async) {
     if (ctx.json) ctx.outJson(session);
     else ctx.out(`Session '${name}' ${session.state} (run ${run}) — check it with ao-status ${name}, collect it with ao-get-result ${name}`);
     return;
   }
-  printResult(ctx, await waitForRun(ctx, ao, name, run, options));
+  printResult(ctx, await waitForRun(ctx, ao, name, run, settings));
 }
 
 function parseTimeout(options: Options): number | undefined {
   const raw = stringOption(options, 'timeout');
   if (raw === undefined) return undefined;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--timeout must be a number of seconds greater than 0, not '${raw}'`, 'usage');
+  if (raw.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--timeout must be a number of seconds greater than 0, not '${raw}'`, 'usage');
   return Math.round(seconds * 1000);
 }
 
 /**
- * Waits for run `run` to end, as WAIT_OPTIONS say. With progress (--verbose, or stderr a terminal),
- * follows the session's events and prints each tool call as it starts; otherwise long-polls the
- * status. Ctrl-C stops waiting, not the run.
+ * Waits for run `run` to end. With progress (--verbose, or stderr a terminal), follows the
+ * session's events and prints each tool call as it starts; otherwise (and when the event stream
+ * breaks) long-polls the status, which rides out a runtime restart. Ctrl-C stops waiting, not the run.
  */
-export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, run: number, flags: Options): Promise<SessionResult> {
-  const options = {
-    timeoutMs: parseTimeout(flags),
-    progress: !flags.quiet && (flags.verbose === true || process.stderr.isTTY === true),
-  };
+export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, run: number, settings: WaitSettings): Promise<SessionResult> {
+  ctx.about({ session: name, waiting: true });
   const controller = new AbortController();
   const onInterrupt = () => controller.abort(new CliError(
     `Stopped waiting; session '${name}' keeps running — check it with ao-status ${name}, stop it with ao-stop ${name}`,
     'interrupted',
   ));
   process.once('SIGINT', onInterrupt);
-  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new CliError(
-    `Session '${name}' has not ended after ${options.timeoutMs! / 1000} s — it keeps running; check it with ao-status ${name} and collect it with ao-get-result ${name}`,
+  const timer = settings.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new CliError(
+    `Session '${name}' has not ended after ${settings.timeoutMs! / 1000} s — it keeps running; check it with ao-status ${name} and collect it with ao-get-result ${name}`,
     'timeout',
-  )), options.timeoutMs);
+  )), settings.timeoutMs);
   try {
-    if (options.progress) {
+    if (settings.progress) {
       try {
         for await (const event of ao.sessions.events(name, { signal: controller.signal })) {
           if (event.run !== run) continue;
@@ -72,23 +85,17 @@ export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, r
         if (controller.signal.aborted) throw controller.signal.reason;
         const sdk = await import('../../sdk/index.js');
         // The event stream broke for good: the status long-poll below still gets the outcome.
-        if (!(error instanceof sdk.ConnectionError)) throw await sessionGone(error, name);
+        if (!(error instanceof sdk.ConnectionError)) throw error;
       }
     }
     return await ao.sessions.waitForResult(name, { signal: controller.signal });
   } catch (error) {
     if (controller.signal.aborted) throw controller.signal.reason;
-    throw await sessionGone(error, name);
+    throw error;
   } finally {
     clearTimeout(timer);
     process.off('SIGINT', onInterrupt);
   }
-}
-
-async function sessionGone(error: unknown, name: string): Promise<unknown> {
-  const { NotFoundError } = await import('../../sdk/index.js');
-  if (error instanceof NotFoundError) return new CliError(`Session '${name}' was deleted while waiting for it`, 'not_found');
-  return error;
 }
 
 /**

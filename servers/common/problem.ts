@@ -1,4 +1,8 @@
 /** An error that becomes an RFC 9457 problem+json response. Thrown where it arises, rendered in one place. */
+import { defaultProblemCode, problemType, type ProblemCode } from './problem-types.js';
+
+export type { ProblemCode } from './problem-types.js';
+
 export interface FieldError {
   field: string;
   message: string;
@@ -22,15 +26,19 @@ export class HttpProblem extends Error {
   readonly status: number;
   readonly title: string;
   readonly errors: FieldError[] | undefined;
+  /** What went wrong, for programs: one of the contract's ProblemCode values. */
+  readonly code: ProblemCode;
+  /** `urn:aof:problem:<code>`. */
   readonly type: string;
 
-  constructor(status: number, detail: string, options: { errors?: FieldError[]; type?: string; title?: string } = {}) {
+  constructor(status: number, detail: string, options: { errors?: FieldError[]; code?: ProblemCode; title?: string } = {}) {
     super(detail);
     this.name = 'HttpProblem';
     this.status = status;
     this.title = options.title ?? TITLES[status] ?? 'Error';
     this.errors = options.errors;
-    this.type = options.type ?? `urn:aof:problem:${this.title.toLowerCase().replace(/[^a-z]+/g, '-')}`;
+    this.code = options.code ?? defaultProblemCode(status);
+    this.type = problemType(this.code);
   }
 
   toJSON(instance?: string) {
@@ -45,9 +53,9 @@ export class HttpProblem extends Error {
   }
 }
 
-export const invalid = (field: string, message: string) =>
-  new HttpProblem(400, `${field}: ${message}`, { errors: [{ field, message }] });
-export const notFound = (detail: string) => new HttpProblem(404, detail);
-export const conflict = (detail: string) => new HttpProblem(409, detail);
-export const unprocessable = (field: string, message: string) =>
-  new HttpProblem(422, `${field}: ${message}`, { errors: [{ field, message }] });
+export const invalid = (field: string, message: string, code?: ProblemCode) =>
+  new HttpProblem(400, `${field}: ${message}`, { errors: [{ field, message }], ...(code ? { code } : {}) });
+export const notFound = (detail: string, code?: ProblemCode) => new HttpProblem(404, detail, code ? { code } : {});
+export const conflict = (detail: string, code?: ProblemCode) => new HttpProblem(409, detail, code ? { code } : {});
+export const unprocessable = (field: string, message: string, code?: ProblemCode) =>
+  new HttpProblem(422, `${field}: ${message}`, { errors: [{ field, message }], ...(code ? { code } : {}) });

@@ -31,7 +31,7 @@ export class AgentStore {
 
   async get(name: string): Promise<Agent> {
     const doc = await this.db.findOne({ _id: name });
-    if (!doc) throw notFound(`Agent '${name}' not found`);
+    if (!doc) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
     return toAgent(doc);
   }
 
@@ -49,7 +49,7 @@ export class AgentStore {
       return toAgent(await this.db.insert(doc));
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
-        throw conflict(`Agent '${input.name}' already exists`);
+        throw conflict(`Agent '${input.name}' already exists`, 'agent-exists');
       }
       throw error;
     }
@@ -67,7 +67,7 @@ export class AgentStore {
       Object.keys($unset).length ? { $set, $unset } : { $set },
       { returnUpdatedDocs: true },
     );
-    if (!updated) throw notFound(`Agent '${name}' not found`);
+    if (!updated) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
     return toAgent(updated as unknown as AgentDocument);
   }
 
@@ -85,7 +85,7 @@ export class AgentStore {
 
   async delete(name: string): Promise<void> {
     const removed = await this.db.remove({ _id: name }, {});
-    if (!removed) throw notFound(`Agent '${name}' not found`);
+    if (!removed) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
   }
 }
 
