@@ -2,11 +2,12 @@
 // Code CLI talking to the fake model: ao-new, ao-resume, ao-status, ao-get-result, ao-stop,
 // ao-events, ao-show-config, ao-list-sessions, ao-clean.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describeRequest, type FakeRequest, type Reply } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
-import { runBin, uniqueName, type BinOptions } from './run-bin.js';
+import { binPath, runBin, uniqueName, type BinOptions } from './run-bin.js';
 
 /**
  * What the fake model answers, chosen by markers in the prompt so tests never race over a shared
@@ -62,10 +63,56 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.equal(r.stdout, 'ECHO: from stdin\n');
     });
 
-    it('takes stdin over -p when both are given', async () => {
+    it('takes -p over stdin, leaving stdin unread; -p - reads stdin', async () => {
       const r = await run('ao-new', [uniqueName('both'), '-p', 'from the flag'], { input: 'from the pipe' });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'ECHO: from the pipe\n');
+      assert.equal(r.stdout, 'ECHO: from the flag\n');
+      const dash = await run('ao-new', [uniqueName('dash'), '-p', '-'], { input: 'from the pipe' });
+      assert.equal(dash.code, 0, dash.stderr);
+      assert.equal(dash.stdout, 'ECHO: from the pipe\n');
+    });
+
+    it('creates every session of a `while read` loop: -p leaves the loop\'s input alone', async () => {
+      const names = [uniqueName('loop'), uniqueName('loop'), uniqueName('loop')];
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn('sh', ['-c', 'while read n; do "$AO_NEW" "$n" --async -p "review $n" || exit 1; done'], {
+          cwd: stack.projectDir,
+          env: { ...stack.clientEnv, AO_NEW: binPath('ao-new') },
+          stdio: ['pipe', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+        child.stdin.end(`${names.join('\n')}\n`);
+        child.once('close', (code) => resolve({ code, stderr }));
+      });
+      assert.equal(r.code, 0, r.stderr);
+      for (const name of names) {
+        assert.equal((await stack.client().sessions.get(name)).runs[0]!.prompt, `review ${name}`);
+      }
+    });
+
+    it('takes a prompt that starts with -, whatever it is (-p -x, -p=-x, -p --help), and does the work', async () => {
+      for (const [args, prompt] of [[['-p', '-x'], '-x'], [['-p=-x'], '-x'], [['--prompt=-v'], '-v'], [['-p', '--help'], '--help'], [['-p', '-h'], '-h']] as const) {
+        const name = uniqueName('dash');
+        const r = await run('ao-new', [name, ...args]);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stdout, `ECHO: ${prompt}\n`, args.join(' '));
+        assert.equal((await stack.client().sessions.get(name)).runs[0]!.prompt, prompt);
+      }
+    });
+
+    it('checks every option before creating anything', async () => {
+      const name = uniqueName('badopt');
+      for (const args of [['--timeout', 'soon'], ['--timeout', '0'], ['--timeout', '-1'], ['--agent', 'bad name']]) {
+        const r = await run('ao-new', [name, '-p', 'x', ...args]);
+        assert.equal(r.code, 1, args.join(' '));
+        assert.equal(r.stdout, '');
+      }
+      await assert.rejects(stack.client().sessions.get(name), { name: 'NotFoundError' });
+      const resumed = uniqueName('badresume');
+      assert.equal((await run('ao-new', [resumed, '-p', 'x'])).code, 0);
+      assert.equal((await run('ao-resume', [resumed, '-p', 'y', '--timeout', 'soon'])).code, 1);
+      assert.equal((await stack.client().sessions.get(resumed)).runs.length, 1);
     });
 
     it('falls back to -p when stdin is empty, or an open pipe that stays silent', async () => {
@@ -78,12 +125,14 @@ describe('ao-* session commands (processes against real servers)', function () {
 
     it('refuses to run without a prompt, and creates nothing', async () => {
       const name = uniqueName('noprompt');
-      for (const args of [[name], [name, '-p'], [name, '-p', '   ']]) {
+      for (const args of [[name], [name, '-p', '   ']]) {
         const r = await run('ao-new', args);
         assert.equal(r.code, 1, args.join(' '));
         assert.equal(r.stdout, '');
         assert.match(r.stderr, /^ao-new: No prompt given — pass -p PROMPT or pipe it on stdin/);
       }
+      const noValue = await run('ao-new', [name, '-p']);
+      assert.deepEqual([noValue.code, noValue.stderr], [1, 'ao-new: -p needs a value — pass -p PROMPT, or -p - to read it from stdin\n']);
       await assert.rejects(stack.client().sessions.get(name), { name: 'NotFoundError' });
     });
 
@@ -93,7 +142,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const r = await run('ao-new', [name, '-p', 'second']);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, '');
-      assert.equal(r.stderr, `ao-new: Session '${name}' already exists — use ao-resume ${name} -p PROMPT (or pick another name)\n`);
+      assert.equal(r.stderr, `ao-new: Session '${name}' already exists — continue it with ao-resume ${name} -p PROMPT, or pick another name\n`);
       const json = await run('ao-new', [name, '-p', 'second', '--json']);
       assert.equal(json.code, 1);
       assert.equal(json.errorJson().error.code, 'session_exists');
@@ -116,7 +165,7 @@ describe('ao-* session commands (processes against real servers)', function () {
     it('says so when the project directory does not exist', async () => {
       const r = await run('ao-new', [uniqueName('nodir'), '-p', 'x', '--project-dir', 'no/such/dir']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^ao-new: Project directory '.*\/no\/such\/dir' does not exist .* --project-dir\n$/);
+      assert.match(r.stderr, /^ao-new: Project directory '.*\/no\/such\/dir' is not an existing directory .* --project-dir\n$/);
     });
 
     it('starts a session from an agent blueprint, whose system prompt reaches the model', async () => {
@@ -176,8 +225,8 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.match(status.stdout, /^(queued|running)\n$/);
       const early = await run('ao-get-result', [name]);
       assert.equal(early.code, 1);
-      assert.match(early.stderr, new RegExp(`^ao-get-result: Session '${name}' is (queued|running), so it has no result yet — wait for it with ao-get-result ${name} --wait`));
-      assert.equal((await run('ao-get-result', [name, '--json'])).errorJson().error.code, 'not_finished');
+      assert.match(early.stderr, new RegExp(`^ao-get-result: Session '${name}' is still queued or running, so it has no result yet — wait for it with ao-get-result ${name} --wait`));
+      assert.equal((await run('ao-get-result', [name, '--json'])).errorJson().error.code, 'session_not_ended');
 
       const waited = await run('ao-get-result', [name, '--wait']);
       assert.equal(waited.code, 0, waited.stderr);
@@ -229,11 +278,13 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.equal((await run('ao-show-config', [name, '--json'])).json().runs, 2);
     });
 
-    it('reads the prompt from stdin, which wins over -p', async () => {
+    it('reads the prompt from -p, else from stdin', async () => {
       const name = uniqueName('resumestdin');
       assert.equal((await run('ao-new', [name, '-p', 'start'])).code, 0);
-      const r = await run('ao-resume', [name, '-p', 'ignored'], { input: 'piped follow-up' });
-      assert.equal(r.stdout, 'ECHO: piped follow-up\n');
+      const r = await run('ao-resume', [name, '-p', 'the flag'], { input: 'not read' });
+      assert.equal(r.stdout, 'ECHO: the flag\n');
+      const piped = await run('ao-resume', [name], { input: 'piped follow-up' });
+      assert.equal(piped.stdout, 'ECHO: piped follow-up\n');
       const none = await run('ao-resume', [name]);
       assert.equal(none.code, 1);
       assert.match(none.stderr, /^ao-resume: No prompt given — pass -p PROMPT or pipe it on stdin/);
@@ -250,7 +301,8 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.equal((await run('ao-new', [name, '-p', 'SLOW and busy', '--async'])).code, 0);
       const r = await run('ao-resume', [name, '-p', 'too early']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`^ao-resume: Session '${name}' is (queued|running) — wait for it with ao-get-result ${name} --wait, or stop it with ao-stop ${name}, then resume\\n$`));
+      assert.match(r.stderr, new RegExp(`^ao-resume: Session '${name}' is still queued or running — wait for it with ao-get-result ${name} --wait, or stop it with ao-stop ${name}, then resume\\n$`));
+      assert.equal((await run('ao-resume', [name, '-p', 'too early', '--json'])).errorJson().error.code, 'session_busy');
       assert.equal((await run('ao-stop', [name])).stdout, 'stopped\n');
     });
   });
@@ -360,7 +412,11 @@ describe('ao-* session commands (processes against real servers)', function () {
       const running = uniqueName('clean');
       await run('ao-new', [running, '-p', 'SLOW until cleaned', '--async']);
       const before = (await stack.client().sessions.list()).map((s) => s.name);
-      const r = await run('ao-clean', ['--json']);
+      const refused = await run('ao-clean', []);
+      assert.deepEqual([refused.code, refused.stdout], [1, '']);
+      assert.match(refused.stderr, /^ao-clean: Refusing to delete every session without confirmation — pass --yes/);
+      assert.deepEqual((await stack.client().sessions.list()).map((s) => s.name).sort(), [...before].sort());
+      const r = await run('ao-clean', ['--yes', '--json']);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual([...r.json().deleted].sort(), [...before].sort());
       assert.equal((await run('ao-status', [running])).stdout, 'not_existent\n');
@@ -368,7 +424,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.deepEqual([empty.code, empty.stdout], [0, '']);
       assert.match(empty.stderr, /No sessions — start one with ao-new/);
       assert.deepEqual((await run('ao-list-sessions', ['--json'])).json(), { sessions: [] });
-      assert.equal((await run('ao-clean', [])).stdout, 'No sessions to delete.\n');
+      assert.equal((await run('ao-clean', ['-y'])).stdout, 'No sessions to delete.\n');
     });
   });
 });
