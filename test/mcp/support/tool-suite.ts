@@ -93,15 +93,15 @@ export function toolSuite(ctx: SuiteContext): void {
   it('start_agent_session: a taken name, a missing or inactive blueprint, a missing directory are tool errors that say what to do', async () => {
     const taken = await tool('start_agent_session', { name: 'first', prompt: 'again' });
     assert.equal(taken.isError, true);
-    assert.equal(taken.text, "Session 'first' already exists — use resume_agent_session to continue it, or pick another name");
+    assert.equal(taken.text, "Session 'first' already exists — continue it with resume_agent_session, or pick another name");
     const missing = await tool('start_agent_session', { name: 'b1', prompt: 'x', blueprint: 'nobody' });
     assert.equal(missing.isError, true);
     assert.equal(missing.text, "Agent blueprint 'nobody' not found — see list_agent_blueprints");
     const inactive = await tool('start_agent_session', { name: 'b2', prompt: 'x', blueprint: 'retired' });
-    assert.match(inactive.text, /^Agent blueprint 'retired' is inactive — activate it/);
+    assert.equal(inactive.text, "Agent blueprint 'retired' is inactive — activate it first with `ao-activate-agent retired` (see list_agent_blueprints)");
     const dir = await tool('start_agent_session', { name: 'b3', prompt: 'x', project_dir: '/no/such/dir' });
     assert.equal(dir.isError, true);
-    assert.equal(dir.text, "Project directory '/no/such/dir' does not exist on the Agent Runtime's machine — pass an existing directory as project_dir");
+    assert.equal(dir.text, "Project directory '/no/such/dir' is not an existing directory on the Agent Runtime's machine — pass one as project_dir");
   });
 
   it('resume_agent_session (sync): continues the conversation and returns the new result', async () => {
@@ -128,7 +128,7 @@ export function toolSuite(ctx: SuiteContext): void {
 
     const busy = await tool('resume_agent_session', { name: 'bg', prompt: 'more' });
     assert.equal(busy.isError, true);
-    assert.match(busy.text, /^Session 'bg' is (queued|running) — wait for it with get_agent_session_status \(wait_seconds\) or stop it with stop_agent_session, then resume$/);
+    assert.equal(busy.text, "Session 'bg' is still queued or running — wait for it with get_agent_session_status (wait_seconds), or stop it with stop_agent_session, then resume");
 
     const now = await tool('get_agent_session_status', { name: 'bg' });
     assert.ok(['queued', 'running'].includes(now.structured.state), now.text);
