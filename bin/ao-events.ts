@@ -53,7 +53,8 @@ await main({
       from = page.events.at(-1)!.seq;
     }
     const shown = events.filter(wanted);
-    if (ctx.json) ctx.outJson({ events: shown });
+    if (ctx.json && options.follow) shown.forEach((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
+    else if (ctx.json) ctx.outJson({ events: shown });
     else if (shown.length) ctx.out(shown.map(describe).join('\n'));
   },
 });

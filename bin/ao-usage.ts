@@ -5,40 +5,6 @@ import { formatDuration, table } from './lib/format.js';
 
 const SECTIONS = ['session', 'agent', 'day'] as const;
 
-await main({
-  name: 'ao-usage',
-  description: [
-    'Token usage, cost and time of the sessions\' runs: per session (most expensive first), per agent,',
-    'per UTC day, and the total. Costs are Claude Code\'s own estimate; runs still going count with',
-    'what they have reported so far. With --json: the whole report, as GET /usage answers it.',
-  ],
-  options: [
-    { name: 'session', type: 'string', value: 'NAMES', description: 'Only these sessions (comma-separated)' },
-    { name: 'agent', type: 'string', value: 'NAME', description: 'Only sessions started from this agent blueprint' },
-    { name: 'by', type: 'string', value: 'WHAT', description: `Only this table: ${SECTIONS.join(', ')} (default: all three and the total)` },
-  ],
-  examples: [`ao-usage`, `ao-usage --by agent`, `ao-usage --session fix-tests,review-1`, `ao-usage --json`],
-  async run(ctx, _args, options) {
-    const sessions = stringOption(options, 'session')?.split(',').map((n) => n.trim()).filter(Boolean);
-    sessions?.forEach((name) => checkName(name));
-    const agent = stringOption(options, 'agent');
-    if (agent !== undefined) checkName(agent, 'Agent');
-    const by = stringOption(options, 'by');
-    if (by !== undefined && !(SECTIONS as readonly string[]).includes(by)) throw new CliError(`--by must be one of ${SECTIONS.join(', ')}, not '${by}'`, 'usage');
-    const ao = await ctx.client();
-    const report = await ao.sessions.usage({ agent, sessions });
-    if (ctx.json) {
-      ctx.outJson(report);
-      return;
-    }
-    if (!report.sessions.length) {
-      ctx.note(sessions || agent ? 'No such sessions.' : 'No sessions — start one with ao-new <name> -p PROMPT');
-      return;
-    }
-    ctx.out(render(report, by as (typeof SECTIONS)[number] | undefined));
-  },
-});
-
 const TOKEN_HEADER = ['RUNS', 'INPUT', 'OUTPUT', 'CACHE WRITE', 'CACHE READ', 'TOKENS', 'COST', 'TIME'];
 
 function figures(row: { runs: number; usage: Usage; cost_usd: number; duration_ms: number }): string[] {
@@ -79,3 +45,38 @@ function render(report: UsageReport, by?: 'session' | 'agent' | 'day'): string {
 const tokens = (u: Usage) => u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
 const count = (n: number) => n.toLocaleString('en-US');
 const cost = (usd: number) => `$${usd.toFixed(4)}`;
+
+await main({
+  name: 'ao-usage',
+  description: [
+    'Token usage, cost and time of the sessions\' runs: per session (most expensive first), per agent,',
+    'per UTC day, and the total. Costs are Claude Code\'s own estimate; runs still going count with',
+    'what they have reported so far. With --json: the whole report, as GET /usage answers it.',
+  ],
+  options: [
+    { name: 'session', type: 'string', value: 'NAMES', description: 'Only these sessions (comma-separated)' },
+    { name: 'agent', type: 'string', value: 'NAME', description: 'Only sessions started from this agent blueprint' },
+    { name: 'by', type: 'string', value: 'WHAT', description: `Only this table: ${SECTIONS.join(', ')} (default: all three and the total)` },
+  ],
+  examples: [`ao-usage`, `ao-usage --by agent`, `ao-usage --session fix-tests,review-1`, `ao-usage --json`],
+  async run(ctx, _args, options) {
+    const sessions = stringOption(options, 'session')?.split(',').map((n) => n.trim()).filter(Boolean);
+    sessions?.forEach((name) => checkName(name));
+    const agent = stringOption(options, 'agent');
+    if (agent !== undefined) checkName(agent, 'Agent');
+    const by = stringOption(options, 'by');
+    if (by !== undefined && !(SECTIONS as readonly string[]).includes(by)) throw new CliError(`--by must be one of ${SECTIONS.join(', ')}, not '${by}'`, 'usage');
+    const ao = await ctx.client();
+    const report = await ao.sessions.usage({ agent, sessions });
+    if (ctx.json) {
+      ctx.outJson(report);
+      return;
+    }
+    if (!report.sessions.length) {
+      ctx.note(sessions || agent ? 'No such sessions.' : 'No sessions — start one with ao-new <name> -p PROMPT');
+      return;
+    }
+    ctx.out(render(report, by as (typeof SECTIONS)[number] | undefined));
+  },
+});
+
