@@ -113,6 +113,43 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
     });
   });
 
+  describe('ao-clean on a terminal', () => {
+    /** ao-clean with a terminal for stdin (script(1) makes one), answering `answer` to its question. */
+    const onTerminal = (answer: string) => new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn('script', ['-qec', `"${process.execPath}" "${binPath('ao-clean')}"`, '/dev/null'], {
+        cwd: stack.projectDir,
+        env: stack.clientEnv,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let output = '';
+      let answered = false;
+      const collect = (chunk: string) => {
+        output += chunk;
+        if (!answered && output.includes('[y/N] ')) {
+          answered = true;
+          child.stdin.end(`${answer}\n`);
+        }
+      };
+      child.stdout.setEncoding('utf8').on('data', collect);
+      child.stderr.setEncoding('utf8').on('data', collect);
+      child.once('close', (code) => resolve({ code, output }));
+    });
+
+    it('asks first; only yes deletes', async () => {
+      await run('ao-new', [uniqueName('keep'), '-p', 'x']);
+      const count = (await stack.client().sessions.list()).length;
+      const no = await onTerminal('n');
+      assert.match(no.output, new RegExp(`Stop and delete all ${count} sessions? with their events\\? \\[y/N\\]`));
+      assert.match(no.output, /ao-clean: Nothing deleted/);
+      assert.equal(no.code, 1);
+      assert.equal((await stack.client().sessions.list()).length, count);
+      const yes = await onTerminal('y');
+      assert.equal(yes.code, 0, yes.output);
+      assert.match(yes.output, new RegExp(`Deleted ${count} sessions?: `));
+      assert.deepEqual(await stack.client().sessions.list(), []);
+    });
+  });
+
   describe('ao-events', () => {
     it('--follow into a reader that goes away (| head -1) ends quietly', async () => {
       const name = uniqueName('pipe');

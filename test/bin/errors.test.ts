@@ -47,6 +47,10 @@ describe('ao-* errors and help (processes)', function () {
       assert.equal(r.code, 0, `${command}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`Usage\\n    \\$ ${command}`), command);
       assert.match(r.stdout, /--json/, command);
+      const examples = (r.stdout.split('Examples\n')[1] ?? '').split('\n').filter((line) => line.trim());
+      assert.ok(examples.length, `${command} has examples`);
+      for (const line of examples) assert.match(line, new RegExp(`^    \\$ ${command}( |$)`), command);
+      assert.doesNotMatch(r.stdout, new RegExp(`\\$ ${command} ${command}`), command);
       assert.equal(r.stderr, '');
     }));
   });
