@@ -2,33 +2,16 @@
 // ao-delete, ao-update-agent, ao-activate-agent, ao-deactivate-agent, ao-delete-agent; and
 // ao-events --follow into a reader that goes away, and --after.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { FakeRequest, Reply } from '../support/fake-model.js';
-import { TestStack } from '../support/stack.js';
-import { binPath, runBin, uniqueName, type BinOptions } from './run-bin.js';
-
-function responder(req: FakeRequest): Reply {
-  const prompt = req.lastUserText;
-  return prompt.includes('SLOW') ? { text: `ECHO: ${prompt}`, delayMs: 3000 } : { text: `ECHO: ${prompt}` };
-}
+import { binPath, echoModel, runShell, uniqueName, useStack } from './run-bin.js';
 
 describe('ao-* commands for sessions, blueprints and usage (processes against real servers)', function () {
   this.timeout(60_000);
-  let stack: TestStack;
-  const run = (command: string, args: string[], options: Partial<BinOptions> = {}) =>
-    runBin(command, args, { env: stack.clientEnv, cwd: stack.projectDir, ...options });
-
-  before(async () => {
-    stack = await TestStack.start();
-    stack.fake.respond(responder);
-  });
-  after(async () => {
-    await stack?.close();
-  });
+  const fixture = useStack(echoModel);
+  const { run } = fixture;
 
   describe('ao-usage', () => {
     it('reports tokens and cost per session, agent, day and in total, as GET /usage computes them', async () => {
-      await stack.client().agents.create({ name: 'counter', description: 'Counts' });
+      await fixture.stack.client().agents.create({ name: 'counter', description: 'Counts' });
       const [one, two] = [uniqueName('use'), uniqueName('use')];
       assert.equal((await run('ao-new', [one, '-p', 'first', '--agent', 'counter'])).code, 0);
       assert.equal((await run('ao-new', [two, '-p', 'second'])).code, 0);
@@ -37,7 +20,7 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       const r = await run('ao-usage', ['--json', '--session', `${one},${two}`]);
       assert.equal(r.code, 0, r.stderr);
       const report = r.json();
-      const sessions = await stack.client().sessions.list();
+      const sessions = await fixture.stack.client().sessions.list();
       const totals = sessions.filter((s) => s.name === one || s.name === two).map((s) => s.totals);
       const sum = (pick: (t: (typeof totals)[number]) => number) => totals.reduce((n, t) => n + pick(t), 0);
       assert.equal(report.totals.sessions, 2);
@@ -91,7 +74,7 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
 
       const updated = await run('ao-update-agent', [agent, '-d', 'Second', '-s', '-', '--clear', 'allowed_tools', '--json'], { input: 'New prompt' });
       assert.equal(updated.code, 0, updated.stderr);
-      const after = await stack.client().agents.get(agent);
+      const after = await fixture.stack.client().agents.get(agent);
       assert.deepEqual([after.description, after.system_prompt, after.model, after.allowed_tools], ['Second', 'New prompt', 'sonnet', undefined]);
       assert.equal((await run('ao-update-agent', [agent])).stderr, 'ao-update-agent: Nothing to change — see ao-update-agent --help\n');
       assert.match((await run('ao-update-agent', [agent, '--clear', 'name'])).stderr, /^ao-update-agent: --clear takes system_prompt, model, /);
@@ -115,38 +98,32 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
 
   describe('ao-clean on a terminal', () => {
     /** ao-clean with a terminal for stdin (script(1) makes one), answering `answer` to its question. */
-    const onTerminal = (answer: string) => new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn('script', ['-qec', `"${process.execPath}" "${binPath('ao-clean')}"`, '/dev/null'], {
-        cwd: stack.projectDir,
-        env: stack.clientEnv,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let output = '';
+    const onTerminal = async (answer: string) => {
       let answered = false;
-      const collect = (chunk: string) => {
-        output += chunk;
-        if (!answered && output.includes('[y/N] ')) {
+      const r = await runShell('script -qec "\\"$NODE\\" \\"$AO_CLEAN\\"" /dev/null', {
+        cwd: fixture.stack.projectDir,
+        env: { ...fixture.stack.clientEnv, NODE: process.execPath, AO_CLEAN: binPath('ao-clean') },
+        onOutput: (output, child) => {
+          if (answered || !output.includes('[y/N] ')) return;
           answered = true;
-          child.stdin.end(`${answer}\n`);
-        }
-      };
-      child.stdout.setEncoding('utf8').on('data', collect);
-      child.stderr.setEncoding('utf8').on('data', collect);
-      child.once('close', (code) => resolve({ code, output }));
-    });
+          child.stdin!.end(`${answer}\n`);
+        },
+      });
+      return { code: r.code, output: r.stdout + r.stderr };
+    };
 
     it('asks first; only yes deletes', async () => {
       await run('ao-new', [uniqueName('keep'), '-p', 'x']);
-      const count = (await stack.client().sessions.list()).length;
+      const count = (await fixture.stack.client().sessions.list()).length;
       const no = await onTerminal('n');
       assert.match(no.output, new RegExp(`Stop and delete all ${count} sessions? with their events\\? \\[y/N\\]`));
       assert.match(no.output, /ao-clean: Nothing deleted/);
       assert.equal(no.code, 1);
-      assert.equal((await stack.client().sessions.list()).length, count);
+      assert.equal((await fixture.stack.client().sessions.list()).length, count);
       const yes = await onTerminal('y');
       assert.equal(yes.code, 0, yes.output);
       assert.match(yes.output, new RegExp(`Deleted ${count} sessions?: `));
-      assert.deepEqual(await stack.client().sessions.list(), []);
+      assert.deepEqual(await fixture.stack.client().sessions.list(), []);
     });
   });
 
@@ -154,17 +131,10 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
     it('--follow into a reader that goes away (| head -1) ends quietly', async () => {
       const name = uniqueName('pipe');
       assert.equal((await run('ao-new', [name, '-p', 'SLOW answer', '--async'])).code, 0);
-      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn('bash', ['-c', 'set -o pipefail; "$AO_EVENTS" "$NAME" --follow | head -1'], {
-          cwd: stack.projectDir,
-          env: { ...stack.clientEnv, AO_EVENTS: binPath('ao-events'), NAME: name },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-        child.once('close', (code) => resolve({ code, stdout, stderr }));
+      const r = await runShell('set -o pipefail; "$AO_EVENTS" "$NAME" --follow | head -1', {
+        cwd: fixture.stack.projectDir,
+        env: { ...fixture.stack.clientEnv, AO_EVENTS: binPath('ao-events'), NAME: name },
+        input: '',
       });
       assert.equal(r.stderr, '');
       assert.equal(r.code, 0);

@@ -2,31 +2,16 @@
 // --verbose), ao-resume, ao-get-result --wait, and the MCP tools' sync start and resume. The
 // runtime is a real process, killed and started again on the same port while the clients wait.
 import assert from 'node:assert/strict';
-import type { FakeRequest, Reply } from '../support/fake-model.js';
-import { TestStack } from '../support/stack.js';
 import { call, stdioClient } from '../mcp/support/mcp-client.js';
-import { runBin, uniqueName, type BinResult } from './run-bin.js';
-
-/** SLOW prompts answer late, leaving time to restart the runtime while the clients wait. */
-function responder(req: FakeRequest): Reply {
-  const prompt = req.lastUserText;
-  return prompt.includes('SLOW') ? { text: `ECHO: ${prompt}`, delayMs: 5000 } : { text: `ECHO: ${prompt}` };
-}
+import { echoModel, runBin, uniqueName, useStack, type BinResult } from './run-bin.js';
 
 describe('waiting survives a runtime restart (processes)', function () {
   this.timeout(120_000);
-  let stack: TestStack;
-
-  before(async () => {
-    stack = await TestStack.start({ runtimeProcess: true });
-    stack.fake.respond(responder);
-  });
-  after(async () => {
-    await stack?.close();
-  });
+  // SLOW prompts answer late, leaving time to restart the runtime while the clients wait.
+  const fixture = useStack(echoModel, { runtimeProcess: true });
 
   it('ao-new (quiet and --verbose), ao-resume and ao-get-result --wait all print the result', async () => {
-    const run = (args: string[]) => runBin(args[0]!, args.slice(1), { env: stack.clientEnv, cwd: stack.projectDir, timeoutMs: 90_000 });
+    const run = (args: string[]) => runBin(args[0]!, args.slice(1), { env: fixture.stack.clientEnv, cwd: fixture.stack.projectDir, timeoutMs: 90_000 });
     const [quiet, verbose, resumed, awaited] = [uniqueName('quiet'), uniqueName('verbose'), uniqueName('resumed'), uniqueName('awaited')];
     assert.equal((await run(['ao-new', resumed, '-p', 'first'])).code, 0);
     assert.equal((await run(['ao-new', awaited, '-p', `SLOW ${awaited}`, '--async'])).code, 0);
@@ -38,7 +23,7 @@ describe('waiting survives a runtime restart (processes)', function () {
       run(['ao-get-result', awaited, '--wait']),
     ]);
     await waitForState([quiet, verbose, resumed], 'running');
-    await stack.restartRuntime();
+    await fixture.stack.restartRuntime();
 
     const [q, v, r, a] = await waiting;
     assert.deepEqual([q.code, q.stdout], [0, `ECHO: SLOW ${quiet}\n`], q.stderr);
@@ -48,7 +33,7 @@ describe('waiting survives a runtime restart (processes)', function () {
   });
 
   it('the MCP tools\' sync start and resume return the result', async () => {
-    const { client } = await stdioClient(stack.clientEnv, { cwd: stack.projectDir });
+    const { client } = await stdioClient(fixture.stack.clientEnv, { cwd: fixture.stack.projectDir });
     try {
       const [started, resumed] = [uniqueName('mcpstart'), uniqueName('mcpresume')];
       assert.equal((await call(client, 'start_agent_session', { name: resumed, prompt: 'first' })).isError, false);
@@ -57,7 +42,7 @@ describe('waiting survives a runtime restart (processes)', function () {
         call(client, 'resume_agent_session', { name: resumed, prompt: `SLOW ${resumed}`, timeout_seconds: 60 }, { timeoutMs: 90_000 }),
       ]);
       await waitForState([started, resumed], 'running');
-      await stack.restartRuntime();
+      await fixture.stack.restartRuntime();
       const [s, r] = await waiting;
       assert.deepEqual([s.isError, s.text], [false, `ECHO: SLOW ${started}`]);
       assert.deepEqual([r.isError, r.text], [false, `ECHO: SLOW ${resumed}`]);
@@ -70,7 +55,7 @@ describe('waiting survives a runtime restart (processes)', function () {
   async function waitForState(names: string[], state: string): Promise<void> {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const states = await Promise.all(names.map((n) => stack.client().sessions.status(n).then((s) => s.state, () => 'none')));
+      const states = await Promise.all(names.map((n) => fixture.stack.client().sessions.status(n).then((s) => s.state, () => 'none')));
       if (states.every((s) => s === state)) return;
       if (Date.now() > deadline) throw new Error(`sessions did not all become ${state}: ${states.join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -2,12 +2,11 @@
 // Code CLI talking to the fake model: ao-new, ao-resume, ao-status, ao-get-result, ao-stop,
 // ao-events, ao-show-config, ao-list-sessions, ao-clean.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describeRequest, type FakeRequest, type Reply } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
-import { binPath, runBin, uniqueName, type BinOptions } from './run-bin.js';
+import { binPath, runBin, runShell, uniqueName, type BinOptions } from './run-bin.js';
 
 /**
  * What the fake model answers, chosen by markers in the prompt so tests never race over a shared
@@ -74,16 +73,10 @@ describe('ao-* session commands (processes against real servers)', function () {
 
     it('creates every session of a `while read` loop: -p leaves the loop\'s input alone', async () => {
       const names = [uniqueName('loop'), uniqueName('loop'), uniqueName('loop')];
-      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn('sh', ['-c', 'while read n; do "$AO_NEW" "$n" --async -p "review $n" || exit 1; done'], {
-          cwd: stack.projectDir,
-          env: { ...stack.clientEnv, AO_NEW: binPath('ao-new') },
-          stdio: ['pipe', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-        child.stdin.end(`${names.join('\n')}\n`);
-        child.once('close', (code) => resolve({ code, stderr }));
+      const r = await runShell('while read n; do "$AO_NEW" "$n" --async -p "review $n" > /dev/null || exit 1; done', {
+        cwd: stack.projectDir,
+        env: { ...stack.clientEnv, AO_NEW: binPath('ao-new') },
+        input: `${names.join('\n')}\n`,
       });
       assert.equal(r.code, 0, r.stderr);
       for (const name of names) {
