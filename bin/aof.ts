@@ -13,18 +13,32 @@ async function serve(which: Which): Promise<void> {
   const env = readServerEnvironment();
   const started: RunningServer[] = [];
   const common = { dataDir: env.dataDir, token: env.token, allowedOrigins: env.allowedOrigins };
-  if (which !== 'runtime') {
-    started.push(await startRegistry({ ...common, url: env.registryUrl, agentsDir: env.agentsDir, logger: createLogger('registry') }));
+  const logger = createLogger('aof');
+  try {
+    if (which !== 'runtime') {
+      started.push(await startRegistry({ ...common, url: env.registryUrl, agentsDir: env.agentsDir, logger: createLogger('registry') }));
+    }
+    if (which !== 'registry') {
+      started.push(await startRuntime({ ...common, url: env.runtimeUrl, registryUrl: env.registryUrl, logger: createLogger('runtime') }));
+    }
+  } catch (error) {
+    // Whatever did start goes down cleanly (its data dir unlocked) before the error is reported.
+    await Promise.all(started.map((server) => server.close().catch(() => undefined)));
+    throw error;
   }
-  if (which !== 'registry') {
-    started.push(await startRuntime({ ...common, url: env.runtimeUrl, registryUrl: env.registryUrl, logger: createLogger('runtime') }));
-  }
+  // Serving, a rejected promise nobody awaited is a bug of ours, never the agents' or the users':
+  // it is logged, and the servers keep answering. (Exceptions still end the process: its state may be
+  // broken; the store and the agents survive that, and the next start picks them up.)
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection (the servers keep running)', reason));
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`${signal}: shutting down (running agents keep going and are picked up at the next start)\n`);
-    void Promise.all(started.map((server) => server.close())).then(() => process.exit(0));
+    void Promise.all(started.map((server) => server.close())).then(() => process.exit(0), (error) => {
+      logger.error('could not shut down cleanly', error);
+      process.exit(1);
+    });
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

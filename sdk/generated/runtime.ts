@@ -155,9 +155,10 @@ export interface paths {
         /**
          * Record events reported by an executor that runs elsewhere
          * @description Events apply to the session's last run and move its state as the runtime's own executor does:
-         *     `session_start` makes a queued run `running`, `result` records the outcome, `session_stop` ends the
-         *     run (`finished` when a successful result was recorded, else `failed`). Events for a run that
-         *     has already ended are refused with 409.
+         *     the first event (`session_start`) makes a queued run `running`, `result` records the outcome,
+         *     `session_stop` ends the run (`finished` when a successful result was recorded, else `failed`; a
+         *     run that ends while still queued never started, and keeps `started_at` null). Events for a run
+         *     that has already ended are refused with 409.
          */
         post: operations["appendSessionEvents"];
         delete?: never;
@@ -378,6 +379,11 @@ export interface components {
             exit_code?: number | null;
             signal?: string | null;
             reason: string;
+            /**
+             * @description What the run was billed for when it ended without a `result` (stopped, crashed, lost): the
+             *     sum over the model responses in its stream. A `result`'s usage wins over it.
+             */
+            usage?: components["schemas"]["Usage"];
         };
         EventInput: {
             /** @constant */

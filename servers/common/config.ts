@@ -4,6 +4,12 @@ import { resolve } from 'node:path';
 export const DEFAULT_RUNTIME_URL = 'http://127.0.0.1:8765';
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8767';
 
+/** The variables that say where each server listens (and where clients find it). */
+export const URL_VARIABLES = {
+  runtime: 'AGENT_ORCHESTRATOR_SESSION_API_URL',
+  registry: 'AGENT_ORCHESTRATOR_AGENT_API_URL',
+} as const;
+
 /** What both servers read from the environment. Every variable is listed in skills/.../ENV_VARS.md. */
 export interface ServerEnvironment {
   runtimeUrl: URL;
@@ -16,8 +22,8 @@ export interface ServerEnvironment {
 
 export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): ServerEnvironment {
   return {
-    runtimeUrl: parseUrl('AGENT_ORCHESTRATOR_SESSION_API_URL', env.AGENT_ORCHESTRATOR_SESSION_API_URL || DEFAULT_RUNTIME_URL),
-    registryUrl: parseUrl('AGENT_ORCHESTRATOR_AGENT_API_URL', env.AGENT_ORCHESTRATOR_AGENT_API_URL || DEFAULT_REGISTRY_URL),
+    runtimeUrl: parseUrl(URL_VARIABLES.runtime, env[URL_VARIABLES.runtime] || DEFAULT_RUNTIME_URL),
+    registryUrl: parseUrl(URL_VARIABLES.registry, env[URL_VARIABLES.registry] || DEFAULT_REGISTRY_URL),
     dataDir: resolve(env.AGENT_ORCHESTRATOR_DATA_DIR || resolve(homedir(), '.agent-orchestrator')),
     agentsDir: resolve(env.AGENT_ORCHESTRATOR_AGENTS_DIR || './.agent-orchestrator/agents'),
     token: env.AGENT_ORCHESTRATOR_API_TOKEN || undefined,

@@ -1158,7 +1158,7 @@ export const runtimeDocument: OpenApiDocument = {
           "events"
         ],
         "summary": "Record events reported by an executor that runs elsewhere",
-        "description": "Events apply to the session's last run and move its state as the runtime's own executor does:\n`session_start` makes a queued run `running`, `result` records the outcome, `session_stop` ends the\nrun (`finished` when a successful result was recorded, else `failed`). Events for a run that\nhas already ended are refused with 409.\n",
+        "description": "Events apply to the session's last run and move its state as the runtime's own executor does:\nthe first event (`session_start`) makes a queued run `running`, `result` records the outcome,\n`session_stop` ends the run (`finished` when a successful result was recorded, else `failed`; a\nrun that ends while still queued never started, and keeps `started_at` null). Events for a run\nthat has already ended are refused with 409.\n",
         "requestBody": {
           "required": true,
           "content": {
@@ -1984,6 +1984,10 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "reason": {
             "type": "string"
+          },
+          "usage": {
+            "$ref": "#/components/schemas/Usage",
+            "description": "What the run was billed for when it ended without a `result` (stopped, crashed, lost): the\nsum over the model responses in its stream. A `result`'s usage wins over it.\n"
           }
         }
       },

@@ -17,6 +17,9 @@ export function listen(app: Koa, url: URL): Promise<Listening> {
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
+      // An error of the listening socket later on (an accept failing) is logged by the app, never
+      // left to end the process as an unhandled 'error' event.
+      server.on('error', (error) => app.emit('error', error));
       const address = server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
       const hostPart = host.includes(':') ? `[${host}]` : host;

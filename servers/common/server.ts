@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { URL_VARIABLES } from './config.js';
 import { lockDataDir } from './data-dir.js';
 import { listen } from './listen.js';
 import type { Logger } from './logger.js';
@@ -22,6 +23,22 @@ export interface CommonServerOptions {
 
 export const VERSION = '0.1.0';
 
+/** Why a server could not listen, naming the server and the variable that moves it. */
+function cannotListen(title: string, owner: 'registry' | 'runtime', url: URL, error: NodeJS.ErrnoException): Error {
+  const move = `set ${URL_VARIABLES[owner]} to another address`;
+  const where = `${title} cannot listen on ${url.origin}`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new Error(`${where}: the port is in use (another aof, or another program); stop it or ${move}`);
+    case 'EACCES':
+      return new Error(`${where}: permission denied (ports below 1024 need privileges); ${move}`);
+    case 'EADDRNOTAVAIL':
+      return new Error(`${where}: this machine has no such address; ${move}`);
+    default:
+      return new Error(`${where}: ${error.message}; ${move}`);
+  }
+}
+
 /**
  * Starts a server that owns its data dir: takes the lock, sets up, listens. `close` undoes all of it,
  * and so does a failure on the way up.
@@ -35,7 +52,10 @@ export async function serveLocked(
   const unlock = await lockDataDir(options.dataDir, owner);
   try {
     const { app, onClose } = await setUp();
-    const listening = await listen(app, options.url);
+    const listening = await listen(app, options.url).catch(async (error: NodeJS.ErrnoException) => {
+      await onClose?.();
+      throw cannotListen(title, owner, options.url, error);
+    });
     options.logger.info(`${title} listening on ${listening.url} (data in ${options.dataDir})`);
     return {
       url: listening.url,

@@ -211,8 +211,11 @@ export class SessionService {
   /**
    * Records events for the session's last run and applies them to its state. This is the one
    * place where run states change, for the local executor and remote ones alike.
+   *
+   * `started` says the run's process exists: the run is `running` from that moment, with no event
+   * (events are what the agent said; a remote executor's first event starts its run the same way).
    */
-  async record(name: string, inputs: EventInput[], options: { force?: boolean; run?: number } = {}): Promise<Event[]> {
+  async record(name: string, inputs: EventInput[], options: { force?: boolean; run?: number; started?: boolean } = {}): Promise<Event[]> {
     return this.lock.run(name, async () => {
       const session = await this.require(name);
       const run = lastRun(session);
@@ -234,12 +237,16 @@ export class SessionService {
         data: boundStrings(input.data) as Record<string, unknown>,
       }));
       const changes: SessionChange[] = [];
+      if (options.started && run.state === 'queued') {
+        startRun(run, at);
+        changes.push({ name, change: 'state', state: run.state, run: run.number, at });
+      }
       for (const input of inputs) {
         const before = run.state;
         applyEvent(session, run, input, at);
         if (run.state !== before) changes.push({ name, change: 'state', state: run.state, run: run.number, at });
       }
-      await this.store.appendEvents(events);
+      if (events.length) await this.store.appendEvents(events);
       this.seqs.set(name, seq);
       session.updated_at = at;
       await this.store.replace(session);
@@ -301,10 +308,11 @@ export class SessionService {
       };
       const timer = setTimeout(finish, timeoutMs);
       const off = this.onChange((change) => {
-        if (change.name === name) void done().then((yes) => yes && finish());
+        if (change.name === name) void done().then((yes) => yes && finish(), finish);
       });
       // The state may have changed between the caller's read and the subscription.
-      void done().then((yes) => yes && finish());
+      // A store that fails here ends the wait; the caller's next read reports the error.
+      void done().then((yes) => yes && finish(), finish);
     });
   }
 
@@ -331,10 +339,8 @@ export class SessionService {
 
 /** How one event moves its run. */
 function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, at: string): void {
-  if (run.state === 'queued') {
-    run.state = 'running';
-    run.started_at = at;
-  }
+  // A run that ends while queued never started (stopped in the queue, or its agent could not start).
+  if (run.state === 'queued' && input.type !== 'session_stop') startRun(run, at);
   switch (input.type) {
     case 'session_start':
       if (input.data.claude_session_id) session.claude_session_id = input.data.claude_session_id;
@@ -355,6 +361,8 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
       const data = input.data;
       run.ended_at = at;
       run.exit_code = data.exit_code ?? null;
+      // What was billed before a run ended without a result line; a result's totals win.
+      if (data.usage) run.usage ??= data.usage;
       if (run.stop_requested) {
         run.state = 'stopped';
         run.error ??= data.reason || 'stopped by request';
@@ -370,6 +378,11 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
     default:
       break;
   }
+}
+
+function startRun(run: StoredRun, at: string): void {
+  run.state = 'running';
+  run.started_at = at;
 }
 
 function boundStrings(value: unknown): unknown {

@@ -185,7 +185,8 @@ describe('runtime: running Claude Code', function () {
     stack.fake.respond(() => ({ text: 'too late', delayMs: 60_000 }));
     await ao.sessions.create({ name: 'slow', prompt: 'take your time', agent: 'tooler' });
     await eventually('the run to start', async () => (await ao.sessions.status('slow')).state === 'running');
-    await eventually('the request to reach the model', () => stack.fake.requests.length > 0);
+    // Running means the process exists; the MCP server is up once Claude Code asks the model.
+    await eventually('the request to reach the model', () => stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('take your time')));
     const pid = agentPid(stack.dataDir, 'slow');
     // The agent's group: the wrapper shell, Claude Code and the echo MCP server it started.
     assert.ok(groupMembers(pid).length >= 3, `group ${pid}: ${groupMembers(pid)}`);

@@ -62,6 +62,8 @@ export type FakeModel = {
   url: string;
   /** Every POST /v1/messages body, in arrival order. */
   requests: MessagesBody[];
+  /** The usage of every response sent in full (as message_start and message_delta said it), in order. */
+  billed: Array<{ id: string; input_tokens: number; output_tokens: number }>;
   /** Every HTTP request line seen (all routes), in arrival order. */
   hits: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders }>;
   respond(fn: Responder): void;
@@ -114,6 +116,7 @@ const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
 export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeModel> {
   let responder = opts.responder ?? echoResponder;
   const requests: MessagesBody[] = [];
+  const billed: FakeModel['billed'] = [];
   const hits: FakeModel['hits'] = [];
   const sockets = new Set<Socket>();
   const closing = new AbortController();
@@ -165,9 +168,10 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const event = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
 
+    const id = `msg_fake_${++messageCounter}`;
     event('message_start', {
       message: {
-        id: `msg_fake_${++messageCounter}`,
+        id,
         type: 'message',
         role: 'assistant',
         model,
@@ -204,6 +208,7 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
     });
     event('message_stop', {});
     res.end();
+    billed.push({ id, input_tokens: inputTokens, output_tokens: tokens(outputText) });
   }
 
   server.on('connection', (socket) => {
@@ -219,6 +224,7 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    billed,
     hits,
     respond(fn) {
       responder = fn;

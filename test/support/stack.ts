@@ -15,6 +15,10 @@ export interface StackOptions {
   token?: string;
   /** Run the runtime as its own process (`node dist/bin/aof.js runtime`), so a test can SIGKILL it. */
   runtimeProcess?: boolean;
+  /** A command the runtime process is started through (e.g. `setpriv ...` to drop root's capabilities). */
+  runtimeWrapper?: string[];
+  /** More environment for the runtime process. */
+  runtimeEnv?: Record<string, string>;
 }
 
 /**
@@ -99,8 +103,10 @@ export class TestStack {
       AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
       ...(this.options.executorOptions?.maxConcurrent ? { AGENT_ORCHESTRATOR_MAX_CONCURRENT: String(this.options.executorOptions.maxConcurrent) } : {}),
       ...(this.options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: this.options.token } : {}),
+      ...this.options.runtimeEnv,
     };
-    const child = spawn(process.execPath, [join(repoRoot, 'dist/bin/aof.js'), 'runtime'], {
+    const [command, ...args] = [...(this.options.runtimeWrapper ?? []), process.execPath, join(repoRoot, 'dist/bin/aof.js'), 'runtime'];
+    const child = spawn(command!, args, {
       cwd: this.projectDir,
       env,
       stdio: ['ignore', 'ignore', 'pipe'],

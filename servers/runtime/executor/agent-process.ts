@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ProjectDirProblem } from './failure-reasons.js';
 
 /** The files of one run, in `<dataDir>/runs/<session>/<run>/`. */
 export interface RunFiles {
@@ -48,21 +49,50 @@ const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
  * Starts Claude Code detached, reading its prompt from a file and writing its stream and exit
  * code to files. Nothing ties it to the runtime: if the runtime dies, the agent keeps working and
  * a restarted runtime picks up its output where it stopped reading.
+ *
+ * Resolves once the process exists and its pid file is written; rejects with the system's error
+ * (its `code`: ENOENT for a missing cwd, EACCES, EMFILE, EAGAIN, ENOMEM, ENOSPC...) when it could
+ * not be started, so a failure to start is the run's failure and never an unhandled 'error' event.
  */
-export function spawnAgent(bin: string, args: string[], files: RunFiles, cwd: string, env: NodeJS.ProcessEnv): AgentProcess {
+export async function spawnAgent(bin: string, args: string[], files: RunFiles, cwd: string, env: NodeJS.ProcessEnv): Promise<AgentProcess> {
   const script = `"$0" "$@" <${shellQuote(files.prompt)} >${shellQuote(files.stream)} 2>${shellQuote(files.stderr)}; `
     + `echo $? >${shellQuote(`${files.exit}.tmp`)} && mv ${shellQuote(`${files.exit}.tmp`)} ${shellQuote(files.exit)}`;
   const child = spawn('/bin/sh', ['-c', script, bin, ...args], { cwd, env, detached: true, stdio: 'ignore' });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not start /bin/sh');
-  writeFileSync(files.pid, `${pid} ${startMarker(pid)}\n`);
   const exited = new Promise<Exit>((resolve) => {
     child.once('exit', (_code, signal) => {
       void readExitCode(files).then((code) => resolve({ code, signal }));
     });
-    child.once('error', () => resolve({ code: null, signal: null }));
   });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  // Later errors (a failed kill) change nothing: the process is followed through its exit.
+  child.on('error', () => undefined);
+  const pid = child.pid!;
+  try {
+    await writeFile(files.pid, `${pid} ${startMarker(pid)}\n`);
+  } catch (error) {
+    // Without its pid file a restarted runtime could not find the agent again: do not let it run.
+    signalGroup(pid, 'SIGKILL');
+    throw error;
+  }
   return { pid, exited, stop: (graceMs) => stopGroup(pid, exited, graceMs) };
+}
+
+/** What keeps an agent from starting in `dir`, as far as looking at it tells; null when nothing does. */
+export async function inspectProjectDir(dir: string): Promise<ProjectDirProblem | null> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'missing';
+    if (code === 'ENOTDIR') return 'not-a-directory';
+    return code === 'EACCES' || code === 'EPERM' ? 'no-access' : null;
+  }
+  if (!info.isDirectory()) return 'not-a-directory';
+  return access(dir, constants.X_OK).then(() => null, () => 'no-access' as const);
 }
 
 /** Re-adopts the run's process if it is still the one we started (same pid and start time). */

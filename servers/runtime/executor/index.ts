@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { HttpProblem } from '../../common/problem.js';
 import type { RunScheduler, SessionService } from '../session-service.js';
-import { lastRun, type EventInput, type StoredRun, type StoredSession } from '../session-store.js';
-import { adoptAgent, readExitCode, runFiles, signalGroup, spawnAgent, type AgentProcess, type Exit, type RunFiles } from './agent-process.js';
+import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession } from '../session-store.js';
+import {
+  adoptAgent, inspectProjectDir, readExitCode, runFiles, signalGroup, spawnAgent, type AgentProcess, type Exit, type RunFiles,
+} from './agent-process.js';
 import { claudeArgs, resolveExecutable } from './claude-command.js';
+import { cliNotFoundReason, exitReason, startFailureReason } from './failure-reasons.js';
 import { LineTail } from './line-tail.js';
 import { StreamParser } from './stream-parser.js';
 
@@ -149,7 +152,7 @@ class LocalExecutor implements Executor {
     const entry = new ActiveRun();
     this.active.set(name, entry);
     entry.done = work(entry)
-      .catch((error) => this.options.logger.error(`run of session '${name}' failed in the executor`, error))
+      .catch((error) => this.failUnexpectedly(name, entry, error))
       .finally(() => {
         entry.settle();
         this.active.delete(name);
@@ -163,29 +166,52 @@ class LocalExecutor implements Executor {
     const run = lastRun(session);
     if (run.state !== 'queued' || run.stop_requested) return;
     const files = runFiles(this.runsDir, name, run.number);
-    await mkdir(files.dir, { recursive: true, mode: 0o700 });
-    await writeFile(files.prompt, run.prompt, { mode: 0o600 });
-    const bin = await resolveExecutable(this.options.claudeBin, this.options.env.PATH);
-    if (!bin) {
-      await this.end(name, run, {
-        exit_code: null,
-        signal: null,
-        reason: `Claude Code CLI not found: '${this.options.claudeBin}' is not an executable file or on PATH; install Claude Code or set AGENT_ORCHESTRATOR_CLAUDE_BIN`,
-      });
+    try {
+      // One level at a time: a recursive mkdir reports ENOENT where the real error is EROFS or EACCES.
+      for (const dir of [this.runsDir, dirname(files.dir), files.dir]) {
+        await mkdir(dir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+        });
+      }
+      await writeFile(files.prompt, run.prompt, { mode: 0o600 });
+      if (session.blueprint?.mcp_servers) {
+        await writeFile(files.mcpConfig, JSON.stringify({ mcpServers: session.blueprint.mcp_servers }), { mode: 0o600 });
+      }
+    } catch (error) {
+      await this.fail(name, run, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
       return;
     }
-    if (session.blueprint?.mcp_servers) {
-      await writeFile(files.mcpConfig, JSON.stringify({ mcpServers: session.blueprint.mcp_servers }), { mode: 0o600 });
+    const bin = await resolveExecutable(this.options.claudeBin, this.options.env.PATH);
+    if (!bin) {
+      await this.fail(name, run, cliNotFoundReason(this.options.claudeBin));
+      return;
     }
     // Continue the conversation once Claude Code has opened it. A run stopped before Claude Code
     // saved anything leaves no conversation to resume: then open it anew under the same id.
     let resume = session.conversation_started === true;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const args = claudeArgs(session, { resume, permissionMode: this.options.permissionMode, mcpConfigPath: files.mcpConfig });
-      // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
-      await Promise.all([rm(files.exit, { force: true }), writeFile(files.stream, '', { mode: 0o600 }), writeFile(files.stderr, '', { mode: 0o600 })]);
-      entry.attach(spawnAgent(bin, args, files, session.project_dir, this.options.env));
-      const outcome = await this.follow(name, run, files, entry.process!, 0, { resumed: resume });
+      let agent: AgentProcess;
+      try {
+        // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
+        await Promise.all([rm(files.exit, { force: true }), writeFile(files.stream, '', { mode: 0o600 }), writeFile(files.stderr, '', { mode: 0o600 })]);
+      } catch (error) {
+        await this.fail(name, run, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
+        return;
+      }
+      try {
+        agent = await spawnAgent(bin, args, files, session.project_dir, this.options.env);
+      } catch (error) {
+        const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
+          ? { stage: 'spawn' as const, projectDir: session.project_dir, projectDirProblem: await inspectProjectDir(session.project_dir) }
+          : { stage: 'run-files' as const, dir: files.dir };
+        await this.fail(name, run, startFailureReason(error, where));
+        return;
+      }
+      entry.attach(agent);
+      // The run is `running` from the moment its process exists (not from Claude Code's first line).
+      if (attempt === 0) await this.record(name, run, [], { started: true });
+      const outcome = await this.follow(name, run, files, agent, 0, { resumed: resume });
       if (outcome !== 'no-conversation') return;
       resume = false;
       const current = await this.sessions.getStored(name);
@@ -202,6 +228,8 @@ class LocalExecutor implements Executor {
     if (adopted) {
       this.options.logger.info(`re-adopted the running agent of session '${session.name}' (pid ${adopted.pid})`);
       entry.attach(adopted);
+      // Spawned before the last runtime could say so: running from now at the latest.
+      if (run.state === 'queued') await this.record(session.name, run, [], { started: true });
       await this.follow(session.name, run, files, adopted, recorded);
       return;
     }
@@ -212,6 +240,25 @@ class LocalExecutor implements Executor {
       stop: async () => undefined,
     };
     await this.follow(session.name, run, files, ended, recorded, { lostReason: 'runtime restarted' });
+  }
+
+  /**
+   * The last resort when running or following a run threw (a store that cannot write, a bug): the
+   * run ends `failed` with the reason, its agent (if any) is ended, and the runtime goes on. If even
+   * that cannot be recorded, the run stays as stored and the next start of the runtime retries it.
+   */
+  private async failUnexpectedly(name: string, entry: ActiveRun, error: unknown): Promise<void> {
+    this.options.logger.error(`run of session '${name}' failed in the executor`, error);
+    if (this.detaching) return;
+    try {
+      if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
+      const session = await this.sessions.getStored(name);
+      if (!session || isFinal(lastRun(session).state)) return;
+      const reason = `the runtime could not run the agent: ${error instanceof Error ? error.message : String(error)}`;
+      await this.end(name, lastRun(session), { exit_code: null, signal: null, reason });
+    } catch (again) {
+      this.options.logger.error(`could not record the failure of session '${name}'`, again);
+    }
   }
 
   /**
@@ -226,6 +273,18 @@ class LocalExecutor implements Executor {
     let toSkip = skip;
     let recorded = false;
     let noConversation = false;
+    // Events wait here when the store refuses them (a full disk): the next lines, or the end, retry.
+    const pending: EventInput[] = [];
+    const flush = async () => {
+      const batch = pending.splice(0);
+      if (!batch.length) return;
+      try {
+        await this.record(name, run, batch);
+      } catch (error) {
+        pending.unshift(...batch);
+        throw error;
+      }
+    };
     const tail = new LineTail(files.stream, async (lines) => {
       let events = lines.flatMap((line) => parser.parse(line));
       if (options.resumed && !recorded && isNoConversation(events)) {
@@ -235,10 +294,9 @@ class LocalExecutor implements Executor {
       const skipped = Math.min(toSkip, events.length);
       toSkip -= skipped;
       events = events.slice(skipped);
-      if (events.length) {
-        recorded = true;
-        await this.record(name, run, events);
-      }
+      if (events.length) recorded = true;
+      pending.push(...events);
+      await flush().catch((error) => this.options.logger.warn(`could not record events of session '${name}' yet (will retry): ${error.message}`));
     });
     tail.start();
     const exit = await Promise.race([agent.exited, this.detached]);
@@ -249,17 +307,24 @@ class LocalExecutor implements Executor {
     await tail.finish();
     if (agent.pid) signalGroup(agent.pid, 'SIGKILL');
     if (noConversation) return 'no-conversation';
+    await flush();
     await this.end(name, run, await stopData(exit, parser, files, options.lostReason));
     return 'ended';
   }
 
-  private async end(name: string, run: StoredRun, data: Extract<EventInput, { type: 'session_stop' }>['data']): Promise<void> {
-    await this.record(name, run, [{ type: 'session_stop', data }], true);
+  private async end(name: string, run: StoredRun, data: StopData): Promise<void> {
+    await this.record(name, run, [{ type: 'session_stop', data }], { force: true });
   }
 
-  private async record(name: string, run: StoredRun, events: EventInput[], force = false): Promise<void> {
+  /** Ends a run whose agent could not be started. */
+  private async fail(name: string, run: StoredRun, reason: string): Promise<void> {
+    this.options.logger.warn(`run ${run.number} of session '${name}' failed to start: ${reason}`);
+    await this.end(name, run, { exit_code: null, signal: null, reason });
+  }
+
+  private async record(name: string, run: StoredRun, events: EventInput[], options: { force?: boolean; started?: boolean } = {}): Promise<void> {
     try {
-      await this.sessions.record(name, events, { run: run.number, force });
+      await this.sessions.record(name, events, { run: run.number, ...options });
     } catch (error) {
       // The session was deleted or moved on while its agent was still talking: nothing to keep.
       if (error instanceof HttpProblem && (error.status === 404 || error.status === 409)) return;
@@ -268,6 +333,8 @@ class LocalExecutor implements Executor {
   }
 }
 
+type StopData = Extract<EventInput, { type: 'session_stop' }>['data'];
+
 /** The only output of `claude --resume ID` when Claude Code has no conversation ID saved. */
 function isNoConversation(events: EventInput[]): boolean {
   const [first] = events;
@@ -275,14 +342,17 @@ function isNoConversation(events: EventInput[]): boolean {
     && (first.data.errors ?? []).some((error) => error.startsWith('No conversation found'));
 }
 
-async function stopData(exit: Exit, parser: StreamParser, files: RunFiles, lostReason?: string) {
+/**
+ * How the run ended. Without a result line (stopped, crashed, lost), the usage is what the stream's
+ * assistant messages billed so far (see StreamParser.billedUsage); with one, the result's totals win.
+ */
+async function stopData(exit: Exit, parser: StreamParser, files: RunFiles, lostReason?: string): Promise<StopData> {
   const base = { exit_code: exit.code, signal: exit.signal };
   if (parser.result) {
     return { ...base, reason: parser.result.isError ? 'Claude Code reported an error' : 'completed' };
   }
-  if (exit.signal) return { ...base, reason: `Claude Code was ended by ${exit.signal}` };
-  if (exit.code === null && lostReason) return { ...base, reason: lostReason };
-  const stderr = (await readFile(files.stderr, 'utf8').catch(() => '')).trim();
-  const detail = stderr ? `: ${stderr.slice(-2000)}` : '';
-  return { ...base, reason: `Claude Code exited with code ${exit.code ?? 'unknown'} without a result${detail}` };
+  const usage = parser.billedUsage();
+  const billed = usage ? { usage } : {};
+  const stderr = exit.signal || (exit.code === null && lostReason) ? '' : await readFile(files.stderr, 'utf8').catch(() => '');
+  return { ...base, ...billed, reason: exitReason(exit, stderr, lostReason) };
 }

@@ -15,6 +15,8 @@ export class LineTail {
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** A failure of `onLines` or of reading, kept for `finish` so it is never an unhandled rejection. */
+  private failure: unknown;
 
   constructor(private readonly path: string, private readonly onLines: (lines: string[]) => Promise<void>) {}
 
@@ -35,6 +37,7 @@ export class LineTail {
     await this.read(true);
     await this.handle?.close();
     this.handle = undefined;
+    if (this.failure) throw this.failure;
   }
 
   /** Stops following without reading further (the runtime is shutting down). */
@@ -57,7 +60,7 @@ export class LineTail {
 
   private read(toEnd: boolean): Promise<void> {
     this.reading = this.reading.then(async () => {
-      if (this.stopped && !toEnd) return;
+      if (this.failure || (this.stopped && !toEnd)) return;
       this.handle ??= await open(this.path, 'r').catch(() => undefined);
       if (!this.handle) return;
       const chunks: Buffer[] = [];
@@ -75,6 +78,8 @@ export class LineTail {
       this.partial = bytes.subarray(end);
       const complete = bytes.subarray(0, end).toString('utf8').split('\n').filter((line) => line.trim() !== '');
       if (complete.length) await this.onLines(complete);
+    }).catch((error: unknown) => {
+      this.failure ??= error;
     });
     return this.reading;
   }

@@ -7,6 +7,8 @@ import type { EventInput, Usage } from '../session-store.js';
  */
 export class StreamParser {
   private readonly toolNames = new Map<string, string>();
+  /** Usage per model response (message id): Claude Code repeats it on the line of each content block. */
+  private readonly billed = new Map<string, Usage>();
   /** The `result` line's verdict once seen. */
   result: { isError: boolean; text: string | null } | undefined;
 
@@ -53,7 +55,24 @@ export class StreamParser {
     ];
   }
 
+  /**
+   * What the model responses seen so far were billed, each counted once; null before the first.
+   * Claude Code writes an assistant line when a content block is complete, before the response's
+   * final `message_delta`: the input and cache tokens are exact, the output tokens are what the
+   * model had reported at the start of the response (a lower bound). The `result` line has the
+   * exact totals; this is for runs that end without one.
+   */
+  billedUsage(): Usage | null {
+    if (!this.billed.size) return null;
+    const total: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    for (const usage of this.billed.values()) {
+      for (const key of Object.keys(total) as Array<keyof Usage>) total[key] += usage[key];
+    }
+    return total;
+  }
+
   private assistant(message: Record<string, any>): EventInput[] {
+    this.countUsage(message.message);
     const events: EventInput[] = [];
     for (const block of contentBlocks(message.message)) {
       if (block.type === 'text' && typeof block.text === 'string') {
@@ -66,6 +85,17 @@ export class StreamParser {
       }
     }
     return events;
+  }
+
+  private countUsage(message: Record<string, any> | undefined): void {
+    if (!message?.usage || typeof message.usage !== 'object' || typeof message.id !== 'string') return;
+    const usage = normalizeUsage(message.usage);
+    const seen = this.billed.get(message.id);
+    if (seen) {
+      // A later line of the same response may carry newer counts: keep the largest of each.
+      for (const key of Object.keys(usage) as Array<keyof Usage>) usage[key] = Math.max(usage[key], seen[key]);
+    }
+    this.billed.set(message.id, usage);
   }
 
   private toolResults(message: Record<string, any>): EventInput[] {

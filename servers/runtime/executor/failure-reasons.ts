@@ -1,0 +1,108 @@
+/**
+ * What a failed run's `error` says: what happened and what to do about it. Pure, so each wording
+ * is unit-tested without producing the failure; the executor gathers the facts (the error code, the
+ * state of the project dir, Claude Code's stderr) and asks here for the sentence.
+ */
+
+const RESUME = 'then resume the session';
+
+/** Where an agent's start failed. */
+export type StartStage =
+  /** Writing the run's files (prompt, output, pid) under `<data dir>/runs`. */
+  | { stage: 'run-files'; dir: string }
+  /** Starting the process in the session's project dir. */
+  | { stage: 'spawn'; projectDir: string; projectDirProblem: ProjectDirProblem | null };
+
+/** What is wrong with a project dir, as found by looking at it (see `inspectProjectDir`). */
+export type ProjectDirProblem = 'missing' | 'not-a-directory' | 'no-access';
+
+/** Why an agent could not be started, from the error's code (errno) and where it happened. */
+export function startFailureReason(error: unknown, where: StartStage): string {
+  const code = errorCode(error);
+  if (where.stage === 'spawn' && where.projectDirProblem) return projectDirReason(where.projectDir, where.projectDirProblem);
+  const shared = resourceReason(code);
+  if (shared) return shared;
+  if (where.stage === 'run-files') {
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      return `could not write the run's files in ${where.dir}: the disk is full (${code}); free space under AGENT_ORCHESTRATOR_DATA_DIR, ${RESUME}`;
+    }
+    if (code === 'EROFS') {
+      return `could not write the run's files in ${where.dir}: the file system is read-only (EROFS); make AGENT_ORCHESTRATOR_DATA_DIR writable or move it, ${RESUME}`;
+    }
+    if (code === 'EACCES' || code === 'EPERM') {
+      return `could not write the run's files in ${where.dir}: permission denied (${code}); give the runtime's user write access to AGENT_ORCHESTRATOR_DATA_DIR, ${RESUME}`;
+    }
+    return `could not write the run's files in ${where.dir}: ${messageOf(error)}`;
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return `could not start Claude Code in ${where.projectDir}: permission denied (${code}); check the permissions of the project dir and of /bin/sh, ${RESUME}`;
+  }
+  return `could not start Claude Code in ${where.projectDir}: ${messageOf(error)}`;
+}
+
+function projectDirReason(dir: string, problem: ProjectDirProblem): string {
+  switch (problem) {
+    case 'missing':
+      return `the project dir ${dir} does not exist (anymore); re-create it and resume the session, or start a new session with an existing --project-dir`;
+    case 'not-a-directory':
+      return `the project dir ${dir} is not a directory; put a directory there and resume the session, or start a new session with another --project-dir`;
+    case 'no-access':
+      return `the runtime may not enter the project dir ${dir} (permission denied); give the user running the runtime access to it (chmod/chown) and resume the session, or use another --project-dir`;
+  }
+}
+
+/** Limits of the runtime's process or of the machine, wherever they are hit. */
+function resourceReason(code: string | undefined): string | null {
+  switch (code) {
+    case 'EMFILE':
+    case 'ENFILE':
+      return `the runtime has too many open files (${code}); raise its limit (ulimit -n) or lower AGENT_ORCHESTRATOR_MAX_CONCURRENT, ${RESUME}`;
+    case 'ENOMEM':
+      return `the machine is out of memory (ENOMEM) and could not start another process; free memory or lower AGENT_ORCHESTRATOR_MAX_CONCURRENT, ${RESUME}`;
+    case 'EAGAIN':
+      return `the system refused to start another process (EAGAIN: a process limit, ulimit -u, or memory); lower AGENT_ORCHESTRATOR_MAX_CONCURRENT or raise the limit, ${RESUME}`;
+    default:
+      return null;
+  }
+}
+
+const INSTALL_CLI = 'install Claude Code or set AGENT_ORCHESTRATOR_CLAUDE_BIN';
+
+/** The configured CLI (`AGENT_ORCHESTRATOR_CLAUDE_BIN`) is neither an executable file nor on PATH. */
+export function cliNotFoundReason(configured: string): string {
+  return `Claude Code CLI not found: '${configured}' is not an executable file or on PATH; ${INSTALL_CLI}`;
+}
+
+/** Claude Code's refusal of bypassPermissions as root, which it prints on stderr. */
+const ROOT_REFUSAL = /cannot be used with root\/sudo/i;
+
+export const ROOT_ADVICE = 'the runtime runs as root, where Claude Code refuses bypassPermissions: set IS_SANDBOX=1 in the '
+  + "runtime's environment if this machine is a sandbox, or run the runtime as a normal user, or choose another "
+  + 'permission mode (AGENT_ORCHESTRATOR_PERMISSION_MODE, or the blueprint\'s permission_mode)';
+
+/** The reason of a run that ended without a result line, from its exit and Claude Code's stderr. */
+export function exitReason(exit: { code: number | null; signal: string | null }, stderr: string, lostReason?: string): string {
+  if (exit.signal) return `Claude Code was ended by ${exit.signal}`;
+  if (exit.code === null && lostReason) return lostReason;
+  const text = stderr.trim();
+  const detail = text ? `: ${text.slice(-2000)}` : '';
+  const advice = ROOT_REFUSAL.test(text) ? `. ${capitalize(ROOT_ADVICE)}` : '';
+  if (exit.code === 127) {
+    return `Claude Code could not be run (exit code 127: the CLI was not found or not executable)${detail}; `
+      + `${INSTALL_CLI}, ${RESUME}`;
+  }
+  return `Claude Code exited with code ${exit.code ?? 'unknown'} without a result${detail}${advice}`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
