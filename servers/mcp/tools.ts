@@ -92,10 +92,19 @@ export const TOOL_NAMES = [
   'get_agent_session_status',
   'get_agent_session_result',
   'stop_agent_session',
+  'delete_agent_session',
   'delete_all_agent_sessions',
+  'get_agent_usage',
 ] as const;
 
-/** Registers the eight orchestrator tools on `server`. */
+const usageSums = {
+  runs: z.number().int(),
+  usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int(), cache_creation_input_tokens: z.number().int(), cache_read_input_tokens: z.number().int() }),
+  cost_usd: z.number(),
+  duration_ms: z.number().int(),
+};
+
+/** Registers the orchestrator tools (TOOL_NAMES) on `server`. */
 export function registerTools(server: McpServer, options: ToolOptions): void {
   let client: Orchestrator | undefined;
   const ao = (): Orchestrator => (client ??= typeof options.orchestrator === 'function' ? options.orchestrator() : options.orchestrator);
@@ -358,6 +367,51 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
       : `Session '${session.name}' was not running (its last run ${before === 'stopped' ? 'was already stopped' : before}); nothing to stop`;
     return ok(text, { name: session.name, state: session.state, run, note: text });
   }, { session: args.name }));
+
+  server.registerTool('delete_agent_session', {
+    title: 'Delete an agent session',
+    description: 'Deletes one session with its history, stopping its run first if one is active. Other sessions are kept. Cannot be undone.',
+    inputSchema: z.strictObject({
+      name: sessionName('The session to delete (see list_agent_sessions)'),
+    }),
+    outputSchema: z.object({ deleted: z.string(), note: NOTE }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  }, (args) => guarded(async () => {
+    await ao().sessions.delete(args.name);
+    return ok(`Deleted session '${args.name}'`, { deleted: args.name, note: null });
+  }, { session: args.name }));
+
+  server.registerTool('get_agent_usage', {
+    title: 'Get token usage and cost',
+    description: "Tokens, cost (Claude Code's own estimate) and time of the sessions' runs: per session (most expensive first), per agent blueprint, per UTC day, and the total. Computed by the Agent Runtime: use its numbers as they are.",
+    inputSchema: z.strictObject({
+      sessions: z.array(z.string().regex(NAME_PATTERN, { error: `Invalid session name: use ${NAME_RULE}` }).max(60)).max(200).optional()
+        .describe('Only these sessions (default: all)'),
+      blueprint: z.string().regex(NAME_PATTERN, { error: `Invalid blueprint name: use ${NAME_RULE}` }).max(60).optional()
+        .describe('Only sessions started from this blueprint'),
+    }),
+    outputSchema: z.object({
+      totals: z.object({ sessions: z.number().int(), ...usageSums }),
+      sessions: z.array(z.object({ name: z.string(), agent: z.string().nullable(), state: z.enum(RUN_STATES), first_run_at: z.string(), last_run_at: z.string(), ...usageSums })),
+      agents: z.array(z.object({ agent: z.string().nullable(), sessions: z.number().int(), ...usageSums })),
+      days: z.array(z.object({ day: z.string(), sessions: z.number().int(), ...usageSums })),
+      note: NOTE,
+    }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+  }, (args) => guarded(async () => {
+    const report = await ao().sessions.usage({ agent: args.blueprint, sessions: args.sessions });
+    const { shown, more } = fit(report.sessions, maxChars / 2);
+    const tokens = (u: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number }) =>
+      u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
+    const t = report.totals;
+    const note = more ? `${more} more (cheaper) session${more === 1 ? '' : 's'} not shown — name the sessions to see them` : null;
+    const lines = [
+      `Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${tokens(t.usage)} tokens (input ${t.usage.input_tokens}, output ${t.usage.output_tokens}, cache write ${t.usage.cache_creation_input_tokens}, cache read ${t.usage.cache_read_input_tokens}), $${t.cost_usd.toFixed(4)}`,
+      ...shown.map((s) => `- ${s.name}${s.agent ? ` (blueprint ${s.agent})` : ''}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}, ${tokens(s.usage)} tokens, $${s.cost_usd.toFixed(4)}`),
+      ...(note ? [`… ${note}`] : []),
+    ];
+    return ok(lines.join('\n'), { ...report, sessions: shown, note });
+  }));
 
   server.registerTool('delete_all_agent_sessions', {
     title: 'Delete all agent sessions',

@@ -26,9 +26,11 @@ export interface SuiteContext {
 }
 
 export const TOOLS = [
+  'delete_agent_session',
   'delete_all_agent_sessions',
   'get_agent_session_result',
   'get_agent_session_status',
+  'get_agent_usage',
   'list_agent_blueprints',
   'list_agent_sessions',
   'resume_agent_session',
@@ -40,7 +42,7 @@ export const TOOLS = [
 export function toolSuite(ctx: SuiteContext): void {
   const tool = (name: string, args: Record<string, unknown> = {}) => call(ctx.client, name, args);
 
-  it('lists the eight tools, each with a description and a JSON Schema for its inputs', async () => {
+  it('lists the ten tools, each with a description and a JSON Schema for its inputs', async () => {
     const { tools } = await ctx.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
     for (const t of tools) {
@@ -248,6 +250,28 @@ export function toolSuite(ctx: SuiteContext): void {
       assert.equal(answer.isError, true);
       assert.equal(answer.text, "Session 'nobody' not found — see list_agent_sessions");
     }
+  });
+
+  it('get_agent_usage: the runtime\'s usage report, per session, blueprint and day, and the total', async () => {
+    const expected = await ctx.stack.client().sessions.usage();
+    const answer = await tool('get_agent_usage');
+    assert.equal(answer.isError, false, answer.text);
+    assert.deepEqual(answer.structured.totals, expected.totals);
+    assert.deepEqual(answer.structured.sessions, expected.sessions);
+    assert.deepEqual(answer.structured.agents, expected.agents);
+    assert.match(answer.text, new RegExp(`^Total: ${expected.totals.sessions} sessions, ${expected.totals.runs} runs, \\d+ tokens`));
+    const one = await tool('get_agent_usage', { sessions: ['first'] });
+    assert.deepEqual(one.structured.sessions.map((s: { name: string }) => s.name), ['first']);
+    assert.equal(one.structured.totals.runs, 2);
+  });
+
+  it('delete_agent_session: deletes one session; an unknown one says where to look', async () => {
+    await ctx.stack.client().sessions.create({ name: 'doomed', prompt: 'hello' });
+    const answer = await tool('delete_agent_session', { name: 'doomed' });
+    assert.deepEqual([answer.isError, answer.text], [false, "Deleted session 'doomed'"]);
+    await assert.rejects(ctx.stack.client().sessions.get('doomed'), { name: 'NotFoundError' });
+    const again = await tool('delete_agent_session', { name: 'doomed' });
+    assert.deepEqual([again.isError, again.text], [true, "Session 'doomed' not found — see list_agent_sessions"]);
   });
 
   it('delete_all_agent_sessions: deletes every session', async () => {
