@@ -22,9 +22,9 @@ await main({
     const ao = await ctx.client();
     if (options.wait) {
       const session = await ao.sessions.get(name!);
-      printResult(ctx, await waitForRun(ctx, ao, name!, session.runs.at(-1)?.number ?? 1, settings));
+      await printResult(ctx, await waitForRun(ctx, ao, name!, session.runs.at(-1)?.number ?? 1, settings));
       return;
     }
-    printResult(ctx, await ao.sessions.result(name!));
+    await printResult(ctx, await ao.sessions.result(name!));
   },
 });

@@ -50,6 +50,12 @@ export const URL_VARIABLES: Record<string, string> = {
   'Agent Registry': 'AGENT_ORCHESTRATOR_AGENT_API_URL',
 };
 
+/** What to say about a run that failed or was stopped (an outcome, not an error of the call). */
+export function endedRunAdvice(result: { name: string; run: number | null; state: string; error: string | null }, terms: ClientTerms): string {
+  const verb = result.state === 'stopped' ? 'was stopped' : 'failed';
+  return `Session '${result.name}' ${verb}${result.run ? ` (run ${result.run})` : ''}: ${result.error ?? 'no reason given'} — see its events with ${terms.sessionEvents(result.name)}; continue it with ${terms.resumeSession(result.name)}`;
+}
+
 /** The advice for an SDK error, or undefined for anything else (the client's own errors). */
 export function advise(error: unknown, terms: ClientTerms, subject: AdviceSubject = {}): Advice | undefined {
   if (error instanceof ConnectionError) {

@@ -36,5 +36,5 @@ export {
   type ApiErrorInit,
   type ServiceName,
 } from './errors.js';
-export { advise, URL_VARIABLES, type Advice, type AdviceSubject, type ClientTerms } from './advice.js';
+export { advise, endedRunAdvice, URL_VARIABLES, type Advice, type AdviceSubject, type ClientTerms } from './advice.js';
 export type * from './types.js';

@@ -3,7 +3,7 @@
  * on stderr while it works, and printing its outcome.
  */
 import type { Orchestrator, Session, SessionResult } from '../../sdk/index.js';
-import { CliError, stringOption, type Context, type Options } from './cli.js';
+import { CLI_TERMS, CliError, stringOption, type Context, type Options } from './cli.js';
 import { formatToolCall } from './format.js';
 
 /** Options of every command that waits for a run. */
@@ -44,7 +44,7 @@ export async function finishRun(ctx: Context, ao: Orchestrator, session: Session
     else ctx.out(`Session '${name}' ${session.state} (run ${run}) — check it with ao-status ${name}, collect it with ao-get-result ${name}`);
     return;
   }
-  printResult(ctx, await waitForRun(ctx, ao, name, run, settings));
+  await printResult(ctx, await waitForRun(ctx, ao, name, run, settings));
 }
 
 function parseTimeout(options: Options): number | undefined {
@@ -68,10 +68,9 @@ export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, r
     'interrupted',
   ));
   process.once('SIGINT', onInterrupt);
-  const timer = settings.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new CliError(
-    `Session '${name}' has not ended after ${settings.timeoutMs! / 1000} s — it keeps running; check it with ao-status ${name} and collect it with ao-get-result ${name}`,
-    'timeout',
-  )), settings.timeoutMs);
+  const { WaitTimeoutError } = await import('../../sdk/index.js');
+  // Explained like the SDK's own timeout, by the advice for it.
+  const timer = settings.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new WaitTimeoutError(name, settings.timeoutMs!, undefined)), settings.timeoutMs);
   try {
     if (settings.progress) {
       try {
@@ -102,16 +101,12 @@ export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, r
  * The result text on stdout, exit 0, for a finished run; the error on stderr, exit 1, for a failed
  * or stopped one. With --json, stdout gets the SessionResult either way.
  */
-export function printResult(ctx: Context, result: SessionResult): void {
+export async function printResult(ctx: Context, result: SessionResult): Promise<void> {
   if (ctx.json) ctx.outJson(result);
   if (result.state === 'finished') {
     if (!ctx.json) ctx.out(result.result ?? '');
     return;
   }
-  const verb = result.state === 'stopped' ? 'was stopped' : 'failed';
-  ctx.error(new CliError(
-    `Session '${result.name}' ${verb}: ${result.error ?? 'no reason given'} — see its events with ao-events ${result.name}; continue it with ao-resume ${result.name} -p PROMPT`,
-    result.state,
-    { session: result.name, state: result.state },
-  ));
+  const { endedRunAdvice } = await import('../../sdk/index.js');
+  ctx.error(new CliError(endedRunAdvice(result, CLI_TERMS), result.state, { session: result.name, state: result.state }));
 }

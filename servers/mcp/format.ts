@@ -11,6 +11,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
   advise,
+  endedRunAdvice,
   ApiError,
   type AdviceSubject,
   type ClientTerms,
@@ -134,10 +135,7 @@ export function resultOutcome(result: SessionResult, offset: number, max: number
     note: cut,
   };
   if (result.state !== 'finished') {
-    const verb = result.state === 'stopped' ? 'was stopped' : 'failed';
-    const lines = [
-      `Session '${result.name}' ${verb} (run ${result.run}): ${result.error ?? 'no reason given'} — see its events with \`ao-events ${result.name}\`; continue it with resume_agent_session`,
-    ];
+    const lines = [endedRunAdvice(result, MCP_TERMS)];
     // The CLI often repeats its error as the result text: show the answer only when it says more.
     if (part.trim() && part.trim() !== (result.error ?? '').trim()) lines.push('', 'Its last answer:', part);
     if (cut) lines.push(cut);

@@ -180,7 +180,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const r = await run('ao-new', [name, '-p', 'please FAIL']);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' failed: .*the fake model failed on purpose.* — see its events with ao-events ${name}`));
+      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' failed \\(run 1\\): .*the fake model failed on purpose.* — see its events with ao-events ${name}`));
     });
 
     it('--json prints the result document, also for a failed run (exit 1, JSON error on stderr)', async () => {
@@ -254,7 +254,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const r = await run('ao-new', [name, '-p', 'SLOW beyond the timeout', '--timeout', '1']);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' has not ended after 1 s — it keeps running; check it with ao-status ${name}`));
+      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' has not ended after 1000 ms — it keeps running; check it with ao-status ${name}`));
       assert.equal((await run('ao-get-result', [name, '--wait', '--json'])).json().result, 'ECHO: SLOW beyond the timeout');
     });
   });
@@ -324,7 +324,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.deepEqual(again.json(), { name: stopped, state: 'stopped' });
       const result = await run('ao-get-result', [stopped]);
       assert.equal(result.code, 1);
-      assert.match(result.stderr, new RegExp(`^ao-get-result: Session '${stopped}' was stopped: `));
+      assert.match(result.stderr, new RegExp(`^ao-get-result: Session '${stopped}' was stopped \\(run 1\\): `));
       assert.match((await run('ao-stop', ['not-a-session'])).stderr, /^ao-stop: Session 'not-a-session' not found — see ao-list-sessions\n$/);
     });
 
@@ -344,7 +344,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const f = await run('ao-get-result', [failed]);
       assert.equal(f.code, 1);
       assert.equal(f.stdout, '');
-      assert.match(f.stderr, new RegExp(`^ao-get-result: Session '${failed}' failed: `));
+      assert.match(f.stderr, new RegExp(`^ao-get-result: Session '${failed}' failed \\(run 1\\): `));
     });
   });
 
