@@ -20,7 +20,7 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       const r = await run('ao-usage', ['--json', '--session', `${one},${two}`]);
       assert.equal(r.code, 0, r.stderr);
       const report = r.json();
-      const sessions = await fixture.stack.client().sessions.list();
+      const sessions = await Promise.all([one, two].map((name) => fixture.stack.client().sessions.get(name)));
       const totals = sessions.filter((s) => s.name === one || s.name === two).map((s) => s.totals);
       const sum = (pick: (t: (typeof totals)[number]) => number) => totals.reduce((n, t) => n + pick(t), 0);
       assert.equal(report.totals.sessions, 2);
@@ -114,16 +114,16 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
 
     it('asks first; only yes deletes', async () => {
       await run('ao-new', [uniqueName('keep'), '-p', 'x']);
-      const count = (await fixture.stack.client().sessions.list()).length;
+      const count = (await fixture.stack.client().sessions.list()).sessions.length;
       const no = await onTerminal('n');
       assert.match(no.output, new RegExp(`Stop and delete all ${count} sessions? with their events\\? \\[y/N\\]`));
       assert.match(no.output, /ao-clean: Nothing deleted/);
       assert.equal(no.code, 1);
-      assert.equal((await fixture.stack.client().sessions.list()).length, count);
+      assert.equal((await fixture.stack.client().sessions.list()).sessions.length, count);
       const yes = await onTerminal('y');
       assert.equal(yes.code, 0, yes.output);
       assert.match(yes.output, new RegExp(`Deleted ${count} sessions?: `));
-      assert.deepEqual(await fixture.stack.client().sessions.list(), []);
+      assert.deepEqual((await fixture.stack.client().sessions.list()).sessions, []);
     });
   });
 
