@@ -7,7 +7,7 @@
 // At each size the store holds that many sessions, each with two ended runs that reported usage and
 // cost, from a few agents over a few days. Then `--requests` rounds, each one GET /usage and one GET
 // /sessions (the order alternates, so drift on this shared machine hits both alike), sequentially.
-// Both read every stored session; /usage keeps only sums, /sessions sends every session with its runs.
+// /usage reads every stored session and keeps only sums; /sessions answers one page of summaries.
 // Only the ratio at each size means anything: absolute numbers vary with the machine's load.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
