@@ -100,7 +100,7 @@ export function isUnavailable(error: unknown): boolean {
 
 /** What a request gets while the database is away: 503, and a `type` a client can retry on. */
 export const databaseUnavailable = () => new HttpProblem(503, 'The database cannot be reached right now; retry shortly', {
-  type: 'urn:aof:problem:database-unavailable',
+  code: 'database-unavailable',
 });
 
 const asProblem = (error: unknown) => (isUnavailable(error) ? databaseUnavailable() : error);

@@ -38,7 +38,7 @@ export class NedbAgentStore extends AgentStoreBase {
       return toAgent(await this.db.insert(doc));
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
-        throw conflict(`Agent '${input.name}' already exists`);
+        throw conflict(`Agent '${input.name}' already exists`, 'agent-exists');
       }
       throw error;
     }
@@ -56,7 +56,7 @@ export class NedbAgentStore extends AgentStoreBase {
       Object.keys($unset).length ? { $set, $unset } : { $set },
       { returnUpdatedDocs: true },
     );
-    if (!updated) throw notFound(`Agent '${name}' not found`);
+    if (!updated) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
     return toAgent(updated as unknown as AgentDocument);
   }
 
@@ -65,7 +65,7 @@ export class NedbAgentStore extends AgentStoreBase {
 
   async delete(name: string): Promise<void> {
     const removed = await this.db.remove({ _id: name }, {});
-    if (!removed) throw notFound(`Agent '${name}' not found`);
+    if (!removed) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
   }
 }
 

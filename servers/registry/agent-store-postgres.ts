@@ -50,7 +50,7 @@ export class PostgresAgentStore extends AgentStoreBase {
     try {
       await this.db.query('INSERT INTO aof_agents (name, status, doc) VALUES ($1, $2, $3)', [agent.name, agent.status, JSON.stringify(agent)]);
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw conflict(`Agent '${input.name}' already exists`);
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw conflict(`Agent '${input.name}' already exists`, 'agent-exists');
       throw error;
     }
     return agent;
@@ -59,7 +59,7 @@ export class PostgresAgentStore extends AgentStoreBase {
   async update(name: string, changes: AgentUpdate): Promise<Agent> {
     return this.db.transaction(async (client) => {
       const { rows } = await client.query<{ doc: Agent }>('SELECT doc FROM aof_agents WHERE name = $1 FOR UPDATE', [name]);
-      if (!rows[0]) throw notFound(`Agent '${name}' not found`);
+      if (!rows[0]) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
       const agent: Record<string, unknown> = { ...rows[0].doc, modified_at: new Date().toISOString() };
       for (const [key, value] of Object.entries(changes)) {
         if (value === null) delete agent[key];
@@ -73,7 +73,7 @@ export class PostgresAgentStore extends AgentStoreBase {
 
   async delete(name: string): Promise<void> {
     const { rowCount } = await this.db.query('DELETE FROM aof_agents WHERE name = $1', [name]);
-    if (!rowCount) throw notFound(`Agent '${name}' not found`);
+    if (!rowCount) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
   }
 
   async close(): Promise<void> {

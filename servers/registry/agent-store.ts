@@ -38,7 +38,7 @@ export abstract class AgentStoreBase implements AgentStore {
 
   async get(name: string): Promise<Agent> {
     const agent = await this.find(name);
-    if (!agent) throw notFound(`Agent '${name}' not found`);
+    if (!agent) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
     return agent;
   }
 

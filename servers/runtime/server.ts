@@ -129,6 +129,10 @@ function runtimeHandlers(sessions: SessionService, info: () => Promise<RuntimeIn
       })();
       return result;
     },
+    getUsage: async ({ query }) => ({
+      status: 200,
+      body: await sessions.usage({ agent: query.agent, sessions: query.sessions ? new Set(query.sessions.split(',').filter(Boolean)) : undefined }),
+    }),
     streamSessionChanges: ({ ctx }) => {
       const { channel, result } = openSse(ctx);
       const off = sessions.onChange((change) => channel.send({ event: 'session', data: change }));

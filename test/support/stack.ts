@@ -99,7 +99,8 @@ export class TestStack {
   private async startRuntimeProcess(): Promise<void> {
     const env: Record<string, string> = {
       ...this.agentEnv,
-      AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0',
+      // A restart comes back on the same port, so clients that were waiting can reconnect.
+      AGENT_ORCHESTRATOR_SESSION_API_URL: this.runtimeUrl || 'http://127.0.0.1:0',
       AGENT_ORCHESTRATOR_AGENT_API_URL: this.registry.url,
       AGENT_ORCHESTRATOR_DATA_DIR: this.dataDir,
       AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
