@@ -21,6 +21,8 @@ export interface ServerEnvironment {
   /** Told when any run ends, and the key its notices are signed with. */
   webhookUrl: string | undefined;
   webhookSecret: string | undefined;
+  /** A postgres:// URL: both servers keep their data in that database instead of the data dir. */
+  databaseUrl: string | undefined;
 }
 
 export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): ServerEnvironment {
@@ -33,7 +35,31 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
     allowedOrigins: (env.AGENT_ORCHESTRATOR_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     webhookUrl: env.AGENT_ORCHESTRATOR_WEBHOOK_URL ? parseWebUrl('AGENT_ORCHESTRATOR_WEBHOOK_URL', env.AGENT_ORCHESTRATOR_WEBHOOK_URL) : undefined,
     webhookSecret: env.AGENT_ORCHESTRATOR_WEBHOOK_SECRET || undefined,
+    databaseUrl: env[DATABASE_URL_VARIABLE] ? parseDatabaseUrl(env[DATABASE_URL_VARIABLE]) : undefined,
   };
+}
+
+export const DATABASE_URL_VARIABLE = 'AGENT_ORCHESTRATOR_DATABASE_URL';
+
+/** A postgres:// (or postgresql://) URL, or an error that names the variable (never the password). */
+export function parseDatabaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${DATABASE_URL_VARIABLE} is not a URL (expected postgres://user:password@host:port/database)`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new Error(`${DATABASE_URL_VARIABLE} must be a postgres:// URL, not ${url.protocol}//...`);
+  }
+  return value;
+}
+
+/** The database URL without its password, for logs and messages. */
+export function redactDatabaseUrl(value: string): string {
+  const url = new URL(value);
+  if (url.password) url.password = '***';
+  return url.toString();
 }
 
 /** An http:// or https:// URL read from `variable` (a webhook), or an error that names the variable. */

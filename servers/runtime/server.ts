@@ -5,7 +5,7 @@ import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
-import { openEmbeddedStore } from './store/embedded-store.js';
+import { openRuntimeStore } from './store/select-store.js';
 import { createExecutor, type ExecutorOptions, type RunHooks } from './executor/index.js';
 import { Callbacks } from './callbacks.js';
 import { LimitGuard } from './limit-guard.js';
@@ -46,7 +46,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   let agentUrl = options.url.port === '0' ? '' : options.url.origin;
   const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [...Object.keys(runtimeDocument.paths), REGISTRY_PREFIX]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
+    const store = await openRuntimeStore(options);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
     const guard = new LimitGuard(sessions, options.logger);
@@ -166,6 +166,10 @@ function runtimeHandlers(sessions: SessionService, callbacks: Callbacks, info: (
       })();
       return result;
     },
+    getUsage: async ({ query }) => ({
+      status: 200,
+      body: await sessions.usage({ agent: query.agent, sessions: query.sessions ? new Set(query.sessions.split(',').filter(Boolean)) : undefined }),
+    }),
     streamSessionChanges: ({ ctx }) => {
       const { channel, result } = openSse(ctx);
       const off = sessions.onChange((change) => channel.send({ event: 'session', data: change }));

@@ -63,6 +63,9 @@ describe('ao-* team options (processes against real servers)', function () {
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.equal(stopped.stdout, 'stopped\n');
     for (const name of ['aide', 'deputy']) assert.equal((await ao.sessions.status(name)).state, 'stopped');
+    const deleted = await run('ao-delete', ['chief', '--tree']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    for (const name of ['chief', 'aide', 'deputy']) assert.equal((await run('ao-status', [name])).stdout, 'not_existent\n');
     const none = await run('ao-tree', ['ghost']);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /Session 'ghost' not found/);
