@@ -38,7 +38,9 @@ describe('ao-* team options (processes against real servers)', function () {
   it('ao-new refuses a parent that does not exist, and a bad budget before any request', async () => {
     const missing = await run('ao-new', ['stray', '-p', 'hi', '--parent', 'ghost']);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /^ao-new: body\.parent: session 'ghost' not found — pass an existing session with --parent, or --no-parent\n$/);
+    assert.equal(missing.stderr, "ao-new: body.parent: session 'ghost' not found — name an existing session as the parent (see ao-list-sessions), or start it without one\n");
+    const missingJson = await run('ao-new', ['stray', '-p', 'hi', '--parent', 'ghost', '--json']);
+    assert.equal(missingJson.errorJson().error.code, 'parent_not_found');
     const negative = await run('ao-new', ['cheap', '-p', 'hi', '--max-cost-usd=-1'], { env: { ...stack.clientEnv, AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:9' } });
     assert.equal(negative.code, 1);
     assert.match(negative.stderr, /--max-cost-usd must be a number greater than 0, not '-1'/);
