@@ -112,6 +112,23 @@ export interface components {
         Description: string;
         SystemPrompt: string;
         Model: string;
+        /**
+         * @description Run the blueprint's sessions in approval mode: every tool use that the permission rules
+         *     (`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval
+         *     request in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.
+         *     The permission mode is `default` unless `permission_mode` says otherwise.
+         */
+        ApprovalPolicy: {
+            /** @description How long a request may wait for an answer. Default 600. */
+            timeout_seconds?: number;
+            /**
+             * @description What an unanswered request becomes at the timeout. Default `deny`.
+             * @enum {string}
+             */
+            on_timeout?: "deny" | "allow";
+            /** @description What the model is told when a request is denied at the timeout. */
+            timeout_message?: string;
+        };
         Agent: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
@@ -121,6 +138,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"];
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
+            approval?: components["schemas"]["ApprovalPolicy"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             created_at: string;
@@ -136,6 +154,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"];
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
+            approval?: components["schemas"]["ApprovalPolicy"];
             status?: components["schemas"]["AgentStatus"];
         };
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
@@ -147,6 +166,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"] | null;
             allowed_tools?: components["schemas"]["ToolList"] | null;
             disallowed_tools?: components["schemas"]["ToolList"] | null;
+            approval?: components["schemas"]["ApprovalPolicy"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
         Health: {

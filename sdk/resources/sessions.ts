@@ -76,8 +76,11 @@ export class Sessions {
   }
 
   /** Sessions, newest first. */
-  async list(options: { state?: RunState | undefined } = {}): Promise<Session[]> {
-    const query = options.state ? { state: options.state } : {};
+  async list(options: { state?: RunState | undefined; waiting?: boolean | undefined } = {}): Promise<Session[]> {
+    const query = {
+      ...(options.state ? { state: options.state } : {}),
+      ...(options.waiting !== undefined ? { waiting: options.waiting } : {}),
+    };
     return (await data(this.client.GET('/sessions', { params: { query } }))).sessions;
   }
 

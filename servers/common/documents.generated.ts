@@ -439,6 +439,33 @@ export const registryDocument: OpenApiDocument = {
         "minLength": 1,
         "maxLength": 200
       },
+      "ApprovalPolicy": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Run the blueprint's sessions in approval mode: every tool use that the permission rules\n(`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval\nrequest in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.\nThe permission mode is `default` unless `permission_mode` says otherwise.\n",
+        "properties": {
+          "timeout_seconds": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 86400,
+            "description": "How long a request may wait for an answer. Default 600."
+          },
+          "on_timeout": {
+            "type": "string",
+            "enum": [
+              "deny",
+              "allow"
+            ],
+            "description": "What an unanswered request becomes at the timeout. Default `deny`."
+          },
+          "timeout_message": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2000,
+            "description": "What the model is told when a request is denied at the timeout."
+          }
+        }
+      },
       "Agent": {
         "type": "object",
         "additionalProperties": false,
@@ -473,6 +500,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "disallowed_tools": {
             "$ref": "#/components/schemas/ToolList"
+          },
+          "approval": {
+            "$ref": "#/components/schemas/ApprovalPolicy"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -518,6 +548,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "disallowed_tools": {
             "$ref": "#/components/schemas/ToolList"
+          },
+          "approval": {
+            "$ref": "#/components/schemas/ApprovalPolicy"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -587,6 +620,16 @@ export const registryDocument: OpenApiDocument = {
             "oneOf": [
               {
                 "$ref": "#/components/schemas/ToolList"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "approval": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/ApprovalPolicy"
               },
               {
                 "type": "null"
@@ -701,6 +744,9 @@ export const runtimeDocument: OpenApiDocument = {
       "name": "events"
     },
     {
+      "name": "approvals"
+    },
+    {
       "name": "health"
     }
   ],
@@ -744,6 +790,15 @@ export const runtimeDocument: OpenApiDocument = {
             "description": "Only sessions in this state",
             "schema": {
               "$ref": "#/components/schemas/RunState"
+            }
+          },
+          {
+            "name": "waiting",
+            "in": "query",
+            "required": false,
+            "description": "Only sessions that wait (`true`) or do not wait (`false`) for an answer to an approval request",
+            "schema": {
+              "type": "boolean"
             }
           }
         ],
@@ -1238,6 +1293,202 @@ export const runtimeDocument: OpenApiDocument = {
         }
       }
     },
+    "/sessions/{name}/approvals": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "askApproval",
+        "tags": [
+          "approvals"
+        ],
+        "summary": "Ask a person whether the session's agent may use a tool (what the permission tool calls)",
+        "description": "Creates a pending approval request for the session's active run, or answers the request that\nalready exists for the same `tool_use_id` (so a caller that lost the answer can ask again).\nThe request expires after the session's `approval.timeout_seconds` (default 600) and then\nbecomes what `approval.on_timeout` says (default `denied`).\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ApprovalAsk"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The request (new, or the existing one for this tool_use_id)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Approval"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/approvals": {
+      "get": {
+        "operationId": "listApprovals",
+        "tags": [
+          "approvals"
+        ],
+        "summary": "List approval requests, oldest first",
+        "parameters": [
+          {
+            "name": "state",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "$ref": "#/components/schemas/ApprovalState"
+            }
+          },
+          {
+            "name": "session",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "$ref": "#/components/schemas/Name"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The requests",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "approvals"
+                  ],
+                  "properties": {
+                    "approvals": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Approval"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/approvals/{id}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ApprovalIdInPath"
+        }
+      ],
+      "get": {
+        "operationId": "getApproval",
+        "tags": [
+          "approvals"
+        ],
+        "summary": "One approval request, optionally waiting until it is answered",
+        "parameters": [
+          {
+            "name": "wait",
+            "in": "query",
+            "required": false,
+            "description": "Seconds to wait (at most 60) for a pending request to be answered before replying",
+            "schema": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 60
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The request",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Approval"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/approvals/{id}/answer": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ApprovalIdInPath"
+        }
+      ],
+      "post": {
+        "operationId": "answerApproval",
+        "tags": [
+          "approvals"
+        ],
+        "summary": "Approve or deny a pending request; a denial's message reaches the model",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ApprovalAnswer"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The answered request",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Approval"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/events/stream": {
       "get": {
         "operationId": "streamSessionChanges",
@@ -1278,6 +1529,14 @@ export const runtimeDocument: OpenApiDocument = {
         "required": true,
         "schema": {
           "$ref": "#/components/schemas/Name"
+        }
+      },
+      "ApprovalIdInPath": {
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "schema": {
+          "$ref": "#/components/schemas/ApprovalId"
         }
       }
     },
@@ -1550,6 +1809,9 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "disallowed_tools": {
             "$ref": "registry.yaml#/components/schemas/ToolList"
+          },
+          "approval": {
+            "$ref": "registry.yaml#/components/schemas/ApprovalPolicy"
           }
         }
       },
@@ -1562,6 +1824,7 @@ export const runtimeDocument: OpenApiDocument = {
           "blueprint",
           "project_dir",
           "state",
+          "pending_approvals",
           "claude_session_id",
           "created_at",
           "last_resumed_at",
@@ -1598,6 +1861,11 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "state": {
             "$ref": "#/components/schemas/RunState"
+          },
+          "pending_approvals": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Approval requests of this session that wait for an answer; above 0, the agent waits for a person"
           },
           "claude_session_id": {
             "type": [
@@ -1712,8 +1980,10 @@ export const runtimeDocument: OpenApiDocument = {
             "enum": [
               "created",
               "state",
-              "deleted"
-            ]
+              "deleted",
+              "approvals"
+            ],
+            "description": "`approvals`: the session's number of pending approval requests changed"
           },
           "state": {
             "oneOf": [
@@ -1742,7 +2012,9 @@ export const runtimeDocument: OpenApiDocument = {
           "pre_tool",
           "post_tool",
           "result",
-          "session_stop"
+          "session_stop",
+          "approval_request",
+          "approval_answer"
         ]
       },
       "SessionStartData": {
@@ -1883,6 +2155,200 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       },
+      "ApprovalRequestData": {
+        "type": "object",
+        "required": [
+          "id",
+          "tool",
+          "input"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/ApprovalId"
+          },
+          "tool": {
+            "type": "string"
+          },
+          "input": {
+            "type": "object"
+          },
+          "expires_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          }
+        }
+      },
+      "ApprovalAnswerData": {
+        "type": "object",
+        "required": [
+          "id",
+          "state"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/ApprovalId"
+          },
+          "tool": {
+            "type": "string"
+          },
+          "state": {
+            "$ref": "#/components/schemas/ApprovalState"
+          },
+          "answered_by": {
+            "$ref": "#/components/schemas/ApprovalAnsweredBy"
+          },
+          "message": {
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        }
+      },
+      "ApprovalId": {
+        "type": "string",
+        "pattern": "^apr_[A-Za-z0-9]{1,40}$",
+        "description": "`apr_` and letters/digits"
+      },
+      "ApprovalState": {
+        "type": "string",
+        "enum": [
+          "pending",
+          "approved",
+          "denied",
+          "cancelled"
+        ],
+        "description": "`cancelled`: the run ended (stopped, failed, deleted) before anyone answered"
+      },
+      "ApprovalAnsweredBy": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "enum": [
+          "person",
+          "timeout",
+          "run_ended",
+          null
+        ]
+      },
+      "ApprovalAsk": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "tool",
+          "input"
+        ],
+        "properties": {
+          "tool": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "The tool Claude Code wants to use, e.g. `Bash`"
+          },
+          "input": {
+            "type": "object",
+            "description": "The tool's input, e.g. `{command}`"
+          },
+          "tool_use_id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200
+          }
+        }
+      },
+      "ApprovalAnswer": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "decision"
+        ],
+        "properties": {
+          "decision": {
+            "type": "string",
+            "enum": [
+              "approve",
+              "deny"
+            ]
+          },
+          "message": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 10000,
+            "description": "For a denial: what the model is told"
+          }
+        }
+      },
+      "Approval": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "id",
+          "session",
+          "run",
+          "tool",
+          "input",
+          "tool_use_id",
+          "state",
+          "asked_at",
+          "expires_at",
+          "answered_at",
+          "answered_by",
+          "message"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/ApprovalId"
+          },
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "tool": {
+            "type": "string"
+          },
+          "input": {
+            "type": "object"
+          },
+          "tool_use_id": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "state": {
+            "$ref": "#/components/schemas/ApprovalState"
+          },
+          "asked_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "expires_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "answered_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "answered_by": {
+            "$ref": "#/components/schemas/ApprovalAnsweredBy"
+          },
+          "message": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "What the model was told with a denial"
+          }
+        }
+      },
       "SessionStopData": {
         "type": "object",
         "required": [
@@ -2005,6 +2471,38 @@ export const runtimeDocument: OpenApiDocument = {
               },
               "data": {
                 "$ref": "#/components/schemas/SessionStopData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "approval_request"
+              },
+              "data": {
+                "$ref": "#/components/schemas/ApprovalRequestData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "approval_answer"
+              },
+              "data": {
+                "$ref": "#/components/schemas/ApprovalAnswerData"
               }
             }
           }

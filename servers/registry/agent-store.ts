@@ -14,7 +14,7 @@ export type AgentUpdate = components['schemas']['AgentUpdate'];
  */
 type AgentDocument = Omit<Agent, 'mcp_servers'> & { _id: string; mcp_servers?: string | Agent['mcp_servers'] };
 
-const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const;
+const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'approval'] as const;
 
 /** Blueprints in one nedb file, keyed by name (the `_id`, so a duplicate name is refused atomically). */
 export class AgentStore {

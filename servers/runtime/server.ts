@@ -4,6 +4,8 @@ import type { Handlers } from '../common/operations.js';
 import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
+import { ApprovalService } from './approvals.js';
+import { approvalHandlers, writeRuntimeUrl } from './approval-handlers.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { SessionStore } from './session-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
@@ -29,29 +31,39 @@ export interface RunningRuntime extends RunningServer {
 
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
   let sessions!: SessionService;
+  let approvals!: ApprovalService;
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await SessionStore.open(options.dataDir);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
+    approvals = await ApprovalService.open(options.dataDir, sessions, options.logger);
     const executor = options.executor === 'none'
       ? undefined
-      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions });
+      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions });
     const app = createApp<operations>({
       api: 'runtime',
-      handlers: runtimeHandlers(sessions),
+      handlers: { ...runtimeHandlers(sessions), ...approvalHandlers(approvals) },
       security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token },
       logger: options.logger,
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
-    return { app, onClose: async () => executor?.detach() };
+    return {
+      app,
+      onClose: async () => {
+        approvals.close();
+        await executor?.detach();
+      },
+    };
   });
+  // Where the permission tools of running agents find this runtime, after a restart on another port too.
+  await writeRuntimeUrl(options.dataDir, server.url);
   return { ...server, sessions };
 }
 
-function runtimeHandlers(sessions: SessionService): Handlers<operations> {
+function runtimeHandlers(sessions: SessionService): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers>> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
-    listSessions: async ({ query }) => ({ status: 200, body: { sessions: await sessions.list(query.state) } }),
+    listSessions: async ({ query }) => ({ status: 200, body: { sessions: await sessions.list(query.state, query.waiting) } }),
     createSession: async ({ body }) => {
       const session = await sessions.create(body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };

@@ -62,9 +62,9 @@ export class SessionService {
     return this.store.find(name);
   }
 
-  async list(state?: RunState): Promise<Session[]> {
+  async list(state?: RunState, waiting?: boolean): Promise<Session[]> {
     const sessions = (await this.store.all()).map(toSession);
-    return state ? sessions.filter((s) => s.state === state) : sessions;
+    return sessions.filter((s) => (!state || s.state === state) && (waiting === undefined || (s.pending_approvals > 0) === waiting));
   }
 
   async allStored(): Promise<StoredSession[]> {
@@ -106,9 +106,9 @@ export class SessionService {
     return { events: events.slice(0, limit), has_more: events.length > limit };
   }
 
-  /** Events of a run that came from the agent's output (all but `session_stop`). */
+  /** Events of a run that came from the agent's output (all but `session_stop` and the approvals'). */
   async countParsedEvents(name: string, run: number): Promise<number> {
-    return this.store.countEvents(name, run, 'session_stop');
+    return this.store.countEvents(name, run, ['session_stop', 'approval_request', 'approval_answer']);
   }
 
   /* ---------- commands ---------- */
@@ -245,6 +245,18 @@ export class SessionService {
     });
   }
 
+  /** Says how many approval requests of the session wait for an answer (the session's waiting flag). */
+  async setPendingApprovals(name: string, count: number): Promise<void> {
+    const change = await this.lock.run(name, async () => {
+      const session = await this.store.find(name);
+      if (!session || (session.pending_approvals ?? 0) === count) return null;
+      session.pending_approvals = count;
+      await this.store.replace(session);
+      return { name, change: 'approvals', state: lastRun(session).state, run: lastRun(session).number, at: new Date().toISOString() } as const;
+    });
+    if (change) this.announce(change);
+  }
+
   /** Keeps internal bookkeeping of a run (the executor's process handle) without an event. */
   async updateRun(name: string, runNumber: number, change: (run: StoredRun) => void): Promise<void> {
     await this.lock.run(name, async () => {
@@ -319,7 +331,7 @@ export class SessionService {
     if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`);
     const { status, ...blueprint } = agent;
     const keep: Blueprint = { name: blueprint.name };
-    for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const) {
+    for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'approval'] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }
     return keep;

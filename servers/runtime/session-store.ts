@@ -20,7 +20,9 @@ export interface StoredRun extends Run {
   outcome?: 'success' | 'error';
 }
 
-export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'> {
+export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state' | 'pending_approvals'> {
+  /** Approval requests waiting for an answer (kept by the ApprovalService); absent means 0. */
+  pending_approvals?: number;
   _id: string;
   runs: StoredRun[];
   /** Claude Code has opened the conversation (an init line was seen), so later runs resume it. */
@@ -92,8 +94,8 @@ export class SessionStore {
     return last?.seq ?? 0;
   }
 
-  async countEvents(name: string, run: number, exceptType: string): Promise<number> {
-    return this.events.count({ session: name, run, type: { $ne: exceptType } });
+  async countEvents(name: string, run: number, exceptTypes: string[]): Promise<number> {
+    return this.events.count({ session: name, run, type: { $nin: exceptTypes } });
   }
 
   async appendEvents(events: Event[]): Promise<void> {
@@ -110,7 +112,7 @@ export class SessionStore {
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
-  const { _id, runs, conversation_started, ...rest } = stored;
+  const { _id, runs, conversation_started, pending_approvals, ...rest } = stored;
   const publicRuns = runs.map(({ stop_requested, process, outcome, ...run }) => run);
   const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   let cost = 0;
@@ -123,6 +125,7 @@ export function toSession(stored: StoredSession): Session {
   return {
     ...rest,
     state: lastRun(stored).state,
+    pending_approvals: pending_approvals ?? 0,
     runs: publicRuns,
     totals: { runs: publicRuns.length, usage, cost_usd: Math.round(cost * 1e8) / 1e8, duration_ms: duration },
   };
