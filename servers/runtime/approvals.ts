@@ -202,7 +202,15 @@ export class ApprovalService {
       }
       await this.cancelEnded(name);
     }
-    for (const approval of await this.store.find({ state: 'pending' })) this.schedule(approval);
+    const stillPending = await this.store.find({ state: 'pending' });
+    stillPending.forEach((approval) => this.schedule(approval));
+    // A crash may have come between a request and its count: every session's flag is made true again.
+    const counts = new Map<string, number>();
+    for (const approval of stillPending) counts.set(approval.session, (counts.get(approval.session) ?? 0) + 1);
+    for (const session of await this.sessions.allStored()) {
+      const count = counts.get(session.name) ?? 0;
+      if ((session.pending_approvals ?? 0) !== count) await this.sessions.setPendingApprovals(session.name, count);
+    }
   }
 
   private async forget(name: string): Promise<void> {
