@@ -25,13 +25,41 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List sessions, newest first */
+        /**
+         * A page of session summaries, last activity first
+         * @description Sessions ordered by last activity (`updated_at` descending, then `name` ascending), a page at a
+         *     time: follow `next_cursor` until it is null. Filters combine (all must hold); `counts` counts
+         *     every session by state, whatever the filters and the page. `GET /sessions/{name}` has the
+         *     whole session (prompts, results, blueprint).
+         */
         get: operations["listSessions"];
         put?: never;
         /** Create a session and queue its first run */
         post: operations["createSession"];
         /** Stop every active run and delete every session with its events */
         delete: operations["deleteAllSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/prune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete old sessions that have ended, and give their disk space back
+         * @description Deletes every session whose last run has ended (`finished`, `failed` or `stopped`) and that is
+         *     older than `before` (by last activity) and not among the `keep` most recently active sessions;
+         *     give one or both. Active sessions are never deleted. The space is reclaimed while serving.
+         */
+        post: operations["pruneSessions"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -322,6 +350,13 @@ export interface components {
             cache_creation_input_tokens: number;
             cache_read_input_tokens: number;
         };
+        /** @description Usage as an executor reports it for one run (bounded, so that the sums in `totals` stay finite) */
+        ReportedUsage: {
+            input_tokens: number;
+            output_tokens: number;
+            cache_creation_input_tokens: number;
+            cache_read_input_tokens: number;
+        };
         Run: {
             /** @description 1 for the first run of a session, then 2, 3, ... */
             number: number;
@@ -373,6 +408,52 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
             runs: components["schemas"]["Run"][];
             totals: components["schemas"]["Totals"];
+        };
+        /** @description Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent. */
+        PruneRequest: {
+            /** @description Sessions last active before this time */
+            before?: components["schemas"]["Timestamp"];
+            /** @description How many of the most recently active sessions to keep, whatever their age */
+            keep?: number;
+        };
+        SessionPage: {
+            sessions: components["schemas"]["SessionSummary"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
+            counts: components["schemas"]["StateCounts"];
+        };
+        /** @description How many sessions are in each state (all sessions, ignoring filters and paging) */
+        StateCounts: {
+            queued: number;
+            running: number;
+            finished: number;
+            failed: number;
+            stopped: number;
+        };
+        /** @description A session without its prompts, results and blueprint (see `Session` for those) */
+        SessionSummary: {
+            name: components["schemas"]["Name"];
+            agent: components["schemas"]["Name"] | null;
+            project_dir: string;
+            state: components["schemas"]["RunState"];
+            /** @description Approval requests that wait for an answer */
+            pending_approvals: number;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            last_resumed_at: components["schemas"]["Timestamp"] | null;
+            /** @description How many runs the session has had */
+            runs: number;
+            last_run: components["schemas"]["RunSummary"];
+            totals: components["schemas"]["Totals"];
+        };
+        RunSummary: {
+            number: number;
+            state: components["schemas"]["RunState"];
+            queued_at: components["schemas"]["Timestamp"];
+            started_at: components["schemas"]["Timestamp"] | null;
+            ended_at: components["schemas"]["Timestamp"] | null;
+            /** @description Why the run failed or stopped, cut to 500 characters */
+            error: string | null;
         };
         SessionStatus: {
             name: components["schemas"]["Name"];
@@ -429,13 +510,17 @@ export interface components {
             output: string;
             is_error: boolean;
         };
+        /**
+         * @description The bounds keep the sums in a session's `totals` finite and non-negative (a run's numbers
+         *     are added up over every run).
+         */
         ResultData: {
             subtype?: string;
             text?: string | null;
             is_error: boolean;
             num_turns?: number;
             duration_ms?: number;
-            usage?: components["schemas"]["Usage"];
+            usage?: components["schemas"]["ReportedUsage"];
             total_cost_usd?: number;
             errors?: string[];
         };
@@ -497,8 +582,9 @@ export interface components {
              * @description What the run was billed for when it ended without a `result` (stopped, crashed, lost): the
              *     sum over the model responses in its stream. A `result`'s usage wins over it.
              */
-            usage?: components["schemas"]["Usage"];
+            usage?: components["schemas"]["ReportedUsage"];
         };
+        /** @description One event; `type` says which shape `data` has (errors then name the fields of that shape). */
         EventInput: {
             /** @constant */
             type: "session_start";
@@ -658,8 +744,18 @@ export interface operations {
     listSessions: {
         parameters: {
             query?: {
-                /** @description Only sessions in this state */
-                state?: components["schemas"]["RunState"];
+                /** @description Sessions per page */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page (opaque) */
+                cursor?: string;
+                /** @description Only sessions in one of these states (repeat the parameter for several) */
+                state?: components["schemas"]["RunState"][];
+                /** @description Only sessions started from this blueprint */
+                agent?: components["schemas"]["Name"];
+                /** @description Only sessions whose name starts with this */
+                prefix?: string;
+                /** @description Only sessions working in this directory (exact) */
+                project_dir?: string;
                 /** @description Only sessions that wait (`true`) or do not wait (`false`) for an answer to an approval request */
                 waiting?: boolean;
             };
@@ -669,17 +765,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sessions */
+            /** @description One page of sessions */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        sessions: components["schemas"]["Session"][];
-                    };
+                    "application/json": components["schemas"]["SessionPage"];
                 };
             };
+            400: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -731,6 +826,34 @@ export interface operations {
                     };
                 };
             };
+            default: components["responses"]["Problem"];
+        };
+    };
+    pruneSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PruneRequest"];
+            };
+        };
+        responses: {
+            /** @description What was deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted: components["schemas"]["Name"][];
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

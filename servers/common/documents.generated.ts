@@ -781,15 +781,74 @@ export const runtimeDocument: OpenApiDocument = {
         "tags": [
           "sessions"
         ],
-        "summary": "List sessions, newest first",
+        "summary": "A page of session summaries, last activity first",
+        "description": "Sessions ordered by last activity (`updated_at` descending, then `name` ascending), a page at a\ntime: follow `next_cursor` until it is null. Filters combine (all must hold); `counts` counts\nevery session by state, whatever the filters and the page. `GET /sessions/{name}` has the\nwhole session (prompts, results, blueprint).\n",
         "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "description": "Sessions per page",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500,
+              "default": 100
+            }
+          },
+          {
+            "name": "cursor",
+            "in": "query",
+            "required": false,
+            "description": "The `next_cursor` of the previous page (opaque)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 400
+            }
+          },
           {
             "name": "state",
             "in": "query",
             "required": false,
-            "description": "Only sessions in this state",
+            "description": "Only sessions in one of these states (repeat the parameter for several)",
             "schema": {
-              "$ref": "#/components/schemas/RunState"
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/RunState"
+              },
+              "maxItems": 5
+            }
+          },
+          {
+            "name": "agent",
+            "in": "query",
+            "required": false,
+            "description": "Only sessions started from this blueprint",
+            "schema": {
+              "$ref": "#/components/schemas/Name"
+            }
+          },
+          {
+            "name": "prefix",
+            "in": "query",
+            "required": false,
+            "description": "Only sessions whose name starts with this",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 60
+            }
+          },
+          {
+            "name": "project_dir",
+            "in": "query",
+            "required": false,
+            "description": "Only sessions working in this directory (exact)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 4096
             }
           },
           {
@@ -804,26 +863,17 @@ export const runtimeDocument: OpenApiDocument = {
         ],
         "responses": {
           "200": {
-            "description": "The sessions",
+            "description": "One page of sessions",
             "content": {
               "application/json": {
                 "schema": {
-                  "type": "object",
-                  "additionalProperties": false,
-                  "required": [
-                    "sessions"
-                  ],
-                  "properties": {
-                    "sessions": {
-                      "type": "array",
-                      "items": {
-                        "$ref": "#/components/schemas/Session"
-                      }
-                    }
-                  }
+                  "$ref": "#/components/schemas/SessionPage"
                 }
               }
             }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
           },
           "default": {
             "$ref": "#/components/responses/Problem"
@@ -903,6 +953,56 @@ export const runtimeDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/prune": {
+      "post": {
+        "operationId": "pruneSessions",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Delete old sessions that have ended, and give their disk space back",
+        "description": "Deletes every session whose last run has ended (`finished`, `failed` or `stopped`) and that is\nolder than `before` (by last activity) and not among the `keep` most recently active sessions;\ngive one or both. Active sessions are never deleted. The space is reclaimed while serving.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/PruneRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "What was deleted",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "deleted"
+                  ],
+                  "properties": {
+                    "deleted": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Name"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
           },
           "default": {
             "$ref": "#/components/responses/Problem"
@@ -1647,6 +1747,39 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       },
+      "ReportedUsage": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Usage as an executor reports it for one run (bounded, so that the sums in `totals` stay finite)",
+        "required": [
+          "input_tokens",
+          "output_tokens",
+          "cache_creation_input_tokens",
+          "cache_read_input_tokens"
+        ],
+        "properties": {
+          "input_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          },
+          "output_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          },
+          "cache_creation_input_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          },
+          "cache_read_input_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          }
+        }
+      },
       "Run": {
         "type": "object",
         "additionalProperties": false,
@@ -1901,6 +2034,207 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       },
+      "PruneRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "minProperties": 1,
+        "description": "Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent.",
+        "properties": {
+          "before": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "Sessions last active before this time"
+          },
+          "keep": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "How many of the most recently active sessions to keep, whatever their age"
+          }
+        }
+      },
+      "SessionPage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "sessions",
+          "next_cursor",
+          "counts"
+        ],
+        "properties": {
+          "sessions": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SessionSummary"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Pass as `cursor` for the next page; null on the last page"
+          },
+          "counts": {
+            "$ref": "#/components/schemas/StateCounts"
+          }
+        }
+      },
+      "StateCounts": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "How many sessions are in each state (all sessions, ignoring filters and paging)",
+        "required": [
+          "queued",
+          "running",
+          "finished",
+          "failed",
+          "stopped"
+        ],
+        "properties": {
+          "queued": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "running": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "finished": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "failed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "stopped": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "SessionSummary": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "A session without its prompts, results and blueprint (see `Session` for those)",
+        "required": [
+          "name",
+          "agent",
+          "project_dir",
+          "state",
+          "pending_approvals",
+          "created_at",
+          "updated_at",
+          "last_resumed_at",
+          "runs",
+          "last_run",
+          "totals"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "agent": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "project_dir": {
+            "type": "string"
+          },
+          "state": {
+            "$ref": "#/components/schemas/RunState"
+          },
+          "pending_approvals": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Approval requests that wait for an answer"
+          },
+          "created_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "updated_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "last_resumed_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "runs": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "How many runs the session has had"
+          },
+          "last_run": {
+            "$ref": "#/components/schemas/RunSummary"
+          },
+          "totals": {
+            "$ref": "#/components/schemas/Totals"
+          }
+        }
+      },
+      "RunSummary": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "number",
+          "state",
+          "queued_at",
+          "started_at",
+          "ended_at",
+          "error"
+        ],
+        "properties": {
+          "number": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "state": {
+            "$ref": "#/components/schemas/RunState"
+          },
+          "queued_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "started_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "ended_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "error": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500,
+            "description": "Why the run failed or stopped, cut to 500 characters"
+          }
+        }
+      },
       "SessionStatus": {
         "type": "object",
         "additionalProperties": false,
@@ -2119,6 +2453,7 @@ export const runtimeDocument: OpenApiDocument = {
       },
       "ResultData": {
         "type": "object",
+        "description": "The bounds keep the sums in a session's `totals` finite and non-negative (a run's numbers\nare added up over every run).\n",
         "required": [
           "is_error"
         ],
@@ -2136,16 +2471,22 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "boolean"
           },
           "num_turns": {
-            "type": "integer"
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000
           },
           "duration_ms": {
-            "type": "integer"
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
           },
           "usage": {
-            "$ref": "#/components/schemas/Usage"
+            "$ref": "#/components/schemas/ReportedUsage"
           },
           "total_cost_usd": {
-            "type": "number"
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1000000000
           },
           "errors": {
             "type": "array",
@@ -2371,12 +2712,17 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "string"
           },
           "usage": {
-            "$ref": "#/components/schemas/Usage",
+            "$ref": "#/components/schemas/ReportedUsage",
             "description": "What the run was billed for when it ended without a `result` (stopped, crashed, lost): the\nsum over the model responses in its stream. A `result`'s usage wins over it.\n"
           }
         }
       },
       "EventInput": {
+        "description": "One event; `type` says which shape `data` has (errors then name the fields of that shape).",
+        "type": "object",
+        "discriminator": {
+          "propertyName": "type"
+        },
         "oneOf": [
           {
             "type": "object",

@@ -7,7 +7,7 @@ import { registryBlueprints } from './registry-blueprints.js';
 import { ApprovalService } from './approvals.js';
 import { approvalHandlers, writeRuntimeUrl } from './approval-handlers.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
-import { SessionStore } from './session-store.js';
+import { openEmbeddedStore } from './store/embedded-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
@@ -33,7 +33,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   let sessions!: SessionService;
   let approvals!: ApprovalService;
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await SessionStore.open(options.dataDir);
+    const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
     approvals = await ApprovalService.open(options.dataDir, sessions, options.logger);
@@ -52,6 +52,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       onClose: async () => {
         approvals.close();
         await executor?.detach();
+        await store.close();
       },
     };
   });
@@ -63,11 +64,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
 function runtimeHandlers(sessions: SessionService): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers>> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
-    listSessions: async ({ query }) => ({ status: 200, body: { sessions: await sessions.list(query.state, query.waiting) } }),
+    listSessions: async ({ query }) => ({
+      status: 200,
+      body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir, waiting: query.waiting }),
+    }),
     createSession: async ({ body }) => {
       const session = await sessions.create(body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
     },
+    pruneSessions: async ({ body }) => ({ status: 200, body: { deleted: await sessions.prune(body) } }),
     deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
     getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
     deleteSession: async ({ path }) => {

@@ -67,7 +67,7 @@ describe('approvals: a person answers what an agent may do', function () {
       const session = await ao.sessions.get(name);
       assert.equal(session.state, 'running');
       assert.equal(session.pending_approvals, 1);
-      assert.deepEqual((await ao.sessions.list({ waiting: true })).map((s) => s.name), [name]);
+      assert.deepEqual((await ao.sessions.list({ waiting: true })).sessions.map((s) => s.name), [name]);
 
       const approved = await runBin('ao-approve', [name], { env: stack.clientEnv });
       assert.equal(approved.code, 0, approved.stderr);
@@ -77,7 +77,7 @@ describe('approvals: a person answers what an agent may do', function () {
       assert.equal(existsSync(file), true, 'the approved command ran');
       assert.match(result.result ?? '', /error=false/);
       assert.equal((await ao.sessions.get(name)).pending_approvals, 0);
-      assert.deepEqual(await ao.sessions.list({ waiting: true }), []);
+      assert.deepEqual((await ao.sessions.list({ waiting: true })).sessions, []);
       const events = (await ao.sessions.listEvents(name)).events;
       const request = events.find((e) => e.type === 'approval_request');
       const answer = events.find((e) => e.type === 'approval_answer');
