@@ -22,6 +22,7 @@ import {
   resultOutcome,
   ToolFailure,
 } from './format.js';
+import { APPROVAL_TOOL_NAMES, registerApprovalTools } from './approval-tools.js';
 
 export interface ToolOptions {
   /** The SDK client, or a factory called on first use (so a bad URL variable becomes a tool error, not a dead server). */
@@ -96,9 +97,10 @@ export const TOOL_NAMES = [
   'get_agent_session_result',
   'stop_agent_session',
   'delete_all_agent_sessions',
+  ...APPROVAL_TOOL_NAMES,
 ] as const;
 
-/** Registers the eight orchestrator tools on `server`. */
+/** Registers the orchestrator tools on `server`. */
 export function registerTools(server: McpServer, options: ToolOptions): void {
   let client: Orchestrator | undefined;
   const ao = (): Orchestrator => (client ??= typeof options.orchestrator === 'function' ? options.orchestrator() : options.orchestrator);
@@ -412,4 +414,6 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
       : 'There were no sessions to delete';
     return ok(text, { deleted: shown, total: deleted.length, note: deleted.length ? null : text });
   }));
+
+  registerApprovalTools(server, ao);
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Approval, ApprovalPolicy, Orchestrator } from '../../sdk/index.js';
 import { runBin, uniqueName } from '../bin/run-bin.js';
+import { call, stdioClient } from '../mcp/support/mcp-client.js';
 import { TEST_MODEL } from '../support/claude-env.js';
 import type { FakeModel, FakeRequest } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
@@ -144,6 +145,31 @@ describe('approvals: a person answers what an agent may do', function () {
       await ao.sessions.stop(name);
       await eventually('the request to be cancelled', async () => (await ao.approvals.get(asked.id)).state === 'cancelled');
       assert.equal((await ao.sessions.get(name)).pending_approvals, 0);
+    });
+
+    it('a parent agent answers through the MCP tools (list_approval_requests, answer_approval_request)', async () => {
+      const agent = await blueprint(ao, {});
+      const seen = bashOnce(stack.fake, `echo child > ${join(stack.projectDir, 'child.txt')}`);
+      const name = uniqueName('child');
+      await ao.sessions.create({ name, prompt: 'write the file', agent });
+      const asked = await pendingOf(ao, name);
+      const { client } = await stdioClient(stack.clientEnv);
+      try {
+        const listed = await call(client, 'list_approval_requests', { session: name });
+        assert.equal(listed.isError, false, listed.text);
+        assert.deepEqual(listed.structured.approvals.map((a: Approval) => a.id), [asked.id]);
+        assert.match(listed.text, /asks to use Bash/);
+        const denied = await call(client, 'answer_approval_request', { target: name, decision: 'deny', message: 'Parent says: not now' });
+        assert.equal(denied.isError, false, denied.text);
+        assert.equal(denied.structured.approval.state, 'denied');
+        const again = await call(client, 'answer_approval_request', { target: asked.id, decision: 'approve' });
+        assert.equal(again.isError, true);
+        assert.match(again.text, /already denied/);
+      } finally {
+        await client.close();
+      }
+      await ao.sessions.waitForResult(name, { timeoutMs: 60_000 });
+      assert.match(seen.at(-1)!.toolResults[0]!.text, /Parent says: not now/);
     });
 
     it('bad answers get clear errors and change nothing', async () => {

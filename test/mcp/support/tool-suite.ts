@@ -26,11 +26,13 @@ export interface SuiteContext {
 }
 
 export const TOOLS = [
+  'answer_approval_request',
   'delete_all_agent_sessions',
   'get_agent_session_result',
   'get_agent_session_status',
   'list_agent_blueprints',
   'list_agent_sessions',
+  'list_approval_requests',
   'resume_agent_session',
   'start_agent_session',
   'stop_agent_session',
@@ -40,7 +42,7 @@ export const TOOLS = [
 export function toolSuite(ctx: SuiteContext): void {
   const tool = (name: string, args: Record<string, unknown> = {}) => call(ctx.client, name, args);
 
-  it('lists the eight tools, each with a description and a JSON Schema for its inputs', async () => {
+  it('lists the tools, each with a description and a JSON Schema for its inputs', async () => {
     const { tools } = await ctx.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
     for (const t of tools) {
