@@ -19,11 +19,15 @@ await main({
     { name: 'allowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to allow, e.g. "Read,Grep,Bash(git *)"' },
     { name: 'disallowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to deny' },
     { name: 'mcp-config', type: 'string', value: 'FILE', description: 'JSON file with {"mcpServers": {...}} for the agent' },
+    { name: 'approval', type: 'boolean', description: 'Approval mode: the agent asks a person (ao-approvals, ao-approve, ao-deny) before tool uses its rules do not allow' },
+    { name: 'approval-timeout', type: 'string', value: 'SECONDS', description: 'With --approval: how long a question waits for an answer (default 600)' },
+    { name: 'on-timeout', type: 'string', value: 'deny|allow', description: 'With --approval: what an unanswered question becomes (default deny)' },
     { name: 'inactive', type: 'boolean', description: 'Create it inactive (it cannot start sessions until activated)' },
   ],
   examples: [
     `ao-create-agent reviewer -d "Reviews diffs for bugs" -s "You are a careful code reviewer. Report problems, never edit files."`,
     `ao-create-agent writer -d "Writes docs" --model sonnet < writer-prompt.md`,
+    `ao-create-agent careful -d "Asks before it acts" --approval --approval-timeout 300 --allowed-tools "Read,Grep"`,
   ],
   async run(ctx, [name], options) {
     checkName(name!, 'Agent');
@@ -36,6 +40,7 @@ await main({
     if (permissionMode !== undefined && !PERMISSION_MODES.includes(permissionMode)) {
       throw new CliError(`--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, not '${permissionMode}'`, 'usage');
     }
+    const approval = approvalPolicy(options);
     const input = {
       name: name!,
       description,
@@ -45,6 +50,7 @@ await main({
       ...toolList(options, 'allowed-tools', 'allowed_tools'),
       ...toolList(options, 'disallowed-tools', 'disallowed_tools'),
       ...(await mcpServers(options)),
+      ...(approval ? { approval } : {}),
       ...(options.inactive ? { status: 'inactive' as const } : {}),
     };
     const ao = await ctx.client();
@@ -60,6 +66,21 @@ await main({
     else ctx.out(`Created agent '${agent.name}' (${agent.status}) — start a session from it with ao-new <session> --agent ${agent.name} -p PROMPT`);
   },
 });
+
+function approvalPolicy(options: Options): { timeout_seconds?: number; on_timeout?: 'deny' | 'allow' } | null {
+  const timeoutText = stringOption(options, 'approval-timeout');
+  const onTimeout = stringOption(options, 'on-timeout');
+  if (!options.approval) {
+    if (timeoutText !== undefined || onTimeout !== undefined) throw new CliError('--approval-timeout and --on-timeout need --approval', 'usage');
+    return null;
+  }
+  const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 86_400)) {
+    throw new CliError(`--approval-timeout must be whole seconds from 1 to 86400, not '${timeoutText}'`, 'usage');
+  }
+  if (onTimeout !== undefined && onTimeout !== 'deny' && onTimeout !== 'allow') throw new CliError(`--on-timeout must be deny or allow, not '${onTimeout}'`, 'usage');
+  return { ...(timeout !== undefined ? { timeout_seconds: timeout } : {}), ...(onTimeout ? { on_timeout: onTimeout } : {}) };
+}
 
 function optional(options: Options, flag: string, field: string): Record<string, string> {
   const value = stringOption(options, flag);

@@ -30,11 +30,12 @@ async function blueprint(ao: Orchestrator, approval: ApprovalPolicy, extra: { di
   return name;
 }
 
+/** The session's pending request, once the session shows that it waits (its request is recorded by then). */
 async function pendingOf(ao: Orchestrator, session: string): Promise<Approval> {
   let found: Approval | undefined;
   await eventually(`a pending approval request of ${session}`, async () => {
     [found] = await ao.approvals.list({ session, state: 'pending' });
-    return found !== undefined;
+    return found !== undefined && (await ao.sessions.get(session)).pending_approvals === 1;
   }, 30_000);
   return found!;
 }
@@ -69,6 +70,10 @@ describe('approvals: a person answers what an agent may do', function () {
       assert.equal(session.state, 'running');
       assert.equal(session.pending_approvals, 1);
       assert.deepEqual((await ao.sessions.list({ waiting: true })).sessions.map((s) => s.name), [name]);
+      const waiting = await runBin('ao-list-sessions', ['--waiting'], { env: stack.clientEnv });
+      assert.equal(waiting.code, 0, waiting.stderr);
+      assert.match(waiting.stdout, new RegExp(`${name}\\s+running \\(asks: ao-approvals\\)`));
+      assert.equal(waiting.stdout.trim().split('\n').length, 2, 'the header and the one waiting session');
 
       const approved = await runBin('ao-approve', [name], { env: stack.clientEnv });
       assert.equal(approved.code, 0, approved.stderr);
