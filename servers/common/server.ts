@@ -21,7 +21,7 @@ export interface CommonServerOptions {
   logger: Logger;
 }
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 /** Why a server could not listen, naming the server and the variable that moves it. */
 function cannotListen(title: string, owner: 'registry' | 'runtime', url: URL, error: NodeJS.ErrnoException): Error {

@@ -13,7 +13,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 import { ApiError, Orchestrator, type Approval } from '../../sdk/index.js';
-import { VERSION } from '../common/server.js';
+import { VERSION } from '../common/version.js';
 
 /** The server's name in the agent's MCP config; with the tool's name, what `--permission-prompt-tool` names. */
 export const PERMISSION_SERVER = 'aof_approvals';

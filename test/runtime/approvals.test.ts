@@ -106,6 +106,8 @@ describe('approvals: a person answers what an agent may do', function () {
       const denied = await runBin('ao-deny', [name, '--message', 'Use printf into notes.md instead', '--json'], { env: stack.clientEnv });
       assert.equal(denied.code, 0, denied.stderr);
       assert.equal(denied.json().state, 'denied');
+      const events = await runBin('ao-events', [name, '--type', 'approval_answer'], { env: stack.clientEnv });
+      assert.match(events.stdout, /approval_answer +apr_\w+ denied by person: Use printf into notes\.md instead/);
       const result = await ao.sessions.waitForResult(name, { timeoutMs: 60_000 });
       assert.equal(result.state, 'finished', result.error ?? '');
       assert.equal(existsSync(file), false, 'the denied command did not run');
