@@ -43,11 +43,12 @@ async function pendingOf(ao: Orchestrator, session: string): Promise<Approval> {
 describe('approvals: a person answers what an agent may do', function () {
   this.timeout(120_000);
 
-  describe('with the runtime in process', () => {
+  describe('with the runtime in process, guarded by a token', () => {
     let stack: TestStack;
     let ao: Orchestrator;
     before(async () => {
-      stack = await TestStack.start();
+      // The permission tool reaches the runtime with the token the runtime gave it.
+      stack = await TestStack.start({ token: 'approvals-token' });
       ao = stack.client();
     });
     after(async () => stack?.close());
@@ -188,12 +189,22 @@ describe('approvals: a person answers what an agent may do', function () {
       assert.match(badTarget.stderr, /neither a session name nor an approval request id/);
       const response = await fetch(`${stack.runtimeUrl}/approvals/apr_x1/answer`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: 'Bearer approvals-token' },
         body: JSON.stringify({ decision: 'maybe' }),
       });
       assert.ok(response.status === 400 || response.status === 422, `status ${response.status}`);
       const problem = await response.json() as { errors?: Array<{ field: string }> };
       assert.equal(problem.errors?.[0]?.field, 'body.decision');
+      const unknown = await fetch(`${stack.runtimeUrl}/approvals/apr_x1`, { headers: { authorization: 'Bearer approvals-token' } });
+      assert.equal(unknown.status, 404);
+      const asked = await fetch(`${stack.runtimeUrl}/sessions/nosuch/approvals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer approvals-token' },
+        body: JSON.stringify({ tool: 'Bash', input: {} }),
+      });
+      assert.equal(asked.status, 404);
+      const anonymous = await fetch(`${stack.runtimeUrl}/approvals`);
+      assert.equal(anonymous.status, 401);
     });
   });
 
