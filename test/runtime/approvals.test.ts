@@ -30,6 +30,19 @@ async function blueprint(ao: Orchestrator, approval: ApprovalPolicy, extra: { di
   return name;
 }
 
+/**
+ * A session from a blueprint in approval mode (policy `approval`) whose agent asks to run
+ * `echo <word> > <file>` with Bash; resolves once its request is pending.
+ */
+async function askingSession(stack: TestStack, ao: Orchestrator, word: string, approval: ApprovalPolicy = {}) {
+  const agent = await blueprint(ao, approval);
+  const file = join(stack.projectDir, `${word}.txt`);
+  const seen = bashOnce(stack.fake, `echo ${word} > ${file}`);
+  const name = uniqueName(word);
+  await ao.sessions.create({ name, prompt: 'write the file', agent });
+  return { name, file, seen, asked: await pendingOf(ao, name) };
+}
+
 /** The session's pending request, once the session shows that it waits (its request is recorded by then). */
 async function pendingOf(ao: Orchestrator, session: string): Promise<Approval> {
   let found: Approval | undefined;
@@ -54,13 +67,7 @@ describe('approvals: a person answers what an agent may do', function () {
     after(async () => stack?.close());
 
     it('a Bash request appears in ao-approvals and the session waits; ao-approve runs the command', async () => {
-      const agent = await blueprint(ao, {});
-      const file = join(stack.projectDir, 'approved.txt');
-      bashOnce(stack.fake, `echo approved > ${file}`);
-      const name = uniqueName('approve');
-      await ao.sessions.create({ name, prompt: 'write the file', agent });
-
-      const asked = await pendingOf(ao, name);
+      const { name, file, asked } = await askingSession(stack, ao, 'approved');
       assert.equal(asked.tool, 'Bash');
       assert.equal(asked.input.command, `echo approved > ${file}`);
       assert.equal(existsSync(file), false, 'nothing runs before the answer');
@@ -97,12 +104,7 @@ describe('approvals: a person answers what an agent may do', function () {
     });
 
     it('ao-deny with a message: the command does not run and the model reads the message', async () => {
-      const agent = await blueprint(ao, {});
-      const file = join(stack.projectDir, 'denied.txt');
-      const seen = bashOnce(stack.fake, `echo denied > ${file}`);
-      const name = uniqueName('deny');
-      await ao.sessions.create({ name, prompt: 'write the file', agent });
-      await pendingOf(ao, name);
+      const { name, file, seen } = await askingSession(stack, ao, 'denied');
 
       const denied = await runBin('ao-deny', [name, '--message', 'Use printf into notes.md instead', '--json'], { env: stack.clientEnv });
       assert.equal(denied.code, 0, denied.stderr);
@@ -145,22 +147,14 @@ describe('approvals: a person answers what an agent may do', function () {
     });
 
     it('stopping a waiting session cancels its request', async () => {
-      const agent = await blueprint(ao, {});
-      bashOnce(stack.fake, `echo never > ${join(stack.projectDir, 'never.txt')}`);
-      const name = uniqueName('stop');
-      await ao.sessions.create({ name, prompt: 'go', agent });
-      const asked = await pendingOf(ao, name);
+      const { name, asked } = await askingSession(stack, ao, 'stopped');
       await ao.sessions.stop(name);
       await eventually('the request to be cancelled', async () => (await ao.approvals.get(asked.id)).state === 'cancelled');
       assert.equal((await ao.sessions.get(name)).pending_approvals, 0);
     });
 
     it('a parent agent answers through the MCP tools (list_approval_requests, answer_approval_request)', async () => {
-      const agent = await blueprint(ao, {});
-      const seen = bashOnce(stack.fake, `echo child > ${join(stack.projectDir, 'child.txt')}`);
-      const name = uniqueName('child');
-      await ao.sessions.create({ name, prompt: 'write the file', agent });
-      const asked = await pendingOf(ao, name);
+      const { name, seen, asked } = await askingSession(stack, ao, 'child');
       const { client } = await stdioClient(stack.clientEnv);
       try {
         const listed = await call(client, 'list_approval_requests', { session: name });
@@ -217,12 +211,7 @@ describe('approvals: a person answers what an agent may do', function () {
 
     it('a pending request survives and its answer reaches the waiting agent', async () => {
       let ao = stack.client();
-      const agent = await blueprint(ao, {});
-      const file = join(stack.projectDir, 'after-crash.txt');
-      bashOnce(stack.fake, `echo survived > ${file}`);
-      const name = uniqueName('crash');
-      await ao.sessions.create({ name, prompt: 'write the file', agent });
-      const asked = await pendingOf(ao, name);
+      const { name, file, asked } = await askingSession(stack, ao, 'survived');
 
       await stack.killRuntime();
       await stack.startRuntime();
