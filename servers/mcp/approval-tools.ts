@@ -5,7 +5,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Approval, Orchestrator } from '../../sdk/index.js';
-import { guarded, isConflict, isNotFound, ok, ToolFailure } from './format.js';
+import { guarded, ok, problemCodeOf, ToolFailure } from './format.js';
 
 export const APPROVAL_TOOL_NAMES = ['list_approval_requests', 'answer_approval_request'] as const;
 
@@ -64,8 +64,9 @@ export function registerApprovalTools(server: McpServer, ao: () => Orchestrator)
         : await ao().approvals.deny(found.id, { message: args.message });
       return ok(`${answered.id} ${answered.state}: session '${answered.session}' ${answered.state === 'approved' ? 'may use' : 'may not use'} ${answered.tool}`, { approval: brief(answered) });
     } catch (error) {
-      if (isNotFound(error)) throw new ToolFailure(`No session or approval request '${args.target}' — see list_approval_requests`);
-      if (isConflict(error)) throw new ToolFailure(`${(error as Error).message} — see list_approval_requests with all: true`);
+      const code = problemCodeOf(error);
+      if (code === 'approval-not-found' || code === 'session-not-found') throw new ToolFailure(`No session or approval request '${args.target}' — see list_approval_requests`);
+      if (code === 'approval-answered') throw new ToolFailure(`${(error as Error).message} — see list_approval_requests with all: true`);
       throw error;
     }
   }));

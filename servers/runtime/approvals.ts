@@ -85,9 +85,9 @@ export class ApprovalService {
   async ask(name: string, ask: ApprovalAsk): Promise<Approval> {
     return this.lock.run(name, async () => {
       const session = await this.sessions.getStored(name);
-      if (!session) throw notFound(`Session '${name}' not found`);
+      if (!session) throw notFound(`Session '${name}' not found`, 'session-not-found');
       const run = lastRun(session);
-      if (isFinal(run.state)) throw conflict(`Run ${run.number} of session '${name}' has ended (${run.state}); it can ask nothing more`);
+      if (isFinal(run.state)) throw conflict(`Run ${run.number} of session '${name}' has ended (${run.state}); it can ask nothing more`, 'run-ended');
       if (ask.tool_use_id) {
         const [existing] = await this.store.find({ session: name, run: run.number, tool_use_id: ask.tool_use_id });
         if (existing) return existing;
@@ -132,7 +132,7 @@ export class ApprovalService {
   private async settle(id: string, outcome: { state: ApprovalState; by: NonNullable<Approval['answered_by']>; message: string | null }): Promise<Approval> {
     const approval = await this.require(id);
     if (approval.state !== 'pending') {
-      throw new HttpProblem(409, `Approval request ${id} is already ${approval.state}${approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`, { type: 'urn:aof:problem:approval-answered' });
+      throw conflict(`Approval request ${id} is already ${approval.state}${approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`, 'approval-answered');
     }
     approval.state = outcome.state;
     approval.answered_by = outcome.by;
@@ -239,7 +239,7 @@ export class ApprovalService {
 
   private async require(id: string): Promise<Approval> {
     const approval = await this.store.get(id);
-    if (!approval) throw notFound(`Approval request '${id}' not found`);
+    if (!approval) throw notFound(`Approval request '${id}' not found`, 'approval-not-found');
     return approval;
   }
 }

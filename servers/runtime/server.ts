@@ -7,7 +7,7 @@ import { registryBlueprints } from './registry-blueprints.js';
 import { ApprovalService } from './approvals.js';
 import { approvalHandlers, writeRuntimeUrl } from './approval-handlers.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
-import { openEmbeddedStore } from './store/embedded-store.js';
+import { openRuntimeStore } from './store/select-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
 import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
 import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
@@ -42,7 +42,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   let approvals!: ApprovalService;
   const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [...Object.keys(runtimeDocument.paths), REGISTRY_PREFIX]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
+    const store = await openRuntimeStore(options);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
     approvals = await ApprovalService.open(options.dataDir, sessions, options.logger);
@@ -136,6 +136,10 @@ function runtimeHandlers(sessions: SessionService, info: () => Promise<RuntimeIn
       })();
       return result;
     },
+    getUsage: async ({ query }) => ({
+      status: 200,
+      body: await sessions.usage({ agent: query.agent, sessions: query.sessions ? new Set(query.sessions.split(',').filter(Boolean)) : undefined }),
+    }),
     streamSessionChanges: ({ ctx }) => {
       const { channel, result } = openSse(ctx);
       const off = sessions.onChange((change) => channel.send({ event: 'session', data: change }));

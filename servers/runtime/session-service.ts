@@ -5,6 +5,7 @@ import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
 import { KeyedLock } from './keyed-lock.js';
+import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal, lastRun, newRun, toSession, toSummary,
   type Blueprint, type Event, type EventInput, type RunState, type Session, type StoredRun, type StoredSession,
@@ -116,7 +117,7 @@ export class SessionService {
     const session = await this.require(name);
     const run = lastRun(session);
     if (!isFinal(run.state)) {
-      throw conflict(`Session '${name}' is ${run.state}; its result is available once it has ended`);
+      throw conflict(`Session '${name}' is ${run.state}; its result is available once it has ended`, 'session-not-ended');
     }
     return {
       name,
@@ -132,6 +133,16 @@ export class SessionService {
     await this.require(name);
     const events = await this.store.events.after(name, after, limit + 1);
     return { events: events.slice(0, limit), has_more: events.length > limit };
+  }
+
+  /** Tokens, cost and time per session, agent, day and in total (`GET /usage`). */
+  async usage(filter: UsageFilter = {}): Promise<UsageReport> {
+    return usageReport(this.eachStored(), filter);
+  }
+
+  /** Every stored session, one at a time: how the usage report reads the store. */
+  private async *eachStored(): AsyncIterable<StoredSession> {
+    yield* await this.store.sessions.all();
   }
 
   /** Events of a run that came from the agent's output (all but `session_stop` and the approvals'). */
@@ -158,7 +169,7 @@ export class SessionService {
       runs: [newRun(1, input.prompt)],
     };
     if (!(await this.store.sessions.insert(session))) {
-      throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
+      throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
     }
     this.announce({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
     this.scheduler?.enqueue(input.name);
@@ -170,7 +181,7 @@ export class SessionService {
       const stored = await this.require(name);
       const last = lastRun(stored);
       if (!isFinal(last.state)) {
-        throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`);
+        throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`, 'session-busy');
       }
       const now = new Date().toISOString();
       stored.runs.push(newRun(last.number + 1, prompt));
@@ -277,11 +288,11 @@ export class SessionService {
       const session = await this.require(name);
       const run = lastRun(session);
       if (options.run !== undefined && options.run !== run.number) {
-        throw conflict(`Run ${options.run} of session '${name}' is not its last run`);
+        throw conflict(`Run ${options.run} of session '${name}' is not its last run`, 'run-not-last');
       }
       if (isFinal(run.state)) {
         if (options.force) return [];
-        throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`);
+        throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`, 'run-ended');
       }
       const at = new Date().toISOString();
       const unnumbered: UnnumberedEvent[] = inputs.map((input) => ({
@@ -359,7 +370,7 @@ export class SessionService {
 
   private async require(name: string): Promise<StoredSession> {
     const session = await this.store.sessions.find(name);
-    if (!session) throw notFound(`Session '${name}' not found`);
+    if (!session) throw notFound(`Session '${name}' not found`, 'session-not-found');
     return session;
   }
 
@@ -385,16 +396,16 @@ export class SessionService {
 
   private async checkProjectDir(dir: string | undefined): Promise<string> {
     if (dir === undefined) return this.defaultProjectDir;
-    if (!isAbsolute(dir)) throw unprocessable('body.project_dir', `must be an absolute path, not '${dir}'`);
+    if (!isAbsolute(dir)) throw unprocessable('body.project_dir', `must be an absolute path, not '${dir}'`, 'project-dir-invalid');
     const info = await stat(dir).catch(() => null);
-    if (!info?.isDirectory()) throw unprocessable('body.project_dir', `'${dir}' is not an existing directory`);
+    if (!info?.isDirectory()) throw unprocessable('body.project_dir', `'${dir}' is not an existing directory`, 'project-dir-invalid');
     return dir;
   }
 
   private async checkBlueprint(name: string): Promise<Blueprint> {
     const agent = await this.blueprints.find(name);
-    if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`);
-    if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`);
+    if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
+    if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
     const { status, ...blueprint } = agent;
     const keep: Blueprint = { name: blueprint.name };
     for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'approval'] as const) {
