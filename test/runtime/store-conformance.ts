@@ -119,6 +119,18 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         await store.sessions.remove('job-2');
         assert.equal((await store.sessions.counts()).stopped, 0);
       });
+
+      it('filters by the waiting flag (pending approval requests), which a replace turns on and off', async () => {
+        await store.sessions.insert(session('quiet', { state: 'running', updated_at: time(1) }));
+        await store.sessions.insert({ ...session('asks', { state: 'running', updated_at: time(2) }), pending_approvals: 2 });
+        const names = async (waiting: boolean) => (await store.sessions.page({ waiting }, null, 100)).map((s) => s.name);
+        assert.deepEqual(await names(true), ['asks']);
+        assert.deepEqual(await names(false), ['quiet']);
+        await store.sessions.replace({ ...session('asks', { state: 'running', updated_at: time(2) }), pending_approvals: 0 });
+        await store.sessions.replace({ ...session('quiet', { state: 'running', updated_at: time(1) }), pending_approvals: 1 });
+        assert.deepEqual(await names(true), ['quiet']);
+        assert.deepEqual(await names(false), ['asks']);
+      });
     });
 
     describe('events', () => {
