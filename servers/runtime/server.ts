@@ -64,10 +64,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         await executor?.detach();
         await store.close();
       },
+      // Where the permission tools of running agents find this runtime, after a restart on another port too.
+      onListening: (url) => writeRuntimeUrl(options.dataDir, url),
     };
   });
-  // Where the permission tools of running agents find this runtime, after a restart on another port too.
-  await writeRuntimeUrl(options.dataDir, server.url);
   const dashboardUrl = dashboard.available ? `${server.url}/` : undefined;
   options.logger.info(dashboardUrl ? `Dashboard at ${dashboardUrl}` : 'Dashboard not built (npm run build)');
   return { ...server, sessions, dashboardUrl };
