@@ -133,6 +133,23 @@ export interface components {
             /** @description Children started by this session get these limits unless they set their own */
             inherit?: boolean;
         };
+        /**
+         * @description Run the blueprint's sessions in approval mode: every tool use that the permission rules
+         *     (`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval
+         *     request in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.
+         *     The permission mode is `default` unless `permission_mode` says otherwise.
+         */
+        ApprovalPolicy: {
+            /** @description How long a request may wait for an answer. Default 600. */
+            timeout_seconds?: number;
+            /**
+             * @description What an unanswered request becomes at the timeout. Default `deny`.
+             * @enum {string}
+             */
+            on_timeout?: "deny" | "allow";
+            /** @description What the model is told when a request is denied at the timeout. */
+            timeout_message?: string;
+        };
         Agent: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
@@ -143,6 +160,7 @@ export interface components {
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
             limits?: components["schemas"]["Limits"];
+            approval?: components["schemas"]["ApprovalPolicy"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             created_at: string;
@@ -159,6 +177,7 @@ export interface components {
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
             limits?: components["schemas"]["Limits"];
+            approval?: components["schemas"]["ApprovalPolicy"];
             status?: components["schemas"]["AgentStatus"];
         };
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
@@ -171,6 +190,7 @@ export interface components {
             allowed_tools?: components["schemas"]["ToolList"] | null;
             disallowed_tools?: components["schemas"]["ToolList"] | null;
             limits?: components["schemas"]["Limits"] | null;
+            approval?: components["schemas"]["ApprovalPolicy"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
         Health: {
@@ -209,13 +229,15 @@ export interface components {
          *     - `not-found` [404]: no such route
          *     - `session-not-found` [404]: no session by that name
          *     - `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name
+         *     - `approval-not-found` [404]: no approval request by that id
          *     - `method-not-allowed` [405]: the route exists, the method does not
          *     - `session-exists` [409]: a session by that name exists; resume it or pick another name
          *     - `agent-exists` [409]: a blueprint by that name exists
          *     - `session-busy` [409]: the session's last run is queued or running; wait for it or stop it
          *     - `session-not-ended` [409]: the session's last run has not ended, so it has no result yet
          *     - `run-not-last` [409]: events were sent for a run that is not the session's last
-         *     - `run-ended` [409]: events were sent for a run that has already ended
+         *     - `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended
+         *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
          *     - `payload-too-large` [413]: the request body is over the limit
          *     - `unsupported-media-type` [415]: the body is not `application/json`
@@ -230,7 +252,7 @@ export interface components {
          *     - `service-unavailable` [503]: the server cannot answer now
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

@@ -50,6 +50,8 @@ export interface ListOptions {
   project_dir?: string | undefined;
   /** Children of this session (whose `parent` it is). */
   parent?: string | undefined;
+  /** Waiting (true) or not (false) for an answer to an approval request. */
+  waiting?: boolean | undefined;
   /** Sessions per page, 1 to 500 (server default 100). */
   limit?: number | undefined;
 }

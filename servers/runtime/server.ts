@@ -4,6 +4,8 @@ import type { Handlers } from '../common/operations.js';
 import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
+import { ApprovalService } from './approvals.js';
+import { approvalHandlers, writeRuntimeUrl } from './approval-handlers.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { openRuntimeStore } from './store/select-store.js';
 import { createExecutor, type ExecutorOptions, type RunHooks } from './executor/index.js';
@@ -44,11 +46,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   let sessions!: SessionService;
   // Known before listening unless the port is picked then (0): runs re-queued at start-up wait for it.
   let agentUrl = options.url.port === '0' ? '' : options.url.origin;
+  let approvals!: ApprovalService;
   const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [...Object.keys(runtimeDocument.paths), REGISTRY_PREFIX]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await openRuntimeStore(options);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
+    approvals = await ApprovalService.open(options.dataDir, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const hooks: RunHooks = {
       env: (name) => agentEnvironment(name, agentUrl, options.token),
@@ -60,11 +64,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const stopListening = [callbacks.listen(), webhooks.listen()];
     const executor = options.executor === 'none'
       ? undefined
-      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions }, hooks);
+      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions }, hooks);
     await callbacks.recover();
     const app = createApp<operations>({
       api: 'runtime',
-      handlers: runtimeHandlers(sessions, callbacks, () => runtimeInfo({ ...options, sessions, executor })),
+      handlers: { ...runtimeHandlers(sessions, callbacks, () => runtimeInfo({ ...options, sessions, executor })), ...approvalHandlers(approvals) },
       security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token, isPublic: dashboard.serves },
       logger: options.logger,
       extras: [dashboard.middleware, registryProxy(options.registryUrl)],
@@ -75,9 +79,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       onClose: async () => {
         stopListening.forEach((off) => off());
         webhooks.close();
+        approvals.close();
         await executor?.detach();
         await store.close();
       },
+      // Where the permission tools of running agents find this runtime, after a restart on another port too.
+      onListening: (url) => writeRuntimeUrl(options.dataDir, url),
     };
   });
   agentUrl = server.url;
@@ -98,13 +105,13 @@ function agentEnvironment(name: string, runtimeUrl: string, token: string | unde
   };
 }
 
-function runtimeHandlers(sessions: SessionService, callbacks: Callbacks, info: () => Promise<RuntimeInfo>): Handlers<operations> {
+function runtimeHandlers(sessions: SessionService, callbacks: Callbacks, info: () => Promise<RuntimeInfo>): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers>> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),
     listSessions: async ({ query }) => ({
       status: 200,
-      body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir, parent: query.parent }),
+      body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir, waiting: query.waiting, parent: query.parent }),
     }),
     createSession: async ({ body }) => {
       const session = await sessions.create(body);

@@ -28,7 +28,9 @@ export interface StoredRun extends Run {
   callbacks?: string[];
 }
 
-export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state' | 'parent'> {
+export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state' | 'pending_approvals' | 'parent'> {
+  /** Approval requests waiting for an answer (kept by the ApprovalService); absent means 0. */
+  pending_approvals?: number;
   /** Absent in sessions stored before parents existed. */
   parent?: string | null;
   _id: string;
@@ -44,7 +46,7 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
-  const { _id, runs, conversation_started, model, ...rest } = stored;
+  const { _id, runs, conversation_started, pending_approvals, model, ...rest } = stored;
   const publicRuns = runs.map(({ stop_requested, process, outcome, stop_reason, callbacks, ...run }) => run);
   const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   let cost = 0;
@@ -58,6 +60,7 @@ export function toSession(stored: StoredSession): Session {
     ...rest,
     parent: rest.parent ?? null,
     state: lastRun(stored).state,
+    pending_approvals: pending_approvals ?? 0,
     runs: publicRuns,
     totals: { runs: publicRuns.length, usage, cost_usd: Math.round(cost * 1e8) / 1e8, duration_ms: duration },
   };
@@ -67,11 +70,11 @@ const MAX_SUMMARY_ERROR = 500;
 
 /** The list's view of a stored session: no prompts, results or blueprint. */
 export function toSummary(stored: StoredSession): SessionSummary {
-  const { name, agent, project_dir, state, created_at, updated_at, last_resumed_at, runs, totals, parent } = toSession(stored);
+  const { name, agent, project_dir, state, pending_approvals, created_at, updated_at, last_resumed_at, runs, totals, parent } = toSession(stored);
   const last = runs[runs.length - 1]!;
   const error = last.error !== null && last.error.length > MAX_SUMMARY_ERROR ? `${last.error.slice(0, MAX_SUMMARY_ERROR - 1)}…` : last.error;
   return {
-    name, agent, project_dir, state, created_at, updated_at, last_resumed_at, parent,
+    name, agent, project_dir, state, pending_approvals, created_at, updated_at, last_resumed_at, parent,
     runs: runs.length,
     last_run: { number: last.number, state: last.state, queued_at: last.queued_at, started_at: last.started_at, ended_at: last.ended_at, error },
     totals,
@@ -79,7 +82,11 @@ export function toSummary(stored: StoredSession): SessionSummary {
 }
 
 export function catalogueEntry(stored: StoredSession): CatalogueEntry {
-  return { name: stored.name, updated_at: stored.updated_at, state: lastRun(stored).state, agent: stored.agent, project_dir: stored.project_dir, parent: stored.parent ?? null };
+  return {
+    name: stored.name, updated_at: stored.updated_at, state: lastRun(stored).state, agent: stored.agent, project_dir: stored.project_dir,
+    waiting: (stored.pending_approvals ?? 0) > 0,
+    parent: stored.parent ?? null,
+  };
 }
 
 export function lastRun(session: StoredSession): StoredRun {

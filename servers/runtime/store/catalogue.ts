@@ -13,6 +13,8 @@ export interface SessionFilter {
   project_dir?: string | undefined;
   /** A child of this session. */
   parent?: string | undefined;
+  /** Waits (true) or does not wait (false) for an answer to an approval request. */
+  waiting?: boolean | undefined;
 }
 
 export type StateCounts = Record<RunState, number>;
@@ -23,6 +25,8 @@ export interface CatalogueEntry extends ListPosition {
   agent: string | null;
   project_dir: string;
   parent?: string | null;
+  /** Has pending approval requests. */
+  waiting: boolean;
 }
 
 export const emptyCounts = (): StateCounts => ({ queued: 0, running: 0, finished: 0, failed: 0, stopped: 0 });
@@ -33,6 +37,7 @@ export function matches(entry: CatalogueEntry, filter: SessionFilter): boolean {
   if (filter.prefix !== undefined && !entry.name.startsWith(filter.prefix)) return false;
   if (filter.project_dir !== undefined && entry.project_dir !== filter.project_dir) return false;
   if (filter.parent !== undefined && (entry.parent ?? null) !== filter.parent) return false;
+  if (filter.waiting !== undefined && entry.waiting !== filter.waiting) return false;
   return true;
 }
 

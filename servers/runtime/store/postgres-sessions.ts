@@ -52,6 +52,7 @@ export class PostgresSessionStore implements SessionStore {
     if (filter.project_dir !== undefined) where.push(`project_dir = ${param(filter.project_dir)}`);
     // Children: the parent is kept in the document only (json, so ->> reads it); a list of children is rare.
     if (filter.parent !== undefined) where.push(`doc->>'parent' = ${param(filter.parent)}`);
+    if (filter.waiting !== undefined) where.push(`(COALESCE((doc->>'pending_approvals')::int, 0) > 0) = ${param(filter.waiting)}`);
     if (after) {
       const at = param(after.updated_at);
       where.push(`(updated_at < ${at} OR (updated_at = ${at} AND name > ${param(after.name)}))`);
