@@ -231,7 +231,9 @@ describe('ao-* session commands (processes against real servers)', function () {
       const name = uniqueName('sigint');
       const r = await run('ao-new', [name, '-p', 'SLOW interrupted', '--verbose'], {
         onSpawn: (child) => {
-          void eventually('the run to start', async () => (await stack.client().sessions.status(name)).state === 'running')
+          // A run is `running` from its spawn, which can come before ao-new starts waiting (and
+          // handles SIGINT): wait for Claude Code's first event, by then ao-new is waiting on it.
+          void eventually('the run to start', async () => (await stack.client().sessions.listEvents(name)).events.length > 0)
             .then(() => child.kill('SIGINT'));
         },
       });
