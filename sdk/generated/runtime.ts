@@ -121,6 +121,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{name}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a new session that continues this one's conversation as it stands
+         * @description The new session (the fork) gets its own name, runs and events, and records where it came
+         *     from in `forked_from`; the source is left untouched. The fork's first run continues the
+         *     source's conversation (Claude Code's `--fork-session`) in the source's project directory,
+         *     with the source's agent, blueprint and output schema. Later turns of either are not seen by
+         *     the other. 409 (`urn:aof:problem:session-busy`) while the source's last run is `queued` or
+         *     `running`; 409 (`urn:aof:problem:no-conversation`) when the source has no conversation to
+         *     continue yet.
+         */
+        post: operations["forkSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{name}/stop": {
         parameters: {
             query?: never;
@@ -233,6 +261,20 @@ export interface components {
             /** @description Absolute path of an existing directory the agent works in. Default, the runtime's working directory. */
             project_dir?: string;
         };
+        ForkCreate: {
+            /** @description The new session's name. */
+            name: components["schemas"]["Name"];
+            /** @description The fork's first turn. */
+            prompt: components["schemas"]["Prompt"];
+        };
+        /** @description Where a fork came from. The source may have been deleted since. */
+        ForkOrigin: {
+            session: components["schemas"]["Name"];
+            /** @description The source's last run when it was forked */
+            run: number;
+            /** @description The source's conversation id that the fork continues */
+            claude_session_id: string;
+        };
         RunCreate: {
             prompt: components["schemas"]["Prompt"];
         };
@@ -290,6 +332,8 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
             runs: components["schemas"]["Run"][];
             totals: components["schemas"]["Totals"];
+            /** @description Set on a session created by `POST /sessions/{name}/fork`. */
+            forked_from?: components["schemas"]["ForkOrigin"] | null;
         };
         SessionStatus: {
             name: components["schemas"]["Name"];
@@ -689,6 +733,36 @@ export interface operations {
             /** @description The run is queued; the session is returned */
             202: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    forkSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForkCreate"];
+            };
+        };
+        responses: {
+            /** @description The fork; its first run is queued */
+            201: {
+                headers: {
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -7,6 +7,7 @@ import type {
   Event,
   EventInput,
   EventPage,
+  ForkCreate,
   RunCreate,
   RunState,
   Session,
@@ -56,6 +57,15 @@ export class Sessions {
   /** Queues a further run that continues the conversation (409 while a run is active). */
   resume(name: string, input: RunCreate): Promise<Session> {
     return data(this.client.POST('/sessions/{name}/runs', { params: { path: { name } }, body: { prompt: input.prompt } }));
+  }
+
+  /**
+   * Creates a new session (`input.name`) that continues `source`'s conversation as it stands, and
+   * queues its first run with `input.prompt`. The source is left untouched; the fork records it in
+   * `forked_from`. A ConflictError while the source's run is active.
+   */
+  fork(source: string, input: ForkCreate): Promise<Session> {
+    return data(this.client.POST('/sessions/{name}/fork', { params: { path: { name: source } }, body: { name: input.name, prompt: input.prompt } }));
   }
 
   get(name: string): Promise<Session> {

@@ -1032,6 +1032,59 @@ export const runtimeDocument: OpenApiDocument = {
         }
       }
     },
+    "/sessions/{name}/fork": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "forkSession",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Create a new session that continues this one's conversation as it stands",
+        "description": "The new session (the fork) gets its own name, runs and events, and records where it came\nfrom in `forked_from`; the source is left untouched. The fork's first run continues the\nsource's conversation (Claude Code's `--fork-session`) in the source's project directory,\nwith the source's agent, blueprint and output schema. Later turns of either are not seen by\nthe other. 409 (`urn:aof:problem:session-busy`) while the source's last run is `queued` or\n`running`; 409 (`urn:aof:problem:no-conversation`) when the source has no conversation to\ncontinue yet.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ForkCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The fork; its first run is queued",
+            "headers": {
+              "Location": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Session"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/sessions/{name}/stop": {
       "parameters": [
         {
@@ -1348,6 +1401,48 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       },
+      "ForkCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "prompt"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name",
+            "description": "The new session's name."
+          },
+          "prompt": {
+            "$ref": "#/components/schemas/Prompt",
+            "description": "The fork's first turn."
+          }
+        }
+      },
+      "ForkOrigin": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Where a fork came from. The source may have been deleted since.",
+        "required": [
+          "session",
+          "run",
+          "claude_session_id"
+        ],
+        "properties": {
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The source's last run when it was forked"
+          },
+          "claude_session_id": {
+            "type": "string",
+            "description": "The source's conversation id that the fork continues"
+          }
+        }
+      },
       "RunCreate": {
         "type": "object",
         "additionalProperties": false,
@@ -1630,6 +1725,17 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "totals": {
             "$ref": "#/components/schemas/Totals"
+          },
+          "forked_from": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/ForkOrigin"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "Set on a session created by `POST /sessions/{name}/fork`."
           }
         }
       },

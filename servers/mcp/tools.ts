@@ -92,13 +92,14 @@ export const TOOL_NAMES = [
   'list_agent_sessions',
   'start_agent_session',
   'resume_agent_session',
+  'fork_agent_session',
   'get_agent_session_status',
   'get_agent_session_result',
   'stop_agent_session',
   'delete_all_agent_sessions',
 ] as const;
 
-/** Registers the eight orchestrator tools on `server`. */
+/** Registers the orchestrator tools (TOOL_NAMES) on `server`. */
 export function registerTools(server: McpServer, options: ToolOptions): void {
   let client: Orchestrator | undefined;
   const ao = (): Orchestrator => (client ??= typeof options.orchestrator === 'function' ? options.orchestrator() : options.orchestrator);
@@ -304,6 +305,39 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
       throw error;
     }
     return args.async ? started(session, 'resumed') : waitForOutcome(session, args.timeout_seconds, extra);
+  }));
+
+  server.registerTool('fork_agent_session', {
+    title: 'Fork an agent session',
+    description: [
+      'Starts a new session `name` that continues the conversation of session `source` as it stands, with `prompt` as its first turn, and (unless async) waits for it and returns its final answer.',
+      'The source is left untouched, and later turns of either are not seen by the other: fork one session twice to try two approaches from the same starting point.',
+      'The source must have ended its last run (finished, failed or stopped).',
+    ].join(' '),
+    inputSchema: z.strictObject({
+      source: sessionName('The session to fork (see list_agent_sessions)'),
+      name: sessionName(`A new, unique name for the fork (${NAME_RULE})`),
+      prompt: prompt("The fork's first turn"),
+      async: asyncFlag,
+      timeout_seconds: timeoutSeconds,
+    }),
+    outputSchema: outcomeSchema,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  }, (args, extra) => guarded(async () => {
+    let session: Session;
+    try {
+      session = await ao().sessions.fork(args.source, { name: args.name, prompt: args.prompt });
+    } catch (error) {
+      if (isNotFound(error)) throw new ToolFailure(`Session '${args.source}' not found — see list_agent_sessions`);
+      if (isConflict(error)) {
+        if (/already exists/.test(error.message)) throw new ToolFailure(`Session '${args.name}' already exists — pick another name for the fork`);
+        const state = /is (queued|running)/.exec(error.message)?.[1];
+        if (state) throw new ToolFailure(`Session '${args.source}' is ${state} — wait for it with get_agent_session_status (wait_seconds) or stop it with stop_agent_session, then fork it`);
+        throw new ToolFailure(error.message);
+      }
+      throw error;
+    }
+    return args.async ? started(session, 'forked') : waitForOutcome(session, args.timeout_seconds, extra);
   }));
 
   server.registerTool('get_agent_session_status', {

@@ -65,6 +65,10 @@ function runtimeHandlers(sessions: SessionService): Handlers<operations> {
     getSessionStatus: async ({ path, query }) => ({ status: 200, body: await sessions.status(path.name, query.wait) }),
     getSessionResult: async ({ path }) => ({ status: 200, body: await sessions.result(path.name) }),
     resumeSession: async ({ path, body }) => ({ status: 202, body: await sessions.resume(path.name, body.prompt) }),
+    forkSession: async ({ path, body }) => {
+      const session = await sessions.fork(path.name, body);
+      return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
+    },
     stopSession: async ({ path }) => ({ status: 200, body: await sessions.stop(path.name) }),
     listSessionEvents: async ({ path, query }) => ({
       status: 200,

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, notFound, unprocessable } from '../common/problem.js';
+import { forkOf } from './fork.js';
 import { KeyedLock } from './keyed-lock.js';
 import {
   isFinal, lastRun, newRun, toSession,
@@ -13,6 +14,7 @@ import {
 export type SessionChange = components['schemas']['SessionChange'];
 export type SessionResult = components['schemas']['SessionResult'];
 export type SessionCreate = components['schemas']['SessionCreate'];
+export type ForkCreate = components['schemas']['ForkCreate'];
 
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
@@ -153,6 +155,20 @@ export class SessionService {
       return stored;
     });
     this.scheduler?.enqueue(name);
+    return toSession(session);
+  }
+
+  /** A new session continuing `source`'s conversation as it stands (see fork.ts). */
+  async fork(source: string, input: ForkCreate): Promise<Session> {
+    const session = await this.lock.run(source, async () => {
+      const fork = forkOf(await this.require(source), input.name, input.prompt, new Date().toISOString());
+      if (!(await this.store.insert(fork))) {
+        throw conflict(`Session '${input.name}' already exists; choose another name for the fork`);
+      }
+      return fork;
+    });
+    this.announce({ name: session.name, change: 'created', state: 'queued', run: 1, at: session.created_at });
+    this.scheduler?.enqueue(session.name);
     return toSession(session);
   }
 

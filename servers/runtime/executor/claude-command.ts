@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { conversationArgs } from '../fork.js';
 import type { StoredSession } from '../session-store.js';
 
 /**
@@ -10,7 +11,7 @@ import type { StoredSession } from '../session-store.js';
 export function claudeArgs(session: StoredSession, options: { resume: boolean; permissionMode: string; mcpConfigPath: string }): string[] {
   const blueprint = session.blueprint;
   const args = ['-p', '--output-format', 'stream-json', '--verbose'];
-  args.push(options.resume ? '--resume' : '--session-id', session.claude_session_id!);
+  args.push(...conversationArgs(session, options.resume));
   args.push('--permission-mode', blueprint?.permission_mode ?? options.permissionMode);
   if (blueprint?.system_prompt) args.push('--append-system-prompt', blueprint.system_prompt);
   if (blueprint?.mcp_servers) args.push('--mcp-config', options.mcpConfigPath);

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import { HttpProblem } from '../common/problem.js';
+import { isFinal, lastRun, newRun, type StoredSession } from './session-store.js';
+
+/**
+ * A fork of a session: a new session whose first run continues the source's conversation as it
+ * stands (Claude Code's `--resume SOURCE --fork-session --session-id OWN`), in the source's project
+ * directory, since Claude Code keeps a conversation per directory. It takes the source's agent,
+ * blueprint and output schema, and records where it came from. Pure: the caller stores it.
+ *
+ * Throws a 409 when the source is mid-run (its conversation is still growing) or has never opened a
+ * conversation (nothing to continue).
+ */
+export function forkOf(source: StoredSession, name: string, prompt: string, now: string): StoredSession {
+  const last = lastRun(source);
+  if (!isFinal(last.state)) {
+    throw new HttpProblem(409, `Session '${source.name}' is ${last.state}; wait for it to end or stop it before forking it`, {
+      type: 'urn:aof:problem:session-busy',
+    });
+  }
+  if (!source.conversation_started || !source.claude_session_id) {
+    throw new HttpProblem(409, `Session '${source.name}' has no conversation to fork yet (its runs never reached Claude Code); resume it first`, {
+      type: 'urn:aof:problem:no-conversation',
+    });
+  }
+  const { _id, name: _name, runs, conversation_started, claude_session_id, created_at, last_resumed_at, updated_at, forked_from, ...settings } = source;
+  return {
+    ...settings,
+    _id: name,
+    name,
+    claude_session_id: randomUUID(),
+    created_at: now,
+    last_resumed_at: null,
+    updated_at: now,
+    runs: [newRun(1, prompt)],
+    forked_from: { session: source.name, run: last.number, claude_session_id },
+  };
+}
+
+/** The conversation the next run continues and how: Claude Code's flags for it. */
+export function conversationArgs(session: StoredSession, resume: boolean): string[] {
+  const own = session.claude_session_id!;
+  if (resume) return ['--resume', own];
+  // A fork's first run copies the source's conversation under the fork's own id.
+  if (session.forked_from) return ['--resume', session.forked_from.claude_session_id, '--fork-session', '--session-id', own];
+  return ['--session-id', own];
+}
