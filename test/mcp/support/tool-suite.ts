@@ -27,6 +27,7 @@ export interface SuiteContext {
 
 export const TOOLS = [
   'delete_all_agent_sessions',
+  'fork_agent_session',
   'get_agent_session_result',
   'get_agent_session_status',
   'list_agent_blueprints',
@@ -40,7 +41,7 @@ export const TOOLS = [
 export function toolSuite(ctx: SuiteContext): void {
   const tool = (name: string, args: Record<string, unknown> = {}) => call(ctx.client, name, args);
 
-  it('lists the eight tools, each with a description and a JSON Schema for its inputs', async () => {
+  it('lists the nine tools, each with a description and a JSON Schema for its inputs', async () => {
     const { tools } = await ctx.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
     for (const t of tools) {
@@ -112,6 +113,28 @@ export function toolSuite(ctx: SuiteContext): void {
     const missing = await tool('resume_agent_session', { name: 'nobody', prompt: 'x' });
     assert.equal(missing.isError, true);
     assert.equal(missing.text, "Session 'nobody' not found — start it with start_agent_session (see list_agent_sessions)");
+  });
+
+  it('fork_agent_session: continues a session\'s conversation in a new one; a busy, missing or taken name is a tool error', async () => {
+    const answer = await tool('fork_agent_session', { source: 'first', name: 'first-fork', prompt: 'forked turn' });
+    assert.equal(answer.isError, false, answer.text);
+    assert.equal(answer.text, 'ECHO: forked turn');
+    assert.equal(answer.structured.run, 1);
+    const fork = await ctx.stack.client().sessions.get('first-fork');
+    assert.equal(fork.forked_from?.session, 'first');
+    const sent = ctx.stack.fake.requests.findLast((r) => JSON.stringify(r.messages.at(-1)).includes('forked turn'))!;
+    assert.match(JSON.stringify(sent.messages), /hello there[\s\S]*second turn/, 'the fork continues the source\'s conversation');
+    const missing = await tool('fork_agent_session', { source: 'nobody', name: 'f2', prompt: 'x' });
+    assert.equal(missing.isError, true);
+    assert.equal(missing.text, "Session 'nobody' not found — see list_agent_sessions");
+    const taken = await tool('fork_agent_session', { source: 'first', name: 'first-fork', prompt: 'x' });
+    assert.equal(taken.text, "Session 'first-fork' already exists — pick another name for the fork");
+    await tool('resume_agent_session', { name: 'first-fork', prompt: 'slow fork', async: true });
+    const busy = await tool('fork_agent_session', { source: 'first-fork', name: 'f3', prompt: 'x' });
+    assert.equal(busy.isError, true);
+    assert.match(busy.text, /^Session 'first-fork' is (queued|running) — wait for it with get_agent_session_status \(wait_seconds\) or stop it with stop_agent_session, then fork it$/);
+    await tool('get_agent_session_status', { name: 'first-fork', wait_seconds: 30 });
+    await ctx.stack.client().sessions.delete('first-fork'); // the later tests count the sessions
   });
 
   it('async start, then get_agent_session_status (at once and with wait_seconds) and get_agent_session_result', async () => {
