@@ -98,7 +98,8 @@ async function sessionGone(error: unknown, name: string): Promise<unknown> {
 export function printResult(ctx: Context, result: SessionResult): void {
   if (ctx.json) ctx.outJson(result);
   if (result.state === 'finished') {
-    if (!ctx.json) ctx.out(result.result ?? '');
+    // A session with an output schema: the validated object, as JSON (with --json: in `result_json`).
+    if (!ctx.json) ctx.out('result_json' in result ? JSON.stringify(result.result_json, null, 2) : result.result ?? '');
     return;
   }
   const verb = result.state === 'stopped' ? 'was stopped' : 'failed';

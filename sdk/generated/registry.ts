@@ -112,6 +112,13 @@ export interface components {
         Description: string;
         SystemPrompt: string;
         Model: string;
+        /**
+         * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
+         *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
+         *     once with the validation errors when it does not match, and fails the run if it still does
+         *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
+         */
+        OutputSchema: Record<string, unknown>;
         Agent: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
@@ -121,6 +128,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"];
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
+            output_schema?: components["schemas"]["OutputSchema"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             created_at: string;
@@ -136,6 +144,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"];
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
+            output_schema?: components["schemas"]["OutputSchema"];
             status?: components["schemas"]["AgentStatus"];
         };
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
@@ -147,6 +156,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"] | null;
             allowed_tools?: components["schemas"]["ToolList"] | null;
             disallowed_tools?: components["schemas"]["ToolList"] | null;
+            output_schema?: components["schemas"]["OutputSchema"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
         Health: {

@@ -260,6 +260,11 @@ export interface components {
             agent?: components["schemas"]["Name"];
             /** @description Absolute path of an existing directory the agent works in. Default, the runtime's working directory. */
             project_dir?: string;
+            /**
+             * @description The JSON Schema every run's answer must match; overrides the blueprint's. Refused with 422
+             *     (`body.output_schema`) when it is not valid JSON Schema.
+             */
+            output_schema?: components["schemas"]["OutputSchema"];
         };
         ForkCreate: {
             /** @description The new session's name. */
@@ -332,6 +337,8 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
             runs: components["schemas"]["Run"][];
             totals: components["schemas"]["Totals"];
+            /** @description The JSON Schema every run's answer must match (the session's, else its blueprint's). */
+            output_schema?: components["schemas"]["OutputSchema"] | null;
             /** @description Set on a session created by `POST /sessions/{name}/fork`. */
             forked_from?: components["schemas"]["ForkOrigin"] | null;
         };
@@ -348,6 +355,11 @@ export interface components {
             error: string | null;
             /** @description True unless the run finished successfully */
             is_error: boolean;
+            /**
+             * @description Only for a session with an `output_schema`: the answer parsed as JSON, valid against the
+             *     schema, once the run has `finished` (null otherwise).
+             */
+            result_json?: unknown;
         };
         SessionChange: {
             name: components["schemas"]["Name"];
@@ -495,6 +507,13 @@ export interface components {
         /** @enum {string} */
         PermissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan";
         ToolList: string[];
+        /**
+         * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
+         *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
+         *     once with the validation errors when it does not match, and fails the run if it still does
+         *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
+         */
+        OutputSchema: Record<string, unknown>;
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

@@ -439,6 +439,10 @@ export const registryDocument: OpenApiDocument = {
         "minLength": 1,
         "maxLength": 200
       },
+      "OutputSchema": {
+        "type": "object",
+        "description": "A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told\nto answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent\nonce with the validation errors when it does not match, and fails the run if it still does\nnot. A schema that is not valid JSON Schema is refused (422 naming the field).\n"
+      },
       "Agent": {
         "type": "object",
         "additionalProperties": false,
@@ -473,6 +477,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "disallowed_tools": {
             "$ref": "#/components/schemas/ToolList"
+          },
+          "output_schema": {
+            "$ref": "#/components/schemas/OutputSchema"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -518,6 +525,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "disallowed_tools": {
             "$ref": "#/components/schemas/ToolList"
+          },
+          "output_schema": {
+            "$ref": "#/components/schemas/OutputSchema"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -587,6 +597,16 @@ export const registryDocument: OpenApiDocument = {
             "oneOf": [
               {
                 "$ref": "#/components/schemas/ToolList"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "output_schema": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/OutputSchema"
               },
               {
                 "type": "null"
@@ -1398,6 +1418,10 @@ export const runtimeDocument: OpenApiDocument = {
             "minLength": 1,
             "maxLength": 4096,
             "description": "Absolute path of an existing directory the agent works in. Default, the runtime's working directory."
+          },
+          "output_schema": {
+            "$ref": "registry.yaml#/components/schemas/OutputSchema",
+            "description": "The JSON Schema every run's answer must match; overrides the blueprint's. Refused with 422\n(`body.output_schema`) when it is not valid JSON Schema.\n"
           }
         }
       },
@@ -1726,6 +1750,17 @@ export const runtimeDocument: OpenApiDocument = {
           "totals": {
             "$ref": "#/components/schemas/Totals"
           },
+          "output_schema": {
+            "oneOf": [
+              {
+                "$ref": "registry.yaml#/components/schemas/OutputSchema"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The JSON Schema every run's answer must match (the session's, else its blueprint's)."
+          },
           "forked_from": {
             "oneOf": [
               {
@@ -1797,6 +1832,9 @@ export const runtimeDocument: OpenApiDocument = {
           "is_error": {
             "type": "boolean",
             "description": "True unless the run finished successfully"
+          },
+          "result_json": {
+            "description": "Only for a session with an `output_schema`: the answer parsed as JSON, valid against the\nschema, once the run has `finished` (null otherwise).\n"
           }
         }
       },

@@ -10,11 +10,15 @@ export type AgentUpdate = components['schemas']['AgentUpdate'];
 /**
  * `mcp_servers` is stored as JSON text: its `env` and `headers` maps take any key, and nedb refuses
  * field names that start with `$` or contain `.` (an env var `A.B` would fail the insert with a 500).
- * Documents written before this are plain objects; `toAgent` reads both.
+ * Documents written before this are plain objects; `toAgent` reads both. `output_schema` is JSON
+ * text for the same reason (`$schema`, `$ref`, `$defs`).
  */
-type AgentDocument = Omit<Agent, 'mcp_servers'> & { _id: string; mcp_servers?: string | Agent['mcp_servers'] };
+type AgentDocument = Omit<Agent, 'mcp_servers' | 'output_schema'> & { _id: string; mcp_servers?: string | Agent['mcp_servers']; output_schema?: string };
 
-const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const;
+/** Fields kept as JSON text. */
+const JSON_TEXT_FIELDS = new Set(['mcp_servers', 'output_schema']);
+
+const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'output_schema'] as const;
 
 /** Blueprints in one nedb file, keyed by name (the `_id`, so a duplicate name is refused atomically). */
 export class AgentStore {
@@ -44,8 +48,9 @@ export class AgentStore {
     const now = new Date().toISOString();
     const agent: Agent = { ...input, status: input.status ?? 'active', created_at: now, modified_at: now };
     try {
-      const doc: AgentDocument = { ...agent, _id: agent.name };
+      const doc = { ...agent, _id: agent.name } as AgentDocument;
       if (agent.mcp_servers) doc.mcp_servers = JSON.stringify(agent.mcp_servers);
+      if (agent.output_schema) doc.output_schema = JSON.stringify(agent.output_schema);
       return toAgent(await this.db.insert(doc));
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
@@ -60,7 +65,7 @@ export class AgentStore {
     const $unset: Record<string, true> = {};
     for (const [key, value] of Object.entries(changes)) {
       if (value === null) $unset[key] = true;
-      else $set[key] = key === 'mcp_servers' ? JSON.stringify(value) : value;
+      else $set[key] = JSON_TEXT_FIELDS.has(key) ? JSON.stringify(value) : value;
     }
     const updated = await this.db.update<AgentDocument>(
       { _id: name },
@@ -89,7 +94,10 @@ export class AgentStore {
   }
 }
 
-function toAgent({ _id, mcp_servers, ...agent }: AgentDocument): Agent {
-  if (mcp_servers === undefined) return agent;
-  return { ...agent, mcp_servers: typeof mcp_servers === 'string' ? JSON.parse(mcp_servers) : mcp_servers };
+function toAgent({ _id, mcp_servers, output_schema, ...agent }: AgentDocument): Agent {
+  return {
+    ...agent,
+    ...(mcp_servers === undefined ? {} : { mcp_servers: typeof mcp_servers === 'string' ? JSON.parse(mcp_servers) : mcp_servers }),
+    ...(output_schema === undefined ? {} : { output_schema: JSON.parse(output_schema) }),
+  };
 }

@@ -4,8 +4,10 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, notFound, unprocessable } from '../common/problem.js';
+import { checkOutputSchema } from '../common/output-schema.js';
 import { forkOf } from './fork.js';
 import { KeyedLock } from './keyed-lock.js';
+import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
 import {
   isFinal, lastRun, newRun, toSession,
   type Blueprint, type Event, type EventInput, type RunState, type Session, type SessionStore, type StoredRun, type StoredSession,
@@ -19,7 +21,7 @@ export type ForkCreate = components['schemas']['ForkCreate'];
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
   /** The blueprint, or null when there is none by that name. */
-  find(name: string): Promise<(Blueprint & { status: 'active' | 'inactive' }) | null>;
+  find(name: string): Promise<(Blueprint & { status: 'active' | 'inactive'; output_schema?: Record<string, unknown> }) | null>;
 }
 
 /** What runs the agents. The service tells it about queued runs and stops; it reports back through `record`. */
@@ -99,6 +101,7 @@ export class SessionService {
       result: run.result,
       error: run.error,
       is_error: run.state !== 'finished',
+      ...resultJson(session, run),
     };
   }
 
@@ -116,20 +119,24 @@ export class SessionService {
   /* ---------- commands ---------- */
 
   async create(input: SessionCreate): Promise<Session> {
+    checkOutputSchema(input.output_schema, 'body.output_schema');
     const projectDir = await this.checkProjectDir(input.project_dir);
-    const blueprint = input.agent ? await this.checkBlueprint(input.agent) : null;
+    const found = input.agent ? await this.checkBlueprint(input.agent) : null;
+    const { output_schema: blueprintSchema, ...blueprint } = found ?? { name: '' };
+    const outputSchema = input.output_schema ?? blueprintSchema;
     const now = new Date().toISOString();
     const session: StoredSession = {
       _id: input.name,
       name: input.name,
       agent: input.agent ?? null,
-      blueprint,
+      blueprint: found ? blueprint : null,
       project_dir: projectDir,
       claude_session_id: randomUUID(),
       created_at: now,
       last_resumed_at: null,
       updated_at: now,
       runs: [newRun(1, input.prompt)],
+      ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
     };
     if (!(await this.store.insert(session))) {
       throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
@@ -329,7 +336,8 @@ export class SessionService {
     return dir;
   }
 
-  private async checkBlueprint(name: string): Promise<Blueprint> {
+  /** The blueprint's settings for the session, and its output schema (kept apart, see structured-output.ts). */
+  private async checkBlueprint(name: string): Promise<Blueprint & { output_schema?: Record<string, unknown> }> {
     const agent = await this.blueprints.find(name);
     if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`);
     if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`);
@@ -338,7 +346,7 @@ export class SessionService {
     for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }
-    return keep;
+    return blueprint.output_schema ? { ...keep, output_schema: blueprint.output_schema } : keep;
   }
 }
 
@@ -358,8 +366,10 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
       if (data.total_cost_usd !== undefined) run.cost_usd = data.total_cost_usd;
       if (data.num_turns !== undefined) run.num_turns = data.num_turns;
       if (data.duration_ms !== undefined) run.duration_ms = data.duration_ms;
+      addFirstAttempt(run);
       run.outcome = data.is_error ? 'error' : 'success';
       if (data.is_error) run.error = data.text || data.errors?.join('; ') || 'Claude Code reported an error';
+      judgeAnswer(session, run, data.text);
       break;
     }
     case 'session_stop': {

@@ -18,11 +18,26 @@ export interface StoredRun extends Run {
   process?: { pid: number; started: string };
   /** Whether the result line said success; decides finished vs failed when the process ends. */
   outcome?: 'success' | 'error';
+  /** Set when the run's answer broke its output schema and the agent was asked once more (structured-output.ts). */
+  retry?: OutputRetry;
 }
 
-export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'> {
+/** The second attempt of a run: its prompt, and what the first attempt recorded and billed. */
+export interface OutputRetry {
+  prompt: string;
+  /** Events of the run recorded before the retry started (a restarted runtime skips them). */
+  events_before: number;
+  usage: Usage | null;
+  cost_usd: number | null;
+  num_turns: number | null;
+  duration_ms: number | null;
+}
+
+export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state' | 'output_schema'> {
   _id: string;
   runs: StoredRun[];
+  /** The output schema as JSON text (see structured-output.ts). */
+  output_schema?: string | null;
   /** Claude Code has opened the conversation (an init line was seen), so later runs resume it. */
   conversation_started?: boolean;
 }
@@ -110,8 +125,8 @@ export class SessionStore {
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
-  const { _id, runs, conversation_started, ...rest } = stored;
-  const publicRuns = runs.map(({ stop_requested, process, outcome, ...run }) => run);
+  const { _id, runs, conversation_started, output_schema, ...rest } = stored;
+  const publicRuns = runs.map(({ stop_requested, process, outcome, retry, ...run }) => run);
   const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   let cost = 0;
   let duration = 0;
@@ -122,6 +137,7 @@ export function toSession(stored: StoredSession): Session {
   }
   return {
     ...rest,
+    ...(output_schema ? { output_schema: JSON.parse(output_schema) as Record<string, unknown> } : {}),
     state: lastRun(stored).state,
     runs: publicRuns,
     totals: { runs: publicRuns.length, usage, cost_usd: Math.round(cost * 1e8) / 1e8, duration_ms: duration },

@@ -1,7 +1,9 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { outputInstruction } from '../../common/output-schema.js';
 import { conversationArgs } from '../fork.js';
+import { outputSchemaOf } from '../structured-output.js';
 import type { StoredSession } from '../session-store.js';
 
 /**
@@ -13,7 +15,9 @@ export function claudeArgs(session: StoredSession, options: { resume: boolean; p
   const args = ['-p', '--output-format', 'stream-json', '--verbose'];
   args.push(...conversationArgs(session, options.resume));
   args.push('--permission-mode', blueprint?.permission_mode ?? options.permissionMode);
-  if (blueprint?.system_prompt) args.push('--append-system-prompt', blueprint.system_prompt);
+  const schema = outputSchemaOf(session);
+  const appended = [blueprint?.system_prompt, schema && outputInstruction(schema)].filter(Boolean).join('\n\n');
+  if (appended) args.push('--append-system-prompt', appended);
   if (blueprint?.mcp_servers) args.push('--mcp-config', options.mcpConfigPath);
   if (blueprint?.model) args.push('--model', blueprint.model);
   if (blueprint?.allowed_tools?.length) args.push('--allowedTools', blueprint.allowed_tools.join(','));
