@@ -289,6 +289,13 @@ export interface components {
             cache_creation_input_tokens: number;
             cache_read_input_tokens: number;
         };
+        /** @description Usage as an executor reports it for one run (bounded, so that the sums in `totals` stay finite) */
+        ReportedUsage: {
+            input_tokens: number;
+            output_tokens: number;
+            cache_creation_input_tokens: number;
+            cache_read_input_tokens: number;
+        };
         Run: {
             /** @description 1 for the first run of a session, then 2, 3, ... */
             number: number;
@@ -399,13 +406,17 @@ export interface components {
             output: string;
             is_error: boolean;
         };
+        /**
+         * @description The bounds keep the sums in a session's `totals` finite and non-negative (a run's numbers
+         *     are added up over every run).
+         */
         ResultData: {
             subtype?: string;
             text?: string | null;
             is_error: boolean;
             num_turns?: number;
             duration_ms?: number;
-            usage?: components["schemas"]["Usage"];
+            usage?: components["schemas"]["ReportedUsage"];
             total_cost_usd?: number;
             errors?: string[];
         };
@@ -417,8 +428,9 @@ export interface components {
              * @description What the run was billed for when it ended without a `result` (stopped, crashed, lost): the
              *     sum over the model responses in its stream. A `result`'s usage wins over it.
              */
-            usage?: components["schemas"]["Usage"];
+            usage?: components["schemas"]["ReportedUsage"];
         };
+        /** @description One event; `type` says which shape `data` has (errors then name the fields of that shape). */
         EventInput: {
             /** @constant */
             type: "session_start";

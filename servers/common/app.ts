@@ -61,6 +61,8 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
   app.on('error', (error: NodeJS.ErrnoException) => {
     // A client that goes away while a stream is open is not a server error.
     if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE') return;
+    // Nor is a body that is not well-formed HTTP (a broken chunk): the client got a 400.
+    if (error.code?.startsWith('HPE_')) return;
     options.logger.error('unhandled', error);
   });
   return app;

@@ -1507,6 +1507,39 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       },
+      "ReportedUsage": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Usage as an executor reports it for one run (bounded, so that the sums in `totals` stay finite)",
+        "required": [
+          "input_tokens",
+          "output_tokens",
+          "cache_creation_input_tokens",
+          "cache_read_input_tokens"
+        ],
+        "properties": {
+          "input_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          },
+          "output_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          },
+          "cache_creation_input_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          },
+          "cache_read_input_tokens": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
+          }
+        }
+      },
       "Run": {
         "type": "object",
         "additionalProperties": false,
@@ -1991,6 +2024,7 @@ export const runtimeDocument: OpenApiDocument = {
       },
       "ResultData": {
         "type": "object",
+        "description": "The bounds keep the sums in a session's `totals` finite and non-negative (a run's numbers\nare added up over every run).\n",
         "required": [
           "is_error"
         ],
@@ -2008,16 +2042,22 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "boolean"
           },
           "num_turns": {
-            "type": "integer"
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000
           },
           "duration_ms": {
-            "type": "integer"
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000000000000
           },
           "usage": {
-            "$ref": "#/components/schemas/Usage"
+            "$ref": "#/components/schemas/ReportedUsage"
           },
           "total_cost_usd": {
-            "type": "number"
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1000000000
           },
           "errors": {
             "type": "array",
@@ -2049,12 +2089,17 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "string"
           },
           "usage": {
-            "$ref": "#/components/schemas/Usage",
+            "$ref": "#/components/schemas/ReportedUsage",
             "description": "What the run was billed for when it ended without a `result` (stopped, crashed, lost): the\nsum over the model responses in its stream. A `result`'s usage wins over it.\n"
           }
         }
       },
       "EventInput": {
+        "description": "One event; `type` says which shape `data` has (errors then name the fields of that shape).",
+        "type": "object",
+        "discriminator": {
+          "propertyName": "type"
+        },
         "oneOf": [
           {
             "type": "object",

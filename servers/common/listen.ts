@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type Koa from 'koa';
+import { answerClientError } from './client-error.js';
 
 export interface Listening {
   server: Server;
@@ -14,6 +15,7 @@ export function listen(app: Koa, url: URL): Promise<Listening> {
   const port = url.port === '' ? 80 : Number(url.port);
   return new Promise((resolve, reject) => {
     const server = app.listen({ host, port });
+    server.on('clientError', answerClientError);
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);

@@ -3,6 +3,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { OpenApiDocument } from './openapi-document.js';
+import { MAX_JSON_DEPTH, tooDeep } from './json-depth.js';
 import { HttpProblem } from './problem.js';
 import { fieldErrors, SchemaCompiler } from './validation.js';
 
@@ -192,8 +193,11 @@ function validateRequest(ctx: Context, op: CompiledOperation) {
     body = (ctx.request as { body?: unknown }).body;
     if (!hasBody) {
       if (op.body.required) errors.push({ field: 'body', message: 'is required (a JSON object)' });
-    } else if (!op.body.validate(body)) {
-      errors.push(...fieldErrors('body', op.body.validate.errors));
+    } else {
+      // Checked first: validating and storing walk the body recursively.
+      const deep = tooDeep(body);
+      if (deep) errors.push({ field: ['body', ...deep.slice(0, 8)].join('.'), message: `nests deeper than ${MAX_JSON_DEPTH} levels` });
+      else if (!op.body.validate(body)) errors.push(...fieldErrors('body', op.body.validate.errors));
     }
   }
   if (errors.length) {

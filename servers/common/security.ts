@@ -24,6 +24,15 @@ export function securityGuard(options: SecurityOptions): Middleware {
   const tokenDigest = options.token ? digest(options.token) : undefined;
 
   return async (ctx, next) => {
+    // Node keeps the first of repeated Host and Authorization headers; a proxy may keep another.
+    // The request is ambiguous, so it is refused (RFC 9112 requires it for Host).
+    for (const name of ['host', 'authorization']) {
+      if (ctx.req.headersDistinct[name] && ctx.req.headersDistinct[name]!.length > 1) {
+        throw new HttpProblem(400, `The ${name} header is given more than once`, {
+          errors: [{ field: `header.${name}`, message: 'is given more than once' }],
+        });
+      }
+    }
     const port = ctx.req.socket.localPort;
     const allowedHosts = new Set([...hostnames].map((h) => `${h}:${port}`));
     const host = (ctx.get('host') || '').toLowerCase();

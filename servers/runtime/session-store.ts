@@ -42,11 +42,25 @@ export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'
   conversation_started?: boolean;
 }
 
-interface StoredEvent extends Event {
+interface StoredEvent extends Omit<Event, 'data'> {
   _id?: string;
   /** `<session>/<seq, zero-padded>`: one index answers a page of one session as a range. */
   key: string;
+  /** JSON text (see `SessionDocument`); a plain object in events written before. */
+  data: string | Event['data'];
 }
+
+/**
+ * Event data (a tool's input) and a blueprint's `mcp_servers` (env and header maps) take any key,
+ * and nedb refuses field names that start with `$` or contain `.`: they are stored as JSON text.
+ * Documents written before hold plain objects; reading takes both.
+ */
+type SessionDocument = Omit<StoredSession, 'blueprint'> & { blueprint: string | Blueprint | null };
+
+const encodeSession = (session: StoredSession): SessionDocument =>
+  ({ ...session, blueprint: session.blueprint ? JSON.stringify(session.blueprint) : null });
+const decodeSession = (doc: SessionDocument): StoredSession =>
+  ({ ...doc, blueprint: typeof doc.blueprint === 'string' ? JSON.parse(doc.blueprint) as Blueprint : doc.blueprint });
 
 // Names cannot hold '/', so one session's keys form a contiguous range, in seq order.
 const eventKey = (session: string, seq: number) => `${session}/${String(seq).padStart(15, '0')}`;
@@ -61,12 +75,12 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
  */
 export class SessionStore {
   private constructor(
-    private readonly sessions: Datastore<StoredSession>,
+    private readonly sessions: Datastore<SessionDocument>,
     private readonly events: Datastore<StoredEvent>,
   ) {}
 
   static async open(dataDir: string): Promise<SessionStore> {
-    const sessions = await openCollection<StoredSession>(dataDir, 'sessions.db', []);
+    const sessions = await openCollection<SessionDocument>(dataDir, 'sessions.db', []);
     const events = await openCollection<StoredEvent>(dataDir, 'events.db', [
       { fieldName: 'session' },
       { fieldName: 'key', unique: true },
@@ -77,7 +91,7 @@ export class SessionStore {
   /** Inserts a new session; resolves false when the name is taken. */
   async insert(session: StoredSession): Promise<boolean> {
     try {
-      await this.sessions.insert(session);
+      await this.sessions.insert(encodeSession(session));
       return true;
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
@@ -86,15 +100,16 @@ export class SessionStore {
   }
 
   async find(name: string): Promise<StoredSession | null> {
-    return this.sessions.findOne({ _id: name });
+    const doc = await this.sessions.findOne({ _id: name });
+    return doc ? decodeSession(doc) : null;
   }
 
   async all(): Promise<StoredSession[]> {
-    return this.sessions.find({}).sort({ created_at: -1, _id: 1 });
+    return (await this.sessions.find({}).sort({ created_at: -1, _id: 1 })).map(decodeSession);
   }
 
   async replace(session: StoredSession): Promise<void> {
-    await this.sessions.update({ _id: session._id }, session, {});
+    await this.sessions.update({ _id: session._id }, encodeSession(session), {});
   }
 
   async remove(name: string): Promise<void> {
@@ -112,14 +127,14 @@ export class SessionStore {
   }
 
   async appendEvents(events: Event[]): Promise<void> {
-    await this.events.insert(events.map((e) => ({ ...e, key: eventKey(e.session, e.seq) })));
+    await this.events.insert(events.map((e) => ({ ...e, data: JSON.stringify(e.data), key: eventKey(e.session, e.seq) })));
   }
 
   async eventsAfter(name: string, after: number, limit: number): Promise<Event[]> {
     // Sequence numbers have no gaps, so the page is exactly the keys after..after+limit: a range
     // on the key index touches only those events, however long the session.
     const docs = await this.events.find({ key: { $gt: eventKey(name, after), $lte: eventKey(name, after + limit) } }).sort({ key: 1 });
-    return docs.map(({ _id, key, ...event }) => event);
+    return docs.map(({ _id, key, data, ...event }) => ({ ...event, data: typeof data === 'string' ? JSON.parse(data) as Event['data'] : data }));
   }
 }
 
