@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { checkName, CliError, main, readStdin, stringOption, type Options } from './lib/cli.js';
+import { OUTPUT_SCHEMA_OPTION, outputSchemaRefusal, readOutputSchema } from './lib/output-schema-option.js';
 
 const PERMISSION_MODES = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
 
@@ -19,6 +20,7 @@ await main({
     { name: 'allowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to allow, e.g. "Read,Grep,Bash(git *)"' },
     { name: 'disallowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to deny' },
     { name: 'mcp-config', type: 'string', value: 'FILE', description: 'JSON file with {"mcpServers": {...}} for the agent' },
+    OUTPUT_SCHEMA_OPTION,
     { name: 'inactive', type: 'boolean', description: 'Create it inactive (it cannot start sessions until activated)' },
   ],
   examples: [
@@ -45,21 +47,28 @@ await main({
       ...toolList(options, 'allowed-tools', 'allowed_tools'),
       ...toolList(options, 'disallowed-tools', 'disallowed_tools'),
       ...(await mcpServers(options)),
+      ...(await outputSchema(options)),
       ...(options.inactive ? { status: 'inactive' as const } : {}),
     };
     const ao = await ctx.client();
-    const { ConflictError } = await import('../sdk/index.js');
+    const { ConflictError, InvalidRequestError } = await import('../sdk/index.js');
     let agent;
     try {
       agent = await ao.agents.create(input);
     } catch (error) {
       if (error instanceof ConflictError) throw new CliError(`Agent '${name}' already exists — see ao-list-agents, or pick another name`, 'agent_exists');
+      if (error instanceof InvalidRequestError) throw outputSchemaRefusal(error) ?? error;
       throw error;
     }
     if (ctx.json) ctx.outJson(agent);
     else ctx.out(`Created agent '${agent.name}' (${agent.status}) — start a session from it with ao-new <session> --agent ${agent.name} -p PROMPT`);
   },
 });
+
+async function outputSchema(options: Options): Promise<{ output_schema?: Record<string, unknown> }> {
+  const schema = await readOutputSchema(options);
+  return schema ? { output_schema: schema } : {};
+}
 
 function optional(options: Options, flag: string, field: string): Record<string, string> {
   const value = stringOption(options, flag);

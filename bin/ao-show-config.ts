@@ -29,6 +29,7 @@ await main({
       project_dir: session.project_dir,
       claude_session_id: session.claude_session_id,
       forked_from: session.forked_from ?? null,
+      output_schema: session.output_schema ?? null,
       runs: session.runs.length,
       created_at: session.created_at,
       last_resumed_at: session.last_resumed_at,
@@ -58,6 +59,7 @@ await main({
       if (blueprint.mcp_servers) lines.push(['mcp_servers', Object.keys(blueprint.mcp_servers).join(', ') || '-']);
       if (blueprint.system_prompt) lines.push(['system_prompt', oneLine(blueprint.system_prompt, 120)]);
     }
+    if (config.output_schema) lines.push(['output_schema', oneLine(JSON.stringify(config.output_schema), 120)]);
     const width = Math.max(...lines.map(([key]) => key.length)) + 2;
     ctx.out(lines.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}`).join('\n'));
   },

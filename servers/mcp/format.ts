@@ -142,6 +142,8 @@ export function resultOutcome(result: SessionResult, offset: number, max: number
     total_chars: full.length,
     next_offset: next,
     note: cut,
+    // A session with an output schema: the validated answer as an object.
+    ...('result_json' in result ? { result_json: result.result_json } : {}),
   };
   if (result.state !== 'finished') {
     const verb = result.state === 'stopped' ? 'was stopped' : 'failed';

@@ -85,6 +85,7 @@ const outcomeSchema = z.object({
   total_chars: z.number().int(),
   next_offset: z.number().int().nullable().describe('Where the rest starts when `result` was cut (pass it as offset to get_agent_session_result)'),
   note: NOTE,
+  result_json: z.unknown().optional().describe('Only for a session with an output_schema: the answer parsed as JSON and valid against the schema (null unless finished)'),
 });
 
 export const TOOL_NAMES = [
@@ -248,6 +249,9 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         .max(4096)
         .optional()
         .describe(`Directory the agent works in: an absolute path, or relative to ${projectRoot} (the default). It must exist on the Agent Runtime's machine.`),
+      output_schema: z.record(z.string(), z.unknown())
+        .optional()
+        .describe("A JSON Schema the agent's final answer must match (overrides the blueprint's). The agent is told to answer with JSON only; an answer that does not match gets one retry, then the run fails with the validation errors. The result then carries result_json, the parsed answer."),
       async: asyncFlag,
       timeout_seconds: timeoutSeconds,
     }),
@@ -262,6 +266,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         prompt: args.prompt,
         project_dir: projectDir,
         ...(args.blueprint ? { agent: args.blueprint } : {}),
+        ...(args.output_schema ? { output_schema: args.output_schema } : {}),
       });
     } catch (error) {
       if (isConflict(error)) throw new ToolFailure(`Session '${args.name}' already exists — use resume_agent_session to continue it, or pick another name`);
@@ -272,6 +277,8 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
             ? `Agent blueprint '${args.blueprint}' is inactive — activate it in the Agent Registry first (see list_agent_blueprints)`
             : `Agent blueprint '${args.blueprint}' not found — see list_agent_blueprints`);
         }
+        const schema = error.errors.find((e) => e.field === 'body.output_schema');
+        if (schema) throw new ToolFailure(`output_schema ${schema.message}`);
         if (fields.includes('body.project_dir')) {
           throw new ToolFailure(`Project directory '${projectDir}' does not exist on the Agent Runtime's machine — pass an existing directory as project_dir`);
         }

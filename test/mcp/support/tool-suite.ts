@@ -17,6 +17,7 @@ export function scriptedModel(req: FakeRequest): Reply {
   if (prompt.startsWith('hang')) return { text: 'never seen', delayMs: 60_000 };
   if (prompt === 'long') return { text: LONG_ANSWER };
   if (prompt === 'fail') return { error: { status: 500, message: 'the fake model failed on purpose' } };
+  if (prompt === 'typed') return { text: '{"verdict":"ok"}' };
   return { text: `ECHO: ${prompt}` };
 }
 
@@ -54,7 +55,7 @@ export function toolSuite(ctx: SuiteContext): void {
     }
     const start = tools.find((t) => t.name === 'start_agent_session')!;
     assert.deepEqual(start.inputSchema.required, ['name', 'prompt']);
-    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'name', 'project_dir', 'prompt', 'timeout_seconds']);
+    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'name', 'output_schema', 'project_dir', 'prompt', 'timeout_seconds']);
   });
 
   it('list_agent_blueprints: lists the registry blueprints, filtered by status', async () => {
@@ -135,6 +136,18 @@ export function toolSuite(ctx: SuiteContext): void {
     assert.match(busy.text, /^Session 'first-fork' is (queued|running) — wait for it with get_agent_session_status \(wait_seconds\) or stop it with stop_agent_session, then fork it$/);
     await tool('get_agent_session_status', { name: 'first-fork', wait_seconds: 30 });
     await ctx.stack.client().sessions.delete('first-fork'); // the later tests count the sessions
+  });
+
+  it('start_agent_session with output_schema: the result carries result_json; a schema that is not JSON Schema is a tool error', async () => {
+    const schema = { type: 'object', properties: { verdict: { enum: ['ok', 'bad'] } }, required: ['verdict'] };
+    const answer = await tool('start_agent_session', { name: 'typed', prompt: 'typed', output_schema: schema });
+    assert.equal(answer.isError, false, answer.text);
+    assert.equal(answer.text, '{"verdict":"ok"}');
+    assert.deepEqual(answer.structured.result_json, { verdict: 'ok' });
+    const bad = await tool('start_agent_session', { name: 'typed-bad', prompt: 'typed', output_schema: { type: 'objekt' } });
+    assert.equal(bad.isError, true);
+    assert.match(bad.text, /^output_schema is not a valid JSON Schema: /);
+    await ctx.stack.client().sessions.delete('typed'); // the later tests count the sessions
   });
 
   it('async start, then get_agent_session_status (at once and with wait_seconds) and get_agent_session_result', async () => {
