@@ -119,6 +119,11 @@ export interface components {
          *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
          */
         OutputSchema: Record<string, unknown>;
+        /**
+         * @description Sessions started from this blueprint get their own git worktree and branch (`aof/<session>`)
+         *     unless the session says otherwise (`worktree` on session creation).
+         */
+        WorktreeDefault: boolean;
         Agent: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
@@ -129,6 +134,7 @@ export interface components {
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
             output_schema?: components["schemas"]["OutputSchema"];
+            worktree?: components["schemas"]["WorktreeDefault"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             created_at: string;
@@ -145,6 +151,7 @@ export interface components {
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
             output_schema?: components["schemas"]["OutputSchema"];
+            worktree?: components["schemas"]["WorktreeDefault"];
             status?: components["schemas"]["AgentStatus"];
         };
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
@@ -157,6 +164,7 @@ export interface components {
             allowed_tools?: components["schemas"]["ToolList"] | null;
             disallowed_tools?: components["schemas"]["ToolList"] | null;
             output_schema?: components["schemas"]["OutputSchema"] | null;
+            worktree?: components["schemas"]["WorktreeDefault"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
         Health: {

@@ -50,7 +50,11 @@ export interface paths {
         get: operations["getSession"];
         put?: never;
         post?: never;
-        /** Delete a session and its events, stopping its run first if one is active */
+        /**
+         * Delete a session and its events, stopping its run first if one is active
+         * @description A session with a worktree: its uncommitted changes are committed to its branch, then the
+         *     worktree is removed and the branch kept, unless `discard=true` (the branch is deleted too).
+         */
         delete: operations["deleteSession"];
         options?: never;
         head?: never;
@@ -265,12 +269,34 @@ export interface components {
              *     (`body.output_schema`) when it is not valid JSON Schema.
              */
             output_schema?: components["schemas"]["OutputSchema"];
+            /**
+             * @description Work in a git worktree of its own, on a new branch `aof/<name>` made from the project
+             *     directory's checked-out commit, so that parallel sessions never edit the same checkout.
+             *     Default: the blueprint's `worktree`, else false. The project directory must be in a git
+             *     repository with at least one commit (else 422 `body.worktree`); 409 when the branch exists.
+             */
+            worktree?: boolean;
         };
         ForkCreate: {
             /** @description The new session's name. */
             name: components["schemas"]["Name"];
             /** @description The fork's first turn. */
             prompt: components["schemas"]["Prompt"];
+        };
+        Worktree: {
+            /** @description The worktree's directory */
+            path: string;
+            /** @description `aof/<session>`; kept when the session is deleted, unless discarded */
+            branch: string;
+            /** @description The project directory the session was created with (in the main checkout) */
+            repository: string;
+            /** @description The commit the branch was made from */
+            base_commit: string;
+            /**
+             * @description Whether the worktree holds uncommitted changes or commits beyond `base_commit`, as of the
+             *     end of the last run (or creation).
+             */
+            has_changes: boolean;
         };
         /** @description Where a fork came from. The source may have been deleted since. */
         ForkOrigin: {
@@ -348,6 +374,8 @@ export interface components {
             output_schema?: components["schemas"]["OutputSchema"] | null;
             /** @description Set on a session created by `POST /sessions/{name}/fork`. */
             forked_from?: components["schemas"]["ForkOrigin"] | null;
+            /** @description Set when the session works in a git worktree of its own (`project_dir` is then inside it). */
+            worktree?: components["schemas"]["Worktree"] | null;
         };
         SessionStatus: {
             name: components["schemas"]["Name"];
@@ -671,7 +699,10 @@ export interface operations {
     };
     deleteSession: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also delete the session's worktree branch and whatever it holds. */
+                discard?: boolean;
+            };
             header?: never;
             path: {
                 name: components["parameters"]["SessionNameInPath"];

@@ -177,9 +177,13 @@ export class Sessions {
     return data(this.client.POST('/sessions/{name}/stop', { params: { path: { name } } }));
   }
 
-  /** Deletes a session and its events, stopping its run first. */
-  async delete(name: string): Promise<void> {
-    await data(this.client.DELETE('/sessions/{name}', { params: { path: { name } } }));
+  /**
+   * Deletes a session and its events, stopping its run first. A session with a worktree: what it
+   * left uncommitted is committed to its branch `aof/<name>`, which is kept unless `discard`.
+   */
+  async delete(name: string, options: { discard?: boolean | undefined } = {}): Promise<void> {
+    const query = options.discard ? { discard: true } : {};
+    await data(this.client.DELETE('/sessions/{name}', { params: { path: { name }, query } }));
   }
 
   /** Stops every run and deletes every session; returns the names deleted. */

@@ -443,6 +443,10 @@ export const registryDocument: OpenApiDocument = {
         "type": "object",
         "description": "A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told\nto answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent\nonce with the validation errors when it does not match, and fails the run if it still does\nnot. A schema that is not valid JSON Schema is refused (422 naming the field).\n"
       },
+      "WorktreeDefault": {
+        "type": "boolean",
+        "description": "Sessions started from this blueprint get their own git worktree and branch (`aof/<session>`)\nunless the session says otherwise (`worktree` on session creation).\n"
+      },
       "Agent": {
         "type": "object",
         "additionalProperties": false,
@@ -480,6 +484,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "output_schema": {
             "$ref": "#/components/schemas/OutputSchema"
+          },
+          "worktree": {
+            "$ref": "#/components/schemas/WorktreeDefault"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -528,6 +535,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "output_schema": {
             "$ref": "#/components/schemas/OutputSchema"
+          },
+          "worktree": {
+            "$ref": "#/components/schemas/WorktreeDefault"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -607,6 +617,16 @@ export const registryDocument: OpenApiDocument = {
             "oneOf": [
               {
                 "$ref": "#/components/schemas/OutputSchema"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "worktree": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WorktreeDefault"
               },
               {
                 "type": "null"
@@ -912,6 +932,19 @@ export const runtimeDocument: OpenApiDocument = {
           "sessions"
         ],
         "summary": "Delete a session and its events, stopping its run first if one is active",
+        "description": "A session with a worktree: its uncommitted changes are committed to its branch, then the\nworktree is removed and the branch kept, unless `discard=true` (the branch is deleted too).\n",
+        "parameters": [
+          {
+            "name": "discard",
+            "in": "query",
+            "required": false,
+            "description": "Also delete the session's worktree branch and whatever it holds.",
+            "schema": {
+              "type": "boolean",
+              "default": false
+            }
+          }
+        ],
         "responses": {
           "204": {
             "description": "Deleted"
@@ -1422,6 +1455,10 @@ export const runtimeDocument: OpenApiDocument = {
           "output_schema": {
             "$ref": "registry.yaml#/components/schemas/OutputSchema",
             "description": "The JSON Schema every run's answer must match; overrides the blueprint's. Refused with 422\n(`body.output_schema`) when it is not valid JSON Schema.\n"
+          },
+          "worktree": {
+            "type": "boolean",
+            "description": "Work in a git worktree of its own, on a new branch `aof/<name>` made from the project\ndirectory's checked-out commit, so that parallel sessions never edit the same checkout.\nDefault: the blueprint's `worktree`, else false. The project directory must be in a git\nrepository with at least one commit (else 422 `body.worktree`); 409 when the branch exists.\n"
           }
         }
       },
@@ -1440,6 +1477,39 @@ export const runtimeDocument: OpenApiDocument = {
           "prompt": {
             "$ref": "#/components/schemas/Prompt",
             "description": "The fork's first turn."
+          }
+        }
+      },
+      "Worktree": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "path",
+          "branch",
+          "repository",
+          "base_commit",
+          "has_changes"
+        ],
+        "properties": {
+          "path": {
+            "type": "string",
+            "description": "The worktree's directory"
+          },
+          "branch": {
+            "type": "string",
+            "description": "`aof/<session>`; kept when the session is deleted, unless discarded"
+          },
+          "repository": {
+            "type": "string",
+            "description": "The project directory the session was created with (in the main checkout)"
+          },
+          "base_commit": {
+            "type": "string",
+            "description": "The commit the branch was made from"
+          },
+          "has_changes": {
+            "type": "boolean",
+            "description": "Whether the worktree holds uncommitted changes or commits beyond `base_commit`, as of the\nend of the last run (or creation).\n"
           }
         }
       },
@@ -1804,6 +1874,17 @@ export const runtimeDocument: OpenApiDocument = {
               }
             ],
             "description": "Set on a session created by `POST /sessions/{name}/fork`."
+          },
+          "worktree": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Worktree"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "Set when the session works in a git worktree of its own (`project_dir` is then inside it)."
           }
         }
       },

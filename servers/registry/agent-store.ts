@@ -18,7 +18,7 @@ type AgentDocument = Omit<Agent, 'mcp_servers' | 'output_schema'> & { _id: strin
 /** Fields kept as JSON text. */
 const JSON_TEXT_FIELDS = new Set(['mcp_servers', 'output_schema']);
 
-const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'output_schema'] as const;
+const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'output_schema', 'worktree'] as const;
 
 /** Blueprints in one nedb file, keyed by name (the `_id`, so a duplicate name is refused atomically). */
 export class AgentStore {

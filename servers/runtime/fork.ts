@@ -23,7 +23,8 @@ export function forkOf(source: StoredSession, name: string, prompt: string, now:
       type: 'urn:aof:problem:no-conversation',
     });
   }
-  const { _id, name: _name, runs, conversation_started, claude_session_id, created_at, last_resumed_at, updated_at, forked_from, ...settings } = source;
+  // The fork works where the source does (its worktree too, if it has one) but does not own it.
+  const { _id, name: _name, runs, conversation_started, claude_session_id, created_at, last_resumed_at, updated_at, forked_from, worktree, ...settings } = source;
   return {
     ...settings,
     _id: name,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { operations } from '../../sdk/generated/runtime.js';
 import { createApp } from '../common/app.js';
 import type { Handlers } from '../common/operations.js';
@@ -32,7 +33,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await SessionStore.open(options.dataDir);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
-    sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
+    sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd(), join(options.dataDir, 'worktrees'));
     const executor = options.executor === 'none'
       ? undefined
       : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions });
@@ -58,8 +59,8 @@ function runtimeHandlers(sessions: SessionService): Handlers<operations> {
     },
     deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
     getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
-    deleteSession: async ({ path }) => {
-      await sessions.delete(path.name);
+    deleteSession: async ({ path, query }) => {
+      await sessions.delete(path.name, { discard: query.discard === true });
       return { status: 204, body: undefined };
     },
     getSessionStatus: async ({ path, query }) => ({ status: 200, body: await sessions.status(path.name, query.wait) }),

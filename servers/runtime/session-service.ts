@@ -8,6 +8,7 @@ import { checkOutputSchema } from '../common/output-schema.js';
 import { forkOf } from './fork.js';
 import { KeyedLock } from './keyed-lock.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
+import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
 import {
   isFinal, lastRun, newRun, toSession,
   type Blueprint, type Event, type EventInput, type RunState, type Session, type SessionStore, type StoredRun, type StoredSession,
@@ -21,7 +22,7 @@ export type ForkCreate = components['schemas']['ForkCreate'];
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
   /** The blueprint, or null when there is none by that name. */
-  find(name: string): Promise<(Blueprint & { status: 'active' | 'inactive'; output_schema?: Record<string, unknown> }) | null>;
+  find(name: string): Promise<(Blueprint & { status: 'active' | 'inactive'; output_schema?: Record<string, unknown>; worktree?: boolean }) | null>;
 }
 
 /** What runs the agents. The service tells it about queued runs and stops; it reports back through `record`. */
@@ -50,6 +51,8 @@ export class SessionService {
     private readonly store: SessionStore,
     private readonly blueprints: BlueprintSource,
     private readonly defaultProjectDir: string,
+    /** Where sessions' git worktrees are made (worktree.ts). */
+    private readonly worktreeRoot: string,
   ) {}
 
   useScheduler(scheduler: RunScheduler): void {
@@ -122,16 +125,23 @@ export class SessionService {
     checkOutputSchema(input.output_schema, 'body.output_schema');
     const projectDir = await this.checkProjectDir(input.project_dir);
     const found = input.agent ? await this.checkBlueprint(input.agent) : null;
-    const { output_schema: blueprintSchema, ...blueprint } = found ?? { name: '' };
+    const { output_schema: blueprintSchema, worktree: blueprintWorktree, ...blueprint } = found ?? { name: '' };
     const outputSchema = input.output_schema ?? blueprintSchema;
+    const id = randomUUID();
+    let worktree = null;
+    if (input.worktree ?? blueprintWorktree ?? false) {
+      if (await this.store.find(input.name)) throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
+      worktree = await addWorktree(this.worktreeRoot, input.name, id, projectDir);
+    }
     const now = new Date().toISOString();
     const session: StoredSession = {
       _id: input.name,
       name: input.name,
       agent: input.agent ?? null,
       blueprint: found ? blueprint : null,
-      project_dir: projectDir,
-      claude_session_id: randomUUID(),
+      project_dir: worktree?.workDir ?? projectDir,
+      ...(worktree ? { worktree: worktree.worktree } : {}),
+      claude_session_id: id,
       created_at: now,
       last_resumed_at: null,
       updated_at: now,
@@ -139,6 +149,7 @@ export class SessionService {
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
     };
     if (!(await this.store.insert(session))) {
+      if (worktree) await removeWorktree(worktree.worktree, input.name, true);
       throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
     }
     this.announce({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
@@ -200,9 +211,11 @@ export class SessionService {
     return this.get(name);
   }
 
-  async delete(name: string): Promise<void> {
+  /** Deletes a session; its worktree is removed, its branch kept unless `discard` (worktree.ts). */
+  async delete(name: string, options: { discard?: boolean } = {}): Promise<void> {
     const session = await this.require(name);
     if (!isFinal(lastRun(session).state)) await this.stop(name);
+    if (session.worktree) await removeWorktree(session.worktree, name, options.discard === true);
     await this.lock.run(name, async () => {
       await this.store.remove(name);
       this.seqs.delete(name);
@@ -260,6 +273,9 @@ export class SessionService {
       }
       if (events.length) await this.store.appendEvents(events);
       this.seqs.set(name, seq);
+      if (session.worktree && isFinal(run.state) && changes.length) {
+        session.worktree.has_changes = await hasChanges(session.worktree).catch(() => session.worktree!.has_changes);
+      }
       session.updated_at = at;
       await this.store.replace(session);
       for (const event of events) this.bus.emit(`event:${name}`, event);
@@ -337,7 +353,7 @@ export class SessionService {
   }
 
   /** The blueprint's settings for the session, and its output schema (kept apart, see structured-output.ts). */
-  private async checkBlueprint(name: string): Promise<Blueprint & { output_schema?: Record<string, unknown> }> {
+  private async checkBlueprint(name: string): Promise<Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean }> {
     const agent = await this.blueprints.find(name);
     if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`);
     if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`);
@@ -346,7 +362,7 @@ export class SessionService {
     for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }
-    return blueprint.output_schema ? { ...keep, output_schema: blueprint.output_schema } : keep;
+    return { ...keep, ...(blueprint.output_schema ? { output_schema: blueprint.output_schema } : {}), ...(blueprint.worktree !== undefined ? { worktree: blueprint.worktree } : {}) };
   }
 }
 
