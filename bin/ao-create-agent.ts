@@ -21,6 +21,7 @@ await main({
     { name: 'disallowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to deny' },
     { name: 'mcp-config', type: 'string', value: 'FILE', description: 'JSON file with {"mcpServers": {...}} for the agent' },
     OUTPUT_SCHEMA_OPTION,
+    { name: 'worktree', type: 'boolean', description: 'Its sessions work in a git worktree of their own by default (branch aof/<session>)' },
     { name: 'inactive', type: 'boolean', description: 'Create it inactive (it cannot start sessions until activated)' },
   ],
   examples: [
@@ -48,6 +49,7 @@ await main({
       ...toolList(options, 'disallowed-tools', 'disallowed_tools'),
       ...(await mcpServers(options)),
       ...(await outputSchema(options)),
+      ...(options.worktree ? { worktree: true } : {}),
       ...(options.inactive ? { status: 'inactive' as const } : {}),
     };
     const ao = await ctx.client();

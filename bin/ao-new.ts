@@ -17,6 +17,7 @@ await main({
     { name: 'prompt', short: 'p', type: 'string', value: 'PROMPT', description: 'What to ask (or pipe it on stdin)' },
     { name: 'agent', type: 'string', value: 'NAME', description: 'Start from this agent blueprint (see ao-list-agents)' },
     { name: 'project-dir', type: 'string', value: 'DIR', description: 'Directory the agent works in (default: the current directory)' },
+    { name: 'worktree', type: 'boolean', description: 'Work in a git worktree of its own, on branch aof/NAME (the project dir must be in a git repository)' },
     OUTPUT_SCHEMA_OPTION,
     ...RUN_OPTIONS,
   ],
@@ -25,6 +26,7 @@ await main({
     `ao-new review --agent reviewer --project-dir ../app -p "Review the last commit"`,
     `ao-new long-job -p "Refactor the parser" --async`,
     `ao-new triage -p "List the failing tests" --output-schema failures.schema.json`,
+    `ao-new try-cache -p "Add a cache to the parser" --worktree`,
   ],
   async run(ctx, [name], options) {
     checkName(name!);
@@ -37,8 +39,11 @@ await main({
     const sdk = await import('../sdk/index.js');
     let session;
     try {
-      session = await ao.sessions.create({ name: name!, prompt, project_dir: projectDir, ...(agent ? { agent } : {}), ...(outputSchema ? { output_schema: outputSchema } : {}) });
+      session = await ao.sessions.create({ name: name!, prompt, project_dir: projectDir, ...(agent ? { agent } : {}), ...(outputSchema ? { output_schema: outputSchema } : {}), ...(options.worktree ? { worktree: true } : {}) });
     } catch (error) {
+      if (error instanceof sdk.ConflictError && error.problem.type === 'urn:aof:problem:branch-exists') {
+        throw new CliError(error.message, 'branch_exists');
+      }
       if (error instanceof sdk.ConflictError) {
         throw new CliError(`Session '${name}' already exists — use ao-resume ${name} -p PROMPT (or pick another name)`, 'session_exists');
       }
@@ -50,6 +55,8 @@ await main({
           }
           throw new CliError(`Agent '${agent}' not found — see ao-list-agents`, 'agent_not_found');
         }
+        const notRepository = error.errors.find((e) => e.field === 'body.worktree');
+        if (notRepository) throw new CliError(`--worktree: ${notRepository.message}`, 'not_a_repository');
         const refusal = outputSchemaRefusal(error);
         if (refusal) throw refusal;
         if (fields.includes('body.project_dir')) {

@@ -7,7 +7,8 @@ await main({
   args: ['name'],
   description: [
     'Shows how a session is set up: its agent and the blueprint settings it was created with,',
-    'project directory, Claude Code session id, state and number of runs.',
+    'project directory, Claude Code session id, state and number of runs; where a fork came from,',
+    'its output schema, and its git worktree and branch (with whether it has changes).',
   ],
   examples: [`ao-show-config fix-tests`, `ao-show-config fix-tests --json`],
   async run(ctx, [name]) {
@@ -30,6 +31,7 @@ await main({
       claude_session_id: session.claude_session_id,
       forked_from: session.forked_from ?? null,
       output_schema: session.output_schema ?? null,
+      worktree: session.worktree ?? null,
       runs: session.runs.length,
       created_at: session.created_at,
       last_resumed_at: session.last_resumed_at,
@@ -58,6 +60,9 @@ await main({
       if (blueprint.disallowed_tools?.length) lines.push(['disallowed_tools', blueprint.disallowed_tools.join(', ')]);
       if (blueprint.mcp_servers) lines.push(['mcp_servers', Object.keys(blueprint.mcp_servers).join(', ') || '-']);
       if (blueprint.system_prompt) lines.push(['system_prompt', oneLine(blueprint.system_prompt, 120)]);
+    }
+    if (config.worktree) {
+      lines.push(['worktree', config.worktree.path], ['branch', config.worktree.branch], ['has_changes', config.worktree.has_changes ? 'yes' : 'no'], ['repository', config.worktree.repository]);
     }
     if (config.output_schema) lines.push(['output_schema', oneLine(JSON.stringify(config.output_schema), 120)]);
     const width = Math.max(...lines.map(([key]) => key.length)) + 2;

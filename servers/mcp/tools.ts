@@ -249,6 +249,9 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         .max(4096)
         .optional()
         .describe(`Directory the agent works in: an absolute path, or relative to ${projectRoot} (the default). It must exist on the Agent Runtime's machine.`),
+      worktree: z.boolean()
+        .optional()
+        .describe('Work in a git worktree of its own on branch aof/<name>, so that parallel sessions never edit the same checkout (default: the blueprint\'s setting, else false). The project directory must be in a git repository.'),
       output_schema: z.record(z.string(), z.unknown())
         .optional()
         .describe("A JSON Schema the agent's final answer must match (overrides the blueprint's). The agent is told to answer with JSON only; an answer that does not match gets one retry, then the run fails with the validation errors. The result then carries result_json, the parsed answer."),
@@ -267,8 +270,10 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         project_dir: projectDir,
         ...(args.blueprint ? { agent: args.blueprint } : {}),
         ...(args.output_schema ? { output_schema: args.output_schema } : {}),
+        ...(args.worktree !== undefined ? { worktree: args.worktree } : {}),
       });
     } catch (error) {
+      if (isConflict(error) && error.problem.type === 'urn:aof:problem:branch-exists') throw new ToolFailure(error.message);
       if (isConflict(error)) throw new ToolFailure(`Session '${args.name}' already exists — use resume_agent_session to continue it, or pick another name`);
       if (isInvalid(error)) {
         const fields = error.errors.map((e) => e.field);
@@ -277,6 +282,8 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
             ? `Agent blueprint '${args.blueprint}' is inactive — activate it in the Agent Registry first (see list_agent_blueprints)`
             : `Agent blueprint '${args.blueprint}' not found — see list_agent_blueprints`);
         }
+        const repository = error.errors.find((e) => e.field === 'body.worktree');
+        if (repository) throw new ToolFailure(`worktree: ${repository.message}`);
         const schema = error.errors.find((e) => e.field === 'body.output_schema');
         if (schema) throw new ToolFailure(`output_schema ${schema.message}`);
         if (fields.includes('body.project_dir')) {

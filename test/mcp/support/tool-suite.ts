@@ -1,6 +1,7 @@
 // Every tool, through the real MCP client, against the real registry + runtime + Claude Code and
 // the fake model. Run once per transport (stdio.test.ts, http.test.ts).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -55,7 +56,7 @@ export function toolSuite(ctx: SuiteContext): void {
     }
     const start = tools.find((t) => t.name === 'start_agent_session')!;
     assert.deepEqual(start.inputSchema.required, ['name', 'prompt']);
-    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'name', 'output_schema', 'project_dir', 'prompt', 'timeout_seconds']);
+    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'name', 'output_schema', 'project_dir', 'prompt', 'timeout_seconds', 'worktree']);
   });
 
   it('list_agent_blueprints: lists the registry blueprints, filtered by status', async () => {
@@ -148,6 +149,23 @@ export function toolSuite(ctx: SuiteContext): void {
     assert.equal(bad.isError, true);
     assert.match(bad.text, /^output_schema is not a valid JSON Schema: /);
     await ctx.stack.client().sessions.delete('typed'); // the later tests count the sessions
+  });
+
+  it('start_agent_session with worktree: works on its own branch; a directory outside git is a tool error', async () => {
+    const repo = join(ctx.stack.root, 'mcp-repo');
+    await mkdir(repo, { recursive: true });
+    for (const args of [['init', '--quiet'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '--allow-empty', '-m', 'start']]) {
+      execFileSync('git', args, { cwd: repo, stdio: 'pipe' });
+    }
+    const answer = await tool('start_agent_session', { name: 'isolated', prompt: 'hello worktree', project_dir: repo, worktree: true });
+    assert.equal(answer.isError, false, answer.text);
+    const session = await ctx.stack.client().sessions.get('isolated');
+    assert.equal(session.worktree?.branch, 'aof/isolated');
+    assert.equal(session.project_dir, session.worktree?.path);
+    await ctx.stack.client().sessions.delete('isolated', { discard: true }); // the later tests count the sessions
+    const outside = await tool('start_agent_session', { name: 'outside', prompt: 'x', worktree: true });
+    assert.equal(outside.isError, true);
+    assert.match(outside.text, /^worktree: '.+' is not in a git repository/);
   });
 
   it('async start, then get_agent_session_status (at once and with wait_seconds) and get_agent_session_result', async () => {
