@@ -7,7 +7,7 @@
  * ```
  */
 export { Orchestrator } from './orchestrator.js';
-export { Sessions, type EventsStreamOptions, type StreamOptions, type WaitOptions } from './resources/sessions.js';
+export { Sessions, type EventsStreamOptions, type ListOptions, type StreamOptions, type WaitOptions } from './resources/sessions.js';
 export { Agents } from './resources/agents.js';
 export { EventStream } from './event-stream.js';
 export {

@@ -31,6 +31,13 @@ export type FieldError = NonNullable<Problem['errors']>[number];
 /* ---------- Agent Runtime ---------- */
 
 export type Session = RuntimeSchemas['Session'];
+/** A session in a list: no prompts, results or blueprint (`sessions.get()` has those). */
+export type SessionSummary = RuntimeSchemas['SessionSummary'];
+/** One page of `sessions.list()`; follow `next_cursor` (or use `sessions.iterate()`). */
+export type SessionPage = RuntimeSchemas['SessionPage'];
+export type RunSummary = RuntimeSchemas['RunSummary'];
+/** How many sessions are in each state. */
+export type StateCounts = RuntimeSchemas['StateCounts'];
 export type SessionCreate = RuntimeSchemas['SessionCreate'];
 export type RunCreate = RuntimeSchemas['RunCreate'];
 export type ForkCreate = RuntimeSchemas['ForkCreate'];

@@ -25,13 +25,41 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List sessions, newest first */
+        /**
+         * A page of session summaries, last activity first
+         * @description Sessions ordered by last activity (`updated_at` descending, then `name` ascending), a page at a
+         *     time: follow `next_cursor` until it is null. Filters combine (all must hold); `counts` counts
+         *     every session by state, whatever the filters and the page. `GET /sessions/{name}` has the
+         *     whole session (prompts, results, blueprint).
+         */
         get: operations["listSessions"];
         put?: never;
         /** Create a session and queue its first run */
         post: operations["createSession"];
         /** Stop every active run and delete every session with its events */
         delete: operations["deleteAllSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/prune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete old sessions that have ended, and give their disk space back
+         * @description Deletes every session whose last run has ended (`finished`, `failed` or `stopped`) and that is
+         *     older than `before` (by last activity) and not among the `keep` most recently active sessions;
+         *     give one or both. Active sessions are never deleted. The space is reclaimed while serving.
+         */
+        post: operations["pruneSessions"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -377,6 +405,58 @@ export interface components {
             /** @description Set when the session works in a git worktree of its own (`project_dir` is then inside it). */
             worktree?: components["schemas"]["Worktree"] | null;
         };
+        /** @description Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent. */
+        PruneRequest: {
+            /** @description Sessions last active before this time */
+            before?: components["schemas"]["Timestamp"];
+            /** @description How many of the most recently active sessions to keep, whatever their age */
+            keep?: number;
+        };
+        SessionPage: {
+            sessions: components["schemas"]["SessionSummary"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
+            counts: components["schemas"]["StateCounts"];
+        };
+        /** @description How many sessions are in each state (all sessions, ignoring filters and paging) */
+        StateCounts: {
+            queued: number;
+            running: number;
+            finished: number;
+            failed: number;
+            stopped: number;
+        };
+        /** @description A session without its prompts, results and blueprint (see `Session` for those) */
+        SessionSummary: {
+            name: components["schemas"]["Name"];
+            agent: components["schemas"]["Name"] | null;
+            project_dir: string;
+            state: components["schemas"]["RunState"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            last_resumed_at: components["schemas"]["Timestamp"] | null;
+            /** @description How many runs the session has had */
+            runs: number;
+            last_run: components["schemas"]["RunSummary"];
+            totals: components["schemas"]["Totals"];
+            /** @description The session's git worktree branch and whether it has changes, when it has one */
+            worktree?: components["schemas"]["WorktreeSummary"] | null;
+            /** @description The session it was forked from, if any */
+            forked_from?: components["schemas"]["Name"];
+        };
+        WorktreeSummary: {
+            branch: string;
+            has_changes: boolean;
+        };
+        RunSummary: {
+            number: number;
+            state: components["schemas"]["RunState"];
+            queued_at: components["schemas"]["Timestamp"];
+            started_at: components["schemas"]["Timestamp"] | null;
+            ended_at: components["schemas"]["Timestamp"] | null;
+            /** @description Why the run failed or stopped, cut to 500 characters */
+            error: string | null;
+        };
         SessionStatus: {
             name: components["schemas"]["Name"];
             state: components["schemas"]["RunState"];
@@ -520,6 +600,13 @@ export interface components {
                 message: string;
             }[];
         };
+        /**
+         * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
+         *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
+         *     once with the validation errors when it does not match, and fails the run if it still does
+         *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
+         */
+        OutputSchema: Record<string, unknown>;
         SystemPrompt: string;
         StringMap: {
             [key: string]: string;
@@ -547,13 +634,6 @@ export interface components {
         /** @enum {string} */
         PermissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan";
         ToolList: string[];
-        /**
-         * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
-         *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
-         *     once with the validation errors when it does not match, and fails the run if it still does
-         *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
-         */
-        OutputSchema: Record<string, unknown>;
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */
@@ -599,8 +679,18 @@ export interface operations {
     listSessions: {
         parameters: {
             query?: {
-                /** @description Only sessions in this state */
-                state?: components["schemas"]["RunState"];
+                /** @description Sessions per page */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page (opaque) */
+                cursor?: string;
+                /** @description Only sessions in one of these states (repeat the parameter for several) */
+                state?: components["schemas"]["RunState"][];
+                /** @description Only sessions started from this blueprint */
+                agent?: components["schemas"]["Name"];
+                /** @description Only sessions whose name starts with this */
+                prefix?: string;
+                /** @description Only sessions working in this directory (exact) */
+                project_dir?: string;
             };
             header?: never;
             path?: never;
@@ -608,17 +698,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sessions */
+            /** @description One page of sessions */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        sessions: components["schemas"]["Session"][];
-                    };
+                    "application/json": components["schemas"]["SessionPage"];
                 };
             };
+            400: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -670,6 +759,34 @@ export interface operations {
                     };
                 };
             };
+            default: components["responses"]["Problem"];
+        };
+    };
+    pruneSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PruneRequest"];
+            };
+        };
+        responses: {
+            /** @description What was deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted: components["schemas"]["Name"][];
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -14,7 +14,9 @@ import type {
   SessionChange,
   SessionCreate,
   SessionEvent,
+  SessionPage,
   SessionResult,
+  SessionSummary,
   SessionStatus,
 } from '../types.js';
 
@@ -32,6 +34,20 @@ export interface StreamOptions {
 export interface EventsStreamOptions extends StreamOptions {
   /** Start after this sequence number (default: replay from the first event). */
   after?: number | undefined;
+}
+
+/** Which sessions to list; every filter given must hold. */
+export interface ListOptions {
+  /** Sessions in this state, or in any of these states. */
+  state?: RunState | readonly RunState[] | undefined;
+  /** Started from this blueprint. */
+  agent?: string | undefined;
+  /** Whose name starts with this. */
+  prefix?: string | undefined;
+  /** Working in this directory (exact). */
+  project_dir?: string | undefined;
+  /** Sessions per page, 1 to 500 (server default 100). */
+  limit?: number | undefined;
 }
 
 export interface WaitOptions {
@@ -85,10 +101,36 @@ export class Sessions {
     return data(this.client.GET('/sessions/{name}/result', { params: { path: { name } } }));
   }
 
-  /** Sessions, newest first. */
-  async list(options: { state?: RunState | undefined } = {}): Promise<Session[]> {
-    const query = options.state ? { state: options.state } : {};
-    return (await data(this.client.GET('/sessions', { params: { query } }))).sessions;
+  /**
+   * One page of session summaries, last activity first, with `counts` of every session by state.
+   * Pass the page's `next_cursor` as `cursor` for the next one (null on the last page), or use
+   * {@link Sessions.iterate} to walk them all.
+   */
+  list(options: ListOptions & { cursor?: string | undefined } = {}): Promise<SessionPage> {
+    const { state, ...rest } = options;
+    const query: NonNullable<paths['/sessions']['get']['parameters']['query']> = {};
+    for (const [key, value] of Object.entries(rest)) if (value !== undefined) (query as Record<string, unknown>)[key] = value;
+    if (state !== undefined) query.state = typeof state === 'string' ? [state] : [...state];
+    return data(this.client.GET('/sessions', { params: { query } }));
+  }
+
+  /**
+   * Every matching session, page by page, as an async iterable: `for await (const s of
+   * ao.sessions.iterate({ state: 'failed' }))`. A page is requested only when the loop reaches it,
+   * so `break` stops the requests.
+   */
+  async *iterate(options: ListOptions = {}): AsyncGenerator<SessionSummary, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...options, cursor });
+      yield* page.sessions;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /** The same as {@link Sessions.iterate}. */
+  listAll(options: ListOptions = {}): AsyncGenerator<SessionSummary, void, undefined> {
+    return this.iterate(options);
   }
 
   /** A page of stored events; follow `has_more` with `after` = the last `seq`. */
@@ -184,6 +226,17 @@ export class Sessions {
   async delete(name: string, options: { discard?: boolean | undefined } = {}): Promise<void> {
     const query = options.discard ? { discard: true } : {};
     await data(this.client.DELETE('/sessions/{name}', { params: { path: { name }, query } }));
+  }
+
+  /**
+   * Deletes sessions that have ended and are older than `before` (last activity) and beyond the
+   * `keep` most recently active; give one or both. Returns the names deleted. Active sessions stay.
+   */
+  async prune(options: { before?: Date | string | undefined; keep?: number | undefined }): Promise<string[]> {
+    const body: { before?: string; keep?: number } = {};
+    if (options.before !== undefined) body.before = options.before instanceof Date ? options.before.toISOString() : options.before;
+    if (options.keep !== undefined) body.keep = options.keep;
+    return (await data(this.client.POST('/sessions/prune', { body }))).deleted;
   }
 
   /** Stops every run and deletes every session; returns the names deleted. */

@@ -775,40 +775,90 @@ export const runtimeDocument: OpenApiDocument = {
         "tags": [
           "sessions"
         ],
-        "summary": "List sessions, newest first",
+        "summary": "A page of session summaries, last activity first",
+        "description": "Sessions ordered by last activity (`updated_at` descending, then `name` ascending), a page at a\ntime: follow `next_cursor` until it is null. Filters combine (all must hold); `counts` counts\nevery session by state, whatever the filters and the page. `GET /sessions/{name}` has the\nwhole session (prompts, results, blueprint).\n",
         "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "description": "Sessions per page",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500,
+              "default": 100
+            }
+          },
+          {
+            "name": "cursor",
+            "in": "query",
+            "required": false,
+            "description": "The `next_cursor` of the previous page (opaque)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 400
+            }
+          },
           {
             "name": "state",
             "in": "query",
             "required": false,
-            "description": "Only sessions in this state",
+            "description": "Only sessions in one of these states (repeat the parameter for several)",
             "schema": {
-              "$ref": "#/components/schemas/RunState"
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/RunState"
+              },
+              "maxItems": 5
+            }
+          },
+          {
+            "name": "agent",
+            "in": "query",
+            "required": false,
+            "description": "Only sessions started from this blueprint",
+            "schema": {
+              "$ref": "#/components/schemas/Name"
+            }
+          },
+          {
+            "name": "prefix",
+            "in": "query",
+            "required": false,
+            "description": "Only sessions whose name starts with this",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 60
+            }
+          },
+          {
+            "name": "project_dir",
+            "in": "query",
+            "required": false,
+            "description": "Only sessions working in this directory (exact)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 4096
             }
           }
         ],
         "responses": {
           "200": {
-            "description": "The sessions",
+            "description": "One page of sessions",
             "content": {
               "application/json": {
                 "schema": {
-                  "type": "object",
-                  "additionalProperties": false,
-                  "required": [
-                    "sessions"
-                  ],
-                  "properties": {
-                    "sessions": {
-                      "type": "array",
-                      "items": {
-                        "$ref": "#/components/schemas/Session"
-                      }
-                    }
-                  }
+                  "$ref": "#/components/schemas/SessionPage"
                 }
               }
             }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
           },
           "default": {
             "$ref": "#/components/responses/Problem"
@@ -888,6 +938,56 @@ export const runtimeDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/prune": {
+      "post": {
+        "operationId": "pruneSessions",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Delete old sessions that have ended, and give their disk space back",
+        "description": "Deletes every session whose last run has ended (`finished`, `failed` or `stopped`) and that is\nolder than `before` (by last activity) and not among the `keep` most recently active sessions;\ngive one or both. Active sessions are never deleted. The space is reclaimed while serving.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/PruneRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "What was deleted",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "deleted"
+                  ],
+                  "properties": {
+                    "deleted": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Name"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
           },
           "default": {
             "$ref": "#/components/responses/Problem"
@@ -1885,6 +1985,232 @@ export const runtimeDocument: OpenApiDocument = {
               }
             ],
             "description": "Set when the session works in a git worktree of its own (`project_dir` is then inside it)."
+          }
+        }
+      },
+      "PruneRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "minProperties": 1,
+        "description": "Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent.",
+        "properties": {
+          "before": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "Sessions last active before this time"
+          },
+          "keep": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "How many of the most recently active sessions to keep, whatever their age"
+          }
+        }
+      },
+      "SessionPage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "sessions",
+          "next_cursor",
+          "counts"
+        ],
+        "properties": {
+          "sessions": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SessionSummary"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Pass as `cursor` for the next page; null on the last page"
+          },
+          "counts": {
+            "$ref": "#/components/schemas/StateCounts"
+          }
+        }
+      },
+      "StateCounts": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "How many sessions are in each state (all sessions, ignoring filters and paging)",
+        "required": [
+          "queued",
+          "running",
+          "finished",
+          "failed",
+          "stopped"
+        ],
+        "properties": {
+          "queued": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "running": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "finished": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "failed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "stopped": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "SessionSummary": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "A session without its prompts, results and blueprint (see `Session` for those)",
+        "required": [
+          "name",
+          "agent",
+          "project_dir",
+          "state",
+          "created_at",
+          "updated_at",
+          "last_resumed_at",
+          "runs",
+          "last_run",
+          "totals"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "agent": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "project_dir": {
+            "type": "string"
+          },
+          "state": {
+            "$ref": "#/components/schemas/RunState"
+          },
+          "created_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "updated_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "last_resumed_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "runs": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "How many runs the session has had"
+          },
+          "last_run": {
+            "$ref": "#/components/schemas/RunSummary"
+          },
+          "totals": {
+            "$ref": "#/components/schemas/Totals"
+          },
+          "worktree": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WorktreeSummary"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The session's git worktree branch and whether it has changes, when it has one"
+          },
+          "forked_from": {
+            "$ref": "#/components/schemas/Name",
+            "description": "The session it was forked from, if any"
+          }
+        }
+      },
+      "WorktreeSummary": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "branch",
+          "has_changes"
+        ],
+        "properties": {
+          "branch": {
+            "type": "string"
+          },
+          "has_changes": {
+            "type": "boolean"
+          }
+        }
+      },
+      "RunSummary": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "number",
+          "state",
+          "queued_at",
+          "started_at",
+          "ended_at",
+          "error"
+        ],
+        "properties": {
+          "number": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "state": {
+            "$ref": "#/components/schemas/RunState"
+          },
+          "queued_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "started_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "ended_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "error": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500,
+            "description": "Why the run failed or stopped, cut to 500 characters"
           }
         }
       },

@@ -20,7 +20,7 @@ export class SchemaCompiler {
   private readonly coercingAjv: Ajv2020;
 
   constructor(documents: Record<string, OpenApiDocument>) {
-    const make = (coerceTypes: boolean) => {
+    const make = (coerceTypes: boolean | 'array') => {
       const ajv = new Ajv2020({ allErrors: true, strict: true, discriminator: true, coerceTypes, validateFormats: true });
       addFormats(ajv);
       ajv.addVocabulary(OPENAPI_KEYWORDS);
@@ -28,7 +28,8 @@ export class SchemaCompiler {
       return ajv;
     };
     this.strictAjv = make(false);
-    this.coercingAjv = make(true);
+    // Query strings: `?state=a` is a one-item array when the schema wants an array.
+    this.coercingAjv = make('array');
   }
 
   /** `schema` is a fragment of document `docName`; its relative refs are made absolute first. */

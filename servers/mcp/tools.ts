@@ -191,9 +191,12 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
 
   server.registerTool('list_agent_sessions', {
     title: 'List agent sessions',
-    description: 'Lists the agent sessions in the Agent Runtime, newest first: name, state (queued, running, finished, failed, stopped), number of runs, blueprint and project directory.',
+    description: 'Lists the agent sessions in the Agent Runtime, a page at a time, most recently active first: name, state (queued, running, finished, failed, stopped), number of runs, blueprint and project directory. Pass next_cursor back as cursor for the next page.',
     inputSchema: z.strictObject({
       state: z.enum(RUN_STATES).optional().describe('Only sessions whose last run is in this state (default: all)'),
+      prefix: z.string().min(1).max(60).optional().describe('Only sessions whose name starts with this'),
+      limit: z.number().int().min(1).max(500).optional().describe('Sessions per page (default 50)'),
+      cursor: z.string().min(1).optional().describe('The next_cursor of the previous page'),
     }),
     outputSchema: z.object({
       sessions: z.array(z.object({
@@ -206,27 +209,34 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         updated_at: z.string(),
       })),
       total: z.number().int(),
+      next_cursor: z.string().nullable(),
       note: NOTE,
     }),
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, (args) => guarded(async () => {
-    const all = (await ao().sessions.list({ state: args.state })).map((s) => ({
+    const page = await ao().sessions.list({ state: args.state, prefix: args.prefix, limit: args.limit ?? 50, cursor: args.cursor });
+    const all = page.sessions.map((s) => ({
       name: s.name,
       state: s.state,
-      runs: s.runs.length,
+      runs: s.runs,
       blueprint: s.agent,
       project_dir: s.project_dir,
       created_at: s.created_at,
       updated_at: s.updated_at,
     }));
     const { shown, more } = fit(all, maxChars);
-    const note = more ? `${more} more (older) session${more === 1 ? '' : 's'} not shown — filter with state` : null;
+    // Cut to fit: the next page would skip what was cut, so offer a smaller page instead of the cursor.
+    const nextCursor = more ? null : page.next_cursor;
+    const note = more
+      ? `${more} more session${more === 1 ? '' : 's'} of this page not shown — ask for a smaller limit (${shown.length})`
+      : nextCursor ? 'more sessions on the next page — call again with cursor = next_cursor' : null;
     const lines = shown.map((s) => `- ${s.name}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}${s.blueprint ? `, blueprint ${s.blueprint}` : ''}, in ${s.project_dir}, updated ${s.updated_at}`);
-    if (note) lines.push(`… ${note}`);
+    if (note) lines.push(`… ${note}${nextCursor ? ` (${nextCursor})` : ''}`);
+    const total = args.state ? page.counts[args.state] : Object.values(page.counts).reduce((a, b) => a + b, 0);
     const text = all.length
-      ? `${all.length} session${all.length === 1 ? '' : 's'}:\n${lines.join('\n')}`
-      : `No sessions${args.state ? ` in state ${args.state}` : ''} — start one with start_agent_session`;
-    return ok(text, { sessions: shown, total: all.length, note: note ?? (all.length ? null : text) });
+      ? `${all.length === total ? '' : `${all.length} of `}${total} session${total === 1 ? '' : 's'}:\n${lines.join('\n')}`
+      : `No sessions${args.state ? ` in state ${args.state}` : ''}${args.prefix ? ` named ${args.prefix}…` : ''} — start one with start_agent_session`;
+    return ok(text, { sessions: shown, total, next_cursor: nextCursor, note: note ?? (all.length ? null : text) });
   }));
 
   server.registerTool('start_agent_session', {

@@ -6,7 +6,7 @@ import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
-import { SessionStore } from './session-store.js';
+import { openEmbeddedStore } from './store/embedded-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
@@ -31,7 +31,7 @@ export interface RunningRuntime extends RunningServer {
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
   let sessions!: SessionService;
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await SessionStore.open(options.dataDir);
+    const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd(), join(options.dataDir, 'worktrees'));
     const executor = options.executor === 'none'
@@ -44,7 +44,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       logger: options.logger,
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
-    return { app, onClose: async () => executor?.detach() };
+    return {
+      app,
+      onClose: async () => {
+        await executor?.detach();
+        await store.close();
+      },
+    };
   });
   return { ...server, sessions };
 }
@@ -52,11 +58,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
 function runtimeHandlers(sessions: SessionService): Handlers<operations> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
-    listSessions: async ({ query }) => ({ status: 200, body: { sessions: await sessions.list(query.state) } }),
+    listSessions: async ({ query }) => ({
+      status: 200,
+      body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir }),
+    }),
     createSession: async ({ body }) => {
       const session = await sessions.create(body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
     },
+    pruneSessions: async ({ body }) => ({ status: 200, body: { deleted: await sessions.prune(body) } }),
     deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
     getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
     deleteSession: async ({ path, query }) => {

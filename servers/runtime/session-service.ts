@@ -3,21 +3,33 @@ import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
-import { conflict, HttpProblem, notFound, unprocessable } from '../common/problem.js';
+import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import { forkOf } from './fork.js';
 import { KeyedLock } from './keyed-lock.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
 import {
-  isFinal, lastRun, newRun, toSession,
-  type Blueprint, type Event, type EventInput, type RunState, type Session, type SessionStore, type StoredRun, type StoredSession,
+  isFinal, lastRun, newRun, toSession, toSummary,
+  type Blueprint, type Event, type EventInput, type RunState, type Session, type StoredRun, type StoredSession,
 } from './session-store.js';
+import type { SessionFilter } from './store/catalogue.js';
+import type { RuntimeStore, UnnumberedEvent } from './store/interfaces.js';
+import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
 export type SessionResult = components['schemas']['SessionResult'];
 export type SessionCreate = components['schemas']['SessionCreate'];
 export type ForkCreate = components['schemas']['ForkCreate'];
+export type SessionPage = components['schemas']['SessionPage'];
+
+/** A request for one page of the session list. */
+export interface ListRequest extends SessionFilter {
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export const DEFAULT_LIST_LIMIT = 100;
 
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
@@ -43,12 +55,11 @@ export const MAX_EVENT_STRING = 64 * 1024;
  */
 export class SessionService {
   private readonly lock = new KeyedLock();
-  private readonly seqs = new Map<string, number>();
   private readonly bus = new EventEmitter().setMaxListeners(0);
   private scheduler: RunScheduler | undefined;
 
   constructor(
-    private readonly store: SessionStore,
+    private readonly store: RuntimeStore,
     private readonly blueprints: BlueprintSource,
     private readonly defaultProjectDir: string,
     /** Where sessions' git worktrees are made (worktree.ts). */
@@ -66,16 +77,33 @@ export class SessionService {
   }
 
   async getStored(name: string): Promise<StoredSession | null> {
-    return this.store.find(name);
+    return this.store.sessions.find(name);
   }
 
-  async list(state?: RunState): Promise<Session[]> {
-    const sessions = (await this.store.all()).map(toSession);
-    return state ? sessions.filter((s) => s.state === state) : sessions;
+  /** One page of summaries, last activity first; `next_cursor` continues strictly after its last one. */
+  async list(request: ListRequest = {}): Promise<SessionPage> {
+    const { limit = DEFAULT_LIST_LIMIT, cursor, ...filter } = request;
+    let after: ListPosition | null = null;
+    if (cursor !== undefined) {
+      try {
+        after = decodeCursor(cursor);
+      } catch (error) {
+        if (error instanceof BadCursorError) throw invalid('query.cursor', error.message);
+        throw error;
+      }
+    }
+    const found = await this.store.sessions.page(filter, after, limit + 1);
+    const sessions = found.slice(0, limit);
+    const last = sessions[sessions.length - 1];
+    return {
+      sessions: sessions.map(toSummary),
+      next_cursor: found.length > limit && last ? encodeCursor(last) : null,
+      counts: await this.store.sessions.counts(),
+    };
   }
 
   async allStored(): Promise<StoredSession[]> {
-    return this.store.all();
+    return this.store.sessions.all();
   }
 
   /** The state, after waiting up to `waitSeconds` for it to become final. */
@@ -83,7 +111,7 @@ export class SessionService {
     let session = await this.require(name);
     if (waitSeconds > 0 && !isFinal(lastRun(session).state)) {
       await this.waitForChange(name, waitSeconds * 1000, async () => {
-        const current = await this.store.find(name);
+        const current = await this.store.sessions.find(name);
         return !current || isFinal(lastRun(current).state);
       });
       session = await this.require(name);
@@ -110,13 +138,13 @@ export class SessionService {
 
   async events(name: string, after: number, limit: number): Promise<{ events: Event[]; has_more: boolean }> {
     await this.require(name);
-    const events = await this.store.eventsAfter(name, after, limit + 1);
+    const events = await this.store.events.after(name, after, limit + 1);
     return { events: events.slice(0, limit), has_more: events.length > limit };
   }
 
   /** Events of a run that came from the agent's output (all but `session_stop`). */
   async countParsedEvents(name: string, run: number): Promise<number> {
-    return this.store.countEvents(name, run, 'session_stop');
+    return this.store.events.count(name, run, 'session_stop');
   }
 
   /* ---------- commands ---------- */
@@ -130,7 +158,7 @@ export class SessionService {
     const id = randomUUID();
     let worktree = null;
     if (input.worktree ?? blueprintWorktree ?? false) {
-      if (await this.store.find(input.name)) throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
+      if (await this.store.sessions.find(input.name)) throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
       worktree = await addWorktree(this.worktreeRoot, input.name, id, projectDir);
     }
     const now = new Date().toISOString();
@@ -148,7 +176,7 @@ export class SessionService {
       runs: [newRun(1, input.prompt)],
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
     };
-    if (!(await this.store.insert(session))) {
+    if (!(await this.store.sessions.insert(session))) {
       if (worktree) await removeWorktree(worktree.worktree, input.name, true);
       throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
     }
@@ -168,7 +196,7 @@ export class SessionService {
       stored.runs.push(newRun(last.number + 1, prompt));
       stored.last_resumed_at = now;
       stored.updated_at = now;
-      await this.store.replace(stored);
+      await this.store.sessions.replace(stored);
       this.announce({ name, change: 'state', state: 'queued', run: last.number + 1, at: now });
       return stored;
     });
@@ -180,7 +208,7 @@ export class SessionService {
   async fork(source: string, input: ForkCreate): Promise<Session> {
     const session = await this.lock.run(source, async () => {
       const fork = forkOf(await this.require(source), input.name, input.prompt, new Date().toISOString());
-      if (!(await this.store.insert(fork))) {
+      if (!(await this.store.sessions.insert(fork))) {
         throw conflict(`Session '${input.name}' already exists; choose another name for the fork`);
       }
       return fork;
@@ -197,7 +225,7 @@ export class SessionService {
       const run = lastRun(session);
       if (!isFinal(run.state) && !run.stop_requested) {
         run.stop_requested = true;
-        await this.store.replace(session);
+        await this.store.sessions.replace(session);
       }
       return session;
     });
@@ -215,18 +243,59 @@ export class SessionService {
   async delete(name: string, options: { discard?: boolean } = {}): Promise<void> {
     const session = await this.require(name);
     if (!isFinal(lastRun(session).state)) await this.stop(name);
-    if (session.worktree) await removeWorktree(session.worktree, name, options.discard === true);
-    await this.lock.run(name, async () => {
-      await this.store.remove(name);
-      this.seqs.delete(name);
+    await this.erase(name, () => true, options.discard === true);
+  }
+
+  /**
+   * Deletes the sessions that have ended, are last active before `before` and are not among the
+   * `keep` most recently active (either condition may be left out), then compacts the store.
+   */
+  async prune(options: { before?: string | undefined; keep?: number | undefined }): Promise<string[]> {
+    const before = options.before === undefined ? undefined : new Date(options.before).toISOString();
+    const chosen: string[] = [];
+    let position = 0;
+    let after: ListPosition | null = null;
+    for (;;) {
+      const page = await this.store.sessions.page({}, after, 500);
+      for (const session of page) {
+        position++;
+        if (!isFinal(lastRun(session).state)) continue;
+        if (before !== undefined && session.updated_at >= before) continue;
+        if (options.keep !== undefined && position <= options.keep) continue;
+        chosen.push(session.name);
+      }
+      const last = page[page.length - 1];
+      if (!last || page.length < 500) break;
+      after = last;
+    }
+    const deleted: string[] = [];
+    // A session resumed meanwhile has not ended any more, and stays.
+    for (const name of chosen) if (await this.erase(name, (s) => isFinal(lastRun(s).state))) deleted.push(name);
+    await this.store.sessions.compact();
+    return deleted;
+  }
+
+  /** Removes a session and its events when `when` holds for it; tells listeners. */
+  private async erase(name: string, when: (session: StoredSession) => boolean, discard = false): Promise<boolean> {
+    const erased = await this.lock.run(name, async () => {
+      const session = await this.store.sessions.find(name);
+      if (!session || !when(session)) return false;
+      // A worktree first: what the agent left uncommitted goes to its branch, or the deletion fails.
+      if (session.worktree) await removeWorktree(session.worktree, name, discard);
+      // Events first: a crash in between leaves a session without events, never events without a session.
+      await this.store.events.remove(name);
+      await this.store.sessions.remove(name);
+      return true;
     });
+    if (!erased) return false;
     await this.scheduler?.forget(name);
     this.announce({ name, change: 'deleted', state: null, at: new Date().toISOString() });
     this.bus.emit(`deleted:${name}`);
+    return true;
   }
 
   async clean(): Promise<string[]> {
-    const names = (await this.store.all()).map((s) => s.name);
+    const names = (await this.store.sessions.all()).map((s) => s.name);
     await Promise.all(names.map((name) => this.delete(name).catch((error) => {
       if (!(error instanceof HttpProblem && error.status === 404)) throw error;
     })));
@@ -251,10 +320,8 @@ export class SessionService {
         if (options.force) return [];
         throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`);
       }
-      let seq = this.seqs.get(name) ?? (await this.store.lastSeq(name));
       const at = new Date().toISOString();
-      const events: Event[] = inputs.map((input) => ({
-        seq: ++seq,
+      const unnumbered: UnnumberedEvent[] = inputs.map((input) => ({
         session: name,
         run: run.number,
         type: input.type,
@@ -271,13 +338,13 @@ export class SessionService {
         applyEvent(session, run, input, at);
         if (run.state !== before) changes.push({ name, change: 'state', state: run.state, run: run.number, at });
       }
-      if (events.length) await this.store.appendEvents(events);
-      this.seqs.set(name, seq);
+      // A start with no event (the process exists) stores nothing but the run's new state.
+      const events = unnumbered.length ? await this.store.events.append(name, unnumbered) : [];
       if (session.worktree && isFinal(run.state) && changes.length) {
         session.worktree.has_changes = await hasChanges(session.worktree).catch(() => session.worktree!.has_changes);
       }
       session.updated_at = at;
-      await this.store.replace(session);
+      await this.store.sessions.replace(session);
       for (const event of events) this.bus.emit(`event:${name}`, event);
       changes.forEach((change) => this.announce(change));
       return events;
@@ -287,11 +354,11 @@ export class SessionService {
   /** Keeps internal bookkeeping of a run (the executor's process handle) without an event. */
   async updateRun(name: string, runNumber: number, change: (run: StoredRun) => void): Promise<void> {
     await this.lock.run(name, async () => {
-      const session = await this.store.find(name);
+      const session = await this.store.sessions.find(name);
       const run = session?.runs.find((r) => r.number === runNumber);
       if (!session || !run) return;
       change(run);
-      await this.store.replace(session);
+      await this.store.sessions.replace(session);
     });
   }
 
@@ -319,7 +386,7 @@ export class SessionService {
   }
 
   private async require(name: string): Promise<StoredSession> {
-    const session = await this.store.find(name);
+    const session = await this.store.sessions.find(name);
     if (!session) throw notFound(`Session '${name}' not found`);
     return session;
   }

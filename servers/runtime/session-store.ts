@@ -1,6 +1,9 @@
-import type Datastore from 'nedb-promises';
+/**
+ * What the runtime stores about a session and how the contract sees it (the whole session, a list
+ * summary). Where it is stored is the store's business: `store/interfaces.ts` and its backends.
+ */
 import type { components } from '../../sdk/generated/runtime.js';
-import { openCollection } from '../common/data-dir.js';
+import type { CatalogueEntry } from './store/catalogue.js';
 
 export type Session = components['schemas']['Session'];
 export type Run = components['schemas']['Run'];
@@ -9,6 +12,7 @@ export type Event = components['schemas']['Event'];
 export type EventInput = components['schemas']['EventInput'];
 export type Blueprint = components['schemas']['Blueprint'];
 export type Usage = components['schemas']['Usage'];
+export type SessionSummary = components['schemas']['SessionSummary'];
 
 /** A run as stored: the contract's fields plus what the runtime keeps for itself. */
 export interface StoredRun extends Run {
@@ -42,101 +46,8 @@ export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state'
   conversation_started?: boolean;
 }
 
-interface StoredEvent extends Omit<Event, 'data'> {
-  _id?: string;
-  /** `<session>/<seq, zero-padded>`: one index answers a page of one session as a range. */
-  key: string;
-  /** JSON text (see `SessionDocument`); a plain object in events written before. */
-  data: string | Event['data'];
-}
-
-/**
- * Event data (a tool's input) and a blueprint's `mcp_servers` (env and header maps) take any key,
- * and nedb refuses field names that start with `$` or contain `.`: they are stored as JSON text.
- * Documents written before hold plain objects; reading takes both.
- */
-type SessionDocument = Omit<StoredSession, 'blueprint'> & { blueprint: string | Blueprint | null };
-
-const encodeSession = (session: StoredSession): SessionDocument =>
-  ({ ...session, blueprint: session.blueprint ? JSON.stringify(session.blueprint) : null });
-const decodeSession = (doc: SessionDocument): StoredSession =>
-  ({ ...doc, blueprint: typeof doc.blueprint === 'string' ? JSON.parse(doc.blueprint) as Blueprint : doc.blueprint });
-
-// Names cannot hold '/', so one session's keys form a contiguous range, in seq order.
-const eventKey = (session: string, seq: number) => `${session}/${String(seq).padStart(15, '0')}`;
-
 export const FINAL_STATES: ReadonlySet<RunState> = new Set(['finished', 'failed', 'stopped']);
 export const isFinal = (state: RunState) => FINAL_STATES.has(state);
-
-/**
- * Sessions and events in two nedb files owned by this process. Sessions are keyed by name (the
- * `_id`), so two creations of one name cannot both succeed; events carry a per-session `seq`
- * guarded by a unique compound index.
- */
-export class SessionStore {
-  private constructor(
-    private readonly sessions: Datastore<SessionDocument>,
-    private readonly events: Datastore<StoredEvent>,
-  ) {}
-
-  static async open(dataDir: string): Promise<SessionStore> {
-    const sessions = await openCollection<SessionDocument>(dataDir, 'sessions.db', []);
-    const events = await openCollection<StoredEvent>(dataDir, 'events.db', [
-      { fieldName: 'session' },
-      { fieldName: 'key', unique: true },
-    ]);
-    return new SessionStore(sessions, events);
-  }
-
-  /** Inserts a new session; resolves false when the name is taken. */
-  async insert(session: StoredSession): Promise<boolean> {
-    try {
-      await this.sessions.insert(encodeSession(session));
-      return true;
-    } catch (error) {
-      if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
-      throw error;
-    }
-  }
-
-  async find(name: string): Promise<StoredSession | null> {
-    const doc = await this.sessions.findOne({ _id: name });
-    return doc ? decodeSession(doc) : null;
-  }
-
-  async all(): Promise<StoredSession[]> {
-    return (await this.sessions.find({}).sort({ created_at: -1, _id: 1 })).map(decodeSession);
-  }
-
-  async replace(session: StoredSession): Promise<void> {
-    await this.sessions.update({ _id: session._id }, encodeSession(session), {});
-  }
-
-  async remove(name: string): Promise<void> {
-    await this.events.remove({ session: name }, { multi: true });
-    await this.sessions.remove({ _id: name }, {});
-  }
-
-  async lastSeq(name: string): Promise<number> {
-    const [last] = await this.events.find({ session: name }).sort({ seq: -1 }).limit(1);
-    return last?.seq ?? 0;
-  }
-
-  async countEvents(name: string, run: number, exceptType: string): Promise<number> {
-    return this.events.count({ session: name, run, type: { $ne: exceptType } });
-  }
-
-  async appendEvents(events: Event[]): Promise<void> {
-    await this.events.insert(events.map((e) => ({ ...e, data: JSON.stringify(e.data), key: eventKey(e.session, e.seq) })));
-  }
-
-  async eventsAfter(name: string, after: number, limit: number): Promise<Event[]> {
-    // Sequence numbers have no gaps, so the page is exactly the keys after..after+limit: a range
-    // on the key index touches only those events, however long the session.
-    const docs = await this.events.find({ key: { $gt: eventKey(name, after), $lte: eventKey(name, after + limit) } }).sort({ key: 1 });
-    return docs.map(({ _id, key, data, ...event }) => ({ ...event, data: typeof data === 'string' ? JSON.parse(data) as Event['data'] : data }));
-  }
-}
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
@@ -157,6 +68,27 @@ export function toSession(stored: StoredSession): Session {
     runs: publicRuns,
     totals: { runs: publicRuns.length, usage, cost_usd: Math.round(cost * 1e8) / 1e8, duration_ms: duration },
   };
+}
+
+const MAX_SUMMARY_ERROR = 500;
+
+/** The list's view of a stored session: no prompts, results or blueprint. */
+export function toSummary(stored: StoredSession): SessionSummary {
+  const { name, agent, project_dir, state, created_at, updated_at, last_resumed_at, runs, totals, worktree, forked_from } = toSession(stored);
+  const last = runs[runs.length - 1]!;
+  const error = last.error !== null && last.error.length > MAX_SUMMARY_ERROR ? `${last.error.slice(0, MAX_SUMMARY_ERROR - 1)}…` : last.error;
+  return {
+    name, agent, project_dir, state, created_at, updated_at, last_resumed_at,
+    runs: runs.length,
+    last_run: { number: last.number, state: last.state, queued_at: last.queued_at, started_at: last.started_at, ended_at: last.ended_at, error },
+    totals,
+    ...(worktree ? { worktree: { branch: worktree.branch, has_changes: worktree.has_changes } } : {}),
+    ...(forked_from ? { forked_from: forked_from.session } : {}),
+  };
+}
+
+export function catalogueEntry(stored: StoredSession): CatalogueEntry {
+  return { name: stored.name, updated_at: stored.updated_at, state: lastRun(stored).state, agent: stored.agent, project_dir: stored.project_dir };
 }
 
 export function lastRun(session: StoredSession): StoredRun {

@@ -90,7 +90,7 @@ describe('ao-* errors and help (processes)', function () {
 
     it('sends AGENT_ORCHESTRATOR_API_TOKEN, and says to set it when it is wrong', async () => {
       const ok = await runBin('ao-list-sessions', ['--json'], { env: stack.clientEnv });
-      assert.deepEqual([ok.code, ok.json()], [0, { sessions: [] }]);
+      assert.deepEqual([ok.code, ok.json().sessions], [0, []]);
       const wrong = await runBin('ao-list-sessions', [], { env: { ...stack.clientEnv, AGENT_ORCHESTRATOR_API_TOKEN: 'wrong' } });
       assert.equal(wrong.code, 1);
       assert.match(wrong.stderr, /^ao-list-sessions: Agent Runtime refused the request: .* — set AGENT_ORCHESTRATOR_API_TOKEN to the token the servers were started with\n$/);

@@ -345,13 +345,40 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.match(text.stdout, new RegExp(`\\n${name} +finished +- +1 +\\S+( \\S+)* +${stack.projectDir}\\n`));
       const { sessions } = (await run('ao-list-sessions', ['--json'])).json();
       const listed = sessions.find((s: { name: string }) => s.name === name);
-      assert.equal(listed.runs[0].prompt, 'to be listed');
-      assert.equal(listed.runs[0].result, 'ECHO: to be listed');
+      assert.equal(listed.runs, 1);
+      assert.equal(listed.last_run.state, 'finished');
+      assert.equal(listed.runs[0]?.prompt, undefined, 'a summary, without prompts');
+      const full = (await run('ao-list-sessions', ['--json', '--full', '--all'])).json().sessions.find((s: { name: string }) => s.name === name);
+      assert.equal(full.runs[0].prompt, 'to be listed');
+      assert.equal(full.runs[0].result, 'ECHO: to be listed');
       assert.ok(listed.totals.usage.input_tokens > 0, 'usage is there for token reports');
       assert.ok(listed.totals.cost_usd > 0, 'cost is there');
       const failed = (await run('ao-list-sessions', ['--state', 'failed', '--json'])).json().sessions;
       assert.ok(failed.every((s: { state: string }) => s.state === 'failed'));
       assert.match((await run('ao-list-sessions', ['--state', 'done'])).stderr, /^ao-list-sessions: --state must be one of queued, running, finished, failed, stopped, not 'done'\n$/);
+      assert.match((await run('ao-list-sessions', ['--limit', '0'])).stderr, /^ao-list-sessions: --limit must be a whole number from 1 to 500, not '0'\n$/);
+    });
+
+    it('ao-list-sessions pages: --limit shows one page and says there is more, --all walks them, filters combine', async () => {
+      const prefix = uniqueName('paged');
+      for (let i = 0; i < 3; i++) await run('ao-new', [`${prefix}-${i}`, '-p', 'x']);
+      await run('ao-new', [`${prefix}-f`, '-p', 'FAIL here']);
+      const one = await run('ao-list-sessions', ['--prefix', prefix, '--limit', '2']);
+      assert.equal(one.code, 0, one.stderr);
+      assert.equal(one.stdout.trim().split('\n').length, 3, 'a header and two sessions');
+      assert.match(one.stdout, new RegExp(`^NAME.*\n${prefix}-f +failed `), 'the most recently active first');
+      assert.match(one.stderr, /^2 shown; more on further pages \(all sessions: .*\d+ finished.*\) — --all lists every one/);
+      const all = (await run('ao-list-sessions', ['--prefix', prefix, '--limit', '2', '--all', '--json'])).json();
+      assert.deepEqual(all.sessions.map((s: { name: string }) => s.name).sort(), [0, 1, 2].map((i) => `${prefix}-${i}`).concat(`${prefix}-f`).sort());
+      assert.equal(all.next_cursor, null);
+      assert.ok(all.counts.finished >= 3);
+      const page = (await run('ao-list-sessions', ['--prefix', prefix, '--limit', '3', '--json'])).json();
+      assert.equal(page.sessions.length, 3);
+      assert.equal(typeof page.next_cursor, 'string');
+      const failedOrStopped = (await run('ao-list-sessions', ['--prefix', prefix, '--state', 'failed,stopped', '--json'])).json().sessions;
+      assert.deepEqual(failedOrStopped.map((s: { name: string }) => s.name), [`${prefix}-f`]);
+      const none = await run('ao-list-sessions', ['--prefix', prefix, '--agent', 'nobody']);
+      assert.deepEqual([none.code, none.stdout, none.stderr], [0, '', 'No sessions match.\n']);
     });
   });
 
@@ -359,7 +386,7 @@ describe('ao-* session commands (processes against real servers)', function () {
     it('stops and deletes every session', async () => {
       const running = uniqueName('clean');
       await run('ao-new', [running, '-p', 'SLOW until cleaned', '--async']);
-      const before = (await stack.client().sessions.list()).map((s) => s.name);
+      const before = (await stack.client().sessions.list()).sessions.map((s) => s.name);
       const r = await run('ao-clean', ['--json']);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual([...r.json().deleted].sort(), [...before].sort());
@@ -367,7 +394,9 @@ describe('ao-* session commands (processes against real servers)', function () {
       const empty = await run('ao-list-sessions', []);
       assert.deepEqual([empty.code, empty.stdout], [0, '']);
       assert.match(empty.stderr, /No sessions — start one with ao-new/);
-      assert.deepEqual((await run('ao-list-sessions', ['--json'])).json(), { sessions: [] });
+      assert.deepEqual((await run('ao-list-sessions', ['--json'])).json(), {
+        sessions: [], next_cursor: null, counts: { queued: 0, running: 0, finished: 0, failed: 0, stopped: 0 },
+      });
       assert.equal((await run('ao-clean', [])).stdout, 'No sessions to delete.\n');
     });
   });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { resolveRef, type Api, type Schema } from './contract-operations.js';
+import { encodeCursor } from '../../servers/runtime/store/cursor.js';
 
 /**
  * fast-check arbitraries for the values the contract describes (valid ones) and for the ways a
@@ -94,6 +95,9 @@ function hint(api: Api, key: string | undefined, pools: Pools): fc.Arbitrary<unk
     case 'project_dir': return fc.constantFrom(...pools.projectDirs);
     // Seconds to wait on a run that may never end (executor `none`): keep the fuzz quick.
     case 'wait': return fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) });
+    // A cursor is opaque: a valid one is one the server could have made (a list position).
+    case 'cursor': return fc.tuple(fc.date({ noInvalidDate: true, min: new Date(0), max: new Date(4e12) }), fc.constantFrom(...pools.sessionNames))
+      .map(([at, name]) => encodeCursor({ updated_at: at.toISOString(), name }));
     // Mostly sequence numbers that exist.
     case 'after': return fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 40 }) }, { weight: 1, arbitrary: fc.nat() });
     case 'prompt': return fc.oneof(

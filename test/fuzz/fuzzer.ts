@@ -171,7 +171,7 @@ async function settle(runtimeUrl: string): Promise<void> {
   const headers = { authorization: `Bearer ${TOKEN}` };
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const { sessions } = await (await fetch(`${runtimeUrl}/sessions`, { headers })).json() as { sessions: Array<{ name: string; state: string }> };
+    const { sessions } = await (await fetch(`${runtimeUrl}/sessions?state=queued&state=running&limit=1`, { headers })).json() as { sessions: Array<{ name: string; state: string }> };
     const active = sessions.filter((s) => s.state === 'queued' || s.state === 'running');
     if (!active.length) return;
     await fetch(`${runtimeUrl}/sessions/${active[0]!.name}/status?wait=30`, { headers });

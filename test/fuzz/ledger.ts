@@ -51,7 +51,7 @@ export class Ledger {
         break;
       }
       case 'deleteSession': this.sessions.delete(name); break;
-      case 'deleteAllSessions': for (const deleted of body.deleted) this.sessions.delete(deleted); break;
+      case 'deleteAllSessions': case 'pruneSessions': for (const deleted of body.deleted) this.sessions.delete(deleted); break;
       case 'createAgent': case 'updateAgent': case 'setAgentStatus': case 'getAgent':
         this.agents.set(body.name, { agent: body, uncertainTime: concurrent });
         break;
@@ -144,7 +144,16 @@ export async function dumpServers(runtimeUrl: string, registryUrl: string, token
     return res.json() as Promise<any>;
   };
   const dump: Dump = { sessions: {}, agents: {} };
-  for (const session of (await get(`${runtimeUrl}/sessions`)).sessions) {
+  // The list gives summaries, page by page; the whole session is its own read.
+  const names: string[] = [];
+  for (let cursor: string | null = null; ;) {
+    const page: any = await get(`${runtimeUrl}/sessions?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    names.push(...page.sessions.map((s: any) => s.name));
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  for (const name of names) {
+    const session = await get(`${runtimeUrl}/sessions/${name}`);
     const events: any[] = [];
     for (let after = 0; ;) {
       const page = await get(`${runtimeUrl}/sessions/${session.name}/events?after=${after}&limit=1000`);

@@ -69,8 +69,9 @@ describe('mcp: Streamable HTTP transport', function () {
       const list = await call(client, 'list_agent_sessions');
       assert.equal(list.structured.total, 2);
       assert.deepEqual(list.structured.sessions.map((s: { name: string }) => s.name), ['abandoned']);
-      assert.equal(list.structured.note, '1 more (older) session not shown — filter with state');
-      assert.match(list.text, /^2 sessions:\n- abandoned: .*\n… 1 more \(older\) session not shown — filter with state$/);
+      assert.equal(list.structured.note, '1 more session of this page not shown — ask for a smaller limit (1)');
+      assert.equal(list.structured.next_cursor, null, 'no cursor that would skip what was cut');
+      assert.match(list.text, /^2 sessions:\n- abandoned: .*\n… 1 more session of this page not shown — ask for a smaller limit \(1\)$/);
     } finally {
       await client.close();
       await small.close();

@@ -214,7 +214,7 @@ describe('the Claude Code plugin', function () {
       await ao.agents.create({ name: 'reviewer', description: 'Reviews code' });
       await ao.sessions.create({ name: 'existing', prompt: 'an earlier session', project_dir: stack.projectDir });
       await ao.sessions.waitForResult('existing', { timeoutMs: 30_000 });
-      const sessionNames = (await ao.sessions.list()).map((s) => s.name);
+      const sessionNames = (await ao.sessions.list()).sessions.map((s) => s.name);
       // The default permission mode: only the command's allowed-tools let the Bash calls through.
       const run = await parent('/agent-orchestrator-init', []);
       assert.equal(run.code, 0, run.transcript);

@@ -231,13 +231,13 @@ describe('runtime: running Claude Code', function () {
     let watching = true;
     const watcher = (async () => {
       while (watching) {
-        const running = (await ao.sessions.list({ state: 'running' })).length;
+        const running = (await ao.sessions.list({ state: 'running' })).sessions.length;
         maxRunning = Math.max(maxRunning, running);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
     for (const name of names) await ao.sessions.create({ name, prompt: name });
-    const queuedNow = (await ao.sessions.list({ state: 'queued' })).length;
+    const queuedNow = (await ao.sessions.list({ state: 'queued' })).sessions.length;
     const results = await Promise.all(names.map((name) => ao.sessions.waitForResult(name, { timeoutMs: 50_000 })));
     watching = false;
     await watcher;

@@ -76,6 +76,9 @@ describe('runtime: forking a session', function () {
     assert.deepEqual(sessions.map((s) => s.runs.length), [2, 2, 2]);
     assert.equal(sessions[0]!.forked_from ?? null, null);
     assert.equal(sessions[2]!.forked_from?.session, 'base');
+    const summaries = (await ao.sessions.list()).sessions;
+    assert.equal(summaries.find((s) => s.name === 'right')?.forked_from, 'base');
+    assert.equal(summaries.find((s) => s.name === 'base')?.forked_from, undefined);
     const leftEvents = (await ao.sessions.listEvents('left')).events;
     assert.ok(leftEvents.every((e) => e.session === 'left'));
     assert.equal((leftEvents[0]!.data as { claude_session_id: string }).claude_session_id, sessions[1]!.claude_session_id);

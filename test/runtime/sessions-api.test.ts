@@ -62,7 +62,7 @@ describe('runtime: sessions API', function () {
       const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => ao.sessions.create({ name: 'race', prompt: 'x' })));
       assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
       for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof ConflictError);
-      assert.equal((await ao.sessions.list()).filter((s) => s.name === 'race').length, 1);
+      assert.equal((await ao.sessions.list()).sessions.filter((s) => s.name === 'race').length, 1);
     });
 
     it('refuses an unknown or inactive agent with 422 naming body.agent', async () => {
@@ -123,7 +123,7 @@ describe('runtime: sessions API', function () {
       const badWait = await rawRequest(stack.runtimeUrl, 'GET', '/sessions/q/status?wait=abc');
       assert.equal(badWait.json.errors[0].field, 'query.wait');
       const badState = await rawRequest(stack.runtimeUrl, 'GET', '/sessions?state=done');
-      assert.equal(badState.json.errors[0].field, 'query.state');
+      assert.equal(badState.json.errors[0].field, 'query.state.0', 'the first state given');
     });
 
     it('answers events of an unknown type with 400', async () => {
@@ -251,10 +251,10 @@ describe('runtime: sessions API', function () {
       await ao.sessions.create({ name: 'c1', prompt: 'go' });
       await ao.sessions.create({ name: 'c2', prompt: 'go' });
       await ao.sessions.appendEvents('c2', runToEnd('x'));
-      assert.deepEqual((await ao.sessions.list()).map((s) => s.name).sort(), ['c1', 'c2']);
-      assert.deepEqual((await ao.sessions.list({ state: 'finished' })).map((s) => s.name), ['c2']);
+      assert.deepEqual((await ao.sessions.list()).sessions.map((s) => s.name).sort(), ['c1', 'c2']);
+      assert.deepEqual((await ao.sessions.list({ state: 'finished' })).sessions.map((s) => s.name), ['c2']);
       assert.deepEqual((await ao.sessions.clean()).sort(), ['c1', 'c2']);
-      assert.deepEqual(await ao.sessions.list(), []);
+      assert.deepEqual((await ao.sessions.list()).sessions, []);
     });
   });
 

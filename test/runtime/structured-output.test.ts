@@ -134,7 +134,7 @@ describe('runtime: structured output (output_schema)', function () {
     const notAnObject = await ao.sessions.create({ name: 'bad-schema', prompt: 'x', output_schema: 'string' as never }).then(() => null, (e: unknown) => e);
     assert.ok(notAnObject instanceof InvalidRequestError && notAnObject.status === 400);
     assert.deepEqual(notAnObject.errors.map((e) => e.field), ['body.output_schema']);
-    assert.equal((await ao.sessions.list()).some((s) => s.name === 'bad-schema'), false);
+    assert.equal((await ao.sessions.list()).sessions.some((s) => s.name === 'bad-schema'), false);
     assert.deepEqual((await ao.agents.get('typed')).output_schema?.required, ['title'], 'a refused update changes nothing');
   });
 });

@@ -68,6 +68,8 @@ describe('runtime: a git worktree per session', function () {
     assert.equal(existsSync(join(b!.project_dir, 'alpha.txt')), false);
     assert.equal(git(repo, 'status', '--porcelain'), '', 'the main checkout is untouched');
     assert.equal(a!.worktree?.has_changes, true);
+    const summaries = (await ao.sessions.list()).sessions;
+    assert.deepEqual(summaries.find((s) => s.name === 'alpha')?.worktree, { branch: 'aof/alpha', has_changes: true }, 'the list carries the branch and its changes');
     const events = (await ao.sessions.listEvents('alpha')).events;
     assert.equal((events[0]!.data as { cwd: string }).cwd, a!.project_dir, 'Claude Code ran in the worktree');
 
@@ -127,6 +129,6 @@ describe('runtime: a git worktree per session', function () {
     assert.ok(taken instanceof ConflictError, String(taken));
     assert.equal(taken.problem.type, 'urn:aof:problem:branch-exists');
     assert.match(taken.message, /git branch -D aof\/alpha/);
-    assert.deepEqual((await ao.sessions.list()).map((s) => s.name).filter((n) => ['nowhere', 'nocommit', 'alpha'].includes(n)), []);
+    assert.deepEqual((await ao.sessions.list()).sessions.map((s) => s.name).filter((n) => ['nowhere', 'nocommit', 'alpha'].includes(n)), []);
   });
 });

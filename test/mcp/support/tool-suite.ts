@@ -265,11 +265,17 @@ export function toolSuite(ctx: SuiteContext): void {
     assert.equal(all.structured.note, null);
     assert.match(all.text, /- first: finished, 2 runs, in \S+/);
     assert.match(all.text, /- reviewed: finished, 1 run, blueprint reviewer, in \S+sub,/);
+    const first = await tool('list_agent_sessions', { limit: 4 });
+    assert.match(first.text, /^4 of 7 sessions:\n/);
+    assert.equal(typeof first.structured.next_cursor, 'string');
+    const rest = await tool('list_agent_sessions', { limit: 4, cursor: first.structured.next_cursor });
+    assert.equal(rest.structured.next_cursor, null);
+    assert.deepEqual([...first.structured.sessions, ...rest.structured.sessions].map((s: { name: string }) => s.name).sort(), names);
     const stopped = await tool('list_agent_sessions', { state: 'stopped' });
     assert.deepEqual(stopped.structured.sessions.map((s: { name: string }) => s.name), ['stuck']);
     const none = await tool('list_agent_sessions', { state: 'queued' });
     assert.equal(none.text, 'No sessions in state queued — start one with start_agent_session');
-    assert.deepEqual(none.structured, { sessions: [], total: 0, note: none.text });
+    assert.deepEqual(none.structured, { sessions: [], total: 0, next_cursor: null, note: none.text });
   });
 
   it('bad arguments are tool errors naming the field, and the server keeps serving', async () => {
@@ -291,7 +297,7 @@ export function toolSuite(ctx: SuiteContext): void {
       assert.equal(answer.isError, true, `${name} ${JSON.stringify(args)}`);
       assert.match(answer.text, message);
     }
-    assert.deepEqual(await ctx.stack.client().sessions.list({ state: 'queued' }), []);
+    assert.deepEqual((await ctx.stack.client().sessions.list({ state: 'queued' })).sessions, []);
     const still = await tool('get_agent_session_status', { name: 'first' });
     assert.equal(still.structured.state, 'finished');
   });
@@ -310,7 +316,7 @@ export function toolSuite(ctx: SuiteContext): void {
     assert.match(answer.text, /^Deleted 7 sessions \(running ones were stopped first\): /);
     assert.equal(answer.structured.deleted.length, 7);
     assert.equal(answer.structured.total, 7);
-    assert.deepEqual(await ctx.stack.client().sessions.list(), []);
+    assert.deepEqual((await ctx.stack.client().sessions.list()).sessions, []);
     const again = await tool('delete_all_agent_sessions');
     assert.equal(again.text, 'There were no sessions to delete');
   });

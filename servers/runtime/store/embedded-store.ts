@@ -1,0 +1,24 @@
+import type { Logger } from '../../common/logger.js';
+import type { RuntimeStore } from './interfaces.js';
+import { EventFiles } from './event-files.js';
+import { migrateSingleEventsFile } from './nedb-migration.js';
+import { NedbSessionStore } from './nedb-sessions.js';
+
+export interface EmbeddedStoreOptions {
+  /** Sessions whose event files stay open at once (default 64). */
+  maxOpenEventFiles?: number | undefined;
+  logger?: Logger | undefined;
+}
+
+/**
+ * The embedded backend in a data dir: `sessions.db` (nedb) and `events/` (one append-only file per
+ * session). A data dir of an earlier version (a single `events.db`) is migrated first, once.
+ */
+export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<RuntimeStore> {
+  const started = Date.now();
+  const migrated = await migrateSingleEventsFile(dataDir);
+  if (migrated) options.logger?.info(`moved ${migrated} events of ${dataDir}/events.db into one file per session in ${Date.now() - started} ms`);
+  const sessions = await NedbSessionStore.open(dataDir);
+  const events = await EventFiles.open(dataDir, { maxOpen: options.maxOpenEventFiles });
+  return { sessions, events, close: () => events.close() };
+}

@@ -1,0 +1,62 @@
+import type { Event, StoredSession } from '../session-store.js';
+import type { SessionFilter, StateCounts } from './catalogue.js';
+import type { ListPosition } from './cursor.js';
+
+/**
+ * Where sessions are kept. Every backend (the embedded nedb one, PostgreSQL later) implements this
+ * and passes the conformance suite (test/runtime/store-conformance.ts). Callers serialize writes to
+ * one session (the service's per-session lock); a backend must still be safe for concurrent calls
+ * on different sessions.
+ */
+export interface SessionStore {
+  /** Inserts a new session; resolves false when the name is taken (also under a race). */
+  insert(session: StoredSession): Promise<boolean>;
+  find(name: string): Promise<StoredSession | null>;
+  /** Overwrites the stored session of that name (which exists). */
+  replace(session: StoredSession): Promise<void>;
+  /** Deletes a session; resolves false when there was none. Its events are the EventLog's. */
+  remove(name: string): Promise<boolean>;
+  /**
+   * Up to `limit` sessions matching `filter`, strictly after `after`, in list order (last activity
+   * first: `updated_at` descending, then `name` ascending; see `compareListOrder`).
+   */
+  page(filter: SessionFilter, after: ListPosition | null, limit: number): Promise<StoredSession[]>;
+  /** How many sessions are in each state (their last run's), all sessions. */
+  counts(): Promise<StateCounts>;
+  /** Every session, in list order: for start-up re-adoption and reports over all runs. */
+  all(): Promise<StoredSession[]>;
+  /** Gives back the disk space of deleted and overwritten sessions, while serving. */
+  compact(): Promise<void>;
+}
+
+/** An event before the log numbers it. */
+export type UnnumberedEvent = Omit<Event, 'seq'>;
+
+/**
+ * Every session's events, numbered per session 1, 2, 3, ... with no gaps. A backend loads a
+ * session's events only when they are asked for: start-up costs nothing per event.
+ */
+export interface EventLog {
+  /**
+   * Appends events to one session, numbering them after its last one; resolves once they are
+   * durable (a crash of this process afterwards loses none). Concurrent appends to one session are
+   * serialized by the log itself, so their numbers never collide or leave gaps.
+   */
+  append(session: string, events: UnnumberedEvent[]): Promise<Event[]>;
+  /** Events with `after < seq <= after + limit`, in order. */
+  after(session: string, after: number, limit: number): Promise<Event[]>;
+  /** The last `seq` of the session, 0 when it has none. */
+  lastSeq(session: string): Promise<number>;
+  /** Events of one run, all types but `exceptType`. */
+  count(session: string, run: number, exceptType: string): Promise<number>;
+  /** Deletes every event of the session and the space they took. */
+  remove(session: string): Promise<void>;
+}
+
+/** A backend: both halves, opened together, closed together. */
+export interface RuntimeStore {
+  sessions: SessionStore;
+  events: EventLog;
+  /** Waits for writes in flight and lets go of files and connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,209 @@
+// The conformance suite of the runtime's store: what every backend (the embedded one, PostgreSQL
+// later) must do. A backend's test file calls `storeConformance` with a way to open its store at a
+// fresh location and to open it again there (a restart).
+import assert from 'node:assert/strict';
+import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
+import type { RuntimeStore, UnnumberedEvent } from '../../servers/runtime/store/interfaces.js';
+
+export interface StoreBackend {
+  /** A store at a fresh, empty location. */
+  fresh(): Promise<StoreLocation>;
+}
+
+export interface StoreLocation {
+  /** Opens the store at this location (again, after `close`, for a restart). */
+  open(): Promise<RuntimeStore>;
+  /** Removes what the location holds. */
+  dispose(): Promise<void>;
+}
+
+export function session(name: string, options: { state?: RunState; updated_at?: string; agent?: string | null; project_dir?: string; runs?: number } = {}): StoredSession {
+  const at = options.updated_at ?? '2026-01-01T00:00:00.000Z';
+  const runs = Array.from({ length: options.runs ?? 1 }, (_, i) => ({ ...newRun(i + 1, `prompt ${i + 1} of ${name}`), queued_at: at }));
+  runs[runs.length - 1]!.state = options.state ?? 'queued';
+  return {
+    _id: name, name, agent: options.agent ?? null, blueprint: null, project_dir: options.project_dir ?? '/work',
+    claude_session_id: null, created_at: at, last_resumed_at: null, updated_at: at, runs,
+  };
+}
+
+const message = (name: string, run: number, text: string): UnnumberedEvent =>
+  ({ session: name, run, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { role: 'assistant', text } });
+
+const time = (second: number) => `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z`;
+
+export function storeConformance(label: string, backend: StoreBackend): void {
+  describe(`store conformance: ${label}`, function () {
+    this.timeout(30_000);
+    let location: StoreLocation;
+    let store: RuntimeStore;
+
+    beforeEach(async () => {
+      location = await backend.fresh();
+      store = await location.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await location.dispose();
+    });
+
+    const reopen = async () => {
+      await store.close();
+      store = await location.open();
+    };
+
+    describe('sessions', () => {
+      it('inserts, finds, replaces and removes by name', async () => {
+        assert.equal(await store.sessions.insert(session('a')), true);
+        assert.equal((await store.sessions.find('a'))?.runs[0]?.prompt, 'prompt 1 of a');
+        assert.equal(await store.sessions.find('b'), null);
+        const changed = session('a', { state: 'finished', updated_at: time(5) });
+        await store.sessions.replace(changed);
+        assert.deepEqual(await store.sessions.find('a'), changed);
+        assert.equal(await store.sessions.remove('a'), true);
+        assert.equal(await store.sessions.remove('a'), false);
+        assert.equal(await store.sessions.find('a'), null);
+      });
+
+      it('keeps names unique, also when many insert one name at once', async () => {
+        assert.equal(await store.sessions.insert(session('dup')), true);
+        assert.equal(await store.sessions.insert(session('dup', { agent: 'other' })), false);
+        assert.equal((await store.sessions.find('dup'))?.agent, null, 'the first one stays');
+        const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.sessions.insert(session('race'))));
+        assert.equal(outcomes.filter(Boolean).length, 1);
+        assert.equal((await store.sessions.all()).filter((s) => s.name === 'race').length, 1);
+      });
+
+      it('pages in list order (last activity first, then name) strictly after a position', async () => {
+        const names = ['e', 'a', 'd', 'c', 'b', 'f'];
+        // a, b, c share a time: the name decides.
+        const seconds: Record<string, number> = { a: 3, b: 3, c: 3, d: 9, e: 1, f: 7 };
+        await Promise.all(names.map((n) => store.sessions.insert(session(n, { updated_at: time(seconds[n]!) }))));
+        const expected = ['d', 'f', 'a', 'b', 'c', 'e'];
+        assert.deepEqual((await store.sessions.page({}, null, 100)).map((s) => s.name), expected);
+        assert.deepEqual((await store.sessions.all()).map((s) => s.name), expected);
+        const walked: string[] = [];
+        let after = null;
+        for (;;) {
+          const page: StoredSession[] = await store.sessions.page({}, after, 4);
+          walked.push(...page.map((s) => s.name));
+          if (page.length < 4) break;
+          const last = page[page.length - 1]!;
+          after = { updated_at: last.updated_at, name: last.name };
+        }
+        assert.deepEqual(walked, expected);
+        assert.deepEqual((await store.sessions.page({}, { updated_at: time(3), name: 'a' }, 2)).map((s) => s.name), ['b', 'c']);
+        assert.deepEqual((await store.sessions.page({}, { updated_at: time(0), name: 'z' }, 2)), []);
+      });
+
+      it('filters by states, agent, name prefix and project dir, and counts every state regardless', async () => {
+        await store.sessions.insert(session('run-1', { state: 'running', agent: 'rev', updated_at: time(1) }));
+        await store.sessions.insert(session('run-2', { state: 'failed', agent: 'rev', updated_at: time(2) }));
+        await store.sessions.insert(session('job-1', { state: 'failed', project_dir: '/other', updated_at: time(3) }));
+        await store.sessions.insert(session('job-2', { state: 'stopped', updated_at: time(4) }));
+        await store.sessions.insert(session('job-3', { state: 'finished', runs: 3, updated_at: time(5) }));
+        const names = async (filter: Parameters<RuntimeStore['sessions']['page']>[0]) =>
+          (await store.sessions.page(filter, null, 100)).map((s) => s.name);
+        assert.deepEqual(await names({ states: ['failed', 'stopped'] }), ['job-2', 'job-1', 'run-2']);
+        assert.deepEqual(await names({ agent: 'rev' }), ['run-2', 'run-1']);
+        assert.deepEqual(await names({ prefix: 'job-' }), ['job-3', 'job-2', 'job-1']);
+        assert.deepEqual(await names({ project_dir: '/other' }), ['job-1']);
+        assert.deepEqual(await names({ prefix: 'run', states: ['failed'], agent: 'rev' }), ['run-2']);
+        assert.deepEqual(await names({ prefix: 'nothing' }), []);
+        assert.deepEqual(await store.sessions.counts(), { queued: 0, running: 1, finished: 1, failed: 2, stopped: 1 });
+        // The state is the last run's: a replace moves the session between states and in the order.
+        const resumed = session('job-1', { state: 'running', runs: 2, project_dir: '/other', updated_at: time(8) });
+        await store.sessions.replace(resumed);
+        assert.deepEqual(await names({ states: ['running'] }), ['job-1', 'run-1']);
+        assert.deepEqual(await store.sessions.counts(), { queued: 0, running: 2, finished: 1, failed: 1, stopped: 1 });
+        await store.sessions.remove('job-2');
+        assert.equal((await store.sessions.counts()).stopped, 0);
+      });
+    });
+
+    describe('events', () => {
+      it('numbers the events of each session 1, 2, 3, ... and pages them as ranges', async () => {
+        const first = await store.events.append('s', [message('s', 1, 'one'), message('s', 1, 'two')]);
+        assert.deepEqual(first.map((e) => e.seq), [1, 2]);
+        assert.deepEqual((await store.events.append('t', [message('t', 1, 'other')])).map((e) => e.seq), [1]);
+        const more = await store.events.append('s', Array.from({ length: 8 }, (_, i) => message('s', 2, `m${i}`)));
+        assert.deepEqual(more.map((e) => e.seq), [3, 4, 5, 6, 7, 8, 9, 10]);
+        assert.equal(await store.events.lastSeq('s'), 10);
+        assert.equal(await store.events.lastSeq('nobody'), 0);
+        const page = await store.events.after('s', 2, 3);
+        assert.deepEqual(page.map((e) => e.seq), [3, 4, 5]);
+        assert.deepEqual(page[0], { session: 's', run: 2, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { role: 'assistant', text: 'm0' }, seq: 3 });
+        assert.deepEqual((await store.events.after('s', 8, 100)).map((e) => e.seq), [9, 10]);
+        assert.deepEqual(await store.events.after('s', 10, 100), []);
+        assert.equal(await store.events.count('s', 2, 'session_stop'), 8);
+        await store.events.append('s', [{ session: 's', run: 2, type: 'session_stop', at: '2026-01-01T00:00:00.000Z', data: { exit_code: 0, signal: null, reason: 'completed' } }]);
+        assert.equal(await store.events.count('s', 2, 'session_stop'), 8);
+        assert.equal(await store.events.count('s', 1, 'session_stop'), 2);
+      });
+
+      it('never gives two events one number, nor leaves a gap, under concurrent appends', async () => {
+        const calls = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+          store.events.append(i % 2 ? 'p' : 'q', Array.from({ length: 1 + (i % 4) }, (_, j) => message(i % 2 ? 'p' : 'q', 1, `${i}.${j}`)))));
+        for (const events of calls) {
+          for (let j = 1; j < events.length; j++) assert.equal(events[j]!.seq, events[0]!.seq + j, 'one call gets consecutive numbers');
+        }
+        for (const name of ['p', 'q']) {
+          const expectedCount = calls.filter((events) => events[0]!.session === name).reduce((n, events) => n + events.length, 0);
+          const stored = await store.events.after(name, 0, 1000);
+          assert.deepEqual(stored.map((e) => e.seq), Array.from({ length: expectedCount }, (_, i) => i + 1));
+          assert.equal(await store.events.lastSeq(name), expectedCount);
+        }
+      });
+
+      it('removes a session\'s events only, after which its numbering starts again', async () => {
+        await store.events.append('gone', [message('gone', 1, 'a'), message('gone', 1, 'b')]);
+        await store.events.append('kept', [message('kept', 1, 'a')]);
+        await store.events.remove('gone');
+        await store.events.remove('never-had-any');
+        assert.deepEqual(await store.events.after('gone', 0, 10), []);
+        assert.equal(await store.events.lastSeq('gone'), 0);
+        assert.equal((await store.events.after('kept', 0, 10)).length, 1);
+        assert.deepEqual((await store.events.append('gone', [message('gone', 1, 'new')])).map((e) => e.seq), [1]);
+      });
+
+      it('serves many more sessions than it keeps open, interleaved, without mixing them up', async () => {
+        const names = Array.from({ length: 12 }, (_, i) => `many-${i}`);
+        for (let round = 0; round < 3; round++) {
+          await Promise.all(names.map((n) => store.events.append(n, [message(n, 1, `${n} round ${round}`)])));
+        }
+        for (const n of names) {
+          assert.deepEqual((await store.events.after(n, 0, 10)).map((e) => [e.seq, e.data.text]), [0, 1, 2].map((r) => [r + 1, `${n} round ${r}`]));
+        }
+      });
+    });
+
+    describe('restart', () => {
+      it('keeps sessions, events and the numbering across a close and reopen', async () => {
+        await store.sessions.insert(session('kept', { state: 'running', updated_at: time(2) }));
+        await store.sessions.insert(session('gone', { updated_at: time(1) }));
+        await store.events.append('kept', [message('kept', 1, 'before')]);
+        await store.events.append('gone', [message('gone', 1, 'x')]);
+        await store.sessions.replace(session('kept', { state: 'finished', updated_at: time(3) }));
+        await store.sessions.remove('gone');
+        await store.events.remove('gone');
+        await reopen();
+        assert.equal((await store.sessions.find('kept'))?.runs[0]?.state, 'finished');
+        assert.equal(await store.sessions.find('gone'), null);
+        assert.deepEqual(await store.sessions.counts(), { queued: 0, running: 0, finished: 1, failed: 0, stopped: 0 });
+        assert.deepEqual((await store.sessions.page({}, null, 10)).map((s) => s.name), ['kept']);
+        assert.deepEqual((await store.events.append('kept', [message('kept', 1, 'after')])).map((e) => e.seq), [2]);
+        assert.deepEqual((await store.events.after('kept', 0, 10)).map((e) => e.data.text), ['before', 'after']);
+        assert.deepEqual(await store.events.after('gone', 0, 10), []);
+      });
+
+      it('compacts while serving and loses nothing by it', async () => {
+        for (let i = 0; i < 30; i++) await store.sessions.insert(session(`c${i}`, { updated_at: time(i) }));
+        for (let i = 0; i < 30; i++) await store.sessions.replace(session(`c${i}`, { state: 'finished', updated_at: time(i) }));
+        for (let i = 0; i < 20; i++) await store.sessions.remove(`c${i}`);
+        await Promise.all([store.sessions.compact(), store.sessions.insert(session('during', { updated_at: time(59) }))]);
+        await reopen();
+        assert.deepEqual((await store.sessions.all()).map((s) => s.name), ['during', ...Array.from({ length: 10 }, (_, i) => `c${29 - i}`)]);
+      });
+    });
+  });
+}
