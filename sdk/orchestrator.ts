@@ -4,7 +4,7 @@ import { resolveConfig, type OrchestratorOptions } from './config.js';
 import { createApiClient, data } from './http.js';
 import { Agents } from './resources/agents.js';
 import { Sessions } from './resources/sessions.js';
-import type { Health } from './types.js';
+import type { Health, RuntimeInfo } from './types.js';
 
 /**
  * The client for both servers: sessions in the Agent Runtime, blueprints in the Agent Registry.
@@ -53,5 +53,10 @@ export class Orchestrator {
       data(this.#registry.GET('/health')),
     ]);
     return { runtime, registry };
+  }
+
+  /** What the runtime is doing: its concurrency cap, running runs, the queue in order, whether the registry answers. */
+  runtimeInfo(): Promise<RuntimeInfo> {
+    return data(this.#runtime.GET('/runtime'));
   }
 }

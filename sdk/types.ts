@@ -50,6 +50,7 @@ export type Usage = RuntimeSchemas['Usage'];
 export type SessionStatus = RuntimeSchemas['SessionStatus'];
 export type SessionResult = RuntimeSchemas['SessionResult'];
 export type SessionChange = RuntimeSchemas['SessionChange'];
+export type RuntimeInfo = RuntimeSchemas['RuntimeInfo'];
 export type EventPage = RuntimeSchemas['EventPage'];
 /** A stored event as the server sends it; `data` is untyped here, see {@link SessionEvent}. */
 export type Event = RuntimeSchemas['Event'];

@@ -18,6 +18,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/runtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the runtime is doing now, for dashboards
+         * @description The version, where the data lives, the concurrency cap and how many runs use it, the queue in
+         *     the order runs will start, and whether the Agent Registry answers.
+         */
+        get: operations["getRuntimeInfo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -586,6 +607,35 @@ export interface components {
             service: "agent-registry" | "agent-runtime";
             version: string;
         };
+        RuntimeInfo: {
+            version: string;
+            /** @description Where the runtime keeps sessions, events and run files */
+            data_dir: string;
+            /**
+             * @description `local` runs Claude Code here; `none` leaves runs for an executor elsewhere
+             * @enum {string}
+             */
+            executor: "local" | "none";
+            /** @description Runs the local executor starts at once (null without a local executor) */
+            max_concurrent: number | null;
+            /** @description Runs active now */
+            running: number;
+            running_sessions: components["schemas"]["Name"][];
+            /** @description Queued runs in the order they will start (at most 200) */
+            queue: {
+                name: components["schemas"]["Name"];
+                queued_at: components["schemas"]["Timestamp"];
+            }[];
+            /** @description All queued runs (the `queue` may list fewer) */
+            queued: number;
+            registry: {
+                url: string;
+                reachable: boolean;
+                version?: string | null;
+                /** @description Why it did not answer */
+                error?: string | null;
+            };
+        };
         Problem: {
             /** @description A URI naming the kind of problem */
             type: string;
@@ -671,6 +721,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    getRuntimeInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The runtime's state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuntimeInfo"];
                 };
             };
             default: components["responses"]["Problem"];

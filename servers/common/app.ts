@@ -8,13 +8,16 @@ import type { OpenApiDocument } from './openapi-document.js';
 import type { Logger } from './logger.js';
 import { contract, registryDocument, runtimeDocument } from './contract.js';
 
-export const BODY_LIMIT = '2mb';
+export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+export const BODY_LIMIT = `${BODY_LIMIT_BYTES / 1024 / 1024}mb`;
 
 export interface AppOptions<Ops> {
   api: 'registry' | 'runtime';
   handlers: Handlers<Ops>;
   security: SecurityOptions;
   logger: Logger;
+  /** Served after the security checks and before the API (the dashboard's files, the registry proxy). */
+  extras?: Koa.Middleware[];
 }
 
 /** A Koa app serving one OpenAPI document: security, JSON parsing, validation and problem+json errors. */
@@ -26,6 +29,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
 
   app.use(problemResponses(options.logger));
   app.use(securityGuard(options.security));
+  for (const extra of options.extras ?? []) app.use(extra);
   app.use(bodyParser({
     enableTypes: ['json'],
     jsonLimit: BODY_LIMIT,

@@ -769,6 +769,31 @@ export const runtimeDocument: OpenApiDocument = {
         }
       }
     },
+    "/runtime": {
+      "get": {
+        "operationId": "getRuntimeInfo",
+        "tags": [
+          "health"
+        ],
+        "summary": "What the runtime is doing now, for dashboards",
+        "description": "The version, where the data lives, the concurrency cap and how many runs use it, the queue in\nthe order runs will start, and whether the Agent Registry answers.\n",
+        "responses": {
+          "200": {
+            "description": "The runtime's state",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RuntimeInfo"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/sessions": {
       "get": {
         "operationId": "listSessions",
@@ -2684,6 +2709,111 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "version": {
             "type": "string"
+          }
+        }
+      },
+      "RuntimeInfo": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "version",
+          "data_dir",
+          "executor",
+          "max_concurrent",
+          "running",
+          "running_sessions",
+          "queue",
+          "queued",
+          "registry"
+        ],
+        "properties": {
+          "version": {
+            "type": "string"
+          },
+          "data_dir": {
+            "type": "string",
+            "description": "Where the runtime keeps sessions, events and run files"
+          },
+          "executor": {
+            "type": "string",
+            "enum": [
+              "local",
+              "none"
+            ],
+            "description": "`local` runs Claude Code here; `none` leaves runs for an executor elsewhere"
+          },
+          "max_concurrent": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 1,
+            "description": "Runs the local executor starts at once (null without a local executor)"
+          },
+          "running": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Runs active now"
+          },
+          "running_sessions": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Name"
+            }
+          },
+          "queue": {
+            "type": "array",
+            "description": "Queued runs in the order they will start (at most 200)",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "name",
+                "queued_at"
+              ],
+              "properties": {
+                "name": {
+                  "$ref": "#/components/schemas/Name"
+                },
+                "queued_at": {
+                  "$ref": "#/components/schemas/Timestamp"
+                }
+              }
+            }
+          },
+          "queued": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "All queued runs (the `queue` may list fewer)"
+          },
+          "registry": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "url",
+              "reachable"
+            ],
+            "properties": {
+              "url": {
+                "type": "string"
+              },
+              "reachable": {
+                "type": "boolean"
+              },
+              "version": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              },
+              "error": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "Why it did not answer"
+              }
+            }
           }
         }
       },

@@ -1,5 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { HttpProblem } from './problem.js';
 
 export interface SecurityOptions {
@@ -9,6 +9,8 @@ export interface SecurityOptions {
   allowedOrigins: string[];
   /** When set, every request needs `Authorization: Bearer <token>`. */
   token: string | undefined;
+  /** Requests that need no token (files that hold no data, such as the dashboard's). Host and Origin are still checked. */
+  isPublic?: ((ctx: Context) => boolean) | undefined;
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -47,7 +49,7 @@ export function securityGuard(options: SecurityOptions): Middleware {
         errors: [{ field: 'header.origin', message: 'is not an allowed origin' }],
       });
     }
-    if (tokenDigest) {
+    if (tokenDigest && !options.isPublic?.(ctx)) {
       const match = /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'));
       if (!match || !timingSafeEqual(digest(match[1]!.trim()), tokenDigest)) {
         ctx.set('WWW-Authenticate', 'Bearer');

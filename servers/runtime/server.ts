@@ -8,6 +8,10 @@ import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { openEmbeddedStore } from './store/embedded-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
+import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
+import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
+import { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
+import { runtimeDocument } from '../common/contract.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -22,14 +26,19 @@ export interface RuntimeOptions extends CommonServerOptions {
   executorOptions?: Partial<ExecutorOptions>;
   /** Replaces the registry client (tests of the runtime alone). */
   blueprints?: BlueprintSource;
+  /** The built dashboard served at `/`. Default: dist/dashboard of this package. */
+  dashboardDir?: string;
 }
 
 export interface RunningRuntime extends RunningServer {
   sessions: SessionService;
+  /** Where the dashboard answers, or undefined when it has not been built. */
+  dashboardUrl: string | undefined;
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
   let sessions!: SessionService;
+  const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [...Object.keys(runtimeDocument.paths), REGISTRY_PREFIX]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
@@ -39,9 +48,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions });
     const app = createApp<operations>({
       api: 'runtime',
-      handlers: runtimeHandlers(sessions),
-      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token },
+      handlers: runtimeHandlers(sessions, () => runtimeInfo({ ...options, sessions, executor })),
+      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token, isPublic: dashboard.serves },
       logger: options.logger,
+      extras: [dashboard.middleware, registryProxy(options.registryUrl)],
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
     return {
@@ -52,12 +62,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       },
     };
   });
-  return { ...server, sessions };
+  const dashboardUrl = dashboard.available ? `${server.url}/` : undefined;
+  options.logger.info(dashboardUrl ? `Dashboard at ${dashboardUrl}` : 'Dashboard not built (npm run build)');
+  return { ...server, sessions, dashboardUrl };
 }
 
-function runtimeHandlers(sessions: SessionService): Handlers<operations> {
+function runtimeHandlers(sessions: SessionService, info: () => Promise<RuntimeInfo>): Handlers<operations> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
+    getRuntimeInfo: async () => ({ status: 200, body: await info() }),
     listSessions: async ({ query }) => ({
       status: 200,
       body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir }),

@@ -50,6 +50,8 @@ export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Om
 export interface Executor extends RunScheduler {
   /** Stops following the agents without stopping them; a restarted runtime re-adopts them. */
   detach(): Promise<void>;
+  /** Its cap, the sessions running now and the queue in the order runs will start. */
+  snapshot(): { maxConcurrent: number; active: string[]; queue: string[] };
 }
 
 class ActiveRun {
@@ -114,6 +116,10 @@ class LocalExecutor implements Executor {
     await entry.process.stop(this.options.stopGraceMs);
     await entry.done;
     return true;
+  }
+
+  snapshot() {
+    return { maxConcurrent: this.options.maxConcurrent, active: [...this.active.keys()], queue: [...this.queue] };
   }
 
   async forget(name: string): Promise<void> {

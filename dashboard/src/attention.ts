@@ -1,0 +1,72 @@
+/**
+ * What needs a person first: the board's order of states, how long ago something happened, when a
+ * running session looks stalled, and what the tab's title and icon say. Pure, so it is unit-tested.
+ */
+import type { RunState } from '../../sdk/types.js';
+
+/** Sections of the board, most urgent first. */
+export const ATTENTION_ORDER: readonly RunState[] = ['failed', 'stopped', 'running', 'queued', 'finished'];
+
+/** A running session with no event for this long is shown as stalled. */
+export const STALL_SECONDS = 120;
+
+export type Counts = Record<RunState, number>;
+
+export function secondsSince(iso: string, now: number): number {
+  return Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+}
+
+/** "5 s ago", "3 min ago", "2 h ago", "4 d ago". */
+export function ago(iso: string, now: number): string {
+  const s = secondsSince(iso, now);
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+/** A running session whose last event (`updated_at`) is older than STALL_SECONDS. */
+export function isStalled(session: { state: RunState; updated_at: string }, now: number): boolean {
+  return session.state === 'running' && secondsSince(session.updated_at, now) >= STALL_SECONDS;
+}
+
+/** "2 running · 1 failed · aof": what matters, readable in a tab strip. */
+export function tabTitle(counts: Counts | undefined): string {
+  if (!counts) return 'aof';
+  const parts: string[] = [];
+  if (counts.running) parts.push(`${counts.running} running`);
+  if (counts.failed) parts.push(`${counts.failed} failed`);
+  return parts.length ? `${parts.join(' · ')} · aof` : 'aof';
+}
+
+/** An icon with the running count, red when something failed. */
+export function faviconSvg(counts: Counts | undefined): string {
+  const failed = counts?.failed ?? 0;
+  const running = counts?.running ?? 0;
+  const fill = failed ? '#e03131' : running ? '#2f9e44' : '#3b5bdb';
+  const label = running > 99 ? '99+' : running ? String(running) : 'ao';
+  const size = label.length > 2 ? 12 : 16;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="${fill}"/>` +
+    `<text x="16" y="22" font-family="sans-serif" font-size="${size}" font-weight="700" text-anchor="middle" fill="#fff">${label}</text></svg>`;
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '–';
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function formatCost(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined) return '–';
+  return usd < 0.01 && usd > 0 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+export function formatTokens(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)}k`;
+  return `${(n / 1_000_000).toFixed(2)}M`;
+}

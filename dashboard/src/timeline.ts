@@ -1,0 +1,95 @@
+/**
+ * A session's events as what a person reads: messages, tool calls (the pre_tool joined with its
+ * post_tool by tool_use_id, with the time between them), results and run boundaries. Pure and
+ * incremental: `addEvent` folds one more event into the list, so live events cost O(1).
+ */
+import type { SessionEvent } from '../../sdk/types.js';
+
+export type TimelineItem =
+  | { kind: 'start'; seq: number; run: number; at: string; model: string | undefined }
+  | { kind: 'message'; seq: number; run: number; at: string; role: 'user' | 'assistant'; text: string }
+  | {
+      kind: 'tool'; seq: number; run: number; at: string; id: string | undefined; tool: string; input: unknown;
+      output: string | undefined; isError: boolean; endedAt: string | undefined; durationMs: number | undefined;
+    }
+  | { kind: 'result'; seq: number; run: number; at: string; text: string | null; isError: boolean; costUsd: number | undefined; errors: string[] }
+  | { kind: 'stop'; seq: number; run: number; at: string; reason: string; exitCode: number | null | undefined };
+
+export interface Timeline {
+  items: TimelineItem[];
+  /** Open tool calls by tool_use_id, so a post_tool finds its pre_tool at once. */
+  open: Map<string, Extract<TimelineItem, { kind: 'tool' }>>;
+  lastSeq: number;
+}
+
+export function emptyTimeline(): Timeline {
+  return { items: [], open: new Map(), lastSeq: 0 };
+}
+
+/** Returns a new Timeline (the items array is copied, so a UI sees the change). */
+export function addEvent(timeline: Timeline, event: SessionEvent): Timeline {
+  return addEvents(timeline, [event]);
+}
+
+/** Folds a batch of events in with one copy of the list (a replay of thousands stays linear). */
+export function addEvents(timeline: Timeline, events: readonly SessionEvent[]): Timeline {
+  const fresh = events.filter((event, i) => event.seq > timeline.lastSeq && (i === 0 || event.seq > events[i - 1]!.seq));
+  if (!fresh.length) return timeline;
+  const items = timeline.items.slice();
+  for (const event of fresh) fold(items, timeline.open, event);
+  return { items, open: timeline.open, lastSeq: fresh[fresh.length - 1]!.seq };
+}
+
+function fold(items: TimelineItem[], open: Timeline['open'], event: SessionEvent): void {
+  const base = { seq: event.seq, run: event.run, at: event.at };
+  switch (event.type) {
+    case 'session_start':
+      items.push({ kind: 'start', ...base, model: event.data.model });
+      break;
+    case 'message':
+      items.push({ kind: 'message', ...base, role: event.data.role, text: event.data.text });
+      break;
+    case 'pre_tool': {
+      const item = {
+        kind: 'tool' as const, ...base, id: event.data.tool_use_id, tool: event.data.tool, input: event.data.input,
+        output: undefined, isError: false, endedAt: undefined, durationMs: undefined,
+      };
+      items.push(item);
+      if (item.id) open.set(item.id, item);
+      break;
+    }
+    case 'post_tool': {
+      const id = event.data.tool_use_id;
+      const pre = id ? open.get(id) : undefined;
+      if (pre) {
+        open.delete(id!);
+        const done = {
+          ...pre, output: event.data.output, isError: event.data.is_error, endedAt: event.at,
+          durationMs: Math.max(0, Date.parse(event.at) - Date.parse(pre.at)),
+        };
+        items[items.indexOf(pre)] = done;
+      } else {
+        items.push({
+          kind: 'tool', ...base, id, tool: event.data.tool ?? '(tool)', input: undefined,
+          output: event.data.output, isError: event.data.is_error, endedAt: event.at, durationMs: undefined,
+        });
+      }
+      break;
+    }
+    case 'result':
+      items.push({
+        kind: 'result', ...base, text: event.data.text ?? null, isError: event.data.is_error,
+        costUsd: event.data.total_cost_usd, errors: event.data.errors ?? [],
+      });
+      break;
+    case 'session_stop':
+      items.push({ kind: 'stop', ...base, reason: event.data.reason, exitCode: event.data.exit_code });
+      break;
+  }
+}
+
+/** The commands that continue or read this session from a shell. */
+export function copyCommands(name: string): { resume: string; result: string } {
+  const quoted = /^[A-Za-z0-9._-]+$/.test(name) ? name : `'${name.replace(/'/g, `'\\''`)}'`;
+  return { resume: `ao-resume ${quoted} -p "..."`, result: `ao-get-result ${quoted}` };
+}

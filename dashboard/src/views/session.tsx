@@ -1,0 +1,224 @@
+import { Component } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import type { Session, SessionEvent } from '../../../sdk/types.js';
+import { describe } from '../api.js';
+import { formatCost, formatDuration, formatTokens } from '../attention.js';
+import { useClient } from '../client-context.js';
+import { markdownHtml } from '../markdown.js';
+import { go, href } from '../router.js';
+import { useSubmit } from '../use-submit.js';
+import { addEvents, copyCommands, emptyTimeline, type Timeline, type TimelineItem } from '../timeline.js';
+
+export function SessionView({ name }: { name: string }) {
+  const { client, guard } = useClient();
+  const [session, setSession] = useState<Session>();
+  const [error, setError] = useState<string>();
+  const [timeline, setTimeline] = useState<Timeline>(emptyTimeline);
+  const [raw, setRaw] = useState<SessionEvent[]>([]);
+  const [showRaw, setShowRaw] = useState(false);
+
+  const reload = useCallback(async () => {
+    try {
+      setSession(await client.sessions.get(name).catch(guard));
+      setError(undefined);
+    } catch (caught) {
+      setError(describe(caught));
+    }
+  }, [client, guard, name]);
+
+  useEffect(() => {
+    setSession(undefined);
+    setTimeline(emptyTimeline());
+    setRaw([]);
+    void reload();
+    // Every stored event, then each new one as the runtime records it.
+    // Events that arrive together (a replay) are drawn together, once per frame.
+    const stream = client.sessions.events(name);
+    let pending: SessionEvent[] = [];
+    let frame: number | undefined;
+    const flush = () => {
+      frame = undefined;
+      const batch = pending;
+      pending = [];
+      setTimeline((t) => addEvents(t, batch));
+      setRaw((r) => r.concat(batch));
+      if (batch.some((e) => e.type === 'session_start' || e.type === 'result' || e.type === 'session_stop')) void reload();
+    };
+    void (async () => {
+      try {
+        for await (const event of stream) {
+          pending.push(event);
+          frame ??= requestAnimationFrame(flush);
+        }
+      } catch {
+        // Deleted, or the connection is gone: the header says what the runtime knows.
+      }
+    })();
+    return () => {
+      stream.abort();
+      if (frame !== undefined) cancelAnimationFrame(frame);
+    };
+  }, [client, name, reload]);
+
+  useEffect(() => { document.title = `${name} · aof`; }, [name]);
+
+  if (error && !session) return <section><p class="error" role="alert">{error}</p><a href={href()}>Back to the board</a></section>;
+  if (!session) return <p>Loading {name}…</p>;
+  const commands = copyCommands(name);
+  const usage = session.totals.usage;
+  return (
+    <section aria-labelledby="session-title" class="session">
+      <div class="title-row">
+        <h1 id="session-title">{session.name}</h1>
+        <span class={`badge big state-${session.state}`} data-testid="session-state">{session.state}</span>
+      </div>
+      {error && <p class="error" role="alert">{error}</p>}
+      <dl class="facts card">
+        <div><dt>Blueprint</dt><dd>{session.agent ? <a href={href('blueprints', session.agent)}>{session.agent}</a> : 'none'}</dd></div>
+        <div><dt>Project dir</dt><dd><code>{session.project_dir}</code></dd></div>
+        <div><dt>Conversation</dt><dd><code>{session.claude_session_id ?? '–'}</code></dd></div>
+        <div><dt>Runs</dt><dd>{session.totals.runs}</dd></div>
+        <div><dt>Duration</dt><dd>{formatDuration(session.totals.duration_ms)}</dd></div>
+        <div><dt>Tokens</dt><dd>{formatTokens(usage.input_tokens)} in · {formatTokens(usage.output_tokens)} out · {formatTokens(usage.cache_read_input_tokens)} cached</dd></div>
+        <div><dt>Cost</dt><dd>{formatCost(session.totals.cost_usd)}</dd></div>
+      </dl>
+      <Actions session={session} onChanged={reload} />
+      <div class="copy-row">
+        <CopyButton label="Copy resume command" text={commands.resume} />
+        <CopyButton label="Copy result command" text={commands.result} />
+      </div>
+      <h2>Runs</h2>
+      <ol class="runs">
+        {session.runs.map((run) => (
+          <li class={`run state-${run.state}`} data-run={run.number}>
+            <span class={`badge state-${run.state}`}>{run.state}</span>
+            <strong>Run {run.number}</strong>
+            <span class="muted">queued {new Date(run.queued_at).toLocaleString()}{run.started_at ? ` · started ${new Date(run.started_at).toLocaleTimeString()}` : ''}{run.ended_at ? ` · ended ${new Date(run.ended_at).toLocaleTimeString()}` : ''}</span>
+            <span>{formatDuration(run.duration_ms)} · {formatCost(run.cost_usd)}</span>
+            <details><summary>Prompt</summary><pre class="wrap">{run.prompt}</pre></details>
+            {run.error && <p class="run-error">{run.error}</p>}
+          </li>
+        ))}
+      </ol>
+      <div class="title-row">
+        <h2>Events</h2>
+        <label class="check"><input type="checkbox" checked={showRaw} onChange={(e) => setShowRaw(e.currentTarget.checked)} /> Raw JSON</label>
+      </div>
+      {showRaw
+        ? <pre class="raw" data-testid="raw-events">{JSON.stringify(raw, null, 2)}</pre>
+        : <ol class="events" aria-live="polite">{timeline.items.map((item) => <EventRow key={item.seq} item={item} />)}</ol>}
+      {!timeline.items.length && !showRaw && <p class="muted">No events yet.</p>}
+    </section>
+  );
+}
+
+/** Drawn again only when its item changes (a tool call getting its output), not on every new event. */
+class EventRow extends Component<{ item: TimelineItem }> {
+  override shouldComponentUpdate(next: { item: TimelineItem }): boolean {
+    return next.item !== this.props.item;
+  }
+
+  override render() {
+    return <EventItem item={this.props.item} />;
+  }
+}
+
+function EventItem({ item }: { item: TimelineItem }) {
+  const time = new Date(item.at).toLocaleTimeString();
+  switch (item.kind) {
+    case 'start':
+      return <li class="ev ev-start" data-seq={item.seq}><span class="muted">{time}</span> Run {item.run} started{item.model ? ` (${item.model})` : ''}</li>;
+    case 'message':
+      return (
+        <li class={`ev ev-message ${item.role}`} data-seq={item.seq}>
+          <span class="muted">{time} · {item.role}</span>
+          <div class="markdown" dangerouslySetInnerHTML={{ __html: markdownHtml(item.text) }} />
+        </li>
+      );
+    case 'tool':
+      return (
+        <li class={`ev ev-tool${item.isError ? ' is-error' : ''}`} data-seq={item.seq}>
+          <details>
+            <summary>
+              <span class="muted">{time}</span> <strong>{item.tool}</strong>{' '}
+              <span class="muted">{item.output === undefined ? 'running…' : item.isError ? `error · ${formatDuration(item.durationMs)}` : formatDuration(item.durationMs)}</span>
+            </summary>
+            <h4>Input</h4>
+            <pre class="wrap">{JSON.stringify(item.input, null, 2)}</pre>
+            {item.output !== undefined && <><h4>{item.isError ? 'Error' : 'Output'}</h4><pre class="wrap">{item.output}</pre></>}
+          </details>
+        </li>
+      );
+    case 'result':
+      return (
+        <li class={`ev ev-result${item.isError ? ' is-error' : ''}`} data-seq={item.seq}>
+          <span class="muted">{time} · result{item.costUsd !== undefined ? ` · ${formatCost(item.costUsd)}` : ''}</span>
+          {item.text && <div class="markdown" dangerouslySetInnerHTML={{ __html: markdownHtml(item.text) }} />}
+          {item.errors.map((e) => <p class="run-error">{e}</p>)}
+        </li>
+      );
+    case 'stop':
+      return <li class="ev ev-stop" data-seq={item.seq}><span class="muted">{time}</span> Run {item.run} ended: {item.reason}{item.exitCode !== null && item.exitCode !== undefined ? ` (exit ${item.exitCode})` : ''}</li>;
+  }
+}
+
+function CopyButton({ label, text }: { label: string; text: string }) {
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    } catch {
+      window.prompt('Copy this command', text);
+    }
+  };
+  return (
+    <span class="copy">
+      <code>{text}</code>
+      <button type="button" onClick={() => void copy()} aria-label={label}>{copied ? 'Copied' : 'Copy'}</button>
+    </span>
+  );
+}
+
+function Actions({ session, onChanged }: { session: Session; onChanged: () => Promise<void> }) {
+  const { client } = useClient();
+  const [prompt, setPrompt] = useState('');
+  const [confirming, setConfirming] = useState(false);
+  const { submit: run, errors, message, busy } = useSubmit();
+  const active = session.state === 'running' || session.state === 'queued';
+
+  const resume = async (event: Event) => {
+    event.preventDefault();
+    if (await run(() => client.sessions.resume(session.name, { prompt }))) {
+      setPrompt('');
+      await onChanged();
+    }
+  };
+  const stop = async () => { if (await run(() => client.sessions.stop(session.name))) await onChanged(); };
+  const remove = async () => { if (await run(() => client.sessions.delete(session.name))) go(); };
+
+  return (
+    <div class="actions card">
+      <form class="resume" onSubmit={resume}>
+        <label for="resume-prompt">Resume with a prompt</label>
+        <textarea id="resume-prompt" rows={2} value={prompt} onInput={(e) => setPrompt(e.currentTarget.value)} aria-describedby="resume-error" placeholder="Now add a test for …" />
+        {(errors.prompt || errors.body) && <p id="resume-error" class="field-error" role="alert">{errors.prompt ?? errors.body}</p>}
+        <button type="submit" class="primary" disabled={busy || active}>Resume</button>
+      </form>
+      <div class="buttons">
+        <button type="button" onClick={() => void stop()} disabled={busy || !active}>Stop</button>
+        {confirming ? (
+          <span class="confirm" role="group" aria-label="Confirm delete">
+            Delete <strong>{session.name}</strong> and all its events?
+            <button type="button" class="danger" onClick={() => void remove()} disabled={busy}>Delete for good</button>
+            <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
+          </span>
+        ) : (
+          <button type="button" class="danger" onClick={() => setConfirming(true)}>Delete…</button>
+        )}
+      </div>
+      {message && <p class="error" role="alert">{message}</p>}
+    </div>
+  );
+}

@@ -1,0 +1,108 @@
+// The dashboard's pure modules: what needs attention, usage sums and CSV, the event timeline.
+import assert from 'node:assert/strict';
+import { ago, ATTENTION_ORDER, faviconSvg, isStalled, STALL_SECONDS, tabTitle } from '../../dashboard/src/attention.js';
+import { addEvent, addEvents, copyCommands, emptyTimeline } from '../../dashboard/src/timeline.js';
+import { toCsv, usageBy, usageTotal, type UsageSource } from '../../dashboard/src/usage.js';
+import type { SessionEvent } from '../../sdk/types.js';
+
+const NOW = Date.parse('2026-05-02T12:00:00Z');
+const counts = { queued: 3, running: 2, finished: 10, failed: 1, stopped: 0 };
+
+describe('dashboard: attention', () => {
+  it('orders the board failed, stopped, running, queued, finished', () => {
+    assert.deepEqual(ATTENTION_ORDER, ['failed', 'stopped', 'running', 'queued', 'finished']);
+  });
+
+  it('says how long ago, and flags a running session with no event for STALL_SECONDS', () => {
+    assert.equal(ago('2026-05-02T11:59:55Z', NOW), '5 s ago');
+    assert.equal(ago('2026-05-02T11:57:00Z', NOW), '3 min ago');
+    assert.equal(ago('2026-05-01T12:00:00Z', NOW), '1 d ago');
+    const at = (s: number) => new Date(NOW - s * 1000).toISOString();
+    assert.equal(isStalled({ state: 'running', updated_at: at(STALL_SECONDS + 1) }, NOW), true);
+    assert.equal(isStalled({ state: 'running', updated_at: at(STALL_SECONDS - 5) }, NOW), false);
+    assert.equal(isStalled({ state: 'queued', updated_at: at(STALL_SECONDS * 10) }, NOW), false);
+  });
+
+  it('puts running and failed counts in the tab title and the icon', () => {
+    assert.equal(tabTitle(counts), '2 running · 1 failed · aof');
+    assert.equal(tabTitle({ ...counts, running: 0, failed: 0 }), 'aof');
+    assert.match(faviconSvg(counts), /#e03131/); // red: something failed
+    assert.match(faviconSvg(counts), />2<\/text>/);
+    assert.match(faviconSvg({ ...counts, failed: 0 }), /#2f9e44/);
+  });
+});
+
+describe('dashboard: usage', () => {
+  const session = (name: string, agent: string | null, day: string, cost: number, output: number): UsageSource => ({
+    name, agent, state: 'finished', updated_at: `${day}T10:00:00Z`,
+    totals: { runs: 1, cost_usd: cost, duration_ms: 1000, usage: { input_tokens: 10, output_tokens: output, cache_read_input_tokens: 5, cache_creation_input_tokens: 1 } },
+  });
+  const sessions = [
+    session('a', 'reviewer', '2026-05-01', 0.5, 100),
+    session('b', 'reviewer', '2026-05-02', 0.25, 50),
+    session('c', null, '2026-05-01', 1, 10),
+  ];
+
+  it('sums per blueprint (most expensive first), per day (in date order) and in all', () => {
+    assert.deepEqual(usageBy(sessions, 'blueprint').map((r) => [r.key, r.sessions, r.cost_usd, r.output_tokens]), [['(none)', 1, 1, 10], ['reviewer', 2, 0.75, 150]]);
+    assert.deepEqual(usageBy(sessions, 'day').map((r) => [r.key, r.cost_usd]), [['2026-05-01', 1.5], ['2026-05-02', 0.25]]);
+    const total = usageTotal(sessions);
+    assert.equal(total.cost_usd, 1.75);
+    assert.equal(total.output_tokens, 160);
+    assert.equal(total.runs, 3);
+  });
+
+  it('writes CSV with a header, quoting, and names a spreadsheet would run kept as text', () => {
+    const csv = toCsv(usageBy([session('=cmd()', 'x,y', '2026-05-01', 0.1, 1)], 'session'), 'session');
+    const lines = csv.trimEnd().split('\r\n');
+    assert.equal(lines[0], 'session,sessions,runs,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd,duration_ms');
+    assert.equal(lines[1], `"'=cmd()",1,1,10,1,5,1,0.1,1000`);
+    assert.equal(toCsv(usageBy([session('s', 'x,y', '2026-05-01', 0, 0)], 'blueprint'), 'blueprint').split('\r\n')[1], '"x,y",1,1,10,0,5,1,0,1000');
+  });
+});
+
+describe('dashboard: timeline', () => {
+  const event = (seq: number, type: SessionEvent['type'], data: object, at = `2026-05-02T12:00:0${seq}Z`) =>
+    ({ seq, session: 's', run: 1, type, at, data }) as SessionEvent;
+
+  it('joins a tool call with its output, with the time between them, and ignores replays', () => {
+    let t = emptyTimeline();
+    t = addEvent(t, event(1, 'session_start', { model: 'm' }));
+    t = addEvent(t, event(2, 'pre_tool', { tool_use_id: 'tu1', tool: 'Bash', input: { command: 'ls' } }));
+    assert.equal(t.items[1]!.kind === 'tool' && t.items[1]!.output, undefined);
+    t = addEvent(t, event(4, 'post_tool', { tool_use_id: 'tu1', tool: 'Bash', output: 'a.txt', is_error: false }));
+    t = addEvent(t, event(5, 'message', { role: 'assistant', text: 'done' }));
+    const replayed = addEvent(t, event(3, 'message', { role: 'assistant', text: 'old' }));
+    assert.equal(replayed, t);
+    assert.deepEqual(t.items.map((i) => i.kind), ['start', 'tool', 'message']);
+    const tool = t.items[1]!;
+    assert.ok(tool.kind === 'tool');
+    assert.equal(tool.output, 'a.txt');
+    assert.equal(tool.durationMs, 2000);
+    assert.deepEqual(tool.input, { command: 'ls' });
+  });
+
+  it('folds a batch as it folds the events one by one, skipping what it has seen', () => {
+    const events = [
+      event(1, 'pre_tool', { tool_use_id: 'a', tool: 'Read', input: {} }),
+      event(2, 'message', { role: 'assistant', text: 'x' }),
+      event(3, 'post_tool', { tool_use_id: 'a', tool: 'Read', output: 'ok', is_error: false }),
+    ];
+    const oneByOne = events.reduce(addEvent, emptyTimeline());
+    const batched = addEvents(addEvents(emptyTimeline(), events.slice(0, 2)), [...events.slice(0, 2), events[2]!]);
+    assert.deepEqual(batched.items, oneByOne.items);
+    assert.equal(batched.lastSeq, 3);
+  });
+
+  it('keeps an output whose call it never saw, and a failed result with its errors', () => {
+    let t = emptyTimeline();
+    t = addEvent(t, event(1, 'post_tool', { tool_use_id: 'x', tool: 'Read', output: 'no such file', is_error: true }));
+    t = addEvent(t, event(2, 'result', { is_error: true, text: null, errors: ['boom'] }));
+    assert.deepEqual(t.items.map((i) => [i.kind, 'isError' in i ? i.isError : undefined]), [['tool', true], ['result', true]]);
+  });
+
+  it('quotes names in the copied commands only when the shell needs it', () => {
+    assert.equal(copyCommands('fix-tests').result, 'ao-get-result fix-tests');
+    assert.equal(copyCommands("it's").resume, `ao-resume 'it'\\''s' -p "..."`);
+  });
+});
