@@ -138,3 +138,31 @@ describe('runtime: structured output (output_schema)', function () {
     assert.deepEqual((await ao.agents.get('typed')).output_schema?.required, ['title'], 'a refused update changes nothing');
   });
 });
+
+describe('runtime: structured output from an executor that runs elsewhere', function () {
+  this.timeout(30_000);
+  let stack: TestStack;
+  before(async () => {
+    stack = await TestStack.start({ executor: 'none' });
+  });
+  after(async () => stack?.close());
+
+  it('validates the results it reports: a match finishes with result_json, a mismatch fails the run (no retry)', async () => {
+    const ao = stack.client();
+    for (const [name, text] of [['remote-good', '{"title":"ok"}'], ['remote-bad', '{"title": 3}']] as const) {
+      await ao.sessions.create({ name, prompt: 'x', output_schema: SCHEMA });
+      await ao.sessions.appendEvents(name, [
+        { type: 'session_start', data: {} },
+        { type: 'result', data: { is_error: false, text } },
+        { type: 'session_stop', data: { exit_code: 0, reason: 'completed' } },
+      ]);
+    }
+    assert.deepEqual(await ao.sessions.result('remote-good'), {
+      name: 'remote-good', run: 1, state: 'finished', result: '{"title":"ok"}', error: null, is_error: false, result_json: { title: 'ok' },
+    });
+    const bad = await ao.sessions.result('remote-bad');
+    assert.equal(bad.state, 'failed');
+    assert.equal(bad.error, 'The answer does not match the output schema: /title must be string');
+    assert.equal(bad.result_json, null);
+  });
+});
