@@ -29,6 +29,7 @@ await main({
       if (error instanceof sdk.NotFoundError) {
         throw new CliError(`Session '${name}' not found — start it with ao-new ${name} -p PROMPT (see ao-list-sessions)`, 'session_not_found');
       }
+      if (error instanceof sdk.ConflictError && /was forked from/.test(error.message)) throw new CliError(error.message, 'session_busy');
       if (error instanceof sdk.ConflictError) {
         const state = /is (queued|running)/.exec(error.message)?.[1] ?? 'still running';
         throw new CliError(`Session '${name}' is ${state} — wait for it with ao-get-result ${name} --wait, or stop it with ao-stop ${name}, then resume`, 'session_busy');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpProblem } from '../common/problem.js';
 import { isFinal, lastRun, newRun, type StoredSession } from './session-store.js';
+import type { SessionStore } from './store/interfaces.js';
 
 /**
  * A fork of a session: a new session whose first run continues the source's conversation as it
@@ -45,4 +46,19 @@ export function conversationArgs(session: StoredSession, resume: boolean): strin
   // A fork's first run copies the source's conversation under the fork's own id.
   if (session.forked_from) return ['--resume', session.forked_from.claude_session_id, '--fork-session', '--session-id', own];
   return ['--session-id', own];
+}
+
+/**
+ * Refuses (409) to move `source` on while a fork of it has not yet copied its conversation: the
+ * fork's first run copies it when it starts, and must find it as it stood when the fork was made.
+ * Forks work in their source's directory, so only the active sessions there are looked at.
+ */
+export async function checkNoPendingFork(store: SessionStore, source: StoredSession): Promise<void> {
+  const active = await store.page({ states: ['queued', 'running'], project_dir: source.project_dir }, null, 500);
+  const pending = active.find((s) => s.forked_from?.session === source.name && !s.conversation_started);
+  if (pending) {
+    throw new HttpProblem(409, `Session '${pending.name}' was forked from '${source.name}' and has not started yet; resume '${source.name}' once it has (ao-status ${pending.name})`, {
+      type: 'urn:aof:problem:session-busy',
+    });
+  }
 }

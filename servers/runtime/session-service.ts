@@ -5,7 +5,7 @@ import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
 import { checkOutputSchema } from '../common/output-schema.js';
-import { forkOf } from './fork.js';
+import { checkNoPendingFork, forkOf } from './fork.js';
 import { KeyedLock } from './keyed-lock.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
@@ -192,6 +192,7 @@ export class SessionService {
       if (!isFinal(last.state)) {
         throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`);
       }
+      await checkNoPendingFork(this.store.sessions, stored);
       const now = new Date().toISOString();
       stored.runs.push(newRun(last.number + 1, prompt));
       stored.last_resumed_at = now;

@@ -111,7 +111,7 @@ describe('runtime: forking a session', function () {
   });
 });
 
-describe('runtime: forking a session that has no conversation yet', function () {
+describe('runtime: forking, with an executor that runs elsewhere', function () {
   this.timeout(30_000);
   let stack: TestStack;
   before(async () => {
@@ -126,5 +126,24 @@ describe('runtime: forking a session that has no conversation yet', function () 
     const error = await ao.sessions.fork('never', { name: 'never-fork', prompt: 'y' }).then(() => null, (e: unknown) => e);
     assert.ok(error instanceof ConflictError, String(error));
     assert.equal(error.problem?.type, 'urn:aof:problem:no-conversation');
+  });
+
+  it('holds the source still until the fork has copied its conversation: resuming it meanwhile is a 409', async () => {
+    const ao = stack.client();
+    await ao.sessions.create({ name: 'src', prompt: 'x' });
+    await ao.sessions.appendEvents('src', [
+      { type: 'session_start', data: { claude_session_id: 'c0ffee00-0000-4000-8000-000000000000' } },
+      { type: 'result', data: { is_error: false, text: 'ok' } },
+      { type: 'session_stop', data: { exit_code: 0, reason: 'completed' } },
+    ]);
+    const fork = await ao.sessions.fork('src', { name: 'src-fork', prompt: 'y' });
+    assert.equal(fork.forked_from?.claude_session_id, 'c0ffee00-0000-4000-8000-000000000000');
+    const error = await ao.sessions.resume('src', { prompt: 'z' }).then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof ConflictError, String(error));
+    assert.equal(error.problem.type, 'urn:aof:problem:session-busy');
+    assert.match(error.message, /^Session 'src-fork' was forked from 'src' and has not started yet/);
+    // Once the fork's Claude Code has opened its conversation, the source may go on.
+    await ao.sessions.appendEvents('src-fork', [{ type: 'session_start', data: {} }]);
+    assert.equal((await ao.sessions.resume('src', { prompt: 'z' })).runs.length, 2);
   });
 });
