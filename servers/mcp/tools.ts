@@ -322,6 +322,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
       session = await ao().sessions.resume(args.name, { prompt: args.prompt });
     } catch (error) {
       if (isNotFound(error)) throw new ToolFailure(`Session '${args.name}' not found — start it with start_agent_session (see list_agent_sessions)`);
+      if (isConflict(error) && /was forked from/.test(error.message)) throw new ToolFailure(error.message);
       if (isConflict(error)) {
         const state = /is (queued|running)/.exec(error.message)?.[1] ?? 'still running';
         throw new ToolFailure(`Session '${args.name}' is ${state} — wait for it with get_agent_session_status (wait_seconds) or stop it with stop_agent_session, then resume`);
