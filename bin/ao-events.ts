@@ -16,8 +16,9 @@ await main({
     { name: 'follow', short: 'f', type: 'boolean', description: 'Keep printing events as they happen, until the last run ends' },
     { name: 'type', type: 'string', value: 'TYPE', description: `Only events of this type (${TYPES.join(', ')})` },
     { name: 'run', type: 'string', value: 'N', description: 'Only events of run N' },
+    { name: 'after', type: 'string', value: 'SEQ', description: 'Only events after this sequence number (#SEQ), e.g. the last one you saw' },
   ],
-  examples: [`ao-events fix-tests`, `ao-events fix-tests --type pre_tool`, `ao-events long-job --follow`, `ao-events fix-tests --json`],
+  examples: [`ao-events fix-tests`, `ao-events fix-tests --type pre_tool`, `ao-events long-job --follow`, `ao-events fix-tests --follow --after 42`, `ao-events fix-tests --json`],
   async run(ctx, [name], options) {
     checkName(name!);
     const type = stringOption(options, 'type');
@@ -25,35 +26,36 @@ await main({
     const runText = stringOption(options, 'run');
     const run = runText === undefined ? undefined : Number(runText);
     if (run !== undefined && !(Number.isInteger(run) && run > 0)) throw new CliError(`--run must be a run number (1, 2, ...), not '${runText}'`, 'usage');
+    const afterText = stringOption(options, 'after');
+    const after = afterText === undefined ? 0 : Number(afterText);
+    if (!(Number.isInteger(after) && after >= 0)) throw new CliError(`--after must be a sequence number (0, 1, 2, ...), not '${afterText}'`, 'usage');
     const wanted = (event: SessionEvent) => (type === undefined || event.type === type) && (run === undefined || event.run === run);
+    ctx.about({ session: name });
     const ao = await ctx.client();
-    const { NotFoundError } = await import('../sdk/index.js');
-    try {
-      if (options.follow) {
-        const lastRun = (await ao.sessions.get(name!)).runs.length;
-        for await (const event of ao.sessions.events(name!)) {
-          if (wanted(event)) {
-            if (ctx.json) process.stdout.write(`${JSON.stringify(event)}\n`);
-            else ctx.out(describe(event));
-          }
-          if (event.type === 'session_stop' && event.run >= lastRun) break;
+    const session = options.follow ? await ao.sessions.get(name!) : undefined;
+    // Following a session that has ended would wait for an end already past: print what there is.
+    if (session && (session.state === 'queued' || session.state === 'running')) {
+      const lastRun = session.runs.length;
+      for await (const event of ao.sessions.events(name!, { after })) {
+        if (wanted(event)) {
+          if (ctx.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+          else ctx.out(describe(event));
         }
-        return;
+        if (event.type === 'session_stop' && event.run >= lastRun) break;
       }
-      const events: SessionEvent[] = [];
-      for (let after = 0; ;) {
-        const page = await ao.sessions.listEvents(name!, { after, limit: 1000 });
-        events.push(...(page.events as SessionEvent[]));
-        if (!page.has_more || !page.events.length) break;
-        after = page.events.at(-1)!.seq;
-      }
-      const shown = events.filter(wanted);
-      if (ctx.json) ctx.outJson({ events: shown });
-      else if (shown.length) ctx.out(shown.map(describe).join('\n'));
-    } catch (error) {
-      if (error instanceof NotFoundError) throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
-      throw error;
+      return;
     }
+    const events: SessionEvent[] = [];
+    for (let from = after; ;) {
+      const page = await ao.sessions.listEvents(name!, { after: from, limit: 1000 });
+      events.push(...(page.events as SessionEvent[]));
+      if (!page.has_more || !page.events.length) break;
+      from = page.events.at(-1)!.seq;
+    }
+    const shown = events.filter(wanted);
+    if (ctx.json && options.follow) shown.forEach((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
+    else if (ctx.json) ctx.outJson({ events: shown });
+    else if (shown.length) ctx.out(shown.map(describe).join('\n'));
   },
 });
 

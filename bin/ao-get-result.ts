@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { checkName, CliError, main } from './lib/cli.js';
-import { printResult, WAIT_OPTIONS, waitForRun } from './lib/run.js';
+import { checkName, main } from './lib/cli.js';
+import { printResult, WAIT_OPTIONS, waitForRun, waitSettings } from './lib/run.js';
 
 await main({
   name: 'ao-get-result',
@@ -17,24 +17,14 @@ await main({
   examples: [`ao-get-result fix-tests`, `ao-get-result long-job --wait --timeout 600`, `ao-get-result fix-tests --json`],
   async run(ctx, [name], options) {
     checkName(name!);
+    const settings = waitSettings(options);
+    ctx.about({ session: name });
     const ao = await ctx.client();
-    const sdk = await import('../sdk/index.js');
-    try {
-      if (options.wait) {
-        const session = await ao.sessions.get(name!);
-        printResult(ctx, await waitForRun(ctx, ao, name!, session.runs.at(-1)?.number ?? 1, options));
-        return;
-      }
-      printResult(ctx, await ao.sessions.result(name!));
-    } catch (error) {
-      if (error instanceof sdk.NotFoundError) {
-        throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
-      }
-      if (error instanceof sdk.ConflictError) {
-        const state = /is (queued|running)/.exec(error.message)?.[1] ?? 'not finished';
-        throw new CliError(`Session '${name}' is ${state}, so it has no result yet — wait for it with ao-get-result ${name} --wait (or check ao-status ${name})`, 'not_finished', { state });
-      }
-      throw error;
+    if (options.wait) {
+      const session = await ao.sessions.get(name!);
+      await printResult(ctx, await waitForRun(ctx, ao, name!, session.runs.at(-1)?.number ?? 1, settings));
+      return;
     }
+    await printResult(ctx, await ao.sessions.result(name!));
   },
 });

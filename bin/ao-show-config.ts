@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { checkName, CliError, main } from './lib/cli.js';
+import { checkName, main } from './lib/cli.js';
 import { oneLine } from './lib/format.js';
 
 await main({
@@ -13,15 +13,9 @@ await main({
   examples: [`ao-show-config fix-tests`, `ao-show-config fix-tests --json`],
   async run(ctx, [name]) {
     checkName(name!);
+    ctx.about({ session: name });
     const ao = await ctx.client();
-    const { NotFoundError } = await import('../sdk/index.js');
-    let session;
-    try {
-      session = await ao.sessions.get(name!);
-    } catch (error) {
-      if (error instanceof NotFoundError) throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
-      throw error;
-    }
+    const session = await ao.sessions.get(name!);
     const config = {
       name: session.name,
       state: session.state,

@@ -12,12 +12,12 @@ await main({
   async run(ctx, [name]) {
     checkName(name!);
     const ao = await ctx.client();
-    const { NotFoundError } = await import('../sdk/index.js');
+    const { ApiError } = await import('../sdk/index.js');
     let state: string;
     try {
       state = (await ao.sessions.status(name!)).state;
     } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
+      if (!(error instanceof ApiError && error.code === 'session-not-found')) throw error;
       state = 'not_existent';
     }
     if (ctx.json) ctx.outJson({ name, state });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { checkName, CliError, main } from './lib/cli.js';
+import { checkName, main } from './lib/cli.js';
 
 await main({
   name: 'ao-stop',
@@ -11,15 +11,10 @@ await main({
   examples: [`ao-stop long-job`],
   async run(ctx, [name]) {
     checkName(name!);
+    ctx.about({ session: name });
     const ao = await ctx.client();
-    const { NotFoundError } = await import('../sdk/index.js');
-    try {
-      const session = await ao.sessions.stop(name!);
-      if (ctx.json) ctx.outJson({ name: session.name, state: session.state });
-      else ctx.out(session.state);
-    } catch (error) {
-      if (error instanceof NotFoundError) throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
-      throw error;
-    }
+    const session = await ao.sessions.stop(name!);
+    if (ctx.json) ctx.outJson({ name: session.name, state: session.state });
+    else ctx.out(session.state);
   },
 });

@@ -8,11 +8,11 @@ import { startRuntime } from '../servers/runtime/server.js';
 
 type Which = 'both' | 'runtime' | 'registry';
 
-/** Starts the servers on the embedded store and keeps them up until SIGINT or SIGTERM. */
+/** Starts the servers on the embedded store (or PostgreSQL) and keeps them up until SIGINT or SIGTERM. */
 async function serve(which: Which): Promise<void> {
   const env = readServerEnvironment();
   const started: RunningServer[] = [];
-  const common = { dataDir: env.dataDir, token: env.token, allowedOrigins: env.allowedOrigins };
+  const common = { dataDir: env.dataDir, databaseUrl: env.databaseUrl, token: env.token, allowedOrigins: env.allowedOrigins };
   const logger = createLogger('aof');
   try {
     if (which !== 'runtime') {

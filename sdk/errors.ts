@@ -1,4 +1,4 @@
-import type { FieldError, Problem } from './types.js';
+import type { FieldError, Problem, ProblemCode } from './types.js';
 
 /** The two servers, as named in error messages. */
 export type ServiceName = 'Agent Runtime' | 'Agent Registry';
@@ -29,6 +29,12 @@ export class ApiError extends OrchestratorError {
   readonly service: ServiceName;
   /** HTTP status, e.g. 404. */
   readonly status: number;
+  /**
+   * What went wrong, for a program to switch on: the `<code>` of the problem's
+   * `urn:aof:problem:<code>` type, e.g. `'session-busy'` (see ProblemCode). Undefined when the
+   * answer did not come from an aof server (a proxy's error page, say).
+   */
+  readonly code: ProblemCode | (string & {}) | undefined;
   /** The RFC 9457 problem details the server sent. */
   readonly problem: Problem;
   /** One entry per offending field, e.g. `{ field: 'body.name', message: 'is required' }`; may be empty. */
@@ -43,6 +49,7 @@ export class ApiError extends OrchestratorError {
     super(init.problem.detail || init.problem.title || `${init.method} ${init.url} failed with status ${init.status}`);
     this.service = init.service;
     this.status = init.status;
+    this.code = problemCode(init.problem.type);
     this.problem = init.problem;
     this.errors = init.problem.errors ?? [];
     this.detail = init.problem.detail;
@@ -89,6 +96,13 @@ export function errorClassFor(status: number): typeof ApiError {
     default:
       return status >= 500 ? ServerError : ApiError;
   }
+}
+
+export const PROBLEM_TYPE_PREFIX = 'urn:aof:problem:';
+
+/** `'session-busy'` from `'urn:aof:problem:session-busy'`; undefined for any other type. */
+export function problemCode(type: string | undefined): string | undefined {
+  return type?.startsWith(PROBLEM_TYPE_PREFIX) && type.length > PROBLEM_TYPE_PREFIX.length ? type.slice(PROBLEM_TYPE_PREFIX.length) : undefined;
 }
 
 /**

@@ -31,7 +31,10 @@ export {
   UnauthorizedError,
   WaitTimeoutError,
   errorClassFor,
+  problemCode,
+  PROBLEM_TYPE_PREFIX,
   type ApiErrorInit,
   type ServiceName,
 } from './errors.js';
+export { advise, endedRunAdvice, URL_VARIABLES, type Advice, type AdviceSubject, type ClientTerms } from './advice.js';
 export type * from './types.js';

@@ -27,6 +27,8 @@ export type Health = RegistrySchemas['Health'];
 /** An RFC 9457 problem, the body of every error response. */
 export type Problem = RegistrySchemas['Problem'];
 export type FieldError = NonNullable<Problem['errors']>[number];
+/** What went wrong, as `ApiError.code` gives it: the `<code>` of a problem's `urn:aof:problem:<code>` type. */
+export type ProblemCode = RegistrySchemas['ProblemCode'];
 
 /* ---------- Agent Runtime ---------- */
 
@@ -47,6 +49,8 @@ export type RunState = RuntimeSchemas['RunState'];
 export type Totals = RuntimeSchemas['Totals'];
 export type Blueprint = RuntimeSchemas['Blueprint'];
 export type Usage = RuntimeSchemas['Usage'];
+/** `GET /usage`: per session, per agent, per day, and totals. */
+export type UsageReport = RuntimeSchemas['UsageReport'];
 export type SessionStatus = RuntimeSchemas['SessionStatus'];
 export type SessionResult = RuntimeSchemas['SessionResult'];
 export type SessionChange = RuntimeSchemas['SessionChange'];

@@ -6,7 +6,8 @@
  * load time; the SDK is imported when a command first needs a client, so `--help` never loads it.
  */
 import sade from 'sade';
-import type { Orchestrator } from '../../sdk/index.js';
+import { splitStringOptions } from './argv.js';
+import type { AdviceSubject, ClientTerms, Orchestrator } from '../../sdk/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -61,38 +62,49 @@ export async function main(spec: CommandSpec, argv: string[] = process.argv): Pr
     program.option(`${option.short ? `-${option.short}, ` : ''}--${option.name}`, `${option.value ? `${option.value}  ` : ''}${option.description}`);
   }
   // sade prints examples as `$ <bin> <example>`.
-  for (const example of spec.examples ?? []) program.example(example.startsWith(`${spec.name} `) ? example.slice(spec.name.length + 1) : example);
+  for (const example of spec.examples ?? []) program.example(example === spec.name ? '' : example.startsWith(`${spec.name} `) ? example.slice(spec.name.length + 1) : example);
 
-  const json = argv.includes('--json');
+  // String options take the next argument whatever it is (a prompt may start with '-').
+  const stringOptions = options.filter((o) => o.type === 'string');
+  const { rest: given, values, missing } = splitStringOptions(argv.slice(2), stringOptions);
+  const json = given.includes('--json');
   const ctx = new Context(spec.name, json);
+  process.stdout.on('error', quietOnBrokenPipe);
   try {
-    const given = argv.slice(2);
     if (!given.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version')) {
       checkArguments(spec, options, given);
     }
-    const parsed = program.parse(argv, {
+    const parsed = program.parse([...argv.slice(0, 2), ...given], {
       lazy: true,
-      string: options.filter((o) => o.type === 'string').flatMap((o) => (o.short ? [o.name, o.short] : [o.name])),
       boolean: options.filter((o) => o.type === 'boolean').map((o) => o.name),
       unknown: (flag: string) => {
         throw new CliError(`Unknown option ${flag} — see ${spec.name} --help`, 'usage');
       },
     });
     if (!parsed) return; // --help or --version was printed
-    const values = parsed.args as unknown[];
-    const parsedOptions = (values.pop() ?? {}) as Options;
-    await spec.run(ctx, values.map(String), parsedOptions);
+    const positional = parsed.args as unknown[];
+    const parsedOptions = (positional.pop() ?? {}) as Options;
+    for (const option of stringOptions) {
+      const value = missing.includes(option.name) ? true : values[option.name];
+      if (value !== undefined) parsedOptions[option.name] = value;
+    }
+    await spec.run(ctx, positional.map(String), parsedOptions);
   } catch (error) {
-    ctx.error(await explain(error));
+    ctx.error(await explain(error, ctx.subject));
   }
 }
 
+/** A reader that went away (`ao-events --follow | head -1`) ends the command quietly. */
+function quietOnBrokenPipe(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+}
+
 /**
- * Counts the positional arguments the way mri (sade's parser) will, so that a missing one gets our
- * message instead of sade's generic "Insufficient arguments!".
+ * Counts the positional arguments (string options and their values are already out), so that a
+ * missing one gets our message instead of sade's generic "Insufficient arguments!".
  */
 function checkArguments(spec: CommandSpec, options: OptionSpec[], given: string[]): void {
-  const takesValue = new Set(options.filter((o) => o.type === 'string').flatMap((o) => (o.short ? [o.name, o.short] : [o.name])));
   let positional = 0;
   for (let i = 0; i < given.length; i++) {
     const arg = given[i]!;
@@ -100,15 +112,7 @@ function checkArguments(spec: CommandSpec, options: OptionSpec[], given: string[
       positional += given.length - i - 1;
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') {
-      positional++;
-      continue;
-    }
-    const flag = arg.replace(/^-+/, '');
-    if (flag.includes('=')) continue;
-    // A short group like -xp takes its value after the last letter.
-    const last = arg.startsWith('--') ? flag : flag.slice(-1);
-    if (takesValue.has(last) && i + 1 < given.length && !given[i + 1]!.startsWith('-')) i++;
+    if (!arg.startsWith('-') || arg === '-') positional++;
   }
   const expected = spec.args ?? [];
   if (positional < expected.length) {
@@ -123,8 +127,15 @@ function checkArguments(spec: CommandSpec, options: OptionSpec[], given: string[
 /** Output and the client for one command invocation. */
 export class Context {
   #client: Orchestrator | undefined;
+  /** What the command works on, for the advice on a failure. */
+  subject: AdviceSubject = {};
 
   constructor(readonly command: string, readonly json: boolean) {}
+
+  /** Says what the command works on (session, agent, project dir), so a failure can name it. */
+  about(subject: AdviceSubject): void {
+    this.subject = { ...this.subject, ...subject };
+  }
 
   /** The SDK client, configured from AGENT_ORCHESTRATOR_* variables; loaded on first use. */
   async client(): Promise<Orchestrator> {
@@ -162,42 +173,37 @@ export class Context {
   }
 }
 
-/** Which server each URL variable points at, for connection hints. */
-const URL_VARIABLES: Record<string, string> = {
-  'Agent Runtime': 'AGENT_ORCHESTRATOR_SESSION_API_URL',
-  'Agent Registry': 'AGENT_ORCHESTRATOR_AGENT_API_URL',
+/** How the commands name the next steps in the advice the SDK gives for each failure. */
+export const CLI_TERMS: ClientTerms = {
+  agent: 'Agent',
+  startSession: (name) => `ao-new ${name} -p PROMPT`,
+  resumeSession: (name) => `ao-resume ${name} -p PROMPT`,
+  waitForSession: (name) => `ao-get-result ${name} --wait`,
+  sessionStatus: (name) => `ao-status ${name}`,
+  sessionResult: (name) => `ao-get-result ${name}`,
+  stopSession: (name) => `ao-stop ${name}`,
+  sessionEvents: (name) => `ao-events ${name}`,
+  listSessions: 'ao-list-sessions',
+  listAgents: 'ao-list-agents',
+  activateAgent: (name) => `ao-activate-agent ${name}`,
+  projectDir: 'with --project-dir',
+  environment: '',
 };
 
-/** Turns anything thrown into a CliError whose message says what happened and what to do. */
-export async function explain(error: unknown): Promise<CliError> {
+/**
+ * Turns anything thrown into a CliError whose message says what happened and what to do (the SDK's
+ * advice for its errors). Its `code` is the problem code with underscores (`session_busy`).
+ */
+export async function explain(error: unknown, subject: AdviceSubject = {}): Promise<CliError> {
   if (error instanceof CliError) return error;
   const sdk = await import('../../sdk/index.js');
-  if (error instanceof sdk.ConnectionError) {
-    const variable = URL_VARIABLES[error.service] ?? 'its URL variable';
-    return new CliError(
-      `Cannot connect to ${error.service} at ${error.url}${error.code ? ` (${error.code})` : ''} — start it with \`npm start\` in the aof repository (or \`aof up\`), or set ${variable} to where it runs`,
-      'connection',
-      { service: error.service, url: error.url },
-    );
+  const advice = sdk.advise(error, CLI_TERMS, subject);
+  if (advice) {
+    const details: Record<string, unknown> = {};
+    if (error instanceof sdk.ApiError) details.status = error.status;
+    if (error instanceof sdk.ConnectionError) Object.assign(details, { service: error.service, url: error.url });
+    return new CliError(advice.message, advice.code.replace(/-/g, '_'), details);
   }
-  if (error instanceof sdk.UnauthorizedError) {
-    return new CliError(`${error.service} refused the request: ${error.message} — set AGENT_ORCHESTRATOR_API_TOKEN to the token the servers were started with`, 'unauthorized');
-  }
-  if (error instanceof sdk.WaitTimeoutError) {
-    return new CliError(`${error.message} — it keeps running; check it with ao-status ${error.session} and collect it with ao-get-result ${error.session}`, 'timeout');
-  }
-  if (error instanceof sdk.ServerError) {
-    return new CliError(`${error.service} failed: ${error.message} — see the server's log`, 'server_error', { status: error.status });
-  }
-  if (error instanceof sdk.ApiError) {
-    const fields = error.errors.map((e) => `${e.field} ${e.message}`).filter((text) => !error.message.includes(text));
-    const code = error instanceof sdk.NotFoundError ? 'not_found'
-      : error instanceof sdk.ConflictError ? 'conflict'
-        : error instanceof sdk.InvalidRequestError ? 'invalid'
-          : 'api_error';
-    return new CliError([error.message, ...fields].join('; '), code, { status: error.status });
-  }
-  if (error instanceof sdk.OrchestratorError) return new CliError(error.message, 'config');
   if (error instanceof Error) {
     if (process.env.AOF_DEBUG) process.stderr.write(`${error.stack}\n`);
     return new CliError(error.message, 'internal');
@@ -226,14 +232,14 @@ export function stringOption(options: Options, name: string, flag = `--${name}`)
 }
 
 /**
- * How long to wait for the first bytes of a piped stdin when a flag also gave the text. An agent's
+ * How long to wait for the first bytes of a piped stdin when the text is optional. An agent's
  * shell may leave stdin open without ever writing to it; this keeps such a call from hanging.
  */
 export const STDIN_GRACE_MS = 200;
 
 /**
- * Text from stdin when it is a pipe or a file (never a terminal). With `fallback` (the flag's
- * value), a pipe that sends nothing within STDIN_GRACE_MS counts as empty; without one, it is read
+ * Text from stdin when it is a pipe or a file (never a terminal). With `hasFallback` (the text is
+ * optional), a pipe that sends nothing within STDIN_GRACE_MS counts as empty; without, it is read
  * to its end.
  */
 export async function readStdin(hasFallback: boolean): Promise<string> {
@@ -276,16 +282,17 @@ export async function readStdin(hasFallback: boolean): Promise<string> {
 }
 
 /**
- * The prompt (or other text) from stdin or a flag. Stdin wins when it carries text; the flag is the
- * fallback. No text at all is an error that says how to give it.
+ * The prompt (or other text) from a flag, or from stdin when the flag is absent or `-`. The flag
+ * wins: a command in a `while read` loop must not eat the loop's input. No text at all is an error
+ * that says how to give it.
  */
 export async function readText(options: Options, spec: { option: string; short?: string; what: string; example: string }): Promise<string> {
   const flag = spec.short ? `-${spec.short}` : `--${spec.option}`;
   const raw = options[spec.option];
-  const flagValue = raw === undefined || raw === true || raw === false ? undefined : Array.isArray(raw) ? undefined : String(raw);
   if (Array.isArray(raw)) throw new CliError(`${flag} was given more than once`, 'usage');
-  const piped = await readStdin(flagValue !== undefined && flagValue.trim() !== '');
-  if (piped.trim() !== '') return piped;
-  if (flagValue !== undefined && flagValue.trim() !== '') return flagValue;
+  if (raw === true) throw new CliError(`${flag} needs a value — pass ${flag} ${spec.what.toUpperCase().replace(/\s+/g, '_')}, or ${flag} - to read it from stdin`, 'usage');
+  const flagValue = typeof raw === 'string' && raw !== '-' ? raw : undefined;
+  const text = flagValue ?? await readStdin(false);
+  if (text.trim() !== '') return text;
   throw new CliError(`No ${spec.what} given — pass ${flag} ${spec.what.toUpperCase().replace(/\s+/g, '_')} or pipe it on stdin (${spec.example})`, 'usage');
 }

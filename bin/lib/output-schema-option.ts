@@ -30,9 +30,3 @@ export async function readOutputSchema(options: Options): Promise<Record<string,
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) throw new CliError('--output-schema: must be a JSON object (a JSON Schema)', 'usage');
   return schema as Record<string, unknown>;
 }
-
-/** The server refused the schema (422 naming output_schema): say so in the option's terms. */
-export function outputSchemaRefusal(error: { errors: Array<{ field: string; message: string }> }): CliError | null {
-  const refused = error.errors.find((e) => e.field === 'body.output_schema');
-  return refused ? new CliError(`--output-schema ${refused.message}`, 'invalid_output_schema') : null;
-}

@@ -3,7 +3,7 @@
  * on stderr while it works, and printing its outcome.
  */
 import type { Orchestrator, Session, SessionResult } from '../../sdk/index.js';
-import { CliError, stringOption, type Context, type Options } from './cli.js';
+import { CLI_TERMS, CliError, stringOption, type Context, type Options } from './cli.js';
 import { formatToolCall } from './format.js';
 
 /** Options of every command that waits for a run. */
@@ -19,48 +19,60 @@ export const RUN_OPTIONS = [
   ...WAIT_OPTIONS,
 ] as const;
 
+/** How a command waits, from WAIT_OPTIONS; checked before anything is created. */
+export interface WaitSettings {
+  async: boolean;
+  timeoutMs: number | undefined;
+  progress: boolean;
+}
+
+/** Checks and reads the wait options; a bad value is a usage error before any request. */
+export function waitSettings(flags: Options): WaitSettings {
+  return {
+    async: flags.async === true,
+    timeoutMs: parseTimeout(flags),
+    progress: !flags.quiet && (flags.verbose === true || process.stderr.isTTY === true),
+  };
+}
+
 /** After the session was created or resumed: wait (unless --async) and print the outcome. */
-export async function finishRun(ctx: Context, ao: Orchestrator, session: Session, options: Options): Promise<void> {
+export async function finishRun(ctx: Context, ao: Orchestrator, session: Session, settings: WaitSettings): Promise<void> {
   const name = session.name;
   const run = session.runs.at(-1)?.number ?? 1;
-  if (options.async) {
+  if (settings.async) {
     if (ctx.json) ctx.outJson(session);
     else ctx.out(`Session '${name}' ${session.state} (run ${run}) — check it with ao-status ${name}, collect it with ao-get-result ${name}`);
     return;
   }
-  printResult(ctx, await waitForRun(ctx, ao, name, run, options));
+  await printResult(ctx, await waitForRun(ctx, ao, name, run, settings));
 }
 
 function parseTimeout(options: Options): number | undefined {
   const raw = stringOption(options, 'timeout');
   if (raw === undefined) return undefined;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--timeout must be a number of seconds greater than 0, not '${raw}'`, 'usage');
+  if (raw.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--timeout must be a number of seconds greater than 0, not '${raw}'`, 'usage');
   return Math.round(seconds * 1000);
 }
 
 /**
- * Waits for run `run` to end, as WAIT_OPTIONS say. With progress (--verbose, or stderr a terminal),
- * follows the session's events and prints each tool call as it starts; otherwise long-polls the
- * status. Ctrl-C stops waiting, not the run.
+ * Waits for run `run` to end. With progress (--verbose, or stderr a terminal), follows the
+ * session's events and prints each tool call as it starts; otherwise (and when the event stream
+ * breaks) long-polls the status, which rides out a runtime restart. Ctrl-C stops waiting, not the run.
  */
-export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, run: number, flags: Options): Promise<SessionResult> {
-  const options = {
-    timeoutMs: parseTimeout(flags),
-    progress: !flags.quiet && (flags.verbose === true || process.stderr.isTTY === true),
-  };
+export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, run: number, settings: WaitSettings): Promise<SessionResult> {
+  ctx.about({ session: name, waiting: true });
   const controller = new AbortController();
   const onInterrupt = () => controller.abort(new CliError(
     `Stopped waiting; session '${name}' keeps running — check it with ao-status ${name}, stop it with ao-stop ${name}`,
     'interrupted',
   ));
   process.once('SIGINT', onInterrupt);
-  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new CliError(
-    `Session '${name}' has not ended after ${options.timeoutMs! / 1000} s — it keeps running; check it with ao-status ${name} and collect it with ao-get-result ${name}`,
-    'timeout',
-  )), options.timeoutMs);
+  const { WaitTimeoutError } = await import('../../sdk/index.js');
+  // Explained like the SDK's own timeout, by the advice for it.
+  const timer = settings.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new WaitTimeoutError(name, settings.timeoutMs!, undefined)), settings.timeoutMs);
   try {
-    if (options.progress) {
+    if (settings.progress) {
       try {
         for await (const event of ao.sessions.events(name, { signal: controller.signal })) {
           if (event.run !== run) continue;
@@ -72,40 +84,30 @@ export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, r
         if (controller.signal.aborted) throw controller.signal.reason;
         const sdk = await import('../../sdk/index.js');
         // The event stream broke for good: the status long-poll below still gets the outcome.
-        if (!(error instanceof sdk.ConnectionError)) throw await sessionGone(error, name);
+        if (!(error instanceof sdk.ConnectionError)) throw error;
       }
     }
     return await ao.sessions.waitForResult(name, { signal: controller.signal });
   } catch (error) {
     if (controller.signal.aborted) throw controller.signal.reason;
-    throw await sessionGone(error, name);
+    throw error;
   } finally {
     clearTimeout(timer);
     process.off('SIGINT', onInterrupt);
   }
 }
 
-async function sessionGone(error: unknown, name: string): Promise<unknown> {
-  const { NotFoundError } = await import('../../sdk/index.js');
-  if (error instanceof NotFoundError) return new CliError(`Session '${name}' was deleted while waiting for it`, 'not_found');
-  return error;
-}
-
 /**
  * The result text on stdout, exit 0, for a finished run; the error on stderr, exit 1, for a failed
  * or stopped one. With --json, stdout gets the SessionResult either way.
  */
-export function printResult(ctx: Context, result: SessionResult): void {
+export async function printResult(ctx: Context, result: SessionResult): Promise<void> {
   if (ctx.json) ctx.outJson(result);
   if (result.state === 'finished') {
     // A session with an output schema: the validated object, as JSON (with --json: in `result_json`).
     if (!ctx.json) ctx.out('result_json' in result ? JSON.stringify(result.result_json, null, 2) : result.result ?? '');
     return;
   }
-  const verb = result.state === 'stopped' ? 'was stopped' : 'failed';
-  ctx.error(new CliError(
-    `Session '${result.name}' ${verb}: ${result.error ?? 'no reason given'} — see its events with ao-events ${result.name}; continue it with ao-resume ${result.name} -p PROMPT`,
-    result.state,
-    { session: result.name, state: result.state },
-  ));
+  const { endedRunAdvice } = await import('../../sdk/index.js');
+  ctx.error(new CliError(endedRunAdvice(result, CLI_TERMS), result.state, { session: result.name, state: result.state }));
 }

@@ -175,7 +175,11 @@ export interface components {
             version: string;
         };
         Problem: {
-            /** @description A URI naming the kind of problem */
+            /**
+             * @description `urn:aof:problem:<code>`, where `<code>` is one of `ProblemCode`: what went wrong, for a
+             *     program to switch on (the `detail` is for people and may change). `about:blank` only
+             *     when the body did not come from an aof server.
+             */
             type: string;
             title: string;
             status: number;
@@ -188,6 +192,39 @@ export interface components {
                 message: string;
             }[];
         };
+        /**
+         * @description The kinds of problem both servers answer with, as the `<code>` of a problem's `type`
+         *     (`urn:aof:problem:<code>`). HTTP status in brackets.
+         *     - `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)
+         *     - `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)
+         *     - `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)
+         *     - `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)
+         *     - `forbidden` [403]: refused for another reason
+         *     - `not-found` [404]: no such route
+         *     - `session-not-found` [404]: no session by that name
+         *     - `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name
+         *     - `method-not-allowed` [405]: the route exists, the method does not
+         *     - `session-exists` [409]: a session by that name exists; resume it or pick another name
+         *     - `agent-exists` [409]: a blueprint by that name exists
+         *     - `session-busy` [409]: the session's last run is queued or running; wait for it or stop it
+         *     - `session-not-ended` [409]: the session's last run has not ended, so it has no result yet
+         *     - `run-not-last` [409]: events were sent for a run that is not the session's last
+         *     - `run-ended` [409]: events were sent for a run that has already ended
+         *     - `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork
+         *     - `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already
+         *     - `conflict` [409]: the resource is in another state than this request needs
+         *     - `payload-too-large` [413]: the request body is over the limit
+         *     - `unsupported-media-type` [415]: the body is not `application/json`
+         *     - `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory
+         *     - `agent-inactive` [422]: the blueprint is inactive; activate it first
+         *     - `unprocessable` [422]: the request is well-formed but cannot be done
+         *     - `internal-error` [500]: the server failed; see its log
+         *     - `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry
+         *     - `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly
+         *     - `service-unavailable` [503]: the server cannot answer now
+         * @enum {string}
+         */
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

@@ -1,6 +1,6 @@
 import type { Client } from 'openapi-fetch';
 import type { paths } from '../generated/runtime.js';
-import { OrchestratorError, WaitTimeoutError } from '../errors.js';
+import { ConnectionError, OrchestratorError, WaitTimeoutError } from '../errors.js';
 import { EventStream, followSse, sleep, type SseMessage } from '../event-stream.js';
 import { data } from '../http.js';
 import type {
@@ -18,6 +18,7 @@ import type {
   SessionResult,
   SessionSummary,
   SessionStatus,
+  UsageReport,
 } from '../types.js';
 
 const SERVICE = 'Agent Runtime';
@@ -56,6 +57,11 @@ export interface WaitOptions {
   /** How long each long-poll of the status may last on the server, in seconds (1 to 300). Default 30. */
   pollSeconds?: number | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * A lost connection (a runtime restarting) is retried with backoff until the timeout, or until it
+   * has been down this long without one. Default 300,000 (5 min); 0 fails at the first.
+   */
+  reconnectMs?: number | undefined;
 }
 
 /** Sessions in the Agent Runtime: `ao.sessions`. */
@@ -200,13 +206,27 @@ export class Sessions {
   async waitForResult(name: string, options: WaitOptions = {}): Promise<SessionResult> {
     const pollSeconds = Math.max(1, Math.min(MAX_WAIT_SECONDS, Math.floor(options.pollSeconds ?? 30)));
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    const reconnectMs = options.reconnectMs ?? 300_000;
     let state: RunState | undefined;
+    let downSince: number | undefined;
+    let failures = 0;
     for (;;) {
       const remainingMs = deadline - Date.now();
       const wait = Math.max(0, Math.min(pollSeconds, Math.floor(remainingMs / 1000)));
       const started = Date.now();
-      state = (await this.status(name, { wait, signal: options.signal })).state;
-      if (FINAL_STATES.has(state)) return this.result(name);
+      try {
+        state = (await this.status(name, { wait, signal: options.signal })).state;
+        if (FINAL_STATES.has(state)) return await this.result(name);
+        downSince = undefined;
+      } catch (error) {
+        if (!(error instanceof ConnectionError) || options.signal?.aborted) throw error;
+        downSince ??= started;
+        const backoff = Math.min(5000, 250 * 2 ** failures++);
+        if (Date.now() + backoff >= Math.min(deadline, downSince + reconnectMs)) throw error;
+        await sleep(backoff, options.signal);
+        continue;
+      }
+      failures = 0;
       if (Date.now() >= deadline) throw new WaitTimeoutError(name, options.timeoutMs ?? 0, state);
       // Less than a second left (wait=0), or a server that answered early: don't spin.
       const pause = Math.min(250 - (Date.now() - started), deadline - Date.now());
@@ -226,6 +246,15 @@ export class Sessions {
   async delete(name: string, options: { discard?: boolean | undefined } = {}): Promise<void> {
     const query = options.discard ? { discard: true } : {};
     await data(this.client.DELETE('/sessions/{name}', { params: { path: { name }, query } }));
+  }
+
+  /** Tokens, cost and time per session, per agent, per day and in total; optionally only some sessions. */
+  usage(options: { agent?: string | undefined; sessions?: string[] | undefined } = {}): Promise<UsageReport> {
+    const query = {
+      ...(options.agent ? { agent: options.agent } : {}),
+      ...(options.sessions?.length ? { sessions: options.sessions.join(',') } : {}),
+    };
+    return data(this.client.GET('/usage', { params: { query } }));
   }
 
   /**

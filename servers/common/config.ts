@@ -18,6 +18,8 @@ export interface ServerEnvironment {
   agentsDir: string;
   token: string | undefined;
   allowedOrigins: string[];
+  /** A postgres:// URL: both servers keep their data in that database instead of the data dir. */
+  databaseUrl: string | undefined;
 }
 
 export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): ServerEnvironment {
@@ -28,7 +30,31 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
     agentsDir: resolve(env.AGENT_ORCHESTRATOR_AGENTS_DIR || './.agent-orchestrator/agents'),
     token: env.AGENT_ORCHESTRATOR_API_TOKEN || undefined,
     allowedOrigins: (env.AGENT_ORCHESTRATOR_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    databaseUrl: env[DATABASE_URL_VARIABLE] ? parseDatabaseUrl(env[DATABASE_URL_VARIABLE]) : undefined,
   };
+}
+
+export const DATABASE_URL_VARIABLE = 'AGENT_ORCHESTRATOR_DATABASE_URL';
+
+/** A postgres:// (or postgresql://) URL, or an error that names the variable (never the password). */
+export function parseDatabaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${DATABASE_URL_VARIABLE} is not a URL (expected postgres://user:password@host:port/database)`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new Error(`${DATABASE_URL_VARIABLE} must be a postgres:// URL, not ${url.protocol}//...`);
+  }
+  return value;
+}
+
+/** The database URL without its password, for logs and messages. */
+export function redactDatabaseUrl(value: string): string {
+  const url = new URL(value);
+  if (url.password) url.password = '***';
+  return url.toString();
 }
 
 /** An http:// URL read from `variable`, or an error that names the variable. */

@@ -673,7 +673,8 @@ export const registryDocument: OpenApiDocument = {
         "properties": {
           "type": {
             "type": "string",
-            "description": "A URI naming the kind of problem"
+            "description": "`urn:aof:problem:<code>`, where `<code>` is one of `ProblemCode`: what went wrong, for a\nprogram to switch on (the `detail` is for people and may change). `about:blank` only\nwhen the body did not come from an aof server.\n",
+            "x-problem-codes": "#/components/schemas/ProblemCode"
           },
           "title": {
             "type": "string"
@@ -710,6 +711,39 @@ export const registryDocument: OpenApiDocument = {
             }
           }
         }
+      },
+      "ProblemCode": {
+        "type": "string",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n",
+        "enum": [
+          "invalid-request",
+          "unauthorized",
+          "forbidden-host",
+          "forbidden-origin",
+          "forbidden",
+          "not-found",
+          "session-not-found",
+          "agent-not-found",
+          "method-not-allowed",
+          "session-exists",
+          "agent-exists",
+          "session-busy",
+          "session-not-ended",
+          "run-not-last",
+          "run-ended",
+          "no-conversation",
+          "branch-exists",
+          "conflict",
+          "payload-too-large",
+          "unsupported-media-type",
+          "project-dir-invalid",
+          "agent-inactive",
+          "unprocessable",
+          "internal-error",
+          "registry-unavailable",
+          "database-unavailable",
+          "service-unavailable"
+        ]
       }
     }
   }
@@ -742,6 +776,9 @@ export const runtimeDocument: OpenApiDocument = {
     },
     {
       "name": "health"
+    },
+    {
+      "name": "usage"
     }
   ],
   "paths": {
@@ -1484,6 +1521,53 @@ export const runtimeDocument: OpenApiDocument = {
               "text/event-stream": {
                 "schema": {
                   "type": "string"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/usage": {
+      "get": {
+        "operationId": "getUsage",
+        "tags": [
+          "usage"
+        ],
+        "summary": "Tokens, cost and time of the sessions' runs, per session, per agent, per day, and in total",
+        "description": "Computed from the runs' `usage`, `cost_usd` (Claude Code's own estimate) and `duration_ms`.\nA run counts on the UTC day it started (or was queued, if it never started). Runs still\nqueued or running count with what they have reported so far.\n",
+        "parameters": [
+          {
+            "name": "agent",
+            "in": "query",
+            "required": false,
+            "description": "Only sessions started from this agent blueprint",
+            "schema": {
+              "$ref": "#/components/schemas/Name"
+            }
+          },
+          {
+            "name": "sessions",
+            "in": "query",
+            "required": false,
+            "description": "Only these sessions, comma-separated (names that do not exist, and empty ones, are left out)",
+            "schema": {
+              "type": "string",
+              "maxLength": 10000,
+              "pattern": "^[A-Za-z0-9_,-]+$"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The report",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/UsageReport"
                 }
               }
             }
@@ -2712,6 +2796,212 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       },
+      "UsageTotals": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "sessions",
+          "runs",
+          "usage",
+          "cost_usd",
+          "duration_ms"
+        ],
+        "properties": {
+          "sessions": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "runs": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "usage": {
+            "$ref": "#/components/schemas/Usage"
+          },
+          "cost_usd": {
+            "type": "number",
+            "minimum": 0
+          },
+          "duration_ms": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Sum of the runs' duration_ms, as Claude Code measured them"
+          }
+        }
+      },
+      "SessionUsage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "agent",
+          "state",
+          "runs",
+          "usage",
+          "cost_usd",
+          "duration_ms",
+          "first_run_at",
+          "last_run_at"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "agent": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "state": {
+            "$ref": "#/components/schemas/RunState"
+          },
+          "runs": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "usage": {
+            "$ref": "#/components/schemas/Usage"
+          },
+          "cost_usd": {
+            "type": "number",
+            "minimum": 0
+          },
+          "duration_ms": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "first_run_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "last_run_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          }
+        }
+      },
+      "AgentUsage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "agent",
+          "sessions",
+          "runs",
+          "usage",
+          "cost_usd",
+          "duration_ms"
+        ],
+        "properties": {
+          "agent": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "null: sessions started without a blueprint"
+          },
+          "sessions": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "runs": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "usage": {
+            "$ref": "#/components/schemas/Usage"
+          },
+          "cost_usd": {
+            "type": "number",
+            "minimum": 0
+          },
+          "duration_ms": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "DayUsage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "day",
+          "sessions",
+          "runs",
+          "usage",
+          "cost_usd",
+          "duration_ms"
+        ],
+        "properties": {
+          "day": {
+            "type": "string",
+            "format": "date",
+            "description": "UTC day, YYYY-MM-DD"
+          },
+          "sessions": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Sessions with a run on that day"
+          },
+          "runs": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "usage": {
+            "$ref": "#/components/schemas/Usage"
+          },
+          "cost_usd": {
+            "type": "number",
+            "minimum": 0
+          },
+          "duration_ms": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "UsageReport": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "totals",
+          "sessions",
+          "agents",
+          "days"
+        ],
+        "properties": {
+          "totals": {
+            "$ref": "#/components/schemas/UsageTotals"
+          },
+          "sessions": {
+            "type": "array",
+            "description": "Most expensive first",
+            "items": {
+              "$ref": "#/components/schemas/SessionUsage"
+            }
+          },
+          "agents": {
+            "type": "array",
+            "description": "Most expensive first",
+            "items": {
+              "$ref": "#/components/schemas/AgentUsage"
+            }
+          },
+          "days": {
+            "type": "array",
+            "description": "Oldest first",
+            "items": {
+              "$ref": "#/components/schemas/DayUsage"
+            }
+          }
+        }
+      },
       "RuntimeInfo": {
         "type": "object",
         "additionalProperties": false,
@@ -2819,6 +3109,9 @@ export const runtimeDocument: OpenApiDocument = {
       },
       "Problem": {
         "$ref": "registry.yaml#/components/schemas/Problem"
+      },
+      "ProblemCode": {
+        "$ref": "registry.yaml#/components/schemas/ProblemCode"
       }
     }
   }

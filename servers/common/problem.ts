@@ -1,4 +1,8 @@
 /** An error that becomes an RFC 9457 problem+json response. Thrown where it arises, rendered in one place. */
+import { defaultProblemCode, PROBLEM_CODES, PROBLEM_TYPE_PREFIX, problemType, type ProblemCode } from './problem-types.js';
+
+export type { ProblemCode } from './problem-types.js';
+
 export interface FieldError {
   field: string;
   message: string;
@@ -22,15 +26,21 @@ export class HttpProblem extends Error {
   readonly status: number;
   readonly title: string;
   readonly errors: FieldError[] | undefined;
+  /** What went wrong, for programs: one of the contract's ProblemCode values. */
+  readonly code: ProblemCode;
+  /** `urn:aof:problem:<code>`. */
   readonly type: string;
 
-  constructor(status: number, detail: string, options: { errors?: FieldError[]; type?: string; title?: string } = {}) {
+  /** `type` is kept for callers written before codes: a `urn:aof:problem:<code>` type sets the code. */
+  constructor(status: number, detail: string, options: { errors?: FieldError[]; code?: ProblemCode; type?: string; title?: string } = {}) {
     super(detail);
     this.name = 'HttpProblem';
     this.status = status;
     this.title = options.title ?? TITLES[status] ?? 'Error';
     this.errors = options.errors;
-    this.type = options.type ?? `urn:aof:problem:${this.title.toLowerCase().replace(/[^a-z]+/g, '-')}`;
+    const fromType = options.type?.startsWith(PROBLEM_TYPE_PREFIX) ? options.type.slice(PROBLEM_TYPE_PREFIX.length) as ProblemCode : undefined;
+    this.code = options.code ?? (fromType && fromType in PROBLEM_CODES ? fromType : defaultProblemCode(status));
+    this.type = problemType(this.code);
   }
 
   toJSON(instance?: string) {
@@ -45,9 +55,9 @@ export class HttpProblem extends Error {
   }
 }
 
-export const invalid = (field: string, message: string) =>
-  new HttpProblem(400, `${field}: ${message}`, { errors: [{ field, message }] });
-export const notFound = (detail: string) => new HttpProblem(404, detail);
-export const conflict = (detail: string) => new HttpProblem(409, detail);
-export const unprocessable = (field: string, message: string) =>
-  new HttpProblem(422, `${field}: ${message}`, { errors: [{ field, message }] });
+export const invalid = (field: string, message: string, code?: ProblemCode) =>
+  new HttpProblem(400, `${field}: ${message}`, { errors: [{ field, message }], ...(code ? { code } : {}) });
+export const notFound = (detail: string, code?: ProblemCode) => new HttpProblem(404, detail, code ? { code } : {});
+export const conflict = (detail: string, code?: ProblemCode) => new HttpProblem(409, detail, code ? { code } : {});
+export const unprocessable = (field: string, message: string, code?: ProblemCode) =>
+  new HttpProblem(422, `${field}: ${message}`, { errors: [{ field, message }], ...(code ? { code } : {}) });

@@ -40,12 +40,14 @@ export function securityGuard(options: SecurityOptions): Middleware {
     const host = (ctx.get('host') || '').toLowerCase();
     if (!allowedHosts.has(host)) {
       throw new HttpProblem(403, `Host '${host || '(none)'}' is not allowed; use ${options.url.hostname}:${port}`, {
+        code: 'forbidden-host',
         errors: [{ field: 'header.host', message: 'is not this server' }],
       });
     }
     const origin = ctx.get('origin').toLowerCase();
     if (origin && !allowedOrigins.has(origin) && !isSameOrigin(origin, allowedHosts)) {
       throw new HttpProblem(403, `Origin '${origin}' is not allowed (see AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)`, {
+        code: 'forbidden-origin',
         errors: [{ field: 'header.origin', message: 'is not an allowed origin' }],
       });
     }

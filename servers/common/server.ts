@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { URL_VARIABLES } from './config.js';
+import { redactDatabaseUrl, URL_VARIABLES } from './config.js';
 import { lockDataDir } from './data-dir.js';
 import { listen } from './listen.js';
 import type { Logger } from './logger.js';
@@ -16,6 +16,8 @@ export interface CommonServerOptions {
   /** Host and port to listen on; port 0 picks a free one. */
   url: URL;
   dataDir: string;
+  /** A postgres:// URL: the data is kept in that database rather than in the data dir. */
+  databaseUrl?: string | undefined;
   token?: string | undefined;
   allowedOrigins?: string[];
   logger: Logger;
@@ -56,7 +58,7 @@ export async function serveLocked(
       await onClose?.();
       throw cannotListen(title, owner, options.url, error);
     });
-    options.logger.info(`${title} listening on ${listening.url} (data in ${options.dataDir})`);
+    options.logger.info(`${title} listening on ${listening.url} (data in ${options.databaseUrl ? redactDatabaseUrl(options.databaseUrl) : options.dataDir})`);
     return {
       url: listening.url,
       async close() {

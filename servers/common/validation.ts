@@ -9,7 +9,7 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 const BASE = 'https://aof.invalid/openapi/';
 /** Keywords OpenAPI puts beside JSON Schema; declared so Ajv's strict mode accepts them. */
 const OPENAPI_KEYWORDS = ['openapi', 'info', 'servers', 'paths', 'components', 'security', 'tags',
-  'externalDocs', 'webhooks', 'jsonSchemaDialect', 'example', 'xml'];
+  'externalDocs', 'webhooks', 'jsonSchemaDialect', 'example', 'xml', 'x-problem-codes'];
 
 /**
  * Compiles schemas taken from OpenAPI documents. Every document is registered under

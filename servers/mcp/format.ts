@@ -1,6 +1,6 @@
 /**
  * What the MCP tools answer with: text a model can act on, cut to a size it can take, and SDK errors
- * turned into tool errors that say what to do next (the MCP twin of bin/lib/cli.ts `explain`).
+ * turned into tool errors that say what to do next (the SDK's advice, sdk/advice.ts, in the tools' terms).
  *
  * Every successful answer carries the same information twice: as text (`content`) and as
  * structured content. Clients differ in which one the model sees: Claude Code 2.1 hands the model
@@ -10,15 +10,11 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
+  advise,
+  endedRunAdvice,
   ApiError,
-  ConflictError,
-  ConnectionError,
-  ForbiddenError,
-  InvalidRequestError,
-  NotFoundError,
-  OrchestratorError,
-  ServerError,
-  UnauthorizedError,
+  type AdviceSubject,
+  type ClientTerms,
   type RunState,
   type Session,
   type SessionResult,
@@ -46,11 +42,6 @@ export interface Outcome {
   note: string | null;
 }
 
-const URL_VARIABLES: Record<string, string> = {
-  'Agent Runtime': 'AGENT_ORCHESTRATOR_SESSION_API_URL',
-  'Agent Registry': 'AGENT_ORCHESTRATOR_AGENT_API_URL',
-};
-
 /** A successful tool result: text for the model, plus structured content when the tool declares it. */
 export function ok(text: string, structured?: Record<string, unknown>): CallToolResult {
   return { content: [{ type: 'text', text }], ...(structured ? { structuredContent: structured } : {}) };
@@ -70,35 +61,36 @@ export class ToolFailure extends Error {
  * Runs a tool body; whatever it throws becomes a tool error with a message that says what to do.
  * Nothing a tool does can take the server down.
  */
-export async function guarded(body: () => Promise<CallToolResult>): Promise<CallToolResult> {
+export async function guarded(body: () => Promise<CallToolResult>, subject: AdviceSubject = {}): Promise<CallToolResult> {
   try {
     return await body();
   } catch (error) {
-    return toolError(explain(error));
+    return toolError(explain(error, subject));
   }
 }
 
-/** The generic message for anything the SDK (or anything else) throws. */
-export function explain(error: unknown): string {
+/** How the MCP tools name the next steps in the advice the SDK gives for each failure. */
+export const MCP_TERMS: ClientTerms = {
+  agent: 'Agent blueprint',
+  startSession: () => 'start_agent_session',
+  resumeSession: () => 'resume_agent_session',
+  waitForSession: () => 'get_agent_session_status (wait_seconds)',
+  sessionStatus: () => 'get_agent_session_status',
+  sessionResult: () => 'get_agent_session_result',
+  stopSession: () => 'stop_agent_session',
+  sessionEvents: (name) => `\`ao-events ${name}\``,
+  listSessions: 'list_agent_sessions',
+  listAgents: 'list_agent_blueprints',
+  activateAgent: (name) => `\`ao-activate-agent ${name}\``,
+  projectDir: 'as project_dir',
+  environment: " in this MCP server's environment",
+};
+
+/** The message for anything a tool throws: the SDK's advice for its errors, in the tools' terms. */
+export function explain(error: unknown, subject: AdviceSubject = {}): string {
   if (error instanceof ToolFailure) return error.message;
-  if (error instanceof ConnectionError) {
-    const variable = URL_VARIABLES[error.service] ?? 'its URL variable';
-    return `Cannot connect to ${error.service} at ${error.url}${error.code ? ` (${error.code})` : ''} — start it with \`npm start\` in the aof repository (or \`aof up\`), or set ${variable} in this MCP server's environment to where it runs`;
-  }
-  if (error instanceof UnauthorizedError) {
-    return `${error.service} refused the request: ${error.message} — set AGENT_ORCHESTRATOR_API_TOKEN in this MCP server's environment to the token the servers were started with`;
-  }
-  if (error instanceof ForbiddenError) {
-    return `${error.service} refused the request: ${error.message}`;
-  }
-  if (error instanceof ServerError) {
-    return `${error.service} failed: ${error.message} — see the server's log`;
-  }
-  if (error instanceof ApiError) {
-    const fields = error.errors.map((e) => `${e.field} ${e.message}`).filter((text) => !error.message.includes(text));
-    return [error.message, ...fields].join('; ');
-  }
-  if (error instanceof OrchestratorError) return error.message;
+  const advice = advise(error, MCP_TERMS, subject);
+  if (advice) return advice.message;
   if (error instanceof Error) {
     if (error.name === 'AbortError') return 'The request was cancelled';
     return `Unexpected error: ${error.message}`;
@@ -106,9 +98,8 @@ export function explain(error: unknown): string {
   return `Unexpected error: ${String(error)}`;
 }
 
-export const isNotFound = (error: unknown): error is NotFoundError => error instanceof NotFoundError;
-export const isConflict = (error: unknown): error is ConflictError => error instanceof ConflictError;
-export const isInvalid = (error: unknown): error is InvalidRequestError => error instanceof InvalidRequestError;
+/** The problem code of an SDK error (`session-not-found`, ...), or undefined. */
+export const problemCodeOf = (error: unknown): string | undefined => (error instanceof ApiError ? error.code : undefined);
 
 /**
  * `text` from `offset`, at most `max` characters. A cut never splits a surrogate pair.
@@ -146,10 +137,7 @@ export function resultOutcome(result: SessionResult, offset: number, max: number
     ...('result_json' in result ? { result_json: result.result_json } : {}),
   };
   if (result.state !== 'finished') {
-    const verb = result.state === 'stopped' ? 'was stopped' : 'failed';
-    const lines = [
-      `Session '${result.name}' ${verb} (run ${result.run}): ${result.error ?? 'no reason given'} — see its events with \`ao-events ${result.name}\`; continue it with resume_agent_session`,
-    ];
+    const lines = [endedRunAdvice(result, MCP_TERMS)];
     // The CLI often repeats its error as the result text: show the answer only when it says more.
     if (part.trim() && part.trim() !== (result.error ?? '').trim()) lines.push('', 'Its last answer:', part);
     if (cut) lines.push(cut);

@@ -7,18 +7,16 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
-import { WaitTimeoutError, type Orchestrator, type RunState, type Session } from '../../sdk/index.js';
+import { ConnectionError, WaitTimeoutError, type AdviceSubject, type Orchestrator, type RunState, type Session } from '../../sdk/index.js';
 import {
   DEFAULT_MAX_CHARS,
   fit,
   followUp,
   guarded,
-  isConflict,
-  isInvalid,
-  isNotFound,
   lastRun,
   ok,
   pendingOutcome,
+  problemCodeOf,
   resultOutcome,
   ToolFailure,
 } from './format.js';
@@ -97,8 +95,17 @@ export const TOOL_NAMES = [
   'get_agent_session_status',
   'get_agent_session_result',
   'stop_agent_session',
+  'delete_agent_session',
   'delete_all_agent_sessions',
+  'get_agent_usage',
 ] as const;
+
+const usageSums = {
+  runs: z.number().int(),
+  usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int(), cache_creation_input_tokens: z.number().int(), cache_read_input_tokens: z.number().int() }),
+  cost_usd: z.number(),
+  duration_ms: z.number().int(),
+};
 
 /** Registers the orchestrator tools (TOOL_NAMES) on `server`. */
 export function registerTools(server: McpServer, options: ToolOptions): void {
@@ -109,22 +116,31 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
   const progressEveryMs = options.progressIntervalMs ?? 15_000;
 
   /** Waits (bounded) for the session's run to end; a run still going then is a non-error answer. */
-  async function waitForOutcome(session: Session, timeoutSeconds: number, extra: Extra): Promise<CallToolResult> {
+  async function waitForOutcome(session: Session, timeoutSeconds: number, extra: Extra, subject: AdviceSubject): Promise<CallToolResult> {
     const name = session.name;
+    subject.waiting = true; // a session missing from now on was deleted while waiting
     const startedAt = Date.now();
     const deadline = startedAt + timeoutSeconds * 1000;
     const progressToken = extra._meta?.progressToken;
     let state: RunState = session.state;
     let ticks = 0;
+    let lost: ConnectionError | undefined;
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
+      const slice = Math.min(remaining, progressEveryMs);
       try {
-        const result = await ao().sessions.waitForResult(name, { timeoutMs: Math.min(remaining, progressEveryMs), signal: extra.signal });
+        const result = await ao().sessions.waitForResult(name, { timeoutMs: slice, reconnectMs: slice, signal: extra.signal });
         return resultOutcome(result, 0, maxChars);
       } catch (error) {
-        if (isNotFound(error)) throw new ToolFailure(`Session '${name}' was deleted while waiting for it`);
+        // A runtime restarting: keep trying (the SDK backs off) until the timeout.
+        if (error instanceof ConnectionError && !extra.signal.aborted) {
+          lost = error;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))));
+          continue;
+        }
         if (!(error instanceof WaitTimeoutError)) throw error;
+        lost = undefined;
         state = (error.state as RunState | undefined) ?? state;
       }
       if (progressToken !== undefined) {
@@ -135,6 +151,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         }).catch(() => undefined);
       }
     }
+    if (lost) throw lost;
     return pendingOutcome(
       { name, state, run: lastRun(session) },
       `Session '${name}' is still ${state} after ${timeoutSeconds} s; it keeps working in the background — ${followUp(name)}`,
@@ -270,11 +287,11 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     }),
     outputSchema: outcomeSchema,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  }, (args, extra) => guarded(async () => {
+  }, (args, extra) => {
     const projectDir = resolve(projectRoot, args.project_dir ?? '.');
-    let session: Session;
-    try {
-      session = await ao().sessions.create({
+    const subject: AdviceSubject = { session: args.name, agent: args.blueprint, projectDir };
+    return guarded(async () => {
+      const session = await ao().sessions.create({
         name: args.name,
         prompt: args.prompt,
         project_dir: projectDir,
@@ -282,28 +299,9 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         ...(args.output_schema ? { output_schema: args.output_schema } : {}),
         ...(args.worktree !== undefined ? { worktree: args.worktree } : {}),
       });
-    } catch (error) {
-      if (isConflict(error) && error.problem.type === 'urn:aof:problem:branch-exists') throw new ToolFailure(error.message);
-      if (isConflict(error)) throw new ToolFailure(`Session '${args.name}' already exists — use resume_agent_session to continue it, or pick another name`);
-      if (isInvalid(error)) {
-        const fields = error.errors.map((e) => e.field);
-        if (args.blueprint && fields.includes('body.agent')) {
-          throw new ToolFailure(/inactive/.test(error.message)
-            ? `Agent blueprint '${args.blueprint}' is inactive — activate it in the Agent Registry first (see list_agent_blueprints)`
-            : `Agent blueprint '${args.blueprint}' not found — see list_agent_blueprints`);
-        }
-        const repository = error.errors.find((e) => e.field === 'body.worktree');
-        if (repository) throw new ToolFailure(`worktree: ${repository.message}`);
-        const schema = error.errors.find((e) => e.field === 'body.output_schema');
-        if (schema) throw new ToolFailure(`output_schema ${schema.message}`);
-        if (fields.includes('body.project_dir')) {
-          throw new ToolFailure(`Project directory '${projectDir}' does not exist on the Agent Runtime's machine — pass an existing directory as project_dir`);
-        }
-      }
-      throw error;
-    }
-    return args.async ? started(session, 'started') : waitForOutcome(session, args.timeout_seconds, extra);
-  }));
+      return args.async ? started(session, 'started') : waitForOutcome(session, args.timeout_seconds, extra, subject);
+    }, subject);
+  });
 
   server.registerTool('resume_agent_session', {
     title: 'Resume an agent session',
@@ -316,21 +314,13 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     }),
     outputSchema: outcomeSchema,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  }, (args, extra) => guarded(async () => {
-    let session: Session;
-    try {
-      session = await ao().sessions.resume(args.name, { prompt: args.prompt });
-    } catch (error) {
-      if (isNotFound(error)) throw new ToolFailure(`Session '${args.name}' not found — start it with start_agent_session (see list_agent_sessions)`);
-      if (isConflict(error) && /was forked from/.test(error.message)) throw new ToolFailure(error.message);
-      if (isConflict(error)) {
-        const state = /is (queued|running)/.exec(error.message)?.[1] ?? 'still running';
-        throw new ToolFailure(`Session '${args.name}' is ${state} — wait for it with get_agent_session_status (wait_seconds) or stop it with stop_agent_session, then resume`);
-      }
-      throw error;
-    }
-    return args.async ? started(session, 'resumed') : waitForOutcome(session, args.timeout_seconds, extra);
-  }));
+  }, (args, extra) => {
+    const subject: AdviceSubject = { session: args.name, resuming: true };
+    return guarded(async () => {
+      const session = await ao().sessions.resume(args.name, { prompt: args.prompt });
+      return args.async ? started(session, 'resumed') : waitForOutcome(session, args.timeout_seconds, extra, subject);
+    }, subject);
+  });
 
   server.registerTool('fork_agent_session', {
     title: 'Fork an agent session',
@@ -348,22 +338,17 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     }),
     outputSchema: outcomeSchema,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  }, (args, extra) => guarded(async () => {
-    let session: Session;
-    try {
-      session = await ao().sessions.fork(args.source, { name: args.name, prompt: args.prompt });
-    } catch (error) {
-      if (isNotFound(error)) throw new ToolFailure(`Session '${args.source}' not found — see list_agent_sessions`);
-      if (isConflict(error)) {
-        if (/already exists/.test(error.message)) throw new ToolFailure(`Session '${args.name}' already exists — pick another name for the fork`);
-        const state = /is (queued|running)/.exec(error.message)?.[1];
-        if (state) throw new ToolFailure(`Session '${args.source}' is ${state} — wait for it with get_agent_session_status (wait_seconds) or stop it with stop_agent_session, then fork it`);
-        throw new ToolFailure(error.message);
-      }
-      throw error;
-    }
-    return args.async ? started(session, 'forked') : waitForOutcome(session, args.timeout_seconds, extra);
-  }));
+  }, (args, extra) => {
+    const subject: AdviceSubject = { session: args.source, forking: true };
+    return guarded(async () => {
+      const session = await ao().sessions.fork(args.source, { name: args.name, prompt: args.prompt }).catch((error: unknown) => {
+        // The advice names the source; a taken name is the fork's.
+        if (problemCodeOf(error) === 'session-exists') throw new ToolFailure(`Session '${args.name}' already exists — pick another name for the fork`);
+        throw error;
+      });
+      return args.async ? started(session, 'forked') : waitForOutcome(session, args.timeout_seconds, extra, { session: args.name });
+    }, subject);
+  });
 
   server.registerTool('get_agent_session_status', {
     title: 'Get an agent session status',
@@ -380,14 +365,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     outputSchema: z.object({ name: z.string(), state: z.enum(RUN_STATES), note: NOTE }),
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, (args, extra) => guarded(async () => {
-    let status;
-    try {
-      status = await ao().sessions.status(args.name, { wait: args.wait_seconds || undefined, signal: extra.signal });
-    } catch (error) {
-      if (isNotFound(error)) throw new ToolFailure(`Session '${args.name}' not found — see list_agent_sessions`);
-      throw error;
-    }
-    const { name, state } = status;
+    const { name, state } = await ao().sessions.status(args.name, { wait: args.wait_seconds || undefined, signal: extra.signal });
     const next: Record<RunState, string> = {
       queued: `Session '${name}' is queued (waiting for a free slot)${args.wait_seconds ? ` after waiting ${args.wait_seconds} s` : ''} — ${followUp(name)}`,
       running: `Session '${name}' is running${args.wait_seconds ? ` after waiting ${args.wait_seconds} s` : ''} — ${followUp(name)}`,
@@ -396,7 +374,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
       stopped: `Session '${name}' was stopped — see its last answer with get_agent_session_result; continue it with resume_agent_session`,
     };
     return ok(next[state], { name, state, note: next[state] });
-  }));
+  }, { session: args.name }));
 
   server.registerTool('get_agent_session_result', {
     title: 'Get an agent session result',
@@ -411,16 +389,15 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     try {
       return resultOutcome(await ao().sessions.result(args.name), args.offset, maxChars);
     } catch (error) {
-      if (isNotFound(error)) throw new ToolFailure(`Session '${args.name}' not found — see list_agent_sessions`);
-      if (!isConflict(error)) throw error;
+      if (problemCodeOf(error) !== 'session-not-ended') throw error;
     }
-    // 409: the last run has not ended yet.
+    // The last run has not ended yet: not an error, an answer saying how to wait.
     const session = await ao().sessions.get(args.name);
     return pendingOutcome(
       { name: session.name, state: session.state, run: lastRun(session) },
       `Session '${session.name}' is ${session.state}: no result yet — ${followUp(session.name)}`,
     );
-  }));
+  }, { session: args.name }));
 
   server.registerTool('stop_agent_session', {
     title: 'Stop an agent session',
@@ -431,20 +408,58 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     outputSchema: z.object({ name: z.string(), state: z.enum(RUN_STATES), run: z.number().int().nullable(), note: NOTE }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   }, (args) => guarded(async () => {
-    let before: RunState;
-    let session: Session;
-    try {
-      before = (await ao().sessions.status(args.name)).state;
-      session = await ao().sessions.stop(args.name);
-    } catch (error) {
-      if (isNotFound(error)) throw new ToolFailure(`Session '${args.name}' not found — see list_agent_sessions`);
-      throw error;
-    }
+    const before = (await ao().sessions.status(args.name)).state;
+    const session = await ao().sessions.stop(args.name);
     const run = lastRun(session);
     const text = before === 'queued' || before === 'running'
       ? `Session '${session.name}' stopped (run ${run ?? 1} was ${before}; now ${session.state}) — continue it with resume_agent_session`
       : `Session '${session.name}' was not running (its last run ${before === 'stopped' ? 'was already stopped' : before}); nothing to stop`;
     return ok(text, { name: session.name, state: session.state, run, note: text });
+  }, { session: args.name }));
+
+  server.registerTool('delete_agent_session', {
+    title: 'Delete an agent session',
+    description: 'Deletes one session with its history, stopping its run first if one is active. Other sessions are kept. Cannot be undone.',
+    inputSchema: z.strictObject({
+      name: sessionName('The session to delete (see list_agent_sessions)'),
+    }),
+    outputSchema: z.object({ deleted: z.string(), note: NOTE }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  }, (args) => guarded(async () => {
+    await ao().sessions.delete(args.name);
+    return ok(`Deleted session '${args.name}'`, { deleted: args.name, note: null });
+  }, { session: args.name }));
+
+  server.registerTool('get_agent_usage', {
+    title: 'Get token usage and cost',
+    description: "Tokens, cost (Claude Code's own estimate) and time of the sessions' runs: per session (most expensive first), per agent blueprint, per UTC day, and the total. Computed by the Agent Runtime: use its numbers as they are.",
+    inputSchema: z.strictObject({
+      sessions: z.array(z.string().regex(NAME_PATTERN, { error: `Invalid session name: use ${NAME_RULE}` }).max(60)).max(200).optional()
+        .describe('Only these sessions (default: all)'),
+      blueprint: z.string().regex(NAME_PATTERN, { error: `Invalid blueprint name: use ${NAME_RULE}` }).max(60).optional()
+        .describe('Only sessions started from this blueprint'),
+    }),
+    outputSchema: z.object({
+      totals: z.object({ sessions: z.number().int(), ...usageSums }),
+      sessions: z.array(z.object({ name: z.string(), agent: z.string().nullable(), state: z.enum(RUN_STATES), first_run_at: z.string(), last_run_at: z.string(), ...usageSums })),
+      agents: z.array(z.object({ agent: z.string().nullable(), sessions: z.number().int(), ...usageSums })),
+      days: z.array(z.object({ day: z.string(), sessions: z.number().int(), ...usageSums })),
+      note: NOTE,
+    }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+  }, (args) => guarded(async () => {
+    const report = await ao().sessions.usage({ agent: args.blueprint, sessions: args.sessions });
+    const { shown, more } = fit(report.sessions, maxChars / 2);
+    const tokens = (u: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number }) =>
+      u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
+    const t = report.totals;
+    const note = more ? `${more} more (cheaper) session${more === 1 ? '' : 's'} not shown — name the sessions to see them` : null;
+    const lines = [
+      `Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${tokens(t.usage)} tokens (input ${t.usage.input_tokens}, output ${t.usage.output_tokens}, cache write ${t.usage.cache_creation_input_tokens}, cache read ${t.usage.cache_read_input_tokens}), $${t.cost_usd.toFixed(4)}`,
+      ...shown.map((s) => `- ${s.name}${s.agent ? ` (blueprint ${s.agent})` : ''}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}, ${tokens(s.usage)} tokens, $${s.cost_usd.toFixed(4)}`),
+      ...(note ? [`… ${note}`] : []),
+    ];
+    return ok(lines.join('\n'), { ...report, sessions: shown, note });
   }));
 
   server.registerTool('delete_all_agent_sessions', {

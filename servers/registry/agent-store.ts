@@ -1,82 +1,47 @@
-import type Datastore from 'nedb-promises';
 import type { components } from '../../sdk/generated/registry.js';
-import { openCollection } from '../common/data-dir.js';
-import { conflict, notFound } from '../common/problem.js';
+import { notFound } from '../common/problem.js';
 
 export type Agent = components['schemas']['Agent'];
 export type AgentCreate = components['schemas']['AgentCreate'];
 export type AgentUpdate = components['schemas']['AgentUpdate'];
 
-/**
- * `mcp_servers` is stored as JSON text: its `env` and `headers` maps take any key, and nedb refuses
- * field names that start with `$` or contain `.` (an env var `A.B` would fail the insert with a 500).
- * Documents written before this are plain objects; `toAgent` reads both. `output_schema` is JSON
- * text for the same reason (`$schema`, `$ref`, `$defs`).
- */
-type AgentDocument = Omit<Agent, 'mcp_servers' | 'output_schema'> & { _id: string; mcp_servers?: string | Agent['mcp_servers']; output_schema?: string };
-
-/** Fields kept as JSON text. */
-const JSON_TEXT_FIELDS = new Set(['mcp_servers', 'output_schema']);
-
 const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'output_schema', 'worktree'] as const;
 
-/** Blueprints in one nedb file, keyed by name (the `_id`, so a duplicate name is refused atomically). */
-export class AgentStore {
-  private constructor(private readonly db: Datastore<AgentDocument>) {}
+/**
+ * Where the registry keeps blueprints: the embedded nedb file (agent-store-nedb.ts) or PostgreSQL
+ * (agent-store-postgres.ts), chosen at start (agent-store-select.ts). Names are unique; a missing
+ * name is a 404 problem, a taken one a 409.
+ */
+export interface AgentStore {
+  /** Every blueprint (of that status), by name. */
+  list(status?: Agent['status']): Promise<Agent[]>;
+  get(name: string): Promise<Agent>;
+  find(name: string): Promise<Agent | null>;
+  create(input: AgentCreate): Promise<Agent>;
+  /** Sets the given fields; `null` removes an optional one. */
+  update(name: string, changes: AgentUpdate): Promise<Agent>;
+  /** Creates or replaces a blueprint kept as a folder; its status and creation time survive. */
+  upsertFromFolder(input: AgentCreate): Promise<void>;
+  delete(name: string): Promise<void>;
+  /** Lets go of files and connections. */
+  close(): Promise<void>;
+}
 
-  static async open(dataDir: string): Promise<AgentStore> {
-    return new AgentStore(await openCollection<AgentDocument>(dataDir, 'agents.db', [{ fieldName: 'status' }]));
-  }
-
-  async list(status?: Agent['status']): Promise<Agent[]> {
-    const docs = await this.db.find(status ? { status } : {}).sort({ _id: 1 });
-    return docs.map(toAgent);
-  }
+/** What every backend does the same way, over its own `find`, `create` and `update`. */
+export abstract class AgentStoreBase implements AgentStore {
+  abstract list(status?: Agent['status']): Promise<Agent[]>;
+  abstract find(name: string): Promise<Agent | null>;
+  abstract create(input: AgentCreate): Promise<Agent>;
+  abstract update(name: string, changes: AgentUpdate): Promise<Agent>;
+  abstract delete(name: string): Promise<void>;
+  abstract close(): Promise<void>;
 
   async get(name: string): Promise<Agent> {
-    const doc = await this.db.findOne({ _id: name });
-    if (!doc) throw notFound(`Agent '${name}' not found`);
-    return toAgent(doc);
+    const agent = await this.find(name);
+    if (!agent) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
+    return agent;
   }
 
-  async find(name: string): Promise<Agent | null> {
-    const doc = await this.db.findOne({ _id: name });
-    return doc ? toAgent(doc) : null;
-  }
-
-  async create(input: AgentCreate): Promise<Agent> {
-    const now = new Date().toISOString();
-    const agent: Agent = { ...input, status: input.status ?? 'active', created_at: now, modified_at: now };
-    try {
-      const doc = { ...agent, _id: agent.name } as AgentDocument;
-      if (agent.mcp_servers) doc.mcp_servers = JSON.stringify(agent.mcp_servers);
-      if (agent.output_schema) doc.output_schema = JSON.stringify(agent.output_schema);
-      return toAgent(await this.db.insert(doc));
-    } catch (error) {
-      if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
-        throw conflict(`Agent '${input.name}' already exists`);
-      }
-      throw error;
-    }
-  }
-
-  async update(name: string, changes: AgentUpdate): Promise<Agent> {
-    const $set: Record<string, unknown> = { modified_at: new Date().toISOString() };
-    const $unset: Record<string, true> = {};
-    for (const [key, value] of Object.entries(changes)) {
-      if (value === null) $unset[key] = true;
-      else $set[key] = JSON_TEXT_FIELDS.has(key) ? JSON.stringify(value) : value;
-    }
-    const updated = await this.db.update<AgentDocument>(
-      { _id: name },
-      Object.keys($unset).length ? { $set, $unset } : { $set },
-      { returnUpdatedDocs: true },
-    );
-    if (!updated) throw notFound(`Agent '${name}' not found`);
-    return toAgent(updated as unknown as AgentDocument);
-  }
-
-  /** Creates or replaces a blueprint kept as a folder; its status and creation time survive. */
   async upsertFromFolder(input: AgentCreate): Promise<void> {
     const existing = await this.find(input.name);
     if (!existing) {
@@ -87,17 +52,9 @@ export class AgentStore {
     for (const key of OPTIONAL_FIELDS) changes[key] = (input[key] ?? null) as never;
     await this.update(input.name, changes);
   }
-
-  async delete(name: string): Promise<void> {
-    const removed = await this.db.remove({ _id: name }, {});
-    if (!removed) throw notFound(`Agent '${name}' not found`);
-  }
 }
 
-function toAgent({ _id, mcp_servers, output_schema, ...agent }: AgentDocument): Agent {
-  return {
-    ...agent,
-    ...(mcp_servers === undefined ? {} : { mcp_servers: typeof mcp_servers === 'string' ? JSON.parse(mcp_servers) : mcp_servers }),
-    ...(output_schema === undefined ? {} : { output_schema: JSON.parse(output_schema) }),
-  };
+/** A new blueprint as stored, from what a client sent. */
+export function newAgent(input: AgentCreate, now = new Date().toISOString()): Agent {
+  return { ...input, status: input.status ?? 'active', created_at: now, modified_at: now };
 }

@@ -3,7 +3,8 @@ import { createApp } from '../common/app.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import type { Handlers } from '../common/operations.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
-import { AgentStore } from './agent-store.js';
+import type { AgentStore } from './agent-store.js';
+import { openAgentStore } from './agent-store-select.js';
 import { importAgentFolders } from './folder-import.js';
 
 export interface RegistryOptions extends CommonServerOptions {
@@ -13,15 +14,20 @@ export interface RegistryOptions extends CommonServerOptions {
 
 export function startRegistry(options: RegistryOptions): Promise<RunningServer> {
   return serveLocked(options, 'registry', 'Agent Registry', async () => {
-    const store = await AgentStore.open(options.dataDir);
-    if (options.agentsDir) await importAgentFolders(options.agentsDir, store, options.logger);
+    const store = await openAgentStore(options);
+    try {
+      if (options.agentsDir) await importAgentFolders(options.agentsDir, store, options.logger);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
     const app = createApp<operations>({
       api: 'registry',
       handlers: registryHandlers(store),
       security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token },
       logger: options.logger,
     });
-    return { app };
+    return { app, onClose: () => store.close() };
   });
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HttpProblem } from '../common/problem.js';
+import { conflict } from '../common/problem.js';
 import { isFinal, lastRun, newRun, type StoredSession } from './session-store.js';
 import type { SessionStore } from './store/interfaces.js';
 
@@ -15,14 +15,10 @@ import type { SessionStore } from './store/interfaces.js';
 export function forkOf(source: StoredSession, name: string, prompt: string, now: string): StoredSession {
   const last = lastRun(source);
   if (!isFinal(last.state)) {
-    throw new HttpProblem(409, `Session '${source.name}' is ${last.state}; wait for it to end or stop it before forking it`, {
-      type: 'urn:aof:problem:session-busy',
-    });
+    throw conflict(`Session '${source.name}' is ${last.state}; wait for it to end or stop it before forking it`, 'session-busy');
   }
   if (!source.conversation_started || !source.claude_session_id) {
-    throw new HttpProblem(409, `Session '${source.name}' has no conversation to fork yet (its runs never reached Claude Code); resume it first`, {
-      type: 'urn:aof:problem:no-conversation',
-    });
+    throw conflict(`Session '${source.name}' has no conversation to fork yet (its runs never reached Claude Code); resume it first`, 'no-conversation');
   }
   // The fork works where the source does (its worktree too, if it has one) but does not own it.
   const { _id, name: _name, runs, conversation_started, claude_session_id, created_at, last_resumed_at, updated_at, forked_from, worktree, ...settings } = source;
@@ -57,8 +53,6 @@ export async function checkNoPendingFork(store: SessionStore, source: StoredSess
   const active = await store.page({ states: ['queued', 'running'], project_dir: source.project_dir }, null, 500);
   const pending = active.find((s) => s.forked_from?.session === source.name && !s.conversation_started);
   if (pending) {
-    throw new HttpProblem(409, `Session '${pending.name}' was forked from '${source.name}' and has not started yet; resume '${source.name}' once it has (ao-status ${pending.name})`, {
-      type: 'urn:aof:problem:session-busy',
-    });
+    throw conflict(`Session '${pending.name}' was forked from '${source.name}' and has not started yet; resume '${source.name}' once it has`, 'session-busy');
   }
 }

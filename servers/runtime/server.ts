@@ -6,7 +6,7 @@ import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
-import { openEmbeddedStore } from './store/embedded-store.js';
+import { openRuntimeStore } from './store/select-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
 import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
 import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
@@ -40,7 +40,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   let sessions!: SessionService;
   const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [...Object.keys(runtimeDocument.paths), REGISTRY_PREFIX]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await openEmbeddedStore(options.dataDir, { logger: options.logger });
+    const store = await openRuntimeStore(options);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd(), join(options.dataDir, 'worktrees'));
     const executor = options.executor === 'none'
@@ -134,6 +134,10 @@ function runtimeHandlers(sessions: SessionService, info: () => Promise<RuntimeIn
       })();
       return result;
     },
+    getUsage: async ({ query }) => ({
+      status: 200,
+      body: await sessions.usage({ agent: query.agent, sessions: query.sessions ? new Set(query.sessions.split(',').filter(Boolean)) : undefined }),
+    }),
     streamSessionChanges: ({ ctx }) => {
       const { channel, result } = openSse(ctx);
       const off = sessions.onChange((change) => channel.send({ event: 'session', data: change }));

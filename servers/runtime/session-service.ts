@@ -9,6 +9,7 @@ import { checkNoPendingFork, forkOf } from './fork.js';
 import { KeyedLock } from './keyed-lock.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
+import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal, lastRun, newRun, toSession, toSummary,
   type Blueprint, type Event, type EventInput, type RunState, type Session, type StoredRun, type StoredSession,
@@ -123,7 +124,7 @@ export class SessionService {
     const session = await this.require(name);
     const run = lastRun(session);
     if (!isFinal(run.state)) {
-      throw conflict(`Session '${name}' is ${run.state}; its result is available once it has ended`);
+      throw conflict(`Session '${name}' is ${run.state}; its result is available once it has ended`, 'session-not-ended');
     }
     return {
       name,
@@ -142,6 +143,16 @@ export class SessionService {
     return { events: events.slice(0, limit), has_more: events.length > limit };
   }
 
+  /** Tokens, cost and time per session, agent, day and in total (`GET /usage`). */
+  async usage(filter: UsageFilter = {}): Promise<UsageReport> {
+    return usageReport(this.eachStored(), filter);
+  }
+
+  /** Every stored session, one at a time: how the usage report reads the store. */
+  private async *eachStored(): AsyncIterable<StoredSession> {
+    yield* await this.store.sessions.all();
+  }
+
   /** Events of a run that came from the agent's output (all but `session_stop`). */
   async countParsedEvents(name: string, run: number): Promise<number> {
     return this.store.events.count(name, run, 'session_stop');
@@ -158,7 +169,7 @@ export class SessionService {
     const id = randomUUID();
     let worktree = null;
     if (input.worktree ?? blueprintWorktree ?? false) {
-      if (await this.store.sessions.find(input.name)) throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
+      if (await this.store.sessions.find(input.name)) throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
       worktree = await addWorktree(this.worktreeRoot, input.name, id, projectDir);
     }
     const now = new Date().toISOString();
@@ -178,7 +189,7 @@ export class SessionService {
     };
     if (!(await this.store.sessions.insert(session))) {
       if (worktree) await removeWorktree(worktree.worktree, input.name, true);
-      throw conflict(`Session '${input.name}' already exists; resume it or choose another name`);
+      throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
     }
     this.announce({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
     this.scheduler?.enqueue(input.name);
@@ -190,7 +201,7 @@ export class SessionService {
       const stored = await this.require(name);
       const last = lastRun(stored);
       if (!isFinal(last.state)) {
-        throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`);
+        throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`, 'session-busy');
       }
       await checkNoPendingFork(this.store.sessions, stored);
       const now = new Date().toISOString();
@@ -210,7 +221,7 @@ export class SessionService {
     const session = await this.lock.run(source, async () => {
       const fork = forkOf(await this.require(source), input.name, input.prompt, new Date().toISOString());
       if (!(await this.store.sessions.insert(fork))) {
-        throw conflict(`Session '${input.name}' already exists; choose another name for the fork`);
+        throw conflict(`Session '${input.name}' already exists; choose another name for the fork`, 'session-exists');
       }
       return fork;
     });
@@ -315,11 +326,11 @@ export class SessionService {
       const session = await this.require(name);
       const run = lastRun(session);
       if (options.run !== undefined && options.run !== run.number) {
-        throw conflict(`Run ${options.run} of session '${name}' is not its last run`);
+        throw conflict(`Run ${options.run} of session '${name}' is not its last run`, 'run-not-last');
       }
       if (isFinal(run.state)) {
         if (options.force) return [];
-        throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`);
+        throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`, 'run-ended');
       }
       const at = new Date().toISOString();
       const unnumbered: UnnumberedEvent[] = inputs.map((input) => ({
@@ -388,7 +399,7 @@ export class SessionService {
 
   private async require(name: string): Promise<StoredSession> {
     const session = await this.store.sessions.find(name);
-    if (!session) throw notFound(`Session '${name}' not found`);
+    if (!session) throw notFound(`Session '${name}' not found`, 'session-not-found');
     return session;
   }
 
@@ -414,17 +425,17 @@ export class SessionService {
 
   private async checkProjectDir(dir: string | undefined): Promise<string> {
     if (dir === undefined) return this.defaultProjectDir;
-    if (!isAbsolute(dir)) throw unprocessable('body.project_dir', `must be an absolute path, not '${dir}'`);
+    if (!isAbsolute(dir)) throw unprocessable('body.project_dir', `must be an absolute path, not '${dir}'`, 'project-dir-invalid');
     const info = await stat(dir).catch(() => null);
-    if (!info?.isDirectory()) throw unprocessable('body.project_dir', `'${dir}' is not an existing directory`);
+    if (!info?.isDirectory()) throw unprocessable('body.project_dir', `'${dir}' is not an existing directory`, 'project-dir-invalid');
     return dir;
   }
 
   /** The blueprint's settings for the session, and its output schema (kept apart, see structured-output.ts). */
   private async checkBlueprint(name: string): Promise<Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean }> {
     const agent = await this.blueprints.find(name);
-    if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`);
-    if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`);
+    if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
+    if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
     const { status, ...blueprint } = agent;
     const keep: Blueprint = { name: blueprint.name };
     for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const) {

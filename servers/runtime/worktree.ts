@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type { components } from '../../sdk/generated/runtime.js';
-import { HttpProblem, unprocessable } from '../common/problem.js';
+import { conflict, unprocessable } from '../common/problem.js';
 import { KeyedLock } from './keyed-lock.js';
 
 export type Worktree = components['schemas']['Worktree'];
@@ -55,9 +55,7 @@ export async function addWorktree(root: string, session: string, id: string, pro
   const path = join(root, id);
   await repositoryLock.run(top, async () => {
     if (await git(top, ['branch', '--list', branch])) {
-      throw new HttpProblem(409, `Branch '${branch}' already exists in '${top}' (kept from an earlier session?); delete it (git branch -D ${branch}) or choose another session name`, {
-        type: 'urn:aof:problem:branch-exists',
-      });
+      throw conflict(`Branch '${branch}' already exists in '${top}' (kept from an earlier session?); delete it (git branch -D ${branch}) or choose another session name`, 'branch-exists');
     }
     await git(top, ['worktree', 'add', '--quiet', '-b', branch, path, base]);
   });

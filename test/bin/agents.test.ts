@@ -41,12 +41,15 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
     assert.equal(agents[0].system_prompt, 'You are a strict reviewer.');
   });
 
-  it('ao-create-agent takes the system prompt from stdin over -s, and MCP servers from a file', async () => {
+  it('ao-create-agent takes the system prompt from -s, or stdin with -s -, and MCP servers from a file', async () => {
     const name = uniqueName('writer');
     const mcp = join(stack.root, 'mcp.json');
     await writeFile(mcp, JSON.stringify({ mcpServers: { echo: { command: 'node', args: ['echo.mjs'] } } }));
     const prompt = 'You write docs.\nLine two, with "quotes" and $dollars.\n';
-    const r = await run('ao-create-agent', [name, '-d', 'Writes docs', '-s', 'ignored', '--mcp-config', mcp, '--permission-mode', 'acceptEdits', '--json'], { input: prompt });
+    const flag = await run('ao-create-agent', [uniqueName('flag'), '-d', 'Flag wins', '-s', '-starts with a dash', '--json'], { input: 'not read' });
+    assert.equal(flag.code, 0, flag.stderr);
+    assert.equal(flag.json().system_prompt, '-starts with a dash');
+    const r = await run('ao-create-agent', [name, '-d', 'Writes docs', '-s', '-', '--mcp-config', mcp, '--permission-mode', 'acceptEdits', '--json'], { input: prompt });
     assert.equal(r.code, 0, r.stderr);
     const agent = r.json();
     assert.equal(agent.name, name);
@@ -76,7 +79,7 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
     assert.deepEqual(inactive, ['sleeper']);
     const r = await run('ao-new', ['from-sleeper', '--agent', 'sleeper', '-p', 'x']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^ao-new: Agent 'sleeper' is inactive — activate it in the Agent Registry first/);
+    assert.match(r.stderr, /^ao-new: Agent 'sleeper' is inactive — activate it first with ao-activate-agent sleeper/);
     assert.match((await run('ao-list-agents', ['--status', 'maybe'])).stderr, /^ao-list-agents: --status must be active or inactive/);
   });
 });

@@ -16,11 +16,20 @@ const COMMANDS: Array<[string, string[]]> = [
   ['ao-list-sessions', []],
   ['ao-list-agents', []],
   ['ao-show-config', ['x']],
-  ['ao-clean', []],
+  ['ao-clean', ['--yes']],
   ['ao-create-agent', ['x', '-d', 'An agent']],
   ['ao-stop', ['x']],
   ['ao-events', ['x']],
+  ['ao-delete', ['x']],
+  ['ao-update-agent', ['x', '--model', 'opus']],
+  ['ao-activate-agent', ['x']],
+  ['ao-deactivate-agent', ['x']],
+  ['ao-delete-agent', ['x']],
+  ['ao-usage', []],
 ];
+
+/** The commands that talk to the Agent Registry; the others talk to the Agent Runtime. */
+const REGISTRY_COMMANDS = new Set(['ao-list-agents', 'ao-create-agent', 'ao-update-agent', 'ao-activate-agent', 'ao-deactivate-agent', 'ao-delete-agent']);
 
 describe('ao-* errors and help (processes)', function () {
   this.timeout(30_000);
@@ -38,6 +47,10 @@ describe('ao-* errors and help (processes)', function () {
       assert.equal(r.code, 0, `${command}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`Usage\\n    \\$ ${command}`), command);
       assert.match(r.stdout, /--json/, command);
+      const examples = (r.stdout.split('Examples\n')[1] ?? '').split('\n').filter((line) => line.trim());
+      assert.ok(examples.length, `${command} has examples`);
+      for (const line of examples) assert.match(line, new RegExp(`^    \\$ ${command}( |$)`), command);
+      assert.doesNotMatch(r.stdout, new RegExp(`\\$ ${command} ${command}`), command);
       assert.equal(r.stderr, '');
     }));
   });
@@ -50,7 +63,7 @@ describe('ao-* errors and help (processes)', function () {
       const r = await runBin(command, args, { env });
       assert.equal(r.code, 1, command);
       assert.equal(r.stdout, '', command);
-      const server = command === 'ao-list-agents' || command === 'ao-create-agent' ? `Agent Registry at ${registry}` : `Agent Runtime at ${runtime}`;
+      const server = REGISTRY_COMMANDS.has(command) ? `Agent Registry at ${registry}` : `Agent Runtime at ${runtime}`;
       assert.equal(
         r.stderr.replace(/ \(ECONNREFUSED\)/, ''),
         `${command}: Cannot connect to ${server} — start it with \`npm start\` in the aof repository (or \`aof up\`), or set ${server.startsWith('Agent Registry') ? 'AGENT_ORCHESTRATOR_AGENT_API_URL' : 'AGENT_ORCHESTRATOR_SESSION_API_URL'} to where it runs\n`,

@@ -2,6 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../support/claude-env.js';
+import type { FakeRequest, Reply } from '../support/fake-model.js';
+import { TestStack, type StackOptions } from '../support/stack.js';
 
 export interface BinResult {
   code: number | null;
@@ -75,3 +77,49 @@ export function runBin(command: string, args: string[], options: BinOptions): Pr
 /** A short unique session name per test. */
 let counter = 0;
 export const uniqueName = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
+
+/** A shell pipeline (bash), for what only a shell shows: loops, pipes, a terminal from script(1). */
+export function runShell(script: string, options: { env: Record<string, string>; cwd?: string; input?: string; onOutput?: (output: string, child: ChildProcess) => void }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('bash', ['-c', script], { cwd: options.cwd ?? repoRoot, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (options.input !== undefined) child.stdin!.end(options.input);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    options.onOutput?.(stdout + stderr, child);
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    options.onOutput?.(stdout + stderr, child);
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The fake model's answer for the command tests: an echo of the prompt, 3 s late for SLOW prompts. */
+export function echoModel(req: FakeRequest): Reply {
+  const prompt = req.lastUserText;
+  return prompt.includes('SLOW') ? { text: `ECHO: ${prompt}`, delayMs: 3000 } : { text: `ECHO: ${prompt}` };
+}
+
+/**
+ * A stack for the tests of one `describe` (started before, closed after), and `run` for a command
+ * against it from its project directory.
+ */
+export function useStack(responder: (req: FakeRequest) => Reply, options: StackOptions = {}) {
+  const fixture = {
+    stack: undefined as unknown as TestStack,
+    run: (command: string, args: string[], more: Partial<BinOptions> = {}) =>
+      runBin(command, args, { env: fixture.stack.clientEnv, cwd: fixture.stack.projectDir, ...more }),
+  };
+  before(async () => {
+    fixture.stack = await TestStack.start(options);
+    fixture.stack.fake.respond(responder);
+  });
+  after(async () => {
+    await fixture.stack?.close();
+  });
+  return fixture;
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describeRequest, type FakeRequest, type Reply } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
-import { runBin, uniqueName, type BinOptions } from './run-bin.js';
+import { binPath, runBin, runShell, uniqueName, type BinOptions } from './run-bin.js';
 
 /**
  * What the fake model answers, chosen by markers in the prompt so tests never race over a shared
@@ -62,10 +62,50 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.equal(r.stdout, 'ECHO: from stdin\n');
     });
 
-    it('takes stdin over -p when both are given', async () => {
+    it('takes -p over stdin, leaving stdin unread; -p - reads stdin', async () => {
       const r = await run('ao-new', [uniqueName('both'), '-p', 'from the flag'], { input: 'from the pipe' });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'ECHO: from the pipe\n');
+      assert.equal(r.stdout, 'ECHO: from the flag\n');
+      const dash = await run('ao-new', [uniqueName('dash'), '-p', '-'], { input: 'from the pipe' });
+      assert.equal(dash.code, 0, dash.stderr);
+      assert.equal(dash.stdout, 'ECHO: from the pipe\n');
+    });
+
+    it('creates every session of a `while read` loop: -p leaves the loop\'s input alone', async () => {
+      const names = [uniqueName('loop'), uniqueName('loop'), uniqueName('loop')];
+      const r = await runShell('while read n; do "$AO_NEW" "$n" --async -p "review $n" > /dev/null || exit 1; done', {
+        cwd: stack.projectDir,
+        env: { ...stack.clientEnv, AO_NEW: binPath('ao-new') },
+        input: `${names.join('\n')}\n`,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      for (const name of names) {
+        assert.equal((await stack.client().sessions.get(name)).runs[0]!.prompt, `review ${name}`);
+      }
+    });
+
+    it('takes a prompt that starts with -, whatever it is (-p -x, -p=-x, -p --help), and does the work', async () => {
+      for (const [args, prompt] of [[['-p', '-x'], '-x'], [['-p=-x'], '-x'], [['--prompt=-v'], '-v'], [['-p', '--help'], '--help'], [['-p', '-h'], '-h']] as const) {
+        const name = uniqueName('dash');
+        const r = await run('ao-new', [name, ...args]);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stdout, `ECHO: ${prompt}\n`, args.join(' '));
+        assert.equal((await stack.client().sessions.get(name)).runs[0]!.prompt, prompt);
+      }
+    });
+
+    it('checks every option before creating anything', async () => {
+      const name = uniqueName('badopt');
+      for (const args of [['--timeout', 'soon'], ['--timeout', '0'], ['--timeout', '-1'], ['--agent', 'bad name']]) {
+        const r = await run('ao-new', [name, '-p', 'x', ...args]);
+        assert.equal(r.code, 1, args.join(' '));
+        assert.equal(r.stdout, '');
+      }
+      await assert.rejects(stack.client().sessions.get(name), { name: 'NotFoundError' });
+      const resumed = uniqueName('badresume');
+      assert.equal((await run('ao-new', [resumed, '-p', 'x'])).code, 0);
+      assert.equal((await run('ao-resume', [resumed, '-p', 'y', '--timeout', 'soon'])).code, 1);
+      assert.equal((await stack.client().sessions.get(resumed)).runs.length, 1);
     });
 
     it('falls back to -p when stdin is empty, or an open pipe that stays silent', async () => {
@@ -78,12 +118,14 @@ describe('ao-* session commands (processes against real servers)', function () {
 
     it('refuses to run without a prompt, and creates nothing', async () => {
       const name = uniqueName('noprompt');
-      for (const args of [[name], [name, '-p'], [name, '-p', '   ']]) {
+      for (const args of [[name], [name, '-p', '   ']]) {
         const r = await run('ao-new', args);
         assert.equal(r.code, 1, args.join(' '));
         assert.equal(r.stdout, '');
         assert.match(r.stderr, /^ao-new: No prompt given — pass -p PROMPT or pipe it on stdin/);
       }
+      const noValue = await run('ao-new', [name, '-p']);
+      assert.deepEqual([noValue.code, noValue.stderr], [1, 'ao-new: -p needs a value — pass -p PROMPT, or -p - to read it from stdin\n']);
       await assert.rejects(stack.client().sessions.get(name), { name: 'NotFoundError' });
     });
 
@@ -93,7 +135,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const r = await run('ao-new', [name, '-p', 'second']);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, '');
-      assert.equal(r.stderr, `ao-new: Session '${name}' already exists — use ao-resume ${name} -p PROMPT (or pick another name)\n`);
+      assert.equal(r.stderr, `ao-new: Session '${name}' already exists — continue it with ao-resume ${name} -p PROMPT, or pick another name\n`);
       const json = await run('ao-new', [name, '-p', 'second', '--json']);
       assert.equal(json.code, 1);
       assert.equal(json.errorJson().error.code, 'session_exists');
@@ -116,7 +158,7 @@ describe('ao-* session commands (processes against real servers)', function () {
     it('says so when the project directory does not exist', async () => {
       const r = await run('ao-new', [uniqueName('nodir'), '-p', 'x', '--project-dir', 'no/such/dir']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^ao-new: Project directory '.*\/no\/such\/dir' does not exist .* --project-dir\n$/);
+      assert.match(r.stderr, /^ao-new: Project directory '.*\/no\/such\/dir' is not an existing directory .* --project-dir\n$/);
     });
 
     it('starts a session from an agent blueprint, whose system prompt reaches the model', async () => {
@@ -138,7 +180,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const r = await run('ao-new', [name, '-p', 'please FAIL']);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' failed: .*the fake model failed on purpose.* — see its events with ao-events ${name}`));
+      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' failed \\(run 1\\): .*the fake model failed on purpose.* — see its events with ao-events ${name}`));
     });
 
     it('--json prints the result document, also for a failed run (exit 1, JSON error on stderr)', async () => {
@@ -176,8 +218,8 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.match(status.stdout, /^(queued|running)\n$/);
       const early = await run('ao-get-result', [name]);
       assert.equal(early.code, 1);
-      assert.match(early.stderr, new RegExp(`^ao-get-result: Session '${name}' is (queued|running), so it has no result yet — wait for it with ao-get-result ${name} --wait`));
-      assert.equal((await run('ao-get-result', [name, '--json'])).errorJson().error.code, 'not_finished');
+      assert.match(early.stderr, new RegExp(`^ao-get-result: Session '${name}' is still queued or running, so it has no result yet — wait for it with ao-get-result ${name} --wait`));
+      assert.equal((await run('ao-get-result', [name, '--json'])).errorJson().error.code, 'session_not_ended');
 
       const waited = await run('ao-get-result', [name, '--wait']);
       assert.equal(waited.code, 0, waited.stderr);
@@ -212,7 +254,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const r = await run('ao-new', [name, '-p', 'SLOW beyond the timeout', '--timeout', '1']);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' has not ended after 1 s — it keeps running; check it with ao-status ${name}`));
+      assert.match(r.stderr, new RegExp(`^ao-new: Session '${name}' has not ended after 1000 ms — it keeps running; check it with ao-status ${name}`));
       assert.equal((await run('ao-get-result', [name, '--wait', '--json'])).json().result, 'ECHO: SLOW beyond the timeout');
     });
   });
@@ -229,11 +271,13 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.equal((await run('ao-show-config', [name, '--json'])).json().runs, 2);
     });
 
-    it('reads the prompt from stdin, which wins over -p', async () => {
+    it('reads the prompt from -p, else from stdin', async () => {
       const name = uniqueName('resumestdin');
       assert.equal((await run('ao-new', [name, '-p', 'start'])).code, 0);
-      const r = await run('ao-resume', [name, '-p', 'ignored'], { input: 'piped follow-up' });
-      assert.equal(r.stdout, 'ECHO: piped follow-up\n');
+      const r = await run('ao-resume', [name, '-p', 'the flag'], { input: 'not read' });
+      assert.equal(r.stdout, 'ECHO: the flag\n');
+      const piped = await run('ao-resume', [name], { input: 'piped follow-up' });
+      assert.equal(piped.stdout, 'ECHO: piped follow-up\n');
       const none = await run('ao-resume', [name]);
       assert.equal(none.code, 1);
       assert.match(none.stderr, /^ao-resume: No prompt given — pass -p PROMPT or pipe it on stdin/);
@@ -250,7 +294,8 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.equal((await run('ao-new', [name, '-p', 'SLOW and busy', '--async'])).code, 0);
       const r = await run('ao-resume', [name, '-p', 'too early']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`^ao-resume: Session '${name}' is (queued|running) — wait for it with ao-get-result ${name} --wait, or stop it with ao-stop ${name}, then resume\\n$`));
+      assert.match(r.stderr, new RegExp(`^ao-resume: Session '${name}' is still queued or running — wait for it with ao-get-result ${name} --wait, or stop it with ao-stop ${name}, then resume\\n$`));
+      assert.equal((await run('ao-resume', [name, '-p', 'too early', '--json'])).errorJson().error.code, 'session_busy');
       assert.equal((await run('ao-stop', [name])).stdout, 'stopped\n');
     });
   });
@@ -279,7 +324,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.deepEqual(again.json(), { name: stopped, state: 'stopped' });
       const result = await run('ao-get-result', [stopped]);
       assert.equal(result.code, 1);
-      assert.match(result.stderr, new RegExp(`^ao-get-result: Session '${stopped}' was stopped: `));
+      assert.match(result.stderr, new RegExp(`^ao-get-result: Session '${stopped}' was stopped \\(run 1\\): `));
       assert.match((await run('ao-stop', ['not-a-session'])).stderr, /^ao-stop: Session 'not-a-session' not found — see ao-list-sessions\n$/);
     });
 
@@ -299,7 +344,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const f = await run('ao-get-result', [failed]);
       assert.equal(f.code, 1);
       assert.equal(f.stdout, '');
-      assert.match(f.stderr, new RegExp(`^ao-get-result: Session '${failed}' failed: `));
+      assert.match(f.stderr, new RegExp(`^ao-get-result: Session '${failed}' failed \\(run 1\\): `));
     });
   });
 
@@ -387,7 +432,11 @@ describe('ao-* session commands (processes against real servers)', function () {
       const running = uniqueName('clean');
       await run('ao-new', [running, '-p', 'SLOW until cleaned', '--async']);
       const before = (await stack.client().sessions.list()).sessions.map((s) => s.name);
-      const r = await run('ao-clean', ['--json']);
+      const refused = await run('ao-clean', []);
+      assert.deepEqual([refused.code, refused.stdout], [1, '']);
+      assert.match(refused.stderr, /^ao-clean: Refusing to delete every session without confirmation — pass --yes/);
+      assert.deepEqual((await stack.client().sessions.list()).sessions.map((s) => s.name).sort(), [...before].sort());
+      const r = await run('ao-clean', ['--yes', '--json']);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual([...r.json().deleted].sort(), [...before].sort());
       assert.equal((await run('ao-status', [running])).stdout, 'not_existent\n');
@@ -397,7 +446,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.deepEqual((await run('ao-list-sessions', ['--json'])).json(), {
         sessions: [], next_cursor: null, counts: { queued: 0, running: 0, finished: 0, failed: 0, stopped: 0 },
       });
-      assert.equal((await run('ao-clean', [])).stdout, 'No sessions to delete.\n');
+      assert.equal((await run('ao-clean', ['-y'])).stdout, 'No sessions to delete.\n');
     });
   });
 });

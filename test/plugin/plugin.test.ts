@@ -20,7 +20,8 @@ const SLASH_COMMANDS = [
   'agent-orchestrator-extract-token-usage',
 ];
 /** The command-line clients (ao-mcp, the MCP server, is not one of them). */
-const aoCommands = ['ao-new', 'ao-resume', 'ao-status', 'ao-get-result', 'ao-list-sessions', 'ao-list-agents', 'ao-show-config', 'ao-clean', 'ao-create-agent', 'ao-stop', 'ao-events'];
+const aoCommands = ['ao-new', 'ao-resume', 'ao-status', 'ao-get-result', 'ao-list-sessions', 'ao-list-agents', 'ao-show-config', 'ao-clean', 'ao-create-agent', 'ao-stop', 'ao-events',
+  'ao-delete', 'ao-update-agent', 'ao-activate-agent', 'ao-deactivate-agent', 'ao-delete-agent', 'ao-usage'];
 
 /** Runs a command and collects its output. */
 function exec(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}) {
@@ -223,6 +224,26 @@ describe('the Claude Code plugin', function () {
       assert.ok(sessionNames.includes('existing'));
       const listed = describeRequest(stack.fake.requests.at(-1)!, 0);
       assert.ok(listed.toolResults[0]!.text.includes('"name": "existing"'), 'the real ao-list-sessions output reached the model');
+    });
+
+    it('/agent-orchestrator-extract-token-usage gets its numbers from ao-usage, which its allowed-tools let through', async () => {
+      stack.fake.respond((req): Reply => {
+        if (req.lastUserText === 'a session to count') return { text: 'counted' };
+        const text = JSON.stringify(req.body.messages);
+        if (!text.includes('Report token usage and cost of aof sessions')) return { text: `unexpected request ${req.index}` };
+        if (!req.toolResults.length) return { toolUse: { name: 'Bash', input: { command: 'ao-usage --json', description: 'Usage report' } } };
+        const report = JSON.parse(req.toolResults[0]!.text);
+        return { text: `TOTAL ${report.totals.sessions} sessions ${report.totals.usage.input_tokens} input tokens` };
+      });
+      const ao = stack.client();
+      await ao.sessions.create({ name: 'counted', prompt: 'a session to count', project_dir: stack.projectDir });
+      await ao.sessions.waitForResult('counted', { timeoutMs: 30_000 });
+      const expected = await ao.sessions.usage();
+      assert.ok(expected.totals.usage.input_tokens > 0);
+      const run = await parent('/agent-orchestrator-extract-token-usage', []);
+      assert.equal(run.code, 0, run.transcript);
+      assert.deepEqual(run.result.permission_denials, [], run.transcript);
+      assert.equal(run.result.result, `TOTAL ${expected.totals.sessions} sessions ${expected.totals.usage.input_tokens} input tokens`);
     });
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConflictError, NotFoundError, Orchestrator, type AgentCreate } from '../../sdk/index.js';
+import { STORE_BACKENDS } from '../support/postgres.js';
 import { rawRequest, removeDir, startTestRegistry, type TestRegistry } from '../support/servers.js';
 
 const coder: AgentCreate = {
@@ -16,12 +17,12 @@ const coder: AgentCreate = {
   disallowed_tools: ['Bash'],
 };
 
-describe('registry: agents', () => {
+for (const backend of STORE_BACKENDS) describe(`registry: agents (${backend.label})`, () => {
   let registry: TestRegistry;
   let ao: Orchestrator;
 
   before(async () => {
-    registry = await startTestRegistry();
+    registry = await startTestRegistry({ databaseUrl: await backend.databaseUrl() });
     ao = new Orchestrator({ registryUrl: registry.url, token: null });
   });
   after(async () => {

@@ -19,6 +19,8 @@ export interface StackOptions {
   runtimeWrapper?: string[];
   /** More environment for the runtime process. */
   runtimeEnv?: Record<string, string>;
+  /** A postgres:// URL: the registry and the runtime keep their data there (test/support/postgres.ts). */
+  databaseUrl?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export class TestStack {
   static async start(options: StackOptions = {}): Promise<TestStack> {
     const root = await tempDir('aof-stack-');
     await Promise.all(['data', 'claude-config', 'project'].map((dir) => mkdir(join(root, dir))));
-    const registry = await startTestRegistry({ dataDir: join(root, 'registry-data'), token: options.token });
+    const registry = await startTestRegistry({ dataDir: join(root, 'registry-data'), token: options.token, databaseUrl: options.databaseUrl });
     const fake = await startFakeModel();
     const stack = new TestStack(options, root, registry, fake);
     await stack.startRuntime();
@@ -82,6 +84,7 @@ export class TestStack {
     const runtimeOptions: RuntimeOptions = {
       url: new URL('http://127.0.0.1:0'),
       dataDir: this.dataDir,
+      databaseUrl: this.options.databaseUrl,
       registryUrl: new URL(this.registry.url),
       defaultProjectDir: this.projectDir,
       token: this.options.token,
@@ -96,10 +99,12 @@ export class TestStack {
   private async startRuntimeProcess(): Promise<void> {
     const env: Record<string, string> = {
       ...this.agentEnv,
-      AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0',
+      // A restart comes back on the same port, so clients that were waiting can reconnect.
+      AGENT_ORCHESTRATOR_SESSION_API_URL: this.runtimeUrl || 'http://127.0.0.1:0',
       AGENT_ORCHESTRATOR_AGENT_API_URL: this.registry.url,
       AGENT_ORCHESTRATOR_DATA_DIR: this.dataDir,
       AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
+      ...(this.options.databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: this.options.databaseUrl } : {}),
       ...(this.options.executorOptions?.maxConcurrent ? { AGENT_ORCHESTRATOR_MAX_CONCURRENT: String(this.options.executorOptions.maxConcurrent) } : {}),
       ...(this.options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: this.options.token } : {}),
       ...this.options.runtimeEnv,

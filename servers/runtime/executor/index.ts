@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logger.js';
 import { HttpProblem } from '../../common/problem.js';
 import type { RunScheduler, SessionService } from '../session-service.js';
@@ -357,12 +358,21 @@ class LocalExecutor implements Executor {
   }
 
   private async record(name: string, run: StoredRun, events: EventInput[], options: { force?: boolean; started?: boolean } = {}): Promise<void> {
-    try {
-      await this.sessions.record(name, events, { run: run.number, ...options });
-    } catch (error) {
-      // The session was deleted or moved on while its agent was still talking: nothing to keep.
-      if (error instanceof HttpProblem && (error.status === 404 || error.status === 409)) return;
-      throw error;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.sessions.record(name, events, { run: run.number, ...options });
+        return;
+      } catch (error) {
+        // The session was deleted or moved on while its agent was still talking: nothing to keep.
+        if (error instanceof HttpProblem && (error.status === 404 || error.status === 409)) return;
+        // The database is away (a restart): the output waits in the run's files until it is back.
+        if (error instanceof HttpProblem && error.status === 503 && !this.detaching) {
+          if (attempt === 0) this.options.logger.warn(`session '${name}': ${error.message}; its events wait until it is back`);
+          await sleep(Math.min(200 * 2 ** attempt, 5000));
+          continue;
+        }
+        throw error;
+      }
     }
   }
 }

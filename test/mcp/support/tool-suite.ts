@@ -28,10 +28,12 @@ export interface SuiteContext {
 }
 
 export const TOOLS = [
+  'delete_agent_session',
   'delete_all_agent_sessions',
   'fork_agent_session',
   'get_agent_session_result',
   'get_agent_session_status',
+  'get_agent_usage',
   'list_agent_blueprints',
   'list_agent_sessions',
   'resume_agent_session',
@@ -43,7 +45,7 @@ export const TOOLS = [
 export function toolSuite(ctx: SuiteContext): void {
   const tool = (name: string, args: Record<string, unknown> = {}) => call(ctx.client, name, args);
 
-  it('lists the nine tools, each with a description and a JSON Schema for its inputs', async () => {
+  it('lists the eleven tools, each with a description and a JSON Schema for its inputs', async () => {
     const { tools } = await ctx.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
     for (const t of tools) {
@@ -96,15 +98,15 @@ export function toolSuite(ctx: SuiteContext): void {
   it('start_agent_session: a taken name, a missing or inactive blueprint, a missing directory are tool errors that say what to do', async () => {
     const taken = await tool('start_agent_session', { name: 'first', prompt: 'again' });
     assert.equal(taken.isError, true);
-    assert.equal(taken.text, "Session 'first' already exists — use resume_agent_session to continue it, or pick another name");
+    assert.equal(taken.text, "Session 'first' already exists — continue it with resume_agent_session, or pick another name");
     const missing = await tool('start_agent_session', { name: 'b1', prompt: 'x', blueprint: 'nobody' });
     assert.equal(missing.isError, true);
     assert.equal(missing.text, "Agent blueprint 'nobody' not found — see list_agent_blueprints");
     const inactive = await tool('start_agent_session', { name: 'b2', prompt: 'x', blueprint: 'retired' });
-    assert.match(inactive.text, /^Agent blueprint 'retired' is inactive — activate it/);
+    assert.equal(inactive.text, "Agent blueprint 'retired' is inactive — activate it first with `ao-activate-agent retired` (see list_agent_blueprints)");
     const dir = await tool('start_agent_session', { name: 'b3', prompt: 'x', project_dir: '/no/such/dir' });
     assert.equal(dir.isError, true);
-    assert.equal(dir.text, "Project directory '/no/such/dir' does not exist on the Agent Runtime's machine — pass an existing directory as project_dir");
+    assert.equal(dir.text, "Project directory '/no/such/dir' is not an existing directory on the Agent Runtime's machine — pass one as project_dir");
   });
 
   it('resume_agent_session (sync): continues the conversation and returns the new result', async () => {
@@ -182,7 +184,7 @@ export function toolSuite(ctx: SuiteContext): void {
 
     const busy = await tool('resume_agent_session', { name: 'bg', prompt: 'more' });
     assert.equal(busy.isError, true);
-    assert.match(busy.text, /^Session 'bg' is (queued|running) — wait for it with get_agent_session_status \(wait_seconds\) or stop it with stop_agent_session, then resume$/);
+    assert.equal(busy.text, "Session 'bg' is still queued or running — wait for it with get_agent_session_status (wait_seconds), or stop it with stop_agent_session, then resume");
 
     const now = await tool('get_agent_session_status', { name: 'bg' });
     assert.ok(['queued', 'running'].includes(now.structured.state), now.text);
@@ -308,6 +310,28 @@ export function toolSuite(ctx: SuiteContext): void {
       assert.equal(answer.isError, true);
       assert.equal(answer.text, "Session 'nobody' not found — see list_agent_sessions");
     }
+  });
+
+  it('get_agent_usage: the runtime\'s usage report, per session, blueprint and day, and the total', async () => {
+    const expected = await ctx.stack.client().sessions.usage();
+    const answer = await tool('get_agent_usage');
+    assert.equal(answer.isError, false, answer.text);
+    assert.deepEqual(answer.structured.totals, expected.totals);
+    assert.deepEqual(answer.structured.sessions, expected.sessions);
+    assert.deepEqual(answer.structured.agents, expected.agents);
+    assert.match(answer.text, new RegExp(`^Total: ${expected.totals.sessions} sessions, ${expected.totals.runs} runs, \\d+ tokens`));
+    const one = await tool('get_agent_usage', { sessions: ['first'] });
+    assert.deepEqual(one.structured.sessions.map((s: { name: string }) => s.name), ['first']);
+    assert.equal(one.structured.totals.runs, 2);
+  });
+
+  it('delete_agent_session: deletes one session; an unknown one says where to look', async () => {
+    await ctx.stack.client().sessions.create({ name: 'doomed', prompt: 'hello' });
+    const answer = await tool('delete_agent_session', { name: 'doomed' });
+    assert.deepEqual([answer.isError, answer.text], [false, "Deleted session 'doomed'"]);
+    await assert.rejects(ctx.stack.client().sessions.get('doomed'), { name: 'NotFoundError' });
+    const again = await tool('delete_agent_session', { name: 'doomed' });
+    assert.deepEqual([again.isError, again.text], [true, "Session 'doomed' not found — see list_agent_sessions"]);
   });
 
   it('delete_all_agent_sessions: deletes every session', async () => {

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { agentStatusCommand } from './lib/agent-status.js';
+
+await agentStatusCommand('ao-activate-agent', 'active');

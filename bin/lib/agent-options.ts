@@ -1,0 +1,71 @@
+/** The blueprint settings `ao-create-agent` and `ao-update-agent` take, checked and read alike. */
+import { CliError, stringOption, type OptionSpec, type Options } from './cli.js';
+import { OUTPUT_SCHEMA_OPTION, readOutputSchema } from './output-schema-option.js';
+
+export const PERMISSION_MODES = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
+
+/** The settings options, after -d and -s, which each command words its own way. */
+export const SETTING_OPTIONS: OptionSpec[] = [
+  { name: 'model', type: 'string', value: 'MODEL', description: 'Claude model, e.g. sonnet, opus or a full model name' },
+  { name: 'permission-mode', type: 'string', value: 'MODE', description: `${PERMISSION_MODES.join(', ')} (default: the runtime's, bypassPermissions)` },
+  { name: 'allowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to allow, e.g. "Read,Grep,Bash(git *)"' },
+  { name: 'disallowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to deny' },
+  { name: 'mcp-config', type: 'string', value: 'FILE', description: 'JSON file with {"mcpServers": {...}} for the agent' },
+  OUTPUT_SCHEMA_OPTION,
+  { name: 'worktree', type: 'boolean', description: 'Its sessions work in a git worktree of their own by default (branch aof/<session>)' },
+];
+
+export interface Settings {
+  model?: string;
+  permission_mode?: 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan';
+  allowed_tools?: string[];
+  disallowed_tools?: string[];
+  mcp_servers?: Record<string, never>;
+  output_schema?: Record<string, unknown>;
+  worktree?: boolean;
+}
+
+/** The settings options that were given, checked (the MCP config file read). */
+export async function readSettings(options: Options): Promise<Settings> {
+  const permissionMode = stringOption(options, 'permission-mode');
+  if (permissionMode !== undefined && !PERMISSION_MODES.includes(permissionMode)) {
+    throw new CliError(`--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, not '${permissionMode}'`, 'usage');
+  }
+  const model = stringOption(options, 'model');
+  return {
+    ...(model !== undefined ? { model } : {}),
+    ...(permissionMode ? { permission_mode: permissionMode as Settings['permission_mode'] } : {}),
+    ...toolList(options, 'allowed-tools', 'allowed_tools'),
+    ...toolList(options, 'disallowed-tools', 'disallowed_tools'),
+    ...(await mcpServers(options)),
+    ...(await outputSchema(options)),
+    ...(options.worktree ? { worktree: true } : {}),
+  };
+}
+
+function toolList(options: Options, flag: string, field: string): Record<string, string[]> {
+  const value = stringOption(options, flag);
+  if (value === undefined) return {};
+  const tools = value.split(',').map((t) => t.trim()).filter(Boolean);
+  return tools.length ? { [field]: tools } : {};
+}
+
+async function mcpServers(options: Options): Promise<{ mcp_servers?: Record<string, never> }> {
+  const file = stringOption(options, 'mcp-config');
+  if (file === undefined) return {};
+  const { readFile } = await import('node:fs/promises');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`Cannot read --mcp-config ${file}: ${(error as Error).message}`, 'usage');
+  }
+  const servers = (parsed as { mcpServers?: unknown } | null)?.mcpServers;
+  if (!servers || typeof servers !== 'object') throw new CliError(`--mcp-config ${file} has no "mcpServers" object`, 'usage');
+  return { mcp_servers: servers as Record<string, never> };
+}
+
+async function outputSchema(options: Options): Promise<{ output_schema?: Record<string, unknown> }> {
+  const schema = await readOutputSchema(options);
+  return schema ? { output_schema: schema } : {};
+}

@@ -1,0 +1,154 @@
+/**
+ * What both servers share when they keep their data in PostgreSQL: a connection pool and versioned
+ * migrations. Several processes may start at once on one database (runtime replicas, a registry next
+ * to them): the migrations run under one advisory lock, so each is applied exactly once, in order.
+ */
+import pg from 'pg';
+import { DATABASE_URL_VARIABLE, redactDatabaseUrl } from './config.js';
+import type { Logger } from './logger.js';
+import { HttpProblem } from './problem.js';
+
+/** A schema change: applied once, in order of `version`, each in its own transaction. */
+export interface Migration {
+  version: number;
+  /** What it does, kept in the migrations table for whoever reads the database. */
+  name: string;
+  sql: string;
+}
+
+/** The key of the advisory lock that migrations run under (any fixed 64-bit number; "aof" in ASCII). */
+const MIGRATION_LOCK = 0x616f66;
+
+/**
+ * A pool on `url`. A connection that breaks while idle (the server restarted) is dropped and
+ * reported, never thrown: the next query opens a new one.
+ */
+export function openPool(url: string, logger?: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+  pool.on('error', (error) => logger?.warn(`PostgreSQL connection lost: ${error.message}`));
+  return pool;
+}
+
+/**
+ * Applies the migrations of `component` that the database does not have yet; resolves with how many
+ * were applied. Safe when several processes call it at once.
+ */
+export async function migrate(pool: pg.Pool, component: string, migrations: readonly Migration[]): Promise<number> {
+  const client = await pool.connect();
+  // A connection lost between two statements fails the next one; it must not be an uncaught error.
+  client.on('error', () => undefined);
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS aof_migrations (
+        component text NOT NULL, version integer NOT NULL, name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))`);
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM aof_migrations WHERE component = $1', [component]);
+      const applied = new Set(rows.map((r) => r.version));
+      let count = 0;
+      for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (applied.has(migration.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(migration.sql);
+          await client.query('INSERT INTO aof_migrations (component, version, name) VALUES ($1, $2, $3)', [component, migration.version, migration.name]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw new Error(`PostgreSQL migration ${component} ${migration.version} (${migration.name}) failed: ${(error as Error).message}`);
+        }
+        count++;
+      }
+      return count;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * A pool on `url` with the migrations of `component` applied: what a server opens at start. Fails
+ * with a message that names the database (without its password) and the variable that sets it.
+ */
+export async function openDatabase(url: string, component: string, migrations: readonly Migration[], logger?: Logger): Promise<Database> {
+  const pool = openPool(url, logger);
+  try {
+    const applied = await migrate(pool, component, migrations);
+    if (applied) logger?.info(`applied ${applied} ${component} migration(s) to ${redactDatabaseUrl(url)}`);
+    return new Database(pool);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`cannot use PostgreSQL at ${redactDatabaseUrl(url)} (${DATABASE_URL_VARIABLE}): ${(error as Error).message}`);
+  }
+}
+
+/** PostgreSQL's code for a unique constraint that an insert would break. */
+export const UNIQUE_VIOLATION = '23505';
+
+/** SQLSTATEs of a server that is going down, starting up or full; class 08 (connection) besides. */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+/** Whether `error` says the database cannot be reached (rather than that a statement was wrong). */
+export function isUnavailable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_STATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(message);
+}
+
+/** What a request gets while the database is away: 503, and a `type` a client can retry on. */
+export const databaseUnavailable = () => new HttpProblem(503, 'The database cannot be reached right now; retry shortly', {
+  code: 'database-unavailable',
+});
+
+const asProblem = (error: unknown) => (isUnavailable(error) ? databaseUnavailable() : error);
+
+/**
+ * The pool as the stores use it. A query that fails because the database is away (restarting, out of
+ * reach) becomes a 503 problem; the pool opens new connections once it is back, so nothing else has
+ * to reconnect. Other errors pass unchanged.
+ */
+export class Database {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
+    try {
+      return await this.pool.query<T>(sql, values);
+    } catch (error) {
+      throw asProblem(error);
+    }
+  }
+
+  /** Runs `work` in one transaction on one connection. */
+  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw asProblem(error);
+    }
+    // A connection that breaks between two statements reports it here, not as an uncaught error.
+    let broken: Error | undefined;
+    const onError = (error: Error) => { broken = error; };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      // A connection that cannot even roll back is broken: the pool drops it rather than reuse it.
+      await client.query('ROLLBACK').catch((rollback: Error) => { broken ??= rollback; });
+      throw asProblem(error);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}

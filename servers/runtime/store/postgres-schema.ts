@@ -1,0 +1,43 @@
+import type { Migration } from '../../common/postgres.js';
+
+/**
+ * The runtime's tables. A session is one row: the fields lists are filtered and ordered by, as
+ * columns (text in the "C" collation, so PostgreSQL orders names and ISO times exactly as
+ * `compareListOrder` does), and the whole stored session as JSON. Events are rows keyed by session
+ * and `seq`; `aof_event_heads` holds each session's last `seq`, and its row lock is what serializes
+ * appends to one session, in every process.
+ *
+ * Append-only: a released migration is never edited, a change is a new version.
+ */
+export const RUNTIME_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'sessions and events',
+    sql: `
+      CREATE TABLE aof_sessions (
+        name text COLLATE "C" PRIMARY KEY,
+        updated_at text COLLATE "C" NOT NULL,
+        state text NOT NULL,
+        agent text,
+        project_dir text NOT NULL,
+        doc json NOT NULL
+      );
+      CREATE INDEX aof_sessions_list ON aof_sessions (updated_at DESC, name);
+      CREATE INDEX aof_sessions_state ON aof_sessions (state);
+      CREATE TABLE aof_event_heads (
+        session text COLLATE "C" PRIMARY KEY,
+        last_seq bigint NOT NULL CHECK (last_seq > 0)
+      );
+      CREATE TABLE aof_events (
+        session text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL CHECK (seq > 0),
+        run integer NOT NULL,
+        type text NOT NULL,
+        at text NOT NULL,
+        data json NOT NULL,
+        PRIMARY KEY (session, seq)
+      );
+      CREATE INDEX aof_events_run ON aof_events (session, run);
+    `,
+  },
+];

@@ -1,0 +1,96 @@
+/**
+ * `GET /usage`: tokens, cost and time of the sessions' runs, summed per session, per agent, per
+ * UTC day and in total. Pure: it reads the sessions it is handed one by one (the store decides how
+ * they are read) and keeps only the sums, so its memory grows with sessions, agents and days, not
+ * with prompts or results.
+ */
+import type { components } from '../../sdk/generated/runtime.js';
+import type { StoredRun, StoredSession, Usage } from './session-store.js';
+
+export type UsageReport = components['schemas']['UsageReport'];
+type SessionUsage = components['schemas']['SessionUsage'];
+type AgentUsage = components['schemas']['AgentUsage'];
+type DayUsage = components['schemas']['DayUsage'];
+
+export interface UsageFilter {
+  agent?: string | undefined;
+  /** Only these session names. */
+  sessions?: ReadonlySet<string> | undefined;
+}
+
+interface Sums {
+  runs: number;
+  usage: Usage;
+  cost_usd: number;
+  duration_ms: number;
+}
+
+const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
+
+const zero = (): Sums => ({
+  runs: 0,
+  usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  cost_usd: 0,
+  duration_ms: 0,
+});
+
+function addRun(sums: Sums, run: StoredRun): void {
+  sums.runs++;
+  if (run.usage) for (const key of TOKEN_KEYS) sums.usage[key] += run.usage[key];
+  sums.cost_usd += run.cost_usd ?? 0;
+  sums.duration_ms += run.duration_ms ?? 0;
+}
+
+function addSums(into: Sums, from: Sums): void {
+  into.runs += from.runs;
+  for (const key of TOKEN_KEYS) into.usage[key] += from.usage[key];
+  into.cost_usd += from.cost_usd;
+  into.duration_ms += from.duration_ms;
+}
+
+/** Float sums of many small costs drift in the last digits: round to 1e-8 USD like the session totals. */
+const rounded = <T extends Sums>(row: T): T => ({ ...row, cost_usd: Math.round(row.cost_usd * 1e8) / 1e8 });
+
+/** When a run counts: the moment it started, or was queued if it never started. */
+const runTime = (run: StoredRun) => run.started_at ?? run.queued_at;
+
+export async function usageReport(sessions: AsyncIterable<StoredSession> | Iterable<StoredSession>, filter: UsageFilter = {}): Promise<UsageReport> {
+  const perSession: SessionUsage[] = [];
+  const perAgent = new Map<string | null, Sums & { sessions: number }>();
+  const perDay = new Map<string, Sums & { sessions: Set<string> }>();
+  for await (const session of sessions) {
+    if (filter.agent !== undefined && session.agent !== filter.agent) continue;
+    if (filter.sessions && !filter.sessions.has(session.name)) continue;
+    const sums = zero();
+    for (const run of session.runs) {
+      addRun(sums, run);
+      const day = runTime(run).slice(0, 10);
+      let daySums = perDay.get(day);
+      if (!daySums) perDay.set(day, (daySums = { ...zero(), sessions: new Set() }));
+      addRun(daySums, run);
+      daySums.sessions.add(session.name);
+    }
+    const times = session.runs.map(runTime).sort();
+    perSession.push(rounded({
+      name: session.name,
+      agent: session.agent,
+      state: session.runs.at(-1)?.state ?? 'queued',
+      ...sums,
+      first_run_at: times[0] ?? session.created_at,
+      last_run_at: times.at(-1) ?? session.created_at,
+    }));
+    let agentSums = perAgent.get(session.agent);
+    if (!agentSums) perAgent.set(session.agent, (agentSums = { ...zero(), sessions: 0 }));
+    addSums(agentSums, sums);
+    agentSums.sessions++;
+  }
+  const totals = zero();
+  for (const row of perSession) addSums(totals, row);
+  const byCost = (a: Sums & { name?: string }, b: Sums & { name?: string }) => b.cost_usd - a.cost_usd || (a.name ?? '').localeCompare(b.name ?? '');
+  return {
+    totals: rounded({ sessions: perSession.length, ...totals }),
+    sessions: perSession.sort(byCost),
+    agents: [...perAgent].map(([agent, sums]): AgentUsage => rounded({ agent, ...sums })).sort(byCost),
+    days: [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, sums]): DayUsage => rounded({ ...sums, day, sessions: sums.sessions.size })),
+  };
+}

@@ -1,0 +1,79 @@
+// The PostgreSQL backend against the store conformance suite (a fresh database per test), and what
+// is its own: several processes on one database, which the database alone keeps consistent.
+import assert from 'node:assert/strict';
+import type pg from 'pg';
+import { migrate, openPool } from '../../servers/common/postgres.js';
+import { RUNTIME_MIGRATIONS } from '../../servers/runtime/store/postgres-schema.js';
+import { openPostgresStore } from '../../servers/runtime/store/postgres-store.js';
+import type { RuntimeStore } from '../../servers/runtime/store/interfaces.js';
+import { freshDatabase, queryDatabase } from '../support/postgres.js';
+import { session, storeConformance } from './store-conformance.js';
+
+storeConformance('PostgreSQL', {
+  async fresh() {
+    const url = await freshDatabase();
+    return { open: () => openPostgresStore(url), dispose: async () => undefined };
+  },
+});
+
+describe('PostgreSQL store: one database, several processes', function () {
+  this.timeout(30_000);
+  let url: string;
+  let stores: RuntimeStore[] = [];
+
+  beforeEach(async () => {
+    url = await freshDatabase();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    stores = [];
+  });
+
+  const query = <T extends pg.QueryResultRow>(sql: string) => queryDatabase<T>(url, sql);
+
+  it('applies each migration once when several start at once on an empty database', async () => {
+    stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url)));
+    const rows = await query<{ component: string; version: number }>('SELECT component, version FROM aof_migrations ORDER BY version');
+    assert.deepEqual(rows, RUNTIME_MIGRATIONS.map((m) => ({ component: 'runtime', version: m.version })));
+    // Applied migrations are not applied again, and a newer one is, in order.
+    const pool = openPool(url);
+    try {
+      assert.equal(await migrate(pool, 'runtime', RUNTIME_MIGRATIONS), 0);
+      const next = { version: RUNTIME_MIGRATIONS.length + 1, name: 'a test column', sql: 'ALTER TABLE aof_sessions ADD COLUMN test_only text' };
+      assert.equal(await migrate(pool, 'runtime', [...RUNTIME_MIGRATIONS, next]), 1);
+      await assert.rejects(migrate(pool, 'runtime', [...RUNTIME_MIGRATIONS, next, { version: next.version + 1, name: 'broken', sql: 'ALTER TABLE nowhere ADD COLUMN x text' }]),
+        /migration runtime 3 \(broken\) failed: relation "nowhere" does not exist/);
+      const versions = (await query<{ version: number }>("SELECT version FROM aof_migrations WHERE component = 'runtime' ORDER BY version")).map((r) => r.version);
+      assert.deepEqual(versions, [1, 2], 'a failed migration leaves no trace');
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('numbers one session\'s events without gaps or collisions when two processes append at once', async () => {
+    stores = [await openPostgresStore(url), await openPostgresStore(url)];
+    const event = (i: number) => ({ session: 'shared', run: 1, type: 'message' as const, at: '2026-01-01T00:00:00.000Z', data: { text: `e${i}` } });
+    const calls = await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % 2]!.events.append('shared', [event(i), event(i)])));
+    for (const events of calls) assert.equal(events[1]!.seq, events[0]!.seq + 1, 'one call gets consecutive numbers');
+    const stored = await stores[0]!.events.after('shared', 0, 1000);
+    assert.deepEqual(stored.map((e) => e.seq), Array.from({ length: 60 }, (_, i) => i + 1));
+    assert.equal(await stores[1]!.events.lastSeq('shared'), 60);
+  });
+
+  it('lets one name be created once across processes, and each sees the other\'s writes', async () => {
+    stores = [await openPostgresStore(url), await openPostgresStore(url)];
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => stores[i % 2]!.sessions.insert(session('one'))));
+    assert.equal(outcomes.filter(Boolean).length, 1);
+    await stores[0]!.sessions.replace(session('one', { state: 'finished', updated_at: '2026-01-01T00:00:09.000Z' }));
+    assert.equal((await stores[1]!.sessions.find('one'))?.runs[0]?.state, 'finished');
+    assert.deepEqual(await stores[1]!.sessions.counts(), { queued: 0, running: 0, finished: 1, failed: 0, stopped: 0 });
+  });
+
+  it('keeps what JSON can hold that a document store may refuse: any key, NUL, other scripts, big numbers', async () => {
+    stores = [await openPostgresStore(url)];
+    const data = { '$set': 1, 'a.b': { 'x\u0000y': 'nul \u0000 inside' }, text: 'Grüße 👋 \u2028', big: Number.MAX_SAFE_INTEGER, float: 0.1 + 0.2, nested: [null, true, []] };
+    const [stored] = await stores[0]!.events.append('odd', [{ session: 'odd', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data }]);
+    assert.deepEqual((await stores[0]!.events.after('odd', 0, 1))[0], stored);
+    assert.deepEqual((await stores[0]!.events.after('odd', 0, 1))[0]!.data, data);
+  });
+});
