@@ -117,6 +117,7 @@ function apiAdvice(error: ApiError, code: string, terms: ClientTerms, subject: A
       return `${error.service} cannot reach its database right now: ${error.message} — check that PostgreSQL runs and AGENT_ORCHESTRATOR_DATABASE_URL points at it, then try again`;
     default:
       if (error instanceof ServerError) return `${error.service} failed: ${error.message} — see the server's log`;
-      return [error.message, ...error.errors.map((e) => `${e.field} ${e.message}`).filter((text) => !error.message.includes(text))].join('; ');
+      // A field error the detail already says (`body.x: message`) is not repeated.
+      return [error.message, ...error.errors.filter((e) => !error.message.includes(e.message)).map((e) => `${e.field} ${e.message}`)].join('; ');
   }
 }

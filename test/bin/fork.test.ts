@@ -66,7 +66,7 @@ describe('ao-fork (a process against real servers)', function () {
     const busy = await run('ao-fork', [source, 'x2', '-p', 'x', '--json']);
     assert.equal(busy.code, 1);
     assert.equal(busy.errorJson().error.code, 'session_busy');
-    assert.match(busy.errorJson().error.message, new RegExp(`^Session '${source}' is (queued|running) — wait for it with ao-get-result ${source} --wait`));
+    assert.equal(busy.errorJson().error.message, `Session '${source}' is still queued or running — wait for it with ao-get-result ${source} --wait, or stop it with ao-stop ${source}, then fork it`);
     await run('ao-stop', [source]);
 
     const noPrompt = await run('ao-fork', [source, 'x3']);

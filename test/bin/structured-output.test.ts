@@ -46,7 +46,7 @@ describe('ao-* with an output schema (processes against real servers)', function
     const r = await run('ao-new', [uniqueName('untyped'), '-p', 'chat', '--agent', agent]);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /failed: The answer does not match the output schema: the answer is not JSON/);
+    assert.match(r.stderr, /failed \(run 1\): The answer does not match the output schema: the answer is not JSON/);
   });
 
   it('refuses a bad --output-schema before or at creation, exit 1, nothing created', async () => {
@@ -58,11 +58,11 @@ describe('ao-* with an output schema (processes against real servers)', function
     const name = uniqueName('x');
     const invalid = await run('ao-new', [name, '-p', 'x', '--output-schema', '{"type":"objekt"}', '--json']);
     assert.equal(invalid.code, 1);
-    assert.equal(invalid.errorJson().error.code, 'invalid_output_schema');
-    assert.match(invalid.errorJson().error.message, /^--output-schema is not a valid JSON Schema: /);
+    assert.equal(invalid.errorJson().error.code, 'unprocessable');
+    assert.match(invalid.errorJson().error.message, /^body\.output_schema: is not a valid JSON Schema: [^;]*$/);
     assert.equal((await run('ao-status', [name])).stdout, 'not_existent\n');
     const agent = await run('ao-create-agent', [uniqueName('a'), '-d', 'x', '--output-schema', '{"type":"object","requird":["x"]}']);
     assert.equal(agent.code, 1);
-    assert.match(agent.stderr, /^ao-create-agent: --output-schema is not a valid JSON Schema: strict mode: unknown keyword: "requird"/);
+    assert.match(agent.stderr, /^ao-create-agent: body\.output_schema: is not a valid JSON Schema: strict mode: unknown keyword: "requird"\n$/);
   });
 });

@@ -44,7 +44,7 @@ describe('ao-new --worktree (processes against real servers)', function () {
     const name = uniqueName('wt');
     const outside = await run('ao-new', [name, '-p', 'x', '--worktree'], { cwd: stack.projectDir });
     assert.equal(outside.code, 1);
-    assert.equal(outside.stderr, `ao-new: --worktree: '${stack.projectDir}' is not in a git repository; create the session without a worktree, or run git init there first\n`);
+    assert.equal(outside.stderr, `ao-new: body.worktree: '${stack.projectDir}' is not in a git repository; create the session without a worktree, or run git init there first\n`);
     assert.equal((await run('ao-status', [name])).stdout, 'not_existent\n');
     execFileSync('git', ['branch', `aof/${name}`], { cwd: repo });
     const taken = await run('ao-new', [name, '-p', 'x', '--worktree', '--json']);
