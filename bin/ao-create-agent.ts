@@ -19,6 +19,7 @@ await main({
   examples: [
     `ao-create-agent reviewer -d "Reviews diffs for bugs" -s "You are a careful code reviewer. Report problems, never edit files."`,
     `ao-create-agent writer -d "Writes docs" --model sonnet < writer-prompt.md`,
+    `ao-create-agent careful -d "Asks before it acts" --approval --approval-timeout 300 --allowed-tools "Read,Grep"`,
   ],
   async run(ctx, [name], options) {
     checkName(name!, 'Agent');

@@ -3,7 +3,7 @@ import type { SessionEvent } from '../sdk/index.js';
 import { checkName, CliError, main, stringOption } from './lib/cli.js';
 import { formatToolCall, oneLine } from './lib/format.js';
 
-const TYPES = ['session_start', 'message', 'pre_tool', 'post_tool', 'result', 'session_stop'];
+const TYPES = ['session_start', 'message', 'pre_tool', 'post_tool', 'result', 'session_stop', 'approval_request', 'approval_answer'];
 
 await main({
   name: 'ao-events',
@@ -82,6 +82,10 @@ function summary(event: SessionEvent): string {
     }
     case 'session_stop':
       return `${event.data.reason}${event.data.exit_code !== undefined && event.data.exit_code !== null ? ` (exit ${event.data.exit_code})` : ''}`;
+    case 'approval_request':
+      return `${event.data.id} asks: ${formatToolCall(event.data.tool, event.data.input)}`;
+    case 'approval_answer':
+      return `${event.data.id} ${event.data.state}${event.data.answered_by ? ` by ${event.data.answered_by.replace('_', ' ')}` : ''}${event.data.message ? `: ${oneLine(event.data.message, 160)}` : ''}`;
     default:
       return '';
   }

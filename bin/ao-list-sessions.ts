@@ -17,6 +17,7 @@ await main({
     { name: 'state', type: 'string', value: 'STATE[,STATE]', description: `Only sessions in these states (${STATES.join(', ')})` },
     { name: 'agent', type: 'string', value: 'BLUEPRINT', description: 'Only sessions started from this blueprint' },
     { name: 'prefix', type: 'string', value: 'TEXT', description: 'Only sessions whose name starts with TEXT' },
+    { name: 'waiting', type: 'boolean', description: 'Only sessions that wait for an answer to an approval request (see ao-approvals)' },
     { name: 'limit', type: 'string', value: 'N', description: 'Sessions per page, 1 to 500 (default 100)' },
     { name: 'all', type: 'boolean', description: 'Every matching session, however many pages' },
     { name: 'full', type: 'boolean', description: 'With --json: whole sessions (every run with prompt, result, usage, cost) instead of summaries' },
@@ -32,7 +33,7 @@ await main({
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 500)) {
       throw new CliError(`--limit must be a whole number from 1 to 500, not '${limitText}'`, 'usage');
     }
-    const filter = { state: states as State[] | undefined, agent: stringOption(options, 'agent'), prefix: stringOption(options, 'prefix'), limit };
+    const filter = { state: states as State[] | undefined, agent: stringOption(options, 'agent'), prefix: stringOption(options, 'prefix'), limit, ...(options.waiting ? { waiting: true } : {}) };
     const ao = await ctx.client();
     const page = await ao.sessions.list(filter);
     const sessions: SessionSummary[] = page.sessions;
@@ -62,14 +63,14 @@ await main({
       ctx.outJson({ sessions: listed, next_cursor: nextCursor, counts: page.counts });
       return;
     }
-    const filtered = states || filter.agent || filter.prefix;
+    const filtered = states || filter.agent || filter.prefix || options.waiting;
     if (!sessions.length) {
       ctx.note(filtered ? 'No sessions match.' : 'No sessions — start one with ao-new <name> -p PROMPT');
       return;
     }
     ctx.out(table(
       ['NAME', 'STATE', 'AGENT', 'RUNS', 'TIME', 'PROJECT'],
-      sessions.map((s) => [s.name, s.state, s.agent ?? '-', String(s.runs), formatDuration(s.totals.duration_ms), s.project_dir]),
+      sessions.map((s) => [s.name, s.pending_approvals ? `${s.state} (asks: ao-approvals)` : s.state, s.agent ?? '-', String(s.runs), formatDuration(s.totals.duration_ms), s.project_dir]),
     ));
     if (nextCursor) {
       const counts = STATES.filter((s) => page.counts[s]).map((s) => `${page.counts[s]} ${s}`).join(', ');

@@ -52,6 +52,7 @@ await main({
       if (blueprint.permission_mode) lines.push(['permission_mode', blueprint.permission_mode]);
       if (blueprint.allowed_tools?.length) lines.push(['allowed_tools', blueprint.allowed_tools.join(', ')]);
       if (blueprint.disallowed_tools?.length) lines.push(['disallowed_tools', blueprint.disallowed_tools.join(', ')]);
+      if (blueprint.approval) lines.push(['approval', `asks a person; unanswered after ${blueprint.approval.timeout_seconds ?? 600} s: ${blueprint.approval.on_timeout ?? 'deny'}`]);
       if (blueprint.mcp_servers) lines.push(['mcp_servers', Object.keys(blueprint.mcp_servers).join(', ') || '-']);
       if (blueprint.system_prompt) lines.push(['system_prompt', oneLine(blueprint.system_prompt, 120)]);
     }

@@ -3,7 +3,7 @@ import { checkName, CliError, main, readStdin, stringOption } from './lib/cli.js
 import { readSettings, SETTING_OPTIONS } from './lib/agent-options.js';
 
 /** The optional fields --clear can remove, as the API names them. */
-const CLEARABLE = ['system_prompt', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'mcp_servers'] as const;
+const CLEARABLE = ['system_prompt', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'mcp_servers', 'approval'] as const;
 
 await main({
   name: 'ao-update-agent',

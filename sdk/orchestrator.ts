@@ -3,6 +3,7 @@ import type { paths as RuntimePaths } from './generated/runtime.js';
 import { resolveConfig, type OrchestratorOptions } from './config.js';
 import { createApiClient, data } from './http.js';
 import { Agents } from './resources/agents.js';
+import { Approvals } from './resources/approvals.js';
 import { Sessions } from './resources/sessions.js';
 import type { Health, RuntimeInfo } from './types.js';
 
@@ -21,6 +22,7 @@ import type { Health, RuntimeInfo } from './types.js';
 export class Orchestrator {
   readonly sessions: Sessions;
   readonly agents: Agents;
+  readonly approvals: Approvals;
   readonly #runtimeUrl: string;
   readonly #registryUrl: string;
   readonly #runtime;
@@ -34,6 +36,7 @@ export class Orchestrator {
     this.#registry = createApiClient<RegistryPaths>('Agent Registry', config.registryUrl, config);
     this.sessions = new Sessions(this.#runtime, config.runtimeUrl);
     this.agents = new Agents(this.#registry);
+    this.approvals = new Approvals(this.#runtime);
   }
 
   /** The Agent Runtime's base URL. */

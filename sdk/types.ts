@@ -68,6 +68,15 @@ export type PreToolData = RuntimeSchemas['PreToolData'];
 export type PostToolData = RuntimeSchemas['PostToolData'];
 export type ResultData = RuntimeSchemas['ResultData'];
 export type SessionStopData = RuntimeSchemas['SessionStopData'];
+export type ApprovalRequestData = RuntimeSchemas['ApprovalRequestData'];
+export type ApprovalAnswerData = RuntimeSchemas['ApprovalAnswerData'];
+
+/** A question an agent in approval mode asks before using a tool, and its answer. */
+export type Approval = RuntimeSchemas['Approval'];
+export type ApprovalState = RuntimeSchemas['ApprovalState'];
+export type ApprovalAsk = RuntimeSchemas['ApprovalAsk'];
+export type ApprovalAnswer = RuntimeSchemas['ApprovalAnswer'];
+export type ApprovalPolicy = RegistrySchemas['ApprovalPolicy'];
 
 /** The `data` schema of each event type. */
 export interface SessionEventDataMap {
@@ -77,6 +86,8 @@ export interface SessionEventDataMap {
   post_tool: PostToolData;
   result: ResultData;
   session_stop: SessionStopData;
+  approval_request: ApprovalRequestData;
+  approval_answer: ApprovalAnswerData;
 }
 
 /**

@@ -13,6 +13,9 @@ export const SETTING_OPTIONS: OptionSpec[] = [
   { name: 'mcp-config', type: 'string', value: 'FILE', description: 'JSON file with {"mcpServers": {...}} for the agent' },
   OUTPUT_SCHEMA_OPTION,
   { name: 'worktree', type: 'boolean', description: 'Its sessions work in a git worktree of their own by default (branch aof/<session>)' },
+  { name: 'approval', type: 'boolean', description: 'Approval mode: the agent asks a person (ao-approvals, ao-approve, ao-deny) before tool uses its rules do not allow' },
+  { name: 'approval-timeout', type: 'string', value: 'SECONDS', description: 'With --approval: how long a question waits for an answer (default 600)' },
+  { name: 'on-timeout', type: 'string', value: 'deny|allow', description: 'With --approval: what an unanswered question becomes (default deny)' },
 ];
 
 export interface Settings {
@@ -23,6 +26,7 @@ export interface Settings {
   mcp_servers?: Record<string, never>;
   output_schema?: Record<string, unknown>;
   worktree?: boolean;
+  approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow' };
 }
 
 /** The settings options that were given, checked (the MCP config file read). */
@@ -40,7 +44,23 @@ export async function readSettings(options: Options): Promise<Settings> {
     ...(await mcpServers(options)),
     ...(await outputSchema(options)),
     ...(options.worktree ? { worktree: true } : {}),
+    ...approvalPolicy(options),
   };
+}
+
+function approvalPolicy(options: Options): Pick<Settings, 'approval'> {
+  const timeoutText = stringOption(options, 'approval-timeout');
+  const onTimeout = stringOption(options, 'on-timeout');
+  if (!options.approval) {
+    if (timeoutText !== undefined || onTimeout !== undefined) throw new CliError('--approval-timeout and --on-timeout need --approval', 'usage');
+    return {};
+  }
+  const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 86_400)) {
+    throw new CliError(`--approval-timeout must be whole seconds from 1 to 86400, not '${timeoutText}'`, 'usage');
+  }
+  if (onTimeout !== undefined && onTimeout !== 'deny' && onTimeout !== 'allow') throw new CliError(`--on-timeout must be deny or allow, not '${onTimeout}'`, 'usage');
+  return { approval: { ...(timeout !== undefined ? { timeout_seconds: timeout } : {}), ...(onTimeout ? { on_timeout: onTimeout } : {}) } };
 }
 
 function toolList(options: Options, flag: string, field: string): Record<string, string[]> {

@@ -124,6 +124,23 @@ export interface components {
          *     unless the session says otherwise (`worktree` on session creation).
          */
         WorktreeDefault: boolean;
+        /**
+         * @description Run the blueprint's sessions in approval mode: every tool use that the permission rules
+         *     (`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval
+         *     request in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.
+         *     The permission mode is `default` unless `permission_mode` says otherwise.
+         */
+        ApprovalPolicy: {
+            /** @description How long a request may wait for an answer. Default 600. */
+            timeout_seconds?: number;
+            /**
+             * @description What an unanswered request becomes at the timeout. Default `deny`.
+             * @enum {string}
+             */
+            on_timeout?: "deny" | "allow";
+            /** @description What the model is told when a request is denied at the timeout. */
+            timeout_message?: string;
+        };
         Agent: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
@@ -135,6 +152,7 @@ export interface components {
             disallowed_tools?: components["schemas"]["ToolList"];
             output_schema?: components["schemas"]["OutputSchema"];
             worktree?: components["schemas"]["WorktreeDefault"];
+            approval?: components["schemas"]["ApprovalPolicy"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             created_at: string;
@@ -152,6 +170,7 @@ export interface components {
             disallowed_tools?: components["schemas"]["ToolList"];
             output_schema?: components["schemas"]["OutputSchema"];
             worktree?: components["schemas"]["WorktreeDefault"];
+            approval?: components["schemas"]["ApprovalPolicy"];
             status?: components["schemas"]["AgentStatus"];
         };
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
@@ -165,6 +184,7 @@ export interface components {
             disallowed_tools?: components["schemas"]["ToolList"] | null;
             output_schema?: components["schemas"]["OutputSchema"] | null;
             worktree?: components["schemas"]["WorktreeDefault"] | null;
+            approval?: components["schemas"]["ApprovalPolicy"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
         Health: {
@@ -203,6 +223,7 @@ export interface components {
          *     - `not-found` [404]: no such route
          *     - `session-not-found` [404]: no session by that name
          *     - `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name
+         *     - `approval-not-found` [404]: no approval request by that id
          *     - `method-not-allowed` [405]: the route exists, the method does not
          *     - `session-exists` [409]: a session by that name exists; resume it or pick another name
          *     - `agent-exists` [409]: a blueprint by that name exists
@@ -212,6 +233,8 @@ export interface components {
          *     - `run-ended` [409]: events were sent for a run that has already ended
          *     - `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork
          *     - `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already
+         *     - `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended
+         *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
          *     - `payload-too-large` [413]: the request body is over the limit
          *     - `unsupported-media-type` [415]: the body is not `application/json`
@@ -224,7 +247,7 @@ export interface components {
          *     - `service-unavailable` [503]: the server cannot answer now
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

@@ -273,6 +273,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{name}/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask a person whether the session's agent may use a tool (what the permission tool calls)
+         * @description Creates a pending approval request for the session's active run, or answers the request that
+         *     already exists for the same `tool_use_id` (so a caller that lost the answer can ask again).
+         *     The request expires after the session's `approval.timeout_seconds` (default 600) and then
+         *     becomes what `approval.on_timeout` says (default `denied`).
+         */
+        post: operations["askApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List approval requests, oldest first */
+        get: operations["listApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/approvals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ApprovalIdInPath"];
+            };
+            cookie?: never;
+        };
+        /** One approval request, optionally waiting until it is answered */
+        get: operations["getApproval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/approvals/{id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ApprovalIdInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve or deny a pending request; a denial's message reaches the model */
+        post: operations["answerApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events/stream": {
         parameters: {
             query?: never;
@@ -427,6 +507,7 @@ export interface components {
             permission_mode?: components["schemas"]["PermissionMode"];
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
+            approval?: components["schemas"]["ApprovalPolicy"];
         };
         Session: {
             name: components["schemas"]["Name"];
@@ -434,6 +515,8 @@ export interface components {
             blueprint: components["schemas"]["Blueprint"] | null;
             project_dir: string;
             state: components["schemas"]["RunState"];
+            /** @description Approval requests of this session that wait for an answer; above 0, the agent waits for a person */
+            pending_approvals: number;
             /** @description The Claude Code conversation id, used to resume it */
             claude_session_id: string | null;
             created_at: components["schemas"]["Timestamp"];
@@ -475,6 +558,8 @@ export interface components {
             agent: components["schemas"]["Name"] | null;
             project_dir: string;
             state: components["schemas"]["RunState"];
+            /** @description Approval requests that wait for an answer */
+            pending_approvals: number;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
             last_resumed_at: components["schemas"]["Timestamp"] | null;
@@ -521,14 +606,17 @@ export interface components {
         };
         SessionChange: {
             name: components["schemas"]["Name"];
-            /** @enum {string} */
-            change: "created" | "state" | "deleted";
+            /**
+             * @description `approvals`: the session's number of pending approval requests changed
+             * @enum {string}
+             */
+            change: "created" | "state" | "deleted" | "approvals";
             state: components["schemas"]["RunState"] | null;
             run?: number;
             at: components["schemas"]["Timestamp"];
         };
         /** @enum {string} */
-        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop";
+        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer";
         SessionStartData: {
             claude_session_id?: string;
             model?: string;
@@ -571,6 +659,56 @@ export interface components {
             total_cost_usd?: number;
             errors?: string[];
         };
+        ApprovalRequestData: {
+            id: components["schemas"]["ApprovalId"];
+            tool: string;
+            input: Record<string, unknown>;
+            expires_at?: components["schemas"]["Timestamp"];
+        };
+        ApprovalAnswerData: {
+            id: components["schemas"]["ApprovalId"];
+            tool?: string;
+            state: components["schemas"]["ApprovalState"];
+            answered_by?: components["schemas"]["ApprovalAnsweredBy"];
+            message?: string | null;
+        };
+        /** @description `apr_` and letters/digits */
+        ApprovalId: string;
+        /**
+         * @description `cancelled`: the run ended (stopped, failed, deleted) before anyone answered
+         * @enum {string}
+         */
+        ApprovalState: "pending" | "approved" | "denied" | "cancelled";
+        /** @enum {string|null} */
+        ApprovalAnsweredBy: "person" | "timeout" | "run_ended" | null;
+        ApprovalAsk: {
+            /** @description The tool Claude Code wants to use, e.g. `Bash` */
+            tool: string;
+            /** @description The tool's input, e.g. `{command}` */
+            input: Record<string, unknown>;
+            tool_use_id?: string;
+        };
+        ApprovalAnswer: {
+            /** @enum {string} */
+            decision: "approve" | "deny";
+            /** @description For a denial: what the model is told */
+            message?: string;
+        };
+        Approval: {
+            id: components["schemas"]["ApprovalId"];
+            session: components["schemas"]["Name"];
+            run: number;
+            tool: string;
+            input: Record<string, unknown>;
+            tool_use_id: string | null;
+            state: components["schemas"]["ApprovalState"];
+            asked_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            answered_at: components["schemas"]["Timestamp"] | null;
+            answered_by: components["schemas"]["ApprovalAnsweredBy"];
+            /** @description What the model was told with a denial */
+            message: string | null;
+        };
         SessionStopData: {
             exit_code?: number | null;
             signal?: string | null;
@@ -606,6 +744,14 @@ export interface components {
             /** @constant */
             type: "session_stop";
             data: components["schemas"]["SessionStopData"];
+        } | {
+            /** @constant */
+            type: "approval_request";
+            data: components["schemas"]["ApprovalRequestData"];
+        } | {
+            /** @constant */
+            type: "approval_answer";
+            data: components["schemas"]["ApprovalAnswerData"];
         };
         Event: {
             /** @description Per-session sequence number, from 1, without gaps */
@@ -737,6 +883,7 @@ export interface components {
          *     - `not-found` [404]: no such route
          *     - `session-not-found` [404]: no session by that name
          *     - `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name
+         *     - `approval-not-found` [404]: no approval request by that id
          *     - `method-not-allowed` [405]: the route exists, the method does not
          *     - `session-exists` [409]: a session by that name exists; resume it or pick another name
          *     - `agent-exists` [409]: a blueprint by that name exists
@@ -746,6 +893,8 @@ export interface components {
          *     - `run-ended` [409]: events were sent for a run that has already ended
          *     - `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork
          *     - `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already
+         *     - `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended
+         *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
          *     - `payload-too-large` [413]: the request body is over the limit
          *     - `unsupported-media-type` [415]: the body is not `application/json`
@@ -758,7 +907,7 @@ export interface components {
          *     - `service-unavailable` [503]: the server cannot answer now
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
          *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
@@ -793,6 +942,23 @@ export interface components {
         /** @enum {string} */
         PermissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan";
         ToolList: string[];
+        /**
+         * @description Run the blueprint's sessions in approval mode: every tool use that the permission rules
+         *     (`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval
+         *     request in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.
+         *     The permission mode is `default` unless `permission_mode` says otherwise.
+         */
+        ApprovalPolicy: {
+            /** @description How long a request may wait for an answer. Default 600. */
+            timeout_seconds?: number;
+            /**
+             * @description What an unanswered request becomes at the timeout. Default `deny`.
+             * @enum {string}
+             */
+            on_timeout?: "deny" | "allow";
+            /** @description What the model is told when a request is denied at the timeout. */
+            timeout_message?: string;
+        };
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */
@@ -807,6 +973,7 @@ export interface components {
     };
     parameters: {
         SessionNameInPath: components["schemas"]["Name"];
+        ApprovalIdInPath: components["schemas"]["ApprovalId"];
     };
     requestBodies: never;
     headers: never;
@@ -871,6 +1038,8 @@ export interface operations {
                 prefix?: string;
                 /** @description Only sessions working in this directory (exact) */
                 project_dir?: string;
+                /** @description Only sessions that wait (`true`) or do not wait (`false`) for an answer to an approval request */
+                waiting?: boolean;
             };
             header?: never;
             path?: never;
@@ -1244,6 +1413,119 @@ export interface operations {
                 };
             };
             404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    askApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalAsk"];
+            };
+        };
+        responses: {
+            /** @description The request (new, or the existing one for this tool_use_id) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listApprovals: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["ApprovalState"];
+                session?: components["schemas"]["Name"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        approvals: components["schemas"]["Approval"][];
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    getApproval: {
+        parameters: {
+            query?: {
+                /** @description Seconds to wait (at most 60) for a pending request to be answered before replying */
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ApprovalIdInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    answerApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ApprovalIdInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalAnswer"];
+            };
+        };
+        responses: {
+            /** @description The answered request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

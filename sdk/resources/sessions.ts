@@ -47,6 +47,8 @@ export interface ListOptions {
   prefix?: string | undefined;
   /** Working in this directory (exact). */
   project_dir?: string | undefined;
+  /** Waiting (true) or not (false) for an answer to an approval request. */
+  waiting?: boolean | undefined;
   /** Sessions per page, 1 to 500 (server default 100). */
   limit?: number | undefined;
 }

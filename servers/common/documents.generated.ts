@@ -447,6 +447,33 @@ export const registryDocument: OpenApiDocument = {
         "type": "boolean",
         "description": "Sessions started from this blueprint get their own git worktree and branch (`aof/<session>`)\nunless the session says otherwise (`worktree` on session creation).\n"
       },
+      "ApprovalPolicy": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Run the blueprint's sessions in approval mode: every tool use that the permission rules\n(`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval\nrequest in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.\nThe permission mode is `default` unless `permission_mode` says otherwise.\n",
+        "properties": {
+          "timeout_seconds": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 86400,
+            "description": "How long a request may wait for an answer. Default 600."
+          },
+          "on_timeout": {
+            "type": "string",
+            "enum": [
+              "deny",
+              "allow"
+            ],
+            "description": "What an unanswered request becomes at the timeout. Default `deny`."
+          },
+          "timeout_message": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2000,
+            "description": "What the model is told when a request is denied at the timeout."
+          }
+        }
+      },
       "Agent": {
         "type": "object",
         "additionalProperties": false,
@@ -487,6 +514,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "worktree": {
             "$ref": "#/components/schemas/WorktreeDefault"
+          },
+          "approval": {
+            "$ref": "#/components/schemas/ApprovalPolicy"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -538,6 +568,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "worktree": {
             "$ref": "#/components/schemas/WorktreeDefault"
+          },
+          "approval": {
+            "$ref": "#/components/schemas/ApprovalPolicy"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -633,6 +666,16 @@ export const registryDocument: OpenApiDocument = {
               }
             ]
           },
+          "approval": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/ApprovalPolicy"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
           }
@@ -714,7 +757,7 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n",
         "enum": [
           "invalid-request",
           "unauthorized",
@@ -724,6 +767,7 @@ export const registryDocument: OpenApiDocument = {
           "not-found",
           "session-not-found",
           "agent-not-found",
+          "approval-not-found",
           "method-not-allowed",
           "session-exists",
           "agent-exists",
@@ -733,6 +777,7 @@ export const registryDocument: OpenApiDocument = {
           "run-ended",
           "no-conversation",
           "branch-exists",
+          "approval-answered",
           "conflict",
           "payload-too-large",
           "unsupported-media-type",
@@ -773,6 +818,9 @@ export const runtimeDocument: OpenApiDocument = {
     },
     {
       "name": "events"
+    },
+    {
+      "name": "approvals"
     },
     {
       "name": "health"
@@ -905,6 +953,15 @@ export const runtimeDocument: OpenApiDocument = {
               "type": "string",
               "minLength": 1,
               "maxLength": 4096
+            }
+          },
+          {
+            "name": "waiting",
+            "in": "query",
+            "required": false,
+            "description": "Only sessions that wait (`true`) or do not wait (`false`) for an answer to an approval request",
+            "schema": {
+              "type": "boolean"
             }
           }
         ],
@@ -1506,6 +1563,202 @@ export const runtimeDocument: OpenApiDocument = {
         }
       }
     },
+    "/sessions/{name}/approvals": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "askApproval",
+        "tags": [
+          "approvals"
+        ],
+        "summary": "Ask a person whether the session's agent may use a tool (what the permission tool calls)",
+        "description": "Creates a pending approval request for the session's active run, or answers the request that\nalready exists for the same `tool_use_id` (so a caller that lost the answer can ask again).\nThe request expires after the session's `approval.timeout_seconds` (default 600) and then\nbecomes what `approval.on_timeout` says (default `denied`).\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ApprovalAsk"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The request (new, or the existing one for this tool_use_id)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Approval"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/approvals": {
+      "get": {
+        "operationId": "listApprovals",
+        "tags": [
+          "approvals"
+        ],
+        "summary": "List approval requests, oldest first",
+        "parameters": [
+          {
+            "name": "state",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "$ref": "#/components/schemas/ApprovalState"
+            }
+          },
+          {
+            "name": "session",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "$ref": "#/components/schemas/Name"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The requests",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "approvals"
+                  ],
+                  "properties": {
+                    "approvals": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Approval"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/approvals/{id}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ApprovalIdInPath"
+        }
+      ],
+      "get": {
+        "operationId": "getApproval",
+        "tags": [
+          "approvals"
+        ],
+        "summary": "One approval request, optionally waiting until it is answered",
+        "parameters": [
+          {
+            "name": "wait",
+            "in": "query",
+            "required": false,
+            "description": "Seconds to wait (at most 60) for a pending request to be answered before replying",
+            "schema": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 60
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The request",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Approval"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/approvals/{id}/answer": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ApprovalIdInPath"
+        }
+      ],
+      "post": {
+        "operationId": "answerApproval",
+        "tags": [
+          "approvals"
+        ],
+        "summary": "Approve or deny a pending request; a denial's message reaches the model",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ApprovalAnswer"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The answered request",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Approval"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/events/stream": {
       "get": {
         "operationId": "streamSessionChanges",
@@ -1593,6 +1846,14 @@ export const runtimeDocument: OpenApiDocument = {
         "required": true,
         "schema": {
           "$ref": "#/components/schemas/Name"
+        }
+      },
+      "ApprovalIdInPath": {
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "schema": {
+          "$ref": "#/components/schemas/ApprovalId"
         }
       }
     },
@@ -1981,6 +2242,9 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "disallowed_tools": {
             "$ref": "registry.yaml#/components/schemas/ToolList"
+          },
+          "approval": {
+            "$ref": "registry.yaml#/components/schemas/ApprovalPolicy"
           }
         }
       },
@@ -1993,6 +2257,7 @@ export const runtimeDocument: OpenApiDocument = {
           "blueprint",
           "project_dir",
           "state",
+          "pending_approvals",
           "claude_session_id",
           "created_at",
           "last_resumed_at",
@@ -2029,6 +2294,11 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "state": {
             "$ref": "#/components/schemas/RunState"
+          },
+          "pending_approvals": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Approval requests of this session that wait for an answer; above 0, the agent waits for a person"
           },
           "claude_session_id": {
             "type": [
@@ -2184,6 +2454,7 @@ export const runtimeDocument: OpenApiDocument = {
           "agent",
           "project_dir",
           "state",
+          "pending_approvals",
           "created_at",
           "updated_at",
           "last_resumed_at",
@@ -2210,6 +2481,11 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "state": {
             "$ref": "#/components/schemas/RunState"
+          },
+          "pending_approvals": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Approval requests that wait for an answer"
           },
           "created_at": {
             "$ref": "#/components/schemas/Timestamp"
@@ -2405,8 +2681,10 @@ export const runtimeDocument: OpenApiDocument = {
             "enum": [
               "created",
               "state",
-              "deleted"
-            ]
+              "deleted",
+              "approvals"
+            ],
+            "description": "`approvals`: the session's number of pending approval requests changed"
           },
           "state": {
             "oneOf": [
@@ -2435,7 +2713,9 @@ export const runtimeDocument: OpenApiDocument = {
           "pre_tool",
           "post_tool",
           "result",
-          "session_stop"
+          "session_stop",
+          "approval_request",
+          "approval_answer"
         ]
       },
       "SessionStartData": {
@@ -2583,6 +2863,200 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       },
+      "ApprovalRequestData": {
+        "type": "object",
+        "required": [
+          "id",
+          "tool",
+          "input"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/ApprovalId"
+          },
+          "tool": {
+            "type": "string"
+          },
+          "input": {
+            "type": "object"
+          },
+          "expires_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          }
+        }
+      },
+      "ApprovalAnswerData": {
+        "type": "object",
+        "required": [
+          "id",
+          "state"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/ApprovalId"
+          },
+          "tool": {
+            "type": "string"
+          },
+          "state": {
+            "$ref": "#/components/schemas/ApprovalState"
+          },
+          "answered_by": {
+            "$ref": "#/components/schemas/ApprovalAnsweredBy"
+          },
+          "message": {
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        }
+      },
+      "ApprovalId": {
+        "type": "string",
+        "pattern": "^apr_[A-Za-z0-9]{1,40}$",
+        "description": "`apr_` and letters/digits"
+      },
+      "ApprovalState": {
+        "type": "string",
+        "enum": [
+          "pending",
+          "approved",
+          "denied",
+          "cancelled"
+        ],
+        "description": "`cancelled`: the run ended (stopped, failed, deleted) before anyone answered"
+      },
+      "ApprovalAnsweredBy": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "enum": [
+          "person",
+          "timeout",
+          "run_ended",
+          null
+        ]
+      },
+      "ApprovalAsk": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "tool",
+          "input"
+        ],
+        "properties": {
+          "tool": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "The tool Claude Code wants to use, e.g. `Bash`"
+          },
+          "input": {
+            "type": "object",
+            "description": "The tool's input, e.g. `{command}`"
+          },
+          "tool_use_id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200
+          }
+        }
+      },
+      "ApprovalAnswer": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "decision"
+        ],
+        "properties": {
+          "decision": {
+            "type": "string",
+            "enum": [
+              "approve",
+              "deny"
+            ]
+          },
+          "message": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 10000,
+            "description": "For a denial: what the model is told"
+          }
+        }
+      },
+      "Approval": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "id",
+          "session",
+          "run",
+          "tool",
+          "input",
+          "tool_use_id",
+          "state",
+          "asked_at",
+          "expires_at",
+          "answered_at",
+          "answered_by",
+          "message"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/ApprovalId"
+          },
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "tool": {
+            "type": "string"
+          },
+          "input": {
+            "type": "object"
+          },
+          "tool_use_id": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "state": {
+            "$ref": "#/components/schemas/ApprovalState"
+          },
+          "asked_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "expires_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "answered_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "answered_by": {
+            "$ref": "#/components/schemas/ApprovalAnsweredBy"
+          },
+          "message": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "What the model was told with a denial"
+          }
+        }
+      },
       "SessionStopData": {
         "type": "object",
         "required": [
@@ -2710,6 +3184,38 @@ export const runtimeDocument: OpenApiDocument = {
               },
               "data": {
                 "$ref": "#/components/schemas/SessionStopData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "approval_request"
+              },
+              "data": {
+                "$ref": "#/components/schemas/ApprovalRequestData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "approval_answer"
+              },
+              "data": {
+                "$ref": "#/components/schemas/ApprovalAnswerData"
               }
             }
           }

@@ -23,7 +23,7 @@ export interface CommonServerOptions {
   logger: Logger;
 }
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 /** Why a server could not listen, naming the server and the variable that moves it. */
 function cannotListen(title: string, owner: 'registry' | 'runtime', url: URL, error: NodeJS.ErrnoException): Error {
@@ -49,14 +49,20 @@ export async function serveLocked(
   options: CommonServerOptions,
   owner: 'registry' | 'runtime',
   title: string,
-  setUp: () => Promise<{ app: Koa; onClose?: () => Promise<void> }>,
+  setUp: () => Promise<{ app: Koa; onClose?: () => Promise<void>; onListening?: (url: string) => Promise<void> }>,
 ): Promise<RunningServer> {
   const unlock = await lockDataDir(options.dataDir, owner);
   try {
-    const { app, onClose } = await setUp();
+    const { app, onClose, onListening } = await setUp();
     const listening = await listen(app, options.url).catch(async (error: NodeJS.ErrnoException) => {
       await onClose?.();
       throw cannotListen(title, owner, options.url, error);
+    });
+    // Done before the server says it listens: whoever waits for that line finds it done.
+    await onListening?.(listening.url).catch(async (error: unknown) => {
+      await listening.close();
+      await onClose?.();
+      throw error;
     });
     options.logger.info(`${title} listening on ${listening.url} (data in ${options.databaseUrl ? redactDatabaseUrl(options.databaseUrl) : options.dataDir})`);
     return {

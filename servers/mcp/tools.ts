@@ -20,6 +20,7 @@ import {
   resultOutcome,
   ToolFailure,
 } from './format.js';
+import { APPROVAL_TOOL_NAMES, registerApprovalTools } from './approval-tools.js';
 
 export interface ToolOptions {
   /** The SDK client, or a factory called on first use (so a bad URL variable becomes a tool error, not a dead server). */
@@ -98,6 +99,7 @@ export const TOOL_NAMES = [
   'delete_agent_session',
   'delete_all_agent_sessions',
   'get_agent_usage',
+  ...APPROVAL_TOOL_NAMES,
 ] as const;
 
 const usageSums = {
@@ -476,4 +478,6 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
       : 'There were no sessions to delete';
     return ok(text, { deleted: shown, total: deleted.length, note: deleted.length ? null : text });
   }));
+
+  registerApprovalTools(server, ao);
 }

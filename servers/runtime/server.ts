@@ -5,6 +5,8 @@ import type { Handlers } from '../common/operations.js';
 import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
+import { ApprovalService } from './approvals.js';
+import { approvalHandlers, writeRuntimeUrl } from './approval-handlers.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { openRuntimeStore } from './store/select-store.js';
 import { createExecutor, type ExecutorOptions } from './executor/index.js';
@@ -38,17 +40,19 @@ export interface RunningRuntime extends RunningServer {
 
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
   let sessions!: SessionService;
+  let approvals!: ApprovalService;
   const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [...Object.keys(runtimeDocument.paths), REGISTRY_PREFIX]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await openRuntimeStore(options);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd(), join(options.dataDir, 'worktrees'));
+    approvals = await ApprovalService.open(options.dataDir, sessions, options.logger);
     const executor = options.executor === 'none'
       ? undefined
-      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions });
+      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions });
     const app = createApp<operations>({
       api: 'runtime',
-      handlers: runtimeHandlers(sessions, () => runtimeInfo({ ...options, sessions, executor })),
+      handlers: { ...runtimeHandlers(sessions, () => runtimeInfo({ ...options, sessions, executor })), ...approvalHandlers(approvals) },
       security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token, isPublic: dashboard.serves },
       logger: options.logger,
       extras: [dashboard.middleware, registryProxy(options.registryUrl)],
@@ -57,9 +61,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     return {
       app,
       onClose: async () => {
+        approvals.close();
         await executor?.detach();
         await store.close();
       },
+      // Where the permission tools of running agents find this runtime, after a restart on another port too.
+      onListening: (url) => writeRuntimeUrl(options.dataDir, url),
     };
   });
   const dashboardUrl = dashboard.available ? `${server.url}/` : undefined;
@@ -67,13 +74,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   return { ...server, sessions, dashboardUrl };
 }
 
-function runtimeHandlers(sessions: SessionService, info: () => Promise<RuntimeInfo>): Handlers<operations> {
+function runtimeHandlers(sessions: SessionService, info: () => Promise<RuntimeInfo>): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers>> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),
     listSessions: async ({ query }) => ({
       status: 200,
-      body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir }),
+      body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir, waiting: query.waiting }),
     }),
     createSession: async ({ body }) => {
       const session = await sessions.create(body);

@@ -153,9 +153,9 @@ export class SessionService {
     yield* await this.store.sessions.all();
   }
 
-  /** Events of a run that came from the agent's output (all but `session_stop`). */
+  /** Events of a run that came from the agent's output (all but `session_stop` and the approvals'). */
   async countParsedEvents(name: string, run: number): Promise<number> {
-    return this.store.events.count(name, run, 'session_stop');
+    return this.store.events.count(name, run, ['session_stop', 'approval_request', 'approval_answer']);
   }
 
   /* ---------- commands ---------- */
@@ -363,6 +363,18 @@ export class SessionService {
     });
   }
 
+  /** Says how many approval requests of the session wait for an answer (the session's waiting flag). */
+  async setPendingApprovals(name: string, count: number): Promise<void> {
+    const change = await this.lock.run(name, async () => {
+      const session = await this.store.sessions.find(name);
+      if (!session || (session.pending_approvals ?? 0) === count) return null;
+      session.pending_approvals = count;
+      await this.store.sessions.replace(session);
+      return { name, change: 'approvals', state: lastRun(session).state, run: lastRun(session).number, at: new Date().toISOString() } as const;
+    });
+    if (change) this.announce(change);
+  }
+
   /** Keeps internal bookkeeping of a run (the executor's process handle) without an event. */
   async updateRun(name: string, runNumber: number, change: (run: StoredRun) => void): Promise<void> {
     await this.lock.run(name, async () => {
@@ -438,7 +450,7 @@ export class SessionService {
     if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
     const { status, ...blueprint } = agent;
     const keep: Blueprint = { name: blueprint.name };
-    for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools'] as const) {
+    for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'approval'] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }
     return { ...keep, ...(blueprint.output_schema ? { output_schema: blueprint.output_schema } : {}), ...(blueprint.worktree !== undefined ? { worktree: blueprint.worktree } : {}) };

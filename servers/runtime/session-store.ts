@@ -37,7 +37,9 @@ export interface OutputRetry {
   duration_ms: number | null;
 }
 
-export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state' | 'output_schema'> {
+export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state' | 'output_schema' | 'pending_approvals'> {
+  /** Approval requests waiting for an answer (kept by the ApprovalService); absent means 0. */
+  pending_approvals?: number;
   _id: string;
   runs: StoredRun[];
   /** The output schema as JSON text (see structured-output.ts). */
@@ -51,7 +53,7 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
-  const { _id, runs, conversation_started, output_schema, ...rest } = stored;
+  const { _id, runs, conversation_started, output_schema, pending_approvals, ...rest } = stored;
   const publicRuns = runs.map(({ stop_requested, process, outcome, retry, ...run }) => run);
   const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   let cost = 0;
@@ -65,6 +67,7 @@ export function toSession(stored: StoredSession): Session {
     ...rest,
     ...(output_schema ? { output_schema: JSON.parse(output_schema) as Record<string, unknown> } : {}),
     state: lastRun(stored).state,
+    pending_approvals: pending_approvals ?? 0,
     runs: publicRuns,
     totals: { runs: publicRuns.length, usage, cost_usd: Math.round(cost * 1e8) / 1e8, duration_ms: duration },
   };
@@ -74,11 +77,11 @@ const MAX_SUMMARY_ERROR = 500;
 
 /** The list's view of a stored session: no prompts, results or blueprint. */
 export function toSummary(stored: StoredSession): SessionSummary {
-  const { name, agent, project_dir, state, created_at, updated_at, last_resumed_at, runs, totals, worktree, forked_from } = toSession(stored);
+  const { name, agent, project_dir, state, pending_approvals, created_at, updated_at, last_resumed_at, runs, totals, worktree, forked_from } = toSession(stored);
   const last = runs[runs.length - 1]!;
   const error = last.error !== null && last.error.length > MAX_SUMMARY_ERROR ? `${last.error.slice(0, MAX_SUMMARY_ERROR - 1)}…` : last.error;
   return {
-    name, agent, project_dir, state, created_at, updated_at, last_resumed_at,
+    name, agent, project_dir, state, pending_approvals, created_at, updated_at, last_resumed_at,
     runs: runs.length,
     last_run: { number: last.number, state: last.state, queued_at: last.queued_at, started_at: last.started_at, ended_at: last.ended_at, error },
     totals,
@@ -88,7 +91,10 @@ export function toSummary(stored: StoredSession): SessionSummary {
 }
 
 export function catalogueEntry(stored: StoredSession): CatalogueEntry {
-  return { name: stored.name, updated_at: stored.updated_at, state: lastRun(stored).state, agent: stored.agent, project_dir: stored.project_dir };
+  return {
+    name: stored.name, updated_at: stored.updated_at, state: lastRun(stored).state, agent: stored.agent, project_dir: stored.project_dir,
+    waiting: (stored.pending_approvals ?? 0) > 0,
+  };
 }
 
 export function lastRun(session: StoredSession): StoredRun {

@@ -56,7 +56,7 @@ describe('runtime: paged session list', function () {
     assert.equal(page.next_cursor, null);
     assert.deepEqual(page.counts, { queued: 8, running: 0, finished: 10, failed: 5, stopped: 0 });
     const ok = page.sessions.find((s) => s.name === 'batch-ok-3')!;
-    assert.deepEqual(Object.keys(ok).sort(), ['agent', 'created_at', 'last_resumed_at', 'last_run', 'name', 'project_dir', 'runs', 'state', 'totals', 'updated_at']);
+    assert.deepEqual(Object.keys(ok).sort(), ['agent', 'created_at', 'last_resumed_at', 'last_run', 'name', 'pending_approvals', 'project_dir', 'runs', 'state', 'totals', 'updated_at']);
     assert.equal(ok.runs, 1);
     assert.equal(ok.state, 'finished');
     assert.equal(ok.last_run.state, 'finished');

@@ -119,6 +119,18 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         await store.sessions.remove('job-2');
         assert.equal((await store.sessions.counts()).stopped, 0);
       });
+
+      it('filters by the waiting flag (pending approval requests), which a replace turns on and off', async () => {
+        await store.sessions.insert(session('quiet', { state: 'running', updated_at: time(1) }));
+        await store.sessions.insert({ ...session('asks', { state: 'running', updated_at: time(2) }), pending_approvals: 2 });
+        const names = async (waiting: boolean) => (await store.sessions.page({ waiting }, null, 100)).map((s) => s.name);
+        assert.deepEqual(await names(true), ['asks']);
+        assert.deepEqual(await names(false), ['quiet']);
+        await store.sessions.replace({ ...session('asks', { state: 'running', updated_at: time(2) }), pending_approvals: 0 });
+        await store.sessions.replace({ ...session('quiet', { state: 'running', updated_at: time(1) }), pending_approvals: 1 });
+        assert.deepEqual(await names(true), ['quiet']);
+        assert.deepEqual(await names(false), ['asks']);
+      });
     });
 
     describe('events', () => {
@@ -135,10 +147,10 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.deepEqual(page[0], { session: 's', run: 2, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { role: 'assistant', text: 'm0' }, seq: 3 });
         assert.deepEqual((await store.events.after('s', 8, 100)).map((e) => e.seq), [9, 10]);
         assert.deepEqual(await store.events.after('s', 10, 100), []);
-        assert.equal(await store.events.count('s', 2, 'session_stop'), 8);
+        assert.equal(await store.events.count('s', 2, ['session_stop']), 8);
         await store.events.append('s', [{ session: 's', run: 2, type: 'session_stop', at: '2026-01-01T00:00:00.000Z', data: { exit_code: 0, signal: null, reason: 'completed' } }]);
-        assert.equal(await store.events.count('s', 2, 'session_stop'), 8);
-        assert.equal(await store.events.count('s', 1, 'session_stop'), 2);
+        assert.equal(await store.events.count('s', 2, ['session_stop']), 8);
+        assert.equal(await store.events.count('s', 1, ['session_stop']), 2);
       });
 
       it('never gives two events one number, nor leaves a gap, under concurrent appends', async () => {

@@ -4,7 +4,7 @@ import { Catalogue, type CatalogueEntry } from '../../servers/runtime/store/cata
 import { BadCursorError, compareListOrder, decodeCursor, encodeCursor } from '../../servers/runtime/store/cursor.js';
 
 const entry = (name: string, updated_at: string, extra: Partial<CatalogueEntry> = {}): CatalogueEntry =>
-  ({ name, updated_at, state: 'finished', agent: null, project_dir: '/p', ...extra });
+  ({ name, updated_at, state: 'finished', agent: null, project_dir: '/p', waiting: false, ...extra });
 
 describe('store: list order and cursors', () => {
   it('orders by updated_at descending, then name ascending', () => {
@@ -26,13 +26,15 @@ describe('store: list order and cursors', () => {
   it('the catalogue pages strictly after a position, filters, and counts every state', () => {
     const catalogue = new Catalogue();
     for (let i = 0; i < 10; i++) {
-      catalogue.set(entry(`s${i}`, `2026-01-01T00:00:0${i}.000Z`, { state: i % 2 ? 'failed' : 'finished', agent: i < 3 ? 'rev' : null }));
+      catalogue.set(entry(`s${i}`, `2026-01-01T00:00:0${i}.000Z`, { state: i % 2 ? 'failed' : 'finished', agent: i < 3 ? 'rev' : null, waiting: i === 4 }));
     }
     assert.deepEqual(catalogue.page({}, null, 3), ['s9', 's8', 's7']);
     assert.deepEqual(catalogue.page({}, { updated_at: '2026-01-01T00:00:07.000Z', name: 's7' }, 3), ['s6', 's5', 's4']);
     assert.deepEqual(catalogue.page({ states: ['failed'] }, null, 10), ['s9', 's7', 's5', 's3', 's1']);
     assert.deepEqual(catalogue.page({ agent: 'rev', states: ['finished', 'failed'] }, null, 10), ['s2', 's1', 's0']);
     assert.deepEqual(catalogue.page({ prefix: 's1' }, null, 10), ['s1']);
+    assert.deepEqual(catalogue.page({ waiting: true }, null, 10), ['s4']);
+    assert.equal(catalogue.page({ waiting: false }, null, 10).length, 9);
     assert.deepEqual(catalogue.counts(), { queued: 0, running: 0, finished: 5, failed: 5, stopped: 0 });
     catalogue.set(entry('s0', '2026-01-02T00:00:00.000Z', { state: 'running' }));
     catalogue.delete('s9');

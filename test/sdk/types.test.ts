@@ -32,6 +32,8 @@ describe('sdk: types', () => {
         case 'result': return String(e.data.is_error);
         case 'session_start': return e.data.claude_session_id ?? '';
         case 'session_stop': return e.data.reason;
+        case 'approval_request': return e.data.tool;
+        case 'approval_answer': return e.data.state;
       }
     };
     assert.equal(describe(event), 'ok');

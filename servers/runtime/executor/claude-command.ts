@@ -4,21 +4,26 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { outputInstruction } from '../../common/output-schema.js';
 import { conversationArgs } from '../fork.js';
 import { outputSchemaOf } from '../structured-output.js';
+import { PERMISSION_TOOL } from '../../mcp/permission-tool.js';
 import type { StoredSession } from '../session-store.js';
+import { inApprovalMode } from './permission-server.js';
 
 /**
  * The CLI flags for one run. A blueprint's system prompt and settings go on every run, new or
  * resumed, because Claude Code does not remember them in a conversation.
  */
-export function claudeArgs(session: StoredSession, options: { resume: boolean; permissionMode: string; mcpConfigPath: string }): string[] {
+export function claudeArgs(session: StoredSession, options: { resume: boolean; permissionMode: string; mcpConfigPath: string | null }): string[] {
   const blueprint = session.blueprint;
+  const approval = inApprovalMode(session);
   const args = ['-p', '--output-format', 'stream-json', '--verbose'];
   args.push(...conversationArgs(session, options.resume));
-  args.push('--permission-mode', blueprint?.permission_mode ?? options.permissionMode);
+  // In approval mode the questions must be asked: never the runtime's default (bypassPermissions).
+  args.push('--permission-mode', blueprint?.permission_mode ?? (approval ? 'default' : options.permissionMode));
   const schema = outputSchemaOf(session);
   const appended = [blueprint?.system_prompt, schema && outputInstruction(schema)].filter(Boolean).join('\n\n');
   if (appended) args.push('--append-system-prompt', appended);
-  if (blueprint?.mcp_servers) args.push('--mcp-config', options.mcpConfigPath);
+  if (options.mcpConfigPath) args.push('--mcp-config', options.mcpConfigPath);
+  if (approval) args.push('--permission-prompt-tool', PERMISSION_TOOL);
   if (blueprint?.model) args.push('--model', blueprint.model);
   if (blueprint?.allowed_tools?.length) args.push('--allowedTools', blueprint.allowed_tools.join(','));
   if (blueprint?.disallowed_tools?.length) args.push('--disallowedTools', blueprint.disallowed_tools.join(','));

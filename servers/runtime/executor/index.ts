@@ -10,6 +10,7 @@ import {
   adoptAgent, inspectProjectDir, readExitCode, runFiles, signalGroup, spawnAgent, type AgentProcess, type Exit, type RunFiles,
 } from './agent-process.js';
 import { claudeArgs, resolveExecutable } from './claude-command.js';
+import { agentMcpServers, inApprovalMode } from './permission-server.js';
 import { cliNotFoundReason, exitReason, startFailureReason } from './failure-reasons.js';
 import { LineTail } from './line-tail.js';
 import { StreamParser } from './stream-parser.js';
@@ -28,6 +29,8 @@ export interface ExecutorOptions {
   stopGraceMs: number;
   /** The agents' environment (where the user's login and settings live). */
   env: NodeJS.ProcessEnv;
+  /** The runtime's token, for the permission tool of agents in approval mode. */
+  token?: string | undefined;
 }
 
 /**
@@ -174,6 +177,7 @@ class LocalExecutor implements Executor {
     const run = lastRun(session);
     if (run.state !== 'queued' || run.stop_requested) return;
     const files = runFiles(this.runsDir, name, run.number);
+    let mcpServers: Record<string, unknown> | null = null;
     try {
       // One level at a time: a recursive mkdir reports ENOENT where the real error is EROFS or EACCES.
       for (const dir of [this.runsDir, dirname(files.dir), files.dir]) {
@@ -182,9 +186,8 @@ class LocalExecutor implements Executor {
         });
       }
       await writeFile(files.prompt, run.prompt, { mode: 0o600 });
-      if (session.blueprint?.mcp_servers) {
-        await writeFile(files.mcpConfig, JSON.stringify({ mcpServers: session.blueprint.mcp_servers }), { mode: 0o600 });
-      }
+      mcpServers = agentMcpServers(session, { dataDir: this.options.dataDir, token: this.options.token, nodePath: process.execPath });
+      if (mcpServers) await writeFile(files.mcpConfig, JSON.stringify({ mcpServers }), { mode: 0o600 });
     } catch (error) {
       await this.fail(name, run, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
       return;
@@ -200,7 +203,7 @@ class LocalExecutor implements Executor {
     let prompt = run.prompt;
     let retried = false;
     for (let attempt = 0; ; attempt++) {
-      const args = claudeArgs(session, { resume, permissionMode: this.options.permissionMode, mcpConfigPath: files.mcpConfig });
+      const args = claudeArgs(session, { resume, permissionMode: this.options.permissionMode, mcpConfigPath: mcpServers ? files.mcpConfig : null });
       let agent: AgentProcess;
       try {
         // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
@@ -210,7 +213,7 @@ class LocalExecutor implements Executor {
         return;
       }
       try {
-        agent = await spawnAgent(bin, args, files, session.project_dir, this.options.env);
+        agent = await spawnAgent(bin, args, files, session.project_dir, agentEnv(session, this.options.env));
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
           ? { stage: 'spawn' as const, projectDir: session.project_dir, projectDirProblem: await inspectProjectDir(session.project_dir) }
@@ -375,6 +378,14 @@ class LocalExecutor implements Executor {
       }
     }
   }
+}
+
+/**
+ * An agent in approval mode waits in its permission tool for as long as the runtime's timeout says:
+ * Claude Code must not give up on that MCP call first (measured: 2.1.197 waits at least 130 s by default).
+ */
+function agentEnv(session: StoredSession, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return inApprovalMode(session) ? { ...env, MCP_TOOL_TIMEOUT: String(2 ** 31 - 1) } : env;
 }
 
 type StopData = Extract<EventInput, { type: 'session_stop' }>['data'];

@@ -11,6 +11,8 @@ export interface SessionFilter {
   prefix?: string | undefined;
   /** Works in this directory (exact). */
   project_dir?: string | undefined;
+  /** Waits (true) or does not wait (false) for an answer to an approval request. */
+  waiting?: boolean | undefined;
 }
 
 export type StateCounts = Record<RunState, number>;
@@ -20,6 +22,8 @@ export interface CatalogueEntry extends ListPosition {
   state: RunState;
   agent: string | null;
   project_dir: string;
+  /** Has pending approval requests. */
+  waiting: boolean;
 }
 
 export const emptyCounts = (): StateCounts => ({ queued: 0, running: 0, finished: 0, failed: 0, stopped: 0 });
@@ -29,6 +33,7 @@ export function matches(entry: CatalogueEntry, filter: SessionFilter): boolean {
   if (filter.agent !== undefined && entry.agent !== filter.agent) return false;
   if (filter.prefix !== undefined && !entry.name.startsWith(filter.prefix)) return false;
   if (filter.project_dir !== undefined && entry.project_dir !== filter.project_dir) return false;
+  if (filter.waiting !== undefined && entry.waiting !== filter.waiting) return false;
   return true;
 }
 

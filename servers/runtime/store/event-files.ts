@@ -125,12 +125,12 @@ export class EventFiles implements EventLog {
     });
   }
 
-  count(session: string, run: number, exceptType: string): Promise<number> {
+  count(session: string, run: number, exceptTypes: readonly string[]): Promise<number> {
     return this.use(session, async (handle) => {
       if (!handle.file || !handle.size) return 0;
       const buffer = Buffer.alloc(handle.size);
       await handle.file.read(buffer, 0, buffer.length, 0);
-      return parseLines(buffer).filter((e) => e.run === run && e.type !== exceptType).length;
+      return parseLines(buffer).filter((e) => e.run === run && !exceptTypes.includes(e.type)).length;
     });
   }
 

@@ -47,8 +47,8 @@ export interface EventLog {
   after(session: string, after: number, limit: number): Promise<Event[]>;
   /** The last `seq` of the session, 0 when it has none. */
   lastSeq(session: string): Promise<number>;
-  /** Events of one run, all types but `exceptType`. */
-  count(session: string, run: number, exceptType: string): Promise<number>;
+  /** Events of one run, all types but `exceptTypes`. */
+  count(session: string, run: number, exceptTypes: readonly string[]): Promise<number>;
   /** Deletes every event of the session and the space they took. */
   remove(session: string): Promise<void>;
 }

@@ -59,10 +59,10 @@ export class PostgresEventLog implements EventLog {
     return rows[0] ? Number(rows[0].last_seq) : 0;
   }
 
-  async count(session: string, run: number, exceptType: string): Promise<number> {
+  async count(session: string, run: number, exceptTypes: readonly string[]): Promise<number> {
     const { rows } = await this.db.query<{ n: string }>(
-      'SELECT count(*) AS n FROM aof_events WHERE session = $1 AND run = $2 AND type <> $3',
-      [session, run, exceptType],
+      'SELECT count(*) AS n FROM aof_events WHERE session = $1 AND run = $2 AND NOT (type = ANY($3))',
+      [session, run, exceptTypes],
     );
     return Number(rows[0]!.n);
   }

@@ -50,6 +50,7 @@ export class PostgresSessionStore implements SessionStore {
     if (filter.agent !== undefined) where.push(`agent = ${param(filter.agent)}`);
     if (filter.prefix !== undefined) where.push(`starts_with(name, ${param(filter.prefix)})`);
     if (filter.project_dir !== undefined) where.push(`project_dir = ${param(filter.project_dir)}`);
+    if (filter.waiting !== undefined) where.push(`(COALESCE((doc->>'pending_approvals')::int, 0) > 0) = ${param(filter.waiting)}`);
     if (after) {
       const at = param(after.updated_at);
       where.push(`(updated_at < ${at} OR (updated_at = ${at} AND name > ${param(after.name)}))`);

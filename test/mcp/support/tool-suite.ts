@@ -28,6 +28,7 @@ export interface SuiteContext {
 }
 
 export const TOOLS = [
+  'answer_approval_request',
   'delete_agent_session',
   'delete_all_agent_sessions',
   'fork_agent_session',
@@ -36,6 +37,7 @@ export const TOOLS = [
   'get_agent_usage',
   'list_agent_blueprints',
   'list_agent_sessions',
+  'list_approval_requests',
   'resume_agent_session',
   'start_agent_session',
   'stop_agent_session',
@@ -45,7 +47,7 @@ export const TOOLS = [
 export function toolSuite(ctx: SuiteContext): void {
   const tool = (name: string, args: Record<string, unknown> = {}) => call(ctx.client, name, args);
 
-  it('lists the eleven tools, each with a description and a JSON Schema for its inputs', async () => {
+  it('lists the tools, each with a description and a JSON Schema for its inputs', async () => {
     const { tools } = await ctx.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
     for (const t of tools) {
