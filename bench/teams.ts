@@ -40,7 +40,7 @@ console.log('sessions | record ms | check ms | tree ms | check/record');
 for (const size of SIZES) {
   const dir = await mkdtemp(join(tmpdir(), 'aof-bench-teams-'));
   const store = await openEmbeddedStore(dir, { logger: silentLogger });
-  const sessions = new SessionService(store, { find: async () => null }, dir);
+  const sessions = new SessionService(store, { find: async () => null }, dir, join(dir, 'worktrees'));
   const roots: string[] = [];
   const active: string[] = [];
   for (let t = 0; t < size / 10; t++) {

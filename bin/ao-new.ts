@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { checkName, main, readText, stringOption } from './lib/cli.js';
+import { OUTPUT_SCHEMA_OPTION, readOutputSchema } from './lib/output-schema-option.js';
 import { finishRun, RUN_OPTIONS, waitSettings } from './lib/run.js';
 import { TEAM_OPTIONS, teamFields } from './lib/team-options.js';
 
@@ -18,6 +19,8 @@ await main({
     { name: 'agent', type: 'string', value: 'NAME', description: 'Start from this agent blueprint (see ao-list-agents)' },
     { name: 'project-dir', type: 'string', value: 'DIR', description: 'Directory the agent works in (default: the current directory)' },
     ...TEAM_OPTIONS,
+    { name: 'worktree', type: 'boolean', description: 'Work in a git worktree of its own, on branch aof/NAME (the project dir must be in a git repository)' },
+    OUTPUT_SCHEMA_OPTION,
     ...RUN_OPTIONS,
   ],
   examples: [
@@ -25,6 +28,8 @@ await main({
     `ao-new review --agent reviewer --project-dir ../app -p "Review the last commit"`,
     `ao-new long-job -p "Refactor the parser" --async`,
     `ao-new worker-1 -p "Test module A" --async --callback --max-cost-usd 0.50`,
+    `ao-new triage -p "List the failing tests" --output-schema failures.schema.json`,
+    `ao-new try-cache -p "Add a cache to the parser" --worktree`,
   ],
   async run(ctx, [name], options) {
     checkName(name!);
@@ -33,10 +38,11 @@ await main({
     const team = teamFields(options);
     const projectDir = resolve(process.cwd(), stringOption(options, 'project-dir') ?? '.');
     const settings = waitSettings(options);
+    const outputSchema = await readOutputSchema(options);
     const prompt = await readText(options, { option: 'prompt', short: 'p', what: 'prompt', example: `echo "task" | ao-new ${name}` });
     ctx.about({ session: name, agent, projectDir });
     const ao = await ctx.client();
-    const session = await ao.sessions.create({ name: name!, prompt, project_dir: projectDir, ...(agent ? { agent } : {}), ...team });
+    const session = await ao.sessions.create({ name: name!, prompt, project_dir: projectDir, ...(agent ? { agent } : {}), ...team, ...(outputSchema ? { output_schema: outputSchema } : {}), ...(options.worktree ? { worktree: true } : {}) });
     await finishRun(ctx, ao, session, settings);
   },
 });

@@ -7,7 +7,8 @@ await main({
   args: ['name'],
   description: [
     'Shows how a session is set up: its agent and the blueprint settings it was created with,',
-    'project directory, Claude Code session id, state and number of runs.',
+    'project directory, Claude Code session id, state and number of runs; where a fork came from,',
+    'its output schema, and its git worktree and branch (with whether it has changes).',
   ],
   examples: [`ao-show-config fix-tests`, `ao-show-config fix-tests --json`],
   async run(ctx, [name]) {
@@ -22,6 +23,9 @@ await main({
       blueprint: session.blueprint,
       project_dir: session.project_dir,
       claude_session_id: session.claude_session_id,
+      forked_from: session.forked_from ?? null,
+      output_schema: session.output_schema ?? null,
+      worktree: session.worktree ?? null,
       runs: session.runs.length,
       created_at: session.created_at,
       last_resumed_at: session.last_resumed_at,
@@ -37,6 +41,7 @@ await main({
       ['agent', config.agent ?? '-'],
       ['project_dir', config.project_dir],
       ['claude_session_id', config.claude_session_id ?? '-'],
+      ...(config.forked_from ? [['forked_from', `${config.forked_from.session} (run ${config.forked_from.run})`] as [string, string]] : []),
       ['runs', String(config.runs)],
       ['created_at', config.created_at],
       ['last_resumed_at', config.last_resumed_at ?? '-'],
@@ -51,6 +56,10 @@ await main({
       if (blueprint.mcp_servers) lines.push(['mcp_servers', Object.keys(blueprint.mcp_servers).join(', ') || '-']);
       if (blueprint.system_prompt) lines.push(['system_prompt', oneLine(blueprint.system_prompt, 120)]);
     }
+    if (config.worktree) {
+      lines.push(['worktree', config.worktree.path], ['branch', config.worktree.branch], ['has_changes', config.worktree.has_changes ? 'yes' : 'no'], ['repository', config.worktree.repository]);
+    }
+    if (config.output_schema) lines.push(['output_schema', oneLine(JSON.stringify(config.output_schema), 120)]);
     const width = Math.max(...lines.map(([key]) => key.length)) + 2;
     ctx.out(lines.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}`).join('\n'));
   },

@@ -35,6 +35,8 @@ export interface AdviceSubject {
   resuming?: boolean | undefined;
   /** The call waited for `session` to end (a missing session was deleted meanwhile). */
   waiting?: boolean | undefined;
+  /** The call forked `session`. */
+  forking?: boolean | undefined;
 }
 
 export interface Advice {
@@ -88,7 +90,11 @@ function apiAdvice(error: ApiError, code: string, terms: ClientTerms, subject: A
     case 'session-exists':
       return `Session '${session}' already exists — continue it with ${terms.resumeSession(session)}, or pick another name`;
     case 'session-busy':
-      return `Session '${session}' is still queued or running — wait for it with ${terms.waitForSession(session)}, or stop it with ${terms.stopSession(session)}, then resume`;
+      // A fork of it that has not started yet holds it still: the server names the fork.
+      if (/was forked from/.test(error.message)) return error.message;
+      return `Session '${session}' is still queued or running — wait for it with ${terms.waitForSession(session)}, or stop it with ${terms.stopSession(session)}, then ${subject.forking ? 'fork it' : 'resume'}`;
+    case 'no-conversation':
+      return `Session '${session}' has no conversation to fork yet (its runs never reached Claude Code) — continue it with ${terms.resumeSession(session)} first`;
     case 'session-not-ended':
       return `Session '${session}' is still queued or running, so it has no result yet — wait for it with ${terms.waitForSession(session)} (or check ${terms.sessionStatus(session)})`;
     case 'agent-not-found':
@@ -115,6 +121,7 @@ function apiAdvice(error: ApiError, code: string, terms: ClientTerms, subject: A
       return `${error.service} cannot reach its database right now: ${error.message} — check that PostgreSQL runs and AGENT_ORCHESTRATOR_DATABASE_URL points at it, then try again`;
     default:
       if (error instanceof ServerError) return `${error.service} failed: ${error.message} — see the server's log`;
-      return [error.message, ...error.errors.map((e) => `${e.field} ${e.message}`).filter((text) => !error.message.includes(text))].join('; ');
+      // A field error the detail already says (`body.x: message`) is not repeated.
+      return [error.message, ...error.errors.filter((e) => !error.message.includes(e.message)).map((e) => `${e.field} ${e.message}`)].join('; ');
   }
 }

@@ -1,5 +1,6 @@
 /** The blueprint settings `ao-create-agent` and `ao-update-agent` take, checked and read alike. */
 import { CliError, stringOption, type OptionSpec, type Options } from './cli.js';
+import { OUTPUT_SCHEMA_OPTION, readOutputSchema } from './output-schema-option.js';
 
 export const PERMISSION_MODES = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
 
@@ -10,6 +11,8 @@ export const SETTING_OPTIONS: OptionSpec[] = [
   { name: 'allowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to allow, e.g. "Read,Grep,Bash(git *)"' },
   { name: 'disallowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to deny' },
   { name: 'mcp-config', type: 'string', value: 'FILE', description: 'JSON file with {"mcpServers": {...}} for the agent' },
+  OUTPUT_SCHEMA_OPTION,
+  { name: 'worktree', type: 'boolean', description: 'Its sessions work in a git worktree of their own by default (branch aof/<session>)' },
   { name: 'approval', type: 'boolean', description: 'Approval mode: the agent asks a person (ao-approvals, ao-approve, ao-deny) before tool uses its rules do not allow' },
   { name: 'approval-timeout', type: 'string', value: 'SECONDS', description: 'With --approval: how long a question waits for an answer (default 600)' },
   { name: 'on-timeout', type: 'string', value: 'deny|allow', description: 'With --approval: what an unanswered question becomes (default deny)' },
@@ -21,6 +24,8 @@ export interface Settings {
   allowed_tools?: string[];
   disallowed_tools?: string[];
   mcp_servers?: Record<string, never>;
+  output_schema?: Record<string, unknown>;
+  worktree?: boolean;
   approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow' };
 }
 
@@ -37,6 +42,8 @@ export async function readSettings(options: Options): Promise<Settings> {
     ...toolList(options, 'allowed-tools', 'allowed_tools'),
     ...toolList(options, 'disallowed-tools', 'disallowed_tools'),
     ...(await mcpServers(options)),
+    ...(await outputSchema(options)),
+    ...(options.worktree ? { worktree: true } : {}),
     ...approvalPolicy(options),
   };
 }
@@ -76,4 +83,9 @@ async function mcpServers(options: Options): Promise<{ mcp_servers?: Record<stri
   const servers = (parsed as { mcpServers?: unknown } | null)?.mcpServers;
   if (!servers || typeof servers !== 'object') throw new CliError(`--mcp-config ${file} has no "mcpServers" object`, 'usage');
   return { mcp_servers: servers as Record<string, never> };
+}
+
+async function outputSchema(options: Options): Promise<{ output_schema?: Record<string, unknown> }> {
+  const schema = await readOutputSchema(options);
+  return schema ? { output_schema: schema } : {};
 }

@@ -104,7 +104,8 @@ export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, r
 export async function printResult(ctx: Context, result: SessionResult): Promise<void> {
   if (ctx.json) ctx.outJson(result);
   if (result.state === 'finished') {
-    if (!ctx.json) ctx.out(result.result ?? '');
+    // A session with an output schema: the validated object, as JSON (with --json: in `result_json`).
+    if (!ctx.json) ctx.out('result_json' in result ? JSON.stringify(result.result_json, null, 2) : result.result ?? '');
     return;
   }
   const { endedRunAdvice } = await import('../../sdk/index.js');

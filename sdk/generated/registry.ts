@@ -134,6 +134,18 @@ export interface components {
             inherit?: boolean;
         };
         /**
+         * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
+         *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
+         *     once with the validation errors when it does not match, and fails the run if it still does
+         *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
+         */
+        OutputSchema: Record<string, unknown>;
+        /**
+         * @description Sessions started from this blueprint get their own git worktree and branch (`aof/<session>`)
+         *     unless the session says otherwise (`worktree` on session creation).
+         */
+        WorktreeDefault: boolean;
+        /**
          * @description Run the blueprint's sessions in approval mode: every tool use that the permission rules
          *     (`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval
          *     request in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.
@@ -160,6 +172,8 @@ export interface components {
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
             limits?: components["schemas"]["Limits"];
+            output_schema?: components["schemas"]["OutputSchema"];
+            worktree?: components["schemas"]["WorktreeDefault"];
             approval?: components["schemas"]["ApprovalPolicy"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
@@ -177,6 +191,8 @@ export interface components {
             allowed_tools?: components["schemas"]["ToolList"];
             disallowed_tools?: components["schemas"]["ToolList"];
             limits?: components["schemas"]["Limits"];
+            output_schema?: components["schemas"]["OutputSchema"];
+            worktree?: components["schemas"]["WorktreeDefault"];
             approval?: components["schemas"]["ApprovalPolicy"];
             status?: components["schemas"]["AgentStatus"];
         };
@@ -190,6 +206,8 @@ export interface components {
             allowed_tools?: components["schemas"]["ToolList"] | null;
             disallowed_tools?: components["schemas"]["ToolList"] | null;
             limits?: components["schemas"]["Limits"] | null;
+            output_schema?: components["schemas"]["OutputSchema"] | null;
+            worktree?: components["schemas"]["WorktreeDefault"] | null;
             approval?: components["schemas"]["ApprovalPolicy"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
@@ -236,6 +254,9 @@ export interface components {
          *     - `session-busy` [409]: the session's last run is queued or running; wait for it or stop it
          *     - `session-not-ended` [409]: the session's last run has not ended, so it has no result yet
          *     - `run-not-last` [409]: events were sent for a run that is not the session's last
+         *     - `run-ended` [409]: events were sent for a run that has already ended
+         *     - `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork
+         *     - `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already
          *     - `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
@@ -252,7 +273,7 @@ export interface components {
          *     - `service-unavailable` [503]: the server cannot answer now
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

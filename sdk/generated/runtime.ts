@@ -99,7 +99,11 @@ export interface paths {
         get: operations["getSession"];
         put?: never;
         post?: never;
-        /** Delete a session and its events, stopping its run first if one is active */
+        /**
+         * Delete a session and its events, stopping its run first if one is active
+         * @description A session with a worktree: its uncommitted changes are committed to its branch, then the
+         *     worktree is removed and the branch kept, unless `discard=true` (the branch is deleted too).
+         */
         delete: operations["deleteSession"];
         options?: never;
         head?: never;
@@ -164,6 +168,34 @@ export interface paths {
          * @description Allowed when the last run has ended (`finished`, `failed`, `stopped`); 409 while it is `queued` or `running`.
          */
         post: operations["resumeSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{name}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a new session that continues this one's conversation as it stands
+         * @description The new session (the fork) gets its own name, runs and events, and records where it came
+         *     from in `forked_from`; the source is left untouched. The fork's first run continues the
+         *     source's conversation (Claude Code's `--fork-session`) in the source's project directory,
+         *     with the source's agent, blueprint and output schema. Later turns of either are not seen by
+         *     the other. 409 (`urn:aof:problem:session-busy`) while the source's last run is `queued` or
+         *     `running`; 409 (`urn:aof:problem:no-conversation`) when the source has no conversation to
+         *     continue yet.
+         */
+        post: operations["forkSession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -445,6 +477,18 @@ export interface components {
              * @description Also notify this URL when a run of this session ends (see `WebhookPayload`).
              */
             webhook_url?: string;
+            /**
+             * @description The JSON Schema every run's answer must match; overrides the blueprint's. Refused with 422
+             *     (`body.output_schema`) when it is not valid JSON Schema.
+             */
+            output_schema?: components["schemas"]["OutputSchema"];
+            /**
+             * @description Work in a git worktree of its own, on a new branch `aof/<name>` made from the project
+             *     directory's checked-out commit, so that parallel sessions never edit the same checkout.
+             *     Default: the blueprint's `worktree`, else false. The project directory must be in a git
+             *     repository with at least one commit (else 422 `body.worktree`); 409 when the branch exists.
+             */
+            worktree?: boolean;
         };
         /**
          * @description Budgets and time limits, enforced while a run is going. `max_cost_usd` and `max_tokens` are tree
@@ -523,6 +567,35 @@ export interface components {
             parent: components["schemas"]["Name"] | null;
             at: components["schemas"]["Timestamp"];
         };
+        ForkCreate: {
+            /** @description The new session's name. */
+            name: components["schemas"]["Name"];
+            /** @description The fork's first turn. */
+            prompt: components["schemas"]["Prompt"];
+        };
+        Worktree: {
+            /** @description The worktree's directory */
+            path: string;
+            /** @description `aof/<session>`; kept when the session is deleted, unless discarded */
+            branch: string;
+            /** @description The project directory the session was created with (in the main checkout) */
+            repository: string;
+            /** @description The commit the branch was made from */
+            base_commit: string;
+            /**
+             * @description Whether the worktree holds uncommitted changes or commits beyond `base_commit`, as of the
+             *     end of the last run (or creation).
+             */
+            has_changes: boolean;
+        };
+        /** @description Where a fork came from. The source may have been deleted since. */
+        ForkOrigin: {
+            session: components["schemas"]["Name"];
+            /** @description The source's last run when it was forked */
+            run: number;
+            /** @description The source's conversation id that the fork continues */
+            claude_session_id: string;
+        };
         RunCreate: {
             prompt: components["schemas"]["Prompt"];
         };
@@ -597,6 +670,12 @@ export interface components {
             callback?: boolean;
             limits?: components["schemas"]["Limits"];
             webhook_url?: string;
+            /** @description The JSON Schema every run's answer must match (the session's, else its blueprint's). */
+            output_schema?: components["schemas"]["OutputSchema"] | null;
+            /** @description Set on a session created by `POST /sessions/{name}/fork`. */
+            forked_from?: components["schemas"]["ForkOrigin"] | null;
+            /** @description Set when the session works in a git worktree of its own (`project_dir` is then inside it). */
+            worktree?: components["schemas"]["Worktree"] | null;
         };
         /** @description Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent. */
         PruneRequest: {
@@ -635,6 +714,14 @@ export interface components {
             runs: number;
             last_run: components["schemas"]["RunSummary"];
             totals: components["schemas"]["Totals"];
+            /** @description The session's git worktree branch and whether it has changes, when it has one */
+            worktree?: components["schemas"]["WorktreeSummary"] | null;
+            /** @description The session it was forked from, if any */
+            forked_from?: components["schemas"]["Name"];
+        };
+        WorktreeSummary: {
+            branch: string;
+            has_changes: boolean;
         };
         RunSummary: {
             number: number;
@@ -658,6 +745,11 @@ export interface components {
             error: string | null;
             /** @description True unless the run finished successfully */
             is_error: boolean;
+            /**
+             * @description Only for a session with an `output_schema`: the answer parsed as JSON, valid against the
+             *     schema, once the run has `finished` (null otherwise).
+             */
+            result_json?: unknown;
         };
         SessionChange: {
             name: components["schemas"]["Name"];
@@ -945,6 +1037,9 @@ export interface components {
          *     - `session-busy` [409]: the session's last run is queued or running; wait for it or stop it
          *     - `session-not-ended` [409]: the session's last run has not ended, so it has no result yet
          *     - `run-not-last` [409]: events were sent for a run that is not the session's last
+         *     - `run-ended` [409]: events were sent for a run that has already ended
+         *     - `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork
+         *     - `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already
          *     - `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
@@ -961,7 +1056,14 @@ export interface components {
          *     - `service-unavailable` [503]: the server cannot answer now
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
+        /**
+         * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
+         *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
+         *     once with the validation errors when it does not match, and fails the run if it still does
+         *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
+         */
+        OutputSchema: Record<string, unknown>;
         SystemPrompt: string;
         StringMap: {
             [key: string]: string;
@@ -1219,6 +1321,8 @@ export interface operations {
             query?: {
                 /** @description Also every descendant of the session (its children, their children, ...) */
                 tree?: components["parameters"]["TreeFlag"];
+                /** @description Also delete the session's worktree branch and whatever it holds. */
+                discard?: boolean;
             };
             header?: never;
             path: {
@@ -1312,6 +1416,36 @@ export interface operations {
             /** @description The run is queued; the session is returned */
             202: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    forkSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForkCreate"];
+            };
+        };
+        responses: {
+            /** @description The fork; its first run is queued */
+            201: {
+                headers: {
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {

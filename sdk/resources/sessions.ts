@@ -7,6 +7,7 @@ import type {
   Event,
   EventInput,
   EventPage,
+  ForkCreate,
   RunCreate,
   RunState,
   Session,
@@ -102,6 +103,15 @@ export class Sessions {
   /** Queues a further run that continues the conversation (409 while a run is active). */
   resume(name: string, input: RunCreate): Promise<Session> {
     return data(this.client.POST('/sessions/{name}/runs', { params: { path: { name } }, body: { prompt: input.prompt } }));
+  }
+
+  /**
+   * Creates a new session (`input.name`) that continues `source`'s conversation as it stands, and
+   * queues its first run with `input.prompt`. The source is left untouched; the fork records it in
+   * `forked_from`. A ConflictError while the source's run is active.
+   */
+  fork(source: string, input: ForkCreate): Promise<Session> {
+    return data(this.client.POST('/sessions/{name}/fork', { params: { path: { name: source } }, body: { name: input.name, prompt: input.prompt } }));
   }
 
   get(name: string): Promise<Session> {
@@ -253,9 +263,14 @@ export class Sessions {
     return data(this.client.POST('/sessions/{name}/stop', { params: { path: { name }, query: options.tree ? { tree: true } : {} } }));
   }
 
-  /** Deletes a session and its events, stopping its run first. `tree`: its descendants too. */
-  async delete(name: string, options: { tree?: boolean } = {}): Promise<void> {
-    await data(this.client.DELETE('/sessions/{name}', { params: { path: { name }, query: options.tree ? { tree: true } : {} } }));
+  /**
+   * Deletes a session and its events, stopping its run first. `tree`: its descendants too. A session
+   * with a worktree: what it left uncommitted is committed to its branch `aof/<name>`, which is kept
+   * unless `discard`.
+   */
+  async delete(name: string, options: { tree?: boolean | undefined; discard?: boolean | undefined } = {}): Promise<void> {
+    const query = { ...(options.tree ? { tree: true } : {}), ...(options.discard ? { discard: true } : {}) };
+    await data(this.client.DELETE('/sessions/{name}', { params: { path: { name }, query } }));
   }
 
   /** Tokens, cost and time per session, per agent, per day and in total; optionally only some sessions. */

@@ -470,6 +470,14 @@ export const registryDocument: OpenApiDocument = {
           }
         }
       },
+      "OutputSchema": {
+        "type": "object",
+        "description": "A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told\nto answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent\nonce with the validation errors when it does not match, and fails the run if it still does\nnot. A schema that is not valid JSON Schema is refused (422 naming the field).\n"
+      },
+      "WorktreeDefault": {
+        "type": "boolean",
+        "description": "Sessions started from this blueprint get their own git worktree and branch (`aof/<session>`)\nunless the session says otherwise (`worktree` on session creation).\n"
+      },
       "ApprovalPolicy": {
         "type": "object",
         "additionalProperties": false,
@@ -535,6 +543,12 @@ export const registryDocument: OpenApiDocument = {
           "limits": {
             "$ref": "#/components/schemas/Limits"
           },
+          "output_schema": {
+            "$ref": "#/components/schemas/OutputSchema"
+          },
+          "worktree": {
+            "$ref": "#/components/schemas/WorktreeDefault"
+          },
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
           },
@@ -585,6 +599,12 @@ export const registryDocument: OpenApiDocument = {
           },
           "limits": {
             "$ref": "#/components/schemas/Limits"
+          },
+          "output_schema": {
+            "$ref": "#/components/schemas/OutputSchema"
+          },
+          "worktree": {
+            "$ref": "#/components/schemas/WorktreeDefault"
           },
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
@@ -667,6 +687,26 @@ export const registryDocument: OpenApiDocument = {
             "oneOf": [
               {
                 "$ref": "#/components/schemas/Limits"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "output_schema": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/OutputSchema"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "worktree": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WorktreeDefault"
               },
               {
                 "type": "null"
@@ -764,7 +804,7 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n",
         "enum": [
           "invalid-request",
           "unauthorized",
@@ -782,6 +822,8 @@ export const registryDocument: OpenApiDocument = {
           "session-not-ended",
           "run-not-last",
           "run-ended",
+          "no-conversation",
+          "branch-exists",
           "approval-answered",
           "conflict",
           "payload-too-large",
@@ -1167,9 +1209,20 @@ export const runtimeDocument: OpenApiDocument = {
           "sessions"
         ],
         "summary": "Delete a session and its events, stopping its run first if one is active",
+        "description": "A session with a worktree: its uncommitted changes are committed to its branch, then the\nworktree is removed and the branch kept, unless `discard=true` (the branch is deleted too).\n",
         "parameters": [
           {
             "$ref": "#/components/parameters/TreeFlag"
+          },
+          {
+            "name": "discard",
+            "in": "query",
+            "required": false,
+            "description": "Also delete the session's worktree branch and whatever it holds.",
+            "schema": {
+              "type": "boolean",
+              "default": false
+            }
           }
         ],
         "responses": {
@@ -1292,6 +1345,59 @@ export const runtimeDocument: OpenApiDocument = {
         "responses": {
           "202": {
             "description": "The run is queued; the session is returned",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Session"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/fork": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "forkSession",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Create a new session that continues this one's conversation as it stands",
+        "description": "The new session (the fork) gets its own name, runs and events, and records where it came\nfrom in `forked_from`; the source is left untouched. The fork's first run continues the\nsource's conversation (Claude Code's `--fork-session`) in the source's project directory,\nwith the source's agent, blueprint and output schema. Later turns of either are not seen by\nthe other. 409 (`urn:aof:problem:session-busy`) while the source's last run is `queued` or\n`running`; 409 (`urn:aof:problem:no-conversation`) when the source has no conversation to\ncontinue yet.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ForkCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The fork; its first run is queued",
+            "headers": {
+              "Location": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1993,6 +2099,14 @@ export const runtimeDocument: OpenApiDocument = {
             "maxLength": 2048,
             "pattern": "^https?://",
             "description": "Also notify this URL when a run of this session ends (see `WebhookPayload`)."
+          },
+          "output_schema": {
+            "$ref": "registry.yaml#/components/schemas/OutputSchema",
+            "description": "The JSON Schema every run's answer must match; overrides the blueprint's. Refused with 422\n(`body.output_schema`) when it is not valid JSON Schema.\n"
+          },
+          "worktree": {
+            "type": "boolean",
+            "description": "Work in a git worktree of its own, on a new branch `aof/<name>` made from the project\ndirectory's checked-out commit, so that parallel sessions never edit the same checkout.\nDefault: the blueprint's `worktree`, else false. The project directory must be in a git\nrepository with at least one commit (else 422 `body.worktree`); 409 when the branch exists.\n"
           }
         }
       },
@@ -2228,6 +2342,81 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "at": {
             "$ref": "#/components/schemas/Timestamp"
+          }
+        }
+      },
+      "ForkCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "prompt"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name",
+            "description": "The new session's name."
+          },
+          "prompt": {
+            "$ref": "#/components/schemas/Prompt",
+            "description": "The fork's first turn."
+          }
+        }
+      },
+      "Worktree": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "path",
+          "branch",
+          "repository",
+          "base_commit",
+          "has_changes"
+        ],
+        "properties": {
+          "path": {
+            "type": "string",
+            "description": "The worktree's directory"
+          },
+          "branch": {
+            "type": "string",
+            "description": "`aof/<session>`; kept when the session is deleted, unless discarded"
+          },
+          "repository": {
+            "type": "string",
+            "description": "The project directory the session was created with (in the main checkout)"
+          },
+          "base_commit": {
+            "type": "string",
+            "description": "The commit the branch was made from"
+          },
+          "has_changes": {
+            "type": "boolean",
+            "description": "Whether the worktree holds uncommitted changes or commits beyond `base_commit`, as of the\nend of the last run (or creation).\n"
+          }
+        }
+      },
+      "ForkOrigin": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Where a fork came from. The source may have been deleted since.",
+        "required": [
+          "session",
+          "run",
+          "claude_session_id"
+        ],
+        "properties": {
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The source's last run when it was forked"
+          },
+          "claude_session_id": {
+            "type": "string",
+            "description": "The source's conversation id that the fork continues"
           }
         }
       },
@@ -2580,6 +2769,39 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "webhook_url": {
             "type": "string"
+          },
+          "output_schema": {
+            "oneOf": [
+              {
+                "$ref": "registry.yaml#/components/schemas/OutputSchema"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The JSON Schema every run's answer must match (the session's, else its blueprint's)."
+          },
+          "forked_from": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/ForkOrigin"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "Set on a session created by `POST /sessions/{name}/fork`."
+          },
+          "worktree": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Worktree"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "Set when the session works in a git worktree of its own (`project_dir` is then inside it)."
           }
         }
       },
@@ -2740,6 +2962,37 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "totals": {
             "$ref": "#/components/schemas/Totals"
+          },
+          "worktree": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WorktreeSummary"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The session's git worktree branch and whether it has changes, when it has one"
+          },
+          "forked_from": {
+            "$ref": "#/components/schemas/Name",
+            "description": "The session it was forked from, if any"
+          }
+        }
+      },
+      "WorktreeSummary": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "branch",
+          "has_changes"
+        ],
+        "properties": {
+          "branch": {
+            "type": "string"
+          },
+          "has_changes": {
+            "type": "boolean"
           }
         }
       },
@@ -2853,6 +3106,9 @@ export const runtimeDocument: OpenApiDocument = {
           "is_error": {
             "type": "boolean",
             "description": "True unless the run finished successfully"
+          },
+          "result_json": {
+            "description": "Only for a session with an `output_schema`: the answer parsed as JSON, valid against the\nschema, once the run has `finished` (null otherwise).\n"
           }
         }
       },

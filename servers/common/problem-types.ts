@@ -25,6 +25,8 @@ export const PROBLEM_CODES = {
   'session-not-ended': 409,
   'run-not-last': 409,
   'run-ended': 409,
+  'no-conversation': 409,
+  'branch-exists': 409,
   'approval-answered': 409,
   'conflict': 409,
   'payload-too-large': 413,

@@ -133,6 +133,8 @@ export function resultOutcome(result: SessionResult, offset: number, max: number
     total_chars: full.length,
     next_offset: next,
     note: cut,
+    // A session with an output schema: the validated answer as an object.
+    ...('result_json' in result ? { result_json: result.result_json } : {}),
   };
   if (result.state !== 'finished') {
     const lines = [endedRunAdvice(result, MCP_TERMS)];

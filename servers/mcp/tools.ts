@@ -18,6 +18,7 @@ import {
   pendingOutcome,
   problemCodeOf,
   resultOutcome,
+  ToolFailure,
 } from './format.js';
 import { APPROVAL_TOOL_NAMES, registerApprovalTools } from './approval-tools.js';
 
@@ -83,6 +84,7 @@ const outcomeSchema = z.object({
   total_chars: z.number().int(),
   next_offset: z.number().int().nullable().describe('Where the rest starts when `result` was cut (pass it as offset to get_agent_session_result)'),
   note: NOTE,
+  result_json: z.unknown().optional().describe('Only for a session with an output_schema: the answer parsed as JSON and valid against the schema (null unless finished)'),
 });
 
 export const TOOL_NAMES = [
@@ -90,6 +92,7 @@ export const TOOL_NAMES = [
   'list_agent_sessions',
   'start_agent_session',
   'resume_agent_session',
+  'fork_agent_session',
   'get_agent_session_status',
   'get_agent_session_result',
   'stop_agent_session',
@@ -284,6 +287,12 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         .max(4096)
         .optional()
         .describe(`Directory the agent works in: an absolute path, or relative to ${projectRoot} (the default). It must exist on the Agent Runtime's machine.`),
+      worktree: z.boolean()
+        .optional()
+        .describe('Work in a git worktree of its own on branch aof/<name>, so that parallel sessions never edit the same checkout (default: the blueprint\'s setting, else false). The project directory must be in a git repository.'),
+      output_schema: z.record(z.string(), z.unknown())
+        .optional()
+        .describe("A JSON Schema the agent's final answer must match (overrides the blueprint's). The agent is told to answer with JSON only; an answer that does not match gets one retry, then the run fails with the validation errors. The result then carries result_json, the parsed answer."),
       async: asyncFlag,
       timeout_seconds: timeoutSeconds,
       callback: z.boolean().optional()
@@ -309,6 +318,8 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         ...(args.no_parent ? { parent: null } : {}),
         ...(args.callback ? { callback: true } : {}),
         ...teamLimits(args),
+        ...(args.output_schema ? { output_schema: args.output_schema } : {}),
+        ...(args.worktree !== undefined ? { worktree: args.worktree } : {}),
       });
       return args.async ? started(session, 'started') : waitForOutcome(session, args.timeout_seconds, extra, subject);
     }, subject);
@@ -330,6 +341,34 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     return guarded(async () => {
       const session = await ao().sessions.resume(args.name, { prompt: args.prompt });
       return args.async ? started(session, 'resumed') : waitForOutcome(session, args.timeout_seconds, extra, subject);
+    }, subject);
+  });
+
+  server.registerTool('fork_agent_session', {
+    title: 'Fork an agent session',
+    description: [
+      'Starts a new session `name` that continues the conversation of session `source` as it stands, with `prompt` as its first turn, and (unless async) waits for it and returns its final answer.',
+      'The source is left untouched, and later turns of either are not seen by the other: fork one session twice to try two approaches from the same starting point.',
+      'The source must have ended its last run (finished, failed or stopped).',
+    ].join(' '),
+    inputSchema: z.strictObject({
+      source: sessionName('The session to fork (see list_agent_sessions)'),
+      name: sessionName(`A new, unique name for the fork (${NAME_RULE})`),
+      prompt: prompt("The fork's first turn"),
+      async: asyncFlag,
+      timeout_seconds: timeoutSeconds,
+    }),
+    outputSchema: outcomeSchema,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  }, (args, extra) => {
+    const subject: AdviceSubject = { session: args.source, forking: true };
+    return guarded(async () => {
+      const session = await ao().sessions.fork(args.source, { name: args.name, prompt: args.prompt }).catch((error: unknown) => {
+        // The advice names the source; a taken name is the fork's.
+        if (problemCodeOf(error) === 'session-exists') throw new ToolFailure(`Session '${args.name}' already exists — pick another name for the fork`);
+        throw error;
+      });
+      return args.async ? started(session, 'forked') : waitForOutcome(session, args.timeout_seconds, extra, { session: args.name });
     }, subject);
   });
 

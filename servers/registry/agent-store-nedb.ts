@@ -6,9 +6,13 @@ import { AgentStoreBase, newAgent, type Agent, type AgentCreate, type AgentUpdat
 /**
  * `mcp_servers` is stored as JSON text: its `env` and `headers` maps take any key, and nedb refuses
  * field names that start with `$` or contain `.` (an env var `A.B` would fail the insert with a 500).
- * Documents written before this are plain objects; `toAgent` reads both.
+ * Documents written before this are plain objects; `toAgent` reads both. `output_schema` is JSON
+ * text for the same reason (`$schema`, `$ref`, `$defs`).
  */
-type AgentDocument = Omit<Agent, 'mcp_servers'> & { _id: string; mcp_servers?: string | Agent['mcp_servers'] };
+type AgentDocument = Omit<Agent, 'mcp_servers' | 'output_schema'> & { _id: string; mcp_servers?: string | Agent['mcp_servers']; output_schema?: string };
+
+/** Fields kept as JSON text. */
+const JSON_TEXT_FIELDS = new Set(['mcp_servers', 'output_schema']);
 
 /** Blueprints in one nedb file, keyed by name (the `_id`, so a duplicate name is refused atomically). */
 export class NedbAgentStore extends AgentStoreBase {
@@ -33,8 +37,9 @@ export class NedbAgentStore extends AgentStoreBase {
   async create(input: AgentCreate): Promise<Agent> {
     const agent = newAgent(input);
     try {
-      const doc: AgentDocument = { ...agent, _id: agent.name };
+      const doc = { ...agent, _id: agent.name } as AgentDocument;
       if (agent.mcp_servers) doc.mcp_servers = JSON.stringify(agent.mcp_servers);
+      if (agent.output_schema) doc.output_schema = JSON.stringify(agent.output_schema);
       return toAgent(await this.db.insert(doc));
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') {
@@ -49,7 +54,7 @@ export class NedbAgentStore extends AgentStoreBase {
     const $unset: Record<string, true> = {};
     for (const [key, value] of Object.entries(changes)) {
       if (value === null) $unset[key] = true;
-      else $set[key] = key === 'mcp_servers' ? JSON.stringify(value) : value;
+      else $set[key] = JSON_TEXT_FIELDS.has(key) ? JSON.stringify(value) : value;
     }
     const updated = await this.db.update<AgentDocument>(
       { _id: name },
@@ -69,7 +74,10 @@ export class NedbAgentStore extends AgentStoreBase {
   }
 }
 
-function toAgent({ _id, mcp_servers, ...agent }: AgentDocument): Agent {
-  if (mcp_servers === undefined) return agent;
-  return { ...agent, mcp_servers: typeof mcp_servers === 'string' ? JSON.parse(mcp_servers) : mcp_servers };
+function toAgent({ _id, mcp_servers, output_schema, ...agent }: AgentDocument): Agent {
+  return {
+    ...agent,
+    ...(mcp_servers === undefined ? {} : { mcp_servers: typeof mcp_servers === 'string' ? JSON.parse(mcp_servers) : mcp_servers }),
+    ...(output_schema === undefined ? {} : { output_schema: JSON.parse(output_schema) }),
+  };
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { contract } from '../common/contract.js';
+import { checkOutputSchema } from '../common/output-schema.js';
 import { fieldErrors } from '../common/validation.js';
 import type { Logger } from '../common/logger.js';
 import type { AgentCreate, AgentStore } from './agent-store.js';
@@ -51,6 +52,7 @@ async function readAgentFolder(folder: string): Promise<AgentCreate> {
   if (!validateAgent(agent)) {
     throw new Error(fieldErrors('agent', validateAgent.errors).map((e) => `${e.field} ${e.message}`).join('; '));
   }
+  checkOutputSchema(agent.output_schema as object | undefined, 'agent.output_schema');
   return agent as unknown as AgentCreate;
 }
 

@@ -1,5 +1,6 @@
 import type { operations } from '../../sdk/generated/registry.js';
 import { createApp } from '../common/app.js';
+import { checkOutputSchema } from '../common/output-schema.js';
 import type { Handlers } from '../common/operations.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import type { AgentStore } from './agent-store.js';
@@ -35,11 +36,15 @@ function registryHandlers(store: AgentStore): Handlers<operations> {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-registry', version: VERSION } }),
     listAgents: async ({ query }) => ({ status: 200, body: { agents: await store.list(query.status) } }),
     createAgent: async ({ body }) => {
+      checkOutputSchema(body.output_schema, 'body.output_schema');
       const agent = await store.create(body);
       return { status: 201, body: agent, headers: { Location: `/agents/${agent.name}` } };
     },
     getAgent: async ({ path }) => ({ status: 200, body: await store.get(path.name) }),
-    updateAgent: async ({ path, body }) => ({ status: 200, body: await store.update(path.name, body) }),
+    updateAgent: async ({ path, body }) => {
+      checkOutputSchema(body.output_schema, 'body.output_schema');
+      return { status: 200, body: await store.update(path.name, body) };
+    },
     deleteAgent: async ({ path }) => {
       await store.delete(path.name);
       return { status: 204, body: undefined };

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { operations } from '../../sdk/generated/runtime.js';
 import { createApp } from '../common/app.js';
 import type { Handlers } from '../common/operations.js';
@@ -51,7 +52,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await openRuntimeStore(options);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
-    sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd());
+    sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd(), join(options.dataDir, 'worktrees'));
     approvals = await ApprovalService.open(options.dataDir, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const hooks: RunHooks = {
@@ -121,12 +122,16 @@ function runtimeHandlers(sessions: SessionService, callbacks: Callbacks, info: (
     deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
     getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
     deleteSession: async ({ path, query }) => {
-      await sessions.delete(path.name, { tree: query.tree === true });
+      await sessions.delete(path.name, { tree: query.tree === true, discard: query.discard === true });
       return { status: 204, body: undefined };
     },
     getSessionStatus: async ({ path, query }) => ({ status: 200, body: await sessions.status(path.name, query.wait) }),
     getSessionResult: async ({ path }) => ({ status: 200, body: await sessions.result(path.name) }),
     resumeSession: async ({ path, body }) => ({ status: 202, body: await sessions.resume(path.name, body.prompt) }),
+    forkSession: async ({ path, body }) => {
+      const session = await sessions.fork(path.name, body);
+      return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
+    },
     stopSession: async ({ path, query }) => ({ status: 200, body: await sessions.stop(path.name, { tree: query.tree === true }) }),
     getSessionTree: async ({ path }) => ({ status: 200, body: await sessions.tree(path.name) }),
     listSessionCallbacks: async ({ path }) => {

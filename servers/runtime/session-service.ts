@@ -4,8 +4,12 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
+import { checkOutputSchema } from '../common/output-schema.js';
+import { checkNoPendingFork, forkOf } from './fork.js';
 import { KeyedLock } from './keyed-lock.js';
 import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
+import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
+import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal, lastRun, newRun, toSession, toSummary,
@@ -18,6 +22,7 @@ import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from '.
 export type SessionChange = components['schemas']['SessionChange'];
 export type SessionResult = components['schemas']['SessionResult'];
 export type SessionCreate = components['schemas']['SessionCreate'];
+export type ForkCreate = components['schemas']['ForkCreate'];
 export type SessionPage = components['schemas']['SessionPage'];
 
 /** A request for one page of the session list. */
@@ -31,7 +36,7 @@ export const DEFAULT_LIST_LIMIT = 100;
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
   /** The blueprint, or null when there is none by that name. */
-  find(name: string): Promise<(Blueprint & { status: 'active' | 'inactive' }) | null>;
+  find(name: string): Promise<(Blueprint & { status: 'active' | 'inactive'; output_schema?: Record<string, unknown>; worktree?: boolean }) | null>;
 }
 
 /** What runs the agents. The service tells it about queued runs and stops; it reports back through `record`. */
@@ -59,6 +64,8 @@ export class SessionService {
     private readonly store: RuntimeStore,
     private readonly blueprints: BlueprintSource,
     private readonly defaultProjectDir: string,
+    /** Where sessions' git worktrees are made (worktree.ts). */
+    private readonly worktreeRoot: string,
   ) {}
 
   useScheduler(scheduler: RunScheduler): void {
@@ -160,6 +167,7 @@ export class SessionService {
       result: run.result,
       error: run.error,
       is_error: run.state !== 'finished',
+      ...resultJson(session, run),
     };
   }
 
@@ -187,18 +195,28 @@ export class SessionService {
   /* ---------- commands ---------- */
 
   async create(input: SessionCreate): Promise<Session> {
+    checkOutputSchema(input.output_schema, 'body.output_schema');
     const projectDir = await this.checkProjectDir(input.project_dir);
-    const blueprint = input.agent ? await this.checkBlueprint(input.agent) : null;
+    const found = input.agent ? await this.checkBlueprint(input.agent) : null;
+    const { output_schema: blueprintSchema, worktree: blueprintWorktree, ...blueprint } = found ?? { name: '' };
     const parent = await this.checkParent(input);
-    const limits = input.limits ?? blueprint?.limits ?? (parent?.limits?.inherit ? parent.limits : undefined);
+    const limits = input.limits ?? found?.limits ?? (parent?.limits?.inherit ? parent.limits : undefined);
+    const outputSchema = input.output_schema ?? blueprintSchema;
+    const id = randomUUID();
+    let worktree = null;
+    if (input.worktree ?? blueprintWorktree ?? false) {
+      if (await this.store.sessions.find(input.name)) throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
+      worktree = await addWorktree(this.worktreeRoot, input.name, id, projectDir);
+    }
     const now = new Date().toISOString();
     const session: StoredSession = {
       _id: input.name,
       name: input.name,
       agent: input.agent ?? null,
-      blueprint,
-      project_dir: projectDir,
-      claude_session_id: randomUUID(),
+      blueprint: found ? blueprint : null,
+      project_dir: worktree?.workDir ?? projectDir,
+      ...(worktree ? { worktree: worktree.worktree } : {}),
+      claude_session_id: id,
       created_at: now,
       last_resumed_at: null,
       updated_at: now,
@@ -207,8 +225,10 @@ export class SessionService {
       ...(input.callback ? { callback: true } : {}),
       ...(limits ? { limits } : {}),
       ...(input.webhook_url ? { webhook_url: input.webhook_url } : {}),
+      ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
     };
     if (!(await this.store.sessions.insert(session))) {
+      if (worktree) await removeWorktree(worktree.worktree, input.name, true);
       throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
     }
     this.announce({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
@@ -224,6 +244,7 @@ export class SessionService {
       if (!isFinal(last.state)) {
         throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`, 'session-busy');
       }
+      await checkNoPendingFork(this.store.sessions, stored);
       const now = new Date().toISOString();
       stored.runs.push({ ...newRun(last.number + 1, prompt), ...(options.callbacks ? { callbacks: options.callbacks } : {}) });
       stored.last_resumed_at = now;
@@ -233,6 +254,20 @@ export class SessionService {
       return stored;
     });
     this.scheduler?.enqueue(name);
+    return toSession(session);
+  }
+
+  /** A new session continuing `source`'s conversation as it stands (see fork.ts). */
+  async fork(source: string, input: ForkCreate): Promise<Session> {
+    const session = await this.lock.run(source, async () => {
+      const fork = forkOf(await this.require(source), input.name, input.prompt, new Date().toISOString());
+      if (!(await this.store.sessions.insert(fork))) {
+        throw conflict(`Session '${input.name}' already exists; choose another name for the fork`, 'session-exists');
+      }
+      return fork;
+    });
+    this.announce({ name: session.name, change: 'created', state: 'queued', run: 1, at: session.created_at });
+    this.scheduler?.enqueue(session.name);
     return toSession(session);
   }
 
@@ -266,14 +301,18 @@ export class SessionService {
     return this.get(name);
   }
 
-  async delete(name: string, options: { tree?: boolean } = {}): Promise<void> {
+  /**
+   * Deletes a session; its worktree is removed, its branch kept unless `discard` (worktree.ts).
+   * `tree`: its descendants too.
+   */
+  async delete(name: string, options: { tree?: boolean; discard?: boolean } = {}): Promise<void> {
     if (options.tree) {
       // Deepest first, so no child outlives its parent even for a moment.
-      for (const child of (await this.descendants(name)).reverse()) await this.delete(child).catch(ignoreNotFound);
+      for (const child of (await this.descendants(name)).reverse()) await this.delete(child, { discard: options.discard === true }).catch(ignoreNotFound);
     }
     const session = await this.require(name);
     if (!isFinal(lastRun(session).state)) await this.stop(name);
-    await this.erase(name, () => true);
+    await this.erase(name, () => true, options.discard === true);
   }
 
   /**
@@ -306,10 +345,12 @@ export class SessionService {
   }
 
   /** Removes a session and its events when `when` holds for it; tells listeners. */
-  private async erase(name: string, when: (session: StoredSession) => boolean): Promise<boolean> {
+  private async erase(name: string, when: (session: StoredSession) => boolean, discard = false): Promise<boolean> {
     const erased = await this.lock.run(name, async () => {
       const session = await this.store.sessions.find(name);
       if (!session || !when(session)) return false;
+      // A worktree first: what the agent left uncommitted goes to its branch, or the deletion fails.
+      if (session.worktree) await removeWorktree(session.worktree, name, discard);
       // Events first: a crash in between leaves a session without events, never events without a session.
       await this.store.events.remove(name);
       await this.store.sessions.remove(name);
@@ -366,6 +407,9 @@ export class SessionService {
       }
       // A start with no event (the process exists) stores nothing but the run's new state.
       const events = unnumbered.length ? await this.store.events.append(name, unnumbered) : [];
+      if (session.worktree && isFinal(run.state) && changes.length) {
+        session.worktree.has_changes = await hasChanges(session.worktree).catch(() => session.worktree!.has_changes);
+      }
       session.updated_at = at;
       await this.store.sessions.replace(session);
       for (const event of events) this.bus.emit(`event:${name}`, event);
@@ -476,7 +520,8 @@ export class SessionService {
     return parent;
   }
 
-  private async checkBlueprint(name: string): Promise<Blueprint> {
+  /** The blueprint's settings for the session, and its output schema (kept apart, see structured-output.ts). */
+  private async checkBlueprint(name: string): Promise<Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean }> {
     const agent = await this.blueprints.find(name);
     if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
     if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
@@ -485,7 +530,7 @@ export class SessionService {
     for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'approval', 'limits'] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }
-    return keep;
+    return { ...keep, ...(blueprint.output_schema ? { output_schema: blueprint.output_schema } : {}), ...(blueprint.worktree !== undefined ? { worktree: blueprint.worktree } : {}) };
   }
 }
 
@@ -506,8 +551,10 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
       if (data.total_cost_usd !== undefined) run.cost_usd = data.total_cost_usd;
       if (data.num_turns !== undefined) run.num_turns = data.num_turns;
       if (data.duration_ms !== undefined) run.duration_ms = data.duration_ms;
+      addFirstAttempt(run);
       run.outcome = data.is_error ? 'error' : 'success';
       if (data.is_error) run.error = data.text || data.errors?.join('; ') || 'Claude Code reported an error';
+      judgeAnswer(session, run, data.text);
       break;
     }
     case 'session_stop': {

@@ -26,15 +26,30 @@ export interface StoredRun extends Run {
   stop_reason?: string;
   /** The callbacks this run delivered (their ids): stored with the run, so none is delivered twice. */
   callbacks?: string[];
+  /** Set when the run's answer broke its output schema and the agent was asked once more (structured-output.ts). */
+  retry?: OutputRetry;
 }
 
-export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state' | 'pending_approvals' | 'parent'> {
+/** The second attempt of a run: its prompt, and what the first attempt recorded and billed. */
+export interface OutputRetry {
+  prompt: string;
+  /** Events of the run recorded before the retry started (a restarted runtime skips them). */
+  events_before: number;
+  usage: Usage | null;
+  cost_usd: number | null;
+  num_turns: number | null;
+  duration_ms: number | null;
+}
+
+export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state' | 'output_schema' | 'pending_approvals' | 'parent'> {
   /** Approval requests waiting for an answer (kept by the ApprovalService); absent means 0. */
   pending_approvals?: number;
   /** Absent in sessions stored before parents existed. */
   parent?: string | null;
   _id: string;
   runs: StoredRun[];
+  /** The output schema as JSON text (see structured-output.ts). */
+  output_schema?: string | null;
   /** Claude Code has opened the conversation (an init line was seen), so later runs resume it. */
   conversation_started?: boolean;
   /** The model Claude Code said it uses (its init line), to estimate costs. */
@@ -46,8 +61,8 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
-  const { _id, runs, conversation_started, pending_approvals, model, ...rest } = stored;
-  const publicRuns = runs.map(({ stop_requested, process, outcome, stop_reason, callbacks, ...run }) => run);
+  const { _id, runs, conversation_started, output_schema, pending_approvals, model, ...rest } = stored;
+  const publicRuns = runs.map(({ stop_requested, process, outcome, stop_reason, callbacks, retry, ...run }) => run);
   const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   let cost = 0;
   let duration = 0;
@@ -59,6 +74,7 @@ export function toSession(stored: StoredSession): Session {
   return {
     ...rest,
     parent: rest.parent ?? null,
+    ...(output_schema ? { output_schema: JSON.parse(output_schema) as Record<string, unknown> } : {}),
     state: lastRun(stored).state,
     pending_approvals: pending_approvals ?? 0,
     runs: publicRuns,
@@ -70,7 +86,7 @@ const MAX_SUMMARY_ERROR = 500;
 
 /** The list's view of a stored session: no prompts, results or blueprint. */
 export function toSummary(stored: StoredSession): SessionSummary {
-  const { name, agent, project_dir, state, pending_approvals, created_at, updated_at, last_resumed_at, runs, totals, parent } = toSession(stored);
+  const { name, agent, project_dir, state, pending_approvals, created_at, updated_at, last_resumed_at, runs, totals, parent, worktree, forked_from } = toSession(stored);
   const last = runs[runs.length - 1]!;
   const error = last.error !== null && last.error.length > MAX_SUMMARY_ERROR ? `${last.error.slice(0, MAX_SUMMARY_ERROR - 1)}…` : last.error;
   return {
@@ -78,6 +94,8 @@ export function toSummary(stored: StoredSession): SessionSummary {
     runs: runs.length,
     last_run: { number: last.number, state: last.state, queued_at: last.queued_at, started_at: last.started_at, ended_at: last.ended_at, error },
     totals,
+    ...(worktree ? { worktree: { branch: worktree.branch, has_changes: worktree.has_changes } } : {}),
+    ...(forked_from ? { forked_from: forked_from.session } : {}),
   };
 }
 

@@ -1,6 +1,9 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { outputInstruction } from '../../common/output-schema.js';
+import { conversationArgs } from '../fork.js';
+import { outputSchemaOf } from '../structured-output.js';
 import { PERMISSION_TOOL } from '../../mcp/permission-tool.js';
 import type { StoredSession } from '../session-store.js';
 import { inApprovalMode } from './permission-server.js';
@@ -13,10 +16,12 @@ export function claudeArgs(session: StoredSession, options: { resume: boolean; p
   const blueprint = session.blueprint;
   const approval = inApprovalMode(session);
   const args = ['-p', '--output-format', 'stream-json', '--verbose'];
-  args.push(options.resume ? '--resume' : '--session-id', session.claude_session_id!);
+  args.push(...conversationArgs(session, options.resume));
   // In approval mode the questions must be asked: never the runtime's default (bypassPermissions).
   args.push('--permission-mode', blueprint?.permission_mode ?? (approval ? 'default' : options.permissionMode));
-  if (blueprint?.system_prompt) args.push('--append-system-prompt', blueprint.system_prompt);
+  const schema = outputSchemaOf(session);
+  const appended = [blueprint?.system_prompt, schema && outputInstruction(schema)].filter(Boolean).join('\n\n');
+  if (appended) args.push('--append-system-prompt', appended);
   if (options.mcpConfigPath) args.push('--mcp-config', options.mcpConfigPath);
   if (approval) args.push('--permission-prompt-tool', PERMISSION_TOOL);
   if (blueprint?.model) args.push('--model', blueprint.model);

@@ -14,6 +14,7 @@ import { agentMcpServers, inApprovalMode } from './permission-server.js';
 import { cliNotFoundReason, exitReason, startFailureReason } from './failure-reasons.js';
 import { LineTail } from './line-tail.js';
 import { StreamParser } from './stream-parser.js';
+import { retryFor, startRetry } from '../structured-output.js';
 
 export interface ExecutorOptions {
   dataDir: string;
@@ -213,6 +214,8 @@ class LocalExecutor implements Executor {
     // Continue the conversation once Claude Code has opened it. A run stopped before Claude Code
     // saved anything leaves no conversation to resume: then open it anew under the same id.
     let resume = session.conversation_started === true;
+    let prompt = run.prompt;
+    let retried = false;
     for (let attempt = 0; ; attempt++) {
       const args = claudeArgs(session, { resume, permissionMode: this.options.permissionMode, mcpConfigPath: mcpServers ? files.mcpConfig : null });
       let agent: AgentProcess;
@@ -235,26 +238,47 @@ class LocalExecutor implements Executor {
       entry.attach(agent);
       // The run is `running` from the moment its process exists (not from Claude Code's first line).
       if (attempt === 0) await this.record(name, run, [], { started: true });
-      const outcome = await this.follow(name, run, files, agent, 0, { resumed: resume });
-      if (outcome !== 'no-conversation') return;
-      resume = false;
+      const outcome = await this.follow(name, run, files, agent, 0, {
+        resumed: resume,
+        prompt,
+        retry: retried ? undefined : (answer) => retryFor(session, run, answer),
+      });
+      if (outcome === 'ended' || outcome === 'detached') return;
       const current = await this.sessions.getStored(name);
       if (!current || lastRun(current).stop_requested) {
         await this.end(name, run, { exit_code: null, signal: null, reason: 'stopped by request' });
+        return;
+      }
+      if (outcome === 'no-conversation') {
+        resume = false;
+        continue;
+      }
+      // The answer broke the output schema: ask once more in the same conversation and run.
+      retried = true;
+      resume = true;
+      prompt = outcome.retry;
+      const events = await this.sessions.countParsedEvents(name, run.number);
+      await this.sessions.updateRun(name, run.number, (stored) => { stored.retry = startRetry(stored, outcome.retry, events); });
+      try {
+        await writeFile(files.prompt, prompt, { mode: 0o600 });
+      } catch (error) {
+        await this.fail(name, run, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
         return;
       }
     }
   }
 
   private async resumeFollowing(session: StoredSession, run: StoredRun, files: RunFiles, entry: ActiveRun): Promise<void> {
-    const recorded = await this.sessions.countParsedEvents(session.name, run.number);
+    // A run in its output-schema retry: the stream holds the retry's output only.
+    const recorded = await this.sessions.countParsedEvents(session.name, run.number) - (run.retry?.events_before ?? 0);
+    const prompt = run.retry?.prompt ?? run.prompt;
     const adopted = adoptAgent(files);
     if (adopted) {
       this.options.logger.info(`re-adopted the running agent of session '${session.name}' (pid ${adopted.pid})`);
       entry.attach(adopted);
       // Spawned before the last runtime could say so: running from now at the latest.
       if (run.state === 'queued') await this.record(session.name, run, [], { started: true });
-      await this.follow(session.name, run, files, adopted, recorded);
+      await this.follow(session.name, run, files, adopted, recorded, { prompt });
       return;
     }
     // The agent ended while no runtime was watching: collect what it wrote, then close the run.
@@ -263,7 +287,7 @@ class LocalExecutor implements Executor {
       exited: readExitCode(files).then((code) => ({ code, signal: null })),
       stop: async () => undefined,
     };
-    await this.follow(session.name, run, files, ended, recorded, { lostReason: 'runtime restarted' });
+    await this.follow(session.name, run, files, ended, recorded, { prompt, lostReason: 'runtime restarted' });
   }
 
   /**
@@ -291,9 +315,9 @@ class LocalExecutor implements Executor {
    */
   private async follow(
     name: string, run: StoredRun, files: RunFiles, agent: AgentProcess, skip: number,
-    options: { resumed?: boolean; lostReason?: string } = {},
-  ): Promise<'ended' | 'detached' | 'no-conversation'> {
-    const parser = new StreamParser(run.prompt);
+    options: { resumed?: boolean; prompt: string; lostReason?: string; retry?: ((answer: StreamParser['result']) => string | null) | undefined },
+  ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: string }> {
+    const parser = new StreamParser(options.prompt);
     const ended = await this.hooks?.started(name, run);
     let toSkip = skip;
     let recorded = false;
@@ -335,6 +359,10 @@ class LocalExecutor implements Executor {
     if (agent.pid) signalGroup(agent.pid, 'SIGKILL');
     if (noConversation) return 'no-conversation';
     await flush();
+    if (options.retry && exit.code === 0) {
+      const prompt = options.retry(parser.result);
+      if (prompt) return { retry: prompt };
+    }
     await this.end(name, run, await stopData(exit, parser, files, options.lostReason));
     return 'ended';
   }

@@ -1,6 +1,7 @@
 // Every tool, through the real MCP client, against the real registry + runtime + Claude Code and
 // the fake model. Run once per transport (stdio.test.ts, http.test.ts).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -17,6 +18,7 @@ export function scriptedModel(req: FakeRequest): Reply {
   if (prompt.startsWith('hang')) return { text: 'never seen', delayMs: 60_000 };
   if (prompt === 'long') return { text: LONG_ANSWER };
   if (prompt === 'fail') return { error: { status: 500, message: 'the fake model failed on purpose' } };
+  if (prompt === 'typed') return { text: '{"verdict":"ok"}' };
   return { text: `ECHO: ${prompt}` };
 }
 
@@ -29,6 +31,7 @@ export const TOOLS = [
   'answer_approval_request',
   'delete_agent_session',
   'delete_all_agent_sessions',
+  'fork_agent_session',
   'get_agent_session_result',
   'get_agent_session_status',
   'get_agent_usage',
@@ -57,7 +60,7 @@ export function toolSuite(ctx: SuiteContext): void {
     }
     const start = tools.find((t) => t.name === 'start_agent_session')!;
     assert.deepEqual(start.inputSchema.required, ['name', 'prompt']);
-    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'callback', 'max_cost_usd', 'max_turns', 'name', 'no_parent', 'project_dir', 'prompt', 'run_timeout_seconds', 'timeout_seconds']);
+    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'callback', 'max_cost_usd', 'max_turns', 'name', 'no_parent', 'output_schema', 'project_dir', 'prompt', 'run_timeout_seconds', 'timeout_seconds', 'worktree']);
   });
 
   it('list_agent_blueprints: lists the registry blueprints, filtered by status', async () => {
@@ -116,6 +119,57 @@ export function toolSuite(ctx: SuiteContext): void {
     const missing = await tool('resume_agent_session', { name: 'nobody', prompt: 'x' });
     assert.equal(missing.isError, true);
     assert.equal(missing.text, "Session 'nobody' not found — start it with start_agent_session (see list_agent_sessions)");
+  });
+
+  it('fork_agent_session: continues a session\'s conversation in a new one; a busy, missing or taken name is a tool error', async () => {
+    const answer = await tool('fork_agent_session', { source: 'first', name: 'first-fork', prompt: 'forked turn' });
+    assert.equal(answer.isError, false, answer.text);
+    assert.equal(answer.text, 'ECHO: forked turn');
+    assert.equal(answer.structured.run, 1);
+    const fork = await ctx.stack.client().sessions.get('first-fork');
+    assert.equal(fork.forked_from?.session, 'first');
+    const sent = ctx.stack.fake.requests.findLast((r) => JSON.stringify(r.messages.at(-1)).includes('forked turn'))!;
+    assert.match(JSON.stringify(sent.messages), /hello there[\s\S]*second turn/, 'the fork continues the source\'s conversation');
+    const missing = await tool('fork_agent_session', { source: 'nobody', name: 'f2', prompt: 'x' });
+    assert.equal(missing.isError, true);
+    assert.equal(missing.text, "Session 'nobody' not found — see list_agent_sessions");
+    const taken = await tool('fork_agent_session', { source: 'first', name: 'first-fork', prompt: 'x' });
+    assert.equal(taken.text, "Session 'first-fork' already exists — pick another name for the fork");
+    await tool('resume_agent_session', { name: 'first-fork', prompt: 'slow fork', async: true });
+    const busy = await tool('fork_agent_session', { source: 'first-fork', name: 'f3', prompt: 'x' });
+    assert.equal(busy.isError, true);
+    assert.match(busy.text, /^Session 'first-fork' is still queued or running — wait for it with .+, then fork it$/);
+    await tool('get_agent_session_status', { name: 'first-fork', wait_seconds: 30 });
+    await ctx.stack.client().sessions.delete('first-fork'); // the later tests count the sessions
+  });
+
+  it('start_agent_session with output_schema: the result carries result_json; a schema that is not JSON Schema is a tool error', async () => {
+    const schema = { type: 'object', properties: { verdict: { enum: ['ok', 'bad'] } }, required: ['verdict'] };
+    const answer = await tool('start_agent_session', { name: 'typed', prompt: 'typed', output_schema: schema });
+    assert.equal(answer.isError, false, answer.text);
+    assert.equal(answer.text, '{"verdict":"ok"}');
+    assert.deepEqual(answer.structured.result_json, { verdict: 'ok' });
+    const bad = await tool('start_agent_session', { name: 'typed-bad', prompt: 'typed', output_schema: { type: 'objekt' } });
+    assert.equal(bad.isError, true);
+    assert.match(bad.text, /^body\.output_schema: is not a valid JSON Schema: /);
+    await ctx.stack.client().sessions.delete('typed'); // the later tests count the sessions
+  });
+
+  it('start_agent_session with worktree: works on its own branch; a directory outside git is a tool error', async () => {
+    const repo = join(ctx.stack.root, 'mcp-repo');
+    await mkdir(repo, { recursive: true });
+    for (const args of [['init', '--quiet'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '--allow-empty', '-m', 'start']]) {
+      execFileSync('git', args, { cwd: repo, stdio: 'pipe' });
+    }
+    const answer = await tool('start_agent_session', { name: 'isolated', prompt: 'hello worktree', project_dir: repo, worktree: true });
+    assert.equal(answer.isError, false, answer.text);
+    const session = await ctx.stack.client().sessions.get('isolated');
+    assert.equal(session.worktree?.branch, 'aof/isolated');
+    assert.equal(session.project_dir, session.worktree?.path);
+    await ctx.stack.client().sessions.delete('isolated', { discard: true }); // the later tests count the sessions
+    const outside = await tool('start_agent_session', { name: 'outside', prompt: 'x', worktree: true });
+    assert.equal(outside.isError, true);
+    assert.match(outside.text, /^body\.worktree: '.+' is not in a git repository/);
   });
 
   it('async start, then get_agent_session_status (at once and with wait_seconds) and get_agent_session_result', async () => {

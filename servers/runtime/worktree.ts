@@ -1,0 +1,105 @@
+/**
+ * A git worktree per session: created by the runtime with `git worktree add` before the first run
+ * (not with Claude Code's `--worktree`), so that the branch name (`aof/<session>`), where the
+ * worktree lives, what "has changes" means and the clean-up on deletion are the runtime's to decide
+ * and to show, and so that a resumed or forked conversation finds its directory again.
+ */
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import type { components } from '../../sdk/generated/runtime.js';
+import { conflict, unprocessable } from '../common/problem.js';
+import { KeyedLock } from './keyed-lock.js';
+
+export type Worktree = components['schemas']['Worktree'];
+
+const run = promisify(execFile);
+
+/** git refuses concurrent changes to one repository's worktrees and refs: one at a time per repository. */
+const repositoryLock = new KeyedLock();
+
+/** A git command's stdout, trimmed; throws with git's own message on failure. */
+async function git(cwd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, maxBuffer: 16 * 1024 * 1024 });
+    return stdout.trim();
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
+    throw new Error(stderr || (error as Error).message);
+  }
+}
+
+export const branchOf = (session: string) => `aof/${session}`;
+
+/**
+ * Adds a worktree for `session` on a new branch from the checked-out commit of `projectDir`'s
+ * repository, under `root`. The session then works in the same sub-directory of the worktree as
+ * `projectDir` is of its repository. 422 (`body.worktree`) when `projectDir` is not in a repository
+ * with a commit; 409 when the branch exists (kept from an earlier session of that name).
+ */
+export async function addWorktree(root: string, session: string, id: string, projectDir: string): Promise<{ worktree: Worktree; workDir: string }> {
+  let top: string;
+  let base: string;
+  try {
+    top = await git(projectDir, ['rev-parse', '--show-toplevel']);
+  } catch {
+    throw unprocessable('body.worktree', `'${projectDir}' is not in a git repository; create the session without a worktree, or run git init there first`);
+  }
+  try {
+    base = await git(top, ['rev-parse', '--verify', 'HEAD^{commit}']);
+  } catch {
+    throw unprocessable('body.worktree', `the git repository at '${top}' has no commit yet to branch from; commit something first`);
+  }
+  const branch = branchOf(session);
+  const path = join(root, id);
+  await repositoryLock.run(top, async () => {
+    if (await git(top, ['branch', '--list', branch])) {
+      throw conflict(`Branch '${branch}' already exists in '${top}' (kept from an earlier session?); delete it (git branch -D ${branch}) or choose another session name`, 'branch-exists');
+    }
+    await git(top, ['worktree', 'add', '--quiet', '-b', branch, path, base]);
+  });
+  return {
+    worktree: { path, branch, repository: projectDir, base_commit: base, has_changes: false },
+    workDir: join(path, relative(top, projectDir)),
+  };
+}
+
+/** Whether the worktree holds uncommitted changes or commits beyond its base. */
+export async function hasChanges(worktree: Worktree): Promise<boolean> {
+  const [status, head] = await Promise.all([
+    git(worktree.path, ['status', '--porcelain', '--untracked-files=normal']),
+    git(worktree.path, ['rev-parse', 'HEAD']),
+  ]);
+  return status !== '' || head !== worktree.base_commit;
+}
+
+/**
+ * Removes the worktree. Unless `discard`, what the agent left uncommitted is first committed to the
+ * branch, and the branch is kept; with `discard`, the branch goes too. A worktree or repository
+ * that is already gone is not an error.
+ */
+export async function removeWorktree(worktree: Worktree, session: string, discard: boolean): Promise<void> {
+  const repository = await git(worktree.repository, ['rev-parse', '--show-toplevel']).catch(() => null);
+  if (!discard) {
+    const status = await git(worktree.path, ['status', '--porcelain']).catch(() => '');
+    if (status) {
+      await git(worktree.path, ['add', '--all']);
+      await git(worktree.path, [...(await identity(worktree.path)), 'commit', '--quiet', '--no-verify', '-m', `aof: what session '${session}' left uncommitted`]);
+    }
+  }
+  await repositoryLock.run(repository ?? worktree.path, async () => {
+    if (repository) await git(repository, ['worktree', 'remove', '--force', worktree.path]).catch(() => undefined);
+    await rm(worktree.path, { recursive: true, force: true });
+    if (repository) {
+      await git(repository, ['worktree', 'prune']).catch(() => undefined);
+      if (discard) await git(repository, ['branch', '-D', worktree.branch]).catch(() => undefined);
+    }
+  });
+}
+
+/** A committer for the runtime's commit when git has none configured. */
+async function identity(cwd: string): Promise<string[]> {
+  const email = await git(cwd, ['config', 'user.email']).catch(() => '');
+  return email ? [] : ['-c', 'user.name=aof', '-c', 'user.email=aof@localhost'];
+}
