@@ -165,6 +165,7 @@ function Row({ session: s, now }: { session: SessionSummary; now: number }) {
       <a class="row-main" href={href('sessions', s.name)}>
         <span class={`badge state-${s.state}`}>{s.state}</span>
         <span class="row-name">{s.name}</span>
+        {(s.pending_approvals ?? 0) > 0 && <span class="badge asks" title="A question waits for a person: open the session">asks you</span>}
         <span class="row-meta muted">{s.agent ?? 'no blueprint'} · {s.project_dir}</span>
       </a>
       <span class={`row-when${stalled ? ' warn' : ''}`} title={stalled ? `No event for over ${STALL_SECONDS / 60} min` : undefined}>

@@ -1,6 +1,6 @@
 import { Component } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { Session, SessionEvent } from '../../../sdk/types.js';
+import type { Approval, Session, SessionEvent } from '../../../sdk/types.js';
 import { describe } from '../api.js';
 import { formatCost, formatDuration, formatTokens } from '../attention.js';
 import { useClient } from '../client-context.js';
@@ -16,6 +16,7 @@ export function SessionView({ name }: { name: string }) {
   const [timeline, setTimeline] = useState<Timeline>(emptyTimeline);
   const [raw, setRaw] = useState<SessionEvent[]>([]);
   const [showRaw, setShowRaw] = useState(false);
+  const [asked, setAsked] = useState(0);
 
   const reload = useCallback(async () => {
     try {
@@ -43,6 +44,11 @@ export function SessionView({ name }: { name: string }) {
       setTimeline((t) => addEvents(t, batch));
       setRaw((r) => r.concat(batch));
       if (batch.some((e) => e.type === 'session_start' || e.type === 'result' || e.type === 'session_stop')) void reload();
+      // A question for a person, or its answer: the approval rows and the header follow.
+      if (batch.some((e) => (e.type as string).startsWith('approval_') || e.type === 'session_stop')) {
+        setAsked((n) => n + 1);
+        void reload();
+      }
     };
     void (async () => {
       try {
@@ -82,6 +88,7 @@ export function SessionView({ name }: { name: string }) {
         <div><dt>Tokens</dt><dd>{formatTokens(usage.input_tokens)} in · {formatTokens(usage.output_tokens)} out · {formatTokens(usage.cache_read_input_tokens)} cached</dd></div>
         <div><dt>Cost</dt><dd>{formatCost(session.totals.cost_usd)}</dd></div>
       </dl>
+      <Approvals name={session.name} refresh={asked} />
       <Actions session={session} onChanged={reload} />
       <div class="copy-row">
         <CopyButton label="Copy resume command" text={commands.resume} />
@@ -220,5 +227,48 @@ function Actions({ session, onChanged }: { session: Session; onChanged: () => Pr
       </div>
       {message && <p class="error" role="alert">{message}</p>}
     </div>
+  );
+}
+
+/** The session's questions waiting for a person (approval mode): approve, or deny with a message the model reads. */
+function Approvals({ name, refresh }: { name: string; refresh: number }) {
+  const { client, guard } = useClient();
+  const [pending, setPending] = useState<Approval[]>([]);
+  const load = useCallback(async () => {
+    try {
+      setPending(await client.approvals.list({ session: name, state: 'pending' }).catch(guard));
+    } catch {
+      // The session view shows what went wrong with the runtime.
+    }
+  }, [client, guard, name]);
+  useEffect(() => { void load(); }, [load, refresh]);
+  if (!pending.length) return null;
+  return (
+    <div class="approvals card" aria-label="Waiting for you">
+      <h2>Waiting for you</h2>
+      <ul>{pending.map((approval) => <ApprovalRow key={approval.id} approval={approval} onAnswered={load} />)}</ul>
+    </div>
+  );
+}
+
+function ApprovalRow({ approval, onAnswered }: { approval: Approval; onAnswered: () => Promise<void> }) {
+  const { client } = useClient();
+  const [message, setMessage] = useState('');
+  const { submit, message: problem, busy } = useSubmit();
+  const approve = async () => { if (await submit(() => client.approvals.approve(approval.id))) await onAnswered(); };
+  const deny = async () => { if (await submit(() => client.approvals.deny(approval.id, { message: message || undefined }))) await onAnswered(); };
+  const field = `deny-${approval.id}`;
+  return (
+    <li class="approval" data-approval={approval.id}>
+      <p><strong>{approval.tool}</strong> <span class="muted">run {approval.run} · asked {new Date(approval.asked_at).toLocaleTimeString()} · expires {new Date(approval.expires_at).toLocaleTimeString()}</span></p>
+      <pre class="wrap">{JSON.stringify(approval.input, null, 2)}</pre>
+      <div class="buttons">
+        <button type="button" class="primary" onClick={() => void approve()} disabled={busy}>Approve</button>
+        <label for={field} class="sr-only">Message for the agent</label>
+        <input id={field} value={message} onInput={(e) => setMessage(e.currentTarget.value)} placeholder="Why not (the agent reads this)" />
+        <button type="button" class="danger" onClick={() => void deny()} disabled={busy}>Deny</button>
+      </div>
+      {problem && <p class="error" role="alert">{problem}</p>}
+    </li>
   );
 }
