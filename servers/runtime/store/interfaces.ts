@@ -1,3 +1,4 @@
+import type { components } from '../../../sdk/generated/runtime.js';
 import type { Event, StoredSession } from '../session-store.js';
 import type { SessionFilter, StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
@@ -5,8 +6,8 @@ import type { ListPosition } from './cursor.js';
 /**
  * Where sessions are kept. Every backend (the embedded nedb one, PostgreSQL later) implements this
  * and passes the conformance suite (test/runtime/store-conformance.ts). Callers serialize writes to
- * one session (the service's per-session lock); a backend must still be safe for concurrent calls
- * on different sessions.
+ * one session (`RuntimeStore.exclusive`); a backend must still be safe for concurrent calls on
+ * different sessions.
  */
 export interface SessionStore {
   /** Inserts a new session; resolves false when the name is taken (also under a race). */
@@ -53,10 +54,41 @@ export interface EventLog {
   remove(session: string): Promise<void>;
 }
 
+/**
+ * What one process tells the others that share its store: a session changed, or a session got
+ * events (only their numbers: the store holds the events, a listener reads them from there).
+ */
+export type Notice =
+  | { kind: 'change'; change: components['schemas']['SessionChange'] }
+  | { kind: 'events'; session: string; first: number; last: number };
+
+/** What `exclusive` hands its work: the store's halves, bound to its hold on the session. */
+export interface ExclusiveTx {
+  sessions: SessionStore;
+  events: EventLog;
+  /** Tells the other processes, when (and only if) the work's writes are kept. */
+  notify(notices: Notice[]): Promise<void>;
+}
+
+/** Hears what the other processes sharing a store tell (`ExclusiveTx.notify`). */
+export interface NoticeListener {
+  notice(notice: Notice): void;
+  /** After a lost connection came back: notices sent meanwhile may be missed, look at the store again. */
+  resync(): void;
+}
+
 /** A backend: both halves, opened together, closed together. */
 export interface RuntimeStore {
   sessions: SessionStore;
   events: EventLog;
+  /**
+   * Runs `work` with every write to session `name` serialized against every other `exclusive` on
+   * that name, in this process and in every other one sharing the store, and, where the backend can,
+   * atomically: all of the work's writes are kept, or none (PostgreSQL: one transaction).
+   */
+  exclusive<T>(name: string, work: (tx: ExclusiveTx) => Promise<T>): Promise<T>;
+  /** Notices of the other processes sharing this store; absent when no other process can share it. */
+  notices?: { subscribe(listener: NoticeListener): () => void } | undefined;
   /** Waits for writes in flight and lets go of files and connections. */
   close(): Promise<void>;
 }
