@@ -8,7 +8,7 @@ import { Orchestrator, type EventInput, type SessionChange } from '../../sdk/ind
 import { runBin } from '../bin/run-bin.js';
 import { eventually } from '../support/processes.js';
 import { freshDatabase, queryDatabase, restartPostgres } from '../support/postgres.js';
-import { startReplica, type Replica } from '../support/replicas.js';
+import { followEvents, startReplica, type Replica, type StreamedEvent } from '../support/replicas.js';
 import { startHttpStub, type HttpStub } from '../support/servers.js';
 
 const message = (text: string): EventInput => ({ type: 'message', data: { role: 'assistant', text } });
@@ -17,28 +17,12 @@ const ending = (text: string): EventInput[] => [
   { type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'exited' } },
 ];
 
-/** A raw SSE stream of one session's events, collected as they come. */
-function follow(url: string, name: string, headers: Record<string, string> = {}) {
-  const controller = new AbortController();
-  const seen: Array<{ seq: number; type: string; data: Record<string, unknown> }> = [];
-  const done = (async () => {
-    const response = await fetch(`${url}/sessions/${name}/events/stream`, { headers, signal: controller.signal });
-    assert.equal(response.status, 200);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body!) {
-      buffer += decoder.decode(chunk, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (data) seen.push(JSON.parse(data));
-      }
-    }
-  })().catch((error: Error) => {
-    if (error.name !== 'AbortError') throw error;
-  });
-  return { seen, seqs: () => seen.map((e) => e.seq), close: async () => { controller.abort(); await done; } };
+/** A session's events as a stream on `url` gives them, collected. */
+async function follow(url: string, name: string, headers: Record<string, string> = {}) {
+  const seen: StreamedEvent[] = [];
+  const stream = followEvents(url, name, (event) => seen.push(event), headers);
+  await stream.opened;
+  return { seen, seqs: () => seen.map((e) => e.seq), close: stream.close };
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -87,7 +71,7 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     })().catch(() => undefined);
     await sleep(300); // the changes stream replays nothing: let it connect first
     const name = await fresh('live');
-    const stream = follow(b.url, name);
+    const stream = await follow(b.url, name);
     await sleep(300);
     await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }, message('one')]);
     await viaA.sessions.appendEvents(name, [message('two'), message('three')]);
@@ -105,7 +89,7 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
   it('replays from Last-Event-ID on B, then follows what A writes, with no gap and no repeat', async () => {
     const name = await fresh('replay');
     await viaA.sessions.appendEvents(name, range(1, 5).map((i) => message(`m${i}`)));
-    const stream = follow(b.url, name, { 'Last-Event-ID': '2' });
+    const stream = await follow(b.url, name, { 'Last-Event-ID': '2' });
     await eventually('the replay', () => stream.seen.length === 3);
     await viaA.sessions.appendEvents(name, [message('m6'), message('m7')]);
     await eventually('the live events', () => stream.seen.length === 5);
@@ -133,8 +117,8 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
 
   it('numbers concurrent writes through both replicas 1..N, and both streams see every one once, in order', async () => {
     const name = await fresh('both');
-    const onA = follow(a.url, name);
-    const onB = follow(b.url, name);
+    const onA = await follow(a.url, name);
+    const onB = await follow(b.url, name);
     await sleep(300);
     const calls = await Promise.all(range(1, 40).map((i) => (i % 2 ? viaA : viaB).sessions.appendEvents(name, [message(`x${i}`), message(`y${i}`)])));
     for (const events of calls) assert.equal(events[1]!.seq, events[0]!.seq + 1, 'one batch gets consecutive numbers');
@@ -187,7 +171,7 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
   it('keeps a stream on B going across a database restart, with no event lost', async function () {
     this.timeout(120_000);
     const name = await fresh('restart');
-    const stream = follow(b.url, name);
+    const stream = await follow(b.url, name);
     await sleep(300);
     await viaA.sessions.appendEvents(name, [message('before')]);
     await eventually('the event before the restart', () => stream.seen.length === 1);

@@ -13,15 +13,15 @@ export interface Replica {
   stop(): Promise<void>;
 }
 
-/** Starts a runtime process on `databaseUrl` and resolves once it listens. */
-export async function startReplica(databaseUrl: string, options: { webhookUrl?: string } = {}): Promise<Replica> {
+/** Starts a runtime process on `databaseUrl` (the embedded store when undefined) and resolves once it listens. */
+export async function startReplica(databaseUrl: string | undefined, options: { webhookUrl?: string } = {}): Promise<Replica> {
   const dataDir = await tempDir('aof-replica-');
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/support/runtime-replica.ts')], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',
       AOF_REPLICA_DATA_DIR: dataDir,
-      AOF_REPLICA_DATABASE_URL: databaseUrl,
+      ...(databaseUrl ? { AOF_REPLICA_DATABASE_URL: databaseUrl } : {}),
       ...(options.webhookUrl ? { AOF_REPLICA_WEBHOOK_URL: options.webhookUrl } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,6 +46,46 @@ export async function startReplica(databaseUrl: string, options: { webhookUrl?: 
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
       await removeDir(dataDir);
+    },
+  };
+}
+
+export interface StreamedEvent {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Follows a session's raw SSE stream (`GET /sessions/{name}/events/stream`), calling `onEvent` as each
+ * event comes; `close` ends it. `opened` resolves once the server answered (rejects on another status).
+ */
+export function followEvents(url: string, name: string, onEvent: (event: StreamedEvent) => void, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  let answered!: () => void;
+  const opened = new Promise<void>((resolve) => { answered = resolve; });
+  const done = (async () => {
+    const response = await fetch(`${url}/sessions/${name}/events/stream`, { headers, signal: controller.signal });
+    if (response.status !== 200) throw new Error(`event stream of ${name}: ${response.status} ${await response.text()}`);
+    answered();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body!) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const data = /^data: (.*)$/m.exec(buffer.slice(0, end))?.[1];
+        buffer = buffer.slice(end + 2);
+        if (data) onEvent(JSON.parse(data) as StreamedEvent);
+      }
+    }
+  })().catch((error: Error) => {
+    if (error.name !== 'AbortError') throw error;
+  });
+  return {
+    opened: Promise.race([opened, done.then(() => { throw new Error(`event stream of ${name} ended before it opened`); })]),
+    close: async () => {
+      controller.abort();
+      await done;
     },
   };
 }
