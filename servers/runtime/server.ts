@@ -165,6 +165,7 @@ function runtimeHandlers(sessions: SessionService, callbacks: Callbacks, info: (
       });
       void (async () => {
         try {
+          await sessions.following(name);
           for (;;) {
             const page = await sessions.events(name, lastSent, 500);
             page.events.forEach(send);

@@ -57,8 +57,8 @@ export class SessionBus {
     const key = `event:${session}`;
     this.emitter.on(key, listener);
     if (this.shared && !this.given.has(session)) {
-      // Where the listeners start: events after the last one stored now. (A listener reads what came
-      // before from the store itself, as the SSE stream does.)
+      // Where the listeners start: events after the last one stored now. What came before, a listener
+      // reads from the store itself, after `following` (as the SSE stream does).
       this.given.set(session, undefined);
       void this.queue.run(session, async () => {
         const last = await this.events.lastSeq(session).catch(() => undefined);
@@ -69,6 +69,14 @@ export class SessionBus {
       this.emitter.off(key, listener);
       if (!this.emitter.listenerCount(key)) this.given.delete(session);
     };
+  }
+
+  /**
+   * Resolves once the session's listeners added so far know where they start: a listener that reads
+   * the stored events after this misses none between those and the ones it is given.
+   */
+  following(session: string): Promise<void> {
+    return this.queue.run(session, async () => undefined);
   }
 
   onDeleted(session: string, listener: () => void): () => void {

@@ -457,6 +457,11 @@ export class SessionService {
     return this.bus.onEvent(name, listener);
   }
 
+  /** Resolves once `onEvent` listeners added so far know where they start: read stored events after this. */
+  following(name: string): Promise<void> {
+    return this.bus.following(name);
+  }
+
   onDeleted(name: string, listener: () => void): () => void {
     return this.bus.onDeleted(name, listener);
   }
