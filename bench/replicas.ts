@@ -25,17 +25,11 @@
 //
 // Only the ratios mean anything: absolute numbers swing with the machine's load (2 shared cores run
 // the runtimes, PostgreSQL and this client at once).
+import { ingestOptions, option } from './lib/options.js';
 import { freshDatabase, stopPostgres } from '../test/support/postgres.js';
 import { followEvents, startReplica, type Replica } from '../test/support/replicas.js';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-const ROUNDS = Number(option('rounds', '3'));
-const SECONDS = Number(option('seconds', '2'));
-const BATCHES = option('batches', '1,50').split(',').map(Number);
-const SESSIONS = option('sessions', '1,8').split(',').map(Number);
+const { rounds: ROUNDS, seconds: SECONDS, batches: BATCHES, sessions: SESSIONS } = ingestOptions();
 const LAG_EVENTS = Number(option('lag-events', '200'));
 const FOLLOWERS = option('followers', '1,20').split(',').map(Number);
 const TEXT = 'x'.repeat(200);

@@ -105,6 +105,15 @@ export const databaseUnavailable = () => new HttpProblem(503, 'The database cann
 
 const asProblem = (error: unknown) => (isUnavailable(error) ? databaseUnavailable() : error);
 
+/** What `work` resolves to, or its error as a problem when it says the database is away. */
+async function asAnswer<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw asProblem(error);
+  }
+}
+
 /**
  * What a store queries through: the pool (each statement on its own), or one connection inside a
  * transaction (every statement in it). A store written against this runs either way unchanged.
@@ -119,12 +128,8 @@ export interface Queries {
 class TransactionQueries implements Queries {
   constructor(private readonly client: pg.PoolClient) {}
 
-  async query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
-    try {
-      return await this.client.query<T>(sql, values);
-    } catch (error) {
-      throw asProblem(error);
-    }
+  query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
+    return asAnswer(this.client.query<T>(sql, values));
   }
 
   transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
@@ -140,22 +145,13 @@ class TransactionQueries implements Queries {
 export class Database implements Queries {
   constructor(private readonly pool: pg.Pool) {}
 
-  async query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
-    try {
-      return await this.pool.query<T>(sql, values);
-    } catch (error) {
-      throw asProblem(error);
-    }
+  query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
+    return asAnswer(this.pool.query<T>(sql, values));
   }
 
   /** Runs `work` in one transaction on one connection; it commits when `work` resolves. */
   async transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw asProblem(error);
-    }
+    const client = await asAnswer(this.pool.connect());
     // A connection that breaks between two statements reports it here, not as an uncaught error.
     let broken: Error | undefined;
     const onError = (error: Error) => { broken = error; };
