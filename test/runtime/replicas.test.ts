@@ -160,6 +160,29 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     assert.equal(events.length, 2 + acknowledged.length * 2);
   });
 
+  it('records a batch and the session in one transaction: a batch whose session update failed is stored once when sent again', async () => {
+    const name = await fresh('atomic');
+    await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }]);
+    // The database fails the session's rewrite as if it had gone away at that moment (after the events were inserted).
+    await queryDatabase(databaseUrl, `
+      CREATE FUNCTION aof_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'the database went away' USING ERRCODE = '57P03'; END $$;
+      CREATE TRIGGER aof_test_fail BEFORE UPDATE ON aof_sessions FOR EACH ROW WHEN (OLD.name = '${name}') EXECUTE FUNCTION aof_test_fail()`);
+    try {
+      const response = await fetch(`${a.url}/sessions/${name}/events`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [message('once'), ...ending('done')] }),
+      });
+      assert.equal(response.status, 503, await response.text());
+    } finally {
+      await queryDatabase(databaseUrl, 'DROP TRIGGER aof_test_fail ON aof_sessions; DROP FUNCTION aof_test_fail()');
+    }
+    assert.deepEqual((await viaB.sessions.listEvents(name)).events.map((e) => e.seq), [1], 'the failed batch left no event');
+    await viaB.sessions.appendEvents(name, [message('once'), ...ending('done')]);
+    const events = (await viaA.sessions.listEvents(name)).events;
+    assert.deepEqual(events.map((e) => `${e.seq} ${e.data.text ?? e.type}`), ['1 session_start', '2 once', '3 done', '4 session_stop']);
+    assert.equal((await viaA.sessions.get(name)).runs.at(-1)!.state, 'finished');
+  });
+
   it('sends a webhook once, from the replica that recorded the end, though both hear of it', async () => {
     const name = await fresh('hook', { webhook: true });
     await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }, ...ending('hooked')]);
