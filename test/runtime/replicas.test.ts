@@ -115,6 +115,19 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     assert.ok(Date.now() - started < 20_000, `answered after ${Date.now() - started} ms`);
   });
 
+  it('ends a stream on B when the session is deleted through A, and B answers 404 for it at once', async () => {
+    const name = await fresh('gone');
+    await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }, ...ending('bye')]);
+    const ended: string[] = [];
+    const stream = followEvents(b.url, name, () => undefined);
+    await stream.opened;
+    const closed = stream.done.then(() => ended.push('ended'));
+    await viaA.sessions.delete(name);
+    await eventually('the end of the stream on B', () => ended.length === 1);
+    await closed;
+    await assert.rejects(viaB.sessions.get(name), (error: { code?: string }) => error.code === 'session-not-found');
+  });
+
   it('numbers concurrent writes through both replicas 1..N, and both streams see every one once, in order', async () => {
     const name = await fresh('both');
     const onA = await follow(a.url, name);
@@ -137,8 +150,9 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }]);
     const acknowledged: number[][] = [];
     const refused: string[] = [];
+    // A writes batch after batch until it is told the run has ended.
     const writer = (async () => {
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; !refused.length && i < 5000; i++) {
         try {
           acknowledged.push((await viaA.sessions.appendEvents(name, [message(`w${i}`), message(`v${i}`)])).map((e) => e.seq));
         } catch (error) {
@@ -146,12 +160,11 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
         }
       }
     })();
-    await sleep(150);
+    await eventually('a few batches through A', () => acknowledged.length >= 5);
     const stopped = await viaB.sessions.stop(name);
     await writer;
     assert.equal(stopped.runs.at(-1)!.state, 'stopped');
-    assert.ok(refused.length > 0 && acknowledged.length > 0, `both sides of the race happened (${acknowledged.length} kept, ${refused.length} refused)`);
-    assert.deepEqual([...new Set(refused)], ['run-ended'], 'a write after the stop gets 409 run-ended');
+    assert.deepEqual(refused, ['run-ended'], 'the first write after the stop gets 409 run-ended');
     const events = (await viaB.sessions.listEvents(name, { limit: 1000 })).events;
     assert.deepEqual(events.map((e) => e.seq), range(1, events.length), 'no gap');
     for (const seqs of acknowledged) for (const seq of seqs) assert.equal(events[seq - 1]?.type, 'message', `acknowledged event ${seq} is stored`);

@@ -83,6 +83,8 @@ export function followEvents(url: string, name: string, onEvent: (event: Streame
   });
   return {
     opened: Promise.race([opened, done.then(() => { throw new Error(`event stream of ${name} ended before it opened`); })]),
+    /** Resolves when the server ended the stream (or `close` did). */
+    done,
     close: async () => {
       controller.abort();
       await done;
