@@ -126,7 +126,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
           await rm(join(claimsDir, file), { force: true });
         }
       }
-      if (!kept.length) return [];
+      // Also how long the runtime's leases last, before any claim.
       const statuses = await this.heartbeat(kept);
       const held: ClaimedRun[] = [];
       for (const [i, claim] of kept.entries()) {

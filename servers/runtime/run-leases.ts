@@ -67,21 +67,24 @@ export class RunLeases {
   }
 
   /** Like claim, waiting up to `waitMs` for a run to be queued (a runner's long poll). */
-  async claimWaiting(offer: RunnerOffer, waitMs: number, version: string): Promise<Claim | null> {
+  async claimWaiting(offer: RunnerOffer, waitMs: number, version: string, signal?: AbortSignal): Promise<Claim | null> {
     if (version !== VERSION) {
       throw new HttpProblem(409, `Runner '${offer.runner}' is aof ${version}; this runtime is ${VERSION}: run the same version on both`, { code: 'runner-version' });
     }
     const deadline = Date.now() + waitMs;
     for (;;) {
+      if (signal?.aborted) return null;
       const claim = await this.claim(offer);
       if (claim || Date.now() >= deadline) return claim;
       // Woken when a run is queued here; polled for runs queued through other processes.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(1000, deadline - Date.now()));
         const off = this.sessions.onQueued(done);
+        signal?.addEventListener('abort', done);
         function done() {
           clearTimeout(timer);
           off();
+          signal?.removeEventListener('abort', done);
           resolve();
         }
       });

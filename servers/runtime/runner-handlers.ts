@@ -7,9 +7,12 @@ type RunnerOperations = Pick<operations, 'claimRun' | 'heartbeatRunner' | 'repor
 /** The routes runners use (`aof runner`): claims, heartbeats, reports. */
 export function runnerHandlers(leases: RunLeases): Handlers<RunnerOperations> {
   return {
-    claimRun: async ({ path, body }) => {
+    claimRun: async ({ path, body, ctx }) => {
       const offer = { runner: path.runner, host: body.host, tags: body.tags ?? [] };
-      const claim = await leases.claimWaiting(offer, (body.wait_seconds ?? 0) * 1000, body.version);
+      // A runner that went away while waiting must not be given a run nobody will start.
+      const gone = new AbortController();
+      ctx.res.once('close', () => gone.abort());
+      const claim = await leases.claimWaiting(offer, (body.wait_seconds ?? 0) * 1000, body.version, gone.signal);
       return {
         status: 200,
         body: {

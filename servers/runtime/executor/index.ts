@@ -114,6 +114,7 @@ class LocalExecutor implements Executor {
   private claiming = false;
   private claimAgain = false;
   private timers: NodeJS.Timeout[] = [];
+  private beatTimer: NodeJS.Timeout | undefined;
   private readonly runsDir: string;
   private detaching = false;
   private signalDetach!: () => void;
@@ -139,7 +140,12 @@ class LocalExecutor implements Executor {
       this.timers.push(timer);
     };
     if (!this.port.waits) every(this.options.pollMs ?? 1000, () => this.pump());
-    every(Math.max(100, Math.floor(this.port.leaseMs / 3)), () => void this.heartbeat());
+    // A third of the lease, as long as the runtime says a lease lasts now.
+    const beat = () => {
+      this.beatTimer = setTimeout(() => void this.heartbeat().finally(() => !this.detaching && beat()), Math.max(100, Math.floor(this.port.leaseMs / 3)));
+      this.beatTimer.unref();
+    };
+    beat();
   }
 
   async stop(name: string): Promise<boolean> {
@@ -163,6 +169,7 @@ class LocalExecutor implements Executor {
   async detach(): Promise<void> {
     this.detaching = true;
     this.timers.forEach((timer) => clearInterval(timer));
+    clearTimeout(this.beatTimer);
     this.signalDetach();
     await Promise.all([...this.active.values()].map((entry) => entry.done));
   }
