@@ -3,17 +3,15 @@
 // resumes there with --resume; a cwd reached through a symlink, with a long name in other scripts,
 // and HOME instead of CLAUDE_CONFIG_DIR; what a different cwd does.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   claudeConfigDir, conversationPath, locateConversation, projectFolderName, readConversation, recordedCwd, restoreConversation,
-  type ClaudeEnv,
 } from '../../servers/runtime/executor/conversation-files.js';
 import { conversationMovedNote, conversationNotFoundReason } from '../../servers/runtime/executor/failure-reasons.js';
-import { claudeBin, claudeChildEnv, TEST_MODEL } from '../support/claude-env.js';
+import { claudeChildEnv, runClaude, TEST_MODEL } from '../support/claude-env.js';
 import { startFakeModel, type FakeModel } from '../support/fake-model.js';
 import { removeDir, tempDir } from '../support/servers.js';
 
@@ -105,22 +103,11 @@ describe('conversation files: with the real Claude Code CLI', function () {
     return { ...env, HOME: where.home };
   };
 
-  function claude(cwd: string, env: ClaudeEnv, prompt: string, conversation: string[]): Promise<{ code: number | null; stderr: string; result: string | undefined }> {
+  async function claude(cwd: string, env: Record<string, string>, prompt: string, conversation: string[]): Promise<{ code: number | null; stderr: string; result: unknown }> {
     const args = ['-p', '--output-format', 'stream-json', '--verbose', '--model', TEST_MODEL, '--permission-mode', 'bypassPermissions', ...conversation];
-    const child = spawn(claudeBin, args, { cwd, env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.end(prompt);
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => {
-        const result = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; result?: string; errors?: string[] })
-          .findLast((l) => l.type === 'result');
-        resolve({ code, stderr: `${stderr}${result?.errors?.join('\n') ?? ''}`, result: result?.result });
-      });
-    });
+    const run = await runClaude(args, { cwd, env, prompt });
+    // "No conversation found" is in the result line's errors as well as on stderr.
+    return { code: run.code, stderr: `${run.stderr}${(run.result?.errors as string[] | undefined)?.join('\n') ?? ''}`, result: run.result?.result };
   }
 
   /** The user and assistant texts the fake model was last sent: the conversation Claude Code continued. */
