@@ -57,23 +57,6 @@ describe('conversation files: the path rule (unit)', () => {
   });
 });
 
-describe('conversation files: messages (unit)', () => {
-  it('says a resume found nothing to continue, and whether one had been restored', () => {
-    assert.match(conversationNotFoundReason({ claudeSessionId: ID, restoredAt: null }),
-      new RegExp(`no conversation ${ID} on this host, and the runtime has none saved.*resume the session with a prompt that gives the context again, or start a new session`));
-    const restored = conversationNotFoundReason({ claudeSessionId: ID, restoredAt: '/cfg/projects/-w/x.jsonl', cwd: '/w' });
-    assert.match(restored, /although it was restored to \/cfg\/projects\/-w\/x.jsonl for the project dir \/w/);
-    assert.match(restored, /CLAUDE_CONFIG_DIR and HOME.*then resume the session$/);
-  });
-
-  it('notes a conversation that continues in another directory than it was recorded in, and only then', () => {
-    assert.equal(conversationMovedNote('/w', '/w'), null);
-    assert.equal(conversationMovedNote(null, '/w'), null);
-    assert.equal(conversationMovedNote('/home/u/app', '/data/app'),
-      'the conversation was recorded in /home/u/app and continues in /data/app: files it mentions under /home/u/app may not be there on this host');
-  });
-});
-
 describe('conversation files: with the real Claude Code CLI', function () {
   this.timeout(60_000);
   let fake: FakeModel;
