@@ -382,6 +382,8 @@ export class SessionService {
       if (!session || !when(session)) return false;
       // A worktree first: what the agent left uncommitted goes to its branch, or the deletion fails.
       if (session.worktree) await removeWorktree(session.worktree, name, discard);
+      // Its saved conversation first, for the same reason as its events.
+      await this.store.conversations.remove(name);
       // Events first: a crash in between leaves a session without events, never events without a session.
       await this.store.events.remove(name);
       await this.store.sessions.remove(name);
