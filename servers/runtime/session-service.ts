@@ -494,6 +494,16 @@ export class SessionService {
     });
   }
 
+  /** Claude Code's conversation of the session as saved after its last run (gzip), or null. */
+  loadConversation(name: string): Promise<Buffer | null> {
+    return this.store.conversations.load(name);
+  }
+
+  /** Keeps the session's conversation (gzip) so that any host can resume it. */
+  async saveConversation(name: string, data: Buffer): Promise<void> {
+    await this.store.conversations.save(name, data);
+  }
+
   /** Sessions whose last run is queued or running (the queue and the runs in flight). */
   async active(): Promise<StoredSession[]> {
     return this.store.sessions.page({ states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);
