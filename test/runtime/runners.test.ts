@@ -37,7 +37,11 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     homes = await tempDir('aof-runners-');
   });
   afterEach(async () => {
-    await Promise.all(runners.splice(0).map((r) => r.kill('SIGKILL')));
+    // A killed runner's agents keep going by design: end them too, so nothing outlives the test.
+    await Promise.all(runners.splice(0).map(async (r) => {
+      await r.kill('SIGKILL');
+      await r.killAgents();
+    }));
     stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
     await stack.client().sessions.clean();
   });
