@@ -8,7 +8,10 @@ import { DATABASE_URL_VARIABLE, redactDatabaseUrl } from './config.js';
 import type { Logger } from './logger.js';
 import { HttpProblem } from './problem.js';
 
-/** A schema change: applied once, in order of `version`, each in its own transaction. */
+/**
+ * A schema change: applied once, in order of `version`, each in its own transaction. Versions may
+ * leave gaps, and one added below a version a database already has is applied there all the same.
+ */
 export interface Migration {
   version: number;
   /** What it does, kept in the migrations table for whoever reads the database. */
@@ -165,6 +168,33 @@ export class Database implements Queries {
       // A connection that cannot even roll back is broken: the pool drops it rather than reuse it.
       await client.query('ROLLBACK').catch((rollback: Error) => { broken ??= rollback; });
       throw asProblem(error);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Runs `work` holding the advisory lock `key` on a connection of its own: one process at a time,
+   * among all that use the database. A connection lost meanwhile gives the lock up by itself.
+   */
+  async withLock<T>(key: number, work: () => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw asProblem(error);
+    }
+    let broken: Error | undefined;
+    const onError = (error: Error) => { broken = error; };
+    client.on('error', onError);
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [key]).catch((error) => { throw asProblem(error); });
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch((error: Error) => { broken ??= error; });
+      }
     } finally {
       client.off('error', onError);
       client.release(broken);

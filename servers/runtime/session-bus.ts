@@ -90,6 +90,17 @@ export class SessionBus {
     return () => this.emitter.off('change', listener);
   }
 
+  /** Runs were queued through this process: a runner's claim waiting for one may look again. */
+  wake(): void {
+    this.emitter.emit('queued');
+  }
+
+  /** Runs may be waiting: queued through this process (`wake`), or a change of another one queued one. */
+  onQueued(listener: () => void): () => void {
+    this.emitter.on('queued', listener);
+    return () => this.emitter.off('queued', listener);
+  }
+
   /** After notices may have been missed: whoever waits for a change should look at the store again. */
   onResync(listener: () => void): () => void {
     this.emitter.on('resync', listener);
@@ -110,10 +121,12 @@ export class SessionBus {
   private resync(): void {
     for (const [session, given] of this.given) if (given !== undefined) this.deliver(session, given + 1, Number.MAX_SAFE_INTEGER);
     this.emitter.emit('resync');
+    this.wake();
   }
 
   private change(change: SessionChange, local: boolean): void {
     this.emitter.emit('change', change, local);
+    if (!local && change.state === 'queued') this.wake();
     if (change.change === 'deleted') {
       this.given.delete(change.name);
       this.emitter.emit(`deleted:${change.name}`);

@@ -5,6 +5,7 @@ import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
+import { checkHolds, freshEvents, holds, isLeased } from './leases.js';
 import { SessionBus } from './session-bus.js';
 import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
@@ -47,6 +48,26 @@ export interface RunScheduler {
   forget(session: string): Promise<void>;
 }
 
+/** How long a stop waits for another runner to end the run (it hears of it at its next heartbeat). */
+const STOP_WAIT_MS = 15_000;
+
+export interface RecordOptions {
+  /** Records nothing (and throws nothing) when the run has already ended: an end reported twice. */
+  force?: boolean;
+  /** The events are for this run, which must be the last one (409 `run-not-last`). */
+  run?: number;
+  /** The run's process exists: it is `running` from now. */
+  started?: boolean;
+  /**
+   * A runner's report: it must hold the run's lease under `attempt` (409 `lease-lost`), `from` is the
+   * position of the first event among the attempt's reported events (a retried batch is not stored
+   * twice), and the report extends the lease by `leaseMs`.
+   */
+  lease?: { runner: string; attempt: number; from: number; leaseMs: number };
+  /** Records only if `runner` still holds the run under `attempt` with a lease that expired before `before`. */
+  expired?: { runner: string; attempt: number; before: string };
+}
+
 /** Long strings in event data are cut here so one event can never outgrow the store. */
 export const MAX_EVENT_STRING = 64 * 1024;
 
@@ -63,6 +84,8 @@ interface Told {
  */
 export class SessionService {
   private readonly bus: SessionBus;
+  /** Sessions that this process writes (or waits to write) now, and how many times. */
+  private readonly writing = new Map<string, number>();
   private scheduler: RunScheduler | undefined;
 
   constructor(
@@ -233,6 +256,7 @@ export class SessionService {
       ...(limits ? { limits } : {}),
       ...(input.webhook_url ? { webhook_url: input.webhook_url } : {}),
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
+      ...(input.runner_tags?.length ? { runner_tags: [...new Set(input.runner_tags)] } : {}),
     };
     const inserted = await this.exclusive(input.name, async (tx, told) => {
       if (!(await tx.sessions.insert(session))) return false;
@@ -244,6 +268,7 @@ export class SessionService {
       throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
     }
     this.scheduler?.enqueue(input.name);
+    this.wake();
     return toSession(session);
   }
 
@@ -265,6 +290,7 @@ export class SessionService {
       return stored;
     });
     this.scheduler?.enqueue(name);
+    this.wake();
     return toSession(session);
   }
 
@@ -279,6 +305,7 @@ export class SessionService {
       return fork;
     });
     this.scheduler?.enqueue(session.name);
+    this.wake();
     return toSession(session);
   }
 
@@ -304,7 +331,13 @@ export class SessionService {
     });
     if (isFinal(lastRun(stored).state)) return toSession(stored);
     const hadProcess = (await this.scheduler?.stop(name)) ?? false;
-    const after = await this.require(name);
+    let after = await this.require(name);
+    if (!hadProcess && lastRun(after).state === 'running' && isLeased(lastRun(after), Date.now())) {
+      // Another runner runs it: it learns of the stop at its next heartbeat and reports the end.
+      await this.waitForChange(name, STOP_WAIT_MS, async () => isFinal(lastRun(await this.require(name)).state));
+      after = await this.require(name);
+      if (!isFinal(lastRun(after).state)) return toSession(after);
+    }
     if (!hadProcess && !isFinal(lastRun(after).state)) {
       // No process of ours (still queued, or run by a remote executor): end the run here.
       await this.record(name, [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: 'stopped by request' } }], { force: true });
@@ -362,6 +395,8 @@ export class SessionService {
       if (!session || !when(session)) return false;
       // A worktree first: what the agent left uncommitted goes to its branch, or the deletion fails.
       if (session.worktree) await removeWorktree(session.worktree, name, discard);
+      // Its saved conversation first, for the same reason as its events.
+      await tx.conversations.remove(name);
       // Events first: a crash in between leaves a session without events, never events without a session.
       await tx.events.remove(name);
       await tx.sessions.remove(name);
@@ -386,13 +421,24 @@ export class SessionService {
    * `started` says the run's process exists: the run is `running` from that moment, with no event
    * (events are what the agent said; a remote executor's first event starts its run the same way).
    */
-  async record(name: string, inputs: EventInput[], options: { force?: boolean; run?: number; started?: boolean } = {}): Promise<Event[]> {
+  async record(name: string, reported: EventInput[], options: RecordOptions = {}): Promise<Event[]> {
     return this.exclusive(name, async (tx, told) => {
       const session = await this.require(name, tx.sessions);
       const run = lastRun(session);
+      const { lease } = options;
+      if (lease) {
+        const ran = session.runs.find((r) => r.number === options.run) ?? run;
+        checkHolds(session, ran, lease.runner, lease.attempt);
+      }
+      // The sweeper ends a run only if its runner did not extend the lease meanwhile.
+      const { expired } = options;
+      if (expired && !(holds(run, expired.runner, expired.attempt) && run.lease.expires_at <= expired.before)) return [];
       if (options.run !== undefined && options.run !== run.number) {
         throw conflict(`Run ${options.run} of session '${name}' is not its last run`, 'run-not-last');
       }
+      // A runner's retried batch: what the runtime has already is not stored again.
+      const inputs = lease ? freshEvents(reported, lease.from, run.lease!.reported) : reported;
+      if (lease && !inputs.length && !(options.started && run.state === 'queued')) return [];
       if (isFinal(run.state)) {
         if (options.force) return [];
         throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`, 'run-ended');
@@ -421,6 +467,10 @@ export class SessionService {
         session.worktree.has_changes = await hasChanges(session.worktree).catch(() => session.worktree!.has_changes);
       }
       session.updated_at = at;
+      if (lease) {
+        run.lease!.reported += inputs.length;
+        if (!isFinal(run.state)) run.lease!.expires_at = new Date(Date.now() + lease.leaseMs).toISOString();
+      }
       await tx.sessions.replace(session);
       told.events.push(...events);
       told.changes.push(...changes);
@@ -437,6 +487,47 @@ export class SessionService {
       await tx.sessions.replace(session);
       told.changes.push({ name, change: 'approvals', state: lastRun(session).state, run: lastRun(session).number, at: new Date().toISOString() });
     });
+  }
+
+  /**
+   * Changes a stored session under its lock, without an event (leases, bookkeeping): `change` answers
+   * what to return, or null to leave the session unwritten. `skipBusy`: answers null at once when the
+   * session is being written now (a claim takes the next queued run instead of waiting).
+   */
+  async update<T>(name: string, change: (session: StoredSession) => T | null, options: { skipBusy?: boolean } = {}): Promise<T | null> {
+    if (options.skipBusy && this.writing.has(name)) return null;
+    return this.exclusive(name, async (tx) => {
+      const session = await tx.sessions.find(name);
+      if (!session) return null;
+      const result = change(session);
+      if (result !== null) await tx.sessions.replace(session);
+      return result;
+    });
+  }
+
+  /** Claude Code's conversation of the session as saved after its last run (gzip), or null. */
+  loadConversation(name: string): Promise<Buffer | null> {
+    return this.store.conversations.load(name);
+  }
+
+  /** Keeps the session's conversation (gzip) so that any host can resume it. */
+  async saveConversation(name: string, data: Buffer): Promise<void> {
+    await this.store.conversations.save(name, data);
+  }
+
+  /** Sessions whose last run is queued or running (the queue and the runs in flight). */
+  async active(): Promise<StoredSession[]> {
+    return this.store.sessions.page({ states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Tells listeners that runs may be waiting for a runner (a claim's long poll wakes up). */
+  wake(): void {
+    this.bus.wake();
+  }
+
+  /** Runs may be waiting: queued through this process (`wake`), or through another one sharing the store. */
+  onQueued(listener: () => void): () => void {
+    return this.bus.onQueued(listener);
   }
 
   /** Keeps internal bookkeeping of a run (the executor's process handle) without an event. */
@@ -483,12 +574,20 @@ export class SessionService {
    */
   private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T>): Promise<T> {
     let told: Told = { changes: [], events: [] };
-    const result = await this.store.exclusive(name, async (tx) => {
-      told = { changes: [], events: [] };
-      const value = await work(tx, told);
-      await tx.notify(noticesOf(told));
-      return value;
-    });
+    this.writing.set(name, (this.writing.get(name) ?? 0) + 1);
+    let result: T;
+    try {
+      result = await this.store.exclusive(name, async (tx) => {
+        told = { changes: [], events: [] };
+        const value = await work(tx, told);
+        await tx.notify(noticesOf(told));
+        return value;
+      });
+    } finally {
+      const count = this.writing.get(name)! - 1;
+      if (count) this.writing.set(name, count);
+      else this.writing.delete(name);
+    }
     const [first] = told.events;
     if (first) this.bus.localEvents(first.session, told.events);
     told.changes.forEach((change) => this.bus.localChange(change));

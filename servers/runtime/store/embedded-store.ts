@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { RuntimeStore } from './interfaces.js';
+import { ConversationFiles } from './embedded-conversations.js';
 import { EventFiles } from './event-files.js';
 import { migrateSingleEventsFile } from './nedb-migration.js';
 import { NedbSessionStore } from './nedb-sessions.js';
@@ -12,10 +13,10 @@ export interface EmbeddedStoreOptions {
 }
 
 /**
- * The embedded backend in a data dir: `sessions.db` (nedb) and `events/` (one append-only file per
- * session). A data dir of an earlier version (a single `events.db`) is migrated first, once. One
- * process uses a data dir (its lock file), so `exclusive` is a lock in this process, and no other
- * process needs notices.
+ * The embedded backend in a data dir: `sessions.db` (nedb), `events/` (one append-only file per
+ * session) and `conversations/` (one gzip'd conversation per session). A data dir of an earlier
+ * version (a single `events.db`) is migrated first, once. One process uses a data dir (its lock
+ * file), so `exclusive` is a lock in this process, and no other process needs notices.
  */
 export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<RuntimeStore> {
   const started = Date.now();
@@ -23,7 +24,8 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   if (migrated) options.logger?.info(`moved ${migrated} events of ${dataDir}/events.db into one file per session in ${Date.now() - started} ms`);
   const sessions = await NedbSessionStore.open(dataDir);
   const events = await EventFiles.open(dataDir, { maxOpen: options.maxOpenEventFiles });
+  const conversations = await ConversationFiles.open(dataDir);
   const lock = new KeyedLock();
-  const tx = { sessions, events, notify: async () => undefined };
-  return { sessions, events, exclusive: (name, work) => lock.run(name, () => work(tx)), close: () => events.close() };
+  const tx = { sessions, events, conversations, notify: async () => undefined };
+  return { sessions, events, conversations, exclusive: (name, work) => lock.run(name, () => work(tx)), close: () => events.close() };
 }

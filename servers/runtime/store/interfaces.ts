@@ -66,6 +66,7 @@ export type Notice =
 export interface ExclusiveTx {
   sessions: SessionStore;
   events: EventLog;
+  conversations: ConversationStore;
   /** Tells the other processes, when (and only if) the work's writes are kept. */
   notify(notices: Notice[]): Promise<void>;
 }
@@ -77,10 +78,25 @@ export interface NoticeListener {
   resync(): void;
 }
 
-/** A backend: both halves, opened together, closed together. */
+/**
+ * Claude Code's conversation of each session (its gzip'd conversation file, see
+ * executor/conversation-files.ts), kept with the session so that a resume can run on another host
+ * than the run before it. The bytes are opaque to the store.
+ */
+export interface ConversationStore {
+  /** Keeps `data` as the session's conversation, replacing the one before; durable once resolved. */
+  save(session: string, data: Buffer): Promise<void>;
+  /** The session's conversation as last saved; null when none was. */
+  load(session: string): Promise<Buffer | null>;
+  /** Deletes the session's conversation; resolves false when there was none. */
+  remove(session: string): Promise<boolean>;
+}
+
+/** A backend: its halves, opened together, closed together. */
 export interface RuntimeStore {
   sessions: SessionStore;
   events: EventLog;
+  conversations: ConversationStore;
   /**
    * Runs `work` with every write to session `name` serialized against every other `exclusive` on
    * that name, in this process and in every other one sharing the store, and, where the backend can,
@@ -89,6 +105,12 @@ export interface RuntimeStore {
   exclusive<T>(name: string, work: (tx: ExclusiveTx) => Promise<T>): Promise<T>;
   /** Notices of the other processes sharing this store; absent when no other process can share it. */
   notices?: { subscribe(listener: NoticeListener): () => void } | undefined;
+  /**
+   * Runs `work` while no other process sharing this store runs work under the same `key` (absent
+   * when the store belongs to one process: the embedded one). Claims run under it, so the global cap
+   * on runs in flight holds across runtime processes.
+   */
+  serialize?: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
   /** Waits for writes in flight and lets go of files and connections. */
   close(): Promise<void>;
 }

@@ -2,20 +2,24 @@ import type { Logger } from '../../common/logger.js';
 import { openDatabase } from '../../common/postgres.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { RuntimeStore } from './interfaces.js';
+import { PostgresConversationStore } from './postgres-conversations.js';
 import { PostgresEventLog } from './postgres-events.js';
 import { PostgresNotices } from './postgres-notices.js';
 import { RUNTIME_MIGRATIONS } from './postgres-schema.js';
 import { PostgresSessionStore } from './postgres-sessions.js';
 
+/** The advisory lock that claims of runs take, in every runtime process on the database. */
+const CLAIM_LOCK = 0x616f6663; // "aofc"
+
 /**
  * The first key of the advisory locks that `exclusive` holds on sessions (the second is a hash of the
- * name). Two-key advisory locks never meet the one-key lock migrations run under.
+ * name). Two-key advisory locks never meet one-key ones (the migrations', the claims').
  */
 const SESSION_LOCK = 0x616f66;
 
 /**
- * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions and events in one database,
- * which may be shared by several runtime processes. Its migrations are applied first.
+ * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions, events and conversations in
+ * one database, which may be shared by several runtime processes. Its migrations are applied first.
  *
  * `exclusive` is one transaction holding a transaction-scoped advisory lock on the session's name, so
  * writers to one session in any process wait for each other, and what the work wrote and the notices
@@ -36,15 +40,18 @@ export async function openPostgresStore(url: string, options: { logger?: Logger 
   return {
     sessions: new PostgresSessionStore(db),
     events: new PostgresEventLog(db),
+    conversations: new PostgresConversationStore(db),
     exclusive: (name, work) => lock.run(name, () => db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_LOCK, name]);
       return work({
         sessions: new PostgresSessionStore(tx),
         events: new PostgresEventLog(tx),
+        conversations: new PostgresConversationStore(tx),
         notify: (list) => notices.send(tx, list),
       });
     })),
     notices,
+    serialize: (work) => db.withLock(CLAIM_LOCK, work),
     close: async () => {
       await notices.close();
       await db.end();
