@@ -8,6 +8,7 @@ import type { Event } from '../../sdk/index.js';
 import { describeRequest } from '../support/fake-model.js';
 import { tempDir, removeDir } from '../support/servers.js';
 import { startRunnerProcess, type RunnerProcess } from '../support/runners.js';
+import { runBin } from '../bin/run-bin.js';
 import { TestStack } from '../support/stack.js';
 
 const LEASE_SECONDS = 2;
@@ -163,6 +164,23 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     const last = stack.fake.requests.findLast((body, i) => describeRequest(body, i).lastUserText === 'which word?')!;
     assert.match(JSON.stringify(last.messages), /remember the word pelican/);
     assert.match(JSON.stringify(last.messages), /ECHO: remember the word pelican/);
+  });
+
+  it('aof runner refuses bad options and a runtime that does not answer, with one line and exit 1', async () => {
+    const env = { ...stack.clientEnv, AGENT_ORCHESTRATOR_DATA_DIR: join(homes, 'cli') };
+    const badName = await runBin('aof', ['runner', '--runtime', stack.runtimeUrl, '--name', 'has.dot'], { env });
+    assert.equal(badName.code, 1);
+    assert.match(badName.stderr, /^aof: --name must be letters, digits, '_' and '-'/);
+    const badMax = await runBin('aof', ['runner', '--runtime', stack.runtimeUrl, '--max', 'lots'], { env });
+    assert.equal(badMax.code, 1);
+    assert.match(badMax.stderr, /^aof: --max must be a whole number, 1 or more, not 'lots'/);
+    const badUrl = await runBin('aof', ['runner', '--runtime', 'ftp://x'], { env });
+    assert.equal(badUrl.code, 1);
+    assert.match(badUrl.stderr, /^aof: --runtime must be an http:\/\/ URL/);
+    const nobody = await runBin('aof', ['runner', '--runtime', 'http://127.0.0.1:9,http://127.0.0.1:10'], { env });
+    assert.equal(nobody.code, 1);
+    assert.match(nobody.stderr, /aof: no runtime answers \(http:\/\/127.0.0.1:9, http:\/\/127.0.0.1:10\)/);
+    assert.doesNotMatch(nobody.stderr, /\n\s+at /, 'no stack trace');
   });
 
   it('fences a report of a lost attempt and stores a retried report once', async () => {
