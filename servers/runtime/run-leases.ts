@@ -61,8 +61,11 @@ export interface RunReport {
 export class RunLeases {
   private claiming: Promise<unknown> = Promise.resolve();
   private sweeper: NodeJS.Timeout | undefined;
-  /** Leases are judged from this moment at the earliest: runners get one lease to find a restarted runtime. */
-  private readonly since = Date.now();
+  /**
+   * Leases are judged from this moment at the earliest: runners get one lease to find a restarted
+   * runtime, or to beat again once the database is back after an outage (their heartbeats failed meanwhile).
+   */
+  private since = Date.now();
   /** The runs of runners elsewhere that the watch follows, and how to tell it they ended. */
   private readonly watched = new Map<string, Promise<() => void>>();
 
@@ -197,7 +200,10 @@ export class RunLeases {
   startSweeping(): void {
     const every = Math.max(200, Math.floor(this.options.leaseMs / 3));
     this.sweeper = setInterval(() => {
-      this.sweep().catch((error) => this.options.logger.warn(`could not look for lost runners: ${(error as Error).message}`));
+      this.sweep().catch((error) => {
+        if (error instanceof HttpProblem && error.status === 503) this.since = Date.now();
+        this.options.logger.warn(`could not look for lost runners: ${(error as Error).message}`);
+      });
     }, every);
     this.sweeper.unref();
   }
