@@ -166,6 +166,24 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     assert.match(JSON.stringify(last.messages), /ECHO: remember the word pelican/);
   });
 
+  it('enforces a session\'s limits on a runner: turns from its reports, the time limit from the runtime', async () => {
+    const ao = stack.client();
+    stack.fake.respond((req) => {
+      const text = JSON.stringify(req.body.messages);
+      if (text.includes('loop on')) return { toolUse: { name: 'Bash', input: { command: 'echo again', description: 'loop' } } };
+      return { text: 'late', delayMs: text.includes('dawdle') ? 60_000 : 0 };
+    });
+    await runner('limited', { max: 2 });
+    await ao.sessions.create({ name: 'looper', prompt: 'loop on', limits: { max_turns: 3 } });
+    await ao.sessions.create({ name: 'dawdler', prompt: 'dawdle', limits: { timeout_seconds: 2 } });
+    const looped = await ao.sessions.waitForResult('looper', { timeoutMs: 60_000 });
+    assert.equal(looped.state, 'stopped');
+    assert.match(looped.error ?? '', /^limit max_turns crossed: \d+ model turns in this run, limit 3$/);
+    const dawdled = await ao.sessions.waitForResult('dawdler', { timeoutMs: 60_000 });
+    assert.equal(dawdled.state, 'stopped');
+    assert.equal(dawdled.error, 'limit timeout_seconds crossed: the run went on for more than 2 s');
+  });
+
   it('aof runner refuses bad options and a runtime that does not answer, with one line and exit 1', async () => {
     const env = { ...stack.clientEnv, AGENT_ORCHESTRATOR_DATA_DIR: join(homes, 'cli') };
     const badName = await runBin('aof', ['runner', '--runtime', stack.runtimeUrl, '--name', 'has.dot'], { env });
