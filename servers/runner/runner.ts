@@ -50,6 +50,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
     await writeRuntimeUrl(options.dataDir, port.runtimeUrl);
     const executor = await createExecutor(port, {
       dataDir: options.dataDir, logger: options.logger, token: options.token,
+      where: `on runner '${name}', host ${hostname()}`,
       ...options.executorOptions,
       ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
     }, {

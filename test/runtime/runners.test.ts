@@ -184,6 +184,17 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     assert.equal(dawdled.error, 'limit timeout_seconds crossed: the run went on for more than 2 s');
   });
 
+  it('says which runner host lacks a session\'s project dir', async () => {
+    const ao = stack.client();
+    const elsewhere = await tempDir('aof-only-here-');
+    await ao.sessions.create({ name: 'no-dir-there', prompt: 'hi', project_dir: elsewhere });
+    await removeDir(elsewhere); // there when the session was made, not on the runner's host
+    await runner('dirless');
+    const result = await ao.sessions.waitForResult('no-dir-there', { timeoutMs: 30_000 });
+    assert.equal(result.state, 'failed');
+    assert.match(result.error ?? '', new RegExp(`^the project dir ${elsewhere} does not exist \\(anymore\\).* \\(on runner 'dirless', host \\S+\\)$`));
+  });
+
   it('aof runner refuses bad options and a runtime that does not answer, with one line and exit 1', async () => {
     const env = { ...stack.clientEnv, AGENT_ORCHESTRATOR_DATA_DIR: join(homes, 'cli') };
     const badName = await runBin('aof', ['runner', '--runtime', stack.runtimeUrl, '--name', 'has.dot'], { env });

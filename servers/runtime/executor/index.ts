@@ -35,6 +35,8 @@ export interface ExecutorOptions {
   token?: string | undefined;
   /** How often to look for queued runs when nothing wakes the executor (runs queued on other processes). */
   pollMs?: number | undefined;
+  /** Where the agents run, said in a failure to start them when it is not the runtime's host (a runner). */
+  where?: string | undefined;
 }
 
 /**
@@ -482,7 +484,8 @@ class LocalExecutor implements Executor {
   }
 
   /** Ends a run whose agent could not be started. */
-  private async fail(entry: ActiveRun, reason: string): Promise<void> {
+  private async fail(entry: ActiveRun, failure: string): Promise<void> {
+    const reason = this.options.where ? `${failure} (${this.options.where})` : failure;
     this.options.logger.warn(`run ${entry.claim.run.number} of session '${entry.claim.session.name}' failed to start: ${reason}`);
     await this.end(entry, { exit_code: null, signal: null, reason });
   }
