@@ -43,6 +43,8 @@ export type FakeRequest = {
   toolNames: string[];
   /** 0-based position of this request among the POST /v1/messages received. */
   index: number;
+  /** The address the request came from (which host, in a multi-host test); unset outside the server. */
+  remote?: string;
 };
 
 export type Reply = (
@@ -157,7 +159,7 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
           return;
         }
         const index = requests.push(body) - 1;
-        return answer(body, index, res);
+        return answer({ ...describeRequest(body, index), remote: req.socket.remoteAddress ?? '' }, res);
       },
       (err: Error) => sendError(res, 400, `fake-model: bad request body: ${err.message}`, 'invalid_request_error'),
     ).catch((err: Error) => {
@@ -166,8 +168,9 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
     });
   };
 
-  async function answer(body: MessagesBody, index: number, res: http.ServerResponse): Promise<void> {
-    const reply = await responder(describeRequest(body, index));
+  async function answer(request: FakeRequest, res: http.ServerResponse): Promise<void> {
+    const { body } = request;
+    const reply = await responder(request);
     if (reply.delayMs) {
       // Aborted when the client goes away (res 'close') or when the fake closes.
       const gone = new AbortController();
