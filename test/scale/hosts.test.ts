@@ -98,6 +98,7 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
       ['-f', '-qq', '-e', 'trace=connect,sendto,sendmsg,bind', '-e', 'signal=none', '-o', traceFile, claudeBin, '-p', '--output-format', 'json', '--model', TEST_MODEL],
       { env: host1.claudeEnv(fake.urlOn(host1.hostEnd)), input: 'hello from host 1' },
     );
+    if (/exec of "strace" failed/.test(result.stderr)) throw new Error('this test needs strace (apt-get install -y strace)');
     assert.equal(result.code, 0, `claude failed: ${result.stdout}\n${result.stderr}`);
     assert.equal(JSON.parse(result.stdout).result, 'ECHO: hello from host 1');
     const targets = inetTargets(await readFile(traceFile, 'utf8'));

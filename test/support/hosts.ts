@@ -316,6 +316,7 @@ function ip(...args: string[]): string {
   try {
     return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('multi-host tests need iproute2\'s `ip` (apt-get install -y iproute2)');
     const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
     throw new Error(`ip ${args.join(' ')}: ${stderr || (error as Error).message}`);
   }
