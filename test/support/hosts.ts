@@ -17,6 +17,8 @@ import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { claudeTestEnv, inheritedEnv } from './claude-env.js';
+import { collectOutput, type ProcessOutput } from './processes.js';
+import { isAlive } from '../../servers/common/data-dir.js';
 import { removeDir, tempDir } from './servers.js';
 
 const PREFIX = 'aofh';
@@ -30,13 +32,6 @@ export interface HostSpawnOptions {
   env?: Record<string, string>;
   cwd?: string;
   stdio?: StdioOptions;
-}
-
-export interface HostRunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
 }
 
 export class Host {
@@ -116,25 +111,10 @@ export class Host {
   }
 
   /** Runs `command` inside this host's namespace to its end; `input` goes to stdin. */
-  run(command: string, args: string[], options: HostSpawnOptions & { input?: string; timeoutMs?: number } = {}): Promise<HostRunResult> {
+  run(command: string, args: string[], options: HostSpawnOptions & { input?: string; timeoutMs?: number } = {}): Promise<ProcessOutput> {
     const child = this.spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin!.end(options.input ?? '');
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timeoutMs = options.timeoutMs ?? 45_000;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        killGroup(child);
-        reject(new Error(`${command} ${args.join(' ')} in ${this.netns} did not end within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }, timeoutMs);
-      child.once('error', reject);
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
+    return collectOutput(child, `${command} ${args.join(' ')} in ${this.netns}`, options.timeoutMs ?? 45_000, () => killGroup(child));
   }
 
   /** Kills what it started, then every process left in its namespace, then removes the namespace. */
@@ -299,15 +279,6 @@ function killGroup(child: ChildProcess): void {
     process.kill(-child.pid, 'SIGKILL');
   } catch {
     // The group is gone.
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
