@@ -271,9 +271,11 @@ export interface components {
          *     - `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry
          *     - `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly
          *     - `service-unavailable` [503]: the server cannot answer now
+         *     - `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)
+         *     - `runner-version` [409]: the runner's aof version is not the runtime's
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

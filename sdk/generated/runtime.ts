@@ -439,10 +439,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/runners/{runner}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runner: components["parameters"]["RunnerNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A runner takes the next queued run it may start (a lease on it)
+         * @description The oldest queued run that no live lease holds, whose session's `runner_tags` the runner all has,
+         *     while the runs in flight on every runtime process (running, or claimed and not yet started) stay
+         *     under the runtime's concurrency cap. The lease lasts `lease_seconds` unless heartbeats extend it;
+         *     `attempt` fences the claim: every report names it, and a runner whose lease was lost gets 409
+         *     `lease-lost`. With `wait_seconds`, waits that long for a run before answering `claim: null`.
+         */
+        post: operations["claimRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runners/{runner}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runner: components["parameters"]["RunnerNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A runner says it is alive and still runs these runs; its leases are extended
+         * @description Each lease comes back `held` (extended), `stop` (extended; a stop was asked for: end the agent
+         *     and report its end) or `lost` (the lease expired or the run moved on: end the agent, report nothing).
+         */
+        post: operations["heartbeatRunner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{name}/runs/{run}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+                run: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A runner records what its run's agent said (idempotent, fenced by the lease)
+         * @description `from` is the position of the first event among the events this attempt has reported: events the
+         *     runtime already has (a retried batch) are not stored again, so a batch can be sent until it is
+         *     acknowledged. A report with no events answers how many the runtime has (`reported`). 409
+         *     `lease-lost` when the runner no longer holds the run's lease under this attempt.
+         */
+        post: operations["reportRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ClaimRequest: {
+            /** @description The runner's aof version; it must be the runtime's (else 409 `runner-version`) */
+            version: string;
+            /** @description What the runner offers; it gets only runs whose session's `runner_tags` it all has. */
+            tags?: components["schemas"]["Name"][];
+            /** @description The runner's host name, shown with its runs */
+            host?: string;
+            /** @default 0 */
+            wait_seconds: number;
+        };
+        RunClaim: {
+            session: components["schemas"]["Name"];
+            run: number;
+            /** @description Names the lease in every report and heartbeat */
+            attempt: number;
+            /** @description Heartbeat well within this (a third of it) */
+            lease_seconds: number;
+            /** @description The session as the runtime keeps it, which the runner's executor reads (same aof version). */
+            spec: Record<string, unknown>;
+            /** @description The Claude Code conversation saved after the session's last run (gzip, base64), to restore before resuming it. */
+            conversation: string | null;
+        };
+        LeaseRef: {
+            session: components["schemas"]["Name"];
+            run: number;
+            attempt: number;
+        };
+        LeaseStatus: {
+            session: components["schemas"]["Name"];
+            run: number;
+            attempt: number;
+            /** @enum {string} */
+            status: "held" | "stop" | "lost";
+        };
+        RunReport: {
+            runner: components["schemas"]["Name"];
+            attempt: number;
+            from: number;
+            events: components["schemas"]["EventInput"][];
+            /** @description The agent's process exists: the run is running from now */
+            started?: boolean;
+            /** @description The answer broke the output schema; the agent is asked this once more */
+            retry_prompt?: string;
+            /** @description Claude Code's conversation after the run (gzip, base64), kept to resume it on any host. */
+            conversation?: string;
+        };
         /** @description Letters, digits, `_` and `-`, starting with a letter or digit; 1 to 60 characters. */
         Name: string;
         /** @description What to ask; must contain something other than white space. */
@@ -489,6 +610,8 @@ export interface components {
              *     repository with at least one commit (else 422 `body.worktree`); 409 when the branch exists.
              */
             worktree?: boolean;
+            /** @description Only runners that offer all these tags run this session (`aof runner --tags`). */
+            runner_tags?: components["schemas"]["Name"][];
         };
         /**
          * @description Budgets and time limits, enforced while a run is going. `max_cost_usd` and `max_tokens` are tree
@@ -629,6 +752,8 @@ export interface components {
             cost_usd: number | null;
             num_turns: number | null;
             duration_ms: number | null;
+            /** @description The runner that runs or ran it (its name, and its host when it said), once claimed */
+            runner?: string | null;
         };
         /** @description Sums over the session's runs */
         Totals: {
@@ -676,6 +801,7 @@ export interface components {
             forked_from?: components["schemas"]["ForkOrigin"] | null;
             /** @description Set when the session works in a git worktree of its own (`project_dir` is then inside it). */
             worktree?: components["schemas"]["Worktree"] | null;
+            runner_tags?: components["schemas"]["Name"][];
         };
         /** @description Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent. */
         PruneRequest: {
@@ -977,11 +1103,11 @@ export interface components {
             /** @description Where the runtime keeps sessions, events and run files */
             data_dir: string;
             /**
-             * @description `local` runs Claude Code here; `none` leaves runs for an executor elsewhere
+             * @description `local` runs Claude Code here (too); `none` leaves runs to runners (`aof runner`) or an executor elsewhere
              * @enum {string}
              */
             executor: "local" | "none";
-            /** @description Runs the local executor starts at once (null without a local executor) */
+            /** @description Runs in flight at once, on every runner and runtime process together (AGENT_ORCHESTRATOR_MAX_CONCURRENT) */
             max_concurrent: number | null;
             /** @description Runs active now */
             running: number;
@@ -1054,9 +1180,11 @@ export interface components {
          *     - `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry
          *     - `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly
          *     - `service-unavailable` [503]: the server cannot answer now
+         *     - `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)
+         *     - `runner-version` [409]: the runner's aof version is not the runtime's
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version";
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
          *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
@@ -1121,6 +1249,7 @@ export interface components {
         };
     };
     parameters: {
+        RunnerNameInPath: components["schemas"]["Name"];
         SessionNameInPath: components["schemas"]["Name"];
         /** @description Also every descendant of the session (its children, their children, ...) */
         TreeFlag: boolean;
@@ -1781,6 +1910,102 @@ export interface operations {
                     "application/json": components["schemas"]["UsageReport"];
                 };
             };
+            default: components["responses"]["Problem"];
+        };
+    };
+    claimRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runner: components["parameters"]["RunnerNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClaimRequest"];
+            };
+        };
+        responses: {
+            /** @description The claimed run, or null when there is none to start now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        claim: components["schemas"]["RunClaim"] | null;
+                    };
+                };
+            };
+            409: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    heartbeatRunner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runner: components["parameters"]["RunnerNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    leases: components["schemas"]["LeaseRef"][];
+                };
+            };
+        };
+        responses: {
+            /** @description The state of each lease */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        lease_seconds: number;
+                        leases: components["schemas"]["LeaseStatus"][];
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    reportRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+                run: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunReport"];
+            };
+        };
+        responses: {
+            /** @description What the runtime has of this attempt now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Events of this attempt the runtime has */
+                        reported: number;
+                        stop_requested: boolean;
+                    };
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

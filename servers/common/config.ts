@@ -23,6 +23,10 @@ export interface ServerEnvironment {
   webhookSecret: string | undefined;
   /** A postgres:// URL: both servers keep their data in that database instead of the data dir. */
   databaseUrl: string | undefined;
+  /** `none`: this runtime runs no agents itself, runners do (AGENT_ORCHESTRATOR_EXECUTOR). */
+  executor: 'local' | 'none';
+  /** How long a runner's lease on a run lasts without a heartbeat (AGENT_ORCHESTRATOR_LEASE_SECONDS). */
+  leaseSeconds: number | undefined;
 }
 
 export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): ServerEnvironment {
@@ -36,7 +40,20 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
     webhookUrl: env.AGENT_ORCHESTRATOR_WEBHOOK_URL ? parseWebUrl('AGENT_ORCHESTRATOR_WEBHOOK_URL', env.AGENT_ORCHESTRATOR_WEBHOOK_URL) : undefined,
     webhookSecret: env.AGENT_ORCHESTRATOR_WEBHOOK_SECRET || undefined,
     databaseUrl: env[DATABASE_URL_VARIABLE] ? parseDatabaseUrl(env[DATABASE_URL_VARIABLE]) : undefined,
+    executor: parseChoice('AGENT_ORCHESTRATOR_EXECUTOR', env.AGENT_ORCHESTRATOR_EXECUTOR || 'local', ['local', 'none'] as const),
+    leaseSeconds: env.AGENT_ORCHESTRATOR_LEASE_SECONDS ? parsePositive('AGENT_ORCHESTRATOR_LEASE_SECONDS', env.AGENT_ORCHESTRATOR_LEASE_SECONDS) : undefined,
   };
+}
+
+function parseChoice<T extends string>(variable: string, value: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(value)) throw new Error(`${variable} must be one of ${choices.join(', ')}, not '${value}'`);
+  return value as T;
+}
+
+function parsePositive(variable: string, value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new Error(`${variable} must be a whole number of seconds, 1 or more, not '${value}'`);
+  return number;
 }
 
 export const DATABASE_URL_VARIABLE = 'AGENT_ORCHESTRATOR_DATABASE_URL';

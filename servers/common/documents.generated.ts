@@ -804,7 +804,7 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner's aof version is not the runtime's\n",
         "enum": [
           "invalid-request",
           "unauthorized",
@@ -836,7 +836,9 @@ export const registryDocument: OpenApiDocument = {
           "internal-error",
           "registry-unavailable",
           "database-unavailable",
-          "service-unavailable"
+          "service-unavailable",
+          "lease-lost",
+          "runner-version"
         ]
       }
     }
@@ -876,6 +878,9 @@ export const runtimeDocument: OpenApiDocument = {
     },
     {
       "name": "usage"
+    },
+    {
+      "name": "runners"
     }
   ],
   "paths": {
@@ -1973,6 +1978,205 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       }
+    },
+    "/runners/{runner}/claim": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/RunnerNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "claimRun",
+        "tags": [
+          "runners"
+        ],
+        "summary": "A runner takes the next queued run it may start (a lease on it)",
+        "description": "The oldest queued run that no live lease holds, whose session's `runner_tags` the runner all has,\nwhile the runs in flight on every runtime process (running, or claimed and not yet started) stay\nunder the runtime's concurrency cap. The lease lasts `lease_seconds` unless heartbeats extend it;\n`attempt` fences the claim: every report names it, and a runner whose lease was lost gets 409\n`lease-lost`. With `wait_seconds`, waits that long for a run before answering `claim: null`.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ClaimRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The claimed run, or null when there is none to start now",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "claim"
+                  ],
+                  "properties": {
+                    "claim": {
+                      "oneOf": [
+                        {
+                          "$ref": "#/components/schemas/RunClaim"
+                        },
+                        {
+                          "type": "null"
+                        }
+                      ]
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/runners/{runner}/heartbeat": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/RunnerNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "heartbeatRunner",
+        "tags": [
+          "runners"
+        ],
+        "summary": "A runner says it is alive and still runs these runs; its leases are extended",
+        "description": "Each lease comes back `held` (extended), `stop` (extended; a stop was asked for: end the agent\nand report its end) or `lost` (the lease expired or the run moved on: end the agent, report nothing).\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "leases"
+                ],
+                "properties": {
+                  "leases": {
+                    "type": "array",
+                    "maxItems": 1000,
+                    "items": {
+                      "$ref": "#/components/schemas/LeaseRef"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The state of each lease",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "lease_seconds",
+                    "leases"
+                  ],
+                  "properties": {
+                    "lease_seconds": {
+                      "type": "integer",
+                      "minimum": 1
+                    },
+                    "leases": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/LeaseStatus"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/runs/{run}/report": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        },
+        {
+          "name": "run",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "type": "integer",
+            "minimum": 1
+          }
+        }
+      ],
+      "post": {
+        "operationId": "reportRun",
+        "tags": [
+          "runners"
+        ],
+        "summary": "A runner records what its run's agent said (idempotent, fenced by the lease)",
+        "description": "`from` is the position of the first event among the events this attempt has reported: events the\nruntime already has (a retried batch) are not stored again, so a batch can be sent until it is\nacknowledged. A report with no events answers how many the runtime has (`reported`). 409\n`lease-lost` when the runner no longer holds the run's lease under this attempt.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RunReport"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "What the runtime has of this attempt now",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "reported",
+                    "stop_requested"
+                  ],
+                  "properties": {
+                    "reported": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "description": "Events of this attempt the runtime has"
+                    },
+                    "stop_requested": {
+                      "type": "boolean"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -1983,6 +2187,14 @@ export const runtimeDocument: OpenApiDocument = {
       }
     },
     "parameters": {
+      "RunnerNameInPath": {
+        "name": "runner",
+        "in": "path",
+        "required": true,
+        "schema": {
+          "$ref": "#/components/schemas/Name"
+        }
+      },
       "SessionNameInPath": {
         "name": "name",
         "in": "path",
@@ -2023,6 +2235,179 @@ export const runtimeDocument: OpenApiDocument = {
       }
     },
     "schemas": {
+      "ClaimRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "version"
+        ],
+        "properties": {
+          "version": {
+            "type": "string",
+            "maxLength": 50,
+            "description": "The runner's aof version; it must be the runtime's (else 409 `runner-version`)"
+          },
+          "tags": {
+            "type": "array",
+            "maxItems": 50,
+            "items": {
+              "$ref": "#/components/schemas/Name"
+            },
+            "description": "What the runner offers; it gets only runs whose session's `runner_tags` it all has."
+          },
+          "host": {
+            "type": "string",
+            "maxLength": 255,
+            "description": "The runner's host name, shown with its runs"
+          },
+          "wait_seconds": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 30,
+            "default": 0
+          }
+        }
+      },
+      "RunClaim": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "session",
+          "run",
+          "attempt",
+          "lease_seconds",
+          "spec",
+          "conversation"
+        ],
+        "properties": {
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "attempt": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Names the lease in every report and heartbeat"
+          },
+          "lease_seconds": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Heartbeat well within this (a third of it)"
+          },
+          "spec": {
+            "type": "object",
+            "description": "The session as the runtime keeps it, which the runner's executor reads (same aof version)."
+          },
+          "conversation": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The Claude Code conversation saved after the session's last run (gzip, base64), to restore before resuming it."
+          }
+        }
+      },
+      "LeaseRef": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "session",
+          "run",
+          "attempt"
+        ],
+        "properties": {
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "attempt": {
+            "type": "integer",
+            "minimum": 1
+          }
+        }
+      },
+      "LeaseStatus": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "session",
+          "run",
+          "attempt",
+          "status"
+        ],
+        "properties": {
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "attempt": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "held",
+              "stop",
+              "lost"
+            ]
+          }
+        }
+      },
+      "RunReport": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "runner",
+          "attempt",
+          "from",
+          "events"
+        ],
+        "properties": {
+          "runner": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "attempt": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "from": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "events": {
+            "type": "array",
+            "maxItems": 500,
+            "items": {
+              "$ref": "#/components/schemas/EventInput"
+            }
+          },
+          "started": {
+            "type": "boolean",
+            "description": "The agent's process exists: the run is running from now"
+          },
+          "retry_prompt": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1000000,
+            "description": "The answer broke the output schema; the agent is asked this once more"
+          },
+          "conversation": {
+            "type": "string",
+            "maxLength": 1500000,
+            "description": "Claude Code's conversation after the run (gzip, base64), kept to resume it on any host."
+          }
+        }
+      },
       "Name": {
         "type": "string",
         "minLength": 1,
@@ -2107,6 +2492,14 @@ export const runtimeDocument: OpenApiDocument = {
           "worktree": {
             "type": "boolean",
             "description": "Work in a git worktree of its own, on a new branch `aof/<name>` made from the project\ndirectory's checked-out commit, so that parallel sessions never edit the same checkout.\nDefault: the blueprint's `worktree`, else false. The project directory must be in a git\nrepository with at least one commit (else 422 `body.worktree`); 409 when the branch exists.\n"
+          },
+          "runner_tags": {
+            "type": "array",
+            "maxItems": 20,
+            "items": {
+              "$ref": "#/components/schemas/Name"
+            },
+            "description": "Only runners that offer all these tags run this session (`aof runner --tags`)."
           }
         }
       },
@@ -2596,6 +2989,13 @@ export const runtimeDocument: OpenApiDocument = {
               "null"
             ],
             "minimum": 0
+          },
+          "runner": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The runner that runs or ran it (its name, and its host when it said), once claimed"
           }
         }
       },
@@ -2802,6 +3202,12 @@ export const runtimeDocument: OpenApiDocument = {
               }
             ],
             "description": "Set when the session works in a git worktree of its own (`project_dir` is then inside it)."
+          },
+          "runner_tags": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Name"
+            }
           }
         }
       },
@@ -3985,7 +4391,7 @@ export const runtimeDocument: OpenApiDocument = {
               "local",
               "none"
             ],
-            "description": "`local` runs Claude Code here; `none` leaves runs for an executor elsewhere"
+            "description": "`local` runs Claude Code here (too); `none` leaves runs to runners (`aof runner`) or an executor elsewhere"
           },
           "max_concurrent": {
             "type": [
@@ -3993,7 +4399,7 @@ export const runtimeDocument: OpenApiDocument = {
               "null"
             ],
             "minimum": 1,
-            "description": "Runs the local executor starts at once (null without a local executor)"
+            "description": "Runs in flight at once, on every runner and runtime process together (AGENT_ORCHESTRATOR_MAX_CONCURRENT)"
           },
           "running": {
             "type": "integer",

@@ -148,6 +148,33 @@ export class Database {
     }
   }
 
+  /**
+   * Runs `work` holding the advisory lock `key` on a connection of its own: one process at a time,
+   * among all that use the database. A connection lost meanwhile gives the lock up by itself.
+   */
+  async withLock<T>(key: number, work: () => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw asProblem(error);
+    }
+    let broken: Error | undefined;
+    const onError = (error: Error) => { broken = error; };
+    client.on('error', onError);
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [key]).catch((error) => { throw asProblem(error); });
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch((error: Error) => { broken ??= error; });
+      }
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
   end(): Promise<void> {
     return this.pool.end();
   }

@@ -29,6 +29,8 @@ export const PROBLEM_CODES = {
   'branch-exists': 409,
   'approval-answered': 409,
   'conflict': 409,
+  'lease-lost': 409,
+  'runner-version': 409,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'project-dir-invalid': 422,

@@ -13,7 +13,6 @@ export type RuntimeInfo = components['schemas']['RuntimeInfo'];
 /** The queue is listed up to this many entries; `queued` counts them all. */
 export const QUEUE_LISTED = 200;
 const REGISTRY_PROBE_MS = 2000;
-const LIST_LIMIT = 500; // the list's largest page
 
 export interface RuntimeInfoSource {
   dataDir: string;
@@ -21,6 +20,8 @@ export interface RuntimeInfoSource {
   token?: string | undefined;
   sessions: SessionService;
   executor: Executor | undefined;
+  /** The cap on runs in flight across every runner and runtime process. */
+  maxConcurrent: number;
 }
 
 export async function runtimeInfo(source: RuntimeInfoSource): Promise<RuntimeInfo> {
@@ -34,35 +35,20 @@ export async function runtimeInfo(source: RuntimeInfoSource): Promise<RuntimeInf
   };
 }
 
-async function currentWork({ sessions, executor }: RuntimeInfoSource) {
-  if (executor) {
-    const { maxConcurrent, active, queue } = executor.snapshot();
-    const listed = await Promise.all(queue.slice(0, QUEUE_LISTED).map(async (name) => {
-      const stored = await sessions.getStored(name);
-      return stored ? { name, queued_at: lastRun(stored).queued_at } : undefined;
-    }));
-    return {
-      max_concurrent: maxConcurrent,
-      running: active.length,
-      running_sessions: active,
-      queue: listed.filter((entry) => entry !== undefined),
-      queued: queue.length,
-    };
-  }
-  // Runs wait for an executor elsewhere: the store's queued runs, oldest first.
-  const [running, queued] = await Promise.all([
-    sessions.list({ states: ['running'], limit: LIST_LIMIT }),
-    sessions.list({ states: ['queued'], limit: LIST_LIMIT }),
-  ]);
-  const queue = queued.sessions
-    .map((s) => ({ name: s.name, queued_at: s.last_run.queued_at }))
-    .sort((a, b) => a.queued_at.localeCompare(b.queued_at));
+/** From the store, so that every runtime process answers the same: the runs of every runner, and the queue oldest first. */
+async function currentWork({ sessions, maxConcurrent }: RuntimeInfoSource) {
+  const active = await sessions.active();
+  const running = active.filter((s) => lastRun(s).state === 'running').map((s) => s.name);
+  const queue = active
+    .filter((s) => lastRun(s).state === 'queued')
+    .map((s) => ({ name: s.name, queued_at: lastRun(s).queued_at }))
+    .sort((a, b) => a.queued_at.localeCompare(b.queued_at) || (a.name < b.name ? -1 : 1));
   return {
-    max_concurrent: null,
-    running: running.counts.running,
-    running_sessions: running.sessions.map((s) => s.name),
+    max_concurrent: maxConcurrent,
+    running: running.length,
+    running_sessions: running,
     queue: queue.slice(0, QUEUE_LISTED),
-    queued: queued.counts.queued,
+    queued: queue.length,
   };
 }
 

@@ -9,7 +9,12 @@ import { ApprovalService } from './approvals.js';
 import { approvalHandlers, writeRuntimeUrl } from './approval-handlers.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { openRuntimeStore } from './store/select-store.js';
-import { createExecutor, type ExecutorOptions, type RunHooks } from './executor/index.js';
+import { createExecutor, executorOptionsFromEnv, type ExecutorOptions, type RunHooks } from './executor/index.js';
+import { localRunPort } from './executor/run-port.js';
+import { DEFAULT_LEASE_SECONDS } from './leases.js';
+import { RunLeases } from './run-leases.js';
+import { runnerHandlers } from './runner-handlers.js';
+import { defaultRunnerName } from './runner-name.js';
 import { Callbacks } from './callbacks.js';
 import { LimitGuard } from './limit-guard.js';
 import { Webhooks, type WebhookOptions } from './webhooks.js';
@@ -35,6 +40,10 @@ export interface RuntimeOptions extends CommonServerOptions {
   blueprints?: BlueprintSource;
   /** The built dashboard served at `/`. Default: dist/dashboard of this package. */
   dashboardDir?: string;
+  /** How long a runner's lease on a run lasts without a heartbeat (AGENT_ORCHESTRATOR_LEASE_SECONDS). */
+  leaseSeconds?: number | undefined;
+  /** The name of this runtime's own runner in leases; stable per data dir by default. */
+  runnerName?: string | undefined;
 }
 
 export interface RunningRuntime extends RunningServer {
@@ -63,13 +72,28 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const callbacks = await Callbacks.open(options.dataDir, sessions, options.logger);
     const webhooks = new Webhooks(sessions, options.webhooks ?? {}, options.logger);
     const stopListening = [callbacks.listen(), webhooks.listen()];
+    const maxConcurrent = options.executorOptions?.maxConcurrent ?? executorOptionsFromEnv().maxConcurrent;
+    const leases = new RunLeases(sessions, {
+      maxConcurrent, leaseMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000, logger: options.logger, serialize: store.serialize,
+    });
     const executor = options.executor === 'none'
       ? undefined
-      : await createExecutor(sessions, { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions }, hooks);
+      : await createExecutor(
+        localRunPort(sessions, leases, options.runnerName ?? defaultRunnerName(options.dataDir)),
+        { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions },
+        hooks,
+      );
+    if (executor) sessions.useScheduler(executor);
+    // After the re-adoption above: this runtime's own leases are renewed before any is judged expired.
+    leases.startSweeping();
     await callbacks.recover();
     const app = createApp<operations>({
       api: 'runtime',
-      handlers: { ...runtimeHandlers(sessions, callbacks, () => runtimeInfo({ ...options, sessions, executor })), ...approvalHandlers(approvals) },
+      handlers: {
+        ...runtimeHandlers(sessions, callbacks, () => runtimeInfo({ ...options, sessions, executor, maxConcurrent })),
+        ...approvalHandlers(approvals),
+        ...runnerHandlers(leases),
+      },
       security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token, isPublic: dashboard.serves },
       logger: options.logger,
       extras: [dashboard.middleware, registryProxy(options.registryUrl)],
@@ -81,6 +105,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         stopListening.forEach((off) => off());
         webhooks.close();
         approvals.close();
+        leases.stop();
         await executor?.detach();
         await store.close();
       },
@@ -106,7 +131,9 @@ function agentEnvironment(name: string, runtimeUrl: string, token: string | unde
   };
 }
 
-function runtimeHandlers(sessions: SessionService, callbacks: Callbacks, info: () => Promise<RuntimeInfo>): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers>> {
+function runtimeHandlers(
+  sessions: SessionService, callbacks: Callbacks, info: () => Promise<RuntimeInfo>,
+): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers> | keyof ReturnType<typeof runnerHandlers>> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),

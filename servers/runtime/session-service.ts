@@ -7,6 +7,7 @@ import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../comm
 import { checkOutputSchema } from '../common/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
 import { KeyedLock } from './keyed-lock.js';
+import { checkHolds, freshEvents, holds, isLeased } from './leases.js';
 import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
@@ -46,6 +47,26 @@ export interface RunScheduler {
   stop(session: string): Promise<boolean>;
   /** Drops what it keeps for a deleted session (run files). */
   forget(session: string): Promise<void>;
+}
+
+/** How long a stop waits for another runner to end the run (it hears of it at its next heartbeat). */
+const STOP_WAIT_MS = 15_000;
+
+export interface RecordOptions {
+  /** Records nothing (and throws nothing) when the run has already ended: an end reported twice. */
+  force?: boolean;
+  /** The events are for this run, which must be the last one (409 `run-not-last`). */
+  run?: number;
+  /** The run's process exists: it is `running` from now. */
+  started?: boolean;
+  /**
+   * A runner's report: it must hold the run's lease under `attempt` (409 `lease-lost`), `from` is the
+   * position of the first event among the attempt's reported events (a retried batch is not stored
+   * twice), and the report extends the lease by `leaseMs`.
+   */
+  lease?: { runner: string; attempt: number; from: number; leaseMs: number };
+  /** Records only if `runner` still holds the run under `attempt` with a lease that expired before `before`. */
+  expired?: { runner: string; attempt: number; before: string };
 }
 
 /** Long strings in event data are cut here so one event can never outgrow the store. */
@@ -226,6 +247,7 @@ export class SessionService {
       ...(limits ? { limits } : {}),
       ...(input.webhook_url ? { webhook_url: input.webhook_url } : {}),
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
+      ...(input.runner_tags?.length ? { runner_tags: [...new Set(input.runner_tags)] } : {}),
     };
     if (!(await this.store.sessions.insert(session))) {
       if (worktree) await removeWorktree(worktree.worktree, input.name, true);
@@ -233,6 +255,7 @@ export class SessionService {
     }
     this.announce({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
     this.scheduler?.enqueue(input.name);
+    this.wake();
     return toSession(session);
   }
 
@@ -254,6 +277,7 @@ export class SessionService {
       return stored;
     });
     this.scheduler?.enqueue(name);
+    this.wake();
     return toSession(session);
   }
 
@@ -268,6 +292,7 @@ export class SessionService {
     });
     this.announce({ name: session.name, change: 'created', state: 'queued', run: 1, at: session.created_at });
     this.scheduler?.enqueue(session.name);
+    this.wake();
     return toSession(session);
   }
 
@@ -293,7 +318,13 @@ export class SessionService {
     });
     if (isFinal(lastRun(stored).state)) return toSession(stored);
     const hadProcess = (await this.scheduler?.stop(name)) ?? false;
-    const after = await this.require(name);
+    let after = await this.require(name);
+    if (!hadProcess && lastRun(after).state === 'running' && isLeased(lastRun(after), Date.now())) {
+      // Another runner runs it: it learns of the stop at its next heartbeat and reports the end.
+      await this.waitForChange(name, STOP_WAIT_MS, async () => isFinal(lastRun(await this.require(name)).state));
+      after = await this.require(name);
+      if (!isFinal(lastRun(after).state)) return toSession(after);
+    }
     if (!hadProcess && !isFinal(lastRun(after).state)) {
       // No process of ours (still queued, or run by a remote executor): end the run here.
       await this.record(name, [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: 'stopped by request' } }], { force: true });
@@ -376,13 +407,24 @@ export class SessionService {
    * `started` says the run's process exists: the run is `running` from that moment, with no event
    * (events are what the agent said; a remote executor's first event starts its run the same way).
    */
-  async record(name: string, inputs: EventInput[], options: { force?: boolean; run?: number; started?: boolean } = {}): Promise<Event[]> {
+  async record(name: string, reported: EventInput[], options: RecordOptions = {}): Promise<Event[]> {
     return this.lock.run(name, async () => {
       const session = await this.require(name);
       const run = lastRun(session);
+      const { lease } = options;
+      if (lease) {
+        const ran = session.runs.find((r) => r.number === options.run) ?? run;
+        checkHolds(session, ran, lease.runner, lease.attempt);
+      }
+      // The sweeper ends a run only if its runner did not extend the lease meanwhile.
+      const { expired } = options;
+      if (expired && !(holds(run, expired.runner, expired.attempt) && run.lease.expires_at <= expired.before)) return [];
       if (options.run !== undefined && options.run !== run.number) {
         throw conflict(`Run ${options.run} of session '${name}' is not its last run`, 'run-not-last');
       }
+      // A runner's retried batch: what the runtime has already is not stored again.
+      const inputs = lease ? freshEvents(reported, lease.from, run.lease!.reported) : reported;
+      if (lease && !inputs.length && !(options.started && run.state === 'queued')) return [];
       if (isFinal(run.state)) {
         if (options.force) return [];
         throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`, 'run-ended');
@@ -411,6 +453,10 @@ export class SessionService {
         session.worktree.has_changes = await hasChanges(session.worktree).catch(() => session.worktree!.has_changes);
       }
       session.updated_at = at;
+      if (lease) {
+        run.lease!.reported += inputs.length;
+        if (!isFinal(run.state)) run.lease!.expires_at = new Date(Date.now() + lease.leaseMs).toISOString();
+      }
       await this.store.sessions.replace(session);
       for (const event of events) this.bus.emit(`event:${name}`, event);
       changes.forEach((change) => this.announce(change));
@@ -428,6 +474,37 @@ export class SessionService {
       return { name, change: 'approvals', state: lastRun(session).state, run: lastRun(session).number, at: new Date().toISOString() } as const;
     });
     if (change) this.announce(change);
+  }
+
+  /**
+   * Changes a stored session under its lock, without an event (leases, bookkeeping): `change` answers
+   * what to return, or null to leave the session unwritten. `skipBusy`: answers null at once when the
+   * session is being written now (a claim takes the next queued run instead of waiting).
+   */
+  async update<T>(name: string, change: (session: StoredSession) => T | null, options: { skipBusy?: boolean } = {}): Promise<T | null> {
+    if (options.skipBusy && this.lock.busy(name)) return null;
+    return this.lock.run(name, async () => {
+      const session = await this.store.sessions.find(name);
+      if (!session) return null;
+      const result = change(session);
+      if (result !== null) await this.store.sessions.replace(session);
+      return result;
+    });
+  }
+
+  /** Sessions whose last run is queued or running (the queue and the runs in flight). */
+  async active(): Promise<StoredSession[]> {
+    return this.store.sessions.page({ states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Tells listeners that runs may be waiting for a runner (a claim's long poll wakes up). */
+  wake(): void {
+    this.bus.emit('queued');
+  }
+
+  onQueued(listener: () => void): () => void {
+    this.bus.on('queued', listener);
+    return () => this.bus.off('queued', listener);
   }
 
   /** Keeps internal bookkeeping of a run (the executor's process handle) without an event. */

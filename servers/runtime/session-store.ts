@@ -4,6 +4,7 @@
  */
 import type { components } from '../../sdk/generated/runtime.js';
 import type { CatalogueEntry } from './store/catalogue.js';
+import type { RunLease } from './leases.js';
 
 export type Session = components['schemas']['Session'];
 export type Run = components['schemas']['Run'];
@@ -28,6 +29,8 @@ export interface StoredRun extends Run {
   callbacks?: string[];
   /** Set when the run's answer broke its output schema and the agent was asked once more (structured-output.ts). */
   retry?: OutputRetry;
+  /** Which runner may run it, until when, under which attempt (leases.ts). */
+  lease?: RunLease;
 }
 
 /** The second attempt of a run: its prompt, and what the first attempt recorded and billed. */
@@ -62,7 +65,7 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
   const { _id, runs, conversation_started, output_schema, pending_approvals, model, ...rest } = stored;
-  const publicRuns = runs.map(({ stop_requested, process, outcome, stop_reason, callbacks, retry, ...run }) => run);
+  const publicRuns = runs.map(({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, ...run }) => run);
   const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   let cost = 0;
   let duration = 0;

@@ -23,6 +23,8 @@ export interface StackOptions {
   runtimeEnv?: Record<string, string>;
   /** A postgres:// URL: the registry and the runtime keep their data there (test/support/postgres.ts). */
   databaseUrl?: string;
+  /** How long runners' leases last (short, so that a lost runner shows quickly). */
+  leaseSeconds?: number;
 }
 
 /**
@@ -95,6 +97,7 @@ export class TestStack {
       logger: testLogger('runtime'),
       executor: this.options.executor ?? 'local',
       executorOptions: { claudeBin, env: this.agentEnv, stopGraceMs: 2000, ...this.options.executorOptions },
+      ...(this.options.leaseSeconds ? { leaseSeconds: this.options.leaseSeconds } : {}),
       ...(this.options.webhooks ? { webhooks: this.options.webhooks } : {}),
     };
     this.inProcessRuntime = await startRuntime(runtimeOptions);
@@ -112,6 +115,8 @@ export class TestStack {
       ...(this.options.databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: this.options.databaseUrl } : {}),
       ...(this.options.executorOptions?.maxConcurrent ? { AGENT_ORCHESTRATOR_MAX_CONCURRENT: String(this.options.executorOptions.maxConcurrent) } : {}),
       ...(this.options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: this.options.token } : {}),
+      ...(this.options.executor === 'none' ? { AGENT_ORCHESTRATOR_EXECUTOR: 'none' } : {}),
+      ...(this.options.leaseSeconds ? { AGENT_ORCHESTRATOR_LEASE_SECONDS: String(this.options.leaseSeconds) } : {}),
       ...this.options.runtimeEnv,
     };
     const runtime = await startRuntimeProcess({ env, cwd: this.projectDir, wrapper: this.options.runtimeWrapper });

@@ -51,6 +51,11 @@ function projectDirReason(dir: string, problem: ProjectDirProblem): string {
   }
 }
 
+/** Why a run failed when the executor itself threw (its store refused a write, say): a limit it hit, else the error. */
+export function unexpectedFailureReason(error: unknown): string {
+  return resourceReason(errorCode(error)) ?? `the runtime could not run the agent: ${messageOf(error)}`;
+}
+
 /** Limits of the runtime's process or of the machine, wherever they are hit. */
 function resourceReason(code: string | undefined): string | null {
   switch (code) {

@@ -4,17 +4,18 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logger.js';
 import { HttpProblem } from '../../common/problem.js';
-import type { RunScheduler, SessionService } from '../session-service.js';
-import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession } from '../session-store.js';
+import type { RunScheduler } from '../session-service.js';
+import type { EventInput, StoredRun, StoredSession } from '../session-store.js';
+import type { ClaimedRun, RunPort } from './run-port.js';
 import {
   adoptAgent, inspectProjectDir, readExitCode, runFiles, signalGroup, spawnAgent, type AgentProcess, type Exit, type RunFiles,
 } from './agent-process.js';
 import { claudeArgs, resolveExecutable } from './claude-command.js';
 import { agentMcpServers, inApprovalMode } from './permission-server.js';
-import { cliNotFoundReason, exitReason, startFailureReason } from './failure-reasons.js';
+import { cliNotFoundReason, exitReason, startFailureReason, unexpectedFailureReason } from './failure-reasons.js';
 import { LineTail } from './line-tail.js';
 import { StreamParser } from './stream-parser.js';
-import { retryFor, startRetry } from '../structured-output.js';
+import { retryFor } from '../structured-output.js';
 
 export interface ExecutorOptions {
   dataDir: string;
@@ -31,6 +32,8 @@ export interface ExecutorOptions {
   env: NodeJS.ProcessEnv;
   /** The runtime's token, for the permission tool of agents in approval mode. */
   token?: string | undefined;
+  /** How often to look for queued runs when nothing wakes the executor (runs queued on other processes). */
+  pollMs?: number | undefined;
 }
 
 /**
@@ -64,18 +67,20 @@ export interface RunHooks {
 export interface Executor extends RunScheduler {
   /** Stops following the agents without stopping them; a restarted runtime re-adopts them. */
   detach(): Promise<void>;
-  /** Its cap, the sessions running now and the queue in the order runs will start. */
-  snapshot(): { maxConcurrent: number; active: string[]; queue: string[] };
+  /** Its cap and the sessions it runs now. */
+  snapshot(): { maxConcurrent: number; active: string[] };
 }
 
 class ActiveRun {
   process: AgentProcess | undefined;
+  /** Set when the run is no longer this runner's: nothing more is reported. */
+  fenced = false;
   done: Promise<void> = Promise.resolve();
   /** Resolves once the process is spawned, or when the run ends without one. */
   readonly spawned: Promise<void>;
   private markSpawned!: () => void;
 
-  constructor() {
+  constructor(readonly claim: ClaimedRun) {
     this.spawned = new Promise((resolve) => { this.markSpawned = resolve; });
   }
 
@@ -89,21 +94,27 @@ class ActiveRun {
   }
 }
 
-/** Creates the local executor and picks up the runs a previous runtime left behind. */
+/**
+ * Creates an executor on `port` (the runtime's own, or a runner's), re-adopts the agents its runner
+ * left running and starts claiming queued runs.
+ */
 export async function createExecutor(
-  sessions: SessionService,
+  port: RunPort,
   options: Partial<ExecutorOptions> & Pick<ExecutorOptions, 'dataDir' | 'logger'>,
   hooks?: RunHooks,
 ): Promise<Executor> {
-  const executor = new LocalExecutor(sessions, { ...executorOptionsFromEnv(), ...options }, hooks);
-  sessions.useScheduler(executor);
+  const executor = new LocalExecutor(port, { ...executorOptionsFromEnv(), ...options }, hooks);
   await executor.recover();
+  executor.start();
   return executor;
 }
 
 class LocalExecutor implements Executor {
-  private readonly queue: string[] = [];
   private readonly active = new Map<string, ActiveRun>();
+  private claiming = false;
+  private claimAgain = false;
+  private timers: NodeJS.Timeout[] = [];
+  private beatTimer: NodeJS.Timeout | undefined;
   private readonly runsDir: string;
   private detaching = false;
   private signalDetach!: () => void;
@@ -111,22 +122,33 @@ class LocalExecutor implements Executor {
     this.signalDetach = () => resolve('detached');
   });
 
-  constructor(private readonly sessions: SessionService, private readonly options: ExecutorOptions, private readonly hooks?: RunHooks) {
+  constructor(private readonly port: RunPort, private readonly options: ExecutorOptions, private readonly hooks?: RunHooks) {
     this.runsDir = join(options.dataDir, 'runs');
   }
 
-  enqueue(name: string): void {
-    if (this.detaching || this.queue.includes(name) || this.active.has(name)) return;
-    this.queue.push(name);
+  /** A run was queued: look for runs to start. */
+  enqueue(_name: string): void {
     this.pump();
   }
 
+  /** Claims runs from now on, and keeps the leases of the runs it has alive. */
+  start(): void {
+    this.pump();
+    const every = (ms: number, work: () => void) => {
+      const timer = setInterval(work, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    if (!this.port.waits) every(this.options.pollMs ?? 1000, () => this.pump());
+    // A third of the lease, as long as the runtime says a lease lasts now.
+    const beat = () => {
+      this.beatTimer = setTimeout(() => void this.heartbeat().finally(() => !this.detaching && beat()), Math.max(100, Math.floor(this.port.leaseMs / 3)));
+      this.beatTimer.unref();
+    };
+    beat();
+  }
+
   async stop(name: string): Promise<boolean> {
-    const queued = this.queue.indexOf(name);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1);
-      return false;
-    }
     const entry = this.active.get(name);
     if (!entry) return false;
     await entry.spawned;
@@ -137,7 +159,7 @@ class LocalExecutor implements Executor {
   }
 
   snapshot() {
-    return { maxConcurrent: this.options.maxConcurrent, active: [...this.active.keys()], queue: [...this.queue] };
+    return { maxConcurrent: this.options.maxConcurrent, active: [...this.active.keys()] };
   }
 
   async forget(name: string): Promise<void> {
@@ -146,38 +168,87 @@ class LocalExecutor implements Executor {
 
   async detach(): Promise<void> {
     this.detaching = true;
-    this.queue.length = 0;
+    this.timers.forEach((timer) => clearInterval(timer));
+    clearTimeout(this.beatTimer);
     this.signalDetach();
     await Promise.all([...this.active.values()].map((entry) => entry.done));
   }
 
-  /** Re-adopts running agents (or collects what they left) and re-queues queued runs, in order. */
+  /** Re-adopts the agents of the runs this runner holds (or collects what they left), or starts them. */
   async recover(): Promise<void> {
-    const queued: Array<{ name: string; at: string }> = [];
-    for (const session of await this.sessions.allStored()) {
-      const run = lastRun(session);
+    for (const claim of await this.port.held()) {
+      const { session, run } = claim;
       const files = runFiles(this.runsDir, session.name, run.number);
-      if (run.state === 'running' || (run.state === 'queued' && existsSync(files.pid))) {
-        this.track(session.name, async (entry) => this.resumeFollowing(session, run, files, entry));
-      } else if (run.state === 'queued') {
-        queued.push({ name: session.name, at: run.queued_at });
+      if (run.state === 'running' || existsSync(files.pid)) {
+        this.track(claim, async (entry) => this.resumeFollowing(claim, files, entry));
+      } else {
+        this.track(claim, (entry) => this.execute(claim, entry));
       }
     }
-    queued.sort((a, b) => a.at.localeCompare(b.at)).forEach(({ name }) => this.enqueue(name));
   }
 
+  /** Claims runs while there is room; runs it claims start at once. One claimer at a time. */
   private pump(): void {
-    while (!this.detaching && this.active.size < this.options.maxConcurrent && this.queue.length) {
-      const name = this.queue.shift()!;
-      this.track(name, (entry) => this.execute(name, entry));
+    if (this.detaching) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
     }
+    this.claiming = true;
+    void (async () => {
+      try {
+        do {
+          this.claimAgain = false;
+          while (!this.detaching && this.active.size < this.options.maxConcurrent) {
+            const claim = await this.port.claim();
+            if (!claim || this.detaching) break;
+            this.track(claim, (entry) => this.execute(claim, entry));
+          }
+        } while (this.claimAgain && !this.detaching);
+      } catch (error) {
+        // The store or the runtime cannot be reached now: the next wake-up or poll tries again.
+        this.options.logger.warn(`could not claim a run: ${(error as Error).message}`);
+        if (this.port.waits) await sleep(1000);
+      } finally {
+        this.claiming = false;
+        if (this.port.waits && !this.detaching && this.active.size < this.options.maxConcurrent) this.pump();
+      }
+    })();
   }
 
-  private track(name: string, work: (entry: ActiveRun) => Promise<void>): void {
-    const entry = new ActiveRun();
+  /** Keeps the leases of the runs alive; ends the agents of runs to stop, and of runs no longer ours. */
+  private async heartbeat(): Promise<void> {
+    const entries = [...this.active.values()];
+    if (!entries.length || this.detaching) return;
+    let statuses: string[];
+    try {
+      statuses = await this.port.heartbeat(entries.map((e) => e.claim));
+    } catch (error) {
+      this.options.logger.warn(`heartbeat failed (retrying): ${(error as Error).message}`);
+      return;
+    }
+    entries.forEach((entry, i) => {
+      if (statuses[i] === 'stop') void entry.spawned.then(() => entry.process?.stop(this.options.stopGraceMs));
+      if (statuses[i] === 'lost') this.fence(entry);
+    });
+  }
+
+  /** The run is no longer ours (lease lost, run ended or deleted): its agent ends, nothing more is reported. */
+  private fence(entry: ActiveRun): void {
+    if (entry.fenced) return;
+    entry.fenced = true;
+    this.options.logger.warn(`session '${entry.claim.session.name}': run ${entry.claim.run.number} is no longer this runner's; ending its agent`);
+    void entry.spawned.then(() => {
+      if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
+    });
+  }
+
+  private track(claim: ClaimedRun, work: (entry: ActiveRun) => Promise<void>): void {
+    const name = claim.session.name;
+    const entry = new ActiveRun(claim);
     this.active.set(name, entry);
     entry.done = work(entry)
-      .catch((error) => this.failUnexpectedly(name, entry, error))
+      .catch((error) => this.failUnexpectedly(entry, error))
       .finally(() => {
         entry.settle();
         this.active.delete(name);
@@ -185,10 +256,9 @@ class LocalExecutor implements Executor {
       });
   }
 
-  private async execute(name: string, entry: ActiveRun): Promise<void> {
-    const session = await this.sessions.getStored(name);
-    if (!session) return;
-    const run = lastRun(session);
+  private async execute(claim: ClaimedRun, entry: ActiveRun): Promise<void> {
+    const { session, run } = claim;
+    const name = session.name;
     if (run.state !== 'queued' || run.stop_requested) return;
     const files = runFiles(this.runsDir, name, run.number);
     let mcpServers: Record<string, unknown> | null = null;
@@ -203,12 +273,12 @@ class LocalExecutor implements Executor {
       mcpServers = agentMcpServers(session, { dataDir: this.options.dataDir, token: this.options.token, nodePath: process.execPath });
       if (mcpServers) await writeFile(files.mcpConfig, JSON.stringify({ mcpServers }), { mode: 0o600 });
     } catch (error) {
-      await this.fail(name, run, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
+      await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
       return;
     }
     const bin = await resolveExecutable(this.options.claudeBin, this.options.env.PATH);
     if (!bin) {
-      await this.fail(name, run, cliNotFoundReason(this.options.claudeBin));
+      await this.fail(entry, cliNotFoundReason(this.options.claudeBin));
       return;
     }
     // Continue the conversation once Claude Code has opened it. A run stopped before Claude Code
@@ -223,7 +293,7 @@ class LocalExecutor implements Executor {
         // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
         await Promise.all([rm(files.exit, { force: true }), writeFile(files.stream, '', { mode: 0o600 }), writeFile(files.stderr, '', { mode: 0o600 })]);
       } catch (error) {
-        await this.fail(name, run, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
+        await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
         return;
       }
       try {
@@ -232,21 +302,20 @@ class LocalExecutor implements Executor {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
           ? { stage: 'spawn' as const, projectDir: session.project_dir, projectDirProblem: await inspectProjectDir(session.project_dir) }
           : { stage: 'run-files' as const, dir: files.dir };
-        await this.fail(name, run, startFailureReason(error, where));
+        await this.fail(entry, startFailureReason(error, where));
         return;
       }
       entry.attach(agent);
       // The run is `running` from the moment its process exists (not from Claude Code's first line).
-      if (attempt === 0) await this.record(name, run, [], { started: true });
-      const outcome = await this.follow(name, run, files, agent, 0, {
+      if (attempt === 0) await this.record(entry, [], { started: true });
+      const outcome = await this.follow(entry, files, agent, 0, {
         resumed: resume,
         prompt,
         retry: retried ? undefined : (answer) => retryFor(session, run, answer),
       });
-      if (outcome === 'ended' || outcome === 'detached') return;
-      const current = await this.sessions.getStored(name);
-      if (!current || lastRun(current).stop_requested) {
-        await this.end(name, run, { exit_code: null, signal: null, reason: 'stopped by request' });
+      if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
+      if (await this.port.stopRequested(claim)) {
+        await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
         return;
       }
       if (outcome === 'no-conversation') {
@@ -257,28 +326,28 @@ class LocalExecutor implements Executor {
       retried = true;
       resume = true;
       prompt = outcome.retry;
-      const events = await this.sessions.countParsedEvents(name, run.number);
-      await this.sessions.updateRun(name, run.number, (stored) => { stored.retry = startRetry(stored, outcome.retry, events); });
+      await this.port.startRetry(claim, outcome.retry);
       try {
         await writeFile(files.prompt, prompt, { mode: 0o600 });
       } catch (error) {
-        await this.fail(name, run, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
+        await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
         return;
       }
     }
   }
 
-  private async resumeFollowing(session: StoredSession, run: StoredRun, files: RunFiles, entry: ActiveRun): Promise<void> {
+  private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
+    const { session, run } = claim;
     // A run in its output-schema retry: the stream holds the retry's output only.
-    const recorded = await this.sessions.countParsedEvents(session.name, run.number) - (run.retry?.events_before ?? 0);
+    const recorded = await this.port.parsedEvents(claim) - (run.retry?.events_before ?? 0);
     const prompt = run.retry?.prompt ?? run.prompt;
     const adopted = adoptAgent(files);
     if (adopted) {
       this.options.logger.info(`re-adopted the running agent of session '${session.name}' (pid ${adopted.pid})`);
       entry.attach(adopted);
       // Spawned before the last runtime could say so: running from now at the latest.
-      if (run.state === 'queued') await this.record(session.name, run, [], { started: true });
-      await this.follow(session.name, run, files, adopted, recorded, { prompt });
+      if (run.state === 'queued') await this.record(entry, [], { started: true });
+      await this.follow(entry, files, adopted, recorded, { prompt });
       return;
     }
     // The agent ended while no runtime was watching: collect what it wrote, then close the run.
@@ -287,7 +356,7 @@ class LocalExecutor implements Executor {
       exited: readExitCode(files).then((code) => ({ code, signal: null })),
       stop: async () => undefined,
     };
-    await this.follow(session.name, run, files, ended, recorded, { prompt, lostReason: 'runtime restarted' });
+    await this.follow(entry, files, ended, recorded, { prompt, lostReason: 'runtime restarted' });
   }
 
   /**
@@ -295,15 +364,14 @@ class LocalExecutor implements Executor {
    * run ends `failed` with the reason, its agent (if any) is ended, and the runtime goes on. If even
    * that cannot be recorded, the run stays as stored and the next start of the runtime retries it.
    */
-  private async failUnexpectedly(name: string, entry: ActiveRun, error: unknown): Promise<void> {
+  private async failUnexpectedly(entry: ActiveRun, error: unknown): Promise<void> {
+    const name = entry.claim.session.name;
     this.options.logger.error(`run of session '${name}' failed in the executor`, error);
     if (this.detaching) return;
     try {
       if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
-      const session = await this.sessions.getStored(name);
-      if (!session || isFinal(lastRun(session).state)) return;
-      const reason = `the runtime could not run the agent: ${error instanceof Error ? error.message : String(error)}`;
-      await this.end(name, lastRun(session), { exit_code: null, signal: null, reason });
+      const reason = unexpectedFailureReason(error);
+      await this.end(entry, { exit_code: null, signal: null, reason });
     } catch (again) {
       this.options.logger.error(`could not record the failure of session '${name}'`, again);
     }
@@ -314,9 +382,12 @@ class LocalExecutor implements Executor {
    * restart. Answers 'no-conversation' (and records nothing) when a resume found no conversation.
    */
   private async follow(
-    name: string, run: StoredRun, files: RunFiles, agent: AgentProcess, skip: number,
+    entry: ActiveRun, files: RunFiles, agent: AgentProcess, skip: number,
     options: { resumed?: boolean; prompt: string; lostReason?: string; retry?: ((answer: StreamParser['result']) => string | null) | undefined },
   ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: string }> {
+    const { claim } = entry;
+    const name = claim.session.name;
+    const run = claim.run;
     const parser = new StreamParser(options.prompt);
     const ended = await this.hooks?.started(name, run);
     let toSkip = skip;
@@ -328,7 +399,7 @@ class LocalExecutor implements Executor {
       const batch = pending.splice(0);
       if (!batch.length) return;
       try {
-        await this.record(name, run, batch);
+        await this.record(entry, batch);
       } catch (error) {
         pending.unshift(...batch);
         throw error;
@@ -359,35 +430,39 @@ class LocalExecutor implements Executor {
     if (agent.pid) signalGroup(agent.pid, 'SIGKILL');
     if (noConversation) return 'no-conversation';
     await flush();
-    if (options.retry && exit.code === 0) {
+    if (options.retry && exit.code === 0 && !entry.fenced) {
       const prompt = options.retry(parser.result);
       if (prompt) return { retry: prompt };
     }
-    await this.end(name, run, await stopData(exit, parser, files, options.lostReason));
+    await this.end(entry, await stopData(exit, parser, files, options.lostReason));
     return 'ended';
   }
 
-  private async end(name: string, run: StoredRun, data: StopData): Promise<void> {
-    await this.record(name, run, [{ type: 'session_stop', data }], { force: true });
+  private async end(entry: ActiveRun, data: StopData): Promise<void> {
+    await this.record(entry, [{ type: 'session_stop', data }], { force: true });
   }
 
   /** Ends a run whose agent could not be started. */
-  private async fail(name: string, run: StoredRun, reason: string): Promise<void> {
-    this.options.logger.warn(`run ${run.number} of session '${name}' failed to start: ${reason}`);
-    await this.end(name, run, { exit_code: null, signal: null, reason });
+  private async fail(entry: ActiveRun, reason: string): Promise<void> {
+    this.options.logger.warn(`run ${entry.claim.run.number} of session '${entry.claim.session.name}' failed to start: ${reason}`);
+    await this.end(entry, { exit_code: null, signal: null, reason });
   }
 
-  private async record(name: string, run: StoredRun, events: EventInput[], options: { force?: boolean; started?: boolean } = {}): Promise<void> {
+  /**
+   * Reports to the runtime; waits while it (or its database) is away. A run that is no longer this
+   * runner's (deleted, ended elsewhere, lease lost) is fenced: its agent ends, nothing more is sent.
+   */
+  private async record(entry: ActiveRun, events: EventInput[], options: { force?: boolean; started?: boolean } = {}): Promise<void> {
+    if (entry.fenced) return;
+    const name = entry.claim.session.name;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.sessions.record(name, events, { run: run.number, ...options });
+        if (!(await this.port.record(entry.claim, events, options))) this.fence(entry);
         return;
       } catch (error) {
-        // The session was deleted or moved on while its agent was still talking: nothing to keep.
-        if (error instanceof HttpProblem && (error.status === 404 || error.status === 409)) return;
-        // The database is away (a restart): the output waits in the run's files until it is back.
-        if (error instanceof HttpProblem && error.status === 503 && !this.detaching) {
-          if (attempt === 0) this.options.logger.warn(`session '${name}': ${error.message}; its events wait until it is back`);
+        // The database or the runtime is away (a restart): the output waits in the run's files until it is back.
+        if (isUnreachable(error) && !this.detaching) {
+          if (attempt === 0) this.options.logger.warn(`session '${name}': ${(error as Error).message}; its events wait until it is back`);
           await sleep(Math.min(200 * 2 ** attempt, 5000));
           continue;
         }
@@ -395,6 +470,12 @@ class LocalExecutor implements Executor {
       }
     }
   }
+}
+
+/** A 503 from the runtime (its database is away) or no answer at all: worth waiting for. */
+function isUnreachable(error: unknown): boolean {
+  if (error instanceof HttpProblem) return error.status === 503;
+  return (error as { unreachable?: boolean } | null)?.unreachable === true;
 }
 
 /**

@@ -57,6 +57,12 @@ export interface EventLog {
 export interface RuntimeStore {
   sessions: SessionStore;
   events: EventLog;
+  /**
+   * Runs `work` while no other process sharing this store runs work under the same `key` (absent
+   * when the store belongs to one process: the embedded one). Claims run under it, so the global cap
+   * on runs in flight holds across runtime processes.
+   */
+  serialize?: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
   /** Waits for writes in flight and lets go of files and connections. */
   close(): Promise<void>;
 }

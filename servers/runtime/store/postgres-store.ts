@@ -5,11 +5,19 @@ import { PostgresEventLog } from './postgres-events.js';
 import { RUNTIME_MIGRATIONS } from './postgres-schema.js';
 import { PostgresSessionStore } from './postgres-sessions.js';
 
+/** The advisory lock that claims of runs take, in every runtime process on the database. */
+const CLAIM_LOCK = 0x616f6663; // "aofc"
+
 /**
  * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions and events in one database,
  * which may be shared by several runtime processes. Its migrations are applied first.
  */
 export async function openPostgresStore(url: string, options: { logger?: Logger | undefined } = {}): Promise<RuntimeStore> {
   const db = await openDatabase(url, 'runtime', RUNTIME_MIGRATIONS, options.logger);
-  return { sessions: new PostgresSessionStore(db), events: new PostgresEventLog(db), close: () => db.end() };
+  return {
+    sessions: new PostgresSessionStore(db),
+    events: new PostgresEventLog(db),
+    serialize: (work) => db.withLock(CLAIM_LOCK, work),
+    close: () => db.end(),
+  };
 }

@@ -1,0 +1,204 @@
+/**
+ * A runner's side of the runner routes: the executor's RunPort over HTTP, to one runtime of a list
+ * (replicas behind no load balancer: the next one is tried when one does not answer). What the
+ * runner holds is also written to its data dir (`claims/`), so that a restarted runner re-adopts
+ * its agents, like a restarted runtime.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from 'openapi-fetch';
+import { ApiError, ConnectionError } from '../../sdk/errors.js';
+import { createApiClient } from '../../sdk/http.js';
+import type { components, paths } from '../../sdk/generated/runtime.js';
+import type { Logger } from '../common/logger.js';
+import { VERSION } from '../common/version.js';
+import type { ClaimedRun, RunPort } from '../runtime/executor/run-port.js';
+import type { LeaseStatus } from '../runtime/leases.js';
+import { lastRun, type EventInput, type StoredSession } from '../runtime/session-store.js';
+
+export interface HttpRunPortOptions {
+  /** The runtime's URLs (replicas); the first that answers is used. */
+  runtimes: string[];
+  runner: string;
+  host: string;
+  tags: string[];
+  token: string | undefined;
+  dataDir: string;
+  logger: Logger;
+  /** How long a claim waits for a run (a long poll). */
+  waitSeconds?: number;
+}
+
+/** Errors worth waiting out: no runtime answered, or its database is away. */
+export class RuntimeUnreachable extends Error {
+  readonly unreachable = true;
+}
+
+/** Reports stay well under the runtime's 2 MB request limit and its 500 events per report. */
+const REPORT_BYTES = 1_000_000;
+const REPORT_EVENTS = 500;
+
+type RunReport = components['schemas']['RunReport'];
+
+export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly runtimeUrl: string } {
+  const clients = options.runtimes.map((url) => ({ url, client: createApiClient<paths>('Agent Runtime', url, { token: options.token, fetch: undefined, parent: undefined, runtimeUrl: url, registryUrl: url }) }));
+  let current = 0;
+  let leaseMs = 30_000;
+  const claimsDir = join(options.dataDir, 'claims');
+
+  /** Calls the current runtime, moving on to the next one when it does not answer. */
+  async function call<T>(work: (client: Client<paths>) => Promise<{ data?: T }>): Promise<T> {
+    let lastError: unknown;
+    for (let tried = 0; tried < clients.length; tried++) {
+      const { url, client } = clients[current]!;
+      try {
+        const { data } = await work(client);
+        return data as T;
+      } catch (error) {
+        if (error instanceof ConnectionError) {
+          lastError = error;
+          const next = (current + 1) % clients.length;
+          if (clients.length > 1) options.logger.warn(`runtime ${url} does not answer; trying ${clients[next]!.url}`);
+          current = next;
+          continue;
+        }
+        if (error instanceof ApiError && error.status === 503) throw new RuntimeUnreachable(error.message);
+        throw error;
+      }
+    }
+    throw new RuntimeUnreachable(`no runtime answers (${options.runtimes.join(', ')}): ${(lastError as Error)?.message ?? ''}`);
+  }
+
+  const claimFile = (session: string) => join(claimsDir, `${session}.json`);
+  async function keep(claim: ClaimedRun): Promise<void> {
+    await mkdir(claimsDir, { recursive: true, mode: 0o700 });
+    const { session, attempt, conversation } = claim;
+    await writeFile(`${claimFile(session.name)}.tmp`, JSON.stringify({ session, attempt, conversation: conversation?.toString('base64') ?? null }), { mode: 0o600 });
+    await rename(`${claimFile(session.name)}.tmp`, claimFile(session.name));
+  }
+
+  async function report(claim: ClaimedRun, body: Omit<RunReport, 'runner' | 'attempt' | 'from'>) {
+    return call((client) => client.POST('/sessions/{name}/runs/{run}/report', {
+      params: { path: { name: claim.session.name, run: claim.run.number } },
+      body: { runner: options.runner, attempt: claim.attempt, from: claim.reported, ...body },
+    }));
+  }
+
+  /** Whether the runtime says the run is not (or no longer) ours. */
+  const gone = (error: unknown) => error instanceof ApiError && (error.status === 404 || error.status === 409);
+
+  return {
+    runner: options.runner,
+    waits: true,
+    get leaseMs() {
+      return leaseMs;
+    },
+    get runtimeUrl() {
+      return clients[current]!.url;
+    },
+    async claim() {
+      const { claim } = await call((client) => client.POST('/runners/{runner}/claim', {
+        params: { path: { runner: options.runner } },
+        body: { version: VERSION, tags: options.tags, host: options.host, wait_seconds: options.waitSeconds ?? 20 },
+      }));
+      if (!claim) return null;
+      leaseMs = claim.lease_seconds * 1000;
+      const session = claim.spec as unknown as StoredSession;
+      const claimed: ClaimedRun = {
+        session, run: lastRun(session), attempt: claim.attempt, reported: 0,
+        conversation: claim.conversation ? Buffer.from(claim.conversation, 'base64') : null,
+      };
+      await keep(claimed);
+      options.logger.info(`claimed run ${claimed.run.number} of session '${session.name}' (attempt ${claim.attempt})`);
+      return claimed;
+    },
+    async held() {
+      const files = await readdir(claimsDir).catch(() => [] as string[]);
+      const kept: ClaimedRun[] = [];
+      for (const file of files.filter((f) => f.endsWith('.json'))) {
+        try {
+          const saved = JSON.parse(await readFile(join(claimsDir, file), 'utf8')) as { session: StoredSession; attempt: number; conversation: string | null };
+          kept.push({
+            session: saved.session, run: lastRun(saved.session), attempt: saved.attempt, reported: 0,
+            conversation: saved.conversation ? Buffer.from(saved.conversation, 'base64') : null,
+          });
+        } catch {
+          await rm(join(claimsDir, file), { force: true });
+        }
+      }
+      // Also how long the runtime's leases last, before any claim.
+      const statuses = await this.heartbeat(kept);
+      const held: ClaimedRun[] = [];
+      for (const [i, claim] of kept.entries()) {
+        if (statuses[i] === 'lost') {
+          options.logger.warn(`session '${claim.session.name}': the lease on run ${claim.run.number} was lost while this runner was away`);
+          await rm(claimFile(claim.session.name), { force: true });
+          continue;
+        }
+        claim.reported = (await report(claim, { events: [] })).reported;
+        held.push(claim);
+      }
+      return held;
+    },
+    async record(claim, events, recordOptions = {}) {
+      // A retry of a partly sent batch starts from its first event again; the runtime skips what it has.
+      const base = claim.reported;
+      try {
+        let sent = 0;
+        do {
+          const batch = nextBatch(events, sent);
+          const answer = await call((client) => client.POST('/sessions/{name}/runs/{run}/report', {
+            params: { path: { name: claim.session.name, run: claim.run.number } },
+            body: { runner: options.runner, attempt: claim.attempt, from: base + sent, events: batch, ...(recordOptions.started && sent === 0 ? { started: true } : {}) },
+          }));
+          sent += batch.length;
+          claim.reported = answer.reported;
+        } while (sent < events.length);
+        if (events.some((e) => e.type === 'session_stop')) await rm(claimFile(claim.session.name), { force: true });
+        return true;
+      } catch (error) {
+        claim.reported = base;
+        if (gone(error)) {
+          await rm(claimFile(claim.session.name), { force: true });
+          return false;
+        }
+        throw error;
+      }
+    },
+    async parsedEvents(claim) {
+      return (await report(claim, { events: [] })).reported;
+    },
+    async startRetry(claim, prompt) {
+      await report(claim, { events: [], retry_prompt: prompt });
+    },
+    async stopRequested(claim) {
+      try {
+        return (await report(claim, { events: [] })).stop_requested;
+      } catch (error) {
+        if (gone(error)) return true;
+        throw error;
+      }
+    },
+    async heartbeat(claims): Promise<LeaseStatus[]> {
+      const answer = await call((client) => client.POST('/runners/{runner}/heartbeat', {
+        params: { path: { runner: options.runner } },
+        body: { leases: claims.map((c) => ({ session: c.session.name, run: c.run.number, attempt: c.attempt })) },
+      }));
+      leaseMs = answer.lease_seconds * 1000;
+      return answer.leases.map((l) => l.status);
+    },
+  };
+}
+
+/** The next events from `start` that fit in one report. */
+function nextBatch(events: EventInput[], start: number): EventInput[] {
+  const batch: EventInput[] = [];
+  let bytes = 0;
+  for (let i = start; i < events.length && batch.length < REPORT_EVENTS; i++) {
+    const size = JSON.stringify(events[i]).length;
+    if (batch.length && bytes + size > REPORT_BYTES) break;
+    batch.push(events[i]!);
+    bytes += size;
+  }
+  return batch;
+}

@@ -1,0 +1,74 @@
+/**
+ * `aof runner`: runs agents on this host for a runtime elsewhere. It claims queued runs from the
+ * runtime (leases kept alive by heartbeats), runs Claude Code with the runtime's own executor, and
+ * reports what the agents say. Stopped, it leaves its agents running; started again on the same
+ * data dir, it re-adopts them (while its leases last).
+ */
+import { hostname } from 'node:os';
+import { lockDataDir } from '../common/data-dir.js';
+import type { Logger } from '../common/logger.js';
+import { writeRuntimeUrl } from '../runtime/approval-handlers.js';
+import { createExecutor, type Executor, type ExecutorOptions } from '../runtime/executor/index.js';
+import { httpRunPort } from './http-run-port.js';
+
+export interface RunnerOptions {
+  /** The runtime's URLs: one, or several replicas tried in turn. */
+  runtimes: string[];
+  /** The runner's name in leases: unique among runners, the same across its restarts. Default: the host name. */
+  name?: string | undefined;
+  tags?: string[] | undefined;
+  /** Runs at once on this runner. */
+  maxConcurrent?: number | undefined;
+  dataDir: string;
+  token?: string | undefined;
+  logger: Logger;
+  executorOptions?: Partial<ExecutorOptions> | undefined;
+  /** How long one claim waits for a run (seconds). */
+  waitSeconds?: number | undefined;
+}
+
+export interface RunningRunner {
+  name: string;
+  executor: Executor;
+  /** Stops claiming and following; the agents keep running for the next start. */
+  close(): Promise<void>;
+}
+
+export async function startRunner(options: RunnerOptions): Promise<RunningRunner> {
+  // A host name may hold dots; a runner's name may not (it is a path segment of the runner routes).
+  const name = options.name ?? (hostname().replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 60) || 'runner');
+  const unlock = await lockDataDir(options.dataDir, 'runner');
+  try {
+    const port = httpRunPort({
+      runtimes: options.runtimes, runner: name, host: hostname(), tags: options.tags ?? [], token: options.token,
+      dataDir: options.dataDir, logger: options.logger, waitSeconds: options.waitSeconds,
+    });
+    // Where the permission tool of an agent in approval mode asks (see permission-server.ts).
+    await writeRuntimeUrl(options.dataDir, port.runtimeUrl);
+    const executor = await createExecutor(port, {
+      dataDir: options.dataDir, logger: options.logger, token: options.token,
+      ...options.executorOptions,
+      ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
+    }, {
+      env: (session) => ({
+        AGENT_ORCHESTRATOR_SESSION_NAME: session,
+        AGENT_ORCHESTRATOR_SESSION_API_URL: port.runtimeUrl,
+        ...(options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: options.token } : {}),
+      }),
+      started: async () => () => undefined,
+      progressed: () => undefined,
+    });
+    options.logger.info(`runner '${name}' runs agents for ${options.runtimes.join(', ')} (data in ${options.dataDir})`);
+    return {
+      name,
+      executor,
+      close: async () => {
+        await executor.detach();
+        await unlock();
+      },
+    };
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+}

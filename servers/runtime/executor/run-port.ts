@@ -1,0 +1,110 @@
+/**
+ * What the executor needs from the runtime, whichever side of a network it is on. The runtime's
+ * own executor talks to the session service in-process (`localRunPort`, below); `aof runner` talks
+ * to a runtime over HTTP (servers/runner/http-run-port.ts). The executor's code is the same for both:
+ * it claims a run, runs Claude Code, reports what it said under its lease, and obeys stop.
+ */
+import { HttpProblem } from '../../common/problem.js';
+import type { LeaseStatus } from '../leases.js';
+import type { RunLeases } from '../run-leases.js';
+import type { SessionService } from '../session-service.js';
+import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession } from '../session-store.js';
+import { startRetry } from '../structured-output.js';
+
+/** A run this runner holds a lease on, with what it needs to run it. */
+export interface ClaimedRun {
+  session: StoredSession;
+  run: StoredRun;
+  attempt: number;
+  /** Events of this attempt the runtime has: where the next report starts. */
+  reported: number;
+  /** Claude Code's conversation as saved after the session's last run (gzip), if the runtime keeps one. */
+  conversation?: Buffer | null | undefined;
+}
+
+export interface RunPort {
+  /** The runner's name, in its leases. */
+  readonly runner: string;
+  /** Whether `claim` waits for a run itself (a long poll); else the executor polls. */
+  readonly waits: boolean;
+  /** How long a lease lasts; heartbeats go three times as often. */
+  readonly leaseMs: number;
+  /** The next run to start, leased to this runner, or null. */
+  claim(): Promise<ClaimedRun | null>;
+  /** The runs this runner held when it last stopped: to re-adopt their agents. */
+  held(): Promise<ClaimedRun[]>;
+  /**
+   * Reports events (and the start, with `started`) of the claimed run; resolves false when the run is
+   * no longer this runner's (deleted, ended, or its lease lost): its agent must end.
+   */
+  record(claim: ClaimedRun, events: EventInput[], options?: { force?: boolean; started?: boolean }): Promise<boolean>;
+  /** Events of the run that came from the agent's output, as the runtime has them. */
+  parsedEvents(claim: ClaimedRun): Promise<number>;
+  /** The answer broke the output schema: the run asks `prompt` once more. */
+  startRetry(claim: ClaimedRun, prompt: string): Promise<void>;
+  /** Whether a stop was asked for (or the run is no longer this runner's). */
+  stopRequested(claim: ClaimedRun): Promise<boolean>;
+  /** Extends the leases; says of each claim whether it is held, to stop, or lost. */
+  heartbeat(claims: readonly ClaimedRun[]): Promise<LeaseStatus[]>;
+}
+
+/** Whether an error says the run is not (or no longer) this runner's to report on. */
+export function isGone(error: unknown): boolean {
+  return error instanceof HttpProblem && (error.status === 404 || error.status === 409);
+}
+
+/** The runtime's own runner: the same executor, reporting to the session service in this process. */
+export function localRunPort(sessions: SessionService, leases: RunLeases, runner: string, tags: readonly string[] = []): RunPort {
+  const leaseMs = leases.options.leaseMs;
+  return {
+    runner,
+    waits: false,
+    leaseMs,
+    async claim() {
+      const claim = await leases.claim({ runner, tags });
+      return claim && { session: claim.session, run: lastRun(claim.session), attempt: claim.attempt, reported: 0 };
+    },
+    async held() {
+      const held: ClaimedRun[] = [];
+      for (const stored of await sessions.active()) {
+        // Runs this runner holds, and running runs of a runtime from before leases existed.
+        const claim = await sessions.update(stored.name, (session) => {
+          const run = lastRun(session);
+          if (isFinal(run.state)) return null;
+          if (run.lease ? run.lease.runner !== runner : run.state !== 'running') return null;
+          run.lease ??= { runner, attempt: 1, expires_at: '', reported: 0 };
+          run.lease.expires_at = new Date(Date.now() + leaseMs).toISOString();
+          return { session, run, attempt: run.lease.attempt, reported: run.lease.reported };
+        });
+        if (claim) held.push(claim);
+      }
+      return held;
+    },
+    async record(claim, events, options = {}) {
+      try {
+        await sessions.record(claim.session.name, events, {
+          run: claim.run.number, ...options, lease: { runner, attempt: claim.attempt, from: claim.reported, leaseMs },
+        });
+        claim.reported += events.length;
+        return true;
+      } catch (error) {
+        if (isGone(error)) return false;
+        throw error;
+      }
+    },
+    parsedEvents: (claim) => sessions.countParsedEvents(claim.session.name, claim.run.number),
+    async startRetry(claim, prompt) {
+      const events = await sessions.countParsedEvents(claim.session.name, claim.run.number);
+      await sessions.updateRun(claim.session.name, claim.run.number, (run) => { run.retry = startRetry(run, prompt, events); });
+    },
+    async stopRequested(claim) {
+      const session = await sessions.getStored(claim.session.name);
+      const run = session && lastRun(session);
+      return !run || run.number !== claim.run.number || isFinal(run.state) || run.stop_requested === true;
+    },
+    async heartbeat(claims) {
+      const answers = await leases.heartbeat(runner, claims.map((c) => ({ session: c.session.name, run: c.run.number, attempt: c.attempt })));
+      return answers.map((a) => a.status);
+    },
+  };
+}

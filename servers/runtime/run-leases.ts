@@ -1,0 +1,184 @@
+/**
+ * Runners and their leases, on the runtime's side: claims (one queued run at a time, under the
+ * global cap), heartbeats, the runner's reports, and the sweeper that ends the runs of runners that
+ * stopped answering. The rules are in leases.ts; this module applies them to the stored sessions.
+ */
+import { conflict, HttpProblem } from '../common/problem.js';
+import { VERSION } from '../common/server.js';
+import type { Logger } from '../common/logger.js';
+import {
+  beat, canClaim, checkHolds, claimable, grant, inFlight, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer,
+} from './leases.js';
+import type { SessionService } from './session-service.js';
+import { lastRun, type EventInput, type StoredSession } from './session-store.js';
+import { startRetry } from './structured-output.js';
+
+export interface RunLeaseOptions {
+  /** Runs in flight at once on every process of this runtime (AGENT_ORCHESTRATOR_MAX_CONCURRENT). */
+  maxConcurrent: number;
+  leaseMs: number;
+  logger: Logger;
+  /**
+   * Runs `work` while no other process sharing the store runs a claim (PostgreSQL: an advisory
+   * lock), so that the cap holds across them. Within this process claims are serialized anyway.
+   */
+  serialize?: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
+}
+
+export interface Claim {
+  session: StoredSession;
+  attempt: number;
+  /** Claude Code's conversation saved after the session's last run (gzip, base64), when there is one. */
+  conversation?: string | null;
+}
+
+export interface LeaseRef {
+  session: string;
+  run: number;
+  attempt: number;
+}
+
+export interface RunReport {
+  runner: string;
+  attempt: number;
+  from: number;
+  events: EventInput[];
+  started?: boolean | undefined;
+  retry_prompt?: string | undefined;
+}
+
+export class RunLeases {
+  private claiming: Promise<unknown> = Promise.resolve();
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Leases are judged from this moment at the earliest: runners get one lease to find a restarted runtime. */
+  private readonly since = Date.now();
+
+  constructor(private readonly sessions: SessionService, readonly options: RunLeaseOptions) {}
+
+  get leaseSeconds(): number {
+    return Math.max(1, Math.round(this.options.leaseMs / 1000));
+  }
+
+  /** The next queued run `offer` may start, leased to it, or null when there is none (or the cap is reached). */
+  claim(offer: RunnerOffer): Promise<Claim | null> {
+    const next = this.claiming.then(() => (this.options.serialize ?? ((work) => work()))(() => this.claimNow(offer)));
+    this.claiming = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Like claim, waiting up to `waitMs` for a run to be queued (a runner's long poll). */
+  async claimWaiting(offer: RunnerOffer, waitMs: number, version: string, signal?: AbortSignal): Promise<Claim | null> {
+    if (version !== VERSION) {
+      throw new HttpProblem(409, `Runner '${offer.runner}' is aof ${version}; this runtime is ${VERSION}: run the same version on both`, { code: 'runner-version' });
+    }
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (signal?.aborted) return null;
+      const claim = await this.claim(offer);
+      if (claim || Date.now() >= deadline) return claim;
+      // Woken when a run is queued here; polled for runs queued through other processes.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(1000, deadline - Date.now()));
+        const off = this.sessions.onQueued(done);
+        signal?.addEventListener('abort', done);
+        function done() {
+          clearTimeout(timer);
+          off();
+          signal?.removeEventListener('abort', done);
+          resolve();
+        }
+      });
+    }
+  }
+
+  private async claimNow(offer: RunnerOffer): Promise<Claim | null> {
+    const now = Date.now();
+    const active = await this.sessions.active();
+    if (inFlight(active, now) >= this.options.maxConcurrent) return null;
+    for (const candidate of claimable(active, offer, now)) {
+      // A session being written right now (a stop, say) is skipped, not waited for.
+      const claimed = await this.sessions.update(candidate.name, (session) => {
+        if (!canClaim(session, offer, Date.now())) return null;
+        return { session, attempt: grant(session, offer, Date.now(), this.options.leaseMs) };
+      }, { skipBusy: true });
+      if (claimed) return claimed;
+    }
+    return null;
+  }
+
+  /** Extends the leases `runner` still holds; says of each whether it is held, to stop, or lost. */
+  async heartbeat(runner: string, leases: readonly LeaseRef[]): Promise<Array<LeaseRef & { status: LeaseStatus }>> {
+    return Promise.all(leases.map(async (ref) => {
+      let status: LeaseStatus = 'lost';
+      await this.sessions.update(ref.session, (session) => {
+        status = beat(session, ref.run, runner, ref.attempt, Date.now(), this.options.leaseMs);
+        return status === 'lost' ? null : true;
+      });
+      return { ...ref, status };
+    }));
+  }
+
+  /** Records a runner's report on its run; answers what the runtime has of the attempt now. */
+  async report(name: string, runNumber: number, report: RunReport): Promise<{ reported: number; stop_requested: boolean }> {
+    const lease = { runner: report.runner, attempt: report.attempt, from: report.from, leaseMs: this.options.leaseMs };
+    if (report.retry_prompt !== undefined) {
+      // The answer broke the output schema: the runner asks once more, in the same run.
+      const parsed = await this.sessions.countParsedEvents(name, runNumber);
+      await this.sessions.update(name, (session) => {
+        const run = session.runs.find((r) => r.number === runNumber) ?? lastRun(session);
+        checkHolds(session, run, report.runner, report.attempt);
+        run.retry = startRetry(run, report.retry_prompt!, parsed);
+        return true;
+      });
+    }
+    const ending = report.events.some((e) => e.type === 'session_stop');
+    await this.sessions.record(name, report.events, {
+      run: runNumber, lease, ...(report.started ? { started: true } : {}), ...(ending ? { force: true } : {}),
+    });
+    const session = await this.sessions.getStored(name);
+    const run = session?.runs.find((r) => r.number === runNumber);
+    if (!session || !run) throw conflict(`Session '${name}' has no run ${runNumber}`, 'run-not-last');
+    return { reported: run.lease?.runner === report.runner ? run.lease.reported : 0, stop_requested: run.stop_requested === true };
+  }
+
+  /** Looks for expired leases every third of a lease. */
+  startSweeping(): void {
+    const every = Math.max(200, Math.floor(this.options.leaseMs / 3));
+    this.sweeper = setInterval(() => {
+      this.sweep().catch((error) => this.options.logger.warn(`could not look for lost runners: ${(error as Error).message}`));
+    }, every);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /**
+   * Ends the running runs whose runner stopped answering: `failed`, "runner lost". A claimed run that
+   * never started needs nothing: once its lease has expired, it is claimable again.
+   */
+  async sweep(now = Date.now()): Promise<string[]> {
+    if (now < this.since + this.options.leaseMs) return [];
+    const lost: string[] = [];
+    for (const session of await this.sessions.active()) {
+      const run = lastRun(session);
+      if (run.state !== 'running' || !isExpired(run, now)) continue;
+      const lease = run.lease!;
+      try {
+        // Fenced by the lease: if the runner reported meanwhile (its lease was extended), nothing happens.
+        const recorded = await this.sessions.record(session.name, [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: runnerLostReason(lease) } }], {
+          run: run.number, force: true, expired: { runner: lease.runner, attempt: lease.attempt, before: new Date(now).toISOString() },
+        });
+        if (recorded.length) {
+          lost.push(session.name);
+          this.options.logger.warn(`session '${session.name}': ${runnerLostReason(lease)}`);
+        }
+      } catch (error) {
+        if (!(error instanceof HttpProblem && error.status < 500)) throw error;
+      }
+    }
+    if (lost.length) this.sessions.wake();
+    return lost;
+  }
+}

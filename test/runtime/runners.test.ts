@@ -1,0 +1,187 @@
+// `aof runner` processes running agents for a runtime that runs none itself: claims under leases,
+// heartbeats, stop, a runner lost mid-run, a runner restarted mid-run, fencing and idempotent reports.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { VERSION } from '../../servers/common/version.js';
+import type { Event } from '../../sdk/index.js';
+import { describeRequest } from '../support/fake-model.js';
+import { tempDir, removeDir } from '../support/servers.js';
+import { startRunnerProcess, type RunnerProcess } from '../support/runners.js';
+import { TestStack } from '../support/stack.js';
+
+const LEASE_SECONDS = 2;
+
+describe('runners: aof runner runs the agents of a runtime', function () {
+  this.timeout(120_000);
+  let stack: TestStack;
+  let homes: string;
+  const runners: RunnerProcess[] = [];
+
+  const runner = async (name: string, options: { tags?: string[]; max?: number } = {}) => {
+    const started = await startRunnerProcess({
+      runtimes: [stack.runtimeUrl], name, home: join(homes, name), fakeUrl: stack.fake.url, token: 'runner-token', ...options,
+    });
+    runners.push(started);
+    return started;
+  };
+  const raw = (path: string, body: unknown): Promise<{ status: number; json(): Promise<any> }> => fetch(`${stack.runtimeUrl}${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer runner-token' }, body: JSON.stringify(body),
+  });
+  /** The model requests whose prompt is `prompt`: one per run that reached Claude Code. */
+  const asked = (prompt: string) => stack.fake.requests.filter((body, i) => describeRequest(body, i).lastUserText === prompt).length;
+  const assertNumbered = (events: Event[]) => assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
+
+  before(async () => {
+    stack = await TestStack.start({ executor: 'none', leaseSeconds: LEASE_SECONDS, token: 'runner-token', executorOptions: { maxConcurrent: 3 } });
+    homes = await tempDir('aof-runners-');
+  });
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.kill('SIGKILL')));
+    stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
+    await stack.client().sessions.clean();
+  });
+  after(async () => {
+    await stack?.close();
+    await removeDir(homes);
+  });
+
+  it('runs queued sessions on a runner, which records who ran them', async () => {
+    const ao = stack.client();
+    await runner('alpha', { max: 2 });
+    for (const name of ['r-1', 'r-2', 'r-3']) await ao.sessions.create({ name, prompt: `task ${name}` });
+    for (const name of ['r-1', 'r-2', 'r-3']) {
+      const result = await ao.sessions.waitForResult(name, { timeoutMs: 60_000 });
+      assert.equal(result.state, 'finished', result.error ?? '');
+      assert.equal(result.result, `ECHO: task ${name}`);
+      const session = await ao.sessions.get(name);
+      assert.match(session.runs[0]!.runner ?? '', /^alpha@/);
+      assertNumbered((await ao.sessions.listEvents(name, { limit: 1000 })).events);
+      assert.equal(asked(`task ${name}`), 1);
+    }
+    const info = await ao.runtimeInfo();
+    assert.equal(info.executor, 'none');
+    assert.equal(info.running, 0);
+  });
+
+  it('gives a session with runner_tags only to a runner that offers them all', async () => {
+    const ao = stack.client();
+    await runner('plain');
+    await ao.sessions.create({ name: 'tagged', prompt: 'needs a gpu', runner_tags: ['gpu'] });
+    await sleep(2500);
+    assert.equal((await ao.sessions.status('tagged')).state, 'queued');
+    await runner('gpu-box', { tags: ['gpu', 'linux'] });
+    const result = await ao.sessions.waitForResult('tagged', { timeoutMs: 60_000 });
+    assert.equal(result.state, 'finished');
+    assert.match((await ao.sessions.get('tagged')).runs[0]!.runner ?? '', /^gpu-box@/);
+  });
+
+  it('stops a run on a runner: the runner hears it at its next heartbeat', async () => {
+    const ao = stack.client();
+    stack.fake.respond((req) => ({ text: 'slow', delayMs: req.lastUserText.includes('slow') ? 60_000 : 0 }));
+    await runner('beta');
+    await ao.sessions.create({ name: 'to-stop', prompt: 'a slow one' });
+    await waitFor(async () => (await ao.sessions.status('to-stop')).state === 'running', 'the run to start');
+    const stopped = await ao.sessions.stop('to-stop');
+    assert.equal(stopped.state, 'stopped');
+    assert.match(stopped.runs[0]!.error ?? '', /SIGTERM/);
+  });
+
+  it('fails the run of a runner that is killed ("runner lost") and keeps the queued runs for another', async () => {
+    const ao = stack.client();
+    stack.fake.respond((req) => ({ text: `done: ${req.lastUserText}`, delayMs: req.lastUserText.includes('long') ? 60_000 : 0 }));
+    const doomed = await runner('doomed', { max: 1 });
+    await ao.sessions.create({ name: 'on-doomed', prompt: 'a long task' });
+    await waitFor(async () => (await ao.sessions.status('on-doomed')).state === 'running', 'the run to start');
+    await ao.sessions.create({ name: 'waits', prompt: 'a short task' });
+    await doomed.kill('SIGKILL');
+    const lost = await ao.sessions.waitForResult('on-doomed', { timeoutMs: 30_000 });
+    assert.equal(lost.state, 'failed');
+    assert.match(lost.error ?? '', /runner lost: runner 'doomed' on \S+ stopped answering/);
+    assert.equal((await ao.sessions.status('waits')).state, 'queued');
+    await runner('rescuer');
+    const rescued = await ao.sessions.waitForResult('waits', { timeoutMs: 60_000 });
+    assert.equal(rescued.state, 'finished');
+    assert.equal(asked('a short task'), 1);
+    assert.match((await ao.sessions.get('waits')).runs[0]!.runner ?? '', /^rescuer@/);
+  });
+
+  it('re-adopts its running agent when restarted within the lease, without doubling an event', async () => {
+    const ao = stack.client();
+    stack.fake.respond((req) => ({ text: `ok: ${req.lastUserText}`, delayMs: req.lastUserText.includes('steady') ? 4000 : 0 }));
+    const first = await runner('phoenix');
+    await ao.sessions.create({ name: 'adopted', prompt: 'a steady task' });
+    await waitFor(async () => (await ao.sessions.listEvents('adopted', { limit: 1000 })).events.length > 0, 'the first event');
+    await first.kill('SIGTERM');
+    const again = await runner('phoenix');
+    await again.waitForLog(/re-adopted the running agent of session 'adopted'/);
+    const result = await ao.sessions.waitForResult('adopted', { timeoutMs: 60_000 });
+    assert.equal(result.state, 'finished', result.error ?? '');
+    assert.equal(result.result, 'ok: a steady task');
+    const events = (await ao.sessions.listEvents('adopted', { limit: 1000 })).events;
+    assertNumbered(events);
+    assert.equal(events.filter((e) => e.type === 'session_start').length, 1);
+    assert.equal(events.filter((e) => e.type === 'result').length, 1);
+    assert.equal(asked('a steady task'), 1);
+  });
+
+  it('keeps the runs in flight under the runtime cap, across runners', async () => {
+    const ao = stack.client();
+    stack.fake.respond((req) => ({ text: 'capped', delayMs: req.lastUserText.includes('capped') ? 1500 : 0 }));
+    await Promise.all([runner('cap-a', { max: 3 }), runner('cap-b', { max: 3 })]);
+    const names = ['c-1', 'c-2', 'c-3', 'c-4', 'c-5'];
+    for (const name of names) await ao.sessions.create({ name, prompt: `capped ${name}` });
+    let most = 0;
+    for (;;) {
+      const info = await ao.runtimeInfo();
+      most = Math.max(most, info.running);
+      if (info.running === 0 && info.queued === 0) break;
+      await sleep(100);
+    }
+    for (const name of names) assert.equal((await ao.sessions.status(name)).state, 'finished');
+    assert.ok(most <= 3, `${most} runs were in flight at once; the cap is 3`);
+    assert.ok(most >= 2, 'the runners ran runs side by side');
+  });
+
+  it('fences a report of a lost attempt and stores a retried report once', async () => {
+    const ao = stack.client();
+    await ao.sessions.create({ name: 'by-hand', prompt: 'reported by hand' });
+    const refused = await raw('/runners/manual/claim', { version: '0.0.0-other' });
+    assert.equal(refused.status, 409);
+    assert.equal((await refused.json()).type, 'urn:aof:problem:runner-version');
+    const { claim } = await (await raw('/runners/manual/claim', { version: VERSION })).json();
+    assert.equal(claim.session, 'by-hand');
+    assert.equal(claim.attempt, 1);
+    const report = (body: object) => raw(`/sessions/by-hand/runs/1/report`, { runner: 'manual', attempt: 1, from: 0, events: [], ...body });
+    const message = { type: 'message', data: { role: 'assistant', text: 'hello' } };
+    assert.equal((await report({ started: true })).status, 200);
+    for (let i = 0; i < 3; i++) {
+      const answer = await report({ events: [message] });
+      assert.equal(answer.status, 200);
+      assert.deepEqual(await answer.json(), { reported: 1, stop_requested: false });
+    }
+    const late = await raw(`/sessions/by-hand/runs/1/report`, { runner: 'manual', attempt: 2, from: 1, events: [message] });
+    assert.equal(late.status, 409);
+    assert.equal((await late.json()).type, 'urn:aof:problem:lease-lost');
+    const other = await raw(`/sessions/by-hand/runs/1/report`, { runner: 'someone-else', attempt: 1, from: 1, events: [message] });
+    assert.equal((await other.json()).type, 'urn:aof:problem:lease-lost');
+    const gap = await report({ from: 5, events: [message] });
+    assert.equal(gap.status, 409);
+    // The runner goes quiet: the sweeper ends the run; a report after that is refused.
+    const lost = await ao.sessions.waitForResult('by-hand', { timeoutMs: 30_000 });
+    assert.equal(lost.state, 'failed');
+    assert.match(lost.error ?? '', /runner lost: runner 'manual' stopped answering/);
+    const events = (await ao.sessions.listEvents('by-hand', { limit: 1000 })).events;
+    assert.deepEqual(events.map((e) => e.type), ['message', 'session_stop']);
+    const heartbeat = await (await raw('/runners/manual/heartbeat', { leases: [{ session: 'by-hand', run: 1, attempt: 1 }] })).json();
+    assert.equal(heartbeat.leases[0].status, 'lost');
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
