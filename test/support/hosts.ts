@@ -16,9 +16,9 @@
 import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isAlive } from '../../servers/common/data-dir.js';
 import { claudeTestEnv, inheritedEnv } from './claude-env.js';
 import { collectOutput, type ProcessOutput } from './processes.js';
-import { isAlive } from '../../servers/common/data-dir.js';
 import { removeDir, tempDir } from './servers.js';
 
 const PREFIX = 'aofh';
