@@ -1,18 +1,15 @@
 // Drives the real, pinned Claude Code CLI against the fake Messages API (test/support/fake-model.ts).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { claudeBin, claudeChildEnv, TEST_MODEL } from './support/claude-env.js';
+import { claudeChildEnv, runClaude as runCli, TEST_MODEL, type CliRun } from './support/claude-env.js';
 import { describeRequest, startFakeModel, type FakeModel } from './support/fake-model.js';
 
 const echoMcpServer = fileURLToPath(new URL('./support/echo-mcp-server.mjs', import.meta.url));
 
-type Line = { type: string; subtype?: string; [key: string]: unknown };
-type Run = { code: number | null; lines: Line[]; stderr: string; result: Line | undefined };
 
 describe('fake model + real Claude Code CLI', function () {
   this.timeout(30000);
@@ -38,22 +35,10 @@ describe('fake model + real Claude Code CLI', function () {
     await rm(configDir, { recursive: true, force: true });
   });
 
-  function runClaude(prompt: string, extraArgs: string[] = [], sessionArgs = ['--session-id', randomUUID()]): Promise<Run> {
+  function runClaude(prompt: string, extraArgs: string[] = [], sessionArgs = ['--session-id', randomUUID()]): Promise<CliRun> {
     const args = ['-p', '--output-format', 'stream-json', '--verbose', '--model', TEST_MODEL,
       '--permission-mode', 'bypassPermissions', ...sessionArgs, ...extraArgs];
-    const child = spawn(claudeBin, args, { cwd, env: claudeChildEnv(fake.url, configDir), stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.end(prompt);
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => {
-        const lines = stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Line);
-        resolve({ code, lines, stderr, result: lines.findLast((l) => l.type === 'result') });
-      });
-    });
+    return runCli(args, { cwd, env: claudeChildEnv(fake.url, configDir), prompt });
   }
 
   it('(a) returns the scripted text as a successful result', async () => {

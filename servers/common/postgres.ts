@@ -8,7 +8,10 @@ import { DATABASE_URL_VARIABLE, redactDatabaseUrl } from './config.js';
 import type { Logger } from './logger.js';
 import { HttpProblem } from './problem.js';
 
-/** A schema change: applied once, in order of `version`, each in its own transaction. */
+/**
+ * A schema change: applied once, in order of `version`, each in its own transaction. Versions may
+ * leave gaps, and one added below a version a database already has is applied there all the same.
+ */
 export interface Migration {
   version: number;
   /** What it does, kept in the migrations table for whoever reads the database. */

@@ -147,9 +147,14 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
         let sent = 0;
         do {
           const batch = nextBatch(events, sent);
+          const first = sent === 0;
           const answer = await call((client) => client.POST('/sessions/{name}/runs/{run}/report', {
             params: { path: { name: claim.session.name, run: claim.run.number } },
-            body: { runner: options.runner, attempt: claim.attempt, from: base + sent, events: batch, ...(recordOptions.started && sent === 0 ? { started: true } : {}) },
+            body: {
+              runner: options.runner, attempt: claim.attempt, from: base + sent, events: batch,
+              ...(recordOptions.started && first ? { started: true } : {}),
+              ...(recordOptions.conversation && first ? { conversation: recordOptions.conversation.toString('base64') } : {}),
+            },
           }));
           sent += batch.length;
           claim.reported = answer.reported;

@@ -28,8 +28,8 @@ export interface RunLeaseOptions {
 export interface Claim {
   session: StoredSession;
   attempt: number;
-  /** Claude Code's conversation saved after the session's last run (gzip, base64), when there is one. */
-  conversation?: string | null;
+  /** The conversation its run continues, as saved (gzip): the session's own, or a fork's source's. */
+  conversation: Buffer | null;
 }
 
 export interface LeaseRef {
@@ -45,6 +45,8 @@ export interface RunReport {
   events: EventInput[];
   started?: boolean | undefined;
   retry_prompt?: string | undefined;
+  /** The conversation after the run (gzip, base64). */
+  conversation?: string | undefined;
 }
 
 export class RunLeases {
@@ -101,8 +103,15 @@ export class RunLeases {
         if (!canClaim(session, offer, Date.now())) return null;
         return { session, attempt: grant(session, offer, Date.now(), this.options.leaseMs) };
       }, { skipBusy: true });
-      if (claimed) return claimed;
+      if (claimed) return { ...claimed, conversation: await this.conversationFor(claimed.session) };
     }
+    return null;
+  }
+
+  /** What a runner on another host needs to continue the conversation: the session's, or its fork source's. */
+  private async conversationFor(session: StoredSession): Promise<Buffer | null> {
+    if (session.conversation_started) return this.sessions.loadConversation(session.name);
+    if (session.forked_from) return this.sessions.loadConversation(session.forked_from.session);
     return null;
   }
 
@@ -130,6 +139,14 @@ export class RunLeases {
         run.retry = startRetry(run, report.retry_prompt!, parsed);
         return true;
       });
+    }
+    if (report.conversation !== undefined) {
+      // Kept before the end is recorded, so a resume queued right after the end finds it; only from the lease holder.
+      await this.sessions.update(name, (session) => {
+        checkHolds(session, session.runs.find((r) => r.number === runNumber) ?? lastRun(session), report.runner, report.attempt);
+        return null;
+      });
+      await this.sessions.saveConversation(name, Buffer.from(report.conversation, 'base64'));
     }
     const ending = report.events.some((e) => e.type === 'session_stop');
     await this.sessions.record(name, report.events, {

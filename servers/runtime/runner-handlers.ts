@@ -22,7 +22,7 @@ export function runnerHandlers(leases: RunLeases): Handlers<RunnerOperations> {
             attempt: claim.attempt,
             lease_seconds: leases.leaseSeconds,
             spec: claim.session as unknown as Record<string, unknown>,
-            conversation: claim.conversation ?? null,
+            conversation: claim.conversation?.toString('base64') ?? null,
           },
         },
       };

@@ -382,6 +382,8 @@ export class SessionService {
       if (!session || !when(session)) return false;
       // A worktree first: what the agent left uncommitted goes to its branch, or the deletion fails.
       if (session.worktree) await removeWorktree(session.worktree, name, discard);
+      // Its saved conversation first, for the same reason as its events.
+      await this.store.conversations.remove(name);
       // Events first: a crash in between leaves a session without events, never events without a session.
       await this.store.events.remove(name);
       await this.store.sessions.remove(name);
@@ -490,6 +492,16 @@ export class SessionService {
       if (result !== null) await this.store.sessions.replace(session);
       return result;
     });
+  }
+
+  /** Claude Code's conversation of the session as saved after its last run (gzip), or null. */
+  loadConversation(name: string): Promise<Buffer | null> {
+    return this.store.conversations.load(name);
+  }
+
+  /** Keeps the session's conversation (gzip) so that any host can resume it. */
+  async saveConversation(name: string, data: Buffer): Promise<void> {
+    await this.store.conversations.save(name, data);
   }
 
   /** Sessions whose last run is queued or running (the queue and the runs in flight). */

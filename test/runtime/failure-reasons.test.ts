@@ -1,7 +1,9 @@
 // The wording of every start failure, including those this machine cannot produce on demand
 // (EMFILE, ENOMEM, EAGAIN, EDQUOT): each says what happened and what to do.
 import assert from 'node:assert/strict';
-import { exitReason, startFailureReason, type StartStage } from '../../servers/runtime/executor/failure-reasons.js';
+import {
+  conversationMovedNote, conversationNotFoundReason, exitReason, startFailureReason, type StartStage,
+} from '../../servers/runtime/executor/failure-reasons.js';
 
 const errno = (code: string, syscall = 'spawn /bin/sh') => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
 const spawnIn = (problem: 'missing' | 'not-a-directory' | 'no-access' | null = null): StartStage =>
@@ -45,5 +47,24 @@ describe('failure reasons (unit)', () => {
     assert.match(exitReason({ code: 127, signal: null }, 'sh: 1: /opt/claude: not found'), /could not be run \(exit code 127.*\/opt\/claude: not found; install Claude Code or set AGENT_ORCHESTRATOR_CLAUDE_BIN/);
     assert.equal(exitReason({ code: 2, signal: null }, 'boom'), 'Claude Code exited with code 2 without a result: boom');
     assert.doesNotMatch(exitReason({ code: 2, signal: null }, 'boom'), /IS_SANDBOX/);
+  });
+});
+
+const id = '11111111-2222-4333-8444-555555555555';
+
+describe('failure reasons: conversations (unit)', () => {
+  it('says a resume found nothing to continue, and whether one had been restored', () => {
+    assert.match(conversationNotFoundReason({ claudeSessionId: id, restoredAt: null }),
+      new RegExp(`no conversation ${id} on this host, and the runtime has none saved.*resume the session with a prompt that gives the context again, or start a new session`));
+    const restored = conversationNotFoundReason({ claudeSessionId: id, restoredAt: '/cfg/projects/-w/x.jsonl', cwd: '/w' });
+    assert.match(restored, /although it was restored to \/cfg\/projects\/-w\/x.jsonl for the project dir \/w/);
+    assert.match(restored, /CLAUDE_CONFIG_DIR and HOME.*then resume the session$/);
+  });
+
+  it('notes a conversation that continues in another directory than it was recorded in, and only then', () => {
+    assert.equal(conversationMovedNote('/w', '/w'), null);
+    assert.equal(conversationMovedNote(null, '/w'), null);
+    assert.equal(conversationMovedNote('/home/u/app', '/data/app'),
+      'the conversation was recorded in /home/u/app and continues in /data/app: files it mentions under /home/u/app may not be there on this host');
   });
 });

@@ -143,6 +143,24 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     assert.ok(most >= 2, 'the runners ran runs side by side');
   });
 
+  it('resumes a session on another host: the conversation travels with the session', async () => {
+    const ao = stack.client();
+    const first = await runner('host-one');
+    await ao.sessions.create({ name: 'travels', prompt: 'remember the word pelican' });
+    assert.equal((await ao.sessions.waitForResult('travels', { timeoutMs: 60_000 })).state, 'finished');
+    await first.kill('SIGTERM');
+    const second = await runner('host-two');
+    await ao.sessions.resume('travels', { prompt: 'which word?' });
+    const result = await ao.sessions.waitForResult('travels', { timeoutMs: 60_000 });
+    assert.equal(result.state, 'finished', result.error ?? '');
+    assert.match((await ao.sessions.get('travels')).runs[1]!.runner ?? '', /^host-two@/);
+    await second.waitForLog(/session 'travels': restored its conversation from the runtime/);
+    // The model saw the first run's turn in the second run's request: Claude Code resumed, not restarted.
+    const last = stack.fake.requests.findLast((body, i) => describeRequest(body, i).lastUserText === 'which word?')!;
+    assert.match(JSON.stringify(last.messages), /remember the word pelican/);
+    assert.match(JSON.stringify(last.messages), /ECHO: remember the word pelican/);
+  });
+
   it('fences a report of a lost attempt and stores a retried report once', async () => {
     const ao = stack.client();
     await ao.sessions.create({ name: 'by-hand', prompt: 'reported by hand' });

@@ -217,5 +217,52 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.deepEqual((await store.sessions.all()).map((s) => s.name), ['during', ...Array.from({ length: 10 }, (_, i) => `c${29 - i}`)]);
       });
     });
+
+    describe('conversations', () => {
+      // Every byte value, and more than one write's worth: the store keeps bytes, not text.
+      const bytes = (size: number, seed: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + seed) % 256));
+
+      it('saves, loads, replaces and removes a session\'s conversation, byte for byte', async () => {
+        assert.equal(await store.conversations.load('c'), null);
+        const first = bytes(3 * 65_536 + 7, 1);
+        await store.conversations.save('c', first);
+        assert.deepEqual(await store.conversations.load('c'), first);
+        const second = bytes(10, 2);
+        await store.conversations.save('c', second);
+        assert.deepEqual(await store.conversations.load('c'), second, 'a save replaces the whole conversation');
+        await store.conversations.save('empty', Buffer.alloc(0));
+        assert.deepEqual(await store.conversations.load('empty'), Buffer.alloc(0));
+        assert.equal(await store.conversations.remove('c'), true);
+        assert.equal(await store.conversations.remove('c'), false);
+        assert.equal(await store.conversations.load('c'), null);
+        assert.deepEqual(await store.conversations.load('empty'), Buffer.alloc(0), 'other sessions keep theirs');
+      });
+
+      it('keeps one conversation per name, distinct for names that differ only in case', async () => {
+        await store.conversations.save('Abc', Buffer.from('upper'));
+        await store.conversations.save('abc', Buffer.from('lower'));
+        assert.equal((await store.conversations.load('Abc'))?.toString(), 'upper');
+        assert.equal((await store.conversations.load('abc'))?.toString(), 'lower');
+        await store.conversations.remove('Abc');
+        assert.equal(await store.conversations.load('Abc'), null);
+        assert.equal((await store.conversations.load('abc'))?.toString(), 'lower');
+      });
+
+      it('ends concurrent saves of one session with one of them whole, never a mix', async () => {
+        const versions = Array.from({ length: 8 }, (_, i) => bytes(50_000 + i, i));
+        await Promise.all(versions.map((v) => store.conversations.save('busy', v)));
+        const kept = await store.conversations.load('busy');
+        assert.ok(versions.some((v) => kept?.equals(v)), 'the conversation kept is one of those saved');
+      });
+
+      it('keeps conversations across a close and reopen, and forgets removed ones', async () => {
+        await store.conversations.save('kept', bytes(1000, 3));
+        await store.conversations.save('gone', bytes(10, 4));
+        await store.conversations.remove('gone');
+        await reopen();
+        assert.deepEqual(await store.conversations.load('kept'), bytes(1000, 3));
+        assert.equal(await store.conversations.load('gone'), null);
+      });
+    });
   });
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CONVERSATIONS_DIR, conversationFileName } from '../../servers/runtime/store/embedded-conversations.js';
 import { openEmbeddedStore } from '../../servers/runtime/store/embedded-store.js';
 import { EventFiles, eventFileName } from '../../servers/runtime/store/event-files.js';
 import { removeDir, tempDir } from '../support/servers.js';
@@ -72,5 +73,38 @@ describe('embedded store: event files', () => {
     await again.close();
     assert.equal((await readFile(file, 'utf8')).split('\n').filter(Boolean).length, 4, 'the cut line is gone from the file');
     await writeFile(file, '');
+  });
+});
+
+describe('embedded store: conversation files', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await tempDir('aof-store-');
+  });
+  afterEach(async () => removeDir(dir));
+
+  it('keeps each conversation as conversations/<name>.jsonl.gz, readable by the runtime\'s user only', async () => {
+    const store = await openEmbeddedStore(dir);
+    await store.conversations.save('Talk', Buffer.from('gzip bytes'));
+    await store.close();
+    const folder = join(dir, CONVERSATIONS_DIR);
+    assert.equal(conversationFileName('Talk'), '~talk.jsonl.gz');
+    assert.deepEqual(await readdir(folder), ['~talk.jsonl.gz']);
+    assert.equal(await readFile(join(folder, '~talk.jsonl.gz'), 'utf8'), 'gzip bytes');
+    assert.equal((await stat(join(folder, '~talk.jsonl.gz'))).mode & 0o777, 0o600);
+    assert.equal((await stat(folder)).mode & 0o777, 0o700);
+  });
+
+  it('keeps the previous conversation when a crash cut a save short, and drops the temp file it left', async () => {
+    let store = await openEmbeddedStore(dir);
+    await store.conversations.save('cut', Buffer.from('before'));
+    await store.close();
+    // What a crash between writing the temp file and renaming it over the conversation leaves.
+    const folder = join(dir, CONVERSATIONS_DIR);
+    await writeFile(join(folder, `${conversationFileName('cut')}.0123456789ab.tmp`), 'half of the ne');
+    store = await openEmbeddedStore(dir);
+    assert.equal((await store.conversations.load('cut'))?.toString(), 'before');
+    assert.deepEqual(await readdir(folder), [conversationFileName('cut')]);
+    await store.close();
   });
 });

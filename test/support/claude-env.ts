@@ -1,4 +1,5 @@
 // How tests launch the pinned Claude Code CLI offline against the fake model (see fake-model.ts).
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,4 +55,27 @@ export function inheritedEnv(): Record<string, string> {
 /** Full env for a test child: `{ ...inheritedEnv(), ...claudeTestEnv(fakeUrl, configDir) }`. */
 export function claudeChildEnv(fakeUrl: string, configDir: string): Record<string, string> {
   return { ...inheritedEnv(), ...claudeTestEnv(fakeUrl, configDir) };
+}
+
+/** One stream-json line of the CLI's output. */
+export type CliLine = { type: string; subtype?: string; [key: string]: unknown };
+
+/** How a run of the CLI ended: its exit code, its stream-json lines, its stderr, its result line. */
+export type CliRun = { code: number | null; lines: CliLine[]; stderr: string; result: CliLine | undefined };
+
+/** Runs the pinned CLI once with `args`, `prompt` on its stdin, in `cwd` with exactly `env`. */
+export function runClaude(args: string[], options: { cwd: string; env: Record<string, string>; prompt: string }): Promise<CliRun> {
+  const child = spawn(claudeBin, args, { cwd: options.cwd, env: options.env, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.end(options.prompt);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const lines = stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as CliLine);
+      resolve({ code, lines, stderr, result: lines.findLast((l) => l.type === 'result') });
+    });
+  });
 }

@@ -111,3 +111,38 @@ function errorCode(error: unknown): string | undefined {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * What a runner knows when Claude Code answered a `--resume` with "No conversation found": whether it
+ * had restored the session's saved conversation first (see conversation-files.ts), and where.
+ */
+export type MissingConversation = { claudeSessionId: string } & (
+  /** The runtime had no conversation saved for the session. */
+  | { restoredAt: null }
+  /** It was written to `restoredAt` for the agent's cwd, and Claude Code still did not find it. */
+  | { restoredAt: string; cwd: string }
+);
+
+/** Why a resume found no conversation to continue, and what to do about it. */
+export function conversationNotFoundReason(facts: MissingConversation): string {
+  if (facts.restoredAt === null) {
+    return `Claude Code has no conversation ${facts.claudeSessionId} on this host, and the runtime has none saved for the session `
+      + '(its last run ended before its conversation could be kept): what the agent said before is lost; resume the session '
+      + 'with a prompt that gives the context again, or start a new session';
+  }
+  return `Claude Code found no conversation ${facts.claudeSessionId} although it was restored to ${facts.restoredAt} for the project dir `
+    + `${facts.cwd}: the agent's Claude Code keeps its conversations elsewhere. Give the runner the agent's CLAUDE_CONFIG_DIR and HOME, `
+    + 'and a Claude Code that keeps conversations in <config dir>/projects/<real path of the project dir, every character but '
+    + `ASCII letters and digits as '-'>/<session id>.jsonl, ${RESUME}`;
+}
+
+/**
+ * What to tell when a conversation recorded in one directory continues in another (a project dir
+ * whose real path differs on this host, e.g. through a symlink): it resumes, but the paths it
+ * mentions are the old ones. Null when the directories are the same.
+ */
+export function conversationMovedNote(recordedCwd: string | null, cwd: string): string | null {
+  if (recordedCwd === null || recordedCwd === cwd) return null;
+  return `the conversation was recorded in ${recordedCwd} and continues in ${cwd}: files it mentions under ${recordedCwd} `
+    + 'may not be there on this host';
+}

@@ -12,8 +12,9 @@ import {
 } from './agent-process.js';
 import { claudeArgs, resolveExecutable } from './claude-command.js';
 import { agentMcpServers, inApprovalMode } from './permission-server.js';
-import { cliNotFoundReason, exitReason, startFailureReason, unexpectedFailureReason } from './failure-reasons.js';
+import { cliNotFoundReason, conversationMovedNote, exitReason, startFailureReason, unexpectedFailureReason } from './failure-reasons.js';
 import { LineTail } from './line-tail.js';
+import { locateConversation, readConversation, restoreConversation } from './conversation-files.js';
 import { StreamParser } from './stream-parser.js';
 import { retryFor } from '../structured-output.js';
 
@@ -284,6 +285,7 @@ class LocalExecutor implements Executor {
     // Continue the conversation once Claude Code has opened it. A run stopped before Claude Code
     // saved anything leaves no conversation to resume: then open it anew under the same id.
     let resume = session.conversation_started === true;
+    if (claim.conversation && (resume || session.forked_from)) await this.restoreConversation(claim, resume);
     let prompt = run.prompt;
     let retried = false;
     for (let attempt = 0; ; attempt++) {
@@ -434,12 +436,49 @@ class LocalExecutor implements Executor {
       const prompt = options.retry(parser.result);
       if (prompt) return { retry: prompt };
     }
-    await this.end(entry, await stopData(exit, parser, files, options.lostReason));
+    await this.end(entry, await stopData(exit, parser, files, options.lostReason), await this.keptConversation(claim));
     return 'ended';
   }
 
-  private async end(entry: ActiveRun, data: StopData): Promise<void> {
-    await this.record(entry, [{ type: 'session_stop', data }], { force: true });
+  private async end(entry: ActiveRun, data: StopData, conversation?: Buffer | null): Promise<void> {
+    await this.record(entry, [{ type: 'session_stop', data }], { force: true, ...(conversation ? { conversation } : {}) });
+  }
+
+  /**
+   * Puts the conversation the run continues where Claude Code looks for it, when this host does not
+   * have it (the last run ran on another host): the session's own, or for a fork's first run its source's.
+   */
+  private async restoreConversation(claim: ClaimedRun, resume: boolean): Promise<void> {
+    const { session } = claim;
+    const claudeSessionId = resume ? session.claude_session_id! : session.forked_from!.claude_session_id;
+    const location = { env: this.options.env, cwd: session.project_dir, claudeSessionId };
+    try {
+      if (existsSync(await locateConversation(location))) return;
+      const restored = await restoreConversation(location, claim.conversation!);
+      this.options.logger.info(`session '${session.name}': restored its conversation from the runtime to ${restored.path}`);
+      const moved = conversationMovedNote(restored.recordedCwd, session.project_dir);
+      if (moved) this.options.logger.warn(`session '${session.name}': ${moved}`);
+    } catch (error) {
+      // The project dir may be missing here: the spawn then fails and says so.
+      this.options.logger.warn(`session '${session.name}': could not restore its conversation: ${(error as Error).message}`);
+    }
+  }
+
+  /** The conversation after the run (gzip), to keep with the session; null when there is none or it cannot be read. */
+  private async keptConversation(claim: ClaimedRun): Promise<Buffer | null> {
+    const { session } = claim;
+    if (!session.claude_session_id) return null;
+    try {
+      const data = await readConversation({ env: this.options.env, cwd: session.project_dir, claudeSessionId: session.claude_session_id });
+      if (data && data.length > MAX_CONVERSATION_BYTES) {
+        this.options.logger.warn(`session '${session.name}': its conversation (${data.length} bytes gzip'd) is too large to keep with the session; only this host can resume it`);
+        return null;
+      }
+      return data;
+    } catch (error) {
+      this.options.logger.warn(`session '${session.name}': could not read its conversation: ${(error as Error).message}`);
+      return null;
+    }
   }
 
   /** Ends a run whose agent could not be started. */
@@ -471,6 +510,9 @@ class LocalExecutor implements Executor {
     }
   }
 }
+
+/** A conversation kept with its session fits in one report (the contract's 1.5 MB of base64). */
+const MAX_CONVERSATION_BYTES = 1_100_000;
 
 /** A 503 from the runtime (its database is away) or no answer at all: worth waiting for. */
 function isUnreachable(error: unknown): boolean {

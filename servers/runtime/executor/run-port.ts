@@ -37,7 +37,7 @@ export interface RunPort {
    * Reports events (and the start, with `started`) of the claimed run; resolves false when the run is
    * no longer this runner's (deleted, ended, or its lease lost): its agent must end.
    */
-  record(claim: ClaimedRun, events: EventInput[], options?: { force?: boolean; started?: boolean }): Promise<boolean>;
+  record(claim: ClaimedRun, events: EventInput[], options?: RecordOptions): Promise<boolean>;
   /** Events of the run that came from the agent's output, as the runtime has them. */
   parsedEvents(claim: ClaimedRun): Promise<number>;
   /** The answer broke the output schema: the run asks `prompt` once more. */
@@ -46,6 +46,13 @@ export interface RunPort {
   stopRequested(claim: ClaimedRun): Promise<boolean>;
   /** Extends the leases; says of each claim whether it is held, to stop, or lost. */
   heartbeat(claims: readonly ClaimedRun[]): Promise<LeaseStatus[]>;
+}
+
+export interface RecordOptions {
+  force?: boolean;
+  started?: boolean;
+  /** Claude Code's conversation after the run (gzip): kept with the session, before the events. */
+  conversation?: Buffer | undefined;
 }
 
 /** Whether an error says the run is not (or no longer) this runner's to report on. */
@@ -62,7 +69,7 @@ export function localRunPort(sessions: SessionService, leases: RunLeases, runner
     leaseMs,
     async claim() {
       const claim = await leases.claim({ runner, tags });
-      return claim && { session: claim.session, run: lastRun(claim.session), attempt: claim.attempt, reported: 0 };
+      return claim && { session: claim.session, run: lastRun(claim.session), attempt: claim.attempt, reported: 0, conversation: claim.conversation };
     },
     async held() {
       const held: ClaimedRun[] = [];
@@ -80,8 +87,9 @@ export function localRunPort(sessions: SessionService, leases: RunLeases, runner
       }
       return held;
     },
-    async record(claim, events, options = {}) {
+    async record(claim, events, { conversation, ...options } = {}) {
       try {
+        if (conversation) await sessions.saveConversation(claim.session.name, conversation);
         await sessions.record(claim.session.name, events, {
           run: claim.run.number, ...options, lease: { runner, attempt: claim.attempt, from: claim.reported, leaseMs },
         });

@@ -1,5 +1,6 @@
 import type { Logger } from '../../common/logger.js';
 import type { RuntimeStore } from './interfaces.js';
+import { ConversationFiles } from './embedded-conversations.js';
 import { EventFiles } from './event-files.js';
 import { migrateSingleEventsFile } from './nedb-migration.js';
 import { NedbSessionStore } from './nedb-sessions.js';
@@ -11,8 +12,9 @@ export interface EmbeddedStoreOptions {
 }
 
 /**
- * The embedded backend in a data dir: `sessions.db` (nedb) and `events/` (one append-only file per
- * session). A data dir of an earlier version (a single `events.db`) is migrated first, once.
+ * The embedded backend in a data dir: `sessions.db` (nedb), `events/` (one append-only file per
+ * session) and `conversations/` (one gzip'd conversation per session). A data dir of an earlier
+ * version (a single `events.db`) is migrated first, once.
  */
 export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<RuntimeStore> {
   const started = Date.now();
@@ -20,5 +22,6 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   if (migrated) options.logger?.info(`moved ${migrated} events of ${dataDir}/events.db into one file per session in ${Date.now() - started} ms`);
   const sessions = await NedbSessionStore.open(dataDir);
   const events = await EventFiles.open(dataDir, { maxOpen: options.maxOpenEventFiles });
-  return { sessions, events, close: () => events.close() };
+  const conversations = await ConversationFiles.open(dataDir);
+  return { sessions, events, conversations, close: () => events.close() };
 }

@@ -10,10 +10,13 @@ export const DEFAULT_OPEN_EVENT_FILES = 64;
 export const EVENTS_DIR = 'events';
 
 /**
- * The file of one session's events. Names are `[A-Za-z0-9_-]`; on a case-insensitive file system
- * `Abc` and `abc` would share a file, so capitals are written as `~` and the letter (`~abc.jsonl`).
+ * A session's name as the stem of its files. Names are `[A-Za-z0-9_-]`; on a case-insensitive file
+ * system `Abc` and `abc` would share a file, so capitals are written as `~` and the letter (`~abc`).
  */
-export const eventFileName = (session: string): string => `${session.replace(/[A-Z]/g, (c) => `~${c.toLowerCase()}`)}.jsonl`;
+export const sessionFileStem = (session: string): string => session.replace(/[A-Z]/g, (c) => `~${c.toLowerCase()}`);
+
+/** The file of one session's events (`~abc.jsonl` for `Abc`). */
+export const eventFileName = (session: string): string => `${sessionFileStem(session)}.jsonl`;
 
 /** One event as a line of its file; `seq` first, so opening a file finds it without parsing JSON. */
 export function eventLine(event: Event): string {

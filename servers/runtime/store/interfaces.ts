@@ -53,10 +53,25 @@ export interface EventLog {
   remove(session: string): Promise<void>;
 }
 
-/** A backend: both halves, opened together, closed together. */
+/**
+ * Claude Code's conversation of each session (its gzip'd conversation file, see
+ * executor/conversation-files.ts), kept with the session so that a resume can run on another host
+ * than the run before it. The bytes are opaque to the store.
+ */
+export interface ConversationStore {
+  /** Keeps `data` as the session's conversation, replacing the one before; durable once resolved. */
+  save(session: string, data: Buffer): Promise<void>;
+  /** The session's conversation as last saved; null when none was. */
+  load(session: string): Promise<Buffer | null>;
+  /** Deletes the session's conversation; resolves false when there was none. */
+  remove(session: string): Promise<boolean>;
+}
+
+/** A backend: its halves, opened together, closed together. */
 export interface RuntimeStore {
   sessions: SessionStore;
   events: EventLog;
+  conversations: ConversationStore;
   /**
    * Runs `work` while no other process sharing this store runs work under the same `key` (absent
    * when the store belongs to one process: the embedded one). Claims run under it, so the global cap

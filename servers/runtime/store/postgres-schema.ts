@@ -5,7 +5,8 @@ import type { Migration } from '../../common/postgres.js';
  * columns (text in the "C" collation, so PostgreSQL orders names and ISO times exactly as
  * `compareListOrder` does), and the whole stored session as JSON. Events are rows keyed by session
  * and `seq`; `aof_event_heads` holds each session's last `seq`, and its row lock is what serializes
- * appends to one session, in every process.
+ * appends to one session, in every process. `aof_conversations` holds each session's saved Claude Code
+ * conversation (gzip'd bytes).
  *
  * Append-only: a released migration is never edited, a change is a new version.
  */
@@ -38,6 +39,17 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (session, seq)
       );
       CREATE INDEX aof_events_run ON aof_events (session, run);
+    `,
+  },
+  {
+    version: 3,
+    name: 'conversations',
+    sql: `
+      CREATE TABLE aof_conversations (
+        session text COLLATE "C" PRIMARY KEY,
+        data bytea NOT NULL,
+        saved_at timestamptz NOT NULL
+      );
     `,
   },
 ];
