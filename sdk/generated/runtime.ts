@@ -563,6 +563,11 @@ export interface components {
             retry_prompt?: string;
             /** @description Claude Code's conversation after the run (gzip, base64), kept to resume it on any host. */
             conversation?: string;
+            /** @description What the run was billed so far and its turns, for the runtime to enforce the session's limits. */
+            progress?: {
+                usage?: components["schemas"]["ReportedUsage"];
+                turns: number;
+            };
         };
         /** @description Letters, digits, `_` and `-`, starting with a letter or digit; 1 to 60 characters. */
         Name: string;

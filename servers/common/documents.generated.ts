@@ -2405,6 +2405,23 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "string",
             "maxLength": 1500000,
             "description": "Claude Code's conversation after the run (gzip, base64), kept to resume it on any host."
+          },
+          "progress": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "turns"
+            ],
+            "description": "What the run was billed so far and its turns, for the runtime to enforce the session's limits.",
+            "properties": {
+              "usage": {
+                "$ref": "#/components/schemas/ReportedUsage"
+              },
+              "turns": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
           }
         }
       },

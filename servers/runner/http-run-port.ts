@@ -26,7 +26,9 @@ export interface HttpRunPortOptions {
   dataDir: string;
   logger: Logger;
   /** How long a claim waits for a run (a long poll). */
-  waitSeconds?: number;
+  waitSeconds?: number | undefined;
+  /** What a run was billed so far and its turns, sent with its reports. */
+  progressOf?: ((session: string) => RunReport['progress']) | undefined;
 }
 
 /** Errors worth waiting out: no runtime answered, or its database is away. */
@@ -154,6 +156,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
               runner: options.runner, attempt: claim.attempt, from: base + sent, events: batch,
               ...(recordOptions.started && first ? { started: true } : {}),
               ...(recordOptions.conversation && first ? { conversation: recordOptions.conversation.toString('base64') } : {}),
+              ...(options.progressOf?.(claim.session.name) ? { progress: options.progressOf(claim.session.name)! } : {}),
             },
           }));
           sent += batch.length;

@@ -9,6 +9,7 @@ import { lockDataDir } from '../common/data-dir.js';
 import type { Logger } from '../common/logger.js';
 import { writeRuntimeUrl } from '../runtime/approval-handlers.js';
 import { createExecutor, type Executor, type ExecutorOptions } from '../runtime/executor/index.js';
+import type { Usage } from '../runtime/session-store.js';
 import { httpRunPort } from './http-run-port.js';
 
 export interface RunnerOptions {
@@ -39,9 +40,11 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   const name = options.name ?? (hostname().replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 60) || 'runner');
   const unlock = await lockDataDir(options.dataDir, 'runner');
   try {
+    // What each run was billed so far and its turns, sent with its next report: the runtime enforces the limits.
+    const progress = new Map<string, { usage?: Usage; turns: number }>();
     const port = httpRunPort({
       runtimes: options.runtimes, runner: name, host: hostname(), tags: options.tags ?? [], token: options.token,
-      dataDir: options.dataDir, logger: options.logger, waitSeconds: options.waitSeconds,
+      dataDir: options.dataDir, logger: options.logger, waitSeconds: options.waitSeconds, progressOf: (session) => progress.get(session),
     });
     // Where the permission tool of an agent in approval mode asks (see permission-server.ts).
     await writeRuntimeUrl(options.dataDir, port.runtimeUrl);
@@ -55,8 +58,11 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
         AGENT_ORCHESTRATOR_SESSION_API_URL: port.runtimeUrl,
         ...(options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: options.token } : {}),
       }),
-      started: async () => () => undefined,
-      progressed: () => undefined,
+      started: async (session) => () => progress.delete(session),
+      progressed: (session, _run, parser) => {
+        const usage = parser.billedUsage();
+        progress.set(session, { ...(usage ? { usage } : {}), turns: parser.turns });
+      },
     });
     options.logger.info(`runner '${name}' runs agents for ${options.runtimes.join(', ')} (data in ${options.dataDir})`);
     return {

@@ -37,9 +37,12 @@ export class LimitGuard {
   }
 
   progressed(name: string, _run: StoredRun, parser: StreamParser): void {
-    const usage = parser.billedUsage();
+    this.noted(name, parser.billedUsage(), parser.turns);
+  }
+
+  /** What a run was billed so far and its turns (a runner elsewhere reports them): checks the limits. */
+  noted(name: string, usage: Usage | null, turns: number): void {
     if (usage) this.live.set(name, usage);
-    const turns = parser.turns;
     // One check at a time: each reads the store, and their order does not matter.
     this.checking = this.checking.then(() => this.check(name, turns)).catch((error) => {
       this.logger.warn(`could not check the limits of session '${name}': ${error instanceof Error ? error.message : String(error)}`);

@@ -10,8 +10,15 @@ import {
   beat, canClaim, checkHolds, claimable, grant, inFlight, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer,
 } from './leases.js';
 import type { SessionService } from './session-service.js';
-import { lastRun, type EventInput, type StoredSession } from './session-store.js';
+import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession, type Usage } from './session-store.js';
 import { startRetry } from './structured-output.js';
+
+/** What watches the runs of runners elsewhere as they go (the limit guard). */
+export interface RunWatch {
+  /** A run started; resolves to a function to call once it has ended. */
+  started(name: string, run: StoredRun): Promise<() => void>;
+  progressed(name: string, usage: Usage | null, turns: number): void;
+}
 
 export interface RunLeaseOptions {
   /** Runs in flight at once on every process of this runtime (AGENT_ORCHESTRATOR_MAX_CONCURRENT). */
@@ -23,6 +30,7 @@ export interface RunLeaseOptions {
    * lock), so that the cap holds across them. Within this process claims are serialized anyway.
    */
   serialize?: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
+  watch?: RunWatch | undefined;
 }
 
 export interface Claim {
@@ -47,13 +55,19 @@ export interface RunReport {
   retry_prompt?: string | undefined;
   /** The conversation after the run (gzip, base64). */
   conversation?: string | undefined;
+  progress?: { usage?: Usage | undefined; turns: number } | undefined;
 }
 
 export class RunLeases {
   private claiming: Promise<unknown> = Promise.resolve();
   private sweeper: NodeJS.Timeout | undefined;
-  /** Leases are judged from this moment at the earliest: runners get one lease to find a restarted runtime. */
-  private readonly since = Date.now();
+  /**
+   * Leases are judged from this moment at the earliest: runners get one lease to find a restarted
+   * runtime, or to beat again once the database is back after an outage (their heartbeats failed meanwhile).
+   */
+  private since = Date.now();
+  /** The runs of runners elsewhere that the watch follows, and how to tell it they ended. */
+  private readonly watched = new Map<string, Promise<() => void>>();
 
   constructor(private readonly sessions: SessionService, readonly options: RunLeaseOptions) {}
 
@@ -155,14 +169,41 @@ export class RunLeases {
     const session = await this.sessions.getStored(name);
     const run = session?.runs.find((r) => r.number === runNumber);
     if (!session || !run) throw conflict(`Session '${name}' has no run ${runNumber}`, 'run-not-last');
+    await this.watchRun(name, run, report.progress);
     return { reported: run.lease?.runner === report.runner ? run.lease.reported : 0, stop_requested: run.stop_requested === true };
+  }
+
+  /**
+   * Lets the watch (the limit guard) follow a runner's run: from the first report this process sees
+   * of it (its start, or any report after a failover from another process) to its end.
+   */
+  private async watchRun(name: string, run: StoredRun, progress: RunReport['progress']): Promise<void> {
+    const { watch } = this.options;
+    if (!watch) return;
+    const key = `${name}\u0000${run.number}`;
+    if (isFinal(run.state)) {
+      this.unwatch(name, run.number);
+      return;
+    }
+    if (run.state !== 'running') return;
+    if (!this.watched.has(key)) this.watched.set(key, watch.started(name, run));
+    if (progress) watch.progressed(name, progress.usage ?? null, progress.turns);
+  }
+
+  private unwatch(name: string, runNumber: number): void {
+    const key = `${name}\u0000${runNumber}`;
+    void this.watched.get(key)?.then((ended) => ended());
+    this.watched.delete(key);
   }
 
   /** Looks for expired leases every third of a lease. */
   startSweeping(): void {
     const every = Math.max(200, Math.floor(this.options.leaseMs / 3));
     this.sweeper = setInterval(() => {
-      this.sweep().catch((error) => this.options.logger.warn(`could not look for lost runners: ${(error as Error).message}`));
+      this.sweep().catch((error) => {
+        if (error instanceof HttpProblem && error.status === 503) this.since = Date.now();
+        this.options.logger.warn(`could not look for lost runners: ${(error as Error).message}`);
+      });
     }, every);
     this.sweeper.unref();
   }
@@ -188,6 +229,7 @@ export class RunLeases {
           run: run.number, force: true, expired: { runner: lease.runner, attempt: lease.attempt, before: new Date(now).toISOString() },
         });
         if (recorded.length) {
+          this.unwatch(session.name, run.number);
           lost.push(session.name);
           this.options.logger.warn(`session '${session.name}': ${runnerLostReason(lease)}`);
         }

@@ -75,6 +75,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const maxConcurrent = options.executorOptions?.maxConcurrent ?? executorOptionsFromEnv().maxConcurrent;
     const leases = new RunLeases(sessions, {
       maxConcurrent, leaseMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000, logger: options.logger, serialize: store.serialize,
+      // Limits hold for runs on runners elsewhere too: they report what the run was billed so far.
+      watch: { started: (name, run) => guard.started(name, run), progressed: (name, usage, turns) => guard.noted(name, usage, turns) },
     });
     const executor = options.executor === 'none'
       ? undefined

@@ -160,7 +160,7 @@ describe('dashboard: serving from the runtime', function () {
     await ao.sessions.create({ name: 'second', prompt: 'x', project_dir: root });
     const info = await ao.runtimeInfo();
     assert.equal(info.executor, 'none');
-    assert.equal(info.max_concurrent, null);
+    assert.equal(info.max_concurrent, 8); // the global cap, which runners elsewhere obey too
     assert.equal(info.data_dir, join(root, 'runtime'));
     assert.equal(info.running, 0);
     assert.deepEqual(info.queue.map((q) => q.name), ['first', 'second']);

@@ -8,6 +8,7 @@ import type { Event } from '../../sdk/index.js';
 import { describeRequest } from '../support/fake-model.js';
 import { tempDir, removeDir } from '../support/servers.js';
 import { startRunnerProcess, type RunnerProcess } from '../support/runners.js';
+import { runBin } from '../bin/run-bin.js';
 import { TestStack } from '../support/stack.js';
 
 const LEASE_SECONDS = 2;
@@ -37,7 +38,11 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     homes = await tempDir('aof-runners-');
   });
   afterEach(async () => {
-    await Promise.all(runners.splice(0).map((r) => r.kill('SIGKILL')));
+    // A killed runner's agents keep going by design: end them too, so nothing outlives the test.
+    await Promise.all(runners.splice(0).map(async (r) => {
+      await r.kill('SIGKILL');
+      await r.killAgents();
+    }));
     stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
     await stack.client().sessions.clean();
   });
@@ -159,6 +164,41 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     const last = stack.fake.requests.findLast((body, i) => describeRequest(body, i).lastUserText === 'which word?')!;
     assert.match(JSON.stringify(last.messages), /remember the word pelican/);
     assert.match(JSON.stringify(last.messages), /ECHO: remember the word pelican/);
+  });
+
+  it('enforces a session\'s limits on a runner: turns from its reports, the time limit from the runtime', async () => {
+    const ao = stack.client();
+    stack.fake.respond((req) => {
+      const text = JSON.stringify(req.body.messages);
+      if (text.includes('loop on')) return { toolUse: { name: 'Bash', input: { command: 'echo again', description: 'loop' } } };
+      return { text: 'late', delayMs: text.includes('dawdle') ? 60_000 : 0 };
+    });
+    await runner('limited', { max: 2 });
+    await ao.sessions.create({ name: 'looper', prompt: 'loop on', limits: { max_turns: 3 } });
+    await ao.sessions.create({ name: 'dawdler', prompt: 'dawdle', limits: { timeout_seconds: 2 } });
+    const looped = await ao.sessions.waitForResult('looper', { timeoutMs: 60_000 });
+    assert.equal(looped.state, 'stopped');
+    assert.match(looped.error ?? '', /^limit max_turns crossed: \d+ model turns in this run, limit 3$/);
+    const dawdled = await ao.sessions.waitForResult('dawdler', { timeoutMs: 60_000 });
+    assert.equal(dawdled.state, 'stopped');
+    assert.equal(dawdled.error, 'limit timeout_seconds crossed: the run went on for more than 2 s');
+  });
+
+  it('aof runner refuses bad options and a runtime that does not answer, with one line and exit 1', async () => {
+    const env = { ...stack.clientEnv, AGENT_ORCHESTRATOR_DATA_DIR: join(homes, 'cli') };
+    const badName = await runBin('aof', ['runner', '--runtime', stack.runtimeUrl, '--name', 'has.dot'], { env });
+    assert.equal(badName.code, 1);
+    assert.match(badName.stderr, /^aof: --name must be letters, digits, '_' and '-'/);
+    const badMax = await runBin('aof', ['runner', '--runtime', stack.runtimeUrl, '--max', 'lots'], { env });
+    assert.equal(badMax.code, 1);
+    assert.match(badMax.stderr, /^aof: --max must be a whole number, 1 or more, not 'lots'/);
+    const badUrl = await runBin('aof', ['runner', '--runtime', 'ftp://x'], { env });
+    assert.equal(badUrl.code, 1);
+    assert.match(badUrl.stderr, /^aof: --runtime must be an http:\/\/ URL/);
+    const nobody = await runBin('aof', ['runner', '--runtime', 'http://127.0.0.1:9,http://127.0.0.1:10'], { env });
+    assert.equal(nobody.code, 1);
+    assert.match(nobody.stderr, /aof: no runtime answers \(http:\/\/127.0.0.1:9, http:\/\/127.0.0.1:10\)/);
+    assert.doesNotMatch(nobody.stderr, /\n\s+at /, 'no stack trace');
   });
 
   it('fences a report of a lost attempt and stores a retried report once', async () => {

@@ -1,6 +1,6 @@
 // `aof runner` as a process, the way a person starts one on another host.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { claudeBin, claudeChildEnv, repoRoot } from './claude-env.js';
@@ -29,6 +29,8 @@ export interface RunnerProcess {
   /** Resolves once a logged line matches. */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Kills the agents it started (they outlive a killed runner by design), by their pid files. */
+  killAgents(): Promise<void>;
 }
 
 export async function startRunnerProcess(options: RunnerProcessOptions): Promise<RunnerProcess> {
@@ -63,8 +65,23 @@ export async function startRunnerProcess(options: RunnerProcessOptions): Promise
       }
     }
   });
+  const killAgents = async () => {
+    const runs = join(dataDir, 'runs');
+    for (const session of await readdir(runs).catch(() => [] as string[])) {
+      for (const run of await readdir(join(runs, session)).catch(() => [] as string[])) {
+        const pid = Number((await readFile(join(runs, session, run, 'pid'), 'utf8').catch(() => '')).split(' ')[0]);
+        if (pid > 0) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            // Ended already.
+          }
+        }
+      }
+    }
+  };
   const runner: RunnerProcess = {
-    child, log, dataDir, configDir,
+    child, log, dataDir, configDir, killAgents,
     waitForLog(pattern, timeoutMs = 20_000) {
       const seen = log.find((line) => pattern.test(line));
       if (seen) return Promise.resolve(seen);
