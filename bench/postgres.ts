@@ -14,18 +14,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ingestOptions } from './lib/options.js';
 import { silentLogger } from '../servers/common/logger.js';
 import { startRuntime, type RunningRuntime } from '../servers/runtime/server.js';
 import { freshDatabase, stopPostgres } from '../test/support/postgres.js';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-const ROUNDS = Number(option('rounds', '3'));
-const SECONDS = Number(option('seconds', '2'));
-const BATCHES = option('batches', '1,50').split(',').map(Number);
-const SESSIONS = option('sessions', '1,8').split(',').map(Number);
+const { rounds: ROUNDS, seconds: SECONDS, batches: BATCHES, sessions: SESSIONS } = ingestOptions();
 const TEXT = 'x'.repeat(200);
 
 async function start(databaseUrl: string | undefined, dataDir: string): Promise<RunningRuntime> {

@@ -108,37 +108,60 @@ export const databaseUnavailable = () => new HttpProblem(503, 'The database cann
 
 const asProblem = (error: unknown) => (isUnavailable(error) ? databaseUnavailable() : error);
 
+/** What `work` resolves to, or its error as a problem when it says the database is away. */
+async function asAnswer<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw asProblem(error);
+  }
+}
+
+/**
+ * What a store queries through: the pool (each statement on its own), or one connection inside a
+ * transaction (every statement in it). A store written against this runs either way unchanged.
+ */
+export interface Queries {
+  query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
+  /** Runs `work` in one transaction; inside one already, as part of that one. */
+  transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T>;
+}
+
+/** One connection in an open transaction: statements go to it, a nested transaction is this one. */
+class TransactionQueries implements Queries {
+  constructor(private readonly client: pg.PoolClient) {}
+
+  query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
+    return asAnswer(this.client.query<T>(sql, values));
+  }
+
+  transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
+    return work(this);
+  }
+}
+
 /**
  * The pool as the stores use it. A query that fails because the database is away (restarting, out of
  * reach) becomes a 503 problem; the pool opens new connections once it is back, so nothing else has
  * to reconnect. Other errors pass unchanged.
  */
-export class Database {
+export class Database implements Queries {
   constructor(private readonly pool: pg.Pool) {}
 
-  async query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
-    try {
-      return await this.pool.query<T>(sql, values);
-    } catch (error) {
-      throw asProblem(error);
-    }
+  query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
+    return asAnswer(this.pool.query<T>(sql, values));
   }
 
-  /** Runs `work` in one transaction on one connection. */
-  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw asProblem(error);
-    }
+  /** Runs `work` in one transaction on one connection; it commits when `work` resolves. */
+  async transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
+    const client = await asAnswer(this.pool.connect());
     // A connection that breaks between two statements reports it here, not as an uncaught error.
     let broken: Error | undefined;
     const onError = (error: Error) => { broken = error; };
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      const result = await work(new TransactionQueries(client));
       await client.query('COMMIT');
       return result;
     } catch (error) {

@@ -36,9 +36,9 @@ export class Callbacks {
     return new Callbacks(store, sessions, logger);
   }
 
-  /** Follows the sessions' changes from now on. */
+  /** Follows the sessions' changes made by this process from now on (another runtime process calls back for its own). */
   listen(): () => void {
-    return this.sessions.onChange((change) => void this.changed(change).catch((error) => {
+    return this.sessions.onChange((change, local) => local && void this.changed(change).catch((error) => {
       this.logger.error(`callbacks after a change of session '${change.name}' failed (retried at the next start)`, error);
     }));
   }

@@ -194,6 +194,7 @@ function runtimeHandlers(
       });
       void (async () => {
         try {
+          await sessions.following(name);
           for (;;) {
             const page = await sessions.events(name, lastSent, 500);
             page.events.forEach(send);

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
-import { KeyedLock } from './keyed-lock.js';
 import { checkHolds, freshEvents, holds, isLeased } from './leases.js';
+import { SessionBus } from './session-bus.js';
 import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
@@ -17,7 +16,7 @@ import {
   type Blueprint, type Event, type EventInput, type RunState, type Session, type StoredRun, type StoredSession,
 } from './session-store.js';
 import type { SessionFilter } from './store/catalogue.js';
-import type { RuntimeStore, UnnumberedEvent } from './store/interfaces.js';
+import type { ExclusiveTx, Notice, RuntimeStore, SessionStore, UnnumberedEvent } from './store/interfaces.js';
 import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
@@ -72,13 +71,21 @@ export interface RecordOptions {
 /** Long strings in event data are cut here so one event can never outgrow the store. */
 export const MAX_EVENT_STRING = 64 * 1024;
 
+/** What a write under `exclusive` tells: to the other processes with its commit, to this one's listeners after it. */
+interface Told {
+  changes: SessionChange[];
+  events: Event[];
+}
+
 /**
  * The single authority on sessions: creates them, queues runs, applies recorded events to run
- * states, and tells listeners (SSE streams, waiters) about every event and change.
+ * states, and tells listeners (SSE streams, waiters) about every event and change, also those made
+ * by other runtime processes sharing the store (session-bus.ts).
  */
 export class SessionService {
-  private readonly lock = new KeyedLock();
-  private readonly bus = new EventEmitter().setMaxListeners(0);
+  private readonly bus: SessionBus;
+  /** Sessions that this process writes (or waits to write) now, and how many times. */
+  private readonly writing = new Map<string, number>();
   private scheduler: RunScheduler | undefined;
 
   constructor(
@@ -87,7 +94,9 @@ export class SessionService {
     private readonly defaultProjectDir: string,
     /** Where sessions' git worktrees are made (worktree.ts). */
     private readonly worktreeRoot: string,
-  ) {}
+  ) {
+    this.bus = new SessionBus(store.events, store.notices);
+  }
 
   useScheduler(scheduler: RunScheduler): void {
     this.scheduler = scheduler;
@@ -249,11 +258,15 @@ export class SessionService {
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
       ...(input.runner_tags?.length ? { runner_tags: [...new Set(input.runner_tags)] } : {}),
     };
-    if (!(await this.store.sessions.insert(session))) {
+    const inserted = await this.exclusive(input.name, async (tx, told) => {
+      if (!(await tx.sessions.insert(session))) return false;
+      told.changes.push({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
+      return true;
+    });
+    if (!inserted) {
       if (worktree) await removeWorktree(worktree.worktree, input.name, true);
       throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
     }
-    this.announce({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
     this.scheduler?.enqueue(input.name);
     this.wake();
     return toSession(session);
@@ -261,19 +274,19 @@ export class SessionService {
 
   /** `callbacks`: the ids of the callbacks this run delivers, stored with it in the same write. */
   async resume(name: string, prompt: string, options: { callbacks?: string[] } = {}): Promise<Session> {
-    const session = await this.lock.run(name, async () => {
-      const stored = await this.require(name);
+    const session = await this.exclusive(name, async (tx, told) => {
+      const stored = await this.require(name, tx.sessions);
       const last = lastRun(stored);
       if (!isFinal(last.state)) {
         throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`, 'session-busy');
       }
-      await checkNoPendingFork(this.store.sessions, stored);
+      await checkNoPendingFork(tx.sessions, stored);
       const now = new Date().toISOString();
       stored.runs.push({ ...newRun(last.number + 1, prompt), ...(options.callbacks ? { callbacks: options.callbacks } : {}) });
       stored.last_resumed_at = now;
       stored.updated_at = now;
-      await this.store.sessions.replace(stored);
-      this.announce({ name, change: 'state', state: 'queued', run: last.number + 1, at: now });
+      await tx.sessions.replace(stored);
+      told.changes.push({ name, change: 'state', state: 'queued', run: last.number + 1, at: now });
       return stored;
     });
     this.scheduler?.enqueue(name);
@@ -283,14 +296,14 @@ export class SessionService {
 
   /** A new session continuing `source`'s conversation as it stands (see fork.ts). */
   async fork(source: string, input: ForkCreate): Promise<Session> {
-    const session = await this.lock.run(source, async () => {
-      const fork = forkOf(await this.require(source), input.name, input.prompt, new Date().toISOString());
-      if (!(await this.store.sessions.insert(fork))) {
+    const session = await this.exclusive(source, async (tx, told) => {
+      const fork = forkOf(await this.require(source, tx.sessions), input.name, input.prompt, new Date().toISOString());
+      if (!(await tx.sessions.insert(fork))) {
         throw conflict(`Session '${input.name}' already exists; choose another name for the fork`, 'session-exists');
       }
+      told.changes.push({ name: fork.name, change: 'created', state: 'queued', run: 1, at: fork.created_at });
       return fork;
     });
-    this.announce({ name: session.name, change: 'created', state: 'queued', run: 1, at: session.created_at });
     this.scheduler?.enqueue(session.name);
     this.wake();
     return toSession(session);
@@ -306,13 +319,13 @@ export class SessionService {
       const descendants = await this.descendants(name);
       await Promise.all(descendants.map((child) => this.stop(child, { ...(options.reason ? { reason: options.reason } : {}) }).catch(ignoreNotFound)));
     }
-    const stored = await this.lock.run(name, async () => {
-      const session = await this.require(name);
+    const stored = await this.exclusive(name, async (tx) => {
+      const session = await this.require(name, tx.sessions);
       const run = lastRun(session);
       if (!isFinal(run.state) && !run.stop_requested) {
         run.stop_requested = true;
         if (options.reason) run.stop_reason = options.reason;
-        await this.store.sessions.replace(session);
+        await tx.sessions.replace(session);
       }
       return session;
     });
@@ -377,22 +390,21 @@ export class SessionService {
 
   /** Removes a session and its events when `when` holds for it; tells listeners. */
   private async erase(name: string, when: (session: StoredSession) => boolean, discard = false): Promise<boolean> {
-    const erased = await this.lock.run(name, async () => {
-      const session = await this.store.sessions.find(name);
+    const erased = await this.exclusive(name, async (tx, told) => {
+      const session = await tx.sessions.find(name);
       if (!session || !when(session)) return false;
       // A worktree first: what the agent left uncommitted goes to its branch, or the deletion fails.
       if (session.worktree) await removeWorktree(session.worktree, name, discard);
       // Its saved conversation first, for the same reason as its events.
-      await this.store.conversations.remove(name);
+      await tx.conversations.remove(name);
       // Events first: a crash in between leaves a session without events, never events without a session.
-      await this.store.events.remove(name);
-      await this.store.sessions.remove(name);
+      await tx.events.remove(name);
+      await tx.sessions.remove(name);
+      told.changes.push({ name, change: 'deleted', state: null, at: new Date().toISOString() });
       return true;
     });
     if (!erased) return false;
     await this.scheduler?.forget(name);
-    this.announce({ name, change: 'deleted', state: null, at: new Date().toISOString() });
-    this.bus.emit(`deleted:${name}`);
     return true;
   }
 
@@ -410,8 +422,8 @@ export class SessionService {
    * (events are what the agent said; a remote executor's first event starts its run the same way).
    */
   async record(name: string, reported: EventInput[], options: RecordOptions = {}): Promise<Event[]> {
-    return this.lock.run(name, async () => {
-      const session = await this.require(name);
+    return this.exclusive(name, async (tx, told) => {
+      const session = await this.require(name, tx.sessions);
       const run = lastRun(session);
       const { lease } = options;
       if (lease) {
@@ -450,7 +462,7 @@ export class SessionService {
         if (run.state !== before) changes.push({ name, change: 'state', state: run.state, run: run.number, at });
       }
       // A start with no event (the process exists) stores nothing but the run's new state.
-      const events = unnumbered.length ? await this.store.events.append(name, unnumbered) : [];
+      const events = unnumbered.length ? await tx.events.append(name, unnumbered) : [];
       if (session.worktree && isFinal(run.state) && changes.length) {
         session.worktree.has_changes = await hasChanges(session.worktree).catch(() => session.worktree!.has_changes);
       }
@@ -459,23 +471,22 @@ export class SessionService {
         run.lease!.reported += inputs.length;
         if (!isFinal(run.state)) run.lease!.expires_at = new Date(Date.now() + lease.leaseMs).toISOString();
       }
-      await this.store.sessions.replace(session);
-      for (const event of events) this.bus.emit(`event:${name}`, event);
-      changes.forEach((change) => this.announce(change));
+      await tx.sessions.replace(session);
+      told.events.push(...events);
+      told.changes.push(...changes);
       return events;
     });
   }
 
   /** Says how many approval requests of the session wait for an answer (the session's waiting flag). */
   async setPendingApprovals(name: string, count: number): Promise<void> {
-    const change = await this.lock.run(name, async () => {
-      const session = await this.store.sessions.find(name);
-      if (!session || (session.pending_approvals ?? 0) === count) return null;
+    await this.exclusive(name, async (tx, told) => {
+      const session = await tx.sessions.find(name);
+      if (!session || (session.pending_approvals ?? 0) === count) return;
       session.pending_approvals = count;
-      await this.store.sessions.replace(session);
-      return { name, change: 'approvals', state: lastRun(session).state, run: lastRun(session).number, at: new Date().toISOString() } as const;
+      await tx.sessions.replace(session);
+      told.changes.push({ name, change: 'approvals', state: lastRun(session).state, run: lastRun(session).number, at: new Date().toISOString() });
     });
-    if (change) this.announce(change);
   }
 
   /**
@@ -484,12 +495,12 @@ export class SessionService {
    * session is being written now (a claim takes the next queued run instead of waiting).
    */
   async update<T>(name: string, change: (session: StoredSession) => T | null, options: { skipBusy?: boolean } = {}): Promise<T | null> {
-    if (options.skipBusy && this.lock.busy(name)) return null;
-    return this.lock.run(name, async () => {
-      const session = await this.store.sessions.find(name);
+    if (options.skipBusy && this.writing.has(name)) return null;
+    return this.exclusive(name, async (tx) => {
+      const session = await tx.sessions.find(name);
       if (!session) return null;
       const result = change(session);
-      if (result !== null) await this.store.sessions.replace(session);
+      if (result !== null) await tx.sessions.replace(session);
       return result;
     });
   }
@@ -511,50 +522,80 @@ export class SessionService {
 
   /** Tells listeners that runs may be waiting for a runner (a claim's long poll wakes up). */
   wake(): void {
-    this.bus.emit('queued');
+    this.bus.wake();
   }
 
+  /** Runs may be waiting: queued through this process (`wake`), or through another one sharing the store. */
   onQueued(listener: () => void): () => void {
-    this.bus.on('queued', listener);
-    return () => this.bus.off('queued', listener);
+    return this.bus.onQueued(listener);
   }
 
   /** Keeps internal bookkeeping of a run (the executor's process handle) without an event. */
   async updateRun(name: string, runNumber: number, change: (run: StoredRun) => void): Promise<void> {
-    await this.lock.run(name, async () => {
-      const session = await this.store.sessions.find(name);
+    await this.exclusive(name, async (tx) => {
+      const session = await tx.sessions.find(name);
       const run = session?.runs.find((r) => r.number === runNumber);
       if (!session || !run) return;
       change(run);
-      await this.store.sessions.replace(session);
+      await tx.sessions.replace(session);
     });
   }
 
   /* ---------- listening ---------- */
 
+  /** The session's events, in order, recorded here or by another runtime process on the same store. */
   onEvent(name: string, listener: (event: Event) => void): () => void {
-    this.bus.on(`event:${name}`, listener);
-    return () => this.bus.off(`event:${name}`, listener);
+    return this.bus.onEvent(name, listener);
+  }
+
+  /** Resolves once `onEvent` listeners added so far know where they start: read stored events after this. */
+  following(name: string): Promise<void> {
+    return this.bus.following(name);
   }
 
   onDeleted(name: string, listener: () => void): () => void {
-    this.bus.on(`deleted:${name}`, listener);
-    return () => this.bus.off(`deleted:${name}`, listener);
+    return this.bus.onDeleted(name, listener);
   }
 
-  onChange(listener: (change: SessionChange) => void): () => void {
-    this.bus.on('change', listener);
-    return () => this.bus.off('change', listener);
+  /**
+   * Every change, made here or by another runtime process on the same store. `local`: made by this
+   * process; a side effect that must happen once (a callback, a webhook) reacts only to those.
+   */
+  onChange(listener: (change: SessionChange, local: boolean) => void): () => void {
+    return this.bus.onChange(listener);
   }
 
   /* ---------- helpers ---------- */
 
-  private announce(change: SessionChange): void {
-    this.bus.emit('change', change);
+  /**
+   * Runs `work` under the store's exclusive hold on session `name` (in one transaction where the
+   * backend has them). What it tells reaches the other processes with its commit, and this one's
+   * listeners right after.
+   */
+  private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T>): Promise<T> {
+    let told: Told = { changes: [], events: [] };
+    this.writing.set(name, (this.writing.get(name) ?? 0) + 1);
+    let result: T;
+    try {
+      result = await this.store.exclusive(name, async (tx) => {
+        told = { changes: [], events: [] };
+        const value = await work(tx, told);
+        await tx.notify(noticesOf(told));
+        return value;
+      });
+    } finally {
+      const count = this.writing.get(name)! - 1;
+      if (count) this.writing.set(name, count);
+      else this.writing.delete(name);
+    }
+    const [first] = told.events;
+    if (first) this.bus.localEvents(first.session, told.events);
+    told.changes.forEach((change) => this.bus.localChange(change));
+    return result;
   }
 
-  private async require(name: string): Promise<StoredSession> {
-    const session = await this.store.sessions.find(name);
+  private async require(name: string, sessions: SessionStore = this.store.sessions): Promise<StoredSession> {
+    const session = await sessions.find(name);
     if (!session) throw notFound(`Session '${name}' not found`, 'session-not-found');
     return session;
   }
@@ -570,9 +611,11 @@ export class SessionService {
         resolve();
       };
       const timer = setTimeout(finish, timeoutMs);
-      const off = this.onChange((change) => {
-        if (change.name === name) void done().then((yes) => yes && finish(), finish);
-      });
+      const check = () => void done().then((yes) => yes && finish(), finish);
+      const offChange = this.onChange((change) => change.name === name && check());
+      // Changes made elsewhere while the connection that tells of them was away are not told.
+      const offResync = this.bus.onResync(check);
+      const off = () => { offChange(); offResync(); };
       // The state may have changed between the caller's read and the subscription.
       // A store that fails here ends the wait; the caller's next read reports the error.
       void done().then((yes) => yes && finish(), finish);
@@ -667,6 +710,15 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
     default:
       break;
   }
+}
+
+/** The notices that tell the other processes what a write told: its events (by number), then its changes. */
+function noticesOf(told: Told): Notice[] {
+  const notices: Notice[] = [];
+  const [first] = told.events;
+  if (first) notices.push({ kind: 'events', session: first.session, first: first.seq, last: told.events[told.events.length - 1]!.seq });
+  for (const change of told.changes) notices.push({ kind: 'change', change });
+  return notices;
 }
 
 function ignoreNotFound(error: unknown): void {

@@ -61,8 +61,9 @@ export class Webhooks {
 
   constructor(private readonly sessions: SessionService, private readonly options: WebhookOptions, private readonly logger: Logger) {}
 
+  /** Follows the sessions' changes made by this process (another runtime process sends its own). */
   listen(): () => void {
-    return this.sessions.onChange((change) => void this.changed(change).catch((error) => {
+    return this.sessions.onChange((change, local) => local && void this.changed(change).catch((error) => {
       this.logger.warn(`webhook for session '${change.name}' not sent: ${error instanceof Error ? error.message : String(error)}`);
     }));
   }

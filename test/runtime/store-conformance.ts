@@ -189,6 +189,37 @@ export function storeConformance(label: string, backend: StoreBackend): void {
       });
     });
 
+    describe('exclusive', () => {
+      it('runs the writes to one session one at a time: no read-modify-write is lost', async () => {
+        const counted = session('counted');
+        counted.runs[0]!.prompt = '0';
+        await store.sessions.insert(counted);
+        const bump = (i: number) => store.exclusive('counted', async (tx) => {
+          const found = (await tx.sessions.find('counted'))!;
+          await new Promise((resolve) => setTimeout(resolve, i % 3)); // another writer would come in here
+          found.runs[0]!.prompt = String(Number(found.runs[0]!.prompt) + 1);
+          await tx.sessions.replace(found);
+          await tx.events.append('counted', [message('counted', 1, `bump ${i}`)]);
+          return i;
+        });
+        assert.deepEqual(await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i))), Array.from({ length: 20 }, (_, i) => i));
+        assert.equal((await store.sessions.find('counted'))?.runs[0]?.prompt, '20');
+        assert.deepEqual((await store.events.after('counted', 0, 100)).map((e) => e.seq), Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+
+      it('lets other sessions go on meanwhile, and passes the work\'s error on', async () => {
+        let release!: () => void;
+        const held = store.exclusive('slow', () => new Promise<string>((resolve) => { release = () => resolve('slow done'); }));
+        // Another session is not held up by the first one's hold.
+        assert.equal(await store.exclusive('quick', async (tx) => tx.sessions.insert(session('quick'))), true);
+        release();
+        assert.equal(await held, 'slow done');
+        await assert.rejects(store.exclusive('quick', async () => { throw new Error('the work failed'); }), /the work failed/);
+        // A failed work does not keep the session held.
+        assert.equal(await store.exclusive('quick', async (tx) => (await tx.sessions.find('quick'))?.name), 'quick');
+      });
+    });
+
     describe('restart', () => {
       it('keeps sessions, events and the numbering across a close and reopen', async () => {
         await store.sessions.insert(session('kept', { state: 'running', updated_at: time(2) }));

@@ -5,8 +5,9 @@ import type pg from 'pg';
 import { migrate, openPool } from '../../servers/common/postgres.js';
 import { RUNTIME_MIGRATIONS } from '../../servers/runtime/store/postgres-schema.js';
 import { openPostgresStore } from '../../servers/runtime/store/postgres-store.js';
-import type { RuntimeStore } from '../../servers/runtime/store/interfaces.js';
-import { freshDatabase, queryDatabase } from '../support/postgres.js';
+import type { Notice, RuntimeStore } from '../../servers/runtime/store/interfaces.js';
+import { eventually } from '../support/processes.js';
+import { freshDatabase, queryDatabase, restartPostgres } from '../support/postgres.js';
 import { session, storeConformance } from './store-conformance.js';
 
 storeConformance('PostgreSQL', {
@@ -102,5 +103,71 @@ describe('PostgreSQL store: one database, several processes', function () {
     const [stored] = await stores[0]!.events.append('odd', [{ session: 'odd', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data }]);
     assert.deepEqual((await stores[0]!.events.after('odd', 0, 1))[0], stored);
     assert.deepEqual((await stores[0]!.events.after('odd', 0, 1))[0]!.data, data);
+  });
+
+  /** What a store hears from the others: notices, and how often it was told to resync. */
+  const hear = (store: RuntimeStore) => {
+    const heard = { notices: [] as Notice[], resyncs: 0 };
+    store.notices!.subscribe({ notice: (notice) => heard.notices.push(notice), resync: () => heard.resyncs++ });
+    return heard;
+  };
+  const change = (name: string) => ({ kind: 'change', change: { name, change: 'state', state: 'running', run: 1, at: '2026-01-01T00:00:00.000Z' } }) as const;
+  const event = (text: string) => ({ session: 'shared', run: 1, type: 'message' as const, at: '2026-01-01T00:00:00.000Z', data: { text } });
+
+  it('serializes exclusive writes to one session across processes', async () => {
+    stores = [await openPostgresStore(url), await openPostgresStore(url)];
+    await stores[0]!.sessions.insert(session('shared'));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => stores[i % 2]!.exclusive('shared', async (tx) => {
+      const found = (await tx.sessions.find('shared'))!;
+      await new Promise((resolve) => setTimeout(resolve, i % 3));
+      found.runs.push({ ...found.runs[0]!, number: found.runs.length + 1 });
+      await tx.sessions.replace(found);
+    })));
+    assert.equal((await stores[1]!.sessions.find('shared'))?.runs.length, 21, 'no process overwrote another\'s write');
+  });
+
+  it('keeps all of an exclusive work\'s writes and notices, or none of them', async () => {
+    stores = [await openPostgresStore(url), await openPostgresStore(url)];
+    const heard = hear(stores[1]!);
+    await stores[0]!.sessions.insert(session('shared'));
+    await assert.rejects(stores[0]!.exclusive('shared', async (tx) => {
+      await tx.events.append('shared', [event('lost')]);
+      await tx.sessions.replace(session('shared', { state: 'finished' }));
+      await tx.notify([change('shared')]);
+      throw new Error('the work failed after its writes');
+    }), /the work failed/);
+    assert.equal(await stores[0]!.events.lastSeq('shared'), 0);
+    assert.equal((await stores[0]!.sessions.find('shared'))?.runs[0]?.state, 'queued');
+    const [written] = await stores[0]!.exclusive('shared', async (tx) => {
+      const events = await tx.events.append('shared', [event('kept')]);
+      await tx.notify([{ kind: 'events', session: 'shared', first: events[0]!.seq, last: events[0]!.seq }]);
+      return events;
+    });
+    assert.equal(written!.seq, 1, 'the rolled-back append left no gap');
+    await eventually('the committed notice', () => heard.notices.length > 0);
+    assert.deepEqual(heard.notices, [{ kind: 'events', session: 'shared', first: 1, last: 1 }], 'only the committed notice arrives');
+  });
+
+  it('tells every other process, not the sender, and many notices at once arrive whole and in order', async () => {
+    stores = [await openPostgresStore(url), await openPostgresStore(url), await openPostgresStore(url)];
+    const [sender, ...others] = stores.map(hear);
+    const sent: Notice[] = Array.from({ length: 300 }, (_, i) => change(`session-${i}-${'x'.repeat(40)}`));
+    await stores[0]!.exclusive('any', (tx) => tx.notify(sent));
+    for (const heard of others) await eventually('every notice', () => heard!.notices.length === sent.length);
+    for (const heard of others) assert.deepEqual(heard!.notices, sent);
+    assert.equal(sender!.notices.length, 0, 'a process skips its own notices');
+  });
+
+  it('listens again after a database restart and says so (resync)', async function () {
+    this.timeout(60_000);
+    stores = [await openPostgresStore(url), await openPostgresStore(url)];
+    const heard = hear(stores[1]!);
+    await restartPostgres();
+    await eventually('the resync after the restart', () => heard.resyncs === 1);
+    await eventually('a notice after the restart', async () => {
+      await stores[0]!.exclusive('after', (tx) => tx.notify([change('after')]));
+      return heard.notices.length > 0;
+    });
+    assert.equal((heard.notices[0] as { change: { name: string } }).change.name, 'after');
   });
 });

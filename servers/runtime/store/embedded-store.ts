@@ -1,4 +1,5 @@
 import type { Logger } from '../../common/logger.js';
+import { KeyedLock } from '../keyed-lock.js';
 import type { RuntimeStore } from './interfaces.js';
 import { ConversationFiles } from './embedded-conversations.js';
 import { EventFiles } from './event-files.js';
@@ -14,7 +15,8 @@ export interface EmbeddedStoreOptions {
 /**
  * The embedded backend in a data dir: `sessions.db` (nedb), `events/` (one append-only file per
  * session) and `conversations/` (one gzip'd conversation per session). A data dir of an earlier
- * version (a single `events.db`) is migrated first, once.
+ * version (a single `events.db`) is migrated first, once. One process uses a data dir (its lock
+ * file), so `exclusive` is a lock in this process, and no other process needs notices.
  */
 export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<RuntimeStore> {
   const started = Date.now();
@@ -23,5 +25,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   const sessions = await NedbSessionStore.open(dataDir);
   const events = await EventFiles.open(dataDir, { maxOpen: options.maxOpenEventFiles });
   const conversations = await ConversationFiles.open(dataDir);
-  return { sessions, events, conversations, close: () => events.close() };
+  const lock = new KeyedLock();
+  const tx = { sessions, events, conversations, notify: async () => undefined };
+  return { sessions, events, conversations, exclusive: (name, work) => lock.run(name, () => work(tx)), close: () => events.close() };
 }

@@ -1,3 +1,4 @@
+import type { components } from '../../../sdk/generated/runtime.js';
 import type { Event, StoredSession } from '../session-store.js';
 import type { SessionFilter, StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
@@ -5,8 +6,8 @@ import type { ListPosition } from './cursor.js';
 /**
  * Where sessions are kept. Every backend (the embedded nedb one, PostgreSQL later) implements this
  * and passes the conformance suite (test/runtime/store-conformance.ts). Callers serialize writes to
- * one session (the service's per-session lock); a backend must still be safe for concurrent calls
- * on different sessions.
+ * one session (`RuntimeStore.exclusive`); a backend must still be safe for concurrent calls on
+ * different sessions.
  */
 export interface SessionStore {
   /** Inserts a new session; resolves false when the name is taken (also under a race). */
@@ -54,6 +55,30 @@ export interface EventLog {
 }
 
 /**
+ * What one process tells the others that share its store: a session changed, or a session got
+ * events (only their numbers: the store holds the events, a listener reads them from there).
+ */
+export type Notice =
+  | { kind: 'change'; change: components['schemas']['SessionChange'] }
+  | { kind: 'events'; session: string; first: number; last: number };
+
+/** What `exclusive` hands its work: the store's halves, bound to its hold on the session. */
+export interface ExclusiveTx {
+  sessions: SessionStore;
+  events: EventLog;
+  conversations: ConversationStore;
+  /** Tells the other processes, when (and only if) the work's writes are kept. */
+  notify(notices: Notice[]): Promise<void>;
+}
+
+/** Hears what the other processes sharing a store tell (`ExclusiveTx.notify`). */
+export interface NoticeListener {
+  notice(notice: Notice): void;
+  /** After a lost connection came back: notices sent meanwhile may be missed, look at the store again. */
+  resync(): void;
+}
+
+/**
  * Claude Code's conversation of each session (its gzip'd conversation file, see
  * executor/conversation-files.ts), kept with the session so that a resume can run on another host
  * than the run before it. The bytes are opaque to the store.
@@ -72,6 +97,14 @@ export interface RuntimeStore {
   sessions: SessionStore;
   events: EventLog;
   conversations: ConversationStore;
+  /**
+   * Runs `work` with every write to session `name` serialized against every other `exclusive` on
+   * that name, in this process and in every other one sharing the store, and, where the backend can,
+   * atomically: all of the work's writes are kept, or none (PostgreSQL: one transaction).
+   */
+  exclusive<T>(name: string, work: (tx: ExclusiveTx) => Promise<T>): Promise<T>;
+  /** Notices of the other processes sharing this store; absent when no other process can share it. */
+  notices?: { subscribe(listener: NoticeListener): () => void } | undefined;
   /**
    * Runs `work` while no other process sharing this store runs work under the same `key` (absent
    * when the store belongs to one process: the embedded one). Claims run under it, so the global cap

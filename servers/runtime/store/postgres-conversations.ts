@@ -1,4 +1,4 @@
-import type { Database } from '../../common/postgres.js';
+import type { Queries } from '../../common/postgres.js';
 import type { ConversationStore } from './interfaces.js';
 
 /**
@@ -7,7 +7,7 @@ import type { ConversationStore } from './interfaces.js';
  * database sees the last one saved.
  */
 export class PostgresConversationStore implements ConversationStore {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Queries) {}
 
   async save(session: string, data: Buffer): Promise<void> {
     await this.db.query(

@@ -1,4 +1,4 @@
-import type { Database } from '../../common/postgres.js';
+import type { Queries } from '../../common/postgres.js';
 import type { Event } from '../session-store.js';
 import type { EventLog, UnnumberedEvent } from './interfaces.js';
 
@@ -22,12 +22,12 @@ const toEvent = (row: EventRow): Event => ({ seq: Number(row.seq), session: row.
  * events are durable.
  */
 export class PostgresEventLog implements EventLog {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Queries) {}
 
   async append(session: string, events: UnnumberedEvent[]): Promise<Event[]> {
     if (!events.length) return [];
-    return this.db.transaction(async (client) => {
-      const { rows } = await client.query<{ last_seq: string }>(
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ last_seq: string }>(
         `INSERT INTO aof_event_heads (session, last_seq) VALUES ($1, $2)
          ON CONFLICT (session) DO UPDATE SET last_seq = aof_event_heads.last_seq + EXCLUDED.last_seq
          RETURNING last_seq`,
@@ -35,7 +35,7 @@ export class PostgresEventLog implements EventLog {
       );
       const first = Number(rows[0]!.last_seq) - events.length + 1;
       const numbered: Event[] = events.map((e, i) => ({ ...e, session, seq: first + i }));
-      await client.query(
+      await tx.query(
         `INSERT INTO aof_events (session, seq, run, type, at, data)
          SELECT $1, seq, run, type, at, data::json
          FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::text[], $6::text[]) AS e(seq, run, type, at, data)`,
@@ -68,9 +68,9 @@ export class PostgresEventLog implements EventLog {
   }
 
   async remove(session: string): Promise<void> {
-    await this.db.transaction(async (client) => {
-      await client.query('DELETE FROM aof_event_heads WHERE session = $1', [session]);
-      await client.query('DELETE FROM aof_events WHERE session = $1', [session]);
+    await this.db.transaction(async (tx) => {
+      await tx.query('DELETE FROM aof_event_heads WHERE session = $1', [session]);
+      await tx.query('DELETE FROM aof_events WHERE session = $1', [session]);
     });
   }
 }

@@ -1,4 +1,4 @@
-import type { Database } from '../../common/postgres.js';
+import type { Queries } from '../../common/postgres.js';
 import { catalogueEntry, type StoredSession } from '../session-store.js';
 import { emptyCounts, type SessionFilter, type StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
@@ -12,7 +12,7 @@ const LIST_ORDER = 'ORDER BY updated_at DESC, name ASC';
  * counts are queries on the list columns, kept in step with the JSON in the same statement.
  */
 export class PostgresSessionStore implements SessionStore {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Queries) {}
 
   async insert(session: StoredSession): Promise<boolean> {
     const entry = catalogueEntry(session);

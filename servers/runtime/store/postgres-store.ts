@@ -1,8 +1,10 @@
 import type { Logger } from '../../common/logger.js';
 import { openDatabase } from '../../common/postgres.js';
+import { KeyedLock } from '../keyed-lock.js';
 import type { RuntimeStore } from './interfaces.js';
 import { PostgresConversationStore } from './postgres-conversations.js';
 import { PostgresEventLog } from './postgres-events.js';
+import { PostgresNotices } from './postgres-notices.js';
 import { RUNTIME_MIGRATIONS } from './postgres-schema.js';
 import { PostgresSessionStore } from './postgres-sessions.js';
 
@@ -10,16 +12,49 @@ import { PostgresSessionStore } from './postgres-sessions.js';
 const CLAIM_LOCK = 0x616f6663; // "aofc"
 
 /**
+ * The first key of the advisory locks that `exclusive` holds on sessions (the second is a hash of the
+ * name). Two-key advisory locks never meet one-key ones (the migrations', the claims').
+ */
+const SESSION_LOCK = 0x616f66;
+
+/**
  * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions, events and conversations in
  * one database, which may be shared by several runtime processes. Its migrations are applied first.
+ *
+ * `exclusive` is one transaction holding a transaction-scoped advisory lock on the session's name, so
+ * writers to one session in any process wait for each other, and what the work wrote and the notices
+ * it sent are committed together or not at all. In this process, writers to one session also queue
+ * in a KeyedLock before they take a connection, so a burst on one session holds one connection of the
+ * pool, not all of them. (Two names whose hashes are equal share a lock: they wait for each other.)
  */
 export async function openPostgresStore(url: string, options: { logger?: Logger | undefined } = {}): Promise<RuntimeStore> {
   const db = await openDatabase(url, 'runtime', RUNTIME_MIGRATIONS, options.logger);
+  let notices: PostgresNotices;
+  try {
+    notices = await PostgresNotices.open(url, options.logger);
+  } catch (error) {
+    await db.end();
+    throw error;
+  }
+  const lock = new KeyedLock();
   return {
     sessions: new PostgresSessionStore(db),
     events: new PostgresEventLog(db),
     conversations: new PostgresConversationStore(db),
+    exclusive: (name, work) => lock.run(name, () => db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_LOCK, name]);
+      return work({
+        sessions: new PostgresSessionStore(tx),
+        events: new PostgresEventLog(tx),
+        conversations: new PostgresConversationStore(tx),
+        notify: (list) => notices.send(tx, list),
+      });
+    })),
+    notices,
     serialize: (work) => db.withLock(CLAIM_LOCK, work),
-    close: () => db.end(),
+    close: async () => {
+      await notices.close();
+      await db.end();
+    },
   };
 }

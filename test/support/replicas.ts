@@ -1,0 +1,95 @@
+// Several runtime processes on one PostgreSQL database, each the real `aof runtime` (dist/bin/aof.js)
+// with its own data dir and `AGENT_ORCHESTRATOR_EXECUTOR=none`, so the only writer is
+// `POST /sessions/{name}/events`: what the replica tests and bench/replicas.ts start.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoRoot } from './claude-env.js';
+import { deadUrl, removeDir, tempDir } from './servers.js';
+
+export interface Replica {
+  url: string;
+  child: ChildProcess;
+  /** SIGTERM, and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts a runtime process on `databaseUrl` (the embedded store when undefined) and resolves once it listens. */
+export async function startReplica(databaseUrl: string | undefined): Promise<Replica> {
+  const dataDir = await tempDir('aof-replica-');
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/bin/aof.js'), 'runtime'], {
+    cwd: dataDir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      AGENT_ORCHESTRATOR_DATA_DIR: dataDir,
+      AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0',
+      // No registry: sessions are made without an agent.
+      AGENT_ORCHESTRATOR_AGENT_API_URL: await deadUrl(),
+      AGENT_ORCHESTRATOR_EXECUTOR: 'none',
+      ...(databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl } : {}),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      log.push(line);
+      if (process.env.AOF_TEST_LOGS) process.stderr.write(`[replica] ${line}\n`);
+      const match = /Agent Runtime listening on (\S+)/.exec(line);
+      if (match) resolve(match[1]!);
+    });
+    void exited.then(() => reject(new Error(`runtime exited with ${child.exitCode}:\n${log.join('\n')}`)));
+  });
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      await removeDir(dataDir);
+    },
+  };
+}
+
+export interface StreamedEvent {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Follows a session's raw SSE stream (`GET /sessions/{name}/events/stream`), calling `onEvent` as each
+ * event comes; `close` ends it. `opened` resolves once the server answered (rejects on another status).
+ */
+export function followEvents(url: string, name: string, onEvent: (event: StreamedEvent) => void, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  let answered!: () => void;
+  const opened = new Promise<void>((resolve) => { answered = resolve; });
+  const done = (async () => {
+    const response = await fetch(`${url}/sessions/${name}/events/stream`, { headers, signal: controller.signal });
+    if (response.status !== 200) throw new Error(`event stream of ${name}: ${response.status} ${await response.text()}`);
+    answered();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body!) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const data = /^data: (.*)$/m.exec(buffer.slice(0, end))?.[1];
+        buffer = buffer.slice(end + 2);
+        if (data) onEvent(JSON.parse(data) as StreamedEvent);
+      }
+    }
+  })().catch((error: Error) => {
+    if (error.name !== 'AbortError') throw error;
+  });
+  return {
+    opened: Promise.race([opened, done.then(() => { throw new Error(`event stream of ${name} ended before it opened`); })]),
+    /** Resolves when the server ended the stream (or `close` did). */
+    done,
+    close: async () => {
+      controller.abort();
+      await done;
+    },
+  };
+}
