@@ -153,50 +153,49 @@ export class Database implements Queries {
   }
 
   /** Runs `work` in one transaction on one connection; it commits when `work` resolves. */
-  async transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
-    const client = await asAnswer(this.pool.connect());
-    // A connection that breaks between two statements reports it here, not as an uncaught error.
-    let broken: Error | undefined;
-    const onError = (error: Error) => { broken = error; };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      const result = await work(new TransactionQueries(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      // A connection that cannot even roll back is broken: the pool drops it rather than reuse it.
-      await client.query('ROLLBACK').catch((rollback: Error) => { broken ??= rollback; });
-      throw asProblem(error);
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+  transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
+    return this.withConnection(async (client, broke) => {
+      try {
+        await client.query('BEGIN');
+        const result = await work(new TransactionQueries(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        // A connection that cannot even roll back is broken: the pool drops it rather than reuse it.
+        await client.query('ROLLBACK').catch(broke);
+        throw asProblem(error);
+      }
+    });
   }
 
   /**
    * Runs `work` holding the advisory lock `key` on a connection of its own: one process at a time,
    * among all that use the database. A connection lost meanwhile gives the lock up by itself.
    */
-  async withLock<T>(key: number, work: () => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw asProblem(error);
-    }
-    let broken: Error | undefined;
-    const onError = (error: Error) => { broken = error; };
-    client.on('error', onError);
-    try {
-      await client.query('SELECT pg_advisory_lock($1)', [key]).catch((error) => { throw asProblem(error); });
+  withLock<T>(key: number, work: () => Promise<T>): Promise<T> {
+    return this.withConnection(async (client, broke) => {
+      await asAnswer(client.query('SELECT pg_advisory_lock($1)', [key]));
       try {
         return await work();
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch((error: Error) => { broken ??= error; });
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(broke);
       }
+    });
+  }
+
+  /**
+   * Runs `work` on a connection of the pool. A connection that breaks meanwhile reports it here (not
+   * as an uncaught error), and the pool drops it rather than reuse it.
+   */
+  private async withConnection<T>(work: (client: pg.PoolClient, broke: (error: Error) => void) => Promise<T>): Promise<T> {
+    const client = await asAnswer(this.pool.connect());
+    let broken: Error | undefined;
+    const broke = (error: Error) => { broken ??= error; };
+    client.on('error', broke);
+    try {
+      return await work(client, broke);
     } finally {
-      client.off('error', onError);
+      client.off('error', broke);
       client.release(broken);
     }
   }

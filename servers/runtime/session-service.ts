@@ -495,14 +495,13 @@ export class SessionService {
    * session is being written now (a claim takes the next queued run instead of waiting).
    */
   async update<T>(name: string, change: (session: StoredSession) => T | null, options: { skipBusy?: boolean } = {}): Promise<T | null> {
-    if (options.skipBusy && this.writing.has(name)) return null;
     return this.exclusive(name, async (tx) => {
       const session = await tx.sessions.find(name);
       if (!session) return null;
       const result = change(session);
       if (result !== null) await tx.sessions.replace(session);
       return result;
-    });
+    }, options);
   }
 
   /** Claude Code's conversation of the session as saved after its last run (gzip), or null. */
@@ -572,17 +571,27 @@ export class SessionService {
    * backend has them). What it tells reaches the other processes with its commit, and this one's
    * listeners right after.
    */
-  private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T>): Promise<T> {
+  private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T>): Promise<T>;
+  /** `skipBusy`: null at once, without waiting, when another writer holds the session. */
+  private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T | null>, options: { skipBusy?: boolean }): Promise<T | null>;
+  private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T>, options: { skipBusy?: boolean } = {}): Promise<T | null> {
     let told: Told = { changes: [], events: [] };
+    if (options.skipBusy && this.writing.has(name)) return null;
     this.writing.set(name, (this.writing.get(name) ?? 0) + 1);
-    let result: T;
+    let result: T | null;
+    const inHold = async (tx: ExclusiveTx) => {
+      told = { changes: [], events: [] };
+      const value = await work(tx, told);
+      await tx.notify(noticesOf(told));
+      return value;
+    };
     try {
-      result = await this.store.exclusive(name, async (tx) => {
-        told = { changes: [], events: [] };
-        const value = await work(tx, told);
-        await tx.notify(noticesOf(told));
-        return value;
-      });
+      if (options.skipBusy) {
+        const attempt = await this.store.tryExclusive(name, inHold);
+        result = attempt.done ? attempt.value : null;
+      } else {
+        result = await this.store.exclusive(name, inHold);
+      }
     } finally {
       const count = this.writing.get(name)! - 1;
       if (count) this.writing.set(name, count);

@@ -2,7 +2,7 @@
 // (EMFILE, ENOMEM, EAGAIN, EDQUOT): each says what happened and what to do.
 import assert from 'node:assert/strict';
 import {
-  conversationMovedNote, conversationNotFoundReason, exitReason, startFailureReason, type StartStage,
+  conversationMovedNote, conversationNotFoundReason, exitReason, startFailureReason, unexpectedFailureReason, type StartStage,
 } from '../../servers/runtime/executor/failure-reasons.js';
 
 const errno = (code: string, syscall = 'spawn /bin/sh') => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
@@ -31,6 +31,14 @@ describe('failure reasons (unit)', () => {
     assert.match(startFailureReason(errno('EDQUOT', 'open'), runFilesIn), /disk is full \(EDQUOT\)/);
     assert.match(startFailureReason(errno('EROFS', 'mkdir'), runFilesIn), /read-only \(EROFS\)/);
     assert.match(startFailureReason(errno('EACCES', 'open'), runFilesIn), /permission denied \(EACCES\); give the runtime's user write access/);
+  });
+
+  it('words a failure of the executor itself by the limit it hit, also when a layer kept only the message', () => {
+    const plain = new Error("EMFILE: too many open files, open '/data/events/x.jsonl'");
+    assert.match(unexpectedFailureReason(plain), /^the runtime has too many open files \(EMFILE\); raise its limit \(ulimit -n\)/);
+    const wrapped = new Error('could not append', { cause: Object.assign(new Error('no room'), { code: 'ENOMEM' }) });
+    assert.match(unexpectedFailureReason(wrapped), /out of memory \(ENOMEM\)/);
+    assert.equal(unexpectedFailureReason(new Error('the store is closed')), 'the runtime could not run the agent: the store is closed');
   });
 
   it('keeps the system message for what it has no advice for', () => {

@@ -220,6 +220,20 @@ export function storeConformance(label: string, backend: StoreBackend): void {
       });
     });
 
+    describe('tryExclusive', () => {
+      it('gives up at once on a session another writer holds, and works on one nobody holds', async () => {
+        await store.sessions.insert(session('held'));
+        await store.sessions.insert(session('free'));
+        let release!: () => void;
+        const holding = store.exclusive('held', () => new Promise<void>((resolve) => { release = resolve; }));
+        assert.deepEqual(await store.tryExclusive('held', async () => 'ran'), { done: false });
+        assert.deepEqual(await store.tryExclusive('free', async (tx) => (await tx.sessions.find('free'))?.name), { done: true, value: 'free' });
+        release();
+        await holding;
+        assert.deepEqual(await store.tryExclusive('held', async () => 'ran'), { done: true, value: 'ran' });
+      });
+    });
+
     describe('restart', () => {
       it('keeps sessions, events and the numbering across a close and reopen', async () => {
         await store.sessions.insert(session('kept', { state: 'running', updated_at: time(2) }));

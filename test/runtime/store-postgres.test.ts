@@ -1,7 +1,7 @@
 // The PostgreSQL backend against the store conformance suite (a fresh database per test), and what
 // is its own: several processes on one database, which the database alone keeps consistent.
 import assert from 'node:assert/strict';
-import type pg from 'pg';
+import pg from 'pg';
 import { migrate, openPool } from '../../servers/common/postgres.js';
 import { RUNTIME_MIGRATIONS } from '../../servers/runtime/store/postgres-schema.js';
 import { openPostgresStore } from '../../servers/runtime/store/postgres-store.js';
@@ -124,6 +124,28 @@ describe('PostgreSQL store: one database, several processes', function () {
       await tx.sessions.replace(found);
     })));
     assert.equal((await stores[1]!.sessions.find('shared'))?.runs.length, 21, 'no process overwrote another\'s write');
+  });
+
+  it('passes over a session another process holds (try-lock), and over a row another transaction locks', async () => {
+    stores = [await openPostgresStore(url), await openPostgresStore(url)];
+    await stores[0]!.sessions.insert(session('shared'));
+    let release!: () => void;
+    const holding = stores[0]!.exclusive('shared', () => new Promise<void>((resolve) => { release = resolve; }));
+    await eventually('the first process to hold the session', async () => (await stores[1]!.tryExclusive('shared', async () => 'ran')).done === false);
+    release();
+    await holding;
+    assert.deepEqual(await stores[1]!.tryExclusive('shared', async () => 'ran'), { done: true, value: 'ran' });
+    // A row locked outside exclusive (FOR UPDATE in another transaction) is skipped too.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT 1 FROM aof_sessions WHERE name = 'shared' FOR UPDATE");
+      assert.deepEqual(await stores[1]!.tryExclusive('shared', async () => 'ran'), { done: false });
+      await client.query('ROLLBACK');
+    } finally {
+      await client.end();
+    }
   });
 
   it('keeps all of an exclusive work\'s writes and notices, or none of them', async () => {

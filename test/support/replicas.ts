@@ -12,8 +12,8 @@ export interface Replica {
   stop(): Promise<void>;
 }
 
-/** Starts a runtime process on `databaseUrl` (the embedded store when undefined) and resolves once it listens. */
-export async function startReplica(databaseUrl: string | undefined): Promise<Replica> {
+/** Starts a runtime process on `databaseUrl` (the embedded store when undefined), with more `env`, and resolves once it listens. */
+export async function startReplica(databaseUrl: string | undefined, env: Record<string, string> = {}): Promise<Replica> {
   const dataDir = await tempDir('aof-replica-');
   const runtime = await startRuntimeProcess({
     cwd: dataDir,
@@ -26,6 +26,7 @@ export async function startReplica(databaseUrl: string | undefined): Promise<Rep
       AGENT_ORCHESTRATOR_AGENT_API_URL: await deadUrl(),
       AGENT_ORCHESTRATOR_EXECUTOR: 'none',
       ...(databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl } : {}),
+      ...env,
     },
   });
   return {

@@ -103,9 +103,15 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+/** The errno code of an error, of its cause, or at the head of its message when a layer re-threw it as text. */
 function errorCode(error: unknown): string | undefined {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
+  const { code, cause, message } = (error ?? {}) as { code?: unknown; cause?: unknown; message?: unknown };
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  if (cause !== undefined && cause !== error) {
+    const inner = errorCode(cause);
+    if (inner) return inner;
+  }
+  return typeof message === 'string' ? /^(E[A-Z]{3,}):/.exec(message)?.[1] : undefined;
 }
 
 function messageOf(error: unknown): string {

@@ -27,5 +27,6 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   const conversations = await ConversationFiles.open(dataDir);
   const lock = new KeyedLock();
   const tx = { sessions, events, conversations, notify: async () => undefined };
-  return { sessions, events, conversations, exclusive: (name, work) => lock.run(name, () => work(tx)), close: () => events.close() };
+  return { sessions, events, conversations, exclusive: (name, work) => lock.run(name, () => work(tx)),
+    tryExclusive: async (name, work) => (lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) }))), close: () => events.close() };
 }

@@ -103,6 +103,12 @@ export interface RuntimeStore {
    * atomically: all of the work's writes are kept, or none (PostgreSQL: one transaction).
    */
   exclusive<T>(name: string, work: (tx: ExclusiveTx) => Promise<T>): Promise<T>;
+  /**
+   * Like `exclusive`, but gives up at once (`done: false`) instead of waiting when another writer
+   * holds the session (PostgreSQL: a try-lock and `FOR UPDATE SKIP LOCKED`): how a claim passes over
+   * a session being written to take the next queued run.
+   */
+  tryExclusive<T>(name: string, work: (tx: ExclusiveTx) => Promise<T>): Promise<{ done: true; value: T } | { done: false }>;
   /** Notices of the other processes sharing this store; absent when no other process can share it. */
   notices?: { subscribe(listener: NoticeListener): () => void } | undefined;
   /**

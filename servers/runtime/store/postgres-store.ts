@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/logger.js';
-import { openDatabase } from '../../common/postgres.js';
+import { openDatabase, type Queries } from '../../common/postgres.js';
 import { KeyedLock } from '../keyed-lock.js';
-import type { RuntimeStore } from './interfaces.js';
+import type { Notice, RuntimeStore } from './interfaces.js';
 import { PostgresConversationStore } from './postgres-conversations.js';
 import { PostgresEventLog } from './postgres-events.js';
 import { PostgresNotices } from './postgres-notices.js';
@@ -37,19 +37,31 @@ export async function openPostgresStore(url: string, options: { logger?: Logger 
     throw error;
   }
   const lock = new KeyedLock();
+  const halves = (tx: Queries) => ({
+    sessions: new PostgresSessionStore(tx),
+    events: new PostgresEventLog(tx),
+    conversations: new PostgresConversationStore(tx),
+    notify: (list: Notice[]) => notices.send(tx, list),
+  });
   return {
     sessions: new PostgresSessionStore(db),
     events: new PostgresEventLog(db),
     conversations: new PostgresConversationStore(db),
     exclusive: (name, work) => lock.run(name, () => db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_LOCK, name]);
-      return work({
-        sessions: new PostgresSessionStore(tx),
-        events: new PostgresEventLog(tx),
-        conversations: new PostgresConversationStore(tx),
-        notify: (list) => notices.send(tx, list),
-      });
+      return work(halves(tx));
     })),
+    tryExclusive: async (name, work) => {
+      if (lock.busy(name)) return { done: false };
+      return lock.run(name, () => db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ held: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS held', [SESSION_LOCK, name]);
+        if (!rows[0]!.held) return { done: false as const };
+        // The row too: one locked by any other transaction is passed over, not waited for.
+        const row = await tx.query('SELECT 1 FROM aof_sessions WHERE name = $1 FOR UPDATE SKIP LOCKED', [name]);
+        if (!row.rowCount) return { done: false as const };
+        return { done: true as const, value: await work(halves(tx)) };
+      }));
+    },
     notices,
     serialize: (work) => db.withLock(CLAIM_LOCK, work),
     close: async () => {
