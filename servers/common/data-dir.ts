@@ -44,7 +44,8 @@ export async function lockDataDir(dataDir: string, owner: string): Promise<() =>
 
 const heldHere = new Set<string>();
 
-function isAlive(pid: number): boolean {
+/** Whether a process `pid` exists (EPERM: it does, owned by another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../support/claude-env.js';
 import type { FakeRequest, Reply } from '../support/fake-model.js';
+import { collectOutput } from '../support/processes.js';
 import { TestStack, type StackOptions } from '../support/stack.js';
 
 export interface BinResult {
@@ -37,40 +38,28 @@ export function runBin(command: string, args: string[], options: BinOptions): Pr
   });
   if (options.input !== undefined) child.stdin!.end(options.input);
   options.onSpawn?.(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timeoutMs = options.timeoutMs ?? 45_000;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not end within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      if (options.openStdin) child.stdin!.destroy();
-      resolve({
-        code,
-        stdout,
-        stderr,
-        json() {
-          try {
-            return JSON.parse(stdout);
-          } catch {
-            throw new Error(`${command} stdout is not JSON:\n${stdout}\nstderr: ${stderr}`);
-          }
-        },
-        errorJson() {
-          try {
-            return JSON.parse(stderr.split('\n')[0] ?? '');
-          } catch {
-            throw new Error(`${command} stderr is not a JSON error:\n${stderr}`);
-          }
-        },
-      });
-    });
+  const output = collectOutput(child, `${command} ${args.join(' ')}`, options.timeoutMs ?? 45_000, () => child.kill('SIGKILL'));
+  return output.then(({ code, stdout, stderr }) => {
+    if (options.openStdin) child.stdin!.destroy();
+    return {
+      code,
+      stdout,
+      stderr,
+      json() {
+        try {
+          return JSON.parse(stdout);
+        } catch {
+          throw new Error(`${command} stdout is not JSON:\n${stdout}\nstderr: ${stderr}`);
+        }
+      },
+      errorJson() {
+        try {
+          return JSON.parse(stderr.split('\n')[0] ?? '');
+        } catch {
+          throw new Error(`${command} stderr is not a JSON error:\n${stderr}`);
+        }
+      },
+    };
   });
 }
 

@@ -1,4 +1,5 @@
-// A fake Anthropic Messages API on loopback, for driving the real Claude Code CLI in tests.
+// A fake Anthropic Messages API on loopback (and on the addresses a multi-host test names), for driving
+// the real Claude Code CLI in tests.
 // Only what the CLI uses: POST /v1/messages (always stream:true, query ?beta=true) answered as SSE,
 // POST /v1/messages/count_tokens, and a harmless answer for anything else (the CLI sends one HEAD /).
 import http from 'node:http';
@@ -42,6 +43,8 @@ export type FakeRequest = {
   toolNames: string[];
   /** 0-based position of this request among the POST /v1/messages received. */
   index: number;
+  /** The address the request came from (which host, in a multi-host test); unset outside the server. */
+  remote?: string;
 };
 
 export type Reply = (
@@ -55,17 +58,29 @@ export type Reply = (
 
 export type Responder = (req: FakeRequest) => Reply | Promise<Reply>;
 
-export type FakeModelOptions = { responder?: Responder };
+export type FakeModelOptions = {
+  responder?: Responder;
+  /**
+   * Addresses to listen on besides 127.0.0.1 (each on its own ephemeral port), e.g. the host ends of
+   * the test's network namespaces (test/support/hosts.ts). Never a wildcard address.
+   */
+  hosts?: string[];
+};
 
 export type FakeModel = {
   /** e.g. http://127.0.0.1:PORT, to pass as ANTHROPIC_BASE_URL. */
   url: string;
+  /** The URL on one of the addresses it listens on (127.0.0.1 or one of `hosts`). */
+  urlOn(host: string): string;
   /** Every POST /v1/messages body, in arrival order. */
   requests: MessagesBody[];
   /** The usage of every response sent in full (as message_start and message_delta said it), in order. */
   billed: Array<{ id: string; input_tokens: number; output_tokens: number }>;
-  /** Every HTTP request line seen (all routes), in arrival order. */
-  hits: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders }>;
+  /**
+   * Every HTTP request line seen (all routes), in arrival order, with the address it came from
+   * (`remote`) and the address:port it came to (`local`).
+   */
+  hits: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; remote: string; local: string }>;
   respond(fn: Responder): void;
   close(): Promise<void>;
 };
@@ -123,8 +138,14 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
   let toolUseCounter = 0;
   let messageCounter = 0;
 
-  const server = http.createServer((req, res) => {
-    hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+  const handle: http.RequestListener = (req, res) => {
+    hits.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      remote: req.socket.remoteAddress ?? '',
+      local: `${req.socket.localAddress}:${req.socket.localPort}`,
+    });
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (req.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/messages/count_tokens')) {
       req.resume();
@@ -138,17 +159,18 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
           return;
         }
         const index = requests.push(body) - 1;
-        return answer(body, index, res);
+        return answer({ ...describeRequest(body, index), remote: req.socket.remoteAddress ?? '' }, res);
       },
       (err: Error) => sendError(res, 400, `fake-model: bad request body: ${err.message}`, 'invalid_request_error'),
     ).catch((err: Error) => {
       if (!res.headersSent) sendError(res, 500, `fake-model: responder failed: ${err.message}`);
       else res.destroy();
     });
-  });
+  };
 
-  async function answer(body: MessagesBody, index: number, res: http.ServerResponse): Promise<void> {
-    const reply = await responder(describeRequest(body, index));
+  async function answer(request: FakeRequest, res: http.ServerResponse): Promise<void> {
+    const { body } = request;
+    const reply = await responder(request);
     if (reply.delayMs) {
       // Aborted when the client goes away (res 'close') or when the fake closes.
       const gone = new AbortController();
@@ -211,18 +233,34 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
     billed.push({ id, input_tokens: inputTokens, output_tokens: tokens(outputText) });
   }
 
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const servers: http.Server[] = [];
+  const urls = new Map<string, string>();
+  try {
+    for (const host of ['127.0.0.1', ...(opts.hosts ?? [])]) {
+      const server = http.createServer(handle);
+      server.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, () => resolve());
+      });
+      urls.set(host, `http://${host}:${(server.address() as AddressInfo).port}`);
+    }
+  } catch (error) {
+    for (const server of servers) server.close();
+    throw error;
+  }
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: urls.get('127.0.0.1')!,
+    urlOn(host) {
+      const url = urls.get(host);
+      if (!url) throw new Error(`the fake model does not listen on ${host} (only ${[...urls.keys()].join(', ')})`);
+      return url;
+    },
     requests,
     billed,
     hits,
@@ -231,9 +269,9 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
     },
     close() {
       closing.abort();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       for (const socket of sockets) socket.destroy();
-      return closed;
+      return closed.then(() => undefined);
     },
   };
 }

@@ -1,10 +1,8 @@
 // Several runtime processes on one PostgreSQL database, each the real `aof runtime` (dist/bin/aof.js)
 // with its own data dir and `AGENT_ORCHESTRATOR_EXECUTOR=none`, so the only writer is
 // `POST /sessions/{name}/events`: what the replica tests and bench/replicas.ts start.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { repoRoot } from './claude-env.js';
+import type { ChildProcess } from 'node:child_process';
+import { startRuntimeProcess } from './runtime-process.js';
 import { deadUrl, removeDir, tempDir } from './servers.js';
 
 export interface Replica {
@@ -17,8 +15,9 @@ export interface Replica {
 /** Starts a runtime process on `databaseUrl` (the embedded store when undefined), with more `env`, and resolves once it listens. */
 export async function startReplica(databaseUrl: string | undefined, env: Record<string, string> = {}): Promise<Replica> {
   const dataDir = await tempDir('aof-replica-');
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/bin/aof.js'), 'runtime'], {
+  const runtime = await startRuntimeProcess({
     cwd: dataDir,
+    label: 'replica',
     env: {
       PATH: process.env.PATH ?? '',
       AGENT_ORCHESTRATOR_DATA_DIR: dataDir,
@@ -29,25 +28,12 @@ export async function startReplica(databaseUrl: string | undefined, env: Record<
       ...(databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl } : {}),
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const log: string[] = [];
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      log.push(line);
-      if (process.env.AOF_TEST_LOGS) process.stderr.write(`[replica] ${line}\n`);
-      const match = /Agent Runtime listening on (\S+)/.exec(line);
-      if (match) resolve(match[1]!);
-    });
-    void exited.then(() => reject(new Error(`runtime exited with ${child.exitCode}:\n${log.join('\n')}`)));
   });
   return {
-    url,
-    child,
+    url: runtime.url,
+    child: runtime.child,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
+      await runtime.stop();
       await removeDir(dataDir);
     },
   };
@@ -55,6 +41,7 @@ export async function startReplica(databaseUrl: string | undefined, env: Record<
 
 export interface StreamedEvent {
   seq: number;
+  run: number;
   type: string;
   data: Record<string, unknown>;
 }

@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Orchestrator } from '../../sdk/index.js';
 import type { ExecutorOptions } from '../../servers/runtime/executor/index.js';
 import { startRuntime, type RunningRuntime, type RuntimeOptions } from '../../servers/runtime/server.js';
-import { claudeBin, claudeChildEnv, repoRoot } from './claude-env.js';
+import { claudeBin, claudeChildEnv } from './claude-env.js';
 import { startFakeModel, type FakeModel } from './fake-model.js';
+import { startRuntimeProcess, type RuntimeProcess } from './runtime-process.js';
 import { removeDir, startTestRegistry, tempDir, testLogger, type TestRegistry } from './servers.js';
 
 export interface StackOptions {
@@ -34,6 +34,7 @@ export interface StackOptions {
 export class TestStack {
   runtimeUrl = '';
   runtimeChild: ChildProcess | undefined;
+  private runtimeProcess: RuntimeProcess | undefined;
   private inProcessRuntime: RunningRuntime | undefined;
 
   private constructor(
@@ -118,24 +119,10 @@ export class TestStack {
       ...(this.options.leaseSeconds ? { AGENT_ORCHESTRATOR_LEASE_SECONDS: String(this.options.leaseSeconds) } : {}),
       ...this.options.runtimeEnv,
     };
-    const [command, ...args] = [...(this.options.runtimeWrapper ?? []), process.execPath, join(repoRoot, 'dist/bin/aof.js'), 'runtime'];
-    const child = spawn(command!, args, {
-      cwd: this.projectDir,
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.runtimeChild = child;
-    this.runtimeUrl = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: child.stderr! });
-      const log: string[] = [];
-      lines.on('line', (line) => {
-        log.push(line);
-        if (process.env.AOF_TEST_LOGS) process.stderr.write(`[runtime] ${line}\n`);
-        const match = /Agent Runtime listening on (\S+)/.exec(line);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`runtime exited with ${code}:\n${log.join('\n')}`)));
-    });
+    const runtime = await startRuntimeProcess({ env, cwd: this.projectDir, wrapper: this.options.runtimeWrapper });
+    this.runtimeProcess = runtime;
+    this.runtimeChild = runtime.child;
+    this.runtimeUrl = runtime.url;
   }
 
   /** Stops the runtime (agents keep running) and starts it again on the same data dir. */
@@ -150,20 +137,13 @@ export class TestStack {
 
   /** Kills the runtime process without warning, as a crash would. */
   async killRuntime(): Promise<void> {
-    const child = this.runtimeChild;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await this.runtimeProcess?.kill();
   }
 
   async close(): Promise<void> {
     // Stop every agent first: a closed runtime leaves its agents running by design.
     await this.client().sessions.clean().catch(() => undefined);
-    if (this.runtimeChild) {
-      this.runtimeChild.kill('SIGTERM');
-      await new Promise((resolve) => (this.runtimeChild!.exitCode !== null ? resolve(null) : this.runtimeChild!.once('exit', resolve)));
-    }
+    await this.runtimeProcess?.stop();
     await this.inProcessRuntime?.close();
     await this.registry.close();
     await this.fake.close();
