@@ -13,7 +13,7 @@ type Which = 'both' | 'runtime' | 'registry';
 async function serve(which: Which): Promise<void> {
   const env = readServerEnvironment();
   const started: RunningServer[] = [];
-  const common = { dataDir: env.dataDir, databaseUrl: env.databaseUrl, token: env.token, allowedOrigins: env.allowedOrigins };
+  const common = { dataDir: env.dataDir, databaseUrl: env.databaseUrl, token: env.token, allowedOrigins: env.allowedOrigins, allowedHosts: env.allowedHosts };
   const logger = createLogger('aof');
   try {
     if (which !== 'runtime') {

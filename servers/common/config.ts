@@ -18,6 +18,8 @@ export interface ServerEnvironment {
   agentsDir: string;
   token: string | undefined;
   allowedOrigins: string[];
+  /** More Host names the servers answer to (a load balancer's), `name` or `name:port`. */
+  allowedHosts: string[];
   /** Told when any run ends, and the key its notices are signed with. */
   webhookUrl: string | undefined;
   webhookSecret: string | undefined;
@@ -37,6 +39,7 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
     agentsDir: resolve(env.AGENT_ORCHESTRATOR_AGENTS_DIR || './.agent-orchestrator/agents'),
     token: env.AGENT_ORCHESTRATOR_API_TOKEN || undefined,
     allowedOrigins: (env.AGENT_ORCHESTRATOR_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    allowedHosts: (env.AGENT_ORCHESTRATOR_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
     webhookUrl: env.AGENT_ORCHESTRATOR_WEBHOOK_URL ? parseWebUrl('AGENT_ORCHESTRATOR_WEBHOOK_URL', env.AGENT_ORCHESTRATOR_WEBHOOK_URL) : undefined,
     webhookSecret: env.AGENT_ORCHESTRATOR_WEBHOOK_SECRET || undefined,
     databaseUrl: env[DATABASE_URL_VARIABLE] ? parseDatabaseUrl(env[DATABASE_URL_VARIABLE]) : undefined,

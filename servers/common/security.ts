@@ -7,6 +7,11 @@ export interface SecurityOptions {
   url: URL;
   /** Origins (scheme://host:port) a browser may call from, besides the server's own. */
   allowedOrigins: string[];
+  /**
+   * More names a request may give as its Host (a load balancer's): `name` for any port, `name:port`
+   * for that one (AGENT_ORCHESTRATOR_ALLOWED_HOSTS). A browser page served under one of them is same-origin.
+   */
+  allowedHosts?: string[] | undefined;
   /** When set, every request needs `Authorization: Bearer <token>`. */
   token: string | undefined;
   /** Requests that need no token (files that hold no data, such as the dashboard's). Host and Origin are still checked. */
@@ -22,6 +27,9 @@ const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
  */
 export function securityGuard(options: SecurityOptions): Middleware {
   const hostnames = new Set([options.url.hostname.toLowerCase(), ...LOOPBACK_NAMES]);
+  const extraHosts = new Set((options.allowedHosts ?? []).map((h) => h.trim().toLowerCase()).filter(Boolean));
+  /** `host` (a Host header's value, or an origin's host) names this server. */
+  const isAllowed = (host: string, own: Set<string>) => own.has(host) || extraHosts.has(host) || extraHosts.has(host.replace(/:\d+$/, ''));
   const allowedOrigins = new Set(options.allowedOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
   const tokenDigest = options.token ? digest(options.token) : undefined;
 
@@ -38,14 +46,14 @@ export function securityGuard(options: SecurityOptions): Middleware {
     const port = ctx.req.socket.localPort;
     const allowedHosts = new Set([...hostnames].map((h) => `${h}:${port}`));
     const host = (ctx.get('host') || '').toLowerCase();
-    if (!allowedHosts.has(host)) {
+    if (!isAllowed(host, allowedHosts)) {
       throw new HttpProblem(403, `Host '${host || '(none)'}' is not allowed; use ${options.url.hostname}:${port}`, {
         code: 'forbidden-host',
         errors: [{ field: 'header.host', message: 'is not this server' }],
       });
     }
     const origin = ctx.get('origin').toLowerCase();
-    if (origin && !allowedOrigins.has(origin) && !isSameOrigin(origin, allowedHosts)) {
+    if (origin && !allowedOrigins.has(origin) && !isSameOrigin(origin, allowedHosts, extraHosts)) {
       throw new HttpProblem(403, `Origin '${origin}' is not allowed (see AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)`, {
         code: 'forbidden-origin',
         errors: [{ field: 'header.origin', message: 'is not an allowed origin' }],
@@ -64,10 +72,12 @@ export function securityGuard(options: SecurityOptions): Middleware {
   };
 }
 
-function isSameOrigin(origin: string, allowedHosts: Set<string>): boolean {
+/** A page of this server: on its own address (http), or under a load balancer's name (which may add TLS). */
+function isSameOrigin(origin: string, own: Set<string>, extra: Set<string>): boolean {
   try {
     const url = new URL(origin);
-    return url.protocol === 'http:' && allowedHosts.has(url.host);
+    if (url.protocol === 'http:' && own.has(url.host)) return true;
+    return (url.protocol === 'http:' || url.protocol === 'https:') && (extra.has(url.host) || extra.has(url.hostname));
   } catch {
     return false;
   }

@@ -20,6 +20,8 @@ export interface CommonServerOptions {
   databaseUrl?: string | undefined;
   token?: string | undefined;
   allowedOrigins?: string[];
+  /** More Host names the server answers to (a load balancer's): AGENT_ORCHESTRATOR_ALLOWED_HOSTS. */
+  allowedHosts?: string[] | undefined;
   logger: Logger;
 }
 

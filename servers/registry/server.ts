@@ -24,7 +24,7 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
     const app = createApp<operations>({
       api: 'registry',
       handlers: registryHandlers(store),
-      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token },
+      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], allowedHosts: options.allowedHosts, token: options.token },
       logger: options.logger,
     });
     return { app, onClose: () => store.close() };

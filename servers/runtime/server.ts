@@ -96,7 +96,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         ...approvalHandlers(approvals),
         ...runnerHandlers(leases),
       },
-      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], token: options.token, isPublic: dashboard.serves },
+      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], allowedHosts: options.allowedHosts, token: options.token, isPublic: dashboard.serves },
       logger: options.logger,
       extras: [dashboard.middleware, registryProxy(options.registryUrl)],
     });

@@ -55,3 +55,34 @@ describe('runtime: Host, Origin and token', function () {
     assert.doesNotMatch(response.text, new RegExp(token));
   });
 });
+
+describe('runtime: the Host names of a load balancer (AGENT_ORCHESTRATOR_ALLOWED_HOSTS)', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await TestStack.start({ executor: 'none', runtimeProcess: true, runtimeEnv: { AGENT_ORCHESTRATOR_ALLOWED_HOSTS: 'aof.internal, balancer.example:8443' } });
+  });
+  after(async () => stack?.close());
+
+  const create = (headers: Record<string, string>) => rawRequest(stack.runtimeUrl, {
+    method: 'POST',
+    path: '/sessions',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ name: `s${Math.random().toString(36).slice(2, 8)}`, prompt: 'x' }),
+  });
+
+  it('accepts the names it is given (any port for a bare name, that port for name:port), and no others', async () => {
+    for (const host of ['aof.internal', 'aof.internal:443', 'balancer.example:8443']) assert.equal((await create({ host })).status, 201, host);
+    for (const host of ['balancer.example', 'balancer.example:9000', 'evil.example', 'aof.internal.evil.example']) {
+      const response = await create({ host });
+      assert.equal(response.status, 403, host);
+      assert.equal(response.json.type, 'urn:aof:problem:forbidden-host');
+    }
+  });
+
+  it('treats a page served under those names as same-origin, and still refuses other origins', async () => {
+    assert.equal((await create({ host: 'aof.internal', origin: 'https://aof.internal' })).status, 201);
+    assert.equal((await create({ host: 'aof.internal', origin: 'https://evil.example' })).status, 403);
+  });
+});
