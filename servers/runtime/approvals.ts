@@ -3,10 +3,10 @@ import { EventEmitter } from 'node:events';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { Logger } from '../common/logger.js';
 import { conflict, HttpProblem, notFound } from '../common/problem.js';
-import { ApprovalStore, type Approval, type ApprovalState } from './approval-store.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { SessionService } from './session-service.js';
 import { isFinal, lastRun, type EventInput } from './session-store.js';
+import type { Approval, ApprovalOutcome, ApprovalState, ApprovalStore } from './store/interfaces.js';
 
 export type ApprovalAsk = components['schemas']['ApprovalAsk'];
 export type ApprovalAnswer = components['schemas']['ApprovalAnswer'];
@@ -30,26 +30,33 @@ const RUN_ENDED = 'The run ended before anyone answered.';
  * the timeout or the end of the run answers it. Each session's count of pending requests is its
  * waiting flag. Requests are stored, so a runtime restart loses none: pending ones get their timers
  * back, and the permission tool, which keeps asking, gets the answer from the new runtime.
+ *
+ * Several runtime processes may share the store (PostgreSQL): a request asked through one is listed,
+ * answered and waited for through any. The store is the truth: an answer is given once, by the store's
+ * conditional update, whichever process gives it; every change of a session's requests reaches the
+ * other processes as an `approvals` session change, on which they read its requests again (waking
+ * their waiters, timing the new ones: the first timer to fire settles a request, the others find it
+ * answered).
  */
 export class ApprovalService {
-  // One key per session: a question, its answer and the session's count never interleave.
+  // One key per session: a question, its answer and the session's count never interleave here.
   private readonly lock = new KeyedLock();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { session: string; timer: NodeJS.Timeout }>();
   private readonly bus = new EventEmitter().setMaxListeners(0);
   private offChange: (() => void) | undefined;
 
   private constructor(private readonly store: ApprovalStore, private readonly sessions: SessionService, private readonly logger: Logger) {}
 
-  /** Opens the store, settles what a previous runtime left pending, and follows the sessions. */
-  static async open(dataDir: string, sessions: SessionService, logger: Logger): Promise<ApprovalService> {
-    const service = new ApprovalService(await ApprovalStore.open(dataDir), sessions, logger);
+  /** Settles what a previous runtime left pending in `store`, and follows the sessions. */
+  static async open(store: ApprovalStore, sessions: SessionService, logger: Logger): Promise<ApprovalService> {
+    const service = new ApprovalService(store, sessions, logger);
     await service.recover();
     return service;
   }
 
   close(): void {
     this.offChange?.();
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
 
@@ -63,16 +70,21 @@ export class ApprovalService {
   async get(id: string, waitSeconds = 0): Promise<Approval> {
     let approval = await this.require(id);
     if (approval.state === 'pending' && waitSeconds > 0) {
+      const { session } = approval;
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
           this.bus.off(id, done);
+          this.bus.off(sessionKey(session), look);
           resolve();
         };
+        // The session's requests changed (here or in another process): is this one still pending?
+        const look = () => void this.store.get(id).then((current) => current?.state !== 'pending' && done(), done);
         const timer = setTimeout(done, waitSeconds * 1000);
         this.bus.on(id, done);
+        this.bus.on(sessionKey(session), look);
         // Answered between the first read and the subscription.
-        void this.store.get(id).then((current) => current?.state !== 'pending' && done(), done);
+        look();
       });
       approval = await this.require(id);
     }
@@ -108,7 +120,9 @@ export class ApprovalService {
         answered_by: null,
         message: null,
       };
-      await this.store.insert(approval);
+      // Asked again through another process meanwhile: that request is the one.
+      const stored = await this.store.insert(approval);
+      if (stored.id !== approval.id) return stored;
       this.schedule(approval);
       await this.recordEvent(name, run.number, {
         type: 'approval_request',
@@ -122,25 +136,25 @@ export class ApprovalService {
   /** Approves or denies a pending request (409 once it is answered). */
   async answer(id: string, answer: ApprovalAnswer): Promise<Approval> {
     const { session } = await this.require(id);
-    return this.lock.run(session, () => this.settle(id, answer.decision === 'approve'
-      ? { state: 'approved', by: 'person', message: null }
-      : { state: 'denied', by: 'person', message: answer.message ?? DENIED_BY_PERSON }));
+    return this.lock.run(session, async () => {
+      const answered = await this.settle(id, answer.decision === 'approve'
+        ? { state: 'approved', by: 'person', message: null }
+        : { state: 'denied', by: 'person', message: answer.message ?? DENIED_BY_PERSON });
+      if (answered) return answered;
+      const approval = await this.require(id);
+      throw conflict(`Approval request ${id} is already ${approval.state}${approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`, 'approval-answered');
+    });
   }
 
   /* ---------- internals ---------- */
 
-  private async settle(id: string, outcome: { state: ApprovalState; by: NonNullable<Approval['answered_by']>; message: string | null }): Promise<Approval> {
-    const approval = await this.require(id);
-    if (approval.state !== 'pending') {
-      throw conflict(`Approval request ${id} is already ${approval.state}${approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`, 'approval-answered');
-    }
-    approval.state = outcome.state;
-    approval.answered_by = outcome.by;
-    approval.answered_at = new Date().toISOString();
-    approval.message = outcome.message;
-    await this.store.replace(approval);
-    clearTimeout(this.timers.get(id));
-    this.timers.delete(id);
+  /** Answers the request if it is still pending; null when it was answered already (here or elsewhere). */
+  private async settle(id: string, outcome: { state: ApprovalState; by: ApprovalOutcome['answered_by']; message: string | null }): Promise<Approval | null> {
+    const approval = await this.store.settle(id, {
+      state: outcome.state, answered_by: outcome.by, answered_at: new Date().toISOString(), message: outcome.message,
+    });
+    this.unschedule(id);
+    if (!approval) return null;
     if (outcome.by !== 'run_ended') {
       await this.recordEvent(approval.session, approval.run, {
         type: 'approval_answer',
@@ -153,12 +167,18 @@ export class ApprovalService {
   }
 
   private schedule(approval: Approval): void {
+    if (this.timers.has(approval.id)) return;
     const delay = Math.max(0, Date.parse(approval.expires_at) - Date.now());
     const timer = setTimeout(() => void this.expire(approval).catch((error) => {
       this.logger.error(`could not settle approval request ${approval.id} at its timeout`, error);
     }), delay);
     timer.unref();
-    this.timers.set(approval.id, timer);
+    this.timers.set(approval.id, { session: approval.session, timer });
+  }
+
+  private unschedule(id: string): void {
+    clearTimeout(this.timers.get(id)?.timer);
+    this.timers.delete(id);
   }
 
   private async expire(approval: Approval): Promise<void> {
@@ -167,8 +187,6 @@ export class ApprovalService {
     const policy = session?.blueprint?.approval ?? {};
     const allow = policy.on_timeout === 'allow';
     await this.lock.run(approval.session, async () => {
-      const current = await this.store.get(approval.id);
-      if (current?.state !== 'pending') return;
       await this.settle(approval.id, allow
         ? { state: 'approved', by: 'timeout', message: null }
         : { state: 'denied', by: 'timeout', message: timeoutMessage(policy) });
@@ -188,10 +206,13 @@ export class ApprovalService {
   }
 
   private async recover(): Promise<void> {
-    this.offChange = this.sessions.onChange((change) => {
+    // Changes made by other processes too: they cancel and forget at once (the store keeps the
+    // answer once), and their changes to requests are read from the store.
+    this.offChange = this.sessions.onChange((change, local) => {
       const work = change.change === 'deleted'
         ? this.forget(change.name)
-        : change.change === 'state' && change.state && isFinal(change.state) ? this.cancelEnded(change.name) : undefined;
+        : change.change === 'state' && change.state && isFinal(change.state) ? this.cancelEnded(change.name)
+          : change.change === 'approvals' && !local ? this.follow(change.name) : undefined;
       void work?.catch((error) => this.logger.error(`could not update the approval requests of session '${change.name}'`, error));
     });
     const pending = await this.store.find({ state: 'pending' });
@@ -208,23 +229,27 @@ export class ApprovalService {
     const counts = new Map<string, number>();
     for (const approval of stillPending) counts.set(approval.session, (counts.get(approval.session) ?? 0) + 1);
     for (const session of await this.sessions.allStored()) {
-      const count = counts.get(session.name) ?? 0;
-      if ((session.pending_approvals ?? 0) !== count) await this.sessions.setPendingApprovals(session.name, count);
+      if ((session.pending_approvals ?? 0) !== (counts.get(session.name) ?? 0)) await this.recount(session.name);
     }
+  }
+
+  /** Another process changed the session's requests: new pending ones are timed here too, waiters look again. */
+  private async follow(name: string): Promise<void> {
+    const pending = await this.store.find({ session: name, state: 'pending' });
+    pending.forEach((approval) => this.schedule(approval));
+    const still = new Set(pending.map((approval) => approval.id));
+    for (const [id, { session }] of this.timers) if (session === name && !still.has(id)) this.unschedule(id);
+    this.bus.emit(sessionKey(name));
   }
 
   private async forget(name: string): Promise<void> {
-    for (const approval of await this.store.find({ session: name, state: 'pending' })) {
-      clearTimeout(this.timers.get(approval.id));
-      this.timers.delete(approval.id);
-      this.bus.emit(approval.id);
-    }
+    for (const [id, { session }] of this.timers) if (session === name) this.unschedule(id);
     await this.store.removeSession(name);
+    this.bus.emit(sessionKey(name));
   }
 
   private async recount(name: string): Promise<void> {
-    const pending = await this.store.find({ session: name, state: 'pending' });
-    await this.sessions.setPendingApprovals(name, pending.length);
+    await this.sessions.approvalsChanged(name, async () => (await this.store.find({ session: name, state: 'pending' })).length);
   }
 
   private async recordEvent(name: string, run: number, event: EventInput): Promise<void> {
@@ -243,3 +268,6 @@ export class ApprovalService {
     return approval;
   }
 }
+
+/** What waiters on a session's requests listen to: they changed, look again. */
+const sessionKey = (session: string) => `session:${session}`;

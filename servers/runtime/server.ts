@@ -62,7 +62,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const store = await openRuntimeStore(options);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd(), join(options.dataDir, 'worktrees'));
-    approvals = await ApprovalService.open(options.dataDir, sessions, options.logger);
+    approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const hooks: RunHooks = {
       env: (name) => agentEnvironment(name, agentUrl, options.token),

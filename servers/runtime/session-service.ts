@@ -478,13 +478,20 @@ export class SessionService {
     });
   }
 
-  /** Says how many approval requests of the session wait for an answer (the session's waiting flag). */
-  async setPendingApprovals(name: string, count: number): Promise<void> {
+  /**
+   * The session's approval requests changed: its count of those waiting for an answer (its waiting
+   * flag) becomes what `count` reads while the session is held, so counts taken by several processes
+   * at once end right, and every process is told (an `approvals` change), even when the count stays.
+   */
+  async approvalsChanged(name: string, count: () => Promise<number>): Promise<void> {
     await this.exclusive(name, async (tx, told) => {
       const session = await tx.sessions.find(name);
-      if (!session || (session.pending_approvals ?? 0) === count) return;
-      session.pending_approvals = count;
-      await tx.sessions.replace(session);
+      if (!session) return;
+      const pending = await count();
+      if ((session.pending_approvals ?? 0) !== pending) {
+        session.pending_approvals = pending;
+        await tx.sessions.replace(session);
+      }
       told.changes.push({ name, change: 'approvals', state: lastRun(session).state, run: lastRun(session).number, at: new Date().toISOString() });
     });
   }

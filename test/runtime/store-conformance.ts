@@ -3,7 +3,7 @@
 // fresh location and to open it again there (a restart).
 import assert from 'node:assert/strict';
 import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
-import type { RuntimeStore, UnnumberedEvent } from '../../servers/runtime/store/interfaces.js';
+import type { Approval, RuntimeStore, UnnumberedEvent } from '../../servers/runtime/store/interfaces.js';
 
 export interface StoreBackend {
   /** A store at a fresh, empty location. */
@@ -29,6 +29,12 @@ export function session(name: string, options: { state?: RunState; updated_at?: 
 
 const message = (name: string, run: number, text: string): UnnumberedEvent =>
   ({ session: name, run, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { role: 'assistant', text } });
+
+const request = (id: string, over: Partial<Approval> = {}): Approval => ({
+  id, session: 's', run: 1, tool: 'Bash', input: { command: 'rm -rf build', 'odd.$key': [1, { nested: true }] }, tool_use_id: null,
+  state: 'pending', asked_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-01T00:10:00.000Z',
+  answered_at: null, answered_by: null, message: null, ...over,
+});
 
 const time = (second: number) => `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z`;
 
@@ -307,6 +313,56 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         await reopen();
         assert.deepEqual(await store.conversations.load('kept'), bytes(1000, 3));
         assert.equal(await store.conversations.load('gone'), null);
+      });
+    });
+
+    describe('approvals', () => {
+      it('inserts, finds oldest first by session, state, run and tool_use_id, and gets by id', async () => {
+        await store.approvals.insert(request('apr_b', { asked_at: time(2) }));
+        await store.approvals.insert(request('apr_a', { asked_at: time(2), run: 2, tool_use_id: 'tu1' }));
+        await store.approvals.insert(request('apr_c', { asked_at: time(1), session: 'other' }));
+        assert.deepEqual(await store.approvals.get('apr_b'), request('apr_b', { asked_at: time(2) }));
+        assert.equal(await store.approvals.get('apr_none'), null);
+        assert.deepEqual((await store.approvals.find({})).map((a) => a.id), ['apr_c', 'apr_a', 'apr_b']);
+        assert.deepEqual((await store.approvals.find({ session: 's' })).map((a) => a.id), ['apr_a', 'apr_b']);
+        assert.deepEqual((await store.approvals.find({ session: 's', run: 2, tool_use_id: 'tu1' })).map((a) => a.id), ['apr_a']);
+        assert.deepEqual((await store.approvals.find({ state: 'approved' })), []);
+      });
+
+      it('keeps one request per tool_use_id of a run, also when asked at once', async () => {
+        const asked = await Promise.all(['apr_1', 'apr_2', 'apr_3'].map((id) => store.approvals.insert(request(id, { tool_use_id: 'same' }))));
+        assert.equal(new Set(asked.map((a) => a.id)).size, 1, 'every ask got the same request');
+        assert.deepEqual((await store.approvals.find({ session: 's' })).map((a) => a.id), [asked[0]!.id]);
+        // Another run, or no tool_use_id, is another request.
+        await store.approvals.insert(request('apr_4', { tool_use_id: 'same', run: 2 }));
+        await store.approvals.insert(request('apr_5'));
+        await store.approvals.insert(request('apr_6'));
+        assert.equal((await store.approvals.find({ session: 's' })).length, 4);
+      });
+
+      it('settles a pending request once: of answers given at once, one gets it', async () => {
+        await store.approvals.insert(request('apr_x'));
+        const outcomes = await Promise.all((['approved', 'denied', 'approved', 'denied'] as const).map((state, i) => store.approvals.settle('apr_x', {
+          state, answered_by: 'person', answered_at: time(10 + i), message: `answer ${i}`,
+        })));
+        const winners = outcomes.filter((o) => o !== null);
+        assert.equal(winners.length, 1);
+        assert.deepEqual(await store.approvals.get('apr_x'), winners[0]);
+        assert.equal(winners[0]!.answered_by, 'person');
+        assert.equal(await store.approvals.settle('apr_x', { state: 'cancelled', answered_by: 'run_ended', answered_at: time(20), message: 'late' }), null);
+        assert.equal(await store.approvals.settle('apr_none', { state: 'approved', answered_by: 'person', answered_at: time(20), message: null }), null);
+      });
+
+      it('removes the requests of one session, and keeps the others across a close and reopen', async () => {
+        await store.approvals.insert(request('apr_s'));
+        await store.approvals.insert(request('apr_o', { session: 'other' }));
+        await store.approvals.settle('apr_o', { state: 'denied', answered_by: 'timeout', answered_at: time(30), message: 'nobody' });
+        await store.approvals.removeSession('s');
+        await reopen();
+        assert.equal(await store.approvals.get('apr_s'), null);
+        assert.deepEqual(await store.approvals.get('apr_o'), request('apr_o', {
+          session: 'other', state: 'denied', answered_by: 'timeout', answered_at: time(30), message: 'nobody',
+        }));
       });
     });
   });

@@ -92,11 +92,40 @@ export interface ConversationStore {
   remove(session: string): Promise<boolean>;
 }
 
+export type Approval = components['schemas']['Approval'];
+export type ApprovalState = components['schemas']['ApprovalState'];
+
+/** How a pending approval request was answered (by a person, the timeout or the run's end). */
+export type ApprovalOutcome = Pick<Approval, 'state' | 'answered_at' | 'message'> & { answered_by: NonNullable<Approval['answered_by']> };
+
+/**
+ * Approval requests (approvals.ts), kept where every runtime process sharing the store reads them:
+ * the store is the truth about a request's state, and it alone decides which answer counts.
+ */
+export interface ApprovalStore {
+  /**
+   * Adds a pending request. When the session's run already has one with the same `tool_use_id`
+   * (a permission tool asking again), adds nothing and resolves with that one, also under a race.
+   */
+  insert(approval: Approval): Promise<Approval>;
+  get(id: string): Promise<Approval | null>;
+  /** Oldest first (`asked_at`, then `id`). */
+  find(query: { session?: string; state?: ApprovalState; run?: number; tool_use_id?: string }): Promise<Approval[]>;
+  /**
+   * Answers the request if it is still pending: resolves with it answered, or null when it is not
+   * pending (any more). Of answers given at once, by any processes, exactly one gets it.
+   */
+  settle(id: string, outcome: ApprovalOutcome): Promise<Approval | null>;
+  /** Deletes every request of the session. */
+  removeSession(session: string): Promise<void>;
+}
+
 /** A backend: its halves, opened together, closed together. */
 export interface RuntimeStore {
   sessions: SessionStore;
   events: EventLog;
   conversations: ConversationStore;
+  approvals: ApprovalStore;
   /**
    * Runs `work` with every write to session `name` serialized against every other `exclusive` on
    * that name, in this process and in every other one sharing the store, and, where the backend can,

@@ -6,7 +6,8 @@ import type { Migration } from '../../common/postgres.js';
  * `compareListOrder` does), and the whole stored session as JSON. Events are rows keyed by session
  * and `seq`; `aof_event_heads` holds each session's last `seq`, and its row lock is what serializes
  * appends to one session, in every process. `aof_conversations` holds each session's saved Claude Code
- * conversation (gzip'd bytes).
+ * conversation (gzip'd bytes). `aof_approvals` holds approval requests, one row each, answered by a
+ * conditional UPDATE (the one of a pending row).
  *
  * Append-only: a released migration is never edited, a change is a new version.
  */
@@ -50,6 +51,29 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
         data bytea NOT NULL,
         saved_at timestamptz NOT NULL
       );
+    `,
+  },
+  {
+    version: 4,
+    name: 'approval requests',
+    sql: `
+      CREATE TABLE aof_approvals (
+        id text COLLATE "C" PRIMARY KEY,
+        session text COLLATE "C" NOT NULL,
+        run integer NOT NULL,
+        tool text NOT NULL,
+        input json NOT NULL,
+        tool_use_id text,
+        state text NOT NULL,
+        asked_at text COLLATE "C" NOT NULL,
+        expires_at text NOT NULL,
+        answered_at text,
+        answered_by text,
+        message text
+      );
+      CREATE INDEX aof_approvals_session ON aof_approvals (session, state);
+      CREATE INDEX aof_approvals_state ON aof_approvals (state);
+      CREATE UNIQUE INDEX aof_approvals_tool_use ON aof_approvals (session, run, tool_use_id) WHERE tool_use_id IS NOT NULL;
     `,
   },
 ];

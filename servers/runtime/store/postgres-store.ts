@@ -2,6 +2,7 @@ import type { Logger } from '../../common/logger.js';
 import { openDatabase, type Queries } from '../../common/postgres.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Notice, RuntimeStore } from './interfaces.js';
+import { PostgresApprovalStore } from './postgres-approvals.js';
 import { PostgresConversationStore } from './postgres-conversations.js';
 import { PostgresEventLog } from './postgres-events.js';
 import { PostgresNotices } from './postgres-notices.js';
@@ -18,8 +19,9 @@ const CLAIM_LOCK = 0x616f6663; // "aofc"
 const SESSION_LOCK = 0x616f66;
 
 /**
- * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions, events and conversations in
- * one database, which may be shared by several runtime processes. Its migrations are applied first.
+ * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions, events, conversations and
+ * approval requests in one database, which may be shared by several runtime processes. Its
+ * migrations are applied first.
  *
  * `exclusive` is one transaction holding a transaction-scoped advisory lock on the session's name, so
  * writers to one session in any process wait for each other, and what the work wrote and the notices
@@ -47,6 +49,7 @@ export async function openPostgresStore(url: string, options: { logger?: Logger 
     sessions: new PostgresSessionStore(db),
     events: new PostgresEventLog(db),
     conversations: new PostgresConversationStore(db),
+    approvals: new PostgresApprovalStore(db),
     exclusive: (name, work) => lock.run(name, () => db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_LOCK, name]);
       return work(halves(tx));
