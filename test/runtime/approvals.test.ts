@@ -4,56 +4,15 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Approval, ApprovalPolicy, Orchestrator } from '../../sdk/index.js';
+import type { Approval, Orchestrator } from '../../sdk/index.js';
 import { runBin, uniqueName } from '../bin/run-bin.js';
 import { call, stdioClient } from '../mcp/support/mcp-client.js';
-import { TEST_MODEL } from '../support/claude-env.js';
-import type { FakeModel, FakeRequest } from '../support/fake-model.js';
+import { askingSession, bashOnce, blueprint } from '../support/approvals.js';
+import { STORE_BACKENDS } from '../support/postgres.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 
-/** The model asks to run `command` with Bash once, then reports what the tool said. */
-function bashOnce(fake: FakeModel, command: string): FakeRequest[] {
-  const seen: FakeRequest[] = [];
-  fake.respond((req) => {
-    seen.push(req);
-    if (!req.toolResults.length) return { toolUse: { name: 'Bash', input: { command, description: 'write a file' } } };
-    const [result] = req.toolResults;
-    return { text: `tool said (error=${result!.is_error}): ${result!.text}` };
-  });
-  return seen;
-}
-
-async function blueprint(ao: Orchestrator, approval: ApprovalPolicy, extra: { disallowed_tools?: string[] } = {}): Promise<string> {
-  const name = uniqueName('asker');
-  await ao.agents.create({ name, description: 'asks before it acts', model: TEST_MODEL, approval, ...extra });
-  return name;
-}
-
-/**
- * A session from a blueprint in approval mode (policy `approval`) whose agent asks to run
- * `echo <word> > <file>` with Bash; resolves once its request is pending.
- */
-async function askingSession(stack: TestStack, ao: Orchestrator, word: string, approval: ApprovalPolicy = {}) {
-  const agent = await blueprint(ao, approval);
-  const file = join(stack.projectDir, `${word}.txt`);
-  const seen = bashOnce(stack.fake, `echo ${word} > ${file}`);
-  const name = uniqueName(word);
-  await ao.sessions.create({ name, prompt: 'write the file', agent });
-  return { name, file, seen, asked: await pendingOf(ao, name) };
-}
-
-/** The session's pending request, once the session shows that it waits (its request is recorded by then). */
-async function pendingOf(ao: Orchestrator, session: string): Promise<Approval> {
-  let found: Approval | undefined;
-  await eventually(`a pending approval request of ${session}`, async () => {
-    [found] = await ao.approvals.list({ session, state: 'pending' });
-    return found !== undefined && (await ao.sessions.get(session)).pending_approvals === 1;
-  }, 30_000);
-  return found!;
-}
-
-describe('approvals: a person answers what an agent may do', function () {
+for (const backend of STORE_BACKENDS) describe(`approvals: a person answers what an agent may do (${backend.label})`, function () {
   this.timeout(120_000);
 
   describe('with the runtime in process, guarded by a token', () => {
@@ -61,7 +20,7 @@ describe('approvals: a person answers what an agent may do', function () {
     let ao: Orchestrator;
     before(async () => {
       // The permission tool reaches the runtime with the token the runtime gave it.
-      stack = await TestStack.start({ token: 'approvals-token' });
+      stack = await TestStack.start({ token: 'approvals-token', databaseUrl: await backend.databaseUrl() });
       ao = stack.client();
     });
     after(async () => stack?.close());
@@ -149,8 +108,9 @@ describe('approvals: a person answers what an agent may do', function () {
     it('stopping a waiting session cancels its request', async () => {
       const { name, asked } = await askingSession(stack, ao, 'stopped');
       await ao.sessions.stop(name);
+      // The request is cancelled first, then the session's count follows.
       await eventually('the request to be cancelled', async () => (await ao.approvals.get(asked.id)).state === 'cancelled');
-      assert.equal((await ao.sessions.get(name)).pending_approvals, 0);
+      await eventually('the session to wait no more', async () => (await ao.sessions.get(name)).pending_approvals === 0);
     });
 
     it('a parent agent answers through the MCP tools (list_approval_requests, answer_approval_request)', async () => {
@@ -205,7 +165,7 @@ describe('approvals: a person answers what an agent may do', function () {
   describe('across a SIGKILL of the runtime', () => {
     let stack: TestStack;
     before(async () => {
-      stack = await TestStack.start({ runtimeProcess: true });
+      stack = await TestStack.start({ runtimeProcess: true, databaseUrl: await backend.databaseUrl() });
     });
     after(async () => stack?.close());
 
