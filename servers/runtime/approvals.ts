@@ -128,7 +128,7 @@ export class ApprovalService {
         type: 'approval_request',
         data: { id: approval.id, tool: approval.tool, input: approval.input, expires_at: approval.expires_at },
       });
-      await this.recount(name);
+      await this.sessions.approvalsChanged(name);
       return approval;
     });
   }
@@ -161,7 +161,7 @@ export class ApprovalService {
         data: { id, tool: approval.tool, state: approval.state, answered_by: approval.answered_by, message: approval.message },
       });
     }
-    await this.recount(approval.session);
+    await this.sessions.approvalsChanged(approval.session);
     this.bus.emit(id);
     return approval;
   }
@@ -229,7 +229,7 @@ export class ApprovalService {
     const counts = new Map<string, number>();
     for (const approval of stillPending) counts.set(approval.session, (counts.get(approval.session) ?? 0) + 1);
     for (const session of await this.sessions.allStored()) {
-      if ((session.pending_approvals ?? 0) !== (counts.get(session.name) ?? 0)) await this.recount(session.name);
+      if ((session.pending_approvals ?? 0) !== (counts.get(session.name) ?? 0)) await this.sessions.approvalsChanged(session.name);
     }
   }
 
@@ -246,10 +246,6 @@ export class ApprovalService {
     for (const [id, { session }] of this.timers) if (session === name) this.unschedule(id);
     await this.store.removeSession(name);
     this.bus.emit(sessionKey(name));
-  }
-
-  private async recount(name: string): Promise<void> {
-    await this.sessions.approvalsChanged(name, async () => (await this.store.find({ session: name, state: 'pending' })).length);
   }
 
   private async recordEvent(name: string, run: number, event: EventInput): Promise<void> {

@@ -480,14 +480,15 @@ export class SessionService {
 
   /**
    * The session's approval requests changed: its count of those waiting for an answer (its waiting
-   * flag) becomes what `count` reads while the session is held, so counts taken by several processes
-   * at once end right, and every process is told (an `approvals` change), even when the count stays.
+   * flag) is read again from the store while the session is held, so counts taken by several
+   * processes at once end right, and every process is told (an `approvals` change), even when the
+   * count stays.
    */
-  async approvalsChanged(name: string, count: () => Promise<number>): Promise<void> {
+  async approvalsChanged(name: string): Promise<void> {
     await this.exclusive(name, async (tx, told) => {
       const session = await tx.sessions.find(name);
       if (!session) return;
-      const pending = await count();
+      const pending = (await tx.approvals.find({ session: name, state: 'pending' })).length;
       if ((session.pending_approvals ?? 0) !== pending) {
         session.pending_approvals = pending;
         await tx.sessions.replace(session);

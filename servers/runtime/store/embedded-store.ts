@@ -15,9 +15,10 @@ export interface EmbeddedStoreOptions {
 
 /**
  * The embedded backend in a data dir: `sessions.db` (nedb), `events/` (one append-only file per
- * session), `conversations/` (one gzip'd conversation per session) and `approvals.db` (nedb). A data dir of an earlier
- * version (a single `events.db`) is migrated first, once. One process uses a data dir (its lock
- * file), so `exclusive` is a lock in this process, and no other process needs notices.
+ * session), `conversations/` (one gzip'd conversation per session) and `approvals.db` (nedb, the
+ * approval requests). A data dir of an earlier version (a single `events.db`) is migrated first,
+ * once. One process uses a data dir (its lock file), so `exclusive` is a lock in this process, and no
+ * other process needs notices.
  */
 export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<RuntimeStore> {
   const started = Date.now();
@@ -28,7 +29,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   const conversations = await ConversationFiles.open(dataDir);
   const approvals = await NedbApprovalStore.open(dataDir);
   const lock = new KeyedLock();
-  const tx = { sessions, events, conversations, notify: async () => undefined };
+  const tx = { sessions, events, conversations, approvals, notify: async () => undefined };
   return { sessions, events, conversations, approvals, exclusive: (name, work) => lock.run(name, () => work(tx)),
     tryExclusive: async (name, work) => (lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) }))), close: () => events.close() };
 }

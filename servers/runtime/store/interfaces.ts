@@ -67,6 +67,7 @@ export interface ExclusiveTx {
   sessions: SessionStore;
   events: EventLog;
   conversations: ConversationStore;
+  approvals: ApprovalStore;
   /** Tells the other processes, when (and only if) the work's writes are kept. */
   notify(notices: Notice[]): Promise<void>;
 }

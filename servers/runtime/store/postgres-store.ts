@@ -43,6 +43,7 @@ export async function openPostgresStore(url: string, options: { logger?: Logger 
     sessions: new PostgresSessionStore(tx),
     events: new PostgresEventLog(tx),
     conversations: new PostgresConversationStore(tx),
+    approvals: new PostgresApprovalStore(tx),
     notify: (list: Notice[]) => notices.send(tx, list),
   });
   return {
