@@ -1,12 +1,14 @@
-// Approval requests across runtime processes on one PostgreSQL database. Runtime A runs the agent (its
-// local executor drives the real Claude Code against the fake model, whose permission tool asks A);
-// runtime B is the real `aof runtime` as another process on the same database, with no executor. A
-// request asked through A is listed and answered through B, and the waits on A hear B's answers.
+// Approval requests across runtime processes on one PostgreSQL database. Runtime A (the real
+// `aof runtime`, a process) runs the agent: its local executor drives the real Claude Code against the
+// fake model, whose permission tool asks A. Runtime B is another `aof runtime` process on the same
+// database, with no executor. A request asked through A is listed and answered through B, the waits
+// on A hear B's answers, and B times A's requests too.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Orchestrator, type Approval } from '../../sdk/index.js';
 import { askingSession, pendingOf } from '../support/approvals.js';
 import { freshDatabase } from '../support/postgres.js';
+import { eventually } from '../support/processes.js';
 import { startReplica, type Replica } from '../support/replicas.js';
 import { TestStack } from '../support/stack.js';
 
@@ -19,7 +21,7 @@ describe('approvals across runtime processes on one PostgreSQL', function () {
 
   before(async () => {
     const databaseUrl = await freshDatabase();
-    stack = await TestStack.start({ databaseUrl });
+    stack = await TestStack.start({ databaseUrl, runtimeProcess: true });
     b = await startReplica(databaseUrl);
     aoA = stack.client();
     aoB = new Orchestrator({ runtimeUrl: b.url, registryUrl: stack.registry.url, parent: null });
@@ -87,5 +89,26 @@ describe('approvals across runtime processes on one PostgreSQL', function () {
     for (const ao of [aoA, aoB]) assert.deepEqual(await ao.approvals.get(asked.id), won);
     const answered = (await aoB.sessions.listEvents(name)).events.filter((e) => e.type === 'approval_answer');
     assert.deepEqual(answered.map((e) => e.data.state), [won.state], 'one answer recorded, the winner\'s');
+  });
+
+  it('B times the requests asked through A: with A down, B denies one at its timeout, and A, back, tells the agent', async () => {
+    const { name, file, seen, asked } = await askingSession(stack, aoA, 'orphan', { timeout_seconds: 4, timeout_message: 'Nobody came; go on without it.' });
+    await pendingOf(aoB, name);
+    await stack.killRuntime();
+    await eventually('B to settle the request at its timeout', async () => (await aoB.approvals.get(asked.id)).state !== 'pending', 30_000);
+    const settled = await aoB.approvals.get(asked.id);
+    assert.equal(settled.state, 'denied');
+    assert.equal(settled.answered_by, 'timeout');
+    assert.equal(settled.message, 'Nobody came; go on without it.');
+    await eventually('the session on B to wait no more', async () => (await aoB.sessions.get(name)).pending_approvals === 0);
+
+    // A comes back; the agent's permission tool, which kept asking, gets the answer B gave.
+    await stack.startRuntime();
+    const result = await stack.client().sessions.waitForResult(name, { timeoutMs: 60_000 });
+    assert.equal(result.state, 'finished', result.error ?? '');
+    assert.equal(existsSync(file), false, 'the denied command did not run');
+    assert.match(seen.at(-1)!.toolResults[0]!.text, /Nobody came; go on without it\./);
+    const answered = (await aoB.sessions.listEvents(name)).events.filter((e) => e.type === 'approval_answer');
+    assert.deepEqual(answered.map((e) => e.data.answered_by), ['timeout']);
   });
 });
