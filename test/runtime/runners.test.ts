@@ -72,7 +72,12 @@ describe('runners: aof runner runs the agents of a runtime', function () {
   it('gives a session with runner_tags only to a runner that offers them all', async () => {
     const ao = stack.client();
     await runner('plain');
-    await ao.sessions.create({ name: 'tagged', prompt: 'needs a gpu', runner_tags: ['gpu'] });
+    const bad = await runBin('ao-new', ['tagged', '-p', 'needs a gpu', '--runner-tags', 'gpu,no good', '--async'], { env: stack.clientEnv });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid runner tag name 'no good'/);
+    const made = await runBin('ao-new', ['tagged', '-p', 'needs a gpu', '--runner-tags', 'gpu', '--async'], { env: stack.clientEnv });
+    assert.equal(made.code, 0, made.stderr);
+    assert.deepEqual((await ao.sessions.get('tagged')).runner_tags, ['gpu']);
     await sleep(2500);
     assert.equal((await ao.sessions.status('tagged')).state, 'queued');
     await runner('gpu-box', { tags: ['gpu', 'linux'] });
