@@ -2,21 +2,12 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestStack } from '../support/stack.js';
-import { runBin, uniqueName, type BinOptions } from './run-bin.js';
+import { echoModel, uniqueName, useStack } from './run-bin.js';
 
 describe('ao-list-agents and ao-create-agent (processes against real servers)', function () {
   this.timeout(30_000);
-  let stack: TestStack;
-  const run = (command: string, args: string[], options: Partial<BinOptions> = {}) =>
-    runBin(command, args, { env: stack.clientEnv, cwd: stack.projectDir, ...options });
-
-  before(async () => {
-    stack = await TestStack.start({ executor: 'none' });
-  });
-  after(async () => {
-    await stack?.close();
-  });
+  const fixture = useStack(echoModel, { executor: 'none' });
+  const { run } = fixture;
 
   it('ao-list-agents says how to create one when there are none', async () => {
     const r = await run('ao-list-agents', []);
@@ -29,7 +20,7 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
     const r = await run('ao-create-agent', ['reviewer', '-d', 'Reviews code for bugs', '-s', 'You are a strict reviewer.', '--disallowed-tools', 'Edit, Write', '--model', 'sonnet']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "Created agent 'reviewer' (active) — start a session from it with ao-new <session> --agent reviewer -p PROMPT\n");
-    const agent = await stack.client().agents.get('reviewer');
+    const agent = await fixture.stack.client().agents.get('reviewer');
     assert.equal(agent.system_prompt, 'You are a strict reviewer.');
     assert.deepEqual(agent.disallowed_tools, ['Edit', 'Write']);
     assert.equal(agent.model, 'sonnet');
@@ -43,7 +34,7 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
 
   it('ao-create-agent takes the system prompt from -s, or stdin with -s -, and MCP servers from a file', async () => {
     const name = uniqueName('writer');
-    const mcp = join(stack.root, 'mcp.json');
+    const mcp = join(fixture.stack.root, 'mcp.json');
     await writeFile(mcp, JSON.stringify({ mcpServers: { echo: { command: 'node', args: ['echo.mjs'] } } }));
     const prompt = 'You write docs.\nLine two, with "quotes" and $dollars.\n';
     const flag = await run('ao-create-agent', [uniqueName('flag'), '-d', 'Flag wins', '-s', '-starts with a dash', '--json'], { input: 'not read' });
@@ -68,7 +59,7 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
     assert.equal(badName.code, 1);
     const badMode = await run('ao-create-agent', ['helper', '-d', 'x', '--permission-mode', 'yolo']);
     assert.match(badMode.stderr, /^ao-create-agent: --permission-mode must be one of default, acceptEdits, bypassPermissions, plan, not 'yolo'\n$/);
-    const badFile = await run('ao-create-agent', ['helper', '-d', 'x', '--mcp-config', join(stack.root, 'missing.json')]);
+    const badFile = await run('ao-create-agent', ['helper', '-d', 'x', '--mcp-config', join(fixture.stack.root, 'missing.json')]);
     assert.match(badFile.stderr, /^ao-create-agent: Cannot read --mcp-config .*missing\.json/);
     assert.match((await run('ao-create-agent', ['bad name', '-d', 'x'])).stderr, /^ao-create-agent: Invalid agent name 'bad name'/);
   });

@@ -1,8 +1,7 @@
 // ao-fork as a process, against the real servers and the real Claude Code CLI on the fake model.
 import assert from 'node:assert/strict';
 import type { FakeRequest, Reply } from '../support/fake-model.js';
-import { TestStack } from '../support/stack.js';
-import { runBin, uniqueName, type BinOptions } from './run-bin.js';
+import { uniqueName, useStack } from './run-bin.js';
 
 function responder(req: FakeRequest): Reply {
   const prompt = req.lastUserText;
@@ -12,15 +11,8 @@ function responder(req: FakeRequest): Reply {
 
 describe('ao-fork (a process against real servers)', function () {
   this.timeout(60_000);
-  let stack: TestStack;
-  const run = (command: string, args: string[], options: Partial<BinOptions> = {}) =>
-    runBin(command, args, { env: stack.clientEnv, cwd: stack.projectDir, ...options });
-
-  before(async () => {
-    stack = await TestStack.start();
-    stack.fake.respond(responder);
-  });
-  after(async () => stack?.close());
+  const fixture = useStack(responder);
+  const { run } = fixture;
 
   it('forks a finished session, waits, prints the fork\'s result; the model saw the source\'s turns', async () => {
     const source = uniqueName('src');
@@ -30,7 +22,7 @@ describe('ao-fork (a process against real servers)', function () {
     assert.equal(r.stderr, '');
     assert.equal(r.stdout, 'ECHO: which bird?\n');
     assert.equal(r.code, 0);
-    const sent = stack.fake.requests.findLast((body) => JSON.stringify(body.messages.at(-1)).includes('which bird?'))!;
+    const sent = fixture.stack.fake.requests.findLast((body) => JSON.stringify(body.messages.at(-1)).includes('which bird?'))!;
     assert.match(JSON.stringify(sent.messages), /remember OSPREY/);
     const shown = (await run('ao-show-config', [fork, '--json'])).json();
     assert.equal(shown.forked_from.session, source);

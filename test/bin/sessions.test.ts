@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describeRequest, type FakeRequest, type Reply } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
-import { TestStack } from '../support/stack.js';
-import { binPath, runBin, runShell, uniqueName, type BinOptions } from './run-bin.js';
+import { binPath, runShell, uniqueName, useStack } from './run-bin.js';
 
 /**
  * What the fake model answers, chosen by markers in the prompt so tests never race over a shared
@@ -23,17 +22,8 @@ function responder(req: FakeRequest): Reply {
 
 describe('ao-* session commands (processes against real servers)', function () {
   this.timeout(60_000);
-  let stack: TestStack;
-  const run = (command: string, args: string[], options: Partial<BinOptions> = {}) =>
-    runBin(command, args, { env: stack.clientEnv, cwd: stack.projectDir, ...options });
-
-  before(async () => {
-    stack = await TestStack.start();
-    stack.fake.respond(responder);
-  });
-  after(async () => {
-    await stack?.close();
-  });
+  const fixture = useStack(responder);
+  const { run } = fixture;
 
   describe('ao-new', () => {
     it('waits for the run and prints only the result on stdout, exit 0', async () => {
@@ -42,18 +32,18 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.equal(r.stderr, '');
       assert.equal(r.stdout, 'ECHO: hello there\n');
       assert.equal(r.code, 0);
-      assert.equal((await stack.client().sessions.status(name)).state, 'finished');
+      assert.equal((await fixture.stack.client().sessions.status(name)).state, 'finished');
     });
 
     it('works in the caller\'s directory by default and resolves a relative --project-dir against it', async () => {
       const here = uniqueName('cwd');
       assert.equal((await run('ao-new', [here, '-p', 'where'])).code, 0);
-      assert.equal((await stack.client().sessions.get(here)).project_dir, stack.projectDir);
+      assert.equal((await fixture.stack.client().sessions.get(here)).project_dir, fixture.stack.projectDir);
 
       const relative = uniqueName('rel');
-      const r = await run('ao-new', [relative, '-p', 'where', '--project-dir', 'project'], { cwd: stack.root });
+      const r = await run('ao-new', [relative, '-p', 'where', '--project-dir', 'project'], { cwd: fixture.stack.root });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal((await stack.client().sessions.get(relative)).project_dir, join(stack.root, 'project'));
+      assert.equal((await fixture.stack.client().sessions.get(relative)).project_dir, join(fixture.stack.root, 'project'));
     });
 
     it('reads the prompt from stdin', async () => {
@@ -74,13 +64,13 @@ describe('ao-* session commands (processes against real servers)', function () {
     it('creates every session of a `while read` loop: -p leaves the loop\'s input alone', async () => {
       const names = [uniqueName('loop'), uniqueName('loop'), uniqueName('loop')];
       const r = await runShell('while read n; do "$AO_NEW" "$n" --async -p "review $n" > /dev/null || exit 1; done', {
-        cwd: stack.projectDir,
-        env: { ...stack.clientEnv, AO_NEW: binPath('ao-new') },
+        cwd: fixture.stack.projectDir,
+        env: { ...fixture.stack.clientEnv, AO_NEW: binPath('ao-new') },
         input: `${names.join('\n')}\n`,
       });
       assert.equal(r.code, 0, r.stderr);
       for (const name of names) {
-        assert.equal((await stack.client().sessions.get(name)).runs[0]!.prompt, `review ${name}`);
+        assert.equal((await fixture.stack.client().sessions.get(name)).runs[0]!.prompt, `review ${name}`);
       }
     });
 
@@ -90,7 +80,7 @@ describe('ao-* session commands (processes against real servers)', function () {
         const r = await run('ao-new', [name, ...args]);
         assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
         assert.equal(r.stdout, `ECHO: ${prompt}\n`, args.join(' '));
-        assert.equal((await stack.client().sessions.get(name)).runs[0]!.prompt, prompt);
+        assert.equal((await fixture.stack.client().sessions.get(name)).runs[0]!.prompt, prompt);
       }
     });
 
@@ -101,11 +91,11 @@ describe('ao-* session commands (processes against real servers)', function () {
         assert.equal(r.code, 1, args.join(' '));
         assert.equal(r.stdout, '');
       }
-      await assert.rejects(stack.client().sessions.get(name), { name: 'NotFoundError' });
+      await assert.rejects(fixture.stack.client().sessions.get(name), { name: 'NotFoundError' });
       const resumed = uniqueName('badresume');
       assert.equal((await run('ao-new', [resumed, '-p', 'x'])).code, 0);
       assert.equal((await run('ao-resume', [resumed, '-p', 'y', '--timeout', 'soon'])).code, 1);
-      assert.equal((await stack.client().sessions.get(resumed)).runs.length, 1);
+      assert.equal((await fixture.stack.client().sessions.get(resumed)).runs.length, 1);
     });
 
     it('falls back to -p when stdin is empty, or an open pipe that stays silent', async () => {
@@ -126,7 +116,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       }
       const noValue = await run('ao-new', [name, '-p']);
       assert.deepEqual([noValue.code, noValue.stderr], [1, 'ao-new: -p needs a value — pass -p PROMPT, or -p - to read it from stdin\n']);
-      await assert.rejects(stack.client().sessions.get(name), { name: 'NotFoundError' });
+      await assert.rejects(fixture.stack.client().sessions.get(name), { name: 'NotFoundError' });
     });
 
     it('says to use ao-resume when the session exists', async () => {
@@ -163,11 +153,11 @@ describe('ao-* session commands (processes against real servers)', function () {
 
     it('starts a session from an agent blueprint, whose system prompt reaches the model', async () => {
       const agent = uniqueName('tester');
-      await stack.client().agents.create({ name: agent, description: 'Test agent', system_prompt: `You are ${agent}, a careful tester.` });
+      await fixture.stack.client().agents.create({ name: agent, description: 'Test agent', system_prompt: `You are ${agent}, a careful tester.` });
       const name = uniqueName('withagent');
       const r = await run('ao-new', [name, '--agent', agent, '-p', `blueprint check ${name}`]);
       assert.equal(r.code, 0, r.stderr);
-      const request = stack.fake.requests.map((body, i) => describeRequest(body, i)).find((q) => q.lastUserText === `blueprint check ${name}`);
+      const request = fixture.stack.fake.requests.map((body, i) => describeRequest(body, i)).find((q) => q.lastUserText === `blueprint check ${name}`);
       assert.ok(request, 'the model got the prompt');
       assert.ok(request.system.includes(`You are ${agent}, a careful tester.`), 'the blueprint\'s system prompt is in the system prompt');
       const config = (await run('ao-show-config', [name, '--json'])).json();
@@ -233,7 +223,7 @@ describe('ao-* session commands (processes against real servers)', function () {
         onSpawn: (child) => {
           // A run is `running` from its spawn, which can come before ao-new starts waiting (and
           // handles SIGINT): wait for Claude Code's first event, by then ao-new is waiting on it.
-          void eventually('the run to start', async () => (await stack.client().sessions.listEvents(name)).events.length > 0)
+          void eventually('the run to start', async () => (await fixture.stack.client().sessions.listEvents(name)).events.length > 0)
             .then(() => child.kill('SIGINT'));
         },
       });
@@ -248,7 +238,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const session = (await run('ao-new', [name, '-p', 'quick', '--async', '--json'])).json();
       assert.equal(session.name, name);
       assert.equal(session.runs.length, 1);
-      await stack.client().sessions.waitForResult(name, { timeoutMs: 30_000 });
+      await fixture.stack.client().sessions.waitForResult(name, { timeoutMs: 30_000 });
     });
 
     it('--timeout stops waiting but not the run', async () => {
@@ -268,7 +258,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const r = await run('ao-resume', [name, '-p', `second turn of ${name}`]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `ECHO: second turn of ${name}\n`);
-      const request = stack.fake.requests.map((body, i) => describeRequest(body, i)).find((q) => q.lastUserText === `second turn of ${name}`);
+      const request = fixture.stack.fake.requests.map((body, i) => describeRequest(body, i)).find((q) => q.lastUserText === `second turn of ${name}`);
       assert.ok(request && JSON.stringify(request.body.messages).includes(`first turn of ${name}`), 'the second turn sees the first');
       assert.equal((await run('ao-show-config', [name, '--json'])).json().runs, 2);
     });
@@ -318,7 +308,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.equal((await run('ao-status', [failed])).stdout, 'failed\n');
       const stopped = uniqueName('sstop');
       await run('ao-new', [stopped, '-p', 'SLOW then stopped', '--async']);
-      await eventually('the run to start', async () => (await stack.client().sessions.status(stopped)).state === 'running');
+      await eventually('the run to start', async () => (await fixture.stack.client().sessions.status(stopped)).state === 'running');
       const stop = await run('ao-stop', [stopped]);
       assert.deepEqual([stop.code, stop.stdout], [0, 'stopped\n']);
       assert.equal((await run('ao-status', [stopped])).stdout, 'stopped\n');
@@ -375,11 +365,11 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.equal(config.name, name);
       assert.equal(config.state, 'finished');
       assert.equal(config.agent, null);
-      assert.equal(config.project_dir, stack.projectDir);
+      assert.equal(config.project_dir, fixture.stack.projectDir);
       assert.match(config.claude_session_id, /^[0-9a-f-]{36}$/);
       assert.equal(config.runs, 1);
       const text = await run('ao-show-config', [name]);
-      assert.match(text.stdout, new RegExp(`^name: +${name}\\nstate: +finished\\nagent: +-\\nproject_dir: +${stack.projectDir}\\nclaude_session_id: +${config.claude_session_id}\\nruns: +1\\n`));
+      assert.match(text.stdout, new RegExp(`^name: +${name}\\nstate: +finished\\nagent: +-\\nproject_dir: +${fixture.stack.projectDir}\\nclaude_session_id: +${config.claude_session_id}\\nruns: +1\\n`));
       assert.match((await run('ao-show-config', ['ghost'])).stderr, /^ao-show-config: Session 'ghost' not found — see ao-list-sessions\n$/);
     });
 
@@ -389,7 +379,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       const text = await run('ao-list-sessions', []);
       assert.equal(text.code, 0);
       assert.match(text.stdout, /^NAME +STATE +AGENT +RUNS +TIME +PROJECT\n/);
-      assert.match(text.stdout, new RegExp(`\\n${name} +finished +- +1 +\\S+( \\S+)* +${stack.projectDir}\\n`));
+      assert.match(text.stdout, new RegExp(`\\n${name} +finished +- +1 +\\S+( \\S+)* +${fixture.stack.projectDir}\\n`));
       const { sessions } = (await run('ao-list-sessions', ['--json'])).json();
       const listed = sessions.find((s: { name: string }) => s.name === name);
       assert.equal(listed.runs, 1);
@@ -433,11 +423,11 @@ describe('ao-* session commands (processes against real servers)', function () {
     it('stops and deletes every session', async () => {
       const running = uniqueName('clean');
       await run('ao-new', [running, '-p', 'SLOW until cleaned', '--async']);
-      const before = (await stack.client().sessions.list()).sessions.map((s) => s.name);
+      const before = (await fixture.stack.client().sessions.list()).sessions.map((s) => s.name);
       const refused = await run('ao-clean', []);
       assert.deepEqual([refused.code, refused.stdout], [1, '']);
       assert.match(refused.stderr, /^ao-clean: Refusing to delete every session without confirmation — pass --yes/);
-      assert.deepEqual((await stack.client().sessions.list()).sessions.map((s) => s.name).sort(), [...before].sort());
+      assert.deepEqual((await fixture.stack.client().sessions.list()).sessions.map((s) => s.name).sort(), [...before].sort());
       const r = await run('ao-clean', ['--yes', '--json']);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual([...r.json().deleted].sort(), [...before].sort());

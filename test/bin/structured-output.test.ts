@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FakeRequest, Reply } from '../support/fake-model.js';
-import { TestStack } from '../support/stack.js';
-import { runBin, uniqueName, type BinOptions } from './run-bin.js';
+import { uniqueName, useStack } from './run-bin.js';
 
 const SCHEMA = { type: 'object', properties: { files: { type: 'array', items: { type: 'string' } } }, required: ['files'] };
 
@@ -16,18 +15,11 @@ function responder(req: FakeRequest): Reply {
 
 describe('ao-* with an output schema (processes against real servers)', function () {
   this.timeout(60_000);
-  let stack: TestStack;
-  const run = (command: string, args: string[], options: Partial<BinOptions> = {}) =>
-    runBin(command, args, { env: stack.clientEnv, cwd: stack.projectDir, ...options });
-
-  before(async () => {
-    stack = await TestStack.start();
-    stack.fake.respond(responder);
-  });
-  after(async () => stack?.close());
+  const fixture = useStack(responder);
+  const { run } = fixture;
 
   it('ao-new --output-schema FILE prints the validated object; ao-get-result --json carries it as result_json', async () => {
-    const file = join(stack.root, 'files.schema.json');
+    const file = join(fixture.stack.root, 'files.schema.json');
     await writeFile(file, JSON.stringify(SCHEMA));
     const name = uniqueName('typed');
     const r = await run('ao-new', [name, '-p', 'LIST-FILES please', '--output-schema', file]);
