@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Orchestrator } from '../sdk/index.js';
 import { silentLogger } from '../servers/common/logger.js';
-import { startRuntime } from '../servers/runtime/server.js';
+import { startLoneRuntime } from '../test/support/runtime-on-dir.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,15 +37,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 console.log(`pending  health ms        ask ms (x health)        list ms (x health)        answer→waiter ms (x health)`);
 for (const size of SIZES) {
   const root = await mkdtemp(join(tmpdir(), 'aof-bench-approvals-'));
-  const runtime = await startRuntime({
-    url: new URL('http://127.0.0.1:0'),
-    dataDir: join(root, 'data'),
-    registryUrl: new URL('http://127.0.0.1:9'), // never called: the stub below answers
-    blueprints: { find: async () => null },
-    defaultProjectDir: root,
-    logger: silentLogger,
-    executor: 'none',
-  });
+  const runtime = await startLoneRuntime(join(root, 'data'), { defaultProjectDir: root, logger: silentLogger });
   const ao = new Orchestrator({ runtimeUrl: runtime.url });
   // `size` pending requests over 10 sessions, as many agents would leave them.
   const sessions = Array.from({ length: 10 }, (_, i) => `s${i}`);

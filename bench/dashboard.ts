@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Orchestrator } from '../sdk/index.js';
 import { silentLogger } from '../servers/common/logger.js';
-import { startRuntime } from '../servers/runtime/server.js';
+import { startLoneRuntime } from '../test/support/runtime-on-dir.js';
 import { ensureDashboardBuilt, launchBrowser, newPage } from '../test/dashboard/browser.js';
 import { fillSessions } from '../test/dashboard/load.js';
 
@@ -39,14 +39,7 @@ const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 ensureDashboardBuilt();
 const root = await mkdtemp(join(tmpdir(), 'aof-bench-dash-'));
-const runtime = await startRuntime({
-  url: new URL('http://127.0.0.1:0'),
-  dataDir: join(root, 'data'),
-  registryUrl: new URL('http://127.0.0.1:9'), // the board does not need the registry
-  executor: 'none',
-  logger: silentLogger,
-  blueprints: { find: async () => null },
-});
+const runtime = await startLoneRuntime(join(root, 'data'), { logger: silentLogger }); // the board needs no registry
 const ao = new Orchestrator({ runtimeUrl: runtime.url, token: null });
 const browser = await launchBrowser();
 

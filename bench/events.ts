@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Koa from 'koa';
 import { silentLogger } from '../servers/common/logger.js';
-import { startRuntime } from '../servers/runtime/server.js';
+import { startLoneRuntime } from '../test/support/runtime-on-dir.js';
 
 /* ---------- options ---------- */
 
@@ -123,15 +123,7 @@ function runJob(job: Job): Promise<JobResult> {
 /* ---------- the servers ---------- */
 
 const root = await mkdtemp(join(tmpdir(), 'aof-bench-events-'));
-const runtime = await startRuntime({
-  url: new URL('http://127.0.0.1:0'),
-  dataDir: join(root, 'data'),
-  registryUrl: new URL('http://127.0.0.1:9'), // never called: the stub below answers
-  blueprints: { find: async () => null },
-  defaultProjectDir: root,
-  logger: silentLogger,
-  executor: 'none',
-});
+const runtime = await startLoneRuntime(join(root, 'data'), { defaultProjectDir: root, logger: silentLogger });
 
 const bare = new Koa();
 bare.use((ctx) => {

@@ -16,17 +16,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingestOptions } from './lib/options.js';
 import { silentLogger } from '../servers/common/logger.js';
-import { startRuntime, type RunningRuntime } from '../servers/runtime/server.js';
+import type { RunningRuntime } from '../servers/runtime/server.js';
+import { startLoneRuntime } from '../test/support/runtime-on-dir.js';
 import { freshDatabase, stopPostgres } from '../test/support/postgres.js';
 
 const { rounds: ROUNDS, seconds: SECONDS, batches: BATCHES, sessions: SESSIONS } = ingestOptions();
 const TEXT = 'x'.repeat(200);
 
-async function start(databaseUrl: string | undefined, dataDir: string): Promise<RunningRuntime> {
-  return startRuntime({
-    url: new URL('http://127.0.0.1:0'), dataDir, databaseUrl, registryUrl: new URL('http://127.0.0.1:9'),
-    executor: 'none', logger: silentLogger, blueprints: { find: async () => null },
-  });
+function start(databaseUrl: string | undefined, dataDir: string): Promise<RunningRuntime> {
+  return startLoneRuntime(dataDir, { databaseUrl, logger: silentLogger });
 }
 
 let sessionCounter = 0;

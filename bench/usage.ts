@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../servers/common/logger.js';
-import { startRuntime } from '../servers/runtime/server.js';
+import { startLoneRuntime } from '../test/support/runtime-on-dir.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,14 +23,8 @@ const SIZES = option('sizes', '100,1000,5000').split(',').map(Number);
 const REQUESTS = Number(option('requests', '15'));
 
 const root = await mkdtemp(join(tmpdir(), 'aof-bench-usage-'));
-const runtime = await startRuntime({
-  url: new URL('http://127.0.0.1:0'),
-  dataDir: join(root, 'data'),
-  registryUrl: new URL('http://127.0.0.1:9'), // never called: the stub below answers
-  blueprints: { find: async (name) => ({ name, status: 'active' }) },
-  defaultProjectDir: root,
-  logger: silentLogger,
-  executor: 'none',
+const runtime = await startLoneRuntime(join(root, 'data'), {
+  blueprints: { find: async (name) => ({ name, status: 'active' }) }, defaultProjectDir: root, logger: silentLogger,
 });
 
 /** One run's events as an executor reports them: a result with usage and cost, then the end. */
