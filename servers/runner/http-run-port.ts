@@ -79,10 +79,11 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
     await rename(`${claimFile(session.name)}.tmp`, claimFile(session.name));
   }
 
-  async function report(claim: ClaimedRun, body: Omit<RunReport, 'runner' | 'attempt' | 'from'>) {
+  /** A report on the claimed run; `from` is where its first event sits in the attempt (default: after what the runtime has). */
+  async function report(claim: ClaimedRun, body: Omit<RunReport, 'runner' | 'attempt' | 'from'>, from = claim.reported) {
     return call((client) => client.POST('/sessions/{name}/runs/{run}/report', {
       params: { path: { name: claim.session.name, run: claim.run.number } },
-      body: { runner: options.runner, attempt: claim.attempt, from: claim.reported, ...body },
+      body: { runner: options.runner, attempt: claim.attempt, from, ...body },
     }));
   }
 
@@ -150,15 +151,13 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
         do {
           const batch = nextBatch(events, sent);
           const first = sent === 0;
-          const answer = await call((client) => client.POST('/sessions/{name}/runs/{run}/report', {
-            params: { path: { name: claim.session.name, run: claim.run.number } },
-            body: {
-              runner: options.runner, attempt: claim.attempt, from: base + sent, events: batch,
-              ...(recordOptions.started && first ? { started: true } : {}),
-              ...(recordOptions.conversation && first ? { conversation: recordOptions.conversation.toString('base64') } : {}),
-              ...(options.progressOf?.(claim.session.name) ? { progress: options.progressOf(claim.session.name)! } : {}),
-            },
-          }));
+          const progress = options.progressOf?.(claim.session.name);
+          const answer = await report(claim, {
+            events: batch,
+            ...(recordOptions.started && first ? { started: true } : {}),
+            ...(recordOptions.conversation && first ? { conversation: recordOptions.conversation.toString('base64') } : {}),
+            ...(progress ? { progress } : {}),
+          }, base + sent);
           sent += batch.length;
           claim.reported = answer.reported;
         } while (sent < events.length);

@@ -72,13 +72,16 @@ export function localRunPort(sessions: SessionService, leases: RunLeases, runner
       return claim && { session: claim.session, run: lastRun(claim.session), attempt: claim.attempt, reported: 0, conversation: claim.conversation };
     },
     async held() {
+      // Runs this runner holds, and running runs of a runtime from before leases existed.
+      const ours = (session: StoredSession) => {
+        const run = lastRun(session);
+        return !isFinal(run.state) && (run.lease ? run.lease.runner === runner : run.state === 'running');
+      };
       const held: ClaimedRun[] = [];
-      for (const stored of await sessions.active()) {
-        // Runs this runner holds, and running runs of a runtime from before leases existed.
+      for (const stored of (await sessions.active()).filter(ours)) {
         const claim = await sessions.update(stored.name, (session) => {
+          if (!ours(session)) return null;
           const run = lastRun(session);
-          if (isFinal(run.state)) return null;
-          if (run.lease ? run.lease.runner !== runner : run.state !== 'running') return null;
           run.lease ??= { runner, attempt: 1, expires_at: '', reported: 0 };
           run.lease.expires_at = new Date(Date.now() + leaseMs).toISOString();
           return { session, run, attempt: run.lease.attempt, reported: run.lease.reported };
