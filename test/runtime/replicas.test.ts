@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Orchestrator, type EventInput, type SessionChange } from '../../sdk/index.js';
 import { runBin } from '../bin/run-bin.js';
-import { eventually } from '../support/processes.js';
+import { eventually, within } from '../support/processes.js';
 import { freshDatabase, queryDatabase, restartPostgres } from '../support/postgres.js';
 import { followEvents, startReplica, type Replica, type StreamedEvent } from '../support/replicas.js';
 import { startHttpStub, type HttpStub } from '../support/servers.js';
@@ -58,6 +58,13 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     viaA = new Orchestrator({ runtimeUrl: a.url, parent: null });
     viaB = new Orchestrator({ runtimeUrl: b.url, parent: null });
   });
+  afterEach(function () {
+    // What both processes said, when a test failed: a hang or a refusal shows there first.
+    if (this.currentTest?.state !== 'failed') return;
+    for (const [label, replica] of [['A', a], ['B', b]] as const) {
+      process.stderr.write(`--- replica ${label} (${replica?.url}), last lines of its log:\n${replica?.log.slice(-40).join('\n')}\n`);
+    }
+  });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
     await hooks?.close();
@@ -68,21 +75,23 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     const changeStream = viaB.sessions.changes();
     const collecting = (async () => {
       for await (const change of changeStream) changes.push(change);
-    })().catch(() => undefined);
-    await sleep(300); // the changes stream replays nothing: let it connect first
-    const name = await fresh('live');
-    const stream = await follow(b.url, name);
-    await sleep(300);
-    await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }, message('one')]);
-    await viaA.sessions.appendEvents(name, [message('two'), message('three')]);
-    await viaA.sessions.appendEvents(name, ending('done'));
+    })();
+    collecting.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+    // The changes stream replays nothing: it is connected once it tells of a session made after it started.
+    const probe = await within('creating the probe session', fresh('probe'));
+    await eventually('the changes stream on B to connect', () => changes.some((c) => c.name === probe));
+    const name = await within('creating the session', fresh('live'));
+    const stream = await within('opening the event stream on B', follow(b.url, name));
+    await within('the first batch through A', viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }, message('one')]));
+    await within('the second batch through A', viaA.sessions.appendEvents(name, [message('two'), message('three')]));
+    await within('the last batch through A', viaA.sessions.appendEvents(name, ending('done')));
     await eventually('every event on B', () => stream.seen.length === 6);
-    await stream.close();
+    await within('closing the event stream', stream.close());
     assert.deepEqual(stream.seqs(), range(1, 6));
     assert.deepEqual(stream.seen.map((e) => e.data.text ?? e.type), ['session_start', 'one', 'two', 'three', 'done', 'session_stop']);
     await eventually('A\'s changes on B', () => changes.some((c) => c.name === name && c.state === 'finished'));
     changeStream.abort();
-    await collecting;
+    await within('closing the changes stream', collecting);
     assert.deepEqual(changes.filter((c) => c.name === name).map((c) => `${c.change} ${c.state}`), ['created queued', 'state running', 'state finished']);
   });
 

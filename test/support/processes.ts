@@ -40,6 +40,22 @@ export async function eventually<T>(what: string, check: () => T | Promise<T>, t
   }
 }
 
+/**
+ * `promise`, or a failure naming `what` once `timeoutMs` has passed: a step that hangs says which it
+ * is, instead of the whole test running out of time.
+ */
+export async function within<T>(what: string, promise: Promise<T>, timeoutMs = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not end within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface ProcessOutput {
   code: number | null;
   signal: NodeJS.Signals | null;

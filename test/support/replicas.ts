@@ -8,6 +8,8 @@ import { deadUrl, removeDir, tempDir } from './servers.js';
 export interface Replica {
   url: string;
   child: ChildProcess;
+  /** Its stderr so far, line by line. */
+  log: string[];
   /** SIGTERM, and waits for the exit. */
   stop(): Promise<void>;
 }
@@ -32,6 +34,7 @@ export async function startReplica(databaseUrl: string | undefined, env: Record<
   return {
     url: runtime.url,
     child: runtime.child,
+    log: runtime.log,
     async stop() {
       await runtime.stop();
       await removeDir(dataDir);
