@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import sade from 'sade';
 import { createLogger } from '../servers/common/logger.js';
 import { VERSION } from '../servers/common/server.js';
+import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 
 interface Flags {
   http?: boolean;
@@ -69,7 +70,7 @@ const program = sade('ao-mcp', true)
   .example('--project-dir ~/src/app')
   .action((flags: Flags) => run(flags));
 
-const parsed = program.parse(process.argv, {
+const parse = () => program.parse(process.argv, {
   lazy: true,
   boolean: ['http', 'quiet'],
   string: ['port', 'project-dir'],
@@ -78,6 +79,7 @@ const parsed = program.parse(process.argv, {
     process.exit(1);
   },
 });
+const parsed = asksForHelp(process.argv) ? withTrimmedLines(parse) : parse();
 if (parsed) {
   Promise.resolve(parsed.handler(...parsed.args)).catch((error: Error) => {
     process.stderr.write(`ao-mcp: ${error.message}\n`);

@@ -3,7 +3,8 @@ import sade from 'sade';
 import { parseUrl, readServerEnvironment } from '../servers/common/config.js';
 import { startRunner } from '../servers/runner/runner.js';
 import { createLogger } from '../servers/common/logger.js';
-import type { RunningServer } from '../servers/common/server.js';
+import { VERSION, type RunningServer } from '../servers/common/server.js';
+import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 import { startRegistry } from '../servers/registry/server.js';
 import { startRuntime } from '../servers/runtime/server.js';
 
@@ -74,7 +75,7 @@ async function runner(opts: Record<string, unknown>): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-const program = sade('aof').version('0.1.0')
+const program = sade('aof').version(VERSION)
   .describe('Runs the aof servers on the embedded store (data in AGENT_ORCHESTRATOR_DATA_DIR, default ~/.agent-orchestrator).');
 
 program.command('up', 'Start the Agent Runtime and the Agent Registry', { default: true })
@@ -91,7 +92,7 @@ program.command('runner', 'Run agents on this host for a runtime elsewhere (clai
   .example('runner --runtime http://10.0.0.5:8765,http://10.0.0.6:8765 --name build-1 --tags linux,gpu --max 4')
   .action((opts: Record<string, unknown>) => runner(opts));
 
-const parsed = program.parse(process.argv, { lazy: true });
+const parsed = asksForHelp(process.argv) ? withTrimmedLines(() => program.parse(process.argv, { lazy: true })) : program.parse(process.argv, { lazy: true });
 if (parsed) {
   Promise.resolve(parsed.handler(...parsed.args)).catch((error: Error) => {
     process.stderr.write(`aof: ${error.message}\n`);

@@ -8,6 +8,7 @@
 import sade from 'sade';
 import { splitStringOptions } from './argv.js';
 import type { AdviceSubject, ClientTerms, Orchestrator } from '../../sdk/index.js';
+import { asksForHelp, withTrimmedLines } from './help-text.js';
 
 export const VERSION = '0.1.0';
 
@@ -74,13 +75,14 @@ export async function main(spec: CommandSpec, argv: string[] = process.argv): Pr
     if (!given.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version')) {
       checkArguments(spec, options, given);
     }
-    const parsed = program.parse([...argv.slice(0, 2), ...given], {
+    const parse = () => program.parse([...argv.slice(0, 2), ...given], {
       lazy: true,
       boolean: options.filter((o) => o.type === 'boolean').map((o) => o.name),
       unknown: (flag: string) => {
         throw new CliError(`Unknown option ${flag} — see ${spec.name} --help`, 'usage');
       },
     });
+    const parsed = asksForHelp(given) ? withTrimmedLines(parse) : parse();
     if (!parsed) return; // --help or --version was printed
     const positional = parsed.args as unknown[];
     const parsedOptions = (positional.pop() ?? {}) as Options;

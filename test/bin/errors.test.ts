@@ -51,8 +51,21 @@ describe('ao-* errors and help (processes)', function () {
       assert.ok(examples.length, `${command} has examples`);
       for (const line of examples) assert.match(line, new RegExp(`^    \\$ ${command}( |$)`), command);
       assert.doesNotMatch(r.stdout, new RegExp(`\\$ ${command} ${command}`), command);
+      assert.doesNotMatch(r.stdout, /[ \t]$/m, `${command}: no line ends in blanks`);
       assert.equal(r.stderr, '');
     }));
+  });
+
+  it('aof (and its runner command) and ao-mcp print help and their version, with no line ending in blanks', async () => {
+    const env = { PATH: process.env.PATH ?? '' };
+    const version = (JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const [command, args] of [['aof', ['--help']], ['aof', ['runner', '--help']], ['ao-mcp', ['--help']]] as const) {
+      const r = await runBin(command, [...args], { env });
+      assert.equal(r.code, 0, `${command}: ${r.stderr}`);
+      assert.match(r.stdout, /Usage\n/, command);
+      assert.doesNotMatch(r.stdout, /[ \t]$/m, `${command} ${args.join(' ')}: no line ends in blanks`);
+      assert.equal((await runBin(command, ['--version'], { env })).stdout, `${command}, ${version}\n`);
+    }
   });
 
   it('says how to start the servers when they are not running, with --json too', async () => {
