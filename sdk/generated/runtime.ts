@@ -406,7 +406,9 @@ export interface paths {
         /**
          * Follow changes to every session (Server-Sent Events), for dashboards
          * @description Sends `event: session` with `data:` = a SessionChange each time a session is created, changes
-         *     state or is deleted. Nothing is replayed: read `GET /sessions` first.
+         *     state or is deleted. Nothing is replayed: read `GET /sessions` first. When changes may have
+         *     been missed (runtime processes sharing a database, whose connection to it was away), the
+         *     server ends the stream: read `GET /sessions` again and reconnect.
          */
         get: operations["streamSessionChanges"];
         put?: never;

@@ -208,7 +208,8 @@ export class Sessions {
   /**
    * Follows changes to every session (created, changed state, deleted), for dashboards. Nothing is
    * replayed: call `list()` first. A dropped connection ends the loop with a ConnectionError, since
-   * changes made meanwhile cannot be recovered; list again and call `changes()` again.
+   * changes made meanwhile cannot be recovered; list again and call `changes()` again. The server
+   * ends the stream itself when it may have missed changes (replicas whose database was away).
    */
   changes(options: StreamOptions = {}): EventStream<SessionChange> {
     const client = this.client;

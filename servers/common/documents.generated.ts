@@ -1914,7 +1914,7 @@ export const runtimeDocument: OpenApiDocument = {
           "events"
         ],
         "summary": "Follow changes to every session (Server-Sent Events), for dashboards",
-        "description": "Sends `event: session` with `data:` = a SessionChange each time a session is created, changes\nstate or is deleted. Nothing is replayed: read `GET /sessions` first.\n",
+        "description": "Sends `event: session` with `data:` = a SessionChange each time a session is created, changes\nstate or is deleted. Nothing is replayed: read `GET /sessions` first. When changes may have\nbeen missed (runtime processes sharing a database, whose connection to it was away), the\nserver ends the stream: read `GET /sessions` again and reconnect.\n",
         "responses": {
           "200": {
             "description": "An event stream; each message's data is a SessionChange",

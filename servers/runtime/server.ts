@@ -215,7 +215,13 @@ function runtimeHandlers(
     streamSessionChanges: ({ ctx }) => {
       const { channel, result } = openSse(ctx);
       const off = sessions.onChange((change) => channel.send({ event: 'session', data: change }));
-      channel.onClose(off);
+      // Changes are not stored, so what other processes changed meanwhile cannot be replayed: the
+      // stream ends, and its client lists again (as after any drop) instead of missing them unaware.
+      const offResync = sessions.onResync(() => channel.end());
+      channel.onClose(() => {
+        off();
+        offResync();
+      });
       return result;
     },
   };

@@ -572,6 +572,14 @@ export class SessionService {
     return this.bus.onChange(listener);
   }
 
+  /**
+   * Changes of other processes may have been missed (the connection that tells of them was away and
+   * is back): a follower that cannot catch up from the store (the changes stream) should say so.
+   */
+  onResync(listener: () => void): () => void {
+    return this.bus.onResync(listener);
+  }
+
   /* ---------- helpers ---------- */
 
   /**

@@ -217,10 +217,17 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     this.timeout(120_000);
     const name = await fresh('restart');
     const stream = await follow(b.url, name);
+    // The changes stream cannot replay what it missed: B ends it once it listens again, and says so.
+    const changeStream = viaB.sessions.changes();
+    const changesEnded = (async () => {
+      for await (const change of changeStream) void change;
+      return 'ended quietly';
+    })().catch((error: Error) => error.name);
     await sleep(300);
     await viaA.sessions.appendEvents(name, [message('before')]);
     await eventually('the event before the restart', () => stream.seen.length === 1);
     await restartPostgres();
+    assert.equal(await within('the end of the changes stream on B', changesEnded, 30_000), 'ConnectionError');
     // The first writes after the restart may come before B listens again: B catches up from the table.
     const written: number[] = [];
     for (let i = 0; i < 5; i++) {
