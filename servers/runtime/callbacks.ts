@@ -1,46 +1,88 @@
-import type Datastore from 'nedb-promises';
-import type { components } from '../../sdk/generated/runtime.js';
-import { openCollection } from '../common/data-dir.js';
 import type { Logger } from '../common/logger.js';
 import { HttpProblem } from '../common/problem.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { SessionChange, SessionService } from './session-service.js';
 import { isFinal, lastRun, type StoredRun, type StoredSession } from './session-store.js';
+import type { Callback, CallbackSettlement, CallbackStore } from './store/interfaces.js';
 
-export type Callback = components['schemas']['Callback'];
-type StoredCallback = Callback & { _id: string };
+export type { Callback } from './store/interfaces.js';
 
 /** How much of a child's result a callback message quotes; the rest is one command away. */
 export const CALLBACK_RESULT_CHARS = 2000;
 
+/** How often a process sharing its store looks for callbacks that are ready and nobody delivered. */
+export const CALLBACK_SWEEP_MS = 3000;
+
+/** How often one delivery reads again after another process delivered some of the callbacks meanwhile. */
+const DELIVERY_ATTEMPTS = 3;
+
+export interface CallbacksOptions {
+  /**
+   * Other runtime processes share the store: changes they make are followed too, and every
+   * `sweepMs` one query looks for parents whose callbacks are ready but were not delivered (their
+   * process died, or its notice was missed).
+   */
+  shared?: boolean | undefined;
+  sweepMs?: number | undefined;
+}
+
 /**
  * Callbacks from children to their parents. When a run of a session started with `callback` ends,
- * its outcome is stored (`pending`) before anything else happens; then the parent is resumed with a
+ * its outcome is stored (`pending`, in the store's CallbackStore); then the parent is resumed with a
  * message holding every pending outcome, once it is idle and none of its other callback children is
  * still active, so a fan-out comes back as one turn. The run that delivers them lists their ids in
  * the same write that queues it, so after a crash a callback is either pending or delivered, never
- * both: a restarted runtime delivers what is pending, exactly once. A parent deleted, or stopped by
- * a person, gets no resume: its callbacks are `dropped`.
+ * both. A parent deleted, or stopped by a person, gets no resume: its callbacks are `dropped`.
+ *
+ * Exactly once across processes: any process may try to deliver (the one that saw the change, the
+ * others hearing of it, a sweep), and the store decides. A resume that lists a callback a run of the
+ * parent already lists is refused inside the parent's exclusive write, and a settle changes only a
+ * pending callback.
  */
 export class Callbacks {
   private readonly lock = new KeyedLock();
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
 
-  private constructor(
-    private readonly store: Datastore<StoredCallback>,
+  constructor(
+    private readonly store: CallbackStore,
     private readonly sessions: SessionService,
     private readonly logger: Logger,
+    private readonly options: CallbacksOptions = {},
   ) {}
 
-  static async open(dataDir: string, sessions: SessionService, logger: Logger): Promise<Callbacks> {
-    const store = await openCollection<StoredCallback>(dataDir, 'callbacks.db', [{ fieldName: 'parent' }, { fieldName: 'status' }]);
-    return new Callbacks(store, sessions, logger);
+  /**
+   * Follows the sessions' changes from now on: this process's, and with a shared store the other
+   * processes' too (so a callback is delivered also when the process that recorded it died), which
+   * it then also sweeps for. The function returned stops all of it.
+   */
+  listen(): () => void {
+    const shared = this.options.shared ?? false;
+    const offChange = this.sessions.onChange((change, local) => (local || shared) && void this.changed(change).catch((error) => {
+      this.logger.error(`callbacks after a change of session '${change.name}' failed (retried ${shared ? 'by the next sweep' : 'at the next start'})`, error);
+    }));
+    if (!shared) return offChange;
+    // Changes of the other processes may have been missed: record and deliver what the store holds.
+    const offResync = this.sessions.onResync(() => void this.recover().catch((error) => {
+      this.logger.warn(`could not look for callbacks after a reconnect: ${(error as Error).message}`);
+    }));
+    this.sweeper = setInterval(() => {
+      this.sweeping ??= this.sweep().finally(() => {
+        this.sweeping = undefined;
+      });
+    }, this.options.sweepMs ?? CALLBACK_SWEEP_MS);
+    this.sweeper.unref();
+    return () => {
+      offChange();
+      offResync();
+      clearInterval(this.sweeper);
+    };
   }
 
-  /** Follows the sessions' changes made by this process from now on (another runtime process calls back for its own). */
-  listen(): () => void {
-    return this.sessions.onChange((change, local) => local && void this.changed(change).catch((error) => {
-      this.logger.error(`callbacks after a change of session '${change.name}' failed (retried at the next start)`, error);
-    }));
+  /** Waits for a sweep in flight (after the function `listen` returned was called). */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.sweeping;
   }
 
   /** At start-up: records the outcomes of runs that ended unseen, then delivers everything pending. */
@@ -49,13 +91,20 @@ export class Callbacks {
     for (const session of all) {
       for (const run of session.runs) if (isFinal(run.state)) await this.recordOutcome(session, run);
     }
-    const parents = new Set((await this.store.find({ status: 'pending' })).map((c) => c.parent));
-    for (const parent of parents) await this.deliver(parent);
+    for (const parent of await this.store.pendingParents()) await this.deliver(parent);
   }
 
-  async list(parent: string): Promise<Callback[]> {
-    const docs = await this.store.find({ parent }).sort({ created_at: 1, _id: 1 });
-    return docs.map(({ _id, ...callback }) => callback);
+  list(parent: string): Promise<Callback[]> {
+    return this.store.find(parent);
+  }
+
+  /** One query for parents whose callbacks are ready; delivers to each. */
+  private async sweep(): Promise<void> {
+    try {
+      for (const parent of await this.store.deliverableParents()) await this.deliver(parent);
+    } catch (error) {
+      this.logger.warn(`could not look for callbacks to deliver: ${(error as Error).message}`);
+    }
   }
 
   private async changed(change: SessionChange): Promise<void> {
@@ -74,9 +123,9 @@ export class Callbacks {
 
   private async recordOutcome(session: StoredSession, run: StoredRun): Promise<void> {
     if (!session.callback || !session.parent || !isFinal(run.state)) return;
-    const doc: StoredCallback = {
-      _id: `${session.name}#${run.number}#${Date.parse(run.queued_at)}`,
-      id: `${session.name}#${run.number}#${Date.parse(run.queued_at)}`,
+    const id = `${session.name}#${run.number}#${Date.parse(run.queued_at)}`;
+    await this.store.insert({
+      id,
       parent: session.parent,
       child: session.name,
       run: run.number,
@@ -87,57 +136,58 @@ export class Callbacks {
       created_at: run.ended_at ?? new Date().toISOString(),
       settled_at: null,
       parent_run: null,
-    };
-    try {
-      await this.store.insert(doc);
-    } catch (error) {
-      if ((error as { errorType?: string }).errorType !== 'uniqueViolated') throw error;
-    }
+    });
   }
 
   /** Resumes the parent with its pending callbacks, when it is idle and no callback child is still active. */
   private deliver(parentName: string): Promise<void> {
     return this.lock.run(parentName, async () => {
-      let pending = await this.store.find({ parent: parentName, status: 'pending' }).sort({ created_at: 1, _id: 1 });
-      if (!pending.length) return;
-      const parent = await this.sessions.getStored(parentName);
-      if (!parent) {
-        await this.settle(pending, 'dropped', null, 'the parent session was deleted');
-        return;
-      }
-      // Delivered by a run queued just before a crash: settle them as the stored run says.
-      for (const run of parent.runs) {
-        const done = pending.filter((c) => run.callbacks?.includes(c.id));
-        if (done.length) await this.settle(done, 'delivered', run.number);
-        pending = pending.filter((c) => !done.includes(c));
-      }
-      if (!pending.length) return;
-      const last = lastRun(parent);
-      if (!isFinal(last.state)) return; // delivered when its run ends
-      if (last.state === 'stopped' && last.stop_requested && !last.stop_reason) {
-        await this.settle(pending, 'dropped', null, 'the parent session was stopped by a person');
-        return;
-      }
-      const all = await this.sessions.allStored();
-      if (all.some((s) => s.parent === parentName && s.callback && !isFinal(lastRun(s).state))) return; // all together
-      const ids = pending.map((c) => c.id);
-      try {
-        const resumed = await this.sessions.resume(parentName, callbackMessage(pending), { callbacks: ids });
-        await this.settle(pending, 'delivered', resumed.runs.at(-1)?.number ?? null);
-      } catch (error) {
-        // Resumed by someone else meanwhile: delivered when that run ends.
-        if (error instanceof HttpProblem && error.status === 409) return;
-        throw error;
+      for (let attempt = 0; attempt < DELIVERY_ATTEMPTS; attempt++) {
+        if (!(await this.deliverOnce(parentName))) return;
       }
     });
   }
 
-  private async settle(callbacks: StoredCallback[], status: 'delivered' | 'dropped', parentRun: number | null, reason?: string): Promise<void> {
-    const at = new Date().toISOString();
-    for (const callback of callbacks) {
-      await this.store.update({ _id: callback._id }, { $set: { status, settled_at: at, parent_run: parentRun, ...(reason ? { reason } : {}) } }, {});
+  /** One try; resolves true when another writer got in between and the store should be read again. */
+  private async deliverOnce(parentName: string): Promise<boolean> {
+    let pending = await this.store.find(parentName, 'pending');
+    if (!pending.length) return false;
+    const parent = await this.sessions.getStored(parentName);
+    if (!parent) {
+      await this.drop(pending, 'the parent session was deleted');
+      return false;
     }
-    if (reason) this.logger.info(`${callbacks.length} callback(s) to session '${callbacks[0]?.parent}' dropped: ${reason}`);
+    // Delivered by a run queued just before a crash (or by another process): settle them as the stored run says.
+    for (const run of parent.runs) {
+      const done = pending.filter((c) => run.callbacks?.includes(c.id));
+      if (done.length) await this.store.settle(done.map((c) => c.id), { status: 'delivered', settled_at: new Date().toISOString(), parent_run: run.number });
+      pending = pending.filter((c) => !done.includes(c));
+    }
+    if (!pending.length) return false;
+    const last = lastRun(parent);
+    if (!isFinal(last.state)) return false; // delivered when its run ends
+    if (last.state === 'stopped' && last.stop_requested && !last.stop_reason) {
+      await this.drop(pending, 'the parent session was stopped by a person');
+      return false;
+    }
+    const active = await this.sessions.storedChildren(parentName, ['queued', 'running']);
+    if (active.some((child) => child.callback)) return false; // all together
+    const ids = pending.map((c) => c.id);
+    try {
+      const resumed = await this.sessions.resume(parentName, callbackMessage(pending), { callbacks: ids });
+      await this.store.settle(ids, { status: 'delivered', settled_at: new Date().toISOString(), parent_run: resumed.runs.at(-1)?.number ?? null });
+      return false;
+    } catch (error) {
+      // Resumed by someone else meanwhile, maybe with some of these: look again (delivered when that run ends).
+      if (error instanceof HttpProblem && error.status === 409) return true;
+      throw error;
+    }
+  }
+
+  private async drop(callbacks: Callback[], reason: string): Promise<void> {
+    const settlement: CallbackSettlement = { status: 'dropped', settled_at: new Date().toISOString(), parent_run: null, reason };
+    const dropped = await this.store.settle(callbacks.map((c) => c.id), settlement);
+    if (dropped.length) this.logger.info(`${dropped.length} callback(s) to session '${callbacks[0]?.parent}' dropped: ${reason}`);
   }
 }
 

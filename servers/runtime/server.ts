@@ -69,7 +69,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       started: (name, run) => guard.started(name, run),
       progressed: (name, run, parser) => guard.progressed(name, run, parser),
     };
-    const callbacks = await Callbacks.open(options.dataDir, sessions, options.logger);
+    const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
     const webhooks = new Webhooks(sessions, options.webhooks ?? {}, options.logger);
     const stopListening = [callbacks.listen(), webhooks.listen()];
     const maxConcurrent = options.executorOptions?.maxConcurrent ?? executorOptionsFromEnv().maxConcurrent;
@@ -108,6 +108,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         webhooks.close();
         approvals.close();
         leases.stop();
+        await callbacks.close();
         await executor?.detach();
         await store.close();
       },

@@ -167,6 +167,11 @@ export class SessionService {
     return found;
   }
 
+  /** The session's children as stored (only those whose last run is in `states`, when given). */
+  async storedChildren(parent: string, states?: RunState[]): Promise<StoredSession[]> {
+    return this.store.sessions.page({ parent, states }, null, Number.MAX_SAFE_INTEGER);
+  }
+
   async allStored(): Promise<StoredSession[]> {
     return this.store.sessions.all();
   }
@@ -272,10 +277,16 @@ export class SessionService {
     return toSession(session);
   }
 
-  /** `callbacks`: the ids of the callbacks this run delivers, stored with it in the same write. */
+  /**
+   * `callbacks`: the ids of the callbacks this run delivers, stored with it in the same write. Refused
+   * (409) when a run of the session lists any of them already: of two processes delivering one
+   * callback at once, the store's hold on the session lets one through.
+   */
   async resume(name: string, prompt: string, options: { callbacks?: string[] } = {}): Promise<Session> {
     const session = await this.exclusive(name, async (tx, told) => {
       const stored = await this.require(name, tx.sessions);
+      const delivered = options.callbacks?.find((id) => stored.runs.some((run) => run.callbacks?.includes(id)));
+      if (delivered) throw conflict(`Callback '${delivered}' was delivered to session '${name}' already`, 'conflict');
       const last = lastRun(stored);
       if (!isFinal(last.state)) {
         throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`, 'session-busy');

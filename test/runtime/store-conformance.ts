@@ -3,7 +3,7 @@
 // fresh location and to open it again there (a restart).
 import assert from 'node:assert/strict';
 import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
-import type { Approval, RuntimeStore, UnnumberedEvent } from '../../servers/runtime/store/interfaces.js';
+import type { Approval, Callback, RuntimeStore, UnnumberedEvent } from '../../servers/runtime/store/interfaces.js';
 
 export interface StoreBackend {
   /** A store at a fresh, empty location. */
@@ -35,6 +35,15 @@ const request = (id: string, over: Partial<Approval> = {}): Approval => ({
   state: 'pending', asked_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-01T00:10:00.000Z',
   answered_at: null, answered_by: null, message: null, ...over,
 });
+
+const callback = (child: string, parent: string, over: Partial<Callback> = {}): Callback => ({
+  id: `${child}#1#1767225600000`, parent, child, run: 1, state: 'finished', result: `done: ${child}`, error: null,
+  status: 'pending', created_at: '2026-01-01T00:00:00.000Z', settled_at: null, parent_run: null, ...over,
+});
+
+/** A child session (a callback one unless `callback: false`) of `parent`, in `state`. */
+const child = (name: string, parent: string, state: RunState, options: { callback?: boolean } = {}): StoredSession =>
+  ({ ...session(name, { state }), parent, ...(options.callback === false ? {} : { callback: true }) });
 
 const time = (second: number) => `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z`;
 
@@ -363,6 +372,76 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.deepEqual(await store.approvals.get('apr_o'), request('apr_o', {
           session: 'other', state: 'denied', answered_by: 'timeout', answered_at: time(30), message: 'nobody',
         }));
+      });
+    });
+
+    describe('callbacks', () => {
+      it('adds each id once, also when many add it at once, and lists a parent\'s oldest first', async () => {
+        assert.equal(await store.callbacks.insert(callback('b', 'p', { created_at: time(2) })), true);
+        assert.equal(await store.callbacks.insert(callback('b', 'p', { created_at: time(2), result: 'again' })), false);
+        const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.callbacks.insert(callback('race', 'p', { created_at: time(3) }))));
+        assert.equal(outcomes.filter(Boolean).length, 1);
+        await store.callbacks.insert(callback('a', 'p', { created_at: time(2), error: 'broke', state: 'failed', result: null }));
+        await store.callbacks.insert(callback('c', 'p', { created_at: time(1) }));
+        await store.callbacks.insert(callback('x', 'other'));
+        assert.deepEqual((await store.callbacks.find('p')).map((c) => c.child), ['c', 'a', 'b', 'race']);
+        assert.deepEqual((await store.callbacks.find('p'))[1], callback('a', 'p', { created_at: time(2), error: 'broke', state: 'failed', result: null }));
+        assert.equal((await store.callbacks.find('p'))[2]?.result, 'done: b', 'the first one stays');
+        assert.deepEqual(await store.callbacks.find('nobody'), []);
+        assert.deepEqual((await store.callbacks.pendingParents()).sort(), ['other', 'p']);
+      });
+
+      it('settles only pending callbacks: of settles at once exactly one changes each', async () => {
+        for (const name of ['a', 'b', 'c']) await store.callbacks.insert(callback(name, 'p'));
+        const ids = ['a', 'b', 'c'].map((name) => callback(name, 'p').id);
+        const outcomes = await Promise.all([
+          store.callbacks.settle(ids, { status: 'delivered', settled_at: time(5), parent_run: 2 }),
+          store.callbacks.settle(ids.slice(1), { status: 'dropped', settled_at: time(6), parent_run: null, reason: 'the parent session was deleted' }),
+          store.callbacks.settle([ids[2]!], { status: 'delivered', settled_at: time(7), parent_run: 3 }),
+        ]);
+        assert.deepEqual(outcomes.flat().sort(), [...ids].sort(), 'each changed once');
+        assert.deepEqual(await store.callbacks.settle(ids, { status: 'delivered', settled_at: time(8), parent_run: 4 }), []);
+        assert.deepEqual(await store.callbacks.settle(['none#1#1'], { status: 'delivered', settled_at: time(8), parent_run: 4 }), []);
+        assert.deepEqual(await store.callbacks.find('p', 'pending'), []);
+        assert.deepEqual(await store.callbacks.pendingParents(), []);
+        const settled = await store.callbacks.find('p');
+        assert.equal(settled.length, 3);
+        for (const one of settled) {
+          if (one.status === 'delivered') assert.equal(one.reason, undefined);
+          else assert.deepEqual(one, callback(one.child, 'p', { status: 'dropped', settled_at: time(6), reason: 'the parent session was deleted' }));
+        }
+      });
+
+      it('keeps pending and settled callbacks across a close and reopen', async () => {
+        await store.callbacks.insert(callback('a', 'p', { created_at: time(1) }));
+        await store.callbacks.insert(callback('b', 'p', { created_at: time(2) }));
+        await store.callbacks.settle([callback('a', 'p').id], { status: 'delivered', settled_at: time(5), parent_run: 2 });
+        await reopen();
+        assert.deepEqual(await store.callbacks.find('p'), [
+          callback('a', 'p', { created_at: time(1), status: 'delivered', settled_at: time(5), parent_run: 2 }),
+          callback('b', 'p', { created_at: time(2) }),
+        ]);
+        assert.deepEqual((await store.callbacks.find('p', 'pending')).map((c) => c.child), ['b']);
+      });
+
+      it('names the parents that may be resumed now: deleted or idle, with no callback child queued or running', async () => {
+        await store.sessions.insert(session('idle', { state: 'finished' }));
+        await store.sessions.insert(session('busy', { state: 'running' }));
+        await store.sessions.insert(session('waits', { state: 'failed' }));
+        await store.sessions.insert(session('plain', { state: 'stopped' }));
+        await store.sessions.insert(session('settled', { state: 'finished' }));
+        await store.sessions.insert(child('w1', 'waits', 'finished'));
+        await store.sessions.insert(child('w2', 'waits', 'queued'));
+        await store.sessions.insert(child('p1', 'plain', 'finished'));
+        await store.sessions.insert(child('p2', 'plain', 'running', { callback: false }));
+        for (const [name, parent] of [['i1', 'idle'], ['b1', 'busy'], ['w1', 'waits'], ['p1', 'plain'], ['g1', 'gone'], ['s1', 'settled']] as const) {
+          await store.callbacks.insert(callback(name, parent));
+        }
+        await store.callbacks.settle([callback('s1', 'settled').id], { status: 'delivered', settled_at: time(5), parent_run: 2 });
+        assert.deepEqual((await store.callbacks.deliverableParents()).sort(), ['gone', 'idle', 'plain']);
+        await store.sessions.replace(child('w2', 'waits', 'finished'));
+        await store.sessions.replace(session('busy', { state: 'finished', runs: 2 }));
+        assert.deepEqual((await store.callbacks.deliverableParents()).sort(), ['busy', 'gone', 'idle', 'plain', 'waits']);
       });
     });
   });

@@ -121,12 +121,43 @@ export interface ApprovalStore {
   removeSession(session: string): Promise<void>;
 }
 
+export type Callback = components['schemas']['Callback'];
+
+/** How a pending callback was settled: delivered (in the parent's run `parent_run`) or dropped (`reason`). */
+export type CallbackSettlement =
+  | { status: 'delivered'; settled_at: string; parent_run: number | null }
+  | { status: 'dropped'; settled_at: string; parent_run: null; reason: string };
+
+/**
+ * Callbacks of children to their parents (callbacks.ts), kept where every runtime process sharing
+ * the store reads them. The store decides the races: a callback is added once by id, and settled once.
+ */
+export interface CallbackStore {
+  /** Adds a callback unless one with its id is kept (also under a race); resolves true when it added it. */
+  insert(callback: Callback): Promise<boolean>;
+  /** The parent's callbacks (only those in `status`, when given), oldest first (`created_at`, then `id`). */
+  find(parent: string, status?: Callback['status']): Promise<Callback[]>;
+  /** Every parent that has pending callbacks. */
+  pendingParents(): Promise<string[]>;
+  /**
+   * The parents with pending callbacks that may be resumed with them now, in one query: the parent
+   * was deleted or its last run ended, and none of its callback children is queued or running.
+   */
+  deliverableParents(): Promise<string[]>;
+  /**
+   * Settles those of `ids` that are still pending; resolves with the ids it changed. Of settles at
+   * once, by any processes, exactly one changes each callback.
+   */
+  settle(ids: string[], settlement: CallbackSettlement): Promise<string[]>;
+}
+
 /** A backend: its halves, opened together, closed together. */
 export interface RuntimeStore {
   sessions: SessionStore;
   events: EventLog;
   conversations: ConversationStore;
   approvals: ApprovalStore;
+  callbacks: CallbackStore;
   /**
    * Runs `work` with every write to session `name` serialized against every other `exclusive` on
    * that name, in this process and in every other one sharing the store, and, where the backend can,

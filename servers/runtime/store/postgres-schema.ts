@@ -7,7 +7,9 @@ import type { Migration } from '../../common/postgres.js';
  * and `seq`; `aof_event_heads` holds each session's last `seq`, and its row lock is what serializes
  * appends to one session, in every process. `aof_conversations` holds each session's saved Claude Code
  * conversation (gzip'd bytes). `aof_approvals` holds approval requests, one row each, answered by a
- * conditional UPDATE (the one of a pending row).
+ * conditional UPDATE (the one of a pending row). `aof_callbacks` holds the callbacks of children to
+ * their parents, settled the same way; the index on a session's parent (in its JSON) finds a parent's
+ * children without reading every session.
  *
  * Append-only: a released migration is never edited, a change is a new version.
  */
@@ -74,6 +76,29 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX aof_approvals_session ON aof_approvals (session, state);
       CREATE INDEX aof_approvals_state ON aof_approvals (state);
       CREATE UNIQUE INDEX aof_approvals_tool_use ON aof_approvals (session, run, tool_use_id) WHERE tool_use_id IS NOT NULL;
+    `,
+  },
+  {
+    version: 5,
+    name: 'callbacks',
+    sql: `
+      CREATE TABLE aof_callbacks (
+        id text COLLATE "C" PRIMARY KEY,
+        parent text COLLATE "C" NOT NULL,
+        child text COLLATE "C" NOT NULL,
+        run integer NOT NULL,
+        state text NOT NULL,
+        result text,
+        error text,
+        status text NOT NULL,
+        created_at text COLLATE "C" NOT NULL,
+        settled_at text,
+        parent_run integer,
+        reason text
+      );
+      CREATE INDEX aof_callbacks_parent ON aof_callbacks (parent, created_at, id);
+      CREATE INDEX aof_callbacks_pending ON aof_callbacks (parent) WHERE status = 'pending';
+      CREATE INDEX aof_sessions_parent ON aof_sessions ((doc->>'parent')) WHERE doc->>'parent' IS NOT NULL;
     `,
   },
 ];

@@ -3,6 +3,7 @@ import { openDatabase, type Queries } from '../../common/postgres.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Notice, RuntimeStore } from './interfaces.js';
 import { PostgresApprovalStore } from './postgres-approvals.js';
+import { PostgresCallbackStore } from './postgres-callbacks.js';
 import { PostgresConversationStore } from './postgres-conversations.js';
 import { PostgresEventLog } from './postgres-events.js';
 import { PostgresNotices } from './postgres-notices.js';
@@ -19,8 +20,8 @@ const CLAIM_LOCK = 0x616f6663; // "aofc"
 const SESSION_LOCK = 0x616f66;
 
 /**
- * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions, events, conversations and
- * approval requests in one database, which may be shared by several runtime processes. Its
+ * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions, events, conversations,
+ * approval requests and callbacks in one database, which may be shared by several runtime processes. Its
  * migrations are applied first.
  *
  * `exclusive` is one transaction holding a transaction-scoped advisory lock on the session's name, so
@@ -51,6 +52,7 @@ export async function openPostgresStore(url: string, options: { logger?: Logger 
     events: new PostgresEventLog(db),
     conversations: new PostgresConversationStore(db),
     approvals: new PostgresApprovalStore(db),
+    callbacks: new PostgresCallbackStore(db),
     exclusive: (name, work) => lock.run(name, () => db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_LOCK, name]);
       return work(halves(tx));
