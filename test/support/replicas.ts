@@ -12,6 +12,8 @@ export interface Replica {
   log: string[];
   /** SIGTERM, and waits for the exit. */
   stop(): Promise<void>;
+  /** SIGKILL, as a crash would, and waits for the exit (`stop` then only removes its data dir). */
+  kill(): Promise<void>;
 }
 
 /** Starts a runtime process on `databaseUrl` (the embedded store when undefined), with more `env`, and resolves once it listens. */
@@ -39,6 +41,7 @@ export async function startReplica(databaseUrl: string | undefined, env: Record<
       await runtime.stop();
       await removeDir(dataDir);
     },
+    kill: () => runtime.kill(),
   };
 }
 
