@@ -86,19 +86,22 @@ describe('callbacks across two runtime processes on one PostgreSQL', function ()
     await viaA.sessions.appendEvents(worker, start);
     await viaA.sessions.appendEvents(worker, ending('done before the crash'));
     await a.kill();
-    const [delivered] = await eventually('the callback delivered through B', async () => {
-      const found = await viaB.sessions.callbacks(lead);
-      return found[0]?.status === 'delivered' ? found : null;
-    });
-    assert.equal(delivered!.parent_run, 2);
-    await sleep(CALLBACK_SWEEP_MS + 500);
-    const prompts = await resumes(viaB, lead);
-    assert.equal(prompts.length, 1, 'resumed once');
-    assert.match(prompts[0]!, /done before the crash/);
-    // A again, for the tests after this one (on a data dir of its own: the database holds everything).
-    await a.stop();
-    a = await startReplica(databaseUrl);
-    viaA = new Orchestrator({ runtimeUrl: a.url, parent: null });
+    try {
+      const [delivered] = await eventually('the callback delivered through B', async () => {
+        const found = await viaB.sessions.callbacks(lead);
+        return found[0]?.status === 'delivered' ? found : null;
+      });
+      assert.equal(delivered!.parent_run, 2);
+      await sleep(CALLBACK_SWEEP_MS + 500);
+      const prompts = await resumes(viaB, lead);
+      assert.equal(prompts.length, 1, 'resumed once');
+      assert.match(prompts[0]!, /done before the crash/);
+    } finally {
+      // A again, for the tests after this one (on a data dir of its own: the database holds everything).
+      await a.stop();
+      a = await startReplica(databaseUrl);
+      viaA = new Orchestrator({ runtimeUrl: a.url, parent: null });
+    }
   });
 
   it('resumes each parent once when both processes deliver at once, also after the resumed runs end', async () => {
