@@ -178,8 +178,9 @@ export class Callbacks {
       await this.store.settle(ids, { status: 'delivered', settled_at: new Date().toISOString(), parent_run: resumed.runs.at(-1)?.number ?? null });
       return false;
     } catch (error) {
-      // Resumed by someone else meanwhile, maybe with some of these: look again (delivered when that run ends).
-      if (error instanceof HttpProblem && error.status === 409) return true;
+      // Resumed by someone else meanwhile, maybe with some of these (delivered when that run ends), or
+      // deleted meanwhile (dropped): look again.
+      if (error instanceof HttpProblem && (error.status === 409 || error.status === 404)) return true;
       throw error;
     }
   }
