@@ -109,9 +109,9 @@ export class RunLeases {
 
   private async claimNow(offer: RunnerOffer): Promise<Claim | null> {
     const now = Date.now();
-    const active = await this.sessions.active();
-    if (inFlight(active, now) >= this.options.maxConcurrent) return null;
-    for (const candidate of claimable(active, offer, now)) {
+    const queue = await this.sessions.runQueue();
+    if (inFlight(queue, now) >= this.options.maxConcurrent) return null;
+    for (const candidate of claimable(queue, offer, now)) {
       // A session being written right now (a stop, say) is skipped, not waited for.
       const claimed = await this.sessions.update(candidate.name, (session) => {
         if (!canClaim(session, offer, Date.now())) return null;

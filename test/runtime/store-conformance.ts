@@ -137,6 +137,39 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.deepEqual(await names(true), ['quiet']);
         assert.deepEqual(await names(false), ['asks']);
       });
+
+      it('keeps the run queue: queued and running last runs in claim order, with their lease, stop and tags, in step with every write', async () => {
+        const queuedAt = (s: StoredSession, second: number) => {
+          s.runs.at(-1)!.queued_at = time(second);
+          return s;
+        };
+        await store.sessions.insert(queuedAt(session('late'), 9));
+        await store.sessions.insert(queuedAt(session('b-early'), 2));
+        await store.sessions.insert(queuedAt(session('a-early'), 2));
+        await store.sessions.insert(queuedAt(session('busy', { state: 'running' }), 1));
+        await store.sessions.insert(queuedAt(session('done', { state: 'finished', runs: 2 }), 0));
+        const tagged = { ...queuedAt(session('tagged'), 5), runner_tags: ['gpu', 'linux'] };
+        tagged.runs[0]!.lease = { runner: 'r1', attempt: 1, expires_at: time(30), reported: 0 };
+        tagged.runs[0]!.stop_requested = true;
+        await store.sessions.insert(tagged);
+        const names = async () => (await store.sessions.runQueue()).map((e) => `${e.name} ${e.state}`);
+        assert.deepEqual(await names(), ['busy running', 'a-early queued', 'b-early queued', 'tagged queued', 'late queued']);
+        assert.deepEqual((await store.sessions.runQueue()).find((e) => e.name === 'tagged'), {
+          name: 'tagged', state: 'queued', queued_at: time(5), lease_expires_at: time(30), stop_requested: true, runner_tags: ['gpu', 'linux'],
+        });
+        assert.deepEqual((await store.sessions.runQueue()).find((e) => e.name === 'late'), {
+          name: 'late', state: 'queued', queued_at: time(9), lease_expires_at: null, stop_requested: false, runner_tags: [],
+        });
+        // A run that ends leaves the queue; a resumed session (a new last run) joins it; a removed one leaves it.
+        await store.sessions.replace(session('busy', { state: 'finished' }));
+        const resumed = session('done', { state: 'finished', runs: 2 });
+        resumed.runs.push({ ...newRun(3, 'again'), queued_at: time(7) });
+        await store.sessions.replace(resumed);
+        await store.sessions.remove('late');
+        assert.deepEqual(await names(), ['a-early queued', 'b-early queued', 'tagged queued', 'done queued']);
+        await reopen();
+        assert.deepEqual(await names(), ['a-early queued', 'b-early queued', 'tagged queued', 'done queued']);
+      });
     });
 
     describe('events', () => {

@@ -1,4 +1,5 @@
 import type { components } from '../../../sdk/generated/runtime.js';
+import type { QueueEntry } from '../leases.js';
 import type { Event, StoredSession } from '../session-store.js';
 import type { SessionFilter, StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
@@ -26,6 +27,11 @@ export interface SessionStore {
   counts(): Promise<StateCounts>;
   /** Every session, in list order: for start-up re-adoption and reports over all runs. */
   all(): Promise<StoredSession[]>;
+  /**
+   * The sessions whose last run is queued or running, as claims need them (a few fields each), in
+   * claim order (`compareQueueOrder`: `queued_at`, then name).
+   */
+  runQueue(): Promise<QueueEntry[]>;
   /** Gives back the disk space of deleted and overwritten sessions, while serving. */
   compact(): Promise<void>;
 }

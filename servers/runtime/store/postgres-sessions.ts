@@ -1,4 +1,5 @@
 import type { Queries } from '../../common/postgres.js';
+import type { QueueEntry } from '../leases.js';
 import { catalogueEntry, type StoredSession } from '../session-store.js';
 import { emptyCounts, type SessionFilter, type StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
@@ -74,6 +75,25 @@ export class PostgresSessionStore implements SessionStore {
   async all(): Promise<StoredSession[]> {
     const { rows } = await this.db.query<{ doc: StoredSession }>(`SELECT doc FROM aof_sessions ${LIST_ORDER}`);
     return rows.map((r) => r.doc);
+  }
+
+  /**
+   * Only the fields a claim needs, taken out of the documents by PostgreSQL: the rows of waiting and
+   * running sessions (the state index), not their whole documents, reach this process.
+   */
+  async runQueue(): Promise<QueueEntry[]> {
+    const { rows } = await this.db.query<{
+      name: string; state: 'queued' | 'running'; queued_at: string; lease_expires_at: string | null; stop_requested: boolean | null; runner_tags: string[] | null;
+    }>(
+      `SELECT name, state, run->>'queued_at' COLLATE "C" AS queued_at, run->'lease'->>'expires_at' AS lease_expires_at,
+              (run->>'stop_requested')::boolean AS stop_requested, doc->'runner_tags' AS runner_tags
+         FROM (SELECT name, state, doc, doc->'runs'->-1 AS run FROM aof_sessions WHERE state IN ('queued', 'running')) AS waiting
+        ORDER BY queued_at, name`,
+    );
+    return rows.map((r) => ({
+      name: r.name, state: r.state, queued_at: r.queued_at, lease_expires_at: r.lease_expires_at,
+      stop_requested: r.stop_requested === true, runner_tags: r.runner_tags ?? [],
+    }));
   }
 
   /** Makes the space of deleted and overwritten rows reusable; it takes no lock that stops writes. */
