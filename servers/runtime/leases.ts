@@ -40,9 +40,9 @@ export function isLeased(run: StoredRun, now: number): boolean {
 }
 
 /**
- * What a claim needs to know of a session whose last run is queued or running, and nothing more: the
- * store hands claims these (`SessionStore.runQueue`), so a claim costs a few fields per waiting run,
- * not a whole session (its runs, prompts and results) each.
+ * What a claim needs to know of a session whose last run is queued or running, and nothing more:
+ * stores keep these (the embedded one in memory, PostgreSQL as columns), so a claim never reads the
+ * queue's sessions whole (their runs, prompts and results).
  */
 export interface QueueEntry {
   name: string;
@@ -81,12 +81,24 @@ export function inFlight(queue: readonly QueueEntry[], now: number): number {
 }
 
 /** The queued runs `offer` may claim, in claim order. */
-export function claimable(queue: readonly QueueEntry[], offer: RunnerOffer, now: number): QueueEntry[] {
+export function claimable(queue: readonly QueueEntry[], offer: Pick<RunnerOffer, 'tags'>, now: number): QueueEntry[] {
   return queue.filter((entry) => isClaimable(entry, offer, now)).sort(compareQueueOrder);
 }
 
+/** What a claim decides by: the runs in flight (the cap), and the first runs the runner may claim. */
+export interface ClaimView {
+  inFlight: number;
+  /** At most the `limit` asked for, in claim order. */
+  candidates: QueueEntry[];
+}
+
+/** A claim's view of a run queue: the rules a store applies (PostgreSQL in SQL, to the same effect). */
+export function claimView(queue: readonly QueueEntry[], offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): ClaimView {
+  return { inFlight: inFlight(queue, now), candidates: claimable(queue, offer, now).slice(0, limit) };
+}
+
 /** Queued, not being stopped, held by no live lease, and `offer` has every tag the session asks for. */
-function isClaimable(entry: QueueEntry, offer: RunnerOffer, now: number): boolean {
+function isClaimable(entry: QueueEntry, offer: Pick<RunnerOffer, 'tags'>, now: number): boolean {
   return entry.state === 'queued' && !entry.stop_requested && !leasedAt(entry, now) && entry.runner_tags.every((tag) => offer.tags.includes(tag));
 }
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { HttpProblem } from '../../servers/common/problem.js';
 import {
-  beat, canClaim, checkHolds, claimable, freshEvents, grant, inFlight, isExpired, isLeased, queueEntry, runnerLostReason,
+  beat, canClaim, checkHolds, claimable, claimView, freshEvents, grant, inFlight, isExpired, isLeased, queueEntry, runnerLostReason,
   type QueueEntry,
 } from '../../servers/runtime/leases.js';
 import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
@@ -69,6 +69,8 @@ describe('leases (pure)', () => {
       assert.deepEqual(claimable(queue(...all), who, now).map((e) => e.name).sort(), all.filter((s) => canClaim(s, who, now)).map((s) => s.name).sort());
     }
     assert.deepEqual(claimable(queue(...all), offer('r', ['gpu']), T0 + LEASE + 1).map((e) => e.name), ['t', 'c', 'q']);
+    const view = claimView(queue(...all), offer('r', ['gpu']), T0 + 1, 1);
+    assert.deepEqual([view.inFlight, view.candidates.map((e) => e.name)], [2, ['t']], 'the running run and the live claim; the first candidate only');
   });
 
   it('raises the attempt with every claim, and names the runner and its host', () => {

@@ -1,5 +1,5 @@
 import type { components } from '../../../sdk/generated/runtime.js';
-import type { QueueEntry } from '../leases.js';
+import type { ClaimView, RunnerOffer } from '../leases.js';
 import type { Event, StoredSession } from '../session-store.js';
 import type { SessionFilter, StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
@@ -28,10 +28,10 @@ export interface SessionStore {
   /** Every session, in list order: for start-up re-adoption and reports over all runs. */
   all(): Promise<StoredSession[]>;
   /**
-   * The sessions whose last run is queued or running, as claims need them (a few fields each), in
-   * claim order (`compareQueueOrder`: `queued_at`, then name).
+   * What a claim by a runner with `offer.tags` decides by at `now`: how many runs are in flight, and
+   * the first `limit` runs it may claim, in claim order (the rules of `claimView` in leases.ts).
    */
-  runQueue(): Promise<QueueEntry[]>;
+  claimView(offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): Promise<ClaimView>;
   /** Gives back the disk space of deleted and overwritten sessions, while serving. */
   compact(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type Datastore from 'nedb-promises';
 import { openCollection } from '../../common/data-dir.js';
-import { compareQueueOrder, queueEntry, type QueueEntry } from '../leases.js';
+import { claimView, queueEntry, type ClaimView, type QueueEntry, type RunnerOffer } from '../leases.js';
 import { catalogueEntry, type Blueprint, type StoredSession } from '../session-store.js';
 import { Catalogue, type SessionFilter, type StateCounts } from './catalogue.js';
 import { compareListOrder, type ListPosition } from './cursor.js';
@@ -87,8 +87,8 @@ export class NedbSessionStore implements SessionStore {
     return (await this.sessions.find({})).map(decode).sort(compareListOrder);
   }
 
-  async runQueue(): Promise<QueueEntry[]> {
-    return [...this.queue.values()].sort(compareQueueOrder);
+  async claimView(offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): Promise<ClaimView> {
+    return claimView([...this.queue.values()], offer, now, limit);
   }
 
   async compact(): Promise<void> {
