@@ -9,7 +9,9 @@ import type { Migration } from '../../common/postgres.js';
  * conversation (gzip'd bytes). `aof_approvals` holds approval requests, one row each, answered by a
  * conditional UPDATE (the one of a pending row). `aof_callbacks` holds the callbacks of children to
  * their parents, settled the same way; the index on a session's parent (in its JSON) finds a parent's
- * children without reading every session.
+ * children without reading every session. The claim columns of `aof_sessions` (migration 7) copy
+ * from a waiting or running session's last run what a claim selects by, so a claim reads a few
+ * indexed rows, not the queue's documents.
  *
  * Append-only: a released migration is never edited, a change is a new version.
  */
@@ -99,6 +101,25 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX aof_callbacks_parent ON aof_callbacks (parent, created_at, id);
       CREATE INDEX aof_callbacks_pending ON aof_callbacks (parent) WHERE status = 'pending';
       CREATE INDEX aof_sessions_parent ON aof_sessions ((doc->>'parent')) WHERE doc->>'parent' IS NOT NULL;
+    `,
+  },
+  {
+    version: 7,
+    name: 'claim columns',
+    sql: `
+      ALTER TABLE aof_sessions
+        ADD COLUMN queued_at text COLLATE "C",
+        ADD COLUMN lease_expires_at text COLLATE "C",
+        ADD COLUMN stop_requested boolean NOT NULL DEFAULT false,
+        ADD COLUMN runner_tags text[] NOT NULL DEFAULT '{}';
+      UPDATE aof_sessions SET
+        queued_at = doc->'runs'->-1->>'queued_at',
+        lease_expires_at = doc->'runs'->-1->'lease'->>'expires_at',
+        stop_requested = COALESCE((doc->'runs'->-1->>'stop_requested')::boolean, false),
+        runner_tags = COALESCE(ARRAY(SELECT json_array_elements_text(doc->'runner_tags')), '{}')
+      WHERE state IN ('queued', 'running');
+      CREATE INDEX aof_sessions_queue ON aof_sessions (queued_at, name) WHERE state = 'queued';
+      CREATE INDEX aof_sessions_leased ON aof_sessions (lease_expires_at) WHERE state = 'queued' AND lease_expires_at IS NOT NULL;
     `,
   },
 ];
