@@ -59,7 +59,7 @@ export class Callbacks {
   listen(): () => void {
     const shared = this.options.shared ?? false;
     const offChange = this.sessions.onChange((change, local) => (local || shared) && void this.changed(change).catch((error) => {
-      this.logger.error(`callbacks after a change of session '${change.name}' failed (retried ${shared ? 'by the next sweep' : 'at the next start'})`, error);
+      this.logger.error(`callbacks after a change of session '${change.name}' failed (retried ${shared ? 'by the sweep once recorded, else at the next start' : 'at the next start'})`, error);
     }));
     if (!shared) return offChange;
     // Changes of the other processes may have been missed: record and deliver what the store holds.
