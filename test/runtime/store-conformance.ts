@@ -261,8 +261,14 @@ export function storeConformance(label: string, backend: StoreBackend): void {
 
       it('lets other sessions go on meanwhile, and passes the work\'s error on', async () => {
         let release!: () => void;
-        const held = store.exclusive('slow', () => new Promise<string>((resolve) => { release = () => resolve('slow done'); }));
-        // Another session is not held up by the first one's hold.
+        let holding!: () => void;
+        const holds = new Promise<void>((resolve) => { holding = resolve; });
+        const held = store.exclusive('slow', () => new Promise<string>((resolve) => {
+          release = () => resolve('slow done');
+          holding();
+        }));
+        // Another session is not held up by the first one's hold (taken first: a backend may take a moment to).
+        await holds;
         assert.equal(await store.exclusive('quick', async (tx) => tx.sessions.insert(session('quick'))), true);
         release();
         assert.equal(await held, 'slow done');
