@@ -39,13 +39,19 @@ export class NedbWebhookStore implements WebhookStore {
     if (!deliveries.length) return;
     await this.turns.run('', async () => {
       const now = Date.now();
-      const known = new Set((await this.db.find({ _id: { $in: deliveries.map((d) => d.id) } })).map((d) => d._id));
-      const fresh = deliveries.filter((d) => !known.has(d.id) && known.add(d.id));
-      if (!fresh.length) return;
-      await this.db.insert(fresh.map((d) => ({
-        _id: d.id, id: d.id, session: d.session, run: d.run, url: d.url, body: d.body, state: 'pending' as const, attempts: 0,
+      const docs = [...new Map(deliveries.map((d) => [d.id, d])).values()].map((d): WebhookDocument => ({
+        _id: d.id, id: d.id, session: d.session, run: d.run, url: d.url, body: d.body, state: 'pending', attempts: 0,
         created_at: now, next_try_at: now, last_error: null, finished_at: null, claimed_by: null, claimed_until: null,
-      })));
+      }));
+      try {
+        // One write, as a run's end almost always brings new ids; nedb inserts all of them or none.
+        await this.db.insert(docs);
+      } catch (error) {
+        if ((error as { errorType?: string }).errorType !== 'uniqueViolated') throw error;
+        const known = new Set((await this.db.find({ _id: { $in: docs.map((d) => d._id) } })).map((d) => d._id));
+        const fresh = docs.filter((d) => !known.has(d._id));
+        if (fresh.length) await this.db.insert(fresh);
+      }
     });
   }
 
