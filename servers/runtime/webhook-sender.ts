@@ -8,6 +8,8 @@ import { DEFAULT_RETRY_DELAYS_MS, shown, signBody, type WebhookOptions } from '.
 
 /** Deliveries claimed at once. */
 const CLAIM_BATCH = 16;
+/** Attempts in flight at most: a receiver that was down for long gets its backlog a few at a time. */
+const MAX_IN_FLIGHT = 32;
 /** How long past an attempt's timeout a claim lasts: time to record the attempt. */
 const CLAIM_MARGIN_MS = 5_000;
 /** Finished deliveries are pruned at most this often. */
@@ -80,22 +82,32 @@ export class WebhookSender {
       const claimMs = (this.options.attemptTimeoutMs ?? 10_000) + CLAIM_MARGIN_MS;
       for (;;) {
         if (this.closed.signal.aborted) return;
-        const due = await this.store.claim(this.claimant, claimMs, CLAIM_BATCH);
+        const room = Math.min(CLAIM_BATCH, MAX_IN_FLIGHT - this.inFlight.size);
+        if (room <= 0) return this.sleep(pollMs); // each attempt that ends looks again
+        const due = await this.store.claim(this.claimant, claimMs, room);
         for (const delivery of due) this.track(this.attempt(delivery));
-        if (due.length < CLAIM_BATCH) break;
+        if (due.length < room) break;
       }
       const next = await this.store.nextDueInMs();
       if (next !== null) wait = Math.min(next, pollMs);
     } catch (error) {
       this.logger.warn(`webhook outbox not read (tried again in ${pollMs} ms): ${message(error)}`);
     }
+    this.sleep(wait);
+  }
+
+  private sleep(ms: number): void {
     if (this.closed.signal.aborted) return;
-    this.timer = setTimeout(() => this.wake(), wait);
+    this.timer = setTimeout(() => this.wake(), ms);
     this.timer.unref();
   }
 
   private track(work: Promise<void>): void {
-    const tracked = work.catch((error) => this.logger.warn(`webhook attempt not recorded: ${message(error)}`)).finally(() => this.inFlight.delete(tracked));
+    const tracked = work.catch((error) => this.logger.warn(`webhook attempt not recorded: ${message(error)}`)).finally(() => {
+      this.inFlight.delete(tracked);
+      // The delivery's next attempt (or the next delivery's, when many wait) is timed from here.
+      this.wake();
+    });
     this.inFlight.add(tracked);
   }
 
@@ -121,7 +133,6 @@ export class WebhookSender {
     const outcome = afterAttempt(attempts, result, this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS);
     const kept = await this.store.settle(delivery.id, this.claimant, outcome);
     this.report(delivery, attempts, result, outcome, kept);
-    this.wake();
   }
 
   private report(delivery: WebhookDelivery, attempts: number, result: AttemptResult, outcome: WebhookOutcome, kept: boolean): void {

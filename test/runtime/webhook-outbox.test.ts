@@ -201,3 +201,44 @@ describe('runtime replicas on one PostgreSQL: webhook notices', function () {
     assert.deepEqual({ ...row }, { state: 'delivered', attempts: receiver.of(name).length });
   });
 });
+
+describe('runtime: a backlog of webhook notices', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+  let hooks: HttpStub;
+  const seen = new Map<string, number>();
+  let open = 0;
+  let mostOpen = 0;
+
+  before(async () => {
+    // A slow receiver: each notice is answered after 300 ms.
+    hooks = await startHttpStub((req, res) => {
+      open++;
+      mostOpen = Math.max(mostOpen, open);
+      req.resume().on('end', () => setTimeout(() => {
+        open--;
+        const id = String(req.headers['x-aof-delivery']);
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+        res.writeHead(204).end();
+      }, 300));
+    });
+    // The poll is rare here: only the end of each attempt can move the backlog on in time.
+    stack = await TestStack.start({ executor: 'none', webhooks: { url: `${hooks.url}/slow`, pollMs: 60_000 } });
+  });
+  after(async () => {
+    await stack?.close();
+    await hooks?.close();
+  });
+
+  it('sends many notices due at once a bounded number at a time, each once, without pausing between', async () => {
+    const ao = stack.client();
+    const names = Array.from({ length: 80 }, (_, i) => `many-${i}`);
+    await Promise.all(names.map(async (name) => {
+      await ao.sessions.create({ name, prompt: 'go', parent: null });
+      await ao.sessions.appendEvents(name, ending(`end of ${name}`));
+    }));
+    await eventually('every notice', () => seen.size === names.length);
+    assert.ok(mostOpen <= 32, `at most 32 at a time, not ${mostOpen}`);
+    assert.deepEqual([...new Set(seen.values())], [1], 'each once');
+  });
+});
