@@ -22,15 +22,15 @@ const ending = (text: string): EventInput[] => [
   { type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'exited' } },
 ];
 
-interface Attempt { delivery: string; session: string; body: string; signature: string | undefined; answer: number | 'refused' }
+interface Attempt { delivery: string; session: string; body: string; signature: string | undefined; answer: number | 'refused' | 'held' }
 
 /**
- * A webhook receiver that answers each attempt as `answer` says (a status, or `refused`: the
- * connection is dropped), and keeps what it got.
+ * A webhook receiver that answers each attempt as `answer` says (a status; `refused`: the connection
+ * is dropped; `held`: no answer ever comes), and keeps what it got.
  */
 async function startReceiver() {
   const attempts: Attempt[] = [];
-  let answer: (delivery: string, earlier: number) => number | 'refused' = () => 204;
+  let answer: (delivery: string, earlier: number) => Attempt['answer'] = () => 204;
   const stub: HttpStub = await startHttpStub((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
@@ -39,7 +39,7 @@ async function startReceiver() {
       const given = answer(delivery, attempts.filter((a) => a.delivery === delivery).length);
       attempts.push({ delivery, session: (JSON.parse(body) as WebhookPayload).session, body, signature: req.headers['x-aof-signature'] as string | undefined, answer: given });
       if (given === 'refused') req.socket.destroy();
-      else res.writeHead(given).end();
+      else if (given !== 'held') res.writeHead(given).end();
     });
   });
   return {
@@ -167,7 +167,7 @@ describe('runtime replicas on one PostgreSQL: webhook notices', function () {
 
   const endRun = async (through: Orchestrator) => {
     const name = `replicated-${++counter}`;
-    await viaA.sessions.create({ name, prompt: 'go' });
+    await through.sessions.create({ name, prompt: 'go' });
     await through.sessions.appendEvents(name, ending(`end of ${name}`));
     return name;
   };
@@ -199,6 +199,23 @@ describe('runtime replicas on one PostgreSQL: webhook notices', function () {
     assertDeliveredOnce(receiver.of(name), name);
     const [row] = await queryDatabase<{ state: string; attempts: number }>(databaseUrl, `SELECT state, attempts FROM aof_webhooks WHERE session = '${name}'`);
     assert.deepEqual({ ...row }, { state: 'delivered', attempts: receiver.of(name).length });
+  });
+
+  it('gives back the claim of an attempt cut short by a stop (SIGTERM), so another replica need not wait for it to run out', async () => {
+    receiver.answer(() => 'held');
+    const name = await endRun(viaB);
+    await eventually('the attempt under way', () => receiver.of(name).length >= 1);
+    const row = async () => (await queryDatabase<{ state: string; attempts: number; claimed_by: string | null }>(databaseUrl,
+      `SELECT state, attempts, claimed_by FROM aof_webhooks WHERE session = '${name}'`))[0];
+    assert.ok((await row())?.claimed_by, 'claimed while the attempt is under way');
+    await b.stop();
+    assert.deepEqual({ ...(await row()) }, { state: 'pending', attempts: 0, claimed_by: null }, 'no attempt counted, no claim left');
+    receiver.answer(() => 204);
+    b = await startReplica(databaseUrl, { AGENT_ORCHESTRATOR_WEBHOOK_URL: receiver.url, AGENT_ORCHESTRATOR_WEBHOOK_SECRET: SECRET });
+    await eventually('the notice delivered by the new replica', () => delivered(receiver.of(name)).length >= 1);
+    await sleep(1500);
+    assertDeliveredOnce(receiver.of(name), name);
+    assert.equal((await row())?.state, 'delivered');
   });
 });
 
