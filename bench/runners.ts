@@ -2,7 +2,7 @@
 // embedded store, PostgreSQL with one runtime process and PostgreSQL with two; and how long an event a
 // runner reports through one runtime takes to reach an SSE client of the other.
 //
-//   node --import tsx bench/runners.ts [--rounds 3] [--runs 50,200] [--runners 4] [--lag-events 200]
+//   node --import tsx bench/runners.ts [--rounds 3] [--runs 50,200] [--runners 4] [--backlog 0] [--lag-events 200]
 //
 // Every runtime is the built `aof runtime` of dist/ (`npm run build` first) as a process of its own,
 // AGENT_ORCHESTRATOR_EXECUTOR=none, the cap raised to 10,000 so that claims, not the cap, are measured;
@@ -16,6 +16,11 @@
 // rotates every round); a phase queues N new sessions, then measures from the first claim until every
 // run has ended. Reported: runs per second (the median round) and the ratios. Every run must end
 // `finished` after exactly one claim (attempt 1).
+//
+// Backlog: for each size B of `--backlog` (e.g. 0,1000,5000), the stores first get B queued sessions
+// that no runner here may take (runner_tags the runners lack), as a queue waiting for other runners
+// does; every claim still has to pass over them. The runs per second at each size show how a claim's
+// cost grows with the queue.
 //
 // Lag: one claimed run on runtime A; `--lag-events` reports of one event each sent to A one after the
 // other, and an SSE client of the session on A and one on B; ms from just before each report to its
@@ -31,6 +36,7 @@ const ROUNDS = Number(option('rounds', '3'));
 const RUNS = option('runs', '50,200').split(',').map(Number);
 const RUNNERS = Number(option('runners', '4'));
 const LAG_EVENTS = Number(option('lag-events', '200'));
+const BACKLOGS = option('backlog', '0').split(',').map(Number);
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const RUNTIME_ENV = { AGENT_ORCHESTRATOR_MAX_CONCURRENT: '10000' };
 
@@ -77,6 +83,15 @@ async function phase(urls: string[], runs: number): Promise<number> {
     if (run?.state !== 'finished') throw new Error(`${name} is ${run?.state}, not finished`);
   }
   return runs / seconds;
+}
+
+/** Tops the store behind `url` up to `size` queued sessions that none of the bench's runners may claim. */
+async function topUpBacklog(url: string, have: number, size: number): Promise<void> {
+  const names = Array.from({ length: Math.max(0, size - have) }, (_, i) => `backlog-${have + i}`);
+  const next = () => names.pop();
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (let name = next(); name; name = next()) await post(url, '/sessions', { name, prompt: 'waits', runner_tags: ['elsewhere'] }, 201);
+  }));
 }
 
 /** ms from each report to A until each SSE client (on A, on B) has the event. */
@@ -127,17 +142,23 @@ try {
     { label: 'PostgreSQL x2', urls: [a!.url, b!.url] },
   ];
   console.log(`\n${ROUNDS} rounds; ${RUNNERS} runners; runs claimed, started and ended per second (median round)`);
-  console.log('runs  embedded  PostgreSQL x1  PostgreSQL x2  x1/embedded  x2/x1');
-  for (const runs of RUNS) {
-    const rates = sides.map(() => [] as number[]);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (let k = 0; k < sides.length; k++) {
-        const side = (round + k) % sides.length;
-        rates[side]!.push(await phase(sides[side]!.urls, runs));
+  console.log('backlog  runs  embedded  PostgreSQL x1  PostgreSQL x2  x1/embedded  x2/x1');
+  let backlog = 0;
+  for (const size of BACKLOGS) {
+    // The two PostgreSQL sides share one database, so one backlog.
+    await Promise.all([topUpBacklog(embedded.url, backlog, size), topUpBacklog(a!.url, backlog, size)]);
+    backlog = Math.max(backlog, size);
+    for (const runs of RUNS) {
+      const rates = sides.map(() => [] as number[]);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let k = 0; k < sides.length; k++) {
+          const side = (round + k) % sides.length;
+          rates[side]!.push(await phase(sides[side]!.urls, runs));
+        }
       }
+      const [e, one, two] = rates.map(median) as [number, number, number];
+      console.log(`${pad(fmt(backlog), 7)}  ${pad(String(runs), 4)}  ${pad(fmt(e), 8)}  ${pad(fmt(one), 13)}  ${pad(fmt(two), 13)}  ${pad((one / e).toFixed(2), 11)}  ${pad((two / one).toFixed(2), 5)}`);
     }
-    const [e, one, two] = rates.map(median) as [number, number, number];
-    console.log(`${pad(String(runs), 4)}  ${pad(fmt(e), 8)}  ${pad(fmt(one), 13)}  ${pad(fmt(two), 13)}  ${pad((one / e).toFixed(2), 11)}  ${pad((two / one).toFixed(2), 5)}`);
   }
   console.log(`\nLag: ${LAG_EVENTS} reports of one event each, one after the other, to runtime A; ms from the report to each SSE client`);
   const [same, other] = await lag(a!.url, b!.url);

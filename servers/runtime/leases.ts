@@ -39,25 +39,73 @@ export function isLeased(run: StoredRun, now: number): boolean {
   return !isFinal(run.state) && run.lease !== undefined && run.lease.expires_at > at(now);
 }
 
-/** Runs in flight: running, or claimed and not yet started. What the global cap counts. */
-export function inFlight(active: readonly StoredSession[], now: number): number {
-  return active.filter((s) => {
-    const run = lastRun(s);
-    return run.state === 'running' || (run.state === 'queued' && isLeased(run, now));
-  }).length;
+/**
+ * What a claim needs to know of a session whose last run is queued or running, and nothing more:
+ * stores keep these (the embedded one in memory, PostgreSQL as columns), so a claim never reads the
+ * queue's sessions whole (their runs, prompts and results).
+ */
+export interface QueueEntry {
+  name: string;
+  state: 'queued' | 'running';
+  queued_at: string;
+  /** When the run's lease ends, if it has one (claimed, or running on a runner). */
+  lease_expires_at: string | null;
+  stop_requested: boolean;
+  runner_tags: readonly string[];
 }
 
-/** The queued runs `offer` may claim, first come first served (`queued_at`, then name). */
-export function claimable(active: readonly StoredSession[], offer: RunnerOffer, now: number): StoredSession[] {
-  return active
-    .filter((s) => canClaim(s, offer, now))
-    .sort((a, b) => lastRun(a).queued_at.localeCompare(lastRun(b).queued_at) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-export function canClaim(session: StoredSession, offer: RunnerOffer, now: number): boolean {
+/** The session as the run queue holds it, or null when its last run has ended. */
+export function queueEntry(session: StoredSession): QueueEntry | null {
   const run = lastRun(session);
-  if (run.state !== 'queued' || run.stop_requested || isLeased(run, now)) return false;
-  return (session.runner_tags ?? []).every((tag) => offer.tags.includes(tag));
+  if (run.state !== 'queued' && run.state !== 'running') return null;
+  return {
+    name: session.name,
+    state: run.state,
+    queued_at: run.queued_at,
+    lease_expires_at: run.lease?.expires_at ?? null,
+    stop_requested: run.stop_requested === true,
+    runner_tags: session.runner_tags ?? [],
+  };
+}
+
+/** Claim order: first come first served (`queued_at`), then by name. */
+export function compareQueueOrder(a: QueueEntry, b: QueueEntry): number {
+  return a.queued_at < b.queued_at ? -1 : a.queued_at > b.queued_at ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+const leasedAt = (entry: QueueEntry, now: number) => entry.lease_expires_at !== null && entry.lease_expires_at > at(now);
+
+/** Runs in flight: running, or claimed and not yet started. What the global cap counts. */
+export function inFlight(queue: readonly QueueEntry[], now: number): number {
+  return queue.filter((entry) => entry.state === 'running' || leasedAt(entry, now)).length;
+}
+
+/** The queued runs `offer` may claim, in claim order. */
+export function claimable(queue: readonly QueueEntry[], offer: Pick<RunnerOffer, 'tags'>, now: number): QueueEntry[] {
+  return queue.filter((entry) => isClaimable(entry, offer, now)).sort(compareQueueOrder);
+}
+
+/** What a claim decides by: the runs in flight (the cap), and the first runs the runner may claim. */
+export interface ClaimView {
+  inFlight: number;
+  /** At most the `limit` asked for, in claim order. */
+  candidates: QueueEntry[];
+}
+
+/** A claim's view of a run queue: the rules a store applies (PostgreSQL in SQL, to the same effect). */
+export function claimView(queue: readonly QueueEntry[], offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): ClaimView {
+  return { inFlight: inFlight(queue, now), candidates: claimable(queue, offer, now).slice(0, limit) };
+}
+
+/** Queued, not being stopped, held by no live lease, and `offer` has every tag the session asks for. */
+function isClaimable(entry: QueueEntry, offer: Pick<RunnerOffer, 'tags'>, now: number): boolean {
+  return entry.state === 'queued' && !entry.stop_requested && !leasedAt(entry, now) && entry.runner_tags.every((tag) => offer.tags.includes(tag));
+}
+
+/** Whether `offer` may claim the session's last run now (checked again on the session itself, under its hold). */
+export function canClaim(session: StoredSession, offer: RunnerOffer, now: number): boolean {
+  const entry = queueEntry(session);
+  return entry !== null && isClaimable(entry, offer, now);
 }
 
 /** Gives `offer` a lease on the session's last run (a new attempt); returns the attempt number. */

@@ -7,11 +7,17 @@ import { conflict, HttpProblem } from '../common/problem.js';
 import { VERSION } from '../common/server.js';
 import type { Logger } from '../common/logger.js';
 import {
-  beat, canClaim, checkHolds, claimable, grant, inFlight, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer,
+  beat, canClaim, checkHolds, grant, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer,
 } from './leases.js';
 import type { SessionService } from './session-service.js';
 import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession, type Usage } from './session-store.js';
 import { startRetry } from './structured-output.js';
+
+/**
+ * Queued runs a claim looks at, at most, in claim order: the first one it can take (not being written
+ * right now, still claimable under its hold) is nearly always among them; if none is, the runner asks again.
+ */
+const CLAIM_CANDIDATES = 16;
 
 /** What watches the runs of runners elsewhere as they go (the limit guard). */
 export interface RunWatch {
@@ -108,10 +114,9 @@ export class RunLeases {
   }
 
   private async claimNow(offer: RunnerOffer): Promise<Claim | null> {
-    const now = Date.now();
-    const active = await this.sessions.active();
-    if (inFlight(active, now) >= this.options.maxConcurrent) return null;
-    for (const candidate of claimable(active, offer, now)) {
+    const { inFlight, candidates } = await this.sessions.claimView(offer, CLAIM_CANDIDATES);
+    if (inFlight >= this.options.maxConcurrent) return null;
+    for (const candidate of candidates) {
       // A session being written right now (a stop, say) is skipped, not waited for.
       const claimed = await this.sessions.update(candidate.name, (session) => {
         if (!canClaim(session, offer, Date.now())) return null;

@@ -5,7 +5,7 @@ import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
-import { checkHolds, freshEvents, holds, isLeased } from './leases.js';
+import { checkHolds, freshEvents, holds, isLeased, type ClaimView, type RunnerOffer } from './leases.js';
 import { SessionBus } from './session-bus.js';
 import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
@@ -534,6 +534,11 @@ export class SessionService {
   /** Sessions whose last run is queued or running (the queue and the runs in flight). */
   async active(): Promise<StoredSession[]> {
     return this.store.sessions.page({ states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** What a claim decides by: the runs in flight, and the first runs `offer` may claim (see `SessionStore.claimView`). */
+  claimView(offer: Pick<RunnerOffer, 'tags'>, limit: number): Promise<ClaimView> {
+    return this.store.sessions.claimView(offer, Date.now(), limit);
   }
 
   /** Tells listeners that runs may be waiting for a runner (a claim's long poll wakes up). */

@@ -31,10 +31,15 @@ describe('dashboard: sessions and blueprints in the browser', function () {
 
   it('starts a session from the form; its events appear live, it finishes, and the open board follows', async () => {
     await ao.agents.create({ name: 'writer', description: 'Writes short notes', system_prompt: 'Be brief.' });
-    // The model first calls a tool (slowly enough to watch), then answers in Markdown.
-    stack.fake.respond((req: FakeRequest) => req.toolResults.length
-      ? { text: 'Wrote **notes.txt** with:\n\n- one\n- two', delayMs: 600 }
-      : { toolUse: { name: 'Bash', input: { command: 'echo dashboard-tool-output' } }, delayMs: 600 });
+    // The model first calls a tool (slowly enough to watch), then answers in Markdown, but only once the
+    // open board has shown the session running: however slow the machine, the run lasts until then.
+    let boardSawItRunning!: () => void;
+    const runningSeen = new Promise<void>((resolve) => { boardSawItRunning = resolve; });
+    stack.fake.respond(async (req: FakeRequest) => {
+      if (!req.toolResults.length) return { toolUse: { name: 'Bash', input: { command: 'echo dashboard-tool-output' } }, delayMs: 600 };
+      await runningSeen;
+      return { text: 'Wrote **notes.txt** with:\n\n- one\n- two', delayMs: 600 };
+    });
 
     const board = await context.newPage();
     await board.goto(stack.runtimeUrl + '/');
@@ -53,7 +58,11 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     // Live: the tool call shows while the model is still answering, then its output, then the answer.
     const tool = page.locator('.ev-tool', { hasText: 'Bash' });
     await tool.waitFor();
-    await board.locator('[data-section="running"] [data-session="notes"]').waitFor({ timeout: 20_000 });
+    try {
+      await board.locator('[data-section="running"] [data-session="notes"]').waitFor({ timeout: 20_000 });
+    } finally {
+      boardSawItRunning();
+    }
     await page.locator('.ev-message.assistant strong', { hasText: 'notes.txt' }).waitFor({ timeout: 20_000 });
     await page.locator('[data-testid="session-state"]', { hasText: 'finished' }).waitFor({ timeout: 20_000 });
     await tool.locator('summary').click();

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { HttpProblem } from '../../servers/common/problem.js';
 import {
-  beat, canClaim, checkHolds, claimable, freshEvents, grant, inFlight, isExpired, isLeased, runnerLostReason,
+  beat, canClaim, checkHolds, claimable, claimView, freshEvents, grant, inFlight, isExpired, isLeased, queueEntry, runnerLostReason,
+  type QueueEntry,
 } from '../../servers/runtime/leases.js';
 import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
 
@@ -17,6 +18,8 @@ function session(name: string, state: RunState = 'queued', queuedAt = T0, extra:
   };
 }
 const offer = (runner = 'r1', tags: string[] = []) => ({ runner, tags, host: 'host-1' });
+/** The run queue as a store gives it: sessions whose last run has ended are not in it. */
+const queue = (...sessions: StoredSession[]): QueueEntry[] => sessions.map(queueEntry).filter((e): e is QueueEntry => e !== null);
 
 describe('leases (pure)', () => {
   it('claims the oldest queued run first, by name on a tie, and none that another holds', () => {
@@ -25,9 +28,9 @@ describe('leases (pure)', () => {
     const c = session('c', 'queued', T0 + 1);
     const held = session('held', 'queued', T0);
     grant(held, offer('other'), T0, LEASE);
-    assert.deepEqual(claimable([a, b, c, held], offer(), T0 + 10).map((s) => s.name), ['b', 'c', 'a']);
+    assert.deepEqual(claimable(queue(a, b, c, held), offer(), T0 + 10).map((s) => s.name), ['b', 'c', 'a']);
     // Once the other runner's lease has expired, its claimed-but-not-started run is claimable again.
-    assert.deepEqual(claimable([held], offer(), T0 + LEASE + 1).map((s) => s.name), ['held']);
+    assert.deepEqual(claimable(queue(held), offer(), T0 + LEASE + 1).map((s) => s.name), ['held']);
   });
 
   it('gives a run with runner_tags only to a runner with all of them; never a run being stopped or not queued', () => {
@@ -44,9 +47,30 @@ describe('leases (pure)', () => {
   it('counts running runs and live claims against the cap, not expired claims', () => {
     const claimed = session('claimed');
     grant(claimed, offer(), T0, LEASE);
-    const all = [session('run', 'running'), claimed, session('queued'), session('done', 'finished')];
+    const all = queue(session('run', 'running'), claimed, session('queued'), session('done', 'finished'));
+    assert.equal(all.length, 3, 'an ended run is not in the queue');
     assert.equal(inFlight(all, T0 + 1), 2);
     assert.equal(inFlight(all, T0 + LEASE + 1), 1);
+  });
+
+  it('keeps in a queue entry only what a claim needs, and claims the same runs from entries as from sessions', () => {
+    const tagged = session('t', 'queued', T0, { runner_tags: ['gpu'] });
+    const stopping = session('s', 'queued', T0 + 5);
+    stopping.runs[0]!.stop_requested = true;
+    const claimed = session('c', 'queued', T0 + 3);
+    grant(claimed, offer('other'), T0, LEASE);
+    assert.deepEqual(queueEntry(claimed), {
+      name: 'c', state: 'queued', queued_at: new Date(T0 + 3).toISOString(), lease_expires_at: new Date(T0 + LEASE).toISOString(),
+      stop_requested: false, runner_tags: [],
+    });
+    assert.equal(queueEntry(session('f', 'failed')), null);
+    const all = [tagged, stopping, claimed, session('q', 'queued', T0 + 4), session('r', 'running')];
+    for (const [who, now] of [[offer(), T0 + 1], [offer('r', ['gpu']), T0 + 1], [offer(), T0 + LEASE + 1]] as const) {
+      assert.deepEqual(claimable(queue(...all), who, now).map((e) => e.name).sort(), all.filter((s) => canClaim(s, who, now)).map((s) => s.name).sort());
+    }
+    assert.deepEqual(claimable(queue(...all), offer('r', ['gpu']), T0 + LEASE + 1).map((e) => e.name), ['t', 'c', 'q']);
+    const view = claimView(queue(...all), offer('r', ['gpu']), T0 + 1, 1);
+    assert.deepEqual([view.inFlight, view.candidates.map((e) => e.name)], [2, ['t']], 'the running run and the live claim; the first candidate only');
   });
 
   it('raises the attempt with every claim, and names the runner and its host', () => {

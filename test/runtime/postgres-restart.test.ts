@@ -1,6 +1,7 @@
 // A restart of PostgreSQL under a running runtime process: meanwhile requests get a 503 problem
 // naming the database, the process stays up, an agent that talks and ends during the outage keeps
-// every event (they wait in the run's files), and afterwards everything works as before.
+// every event (they wait in the run's files), a run queued behind it starts once the database is back,
+// and afterwards everything works as before.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Orchestrator } from '../../sdk/index.js';
@@ -15,7 +16,7 @@ describe('runtime on PostgreSQL: a database restart', function () {
   let ao: Orchestrator;
 
   before(async () => {
-    stack = await TestStack.start({ runtimeProcess: true, databaseUrl: await freshDatabase() });
+    stack = await TestStack.start({ runtimeProcess: true, databaseUrl: await freshDatabase(), executorOptions: { maxConcurrent: 1 } });
     ao = stack.client();
   });
   after(async () => stack?.close());
@@ -31,6 +32,9 @@ describe('runtime on PostgreSQL: a database restart', function () {
     assert.equal((await ao.sessions.waitForResult('before', { timeoutMs: 30_000 })).state, 'finished');
     await ao.sessions.create({ name: 'across', prompt: 'across the outage' });
     await eventually('the held model request', () => stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('across the outage')));
+    // Queued behind it (the cap is 1): the slot frees up only as the outage ends (the end waits to be recorded).
+    await ao.sessions.create({ name: 'waiting', prompt: 'queued during the outage' });
+    assert.equal((await ao.sessions.status('waiting')).state, 'queued');
 
     await restartPostgres(async () => {
       for (const [method, path] of [['GET', '/sessions'], ['GET', '/sessions/before'], ['POST', '/sessions']] as const) {
@@ -55,8 +59,11 @@ describe('runtime on PostgreSQL: a database restart', function () {
     const events = (await ao.sessions.listEvents('across')).events;
     assert.deepEqual(events.map((e) => e.type), ['session_start', 'message', 'message', 'result', 'session_stop']);
     assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5]);
+    const waiting = await ao.sessions.waitForResult('waiting', { timeoutMs: 30_000 });
+    assert.equal(waiting.state, 'finished', waiting.error ?? '');
+    assert.equal(waiting.result, 'answer to queued during the outage');
     await ao.sessions.create({ name: 'after', prompt: 'after the outage' });
     assert.equal((await ao.sessions.waitForResult('after', { timeoutMs: 30_000 })).result, 'answer to after the outage');
-    assert.deepEqual((await ao.sessions.list()).sessions.map((s) => s.name).sort(), ['across', 'after', 'before']);
+    assert.deepEqual((await ao.sessions.list()).sessions.map((s) => s.name).sort(), ['across', 'after', 'before', 'waiting']);
   });
 });

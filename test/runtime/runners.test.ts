@@ -1,6 +1,7 @@
 // `aof runner` processes running agents for a runtime that runs none itself: claims under leases,
 // heartbeats, stop, a runner lost mid-run, a runner restarted mid-run, fencing and idempotent reports.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VERSION } from '../../servers/common/version.js';
@@ -10,6 +11,7 @@ import { tempDir, removeDir } from '../support/servers.js';
 import { startRunnerProcess, type RunnerProcess } from '../support/runners.js';
 import { runBin } from '../bin/run-bin.js';
 import { TestStack } from '../support/stack.js';
+import { askingSession } from '../support/approvals.js';
 
 const LEASE_SECONDS = 2;
 
@@ -198,6 +200,29 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     const result = await ao.sessions.waitForResult('no-dir-there', { timeoutMs: 30_000 });
     assert.equal(result.state, 'failed');
     assert.match(result.error ?? '', new RegExp(`^the project dir ${elsewhere} does not exist \\(anymore\\).* \\(on runner 'dirless', host \\S+\\)$`));
+  });
+
+  it('asks a person through the runtime from a runner: an approval-mode agent waits there, and the answer reaches it', async () => {
+    const ao = stack.client();
+    await runner('asker-host');
+    const approved = await askingSession(stack, ao, 'from-runner');
+    assert.match((await ao.sessions.get(approved.name)).runs[0]!.runner ?? '', /^asker-host@/);
+    assert.equal(approved.asked.tool, 'Bash');
+    assert.equal(existsSync(approved.file), false, 'nothing runs before the answer');
+    await ao.approvals.approve(approved.asked.id);
+    const done = await ao.sessions.waitForResult(approved.name, { timeoutMs: 60_000 });
+    assert.equal(done.state, 'finished', done.error ?? '');
+    assert.equal(existsSync(approved.file), true, 'the approved command ran on the runner');
+    assert.match(done.result ?? '', /error=false/);
+
+    const denied = await askingSession(stack, ao, 'denied-on-runner');
+    await ao.approvals.deny(denied.asked.id, { message: 'not on this host' });
+    const refused = await ao.sessions.waitForResult(denied.name, { timeoutMs: 60_000 });
+    assert.equal(refused.state, 'finished', refused.error ?? '');
+    assert.equal(existsSync(denied.file), false, 'the denied command did not run');
+    assert.match(refused.result ?? '', /error=true.*not on this host/s);
+    const types = (await ao.sessions.listEvents(denied.name)).events.map((e) => e.type);
+    assert.deepEqual(types.filter((t) => t.startsWith('approval_')), ['approval_request', 'approval_answer']);
   });
 
   it('aof runner refuses bad options and a runtime that does not answer, with one line and exit 1', async () => {

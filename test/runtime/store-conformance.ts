@@ -142,6 +142,52 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.deepEqual(await names(true), ['quiet']);
         assert.deepEqual(await names(false), ['asks']);
       });
+
+      it('answers a claim\'s view of the queue: runs in flight, and the runs a runner may claim in claim order, in step with every write', async () => {
+        const queuedAt = (s: StoredSession, second: number) => {
+          s.runs.at(-1)!.queued_at = time(second);
+          return s;
+        };
+        const now = Date.parse(time(20));
+        await store.sessions.insert(queuedAt(session('late'), 9));
+        await store.sessions.insert(queuedAt(session('b-early'), 2));
+        await store.sessions.insert(queuedAt(session('a-early'), 2));
+        await store.sessions.insert(queuedAt(session('busy', { state: 'running' }), 1));
+        await store.sessions.insert(queuedAt(session('done', { state: 'finished', runs: 2 }), 0));
+        await store.sessions.insert({ ...queuedAt(session('gpu'), 3), runner_tags: ['gpu', 'linux'] });
+        const claimed = queuedAt(session('claimed'), 4);
+        claimed.runs[0]!.lease = { runner: 'r1', attempt: 1, expires_at: time(30), reported: 0 };
+        await store.sessions.insert(claimed);
+        const lapsed = queuedAt(session('lapsed'), 5);
+        lapsed.runs[0]!.lease = { runner: 'r2', attempt: 1, expires_at: time(10), reported: 0 };
+        await store.sessions.insert(lapsed);
+        const stopping = queuedAt(session('stopping'), 6);
+        stopping.runs[0]!.stop_requested = true;
+        await store.sessions.insert(stopping);
+        const view = async (tags: string[], limit = 100, at = now) => {
+          const { inFlight, candidates } = await store.sessions.claimView({ tags }, at, limit);
+          return `${inFlight}: ${candidates.map((c) => c.name).join(' ')}`;
+        };
+        assert.equal(await view([]), '2: a-early b-early lapsed late', 'running + a live claim in flight; tagged, claimed and stopping runs passed over');
+        assert.equal(await view(['linux', 'gpu', 'x']), '2: a-early b-early gpu lapsed late');
+        assert.equal(await view(['gpu']), '2: a-early b-early lapsed late', 'a runner needs every tag the session asks for');
+        assert.equal(await view([], 2), '2: a-early b-early');
+        assert.equal(await view([], 100, Date.parse(time(40))), '1: a-early b-early claimed lapsed late', 'an expired claim is claimable again');
+        assert.deepEqual((await store.sessions.claimView({ tags: ['gpu', 'linux'] }, now, 1)).candidates, [{
+          name: 'a-early', state: 'queued', queued_at: time(2), lease_expires_at: null, stop_requested: false, runner_tags: [],
+        }]);
+        // A run that ends leaves the queue; a resumed session (a new last run) joins it; a removed one leaves it.
+        await store.sessions.replace(session('busy', { state: 'finished' }));
+        const resumed = session('done', { state: 'finished', runs: 2 });
+        resumed.runs.push({ ...newRun(3, 'again'), queued_at: time(7) });
+        await store.sessions.replace(resumed);
+        await store.sessions.remove('late');
+        const started = queuedAt(session('a-early', { state: 'running' }), 2);
+        await store.sessions.replace(started);
+        assert.equal(await view([]), '2: b-early lapsed done');
+        await reopen();
+        assert.equal(await view([]), '2: b-early lapsed done');
+      });
     });
 
     describe('events', () => {

@@ -8,6 +8,7 @@ import { openPostgresStore } from '../../servers/runtime/store/postgres-store.js
 import type { Notice, RuntimeStore } from '../../servers/runtime/store/interfaces.js';
 import { eventually } from '../support/processes.js';
 import { freshDatabase, queryDatabase, restartPostgres } from '../support/postgres.js';
+import type { StoredSession } from '../../servers/runtime/session-store.js';
 import { session, storeConformance } from './store-conformance.js';
 
 storeConformance('PostgreSQL', {
@@ -50,6 +51,26 @@ describe('PostgreSQL store: one database, several processes', function () {
     } finally {
       await pool.end();
     }
+  });
+
+  it('fills the claim columns of a database made before them: its queued runs are claimed as before', async () => {
+    const pool = openPool(url);
+    try {
+      await migrate(pool, 'runtime', RUNTIME_MIGRATIONS.filter((m) => m.version < 7));
+      const row = (s: StoredSession) => [s.name, s.updated_at, s.runs.at(-1)!.state, null, s.project_dir, JSON.stringify(s)];
+      const tagged = { ...session('tagged'), runner_tags: ['gpu'] };
+      const claimed = session('claimed');
+      claimed.runs[0]!.lease = { runner: 'r1', attempt: 1, expires_at: '2999-01-01T00:00:00.000Z', reported: 0 };
+      for (const s of [session('plain'), tagged, claimed, session('running', { state: 'running' }), session('ended', { state: 'finished' })]) {
+        await pool.query('INSERT INTO aof_sessions (name, updated_at, state, agent, project_dir, doc) VALUES ($1, $2, $3, $4, $5, $6)', row(s));
+      }
+    } finally {
+      await pool.end();
+    }
+    stores = [await openPostgresStore(url)];
+    const view = await stores[0]!.sessions.claimView({ tags: ['gpu'] }, Date.parse('2026-06-01T00:00:00.000Z'), 10);
+    assert.equal(view.inFlight, 2, 'the running run and the live claim');
+    assert.deepEqual(view.candidates.map((c) => `${c.name} ${c.runner_tags.join(',')}`), ['plain ', 'tagged gpu']);
   });
 
   it('applies migrations in order of version across gaps, and a lower version added later where a higher one is', async () => {

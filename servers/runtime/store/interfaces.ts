@@ -1,4 +1,5 @@
 import type { components } from '../../../sdk/generated/runtime.js';
+import type { ClaimView, RunnerOffer } from '../leases.js';
 import type { Event, StoredSession } from '../session-store.js';
 import type { SessionFilter, StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
@@ -26,6 +27,11 @@ export interface SessionStore {
   counts(): Promise<StateCounts>;
   /** Every session, in list order: for start-up re-adoption and reports over all runs. */
   all(): Promise<StoredSession[]>;
+  /**
+   * What a claim by a runner with `offer.tags` decides by at `now`: how many runs are in flight, and
+   * the first `limit` runs it may claim, in claim order (the rules of `claimView` in leases.ts).
+   */
+  claimView(offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): Promise<ClaimView>;
   /** Gives back the disk space of deleted and overwritten sessions, while serving. */
   compact(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type Datastore from 'nedb-promises';
 import { openCollection } from '../../common/data-dir.js';
+import { claimView, queueEntry, type ClaimView, type QueueEntry, type RunnerOffer } from '../leases.js';
 import { catalogueEntry, type Blueprint, type StoredSession } from '../session-store.js';
 import { Catalogue, type SessionFilter, type StateCounts } from './catalogue.js';
 import { compareListOrder, type ListPosition } from './cursor.js';
@@ -28,17 +29,18 @@ const decode = (doc: SessionDocument): StoredSession =>
  * cannot both succeed. nedb keeps the collection in memory; a session is its summary fields and runs,
  * a few kilobytes, so 10,000 sessions load in well under a second. Events live elsewhere (the
  * EventLog). Lists are answered from a catalogue of their few fields, since a nedb query copies
- * every document it returns.
+ * every document it returns; claims, from the run queue (the few fields of each waiting or running run).
  */
 export class NedbSessionStore implements SessionStore {
   private readonly catalogue = new Catalogue();
+  private readonly queue = new Map<string, QueueEntry>();
 
   private constructor(private readonly sessions: Datastore<SessionDocument>) {}
 
   static async open(dataDir: string): Promise<NedbSessionStore> {
     const sessions = await openCollection<SessionDocument>(dataDir, 'sessions.db', []);
     const store = new NedbSessionStore(sessions);
-    for (const doc of (sessions as unknown as NedbInternals<SessionDocument>).getAllData()) store.catalogue.set(catalogueEntry(decode(doc)));
+    for (const doc of (sessions as unknown as NedbInternals<SessionDocument>).getAllData()) store.track(decode(doc));
     return store;
   }
 
@@ -49,7 +51,7 @@ export class NedbSessionStore implements SessionStore {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
       throw error;
     }
-    this.catalogue.set(catalogueEntry(session));
+    this.track(session);
     return true;
   }
 
@@ -60,12 +62,13 @@ export class NedbSessionStore implements SessionStore {
 
   async replace(session: StoredSession): Promise<void> {
     await this.sessions.update({ _id: session._id }, encode(session), {});
-    this.catalogue.set(catalogueEntry(session));
+    this.track(session);
   }
 
   async remove(name: string): Promise<boolean> {
     const removed = await this.sessions.remove({ _id: name }, {});
     this.catalogue.delete(name);
+    this.queue.delete(name);
     return removed > 0;
   }
 
@@ -84,7 +87,19 @@ export class NedbSessionStore implements SessionStore {
     return (await this.sessions.find({})).map(decode).sort(compareListOrder);
   }
 
+  async claimView(offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): Promise<ClaimView> {
+    return claimView([...this.queue.values()], offer, now, limit);
+  }
+
   async compact(): Promise<void> {
     await (this.sessions as unknown as NedbInternals<SessionDocument>).compactDatafileAsync();
+  }
+
+  /** Keeps the catalogue and the run queue in step with what is stored. */
+  private track(session: StoredSession): void {
+    this.catalogue.set(catalogueEntry(session));
+    const entry = queueEntry(session);
+    if (entry) this.queue.set(session.name, entry);
+    else this.queue.delete(session.name);
   }
 }

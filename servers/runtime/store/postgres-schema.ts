@@ -9,6 +9,8 @@ import type { Migration } from '../../common/postgres.js';
  * conversation (gzip'd bytes). `aof_approvals` holds approval requests, one row each, answered by a
  * conditional UPDATE (the one of a pending row). `aof_webhooks` is the outbox of webhook notices, one
  * row per run end and URL, claimed by one process at a time (`claimed_by` until `claimed_until`).
+ * The claim columns of `aof_sessions` (migration 7) copy from a waiting or running session's last run
+ * what a claim selects by, so a claim reads a few indexed rows, not the queue's documents.
  *
  * Append-only: a released migration is never edited, a change is a new version.
  */
@@ -99,6 +101,25 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX aof_webhooks_due ON aof_webhooks (next_try_at) WHERE state = 'pending';
       CREATE INDEX aof_webhooks_finished ON aof_webhooks (finished_at DESC) WHERE state <> 'pending';
       CREATE INDEX aof_webhooks_session ON aof_webhooks (session);
+    `,
+  },
+  {
+    version: 7,
+    name: 'claim columns',
+    sql: `
+      ALTER TABLE aof_sessions
+        ADD COLUMN queued_at text COLLATE "C",
+        ADD COLUMN lease_expires_at text COLLATE "C",
+        ADD COLUMN stop_requested boolean NOT NULL DEFAULT false,
+        ADD COLUMN runner_tags text[] NOT NULL DEFAULT '{}';
+      UPDATE aof_sessions SET
+        queued_at = doc->'runs'->-1->>'queued_at',
+        lease_expires_at = doc->'runs'->-1->'lease'->>'expires_at',
+        stop_requested = COALESCE((doc->'runs'->-1->>'stop_requested')::boolean, false),
+        runner_tags = COALESCE(ARRAY(SELECT json_array_elements_text(doc->'runner_tags')), '{}')
+      WHERE state IN ('queued', 'running');
+      CREATE INDEX aof_sessions_queue ON aof_sessions (queued_at, name) WHERE state = 'queued';
+      CREATE INDEX aof_sessions_leased ON aof_sessions (lease_expires_at) WHERE state = 'queued' AND lease_expires_at IS NOT NULL;
     `,
   },
 ];

@@ -1,10 +1,21 @@
 import type { Queries } from '../../common/postgres.js';
+import { queueEntry, type ClaimView, type RunnerOffer } from '../leases.js';
 import { catalogueEntry, type StoredSession } from '../session-store.js';
 import { emptyCounts, type SessionFilter, type StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
 import type { SessionStore } from './interfaces.js';
 
 const LIST_ORDER = 'ORDER BY updated_at DESC, name ASC';
+
+/** A session's row, in the column order of insert and replace: the list columns, the document, the claim columns. */
+function columns(session: StoredSession): unknown[] {
+  const entry = catalogueEntry(session);
+  const queued = queueEntry(session);
+  return [
+    entry.name, entry.updated_at, entry.state, entry.agent, entry.project_dir, JSON.stringify(session),
+    queued?.queued_at ?? null, queued?.lease_expires_at ?? null, queued?.stop_requested ?? false, queued?.runner_tags ?? [],
+  ];
+}
 
 /**
  * Sessions in `aof_sessions` (see postgres-schema.ts). The primary key decides that a name is taken,
@@ -15,11 +26,10 @@ export class PostgresSessionStore implements SessionStore {
   constructor(private readonly db: Queries) {}
 
   async insert(session: StoredSession): Promise<boolean> {
-    const entry = catalogueEntry(session);
     const { rowCount } = await this.db.query(
-      `INSERT INTO aof_sessions (name, updated_at, state, agent, project_dir, doc) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (name) DO NOTHING`,
-      [entry.name, entry.updated_at, entry.state, entry.agent, entry.project_dir, JSON.stringify(session)],
+      `INSERT INTO aof_sessions (name, updated_at, state, agent, project_dir, doc, queued_at, lease_expires_at, stop_requested, runner_tags)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (name) DO NOTHING`,
+      columns(session),
     );
     return rowCount === 1;
   }
@@ -30,10 +40,10 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async replace(session: StoredSession): Promise<void> {
-    const entry = catalogueEntry(session);
     await this.db.query(
-      'UPDATE aof_sessions SET updated_at = $2, state = $3, agent = $4, project_dir = $5, doc = $6 WHERE name = $1',
-      [entry.name, entry.updated_at, entry.state, entry.agent, entry.project_dir, JSON.stringify(session)],
+      `UPDATE aof_sessions SET updated_at = $2, state = $3, agent = $4, project_dir = $5, doc = $6,
+         queued_at = $7, lease_expires_at = $8, stop_requested = $9, runner_tags = $10 WHERE name = $1`,
+      columns(session),
     );
   }
 
@@ -74,6 +84,34 @@ export class PostgresSessionStore implements SessionStore {
   async all(): Promise<StoredSession[]> {
     const { rows } = await this.db.query<{ doc: StoredSession }>(`SELECT doc FROM aof_sessions ${LIST_ORDER}`);
     return rows.map((r) => r.doc);
+  }
+
+  /**
+   * The claim's rules (`claimView` in leases.ts) in SQL on the claim columns: a count of the runs in
+   * flight (running, or queued under a live lease: two small index scans), and the first `limit`
+   * claimable runs from the queue's index, whatever the length of the queue.
+   */
+  async claimView(offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): Promise<ClaimView> {
+    const at = new Date(now).toISOString();
+    const [flight, candidates] = await Promise.all([
+      this.db.query<{ n: string }>(
+        `SELECT (SELECT count(*) FROM aof_sessions WHERE state = 'running')
+              + (SELECT count(*) FROM aof_sessions WHERE state = 'queued' AND lease_expires_at IS NOT NULL AND lease_expires_at > $1) AS n`,
+        [at],
+      ),
+      this.db.query<{ name: string; queued_at: string; lease_expires_at: string | null; runner_tags: string[] }>(
+        `SELECT name, queued_at, lease_expires_at, runner_tags FROM aof_sessions
+          WHERE state = 'queued' AND NOT stop_requested AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND runner_tags <@ $2::text[]
+          ORDER BY queued_at, name LIMIT $3`,
+        [at, offer.tags, limit],
+      ),
+    ]);
+    return {
+      inFlight: Number(flight.rows[0]!.n),
+      candidates: candidates.rows.map((r) => ({
+        name: r.name, state: 'queued', queued_at: r.queued_at, lease_expires_at: r.lease_expires_at, stop_requested: false, runner_tags: r.runner_tags,
+      })),
+    };
   }
 
   /** Makes the space of deleted and overwritten rows reusable; it takes no lock that stops writes. */
