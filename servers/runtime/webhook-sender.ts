@@ -127,7 +127,9 @@ export class WebhookSender {
         await this.store.release(delivery.id, this.claimant);
         return;
       }
-      result = { error: error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error) };
+      const text = error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error);
+      // Stored and logged: never with the URL's query or credentials, should an error quote it.
+      result = { error: text.split(delivery.url).join(shown(delivery.url)) };
     }
     const attempts = delivery.attempts + 1;
     const outcome = afterAttempt(attempts, result, this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS);
