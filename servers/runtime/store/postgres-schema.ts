@@ -7,9 +7,10 @@ import type { Migration } from '../../common/postgres.js';
  * and `seq`; `aof_event_heads` holds each session's last `seq`, and its row lock is what serializes
  * appends to one session, in every process. `aof_conversations` holds each session's saved Claude Code
  * conversation (gzip'd bytes). `aof_approvals` holds approval requests, one row each, answered by a
- * conditional UPDATE (the one of a pending row). The claim columns of `aof_sessions` (migration 7) copy
- * from a waiting or running session's last run what a claim selects by, so a claim reads a few
- * indexed rows, not the queue's documents.
+ * conditional UPDATE (the one of a pending row). `aof_webhooks` is the outbox of webhook notices, one
+ * row per run end and URL, claimed by one process at a time (`claimed_by` until `claimed_until`).
+ * The claim columns of `aof_sessions` (migration 7) copy from a waiting or running session's last run
+ * what a claim selects by, so a claim reads a few indexed rows, not the queue's documents.
  *
  * Append-only: a released migration is never edited, a change is a new version.
  */
@@ -76,6 +77,30 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX aof_approvals_session ON aof_approvals (session, state);
       CREATE INDEX aof_approvals_state ON aof_approvals (state);
       CREATE UNIQUE INDEX aof_approvals_tool_use ON aof_approvals (session, run, tool_use_id) WHERE tool_use_id IS NOT NULL;
+    `,
+  },
+  {
+    version: 6,
+    name: 'webhook outbox',
+    sql: `
+      CREATE TABLE aof_webhooks (
+        id text COLLATE "C" PRIMARY KEY,
+        session text COLLATE "C" NOT NULL,
+        run integer NOT NULL,
+        url text NOT NULL,
+        body text NOT NULL,
+        state text NOT NULL,
+        attempts integer NOT NULL,
+        created_at timestamptz NOT NULL,
+        next_try_at timestamptz NOT NULL,
+        last_error text,
+        finished_at timestamptz,
+        claimed_by text,
+        claimed_until timestamptz
+      );
+      CREATE INDEX aof_webhooks_due ON aof_webhooks (next_try_at) WHERE state = 'pending';
+      CREATE INDEX aof_webhooks_finished ON aof_webhooks (finished_at DESC) WHERE state <> 'pending';
+      CREATE INDEX aof_webhooks_session ON aof_webhooks (session);
     `,
   },
   {
