@@ -17,7 +17,8 @@ import { runnerHandlers } from './runner-handlers.js';
 import { defaultRunnerName } from './runner-name.js';
 import { Callbacks } from './callbacks.js';
 import { LimitGuard } from './limit-guard.js';
-import { Webhooks, type WebhookOptions } from './webhooks.js';
+import { runEndDeliveries, type WebhookOptions } from './webhooks.js';
+import { WebhookSender } from './webhook-sender.js';
 import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
 import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
 import { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
@@ -70,8 +71,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       progressed: (name, run, parser) => guard.progressed(name, run, parser),
     };
     const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
-    const webhooks = new Webhooks(sessions, options.webhooks ?? {}, options.logger);
-    const stopListening = [callbacks.listen(), webhooks.listen()];
+    const webhookUrl = options.webhooks?.url;
+    sessions.useWebhooks((session, run) => runEndDeliveries(webhookUrl, session, run));
+    const webhooks = new WebhookSender(store.webhooks, options.webhooks ?? {}, options.logger);
+    const stopListening = [callbacks.listen(), webhooks.listen(sessions)];
+    // What was pending when the runtime last stopped (or crashed) is sent again.
+    webhooks.start();
     const maxConcurrent = options.executorOptions?.maxConcurrent ?? executorOptionsFromEnv().maxConcurrent;
     const leases = new RunLeases(sessions, {
       maxConcurrent, leaseMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000, logger: options.logger, serialize: store.serialize,
@@ -105,7 +110,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       app,
       onClose: async () => {
         stopListening.forEach((off) => off());
-        webhooks.close();
+        await webhooks.close();
         approvals.close();
         leases.stop();
         await callbacks.close();

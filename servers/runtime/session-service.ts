@@ -16,7 +16,7 @@ import {
   type Blueprint, type Event, type EventInput, type RunState, type Session, type StoredRun, type StoredSession,
 } from './session-store.js';
 import type { SessionFilter } from './store/catalogue.js';
-import type { ExclusiveTx, Notice, RuntimeStore, SessionStore, UnnumberedEvent } from './store/interfaces.js';
+import type { ExclusiveTx, NewWebhookDelivery, Notice, RuntimeStore, SessionStore, UnnumberedEvent } from './store/interfaces.js';
 import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
@@ -87,6 +87,7 @@ export class SessionService {
   /** Sessions that this process writes (or waits to write) now, and how many times. */
   private readonly writing = new Map<string, number>();
   private scheduler: RunScheduler | undefined;
+  private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
 
   constructor(
     private readonly store: RuntimeStore,
@@ -100,6 +101,11 @@ export class SessionService {
 
   useScheduler(scheduler: RunScheduler): void {
     this.scheduler = scheduler;
+  }
+
+  /** The webhook notices of a run that ends, stored in the write that records its end (webhooks.ts). */
+  useWebhooks(notices: (session: StoredSession, run: StoredRun) => NewWebhookDelivery[]): void {
+    this.runEndNotices = notices;
   }
 
   /* ---------- queries ---------- */
@@ -482,6 +488,9 @@ export class SessionService {
         run.lease!.reported += inputs.length;
         if (!isFinal(run.state)) run.lease!.expires_at = new Date(Date.now() + lease.leaseMs).toISOString();
       }
+      // The end and its notices are kept together (one transaction; the embedded store writes the
+      // notices first, and an end written again later adds none: their ids come from the run).
+      if (this.runEndNotices && isFinal(run.state) && changes.length) await tx.webhooks.add(this.runEndNotices(session, run));
       await tx.sessions.replace(session);
       told.events.push(...events);
       told.changes.push(...changes);
@@ -582,7 +591,7 @@ export class SessionService {
 
   /**
    * Every change, made here or by another runtime process on the same store. `local`: made by this
-   * process; a side effect that must happen once (a callback, a webhook) reacts only to those.
+   * process; a side effect that must happen once (a callback) reacts only to those.
    */
   onChange(listener: (change: SessionChange, local: boolean) => void): () => void {
     return this.bus.onChange(listener);

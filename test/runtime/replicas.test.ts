@@ -205,7 +205,7 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     assert.equal((await viaA.sessions.get(name)).runs.at(-1)!.state, 'finished');
   });
 
-  it('sends a webhook once, from the replica that recorded the end, though both hear of it', async () => {
+  it('sends a webhook once, though both replicas hear of the end and read the outbox', async () => {
     const name = await fresh('hook', { webhook: true });
     await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }, ...ending('hooked')]);
     await eventually('the webhook', () => delivered.some((d) => d.session === name));

@@ -3,7 +3,7 @@
 // fresh location and to open it again there (a restart).
 import assert from 'node:assert/strict';
 import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
-import type { Approval, Callback, RuntimeStore, UnnumberedEvent } from '../../servers/runtime/store/interfaces.js';
+import type { Approval, Callback, NewWebhookDelivery, RuntimeStore, UnnumberedEvent } from '../../servers/runtime/store/interfaces.js';
 
 export interface StoreBackend {
   /** A store at a fresh, empty location. */
@@ -44,6 +44,11 @@ const callback = (child: string, parent: string, over: Partial<Callback> = {}): 
 /** A child session (a callback one unless `callback: false`) of `parent`, in `state`. */
 const child = (name: string, parent: string, state: RunState, options: { callback?: boolean } = {}): StoredSession =>
   ({ ...session(name, { state }), parent, ...(options.callback === false ? {} : { callback: true }) });
+
+const notice = (id: string, over: Partial<NewWebhookDelivery> = {}): NewWebhookDelivery =>
+  ({ id, session: 's', run: 1, url: 'https://hooks.example/in?token=secret', body: `{"event":"run.ended","id":"${id}"}`, ...over });
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const time = (second: number) => `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z`;
 
@@ -270,8 +275,14 @@ export function storeConformance(label: string, backend: StoreBackend): void {
 
       it('lets other sessions go on meanwhile, and passes the work\'s error on', async () => {
         let release!: () => void;
-        const held = store.exclusive('slow', () => new Promise<string>((resolve) => { release = () => resolve('slow done'); }));
-        // Another session is not held up by the first one's hold.
+        let holding!: () => void;
+        const holds = new Promise<void>((resolve) => { holding = resolve; });
+        const held = store.exclusive('slow', () => new Promise<string>((resolve) => {
+          release = () => resolve('slow done');
+          holding();
+        }));
+        // Another session is not held up by the first one's hold (taken first: a backend may take a moment to).
+        await holds;
         assert.equal(await store.exclusive('quick', async (tx) => tx.sessions.insert(session('quick'))), true);
         release();
         assert.equal(await held, 'slow done');
@@ -488,6 +499,99 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         await store.sessions.replace(child('w2', 'waits', 'finished'));
         await store.sessions.replace(session('busy', { state: 'finished', runs: 2 }));
         assert.deepEqual((await store.callbacks.deliverableParents()).sort(), ['busy', 'gone', 'idle', 'plain', 'waits']);
+      });
+    });
+
+    describe('webhooks', () => {
+      it('adds deliveries due now, once per id, and finds them by session', async () => {
+        await store.webhooks.add([notice('wh_a'), notice('wh_b', { session: 'other', url: 'http://second.example/' })]);
+        await store.webhooks.add([notice('wh_a', { body: 'a second add', run: 7 })]);
+        const a = await store.webhooks.get('wh_a');
+        assert.deepEqual({ ...a, created_at: undefined, next_try_at: undefined }, {
+          ...notice('wh_a'), state: 'pending', attempts: 0, last_error: null, finished_at: null, created_at: undefined, next_try_at: undefined,
+        }, 'the first add stays');
+        assert.ok(Date.parse(a!.next_try_at) <= Date.now() && Math.abs(Date.parse(a!.created_at) - Date.now()) < 60_000);
+        assert.equal(await store.webhooks.get('wh_none'), null);
+        assert.deepEqual((await store.webhooks.find({ session: 's' })).map((d) => d.id), ['wh_a']);
+        assert.equal(await store.webhooks.nextDueInMs(), 0);
+      });
+
+      it('gives each due delivery to one claimant, also when many claim at once', async () => {
+        await store.webhooks.add(Array.from({ length: 12 }, (_, i) => notice(`wh_${String(i).padStart(2, '0')}`)));
+        const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => store.webhooks.claim(`sender-${i}`, 60_000, 3)));
+        const ids = claims.flat().map((d) => d.id).sort();
+        assert.deepEqual(ids, Array.from({ length: 12 }, (_, i) => `wh_${String(i).padStart(2, '0')}`), 'every one claimed, none twice');
+        assert.ok(claims.every((c) => c.length <= 3), 'at most the limit');
+        assert.deepEqual(await store.webhooks.claim('late', 60_000, 10), [], 'claimed ones are not due');
+        assert.ok((await store.webhooks.nextDueInMs())! > 50_000, 'due again when the claims end');
+      });
+
+      it('lets another claimant take a delivery whose claim ran out, and then refuses the first one\'s attempt', async () => {
+        await store.webhooks.add([notice('wh_x')]);
+        assert.deepEqual((await store.webhooks.claim('first', 150, 10)).map((d) => d.id), ['wh_x']);
+        assert.deepEqual(await store.webhooks.claim('second', 60_000, 10), []);
+        await pause(250);
+        assert.deepEqual((await store.webhooks.claim('second', 60_000, 10)).map((d) => d.id), ['wh_x']);
+        assert.equal(await store.webhooks.settle('wh_x', 'first', { state: 'delivered' }), false);
+        assert.equal((await store.webhooks.get('wh_x'))!.state, 'pending');
+        assert.equal(await store.webhooks.settle('wh_x', 'second', { state: 'delivered' }), true);
+        assert.equal(await store.webhooks.settle('wh_x', 'second', { state: 'delivered' }), false, 'the claim ended with the attempt');
+      });
+
+      it('records failed attempts, due again after the retry pause, until delivered or given up', async () => {
+        await store.webhooks.add([notice('wh_r'), notice('wh_g')]);
+        await store.webhooks.claim('me', 60_000, 10);
+        assert.equal(await store.webhooks.settle('wh_r', 'me', { state: 'pending', error: 'HTTP 503', retryInMs: 300 }), true);
+        assert.equal(await store.webhooks.settle('wh_g', 'me', { state: 'given_up', error: 'HTTP 410' }), true);
+        const retried = (await store.webhooks.get('wh_r'))!;
+        assert.deepEqual([retried.state, retried.attempts, retried.last_error, retried.finished_at], ['pending', 1, 'HTTP 503', null]);
+        const next = await store.webhooks.nextDueInMs();
+        assert.ok(next! > 100 && next! <= 300, `due in about 300 ms, not ${next}`);
+        assert.deepEqual(await store.webhooks.claim('me', 60_000, 10), [], 'not before its time, and a given up one never');
+        await pause(350);
+        assert.deepEqual((await store.webhooks.claim('me', 60_000, 10)).map((d) => d.id), ['wh_r']);
+        assert.equal(await store.webhooks.settle('wh_r', 'me', { state: 'delivered' }), true);
+        const delivered = (await store.webhooks.get('wh_r'))!;
+        assert.deepEqual([delivered.state, delivered.attempts, delivered.last_error], ['delivered', 2, 'HTTP 503']);
+        assert.ok(delivered.finished_at);
+        const given = (await store.webhooks.get('wh_g'))!;
+        assert.deepEqual([given.state, given.attempts, given.last_error], ['given_up', 1, 'HTTP 410']);
+        assert.equal(await store.webhooks.nextDueInMs(), null, 'none pending');
+        assert.deepEqual(await store.webhooks.claim('me', 60_000, 10), []);
+      });
+
+      it('makes a released delivery due at once, without counting an attempt', async () => {
+        await store.webhooks.add([notice('wh_l')]);
+        await store.webhooks.claim('closing', 60_000, 10);
+        await store.webhooks.release('wh_l', 'someone else');
+        assert.deepEqual(await store.webhooks.claim('next', 60_000, 10), [], 'only the claimant releases');
+        await store.webhooks.release('wh_l', 'closing');
+        const [again] = await store.webhooks.claim('next', 60_000, 10);
+        assert.deepEqual([again?.id, again?.attempts], ['wh_l', 0]);
+      });
+
+      it('prunes finished deliveries by age and beyond a count, never pending ones', async () => {
+        await store.webhooks.add(['wh_1', 'wh_2', 'wh_3', 'wh_4', 'wh_p'].map((id) => notice(id)));
+        await store.webhooks.claim('me', 60_000, 10);
+        for (const id of ['wh_1', 'wh_2', 'wh_3', 'wh_4']) {
+          await store.webhooks.settle(id, 'me', { state: 'delivered' });
+          await pause(5);
+        }
+        await store.webhooks.release('wh_p', 'me');
+        assert.equal(await store.webhooks.prune({ olderThanMs: 60_000, keep: 2 }), 2);
+        const left = async () => (await store.webhooks.find({ session: 's' })).map((d) => d.id).sort();
+        assert.deepEqual(await left(), ['wh_3', 'wh_4', 'wh_p'], 'the most recently finished stay');
+        await pause(20);
+        assert.equal(await store.webhooks.prune({ olderThanMs: 10, keep: 100 }), 2);
+        assert.deepEqual(await left(), ['wh_p']);
+      });
+
+      it('keeps pending deliveries across a close and reopen, and what an exclusive work adds', async () => {
+        await store.exclusive('s', (tx) => tx.webhooks.add([notice('wh_tx')]));
+        await store.webhooks.add([notice('wh_kept')]);
+        await reopen();
+        assert.deepEqual((await store.webhooks.find({ session: 's' })).map((d) => [d.id, d.state]).sort(), [['wh_kept', 'pending'], ['wh_tx', 'pending']]);
+        assert.deepEqual((await store.webhooks.claim('after', 60_000, 10)).map((d) => d.id).sort(), ['wh_kept', 'wh_tx']);
       });
     });
   });

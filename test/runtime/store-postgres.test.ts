@@ -176,10 +176,12 @@ describe('PostgreSQL store: one database, several processes', function () {
     await assert.rejects(stores[0]!.exclusive('shared', async (tx) => {
       await tx.events.append('shared', [event('lost')]);
       await tx.sessions.replace(session('shared', { state: 'finished' }));
+      await tx.webhooks.add([{ id: 'wh_lost', session: 'shared', run: 1, url: 'http://hooks.example/', body: '{}' }]);
       await tx.notify([change('shared')]);
       throw new Error('the work failed after its writes');
     }), /the work failed/);
     assert.equal(await stores[0]!.events.lastSeq('shared'), 0);
+    assert.equal(await stores[0]!.webhooks.get('wh_lost'), null, 'no notice of an end that was not kept');
     assert.equal((await stores[0]!.sessions.find('shared'))?.runs[0]?.state, 'queued');
     const [written] = await stores[0]!.exclusive('shared', async (tx) => {
       const events = await tx.events.append('shared', [event('kept')]);

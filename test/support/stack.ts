@@ -135,6 +135,16 @@ export class TestStack {
     await this.startRuntime();
   }
 
+  /** Stops the runtime process with SIGTERM, as a service manager would; `startRuntime` starts it again. */
+  async stopRuntime(): Promise<void> {
+    await this.runtimeProcess?.stop();
+  }
+
+  /** The runtime process's log lines so far (of its latest start). */
+  get runtimeLog(): string[] {
+    return this.runtimeProcess?.log ?? [];
+  }
+
   /** Kills the runtime process without warning, as a crash would. */
   async killRuntime(): Promise<void> {
     await this.runtimeProcess?.kill();

@@ -7,6 +7,7 @@ import { NedbApprovalStore } from './nedb-approvals.js';
 import { NedbCallbackStore } from './nedb-callbacks.js';
 import { migrateSingleEventsFile } from './nedb-migration.js';
 import { NedbSessionStore } from './nedb-sessions.js';
+import { NedbWebhookStore } from './nedb-webhooks.js';
 
 export interface EmbeddedStoreOptions {
   /** Sessions whose event files stay open at once (default 64). */
@@ -16,9 +17,10 @@ export interface EmbeddedStoreOptions {
 
 /**
  * The embedded backend in a data dir: `sessions.db` (nedb), `events/` (one append-only file per
- * session), `conversations/` (one gzip'd conversation per session) and `approvals.db` (nedb, the
- * approval requests) and `callbacks.db` (nedb, children's callbacks to their parents). A data dir of an earlier version (a single `events.db`) is migrated first,
- * once. One process uses a data dir (its lock file), so `exclusive` is a lock in this process, and no
+ * session), `conversations/` (one gzip'd conversation per session), `approvals.db` (nedb, the
+ * approval requests), `callbacks.db` (nedb, children's callbacks to their parents) and `webhooks.db`
+ * (nedb, the outbox of webhook notices). A data dir of an earlier version (a single `events.db`) is
+ * migrated first, once. One process uses a data dir (its lock file), so `exclusive` is a lock in this process, and no
  * other process needs notices.
  */
 export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<RuntimeStore> {
@@ -30,8 +32,9 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   const conversations = await ConversationFiles.open(dataDir);
   const approvals = await NedbApprovalStore.open(dataDir);
   const callbacks = await NedbCallbackStore.open(dataDir, sessions);
+  const webhooks = await NedbWebhookStore.open(dataDir);
   const lock = new KeyedLock();
-  const tx = { sessions, events, conversations, approvals, notify: async () => undefined };
-  return { sessions, events, conversations, approvals, callbacks, exclusive: (name, work) => lock.run(name, () => work(tx)),
+  const tx = { sessions, events, conversations, approvals, webhooks, notify: async () => undefined };
+  return { sessions, events, conversations, approvals, callbacks, webhooks, exclusive: (name, work) => lock.run(name, () => work(tx)),
     tryExclusive: async (name, work) => (lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) }))), close: () => events.close() };
 }

@@ -74,6 +74,7 @@ export interface ExclusiveTx {
   events: EventLog;
   conversations: ConversationStore;
   approvals: ApprovalStore;
+  webhooks: WebhookStore;
   /** Tells the other processes, when (and only if) the work's writes are kept. */
   notify(notices: Notice[]): Promise<void>;
 }
@@ -157,6 +158,77 @@ export interface CallbackStore {
   settle(ids: string[], settlement: CallbackSettlement): Promise<string[]>;
 }
 
+/** A webhook notice as it is added to the outbox: one run's end, for one URL. */
+export interface NewWebhookDelivery {
+  /** The `X-AOF-Delivery` id: the same on every attempt, across restarts and processes. */
+  id: string;
+  session: string;
+  run: number;
+  /** Where to POST it, as the user gave it (its query or credentials may be secret: never logged). */
+  url: string;
+  /** The payload's JSON, exactly as sent (the signature is computed from it at send time). */
+  body: string;
+}
+
+/** `pending` until a 2xx (`delivered`), or a final refusal or the last retry (`given_up`). */
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'given_up';
+
+export interface WebhookDelivery extends NewWebhookDelivery {
+  state: WebhookDeliveryState;
+  /** Attempts made so far. */
+  attempts: number;
+  created_at: string;
+  /** When the next attempt is due (pending ones). */
+  next_try_at: string;
+  /** Why the last attempt failed (`HTTP 503`, a network error), null before any failed. */
+  last_error: string | null;
+  finished_at: string | null;
+}
+
+/** How an attempt on a claimed delivery ended. */
+export type WebhookOutcome =
+  | { state: 'pending'; error: string; retryInMs: number }
+  | { state: 'delivered' }
+  | { state: 'given_up'; error: string };
+
+/**
+ * The outbox of webhook notices (webhook-sender.ts sends them). A run's end adds its notices in the
+ * same write that records the end (`ExclusiveTx.webhooks`), so no end is kept without them. Senders,
+ * in any processes sharing the store, claim due deliveries for a while: each attempt is made by one
+ * claimant, and a claim that runs out (its process died) lets another claimant take the delivery.
+ * Times are the store's clock (the database's for PostgreSQL), so processes' clocks need not agree.
+ */
+export interface WebhookStore {
+  /** Adds deliveries, due now; one whose id is stored already is left as it is. */
+  add(deliveries: NewWebhookDelivery[]): Promise<void>;
+  get(id: string): Promise<WebhookDelivery | null>;
+  /** A session's deliveries, oldest first (`created_at`, then `id`). */
+  find(query: { session: string }): Promise<WebhookDelivery[]>;
+  /**
+   * Claims for `claimant`, for `claimMs`, up to `limit` pending deliveries that are due and not
+   * claimed (or whose claim ran out), earliest due first. Of claims made at once, by any processes,
+   * each delivery goes to one.
+   */
+  claim(claimant: string, claimMs: number, limit: number): Promise<WebhookDelivery[]>;
+  /**
+   * Records an attempt on a delivery `claimant` claimed, and ends the claim; resolves false (and
+   * records nothing) when the claim went to another claimant meanwhile.
+   */
+  settle(id: string, claimant: string, outcome: WebhookOutcome): Promise<boolean>;
+  /** Ends `claimant`'s claim without an attempt (its sender is closing): the delivery is due again. */
+  release(id: string, claimant: string): Promise<void>;
+  /**
+   * Milliseconds until a pending delivery may next be claimed (0 when one may be now; a claimed one
+   * counts from its claim's end), or null when none is pending.
+   */
+  nextDueInMs(): Promise<number | null>;
+  /**
+   * Deletes finished (delivered or given up) deliveries that finished more than `olderThanMs` ago,
+   * and those beyond the `keep` most recently finished; resolves with how many. Pending ones stay.
+   */
+  prune(options: { olderThanMs: number; keep: number }): Promise<number>;
+}
+
 /** A backend: its halves, opened together, closed together. */
 export interface RuntimeStore {
   sessions: SessionStore;
@@ -164,6 +236,7 @@ export interface RuntimeStore {
   conversations: ConversationStore;
   approvals: ApprovalStore;
   callbacks: CallbackStore;
+  webhooks: WebhookStore;
   /**
    * Runs `work` with every write to session `name` serialized against every other `exclusive` on
    * that name, in this process and in every other one sharing the store, and, where the backend can,

@@ -9,9 +9,10 @@ import type { Migration } from '../../common/postgres.js';
  * conversation (gzip'd bytes). `aof_approvals` holds approval requests, one row each, answered by a
  * conditional UPDATE (the one of a pending row). `aof_callbacks` holds the callbacks of children to
  * their parents, settled the same way; the index on a session's parent (in its JSON) finds a parent's
- * children without reading every session. The claim columns of `aof_sessions` (migration 7) copy
- * from a waiting or running session's last run what a claim selects by, so a claim reads a few
- * indexed rows, not the queue's documents.
+ * children without reading every session. `aof_webhooks` is the outbox of webhook notices, one
+ * row per run end and URL, claimed by one process at a time (`claimed_by` until `claimed_until`).
+ * The claim columns of `aof_sessions` (migration 7) copy from a waiting or running session's last run
+ * what a claim selects by, so a claim reads a few indexed rows, not the queue's documents.
  *
  * Append-only: a released migration is never edited, a change is a new version.
  */
@@ -101,6 +102,30 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX aof_callbacks_parent ON aof_callbacks (parent, created_at, id);
       CREATE INDEX aof_callbacks_pending ON aof_callbacks (parent) WHERE status = 'pending';
       CREATE INDEX aof_sessions_parent ON aof_sessions ((doc->>'parent')) WHERE doc->>'parent' IS NOT NULL;
+    `,
+  },
+  {
+    version: 6,
+    name: 'webhook outbox',
+    sql: `
+      CREATE TABLE aof_webhooks (
+        id text COLLATE "C" PRIMARY KEY,
+        session text COLLATE "C" NOT NULL,
+        run integer NOT NULL,
+        url text NOT NULL,
+        body text NOT NULL,
+        state text NOT NULL,
+        attempts integer NOT NULL,
+        created_at timestamptz NOT NULL,
+        next_try_at timestamptz NOT NULL,
+        last_error text,
+        finished_at timestamptz,
+        claimed_by text,
+        claimed_until timestamptz
+      );
+      CREATE INDEX aof_webhooks_due ON aof_webhooks (next_try_at) WHERE state = 'pending';
+      CREATE INDEX aof_webhooks_finished ON aof_webhooks (finished_at DESC) WHERE state <> 'pending';
+      CREATE INDEX aof_webhooks_session ON aof_webhooks (session);
     `,
   },
   {

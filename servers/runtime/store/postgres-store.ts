@@ -9,6 +9,7 @@ import { PostgresEventLog } from './postgres-events.js';
 import { PostgresNotices } from './postgres-notices.js';
 import { RUNTIME_MIGRATIONS } from './postgres-schema.js';
 import { PostgresSessionStore } from './postgres-sessions.js';
+import { PostgresWebhookStore } from './postgres-webhooks.js';
 
 /** The advisory lock that claims of runs take, in every runtime process on the database. */
 const CLAIM_LOCK = 0x616f6663; // "aofc"
@@ -21,8 +22,8 @@ const SESSION_LOCK = 0x616f66;
 
 /**
  * The PostgreSQL backend (`AGENT_ORCHESTRATOR_DATABASE_URL`): sessions, events, conversations,
- * approval requests and callbacks in one database, which may be shared by several runtime processes. Its
- * migrations are applied first.
+ * approval requests, callbacks and the webhook outbox in one database, which may be shared by several
+ * runtime processes. Its migrations are applied first.
  *
  * `exclusive` is one transaction holding a transaction-scoped advisory lock on the session's name, so
  * writers to one session in any process wait for each other, and what the work wrote and the notices
@@ -45,6 +46,7 @@ export async function openPostgresStore(url: string, options: { logger?: Logger 
     events: new PostgresEventLog(tx),
     conversations: new PostgresConversationStore(tx),
     approvals: new PostgresApprovalStore(tx),
+    webhooks: new PostgresWebhookStore(tx),
     notify: (list: Notice[]) => notices.send(tx, list),
   });
   return {
@@ -53,6 +55,7 @@ export async function openPostgresStore(url: string, options: { logger?: Logger 
     conversations: new PostgresConversationStore(db),
     approvals: new PostgresApprovalStore(db),
     callbacks: new PostgresCallbackStore(db),
+    webhooks: new PostgresWebhookStore(db),
     exclusive: (name, work) => lock.run(name, () => db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_LOCK, name]);
       return work(halves(tx));
