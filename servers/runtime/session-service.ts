@@ -591,7 +591,8 @@ export class SessionService {
 
   /**
    * Every change, made here or by another runtime process on the same store. `local`: made by this
-   * process; a side effect that must happen once (a callback) reacts only to those.
+   * process. A side effect that must happen once and reacts to the others' changes too (callbacks)
+   * needs the store to decide which process does it.
    */
   onChange(listener: (change: SessionChange, local: boolean) => void): () => void {
     return this.bus.onChange(listener);
