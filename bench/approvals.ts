@@ -18,21 +18,12 @@ import { join } from 'node:path';
 import { Orchestrator } from '../sdk/index.js';
 import { silentLogger } from '../servers/common/logger.js';
 import { startLoneRuntime } from '../test/support/runtime-on-dir.js';
+import { option } from './lib/options.js';
+import { p50p95 as fmt, quantile, timed } from './lib/stats.js';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
 const SIZES = option('sizes', '10,100,1000').split(',').map(Number);
 const SAMPLES = Number(option('samples', '40'));
 
-const quantile = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))]!;
-const fmt = (values: number[]) => `${quantile(values, 0.5).toFixed(2)} (${quantile(values, 0.95).toFixed(2)})`;
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await work();
-  return performance.now() - start;
-}
 
 console.log(`pending  health ms        ask ms (x health)        list ms (x health)        answer→waiter ms (x health)`);
 for (const size of SIZES) {

@@ -20,6 +20,7 @@ import { openEmbeddedStore } from '../servers/runtime/store/embedded-store.js';
 import type { RuntimeStore } from '../servers/runtime/store/interfaces.js';
 import { openPostgresStore } from '../servers/runtime/store/postgres-store.js';
 import { freshDatabase, stopPostgres } from '../test/support/postgres.js';
+import { median, timed } from './lib/stats.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,12 +64,6 @@ function conversation(bytes: number, cwd: string, sessionId: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return performance.now() - started;
-}
 
 const dir = await mkdtemp(join(tmpdir(), 'aof-bench-conversations-'));
 const databaseUrl = await freshDatabase();

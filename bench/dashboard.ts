@@ -22,6 +22,7 @@ import { silentLogger } from '../servers/common/logger.js';
 import { startLoneRuntime } from '../test/support/runtime-on-dir.js';
 import { ensureDashboardBuilt, launchBrowser, newPage } from '../test/dashboard/browser.js';
 import { fillSessions } from '../test/dashboard/load.js';
+import { median } from './lib/stats.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,7 +34,6 @@ const EVENTS = Number(option('events', '30'));
 const EVENT_SIZES = option('event-sizes', '100,1000,5000').split(',').map(Number);
 const STATES = ['failed', 'stopped', 'running', 'queued', 'finished'] as const;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 

@@ -19,6 +19,7 @@ import { silentLogger } from '../servers/common/logger.js';
 import type { RunningRuntime } from '../servers/runtime/server.js';
 import { startLoneRuntime } from '../test/support/runtime-on-dir.js';
 import { freshDatabase, stopPostgres } from '../test/support/postgres.js';
+import { median } from './lib/stats.js';
 
 const { rounds: ROUNDS, seconds: SECONDS, batches: BATCHES, sessions: SESSIONS } = ingestOptions();
 const TEXT = 'x'.repeat(200);
@@ -56,7 +57,6 @@ async function phase(url: string, batch: number, sessions: number): Promise<numb
   return [...appended.values()].reduce((a, b) => a + b, 0) / elapsed;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const dir = await mkdtemp(join(tmpdir(), 'aof-bench-pg-'));

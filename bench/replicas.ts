@@ -28,6 +28,7 @@
 import { ingestOptions, option } from './lib/options.js';
 import { freshDatabase, stopPostgres } from '../test/support/postgres.js';
 import { followEvents, startReplica, type Replica } from '../test/support/replicas.js';
+import { median, quantile as percentile } from './lib/stats.js';
 
 const { rounds: ROUNDS, seconds: SECONDS, batches: BATCHES, sessions: SESSIONS } = ingestOptions();
 const LAG_EVENTS = Number(option('lag-events', '200'));
@@ -99,8 +100,6 @@ async function lag(writer: string, readers: string[], followers: number): Promis
   return lags;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const pad = (value: string, width: number) => value.padStart(width);
 

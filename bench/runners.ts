@@ -31,6 +31,7 @@ import { VERSION } from '../servers/common/version.js';
 import { option } from './lib/options.js';
 import { freshDatabase, stopPostgres } from '../test/support/postgres.js';
 import { followEvents, startReplica, type Replica } from '../test/support/replicas.js';
+import { median, quantile as percentile } from './lib/stats.js';
 
 const ROUNDS = Number(option('rounds', '3'));
 const RUNS = option('runs', '50,200').split(',').map(Number);
@@ -123,8 +124,6 @@ async function lag(a: string, b: string): Promise<[number[], number[]]> {
   return lags;
 }
 
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
-const percentile = (values: number[], p: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 const pad = (text: string, width: number) => text.padStart(width);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 

@@ -18,6 +18,7 @@ import { silentLogger } from '../servers/common/logger.js';
 import { SessionService } from '../servers/runtime/session-service.js';
 import { openEmbeddedStore } from '../servers/runtime/store/embedded-store.js';
 import { childrenIndex, subtreeSpend } from '../servers/runtime/tree.js';
+import { median } from './lib/stats.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,7 +27,6 @@ function option(name: string, fallback: string): string {
 const SIZES = option('sizes', '100,1000,5000').split(',').map(Number);
 const SAMPLES = Number(option('samples', '200'));
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;
 const fmt = (xs: number[]) => `${median(xs).toFixed(2)} (${p95(xs).toFixed(2)})`;
 

@@ -15,17 +15,11 @@ import { join } from 'node:path';
 import { Orchestrator } from '../sdk/index.js';
 import { silentLogger } from '../servers/common/logger.js';
 import { startLoneRuntime } from '../test/support/runtime-on-dir.js';
+import { option } from './lib/options.js';
+import { p50p95 as fmt, quantile, timed } from './lib/stats.js';
 
-const i = process.argv.indexOf('--samples');
-const SAMPLES = i >= 0 ? Number(process.argv[i + 1]) : 300;
+const SAMPLES = Number(option('samples', '300'));
 
-const quantile = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))]!;
-const fmt = (values: number[]) => `${quantile(values, 0.5).toFixed(2)} (${quantile(values, 0.95).toFixed(2)})`;
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await work();
-  return performance.now() - start;
-}
 
 let received = 0;
 const receiver = createServer((req, res) => req.resume().on('end', () => { received++; res.writeHead(204).end(); }));
@@ -50,6 +44,8 @@ for (let n = 0; n < SAMPLES; n++) {
     ])));
   }
 }
+// Every notice arrives (the sender works after the end is acknowledged): wait a little for the last ones.
+for (const deadline = Date.now() + 10_000; received < SAMPLES && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
 const ratio = (kind: 'event' | 'end') => (quantile(rows.hooked[kind], 0.5) / quantile(rows.plain[kind], 0.5)).toFixed(2);
 console.log(`samples ${SAMPLES}; notices received ${received}`);
 console.log(`             plain ms       hooked ms      hooked / plain`);
