@@ -8,7 +8,7 @@ import { Orchestrator, type EventInput, type SessionChange } from '../../sdk/ind
 import { runBin } from '../bin/run-bin.js';
 import { eventually, within } from '../support/processes.js';
 import { freshDatabase, queryDatabase, restartPostgres } from '../support/postgres.js';
-import { followEvents, startReplica, type Replica, type StreamedEvent } from '../support/replicas.js';
+import { followEvents, printLogsWhenATestFails, startPair, type Replica, type StreamedEvent } from '../support/replicas.js';
 import { startHttpStub, type HttpStub } from '../support/servers.js';
 
 const message = (text: string): EventInput => ({ type: 'message', data: { role: 'assistant', text } });
@@ -54,17 +54,9 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
         res.writeHead(204).end();
       });
     });
-    [a, b] = await Promise.all([startReplica(databaseUrl), startReplica(databaseUrl)]);
-    viaA = new Orchestrator({ runtimeUrl: a.url, parent: null });
-    viaB = new Orchestrator({ runtimeUrl: b.url, parent: null });
+    ({ a, b, viaA, viaB } = await startPair(databaseUrl));
   });
-  afterEach(function () {
-    // What both processes said, when a test failed: a hang or a refusal shows there first.
-    if (this.currentTest?.state !== 'failed') return;
-    for (const [label, replica] of [['A', a], ['B', b]] as const) {
-      process.stderr.write(`--- replica ${label} (${replica?.url}), last lines of its log:\n${replica?.log.slice(-40).join('\n')}\n`);
-    }
-  });
+  printLogsWhenATestFails(() => ({ A: a, B: b }));
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
     await hooks?.close();

@@ -9,7 +9,7 @@ import { Orchestrator, type EventInput } from '../../sdk/index.js';
 import { CALLBACK_SWEEP_MS } from '../../servers/runtime/callbacks.js';
 import { eventually, within } from '../support/processes.js';
 import { freshDatabase, queryDatabase } from '../support/postgres.js';
-import { startReplica, type Replica } from '../support/replicas.js';
+import { clientOf, printLogsWhenATestFails, startPair, startReplica, type Replica } from '../support/replicas.js';
 
 const CALLBACK_MARK = 'callback from the Agent Orchestrator';
 const start: EventInput[] = [{ type: 'session_start', data: {} }];
@@ -45,16 +45,9 @@ describe('callbacks across two runtime processes on one PostgreSQL', function ()
 
   before(async () => {
     databaseUrl = await freshDatabase();
-    [a, b] = await Promise.all([startReplica(databaseUrl), startReplica(databaseUrl)]);
-    viaA = new Orchestrator({ runtimeUrl: a.url, parent: null });
-    viaB = new Orchestrator({ runtimeUrl: b.url, parent: null });
+    ({ a, b, viaA, viaB } = await startPair(databaseUrl));
   });
-  afterEach(function () {
-    if (this.currentTest?.state !== 'failed') return;
-    for (const [label, replica] of [['A', a], ['B', b]] as const) {
-      process.stderr.write(`--- replica ${label} (${replica?.url}), last lines of its log:\n${replica?.log.slice(-40).join('\n')}\n`);
-    }
-  });
+  printLogsWhenATestFails(() => ({ A: a, B: b }));
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
   });
@@ -100,7 +93,7 @@ describe('callbacks across two runtime processes on one PostgreSQL', function ()
       // A again, for the tests after this one (on a data dir of its own: the database holds everything).
       await a.stop();
       a = await startReplica(databaseUrl);
-      viaA = new Orchestrator({ runtimeUrl: a.url, parent: null });
+      viaA = clientOf(a);
     }
   });
 

@@ -2,6 +2,7 @@
 // with its own data dir and `AGENT_ORCHESTRATOR_EXECUTOR=none`, so the only writer is
 // `POST /sessions/{name}/events`: what the replica tests and bench/replicas.ts start.
 import type { ChildProcess } from 'node:child_process';
+import { Orchestrator } from '../../sdk/index.js';
 import { startRuntimeProcess } from './runtime-process.js';
 import { deadUrl, removeDir, tempDir } from './servers.js';
 
@@ -43,6 +44,28 @@ export async function startReplica(databaseUrl: string | undefined, env: Record<
     },
     kill: () => runtime.kill(),
   };
+}
+
+/** A client of one replica (no parent session: tests start top-level sessions). */
+export const clientOf = (replica: Replica): Orchestrator => new Orchestrator({ runtimeUrl: replica.url, parent: null });
+
+/** Two replicas on one database, started at once, and a client of each. */
+export async function startPair(databaseUrl: string): Promise<{ a: Replica; b: Replica; viaA: Orchestrator; viaB: Orchestrator }> {
+  const [a, b] = await Promise.all([startReplica(databaseUrl), startReplica(databaseUrl)]);
+  return { a, b, viaA: clientOf(a), viaB: clientOf(b) };
+}
+
+/**
+ * In a describe block: when a test fails, prints the last 40 lines of each replica's log (a hang or a
+ * refusal shows there first). `replicas` names them as they are at that moment (a test may replace one).
+ */
+export function printLogsWhenATestFails(replicas: () => Record<string, Replica | undefined>): void {
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed') return;
+    for (const [label, replica] of Object.entries(replicas())) {
+      process.stderr.write(`--- replica ${label} (${replica?.url}), last lines of its log:\n${replica?.log.slice(-40).join('\n')}\n`);
+    }
+  });
 }
 
 export interface StreamedEvent {
