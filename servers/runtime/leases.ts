@@ -34,9 +34,12 @@ export type LeaseStatus = 'held' | 'stop' | 'lost';
 
 const at = (now: number) => new Date(now).toISOString();
 
+/** Whether a lease ending at `expiresAt` (none: null or undefined) still holds at `now`. */
+const holdsAt = (expiresAt: string | null | undefined, now: number) => expiresAt !== null && expiresAt !== undefined && expiresAt > at(now);
+
 /** Whether the run is held by a lease that has not expired. */
 export function isLeased(run: StoredRun, now: number): boolean {
-  return !isFinal(run.state) && run.lease !== undefined && run.lease.expires_at > at(now);
+  return !isFinal(run.state) && holdsAt(run.lease?.expires_at, now);
 }
 
 /**
@@ -73,11 +76,9 @@ export function compareQueueOrder(a: QueueEntry, b: QueueEntry): number {
   return a.queued_at < b.queued_at ? -1 : a.queued_at > b.queued_at ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-const leasedAt = (entry: QueueEntry, now: number) => entry.lease_expires_at !== null && entry.lease_expires_at > at(now);
-
 /** Runs in flight: running, or claimed and not yet started. What the global cap counts. */
 export function inFlight(queue: readonly QueueEntry[], now: number): number {
-  return queue.filter((entry) => entry.state === 'running' || leasedAt(entry, now)).length;
+  return queue.filter((entry) => entry.state === 'running' || holdsAt(entry.lease_expires_at, now)).length;
 }
 
 /** The queued runs `offer` may claim, in claim order. */
@@ -99,7 +100,7 @@ export function claimView(queue: readonly QueueEntry[], offer: Pick<RunnerOffer,
 
 /** Queued, not being stopped, held by no live lease, and `offer` has every tag the session asks for. */
 function isClaimable(entry: QueueEntry, offer: Pick<RunnerOffer, 'tags'>, now: number): boolean {
-  return entry.state === 'queued' && !entry.stop_requested && !leasedAt(entry, now) && entry.runner_tags.every((tag) => offer.tags.includes(tag));
+  return entry.state === 'queued' && !entry.stop_requested && !holdsAt(entry.lease_expires_at, now) && entry.runner_tags.every((tag) => offer.tags.includes(tag));
 }
 
 /** Whether `offer` may claim the session's last run now (checked again on the session itself, under its hold). */

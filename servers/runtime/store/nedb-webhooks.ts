@@ -96,7 +96,8 @@ export class NedbWebhookStore implements WebhookStore {
   }
 
   async nextDueInMs(): Promise<number | null> {
-    const pending = await this.db.find({ state: 'pending' });
+    // Only the two times: a backlog's bodies are not copied for each look.
+    const pending = await this.db.find({ state: 'pending' }).project({ next_try_at: 1, claimed_until: 1 });
     if (!pending.length) return null;
     const at = Math.min(...pending.map((d) => Math.max(d.next_try_at, d.claimed_until ?? 0)));
     return Math.max(0, at - Date.now());

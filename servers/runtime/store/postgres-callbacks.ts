@@ -1,4 +1,5 @@
 import type { Queries } from '../../common/postgres.js';
+import { FINAL_STATES } from '../session-store.js';
 import type { Callback, CallbackSettlement, CallbackStore } from './interfaces.js';
 
 const COLUMNS = 'id, parent, child, run, state, result, error, status, created_at, settled_at, parent_run, reason';
@@ -41,10 +42,11 @@ export class PostgresCallbackStore implements CallbackStore {
       `SELECT DISTINCT c.parent FROM aof_callbacks c
        LEFT JOIN aof_sessions p ON p.name = c.parent
        WHERE c.status = 'pending'
-         AND (p.name IS NULL OR p.state IN ('finished', 'failed', 'stopped'))
+         AND (p.name IS NULL OR p.state = ANY($1))
          AND NOT EXISTS (
            SELECT 1 FROM aof_sessions k
-           WHERE k.doc->>'parent' = c.parent AND k.doc->>'callback' = 'true' AND k.state IN ('queued', 'running'))`,
+           WHERE k.doc->>'parent' = c.parent AND k.doc->>'callback' = 'true' AND NOT k.state = ANY($1))`,
+      [[...FINAL_STATES]],
     );
     return rows.map((row) => row.parent);
   }
