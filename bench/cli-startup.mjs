@@ -32,7 +32,11 @@ if (!existsSync(bin('ao-status'))) {
 /** Starts the Agent Runtime alone (no agents will run) and resolves with its URL. */
 async function startRuntime(dataDir) {
   const child = spawn(process.execPath, [bin('aof'), 'runtime'], {
-    env: { ...process.env, AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0', AGENT_ORCHESTRATOR_DATA_DIR: dataDir },
+    env: {
+      ...process.env,
+      AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0',
+      AGENT_ORCHESTRATOR_DATA_DIR: dataDir,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const url = await new Promise((resolve, reject) => {
@@ -42,7 +46,14 @@ async function startRuntime(dataDir) {
     });
     child.once('exit', (code) => reject(new Error(`the runtime exited with ${code}`)));
   });
-  return { url, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) };
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 function time(argv, env) {
@@ -65,10 +76,12 @@ const env = { ...process.env, ...(runtime ? { AGENT_ORCHESTRATOR_SESSION_API_URL
 const cases = [
   { name: 'node -e 0', argv: ['-e', '0'] },
   { name: 'ao-status --help', argv: [bin('ao-status'), '--help'] },
-  ...(live ? [
-    { name: 'ao-list-sessions --json (live)', argv: [bin('ao-list-sessions'), '--json'] },
-    { name: 'ao-status x (live, 404)', argv: [bin('ao-status'), 'x'] },
-  ] : []),
+  ...(live
+    ? [
+        { name: 'ao-list-sessions --json (live)', argv: [bin('ao-list-sessions'), '--json'] },
+        { name: 'ao-status x (live, 404)', argv: [bin('ao-status'), 'x'] },
+      ]
+    : []),
 ];
 
 try {
@@ -80,15 +93,28 @@ try {
   const rows = cases.map((c) => {
     const values = samples.get(c.name);
     const median = percentile(values, 50);
-    return { case: c.name, median_ms: +median.toFixed(1), p90_ms: +percentile(values, 90).toFixed(1), ratio: +(median / base).toFixed(2) };
+    return {
+      case: c.name,
+      median_ms: +median.toFixed(1),
+      p90_ms: +percentile(values, 90).toFixed(1),
+      ratio: +(median / base).toFixed(2),
+    };
   });
   console.log(`cold start, ${runs} runs each, interleaved (node ${process.version}, ${process.platform})`);
   console.log(`${'case'.padEnd(34)}${'median'.padStart(10)}${'p90'.padStart(10)}${'ratio'.padStart(8)}`);
-  for (const r of rows) console.log(`${r.case.padEnd(34)}${`${r.median_ms} ms`.padStart(10)}${`${r.p90_ms} ms`.padStart(10)}${`${r.ratio}x`.padStart(8)}`);
+  for (const r of rows)
+    console.log(
+      `${r.case.padEnd(34)}${`${r.median_ms} ms`.padStart(10)}${`${r.p90_ms} ms`.padStart(10)}${`${r.ratio}x`.padStart(8)}`,
+    );
   const goal = rows.filter((r) => r.case !== 'node -e 0').every((r) => r.ratio <= 1.5);
-  console.log(goal ? 'goal met: every command within 1.5x of node -e 0' : 'goal missed: some command above 1.5x of node -e 0');
+  console.log(
+    goal ? 'goal met: every command within 1.5x of node -e 0' : 'goal missed: some command above 1.5x of node -e 0',
+  );
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'cli-startup.json'), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, rows }, null, 2)}\n`);
+  writeFileSync(
+    join(root, 'bench', 'results', 'cli-startup.json'),
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, rows }, null, 2)}\n`,
+  );
 } finally {
   await runtime?.stop();
   rmSync(dataDir, { recursive: true, force: true });

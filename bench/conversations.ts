@@ -15,7 +15,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { locateConversation, readConversation, restoreConversation, type ConversationLocation } from '../servers/runtime/executor/conversation-files.js';
+import {
+  locateConversation,
+  readConversation,
+  restoreConversation,
+  type ConversationLocation,
+} from '../servers/runtime/executor/conversation-files.js';
 import { openEmbeddedStore } from '../servers/runtime/store/embedded-store.js';
 import type { RuntimeStore } from '../servers/runtime/store/interfaces.js';
 import { openPostgresStore } from '../servers/runtime/store/postgres-store.js';
@@ -45,8 +50,13 @@ function conversation(bytes: number, cwd: string, sessionId: string): string {
   const random = generator(bytes);
   const letters = 'etaoinshrdlcumwfgypbvkjxqz';
   const vocabulary = Array.from({ length: 3000 }, () =>
-    Array.from({ length: 2 + Math.floor(random() * 8) }, () => letters[Math.floor(random() ** 2 * letters.length)]).join(''));
-  const text = (words: number) => Array.from({ length: words }, () => vocabulary[Math.floor(random() ** 1.5 * vocabulary.length)]).join(' ');
+    Array.from(
+      { length: 2 + Math.floor(random() * 8) },
+      () => letters[Math.floor(random() ** 2 * letters.length)],
+    ).join(''),
+  );
+  const text = (words: number) =>
+    Array.from({ length: words }, () => vocabulary[Math.floor(random() ** 1.5 * vocabulary.length)]).join(' ');
   const lines: string[] = [];
   let size = 0;
   let parent: string | null = null;
@@ -54,8 +64,16 @@ function conversation(bytes: number, cwd: string, sessionId: string): string {
     const uuid = randomUUID();
     const role = turn % 2 ? 'assistant' : 'user';
     const line = JSON.stringify({
-      parentUuid: parent, isSidechain: false, type: role, message: { role, content: [{ type: 'text', text: text(40 + Math.floor(random() * 400)) }] },
-      uuid, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, turn)).toISOString(), cwd, sessionId, version: '2.1.197', gitBranch: 'main',
+      parentUuid: parent,
+      isSidechain: false,
+      type: role,
+      message: { role, content: [{ type: 'text', text: text(40 + Math.floor(random() * 400)) }] },
+      uuid,
+      timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, turn)).toISOString(),
+      cwd,
+      sessionId,
+      version: '2.1.197',
+      gitBranch: 'main',
     });
     lines.push(line);
     size += line.length + 1;
@@ -63,7 +81,6 @@ function conversation(bytes: number, cwd: string, sessionId: string): string {
   }
   return `${lines.join('\n')}\n`;
 }
-
 
 const dir = await mkdtemp(join(tmpdir(), 'aof-bench-conversations-'));
 const databaseUrl = await freshDatabase();
@@ -83,27 +100,52 @@ try {
     await mkdir(dirname(source), { recursive: true });
     const text = conversation(Math.round(mb * 1_000_000), cwd, sessionId);
     await writeFile(source, text);
-    const times = { read: [] as number[], restore: [] as number[], saveembedded: [] as number[], savepostgres: [] as number[], loadembedded: [] as number[], loadpostgres: [] as number[] };
+    const times = {
+      read: [] as number[],
+      restore: [] as number[],
+      saveembedded: [] as number[],
+      savepostgres: [] as number[],
+      loadembedded: [] as number[],
+      loadpostgres: [] as number[],
+    };
     let gzipped: Buffer = Buffer.alloc(0);
     for (let round = 0; round < ROUNDS; round++) {
-      times.read.push(await timed(async () => { gzipped = (await readConversation(from))!; }));
+      times.read.push(
+        await timed(async () => {
+          gzipped = (await readConversation(from))!;
+        }),
+      );
       const order = round % 2 ? (['postgres', 'embedded'] as const) : (['embedded', 'postgres'] as const);
-      for (const side of order) times[`save${side}`].push(await timed(() => stores[side].conversations.save(`bench-${mb}`, gzipped)));
+      for (const side of order)
+        times[`save${side}`].push(await timed(() => stores[side].conversations.save(`bench-${mb}`, gzipped)));
       for (const side of order) {
-        times[`load${side}`].push(await timed(async () => {
-          const loaded = await stores[side].conversations.load(`bench-${mb}`);
-          if (!loaded?.equals(gzipped)) throw new Error(`${side} gave back other bytes`);
-        }));
+        times[`load${side}`].push(
+          await timed(async () => {
+            const loaded = await stores[side].conversations.load(`bench-${mb}`);
+            if (!loaded?.equals(gzipped)) throw new Error(`${side} gave back other bytes`);
+          }),
+        );
       }
-      const to: ConversationLocation = { configDir: join(dir, `config-b-${mb}-${round}`), cwd, claudeSessionId: sessionId };
+      const to: ConversationLocation = {
+        configDir: join(dir, `config-b-${mb}-${round}`),
+        cwd,
+        claudeSessionId: sessionId,
+      };
       times.restore.push(await timed(() => restoreConversation(to, gzipped)));
     }
     const m = (key: keyof typeof times) => median(times[key]);
     const cells = [
-      mb.toFixed(1).padStart(7), (gzipped.length / 1e6).toFixed(2).padStart(7), (text.length / gzipped.length).toFixed(1).padStart(5),
-      m('read').toFixed(1).padStart(9), m('saveembedded').toFixed(1).padStart(8), m('savepostgres').toFixed(1).padStart(7),
-      (m('savepostgres') / m('saveembedded')).toFixed(2).padStart(6), m('loadembedded').toFixed(1).padStart(8),
-      m('loadpostgres').toFixed(1).padStart(7), (m('loadpostgres') / m('loadembedded')).toFixed(2).padStart(6), m('restore').toFixed(1).padStart(7),
+      mb.toFixed(1).padStart(7),
+      (gzipped.length / 1e6).toFixed(2).padStart(7),
+      (text.length / gzipped.length).toFixed(1).padStart(5),
+      m('read').toFixed(1).padStart(9),
+      m('saveembedded').toFixed(1).padStart(8),
+      m('savepostgres').toFixed(1).padStart(7),
+      (m('savepostgres') / m('saveembedded')).toFixed(2).padStart(6),
+      m('loadembedded').toFixed(1).padStart(8),
+      m('loadpostgres').toFixed(1).padStart(7),
+      (m('loadpostgres') / m('loadembedded')).toFixed(2).padStart(6),
+      m('restore').toFixed(1).padStart(7),
     ];
     console.log(cells.join('  '));
   }

@@ -81,15 +81,21 @@ try {
       const { context, page } = await newPage(browser);
       await page.goto(`${runtime.url}/`, { waitUntil: 'commit' });
       // In the page (no DOM types here): the count of all sessions and a first row, clickable.
-      const at = await page.waitForFunction((count) => {
-        const doc = (globalThis as any).document;
-        const shown = doc.querySelector('[data-state="queued"] .count-n')?.textContent === String(count);
-        return shown && doc.querySelector('[data-section="queued"] .row a') ? performance.now() : 0;
-      }, created, { polling: 'raf', timeout: 30_000 });
+      const at = await page.waitForFunction(
+        (count) => {
+          const doc = (globalThis as any).document;
+          const shown = doc.querySelector('[data-state="queued"] .count-n')?.textContent === String(count);
+          return shown && doc.querySelector('[data-section="queued"] .row a') ? performance.now() : 0;
+        },
+        created,
+        { polling: 'raf', timeout: 30_000 },
+      );
       board.push(Number(await at.jsonValue()));
       await context.close();
     }
-    console.log(`  ${String(created).padStart(8)}   ${ms(median(board)).padStart(17)}   ${ms(median(api)).padStart(26)}   ${(median(board) / median(api)).toFixed(1)}x`);
+    console.log(
+      `  ${String(created).padStart(8)}   ${ms(median(board)).padStart(17)}   ${ms(median(api)).padStart(26)}   ${(median(board) / median(api)).toFixed(1)}x`,
+    );
   }
 
   /* ---------- 3. event to screen ---------- */
@@ -121,7 +127,9 @@ try {
       // From before the request: the time to record it counts too.
       const recorded = Date.now();
       await ao.sessions.appendEvents('watched', [{ type: 'message', data: { role: 'assistant', text } }]);
-      const shownAt = Number(await (await page.waitForFunction((t) => (globalThis as any).seen[t] ?? 0, text, { polling: 10 })).jsonValue());
+      const shownAt = Number(
+        await (await page.waitForFunction((t) => (globalThis as any).seen[t] ?? 0, text, { polling: 10 })).jsonValue(),
+      );
       while (!nodeSeen.has(text)) await new Promise((resolve) => setTimeout(resolve, 5));
       browserLatency.push(Math.max(0, shownAt - recorded));
       nodeLatency.push(Math.max(0, nodeSeen.get(text)! - recorded));
@@ -131,7 +139,9 @@ try {
     await reading.catch(() => undefined);
     await context.close();
     console.log(`\nevent recorded -> on screen (${EVENTS} events)`);
-    console.log(`  browser session view   median ${ms(median(browserLatency))}   p95 ${ms(p95(browserLatency))}   (target < 200 ms)`);
+    console.log(
+      `  browser session view   median ${ms(median(browserLatency))}   p95 ${ms(p95(browserLatency))}   (target < 200 ms)`,
+    );
     console.log(`  node SDK stream        median ${ms(median(nodeLatency))}   p95 ${ms(p95(nodeLatency))}`);
   }
 
@@ -144,14 +154,32 @@ try {
     for (let sent = 0; sent < size; sent += 300) {
       const batch = Array.from({ length: Math.min(300, size - sent) }, (_, j) => {
         const i = sent + j;
-        if (i % 3 === 0) return { type: 'pre_tool' as const, data: { tool_use_id: `t${i}`, tool: 'Read', input: { file_path: `/src/file-${i}.ts` } } };
-        if (i % 3 === 1) return { type: 'post_tool' as const, data: { tool_use_id: `t${i - 1}`, tool: 'Read', output: 'export const x = 1;\n'.repeat(10), is_error: false } };
-        return { type: 'message' as const, data: { role: 'assistant' as const, text: `Step ${i}: **read** the file and \`changed\` nothing.` } };
+        if (i % 3 === 0)
+          return {
+            type: 'pre_tool' as const,
+            data: { tool_use_id: `t${i}`, tool: 'Read', input: { file_path: `/src/file-${i}.ts` } },
+          };
+        if (i % 3 === 1)
+          return {
+            type: 'post_tool' as const,
+            data: {
+              tool_use_id: `t${i - 1}`,
+              tool: 'Read',
+              output: 'export const x = 1;\n'.repeat(10),
+              is_error: false,
+            },
+          };
+        return {
+          type: 'message' as const,
+          data: { role: 'assistant' as const, text: `Step ${i}: **read** the file and \`changed\` nothing.` },
+        };
       });
       await ao.sessions.appendEvents(name, batch);
     }
     // The last event is a message, drawn as its own row (a tool's output joins its call's row).
-    const [last] = await ao.sessions.appendEvents(name, [{ type: 'message', data: { role: 'assistant', text: 'All done.' } }]);
+    const [last] = await ao.sessions.appendEvents(name, [
+      { type: 'message', data: { role: 'assistant', text: 'All done.' } },
+    ]);
     const lastSeq = last!.seq;
     const drawn: number[] = [];
     const read: number[] = [];
@@ -166,7 +194,11 @@ try {
       read.push(performance.now() - started);
       const { context, page } = await newPage(browser);
       await page.goto(`${runtime.url}/#/sessions/${name}`, { waitUntil: 'commit' });
-      const at = await page.waitForFunction((seq) => ((globalThis as any).document.querySelector(`[data-seq="${seq}"]`) ? performance.now() : 0), lastSeq, { polling: 'raf', timeout: 60_000 });
+      const at = await page.waitForFunction(
+        (seq) => ((globalThis as any).document.querySelector(`[data-seq="${seq}"]`) ? performance.now() : 0),
+        lastSeq,
+        { polling: 'raf', timeout: 60_000 },
+      );
       drawn.push(Number(await at.jsonValue()));
       await context.close();
     }

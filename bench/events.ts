@@ -49,7 +49,11 @@ interface Job {
   /** For reads: the URL without query; the worker adds `?after=<afterStart + i*limit>&limit=<limit>`. */
   url: string;
   body?: string;
-  read?: { afterStart: number; limit: number; /** Wrap `after` below this (pages of a session of this size). */ wrap?: number };
+  read?: {
+    afterStart: number;
+    limit: number /** Wrap `after` below this (pages of a session of this size). */;
+    wrap?: number;
+  };
   expect: number;
   count: number;
   maxMs: number;
@@ -182,14 +186,29 @@ async function benchBatch(batch: number): Promise<Sample[]> {
   const warm = await runJob({ ...base, method: 'POST', url: eventsUrl, body, expect: 201, count: 1e9, maxMs: 1000 });
   check(warm, 'warm-up append', warm.done * batch);
   stored += warm.events;
-  check(await runJob({ ...base, method: 'GET', url: eventsUrl, read: { afterStart: 0, limit: batch }, expect: 200, count: warm.done, maxMs: 1000 }), 'warm-up read');
-  check(await runJob({ ...base, method: 'POST', url: bareUrl, body, expect: 200, count: warm.done, maxMs: 1000 }), 'warm-up bare');
+  check(
+    await runJob({
+      ...base,
+      method: 'GET',
+      url: eventsUrl,
+      read: { afterStart: 0, limit: batch },
+      expect: 200,
+      count: warm.done,
+      maxMs: 1000,
+    }),
+    'warm-up read',
+  );
+  check(
+    await runJob({ ...base, method: 'POST', url: bareUrl, body, expect: 200, count: warm.done, maxMs: 1000 }),
+    'warm-up bare',
+  );
   const count = Math.max(CONCURRENCY, Math.round((warm.done / (warm.elapsedMs / 1000)) * PHASE_SECONDS));
 
   const samples: Sample[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // Even rounds run the runtime first, odd rounds the bare app first.
-    const order: Phase[] = round % 2 === 0 ? ['append', 'bare-post', 'read', 'bare-get'] : ['bare-post', 'append', 'bare-get', 'read'];
+    const order: Phase[] =
+      round % 2 === 0 ? ['append', 'bare-post', 'read', 'bare-get'] : ['bare-post', 'append', 'bare-get', 'read'];
     let appended = 0;
     let appendStart = stored;
     for (const phase of order) {
@@ -205,10 +224,24 @@ async function benchBatch(batch: number): Promise<Sample[]> {
         check(result, 'bare-post');
       } else if (phase === 'read') {
         // Reads back exactly what this round's append wrote, B events per request.
-        result = await runJob({ ...base, method: 'GET', url: eventsUrl, read: { afterStart: appendStart, limit: batch }, expect: 200, count: appended });
+        result = await runJob({
+          ...base,
+          method: 'GET',
+          url: eventsUrl,
+          read: { afterStart: appendStart, limit: batch },
+          expect: 200,
+          count: appended,
+        });
         check(result, `read B=${batch}`, result.done * batch);
       } else {
-        result = await runJob({ ...base, method: 'GET', url: `${bareUrl}/sessions/${name}/events`, read: { afterStart: 0, limit: batch }, expect: 200, count: appended || count });
+        result = await runJob({
+          ...base,
+          method: 'GET',
+          url: `${bareUrl}/sessions/${name}/events`,
+          read: { afterStart: 0, limit: batch },
+          expect: 200,
+          count: appended || count,
+        });
         check(result, 'bare-get');
       }
       samples.push({ ...result, phase, round, stored });
@@ -230,12 +263,21 @@ async function benchSizes(): Promise<Array<{ size: number; runtime: JobResult; b
   const rows: Array<{ size: number; runtime: JobResult; bare: JobResult }> = [];
   let stored = 0;
   for (const [i, size] of SIZES.entries()) {
-    const fill = await runJob({ concurrency: 1, maxMs: 120_000, method: 'POST', url: eventsUrl, body: eventsBody(Math.min(500, size - stored) || 1), expect: 201, count: Math.ceil((size - stored) / 500) });
+    const fill = await runJob({
+      concurrency: 1,
+      maxMs: 120_000,
+      method: 'POST',
+      url: eventsUrl,
+      body: eventsBody(Math.min(500, size - stored) || 1),
+      expect: 201,
+      count: Math.ceil((size - stored) / 500),
+    });
     check(fill, 'filling the session');
     stored += fill.events;
     const read = { afterStart: 0, limit: 100, wrap: Math.max(1, stored - 100) };
     const readJob = () => runJob({ ...base, method: 'GET', url: eventsUrl, read, expect: 200 });
-    const bareJob = () => runJob({ ...base, method: 'GET', url: `${bareUrl}/sessions/${name}/events`, read, expect: 200 });
+    const bareJob = () =>
+      runJob({ ...base, method: 'GET', url: `${bareUrl}/sessions/${name}/events`, read, expect: 200 });
     let rt: JobResult;
     let b: JobResult;
     if (i % 2 === 0) {
@@ -254,8 +296,10 @@ async function benchSizes(): Promise<Array<{ size: number; runtime: JobResult; b
 
 /* ---------- report ---------- */
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? NaN;
-const f = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? NaN;
+const f = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const median = (values: number[]) => {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -270,14 +314,24 @@ function report(batch: number, samples: Sample[]): void {
     const seconds = mine.reduce((n, s) => n + s.elapsedMs, 0) / 1000;
     const latencies = mine.flatMap((s) => s.latencies).sort((a, b) => a - b);
     const events = phase === 'append' || phase === 'read' ? done * batch : NaN;
-    return { phase, done, seconds, reqPerSec: done / seconds, eventsPerSec: events / seconds, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99) };
+    return {
+      phase,
+      done,
+      seconds,
+      reqPerSec: done / seconds,
+      eventsPerSec: events / seconds,
+      p50: pct(latencies, 0.5),
+      p99: pct(latencies, 0.99),
+    };
   });
-  console.log(`\nB=${batch} events per request, ${CONCURRENCY} concurrent loops, ${ROUNDS} rounds (phase <= ${PHASE_SECONDS} s)`);
+  console.log(
+    `\nB=${batch} events per request, ${CONCURRENCY} concurrent loops, ${ROUNDS} rounds (phase <= ${PHASE_SECONDS} s)`,
+  );
   console.log('phase       requests  seconds     req/s    events/s   p50 ms   p99 ms');
   for (const r of rows) {
     console.log(
-      `${r.phase.padEnd(10)} ${f(r.done).padStart(9)} ${f(r.seconds, 2).padStart(8)} ${f(r.reqPerSec).padStart(9)} `
-      + `${(Number.isNaN(r.eventsPerSec) ? '-' : f(r.eventsPerSec)).padStart(11)} ${f(r.p50, 2).padStart(8)} ${f(r.p99, 2).padStart(8)}`,
+      `${r.phase.padEnd(10)} ${f(r.done).padStart(9)} ${f(r.seconds, 2).padStart(8)} ${f(r.reqPerSec).padStart(9)} ` +
+        `${(Number.isNaN(r.eventsPerSec) ? '-' : f(r.eventsPerSec)).padStart(11)} ${f(r.p50, 2).padStart(8)} ${f(r.p99, 2).padStart(8)}`,
     );
   }
   // Ratios per round (each pair ran back to back), then their median across rounds.
@@ -290,11 +344,14 @@ function report(batch: number, samples: Sample[]): void {
     return { median: median(per), per };
   };
   const sizes = samples.filter((s) => s.phase === 'read').map((s) => f(s.stored));
-  for (const [rt, b] of [['append', 'bare-post'], ['read', 'bare-get']] as const) {
+  for (const [rt, b] of [
+    ['append', 'bare-post'],
+    ['read', 'bare-get'],
+  ] as const) {
     const r = ratios(rt, b);
     console.log(
-      `ratio ${rt}/${b} (runtime req/s / bare req/s): ${r.median.toFixed(3)} median; per round ${r.per.map((x) => x.toFixed(3)).join(', ')}`
-      + ` -> a runtime ${rt} request costs ${(1 / r.median).toFixed(1)}x a bare Koa request`,
+      `ratio ${rt}/${b} (runtime req/s / bare req/s): ${r.median.toFixed(3)} median; per round ${r.per.map((x) => x.toFixed(3)).join(', ')}` +
+        ` -> a runtime ${rt} request costs ${(1 / r.median).toFixed(1)}x a bare Koa request`,
     );
   }
   console.log(`events in the session at each round's read: ${sizes.join(', ')}`);
@@ -305,13 +362,15 @@ try {
   for (const batch of BATCHES) report(batch, await benchBatch(batch));
   if (SIZES.length) {
     const rows = await benchSizes();
-    console.log(`\nread cost vs session size: GET ?after=<spread over the session>&limit=100, ${CONCURRENCY} loops, <= ${SCALE_REQUESTS} requests each side`);
+    console.log(
+      `\nread cost vs session size: GET ?after=<spread over the session>&limit=100, ${CONCURRENCY} loops, <= ${SCALE_REQUESTS} requests each side`,
+    );
     console.log('events in session   runtime req/s   events/s   p50 ms | bare req/s   ratio runtime/bare');
     for (const { size, runtime: rt, bare: b } of rows) {
       const lat = [...rt.latencies].sort((x, y) => x - y);
       console.log(
-        `${f(size).padStart(17)} ${f(rate(rt)).padStart(15)} ${f(rt.events / (rt.elapsedMs / 1000)).padStart(10)} ${f(pct(lat, 0.5), 2).padStart(8)} |`
-        + ` ${f(rate(b)).padStart(10)}   ${(rate(rt) / rate(b)).toFixed(3)}`,
+        `${f(size).padStart(17)} ${f(rate(rt)).padStart(15)} ${f(rt.events / (rt.elapsedMs / 1000)).padStart(10)} ${f(pct(lat, 0.5), 2).padStart(8)} |` +
+          ` ${f(rate(b)).padStart(10)}   ${(rate(rt) / rate(b)).toFixed(3)}`,
       );
     }
   }

@@ -53,23 +53,50 @@ function storedSession(i: number, events: number) {
   const at = time(i * 60_000);
   const state = i % 10 === 0 ? 'failed' : 'finished';
   return {
-    _id: sessionName(i), name: sessionName(i), agent: i % 3 ? null : 'reviewer', blueprint: null, project_dir: '/work/project',
-    claude_session_id: '00000000-0000-4000-8000-000000000000', created_at: at, last_resumed_at: null, updated_at: time(i * 60_000 + events * 1000),
+    _id: sessionName(i),
+    name: sessionName(i),
+    agent: i % 3 ? null : 'reviewer',
+    blueprint: null,
+    project_dir: '/work/project',
+    claude_session_id: '00000000-0000-4000-8000-000000000000',
+    created_at: at,
+    last_resumed_at: null,
+    updated_at: time(i * 60_000 + events * 1000),
     conversation_started: true,
-    runs: [{
-      number: 1, prompt: text(i).slice(0, 200), state, queued_at: at, started_at: at, ended_at: time(i * 60_000 + events * 1000),
-      exit_code: state === 'failed' ? 1 : 0, error: state === 'failed' ? 'Claude Code exited with code 1' : null, result: text(i + 7),
-      usage: { input_tokens: 1200, output_tokens: 300, cache_creation_input_tokens: 0, cache_read_input_tokens: 800 },
-      cost_usd: 0.0123, num_turns: 4, duration_ms: 42_000,
-    }],
+    runs: [
+      {
+        number: 1,
+        prompt: text(i).slice(0, 200),
+        state,
+        queued_at: at,
+        started_at: at,
+        ended_at: time(i * 60_000 + events * 1000),
+        exit_code: state === 'failed' ? 1 : 0,
+        error: state === 'failed' ? 'Claude Code exited with code 1' : null,
+        result: text(i + 7),
+        usage: { input_tokens: 1200, output_tokens: 300, cache_creation_input_tokens: 0, cache_read_input_tokens: 800 },
+        cost_usd: 0.0123,
+        num_turns: 4,
+        duration_ms: 42_000,
+      },
+    ],
   };
 }
 
-const event = (session: string, seq: number) =>
-  ({ seq, session, run: 1, type: 'message', at: time(seq * 1000), data: { role: 'assistant', text: text(seq) } });
+const event = (session: string, seq: number) => ({
+  seq,
+  session,
+  run: 1,
+  type: 'message',
+  at: time(seq * 1000),
+  data: { role: 'assistant', text: text(seq) },
+});
 
 /** Writes both formats for `events` events; returns the dirs. */
-async function generate(events: number, withOld: boolean): Promise<{ root: string; newDir: string; oldDir: string | null; ms: number }> {
+async function generate(
+  events: number,
+  withOld: boolean,
+): Promise<{ root: string; newDir: string; oldDir: string | null; ms: number }> {
   const started = performance.now();
   const root = await mkdtemp(join(tmpdir(), 'aof-bench-history-'));
   const newDir = join(root, 'new');
@@ -77,7 +104,7 @@ async function generate(events: number, withOld: boolean): Promise<{ root: strin
   mkdirSync(join(newDir, 'events'), { recursive: true });
   if (oldDir) mkdirSync(oldDir, { recursive: true });
   const sessions = Math.max(1, Math.round(events / EVENTS_PER_SESSION));
-  const sessionLines = Array.from({ length: sessions }, (_, i) => JSON.stringify(storedSession(i, EVENTS_PER_SESSION))).join('\n') + '\n';
+  const sessionLines = `${Array.from({ length: sessions }, (_, i) => JSON.stringify(storedSession(i, EVENTS_PER_SESSION))).join('\n')}\n`;
   writeFileSync(join(newDir, 'sessions.db'), sessionLines);
   const old = oldDir ? createWriteStream(join(oldDir, 'events.db')) : null;
   if (oldDir) writeFileSync(join(oldDir, 'sessions.db'), sessionLines);
@@ -88,7 +115,8 @@ async function generate(events: number, withOld: boolean): Promise<{ root: strin
     for (let seq = 1; seq <= EVENTS_PER_SESSION; seq++) {
       const e = event(name, seq);
       lines += eventLine(e as Event);
-      if (old) oldLines += `${JSON.stringify({ ...e, key: `${name}/${String(seq).padStart(15, '0')}`, _id: randomBytes(8).toString('hex') })}\n`;
+      if (old)
+        oldLines += `${JSON.stringify({ ...e, key: `${name}/${String(seq).padStart(15, '0')}`, _id: randomBytes(8).toString('hex') })}\n`;
     }
     writeFileSync(join(newDir, 'events', eventFileName(name)), lines);
     if (old && !old.write(oldLines)) await new Promise<void>((resolve) => old.once('drain', () => resolve()));
@@ -108,10 +136,16 @@ async function size(dir: string): Promise<number> {
 
 /* ---------- measuring, in a child process ---------- */
 
-interface Timing { median: number; p95: number }
+interface Timing {
+  median: number;
+  p95: number;
+}
 const timing = (samples: number[]): Timing => {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)]!, p95: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]! };
+  return {
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    p95: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!,
+  };
 };
 async function timed(count: number, work: (i: number) => Promise<void>): Promise<Timing> {
   const samples: number[] = [];
@@ -144,7 +178,15 @@ async function measureNew(dir: string, sessions: number) {
   const s = performance.now();
   while (performance.now() - s < APPEND_MS) {
     const session = await store.sessions.find(name);
-    await store.events.append(name, [{ session: name, run: 1, type: 'message', at: new Date().toISOString(), data: { role: 'assistant', text: text(stored) } }]);
+    await store.events.append(name, [
+      {
+        session: name,
+        run: 1,
+        type: 'message',
+        at: new Date().toISOString(),
+        data: { role: 'assistant', text: text(stored) },
+      },
+    ]);
     await store.sessions.replace({ ...session!, updated_at: new Date().toISOString() });
     stored++;
   }
@@ -152,8 +194,12 @@ async function measureNew(dir: string, sessions: number) {
   await store.close();
   const t = performance.now();
   const runtime = await startRuntime({
-    url: new URL('http://127.0.0.1:0'), dataDir: dir, registryUrl: new URL('http://127.0.0.1:9'), executor: 'none',
-    logger: silentLogger, blueprints: { find: async () => null },
+    url: new URL('http://127.0.0.1:0'),
+    dataDir: dir,
+    registryUrl: new URL('http://127.0.0.1:9'),
+    executor: 'none',
+    logger: silentLogger,
+    blueprints: { find: async () => null },
   });
   const startupMs = performance.now() - t;
   const rss = rssMb();
@@ -171,18 +217,36 @@ async function measureNew(dir: string, sessions: number) {
     const page = await get(`/sessions/${pick(sessions, i + 1000)}/events?limit=100`);
     if ((page.events as unknown[]).length !== Math.min(100, EVENTS_PER_SESSION)) throw new Error('short page');
   });
-  const warm = await timed(SAMPLES, async (i) => void (await get(`/sessions/${pick(sessions, i + 1000)}/events?limit=100`)));
+  const warm = await timed(
+    SAMPLES,
+    async (i) => void (await get(`/sessions/${pick(sessions, i + 1000)}/events?limit=100`)),
+  );
   await runtime.sessions.create({ name: 'bench-append', prompt: 'x' });
   let appended = 0;
   const a = performance.now();
   while (performance.now() - a < APPEND_MS) {
-    await runtime.sessions.record('bench-append', [{ type: 'message', data: { role: 'assistant', text: text(appended) } }]);
+    await runtime.sessions.record('bench-append', [
+      { type: 'message', data: { role: 'assistant', text: text(appended) } },
+    ]);
     appended++;
   }
   const appendPerSec = appended / ((performance.now() - a) / 1000);
   const rssAfter = rssMb();
   await runtime.close();
-  return { openMs, storeAppendPerSec, startupMs, rssBefore, rss, rssAfter, list, listBytes, one, cold, warm, appendPerSec };
+  return {
+    openMs,
+    storeAppendPerSec,
+    startupMs,
+    rssBefore,
+    rss,
+    rssAfter,
+    list,
+    listBytes,
+    one,
+    cold,
+    warm,
+    appendPerSec,
+  };
 }
 
 async function measureOld(dir: string, sessions: number) {
@@ -193,7 +257,10 @@ async function measureOld(dir: string, sessions: number) {
   const t = performance.now();
   // The earlier SessionStore.open: both collections, the events with their two indexes.
   const sessionsDb = await openCollection<Doc>(dir, 'sessions.db', []);
-  const eventsDb = await openCollection<Doc>(dir, 'events.db', [{ fieldName: 'session' }, { fieldName: 'key', unique: true }]);
+  const eventsDb = await openCollection<Doc>(dir, 'events.db', [
+    { fieldName: 'session' },
+    { fieldName: 'key', unique: true },
+  ]);
   const startupMs = performance.now() - t;
   const rss = rssMb();
   const key = (name: string, seq: number) => `${name}/${String(seq).padStart(15, '0')}`;
@@ -202,7 +269,10 @@ async function measureOld(dir: string, sessions: number) {
     const all = await sessionsDb.find({}).sort({ created_at: -1, _id: 1 });
     listBytes = JSON.stringify({ sessions: all.map((s) => toSession(s as never)) }).length;
   });
-  const one = await timed(SAMPLES, async (i) => void toSession((await sessionsDb.findOne({ _id: pick(sessions, i) })) as never));
+  const one = await timed(
+    SAMPLES,
+    async (i) => void toSession((await sessionsDb.findOne({ _id: pick(sessions, i) })) as never),
+  );
   const page = await timed(SAMPLES, async (i) => {
     const name = pick(sessions, i + 1000);
     const docs = await eventsDb.find({ key: { $gt: key(name, 0), $lte: key(name, 100) } }).sort({ key: 1 });
@@ -224,12 +294,20 @@ async function measureOld(dir: string, sessions: number) {
 
 function child(side: 'new' | 'old', dir: string, sessions: number): Promise<Record<string, any>> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', side, dir, String(sessions)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const proc = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', side, dir, String(sessions)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
-    proc.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${side} child exited with ${code}`))));
+    proc.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    proc.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${side} child exited with ${code}`)),
+    );
   });
 }
 
@@ -252,11 +330,15 @@ if (process.argv.includes('--child')) {
     const data = await generate(events, withOld);
     const newBytes = await size(data.newDir);
     const oldBytes = data.oldDir ? await size(data.oldDir) : 0;
-    console.error(`${f(events)} events, ${f(sessions)} sessions: generated in ${f(data.ms / 1000)} s (${f(newBytes / 1048576)} MB)`);
+    console.error(
+      `${f(events)} events, ${f(sessions)} sessions: generated in ${f(data.ms / 1000)} s (${f(newBytes / 1048576)} MB)`,
+    );
     const fresh = await child('new', data.newDir, sessions);
     const old = data.oldDir ? await child('old', data.oldDir, sessions) : null;
     rows.push([
-      f(events), f(sessions), `${f(newBytes / 1048576, 0)} / ${old ? f(oldBytes / 1048576, 0) : '-'}`,
+      f(events),
+      f(sessions),
+      `${f(newBytes / 1048576, 0)} / ${old ? f(oldBytes / 1048576, 0) : '-'}`,
       `${f(fresh.openMs, 0)} / ${old ? f(old.startupMs, 0) : '-'}`,
       f(fresh.startupMs, 0),
       `${fresh.rss} / ${old ? old.rss : '-'} (empty ${fresh.rssBefore}; after appends ${fresh.rssAfter})`,
@@ -269,8 +351,20 @@ if (process.argv.includes('--child')) {
     ]);
     await rm(data.root, { recursive: true, force: true });
   }
-  const header = ['events', 'sessions', 'MB on disk new / old', 'store open ms new / old', 'runtime start-up ms', 'RSS MB new / old', 'GET /sessions?limit=50 ms',
-    'old unpaged list ms', 'GET /sessions/{name} ms new / old', 'page of 100 ms cold / warm / old', 'store appends/s new / old (ratio)', 'record() appends/s'];
+  const header = [
+    'events',
+    'sessions',
+    'MB on disk new / old',
+    'store open ms new / old',
+    'runtime start-up ms',
+    'RSS MB new / old',
+    'GET /sessions?limit=50 ms',
+    'old unpaged list ms',
+    'GET /sessions/{name} ms new / old',
+    'page of 100 ms cold / warm / old',
+    'store appends/s new / old (ratio)',
+    'record() appends/s',
+  ];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => '---').join('|')}|`);
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);

@@ -6,7 +6,9 @@
 import { parseArgs } from 'node:util';
 import { checkOutput, compileOutputSchema } from '../servers/common/output-schema.js';
 
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10,1000,100000' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { sizes: { type: 'string', default: '10,1000,100000' }, rounds: { type: 'string', default: '5' } },
+});
 const sizes = values.sizes!.split(',').map(Number);
 const rounds = Number(values.rounds);
 
@@ -16,7 +18,15 @@ const schema = {
   properties: {
     items: {
       type: 'array',
-      items: { type: 'object', required: ['id', 'title'], properties: { id: { type: 'integer' }, title: { type: 'string', maxLength: 200 }, tags: { type: 'array', items: { enum: ['a', 'b', 'c'] } } } },
+      items: {
+        type: 'object',
+        required: ['id', 'title'],
+        properties: {
+          id: { type: 'integer' },
+          title: { type: 'string', maxLength: 200 },
+          tags: { type: 'array', items: { enum: ['a', 'b', 'c'] } },
+        },
+      },
     },
   },
 };
@@ -36,15 +46,27 @@ function time(fn: () => unknown, ms = 150): number {
 
 console.log('answer items | chars     | bare JSON.parse ms | parse + validate ms | ratio');
 for (const size of sizes) {
-  const text = JSON.stringify({ items: Array.from({ length: size }, (_, i) => ({ id: i, title: `item ${i}`, tags: ['a', 'b'] })) });
+  const text = JSON.stringify({
+    items: Array.from({ length: size }, (_, i) => ({ id: i, title: `item ${i}`, tags: ['a', 'b'] })),
+  });
   let bare = Infinity;
   let checked = Infinity;
   for (let round = 0; round < rounds; round++) {
     // Interleaved, so that a busy neighbour slows both sides alike.
-    bare = Math.min(bare, time(() => JSON.parse(text)));
-    checked = Math.min(checked, time(() => { if (!checkOutput(schema, text).valid) throw new Error('invalid'); }));
+    bare = Math.min(
+      bare,
+      time(() => JSON.parse(text)),
+    );
+    checked = Math.min(
+      checked,
+      time(() => {
+        if (!checkOutput(schema, text).valid) throw new Error('invalid');
+      }),
+    );
   }
-  console.log(`${String(size).padStart(12)} | ${String(text.length).padStart(9)} | ${bare.toFixed(3).padStart(18)} | ${checked.toFixed(3).padStart(19)} | ${(checked / bare).toFixed(2)}`);
+  console.log(
+    `${String(size).padStart(12)} | ${String(text.length).padStart(9)} | ${bare.toFixed(3).padStart(18)} | ${checked.toFixed(3).padStart(19)} | ${(checked / bare).toFixed(2)}`,
+  );
 }
 
 let first = Infinity;
@@ -55,6 +77,11 @@ for (let round = 0; round < rounds; round++) {
   const t0 = process.hrtime.bigint();
   compileOutputSchema(fresh);
   first = Math.min(first, Number(process.hrtime.bigint() - t0) / 1e6);
-  cached = Math.min(cached, time(() => compileOutputSchema(fresh)));
+  cached = Math.min(
+    cached,
+    time(() => compileOutputSchema(fresh)),
+  );
 }
-console.log(`\ncompile a new schema: ${first.toFixed(2)} ms; a cached one: ${cached.toFixed(4)} ms (ratio ${(first / cached).toFixed(0)})`);
+console.log(
+  `\ncompile a new schema: ${first.toFixed(2)} ms; a cached one: ${cached.toFixed(4)} ms (ratio ${(first / cached).toFixed(0)})`,
+);

@@ -93,15 +93,31 @@ async function runtimeRun(stack: TestStack): Promise<RuntimeTimes> {
   const created = now();
   const result = await ao.sessions.waitForResult(name, { timeoutMs: 180_000 });
   const end = now();
-  if (result.state !== 'finished' || result.result !== ANSWER) throw new Error(`runtime run ${name}: ${JSON.stringify(result)}`);
+  if (result.state !== 'finished' || result.result !== ANSWER)
+    throw new Error(`runtime run ${name}: ${JSON.stringify(result)}`);
   return { side: 'runtime', name, start, created, end };
 }
 
 function bareRun(stack: TestStack): Promise<BareTimes> {
-  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--model', TEST_MODEL,
-    '--session-id', randomUUID(), '--permission-mode', 'bypassPermissions'];
+  const args = [
+    '-p',
+    '--output-format',
+    'stream-json',
+    '--verbose',
+    '--model',
+    TEST_MODEL,
+    '--session-id',
+    randomUUID(),
+    '--permission-mode',
+    'bypassPermissions',
+  ];
   const start = now();
-  const child = spawn(claudeBin, args, { cwd: stack.projectDir, env: stack.agentEnv, stdio: ['pipe', 'pipe', 'pipe'], detached: BARE_DETACHED });
+  const child = spawn(claudeBin, args, {
+    cwd: stack.projectDir,
+    env: stack.agentEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: BARE_DETACHED,
+  });
   child.stdin.end(`${PROMPT}\n`);
   let initLine = NaN;
   let resultLine = NaN;
@@ -212,15 +228,22 @@ interface Batch {
 }
 
 /** `concurrency` runs at once, all of one side, or (mixed) runtime and bare runs alternately. */
-async function batch(stack: TestStack, mode: string, side: 'runtime' | 'bare' | 'mixed', concurrency: number): Promise<Batch> {
+async function batch(
+  stack: TestStack,
+  mode: string,
+  side: 'runtime' | 'bare' | 'mixed',
+  concurrency: number,
+): Promise<Batch> {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const cpu0 = process.cpuUsage();
   const start = now();
-  const runs = await Promise.all(Array.from({ length: concurrency }, (_, i) => {
-    const runtime = side === 'runtime' || (side === 'mixed' && i % 2 === 0);
-    return runtime ? runtimeRun(stack) : bareRun(stack);
-  }));
+  const runs = await Promise.all(
+    Array.from({ length: concurrency }, (_, i) => {
+      const runtime = side === 'runtime' || (side === 'mixed' && i % 2 === 0);
+      return runtime ? runtimeRun(stack) : bareRun(stack);
+    }),
+  );
   const wall = now() - start;
   const cpu = process.cpuUsage(cpu0);
   loop.disable();
@@ -248,7 +271,10 @@ const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)}` : '-');
 const sec = (v: number) => `${(v / 1000).toFixed(2)}`;
 
 const max = (values: number[]) => Math.max(...values.filter((v) => Number.isFinite(v)));
-const load = () => loadavg().map((v) => v.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ');
 
 async function main(): Promise<void> {
   const stack = await TestStack.start({ executorOptions: { maxConcurrent: 32 } });
@@ -256,11 +282,16 @@ async function main(): Promise<void> {
     stack.fake.respond(() => ({ text: ANSWER }));
     watchRecord(stack);
     await stack.client().agents.create({
-      name: 'bench', description: 'overhead benchmark', model: TEST_MODEL, permission_mode: 'bypassPermissions',
+      name: 'bench',
+      description: 'overhead benchmark',
+      model: TEST_MODEL,
+      permission_mode: 'bypassPermissions',
     });
     console.log(`aof overhead benchmark, ${new Date().toISOString()}, node ${process.version}, load average ${load()}`);
-    console.log(`schedule: ${SEQ_RUNS} sequential runs, ${BATCHES_8} batches of 8 and ${BATCHES_32} of 32 per side (ABBA), `
-      + `${MIXED_8} mixed batches of 8 (4 runtime + 4 bare at once); bare ${BARE_DETACHED ? 'detached (setsid, like the executor)' : 'attached (this session)'}\n`);
+    console.log(
+      `schedule: ${SEQ_RUNS} sequential runs, ${BATCHES_8} batches of 8 and ${BATCHES_32} of 32 per side (ABBA), ` +
+        `${MIXED_8} mixed batches of 8 (4 runtime + 4 bare at once); bare ${BARE_DETACHED ? 'detached (setsid, like the executor)' : 'attached (this session)'}\n`,
+    );
 
     // Warm-up: the first run of the CLI in a fresh config dir does extra work.
     await batch(stack, 'warm-up', 'bare', 1);
@@ -290,36 +321,45 @@ async function main(): Promise<void> {
     }
 
     /* ----- wall times and ratios ----- */
-    console.log('mode              pairs  runtime wall s                       bare wall s                          ratio  median  overhead');
+    console.log(
+      'mode              pairs  runtime wall s                       bare wall s                          ratio  median  overhead',
+    );
     for (const { mode, concurrency } of plan) {
       const rt = batches.filter((b) => b.mode === mode && b.side === 'runtime');
       const bare = batches.filter((b) => b.mode === mode && b.side === 'bare');
       const ratio = sum(rt.map((b) => b.wall)) / sum(bare.map((b) => b.wall));
       const pairRatio = median(rt.map((b, i) => b.wall / bare[i]!.wall));
-      const each = (list: Batch[]) => (list.length <= 6
-        ? list.map((b) => sec(b.wall)).join(' ')
-        : `median ${sec(median(list.map((b) => b.wall)))} (${sec(Math.min(...list.map((b) => b.wall)))}-${sec(max(list.map((b) => b.wall)))})`);
+      const each = (list: Batch[]) =>
+        list.length <= 6
+          ? list.map((b) => sec(b.wall)).join(' ')
+          : `median ${sec(median(list.map((b) => b.wall)))} (${sec(Math.min(...list.map((b) => b.wall)))}-${sec(max(list.map((b) => b.wall)))})`;
       console.log(
-        `${`${mode} (x${concurrency})`.padEnd(18)}${String(rt.length).padStart(4)}   ${each(rt).padEnd(36)} ${each(bare).padEnd(36)} `
-        + `${ratio.toFixed(3)}  ${pairRatio.toFixed(3)}  ${((ratio - 1) * 100).toFixed(1).padStart(6)}%`,
+        `${`${mode} (x${concurrency})`.padEnd(18)}${String(rt.length).padStart(4)}   ${each(rt).padEnd(36)} ${each(bare).padEnd(36)} ` +
+          `${ratio.toFixed(3)}  ${pairRatio.toFixed(3)}  ${((ratio - 1) * 100).toFixed(1).padStart(6)}%`,
       );
     }
     const mixed = batches.filter((b) => b.side === 'mixed');
     if (mixed.length) {
-      const perBatch = mixed.map((b) => median(b.runtimeRuns.map((r) => r.end - r.start)) / median(b.bareRuns.map((r) => r.end - r.start)));
+      const perBatch = mixed.map(
+        (b) => median(b.runtimeRuns.map((r) => r.end - r.start)) / median(b.bareRuns.map((r) => r.end - r.start)),
+      );
       const rtAll = median(mixed.flatMap((b) => b.runtimeRuns.map((r) => r.end - r.start)));
       const bareAll = median(mixed.flatMap((b) => b.bareRuns.map((r) => r.end - r.start)));
       console.log(
-        `${'mixed 8 (4+4)'.padEnd(18)}${String(mixed.length).padStart(4)}   ${`run median ${sec(rtAll)}`.padEnd(36)} ${`run median ${sec(bareAll)}`.padEnd(36)} `
-        + `${(rtAll / bareAll).toFixed(3)}  ${median(perBatch).toFixed(3)}  ${((rtAll / bareAll - 1) * 100).toFixed(1).padStart(6)}%`,
+        `${'mixed 8 (4+4)'.padEnd(18)}${String(mixed.length).padStart(4)}   ${`run median ${sec(rtAll)}`.padEnd(36)} ${`run median ${sec(bareAll)}`.padEnd(36)} ` +
+          `${(rtAll / bareAll).toFixed(3)}  ${median(perBatch).toFixed(3)}  ${((rtAll / bareAll - 1) * 100).toFixed(1).padStart(6)}%`,
       );
     }
     console.log('ratio = total runtime wall / total bare wall of that mode; median = median of the per-pair ratios;');
-    console.log('mixed = runtime and bare runs started together in one batch, compared run by run (immune to load bursts).');
+    console.log(
+      'mixed = runtime and bare runs started together in one batch, compared run by run (immune to load bursts).',
+    );
     console.log('goal: overhead < 10%');
 
     /* ----- what the runtime costs this process ----- */
-    console.log('\nthis process (runtime + registry + fake model + spawner) per batch, median: CPU ms per run, event-loop delay p99 / max ms');
+    console.log(
+      '\nthis process (runtime + registry + fake model + spawner) per batch, median: CPU ms per run, event-loop delay p99 / max ms',
+    );
     for (const { mode } of plan) {
       const line = (side: 'runtime' | 'bare') => {
         const list = batches.filter((b) => b.mode === mode && b.side === side);
@@ -327,30 +367,47 @@ async function main(): Promise<void> {
       };
       console.log(`${mode.padEnd(15)} ${line('runtime').padEnd(42)} ${line('bare')}`);
     }
-    const spawnLine = (list: number[]) => `median ${median(list).toFixed(1)} ms, max ${max(list).toFixed(1)} ms (${list.length} spawns)`;
-    console.log(`spawn() blocked this process: runtime (/bin/sh) ${spawnLine(spawnBlock.runtime)}; bare (claude) ${spawnLine(spawnBlock.bare)}; `
-      + `this process's RSS now ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
+    const spawnLine = (list: number[]) =>
+      `median ${median(list).toFixed(1)} ms, max ${max(list).toFixed(1)} ms (${list.length} spawns)`;
+    console.log(
+      `spawn() blocked this process: runtime (/bin/sh) ${spawnLine(spawnBlock.runtime)}; bare (claude) ${spawnLine(spawnBlock.bare)}; ` +
+        `this process's RSS now ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`,
+    );
 
     /* ----- where the runtime's time goes ----- */
-    console.log('\nwhere a runtime run spends its time, ms: median (max) over the runs; t0 = the client starts the create');
+    console.log(
+      '\nwhere a runtime run spends its time, ms: median (max) over the runs; t0 = the client starts the create',
+    );
     const cols: Array<[keyof Breakdown, string]> = [
-      ['create', 't0->201'], ['handler', 't0->handler'], ['files', 't0->files'], ['spawn', 't0->spawn'],
-      ['spawnToInit', 'spawn->init'], ['spawnToExit', 'spawn->exit'], ['exitToRecord', 'exit->record'],
-      ['exitToStop', 'exit->stop'], ['stopToClient', 'stop->client'], ['total', 'total'],
+      ['create', 't0->201'],
+      ['handler', 't0->handler'],
+      ['files', 't0->files'],
+      ['spawn', 't0->spawn'],
+      ['spawnToInit', 'spawn->init'],
+      ['spawnToExit', 'spawn->exit'],
+      ['exitToRecord', 'exit->record'],
+      ['exitToStop', 'exit->stop'],
+      ['stopToClient', 'stop->client'],
+      ['total', 'total'],
     ];
     console.log(`${'mode'.padEnd(14)}${cols.map(([, title]) => title.padStart(14)).join('')} | bare: init   exit`);
     for (const { mode } of [...plan, ...(mixed.length ? [{ mode: 'mixed 8' }] : [])]) {
       const rtRuns = batches.filter((b) => b.mode === mode).flatMap((b) => b.runtimeRuns);
       const bareRuns = batches.filter((b) => b.mode === mode).flatMap((b) => b.bareRuns);
       const parts = await Promise.all(rtRuns.map((r) => breakdown(stack, r)));
-      const cell = (key: keyof Breakdown) => `${ms(median(parts.map((p) => p[key])))} (${ms(max(parts.map((p) => p[key])))})`;
+      const cell = (key: keyof Breakdown) =>
+        `${ms(median(parts.map((p) => p[key])))} (${ms(max(parts.map((p) => p[key])))})`;
       console.log(
-        `${mode.padEnd(14)}${cols.map(([key]) => cell(key).padStart(14)).join('')} |`
-        + ` ${ms(median(bareRuns.map((r) => r.initLine - r.start))).padStart(10)} ${ms(median(bareRuns.map((r) => r.end - r.start))).padStart(6)}`,
+        `${mode.padEnd(14)}${cols.map(([key]) => cell(key).padStart(14)).join('')} |` +
+          ` ${ms(median(bareRuns.map((r) => r.initLine - r.start))).padStart(10)} ${ms(median(bareRuns.map((r) => r.end - r.start))).padStart(6)}`,
       );
     }
-    console.log('handler = the session\'s created_at; files/spawn/exit = mtimes of the run\'s prompt, pid and exit-code files;');
-    console.log('record = when the executor called sessions.record(session_stop); init/stop = the events\' `at` (ms precision).');
+    console.log(
+      "handler = the session's created_at; files/spawn/exit = mtimes of the run's prompt, pid and exit-code files;",
+    );
+    console.log(
+      "record = when the executor called sessions.record(session_stop); init/stop = the events' `at` (ms precision).",
+    );
     console.log(`load average at the end: ${load()}`);
   } finally {
     await stack.close();

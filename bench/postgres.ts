@@ -34,25 +34,40 @@ let sessionCounter = 0;
 async function phase(url: string, batch: number, sessions: number): Promise<number> {
   const names = Array.from({ length: sessions }, () => `bench-${sessionCounter++}`);
   for (const name of names) {
-    const res = await fetch(`${url}/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, prompt: 'bench' }) });
+    const res = await fetch(`${url}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, prompt: 'bench' }),
+    });
     if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${await res.text()}`);
   }
-  const body = JSON.stringify({ events: Array.from({ length: batch }, () => ({ type: 'message', data: { role: 'assistant', text: TEXT } })) });
+  const body = JSON.stringify({
+    events: Array.from({ length: batch }, () => ({ type: 'message', data: { role: 'assistant', text: TEXT } })),
+  });
   const appended = new Map(names.map((n) => [n, 0]));
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
-  await Promise.all(names.map(async (name) => {
-    while (performance.now() < deadline) {
-      const res = await fetch(`${url}/sessions/${name}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      if (res.status !== 201) throw new Error(`append to ${name}: ${res.status} ${await res.text()}`);
-      await res.arrayBuffer();
-      appended.set(name, appended.get(name)! + batch);
-    }
-  }));
+  await Promise.all(
+    names.map(async (name) => {
+      while (performance.now() < deadline) {
+        const res = await fetch(`${url}/sessions/${name}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        if (res.status !== 201) throw new Error(`append to ${name}: ${res.status} ${await res.text()}`);
+        await res.arrayBuffer();
+        appended.set(name, appended.get(name)! + batch);
+      }
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   for (const name of names) {
-    const { events } = await (await fetch(`${url}/sessions/${name}/events?after=${appended.get(name)! - 1}&limit=10`)).json() as { events: Array<{ seq: number }> };
-    if (events.length !== 1 || events[0]!.seq !== appended.get(name)) throw new Error(`${name}: the last seq is not ${appended.get(name)}`);
+    const { events } = (await (
+      await fetch(`${url}/sessions/${name}/events?after=${appended.get(name)! - 1}&limit=10`)
+    ).json()) as { events: Array<{ seq: number }> };
+    if (events.length !== 1 || events[0]!.seq !== appended.get(name))
+      throw new Error(`${name}: the last seq is not ${appended.get(name)}`);
   }
   return [...appended.values()].reduce((a, b) => a + b, 0) / elapsed;
 }
@@ -66,18 +81,23 @@ console.log(`PostgreSQL server up in ${((performance.now() - postgresStarted) / 
 const embedded = await start(undefined, join(dir, 'embedded'));
 const postgres = await start(databaseUrl, join(dir, 'postgres'));
 try {
-  console.log(`\n${ROUNDS} rounds of ${SECONDS} s per side; events of ${TEXT.length} characters; events per second (median round)`);
+  console.log(
+    `\n${ROUNDS} rounds of ${SECONDS} s per side; events of ${TEXT.length} characters; events per second (median round)`,
+  );
   console.log('batch  sessions  embedded  PostgreSQL  PostgreSQL/embedded');
   for (const batch of BATCHES) {
     for (const sessions of SESSIONS) {
       const results = { embedded: [] as number[], postgres: [] as number[] };
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 ? (['postgres', 'embedded'] as const) : (['embedded', 'postgres'] as const);
-        for (const side of order) results[side].push(await phase(side === 'embedded' ? embedded.url : postgres.url, batch, sessions));
+        for (const side of order)
+          results[side].push(await phase(side === 'embedded' ? embedded.url : postgres.url, batch, sessions));
       }
       const e = median(results.embedded);
       const p = median(results.postgres);
-      console.log(`${String(batch).padStart(5)}  ${String(sessions).padStart(8)}  ${fmt(e).padStart(8)}  ${fmt(p).padStart(10)}  ${(p / e).toFixed(2).padStart(19)}`);
+      console.log(
+        `${String(batch).padStart(5)}  ${String(sessions).padStart(8)}  ${fmt(e).padStart(8)}  ${fmt(p).padStart(10)}  ${(p / e).toFixed(2).padStart(19)}`,
+      );
     }
   }
 } finally {

@@ -40,7 +40,11 @@ let sessionCounter = 0;
 
 async function createSession(url: string): Promise<string> {
   const name = `bench-${sessionCounter++}`;
-  const res = await fetch(`${url}/sessions`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ name, prompt: 'bench' }) });
+  const res = await fetch(`${url}/sessions`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ name, prompt: 'bench' }),
+  });
   if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${await res.text()}`);
   return name;
 }
@@ -54,20 +58,27 @@ async function append(url: string, name: string, body: string): Promise<Array<{ 
 /** S loops, each appending batches of B events to its own new session through `urls` in turn, for SECONDS; events per second. */
 async function ingest(urls: string[], batch: number, sessions: number): Promise<number> {
   const names = await Promise.all(Array.from({ length: sessions }, () => createSession(urls[0]!)));
-  const body = JSON.stringify({ events: Array.from({ length: batch }, () => ({ type: 'message', data: { role: 'assistant', text: TEXT } })) });
+  const body = JSON.stringify({
+    events: Array.from({ length: batch }, () => ({ type: 'message', data: { role: 'assistant', text: TEXT } })),
+  });
   const appended = new Map(names.map((n) => [n, 0]));
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
-  await Promise.all(names.map(async (name) => {
-    for (let request = 0; performance.now() < deadline; request++) {
-      await append(urls[request % urls.length]!, name, body);
-      appended.set(name, appended.get(name)! + batch);
-    }
-  }));
+  await Promise.all(
+    names.map(async (name) => {
+      for (let request = 0; performance.now() < deadline; request++) {
+        await append(urls[request % urls.length]!, name, body);
+        appended.set(name, appended.get(name)! + batch);
+      }
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   for (const name of names) {
-    const { events } = await (await fetch(`${urls[0]}/sessions/${name}/events?after=${appended.get(name)! - 1}&limit=10`)).json() as { events: Array<{ seq: number }> };
-    if (events.length !== 1 || events[0]!.seq !== appended.get(name)) throw new Error(`${name}: the last seq is not ${appended.get(name)}`);
+    const { events } = (await (
+      await fetch(`${urls[0]}/sessions/${name}/events?after=${appended.get(name)! - 1}&limit=10`)
+    ).json()) as { events: Array<{ seq: number }> };
+    if (events.length !== 1 || events[0]!.seq !== appended.get(name))
+      throw new Error(`${name}: the last seq is not ${appended.get(name)}`);
   }
   return [...appended.values()].reduce((a, b) => a + b, 0) / elapsed;
 }
@@ -77,13 +88,16 @@ async function lag(writer: string, readers: string[], followers: number): Promis
   const name = await createSession(writer);
   const sentAt: number[] = [];
   const lags = readers.map(() => [] as number[]);
-  const clients = readers.flatMap((url, side) => Array.from({ length: followers }, () => {
-    let expected = 1;
-    return followEvents(url, name, (event) => {
-      if (event.seq !== expected++) throw new Error(`a client on ${url} got seq ${event.seq}, expected ${expected - 1}`);
-      lags[side]!.push(performance.now() - sentAt[event.seq]!);
-    });
-  }));
+  const clients = readers.flatMap((url, side) =>
+    Array.from({ length: followers }, () => {
+      let expected = 1;
+      return followEvents(url, name, (event) => {
+        if (event.seq !== expected++)
+          throw new Error(`a client on ${url} got seq ${event.seq}, expected ${expected - 1}`);
+        lags[side]!.push(performance.now() - sentAt[event.seq]!);
+      });
+    }),
+  );
   await Promise.all(clients.map((c) => c.opened));
   await new Promise((resolve) => setTimeout(resolve, 300));
   const body = JSON.stringify({ events: [{ type: 'message', data: { role: 'assistant', text: 'lag' } }] });
@@ -93,7 +107,8 @@ async function lag(writer: string, readers: string[], followers: number): Promis
   }
   const deadline = Date.now() + 30_000;
   while (lags.some((l) => l.length < LAG_EVENTS * followers)) {
-    if (Date.now() > deadline) throw new Error(`events missing: ${lags.map((l) => l.length).join(', ')} of ${LAG_EVENTS * followers}`);
+    if (Date.now() > deadline)
+      throw new Error(`events missing: ${lags.map((l) => l.length).join(', ')} of ${LAG_EVENTS * followers}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await Promise.all(clients.map((c) => c.close()));
@@ -108,7 +123,11 @@ const databaseUrl = await freshDatabase();
 console.log(`PostgreSQL server up in ${((performance.now() - postgresStarted) / 1000).toFixed(1)} s`);
 const replicas: Replica[] = [];
 try {
-  const [embedded, a, b] = await Promise.all([startReplica(undefined), startReplica(databaseUrl), startReplica(databaseUrl)]);
+  const [embedded, a, b] = await Promise.all([
+    startReplica(undefined),
+    startReplica(databaseUrl),
+    startReplica(databaseUrl),
+  ]);
   replicas.push(embedded!, a!, b!);
   const sides = [
     { label: 'embedded', urls: [embedded!.url] },
@@ -116,7 +135,9 @@ try {
     { label: 'PostgreSQL x2', urls: [a!.url, b!.url] },
   ];
 
-  console.log(`\nIngest: ${ROUNDS} rounds of ${SECONDS} s per side; events of ${TEXT.length} characters; events per second (median round)`);
+  console.log(
+    `\nIngest: ${ROUNDS} rounds of ${SECONDS} s per side; events of ${TEXT.length} characters; events per second (median round)`,
+  );
   console.log('batch  sessions  embedded  PostgreSQL x1  PostgreSQL x2  x1/embedded  x2/x1');
   for (const batch of BATCHES) {
     for (const sessions of SESSIONS) {
@@ -128,15 +149,21 @@ try {
         }
       }
       const [e, one, two] = results.map(median) as [number, number, number];
-      console.log(`${pad(String(batch), 5)}  ${pad(String(sessions), 8)}  ${pad(fmt(e), 8)}  ${pad(fmt(one), 13)}  ${pad(fmt(two), 13)}  ${pad((one / e).toFixed(2), 11)}  ${pad((two / one).toFixed(2), 5)}`);
+      console.log(
+        `${pad(String(batch), 5)}  ${pad(String(sessions), 8)}  ${pad(fmt(e), 8)}  ${pad(fmt(one), 13)}  ${pad(fmt(two), 13)}  ${pad((one / e).toFixed(2), 11)}  ${pad((two / one).toFixed(2), 5)}`,
+      );
     }
   }
 
-  console.log(`\nLag: ${LAG_EVENTS} events POSTed one after the other to runtime A; ms from the POST to each SSE client`);
+  console.log(
+    `\nLag: ${LAG_EVENTS} events POSTed one after the other to runtime A; ms from the POST to each SSE client`,
+  );
   console.log('clients per side  A->A p50  A->A p95  A->B p50  A->B p95');
   for (const followers of FOLLOWERS) {
-    const [same, other] = await lag(a!.url, [a!.url, b!.url], followers) as [number[], number[]];
-    console.log(`${pad(String(followers), 16)}  ${pad(percentile(same, 0.5).toFixed(1), 8)}  ${pad(percentile(same, 0.95).toFixed(1), 8)}  ${pad(percentile(other, 0.5).toFixed(1), 8)}  ${pad(percentile(other, 0.95).toFixed(1), 8)}`);
+    const [same, other] = (await lag(a!.url, [a!.url, b!.url], followers)) as [number[], number[]];
+    console.log(
+      `${pad(String(followers), 16)}  ${pad(percentile(same, 0.5).toFixed(1), 8)}  ${pad(percentile(same, 0.95).toFixed(1), 8)}  ${pad(percentile(other, 0.5).toFixed(1), 8)}  ${pad(percentile(other, 0.95).toFixed(1), 8)}`,
+    );
   }
 } finally {
   await Promise.all(replicas.map((r) => r.stop()));

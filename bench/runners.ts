@@ -47,40 +47,61 @@ async function post<T>(url: string, path: string, body: unknown, expect = 200): 
   return (await res.json()) as T;
 }
 
-interface Claim { session: string; run: number; attempt: number }
+interface Claim {
+  session: string;
+  run: number;
+  attempt: number;
+}
 
 let counter = 0;
 
 /** Queues `runs` sessions, then RUNNERS loops claim and run them all; runs per second. */
 async function phase(urls: string[], runs: number): Promise<number> {
   const names = Array.from({ length: runs }, () => `run-${counter++}`);
-  for (const [i, name] of names.entries()) await post(urls[i % urls.length]!, '/sessions', { name, prompt: 'bench' }, 201);
+  for (const [i, name] of names.entries())
+    await post(urls[i % urls.length]!, '/sessions', { name, prompt: 'bench' }, 201);
   let ended = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: RUNNERS }, async (_, r) => {
-    const runner = `bench-runner-${r}`;
-    for (let turn = r; ended < runs; turn++) {
-      const url = urls[turn % urls.length]!;
-      const { claim } = await post<{ claim: Claim | null }>(url, `/runners/${runner}/claim`, { version: VERSION, wait_seconds: 0 });
-      if (!claim) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        continue;
+  await Promise.all(
+    Array.from({ length: RUNNERS }, async (_, r) => {
+      const runner = `bench-runner-${r}`;
+      for (let turn = r; ended < runs; turn++) {
+        const url = urls[turn % urls.length]!;
+        const { claim } = await post<{ claim: Claim | null }>(url, `/runners/${runner}/claim`, {
+          version: VERSION,
+          wait_seconds: 0,
+        });
+        if (!claim) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          continue;
+        }
+        if (claim.attempt !== 1) throw new Error(`${claim.session} was claimed ${claim.attempt} times`);
+        const report = (from: number, body: object) =>
+          post(url, `/sessions/${claim.session}/runs/${claim.run}/report`, {
+            runner,
+            attempt: claim.attempt,
+            from,
+            ...body,
+          });
+        await report(0, { events: [], started: true });
+        await report(0, {
+          events: [
+            {
+              type: 'result',
+              data: { text: 'done', is_error: false, num_turns: 1, duration_ms: 1, total_cost_usd: 0 },
+            },
+            { type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'completed' } },
+          ],
+        });
+        ended++;
       }
-      if (claim.attempt !== 1) throw new Error(`${claim.session} was claimed ${claim.attempt} times`);
-      const report = (from: number, body: object) => post(url, `/sessions/${claim.session}/runs/${claim.run}/report`, { runner, attempt: claim.attempt, from, ...body });
-      await report(0, { events: [], started: true });
-      await report(0, {
-        events: [
-          { type: 'result', data: { text: 'done', is_error: false, num_turns: 1, duration_ms: 1, total_cost_usd: 0 } },
-          { type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'completed' } },
-        ],
-      });
-      ended++;
-    }
-  }));
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   for (const name of names) {
-    const { runs: [run] } = await (await fetch(`${urls[0]}/sessions/${name}`)).json() as { runs: Array<{ state: string }> };
+    const {
+      runs: [run],
+    } = (await (await fetch(`${urls[0]}/sessions/${name}`)).json()) as { runs: Array<{ state: string }> };
     if (run?.state !== 'finished') throw new Error(`${name} is ${run?.state}, not finished`);
   }
   return runs / seconds;
@@ -90,9 +111,12 @@ async function phase(urls: string[], runs: number): Promise<number> {
 async function topUpBacklog(url: string, have: number, size: number): Promise<void> {
   const names = Array.from({ length: Math.max(0, size - have) }, (_, i) => `backlog-${have + i}`);
   const next = () => names.pop();
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    for (let name = next(); name; name = next()) await post(url, '/sessions', { name, prompt: 'waits', runner_tags: ['elsewhere'] }, 201);
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let name = next(); name; name = next())
+        await post(url, '/sessions', { name, prompt: 'waits', runner_tags: ['elsewhere'] }, 201);
+    }),
+  );
 }
 
 /** ms from each report to A until each SSE client (on A, on B) has the event. */
@@ -100,16 +124,24 @@ async function lag(a: string, b: string): Promise<[number[], number[]]> {
   const name = `lag-${counter++}`;
   await post(a, '/sessions', { name, prompt: 'lag' }, 201);
   let claim: Claim | null = null;
-  while (!claim) ({ claim } = await post<{ claim: Claim | null }>(a, '/runners/lag-runner/claim', { version: VERSION, wait_seconds: 1 }));
+  while (!claim)
+    ({ claim } = await post<{ claim: Claim | null }>(a, '/runners/lag-runner/claim', {
+      version: VERSION,
+      wait_seconds: 1,
+    }));
   if (claim.session !== name) throw new Error(`claimed ${claim.session}, not ${name}`);
   const sentAt: number[] = [];
   const lags: [number[], number[]] = [[], []];
-  const streams = [a, b].map((url, side) => followEvents(url, name, (event) => {
-    if (event.seq !== lags[side]!.length + 1) throw new Error(`side ${side}: seq ${event.seq} after ${lags[side]!.length}`);
-    lags[side]!.push(performance.now() - sentAt[event.seq]!);
-  }));
+  const streams = [a, b].map((url, side) =>
+    followEvents(url, name, (event) => {
+      if (event.seq !== lags[side]!.length + 1)
+        throw new Error(`side ${side}: seq ${event.seq} after ${lags[side]!.length}`);
+      lags[side]!.push(performance.now() - sentAt[event.seq]!);
+    }),
+  );
   await Promise.all(streams.map((s) => s.opened));
-  const report = (from: number, body: object) => post(a, `/sessions/${name}/runs/1/report`, { runner: 'lag-runner', attempt: claim!.attempt, from, ...body });
+  const report = (from: number, body: object) =>
+    post(a, `/sessions/${name}/runs/1/report`, { runner: 'lag-runner', attempt: claim!.attempt, from, ...body });
   await report(0, { events: [], started: true });
   for (let i = 0; i < LAG_EVENTS; i++) {
     sentAt[i + 1] = performance.now();
@@ -117,7 +149,8 @@ async function lag(a: string, b: string): Promise<[number[], number[]]> {
   }
   const deadline = Date.now() + 30_000;
   while (lags.some((l) => l.length < LAG_EVENTS)) {
-    if (Date.now() > deadline) throw new Error(`events missing: ${lags.map((l) => l.length).join(', ')} of ${LAG_EVENTS}`);
+    if (Date.now() > deadline)
+      throw new Error(`events missing: ${lags.map((l) => l.length).join(', ')} of ${LAG_EVENTS}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   await Promise.all(streams.map((s) => s.close()));
@@ -156,13 +189,19 @@ try {
         }
       }
       const [e, one, two] = rates.map(median) as [number, number, number];
-      console.log(`${pad(fmt(backlog), 7)}  ${pad(String(runs), 4)}  ${pad(fmt(e), 8)}  ${pad(fmt(one), 13)}  ${pad(fmt(two), 13)}  ${pad((one / e).toFixed(2), 11)}  ${pad((two / one).toFixed(2), 5)}`);
+      console.log(
+        `${pad(fmt(backlog), 7)}  ${pad(String(runs), 4)}  ${pad(fmt(e), 8)}  ${pad(fmt(one), 13)}  ${pad(fmt(two), 13)}  ${pad((one / e).toFixed(2), 11)}  ${pad((two / one).toFixed(2), 5)}`,
+      );
     }
   }
-  console.log(`\nLag: ${LAG_EVENTS} reports of one event each, one after the other, to runtime A; ms from the report to each SSE client`);
+  console.log(
+    `\nLag: ${LAG_EVENTS} reports of one event each, one after the other, to runtime A; ms from the report to each SSE client`,
+  );
   const [same, other] = await lag(a!.url, b!.url);
   console.log('A->A p50  A->A p95  A->B p50  A->B p95');
-  console.log(`${pad(percentile(same, 0.5).toFixed(1), 8)}  ${pad(percentile(same, 0.95).toFixed(1), 8)}  ${pad(percentile(other, 0.5).toFixed(1), 8)}  ${pad(percentile(other, 0.95).toFixed(1), 8)}`);
+  console.log(
+    `${pad(percentile(same, 0.5).toFixed(1), 8)}  ${pad(percentile(same, 0.95).toFixed(1), 8)}  ${pad(percentile(other, 0.5).toFixed(1), 8)}  ${pad(percentile(other, 0.95).toFixed(1), 8)}`,
+  );
 } finally {
   await Promise.all(replicas.map((r) => r.stop()));
   await stopPostgres();

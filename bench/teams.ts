@@ -56,15 +56,23 @@ for (const size of SIZES) {
   const tree: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
     const name = pick(active);
-    record.push(await time(() => sessions.record(name, [{ type: 'message', data: { role: 'assistant', text: 'x'.repeat(200) } }])));
-    check.push(await time(async () => {
-      const self = (await sessions.getStored(name))!;
-      const parent = (await sessions.getStored(self.parent!))!;
-      subtreeSpend(parent, childrenIndex(await sessions.subtree(parent.name)), () => null);
-    }));
+    record.push(
+      await time(() =>
+        sessions.record(name, [{ type: 'message', data: { role: 'assistant', text: 'x'.repeat(200) } }]),
+      ),
+    );
+    check.push(
+      await time(async () => {
+        const self = (await sessions.getStored(name))!;
+        const parent = (await sessions.getStored(self.parent!))!;
+        subtreeSpend(parent, childrenIndex(await sessions.subtree(parent.name)), () => null);
+      }),
+    );
     tree.push(await time(() => sessions.tree(pick(roots))));
   }
-  console.log(`${size} | ${fmt(record)} | ${fmt(check)} | ${fmt(tree)} | ${(median(check) / median(record)).toFixed(2)}`);
+  console.log(
+    `${size} | ${fmt(record)} | ${fmt(check)} | ${fmt(tree)} | ${(median(check) / median(record)).toFixed(2)}`,
+  );
   await store.close();
   await rm(dir, { recursive: true, force: true });
 }

@@ -25,12 +25,24 @@ const REQUESTS = Number(option('requests', '15'));
 
 const root = await mkdtemp(join(tmpdir(), 'aof-bench-usage-'));
 const runtime = await startLoneRuntime(join(root, 'data'), {
-  blueprints: { find: async (name) => ({ name, status: 'active' }) }, defaultProjectDir: root, logger: silentLogger,
+  blueprints: { find: async (name) => ({ name, status: 'active' }) },
+  defaultProjectDir: root,
+  logger: silentLogger,
 });
 
 /** One run's events as an executor reports them: a result with usage and cost, then the end. */
 const finishRun = (i: number) => [
-  { type: 'result' as const, data: { is_error: false, text: 'done', total_cost_usd: 0.001 * (i % 7), num_turns: 2, duration_ms: 1000 + i, usage: { input_tokens: 100 + i, output_tokens: 20, cache_creation_input_tokens: 5, cache_read_input_tokens: 50 } } },
+  {
+    type: 'result' as const,
+    data: {
+      is_error: false,
+      text: 'done',
+      total_cost_usd: 0.001 * (i % 7),
+      num_turns: 2,
+      duration_ms: 1000 + i,
+      usage: { input_tokens: 100 + i, output_tokens: 20, cache_creation_input_tokens: 5, cache_read_input_tokens: 50 },
+    },
+  },
   { type: 'session_stop' as const, data: { exit_code: 0, signal: null, reason: 'exited' } },
 ];
 
@@ -69,8 +81,14 @@ try {
       }
     }
     const report = await runtime.sessions.usage();
-    if (report.totals.sessions !== size || report.totals.runs !== 2 * size) throw new Error(`the report counts ${report.totals.sessions} sessions`);
-    rows.push([String(size), `${median(usage).toFixed(1)} ms`, `${median(list).toFixed(1)} ms`, `${(median(usage) / median(list)).toFixed(2)}x`]);
+    if (report.totals.sessions !== size || report.totals.runs !== 2 * size)
+      throw new Error(`the report counts ${report.totals.sessions} sessions`);
+    rows.push([
+      String(size),
+      `${median(usage).toFixed(1)} ms`,
+      `${median(list).toFixed(1)} ms`,
+      `${(median(usage) / median(list)).toFixed(2)}x`,
+    ]);
   }
 } finally {
   await runtime.close();

@@ -20,33 +20,54 @@ import { p50p95 as fmt, quantile, timed } from './lib/stats.js';
 
 const SAMPLES = Number(option('samples', '300'));
 
-
 let received = 0;
-const receiver = createServer((req, res) => req.resume().on('end', () => { received++; res.writeHead(204).end(); }));
+const receiver = createServer((req, res) =>
+  req.resume().on('end', () => {
+    received++;
+    res.writeHead(204).end();
+  }),
+);
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
 const root = await mkdtemp(join(tmpdir(), 'aof-bench-webhooks-'));
 const sides = {
   plain: await startLoneRuntime(join(root, 'plain'), { defaultProjectDir: root, logger: silentLogger }),
-  hooked: await startLoneRuntime(join(root, 'hooked'), { defaultProjectDir: root, logger: silentLogger, webhooks: { url: hookUrl } }),
+  hooked: await startLoneRuntime(join(root, 'hooked'), {
+    defaultProjectDir: root,
+    logger: silentLogger,
+    webhooks: { url: hookUrl },
+  }),
 };
-const rows = { plain: { event: [] as number[], end: [] as number[] }, hooked: { event: [] as number[], end: [] as number[] } };
+const rows = {
+  plain: { event: [] as number[], end: [] as number[] },
+  hooked: { event: [] as number[], end: [] as number[] },
+};
 for (let n = 0; n < SAMPLES; n++) {
   for (const side of (n % 2 ? ['plain', 'hooked'] : ['hooked', 'plain']) as Array<keyof typeof sides>) {
     const ao = new Orchestrator({ runtimeUrl: sides[side].url, parent: null });
     const name = `s${n}`;
     await ao.sessions.create({ name, prompt: 'go' });
-    rows[side].event.push(await timed(() => ao.sessions.appendEvents(name, [{ type: 'message', data: { role: 'assistant', text: 'working' } }])));
-    rows[side].end.push(await timed(() => ao.sessions.appendEvents(name, [
-      { type: 'result', data: { text: 'done', is_error: false } },
-      { type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'exited' } },
-    ])));
+    rows[side].event.push(
+      await timed(() =>
+        ao.sessions.appendEvents(name, [{ type: 'message', data: { role: 'assistant', text: 'working' } }]),
+      ),
+    );
+    rows[side].end.push(
+      await timed(() =>
+        ao.sessions.appendEvents(name, [
+          { type: 'result', data: { text: 'done', is_error: false } },
+          { type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'exited' } },
+        ]),
+      ),
+    );
   }
 }
 // Every notice arrives (the sender works after the end is acknowledged): wait a little for the last ones.
-for (const deadline = Date.now() + 10_000; received < SAMPLES && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
-const ratio = (kind: 'event' | 'end') => (quantile(rows.hooked[kind], 0.5) / quantile(rows.plain[kind], 0.5)).toFixed(2);
+for (const deadline = Date.now() + 10_000; received < SAMPLES && Date.now() < deadline; )
+  await new Promise((resolve) => setTimeout(resolve, 20));
+const ratio = (kind: 'event' | 'end') =>
+  (quantile(rows.hooked[kind], 0.5) / quantile(rows.plain[kind], 0.5)).toFixed(2);
 console.log(`samples ${SAMPLES}; notices received ${received}`);
 console.log(`             plain ms       hooked ms      hooked / plain`);
 console.log(`event        ${fmt(rows.plain.event).padEnd(15)}${fmt(rows.hooked.event).padEnd(15)}${ratio('event')}`);

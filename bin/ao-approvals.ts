@@ -14,7 +14,12 @@ await main({
   options: [
     { name: 'follow', short: 'f', type: 'boolean', description: 'Keep printing new pending requests as agents ask' },
     { name: 'all', type: 'boolean', description: 'Answered and cancelled requests too' },
-    { name: 'state', type: 'string', value: 'STATE', description: `Only requests in this state (${STATES.join(', ')})` },
+    {
+      name: 'state',
+      type: 'string',
+      value: 'STATE',
+      description: `Only requests in this state (${STATES.join(', ')})`,
+    },
     { name: 'session', type: 'string', value: 'NAME', description: 'Only the requests of this session' },
   ],
   examples: ['ao-approvals', 'ao-approvals --follow', 'ao-approvals --all --session fix-tests', 'ao-approvals --json'],
@@ -23,12 +28,14 @@ await main({
     if (stateOption !== undefined && !STATES.includes(stateOption as ApprovalState)) {
       throw new CliError(`--state must be one of ${STATES.join(', ')}, not '${stateOption}'`, 'usage');
     }
-    if (options.follow && (options.all || (stateOption && stateOption !== 'pending'))) throw new CliError('--follow prints pending requests only; drop --all/--state', 'usage');
+    if (options.follow && (options.all || (stateOption && stateOption !== 'pending')))
+      throw new CliError('--follow prints pending requests only; drop --all/--state', 'usage');
     const session = stringOption(options, 'session');
     if (session !== undefined) checkName(session);
-    const state = options.all ? undefined : (stateOption as ApprovalState | undefined) ?? 'pending';
+    const state = options.all ? undefined : ((stateOption as ApprovalState | undefined) ?? 'pending');
     const ao = await ctx.client();
-    const print = (approval: Approval) => (ctx.json ? process.stdout.write(`${JSON.stringify(approval)}\n`) : ctx.out(describeApproval(approval)));
+    const print = (approval: Approval) =>
+      ctx.json ? process.stdout.write(`${JSON.stringify(approval)}\n`) : ctx.out(describeApproval(approval));
     if (!options.follow) {
       const approvals = await ao.approvals.list({ state, session });
       if (ctx.json) ctx.outJson({ approvals });

@@ -13,22 +13,42 @@ await main({
   ],
   options: [
     { name: 'yes', short: 'y', type: 'boolean', description: 'Do not ask: delete every session' },
-    { name: 'older-than', type: 'string', value: 'AGE', description: 'Only ended sessions last active longer ago than AGE (30d, 12h, 2w, 90m)' },
+    {
+      name: 'older-than',
+      type: 'string',
+      value: 'AGE',
+      description: 'Only ended sessions last active longer ago than AGE (30d, 12h, 2w, 90m)',
+    },
     { name: 'keep', type: 'string', value: 'N', description: 'Only ended sessions beyond the N most recently active' },
   ],
-  examples: [`ao-clean`, `ao-clean --yes`, `ao-clean --yes --json`, `ao-clean --older-than 30d`, `ao-clean --keep 1000`, `ao-clean --older-than 7d --keep 100`],
+  examples: [
+    `ao-clean`,
+    `ao-clean --yes`,
+    `ao-clean --yes --json`,
+    `ao-clean --older-than 30d`,
+    `ao-clean --keep 1000`,
+    `ao-clean --older-than 7d --keep 100`,
+  ],
   async run(ctx, _args, options) {
     const olderThan = stringOption(options, 'older-than');
     const keepText = stringOption(options, 'keep');
     const age = olderThan === undefined ? undefined : parseAge(olderThan);
-    if (age === null) throw new CliError(`--older-than must be a number and a unit (m, h, d or w), like 30d, not '${olderThan}'`, 'usage');
+    if (age === null)
+      throw new CliError(
+        `--older-than must be a number and a unit (m, h, d or w), like 30d, not '${olderThan}'`,
+        'usage',
+      );
     const keep = keepText === undefined ? undefined : Number(keepText);
-    if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) throw new CliError(`--keep must be a whole number (0 or more), not '${keepText}'`, 'usage');
+    if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0))
+      throw new CliError(`--keep must be a whole number (0 or more), not '${keepText}'`, 'usage');
     const ao = await ctx.client();
     const everything = age === undefined && keep === undefined;
     if (everything && options.yes !== true) {
       if (!process.stdin.isTTY) {
-        throw new CliError('Refusing to delete every session without confirmation — pass --yes (or run it in a terminal to be asked); ao-delete NAME deletes one', 'confirmation_needed');
+        throw new CliError(
+          'Refusing to delete every session without confirmation — pass --yes (or run it in a terminal to be asked); ao-delete NAME deletes one',
+          'confirmation_needed',
+        );
       }
       const { counts } = await ao.sessions.list({ limit: 1 });
       const count = Object.values(counts).reduce((sum, n) => sum + n, 0);
@@ -44,7 +64,8 @@ await main({
       ? await ao.sessions.clean()
       : await ao.sessions.prune({ before: age === undefined ? undefined : new Date(Date.now() - age), keep });
     if (ctx.json) ctx.outJson({ deleted });
-    else if (deleted.length) ctx.out(`Deleted ${deleted.length} session${deleted.length === 1 ? '' : 's'}: ${deleted.join(', ')}`);
+    else if (deleted.length)
+      ctx.out(`Deleted ${deleted.length} session${deleted.length === 1 ? '' : 's'}: ${deleted.join(', ')}`);
     else ctx.out('No sessions to delete.');
   },
 });

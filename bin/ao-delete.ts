@@ -12,9 +12,18 @@ await main({
   ],
   options: [
     { name: 'tree', type: 'boolean', description: 'Also delete every session it started, and theirs (see ao-tree)' },
-    { name: 'discard', type: 'boolean', description: "Also delete the session's worktree branch (aof/NAME) and what it holds" },
+    {
+      name: 'discard',
+      type: 'boolean',
+      description: "Also delete the session's worktree branch (aof/NAME) and what it holds",
+    },
   ],
-  examples: [`ao-delete fix-tests`, `ao-delete fix-tests --json`, `ao-delete lead --tree`, `ao-delete try-cache --discard`],
+  examples: [
+    `ao-delete fix-tests`,
+    `ao-delete fix-tests --json`,
+    `ao-delete lead --tree`,
+    `ao-delete try-cache --discard`,
+  ],
   async run(ctx, [name], options) {
     checkName(name!);
     ctx.about({ session: name });

@@ -3,7 +3,16 @@ import type { SessionEvent } from '../sdk/index.js';
 import { checkName, CliError, main, stringOption } from './lib/cli.js';
 import { formatToolCall, oneLine } from './lib/format.js';
 
-const TYPES = ['session_start', 'message', 'pre_tool', 'post_tool', 'result', 'session_stop', 'approval_request', 'approval_answer'];
+const TYPES = [
+  'session_start',
+  'message',
+  'pre_tool',
+  'post_tool',
+  'result',
+  'session_stop',
+  'approval_request',
+  'approval_answer',
+];
 
 await main({
   name: 'ao-events',
@@ -13,23 +22,43 @@ await main({
     'With --follow, waits for new events until the last run ends. With --json: {"events": [...]}, or one JSON event per line with --follow.',
   ],
   options: [
-    { name: 'follow', short: 'f', type: 'boolean', description: 'Keep printing events as they happen, until the last run ends' },
+    {
+      name: 'follow',
+      short: 'f',
+      type: 'boolean',
+      description: 'Keep printing events as they happen, until the last run ends',
+    },
     { name: 'type', type: 'string', value: 'TYPE', description: `Only events of this type (${TYPES.join(', ')})` },
     { name: 'run', type: 'string', value: 'N', description: 'Only events of run N' },
-    { name: 'after', type: 'string', value: 'SEQ', description: 'Only events after this sequence number (#SEQ), e.g. the last one you saw' },
+    {
+      name: 'after',
+      type: 'string',
+      value: 'SEQ',
+      description: 'Only events after this sequence number (#SEQ), e.g. the last one you saw',
+    },
   ],
-  examples: [`ao-events fix-tests`, `ao-events fix-tests --type pre_tool`, `ao-events long-job --follow`, `ao-events fix-tests --follow --after 42`, `ao-events fix-tests --json`],
+  examples: [
+    `ao-events fix-tests`,
+    `ao-events fix-tests --type pre_tool`,
+    `ao-events long-job --follow`,
+    `ao-events fix-tests --follow --after 42`,
+    `ao-events fix-tests --json`,
+  ],
   async run(ctx, [name], options) {
     checkName(name!);
     const type = stringOption(options, 'type');
-    if (type !== undefined && !TYPES.includes(type)) throw new CliError(`--type must be one of ${TYPES.join(', ')}, not '${type}'`, 'usage');
+    if (type !== undefined && !TYPES.includes(type))
+      throw new CliError(`--type must be one of ${TYPES.join(', ')}, not '${type}'`, 'usage');
     const runText = stringOption(options, 'run');
     const run = runText === undefined ? undefined : Number(runText);
-    if (run !== undefined && !(Number.isInteger(run) && run > 0)) throw new CliError(`--run must be a run number (1, 2, ...), not '${runText}'`, 'usage');
+    if (run !== undefined && !(Number.isInteger(run) && run > 0))
+      throw new CliError(`--run must be a run number (1, 2, ...), not '${runText}'`, 'usage');
     const afterText = stringOption(options, 'after');
     const after = afterText === undefined ? 0 : Number(afterText);
-    if (!(Number.isInteger(after) && after >= 0)) throw new CliError(`--after must be a sequence number (0, 1, 2, ...), not '${afterText}'`, 'usage');
-    const wanted = (event: SessionEvent) => (type === undefined || event.type === type) && (run === undefined || event.run === run);
+    if (!(Number.isInteger(after) && after >= 0))
+      throw new CliError(`--after must be a sequence number (0, 1, 2, ...), not '${afterText}'`, 'usage');
+    const wanted = (event: SessionEvent) =>
+      (type === undefined || event.type === type) && (run === undefined || event.run === run);
     ctx.about({ session: name });
     const ao = await ctx.client();
     const session = options.follow ? await ao.sessions.get(name!) : undefined;
@@ -46,14 +75,17 @@ await main({
       return;
     }
     const events: SessionEvent[] = [];
-    for (let from = after; ;) {
+    for (let from = after; ; ) {
       const page = await ao.sessions.listEvents(name!, { after: from, limit: 1000 });
       events.push(...(page.events as SessionEvent[]));
       if (!page.has_more || !page.events.length) break;
       from = page.events.at(-1)!.seq;
     }
     const shown = events.filter(wanted);
-    if (ctx.json && options.follow) shown.forEach((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
+    if (ctx.json && options.follow)
+      shown.forEach((event) => {
+        process.stdout.write(`${JSON.stringify(event)}\n`);
+      });
     else if (ctx.json) ctx.outJson({ events: shown });
     else if (shown.length) ctx.out(shown.map(describe).join('\n'));
   },
@@ -66,7 +98,9 @@ function describe(event: SessionEvent): string {
 function summary(event: SessionEvent): string {
   switch (event.type) {
     case 'session_start':
-      return [event.data.model && `model=${event.data.model}`, event.data.cwd && `cwd=${event.data.cwd}`].filter(Boolean).join(' ');
+      return [event.data.model && `model=${event.data.model}`, event.data.cwd && `cwd=${event.data.cwd}`]
+        .filter(Boolean)
+        .join(' ');
     case 'message':
       return `${event.data.role}: ${oneLine(event.data.text, 200)}`;
     case 'pre_tool':

@@ -13,7 +13,13 @@ await main({
     'SOURCE must have ended its last run (finished, failed or stopped).',
   ],
   options: [
-    { name: 'prompt', short: 'p', type: 'string', value: 'PROMPT', description: "The fork's first turn (- or absent: read it from stdin)" },
+    {
+      name: 'prompt',
+      short: 'p',
+      type: 'string',
+      value: 'PROMPT',
+      description: "The fork's first turn (- or absent: read it from stdin)",
+    },
     ...RUN_OPTIONS,
   ],
   examples: [
@@ -24,7 +30,12 @@ await main({
     checkName(source!);
     checkName(name!);
     const settings = waitSettings(options);
-    const prompt = await readText(options, { option: 'prompt', short: 'p', what: 'prompt', example: `echo "task" | ao-fork ${source} ${name}` });
+    const prompt = await readText(options, {
+      option: 'prompt',
+      short: 'p',
+      what: 'prompt',
+      example: `echo "task" | ao-fork ${source} ${name}`,
+    });
     ctx.about({ session: source, forking: true });
     const ao = await ctx.client();
     const session = await ao.sessions.fork(source!, { name: name!, prompt }).catch(async (error: unknown) => {

@@ -11,10 +11,19 @@ await main({
     'A queued or running session is an error, unless --wait: then it waits for the run to end, like ao-new does.',
   ],
   options: [
-    { name: 'wait', short: 'w', type: 'boolean', description: 'Wait for a queued or running session to end, then print its result' },
+    {
+      name: 'wait',
+      short: 'w',
+      type: 'boolean',
+      description: 'Wait for a queued or running session to end, then print its result',
+    },
     ...WAIT_OPTIONS,
   ],
-  examples: [`ao-get-result fix-tests`, `ao-get-result long-job --wait --timeout 600`, `ao-get-result fix-tests --json`],
+  examples: [
+    `ao-get-result fix-tests`,
+    `ao-get-result long-job --wait --timeout 600`,
+    `ao-get-result fix-tests --json`,
+  ],
   async run(ctx, [name], options) {
     checkName(name!);
     const settings = waitSettings(options);

@@ -24,9 +24,16 @@ await main({
       return;
     }
     if (!agents.length) {
-      ctx.note('No agents — create one with ao-create-agent <name> --description TEXT (or drop a folder in .agent-orchestrator/agents)');
+      ctx.note(
+        'No agents — create one with ao-create-agent <name> --description TEXT (or drop a folder in .agent-orchestrator/agents)',
+      );
       return;
     }
-    ctx.out(table(['NAME', 'STATUS', 'DESCRIPTION'], agents.map((a) => [a.name, a.status, oneLine(a.description, 100)])));
+    ctx.out(
+      table(
+        ['NAME', 'STATUS', 'DESCRIPTION'],
+        agents.map((a) => [a.name, a.status, oneLine(a.description, 100)]),
+      ),
+    );
   },
 });

@@ -14,27 +14,60 @@ await main({
     'With --json: {"sessions": [...], "next_cursor": ..., "counts": {...}}, each session a summary (state, agent, project, times, runs, last run, totals of usage and cost); ao-show-config NAME has the whole session.',
   ],
   options: [
-    { name: 'state', type: 'string', value: 'STATE[,STATE]', description: `Only sessions in these states (${STATES.join(', ')})` },
+    {
+      name: 'state',
+      type: 'string',
+      value: 'STATE[,STATE]',
+      description: `Only sessions in these states (${STATES.join(', ')})`,
+    },
     { name: 'agent', type: 'string', value: 'BLUEPRINT', description: 'Only sessions started from this blueprint' },
     { name: 'prefix', type: 'string', value: 'TEXT', description: 'Only sessions whose name starts with TEXT' },
-    { name: 'parent', type: 'string', value: 'NAME', description: 'Only the sessions NAME started (its children; ao-tree NAME shows all levels)' },
-    { name: 'waiting', type: 'boolean', description: 'Only sessions that wait for an answer to an approval request (see ao-approvals)' },
+    {
+      name: 'parent',
+      type: 'string',
+      value: 'NAME',
+      description: 'Only the sessions NAME started (its children; ao-tree NAME shows all levels)',
+    },
+    {
+      name: 'waiting',
+      type: 'boolean',
+      description: 'Only sessions that wait for an answer to an approval request (see ao-approvals)',
+    },
     { name: 'limit', type: 'string', value: 'N', description: 'Sessions per page, 1 to 500 (default 100)' },
     { name: 'all', type: 'boolean', description: 'Every matching session, however many pages' },
-    { name: 'full', type: 'boolean', description: 'With --json: whole sessions (every run with prompt, result, usage, cost) instead of summaries' },
+    {
+      name: 'full',
+      type: 'boolean',
+      description: 'With --json: whole sessions (every run with prompt, result, usage, cost) instead of summaries',
+    },
   ],
-  examples: [`ao-list-sessions`, `ao-list-sessions --state failed,stopped`, `ao-list-sessions --prefix review- --all --json`, `ao-list-sessions --all --full --json`],
+  examples: [
+    `ao-list-sessions`,
+    `ao-list-sessions --state failed,stopped`,
+    `ao-list-sessions --prefix review- --all --json`,
+    `ao-list-sessions --all --full --json`,
+  ],
   async run(ctx, _args, options) {
-    const states = stringOption(options, 'state')?.split(',').map((s) => s.trim());
+    const states = stringOption(options, 'state')
+      ?.split(',')
+      .map((s) => s.trim());
     for (const state of states ?? []) {
-      if (!(STATES as readonly string[]).includes(state)) throw new CliError(`--state must be one of ${STATES.join(', ')}, not '${state}'`, 'usage');
+      if (!(STATES as readonly string[]).includes(state))
+        throw new CliError(`--state must be one of ${STATES.join(', ')}, not '${state}'`, 'usage');
     }
     const limitText = stringOption(options, 'limit');
     const limit = limitText === undefined ? undefined : Number(limitText);
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 500)) {
       throw new CliError(`--limit must be a whole number from 1 to 500, not '${limitText}'`, 'usage');
     }
-    const filter = { state: states as State[] | undefined, agent: stringOption(options, 'agent'), prefix: stringOption(options, 'prefix'), parent: stringOption(options, 'parent'), limit, ...(options.waiting ? { waiting: true } : {}) };
+    const filter = {
+      state: states as State[] | undefined,
+      agent: stringOption(options, 'agent'),
+      prefix: stringOption(options, 'prefix'),
+      parent: stringOption(options, 'parent'),
+      limit,
+      ...(options.waiting ? { waiting: true } : {}),
+    };
     const ao = await ctx.client();
     const page = await ao.sessions.list(filter);
     const sessions: SessionSummary[] = page.sessions;
@@ -54,10 +87,14 @@ await main({
         const { NotFoundError } = await import('../sdk/index.js');
         listed = [];
         for (let i = 0; i < sessions.length; i += 8) {
-          const batch = await Promise.all(sessions.slice(i, i + 8).map((s) => ao.sessions.get(s.name).catch((error: unknown) => {
-            if (error instanceof NotFoundError) return null;
-            throw error;
-          })));
+          const batch = await Promise.all(
+            sessions.slice(i, i + 8).map((s) =>
+              ao.sessions.get(s.name).catch((error: unknown) => {
+                if (error instanceof NotFoundError) return null;
+                throw error;
+              }),
+            ),
+          );
           listed.push(...batch.filter((s) => s !== null));
         }
       }
@@ -69,13 +106,26 @@ await main({
       ctx.note(filtered ? 'No sessions match.' : 'No sessions — start one with ao-new <name> -p PROMPT');
       return;
     }
-    ctx.out(table(
-      ['NAME', 'STATE', 'AGENT', 'RUNS', 'TIME', 'PROJECT'],
-      sessions.map((s) => [s.name, s.pending_approvals ? `${s.state} (asks: ao-approvals)` : s.state, s.agent ?? '-', String(s.runs), formatDuration(s.totals.duration_ms), s.project_dir]),
-    ));
+    ctx.out(
+      table(
+        ['NAME', 'STATE', 'AGENT', 'RUNS', 'TIME', 'PROJECT'],
+        sessions.map((s) => [
+          s.name,
+          s.pending_approvals ? `${s.state} (asks: ao-approvals)` : s.state,
+          s.agent ?? '-',
+          String(s.runs),
+          formatDuration(s.totals.duration_ms),
+          s.project_dir,
+        ]),
+      ),
+    );
     if (nextCursor) {
-      const counts = STATES.filter((s) => page.counts[s]).map((s) => `${page.counts[s]} ${s}`).join(', ');
-      ctx.note(`${sessions.length} shown; more on further pages (all sessions: ${counts}) — --all lists every one, --limit N more per page`);
+      const counts = STATES.filter((s) => page.counts[s])
+        .map((s) => `${page.counts[s]} ${s}`)
+        .join(', ');
+      ctx.note(
+        `${sessions.length} shown; more on further pages (all sessions: ${counts}) — --all lists every one, --limit N more per page`,
+      );
     }
   },
 });

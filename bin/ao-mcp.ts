@@ -33,13 +33,17 @@ async function run(flags: Flags): Promise<void> {
   let port: number | undefined;
   if (flags.port !== undefined) {
     port = Number(flags.port);
-    if (flags.port === true || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (0 to 65535), not '${String(flags.port)}'`);
+    if (flags.port === true || !Number.isInteger(port) || port < 0 || port > 65535)
+      throw new Error(`--port must be a port number (0 to 65535), not '${String(flags.port)}'`);
   }
   const { mcpUrl, startMcpHttp } = await import('../servers/mcp/http.js');
   const running = await startMcpHttp({
     url: mcpUrl(process.env, port),
     token: process.env.AGENT_ORCHESTRATOR_API_TOKEN || undefined,
-    allowedOrigins: (process.env.AGENT_ORCHESTRATOR_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    allowedOrigins: (process.env.AGENT_ORCHESTRATOR_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     logger,
     defaultProjectDir,
   });
@@ -63,22 +67,26 @@ const program = sade('ao-mcp', true)
   ])
   .option('--http', 'Serve Streamable HTTP on loopback instead of stdio')
   .option('--port', 'With --http: listen on this port (0 picks a free one)')
-  .option('--project-dir', 'Where sessions work unless a tool call names a project_dir (default: the current directory)')
+  .option(
+    '--project-dir',
+    'Where sessions work unless a tool call names a project_dir (default: the current directory)',
+  )
   .option('--quiet', 'Log only warnings and errors (on stderr)')
   .example('')
   .example('--http --port 8766')
   .example('--project-dir ~/src/app')
   .action((flags: Flags) => run(flags));
 
-const parse = () => program.parse(process.argv, {
-  lazy: true,
-  boolean: ['http', 'quiet'],
-  string: ['port', 'project-dir'],
-  unknown: (flag: string) => {
-    process.stderr.write(`ao-mcp: Unknown option ${flag} — see ao-mcp --help\n`);
-    process.exit(1);
-  },
-});
+const parse = () =>
+  program.parse(process.argv, {
+    lazy: true,
+    boolean: ['http', 'quiet'],
+    string: ['port', 'project-dir'],
+    unknown: (flag: string) => {
+      process.stderr.write(`ao-mcp: Unknown option ${flag} — see ao-mcp --help\n`);
+      process.exit(1);
+    },
+  });
 const parsed = asksForHelp(process.argv) ? withTrimmedLines(parse) : parse();
 if (parsed) {
   Promise.resolve(parsed.handler(...parsed.args)).catch((error: Error) => {

@@ -15,12 +15,38 @@ await main({
     'A failed run prints its error on stderr and exits 1. Ctrl-C stops waiting; the session keeps running.',
   ],
   options: [
-    { name: 'prompt', short: 'p', type: 'string', value: 'PROMPT', description: 'What to ask (- or absent: read it from stdin)' },
-    { name: 'agent', type: 'string', value: 'NAME', description: 'Start from this agent blueprint (see ao-list-agents)' },
-    { name: 'project-dir', type: 'string', value: 'DIR', description: 'Directory the agent works in (default: the current directory)' },
+    {
+      name: 'prompt',
+      short: 'p',
+      type: 'string',
+      value: 'PROMPT',
+      description: 'What to ask (- or absent: read it from stdin)',
+    },
+    {
+      name: 'agent',
+      type: 'string',
+      value: 'NAME',
+      description: 'Start from this agent blueprint (see ao-list-agents)',
+    },
+    {
+      name: 'project-dir',
+      type: 'string',
+      value: 'DIR',
+      description: 'Directory the agent works in (default: the current directory)',
+    },
     ...TEAM_OPTIONS,
-    { name: 'worktree', type: 'boolean', description: 'Work in a git worktree of its own, on branch aof/NAME (the project dir must be in a git repository)' },
-    { name: 'runner-tags', type: 'string', value: 'TAGS', description: 'Run only on a runner that offers all these tags (comma-separated; aof runner --tags)' },
+    {
+      name: 'worktree',
+      type: 'boolean',
+      description:
+        'Work in a git worktree of its own, on branch aof/NAME (the project dir must be in a git repository)',
+    },
+    {
+      name: 'runner-tags',
+      type: 'string',
+      value: 'TAGS',
+      description: 'Run only on a runner that offers all these tags (comma-separated; aof runner --tags)',
+    },
     OUTPUT_SCHEMA_OPTION,
     ...RUN_OPTIONS,
   ],
@@ -37,15 +63,34 @@ await main({
     const agent = stringOption(options, 'agent');
     if (agent !== undefined) checkName(agent, 'Agent');
     const team = teamFields(options);
-    const runnerTags = (stringOption(options, 'runner-tags') ?? '').split(',').map((tag) => tag.trim()).filter(Boolean);
-    runnerTags.forEach((tag) => checkName(tag, 'Runner tag'));
+    const runnerTags = (stringOption(options, 'runner-tags') ?? '')
+      .split(',')
+      .map((tag) => tag.trim())
+      .filter(Boolean);
+    runnerTags.forEach((tag) => {
+      checkName(tag, 'Runner tag');
+    });
     const projectDir = resolve(process.cwd(), stringOption(options, 'project-dir') ?? '.');
     const settings = waitSettings(options);
     const outputSchema = await readOutputSchema(options);
-    const prompt = await readText(options, { option: 'prompt', short: 'p', what: 'prompt', example: `echo "task" | ao-new ${name}` });
+    const prompt = await readText(options, {
+      option: 'prompt',
+      short: 'p',
+      what: 'prompt',
+      example: `echo "task" | ao-new ${name}`,
+    });
     ctx.about({ session: name, agent, projectDir });
     const ao = await ctx.client();
-    const session = await ao.sessions.create({ name: name!, prompt, project_dir: projectDir, ...(agent ? { agent } : {}), ...team, ...(outputSchema ? { output_schema: outputSchema } : {}), ...(options.worktree ? { worktree: true } : {}), ...(runnerTags.length ? { runner_tags: runnerTags } : {}) });
+    const session = await ao.sessions.create({
+      name: name!,
+      prompt,
+      project_dir: projectDir,
+      ...(agent ? { agent } : {}),
+      ...team,
+      ...(outputSchema ? { output_schema: outputSchema } : {}),
+      ...(options.worktree ? { worktree: true } : {}),
+      ...(runnerTags.length ? { runner_tags: runnerTags } : {}),
+    });
     await finishRun(ctx, ao, session, settings);
   },
 });

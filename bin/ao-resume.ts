@@ -11,16 +11,25 @@ await main({
     'The session must have ended its last run (finished, failed or stopped). Ctrl-C stops waiting; the run goes on.',
   ],
   options: [
-    { name: 'prompt', short: 'p', type: 'string', value: 'PROMPT', description: 'What to ask next (- or absent: read it from stdin)' },
+    {
+      name: 'prompt',
+      short: 'p',
+      type: 'string',
+      value: 'PROMPT',
+      description: 'What to ask next (- or absent: read it from stdin)',
+    },
     ...RUN_OPTIONS,
   ],
-  examples: [
-    `ao-resume fix-tests -p "Now also add a test for the empty case"`,
-  ],
+  examples: [`ao-resume fix-tests -p "Now also add a test for the empty case"`],
   async run(ctx, [name], options) {
     checkName(name!);
     const settings = waitSettings(options);
-    const prompt = await readText(options, { option: 'prompt', short: 'p', what: 'prompt', example: `echo "next step" | ao-resume ${name}` });
+    const prompt = await readText(options, {
+      option: 'prompt',
+      short: 'p',
+      what: 'prompt',
+      example: `echo "next step" | ao-resume ${name}`,
+    });
     ctx.about({ session: name, resuming: true });
     const ao = await ctx.client();
     const session = await ao.sessions.resume(name!, { prompt });

@@ -41,7 +41,9 @@ await main({
       ['agent', config.agent ?? '-'],
       ['project_dir', config.project_dir],
       ['claude_session_id', config.claude_session_id ?? '-'],
-      ...(config.forked_from ? [['forked_from', `${config.forked_from.session} (run ${config.forked_from.run})`] as [string, string]] : []),
+      ...(config.forked_from
+        ? [['forked_from', `${config.forked_from.session} (run ${config.forked_from.run})`] as [string, string]]
+        : []),
       ['runs', String(config.runs)],
       ['created_at', config.created_at],
       ['last_resumed_at', config.last_resumed_at ?? '-'],
@@ -52,12 +54,21 @@ await main({
       if (blueprint.permission_mode) lines.push(['permission_mode', blueprint.permission_mode]);
       if (blueprint.allowed_tools?.length) lines.push(['allowed_tools', blueprint.allowed_tools.join(', ')]);
       if (blueprint.disallowed_tools?.length) lines.push(['disallowed_tools', blueprint.disallowed_tools.join(', ')]);
-      if (blueprint.approval) lines.push(['approval', `asks a person; unanswered after ${blueprint.approval.timeout_seconds ?? 600} s: ${blueprint.approval.on_timeout ?? 'deny'}`]);
+      if (blueprint.approval)
+        lines.push([
+          'approval',
+          `asks a person; unanswered after ${blueprint.approval.timeout_seconds ?? 600} s: ${blueprint.approval.on_timeout ?? 'deny'}`,
+        ]);
       if (blueprint.mcp_servers) lines.push(['mcp_servers', Object.keys(blueprint.mcp_servers).join(', ') || '-']);
       if (blueprint.system_prompt) lines.push(['system_prompt', oneLine(blueprint.system_prompt, 120)]);
     }
     if (config.worktree) {
-      lines.push(['worktree', config.worktree.path], ['branch', config.worktree.branch], ['has_changes', config.worktree.has_changes ? 'yes' : 'no'], ['repository', config.worktree.repository]);
+      lines.push(
+        ['worktree', config.worktree.path],
+        ['branch', config.worktree.branch],
+        ['has_changes', config.worktree.has_changes ? 'yes' : 'no'],
+        ['repository', config.worktree.repository],
+      );
     }
     if (config.output_schema) lines.push(['output_schema', oneLine(JSON.stringify(config.output_schema), 120)]);
     const width = Math.max(...lines.map(([key]) => key.length)) + 2;

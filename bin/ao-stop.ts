@@ -8,7 +8,9 @@ await main({
     'Stops the active run of a session (Claude Code and everything it started) and prints the new state.',
     'Stopping a session that is not running changes nothing. The session stays; continue it with ao-resume.',
   ],
-  options: [{ name: 'tree', type: 'boolean', description: 'Also stop every session it started, and theirs (see ao-tree)' }],
+  options: [
+    { name: 'tree', type: 'boolean', description: 'Also stop every session it started, and theirs (see ao-tree)' },
+  ],
   examples: [`ao-stop long-job`, `ao-stop lead --tree`],
   async run(ctx, [name], options) {
     checkName(name!);

@@ -5,7 +5,9 @@ import type { SessionTree } from '../sdk/index.js';
 /** One line per node, indented by depth: name, state, own cost, and the subtree's cost and tokens. */
 function lines(node: SessionTree, depth = 0): string[] {
   const tokens = node.tree.usage.input_tokens + node.tree.usage.output_tokens;
-  const rolled = node.children.length ? `, with descendants $${node.tree.cost_usd.toFixed(4)} (${node.tree.sessions} sessions, ${tokens} tokens)` : '';
+  const rolled = node.children.length
+    ? `, with descendants $${node.tree.cost_usd.toFixed(4)} (${node.tree.sessions} sessions, ${tokens} tokens)`
+    : '';
   const own = `${'  '.repeat(depth)}${node.name}  ${node.state}  $${node.cost_usd.toFixed(4)}${rolled}`;
   return [own, ...node.children.flatMap((child) => lines(child, depth + 1))];
 }
@@ -27,7 +29,8 @@ await main({
       if (ctx.json) ctx.outJson(tree);
       else ctx.out(lines(tree).join('\n'));
     } catch (error) {
-      if (error instanceof NotFoundError) throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
+      if (error instanceof NotFoundError)
+        throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');
       throw error;
     }
   },

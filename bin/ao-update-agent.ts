@@ -3,7 +3,15 @@ import { checkName, CliError, main, readStdin, stringOption } from './lib/cli.js
 import { readSettings, SETTING_OPTIONS } from './lib/agent-options.js';
 
 /** The optional fields --clear can remove, as the API names them. */
-const CLEARABLE = ['system_prompt', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'mcp_servers', 'approval'] as const;
+const CLEARABLE = [
+  'system_prompt',
+  'model',
+  'permission_mode',
+  'allowed_tools',
+  'disallowed_tools',
+  'mcp_servers',
+  'approval',
+] as const;
 
 await main({
   name: 'ao-update-agent',
@@ -15,9 +23,20 @@ await main({
   ],
   options: [
     { name: 'description', short: 'd', type: 'string', value: 'TEXT', description: 'What the agent is for' },
-    { name: 'system-prompt', short: 's', type: 'string', value: 'TEXT', description: 'The new system prompt (- reads it from stdin)' },
+    {
+      name: 'system-prompt',
+      short: 's',
+      type: 'string',
+      value: 'TEXT',
+      description: 'The new system prompt (- reads it from stdin)',
+    },
     ...SETTING_OPTIONS,
-    { name: 'clear', type: 'string', value: 'FIELDS', description: `Comma-separated settings to remove: ${CLEARABLE.join(', ')}` },
+    {
+      name: 'clear',
+      type: 'string',
+      value: 'FIELDS',
+      description: `Comma-separated settings to remove: ${CLEARABLE.join(', ')}`,
+    },
   ],
   examples: [
     `ao-update-agent reviewer --model opus`,
@@ -26,16 +45,21 @@ await main({
   ],
   async run(ctx, [name], options) {
     checkName(name!, 'Agent');
-    const clear = (stringOption(options, 'clear') ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+    const clear = (stringOption(options, 'clear') ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean);
     const unknown = clear.filter((f) => !(CLEARABLE as readonly string[]).includes(f));
-    if (unknown.length) throw new CliError(`--clear takes ${CLEARABLE.join(', ')}, not '${unknown.join(', ')}'`, 'usage');
+    if (unknown.length)
+      throw new CliError(`--clear takes ${CLEARABLE.join(', ')}, not '${unknown.join(', ')}'`, 'usage');
     const description = stringOption(options, 'description', '-d/--description');
     const flagPrompt = stringOption(options, 'system-prompt', '-s/--system-prompt');
     const changes: Record<string, unknown> = { ...(await readSettings(options)) };
     if (description !== undefined) changes.description = description;
     if (flagPrompt !== undefined) {
       const text = flagPrompt === '-' ? await readStdin(false) : flagPrompt;
-      if (!text.trim()) throw new CliError('The new system prompt is empty — to remove it, use --clear system_prompt', 'usage');
+      if (!text.trim())
+        throw new CliError('The new system prompt is empty — to remove it, use --clear system_prompt', 'usage');
       changes.system_prompt = text;
     }
     const both = clear.filter((f) => f in changes);

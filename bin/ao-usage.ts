@@ -25,47 +25,76 @@ function figures(row: { runs: number; usage: Usage; cost_usd: number; duration_m
 function render(report: UsageReport, by?: 'session' | 'agent' | 'day'): string {
   const parts: string[] = [];
   if (!by || by === 'session') {
-    parts.push(table(['SESSION', 'AGENT', 'STATE', ...TOKEN_HEADER], report.sessions.map((s) => [s.name, s.agent ?? '-', s.state, ...figures(s)])));
+    parts.push(
+      table(
+        ['SESSION', 'AGENT', 'STATE', ...TOKEN_HEADER],
+        report.sessions.map((s) => [s.name, s.agent ?? '-', s.state, ...figures(s)]),
+      ),
+    );
   }
   if (!by || by === 'agent') {
-    parts.push(table(['AGENT', 'SESSIONS', ...TOKEN_HEADER], report.agents.map((a) => [a.agent ?? '-', String(a.sessions), ...figures(a)])));
+    parts.push(
+      table(
+        ['AGENT', 'SESSIONS', ...TOKEN_HEADER],
+        report.agents.map((a) => [a.agent ?? '-', String(a.sessions), ...figures(a)]),
+      ),
+    );
   }
   if (!by || by === 'day') {
-    parts.push(table(['DAY (UTC)', 'SESSIONS', ...TOKEN_HEADER], report.days.map((d) => [d.day, String(d.sessions), ...figures(d)])));
+    parts.push(
+      table(
+        ['DAY (UTC)', 'SESSIONS', ...TOKEN_HEADER],
+        report.days.map((d) => [d.day, String(d.sessions), ...figures(d)]),
+      ),
+    );
   }
   const t = report.totals;
   if (!by) {
-    parts.push(`Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${count(tokens(t.usage))} tokens `
-      + `(input ${count(t.usage.input_tokens)}, output ${count(t.usage.output_tokens)}, cache write ${count(t.usage.cache_creation_input_tokens)}, `
-      + `cache read ${count(t.usage.cache_read_input_tokens)}), ${cost(t.cost_usd)}, ${formatDuration(t.duration_ms)}`);
+    parts.push(
+      `Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${count(tokens(t.usage))} tokens ` +
+        `(input ${count(t.usage.input_tokens)}, output ${count(t.usage.output_tokens)}, cache write ${count(t.usage.cache_creation_input_tokens)}, ` +
+        `cache read ${count(t.usage.cache_read_input_tokens)}), ${cost(t.cost_usd)}, ${formatDuration(t.duration_ms)}`,
+    );
   }
   return parts.join('\n\n');
 }
 
-const tokens = (u: Usage) => u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
+const tokens = (u: Usage) =>
+  u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
 const count = (n: number) => n.toLocaleString('en-US');
 const cost = (usd: number) => `$${usd.toFixed(4)}`;
 
 await main({
   name: 'ao-usage',
   description: [
-    'Token usage, cost and time of the sessions\' runs: per session (most expensive first), per agent,',
-    'per UTC day, and the total. Costs are Claude Code\'s own estimate; runs still going count with',
+    "Token usage, cost and time of the sessions' runs: per session (most expensive first), per agent,",
+    "per UTC day, and the total. Costs are Claude Code's own estimate; runs still going count with",
     'what they have reported so far. With --json: the whole report, as GET /usage answers it.',
   ],
   options: [
     { name: 'session', type: 'string', value: 'NAMES', description: 'Only these sessions (comma-separated)' },
     { name: 'agent', type: 'string', value: 'NAME', description: 'Only sessions started from this agent blueprint' },
-    { name: 'by', type: 'string', value: 'WHAT', description: `Only this table: ${SECTIONS.join(', ')} (default: all three and the total)` },
+    {
+      name: 'by',
+      type: 'string',
+      value: 'WHAT',
+      description: `Only this table: ${SECTIONS.join(', ')} (default: all three and the total)`,
+    },
   ],
   examples: [`ao-usage`, `ao-usage --by agent`, `ao-usage --session fix-tests,review-1`, `ao-usage --json`],
   async run(ctx, _args, options) {
-    const sessions = stringOption(options, 'session')?.split(',').map((n) => n.trim()).filter(Boolean);
-    sessions?.forEach((name) => checkName(name));
+    const sessions = stringOption(options, 'session')
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
+    sessions?.forEach((name) => {
+      checkName(name);
+    });
     const agent = stringOption(options, 'agent');
     if (agent !== undefined) checkName(agent, 'Agent');
     const by = stringOption(options, 'by');
-    if (by !== undefined && !(SECTIONS as readonly string[]).includes(by)) throw new CliError(`--by must be one of ${SECTIONS.join(', ')}, not '${by}'`, 'usage');
+    if (by !== undefined && !(SECTIONS as readonly string[]).includes(by))
+      throw new CliError(`--by must be one of ${SECTIONS.join(', ')}, not '${by}'`, 'usage');
     const ao = await ctx.client();
     const report = await ao.sessions.usage({ agent, sessions });
     if (ctx.json) {
@@ -79,4 +108,3 @@ await main({
     ctx.out(render(report, by as (typeof SECTIONS)[number] | undefined));
   },
 });
-

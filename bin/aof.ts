@@ -14,18 +14,37 @@ type Which = 'both' | 'runtime' | 'registry';
 async function serve(which: Which): Promise<void> {
   const env = readServerEnvironment();
   const started: RunningServer[] = [];
-  const common = { dataDir: env.dataDir, databaseUrl: env.databaseUrl, token: env.token, allowedOrigins: env.allowedOrigins, allowedHosts: env.allowedHosts };
+  const common = {
+    dataDir: env.dataDir,
+    databaseUrl: env.databaseUrl,
+    token: env.token,
+    allowedOrigins: env.allowedOrigins,
+    allowedHosts: env.allowedHosts,
+  };
   const logger = createLogger('aof');
   try {
     if (which !== 'runtime') {
-      started.push(await startRegistry({ ...common, url: env.registryUrl, agentsDir: env.agentsDir, logger: createLogger('registry') }));
+      started.push(
+        await startRegistry({
+          ...common,
+          url: env.registryUrl,
+          agentsDir: env.agentsDir,
+          logger: createLogger('registry'),
+        }),
+      );
     }
     if (which !== 'registry') {
-      started.push(await startRuntime({
-        ...common, url: env.runtimeUrl, registryUrl: env.registryUrl, logger: createLogger('runtime'),
-        webhooks: { url: env.webhookUrl, secret: env.webhookSecret },
-        executor: env.executor, leaseSeconds: env.leaseSeconds,
-      }));
+      started.push(
+        await startRuntime({
+          ...common,
+          url: env.runtimeUrl,
+          registryUrl: env.registryUrl,
+          logger: createLogger('runtime'),
+          webhooks: { url: env.webhookUrl, secret: env.webhookSecret },
+          executor: env.executor,
+          leaseSeconds: env.leaseSeconds,
+        }),
+      );
     }
   } catch (error) {
     // Whatever did start goes down cleanly (its data dir unlocked) before the error is reported.
@@ -41,10 +60,13 @@ async function serve(which: Which): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`${signal}: shutting down (running agents keep going and are picked up at the next start)\n`);
-    void Promise.all(started.map((server) => server.close())).then(() => process.exit(0), (error) => {
-      logger.error('could not shut down cleanly', error);
-      process.exit(1);
-    });
+    void Promise.all(started.map((server) => server.close())).then(
+      () => process.exit(0),
+      (error) => {
+        logger.error('could not shut down cleanly', error);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -56,43 +78,72 @@ const RUNNER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$/;
 async function runner(opts: Record<string, unknown>): Promise<void> {
   const env = readServerEnvironment();
   const text = (key: string) => (opts[key] === undefined || opts[key] === true ? undefined : String(opts[key]));
-  const list = (value: string | undefined) => (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+  const list = (value: string | undefined) =>
+    (value ?? '')
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
   const runtimes = list(text('runtime') ?? env.runtimeUrl.origin).map((url) => parseUrl('--runtime', url).origin);
   const name = text('name');
-  if (name !== undefined && !RUNNER_NAME.test(name)) throw new Error(`--name must be letters, digits, '_' and '-', starting with a letter or digit, 1 to 60 characters, not '${name}'`);
+  if (name !== undefined && !RUNNER_NAME.test(name))
+    throw new Error(
+      `--name must be letters, digits, '_' and '-', starting with a letter or digit, 1 to 60 characters, not '${name}'`,
+    );
   const max = text('max');
-  if (max !== undefined && !(Number.isInteger(Number(max)) && Number(max) > 0)) throw new Error(`--max must be a whole number, 1 or more, not '${max}'`);
+  if (max !== undefined && !(Number.isInteger(Number(max)) && Number(max) > 0))
+    throw new Error(`--max must be a whole number, 1 or more, not '${max}'`);
   const running = await startRunner({
-    runtimes, name, tags: list(text('tags')), maxConcurrent: max === undefined ? undefined : Number(max),
-    dataDir: env.dataDir, token: env.token, logger: createLogger('runner'),
+    runtimes,
+    name,
+    tags: list(text('tags')),
+    maxConcurrent: max === undefined ? undefined : Number(max),
+    dataDir: env.dataDir,
+    token: env.token,
+    logger: createLogger('runner'),
   });
-  process.on('unhandledRejection', (reason) => createLogger('runner').error('unhandled rejection (the runner keeps running)', reason));
+  process.on('unhandledRejection', (reason) =>
+    createLogger('runner').error('unhandled rejection (the runner keeps running)', reason),
+  );
   const shutdown = (signal: string) => {
-    process.stderr.write(`${signal}: runner stopping (running agents keep going and are picked up at the next start)\n`);
-    void running.close().then(() => process.exit(0), () => process.exit(1));
+    process.stderr.write(
+      `${signal}: runner stopping (running agents keep going and are picked up at the next start)\n`,
+    );
+    void running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-const program = sade('aof').version(VERSION)
-  .describe('Runs the aof servers on the embedded store (data in AGENT_ORCHESTRATOR_DATA_DIR, default ~/.agent-orchestrator).');
+const program = sade('aof')
+  .version(VERSION)
+  .describe(
+    'Runs the aof servers on the embedded store (data in AGENT_ORCHESTRATOR_DATA_DIR, default ~/.agent-orchestrator).',
+  );
 
-program.command('up', 'Start the Agent Runtime and the Agent Registry', { default: true })
-  .action(() => serve('both'));
-program.command('runtime', 'Start only the Agent Runtime (sessions)')
-  .action(() => serve('runtime'));
-program.command('registry', 'Start only the Agent Registry (blueprints)')
-  .action(() => serve('registry'));
-program.command('runner', 'Run agents on this host for a runtime elsewhere (claims its queued runs)')
-  .option('--runtime', 'The runtime URL; several (replicas) comma-separated. Default: AGENT_ORCHESTRATOR_SESSION_API_URL')
-  .option('--name', "This runner's name, unique among runners and the same across its restarts (default: the host name)")
+program.command('up', 'Start the Agent Runtime and the Agent Registry', { default: true }).action(() => serve('both'));
+program.command('runtime', 'Start only the Agent Runtime (sessions)').action(() => serve('runtime'));
+program.command('registry', 'Start only the Agent Registry (blueprints)').action(() => serve('registry'));
+program
+  .command('runner', 'Run agents on this host for a runtime elsewhere (claims its queued runs)')
+  .option(
+    '--runtime',
+    'The runtime URL; several (replicas) comma-separated. Default: AGENT_ORCHESTRATOR_SESSION_API_URL',
+  )
+  .option(
+    '--name',
+    "This runner's name, unique among runners and the same across its restarts (default: the host name)",
+  )
   .option('--tags', 'What this runner offers, comma-separated: it runs only sessions whose runner_tags it all has')
   .option('--max', 'Runs at once on this runner (default: AGENT_ORCHESTRATOR_MAX_CONCURRENT, else 8)')
   .example('runner --runtime http://10.0.0.5:8765,http://10.0.0.6:8765 --name build-1 --tags linux,gpu --max 4')
   .action((opts: Record<string, unknown>) => runner(opts));
 
-const parsed = asksForHelp(process.argv) ? withTrimmedLines(() => program.parse(process.argv, { lazy: true })) : program.parse(process.argv, { lazy: true });
+const parsed = asksForHelp(process.argv)
+  ? withTrimmedLines(() => program.parse(process.argv, { lazy: true }))
+  : program.parse(process.argv, { lazy: true });
 if (parsed) {
   Promise.resolve(parsed.handler(...parsed.args)).catch((error: Error) => {
     process.stderr.write(`aof: ${error.message}\n`);

@@ -10,10 +10,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 execFileSync(bin('tsc'), ['-p', join(here, 'tsconfig.json')], { stdio: 'inherit' });
-execFileSync(bin('vite'), ['build', '--config', join(here, 'vite.config.ts'), '--logLevel', 'warn'], { stdio: 'inherit', cwd: here });
+execFileSync(bin('vite'), ['build', '--config', join(here, 'vite.config.ts'), '--logLevel', 'warn'], {
+  stdio: 'inherit',
+  cwd: here,
+});
 
 const out = join(root, 'dist', 'dashboard');
-const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+const walk = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  );
 for (const file of walk(out)) {
   if (/\.(html|js|css|svg|json)$/.test(file)) writeFileSync(`${file}.gz`, gzipSync(readFileSync(file), { level: 9 }));
 }

@@ -8,7 +8,14 @@ const { seed, runs } = fuzzSettings(10_000);
 const localRuns = Number(process.env.FUZZ_LOCAL_RUNS ?? 300);
 const reports: FuzzReport[] = [];
 process.stderr.write(`fuzz: seed ${seed} (FUZZ_SEED=${seed} reproduces this run)\n`);
-reports.push(await runFuzz({ seed, runs, executor: 'none', progress: (n) => process.stderr.write(`fuzz: ${n} requests planned so far\n`) }));
+reports.push(
+  await runFuzz({
+    seed,
+    runs,
+    executor: 'none',
+    progress: (n) => process.stderr.write(`fuzz: ${n} requests planned so far\n`),
+  }),
+);
 if (localRuns > 0) reports.push(await runFuzz({ seed, runs: localRuns, executor: 'local' }));
 for (const report of reports) {
   process.stdout.write(`${formatReport(report)}\n`);

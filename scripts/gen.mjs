@@ -14,9 +14,9 @@ const outputs = new Map();
 for (const api of apis) {
   const spec = new URL(`openapi/${api}.yaml`, root);
   const ast = await openapiTS(spec, { emptyObjectsUnknown: true, alphabetize: false });
-  outputs.set(`sdk/generated/${api}.ts`, header + '/* eslint-disable */\n' + astToString(ast));
+  outputs.set(`sdk/generated/${api}.ts`, `${header}/* eslint-disable */\n${astToString(ast)}`);
 }
-let documents = header + "import type { OpenApiDocument } from './openapi-document.js';\n";
+let documents = `${header}import type { OpenApiDocument } from './openapi-document.js';\n`;
 for (const api of apis) {
   const doc = parse(await readFile(new URL(`openapi/${api}.yaml`, root), 'utf8'));
   documents += `\nexport const ${api}Document: OpenApiDocument = ${JSON.stringify(doc, null, 2)};\n`;

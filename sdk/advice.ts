@@ -53,7 +53,10 @@ export const URL_VARIABLES: Record<string, string> = {
 };
 
 /** What to say about a run that failed or was stopped (an outcome, not an error of the call). */
-export function endedRunAdvice(result: { name: string; run: number | null; state: string; error: string | null }, terms: ClientTerms): string {
+export function endedRunAdvice(
+  result: { name: string; run: number | null; state: string; error: string | null },
+  terms: ClientTerms,
+): string {
   const verb = result.state === 'stopped' ? 'was stopped' : 'failed';
   return `Session '${result.name}' ${verb}${result.run ? ` (run ${result.run})` : ''}: ${result.error ?? 'no reason given'} — see its events with ${terms.sessionEvents(result.name)}; continue it with ${terms.resumeSession(result.name)}`;
 }
@@ -69,7 +72,10 @@ export function advise(error: unknown, terms: ClientTerms, subject: AdviceSubjec
   }
   if (error instanceof WaitTimeoutError) {
     const name = error.session;
-    return { code: 'timeout', message: `${error.message} — it keeps running; check it with ${terms.sessionStatus(name)} and collect it with ${terms.sessionResult(name)}` };
+    return {
+      code: 'timeout',
+      message: `${error.message} — it keeps running; check it with ${terms.sessionStatus(name)} and collect it with ${terms.sessionResult(name)}`,
+    };
   }
   if (error instanceof ApiError) {
     const code = error.code ?? (error instanceof ServerError ? 'internal-error' : 'error');
@@ -85,7 +91,8 @@ function apiAdvice(error: ApiError, code: string, terms: ClientTerms, subject: A
   switch (code) {
     case 'session-not-found':
       if (subject.waiting) return `Session '${session}' was deleted while waiting for it`;
-      if (subject.resuming) return `Session '${session}' not found — start it with ${terms.startSession(session)} (see ${terms.listSessions})`;
+      if (subject.resuming)
+        return `Session '${session}' not found — start it with ${terms.startSession(session)} (see ${terms.listSessions})`;
       return `Session '${session}' not found — see ${terms.listSessions}`;
     case 'session-exists':
       return `Session '${session}' already exists — continue it with ${terms.resumeSession(session)}, or pick another name`;
@@ -122,6 +129,9 @@ function apiAdvice(error: ApiError, code: string, terms: ClientTerms, subject: A
     default:
       if (error instanceof ServerError) return `${error.service} failed: ${error.message} — see the server's log`;
       // A field error the detail already says (`body.x: message`) is not repeated.
-      return [error.message, ...error.errors.filter((e) => !error.message.includes(e.message)).map((e) => `${e.field} ${e.message}`)].join('; ');
+      return [
+        error.message,
+        ...error.errors.filter((e) => !error.message.includes(e.message)).map((e) => `${e.field} ${e.message}`),
+      ].join('; ');
   }
 }

@@ -45,8 +45,16 @@ export interface ResolvedConfig {
 export function resolveConfig(options: OrchestratorOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const token = options.token !== undefined ? options.token : env[ENV.token];
   return {
-    runtimeUrl: baseUrl('runtimeUrl', ENV.runtimeUrl, options.runtimeUrl ?? (env[ENV.runtimeUrl] || DEFAULT_RUNTIME_URL)),
-    registryUrl: baseUrl('registryUrl', ENV.registryUrl, options.registryUrl ?? (env[ENV.registryUrl] || DEFAULT_REGISTRY_URL)),
+    runtimeUrl: baseUrl(
+      'runtimeUrl',
+      ENV.runtimeUrl,
+      options.runtimeUrl ?? (env[ENV.runtimeUrl] || DEFAULT_RUNTIME_URL),
+    ),
+    registryUrl: baseUrl(
+      'registryUrl',
+      ENV.registryUrl,
+      options.registryUrl ?? (env[ENV.registryUrl] || DEFAULT_REGISTRY_URL),
+    ),
     token: token || undefined,
     fetch: options.fetch,
     parent: (options.parent !== undefined ? options.parent : env[ENV.sessionName]) || undefined,
@@ -62,7 +70,9 @@ function baseUrl(option: string, variable: string, value: string | URL): string 
     throw new OrchestratorError(`${option} (or ${variable}) is not a URL: '${String(value)}'`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OrchestratorError(`${option} (or ${variable}) must be an http:// or https:// URL, not '${String(value)}'`);
+    throw new OrchestratorError(
+      `${option} (or ${variable}) must be an http:// or https:// URL, not '${String(value)}'`,
+    );
   }
   url.search = '';
   url.hash = '';

@@ -102,7 +102,9 @@ export const PROBLEM_TYPE_PREFIX = 'urn:aof:problem:';
 
 /** `'session-busy'` from `'urn:aof:problem:session-busy'`; undefined for any other type. */
 export function problemCode(type: string | undefined): string | undefined {
-  return type?.startsWith(PROBLEM_TYPE_PREFIX) && type.length > PROBLEM_TYPE_PREFIX.length ? type.slice(PROBLEM_TYPE_PREFIX.length) : undefined;
+  return type?.startsWith(PROBLEM_TYPE_PREFIX) && type.length > PROBLEM_TYPE_PREFIX.length
+    ? type.slice(PROBLEM_TYPE_PREFIX.length)
+    : undefined;
 }
 
 /**
@@ -144,7 +146,11 @@ export class WaitTimeoutError extends OrchestratorError {
 
 /** Walks `cause` chains (fetch wraps the socket error) for a `code` like ECONNREFUSED. */
 function errorCode(error: unknown): string | undefined {
-  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = error, depth = 0;
+    e && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && code) return code;
     const inner = (e as { errors?: unknown }).errors; // AggregateError from happy-eyeballs connects
@@ -158,7 +164,11 @@ function errorCode(error: unknown): string | undefined {
 
 function innermostMessage(error: unknown): string | undefined {
   let message: string | undefined;
-  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = error, depth = 0;
+    e && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const m = (e as { message?: unknown }).message;
     if (typeof m === 'string' && m) message = m;
   }

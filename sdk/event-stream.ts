@@ -13,7 +13,10 @@ export interface SseMessage {
 }
 
 /** Opens the stream; `lastEventId` is the id of the last message seen, on reconnects. */
-export type Connect = (signal: AbortSignal, lastEventId: string | undefined) => Promise<ReadableStream<Uint8Array> | null>;
+export type Connect = (
+  signal: AbortSignal,
+  lastEventId: string | undefined,
+) => Promise<ReadableStream<Uint8Array> | null>;
 
 export interface ReconnectOptions {
   /** Reconnect after a drop, sending `Last-Event-ID`. When false, a drop ends the stream with a ConnectionError. */
@@ -106,7 +109,9 @@ export async function* followSse(
       const queue: SseMessage[] = [];
       const parser = createParser({
         onEvent: (m) => queue.push({ id: m.id, event: m.event, data: m.data }),
-        onRetry: (ms) => { delayMs = ms; },
+        onRetry: (ms) => {
+          delayMs = ms;
+        },
       });
       try {
         for (;;) {
@@ -139,7 +144,12 @@ export async function* followSse(
     if (failures >= maxRetries) {
       throw dropped instanceof ConnectionError
         ? dropped
-        : new ConnectionError(service, baseUrl, dropped, `Lost the event stream from ${service} at ${baseUrl} and could not resume it after ${maxRetries} attempts`);
+        : new ConnectionError(
+            service,
+            baseUrl,
+            dropped,
+            `Lost the event stream from ${service} at ${baseUrl} and could not resume it after ${maxRetries} attempts`,
+          );
     }
     failures++;
     await sleep(Math.min(delayMs * 2 ** (failures - 1), 5000), signal);

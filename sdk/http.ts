@@ -8,7 +8,11 @@ import { ApiError, ConnectionError, type ServiceName } from './errors.js';
 import type { ResolvedConfig } from './config.js';
 import type { Problem } from './types.js';
 
-export function createApiClient<Paths extends {}>(service: ServiceName, baseUrl: string, config: ResolvedConfig): Client<Paths> {
+export function createApiClient<Paths extends {}>(
+  service: ServiceName,
+  baseUrl: string,
+  config: ResolvedConfig,
+): Client<Paths> {
   const client = createClient<Paths>({
     baseUrl,
     ...(config.fetch ? { fetch: config.fetch } : {}),
@@ -48,7 +52,12 @@ async function readProblem(response: Response): Promise<Problem> {
   }
   try {
     const body = JSON.parse(text) as Partial<Problem> | null;
-    if (body && typeof body === 'object' && !Array.isArray(body) && (typeof body.detail === 'string' || typeof body.title === 'string')) {
+    if (
+      body &&
+      typeof body === 'object' &&
+      !Array.isArray(body) &&
+      (typeof body.detail === 'string' || typeof body.title === 'string')
+    ) {
       return { type: 'about:blank', title: response.statusText || 'Error', ...body, status: response.status };
     }
   } catch {

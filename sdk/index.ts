@@ -7,7 +7,13 @@
  * ```
  */
 export { Orchestrator } from './orchestrator.js';
-export { Sessions, type EventsStreamOptions, type ListOptions, type StreamOptions, type WaitOptions } from './resources/sessions.js';
+export {
+  Sessions,
+  type EventsStreamOptions,
+  type ListOptions,
+  type StreamOptions,
+  type WaitOptions,
+} from './resources/sessions.js';
 export { Agents } from './resources/agents.js';
 export { Approvals } from './resources/approvals.js';
 export { EventStream } from './event-stream.js';

@@ -10,7 +10,6 @@ import { describeRequest, startFakeModel, type FakeModel } from './support/fake-
 
 const echoMcpServer = fileURLToPath(new URL('./support/echo-mcp-server.mjs', import.meta.url));
 
-
 describe('fake model + real Claude Code CLI', function () {
   this.timeout(30000);
 
@@ -35,9 +34,23 @@ describe('fake model + real Claude Code CLI', function () {
     await rm(configDir, { recursive: true, force: true });
   });
 
-  function runClaude(prompt: string, extraArgs: string[] = [], sessionArgs = ['--session-id', randomUUID()]): Promise<CliRun> {
-    const args = ['-p', '--output-format', 'stream-json', '--verbose', '--model', TEST_MODEL,
-      '--permission-mode', 'bypassPermissions', ...sessionArgs, ...extraArgs];
+  function runClaude(
+    prompt: string,
+    extraArgs: string[] = [],
+    sessionArgs = ['--session-id', randomUUID()],
+  ): Promise<CliRun> {
+    const args = [
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--model',
+      TEST_MODEL,
+      '--permission-mode',
+      'bypassPermissions',
+      ...sessionArgs,
+      ...extraArgs,
+    ];
     return runCli(args, { cwd, env: claudeChildEnv(fake.url, configDir), prompt });
   }
 
@@ -61,14 +74,17 @@ describe('fake model + real Claude Code CLI', function () {
     const target = path.join(cwd, 'hello.txt');
     fake.respond((req) =>
       req.toolResults.length === 0
-        ? { text: 'Writing the file.', toolUse: { name: 'Write', input: { file_path: target, content: 'written by the fake\n' } } }
+        ? {
+            text: 'Writing the file.',
+            toolUse: { name: 'Write', input: { file_path: target, content: 'written by the fake\n' } },
+          }
         : { text: `Done (${req.toolResults[0]!.is_error ? 'error' : 'ok'}): ${req.toolResults[0]!.text}` },
     );
     const run = await runClaude('write hello.txt');
 
     assert.equal(run.code, 0, run.stderr);
     const write = fake.requests[0]!.tools?.find((t) => t.name === 'Write');
-    assert.deepEqual((write?.input_schema as { required: string[] }).required, ['file_path', 'content']);
+    assert.deepEqual((write!.input_schema as { required: string[] }).required, ['file_path', 'content']);
     assert.equal(await readFile(target, 'utf8'), 'written by the fake\n');
 
     assert.equal(fake.requests.length, 2);

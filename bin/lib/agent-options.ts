@@ -6,16 +6,55 @@ export const PERMISSION_MODES = ['default', 'acceptEdits', 'bypassPermissions', 
 
 /** The settings options, after -d and -s, which each command words its own way. */
 export const SETTING_OPTIONS: OptionSpec[] = [
-  { name: 'model', type: 'string', value: 'MODEL', description: 'Claude model, e.g. sonnet, opus or a full model name' },
-  { name: 'permission-mode', type: 'string', value: 'MODE', description: `${PERMISSION_MODES.join(', ')} (default: the runtime's, bypassPermissions)` },
-  { name: 'allowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to allow, e.g. "Read,Grep,Bash(git *)"' },
+  {
+    name: 'model',
+    type: 'string',
+    value: 'MODEL',
+    description: 'Claude model, e.g. sonnet, opus or a full model name',
+  },
+  {
+    name: 'permission-mode',
+    type: 'string',
+    value: 'MODE',
+    description: `${PERMISSION_MODES.join(', ')} (default: the runtime's, bypassPermissions)`,
+  },
+  {
+    name: 'allowed-tools',
+    type: 'string',
+    value: 'LIST',
+    description: 'Comma-separated tools to allow, e.g. "Read,Grep,Bash(git *)"',
+  },
   { name: 'disallowed-tools', type: 'string', value: 'LIST', description: 'Comma-separated tools to deny' },
-  { name: 'mcp-config', type: 'string', value: 'FILE', description: 'JSON file with {"mcpServers": {...}} for the agent' },
+  {
+    name: 'mcp-config',
+    type: 'string',
+    value: 'FILE',
+    description: 'JSON file with {"mcpServers": {...}} for the agent',
+  },
   OUTPUT_SCHEMA_OPTION,
-  { name: 'worktree', type: 'boolean', description: 'Its sessions work in a git worktree of their own by default (branch aof/<session>)' },
-  { name: 'approval', type: 'boolean', description: 'Approval mode: the agent asks a person (ao-approvals, ao-approve, ao-deny) before tool uses its rules do not allow' },
-  { name: 'approval-timeout', type: 'string', value: 'SECONDS', description: 'With --approval: how long a question waits for an answer (default 600)' },
-  { name: 'on-timeout', type: 'string', value: 'deny|allow', description: 'With --approval: what an unanswered question becomes (default deny)' },
+  {
+    name: 'worktree',
+    type: 'boolean',
+    description: 'Its sessions work in a git worktree of their own by default (branch aof/<session>)',
+  },
+  {
+    name: 'approval',
+    type: 'boolean',
+    description:
+      'Approval mode: the agent asks a person (ao-approvals, ao-approve, ao-deny) before tool uses its rules do not allow',
+  },
+  {
+    name: 'approval-timeout',
+    type: 'string',
+    value: 'SECONDS',
+    description: 'With --approval: how long a question waits for an answer (default 600)',
+  },
+  {
+    name: 'on-timeout',
+    type: 'string',
+    value: 'deny|allow',
+    description: 'With --approval: what an unanswered question becomes (default deny)',
+  },
 ];
 
 export interface Settings {
@@ -33,7 +72,10 @@ export interface Settings {
 export async function readSettings(options: Options): Promise<Settings> {
   const permissionMode = stringOption(options, 'permission-mode');
   if (permissionMode !== undefined && !PERMISSION_MODES.includes(permissionMode)) {
-    throw new CliError(`--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, not '${permissionMode}'`, 'usage');
+    throw new CliError(
+      `--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, not '${permissionMode}'`,
+      'usage',
+    );
   }
   const model = stringOption(options, 'model');
   return {
@@ -52,21 +94,31 @@ function approvalPolicy(options: Options): Pick<Settings, 'approval'> {
   const timeoutText = stringOption(options, 'approval-timeout');
   const onTimeout = stringOption(options, 'on-timeout');
   if (!options.approval) {
-    if (timeoutText !== undefined || onTimeout !== undefined) throw new CliError('--approval-timeout and --on-timeout need --approval', 'usage');
+    if (timeoutText !== undefined || onTimeout !== undefined)
+      throw new CliError('--approval-timeout and --on-timeout need --approval', 'usage');
     return {};
   }
   const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 86_400)) {
     throw new CliError(`--approval-timeout must be whole seconds from 1 to 86400, not '${timeoutText}'`, 'usage');
   }
-  if (onTimeout !== undefined && onTimeout !== 'deny' && onTimeout !== 'allow') throw new CliError(`--on-timeout must be deny or allow, not '${onTimeout}'`, 'usage');
-  return { approval: { ...(timeout !== undefined ? { timeout_seconds: timeout } : {}), ...(onTimeout ? { on_timeout: onTimeout } : {}) } };
+  if (onTimeout !== undefined && onTimeout !== 'deny' && onTimeout !== 'allow')
+    throw new CliError(`--on-timeout must be deny or allow, not '${onTimeout}'`, 'usage');
+  return {
+    approval: {
+      ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
+      ...(onTimeout ? { on_timeout: onTimeout } : {}),
+    },
+  };
 }
 
 function toolList(options: Options, flag: string, field: string): Record<string, string[]> {
   const value = stringOption(options, flag);
   if (value === undefined) return {};
-  const tools = value.split(',').map((t) => t.trim()).filter(Boolean);
+  const tools = value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   return tools.length ? { [field]: tools } : {};
 }
 
@@ -81,7 +133,8 @@ async function mcpServers(options: Options): Promise<{ mcp_servers?: Record<stri
     throw new CliError(`Cannot read --mcp-config ${file}: ${(error as Error).message}`, 'usage');
   }
   const servers = (parsed as { mcpServers?: unknown } | null)?.mcpServers;
-  if (!servers || typeof servers !== 'object') throw new CliError(`--mcp-config ${file} has no "mcpServers" object`, 'usage');
+  if (!servers || typeof servers !== 'object')
+    throw new CliError(`--mcp-config ${file} has no "mcpServers" object`, 'usage');
   return { mcp_servers: servers as Record<string, never> };
 }
 

@@ -8,7 +8,10 @@ export function agentStatusCommand(command: string, status: 'active' | 'inactive
     args: ['name'],
     description: activate
       ? ['Activates an agent blueprint: sessions can be started from it again (ao-new <session> --agent <name>).']
-      : ['Deactivates an agent blueprint: no new session can start from it until ao-activate-agent.', 'Sessions already started from it keep working and can be resumed.'],
+      : [
+          'Deactivates an agent blueprint: no new session can start from it until ao-activate-agent.',
+          'Sessions already started from it keep working and can be resumed.',
+        ],
     examples: [`${command} reviewer`, `${command} reviewer --json`],
     async run(ctx, [name]) {
       checkName(name!, 'Agent');

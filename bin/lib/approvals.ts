@@ -5,28 +5,44 @@ import { formatToolCall } from './format.js';
 
 /** `apr_1f…  fix-tests (run 2)  Bash(command="rm -rf build")  pending, expires in 9 min 58 s`. */
 export function describeApproval(approval: Approval, now = Date.now()): string {
-  const state = approval.state === 'pending'
-    ? `pending, expires in ${Math.max(0, Math.round((Date.parse(approval.expires_at) - now) / 1000))} s`
-    : `${approval.state}${approval.answered_by ? ` by ${approval.answered_by.replace('_', ' ')}` : ''}${approval.message ? `: ${approval.message}` : ''}`;
+  const state =
+    approval.state === 'pending'
+      ? `pending, expires in ${Math.max(0, Math.round((Date.parse(approval.expires_at) - now) / 1000))} s`
+      : `${approval.state}${approval.answered_by ? ` by ${approval.answered_by.replace('_', ' ')}` : ''}${approval.message ? `: ${approval.message}` : ''}`;
   return `${approval.id}  ${approval.session} (run ${approval.run})  ${formatToolCall(approval.tool, approval.input)}  ${state}`;
 }
 
 /** Answers the request with this id, or the oldest pending one of the session with this name. */
-export async function answerApproval(ctx: Context, target: string, decision: { approve: true } | { approve: false; message?: string | undefined }): Promise<void> {
+export async function answerApproval(
+  ctx: Context,
+  target: string,
+  decision: { approve: true } | { approve: false; message?: string | undefined },
+): Promise<void> {
   if (!/^apr_[A-Za-z0-9]+$/.test(target) && !NAME_PATTERN.test(target)) {
-    throw new CliError(`'${target}' is neither a session name nor an approval request id (apr_...) — see ao-approvals`, 'usage');
+    throw new CliError(
+      `'${target}' is neither a session name nor an approval request id (apr_...) — see ao-approvals`,
+      'usage',
+    );
   }
   const ao: Orchestrator = await ctx.client();
   const { NotFoundError, ConflictError } = await import('../../sdk/index.js');
   try {
     const found = await ao.approvals.find(target);
-    if (!found) throw new CliError(`Session '${target}' has no pending approval request — see ao-approvals`, 'no_pending_approval');
-    const answered = decision.approve ? await ao.approvals.approve(found.id) : await ao.approvals.deny(found.id, { message: decision.message });
+    if (!found)
+      throw new CliError(
+        `Session '${target}' has no pending approval request — see ao-approvals`,
+        'no_pending_approval',
+      );
+    const answered = decision.approve
+      ? await ao.approvals.approve(found.id)
+      : await ao.approvals.deny(found.id, { message: decision.message });
     if (ctx.json) ctx.outJson(answered);
     else ctx.out(describeApproval(answered));
   } catch (error) {
-    if (error instanceof NotFoundError) throw new CliError(`No session or approval request '${target}' — see ao-approvals`, 'approval_not_found');
-    if (error instanceof ConflictError) throw new CliError(`${error.message} — see ao-approvals --all`, 'approval_answered');
+    if (error instanceof NotFoundError)
+      throw new CliError(`No session or approval request '${target}' — see ao-approvals`, 'approval_not_found');
+    if (error instanceof ConflictError)
+      throw new CliError(`${error.message} — see ao-approvals --all`, 'approval_answered');
     throw error;
   }
 }

@@ -43,14 +43,22 @@ export type Options = Record<string, unknown>;
 
 /** An error for the user: printed as `<command>: <message>` on stderr, exit code 1. */
 export class CliError extends Error {
-  constructor(message: string, readonly code = 'error', readonly details?: Record<string, unknown>) {
+  constructor(
+    message: string,
+    readonly code = 'error',
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'CliError';
   }
 }
 
 /** `--json` on every command. */
-const JSON_OPTION: OptionSpec = { name: 'json', type: 'boolean', description: 'Machine-readable output: one JSON document on stdout; errors as JSON on stderr' };
+const JSON_OPTION: OptionSpec = {
+  name: 'json',
+  type: 'boolean',
+  description: 'Machine-readable output: one JSON document on stdout; errors as JSON on stderr',
+};
 
 /** Parses argv, runs the command, turns every failure into a message and exit code 1. Never throws. */
 export async function main(spec: CommandSpec, argv: string[] = process.argv): Promise<void> {
@@ -60,10 +68,16 @@ export async function main(spec: CommandSpec, argv: string[] = process.argv): Pr
   program.describe(spec.description);
   for (const option of options) {
     // sade has no value placeholders in flags: the placeholder leads the description instead.
-    program.option(`${option.short ? `-${option.short}, ` : ''}--${option.name}`, `${option.value ? `${option.value}  ` : ''}${option.description}`);
+    program.option(
+      `${option.short ? `-${option.short}, ` : ''}--${option.name}`,
+      `${option.value ? `${option.value}  ` : ''}${option.description}`,
+    );
   }
   // sade prints examples as `$ <bin> <example>`.
-  for (const example of spec.examples ?? []) program.example(example === spec.name ? '' : example.startsWith(`${spec.name} `) ? example.slice(spec.name.length + 1) : example);
+  for (const example of spec.examples ?? [])
+    program.example(
+      example === spec.name ? '' : example.startsWith(`${spec.name} `) ? example.slice(spec.name.length + 1) : example,
+    );
 
   // String options take the next argument whatever it is (a prompt may start with '-').
   const stringOptions = options.filter((o) => o.type === 'string');
@@ -75,13 +89,14 @@ export async function main(spec: CommandSpec, argv: string[] = process.argv): Pr
     if (!given.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version')) {
       checkArguments(spec, options, given);
     }
-    const parse = () => program.parse([...argv.slice(0, 2), ...given], {
-      lazy: true,
-      boolean: options.filter((o) => o.type === 'boolean').map((o) => o.name),
-      unknown: (flag: string) => {
-        throw new CliError(`Unknown option ${flag} — see ${spec.name} --help`, 'usage');
-      },
-    });
+    const parse = () =>
+      program.parse([...argv.slice(0, 2), ...given], {
+        lazy: true,
+        boolean: options.filter((o) => o.type === 'boolean').map((o) => o.name),
+        unknown: (flag: string) => {
+          throw new CliError(`Unknown option ${flag} — see ${spec.name} --help`, 'usage');
+        },
+      });
     const parsed = asksForHelp(given) ? withTrimmedLines(parse) : parse();
     if (!parsed) return; // --help or --version was printed
     const positional = parsed.args as unknown[];
@@ -119,10 +134,16 @@ function checkArguments(spec: CommandSpec, options: OptionSpec[], given: string[
   const expected = spec.args ?? [];
   if (positional < expected.length) {
     const missing = expected[positional]!;
-    throw new CliError(`Missing <${missing}> — usage: ${spec.name} ${expected.map((a) => `<${a}>`).join(' ')}${options.length > 1 ? ' [options]' : ''} (see ${spec.name} --help)`, 'usage');
+    throw new CliError(
+      `Missing <${missing}> — usage: ${spec.name} ${expected.map((a) => `<${a}>`).join(' ')}${options.length > 1 ? ' [options]' : ''} (see ${spec.name} --help)`,
+      'usage',
+    );
   }
   if (positional > expected.length) {
-    throw new CliError(`Too many arguments — usage: ${spec.name} ${expected.map((a) => `<${a}>`).join(' ')}${options.length > 1 ? ' [options]' : ''}; quote a prompt that has spaces (see ${spec.name} --help)`, 'usage');
+    throw new CliError(
+      `Too many arguments — usage: ${spec.name} ${expected.map((a) => `<${a}>`).join(' ')}${options.length > 1 ? ' [options]' : ''}; quote a prompt that has spaces (see ${spec.name} --help)`,
+      'usage',
+    );
   }
 }
 
@@ -132,7 +153,10 @@ export class Context {
   /** What the command works on, for the advice on a failure. */
   subject: AdviceSubject = {};
 
-  constructor(readonly command: string, readonly json: boolean) {}
+  constructor(
+    readonly command: string,
+    readonly json: boolean,
+  ) {}
 
   /** Says what the command works on (session, agent, project dir), so a failure can name it. */
   about(subject: AdviceSubject): void {
@@ -143,7 +167,10 @@ export class Context {
   async client(): Promise<Orchestrator> {
     if (!this.#client) {
       (await import('./fetch-classes.js')).installFetchClasses();
-      const [{ Orchestrator }, { nodeFetch }] = await Promise.all([import('../../sdk/index.js'), import('./node-fetch.js')]);
+      const [{ Orchestrator }, { nodeFetch }] = await Promise.all([
+        import('../../sdk/index.js'),
+        import('./node-fetch.js'),
+      ]);
       this.#client = new Orchestrator({ fetch: nodeFetch });
     }
     return this.#client;
@@ -167,7 +194,9 @@ export class Context {
   /** Reports a failure on stderr (JSON with --json) and sets exit code 1. */
   error(error: CliError): void {
     if (this.json) {
-      process.stderr.write(`${JSON.stringify({ error: { code: error.code, message: error.message, ...error.details } })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ error: { code: error.code, message: error.message, ...error.details } })}\n`,
+      );
     } else {
       process.stderr.write(`${this.command}: ${error.message}\n`);
     }
@@ -248,7 +277,7 @@ export async function readStdin(hasFallback: boolean): Promise<string> {
   const stdin = process.stdin;
   if (stdin.isTTY) return '';
   const { fstatSync, readFileSync } = await import('node:fs');
-  let info;
+  let info: ReturnType<typeof fstatSync>;
   try {
     info = fstatSync(0);
   } catch {
@@ -288,13 +317,23 @@ export async function readStdin(hasFallback: boolean): Promise<string> {
  * wins: a command in a `while read` loop must not eat the loop's input. No text at all is an error
  * that says how to give it.
  */
-export async function readText(options: Options, spec: { option: string; short?: string; what: string; example: string }): Promise<string> {
+export async function readText(
+  options: Options,
+  spec: { option: string; short?: string; what: string; example: string },
+): Promise<string> {
   const flag = spec.short ? `-${spec.short}` : `--${spec.option}`;
   const raw = options[spec.option];
   if (Array.isArray(raw)) throw new CliError(`${flag} was given more than once`, 'usage');
-  if (raw === true) throw new CliError(`${flag} needs a value — pass ${flag} ${spec.what.toUpperCase().replace(/\s+/g, '_')}, or ${flag} - to read it from stdin`, 'usage');
+  if (raw === true)
+    throw new CliError(
+      `${flag} needs a value — pass ${flag} ${spec.what.toUpperCase().replace(/\s+/g, '_')}, or ${flag} - to read it from stdin`,
+      'usage',
+    );
   const flagValue = typeof raw === 'string' && raw !== '-' ? raw : undefined;
-  const text = flagValue ?? await readStdin(false);
+  const text = flagValue ?? (await readStdin(false));
   if (text.trim() !== '') return text;
-  throw new CliError(`No ${spec.what} given — pass ${flag} ${spec.what.toUpperCase().replace(/\s+/g, '_')} or pipe it on stdin (${spec.example})`, 'usage');
+  throw new CliError(
+    `No ${spec.what} given — pass ${flag} ${spec.what.toUpperCase().replace(/\s+/g, '_')} or pipe it on stdin (${spec.example})`,
+    'usage',
+  );
 }

@@ -14,9 +14,10 @@ export class LightHeaders {
 
   constructor(init?: HeadersInit) {
     if (!init) return;
-    const entries = init instanceof LightHeaders || Symbol.iterator in Object(init)
-      ? (init as Iterable<[string, string]>)
-      : Object.entries(init as Record<string, string>);
+    const entries =
+      init instanceof LightHeaders || Symbol.iterator in Object(init)
+        ? (init as Iterable<[string, string]>)
+        : Object.entries(init as Record<string, string>);
     for (const [key, value] of entries) this.append(key, value);
   }
 
@@ -25,17 +26,33 @@ export class LightHeaders {
     const current = this.#map.get(name);
     this.#map.set(name, current === undefined ? String(value) : `${current}, ${value}`);
   }
-  set(key: string, value: string): void { this.#map.set(key.toLowerCase(), String(value)); }
-  get(key: string): string | null { return this.#map.get(key.toLowerCase()) ?? null; }
-  has(key: string): boolean { return this.#map.has(key.toLowerCase()); }
-  delete(key: string): void { this.#map.delete(key.toLowerCase()); }
+  set(key: string, value: string): void {
+    this.#map.set(key.toLowerCase(), String(value));
+  }
+  get(key: string): string | null {
+    return this.#map.get(key.toLowerCase()) ?? null;
+  }
+  has(key: string): boolean {
+    return this.#map.has(key.toLowerCase());
+  }
+  delete(key: string): void {
+    this.#map.delete(key.toLowerCase());
+  }
   forEach(callback: (value: string, key: string, parent: LightHeaders) => void): void {
     for (const [key, value] of this.entries()) callback(value, key, this);
   }
-  *entries(): IterableIterator<[string, string]> { yield* [...this.#map.entries()].sort(([a], [b]) => (a < b ? -1 : 1)); }
-  *keys(): IterableIterator<string> { for (const [key] of this.entries()) yield key; }
-  *values(): IterableIterator<string> { for (const [, value] of this.entries()) yield value; }
-  [Symbol.iterator](): IterableIterator<[string, string]> { return this.entries(); }
+  *entries(): IterableIterator<[string, string]> {
+    yield* [...this.#map.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+  }
+  *keys(): IterableIterator<string> {
+    for (const [key] of this.entries()) yield key;
+  }
+  *values(): IterableIterator<string> {
+    for (const [, value] of this.entries()) yield value;
+  }
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
 }
 
 type Body = string | Uint8Array | ReadableStream<Uint8Array> | null | undefined;
@@ -57,17 +74,27 @@ async function readAll(body: Body): Promise<Uint8Array> {
 class BodyMixin {
   #body: Body;
   #used = false;
-  constructor(body: Body) { this.#body = body ?? null; }
-  get body(): Body { return this.#body; }
-  get bodyUsed(): boolean { return this.#used; }
+  constructor(body: Body) {
+    this.#body = body ?? null;
+  }
+  get body(): Body {
+    return this.#body;
+  }
+  get bodyUsed(): boolean {
+    return this.#used;
+  }
   async arrayBuffer(): Promise<ArrayBuffer> {
     if (this.#used) throw new TypeError('Body is unusable: Body has already been read');
     this.#used = true;
     const bytes = await readAll(this.#body);
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
-  async text(): Promise<string> { return new TextDecoder().decode(await this.arrayBuffer()); }
-  async json(): Promise<unknown> { return JSON.parse(await this.text()); }
+  async text(): Promise<string> {
+    return new TextDecoder().decode(await this.arrayBuffer());
+  }
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
 }
 
 interface LightRequestInit {
@@ -93,7 +120,9 @@ export class LightRequest extends BodyMixin {
     this.signal = init.signal ?? from?.signal ?? new AbortController().signal;
   }
 
-  clone(): LightRequest { return new LightRequest(this); }
+  clone(): LightRequest {
+    return new LightRequest(this);
+  }
 }
 
 interface LightResponseInit {
@@ -114,7 +143,9 @@ export class LightResponse extends BodyMixin {
     this.headers = new LightHeaders(init.headers);
   }
 
-  get ok(): boolean { return this.status >= 200 && this.status < 300; }
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
 }
 
 /** Puts the small classes in place of Node's lazy ones, unless those were already loaded. */
@@ -122,7 +153,8 @@ export function installFetchClasses(): void {
   const replace = (name: string, value: unknown) => {
     const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
     // A getter means Node's class was never asked for: swap it before anyone does.
-    if (!descriptor || descriptor.get) Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
+    if (!descriptor || descriptor.get)
+      Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
   };
   replace('Headers', LightHeaders);
   replace('Request', LightRequest);

@@ -5,7 +5,12 @@ export function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
   return all
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -19,7 +24,9 @@ export function oneLine(text: string, max: number): string {
 export function formatToolCall(tool: string, input: unknown): string {
   let args: string;
   if (input && typeof input === 'object' && !Array.isArray(input)) {
-    args = Object.entries(input as Record<string, unknown>).map(([key, value]) => `${key}=${formatValue(value)}`).join(', ');
+    args = Object.entries(input as Record<string, unknown>)
+      .map(([key, value]) => `${key}=${formatValue(value)}`)
+      .join(', ');
   } else if (input === undefined || input === null) {
     args = '';
   } else {

@@ -11,7 +11,8 @@ import { Readable } from 'node:stream';
 
 export async function nodeFetch(input: Request): Promise<Response> {
   const url = new URL(input.url);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`fetch failed: unsupported protocol ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TypeError(`fetch failed: unsupported protocol ${url.protocol}`);
   const body = input.body ? Buffer.from(await input.arrayBuffer()) : undefined;
   const headers: Record<string, string> = {};
   input.headers.forEach((value, key) => {
@@ -26,7 +27,10 @@ export async function nodeFetch(input: Request): Promise<Response> {
       const status = res.statusCode ?? 502;
       const responseHeaders = new Headers();
       for (const [key, value] of Object.entries(res.headers)) {
-        if (Array.isArray(value)) value.forEach((v) => responseHeaders.append(key, v));
+        if (Array.isArray(value))
+          value.forEach((v) => {
+            responseHeaders.append(key, v);
+          });
         else if (value !== undefined) responseHeaders.set(key, value);
       }
       const noBody = status === 204 || status === 304 || input.method === 'HEAD';

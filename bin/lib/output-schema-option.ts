@@ -18,7 +18,10 @@ export async function readOutputSchema(options: Options): Promise<Record<string,
     try {
       text = await readFile(value, 'utf8');
     } catch (error) {
-      throw new CliError(`--output-schema: cannot read '${value}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}) — give a JSON Schema inline ('{"type":"object",...}') or a .json file`, 'usage');
+      throw new CliError(
+        `--output-schema: cannot read '${value}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}) — give a JSON Schema inline ('{"type":"object",...}') or a .json file`,
+        'usage',
+      );
     }
   }
   let schema: unknown;
@@ -27,6 +30,7 @@ export async function readOutputSchema(options: Options): Promise<Record<string,
   } catch (error) {
     throw new CliError(`--output-schema: not JSON (${(error as Error).message})`, 'usage');
   }
-  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) throw new CliError('--output-schema: must be a JSON object (a JSON Schema)', 'usage');
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema))
+    throw new CliError('--output-schema: must be a JSON object (a JSON Schema)', 'usage');
   return schema as Record<string, unknown>;
 }

@@ -8,14 +8,27 @@ import { formatToolCall } from './format.js';
 
 /** Options of every command that waits for a run. */
 export const WAIT_OPTIONS = [
-  { name: 'verbose', type: 'boolean', description: 'Show the tool calls on stderr as they happen (the default when stderr is a terminal)' },
+  {
+    name: 'verbose',
+    type: 'boolean',
+    description: 'Show the tool calls on stderr as they happen (the default when stderr is a terminal)',
+  },
   { name: 'quiet', type: 'boolean', description: 'Never show tool calls' },
-  { name: 'timeout', type: 'string', value: 'SECONDS', description: 'Stop waiting after this long (the run keeps going); exit 1' },
+  {
+    name: 'timeout',
+    type: 'string',
+    value: 'SECONDS',
+    description: 'Stop waiting after this long (the run keeps going); exit 1',
+  },
 ] as const;
 
 /** Options both ao-new and ao-resume take besides the prompt. */
 export const RUN_OPTIONS = [
-  { name: 'async', type: 'boolean', description: 'Return as soon as the run is queued; check it with ao-status, collect it with ao-get-result' },
+  {
+    name: 'async',
+    type: 'boolean',
+    description: 'Return as soon as the run is queued; check it with ao-status, collect it with ao-get-result',
+  },
   ...WAIT_OPTIONS,
 ] as const;
 
@@ -36,12 +49,20 @@ export function waitSettings(flags: Options): WaitSettings {
 }
 
 /** After the session was created or resumed: wait (unless --async) and print the outcome. */
-export async function finishRun(ctx: Context, ao: Orchestrator, session: Session, settings: WaitSettings): Promise<void> {
+export async function finishRun(
+  ctx: Context,
+  ao: Orchestrator,
+  session: Session,
+  settings: WaitSettings,
+): Promise<void> {
   const name = session.name;
   const run = session.runs.at(-1)?.number ?? 1;
   if (settings.async) {
     if (ctx.json) ctx.outJson(session);
-    else ctx.out(`Session '${name}' ${session.state} (run ${run}) — check it with ao-status ${name}, collect it with ao-get-result ${name}`);
+    else
+      ctx.out(
+        `Session '${name}' ${session.state} (run ${run}) — check it with ao-status ${name}, collect it with ao-get-result ${name}`,
+      );
     return;
   }
   await printResult(ctx, await waitForRun(ctx, ao, name, run, settings));
@@ -51,7 +72,8 @@ function parseTimeout(options: Options): number | undefined {
   const raw = stringOption(options, 'timeout');
   if (raw === undefined) return undefined;
   const seconds = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--timeout must be a number of seconds greater than 0, not '${raw}'`, 'usage');
+  if (raw.trim() === '' || !Number.isFinite(seconds) || seconds <= 0)
+    throw new CliError(`--timeout must be a number of seconds greater than 0, not '${raw}'`, 'usage');
   return Math.round(seconds * 1000);
 }
 
@@ -60,17 +82,32 @@ function parseTimeout(options: Options): number | undefined {
  * session's events and prints each tool call as it starts; otherwise (and when the event stream
  * breaks) long-polls the status, which rides out a runtime restart. Ctrl-C stops waiting, not the run.
  */
-export async function waitForRun(ctx: Context, ao: Orchestrator, name: string, run: number, settings: WaitSettings): Promise<SessionResult> {
+export async function waitForRun(
+  ctx: Context,
+  ao: Orchestrator,
+  name: string,
+  run: number,
+  settings: WaitSettings,
+): Promise<SessionResult> {
   ctx.about({ session: name, waiting: true });
   const controller = new AbortController();
-  const onInterrupt = () => controller.abort(new CliError(
-    `Stopped waiting; session '${name}' keeps running — check it with ao-status ${name}, stop it with ao-stop ${name}`,
-    'interrupted',
-  ));
+  const onInterrupt = () =>
+    controller.abort(
+      new CliError(
+        `Stopped waiting; session '${name}' keeps running — check it with ao-status ${name}, stop it with ao-stop ${name}`,
+        'interrupted',
+      ),
+    );
   process.once('SIGINT', onInterrupt);
   const { WaitTimeoutError } = await import('../../sdk/index.js');
   // Explained like the SDK's own timeout, by the advice for it.
-  const timer = settings.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new WaitTimeoutError(name, settings.timeoutMs!, undefined)), settings.timeoutMs);
+  const timer =
+    settings.timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () => controller.abort(new WaitTimeoutError(name, settings.timeoutMs!, undefined)),
+          settings.timeoutMs,
+        );
   try {
     if (settings.progress) {
       try {
@@ -105,9 +142,12 @@ export async function printResult(ctx: Context, result: SessionResult): Promise<
   if (ctx.json) ctx.outJson(result);
   if (result.state === 'finished') {
     // A session with an output schema: the validated object, as JSON (with --json: in `result_json`).
-    if (!ctx.json) ctx.out('result_json' in result ? JSON.stringify(result.result_json, null, 2) : result.result ?? '');
+    if (!ctx.json)
+      ctx.out('result_json' in result ? JSON.stringify(result.result_json, null, 2) : (result.result ?? ''));
     return;
   }
   const { endedRunAdvice } = await import('../../sdk/index.js');
-  ctx.error(new CliError(endedRunAdvice(result, CLI_TERMS), result.state, { session: result.name, state: result.state }));
+  ctx.error(
+    new CliError(endedRunAdvice(result, CLI_TERMS), result.state, { session: result.name, state: result.state }),
+  );
 }

@@ -3,14 +3,39 @@ import type { SessionCreate } from '../../sdk/index.js';
 import { checkName, CliError, stringOption, type OptionSpec, type Options } from './cli.js';
 
 export const TEAM_OPTIONS: OptionSpec[] = [
-  { name: 'parent', type: 'string', value: 'NAME', description: 'The session this one works for (default: the session this command runs in, if any); --no-parent for none' },
-  { name: 'callback', type: 'boolean', description: 'When its run ends, resume the parent with the outcome (use with --async, then end your turn)' },
-  { name: 'max-cost-usd', type: 'string', value: 'USD', description: 'Budget for this session and everything it starts; stopped when crossed' },
-  { name: 'max-tokens', type: 'string', value: 'N', description: 'Token budget for this session and everything it starts' },
+  {
+    name: 'parent',
+    type: 'string',
+    value: 'NAME',
+    description:
+      'The session this one works for (default: the session this command runs in, if any); --no-parent for none',
+  },
+  {
+    name: 'callback',
+    type: 'boolean',
+    description: 'When its run ends, resume the parent with the outcome (use with --async, then end your turn)',
+  },
+  {
+    name: 'max-cost-usd',
+    type: 'string',
+    value: 'USD',
+    description: 'Budget for this session and everything it starts; stopped when crossed',
+  },
+  {
+    name: 'max-tokens',
+    type: 'string',
+    value: 'N',
+    description: 'Token budget for this session and everything it starts',
+  },
   { name: 'max-turns', type: 'string', value: 'N', description: 'Model turns allowed per run' },
   { name: 'run-timeout', type: 'string', value: 'SECONDS', description: 'Stop a run that goes on longer than this' },
   { name: 'inherit-limits', type: 'boolean', description: 'Sessions this one starts get the same limits' },
-  { name: 'webhook-url', type: 'string', value: 'URL', description: 'POST a signed notice to this URL when a run ends' },
+  {
+    name: 'webhook-url',
+    type: 'string',
+    value: 'URL',
+    description: 'POST a signed notice to this URL when a run ends',
+  },
 ];
 
 function positive(options: Options, name: string, integer: boolean): number | undefined {
@@ -18,7 +43,10 @@ function positive(options: Options, name: string, integer: boolean): number | un
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new CliError(`--${name} must be ${integer ? 'a whole number' : 'a number'} greater than 0, not '${raw}'`, 'usage');
+    throw new CliError(
+      `--${name} must be ${integer ? 'a whole number' : 'a number'} greater than 0, not '${raw}'`,
+      'usage',
+    );
   }
   return value;
 }

@@ -46,8 +46,10 @@ export function faviconSvg(counts: Counts | undefined): string {
   const fill = failed ? '#e03131' : running ? '#2f9e44' : '#3b5bdb';
   const label = running > 99 ? '99+' : running ? String(running) : 'ao';
   const size = label.length > 2 ? 12 : 16;
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="${fill}"/>` +
-    `<text x="16" y="22" font-family="sans-serif" font-size="${size}" font-weight="700" text-anchor="middle" fill="#fff">${label}</text></svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="${fill}"/>` +
+    `<text x="16" y="22" font-family="sans-serif" font-size="${size}" font-weight="700" text-anchor="middle" fill="#fff">${label}</text></svg>`
+  );
 }
 
 export function formatDuration(ms: number | null | undefined): string {

@@ -10,9 +10,12 @@ export function useClient(): { client: Orchestrator; guard: (error: unknown) => 
   const context = useContext(ClientContext);
   if (!context) throw new Error('useClient outside ClientContext');
   const { client, onUnauthorized } = context;
-  const guard = useCallback((error: unknown): never => {
-    if (isUnauthorized(error)) onUnauthorized();
-    throw error;
-  }, [onUnauthorized]);
+  const guard = useCallback(
+    (error: unknown): never => {
+      if (isUnauthorized(error)) onUnauthorized();
+      throw error;
+    },
+    [onUnauthorized],
+  );
   return { client, guard };
 }

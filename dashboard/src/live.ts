@@ -8,7 +8,12 @@ import { isUnauthorized } from './api.js';
  * call per `debounceMs`. A dropped stream is reopened after a pause, and `onChange` is called once
  * more then, since changes made meanwhile are lost.
  */
-export function useSessionChanges(client: Orchestrator, onChange: (changes: SessionChange[]) => void, debounceMs = 250, onUnauthorized?: () => void): void {
+export function useSessionChanges(
+  client: Orchestrator,
+  onChange: (changes: SessionChange[]) => void,
+  debounceMs = 250,
+  onUnauthorized?: () => void,
+): void {
   const callback = useRef(onChange);
   callback.current = onChange;
   useEffect(() => {
@@ -34,7 +39,10 @@ export function useSessionChanges(client: Orchestrator, onChange: (changes: Sess
           if (reconnecting) queue();
           for await (const change of stream) queue(change);
         } catch (error) {
-          if (isUnauthorized(error)) { onUnauthorized?.(); return; }
+          if (isUnauthorized(error)) {
+            onUnauthorized?.();
+            return;
+          }
         }
         if (stopped) return;
         reconnecting = true;
@@ -58,4 +66,3 @@ export function useNow(ms = 1000): number {
   }, [ms]);
   return Date.now();
 }
-

@@ -1,4 +1,4 @@
-import { render } from 'preact';
+import { type JSX, render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Orchestrator } from '../../sdk/index.js';
 import { createClient, describe, forgetToken, isUnauthorized, savedToken, saveToken } from './api.js';
@@ -12,7 +12,11 @@ import { UsageView } from './views/usage.js';
 import { RuntimeView } from './views/runtime.js';
 import './styles.css';
 
-type Access = { state: 'checking' } | { state: 'ok'; client: Orchestrator } | { state: 'token'; message: string | undefined } | { state: 'down'; message: string };
+type Access =
+  | { state: 'checking' }
+  | { state: 'ok'; client: Orchestrator }
+  | { state: 'token'; message: string | undefined }
+  | { state: 'down'; message: string };
 
 function App() {
   const [access, setAccess] = useState<Access>({ state: 'checking' });
@@ -25,7 +29,10 @@ function App() {
       return true;
     } catch (error) {
       if (isUnauthorized(error)) {
-        setAccess({ state: 'token', message: token ? onWrong ?? 'The saved token was refused; enter the current one.' : undefined });
+        setAccess({
+          state: 'token',
+          message: token ? (onWrong ?? 'The saved token was refused; enter the current one.') : undefined,
+        });
       } else {
         setAccess({ state: 'down', message: describe(error) });
       }
@@ -33,7 +40,9 @@ function App() {
     }
   }, []);
 
-  useEffect(() => { void connect(savedToken()); }, [connect]);
+  useEffect(() => {
+    void connect(savedToken());
+  }, [connect]);
 
   // Any call that meets a 401 later (the token changed on the server) brings the prompt back.
   const onUnauthorized = useCallback(() => {
@@ -41,25 +50,46 @@ function App() {
     setAccess({ state: 'token', message: 'The runtime no longer accepts this token; enter the current one.' });
   }, []);
 
-  if (access.state === 'checking') return <main class="center"><p>Connecting…</p></main>;
+  if (access.state === 'checking')
+    return (
+      <main class="center">
+        <p>Connecting…</p>
+      </main>
+    );
   if (access.state === 'down') {
     return (
       <main class="center">
         <h1>aof</h1>
-        <p class="error" role="alert">{access.message}</p>
-        <button onClick={() => void connect(savedToken())}>Try again</button>
+        <p class="error" role="alert">
+          {access.message}
+        </p>
+        <button type="button" onClick={() => void connect(savedToken())}>
+          Try again
+        </button>
       </main>
     );
   }
   if (access.state === 'token') return <TokenGate message={access.message} onSubmit={connect} />;
   return (
     <ClientContext.Provider value={{ client: access.client, onUnauthorized }}>
-      <Shell onSignOut={savedToken() ? () => { forgetToken(); setAccess({ state: 'token', message: undefined }); } : undefined} />
+      <Shell
+        onSignOut={
+          savedToken()
+            ? () => {
+                forgetToken();
+                setAccess({ state: 'token', message: undefined });
+              }
+            : undefined
+        }
+      />
     </ClientContext.Provider>
   );
 }
 
-function TokenGate(props: { message: string | undefined; onSubmit: (token: string, onWrong: string) => Promise<boolean> }) {
+function TokenGate(props: {
+  message: string | undefined;
+  onSubmit: (token: string, onWrong: string) => Promise<boolean>;
+}) {
   const [token, setToken] = useState('');
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -75,23 +105,50 @@ function TokenGate(props: { message: string | undefined; onSubmit: (token: strin
     <main class="center">
       <form class="card narrow" onSubmit={submit} aria-labelledby="token-title">
         <h1 id="token-title">aof needs its token</h1>
-        <p class="muted">This runtime is protected by <code>AGENT_ORCHESTRATOR_API_TOKEN</code>. The token stays in this browser (never in a URL).</p>
+        <p class="muted">
+          This runtime is protected by <code>AGENT_ORCHESTRATOR_API_TOKEN</code>. The token stays in this browser (never
+          in a URL).
+        </p>
         <label for="token">API token</label>
-        <input id="token" name="token" type="password" autoComplete="off" required value={token} onInput={(e) => setToken(e.currentTarget.value)} aria-describedby="token-error" />
-        {props.message && <p id="token-error" class="field-error" role="alert">{props.message}</p>}
-        <label class="check"><input type="checkbox" checked={remember} onChange={(e) => setRemember(e.currentTarget.checked)} /> Remember on this browser</label>
-        <button type="submit" class="primary" disabled={busy}>Open the dashboard</button>
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autoComplete="off"
+          required
+          value={token}
+          onInput={(e) => setToken(e.currentTarget.value)}
+          aria-describedby="token-error"
+        />
+        {props.message && (
+          <p id="token-error" class="field-error" role="alert">
+            {props.message}
+          </p>
+        )}
+        <label class="check">
+          <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.currentTarget.checked)} /> Remember
+          on this browser
+        </label>
+        <button type="submit" class="primary" disabled={busy}>
+          Open the dashboard
+        </button>
       </form>
     </main>
   );
 }
 
-const NAV: Array<[string, string]> = [['', 'Board'], ['new', 'New session'], ['blueprints', 'Blueprints'], ['usage', 'Usage'], ['runtime', 'Runtime']];
+const NAV: Array<[string, string]> = [
+  ['', 'Board'],
+  ['new', 'New session'],
+  ['blueprints', 'Blueprints'],
+  ['usage', 'Usage'],
+  ['runtime', 'Runtime'],
+];
 
 function Shell(props: { onSignOut: (() => void) | undefined }) {
   const route = useRoute();
   const [first = '', second] = route;
-  let view;
+  let view: JSX.Element;
   if (first === 'sessions' && second) view = <SessionView name={second} />;
   else if (first === 'new') view = <NewSession />;
   else if (first === 'blueprints') view = <Blueprints selected={second} />;
@@ -103,13 +160,21 @@ function Shell(props: { onSignOut: (() => void) | undefined }) {
   return (
     <>
       <header class="top">
-        <a class="brand" href={href()}>aof</a>
+        <a class="brand" href={href()}>
+          aof
+        </a>
         <nav aria-label="Main">
           {NAV.map(([path, label]) => (
-            <a href={path ? href(path) : href()} aria-current={current === path ? 'page' : undefined}>{label}</a>
+            <a href={path ? href(path) : href()} aria-current={current === path ? 'page' : undefined}>
+              {label}
+            </a>
           ))}
         </nav>
-        {props.onSignOut && <button class="link" onClick={props.onSignOut}>Forget token</button>}
+        {props.onSignOut && (
+          <button type="button" class="link" onClick={props.onSignOut}>
+            Forget token
+          </button>
+        )}
       </header>
       <main class="page">{view}</main>
     </>

@@ -11,7 +11,9 @@ const cache = new Map<string, string>();
 export function markdownHtml(text: string): string {
   let html = cache.get(text);
   if (html === undefined) {
-    html = DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: false }), { USE_PROFILES: { html: true } });
+    html = DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: false }), {
+      USE_PROFILES: { html: true },
+    });
     if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
     cache.set(text, html);
   }

@@ -10,7 +10,11 @@ export function listPage(client: Orchestrator, params: ListParams): Promise<Sess
 }
 
 /** Every session matching `params`, page after page (500 a page), reporting how many so far. */
-export async function listEvery(client: Orchestrator, params: ListParams, onProgress?: (count: number) => void): Promise<SessionSummary[]> {
+export async function listEvery(
+  client: Orchestrator,
+  params: ListParams,
+  onProgress?: (count: number) => void,
+): Promise<SessionSummary[]> {
   const all: SessionSummary[] = [];
   for await (const session of client.sessions.iterate({ ...params, limit: 500 })) {
     all.push(session);

@@ -9,10 +9,28 @@ export type TimelineItem =
   | { kind: 'start'; seq: number; run: number; at: string; model: string | undefined }
   | { kind: 'message'; seq: number; run: number; at: string; role: 'user' | 'assistant'; text: string }
   | {
-      kind: 'tool'; seq: number; run: number; at: string; id: string | undefined; tool: string; input: unknown;
-      output: string | undefined; isError: boolean; endedAt: string | undefined; durationMs: number | undefined;
+      kind: 'tool';
+      seq: number;
+      run: number;
+      at: string;
+      id: string | undefined;
+      tool: string;
+      input: unknown;
+      output: string | undefined;
+      isError: boolean;
+      endedAt: string | undefined;
+      durationMs: number | undefined;
     }
-  | { kind: 'result'; seq: number; run: number; at: string; text: string | null; isError: boolean; costUsd: number | undefined; errors: string[] }
+  | {
+      kind: 'result';
+      seq: number;
+      run: number;
+      at: string;
+      text: string | null;
+      isError: boolean;
+      costUsd: number | undefined;
+      errors: string[];
+    }
   | { kind: 'stop'; seq: number; run: number; at: string; reason: string; exitCode: number | null | undefined };
 
 export interface Timeline {
@@ -33,7 +51,9 @@ export function addEvent(timeline: Timeline, event: SessionEvent): Timeline {
 
 /** Folds a batch of events in with one copy of the list (a replay of thousands stays linear). */
 export function addEvents(timeline: Timeline, events: readonly SessionEvent[]): Timeline {
-  const fresh = events.filter((event, i) => event.seq > timeline.lastSeq && (i === 0 || event.seq > events[i - 1]!.seq));
+  const fresh = events.filter(
+    (event, i) => event.seq > timeline.lastSeq && (i === 0 || event.seq > events[i - 1]!.seq),
+  );
   if (!fresh.length) return timeline;
   const items = timeline.items.slice();
   for (const event of fresh) fold(items, timeline.open, event);
@@ -51,8 +71,15 @@ function fold(items: TimelineItem[], open: Timeline['open'], event: SessionEvent
       break;
     case 'pre_tool': {
       const item = {
-        kind: 'tool' as const, ...base, id: event.data.tool_use_id, tool: event.data.tool, input: event.data.input,
-        output: undefined, isError: false, endedAt: undefined, durationMs: undefined,
+        kind: 'tool' as const,
+        ...base,
+        id: event.data.tool_use_id,
+        tool: event.data.tool,
+        input: event.data.input,
+        output: undefined,
+        isError: false,
+        endedAt: undefined,
+        durationMs: undefined,
       };
       items.push(item);
       if (item.id) open.set(item.id, item);
@@ -64,22 +91,36 @@ function fold(items: TimelineItem[], open: Timeline['open'], event: SessionEvent
       if (pre) {
         open.delete(id!);
         const done = {
-          ...pre, output: event.data.output, isError: event.data.is_error, endedAt: event.at,
+          ...pre,
+          output: event.data.output,
+          isError: event.data.is_error,
+          endedAt: event.at,
           durationMs: Math.max(0, Date.parse(event.at) - Date.parse(pre.at)),
         };
         items[items.indexOf(pre)] = done;
       } else {
         items.push({
-          kind: 'tool', ...base, id, tool: event.data.tool ?? '(tool)', input: undefined,
-          output: event.data.output, isError: event.data.is_error, endedAt: event.at, durationMs: undefined,
+          kind: 'tool',
+          ...base,
+          id,
+          tool: event.data.tool ?? '(tool)',
+          input: undefined,
+          output: event.data.output,
+          isError: event.data.is_error,
+          endedAt: event.at,
+          durationMs: undefined,
         });
       }
       break;
     }
     case 'result':
       items.push({
-        kind: 'result', ...base, text: event.data.text ?? null, isError: event.data.is_error,
-        costUsd: event.data.total_cost_usd, errors: event.data.errors ?? [],
+        kind: 'result',
+        ...base,
+        text: event.data.text ?? null,
+        isError: event.data.is_error,
+        costUsd: event.data.total_cost_usd,
+        errors: event.data.errors ?? [],
       });
       break;
     case 'session_stop':

@@ -33,7 +33,17 @@ const KEY_OF: Record<UsageKey, (s: UsageSource) => string> = {
 };
 
 export function emptyRow(key: string): UsageRow {
-  return { key, sessions: 0, runs: 0, input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cost_usd: 0, duration_ms: 0 };
+  return {
+    key,
+    sessions: 0,
+    runs: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cost_usd: 0,
+    duration_ms: 0,
+  };
 }
 
 function add(row: UsageRow, s: UsageSource): void {
@@ -53,7 +63,10 @@ export function usageBy(sessions: readonly UsageSource[], by: UsageKey): UsageRo
   for (const s of sessions) {
     const key = KEY_OF[by](s);
     let row = rows.get(key);
-    if (!row) rows.set(key, (row = emptyRow(key)));
+    if (!row) {
+      row = emptyRow(key);
+      rows.set(key, row);
+    }
     add(row, s);
   }
   const list = [...rows.values()];
@@ -64,12 +77,22 @@ export function usageBy(sessions: readonly UsageSource[], by: UsageKey): UsageRo
 
 export function usageTotal(sessions: readonly UsageSource[]): UsageRow {
   const row = emptyRow('total');
-  sessions.forEach((s) => add(row, s));
+  sessions.forEach((s) => {
+    add(row, s);
+  });
   return row;
 }
 
 const COLUMNS: ReadonlyArray<keyof UsageRow> = [
-  'key', 'sessions', 'runs', 'input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'cost_usd', 'duration_ms',
+  'key',
+  'sessions',
+  'runs',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'cost_usd',
+  'duration_ms',
 ];
 
 /** RFC 4180 CSV with a header; the first column is named after `by`. */
@@ -81,5 +104,5 @@ export function toCsv(rows: readonly UsageRow[], by: UsageKey): string {
     return /[",\r\n']/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
   const header = [by, ...COLUMNS.slice(1)].join(',');
-  return [header, ...rows.map((row) => COLUMNS.map((c) => cell(row[c])).join(','))].join('\r\n') + '\r\n';
+  return `${[header, ...rows.map((row) => COLUMNS.map((c) => cell(row[c])).join(','))].join('\r\n')}\r\n`;
 }

@@ -41,7 +41,9 @@ export class Approvals {
 
   /** Lets the agent use the tool. A ConflictError when the request was already answered. */
   approve(id: string): Promise<Approval> {
-    return data(this.client.POST('/approvals/{id}/answer', { params: { path: { id } }, body: { decision: 'approve' } }));
+    return data(
+      this.client.POST('/approvals/{id}/answer', { params: { path: { id } }, body: { decision: 'approve' } }),
+    );
   }
 
   /** Refuses the tool use; `message` reaches the model, which can change course. */

@@ -102,7 +102,9 @@ export class Sessions {
 
   /** Queues a further run that continues the conversation (409 while a run is active). */
   resume(name: string, input: RunCreate): Promise<Session> {
-    return data(this.client.POST('/sessions/{name}/runs', { params: { path: { name } }, body: { prompt: input.prompt } }));
+    return data(
+      this.client.POST('/sessions/{name}/runs', { params: { path: { name } }, body: { prompt: input.prompt } }),
+    );
   }
 
   /**
@@ -111,7 +113,12 @@ export class Sessions {
    * `forked_from`. A ConflictError while the source's run is active.
    */
   fork(source: string, input: ForkCreate): Promise<Session> {
-    return data(this.client.POST('/sessions/{name}/fork', { params: { path: { name: source } }, body: { name: input.name, prompt: input.prompt } }));
+    return data(
+      this.client.POST('/sessions/{name}/fork', {
+        params: { path: { name: source } },
+        body: { name: input.name, prompt: input.prompt },
+      }),
+    );
   }
 
   get(name: string): Promise<Session> {
@@ -119,11 +126,16 @@ export class Sessions {
   }
 
   /** The session's state; with `wait`, the server holds the answer up to that many seconds for the run to end. */
-  status(name: string, options: { wait?: number | undefined; signal?: AbortSignal | undefined } = {}): Promise<SessionStatus> {
-    return data(this.client.GET('/sessions/{name}/status', {
-      params: { path: { name }, query: options.wait === undefined ? {} : { wait: options.wait } },
-      ...(options.signal ? { signal: options.signal } : {}),
-    }));
+  status(
+    name: string,
+    options: { wait?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<SessionStatus> {
+    return data(
+      this.client.GET('/sessions/{name}/status', {
+        params: { path: { name }, query: options.wait === undefined ? {} : { wait: options.wait } },
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    );
   }
 
   /** The outcome of the last run; a ConflictError while it is still queued or running. */
@@ -139,7 +151,8 @@ export class Sessions {
   list(options: ListOptions & { cursor?: string | undefined } = {}): Promise<SessionPage> {
     const { state, ...rest } = options;
     const query: NonNullable<paths['/sessions']['get']['parameters']['query']> = {};
-    for (const [key, value] of Object.entries(rest)) if (value !== undefined) (query as Record<string, unknown>)[key] = value;
+    for (const [key, value] of Object.entries(rest))
+      if (value !== undefined) (query as Record<string, unknown>)[key] = value;
     if (state !== undefined) query.state = typeof state === 'string' ? [state] : [...state];
     return data(this.client.GET('/sessions', { params: { query } }));
   }
@@ -164,7 +177,10 @@ export class Sessions {
   }
 
   /** A page of stored events; follow `has_more` with `after` = the last `seq`. */
-  listEvents(name: string, options: { after?: number | undefined; limit?: number | undefined } = {}): Promise<EventPage> {
+  listEvents(
+    name: string,
+    options: { after?: number | undefined; limit?: number | undefined } = {},
+  ): Promise<EventPage> {
     const query: { after?: number; limit?: number } = {};
     if (options.after !== undefined) query.after = options.after;
     if (options.limit !== undefined) query.limit = options.limit;
@@ -173,7 +189,8 @@ export class Sessions {
 
   /** Records events reported by an executor that runs elsewhere; returns them with their `seq`. */
   async appendEvents(name: string, events: EventInput[]): Promise<Event[]> {
-    return (await data(this.client.POST('/sessions/{name}/events', { params: { path: { name } }, body: { events } }))).events;
+    return (await data(this.client.POST('/sessions/{name}/events', { params: { path: { name } }, body: { events } })))
+      .events;
   }
 
   /**
@@ -186,18 +203,27 @@ export class Sessions {
     const baseUrl = this.baseUrl;
     return new EventStream<SessionEvent>(async function* (signal) {
       let lastSeq = options.after ?? 0;
-      const messages = followSse(SERVICE, baseUrl, async (signal, lastEventId) => {
-        const query = options.after === undefined ? {} : { after: options.after };
-        const header = lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId };
-        return data(client.GET('/sessions/{name}/events/stream', {
-          params: { path: { name }, query, header },
-          parseAs: 'stream',
-          signal,
-        }));
-      }, signal, { resume: true, maxRetries: options.maxRetries });
+      const messages = followSse(
+        SERVICE,
+        baseUrl,
+        async (signal, lastEventId) => {
+          const query = options.after === undefined ? {} : { after: options.after };
+          const header = lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId };
+          return data(
+            client.GET('/sessions/{name}/events/stream', {
+              params: { path: { name }, query, header },
+              parseAs: 'stream',
+              signal,
+            }),
+          );
+        },
+        signal,
+        { resume: true, maxRetries: options.maxRetries },
+      );
       for await (const message of messages) {
         const event = parseData<SessionEvent>(message, 'event');
-        if (typeof event.seq !== 'number') throw new OrchestratorError(`${SERVICE} sent an event without a seq: ${message.data.slice(0, 200)}`);
+        if (typeof event.seq !== 'number')
+          throw new OrchestratorError(`${SERVICE} sent an event without a seq: ${message.data.slice(0, 200)}`);
         if (event.seq <= lastSeq) continue; // already seen before a reconnect
         lastSeq = event.seq;
         yield event;
@@ -215,8 +241,13 @@ export class Sessions {
     const client = this.client;
     const baseUrl = this.baseUrl;
     return new EventStream<SessionChange>(async function* (signal) {
-      const messages = followSse(SERVICE, baseUrl, (signal) =>
-        data(client.GET('/events/stream', { parseAs: 'stream', signal })), signal, { resume: false });
+      const messages = followSse(
+        SERVICE,
+        baseUrl,
+        (signal) => data(client.GET('/events/stream', { parseAs: 'stream', signal })),
+        signal,
+        { resume: false },
+      );
       for await (const message of messages) {
         if (message.event !== undefined && message.event !== 'session') continue;
         yield parseData<SessionChange>(message, 'session change');
@@ -261,7 +292,11 @@ export class Sessions {
 
   /** Stops the active run (its whole process group); idempotent. `tree`: also every descendant's. */
   stop(name: string, options: { tree?: boolean } = {}): Promise<Session> {
-    return data(this.client.POST('/sessions/{name}/stop', { params: { path: { name }, query: options.tree ? { tree: true } : {} } }));
+    return data(
+      this.client.POST('/sessions/{name}/stop', {
+        params: { path: { name }, query: options.tree ? { tree: true } : {} },
+      }),
+    );
   }
 
   /**
@@ -269,7 +304,10 @@ export class Sessions {
    * with a worktree: what it left uncommitted is committed to its branch `aof/<name>`, which is kept
    * unless `discard`.
    */
-  async delete(name: string, options: { tree?: boolean | undefined; discard?: boolean | undefined } = {}): Promise<void> {
+  async delete(
+    name: string,
+    options: { tree?: boolean | undefined; discard?: boolean | undefined } = {},
+  ): Promise<void> {
     const query = { ...(options.tree ? { tree: true } : {}), ...(options.discard ? { discard: true } : {}) };
     await data(this.client.DELETE('/sessions/{name}', { params: { path: { name }, query } }));
   }
@@ -289,7 +327,8 @@ export class Sessions {
    */
   async prune(options: { before?: Date | string | undefined; keep?: number | undefined }): Promise<string[]> {
     const body: { before?: string; keep?: number } = {};
-    if (options.before !== undefined) body.before = options.before instanceof Date ? options.before.toISOString() : options.before;
+    if (options.before !== undefined)
+      body.before = options.before instanceof Date ? options.before.toISOString() : options.before;
     if (options.keep !== undefined) body.keep = options.keep;
     return (await data(this.client.POST('/sessions/prune', { body }))).deleted;
   }

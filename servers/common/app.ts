@@ -30,28 +30,30 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
   app.use(problemResponses(options.logger));
   app.use(securityGuard(options.security));
   for (const extra of options.extras ?? []) app.use(extra);
-  app.use(bodyParser({
-    enableTypes: ['json'],
-    jsonLimit: BODY_LIMIT,
-    jsonStrict: true,
-    onError(error) {
-      const status = (error as { status?: number }).status;
-      if (status === 413) {
-        throw new HttpProblem(413, `The request body is larger than ${BODY_LIMIT}`, {
-          errors: [{ field: 'body', message: `is larger than ${BODY_LIMIT}` }],
+  app.use(
+    bodyParser({
+      enableTypes: ['json'],
+      jsonLimit: BODY_LIMIT,
+      jsonStrict: true,
+      onError(error) {
+        const status = (error as { status?: number }).status;
+        if (status === 413) {
+          throw new HttpProblem(413, `The request body is larger than ${BODY_LIMIT}`, {
+            errors: [{ field: 'body', message: `is larger than ${BODY_LIMIT}` }],
+          });
+        }
+        if (status === 415) {
+          // The parser raises 415 only for a Content-Encoding it cannot decode.
+          throw new HttpProblem(415, error.message, {
+            errors: [{ field: 'header.content-encoding', message: 'is not supported' }],
+          });
+        }
+        throw new HttpProblem(400, `The request body is not valid JSON: ${error.message}`, {
+          errors: [{ field: 'body', message: 'is not valid JSON' }],
         });
-      }
-      if (status === 415) {
-        // The parser raises 415 only for a Content-Encoding it cannot decode.
-        throw new HttpProblem(415, error.message, {
-          errors: [{ field: 'header.content-encoding', message: 'is not supported' }],
-        });
-      }
-      throw new HttpProblem(400, `The request body is not valid JSON: ${error.message}`, {
-        errors: [{ field: 'body', message: 'is not valid JSON' }],
-      });
-    },
-  }));
+      },
+    }),
+  );
   app.use(router.routes());
   app.use((ctx) => {
     const methods = new Set(router.match(ctx.path, ctx.method).path.flatMap((layer) => layer.methods));

@@ -15,11 +15,11 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
   const problem = describe(error.code ?? '');
   const body = JSON.stringify(problem.toJSON());
   socket.end(
-    `HTTP/1.1 ${problem.status} ${problem.title}\r\n`
-    + 'Content-Type: application/problem+json\r\n'
-    + `Content-Length: ${Buffer.byteLength(body)}\r\n`
-    + 'Connection: close\r\n\r\n'
-    + body,
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\n` +
+      'Content-Type: application/problem+json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
   );
 }
 

@@ -38,24 +38,39 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
     dataDir: resolve(env.AGENT_ORCHESTRATOR_DATA_DIR || resolve(homedir(), '.agent-orchestrator')),
     agentsDir: resolve(env.AGENT_ORCHESTRATOR_AGENTS_DIR || './.agent-orchestrator/agents'),
     token: env.AGENT_ORCHESTRATOR_API_TOKEN || undefined,
-    allowedOrigins: (env.AGENT_ORCHESTRATOR_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
-    allowedHosts: (env.AGENT_ORCHESTRATOR_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
-    webhookUrl: env.AGENT_ORCHESTRATOR_WEBHOOK_URL ? parseWebUrl('AGENT_ORCHESTRATOR_WEBHOOK_URL', env.AGENT_ORCHESTRATOR_WEBHOOK_URL) : undefined,
+    allowedOrigins: (env.AGENT_ORCHESTRATOR_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    allowedHosts: (env.AGENT_ORCHESTRATOR_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+    webhookUrl: env.AGENT_ORCHESTRATOR_WEBHOOK_URL
+      ? parseWebUrl('AGENT_ORCHESTRATOR_WEBHOOK_URL', env.AGENT_ORCHESTRATOR_WEBHOOK_URL)
+      : undefined,
     webhookSecret: env.AGENT_ORCHESTRATOR_WEBHOOK_SECRET || undefined,
     databaseUrl: env[DATABASE_URL_VARIABLE] ? parseDatabaseUrl(env[DATABASE_URL_VARIABLE]) : undefined,
-    executor: parseChoice('AGENT_ORCHESTRATOR_EXECUTOR', env.AGENT_ORCHESTRATOR_EXECUTOR || 'local', ['local', 'none'] as const),
-    leaseSeconds: env.AGENT_ORCHESTRATOR_LEASE_SECONDS ? parsePositive('AGENT_ORCHESTRATOR_LEASE_SECONDS', env.AGENT_ORCHESTRATOR_LEASE_SECONDS) : undefined,
+    executor: parseChoice('AGENT_ORCHESTRATOR_EXECUTOR', env.AGENT_ORCHESTRATOR_EXECUTOR || 'local', [
+      'local',
+      'none',
+    ] as const),
+    leaseSeconds: env.AGENT_ORCHESTRATOR_LEASE_SECONDS
+      ? parsePositive('AGENT_ORCHESTRATOR_LEASE_SECONDS', env.AGENT_ORCHESTRATOR_LEASE_SECONDS)
+      : undefined,
   };
 }
 
 function parseChoice<T extends string>(variable: string, value: string, choices: readonly T[]): T {
-  if (!(choices as readonly string[]).includes(value)) throw new Error(`${variable} must be one of ${choices.join(', ')}, not '${value}'`);
+  if (!(choices as readonly string[]).includes(value))
+    throw new Error(`${variable} must be one of ${choices.join(', ')}, not '${value}'`);
   return value as T;
 }
 
 function parsePositive(variable: string, value: string): number {
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new Error(`${variable} must be a whole number of seconds, 1 or more, not '${value}'`);
+  if (!Number.isInteger(number) || number < 1)
+    throw new Error(`${variable} must be a whole number of seconds, 1 or more, not '${value}'`);
   return number;
 }
 
@@ -90,7 +105,8 @@ function parseWebUrl(variable: string, value: string): string {
   } catch {
     throw new Error(`${variable} is not a URL: ${value}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${variable} must be an http:// or https:// URL, not ${value}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`${variable} must be an http:// or https:// URL, not ${value}`);
   return url.href;
 }
 

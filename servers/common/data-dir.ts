@@ -15,7 +15,9 @@ export async function lockDataDir(dataDir: string, owner: string): Promise<() =>
   // unless this process took it: locks taken here are remembered, so a second server started in
   // the same process is refused too.
   if (heldHere.has(path)) {
-    throw new Error(`${dataDir} is in use by another ${owner} in this process (pid ${process.pid}); close it first or use another AGENT_ORCHESTRATOR_DATA_DIR`);
+    throw new Error(
+      `${dataDir} is in use by another ${owner} in this process (pid ${process.pid}); close it first or use another AGENT_ORCHESTRATOR_DATA_DIR`,
+    );
   }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -34,7 +36,9 @@ export async function lockDataDir(dataDir: string, owner: string): Promise<() =>
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
       if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new Error(`${dataDir} is in use by another ${owner} (pid ${pid}); stop it or use another AGENT_ORCHESTRATOR_DATA_DIR`);
+        throw new Error(
+          `${dataDir} is in use by another ${owner} (pid ${pid}); stop it or use another AGENT_ORCHESTRATOR_DATA_DIR`,
+        );
       }
       await rm(path, { force: true });
     }

@@ -10,9 +10,15 @@ export function createLogger(name: string, options: { quiet?: boolean } = {}): L
     process.stderr.write(`${new Date().toISOString()} ${name} ${level} ${message}\n`);
   };
   return {
-    info: (message) => { if (!options.quiet) write('info', message); },
+    info: (message) => {
+      if (!options.quiet) write('info', message);
+    },
     warn: (message) => write('warn', message),
-    error: (message, error) => write('error', error ? `${message}: ${error instanceof Error ? error.stack ?? error.message : String(error)}` : message),
+    error: (message, error) =>
+      write(
+        'error',
+        error ? `${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` : message,
+      ),
   };
 }
 

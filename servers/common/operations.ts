@@ -5,7 +5,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { OpenApiDocument } from './openapi-document.js';
 import { MAX_JSON_DEPTH, tooDeep } from './json-depth.js';
 import { HttpProblem } from './problem.js';
-import { fieldErrors, SchemaCompiler } from './validation.js';
+import { fieldErrors, type SchemaCompiler } from './validation.js';
 
 /* ---------- Types: handlers are typed by the generated `operations` interface ---------- */
 
@@ -18,7 +18,9 @@ interface OperationShape {
 type JsonBody<R> = R extends { content: { 'application/json': infer B } } ? B : undefined;
 type RequestBody<O> = O extends { requestBody: { content: { 'application/json': infer B } } }
   ? B
-  : O extends { requestBody?: { content: { 'application/json': infer B } } } ? B | undefined : undefined;
+  : O extends { requestBody?: { content: { 'application/json': infer B } } }
+    ? B | undefined
+    : undefined;
 
 type LowercaseKeys<T> = { [K in keyof T as K extends string ? Lowercase<K> : K]: T[K] };
 
@@ -106,11 +108,24 @@ export function mountOperations<Ops>(
       const handler = (handlers as Record<string, (input: unknown) => unknown>)[operationId];
       if (!handler) throw new Error(`no handler for operation ${operationId}`);
       unused.delete(operationId);
-      const compiled = compileOperation(docName, document, compiler, operationId, [...shared, ...((op.parameters as ParameterObject[]) ?? [])], op);
+      const compiled = compileOperation(
+        docName,
+        document,
+        compiler,
+        operationId,
+        [...shared, ...((op.parameters as ParameterObject[]) ?? [])],
+        op,
+      );
       const koaPath = path.replace(/\{([^}]+)\}/g, ':$1');
       router[method](operationId, koaPath, async (ctx) => {
         const input = validateRequest(ctx, compiled);
-        const result = (await handler(input)) as { status: number; body?: unknown; stream?: Readable; contentType?: string; headers?: Record<string, string> };
+        const result = (await handler(input)) as {
+          status: number;
+          body?: unknown;
+          stream?: Readable;
+          contentType?: string;
+          headers?: Record<string, string>;
+        };
         sendResponse(ctx, compiled, result);
       });
     }
@@ -140,13 +155,17 @@ function compileOperation(
     const list = parameters.filter((p) => p.in === location);
     if (!list.length && location === 'header') continue;
     const names = (p: ParameterObject) => (location === 'header' ? p.name.toLowerCase() : p.name);
-    params[location] = compiler.compile(docName, {
-      type: 'object',
-      properties: Object.fromEntries(list.map((p) => [names(p), p.schema ?? {}])),
-      required: list.filter((p) => p.required).map(names),
-      // Unknown query parameters are refused like unknown body fields; headers are open-ended.
-      additionalProperties: location === 'header',
-    }, { coerce: true });
+    params[location] = compiler.compile(
+      docName,
+      {
+        type: 'object',
+        properties: Object.fromEntries(list.map((p) => [names(p), p.schema ?? {}])),
+        required: list.filter((p) => p.required).map(names),
+        // Unknown query parameters are refused like unknown body fields; headers are open-ended.
+        additionalProperties: location === 'header',
+      },
+      { coerce: true },
+    );
   }
   let body: CompiledOperation['body'];
   const requestBody = resolveRef(document, op.requestBody as Record<string, unknown> | undefined);
@@ -186,9 +205,13 @@ function validateRequest(ctx: Context, op: CompiledOperation) {
   if (op.body) {
     const hasBody = ctx.request.length || ctx.get('transfer-encoding');
     if (hasBody && !ctx.is('application/json')) {
-      throw new HttpProblem(415, `The request body must be application/json, not ${ctx.get('content-type') || 'untyped'}`, {
-        errors: [{ field: 'header.content-type', message: 'must be application/json' }],
-      });
+      throw new HttpProblem(
+        415,
+        `The request body must be application/json, not ${ctx.get('content-type') || 'untyped'}`,
+        {
+          errors: [{ field: 'header.content-type', message: 'must be application/json' }],
+        },
+      );
     }
     body = (ctx.request as { body?: unknown }).body;
     if (!hasBody) {
@@ -196,7 +219,11 @@ function validateRequest(ctx: Context, op: CompiledOperation) {
     } else {
       // Checked first: validating and storing walk the body recursively.
       const deep = tooDeep(body);
-      if (deep) errors.push({ field: ['body', ...deep.slice(0, 8)].join('.'), message: `nests deeper than ${MAX_JSON_DEPTH} levels` });
+      if (deep)
+        errors.push({
+          field: ['body', ...deep.slice(0, 8)].join('.'),
+          message: `nests deeper than ${MAX_JSON_DEPTH} levels`,
+        });
       else if (!op.body.validate(body)) errors.push(...fieldErrors('body', op.body.validate.errors));
     }
   }
@@ -217,7 +244,10 @@ function sendResponse(
   ctx.status = result.status;
   if (result.stream) {
     if (!result.contentType || !byType.has(result.contentType)) {
-      throw new ContractViolation(op.operationId, `content type ${result.contentType} is not declared for ${result.status}`);
+      throw new ContractViolation(
+        op.operationId,
+        `content type ${result.contentType} is not declared for ${result.status}`,
+      );
     }
     ctx.type = result.contentType;
     ctx.body = result.stream;
@@ -231,7 +261,9 @@ function sendResponse(
   const validate = byType.get('application/json');
   if (!validate) throw new ContractViolation(op.operationId, `status ${result.status} has no JSON body`);
   if (!validate(result.body)) {
-    const detail = fieldErrors('response', validate.errors).map((e) => `${e.field}: ${e.message}`).join('; ');
+    const detail = fieldErrors('response', validate.errors)
+      .map((e) => `${e.field}: ${e.message}`)
+      .join('; ');
     throw new ContractViolation(op.operationId, detail);
   }
   ctx.body = result.body;

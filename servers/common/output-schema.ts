@@ -22,7 +22,15 @@ export function compileOutputSchema(schema: object): ValidateFunction {
   if (!validate) {
     // An unknown keyword (a typo such as `requird`) is an error, not a silently ignored rule; Ajv's
     // other strict checks refuse valid JSON Schema (`required` without `properties`), so they are off.
-    const ajv = new Ajv2020({ allErrors: true, strictSchema: true, strictNumbers: true, strictTypes: false, strictTuples: false, strictRequired: false, validateFormats: true });
+    const ajv = new Ajv2020({
+      allErrors: true,
+      strictSchema: true,
+      strictNumbers: true,
+      strictTypes: false,
+      strictTuples: false,
+      strictRequired: false,
+      validateFormats: true,
+    });
     addFormats(ajv);
     validate = ajv.compile(schema);
     if (compiled.size >= MAX_CACHED) compiled.delete(compiled.keys().next().value!);
@@ -49,7 +57,8 @@ export type OutputCheck = { valid: true; value: unknown } | { valid: false; erro
  */
 export function checkOutput(schema: object, text: string | null | undefined): OutputCheck {
   const value = parseAnswer(text ?? '');
-  if (value === undefined) return { valid: false, errors: ['the answer is not JSON (expected only a JSON value, with no other text)'] };
+  if (value === undefined)
+    return { valid: false, errors: ['the answer is not JSON (expected only a JSON value, with no other text)'] };
   const validate = compileOutputSchema(schema);
   if (validate(value)) return { valid: true, value };
   return { valid: false, errors: describeErrors(validate.errors) };
@@ -74,9 +83,12 @@ function parseAnswer(text: string): unknown {
 function describeErrors(errors: ErrorObject[] | null | undefined): string[] {
   const lines = (errors ?? []).map((error) => {
     const where = error.instancePath || '(the answer)';
-    if (error.keyword === 'required') return `${where} must have the property '${String(error.params.missingProperty)}'`;
-    if (error.keyword === 'additionalProperties') return `${where} must not have the property '${String(error.params.additionalProperty)}'`;
-    if (error.keyword === 'enum') return `${where} must be one of: ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    if (error.keyword === 'required')
+      return `${where} must have the property '${String(error.params.missingProperty)}'`;
+    if (error.keyword === 'additionalProperties')
+      return `${where} must not have the property '${String(error.params.additionalProperty)}'`;
+    if (error.keyword === 'enum')
+      return `${where} must be one of: ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     return `${where} ${error.message ?? 'is invalid'}`;
   });
   return [...new Set(lines)].slice(0, 20);

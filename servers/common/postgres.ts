@@ -46,7 +46,10 @@ export async function migrate(pool: pg.Pool, component: string, migrations: read
       await client.query(`CREATE TABLE IF NOT EXISTS aof_migrations (
         component text NOT NULL, version integer NOT NULL, name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))`);
-      const { rows } = await client.query<{ version: number }>('SELECT version FROM aof_migrations WHERE component = $1', [component]);
+      const { rows } = await client.query<{ version: number }>(
+        'SELECT version FROM aof_migrations WHERE component = $1',
+        [component],
+      );
       const applied = new Set(rows.map((r) => r.version));
       let count = 0;
       for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
@@ -54,11 +57,17 @@ export async function migrate(pool: pg.Pool, component: string, migrations: read
         await client.query('BEGIN');
         try {
           await client.query(migration.sql);
-          await client.query('INSERT INTO aof_migrations (component, version, name) VALUES ($1, $2, $3)', [component, migration.version, migration.name]);
+          await client.query('INSERT INTO aof_migrations (component, version, name) VALUES ($1, $2, $3)', [
+            component,
+            migration.version,
+            migration.name,
+          ]);
           await client.query('COMMIT');
         } catch (error) {
           await client.query('ROLLBACK');
-          throw new Error(`PostgreSQL migration ${component} ${migration.version} (${migration.name}) failed: ${(error as Error).message}`);
+          throw new Error(
+            `PostgreSQL migration ${component} ${migration.version} (${migration.name}) failed: ${(error as Error).message}`,
+          );
         }
         count++;
       }
@@ -75,7 +84,12 @@ export async function migrate(pool: pg.Pool, component: string, migrations: read
  * A pool on `url` with the migrations of `component` applied: what a server opens at start. Fails
  * with a message that names the database (without its password) and the variable that sets it.
  */
-export async function openDatabase(url: string, component: string, migrations: readonly Migration[], logger?: Logger): Promise<Database> {
+export async function openDatabase(
+  url: string,
+  component: string,
+  migrations: readonly Migration[],
+  logger?: Logger,
+): Promise<Database> {
   const pool = openPool(url, logger);
   try {
     const applied = await migrate(pool, component, migrations);
@@ -83,7 +97,9 @@ export async function openDatabase(url: string, component: string, migrations: r
     return new Database(pool);
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw new Error(`cannot use PostgreSQL at ${redactDatabaseUrl(url)} (${DATABASE_URL_VARIABLE}): ${(error as Error).message}`);
+    throw new Error(
+      `cannot use PostgreSQL at ${redactDatabaseUrl(url)} (${DATABASE_URL_VARIABLE}): ${(error as Error).message}`,
+    );
   }
 }
 
@@ -92,19 +108,35 @@ export const UNIQUE_VIOLATION = '23505';
 
 /** SQLSTATEs of a server that is going down, starting up or full; class 08 (connection) besides. */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
 
 /** Whether `error` says the database cannot be reached (rather than that a statement was wrong). */
 export function isUnavailable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_STATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
-  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(message);
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') || UNAVAILABLE_STATES.has(code) || UNAVAILABLE_ERRNOS.has(code))
+  )
+    return true;
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(message)
+  );
 }
 
 /** What a request gets while the database is away: 503, and a `type` a client can retry on. */
-export const databaseUnavailable = () => new HttpProblem(503, 'The database cannot be reached right now; retry shortly', {
-  code: 'database-unavailable',
-});
+export const databaseUnavailable = () =>
+  new HttpProblem(503, 'The database cannot be reached right now; retry shortly', {
+    code: 'database-unavailable',
+  });
 
 const asProblem = (error: unknown) => (isUnavailable(error) ? databaseUnavailable() : error);
 
@@ -187,10 +219,14 @@ export class Database implements Queries {
    * Runs `work` on a connection of the pool. A connection that breaks meanwhile reports it here (not
    * as an uncaught error), and the pool drops it rather than reuse it.
    */
-  private async withConnection<T>(work: (client: pg.PoolClient, broke: (error: Error) => void) => Promise<T>): Promise<T> {
+  private async withConnection<T>(
+    work: (client: pg.PoolClient, broke: (error: Error) => void) => Promise<T>,
+  ): Promise<T> {
     const client = await asAnswer(this.pool.connect());
     let broken: Error | undefined;
-    const broke = (error: Error) => { broken ??= error; };
+    const broke = (error: Error) => {
+      broken ??= error;
+    };
     client.on('error', broke);
     try {
       return await work(client, broke);

@@ -1,5 +1,11 @@
 /** An error that becomes an RFC 9457 problem+json response. Thrown where it arises, rendered in one place. */
-import { defaultProblemCode, PROBLEM_CODES, PROBLEM_TYPE_PREFIX, problemType, type ProblemCode } from './problem-types.js';
+import {
+  defaultProblemCode,
+  PROBLEM_CODES,
+  PROBLEM_TYPE_PREFIX,
+  problemType,
+  type ProblemCode,
+} from './problem-types.js';
 
 export type { ProblemCode } from './problem-types.js';
 
@@ -32,13 +38,19 @@ export class HttpProblem extends Error {
   readonly type: string;
 
   /** `type` is kept for callers written before codes: a `urn:aof:problem:<code>` type sets the code. */
-  constructor(status: number, detail: string, options: { errors?: FieldError[]; code?: ProblemCode; type?: string; title?: string } = {}) {
+  constructor(
+    status: number,
+    detail: string,
+    options: { errors?: FieldError[]; code?: ProblemCode; type?: string; title?: string } = {},
+  ) {
     super(detail);
     this.name = 'HttpProblem';
     this.status = status;
     this.title = options.title ?? TITLES[status] ?? 'Error';
     this.errors = options.errors;
-    const fromType = options.type?.startsWith(PROBLEM_TYPE_PREFIX) ? options.type.slice(PROBLEM_TYPE_PREFIX.length) as ProblemCode : undefined;
+    const fromType = options.type?.startsWith(PROBLEM_TYPE_PREFIX)
+      ? (options.type.slice(PROBLEM_TYPE_PREFIX.length) as ProblemCode)
+      : undefined;
     this.code = options.code ?? (fromType && fromType in PROBLEM_CODES ? fromType : defaultProblemCode(status));
     this.type = problemType(this.code);
   }

@@ -29,7 +29,8 @@ export function securityGuard(options: SecurityOptions): Middleware {
   const hostnames = new Set([options.url.hostname.toLowerCase(), ...LOOPBACK_NAMES]);
   const extraHosts = new Set((options.allowedHosts ?? []).map((h) => h.trim().toLowerCase()).filter(Boolean));
   /** `host` (a Host header's value, or an origin's host) names this server. */
-  const isAllowed = (host: string, own: Set<string>) => own.has(host) || extraHosts.has(host) || extraHosts.has(host.replace(/:\d+$/, ''));
+  const isAllowed = (host: string, own: Set<string>) =>
+    own.has(host) || extraHosts.has(host) || extraHosts.has(host.replace(/:\d+$/, ''));
   const allowedOrigins = new Set(options.allowedOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
   const tokenDigest = options.token ? digest(options.token) : undefined;
 

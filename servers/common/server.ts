@@ -66,7 +66,9 @@ export async function serveLocked(
       await onClose?.();
       throw error;
     });
-    options.logger.info(`${title} listening on ${listening.url} (data in ${options.databaseUrl ? redactDatabaseUrl(options.databaseUrl) : options.dataDir})`);
+    options.logger.info(
+      `${title} listening on ${listening.url} (data in ${options.databaseUrl ? redactDatabaseUrl(options.databaseUrl) : options.dataDir})`,
+    );
     return {
       url: listening.url,
       async close() {

@@ -8,8 +8,21 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 
 const BASE = 'https://aof.invalid/openapi/';
 /** Keywords OpenAPI puts beside JSON Schema; declared so Ajv's strict mode accepts them. */
-const OPENAPI_KEYWORDS = ['openapi', 'info', 'servers', 'paths', 'components', 'security', 'tags',
-  'externalDocs', 'webhooks', 'jsonSchemaDialect', 'example', 'xml', 'x-problem-codes'];
+const OPENAPI_KEYWORDS = [
+  'openapi',
+  'info',
+  'servers',
+  'paths',
+  'components',
+  'security',
+  'tags',
+  'externalDocs',
+  'webhooks',
+  'jsonSchemaDialect',
+  'example',
+  'xml',
+  'x-problem-codes',
+];
 
 /**
  * Compiles schemas taken from OpenAPI documents. Every document is registered under
@@ -21,7 +34,13 @@ export class SchemaCompiler {
 
   constructor(documents: Record<string, OpenApiDocument>) {
     const make = (coerceTypes: boolean | 'array') => {
-      const ajv = new Ajv2020({ allErrors: true, strict: true, discriminator: true, coerceTypes, validateFormats: true });
+      const ajv = new Ajv2020({
+        allErrors: true,
+        strict: true,
+        discriminator: true,
+        coerceTypes,
+        validateFormats: true,
+      });
       addFormats(ajv);
       ajv.addVocabulary(OPENAPI_KEYWORDS);
       for (const [name, doc] of Object.entries(documents)) ajv.addSchema(doc, `${BASE}${name}.yaml`);
@@ -56,7 +75,10 @@ export function fieldErrors(where: string, errors: ErrorObject[] | null | undefi
   for (const error of errors ?? []) {
     // oneOf/anyOf summaries repeat what the branch errors already say.
     if ((error.keyword === 'oneOf' || error.keyword === 'anyOf') && (errors?.length ?? 0) > 1) continue;
-    const path = error.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const path = error.instancePath
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     let message = error.message ?? 'is invalid';
     if (error.keyword === 'additionalProperties') {
       path.push(String(error.params.additionalProperty));

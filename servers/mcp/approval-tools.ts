@@ -23,51 +23,81 @@ const APPROVAL = z.object({
 });
 
 const brief = (approval: Approval) => ({
-  id: approval.id, session: approval.session, run: approval.run, tool: approval.tool, input: approval.input, state: approval.state,
-  asked_at: approval.asked_at, expires_at: approval.expires_at, answered_by: approval.answered_by, message: approval.message,
+  id: approval.id,
+  session: approval.session,
+  run: approval.run,
+  tool: approval.tool,
+  input: approval.input,
+  state: approval.state,
+  asked_at: approval.asked_at,
+  expires_at: approval.expires_at,
+  answered_by: approval.answered_by,
+  message: approval.message,
 });
 
-const line = (approval: Approval) => `${approval.id}: session '${approval.session}' asks to use ${approval.tool} ${JSON.stringify(approval.input).slice(0, 300)} (${approval.state}, expires ${approval.expires_at})`;
+const line = (approval: Approval) =>
+  `${approval.id}: session '${approval.session}' asks to use ${approval.tool} ${JSON.stringify(approval.input).slice(0, 300)} (${approval.state}, expires ${approval.expires_at})`;
 
 export function registerApprovalTools(server: McpServer, ao: () => Orchestrator): void {
-  server.registerTool('list_approval_requests', {
-    title: 'List approval requests',
-    description: 'Lists what agent sessions in approval mode ask permission for and wait on (pending requests by default): which session, which tool, with what input. Answer each with answer_approval_request.',
-    inputSchema: z.strictObject({
-      session: z.string().optional().describe('Only the requests of this session'),
-      all: z.boolean().optional().describe('Answered and cancelled requests too (default: pending only)'),
-    }),
-    outputSchema: z.object({ approvals: z.array(APPROVAL) }),
-    annotations: { readOnlyHint: true, openWorldHint: false },
-  }, (args) => guarded(async () => {
-    const approvals = await ao().approvals.list({ state: args.all ? undefined : 'pending', session: args.session });
-    const text = approvals.length ? approvals.map(line).join('\n') : 'No approval requests wait for an answer.';
-    return ok(text, { approvals: approvals.map(brief) });
-  }));
+  server.registerTool(
+    'list_approval_requests',
+    {
+      title: 'List approval requests',
+      description:
+        'Lists what agent sessions in approval mode ask permission for and wait on (pending requests by default): which session, which tool, with what input. Answer each with answer_approval_request.',
+      inputSchema: z.strictObject({
+        session: z.string().optional().describe('Only the requests of this session'),
+        all: z.boolean().optional().describe('Answered and cancelled requests too (default: pending only)'),
+      }),
+      outputSchema: z.object({ approvals: z.array(APPROVAL) }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) =>
+      guarded(async () => {
+        const approvals = await ao().approvals.list({ state: args.all ? undefined : 'pending', session: args.session });
+        const text = approvals.length ? approvals.map(line).join('\n') : 'No approval requests wait for an answer.';
+        return ok(text, { approvals: approvals.map(brief) });
+      }),
+  );
 
-  server.registerTool('answer_approval_request', {
-    title: 'Approve or deny an approval request',
-    description: "Answers what an agent session asked permission for: approve lets it use the tool; deny refuses, and the message (say why, and what to do instead) reaches the agent's model. Target a request by id, or a session by name (its oldest pending request).",
-    inputSchema: z.strictObject({
-      target: z.string().min(1).describe('A request id (apr_...) or a session name'),
-      decision: z.enum(['approve', 'deny']).describe('approve or deny'),
-      message: z.string().min(1).max(10_000).optional().describe('For deny: what the agent is told'),
-    }),
-    outputSchema: z.object({ approval: APPROVAL }),
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  }, (args) => guarded(async () => {
-    try {
-      const found = await ao().approvals.find(args.target);
-      if (!found) throw new ToolFailure(`Session '${args.target}' has no pending approval request — see list_approval_requests`);
-      const answered = args.decision === 'approve'
-        ? await ao().approvals.approve(found.id)
-        : await ao().approvals.deny(found.id, { message: args.message });
-      return ok(`${answered.id} ${answered.state}: session '${answered.session}' ${answered.state === 'approved' ? 'may use' : 'may not use'} ${answered.tool}`, { approval: brief(answered) });
-    } catch (error) {
-      const code = problemCodeOf(error);
-      if (code === 'approval-not-found' || code === 'session-not-found') throw new ToolFailure(`No session or approval request '${args.target}' — see list_approval_requests`);
-      if (code === 'approval-answered') throw new ToolFailure(`${(error as Error).message} — see list_approval_requests with all: true`);
-      throw error;
-    }
-  }));
+  server.registerTool(
+    'answer_approval_request',
+    {
+      title: 'Approve or deny an approval request',
+      description:
+        "Answers what an agent session asked permission for: approve lets it use the tool; deny refuses, and the message (say why, and what to do instead) reaches the agent's model. Target a request by id, or a session by name (its oldest pending request).",
+      inputSchema: z.strictObject({
+        target: z.string().min(1).describe('A request id (apr_...) or a session name'),
+        decision: z.enum(['approve', 'deny']).describe('approve or deny'),
+        message: z.string().min(1).max(10_000).optional().describe('For deny: what the agent is told'),
+      }),
+      outputSchema: z.object({ approval: APPROVAL }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    (args) =>
+      guarded(async () => {
+        try {
+          const found = await ao().approvals.find(args.target);
+          if (!found)
+            throw new ToolFailure(
+              `Session '${args.target}' has no pending approval request — see list_approval_requests`,
+            );
+          const answered =
+            args.decision === 'approve'
+              ? await ao().approvals.approve(found.id)
+              : await ao().approvals.deny(found.id, { message: args.message });
+          return ok(
+            `${answered.id} ${answered.state}: session '${answered.session}' ${answered.state === 'approved' ? 'may use' : 'may not use'} ${answered.tool}`,
+            { approval: brief(answered) },
+          );
+        } catch (error) {
+          const code = problemCodeOf(error);
+          if (code === 'approval-not-found' || code === 'session-not-found')
+            throw new ToolFailure(`No session or approval request '${args.target}' — see list_approval_requests`);
+          if (code === 'approval-answered')
+            throw new ToolFailure(`${(error as Error).message} — see list_approval_requests with all: true`);
+          throw error;
+        }
+      }),
+  );
 }

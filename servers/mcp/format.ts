@@ -49,7 +49,11 @@ export function ok(text: string, structured?: Record<string, unknown>): CallTool
 
 /** A tool error (`isError: true`): the model reads the message; the server keeps going. */
 export function toolError(message: string, structured?: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: message }], isError: true, ...(structured ? { structuredContent: structured } : {}) };
+  return {
+    content: [{ type: 'text', text: message }],
+    isError: true,
+    ...(structured ? { structuredContent: structured } : {}),
+  };
 }
 
 /** A failure a tool has already explained: its message goes to the model as it is. */
@@ -61,7 +65,10 @@ export class ToolFailure extends Error {
  * Runs a tool body; whatever it throws becomes a tool error with a message that says what to do.
  * Nothing a tool does can take the server down.
  */
-export async function guarded(body: () => Promise<CallToolResult>, subject: AdviceSubject = {}): Promise<CallToolResult> {
+export async function guarded(
+  body: () => Promise<CallToolResult>,
+  subject: AdviceSubject = {},
+): Promise<CallToolResult> {
   try {
     return await body();
   } catch (error) {
@@ -99,7 +106,8 @@ export function explain(error: unknown, subject: AdviceSubject = {}): string {
 }
 
 /** The problem code of an SDK error (`session-not-found`, ...), or undefined. */
-export const problemCodeOf = (error: unknown): string | undefined => (error instanceof ApiError ? error.code : undefined);
+export const problemCodeOf = (error: unknown): string | undefined =>
+  error instanceof ApiError ? error.code : undefined;
 
 /**
  * `text` from `offset`, at most `max` characters. A cut never splits a surrogate pair.
@@ -145,7 +153,8 @@ export function resultOutcome(result: SessionResult, offset: number, max: number
   }
   let text: string;
   if (full.length === 0) text = `(Session '${result.name}' finished run ${result.run} with an empty result)`;
-  else if (start >= full.length) text = `(No more: the result of session '${result.name}' has ${full.length} characters, offset ${offset} is past its end)`;
+  else if (start >= full.length)
+    text = `(No more: the result of session '${result.name}' has ${full.length} characters, offset ${offset} is past its end)`;
   else text = part;
   if (cut) text += `\n\n${cut}`;
   if (!cut && (full.length === 0 || start >= full.length)) outcome.note = text;
@@ -153,7 +162,10 @@ export function resultOutcome(result: SessionResult, offset: number, max: number
 }
 
 /** The outcome of a run that has not ended yet (async start, a timed-out wait, a result asked too early). */
-export function pendingOutcome(session: { name: string; state: RunState; run: number | null }, text: string): CallToolResult {
+export function pendingOutcome(
+  session: { name: string; state: RunState; run: number | null },
+  text: string,
+): CallToolResult {
   const outcome: Outcome = {
     name: session.name,
     run: session.run,
@@ -172,7 +184,7 @@ export function pendingOutcome(session: { name: string; state: RunState; run: nu
  * The items of a list that fit in `max` characters of JSON (at least one), and how many were left
  * out: lists are cut like results, in the text and in the structured content alike.
  */
-export function fit<T>(items: T[], max: number): { shown: T[]; more: number } {
+export function fitInChars<T>(items: T[], max: number): { shown: T[]; more: number } {
   let size = 0;
   let count = 0;
   for (const item of items) {

@@ -52,7 +52,9 @@ export function isLoopback(hostname: string): boolean {
 export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpHttp> {
   const { url, token, allowedOrigins, logger, ...serverOptions } = options;
   if (!isLoopback(url.hostname)) {
-    throw new Error(`The MCP server listens on loopback only (127.0.0.1, localhost or [::1]), not '${url.hostname}' — fix ${MCP_URL_VARIABLE}`);
+    throw new Error(
+      `The MCP server listens on loopback only (127.0.0.1, localhost or [::1]), not '${url.hostname}' — fix ${MCP_URL_VARIABLE}`,
+    );
   }
   const path = url.pathname === '/' || url.pathname === '' ? DEFAULT_PATH : url.pathname.replace(/\/+$/, '');
   const app = new Koa();
@@ -63,7 +65,8 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpH
       ctx.body = { status: 'ok', service: 'aof-mcp', version: VERSION, endpoint: path };
       return;
     }
-    if (ctx.path !== path) throw new HttpProblem(404, `No route ${ctx.method} ${ctx.path}; the MCP endpoint is ${path}`);
+    if (ctx.path !== path)
+      throw new HttpProblem(404, `No route ${ctx.method} ${ctx.path}; the MCP endpoint is ${path}`);
     if (ctx.method !== 'POST') {
       ctx.set('Allow', 'POST');
       throw new HttpProblem(405, `${ctx.method} is not allowed on ${path}: this MCP server is stateless, use POST`);
@@ -83,7 +86,13 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<RunningMcpH
       logger.error(`MCP request on ${path}`, error);
       if (!ctx.res.headersSent) {
         ctx.res.writeHead(500, { 'content-type': 'application/json' });
-        ctx.res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error; see the MCP server log' }, id: null }));
+        ctx.res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            error: { code: -32603, message: 'Internal server error; see the MCP server log' },
+            id: null,
+          }),
+        );
       }
     }
   });
@@ -104,7 +113,10 @@ function problems(logger: Logger): Koa.Middleware {
     try {
       await next();
     } catch (caught) {
-      const problem = caught instanceof HttpProblem ? caught : new HttpProblem(500, 'The server failed to handle this request; see its log');
+      const problem =
+        caught instanceof HttpProblem
+          ? caught
+          : new HttpProblem(500, 'The server failed to handle this request; see its log');
       if (!(caught instanceof HttpProblem)) logger.error(`internal error on ${ctx.method} ${ctx.path}`, caught);
       ctx.status = problem.status;
       ctx.type = 'application/problem+json';

@@ -44,21 +44,31 @@ export interface PermissionAsker {
 }
 
 /** Asks the runtime, then waits for the answer, through runtime restarts; resolves to Claude Code's decision. */
-export async function decide(asker: PermissionAsker, question: { tool_name: string; input: Record<string, unknown>; tool_use_id?: string | undefined }): Promise<PermissionDecision> {
-  const ask = { tool: question.tool_name, input: question.input, ...(question.tool_use_id ? { tool_use_id: question.tool_use_id } : {}) };
+export async function decide(
+  asker: PermissionAsker,
+  question: { tool_name: string; input: Record<string, unknown>; tool_use_id?: string | undefined },
+): Promise<PermissionDecision> {
+  const ask = {
+    tool: question.tool_name,
+    input: question.input,
+    ...(question.tool_use_id ? { tool_use_id: question.tool_use_id } : {}),
+  };
   let approval: Approval | undefined;
   for (;;) {
     try {
       const ao = new Orchestrator({ runtimeUrl: await asker.runtimeUrl(), token: asker.token });
       // Asking again after a lost answer finds the same request (by tool_use_id).
       approval ??= await ao.approvals.ask(asker.session, ask);
-      while (approval.state === 'pending') approval = await ao.approvals.get(approval.id, { waitSeconds: asker.pollSeconds ?? 30 });
+      while (approval.state === 'pending')
+        approval = await ao.approvals.get(approval.id, { waitSeconds: asker.pollSeconds ?? 30 });
       return toDecision(approval, question.input);
     } catch (error) {
       if (error instanceof ApiError && error.status < 500) {
         return { behavior: 'deny', message: `The approval request could not be kept: ${error.message}` };
       }
-      asker.log?.(`the Agent Runtime did not answer (${error instanceof Error ? error.message : String(error)}); asking again`);
+      asker.log?.(
+        `the Agent Runtime did not answer (${error instanceof Error ? error.message : String(error)}); asking again`,
+      );
       await sleep(asker.retryMs ?? 1000);
     }
   }
@@ -74,7 +84,10 @@ export function toDecision(approval: Approval, input: Record<string, unknown>): 
 export async function servePermissionTool(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const session = env[PERMISSION_ENV.session];
   const urlFile = env[PERMISSION_ENV.urlFile];
-  if (!session || !urlFile) throw new Error(`${PERMISSION_ENV.session} and ${PERMISSION_ENV.urlFile} must be set (the Agent Runtime sets them)`);
+  if (!session || !urlFile)
+    throw new Error(
+      `${PERMISSION_ENV.session} and ${PERMISSION_ENV.urlFile} must be set (the Agent Runtime sets them)`,
+    );
   const asker: PermissionAsker = {
     session,
     runtimeUrl: async () => (await readFile(urlFile, 'utf8')).trim(),
@@ -82,17 +95,22 @@ export async function servePermissionTool(env: NodeJS.ProcessEnv = process.env):
     log: (line) => process.stderr.write(`aof permission tool: ${line}\n`),
   };
   const server = new McpServer({ name: PERMISSION_SERVER, version: VERSION });
-  server.registerTool(PERMISSION_TOOL_NAME, {
-    description: 'Asks a person (through the aof Agent Runtime) whether a tool may be used, and waits for the answer.',
-    inputSchema: {
-      tool_name: z.string(),
-      input: z.record(z.string(), z.unknown()),
-      tool_use_id: z.string().optional(),
+  server.registerTool(
+    PERMISSION_TOOL_NAME,
+    {
+      description:
+        'Asks a person (through the aof Agent Runtime) whether a tool may be used, and waits for the answer.',
+      inputSchema: {
+        tool_name: z.string(),
+        input: z.record(z.string(), z.unknown()),
+        tool_use_id: z.string().optional(),
+      },
     },
-  }, async (args) => {
-    const decision = await decide(asker, args);
-    return { content: [{ type: 'text', text: JSON.stringify(decision) }] };
-  });
+    async (args) => {
+      const decision = await decide(asker, args);
+      return { content: [{ type: 'text', text: JSON.stringify(decision) }] };
+    },
+  );
   await server.connect(new StdioServerTransport());
   process.stdin.once('end', () => process.exit(0));
 }

@@ -21,7 +21,10 @@ export type McpServerOptions = Partial<ToolOptions>;
 
 /** An McpServer with the orchestrator tools (TOOL_NAMES). Default client: `new Orchestrator()` (from AGENT_ORCHESTRATOR_* variables). */
 export function createMcpServer(options: McpServerOptions = {}): McpServer {
-  const server = new McpServer({ name: SERVER_NAME, title: 'Agent Orchestrator', version: VERSION }, { instructions: INSTRUCTIONS });
+  const server = new McpServer(
+    { name: SERVER_NAME, title: 'Agent Orchestrator', version: VERSION },
+    { instructions: INSTRUCTIONS },
+  );
   registerTools(server, { ...options, orchestrator: options.orchestrator ?? (() => new Orchestrator()) });
   return server;
 }

@@ -7,10 +7,18 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
-import { ConnectionError, WaitTimeoutError, type AdviceSubject, type Limits, type Orchestrator, type RunState, type Session } from '../../sdk/index.js';
+import {
+  ConnectionError,
+  WaitTimeoutError,
+  type AdviceSubject,
+  type Limits,
+  type Orchestrator,
+  type RunState,
+  type Session,
+} from '../../sdk/index.js';
 import {
   DEFAULT_MAX_CHARS,
-  fit,
+  fitInChars,
   followUp,
   guarded,
   lastRun,
@@ -44,47 +52,71 @@ const MAX_TIMEOUT_SECONDS = 3600;
 /* ---------- Input schemas: their descriptions are what the model reads ---------- */
 
 const required = (what: string) => ({
-  error: (issue: { input?: unknown }) => (issue.input === undefined ? `${what} is required` : `${what} must be a string`),
+  error: (issue: { input?: unknown }) =>
+    issue.input === undefined ? `${what} is required` : `${what} must be a string`,
 });
 
 const sessionName = (description: string) =>
-  z.string(required('name'))
+  z
+    .string(required('name'))
     .regex(NAME_PATTERN, { error: `Invalid session name: use ${NAME_RULE}` })
     .max(60, { error: `Invalid session name: use ${NAME_RULE}` })
     .describe(description);
 
 const prompt = (description: string) =>
-  z.string(required('prompt'))
+  z
+    .string(required('prompt'))
     .max(1_000_000, { error: 'prompt is longer than 1,000,000 characters' })
     .regex(/\S/, { error: 'prompt is empty: say what the agent should do' })
     .describe(description);
 
-const asyncFlag = z.boolean()
+const asyncFlag = z
+  .boolean()
   .default(false)
-  .describe('false (default): wait for the run to end and return its result. true: return at once while the session works in the background; follow it with get_agent_session_status and get_agent_session_result.');
+  .describe(
+    'false (default): wait for the run to end and return its result. true: return at once while the session works in the background; follow it with get_agent_session_status and get_agent_session_result.',
+  );
 
-const timeoutSeconds = z.number()
+const timeoutSeconds = z
+  .number()
   .int()
   .min(1)
   .max(MAX_TIMEOUT_SECONDS)
   .default(DEFAULT_TIMEOUT_SECONDS)
-  .describe(`Without async: how long to wait for the result, in seconds (1 to ${MAX_TIMEOUT_SECONDS}, default ${DEFAULT_TIMEOUT_SECONDS}). When it runs out the session keeps working; the answer then says how to follow it up.`);
+  .describe(
+    `Without async: how long to wait for the result, in seconds (1 to ${MAX_TIMEOUT_SECONDS}, default ${DEFAULT_TIMEOUT_SECONDS}). When it runs out the session keeps working; the answer then says how to follow it up.`,
+  );
 
 /* ---------- Output schemas (structured content; Claude Code shows the model this, not the text) ---------- */
 
-const NOTE = z.string().nullable().describe('What to do next, or why the answer was cut; null when there is nothing to add');
+const NOTE = z
+  .string()
+  .nullable()
+  .describe('What to do next, or why the answer was cut; null when there is nothing to add');
 
 const outcomeSchema = z.object({
   name: z.string(),
   run: z.number().int().nullable().describe('The run number: 1 for the first, then 2, 3, ...'),
   state: z.enum(RUN_STATES),
-  result: z.string().nullable().describe("Claude's final answer, or the part of it from `offset`; null while the run has not ended"),
+  result: z
+    .string()
+    .nullable()
+    .describe("Claude's final answer, or the part of it from `offset`; null while the run has not ended"),
   error: z.string().nullable().describe('Why the run failed or was stopped'),
   offset: z.number().int(),
   total_chars: z.number().int(),
-  next_offset: z.number().int().nullable().describe('Where the rest starts when `result` was cut (pass it as offset to get_agent_session_result)'),
+  next_offset: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Where the rest starts when `result` was cut (pass it as offset to get_agent_session_result)'),
   note: NOTE,
-  result_json: z.unknown().optional().describe('Only for a session with an output_schema: the answer parsed as JSON and valid against the schema (null unless finished)'),
+  result_json: z
+    .unknown()
+    .optional()
+    .describe(
+      'Only for a session with an output_schema: the answer parsed as JSON and valid against the schema (null unless finished)',
+    ),
 });
 
 export const TOOL_NAMES = [
@@ -103,7 +135,11 @@ export const TOOL_NAMES = [
 ] as const;
 
 /** The limits start_agent_session's inputs set, as the contract's `limits`. */
-function teamLimits(args: { max_cost_usd?: number | undefined; max_turns?: number | undefined; run_timeout_seconds?: number | undefined }): { limits?: Limits } {
+function teamLimits(args: {
+  max_cost_usd?: number | undefined;
+  max_turns?: number | undefined;
+  run_timeout_seconds?: number | undefined;
+}): { limits?: Limits } {
   const limits: Limits = {};
   if (args.max_cost_usd !== undefined) limits.max_cost_usd = args.max_cost_usd;
   if (args.max_turns !== undefined) limits.max_turns = args.max_turns;
@@ -113,7 +149,12 @@ function teamLimits(args: { max_cost_usd?: number | undefined; max_turns?: numbe
 
 const usageSums = {
   runs: z.number().int(),
-  usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int(), cache_creation_input_tokens: z.number().int(), cache_read_input_tokens: z.number().int() }),
+  usage: z.object({
+    input_tokens: z.number().int(),
+    output_tokens: z.number().int(),
+    cache_creation_input_tokens: z.number().int(),
+    cache_read_input_tokens: z.number().int(),
+  }),
   cost_usd: z.number(),
   duration_ms: z.number().int(),
 };
@@ -121,13 +162,19 @@ const usageSums = {
 /** Registers the orchestrator tools (TOOL_NAMES) on `server`. */
 export function registerTools(server: McpServer, options: ToolOptions): void {
   let client: Orchestrator | undefined;
-  const ao = (): Orchestrator => (client ??= typeof options.orchestrator === 'function' ? options.orchestrator() : options.orchestrator);
+  const ao = (): Orchestrator =>
+    (client ??= typeof options.orchestrator === 'function' ? options.orchestrator() : options.orchestrator);
   const projectRoot = options.defaultProjectDir ?? process.cwd();
   const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
   const progressEveryMs = options.progressIntervalMs ?? 15_000;
 
   /** Waits (bounded) for the session's run to end; a run still going then is a non-error answer. */
-  async function waitForOutcome(session: Session, timeoutSeconds: number, extra: Extra, subject: AdviceSubject): Promise<CallToolResult> {
+  async function waitForOutcome(
+    session: Session,
+    timeoutSeconds: number,
+    extra: Extra,
+    subject: AdviceSubject,
+  ): Promise<CallToolResult> {
     const name = session.name;
     subject.waiting = true; // a session missing from now on was deleted while waiting
     const startedAt = Date.now();
@@ -141,7 +188,11 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
       if (remaining <= 0) break;
       const slice = Math.min(remaining, progressEveryMs);
       try {
-        const result = await ao().sessions.waitForResult(name, { timeoutMs: slice, reconnectMs: slice, signal: extra.signal });
+        const result = await ao().sessions.waitForResult(name, {
+          timeoutMs: slice,
+          reconnectMs: slice,
+          signal: extra.signal,
+        });
         return resultOutcome(result, 0, maxChars);
       } catch (error) {
         // A runtime restarting: keep trying (the SDK backs off) until the timeout.
@@ -156,10 +207,16 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
       }
       if (progressToken !== undefined) {
         const waited = Math.round((Date.now() - startedAt) / 1000);
-        await extra.sendNotification({
-          method: 'notifications/progress',
-          params: { progressToken, progress: ++ticks, message: `Session '${name}' is ${state} (waited ${waited} s of ${timeoutSeconds} s)` },
-        }).catch(() => undefined);
+        await extra
+          .sendNotification({
+            method: 'notifications/progress',
+            params: {
+              progressToken,
+              progress: ++ticks,
+              message: `Session '${name}' is ${state} (waited ${waited} s of ${timeoutSeconds} s)`,
+            },
+          })
+          .catch(() => undefined);
       }
     }
     if (lost) throw lost;
@@ -178,326 +235,490 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     );
   }
 
-  server.registerTool('list_agent_blueprints', {
-    title: 'List agent blueprints',
-    description: 'Lists the agent blueprints in the Agent Registry: named presets (system prompt, model, tools, MCP servers, permission mode) that start_agent_session can start a session from (its `blueprint` input). Only active blueprints can start sessions.',
-    inputSchema: z.strictObject({
-      status: z.enum(['active', 'inactive']).optional().describe('Only blueprints with this status (default: all)'),
-    }),
-    outputSchema: z.object({
-      agents: z.array(z.object({
-        name: z.string(),
-        description: z.string(),
-        status: z.enum(['active', 'inactive']),
-        model: z.string().nullable(),
-        permission_mode: z.string().nullable(),
-      })),
-      total: z.number().int(),
-      note: NOTE,
-    }),
-    annotations: { readOnlyHint: true, openWorldHint: false },
-  }, (args) => guarded(async () => {
-    const all = (await ao().agents.list({ status: args.status })).map((a) => ({
-      name: a.name,
-      description: a.description,
-      status: a.status,
-      model: a.model ?? null,
-      permission_mode: a.permission_mode ?? null,
-    }));
-    const { shown, more } = fit(all, maxChars);
-    const note = more ? `${more} more blueprint${more === 1 ? '' : 's'} not shown — filter with status` : null;
-    const lines = shown.map((a) => {
-      const settings = [a.model && `model ${a.model}`, a.permission_mode && `permission mode ${a.permission_mode}`].filter(Boolean).join(', ');
-      return `- ${a.name} (${a.status}): ${a.description}${settings ? ` [${settings}]` : ''}`;
-    });
-    if (note) lines.push(`… ${note}`);
-    const text = all.length
-      ? `${all.length} agent blueprint${all.length === 1 ? '' : 's'}:\n${lines.join('\n')}`
-      : `No agent blueprints${args.status ? ` with status ${args.status}` : ''} — sessions can still start without one`;
-    return ok(text, { agents: shown, total: all.length, note: note ?? (all.length ? null : text) });
-  }));
+  server.registerTool(
+    'list_agent_blueprints',
+    {
+      title: 'List agent blueprints',
+      description:
+        'Lists the agent blueprints in the Agent Registry: named presets (system prompt, model, tools, MCP servers, permission mode) that start_agent_session can start a session from (its `blueprint` input). Only active blueprints can start sessions.',
+      inputSchema: z.strictObject({
+        status: z.enum(['active', 'inactive']).optional().describe('Only blueprints with this status (default: all)'),
+      }),
+      outputSchema: z.object({
+        agents: z.array(
+          z.object({
+            name: z.string(),
+            description: z.string(),
+            status: z.enum(['active', 'inactive']),
+            model: z.string().nullable(),
+            permission_mode: z.string().nullable(),
+          }),
+        ),
+        total: z.number().int(),
+        note: NOTE,
+      }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) =>
+      guarded(async () => {
+        const all = (await ao().agents.list({ status: args.status })).map((a) => ({
+          name: a.name,
+          description: a.description,
+          status: a.status,
+          model: a.model ?? null,
+          permission_mode: a.permission_mode ?? null,
+        }));
+        const { shown, more } = fitInChars(all, maxChars);
+        const note = more ? `${more} more blueprint${more === 1 ? '' : 's'} not shown — filter with status` : null;
+        const lines = shown.map((a) => {
+          const settings = [a.model && `model ${a.model}`, a.permission_mode && `permission mode ${a.permission_mode}`]
+            .filter(Boolean)
+            .join(', ');
+          return `- ${a.name} (${a.status}): ${a.description}${settings ? ` [${settings}]` : ''}`;
+        });
+        if (note) lines.push(`… ${note}`);
+        const text = all.length
+          ? `${all.length} agent blueprint${all.length === 1 ? '' : 's'}:\n${lines.join('\n')}`
+          : `No agent blueprints${args.status ? ` with status ${args.status}` : ''} — sessions can still start without one`;
+        return ok(text, { agents: shown, total: all.length, note: note ?? (all.length ? null : text) });
+      }),
+  );
 
-  server.registerTool('list_agent_sessions', {
-    title: 'List agent sessions',
-    description: 'Lists the agent sessions in the Agent Runtime, a page at a time, most recently active first: name, state (queued, running, finished, failed, stopped), number of runs, blueprint and project directory. Pass next_cursor back as cursor for the next page.',
-    inputSchema: z.strictObject({
-      state: z.enum(RUN_STATES).optional().describe('Only sessions whose last run is in this state (default: all)'),
-      prefix: z.string().min(1).max(60).optional().describe('Only sessions whose name starts with this'),
-      limit: z.number().int().min(1).max(500).optional().describe('Sessions per page (default 50)'),
-      cursor: z.string().min(1).optional().describe('The next_cursor of the previous page'),
-    }),
-    outputSchema: z.object({
-      sessions: z.array(z.object({
+  server.registerTool(
+    'list_agent_sessions',
+    {
+      title: 'List agent sessions',
+      description:
+        'Lists the agent sessions in the Agent Runtime, a page at a time, most recently active first: name, state (queued, running, finished, failed, stopped), number of runs, blueprint and project directory. Pass next_cursor back as cursor for the next page.',
+      inputSchema: z.strictObject({
+        state: z.enum(RUN_STATES).optional().describe('Only sessions whose last run is in this state (default: all)'),
+        prefix: z.string().min(1).max(60).optional().describe('Only sessions whose name starts with this'),
+        limit: z.number().int().min(1).max(500).optional().describe('Sessions per page (default 50)'),
+        cursor: z.string().min(1).optional().describe('The next_cursor of the previous page'),
+      }),
+      outputSchema: z.object({
+        sessions: z.array(
+          z.object({
+            name: z.string(),
+            state: z.enum(RUN_STATES),
+            runs: z.number().int(),
+            blueprint: z.string().nullable(),
+            project_dir: z.string(),
+            created_at: z.string(),
+            updated_at: z.string(),
+          }),
+        ),
+        total: z.number().int(),
+        next_cursor: z.string().nullable(),
+        note: NOTE,
+      }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) =>
+      guarded(async () => {
+        const page = await ao().sessions.list({
+          state: args.state,
+          prefix: args.prefix,
+          limit: args.limit ?? 50,
+          cursor: args.cursor,
+        });
+        const all = page.sessions.map((s) => ({
+          name: s.name,
+          state: s.state,
+          runs: s.runs,
+          blueprint: s.agent,
+          project_dir: s.project_dir,
+          created_at: s.created_at,
+          updated_at: s.updated_at,
+        }));
+        const { shown, more } = fitInChars(all, maxChars);
+        // Cut to fit: the next page would skip what was cut, so offer a smaller page instead of the cursor.
+        const nextCursor = more ? null : page.next_cursor;
+        const note = more
+          ? `${more} more session${more === 1 ? '' : 's'} of this page not shown — ask for a smaller limit (${shown.length})`
+          : nextCursor
+            ? 'more sessions on the next page — call again with cursor = next_cursor'
+            : null;
+        const lines = shown.map(
+          (s) =>
+            `- ${s.name}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}${s.blueprint ? `, blueprint ${s.blueprint}` : ''}, in ${s.project_dir}, updated ${s.updated_at}`,
+        );
+        if (note) lines.push(`… ${note}${nextCursor ? ` (${nextCursor})` : ''}`);
+        const total = args.state ? page.counts[args.state] : Object.values(page.counts).reduce((a, b) => a + b, 0);
+        const text = all.length
+          ? `${all.length === total ? '' : `${all.length} of `}${total} session${total === 1 ? '' : 's'}:\n${lines.join('\n')}`
+          : `No sessions${args.state ? ` in state ${args.state}` : ''}${args.prefix ? ` named ${args.prefix}…` : ''} — start one with start_agent_session`;
+        return ok(text, { sessions: shown, total, next_cursor: nextCursor, note: note ?? (all.length ? null : text) });
+      }),
+  );
+
+  server.registerTool(
+    'start_agent_session',
+    {
+      title: 'Start an agent session',
+      description: [
+        'Starts a new named Claude Code agent session that works on `prompt` in a project directory, and (unless async) waits for it and returns its final answer.',
+        'The session keeps its conversation: continue it later with resume_agent_session. Names are unique; an existing name is an error.',
+        `Sessions work in ${projectRoot} unless project_dir says otherwise.`,
+      ].join(' '),
+      inputSchema: z.strictObject({
+        name: sessionName(`A new, unique session name (${NAME_RULE}), e.g. "fix-tests"`),
+        prompt: prompt('The task for the agent, as you would type it to Claude Code'),
+        blueprint: z
+          .string()
+          .regex(NAME_PATTERN, { error: `Invalid blueprint name: use ${NAME_RULE}` })
+          .max(60, { error: `Invalid blueprint name: use ${NAME_RULE}` })
+          .optional()
+          .describe('Start from this agent blueprint (see list_agent_blueprints); default: plain Claude Code'),
+        project_dir: z
+          .string()
+          .min(1)
+          .max(4096)
+          .optional()
+          .describe(
+            `Directory the agent works in: an absolute path, or relative to ${projectRoot} (the default). It must exist on the Agent Runtime's machine.`,
+          ),
+        worktree: z
+          .boolean()
+          .optional()
+          .describe(
+            "Work in a git worktree of its own on branch aof/<name>, so that parallel sessions never edit the same checkout (default: the blueprint's setting, else false). The project directory must be in a git repository.",
+          ),
+        output_schema: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .describe(
+            "A JSON Schema the agent's final answer must match (overrides the blueprint's). The agent is told to answer with JSON only; an answer that does not match gets one retry, then the run fails with the validation errors. The result then carries result_json, the parsed answer.",
+          ),
+        async: asyncFlag,
+        timeout_seconds: timeoutSeconds,
+        callback: z
+          .boolean()
+          .optional()
+          .describe(
+            'Report back when its run ends: the parent session (yours, when you run inside one) is resumed with the outcome. Use with async: true, then end your turn.',
+          ),
+        no_parent: z
+          .boolean()
+          .optional()
+          .describe('Start it on its own: not as a child of the session this server runs in'),
+        max_cost_usd: z
+          .number()
+          .positive()
+          .optional()
+          .describe('Budget in USD for the session and everything it starts; it is stopped when crossed'),
+        max_turns: z.number().int().positive().optional().describe('Model turns allowed per run'),
+        run_timeout_seconds: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe('Stop a run that goes on longer than this'),
+      }),
+      outputSchema: outcomeSchema,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    (args, extra) => {
+      const projectDir = resolve(projectRoot, args.project_dir ?? '.');
+      const subject: AdviceSubject = { session: args.name, agent: args.blueprint, projectDir };
+      return guarded(async () => {
+        const session = await ao().sessions.create({
+          name: args.name,
+          prompt: args.prompt,
+          project_dir: projectDir,
+          ...(args.blueprint ? { agent: args.blueprint } : {}),
+          ...(args.no_parent ? { parent: null } : {}),
+          ...(args.callback ? { callback: true } : {}),
+          ...teamLimits(args),
+          ...(args.output_schema ? { output_schema: args.output_schema } : {}),
+          ...(args.worktree !== undefined ? { worktree: args.worktree } : {}),
+        });
+        return args.async ? started(session, 'started') : waitForOutcome(session, args.timeout_seconds, extra, subject);
+      }, subject);
+    },
+  );
+
+  server.registerTool(
+    'resume_agent_session',
+    {
+      title: 'Resume an agent session',
+      description:
+        'Continues an existing agent session (same conversation, same project directory) with a new prompt, and (unless async) waits for the run and returns its final answer. The session must have ended its last run (finished, failed or stopped).',
+      inputSchema: z.strictObject({
+        name: sessionName('The session to continue (see list_agent_sessions)'),
+        prompt: prompt('What the agent should do next'),
+        async: asyncFlag,
+        timeout_seconds: timeoutSeconds,
+      }),
+      outputSchema: outcomeSchema,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    (args, extra) => {
+      const subject: AdviceSubject = { session: args.name, resuming: true };
+      return guarded(async () => {
+        const session = await ao().sessions.resume(args.name, { prompt: args.prompt });
+        return args.async ? started(session, 'resumed') : waitForOutcome(session, args.timeout_seconds, extra, subject);
+      }, subject);
+    },
+  );
+
+  server.registerTool(
+    'fork_agent_session',
+    {
+      title: 'Fork an agent session',
+      description: [
+        'Starts a new session `name` that continues the conversation of session `source` as it stands, with `prompt` as its first turn, and (unless async) waits for it and returns its final answer.',
+        'The source is left untouched, and later turns of either are not seen by the other: fork one session twice to try two approaches from the same starting point.',
+        'The source must have ended its last run (finished, failed or stopped).',
+      ].join(' '),
+      inputSchema: z.strictObject({
+        source: sessionName('The session to fork (see list_agent_sessions)'),
+        name: sessionName(`A new, unique name for the fork (${NAME_RULE})`),
+        prompt: prompt("The fork's first turn"),
+        async: asyncFlag,
+        timeout_seconds: timeoutSeconds,
+      }),
+      outputSchema: outcomeSchema,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    (args, extra) => {
+      const subject: AdviceSubject = { session: args.source, forking: true };
+      return guarded(async () => {
+        const session = await ao()
+          .sessions.fork(args.source, { name: args.name, prompt: args.prompt })
+          .catch((error: unknown) => {
+            // The advice names the source; a taken name is the fork's.
+            if (problemCodeOf(error) === 'session-exists')
+              throw new ToolFailure(`Session '${args.name}' already exists — pick another name for the fork`);
+            throw error;
+          });
+        return args.async
+          ? started(session, 'forked')
+          : waitForOutcome(session, args.timeout_seconds, extra, { session: args.name });
+      }, subject);
+    },
+  );
+
+  server.registerTool(
+    'get_agent_session_status',
+    {
+      title: 'Get an agent session status',
+      description:
+        "A session's state: queued, running, finished, failed or stopped. With wait_seconds, waits up to that long for a queued or running session to end, answering as soon as it does (cheaper than polling).",
+      inputSchema: z.strictObject({
+        name: sessionName('The session (see list_agent_sessions)'),
+        wait_seconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(300)
+          .default(0)
+          .describe(
+            'Wait up to this many seconds (0 to 300, default 0: answer at once) for the session to leave queued/running',
+          ),
+      }),
+      outputSchema: z.object({ name: z.string(), state: z.enum(RUN_STATES), note: NOTE }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args, extra) =>
+      guarded(
+        async () => {
+          const { name, state } = await ao().sessions.status(args.name, {
+            wait: args.wait_seconds || undefined,
+            signal: extra.signal,
+          });
+          const next: Record<RunState, string> = {
+            queued: `Session '${name}' is queued (waiting for a free slot)${args.wait_seconds ? ` after waiting ${args.wait_seconds} s` : ''} — ${followUp(name)}`,
+            running: `Session '${name}' is running${args.wait_seconds ? ` after waiting ${args.wait_seconds} s` : ''} — ${followUp(name)}`,
+            finished: `Session '${name}' finished — collect its answer with get_agent_session_result; continue it with resume_agent_session`,
+            failed: `Session '${name}' failed — see why with get_agent_session_result; continue it with resume_agent_session`,
+            stopped: `Session '${name}' was stopped — see its last answer with get_agent_session_result; continue it with resume_agent_session`,
+          };
+          return ok(next[state], { name, state, note: next[state] });
+        },
+        { session: args.name },
+      ),
+  );
+
+  server.registerTool(
+    'get_agent_session_result',
+    {
+      title: 'Get an agent session result',
+      description: `The final answer of a session's last run, once it has ended. Answers over ${maxChars} characters come in parts: pass the next_offset of one answer as offset to get the next part.`,
+      inputSchema: z.strictObject({
+        name: sessionName('The session (see list_agent_sessions)'),
+        offset: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe('Start at this character of the result (default 0); for the parts of a long result'),
+      }),
+      outputSchema: outcomeSchema,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) =>
+      guarded(
+        async () => {
+          try {
+            return resultOutcome(await ao().sessions.result(args.name), args.offset, maxChars);
+          } catch (error) {
+            if (problemCodeOf(error) !== 'session-not-ended') throw error;
+          }
+          // The last run has not ended yet: not an error, an answer saying how to wait.
+          const session = await ao().sessions.get(args.name);
+          return pendingOutcome(
+            { name: session.name, state: session.state, run: lastRun(session) },
+            `Session '${session.name}' is ${session.state}: no result yet — ${followUp(session.name)}`,
+          );
+        },
+        { session: args.name },
+      ),
+  );
+
+  server.registerTool(
+    'stop_agent_session',
+    {
+      title: 'Stop an agent session',
+      description:
+        "Stops a session's active run (the Claude Code process and everything it started). The session and its conversation stay: resume_agent_session continues it. Stopping a session that is not running changes nothing.",
+      inputSchema: z.strictObject({
+        name: sessionName('The session to stop (see list_agent_sessions)'),
+      }),
+      outputSchema: z.object({
         name: z.string(),
         state: z.enum(RUN_STATES),
-        runs: z.number().int(),
-        blueprint: z.string().nullable(),
-        project_dir: z.string(),
-        created_at: z.string(),
-        updated_at: z.string(),
-      })),
-      total: z.number().int(),
-      next_cursor: z.string().nullable(),
-      note: NOTE,
-    }),
-    annotations: { readOnlyHint: true, openWorldHint: false },
-  }, (args) => guarded(async () => {
-    const page = await ao().sessions.list({ state: args.state, prefix: args.prefix, limit: args.limit ?? 50, cursor: args.cursor });
-    const all = page.sessions.map((s) => ({
-      name: s.name,
-      state: s.state,
-      runs: s.runs,
-      blueprint: s.agent,
-      project_dir: s.project_dir,
-      created_at: s.created_at,
-      updated_at: s.updated_at,
-    }));
-    const { shown, more } = fit(all, maxChars);
-    // Cut to fit: the next page would skip what was cut, so offer a smaller page instead of the cursor.
-    const nextCursor = more ? null : page.next_cursor;
-    const note = more
-      ? `${more} more session${more === 1 ? '' : 's'} of this page not shown — ask for a smaller limit (${shown.length})`
-      : nextCursor ? 'more sessions on the next page — call again with cursor = next_cursor' : null;
-    const lines = shown.map((s) => `- ${s.name}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}${s.blueprint ? `, blueprint ${s.blueprint}` : ''}, in ${s.project_dir}, updated ${s.updated_at}`);
-    if (note) lines.push(`… ${note}${nextCursor ? ` (${nextCursor})` : ''}`);
-    const total = args.state ? page.counts[args.state] : Object.values(page.counts).reduce((a, b) => a + b, 0);
-    const text = all.length
-      ? `${all.length === total ? '' : `${all.length} of `}${total} session${total === 1 ? '' : 's'}:\n${lines.join('\n')}`
-      : `No sessions${args.state ? ` in state ${args.state}` : ''}${args.prefix ? ` named ${args.prefix}…` : ''} — start one with start_agent_session`;
-    return ok(text, { sessions: shown, total, next_cursor: nextCursor, note: note ?? (all.length ? null : text) });
-  }));
+        run: z.number().int().nullable(),
+        note: NOTE,
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (args) =>
+      guarded(
+        async () => {
+          const before = (await ao().sessions.status(args.name)).state;
+          const session = await ao().sessions.stop(args.name);
+          const run = lastRun(session);
+          const text =
+            before === 'queued' || before === 'running'
+              ? `Session '${session.name}' stopped (run ${run ?? 1} was ${before}; now ${session.state}) — continue it with resume_agent_session`
+              : `Session '${session.name}' was not running (its last run ${before === 'stopped' ? 'was already stopped' : before}); nothing to stop`;
+          return ok(text, { name: session.name, state: session.state, run, note: text });
+        },
+        { session: args.name },
+      ),
+  );
 
-  server.registerTool('start_agent_session', {
-    title: 'Start an agent session',
-    description: [
-      'Starts a new named Claude Code agent session that works on `prompt` in a project directory, and (unless async) waits for it and returns its final answer.',
-      'The session keeps its conversation: continue it later with resume_agent_session. Names are unique; an existing name is an error.',
-      `Sessions work in ${projectRoot} unless project_dir says otherwise.`,
-    ].join(' '),
-    inputSchema: z.strictObject({
-      name: sessionName(`A new, unique session name (${NAME_RULE}), e.g. "fix-tests"`),
-      prompt: prompt('The task for the agent, as you would type it to Claude Code'),
-      blueprint: z.string()
-        .regex(NAME_PATTERN, { error: `Invalid blueprint name: use ${NAME_RULE}` })
-        .max(60, { error: `Invalid blueprint name: use ${NAME_RULE}` })
-        .optional()
-        .describe('Start from this agent blueprint (see list_agent_blueprints); default: plain Claude Code'),
-      project_dir: z.string()
-        .min(1)
-        .max(4096)
-        .optional()
-        .describe(`Directory the agent works in: an absolute path, or relative to ${projectRoot} (the default). It must exist on the Agent Runtime's machine.`),
-      worktree: z.boolean()
-        .optional()
-        .describe('Work in a git worktree of its own on branch aof/<name>, so that parallel sessions never edit the same checkout (default: the blueprint\'s setting, else false). The project directory must be in a git repository.'),
-      output_schema: z.record(z.string(), z.unknown())
-        .optional()
-        .describe("A JSON Schema the agent's final answer must match (overrides the blueprint's). The agent is told to answer with JSON only; an answer that does not match gets one retry, then the run fails with the validation errors. The result then carries result_json, the parsed answer."),
-      async: asyncFlag,
-      timeout_seconds: timeoutSeconds,
-      callback: z.boolean().optional()
-        .describe('Report back when its run ends: the parent session (yours, when you run inside one) is resumed with the outcome. Use with async: true, then end your turn.'),
-      no_parent: z.boolean().optional()
-        .describe('Start it on its own: not as a child of the session this server runs in'),
-      max_cost_usd: z.number().positive().optional()
-        .describe('Budget in USD for the session and everything it starts; it is stopped when crossed'),
-      max_turns: z.number().int().positive().optional().describe('Model turns allowed per run'),
-      run_timeout_seconds: z.number().int().positive().optional().describe('Stop a run that goes on longer than this'),
-    }),
-    outputSchema: outcomeSchema,
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  }, (args, extra) => {
-    const projectDir = resolve(projectRoot, args.project_dir ?? '.');
-    const subject: AdviceSubject = { session: args.name, agent: args.blueprint, projectDir };
-    return guarded(async () => {
-      const session = await ao().sessions.create({
-        name: args.name,
-        prompt: args.prompt,
-        project_dir: projectDir,
-        ...(args.blueprint ? { agent: args.blueprint } : {}),
-        ...(args.no_parent ? { parent: null } : {}),
-        ...(args.callback ? { callback: true } : {}),
-        ...teamLimits(args),
-        ...(args.output_schema ? { output_schema: args.output_schema } : {}),
-        ...(args.worktree !== undefined ? { worktree: args.worktree } : {}),
-      });
-      return args.async ? started(session, 'started') : waitForOutcome(session, args.timeout_seconds, extra, subject);
-    }, subject);
-  });
+  server.registerTool(
+    'delete_agent_session',
+    {
+      title: 'Delete an agent session',
+      description:
+        'Deletes one session with its history, stopping its run first if one is active. Other sessions are kept. Cannot be undone.',
+      inputSchema: z.strictObject({
+        name: sessionName('The session to delete (see list_agent_sessions)'),
+      }),
+      outputSchema: z.object({ deleted: z.string(), note: NOTE }),
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    },
+    (args) =>
+      guarded(
+        async () => {
+          await ao().sessions.delete(args.name);
+          return ok(`Deleted session '${args.name}'`, { deleted: args.name, note: null });
+        },
+        { session: args.name },
+      ),
+  );
 
-  server.registerTool('resume_agent_session', {
-    title: 'Resume an agent session',
-    description: 'Continues an existing agent session (same conversation, same project directory) with a new prompt, and (unless async) waits for the run and returns its final answer. The session must have ended its last run (finished, failed or stopped).',
-    inputSchema: z.strictObject({
-      name: sessionName('The session to continue (see list_agent_sessions)'),
-      prompt: prompt('What the agent should do next'),
-      async: asyncFlag,
-      timeout_seconds: timeoutSeconds,
-    }),
-    outputSchema: outcomeSchema,
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  }, (args, extra) => {
-    const subject: AdviceSubject = { session: args.name, resuming: true };
-    return guarded(async () => {
-      const session = await ao().sessions.resume(args.name, { prompt: args.prompt });
-      return args.async ? started(session, 'resumed') : waitForOutcome(session, args.timeout_seconds, extra, subject);
-    }, subject);
-  });
+  server.registerTool(
+    'get_agent_usage',
+    {
+      title: 'Get token usage and cost',
+      description:
+        "Tokens, cost (Claude Code's own estimate) and time of the sessions' runs: per session (most expensive first), per agent blueprint, per UTC day, and the total. Computed by the Agent Runtime: use its numbers as they are.",
+      inputSchema: z.strictObject({
+        sessions: z
+          .array(
+            z
+              .string()
+              .regex(NAME_PATTERN, { error: `Invalid session name: use ${NAME_RULE}` })
+              .max(60),
+          )
+          .max(200)
+          .optional()
+          .describe('Only these sessions (default: all)'),
+        blueprint: z
+          .string()
+          .regex(NAME_PATTERN, { error: `Invalid blueprint name: use ${NAME_RULE}` })
+          .max(60)
+          .optional()
+          .describe('Only sessions started from this blueprint'),
+      }),
+      outputSchema: z.object({
+        totals: z.object({ sessions: z.number().int(), ...usageSums }),
+        sessions: z.array(
+          z.object({
+            name: z.string(),
+            agent: z.string().nullable(),
+            state: z.enum(RUN_STATES),
+            first_run_at: z.string(),
+            last_run_at: z.string(),
+            ...usageSums,
+          }),
+        ),
+        agents: z.array(z.object({ agent: z.string().nullable(), sessions: z.number().int(), ...usageSums })),
+        days: z.array(z.object({ day: z.string(), sessions: z.number().int(), ...usageSums })),
+        note: NOTE,
+      }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) =>
+      guarded(async () => {
+        const report = await ao().sessions.usage({ agent: args.blueprint, sessions: args.sessions });
+        const { shown, more } = fitInChars(report.sessions, maxChars / 2);
+        const tokens = (u: {
+          input_tokens: number;
+          output_tokens: number;
+          cache_creation_input_tokens: number;
+          cache_read_input_tokens: number;
+        }) => u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
+        const t = report.totals;
+        const note = more
+          ? `${more} more (cheaper) session${more === 1 ? '' : 's'} not shown — name the sessions to see them`
+          : null;
+        const lines = [
+          `Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${tokens(t.usage)} tokens (input ${t.usage.input_tokens}, output ${t.usage.output_tokens}, cache write ${t.usage.cache_creation_input_tokens}, cache read ${t.usage.cache_read_input_tokens}), $${t.cost_usd.toFixed(4)}`,
+          ...shown.map(
+            (s) =>
+              `- ${s.name}${s.agent ? ` (blueprint ${s.agent})` : ''}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}, ${tokens(s.usage)} tokens, $${s.cost_usd.toFixed(4)}`,
+          ),
+          ...(note ? [`… ${note}`] : []),
+        ];
+        return ok(lines.join('\n'), { ...report, sessions: shown, note });
+      }),
+  );
 
-  server.registerTool('fork_agent_session', {
-    title: 'Fork an agent session',
-    description: [
-      'Starts a new session `name` that continues the conversation of session `source` as it stands, with `prompt` as its first turn, and (unless async) waits for it and returns its final answer.',
-      'The source is left untouched, and later turns of either are not seen by the other: fork one session twice to try two approaches from the same starting point.',
-      'The source must have ended its last run (finished, failed or stopped).',
-    ].join(' '),
-    inputSchema: z.strictObject({
-      source: sessionName('The session to fork (see list_agent_sessions)'),
-      name: sessionName(`A new, unique name for the fork (${NAME_RULE})`),
-      prompt: prompt("The fork's first turn"),
-      async: asyncFlag,
-      timeout_seconds: timeoutSeconds,
-    }),
-    outputSchema: outcomeSchema,
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  }, (args, extra) => {
-    const subject: AdviceSubject = { session: args.source, forking: true };
-    return guarded(async () => {
-      const session = await ao().sessions.fork(args.source, { name: args.name, prompt: args.prompt }).catch((error: unknown) => {
-        // The advice names the source; a taken name is the fork's.
-        if (problemCodeOf(error) === 'session-exists') throw new ToolFailure(`Session '${args.name}' already exists — pick another name for the fork`);
-        throw error;
-      });
-      return args.async ? started(session, 'forked') : waitForOutcome(session, args.timeout_seconds, extra, { session: args.name });
-    }, subject);
-  });
-
-  server.registerTool('get_agent_session_status', {
-    title: 'Get an agent session status',
-    description: "A session's state: queued, running, finished, failed or stopped. With wait_seconds, waits up to that long for a queued or running session to end, answering as soon as it does (cheaper than polling).",
-    inputSchema: z.strictObject({
-      name: sessionName('The session (see list_agent_sessions)'),
-      wait_seconds: z.number()
-        .int()
-        .min(0)
-        .max(300)
-        .default(0)
-        .describe('Wait up to this many seconds (0 to 300, default 0: answer at once) for the session to leave queued/running'),
-    }),
-    outputSchema: z.object({ name: z.string(), state: z.enum(RUN_STATES), note: NOTE }),
-    annotations: { readOnlyHint: true, openWorldHint: false },
-  }, (args, extra) => guarded(async () => {
-    const { name, state } = await ao().sessions.status(args.name, { wait: args.wait_seconds || undefined, signal: extra.signal });
-    const next: Record<RunState, string> = {
-      queued: `Session '${name}' is queued (waiting for a free slot)${args.wait_seconds ? ` after waiting ${args.wait_seconds} s` : ''} — ${followUp(name)}`,
-      running: `Session '${name}' is running${args.wait_seconds ? ` after waiting ${args.wait_seconds} s` : ''} — ${followUp(name)}`,
-      finished: `Session '${name}' finished — collect its answer with get_agent_session_result; continue it with resume_agent_session`,
-      failed: `Session '${name}' failed — see why with get_agent_session_result; continue it with resume_agent_session`,
-      stopped: `Session '${name}' was stopped — see its last answer with get_agent_session_result; continue it with resume_agent_session`,
-    };
-    return ok(next[state], { name, state, note: next[state] });
-  }, { session: args.name }));
-
-  server.registerTool('get_agent_session_result', {
-    title: 'Get an agent session result',
-    description: `The final answer of a session's last run, once it has ended. Answers over ${maxChars} characters come in parts: pass the next_offset of one answer as offset to get the next part.`,
-    inputSchema: z.strictObject({
-      name: sessionName('The session (see list_agent_sessions)'),
-      offset: z.number().int().min(0).default(0).describe('Start at this character of the result (default 0); for the parts of a long result'),
-    }),
-    outputSchema: outcomeSchema,
-    annotations: { readOnlyHint: true, openWorldHint: false },
-  }, (args) => guarded(async () => {
-    try {
-      return resultOutcome(await ao().sessions.result(args.name), args.offset, maxChars);
-    } catch (error) {
-      if (problemCodeOf(error) !== 'session-not-ended') throw error;
-    }
-    // The last run has not ended yet: not an error, an answer saying how to wait.
-    const session = await ao().sessions.get(args.name);
-    return pendingOutcome(
-      { name: session.name, state: session.state, run: lastRun(session) },
-      `Session '${session.name}' is ${session.state}: no result yet — ${followUp(session.name)}`,
-    );
-  }, { session: args.name }));
-
-  server.registerTool('stop_agent_session', {
-    title: 'Stop an agent session',
-    description: "Stops a session's active run (the Claude Code process and everything it started). The session and its conversation stay: resume_agent_session continues it. Stopping a session that is not running changes nothing.",
-    inputSchema: z.strictObject({
-      name: sessionName('The session to stop (see list_agent_sessions)'),
-    }),
-    outputSchema: z.object({ name: z.string(), state: z.enum(RUN_STATES), run: z.number().int().nullable(), note: NOTE }),
-    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  }, (args) => guarded(async () => {
-    const before = (await ao().sessions.status(args.name)).state;
-    const session = await ao().sessions.stop(args.name);
-    const run = lastRun(session);
-    const text = before === 'queued' || before === 'running'
-      ? `Session '${session.name}' stopped (run ${run ?? 1} was ${before}; now ${session.state}) — continue it with resume_agent_session`
-      : `Session '${session.name}' was not running (its last run ${before === 'stopped' ? 'was already stopped' : before}); nothing to stop`;
-    return ok(text, { name: session.name, state: session.state, run, note: text });
-  }, { session: args.name }));
-
-  server.registerTool('delete_agent_session', {
-    title: 'Delete an agent session',
-    description: 'Deletes one session with its history, stopping its run first if one is active. Other sessions are kept. Cannot be undone.',
-    inputSchema: z.strictObject({
-      name: sessionName('The session to delete (see list_agent_sessions)'),
-    }),
-    outputSchema: z.object({ deleted: z.string(), note: NOTE }),
-    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-  }, (args) => guarded(async () => {
-    await ao().sessions.delete(args.name);
-    return ok(`Deleted session '${args.name}'`, { deleted: args.name, note: null });
-  }, { session: args.name }));
-
-  server.registerTool('get_agent_usage', {
-    title: 'Get token usage and cost',
-    description: "Tokens, cost (Claude Code's own estimate) and time of the sessions' runs: per session (most expensive first), per agent blueprint, per UTC day, and the total. Computed by the Agent Runtime: use its numbers as they are.",
-    inputSchema: z.strictObject({
-      sessions: z.array(z.string().regex(NAME_PATTERN, { error: `Invalid session name: use ${NAME_RULE}` }).max(60)).max(200).optional()
-        .describe('Only these sessions (default: all)'),
-      blueprint: z.string().regex(NAME_PATTERN, { error: `Invalid blueprint name: use ${NAME_RULE}` }).max(60).optional()
-        .describe('Only sessions started from this blueprint'),
-    }),
-    outputSchema: z.object({
-      totals: z.object({ sessions: z.number().int(), ...usageSums }),
-      sessions: z.array(z.object({ name: z.string(), agent: z.string().nullable(), state: z.enum(RUN_STATES), first_run_at: z.string(), last_run_at: z.string(), ...usageSums })),
-      agents: z.array(z.object({ agent: z.string().nullable(), sessions: z.number().int(), ...usageSums })),
-      days: z.array(z.object({ day: z.string(), sessions: z.number().int(), ...usageSums })),
-      note: NOTE,
-    }),
-    annotations: { readOnlyHint: true, openWorldHint: false },
-  }, (args) => guarded(async () => {
-    const report = await ao().sessions.usage({ agent: args.blueprint, sessions: args.sessions });
-    const { shown, more } = fit(report.sessions, maxChars / 2);
-    const tokens = (u: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number }) =>
-      u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
-    const t = report.totals;
-    const note = more ? `${more} more (cheaper) session${more === 1 ? '' : 's'} not shown — name the sessions to see them` : null;
-    const lines = [
-      `Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${tokens(t.usage)} tokens (input ${t.usage.input_tokens}, output ${t.usage.output_tokens}, cache write ${t.usage.cache_creation_input_tokens}, cache read ${t.usage.cache_read_input_tokens}), $${t.cost_usd.toFixed(4)}`,
-      ...shown.map((s) => `- ${s.name}${s.agent ? ` (blueprint ${s.agent})` : ''}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}, ${tokens(s.usage)} tokens, $${s.cost_usd.toFixed(4)}`),
-      ...(note ? [`… ${note}`] : []),
-    ];
-    return ok(lines.join('\n'), { ...report, sessions: shown, note });
-  }));
-
-  server.registerTool('delete_all_agent_sessions', {
-    title: 'Delete all agent sessions',
-    description: 'Stops every running session and deletes every session with its history, in the whole Agent Runtime (not only the ones you started). Cannot be undone.',
-    inputSchema: z.strictObject({}),
-    outputSchema: z.object({ deleted: z.array(z.string()), total: z.number().int(), note: NOTE }),
-    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  }, () => guarded(async () => {
-    const deleted = await ao().sessions.clean();
-    const { shown, more } = fit(deleted, maxChars);
-    const text = deleted.length
-      ? `Deleted ${deleted.length} session${deleted.length === 1 ? '' : 's'} (running ones were stopped first): ${shown.join(', ')}${more ? ` and ${more} more` : ''}`
-      : 'There were no sessions to delete';
-    return ok(text, { deleted: shown, total: deleted.length, note: deleted.length ? null : text });
-  }));
+  server.registerTool(
+    'delete_all_agent_sessions',
+    {
+      title: 'Delete all agent sessions',
+      description:
+        'Stops every running session and deletes every session with its history, in the whole Agent Runtime (not only the ones you started). Cannot be undone.',
+      inputSchema: z.strictObject({}),
+      outputSchema: z.object({ deleted: z.array(z.string()), total: z.number().int(), note: NOTE }),
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    () =>
+      guarded(async () => {
+        const deleted = await ao().sessions.clean();
+        const { shown, more } = fitInChars(deleted, maxChars);
+        const text = deleted.length
+          ? `Deleted ${deleted.length} session${deleted.length === 1 ? '' : 's'} (running ones were stopped first): ${shown.join(', ')}${more ? ` and ${more} more` : ''}`
+          : 'There were no sessions to delete';
+        return ok(text, { deleted: shown, total: deleted.length, note: deleted.length ? null : text });
+      }),
+  );
 
   registerApprovalTools(server, ao);
 }

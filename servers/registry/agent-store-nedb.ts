@@ -9,7 +9,11 @@ import { AgentStoreBase, newAgent, type Agent, type AgentCreate, type AgentUpdat
  * Documents written before this are plain objects; `toAgent` reads both. `output_schema` is JSON
  * text for the same reason (`$schema`, `$ref`, `$defs`).
  */
-type AgentDocument = Omit<Agent, 'mcp_servers' | 'output_schema'> & { _id: string; mcp_servers?: string | Agent['mcp_servers']; output_schema?: string };
+type AgentDocument = Omit<Agent, 'mcp_servers' | 'output_schema'> & {
+  _id: string;
+  mcp_servers?: string | Agent['mcp_servers'];
+  output_schema?: string;
+};
 
 /** Fields kept as JSON text. */
 const JSON_TEXT_FIELDS = new Set(['mcp_servers', 'output_schema']);
@@ -77,7 +81,9 @@ export class NedbAgentStore extends AgentStoreBase {
 function toAgent({ _id, mcp_servers, output_schema, ...agent }: AgentDocument): Agent {
   return {
     ...agent,
-    ...(mcp_servers === undefined ? {} : { mcp_servers: typeof mcp_servers === 'string' ? JSON.parse(mcp_servers) : mcp_servers }),
+    ...(mcp_servers === undefined
+      ? {}
+      : { mcp_servers: typeof mcp_servers === 'string' ? JSON.parse(mcp_servers) : mcp_servers }),
     ...(output_schema === undefined ? {} : { output_schema: JSON.parse(output_schema) }),
   };
 }

@@ -48,9 +48,14 @@ export class PostgresAgentStore extends AgentStoreBase {
   async create(input: AgentCreate): Promise<Agent> {
     const agent = newAgent(input);
     try {
-      await this.db.query('INSERT INTO aof_agents (name, status, doc) VALUES ($1, $2, $3)', [agent.name, agent.status, JSON.stringify(agent)]);
+      await this.db.query('INSERT INTO aof_agents (name, status, doc) VALUES ($1, $2, $3)', [
+        agent.name,
+        agent.status,
+        JSON.stringify(agent),
+      ]);
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw conflict(`Agent '${input.name}' already exists`, 'agent-exists');
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION)
+        throw conflict(`Agent '${input.name}' already exists`, 'agent-exists');
       throw error;
     }
     return agent;
@@ -58,7 +63,9 @@ export class PostgresAgentStore extends AgentStoreBase {
 
   async update(name: string, changes: AgentUpdate): Promise<Agent> {
     return this.db.transaction(async (client) => {
-      const { rows } = await client.query<{ doc: Agent }>('SELECT doc FROM aof_agents WHERE name = $1 FOR UPDATE', [name]);
+      const { rows } = await client.query<{ doc: Agent }>('SELECT doc FROM aof_agents WHERE name = $1 FOR UPDATE', [
+        name,
+      ]);
       if (!rows[0]) throw notFound(`Agent '${name}' not found`, 'agent-not-found');
       const agent: Record<string, unknown> = { ...rows[0].doc, modified_at: new Date().toISOString() };
       for (const [key, value] of Object.entries(changes)) {
@@ -66,7 +73,11 @@ export class PostgresAgentStore extends AgentStoreBase {
         else agent[key] = value;
       }
       const updated = agent as Agent;
-      await client.query('UPDATE aof_agents SET status = $2, doc = $3 WHERE name = $1', [name, updated.status, JSON.stringify(updated)]);
+      await client.query('UPDATE aof_agents SET status = $2, doc = $3 WHERE name = $1', [
+        name,
+        updated.status,
+        JSON.stringify(updated),
+      ]);
       return updated;
     });
   }

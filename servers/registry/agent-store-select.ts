@@ -4,6 +4,12 @@ import { NedbAgentStore } from './agent-store-nedb.js';
 import { PostgresAgentStore } from './agent-store-postgres.js';
 
 /** The registry's backend: PostgreSQL when a database URL is given, else `agents.db` in the data dir. */
-export function openAgentStore(options: { dataDir: string; databaseUrl?: string | undefined; logger?: Logger | undefined }): Promise<AgentStore> {
-  return options.databaseUrl ? PostgresAgentStore.open(options.databaseUrl, options.logger) : NedbAgentStore.open(options.dataDir);
+export function openAgentStore(options: {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  logger?: Logger | undefined;
+}): Promise<AgentStore> {
+  return options.databaseUrl
+    ? PostgresAgentStore.open(options.databaseUrl, options.logger)
+    : NedbAgentStore.open(options.dataDir);
 }

@@ -5,7 +5,18 @@ export type Agent = components['schemas']['Agent'];
 export type AgentCreate = components['schemas']['AgentCreate'];
 export type AgentUpdate = components['schemas']['AgentUpdate'];
 
-const OPTIONAL_FIELDS = ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'output_schema', 'worktree', 'approval', 'limits'] as const;
+const OPTIONAL_FIELDS = [
+  'system_prompt',
+  'mcp_servers',
+  'model',
+  'permission_mode',
+  'allowed_tools',
+  'disallowed_tools',
+  'output_schema',
+  'worktree',
+  'approval',
+  'limits',
+] as const;
 
 /**
  * Where the registry keeps blueprints: the embedded nedb file (agent-store-nedb.ts) or PostgreSQL

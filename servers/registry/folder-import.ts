@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { contract } from '../common/contract.js';
@@ -13,10 +14,14 @@ const validateAgent = contract.compile('registry', { $ref: '#/components/schemas
  * settings), optional `agent.system-prompt.md` and `agent.mcp.json` (`{"mcpServers": {...}}`).
  * A broken folder is reported by name and skipped; it never stops the server.
  */
-export async function importAgentFolders(dir: string, store: AgentStore, logger: Logger): Promise<{ imported: string[]; failed: string[] }> {
+export async function importAgentFolders(
+  dir: string,
+  store: AgentStore,
+  logger: Logger,
+): Promise<{ imported: string[]; failed: string[] }> {
   const imported: string[] = [];
   const failed: string[] = [];
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
@@ -50,7 +55,11 @@ async function readAgentFolder(folder: string): Promise<AgentCreate> {
     agent.mcp_servers = servers;
   }
   if (!validateAgent(agent)) {
-    throw new Error(fieldErrors('agent', validateAgent.errors).map((e) => `${e.field} ${e.message}`).join('; '));
+    throw new Error(
+      fieldErrors('agent', validateAgent.errors)
+        .map((e) => `${e.field} ${e.message}`)
+        .join('; '),
+    );
   }
   checkOutputSchema(agent.output_schema as object | undefined, 'agent.output_schema');
   return agent as unknown as AgentCreate;

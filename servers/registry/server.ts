@@ -24,7 +24,12 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
     const app = createApp<operations>({
       api: 'registry',
       handlers: registryHandlers(store),
-      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], allowedHosts: options.allowedHosts, token: options.token },
+      security: {
+        url: options.url,
+        allowedOrigins: options.allowedOrigins ?? [],
+        allowedHosts: options.allowedHosts,
+        token: options.token,
+      },
       logger: options.logger,
     });
     return { app, onClose: () => store.close() };
@@ -49,6 +54,9 @@ function registryHandlers(store: AgentStore): Handlers<operations> {
       await store.delete(path.name);
       return { status: 204, body: undefined };
     },
-    setAgentStatus: async ({ path, body }) => ({ status: 200, body: await store.update(path.name, { status: body.status }) }),
+    setAgentStatus: async ({ path, body }) => ({
+      status: 200,
+      body: await store.update(path.name, { status: body.status }),
+    }),
   };
 }

@@ -43,7 +43,16 @@ const REPORT_EVENTS = 500;
 type RunReport = components['schemas']['RunReport'];
 
 export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly runtimeUrl: string } {
-  const clients = options.runtimes.map((url) => ({ url, client: createApiClient<paths>('Agent Runtime', url, { token: options.token, fetch: undefined, parent: undefined, runtimeUrl: url, registryUrl: url }) }));
+  const clients = options.runtimes.map((url) => ({
+    url,
+    client: createApiClient<paths>('Agent Runtime', url, {
+      token: options.token,
+      fetch: undefined,
+      parent: undefined,
+      runtimeUrl: url,
+      registryUrl: url,
+    }),
+  }));
   let current = 0;
   let leaseMs = 30_000;
   const claimsDir = join(options.dataDir, 'claims');
@@ -68,23 +77,35 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
         throw error;
       }
     }
-    throw new RuntimeUnreachable(`no runtime answers (${options.runtimes.join(', ')}): ${(lastError as Error)?.message ?? ''}`);
+    throw new RuntimeUnreachable(
+      `no runtime answers (${options.runtimes.join(', ')}): ${(lastError as Error)?.message ?? ''}`,
+    );
   }
 
   const claimFile = (session: string) => join(claimsDir, `${session}.json`);
   async function keep(claim: ClaimedRun): Promise<void> {
     await mkdir(claimsDir, { recursive: true, mode: 0o700 });
     const { session, attempt, conversation } = claim;
-    await writeFile(`${claimFile(session.name)}.tmp`, JSON.stringify({ session, attempt, conversation: conversation?.toString('base64') ?? null }), { mode: 0o600 });
+    await writeFile(
+      `${claimFile(session.name)}.tmp`,
+      JSON.stringify({ session, attempt, conversation: conversation?.toString('base64') ?? null }),
+      { mode: 0o600 },
+    );
     await rename(`${claimFile(session.name)}.tmp`, claimFile(session.name));
   }
 
   /** A report on the claimed run; `from` is where its first event sits in the attempt (default: after what the runtime has). */
-  async function report(claim: ClaimedRun, body: Omit<RunReport, 'runner' | 'attempt' | 'from'>, from = claim.reported) {
-    return call((client) => client.POST('/sessions/{name}/runs/{run}/report', {
-      params: { path: { name: claim.session.name, run: claim.run.number } },
-      body: { runner: options.runner, attempt: claim.attempt, from, ...body },
-    }));
+  async function report(
+    claim: ClaimedRun,
+    body: Omit<RunReport, 'runner' | 'attempt' | 'from'>,
+    from = claim.reported,
+  ) {
+    return call((client) =>
+      client.POST('/sessions/{name}/runs/{run}/report', {
+        params: { path: { name: claim.session.name, run: claim.run.number } },
+        body: { runner: options.runner, attempt: claim.attempt, from, ...body },
+      }),
+    );
   }
 
   /** Whether the runtime says the run is not (or no longer) ours. */
@@ -100,15 +121,20 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
       return clients[current]!.url;
     },
     async claim() {
-      const { claim } = await call((client) => client.POST('/runners/{runner}/claim', {
-        params: { path: { runner: options.runner } },
-        body: { version: VERSION, tags: options.tags, host: options.host, wait_seconds: options.waitSeconds ?? 20 },
-      }));
+      const { claim } = await call((client) =>
+        client.POST('/runners/{runner}/claim', {
+          params: { path: { runner: options.runner } },
+          body: { version: VERSION, tags: options.tags, host: options.host, wait_seconds: options.waitSeconds ?? 20 },
+        }),
+      );
       if (!claim) return null;
       leaseMs = claim.lease_seconds * 1000;
       const session = claim.spec as unknown as StoredSession;
       const claimed: ClaimedRun = {
-        session, run: lastRun(session), attempt: claim.attempt, reported: 0,
+        session,
+        run: lastRun(session),
+        attempt: claim.attempt,
+        reported: 0,
         conversation: claim.conversation ? Buffer.from(claim.conversation, 'base64') : null,
       };
       await keep(claimed);
@@ -120,9 +146,16 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
       const kept: ClaimedRun[] = [];
       for (const file of files.filter((f) => f.endsWith('.json'))) {
         try {
-          const saved = JSON.parse(await readFile(join(claimsDir, file), 'utf8')) as { session: StoredSession; attempt: number; conversation: string | null };
+          const saved = JSON.parse(await readFile(join(claimsDir, file), 'utf8')) as {
+            session: StoredSession;
+            attempt: number;
+            conversation: string | null;
+          };
           kept.push({
-            session: saved.session, run: lastRun(saved.session), attempt: saved.attempt, reported: 0,
+            session: saved.session,
+            run: lastRun(saved.session),
+            attempt: saved.attempt,
+            reported: 0,
             conversation: saved.conversation ? Buffer.from(saved.conversation, 'base64') : null,
           });
         } catch {
@@ -134,7 +167,9 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
       const held: ClaimedRun[] = [];
       for (const [i, claim] of kept.entries()) {
         if (statuses[i] === 'lost') {
-          options.logger.warn(`session '${claim.session.name}': the lease on run ${claim.run.number} was lost while this runner was away`);
+          options.logger.warn(
+            `session '${claim.session.name}': the lease on run ${claim.run.number} was lost while this runner was away`,
+          );
           await rm(claimFile(claim.session.name), { force: true });
           continue;
         }
@@ -152,12 +187,18 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
           const batch = nextBatch(events, sent);
           const first = sent === 0;
           const progress = options.progressOf?.(claim.session.name);
-          const answer = await report(claim, {
-            events: batch,
-            ...(recordOptions.started && first ? { started: true } : {}),
-            ...(recordOptions.conversation && first ? { conversation: recordOptions.conversation.toString('base64') } : {}),
-            ...(progress ? { progress } : {}),
-          }, base + sent);
+          const answer = await report(
+            claim,
+            {
+              events: batch,
+              ...(recordOptions.started && first ? { started: true } : {}),
+              ...(recordOptions.conversation && first
+                ? { conversation: recordOptions.conversation.toString('base64') }
+                : {}),
+              ...(progress ? { progress } : {}),
+            },
+            base + sent,
+          );
           sent += batch.length;
           claim.reported = answer.reported;
         } while (sent < events.length);
@@ -187,10 +228,12 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
       }
     },
     async heartbeat(claims): Promise<LeaseStatus[]> {
-      const answer = await call((client) => client.POST('/runners/{runner}/heartbeat', {
-        params: { path: { runner: options.runner } },
-        body: { leases: claims.map((c) => ({ session: c.session.name, run: c.run.number, attempt: c.attempt })) },
-      }));
+      const answer = await call((client) =>
+        client.POST('/runners/{runner}/heartbeat', {
+          params: { path: { runner: options.runner } },
+          body: { leases: claims.map((c) => ({ session: c.session.name, run: c.run.number, attempt: c.attempt })) },
+        }),
+      );
       leaseMs = answer.lease_seconds * 1000;
       return answer.leases.map((l) => l.status);
     },

@@ -37,34 +37,53 @@ export interface RunningRunner {
 
 export async function startRunner(options: RunnerOptions): Promise<RunningRunner> {
   // A host name may hold dots; a runner's name may not (it is a path segment of the runner routes).
-  const name = options.name ?? (hostname().replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 60) || 'runner');
+  const name =
+    options.name ??
+    (hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 60) ||
+      'runner');
   const unlock = await lockDataDir(options.dataDir, 'runner');
   try {
     // What each run was billed so far and its turns, sent with its next report: the runtime enforces the limits.
     const progress = new Map<string, { usage?: Usage; turns: number }>();
     const port = httpRunPort({
-      runtimes: options.runtimes, runner: name, host: hostname(), tags: options.tags ?? [], token: options.token,
-      dataDir: options.dataDir, logger: options.logger, waitSeconds: options.waitSeconds, progressOf: (session) => progress.get(session),
+      runtimes: options.runtimes,
+      runner: name,
+      host: hostname(),
+      tags: options.tags ?? [],
+      token: options.token,
+      dataDir: options.dataDir,
+      logger: options.logger,
+      waitSeconds: options.waitSeconds,
+      progressOf: (session) => progress.get(session),
     });
     // Where the permission tool of an agent in approval mode asks (see permission-server.ts).
     await writeRuntimeUrl(options.dataDir, port.runtimeUrl);
-    const executor = await createExecutor(port, {
-      dataDir: options.dataDir, logger: options.logger, token: options.token,
-      where: `on runner '${name}', host ${hostname()}`,
-      ...options.executorOptions,
-      ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
-    }, {
-      env: (session) => ({
-        AGENT_ORCHESTRATOR_SESSION_NAME: session,
-        AGENT_ORCHESTRATOR_SESSION_API_URL: port.runtimeUrl,
-        ...(options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: options.token } : {}),
-      }),
-      started: async (session) => () => progress.delete(session),
-      progressed: (session, _run, parser) => {
-        const usage = parser.billedUsage();
-        progress.set(session, { ...(usage ? { usage } : {}), turns: parser.turns });
+    const executor = await createExecutor(
+      port,
+      {
+        dataDir: options.dataDir,
+        logger: options.logger,
+        token: options.token,
+        where: `on runner '${name}', host ${hostname()}`,
+        ...options.executorOptions,
+        ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
       },
-    });
+      {
+        env: (session) => ({
+          AGENT_ORCHESTRATOR_SESSION_NAME: session,
+          AGENT_ORCHESTRATOR_SESSION_API_URL: port.runtimeUrl,
+          ...(options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: options.token } : {}),
+        }),
+        started: async (session) => () => progress.delete(session),
+        progressed: (session, _run, parser) => {
+          const usage = parser.billedUsage();
+          progress.set(session, { ...(usage ? { usage } : {}), turns: parser.turns });
+        },
+      },
+    );
     options.logger.info(`runner '${name}' runs agents for ${options.runtimes.join(', ')} (data in ${options.dataDir})`);
     return {
       name,

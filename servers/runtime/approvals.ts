@@ -18,8 +18,10 @@ export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 600;
 /** What the model is told when nobody answered in time and the policy denies. */
 export function timeoutMessage(policy: ApprovalPolicy): string {
   const seconds = policy.timeout_seconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
-  return policy.timeout_message
-    ?? `Nobody answered this permission request within ${seconds} seconds, so it was denied. Do not try it again; find another way or finish without it.`;
+  return (
+    policy.timeout_message ??
+    `Nobody answered this permission request within ${seconds} seconds, so it was denied. Do not try it again; find another way or finish without it.`
+  );
 }
 
 export const DENIED_BY_PERSON = 'A person denied this tool use.';
@@ -45,7 +47,11 @@ export class ApprovalService {
   private readonly bus = new EventEmitter().setMaxListeners(0);
   private offChange: (() => void) | undefined;
 
-  private constructor(private readonly store: ApprovalStore, private readonly sessions: SessionService, private readonly logger: Logger) {}
+  private constructor(
+    private readonly store: ApprovalStore,
+    private readonly sessions: SessionService,
+    private readonly logger: Logger,
+  ) {}
 
   /** Settles what a previous runtime left pending in `store`, and follows the sessions. */
   static async open(store: ApprovalStore, sessions: SessionService, logger: Logger): Promise<ApprovalService> {
@@ -99,7 +105,11 @@ export class ApprovalService {
       const session = await this.sessions.getStored(name);
       if (!session) throw notFound(`Session '${name}' not found`, 'session-not-found');
       const run = lastRun(session);
-      if (isFinal(run.state)) throw conflict(`Run ${run.number} of session '${name}' has ended (${run.state}); it can ask nothing more`, 'run-ended');
+      if (isFinal(run.state))
+        throw conflict(
+          `Run ${run.number} of session '${name}' has ended (${run.state}); it can ask nothing more`,
+          'run-ended',
+        );
       if (ask.tool_use_id) {
         const [existing] = await this.store.find({ session: name, run: run.number, tool_use_id: ask.tool_use_id });
         if (existing) return existing;
@@ -137,28 +147,46 @@ export class ApprovalService {
   async answer(id: string, answer: ApprovalAnswer): Promise<Approval> {
     const { session } = await this.require(id);
     return this.lock.run(session, async () => {
-      const answered = await this.settle(id, answer.decision === 'approve'
-        ? { state: 'approved', by: 'person', message: null }
-        : { state: 'denied', by: 'person', message: answer.message ?? DENIED_BY_PERSON });
+      const answered = await this.settle(
+        id,
+        answer.decision === 'approve'
+          ? { state: 'approved', by: 'person', message: null }
+          : { state: 'denied', by: 'person', message: answer.message ?? DENIED_BY_PERSON },
+      );
       if (answered) return answered;
       const approval = await this.require(id);
-      throw conflict(`Approval request ${id} is already ${approval.state}${approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`, 'approval-answered');
+      throw conflict(
+        `Approval request ${id} is already ${approval.state}${approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`,
+        'approval-answered',
+      );
     });
   }
 
   /* ---------- internals ---------- */
 
   /** Answers the request if it is still pending; null when it was answered already (here or elsewhere). */
-  private async settle(id: string, outcome: { state: ApprovalState; by: ApprovalOutcome['answered_by']; message: string | null }): Promise<Approval | null> {
+  private async settle(
+    id: string,
+    outcome: { state: ApprovalState; by: ApprovalOutcome['answered_by']; message: string | null },
+  ): Promise<Approval | null> {
     const approval = await this.store.settle(id, {
-      state: outcome.state, answered_by: outcome.by, answered_at: new Date().toISOString(), message: outcome.message,
+      state: outcome.state,
+      answered_by: outcome.by,
+      answered_at: new Date().toISOString(),
+      message: outcome.message,
     });
     this.unschedule(id);
     if (!approval) return null;
     if (outcome.by !== 'run_ended') {
       await this.recordEvent(approval.session, approval.run, {
         type: 'approval_answer',
-        data: { id, tool: approval.tool, state: approval.state, answered_by: approval.answered_by, message: approval.message },
+        data: {
+          id,
+          tool: approval.tool,
+          state: approval.state,
+          answered_by: approval.answered_by,
+          message: approval.message,
+        },
       });
     }
     await this.sessions.approvalsChanged(approval.session);
@@ -169,9 +197,13 @@ export class ApprovalService {
   private schedule(approval: Approval): void {
     if (this.timers.has(approval.id)) return;
     const delay = Math.max(0, Date.parse(approval.expires_at) - Date.now());
-    const timer = setTimeout(() => void this.expire(approval).catch((error) => {
-      this.logger.error(`could not settle approval request ${approval.id} at its timeout`, error);
-    }), delay);
+    const timer = setTimeout(
+      () =>
+        void this.expire(approval).catch((error) => {
+          this.logger.error(`could not settle approval request ${approval.id} at its timeout`, error);
+        }),
+      delay,
+    );
     timer.unref();
     this.timers.set(approval.id, { session: approval.session, timer });
   }
@@ -187,9 +219,12 @@ export class ApprovalService {
     const policy = session?.blueprint?.approval ?? {};
     const allow = policy.on_timeout === 'allow';
     await this.lock.run(approval.session, async () => {
-      await this.settle(approval.id, allow
-        ? { state: 'approved', by: 'timeout', message: null }
-        : { state: 'denied', by: 'timeout', message: timeoutMessage(policy) });
+      await this.settle(
+        approval.id,
+        allow
+          ? { state: 'approved', by: 'timeout', message: null }
+          : { state: 'denied', by: 'timeout', message: timeoutMessage(policy) },
+      );
     });
   }
 
@@ -209,11 +244,17 @@ export class ApprovalService {
     // Changes made by other processes too: they cancel and forget at once (the store keeps the
     // answer once), and their changes to requests are read from the store.
     this.offChange = this.sessions.onChange((change, local) => {
-      const work = change.change === 'deleted'
-        ? this.forget(change.name)
-        : change.change === 'state' && change.state && isFinal(change.state) ? this.cancelEnded(change.name)
-          : change.change === 'approvals' && !local ? this.follow(change.name) : undefined;
-      void work?.catch((error) => this.logger.error(`could not update the approval requests of session '${change.name}'`, error));
+      const work =
+        change.change === 'deleted'
+          ? this.forget(change.name)
+          : change.change === 'state' && change.state && isFinal(change.state)
+            ? this.cancelEnded(change.name)
+            : change.change === 'approvals' && !local
+              ? this.follow(change.name)
+              : undefined;
+      void work?.catch((error) =>
+        this.logger.error(`could not update the approval requests of session '${change.name}'`, error),
+      );
     });
     const pending = await this.store.find({ state: 'pending' });
     for (const name of new Set(pending.map((approval) => approval.session))) {
@@ -224,19 +265,24 @@ export class ApprovalService {
       await this.cancelEnded(name);
     }
     const stillPending = await this.store.find({ state: 'pending' });
-    stillPending.forEach((approval) => this.schedule(approval));
+    stillPending.forEach((approval) => {
+      this.schedule(approval);
+    });
     // A crash may have come between a request and its count: every session's flag is made true again.
     const counts = new Map<string, number>();
     for (const approval of stillPending) counts.set(approval.session, (counts.get(approval.session) ?? 0) + 1);
     for (const session of await this.sessions.allStored()) {
-      if ((session.pending_approvals ?? 0) !== (counts.get(session.name) ?? 0)) await this.sessions.approvalsChanged(session.name);
+      if ((session.pending_approvals ?? 0) !== (counts.get(session.name) ?? 0))
+        await this.sessions.approvalsChanged(session.name);
     }
   }
 
   /** Another process changed the session's requests: new pending ones are timed here too, waiters look again. */
   private async follow(name: string): Promise<void> {
     const pending = await this.store.find({ session: name, state: 'pending' });
-    pending.forEach((approval) => this.schedule(approval));
+    pending.forEach((approval) => {
+      this.schedule(approval);
+    });
     const still = new Set(pending.map((approval) => approval.id));
     for (const [id, { session }] of this.timers) if (session === name && !still.has(id)) this.unschedule(id);
     this.bus.emit(sessionKey(name));

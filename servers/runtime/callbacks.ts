@@ -58,14 +58,24 @@ export class Callbacks {
    */
   listen(): () => void {
     const shared = this.options.shared ?? false;
-    const offChange = this.sessions.onChange((change, local) => (local || shared) && void this.changed(change).catch((error) => {
-      this.logger.error(`callbacks after a change of session '${change.name}' failed (retried ${shared ? 'by the sweep once recorded, else at the next start' : 'at the next start'})`, error);
-    }));
+    const offChange = this.sessions.onChange(
+      (change, local) =>
+        (local || shared) &&
+        void this.changed(change).catch((error) => {
+          this.logger.error(
+            `callbacks after a change of session '${change.name}' failed (retried ${shared ? 'by the sweep once recorded, else at the next start' : 'at the next start'})`,
+            error,
+          );
+        }),
+    );
     if (!shared) return offChange;
     // Changes of the other processes may have been missed: record and deliver what the store holds.
-    const offResync = this.sessions.onResync(() => void this.recover().catch((error) => {
-      this.logger.warn(`could not look for callbacks after a reconnect: ${(error as Error).message}`);
-    }));
+    const offResync = this.sessions.onResync(
+      () =>
+        void this.recover().catch((error) => {
+          this.logger.warn(`could not look for callbacks after a reconnect: ${(error as Error).message}`);
+        }),
+    );
     this.sweeper = setInterval(() => {
       this.sweeping ??= this.sweep().finally(() => {
         this.sweeping = undefined;
@@ -160,7 +170,11 @@ export class Callbacks {
     // Delivered by a run queued just before a crash (or by another process): settle them as the stored run says.
     for (const run of parent.runs) {
       const done = pending.filter((c) => run.callbacks?.includes(c.id));
-      if (done.length) await this.store.settle(done.map((c) => c.id), { status: 'delivered', settled_at: new Date().toISOString(), parent_run: run.number });
+      if (done.length)
+        await this.store.settle(
+          done.map((c) => c.id),
+          { status: 'delivered', settled_at: new Date().toISOString(), parent_run: run.number },
+        );
       pending = pending.filter((c) => !done.includes(c));
     }
     if (!pending.length) return false;
@@ -175,7 +189,11 @@ export class Callbacks {
     const ids = pending.map((c) => c.id);
     try {
       const resumed = await this.sessions.resume(parentName, callbackMessage(pending), { callbacks: ids });
-      await this.store.settle(ids, { status: 'delivered', settled_at: new Date().toISOString(), parent_run: resumed.runs.at(-1)?.number ?? null });
+      await this.store.settle(ids, {
+        status: 'delivered',
+        settled_at: new Date().toISOString(),
+        parent_run: resumed.runs.at(-1)?.number ?? null,
+      });
       return false;
     } catch (error) {
       // Resumed by someone else meanwhile, maybe with some of these (delivered when that run ends), or
@@ -186,9 +204,18 @@ export class Callbacks {
   }
 
   private async drop(callbacks: Callback[], reason: string): Promise<void> {
-    const settlement: CallbackSettlement = { status: 'dropped', settled_at: new Date().toISOString(), parent_run: null, reason };
-    const dropped = await this.store.settle(callbacks.map((c) => c.id), settlement);
-    if (dropped.length) this.logger.info(`${dropped.length} callback(s) to session '${callbacks[0]?.parent}' dropped: ${reason}`);
+    const settlement: CallbackSettlement = {
+      status: 'dropped',
+      settled_at: new Date().toISOString(),
+      parent_run: null,
+      reason,
+    };
+    const dropped = await this.store.settle(
+      callbacks.map((c) => c.id),
+      settlement,
+    );
+    if (dropped.length)
+      this.logger.info(`${dropped.length} callback(s) to session '${callbacks[0]?.parent}' dropped: ${reason}`);
   }
 }
 
@@ -200,7 +227,11 @@ export function callbackMessage(callbacks: Callback[]): string {
     const result = c.result ?? '';
     if (result) {
       const cut = result.length > CALLBACK_RESULT_CHARS;
-      lines.push(cut ? `${result.slice(0, CALLBACK_RESULT_CHARS)}… [${result.length - CALLBACK_RESULT_CHARS} more characters: ao-get-result ${c.child}]` : result);
+      lines.push(
+        cut
+          ? `${result.slice(0, CALLBACK_RESULT_CHARS)}… [${result.length - CALLBACK_RESULT_CHARS} more characters: ao-get-result ${c.child}]`
+          : result,
+      );
     } else {
       lines.push('(no result)');
     }

@@ -29,7 +29,8 @@ const REVALIDATE = 'no-cache';
 
 /** The page may load only its own files and talk only to its own origin. */
 const PAGE_HEADERS = {
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'Content-Security-Policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
@@ -117,7 +118,7 @@ function loadFiles(dir: string): Map<string, StaticFile> {
       else if (entry.isFile() && !entry.name.endsWith('.gz')) {
         const type = CONTENT_TYPES[extname(entry.name)];
         if (!type) continue;
-        const urlPath = '/' + relative(dir, path).split(sep).join('/');
+        const urlPath = `/${relative(dir, path).split(sep).join('/')}`;
         const body = readFileSync(path);
         files.set(urlPath, {
           body,

@@ -15,13 +15,31 @@ import type { SessionStore } from './store/interfaces.js';
 export function forkOf(source: StoredSession, name: string, prompt: string, now: string): StoredSession {
   const last = lastRun(source);
   if (!isFinal(last.state)) {
-    throw conflict(`Session '${source.name}' is ${last.state}; wait for it to end or stop it before forking it`, 'session-busy');
+    throw conflict(
+      `Session '${source.name}' is ${last.state}; wait for it to end or stop it before forking it`,
+      'session-busy',
+    );
   }
   if (!source.conversation_started || !source.claude_session_id) {
-    throw conflict(`Session '${source.name}' has no conversation to fork yet (its runs never reached Claude Code); resume it first`, 'no-conversation');
+    throw conflict(
+      `Session '${source.name}' has no conversation to fork yet (its runs never reached Claude Code); resume it first`,
+      'no-conversation',
+    );
   }
   // The fork works where the source does (its worktree too, if it has one) but does not own it.
-  const { _id, name: _name, runs, conversation_started, claude_session_id, created_at, last_resumed_at, updated_at, forked_from, worktree, ...settings } = source;
+  const {
+    _id,
+    name: _name,
+    runs,
+    conversation_started,
+    claude_session_id,
+    created_at,
+    last_resumed_at,
+    updated_at,
+    forked_from,
+    worktree,
+    ...settings
+  } = source;
   return {
     ...settings,
     _id: name,
@@ -40,7 +58,8 @@ export function conversationArgs(session: StoredSession, resume: boolean): strin
   const own = session.claude_session_id!;
   if (resume) return ['--resume', own];
   // A fork's first run copies the source's conversation under the fork's own id.
-  if (session.forked_from) return ['--resume', session.forked_from.claude_session_id, '--fork-session', '--session-id', own];
+  if (session.forked_from)
+    return ['--resume', session.forked_from.claude_session_id, '--fork-session', '--session-id', own];
   return ['--session-id', own];
 }
 
@@ -53,6 +72,9 @@ export async function checkNoPendingFork(store: SessionStore, source: StoredSess
   const active = await store.page({ states: ['queued', 'running'], project_dir: source.project_dir }, null, 500);
   const pending = active.find((s) => s.forked_from?.session === source.name && !s.conversation_started);
   if (pending) {
-    throw conflict(`Session '${pending.name}' was forked from '${source.name}' and has not started yet; resume '${source.name}' once it has`, 'session-busy');
+    throw conflict(
+      `Session '${pending.name}' was forked from '${source.name}' and has not started yet; resume '${source.name}' once it has`,
+      'session-busy',
+    );
   }
 }

@@ -35,7 +35,8 @@ export type LeaseStatus = 'held' | 'stop' | 'lost';
 const at = (now: number) => new Date(now).toISOString();
 
 /** Whether a lease ending at `expiresAt` (none: null or undefined) still holds at `now`. */
-const holdsAt = (expiresAt: string | null | undefined, now: number) => expiresAt !== null && expiresAt !== undefined && expiresAt > at(now);
+const holdsAt = (expiresAt: string | null | undefined, now: number) =>
+  expiresAt !== null && expiresAt !== undefined && expiresAt > at(now);
 
 /** Whether the run is held by a lease that has not expired. */
 export function isLeased(run: StoredRun, now: number): boolean {
@@ -73,7 +74,15 @@ export function queueEntry(session: StoredSession): QueueEntry | null {
 
 /** Claim order: first come first served (`queued_at`), then by name. */
 export function compareQueueOrder(a: QueueEntry, b: QueueEntry): number {
-  return a.queued_at < b.queued_at ? -1 : a.queued_at > b.queued_at ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return a.queued_at < b.queued_at
+    ? -1
+    : a.queued_at > b.queued_at
+      ? 1
+      : a.name < b.name
+        ? -1
+        : a.name > b.name
+          ? 1
+          : 0;
 }
 
 /** Runs in flight: running, or claimed and not yet started. What the global cap counts. */
@@ -94,13 +103,23 @@ export interface ClaimView {
 }
 
 /** A claim's view of a run queue: the rules a store applies (PostgreSQL in SQL, to the same effect). */
-export function claimView(queue: readonly QueueEntry[], offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): ClaimView {
+export function claimView(
+  queue: readonly QueueEntry[],
+  offer: Pick<RunnerOffer, 'tags'>,
+  now: number,
+  limit: number,
+): ClaimView {
   return { inFlight: inFlight(queue, now), candidates: claimable(queue, offer, now).slice(0, limit) };
 }
 
 /** Queued, not being stopped, held by no live lease, and `offer` has every tag the session asks for. */
 function isClaimable(entry: QueueEntry, offer: Pick<RunnerOffer, 'tags'>, now: number): boolean {
-  return entry.state === 'queued' && !entry.stop_requested && !holdsAt(entry.lease_expires_at, now) && entry.runner_tags.every((tag) => offer.tags.includes(tag));
+  return (
+    entry.state === 'queued' &&
+    !entry.stop_requested &&
+    !holdsAt(entry.lease_expires_at, now) &&
+    entry.runner_tags.every((tag) => offer.tags.includes(tag))
+  );
 }
 
 /** Whether `offer` may claim the session's last run now (checked again on the session itself, under its hold). */
@@ -113,27 +132,53 @@ export function canClaim(session: StoredSession, offer: RunnerOffer, now: number
 export function grant(session: StoredSession, offer: RunnerOffer, now: number, leaseMs: number): number {
   const run = lastRun(session);
   const attempt = (run.lease?.attempt ?? 0) + 1;
-  run.lease = { runner: offer.runner, ...(offer.host ? { host: offer.host } : {}), attempt, expires_at: at(now + leaseMs), reported: 0 };
+  run.lease = {
+    runner: offer.runner,
+    ...(offer.host ? { host: offer.host } : {}),
+    attempt,
+    expires_at: at(now + leaseMs),
+    reported: 0,
+  };
   run.runner = offer.host ? `${offer.runner}@${offer.host}` : offer.runner;
   return attempt;
 }
 
 /** Whether `runner` holds the run under `attempt` (expired or not: the sweeper decides expiry). */
-export function holds(run: StoredRun | undefined, runner: string, attempt: number): run is StoredRun & { lease: RunLease } {
+export function holds(
+  run: StoredRun | undefined,
+  runner: string,
+  attempt: number,
+): run is StoredRun & { lease: RunLease } {
   return run?.lease !== undefined && run.lease.runner === runner && run.lease.attempt === attempt;
 }
 
 /** Refuses a runner that no longer holds the run (409 `lease-lost`): it must end its agent. */
-export function checkHolds(session: StoredSession, run: StoredRun, runner: string, attempt: number): asserts run is StoredRun & { lease: RunLease } {
-  if (!holds(run, runner, attempt) || (lastRun(session) !== run)) {
-    throw new HttpProblem(409, `Runner '${runner}' no longer holds run ${run.number} of session '${session.name}' (attempt ${attempt}); end its agent`, {
-      code: 'lease-lost',
-    });
+export function checkHolds(
+  session: StoredSession,
+  run: StoredRun,
+  runner: string,
+  attempt: number,
+): asserts run is StoredRun & { lease: RunLease } {
+  if (!holds(run, runner, attempt) || lastRun(session) !== run) {
+    throw new HttpProblem(
+      409,
+      `Runner '${runner}' no longer holds run ${run.number} of session '${session.name}' (attempt ${attempt}); end its agent`,
+      {
+        code: 'lease-lost',
+      },
+    );
   }
 }
 
 /** What a heartbeat answers for one of the runner's runs, extending the lease when it is still held. */
-export function beat(session: StoredSession | null, runNumber: number, runner: string, attempt: number, now: number, leaseMs: number): LeaseStatus {
+export function beat(
+  session: StoredSession | null,
+  runNumber: number,
+  runner: string,
+  attempt: number,
+  now: number,
+  leaseMs: number,
+): LeaseStatus {
   const run = session ? lastRun(session) : undefined;
   if (!session || !run || run.number !== runNumber || isFinal(run.state) || !holds(run, runner, attempt)) return 'lost';
   run.lease!.expires_at = at(now + leaseMs);
@@ -154,7 +199,9 @@ export function runnerLostReason(lease: RunLease): string {
 /** The events of a report that the runtime does not have yet; throws when some would be missing. */
 export function freshEvents<T>(events: readonly T[], from: number, reported: number): T[] {
   if (from > reported) {
-    throw conflict(`The report starts at event ${from} of this attempt, but the runtime has ${reported}: send from ${reported}`);
+    throw conflict(
+      `The report starts at event ${from} of this attempt, but the runtime has ${reported}: send from ${reported}`,
+    );
   }
   return events.slice(reported - from);
 }

@@ -18,7 +18,10 @@ export class LimitGuard {
   private readonly stopping = new Set<string>();
   private checking = Promise.resolve();
 
-  constructor(private readonly sessions: SessionService, private readonly logger: Logger) {}
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly logger: Logger,
+  ) {}
 
   async started(name: string, run: StoredRun): Promise<() => void> {
     const session = await this.sessions.getStored(name);
@@ -44,9 +47,13 @@ export class LimitGuard {
   noted(name: string, usage: Usage | null, turns: number): void {
     if (usage) this.live.set(name, usage);
     // One check at a time: each reads the store, and their order does not matter.
-    this.checking = this.checking.then(() => this.check(name, turns)).catch((error) => {
-      this.logger.warn(`could not check the limits of session '${name}': ${error instanceof Error ? error.message : String(error)}`);
-    });
+    this.checking = this.checking
+      .then(() => this.check(name, turns))
+      .catch((error) => {
+        this.logger.warn(
+          `could not check the limits of session '${name}': ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
   }
 
   private async check(name: string, turns: number): Promise<void> {
@@ -59,13 +66,15 @@ export class LimitGuard {
     }
     // The session and its ancestors; the outermost budget crossed wins.
     const chain: StoredSession[] = [self];
-    for (let at = self; at.parent && !chain.some((s) => s.name === at.parent);) {
+    for (let at = self; at.parent && !chain.some((s) => s.name === at.parent); ) {
       const parent = await this.sessions.getStored(at.parent);
       if (!parent) break;
       chain.push(parent);
       at = parent;
     }
-    const owners = chain.filter((s) => s.limits?.max_cost_usd !== undefined || s.limits?.max_tokens !== undefined).reverse();
+    const owners = chain
+      .filter((s) => s.limits?.max_cost_usd !== undefined || s.limits?.max_tokens !== undefined)
+      .reverse();
     if (!owners.length) return;
     const index = childrenIndex(await this.sessions.subtree(owners[0]!.name));
     const live = (session: string) => this.live.get(session) ?? null;
@@ -80,11 +89,15 @@ export class LimitGuard {
 
   private stop(owner: string, names: string[], reason: string, options: { tree?: boolean } = {}): void {
     if (names.every((n) => this.stopping.has(n))) return;
-    names.forEach((n) => this.stopping.add(n));
+    names.forEach((n) => {
+      this.stopping.add(n);
+    });
     this.logger.info(`stopping session '${owner}'${options.tree ? ' and its descendants' : ''}: ${reason}`);
     // Not awaited: a stop waits for the run's end, which waits for the output this check came from.
     void this.sessions.stop(owner, { reason, tree: options.tree ?? false }).catch((error) => {
-      this.logger.warn(`could not stop session '${owner}' for a limit: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `could not stop session '${owner}' for a limit: ${error instanceof Error ? error.message : String(error)}`,
+      );
     });
   }
 }

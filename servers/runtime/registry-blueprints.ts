@@ -12,7 +12,9 @@ export function registryBlueprints(registryUrl: URL, token: string | undefined):
       } catch (error) {
         if (error instanceof NotFoundError) return null;
         if (error instanceof ConnectionError) {
-          throw new HttpProblem(503, `${error.message}; the Agent Runtime needs it to start a session from an agent`, { code: 'registry-unavailable' });
+          throw new HttpProblem(503, `${error.message}; the Agent Runtime needs it to start a session from an agent`, {
+            code: 'registry-unavailable',
+          });
         }
         throw error;
       }

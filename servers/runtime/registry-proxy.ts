@@ -18,7 +18,8 @@ export function registryProxy(registryUrl: URL): Middleware {
   const base = registryUrl.href.replace(/\/$/, '');
   return async (ctx, next) => {
     if (ctx.path !== REGISTRY_PREFIX && !ctx.path.startsWith(`${REGISTRY_PREFIX}/`)) return next();
-    const target = base + (ctx.path.slice(REGISTRY_PREFIX.length) || '/') + (ctx.querystring ? `?${ctx.querystring}` : '');
+    const target =
+      base + (ctx.path.slice(REGISTRY_PREFIX.length) || '/') + (ctx.querystring ? `?${ctx.querystring}` : '');
     const headers: Record<string, string> = {};
     for (const name of FORWARDED_REQUEST_HEADERS) {
       const value = ctx.get(name);
@@ -27,7 +28,13 @@ export function registryProxy(registryUrl: URL): Middleware {
     const body = ctx.method === 'GET' || ctx.method === 'HEAD' ? undefined : await readBody(ctx.req);
     let response: Response;
     try {
-      response = await fetch(target, { method: ctx.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
+      response = await fetch(target, {
+        method: ctx.method,
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
     } catch (error) {
       const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
       throw new HttpProblem(502, `The Agent Registry at ${base} does not answer (${code})`);
@@ -50,7 +57,9 @@ async function readBody(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   for await (const chunk of stream) {
     size += chunk.length;
     if (size > BODY_LIMIT_BYTES) {
-      throw new HttpProblem(413, `The request body is larger than ${BODY_LIMIT}`, { errors: [{ field: 'body', message: `is larger than ${BODY_LIMIT}` }] });
+      throw new HttpProblem(413, `The request body is larger than ${BODY_LIMIT}`, {
+        errors: [{ field: 'body', message: `is larger than ${BODY_LIMIT}` }],
+      });
     }
     chunks.push(chunk);
   }

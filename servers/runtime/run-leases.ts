@@ -7,7 +7,14 @@ import { conflict, HttpProblem } from '../common/problem.js';
 import { VERSION } from '../common/server.js';
 import type { Logger } from '../common/logger.js';
 import {
-  beat, canClaim, checkHolds, grant, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer,
+  beat,
+  canClaim,
+  checkHolds,
+  grant,
+  isExpired,
+  runnerLostReason,
+  type LeaseStatus,
+  type RunnerOffer,
 } from './leases.js';
 import type { SessionService } from './session-service.js';
 import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession, type Usage } from './session-store.js';
@@ -75,7 +82,10 @@ export class RunLeases {
   /** The runs of runners elsewhere that the watch follows, and how to tell it they ended. */
   private readonly watched = new Map<string, Promise<() => void>>();
 
-  constructor(private readonly sessions: SessionService, readonly options: RunLeaseOptions) {}
+  constructor(
+    private readonly sessions: SessionService,
+    readonly options: RunLeaseOptions,
+  ) {}
 
   get leaseSeconds(): number {
     return Math.max(1, Math.round(this.options.leaseMs / 1000));
@@ -91,7 +101,11 @@ export class RunLeases {
   /** Like claim, waiting up to `waitMs` for a run to be queued (a runner's long poll). */
   async claimWaiting(offer: RunnerOffer, waitMs: number, version: string, signal?: AbortSignal): Promise<Claim | null> {
     if (version !== VERSION) {
-      throw new HttpProblem(409, `Runner '${offer.runner}' is aof ${version}; this runtime is ${VERSION}: run the same version on both`, { code: 'runner-version' });
+      throw new HttpProblem(
+        409,
+        `Runner '${offer.runner}' is aof ${version}; this runtime is ${VERSION}: run the same version on both`,
+        { code: 'runner-version' },
+      );
     }
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -118,10 +132,14 @@ export class RunLeases {
     if (inFlight >= this.options.maxConcurrent) return null;
     for (const candidate of candidates) {
       // A session being written right now (a stop, say) is skipped, not waited for.
-      const claimed = await this.sessions.update(candidate.name, (session) => {
-        if (!canClaim(session, offer, Date.now())) return null;
-        return { session, attempt: grant(session, offer, Date.now(), this.options.leaseMs) };
-      }, { skipBusy: true });
+      const claimed = await this.sessions.update(
+        candidate.name,
+        (session) => {
+          if (!canClaim(session, offer, Date.now())) return null;
+          return { session, attempt: grant(session, offer, Date.now(), this.options.leaseMs) };
+        },
+        { skipBusy: true },
+      );
       if (claimed) return { ...claimed, conversation: await this.conversationFor(claimed.session) };
     }
     return null;
@@ -136,18 +154,24 @@ export class RunLeases {
 
   /** Extends the leases `runner` still holds; says of each whether it is held, to stop, or lost. */
   async heartbeat(runner: string, leases: readonly LeaseRef[]): Promise<Array<LeaseRef & { status: LeaseStatus }>> {
-    return Promise.all(leases.map(async (ref) => {
-      let status: LeaseStatus = 'lost';
-      await this.sessions.update(ref.session, (session) => {
-        status = beat(session, ref.run, runner, ref.attempt, Date.now(), this.options.leaseMs);
-        return status === 'lost' ? null : true;
-      });
-      return { ...ref, status };
-    }));
+    return Promise.all(
+      leases.map(async (ref) => {
+        let status: LeaseStatus = 'lost';
+        await this.sessions.update(ref.session, (session) => {
+          status = beat(session, ref.run, runner, ref.attempt, Date.now(), this.options.leaseMs);
+          return status === 'lost' ? null : true;
+        });
+        return { ...ref, status };
+      }),
+    );
   }
 
   /** Records a runner's report on its run; answers what the runtime has of the attempt now. */
-  async report(name: string, runNumber: number, report: RunReport): Promise<{ reported: number; stop_requested: boolean }> {
+  async report(
+    name: string,
+    runNumber: number,
+    report: RunReport,
+  ): Promise<{ reported: number; stop_requested: boolean }> {
     const lease = { runner: report.runner, attempt: report.attempt, from: report.from, leaseMs: this.options.leaseMs };
     if (report.retry_prompt !== undefined) {
       // The answer broke the output schema: the runner asks once more, in the same run.
@@ -162,20 +186,31 @@ export class RunLeases {
     if (report.conversation !== undefined) {
       // Kept before the end is recorded, so a resume queued right after the end finds it; only from the lease holder.
       await this.sessions.update(name, (session) => {
-        checkHolds(session, session.runs.find((r) => r.number === runNumber) ?? lastRun(session), report.runner, report.attempt);
+        checkHolds(
+          session,
+          session.runs.find((r) => r.number === runNumber) ?? lastRun(session),
+          report.runner,
+          report.attempt,
+        );
         return null;
       });
       await this.sessions.saveConversation(name, Buffer.from(report.conversation, 'base64'));
     }
     const ending = report.events.some((e) => e.type === 'session_stop');
     await this.sessions.record(name, report.events, {
-      run: runNumber, lease, ...(report.started ? { started: true } : {}), ...(ending ? { force: true } : {}),
+      run: runNumber,
+      lease,
+      ...(report.started ? { started: true } : {}),
+      ...(ending ? { force: true } : {}),
     });
     const session = await this.sessions.getStored(name);
     const run = session?.runs.find((r) => r.number === runNumber);
     if (!session || !run) throw conflict(`Session '${name}' has no run ${runNumber}`, 'run-not-last');
     await this.watchRun(name, run, report.progress);
-    return { reported: run.lease?.runner === report.runner ? run.lease.reported : 0, stop_requested: run.stop_requested === true };
+    return {
+      reported: run.lease?.runner === report.runner ? run.lease.reported : 0,
+      stop_requested: run.stop_requested === true,
+    };
   }
 
   /**
@@ -230,9 +265,15 @@ export class RunLeases {
       const lease = run.lease!;
       try {
         // Fenced by the lease: if the runner reported meanwhile (its lease was extended), nothing happens.
-        const recorded = await this.sessions.record(session.name, [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: runnerLostReason(lease) } }], {
-          run: run.number, force: true, expired: { runner: lease.runner, attempt: lease.attempt, before: new Date(now).toISOString() },
-        });
+        const recorded = await this.sessions.record(
+          session.name,
+          [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: runnerLostReason(lease) } }],
+          {
+            run: run.number,
+            force: true,
+            expired: { runner: lease.runner, attempt: lease.attempt, before: new Date(now).toISOString() },
+          },
+        );
         if (recorded.length) {
           this.unwatch(session.name, run.number);
           lost.push(session.name);

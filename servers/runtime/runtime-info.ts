@@ -59,11 +59,17 @@ async function probeRegistry(registryUrl: URL, token: string | undefined): Promi
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       signal: AbortSignal.timeout(REGISTRY_PROBE_MS),
     });
-    if (!response.ok) return { url, reachable: false, version: null, error: `HTTP ${response.status} from ${url}/health` };
+    if (!response.ok)
+      return { url, reachable: false, version: null, error: `HTTP ${response.status} from ${url}/health` };
     const health = (await response.json()) as { version?: unknown };
     return { url, reachable: true, version: typeof health.version === 'string' ? health.version : null, error: null };
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { url, reachable: false, version: null, error: cause ?? (error instanceof Error ? error.message : String(error)) };
+    return {
+      url,
+      reachable: false,
+      version: null,
+      error: cause ?? (error instanceof Error ? error.message : String(error)),
+    };
   }
 }

@@ -58,11 +58,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   // Known before listening unless the port is picked then (0): runs re-queued at start-up wait for it.
   let agentUrl = options.url.port === '0' ? '' : options.url.origin;
   let approvals!: ApprovalService;
-  const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [...Object.keys(runtimeDocument.paths), REGISTRY_PREFIX]);
+  const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [
+    ...Object.keys(runtimeDocument.paths),
+    REGISTRY_PREFIX,
+  ]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
     const store = await openRuntimeStore(options);
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
-    sessions = new SessionService(store, blueprints, options.defaultProjectDir ?? process.cwd(), join(options.dataDir, 'worktrees'));
+    sessions = new SessionService(
+      store,
+      blueprints,
+      options.defaultProjectDir ?? process.cwd(),
+      join(options.dataDir, 'worktrees'),
+    );
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const hooks: RunHooks = {
@@ -79,17 +87,24 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     webhooks.start();
     const maxConcurrent = options.executorOptions?.maxConcurrent ?? executorOptionsFromEnv().maxConcurrent;
     const leases = new RunLeases(sessions, {
-      maxConcurrent, leaseMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000, logger: options.logger, serialize: store.serialize,
+      maxConcurrent,
+      leaseMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000,
+      logger: options.logger,
+      serialize: store.serialize,
       // Limits hold for runs on runners elsewhere too: they report what the run was billed so far.
-      watch: { started: (name, run) => guard.started(name, run), progressed: (name, usage, turns) => guard.noted(name, usage, turns) },
+      watch: {
+        started: (name, run) => guard.started(name, run),
+        progressed: (name, usage, turns) => guard.noted(name, usage, turns),
+      },
     });
-    const executor = options.executor === 'none'
-      ? undefined
-      : await createExecutor(
-        localRunPort(sessions, leases, options.runnerName ?? defaultRunnerName(options.dataDir)),
-        { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions },
-        hooks,
-      );
+    const executor =
+      options.executor === 'none'
+        ? undefined
+        : await createExecutor(
+            localRunPort(sessions, leases, options.runnerName ?? defaultRunnerName(options.dataDir)),
+            { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions },
+            hooks,
+          );
     if (executor) sessions.useScheduler(executor);
     // After the re-adoption above: this runtime's own leases are renewed before any is judged expired.
     leases.startSweeping();
@@ -101,7 +116,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         ...approvalHandlers(approvals),
         ...runnerHandlers(leases),
       },
-      security: { url: options.url, allowedOrigins: options.allowedOrigins ?? [], allowedHosts: options.allowedHosts, token: options.token, isPublic: dashboard.serves },
+      security: {
+        url: options.url,
+        allowedOrigins: options.allowedOrigins ?? [],
+        allowedHosts: options.allowedHosts,
+        token: options.token,
+        isPublic: dashboard.serves,
+      },
       logger: options.logger,
       extras: [dashboard.middleware, registryProxy(options.registryUrl)],
     });
@@ -109,7 +130,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     return {
       app,
       onClose: async () => {
-        stopListening.forEach((off) => off());
+        stopListening.forEach((off) => {
+          off();
+        });
         await webhooks.close();
         approvals.close();
         leases.stop();
@@ -140,14 +163,25 @@ function agentEnvironment(name: string, runtimeUrl: string, token: string | unde
 }
 
 function runtimeHandlers(
-  sessions: SessionService, callbacks: Callbacks, info: () => Promise<RuntimeInfo>,
+  sessions: SessionService,
+  callbacks: Callbacks,
+  info: () => Promise<RuntimeInfo>,
 ): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers> | keyof ReturnType<typeof runnerHandlers>> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),
     listSessions: async ({ query }) => ({
       status: 200,
-      body: await sessions.list({ limit: query.limit, cursor: query.cursor, states: query.state, agent: query.agent, prefix: query.prefix, project_dir: query.project_dir, waiting: query.waiting, parent: query.parent }),
+      body: await sessions.list({
+        limit: query.limit,
+        cursor: query.cursor,
+        states: query.state,
+        agent: query.agent,
+        prefix: query.prefix,
+        project_dir: query.project_dir,
+        waiting: query.waiting,
+        parent: query.parent,
+      }),
     }),
     createSession: async ({ body }) => {
       const session = await sessions.create(body);
@@ -167,7 +201,10 @@ function runtimeHandlers(
       const session = await sessions.fork(path.name, body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
     },
-    stopSession: async ({ path, query }) => ({ status: 200, body: await sessions.stop(path.name, { tree: query.tree === true }) }),
+    stopSession: async ({ path, query }) => ({
+      status: 200,
+      body: await sessions.stop(path.name, { tree: query.tree === true }),
+    }),
     getSessionTree: async ({ path }) => ({ status: 200, body: await sessions.tree(path.name) }),
     listSessionCallbacks: async ({ path }) => {
       await sessions.get(path.name);
@@ -177,12 +214,15 @@ function runtimeHandlers(
       status: 200,
       body: await sessions.events(path.name, query.after ?? 0, query.limit ?? 100),
     }),
-    appendSessionEvents: async ({ path, body }) => ({ status: 201, body: { events: await sessions.record(path.name, body.events) } }),
+    appendSessionEvents: async ({ path, body }) => ({
+      status: 201,
+      body: { events: await sessions.record(path.name, body.events) },
+    }),
     streamSessionEvents: async ({ path, query, headers, ctx }) => {
       const name = path.name;
       await sessions.get(name); // 404 before the stream opens
       const lastEventId = headers['last-event-id'];
-      let lastSent = lastEventId !== undefined ? Number(lastEventId) : query.after ?? 0;
+      let lastSent = lastEventId !== undefined ? Number(lastEventId) : (query.after ?? 0);
       const { channel, result } = openSse(ctx);
       // Subscribe before replaying, and hold live events until the replay has caught up.
       const pending: Array<{ seq: number; type: string }> = [];
@@ -216,7 +256,10 @@ function runtimeHandlers(
     },
     getUsage: async ({ query }) => ({
       status: 200,
-      body: await sessions.usage({ agent: query.agent, sessions: query.sessions ? new Set(query.sessions.split(',').filter(Boolean)) : undefined }),
+      body: await sessions.usage({
+        agent: query.agent,
+        sessions: query.sessions ? new Set(query.sessions.split(',').filter(Boolean)) : undefined,
+      }),
     }),
     streamSessionChanges: ({ ctx }) => {
       const { channel, result } = openSse(ctx);

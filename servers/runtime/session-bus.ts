@@ -30,7 +30,10 @@ export class SessionBus {
   private readonly shared: boolean;
   private readonly unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly events: EventLog, notices: RuntimeStore['notices']) {
+  constructor(
+    private readonly events: EventLog,
+    notices: RuntimeStore['notices'],
+  ) {
     this.shared = notices !== undefined;
     this.unsubscribe = notices?.subscribe({ notice: (notice) => this.remote(notice), resync: () => this.resync() });
   }
@@ -62,7 +65,8 @@ export class SessionBus {
       this.given.set(session, undefined);
       void this.queue.run(session, async () => {
         const last = await this.events.lastSeq(session).catch(() => undefined);
-        if (this.given.has(session) && this.given.get(session) === undefined && last !== undefined) this.given.set(session, last);
+        if (this.given.has(session) && this.given.get(session) === undefined && last !== undefined)
+          this.given.set(session, last);
       });
     }
     return () => {
@@ -119,7 +123,8 @@ export class SessionBus {
   }
 
   private resync(): void {
-    for (const [session, given] of this.given) if (given !== undefined) this.deliver(session, given + 1, Number.MAX_SAFE_INTEGER);
+    for (const [session, given] of this.given)
+      if (given !== undefined) this.deliver(session, given + 1, Number.MAX_SAFE_INTEGER);
     this.emitter.emit('resync');
     this.wake();
   }
@@ -139,24 +144,27 @@ export class SessionBus {
    */
   private deliver(session: string, first: number, last: number, known: readonly Event[] = []): void {
     if (!this.given.has(session)) return;
-    void this.queue.run(session, async () => {
-      let given = this.given.get(session) ?? first - 1;
-      while (this.given.has(session) && given < last) {
-        const want = Math.min(PAGE, last - given);
-        const next = known.length && known[0]!.seq <= given + 1
-          ? known.filter((event) => event.seq > given)
-          : await this.events.after(session, given, want);
-        for (const event of next) {
-          if (!this.given.has(session)) return;
-          given = event.seq;
-          this.given.set(session, given);
-          this.emitter.emit(`event:${session}`, event);
+    void this.queue
+      .run(session, async () => {
+        let given = this.given.get(session) ?? first - 1;
+        while (this.given.has(session) && given < last) {
+          const want = Math.min(PAGE, last - given);
+          const next =
+            known.length && known[0]!.seq <= given + 1
+              ? known.filter((event) => event.seq > given)
+              : await this.events.after(session, given, want);
+          for (const event of next) {
+            if (!this.given.has(session)) return;
+            given = event.seq;
+            this.given.set(session, given);
+            this.emitter.emit(`event:${session}`, event);
+          }
+          // Fewer than asked for: there are no more yet.
+          if (next.length < want) break;
         }
-        // Fewer than asked for: there are no more yet.
-        if (next.length < want) break;
-      }
-    }).catch(() => {
-      // The store cannot be read now: the next delivery (or the resync) starts after the last event given.
-    });
+      })
+      .catch(() => {
+        // The store cannot be read now: the next delivery (or the resync) starts after the last event given.
+      });
   }
 }

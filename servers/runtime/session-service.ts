@@ -12,11 +12,28 @@ import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './
 import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
-  isFinal, lastRun, newRun, toSession, toSummary,
-  type Blueprint, type Event, type EventInput, type RunState, type Session, type StoredRun, type StoredSession,
+  isFinal,
+  lastRun,
+  newRun,
+  toSession,
+  toSummary,
+  type Blueprint,
+  type Event,
+  type EventInput,
+  type RunState,
+  type Session,
+  type StoredRun,
+  type StoredSession,
 } from './session-store.js';
 import type { SessionFilter } from './store/catalogue.js';
-import type { ExclusiveTx, NewWebhookDelivery, Notice, RuntimeStore, SessionStore, UnnumberedEvent } from './store/interfaces.js';
+import type {
+  ExclusiveTx,
+  NewWebhookDelivery,
+  Notice,
+  RuntimeStore,
+  SessionStore,
+  UnnumberedEvent,
+} from './store/interfaces.js';
 import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
@@ -36,7 +53,11 @@ export const DEFAULT_LIST_LIMIT = 100;
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
   /** The blueprint, or null when there is none by that name. */
-  find(name: string): Promise<(Blueprint & { status: 'active' | 'inactive'; output_schema?: Record<string, unknown>; worktree?: boolean }) | null>;
+  find(
+    name: string,
+  ): Promise<
+    (Blueprint & { status: 'active' | 'inactive'; output_schema?: Record<string, unknown>; worktree?: boolean }) | null
+  >;
 }
 
 /** What runs the agents. The service tells it about queued runs and stops; it reports back through `record`. */
@@ -158,7 +179,7 @@ export class SessionService {
   async subtree(name: string): Promise<StoredSession[]> {
     const found: StoredSession[] = [];
     const seen = new Set([name]);
-    for (let level = [name]; level.length;) {
+    for (let level = [name]; level.length; ) {
       const next: string[] = [];
       for (const parent of level) {
         for (const child of await this.store.sessions.page({ parent }, null, Number.MAX_SAFE_INTEGER)) {
@@ -199,7 +220,10 @@ export class SessionService {
     const session = await this.require(name);
     const run = lastRun(session);
     if (!isFinal(run.state)) {
-      throw conflict(`Session '${name}' is ${run.state}; its result is available once it has ended`, 'session-not-ended');
+      throw conflict(
+        `Session '${name}' is ${run.state}; its result is available once it has ended`,
+        'session-not-ended',
+      );
     }
     return {
       name,
@@ -246,7 +270,8 @@ export class SessionService {
     const id = randomUUID();
     let worktree = null;
     if (input.worktree ?? blueprintWorktree ?? false) {
-      if (await this.store.sessions.find(input.name)) throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
+      if (await this.store.sessions.find(input.name))
+        throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
       worktree = await addWorktree(this.worktreeRoot, input.name, id, projectDir);
     }
     const now = new Date().toISOString();
@@ -295,11 +320,17 @@ export class SessionService {
       if (delivered) throw conflict(`Callback '${delivered}' was delivered to session '${name}' already`, 'conflict');
       const last = lastRun(stored);
       if (!isFinal(last.state)) {
-        throw conflict(`Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`, 'session-busy');
+        throw conflict(
+          `Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`,
+          'session-busy',
+        );
       }
       await checkNoPendingFork(tx.sessions, stored);
       const now = new Date().toISOString();
-      stored.runs.push({ ...newRun(last.number + 1, prompt), ...(options.callbacks ? { callbacks: options.callbacks } : {}) });
+      stored.runs.push({
+        ...newRun(last.number + 1, prompt),
+        ...(options.callbacks ? { callbacks: options.callbacks } : {}),
+      });
       stored.last_resumed_at = now;
       stored.updated_at = now;
       await tx.sessions.replace(stored);
@@ -334,7 +365,11 @@ export class SessionService {
   async stop(name: string, options: { reason?: string; tree?: boolean } = {}): Promise<Session> {
     if (options.tree) {
       const descendants = await this.descendants(name);
-      await Promise.all(descendants.map((child) => this.stop(child, { ...(options.reason ? { reason: options.reason } : {}) }).catch(ignoreNotFound)));
+      await Promise.all(
+        descendants.map((child) =>
+          this.stop(child, { ...(options.reason ? { reason: options.reason } : {}) }).catch(ignoreNotFound),
+        ),
+      );
     }
     const stored = await this.exclusive(name, async (tx) => {
       const session = await this.require(name, tx.sessions);
@@ -357,7 +392,11 @@ export class SessionService {
     }
     if (!hadProcess && !isFinal(lastRun(after).state)) {
       // No process of ours (still queued, or run by a remote executor): end the run here.
-      await this.record(name, [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: 'stopped by request' } }], { force: true });
+      await this.record(
+        name,
+        [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: 'stopped by request' } }],
+        { force: true },
+      );
     }
     return this.get(name);
   }
@@ -369,7 +408,8 @@ export class SessionService {
   async delete(name: string, options: { tree?: boolean; discard?: boolean } = {}): Promise<void> {
     if (options.tree) {
       // Deepest first, so no child outlives its parent even for a moment.
-      for (const child of (await this.descendants(name)).reverse()) await this.delete(child, { discard: options.discard === true }).catch(ignoreNotFound);
+      for (const child of (await this.descendants(name)).reverse())
+        await this.delete(child, { discard: options.discard === true }).catch(ignoreNotFound);
     }
     const session = await this.require(name);
     if (!isFinal(lastRun(session).state)) await this.stop(name);
@@ -449,7 +489,8 @@ export class SessionService {
       }
       // The sweeper ends a run only if its runner did not extend the lease meanwhile.
       const { expired } = options;
-      if (expired && !(holds(run, expired.runner, expired.attempt) && run.lease.expires_at <= expired.before)) return [];
+      if (expired && !(holds(run, expired.runner, expired.attempt) && run.lease.expires_at <= expired.before))
+        return [];
       if (options.run !== undefined && options.run !== run.number) {
         throw conflict(`Run ${options.run} of session '${name}' is not its last run`, 'run-not-last');
       }
@@ -490,7 +531,8 @@ export class SessionService {
       }
       // The end and its notices are kept together (one transaction; the embedded store writes the
       // notices first, and an end written again later adds none: their ids come from the run).
-      if (this.runEndNotices && isFinal(run.state) && changes.length) await tx.webhooks.add(this.runEndNotices(session, run));
+      if (this.runEndNotices && isFinal(run.state) && changes.length)
+        await tx.webhooks.add(this.runEndNotices(session, run));
       await tx.sessions.replace(session);
       told.events.push(...events);
       told.changes.push(...changes);
@@ -513,7 +555,13 @@ export class SessionService {
         session.pending_approvals = pending;
         await tx.sessions.replace(session);
       }
-      told.changes.push({ name, change: 'approvals', state: lastRun(session).state, run: lastRun(session).number, at: new Date().toISOString() });
+      told.changes.push({
+        name,
+        change: 'approvals',
+        state: lastRun(session).state,
+        run: lastRun(session).number,
+        at: new Date().toISOString(),
+      });
     });
   }
 
@@ -522,14 +570,22 @@ export class SessionService {
    * what to return, or null to leave the session unwritten. `skipBusy`: answers null at once when the
    * session is being written now (a claim takes the next queued run instead of waiting).
    */
-  async update<T>(name: string, change: (session: StoredSession) => T | null, options: { skipBusy?: boolean } = {}): Promise<T | null> {
-    return this.exclusive(name, async (tx) => {
-      const session = await tx.sessions.find(name);
-      if (!session) return null;
-      const result = change(session);
-      if (result !== null) await tx.sessions.replace(session);
-      return result;
-    }, options);
+  async update<T>(
+    name: string,
+    change: (session: StoredSession) => T | null,
+    options: { skipBusy?: boolean } = {},
+  ): Promise<T | null> {
+    return this.exclusive(
+      name,
+      async (tx) => {
+        const session = await tx.sessions.find(name);
+        if (!session) return null;
+        const result = change(session);
+        if (result !== null) await tx.sessions.replace(session);
+        return result;
+      },
+      options,
+    );
   }
 
   /** Claude Code's conversation of the session as saved after its last run (gzip), or null. */
@@ -615,8 +671,16 @@ export class SessionService {
    */
   private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T>): Promise<T>;
   /** `skipBusy`: null at once, without waiting, when another writer holds the session. */
-  private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T | null>, options: { skipBusy?: boolean }): Promise<T | null>;
-  private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T>, options: { skipBusy?: boolean } = {}): Promise<T | null> {
+  private async exclusive<T>(
+    name: string,
+    work: (tx: ExclusiveTx, told: Told) => Promise<T | null>,
+    options: { skipBusy?: boolean },
+  ): Promise<T | null>;
+  private async exclusive<T>(
+    name: string,
+    work: (tx: ExclusiveTx, told: Told) => Promise<T>,
+    options: { skipBusy?: boolean } = {},
+  ): Promise<T | null> {
     let told: Told = { changes: [], events: [] };
     if (options.skipBusy && this.writing.has(name)) return null;
     this.writing.set(name, (this.writing.get(name) ?? 0) + 1);
@@ -641,7 +705,9 @@ export class SessionService {
     }
     const [first] = told.events;
     if (first) this.bus.localEvents(first.session, told.events);
-    told.changes.forEach((change) => this.bus.localChange(change));
+    told.changes.forEach((change) => {
+      this.bus.localChange(change);
+    });
     return result;
   }
 
@@ -666,7 +732,10 @@ export class SessionService {
       const offChange = this.onChange((change) => change.name === name && check());
       // Changes made elsewhere while the connection that tells of them was away are not told.
       const offResync = this.bus.onResync(check);
-      const off = () => { offChange(); offResync(); };
+      const off = () => {
+        offChange();
+        offResync();
+      };
       // The state may have changed between the caller's read and the subscription.
       // A store that fails here ends the wait; the caller's next read reports the error.
       void done().then((yes) => yes && finish(), finish);
@@ -675,16 +744,22 @@ export class SessionService {
 
   private async checkProjectDir(dir: string | undefined): Promise<string> {
     if (dir === undefined) return this.defaultProjectDir;
-    if (!isAbsolute(dir)) throw unprocessable('body.project_dir', `must be an absolute path, not '${dir}'`, 'project-dir-invalid');
+    if (!isAbsolute(dir))
+      throw unprocessable('body.project_dir', `must be an absolute path, not '${dir}'`, 'project-dir-invalid');
     const info = await stat(dir).catch(() => null);
-    if (!info?.isDirectory()) throw unprocessable('body.project_dir', `'${dir}' is not an existing directory`, 'project-dir-invalid');
+    if (!info?.isDirectory())
+      throw unprocessable('body.project_dir', `'${dir}' is not an existing directory`, 'project-dir-invalid');
     return dir;
   }
 
   /** The parent a new session names, checked: it exists, and it is not the session itself. */
   private async checkParent(input: SessionCreate): Promise<StoredSession | null> {
     if (input.parent === undefined || input.parent === null) {
-      if (input.callback) throw unprocessable('body.callback', 'needs a parent to call back: set parent (or start the session from inside another one)');
+      if (input.callback)
+        throw unprocessable(
+          'body.callback',
+          'needs a parent to call back: set parent (or start the session from inside another one)',
+        );
       return null;
     }
     if (input.parent === input.name) {
@@ -704,16 +779,32 @@ export class SessionService {
   }
 
   /** The blueprint's settings for the session, and its output schema (kept apart, see structured-output.ts). */
-  private async checkBlueprint(name: string): Promise<Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean }> {
+  private async checkBlueprint(
+    name: string,
+  ): Promise<Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean }> {
     const agent = await this.blueprints.find(name);
     if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
-    if (agent.status !== 'active') throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
+    if (agent.status !== 'active')
+      throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
     const { status, ...blueprint } = agent;
     const keep: Blueprint = { name: blueprint.name };
-    for (const key of ['system_prompt', 'mcp_servers', 'model', 'permission_mode', 'allowed_tools', 'disallowed_tools', 'approval', 'limits'] as const) {
+    for (const key of [
+      'system_prompt',
+      'mcp_servers',
+      'model',
+      'permission_mode',
+      'allowed_tools',
+      'disallowed_tools',
+      'approval',
+      'limits',
+    ] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }
-    return { ...keep, ...(blueprint.output_schema ? { output_schema: blueprint.output_schema } : {}), ...(blueprint.worktree !== undefined ? { worktree: blueprint.worktree } : {}) };
+    return {
+      ...keep,
+      ...(blueprint.output_schema ? { output_schema: blueprint.output_schema } : {}),
+      ...(blueprint.worktree !== undefined ? { worktree: blueprint.worktree } : {}),
+    };
   }
 }
 
@@ -767,7 +858,13 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
 function noticesOf(told: Told): Notice[] {
   const notices: Notice[] = [];
   const [first] = told.events;
-  if (first) notices.push({ kind: 'events', session: first.session, first: first.seq, last: told.events[told.events.length - 1]!.seq });
+  if (first)
+    notices.push({
+      kind: 'events',
+      session: first.session,
+      first: first.seq,
+      last: told.events[told.events.length - 1]!.seq,
+    });
   for (const change of told.changes) notices.push({ kind: 'change', change });
   return notices;
 }
@@ -783,7 +880,9 @@ function startRun(run: StoredRun, at: string): void {
 
 function boundStrings(value: unknown): unknown {
   if (typeof value === 'string') {
-    return value.length > MAX_EVENT_STRING ? `${value.slice(0, MAX_EVENT_STRING)}… [${value.length - MAX_EVENT_STRING} characters cut]` : value;
+    return value.length > MAX_EVENT_STRING
+      ? `${value.slice(0, MAX_EVENT_STRING)}… [${value.length - MAX_EVENT_STRING} characters cut]`
+      : value;
   }
   if (Array.isArray(value)) return value.map(boundStrings);
   if (value && typeof value === 'object') {

@@ -44,7 +44,8 @@ export interface OutputRetry {
   duration_ms: number | null;
 }
 
-export interface StoredSession extends Omit<Session, 'runs' | 'totals' | 'state' | 'output_schema' | 'pending_approvals' | 'parent'> {
+export interface StoredSession
+  extends Omit<Session, 'runs' | 'totals' | 'state' | 'output_schema' | 'pending_approvals' | 'parent'> {
   /** Approval requests waiting for an answer (kept by the ApprovalService); absent means 0. */
   pending_approvals?: number;
   /** Absent in sessions stored before parents existed. */
@@ -65,8 +66,15 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
 export function toSession(stored: StoredSession): Session {
   const { _id, runs, conversation_started, output_schema, pending_approvals, model, ...rest } = stored;
-  const publicRuns = runs.map(({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, ...run }) => run);
-  const usage: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  const publicRuns = runs.map(
+    ({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, ...run }) => run,
+  );
+  const usage: Usage = {
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+  };
   let cost = 0;
   let duration = 0;
   for (const run of publicRuns) {
@@ -89,13 +97,45 @@ const MAX_SUMMARY_ERROR = 500;
 
 /** The list's view of a stored session: no prompts, results or blueprint. */
 export function toSummary(stored: StoredSession): SessionSummary {
-  const { name, agent, project_dir, state, pending_approvals, created_at, updated_at, last_resumed_at, runs, totals, parent, worktree, forked_from } = toSession(stored);
+  const {
+    name,
+    agent,
+    project_dir,
+    state,
+    pending_approvals,
+    created_at,
+    updated_at,
+    last_resumed_at,
+    runs,
+    totals,
+    parent,
+    worktree,
+    forked_from,
+  } = toSession(stored);
   const last = runs[runs.length - 1]!;
-  const error = last.error !== null && last.error.length > MAX_SUMMARY_ERROR ? `${last.error.slice(0, MAX_SUMMARY_ERROR - 1)}…` : last.error;
+  const error =
+    last.error !== null && last.error.length > MAX_SUMMARY_ERROR
+      ? `${last.error.slice(0, MAX_SUMMARY_ERROR - 1)}…`
+      : last.error;
   return {
-    name, agent, project_dir, state, pending_approvals, created_at, updated_at, last_resumed_at, parent,
+    name,
+    agent,
+    project_dir,
+    state,
+    pending_approvals,
+    created_at,
+    updated_at,
+    last_resumed_at,
+    parent,
     runs: runs.length,
-    last_run: { number: last.number, state: last.state, queued_at: last.queued_at, started_at: last.started_at, ended_at: last.ended_at, error },
+    last_run: {
+      number: last.number,
+      state: last.state,
+      queued_at: last.queued_at,
+      started_at: last.started_at,
+      ended_at: last.ended_at,
+      error,
+    },
     totals,
     ...(worktree ? { worktree: { branch: worktree.branch, has_changes: worktree.has_changes } } : {}),
     ...(forked_from ? { forked_from: forked_from.session } : {}),
@@ -104,7 +144,11 @@ export function toSummary(stored: StoredSession): SessionSummary {
 
 export function catalogueEntry(stored: StoredSession): CatalogueEntry {
   return {
-    name: stored.name, updated_at: stored.updated_at, state: lastRun(stored).state, agent: stored.agent, project_dir: stored.project_dir,
+    name: stored.name,
+    updated_at: stored.updated_at,
+    state: lastRun(stored).state,
+    agent: stored.agent,
+    project_dir: stored.project_dir,
     waiting: (stored.pending_approvals ?? 0) > 0,
     parent: stored.parent ?? null,
   };

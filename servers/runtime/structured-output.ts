@@ -45,7 +45,11 @@ export function resultJson(session: StoredSession, run: StoredRun): { result_jso
  * The prompt of the one retry a run gets when its answer broke the output schema; null when the
  * answer is valid, was an error anyway, or the run already had its retry.
  */
-export function retryFor(session: StoredSession, run: StoredRun, answer: { isError: boolean; text: string | null } | undefined): string | null {
+export function retryFor(
+  session: StoredSession,
+  run: StoredRun,
+  answer: { isError: boolean; text: string | null } | undefined,
+): string | null {
   const schema = outputSchemaOf(session);
   if (!schema || run.retry || !answer || answer.isError) return null;
   const check = checkOutput(schema, answer.text);
@@ -54,7 +58,14 @@ export function retryFor(session: StoredSession, run: StoredRun, answer: { isErr
 
 /** What the retry keeps of the first attempt, so the run's totals count both. */
 export function startRetry(run: StoredRun, prompt: string, eventsBefore: number): OutputRetry {
-  return { prompt, events_before: eventsBefore, usage: run.usage, cost_usd: run.cost_usd, num_turns: run.num_turns, duration_ms: run.duration_ms };
+  return {
+    prompt,
+    events_before: eventsBefore,
+    usage: run.usage,
+    cost_usd: run.cost_usd,
+    num_turns: run.num_turns,
+    duration_ms: run.duration_ms,
+  };
 }
 
 /** After the retry's result: the run's usage, cost, turns and time are both attempts'. */

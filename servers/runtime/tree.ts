@@ -4,7 +4,12 @@ import { lastRun, type StoredSession, type Usage } from './session-store.js';
 
 export type SessionTree = components['schemas']['SessionTree'];
 
-const zero = (): Usage => ({ input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+const zero = (): Usage => ({
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+});
 
 function add(into: Usage, usage: Usage): Usage {
   for (const key of Object.keys(into) as Array<keyof Usage>) into[key] += usage[key];
@@ -44,7 +49,10 @@ export function descendantsOf(root: string, index: Map<string, StoredSession[]>)
  * What a session spent over its runs: tokens, and Claude Code's cost where a run reported one, else
  * the estimate for its usage. `live` is the usage billed so far by its active run, if any.
  */
-export function ownSpend(session: StoredSession, live?: Usage | null): { usage: Usage; cost_usd: number; estimated: boolean } {
+export function ownSpend(
+  session: StoredSession,
+  live?: Usage | null,
+): { usage: Usage; cost_usd: number; estimated: boolean } {
   const usage = zero();
   let cost = 0;
   let estimated = false;
@@ -67,7 +75,11 @@ export function ownSpend(session: StoredSession, live?: Usage | null): { usage: 
 }
 
 /** The spend of a session and all its descendants, with the live usage of active runs. */
-export function subtreeSpend(root: StoredSession, index: Map<string, StoredSession[]>, live: (name: string) => Usage | null): Spend {
+export function subtreeSpend(
+  root: StoredSession,
+  index: Map<string, StoredSession[]>,
+  live: (name: string) => Usage | null,
+): Spend {
   let tokens = 0;
   let cost = 0;
   let estimated = false;
@@ -81,10 +93,16 @@ export function subtreeSpend(root: StoredSession, index: Map<string, StoredSessi
 }
 
 /** The tree rooted at `root`, each node with its own and its subtree's usage and cost. */
-export function buildTree(root: StoredSession, index: Map<string, StoredSession[]>, seen = new Set<string>()): SessionTree {
+export function buildTree(
+  root: StoredSession,
+  index: Map<string, StoredSession[]>,
+  seen = new Set<string>(),
+): SessionTree {
   seen.add(root.name);
   const own = ownSpend(root);
-  const children = (index.get(root.name) ?? []).filter((child) => !seen.has(child.name)).map((child) => buildTree(child, index, seen));
+  const children = (index.get(root.name) ?? [])
+    .filter((child) => !seen.has(child.name))
+    .map((child) => buildTree(child, index, seen));
   const treeUsage = add(zero(), own.usage);
   let treeCost = own.cost_usd;
   let sessions = 1;

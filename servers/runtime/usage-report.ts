@@ -54,7 +54,10 @@ const rounded = <T extends Sums>(row: T): T => ({ ...row, cost_usd: Math.round(r
 /** When a run counts: the moment it started, or was queued if it never started. */
 const runTime = (run: StoredRun) => run.started_at ?? run.queued_at;
 
-export async function usageReport(sessions: AsyncIterable<StoredSession> | Iterable<StoredSession>, filter: UsageFilter = {}): Promise<UsageReport> {
+export async function usageReport(
+  sessions: AsyncIterable<StoredSession> | Iterable<StoredSession>,
+  filter: UsageFilter = {},
+): Promise<UsageReport> {
   const perSession: SessionUsage[] = [];
   const perAgent = new Map<string | null, Sums & { sessions: number }>();
   const perDay = new Map<string, Sums & { sessions: Set<string> }>();
@@ -66,31 +69,42 @@ export async function usageReport(sessions: AsyncIterable<StoredSession> | Itera
       addRun(sums, run);
       const day = runTime(run).slice(0, 10);
       let daySums = perDay.get(day);
-      if (!daySums) perDay.set(day, (daySums = { ...zero(), sessions: new Set() }));
+      if (!daySums) {
+        daySums = { ...zero(), sessions: new Set() };
+        perDay.set(day, daySums);
+      }
       addRun(daySums, run);
       daySums.sessions.add(session.name);
     }
     const times = session.runs.map(runTime).sort();
-    perSession.push(rounded({
-      name: session.name,
-      agent: session.agent,
-      state: session.runs.at(-1)?.state ?? 'queued',
-      ...sums,
-      first_run_at: times[0] ?? session.created_at,
-      last_run_at: times.at(-1) ?? session.created_at,
-    }));
+    perSession.push(
+      rounded({
+        name: session.name,
+        agent: session.agent,
+        state: session.runs.at(-1)?.state ?? 'queued',
+        ...sums,
+        first_run_at: times[0] ?? session.created_at,
+        last_run_at: times.at(-1) ?? session.created_at,
+      }),
+    );
     let agentSums = perAgent.get(session.agent);
-    if (!agentSums) perAgent.set(session.agent, (agentSums = { ...zero(), sessions: 0 }));
+    if (!agentSums) {
+      agentSums = { ...zero(), sessions: 0 };
+      perAgent.set(session.agent, agentSums);
+    }
     addSums(agentSums, sums);
     agentSums.sessions++;
   }
   const totals = zero();
   for (const row of perSession) addSums(totals, row);
-  const byCost = (a: Sums & { name?: string }, b: Sums & { name?: string }) => b.cost_usd - a.cost_usd || (a.name ?? '').localeCompare(b.name ?? '');
+  const byCost = (a: Sums & { name?: string }, b: Sums & { name?: string }) =>
+    b.cost_usd - a.cost_usd || (a.name ?? '').localeCompare(b.name ?? '');
   return {
     totals: rounded({ sessions: perSession.length, ...totals }),
     sessions: perSession.sort(byCost),
     agents: [...perAgent].map(([agent, sums]): AgentUsage => rounded({ agent, ...sums })).sort(byCost),
-    days: [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, sums]): DayUsage => rounded({ ...sums, day, sessions: sums.sessions.size })),
+    days: [...perDay]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([day, sums]): DayUsage => rounded({ ...sums, day, sessions: sums.sessions.size })),
   };
 }

@@ -32,7 +32,11 @@ export class WebhookSender {
   private again = false;
   private prunedAt = 0;
 
-  constructor(private readonly store: WebhookStore, private readonly options: WebhookOptions, private readonly logger: Logger) {}
+  constructor(
+    private readonly store: WebhookStore,
+    private readonly options: WebhookOptions,
+    private readonly logger: Logger,
+  ) {}
 
   /** Starts sending what is due, pending deliveries left by an earlier run of the runtime too. */
   start(): void {
@@ -103,21 +107,30 @@ export class WebhookSender {
   }
 
   private track(work: Promise<void>): void {
-    const tracked = work.catch((error) => this.logger.warn(`webhook attempt not recorded: ${message(error)}`)).finally(() => {
-      this.inFlight.delete(tracked);
-      // The delivery's next attempt (or the next delivery's, when many wait) is timed from here.
-      this.wake();
-    });
+    const tracked = work
+      .catch((error) => this.logger.warn(`webhook attempt not recorded: ${message(error)}`))
+      .finally(() => {
+        this.inFlight.delete(tracked);
+        // The delivery's next attempt (or the next delivery's, when many wait) is timed from here.
+        this.wake();
+      });
     this.inFlight.add(tracked);
   }
 
   private async attempt(delivery: WebhookDelivery): Promise<void> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-aof-event': 'run.ended', 'x-aof-delivery': delivery.id };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-aof-event': 'run.ended',
+      'x-aof-delivery': delivery.id,
+    };
     if (this.options.secret) headers['x-aof-signature'] = signBody(this.options.secret, delivery.body);
     let result: AttemptResult;
     try {
       const response = await fetch(delivery.url, {
-        method: 'POST', headers, body: delivery.body, redirect: 'manual',
+        method: 'POST',
+        headers,
+        body: delivery.body,
+        redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(this.options.attemptTimeoutMs ?? 10_000), this.closed.signal]),
       });
       await response.body?.cancel();
@@ -127,7 +140,8 @@ export class WebhookSender {
         await this.store.release(delivery.id, this.claimant);
         return;
       }
-      const text = error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error);
+      const text =
+        error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
       // Stored and logged: never with the URL's query or credentials, should an error quote it.
       result = { error: text.split(delivery.url).join(shown(delivery.url)) };
     }
@@ -137,16 +151,24 @@ export class WebhookSender {
     this.report(delivery, attempts, result, outcome, kept);
   }
 
-  private report(delivery: WebhookDelivery, attempts: number, result: AttemptResult, outcome: WebhookOutcome, kept: boolean): void {
+  private report(
+    delivery: WebhookDelivery,
+    attempts: number,
+    result: AttemptResult,
+    outcome: WebhookOutcome,
+    kept: boolean,
+  ): void {
     const what = `webhook ${shown(delivery.url)} for run ${delivery.run} of session '${delivery.session}' (delivery ${delivery.id})`;
     if (!kept) {
       this.logger.warn(`${what}: attempt ${attempts} outlasted its claim; another sender has it now`);
     } else if (outcome.state === 'pending') {
       this.logger.info(`${what}: attempt ${attempts} failed (${outcome.error}); next in ${outcome.retryInMs} ms`);
     } else if (outcome.state === 'given_up') {
-      this.logger.warn(isRetryable(result)
-        ? `${what} failed ${attempts} times (last: ${outcome.error}); given up`
-        : `${what} refused the notice (${outcome.error}); not retried`);
+      this.logger.warn(
+        isRetryable(result)
+          ? `${what} failed ${attempts} times (last: ${outcome.error}); given up`
+          : `${what} refused the notice (${outcome.error}); not retried`,
+      );
     } else if (attempts > 1) {
       this.logger.info(`${what}: delivered at attempt ${attempts}`);
     }
@@ -156,7 +178,10 @@ export class WebhookSender {
   private async prune(): Promise<void> {
     if (Date.now() - this.prunedAt < PRUNE_EVERY_MS) return;
     this.prunedAt = Date.now();
-    await this.store.prune({ olderThanMs: this.options.keepFinishedMs ?? 7 * 24 * 3600_000, keep: this.options.keepFinished ?? 1000 });
+    await this.store.prune({
+      olderThanMs: this.options.keepFinishedMs ?? 7 * 24 * 3600_000,
+      keep: this.options.keepFinished ?? 1000,
+    });
   }
 }
 

@@ -49,13 +49,19 @@ export function webhookPayload(session: StoredSession, run: StoredRun): WebhookP
  * end recorded twice (after a crash between two writes of the embedded store) adds no second notice.
  */
 export function deliveryId(session: StoredSession, run: StoredRun, url: string): string {
-  const hex = createHash('sha256').update(JSON.stringify([session.name, session.created_at, run.number, run.queued_at, url])).digest('hex');
+  const hex = createHash('sha256')
+    .update(JSON.stringify([session.name, session.created_at, run.number, run.queued_at, url]))
+    .digest('hex');
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** The notices of a run that ended: one per URL (the runtime-wide one, the session's own), none without. */
-export function runEndDeliveries(runtimeUrl: string | undefined, session: StoredSession, run: StoredRun): NewWebhookDelivery[] {
+export function runEndDeliveries(
+  runtimeUrl: string | undefined,
+  session: StoredSession,
+  run: StoredRun,
+): NewWebhookDelivery[] {
   const urls = [...new Set([runtimeUrl, session.webhook_url].filter((u): u is string => Boolean(u)))];
   if (!urls.length) return [];
   const body = JSON.stringify(webhookPayload(session, run));

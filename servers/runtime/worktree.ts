@@ -22,7 +22,11 @@ const repositoryLock = new KeyedLock();
 /** A git command's stdout, trimmed; throws with git's own message on failure. */
 async function git(cwd: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('git', args, {
+      cwd,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return stdout.trim();
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
@@ -38,24 +42,38 @@ export const branchOf = (session: string) => `aof/${session}`;
  * `projectDir` is of its repository. 422 (`body.worktree`) when `projectDir` is not in a repository
  * with a commit; 409 when the branch exists (kept from an earlier session of that name).
  */
-export async function addWorktree(root: string, session: string, id: string, projectDir: string): Promise<{ worktree: Worktree; workDir: string }> {
+export async function addWorktree(
+  root: string,
+  session: string,
+  id: string,
+  projectDir: string,
+): Promise<{ worktree: Worktree; workDir: string }> {
   let top: string;
   let base: string;
   try {
     top = await git(projectDir, ['rev-parse', '--show-toplevel']);
   } catch {
-    throw unprocessable('body.worktree', `'${projectDir}' is not in a git repository; create the session without a worktree, or run git init there first`);
+    throw unprocessable(
+      'body.worktree',
+      `'${projectDir}' is not in a git repository; create the session without a worktree, or run git init there first`,
+    );
   }
   try {
     base = await git(top, ['rev-parse', '--verify', 'HEAD^{commit}']);
   } catch {
-    throw unprocessable('body.worktree', `the git repository at '${top}' has no commit yet to branch from; commit something first`);
+    throw unprocessable(
+      'body.worktree',
+      `the git repository at '${top}' has no commit yet to branch from; commit something first`,
+    );
   }
   const branch = branchOf(session);
   const path = join(root, id);
   await repositoryLock.run(top, async () => {
     if (await git(top, ['branch', '--list', branch])) {
-      throw conflict(`Branch '${branch}' already exists in '${top}' (kept from an earlier session?); delete it (git branch -D ${branch}) or choose another session name`, 'branch-exists');
+      throw conflict(
+        `Branch '${branch}' already exists in '${top}' (kept from an earlier session?); delete it (git branch -D ${branch}) or choose another session name`,
+        'branch-exists',
+      );
     }
     await git(top, ['worktree', 'add', '--quiet', '-b', branch, path, base]);
   });
@@ -85,7 +103,14 @@ export async function removeWorktree(worktree: Worktree, session: string, discar
     const status = await git(worktree.path, ['status', '--porcelain']).catch(() => '');
     if (status) {
       await git(worktree.path, ['add', '--all']);
-      await git(worktree.path, [...(await identity(worktree.path)), 'commit', '--quiet', '--no-verify', '-m', `aof: what session '${session}' left uncommitted`]);
+      await git(worktree.path, [
+        ...(await identity(worktree.path)),
+        'commit',
+        '--quiet',
+        '--no-verify',
+        '-m',
+        `aof: what session '${session}' left uncommitted`,
+      ]);
     }
   }
   await repositoryLock.run(repository ?? worktree.path, async () => {

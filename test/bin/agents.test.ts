@@ -17,9 +17,22 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
   });
 
   it('ao-create-agent creates a blueprint with the system prompt from -s, and ao-list-agents lists it', async () => {
-    const r = await run('ao-create-agent', ['reviewer', '-d', 'Reviews code for bugs', '-s', 'You are a strict reviewer.', '--disallowed-tools', 'Edit, Write', '--model', 'sonnet']);
+    const r = await run('ao-create-agent', [
+      'reviewer',
+      '-d',
+      'Reviews code for bugs',
+      '-s',
+      'You are a strict reviewer.',
+      '--disallowed-tools',
+      'Edit, Write',
+      '--model',
+      'sonnet',
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "Created agent 'reviewer' (active) — start a session from it with ao-new <session> --agent reviewer -p PROMPT\n");
+    assert.equal(
+      r.stdout,
+      "Created agent 'reviewer' (active) — start a session from it with ao-new <session> --agent reviewer -p PROMPT\n",
+    );
     const agent = await fixture.stack.client().agents.get('reviewer');
     assert.equal(agent.system_prompt, 'You are a strict reviewer.');
     assert.deepEqual(agent.disallowed_tools, ['Edit', 'Write']);
@@ -37,10 +50,18 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
     const mcp = join(fixture.stack.root, 'mcp.json');
     await writeFile(mcp, JSON.stringify({ mcpServers: { echo: { command: 'node', args: ['echo.mjs'] } } }));
     const prompt = 'You write docs.\nLine two, with "quotes" and $dollars.\n';
-    const flag = await run('ao-create-agent', [uniqueName('flag'), '-d', 'Flag wins', '-s', '-starts with a dash', '--json'], { input: 'not read' });
+    const flag = await run(
+      'ao-create-agent',
+      [uniqueName('flag'), '-d', 'Flag wins', '-s', '-starts with a dash', '--json'],
+      { input: 'not read' },
+    );
     assert.equal(flag.code, 0, flag.stderr);
     assert.equal(flag.json().system_prompt, '-starts with a dash');
-    const r = await run('ao-create-agent', [name, '-d', 'Writes docs', '-s', '-', '--mcp-config', mcp, '--permission-mode', 'acceptEdits', '--json'], { input: prompt });
+    const r = await run(
+      'ao-create-agent',
+      [name, '-d', 'Writes docs', '-s', '-', '--mcp-config', mcp, '--permission-mode', 'acceptEdits', '--json'],
+      { input: prompt },
+    );
     assert.equal(r.code, 0, r.stderr);
     const agent = r.json();
     assert.equal(agent.name, name);
@@ -51,26 +72,52 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
 
   it('ao-create-agent explains what is wrong', async () => {
     const dup = await run('ao-create-agent', ['reviewer', '-d', 'again']);
-    assert.deepEqual([dup.code, dup.stderr], [1, "ao-create-agent: Agent 'reviewer' already exists — see ao-list-agents, or pick another name\n"]);
-    assert.equal((await run('ao-create-agent', ['reviewer', '-d', 'again', '--json'])).errorJson().error.code, 'agent_exists');
+    assert.deepEqual(
+      [dup.code, dup.stderr],
+      [1, "ao-create-agent: Agent 'reviewer' already exists — see ao-list-agents, or pick another name\n"],
+    );
+    assert.equal(
+      (await run('ao-create-agent', ['reviewer', '-d', 'again', '--json'])).errorJson().error.code,
+      'agent_exists',
+    );
     const noDescription = await run('ao-create-agent', ['helper']);
-    assert.deepEqual([noDescription.code, noDescription.stderr], [1, "ao-create-agent: Missing --description — say what agent 'helper' is for: ao-create-agent helper -d TEXT\n"]);
+    assert.deepEqual(
+      [noDescription.code, noDescription.stderr],
+      [1, "ao-create-agent: Missing --description — say what agent 'helper' is for: ao-create-agent helper -d TEXT\n"],
+    );
     const badName = await run('ao-create-agent', ['-bad', '-d', 'x']);
     assert.equal(badName.code, 1);
     const badMode = await run('ao-create-agent', ['helper', '-d', 'x', '--permission-mode', 'yolo']);
-    assert.match(badMode.stderr, /^ao-create-agent: --permission-mode must be one of default, acceptEdits, bypassPermissions, plan, not 'yolo'\n$/);
-    const badFile = await run('ao-create-agent', ['helper', '-d', 'x', '--mcp-config', join(fixture.stack.root, 'missing.json')]);
+    assert.match(
+      badMode.stderr,
+      /^ao-create-agent: --permission-mode must be one of default, acceptEdits, bypassPermissions, plan, not 'yolo'\n$/,
+    );
+    const badFile = await run('ao-create-agent', [
+      'helper',
+      '-d',
+      'x',
+      '--mcp-config',
+      join(fixture.stack.root, 'missing.json'),
+    ]);
     assert.match(badFile.stderr, /^ao-create-agent: Cannot read --mcp-config .*missing\.json/);
-    assert.match((await run('ao-create-agent', ['bad name', '-d', 'x'])).stderr, /^ao-create-agent: Invalid agent name 'bad name'/);
+    assert.match(
+      (await run('ao-create-agent', ['bad name', '-d', 'x'])).stderr,
+      /^ao-create-agent: Invalid agent name 'bad name'/,
+    );
   });
 
   it('ao-list-agents --status filters', async () => {
     await run('ao-create-agent', ['sleeper', '-d', 'Inactive one', '--inactive']);
-    const inactive = (await run('ao-list-agents', ['--status', 'inactive', '--json'])).json().agents.map((a: { name: string }) => a.name);
+    const inactive = (await run('ao-list-agents', ['--status', 'inactive', '--json']))
+      .json()
+      .agents.map((a: { name: string }) => a.name);
     assert.deepEqual(inactive, ['sleeper']);
     const r = await run('ao-new', ['from-sleeper', '--agent', 'sleeper', '-p', 'x']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^ao-new: Agent 'sleeper' is inactive — activate it first with ao-activate-agent sleeper/);
-    assert.match((await run('ao-list-agents', ['--status', 'maybe'])).stderr, /^ao-list-agents: --status must be active or inactive/);
+    assert.match(
+      (await run('ao-list-agents', ['--status', 'maybe'])).stderr,
+      /^ao-list-agents: --status must be active or inactive/,
+    );
   });
 });

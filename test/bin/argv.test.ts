@@ -7,7 +7,11 @@ const OPTIONS = [{ name: 'prompt', short: 'p' }, { name: 'agent' }];
 
 describe('bin: string options in argv', () => {
   it('takes the next argument as the value, even when it starts with -', () => {
-    assert.deepEqual(splitStringOptions(['x', '-p', '-x', '--json'], OPTIONS), { rest: ['x', '--json'], values: { prompt: '-x' }, missing: [] });
+    assert.deepEqual(splitStringOptions(['x', '-p', '-x', '--json'], OPTIONS), {
+      rest: ['x', '--json'],
+      values: { prompt: '-x' },
+      missing: [],
+    });
     assert.deepEqual(splitStringOptions(['-p', '--help', 'x'], OPTIONS).values, { prompt: '--help' });
     assert.deepEqual(splitStringOptions(['--prompt', '-v'], OPTIONS).values, { prompt: '-v' });
   });
@@ -16,7 +20,11 @@ describe('bin: string options in argv', () => {
     assert.deepEqual(splitStringOptions(['-p=-x'], OPTIONS).values, { prompt: '-x' });
     assert.deepEqual(splitStringOptions(['-phello'], OPTIONS).values, { prompt: 'hello' });
     assert.deepEqual(splitStringOptions(['--prompt=a=b'], OPTIONS).values, { prompt: 'a=b' });
-    assert.deepEqual(splitStringOptions(['--prompt=', 'name'], OPTIONS), { rest: ['name'], values: { prompt: '' }, missing: [] });
+    assert.deepEqual(splitStringOptions(['--prompt=', 'name'], OPTIONS), {
+      rest: ['name'],
+      values: { prompt: '' },
+      missing: [],
+    });
   });
 
   it('keeps every value of an option given twice, and notes one given last without a value', () => {
@@ -25,7 +33,11 @@ describe('bin: string options in argv', () => {
   });
 
   it('leaves other flags, positional arguments and everything after -- to the parser', () => {
-    assert.deepEqual(splitStringOptions(['--async', 'x', '-q', '--', '-p', 'y'], OPTIONS), { rest: ['--async', 'x', '-q', '--', '-p', 'y'], values: {}, missing: [] });
+    assert.deepEqual(splitStringOptions(['--async', 'x', '-q', '--', '-p', 'y'], OPTIONS), {
+      rest: ['--async', 'x', '-q', '--', '-p', 'y'],
+      values: {},
+      missing: [],
+    });
     assert.deepEqual(splitStringOptions(['--prompter', 'x'], OPTIONS).rest, ['--prompter', 'x']);
   });
 });

@@ -26,8 +26,14 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       assert.equal(report.totals.sessions, 2);
       assert.equal(report.totals.runs, 3);
       assert.ok(report.totals.usage.input_tokens > 0, 'the fake model reports tokens');
-      assert.equal(report.totals.usage.input_tokens, sum((t) => t.usage.input_tokens));
-      assert.equal(report.totals.usage.output_tokens, sum((t) => t.usage.output_tokens));
+      assert.equal(
+        report.totals.usage.input_tokens,
+        sum((t) => t.usage.input_tokens),
+      );
+      assert.equal(
+        report.totals.usage.output_tokens,
+        sum((t) => t.usage.output_tokens),
+      );
       assert.ok(Math.abs(report.totals.cost_usd - sum((t) => t.cost_usd)) < 1e-7);
       assert.deepEqual(report.agents.map((a: { agent: string | null }) => a.agent).sort(), ['counter', null].sort());
       assert.equal(report.days.length, 1);
@@ -35,11 +41,17 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
 
       const text = await run('ao-usage', ['--session', `${one},${two}`]);
       assert.equal(text.code, 0, text.stderr);
-      assert.match(text.stdout, /^SESSION +AGENT +STATE +RUNS +INPUT +OUTPUT +CACHE WRITE +CACHE READ +TOKENS +COST +TIME\n/);
+      assert.match(
+        text.stdout,
+        /^SESSION +AGENT +STATE +RUNS +INPUT +OUTPUT +CACHE WRITE +CACHE READ +TOKENS +COST +TIME\n/,
+      );
       assert.match(text.stdout, new RegExp(`\\n${one} +counter +finished +1 `));
       assert.match(text.stdout, /\n\nAGENT +SESSIONS +RUNS/);
       assert.match(text.stdout, /\n\nDAY \(UTC\) +SESSIONS +RUNS/);
-      assert.match(text.stdout, /\n\nTotal: 2 sessions, 3 runs, [\d,]+ tokens \(input [\d,]+, output [\d,]+, cache write [\d,]+, cache read [\d,]+\), \$\d+\.\d{4}, /);
+      assert.match(
+        text.stdout,
+        /\n\nTotal: 2 sessions, 3 runs, [\d,]+ tokens \(input [\d,]+, output [\d,]+, cache write [\d,]+, cache read [\d,]+\), \$\d+\.\d{4}, /,
+      );
 
       const byAgent = await run('ao-usage', ['--by', 'agent', '--agent', 'counter']);
       assert.match(byAgent.stdout, /^AGENT +SESSIONS +RUNS .*\ncounter +1 +1 /);
@@ -63,21 +75,40 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       const again = await run('ao-delete', [gone, '--json']);
       assert.equal(again.code, 1);
       assert.deepEqual(again.errorJson().error.code, 'session_not_found');
-      assert.match((await run('ao-delete', [gone])).stderr, new RegExp(`^ao-delete: Session '${gone}' not found — see ao-list-sessions\\n$`));
+      assert.match(
+        (await run('ao-delete', [gone])).stderr,
+        new RegExp(`^ao-delete: Session '${gone}' not found — see ao-list-sessions\\n$`),
+      );
     });
   });
 
   describe('blueprints: ao-update-agent, ao-activate-agent, ao-deactivate-agent, ao-delete-agent', () => {
     it('changes, deactivates, activates and deletes a blueprint', async () => {
       const agent = uniqueName('bp');
-      assert.equal((await run('ao-create-agent', [agent, '-d', 'First', '--model', 'sonnet', '--allowed-tools', 'Read'])).code, 0);
+      assert.equal(
+        (await run('ao-create-agent', [agent, '-d', 'First', '--model', 'sonnet', '--allowed-tools', 'Read'])).code,
+        0,
+      );
 
-      const updated = await run('ao-update-agent', [agent, '-d', 'Second', '-s', '-', '--clear', 'allowed_tools', '--json'], { input: 'New prompt' });
+      const updated = await run(
+        'ao-update-agent',
+        [agent, '-d', 'Second', '-s', '-', '--clear', 'allowed_tools', '--json'],
+        { input: 'New prompt' },
+      );
       assert.equal(updated.code, 0, updated.stderr);
       const after = await fixture.stack.client().agents.get(agent);
-      assert.deepEqual([after.description, after.system_prompt, after.model, after.allowed_tools], ['Second', 'New prompt', 'sonnet', undefined]);
-      assert.equal((await run('ao-update-agent', [agent])).stderr, 'ao-update-agent: Nothing to change — see ao-update-agent --help\n');
-      assert.match((await run('ao-update-agent', [agent, '--clear', 'name'])).stderr, /^ao-update-agent: --clear takes system_prompt, model, /);
+      assert.deepEqual(
+        [after.description, after.system_prompt, after.model, after.allowed_tools],
+        ['Second', 'New prompt', 'sonnet', undefined],
+      );
+      assert.equal(
+        (await run('ao-update-agent', [agent])).stderr,
+        'ao-update-agent: Nothing to change — see ao-update-agent --help\n',
+      );
+      assert.match(
+        (await run('ao-update-agent', [agent, '--clear', 'name'])).stderr,
+        /^ao-update-agent: --clear takes system_prompt, model, /,
+      );
 
       const off = await run('ao-deactivate-agent', [agent]);
       assert.deepEqual([off.code, off.stdout], [0, `Agent '${agent}' is inactive\n`]);
@@ -91,7 +122,10 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       const deleted = await run('ao-delete-agent', [agent]);
       assert.deepEqual([deleted.code, deleted.stdout], [0, `Deleted agent '${agent}'\n`]);
       const missing = await run('ao-activate-agent', [agent]);
-      assert.deepEqual([missing.code, missing.stderr], [1, `ao-activate-agent: Agent '${agent}' not found — see ao-list-agents\n`]);
+      assert.deepEqual(
+        [missing.code, missing.stderr],
+        [1, `ao-activate-agent: Agent '${agent}' not found — see ao-list-agents\n`],
+      );
       assert.equal((await run('ao-delete-agent', [agent, '--json'])).errorJson().error.code, 'agent_not_found');
     });
   });
@@ -142,7 +176,7 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       assert.equal(r.stdout.split('\n').length, 2);
     });
 
-    it('--after SEQ starts after that event, with or without --follow (a resumed session\'s new run)', async () => {
+    it("--after SEQ starts after that event, with or without --follow (a resumed session's new run)", async () => {
       const name = uniqueName('after');
       await run('ao-new', [name, '-p', 'one']);
       const last = (await run('ao-events', [name, '--json'])).json().events.at(-1).seq;
@@ -152,7 +186,13 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       assert.ok(later.every((e: { seq: number; run: number }) => e.seq > last && e.run === 2));
       const followed = await run('ao-events', [name, '--follow', '--after', String(last), '--json']);
       assert.equal(followed.code, 0, followed.stderr);
-      assert.deepEqual(followed.stdout.trim().split('\n').map((l) => JSON.parse(l).seq), later.map((e: { seq: number }) => e.seq));
+      assert.deepEqual(
+        followed.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).seq),
+        later.map((e: { seq: number }) => e.seq),
+      );
       assert.equal((await run('ao-events', [name, '--after', 'x'])).code, 1);
     });
   });

@@ -14,7 +14,7 @@ describe('ao-fork (a process against real servers)', function () {
   const fixture = useStack(responder);
   const { run } = fixture;
 
-  it('forks a finished session, waits, prints the fork\'s result; the model saw the source\'s turns', async () => {
+  it("forks a finished session, waits, prints the fork's result; the model saw the source's turns", async () => {
     const source = uniqueName('src');
     const fork = uniqueName('fork');
     assert.equal((await run('ao-new', [source, '-p', 'remember OSPREY'])).code, 0);
@@ -22,7 +22,9 @@ describe('ao-fork (a process against real servers)', function () {
     assert.equal(r.stderr, '');
     assert.equal(r.stdout, 'ECHO: which bird?\n');
     assert.equal(r.code, 0);
-    const sent = fixture.stack.fake.requests.findLast((body) => JSON.stringify(body.messages.at(-1)).includes('which bird?'))!;
+    const sent = fixture.stack.fake.requests.findLast((body) =>
+      JSON.stringify(body.messages.at(-1)).includes('which bird?'),
+    )!;
     assert.match(JSON.stringify(sent.messages), /remember OSPREY/);
     const shown = (await run('ao-show-config', [fork, '--json'])).json();
     assert.equal(shown.forked_from.session, source);
@@ -58,7 +60,10 @@ describe('ao-fork (a process against real servers)', function () {
     const busy = await run('ao-fork', [source, 'x2', '-p', 'x', '--json']);
     assert.equal(busy.code, 1);
     assert.equal(busy.errorJson().error.code, 'session_busy');
-    assert.equal(busy.errorJson().error.message, `Session '${source}' is still queued or running — wait for it with ao-get-result ${source} --wait, or stop it with ao-stop ${source}, then fork it`);
+    assert.equal(
+      busy.errorJson().error.message,
+      `Session '${source}' is still queued or running — wait for it with ao-get-result ${source} --wait, or stop it with ao-stop ${source}, then fork it`,
+    );
     await run('ao-stop', [source]);
 
     const noPrompt = await run('ao-fork', [source, 'x3']);

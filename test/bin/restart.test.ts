@@ -11,8 +11,18 @@ describe('waiting survives a runtime restart (processes)', function () {
   const fixture = useStack(echoModel, { runtimeProcess: true });
 
   it('ao-new (quiet and --verbose), ao-resume and ao-get-result --wait all print the result', async () => {
-    const run = (args: string[]) => runBin(args[0]!, args.slice(1), { env: fixture.stack.clientEnv, cwd: fixture.stack.projectDir, timeoutMs: 90_000 });
-    const [quiet, verbose, resumed, awaited] = [uniqueName('quiet'), uniqueName('verbose'), uniqueName('resumed'), uniqueName('awaited')];
+    const run = (args: string[]) =>
+      runBin(args[0]!, args.slice(1), {
+        env: fixture.stack.clientEnv,
+        cwd: fixture.stack.projectDir,
+        timeoutMs: 90_000,
+      });
+    const [quiet, verbose, resumed, awaited] = [
+      uniqueName('quiet'),
+      uniqueName('verbose'),
+      uniqueName('resumed'),
+      uniqueName('awaited'),
+    ];
     assert.equal((await run(['ao-new', resumed, '-p', 'first'])).code, 0);
     assert.equal((await run(['ao-new', awaited, '-p', `SLOW ${awaited}`, '--async'])).code, 0);
 
@@ -32,14 +42,24 @@ describe('waiting survives a runtime restart (processes)', function () {
     assert.deepEqual([a.code, a.stdout], [0, `ECHO: SLOW ${awaited}\n`], a.stderr);
   });
 
-  it('the MCP tools\' sync start and resume return the result', async () => {
+  it("the MCP tools' sync start and resume return the result", async () => {
     const { client } = await stdioClient(fixture.stack.clientEnv, { cwd: fixture.stack.projectDir });
     try {
       const [started, resumed] = [uniqueName('mcpstart'), uniqueName('mcpresume')];
       assert.equal((await call(client, 'start_agent_session', { name: resumed, prompt: 'first' })).isError, false);
       const waiting = Promise.all([
-        call(client, 'start_agent_session', { name: started, prompt: `SLOW ${started}`, timeout_seconds: 60 }, { timeoutMs: 90_000 }),
-        call(client, 'resume_agent_session', { name: resumed, prompt: `SLOW ${resumed}`, timeout_seconds: 60 }, { timeoutMs: 90_000 }),
+        call(
+          client,
+          'start_agent_session',
+          { name: started, prompt: `SLOW ${started}`, timeout_seconds: 60 },
+          { timeoutMs: 90_000 },
+        ),
+        call(
+          client,
+          'resume_agent_session',
+          { name: resumed, prompt: `SLOW ${resumed}`, timeout_seconds: 60 },
+          { timeoutMs: 90_000 },
+        ),
       ]);
       await waitForState([started, resumed], 'running');
       await fixture.stack.restartRuntime();
@@ -55,7 +75,17 @@ describe('waiting survives a runtime restart (processes)', function () {
   async function waitForState(names: string[], state: string): Promise<void> {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const states = await Promise.all(names.map((n) => fixture.stack.client().sessions.status(n).then((s) => s.state, () => 'none')));
+      const states = await Promise.all(
+        names.map((n) =>
+          fixture.stack
+            .client()
+            .sessions.status(n)
+            .then(
+              (s) => s.state,
+              () => 'none',
+            ),
+        ),
+      );
       if (states.every((s) => s === state)) return;
       if (Date.now() > deadline) throw new Error(`sessions did not all become ${state}: ${states.join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

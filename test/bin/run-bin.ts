@@ -38,7 +38,9 @@ export function runBin(command: string, args: string[], options: BinOptions): Pr
   });
   if (options.input !== undefined) child.stdin!.end(options.input);
   options.onSpawn?.(child);
-  const output = collectOutput(child, `${command} ${args.join(' ')}`, options.timeoutMs ?? 45_000, () => child.kill('SIGKILL'));
+  const output = collectOutput(child, `${command} ${args.join(' ')}`, options.timeoutMs ?? 45_000, () =>
+    child.kill('SIGKILL'),
+  );
   return output.then(({ code, stdout, stderr }) => {
     if (options.openStdin) child.stdin!.destroy();
     return {
@@ -68,8 +70,20 @@ let counter = 0;
 export const uniqueName = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
 
 /** A shell pipeline (bash), for what only a shell shows: loops, pipes, a terminal from script(1). */
-export function runShell(script: string, options: { env: Record<string, string>; cwd?: string; input?: string; onOutput?: (output: string, child: ChildProcess) => void }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('bash', ['-c', script], { cwd: options.cwd ?? repoRoot, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+export function runShell(
+  script: string,
+  options: {
+    env: Record<string, string>;
+    cwd?: string;
+    input?: string;
+    onOutput?: (output: string, child: ChildProcess) => void;
+  },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('bash', ['-c', script], {
+    cwd: options.cwd ?? repoRoot,
+    env: options.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = '';
   let stderr = '';

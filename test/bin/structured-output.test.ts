@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import type { FakeRequest, Reply } from '../support/fake-model.js';
 import { uniqueName, useStack } from './run-bin.js';
 
-const SCHEMA = { type: 'object', properties: { files: { type: 'array', items: { type: 'string' } } }, required: ['files'] };
+const SCHEMA = {
+  type: 'object',
+  properties: { files: { type: 'array', items: { type: 'string' } } },
+  required: ['files'],
+};
 
 function responder(req: FakeRequest): Reply {
   if (JSON.stringify(req.body.messages).includes('LIST-FILES')) return { text: '{"files": ["a.ts", "b.ts"]}' };
@@ -33,7 +37,13 @@ describe('ao-* with an output schema (processes against real servers)', function
 
   it('an agent blueprint with --output-schema (inline) holds its sessions to it: an answer that never matches fails, exit 1', async () => {
     const agent = uniqueName('lister');
-    const created = await run('ao-create-agent', [agent, '-d', 'lists files', '--output-schema', JSON.stringify(SCHEMA)]);
+    const created = await run('ao-create-agent', [
+      agent,
+      '-d',
+      'lists files',
+      '--output-schema',
+      JSON.stringify(SCHEMA),
+    ]);
     assert.equal(created.code, 0, created.stderr);
     const r = await run('ao-new', [uniqueName('untyped'), '-p', 'chat', '--agent', agent]);
     assert.equal(r.code, 1);
@@ -53,8 +63,17 @@ describe('ao-* with an output schema (processes against real servers)', function
     assert.equal(invalid.errorJson().error.code, 'unprocessable');
     assert.match(invalid.errorJson().error.message, /^body\.output_schema: is not a valid JSON Schema: [^;]*$/);
     assert.equal((await run('ao-status', [name])).stdout, 'not_existent\n');
-    const agent = await run('ao-create-agent', [uniqueName('a'), '-d', 'x', '--output-schema', '{"type":"object","requird":["x"]}']);
+    const agent = await run('ao-create-agent', [
+      uniqueName('a'),
+      '-d',
+      'x',
+      '--output-schema',
+      '{"type":"object","requird":["x"]}',
+    ]);
     assert.equal(agent.code, 1);
-    assert.match(agent.stderr, /^ao-create-agent: body\.output_schema: is not a valid JSON Schema: strict mode: unknown keyword: "requird"\n$/);
+    assert.match(
+      agent.stderr,
+      /^ao-create-agent: body\.output_schema: is not a valid JSON Schema: strict mode: unknown keyword: "requird"\n$/,
+    );
   });
 });

@@ -18,7 +18,10 @@ describe('ao-new --worktree (processes against real servers)', function () {
     stack = await TestStack.start();
     repo = join(stack.root, 'repo');
     mkdirSync(repo);
-    for (const args of [['init', '--quiet'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '--allow-empty', '-m', 'start']]) {
+    for (const args of [
+      ['init', '--quiet'],
+      ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '--allow-empty', '-m', 'start'],
+    ]) {
       execFileSync('git', args, { cwd: repo, stdio: 'pipe' });
     }
   });
@@ -44,7 +47,10 @@ describe('ao-new --worktree (processes against real servers)', function () {
     const name = uniqueName('wt');
     const outside = await run('ao-new', [name, '-p', 'x', '--worktree'], { cwd: stack.projectDir });
     assert.equal(outside.code, 1);
-    assert.equal(outside.stderr, `ao-new: body.worktree: '${stack.projectDir}' is not in a git repository; create the session without a worktree, or run git init there first\n`);
+    assert.equal(
+      outside.stderr,
+      `ao-new: body.worktree: '${stack.projectDir}' is not in a git repository; create the session without a worktree, or run git init there first\n`,
+    );
     assert.equal((await run('ao-status', [name])).stdout, 'not_existent\n');
     execFileSync('git', ['branch', `aof/${name}`], { cwd: repo });
     const taken = await run('ao-new', [name, '-p', 'x', '--worktree', '--json']);

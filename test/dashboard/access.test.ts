@@ -30,7 +30,7 @@ describe('dashboard: token and origins', function () {
     const requested: string[] = [];
     page.on('request', (request) => requested.push(request.url()));
     try {
-      await page.goto(stack.runtimeUrl + '/');
+      await page.goto(`${stack.runtimeUrl}/`);
       await page.getByRole('heading', { name: 'aof needs its token' }).waitFor();
       await page.getByLabel('API token').fill('not-the-token');
       await page.getByRole('button', { name: 'Open the dashboard' }).click();
@@ -55,7 +55,6 @@ describe('dashboard: token and origins', function () {
       await context.close();
     }
   });
-
 });
 
 describe('dashboard: a page from another origin', function () {
@@ -81,12 +80,20 @@ describe('dashboard: a page from another origin', function () {
       await page.waitForFunction('window.results !== undefined');
       const results = await page.evaluate('window.results');
       assert.deepEqual(results, {
-        runtimeList: 'blocked', registryList: 'blocked', proxiedList: 'blocked', runtimeCreate: 'blocked', registryCreate: 'blocked', stop: 'sent',
+        runtimeList: 'blocked',
+        registryList: 'blocked',
+        proxiedList: 'blocked',
+        runtimeCreate: 'blocked',
+        registryCreate: 'blocked',
+        stop: 'sent',
       });
       // The no-cors POST to stop reached the runtime (no preflight), which refused it: still queued.
       const ao = stack.client();
       assert.equal((await ao.sessions.status('victim')).state, 'queued');
-      assert.deepEqual((await ao.sessions.list()).sessions.map((s) => s.name), ['victim']);
+      assert.deepEqual(
+        (await ao.sessions.list()).sessions.map((s) => s.name),
+        ['victim'],
+      );
       assert.deepEqual(await ao.agents.list(), []);
     } finally {
       await context.close();

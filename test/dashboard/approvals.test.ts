@@ -38,7 +38,8 @@ describe('dashboard: answering approval requests', function () {
     const seen: FakeRequest[] = [];
     stack.fake.respond((req) => {
       seen.push(req);
-      if (!req.toolResults.length) return { toolUse: { name: 'Bash', input: { command, description: 'write a file' } } };
+      if (!req.toolResults.length)
+        return { toolUse: { name: 'Bash', input: { command, description: 'write a file' } } };
       return { text: `tool said (error=${req.toolResults[0]!.is_error}): ${req.toolResults[0]!.text}` };
     });
     return seen;
@@ -49,11 +50,11 @@ describe('dashboard: answering approval requests', function () {
     bashOnce(`echo yes > ${file}`);
     await ao.sessions.create({ name: 'asks-ok', prompt: 'write the file', agent: 'careful' });
 
-    await page.goto(stack.runtimeUrl + '/');
+    await page.goto(`${stack.runtimeUrl}/`);
     await page.locator('[data-session="asks-ok"] .badge.asks', { hasText: 'asks you' }).waitFor({ timeout: 30_000 });
     await screenshot(page, 'board-asks');
 
-    await page.goto(stack.runtimeUrl + '/#/sessions/asks-ok');
+    await page.goto(`${stack.runtimeUrl}/#/sessions/asks-ok`);
     const row = page.locator('.approval', { hasText: 'Bash' });
     await row.waitFor({ timeout: 30_000 });
     assert.match(await row.innerText(), /approved\.txt/);
@@ -72,14 +73,16 @@ describe('dashboard: answering approval requests', function () {
     const seen = bashOnce(`echo no > ${file}`);
     await ao.sessions.create({ name: 'asks-no', prompt: 'write the file', agent: 'careful' });
 
-    await page.goto(stack.runtimeUrl + '/#/sessions/asks-no');
+    await page.goto(`${stack.runtimeUrl}/#/sessions/asks-no`);
     const row = page.locator('.approval', { hasText: 'Bash' });
     await row.waitFor({ timeout: 30_000 });
     await row.getByLabel('Message for the agent').fill('Write it into notes.md instead');
     await row.getByRole('button', { name: 'Deny' }).click();
     await page.locator('[data-testid="session-state"]', { hasText: 'finished' }).waitFor({ timeout: 30_000 });
     assert.equal(existsSync(file), false);
-    await eventually('the model to hear the denial', () => seen.some((req) => req.toolResults.some((r) => r.is_error && r.text.includes('Write it into notes.md instead'))));
+    await eventually('the model to hear the denial', () =>
+      seen.some((req) => req.toolResults.some((r) => r.is_error && r.text.includes('Write it into notes.md instead'))),
+    );
     const [answered] = await ao.approvals.list({ session: 'asks-no' });
     assert.equal(answered?.state, 'denied');
   });

@@ -9,11 +9,23 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot } from '../support/claude-env.js';
 
-const USUAL_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium'];
+const USUAL_PATHS = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/snap/bin/chromium',
+];
 
 export const CHROMIUM_FLAGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--no-first-run', '--disable-sync', '--disable-quic', '--disable-dev-shm-usage',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
 ];
 
 export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
@@ -24,7 +36,9 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
   }
   const found = USUAL_PATHS.find((path) => existsSync(path));
   if (!found) {
-    throw new Error('The dashboard tests need Chromium: `apt-get install -y chromium` (Debian/Ubuntu), or set AOF_CHROMIUM to a Chrome/Chromium binary');
+    throw new Error(
+      'The dashboard tests need Chromium: `apt-get install -y chromium` (Debian/Ubuntu), or set AOF_CHROMIUM to a Chrome/Chromium binary',
+    );
   }
   return found;
 }
@@ -34,7 +48,10 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: findChromium(), args: CHROMIUM_FLAGS, headless: true });
 }
 
-export async function newPage(browser: Browser, options: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ context: BrowserContext; page: Page }> {
+export async function newPage(
+  browser: Browser,
+  options: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1100, height: options.height ?? 760 },
     colorScheme: options.colorScheme ?? 'light',
@@ -51,8 +68,11 @@ const sources = join(repoRoot, 'dashboard');
 export function ensureDashboardBuilt(): void {
   const index = join(dashboardDist, 'index.html');
   const builtAt = existsSync(index) ? statSync(index).mtimeMs : 0;
-  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
-    .reduce((max, e) => Math.max(max, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce(
+      (max, e) => Math.max(max, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs),
+      0,
+    );
   if (builtAt > newest(sources) && builtAt > statSync(join(repoRoot, 'sdk')).mtimeMs) return;
   execFileSync(process.execPath, [join(sources, 'build.mjs')], { stdio: 'inherit', cwd: repoRoot });
 }
@@ -62,7 +82,10 @@ export function ensureDashboardBuilt(): void {
  * $AOF_SCREENSHOT_DIR. `AOF_SCREENSHOT_DIR=docs/dashboard npm test -- test/dashboard` refreshes the
  * pictures of docs/dashboard.md.
  */
-export const screenshotDir = resolve(repoRoot, process.env.AOF_SCREENSHOT_DIR || join('dist', 'screenshots', 'dashboard'));
+export const screenshotDir = resolve(
+  repoRoot,
+  process.env.AOF_SCREENSHOT_DIR || join('dist', 'screenshots', 'dashboard'),
+);
 
 /** Saves a screenshot of what a person sees now. */
 export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {

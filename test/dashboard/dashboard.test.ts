@@ -34,19 +34,22 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     // The model first calls a tool (slowly enough to watch), then answers in Markdown, but only once the
     // open board has shown the session running: however slow the machine, the run lasts until then.
     let boardSawItRunning!: () => void;
-    const runningSeen = new Promise<void>((resolve) => { boardSawItRunning = resolve; });
+    const runningSeen = new Promise<void>((resolve) => {
+      boardSawItRunning = resolve;
+    });
     stack.fake.respond(async (req: FakeRequest) => {
-      if (!req.toolResults.length) return { toolUse: { name: 'Bash', input: { command: 'echo dashboard-tool-output' } }, delayMs: 600 };
+      if (!req.toolResults.length)
+        return { toolUse: { name: 'Bash', input: { command: 'echo dashboard-tool-output' } }, delayMs: 600 };
       await runningSeen;
       return { text: 'Wrote **notes.txt** with:\n\n- one\n- two', delayMs: 600 };
     });
 
     const board = await context.newPage();
-    await board.goto(stack.runtimeUrl + '/');
+    await board.goto(`${stack.runtimeUrl}/`);
     await board.getByRole('heading', { name: 'Sessions' }).waitFor();
     await board.getByText('No sessions yet.').waitFor();
 
-    await page.goto(stack.runtimeUrl + '/#/new');
+    await page.goto(`${stack.runtimeUrl}/#/new`);
     await page.getByLabel('Name').fill('notes');
     await page.getByLabel('Blueprint').selectOption('writer');
     await page.getByLabel('Project dir').fill(stack.projectDir);
@@ -76,7 +79,10 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await screenshot(page, 'session', { fullPage: true });
     await page.getByLabel('Raw JSON').check();
     const raw = JSON.parse(await page.getByTestId('raw-events').innerText()) as Array<{ type: string }>;
-    assert.deepEqual(raw.map((e) => e.type), (await ao.sessions.listEvents('notes', { limit: 500 })).events.map((e) => e.type));
+    assert.deepEqual(
+      raw.map((e) => e.type),
+      (await ao.sessions.listEvents('notes', { limit: 500 })).events.map((e) => e.type),
+    );
     await page.getByLabel('Raw JSON').uncheck();
 
     // The board, never reloaded, moved the session from running to finished.
@@ -87,7 +93,7 @@ describe('dashboard: sessions and blueprints in the browser', function () {
 
   it('resumes it with a prompt, stops a slow run, and deletes it after confirming', async () => {
     stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
-    await page.goto(stack.runtimeUrl + '/#/sessions/notes');
+    await page.goto(`${stack.runtimeUrl}/#/sessions/notes`);
     // An empty prompt: the runtime's message shows under the prompt, and nothing is queued.
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
     await page.locator('#resume-error', { hasText: 'body.prompt' }).waitFor();
@@ -115,8 +121,8 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await assert.rejects(ao.sessions.get('notes'), NotFoundError);
   });
 
-  it('shows the server\'s message beside the field it names', async () => {
-    await page.goto(stack.runtimeUrl + '/#/new');
+  it("shows the server's message beside the field it names", async () => {
+    await page.goto(`${stack.runtimeUrl}/#/new`);
     await page.getByLabel('Name').fill('bad name!');
     await page.getByLabel('Prompt').fill('x');
     await page.getByRole('button', { name: 'Start session' }).click();
@@ -131,8 +137,8 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await assert.rejects(ao.sessions.get('relative-dir'), NotFoundError);
   });
 
-  it('creates, edits, deactivates and deletes a blueprint; a bad field shows the server\'s message', async () => {
-    await page.goto(stack.runtimeUrl + '/#/blueprints/+new');
+  it("creates, edits, deactivates and deletes a blueprint; a bad field shows the server's message", async () => {
+    await page.goto(`${stack.runtimeUrl}/#/blueprints/+new`);
     await page.getByLabel('Name').fill('reviewer');
     await page.getByLabel('Description').fill('Reviews code for error handling');
     await page.getByLabel('System prompt').fill('You are a strict reviewer.');
@@ -184,9 +190,12 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     const listed = (await ao.sessions.list()).sessions;
     const cost = listed.reduce((sum, s) => sum + s.totals.cost_usd, 0);
     assert.deepEqual(listed.map((s) => s.name).sort(), ['usage-a', 'usage-b']);
-    await page.goto(stack.runtimeUrl + '/#/usage');
+    await page.goto(`${stack.runtimeUrl}/#/usage`);
     await page.locator('.chart canvas').waitFor();
-    assert.equal(await page.getByTestId('total-cost').innerText(), cost < 0.01 ? `$${cost.toFixed(4)}` : `$${cost.toFixed(2)}`);
+    assert.equal(
+      await page.getByTestId('total-cost').innerText(),
+      cost < 0.01 ? `$${cost.toFixed(4)}` : `$${cost.toFixed(2)}`,
+    );
     await screenshot(page, 'usage');
     await page.getByRole('tab', { name: 'Per blueprint' }).click();
     await page.locator('table.usage tbody th', { hasText: 'writer' }).waitFor();
@@ -200,7 +209,7 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     assert.match(csv, /\r\ntotal,2,2,/);
 
     // Which sessions use a blueprint: counted on its row, listed on the board filtered by it.
-    await page.goto(stack.runtimeUrl + '/#/blueprints');
+    await page.goto(`${stack.runtimeUrl}/#/blueprints`);
     const writer = page.locator('[data-blueprint="writer"]');
     await writer.getByRole('link', { name: '1 session' }).click();
     await page.locator('[data-session="usage-a"]').waitFor();
@@ -209,8 +218,9 @@ describe('dashboard: sessions and blueprints in the browser', function () {
 
   it('shows the runtime: running against the cap, the queue, version, data dir, the registry', async () => {
     stack.fake.respond(() => ({ text: 'slow', delayMs: 120_000 }));
-    for (const name of ['busy-1', 'busy-2', 'waiting-1', 'waiting-2']) await ao.sessions.create({ name, prompt: 'wait' });
-    await page.goto(stack.runtimeUrl + '/#/runtime');
+    for (const name of ['busy-1', 'busy-2', 'waiting-1', 'waiting-2'])
+      await ao.sessions.create({ name, prompt: 'wait' });
+    await page.goto(`${stack.runtimeUrl}/#/runtime`);
     await page.getByRole('heading', { name: 'Running 2 of 2' }).waitFor({ timeout: 20_000 });
     assert.deepEqual(await page.locator('.queue li a').allInnerTexts(), ['waiting-1', 'waiting-2']);
     assert.match(await page.locator('.facts').innerText(), new RegExp(stack.dataDir.replace(/[/.]/g, '\\$&')));
@@ -218,22 +228,25 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await screenshot(page, 'runtime');
 
     // The board, with failed and running first; the tab title counts them.
-    await page.goto(stack.runtimeUrl + '/');
+    await page.goto(`${stack.runtimeUrl}/`);
     await page.locator('[data-section="running"] [data-session="busy-2"]').waitFor({ timeout: 20_000 });
     await page.waitForFunction(() => /2 running/.test((globalThis as any).document.title));
     await screenshot(page, 'board');
 
     // Clean, confirmed: every session goes.
-    await page.goto(stack.runtimeUrl + '/#/runtime');
+    await page.goto(`${stack.runtimeUrl}/#/runtime`);
     await page.getByRole('button', { name: 'Clean…' }).click();
     await page.getByRole('button', { name: 'Delete all sessions' }).click();
-    await page.getByRole('status').filter({ hasText: /Deleted \d+ sessions/ }).waitFor({ timeout: 20_000 });
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Deleted \d+ sessions/ })
+      .waitFor({ timeout: 20_000 });
     assert.equal((await ao.sessions.list()).sessions.length, 0);
   });
 
   it('works from the keyboard: Tab reaches the menu, Enter follows it, the form sends with Enter', async () => {
     stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
-    await page.goto(stack.runtimeUrl + '/');
+    await page.goto(`${stack.runtimeUrl}/`);
     await page.getByRole('heading', { name: 'Sessions' }).waitFor();
     let focused = '';
     for (let i = 0; i < 6 && focused !== 'New session'; i++) {
@@ -251,16 +264,21 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await page.keyboard.type('typed, not clicked');
     await page.getByLabel('Name').press('Enter');
     await page.waitForURL(/#\/sessions\/by-keyboard$/);
-    assert.equal((await ao.sessions.waitForResult('by-keyboard', { timeoutMs: 30_000 })).result, 'ECHO: typed, not clicked');
+    assert.equal(
+      (await ao.sessions.waitForResult('by-keyboard', { timeoutMs: 30_000 })).result,
+      'ECHO: typed, not clicked',
+    );
   });
 
   it('is readable at phone width and in dark mode', async () => {
     await ao.sessions.create({ name: 'phone', prompt: 'x' });
     const phone = await newPage(browser, { width: 390, height: 760, colorScheme: 'dark' });
     try {
-      await phone.page.goto(stack.runtimeUrl + '/');
+      await phone.page.goto(`${stack.runtimeUrl}/`);
       await phone.page.locator('[data-session="phone"]').waitFor();
-      const overflow = await phone.page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      const overflow = await phone.page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
       assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at 390px`);
       const background = await phone.page.evaluate('getComputedStyle(document.body).backgroundColor');
       assert.equal(background, 'rgb(16, 18, 21)');

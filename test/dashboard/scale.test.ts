@@ -28,12 +28,14 @@ describe('dashboard: a board of 1,000 sessions', function () {
   it('renders the counts and a first page, pages on, filters, and stays live', async () => {
     const { context, page } = await newPage(browser);
     try {
-      await page.goto(stack.runtimeUrl + '/');
+      await page.goto(`${stack.runtimeUrl}/`);
       await page.locator('[data-state="queued"] .count-n', { hasText: String(SESSIONS) }).waitFor();
       const rows = page.locator('[data-section="queued"] .row');
       assert.equal(await rows.count(), 50); // one page, not a thousand rows
       await page.getByRole('button', { name: 'Show more queued' }).click();
-      await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('[data-section="queued"] .row').length === 100);
+      await page.waitForFunction(
+        () => (globalThis as any).document.querySelectorAll('[data-section="queued"] .row').length === 100,
+      );
 
       // Live: a run reported finished moves to the finished section, the counts follow.
       await finish(ao, 'load-00007');
@@ -45,10 +47,15 @@ describe('dashboard: a board of 1,000 sessions', function () {
 
       // Search by name prefix, served by the runtime's filter.
       await page.getByLabel('Name starts with').fill('load-0099');
-      await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('[data-section="queued"] .row').length === 10);
+      await page.waitForFunction(
+        () => (globalThis as any).document.querySelectorAll('[data-section="queued"] .row').length === 10,
+      );
       // In the runtime's order (last activity first; sessions made in the same millisecond by name).
       const expected = (await ao.sessions.list({ state: 'queued', prefix: 'load-0099' })).sessions.map((s) => s.name);
-      assert.deepEqual([...expected].sort(), Array.from({ length: 10 }, (_, i) => `load-0099${i}`));
+      assert.deepEqual(
+        [...expected].sort(),
+        Array.from({ length: 10 }, (_, i) => `load-0099${i}`),
+      );
       assert.deepEqual(await page.locator('[data-section="queued"] .row-name').allInnerTexts(), expected);
     } finally {
       await context.close();

@@ -7,13 +7,21 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Orchestrator, UnauthorizedError } from '../../sdk/index.js';
 import { startRuntime, type RunningRuntime } from '../../servers/runtime/server.js';
-import { deadUrl, rawRequest, removeDir, startTestRegistry, tempDir, testLogger, type TestRegistry } from '../support/servers.js';
+import {
+  deadUrl,
+  rawRequest,
+  removeDir,
+  startTestRegistry,
+  tempDir,
+  testLogger,
+  type TestRegistry,
+} from '../support/servers.js';
 
 const TOKEN = 'dashboard-serving-token';
 const INDEX = '<!doctype html><title>aof</title><script type="module" src="/assets/app-1a2b3c.js"></script>';
 const SCRIPT = 'console.log("dashboard");'.repeat(50);
 
-describe('dashboard: serving from the runtime', function () {
+describe('dashboard: serving from the runtime', () => {
   let root: string;
   let registry: TestRegistry;
   let runtime: RunningRuntime;
@@ -64,17 +72,26 @@ describe('dashboard: serving from the runtime', function () {
     assert.equal(plain.text, SCRIPT);
     assert.equal(plain.headers['content-type'], 'text/javascript; charset=utf-8');
     assert.equal(plain.headers['cache-control'], 'public, max-age=31536000, immutable');
-    const gzipped = await rawRequest(runtime.url, { path: '/assets/app-1a2b3c.js', headers: { 'accept-encoding': 'gzip' } });
+    const gzipped = await rawRequest(runtime.url, {
+      path: '/assets/app-1a2b3c.js',
+      headers: { 'accept-encoding': 'gzip' },
+    });
     assert.equal(gzipped.headers['content-encoding'], 'gzip');
     assert.ok(Number(gzipped.headers['content-length']) < SCRIPT.length / 5);
-    const again = await rawRequest(runtime.url, { path: '/assets/app-1a2b3c.js', headers: { 'if-none-match': String(plain.headers.etag) } });
+    const again = await rawRequest(runtime.url, {
+      path: '/assets/app-1a2b3c.js',
+      headers: { 'if-none-match': String(plain.headers.etag) },
+    });
     assert.equal(again.status, 304);
     const svg = await rawRequest(runtime.url, { path: '/favicon.svg' });
     assert.equal(svg.headers['content-type'], 'image/svg+xml');
   });
 
   it('answers a browser deep link with the page, but never shadows the API', async () => {
-    const page = await rawRequest(runtime.url, { path: '/board/some/where', headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    const page = await rawRequest(runtime.url, {
+      path: '/board/some/where',
+      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+    });
     assert.equal(page.status, 200);
     assert.equal(page.text, INDEX);
     // An API path asked for by a browser is still the API (and still needs the token).
@@ -89,7 +106,16 @@ describe('dashboard: serving from the runtime', function () {
   });
 
   it('never serves a file outside its folder, nor one of an unknown type', async () => {
-    for (const path of ['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/assets/%2e%2e%2f%2e%2e%2fsecret.txt', '/..%2fsecret.txt', '/%2e%2e%5csecret.txt', '/notes.unknownext', '/assets/app-1a2b3c.js%00.html']) {
+    for (const path of [
+      '/../secret.txt',
+      '/assets/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+      '/..%2fsecret.txt',
+      '/%2e%2e%5csecret.txt',
+      '/notes.unknownext',
+      '/assets/app-1a2b3c.js%00.html',
+    ]) {
       const response = await rawRequest(runtime.url, { path, headers: { ...auth, accept: 'application/json' } });
       assert.ok(!response.text.includes('outside the dashboard'), `${path} leaked the file`);
       assert.ok(!response.text.includes('not a web file'), `${path} served an unknown type`);
@@ -101,7 +127,11 @@ describe('dashboard: serving from the runtime', function () {
     const port = new URL(runtime.url).port;
     const foreign = await rawRequest(runtime.url, { path: '/', headers: { host: `evil.example:${port}` } });
     assert.equal(foreign.status, 403);
-    const post = await rawRequest(runtime.url, { method: 'POST', path: '/index.html', headers: { ...auth, accept: 'application/json' } });
+    const post = await rawRequest(runtime.url, {
+      method: 'POST',
+      path: '/index.html',
+      headers: { ...auth, accept: 'application/json' },
+    });
     assert.equal(post.status, 404);
   });
 
@@ -113,11 +143,16 @@ describe('dashboard: serving from the runtime', function () {
     assert.equal((await direct.agents.get('via-proxy')).description, 'made through the runtime');
     const updated = await ao.agents.update('via-proxy', { model: 'claude-opus-4' });
     assert.equal(updated.model, 'claude-opus-4');
-    const anonymous = new Orchestrator({ runtimeUrl: runtime.url, registryUrl: `${runtime.url}/registry`, token: null });
+    const anonymous = new Orchestrator({
+      runtimeUrl: runtime.url,
+      registryUrl: `${runtime.url}/registry`,
+      token: null,
+    });
     await assert.rejects(anonymous.agents.list(), UnauthorizedError);
     // The registry's own problems come through unchanged, field names included.
     const bad = await rawRequest(runtime.url, {
-      method: 'POST', path: '/registry/agents',
+      method: 'POST',
+      path: '/registry/agents',
       headers: { ...auth, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'bad name!', description: 'x' }),
     });
@@ -139,7 +174,10 @@ describe('dashboard: serving from the runtime', function () {
     try {
       const response = await rawRequest(lonely.url, { path: '/registry/agents' });
       assert.equal(response.status, 502);
-      assert.match(response.json.detail, new RegExp(`Agent Registry at ${dead.replace(/[.]/g, '\\.')} does not answer`));
+      assert.match(
+        response.json.detail,
+        new RegExp(`Agent Registry at ${dead.replace(/[.]/g, '\\.')} does not answer`),
+      );
       const info = await new Orchestrator({ runtimeUrl: lonely.url }).runtimeInfo();
       assert.equal(info.registry.reachable, false);
       assert.equal(info.registry.url, dead);
@@ -163,7 +201,10 @@ describe('dashboard: serving from the runtime', function () {
     assert.equal(info.max_concurrent, 8); // the global cap, which runners elsewhere obey too
     assert.equal(info.data_dir, join(root, 'runtime'));
     assert.equal(info.running, 0);
-    assert.deepEqual(info.queue.map((q) => q.name), ['first', 'second']);
+    assert.deepEqual(
+      info.queue.map((q) => q.name),
+      ['first', 'second'],
+    );
     assert.equal(info.queued, 2);
     assert.equal(info.registry.reachable, true);
     assert.equal(info.registry.version, '0.1.0');

@@ -34,8 +34,16 @@ describe('dashboard: attention', () => {
 
 describe('dashboard: usage', () => {
   const session = (name: string, agent: string | null, day: string, cost: number, output: number): UsageSource => ({
-    name, agent, state: 'finished', updated_at: `${day}T10:00:00Z`,
-    totals: { runs: 1, cost_usd: cost, duration_ms: 1000, usage: { input_tokens: 10, output_tokens: output, cache_read_input_tokens: 5, cache_creation_input_tokens: 1 } },
+    name,
+    agent,
+    state: 'finished',
+    updated_at: `${day}T10:00:00Z`,
+    totals: {
+      runs: 1,
+      cost_usd: cost,
+      duration_ms: 1000,
+      usage: { input_tokens: 10, output_tokens: output, cache_read_input_tokens: 5, cache_creation_input_tokens: 1 },
+    },
   });
   const sessions = [
     session('a', 'reviewer', '2026-05-01', 0.5, 100),
@@ -44,8 +52,20 @@ describe('dashboard: usage', () => {
   ];
 
   it('sums per blueprint (most expensive first), per day (in date order) and in all', () => {
-    assert.deepEqual(usageBy(sessions, 'blueprint').map((r) => [r.key, r.sessions, r.cost_usd, r.output_tokens]), [['(none)', 1, 1, 10], ['reviewer', 2, 0.75, 150]]);
-    assert.deepEqual(usageBy(sessions, 'day').map((r) => [r.key, r.cost_usd]), [['2026-05-01', 1.5], ['2026-05-02', 0.25]]);
+    assert.deepEqual(
+      usageBy(sessions, 'blueprint').map((r) => [r.key, r.sessions, r.cost_usd, r.output_tokens]),
+      [
+        ['(none)', 1, 1, 10],
+        ['reviewer', 2, 0.75, 150],
+      ],
+    );
+    assert.deepEqual(
+      usageBy(sessions, 'day').map((r) => [r.key, r.cost_usd]),
+      [
+        ['2026-05-01', 1.5],
+        ['2026-05-02', 0.25],
+      ],
+    );
     const total = usageTotal(sessions);
     assert.equal(total.cost_usd, 1.75);
     assert.equal(total.output_tokens, 160);
@@ -55,9 +75,15 @@ describe('dashboard: usage', () => {
   it('writes CSV with a header, quoting, and names a spreadsheet would run kept as text', () => {
     const csv = toCsv(usageBy([session('=cmd()', 'x,y', '2026-05-01', 0.1, 1)], 'session'), 'session');
     const lines = csv.trimEnd().split('\r\n');
-    assert.equal(lines[0], 'session,sessions,runs,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd,duration_ms');
+    assert.equal(
+      lines[0],
+      'session,sessions,runs,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd,duration_ms',
+    );
     assert.equal(lines[1], `"'=cmd()",1,1,10,1,5,1,0.1,1000`);
-    assert.equal(toCsv(usageBy([session('s', 'x,y', '2026-05-01', 0, 0)], 'blueprint'), 'blueprint').split('\r\n')[1], '"x,y",1,1,10,0,5,1,0,1000');
+    assert.equal(
+      toCsv(usageBy([session('s', 'x,y', '2026-05-01', 0, 0)], 'blueprint'), 'blueprint').split('\r\n')[1],
+      '"x,y",1,1,10,0,5,1,0,1000',
+    );
   });
 });
 
@@ -74,7 +100,10 @@ describe('dashboard: timeline', () => {
     t = addEvent(t, event(5, 'message', { role: 'assistant', text: 'done' }));
     const replayed = addEvent(t, event(3, 'message', { role: 'assistant', text: 'old' }));
     assert.equal(replayed, t);
-    assert.deepEqual(t.items.map((i) => i.kind), ['start', 'tool', 'message']);
+    assert.deepEqual(
+      t.items.map((i) => i.kind),
+      ['start', 'tool', 'message'],
+    );
     const tool = t.items[1]!;
     assert.ok(tool.kind === 'tool');
     assert.equal(tool.output, 'a.txt');
@@ -98,7 +127,13 @@ describe('dashboard: timeline', () => {
     let t = emptyTimeline();
     t = addEvent(t, event(1, 'post_tool', { tool_use_id: 'x', tool: 'Read', output: 'no such file', is_error: true }));
     t = addEvent(t, event(2, 'result', { is_error: true, text: null, errors: ['boom'] }));
-    assert.deepEqual(t.items.map((i) => [i.kind, 'isError' in i ? i.isError : undefined]), [['tool', true], ['result', true]]);
+    assert.deepEqual(
+      t.items.map((i) => [i.kind, 'isError' in i ? i.isError : undefined]),
+      [
+        ['tool', true],
+        ['result', true],
+      ],
+    );
   });
 
   it('quotes names in the copied commands only when the shell needs it', () => {

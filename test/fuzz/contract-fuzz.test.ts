@@ -16,9 +16,15 @@ describe('contract fuzz', function () {
   it(`every operation of both servers, ${RUNS} requests (executor none): no 5xx, problems name the field, nothing acknowledged is lost`, async () => {
     const report = await runFuzz({ seed: SEED, runs: RUNS, executor: 'none' });
     process.stdout.write(`${formatReport(report).replace(/^/gm, '      ')}\n`);
-    assert.deepEqual(report.failures, [], `FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} reproduces this:\n${report.serverErrors.join('\n')}`);
+    assert.deepEqual(
+      report.failures,
+      [],
+      `FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} reproduces this:\n${report.serverErrors.join('\n')}`,
+    );
     // The sample must have reached every operation and built state worth checking.
-    const reached = Object.keys(report.byOperation).filter((op) => op !== 'raw').sort();
+    const reached = Object.keys(report.byOperation)
+      .filter((op) => op !== 'raw')
+      .sort();
     assert.deepEqual(reached, [...new Set(contractOperations().map((op) => op.operationId))].sort());
     assert.ok(report.acknowledged > 100, `only ${report.acknowledged} writes were acknowledged`);
   });
@@ -26,7 +32,11 @@ describe('contract fuzz', function () {
   it(`create, resume, stop and delete racing real Claude Code processes, ${LOCAL_RUNS} requests (executor local)`, async () => {
     const report = await runFuzz({ seed: SEED, runs: LOCAL_RUNS, executor: 'local' });
     process.stdout.write(`${formatReport(report).replace(/^/gm, '      ')}\n`);
-    assert.deepEqual(report.failures, [], `FUZZ_SEED=${SEED} FUZZ_LOCAL_RUNS=${LOCAL_RUNS} reproduces this:\n${report.serverErrors.join('\n')}`);
+    assert.deepEqual(
+      report.failures,
+      [],
+      `FUZZ_SEED=${SEED} FUZZ_LOCAL_RUNS=${LOCAL_RUNS} reproduces this:\n${report.serverErrors.join('\n')}`,
+    );
     assert.ok((report.byOperation.createSession?.['201'] ?? 0) > 0, 'no session was started');
   });
 });

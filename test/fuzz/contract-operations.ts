@@ -49,7 +49,9 @@ export function contractOperations(): FuzzOperation[] {
           method: method.toUpperCase(),
           path,
           parameters,
-          body: requestBody ? { schema: requestBody.content['application/json'].schema, required: requestBody.required === true } : undefined,
+          body: requestBody
+            ? { schema: requestBody.content['application/json'].schema, required: requestBody.required === true }
+            : undefined,
           streams: Boolean(ok?.content?.['text/event-stream']),
         });
       }
@@ -86,8 +88,12 @@ function resolve(api: Api, node: Schema): Schema {
  * (case-insensitive, a trailing `/` ignored, segments percent-decoded): a mutated path can land on another operation
  * (`DELETE /sessions/` with an empty name deletes them all).
  */
-export function operationAt(operations: FuzzOperation[], api: Api, method: string, target: string):
-  { op: FuzzOperation; params: Record<string, string> } | undefined {
+export function operationAt(
+  operations: FuzzOperation[],
+  api: Api,
+  method: string,
+  target: string,
+): { op: FuzzOperation; params: Record<string, string> } | undefined {
   const segments = (target.split('?')[0] ?? '').replace(/(.)\/$/, '$1').split('/');
   for (const op of operations) {
     if (op.api !== api || op.method !== method) continue;

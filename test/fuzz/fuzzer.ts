@@ -8,7 +8,14 @@ import type { Pools } from './arbitraries.js';
 import { contractOperations, type FuzzOperation } from './contract-operations.js';
 import { dumpServers, Ledger, type Dump } from './ledger.js';
 import { checkResponse } from './oracle.js';
-import { burstRequest, mutatedInput, mutatedTransport, rawRequest, validRequest, type FuzzRequest } from './requests.js';
+import {
+  burstRequest,
+  mutatedInput,
+  mutatedTransport,
+  rawRequest,
+  validRequest,
+  type FuzzRequest,
+} from './requests.js';
 import { send, type FuzzResponse } from './sender.js';
 import { ServerProcess } from './server-process.js';
 
@@ -42,14 +49,34 @@ const TOKEN = 'fuzz-token-0123456789';
 
 /** How often each operation is aimed at, relative to 10: writes that build state come more often. */
 const WEIGHTS: Record<string, number> = {
-  createSession: 30, createAgent: 15, appendSessionEvents: 25, resumeSession: 12, stopSession: 12, updateAgent: 12,
-  deleteAllSessions: 1, streamSessionEvents: 5, streamSessionChanges: 3, getHealth: 3,
+  createSession: 30,
+  createAgent: 15,
+  appendSessionEvents: 25,
+  resumeSession: 12,
+  stopSession: 12,
+  updateAgent: 12,
+  deleteAllSessions: 1,
+  streamSessionEvents: 5,
+  streamSessionChanges: 3,
+  getHealth: 3,
 };
 
 /** Operations the local executor sample aims at: the ones that race agents' processes. */
-const LOCAL_OPERATIONS = new Set(['createSession', 'resumeSession', 'stopSession', 'deleteSession', 'getSession',
-  'getSessionStatus', 'getSessionResult', 'listSessionEvents', 'streamSessionEvents', 'listSessions', 'deleteAllSessions',
-  'createAgent', 'setAgentStatus']);
+const LOCAL_OPERATIONS = new Set([
+  'createSession',
+  'resumeSession',
+  'stopSession',
+  'deleteSession',
+  'getSession',
+  'getSessionStatus',
+  'getSessionResult',
+  'listSessionEvents',
+  'streamSessionEvents',
+  'listSessions',
+  'deleteAllSessions',
+  'createAgent',
+  'setAgentStatus',
+]);
 
 export function fuzzPools(projectDirs: string[], executor: 'none' | 'local'): Pools {
   const count = executor === 'local' ? 8 : 20;
@@ -73,8 +100,14 @@ export function fuzzPlan(seed: number, runs: number, pools: Pools, executor: 'no
     { weight: executor === 'local' ? 10 : 3, arbitrary: burstRequest('runtime', operations, pools) },
     { weight: executor === 'local' ? 1 : 2, arbitrary: burstRequest('registry', operations, pools) },
   );
-  const repeat = fc.oneof({ weight: 94, arbitrary: fc.constant(1) }, { weight: 6, arbitrary: fc.integer({ min: 2, max: 4 }) });
-  return fc.sample(fc.tuple(step, repeat).map(([request, times]) => ({ ...request, repeat: times })), { seed, numRuns: runs });
+  const repeat = fc.oneof(
+    { weight: 94, arbitrary: fc.constant(1) },
+    { weight: 6, arbitrary: fc.integer({ min: 2, max: 4 }) },
+  );
+  return fc.sample(
+    fc.tuple(step, repeat).map(([request, times]) => ({ ...request, repeat: times })),
+    { seed, numRuns: runs },
+  );
 }
 
 /**
@@ -98,15 +131,26 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     logs: Boolean(process.env.AOF_TEST_LOGS),
   });
   const report: FuzzReport = {
-    seed: options.seed, executor: options.executor, requests: 0, acknowledged: 0,
-    byOperation: {}, byStatus: {}, byMutation: {}, unsendable: 0, failures: [], serverErrors: [], ms: 0,
+    seed: options.seed,
+    executor: options.executor,
+    requests: 0,
+    acknowledged: 0,
+    byOperation: {},
+    byStatus: {},
+    byMutation: {},
+    unsendable: 0,
+    failures: [],
+    serverErrors: [],
+    ms: 0,
   };
   const seen = new Set<string>();
   const fail = (what: string, index: number, req?: FuzzRequest, res?: FuzzResponse) => {
     const key = `${req?.op ?? ''} ${what.replace(/\d+/g, 'N')}`;
     if (seen.has(key)) return;
     seen.add(key);
-    report.failures.push(`${what}\n    request #${index} (seed ${options.seed}): ${req ? describe(req) : ''}${res ? `\n    answer: ${res.status} ${res.text.slice(0, 400)}` : ''}`);
+    report.failures.push(
+      `${what}\n    request #${index} (seed ${options.seed}): ${req ? describe(req) : ''}${res ? `\n    answer: ${res.status} ${res.text.slice(0, 400)}` : ''}`,
+    );
   };
   try {
     await servers.start();
@@ -126,14 +170,21 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           continue;
         }
         const status = res.error ? 'no answer' : String(res.status);
-        const counts = (report.byOperation[one.op] ??= {});
+        report.byOperation[one.op] ??= {};
+        const counts = report.byOperation[one.op]!;
         counts[status] = (counts[status] ?? 0) + 1;
         report.byStatus[status] = (report.byStatus[status] ?? 0) + 1;
         const kind = req.burst ? 'burst' : req.mutation.split(':')[0]!;
         report.byMutation[kind] = (report.byMutation[kind] ?? 0) + 1;
         for (const problem of checkResponse(one, res)) fail(problem, index, one, res);
       }
-      if (req.burst) await ledger.resync(req.api, String(req.params.name), req.api === 'runtime' ? servers.runtimeUrl : servers.registryUrl, TOKEN);
+      if (req.burst)
+        await ledger.resync(
+          req.api,
+          String(req.params.name),
+          req.api === 'runtime' ? servers.runtimeUrl : servers.registryUrl,
+          TOKEN,
+        );
       else for (const problem of ledger.apply(req, responses)) fail(problem, index, req);
       if (servers.unexpectedExit) {
         fail(servers.unexpectedExit, index, req);
@@ -145,11 +196,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     if (!servers.unexpectedExit) {
       if (options.executor === 'local') await settle(servers.runtimeUrl);
       const before = await dumpServers(servers.runtimeUrl, servers.registryUrl, TOKEN);
-      for (const problem of await ledger.verify(before, { stable: options.executor === 'none' })) fail(`before any restart: ${problem}`, plan.length);
+      for (const problem of await ledger.verify(before, { stable: options.executor === 'none' }))
+        fail(`before any restart: ${problem}`, plan.length);
       for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
         await servers.restart(signal);
         const after = await dumpServers(servers.runtimeUrl, servers.registryUrl, TOKEN);
-        for (const problem of await ledger.verify(after, { stable: options.executor === 'none' })) fail(`after a ${signal} restart: ${problem}`, plan.length);
+        for (const problem of await ledger.verify(after, { stable: options.executor === 'none' }))
+          fail(`after a ${signal} restart: ${problem}`, plan.length);
         for (const problem of compareDumps(before, after)) fail(`after a ${signal} restart: ${problem}`, plan.length);
       }
     }
@@ -171,7 +224,9 @@ async function settle(runtimeUrl: string): Promise<void> {
   const headers = { authorization: `Bearer ${TOKEN}` };
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const { sessions } = await (await fetch(`${runtimeUrl}/sessions?state=queued&state=running&limit=1`, { headers })).json() as { sessions: Array<{ name: string; state: string }> };
+    const { sessions } = (await (
+      await fetch(`${runtimeUrl}/sessions?state=queued&state=running&limit=1`, { headers })
+    ).json()) as { sessions: Array<{ name: string; state: string }> };
     const active = sessions.filter((s) => s.state === 'queued' || s.state === 'running');
     if (!active.length) return;
     await fetch(`${runtimeUrl}/sessions/${active[0]!.name}/status?wait=30`, { headers });
@@ -185,39 +240,62 @@ function compareDumps(before: Dump, after: Dump): string[] {
   for (const [name, { session, events }] of Object.entries(before.sessions)) {
     const now = after.sessions[name];
     if (!now) problems.push(`session '${name}' is gone`);
-    else if (!same(now.session, session)) problems.push(`session '${name}' changed: ${JSON.stringify(now.session).slice(0, 300)} was ${JSON.stringify(session).slice(0, 300)}`);
-    else if (!same(now.events, events)) problems.push(`events of '${name}' changed (${now.events.length} now, ${events.length} before)`);
+    else if (!same(now.session, session))
+      problems.push(
+        `session '${name}' changed: ${JSON.stringify(now.session).slice(0, 300)} was ${JSON.stringify(session).slice(0, 300)}`,
+      );
+    else if (!same(now.events, events))
+      problems.push(`events of '${name}' changed (${now.events.length} now, ${events.length} before)`);
   }
-  for (const name of Object.keys(after.sessions)) if (!before.sessions[name]) problems.push(`session '${name}' appeared`);
+  for (const name of Object.keys(after.sessions))
+    if (!before.sessions[name]) problems.push(`session '${name}' appeared`);
   if (!same(after.agents, before.agents)) problems.push('the agents changed');
   return problems;
 }
 
 function describe(req: FuzzRequest): string {
-  const body = req.raw ?? (req.body === undefined ? '' : Buffer.isBuffer(req.body) ? `<${req.body.length} bytes>` : req.body);
-  return `${req.op} [${req.mutation}]${req.repeat > 1 ? ` x${req.repeat} at once` : ''} ${req.method} ${req.target.slice(0, 200)} `
-    + `headers ${JSON.stringify(req.headers).slice(0, 200)} body ${JSON.stringify(String(body).slice(0, 300))}`;
+  const body =
+    req.raw ?? (req.body === undefined ? '' : Buffer.isBuffer(req.body) ? `<${req.body.length} bytes>` : req.body);
+  return (
+    `${req.op} [${req.mutation}]${req.repeat > 1 ? ` x${req.repeat} at once` : ''} ${req.method} ${req.target.slice(0, 200)} ` +
+    `headers ${JSON.stringify(req.headers).slice(0, 200)} body ${JSON.stringify(String(body).slice(0, 300))}`
+  );
 }
 
 /** The seed and size of a run: `FUZZ_SEED` and `FUZZ_RUNS` reproduce or extend one. */
 export function fuzzSettings(defaultRuns: number): { seed: number; runs: number } {
   const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
   const runs = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : defaultRuns;
-  if (!Number.isInteger(seed) || !Number.isInteger(runs) || runs < 1) throw new Error('FUZZ_SEED and FUZZ_RUNS must be integers');
+  if (!Number.isInteger(seed) || !Number.isInteger(runs) || runs < 1)
+    throw new Error('FUZZ_SEED and FUZZ_RUNS must be integers');
   return { seed, runs };
 }
 
 /** The counts as a table, for people. */
 export function formatReport(report: FuzzReport): string {
   const statuses = [...new Set(Object.values(report.byOperation).flatMap((c) => Object.keys(c)))].sort();
-  const lines = [`seed ${report.seed}, executor ${report.executor}: ${report.requests} requests in ${(report.ms / 1000).toFixed(1)} s, `
-    + `${report.acknowledged} writes acknowledged, ${report.unsendable} unsendable, ${report.failures.length} failures`];
+  const lines = [
+    `seed ${report.seed}, executor ${report.executor}: ${report.requests} requests in ${(report.ms / 1000).toFixed(1)} s, ` +
+      `${report.acknowledged} writes acknowledged, ${report.unsendable} unsendable, ${report.failures.length} failures`,
+  ];
   lines.push(['operation'.padEnd(22), ...statuses.map((s) => s.padStart(9)), 'total'.padStart(7)].join(''));
   for (const [op, counts] of Object.entries(report.byOperation).sort()) {
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    lines.push([op.padEnd(22), ...statuses.map((s) => String(counts[s] ?? '').padStart(9)), String(total).padStart(7)].join(''));
+    lines.push(
+      [op.padEnd(22), ...statuses.map((s) => String(counts[s] ?? '').padStart(9)), String(total).padStart(7)].join(''),
+    );
   }
-  lines.push(`by status: ${Object.entries(report.byStatus).sort().map(([s, n]) => `${s}: ${n}`).join(', ')}`);
-  lines.push(`by kind: ${Object.entries(report.byMutation).sort().map(([s, n]) => `${s}: ${n}`).join(', ')}`);
+  lines.push(
+    `by status: ${Object.entries(report.byStatus)
+      .sort()
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ')}`,
+  );
+  lines.push(
+    `by kind: ${Object.entries(report.byMutation)
+      .sort()
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ')}`,
+  );
   return lines.join('\n');
 }

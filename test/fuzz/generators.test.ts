@@ -17,14 +17,19 @@ describe('fuzz generators', () => {
     it(`${op.api} ${op.operationId}: generated valid inputs pass the server's validators`, () => {
       const body = op.body ? contract.compile(op.api, op.body.schema) : undefined;
       const params = op.parameters.map((p) => ({ p, validate: contract.compile(op.api, p.schema) }));
-      fc.assert(fc.property(
-        op.body ? validValue(op.api, op.body.schema, pools) : fc.constant(undefined),
-        fc.tuple(...params.map(({ p }) => validValue(op.api, p.schema, pools, p.name))),
-        (value, paramValues) => {
-          if (body) assert.ok(body(value), JSON.stringify(body.errors));
-          params.forEach(({ validate }, i) => assert.ok(validate(paramValues[i]), JSON.stringify(validate.errors)));
-        },
-      ), { seed: 42, numRuns: 60 });
+      fc.assert(
+        fc.property(
+          op.body ? validValue(op.api, op.body.schema, pools) : fc.constant(undefined),
+          fc.tuple(...params.map(({ p }) => validValue(op.api, p.schema, pools, p.name))),
+          (value, paramValues) => {
+            if (body) assert.ok(body(value), JSON.stringify(body.errors));
+            params.forEach(({ validate }, i) => {
+              assert.ok(validate(paramValues[i]), JSON.stringify(validate.errors));
+            });
+          },
+        ),
+        { seed: 42, numRuns: 60 },
+      );
     });
   }
 });
@@ -44,8 +49,17 @@ describe('operationAt', () => {
 
 describe('fuzz oracle', () => {
   const request = (change: Partial<FuzzRequest> = {}): FuzzRequest => ({
-    op: 'createSession', api: 'runtime', method: 'POST', target: '/sessions', headers: {}, mutation: 'body:wrong-type',
-    blame: ['body'], streams: false, params: {}, repeat: 1, ...change,
+    op: 'createSession',
+    api: 'runtime',
+    method: 'POST',
+    target: '/sessions',
+    headers: {},
+    mutation: 'body:wrong-type',
+    blame: ['body'],
+    streams: false,
+    params: {},
+    repeat: 1,
+    ...change,
   });
   const problem = (status: number, extra: object = {}): FuzzResponse => {
     const json = { type: 'urn:aof:problem:x', title: 'X', status, ...extra };
@@ -55,7 +69,10 @@ describe('fuzz oracle', () => {
   it('passes a problem that names the mutated field', () => {
     assert.deepEqual(checkResponse(request(), problem(400, { errors: [{ field: 'body.prompt', message: 'm' }] })), []);
     assert.deepEqual(checkResponse(request(), problem(404)), []);
-    assert.deepEqual(checkResponse(request({ mutation: 'valid', blame: [] }), { status: 201, headers: {}, text: '{}', json: {} }), []);
+    assert.deepEqual(
+      checkResponse(request({ mutation: 'valid', blame: [] }), { status: 201, headers: {}, text: '{}', json: {} }),
+      [],
+    );
   });
 
   it('flags 5xx, silence, bare 4xx, missing types and fields, and the wrong field', () => {
@@ -70,6 +87,11 @@ describe('fuzz oracle', () => {
     flagged(request(), problem(400, { errors: [{ field: 'prompt', message: 'm' }] }));
     flagged(request({ mutation: 'valid', blame: [] }), problem(400, { errors: [{ field: 'body', message: 'm' }] }));
     flagged(request(), problem(409, { status: 400 }));
-    flagged(request({ mutation: 'header:no-auth', mustRefuse: true }), { status: 200, headers: {}, text: '{}', json: {} });
+    flagged(request({ mutation: 'header:no-auth', mustRefuse: true }), {
+      status: 200,
+      headers: {},
+      text: '{}',
+      json: {},
+    });
   });
 });

@@ -30,14 +30,22 @@ export class Ledger {
     return [];
   }
 
-  private applyOne(op: string, pathName: string | undefined, method: string, res: FuzzResponse, concurrent: boolean): void {
+  private applyOne(
+    op: string,
+    pathName: string | undefined,
+    method: string,
+    res: FuzzResponse,
+    concurrent: boolean,
+  ): void {
     const name = pathName ?? '';
     const body = res.json;
     switch (op) {
       case 'createSession':
         this.sessions.set(body.name, { session: body, events: [], claudeId: body.claude_session_id });
         break;
-      case 'resumeSession': case 'stopSession': case 'getSession': {
+      case 'resumeSession':
+      case 'stopSession':
+      case 'getSession': {
         const entry = this.sessions.get(name);
         // A session the ledger does not know was never acknowledged: verify() reports it.
         if (entry) Object.assign(entry, { session: body, claudeId: body.claude_session_id });
@@ -47,16 +55,29 @@ export class Ledger {
         const entry = this.sessions.get(name);
         if (!entry) break;
         entry.events.push(...body.events);
-        for (const event of body.events) if (event.type === 'session_start' && event.data.claude_session_id) entry.claudeId = event.data.claude_session_id;
+        for (const event of body.events)
+          if (event.type === 'session_start' && event.data.claude_session_id)
+            entry.claudeId = event.data.claude_session_id;
         break;
       }
-      case 'deleteSession': this.sessions.delete(name); break;
-      case 'deleteAllSessions': case 'pruneSessions': for (const deleted of body.deleted) this.sessions.delete(deleted); break;
-      case 'createAgent': case 'updateAgent': case 'setAgentStatus': case 'getAgent':
+      case 'deleteSession':
+        this.sessions.delete(name);
+        break;
+      case 'deleteAllSessions':
+      case 'pruneSessions':
+        for (const deleted of body.deleted) this.sessions.delete(deleted);
+        break;
+      case 'createAgent':
+      case 'updateAgent':
+      case 'setAgentStatus':
+      case 'getAgent':
         this.agents.set(body.name, { agent: body, uncertainTime: concurrent });
         break;
-      case 'deleteAgent': this.agents.delete(name); break;
-      default: return;
+      case 'deleteAgent':
+        this.agents.delete(name);
+        break;
+      default:
+        return;
     }
     if (method !== 'GET') this.acknowledged++;
   }
@@ -75,12 +96,12 @@ export class Ledger {
       return;
     }
     if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
-    const body = await res.json() as any;
+    const body = (await res.json()) as any;
     if (api === 'registry') {
       this.agents.set(name, { agent: body, uncertainTime: false });
       return;
     }
-    const { events } = await (await fetch(`${path}/events?limit=1000`, { headers })).json() as any;
+    const { events } = (await (await fetch(`${path}/events?limit=1000`, { headers })).json()) as any;
     this.sessions.set(name, { session: body, events, claudeId: body.claude_session_id });
   }
 
@@ -89,26 +110,37 @@ export class Ledger {
    * conversation id can still move (a local executor runs agents; executor `none` does not).
    */
   async verify(dump: Dump, options: { stable: boolean }): Promise<string[]> {
-    const problems = [...presence('session', dump.sessions, this.sessions), ...presence('agent', dump.agents, this.agents)];
+    const problems = [
+      ...presence('session', dump.sessions, this.sessions),
+      ...presence('agent', dump.agents, this.agents),
+    ];
     for (const [name, expected] of this.sessions) {
       const actual = dump.sessions[name];
       if (!actual) continue;
       for (const field of ['name', 'agent', 'blueprint', 'project_dir', 'created_at']) {
         if (!isDeepStrictEqual(actual.session[field], expected.session[field])) {
-          problems.push(`session '${name}': ${field} is ${JSON.stringify(actual.session[field])?.slice(0, 200)}, was acknowledged as ${JSON.stringify(expected.session[field])?.slice(0, 200)}`);
+          problems.push(
+            `session '${name}': ${field} is ${JSON.stringify(actual.session[field])?.slice(0, 200)}, was acknowledged as ${JSON.stringify(expected.session[field])?.slice(0, 200)}`,
+          );
         }
       }
       const prompts = (s: any) => s.runs.map((r: any) => `${r.number}:${r.prompt}`);
       if (!isDeepStrictEqual(prompts(actual.session), prompts(expected.session))) {
-        problems.push(`session '${name}': runs ${JSON.stringify(prompts(actual.session)).slice(0, 300)}, acknowledged ${JSON.stringify(prompts(expected.session)).slice(0, 300)}`);
+        problems.push(
+          `session '${name}': runs ${JSON.stringify(prompts(actual.session)).slice(0, 300)}, acknowledged ${JSON.stringify(prompts(expected.session)).slice(0, 300)}`,
+        );
       }
       if (options.stable && actual.session.claude_session_id !== expected.claudeId) {
-        problems.push(`session '${name}': claude_session_id ${actual.session.claude_session_id}, acknowledged ${expected.claudeId}`);
+        problems.push(
+          `session '${name}': claude_session_id ${actual.session.claude_session_id}, acknowledged ${expected.claudeId}`,
+        );
       }
       const bySeq = new Map(actual.events.map((e: any) => [e.seq, e]));
       for (const event of expected.events) {
         if (!isDeepStrictEqual(bySeq.get(event.seq), event)) {
-          problems.push(`session '${name}': acknowledged event ${event.seq} (${event.type}) is ${bySeq.has(event.seq) ? 'changed' : 'gone'}`);
+          problems.push(
+            `session '${name}': acknowledged event ${event.seq} (${event.type}) is ${bySeq.has(event.seq) ? 'changed' : 'gone'}`,
+          );
         }
       }
     }
@@ -116,7 +148,9 @@ export class Ledger {
       const actual = dump.agents[name];
       const strip = (a: any) => (expected.uncertainTime ? { ...a, modified_at: undefined } : a);
       if (actual && !isDeepStrictEqual(strip(actual), strip(expected.agent))) {
-        problems.push(`agent '${name}' is ${JSON.stringify(actual).slice(0, 300)}, acknowledged ${JSON.stringify(expected.agent).slice(0, 300)}`);
+        problems.push(
+          `agent '${name}' is ${JSON.stringify(actual).slice(0, 300)}, acknowledged ${JSON.stringify(expected.agent).slice(0, 300)}`,
+        );
       }
     }
     return problems.slice(0, 50);
@@ -126,7 +160,9 @@ export class Ledger {
 /** What exists that was never acknowledged, and what was acknowledged that is gone. */
 function presence(kind: string, held: Record<string, unknown>, acknowledged: Map<string, unknown>): string[] {
   return [
-    ...Object.keys(held).filter((name) => !acknowledged.has(name)).map((name) => `${kind} '${name}' exists but was never created or was deleted`),
+    ...Object.keys(held)
+      .filter((name) => !acknowledged.has(name))
+      .map((name) => `${kind} '${name}' exists but was never created or was deleted`),
     ...[...acknowledged.keys()].filter((name) => !held[name]).map((name) => `acknowledged ${kind} '${name}' is gone`),
   ];
 }
@@ -146,8 +182,10 @@ export async function dumpServers(runtimeUrl: string, registryUrl: string, token
   const dump: Dump = { sessions: {}, agents: {} };
   // The list gives summaries, page by page; the whole session is its own read.
   const names: string[] = [];
-  for (let cursor: string | null = null; ;) {
-    const page: any = await get(`${runtimeUrl}/sessions?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+  for (let cursor: string | null = null; ; ) {
+    const page: any = await get(
+      `${runtimeUrl}/sessions?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     names.push(...page.sessions.map((s: any) => s.name));
     cursor = page.next_cursor;
     if (!cursor) break;
@@ -155,7 +193,7 @@ export async function dumpServers(runtimeUrl: string, registryUrl: string, token
   for (const name of names) {
     const session = await get(`${runtimeUrl}/sessions/${name}`);
     const events: any[] = [];
-    for (let after = 0; ;) {
+    for (let after = 0; ; ) {
       const page = await get(`${runtimeUrl}/sessions/${session.name}/events?after=${after}&limit=1000`);
       events.push(...page.events);
       if (!page.has_more || !page.events.length) break;

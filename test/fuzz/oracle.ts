@@ -22,19 +22,27 @@ export function checkResponse(req: FuzzRequest, res: FuzzResponse): string[] {
   if (status < 400) return req.mustRefuse ? [...problems, `${req.mutation} was let through with ${status}`] : problems;
 
   const type = String(res.headers['content-type'] ?? '');
-  if (!type.startsWith('application/problem+json')) problems.push(`a ${status} with content type '${type}', not application/problem+json`);
+  if (!type.startsWith('application/problem+json'))
+    problems.push(`a ${status} with content type '${type}', not application/problem+json`);
   if (req.method === 'HEAD') return problems;
   const body = res.json;
   if (!body || typeof body !== 'object') return [...problems, `a ${status} whose body is not a JSON object`];
-  if (typeof body.type !== 'string' || !URI.test(body.type)) problems.push(`problem type ${JSON.stringify(body.type)} is not a URI`);
+  if (typeof body.type !== 'string' || !URI.test(body.type))
+    problems.push(`problem type ${JSON.stringify(body.type)} is not a URI`);
   if (body.status !== status) problems.push(`problem status ${body.status} differs from the response's ${status}`);
   if (typeof body.title !== 'string' || !body.title) problems.push('problem without a title');
   if (INPUT_ERRORS.has(status)) {
     const fields: unknown[] = Array.isArray(body.errors) ? body.errors.map((e: { field?: unknown }) => e?.field) : [];
     if (!fields.length) problems.push(`a ${status} without errors[].field`);
-    for (const field of fields) if (typeof field !== 'string' || !FIELD.test(field)) problems.push(`errors[].field ${JSON.stringify(field)} names no place in the request`);
+    for (const field of fields)
+      if (typeof field !== 'string' || !FIELD.test(field))
+        problems.push(`errors[].field ${JSON.stringify(field)} names no place in the request`);
     if (req.mutation === 'valid' && status !== 422) problems.push(`a valid request was refused with ${status}`);
-    if (req.blame.length && status !== 422 && !fields.some((f) => typeof f === 'string' && req.blame.some((b) => within(f, b)))) {
+    if (
+      req.blame.length &&
+      status !== 422 &&
+      !fields.some((f) => typeof f === 'string' && req.blame.some((b) => within(f, b)))
+    ) {
       problems.push(`a ${status} naming ${JSON.stringify(fields)}, not ${req.blame.join(' or ')} (what was wrong)`);
     }
   }

@@ -28,7 +28,7 @@ function rawSocket(baseUrl: string, bytes: string): Promise<{ status: number; he
   });
 }
 
-describe('fuzz regressions', function () {
+describe('fuzz regressions', () => {
   let stack: TestStack;
 
   before(async () => {
@@ -36,18 +36,22 @@ describe('fuzz regressions', function () {
   });
   after(async () => stack?.close());
 
-  const post = (path: string, body: unknown, base = stack.runtimeUrl) => rawRequest(base, {
-    method: 'POST',
-    path,
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  const post = (path: string, body: unknown, base = stack.runtimeUrl) =>
+    rawRequest(base, {
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const get = (path: string, base = stack.runtimeUrl) => rawRequest(base, { path });
 
-  describe('requests that Node\'s HTTP parser refuses are answered as problem+json', () => {
+  describe("requests that Node's HTTP parser refuses are answered as problem+json", () => {
     it('headers larger than 16 KB: 431 naming the headers', async () => {
       const host = new URL(stack.runtimeUrl).host;
-      const answer = await rawSocket(stack.runtimeUrl, `GET /health HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      const answer = await rawSocket(
+        stack.runtimeUrl,
+        `GET /health HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      );
       assert.equal(answer.status, 431);
       assert.match(answer.head, /content-type: application\/problem\+json/i);
       assert.match(answer.json.type, /^urn:/);
@@ -56,9 +60,21 @@ describe('fuzz regressions', function () {
 
     for (const [what, bytes, field] of [
       ['a malformed header line', 'GET /health HTTP/1.1\r\nHost: {host}\r\nBad Header: x\r\n\r\n', 'header'],
-      ['two different Content-Lengths', 'POST /agents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', 'header'],
-      ['a broken chunk', 'POST /agents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 'body'],
-      ['a body cut short by the client', 'POST /agents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"cut', 'body'],
+      [
+        'two different Content-Lengths',
+        'POST /agents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+        'header',
+      ],
+      [
+        'a broken chunk',
+        'POST /agents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+        'body',
+      ],
+      [
+        'a body cut short by the client',
+        'POST /agents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"cut',
+        'body',
+      ],
     ] as const) {
       it(`${what}: 400 naming the ${field}`, async () => {
         const base = stack.registry.url;
@@ -79,7 +95,10 @@ describe('fuzz regressions', function () {
     ] as const) {
       it(`two ${name} headers: 400 naming header.${name}`, async () => {
         const base = stack.runtimeUrl;
-        const answer = await rawSocket(base, `GET /health HTTP/1.1\r\n${lines.replace('{host}', new URL(base).host)}\r\n\r\n`);
+        const answer = await rawSocket(
+          base,
+          `GET /health HTTP/1.1\r\n${lines.replace('{host}', new URL(base).host)}\r\n\r\n`,
+        );
         assert.equal(answer.status, 400, answer.head);
         assert.deepEqual(answer.json.errors, [{ field: `header.${name}`, message: 'is given more than once' }]);
       });
@@ -114,12 +133,18 @@ describe('fuzz regressions', function () {
   });
 
   for (const [field, value] of [
-    ['total_cost_usd', -5], ['num_turns', -1], ['duration_ms', -100], ['total_cost_usd', 1e308], ['duration_ms', 1e300],
+    ['total_cost_usd', -5],
+    ['num_turns', -1],
+    ['duration_ms', -100],
+    ['total_cost_usd', 1e308],
+    ['duration_ms', 1e300],
   ] as const) {
     it(`a result event with ${field} ${value} is a 400 naming it, and the session stays readable (was a 500 on every read)`, async () => {
       const name = `bounds-${field.replace(/_/g, '')}-${String(value).length}`;
       assert.equal((await post('/sessions', { name, prompt: 'hi' })).status, 201);
-      const refused = await post(`/sessions/${name}/events`, { events: [{ type: 'result', data: { is_error: false, [field]: value } }] });
+      const refused = await post(`/sessions/${name}/events`, {
+        events: [{ type: 'result', data: { is_error: false, [field]: value } }],
+      });
       assert.equal(refused.status, 400, refused.text);
       assert.equal(refused.json.errors[0].field, `body.events.0.data.${field}`);
       assert.equal((await get(`/sessions/${name}`)).status, 200);
@@ -130,7 +155,9 @@ describe('fuzz regressions', function () {
   it('usage tokens beyond the bound are refused, so totals stay finite', async () => {
     assert.equal((await post('/sessions', { name: 'huge-usage', prompt: 'hi' })).status, 201);
     const usage = { input_tokens: 1e300, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
-    const refused = await post('/sessions/huge-usage/events', { events: [{ type: 'result', data: { is_error: false, usage } }] });
+    const refused = await post('/sessions/huge-usage/events', {
+      events: [{ type: 'result', data: { is_error: false, usage } }],
+    });
     assert.equal(refused.status, 400, refused.text);
     assert.equal(refused.json.errors[0].field, 'body.events.0.data.usage.input_tokens');
   });
@@ -140,11 +167,20 @@ describe('fuzz regressions', function () {
     const usage = { input_tokens: 1e308, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
     for (let run = 1; run <= 2; run++) {
       if (run > 1) assert.equal((await post('/sessions/stop-usage/runs', { prompt: 'again' })).status, 202);
-      const answer = await post('/sessions/stop-usage/events', { events: [{ type: 'session_stop', data: { reason: 'crashed', usage } }] });
+      const answer = await post('/sessions/stop-usage/events', {
+        events: [{ type: 'session_stop', data: { reason: 'crashed', usage } }],
+      });
       if (answer.status === 400) {
         assert.equal(answer.json.errors[0].field, 'body.events.0.data.usage.input_tokens');
         // Refused: end the run plainly so that the next one can start.
-        assert.equal((await post('/sessions/stop-usage/events', { events: [{ type: 'session_stop', data: { reason: 'crashed' } }] })).status, 201);
+        assert.equal(
+          (
+            await post('/sessions/stop-usage/events', {
+              events: [{ type: 'session_stop', data: { reason: 'crashed' } }],
+            })
+          ).status,
+          201,
+        );
       }
       assert.equal((await get('/sessions/stop-usage')).status, 200);
     }

@@ -52,7 +52,9 @@ export function validParts(op: FuzzOperation, pools: Pools): fc.Arbitrary<Parts>
   const group = (where: 'path' | 'query' | 'header') => {
     const list = op.parameters.filter((p) => p.in === where);
     const model = Object.fromEntries(list.map((p) => [p.name, validValue(op.api, p.schema, pools, p.name)]));
-    return fc.record(model, { requiredKeys: list.filter((p) => p.required).map((p) => p.name) }) as fc.Arbitrary<Record<string, unknown>>;
+    return fc.record(model, { requiredKeys: list.filter((p) => p.required).map((p) => p.name) }) as fc.Arbitrary<
+      Record<string, unknown>
+    >;
   };
   const body = op.body ? validValue(op.api, op.body.schema, pools) : fc.constant(undefined);
   return fc.record({ path: group('path'), query: group('query'), header: group('header'), body });
@@ -65,11 +67,23 @@ export function buildRequest(op: FuzzOperation, parts: Parts, mutation = 'valid'
     for (const item of Array.isArray(v) ? v : [v]) query.append(k, String(item));
   }
   if ([...query].length) target += `?${query}`;
-  const headers: Record<string, string | string[]> = { authorization: `Bearer ${TOKEN}`, host: HOST, connection: 'close' };
+  const headers: Record<string, string | string[]> = {
+    authorization: `Bearer ${TOKEN}`,
+    host: HOST,
+    connection: 'close',
+  };
   for (const [k, v] of Object.entries(parts.header)) headers[k.toLowerCase()] = String(v);
   const request: FuzzRequest = {
-    op: op.operationId, api: op.api, method: op.method, target, headers, mutation, blame, streams: op.streams,
-    params: parts.path, repeat: 1,
+    op: op.operationId,
+    api: op.api,
+    method: op.method,
+    target,
+    headers,
+    mutation,
+    blame,
+    streams: op.streams,
+    params: parts.path,
+    repeat: 1,
   };
   if (op.body && parts.body !== undefined) {
     request.body = JSON.stringify(parts.body).replace(JSON.stringify(DEEP), DEEP_JSON);
@@ -85,7 +99,13 @@ export function validRequest(op: FuzzOperation, pools: Pools): fc.Arbitrary<Fuzz
 
 /** Percent-encodes every byte but the unreserved ones (lone surrogates become U+FFFD, as in any client). */
 function encodeSegment(text: string): string {
-  return [...Buffer.from(text, 'utf8')].map((b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(text, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9._~-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 const fieldOf = (where: string, path: Path) => [where, ...path].join('.');
@@ -95,95 +115,249 @@ export function mutatedInput(op: FuzzOperation, pools: Pools): fc.Arbitrary<Fuzz
   return validParts(op, pools).chain((parts) => {
     const choices: Array<fc.Arbitrary<FuzzRequest>> = [];
     if (op.body) {
-      choices.push(mutatedValue(parts.body).map((m) => {
-        const request = buildRequest(op, { ...parts, body: m.value }, `body:${m.kind}`, ['body']);
-        if (m.value === undefined) delete request.body;
-        return request;
-      }));
+      choices.push(
+        mutatedValue(parts.body).map((m) => {
+          const request = buildRequest(op, { ...parts, body: m.value }, `body:${m.kind}`, ['body']);
+          if (m.value === undefined) delete request.body;
+          return request;
+        }),
+      );
     }
     const pathParams = Object.keys(parts.path);
     if (pathParams.length) {
-      choices.push(fc.tuple(fc.constantFrom(...pathParams), fc.constantFrom(...NASTY_STRINGS.filter((s) => s.length < 5000)))
-        .map(([name, value]) => buildRequest(op, { ...parts, path: { ...parts.path, [name]: value } }, 'path:nasty', [fieldOf('path', [name])])));
+      choices.push(
+        fc
+          .tuple(fc.constantFrom(...pathParams), fc.constantFrom(...NASTY_STRINGS.filter((s) => s.length < 5000)))
+          .map(([name, value]) =>
+            buildRequest(op, { ...parts, path: { ...parts.path, [name]: value } }, 'path:nasty', [
+              fieldOf('path', [name]),
+            ]),
+          ),
+      );
     }
     const queryParams = op.parameters.filter((p) => p.in === 'query').map((p) => p.name);
-    const queryValues = ['-1', 'abc', '1.5', '', '1e400', '0x2', '301', '9'.repeat(30), ' 1', '+1', 'NaN', 'Infinity', 'true', '[]', '%00', 'a'.repeat(3000)];
+    const queryValues = [
+      '-1',
+      'abc',
+      '1.5',
+      '',
+      '1e400',
+      '0x2',
+      '301',
+      '9'.repeat(30),
+      ' 1',
+      '+1',
+      'NaN',
+      'Infinity',
+      'true',
+      '[]',
+      '%00',
+      'a'.repeat(3000),
+    ];
     if (queryParams.length) {
-      choices.push(fc.tuple(fc.constantFrom(...queryParams), fc.constantFrom(...queryValues))
-        .map(([name, value]) => buildRequest(op, { ...parts, query: { ...parts.query, [name]: value } }, 'query:wrong', ['query'])));
-      choices.push(fc.constantFrom(...queryParams)
-        .map((name) => buildRequest(op, { ...parts, query: { ...parts.query, [name]: ['1', '2'] } }, 'query:duplicate', ['query'])));
+      choices.push(
+        fc
+          .tuple(fc.constantFrom(...queryParams), fc.constantFrom(...queryValues))
+          .map(([name, value]) =>
+            buildRequest(op, { ...parts, query: { ...parts.query, [name]: value } }, 'query:wrong', ['query']),
+          ),
+      );
+      choices.push(
+        fc
+          .constantFrom(...queryParams)
+          .map((name) =>
+            buildRequest(op, { ...parts, query: { ...parts.query, [name]: ['1', '2'] } }, 'query:duplicate', ['query']),
+          ),
+      );
     }
-    choices.push(fc.constantFrom('zz', '__proto__', 'constructor', 'a[b]', '', 'state[$ne]')
-      .map((name) => buildRequest(op, { ...parts, query: { ...parts.query, [name]: 'x' } }, 'query:unknown', ['query'])));
+    choices.push(
+      fc
+        .constantFrom('zz', '__proto__', 'constructor', 'a[b]', '', 'state[$ne]')
+        .map((name) =>
+          buildRequest(op, { ...parts, query: { ...parts.query, [name]: 'x' } }, 'query:unknown', ['query']),
+        ),
+    );
     return fc.oneof(...choices);
   });
 }
 
 /** Mutations that make any request unacceptable: the guard must answer 4xx, never let it through. */
-const REFUSED = new Set(['header:no-auth', 'header:wrong-auth', 'header:basic-auth', 'header:auth-twice', 'header:foreign-host',
-  'header:host-no-port', 'header:foreign-origin', 'header:null-origin', 'header:origin-twice', 'raw:two-hosts', 'raw:http10-no-host']);
+const REFUSED = new Set([
+  'header:no-auth',
+  'header:wrong-auth',
+  'header:basic-auth',
+  'header:auth-twice',
+  'header:foreign-host',
+  'header:host-no-port',
+  'header:foreign-origin',
+  'header:null-origin',
+  'header:origin-twice',
+  'raw:two-hosts',
+  'raw:http10-no-host',
+]);
 
 /** `op` sent wrong at the HTTP level: headers, content types, encodings, broken JSON, methods, paths. */
 export function mutatedTransport(op: FuzzOperation, pools: Pools): fc.Arbitrary<FuzzRequest> {
   return fc.tuple(validRequest(op, pools), fc.nat()).chain(([valid, n]) => {
     const variant = (mutation: string, blame: string[], change: (r: FuzzRequest) => void) => {
-      const request: FuzzRequest = { ...valid, headers: { ...valid.headers }, mutation, blame, mustRefuse: REFUSED.has(mutation) };
+      const request: FuzzRequest = {
+        ...valid,
+        headers: { ...valid.headers },
+        mutation,
+        blame,
+        mustRefuse: REFUSED.has(mutation),
+      };
       change(request);
       return request;
     };
     const options: FuzzRequest[] = [
-      variant('header:no-auth', ['header.authorization'], (r) => { delete r.headers.authorization; }),
-      variant('header:wrong-auth', ['header.authorization'], (r) => { r.headers.authorization = 'Bearer nope'; }),
-      variant('header:basic-auth', ['header.authorization'], (r) => { r.headers.authorization = 'Basic Zm9vOmJhcg=='; }),
-      variant('header:auth-twice', ['header.authorization'], (r) => { r.headers.authorization = [`Bearer ${TOKEN}`, 'Bearer nope']; }),
-      variant('header:lowercase-bearer', [], (r) => { r.headers.authorization = `bearer   ${TOKEN}  `; }),
-      variant('header:foreign-host', ['header.host'], (r) => { r.headers.host = 'evil.example'; }),
-      variant('header:host-no-port', ['header.host'], (r) => { r.headers.host = '127.0.0.1'; }),
-      variant('header:foreign-origin', ['header.origin'], (r) => { r.headers.origin = 'http://evil.example'; }),
-      variant('header:null-origin', ['header.origin'], (r) => { r.headers.origin = 'null'; }),
-      variant('header:same-origin', [], (r) => { r.headers.origin = `http://${HOST}`; }),
-      variant('header:origin-twice', ['header.origin'], (r) => { r.headers.origin = [`http://${HOST}`, 'http://evil.example']; }),
-      variant('header:odd-accept', [], (r) => { r.headers.accept = 'application/xml;q=0.9, */*;q=0.1'; }),
-      variant('header:odd-forwarded', [], (r) => { r.headers['x-forwarded-host'] = 'evil.example'; r.headers['x-forwarded-for'] = '::1, 10.0.0.1'; }),
-      variant('header:last-event-id', ['header.last-event-id'], (r) => { r.headers['last-event-id'] = ['abc', '-1', '9'.repeat(16), '', '1.5'][n % 5]!; }),
-      variant('method:other', [], (r) => { r.method = ['PUT', 'PATCH', 'POST', 'DELETE', 'GET', 'OPTIONS', 'HEAD'].filter((m) => m !== r.method)[n % 6]!; }),
+      variant('header:no-auth', ['header.authorization'], (r) => {
+        delete r.headers.authorization;
+      }),
+      variant('header:wrong-auth', ['header.authorization'], (r) => {
+        r.headers.authorization = 'Bearer nope';
+      }),
+      variant('header:basic-auth', ['header.authorization'], (r) => {
+        r.headers.authorization = 'Basic Zm9vOmJhcg==';
+      }),
+      variant('header:auth-twice', ['header.authorization'], (r) => {
+        r.headers.authorization = [`Bearer ${TOKEN}`, 'Bearer nope'];
+      }),
+      variant('header:lowercase-bearer', [], (r) => {
+        r.headers.authorization = `bearer   ${TOKEN}  `;
+      }),
+      variant('header:foreign-host', ['header.host'], (r) => {
+        r.headers.host = 'evil.example';
+      }),
+      variant('header:host-no-port', ['header.host'], (r) => {
+        r.headers.host = '127.0.0.1';
+      }),
+      variant('header:foreign-origin', ['header.origin'], (r) => {
+        r.headers.origin = 'http://evil.example';
+      }),
+      variant('header:null-origin', ['header.origin'], (r) => {
+        r.headers.origin = 'null';
+      }),
+      variant('header:same-origin', [], (r) => {
+        r.headers.origin = `http://${HOST}`;
+      }),
+      variant('header:origin-twice', ['header.origin'], (r) => {
+        r.headers.origin = [`http://${HOST}`, 'http://evil.example'];
+      }),
+      variant('header:odd-accept', [], (r) => {
+        r.headers.accept = 'application/xml;q=0.9, */*;q=0.1';
+      }),
+      variant('header:odd-forwarded', [], (r) => {
+        r.headers['x-forwarded-host'] = 'evil.example';
+        r.headers['x-forwarded-for'] = '::1, 10.0.0.1';
+      }),
+      variant('header:last-event-id', ['header.last-event-id'], (r) => {
+        r.headers['last-event-id'] = ['abc', '-1', '9'.repeat(16), '', '1.5'][n % 5]!;
+      }),
+      variant('method:other', [], (r) => {
+        r.method = ['PUT', 'PATCH', 'POST', 'DELETE', 'GET', 'OPTIONS', 'HEAD'].filter((m) => m !== r.method)[n % 6]!;
+      }),
       variant('path:odd', [], (r) => {
         const [path, query] = r.target.split('?');
-        const odd = [`${path}/`, `/${path}`, `${path}/extra`, path!.toUpperCase(), `${path}/..`, `${path}%2F..`, `${path}/%2e%2e`, `${path}?a=%`];
+        const odd = [
+          `${path}/`,
+          `/${path}`,
+          `${path}/extra`,
+          path!.toUpperCase(),
+          `${path}/..`,
+          `${path}%2F..`,
+          `${path}/%2e%2e`,
+          `${path}?a=%`,
+        ];
         r.target = odd[n % odd.length]! + (query ? `${odd[n % odd.length]!.includes('?') ? '&' : '?'}${query}` : '');
       }),
       variant('path:percent', ['path'], (r) => {
-        r.target = r.target.replace(/^(\/(?:sessions|agents)\/)[^/?]+/, `$1${['%E0%A4%A', '%', '%zz', '%00', '..%2F..%2Fetc', '%2e%2e', 'a%2Fb', '%C0%AE%C0%AE'][n % 8]}`);
+        r.target = r.target.replace(
+          /^(\/(?:sessions|agents)\/)[^/?]+/,
+          `$1${['%E0%A4%A', '%', '%zz', '%00', '..%2F..%2Fetc', '%2e%2e', 'a%2Fb', '%C0%AE%C0%AE'][n % 8]}`,
+        );
       }),
     ];
     if (valid.body !== undefined) {
       const text = String(valid.body);
       options.push(
-        variant('content-type:text', ['header.content-type'], (r) => { r.headers['content-type'] = 'text/plain'; }),
-        variant('content-type:form', ['header.content-type'], (r) => { r.headers['content-type'] = 'application/x-www-form-urlencoded'; r.body = 'name=a&prompt=b'; }),
-        variant('content-type:multipart', ['header.content-type'], (r) => { r.headers['content-type'] = 'multipart/form-data; boundary=x'; r.body = '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n--x--\r\n'; }),
-        variant('content-type:none', ['header.content-type'], (r) => { delete r.headers['content-type']; }),
-        variant('content-type:twice', ['header.content-type'], (r) => { r.headers['content-type'] = ['application/json', 'text/plain']; }),
-        variant('content-type:list', ['header.content-type'], (r) => { r.headers['content-type'] = 'application/json, text/plain'; }),
-        variant('content-type:utf16', ['header.content-type', 'body'], (r) => { r.headers['content-type'] = 'application/json; charset=utf-16'; }),
-        variant('content-type:bogus-charset', ['header.content-type', 'body'], (r) => { r.headers['content-type'] = 'application/json; charset=klingon'; }),
-        variant('content-type:merge-patch', ['header.content-type'], (r) => { r.headers['content-type'] = 'application/merge-patch+json'; }),
-        variant('content-type:upper', [], (r) => { r.headers['content-type'] = 'APPLICATION/JSON; Charset=UTF-8'; }),
-        variant('body:truncated', ['body'], (r) => { r.body = text.slice(0, n % Math.max(text.length, 1)); }),
-        variant('body:trailing-garbage', ['body'], (r) => { r.body = `${text}}x`; }),
-        variant('body:bom', ['body'], (r) => { r.body = `\ufeff${text}`; }),
-        variant('body:invalid-utf8', ['body'], (r) => { r.body = Buffer.concat([Buffer.from(text.slice(0, -1)), Buffer.from([0xff, 0xfe, 0xc0]), Buffer.from('}')]); }),
-        variant('body:json-literal', ['body'], (r) => { r.body = ['null', '"text"', '42', 'true', '[]', '[{}]', '{"a":NaN}', "{'a':1}", '{"a":1,}', '/*c*/{}'][n % 10]!; }),
-        variant('body:duplicate-keys', ['body'], (r) => { r.body = text.replace(/^\{/, '{"name":"dup-key",'); }),
-        variant('body:too-large', ['body'], (r) => { r.body = `{"prompt":"${'x'.repeat(2 * 1024 * 1024 + 10)}"}`; }),
-        variant('encoding:gzip', [], (r) => { r.headers['content-encoding'] = 'gzip'; r.body = gzipSync(text); }),
-        variant('encoding:bad-gzip', ['header.content-encoding', 'body'], (r) => { r.headers['content-encoding'] = 'gzip'; }),
-        variant('encoding:bogus', ['header.content-encoding', 'body'], (r) => { r.headers['content-encoding'] = 'klingon'; }),
-        variant('encoding:gzip-bomb', ['header.content-encoding', 'body'], (r) => { r.headers['content-encoding'] = 'gzip'; r.body = gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x20)); }),
+        variant('content-type:text', ['header.content-type'], (r) => {
+          r.headers['content-type'] = 'text/plain';
+        }),
+        variant('content-type:form', ['header.content-type'], (r) => {
+          r.headers['content-type'] = 'application/x-www-form-urlencoded';
+          r.body = 'name=a&prompt=b';
+        }),
+        variant('content-type:multipart', ['header.content-type'], (r) => {
+          r.headers['content-type'] = 'multipart/form-data; boundary=x';
+          r.body = '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n--x--\r\n';
+        }),
+        variant('content-type:none', ['header.content-type'], (r) => {
+          delete r.headers['content-type'];
+        }),
+        variant('content-type:twice', ['header.content-type'], (r) => {
+          r.headers['content-type'] = ['application/json', 'text/plain'];
+        }),
+        variant('content-type:list', ['header.content-type'], (r) => {
+          r.headers['content-type'] = 'application/json, text/plain';
+        }),
+        variant('content-type:utf16', ['header.content-type', 'body'], (r) => {
+          r.headers['content-type'] = 'application/json; charset=utf-16';
+        }),
+        variant('content-type:bogus-charset', ['header.content-type', 'body'], (r) => {
+          r.headers['content-type'] = 'application/json; charset=klingon';
+        }),
+        variant('content-type:merge-patch', ['header.content-type'], (r) => {
+          r.headers['content-type'] = 'application/merge-patch+json';
+        }),
+        variant('content-type:upper', [], (r) => {
+          r.headers['content-type'] = 'APPLICATION/JSON; Charset=UTF-8';
+        }),
+        variant('body:truncated', ['body'], (r) => {
+          r.body = text.slice(0, n % Math.max(text.length, 1));
+        }),
+        variant('body:trailing-garbage', ['body'], (r) => {
+          r.body = `${text}}x`;
+        }),
+        variant('body:bom', ['body'], (r) => {
+          r.body = `\ufeff${text}`;
+        }),
+        variant('body:invalid-utf8', ['body'], (r) => {
+          r.body = Buffer.concat([Buffer.from(text.slice(0, -1)), Buffer.from([0xff, 0xfe, 0xc0]), Buffer.from('}')]);
+        }),
+        variant('body:json-literal', ['body'], (r) => {
+          r.body = ['null', '"text"', '42', 'true', '[]', '[{}]', '{"a":NaN}', "{'a':1}", '{"a":1,}', '/*c*/{}'][
+            n % 10
+          ]!;
+        }),
+        variant('body:duplicate-keys', ['body'], (r) => {
+          r.body = text.replace(/^\{/, '{"name":"dup-key",');
+        }),
+        variant('body:too-large', ['body'], (r) => {
+          r.body = `{"prompt":"${'x'.repeat(2 * 1024 * 1024 + 10)}"}`;
+        }),
+        variant('encoding:gzip', [], (r) => {
+          r.headers['content-encoding'] = 'gzip';
+          r.body = gzipSync(text);
+        }),
+        variant('encoding:bad-gzip', ['header.content-encoding', 'body'], (r) => {
+          r.headers['content-encoding'] = 'gzip';
+        }),
+        variant('encoding:bogus', ['header.content-encoding', 'body'], (r) => {
+          r.headers['content-encoding'] = 'klingon';
+        }),
+        variant('encoding:gzip-bomb', ['header.content-encoding', 'body'], (r) => {
+          r.headers['content-encoding'] = 'gzip';
+          r.body = gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x20));
+        }),
       );
     } else {
-      options.push(variant('body:unexpected', [], (r) => { r.body = '{"unexpected": true'; r.headers['content-type'] = 'application/json'; }));
+      options.push(
+        variant('body:unexpected', [], (r) => {
+          r.body = '{"unexpected": true';
+          r.headers['content-type'] = 'application/json';
+        }),
+      );
     }
     return fc.constantFrom(...options);
   });
@@ -191,35 +365,106 @@ export function mutatedTransport(op: FuzzOperation, pools: Pools): fc.Arbitrary<
 
 /** Requests that no HTTP client sends, written to the socket as bytes. */
 export const RAW_REQUESTS: ReadonlyArray<{ mutation: string; raw: string; blame: string[] }> = [
-  { mutation: 'raw:header-too-large', raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`, blame: ['header'] },
-  { mutation: 'raw:url-too-long', raw: `GET /sessions/${'a'.repeat(70_000)} HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`, blame: ['header', 'path'] },
-  { mutation: 'raw:bad-header-name', raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nBad Header: x\r\nConnection: close\r\n\r\n`, blame: ['header'] },
+  {
+    mutation: 'raw:header-too-large',
+    raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`,
+    blame: ['header'],
+  },
+  {
+    mutation: 'raw:url-too-long',
+    raw: `GET /sessions/${'a'.repeat(70_000)} HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`,
+    blame: ['header', 'path'],
+  },
+  {
+    mutation: 'raw:bad-header-name',
+    raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nBad Header: x\r\nConnection: close\r\n\r\n`,
+    blame: ['header'],
+  },
   { mutation: 'raw:garbage', raw: 'GARBAGE\r\n\r\n', blame: ['header', 'request'] },
-  { mutation: 'raw:two-content-lengths', raw: `POST /sessions HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\n{}`, blame: ['header'] },
-  { mutation: 'raw:te-and-cl', raw: `POST /agents HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`, blame: ['header', 'body'] },
-  { mutation: 'raw:bad-chunk', raw: `POST /agents HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`, blame: ['header', 'body'] },
+  {
+    mutation: 'raw:two-content-lengths',
+    raw: `POST /sessions HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\n{}`,
+    blame: ['header'],
+  },
+  {
+    mutation: 'raw:te-and-cl',
+    raw: `POST /agents HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`,
+    blame: ['header', 'body'],
+  },
+  {
+    mutation: 'raw:bad-chunk',
+    raw: `POST /agents HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+    blame: ['header', 'body'],
+  },
   { mutation: 'raw:http10-no-host', raw: 'GET /health HTTP/1.0\r\n\r\n', blame: ['header.host'] },
-  { mutation: 'raw:absolute-form', raw: `GET http://evil.example/health HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`, blame: ['header'] },
-  { mutation: 'raw:nul-in-path', raw: `GET /sessions/a\u0000b HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`, blame: ['header', 'path'] },
+  {
+    mutation: 'raw:absolute-form',
+    raw: `GET http://evil.example/health HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+    blame: ['header'],
+  },
+  {
+    mutation: 'raw:nul-in-path',
+    raw: `GET /sessions/a\u0000b HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`,
+    blame: ['header', 'path'],
+  },
   { mutation: 'raw:bare-lf', raw: `GET /health HTTP/1.1\nHost: ${HOST}\nConnection: close\n\n`, blame: ['header'] },
-  { mutation: 'raw:two-hosts', raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`, blame: ['header.host', 'header'] },
-  { mutation: 'raw:utf8-path', raw: `GET /sessions/\u00e9t\u00e9 HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`, blame: ['path', 'header'] },
-  { mutation: 'raw:body-cut-short', raw: `POST /sessions HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{"name":"cut`, blame: ['body'] },
-  { mutation: 'raw:expect-continue', raw: `POST /agents HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n{}`, blame: ['body'] },
-  { mutation: 'raw:obs-fold', raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nX-A: a\r\n b\r\nConnection: close\r\n\r\n`, blame: ['header'] },
+  {
+    mutation: 'raw:two-hosts',
+    raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`,
+    blame: ['header.host', 'header'],
+  },
+  {
+    mutation: 'raw:utf8-path',
+    raw: `GET /sessions/\u00e9t\u00e9 HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+    blame: ['path', 'header'],
+  },
+  {
+    mutation: 'raw:body-cut-short',
+    raw: `POST /sessions HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{"name":"cut`,
+    blame: ['body'],
+  },
+  {
+    mutation: 'raw:expect-continue',
+    raw: `POST /agents HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n{}`,
+    blame: ['body'],
+  },
+  {
+    mutation: 'raw:obs-fold',
+    raw: `GET /health HTTP/1.1\r\nHost: ${HOST}\r\nX-A: a\r\n b\r\nConnection: close\r\n\r\n`,
+    blame: ['header'],
+  },
 ];
 
 export function rawRequest(api: Api): fc.Arbitrary<FuzzRequest> {
   return fc.constantFrom(...RAW_REQUESTS).map(({ mutation, raw, blame }) => ({
-    op: 'raw', api, method: raw.split(' ')[0]!, target: raw.split(' ')[1] ?? '', headers: {}, raw, mutation, blame, mustRefuse: REFUSED.has(mutation),
-    streams: false, params: {}, repeat: 1,
+    op: 'raw',
+    api,
+    method: raw.split(' ')[0]!,
+    target: raw.split(' ')[1] ?? '',
+    headers: {},
+    raw,
+    mutation,
+    blame,
+    mustRefuse: REFUSED.has(mutation),
+    streams: false,
+    params: {},
+    repeat: 1,
   }));
 }
 
 /** Operations a burst mixes: what can race on one session, or on one blueprint. */
 const BURST_OPERATIONS: Record<Api, string[]> = {
-  runtime: ['createSession', 'resumeSession', 'stopSession', 'deleteSession', 'getSession', 'getSessionStatus',
-    'appendSessionEvents', 'listSessionEvents', 'streamSessionEvents'],
+  runtime: [
+    'createSession',
+    'resumeSession',
+    'stopSession',
+    'deleteSession',
+    'getSession',
+    'getSessionStatus',
+    'appendSessionEvents',
+    'listSessionEvents',
+    'streamSessionEvents',
+  ],
   registry: ['createAgent', 'updateAgent', 'setAgentStatus', 'deleteAgent', 'getAgent'],
 };
 
@@ -229,17 +474,31 @@ const BURST_OPERATIONS: Record<Api, string[]> = {
  */
 export function burstRequest(api: Api, operations: FuzzOperation[], pools: Pools): fc.Arbitrary<FuzzRequest> {
   const candidates = operations.filter((op) => op.api === api && BURST_OPERATIONS[api].includes(op.operationId));
-  return fc.tuple(
-    fc.constantFrom(...(api === 'runtime' ? pools.sessionNames : pools.agentNames)),
-    fc.array(fc.constantFrom(...candidates).chain((op) => validParts(op, pools).map((parts) => ({ op, parts }))), { minLength: 2, maxLength: 5 }),
-  ).map(([name, picks]) => {
-    const burst = picks.map(({ op, parts }) => {
-      const body = op.operationId.startsWith('create') ? { ...(parts.body as object), name } : parts.body;
-      return buildRequest(op, { ...parts, path: 'name' in parts.path ? { ...parts.path, name } : parts.path, body });
+  return fc
+    .tuple(
+      fc.constantFrom(...(api === 'runtime' ? pools.sessionNames : pools.agentNames)),
+      fc.array(
+        fc.constantFrom(...candidates).chain((op) => validParts(op, pools).map((parts) => ({ op, parts }))),
+        { minLength: 2, maxLength: 5 },
+      ),
+    )
+    .map(([name, picks]) => {
+      const burst = picks.map(({ op, parts }) => {
+        const body = op.operationId.startsWith('create') ? { ...(parts.body as object), name } : parts.body;
+        return buildRequest(op, { ...parts, path: 'name' in parts.path ? { ...parts.path, name } : parts.path, body });
+      });
+      return {
+        op: 'burst',
+        api,
+        method: 'MIXED',
+        target: `/${api === 'runtime' ? 'sessions' : 'agents'}/${name}`,
+        headers: {},
+        mutation: 'valid',
+        blame: [],
+        streams: false,
+        params: { name },
+        repeat: 1,
+        burst,
+      } satisfies FuzzRequest;
     });
-    return {
-      op: 'burst', api, method: 'MIXED', target: `/${api === 'runtime' ? 'sessions' : 'agents'}/${name}`, headers: {}, mutation: 'valid',
-      blame: [], streams: false, params: { name }, repeat: 1, burst,
-    } satisfies FuzzRequest;
-  });
 }

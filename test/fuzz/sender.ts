@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { type ClientRequest, request } from 'node:http';
 import { connect } from 'node:net';
 import { HOST, TOKEN, type FuzzRequest } from './requests.js';
 
@@ -24,7 +24,8 @@ export function send(req: FuzzRequest, baseUrl: string, token: string): Promise<
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.map(fill) : fill(v);
   // Node sends a GET's or DELETE's body without a length unless told: say it, as any client does.
-  if (req.body !== undefined && !headers['transfer-encoding']) headers['content-length'] = String(Buffer.byteLength(req.body));
+  if (req.body !== undefined && !headers['transfer-encoding'])
+    headers['content-length'] = String(Buffer.byteLength(req.body));
   return new Promise((resolve) => {
     let settled = false;
     const done = (response: FuzzResponse) => {
@@ -32,7 +33,7 @@ export function send(req: FuzzRequest, baseUrl: string, token: string): Promise<
       settled = true;
       resolve(response);
     };
-    let client;
+    let client: ClientRequest;
     try {
       client = request({ host: url.hostname, port: url.port, method: req.method, path: req.target, headers }, (res) => {
         const base = { status: res.statusCode ?? 0, headers: res.headers };
@@ -59,7 +60,11 @@ export function send(req: FuzzRequest, baseUrl: string, token: string): Promise<
     client.on('error', (error: NodeJS.ErrnoException) => {
       // A server may answer before the body is sent (a 413) and close: the answer can still be on
       // its way while the write fails (EPIPE). Give it a moment before calling it no answer.
-      setTimeout(() => done({ status: 0, headers: {}, text: '', json: undefined, error: `${error.code ?? ''} ${error.message}` }), 300);
+      setTimeout(
+        () =>
+          done({ status: 0, headers: {}, text: '', json: undefined, error: `${error.code ?? ''} ${error.message}` }),
+        300,
+      );
     });
     client.end(req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : req.body);
   });
@@ -75,11 +80,19 @@ function sendRaw(bytes: string, url: URL): Promise<FuzzResponse> {
       settled = true;
       socket.destroy();
       // Interim answers (`100 Continue`) come before the answer.
-      const text = Buffer.concat(chunks).toString('latin1').replace(/^(HTTP\/1\.1 1\d\d [^\r]*\r\n\r\n)+/, '');
+      const text = Buffer.concat(chunks)
+        .toString('latin1')
+        .replace(/^(HTTP\/1\.1 1\d\d [^\r]*\r\n\r\n)+/, '');
       const head = text.split('\r\n\r\n')[0] ?? '';
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
       if (!status) {
-        resolve({ status: 0, headers: {}, text, json: undefined, error: error ?? `no HTTP answer (${JSON.stringify(text.slice(0, 80))})` });
+        resolve({
+          status: 0,
+          headers: {},
+          text,
+          json: undefined,
+          error: error ?? `no HTTP answer (${JSON.stringify(text.slice(0, 80))})`,
+        });
         return;
       }
       const headers: Record<string, string> = {};
@@ -89,7 +102,9 @@ function sendRaw(bytes: string, url: URL): Promise<FuzzResponse> {
       }
       const body = text.slice(head.length + 4);
       // A chunked body: its first chunk is enough for the short problem documents.
-      const payload = /chunked/i.test(headers['transfer-encoding'] ?? '') ? body.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '') : body;
+      const payload = /chunked/i.test(headers['transfer-encoding'] ?? '')
+        ? body.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '')
+        : body;
       resolve({ status, headers, ...parse(Buffer.from(payload, 'latin1').toString('utf8')) });
     };
     socket.setTimeout(10_000, () => finish('no answer within 10 s'));

@@ -39,13 +39,16 @@ export class ServerProcess {
       if (process.env.AOF_TEST_LOGS) process.stderr.write(`[servers] ${line}\n`);
     });
     child.once('exit', (code, signal) => {
-      if (!this.stopping) this.unexpectedExit = `the servers exited (code ${code}, signal ${signal}):\n${this.log.slice(-40).join('\n')}`;
+      if (!this.stopping)
+        this.unexpectedExit = `the servers exited (code ${code}, signal ${signal}):\n${this.log.slice(-40).join('\n')}`;
     });
     const ready = await new Promise<{ runtimeUrl: string; registryUrl: string }>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
         if (line.startsWith('READY ')) resolve(JSON.parse(line.slice(6)));
       });
-      child.once('exit', (code) => reject(new Error(`the servers did not start (exit ${code}):\n${this.log.join('\n')}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`the servers did not start (exit ${code}):\n${this.log.join('\n')}`)),
+      );
     });
     // A restart may come back on other ports: callers read these after each start.
     this.runtimeUrl = ready.runtimeUrl;

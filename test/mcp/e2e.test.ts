@@ -29,7 +29,12 @@ describe('mcp: end to end with Claude Code as the MCP client', function () {
     requireBuild();
     stack = await TestStack.start();
     cwd = await tempDir('aof-mcp-e2e-');
-    http = await startMcpHttp({ url: new URL('http://127.0.0.1:0/mcp'), orchestrator: stack.client(), defaultProjectDir: cwd, logger: testLogger('mcp') });
+    http = await startMcpHttp({
+      url: new URL('http://127.0.0.1:0/mcp'),
+      orchestrator: stack.client(),
+      defaultProjectDir: cwd,
+      logger: testLogger('mcp'),
+    });
   });
   after(async () => {
     await http?.close();
@@ -49,7 +54,8 @@ describe('mcp: end to end with Claude Code as the MCP client', function () {
     stack.fake.respond((req) => {
       // Claude Code hands the model the tool's structured content as JSON.
       const fromChild = req.toolResults.find((r) => r.text.includes('hi from child'));
-      if (fromChild) return { text: `The child answered: ${(JSON.parse(fromChild.text) as { result: string }).result}` };
+      if (fromChild)
+        return { text: `The child answered: ${(JSON.parse(fromChild.text) as { result: string }).result}` };
       if (req.lastUserText === PARENT_PROMPT && req.toolNames.includes(TOOL)) {
         return { toolUse: { name: TOOL, input: { name: childName, prompt: 'say hi' } } };
       }
@@ -58,30 +64,49 @@ describe('mcp: end to end with Claude Code as the MCP client', function () {
     });
 
     const mcpConfig = { mcpServers: { aof: server } };
-    const child = spawn(claudeBin, [
-      '-p', '--output-format', 'stream-json', '--verbose', '--model', TEST_MODEL,
-      '--mcp-config', JSON.stringify(mcpConfig), '--strict-mcp-config',
-      '--permission-mode', 'bypassPermissions',
-    ], { cwd, env: stack.agentEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      claudeBin,
+      [
+        '-p',
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--model',
+        TEST_MODEL,
+        '--mcp-config',
+        JSON.stringify(mcpConfig),
+        '--strict-mcp-config',
+        '--permission-mode',
+        'bypassPermissions',
+      ],
+      { cwd, env: stack.agentEnv, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     child.stdin.end(PARENT_PROMPT);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const lines = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as StreamLine);
+    const lines = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as StreamLine);
     const context = `exit ${code}\nstderr: ${stderr}\nstdout: ${stdout.slice(0, 4000)}`;
     assert.equal(code, 0, context);
 
     // ao-mcp connected and offered its tools.
     const init = lines.find((l) => l.type === 'system' && l.subtype === 'init');
     assert.deepEqual(init?.mcp_servers, [{ name: 'aof', status: 'connected' }], context);
-    assert.ok((init?.tools as string[]).includes(TOOL), context);
+    assert.ok((init!.tools as string[]).includes(TOOL), context);
 
     // The parent called the tool and got the child's answer as the tool result.
-    const toolUse = lines.flatMap((l) => (l.type === 'assistant' ? l.message.content : [])).find((b: any) => b.type === 'tool_use');
+    const toolUse = lines
+      .flatMap((l) => (l.type === 'assistant' ? l.message.content : []))
+      .find((b: any) => b.type === 'tool_use');
     assert.equal(toolUse?.name, TOOL);
-    const toolResult = lines.flatMap((l) => (l.type === 'user' ? l.message.content : [])).find((b: any) => b.type === 'tool_result');
+    const toolResult = lines
+      .flatMap((l) => (l.type === 'user' ? l.message.content : []))
+      .find((b: any) => b.type === 'tool_result');
     assert.equal(toolResult?.is_error ?? false, false, context);
     const seen = JSON.parse(typeof toolResult.content === 'string' ? toolResult.content : toolResult.content[0].text);
     assert.equal(seen.result, 'hi from child');

@@ -44,9 +44,14 @@ describe('mcp: Streamable HTTP transport', function () {
 
   it('sends progress notifications while a sync start waits', async () => {
     const progress: string[] = [];
-    const answer = await call(ctx.client, 'start_agent_session', { name: 'progress', prompt: 'slow with progress' }, {
-      onprogress: (p) => progress.push(p.message ?? ''),
-    });
+    const answer = await call(
+      ctx.client,
+      'start_agent_session',
+      { name: 'progress', prompt: 'slow with progress' },
+      {
+        onprogress: (p) => progress.push(p.message ?? ''),
+      },
+    );
     assert.equal(answer.text, 'done: slow with progress');
     assert.ok(progress.length >= 2, `progress: ${JSON.stringify(progress)}`);
     assert.match(progress[0]!, /^Session 'progress' is (queued|running) \(waited \d+ s of 300 s\)$/);
@@ -54,7 +59,9 @@ describe('mcp: Streamable HTTP transport', function () {
 
   it('a client that goes away mid-wait leaves the session running to its end', async () => {
     const client = await httpClient(mcp.endpoint);
-    const pending = call(client, 'start_agent_session', { name: 'abandoned', prompt: 'slow, abandoned' }).catch((error: Error) => error);
+    const pending = call(client, 'start_agent_session', { name: 'abandoned', prompt: 'slow, abandoned' }).catch(
+      (error: Error) => error,
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     await client.close();
     await pending;
@@ -63,15 +70,26 @@ describe('mcp: Streamable HTTP transport', function () {
   });
 
   it('cuts a long list in the text and in the structured content alike, with a note', async () => {
-    const small = await startMcpHttp({ url: new URL('http://127.0.0.1:0/mcp'), orchestrator: ctx.stack.client(), maxChars: 250, logger: testLogger('mcp') });
+    const small = await startMcpHttp({
+      url: new URL('http://127.0.0.1:0/mcp'),
+      orchestrator: ctx.stack.client(),
+      maxChars: 250,
+      logger: testLogger('mcp'),
+    });
     const client = await httpClient(small.endpoint);
     try {
       const list = await call(client, 'list_agent_sessions');
       assert.equal(list.structured.total, 2);
-      assert.deepEqual(list.structured.sessions.map((s: { name: string }) => s.name), ['abandoned']);
+      assert.deepEqual(
+        list.structured.sessions.map((s: { name: string }) => s.name),
+        ['abandoned'],
+      );
       assert.equal(list.structured.note, '1 more session of this page not shown — ask for a smaller limit (1)');
       assert.equal(list.structured.next_cursor, null, 'no cursor that would skip what was cut');
-      assert.match(list.text, /^2 sessions:\n- abandoned: .*\n… 1 more session of this page not shown — ask for a smaller limit \(1\)$/);
+      assert.match(
+        list.text,
+        /^2 sessions:\n- abandoned: .*\n… 1 more session of this page not shown — ask for a smaller limit \(1\)$/,
+      );
     } finally {
       await client.close();
       await small.close();
@@ -92,14 +110,29 @@ describe('mcp: Streamable HTTP transport', function () {
 
   it('refuses a foreign Host header (DNS rebinding) and a foreign Origin with 403', async () => {
     const port = new URL(mcp.url).port;
-    const host = await rawRequest(mcp.url, { method: 'POST', path: '/mcp', headers: { ...MCP_HEADERS, host: `evil.example:${port}` }, body: INITIALIZE });
+    const host = await rawRequest(mcp.url, {
+      method: 'POST',
+      path: '/mcp',
+      headers: { ...MCP_HEADERS, host: `evil.example:${port}` },
+      body: INITIALIZE,
+    });
     assert.equal(host.status, 403);
     assert.equal(host.json.errors[0].field, 'header.host');
-    const origin = await rawRequest(mcp.url, { method: 'POST', path: '/mcp', headers: { ...MCP_HEADERS, origin: 'http://evil.example' }, body: INITIALIZE });
+    const origin = await rawRequest(mcp.url, {
+      method: 'POST',
+      path: '/mcp',
+      headers: { ...MCP_HEADERS, origin: 'http://evil.example' },
+      body: INITIALIZE,
+    });
     assert.equal(origin.status, 403);
     assert.equal(origin.json.errors[0].field, 'header.origin');
     for (const ok of [`localhost:${port}`, `127.0.0.1:${port}`]) {
-      const response = await rawRequest(mcp.url, { method: 'POST', path: '/mcp', headers: { ...MCP_HEADERS, host: ok, origin: `http://${ok}` }, body: INITIALIZE });
+      const response = await rawRequest(mcp.url, {
+        method: 'POST',
+        path: '/mcp',
+        headers: { ...MCP_HEADERS, host: ok, origin: `http://${ok}` },
+        body: INITIALIZE,
+      });
       assert.equal(response.status, 200, ok);
     }
   });
@@ -120,7 +153,12 @@ describe('mcp: Streamable HTTP with a token (ao-mcp --http)', function () {
   before(async () => {
     stack = await TestStack.start({ token });
     stack.fake.respond(scriptedModel);
-    server = await startHttpBin({ ...stack.clientEnv, AGENT_ORCHESTRATOR_MCP_URL: 'http://127.0.0.1:8766/mcp' }, ['--port', '0', '--project-dir', stack.projectDir]);
+    server = await startHttpBin({ ...stack.clientEnv, AGENT_ORCHESTRATOR_MCP_URL: 'http://127.0.0.1:8766/mcp' }, [
+      '--port',
+      '0',
+      '--project-dir',
+      stack.projectDir,
+    ]);
   });
   after(async () => {
     await server?.stop();
@@ -133,10 +171,20 @@ describe('mcp: Streamable HTTP with a token (ao-mcp --http)', function () {
   });
 
   it('needs the bearer token: none or a wrong one is 401, and the token never comes back', async () => {
-    const none = await rawRequest(server.endpoint, { method: 'POST', path: '/mcp', headers: MCP_HEADERS, body: INITIALIZE });
+    const none = await rawRequest(server.endpoint, {
+      method: 'POST',
+      path: '/mcp',
+      headers: MCP_HEADERS,
+      body: INITIALIZE,
+    });
     assert.equal(none.status, 401);
     assert.equal(none.headers['www-authenticate'], 'Bearer');
-    const wrong = await rawRequest(server.endpoint, { method: 'POST', path: '/mcp', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}x` }, body: INITIALIZE });
+    const wrong = await rawRequest(server.endpoint, {
+      method: 'POST',
+      path: '/mcp',
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${token}x` },
+      body: INITIALIZE,
+    });
     assert.equal(wrong.status, 401);
     assert.doesNotMatch(wrong.text, new RegExp(token));
     await assert.rejects(httpClient(server.endpoint), /401/);
@@ -158,14 +206,21 @@ describe('mcp: Streamable HTTP with a token (ao-mcp --http)', function () {
   it('a wrong runtime token is a tool error that says which variable to set', async () => {
     const mcp = await startMcpHttp({
       url: new URL('http://127.0.0.1:0/mcp'),
-      orchestrator: new Orchestrator({ runtimeUrl: stack.runtimeUrl, registryUrl: stack.registry.url, token: 'not-it' }),
+      orchestrator: new Orchestrator({
+        runtimeUrl: stack.runtimeUrl,
+        registryUrl: stack.registry.url,
+        token: 'not-it',
+      }),
       logger: testLogger('mcp'),
     });
     const client = await httpClient(mcp.endpoint);
     try {
       const answer = await call(client, 'list_agent_sessions');
       assert.equal(answer.isError, true);
-      assert.match(answer.text, /^Agent Runtime refused the request: .* — set AGENT_ORCHESTRATOR_API_TOKEN in this MCP server's environment/);
+      assert.match(
+        answer.text,
+        /^Agent Runtime refused the request: .* — set AGENT_ORCHESTRATOR_API_TOKEN in this MCP server's environment/,
+      );
     } finally {
       await client.close();
       await mcp.close();
@@ -173,7 +228,7 @@ describe('mcp: Streamable HTTP with a token (ao-mcp --http)', function () {
   });
 });
 
-describe('mcp: Streamable HTTP with an unreachable runtime', function () {
+describe('mcp: Streamable HTTP with an unreachable runtime', () => {
   let mcp: RunningMcpHttp;
   let client: Client;
 
@@ -198,17 +253,23 @@ describe('mcp: Streamable HTTP with an unreachable runtime', function () {
     for (let i = 0; i < 2; i++) {
       const answer = await call(client, 'start_agent_session', { name: 'x', prompt: 'y' });
       assert.equal(answer.isError, true);
-      assert.match(answer.text, /^Cannot connect to Agent Runtime at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\) — start it with `npm start`/);
+      assert.match(
+        answer.text,
+        /^Cannot connect to Agent Runtime at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\) — start it with `npm start`/,
+      );
     }
     const agents = await call(client, 'list_agent_blueprints');
     assert.match(agents.text, /^Cannot connect to Agent Registry/);
   });
 });
 
-describe('mcp: HTTP configuration', function () {
+describe('mcp: HTTP configuration', () => {
   it('reads AGENT_ORCHESTRATOR_MCP_URL (default http://127.0.0.1:8766/mcp); --port replaces the port', () => {
     assert.equal(mcpUrl({}).href, 'http://127.0.0.1:8766/mcp');
-    assert.equal(mcpUrl({ AGENT_ORCHESTRATOR_MCP_URL: 'http://localhost:9000/tools' }).href, 'http://localhost:9000/tools');
+    assert.equal(
+      mcpUrl({ AGENT_ORCHESTRATOR_MCP_URL: 'http://localhost:9000/tools' }).href,
+      'http://localhost:9000/tools',
+    );
     assert.equal(mcpUrl({}, 0).port, '0');
     assert.throws(() => mcpUrl({ AGENT_ORCHESTRATOR_MCP_URL: 'nope' }), /AGENT_ORCHESTRATOR_MCP_URL is not a URL/);
     assert.throws(() => mcpUrl({ AGENT_ORCHESTRATOR_MCP_URL: 'https://127.0.0.1:1/mcp' }), /must be an http:\/\/ URL/);
@@ -218,7 +279,11 @@ describe('mcp: HTTP configuration', function () {
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '[::1]']) assert.ok(isLoopback(host), host);
     for (const host of ['0.0.0.0', '192.168.1.2', 'example.com', '[::]']) assert.ok(!isLoopback(host), host);
     await assert.rejects(
-      startMcpHttp({ url: new URL('http://0.0.0.0:0/mcp'), orchestrator: new Orchestrator(), logger: testLogger('mcp') }),
+      startMcpHttp({
+        url: new URL('http://0.0.0.0:0/mcp'),
+        orchestrator: new Orchestrator(),
+        logger: testLogger('mcp'),
+      }),
       /listens on loopback only .* not '0\.0\.0\.0' — fix AGENT_ORCHESTRATOR_MCP_URL/,
     );
   });
@@ -226,11 +291,17 @@ describe('mcp: HTTP configuration', function () {
   it('ao-mcp refuses a non-loopback URL and bad flags with a message and exit code 1', async () => {
     const { execFile } = await import('node:child_process');
     const { aoMcpBin } = await import('./support/mcp-client.js');
-    const run = (args: string[], env: Record<string, string> = {}) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, [aoMcpBin, ...args], { env: { ...process.env, ...env }, timeout: 10_000 }, (error, _stdout, stderr) => {
-        resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stderr });
+    const run = (args: string[], env: Record<string, string> = {}) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [aoMcpBin, ...args],
+          { env: { ...process.env, ...env }, timeout: 10_000 },
+          (error, _stdout, stderr) => {
+            resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr });
+          },
+        );
       });
-    });
     const nonLoopback = await run(['--http'], { AGENT_ORCHESTRATOR_MCP_URL: 'http://0.0.0.0:0/mcp' });
     assert.equal(nonLoopback.code, 1);
     assert.match(nonLoopback.stderr, /^ao-mcp: The MCP server listens on loopback only/m);

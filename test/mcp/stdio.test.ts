@@ -51,7 +51,7 @@ describe('mcp: stdio transport with an unreachable runtime and registry', functi
     const { deadUrl } = await import('../support/servers.js');
     const [runtime, registry] = [await deadUrl(), await deadUrl()];
     ({ client } = await stdioClient({
-      ...process.env as Record<string, string>,
+      ...(process.env as Record<string, string>),
       AGENT_ORCHESTRATOR_SESSION_API_URL: runtime,
       AGENT_ORCHESTRATOR_AGENT_API_URL: registry,
     }));
@@ -72,7 +72,11 @@ describe('mcp: stdio transport with an unreachable runtime and registry', functi
     for (const [name, args] of calls) {
       const answer = await call(client, name, args);
       assert.equal(answer.isError, true, name);
-      assert.match(answer.text, /^Cannot connect to Agent Runtime at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\) — start it with `npm start` in the aof repository \(or `aof up`\), or set AGENT_ORCHESTRATOR_SESSION_API_URL in this MCP server's environment to where it runs$/, name);
+      assert.match(
+        answer.text,
+        /^Cannot connect to Agent Runtime at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\) — start it with `npm start` in the aof repository \(or `aof up`\), or set AGENT_ORCHESTRATOR_SESSION_API_URL in this MCP server's environment to where it runs$/,
+        name,
+      );
     }
     const agents = await call(client, 'list_agent_blueprints');
     assert.equal(agents.isError, true);
@@ -80,7 +84,10 @@ describe('mcp: stdio transport with an unreachable runtime and registry', functi
   });
 
   it('reports a malformed URL variable as a tool error, not a dead server', async () => {
-    const { client: bad } = await stdioClient({ ...process.env as Record<string, string>, AGENT_ORCHESTRATOR_SESSION_API_URL: 'not a url' });
+    const { client: bad } = await stdioClient({
+      ...(process.env as Record<string, string>),
+      AGENT_ORCHESTRATOR_SESSION_API_URL: 'not a url',
+    });
     try {
       const answer = await call(bad, 'list_agent_sessions');
       assert.equal(answer.isError, true);

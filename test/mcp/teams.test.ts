@@ -21,14 +21,20 @@ describe('mcp: a child started from inside a session calls back', function () {
   });
   after(async () => stack?.close());
 
-  it('records the parent from the environment and resumes it with the child\'s result', async () => {
+  it("records the parent from the environment and resumes it with the child's result", async () => {
     stack.fake.respond((req) => {
       if (req.lastUserText === 'delegate' && req.toolNames.includes(TOOL)) {
-        return { toolUse: { name: TOOL, input: { name: 'helper', prompt: 'help out', async: true, callback: true, max_turns: 5 } } };
+        return {
+          toolUse: {
+            name: TOOL,
+            input: { name: 'helper', prompt: 'help out', async: true, callback: true, max_turns: 5 },
+          },
+        };
       }
       if (req.toolResults.some((r) => r.text.includes('helper'))) return { text: 'Waiting for helper.' };
       if (req.lastUserText === 'help out') return { text: 'helped' };
-      if (req.lastUserText.includes('callback from the Agent Orchestrator')) return { text: `Parent saw: ${/## helper \(run 1\): (\w+)\n(.*)/.exec(req.lastUserText)?.slice(1).join(' ')}` };
+      if (req.lastUserText.includes('callback from the Agent Orchestrator'))
+        return { text: `Parent saw: ${/## helper \(run 1\): (\w+)\n(.*)/.exec(req.lastUserText)?.slice(1).join(' ')}` };
       return { text: `unexpected: ${req.lastUserText}` };
     });
     await ao.agents.create({
@@ -37,10 +43,14 @@ describe('mcp: a child started from inside a session calls back', function () {
       mcp_servers: { aof: { command: process.execPath, args: [aoMcpBin] } },
     });
     await ao.sessions.create({ name: 'boss', prompt: 'delegate', agent: 'delegator', parent: null });
-    await eventually('boss resumed and finished', async () => {
-      const boss = await ao.sessions.get('boss');
-      return boss.runs.length === 2 && boss.state === 'finished';
-    }, 60_000);
+    await eventually(
+      'boss resumed and finished',
+      async () => {
+        const boss = await ao.sessions.get('boss');
+        return boss.runs.length === 2 && boss.state === 'finished';
+      },
+      60_000,
+    );
     const helper = await ao.sessions.get('helper');
     assert.equal(helper.parent, 'boss');
     assert.equal(helper.callback, true);

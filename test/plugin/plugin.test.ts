@@ -20,12 +20,38 @@ const SLASH_COMMANDS = [
   'agent-orchestrator-extract-token-usage',
 ];
 /** The command-line clients (ao-mcp, the MCP server, is not one of them). */
-const aoCommands = ['ao-new', 'ao-resume', 'ao-status', 'ao-get-result', 'ao-list-sessions', 'ao-list-agents', 'ao-show-config', 'ao-clean', 'ao-create-agent', 'ao-stop', 'ao-events',
-  'ao-delete', 'ao-update-agent', 'ao-activate-agent', 'ao-deactivate-agent', 'ao-delete-agent', 'ao-usage', 'ao-tree'];
+const aoCommands = [
+  'ao-new',
+  'ao-resume',
+  'ao-status',
+  'ao-get-result',
+  'ao-list-sessions',
+  'ao-list-agents',
+  'ao-show-config',
+  'ao-clean',
+  'ao-create-agent',
+  'ao-stop',
+  'ao-events',
+  'ao-delete',
+  'ao-update-agent',
+  'ao-activate-agent',
+  'ao-deactivate-agent',
+  'ao-delete-agent',
+  'ao-usage',
+  'ao-tree',
+];
 
 /** Runs a command and collects its output. */
-function exec(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}) {
-  const child = spawn(command, args, { cwd: options.cwd ?? repoRoot, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+function exec(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {},
+) {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? repoRoot,
+    env: options.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   child.stdin.end(options.input ?? '');
   let stdout = '';
   let stderr = '';
@@ -48,8 +74,13 @@ describe('the Claude Code plugin', function () {
   this.timeout(60_000);
 
   describe('manifests and documents', () => {
-    it('passes Claude Code\'s own validation (plugin strictly, and the marketplace)', async () => {
-      const plugin = await exec(claudeBin, ['plugin', 'validate', join(repoRoot, '.claude-plugin/plugin.json'), '--strict']);
+    it("passes Claude Code's own validation (plugin strictly, and the marketplace)", async () => {
+      const plugin = await exec(claudeBin, [
+        'plugin',
+        'validate',
+        join(repoRoot, '.claude-plugin/plugin.json'),
+        '--strict',
+      ]);
       assert.equal(plugin.code, 0, plugin.stdout + plugin.stderr);
       const marketplace = await exec(claudeBin, ['plugin', 'validate', repoRoot]);
       assert.equal(marketplace.code, 0, marketplace.stdout + marketplace.stderr);
@@ -63,7 +94,11 @@ describe('the Claude Code plugin', function () {
       assert.deepEqual(readdirSync(commandsDir).sort(), SLASH_COMMANDS.map((c) => `${c}.md`).sort());
       for (const command of SLASH_COMMANDS) {
         const text = readFileSync(join(commandsDir, `${command}.md`), 'utf8');
-        assert.match(text, new RegExp(`^---\\nname: ${command}\\ndescription: .+\\n`), `${command}.md names itself, so /${command} works`);
+        assert.match(
+          text,
+          new RegExp(`^---\\nname: ${command}\\ndescription: .+\\n`),
+          `${command}.md names itself, so /${command} works`,
+        );
       }
       for (const reference of ['AGENT-ORCHESTRATOR.md', 'ENV_VARS.md']) {
         assert.ok(existsSync(join(skillDir, 'references', reference)), reference);
@@ -82,9 +117,20 @@ describe('the Claude Code plugin', function () {
     it('SKILL.md documents every command, every state, the errors and the exit codes', () => {
       // No allowed-tools: a skill that grants permissions needs the user's approval to load.
       assert.match(skill, /^---\nname: orchestrator\ndescription: .{100,}\n---\n/);
-      for (const command of aoCommands) assert.ok(skill.includes(`\`${command} `) || skill.includes(`\`${command}\``), command);
-      for (const state of ['queued', 'running', 'finished', 'failed', 'stopped', 'not_existent']) assert.ok(skill.includes(`| \`${state}\` |`), state);
-      for (const heading of ['## When to use it', '## Running the commands', '## Session states', '## Blueprints vs sessions', '## Typical workflows', '## Notes for AI assistants', '## Errors', '## Exit codes']) {
+      for (const command of aoCommands)
+        assert.ok(skill.includes(`\`${command} `) || skill.includes(`\`${command}\``), command);
+      for (const state of ['queued', 'running', 'finished', 'failed', 'stopped', 'not_existent'])
+        assert.ok(skill.includes(`| \`${state}\` |`), state);
+      for (const heading of [
+        '## When to use it',
+        '## Running the commands',
+        '## Session states',
+        '## Blueprints vs sessions',
+        '## Typical workflows',
+        '## Notes for AI assistants',
+        '## Errors',
+        '## Exit codes',
+      ]) {
         assert.ok(skill.includes(`\n${heading}\n`), heading);
       }
       assert.ok(skill.includes('${CLAUDE_PLUGIN_ROOT}/dist/bin/'), 'the fallback without PATH');
@@ -99,7 +145,8 @@ describe('the Claude Code plugin', function () {
           if (statSync(path).isDirectory()) {
             if (entry !== 'generated') walk(path);
           } else if (/\.(ts|mjs)$/.test(entry)) {
-            for (const match of readFileSync(path, 'utf8').matchAll(/\b(AGENT_ORCHESTRATOR_[A-Z_]+|AOF_[A-Z_]+)\b/g)) used.add(match[1]!);
+            for (const match of readFileSync(path, 'utf8').matchAll(/\b(AGENT_ORCHESTRATOR_[A-Z_]+|AOF_[A-Z_]+)\b/g))
+              used.add(match[1]!);
           }
         }
       };
@@ -124,15 +171,34 @@ describe('the Claude Code plugin', function () {
 
     /** Runs the parent Claude Code with the plugin, headless, and parses its stream-json output. */
     async function parent(prompt: string, extraArgs: string[]) {
-      const r = await exec(claudeBin, ['-p', '--output-format', 'stream-json', '--verbose', '--model', TEST_MODEL, '--plugin-dir', repoRoot, ...extraArgs], {
-        cwd: stack.projectDir,
-        env: { ...stack.clientEnv, CLAUDE_CONFIG_DIR: parentConfig },
-        input: prompt,
-      });
-      const lines = r.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+      const r = await exec(
+        claudeBin,
+        [
+          '-p',
+          '--output-format',
+          'stream-json',
+          '--verbose',
+          '--model',
+          TEST_MODEL,
+          '--plugin-dir',
+          repoRoot,
+          ...extraArgs,
+        ],
+        {
+          cwd: stack.projectDir,
+          env: { ...stack.clientEnv, CLAUDE_CONFIG_DIR: parentConfig },
+          input: prompt,
+        },
+      );
+      const lines = r.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line));
       const init = lines.find((l) => l.type === 'system' && l.subtype === 'init');
       const result = lines.find((l) => l.type === 'result');
-      const toolResults = lines.filter((l) => l.type === 'user').flatMap((l) => (Array.isArray(l.message?.content) ? l.message.content : []))
+      const toolResults = lines
+        .filter((l) => l.type === 'user')
+        .flatMap((l) => (Array.isArray(l.message?.content) ? l.message.content : []))
         .filter((b: { type: string }) => b.type === 'tool_result');
       const transcript = `exit ${r.code}\n${r.stdout}\nstderr: ${r.stderr}`;
       return { ...r, init, result, toolResults, transcript };
@@ -158,7 +224,12 @@ describe('the Claude Code plugin', function () {
         if (!seen.skillText && text.includes('Base directory for this skill')) {
           // The skill is loaded: run the command it documents, by name (the plugin's bin/ is on PATH).
           seen.skillText = text;
-          return { toolUse: { name: 'Bash', input: { command: 'ao-new child1 -p "say hi"', description: 'Delegate to session child1' } } };
+          return {
+            toolUse: {
+              name: 'Bash',
+              input: { command: 'ao-new child1 -p "say hi"', description: 'Delegate to session child1' },
+            },
+          };
         }
         if (req.toolResults.length) return { text: `unexpected tool result: ${req.toolResults[0]!.text}` };
         return { text: `unexpected request ${req.index}` };
@@ -170,13 +241,23 @@ describe('the Claude Code plugin', function () {
       assert.deepEqual(run.result.permission_denials, [], run.transcript);
 
       // Claude Code loaded the plugin: its skill and slash commands.
-      assert.ok(run.init.plugins.some((p: { name: string; path: string }) => p.name === 'agent-orchestrator' && p.path.replace(/\/$/, '') === repoRoot.replace(/\/$/, '')), run.transcript);
+      assert.ok(
+        run.init.plugins.some(
+          (p: { name: string; path: string }) =>
+            p.name === 'agent-orchestrator' && p.path.replace(/\/$/, '') === repoRoot.replace(/\/$/, ''),
+        ),
+        run.transcript,
+      );
       assert.ok(run.init.skills.includes('agent-orchestrator:orchestrator'));
-      for (const command of SLASH_COMMANDS) assert.ok(run.init.slash_commands.includes(`agent-orchestrator:${command}`), command);
+      for (const command of SLASH_COMMANDS)
+        assert.ok(run.init.slash_commands.includes(`agent-orchestrator:${command}`), command);
       assert.equal(seen.skillListed, true, 'the skill was offered to the model');
       assert.ok(seen.skillText, `the model got the skill's text:\n${run.transcript}`);
       assert.ok(seen.skillText.includes('# Agent Orchestrator (aof)'), 'SKILL.md body');
-      assert.ok(seen.skillText.includes(`${repoRoot.replace(/\/$/, '')}/dist/bin/ao-new.js`), '${CLAUDE_PLUGIN_ROOT} was substituted');
+      assert.ok(
+        seen.skillText.includes(`${repoRoot.replace(/\/$/, '')}/dist/bin/ao-new.js`),
+        '${CLAUDE_PLUGIN_ROOT} was substituted',
+      );
 
       // The child ran as its own Claude Code session in the runtime, in the parent's directory.
       const ao = stack.client();
@@ -189,7 +270,9 @@ describe('the Claude Code plugin', function () {
       assert.notEqual(child.claude_session_id, run.init.session_id, 'a second Claude Code conversation');
 
       // The child's result came back into the parent's conversation as the Bash tool's result.
-      const bash = run.toolResults.find((b: { content: unknown }) => JSON.stringify(b.content).includes('hi from child'));
+      const bash = run.toolResults.find((b: { content: unknown }) =>
+        JSON.stringify(b.content).includes('hi from child'),
+      );
       assert.ok(bash, `a tool_result with the child's answer:\n${run.transcript}`);
       assert.notEqual(bash.is_error, true);
       assert.equal(run.result.is_error, false);
@@ -203,8 +286,12 @@ describe('the Claude Code plugin', function () {
         if (!text.includes('Get ready to delegate work')) return { text: `unexpected request ${req.index}` };
         const agents = req.toolResults.find((t) => t.text.includes('"agents"'));
         const sessions = req.toolResults.find((t) => t.text.includes('"sessions"'));
-        if (!req.toolResults.length) return { toolUse: { name: 'Bash', input: { command: 'ao-list-agents --json', description: 'List agents' } } };
-        if (agents) return { toolUse: { name: 'Bash', input: { command: 'ao-list-sessions --json', description: 'List sessions' } } };
+        if (!req.toolResults.length)
+          return { toolUse: { name: 'Bash', input: { command: 'ao-list-agents --json', description: 'List agents' } } };
+        if (agents)
+          return {
+            toolUse: { name: 'Bash', input: { command: 'ao-list-sessions --json', description: 'List sessions' } },
+          };
         if (sessions) {
           const names = (JSON.parse(sessions.text).sessions as Array<{ name: string }>).map((s) => s.name);
           return { text: `READY — agents: reviewer — Reviews code; sessions: ${names.join(', ')}` };
@@ -223,15 +310,20 @@ describe('the Claude Code plugin', function () {
       assert.equal(run.result.result, `READY — agents: reviewer — Reviews code; sessions: ${sessionNames.join(', ')}`);
       assert.ok(sessionNames.includes('existing'));
       const listed = describeRequest(stack.fake.requests.at(-1)!, 0);
-      assert.ok(listed.toolResults[0]!.text.includes('"name": "existing"'), 'the real ao-list-sessions output reached the model');
+      assert.ok(
+        listed.toolResults[0]!.text.includes('"name": "existing"'),
+        'the real ao-list-sessions output reached the model',
+      );
     });
 
     it('/agent-orchestrator-extract-token-usage gets its numbers from ao-usage, which its allowed-tools let through', async () => {
       stack.fake.respond((req): Reply => {
         if (req.lastUserText === 'a session to count') return { text: 'counted' };
         const text = JSON.stringify(req.body.messages);
-        if (!text.includes('Report token usage and cost of aof sessions')) return { text: `unexpected request ${req.index}` };
-        if (!req.toolResults.length) return { toolUse: { name: 'Bash', input: { command: 'ao-usage --json', description: 'Usage report' } } };
+        if (!text.includes('Report token usage and cost of aof sessions'))
+          return { text: `unexpected request ${req.index}` };
+        if (!req.toolResults.length)
+          return { toolUse: { name: 'Bash', input: { command: 'ao-usage --json', description: 'Usage report' } } };
         const report = JSON.parse(req.toolResults[0]!.text);
         return { text: `TOTAL ${report.totals.sessions} sessions ${report.totals.usage.input_tokens} input tokens` };
       });
@@ -243,7 +335,10 @@ describe('the Claude Code plugin', function () {
       const run = await parent('/agent-orchestrator-extract-token-usage', []);
       assert.equal(run.code, 0, run.transcript);
       assert.deepEqual(run.result.permission_denials, [], run.transcript);
-      assert.equal(run.result.result, `TOTAL ${expected.totals.sessions} sessions ${expected.totals.usage.input_tokens} input tokens`);
+      assert.equal(
+        run.result.result,
+        `TOTAL ${expected.totals.sessions} sessions ${expected.totals.usage.input_tokens} input tokens`,
+      );
     });
   });
 });

@@ -23,16 +23,26 @@ describe('registry: several processes on one PostgreSQL database', function () {
     const databaseUrl = await freshDatabase();
     registries = await Promise.all([startTestRegistry({ databaseUrl }), startTestRegistry({ databaseUrl })]);
     const [a, b] = registries.map(client) as [Orchestrator, Orchestrator];
-    await a.agents.create({ name: 'shared', description: 'made on a', mcp_servers: { t: { command: 't', env: { 'a.b': '$x' } } } });
+    await a.agents.create({
+      name: 'shared',
+      description: 'made on a',
+      mcp_servers: { t: { command: 't', env: { 'a.b': '$x' } } },
+    });
     assert.deepEqual(await b.agents.get('shared'), await a.agents.get('shared'));
     await b.agents.update('shared', { description: 'changed on b', mcp_servers: null });
     assert.equal((await a.agents.get('shared')).description, 'changed on b');
     assert.equal('mcp_servers' in (await a.agents.get('shared')), false);
 
-    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => [a, b][i % 2]!.agents.create({ name: 'race', description: `try ${i}` })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => [a, b][i % 2]!.agents.create({ name: 'race', description: `try ${i}` })),
+    );
     assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
-    for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof ConflictError, String(o.reason));
-    assert.deepEqual((await b.agents.list()).map((x) => x.name), ['race', 'shared']);
+    for (const o of outcomes)
+      if (o.status === 'rejected') assert.ok(o.reason instanceof ConflictError, String(o.reason));
+    assert.deepEqual(
+      (await b.agents.list()).map((x) => x.name),
+      ['race', 'shared'],
+    );
   });
 
   it('keeps blueprints across a restart, in the database rather than the data dir', async () => {
@@ -47,10 +57,16 @@ describe('registry: several processes on one PostgreSQL database', function () {
 
   it('fails to start on a database it cannot reach, naming the variable and not the password', async () => {
     const port = new URL(await deadUrl()).port;
-    await assert.rejects(startTestRegistry({ databaseUrl: `postgres://aof:s3cret-pw@127.0.0.1:${port}/aof` }), (error: Error) => {
-      assert.match(error.message, /cannot use PostgreSQL at postgres:\/\/aof:\*\*\*@127\.0\.0\.1:\d+\/aof \(AGENT_ORCHESTRATOR_DATABASE_URL\): .*ECONNREFUSED/);
-      assert.doesNotMatch(error.message, /s3cret/);
-      return true;
-    });
+    await assert.rejects(
+      startTestRegistry({ databaseUrl: `postgres://aof:s3cret-pw@127.0.0.1:${port}/aof` }),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          /cannot use PostgreSQL at postgres:\/\/aof:\*\*\*@127\.0\.0\.1:\d+\/aof \(AGENT_ORCHESTRATOR_DATABASE_URL\): .*ECONNREFUSED/,
+        );
+        assert.doesNotMatch(error.message, /s3cret/);
+        return true;
+      },
+    );
   });
 });

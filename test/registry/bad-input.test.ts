@@ -20,7 +20,12 @@ describe('registry: bad input', () => {
   let ao: Orchestrator;
   const json = { 'content-type': 'application/json' };
   const post = (body: unknown, headers: Record<string, string> = json) =>
-    rawRequest(registry.url, { method: 'POST', path: '/agents', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    rawRequest(registry.url, {
+      method: 'POST',
+      path: '/agents',
+      headers,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
 
   before(async () => {
     registry = await startTestRegistry();
@@ -33,7 +38,10 @@ describe('registry: bad input', () => {
   });
   afterEach(async () => {
     // Nothing bad got stored.
-    assert.deepEqual((await ao.agents.list()).map((a) => a.name), ['existing']);
+    assert.deepEqual(
+      (await ao.agents.list()).map((a) => a.name),
+      ['existing'],
+    );
   });
 
   describe('names', () => {
@@ -50,7 +58,10 @@ describe('registry: bad input', () => {
         await assert.rejects(ao.agents.create({ name, description: 'x' }), (error: unknown) => {
           assert.ok(error instanceof InvalidRequestError);
           assert.equal(error.status, 400);
-          assert.ok(error.errors.some((e) => e.field === 'body.name'), JSON.stringify(error.errors));
+          assert.ok(
+            error.errors.some((e) => e.field === 'body.name'),
+            JSON.stringify(error.errors),
+          );
           assert.match(error.message, /^body\.name: /);
           return true;
         });
@@ -65,10 +76,25 @@ describe('registry: bad input', () => {
       await ao.agents.delete('Z');
     });
 
-    for (const path of ['/agents/bad%20name', '/agents/-coder', `/agents/${'a'.repeat(61)}`, '/agents/a.b', '/agents/%E0%A4%A']) {
+    for (const path of [
+      '/agents/bad%20name',
+      '/agents/-coder',
+      `/agents/${'a'.repeat(61)}`,
+      '/agents/a.b',
+      '/agents/%E0%A4%A',
+    ]) {
       it(`refuses a bad name in the path: ${path.slice(0, 30)}`, async () => {
         assertProblem(await rawRequest(registry.url, { path }), 400, 'path.name');
-        assertProblem(await rawRequest(registry.url, { method: 'PATCH', path: `${path}/status`, headers: json, body: '{"status":"active"}' }), 400, 'path.name');
+        assertProblem(
+          await rawRequest(registry.url, {
+            method: 'PATCH',
+            path: `${path}/status`,
+            headers: json,
+            body: '{"status":"active"}',
+          }),
+          400,
+          'path.name',
+        );
       });
     }
   });
@@ -82,7 +108,12 @@ describe('registry: bad input', () => {
 
     it('refuses an unknown field in an update, the name included', async () => {
       for (const field of ['colour', 'name', 'created_at']) {
-        const res = await rawRequest(registry.url, { method: 'PATCH', path: '/agents/existing', headers: json, body: JSON.stringify({ [field]: 'x' }) });
+        const res = await rawRequest(registry.url, {
+          method: 'PATCH',
+          path: '/agents/existing',
+          headers: json,
+          body: JSON.stringify({ [field]: 'x' }),
+        });
         assertProblem(res, 400, `body.${field}`);
       }
     });
@@ -103,30 +134,76 @@ describe('registry: bad input', () => {
     });
 
     it('names the field inside an MCP server', async () => {
-      assertProblem(await post({ name: 'ok', description: 'x', mcp_servers: { e: { type: 'http' } } }), 400, 'body.mcp_servers.e.url');
-      assertProblem(await post({ name: 'ok', description: 'x', mcp_servers: { e: { command: '' } } }), 400, 'body.mcp_servers.e.command');
-      assertProblem(await post({ name: 'ok', description: 'x', mcp_servers: { e: { command: 'x', env: { A: 1 } } } }), 400, 'body.mcp_servers.e.env.A');
-      assertProblem(await post({ name: 'ok', description: 'x', mcp_servers: { 'bad name': { command: 'x' } } }), 400, 'body.mcp_servers.bad name');
+      assertProblem(
+        await post({ name: 'ok', description: 'x', mcp_servers: { e: { type: 'http' } } }),
+        400,
+        'body.mcp_servers.e.url',
+      );
+      assertProblem(
+        await post({ name: 'ok', description: 'x', mcp_servers: { e: { command: '' } } }),
+        400,
+        'body.mcp_servers.e.command',
+      );
+      assertProblem(
+        await post({ name: 'ok', description: 'x', mcp_servers: { e: { command: 'x', env: { A: 1 } } } }),
+        400,
+        'body.mcp_servers.e.env.A',
+      );
+      assertProblem(
+        await post({ name: 'ok', description: 'x', mcp_servers: { 'bad name': { command: 'x' } } }),
+        400,
+        'body.mcp_servers.bad name',
+      );
     });
 
     it('refuses null where a field cannot be removed', async () => {
-      assertProblem(await rawRequest(registry.url, { method: 'PATCH', path: '/agents/existing', headers: json, body: '{"description":null}' }), 400, 'body.description');
-      assertProblem(await rawRequest(registry.url, { method: 'PATCH', path: '/agents/existing', headers: json, body: '{"status":null}' }), 400, 'body.status');
+      assertProblem(
+        await rawRequest(registry.url, {
+          method: 'PATCH',
+          path: '/agents/existing',
+          headers: json,
+          body: '{"description":null}',
+        }),
+        400,
+        'body.description',
+      );
+      assertProblem(
+        await rawRequest(registry.url, {
+          method: 'PATCH',
+          path: '/agents/existing',
+          headers: json,
+          body: '{"status":null}',
+        }),
+        400,
+        'body.status',
+      );
     });
 
     it('refuses an empty update', async () => {
       await assert.rejects(ao.agents.update('existing', {}), (error: unknown) => {
         assert.ok(error instanceof InvalidRequestError);
-        assert.deepEqual(error.errors.map((e) => e.field), ['body']);
+        assert.deepEqual(
+          error.errors.map((e) => e.field),
+          ['body'],
+        );
         return true;
       });
     });
 
     it('refuses a bad status value', async () => {
-      const res = await rawRequest(registry.url, { method: 'PATCH', path: '/agents/existing/status', headers: json, body: '{"status":"paused"}' });
+      const res = await rawRequest(registry.url, {
+        method: 'PATCH',
+        path: '/agents/existing/status',
+        headers: json,
+        body: '{"status":"paused"}',
+      });
       assertProblem(res, 400, 'body.status');
       assert.equal(res.json.errors[0].message, 'must be one of: active, inactive');
-      assertProblem(await rawRequest(registry.url, { method: 'PATCH', path: '/agents/existing/status', headers: json, body: '{}' }), 400, 'body.status');
+      assertProblem(
+        await rawRequest(registry.url, { method: 'PATCH', path: '/agents/existing/status', headers: json, body: '{}' }),
+        400,
+        'body.status',
+      );
       assert.equal((await ao.agents.get('existing')).status, 'active');
     });
   });
@@ -161,16 +238,27 @@ describe('registry: bad input', () => {
     it('refuses a wrong content type with 415', async () => {
       const body = { name: 'ok', description: 'x' };
       assertProblem(await post(body, { 'content-type': 'text/plain' }), 415, 'header.content-type');
-      assertProblem(await post('name=ok&description=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'header.content-type');
+      assertProblem(
+        await post('name=ok&description=x', { 'content-type': 'application/x-www-form-urlencoded' }),
+        415,
+        'header.content-type',
+      );
       assertProblem(await post(body, {}), 415, 'header.content-type');
     });
 
     it('refuses an unknown content encoding with 415', async () => {
-      assertProblem(await post({ name: 'ok', description: 'x' }, { ...json, 'content-encoding': 'zip-it' }), 415, 'header.content-encoding');
+      assertProblem(
+        await post({ name: 'ok', description: 'x' }, { ...json, 'content-encoding': 'zip-it' }),
+        415,
+        'header.content-encoding',
+      );
     });
 
     it('accepts application/json with a charset', async () => {
-      const res = await post({ name: 'charset', description: 'x' }, { 'content-type': 'application/json; charset=utf-8' });
+      const res = await post(
+        { name: 'charset', description: 'x' },
+        { 'content-type': 'application/json; charset=utf-8' },
+      );
       assert.equal(res.status, 201);
       await ao.agents.delete('charset');
     });
@@ -185,13 +273,22 @@ describe('registry: bad input', () => {
     it('refuses a bad status filter', async () => {
       const res = await rawRequest(registry.url, { path: '/agents?status=paused' });
       assertProblem(res, 400, 'query.status');
-      assertProblem(await rawRequest(registry.url, { path: '/agents?status=active&status=inactive' }), 400, 'query.status');
+      assertProblem(
+        await rawRequest(registry.url, { path: '/agents?status=active&status=inactive' }),
+        400,
+        'query.status',
+      );
     });
   });
 
   describe('methods and routes', () => {
     it('answers 405 with Allow to a method the path does not have', async () => {
-      const res = await rawRequest(registry.url, { method: 'PUT', path: '/agents/existing', headers: json, body: '{}' });
+      const res = await rawRequest(registry.url, {
+        method: 'PUT',
+        path: '/agents/existing',
+        headers: json,
+        body: '{}',
+      });
       assertProblem(res, 405);
       assert.match(String(res.headers.allow), /PATCH/);
       assertProblem(await rawRequest(registry.url, { method: 'DELETE', path: '/agents' }), 405);
@@ -209,8 +306,18 @@ describe('registry: bad input', () => {
         { method: 'POST', path: '/agents', headers: json, body: 'null' },
         { method: 'POST', path: '/agents', headers: json, body: '{"name":"ok","description":"x","mcp_servers":null}' },
         { method: 'POST', path: '/agents', headers: json, body: '{"__proto__":{"x":1},"name":"ok","description":"x"}' },
-        { method: 'POST', path: '/agents', headers: json, body: '{"name":"ok","description":"x","mcp_servers":{"__proto__":{"command":"x"}}}' },
-        { method: 'PATCH', path: '/agents/existing', headers: json, body: '{"mcp_servers":{"$where":{"command":"x"}}}' },
+        {
+          method: 'POST',
+          path: '/agents',
+          headers: json,
+          body: '{"name":"ok","description":"x","mcp_servers":{"__proto__":{"command":"x"}}}',
+        },
+        {
+          method: 'PATCH',
+          path: '/agents/existing',
+          headers: json,
+          body: '{"mcp_servers":{"$where":{"command":"x"}}}',
+        },
         { method: 'PATCH', path: '/agents/nobody', headers: json, body: '{"description":"x"}' },
         { method: 'GET', path: '/agents?status[$ne]=x' },
         { method: 'GET', path: '/agents/%00' },
@@ -220,7 +327,10 @@ describe('registry: bad input', () => {
       ];
       for (const request of odd) {
         const res = await rawRequest(registry.url, request);
-        assert.ok(res.status < 500, `${request.method} ${request.path} ${request.body ?? ''} → ${res.status} ${res.text}`);
+        assert.ok(
+          res.status < 500,
+          `${request.method} ${request.path} ${request.body ?? ''} → ${res.status} ${res.text}`,
+        );
       }
       // The $where key above may have been stored as a server name; put the blueprint back as it was.
       await ao.agents.update('existing', { mcp_servers: null });

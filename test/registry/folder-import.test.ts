@@ -32,15 +32,24 @@ describe('registry: agent folders', () => {
   before(async () => {
     agentsDir = await tempDir('aof-agents-');
     await writeFolder(agentsDir, 'reviewer', {
-      'agent.json': JSON.stringify({ name: 'reviewer', description: 'Reviews diffs', model: 'sonnet', allowed_tools: ['Read'] }),
+      'agent.json': JSON.stringify({
+        name: 'reviewer',
+        description: 'Reviews diffs',
+        model: 'sonnet',
+        allowed_tools: ['Read'],
+      }),
       'agent.system-prompt.md': '# Reviewer\n\nPoint out bugs, not style.\n',
       'agent.mcp.json': JSON.stringify(reviewerMcp),
     });
     // The name comes from the folder when agent.json has none.
     await writeFolder(agentsDir, 'planner', { 'agent.json': JSON.stringify({ description: 'Plans work' }) });
     await writeFolder(agentsDir, 'broken-json', { 'agent.json': '{"name": "broken-json", "description": ' });
-    await writeFolder(agentsDir, 'bad name', { 'agent.json': JSON.stringify({ description: 'named by a folder with a space' }) });
-    await writeFolder(agentsDir, 'bad-field', { 'agent.json': JSON.stringify({ name: 'bad-field', description: 'x', colour: 'red' }) });
+    await writeFolder(agentsDir, 'bad name', {
+      'agent.json': JSON.stringify({ description: 'named by a folder with a space' }),
+    });
+    await writeFolder(agentsDir, 'bad-field', {
+      'agent.json': JSON.stringify({ name: 'bad-field', description: 'x', colour: 'red' }),
+    });
     await writeFolder(agentsDir, 'broken-mcp', {
       'agent.json': JSON.stringify({ name: 'broken-mcp', description: 'x' }),
       'agent.mcp.json': '{"mcpServers": {',
@@ -70,13 +79,19 @@ describe('registry: agent folders', () => {
   });
 
   it('skips the broken folders and keeps running', async () => {
-    assert.deepEqual((await ao.agents.list()).map((a) => a.name), ['planner', 'reviewer']);
+    assert.deepEqual(
+      (await ao.agents.list()).map((a) => a.name),
+      ['planner', 'reviewer'],
+    );
     assert.equal((await rawRequest(registry.url, { path: '/health' })).status, 200);
   });
 
   it('reports each skipped folder by name', () => {
     for (const folder of ['broken-json', 'bad name', 'bad-field', 'broken-mcp', 'no-agent-json']) {
-      assert.ok(logger.warnings.some((w) => w.includes(`'${folder}'`)), `no warning names ${folder}: ${logger.warnings.join('\n')}`);
+      assert.ok(
+        logger.warnings.some((w) => w.includes(`'${folder}'`)),
+        `no warning names ${folder}: ${logger.warnings.join('\n')}`,
+      );
     }
     assert.ok(logger.warnings.some((w) => w.includes("'broken-json'") && /not valid JSON/.test(w)));
   });

@@ -69,7 +69,10 @@ describe('registry: persistence', () => {
     ao = new Orchestrator({ registryUrl: registry.url, token: null });
     const after = await ao.agents.list();
     assert.deepEqual(after, before);
-    assert.deepEqual(after.map((a) => a.name), ['coder', 'sleeper']);
+    assert.deepEqual(
+      after.map((a) => a.name),
+      ['coder', 'sleeper'],
+    );
     assert.equal('system_prompt' in after[0]!, false);
     assert.deepEqual(after[0]!.mcp_servers, { tool: { command: 'tool', env: { 'a.b': '1', $X: '2' } } });
     assert.equal(after[1]!.status, 'inactive');
@@ -79,7 +82,10 @@ describe('registry: persistence', () => {
     await registry.close();
     registry = await startTestRegistry({ dataDir });
     ao = new Orchestrator({ registryUrl: registry.url, token: null });
-    assert.deepEqual((await ao.agents.list()).map((a) => a.name), ['coder', 'doomed', 'sleeper']);
+    assert.deepEqual(
+      (await ao.agents.list()).map((a) => a.name),
+      ['coder', 'doomed', 'sleeper'],
+    );
   });
 
   it('refuses a second server on a data dir in use in the same process', async () => {
@@ -94,7 +100,10 @@ describe('registry: persistence', () => {
     await ao.agents.create({ name: 'still-mine', description: 'x' });
     await registry.close();
     registry = await startTestRegistry({ dataDir }); // free again once closed
-    assert.equal((await new Orchestrator({ registryUrl: registry.url, token: null }).agents.get('still-mine')).name, 'still-mine');
+    assert.equal(
+      (await new Orchestrator({ registryUrl: registry.url, token: null }).agents.get('still-mine')).name,
+      'still-mine',
+    );
   });
 
   it('refuses a second server while another process owns the data dir, and takes over after it dies', async function () {
@@ -103,12 +112,18 @@ describe('registry: persistence', () => {
     try {
       await new Orchestrator({ registryUrl: url, token: null }).agents.create({ name: 'from-child', description: 'x' });
       assert.equal((await readFile(join(dataDir, 'registry.lock'), 'utf8')).trim(), String(child.pid));
-      await assert.rejects(startTestRegistry({ dataDir }), new RegExp(`is in use by another registry \\(pid ${child.pid}\\)`));
+      await assert.rejects(
+        startTestRegistry({ dataDir }),
+        new RegExp(`is in use by another registry \\(pid ${child.pid}\\)`),
+      );
     } finally {
       child.kill('SIGKILL'); // a crash: the lock file stays behind
       if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
     }
     registry = await startTestRegistry({ dataDir });
-    assert.equal((await new Orchestrator({ registryUrl: registry.url, token: null }).agents.get('from-child')).name, 'from-child');
+    assert.equal(
+      (await new Orchestrator({ registryUrl: registry.url, token: null }).agents.get('from-child')).name,
+      'from-child',
+    );
   });
 });

@@ -17,7 +17,13 @@ describe('registry: security', () => {
     });
 
     it('refuses a foreign Host header with 403 (DNS rebinding)', async () => {
-      for (const host of ['evil.example', `evil.example:${port}`, 'localhost', `localhost:1${port}`, `127.0.0.2:${port}`]) {
+      for (const host of [
+        'evil.example',
+        `evil.example:${port}`,
+        'localhost',
+        `localhost:1${port}`,
+        `127.0.0.2:${port}`,
+      ]) {
         const res = await rawRequest(registry.url, { path: '/agents', headers: { host } });
         assert.equal(res.status, 403, host);
         assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
@@ -38,7 +44,12 @@ describe('registry: security', () => {
     });
 
     it('refuses a foreign Origin with 403 (cross-site requests)', async () => {
-      for (const origin of ['http://evil.example', 'null', `http://evil.example:${port}`, 'https://dashboard.example:3000']) {
+      for (const origin of [
+        'http://evil.example',
+        'null',
+        `http://evil.example:${port}`,
+        'https://dashboard.example:3000',
+      ]) {
         const res = await rawRequest(registry.url, { path: '/agents', headers: { origin } });
         assert.equal(res.status, 403, origin);
         assert.equal(res.json.errors[0].field, 'header.origin');
@@ -72,7 +83,12 @@ describe('registry: security', () => {
     });
 
     it('accepts an origin listed in allowedOrigins, and its own origin', async () => {
-      for (const origin of ['http://dashboard.example:3000', 'http://DASHBOARD.example:3000', `http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+      for (const origin of [
+        'http://dashboard.example:3000',
+        'http://DASHBOARD.example:3000',
+        `http://127.0.0.1:${port}`,
+        `http://localhost:${port}`,
+      ]) {
         const res = await rawRequest(registry.url, { path: '/agents', headers: { origin } });
         assert.equal(res.status, 200, origin);
       }
@@ -102,14 +118,23 @@ describe('registry: security', () => {
     });
 
     it('answers 401 to a wrong token or scheme', async () => {
-      for (const authorization of [`Bearer ${token}x`, 'Bearer ', `Basic ${token}`, token, `Bearer ${token.slice(0, -1)}`]) {
+      for (const authorization of [
+        `Bearer ${token}x`,
+        'Bearer ',
+        `Basic ${token}`,
+        token,
+        `Bearer ${token.slice(0, -1)}`,
+      ]) {
         const res = await rawRequest(registry.url, { path: '/agents', headers: { authorization } });
         assert.equal(res.status, 401, authorization);
       }
     });
 
     it('the SDK throws UnauthorizedError without a token or with a wrong one', async () => {
-      for (const ao of [new Orchestrator({ registryUrl: registry.url, token: null }), new Orchestrator({ registryUrl: registry.url, token: 'wrong' })]) {
+      for (const ao of [
+        new Orchestrator({ registryUrl: registry.url, token: null }),
+        new Orchestrator({ registryUrl: registry.url, token: 'wrong' }),
+      ]) {
         await assert.rejects(ao.agents.list(), (error: unknown) => {
           assert.ok(error instanceof UnauthorizedError);
           assert.equal(error.status, 401);
@@ -123,8 +148,14 @@ describe('registry: security', () => {
     it('works with the right token given to the Orchestrator', async () => {
       const ao = new Orchestrator({ registryUrl: registry.url, token });
       await ao.agents.create({ name: 'guarded', description: 'x' });
-      assert.deepEqual((await ao.agents.list()).map((a) => a.name), ['guarded']);
-      const res = await rawRequest(registry.url, { path: '/agents/guarded', headers: { authorization: `bearer  ${token}` } });
+      assert.deepEqual(
+        (await ao.agents.list()).map((a) => a.name),
+        ['guarded'],
+      );
+      const res = await rawRequest(registry.url, {
+        path: '/agents/guarded',
+        headers: { authorization: `bearer  ${token}` },
+      });
       assert.equal(res.status, 200);
     });
 
@@ -141,14 +172,23 @@ describe('registry: security', () => {
       it('the SDK sends the token from the environment by default', async () => {
         process.env[ENV.token] = token;
         const ao = new Orchestrator({ registryUrl: registry.url });
-        assert.deepEqual((await ao.agents.list()).map((a) => a.name), ['guarded']);
+        assert.deepEqual(
+          (await ao.agents.list()).map((a) => a.name),
+          ['guarded'],
+        );
       });
 
       it('an explicit token wins over the environment, and null sends none', async () => {
         process.env[ENV.token] = 'wrong';
-        assert.equal((await new Orchestrator({ registryUrl: registry.url, token }).agents.get('guarded')).name, 'guarded');
+        assert.equal(
+          (await new Orchestrator({ registryUrl: registry.url, token }).agents.get('guarded')).name,
+          'guarded',
+        );
         process.env[ENV.token] = token;
-        await assert.rejects(new Orchestrator({ registryUrl: registry.url, token: null }).agents.list(), UnauthorizedError);
+        await assert.rejects(
+          new Orchestrator({ registryUrl: registry.url, token: null }).agents.list(),
+          UnauthorizedError,
+        );
       });
     });
   });

@@ -3,12 +3,17 @@
 // resumes there with --resume; a cwd reached through a symlink, with a long name in other scripts,
 // and HOME instead of CLAUDE_CONFIG_DIR; what a different cwd does.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
-  claudeConfigDir, conversationPath, locateConversation, projectFolderName, readConversation, recordedCwd, restoreConversation,
+  claudeConfigDir,
+  conversationPath,
+  locateConversation,
+  projectFolderName,
+  readConversation,
+  recordedCwd,
+  restoreConversation,
 } from '../../servers/runtime/executor/conversation-files.js';
 import { conversationMovedNote, conversationNotFoundReason } from '../../servers/runtime/executor/failure-reasons.js';
 import { claudeChildEnv, runClaude, TEST_MODEL } from '../support/claude-env.js';
@@ -30,14 +35,22 @@ describe('conversation files: the path rule (unit)', () => {
     const folder = projectFolderName(cwd);
     assert.equal(folder, `${cwd.replace(/[^a-zA-Z0-9]/g, '-').slice(0, 200)}-suht29`);
     assert.equal(projectFolderName(`/${'z'.repeat(199)}`).length, 200, '200 characters stay whole');
-    assert.notEqual(projectFolderName(`${cwd}1`), projectFolderName(`${cwd}2`), 'the hash tells apart what the cut joins');
+    assert.notEqual(
+      projectFolderName(`${cwd}1`),
+      projectFolderName(`${cwd}2`),
+      'the hash tells apart what the cut joins',
+    );
   });
 
   it('finds the config dir in CLAUDE_CONFIG_DIR, else in HOME, relative ones against the cwd', () => {
     assert.equal(claudeConfigDir({ CLAUDE_CONFIG_DIR: '/cfg', HOME: '/home/u' }, '/w'), '/cfg');
     assert.equal(claudeConfigDir({ HOME: '/home/u' }, '/w'), '/home/u/.claude');
     assert.equal(claudeConfigDir({ CLAUDE_CONFIG_DIR: 'rel', HOME: '/home/u' }, '/w'), '/w/rel');
-    assert.equal(claudeConfigDir({ CLAUDE_CONFIG_DIR: '', HOME: '/home/u' }, '/w'), '/w', 'set but empty: the cwd, as the CLI does');
+    assert.equal(
+      claudeConfigDir({ CLAUDE_CONFIG_DIR: '', HOME: '/home/u' }, '/w'),
+      '/w',
+      'set but empty: the cwd, as the CLI does',
+    );
     assert.equal(claudeConfigDir({ CLAUDE_CONFIG_DIR: '/cfg/Gru\u0308ße' }, '/w'), '/cfg/Grüße', 'NFC');
   });
 
@@ -86,11 +99,30 @@ describe('conversation files: with the real Claude Code CLI', function () {
     return { ...env, HOME: where.home };
   };
 
-  async function claude(cwd: string, env: Record<string, string>, prompt: string, conversation: string[]): Promise<{ code: number | null; stderr: string; result: unknown }> {
-    const args = ['-p', '--output-format', 'stream-json', '--verbose', '--model', TEST_MODEL, '--permission-mode', 'bypassPermissions', ...conversation];
+  async function claude(
+    cwd: string,
+    env: Record<string, string>,
+    prompt: string,
+    conversation: string[],
+  ): Promise<{ code: number | null; stderr: string; result: unknown }> {
+    const args = [
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--model',
+      TEST_MODEL,
+      '--permission-mode',
+      'bypassPermissions',
+      ...conversation,
+    ];
     const run = await runClaude(args, { cwd, env, prompt });
     // "No conversation found" is in the result line's errors as well as on stderr.
-    return { code: run.code, stderr: `${run.stderr}${(run.result?.errors as string[] | undefined)?.join('\n') ?? ''}`, result: run.result?.result };
+    return {
+      code: run.code,
+      stderr: `${run.stderr}${(run.result?.errors as string[] | undefined)?.join('\n') ?? ''}`,
+      result: run.result?.result,
+    };
   }
 
   /** The user and assistant texts the fake model was last sent: the conversation Claude Code continued. */
@@ -118,15 +150,23 @@ describe('conversation files: with the real Claude Code CLI', function () {
     assert.equal((await stat(restored.path)).mode & 0o777, 0o600);
     assert.equal((await stat(join(configB, 'projects'))).mode & 0o777, 0o700);
     assert.equal((await stat(join(configB, 'projects', projectFolderName(cwd)))).mode & 0o777, 0o700);
-    assert.deepEqual(await readdir(join(configB, 'projects', projectFolderName(cwd))), [`${ID}.jsonl`], 'no temp file left');
+    assert.deepEqual(
+      await readdir(join(configB, 'projects', projectFolderName(cwd))),
+      [`${ID}.jsonl`],
+      'no temp file left',
+    );
 
     const resumed = await claude(cwd, envFor({ configDir: configB }), 'what word?', ['--resume', ID]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(resumed.result, 'ECHO: what word?');
-    assert.match(lastConversation(), /remember the word kumquat.*ECHO: remember the word kumquat.*what word\?/s, 'the model saw the earlier turn');
+    assert.match(
+      lastConversation(),
+      /remember the word kumquat.*ECHO: remember the word kumquat.*what word\?/s,
+      'the model saw the earlier turn',
+    );
     // Claude Code goes on writing the restored file, and a second trip carries both turns.
     const again = await readConversation({ configDir: configB, cwd, claudeSessionId: ID });
-    assert.match(gunzipSync(again!).toString('utf8'), /kumquat[^]*what word\?/);
+    assert.match(gunzipSync(again!).toString('utf8'), /kumquat[\s\S]*what word\?/);
   });
 
   it('follows the CLI with HOME and no CLAUDE_CONFIG_DIR, through a symlinked cwd with a long name in other scripts', async () => {
@@ -149,13 +189,19 @@ describe('conversation files: with the real Claude Code CLI', function () {
   it('resumes in another cwd when restored for it (noting the move), and finds nothing when restored for the old one', async () => {
     const [recorded, elsewhere] = await Promise.all([folder('recorded-here'), folder('resumed-there')]);
     const [configA, configB, configC] = await Promise.all([folder('config-a'), folder('config-b'), folder('config-c')]);
-    assert.equal((await claude(recorded, envFor({ configDir: configA }), 'the plan is X', ['--session-id', ID])).code, 0);
+    assert.equal(
+      (await claude(recorded, envFor({ configDir: configA }), 'the plan is X', ['--session-id', ID])).code,
+      0,
+    );
     const saved = (await readConversation({ configDir: configA, cwd: recorded, claudeSessionId: ID }))!;
 
     // Written where Claude Code looks for the cwd the resume runs in: it continues there.
     const moved = await restoreConversation({ configDir: configB, cwd: elsewhere, claudeSessionId: ID }, saved);
     assert.equal(moved.recordedCwd, recorded);
-    assert.match(conversationMovedNote(moved.recordedCwd, elsewhere) ?? '', /recorded in .*recorded-here and continues in .*resumed-there/);
+    assert.match(
+      conversationMovedNote(moved.recordedCwd, elsewhere) ?? '',
+      /recorded in .*recorded-here and continues in .*resumed-there/,
+    );
     const resumed = await claude(elsewhere, envFor({ configDir: configB }), 'go on', ['--resume', ID]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(lastConversation(), /the plan is X.*go on/s);
@@ -165,17 +211,25 @@ describe('conversation files: with the real Claude Code CLI', function () {
     const lost = await claude(elsewhere, envFor({ configDir: configC }), 'go on', ['--resume', ID]);
     assert.equal(lost.code, 1);
     assert.match(lost.stderr, /No conversation found/);
-    assert.match(conversationNotFoundReason({ claudeSessionId: ID, restoredAt: stale.path, cwd: elsewhere }), /keeps its conversations elsewhere/);
+    assert.match(
+      conversationNotFoundReason({ claudeSessionId: ID, restoredAt: stale.path, cwd: elsewhere }),
+      /keeps its conversations elsewhere/,
+    );
   });
 
-  it('refuses to restore what is not a gzip\'d conversation, and writes nothing', async () => {
+  it("refuses to restore what is not a gzip'd conversation, and writes nothing", async () => {
     const cwd = await folder('project');
     const configB = await folder('config-b');
-    await assert.rejects(restoreConversation({ configDir: configB, cwd, claudeSessionId: ID }, Buffer.from('{"plain":"json"}\n')),
-      new RegExp(`saved conversation of Claude Code session ${ID} is not gzip'd JSON lines`));
+    await assert.rejects(
+      restoreConversation({ configDir: configB, cwd, claudeSessionId: ID }, Buffer.from('{"plain":"json"}\n')),
+      new RegExp(`saved conversation of Claude Code session ${ID} is not gzip'd JSON lines`),
+    );
     assert.deepEqual(await readdir(configB), []);
     // And an id that is no UUID never reaches the file system.
-    await assert.rejects(restoreConversation({ configDir: configB, cwd, claudeSessionId: '../../escape' }, gzipSync('{}\n')), /not a Claude Code session id/);
+    await assert.rejects(
+      restoreConversation({ configDir: configB, cwd, claudeSessionId: '../../escape' }, gzipSync('{}\n')),
+      /not a Claude Code session id/,
+    );
     assert.deepEqual(await readdir(configB), []);
   });
 });

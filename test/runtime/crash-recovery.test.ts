@@ -19,13 +19,16 @@ describe('runtime: surviving a crash of the runtime', function () {
   it('re-adopts running agents, which finish with their full history; lost ones fail', async () => {
     // Each agent waits on the model long enough for the runtime to die and come back.
     let release!: () => void;
-    const released = new Promise<void>((resolve) => { release = resolve; });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     stack.fake.respond(async (req) => {
       if (req.lastUserText.startsWith('adopt')) await released;
       return { text: `finished ${req.lastUserText}` };
     });
     const adopted = ['adopt1', 'adopt2', 'adopt3'];
-    for (const name of [...adopted, 'lost']) await ao.sessions.create({ name, prompt: name === 'lost' ? 'adopt-lost' : name });
+    for (const name of [...adopted, 'lost'])
+      await ao.sessions.create({ name, prompt: name === 'lost' ? 'adopt-lost' : name });
     await eventually('four model requests', () => stack.fake.requests.length >= 4);
     const eventsBefore = await Promise.all(adopted.map(async (name) => (await ao.sessions.listEvents(name)).events));
 
@@ -49,8 +52,14 @@ describe('runtime: surviving a crash of the runtime', function () {
       assert.equal(result.state, 'finished', `${name}: ${result.error}`);
       assert.equal(result.result, `finished ${name}`);
       const events = (await ao.sessions.listEvents(name)).events;
-      assert.deepEqual(events.map((e) => e.type), ['session_start', 'message', 'message', 'result', 'session_stop']);
-      assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['session_start', 'message', 'message', 'result', 'session_stop'],
+      );
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        [1, 2, 3, 4, 5],
+      );
       // What was stored before the crash is still there, unchanged.
       assert.deepEqual(events.slice(0, eventsBefore[i]!.length), eventsBefore[i]);
       const run = (await ao.sessions.get(name)).runs[0]!;
@@ -62,13 +71,17 @@ describe('runtime: surviving a crash of the runtime', function () {
 
   it('completes a run whose agent finished while the runtime was down', async () => {
     let release!: () => void;
-    const released = new Promise<void>((resolve) => { release = resolve; });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     stack.fake.respond(async (req) => {
       await released;
       return { text: `done while away: ${req.lastUserText}` };
     });
     await ao.sessions.create({ name: 'away', prompt: 'quick job' });
-    await eventually('the model request', () => stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('quick job')));
+    await eventually('the model request', () =>
+      stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('quick job')),
+    );
     await stack.killRuntime();
     const pid = agentPid(stack.dataDir, 'away');
     release();
@@ -80,7 +93,6 @@ describe('runtime: surviving a crash of the runtime', function () {
     assert.equal(result.result, 'done while away: quick job');
     assert.equal((await ao.sessions.get('away')).runs[0]!.exit_code, 0);
   });
-
 });
 
 describe('runtime: queued runs across a crash', function () {
@@ -93,7 +105,9 @@ describe('runtime: queued runs across a crash', function () {
 
   it('keeps a queued run queued and starts it once the re-adopted run frees the slot', async () => {
     let release!: () => void;
-    const released = new Promise<void>((resolve) => { release = resolve; });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     stack.fake.respond(async (req) => {
       if (req.lastUserText === 'first') await released;
       return { text: `ECHO: ${req.lastUserText}` };

@@ -40,7 +40,14 @@ describe('runtime: running Claude Code', function () {
   it('runs a new session to finished, with its result, usage, cost and events', async () => {
     await ao.sessions.create({ name: 'hello', prompt: 'say hello' });
     const result = await ao.sessions.waitForResult('hello', { timeoutMs: 30_000 });
-    assert.deepEqual(result, { name: 'hello', run: 1, state: 'finished', result: 'ECHO: say hello', error: null, is_error: false });
+    assert.deepEqual(result, {
+      name: 'hello',
+      run: 1,
+      state: 'finished',
+      result: 'ECHO: say hello',
+      error: null,
+      is_error: false,
+    });
     const session = await ao.sessions.get('hello');
     const run = session.runs[0]!;
     assert.equal(run.exit_code, 0);
@@ -48,8 +55,14 @@ describe('runtime: running Claude Code', function () {
     assert.ok((run.cost_usd ?? 0) > 0);
     assert.equal(run.num_turns, 1);
     const events = await allEvents(ao, 'hello');
-    assert.deepEqual(events.map((e) => e.type), ['session_start', 'message', 'message', 'result', 'session_stop']);
-    assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['session_start', 'message', 'message', 'result', 'session_stop'],
+    );
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      [1, 2, 3, 4, 5],
+    );
     const start = events[0]!.data as { claude_session_id: string; cwd: string; tools: string[] };
     assert.equal(start.claude_session_id, session.claude_session_id);
     assert.equal(start.cwd, stack.projectDir);
@@ -83,7 +96,9 @@ describe('runtime: running Claude Code', function () {
     const id = (await ao.sessions.get('unsaved')).claude_session_id!;
     // What a stop in the first instants leaves behind: no saved conversation for the id.
     const projects = join(stack.configDir, 'projects');
-    const removed = readdirSync(projects).map((dir) => join(projects, dir, `${id}.jsonl`)).filter((file) => existsSync(file));
+    const removed = readdirSync(projects)
+      .map((dir) => join(projects, dir, `${id}.jsonl`))
+      .filter((file) => existsSync(file));
     assert.equal(removed.length, 1);
     rmSync(removed[0]!);
     await ao.sessions.resume('unsaved', { prompt: 'second' });
@@ -91,7 +106,11 @@ describe('runtime: running Claude Code', function () {
     assert.equal(result.state, 'finished', result.error ?? '');
     assert.equal(result.result, 'ECHO: second');
     const run2 = (await allEvents(ao, 'unsaved')).filter((e) => e.run === 2);
-    assert.deepEqual(run2.map((e) => e.type), ['session_start', 'message', 'message', 'result', 'session_stop'], JSON.stringify(run2, null, 1));
+    assert.deepEqual(
+      run2.map((e) => e.type),
+      ['session_start', 'message', 'message', 'result', 'session_stop'],
+      JSON.stringify(run2, null, 1),
+    );
   });
 
   it('records a tool call that really writes a file in the project dir', async () => {
@@ -99,7 +118,8 @@ describe('runtime: running Claude Code', function () {
     stack.fake.respond((req: FakeRequest) =>
       req.toolResults.length
         ? { text: 'The file is written.' }
-        : { toolUse: { name: 'Write', input: { file_path: target, content: 'written by an agent\n' } } });
+        : { toolUse: { name: 'Write', input: { file_path: target, content: 'written by an agent\n' } } },
+    );
     await ao.sessions.create({ name: 'writer', prompt: 'write the notes' });
     const result = await ao.sessions.waitForResult('writer', { timeoutMs: 30_000 });
     assert.equal(result.result, 'The file is written.');
@@ -132,7 +152,8 @@ describe('runtime: running Claude Code', function () {
     stack.fake.respond((req) =>
       req.toolResults.length
         ? { text: `the server said: ${req.toolResults[0]!.text}` }
-        : { toolUse: { name: 'mcp__echo__echo', input: { text: 'ping-7731' } } });
+        : { toolUse: { name: 'mcp__echo__echo', input: { text: 'ping-7731' } } },
+    );
     await ao.sessions.create({ name: 'mcp', prompt: 'use the echo tool', agent: 'tooler' });
     const result = await ao.sessions.waitForResult('mcp', { timeoutMs: 30_000 });
     assert.equal(result.state, 'finished');
@@ -159,13 +180,18 @@ describe('runtime: running Claude Code', function () {
     assert.equal(request.model, 'claude-planner-test');
     const toolNames = (request.tools ?? []).map((t) => t.name);
     assert.ok(toolNames.includes('Read') && !toolNames.includes('Bash'), toolNames.join(','));
-    const start = (await allEvents(ao, 'plan')).find((e) => e.type === 'session_start')!.data as { permission_mode: string; model: string };
+    const start = (await allEvents(ao, 'plan')).find((e) => e.type === 'session_start')!.data as {
+      permission_mode: string;
+      model: string;
+    };
     assert.equal(start.permission_mode, 'plan');
     assert.equal(start.model, 'claude-planner-test');
     // Without a blueprint, the runtime's default applies: bypassPermissions.
     await ao.sessions.create({ name: 'plain', prompt: 'hi' });
     await ao.sessions.waitForResult('plain', { timeoutMs: 30_000 });
-    const plain = (await allEvents(ao, 'plain')).find((e) => e.type === 'session_start')!.data as { permission_mode: string };
+    const plain = (await allEvents(ao, 'plain')).find((e) => e.type === 'session_start')!.data as {
+      permission_mode: string;
+    };
     assert.equal(plain.permission_mode, 'bypassPermissions');
   });
 
@@ -186,7 +212,9 @@ describe('runtime: running Claude Code', function () {
     await ao.sessions.create({ name: 'slow', prompt: 'take your time', agent: 'tooler' });
     await eventually('the run to start', async () => (await ao.sessions.status('slow')).state === 'running');
     // Running means the process exists; the MCP server is up once Claude Code asks the model.
-    await eventually('the request to reach the model', () => stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('take your time')));
+    await eventually('the request to reach the model', () =>
+      stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('take your time')),
+    );
     const pid = agentPid(stack.dataDir, 'slow');
     // The agent's group: the wrapper shell, Claude Code and the echo MCP server it started.
     assert.ok(groupMembers(pid).length >= 3, `group ${pid}: ${groupMembers(pid)}`);
@@ -241,7 +269,10 @@ describe('runtime: running Claude Code', function () {
     const results = await Promise.all(names.map((name) => ao.sessions.waitForResult(name, { timeoutMs: 50_000 })));
     watching = false;
     await watcher;
-    assert.deepEqual(results.map((r) => r.state), names.map(() => 'finished'));
+    assert.deepEqual(
+      results.map((r) => r.state),
+      names.map(() => 'finished'),
+    );
     assert.ok(queuedNow >= 4, `queued right after creation: ${queuedNow}`);
     assert.ok(maxRunning <= 2, `at most 2 running, saw ${maxRunning}`);
     assert.ok(maxInFlight <= 2, `at most 2 model requests at once, saw ${maxInFlight}`);

@@ -31,7 +31,7 @@ describe('runtime: forking a session', function () {
   });
   after(async () => stack?.close());
 
-  it('two forks of one session go different ways, and neither (nor the source) sees the other\'s turns', async () => {
+  it("two forks of one session go different ways, and neither (nor the source) sees the other's turns", async () => {
     await ao.sessions.create({ name: 'base', prompt: 'remember the word PELICAN' });
     await ao.sessions.waitForResult('base', { timeoutMs: 30_000 });
     const base = await ao.sessions.get('base');
@@ -73,7 +73,10 @@ describe('runtime: forking a session', function () {
     const sessions = await Promise.all(['base', 'left', 'right'].map((name) => ao.sessions.get(name)));
     assert.equal(new Set(sessions.map((s) => s.claude_session_id)).size, 3);
     assert.equal(sessions[0]!.claude_session_id, base.claude_session_id, 'the source keeps its conversation');
-    assert.deepEqual(sessions.map((s) => s.runs.length), [2, 2, 2]);
+    assert.deepEqual(
+      sessions.map((s) => s.runs.length),
+      [2, 2, 2],
+    );
     assert.equal(sessions[0]!.forked_from ?? null, null);
     assert.equal(sessions[2]!.forked_from?.session, 'base');
     const summaries = (await ao.sessions.list()).sessions;
@@ -81,7 +84,10 @@ describe('runtime: forking a session', function () {
     assert.equal(summaries.find((s) => s.name === 'base')?.forked_from, undefined);
     const leftEvents = (await ao.sessions.listEvents('left')).events;
     assert.ok(leftEvents.every((e) => e.session === 'left'));
-    assert.equal((leftEvents[0]!.data as { claude_session_id: string }).claude_session_id, sessions[1]!.claude_session_id);
+    assert.equal(
+      (leftEvents[0]!.data as { claude_session_id: string }).claude_session_id,
+      sessions[1]!.claude_session_id,
+    );
     assert.equal(sessions[1]!.project_dir, base.project_dir);
   });
 
@@ -89,7 +95,10 @@ describe('runtime: forking a session', function () {
     await ao.sessions.create({ name: 'busy', prompt: 'first' });
     await ao.sessions.waitForResult('busy', { timeoutMs: 30_000 });
     await ao.sessions.resume('busy', { prompt: 'SLOW second' });
-    const error = await ao.sessions.fork('busy', { name: 'busy-fork', prompt: 'x' }).then(() => null, (e: unknown) => e);
+    const error = await ao.sessions.fork('busy', { name: 'busy-fork', prompt: 'x' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof ConflictError, String(error));
     assert.equal(error.status, 409);
     assert.equal(error.problem?.type, 'urn:aof:problem:session-busy');
@@ -99,14 +108,32 @@ describe('runtime: forking a session', function () {
   });
 
   it('answers bad forks with a clear 4xx and changes nothing', async () => {
-    await assert.rejects(ao.sessions.fork('nobody', { name: 'orphan', prompt: 'x' }), (e: unknown) => e instanceof NotFoundError && /nobody/.test(e.message));
-    await assert.rejects(ao.sessions.fork('base', { name: 'left', prompt: 'x' }), (e: unknown) => e instanceof ConflictError && /'left' already exists/.test(e.message));
-    const badName = await ao.sessions.fork('base', { name: 'no spaces', prompt: 'x' }).then(() => null, (e: unknown) => e);
+    await assert.rejects(
+      ao.sessions.fork('nobody', { name: 'orphan', prompt: 'x' }),
+      (e: unknown) => e instanceof NotFoundError && /nobody/.test(e.message),
+    );
+    await assert.rejects(
+      ao.sessions.fork('base', { name: 'left', prompt: 'x' }),
+      (e: unknown) => e instanceof ConflictError && /'left' already exists/.test(e.message),
+    );
+    const badName = await ao.sessions.fork('base', { name: 'no spaces', prompt: 'x' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(badName instanceof InvalidRequestError);
-    assert.deepEqual(badName.errors.map((e) => e.field), ['body.name']);
-    const noPrompt = await ao.sessions.fork('base', { name: 'empty', prompt: '  ' }).then(() => null, (e: unknown) => e);
+    assert.deepEqual(
+      badName.errors.map((e) => e.field),
+      ['body.name'],
+    );
+    const noPrompt = await ao.sessions.fork('base', { name: 'empty', prompt: '  ' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(noPrompt instanceof ApiError && noPrompt.status === 400);
-    assert.deepEqual(noPrompt.errors.map((e) => e.field), ['body.prompt']);
+    assert.deepEqual(
+      noPrompt.errors.map((e) => e.field),
+      ['body.prompt'],
+    );
     assert.equal((await ao.sessions.get('base')).runs.length, 2);
   });
 });
@@ -123,7 +150,10 @@ describe('runtime: forking, with an executor that runs elsewhere', function () {
     const ao = stack.client();
     await ao.sessions.create({ name: 'never', prompt: 'x' });
     await ao.sessions.stop('never');
-    const error = await ao.sessions.fork('never', { name: 'never-fork', prompt: 'y' }).then(() => null, (e: unknown) => e);
+    const error = await ao.sessions.fork('never', { name: 'never-fork', prompt: 'y' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof ConflictError, String(error));
     assert.equal(error.problem?.type, 'urn:aof:problem:no-conversation');
   });
@@ -138,7 +168,10 @@ describe('runtime: forking, with an executor that runs elsewhere', function () {
     ]);
     const fork = await ao.sessions.fork('src', { name: 'src-fork', prompt: 'y' });
     assert.equal(fork.forked_from?.claude_session_id, 'c0ffee00-0000-4000-8000-000000000000');
-    const error = await ao.sessions.resume('src', { prompt: 'z' }).then(() => null, (e: unknown) => e);
+    const error = await ao.sessions.resume('src', { prompt: 'z' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof ConflictError, String(error));
     assert.equal(error.problem.type, 'urn:aof:problem:session-busy');
     assert.match(error.message, /^Session 'src-fork' was forked from 'src' and has not started yet/);

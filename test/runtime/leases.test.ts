@@ -2,7 +2,18 @@
 import assert from 'node:assert/strict';
 import { HttpProblem } from '../../servers/common/problem.js';
 import {
-  beat, canClaim, checkHolds, claimable, claimView, freshEvents, grant, inFlight, isExpired, isLeased, queueEntry, runnerLostReason,
+  beat,
+  canClaim,
+  checkHolds,
+  claimable,
+  claimView,
+  freshEvents,
+  grant,
+  inFlight,
+  isExpired,
+  isLeased,
+  queueEntry,
+  runnerLostReason,
   type QueueEntry,
 } from '../../servers/runtime/leases.js';
 import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
@@ -10,16 +21,32 @@ import { newRun, type RunState, type StoredSession } from '../../servers/runtime
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');
 const LEASE = 30_000;
 
-function session(name: string, state: RunState = 'queued', queuedAt = T0, extra: Partial<StoredSession> = {}): StoredSession {
+function session(
+  name: string,
+  state: RunState = 'queued',
+  queuedAt = T0,
+  extra: Partial<StoredSession> = {},
+): StoredSession {
   const run = { ...newRun(1, 'p'), state, queued_at: new Date(queuedAt).toISOString() };
   return {
-    _id: name, name, agent: null, blueprint: null, project_dir: '/p', claude_session_id: null,
-    created_at: run.queued_at, last_resumed_at: null, updated_at: run.queued_at, runs: [run], parent: null, ...extra,
+    _id: name,
+    name,
+    agent: null,
+    blueprint: null,
+    project_dir: '/p',
+    claude_session_id: null,
+    created_at: run.queued_at,
+    last_resumed_at: null,
+    updated_at: run.queued_at,
+    runs: [run],
+    parent: null,
+    ...extra,
   };
 }
 const offer = (runner = 'r1', tags: string[] = []) => ({ runner, tags, host: 'host-1' });
 /** The run queue as a store gives it: sessions whose last run has ended are not in it. */
-const queue = (...sessions: StoredSession[]): QueueEntry[] => sessions.map(queueEntry).filter((e): e is QueueEntry => e !== null);
+const queue = (...sessions: StoredSession[]): QueueEntry[] =>
+  sessions.map(queueEntry).filter((e): e is QueueEntry => e !== null);
 
 describe('leases (pure)', () => {
   it('claims the oldest queued run first, by name on a tie, and none that another holds', () => {
@@ -28,9 +55,15 @@ describe('leases (pure)', () => {
     const c = session('c', 'queued', T0 + 1);
     const held = session('held', 'queued', T0);
     grant(held, offer('other'), T0, LEASE);
-    assert.deepEqual(claimable(queue(a, b, c, held), offer(), T0 + 10).map((s) => s.name), ['b', 'c', 'a']);
+    assert.deepEqual(
+      claimable(queue(a, b, c, held), offer(), T0 + 10).map((s) => s.name),
+      ['b', 'c', 'a'],
+    );
     // Once the other runner's lease has expired, its claimed-but-not-started run is claimable again.
-    assert.deepEqual(claimable(queue(held), offer(), T0 + LEASE + 1).map((s) => s.name), ['held']);
+    assert.deepEqual(
+      claimable(queue(held), offer(), T0 + LEASE + 1).map((s) => s.name),
+      ['held'],
+    );
   });
 
   it('gives a run with runner_tags only to a runner with all of them; never a run being stopped or not queued', () => {
@@ -60,17 +93,40 @@ describe('leases (pure)', () => {
     const claimed = session('c', 'queued', T0 + 3);
     grant(claimed, offer('other'), T0, LEASE);
     assert.deepEqual(queueEntry(claimed), {
-      name: 'c', state: 'queued', queued_at: new Date(T0 + 3).toISOString(), lease_expires_at: new Date(T0 + LEASE).toISOString(),
-      stop_requested: false, runner_tags: [],
+      name: 'c',
+      state: 'queued',
+      queued_at: new Date(T0 + 3).toISOString(),
+      lease_expires_at: new Date(T0 + LEASE).toISOString(),
+      stop_requested: false,
+      runner_tags: [],
     });
     assert.equal(queueEntry(session('f', 'failed')), null);
     const all = [tagged, stopping, claimed, session('q', 'queued', T0 + 4), session('r', 'running')];
-    for (const [who, now] of [[offer(), T0 + 1], [offer('r', ['gpu']), T0 + 1], [offer(), T0 + LEASE + 1]] as const) {
-      assert.deepEqual(claimable(queue(...all), who, now).map((e) => e.name).sort(), all.filter((s) => canClaim(s, who, now)).map((s) => s.name).sort());
+    for (const [who, now] of [
+      [offer(), T0 + 1],
+      [offer('r', ['gpu']), T0 + 1],
+      [offer(), T0 + LEASE + 1],
+    ] as const) {
+      assert.deepEqual(
+        claimable(queue(...all), who, now)
+          .map((e) => e.name)
+          .sort(),
+        all
+          .filter((s) => canClaim(s, who, now))
+          .map((s) => s.name)
+          .sort(),
+      );
     }
-    assert.deepEqual(claimable(queue(...all), offer('r', ['gpu']), T0 + LEASE + 1).map((e) => e.name), ['t', 'c', 'q']);
+    assert.deepEqual(
+      claimable(queue(...all), offer('r', ['gpu']), T0 + LEASE + 1).map((e) => e.name),
+      ['t', 'c', 'q'],
+    );
     const view = claimView(queue(...all), offer('r', ['gpu']), T0 + 1, 1);
-    assert.deepEqual([view.inFlight, view.candidates.map((e) => e.name)], [2, ['t']], 'the running run and the live claim; the first candidate only');
+    assert.deepEqual(
+      [view.inFlight, view.candidates.map((e) => e.name)],
+      [2, ['t']],
+      'the running run and the live claim; the first candidate only',
+    );
   });
 
   it('raises the attempt with every claim, and names the runner and its host', () => {
@@ -103,7 +159,10 @@ describe('leases (pure)', () => {
     grant(s, offer('r1'), T0, LEASE);
     assert.equal(isExpired(s.runs[0]!, T0 + LEASE - 1), false);
     assert.equal(isExpired(s.runs[0]!, T0 + LEASE), true);
-    assert.match(runnerLostReason(s.runs[0]!.lease!), /^runner lost: runner 'r1' on host-1 stopped answering and its lease expired at 2026-11-25T12:00:30.000Z$/);
+    assert.match(
+      runnerLostReason(s.runs[0]!.lease!),
+      /^runner lost: runner 'r1' on host-1 stopped answering and its lease expired at 2026-11-25T12:00:30.000Z$/,
+    );
     s.runs[0]!.state = 'failed';
     assert.equal(isExpired(s.runs[0]!, T0 + LEASE), false);
   });
@@ -112,8 +171,14 @@ describe('leases (pure)', () => {
     const s = session('s', 'running');
     grant(s, offer('r1'), T0, LEASE);
     assert.doesNotThrow(() => checkHolds(s, s.runs[0]!, 'r1', 1));
-    for (const [runner, attempt] of [['r1', 2], ['r2', 1]] as const) {
-      assert.throws(() => checkHolds(s, s.runs[0]!, runner, attempt), (e: unknown) => e instanceof HttpProblem && e.status === 409 && e.code === 'lease-lost');
+    for (const [runner, attempt] of [
+      ['r1', 2],
+      ['r2', 1],
+    ] as const) {
+      assert.throws(
+        () => checkHolds(s, s.runs[0]!, runner, attempt),
+        (e: unknown) => e instanceof HttpProblem && e.status === 409 && e.code === 'lease-lost',
+      );
     }
   });
 
@@ -122,6 +187,9 @@ describe('leases (pure)', () => {
     assert.deepEqual(freshEvents(['a', 'b', 'c'], 0, 2), ['c'], 'a retried batch: the first two are stored');
     assert.deepEqual(freshEvents(['a', 'b'], 3, 5), [], 'all stored already');
     assert.deepEqual(freshEvents(['d'], 3, 3), ['d']);
-    assert.throws(() => freshEvents(['x'], 4, 3), (e: unknown) => e instanceof HttpProblem && e.status === 409);
+    assert.throws(
+      () => freshEvents(['x'], 4, 3),
+      (e: unknown) => e instanceof HttpProblem && e.status === 409,
+    );
   });
 });

@@ -37,20 +37,41 @@ describe('runtime on PostgreSQL', function () {
     assert.equal((await ao.sessions.waitForResult('pg-two', { timeoutMs: 30_000 })).state, 'finished');
 
     const events = (await ao.sessions.listEvents('pg-one')).events;
-    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
-    assert.deepEqual(events.map((e) => `${e.run}:${e.type}`).filter((t) => t.endsWith('session_stop')), ['1:session_stop', '2:session_stop']);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
+    assert.deepEqual(
+      events.map((e) => `${e.run}:${e.type}`).filter((t) => t.endsWith('session_stop')),
+      ['1:session_stop', '2:session_stop'],
+    );
     const list = await ao.sessions.list();
-    assert.deepEqual(list.sessions.map((s) => s.name), ['pg-two', 'pg-one']);
+    assert.deepEqual(
+      list.sessions.map((s) => s.name),
+      ['pg-two', 'pg-one'],
+    );
     assert.equal(list.counts.finished, 2);
 
     // The database holds it all; the runtime's data dir holds no sessions nor events.
-    const stored = await queryDatabase<{ name: string; runs: number }>(databaseUrl, "SELECT name, json_array_length(doc->'runs') AS runs FROM aof_sessions ORDER BY name");
-    assert.deepEqual(stored, [{ name: 'pg-one', runs: 2 }, { name: 'pg-two', runs: 1 }]);
-    const counted = await queryDatabase<{ n: string }>(databaseUrl, "SELECT count(*) AS n FROM aof_events WHERE session = 'pg-one'");
+    const stored = await queryDatabase<{ name: string; runs: number }>(
+      databaseUrl,
+      "SELECT name, json_array_length(doc->'runs') AS runs FROM aof_sessions ORDER BY name",
+    );
+    assert.deepEqual(stored, [
+      { name: 'pg-one', runs: 2 },
+      { name: 'pg-two', runs: 1 },
+    ]);
+    const counted = await queryDatabase<{ n: string }>(
+      databaseUrl,
+      "SELECT count(*) AS n FROM aof_events WHERE session = 'pg-one'",
+    );
     assert.equal(Number(counted[0]!.n), events.length);
     assert.deepEqual(await queryDatabase(databaseUrl, 'SELECT name FROM aof_agents'), [{ name: 'pg-agent' }]);
     const dataFiles = await readdir(stack.dataDir);
-    assert.ok(!dataFiles.includes('sessions.db') && !dataFiles.includes('events'), `data dir holds ${dataFiles.join(', ')}`);
+    assert.ok(
+      !dataFiles.includes('sessions.db') && !dataFiles.includes('events'),
+      `data dir holds ${dataFiles.join(', ')}`,
+    );
   });
 
   it('keeps everything across a SIGKILL of the runtime, and numbers on after it', async () => {
@@ -63,7 +84,10 @@ describe('runtime on PostgreSQL', function () {
     assert.equal((await ao.sessions.waitForResult('pg-one', { timeoutMs: 30_000 })).result, 'answer to third question');
     const after = (await ao.sessions.listEvents('pg-one')).events;
     assert.deepEqual(after.slice(0, before.length), before);
-    assert.deepEqual(after.map((e) => e.seq), after.map((_, i) => i + 1));
+    assert.deepEqual(
+      after.map((e) => e.seq),
+      after.map((_, i) => i + 1),
+    );
     assert.equal((await ao.sessions.get('pg-one')).runs.length, 3);
   });
 });
@@ -76,16 +100,25 @@ describe('aof runtime: a database it cannot use', function () {
   });
   after(async () => removeDir(dataDir));
 
-  const startWith = (databaseUrl: string) => runBin('aof', ['runtime'], {
-    env: { PATH: process.env.PATH ?? '', AGENT_ORCHESTRATOR_DATA_DIR: dataDir, AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0', AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl },
-    timeoutMs: 20_000,
-  });
+  const startWith = (databaseUrl: string) =>
+    runBin('aof', ['runtime'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        AGENT_ORCHESTRATOR_DATA_DIR: dataDir,
+        AGENT_ORCHESTRATOR_SESSION_API_URL: 'http://127.0.0.1:0',
+        AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl,
+      },
+      timeoutMs: 20_000,
+    });
 
   it('exits 1 naming the variable, without the password, when nothing answers', async () => {
     const port = new URL(await deadUrl()).port;
     const { code, stderr } = await startWith(`postgres://aof:s3cret-pw@127.0.0.1:${port}/aof`);
     assert.equal(code, 1, stderr);
-    assert.match(stderr, /cannot use PostgreSQL at postgres:\/\/aof:\*\*\*@127\.0\.0\.1:\d+\/aof \(AGENT_ORCHESTRATOR_DATABASE_URL\)/);
+    assert.match(
+      stderr,
+      /cannot use PostgreSQL at postgres:\/\/aof:\*\*\*@127\.0\.0\.1:\d+\/aof \(AGENT_ORCHESTRATOR_DATABASE_URL\)/,
+    );
     assert.doesNotMatch(stderr, /s3cret/);
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
   });

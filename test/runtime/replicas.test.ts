@@ -4,11 +4,17 @@
 // lose nothing, side effects happen once, and a database restart under a running stream loses no event.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Orchestrator, type EventInput, type SessionChange } from '../../sdk/index.js';
+import type { Orchestrator, EventInput, SessionChange } from '../../sdk/index.js';
 import { runBin } from '../bin/run-bin.js';
 import { eventually, within } from '../support/processes.js';
 import { freshDatabase, queryDatabase, restartPostgres } from '../support/postgres.js';
-import { followEvents, printLogsWhenATestFails, startPair, type Replica, type StreamedEvent } from '../support/replicas.js';
+import {
+  followEvents,
+  printLogsWhenATestFails,
+  startPair,
+  type Replica,
+  type StreamedEvent,
+} from '../support/replicas.js';
 import { startHttpStub, type HttpStub } from '../support/servers.js';
 
 const message = (text: string): EventInput => ({ type: 'message', data: { role: 'assistant', text } });
@@ -39,7 +45,11 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
   let counter = 0;
   const fresh = async (prefix: string, options: { webhook?: boolean } = {}) => {
     const name = `${prefix}-${++counter}`;
-    await viaA.sessions.create({ name, prompt: 'go', ...(options.webhook ? { webhook_url: `${hooks.url}/hook` } : {}) });
+    await viaA.sessions.create({
+      name,
+      prompt: 'go',
+      ...(options.webhook ? { webhook_url: `${hooks.url}/hook` } : {}),
+    });
     return name;
   };
 
@@ -62,7 +72,7 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     await hooks?.close();
   });
 
-  it('streams on B, live and in order, the events written through A, and B\'s changes stream sees A\'s changes', async () => {
+  it("streams on B, live and in order, the events written through A, and B's changes stream sees A's changes", async () => {
     const changes: SessionChange[] = [];
     const changeStream = viaB.sessions.changes();
     const collecting = (async () => {
@@ -74,22 +84,34 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     await eventually('the changes stream on B to connect', () => changes.some((c) => c.name === probe));
     const name = await within('creating the session', fresh('live'));
     const stream = await within('opening the event stream on B', follow(b.url, name));
-    await within('the first batch through A', viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }, message('one')]));
+    await within(
+      'the first batch through A',
+      viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }, message('one')]),
+    );
     await within('the second batch through A', viaA.sessions.appendEvents(name, [message('two'), message('three')]));
     await within('the last batch through A', viaA.sessions.appendEvents(name, ending('done')));
     await eventually('every event on B', () => stream.seen.length === 6);
     await within('closing the event stream', stream.close());
     assert.deepEqual(stream.seqs(), range(1, 6));
-    assert.deepEqual(stream.seen.map((e) => e.data.text ?? e.type), ['session_start', 'one', 'two', 'three', 'done', 'session_stop']);
-    await eventually('A\'s changes on B', () => changes.some((c) => c.name === name && c.state === 'finished'));
+    assert.deepEqual(
+      stream.seen.map((e) => e.data.text ?? e.type),
+      ['session_start', 'one', 'two', 'three', 'done', 'session_stop'],
+    );
+    await eventually("A's changes on B", () => changes.some((c) => c.name === name && c.state === 'finished'));
     changeStream.abort();
     await within('closing the changes stream', collecting);
-    assert.deepEqual(changes.filter((c) => c.name === name).map((c) => `${c.change} ${c.state}`), ['created queued', 'state running', 'state finished']);
+    assert.deepEqual(
+      changes.filter((c) => c.name === name).map((c) => `${c.change} ${c.state}`),
+      ['created queued', 'state running', 'state finished'],
+    );
   });
 
   it('replays from Last-Event-ID on B, then follows what A writes, with no gap and no repeat', async () => {
     const name = await fresh('replay');
-    await viaA.sessions.appendEvents(name, range(1, 5).map((i) => message(`m${i}`)));
+    await viaA.sessions.appendEvents(
+      name,
+      range(1, 5).map((i) => message(`m${i}`)),
+    );
     const stream = await follow(b.url, name, { 'Last-Event-ID': '2' });
     await eventually('the replay', () => stream.seen.length === 3);
     await viaA.sessions.appendEvents(name, [message('m6'), message('m7')]);
@@ -97,15 +119,22 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     await sleep(200);
     await stream.close();
     assert.deepEqual(stream.seqs(), range(3, 7));
-    assert.deepEqual(stream.seen.map((e) => e.data.text), ['m3', 'm4', 'm5', 'm6', 'm7']);
+    assert.deepEqual(
+      stream.seen.map((e) => e.data.text),
+      ['m3', 'm4', 'm5', 'm6', 'm7'],
+    );
   });
 
-  it('ends a wait on B (ao-get-result --wait, status?wait=) as soon as A records the run\'s end', async () => {
+  it("ends a wait on B (ao-get-result --wait, status?wait=) as soon as A records the run's end", async () => {
     const name = await fresh('wait');
     await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }]);
     const started = Date.now();
-    const waiting = runBin('ao-get-result', [name, '--wait'], { env: { PATH: process.env.PATH ?? '', AGENT_ORCHESTRATOR_SESSION_API_URL: b.url } });
-    const longPoll = fetch(`${b.url}/sessions/${name}/status?wait=60`).then((r) => r.json() as Promise<{ state: string }>);
+    const waiting = runBin('ao-get-result', [name, '--wait'], {
+      env: { PATH: process.env.PATH ?? '', AGENT_ORCHESTRATOR_SESSION_API_URL: b.url },
+    });
+    const longPoll = fetch(`${b.url}/sessions/${name}/status?wait=60`).then(
+      (r) => r.json() as Promise<{ state: string }>,
+    );
     await sleep(1500);
     await viaA.sessions.appendEvents(name, ending('the answer'));
     const [result, status] = await Promise.all([waiting, longPoll]);
@@ -134,16 +163,31 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     const onA = await follow(a.url, name);
     const onB = await follow(b.url, name);
     await sleep(300);
-    const calls = await Promise.all(range(1, 40).map((i) => (i % 2 ? viaA : viaB).sessions.appendEvents(name, [message(`x${i}`), message(`y${i}`)])));
+    const calls = await Promise.all(
+      range(1, 40).map((i) => (i % 2 ? viaA : viaB).sessions.appendEvents(name, [message(`x${i}`), message(`y${i}`)])),
+    );
     for (const events of calls) assert.equal(events[1]!.seq, events[0]!.seq + 1, 'one batch gets consecutive numbers');
-    assert.deepEqual(calls.flat().map((e) => e.seq).sort((x, y) => x - y), range(1, 80));
+    assert.deepEqual(
+      calls
+        .flat()
+        .map((e) => e.seq)
+        .sort((x, y) => x - y),
+      range(1, 80),
+    );
     await eventually('all 80 on both streams', () => onA.seen.length >= 80 && onB.seen.length >= 80);
     await sleep(300);
     await Promise.all([onA.close(), onB.close()]);
     assert.deepEqual(onA.seqs(), range(1, 80));
     assert.deepEqual(onB.seqs(), range(1, 80));
-    const [row] = await queryDatabase<{ updated_at: string }>(databaseUrl, `SELECT updated_at FROM aof_sessions WHERE name = '${name}'`);
-    assert.equal(row!.updated_at, calls.flat().find((e) => e.seq === 80)!.at, 'the session was rewritten with its last batch');
+    const [row] = await queryDatabase<{ updated_at: string }>(
+      databaseUrl,
+      `SELECT updated_at FROM aof_sessions WHERE name = '${name}'`,
+    );
+    assert.equal(
+      row!.updated_at,
+      calls.flat().find((e) => e.seq === 80)!.at,
+      'the session was rewritten with its last batch',
+    );
   });
 
   it('loses nothing when B stops a run while A records into it: every acknowledged batch is kept, one stop', async () => {
@@ -155,7 +199,9 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     const writer = (async () => {
       for (let i = 0; !refused.length && i < 5000; i++) {
         try {
-          acknowledged.push((await viaA.sessions.appendEvents(name, [message(`w${i}`), message(`v${i}`)])).map((e) => e.seq));
+          acknowledged.push(
+            (await viaA.sessions.appendEvents(name, [message(`w${i}`), message(`v${i}`)])).map((e) => e.seq),
+          );
         } catch (error) {
           refused.push((error as { code?: string }).code ?? String(error));
         }
@@ -167,8 +213,13 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     assert.equal(stopped.runs.at(-1)!.state, 'stopped');
     assert.deepEqual(refused, ['run-ended'], 'the first write after the stop gets 409 run-ended');
     const events = (await viaB.sessions.listEvents(name, { limit: 1000 })).events;
-    assert.deepEqual(events.map((e) => e.seq), range(1, events.length), 'no gap');
-    for (const seqs of acknowledged) for (const seq of seqs) assert.equal(events[seq - 1]?.type, 'message', `acknowledged event ${seq} is stored`);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      range(1, events.length),
+      'no gap',
+    );
+    for (const seqs of acknowledged)
+      for (const seq of seqs) assert.equal(events[seq - 1]?.type, 'message', `acknowledged event ${seq} is stored`);
     assert.equal(events.filter((e) => e.type === 'session_stop').length, 1);
     assert.equal(events.at(-1)!.type, 'session_stop', 'nothing was recorded after the stop');
     assert.equal(events.length, 2 + acknowledged.length * 2);
@@ -178,22 +229,34 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     const name = await fresh('atomic');
     await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }]);
     // The database fails the session's rewrite as if it had gone away at that moment (after the events were inserted).
-    await queryDatabase(databaseUrl, `
+    await queryDatabase(
+      databaseUrl,
+      `
       CREATE FUNCTION aof_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'the database went away' USING ERRCODE = '57P03'; END $$;
-      CREATE TRIGGER aof_test_fail BEFORE UPDATE ON aof_sessions FOR EACH ROW WHEN (OLD.name = '${name}') EXECUTE FUNCTION aof_test_fail()`);
+      CREATE TRIGGER aof_test_fail BEFORE UPDATE ON aof_sessions FOR EACH ROW WHEN (OLD.name = '${name}') EXECUTE FUNCTION aof_test_fail()`,
+    );
     try {
       const response = await fetch(`${a.url}/sessions/${name}/events`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [message('once'), ...ending('done')] }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [message('once'), ...ending('done')] }),
       });
       assert.equal(response.status, 503, await response.text());
     } finally {
       await queryDatabase(databaseUrl, 'DROP TRIGGER aof_test_fail ON aof_sessions; DROP FUNCTION aof_test_fail()');
     }
-    assert.deepEqual((await viaB.sessions.listEvents(name)).events.map((e) => e.seq), [1], 'the failed batch left no event');
+    assert.deepEqual(
+      (await viaB.sessions.listEvents(name)).events.map((e) => e.seq),
+      [1],
+      'the failed batch left no event',
+    );
     await viaB.sessions.appendEvents(name, [message('once'), ...ending('done')]);
     const events = (await viaA.sessions.listEvents(name)).events;
-    assert.deepEqual(events.map((e) => `${e.seq} ${e.data.text ?? e.type}`), ['1 session_start', '2 once', '3 done', '4 session_stop']);
+    assert.deepEqual(
+      events.map((e) => `${e.seq} ${e.data.text ?? e.type}`),
+      ['1 session_start', '2 once', '3 done', '4 session_stop'],
+    );
     assert.equal((await viaA.sessions.get(name)).runs.at(-1)!.state, 'finished');
   });
 
@@ -202,7 +265,10 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }, ...ending('hooked')]);
     await eventually('the webhook', () => delivered.some((d) => d.session === name));
     await sleep(1500);
-    assert.deepEqual(delivered.filter((d) => d.session === name), [{ session: name, state: 'finished' }]);
+    assert.deepEqual(
+      delivered.filter((d) => d.session === name),
+      [{ session: name, state: 'finished' }],
+    );
   });
 
   it('keeps a stream on B going across a database restart, with no event lost', async function () {
@@ -223,7 +289,9 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     // The first writes after the restart may come before B listens again: B catches up from the table.
     const written: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const events = await eventually('a write after the restart', () => viaA.sessions.appendEvents(name, [message(`after ${i}`)]));
+      const events = await eventually('a write after the restart', () =>
+        viaA.sessions.appendEvents(name, [message(`after ${i}`)]),
+      );
       written.push(events[0]!.seq);
     }
     await eventually('every event on B', () => stream.seen.length === 6, 30_000);

@@ -31,7 +31,11 @@ describe('runtime: running from the spawn of the process', function () {
     const pidFile = join(stack.dataDir, 'runs', 'starting', '1', 'pid');
     await eventually('the agent process', () => existsSync(pidFile));
     // Well within the start-up: the state is stored right after the pid file is written.
-    await eventually('the state to change', async () => (await ao.sessions.status('starting')).state === 'running', 1000);
+    await eventually(
+      'the state to change',
+      async () => (await ao.sessions.status('starting')).state === 'running',
+      1000,
+    );
     const status = await runBin('ao-status', ['starting'], { env: stack.clientEnv });
     assert.equal(status.stdout.trim(), 'running');
     // Claude Code has not said a word yet: the state comes from the process, not from its output.
@@ -43,7 +47,10 @@ describe('runtime: running from the spawn of the process', function () {
     const [first] = (await ao.sessions.listEvents('starting')).events;
     assert.equal(first!.type, 'session_start');
     const startedAt = Date.parse(run.started_at!);
-    assert.ok(Date.parse(first!.at) - startedAt >= STARTUP_MS - 200, `started ${run.started_at}, first line ${first!.at}`);
+    assert.ok(
+      Date.parse(first!.at) - startedAt >= STARTUP_MS - 200,
+      `started ${run.started_at}, first line ${first!.at}`,
+    );
     assert.ok(startedAt >= Date.parse(run.queued_at));
   });
 });
@@ -60,13 +67,17 @@ describe('runtime: usage of runs that end without a result', function () {
 
   it('a run stopped mid-way counts the tokens of the model responses it got, each once', async () => {
     // Turn 1: text and a tool call (two assistant lines, one response); turn 2: the same; turn 3 hangs.
-    stack.fake.respond((req) => (req.index < 2
-      ? { text: `step ${req.index}`, toolUse: { name: 'Bash', input: { command: `echo step-${req.index}` } } }
-      : { text: 'too late', delayMs: 60_000 }));
+    stack.fake.respond((req) =>
+      req.index < 2
+        ? { text: `step ${req.index}`, toolUse: { name: 'Bash', input: { command: `echo step-${req.index}` } } }
+        : { text: 'too late', delayMs: 60_000 },
+    );
     await ao.sessions.create({ name: 'long', prompt: 'work for a long time' });
     await eventually('the third model request', () => stack.fake.requests.length >= 3);
-    await eventually('both responses in the events', async () =>
-      (await ao.sessions.listEvents('long')).events.filter((e) => e.type === 'pre_tool').length === 2);
+    await eventually(
+      'both responses in the events',
+      async () => (await ao.sessions.listEvents('long')).events.filter((e) => e.type === 'pre_tool').length === 2,
+    );
     const stopped = await ao.sessions.stop('long');
     assert.equal(stopped.state, 'stopped');
     const run = stopped.runs[0]!;
@@ -76,7 +87,10 @@ describe('runtime: usage of runs that end without a result', function () {
     // them before the response's end (at least 1 per response, at most what the model billed).
     assert.ok(run.usage, 'usage is counted');
     assert.equal(run.usage.input_tokens, one!.input_tokens + two!.input_tokens);
-    assert.ok(run.usage.output_tokens >= 2 && run.usage.output_tokens <= one!.output_tokens + two!.output_tokens, JSON.stringify(run.usage));
+    assert.ok(
+      run.usage.output_tokens >= 2 && run.usage.output_tokens <= one!.output_tokens + two!.output_tokens,
+      JSON.stringify(run.usage),
+    );
     assert.equal(run.cost_usd, null, 'Claude Code reports cost only in its result line');
     const session = await ao.sessions.get('long');
     assert.equal(session.totals.usage.input_tokens, run.usage.input_tokens);
@@ -109,9 +123,11 @@ describe('runtime: usage of a run lost while the runtime was down', function () 
   after(async () => stack?.close());
 
   it('counts what the stream shows the agent was billed for before it died', async () => {
-    stack.fake.respond((req) => (req.index === 0
-      ? { toolUse: { name: 'Bash', input: { command: 'echo one' } } }
-      : { text: 'never sent', delayMs: 60_000 }));
+    stack.fake.respond((req) =>
+      req.index === 0
+        ? { toolUse: { name: 'Bash', input: { command: 'echo one' } } }
+        : { text: 'never sent', delayMs: 60_000 },
+    );
     let ao = stack.client();
     await ao.sessions.create({ name: 'lost', prompt: 'go' });
     await eventually('the second model request', () => stack.fake.requests.length >= 2);

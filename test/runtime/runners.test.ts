@@ -23,28 +23,48 @@ describe('runners: aof runner runs the agents of a runtime', function () {
 
   const runner = async (name: string, options: { tags?: string[]; max?: number } = {}) => {
     const started = await startRunnerProcess({
-      runtimes: [stack.runtimeUrl], name, home: join(homes, name), fakeUrl: stack.fake.url, token: 'runner-token', ...options,
+      runtimes: [stack.runtimeUrl],
+      name,
+      home: join(homes, name),
+      fakeUrl: stack.fake.url,
+      token: 'runner-token',
+      ...options,
     });
     runners.push(started);
     return started;
   };
-  const raw = (path: string, body: unknown): Promise<{ status: number; json(): Promise<any> }> => fetch(`${stack.runtimeUrl}${path}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer runner-token' }, body: JSON.stringify(body),
-  });
+  const raw = (path: string, body: unknown): Promise<{ status: number; json(): Promise<any> }> =>
+    fetch(`${stack.runtimeUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer runner-token' },
+      body: JSON.stringify(body),
+    });
   /** The model requests whose prompt is `prompt`: one per run that reached Claude Code. */
-  const asked = (prompt: string) => stack.fake.requests.filter((body, i) => describeRequest(body, i).lastUserText === prompt).length;
-  const assertNumbered = (events: Event[]) => assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
+  const asked = (prompt: string) =>
+    stack.fake.requests.filter((body, i) => describeRequest(body, i).lastUserText === prompt).length;
+  const assertNumbered = (events: Event[]) =>
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
 
   before(async () => {
-    stack = await TestStack.start({ executor: 'none', leaseSeconds: LEASE_SECONDS, token: 'runner-token', executorOptions: { maxConcurrent: 3 } });
+    stack = await TestStack.start({
+      executor: 'none',
+      leaseSeconds: LEASE_SECONDS,
+      token: 'runner-token',
+      executorOptions: { maxConcurrent: 3 },
+    });
     homes = await tempDir('aof-runners-');
   });
   afterEach(async () => {
     // A killed runner's agents keep going by design: end them too, so nothing outlives the test.
-    await Promise.all(runners.splice(0).map(async (r) => {
-      await r.kill('SIGKILL');
-      await r.killAgents();
-    }));
+    await Promise.all(
+      runners.splice(0).map(async (r) => {
+        await r.kill('SIGKILL');
+        await r.killAgents();
+      }),
+    );
     stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
     await stack.client().sessions.clean();
   });
@@ -74,10 +94,14 @@ describe('runners: aof runner runs the agents of a runtime', function () {
   it('gives a session with runner_tags only to a runner that offers them all', async () => {
     const ao = stack.client();
     await runner('plain');
-    const bad = await runBin('ao-new', ['tagged', '-p', 'needs a gpu', '--runner-tags', 'gpu,no good', '--async'], { env: stack.clientEnv });
+    const bad = await runBin('ao-new', ['tagged', '-p', 'needs a gpu', '--runner-tags', 'gpu,no good', '--async'], {
+      env: stack.clientEnv,
+    });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /Invalid runner tag name 'no good'/);
-    const made = await runBin('ao-new', ['tagged', '-p', 'needs a gpu', '--runner-tags', 'gpu', '--async'], { env: stack.clientEnv });
+    const made = await runBin('ao-new', ['tagged', '-p', 'needs a gpu', '--runner-tags', 'gpu', '--async'], {
+      env: stack.clientEnv,
+    });
     assert.equal(made.code, 0, made.stderr);
     assert.deepEqual((await ao.sessions.get('tagged')).runner_tags, ['gpu']);
     await sleep(2500);
@@ -101,7 +125,10 @@ describe('runners: aof runner runs the agents of a runtime', function () {
 
   it('fails the run of a runner that is killed ("runner lost") and keeps the queued runs for another', async () => {
     const ao = stack.client();
-    stack.fake.respond((req) => ({ text: `done: ${req.lastUserText}`, delayMs: req.lastUserText.includes('long') ? 60_000 : 0 }));
+    stack.fake.respond((req) => ({
+      text: `done: ${req.lastUserText}`,
+      delayMs: req.lastUserText.includes('long') ? 60_000 : 0,
+    }));
     const doomed = await runner('doomed', { max: 1 });
     await ao.sessions.create({ name: 'on-doomed', prompt: 'a long task' });
     await waitFor(async () => (await ao.sessions.status('on-doomed')).state === 'running', 'the run to start');
@@ -120,10 +147,16 @@ describe('runners: aof runner runs the agents of a runtime', function () {
 
   it('re-adopts its running agent when restarted within the lease, without doubling an event', async () => {
     const ao = stack.client();
-    stack.fake.respond((req) => ({ text: `ok: ${req.lastUserText}`, delayMs: req.lastUserText.includes('steady') ? 4000 : 0 }));
+    stack.fake.respond((req) => ({
+      text: `ok: ${req.lastUserText}`,
+      delayMs: req.lastUserText.includes('steady') ? 4000 : 0,
+    }));
     const first = await runner('phoenix');
     await ao.sessions.create({ name: 'adopted', prompt: 'a steady task' });
-    await waitFor(async () => (await ao.sessions.listEvents('adopted', { limit: 1000 })).events.length > 0, 'the first event');
+    await waitFor(
+      async () => (await ao.sessions.listEvents('adopted', { limit: 1000 })).events.length > 0,
+      'the first event',
+    );
     await first.kill('SIGTERM');
     const again = await runner('phoenix');
     await again.waitForLog(/re-adopted the running agent of session 'adopted'/);
@@ -173,11 +206,12 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     assert.match(JSON.stringify(last.messages), /ECHO: remember the word pelican/);
   });
 
-  it('enforces a session\'s limits on a runner: turns from its reports, the time limit from the runtime', async () => {
+  it("enforces a session's limits on a runner: turns from its reports, the time limit from the runtime", async () => {
     const ao = stack.client();
     stack.fake.respond((req) => {
       const text = JSON.stringify(req.body.messages);
-      if (text.includes('loop on')) return { toolUse: { name: 'Bash', input: { command: 'echo again', description: 'loop' } } };
+      if (text.includes('loop on'))
+        return { toolUse: { name: 'Bash', input: { command: 'echo again', description: 'loop' } } };
       return { text: 'late', delayMs: text.includes('dawdle') ? 60_000 : 0 };
     });
     await runner('limited', { max: 2 });
@@ -191,7 +225,7 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     assert.equal(dawdled.error, 'limit timeout_seconds crossed: the run went on for more than 2 s');
   });
 
-  it('says which runner host lacks a session\'s project dir', async () => {
+  it("says which runner host lacks a session's project dir", async () => {
     const ao = stack.client();
     const elsewhere = await tempDir('aof-only-here-');
     await ao.sessions.create({ name: 'no-dir-there', prompt: 'hi', project_dir: elsewhere });
@@ -199,7 +233,10 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     await runner('dirless');
     const result = await ao.sessions.waitForResult('no-dir-there', { timeoutMs: 30_000 });
     assert.equal(result.state, 'failed');
-    assert.match(result.error ?? '', new RegExp(`^the project dir ${elsewhere} does not exist \\(anymore\\).* \\(on runner 'dirless', host \\S+\\)$`));
+    assert.match(
+      result.error ?? '',
+      new RegExp(`^the project dir ${elsewhere} does not exist \\(anymore\\).* \\(on runner 'dirless', host \\S+\\)$`),
+    );
   });
 
   it('asks a person through the runtime from a runner: an approval-mode agent waits there, and the answer reaches it', async () => {
@@ -222,7 +259,10 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     assert.equal(existsSync(denied.file), false, 'the denied command did not run');
     assert.match(refused.result ?? '', /error=true.*not on this host/s);
     const types = (await ao.sessions.listEvents(denied.name)).events.map((e) => e.type);
-    assert.deepEqual(types.filter((t) => t.startsWith('approval_')), ['approval_request', 'approval_answer']);
+    assert.deepEqual(
+      types.filter((t) => t.startsWith('approval_')),
+      ['approval_request', 'approval_answer'],
+    );
   });
 
   it('aof runner refuses bad options and a runtime that does not answer, with one line and exit 1', async () => {
@@ -251,7 +291,8 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     const { claim } = await (await raw('/runners/manual/claim', { version: VERSION })).json();
     assert.equal(claim.session, 'by-hand');
     assert.equal(claim.attempt, 1);
-    const report = (body: object) => raw(`/sessions/by-hand/runs/1/report`, { runner: 'manual', attempt: 1, from: 0, events: [], ...body });
+    const report = (body: object) =>
+      raw(`/sessions/by-hand/runs/1/report`, { runner: 'manual', attempt: 1, from: 0, events: [], ...body });
     const message = { type: 'message', data: { role: 'assistant', text: 'hello' } };
     assert.equal((await report({ started: true })).status, 200);
     for (let i = 0; i < 3; i++) {
@@ -259,10 +300,20 @@ describe('runners: aof runner runs the agents of a runtime', function () {
       assert.equal(answer.status, 200);
       assert.deepEqual(await answer.json(), { reported: 1, stop_requested: false });
     }
-    const late = await raw(`/sessions/by-hand/runs/1/report`, { runner: 'manual', attempt: 2, from: 1, events: [message] });
+    const late = await raw(`/sessions/by-hand/runs/1/report`, {
+      runner: 'manual',
+      attempt: 2,
+      from: 1,
+      events: [message],
+    });
     assert.equal(late.status, 409);
     assert.equal((await late.json()).type, 'urn:aof:problem:lease-lost');
-    const other = await raw(`/sessions/by-hand/runs/1/report`, { runner: 'someone-else', attempt: 1, from: 1, events: [message] });
+    const other = await raw(`/sessions/by-hand/runs/1/report`, {
+      runner: 'someone-else',
+      attempt: 1,
+      from: 1,
+      events: [message],
+    });
     assert.equal((await other.json()).type, 'urn:aof:problem:lease-lost');
     const gap = await report({ from: 5, events: [message] });
     assert.equal(gap.status, 409);
@@ -271,8 +322,13 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     assert.equal(lost.state, 'failed');
     assert.match(lost.error ?? '', /runner lost: runner 'manual' stopped answering/);
     const events = (await ao.sessions.listEvents('by-hand', { limit: 1000 })).events;
-    assert.deepEqual(events.map((e) => e.type), ['message', 'session_stop']);
-    const heartbeat = await (await raw('/runners/manual/heartbeat', { leases: [{ session: 'by-hand', run: 1, attempt: 1 }] })).json();
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['message', 'session_stop'],
+    );
+    const heartbeat = await (
+      await raw('/runners/manual/heartbeat', { leases: [{ session: 'by-hand', run: 1, attempt: 1 }] })
+    ).json();
     assert.equal(heartbeat.leases[0].status, 'lost');
   });
 });

@@ -5,7 +5,7 @@ import { Orchestrator, UnauthorizedError } from '../../sdk/index.js';
 import { rawRequest } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
 
-describe('runtime: Host, Origin and token', function () {
+describe('runtime: Host, Origin and token', () => {
   let stack: TestStack;
   const token = 's3cret-token-for-tests';
 
@@ -14,12 +14,13 @@ describe('runtime: Host, Origin and token', function () {
   });
   after(async () => stack?.close());
 
-  const create = (headers: Record<string, string>) => rawRequest(stack.runtimeUrl, {
-    method: 'POST',
-    path: '/sessions',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
-    body: JSON.stringify({ name: `s${Math.random().toString(36).slice(2, 8)}`, prompt: 'x' }),
-  });
+  const create = (headers: Record<string, string>) =>
+    rawRequest(stack.runtimeUrl, {
+      method: 'POST',
+      path: '/sessions',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+      body: JSON.stringify({ name: `s${Math.random().toString(36).slice(2, 8)}`, prompt: 'x' }),
+    });
 
   it('refuses a foreign Host header (DNS rebinding) with 403 and creates nothing', async () => {
     const response = await create({ host: `evil.example:${new URL(stack.runtimeUrl).port}` });
@@ -61,19 +62,25 @@ describe('runtime: the Host names of a load balancer (AGENT_ORCHESTRATOR_ALLOWED
   let stack: TestStack;
 
   before(async () => {
-    stack = await TestStack.start({ executor: 'none', runtimeProcess: true, runtimeEnv: { AGENT_ORCHESTRATOR_ALLOWED_HOSTS: 'aof.internal, balancer.example:8443' } });
+    stack = await TestStack.start({
+      executor: 'none',
+      runtimeProcess: true,
+      runtimeEnv: { AGENT_ORCHESTRATOR_ALLOWED_HOSTS: 'aof.internal, balancer.example:8443' },
+    });
   });
   after(async () => stack?.close());
 
-  const create = (headers: Record<string, string>) => rawRequest(stack.runtimeUrl, {
-    method: 'POST',
-    path: '/sessions',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ name: `s${Math.random().toString(36).slice(2, 8)}`, prompt: 'x' }),
-  });
+  const create = (headers: Record<string, string>) =>
+    rawRequest(stack.runtimeUrl, {
+      method: 'POST',
+      path: '/sessions',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ name: `s${Math.random().toString(36).slice(2, 8)}`, prompt: 'x' }),
+    });
 
   it('accepts the names it is given (any port for a bare name, that port for name:port), and no others', async () => {
-    for (const host of ['aof.internal', 'aof.internal:443', 'balancer.example:8443']) assert.equal((await create({ host })).status, 201, host);
+    for (const host of ['aof.internal', 'aof.internal:443', 'balancer.example:8443'])
+      assert.equal((await create({ host })).status, 201, host);
     for (const host of ['balancer.example', 'balancer.example:9000', 'evil.example', 'aof.internal.evil.example']) {
       const response = await create({ host });
       assert.equal(response.status, 403, host);

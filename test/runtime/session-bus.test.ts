@@ -18,7 +18,12 @@ describe('session bus: events from this process and others, in order', () => {
   beforeEach(async () => {
     dir = await tempDir('aof-bus-');
     log = await EventFiles.open(dir);
-    bus = new SessionBus(log, { subscribe: (listener) => { hear = listener; return () => undefined; } });
+    bus = new SessionBus(log, {
+      subscribe: (listener) => {
+        hear = listener;
+        return () => undefined;
+      },
+    });
   });
   afterEach(async () => {
     bus.close();
@@ -26,7 +31,17 @@ describe('session bus: events from this process and others, in order', () => {
     await removeDir(dir);
   });
 
-  const write = (count: number) => log.append('s', Array.from({ length: count }, () => ({ session: 's', run: 1, type: 'message' as const, at: '2026-01-01T00:00:00.000Z', data: {} })));
+  const write = (count: number) =>
+    log.append(
+      's',
+      Array.from({ length: count }, () => ({
+        session: 's',
+        run: 1,
+        type: 'message' as const,
+        at: '2026-01-01T00:00:00.000Z',
+        data: {},
+      })),
+    );
   /** A listener, as the SSE stream adds one: it reads the stored events itself after `following`. */
   const listen = async () => {
     const seqs: number[] = [];
@@ -56,14 +71,17 @@ describe('session bus: events from this process and others, in order', () => {
     assert.deepEqual(seqs, [1, 2, 3, 4]);
   });
 
-  it('tells changes with where they were made, a deletion also to the session\'s listeners, and skips a session nobody follows', async () => {
+  it("tells changes with where they were made, a deletion also to the session's listeners, and skips a session nobody follows", async () => {
     const changes: string[] = [];
     bus.onChange((change, local) => changes.push(`${change.name} ${change.change} ${local ? 'here' : 'elsewhere'}`));
     hear.notice({ kind: 'events', session: 'nobody', first: 1, last: 1000 });
     const deleted: string[] = [];
     bus.onDeleted('s', () => deleted.push('s'));
     bus.localChange({ name: 's', change: 'created', state: 'queued', run: 1, at: '2026-01-01T00:00:00.000Z' });
-    hear.notice({ kind: 'change', change: { name: 's', change: 'deleted', state: null, at: '2026-01-01T00:00:01.000Z' } });
+    hear.notice({
+      kind: 'change',
+      change: { name: 's', change: 'deleted', state: null, at: '2026-01-01T00:00:01.000Z' },
+    });
     assert.deepEqual(changes, ['s created here', 's deleted elsewhere']);
     assert.deepEqual(deleted, ['s']);
   });

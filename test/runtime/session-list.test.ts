@@ -10,7 +10,17 @@ import { rawRequest } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
 
 const finish: EventInput[] = [
-  { type: 'result', data: { is_error: false, text: 'done', num_turns: 1, duration_ms: 7, total_cost_usd: 0.25, usage: { input_tokens: 3, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } },
+  {
+    type: 'result',
+    data: {
+      is_error: false,
+      text: 'done',
+      num_turns: 1,
+      duration_ms: 7,
+      total_cost_usd: 0.25,
+      usage: { input_tokens: 3, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    },
+  },
   { type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'completed' } },
 ];
 const fail = (reason: string): EventInput[] => [{ type: 'session_stop', data: { exit_code: 1, signal: null, reason } }];
@@ -19,13 +29,13 @@ const fail = (reason: string): EventInput[] => [{ type: 'session_stop', data: { 
 const order = (a: { updated_at: string; name: string }, b: { updated_at: string; name: string }) =>
   a.updated_at !== b.updated_at ? (a.updated_at > b.updated_at ? -1 : 1) : a.name < b.name ? -1 : 1;
 
-describe('runtime: paged session list', function () {
+describe('runtime: paged session list', () => {
   let stack: TestStack;
   let ao: Orchestrator;
   let otherDir: string;
   const get = (query: string) => rawRequest(stack.runtimeUrl, { path: `/sessions${query}` });
 
-  before(async function () {
+  before(async () => {
     stack = await TestStack.start({ executor: 'none' });
     ao = stack.client();
     otherDir = join(stack.root, 'elsewhere');
@@ -46,7 +56,9 @@ describe('runtime: paged session list', function () {
   after(async () => stack?.close());
 
   async function expectedOrder(): Promise<string[]> {
-    const all = await Promise.all((await ao.sessions.list({ limit: 500 })).sessions.map((s) => ao.sessions.get(s.name)));
+    const all = await Promise.all(
+      (await ao.sessions.list({ limit: 500 })).sessions.map((s) => ao.sessions.get(s.name)),
+    );
     return all.sort(order).map((s) => s.name);
   }
 
@@ -56,7 +68,20 @@ describe('runtime: paged session list', function () {
     assert.equal(page.next_cursor, null);
     assert.deepEqual(page.counts, { queued: 8, running: 0, finished: 10, failed: 5, stopped: 0 });
     const ok = page.sessions.find((s) => s.name === 'batch-ok-3')!;
-    assert.deepEqual(Object.keys(ok).sort(), ['agent', 'created_at', 'last_resumed_at', 'last_run', 'name', 'parent', 'pending_approvals', 'project_dir', 'runs', 'state', 'totals', 'updated_at']);
+    assert.deepEqual(Object.keys(ok).sort(), [
+      'agent',
+      'created_at',
+      'last_resumed_at',
+      'last_run',
+      'name',
+      'parent',
+      'pending_approvals',
+      'project_dir',
+      'runs',
+      'state',
+      'totals',
+      'updated_at',
+    ]);
     assert.equal(ok.runs, 1);
     assert.equal(ok.state, 'finished');
     assert.equal(ok.last_run.state, 'finished');
@@ -65,7 +90,11 @@ describe('runtime: paged session list', function () {
     assert.ok(!JSON.stringify(page).includes('secret prompt'), 'no prompts in a list');
     const long = page.sessions.find((s) => s.name === 'batch-bad-0')!;
     assert.equal(long.last_run.error!.length, 500, 'errors are cut to 500 characters');
-    assert.equal((await ao.sessions.get('batch-bad-0')).runs[0]!.error!.length, 2000, 'the whole session keeps the whole error');
+    assert.equal(
+      (await ao.sessions.get('batch-bad-0')).runs[0]!.error!.length,
+      2000,
+      'the whole session keeps the whole error',
+    );
   });
 
   it('orders by last activity, then name, and walks pages with the cursor without gaps or repeats', async () => {
@@ -97,18 +126,31 @@ describe('runtime: paged session list', function () {
       assert.equal(r.status, 200, r.text);
       return (r.json.sessions as SessionSummary[]).map((s) => s.name).sort();
     };
-    assert.deepEqual(await names('?state=failed'), ['batch-bad-0', 'batch-bad-1', 'batch-bad-2', 'batch-bad-3', 'batch-bad-4']);
+    assert.deepEqual(await names('?state=failed'), [
+      'batch-bad-0',
+      'batch-bad-1',
+      'batch-bad-2',
+      'batch-bad-3',
+      'batch-bad-4',
+    ]);
     assert.equal((await names('?state=failed&state=finished')).length, 15);
     assert.deepEqual(await names('?agent=reviewer'), ['rev-0', 'rev-1', 'rev-2', 'rev-3']);
     assert.deepEqual(await names('?prefix=solo-'), ['solo-0', 'solo-1', 'solo-2', 'solo-3']);
-    assert.deepEqual(await names(`?project_dir=${encodeURIComponent(otherDir)}&state=queued`), ['solo-1', 'solo-2', 'solo-3']);
+    assert.deepEqual(await names(`?project_dir=${encodeURIComponent(otherDir)}&state=queued`), [
+      'solo-1',
+      'solo-2',
+      'solo-3',
+    ]);
     assert.deepEqual(await names('?prefix=batch-&state=failed&limit=2&agent=reviewer'), []);
     const page = await ao.sessions.list({ state: ['failed', 'stopped'], limit: 3 });
     assert.equal(page.sessions.length, 3);
     assert.ok(page.next_cursor);
     assert.equal(page.counts.finished, 10, 'counts ignore the filters');
     const next = await ao.sessions.list({ state: ['failed', 'stopped'], limit: 3, cursor: page.next_cursor });
-    assert.deepEqual(next.sessions.map((s) => s.state), ['failed', 'failed']);
+    assert.deepEqual(
+      next.sessions.map((s) => s.state),
+      ['failed', 'failed'],
+    );
     assert.equal(next.next_cursor, null);
   });
 
@@ -130,7 +172,10 @@ describe('runtime: paged session list', function () {
       const r = await get(query);
       assert.equal(r.status, 400, `${query}: ${r.text}`);
       assert.match(String(r.headers['content-type']), /application\/problem\+json/);
-      assert.ok(r.json.errors.some((e: { field: string }) => e.field === field), `${query}: ${r.text}`);
+      assert.ok(
+        r.json.errors.some((e: { field: string }) => e.field === field),
+        `${query}: ${r.text}`,
+      );
     }
   });
 
@@ -148,7 +193,10 @@ describe('runtime: paged session list', function () {
       rest.push(...page.sessions.map((s) => s.name));
       cursor = page.next_cursor;
     }
-    assert.deepEqual(rest, before.slice(5).filter((n) => n !== notYetSeen));
+    assert.deepEqual(
+      rest,
+      before.slice(5).filter((n) => n !== notYetSeen),
+    );
   });
 
   it('the SDK iterates every page lazily, and stops requesting on break', async () => {

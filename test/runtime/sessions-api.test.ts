@@ -9,21 +9,36 @@ import { TestStack } from '../support/stack.js';
 import { rawRequest as raw } from '../support/servers.js';
 
 /** A request the SDK's types would not let us send; JSON unless told otherwise. */
-const rawRequest = (base: string, method: string, path: string, options: { body?: string; headers?: Record<string, string> } = {}) =>
+const rawRequest = (
+  base: string,
+  method: string,
+  path: string,
+  options: { body?: string; headers?: Record<string, string> } = {},
+) =>
   raw(base, { method, path, body: options.body, headers: { 'content-type': 'application/json', ...options.headers } });
 
 const runToEnd = (text: string): EventInput[] => [
   { type: 'session_start', data: { claude_session_id: 'remote-1', model: 'm' } },
   { type: 'message', data: { role: 'assistant', text } },
-  { type: 'result', data: { is_error: false, text, num_turns: 1, duration_ms: 5, total_cost_usd: 0.5, usage: { input_tokens: 10, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } },
+  {
+    type: 'result',
+    data: {
+      is_error: false,
+      text,
+      num_turns: 1,
+      duration_ms: 5,
+      total_cost_usd: 0.5,
+      usage: { input_tokens: 10, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    },
+  },
   { type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'completed' } },
 ];
 
-describe('runtime: sessions API', function () {
+describe('runtime: sessions API', () => {
   let stack: TestStack;
   let ao: Orchestrator;
 
-  before(async function () {
+  before(async () => {
     stack = await TestStack.start({ executor: 'none' });
     ao = stack.client();
     await ao.agents.create({ name: 'reviewer', description: 'reviews', system_prompt: 'Be strict.', model: 'm1' });
@@ -55,18 +70,26 @@ describe('runtime: sessions API', function () {
 
     it('refuses a duplicate name with 409', async () => {
       await ao.sessions.create({ name: 'dup', prompt: 'x' });
-      await assert.rejects(ao.sessions.create({ name: 'dup', prompt: 'y' }), (e) => e instanceof ConflictError && /already exists/.test(e.message));
+      await assert.rejects(
+        ao.sessions.create({ name: 'dup', prompt: 'y' }),
+        (e) => e instanceof ConflictError && /already exists/.test(e.message),
+      );
     });
 
     it('lets exactly one of many simultaneous creations of one name succeed', async () => {
-      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => ao.sessions.create({ name: 'race', prompt: 'x' })));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 10 }, () => ao.sessions.create({ name: 'race', prompt: 'x' })),
+      );
       assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
       for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof ConflictError);
       assert.equal((await ao.sessions.list()).sessions.filter((s) => s.name === 'race').length, 1);
     });
 
     it('refuses an unknown or inactive agent with 422 naming body.agent', async () => {
-      for (const [agent, pattern] of [['ghost', /not found/], ['retired', /inactive/]] as const) {
+      for (const [agent, pattern] of [
+        ['ghost', /not found/],
+        ['retired', /inactive/],
+      ] as const) {
         const error = await ao.sessions.create({ name: 'a1', prompt: 'x', agent }).catch((e) => e);
         assert.ok(error instanceof InvalidRequestError, String(error));
         assert.equal(error.status, 422);
@@ -101,7 +124,10 @@ describe('runtime: sessions API', function () {
         const response = await rawRequest(stack.runtimeUrl, 'POST', '/sessions', { body: JSON.stringify(body) });
         assert.equal(response.status, 400);
         assert.match(response.headers['content-type'] ?? '', /application\/problem\+json/);
-        assert.ok(response.json.errors.some((e: { field: string }) => e.field === field), JSON.stringify(response.json));
+        assert.ok(
+          response.json.errors.some((e: { field: string }) => e.field === field),
+          JSON.stringify(response.json),
+        );
       });
     }
 
@@ -109,7 +135,10 @@ describe('runtime: sessions API', function () {
       assert.equal((await rawRequest(stack.runtimeUrl, 'POST', '/sessions', { body: '{"name": ' })).status, 400);
       const huge = JSON.stringify({ name: 'big', prompt: 'x'.repeat(3 * 1024 * 1024) });
       assert.equal((await rawRequest(stack.runtimeUrl, 'POST', '/sessions', { body: huge })).status, 413);
-      const typed = await rawRequest(stack.runtimeUrl, 'POST', '/sessions', { body: 'name=x', headers: { 'content-type': 'text/plain' } });
+      const typed = await rawRequest(stack.runtimeUrl, 'POST', '/sessions', {
+        body: 'name=x',
+        headers: { 'content-type': 'text/plain' },
+      });
       assert.equal(typed.status, 415);
     });
 
@@ -144,7 +173,14 @@ describe('runtime: sessions API', function () {
       await assert.rejects(ao.sessions.result('r1'), (e) => e instanceof ConflictError && /running/.test(e.message));
       await ao.sessions.appendEvents('r1', runToEnd('done!').slice(1));
       const result = await ao.sessions.result('r1');
-      assert.deepEqual(result, { name: 'r1', run: 1, state: 'finished', result: 'done!', error: null, is_error: false });
+      assert.deepEqual(result, {
+        name: 'r1',
+        run: 1,
+        state: 'finished',
+        result: 'done!',
+        error: null,
+        is_error: false,
+      });
       const session = await ao.sessions.get('r1');
       assert.equal(session.claude_session_id, 'remote-1');
       assert.equal(session.runs[0]!.exit_code, 0);
@@ -167,7 +203,9 @@ describe('runtime: sessions API', function () {
 
     it('fails a run that ends without a result line', async () => {
       await ao.sessions.create({ name: 'r3', prompt: 'go' });
-      await ao.sessions.appendEvents('r3', [{ type: 'session_stop', data: { exit_code: 2, reason: 'exited with code 2 without a result' } }]);
+      await ao.sessions.appendEvents('r3', [
+        { type: 'session_stop', data: { exit_code: 2, reason: 'exited with code 2 without a result' } },
+      ]);
       const result = await ao.sessions.result('r3');
       assert.equal(result.state, 'failed');
       assert.match(result.error ?? '', /without a result/);
@@ -176,12 +214,18 @@ describe('runtime: sessions API', function () {
     it('refuses events for a run that has ended', async () => {
       await ao.sessions.create({ name: 'r4', prompt: 'go' });
       await ao.sessions.appendEvents('r4', runToEnd('x'));
-      await assert.rejects(ao.sessions.appendEvents('r4', [{ type: 'message', data: { role: 'assistant', text: 'late' } }]), ConflictError);
+      await assert.rejects(
+        ao.sessions.appendEvents('r4', [{ type: 'message', data: { role: 'assistant', text: 'late' } }]),
+        ConflictError,
+      );
     });
 
     it('resumes an ended session with a new run, and refuses to resume an active one', async () => {
       await ao.sessions.create({ name: 'r5', prompt: 'first' });
-      await assert.rejects(ao.sessions.resume('r5', { prompt: 'again' }), (e) => e instanceof ConflictError && /queued/.test(e.message));
+      await assert.rejects(
+        ao.sessions.resume('r5', { prompt: 'again' }),
+        (e) => e instanceof ConflictError && /queued/.test(e.message),
+      );
       await ao.sessions.appendEvents('r5', runToEnd('one'));
       const resumed = await ao.sessions.resume('r5', { prompt: 'second' });
       assert.equal(resumed.state, 'queued');
@@ -191,25 +235,36 @@ describe('runtime: sessions API', function () {
       await ao.sessions.appendEvents('r5', runToEnd('two'));
       assert.equal((await ao.sessions.result('r5')).result, 'two');
       const events = (await ao.sessions.listEvents('r5', { limit: 1000 })).events;
-      assert.deepEqual(events.map((e) => e.seq), Array.from({ length: 8 }, (_, i) => i + 1));
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        Array.from({ length: 8 }, (_, i) => i + 1),
+      );
       assert.deepEqual([...new Set(events.map((e) => e.run))], [1, 2]);
     });
 
     it('pages events with after and limit', async () => {
       await ao.sessions.create({ name: 'r6', prompt: 'go' });
-      const many: EventInput[] = Array.from({ length: 25 }, (_, i) => ({ type: 'message', data: { role: 'assistant', text: `m${i}` } }));
+      const many: EventInput[] = Array.from({ length: 25 }, (_, i) => ({
+        type: 'message',
+        data: { role: 'assistant', text: `m${i}` },
+      }));
       await ao.sessions.appendEvents('r6', many);
       const first = await ao.sessions.listEvents('r6', { limit: 10 });
       assert.equal(first.events.length, 10);
       assert.equal(first.has_more, true);
       const rest = await ao.sessions.listEvents('r6', { after: 20, limit: 10 });
-      assert.deepEqual(rest.events.map((e) => e.seq), [21, 22, 23, 24, 25]);
+      assert.deepEqual(
+        rest.events.map((e) => e.seq),
+        [21, 22, 23, 24, 25],
+      );
       assert.equal(rest.has_more, false);
     });
 
     it('cuts very long strings in event data', async () => {
       await ao.sessions.create({ name: 'r7', prompt: 'go' });
-      const [event] = await ao.sessions.appendEvents('r7', [{ type: 'post_tool', data: { output: 'y'.repeat(200_000), is_error: false } }]);
+      const [event] = await ao.sessions.appendEvents('r7', [
+        { type: 'post_tool', data: { output: 'y'.repeat(200_000), is_error: false } },
+      ]);
       const output = (event!.data as { output: string }).output;
       assert.ok(output.length < 70_000);
       assert.match(output, /characters cut/);
@@ -234,7 +289,10 @@ describe('runtime: sessions API', function () {
       const result = await ao.sessions.result('st');
       assert.equal(result.state, 'stopped');
       const events = (await ao.sessions.listEvents('st')).events;
-      assert.deepEqual(events.map((e) => e.type), ['session_stop']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['session_stop'],
+      );
     });
 
     it('deletes one session with its events, and 404s afterwards', async () => {
@@ -252,7 +310,10 @@ describe('runtime: sessions API', function () {
       await ao.sessions.create({ name: 'c2', prompt: 'go' });
       await ao.sessions.appendEvents('c2', runToEnd('x'));
       assert.deepEqual((await ao.sessions.list()).sessions.map((s) => s.name).sort(), ['c1', 'c2']);
-      assert.deepEqual((await ao.sessions.list({ state: 'finished' })).sessions.map((s) => s.name), ['c2']);
+      assert.deepEqual(
+        (await ao.sessions.list({ state: 'finished' })).sessions.map((s) => s.name),
+        ['c2'],
+      );
       assert.deepEqual((await ao.sessions.clean()).sort(), ['c1', 'c2']);
       assert.deepEqual((await ao.sessions.list()).sessions, []);
     });
@@ -261,15 +322,24 @@ describe('runtime: sessions API', function () {
   describe('streams', () => {
     it('replays from Last-Event-ID and then follows live events', async () => {
       await ao.sessions.create({ name: 'sse', prompt: 'go' });
-      await ao.sessions.appendEvents('sse', [1, 2, 3].map((i) => ({ type: 'message', data: { role: 'assistant', text: `m${i}` } }) as EventInput));
+      await ao.sessions.appendEvents(
+        'sse',
+        [1, 2, 3].map((i) => ({ type: 'message', data: { role: 'assistant', text: `m${i}` } }) as EventInput),
+      );
       // Raw SSE with Last-Event-ID: 2 must start at seq 3.
       const controller = new AbortController();
-      const response = await fetch(`${stack.runtimeUrl}/sessions/sse/events/stream`, { headers: { 'Last-Event-ID': '2' }, signal: controller.signal });
+      const response = await fetch(`${stack.runtimeUrl}/sessions/sse/events/stream`, {
+        headers: { 'Last-Event-ID': '2' },
+        signal: controller.signal,
+      });
       assert.equal(response.status, 200);
       assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
       const reader = response.body!.getReader();
       let text = '';
-      setTimeout(() => void ao.sessions.appendEvents('sse', [{ type: 'message', data: { role: 'assistant', text: 'live' } }]), 200);
+      setTimeout(
+        () => void ao.sessions.appendEvents('sse', [{ type: 'message', data: { role: 'assistant', text: 'live' } }]),
+        200,
+      );
       while (!text.includes('id: 4')) text += new TextDecoder().decode((await reader.read()).value);
       controller.abort();
       assert.doesNotMatch(text, /id: [12]\n/);
@@ -303,7 +373,12 @@ describe('runtime: sessions API', function () {
       await ao.sessions.appendEvents('dash', runToEnd('x'));
       await ao.sessions.delete('dash');
       await collecting;
-      assert.deepEqual(changes, ['dash:created:queued', 'dash:state:running', 'dash:state:finished', 'dash:deleted:null']);
+      assert.deepEqual(changes, [
+        'dash:created:queued',
+        'dash:state:running',
+        'dash:state:finished',
+        'dash:deleted:null',
+      ]);
     });
 
     it('answers a stream for an unknown session with 404', async () => {
@@ -329,7 +404,13 @@ describe('runtime: sessions API', function () {
 
     it('refuses a second runtime on the same data dir', async () => {
       await assert.rejects(
-        startRuntime({ url: new URL('http://127.0.0.1:0'), dataDir: stack.dataDir, registryUrl: new URL(stack.registry.url), logger: silentLogger, executor: 'none' }),
+        startRuntime({
+          url: new URL('http://127.0.0.1:0'),
+          dataDir: stack.dataDir,
+          registryUrl: new URL(stack.registry.url),
+          logger: silentLogger,
+          executor: 'none',
+        }),
         /in use by another runtime/,
       );
     });

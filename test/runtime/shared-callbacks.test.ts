@@ -5,7 +5,7 @@
 // pending callback nobody told of is found by the other process's sweep.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Orchestrator, type EventInput } from '../../sdk/index.js';
+import type { Orchestrator, EventInput } from '../../sdk/index.js';
 import { CALLBACK_SWEEP_MS } from '../../servers/runtime/callbacks.js';
 import { eventually, within } from '../support/processes.js';
 import { freshDatabase, queryDatabase } from '../support/postgres.js';
@@ -41,7 +41,8 @@ describe('callbacks across two runtime processes on one PostgreSQL', function ()
     return name;
   };
   /** The parent's runs: how many, and the prompt of each after the first. */
-  const resumes = async (via: Orchestrator, name: string) => (await via.sessions.get(name)).runs.slice(1).map((r) => r.prompt);
+  const resumes = async (via: Orchestrator, name: string) =>
+    (await via.sessions.get(name)).runs.slice(1).map((r) => r.prompt);
 
   before(async () => {
     databaseUrl = await freshDatabase();
@@ -64,7 +65,11 @@ describe('callbacks across two runtime processes on one PostgreSQL', function ()
     assert.equal(listed!.state, 'finished');
     assert.equal(listed!.result, 'the answer is 42');
     assert.equal(listed!.parent_run, 2);
-    assert.deepEqual(await viaA.sessions.callbacks(lead), await viaB.sessions.callbacks(lead), 'both processes list the same');
+    assert.deepEqual(
+      await viaA.sessions.callbacks(lead),
+      await viaB.sessions.callbacks(lead),
+      'both processes list the same',
+    );
     // Both processes heard of the child's end; a second resume would come at once, or at a sweep.
     await sleep(CALLBACK_SWEEP_MS + 500);
     const prompts = await resumes(viaB, lead);
@@ -118,27 +123,45 @@ describe('callbacks across two runtime processes on one PostgreSQL', function ()
       return true;
     });
     // The resumed runs end at once: a process that read a callback as pending before must not resume again.
-    await Promise.all(parents.map((lead, i) => (i % 2 ? viaA : viaB).sessions.appendEvents(lead, [...start, ...ending('read the callback')])));
+    await Promise.all(
+      parents.map((lead, i) =>
+        (i % 2 ? viaA : viaB).sessions.appendEvents(lead, [...start, ...ending('read the callback')]),
+      ),
+    );
     await sleep(CALLBACK_SWEEP_MS + 500);
     for (const [i, lead] of parents.entries()) {
       const prompts = await resumes(viaA, lead);
       assert.equal(prompts.length, 1, `${lead} resumed once`);
       assert.match(prompts[0]!, new RegExp(`## ${children[i]} \\(run 1\\): finished\\nresult ${i}`));
       const callbacks = await viaB.sessions.callbacks(lead);
-      assert.deepEqual(callbacks.map((c) => [c.child, c.status, c.parent_run]), [[children[i], 'delivered', 2]]);
+      assert.deepEqual(
+        callbacks.map((c) => [c.child, c.status, c.parent_run]),
+        [[children[i], 'delivered', 2]],
+      );
     }
   });
 
-  it('delivers a pending callback that no process told of, at B\'s next sweep', async () => {
+  it("delivers a pending callback that no process told of, at B's next sweep", async () => {
     const lead = await parent(viaA, 'idle');
     // What a process leaves behind that recorded a child's end and died before delivering it, when
     // the other processes missed the notice of that end: a pending row, and no change to hear of.
-    await queryDatabase(databaseUrl, `INSERT INTO aof_callbacks (id, parent, child, run, state, result, error, status, created_at, settled_at, parent_run)
-      VALUES ('orphan#1#1', '${lead}', 'orphan', 1, 'failed', null, 'it broke', 'pending', '2026-01-01T00:00:00.000Z', null, null)`);
-    const delivered = await within('the sweep', eventually('the orphan delivered', async () => {
-      const [found] = await viaB.sessions.callbacks(lead);
-      return found?.status === 'delivered' ? found : null;
-    }, CALLBACK_SWEEP_MS * 4), CALLBACK_SWEEP_MS * 5);
+    await queryDatabase(
+      databaseUrl,
+      `INSERT INTO aof_callbacks (id, parent, child, run, state, result, error, status, created_at, settled_at, parent_run)
+      VALUES ('orphan#1#1', '${lead}', 'orphan', 1, 'failed', null, 'it broke', 'pending', '2026-01-01T00:00:00.000Z', null, null)`,
+    );
+    const delivered = await within(
+      'the sweep',
+      eventually(
+        'the orphan delivered',
+        async () => {
+          const [found] = await viaB.sessions.callbacks(lead);
+          return found?.status === 'delivered' ? found : null;
+        },
+        CALLBACK_SWEEP_MS * 4,
+      ),
+      CALLBACK_SWEEP_MS * 5,
+    );
     assert.equal(delivered.parent_run, 2);
     await sleep(CALLBACK_SWEEP_MS + 500);
     const prompts = await resumes(viaA, lead);

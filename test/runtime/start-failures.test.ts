@@ -77,7 +77,9 @@ describe('runtime: an agent that cannot start fails its run, never the runtime',
 
   it('a restart with such a run queued starts, fails the run once, and stays up', async () => {
     let release!: () => void;
-    const released = new Promise<void>((resolve) => { release = resolve; });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     stack.fake.respond(async (req) => {
       if (req.lastUserText === 'hold the slot') await released;
       return { text: `ECHO: ${req.lastUserText}` };
@@ -85,7 +87,9 @@ describe('runtime: an agent that cannot start fails its run, never the runtime',
     const dir = join(stack.root, 'orphaned');
     mkdirSync(dir);
     await ao.sessions.create({ name: 'holder', prompt: 'hold the slot' });
-    await eventually('the holder to reach the model', () => stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('hold the slot')));
+    await eventually('the holder to reach the model', () =>
+      stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('hold the slot')),
+    );
     await ao.sessions.create({ name: 'orphan', prompt: 'never starts', project_dir: dir });
     assert.equal((await ao.sessions.status('orphan')).state, 'queued');
 
@@ -109,7 +113,10 @@ describe('runtime: an agent that cannot start fails its run, never the runtime',
     assertAlive(stack);
     assert.equal((await ao.health()).runtime.status, 'ok');
     const events = (await ao.sessions.listEvents('orphan')).events;
-    assert.deepEqual(events.map((e) => e.type), ['session_stop']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['session_stop'],
+    );
   });
 });
 
@@ -142,13 +149,16 @@ describe('runtime: a project dir the runtime may not enter (EACCES)', function (
     assert.equal((await ao.sessions.waitForResult('locked', { timeoutMs: 30_000 })).state, 'finished');
   });
 
-  it("fails the run when its files may not be written, and says where to give access", async () => {
+  it('fails the run when its files may not be written, and says where to give access', async () => {
     const ao = stack.client();
     const runsDir = join(stack.dataDir, 'runs');
     chmodSync(runsDir, 0o555);
     try {
       const error = await failedStart(ao, 'nowrite');
-      assert.match(error, /runs\/nowrite\/1: permission denied \(EACCES\); give the runtime's user write access to AGENT_ORCHESTRATOR_DATA_DIR/);
+      assert.match(
+        error,
+        /runs\/nowrite\/1: permission denied \(EACCES\); give the runtime's user write access to AGENT_ORCHESTRATOR_DATA_DIR/,
+      );
       assertAlive(stack);
     } finally {
       chmodSync(runsDir, 0o700);
@@ -225,7 +235,10 @@ describe('runtime: the Claude Code CLI removed after start-up', function () {
     await ao.sessions.resume('cli', { prompt: 'again' });
     const result = await ao.sessions.waitForResult('cli', { timeoutMs: 10_000 });
     assert.equal(result.state, 'failed');
-    assert.match(result.error ?? '', /Claude Code CLI not found.*install Claude Code or set AGENT_ORCHESTRATOR_CLAUDE_BIN/);
+    assert.match(
+      result.error ?? '',
+      /Claude Code CLI not found.*install Claude Code or set AGENT_ORCHESTRATOR_CLAUDE_BIN/,
+    );
     assert.equal((await ao.health()).runtime.status, 'ok');
   });
 });
@@ -265,7 +278,9 @@ describe('runtime: out of file descriptors (EMFILE)', function () {
     const ao = stack.client();
     await ao.health(); // the connection the next requests reuse is open before the limit drops
     const pid = String(stack.runtimeChild!.pid);
-    const soft = execFileSync('/usr/bin/prlimit', ['--pid', pid, '--nofile', '--raw', '--noheadings', '--output=SOFT']).toString().trim();
+    const soft = execFileSync('/usr/bin/prlimit', ['--pid', pid, '--nofile', '--raw', '--noheadings', '--output=SOFT'])
+      .toString()
+      .trim();
     // The runtime opens and closes files of its own (store appends, sockets), so the room left by
     // "lowest free descriptor + 2" can be a little more or less at the moment the agent starts. An
     // attempt where the agent still started (or the request itself found no descriptor) proves
@@ -281,7 +296,8 @@ describe('runtime: out of file descriptors (EMFILE)', function () {
       try {
         await ao.sessions.create({ name, prompt: 'hi' });
         const result = await ao.sessions.waitForResult(name, { timeoutMs: 15_000 });
-        if (result.state === 'failed' && /EMFILE/.test(result.error ?? '')) failed = { name, error: result.error ?? '' };
+        if (result.state === 'failed' && /EMFILE/.test(result.error ?? ''))
+          failed = { name, error: result.error ?? '' };
         else outcomes.push(`${name}: ${result.state} ${result.error ?? ''}`);
       } catch (error) {
         outcomes.push(`${name}: ${(error as Error).message}`);
@@ -291,7 +307,10 @@ describe('runtime: out of file descriptors (EMFILE)', function () {
       assertAlive(stack);
     }
     assert.ok(failed, `no attempt met EMFILE at the spawn: ${outcomes.join('; ')}`);
-    assert.match(failed.error, /too many open files \(EMFILE\); raise its limit \(ulimit -n\) or lower AGENT_ORCHESTRATOR_MAX_CONCURRENT/);
+    assert.match(
+      failed.error,
+      /too many open files \(EMFILE\); raise its limit \(ulimit -n\) or lower AGENT_ORCHESTRATOR_MAX_CONCURRENT/,
+    );
     await ao.sessions.resume(failed.name, { prompt: 'again' });
     assert.equal((await ao.sessions.waitForResult(failed.name, { timeoutMs: 30_000 })).state, 'finished');
   });
@@ -302,10 +321,15 @@ describe('runtime: the system refuses another process (EAGAIN)', function () {
   let stack: TestStack;
   // Root is exempt from the process limit whatever its capabilities: the runtime runs as `nobody`
   // here, owning the stack's files. Its limit is what it has running, so it can start no process.
-  const asNobody = (limit?: number) => ['/bin/sh', '-c',
+  const asNobody = (limit?: number) => [
+    '/bin/sh',
+    '-c',
     'chown -R 65534:65534 "$(dirname "$AGENT_ORCHESTRATOR_DATA_DIR")" && exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"',
-    'sh', ...(limit ? ['/usr/bin/prlimit', `--nproc=${limit}:`] : [])];
-  const tasksOfNobody = () => execFileSync('ps', ['-L', '-u', '65534', '--no-headers']).toString().trim().split('\n').filter(Boolean).length;
+    'sh',
+    ...(limit ? ['/usr/bin/prlimit', `--nproc=${limit}:`] : []),
+  ];
+  const tasksOfNobody = () =>
+    execFileSync('ps', ['-L', '-u', '65534', '--no-headers']).toString().trim().split('\n').filter(Boolean).length;
 
   before(async function () {
     if (!isRoot || !existsSync('/usr/bin/setpriv') || !existsSync('/usr/bin/prlimit')) this.skip();

@@ -3,7 +3,13 @@
 // fresh location and to open it again there (a restart).
 import assert from 'node:assert/strict';
 import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
-import type { Approval, Callback, NewWebhookDelivery, RuntimeStore, UnnumberedEvent } from '../../servers/runtime/store/interfaces.js';
+import type {
+  Approval,
+  Callback,
+  NewWebhookDelivery,
+  RuntimeStore,
+  UnnumberedEvent,
+} from '../../servers/runtime/store/interfaces.js';
 
 export interface StoreBackend {
   /** A store at a fresh, empty location. */
@@ -17,36 +23,84 @@ export interface StoreLocation {
   dispose(): Promise<void>;
 }
 
-export function session(name: string, options: { state?: RunState; updated_at?: string; agent?: string | null; project_dir?: string; runs?: number } = {}): StoredSession {
+export function session(
+  name: string,
+  options: { state?: RunState; updated_at?: string; agent?: string | null; project_dir?: string; runs?: number } = {},
+): StoredSession {
   const at = options.updated_at ?? '2026-01-01T00:00:00.000Z';
-  const runs = Array.from({ length: options.runs ?? 1 }, (_, i) => ({ ...newRun(i + 1, `prompt ${i + 1} of ${name}`), queued_at: at }));
+  const runs = Array.from({ length: options.runs ?? 1 }, (_, i) => ({
+    ...newRun(i + 1, `prompt ${i + 1} of ${name}`),
+    queued_at: at,
+  }));
   runs[runs.length - 1]!.state = options.state ?? 'queued';
   return {
-    _id: name, name, agent: options.agent ?? null, blueprint: null, project_dir: options.project_dir ?? '/work',
-    claude_session_id: null, created_at: at, last_resumed_at: null, updated_at: at, runs,
+    _id: name,
+    name,
+    agent: options.agent ?? null,
+    blueprint: null,
+    project_dir: options.project_dir ?? '/work',
+    claude_session_id: null,
+    created_at: at,
+    last_resumed_at: null,
+    updated_at: at,
+    runs,
   };
 }
 
-const message = (name: string, run: number, text: string): UnnumberedEvent =>
-  ({ session: name, run, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { role: 'assistant', text } });
+const message = (name: string, run: number, text: string): UnnumberedEvent => ({
+  session: name,
+  run,
+  type: 'message',
+  at: '2026-01-01T00:00:00.000Z',
+  data: { role: 'assistant', text },
+});
 
 const request = (id: string, over: Partial<Approval> = {}): Approval => ({
-  id, session: 's', run: 1, tool: 'Bash', input: { command: 'rm -rf build', 'odd.$key': [1, { nested: true }] }, tool_use_id: null,
-  state: 'pending', asked_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-01T00:10:00.000Z',
-  answered_at: null, answered_by: null, message: null, ...over,
+  id,
+  session: 's',
+  run: 1,
+  tool: 'Bash',
+  input: { command: 'rm -rf build', 'odd.$key': [1, { nested: true }] },
+  tool_use_id: null,
+  state: 'pending',
+  asked_at: '2026-01-01T00:00:00.000Z',
+  expires_at: '2026-01-01T00:10:00.000Z',
+  answered_at: null,
+  answered_by: null,
+  message: null,
+  ...over,
 });
 
 const callback = (child: string, parent: string, over: Partial<Callback> = {}): Callback => ({
-  id: `${child}#1#1767225600000`, parent, child, run: 1, state: 'finished', result: `done: ${child}`, error: null,
-  status: 'pending', created_at: '2026-01-01T00:00:00.000Z', settled_at: null, parent_run: null, ...over,
+  id: `${child}#1#1767225600000`,
+  parent,
+  child,
+  run: 1,
+  state: 'finished',
+  result: `done: ${child}`,
+  error: null,
+  status: 'pending',
+  created_at: '2026-01-01T00:00:00.000Z',
+  settled_at: null,
+  parent_run: null,
+  ...over,
 });
 
 /** A child session (a callback one unless `callback: false`) of `parent`, in `state`. */
-const child = (name: string, parent: string, state: RunState, options: { callback?: boolean } = {}): StoredSession =>
-  ({ ...session(name, { state }), parent, ...(options.callback === false ? {} : { callback: true }) });
+const child = (name: string, parent: string, state: RunState, options: { callback?: boolean } = {}): StoredSession => ({
+  ...session(name, { state }),
+  parent,
+  ...(options.callback === false ? {} : { callback: true }),
+});
 
-const notice = (id: string, over: Partial<NewWebhookDelivery> = {}): NewWebhookDelivery =>
-  ({ id, session: 's', run: 1, url: 'https://hooks.example/in?token=secret', body: `{"event":"run.ended","id":"${id}"}`, ...over });
+const notice = (id: string, over: Partial<NewWebhookDelivery> = {}): NewWebhookDelivery => ({
+  id,
+  session: 's',
+  run: 1,
+  url: 'https://hooks.example/in?token=secret',
+  body: `{"event":"run.ended","id":"${id}"}`,
+  ...over,
+});
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -100,8 +154,14 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         const seconds: Record<string, number> = { a: 3, b: 3, c: 3, d: 9, e: 1, f: 7 };
         await Promise.all(names.map((n) => store.sessions.insert(session(n, { updated_at: time(seconds[n]!) }))));
         const expected = ['d', 'f', 'a', 'b', 'c', 'e'];
-        assert.deepEqual((await store.sessions.page({}, null, 100)).map((s) => s.name), expected);
-        assert.deepEqual((await store.sessions.all()).map((s) => s.name), expected);
+        assert.deepEqual(
+          (await store.sessions.page({}, null, 100)).map((s) => s.name),
+          expected,
+        );
+        assert.deepEqual(
+          (await store.sessions.all()).map((s) => s.name),
+          expected,
+        );
         const walked: string[] = [];
         let after = null;
         for (;;) {
@@ -112,8 +172,11 @@ export function storeConformance(label: string, backend: StoreBackend): void {
           after = { updated_at: last.updated_at, name: last.name };
         }
         assert.deepEqual(walked, expected);
-        assert.deepEqual((await store.sessions.page({}, { updated_at: time(3), name: 'a' }, 2)).map((s) => s.name), ['b', 'c']);
-        assert.deepEqual((await store.sessions.page({}, { updated_at: time(0), name: 'z' }, 2)), []);
+        assert.deepEqual(
+          (await store.sessions.page({}, { updated_at: time(3), name: 'a' }, 2)).map((s) => s.name),
+          ['b', 'c'],
+        );
+        assert.deepEqual(await store.sessions.page({}, { updated_at: time(0), name: 'z' }, 2), []);
       });
 
       it('filters by states, agent, name prefix and project dir, and counts every state regardless', async () => {
@@ -142,17 +205,27 @@ export function storeConformance(label: string, backend: StoreBackend): void {
 
       it('filters by the waiting flag (pending approval requests), which a replace turns on and off', async () => {
         await store.sessions.insert(session('quiet', { state: 'running', updated_at: time(1) }));
-        await store.sessions.insert({ ...session('asks', { state: 'running', updated_at: time(2) }), pending_approvals: 2 });
-        const names = async (waiting: boolean) => (await store.sessions.page({ waiting }, null, 100)).map((s) => s.name);
+        await store.sessions.insert({
+          ...session('asks', { state: 'running', updated_at: time(2) }),
+          pending_approvals: 2,
+        });
+        const names = async (waiting: boolean) =>
+          (await store.sessions.page({ waiting }, null, 100)).map((s) => s.name);
         assert.deepEqual(await names(true), ['asks']);
         assert.deepEqual(await names(false), ['quiet']);
-        await store.sessions.replace({ ...session('asks', { state: 'running', updated_at: time(2) }), pending_approvals: 0 });
-        await store.sessions.replace({ ...session('quiet', { state: 'running', updated_at: time(1) }), pending_approvals: 1 });
+        await store.sessions.replace({
+          ...session('asks', { state: 'running', updated_at: time(2) }),
+          pending_approvals: 0,
+        });
+        await store.sessions.replace({
+          ...session('quiet', { state: 'running', updated_at: time(1) }),
+          pending_approvals: 1,
+        });
         assert.deepEqual(await names(true), ['quiet']);
         assert.deepEqual(await names(false), ['asks']);
       });
 
-      it('answers a claim\'s view of the queue: runs in flight, and the runs a runner may claim in claim order, in step with every write', async () => {
+      it("answers a claim's view of the queue: runs in flight, and the runs a runner may claim in claim order, in step with every write", async () => {
         const queuedAt = (s: StoredSession, second: number) => {
           s.runs.at(-1)!.queued_at = time(second);
           return s;
@@ -177,14 +250,33 @@ export function storeConformance(label: string, backend: StoreBackend): void {
           const { inFlight, candidates } = await store.sessions.claimView({ tags }, at, limit);
           return `${inFlight}: ${candidates.map((c) => c.name).join(' ')}`;
         };
-        assert.equal(await view([]), '2: a-early b-early lapsed late', 'running + a live claim in flight; tagged, claimed and stopping runs passed over');
+        assert.equal(
+          await view([]),
+          '2: a-early b-early lapsed late',
+          'running + a live claim in flight; tagged, claimed and stopping runs passed over',
+        );
         assert.equal(await view(['linux', 'gpu', 'x']), '2: a-early b-early gpu lapsed late');
-        assert.equal(await view(['gpu']), '2: a-early b-early lapsed late', 'a runner needs every tag the session asks for');
+        assert.equal(
+          await view(['gpu']),
+          '2: a-early b-early lapsed late',
+          'a runner needs every tag the session asks for',
+        );
         assert.equal(await view([], 2), '2: a-early b-early');
-        assert.equal(await view([], 100, Date.parse(time(40))), '1: a-early b-early claimed lapsed late', 'an expired claim is claimable again');
-        assert.deepEqual((await store.sessions.claimView({ tags: ['gpu', 'linux'] }, now, 1)).candidates, [{
-          name: 'a-early', state: 'queued', queued_at: time(2), lease_expires_at: null, stop_requested: false, runner_tags: [],
-        }]);
+        assert.equal(
+          await view([], 100, Date.parse(time(40))),
+          '1: a-early b-early claimed lapsed late',
+          'an expired claim is claimable again',
+        );
+        assert.deepEqual((await store.sessions.claimView({ tags: ['gpu', 'linux'] }, now, 1)).candidates, [
+          {
+            name: 'a-early',
+            state: 'queued',
+            queued_at: time(2),
+            lease_expires_at: null,
+            stop_requested: false,
+            runner_tags: [],
+          },
+        ]);
         // A run that ends leaves the queue; a resumed session (a new last run) joins it; a removed one leaves it.
         await store.sessions.replace(session('busy', { state: 'finished' }));
         const resumed = session('done', { state: 'finished', runs: 2 });
@@ -202,38 +294,83 @@ export function storeConformance(label: string, backend: StoreBackend): void {
     describe('events', () => {
       it('numbers the events of each session 1, 2, 3, ... and pages them as ranges', async () => {
         const first = await store.events.append('s', [message('s', 1, 'one'), message('s', 1, 'two')]);
-        assert.deepEqual(first.map((e) => e.seq), [1, 2]);
-        assert.deepEqual((await store.events.append('t', [message('t', 1, 'other')])).map((e) => e.seq), [1]);
-        const more = await store.events.append('s', Array.from({ length: 8 }, (_, i) => message('s', 2, `m${i}`)));
-        assert.deepEqual(more.map((e) => e.seq), [3, 4, 5, 6, 7, 8, 9, 10]);
+        assert.deepEqual(
+          first.map((e) => e.seq),
+          [1, 2],
+        );
+        assert.deepEqual(
+          (await store.events.append('t', [message('t', 1, 'other')])).map((e) => e.seq),
+          [1],
+        );
+        const more = await store.events.append(
+          's',
+          Array.from({ length: 8 }, (_, i) => message('s', 2, `m${i}`)),
+        );
+        assert.deepEqual(
+          more.map((e) => e.seq),
+          [3, 4, 5, 6, 7, 8, 9, 10],
+        );
         assert.equal(await store.events.lastSeq('s'), 10);
         assert.equal(await store.events.lastSeq('nobody'), 0);
         const page = await store.events.after('s', 2, 3);
-        assert.deepEqual(page.map((e) => e.seq), [3, 4, 5]);
-        assert.deepEqual(page[0], { session: 's', run: 2, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { role: 'assistant', text: 'm0' }, seq: 3 });
-        assert.deepEqual((await store.events.after('s', 8, 100)).map((e) => e.seq), [9, 10]);
+        assert.deepEqual(
+          page.map((e) => e.seq),
+          [3, 4, 5],
+        );
+        assert.deepEqual(page[0], {
+          session: 's',
+          run: 2,
+          type: 'message',
+          at: '2026-01-01T00:00:00.000Z',
+          data: { role: 'assistant', text: 'm0' },
+          seq: 3,
+        });
+        assert.deepEqual(
+          (await store.events.after('s', 8, 100)).map((e) => e.seq),
+          [9, 10],
+        );
         assert.deepEqual(await store.events.after('s', 10, 100), []);
         assert.equal(await store.events.count('s', 2, ['session_stop']), 8);
-        await store.events.append('s', [{ session: 's', run: 2, type: 'session_stop', at: '2026-01-01T00:00:00.000Z', data: { exit_code: 0, signal: null, reason: 'completed' } }]);
+        await store.events.append('s', [
+          {
+            session: 's',
+            run: 2,
+            type: 'session_stop',
+            at: '2026-01-01T00:00:00.000Z',
+            data: { exit_code: 0, signal: null, reason: 'completed' },
+          },
+        ]);
         assert.equal(await store.events.count('s', 2, ['session_stop']), 8);
         assert.equal(await store.events.count('s', 1, ['session_stop']), 2);
       });
 
       it('never gives two events one number, nor leaves a gap, under concurrent appends', async () => {
-        const calls = await Promise.all(Array.from({ length: 40 }, (_, i) =>
-          store.events.append(i % 2 ? 'p' : 'q', Array.from({ length: 1 + (i % 4) }, (_, j) => message(i % 2 ? 'p' : 'q', 1, `${i}.${j}`)))));
+        const calls = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            store.events.append(
+              i % 2 ? 'p' : 'q',
+              Array.from({ length: 1 + (i % 4) }, (_, j) => message(i % 2 ? 'p' : 'q', 1, `${i}.${j}`)),
+            ),
+          ),
+        );
         for (const events of calls) {
-          for (let j = 1; j < events.length; j++) assert.equal(events[j]!.seq, events[0]!.seq + j, 'one call gets consecutive numbers');
+          for (let j = 1; j < events.length; j++)
+            assert.equal(events[j]!.seq, events[0]!.seq + j, 'one call gets consecutive numbers');
         }
         for (const name of ['p', 'q']) {
-          const expectedCount = calls.filter((events) => events[0]!.session === name).reduce((n, events) => n + events.length, 0);
+          const expectedCount = calls
+            .filter((events) => events[0]!.session === name)
+            .reduce((n, events) => n + events.length, 0);
           const stored = await store.events.after(name, 0, 1000);
-          assert.deepEqual(stored.map((e) => e.seq), Array.from({ length: expectedCount }, (_, i) => i + 1));
+          assert.deepEqual(
+            stored.map((e) => e.seq),
+            Array.from({ length: expectedCount }, (_, i) => i + 1),
+          );
           assert.equal(await store.events.lastSeq(name), expectedCount);
         }
       });
 
-      it('removes a session\'s events only, after which its numbering starts again', async () => {
+      it("removes a session's events only, after which its numbering starts again", async () => {
         await store.events.append('gone', [message('gone', 1, 'a'), message('gone', 1, 'b')]);
         await store.events.append('kept', [message('kept', 1, 'a')]);
         await store.events.remove('gone');
@@ -241,7 +378,10 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.deepEqual(await store.events.after('gone', 0, 10), []);
         assert.equal(await store.events.lastSeq('gone'), 0);
         assert.equal((await store.events.after('kept', 0, 10)).length, 1);
-        assert.deepEqual((await store.events.append('gone', [message('gone', 1, 'new')])).map((e) => e.seq), [1]);
+        assert.deepEqual(
+          (await store.events.append('gone', [message('gone', 1, 'new')])).map((e) => e.seq),
+          [1],
+        );
       });
 
       it('serves many more sessions than it keeps open, interleaved, without mixing them up', async () => {
@@ -250,7 +390,10 @@ export function storeConformance(label: string, backend: StoreBackend): void {
           await Promise.all(names.map((n) => store.events.append(n, [message(n, 1, `${n} round ${round}`)])));
         }
         for (const n of names) {
-          assert.deepEqual((await store.events.after(n, 0, 10)).map((e) => [e.seq, e.data.text]), [0, 1, 2].map((r) => [r + 1, `${n} round ${r}`]));
+          assert.deepEqual(
+            (await store.events.after(n, 0, 10)).map((e) => [e.seq, e.data.text]),
+            [0, 1, 2].map((r) => [r + 1, `${n} round ${r}`]),
+          );
         }
       });
     });
@@ -260,33 +403,51 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         const counted = session('counted');
         counted.runs[0]!.prompt = '0';
         await store.sessions.insert(counted);
-        const bump = (i: number) => store.exclusive('counted', async (tx) => {
-          const found = (await tx.sessions.find('counted'))!;
-          await new Promise((resolve) => setTimeout(resolve, i % 3)); // another writer would come in here
-          found.runs[0]!.prompt = String(Number(found.runs[0]!.prompt) + 1);
-          await tx.sessions.replace(found);
-          await tx.events.append('counted', [message('counted', 1, `bump ${i}`)]);
-          return i;
-        });
-        assert.deepEqual(await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i))), Array.from({ length: 20 }, (_, i) => i));
+        const bump = (i: number) =>
+          store.exclusive('counted', async (tx) => {
+            const found = (await tx.sessions.find('counted'))!;
+            await new Promise((resolve) => setTimeout(resolve, i % 3)); // another writer would come in here
+            found.runs[0]!.prompt = String(Number(found.runs[0]!.prompt) + 1);
+            await tx.sessions.replace(found);
+            await tx.events.append('counted', [message('counted', 1, `bump ${i}`)]);
+            return i;
+          });
+        assert.deepEqual(
+          await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i))),
+          Array.from({ length: 20 }, (_, i) => i),
+        );
         assert.equal((await store.sessions.find('counted'))?.runs[0]?.prompt, '20');
-        assert.deepEqual((await store.events.after('counted', 0, 100)).map((e) => e.seq), Array.from({ length: 20 }, (_, i) => i + 1));
+        assert.deepEqual(
+          (await store.events.after('counted', 0, 100)).map((e) => e.seq),
+          Array.from({ length: 20 }, (_, i) => i + 1),
+        );
       });
 
-      it('lets other sessions go on meanwhile, and passes the work\'s error on', async () => {
+      it("lets other sessions go on meanwhile, and passes the work's error on", async () => {
         let release!: () => void;
         let holding!: () => void;
-        const holds = new Promise<void>((resolve) => { holding = resolve; });
-        const held = store.exclusive('slow', () => new Promise<string>((resolve) => {
-          release = () => resolve('slow done');
-          holding();
-        }));
+        const holds = new Promise<void>((resolve) => {
+          holding = resolve;
+        });
+        const held = store.exclusive(
+          'slow',
+          () =>
+            new Promise<string>((resolve) => {
+              release = () => resolve('slow done');
+              holding();
+            }),
+        );
         // Another session is not held up by the first one's hold (taken first: a backend may take a moment to).
         await holds;
         assert.equal(await store.exclusive('quick', async (tx) => tx.sessions.insert(session('quick'))), true);
         release();
         assert.equal(await held, 'slow done');
-        await assert.rejects(store.exclusive('quick', async () => { throw new Error('the work failed'); }), /the work failed/);
+        await assert.rejects(
+          store.exclusive('quick', async () => {
+            throw new Error('the work failed');
+          }),
+          /the work failed/,
+        );
         // A failed work does not keep the session held.
         assert.equal(await store.exclusive('quick', async (tx) => (await tx.sessions.find('quick'))?.name), 'quick');
       });
@@ -297,9 +458,18 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         await store.sessions.insert(session('held'));
         await store.sessions.insert(session('free'));
         let release!: () => void;
-        const holding = store.exclusive('held', () => new Promise<void>((resolve) => { release = resolve; }));
+        const holding = store.exclusive(
+          'held',
+          () =>
+            new Promise<void>((resolve) => {
+              release = resolve;
+            }),
+        );
         assert.deepEqual(await store.tryExclusive('held', async () => 'ran'), { done: false });
-        assert.deepEqual(await store.tryExclusive('free', async (tx) => (await tx.sessions.find('free'))?.name), { done: true, value: 'free' });
+        assert.deepEqual(await store.tryExclusive('free', async (tx) => (await tx.sessions.find('free'))?.name), {
+          done: true,
+          value: 'free',
+        });
         release();
         await holding;
         assert.deepEqual(await store.tryExclusive('held', async () => 'ran'), { done: true, value: 'ran' });
@@ -319,27 +489,44 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.equal((await store.sessions.find('kept'))?.runs[0]?.state, 'finished');
         assert.equal(await store.sessions.find('gone'), null);
         assert.deepEqual(await store.sessions.counts(), { queued: 0, running: 0, finished: 1, failed: 0, stopped: 0 });
-        assert.deepEqual((await store.sessions.page({}, null, 10)).map((s) => s.name), ['kept']);
-        assert.deepEqual((await store.events.append('kept', [message('kept', 1, 'after')])).map((e) => e.seq), [2]);
-        assert.deepEqual((await store.events.after('kept', 0, 10)).map((e) => e.data.text), ['before', 'after']);
+        assert.deepEqual(
+          (await store.sessions.page({}, null, 10)).map((s) => s.name),
+          ['kept'],
+        );
+        assert.deepEqual(
+          (await store.events.append('kept', [message('kept', 1, 'after')])).map((e) => e.seq),
+          [2],
+        );
+        assert.deepEqual(
+          (await store.events.after('kept', 0, 10)).map((e) => e.data.text),
+          ['before', 'after'],
+        );
         assert.deepEqual(await store.events.after('gone', 0, 10), []);
       });
 
       it('compacts while serving and loses nothing by it', async () => {
         for (let i = 0; i < 30; i++) await store.sessions.insert(session(`c${i}`, { updated_at: time(i) }));
-        for (let i = 0; i < 30; i++) await store.sessions.replace(session(`c${i}`, { state: 'finished', updated_at: time(i) }));
+        for (let i = 0; i < 30; i++)
+          await store.sessions.replace(session(`c${i}`, { state: 'finished', updated_at: time(i) }));
         for (let i = 0; i < 20; i++) await store.sessions.remove(`c${i}`);
-        await Promise.all([store.sessions.compact(), store.sessions.insert(session('during', { updated_at: time(59) }))]);
+        await Promise.all([
+          store.sessions.compact(),
+          store.sessions.insert(session('during', { updated_at: time(59) })),
+        ]);
         await reopen();
-        assert.deepEqual((await store.sessions.all()).map((s) => s.name), ['during', ...Array.from({ length: 10 }, (_, i) => `c${29 - i}`)]);
+        assert.deepEqual(
+          (await store.sessions.all()).map((s) => s.name),
+          ['during', ...Array.from({ length: 10 }, (_, i) => `c${29 - i}`)],
+        );
       });
     });
 
     describe('conversations', () => {
       // Every byte value, and more than one write's worth: the store keeps bytes, not text.
-      const bytes = (size: number, seed: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + seed) % 256));
+      const bytes = (size: number, seed: number) =>
+        Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + seed) % 256));
 
-      it('saves, loads, replaces and removes a session\'s conversation, byte for byte', async () => {
+      it("saves, loads, replaces and removes a session's conversation, byte for byte", async () => {
         assert.equal(await store.conversations.load('c'), null);
         const first = bytes(3 * 65_536 + 7, 1);
         await store.conversations.save('c', first);
@@ -369,7 +556,10 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         const versions = Array.from({ length: 8 }, (_, i) => bytes(50_000 + i, i));
         await Promise.all(versions.map((v) => store.conversations.save('busy', v)));
         const kept = await store.conversations.load('busy');
-        assert.ok(versions.some((v) => kept?.equals(v)), 'the conversation kept is one of those saved');
+        assert.ok(
+          versions.some((v) => kept?.equals(v)),
+          'the conversation kept is one of those saved',
+        );
       });
 
       it('keeps conversations across a close and reopen, and forgets removed ones', async () => {
@@ -389,16 +579,30 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         await store.approvals.insert(request('apr_c', { asked_at: time(1), session: 'other' }));
         assert.deepEqual(await store.approvals.get('apr_b'), request('apr_b', { asked_at: time(2) }));
         assert.equal(await store.approvals.get('apr_none'), null);
-        assert.deepEqual((await store.approvals.find({})).map((a) => a.id), ['apr_c', 'apr_a', 'apr_b']);
-        assert.deepEqual((await store.approvals.find({ session: 's' })).map((a) => a.id), ['apr_a', 'apr_b']);
-        assert.deepEqual((await store.approvals.find({ session: 's', run: 2, tool_use_id: 'tu1' })).map((a) => a.id), ['apr_a']);
-        assert.deepEqual((await store.approvals.find({ state: 'approved' })), []);
+        assert.deepEqual(
+          (await store.approvals.find({})).map((a) => a.id),
+          ['apr_c', 'apr_a', 'apr_b'],
+        );
+        assert.deepEqual(
+          (await store.approvals.find({ session: 's' })).map((a) => a.id),
+          ['apr_a', 'apr_b'],
+        );
+        assert.deepEqual(
+          (await store.approvals.find({ session: 's', run: 2, tool_use_id: 'tu1' })).map((a) => a.id),
+          ['apr_a'],
+        );
+        assert.deepEqual(await store.approvals.find({ state: 'approved' }), []);
       });
 
       it('keeps one request per tool_use_id of a run, also when asked at once', async () => {
-        const asked = await Promise.all(['apr_1', 'apr_2', 'apr_3'].map((id) => store.approvals.insert(request(id, { tool_use_id: 'same' }))));
+        const asked = await Promise.all(
+          ['apr_1', 'apr_2', 'apr_3'].map((id) => store.approvals.insert(request(id, { tool_use_id: 'same' }))),
+        );
         assert.equal(new Set(asked.map((a) => a.id)).size, 1, 'every ask got the same request');
-        assert.deepEqual((await store.approvals.find({ session: 's' })).map((a) => a.id), [asked[0]!.id]);
+        assert.deepEqual(
+          (await store.approvals.find({ session: 's' })).map((a) => a.id),
+          [asked[0]!.id],
+        );
         // Another run, or no tool_use_id, is another request.
         await store.approvals.insert(request('apr_4', { tool_use_id: 'same', run: 2 }));
         await store.approvals.insert(request('apr_5'));
@@ -408,41 +612,86 @@ export function storeConformance(label: string, backend: StoreBackend): void {
 
       it('settles a pending request once: of answers given at once, one gets it', async () => {
         await store.approvals.insert(request('apr_x'));
-        const outcomes = await Promise.all((['approved', 'denied', 'approved', 'denied'] as const).map((state, i) => store.approvals.settle('apr_x', {
-          state, answered_by: 'person', answered_at: time(10 + i), message: `answer ${i}`,
-        })));
+        const outcomes = await Promise.all(
+          (['approved', 'denied', 'approved', 'denied'] as const).map((state, i) =>
+            store.approvals.settle('apr_x', {
+              state,
+              answered_by: 'person',
+              answered_at: time(10 + i),
+              message: `answer ${i}`,
+            }),
+          ),
+        );
         const winners = outcomes.filter((o) => o !== null);
         assert.equal(winners.length, 1);
         assert.deepEqual(await store.approvals.get('apr_x'), winners[0]);
         assert.equal(winners[0]!.answered_by, 'person');
-        assert.equal(await store.approvals.settle('apr_x', { state: 'cancelled', answered_by: 'run_ended', answered_at: time(20), message: 'late' }), null);
-        assert.equal(await store.approvals.settle('apr_none', { state: 'approved', answered_by: 'person', answered_at: time(20), message: null }), null);
+        assert.equal(
+          await store.approvals.settle('apr_x', {
+            state: 'cancelled',
+            answered_by: 'run_ended',
+            answered_at: time(20),
+            message: 'late',
+          }),
+          null,
+        );
+        assert.equal(
+          await store.approvals.settle('apr_none', {
+            state: 'approved',
+            answered_by: 'person',
+            answered_at: time(20),
+            message: null,
+          }),
+          null,
+        );
       });
 
       it('removes the requests of one session, and keeps the others across a close and reopen', async () => {
         await store.approvals.insert(request('apr_s'));
         await store.approvals.insert(request('apr_o', { session: 'other' }));
-        await store.approvals.settle('apr_o', { state: 'denied', answered_by: 'timeout', answered_at: time(30), message: 'nobody' });
+        await store.approvals.settle('apr_o', {
+          state: 'denied',
+          answered_by: 'timeout',
+          answered_at: time(30),
+          message: 'nobody',
+        });
         await store.approvals.removeSession('s');
         await reopen();
         assert.equal(await store.approvals.get('apr_s'), null);
-        assert.deepEqual(await store.approvals.get('apr_o'), request('apr_o', {
-          session: 'other', state: 'denied', answered_by: 'timeout', answered_at: time(30), message: 'nobody',
-        }));
+        assert.deepEqual(
+          await store.approvals.get('apr_o'),
+          request('apr_o', {
+            session: 'other',
+            state: 'denied',
+            answered_by: 'timeout',
+            answered_at: time(30),
+            message: 'nobody',
+          }),
+        );
       });
     });
 
     describe('callbacks', () => {
-      it('adds each id once, also when many add it at once, and lists a parent\'s oldest first', async () => {
+      it("adds each id once, also when many add it at once, and lists a parent's oldest first", async () => {
         assert.equal(await store.callbacks.insert(callback('b', 'p', { created_at: time(2) })), true);
         assert.equal(await store.callbacks.insert(callback('b', 'p', { created_at: time(2), result: 'again' })), false);
-        const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.callbacks.insert(callback('race', 'p', { created_at: time(3) }))));
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, () => store.callbacks.insert(callback('race', 'p', { created_at: time(3) }))),
+        );
         assert.equal(outcomes.filter(Boolean).length, 1);
-        await store.callbacks.insert(callback('a', 'p', { created_at: time(2), error: 'broke', state: 'failed', result: null }));
+        await store.callbacks.insert(
+          callback('a', 'p', { created_at: time(2), error: 'broke', state: 'failed', result: null }),
+        );
         await store.callbacks.insert(callback('c', 'p', { created_at: time(1) }));
         await store.callbacks.insert(callback('x', 'other'));
-        assert.deepEqual((await store.callbacks.find('p')).map((c) => c.child), ['c', 'a', 'b', 'race']);
-        assert.deepEqual((await store.callbacks.find('p'))[1], callback('a', 'p', { created_at: time(2), error: 'broke', state: 'failed', result: null }));
+        assert.deepEqual(
+          (await store.callbacks.find('p')).map((c) => c.child),
+          ['c', 'a', 'b', 'race'],
+        );
+        assert.deepEqual(
+          (await store.callbacks.find('p'))[1],
+          callback('a', 'p', { created_at: time(2), error: 'broke', state: 'failed', result: null }),
+        );
         assert.equal((await store.callbacks.find('p'))[2]?.result, 'done: b', 'the first one stays');
         assert.deepEqual(await store.callbacks.find('nobody'), []);
         assert.deepEqual((await store.callbacks.pendingParents()).sort(), ['other', 'p']);
@@ -453,32 +702,58 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         const ids = ['a', 'b', 'c'].map((name) => callback(name, 'p').id);
         const outcomes = await Promise.all([
           store.callbacks.settle(ids, { status: 'delivered', settled_at: time(5), parent_run: 2 }),
-          store.callbacks.settle(ids.slice(1), { status: 'dropped', settled_at: time(6), parent_run: null, reason: 'the parent session was deleted' }),
+          store.callbacks.settle(ids.slice(1), {
+            status: 'dropped',
+            settled_at: time(6),
+            parent_run: null,
+            reason: 'the parent session was deleted',
+          }),
           store.callbacks.settle([ids[2]!], { status: 'delivered', settled_at: time(7), parent_run: 3 }),
         ]);
         assert.deepEqual(outcomes.flat().sort(), [...ids].sort(), 'each changed once');
-        assert.deepEqual(await store.callbacks.settle(ids, { status: 'delivered', settled_at: time(8), parent_run: 4 }), []);
-        assert.deepEqual(await store.callbacks.settle(['none#1#1'], { status: 'delivered', settled_at: time(8), parent_run: 4 }), []);
+        assert.deepEqual(
+          await store.callbacks.settle(ids, { status: 'delivered', settled_at: time(8), parent_run: 4 }),
+          [],
+        );
+        assert.deepEqual(
+          await store.callbacks.settle(['none#1#1'], { status: 'delivered', settled_at: time(8), parent_run: 4 }),
+          [],
+        );
         assert.deepEqual(await store.callbacks.find('p', 'pending'), []);
         assert.deepEqual(await store.callbacks.pendingParents(), []);
         const settled = await store.callbacks.find('p');
         assert.equal(settled.length, 3);
         for (const one of settled) {
           if (one.status === 'delivered') assert.equal(one.reason, undefined);
-          else assert.deepEqual(one, callback(one.child, 'p', { status: 'dropped', settled_at: time(6), reason: 'the parent session was deleted' }));
+          else
+            assert.deepEqual(
+              one,
+              callback(one.child, 'p', {
+                status: 'dropped',
+                settled_at: time(6),
+                reason: 'the parent session was deleted',
+              }),
+            );
         }
       });
 
       it('keeps pending and settled callbacks across a close and reopen', async () => {
         await store.callbacks.insert(callback('a', 'p', { created_at: time(1) }));
         await store.callbacks.insert(callback('b', 'p', { created_at: time(2) }));
-        await store.callbacks.settle([callback('a', 'p').id], { status: 'delivered', settled_at: time(5), parent_run: 2 });
+        await store.callbacks.settle([callback('a', 'p').id], {
+          status: 'delivered',
+          settled_at: time(5),
+          parent_run: 2,
+        });
         await reopen();
         assert.deepEqual(await store.callbacks.find('p'), [
           callback('a', 'p', { created_at: time(1), status: 'delivered', settled_at: time(5), parent_run: 2 }),
           callback('b', 'p', { created_at: time(2) }),
         ]);
-        assert.deepEqual((await store.callbacks.find('p', 'pending')).map((c) => c.child), ['b']);
+        assert.deepEqual(
+          (await store.callbacks.find('p', 'pending')).map((c) => c.child),
+          ['b'],
+        );
       });
 
       it('names the parents that may be resumed now: deleted or idle, with no callback child queued or running', async () => {
@@ -491,14 +766,31 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         await store.sessions.insert(child('w2', 'waits', 'queued'));
         await store.sessions.insert(child('p1', 'plain', 'finished'));
         await store.sessions.insert(child('p2', 'plain', 'running', { callback: false }));
-        for (const [name, parent] of [['i1', 'idle'], ['b1', 'busy'], ['w1', 'waits'], ['p1', 'plain'], ['g1', 'gone'], ['s1', 'settled']] as const) {
+        for (const [name, parent] of [
+          ['i1', 'idle'],
+          ['b1', 'busy'],
+          ['w1', 'waits'],
+          ['p1', 'plain'],
+          ['g1', 'gone'],
+          ['s1', 'settled'],
+        ] as const) {
           await store.callbacks.insert(callback(name, parent));
         }
-        await store.callbacks.settle([callback('s1', 'settled').id], { status: 'delivered', settled_at: time(5), parent_run: 2 });
+        await store.callbacks.settle([callback('s1', 'settled').id], {
+          status: 'delivered',
+          settled_at: time(5),
+          parent_run: 2,
+        });
         assert.deepEqual((await store.callbacks.deliverableParents()).sort(), ['gone', 'idle', 'plain']);
         await store.sessions.replace(child('w2', 'waits', 'finished'));
         await store.sessions.replace(session('busy', { state: 'finished', runs: 2 }));
-        assert.deepEqual((await store.callbacks.deliverableParents()).sort(), ['busy', 'gone', 'idle', 'plain', 'waits']);
+        assert.deepEqual((await store.callbacks.deliverableParents()).sort(), [
+          'busy',
+          'gone',
+          'idle',
+          'plain',
+          'waits',
+        ]);
       });
     });
 
@@ -507,49 +799,99 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         await store.webhooks.add([notice('wh_a'), notice('wh_b', { session: 'other', url: 'http://second.example/' })]);
         await store.webhooks.add([notice('wh_a', { body: 'a second add', run: 7 })]);
         const a = await store.webhooks.get('wh_a');
-        assert.deepEqual({ ...a, created_at: undefined, next_try_at: undefined }, {
-          ...notice('wh_a'), state: 'pending', attempts: 0, last_error: null, finished_at: null, created_at: undefined, next_try_at: undefined,
-        }, 'the first add stays');
-        assert.ok(Date.parse(a!.next_try_at) <= Date.now() && Math.abs(Date.parse(a!.created_at) - Date.now()) < 60_000);
+        assert.deepEqual(
+          { ...a, created_at: undefined, next_try_at: undefined },
+          {
+            ...notice('wh_a'),
+            state: 'pending',
+            attempts: 0,
+            last_error: null,
+            finished_at: null,
+            created_at: undefined,
+            next_try_at: undefined,
+          },
+          'the first add stays',
+        );
+        assert.ok(
+          Date.parse(a!.next_try_at) <= Date.now() && Math.abs(Date.parse(a!.created_at) - Date.now()) < 60_000,
+        );
         assert.equal(await store.webhooks.get('wh_none'), null);
-        assert.deepEqual((await store.webhooks.find({ session: 's' })).map((d) => d.id), ['wh_a']);
+        assert.deepEqual(
+          (await store.webhooks.find({ session: 's' })).map((d) => d.id),
+          ['wh_a'],
+        );
         assert.equal(await store.webhooks.nextDueInMs(), 0);
       });
 
       it('gives each due delivery to one claimant, also when many claim at once', async () => {
         await store.webhooks.add(Array.from({ length: 12 }, (_, i) => notice(`wh_${String(i).padStart(2, '0')}`)));
-        const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => store.webhooks.claim(`sender-${i}`, 60_000, 3)));
-        const ids = claims.flat().map((d) => d.id).sort();
-        assert.deepEqual(ids, Array.from({ length: 12 }, (_, i) => `wh_${String(i).padStart(2, '0')}`), 'every one claimed, none twice');
-        assert.ok(claims.every((c) => c.length <= 3), 'at most the limit');
+        const claims = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.webhooks.claim(`sender-${i}`, 60_000, 3)),
+        );
+        const ids = claims
+          .flat()
+          .map((d) => d.id)
+          .sort();
+        assert.deepEqual(
+          ids,
+          Array.from({ length: 12 }, (_, i) => `wh_${String(i).padStart(2, '0')}`),
+          'every one claimed, none twice',
+        );
+        assert.ok(
+          claims.every((c) => c.length <= 3),
+          'at most the limit',
+        );
         assert.deepEqual(await store.webhooks.claim('late', 60_000, 10), [], 'claimed ones are not due');
         assert.ok((await store.webhooks.nextDueInMs())! > 50_000, 'due again when the claims end');
       });
 
-      it('lets another claimant take a delivery whose claim ran out, and then refuses the first one\'s attempt', async () => {
+      it("lets another claimant take a delivery whose claim ran out, and then refuses the first one's attempt", async () => {
         await store.webhooks.add([notice('wh_x')]);
-        assert.deepEqual((await store.webhooks.claim('first', 150, 10)).map((d) => d.id), ['wh_x']);
+        assert.deepEqual(
+          (await store.webhooks.claim('first', 150, 10)).map((d) => d.id),
+          ['wh_x'],
+        );
         assert.deepEqual(await store.webhooks.claim('second', 60_000, 10), []);
         await pause(250);
-        assert.deepEqual((await store.webhooks.claim('second', 60_000, 10)).map((d) => d.id), ['wh_x']);
+        assert.deepEqual(
+          (await store.webhooks.claim('second', 60_000, 10)).map((d) => d.id),
+          ['wh_x'],
+        );
         assert.equal(await store.webhooks.settle('wh_x', 'first', { state: 'delivered' }), false);
         assert.equal((await store.webhooks.get('wh_x'))!.state, 'pending');
         assert.equal(await store.webhooks.settle('wh_x', 'second', { state: 'delivered' }), true);
-        assert.equal(await store.webhooks.settle('wh_x', 'second', { state: 'delivered' }), false, 'the claim ended with the attempt');
+        assert.equal(
+          await store.webhooks.settle('wh_x', 'second', { state: 'delivered' }),
+          false,
+          'the claim ended with the attempt',
+        );
       });
 
       it('records failed attempts, due again after the retry pause, until delivered or given up', async () => {
         await store.webhooks.add([notice('wh_r'), notice('wh_g')]);
         await store.webhooks.claim('me', 60_000, 10);
-        assert.equal(await store.webhooks.settle('wh_r', 'me', { state: 'pending', error: 'HTTP 503', retryInMs: 300 }), true);
+        assert.equal(
+          await store.webhooks.settle('wh_r', 'me', { state: 'pending', error: 'HTTP 503', retryInMs: 300 }),
+          true,
+        );
         assert.equal(await store.webhooks.settle('wh_g', 'me', { state: 'given_up', error: 'HTTP 410' }), true);
         const retried = (await store.webhooks.get('wh_r'))!;
-        assert.deepEqual([retried.state, retried.attempts, retried.last_error, retried.finished_at], ['pending', 1, 'HTTP 503', null]);
+        assert.deepEqual(
+          [retried.state, retried.attempts, retried.last_error, retried.finished_at],
+          ['pending', 1, 'HTTP 503', null],
+        );
         const next = await store.webhooks.nextDueInMs();
         assert.ok(next! > 100 && next! <= 300, `due in about 300 ms, not ${next}`);
-        assert.deepEqual(await store.webhooks.claim('me', 60_000, 10), [], 'not before its time, and a given up one never');
+        assert.deepEqual(
+          await store.webhooks.claim('me', 60_000, 10),
+          [],
+          'not before its time, and a given up one never',
+        );
         await pause(350);
-        assert.deepEqual((await store.webhooks.claim('me', 60_000, 10)).map((d) => d.id), ['wh_r']);
+        assert.deepEqual(
+          (await store.webhooks.claim('me', 60_000, 10)).map((d) => d.id),
+          ['wh_r'],
+        );
         assert.equal(await store.webhooks.settle('wh_r', 'me', { state: 'delivered' }), true);
         const delivered = (await store.webhooks.get('wh_r'))!;
         assert.deepEqual([delivered.state, delivered.attempts, delivered.last_error], ['delivered', 2, 'HTTP 503']);
@@ -590,8 +932,14 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         await store.exclusive('s', (tx) => tx.webhooks.add([notice('wh_tx')]));
         await store.webhooks.add([notice('wh_kept')]);
         await reopen();
-        assert.deepEqual((await store.webhooks.find({ session: 's' })).map((d) => [d.id, d.state]).sort(), [['wh_kept', 'pending'], ['wh_tx', 'pending']]);
-        assert.deepEqual((await store.webhooks.claim('after', 60_000, 10)).map((d) => d.id).sort(), ['wh_kept', 'wh_tx']);
+        assert.deepEqual((await store.webhooks.find({ session: 's' })).map((d) => [d.id, d.state]).sort(), [
+          ['wh_kept', 'pending'],
+          ['wh_tx', 'pending'],
+        ]);
+        assert.deepEqual((await store.webhooks.claim('after', 60_000, 10)).map((d) => d.id).sort(), [
+          'wh_kept',
+          'wh_tx',
+        ]);
       });
     });
   });

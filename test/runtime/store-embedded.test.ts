@@ -27,7 +27,9 @@ describe('embedded store: event files', () => {
   it('keeps at most maxOpen files open, closing the least recently used', async () => {
     const log = await EventFiles.open(dir, { maxOpen: 3 });
     for (const name of ['a', 'b', 'c', 'd', 'e']) {
-      await log.append(name, [{ session: name, run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: name } }]);
+      await log.append(name, [
+        { session: name, run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: name } },
+      ]);
     }
     assert.equal(log.openFiles, 3);
     assert.equal((await log.after('a', 0, 1))[0]?.data.text, 'a', 'a closed file opens again');
@@ -38,8 +40,12 @@ describe('embedded store: event files', () => {
 
   it('gives each session its own file, distinct for names that differ only in case', async () => {
     const store = await openEmbeddedStore(dir);
-    await store.events.append('Abc', [{ session: 'Abc', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'upper' } }]);
-    await store.events.append('abc', [{ session: 'abc', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'lower' } }]);
+    await store.events.append('Abc', [
+      { session: 'Abc', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'upper' } },
+    ]);
+    await store.events.append('abc', [
+      { session: 'abc', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'lower' } },
+    ]);
     assert.deepEqual((await readdir(join(dir, 'events'))).sort(), [eventFileName('Abc'), eventFileName('abc')].sort());
     assert.notEqual(eventFileName('Abc').toLowerCase(), eventFileName('abc').toLowerCase());
     await store.events.remove('Abc');
@@ -52,26 +58,58 @@ describe('embedded store: event files', () => {
     const log = await EventFiles.open(dir);
     assert.deepEqual(await log.after('quiet', 0, 10), []);
     assert.equal(await log.lastSeq('quiet'), 0);
-    await log.append('s', [{ session: 's', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'line\nbreak' } }]);
+    await log.append('s', [
+      { session: 's', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'line\nbreak' } },
+    ]);
     await log.close();
     assert.deepEqual(await readdir(join(dir, 'events')), [eventFileName('s')]);
-    assert.equal(await readFile(join(dir, 'events', eventFileName('s')), 'utf8'),
-      '{"seq":1,"session":"s","run":1,"type":"message","at":"2026-01-01T00:00:00.000Z","data":{"text":"line\\nbreak"}}\n');
+    assert.equal(
+      await readFile(join(dir, 'events', eventFileName('s')), 'utf8'),
+      '{"seq":1,"session":"s","run":1,"type":"message","at":"2026-01-01T00:00:00.000Z","data":{"text":"line\\nbreak"}}\n',
+    );
   });
 
   it('drops a line cut short by a crash mid-write, and reads lines written in another field order', async () => {
     const file = join(dir, 'events', eventFileName('cut'));
     const log = await EventFiles.open(dir);
-    await log.append('cut', [1, 2].map((i) => ({ session: 'cut', run: 1, type: 'message' as const, at: '2026-01-01T00:00:00.000Z', data: { text: `e${i}` } })));
+    await log.append(
+      'cut',
+      [1, 2].map((i) => ({
+        session: 'cut',
+        run: 1,
+        type: 'message' as const,
+        at: '2026-01-01T00:00:00.000Z',
+        data: { text: `e${i}` },
+      })),
+    );
     await log.close();
-    await appendFile(file, '{"session":"cut","run":1,"type":"message","at":"2026-01-01T00:00:00.000Z","data":{"text":"e3"},"seq":3}\n{"seq":4,"session":"cut","da');
+    await appendFile(
+      file,
+      '{"session":"cut","run":1,"type":"message","at":"2026-01-01T00:00:00.000Z","data":{"text":"e3"},"seq":3}\n{"seq":4,"session":"cut","da',
+    );
     const again = await EventFiles.open(dir);
-    assert.deepEqual((await again.after('cut', 0, 10)).map((e) => [e.seq, e.data.text]), [[1, 'e1'], [2, 'e2'], [3, 'e3']]);
-    const [next] = await again.append('cut', [{ session: 'cut', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'e4' } }]);
+    assert.deepEqual(
+      (await again.after('cut', 0, 10)).map((e) => [e.seq, e.data.text]),
+      [
+        [1, 'e1'],
+        [2, 'e2'],
+        [3, 'e3'],
+      ],
+    );
+    const [next] = await again.append('cut', [
+      { session: 'cut', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { text: 'e4' } },
+    ]);
     assert.equal(next!.seq, 4);
-    assert.deepEqual((await again.after('cut', 2, 10)).map((e) => e.data.text), ['e3', 'e4']);
+    assert.deepEqual(
+      (await again.after('cut', 2, 10)).map((e) => e.data.text),
+      ['e3', 'e4'],
+    );
     await again.close();
-    assert.equal((await readFile(file, 'utf8')).split('\n').filter(Boolean).length, 4, 'the cut line is gone from the file');
+    assert.equal(
+      (await readFile(file, 'utf8')).split('\n').filter(Boolean).length,
+      4,
+      'the cut line is gone from the file',
+    );
     await writeFile(file, '');
   });
 });
@@ -83,7 +121,7 @@ describe('embedded store: conversation files', () => {
   });
   afterEach(async () => removeDir(dir));
 
-  it('keeps each conversation as conversations/<name>.jsonl.gz, readable by the runtime\'s user only', async () => {
+  it("keeps each conversation as conversations/<name>.jsonl.gz, readable by the runtime's user only", async () => {
     const store = await openEmbeddedStore(dir);
     await store.conversations.save('Talk', Buffer.from('gzip bytes'));
     await store.close();

@@ -3,13 +3,27 @@ import assert from 'node:assert/strict';
 import { Catalogue, type CatalogueEntry } from '../../servers/runtime/store/catalogue.js';
 import { BadCursorError, compareListOrder, decodeCursor, encodeCursor } from '../../servers/runtime/store/cursor.js';
 
-const entry = (name: string, updated_at: string, extra: Partial<CatalogueEntry> = {}): CatalogueEntry =>
-  ({ name, updated_at, state: 'finished', agent: null, project_dir: '/p', waiting: false, ...extra });
+const entry = (name: string, updated_at: string, extra: Partial<CatalogueEntry> = {}): CatalogueEntry => ({
+  name,
+  updated_at,
+  state: 'finished',
+  agent: null,
+  project_dir: '/p',
+  waiting: false,
+  ...extra,
+});
 
 describe('store: list order and cursors', () => {
   it('orders by updated_at descending, then name ascending', () => {
-    const items = [entry('b', '2026-01-01T00:00:00.000Z'), entry('a', '2026-01-01T00:00:00.000Z'), entry('z', '2026-02-01T00:00:00.000Z')];
-    assert.deepEqual(items.sort(compareListOrder).map((e) => e.name), ['z', 'a', 'b']);
+    const items = [
+      entry('b', '2026-01-01T00:00:00.000Z'),
+      entry('a', '2026-01-01T00:00:00.000Z'),
+      entry('z', '2026-02-01T00:00:00.000Z'),
+    ];
+    assert.deepEqual(
+      items.sort(compareListOrder).map((e) => e.name),
+      ['z', 'a', 'b'],
+    );
   });
 
   it('round-trips a position through an opaque cursor and refuses anything else', () => {
@@ -17,8 +31,15 @@ describe('store: list order and cursors', () => {
     const cursor = encodeCursor(position);
     assert.match(cursor, /^[A-Za-z0-9_-]+$/);
     assert.deepEqual(decodeCursor(cursor), position);
-    for (const bad of ['', '!!', 'abc', Buffer.from('[1,2]').toString('base64url'), Buffer.from('["not a date","x"]').toString('base64url'),
-      Buffer.from('["2026-01-01T00:00:00Z",""]').toString('base64url'), Buffer.from('["2026-01-01T00:00:00Z","a","b"]').toString('base64url')]) {
+    for (const bad of [
+      '',
+      '!!',
+      'abc',
+      Buffer.from('[1,2]').toString('base64url'),
+      Buffer.from('["not a date","x"]').toString('base64url'),
+      Buffer.from('["2026-01-01T00:00:00Z",""]').toString('base64url'),
+      Buffer.from('["2026-01-01T00:00:00Z","a","b"]').toString('base64url'),
+    ]) {
       assert.throws(() => decodeCursor(bad), BadCursorError, bad);
     }
   });
@@ -26,7 +47,13 @@ describe('store: list order and cursors', () => {
   it('the catalogue pages strictly after a position, filters, and counts every state', () => {
     const catalogue = new Catalogue();
     for (let i = 0; i < 10; i++) {
-      catalogue.set(entry(`s${i}`, `2026-01-01T00:00:0${i}.000Z`, { state: i % 2 ? 'failed' : 'finished', agent: i < 3 ? 'rev' : null, waiting: i === 4 }));
+      catalogue.set(
+        entry(`s${i}`, `2026-01-01T00:00:0${i}.000Z`, {
+          state: i % 2 ? 'failed' : 'finished',
+          agent: i < 3 ? 'rev' : null,
+          waiting: i === 4,
+        }),
+      );
     }
     assert.deepEqual(catalogue.page({}, null, 3), ['s9', 's8', 's7']);
     assert.deepEqual(catalogue.page({}, { updated_at: '2026-01-01T00:00:07.000Z', name: 's7' }, 3), ['s6', 's5', 's4']);
@@ -46,7 +73,10 @@ describe('store: list order and cursors', () => {
     const catalogue = new Catalogue();
     const reference = new Map<string, CatalogueEntry>();
     let seed = 7;
-    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
     const states = ['queued', 'running', 'finished', 'failed', 'stopped'] as const;
     for (let step = 0; step < 2000; step++) {
       const name = `n${random(300)}`;
@@ -54,15 +84,26 @@ describe('store: list order and cursors', () => {
         catalogue.delete(name);
         reference.delete(name);
       } else {
-        const e = entry(name, `2026-01-01T00:${String(random(60)).padStart(2, '0')}:00.000Z`, { state: states[random(5)]! });
+        const e = entry(name, `2026-01-01T00:${String(random(60)).padStart(2, '0')}:00.000Z`, {
+          state: states[random(5)]!,
+        });
         catalogue.set(e);
         reference.set(name, e);
       }
     }
     const expected = [...reference.values()].sort(compareListOrder);
-    assert.deepEqual(catalogue.page({}, null, 1000), expected.map((e) => e.name));
+    assert.deepEqual(
+      catalogue.page({}, null, 1000),
+      expected.map((e) => e.name),
+    );
     const middle = expected[Math.floor(expected.length / 2)]!;
-    assert.deepEqual(catalogue.page({ states: ['failed'] }, middle, 10), expected.filter((e) => compareListOrder(e, middle) > 0 && e.state === 'failed').slice(0, 10).map((e) => e.name));
+    assert.deepEqual(
+      catalogue.page({ states: ['failed'] }, middle, 10),
+      expected
+        .filter((e) => compareListOrder(e, middle) > 0 && e.state === 'failed')
+        .slice(0, 10)
+        .map((e) => e.name),
+    );
     const counts = Object.fromEntries(states.map((s) => [s, expected.filter((e) => e.state === s).length]));
     assert.deepEqual(catalogue.counts(), counts);
     assert.equal(catalogue.size, reference.size);

@@ -13,7 +13,12 @@ import { eventFileName } from '../../servers/runtime/store/event-files.js';
 import { session } from './store-conformance.js';
 
 /** Writes a data dir the way the previous version's store did: its files, its indexes, its event keys. */
-async function writePreviousVersion(dataDir: string, sessions: StoredSession[], events: Event[], deletedSession: string): Promise<void> {
+async function writePreviousVersion(
+  dataDir: string,
+  sessions: StoredSession[],
+  events: Event[],
+  deletedSession: string,
+): Promise<void> {
   const sessionsDb = await openCollection<StoredSession>(dataDir, 'sessions.db', []);
   const eventsDb = await openCollection<Event & { key: string; _id?: string }>(dataDir, 'events.db', [
     { fieldName: 'session' },
@@ -51,13 +56,26 @@ describe('runtime store: upgrading a data dir of the previous version', function
 
   it('moves every event into per-session files and serves all sessions and events as before', async () => {
     const names = ['alpha', 'Beta', 'beta', 'gamma-1', 'empty', 'doomed'];
-    const stored = names.map((name, i) => session(name, { state: name === 'gamma-1' ? 'running' : 'finished', updated_at: `2026-01-0${i + 1}T00:00:00.000Z`, runs: 2 }));
+    const stored = names.map((name, i) =>
+      session(name, {
+        state: name === 'gamma-1' ? 'running' : 'finished',
+        updated_at: `2026-01-0${i + 1}T00:00:00.000Z`,
+        runs: 2,
+      }),
+    );
     const events: Event[] = [];
     const counts: Record<string, number> = { alpha: 120, Beta: 3, beta: 45, 'gamma-1': 260, empty: 0, doomed: 9 };
     for (let seq = 1; seq <= 260; seq++) {
       for (const name of names) {
         if (seq > counts[name]!) continue;
-        events.push({ session: name, seq, run: seq <= 10 ? 1 : 2, type: 'message', at: '2026-01-01T00:00:00.000Z', data: { role: 'assistant', text: `${name} #${seq} ${'x'.repeat(seq % 50)}` } });
+        events.push({
+          session: name,
+          seq,
+          run: seq <= 10 ? 1 : 2,
+          type: 'message',
+          at: '2026-01-01T00:00:00.000Z',
+          data: { role: 'assistant', text: `${name} #${seq} ${'x'.repeat(seq % 50)}` },
+        });
       }
     }
     await writePreviousVersion(dataDir, stored, events, 'doomed');
@@ -67,12 +85,18 @@ describe('runtime store: upgrading a data dir of the previous version', function
     await assert.rejects(stat(join(dataDir, 'events.db')), /ENOENT/, 'the single file is gone once migrated');
     assert.equal((await readdir(join(dataDir, 'events'))).length, 4, 'one file per session that has events');
     const listed = await ao.sessions.list();
-    assert.deepEqual(listed.sessions.map((s) => s.name), ['empty', 'gamma-1', 'beta', 'Beta', 'alpha']);
+    assert.deepEqual(
+      listed.sessions.map((s) => s.name),
+      ['empty', 'gamma-1', 'beta', 'Beta', 'alpha'],
+    );
     assert.deepEqual(listed.counts, { queued: 0, running: 1, finished: 4, failed: 0, stopped: 0 });
     for (const name of names.filter((n) => n !== 'doomed')) {
       const before = stored.find((s) => s._id === name)!;
       const whole = await ao.sessions.get(name);
-      assert.deepEqual(whole.runs.map((r) => r.prompt), before.runs.map((r) => r.prompt));
+      assert.deepEqual(
+        whole.runs.map((r) => r.prompt),
+        before.runs.map((r) => r.prompt),
+      );
       const got: Event[] = [];
       for (let after = 0; ; ) {
         const page = await ao.sessions.listEvents(name, { after, limit: 100 });
@@ -80,23 +104,40 @@ describe('runtime store: upgrading a data dir of the previous version', function
         if (!page.has_more) break;
         after = page.events[page.events.length - 1]!.seq;
       }
-      assert.deepEqual(got, events.filter((e) => e.session === name), `every event of ${name}, in order, unchanged`);
+      assert.deepEqual(
+        got,
+        events.filter((e) => e.session === name),
+        `every event of ${name}, in order, unchanged`,
+      );
     }
     await assert.rejects(ao.sessions.get('doomed'));
 
     // The numbering goes on after the migrated events, and a second start migrates nothing again.
-    const [appended] = await ao.sessions.appendEvents('gamma-1', [{ type: 'message', data: { role: 'assistant', text: 'after the upgrade' } }]);
+    const [appended] = await ao.sessions.appendEvents('gamma-1', [
+      { type: 'message', data: { role: 'assistant', text: 'after the upgrade' } },
+    ]);
     assert.equal(appended!.seq, 261);
     await runtime!.close();
     const again = await start();
-    assert.equal((await again.sessions.listEvents('gamma-1', { after: 260 })).events[0]?.data.text, 'after the upgrade');
+    assert.equal(
+      (await again.sessions.listEvents('gamma-1', { after: 260 })).events[0]?.data.text,
+      'after the upgrade',
+    );
     assert.equal((await again.sessions.listEvents('alpha', { after: 119 })).events.length, 1);
   });
 
   it('finishes a migration that a crash interrupted', async () => {
     const stored = [session('one', { state: 'finished' }), session('two', { state: 'finished' })];
-    const events: Event[] = ['one', 'two'].flatMap((name) => Array.from({ length: 5 }, (_, i) =>
-      ({ session: name, seq: i + 1, run: 1, type: 'message' as const, at: '2026-01-01T00:00:00.000Z', data: { role: 'assistant', text: `${name}${i}` } })));
+    const events: Event[] = ['one', 'two'].flatMap((name) =>
+      Array.from({ length: 5 }, (_, i) => ({
+        session: name,
+        seq: i + 1,
+        run: 1,
+        type: 'message' as const,
+        at: '2026-01-01T00:00:00.000Z',
+        data: { role: 'assistant', text: `${name}${i}` },
+      })),
+    );
     await writePreviousVersion(dataDir, stored, events, 'none');
     // As if the last start died midway: a half-written staging folder, one file already moved.
     const { writeEventFile } = await import('../../servers/runtime/store/nedb-migration.js');
@@ -106,7 +147,13 @@ describe('runtime store: upgrading a data dir of the previous version', function
     await mkdir(join(dataDir, 'events'), { recursive: true });
     await writeEventFile(join(dataDir, 'events', eventFileName('one')), events.slice(0, 5));
     const ao = await start();
-    assert.deepEqual((await ao.sessions.listEvents('one')).events.map((e) => e.data.text), ['one0', 'one1', 'one2', 'one3', 'one4']);
-    assert.deepEqual((await ao.sessions.listEvents('two')).events.map((e) => e.data.text), ['two0', 'two1', 'two2', 'two3', 'two4']);
+    assert.deepEqual(
+      (await ao.sessions.listEvents('one')).events.map((e) => e.data.text),
+      ['one0', 'one1', 'one2', 'one3', 'one4'],
+    );
+    assert.deepEqual(
+      (await ao.sessions.listEvents('two')).events.map((e) => e.data.text),
+      ['two0', 'two1', 'two2', 'two3', 'two4'],
+    );
   });
 });

@@ -35,19 +35,42 @@ describe('PostgreSQL store: one database, several processes', function () {
 
   it('applies each migration once when several start at once on an empty database', async () => {
     stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url)));
-    const rows = await query<{ component: string; version: number }>('SELECT component, version FROM aof_migrations ORDER BY version');
-    assert.deepEqual(rows, RUNTIME_MIGRATIONS.map((m) => ({ component: 'runtime', version: m.version })));
+    const rows = await query<{ component: string; version: number }>(
+      'SELECT component, version FROM aof_migrations ORDER BY version',
+    );
+    assert.deepEqual(
+      rows,
+      RUNTIME_MIGRATIONS.map((m) => ({ component: 'runtime', version: m.version })),
+    );
     // Applied migrations are not applied again, and a newer one is, in order.
     const pool = openPool(url);
     try {
       assert.equal(await migrate(pool, 'runtime', RUNTIME_MIGRATIONS), 0);
       const latest = Math.max(...RUNTIME_MIGRATIONS.map((m) => m.version));
-      const next = { version: latest + 1, name: 'a test column', sql: 'ALTER TABLE aof_sessions ADD COLUMN test_only text' };
+      const next = {
+        version: latest + 1,
+        name: 'a test column',
+        sql: 'ALTER TABLE aof_sessions ADD COLUMN test_only text',
+      };
       assert.equal(await migrate(pool, 'runtime', [...RUNTIME_MIGRATIONS, next]), 1);
-      await assert.rejects(migrate(pool, 'runtime', [...RUNTIME_MIGRATIONS, next, { version: next.version + 1, name: 'broken', sql: 'ALTER TABLE nowhere ADD COLUMN x text' }]),
-        new RegExp(`migration runtime ${next.version + 1} \\(broken\\) failed: relation "nowhere" does not exist`));
-      const versions = (await query<{ version: number }>("SELECT version FROM aof_migrations WHERE component = 'runtime' ORDER BY version")).map((r) => r.version);
-      assert.deepEqual(versions, [...RUNTIME_MIGRATIONS.map((m) => m.version).sort((a, b) => a - b), next.version], 'a failed migration leaves no trace');
+      await assert.rejects(
+        migrate(pool, 'runtime', [
+          ...RUNTIME_MIGRATIONS,
+          next,
+          { version: next.version + 1, name: 'broken', sql: 'ALTER TABLE nowhere ADD COLUMN x text' },
+        ]),
+        new RegExp(`migration runtime ${next.version + 1} \\(broken\\) failed: relation "nowhere" does not exist`),
+      );
+      const versions = (
+        await query<{ version: number }>(
+          "SELECT version FROM aof_migrations WHERE component = 'runtime' ORDER BY version",
+        )
+      ).map((r) => r.version);
+      assert.deepEqual(
+        versions,
+        [...RUNTIME_MIGRATIONS.map((m) => m.version).sort((a, b) => a - b), next.version],
+        'a failed migration leaves no trace',
+      );
     } finally {
       await pool.end();
     }
@@ -56,13 +79,33 @@ describe('PostgreSQL store: one database, several processes', function () {
   it('fills the claim columns of a database made before them: its queued runs are claimed as before', async () => {
     const pool = openPool(url);
     try {
-      await migrate(pool, 'runtime', RUNTIME_MIGRATIONS.filter((m) => m.version < 7));
-      const row = (s: StoredSession) => [s.name, s.updated_at, s.runs.at(-1)!.state, null, s.project_dir, JSON.stringify(s)];
+      await migrate(
+        pool,
+        'runtime',
+        RUNTIME_MIGRATIONS.filter((m) => m.version < 7),
+      );
+      const row = (s: StoredSession) => [
+        s.name,
+        s.updated_at,
+        s.runs.at(-1)!.state,
+        null,
+        s.project_dir,
+        JSON.stringify(s),
+      ];
       const tagged = { ...session('tagged'), runner_tags: ['gpu'] };
       const claimed = session('claimed');
       claimed.runs[0]!.lease = { runner: 'r1', attempt: 1, expires_at: '2999-01-01T00:00:00.000Z', reported: 0 };
-      for (const s of [session('plain'), tagged, claimed, session('running', { state: 'running' }), session('ended', { state: 'finished' })]) {
-        await pool.query('INSERT INTO aof_sessions (name, updated_at, state, agent, project_dir, doc) VALUES ($1, $2, $3, $4, $5, $6)', row(s));
+      for (const s of [
+        session('plain'),
+        tagged,
+        claimed,
+        session('running', { state: 'running' }),
+        session('ended', { state: 'finished' }),
+      ]) {
+        await pool.query(
+          'INSERT INTO aof_sessions (name, updated_at, state, agent, project_dir, doc) VALUES ($1, $2, $3, $4, $5, $6)',
+          row(s),
+        );
       }
     } finally {
       await pool.end();
@@ -70,7 +113,10 @@ describe('PostgreSQL store: one database, several processes', function () {
     stores = [await openPostgresStore(url)];
     const view = await stores[0]!.sessions.claimView({ tags: ['gpu'] }, Date.parse('2026-06-01T00:00:00.000Z'), 10);
     assert.equal(view.inFlight, 2, 'the running run and the live claim');
-    assert.deepEqual(view.candidates.map((c) => `${c.name} ${c.runner_tags.join(',')}`), ['plain ', 'tagged gpu']);
+    assert.deepEqual(
+      view.candidates.map((c) => `${c.name} ${c.runner_tags.join(',')}`),
+      ['plain ', 'tagged gpu'],
+    );
   });
 
   it('applies migrations in order of version across gaps, and a lower version added later where a higher one is', async () => {
@@ -78,11 +124,23 @@ describe('PostgreSQL store: one database, several processes', function () {
     const table = (n: number) => ({ version: n, name: `table ${n}`, sql: `CREATE TABLE gap_test_${n} (n integer)` });
     try {
       assert.equal(await migrate(pool, 'gaps', [table(5), table(1), table(3)]), 3);
-      assert.deepEqual((await query<{ version: number }>("SELECT version FROM aof_migrations WHERE component = 'gaps' ORDER BY applied_at, version")).map((r) => r.version), [1, 3, 5]);
+      assert.deepEqual(
+        (
+          await query<{ version: number }>(
+            "SELECT version FROM aof_migrations WHERE component = 'gaps' ORDER BY applied_at, version",
+          )
+        ).map((r) => r.version),
+        [1, 3, 5],
+      );
       // Another branch of the code brings version 2 (and 4) to a database that has 1, 3 and 5 already.
       assert.equal(await migrate(pool, 'gaps', [table(1), table(2), table(3), table(4), table(5)]), 2);
-      const tables = await query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE tablename LIKE 'gap_test_%' ORDER BY tablename");
-      assert.deepEqual(tables.map((t) => t.tablename), [1, 2, 3, 4, 5].map((n) => `gap_test_${n}`));
+      const tables = await query<{ tablename: string }>(
+        "SELECT tablename FROM pg_tables WHERE tablename LIKE 'gap_test_%' ORDER BY tablename",
+      );
+      assert.deepEqual(
+        tables.map((t) => t.tablename),
+        [1, 2, 3, 4, 5].map((n) => `gap_test_${n}`),
+      );
       assert.equal(await migrate(pool, 'gaps', [table(1), table(2), table(3), table(4), table(5)]), 0);
     } finally {
       await pool.end();
@@ -99,19 +157,32 @@ describe('PostgreSQL store: one database, several processes', function () {
     assert.equal(await stores[1]!.conversations.load('moved'), null);
   });
 
-  it('numbers one session\'s events without gaps or collisions when two processes append at once', async () => {
+  it("numbers one session's events without gaps or collisions when two processes append at once", async () => {
     stores = [await openPostgresStore(url), await openPostgresStore(url)];
-    const event = (i: number) => ({ session: 'shared', run: 1, type: 'message' as const, at: '2026-01-01T00:00:00.000Z', data: { text: `e${i}` } });
-    const calls = await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % 2]!.events.append('shared', [event(i), event(i)])));
+    const event = (i: number) => ({
+      session: 'shared',
+      run: 1,
+      type: 'message' as const,
+      at: '2026-01-01T00:00:00.000Z',
+      data: { text: `e${i}` },
+    });
+    const calls = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => stores[i % 2]!.events.append('shared', [event(i), event(i)])),
+    );
     for (const events of calls) assert.equal(events[1]!.seq, events[0]!.seq + 1, 'one call gets consecutive numbers');
     const stored = await stores[0]!.events.after('shared', 0, 1000);
-    assert.deepEqual(stored.map((e) => e.seq), Array.from({ length: 60 }, (_, i) => i + 1));
+    assert.deepEqual(
+      stored.map((e) => e.seq),
+      Array.from({ length: 60 }, (_, i) => i + 1),
+    );
     assert.equal(await stores[1]!.events.lastSeq('shared'), 60);
   });
 
-  it('lets one name be created once across processes, and each sees the other\'s writes', async () => {
+  it("lets one name be created once across processes, and each sees the other's writes", async () => {
     stores = [await openPostgresStore(url), await openPostgresStore(url)];
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => stores[i % 2]!.sessions.insert(session('one'))));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => stores[i % 2]!.sessions.insert(session('one'))),
+    );
     assert.equal(outcomes.filter(Boolean).length, 1);
     await stores[0]!.sessions.replace(session('one', { state: 'finished', updated_at: '2026-01-01T00:00:09.000Z' }));
     assert.equal((await stores[1]!.sessions.find('one'))?.runs[0]?.state, 'finished');
@@ -120,8 +191,17 @@ describe('PostgreSQL store: one database, several processes', function () {
 
   it('keeps what JSON can hold that a document store may refuse: any key, NUL, other scripts, big numbers', async () => {
     stores = [await openPostgresStore(url)];
-    const data = { '$set': 1, 'a.b': { 'x\u0000y': 'nul \u0000 inside' }, text: 'Grüße 👋 \u2028', big: Number.MAX_SAFE_INTEGER, float: 0.1 + 0.2, nested: [null, true, []] };
-    const [stored] = await stores[0]!.events.append('odd', [{ session: 'odd', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data }]);
+    const data = {
+      $set: 1,
+      'a.b': { 'x\u0000y': 'nul \u0000 inside' },
+      text: 'Grüße 👋 \u2028',
+      big: Number.MAX_SAFE_INTEGER,
+      float: 0.1 + 0.2,
+      nested: [null, true, []],
+    };
+    const [stored] = await stores[0]!.events.append('odd', [
+      { session: 'odd', run: 1, type: 'message', at: '2026-01-01T00:00:00.000Z', data },
+    ]);
     assert.deepEqual((await stores[0]!.events.after('odd', 0, 1))[0], stored);
     assert.deepEqual((await stores[0]!.events.after('odd', 0, 1))[0]!.data, data);
   });
@@ -132,27 +212,50 @@ describe('PostgreSQL store: one database, several processes', function () {
     store.notices!.subscribe({ notice: (notice) => heard.notices.push(notice), resync: () => heard.resyncs++ });
     return heard;
   };
-  const change = (name: string) => ({ kind: 'change', change: { name, change: 'state', state: 'running', run: 1, at: '2026-01-01T00:00:00.000Z' } }) as const;
-  const event = (text: string) => ({ session: 'shared', run: 1, type: 'message' as const, at: '2026-01-01T00:00:00.000Z', data: { text } });
+  const change = (name: string) =>
+    ({
+      kind: 'change',
+      change: { name, change: 'state', state: 'running', run: 1, at: '2026-01-01T00:00:00.000Z' },
+    }) as const;
+  const event = (text: string) => ({
+    session: 'shared',
+    run: 1,
+    type: 'message' as const,
+    at: '2026-01-01T00:00:00.000Z',
+    data: { text },
+  });
 
   it('serializes exclusive writes to one session across processes', async () => {
     stores = [await openPostgresStore(url), await openPostgresStore(url)];
     await stores[0]!.sessions.insert(session('shared'));
-    await Promise.all(Array.from({ length: 20 }, (_, i) => stores[i % 2]!.exclusive('shared', async (tx) => {
-      const found = (await tx.sessions.find('shared'))!;
-      await new Promise((resolve) => setTimeout(resolve, i % 3));
-      found.runs.push({ ...found.runs[0]!, number: found.runs.length + 1 });
-      await tx.sessions.replace(found);
-    })));
-    assert.equal((await stores[1]!.sessions.find('shared'))?.runs.length, 21, 'no process overwrote another\'s write');
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        stores[i % 2]!.exclusive('shared', async (tx) => {
+          const found = (await tx.sessions.find('shared'))!;
+          await new Promise((resolve) => setTimeout(resolve, i % 3));
+          found.runs.push({ ...found.runs[0]!, number: found.runs.length + 1 });
+          await tx.sessions.replace(found);
+        }),
+      ),
+    );
+    assert.equal((await stores[1]!.sessions.find('shared'))?.runs.length, 21, "no process overwrote another's write");
   });
 
   it('passes over a session another process holds (try-lock), and over a row another transaction locks', async () => {
     stores = [await openPostgresStore(url), await openPostgresStore(url)];
     await stores[0]!.sessions.insert(session('shared'));
     let release!: () => void;
-    const holding = stores[0]!.exclusive('shared', () => new Promise<void>((resolve) => { release = resolve; }));
-    await eventually('the first process to hold the session', async () => (await stores[1]!.tryExclusive('shared', async () => 'ran')).done === false);
+    const holding = stores[0]!.exclusive(
+      'shared',
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    );
+    await eventually(
+      'the first process to hold the session',
+      async () => (await stores[1]!.tryExclusive('shared', async () => 'ran')).done === false,
+    );
     release();
     await holding;
     assert.deepEqual(await stores[1]!.tryExclusive('shared', async () => 'ran'), { done: true, value: 'ran' });
@@ -169,17 +272,20 @@ describe('PostgreSQL store: one database, several processes', function () {
     }
   });
 
-  it('keeps all of an exclusive work\'s writes and notices, or none of them', async () => {
+  it("keeps all of an exclusive work's writes and notices, or none of them", async () => {
     stores = [await openPostgresStore(url), await openPostgresStore(url)];
     const heard = hear(stores[1]!);
     await stores[0]!.sessions.insert(session('shared'));
-    await assert.rejects(stores[0]!.exclusive('shared', async (tx) => {
-      await tx.events.append('shared', [event('lost')]);
-      await tx.sessions.replace(session('shared', { state: 'finished' }));
-      await tx.webhooks.add([{ id: 'wh_lost', session: 'shared', run: 1, url: 'http://hooks.example/', body: '{}' }]);
-      await tx.notify([change('shared')]);
-      throw new Error('the work failed after its writes');
-    }), /the work failed/);
+    await assert.rejects(
+      stores[0]!.exclusive('shared', async (tx) => {
+        await tx.events.append('shared', [event('lost')]);
+        await tx.sessions.replace(session('shared', { state: 'finished' }));
+        await tx.webhooks.add([{ id: 'wh_lost', session: 'shared', run: 1, url: 'http://hooks.example/', body: '{}' }]);
+        await tx.notify([change('shared')]);
+        throw new Error('the work failed after its writes');
+      }),
+      /the work failed/,
+    );
     assert.equal(await stores[0]!.events.lastSeq('shared'), 0);
     assert.equal(await stores[0]!.webhooks.get('wh_lost'), null, 'no notice of an end that was not kept');
     assert.equal((await stores[0]!.sessions.find('shared'))?.runs[0]?.state, 'queued');
@@ -190,7 +296,11 @@ describe('PostgreSQL store: one database, several processes', function () {
     });
     assert.equal(written!.seq, 1, 'the rolled-back append left no gap');
     await eventually('the committed notice', () => heard.notices.length > 0);
-    assert.deepEqual(heard.notices, [{ kind: 'events', session: 'shared', first: 1, last: 1 }], 'only the committed notice arrives');
+    assert.deepEqual(
+      heard.notices,
+      [{ kind: 'events', session: 'shared', first: 1, last: 1 }],
+      'only the committed notice arrives',
+    );
   });
 
   it('tells every other process, not the sender, and many notices at once arrive whole and in order', async () => {

@@ -46,20 +46,33 @@ describe('runtime: structured output (output_schema)', function () {
     assert.deepEqual(session.output_schema, SCHEMA);
     const result = await ao.sessions.waitForResult('good', { timeoutMs: 30_000 });
     assert.deepEqual(result, {
-      name: 'good', run: 1, state: 'finished', result: '{"title":"good","count":2}', error: null, is_error: false,
+      name: 'good',
+      run: 1,
+      state: 'finished',
+      result: '{"title":"good","count":2}',
+      error: null,
+      is_error: false,
       result_json: { title: 'good', count: 2 },
     });
     const sent = requestsMentioning(stack.fake.requests, 'JSON-GOOD');
     assert.equal(sent.length, 1, 'no retry');
     const system = JSON.stringify(sent[0]!.system);
     assert.match(system, /must be a single JSON value and nothing else/);
-    assert.ok(system.includes(JSON.stringify(JSON.stringify(SCHEMA)).slice(1, -1)), 'the schema itself reached the model');
+    assert.ok(
+      system.includes(JSON.stringify(JSON.stringify(SCHEMA)).slice(1, -1)),
+      'the schema itself reached the model',
+    );
 
     // A fenced answer counts; a resumed run is held to the schema too.
     await ao.sessions.resume('good', { prompt: 'again' });
-    assert.deepEqual((await ao.sessions.waitForResult('good', { timeoutMs: 30_000 })).result_json, { title: 'good', count: 2 });
+    assert.deepEqual((await ao.sessions.waitForResult('good', { timeoutMs: 30_000 })).result_json, {
+      title: 'good',
+      count: 2,
+    });
     await ao.sessions.create({ name: 'fenced', prompt: 'JSON-FENCED', output_schema: SCHEMA });
-    assert.deepEqual((await ao.sessions.waitForResult('fenced', { timeoutMs: 30_000 })).result_json, { title: 'fenced' });
+    assert.deepEqual((await ao.sessions.waitForResult('fenced', { timeoutMs: 30_000 })).result_json, {
+      title: 'fenced',
+    });
   });
 
   it('an answer that does not match gets one retry with the errors, in the same run and conversation', async () => {
@@ -78,10 +91,20 @@ describe('runtime: structured output (output_schema)', function () {
     assert.equal(session.runs.length, 1);
     assert.equal(session.runs[0]!.num_turns, 2, 'both attempts count');
     const events = (await ao.sessions.listEvents('fixed')).events;
-    assert.deepEqual(events.map((e) => e.type), [
-      'session_start', 'message', 'message', 'result',
-      'session_start', 'message', 'message', 'result', 'session_stop',
-    ]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      [
+        'session_start',
+        'message',
+        'message',
+        'result',
+        'session_start',
+        'message',
+        'message',
+        'result',
+        'session_stop',
+      ],
+    );
     assert.match((events[5]!.data as { text: string }).text, /^Your final answer does not match/);
   });
 
@@ -90,7 +113,10 @@ describe('runtime: structured output (output_schema)', function () {
     await ao.sessions.create({ name: 'prose', prompt: 'JSON-PROSE', output_schema: SCHEMA });
     const never = await ao.sessions.waitForResult('never', { timeoutMs: 30_000 });
     assert.equal(never.state, 'failed');
-    assert.equal(never.error, "The answer does not match the output schema: (the answer) must not have the property 'extra'; /title must be string");
+    assert.equal(
+      never.error,
+      "The answer does not match the output schema: (the answer) must not have the property 'extra'; /title must be string",
+    );
     assert.equal(never.result_json, null);
     assert.equal(never.is_error, true);
     assert.equal(requestsMentioning(stack.fake.requests, 'JSON-NEVER').length, 2, 'one retry, no more');
@@ -99,13 +125,23 @@ describe('runtime: structured output (output_schema)', function () {
     assert.match(prose.error!, /the answer is not JSON/);
   });
 
-  it('takes the blueprint\'s schema by default; a session\'s own schema overrides it', async () => {
+  it("takes the blueprint's schema by default; a session's own schema overrides it", async () => {
     // `$defs` and `$ref`: names the stores could not hold as field names.
-    const typed = { $defs: { title: { type: 'string' } }, type: 'object', properties: { title: { $ref: '#/$defs/title' } }, required: ['title'] };
+    const typed = {
+      $defs: { title: { type: 'string' } },
+      type: 'object',
+      properties: { title: { $ref: '#/$defs/title' } },
+      required: ['title'],
+    };
     await ao.agents.create({ name: 'typed', description: 'answers with a title', output_schema: typed });
     assert.deepEqual((await ao.agents.get('typed')).output_schema, typed);
     await ao.sessions.create({ name: 'from-blueprint', prompt: 'JSON-GOOD', agent: 'typed' });
-    await ao.sessions.create({ name: 'overridden', prompt: 'JSON-GOOD', agent: 'typed', output_schema: { type: 'object', required: ['missing'] } });
+    await ao.sessions.create({
+      name: 'overridden',
+      prompt: 'JSON-GOOD',
+      agent: 'typed',
+      output_schema: { type: 'object', required: ['missing'] },
+    });
     const a = await ao.sessions.waitForResult('from-blueprint', { timeoutMs: 30_000 });
     assert.deepEqual(a.result_json, { title: 'good', count: 2 });
     assert.deepEqual((await ao.sessions.get('from-blueprint')).output_schema, typed);
@@ -120,22 +156,52 @@ describe('runtime: structured output (output_schema)', function () {
 
   it('refuses a schema that is not JSON Schema, on a session or a blueprint, naming the field', async () => {
     for (const schema of [{ type: 'objekt' }, { type: 'object', requird: ['x'] }]) {
-      const error = await ao.sessions.create({ name: 'bad-schema', prompt: 'x', output_schema: schema }).then(() => null, (e: unknown) => e);
+      const error = await ao.sessions.create({ name: 'bad-schema', prompt: 'x', output_schema: schema }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(error instanceof InvalidRequestError, String(error));
       assert.equal(error.status, 422);
-      assert.deepEqual(error.errors.map((e) => e.field), ['body.output_schema']);
+      assert.deepEqual(
+        error.errors.map((e) => e.field),
+        ['body.output_schema'],
+      );
       assert.match(error.message, /^body\.output_schema: is not a valid JSON Schema: /);
-      const agentError = await ao.agents.create({ name: 'bad-typed', description: 'x', output_schema: schema }).then(() => null, (e: unknown) => e);
+      const agentError = await ao.agents.create({ name: 'bad-typed', description: 'x', output_schema: schema }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(agentError instanceof InvalidRequestError && agentError.status === 422, String(agentError));
-      assert.deepEqual(agentError.errors.map((e) => e.field), ['body.output_schema']);
-      const update = await ao.agents.update('typed', { output_schema: schema }).then(() => null, (e: unknown) => e);
+      assert.deepEqual(
+        agentError.errors.map((e) => e.field),
+        ['body.output_schema'],
+      );
+      const update = await ao.agents.update('typed', { output_schema: schema }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(update instanceof InvalidRequestError && update.status === 422, String(update));
     }
-    const notAnObject = await ao.sessions.create({ name: 'bad-schema', prompt: 'x', output_schema: 'string' as never }).then(() => null, (e: unknown) => e);
+    const notAnObject = await ao.sessions
+      .create({ name: 'bad-schema', prompt: 'x', output_schema: 'string' as never })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     assert.ok(notAnObject instanceof InvalidRequestError && notAnObject.status === 400);
-    assert.deepEqual(notAnObject.errors.map((e) => e.field), ['body.output_schema']);
-    assert.equal((await ao.sessions.list()).sessions.some((s) => s.name === 'bad-schema'), false);
-    assert.deepEqual((await ao.agents.get('typed')).output_schema?.required, ['title'], 'a refused update changes nothing');
+    assert.deepEqual(
+      notAnObject.errors.map((e) => e.field),
+      ['body.output_schema'],
+    );
+    assert.equal(
+      (await ao.sessions.list()).sessions.some((s) => s.name === 'bad-schema'),
+      false,
+    );
+    assert.deepEqual(
+      (await ao.agents.get('typed')).output_schema?.required,
+      ['title'],
+      'a refused update changes nothing',
+    );
   });
 });
 
@@ -149,7 +215,10 @@ describe('runtime: structured output from an executor that runs elsewhere', func
 
   it('validates the results it reports: a match finishes with result_json, a mismatch fails the run (no retry)', async () => {
     const ao = stack.client();
-    for (const [name, text] of [['remote-good', '{"title":"ok"}'], ['remote-bad', '{"title": 3}']] as const) {
+    for (const [name, text] of [
+      ['remote-good', '{"title":"ok"}'],
+      ['remote-bad', '{"title": 3}'],
+    ] as const) {
       await ao.sessions.create({ name, prompt: 'x', output_schema: SCHEMA });
       await ao.sessions.appendEvents(name, [
         { type: 'session_start', data: {} },
@@ -158,7 +227,13 @@ describe('runtime: structured output from an executor that runs elsewhere', func
       ]);
     }
     assert.deepEqual(await ao.sessions.result('remote-good'), {
-      name: 'remote-good', run: 1, state: 'finished', result: '{"title":"ok"}', error: null, is_error: false, result_json: { title: 'ok' },
+      name: 'remote-good',
+      run: 1,
+      state: 'finished',
+      result: '{"title":"ok"}',
+      error: null,
+      is_error: false,
+      result_json: { title: 'ok' },
     });
     const bad = await ao.sessions.result('remote-bad');
     assert.equal(bad.state, 'failed');

@@ -1,18 +1,40 @@
 // The pure parts of teams: the price table and limit checks, the tree and its roll-ups, and the
 // message a callback resumes a parent with.
 import assert from 'node:assert/strict';
-import { countedTokens, estimateCostUsd, priceOf, treeBudgetBreach, turnLimitBreach } from '../../servers/runtime/budgets.js';
+import {
+  countedTokens,
+  estimateCostUsd,
+  priceOf,
+  treeBudgetBreach,
+  turnLimitBreach,
+} from '../../servers/runtime/budgets.js';
 import { CALLBACK_RESULT_CHARS, callbackMessage, type Callback } from '../../servers/runtime/callbacks.js';
 import { newRun, type StoredSession, type Usage } from '../../servers/runtime/session-store.js';
 import { buildTree, childrenIndex, descendantsOf, subtreeSpend } from '../../servers/runtime/tree.js';
 
-const usage = (input: number, output: number, cacheWrite = 0, cacheRead = 0): Usage =>
-  ({ input_tokens: input, output_tokens: output, cache_creation_input_tokens: cacheWrite, cache_read_input_tokens: cacheRead });
+const usage = (input: number, output: number, cacheWrite = 0, cacheRead = 0): Usage => ({
+  input_tokens: input,
+  output_tokens: output,
+  cache_creation_input_tokens: cacheWrite,
+  cache_read_input_tokens: cacheRead,
+});
 
-function session(name: string, parent: string | null, runs: Array<{ usage: Usage | null; cost: number | null }>): StoredSession {
+function session(
+  name: string,
+  parent: string | null,
+  runs: Array<{ usage: Usage | null; cost: number | null }>,
+): StoredSession {
   return {
-    _id: name, name, parent, agent: null, blueprint: null, project_dir: '/tmp', claude_session_id: null,
-    created_at: '2026-01-01T00:00:00.000Z', last_resumed_at: null, updated_at: '2026-01-01T00:00:00.000Z',
+    _id: name,
+    name,
+    parent,
+    agent: null,
+    blueprint: null,
+    project_dir: '/tmp',
+    claude_session_id: null,
+    created_at: '2026-01-01T00:00:00.000Z',
+    last_resumed_at: null,
+    updated_at: '2026-01-01T00:00:00.000Z',
     model: 'claude-sonnet-4-5',
     runs: runs.map((r, i) => ({ ...newRun(i + 1, 'p'), state: 'finished', usage: r.usage, cost_usd: r.cost })),
   };
@@ -39,9 +61,18 @@ describe('teams: budgets (pure)', () => {
 
   it('names the limit and the amount it was crossed by, and nothing within budget', () => {
     assert.equal(treeBudgetBreach('a', { max_cost_usd: 1 }, { tokens: 0, cost_usd: 1, estimated: false }), null);
-    assert.equal(treeBudgetBreach('a', { max_cost_usd: 1 }, { tokens: 0, cost_usd: 1.5, estimated: false }), "budget max_cost_usd of session 'a' crossed: $1.50 spent, limit $1.00");
-    assert.equal(treeBudgetBreach('a', { max_cost_usd: 0.5 }, { tokens: 0, cost_usd: 0.61234, estimated: true }), "budget max_cost_usd of session 'a' crossed: about $0.6123 spent (estimate), limit $0.5000");
-    assert.equal(treeBudgetBreach('a', { max_tokens: 100 }, { tokens: 101, cost_usd: 0, estimated: false }), "budget max_tokens of session 'a' crossed: 101 tokens spent, limit 100");
+    assert.equal(
+      treeBudgetBreach('a', { max_cost_usd: 1 }, { tokens: 0, cost_usd: 1.5, estimated: false }),
+      "budget max_cost_usd of session 'a' crossed: $1.50 spent, limit $1.00",
+    );
+    assert.equal(
+      treeBudgetBreach('a', { max_cost_usd: 0.5 }, { tokens: 0, cost_usd: 0.61234, estimated: true }),
+      "budget max_cost_usd of session 'a' crossed: about $0.6123 spent (estimate), limit $0.5000",
+    );
+    assert.equal(
+      treeBudgetBreach('a', { max_tokens: 100 }, { tokens: 101, cost_usd: 0, estimated: false }),
+      "budget max_tokens of session 'a' crossed: 101 tokens spent, limit 100",
+    );
     assert.equal(treeBudgetBreach('a', undefined, { tokens: 1e9, cost_usd: 1e9, estimated: false }), null);
     assert.equal(turnLimitBreach({ max_turns: 3 }, 3), null);
     assert.equal(turnLimitBreach({ max_turns: 3 }, 4), 'limit max_turns crossed: 4 model turns in this run, limit 3');
@@ -51,7 +82,10 @@ describe('teams: budgets (pure)', () => {
 describe('teams: trees (pure)', () => {
   const all = [
     session('root', null, [{ usage: usage(100, 10), cost: 0.5 }]),
-    session('a', 'root', [{ usage: usage(200, 20), cost: 0.25 }, { usage: usage(50, 5), cost: 0.25 }]),
+    session('a', 'root', [
+      { usage: usage(200, 20), cost: 0.25 },
+      { usage: usage(50, 5), cost: 0.25 },
+    ]),
     session('b', 'root', [{ usage: usage(1_000_000, 0), cost: null }]), // stopped without a cost: estimated
     session('a1', 'a', [{ usage: null, cost: null }]),
     session('other', null, [{ usage: usage(1, 1), cost: 9 }]),
@@ -59,8 +93,14 @@ describe('teams: trees (pure)', () => {
 
   it('rolls up usage and cost over every descendant, estimating runs without a cost', () => {
     const tree = buildTree(all[0]!, childrenIndex(all));
-    assert.deepEqual(tree.children.map((c) => c.name), ['a', 'b']);
-    assert.deepEqual(tree.children[0]!.children.map((c) => c.name), ['a1']);
+    assert.deepEqual(
+      tree.children.map((c) => c.name),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      tree.children[0]!.children.map((c) => c.name),
+      ['a1'],
+    );
     assert.equal(tree.tree.sessions, 4);
     assert.equal(tree.cost_usd, 0.5);
     assert.equal(tree.children[0]!.cost_usd, 0.5);
@@ -71,11 +111,14 @@ describe('teams: trees (pure)', () => {
 
   it('survives a cycle in stored data, counting each session once', () => {
     const loop = [session('x', 'y', [{ usage: null, cost: null }]), session('y', 'x', [{ usage: null, cost: null }])];
-    assert.deepEqual(descendantsOf('x', childrenIndex(loop)).map((s) => s.name), ['y']);
+    assert.deepEqual(
+      descendantsOf('x', childrenIndex(loop)).map((s) => s.name),
+      ['y'],
+    );
     assert.equal(buildTree(loop[0]!, childrenIndex(loop)).tree.sessions, 2);
   });
 
-  it('adds what active runs were billed so far to a subtree\'s spend', () => {
+  it("adds what active runs were billed so far to a subtree's spend", () => {
     const running = session('r', null, [{ usage: null, cost: null }]);
     const spend = subtreeSpend(running, childrenIndex([running]), () => usage(1000, 100));
     assert.equal(spend.tokens, 1100);
@@ -86,8 +129,17 @@ describe('teams: trees (pure)', () => {
 
 describe('teams: the callback message (pure)', () => {
   const base: Callback = {
-    id: 'c#1#0', parent: 'p', child: 'c', run: 1, state: 'finished', result: 'done', error: null,
-    status: 'pending', created_at: '2026-01-01T00:00:00.000Z', settled_at: null, parent_run: null,
+    id: 'c#1#0',
+    parent: 'p',
+    child: 'c',
+    run: 1,
+    state: 'finished',
+    result: 'done',
+    error: null,
+    status: 'pending',
+    created_at: '2026-01-01T00:00:00.000Z',
+    settled_at: null,
+    parent_run: null,
   };
 
   it('names each child, its state and result; a failure its error', () => {

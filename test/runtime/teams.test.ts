@@ -15,13 +15,18 @@ const aoNew = join(repoRoot, 'bin', 'ao-new');
 /** The prompt of the conversation a request belongs to (its first user text). */
 function firstPrompt(req: FakeRequest): string {
   const first = req.body.messages.find((m) => m.role === 'user');
-  const blocks = typeof first?.content === 'string' ? [{ type: 'text', text: first.content }] : first?.content ?? [];
-  const prompt = blocks.findLast((b) => b.type === 'text' && !(b.text ?? '').trimStart().startsWith('<system-reminder>'));
+  const blocks = typeof first?.content === 'string' ? [{ type: 'text', text: first.content }] : (first?.content ?? []);
+  const prompt = blocks.findLast(
+    (b) => b.type === 'text' && !(b.text ?? '').trimStart().startsWith('<system-reminder>'),
+  );
   return (prompt?.text ?? '').trim();
 }
 
 async function problem(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof ApiError, `expected an ApiError, got ${String(error)}`);
   return error;
 }
@@ -42,7 +47,10 @@ describe('teams: parents, children, callbacks and limits', function () {
       const prompt = firstPrompt(req);
       if (prompt === 'fan out') {
         if (req.lastUserText.includes('callback from the Agent Orchestrator')) {
-          const outcomes = req.lastUserText.split('\n').filter((line) => line.startsWith('## ')).map((line) => line.slice(3));
+          const outcomes = req.lastUserText
+            .split('\n')
+            .filter((line) => line.startsWith('## '))
+            .map((line) => line.slice(3));
           return { text: `FINAL: ${outcomes.join('; ')}` };
         }
         if (req.toolResults.length) return { text: 'Started three workers; I will continue when they report back.' };
@@ -50,21 +58,30 @@ describe('teams: parents, children, callbacks and limits', function () {
         return { toolUse: { name: 'Bash', input: { command, description: 'start three workers' } } };
       }
       if (prompt === 'work w2') return { error: { status: 400, message: 'w2 cannot do this' } };
-      if (prompt.startsWith('work ')) return { text: `${prompt.slice(5)} result`, delayMs: prompt === 'work w3' ? 1500 : 0 };
+      if (prompt.startsWith('work '))
+        return { text: `${prompt.slice(5)} result`, delayMs: prompt === 'work w3' ? 1500 : 0 };
       return { text: 'unexpected' };
     });
     await ao.sessions.create({ name: 'lead', prompt: 'fan out' });
-    await eventually('the lead to be resumed and finish', async () => {
-      const lead = await ao.sessions.get('lead');
-      return lead.runs.length === 2 && lead.state === 'finished';
-    }, 90_000);
+    await eventually(
+      'the lead to be resumed and finish',
+      async () => {
+        const lead = await ao.sessions.get('lead');
+        return lead.runs.length === 2 && lead.state === 'finished';
+      },
+      90_000,
+    );
 
     // The children know their parent without being told: the agent's environment said it.
     const page = await ao.sessions.list({ parent: 'lead' });
     assert.deepEqual(page.sessions.map((c) => c.name).sort(), ['w1', 'w2', 'w3']);
     const children = await Promise.all(page.sessions.map((c) => ao.sessions.get(c.name)));
     for (const child of children) assert.equal(child.callback, true);
-    assert.deepEqual(children.map((c) => [c.name, c.state]).sort(), [['w1', 'finished'], ['w2', 'failed'], ['w3', 'finished']]);
+    assert.deepEqual(children.map((c) => [c.name, c.state]).sort(), [
+      ['w1', 'finished'],
+      ['w2', 'failed'],
+      ['w3', 'finished'],
+    ]);
 
     const lead = await ao.sessions.get('lead');
     const resume = lead.runs[1]!.prompt;
@@ -74,7 +91,11 @@ describe('teams: parents, children, callbacks and limits', function () {
     assert.match(lead.runs[1]!.result ?? '', /^FINAL: (w\d \(run 1\): \w+(; )?){3}$/);
 
     const callbacks = await ao.sessions.callbacks('lead');
-    assert.deepEqual(callbacks.map((c) => [c.child, c.status, c.parent_run]).sort(), [['w1', 'delivered', 2], ['w2', 'delivered', 2], ['w3', 'delivered', 2]]);
+    assert.deepEqual(callbacks.map((c) => [c.child, c.status, c.parent_run]).sort(), [
+      ['w1', 'delivered', 2],
+      ['w2', 'delivered', 2],
+      ['w3', 'delivered', 2],
+    ]);
     // Nothing more comes: the lead's second run ending does not resume it again.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal((await ao.sessions.get('lead')).runs.length, 2);
@@ -85,7 +106,10 @@ describe('teams: parents, children, callbacks and limits', function () {
     const own = [tree, ...tree.children].reduce((sum, node) => sum + node.cost_usd, 0);
     assert.ok(tree.cost_usd > 0 && tree.children.some((c) => c.cost_usd > 0));
     assert.ok(Math.abs(tree.tree.cost_usd - own) < 1e-6, `${tree.tree.cost_usd} = ${own}`);
-    assert.equal(tree.tree.usage.input_tokens, [tree, ...tree.children].reduce((sum, node) => sum + node.usage.input_tokens, 0));
+    assert.equal(
+      tree.tree.usage.input_tokens,
+      [tree, ...tree.children].reduce((sum, node) => sum + node.usage.input_tokens, 0),
+    );
 
     // The token reached the agents (the nested ao-new was let in) but no event shows it.
     for (const name of ['lead', 'w1', 'w2', 'w3']) {
@@ -95,18 +119,25 @@ describe('teams: parents, children, callbacks and limits', function () {
   });
 
   it('stops a child that crosses max_cost_usd within one model turn, naming the limit and the amount', async () => {
-    stack.fake.respond((req) => (firstPrompt(req) === 'spend'
-      ? { toolUse: { name: 'Bash', input: { command: 'echo more', description: 'spend' } } }
-      : { text: 'ok' }));
+    stack.fake.respond((req) =>
+      firstPrompt(req) === 'spend'
+        ? { toolUse: { name: 'Bash', input: { command: 'echo more', description: 'spend' } } }
+        : { text: 'ok' },
+    );
     const limit = 0.01;
     const before = stack.fake.requests.length;
     await ao.sessions.create({ name: 'spender', prompt: 'spend', parent: null, limits: { max_cost_usd: limit } });
     const result = await ao.sessions.waitForResult('spender', { timeoutMs: 90_000 });
     assert.equal(result.state, 'stopped');
-    assert.match(result.error ?? '', /^budget max_cost_usd of session 'spender' crossed: about \$0\.0\d+ spent \(estimate\), limit \$0\.0100$/);
+    assert.match(
+      result.error ?? '',
+      /^budget max_cost_usd of session 'spender' crossed: about \$0\.0\d+ spent \(estimate\), limit \$0\.0100$/,
+    );
     // The response whose input alone crossed the limit (at sonnet's $3 per million input tokens);
     // the runtime's estimate counts output too, so it crosses there or earlier. At most one more.
-    const requests = stack.fake.requests.slice(before).filter((body) => JSON.stringify(body.messages).includes('spend'));
+    const requests = stack.fake.requests
+      .slice(before)
+      .filter((body) => JSON.stringify(body.messages).includes('spend'));
     let spent = 0;
     let crossing = -1;
     for (const [i, body] of requests.entries()) {
@@ -117,35 +148,52 @@ describe('teams: parents, children, callbacks and limits', function () {
       }
     }
     assert.ok(crossing >= 1, `the limit was crossed by the requests made, after the first (at ${crossing + 1})`);
-    const all = stack.fake.requests.slice(before).filter((body) => JSON.stringify(body.messages).includes('spend')).length;
+    const all = stack.fake.requests
+      .slice(before)
+      .filter((body) => JSON.stringify(body.messages).includes('spend')).length;
     assert.ok(all <= crossing + 2, `${all} model requests; the limit was crossed at request ${crossing + 1}`);
   });
 
   it('stops a run at the first model turn past max_turns', async () => {
-    stack.fake.respond((req) => (firstPrompt(req) === 'loop' ? { toolUse: { name: 'Bash', input: { command: 'echo again', description: 'loop' } } } : { text: 'ok' }));
+    stack.fake.respond((req) =>
+      firstPrompt(req) === 'loop'
+        ? { toolUse: { name: 'Bash', input: { command: 'echo again', description: 'loop' } } }
+        : { text: 'ok' },
+    );
     const before = stack.fake.requests.length;
     await ao.sessions.create({ name: 'looper', prompt: 'loop', parent: null, limits: { max_turns: 3 } });
     const result = await ao.sessions.waitForResult('looper', { timeoutMs: 60_000 });
     assert.equal(result.state, 'stopped');
     assert.equal(result.error, 'limit max_turns crossed: 4 model turns in this run, limit 3');
-    const made = stack.fake.requests.slice(before).filter((body) => JSON.stringify(body.messages).includes('loop')).length;
+    const made = stack.fake.requests
+      .slice(before)
+      .filter((body) => JSON.stringify(body.messages).includes('loop')).length;
     assert.ok(made >= 4 && made <= 5, `${made} model requests`);
   });
 
-  it('a descendant crossing its ancestor\'s tree budget stops the whole subtree, naming the ancestor', async () => {
+  it("a descendant crossing its ancestor's tree budget stops the whole subtree, naming the ancestor", async () => {
     stack.fake.respond((req) => {
       const prompt = firstPrompt(req);
       if (prompt === 'idle lead') return { text: 'waiting', delayMs: 60_000 };
       if (prompt === 'burn') return { toolUse: { name: 'Bash', input: { command: 'echo burn', description: 'burn' } } };
       return { text: 'ok', delayMs: 60_000 };
     });
-    await ao.sessions.create({ name: 'budget-lead', prompt: 'idle lead', parent: null, limits: { max_tokens: 20_000 } });
+    await ao.sessions.create({
+      name: 'budget-lead',
+      prompt: 'idle lead',
+      parent: null,
+      limits: { max_tokens: 20_000 },
+    });
     await ao.sessions.create({ name: 'bystander', prompt: 'stand by', parent: 'budget-lead' });
     await ao.sessions.create({ name: 'burner', prompt: 'burn', parent: 'budget-lead' });
     for (const name of ['burner', 'bystander', 'budget-lead']) {
       const result = await ao.sessions.waitForResult(name, { timeoutMs: 90_000 });
       assert.equal(result.state, 'stopped', name);
-      assert.match(result.error ?? '', /^budget max_tokens of session 'budget-lead' crossed: \d+ tokens spent, limit 20000$/, name);
+      assert.match(
+        result.error ?? '',
+        /^budget max_tokens of session 'budget-lead' crossed: \d+ tokens spent, limit 20000$/,
+        name,
+      );
     }
     const tree = await ao.sessions.tree('budget-lead');
     assert.ok(tree.tree.usage.input_tokens > 20_000 - tree.tree.usage.output_tokens, JSON.stringify(tree.tree.usage));
@@ -153,18 +201,39 @@ describe('teams: parents, children, callbacks and limits', function () {
 
   it('limits come from the session, else its blueprint, else a parent that passes them on', async () => {
     stack.fake.respond(() => ({ text: 'ok' }));
-    await ao.agents.create({ name: 'frugal', description: 'Works within a budget', limits: { max_cost_usd: 0.5, max_turns: 20 } });
+    await ao.agents.create({
+      name: 'frugal',
+      description: 'Works within a budget',
+      limits: { max_cost_usd: 0.5, max_turns: 20 },
+    });
     const fromBlueprint = await ao.sessions.create({ name: 'thrifty', prompt: 'hi', agent: 'frugal', parent: null });
     assert.deepEqual(fromBlueprint.limits, { max_cost_usd: 0.5, max_turns: 20 });
     assert.deepEqual(fromBlueprint.blueprint?.limits, { max_cost_usd: 0.5, max_turns: 20 });
-    const own = await ao.sessions.create({ name: 'thrifty-own', prompt: 'hi', agent: 'frugal', parent: null, limits: { max_turns: 2 } });
+    const own = await ao.sessions.create({
+      name: 'thrifty-own',
+      prompt: 'hi',
+      agent: 'frugal',
+      parent: null,
+      limits: { max_turns: 2 },
+    });
     assert.deepEqual(own.limits, { max_turns: 2 });
-    await ao.sessions.create({ name: 'passes-on', prompt: 'hi', parent: null, limits: { max_tokens: 1_000_000, inherit: true } });
-    assert.deepEqual((await ao.sessions.create({ name: 'heir', prompt: 'hi', parent: 'passes-on' })).limits, { max_tokens: 1_000_000, inherit: true });
+    await ao.sessions.create({
+      name: 'passes-on',
+      prompt: 'hi',
+      parent: null,
+      limits: { max_tokens: 1_000_000, inherit: true },
+    });
+    assert.deepEqual((await ao.sessions.create({ name: 'heir', prompt: 'hi', parent: 'passes-on' })).limits, {
+      max_tokens: 1_000_000,
+      inherit: true,
+    });
     assert.equal((await ao.sessions.create({ name: 'no-heir', prompt: 'hi', parent: 'thrifty' })).limits, undefined);
     const bad = await problem(ao.agents.create({ name: 'spendthrift', description: 'x', limits: { max_turns: 0 } }));
     assert.equal(bad.status, 400);
-    assert.ok(bad.errors.some((e) => e.field === 'body.limits.max_turns'), JSON.stringify(bad.errors));
+    assert.ok(
+      bad.errors.some((e) => e.field === 'body.limits.max_turns'),
+      JSON.stringify(bad.errors),
+    );
   });
 
   it('stops a run past its timeout', async () => {
@@ -178,12 +247,17 @@ describe('teams: parents, children, callbacks and limits', function () {
   });
 
   it('drops the callbacks of a parent stopped by a person', async () => {
-    stack.fake.respond((req) => (firstPrompt(req) === 'busy' ? { text: 'done', delayMs: 60_000 } : { text: 'child done' }));
+    stack.fake.respond((req) =>
+      firstPrompt(req) === 'busy' ? { text: 'done', delayMs: 60_000 } : { text: 'child done' },
+    );
     await ao.sessions.create({ name: 'busy-parent', prompt: 'busy', parent: null });
     await ao.sessions.create({ name: 'quick-child', prompt: 'quick', parent: 'busy-parent', callback: true });
     await ao.sessions.waitForResult('quick-child', { timeoutMs: 30_000 });
     await ao.sessions.stop('busy-parent');
-    await eventually('the callback to be dropped', async () => (await ao.sessions.callbacks('busy-parent'))[0]?.status === 'dropped');
+    await eventually(
+      'the callback to be dropped',
+      async () => (await ao.sessions.callbacks('busy-parent'))[0]?.status === 'dropped',
+    );
     const [callback] = await ao.sessions.callbacks('busy-parent');
     assert.equal(callback!.reason, 'the parent session was stopped by a person');
     assert.equal((await ao.sessions.get('busy-parent')).runs.length, 1);
@@ -207,16 +281,28 @@ describe('teams: parents, children, callbacks and limits', function () {
     const missing = await problem(ao.sessions.create({ name: 'orphan', prompt: 'x', parent: 'nobody' }));
     assert.equal(missing.status, 422);
     assert.equal(missing.problem?.type, 'urn:aof:problem:parent-not-found');
-    assert.deepEqual(missing.errors.map((e) => e.field), ['body.parent']);
+    assert.deepEqual(
+      missing.errors.map((e) => e.field),
+      ['body.parent'],
+    );
     const cycle = await problem(ao.sessions.create({ name: 'selfish', prompt: 'x', parent: 'selfish' }));
     assert.equal(cycle.problem?.type, 'urn:aof:problem:parent-cycle');
-    const negative = await problem(ao.sessions.create({ name: 'cheap', prompt: 'x', parent: null, limits: { max_cost_usd: -1 } }));
+    const negative = await problem(
+      ao.sessions.create({ name: 'cheap', prompt: 'x', parent: null, limits: { max_cost_usd: -1 } }),
+    );
     assert.equal(negative.status, 400);
-    assert.ok(negative.errors.some((e) => e.field === 'body.limits.max_cost_usd'), JSON.stringify(negative.errors));
+    assert.ok(
+      negative.errors.some((e) => e.field === 'body.limits.max_cost_usd'),
+      JSON.stringify(negative.errors),
+    );
     const lonely = await problem(ao.sessions.create({ name: 'lonely', prompt: 'x', parent: null, callback: true }));
     assert.equal(lonely.status, 422);
-    assert.deepEqual(lonely.errors.map((e) => e.field), ['body.callback']);
-    for (const name of ['orphan', 'selfish', 'cheap', 'lonely']) assert.equal((await problem(ao.sessions.get(name))).status, 404);
+    assert.deepEqual(
+      lonely.errors.map((e) => e.field),
+      ['body.callback'],
+    );
+    for (const name of ['orphan', 'selfish', 'cheap', 'lonely'])
+      assert.equal((await problem(ao.sessions.get(name))).status, 404);
   });
 });
 
@@ -233,30 +319,42 @@ describe('teams: callbacks survive a crash of the runtime', function () {
 
   it('delivers pending callbacks exactly once after a SIGKILL and two restarts', async () => {
     let release!: () => void;
-    const released = new Promise<void>((resolve) => { release = resolve; });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     stack.fake.respond(async (req) => {
       const prompt = firstPrompt(req);
       if (prompt === 'coordinate' && !req.lastUserText.includes('callback from the Agent Orchestrator')) {
         await released;
         return { text: 'coordinated' };
       }
-      if (prompt === 'coordinate') return { text: `got ${req.lastUserText.split('\n').filter((l) => l.startsWith('## ')).length} results` };
+      if (prompt === 'coordinate')
+        return { text: `got ${req.lastUserText.split('\n').filter((l) => l.startsWith('## ')).length} results` };
       return { text: `${prompt} done` };
     });
     await ao.sessions.create({ name: 'boss', prompt: 'coordinate' });
-    for (const name of ['job1', 'job2']) await ao.sessions.create({ name, prompt: name, parent: 'boss', callback: true });
-    for (const name of ['job1', 'job2']) assert.equal((await ao.sessions.waitForResult(name, { timeoutMs: 30_000 })).state, 'finished');
-    await eventually('both callbacks pending', async () => (await ao.sessions.callbacks('boss')).filter((c) => c.status === 'pending').length === 2);
+    for (const name of ['job1', 'job2'])
+      await ao.sessions.create({ name, prompt: name, parent: 'boss', callback: true });
+    for (const name of ['job1', 'job2'])
+      assert.equal((await ao.sessions.waitForResult(name, { timeoutMs: 30_000 })).state, 'finished');
+    await eventually(
+      'both callbacks pending',
+      async () => (await ao.sessions.callbacks('boss')).filter((c) => c.status === 'pending').length === 2,
+    );
 
     await stack.killRuntime();
     release(); // the boss's agent ends while no runtime watches
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await stack.startRuntime();
     ao = stack.client();
-    await eventually('the boss resumed and finished', async () => {
-      const boss = await ao.sessions.get('boss');
-      return boss.runs.length === 2 && boss.state === 'finished';
-    }, 60_000);
+    await eventually(
+      'the boss resumed and finished',
+      async () => {
+        const boss = await ao.sessions.get('boss');
+        return boss.runs.length === 2 && boss.state === 'finished';
+      },
+      60_000,
+    );
     assert.equal((await ao.sessions.get('boss')).runs[1]!.result, 'got 2 results');
 
     await stack.killRuntime();
@@ -265,6 +363,9 @@ describe('teams: callbacks survive a crash of the runtime', function () {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal((await ao.sessions.get('boss')).runs.length, 2, 'no callback delivered twice');
     const callbacks = await ao.sessions.callbacks('boss');
-    assert.deepEqual(callbacks.map((c) => [c.child, c.status, c.parent_run]).sort(), [['job1', 'delivered', 2], ['job2', 'delivered', 2]]);
+    assert.deepEqual(callbacks.map((c) => [c.child, c.status, c.parent_run]).sort(), [
+      ['job1', 'delivered', 2],
+      ['job2', 'delivered', 2],
+    ]);
   });
 });

@@ -3,19 +3,44 @@ import assert from 'node:assert/strict';
 import { usageReport } from '../../servers/runtime/usage-report.js';
 import type { StoredRun, StoredSession } from '../../servers/runtime/session-store.js';
 
-const usage = (input: number, output: number, write = 0, read = 0) => ({ input_tokens: input, output_tokens: output, cache_creation_input_tokens: write, cache_read_input_tokens: read });
+const usage = (input: number, output: number, write = 0, read = 0) => ({
+  input_tokens: input,
+  output_tokens: output,
+  cache_creation_input_tokens: write,
+  cache_read_input_tokens: read,
+});
 
 function run(number: number, at: string | null, fields: Partial<StoredRun> = {}): StoredRun {
   return {
-    number, prompt: 'p', state: 'finished', queued_at: '2026-01-01T00:00:00.000Z', started_at: at, ended_at: at, exit_code: 0,
-    error: null, result: 'r', usage: null, cost_usd: null, num_turns: 1, duration_ms: null, ...fields,
+    number,
+    prompt: 'p',
+    state: 'finished',
+    queued_at: '2026-01-01T00:00:00.000Z',
+    started_at: at,
+    ended_at: at,
+    exit_code: 0,
+    error: null,
+    result: 'r',
+    usage: null,
+    cost_usd: null,
+    num_turns: 1,
+    duration_ms: null,
+    ...fields,
   };
 }
 
 function session(name: string, agent: string | null, runs: StoredRun[]): StoredSession {
   return {
-    _id: name, name, agent, blueprint: null, project_dir: '/p', claude_session_id: 'c', created_at: '2026-01-01T00:00:00.000Z',
-    last_resumed_at: null, updated_at: '2026-01-01T00:00:00.000Z', runs,
+    _id: name,
+    name,
+    agent,
+    blueprint: null,
+    project_dir: '/p',
+    claude_session_id: 'c',
+    created_at: '2026-01-01T00:00:00.000Z',
+    last_resumed_at: null,
+    updated_at: '2026-01-01T00:00:00.000Z',
+    runs,
   };
 }
 
@@ -31,17 +56,42 @@ const SESSIONS = [
 describe('runtime: usage report (pure)', () => {
   it('sums per session (most expensive first), per agent, per UTC day, and in total', async () => {
     const report = await usageReport(SESSIONS);
-    assert.deepEqual(report.totals, { sessions: 3, runs: 4, usage: usage(301, 31, 5, 1), cost_usd: 1, duration_ms: 3010 });
-    assert.deepEqual(report.sessions.map((s) => [s.name, s.runs, s.cost_usd, s.state]), [['b', 1, 0.7, 'finished'], ['a', 2, 0.3, 'finished'], ['c', 1, 0, 'queued']]);
+    assert.deepEqual(report.totals, {
+      sessions: 3,
+      runs: 4,
+      usage: usage(301, 31, 5, 1),
+      cost_usd: 1,
+      duration_ms: 3010,
+    });
+    assert.deepEqual(
+      report.sessions.map((s) => [s.name, s.runs, s.cost_usd, s.state]),
+      [
+        ['b', 1, 0.7, 'finished'],
+        ['a', 2, 0.3, 'finished'],
+        ['c', 1, 0, 'queued'],
+      ],
+    );
     assert.deepEqual(report.sessions[1]!.usage, usage(300, 30, 5, 1));
-    assert.deepEqual([report.sessions[1]!.first_run_at, report.sessions[1]!.last_run_at], ['2026-03-01T23:59:00.000Z', '2026-03-02T00:01:00.000Z']);
-    assert.deepEqual(report.agents.map((a) => [a.agent, a.sessions, a.runs, a.cost_usd]), [[null, 1, 1, 0.7], ['reviewer', 2, 3, 0.3]]);
+    assert.deepEqual(
+      [report.sessions[1]!.first_run_at, report.sessions[1]!.last_run_at],
+      ['2026-03-01T23:59:00.000Z', '2026-03-02T00:01:00.000Z'],
+    );
+    assert.deepEqual(
+      report.agents.map((a) => [a.agent, a.sessions, a.runs, a.cost_usd]),
+      [
+        [null, 1, 1, 0.7],
+        ['reviewer', 2, 3, 0.3],
+      ],
+    );
     // A run counts on the day it started; one that never started, on the day it was queued.
-    assert.deepEqual(report.days.map((d) => [d.day, d.sessions, d.runs, d.cost_usd]), [
-      ['2026-01-01', 1, 1, 0],
-      ['2026-03-01', 1, 1, 0.1],
-      ['2026-03-02', 2, 2, 0.9],
-    ]);
+    assert.deepEqual(
+      report.days.map((d) => [d.day, d.sessions, d.runs, d.cost_usd]),
+      [
+        ['2026-01-01', 1, 1, 0],
+        ['2026-03-01', 1, 1, 0.1],
+        ['2026-03-02', 2, 2, 0.9],
+      ],
+    );
   });
 
   it('filters by agent and by session names, and reads sessions one at a time', async () => {
@@ -49,15 +99,25 @@ describe('runtime: usage report (pure)', () => {
       yield* SESSIONS;
     }
     const reviewer = await usageReport(oneByOne(), { agent: 'reviewer' });
-    assert.deepEqual(reviewer.sessions.map((s) => s.name), ['a', 'c']);
+    assert.deepEqual(
+      reviewer.sessions.map((s) => s.name),
+      ['a', 'c'],
+    );
     const named = await usageReport(SESSIONS, { sessions: new Set(['b', 'nope']) });
     assert.deepEqual([named.totals.sessions, named.totals.cost_usd], [1, 0.7]);
     const none = await usageReport([]);
-    assert.deepEqual(none, { totals: { sessions: 0, runs: 0, usage: usage(0, 0), cost_usd: 0, duration_ms: 0 }, sessions: [], agents: [], days: [] });
+    assert.deepEqual(none, {
+      totals: { sessions: 0, runs: 0, usage: usage(0, 0), cost_usd: 0, duration_ms: 0 },
+      sessions: [],
+      agents: [],
+      days: [],
+    });
   });
 
   it('rounds float sums of costs to 1e-8 USD', async () => {
-    const many = Array.from({ length: 10 }, (_, i) => session(`s${i}`, null, [run(1, '2026-03-01T00:00:00.000Z', { cost_usd: 0.1 })]));
+    const many = Array.from({ length: 10 }, (_, i) =>
+      session(`s${i}`, null, [run(1, '2026-03-01T00:00:00.000Z', { cost_usd: 0.1 })]),
+    );
     assert.equal((await usageReport(many)).totals.cost_usd, 1);
   });
 });

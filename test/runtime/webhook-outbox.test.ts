@@ -22,7 +22,13 @@ const ending = (text: string): EventInput[] => [
   { type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'exited' } },
 ];
 
-interface Attempt { delivery: string; session: string; body: string; signature: string | undefined; answer: number | 'refused' | 'held' }
+interface Attempt {
+  delivery: string;
+  session: string;
+  body: string;
+  signature: string | undefined;
+  answer: number | 'refused' | 'held';
+}
 
 /**
  * A webhook receiver that answers each attempt as `answer` says (a status; `refused`: the connection
@@ -33,20 +39,30 @@ async function startReceiver() {
   let answer: (delivery: string, earlier: number) => Attempt['answer'] = () => 204;
   const stub: HttpStub = await startHttpStub((req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const delivery = String(req.headers['x-aof-delivery']);
-      const given = answer(delivery, attempts.filter((a) => a.delivery === delivery).length);
-      attempts.push({ delivery, session: (JSON.parse(body) as WebhookPayload).session, body, signature: req.headers['x-aof-signature'] as string | undefined, answer: given });
-      if (given === 'refused') req.socket.destroy();
-      else if (given !== 'held') res.writeHead(given).end();
-    });
+    req
+      .on('data', (c: Buffer) => chunks.push(c))
+      .on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const delivery = String(req.headers['x-aof-delivery']);
+        const given = answer(delivery, attempts.filter((a) => a.delivery === delivery).length);
+        attempts.push({
+          delivery,
+          session: (JSON.parse(body) as WebhookPayload).session,
+          body,
+          signature: req.headers['x-aof-signature'] as string | undefined,
+          answer: given,
+        });
+        if (given === 'refused') req.socket.destroy();
+        else if (given !== 'held') res.writeHead(given).end();
+      });
   });
   return {
     url: `${stub.url}/hook?token=${TOKEN}`,
     attempts,
     of: (session: string) => attempts.filter((a) => a.session === session),
-    answer: (how: typeof answer) => { answer = how; },
+    answer: (how: typeof answer) => {
+      answer = how;
+    },
     close: () => stub.close(),
   };
 }
@@ -61,9 +77,13 @@ function assertDeliveredOnce(attempts: Attempt[], session: string): void {
   assert.equal(new Set(attempts.map((a) => a.delivery)).size, 1, 'the same delivery id on every attempt');
   assert.equal(delivered(attempts).length, 1, 'delivered once');
   assert.equal(attempts.at(-1), delivered(attempts)[0], 'no attempt after the delivery');
-  for (const a of attempts) assert.equal(a.signature, `sha256=${createHmac('sha256', SECRET).update(a.body).digest('hex')}`);
+  for (const a of attempts)
+    assert.equal(a.signature, `sha256=${createHmac('sha256', SECRET).update(a.body).digest('hex')}`);
   const payload = JSON.parse(attempts.at(-1)!.body) as WebhookPayload;
-  assert.deepEqual([payload.event, payload.session, payload.run, payload.state, payload.result], ['run.ended', session, 1, 'finished', `end of ${session}`]);
+  assert.deepEqual(
+    [payload.event, payload.session, payload.run, payload.state, payload.result],
+    ['run.ended', session, 1, 'finished', `end of ${session}`],
+  );
 }
 
 for (const backend of STORE_BACKENDS) {
@@ -78,13 +98,16 @@ for (const backend of STORE_BACKENDS) {
       receiver = await startReceiver();
       const databaseUrl = await backend.databaseUrl();
       stack = await TestStack.start({
-        executor: 'none', runtimeProcess: true, ...(databaseUrl ? { databaseUrl } : {}),
+        executor: 'none',
+        runtimeProcess: true,
+        ...(databaseUrl ? { databaseUrl } : {}),
         runtimeEnv: { AGENT_ORCHESTRATOR_WEBHOOK_URL: receiver.url, AGENT_ORCHESTRATOR_WEBHOOK_SECRET: SECRET },
       });
       ao = stack.client();
     });
     afterEach(function () {
-      if (this.currentTest?.state === 'failed') process.stderr.write(`--- runtime log:\n${stack?.runtimeLog.slice(-40).join('\n')}\n`);
+      if (this.currentTest?.state === 'failed')
+        process.stderr.write(`--- runtime log:\n${stack?.runtimeLog.slice(-40).join('\n')}\n`);
     });
     after(async () => {
       await stack?.close();
@@ -106,7 +129,11 @@ for (const backend of STORE_BACKENDS) {
       await stack.killRuntime();
       receiver.answer(() => 204);
       await stack.startRuntime();
-      await eventually('the notice delivered after the restart', () => delivered(receiver.of(name)).length >= 1, 30_000);
+      await eventually(
+        'the notice delivered after the restart',
+        () => delivered(receiver.of(name)).length >= 1,
+        30_000,
+      );
       await sleep(1500); // past the first retry pause: nothing more comes
       assertDeliveredOnce(receiver.of(name), name);
       assert.ok(!stack.runtimeLog.join('\n').includes(TOKEN), 'logs show no query');
@@ -118,7 +145,11 @@ for (const backend of STORE_BACKENDS) {
       await stack.stopRuntime();
       receiver.answer(() => 204);
       await stack.startRuntime();
-      await eventually('the notice delivered after the restart', () => delivered(receiver.of(name)).length >= 1, 30_000);
+      await eventually(
+        'the notice delivered after the restart',
+        () => delivered(receiver.of(name)).length >= 1,
+        30_000,
+      );
       await sleep(1500);
       assertDeliveredOnce(receiver.of(name), name);
     });
@@ -133,7 +164,10 @@ for (const backend of STORE_BACKENDS) {
       receiver.answer(() => 204);
       await stack.startRuntime();
       await sleep(1500);
-      assert.deepEqual(receiver.of(name).map((a) => a.answer), [410]);
+      assert.deepEqual(
+        receiver.of(name).map((a) => a.answer),
+        [410],
+      );
     });
   });
 }
@@ -158,7 +192,11 @@ describe('runtime replicas on one PostgreSQL: webhook notices', function () {
   });
   afterEach(function () {
     if (this.currentTest?.state !== 'failed') return;
-    for (const [label, replica] of [['A', a], ['B', b]] as const) process.stderr.write(`--- replica ${label}:\n${replica?.log.slice(-30).join('\n')}\n`);
+    for (const [label, replica] of [
+      ['A', a],
+      ['B', b],
+    ] as const)
+      process.stderr.write(`--- replica ${label}:\n${replica?.log.slice(-30).join('\n')}\n`);
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -179,7 +217,11 @@ describe('runtime replicas on one PostgreSQL: webhook notices', function () {
     await eventually('every notice delivered', () => names.every((name) => delivered(receiver.of(name)).length >= 1));
     await sleep(1500);
     for (const name of names) {
-      assert.deepEqual(receiver.of(name).map((x) => x.answer), [503, 204], `attempts of ${name}`);
+      assert.deepEqual(
+        receiver.of(name).map((x) => x.answer),
+        [503, 204],
+        `attempts of ${name}`,
+      );
       assertDeliveredOnce(receiver.of(name), name);
     }
   });
@@ -188,8 +230,16 @@ describe('runtime replicas on one PostgreSQL: webhook notices', function () {
     receiver.answer(() => 503);
     const name = await endRun(viaA);
     // The failed attempt is recorded (A holds no claim any more) before A dies.
-    await eventually('the first attempt recorded', async () => (await queryDatabase<{ attempts: number }>(databaseUrl,
-      `SELECT attempts FROM aof_webhooks WHERE session = '${name}'`))[0]?.attempts === 1);
+    await eventually(
+      'the first attempt recorded',
+      async () =>
+        (
+          await queryDatabase<{ attempts: number }>(
+            databaseUrl,
+            `SELECT attempts FROM aof_webhooks WHERE session = '${name}'`,
+          )
+        )[0]?.attempts === 1,
+    );
     const exited = new Promise((resolve) => a.child.once('exit', resolve));
     a.child.kill('SIGKILL');
     await exited;
@@ -197,7 +247,10 @@ describe('runtime replicas on one PostgreSQL: webhook notices', function () {
     await eventually('the notice delivered by B', () => delivered(receiver.of(name)).length >= 1);
     await sleep(1500);
     assertDeliveredOnce(receiver.of(name), name);
-    const [row] = await queryDatabase<{ state: string; attempts: number }>(databaseUrl, `SELECT state, attempts FROM aof_webhooks WHERE session = '${name}'`);
+    const [row] = await queryDatabase<{ state: string; attempts: number }>(
+      databaseUrl,
+      `SELECT state, attempts FROM aof_webhooks WHERE session = '${name}'`,
+    );
     assert.deepEqual({ ...row }, { state: 'delivered', attempts: receiver.of(name).length });
   });
 
@@ -205,13 +258,25 @@ describe('runtime replicas on one PostgreSQL: webhook notices', function () {
     receiver.answer(() => 'held');
     const name = await endRun(viaB);
     await eventually('the attempt under way', () => receiver.of(name).length >= 1);
-    const row = async () => (await queryDatabase<{ state: string; attempts: number; claimed_by: string | null }>(databaseUrl,
-      `SELECT state, attempts, claimed_by FROM aof_webhooks WHERE session = '${name}'`))[0];
+    const row = async () =>
+      (
+        await queryDatabase<{ state: string; attempts: number; claimed_by: string | null }>(
+          databaseUrl,
+          `SELECT state, attempts, claimed_by FROM aof_webhooks WHERE session = '${name}'`,
+        )
+      )[0];
     assert.ok((await row())?.claimed_by, 'claimed while the attempt is under way');
     await b.stop();
-    assert.deepEqual({ ...(await row()) }, { state: 'pending', attempts: 0, claimed_by: null }, 'no attempt counted, no claim left');
+    assert.deepEqual(
+      { ...(await row()) },
+      { state: 'pending', attempts: 0, claimed_by: null },
+      'no attempt counted, no claim left',
+    );
     receiver.answer(() => 204);
-    b = await startReplica(databaseUrl, { AGENT_ORCHESTRATOR_WEBHOOK_URL: receiver.url, AGENT_ORCHESTRATOR_WEBHOOK_SECRET: SECRET });
+    b = await startReplica(databaseUrl, {
+      AGENT_ORCHESTRATOR_WEBHOOK_URL: receiver.url,
+      AGENT_ORCHESTRATOR_WEBHOOK_SECRET: SECRET,
+    });
     await eventually('the notice delivered by the new replica', () => delivered(receiver.of(name)).length >= 1);
     await sleep(1500);
     assertDeliveredOnce(receiver.of(name), name);
@@ -232,12 +297,14 @@ describe('runtime: a backlog of webhook notices', function () {
     hooks = await startHttpStub((req, res) => {
       open++;
       mostOpen = Math.max(mostOpen, open);
-      req.resume().on('end', () => setTimeout(() => {
-        open--;
-        const id = String(req.headers['x-aof-delivery']);
-        seen.set(id, (seen.get(id) ?? 0) + 1);
-        res.writeHead(204).end();
-      }, 300));
+      req.resume().on('end', () =>
+        setTimeout(() => {
+          open--;
+          const id = String(req.headers['x-aof-delivery']);
+          seen.set(id, (seen.get(id) ?? 0) + 1);
+          res.writeHead(204).end();
+        }, 300),
+      );
     });
     // The poll is rare here: only the end of each attempt can move the backlog on in time.
     stack = await TestStack.start({ executor: 'none', webhooks: { url: `${hooks.url}/slow`, pollMs: 60_000 } });
@@ -250,10 +317,12 @@ describe('runtime: a backlog of webhook notices', function () {
   it('sends many notices due at once a bounded number at a time, each once, without pausing between', async () => {
     const ao = stack.client();
     const names = Array.from({ length: 80 }, (_, i) => `many-${i}`);
-    await Promise.all(names.map(async (name) => {
-      await ao.sessions.create({ name, prompt: 'go', parent: null });
-      await ao.sessions.appendEvents(name, ending(`end of ${name}`));
-    }));
+    await Promise.all(
+      names.map(async (name) => {
+        await ao.sessions.create({ name, prompt: 'go', parent: null });
+        await ao.sessions.appendEvents(name, ending(`end of ${name}`));
+      }),
+    );
     await eventually('every notice', () => seen.size === names.length);
     assert.ok(mostOpen <= 32, `at most 32 at a time, not ${mostOpen}`);
     assert.deepEqual([...new Set(seen.values())], [1], 'each once');

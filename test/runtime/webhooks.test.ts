@@ -11,7 +11,12 @@ import { runtimeDocument } from '../../servers/common/documents.generated.js';
 
 const SECRET = 'hook-secret';
 
-interface Received { at: number; headers: IncomingHttpHeaders; body: string; path: string }
+interface Received {
+  at: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  path: string;
+}
 
 describe('runtime: webhooks when runs end', function () {
   this.timeout(60_000);
@@ -25,12 +30,21 @@ describe('runtime: webhooks when runs end', function () {
   before(async () => {
     receiver = await startHttpStub((req, res) => {
       const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-        received.push({ at: Date.now(), headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), path: req.url ?? '' });
-        res.writeHead(answers.shift() ?? 204).end();
-      });
+      req
+        .on('data', (c: Buffer) => chunks.push(c))
+        .on('end', () => {
+          received.push({
+            at: Date.now(),
+            headers: req.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            path: req.url ?? '',
+          });
+          res.writeHead(answers.shift() ?? 204).end();
+        });
     });
-    stack = await TestStack.start({ webhooks: { url: `${receiver.url}/all`, secret: SECRET, retryDelaysMs: [100, 300, 900] } });
+    stack = await TestStack.start({
+      webhooks: { url: `${receiver.url}/all`, secret: SECRET, retryDelaysMs: [100, 300, 900] },
+    });
     ao = stack.client();
   });
   after(async () => {
@@ -49,23 +63,42 @@ describe('runtime: webhooks when runs end', function () {
     assert.ok(attempts[1]!.at - attempts[0]!.at >= 90 && attempts[2]!.at - attempts[1]!.at >= 280, 'backoff grows');
     const [first] = attempts;
     assert.equal(first!.headers['x-aof-event'], 'run.ended');
-    assert.equal(first!.headers['x-aof-signature'], `sha256=${createHmac('sha256', SECRET).update(first!.body).digest('hex')}`);
+    assert.equal(
+      first!.headers['x-aof-signature'],
+      `sha256=${createHmac('sha256', SECRET).update(first!.body).digest('hex')}`,
+    );
     const payload = JSON.parse(first!.body) as WebhookPayload;
     assert.deepEqual(
-      { event: payload.event, session: payload.session, run: payload.run, state: payload.state, result: payload.result, parent: payload.parent },
+      {
+        event: payload.event,
+        session: payload.session,
+        run: payload.run,
+        state: payload.state,
+        result: payload.result,
+        parent: payload.parent,
+      },
       { event: 'run.ended', session: 'hooked', run: 1, state: 'finished', result: 'all good', parent: null },
     );
     assert.ok(payload.cost_usd! > 0 && payload.usage!.input_tokens > 0);
     // Exactly the contract's fields.
-    const schema = (runtimeDocument as unknown as { components: { schemas: Record<string, { required: string[] }> } }).components.schemas.WebhookPayload!;
+    const schema = (runtimeDocument as unknown as { components: { schemas: Record<string, { required: string[] }> } })
+      .components.schemas.WebhookPayload!;
     assert.deepEqual(Object.keys(payload).sort(), [...schema.required].sort());
   });
 
-  it('also notifies the session\'s own URL when its run fails, and gives up on a 4xx', async () => {
+  it("also notifies the session's own URL when its run fails, and gives up on a 4xx", async () => {
     received.length = 0;
     stack.fake.respond(() => ({ error: { status: 400, message: 'no way' } }));
-    await ao.sessions.create({ name: 'doomed', prompt: 'fail', parent: null, webhook_url: `${receiver.url}/mine?key=x` });
-    await eventually('both URLs told', () => received.some((r) => r.path === '/all') && received.some((r) => r.path.startsWith('/mine')));
+    await ao.sessions.create({
+      name: 'doomed',
+      prompt: 'fail',
+      parent: null,
+      webhook_url: `${receiver.url}/mine?key=x`,
+    });
+    await eventually(
+      'both URLs told',
+      () => received.some((r) => r.path === '/all') && received.some((r) => r.path.startsWith('/mine')),
+    );
     const mine = received.find((r) => r.path.startsWith('/mine'))!;
     const payload = JSON.parse(mine.body) as WebhookPayload;
     assert.equal(payload.state, 'failed');

@@ -9,7 +9,8 @@ import { ConflictError, InvalidRequestError, type Orchestrator } from '../../sdk
 import type { FakeRequest, Reply } from '../support/fake-model.js';
 import { TestStack } from '../support/stack.js';
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: 'pipe' }).trim();
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, encoding: 'utf8', stdio: 'pipe' }).trim();
 
 /** `WRITE <file> <text>`: the model writes the file in its working directory, then says so. */
 function responder(req: FakeRequest): Reply {
@@ -18,7 +19,10 @@ function responder(req: FakeRequest): Reply {
   if (write) {
     const cwd = /Primary working directory: (\S+)/.exec(req.system)?.[1];
     if (!cwd) return { text: 'no working directory in the system prompt' };
-    return { toolUse: { name: 'Write', input: { file_path: join(cwd, write[1]!), content: `${write[2]}\n` } }, delayMs: 300 };
+    return {
+      toolUse: { name: 'Write', input: { file_path: join(cwd, write[1]!), content: `${write[2]}\n` } },
+      delayMs: 300,
+    };
   }
   return { text: `ECHO: ${req.lastUserText}` };
 }
@@ -45,10 +49,23 @@ describe('runtime: a git worktree per session', function () {
   it('two sessions on one repository edit different files in parallel; each branch holds its own changes', async () => {
     const head = git(repo, 'rev-parse', 'HEAD');
     const [alpha, beta] = await Promise.all([
-      ao.sessions.create({ name: 'alpha', prompt: 'WRITE alpha.txt from alpha', project_dir: join(repo, 'src'), worktree: true }),
-      ao.sessions.create({ name: 'beta', prompt: 'WRITE beta.txt from beta', project_dir: join(repo, 'src'), worktree: true }),
+      ao.sessions.create({
+        name: 'alpha',
+        prompt: 'WRITE alpha.txt from alpha',
+        project_dir: join(repo, 'src'),
+        worktree: true,
+      }),
+      ao.sessions.create({
+        name: 'beta',
+        prompt: 'WRITE beta.txt from beta',
+        project_dir: join(repo, 'src'),
+        worktree: true,
+      }),
     ]);
-    for (const [session, name] of [[alpha, 'alpha'], [beta, 'beta']] as const) {
+    for (const [session, name] of [
+      [alpha, 'alpha'],
+      [beta, 'beta'],
+    ] as const) {
       assert.equal(session.worktree?.branch, `aof/${name}`);
       assert.equal(session.worktree?.repository, join(repo, 'src'));
       assert.equal(session.worktree?.base_commit, head);
@@ -56,11 +73,20 @@ describe('runtime: a git worktree per session', function () {
       assert.ok(session.worktree!.path.startsWith(join(stack.dataDir, 'worktrees')), session.worktree!.path);
       assert.equal(session.project_dir, join(session.worktree!.path, 'src'), 'the same sub-directory, in the worktree');
     }
-    const results = await Promise.all(['alpha', 'beta'].map((name) => ao.sessions.waitForResult(name, { timeoutMs: 40_000 })));
-    assert.deepEqual(results.map((r) => r.state), ['finished', 'finished'], JSON.stringify(results));
+    const results = await Promise.all(
+      ['alpha', 'beta'].map((name) => ao.sessions.waitForResult(name, { timeoutMs: 40_000 })),
+    );
+    assert.deepEqual(
+      results.map((r) => r.state),
+      ['finished', 'finished'],
+      JSON.stringify(results),
+    );
     // Both ran at once (two slots): their runs overlapped.
     const [a, b] = await Promise.all(['alpha', 'beta'].map((name) => ao.sessions.get(name)));
-    assert.ok(a!.runs[0]!.started_at! < b!.runs[0]!.ended_at! && b!.runs[0]!.started_at! < a!.runs[0]!.ended_at!, 'the runs overlapped');
+    assert.ok(
+      a!.runs[0]!.started_at! < b!.runs[0]!.ended_at! && b!.runs[0]!.started_at! < a!.runs[0]!.ended_at!,
+      'the runs overlapped',
+    );
 
     assert.equal(readFileSync(join(a!.project_dir, 'alpha.txt'), 'utf8'), 'from alpha\n');
     assert.equal(readFileSync(join(b!.project_dir, 'beta.txt'), 'utf8'), 'from beta\n');
@@ -69,7 +95,11 @@ describe('runtime: a git worktree per session', function () {
     assert.equal(git(repo, 'status', '--porcelain'), '', 'the main checkout is untouched');
     assert.equal(a!.worktree?.has_changes, true);
     const summaries = (await ao.sessions.list()).sessions;
-    assert.deepEqual(summaries.find((s) => s.name === 'alpha')?.worktree, { branch: 'aof/alpha', has_changes: true }, 'the list carries the branch and its changes');
+    assert.deepEqual(
+      summaries.find((s) => s.name === 'alpha')?.worktree,
+      { branch: 'aof/alpha', has_changes: true },
+      'the list carries the branch and its changes',
+    );
     const events = (await ao.sessions.listEvents('alpha')).events;
     assert.equal((events[0]!.data as { cwd: string }).cwd, a!.project_dir, 'Claude Code ran in the worktree');
 
@@ -85,7 +115,7 @@ describe('runtime: a git worktree per session', function () {
     assert.equal(git(repo, 'rev-parse', 'HEAD'), head);
   });
 
-  it('a session that changed nothing says so; a fork works in its source\'s worktree without owning it', async () => {
+  it("a session that changed nothing says so; a fork works in its source's worktree without owning it", async () => {
     await ao.sessions.create({ name: 'idle', prompt: 'just talk', project_dir: repo, worktree: true });
     await ao.sessions.waitForResult('idle', { timeoutMs: 30_000 });
     const idle = await ao.sessions.get('idle');
@@ -96,14 +126,20 @@ describe('runtime: a git worktree per session', function () {
     assert.equal(fork.worktree ?? null, null);
     await ao.sessions.waitForResult('idle-fork', { timeoutMs: 30_000 });
     await ao.sessions.delete('idle-fork');
-    assert.ok(existsSync(idle.worktree!.path), 'deleting the fork leaves the source\'s worktree');
+    assert.ok(existsSync(idle.worktree!.path), "deleting the fork leaves the source's worktree");
     await ao.sessions.delete('idle', { discard: true });
   });
 
-  it('takes the blueprint\'s default; a session can say no', async () => {
+  it("takes the blueprint's default; a session can say no", async () => {
     await ao.agents.create({ name: 'isolated', description: 'works in a worktree', worktree: true });
     const yes = await ao.sessions.create({ name: 'bp-yes', prompt: 'hi', agent: 'isolated', project_dir: repo });
-    const no = await ao.sessions.create({ name: 'bp-no', prompt: 'hi', agent: 'isolated', project_dir: repo, worktree: false });
+    const no = await ao.sessions.create({
+      name: 'bp-no',
+      prompt: 'hi',
+      agent: 'isolated',
+      project_dir: repo,
+      worktree: false,
+    });
     assert.equal(yes.worktree?.branch, 'aof/bp-yes');
     assert.equal(no.worktree ?? null, null);
     assert.equal(no.project_dir, repo);
@@ -112,23 +148,44 @@ describe('runtime: a git worktree per session', function () {
   });
 
   it('refuses a project dir that is not a repository (422 body.worktree), a repository without commits, and a branch that exists (409)', async () => {
-    const plain = await ao.sessions.create({ name: 'nowhere', prompt: 'x', project_dir: stack.projectDir, worktree: true }).then(() => null, (e: unknown) => e);
+    const plain = await ao.sessions
+      .create({ name: 'nowhere', prompt: 'x', project_dir: stack.projectDir, worktree: true })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     assert.ok(plain instanceof InvalidRequestError && plain.status === 422, String(plain));
-    assert.deepEqual(plain.errors.map((e) => e.field), ['body.worktree']);
+    assert.deepEqual(
+      plain.errors.map((e) => e.field),
+      ['body.worktree'],
+    );
     assert.match(plain.message, /is not in a git repository/);
 
     const empty = join(stack.root, 'empty-repo');
     mkdirSync(empty);
     git(empty, 'init', '--quiet');
-    const noCommit = await ao.sessions.create({ name: 'nocommit', prompt: 'x', project_dir: empty, worktree: true }).then(() => null, (e: unknown) => e);
+    const noCommit = await ao.sessions
+      .create({ name: 'nocommit', prompt: 'x', project_dir: empty, worktree: true })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     assert.ok(noCommit instanceof InvalidRequestError, String(noCommit));
     assert.match(noCommit.message, /has no commit yet/);
 
     // aof/alpha was kept by the first test.
-    const taken = await ao.sessions.create({ name: 'alpha', prompt: 'x', project_dir: repo, worktree: true }).then(() => null, (e: unknown) => e);
+    const taken = await ao.sessions.create({ name: 'alpha', prompt: 'x', project_dir: repo, worktree: true }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(taken instanceof ConflictError, String(taken));
     assert.equal(taken.problem.type, 'urn:aof:problem:branch-exists');
     assert.match(taken.message, /git branch -D aof\/alpha/);
-    assert.deepEqual((await ao.sessions.list()).sessions.map((s) => s.name).filter((n) => ['nowhere', 'nocommit', 'alpha'].includes(n)), []);
+    assert.deepEqual(
+      (await ao.sessions.list()).sessions
+        .map((s) => s.name)
+        .filter((n) => ['nowhere', 'nocommit', 'alpha'].includes(n)),
+      [],
+    );
   });
 });

@@ -61,20 +61,33 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
     assert.notEqual(host1.number, host2.number);
     assert.match(host1.hostEnd, /^10\.231\.\d+\.1$/);
     assert.equal(host1.address, host1.hostEnd.replace(/\.1$/, '.2'));
-    for (const key of ['HOME', 'CLAUDE_CONFIG_DIR', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'TMPDIR', 'AGENT_ORCHESTRATOR_DATA_DIR']) {
-      assert.ok(host1.env[key]!.startsWith(host1.root + '/'), `${key} is under host 1's root`);
+    for (const key of [
+      'HOME',
+      'CLAUDE_CONFIG_DIR',
+      'XDG_CONFIG_HOME',
+      'XDG_CACHE_HOME',
+      'XDG_DATA_HOME',
+      'XDG_STATE_HOME',
+      'TMPDIR',
+      'AGENT_ORCHESTRATOR_DATA_DIR',
+    ]) {
+      assert.ok(host1.env[key]!.startsWith(`${host1.root}/`), `${key} is under host 1's root`);
       assert.notEqual(host1.env[key], host2.env[key], `${key} differs between hosts`);
     }
     const routes = await host1.run('ip', ['-4', 'route', 'show']);
     assert.equal(routes.code, 0, routes.stderr);
     assert.deepEqual(
-      routes.stdout.trim().split('\n').map((line) => line.split(' ')[0]).sort(),
+      routes.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ')[0])
+        .sort(),
       [`${host1.hostEnd.replace(/\.1$/, '.0')}/24`, '10.231.0.0/16'].sort(),
       'no default route, nothing outside 10.231.0.0/16',
     );
   });
 
-  it('reaches the fake model on every host end from inside a namespace, and not the root namespace\'s loopback', async () => {
+  it("reaches the fake model on every host end from inside a namespace, and not the root namespace's loopback", async () => {
     const probe = `
       const results = [];
       for (const url of process.argv.slice(1)) {
@@ -82,7 +95,14 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
         catch (error) { results.push(error.cause?.code ?? String(error)); }
       }
       console.log(JSON.stringify(results));`;
-    const result = await host1.run(process.execPath, ['--input-type=module', '-e', probe, fake.urlOn(host1.hostEnd), fake.urlOn(host2.hostEnd), fake.url]);
+    const result = await host1.run(process.execPath, [
+      '--input-type=module',
+      '-e',
+      probe,
+      fake.urlOn(host1.hostEnd),
+      fake.urlOn(host2.hostEnd),
+      fake.url,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     // The namespace's own loopback has nothing on the fake's 127.0.0.1 port.
     assert.deepEqual(JSON.parse(result.stdout), [200, 200, 'ECONNREFUSED']);
@@ -95,17 +115,43 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
     const before = fake.hits.length;
     const result = await host1.run(
       'strace',
-      ['-f', '-qq', '-e', 'trace=connect,sendto,sendmsg,bind', '-e', 'signal=none', '-o', traceFile, claudeBin, '-p', '--output-format', 'json', '--model', TEST_MODEL],
+      [
+        '-f',
+        '-qq',
+        '-e',
+        'trace=connect,sendto,sendmsg,bind',
+        '-e',
+        'signal=none',
+        '-o',
+        traceFile,
+        claudeBin,
+        '-p',
+        '--output-format',
+        'json',
+        '--model',
+        TEST_MODEL,
+      ],
       { env: host1.claudeEnv(fake.urlOn(host1.hostEnd)), input: 'hello from host 1' },
     );
-    if (/exec of "strace" failed/.test(result.stderr)) throw new Error('this test needs strace (apt-get install -y strace)');
+    if (/exec of "strace" failed/.test(result.stderr))
+      throw new Error('this test needs strace (apt-get install -y strace)');
     assert.equal(result.code, 0, `claude failed: ${result.stdout}\n${result.stderr}`);
     assert.equal(JSON.parse(result.stdout).result, 'ECHO: hello from host 1');
     const targets = inetTargets(await readFile(traceFile, 'utf8'));
-    assert.deepEqual(targets, [new URL(fake.urlOn(host1.hostEnd)).host], 'every network address the CLI named is the fake model');
+    assert.deepEqual(
+      targets,
+      [new URL(fake.urlOn(host1.hostEnd)).host],
+      'every network address the CLI named is the fake model',
+    );
     const hits = fake.hits.slice(before);
-    assert.ok(hits.some((hit) => hit.method === 'POST' && hit.url.startsWith('/v1/messages')), 'the fake answered its request');
-    assert.ok(hits.every((hit) => hit.remote === host1.address), 'every request came from host 1');
+    assert.ok(
+      hits.some((hit) => hit.method === 'POST' && hit.url.startsWith('/v1/messages')),
+      'the fake answered its request',
+    );
+    assert.ok(
+      hits.every((hit) => hit.remote === host1.address),
+      'every request came from host 1',
+    );
   });
 
   it('keeps a conversation on the host that made it: absent on another host, resumable on its own', async () => {
@@ -113,7 +159,11 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
     const project = host1.projectDir;
     const session = randomUUID();
     const claude = (host: Host, args: string[], input: string) =>
-      host.run(claudeBin, ['-p', '--output-format', 'json', '--model', TEST_MODEL, ...args], { env: host.claudeEnv(fake.urlOn(host.hostEnd)), cwd: project, input });
+      host.run(claudeBin, ['-p', '--output-format', 'json', '--model', TEST_MODEL, ...args], {
+        env: host.claudeEnv(fake.urlOn(host.hostEnd)),
+        cwd: project,
+        input,
+      });
 
     const first = await claude(host1, ['--session-id', session], 'remember the word PLUM');
     assert.equal(first.code, 0, first.stderr);
@@ -122,12 +172,19 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
     assert.equal(elsewhere.code, 1, `resume on host 2 must fail: ${elsewhere.stdout}`);
     assert.match(elsewhere.stdout + elsewhere.stderr, new RegExp(`No conversation found with session ID: ${session}`));
     assert.deepEqual(await filesNamed(host2.root, session), [], 'nothing of the conversation on host 2');
-    assert.ok((await filesNamed(host1.root, session)).some((path) => path.endsWith(`${session}.jsonl`)), 'host 1 keeps it under its own dirs');
+    assert.ok(
+      (await filesNamed(host1.root, session)).some((path) => path.endsWith(`${session}.jsonl`)),
+      'host 1 keeps it under its own dirs',
+    );
 
     const requests = fake.requests.length;
     const again = await claude(host1, ['--resume', session], 'which word?');
     assert.equal(again.code, 0, again.stderr);
-    assert.match(JSON.stringify(fake.requests.slice(requests).at(-1)?.messages), /remember the word PLUM/, 'the resumed run sent the history');
+    assert.match(
+      JSON.stringify(fake.requests.slice(requests).at(-1)?.messages),
+      /remember the word PLUM/,
+      'the resumed run sent the history',
+    );
   });
 
   it('lets a process in a namespace use a runtime listening on a host end (whose Host check accepts that address)', async () => {
@@ -145,9 +202,13 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
     });
     try {
       assert.equal(new URL(runtime.url).hostname, host1.hostEnd);
-      const created = await host2.run(process.execPath, [join(repoRoot, 'dist/bin/ao-new.js'), 'from-host-2', '-p', 'hi from host 2'], {
-        env: { AGENT_ORCHESTRATOR_SESSION_API_URL: runtime.url, AGENT_ORCHESTRATOR_AGENT_API_URL: runtime.url },
-      });
+      const created = await host2.run(
+        process.execPath,
+        [join(repoRoot, 'dist/bin/ao-new.js'), 'from-host-2', '-p', 'hi from host 2'],
+        {
+          env: { AGENT_ORCHESTRATOR_SESSION_API_URL: runtime.url, AGENT_ORCHESTRATOR_AGENT_API_URL: runtime.url },
+        },
+      );
       assert.equal(created.code, 0, created.stderr);
       assert.equal(created.stdout.trim(), 'ECHO: hi from host 2');
       const status = await host1.run(process.execPath, [join(repoRoot, 'dist/bin/ao-status.js'), 'from-host-2'], {
@@ -155,7 +216,10 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
       });
       assert.equal(status.stdout.trim(), 'finished', status.stderr);
       // Still the guard against DNS rebinding: a foreign name is refused at that address too.
-      const foreign = await rawRequest(runtime.url, { path: '/sessions', headers: { host: `evil.example:${new URL(runtime.url).port}` } });
+      const foreign = await rawRequest(runtime.url, {
+        path: '/sessions',
+        headers: { host: `evil.example:${new URL(runtime.url).port}` },
+      });
       assert.equal(foreign.status, 403);
       assert.equal(foreign.json.type, 'urn:aof:problem:forbidden-host');
     } finally {
@@ -164,12 +228,26 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
     }
   });
 
-  it('removes every namespace and veth when a test fails (the after hook runs)', async function () {
+  it('removes every namespace and veth when a test fails (the after hook runs)', async () => {
     const mocha = join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js');
-    const child = spawn(process.execPath, ['--import', 'tsx', mocha, '--no-config', '--reporter', 'dot', '--timeout', '30000', fixture('hosts-failing.fixture.ts')], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        mocha,
+        '--no-config',
+        '--reporter',
+        'dot',
+        '--timeout',
+        '30000',
+        fixture('hosts-failing.fixture.ts'),
+      ],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -183,7 +261,10 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
   });
 
   it('removes what a killed test process left (namespaces, veths, processes inside) at the next start', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture('hosts-crash.fixture.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture('hosts-crash.fixture.ts')], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout! }).once('line', resolve);
       child.once('exit', (code) => reject(new Error(`the fixture exited with ${code}`)));

@@ -4,7 +4,7 @@
 // model. 12 sessions are run and resumed across them; mid-run, one replica and one runner are SIGKILLed.
 // The scenario runs once (`before`); each `it` checks one promise about its outcome.
 import assert from 'node:assert/strict';
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -64,7 +64,7 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
   /** Sessions whose turn 2 ran on the killed runner. */
   let lost: string[] = [];
 
-  before(async function () {
+  before(async () => {
     root = await tempDir('aof-multi-host-');
     const project = join(root, 'project');
     await mkdir(project);
@@ -81,25 +81,28 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
     const registry = await deadUrl(); // sessions without blueprints: the registry is never asked
 
     // Replica A listens on host 1's end, B on host 2's: every namespace reaches both.
-    replicas = await Promise.all(hosts.hosts.slice(0, 2).map(async (host, i) => {
-      const dataDir = join(root, `replica-${'AB'[i]}`);
-      await mkdir(dataDir);
-      return startRuntimeProcess({
-        cwd: dataDir,
-        label: `replica ${'AB'[i]}`,
-        env: {
-          PATH: process.env.PATH ?? '',
-          AGENT_ORCHESTRATOR_SESSION_API_URL: `http://${host.hostEnd}:0`,
-          AGENT_ORCHESTRATOR_AGENT_API_URL: registry,
-          AGENT_ORCHESTRATOR_DATA_DIR: dataDir,
-          AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl,
-          AGENT_ORCHESTRATOR_API_TOKEN: TOKEN,
-          ...REPLICA_ENV,
-        },
-      });
-    }));
+    replicas = await Promise.all(
+      hosts.hosts.slice(0, 2).map(async (host, i) => {
+        const dataDir = join(root, `replica-${'AB'[i]}`);
+        await mkdir(dataDir);
+        return startRuntimeProcess({
+          cwd: dataDir,
+          label: `replica ${'AB'[i]}`,
+          env: {
+            PATH: process.env.PATH ?? '',
+            AGENT_ORCHESTRATOR_SESSION_API_URL: `http://${host.hostEnd}:0`,
+            AGENT_ORCHESTRATOR_AGENT_API_URL: registry,
+            AGENT_ORCHESTRATOR_DATA_DIR: dataDir,
+            AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl,
+            AGENT_ORCHESTRATOR_API_TOKEN: TOKEN,
+            ...REPLICA_ENV,
+          },
+        });
+      }),
+    );
     const [a, b] = replicas.map((r) => r.url) as [string, string];
-    const client = (url: string) => new Orchestrator({ runtimeUrl: url, registryUrl: registry, token: TOKEN, parent: null });
+    const client = (url: string) =>
+      new Orchestrator({ runtimeUrl: url, registryUrl: registry, token: TOKEN, parent: null });
     const clients = [client(a), client(b)] as const;
     survivor = clients[1];
 
@@ -107,13 +110,17 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
     runners = hosts.hosts.map((host) => {
       const name = `runner-${host.position}`;
       const urls = host.position === 2 ? `${b},${a}` : `${a},${b}`;
-      const child = host.spawn(process.execPath, [join(repoRoot, 'dist/bin/aof.js'), 'runner', '--runtime', urls, '--name', name, '--max', String(RUNNER_MAX)], {
-        env: {
-          ...host.claudeEnv(fake.urlOn(host.hostEnd)),
-          AGENT_ORCHESTRATOR_API_TOKEN: TOKEN,
-          AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
+      const child = host.spawn(
+        process.execPath,
+        [join(repoRoot, 'dist/bin/aof.js'), 'runner', '--runtime', urls, '--name', name, '--max', String(RUNNER_MAX)],
+        {
+          env: {
+            ...host.claudeEnv(fake.urlOn(host.hostEnd)),
+            AGENT_ORCHESTRATOR_API_TOKEN: TOKEN,
+            AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
+          },
         },
-      });
+      );
       const log: string[] = [];
       for (const stream of [child.stdout!, child.stderr!]) {
         createInterface({ input: stream }).on('line', (line) => {
@@ -126,21 +133,39 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
 
     try {
       // Turn 1: 12 sessions, created alternately through A and B.
-      await Promise.all(NAMES.map((name, i) => clients[i % 2]!.sessions.create({ name, prompt: promptOf(name, 1), project_dir: project })));
+      await Promise.all(
+        NAMES.map((name, i) =>
+          clients[i % 2]!.sessions.create({ name, prompt: promptOf(name, 1), project_dir: project }),
+        ),
+      );
       await allFinal(1);
 
       // SSE clients on A, from the start of each session, until its turn 2 has ended.
       for (const name of NAMES) onA.set(name, follow(a, name, runEnd(2)));
       // Turn 2, resumed through the other replica than the one that created the session.
-      await Promise.all(NAMES.map((name, i) => clients[(i + 1) % 2]!.sessions.resume(name, { prompt: promptOf(name, 2) })));
+      await Promise.all(
+        NAMES.map((name, i) => clients[(i + 1) % 2]!.sessions.resume(name, { prompt: promptOf(name, 2) })),
+      );
 
       // Mid-run: once runner 2 and another runner are inside a turn-2 model request, kill replica A and runner 2.
       const killed = runners[1]!;
-      await eventually('turn-2 runs in flight on runner 2 and on another runner', () => {
-        const turn2 = calls.filter((c) => c.prompt.endsWith(' turn 2'));
-        return turn2.some((c) => c.remote === killed.host.address) && turn2.some((c) => c.remote !== killed.host.address);
-      }, 60_000);
-      await Promise.all([replicas[0]!.kill(), new Promise((resolve) => { killed.child.once('exit', resolve); killed.child.kill('SIGKILL'); })]);
+      await eventually(
+        'turn-2 runs in flight on runner 2 and on another runner',
+        () => {
+          const turn2 = calls.filter((c) => c.prompt.endsWith(' turn 2'));
+          return (
+            turn2.some((c) => c.remote === killed.host.address) && turn2.some((c) => c.remote !== killed.host.address)
+          );
+        },
+        60_000,
+      );
+      await Promise.all([
+        replicas[0]!.kill(),
+        new Promise((resolve) => {
+          killed.child.once('exit', resolve);
+          killed.child.kill('SIGKILL');
+        }),
+      ]);
 
       // The SSE clients cut off on A come back on B, from the last event they saw.
       for (const name of NAMES) {
@@ -150,7 +175,11 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
       }
       await allFinal(2);
       const cut = [...onB.values()].map((follow) => follow.done);
-      assert.deepEqual(await Promise.all(cut), cut.map(() => true), 'every SSE client resumed on B saw its turn 2 end');
+      assert.deepEqual(
+        await Promise.all(cut),
+        cut.map(() => true),
+        'every SSE client resumed on B saw its turn 2 end',
+      );
 
       // The sessions whose turn 2 was lost with runner 2 are resumed once more, on the runners left.
       lost = NAMES.filter((name) => sessions.get(name)!.runs[1]!.state === 'failed');
@@ -159,22 +188,30 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
 
       for (const name of NAMES) stored.set(name, await allEvents(survivor, name));
     } catch (error) {
-      const logs = [...replicas.map((r, i) => [`replica ${'AB'[i]}`, r.log] as const), ...runners.map((r) => [r.name, r.log] as const)]
-        .map(([label, log]) => `--- ${label}\n${log.slice(-15).join('\n')}`).join('\n');
+      const logs = [
+        ...replicas.map((r, i) => [`replica ${'AB'[i]}`, r.log] as const),
+        ...runners.map((r) => [r.name, r.log] as const),
+      ]
+        .map(([label, log]) => `--- ${label}\n${log.slice(-15).join('\n')}`)
+        .join('\n');
       throw new Error(`${(error as Error).message}\n${logs}`);
     }
 
     /** Waits until every session has `runs` runs, the last one ended; keeps what replica B says. */
     async function allFinal(runs: number): Promise<void> {
-      await eventually(`every session to end its run ${runs}`, async () => {
-        for (const name of NAMES) {
-          const session = await survivor.sessions.get(name);
-          sessions.set(name, session);
-          const expected = runs === 3 && !lost.includes(name) ? 2 : runs;
-          if (session.runs.length !== expected || !FINAL.has(session.state)) return false;
-        }
-        return true;
-      }, 60_000);
+      await eventually(
+        `every session to end its run ${runs}`,
+        async () => {
+          for (const name of NAMES) {
+            const session = await survivor.sessions.get(name);
+            sessions.set(name, session);
+            const expected = runs === 3 && !lost.includes(name) ? 2 : runs;
+            if (session.runs.length !== expected || !FINAL.has(session.state)) return false;
+          }
+          return true;
+        },
+        60_000,
+      );
     }
   });
 
@@ -192,10 +229,17 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
     const killed = hosts.hosts[1]!.address;
     const after = calls.filter((c) => c.prompt.endsWith(' turn 3'));
     assert.equal(after.length, lost.length);
-    assert.ok(after.every((c) => c.remote !== killed), 'the runs after the kills ran on the runners left, through the replica left');
+    assert.ok(
+      after.every((c) => c.remote !== killed),
+      'the runs after the kills ran on the runners left, through the replica left',
+    );
     for (const name of NAMES) {
       const session = sessions.get(name)!;
-      assert.equal(session.state, 'finished', `${name}: ${JSON.stringify(session.runs.map((r) => [r.state, r.error]))}`);
+      assert.equal(
+        session.state,
+        'finished',
+        `${name}: ${JSON.stringify(session.runs.map((r) => [r.state, r.error]))}`,
+      );
       for (const run of session.runs) {
         if (run.state === 'failed') {
           assert.ok(lost.includes(name) && run.number === 2, `${name} run ${run.number} failed: ${run.error}`);
@@ -211,7 +255,11 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
   it('keeps every acknowledged event once: seq 1..N without gap or double, one start and one stop per run', () => {
     for (const name of NAMES) {
       const events = stored.get(name)!;
-      assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1), `${name}: seq without gap`);
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        events.map((_, i) => i + 1),
+        `${name}: seq without gap`,
+      );
       const seen = new Set<string>();
       for (const event of events) {
         const key = JSON.stringify([event.run, event.type, event.data]);
@@ -220,9 +268,17 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
       }
       for (const run of sessions.get(name)!.runs) {
         const ofRun = events.filter((e) => e.run === run.number);
-        assert.equal(ofRun.filter((e) => e.type === 'session_stop').length, 1, `${name} run ${run.number}: one session_stop`);
-        assert.ok(ofRun.filter((e) => e.type === 'session_start').length <= 1, `${name} run ${run.number}: at most one session_start`);
-        if (run.state === 'finished') assert.equal(ofRun.filter((e) => e.type === 'result').length, 1, `${name} run ${run.number}: one result`);
+        assert.equal(
+          ofRun.filter((e) => e.type === 'session_stop').length,
+          1,
+          `${name} run ${run.number}: one session_stop`,
+        );
+        assert.ok(
+          ofRun.filter((e) => e.type === 'session_start').length <= 1,
+          `${name} run ${run.number}: at most one session_start`,
+        );
+        if (run.state === 'finished')
+          assert.equal(ofRun.filter((e) => e.type === 'result').length, 1, `${name} run ${run.number}: one result`);
       }
     }
   });
@@ -231,7 +287,8 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
     for (const name of NAMES) {
       for (const run of sessions.get(name)!.runs) {
         const seen = calls.filter((c) => c.prompt === promptOf(name, run.number)).length;
-        if (run.state === 'finished') assert.equal(seen, 1, `${name} run ${run.number} reached the model ${seen} times`);
+        if (run.state === 'finished')
+          assert.equal(seen, 1, `${name} run ${run.number} reached the model ${seen} times`);
         else assert.ok(seen <= 1, `${name} run ${run.number} (${run.state}) reached the model ${seen} times`);
       }
     }
@@ -257,8 +314,15 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
     for (const name of NAMES) {
       const received = [...onA.get(name)!.events, ...(onB.get(name)?.events ?? [])];
       const stop = stored.get(name)!.find((e) => e.run === 2 && e.type === 'session_stop')!;
-      const expected = stored.get(name)!.filter((e) => e.seq <= stop.seq).map((e) => `${e.seq}:${e.type}`);
-      assert.deepEqual(received.map((e) => `${e.seq}:${e.type}`), expected, `${name}: what the client saw`);
+      const expected = stored
+        .get(name)!
+        .filter((e) => e.seq <= stop.seq)
+        .map((e) => `${e.seq}:${e.type}`);
+      assert.deepEqual(
+        received.map((e) => `${e.seq}:${e.type}`),
+        expected,
+        `${name}: what the client saw`,
+      );
     }
   });
 });
@@ -279,15 +343,27 @@ function follow(url: string, name: string, until: (event: StreamedEvent) => bool
   let matched = false;
   const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
   if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
-  const stream = followEvents(url, name, (event) => {
-    if (matched) return;
-    events.push(event);
-    if (until(event)) {
-      matched = true;
-      void stream.close().catch(() => undefined);
-    }
-  }, headers);
-  return { events, done: stream.done.then(() => matched, () => matched), close: () => stream.close().catch(() => undefined) };
+  const stream = followEvents(
+    url,
+    name,
+    (event) => {
+      if (matched) return;
+      events.push(event);
+      if (until(event)) {
+        matched = true;
+        void stream.close().catch(() => undefined);
+      }
+    },
+    headers,
+  );
+  return {
+    events,
+    done: stream.done.then(
+      () => matched,
+      () => matched,
+    ),
+    close: () => stream.close().catch(() => undefined),
+  };
 }
 
 async function allEvents(client: Orchestrator, name: string): Promise<Event[]> {

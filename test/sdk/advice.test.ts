@@ -1,20 +1,28 @@
 // The one home of client advice: every problem code gets a message that names what failed and the
 // next step in the client's own terms (commands for the CLI, tools for MCP), chosen by code alone.
 import assert from 'node:assert/strict';
-import { advise, ApiError, ConnectionError, WaitTimeoutError, type ClientTerms, type ProblemCode } from '../../sdk/index.js';
+import {
+  advise,
+  ApiError,
+  ConnectionError,
+  WaitTimeoutError,
+  type ClientTerms,
+  type ProblemCode,
+} from '../../sdk/index.js';
 import { registryDocument } from '../../servers/common/documents.generated.js';
 import { CLI_TERMS } from '../../bin/lib/cli.js';
 import { MCP_TERMS } from '../../servers/mcp/format.js';
 
 const codes = (registryDocument as any).components.schemas.ProblemCode.enum as ProblemCode[];
 
-const apiError = (code: string, status: number, detail = 'The detail the server wrote') => ApiError.from({
-  service: 'Agent Runtime',
-  method: 'POST',
-  url: 'http://127.0.0.1:8765/sessions',
-  status,
-  problem: { type: `urn:aof:problem:${code}`, title: 'T', status, detail },
-});
+const apiError = (code: string, status: number, detail = 'The detail the server wrote') =>
+  ApiError.from({
+    service: 'Agent Runtime',
+    method: 'POST',
+    url: 'http://127.0.0.1:8765/sessions',
+    status,
+    problem: { type: `urn:aof:problem:${code}`, title: 'T', status, detail },
+  });
 
 const subject = { session: 'fix-tests', agent: 'reviewer', projectDir: '/srv/app' };
 
@@ -32,16 +40,34 @@ describe('sdk: advice for each failure', () => {
     }
   });
 
-  it('says the next step in each client\'s terms', () => {
+  it("says the next step in each client's terms", () => {
     const busy = apiError('session-busy', 409);
-    assert.equal(advise(busy, CLI_TERMS, subject)!.message, "Session 'fix-tests' is still queued or running — wait for it with ao-get-result fix-tests --wait, or stop it with ao-stop fix-tests, then resume");
-    assert.equal(advise(busy, MCP_TERMS, subject)!.message, "Session 'fix-tests' is still queued or running — wait for it with get_agent_session_status (wait_seconds), or stop it with stop_agent_session, then resume");
+    assert.equal(
+      advise(busy, CLI_TERMS, subject)!.message,
+      "Session 'fix-tests' is still queued or running — wait for it with ao-get-result fix-tests --wait, or stop it with ao-stop fix-tests, then resume",
+    );
+    assert.equal(
+      advise(busy, MCP_TERMS, subject)!.message,
+      "Session 'fix-tests' is still queued or running — wait for it with get_agent_session_status (wait_seconds), or stop it with stop_agent_session, then resume",
+    );
     const inactive = apiError('agent-inactive', 422);
-    assert.match(advise(inactive, CLI_TERMS, subject)!.message, /^Agent 'reviewer' is inactive — activate it first with ao-activate-agent reviewer/);
-    assert.match(advise(inactive, MCP_TERMS, subject)!.message, /^Agent blueprint 'reviewer' is inactive .*list_agent_blueprints/);
+    assert.match(
+      advise(inactive, CLI_TERMS, subject)!.message,
+      /^Agent 'reviewer' is inactive — activate it first with ao-activate-agent reviewer/,
+    );
+    assert.match(
+      advise(inactive, MCP_TERMS, subject)!.message,
+      /^Agent blueprint 'reviewer' is inactive .*list_agent_blueprints/,
+    );
     const missing = apiError('session-not-found', 404);
-    assert.match(advise(missing, CLI_TERMS, { session: 'x', resuming: true })!.message, /start it with ao-new x -p PROMPT/);
-    assert.equal(advise(missing, CLI_TERMS, { session: 'x', waiting: true })!.message, "Session 'x' was deleted while waiting for it");
+    assert.match(
+      advise(missing, CLI_TERMS, { session: 'x', resuming: true })!.message,
+      /start it with ao-new x -p PROMPT/,
+    );
+    assert.equal(
+      advise(missing, CLI_TERMS, { session: 'x', waiting: true })!.message,
+      "Session 'x' was deleted while waiting for it",
+    );
   });
 
   it('goes by the code, not by the words of the detail', () => {
@@ -51,7 +77,14 @@ describe('sdk: advice for each failure', () => {
   });
 
   it('covers a lost connection, a wait that ran out, and leaves other errors to the client', () => {
-    const connection = advise(new ConnectionError('Agent Registry', 'http://127.0.0.1:8767', Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), MCP_TERMS);
+    const connection = advise(
+      new ConnectionError(
+        'Agent Registry',
+        'http://127.0.0.1:8767',
+        Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+      ),
+      MCP_TERMS,
+    );
     assert.equal(connection!.code, 'connection');
     assert.match(connection!.message, /AGENT_ORCHESTRATOR_AGENT_API_URL in this MCP server's environment/);
     const timeout = advise(new WaitTimeoutError('job', 1000, 'running'), CLI_TERMS);

@@ -30,7 +30,10 @@ describe('sdk: configuration', () => {
       fetch: undefined,
       parent: 'lead',
     });
-    const config = resolveConfig({ runtimeUrl: new URL('http://a.test/prefix/'), registryUrl: 'https://b.test', token: 't' }, env);
+    const config = resolveConfig(
+      { runtimeUrl: new URL('http://a.test/prefix/'), registryUrl: 'https://b.test', token: 't' },
+      env,
+    );
     assert.equal(config.runtimeUrl, 'http://a.test/prefix');
     assert.equal(config.registryUrl, 'https://b.test');
     assert.equal(config.token, 't');
@@ -53,7 +56,9 @@ describe('sdk: configuration', () => {
     });
     assert.equal(ao.runtimeUrl, 'http://runtime.test');
     assert.equal(ao.registryUrl, 'http://registry.test');
-    assert.throws(() => { (ao as { runtimeUrl: string }).runtimeUrl = 'x'; }, TypeError);
+    assert.throws(() => {
+      (ao as { runtimeUrl: string }).runtimeUrl = 'x';
+    }, TypeError);
     const health = await ao.health();
     assert.equal(health.runtime.service, 'agent-runtime');
     assert.equal(health.registry.service, 'agent-registry');
@@ -87,7 +92,14 @@ describe('sdk: configuration', () => {
         return next(specifier, context);
       }`;
     try {
-      const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      const output = execFileSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `
         import { register } from 'node:module';
         import { existsSync } from 'node:fs';
         register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
@@ -95,7 +107,10 @@ describe('sdk: configuration', () => {
         const ao = new Orchestrator({ runtimeUrl: 'http://127.0.0.1:9' });
         console.log(existsSync(${JSON.stringify(log)}) ? 'loaded at start' : 'not loaded at start');
         await ao.sessions.events('x')[Symbol.asyncIterator]().next().catch(() => {});
-      `], { cwd: root, encoding: 'utf8' });
+      `,
+        ],
+        { cwd: root, encoding: 'utf8' },
+      );
       assert.equal(output.trim(), 'not loaded at start');
       assert.equal(await readFile(log, 'utf8'), 'eventsource-parser\n');
     } finally {

@@ -58,8 +58,18 @@ describe('sdk: errors', () => {
         ['sessions.create', () => ao.sessions.create({ name: 'x', prompt: 'y' })],
         ['sessions.delete', () => ao.sessions.delete('x')],
         ['sessions.waitForResult', () => ao.sessions.waitForResult('x', { timeoutMs: 1000 })],
-        ['sessions.events', async () => { for await (const _ of ao.sessions.events('x')) break; }],
-        ['sessions.changes', async () => { for await (const _ of ao.sessions.changes()) break; }],
+        [
+          'sessions.events',
+          async () => {
+            for await (const _ of ao.sessions.events('x')) break;
+          },
+        ],
+        [
+          'sessions.changes',
+          async () => {
+            for await (const _ of ao.sessions.changes()) break;
+          },
+        ],
         ['health', () => ao.health()],
       ];
       for (const [what, call] of calls) {
@@ -78,7 +88,10 @@ describe('sdk: errors', () => {
       const ao = new Orchestrator({ registryUrl: 'http://no-such-host.invalid:8767', token: null });
       await assert.rejects(ao.agents.list(), (error: unknown) => {
         assert.ok(error instanceof ConnectionError);
-        assert.match(error.message, /^Cannot connect to Agent Registry at http:\/\/no-such-host\.invalid:8767 \((ENOTFOUND|EAI_AGAIN)\)$/);
+        assert.match(
+          error.message,
+          /^Cannot connect to Agent Registry at http:\/\/no-such-host\.invalid:8767 \((ENOTFOUND|EAI_AGAIN)\)$/,
+        );
         return true;
       });
     });
@@ -115,8 +128,16 @@ describe('sdk: errors', () => {
     for (const [status, Class] of expected) {
       it(`${status} → ${Class.name}`, async () => {
         assert.equal(errorClassFor(status), Class);
-        const { fetch, seen } = answering(status, problem(status, `detail for ${status}`, [{ field: 'body.name', message: 'is bad' }]));
-        const ao = new Orchestrator({ runtimeUrl: 'http://runtime.test:1234', registryUrl: 'http://registry.test', fetch, token: null });
+        const { fetch, seen } = answering(
+          status,
+          problem(status, `detail for ${status}`, [{ field: 'body.name', message: 'is bad' }]),
+        );
+        const ao = new Orchestrator({
+          runtimeUrl: 'http://runtime.test:1234',
+          registryUrl: 'http://registry.test',
+          fetch,
+          token: null,
+        });
         await assert.rejects(ao.sessions.get('demo'), (error: unknown) => {
           assert.ok(error instanceof Class);
           assert.ok(error instanceof ApiError);
@@ -154,7 +175,10 @@ describe('sdk: errors', () => {
     it('keeps the status when the body is empty', async () => {
       const { fetch } = answering(503, '', 'text/plain');
       const ao = new Orchestrator({ registryUrl: 'http://registry.test', fetch, token: null });
-      await assert.rejects(ao.agents.list(), (error: unknown) => error instanceof ServerError && error.status === 503 && /^HTTP 503/.test(error.message));
+      await assert.rejects(
+        ao.agents.list(),
+        (error: unknown) => error instanceof ServerError && error.status === 503 && /^HTTP 503/.test(error.message),
+      );
     });
   });
 
@@ -187,11 +211,14 @@ describe('sdk: errors', () => {
 
   describe('configuration', () => {
     it('refuses a base URL that is not http(s)', () => {
-      assert.throws(() => new Orchestrator({ runtimeUrl: 'not a url' }), (error: unknown) => {
-        assert.ok(error instanceof OrchestratorError);
-        assert.match(error.message, /runtimeUrl \(or AGENT_ORCHESTRATOR_SESSION_API_URL\) is not a URL/);
-        return true;
-      });
+      assert.throws(
+        () => new Orchestrator({ runtimeUrl: 'not a url' }),
+        (error: unknown) => {
+          assert.ok(error instanceof OrchestratorError);
+          assert.match(error.message, /runtimeUrl \(or AGENT_ORCHESTRATOR_SESSION_API_URL\) is not a URL/);
+          return true;
+        },
+      );
       assert.throws(() => new Orchestrator({ registryUrl: 'ftp://x' }), /must be an http/);
     });
   });

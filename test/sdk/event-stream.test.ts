@@ -28,7 +28,14 @@ interface StreamScript {
 }
 
 function sessionEvent(seq: number): SessionEvent {
-  return { seq, session: 'demo', run: 1, type: 'message', at: new Date(0).toISOString(), data: { role: 'assistant', text: `héllo ✓ ${seq}` } };
+  return {
+    seq,
+    session: 'demo',
+    run: 1,
+    type: 'message',
+    at: new Date(0).toISOString(),
+    data: { role: 'assistant', text: `héllo ✓ ${seq}` },
+  };
 }
 
 function sse(id: number | undefined, event: string, data: unknown): string {
@@ -59,7 +66,14 @@ async function startStreamStub(script: StreamScript, changes: string[] = []) {
     }
     if (url.pathname !== '/sessions/demo/events/stream') {
       res.writeHead(404, { 'content-type': 'application/problem+json' });
-      res.end(JSON.stringify({ type: 'urn:aof:problem:not-found', title: 'Not found', status: 404, detail: `Session '${url.pathname.split('/')[2]}' not found` }));
+      res.end(
+        JSON.stringify({
+          type: 'urn:aof:problem:not-found',
+          title: 'Not found',
+          status: 404,
+          detail: `Session '${url.pathname.split('/')[2]}' not found`,
+        }),
+      );
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -68,7 +82,10 @@ async function startStreamStub(script: StreamScript, changes: string[] = []) {
       res.socket?.destroy();
       return;
     }
-    const start = lastEventId !== undefined ? Math.max(0, Number(lastEventId) - (script.overlap ?? 0)) : Number(url.searchParams.get('after') ?? 0);
+    const start =
+      lastEventId !== undefined
+        ? Math.max(0, Number(lastEventId) - (script.overlap ?? 0))
+        : Number(url.searchParams.get('after') ?? 0);
     let sent = 0;
     for (let seq = start + 1; seq <= script.events; seq++) {
       if (res.destroyed) return;
@@ -83,7 +100,10 @@ async function startStreamStub(script: StreamScript, changes: string[] = []) {
 }
 
 const within = <T>(promise: Promise<T>, ms: number, what: string) =>
-  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))]);
+  Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
+  ]);
 
 async function collect(stream: AsyncIterable<SessionEvent>, untilSeq: number): Promise<number[]> {
   const seqs: number[] = [];
@@ -138,7 +158,10 @@ describe('sdk: event streams', () => {
     it('resumes after a dropped connection with Last-Event-ID: nothing lost, nothing twice', async () => {
       stub = await startStreamStub({ events: 7, dropAfter: 2 });
       assert.deepEqual(await collect(client().sessions.events('demo'), 7), [1, 2, 3, 4, 5, 6, 7]);
-      assert.deepEqual(stub.connections.map((c) => c.lastEventId), [undefined, '2', '4', '6']);
+      assert.deepEqual(
+        stub.connections.map((c) => c.lastEventId),
+        [undefined, '2', '4', '6'],
+      );
     });
 
     it('skips events a server repeats after a reconnect', async () => {
@@ -176,10 +199,14 @@ describe('sdk: event streams', () => {
         (async () => {
           for await (const event of client().sessions.events('demo', { maxRetries: 3 })) seen.push(event.seq);
         })(),
-        (error: unknown) => error instanceof ConnectionError && /could not resume it after 3 attempts/.test(error.message),
+        (error: unknown) =>
+          error instanceof ConnectionError && /could not resume it after 3 attempts/.test(error.message),
       );
       assert.deepEqual(seen, [1, 2]);
-      assert.deepEqual(stub.connections.map((c) => c.lastEventId), [undefined, '2', '2', '2']);
+      assert.deepEqual(
+        stub.connections.map((c) => c.lastEventId),
+        [undefined, '2', '2', '2'],
+      );
     });
 
     it('throws an HTTP error at once, without retrying', async () => {
@@ -224,13 +251,21 @@ describe('sdk: event streams', () => {
 
     it('does not connect for a signal that is already aborted', async () => {
       stub = await startStreamStub({ events: 2 });
-      await assert.rejects(collect(client().sessions.events('demo', { signal: AbortSignal.abort() }), 2), { name: 'AbortError' });
+      await assert.rejects(collect(client().sessions.events('demo', { signal: AbortSignal.abort() }), 2), {
+        name: 'AbortError',
+      });
       assert.equal(stub.connections.length, 0);
     });
   });
 
   describe('sessions.changes()', () => {
-    const change = (name: string, state: string) => ({ name, change: 'state', state, run: 1, at: new Date(0).toISOString() });
+    const change = (name: string, state: string) => ({
+      name,
+      change: 'state',
+      state,
+      run: 1,
+      at: new Date(0).toISOString(),
+    });
 
     it('yields session changes and skips other message types', async () => {
       stub = await startStreamStub({ events: 0 }, [
@@ -258,7 +293,8 @@ describe('sdk: event streams', () => {
             await stub!.close();
           }
         })(),
-        (error: unknown) => error instanceof ConnectionError && /Lost the event stream from Agent Runtime/.test(error.message),
+        (error: unknown) =>
+          error instanceof ConnectionError && /Lost the event stream from Agent Runtime/.test(error.message),
       );
       assert.equal(seen.length, 1);
       assert.equal(stub.connections.length, 1);

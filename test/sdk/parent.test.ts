@@ -9,7 +9,8 @@ function recorder() {
   const fetch = async (request: Request) => {
     bodies.push(await request.json());
     return new Response(JSON.stringify({ type: 'urn:aof:problem:test', title: 'stop here', status: 418 }), {
-      status: 418, headers: { 'content-type': 'application/problem+json' },
+      status: 418,
+      headers: { 'content-type': 'application/problem+json' },
     });
   };
   return { bodies, fetch };
@@ -30,7 +31,10 @@ describe('sdk: the parent of new sessions', () => {
     for (const input of [{}, { parent: 'mid' }, { parent: null }]) {
       await ao.sessions.create({ name: 'x', prompt: 'p', ...input }).catch(() => undefined);
     }
-    assert.deepEqual(bodies.map((b) => (b as { parent?: string }).parent), ['lead', 'mid', undefined]);
+    assert.deepEqual(
+      bodies.map((b) => (b as { parent?: string }).parent),
+      ['lead', 'mid', undefined],
+    );
     assert.ok(!('parent' in (bodies[2] as object)), 'parent: null sends no parent');
   });
 });

@@ -23,17 +23,32 @@ export type Checks = [
 
 describe('sdk: types', () => {
   it('narrows SessionEvent by type', () => {
-    const event: SessionEvent = { seq: 1, session: 's', run: 1, at: '2026-01-01T00:00:00Z', type: 'post_tool', data: { output: 'ok', is_error: false } };
+    const event: SessionEvent = {
+      seq: 1,
+      session: 's',
+      run: 1,
+      at: '2026-01-01T00:00:00Z',
+      type: 'post_tool',
+      data: { output: 'ok', is_error: false },
+    };
     const describe = (e: SessionEvent): string => {
       switch (e.type) {
-        case 'message': return e.data.text;
-        case 'pre_tool': return e.data.tool;
-        case 'post_tool': return e.data.output;
-        case 'result': return String(e.data.is_error);
-        case 'session_start': return e.data.claude_session_id ?? '';
-        case 'session_stop': return e.data.reason;
-        case 'approval_request': return e.data.tool;
-        case 'approval_answer': return e.data.state;
+        case 'message':
+          return e.data.text;
+        case 'pre_tool':
+          return e.data.tool;
+        case 'post_tool':
+          return e.data.output;
+        case 'result':
+          return String(e.data.is_error);
+        case 'session_start':
+          return e.data.claude_session_id ?? '';
+        case 'session_stop':
+          return e.data.reason;
+        case 'approval_request':
+          return e.data.tool;
+        case 'approval_answer':
+          return e.data.state;
       }
     };
     assert.equal(describe(event), 'ok');

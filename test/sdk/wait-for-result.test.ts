@@ -10,7 +10,14 @@ describe('sdk: sessions.waitForResult()', () => {
   let stub: HttpStub;
   let finishAt: number;
   let statusCalls: Array<{ wait: string | null; heldMs: number }>;
-  const result: SessionResult = { name: 'demo', run: 1, state: 'finished', result: 'done', error: null, is_error: false };
+  const result: SessionResult = {
+    name: 'demo',
+    run: 1,
+    state: 'finished',
+    result: 'done',
+    error: null,
+    is_error: false,
+  };
 
   beforeEach(async () => {
     statusCalls = [];
@@ -21,7 +28,11 @@ describe('sdk: sessions.waitForResult()', () => {
         res.end(JSON.stringify(body));
       };
       if (!url.pathname.startsWith('/sessions/demo/')) {
-        return json(404, { type: 'x', title: 'Not found', status: 404, detail: "Session 'other' not found" }, 'application/problem+json');
+        return json(
+          404,
+          { type: 'x', title: 'Not found', status: 404, detail: "Session 'other' not found" },
+          'application/problem+json',
+        );
       }
       const finished = () => Date.now() >= finishAt;
       if (url.pathname === '/sessions/demo/status') {
@@ -33,7 +44,12 @@ describe('sdk: sessions.waitForResult()', () => {
         return json(200, { name: 'demo', state: finished() ? 'finished' : 'running' });
       }
       if (url.pathname === '/sessions/demo/result') {
-        if (!finished()) return json(409, { type: 'x', title: 'Conflict', status: 409, detail: 'still running' }, 'application/problem+json');
+        if (!finished())
+          return json(
+            409,
+            { type: 'x', title: 'Conflict', status: 409, detail: 'still running' },
+            'application/problem+json',
+          );
         return json(200, result);
       }
       json(404, { type: 'x', title: 'Not found', status: 404, detail: 'no route' }, 'application/problem+json');
@@ -70,14 +86,17 @@ describe('sdk: sessions.waitForResult()', () => {
   it('throws a WaitTimeoutError after timeoutMs, without overshooting much', async () => {
     finishAt = Infinity;
     const started = Date.now();
-    await assert.rejects(client().sessions.waitForResult('demo', { timeoutMs: 1300, pollSeconds: 60 }), (error: unknown) => {
-      assert.ok(error instanceof WaitTimeoutError);
-      assert.equal(error.session, 'demo');
-      assert.equal(error.timeoutMs, 1300);
-      assert.equal(error.state, 'running');
-      assert.equal(error.message, "Session 'demo' has not ended after 1300 ms (it is running)");
-      return true;
-    });
+    await assert.rejects(
+      client().sessions.waitForResult('demo', { timeoutMs: 1300, pollSeconds: 60 }),
+      (error: unknown) => {
+        assert.ok(error instanceof WaitTimeoutError);
+        assert.equal(error.session, 'demo');
+        assert.equal(error.timeoutMs, 1300);
+        assert.equal(error.state, 'running');
+        assert.equal(error.message, "Session 'demo' has not ended after 1300 ms (it is running)");
+        return true;
+      },
+    );
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= 1300 && elapsed < 2000, `took ${elapsed} ms`);
     assert.equal(statusCalls[0]!.wait, '1'); // never asks the server to hold longer than the time left
@@ -91,6 +110,9 @@ describe('sdk: sessions.waitForResult()', () => {
 
   it('stops waiting when the signal aborts', async () => {
     finishAt = Infinity;
-    await assert.rejects(client().sessions.waitForResult('demo', { signal: AbortSignal.timeout(200), pollSeconds: 10 }), { name: 'TimeoutError' });
+    await assert.rejects(
+      client().sessions.waitForResult('demo', { signal: AbortSignal.timeout(200), pollSeconds: 10 }),
+      { name: 'TimeoutError' },
+    );
   });
 });

@@ -20,7 +20,11 @@ export function bashOnce(fake: FakeModel, command: string): FakeRequest[] {
   return seen;
 }
 
-export async function blueprint(ao: Orchestrator, approval: ApprovalPolicy, extra: { disallowed_tools?: string[] } = {}): Promise<string> {
+export async function blueprint(
+  ao: Orchestrator,
+  approval: ApprovalPolicy,
+  extra: { disallowed_tools?: string[] } = {},
+): Promise<string> {
   const name = uniqueName('asker');
   await ao.agents.create({ name, description: 'asks before it acts', model: TEST_MODEL, approval, ...extra });
   return name;
@@ -42,9 +46,13 @@ export async function askingSession(stack: TestStack, ao: Orchestrator, word: st
 /** The session's pending request, once the session shows that it waits (its request is recorded by then). */
 export async function pendingOf(ao: Orchestrator, session: string): Promise<Approval> {
   let found: Approval | undefined;
-  await eventually(`a pending approval request of ${session}`, async () => {
-    [found] = await ao.approvals.list({ session, state: 'pending' });
-    return found !== undefined && (await ao.sessions.get(session)).pending_approvals === 1;
-  }, 30_000);
+  await eventually(
+    `a pending approval request of ${session}`,
+    async () => {
+      [found] = await ao.approvals.list({ session, state: 'pending' });
+      return found !== undefined && (await ao.sessions.get(session)).pending_approvals === 1;
+    },
+    30_000,
+  );
   return found!;
 }

@@ -64,7 +64,10 @@ export type CliLine = { type: string; subtype?: string; [key: string]: unknown }
 export type CliRun = { code: number | null; lines: CliLine[]; stderr: string; result: CliLine | undefined };
 
 /** Runs the pinned CLI once with `args`, `prompt` on its stdin, in `cwd` with exactly `env`. */
-export function runClaude(args: string[], options: { cwd: string; env: Record<string, string>; prompt: string }): Promise<CliRun> {
+export function runClaude(
+  args: string[],
+  options: { cwd: string; env: Record<string, string>; prompt: string },
+): Promise<CliRun> {
   const child = spawn(claudeBin, args, { cwd: options.cwd, env: options.env, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
@@ -74,7 +77,10 @@ export function runClaude(args: string[], options: { cwd: string; env: Record<st
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      const lines = stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as CliLine);
+      const lines = stdout
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as CliLine);
       resolve({ code, lines, stderr, result: lines.findLast((l) => l.type === 'result') });
     });
   });

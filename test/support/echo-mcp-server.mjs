@@ -35,7 +35,7 @@ function handle(method, params) {
   }
 }
 
-const send = (msg) => process.stdout.write(JSON.stringify({ jsonrpc: '2.0', ...msg }) + '\n');
+const send = (msg) => process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', ...msg })}\n`);
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (!line.trim()) return;

@@ -152,20 +152,22 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
       res.writeHead(req.method === 'HEAD' && path === '/' ? 200 : 404).end();
       return;
     }
-    readJson(req).then(
-      (body) => {
-        if (path === '/v1/messages/count_tokens') {
-          json(res, 200, { input_tokens: tokens(JSON.stringify(body)) });
-          return;
-        }
-        const index = requests.push(body) - 1;
-        return answer({ ...describeRequest(body, index), remote: req.socket.remoteAddress ?? '' }, res);
-      },
-      (err: Error) => sendError(res, 400, `fake-model: bad request body: ${err.message}`, 'invalid_request_error'),
-    ).catch((err: Error) => {
-      if (!res.headersSent) sendError(res, 500, `fake-model: responder failed: ${err.message}`);
-      else res.destroy();
-    });
+    readJson(req)
+      .then(
+        (body) => {
+          if (path === '/v1/messages/count_tokens') {
+            json(res, 200, { input_tokens: tokens(JSON.stringify(body)) });
+            return;
+          }
+          const index = requests.push(body) - 1;
+          return answer({ ...describeRequest(body, index), remote: req.socket.remoteAddress ?? '' }, res);
+        },
+        (err: Error) => sendError(res, 400, `fake-model: bad request body: ${err.message}`, 'invalid_request_error'),
+      )
+      .catch((err: Error) => {
+        if (!res.headersSent) sendError(res, 500, `fake-model: responder failed: ${err.message}`);
+        else res.destroy();
+      });
   };
 
   async function answer(request: FakeRequest, res: http.ServerResponse): Promise<void> {
@@ -188,7 +190,8 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
     const model = body.model;
     const inputTokens = tokens(JSON.stringify(body.messages));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const event = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+    const event = (type: string, data: object) =>
+      res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
 
     const id = `msg_fake_${++messageCounter}`;
     event('message_start', {
@@ -200,7 +203,12 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: inputTokens, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+        usage: {
+          input_tokens: inputTokens,
+          output_tokens: 1,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+        },
       },
     });
     let blockIndex = 0;
@@ -208,7 +216,8 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
     const text = 'text' in reply ? reply.text : undefined;
     if (text !== undefined) {
       event('content_block_start', { index: blockIndex, content_block: { type: 'text', text: '' } });
-      for (const piece of chunks(text)) event('content_block_delta', { index: blockIndex, delta: { type: 'text_delta', text: piece } });
+      for (const piece of chunks(text))
+        event('content_block_delta', { index: blockIndex, delta: { type: 'text_delta', text: piece } });
       event('content_block_stop', { index: blockIndex });
       outputText += text;
       blockIndex++;
@@ -269,7 +278,9 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
     },
     close() {
       closing.abort();
-      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      const closed = Promise.all(
+        servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
       for (const socket of sockets) socket.destroy();
       return closed.then(() => undefined);
     },

@@ -48,17 +48,33 @@ export class Host {
   ) {}
 
   /** The root namespace's end: servers that this host (and every other) reaches listen here. */
-  get hostEnd(): string { return `${SUBNET}.${this.number}.1`; }
+  get hostEnd(): string {
+    return `${SUBNET}.${this.number}.1`;
+  }
   /** The namespace's own address: the remote address its connections arrive from. */
-  get address(): string { return `${SUBNET}.${this.number}.2`; }
+  get address(): string {
+    return `${SUBNET}.${this.number}.2`;
+  }
   /** The veth end in the root namespace. */
-  get link(): string { return `${PREFIX}${this.number}`; }
+  get link(): string {
+    return `${PREFIX}${this.number}`;
+  }
 
-  get home(): string { return join(this.root, 'home'); }
-  get configDir(): string { return join(this.root, 'claude-config'); }
-  get dataDir(): string { return join(this.root, 'data'); }
-  get projectDir(): string { return join(this.root, 'project'); }
-  get tmpDir(): string { return join(this.root, 'tmp'); }
+  get home(): string {
+    return join(this.root, 'home');
+  }
+  get configDir(): string {
+    return join(this.root, 'claude-config');
+  }
+  get dataDir(): string {
+    return join(this.root, 'data');
+  }
+  get projectDir(): string {
+    return join(this.root, 'project');
+  }
+  get tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
 
   /**
    * This host's filesystem view: the parent's environment (cleaned as for every test child) with
@@ -89,7 +105,14 @@ export class Host {
 
   async makeDirs(): Promise<void> {
     const xdg = join(this.root, 'xdg');
-    const dirs = [this.home, this.configDir, this.dataDir, this.projectDir, this.tmpDir, ...['config', 'cache', 'data', 'state'].map((d) => join(xdg, d))];
+    const dirs = [
+      this.home,
+      this.configDir,
+      this.dataDir,
+      this.projectDir,
+      this.tmpDir,
+      ...['config', 'cache', 'data', 'state'].map((d) => join(xdg, d)),
+    ];
     await Promise.all(dirs.map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })));
   }
 
@@ -111,10 +134,16 @@ export class Host {
   }
 
   /** Runs `command` inside this host's namespace to its end; `input` goes to stdin. */
-  run(command: string, args: string[], options: HostSpawnOptions & { input?: string; timeoutMs?: number } = {}): Promise<ProcessOutput> {
+  run(
+    command: string,
+    args: string[],
+    options: HostSpawnOptions & { input?: string; timeoutMs?: number } = {},
+  ): Promise<ProcessOutput> {
     const child = this.spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin!.end(options.input ?? '');
-    return collectOutput(child, `${command} ${args.join(' ')} in ${this.netns}`, options.timeoutMs ?? 45_000, () => killGroup(child));
+    return collectOutput(child, `${command} ${args.join(' ')} in ${this.netns}`, options.timeoutMs ?? 45_000, () =>
+      killGroup(child),
+    );
   }
 
   /** Kills what it started, then every process left in its namespace, then removes the namespace. */
@@ -287,7 +316,8 @@ function ip(...args: string[]): string {
   try {
     return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('multi-host tests need iproute2\'s `ip` (apt-get install -y iproute2)');
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error("multi-host tests need iproute2's `ip` (apt-get install -y iproute2)");
     const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
     throw new Error(`ip ${args.join(' ')}: ${stderr || (error as Error).message}`);
   }

@@ -25,7 +25,11 @@ export function agentPid(dataDir: string, session: string, run = 1): number {
 }
 
 /** Resolves when `check` returns a truthy value; fails with `what` after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -67,7 +71,12 @@ export interface ProcessOutput {
  * Collects a child's stdout and stderr (both piped) until it closes. After `timeoutMs`, `kill` is
  * called and the promise fails with `what` and the output so far.
  */
-export function collectOutput(child: ChildProcess, what: string, timeoutMs: number, kill: () => void): Promise<ProcessOutput> {
+export function collectOutput(
+  child: ChildProcess,
+  what: string,
+  timeoutMs: number,
+  kill: () => void,
+): Promise<ProcessOutput> {
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

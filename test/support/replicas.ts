@@ -18,7 +18,10 @@ export interface Replica {
 }
 
 /** Starts a runtime process on `databaseUrl` (the embedded store when undefined), with more `env`, and resolves once it listens. */
-export async function startReplica(databaseUrl: string | undefined, env: Record<string, string> = {}): Promise<Replica> {
+export async function startReplica(
+  databaseUrl: string | undefined,
+  env: Record<string, string> = {},
+): Promise<Replica> {
   const dataDir = await tempDir('aof-replica-');
   const runtime = await startRuntimeProcess({
     cwd: dataDir,
@@ -50,7 +53,9 @@ export async function startReplica(databaseUrl: string | undefined, env: Record<
 export const clientOf = (replica: Replica): Orchestrator => new Orchestrator({ runtimeUrl: replica.url, parent: null });
 
 /** Two replicas on one database, started at once, and a client of each. */
-export async function startPair(databaseUrl: string): Promise<{ a: Replica; b: Replica; viaA: Orchestrator; viaB: Orchestrator }> {
+export async function startPair(
+  databaseUrl: string,
+): Promise<{ a: Replica; b: Replica; viaA: Orchestrator; viaB: Orchestrator }> {
   const [a, b] = await Promise.all([startReplica(databaseUrl), startReplica(databaseUrl)]);
   return { a, b, viaA: clientOf(a), viaB: clientOf(b) };
 }
@@ -63,7 +68,9 @@ export function printLogsWhenATestFails(replicas: () => Record<string, Replica |
   afterEach(function () {
     if (this.currentTest?.state !== 'failed') return;
     for (const [label, replica] of Object.entries(replicas())) {
-      process.stderr.write(`--- replica ${label} (${replica?.url}), last lines of its log:\n${replica?.log.slice(-40).join('\n')}\n`);
+      process.stderr.write(
+        `--- replica ${label} (${replica?.url}), last lines of its log:\n${replica?.log.slice(-40).join('\n')}\n`,
+      );
     }
   });
 }
@@ -79,13 +86,21 @@ export interface StreamedEvent {
  * Follows a session's raw SSE stream (`GET /sessions/{name}/events/stream`), calling `onEvent` as each
  * event comes; `close` ends it. `opened` resolves once the server answered (rejects on another status).
  */
-export function followEvents(url: string, name: string, onEvent: (event: StreamedEvent) => void, headers: Record<string, string> = {}) {
+export function followEvents(
+  url: string,
+  name: string,
+  onEvent: (event: StreamedEvent) => void,
+  headers: Record<string, string> = {},
+) {
   const controller = new AbortController();
   let answered!: () => void;
-  const opened = new Promise<void>((resolve) => { answered = resolve; });
+  const opened = new Promise<void>((resolve) => {
+    answered = resolve;
+  });
   const done = (async () => {
     const response = await fetch(`${url}/sessions/${name}/events/stream`, { headers, signal: controller.signal });
-    if (response.status !== 200) throw new Error(`event stream of ${name}: ${response.status} ${await response.text()}`);
+    if (response.status !== 200)
+      throw new Error(`event stream of ${name}: ${response.status} ${await response.text()}`);
     answered();
     const decoder = new TextDecoder();
     let buffer = '';
@@ -101,7 +116,12 @@ export function followEvents(url: string, name: string, onEvent: (event: Streame
     if (error.name !== 'AbortError') throw error;
   });
   return {
-    opened: Promise.race([opened, done.then(() => { throw new Error(`event stream of ${name} ended before it opened`); })]),
+    opened: Promise.race([
+      opened,
+      done.then(() => {
+        throw new Error(`event stream of ${name} ended before it opened`);
+      }),
+    ]),
     /** Resolves when the server ended the stream (or `close` did). */
     done,
     close: async () => {

@@ -37,7 +37,14 @@ export async function startRunnerProcess(options: RunnerProcessOptions): Promise
   const dataDir = join(options.home, 'aof');
   const configDir = join(options.home, 'claude-config');
   await Promise.all([mkdir(dataDir, { recursive: true }), mkdir(configDir, { recursive: true })]);
-  const args = [join(repoRoot, 'dist/bin/aof.js'), 'runner', '--runtime', options.runtimes.join(','), '--name', options.name];
+  const args = [
+    join(repoRoot, 'dist/bin/aof.js'),
+    'runner',
+    '--runtime',
+    options.runtimes.join(','),
+    '--name',
+    options.name,
+  ];
   if (options.tags?.length) args.push('--tags', options.tags.join(','));
   if (options.max) args.push('--max', String(options.max));
   const [command, ...rest] = [...(options.wrapper ?? []), process.execPath, ...args];
@@ -81,13 +88,26 @@ export async function startRunnerProcess(options: RunnerProcessOptions): Promise
     }
   };
   const runner: RunnerProcess = {
-    child, log, dataDir, configDir, killAgents,
+    child,
+    log,
+    dataDir,
+    configDir,
+    killAgents,
     waitForLog(pattern, timeoutMs = 20_000) {
       const seen = log.find((line) => pattern.test(line));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`runner ${options.name} never logged ${pattern}:\n${log.join('\n')}`)), timeoutMs);
-        waiters.push({ pattern, resolve: (line) => { clearTimeout(timer); resolve(line); } });
+        const timer = setTimeout(
+          () => reject(new Error(`runner ${options.name} never logged ${pattern}:\n${log.join('\n')}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
       });
     },
     async kill(signal = 'SIGTERM') {

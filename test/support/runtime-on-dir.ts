@@ -11,8 +11,13 @@ const NO_REGISTRY = 'http://127.0.0.1:9';
  */
 export function startLoneRuntime(dataDir: string, more: Partial<RuntimeOptions> = {}): Promise<RunningRuntime> {
   return startRuntime({
-    url: new URL('http://127.0.0.1:0'), dataDir, registryUrl: new URL(NO_REGISTRY), executor: 'none',
-    logger: testLogger('runtime'), blueprints: { find: async () => null }, ...more,
+    url: new URL('http://127.0.0.1:0'),
+    dataDir,
+    registryUrl: new URL(NO_REGISTRY),
+    executor: 'none',
+    logger: testLogger('runtime'),
+    blueprints: { find: async () => null },
+    ...more,
   });
 }
 

@@ -29,7 +29,12 @@ export interface RuntimeProcess {
 
 /** Starts the runtime process; resolves once it listens, fails with its log when it exits before. */
 export async function startRuntimeProcess(options: RuntimeProcessOptions): Promise<RuntimeProcess> {
-  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, join(repoRoot, 'dist/bin/aof.js'), 'runtime'];
+  const [command, ...args] = [
+    ...(options.wrapper ?? []),
+    process.execPath,
+    join(repoRoot, 'dist/bin/aof.js'),
+    'runtime',
+  ];
   const child = spawn(command!, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'ignore', 'pipe'] });
   const log: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {

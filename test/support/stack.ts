@@ -47,16 +47,26 @@ export class TestStack {
   static async start(options: StackOptions = {}): Promise<TestStack> {
     const root = await tempDir('aof-stack-');
     await Promise.all(['data', 'claude-config', 'project'].map((dir) => mkdir(join(root, dir))));
-    const registry = await startTestRegistry({ dataDir: join(root, 'registry-data'), token: options.token, databaseUrl: options.databaseUrl });
+    const registry = await startTestRegistry({
+      dataDir: join(root, 'registry-data'),
+      token: options.token,
+      databaseUrl: options.databaseUrl,
+    });
     const fake = await startFakeModel();
     const stack = new TestStack(options, root, registry, fake);
     await stack.startRuntime();
     return stack;
   }
 
-  get dataDir() { return join(this.root, 'data'); }
-  get configDir() { return join(this.root, 'claude-config'); }
-  get projectDir() { return join(this.root, 'project'); }
+  get dataDir() {
+    return join(this.root, 'data');
+  }
+  get configDir() {
+    return join(this.root, 'claude-config');
+  }
+  get projectDir() {
+    return join(this.root, 'project');
+  }
 
   /** The environment of a Claude Code child: offline, against the fake model. */
   get agentEnv(): Record<string, string> {
@@ -75,7 +85,12 @@ export class TestStack {
 
   client(): Orchestrator {
     // parent null: tests run inside an aof session must not make every session a child of it.
-    return new Orchestrator({ runtimeUrl: this.runtimeUrl, registryUrl: this.registry.url, token: this.options.token, parent: null });
+    return new Orchestrator({
+      runtimeUrl: this.runtimeUrl,
+      registryUrl: this.registry.url,
+      token: this.options.token,
+      parent: null,
+    });
   }
 
   get sessions(): RunningRuntime['sessions'] | undefined {
@@ -113,7 +128,9 @@ export class TestStack {
       AGENT_ORCHESTRATOR_DATA_DIR: this.dataDir,
       AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
       ...(this.options.databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: this.options.databaseUrl } : {}),
-      ...(this.options.executorOptions?.maxConcurrent ? { AGENT_ORCHESTRATOR_MAX_CONCURRENT: String(this.options.executorOptions.maxConcurrent) } : {}),
+      ...(this.options.executorOptions?.maxConcurrent
+        ? { AGENT_ORCHESTRATOR_MAX_CONCURRENT: String(this.options.executorOptions.maxConcurrent) }
+        : {}),
       ...(this.options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: this.options.token } : {}),
       ...(this.options.executor === 'none' ? { AGENT_ORCHESTRATOR_EXECUTOR: 'none' } : {}),
       ...(this.options.leaseSeconds ? { AGENT_ORCHESTRATOR_LEASE_SECONDS: String(this.options.leaseSeconds) } : {}),
@@ -152,7 +169,9 @@ export class TestStack {
 
   async close(): Promise<void> {
     // Stop every agent first: a closed runtime leaves its agents running by design.
-    await this.client().sessions.clean().catch(() => undefined);
+    await this.client()
+      .sessions.clean()
+      .catch(() => undefined);
     await this.runtimeProcess?.stop();
     await this.inProcessRuntime?.close();
     await this.registry.close();

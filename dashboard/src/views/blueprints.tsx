@@ -23,17 +23,22 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
       setAgents(list);
       setError(undefined);
       // Which sessions use each blueprint (counted from the filtered list).
-      const counts = await Promise.all(list.map(async (a) => {
-        const page = await listPage(client, { agent: a.name, limit: USAGE_SAMPLE });
-        return [a.name, `${page.sessions.length}${page.next_cursor ? '+' : ''}`] as const;
-      }));
+      const counts = await Promise.all(
+        list.map(async (a) => {
+          const page = await listPage(client, { agent: a.name, limit: USAGE_SAMPLE });
+          return [a.name, `${page.sessions.length}${page.next_cursor ? '+' : ''}`] as const;
+        }),
+      );
       setUses(Object.fromEntries(counts));
     } catch (caught) {
       setError(describe(caught));
     }
   }, [client, guard]);
 
-  useEffect(() => { document.title = 'Blueprints · aof'; void load(); }, [load, selected]);
+  useEffect(() => {
+    document.title = 'Blueprints · aof';
+    void load();
+  }, [load, selected]);
 
   const act = async (action: () => Promise<unknown>) => {
     try {
@@ -49,7 +54,15 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
   if (selected) {
     const agent = selected === '+new' ? undefined : agents?.find((a) => a.name === selected);
     if (selected !== '+new' && !agents) return <p>Loading…</p>;
-    if (selected !== '+new' && !agent) return <section><p class="error" role="alert">No blueprint named {selected}.</p><a href={href('blueprints')}>All blueprints</a></section>;
+    if (selected !== '+new' && !agent)
+      return (
+        <section>
+          <p class="error" role="alert">
+            No blueprint named {selected}.
+          </p>
+          <a href={href('blueprints')}>All blueprints</a>
+        </section>
+      );
     return <BlueprintForm agent={agent} onSaved={() => go('blueprints')} />;
   }
 
@@ -57,10 +70,20 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
     <section aria-labelledby="bp-title">
       <div class="title-row">
         <h1 id="bp-title">Blueprints</h1>
-        <a class="button primary" href={href('blueprints', '+new')}>New blueprint</a>
+        <a class="button primary" href={href('blueprints', '+new')}>
+          New blueprint
+        </a>
       </div>
-      {error && <p class="error" role="alert">{error}</p>}
-      {agents && !agents.length && <div class="empty card"><p>No blueprints yet. A blueprint is a reusable specialization: system prompt, MCP servers, model, tools.</p></div>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {agents && !agents.length && (
+        <div class="empty card">
+          <p>No blueprints yet. A blueprint is a reusable specialization: system prompt, MCP servers, model, tools.</p>
+        </div>
+      )}
       <ul class="rows">
         {agents?.map((a) => (
           <li class="row bp" data-blueprint={a.name}>
@@ -69,19 +92,41 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
               <span class="row-name">{a.name}</span>
               <span class="row-meta muted">{a.description}</span>
             </a>
-            <span class="muted">{a.model ?? 'default model'} · <a href={href('agent', a.name)}>{uses[a.name] ?? '…'} session{uses[a.name] === '1' ? '' : 's'}</a></span>
+            <span class="muted">
+              {a.model ?? 'default model'} ·{' '}
+              <a href={href('agent', a.name)}>
+                {uses[a.name] ?? '…'} session{uses[a.name] === '1' ? '' : 's'}
+              </a>
+            </span>
             <span class="buttons">
-              <button type="button" onClick={() => void act(() => client.agents.setStatus(a.name, a.status === 'active' ? 'inactive' : 'active').catch(guard))}>
+              <button
+                type="button"
+                onClick={() =>
+                  void act(() =>
+                    client.agents.setStatus(a.name, a.status === 'active' ? 'inactive' : 'active').catch(guard),
+                  )
+                }
+              >
                 {a.status === 'active' ? 'Deactivate' : 'Activate'}
               </button>
               {confirming === a.name ? (
                 <span class="confirm" role="group" aria-label="Confirm delete">
                   Delete blueprint <strong>{a.name}</strong>?
-                  <button type="button" class="danger" onClick={() => void act(() => client.agents.delete(a.name).catch(guard))}>Delete for good</button>
-                  <button type="button" onClick={() => setConfirming(undefined)}>Cancel</button>
+                  <button
+                    type="button"
+                    class="danger"
+                    onClick={() => void act(() => client.agents.delete(a.name).catch(guard))}
+                  >
+                    Delete for good
+                  </button>
+                  <button type="button" onClick={() => setConfirming(undefined)}>
+                    Cancel
+                  </button>
                 </span>
               ) : (
-                <button type="button" class="danger" onClick={() => setConfirming(a.name)}>Delete…</button>
+                <button type="button" class="danger" onClick={() => setConfirming(a.name)}>
+                  Delete…
+                </button>
               )}
             </span>
           </li>
@@ -91,7 +136,11 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
   );
 }
 
-const toolList = (text: string) => text.split(/[\n,]/).map((t) => t.trim()).filter(Boolean);
+const toolList = (text: string) =>
+  text
+    .split(/[\n,]/)
+    .map((t) => t.trim())
+    .filter(Boolean);
 
 function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: () => void }) {
   const { client } = useClient();
@@ -138,7 +187,8 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
         await client.agents.update(agent.name, changes);
       } else {
         const create: AgentCreate = { name: form.name.trim(), description: form.description };
-        for (const [key, value] of Object.entries(optional)) if (value !== undefined) (create as Record<string, unknown>)[key] = value;
+        for (const [key, value] of Object.entries(optional))
+          if (value !== undefined) (create as Record<string, unknown>)[key] = value;
         await client.agents.create(create);
       }
     });
@@ -158,34 +208,82 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
           <input id="bp-description" name="description" value={form.description} onInput={set('description')} />
         </Field>
         <Field id="bp-system_prompt" label="System prompt" error={errors.system_prompt}>
-          <textarea id="bp-system_prompt" name="system_prompt" rows={6} value={form.system_prompt} onInput={set('system_prompt')} />
+          <textarea
+            id="bp-system_prompt"
+            name="system_prompt"
+            rows={6}
+            value={form.system_prompt}
+            onInput={set('system_prompt')}
+          />
         </Field>
         <Field id="bp-mcp_servers" label="MCP servers (JSON, as Claude Code's mcpServers)" error={errors.mcp_servers}>
-          <textarea id="bp-mcp_servers" name="mcp_servers" class="mono" rows={5} value={form.mcp_servers} onInput={set('mcp_servers')} placeholder='{ "files": { "command": "npx", "args": ["-y", "some-mcp-server"] } }' />
+          <textarea
+            id="bp-mcp_servers"
+            name="mcp_servers"
+            class="mono"
+            rows={5}
+            value={form.mcp_servers}
+            onInput={set('mcp_servers')}
+            placeholder='{ "files": { "command": "npx", "args": ["-y", "some-mcp-server"] } }'
+          />
         </Field>
         <div class="grid2">
           <Field id="bp-model" label="Model" error={errors.model}>
             <input id="bp-model" name="model" value={form.model} onInput={set('model')} placeholder="default" />
           </Field>
           <Field id="bp-permission_mode" label="Permission mode" error={errors.permission_mode}>
-            <select id="bp-permission_mode" name="permission_mode" value={form.permission_mode} onChange={set('permission_mode')}>
+            <select
+              id="bp-permission_mode"
+              name="permission_mode"
+              value={form.permission_mode}
+              onChange={set('permission_mode')}
+            >
               <option value="">the runtime's default</option>
-              {PERMISSION_MODES.map((m) => <option value={m}>{m}</option>)}
+              {PERMISSION_MODES.map((m) => (
+                <option value={m}>{m}</option>
+              ))}
             </select>
           </Field>
         </div>
         <div class="grid2">
-          <Field id="bp-allowed_tools" label="Allowed tools" error={errors.allowed_tools} hint="Comma or newline separated">
-            <textarea id="bp-allowed_tools" name="allowed_tools" rows={2} value={form.allowed_tools} onInput={set('allowed_tools')} placeholder="Read, Grep" />
+          <Field
+            id="bp-allowed_tools"
+            label="Allowed tools"
+            error={errors.allowed_tools}
+            hint="Comma or newline separated"
+          >
+            <textarea
+              id="bp-allowed_tools"
+              name="allowed_tools"
+              rows={2}
+              value={form.allowed_tools}
+              onInput={set('allowed_tools')}
+              placeholder="Read, Grep"
+            />
           </Field>
           <Field id="bp-disallowed_tools" label="Disallowed tools" error={errors.disallowed_tools}>
-            <textarea id="bp-disallowed_tools" name="disallowed_tools" rows={2} value={form.disallowed_tools} onInput={set('disallowed_tools')} placeholder="Bash" />
+            <textarea
+              id="bp-disallowed_tools"
+              name="disallowed_tools"
+              rows={2}
+              value={form.disallowed_tools}
+              onInput={set('disallowed_tools')}
+              placeholder="Bash"
+            />
           </Field>
         </div>
-        {(message || errors.body) && <p class="error" role="alert">{message ?? errors.body}</p>}
+        {(message || errors.body) && (
+          <p class="error" role="alert">
+            {message ?? errors.body}
+          </p>
+        )}
         <div class="buttons">
-          <button type="submit" class="primary" disabled={busy}>{agent ? 'Save' : 'Create blueprint'}</button>
-          <a class="button" href={href('blueprints')}>Cancel</a>
+          <button type="submit" class="primary" disabled={busy}>
+            {agent ? 'Save' : 'Create blueprint'}
+          </button>
+          <a class="button" href={href('blueprints')}>
+            Cancel
+          </a>
         </div>
       </form>
     </section>

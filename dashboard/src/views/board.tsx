@@ -1,7 +1,16 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Agent, RunState } from '../../../sdk/types.js';
 import { describe } from '../api.js';
-import { ago, ATTENTION_ORDER, faviconSvg, formatCost, isStalled, STALL_SECONDS, tabTitle, type Counts } from '../attention.js';
+import {
+  ago,
+  ATTENTION_ORDER,
+  faviconSvg,
+  formatCost,
+  isStalled,
+  STALL_SECONDS,
+  tabTitle,
+  type Counts,
+} from '../attention.js';
 import { useClient } from '../client-context.js';
 import { useNow, useSessionChanges } from '../live.js';
 import { href } from '../router.js';
@@ -24,7 +33,12 @@ interface Filters {
 
 export function Board({ agent }: { agent?: string | undefined }) {
   const { client, guard } = useClient();
-  const [filters, setFilters] = useState<Filters>({ prefix: '', agent: agent ?? '', project_dir: '', states: [...ATTENTION_ORDER] });
+  const [filters, setFilters] = useState<Filters>({
+    prefix: '',
+    agent: agent ?? '',
+    project_dir: '',
+    states: [...ATTENTION_ORDER],
+  });
   const [sections, setSections] = useState<Partial<Record<RunState, Section>>>({});
   const [counts, setCounts] = useState<Counts>();
   const [error, setError] = useState<string>();
@@ -33,35 +47,49 @@ export function Board({ agent }: { agent?: string | undefined }) {
   const now = useNow(1000);
   const shown = useRef<Partial<Record<RunState, number>>>({});
 
-  const params = useCallback((state: RunState, limit: number, cursor?: string): ListParams => ({
-    state: [state],
-    limit,
-    ...(cursor ? { cursor } : {}),
-    ...(filters.prefix.trim() ? { prefix: filters.prefix.trim() } : {}),
-    ...(filters.agent ? { agent: filters.agent } : {}),
-    ...(filters.project_dir.trim() ? { project_dir: filters.project_dir.trim() } : {}),
-  }), [filters]);
+  const params = useCallback(
+    (state: RunState, limit: number, cursor?: string): ListParams => ({
+      state: [state],
+      limit,
+      ...(cursor ? { cursor } : {}),
+      ...(filters.prefix.trim() ? { prefix: filters.prefix.trim() } : {}),
+      ...(filters.agent ? { agent: filters.agent } : {}),
+      ...(filters.project_dir.trim() ? { project_dir: filters.project_dir.trim() } : {}),
+    }),
+    [filters],
+  );
 
   /** Re-reads the visible sections, keeping as many rows as each one shows now. */
-  const refresh = useCallback(async (only?: RunState[]) => {
-    const states = (only ?? filters.states).filter((s) => filters.states.includes(s));
-    try {
-      const pages = await Promise.all(states.map((state) => listPage(client, params(state, Math.min(500, Math.max(PAGE, shown.current[state] ?? PAGE))))
-        .catch(guard) as Promise<SessionPage>));
-      setSections((previous) => {
-        const next = only ? { ...previous } : {};
-        states.forEach((state, i) => { next[state] = { sessions: pages[i]!.sessions, cursor: pages[i]!.next_cursor }; });
-        return next;
-      });
-      if (pages[0]) setCounts(pages[0].counts);
-      else setCounts((await listPage(client, { limit: 1 }).catch(guard)).counts);
-      setError(undefined);
-    } catch (caught) {
-      setError(describe(caught));
-    } finally {
-      setLoaded(true);
-    }
-  }, [client, guard, filters, params]);
+  const refresh = useCallback(
+    async (only?: RunState[]) => {
+      const states = (only ?? filters.states).filter((s) => filters.states.includes(s));
+      try {
+        const pages = await Promise.all(
+          states.map(
+            (state) =>
+              listPage(client, params(state, Math.min(500, Math.max(PAGE, shown.current[state] ?? PAGE)))).catch(
+                guard,
+              ) as Promise<SessionPage>,
+          ),
+        );
+        setSections((previous) => {
+          const next = only ? { ...previous } : {};
+          states.forEach((state, i) => {
+            next[state] = { sessions: pages[i]!.sessions, cursor: pages[i]!.next_cursor };
+          });
+          return next;
+        });
+        if (pages[0]) setCounts(pages[0].counts);
+        else setCounts((await listPage(client, { limit: 1 }).catch(guard)).counts);
+        setError(undefined);
+      } catch (caught) {
+        setError(describe(caught));
+      } finally {
+        setLoaded(true);
+      }
+    },
+    [client, guard, filters, params],
+  );
 
   const first = useRef(true);
   useEffect(() => {
@@ -76,7 +104,9 @@ export function Board({ agent }: { agent?: string | undefined }) {
     const id = setInterval(() => void refresh(['running']), RUNNING_REFRESH_MS);
     return () => clearInterval(id);
   }, [refresh]);
-  useEffect(() => { client.agents.list().then(setAgents, () => setAgents([])); }, [client]);
+  useEffect(() => {
+    client.agents.list().then(setAgents, () => setAgents([]));
+  }, [client]);
 
   useEffect(() => {
     document.title = tabTitle(counts);
@@ -93,61 +123,131 @@ export function Board({ agent }: { agent?: string | undefined }) {
     if (!cursor) return;
     try {
       const page = await listPage(client, params(state, PAGE, cursor)).catch(guard);
-      setSections((previous) => ({ ...previous, [state]: { sessions: [...(previous[state]?.sessions ?? []), ...page.sessions], cursor: page.next_cursor } }));
+      setSections((previous) => ({
+        ...previous,
+        [state]: { sessions: [...(previous[state]?.sessions ?? []), ...page.sessions], cursor: page.next_cursor },
+      }));
     } catch (caught) {
       setError(describe(caught));
     }
   };
 
-  const toggleState = (state: RunState) => setFilters((f) => ({
-    ...f,
-    states: f.states.includes(state) ? f.states.filter((s) => s !== state) : ATTENTION_ORDER.filter((s) => s === state || f.states.includes(s)),
-  }));
+  const toggleState = (state: RunState) =>
+    setFilters((f) => ({
+      ...f,
+      states: f.states.includes(state)
+        ? f.states.filter((s) => s !== state)
+        : ATTENTION_ORDER.filter((s) => s === state || f.states.includes(s)),
+    }));
 
   const total = counts ? ATTENTION_ORDER.reduce((n, s) => n + counts[s], 0) : 0;
   const filtered = Boolean(filters.prefix.trim() || filters.agent || filters.project_dir.trim());
-  const nothing = loaded && !error && filters.states.every((s) => !(sections[s]?.sessions.length));
+  const nothing = loaded && !error && filters.states.every((s) => !sections[s]?.sessions.length);
 
   return (
     <section aria-labelledby="board-title">
       <div class="title-row">
         <h1 id="board-title">Sessions</h1>
-        <a class="button primary" href={href('new')}>New session</a>
+        <a class="button primary" href={href('new')}>
+          New session
+        </a>
       </div>
       <div class="counts" role="group" aria-label="Show states">
         {ATTENTION_ORDER.map((state) => (
-          <button class={`count state-${state}`} aria-pressed={filters.states.includes(state)} onClick={() => toggleState(state)} data-state={state}>
+          <button
+            type="button"
+            class={`count state-${state}`}
+            aria-pressed={filters.states.includes(state)}
+            onClick={() => toggleState(state)}
+            data-state={state}
+          >
             <span class="count-n">{counts ? counts[state] : '–'}</span> {state}
           </button>
         ))}
         <span class="muted total">{total} in all</span>
       </div>
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>Name starts with<input type="search" value={filters.prefix} onInput={(e) => { const prefix = e.currentTarget.value; setFilters((f) => ({ ...f, prefix })); }} placeholder="fix-" /></label>
-        <label>Blueprint
-          <select value={filters.agent} onChange={(e) => { const agent = e.currentTarget.value; setFilters((f) => ({ ...f, agent })); }}>
+        <label>
+          Name starts with
+          <input
+            type="search"
+            value={filters.prefix}
+            onInput={(e) => {
+              const prefix = e.currentTarget.value;
+              setFilters((f) => ({ ...f, prefix }));
+            }}
+            placeholder="fix-"
+          />
+        </label>
+        <label>
+          Blueprint
+          <select
+            value={filters.agent}
+            onChange={(e) => {
+              const agent = e.currentTarget.value;
+              setFilters((f) => ({ ...f, agent }));
+            }}
+          >
             <option value="">any</option>
-            {agents.map((a) => <option value={a.name}>{a.name}</option>)}
+            {agents.map((a) => (
+              <option value={a.name}>{a.name}</option>
+            ))}
           </select>
         </label>
-        <label>Project dir<input type="text" value={filters.project_dir} onInput={(e) => { const project_dir = e.currentTarget.value; setFilters((f) => ({ ...f, project_dir })); }} placeholder="/home/me/src/app" /></label>
+        <label>
+          Project dir
+          <input
+            type="text"
+            value={filters.project_dir}
+            onInput={(e) => {
+              const project_dir = e.currentTarget.value;
+              setFilters((f) => ({ ...f, project_dir }));
+            }}
+            placeholder="/home/me/src/app"
+          />
+        </label>
       </form>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {nothing && (
         <div class="empty card">
-          {filtered || total ? <p>No session matches.</p> : <><p>No sessions yet.</p><p><a href={href('new')}>Start one</a> or run <code>ao-new NAME -p "…"</code>.</p></>}
+          {filtered || total ? (
+            <p>No session matches.</p>
+          ) : (
+            <>
+              <p>No sessions yet.</p>
+              <p>
+                <a href={href('new')}>Start one</a> or run <code>ao-new NAME -p "…"</code>.
+              </p>
+            </>
+          )}
         </div>
       )}
       {filters.states.map((state) => {
         const section = sections[state];
-        if (!section || !section.sessions.length) return null;
+        if (!section?.sessions.length) return null;
         return (
           <section class="board-section" aria-label={`${state} sessions`} data-section={state}>
-            <h2><span class={`dot state-${state}`} aria-hidden="true" />{state} <span class="muted">{filtered ? section.sessions.length + (section.cursor ? '+' : '') : counts?.[state]}</span></h2>
+            <h2>
+              <span class={`dot state-${state}`} aria-hidden="true" />
+              {state}{' '}
+              <span class="muted">
+                {filtered ? section.sessions.length + (section.cursor ? '+' : '') : counts?.[state]}
+              </span>
+            </h2>
             <ul class="rows">
-              {section.sessions.map((s) => <Row session={s} now={now} />)}
+              {section.sessions.map((s) => (
+                <Row session={s} now={now} />
+              ))}
             </ul>
-            {section.cursor && <button class="more" onClick={() => void more(state)}>Show more {state}</button>}
+            {section.cursor && (
+              <button type="button" class="more" onClick={() => void more(state)}>
+                Show more {state}
+              </button>
+            )}
           </section>
         );
       })}
@@ -157,22 +257,39 @@ export function Board({ agent }: { agent?: string | undefined }) {
 
 function Row({ session: s, now }: { session: SessionSummary; now: number }) {
   const stalled = isStalled(s, now);
-  const when = s.state === 'running'
-    ? `last event ${ago(s.updated_at, now)}`
-    : s.state === 'queued' ? `queued ${ago(s.last_run.queued_at, now)}` : `${s.state} ${ago(s.last_run.ended_at ?? s.updated_at, now)}`;
+  const when =
+    s.state === 'running'
+      ? `last event ${ago(s.updated_at, now)}`
+      : s.state === 'queued'
+        ? `queued ${ago(s.last_run.queued_at, now)}`
+        : `${s.state} ${ago(s.last_run.ended_at ?? s.updated_at, now)}`;
   return (
     <li class={`row${stalled ? ' stalled' : ''}`} data-session={s.name}>
       <a class="row-main" href={href('sessions', s.name)}>
         <span class={`badge state-${s.state}`}>{s.state}</span>
         <span class="row-name">{s.name}</span>
-        {(s.pending_approvals ?? 0) > 0 && <span class="badge asks" title="A question waits for a person: open the session">asks you</span>}
-        <span class="row-meta muted">{s.agent ?? 'no blueprint'} · {s.project_dir}</span>
+        {(s.pending_approvals ?? 0) > 0 && (
+          <span class="badge asks" title="A question waits for a person: open the session">
+            asks you
+          </span>
+        )}
+        <span class="row-meta muted">
+          {s.agent ?? 'no blueprint'} · {s.project_dir}
+        </span>
       </a>
-      <span class={`row-when${stalled ? ' warn' : ''}`} title={stalled ? `No event for over ${STALL_SECONDS / 60} min` : undefined}>
-        {stalled && <strong>stalled · </strong>}{when}
+      <span
+        class={`row-when${stalled ? ' warn' : ''}`}
+        title={stalled ? `No event for over ${STALL_SECONDS / 60} min` : undefined}
+      >
+        {stalled && <strong>stalled · </strong>}
+        {when}
       </span>
-      <span class="row-cost muted">{s.runs} run{s.runs === 1 ? '' : 's'} · {formatCost(s.totals.cost_usd)}</span>
-      {s.last_run.error && (s.state === 'failed' || s.state === 'stopped') && <span class="row-error">{s.last_run.error}</span>}
+      <span class="row-cost muted">
+        {s.runs} run{s.runs === 1 ? '' : 's'} · {formatCost(s.totals.cost_usd)}
+      </span>
+      {s.last_run.error && (s.state === 'failed' || s.state === 'stopped') && (
+        <span class="row-error">{s.last_run.error}</span>
+      )}
     </li>
   );
 }

@@ -44,39 +44,94 @@ export function RuntimeView() {
     await load();
   };
 
-  if (!info) return error ? <p class="error" role="alert">{error}</p> : <p>Loading…</p>;
+  if (!info)
+    return error ? (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    ) : (
+      <p>Loading…</p>
+    );
   const cap = info.max_concurrent;
   return (
     <section aria-labelledby="rt-title">
       <h1 id="rt-title">Runtime</h1>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <div class="card">
-        <h2>Running {info.running}{cap ? ` of ${cap}` : ''}</h2>
+        <h2>
+          Running {info.running}
+          {cap ? ` of ${cap}` : ''}
+        </h2>
         {cap && (
-          <div class="meter" role="meter" aria-valuemin={0} aria-valuemax={cap} aria-valuenow={info.running} aria-label="Running runs against the concurrency cap">
+          <div
+            class="meter"
+            role="meter"
+            aria-valuemin={0}
+            aria-valuemax={cap}
+            aria-valuenow={info.running}
+            aria-label="Running runs against the concurrency cap"
+          >
             <span style={{ width: `${Math.min(100, (info.running / cap) * 100)}%` }} />
           </div>
         )}
         {!cap && <p class="muted">No local executor: runs wait for an executor elsewhere.</p>}
-        <ul class="inline-list">{info.running_sessions.map((name) => <li><a href={href('sessions', name)}>{name}</a></li>)}</ul>
+        <ul class="inline-list">
+          {info.running_sessions.map((name) => (
+            <li>
+              <a href={href('sessions', name)}>{name}</a>
+            </li>
+          ))}
+        </ul>
       </div>
       <div class="card">
-        <h2>Queue <span class="muted">{info.queued}</span></h2>
-        {info.queue.length
-          ? <ol class="queue">{info.queue.map((q) => <li><a href={href('sessions', q.name)}>{q.name}</a> <span class="muted">queued {ago(q.queued_at, now)}</span></li>)}</ol>
-          : <p class="muted">Nothing waits.</p>}
+        <h2>
+          Queue <span class="muted">{info.queued}</span>
+        </h2>
+        {info.queue.length ? (
+          <ol class="queue">
+            {info.queue.map((q) => (
+              <li>
+                <a href={href('sessions', q.name)}>{q.name}</a>{' '}
+                <span class="muted">queued {ago(q.queued_at, now)}</span>
+              </li>
+            ))}
+          </ol>
+        ) : (
+          <p class="muted">Nothing waits.</p>
+        )}
         {info.queued > info.queue.length && <p class="muted">and {info.queued - info.queue.length} more</p>}
       </div>
       <dl class="facts card">
-        <div><dt>Version</dt><dd>{info.version}</dd></div>
-        <div><dt>Data</dt><dd><code>{info.data_dir}</code></dd></div>
-        <div><dt>Executor</dt><dd>{info.executor}</dd></div>
-        <div><dt>Agent Registry</dt><dd data-testid="registry-status">
-          {info.registry.reachable
-            ? <span class="ok">answers</span>
-            : <span class="error-text">does not answer{info.registry.error ? ` (${info.registry.error})` : ''}</span>}
-          {' '}<code>{info.registry.url}</code>{info.registry.version ? ` · ${info.registry.version}` : ''}
-        </dd></div>
+        <div>
+          <dt>Version</dt>
+          <dd>{info.version}</dd>
+        </div>
+        <div>
+          <dt>Data</dt>
+          <dd>
+            <code>{info.data_dir}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Executor</dt>
+          <dd>{info.executor}</dd>
+        </div>
+        <div>
+          <dt>Agent Registry</dt>
+          <dd data-testid="registry-status">
+            {info.registry.reachable ? (
+              <span class="ok">answers</span>
+            ) : (
+              <span class="error-text">does not answer{info.registry.error ? ` (${info.registry.error})` : ''}</span>
+            )}{' '}
+            <code>{info.registry.url}</code>
+            {info.registry.version ? ` · ${info.registry.version}` : ''}
+          </dd>
+        </div>
       </dl>
       <div class="card danger-zone">
         <h2>Clean</h2>
@@ -84,10 +139,18 @@ export function RuntimeView() {
         {confirming ? (
           <span class="confirm" role="group" aria-label="Confirm clean">
             Delete <strong>every</strong> session?
-            <button type="button" class="danger" onClick={() => void clean()}>Delete all sessions</button>
-            <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
+            <button type="button" class="danger" onClick={() => void clean()}>
+              Delete all sessions
+            </button>
+            <button type="button" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
           </span>
-        ) : <button type="button" class="danger" onClick={() => setConfirming(true)}>Clean…</button>}
+        ) : (
+          <button type="button" class="danger" onClick={() => setConfirming(true)}>
+            Clean…
+          </button>
+        )}
         {cleaned && <p role="status">{cleaned}</p>}
       </div>
     </section>

@@ -43,7 +43,8 @@ export function SessionView({ name }: { name: string }) {
       pending = [];
       setTimeline((t) => addEvents(t, batch));
       setRaw((r) => r.concat(batch));
-      if (batch.some((e) => e.type === 'session_start' || e.type === 'result' || e.type === 'session_stop')) void reload();
+      if (batch.some((e) => e.type === 'session_start' || e.type === 'result' || e.type === 'session_stop'))
+        void reload();
       // A question for a person, or its answer: the approval rows and the header follow.
       if (batch.some((e) => (e.type as string).startsWith('approval_') || e.type === 'session_stop')) {
         setAsked((n) => n + 1);
@@ -66,9 +67,19 @@ export function SessionView({ name }: { name: string }) {
     };
   }, [client, name, reload]);
 
-  useEffect(() => { document.title = `${name} · aof`; }, [name]);
+  useEffect(() => {
+    document.title = `${name} · aof`;
+  }, [name]);
 
-  if (error && !session) return <section><p class="error" role="alert">{error}</p><a href={href()}>Back to the board</a></section>;
+  if (error && !session)
+    return (
+      <section>
+        <p class="error" role="alert">
+          {error}
+        </p>
+        <a href={href()}>Back to the board</a>
+      </section>
+    );
   if (!session) return <p>Loading {name}…</p>;
   const commands = copyCommands(name);
   const usage = session.totals.usage;
@@ -76,17 +87,51 @@ export function SessionView({ name }: { name: string }) {
     <section aria-labelledby="session-title" class="session">
       <div class="title-row">
         <h1 id="session-title">{session.name}</h1>
-        <span class={`badge big state-${session.state}`} data-testid="session-state">{session.state}</span>
+        <span class={`badge big state-${session.state}`} data-testid="session-state">
+          {session.state}
+        </span>
       </div>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <dl class="facts card">
-        <div><dt>Blueprint</dt><dd>{session.agent ? <a href={href('blueprints', session.agent)}>{session.agent}</a> : 'none'}</dd></div>
-        <div><dt>Project dir</dt><dd><code>{session.project_dir}</code></dd></div>
-        <div><dt>Conversation</dt><dd><code>{session.claude_session_id ?? '–'}</code></dd></div>
-        <div><dt>Runs</dt><dd>{session.totals.runs}</dd></div>
-        <div><dt>Duration</dt><dd>{formatDuration(session.totals.duration_ms)}</dd></div>
-        <div><dt>Tokens</dt><dd>{formatTokens(usage.input_tokens)} in · {formatTokens(usage.output_tokens)} out · {formatTokens(usage.cache_read_input_tokens)} cached</dd></div>
-        <div><dt>Cost</dt><dd>{formatCost(session.totals.cost_usd)}</dd></div>
+        <div>
+          <dt>Blueprint</dt>
+          <dd>{session.agent ? <a href={href('blueprints', session.agent)}>{session.agent}</a> : 'none'}</dd>
+        </div>
+        <div>
+          <dt>Project dir</dt>
+          <dd>
+            <code>{session.project_dir}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Conversation</dt>
+          <dd>
+            <code>{session.claude_session_id ?? '–'}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Runs</dt>
+          <dd>{session.totals.runs}</dd>
+        </div>
+        <div>
+          <dt>Duration</dt>
+          <dd>{formatDuration(session.totals.duration_ms)}</dd>
+        </div>
+        <div>
+          <dt>Tokens</dt>
+          <dd>
+            {formatTokens(usage.input_tokens)} in · {formatTokens(usage.output_tokens)} out ·{' '}
+            {formatTokens(usage.cache_read_input_tokens)} cached
+          </dd>
+        </div>
+        <div>
+          <dt>Cost</dt>
+          <dd>{formatCost(session.totals.cost_usd)}</dd>
+        </div>
       </dl>
       <Approvals name={session.name} refresh={asked} />
       <Actions session={session} onChanged={reload} />
@@ -100,20 +145,39 @@ export function SessionView({ name }: { name: string }) {
           <li class={`run state-${run.state}`} data-run={run.number}>
             <span class={`badge state-${run.state}`}>{run.state}</span>
             <strong>Run {run.number}</strong>
-            <span class="muted">queued {new Date(run.queued_at).toLocaleString()}{run.started_at ? ` · started ${new Date(run.started_at).toLocaleTimeString()}` : ''}{run.ended_at ? ` · ended ${new Date(run.ended_at).toLocaleTimeString()}` : ''}</span>
-            <span>{formatDuration(run.duration_ms)} · {formatCost(run.cost_usd)}</span>
-            <details><summary>Prompt</summary><pre class="wrap">{run.prompt}</pre></details>
+            <span class="muted">
+              queued {new Date(run.queued_at).toLocaleString()}
+              {run.started_at ? ` · started ${new Date(run.started_at).toLocaleTimeString()}` : ''}
+              {run.ended_at ? ` · ended ${new Date(run.ended_at).toLocaleTimeString()}` : ''}
+            </span>
+            <span>
+              {formatDuration(run.duration_ms)} · {formatCost(run.cost_usd)}
+            </span>
+            <details>
+              <summary>Prompt</summary>
+              <pre class="wrap">{run.prompt}</pre>
+            </details>
             {run.error && <p class="run-error">{run.error}</p>}
           </li>
         ))}
       </ol>
       <div class="title-row">
         <h2>Events</h2>
-        <label class="check"><input type="checkbox" checked={showRaw} onChange={(e) => setShowRaw(e.currentTarget.checked)} /> Raw JSON</label>
+        <label class="check">
+          <input type="checkbox" checked={showRaw} onChange={(e) => setShowRaw(e.currentTarget.checked)} /> Raw JSON
+        </label>
       </div>
-      {showRaw
-        ? <pre class="raw" data-testid="raw-events">{JSON.stringify(raw, null, 2)}</pre>
-        : <ol class="events" aria-live="polite">{timeline.items.map((item) => <EventRow key={item.seq} item={item} />)}</ol>}
+      {showRaw ? (
+        <pre class="raw" data-testid="raw-events">
+          {JSON.stringify(raw, null, 2)}
+        </pre>
+      ) : (
+        <ol class="events" aria-live="polite">
+          {timeline.items.map((item) => (
+            <EventRow key={item.seq} item={item} />
+          ))}
+        </ol>
+      )}
       {!timeline.items.length && !showRaw && <p class="muted">No events yet.</p>}
     </section>
   );
@@ -134,11 +198,17 @@ function EventItem({ item }: { item: TimelineItem }) {
   const time = new Date(item.at).toLocaleTimeString();
   switch (item.kind) {
     case 'start':
-      return <li class="ev ev-start" data-seq={item.seq}><span class="muted">{time}</span> Run {item.run} started{item.model ? ` (${item.model})` : ''}</li>;
+      return (
+        <li class="ev ev-start" data-seq={item.seq}>
+          <span class="muted">{time}</span> Run {item.run} started{item.model ? ` (${item.model})` : ''}
+        </li>
+      );
     case 'message':
       return (
         <li class={`ev ev-message ${item.role}`} data-seq={item.seq}>
-          <span class="muted">{time} · {item.role}</span>
+          <span class="muted">
+            {time} · {item.role}
+          </span>
           <div class="markdown" dangerouslySetInnerHTML={{ __html: markdownHtml(item.text) }} />
         </li>
       );
@@ -148,24 +218,44 @@ function EventItem({ item }: { item: TimelineItem }) {
           <details>
             <summary>
               <span class="muted">{time}</span> <strong>{item.tool}</strong>{' '}
-              <span class="muted">{item.output === undefined ? 'running…' : item.isError ? `error · ${formatDuration(item.durationMs)}` : formatDuration(item.durationMs)}</span>
+              <span class="muted">
+                {item.output === undefined
+                  ? 'running…'
+                  : item.isError
+                    ? `error · ${formatDuration(item.durationMs)}`
+                    : formatDuration(item.durationMs)}
+              </span>
             </summary>
             <h4>Input</h4>
             <pre class="wrap">{JSON.stringify(item.input, null, 2)}</pre>
-            {item.output !== undefined && <><h4>{item.isError ? 'Error' : 'Output'}</h4><pre class="wrap">{item.output}</pre></>}
+            {item.output !== undefined && (
+              <>
+                <h4>{item.isError ? 'Error' : 'Output'}</h4>
+                <pre class="wrap">{item.output}</pre>
+              </>
+            )}
           </details>
         </li>
       );
     case 'result':
       return (
         <li class={`ev ev-result${item.isError ? ' is-error' : ''}`} data-seq={item.seq}>
-          <span class="muted">{time} · result{item.costUsd !== undefined ? ` · ${formatCost(item.costUsd)}` : ''}</span>
+          <span class="muted">
+            {time} · result{item.costUsd !== undefined ? ` · ${formatCost(item.costUsd)}` : ''}
+          </span>
           {item.text && <div class="markdown" dangerouslySetInnerHTML={{ __html: markdownHtml(item.text) }} />}
-          {item.errors.map((e) => <p class="run-error">{e}</p>)}
+          {item.errors.map((e) => (
+            <p class="run-error">{e}</p>
+          ))}
         </li>
       );
     case 'stop':
-      return <li class="ev ev-stop" data-seq={item.seq}><span class="muted">{time}</span> Run {item.run} ended: {item.reason}{item.exitCode !== null && item.exitCode !== undefined ? ` (exit ${item.exitCode})` : ''}</li>;
+      return (
+        <li class="ev ev-stop" data-seq={item.seq}>
+          <span class="muted">{time}</span> Run {item.run} ended: {item.reason}
+          {item.exitCode !== null && item.exitCode !== undefined ? ` (exit ${item.exitCode})` : ''}
+        </li>
+      );
   }
 }
 
@@ -183,7 +273,9 @@ function CopyButton({ label, text }: { label: string; text: string }) {
   return (
     <span class="copy">
       <code>{text}</code>
-      <button type="button" onClick={() => void copy()} aria-label={label}>{copied ? 'Copied' : 'Copy'}</button>
+      <button type="button" onClick={() => void copy()} aria-label={label}>
+        {copied ? 'Copied' : 'Copy'}
+      </button>
     </span>
   );
 }
@@ -202,30 +294,59 @@ function Actions({ session, onChanged }: { session: Session; onChanged: () => Pr
       await onChanged();
     }
   };
-  const stop = async () => { if (await run(() => client.sessions.stop(session.name))) await onChanged(); };
-  const remove = async () => { if (await run(() => client.sessions.delete(session.name))) go(); };
+  const stop = async () => {
+    if (await run(() => client.sessions.stop(session.name))) await onChanged();
+  };
+  const remove = async () => {
+    if (await run(() => client.sessions.delete(session.name))) go();
+  };
 
   return (
     <div class="actions card">
       <form class="resume" onSubmit={resume}>
         <label for="resume-prompt">Resume with a prompt</label>
-        <textarea id="resume-prompt" rows={2} value={prompt} onInput={(e) => setPrompt(e.currentTarget.value)} aria-describedby="resume-error" placeholder="Now add a test for …" />
-        {(errors.prompt || errors.body) && <p id="resume-error" class="field-error" role="alert">{errors.prompt ?? errors.body}</p>}
-        <button type="submit" class="primary" disabled={busy || active}>Resume</button>
+        <textarea
+          id="resume-prompt"
+          rows={2}
+          value={prompt}
+          onInput={(e) => setPrompt(e.currentTarget.value)}
+          aria-describedby="resume-error"
+          placeholder="Now add a test for …"
+        />
+        {(errors.prompt || errors.body) && (
+          <p id="resume-error" class="field-error" role="alert">
+            {errors.prompt ?? errors.body}
+          </p>
+        )}
+        <button type="submit" class="primary" disabled={busy || active}>
+          Resume
+        </button>
       </form>
       <div class="buttons">
-        <button type="button" onClick={() => void stop()} disabled={busy || !active}>Stop</button>
+        <button type="button" onClick={() => void stop()} disabled={busy || !active}>
+          Stop
+        </button>
         {confirming ? (
           <span class="confirm" role="group" aria-label="Confirm delete">
             Delete <strong>{session.name}</strong> and all its events?
-            <button type="button" class="danger" onClick={() => void remove()} disabled={busy}>Delete for good</button>
-            <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
+            <button type="button" class="danger" onClick={() => void remove()} disabled={busy}>
+              Delete for good
+            </button>
+            <button type="button" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
           </span>
         ) : (
-          <button type="button" class="danger" onClick={() => setConfirming(true)}>Delete…</button>
+          <button type="button" class="danger" onClick={() => setConfirming(true)}>
+            Delete…
+          </button>
         )}
       </div>
-      {message && <p class="error" role="alert">{message}</p>}
+      {message && (
+        <p class="error" role="alert">
+          {message}
+        </p>
+      )}
     </div>
   );
 }
@@ -241,13 +362,19 @@ function Approvals({ name, refresh }: { name: string; refresh: number }) {
       // The session view shows what went wrong with the runtime.
     }
   }, [client, guard, name]);
-  useEffect(() => { void load(); }, [load, refresh]);
+  useEffect(() => {
+    void load();
+  }, [load, refresh]);
   if (!pending.length) return null;
   return (
-    <div class="approvals card" aria-label="Waiting for you">
+    <section class="approvals card" aria-label="Waiting for you">
       <h2>Waiting for you</h2>
-      <ul>{pending.map((approval) => <ApprovalRow key={approval.id} approval={approval} onAnswered={load} />)}</ul>
-    </div>
+      <ul>
+        {pending.map((approval) => (
+          <ApprovalRow key={approval.id} approval={approval} onAnswered={load} />
+        ))}
+      </ul>
+    </section>
   );
 }
 
@@ -255,20 +382,45 @@ function ApprovalRow({ approval, onAnswered }: { approval: Approval; onAnswered:
   const { client } = useClient();
   const [message, setMessage] = useState('');
   const { submit, message: problem, busy } = useSubmit();
-  const approve = async () => { if (await submit(() => client.approvals.approve(approval.id))) await onAnswered(); };
-  const deny = async () => { if (await submit(() => client.approvals.deny(approval.id, { message: message || undefined }))) await onAnswered(); };
+  const approve = async () => {
+    if (await submit(() => client.approvals.approve(approval.id))) await onAnswered();
+  };
+  const deny = async () => {
+    if (await submit(() => client.approvals.deny(approval.id, { message: message || undefined }))) await onAnswered();
+  };
   const field = `deny-${approval.id}`;
   return (
     <li class="approval" data-approval={approval.id}>
-      <p><strong>{approval.tool}</strong> <span class="muted">run {approval.run} · asked {new Date(approval.asked_at).toLocaleTimeString()} · expires {new Date(approval.expires_at).toLocaleTimeString()}</span></p>
+      <p>
+        <strong>{approval.tool}</strong>{' '}
+        <span class="muted">
+          run {approval.run} · asked {new Date(approval.asked_at).toLocaleTimeString()} · expires{' '}
+          {new Date(approval.expires_at).toLocaleTimeString()}
+        </span>
+      </p>
       <pre class="wrap">{JSON.stringify(approval.input, null, 2)}</pre>
       <div class="buttons">
-        <button type="button" class="primary" onClick={() => void approve()} disabled={busy}>Approve</button>
-        <label for={field} class="sr-only">Message for the agent</label>
-        <input id={field} value={message} onInput={(e) => setMessage(e.currentTarget.value)} placeholder="Why not (the agent reads this)" />
-        <button type="button" class="danger" onClick={() => void deny()} disabled={busy}>Deny</button>
+        <button type="button" class="primary" onClick={() => void approve()} disabled={busy}>
+          Approve
+        </button>
+        <label for={field} class="sr-only">
+          Message for the agent
+        </label>
+        <input
+          id={field}
+          value={message}
+          onInput={(e) => setMessage(e.currentTarget.value)}
+          placeholder="Why not (the agent reads this)"
+        />
+        <button type="button" class="danger" onClick={() => void deny()} disabled={busy}>
+          Deny
+        </button>
       </div>
-      {problem && <p class="error" role="alert">{problem}</p>}
+      {problem && (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      )}
     </li>
   );
 }

@@ -8,7 +8,11 @@ import { href } from '../router.js';
 import { listEvery, type SessionSummary } from '../sessions-page.js';
 import { toCsv, usageBy, usageTotal, type UsageKey, type UsageRow } from '../usage.js';
 
-const TABS: Array<[UsageKey, string]> = [['day', 'Per day'], ['blueprint', 'Per blueprint'], ['session', 'Per session']];
+const TABS: Array<[UsageKey, string]> = [
+  ['day', 'Per day'],
+  ['blueprint', 'Per blueprint'],
+  ['session', 'Per session'],
+];
 
 export function UsageView() {
   const { client, guard } = useClient();
@@ -19,10 +23,17 @@ export function UsageView() {
 
   useEffect(() => {
     document.title = 'Usage · aof';
-    listEvery(client, {}, setProgress).catch(guard).then(setSessions, (caught) => setError(describe(caught)));
+    listEvery(client, {}, setProgress)
+      .catch(guard)
+      .then(setSessions, (caught) => setError(describe(caught)));
   }, [client, guard]);
 
-  if (error) return <p class="error" role="alert">{error}</p>;
+  if (error)
+    return (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    );
   if (!sessions) return <p>Reading sessions… {progress || ''}</p>;
   const rows = usageBy(sessions, by);
   const total = usageTotal(sessions);
@@ -38,35 +49,87 @@ export function UsageView() {
     <section aria-labelledby="usage-title">
       <div class="title-row">
         <h1 id="usage-title">Usage</h1>
-        <button type="button" onClick={download}>Export CSV</button>
+        <button type="button" onClick={download}>
+          Export CSV
+        </button>
       </div>
       <dl class="facts card totals">
-        <div><dt>Cost</dt><dd data-testid="total-cost">{formatCost(total.cost_usd)}</dd></div>
-        <div><dt>Output tokens</dt><dd>{formatTokens(total.output_tokens)}</dd></div>
-        <div><dt>Input tokens</dt><dd>{formatTokens(total.input_tokens)}</dd></div>
-        <div><dt>Cached reads</dt><dd>{formatTokens(total.cache_read_input_tokens)}</dd></div>
-        <div><dt>Runs</dt><dd>{total.runs}</dd></div>
-        <div><dt>Sessions</dt><dd>{total.sessions}</dd></div>
+        <div>
+          <dt>Cost</dt>
+          <dd data-testid="total-cost">{formatCost(total.cost_usd)}</dd>
+        </div>
+        <div>
+          <dt>Output tokens</dt>
+          <dd>{formatTokens(total.output_tokens)}</dd>
+        </div>
+        <div>
+          <dt>Input tokens</dt>
+          <dd>{formatTokens(total.input_tokens)}</dd>
+        </div>
+        <div>
+          <dt>Cached reads</dt>
+          <dd>{formatTokens(total.cache_read_input_tokens)}</dd>
+        </div>
+        <div>
+          <dt>Runs</dt>
+          <dd>{total.runs}</dd>
+        </div>
+        <div>
+          <dt>Sessions</dt>
+          <dd>{total.sessions}</dd>
+        </div>
       </dl>
       <div class="tabs" role="tablist">
-        {TABS.map(([key, label]) => <button role="tab" aria-selected={by === key} onClick={() => setBy(key)}>{label}</button>)}
+        {TABS.map(([key, label]) => (
+          <button type="button" role="tab" aria-selected={by === key} onClick={() => setBy(key)}>
+            {label}
+          </button>
+        ))}
       </div>
-      {by !== 'session' && rows.length > 0 && <div class="card chart-card"><BarChart rows={rows} /></div>}
+      {by !== 'session' && rows.length > 0 && (
+        <div class="card chart-card">
+          <BarChart rows={rows} />
+        </div>
+      )}
       <div class="table-wrap">
         <table class="usage">
-          <thead><tr><th scope="col">{by}</th><th scope="col">sessions</th><th scope="col">runs</th><th scope="col">input</th><th scope="col">output</th><th scope="col">cached</th><th scope="col">duration</th><th scope="col">cost</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">{by}</th>
+              <th scope="col">sessions</th>
+              <th scope="col">runs</th>
+              <th scope="col">input</th>
+              <th scope="col">output</th>
+              <th scope="col">cached</th>
+              <th scope="col">duration</th>
+              <th scope="col">cost</th>
+            </tr>
+          </thead>
           <tbody>
             {rows.map((r) => (
               <tr>
                 <th scope="row">{by === 'session' ? <a href={href('sessions', r.key)}>{r.key}</a> : r.key}</th>
-                <td>{r.sessions}</td><td>{r.runs}</td><td>{formatTokens(r.input_tokens)}</td><td>{formatTokens(r.output_tokens)}</td>
-                <td>{formatTokens(r.cache_read_input_tokens)}</td><td>{formatDuration(r.duration_ms)}</td><td>{formatCost(r.cost_usd)}</td>
+                <td>{r.sessions}</td>
+                <td>{r.runs}</td>
+                <td>{formatTokens(r.input_tokens)}</td>
+                <td>{formatTokens(r.output_tokens)}</td>
+                <td>{formatTokens(r.cache_read_input_tokens)}</td>
+                <td>{formatDuration(r.duration_ms)}</td>
+                <td>{formatCost(r.cost_usd)}</td>
               </tr>
             ))}
           </tbody>
           <tfoot>
-            <tr><th scope="row">total</th><td>{total.sessions}</td><td>{total.runs}</td><td>{formatTokens(total.input_tokens)}</td><td>{formatTokens(total.output_tokens)}</td>
-              <td>{formatTokens(total.cache_read_input_tokens)}</td><td>{formatDuration(total.duration_ms)}</td><td>{formatCost(total.cost_usd)}</td></tr>
+            <tr>
+              <th scope="row">total</th>
+              <td>{total.sessions}</td>
+              <td>{total.runs}</td>
+              <td>{formatTokens(total.input_tokens)}</td>
+              <td>{formatTokens(total.output_tokens)}</td>
+              <td>{formatTokens(total.cache_read_input_tokens)}</td>
+              <td>{formatDuration(total.duration_ms)}</td>
+              <td>{formatCost(total.cost_usd)}</td>
+            </tr>
           </tfoot>
         </table>
       </div>
@@ -84,25 +147,62 @@ function BarChart({ rows }: { rows: UsageRow[] }) {
     const style = getComputedStyle(document.documentElement);
     const color = (name: string) => style.getPropertyValue(name).trim() || '#888';
     const xs = rows.map((_, i) => i);
-    const plot = new uPlot({
-      width: Math.max(280, el.clientWidth),
-      height: 220,
-      scales: { x: { time: false, range: [-0.6, rows.length - 0.4] }, tokens: {} },
-      axes: [
-        { stroke: color('--muted'), grid: { show: false }, values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? rows[t]?.key ?? '' : '')), splits: () => xs },
-        { stroke: color('--muted'), values: (_u, ticks) => ticks.map((t) => `$${t.toFixed(2)}`), size: 60, grid: { stroke: color('--line') } },
-        { scale: 'tokens', side: 1, stroke: color('--muted'), values: (_u, ticks) => ticks.map((t) => formatTokens(t)), grid: { show: false }, size: 60 },
-      ],
-      series: [
-        {},
-        { label: 'cost', stroke: color('--accent'), fill: color('--accent-soft'), paths: uPlot.paths.bars!({ size: [0.6, 60] }), points: { show: false }, value: (_u, v) => formatCost(v) },
-        { label: 'output tokens', scale: 'tokens', stroke: color('--warn'), width: 2, value: (_u, v) => (v === null ? '–' : formatTokens(v)) },
-      ],
-      legend: { show: true },
-    }, [xs, rows.map((r) => r.cost_usd), rows.map((r) => r.output_tokens)], el);
+    const plot = new uPlot(
+      {
+        width: Math.max(280, el.clientWidth),
+        height: 220,
+        scales: { x: { time: false, range: [-0.6, rows.length - 0.4] }, tokens: {} },
+        axes: [
+          {
+            stroke: color('--muted'),
+            grid: { show: false },
+            values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (rows[t]?.key ?? '') : '')),
+            splits: () => xs,
+          },
+          {
+            stroke: color('--muted'),
+            values: (_u, ticks) => ticks.map((t) => `$${t.toFixed(2)}`),
+            size: 60,
+            grid: { stroke: color('--line') },
+          },
+          {
+            scale: 'tokens',
+            side: 1,
+            stroke: color('--muted'),
+            values: (_u, ticks) => ticks.map((t) => formatTokens(t)),
+            grid: { show: false },
+            size: 60,
+          },
+        ],
+        series: [
+          {},
+          {
+            label: 'cost',
+            stroke: color('--accent'),
+            fill: color('--accent-soft'),
+            paths: uPlot.paths.bars!({ size: [0.6, 60] }),
+            points: { show: false },
+            value: (_u, v) => formatCost(v),
+          },
+          {
+            label: 'output tokens',
+            scale: 'tokens',
+            stroke: color('--warn'),
+            width: 2,
+            value: (_u, v) => (v === null ? '–' : formatTokens(v)),
+          },
+        ],
+        legend: { show: true },
+      },
+      [xs, rows.map((r) => r.cost_usd), rows.map((r) => r.output_tokens)],
+      el,
+    );
     const resize = () => plot.setSize({ width: Math.max(280, el.clientWidth), height: 220 });
     addEventListener('resize', resize);
-    return () => { removeEventListener('resize', resize); plot.destroy(); };
+    return () => {
+      removeEventListener('resize', resize);
+      plot.destroy();
+    };
   }, [rows]);
   return <div ref={box} class="chart" aria-label="Cost and output tokens chart" role="img" />;
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { constants, existsSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,9 +54,16 @@ const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
  * (its `code`: ENOENT for a missing cwd, EACCES, EMFILE, EAGAIN, ENOMEM, ENOSPC...) when it could
  * not be started, so a failure to start is the run's failure and never an unhandled 'error' event.
  */
-export async function spawnAgent(bin: string, args: string[], files: RunFiles, cwd: string, env: NodeJS.ProcessEnv): Promise<AgentProcess> {
-  const script = `"$0" "$@" <${shellQuote(files.prompt)} >${shellQuote(files.stream)} 2>${shellQuote(files.stderr)}; `
-    + `echo $? >${shellQuote(`${files.exit}.tmp`)} && mv ${shellQuote(`${files.exit}.tmp`)} ${shellQuote(files.exit)}`;
+export async function spawnAgent(
+  bin: string,
+  args: string[],
+  files: RunFiles,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<AgentProcess> {
+  const script =
+    `"$0" "$@" <${shellQuote(files.prompt)} >${shellQuote(files.stream)} 2>${shellQuote(files.stderr)}; ` +
+    `echo $? >${shellQuote(`${files.exit}.tmp`)} && mv ${shellQuote(`${files.exit}.tmp`)} ${shellQuote(files.exit)}`;
   const child = spawn('/bin/sh', ['-c', script, bin, ...args], { cwd, env, detached: true, stdio: 'ignore' });
   const exited = new Promise<Exit>((resolve) => {
     child.once('exit', (_code, signal) => {
@@ -82,7 +89,7 @@ export async function spawnAgent(bin: string, args: string[], files: RunFiles, c
 
 /** What keeps an agent from starting in `dir`, as far as looking at it tells; null when nothing does. */
 export async function inspectProjectDir(dir: string): Promise<ProjectDirProblem | null> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(dir);
   } catch (error) {
@@ -92,7 +99,10 @@ export async function inspectProjectDir(dir: string): Promise<ProjectDirProblem 
     return code === 'EACCES' || code === 'EPERM' ? 'no-access' : null;
   }
   if (!info.isDirectory()) return 'not-a-directory';
-  return access(dir, constants.X_OK).then(() => null, () => 'no-access' as const);
+  return access(dir, constants.X_OK).then(
+    () => null,
+    () => 'no-access' as const,
+  );
 }
 
 /** Re-adopts the run's process if it is still the one we started (same pid and start time). */
@@ -100,7 +110,10 @@ export function adoptAgent(files: RunFiles): AgentProcess | null {
   let pid: number;
   let marker: string;
   try {
-    [pid, marker] = readFileSync(files.pid, 'utf8').trim().split(' ').map((v, i) => (i === 0 ? Number(v) : v)) as [number, string];
+    [pid, marker] = readFileSync(files.pid, 'utf8')
+      .trim()
+      .split(' ')
+      .map((v, i) => (i === 0 ? Number(v) : v)) as [number, string];
   } catch {
     return null;
   }
@@ -178,4 +191,3 @@ function procFields(pid: number): string[] | undefined {
     return undefined;
   }
 }
-

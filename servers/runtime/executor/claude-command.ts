@@ -12,7 +12,10 @@ import { inApprovalMode } from './permission-server.js';
  * The CLI flags for one run. A blueprint's system prompt and settings go on every run, new or
  * resumed, because Claude Code does not remember them in a conversation.
  */
-export function claudeArgs(session: StoredSession, options: { resume: boolean; permissionMode: string; mcpConfigPath: string | null }): string[] {
+export function claudeArgs(
+  session: StoredSession,
+  options: { resume: boolean; permissionMode: string; mcpConfigPath: string | null },
+): string[] {
   const blueprint = session.blueprint;
   const approval = inApprovalMode(session);
   const args = ['-p', '--output-format', 'stream-json', '--verbose'];
@@ -32,12 +35,23 @@ export function claudeArgs(session: StoredSession, options: { resume: boolean; p
 
 /** The absolute path of an executable given as a path or a name on PATH; null when there is none. */
 export async function resolveExecutable(command: string, path = process.env.PATH ?? ''): Promise<string | null> {
-  const candidates = command.includes('/') ? [resolve(command)] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  const candidates = command.includes('/')
+    ? [resolve(command)]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   for (const candidate of candidates) {
     if (!isAbsolute(candidate)) continue;
     const info = await stat(candidate).catch(() => null);
     if (!info?.isFile()) continue;
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return null;
 }

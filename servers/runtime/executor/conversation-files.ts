@@ -114,12 +114,17 @@ export async function readConversation(location: ConversationLocation): Promise<
  * will look for it when resumed at `location`, replacing what is there: the file 0600, the folders
  * it creates 0700. A conversation recorded in another cwd is written for this one, and resumes.
  */
-export async function restoreConversation(location: ConversationLocation, gzipped: Buffer): Promise<RestoredConversation> {
+export async function restoreConversation(
+  location: ConversationLocation,
+  gzipped: Buffer,
+): Promise<RestoredConversation> {
   let text: Buffer;
   try {
     text = await promisify(gunzip)(gzipped);
   } catch (error) {
-    throw new Error(`the saved conversation of Claude Code session ${location.claudeSessionId} is not gzip'd JSON lines: ${(error as Error).message}`);
+    throw new Error(
+      `the saved conversation of Claude Code session ${location.claudeSessionId} is not gzip'd JSON lines: ${(error as Error).message}`,
+    );
   }
   const path = await locateConversation(location);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -130,6 +135,6 @@ export async function restoreConversation(location: ConversationLocation, gzippe
 /** The 32-bit string hash Claude Code gives a long project folder (over UTF-16 code units). */
 function stringHash(text: string): number {
   let hash = 0;
-  for (let i = 0; i < text.length; i++) hash = (hash << 5) - hash + text.charCodeAt(i) | 0;
+  for (let i = 0; i < text.length; i++) hash = ((hash << 5) - hash + text.charCodeAt(i)) | 0;
   return hash;
 }

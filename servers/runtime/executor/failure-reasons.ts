@@ -19,7 +19,8 @@ export type ProjectDirProblem = 'missing' | 'not-a-directory' | 'no-access';
 /** Why an agent could not be started, from the error's code (errno) and where it happened. */
 export function startFailureReason(error: unknown, where: StartStage): string {
   const code = errorCode(error);
-  if (where.stage === 'spawn' && where.projectDirProblem) return projectDirReason(where.projectDir, where.projectDirProblem);
+  if (where.stage === 'spawn' && where.projectDirProblem)
+    return projectDirReason(where.projectDir, where.projectDirProblem);
   const shared = resourceReason(code);
   if (shared) return shared;
   if (where.stage === 'run-files') {
@@ -81,20 +82,27 @@ export function cliNotFoundReason(configured: string): string {
 /** Claude Code's refusal of bypassPermissions as root, which it prints on stderr. */
 const ROOT_REFUSAL = /cannot be used with root\/sudo/i;
 
-export const ROOT_ADVICE = 'the runtime runs as root, where Claude Code refuses bypassPermissions: set IS_SANDBOX=1 in the '
-  + "runtime's environment if this machine is a sandbox, or run the runtime as a normal user, or choose another "
-  + 'permission mode (AGENT_ORCHESTRATOR_PERMISSION_MODE, or the blueprint\'s permission_mode)';
+export const ROOT_ADVICE =
+  'the runtime runs as root, where Claude Code refuses bypassPermissions: set IS_SANDBOX=1 in the ' +
+  "runtime's environment if this machine is a sandbox, or run the runtime as a normal user, or choose another " +
+  "permission mode (AGENT_ORCHESTRATOR_PERMISSION_MODE, or the blueprint's permission_mode)";
 
 /** The reason of a run that ended without a result line, from its exit and Claude Code's stderr. */
-export function exitReason(exit: { code: number | null; signal: string | null }, stderr: string, lostReason?: string): string {
+export function exitReason(
+  exit: { code: number | null; signal: string | null },
+  stderr: string,
+  lostReason?: string,
+): string {
   if (exit.signal) return `Claude Code was ended by ${exit.signal}`;
   if (exit.code === null && lostReason) return lostReason;
   const text = stderr.trim();
   const detail = text ? `: ${text.slice(-2000)}` : '';
   const advice = ROOT_REFUSAL.test(text) ? `. ${capitalize(ROOT_ADVICE)}` : '';
   if (exit.code === 127) {
-    return `Claude Code could not be run (exit code 127: the CLI was not found or not executable)${detail}; `
-      + `${INSTALL_CLI}, ${RESUME}`;
+    return (
+      `Claude Code could not be run (exit code 127: the CLI was not found or not executable)${detail}; ` +
+      `${INSTALL_CLI}, ${RESUME}`
+    );
   }
   return `Claude Code exited with code ${exit.code ?? 'unknown'} without a result${detail}${advice}`;
 }
@@ -122,8 +130,9 @@ function messageOf(error: unknown): string {
  * What a runner knows when Claude Code answered a `--resume` with "No conversation found": whether it
  * had restored the session's saved conversation first (see conversation-files.ts), and where.
  */
-export type MissingConversation = { claudeSessionId: string } & (
-  /** The runtime had no conversation saved for the session. */
+export type MissingConversation = {
+  claudeSessionId: string;
+} /** The runtime had no conversation saved for the session. */ & (
   | { restoredAt: null }
   /** It was written to `restoredAt` for the agent's cwd, and Claude Code still did not find it. */
   | { restoredAt: string; cwd: string }
@@ -132,14 +141,18 @@ export type MissingConversation = { claudeSessionId: string } & (
 /** Why a resume found no conversation to continue, and what to do about it. */
 export function conversationNotFoundReason(facts: MissingConversation): string {
   if (facts.restoredAt === null) {
-    return `Claude Code has no conversation ${facts.claudeSessionId} on this host, and the runtime has none saved for the session `
-      + '(its last run ended before its conversation could be kept): what the agent said before is lost; resume the session '
-      + 'with a prompt that gives the context again, or start a new session';
+    return (
+      `Claude Code has no conversation ${facts.claudeSessionId} on this host, and the runtime has none saved for the session ` +
+      '(its last run ended before its conversation could be kept): what the agent said before is lost; resume the session ' +
+      'with a prompt that gives the context again, or start a new session'
+    );
   }
-  return `Claude Code found no conversation ${facts.claudeSessionId} although it was restored to ${facts.restoredAt} for the project dir `
-    + `${facts.cwd}: the agent's Claude Code keeps its conversations elsewhere. Give the runner the agent's CLAUDE_CONFIG_DIR and HOME, `
-    + 'and a Claude Code that keeps conversations in <config dir>/projects/<real path of the project dir, every character but '
-    + `ASCII letters and digits as '-'>/<session id>.jsonl, ${RESUME}`;
+  return (
+    `Claude Code found no conversation ${facts.claudeSessionId} although it was restored to ${facts.restoredAt} for the project dir ` +
+    `${facts.cwd}: the agent's Claude Code keeps its conversations elsewhere. Give the runner the agent's CLAUDE_CONFIG_DIR and HOME, ` +
+    'and a Claude Code that keeps conversations in <config dir>/projects/<real path of the project dir, every character but ' +
+    `ASCII letters and digits as '-'>/<session id>.jsonl, ${RESUME}`
+  );
 }
 
 /**
@@ -149,6 +162,8 @@ export function conversationNotFoundReason(facts: MissingConversation): string {
  */
 export function conversationMovedNote(recordedCwd: string | null, cwd: string): string | null {
   if (recordedCwd === null || recordedCwd === cwd) return null;
-  return `the conversation was recorded in ${recordedCwd} and continues in ${cwd}: files it mentions under ${recordedCwd} `
-    + 'may not be there on this host';
+  return (
+    `the conversation was recorded in ${recordedCwd} and continues in ${cwd}: files it mentions under ${recordedCwd} ` +
+    'may not be there on this host'
+  );
 }

@@ -8,11 +8,25 @@ import type { RunScheduler } from '../session-service.js';
 import type { EventInput, StoredRun, StoredSession } from '../session-store.js';
 import type { ClaimedRun, RunPort } from './run-port.js';
 import {
-  adoptAgent, inspectProjectDir, readExitCode, runFiles, signalGroup, spawnAgent, type AgentProcess, type Exit, type RunFiles,
+  adoptAgent,
+  inspectProjectDir,
+  readExitCode,
+  runFiles,
+  signalGroup,
+  spawnAgent,
+  type AgentProcess,
+  type Exit,
+  type RunFiles,
 } from './agent-process.js';
 import { claudeArgs, resolveExecutable } from './claude-command.js';
 import { agentMcpServers, inApprovalMode } from './permission-server.js';
-import { cliNotFoundReason, conversationMovedNote, exitReason, startFailureReason, unexpectedFailureReason } from './failure-reasons.js';
+import {
+  cliNotFoundReason,
+  conversationMovedNote,
+  exitReason,
+  startFailureReason,
+  unexpectedFailureReason,
+} from './failure-reasons.js';
 import { LineTail } from './line-tail.js';
 import { locateConversation, readConversation, restoreConversation } from './conversation-files.js';
 import { StreamParser } from './stream-parser.js';
@@ -46,7 +60,9 @@ export interface ExecutorOptions {
  */
 export const DEFAULT_MAX_CONCURRENT = 8;
 
-export function executorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<ExecutorOptions, 'dataDir' | 'logger'> {
+export function executorOptionsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<ExecutorOptions, 'dataDir' | 'logger'> {
   const max = Number(env.AGENT_ORCHESTRATOR_MAX_CONCURRENT);
   return {
     claudeBin: env.AGENT_ORCHESTRATOR_CLAUDE_BIN || 'claude',
@@ -84,7 +100,9 @@ class ActiveRun {
   private markSpawned!: () => void;
 
   constructor(readonly claim: ClaimedRun) {
-    this.spawned = new Promise((resolve) => { this.markSpawned = resolve; });
+    this.spawned = new Promise((resolve) => {
+      this.markSpawned = resolve;
+    });
   }
 
   attach(process: AgentProcess): void {
@@ -125,7 +143,11 @@ class LocalExecutor implements Executor {
     this.signalDetach = () => resolve('detached');
   });
 
-  constructor(private readonly port: RunPort, private readonly options: ExecutorOptions, private readonly hooks?: RunHooks) {
+  constructor(
+    private readonly port: RunPort,
+    private readonly options: ExecutorOptions,
+    private readonly hooks?: RunHooks,
+  ) {
     this.runsDir = join(options.dataDir, 'runs');
   }
 
@@ -145,7 +167,10 @@ class LocalExecutor implements Executor {
     if (!this.port.waits) every(this.options.pollMs ?? 1000, () => this.pump());
     // A third of the lease, as long as the runtime says a lease lasts now.
     const beat = () => {
-      this.beatTimer = setTimeout(() => void this.heartbeat().finally(() => !this.detaching && beat()), Math.max(100, Math.floor(this.port.leaseMs / 3)));
+      this.beatTimer = setTimeout(
+        () => void this.heartbeat().finally(() => !this.detaching && beat()),
+        Math.max(100, Math.floor(this.port.leaseMs / 3)),
+      );
       this.beatTimer.unref();
     };
     beat();
@@ -171,7 +196,9 @@ class LocalExecutor implements Executor {
 
   async detach(): Promise<void> {
     this.detaching = true;
-    this.timers.forEach((timer) => clearInterval(timer));
+    this.timers.forEach((timer) => {
+      clearInterval(timer);
+    });
     clearTimeout(this.beatTimer);
     this.signalDetach();
     await Promise.all([...this.active.values()].map((entry) => entry.done));
@@ -240,7 +267,9 @@ class LocalExecutor implements Executor {
   private fence(entry: ActiveRun): void {
     if (entry.fenced) return;
     entry.fenced = true;
-    this.options.logger.warn(`session '${entry.claim.session.name}': run ${entry.claim.run.number} is no longer this runner's; ending its agent`);
+    this.options.logger.warn(
+      `session '${entry.claim.session.name}': run ${entry.claim.run.number} is no longer this runner's; ending its agent`,
+    );
     void entry.spawned.then(() => {
       if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
     });
@@ -273,7 +302,11 @@ class LocalExecutor implements Executor {
         });
       }
       await writeFile(files.prompt, run.prompt, { mode: 0o600 });
-      mcpServers = agentMcpServers(session, { dataDir: this.options.dataDir, token: this.options.token, nodePath: process.execPath });
+      mcpServers = agentMcpServers(session, {
+        dataDir: this.options.dataDir,
+        token: this.options.token,
+        nodePath: process.execPath,
+      });
       if (mcpServers) await writeFile(files.mcpConfig, JSON.stringify({ mcpServers }), { mode: 0o600 });
     } catch (error) {
       await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
@@ -291,20 +324,38 @@ class LocalExecutor implements Executor {
     let prompt = run.prompt;
     let retried = false;
     for (let attempt = 0; ; attempt++) {
-      const args = claudeArgs(session, { resume, permissionMode: this.options.permissionMode, mcpConfigPath: mcpServers ? files.mcpConfig : null });
+      const args = claudeArgs(session, {
+        resume,
+        permissionMode: this.options.permissionMode,
+        mcpConfigPath: mcpServers ? files.mcpConfig : null,
+      });
       let agent: AgentProcess;
       try {
         // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
-        await Promise.all([rm(files.exit, { force: true }), writeFile(files.stream, '', { mode: 0o600 }), writeFile(files.stderr, '', { mode: 0o600 })]);
+        await Promise.all([
+          rm(files.exit, { force: true }),
+          writeFile(files.stream, '', { mode: 0o600 }),
+          writeFile(files.stderr, '', { mode: 0o600 }),
+        ]);
       } catch (error) {
         await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
         return;
       }
       try {
-        agent = await spawnAgent(bin, args, files, session.project_dir, agentEnv(session, { ...this.options.env, ...this.hooks?.env(name) }));
+        agent = await spawnAgent(
+          bin,
+          args,
+          files,
+          session.project_dir,
+          agentEnv(session, { ...this.options.env, ...this.hooks?.env(name) }),
+        );
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
-          ? { stage: 'spawn' as const, projectDir: session.project_dir, projectDirProblem: await inspectProjectDir(session.project_dir) }
+          ? {
+              stage: 'spawn' as const,
+              projectDir: session.project_dir,
+              projectDirProblem: await inspectProjectDir(session.project_dir),
+            }
           : { stage: 'run-files' as const, dir: files.dir };
         await this.fail(entry, startFailureReason(error, where));
         return;
@@ -343,7 +394,7 @@ class LocalExecutor implements Executor {
   private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
     const { session, run } = claim;
     // A run in its output-schema retry: the stream holds the retry's output only.
-    const recorded = await this.port.parsedEvents(claim) - (run.retry?.events_before ?? 0);
+    const recorded = (await this.port.parsedEvents(claim)) - (run.retry?.events_before ?? 0);
     const prompt = run.retry?.prompt ?? run.prompt;
     const adopted = adoptAgent(files);
     if (adopted) {
@@ -386,8 +437,16 @@ class LocalExecutor implements Executor {
    * restart. Answers 'no-conversation' (and records nothing) when a resume found no conversation.
    */
   private async follow(
-    entry: ActiveRun, files: RunFiles, agent: AgentProcess, skip: number,
-    options: { resumed?: boolean; prompt: string; lostReason?: string; retry?: ((answer: StreamParser['result']) => string | null) | undefined },
+    entry: ActiveRun,
+    files: RunFiles,
+    agent: AgentProcess,
+    skip: number,
+    options: {
+      resumed?: boolean;
+      prompt: string;
+      lostReason?: string;
+      retry?: ((answer: StreamParser['result']) => string | null) | undefined;
+    },
   ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: string }> {
     const { claim } = entry;
     const name = claim.session.name;
@@ -420,7 +479,9 @@ class LocalExecutor implements Executor {
       events = events.slice(skipped);
       if (events.length) recorded = true;
       pending.push(...events);
-      await flush().catch((error) => this.options.logger.warn(`could not record events of session '${name}' yet (will retry): ${error.message}`));
+      await flush().catch((error) =>
+        this.options.logger.warn(`could not record events of session '${name}' yet (will retry): ${error.message}`),
+      );
       if (events.length) this.hooks?.progressed(name, run, parser);
     });
     tail.start();
@@ -443,7 +504,10 @@ class LocalExecutor implements Executor {
   }
 
   private async end(entry: ActiveRun, data: StopData, conversation?: Buffer | null): Promise<void> {
-    await this.record(entry, [{ type: 'session_stop', data }], { force: true, ...(conversation ? { conversation } : {}) });
+    await this.record(entry, [{ type: 'session_stop', data }], {
+      force: true,
+      ...(conversation ? { conversation } : {}),
+    });
   }
 
   /**
@@ -457,12 +521,16 @@ class LocalExecutor implements Executor {
     try {
       if (existsSync(await locateConversation(location))) return;
       const restored = await restoreConversation(location, claim.conversation!);
-      this.options.logger.info(`session '${session.name}': restored its conversation from the runtime to ${restored.path}`);
+      this.options.logger.info(
+        `session '${session.name}': restored its conversation from the runtime to ${restored.path}`,
+      );
       const moved = conversationMovedNote(restored.recordedCwd, session.project_dir);
       if (moved) this.options.logger.warn(`session '${session.name}': ${moved}`);
     } catch (error) {
       // The project dir may be missing here: the spawn then fails and says so.
-      this.options.logger.warn(`session '${session.name}': could not restore its conversation: ${(error as Error).message}`);
+      this.options.logger.warn(
+        `session '${session.name}': could not restore its conversation: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -471,14 +539,22 @@ class LocalExecutor implements Executor {
     const { session } = claim;
     if (!session.claude_session_id) return null;
     try {
-      const data = await readConversation({ env: this.options.env, cwd: session.project_dir, claudeSessionId: session.claude_session_id });
+      const data = await readConversation({
+        env: this.options.env,
+        cwd: session.project_dir,
+        claudeSessionId: session.claude_session_id,
+      });
       if (data && data.length > MAX_CONVERSATION_BYTES) {
-        this.options.logger.warn(`session '${session.name}': its conversation (${data.length} bytes gzip'd) is too large to keep with the session; only this host can resume it`);
+        this.options.logger.warn(
+          `session '${session.name}': its conversation (${data.length} bytes gzip'd) is too large to keep with the session; only this host can resume it`,
+        );
         return null;
       }
       return data;
     } catch (error) {
-      this.options.logger.warn(`session '${session.name}': could not read its conversation: ${(error as Error).message}`);
+      this.options.logger.warn(
+        `session '${session.name}': could not read its conversation: ${(error as Error).message}`,
+      );
       return null;
     }
   }
@@ -486,7 +562,9 @@ class LocalExecutor implements Executor {
   /** Ends a run whose agent could not be started. */
   private async fail(entry: ActiveRun, failure: string): Promise<void> {
     const reason = this.options.where ? `${failure} (${this.options.where})` : failure;
-    this.options.logger.warn(`run ${entry.claim.run.number} of session '${entry.claim.session.name}' failed to start: ${reason}`);
+    this.options.logger.warn(
+      `run ${entry.claim.run.number} of session '${entry.claim.session.name}' failed to start: ${reason}`,
+    );
     await this.end(entry, { exit_code: null, signal: null, reason });
   }
 
@@ -494,7 +572,11 @@ class LocalExecutor implements Executor {
    * Reports to the runtime; waits while it (or its database) is away. A run that is no longer this
    * runner's (deleted, ended elsewhere, lease lost) is fenced: its agent ends, nothing more is sent.
    */
-  private async record(entry: ActiveRun, events: EventInput[], options: { force?: boolean; started?: boolean } = {}): Promise<void> {
+  private async record(
+    entry: ActiveRun,
+    events: EventInput[],
+    options: { force?: boolean; started?: boolean } = {},
+  ): Promise<void> {
     if (entry.fenced) return;
     const name = entry.claim.session.name;
     for (let attempt = 0; ; attempt++) {
@@ -504,7 +586,10 @@ class LocalExecutor implements Executor {
       } catch (error) {
         // The database or the runtime is away (a restart): the output waits in the run's files until it is back.
         if (isUnreachable(error) && !this.detaching) {
-          if (attempt === 0) this.options.logger.warn(`session '${name}': ${(error as Error).message}; its events wait until it is back`);
+          if (attempt === 0)
+            this.options.logger.warn(
+              `session '${name}': ${(error as Error).message}; its events wait until it is back`,
+            );
           await sleep(Math.min(200 * 2 ** attempt, 5000));
           continue;
         }
@@ -536,8 +621,12 @@ type StopData = Extract<EventInput, { type: 'session_stop' }>['data'];
 /** The only output of `claude --resume ID` when Claude Code has no conversation ID saved. */
 function isNoConversation(events: EventInput[]): boolean {
   const [first] = events;
-  return events.length === 1 && first?.type === 'result' && first.data.is_error
-    && (first.data.errors ?? []).some((error) => error.startsWith('No conversation found'));
+  return (
+    events.length === 1 &&
+    first?.type === 'result' &&
+    first.data.is_error &&
+    (first.data.errors ?? []).some((error) => error.startsWith('No conversation found'))
+  );
 }
 
 /**
@@ -551,6 +640,7 @@ async function stopData(exit: Exit, parser: StreamParser, files: RunFiles, lostR
   }
   const usage = parser.billedUsage();
   const billed = usage ? { usage } : {};
-  const stderr = exit.signal || (exit.code === null && lostReason) ? '' : await readFile(files.stderr, 'utf8').catch(() => '');
+  const stderr =
+    exit.signal || (exit.code === null && lostReason) ? '' : await readFile(files.stderr, 'utf8').catch(() => '');
   return { ...base, ...billed, reason: exitReason(exit, stderr, lostReason) };
 }

@@ -18,7 +18,10 @@ export class LineTail {
   /** A failure of `onLines` or of reading, kept for `finish` so it is never an unhandled rejection. */
   private failure: unknown;
 
-  constructor(private readonly path: string, private readonly onLines: (lines: string[]) => Promise<void>) {}
+  constructor(
+    private readonly path: string,
+    private readonly onLines: (lines: string[]) => Promise<void>,
+  ) {}
 
   start(): void {
     try {
@@ -59,28 +62,34 @@ export class LineTail {
   }
 
   private read(toEnd: boolean): Promise<void> {
-    this.reading = this.reading.then(async () => {
-      if (this.failure || (this.stopped && !toEnd)) return;
-      this.handle ??= await open(this.path, 'r').catch(() => undefined);
-      if (!this.handle) return;
-      const chunks: Buffer[] = [];
-      for (;;) {
-        const buffer = Buffer.alloc(64 * 1024);
-        const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, this.offset);
-        if (!bytesRead) break;
-        this.offset += bytesRead;
-        chunks.push(buffer.subarray(0, bytesRead));
-      }
-      if (!chunks.length && !(toEnd && this.partial.length)) return;
-      // Split on the newline byte so a character cut between two reads is decoded whole.
-      const bytes = Buffer.concat([this.partial, ...chunks]);
-      const end = toEnd ? bytes.length : bytes.lastIndexOf(0x0a) + 1;
-      this.partial = bytes.subarray(end);
-      const complete = bytes.subarray(0, end).toString('utf8').split('\n').filter((line) => line.trim() !== '');
-      if (complete.length) await this.onLines(complete);
-    }).catch((error: unknown) => {
-      this.failure ??= error;
-    });
+    this.reading = this.reading
+      .then(async () => {
+        if (this.failure || (this.stopped && !toEnd)) return;
+        this.handle ??= await open(this.path, 'r').catch(() => undefined);
+        if (!this.handle) return;
+        const chunks: Buffer[] = [];
+        for (;;) {
+          const buffer = Buffer.alloc(64 * 1024);
+          const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, this.offset);
+          if (!bytesRead) break;
+          this.offset += bytesRead;
+          chunks.push(buffer.subarray(0, bytesRead));
+        }
+        if (!chunks.length && !(toEnd && this.partial.length)) return;
+        // Split on the newline byte so a character cut between two reads is decoded whole.
+        const bytes = Buffer.concat([this.partial, ...chunks]);
+        const end = toEnd ? bytes.length : bytes.lastIndexOf(0x0a) + 1;
+        this.partial = bytes.subarray(end);
+        const complete = bytes
+          .subarray(0, end)
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => line.trim() !== '');
+        if (complete.length) await this.onLines(complete);
+      })
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      });
     return this.reading;
   }
 }

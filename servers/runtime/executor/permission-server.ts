@@ -21,7 +21,10 @@ export const inApprovalMode = (session: StoredSession): boolean => session.bluep
  * The agent's MCP servers: the blueprint's, plus in approval mode the permission tool, which reaches
  * the runtime with the session's name and the token (the file is the run's, mode 0600).
  */
-export function agentMcpServers(session: StoredSession, runtime: { dataDir: string; token?: string | undefined; nodePath: string }): Record<string, unknown> | null {
+export function agentMcpServers(
+  session: StoredSession,
+  runtime: { dataDir: string; token?: string | undefined; nodePath: string },
+): Record<string, unknown> | null {
   const servers: Record<string, unknown> = { ...(session.blueprint?.mcp_servers ?? {}) };
   if (inApprovalMode(session)) {
     servers[PERMISSION_SERVER] = {

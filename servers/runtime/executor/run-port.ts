@@ -61,7 +61,12 @@ export function isGone(error: unknown): boolean {
 }
 
 /** The runtime's own runner: the same executor, reporting to the session service in this process. */
-export function localRunPort(sessions: SessionService, leases: RunLeases, runner: string, tags: readonly string[] = []): RunPort {
+export function localRunPort(
+  sessions: SessionService,
+  leases: RunLeases,
+  runner: string,
+  tags: readonly string[] = [],
+): RunPort {
   const leaseMs = leases.options.leaseMs;
   return {
     runner,
@@ -69,7 +74,15 @@ export function localRunPort(sessions: SessionService, leases: RunLeases, runner
     leaseMs,
     async claim() {
       const claim = await leases.claim({ runner, tags });
-      return claim && { session: claim.session, run: lastRun(claim.session), attempt: claim.attempt, reported: 0, conversation: claim.conversation };
+      return (
+        claim && {
+          session: claim.session,
+          run: lastRun(claim.session),
+          attempt: claim.attempt,
+          reported: 0,
+          conversation: claim.conversation,
+        }
+      );
     },
     async held() {
       // Runs this runner holds, and running runs of a runtime from before leases existed.
@@ -94,7 +107,9 @@ export function localRunPort(sessions: SessionService, leases: RunLeases, runner
       try {
         if (conversation) await sessions.saveConversation(claim.session.name, conversation);
         await sessions.record(claim.session.name, events, {
-          run: claim.run.number, ...options, lease: { runner, attempt: claim.attempt, from: claim.reported, leaseMs },
+          run: claim.run.number,
+          ...options,
+          lease: { runner, attempt: claim.attempt, from: claim.reported, leaseMs },
         });
         claim.reported += events.length;
         return true;
@@ -106,7 +121,9 @@ export function localRunPort(sessions: SessionService, leases: RunLeases, runner
     parsedEvents: (claim) => sessions.countParsedEvents(claim.session.name, claim.run.number),
     async startRetry(claim, prompt) {
       const events = await sessions.countParsedEvents(claim.session.name, claim.run.number);
-      await sessions.updateRun(claim.session.name, claim.run.number, (run) => { run.retry = startRetry(run, prompt, events); });
+      await sessions.updateRun(claim.session.name, claim.run.number, (run) => {
+        run.retry = startRetry(run, prompt, events);
+      });
     },
     async stopRequested(claim) {
       const session = await sessions.getStored(claim.session.name);
@@ -114,7 +131,10 @@ export function localRunPort(sessions: SessionService, leases: RunLeases, runner
       return !run || run.number !== claim.run.number || isFinal(run.state) || run.stop_requested === true;
     },
     async heartbeat(claims) {
-      const answers = await leases.heartbeat(runner, claims.map((c) => ({ session: c.session.name, run: c.run.number, attempt: c.attempt })));
+      const answers = await leases.heartbeat(
+        runner,
+        claims.map((c) => ({ session: c.session.name, run: c.run.number, attempt: c.attempt })),
+      );
       return answers.map((a) => a.status);
     },
   };

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: a stream line is untyped JSON from the CLI; every field is checked before use
 import type { EventInput, Usage } from '../session-store.js';
 
 /**
@@ -66,7 +67,12 @@ export class StreamParser {
    */
   billedUsage(): Usage | null {
     if (!this.billed.size) return null;
-    const total: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const total: Usage = {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    };
     for (const usage of this.billed.values()) {
       for (const key of Object.keys(total) as Array<keyof Usage>) total[key] += usage[key];
     }
@@ -146,7 +152,9 @@ function contentBlocks(message: unknown): Array<Record<string, any>> {
 function flattenContent(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content.map((b) => (b && typeof b === 'object' && typeof b.text === 'string' ? b.text : b?.type ? `[${b.type}]` : '')).join('\n');
+    return content
+      .map((b) => (b && typeof b === 'object' && typeof b.text === 'string' ? b.text : b?.type ? `[${b.type}]` : ''))
+      .join('\n');
   }
   return content === undefined || content === null ? '' : JSON.stringify(content);
 }

@@ -40,8 +40,14 @@ export function decodeCursor(cursor: string): ListPosition {
   } catch {
     throw new BadCursorError('is not a cursor from a previous page (pass next_cursor unchanged)');
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string'
-    || Number.isNaN(Date.parse(parsed[0])) || !parsed[1]) {
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== 'string' ||
+    typeof parsed[1] !== 'string' ||
+    Number.isNaN(Date.parse(parsed[0])) ||
+    !parsed[1]
+  ) {
     throw new BadCursorError('is not a cursor from a previous page (pass next_cursor unchanged)');
   }
   return { updated_at: parsed[0], name: parsed[1] };

@@ -26,7 +26,10 @@ export interface EmbeddedStoreOptions {
 export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<RuntimeStore> {
   const started = Date.now();
   const migrated = await migrateSingleEventsFile(dataDir);
-  if (migrated) options.logger?.info(`moved ${migrated} events of ${dataDir}/events.db into one file per session in ${Date.now() - started} ms`);
+  if (migrated)
+    options.logger?.info(
+      `moved ${migrated} events of ${dataDir}/events.db into one file per session in ${Date.now() - started} ms`,
+    );
   const sessions = await NedbSessionStore.open(dataDir);
   const events = await EventFiles.open(dataDir, { maxOpen: options.maxOpenEventFiles });
   const conversations = await ConversationFiles.open(dataDir);
@@ -35,6 +38,16 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   const webhooks = await NedbWebhookStore.open(dataDir);
   const lock = new KeyedLock();
   const tx = { sessions, events, conversations, approvals, webhooks, notify: async () => undefined };
-  return { sessions, events, conversations, approvals, callbacks, webhooks, exclusive: (name, work) => lock.run(name, () => work(tx)),
-    tryExclusive: async (name, work) => (lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) }))), close: () => events.close() };
+  return {
+    sessions,
+    events,
+    conversations,
+    approvals,
+    callbacks,
+    webhooks,
+    exclusive: (name, work) => lock.run(name, () => work(tx)),
+    tryExclusive: async (name, work) =>
+      lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) })),
+    close: () => events.close(),
+  };
 }

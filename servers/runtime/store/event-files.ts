@@ -88,7 +88,8 @@ export class EventFiles implements EventLog {
         handle.file ??= await open(this.path(session), 'a+');
         try {
           for (let written = 0; written < bytes.length; ) {
-            written += (await handle.file.write(bytes, written, bytes.length - written, handle.size + written)).bytesWritten;
+            written += (await handle.file.write(bytes, written, bytes.length - written, handle.size + written))
+              .bytesWritten;
           }
         } catch (error) {
           await handle.file.truncate(handle.size).catch(() => undefined); // no half-written lines
@@ -152,11 +153,13 @@ export class EventFiles implements EventLog {
   async close(): Promise<void> {
     const handles = [...this.handles.values()];
     this.handles.clear();
-    await Promise.all(handles.map(async (h) => {
-      await h.ready.catch(() => undefined);
-      await h.tail;
-      await h.file?.close().catch(() => undefined);
-    }));
+    await Promise.all(
+      handles.map(async (h) => {
+        await h.ready.catch(() => undefined);
+        await h.tail;
+        await h.file?.close().catch(() => undefined);
+      }),
+    );
   }
 
   private path(session: string): string {
@@ -168,7 +171,15 @@ export class EventFiles implements EventLog {
     if (handle) {
       this.handles.delete(session); // re-inserted last: the Map's order is least recently used first
     } else {
-      handle = { ready: Promise.resolve(), file: null, offsets: [], seqs: [], size: 0, users: 0, tail: Promise.resolve() };
+      handle = {
+        ready: Promise.resolve(),
+        file: null,
+        offsets: [],
+        seqs: [],
+        size: 0,
+        users: 0,
+        tail: Promise.resolve(),
+      };
       handle.ready = this.load(session, handle);
     }
     this.handles.set(session, handle);

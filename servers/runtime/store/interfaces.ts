@@ -104,7 +104,9 @@ export type Approval = components['schemas']['Approval'];
 export type ApprovalState = components['schemas']['ApprovalState'];
 
 /** How a pending approval request was answered (by a person, the timeout or the run's end). */
-export type ApprovalOutcome = Pick<Approval, 'state' | 'answered_at' | 'message'> & { answered_by: NonNullable<Approval['answered_by']> };
+export type ApprovalOutcome = Pick<Approval, 'state' | 'answered_at' | 'message'> & {
+  answered_by: NonNullable<Approval['answered_by']>;
+};
 
 /**
  * Approval requests (approvals.ts), kept where every runtime process sharing the store reads them:
@@ -248,7 +250,10 @@ export interface RuntimeStore {
    * holds the session (PostgreSQL: a try-lock and `FOR UPDATE SKIP LOCKED`): how a claim passes over
    * a session being written to take the next queued run.
    */
-  tryExclusive<T>(name: string, work: (tx: ExclusiveTx) => Promise<T>): Promise<{ done: true; value: T } | { done: false }>;
+  tryExclusive<T>(
+    name: string,
+    work: (tx: ExclusiveTx) => Promise<T>,
+  ): Promise<{ done: true; value: T } | { done: false }>;
   /** Notices of the other processes sharing this store; absent when no other process can share it. */
   notices?: { subscribe(listener: NoticeListener): () => void } | undefined;
   /**

@@ -20,16 +20,22 @@ export class NedbApprovalStore implements ApprovalStore {
   private constructor(private readonly db: Datastore<ApprovalDocument>) {}
 
   static async open(dataDir: string): Promise<NedbApprovalStore> {
-    return new NedbApprovalStore(await openCollection<ApprovalDocument>(dataDir, 'approvals.db', [
-      { fieldName: 'session' },
-      { fieldName: 'state' },
-    ]));
+    return new NedbApprovalStore(
+      await openCollection<ApprovalDocument>(dataDir, 'approvals.db', [
+        { fieldName: 'session' },
+        { fieldName: 'state' },
+      ]),
+    );
   }
 
   insert(approval: Approval): Promise<Approval> {
     return this.asks.run(approval.session, async () => {
       if (approval.tool_use_id) {
-        const [existing] = await this.find({ session: approval.session, run: approval.run, tool_use_id: approval.tool_use_id });
+        const [existing] = await this.find({
+          session: approval.session,
+          run: approval.run,
+          tool_use_id: approval.tool_use_id,
+        });
         if (existing) return existing;
       }
       await this.db.insert(toDocument(approval));
@@ -42,7 +48,12 @@ export class NedbApprovalStore implements ApprovalStore {
     return doc ? fromDocument(doc) : null;
   }
 
-  async find(query: { session?: string; state?: Approval['state']; run?: number; tool_use_id?: string }): Promise<Approval[]> {
+  async find(query: {
+    session?: string;
+    state?: Approval['state'];
+    run?: number;
+    tool_use_id?: string;
+  }): Promise<Approval[]> {
     const filter = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined));
     const docs = await this.db.find(filter).sort({ asked_at: 1, _id: 1 });
     return docs.map(fromDocument);

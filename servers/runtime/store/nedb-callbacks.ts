@@ -11,13 +11,19 @@ type CallbackDocument = Callback & { _id: string };
  * one operation at a time, so the unique `_id` and a conditional update decide the races.
  */
 export class NedbCallbackStore implements CallbackStore {
-  private constructor(private readonly db: Datastore<CallbackDocument>, private readonly sessions: SessionStore) {}
+  private constructor(
+    private readonly db: Datastore<CallbackDocument>,
+    private readonly sessions: SessionStore,
+  ) {}
 
   static async open(dataDir: string, sessions: SessionStore): Promise<NedbCallbackStore> {
-    return new NedbCallbackStore(await openCollection<CallbackDocument>(dataDir, 'callbacks.db', [
-      { fieldName: 'parent' },
-      { fieldName: 'status' },
-    ]), sessions);
+    return new NedbCallbackStore(
+      await openCollection<CallbackDocument>(dataDir, 'callbacks.db', [
+        { fieldName: 'parent' },
+        { fieldName: 'status' },
+      ]),
+      sessions,
+    );
   }
 
   async insert(callback: Callback): Promise<boolean> {
@@ -45,7 +51,11 @@ export class NedbCallbackStore implements CallbackStore {
     for (const name of await this.pendingParents()) {
       const parent = await this.sessions.find(name);
       if (parent && !isFinal(lastRun(parent).state)) continue;
-      const active = await this.sessions.page({ parent: name, states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);
+      const active = await this.sessions.page(
+        { parent: name, states: ['queued', 'running'] },
+        null,
+        Number.MAX_SAFE_INTEGER,
+      );
       if (!active.some((child) => child.callback)) ready.push(name);
     }
     return ready;

@@ -44,13 +44,20 @@ export async function migrateSingleEventsFile(dataDir: string): Promise<number> 
   await old.load();
   const bySession = new Map<string, Event[]>();
   let count = 0;
-  for (const doc of (old as unknown as { getAllData(): Array<Omit<Event, 'data'> & { data: string | Event['data']; _id?: string; key?: string }> }).getAllData()) {
+  for (const doc of (
+    old as unknown as {
+      getAllData(): Array<Omit<Event, 'data'> & { data: string | Event['data']; _id?: string; key?: string }>;
+    }
+  ).getAllData()) {
     // Event data was written as JSON text for a while, a plain object before.
     const { _id, key, data, ...rest } = doc;
-    const event = { ...rest, data: typeof data === 'string' ? JSON.parse(data) as Event['data'] : data };
+    const event = { ...rest, data: typeof data === 'string' ? (JSON.parse(data) as Event['data']) : data };
     if (typeof event.session !== 'string' || typeof event.seq !== 'number') continue;
     let list = bySession.get(event.session);
-    if (!list) bySession.set(event.session, (list = []));
+    if (!list) {
+      list = [];
+      bySession.set(event.session, list);
+    }
     list.push(event as Event);
     count++;
   }

@@ -19,10 +19,14 @@ interface NedbInternals<T> {
  */
 type SessionDocument = Omit<StoredSession, 'blueprint'> & { blueprint: string | Blueprint | null };
 
-const encode = (session: StoredSession): SessionDocument =>
-  ({ ...session, blueprint: session.blueprint ? JSON.stringify(session.blueprint) : null });
-const decode = (doc: SessionDocument): StoredSession =>
-  ({ ...doc, blueprint: typeof doc.blueprint === 'string' ? JSON.parse(doc.blueprint) as Blueprint : doc.blueprint });
+const encode = (session: StoredSession): SessionDocument => ({
+  ...session,
+  blueprint: session.blueprint ? JSON.stringify(session.blueprint) : null,
+});
+const decode = (doc: SessionDocument): StoredSession => ({
+  ...doc,
+  blueprint: typeof doc.blueprint === 'string' ? (JSON.parse(doc.blueprint) as Blueprint) : doc.blueprint,
+});
 
 /**
  * Sessions in one nedb file (`sessions.db`), keyed by name (the `_id`), so two creations of one name
@@ -76,7 +80,10 @@ export class NedbSessionStore implements SessionStore {
     const names = this.catalogue.page(filter, after, limit);
     const docs = await this.sessions.find({ _id: { $in: names } });
     const byName = new Map(docs.map((d) => [d._id, d]));
-    return names.map((n) => byName.get(n)).filter((d): d is SessionDocument => d !== undefined).map(decode);
+    return names
+      .map((n) => byName.get(n))
+      .filter((d): d is SessionDocument => d !== undefined)
+      .map(decode);
   }
 
   async counts(): Promise<StateCounts> {

@@ -1,7 +1,13 @@
 import type Datastore from 'nedb-promises';
 import { openCollection } from '../../common/data-dir.js';
 import { KeyedLock } from '../keyed-lock.js';
-import type { NewWebhookDelivery, WebhookDelivery, WebhookDeliveryState, WebhookOutcome, WebhookStore } from './interfaces.js';
+import type {
+  NewWebhookDelivery,
+  WebhookDelivery,
+  WebhookDeliveryState,
+  WebhookOutcome,
+  WebhookStore,
+} from './interfaces.js';
 
 /** Times as milliseconds since the epoch, so nedb compares and sorts them as numbers. */
 interface WebhookDocument extends NewWebhookDelivery {
@@ -31,7 +37,11 @@ export class NedbWebhookStore implements WebhookStore {
       { fieldName: 'session' },
       { fieldName: 'state' },
     ]);
-    await db.update({ claimed_by: { $ne: null } }, { $set: { claimed_by: null, claimed_until: null } }, { multi: true });
+    await db.update(
+      { claimed_by: { $ne: null } },
+      { $set: { claimed_by: null, claimed_until: null } },
+      { multi: true },
+    );
     return new NedbWebhookStore(db);
   }
 
@@ -39,10 +49,24 @@ export class NedbWebhookStore implements WebhookStore {
     if (!deliveries.length) return;
     await this.turns.run('', async () => {
       const now = Date.now();
-      const docs = [...new Map(deliveries.map((d) => [d.id, d])).values()].map((d): WebhookDocument => ({
-        _id: d.id, id: d.id, session: d.session, run: d.run, url: d.url, body: d.body, state: 'pending', attempts: 0,
-        created_at: now, next_try_at: now, last_error: null, finished_at: null, claimed_by: null, claimed_until: null,
-      }));
+      const docs = [...new Map(deliveries.map((d) => [d.id, d])).values()].map(
+        (d): WebhookDocument => ({
+          _id: d.id,
+          id: d.id,
+          session: d.session,
+          run: d.run,
+          url: d.url,
+          body: d.body,
+          state: 'pending',
+          attempts: 0,
+          created_at: now,
+          next_try_at: now,
+          last_error: null,
+          finished_at: null,
+          claimed_by: null,
+          claimed_until: null,
+        }),
+      );
       try {
         // One write, as a run's end almost always brings new ids; nedb inserts all of them or none.
         await this.db.insert(docs);
@@ -67,11 +91,17 @@ export class NedbWebhookStore implements WebhookStore {
   claim(claimant: string, claimMs: number, limit: number): Promise<WebhookDelivery[]> {
     return this.turns.run('', async () => {
       const now = Date.now();
-      const due = await this.db.find({
-        state: 'pending', next_try_at: { $lte: now }, $or: [{ claimed_until: null }, { claimed_until: { $lte: now } }],
-      }).sort({ next_try_at: 1, _id: 1 }).limit(limit);
+      const due = await this.db
+        .find({
+          state: 'pending',
+          next_try_at: { $lte: now },
+          $or: [{ claimed_until: null }, { claimed_until: { $lte: now } }],
+        })
+        .sort({ next_try_at: 1, _id: 1 })
+        .limit(limit);
       const until = now + claimMs;
-      for (const doc of due) await this.db.update({ _id: doc._id }, { $set: { claimed_by: claimant, claimed_until: until } }, {});
+      for (const doc of due)
+        await this.db.update({ _id: doc._id }, { $set: { claimed_by: claimant, claimed_until: until } }, {});
       return due.map((doc) => fromDocument({ ...doc, claimed_by: claimant, claimed_until: until }));
     });
   }
@@ -79,9 +109,14 @@ export class NedbWebhookStore implements WebhookStore {
   settle(id: string, claimant: string, outcome: WebhookOutcome): Promise<boolean> {
     return this.turns.run('', async () => {
       const now = Date.now();
-      const changes = outcome.state === 'pending'
-        ? { state: outcome.state, next_try_at: now + outcome.retryInMs, last_error: outcome.error }
-        : { state: outcome.state, finished_at: now, ...(outcome.state === 'given_up' ? { last_error: outcome.error } : {}) };
+      const changes =
+        outcome.state === 'pending'
+          ? { state: outcome.state, next_try_at: now + outcome.retryInMs, last_error: outcome.error }
+          : {
+              state: outcome.state,
+              finished_at: now,
+              ...(outcome.state === 'given_up' ? { last_error: outcome.error } : {}),
+            };
       const changed = await this.db.update(
         { _id: id, claimed_by: claimant },
         { $set: { ...changes, claimed_by: null, claimed_until: null }, $inc: { attempts: 1 } },
@@ -92,7 +127,9 @@ export class NedbWebhookStore implements WebhookStore {
   }
 
   async release(id: string, claimant: string): Promise<void> {
-    await this.turns.run('', () => this.db.update({ _id: id, claimed_by: claimant }, { $set: { claimed_by: null, claimed_until: null } }, {}));
+    await this.turns.run('', () =>
+      this.db.update({ _id: id, claimed_by: claimant }, { $set: { claimed_by: null, claimed_until: null } }, {}),
+    );
   }
 
   async nextDueInMs(): Promise<number | null> {
@@ -107,7 +144,9 @@ export class NedbWebhookStore implements WebhookStore {
     const removed = await this.turns.run('', async () => {
       const finished = await this.db.find({ state: { $ne: 'pending' } }).sort({ finished_at: -1, _id: 1 });
       const before = Date.now() - options.olderThanMs;
-      const gone = finished.filter((doc, index) => index >= options.keep || doc.finished_at! < before).map((doc) => doc._id);
+      const gone = finished
+        .filter((doc, index) => index >= options.keep || doc.finished_at! < before)
+        .map((doc) => doc._id);
       return gone.length ? this.db.remove({ _id: { $in: gone } }, { multi: true }) : 0;
     });
     // The file keeps every version of a document until compacted: pruning gives the space back.
@@ -118,8 +157,16 @@ export class NedbWebhookStore implements WebhookStore {
 
 function fromDocument(doc: WebhookDocument): WebhookDelivery {
   return {
-    id: doc._id, session: doc.session, run: doc.run, url: doc.url, body: doc.body, state: doc.state, attempts: doc.attempts,
-    created_at: new Date(doc.created_at).toISOString(), next_try_at: new Date(doc.next_try_at).toISOString(),
-    last_error: doc.last_error, finished_at: doc.finished_at === null ? null : new Date(doc.finished_at).toISOString(),
+    id: doc._id,
+    session: doc.session,
+    run: doc.run,
+    url: doc.url,
+    body: doc.body,
+    state: doc.state,
+    attempts: doc.attempts,
+    created_at: new Date(doc.created_at).toISOString(),
+    next_try_at: new Date(doc.next_try_at).toISOString(),
+    last_error: doc.last_error,
+    finished_at: doc.finished_at === null ? null : new Date(doc.finished_at).toISOString(),
   };
 }

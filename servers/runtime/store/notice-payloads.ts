@@ -32,7 +32,8 @@ export function encodePayloads(from: string, notices: readonly Notice[]): string
   if (batch.length) payloads.push(encode(batch));
   for (const payload of payloads) {
     // One notice is small (a session name and numbers); one that is not would be refused by PostgreSQL.
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw new Error(`a notice of ${Buffer.byteLength(payload)} bytes is too long to send`);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES)
+      throw new Error(`a notice of ${Buffer.byteLength(payload)} bytes is too long to send`);
   }
   return payloads;
 }

@@ -1,7 +1,8 @@
 import type { Queries } from '../../common/postgres.js';
 import type { Approval, ApprovalOutcome, ApprovalStore } from './interfaces.js';
 
-const COLUMNS = 'id, session, run, tool, input, tool_use_id, state, asked_at, expires_at, answered_at, answered_by, message';
+const COLUMNS =
+  'id, session, run, tool, input, tool_use_id, state, asked_at, expires_at, answered_at, answered_by, message';
 
 /**
  * Approval requests in `aof_approvals` (see postgres-schema.ts), one row each, read by every runtime
@@ -16,11 +17,27 @@ export class PostgresApprovalStore implements ApprovalStore {
     const { rows } = await this.db.query<Approval>(
       `INSERT INTO aof_approvals (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (session, run, tool_use_id) WHERE tool_use_id IS NOT NULL DO NOTHING RETURNING ${COLUMNS}`,
-      [approval.id, approval.session, approval.run, approval.tool, JSON.stringify(approval.input), approval.tool_use_id,
-        approval.state, approval.asked_at, approval.expires_at, approval.answered_at, approval.answered_by, approval.message],
+      [
+        approval.id,
+        approval.session,
+        approval.run,
+        approval.tool,
+        JSON.stringify(approval.input),
+        approval.tool_use_id,
+        approval.state,
+        approval.asked_at,
+        approval.expires_at,
+        approval.answered_at,
+        approval.answered_by,
+        approval.message,
+      ],
     );
     if (rows[0]) return rows[0];
-    const [existing] = await this.find({ session: approval.session, run: approval.run, tool_use_id: approval.tool_use_id! });
+    const [existing] = await this.find({
+      session: approval.session,
+      run: approval.run,
+      tool_use_id: approval.tool_use_id!,
+    });
     return existing!;
   }
 
@@ -29,7 +46,12 @@ export class PostgresApprovalStore implements ApprovalStore {
     return rows[0] ?? null;
   }
 
-  async find(query: { session?: string; state?: Approval['state']; run?: number; tool_use_id?: string }): Promise<Approval[]> {
+  async find(query: {
+    session?: string;
+    state?: Approval['state'];
+    run?: number;
+    tool_use_id?: string;
+  }): Promise<Approval[]> {
     const where: string[] = [];
     const values: unknown[] = [];
     for (const [column, value] of Object.entries(query)) {

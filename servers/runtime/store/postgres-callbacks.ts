@@ -17,8 +17,20 @@ export class PostgresCallbackStore implements CallbackStore {
   async insert(callback: Callback): Promise<boolean> {
     const { rowCount } = await this.db.query(
       `INSERT INTO aof_callbacks (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
-      [callback.id, callback.parent, callback.child, callback.run, callback.state, callback.result, callback.error,
-        callback.status, callback.created_at, callback.settled_at, callback.parent_run, callback.reason ?? null],
+      [
+        callback.id,
+        callback.parent,
+        callback.child,
+        callback.run,
+        callback.state,
+        callback.result,
+        callback.error,
+        callback.status,
+        callback.created_at,
+        callback.settled_at,
+        callback.parent_run,
+        callback.reason ?? null,
+      ],
     );
     return rowCount === 1;
   }
@@ -32,7 +44,9 @@ export class PostgresCallbackStore implements CallbackStore {
   }
 
   async pendingParents(): Promise<string[]> {
-    const { rows } = await this.db.query<{ parent: string }>("SELECT DISTINCT parent FROM aof_callbacks WHERE status = 'pending'");
+    const { rows } = await this.db.query<{ parent: string }>(
+      "SELECT DISTINCT parent FROM aof_callbacks WHERE status = 'pending'",
+    );
     return rows.map((row) => row.parent);
   }
 
@@ -56,7 +70,13 @@ export class PostgresCallbackStore implements CallbackStore {
     const { rows } = await this.db.query<{ id: string }>(
       `UPDATE aof_callbacks SET status = $2, settled_at = $3, parent_run = $4, reason = $5
        WHERE id = ANY($1) AND status = 'pending' RETURNING id`,
-      [ids, settlement.status, settlement.settled_at, settlement.parent_run, settlement.status === 'dropped' ? settlement.reason : null],
+      [
+        ids,
+        settlement.status,
+        settlement.settled_at,
+        settlement.parent_run,
+        settlement.status === 'dropped' ? settlement.reason : null,
+      ],
     );
     const changed = new Set(rows.map((row) => row.id));
     return ids.filter((id) => changed.has(id));

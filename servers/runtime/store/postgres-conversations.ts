@@ -18,7 +18,9 @@ export class PostgresConversationStore implements ConversationStore {
   }
 
   async load(session: string): Promise<Buffer | null> {
-    const { rows } = await this.db.query<{ data: Buffer }>('SELECT data FROM aof_conversations WHERE session = $1', [session]);
+    const { rows } = await this.db.query<{ data: Buffer }>('SELECT data FROM aof_conversations WHERE session = $1', [
+      session,
+    ]);
     return rows[0]?.data ?? null;
   }
 

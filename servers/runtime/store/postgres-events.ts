@@ -11,7 +11,14 @@ interface EventRow {
   data: Event['data'];
 }
 
-const toEvent = (row: EventRow): Event => ({ seq: Number(row.seq), session: row.session, run: row.run, type: row.type, at: row.at, data: row.data });
+const toEvent = (row: EventRow): Event => ({
+  seq: Number(row.seq),
+  session: row.session,
+  run: row.run,
+  type: row.type,
+  at: row.at,
+  data: row.data,
+});
 
 /**
  * Events in `aof_events`. The database numbers them: an append raises the session's head in
@@ -39,8 +46,14 @@ export class PostgresEventLog implements EventLog {
         `INSERT INTO aof_events (session, seq, run, type, at, data)
          SELECT $1, seq, run, type, at, data::json
          FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::text[], $6::text[]) AS e(seq, run, type, at, data)`,
-        [session, numbered.map((e) => e.seq), numbered.map((e) => e.run), numbered.map((e) => e.type), numbered.map((e) => e.at),
-          numbered.map((e) => JSON.stringify(e.data))],
+        [
+          session,
+          numbered.map((e) => e.seq),
+          numbered.map((e) => e.run),
+          numbered.map((e) => e.type),
+          numbered.map((e) => e.at),
+          numbered.map((e) => JSON.stringify(e.data)),
+        ],
       );
       return numbered;
     });
@@ -55,7 +68,10 @@ export class PostgresEventLog implements EventLog {
   }
 
   async lastSeq(session: string): Promise<number> {
-    const { rows } = await this.db.query<{ last_seq: string }>('SELECT last_seq FROM aof_event_heads WHERE session = $1', [session]);
+    const { rows } = await this.db.query<{ last_seq: string }>(
+      'SELECT last_seq FROM aof_event_heads WHERE session = $1',
+      [session],
+    );
     return rows[0] ? Number(rows[0].last_seq) : 0;
   }
 

@@ -27,7 +27,10 @@ export class PostgresNotices {
   private closed = false;
   private reconnecting: Promise<void> | undefined;
 
-  private constructor(private readonly url: string, private readonly logger: Logger | undefined) {}
+  private constructor(
+    private readonly url: string,
+    private readonly logger: Logger | undefined,
+  ) {}
 
   /** Connected and listening. */
   static async open(url: string, logger?: Logger): Promise<PostgresNotices> {
@@ -39,7 +42,10 @@ export class PostgresNotices {
   /** Sends `notices` with the transaction `tx` belongs to (or at once, outside one). */
   async send(tx: Queries, notices: readonly Notice[]): Promise<void> {
     if (!notices.length) return;
-    await tx.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [NOTICE_CHANNEL, encodePayloads(this.origin, notices)]);
+    await tx.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
+      NOTICE_CHANNEL,
+      encodePayloads(this.origin, notices),
+    ]);
   }
 
   subscribe(listener: NoticeListener): () => void {
@@ -85,7 +91,9 @@ export class PostgresNotices {
     this.client = undefined;
     client.end().catch(() => undefined);
     this.logger?.warn('PostgreSQL connection for notices from other runtime processes lost; reconnecting');
-    this.reconnecting = this.reconnect().finally(() => { this.reconnecting = undefined; });
+    this.reconnecting = this.reconnect().finally(() => {
+      this.reconnecting = undefined;
+    });
   }
 
   private async reconnect(): Promise<void> {

@@ -12,8 +12,16 @@ function columns(session: StoredSession): unknown[] {
   const entry = catalogueEntry(session);
   const queued = queueEntry(session);
   return [
-    entry.name, entry.updated_at, entry.state, entry.agent, entry.project_dir, JSON.stringify(session),
-    queued?.queued_at ?? null, queued?.lease_expires_at ?? null, queued?.stop_requested ?? false, queued?.runner_tags ?? [],
+    entry.name,
+    entry.updated_at,
+    entry.state,
+    entry.agent,
+    entry.project_dir,
+    JSON.stringify(session),
+    queued?.queued_at ?? null,
+    queued?.lease_expires_at ?? null,
+    queued?.stop_requested ?? false,
+    queued?.runner_tags ?? [],
   ];
 }
 
@@ -35,7 +43,9 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async find(name: string): Promise<StoredSession | null> {
-    const { rows } = await this.db.query<{ doc: StoredSession }>('SELECT doc FROM aof_sessions WHERE name = $1', [name]);
+    const { rows } = await this.db.query<{ doc: StoredSession }>('SELECT doc FROM aof_sessions WHERE name = $1', [
+      name,
+    ]);
     return rows[0]?.doc ?? null;
   }
 
@@ -62,7 +72,8 @@ export class PostgresSessionStore implements SessionStore {
     if (filter.project_dir !== undefined) where.push(`project_dir = ${param(filter.project_dir)}`);
     // Children: the parent is kept in the document only (json, so ->> reads it); a list of children is rare.
     if (filter.parent !== undefined) where.push(`doc->>'parent' = ${param(filter.parent)}`);
-    if (filter.waiting !== undefined) where.push(`(COALESCE((doc->>'pending_approvals')::int, 0) > 0) = ${param(filter.waiting)}`);
+    if (filter.waiting !== undefined)
+      where.push(`(COALESCE((doc->>'pending_approvals')::int, 0) > 0) = ${param(filter.waiting)}`);
     if (after) {
       const at = param(after.updated_at);
       where.push(`(updated_at < ${at} OR (updated_at = ${at} AND name > ${param(after.name)}))`);
@@ -75,7 +86,9 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async counts(): Promise<StateCounts> {
-    const { rows } = await this.db.query<{ state: keyof StateCounts; n: string }>('SELECT state, count(*) AS n FROM aof_sessions GROUP BY state');
+    const { rows } = await this.db.query<{ state: keyof StateCounts; n: string }>(
+      'SELECT state, count(*) AS n FROM aof_sessions GROUP BY state',
+    );
     const counts = emptyCounts();
     for (const row of rows) counts[row.state] = Number(row.n);
     return counts;
@@ -109,7 +122,12 @@ export class PostgresSessionStore implements SessionStore {
     return {
       inFlight: Number(flight.rows[0]!.n),
       candidates: candidates.rows.map((r) => ({
-        name: r.name, state: 'queued', queued_at: r.queued_at, lease_expires_at: r.lease_expires_at, stop_requested: false, runner_tags: r.runner_tags,
+        name: r.name,
+        state: 'queued',
+        queued_at: r.queued_at,
+        lease_expires_at: r.lease_expires_at,
+        stop_requested: false,
+        runner_tags: r.runner_tags,
       })),
     };
   }

@@ -31,7 +31,10 @@ const SESSION_LOCK = 0x616f66;
  * in a KeyedLock before they take a connection, so a burst on one session holds one connection of the
  * pool, not all of them. (Two names whose hashes are equal share a lock: they wait for each other.)
  */
-export async function openPostgresStore(url: string, options: { logger?: Logger | undefined } = {}): Promise<RuntimeStore> {
+export async function openPostgresStore(
+  url: string,
+  options: { logger?: Logger | undefined } = {},
+): Promise<RuntimeStore> {
   const db = await openDatabase(url, 'runtime', RUNTIME_MIGRATIONS, options.logger);
   let notices: PostgresNotices;
   try {
@@ -56,20 +59,28 @@ export async function openPostgresStore(url: string, options: { logger?: Logger 
     approvals: new PostgresApprovalStore(db),
     callbacks: new PostgresCallbackStore(db),
     webhooks: new PostgresWebhookStore(db),
-    exclusive: (name, work) => lock.run(name, () => db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_LOCK, name]);
-      return work(halves(tx));
-    })),
+    exclusive: (name, work) =>
+      lock.run(name, () =>
+        db.transaction(async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_LOCK, name]);
+          return work(halves(tx));
+        }),
+      ),
     tryExclusive: async (name, work) => {
       if (lock.busy(name)) return { done: false };
-      return lock.run(name, () => db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ held: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS held', [SESSION_LOCK, name]);
-        if (!rows[0]!.held) return { done: false as const };
-        // The row too: one locked by any other transaction is passed over, not waited for.
-        const row = await tx.query('SELECT 1 FROM aof_sessions WHERE name = $1 FOR UPDATE SKIP LOCKED', [name]);
-        if (!row.rowCount) return { done: false as const };
-        return { done: true as const, value: await work(halves(tx)) };
-      }));
+      return lock.run(name, () =>
+        db.transaction(async (tx) => {
+          const { rows } = await tx.query<{ held: boolean }>(
+            'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS held',
+            [SESSION_LOCK, name],
+          );
+          if (!rows[0]!.held) return { done: false as const };
+          // The row too: one locked by any other transaction is passed over, not waited for.
+          const row = await tx.query('SELECT 1 FROM aof_sessions WHERE name = $1 FOR UPDATE SKIP LOCKED', [name]);
+          if (!row.rowCount) return { done: false as const };
+          return { done: true as const, value: await work(halves(tx)) };
+        }),
+      );
     },
     notices,
     serialize: (work) => db.withLock(CLAIM_LOCK, work),

@@ -37,7 +37,10 @@ export class PostgresWebhookStore implements WebhookStore {
   }
 
   async find(query: { session: string }): Promise<WebhookDelivery[]> {
-    const { rows } = await this.db.query<Row>(`SELECT ${COLUMNS} FROM aof_webhooks WHERE session = $1 ORDER BY created_at, id`, [query.session]);
+    const { rows } = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM aof_webhooks WHERE session = $1 ORDER BY created_at, id`,
+      [query.session],
+    );
     return rows.map(fromRow);
   }
 
@@ -62,13 +65,22 @@ export class PostgresWebhookStore implements WebhookStore {
          last_error = COALESCE($5, last_error),
          finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END
        WHERE id = $1 AND claimed_by = $2`,
-      [id, claimant, outcome.state, pending ? outcome.retryInMs : null, outcome.state === 'delivered' ? null : outcome.error],
+      [
+        id,
+        claimant,
+        outcome.state,
+        pending ? outcome.retryInMs : null,
+        outcome.state === 'delivered' ? null : outcome.error,
+      ],
     );
     return (rowCount ?? 0) > 0;
   }
 
   async release(id: string, claimant: string): Promise<void> {
-    await this.db.query('UPDATE aof_webhooks SET claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2', [id, claimant]);
+    await this.db.query(
+      'UPDATE aof_webhooks SET claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2',
+      [id, claimant],
+    );
   }
 
   async nextDueInMs(): Promise<number | null> {
@@ -94,8 +106,16 @@ export class PostgresWebhookStore implements WebhookStore {
 
 function fromRow(row: Row): WebhookDelivery {
   return {
-    id: row.id, session: row.session, run: row.run, url: row.url, body: row.body, state: row.state, attempts: row.attempts,
-    created_at: row.created_at.toISOString(), next_try_at: row.next_try_at.toISOString(),
-    last_error: row.last_error, finished_at: row.finished_at ? row.finished_at.toISOString() : null,
+    id: row.id,
+    session: row.session,
+    run: row.run,
+    url: row.url,
+    body: row.body,
+    state: row.state,
+    attempts: row.attempts,
+    created_at: row.created_at.toISOString(),
+    next_try_at: row.next_try_at.toISOString(),
+    last_error: row.last_error,
+    finished_at: row.finished_at ? row.finished_at.toISOString() : null,
   };
 }

@@ -16,7 +16,10 @@ export function requireBuild(): void {
   if (!existsSync(aoMcpBin)) throw new Error(`${aoMcpBin} is missing — build first: npx tsc -p tsconfig.build.json`);
 }
 
-export async function stdioClient(env: Record<string, string>, options: { cwd?: string; args?: string[] } = {}): Promise<{ client: Client; stderr: () => string }> {
+export async function stdioClient(
+  env: Record<string, string>,
+  options: { cwd?: string; args?: string[] } = {},
+): Promise<{ client: Client; stderr: () => string }> {
   requireBuild();
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -61,14 +64,17 @@ export async function call(
   });
   const content = (result.content ?? []) as Array<{ type: string; text?: string }>;
   return {
-    text: content.map((c) => (c.type === 'text' ? c.text ?? '' : '')).join(''),
+    text: content.map((c) => (c.type === 'text' ? (c.text ?? '') : '')).join(''),
     isError: result.isError === true,
     structured: result.structuredContent,
   };
 }
 
 /** `node dist/bin/ao-mcp.js --http ...`, resolved once it says where it listens. */
-export async function startHttpBin(env: Record<string, string>, args: string[] = []): Promise<{ child: ChildProcess; endpoint: string; stop(): Promise<void> }> {
+export async function startHttpBin(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ child: ChildProcess; endpoint: string; stop(): Promise<void> }> {
   requireBuild();
   const child = spawn(process.execPath, [aoMcpBin, '--http', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const endpoint = await new Promise<string>((resolve, reject) => {

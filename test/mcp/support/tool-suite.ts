@@ -60,20 +60,48 @@ export function toolSuite(ctx: SuiteContext): void {
     }
     const start = tools.find((t) => t.name === 'start_agent_session')!;
     assert.deepEqual(start.inputSchema.required, ['name', 'prompt']);
-    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), ['async', 'blueprint', 'callback', 'max_cost_usd', 'max_turns', 'name', 'no_parent', 'output_schema', 'project_dir', 'prompt', 'run_timeout_seconds', 'timeout_seconds', 'worktree']);
+    assert.deepEqual(Object.keys(start.inputSchema.properties ?? {}).sort(), [
+      'async',
+      'blueprint',
+      'callback',
+      'max_cost_usd',
+      'max_turns',
+      'name',
+      'no_parent',
+      'output_schema',
+      'project_dir',
+      'prompt',
+      'run_timeout_seconds',
+      'timeout_seconds',
+      'worktree',
+    ]);
   });
 
   it('list_agent_blueprints: lists the registry blueprints, filtered by status', async () => {
-    await ctx.stack.client().agents.create({ name: 'reviewer', description: 'Reviews code changes', model: 'claude-sonnet-4-5' });
+    await ctx.stack
+      .client()
+      .agents.create({ name: 'reviewer', description: 'Reviews code changes', model: 'claude-sonnet-4-5' });
     await ctx.stack.client().agents.create({ name: 'retired', description: 'Not used any more', status: 'inactive' });
     const all = await tool('list_agent_blueprints');
     assert.equal(all.isError, false);
     assert.match(all.text, /2 agent blueprints/);
     assert.match(all.text, /- reviewer \(active\): Reviews code changes \[model claude-sonnet-4-5\]/);
-    assert.deepEqual(all.structured.agents.map((a: { name: string }) => a.name), ['retired', 'reviewer']);
-    assert.deepEqual(all.structured.agents[1], { name: 'reviewer', description: 'Reviews code changes', status: 'active', model: 'claude-sonnet-4-5', permission_mode: null });
+    assert.deepEqual(
+      all.structured.agents.map((a: { name: string }) => a.name),
+      ['retired', 'reviewer'],
+    );
+    assert.deepEqual(all.structured.agents[1], {
+      name: 'reviewer',
+      description: 'Reviews code changes',
+      status: 'active',
+      model: 'claude-sonnet-4-5',
+      permission_mode: null,
+    });
     const inactive = await tool('list_agent_blueprints', { status: 'inactive' });
-    assert.deepEqual(inactive.structured.agents.map((a: { name: string }) => a.name), ['retired']);
+    assert.deepEqual(
+      inactive.structured.agents.map((a: { name: string }) => a.name),
+      ['retired'],
+    );
   });
 
   it('start_agent_session (sync): runs the session and returns its result as the tool result', async () => {
@@ -81,7 +109,15 @@ export function toolSuite(ctx: SuiteContext): void {
     assert.equal(answer.isError, false, answer.text);
     assert.equal(answer.text, 'ECHO: hello there');
     assert.deepEqual(answer.structured, {
-      name: 'first', run: 1, state: 'finished', result: 'ECHO: hello there', error: null, offset: 0, total_chars: 17, next_offset: null, note: null,
+      name: 'first',
+      run: 1,
+      state: 'finished',
+      result: 'ECHO: hello there',
+      error: null,
+      offset: 0,
+      total_chars: 17,
+      next_offset: null,
+      note: null,
     });
     const session = await ctx.stack.client().sessions.get('first');
     assert.equal(session.project_dir, ctx.stack.projectDir);
@@ -90,7 +126,12 @@ export function toolSuite(ctx: SuiteContext): void {
   it('start_agent_session: from a blueprint, in a given project_dir (absolute or relative)', async () => {
     const sub = join(ctx.stack.projectDir, 'sub');
     await mkdir(sub, { recursive: true });
-    const answer = await tool('start_agent_session', { name: 'reviewed', prompt: 'review', blueprint: 'reviewer', project_dir: 'sub' });
+    const answer = await tool('start_agent_session', {
+      name: 'reviewed',
+      prompt: 'review',
+      blueprint: 'reviewer',
+      project_dir: 'sub',
+    });
     assert.equal(answer.text, 'ECHO: review');
     const session = await ctx.stack.client().sessions.get('reviewed');
     assert.equal(session.agent, 'reviewer');
@@ -100,15 +141,24 @@ export function toolSuite(ctx: SuiteContext): void {
   it('start_agent_session: a taken name, a missing or inactive blueprint, a missing directory are tool errors that say what to do', async () => {
     const taken = await tool('start_agent_session', { name: 'first', prompt: 'again' });
     assert.equal(taken.isError, true);
-    assert.equal(taken.text, "Session 'first' already exists — continue it with resume_agent_session, or pick another name");
+    assert.equal(
+      taken.text,
+      "Session 'first' already exists — continue it with resume_agent_session, or pick another name",
+    );
     const missing = await tool('start_agent_session', { name: 'b1', prompt: 'x', blueprint: 'nobody' });
     assert.equal(missing.isError, true);
     assert.equal(missing.text, "Agent blueprint 'nobody' not found — see list_agent_blueprints");
     const inactive = await tool('start_agent_session', { name: 'b2', prompt: 'x', blueprint: 'retired' });
-    assert.equal(inactive.text, "Agent blueprint 'retired' is inactive — activate it first with `ao-activate-agent retired` (see list_agent_blueprints)");
+    assert.equal(
+      inactive.text,
+      "Agent blueprint 'retired' is inactive — activate it first with `ao-activate-agent retired` (see list_agent_blueprints)",
+    );
     const dir = await tool('start_agent_session', { name: 'b3', prompt: 'x', project_dir: '/no/such/dir' });
     assert.equal(dir.isError, true);
-    assert.equal(dir.text, "Project directory '/no/such/dir' is not an existing directory on the Agent Runtime's machine — pass one as project_dir");
+    assert.equal(
+      dir.text,
+      "Project directory '/no/such/dir' is not an existing directory on the Agent Runtime's machine — pass one as project_dir",
+    );
   });
 
   it('resume_agent_session (sync): continues the conversation and returns the new result', async () => {
@@ -118,10 +168,13 @@ export function toolSuite(ctx: SuiteContext): void {
     assert.equal(answer.structured.run, 2);
     const missing = await tool('resume_agent_session', { name: 'nobody', prompt: 'x' });
     assert.equal(missing.isError, true);
-    assert.equal(missing.text, "Session 'nobody' not found — start it with start_agent_session (see list_agent_sessions)");
+    assert.equal(
+      missing.text,
+      "Session 'nobody' not found — start it with start_agent_session (see list_agent_sessions)",
+    );
   });
 
-  it('fork_agent_session: continues a session\'s conversation in a new one; a busy, missing or taken name is a tool error', async () => {
+  it("fork_agent_session: continues a session's conversation in a new one; a busy, missing or taken name is a tool error", async () => {
     const answer = await tool('fork_agent_session', { source: 'first', name: 'first-fork', prompt: 'forked turn' });
     assert.equal(answer.isError, false, answer.text);
     assert.equal(answer.text, 'ECHO: forked turn');
@@ -129,7 +182,11 @@ export function toolSuite(ctx: SuiteContext): void {
     const fork = await ctx.stack.client().sessions.get('first-fork');
     assert.equal(fork.forked_from?.session, 'first');
     const sent = ctx.stack.fake.requests.findLast((r) => JSON.stringify(r.messages.at(-1)).includes('forked turn'))!;
-    assert.match(JSON.stringify(sent.messages), /hello there[\s\S]*second turn/, 'the fork continues the source\'s conversation');
+    assert.match(
+      JSON.stringify(sent.messages),
+      /hello there[\s\S]*second turn/,
+      "the fork continues the source's conversation",
+    );
     const missing = await tool('fork_agent_session', { source: 'nobody', name: 'f2', prompt: 'x' });
     assert.equal(missing.isError, true);
     assert.equal(missing.text, "Session 'nobody' not found — see list_agent_sessions");
@@ -149,7 +206,11 @@ export function toolSuite(ctx: SuiteContext): void {
     assert.equal(answer.isError, false, answer.text);
     assert.equal(answer.text, '{"verdict":"ok"}');
     assert.deepEqual(answer.structured.result_json, { verdict: 'ok' });
-    const bad = await tool('start_agent_session', { name: 'typed-bad', prompt: 'typed', output_schema: { type: 'objekt' } });
+    const bad = await tool('start_agent_session', {
+      name: 'typed-bad',
+      prompt: 'typed',
+      output_schema: { type: 'objekt' },
+    });
     assert.equal(bad.isError, true);
     assert.match(bad.text, /^body\.output_schema: is not a valid JSON Schema: /);
     await ctx.stack.client().sessions.delete('typed'); // the later tests count the sessions
@@ -158,10 +219,18 @@ export function toolSuite(ctx: SuiteContext): void {
   it('start_agent_session with worktree: works on its own branch; a directory outside git is a tool error', async () => {
     const repo = join(ctx.stack.root, 'mcp-repo');
     await mkdir(repo, { recursive: true });
-    for (const args of [['init', '--quiet'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '--allow-empty', '-m', 'start']]) {
+    for (const args of [
+      ['init', '--quiet'],
+      ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '--allow-empty', '-m', 'start'],
+    ]) {
       execFileSync('git', args, { cwd: repo, stdio: 'pipe' });
     }
-    const answer = await tool('start_agent_session', { name: 'isolated', prompt: 'hello worktree', project_dir: repo, worktree: true });
+    const answer = await tool('start_agent_session', {
+      name: 'isolated',
+      prompt: 'hello worktree',
+      project_dir: repo,
+      worktree: true,
+    });
     assert.equal(answer.isError, false, answer.text);
     const session = await ctx.stack.client().sessions.get('isolated');
     assert.equal(session.worktree?.branch, 'aof/isolated');
@@ -175,18 +244,27 @@ export function toolSuite(ctx: SuiteContext): void {
   it('async start, then get_agent_session_status (at once and with wait_seconds) and get_agent_session_result', async () => {
     const started = await tool('start_agent_session', { name: 'bg', prompt: 'slow job', async: true });
     assert.equal(started.isError, false);
-    assert.match(started.text, /^Session 'bg' started \(run 1, (queued|running)\) and works in the background — wait for it with get_agent_session_status/);
+    assert.match(
+      started.text,
+      /^Session 'bg' started \(run 1, (queued|running)\) and works in the background — wait for it with get_agent_session_status/,
+    );
     assert.equal(started.structured.result, null);
     assert.equal(started.structured.note, started.text, 'the structured content says what to do next too');
     assert.ok(['queued', 'running'].includes(started.structured.state));
 
     const early = await tool('get_agent_session_result', { name: 'bg' });
     assert.equal(early.isError, false);
-    assert.match(early.text, /^Session 'bg' is (queued|running): no result yet — wait for it with get_agent_session_status/);
+    assert.match(
+      early.text,
+      /^Session 'bg' is (queued|running): no result yet — wait for it with get_agent_session_status/,
+    );
 
     const busy = await tool('resume_agent_session', { name: 'bg', prompt: 'more' });
     assert.equal(busy.isError, true);
-    assert.equal(busy.text, "Session 'bg' is still queued or running — wait for it with get_agent_session_status (wait_seconds), or stop it with stop_agent_session, then resume");
+    assert.equal(
+      busy.text,
+      "Session 'bg' is still queued or running — wait for it with get_agent_session_status (wait_seconds), or stop it with stop_agent_session, then resume",
+    );
 
     const now = await tool('get_agent_session_status', { name: 'bg' });
     assert.ok(['queued', 'running'].includes(now.structured.state), now.text);
@@ -202,9 +280,16 @@ export function toolSuite(ctx: SuiteContext): void {
   });
 
   it('start_agent_session with a timeout shorter than the run: a non-error answer saying how to follow up', async () => {
-    const answer = await tool('start_agent_session', { name: 'patient', prompt: 'slow and steady', timeout_seconds: 1 });
+    const answer = await tool('start_agent_session', {
+      name: 'patient',
+      prompt: 'slow and steady',
+      timeout_seconds: 1,
+    });
     assert.equal(answer.isError, false);
-    assert.match(answer.text, /^Session 'patient' is still (queued|running) after 1 s; it keeps working in the background — wait for it with get_agent_session_status/);
+    assert.match(
+      answer.text,
+      /^Session 'patient' is still (queued|running) after 1 s; it keeps working in the background — wait for it with get_agent_session_status/,
+    );
     assert.equal(answer.structured.result, null);
     const waited = await tool('get_agent_session_status', { name: 'patient', wait_seconds: 30 });
     assert.equal(waited.structured.state, 'finished');
@@ -214,18 +299,27 @@ export function toolSuite(ctx: SuiteContext): void {
     await tool('start_agent_session', { name: 'stuck', prompt: 'hang forever', async: true });
     // Wait until Claude Code is really running (it has asked the model).
     const deadline = Date.now() + 20_000;
-    while (!ctx.stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('hang forever')) && Date.now() < deadline) {
+    while (
+      !ctx.stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('hang forever')) &&
+      Date.now() < deadline
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const stopped = await tool('stop_agent_session', { name: 'stuck' });
     assert.equal(stopped.isError, false, stopped.text);
-    assert.match(stopped.text, /^Session 'stuck' stopped \(run 1 was (queued|running); now stopped\) — continue it with resume_agent_session$/);
+    assert.match(
+      stopped.text,
+      /^Session 'stuck' stopped \(run 1 was (queued|running); now stopped\) — continue it with resume_agent_session$/,
+    );
     assert.equal(stopped.structured.state, 'stopped');
     const again = await tool('stop_agent_session', { name: 'stuck' });
     assert.equal(again.text, "Session 'stuck' was not running (its last run was already stopped); nothing to stop");
     const result = await tool('get_agent_session_result', { name: 'stuck' });
     assert.equal(result.isError, true);
-    assert.match(result.text, /^Session 'stuck' was stopped \(run 1\): .+ — see its events with `ao-events stuck`; continue it with resume_agent_session/);
+    assert.match(
+      result.text,
+      /^Session 'stuck' was stopped \(run 1\): .+ — see its events with `ao-events stuck`; continue it with resume_agent_session/,
+    );
     assert.equal(result.structured.state, 'stopped');
     const missing = await tool('stop_agent_session', { name: 'nobody' });
     assert.equal(missing.isError, true);
@@ -235,7 +329,10 @@ export function toolSuite(ctx: SuiteContext): void {
   it('a failed run is a tool error carrying the reason', async () => {
     const answer = await tool('start_agent_session', { name: 'broken', prompt: 'fail' });
     assert.equal(answer.isError, true);
-    assert.match(answer.text, /^Session 'broken' failed \(run 1\): .*— see its events with `ao-events broken`; continue it with resume_agent_session/);
+    assert.match(
+      answer.text,
+      /^Session 'broken' failed \(run 1\): .*— see its events with `ao-events broken`; continue it with resume_agent_session/,
+    );
     assert.equal(answer.structured.state, 'failed');
     const status = await tool('get_agent_session_status', { name: 'broken' });
     assert.match(status.text, /^Session 'broken' failed — see why with get_agent_session_result/);
@@ -245,11 +342,19 @@ export function toolSuite(ctx: SuiteContext): void {
     const answer = await tool('start_agent_session', { name: 'verbose', prompt: 'long' });
     assert.equal(answer.isError, false);
     assert.ok(answer.text.startsWith(LONG_ANSWER.slice(0, 20_000)));
-    assert.ok(answer.text.endsWith('… [truncated: 5007 more characters; the rest: get_agent_session_result with name="verbose" and offset=20000; the full result: `ao-get-result verbose` or GET /sessions/verbose/result]'), answer.text.slice(-300));
+    assert.ok(
+      answer.text.endsWith(
+        '… [truncated: 5007 more characters; the rest: get_agent_session_result with name="verbose" and offset=20000; the full result: `ao-get-result verbose` or GET /sessions/verbose/result]',
+      ),
+      answer.text.slice(-300),
+    );
     assert.equal(answer.structured.result, LONG_ANSWER.slice(0, 20_000));
     assert.equal(answer.structured.total_chars, LONG_ANSWER.length);
     assert.equal(answer.structured.next_offset, 20_000);
-    assert.match(answer.structured.note, /^… \[truncated: 5007 more characters; the rest: get_agent_session_result with name="verbose" and offset=20000/);
+    assert.match(
+      answer.structured.note,
+      /^… \[truncated: 5007 more characters; the rest: get_agent_session_result with name="verbose" and offset=20000/,
+    );
 
     const rest = await tool('get_agent_session_result', { name: 'verbose', offset: answer.structured.next_offset });
     assert.equal(rest.text, LONG_ANSWER.slice(20_000));
@@ -274,9 +379,15 @@ export function toolSuite(ctx: SuiteContext): void {
     assert.equal(typeof first.structured.next_cursor, 'string');
     const rest = await tool('list_agent_sessions', { limit: 4, cursor: first.structured.next_cursor });
     assert.equal(rest.structured.next_cursor, null);
-    assert.deepEqual([...first.structured.sessions, ...rest.structured.sessions].map((s: { name: string }) => s.name).sort(), names);
+    assert.deepEqual(
+      [...first.structured.sessions, ...rest.structured.sessions].map((s: { name: string }) => s.name).sort(),
+      names,
+    );
     const stopped = await tool('list_agent_sessions', { state: 'stopped' });
-    assert.deepEqual(stopped.structured.sessions.map((s: { name: string }) => s.name), ['stuck']);
+    assert.deepEqual(
+      stopped.structured.sessions.map((s: { name: string }) => s.name),
+      ['stuck'],
+    );
     const none = await tool('list_agent_sessions', { state: 'queued' });
     assert.equal(none.text, 'No sessions in state queued — start one with start_agent_session');
     assert.deepEqual(none.structured, { sessions: [], total: 0, next_cursor: null, note: none.text });
@@ -285,7 +396,11 @@ export function toolSuite(ctx: SuiteContext): void {
   it('bad arguments are tool errors naming the field, and the server keeps serving', async () => {
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
       ['start_agent_session', { prompt: 'x' }, /name is required at name/],
-      ['start_agent_session', { name: 'bad name!', prompt: 'x' }, /Invalid session name: use 1 to 60 letters, digits, '_' or '-', starting with a letter or digit at name/],
+      [
+        'start_agent_session',
+        { name: 'bad name!', prompt: 'x' },
+        /Invalid session name: use 1 to 60 letters, digits, '_' or '-', starting with a letter or digit at name/,
+      ],
       ['start_agent_session', { name: 'a'.repeat(61), prompt: 'x' }, /Invalid session name/],
       ['start_agent_session', { name: 'ok', prompt: '   ' }, /prompt is empty: say what the agent should do at prompt/],
       ['start_agent_session', { name: 'ok', prompt: 'x', agent: 'reviewer' }, /Unrecognized key: "agent"/],
@@ -314,16 +429,22 @@ export function toolSuite(ctx: SuiteContext): void {
     }
   });
 
-  it('get_agent_usage: the runtime\'s usage report, per session, blueprint and day, and the total', async () => {
+  it("get_agent_usage: the runtime's usage report, per session, blueprint and day, and the total", async () => {
     const expected = await ctx.stack.client().sessions.usage();
     const answer = await tool('get_agent_usage');
     assert.equal(answer.isError, false, answer.text);
     assert.deepEqual(answer.structured.totals, expected.totals);
     assert.deepEqual(answer.structured.sessions, expected.sessions);
     assert.deepEqual(answer.structured.agents, expected.agents);
-    assert.match(answer.text, new RegExp(`^Total: ${expected.totals.sessions} sessions, ${expected.totals.runs} runs, \\d+ tokens`));
+    assert.match(
+      answer.text,
+      new RegExp(`^Total: ${expected.totals.sessions} sessions, ${expected.totals.runs} runs, \\d+ tokens`),
+    );
     const one = await tool('get_agent_usage', { sessions: ['first'] });
-    assert.deepEqual(one.structured.sessions.map((s: { name: string }) => s.name), ['first']);
+    assert.deepEqual(
+      one.structured.sessions.map((s: { name: string }) => s.name),
+      ['first'],
+    );
     assert.equal(one.structured.totals.runs, 2);
   });
 
