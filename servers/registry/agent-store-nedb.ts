@@ -39,7 +39,7 @@ export class NedbAgentStore extends AgentStoreBase {
   }
 
   async create(input: AgentCreate): Promise<Agent> {
-    const agent = newAgent(input);
+    const agent = newAgent(input, new Date().toISOString());
     try {
       const doc = { ...agent, _id: agent.name } as AgentDocument;
       if (agent.mcp_servers) doc.mcp_servers = JSON.stringify(agent.mcp_servers);

@@ -46,7 +46,7 @@ export class PostgresAgentStore extends AgentStoreBase {
   }
 
   async create(input: AgentCreate): Promise<Agent> {
-    const agent = newAgent(input);
+    const agent = newAgent(input, new Date().toISOString());
     try {
       await this.db.query('INSERT INTO aof_agents (name, status, doc) VALUES ($1, $2, $3)', [
         agent.name,

@@ -66,6 +66,6 @@ export abstract class AgentStoreBase implements AgentStore {
 }
 
 /** A new blueprint as stored, from what a client sent. */
-export function newAgent(input: AgentCreate, now = new Date().toISOString()): Agent {
+export function newAgent(input: AgentCreate, now: string): Agent {
   return { ...input, status: input.status ?? 'active', created_at: now, modified_at: now };
 }

@@ -48,7 +48,7 @@ export function forkOf(source: StoredSession, name: string, prompt: string, now:
     created_at: now,
     last_resumed_at: null,
     updated_at: now,
-    runs: [newRun(1, prompt)],
+    runs: [newRun(1, prompt, now)],
     forked_from: { session: source.name, run: last.number, claude_session_id },
   };
 }

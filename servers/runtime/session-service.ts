@@ -286,7 +286,7 @@ export class SessionService {
       created_at: now,
       last_resumed_at: null,
       updated_at: now,
-      runs: [newRun(1, input.prompt)],
+      runs: [newRun(1, input.prompt, now)],
       parent: parent?.name ?? null,
       ...(input.callback ? { callback: true } : {}),
       ...(limits ? { limits } : {}),
@@ -328,7 +328,7 @@ export class SessionService {
       await checkNoPendingFork(tx.sessions, stored);
       const now = new Date().toISOString();
       stored.runs.push({
-        ...newRun(last.number + 1, prompt),
+        ...newRun(last.number + 1, prompt, now),
         ...(options.callbacks ? { callbacks: options.callbacks } : {}),
       });
       stored.last_resumed_at = now;

@@ -160,12 +160,13 @@ export function lastRun(session: StoredSession): StoredRun {
   return run;
 }
 
-export function newRun(number: number, prompt: string): StoredRun {
+/** A run queued at `now` (an ISO time): pure, so the same arguments give the same run. */
+export function newRun(number: number, prompt: string, now: string): StoredRun {
   return {
     number,
     prompt,
     state: 'queued',
-    queued_at: new Date().toISOString(),
+    queued_at: now,
     started_at: null,
     ended_at: null,
     exit_code: null,

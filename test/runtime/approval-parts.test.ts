@@ -19,7 +19,7 @@ const session = (blueprint: StoredSession['blueprint']): StoredSession => ({
   created_at: '2026-01-01T00:00:00.000Z',
   last_resumed_at: null,
   updated_at: '2026-01-01T00:00:00.000Z',
-  runs: [newRun(1, 'go')],
+  runs: [newRun(1, 'go', '2026-01-01T00:00:00.000Z')],
 });
 
 const approval = (over: Partial<Approval> = {}): Approval => ({

@@ -27,7 +27,7 @@ function session(
   queuedAt = T0,
   extra: Partial<StoredSession> = {},
 ): StoredSession {
-  const run = { ...newRun(1, 'p'), state, queued_at: new Date(queuedAt).toISOString() };
+  const run = { ...newRun(1, 'p', new Date(queuedAt).toISOString()), state };
   return {
     _id: name,
     name,

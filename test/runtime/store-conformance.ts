@@ -29,8 +29,7 @@ export function session(
 ): StoredSession {
   const at = options.updated_at ?? '2026-01-01T00:00:00.000Z';
   const runs = Array.from({ length: options.runs ?? 1 }, (_, i) => ({
-    ...newRun(i + 1, `prompt ${i + 1} of ${name}`),
-    queued_at: at,
+    ...newRun(i + 1, `prompt ${i + 1} of ${name}`, at),
   }));
   runs[runs.length - 1]!.state = options.state ?? 'queued';
   return {
@@ -280,7 +279,7 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         // A run that ends leaves the queue; a resumed session (a new last run) joins it; a removed one leaves it.
         await store.sessions.replace(session('busy', { state: 'finished' }));
         const resumed = session('done', { state: 'finished', runs: 2 });
-        resumed.runs.push({ ...newRun(3, 'again'), queued_at: time(7) });
+        resumed.runs.push(newRun(3, 'again', time(7)));
         await store.sessions.replace(resumed);
         await store.sessions.remove('late');
         const started = queuedAt(session('a-early', { state: 'running' }), 2);

@@ -36,7 +36,12 @@ function session(
     last_resumed_at: null,
     updated_at: '2026-01-01T00:00:00.000Z',
     model: 'claude-sonnet-4-5',
-    runs: runs.map((r, i) => ({ ...newRun(i + 1, 'p'), state: 'finished', usage: r.usage, cost_usd: r.cost })),
+    runs: runs.map((r, i) => ({
+      ...newRun(i + 1, 'p', '2026-01-01T00:00:00.000Z'),
+      state: 'finished',
+      usage: r.usage,
+      cost_usd: r.cost,
+    })),
   };
 }
 

@@ -42,7 +42,7 @@ describe('webhook retries', () => {
 describe('webhook notices of a run end', () => {
   const session = (over: Partial<StoredSession> = {}): StoredSession => {
     const run = {
-      ...newRun(1, 'go'),
+      ...newRun(1, 'go', '2026-01-01T00:00:00.000Z'),
       state: 'finished' as const,
       result: 'done',
       ended_at: '2026-01-01T00:01:00.000Z',
