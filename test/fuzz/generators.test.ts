@@ -87,6 +87,15 @@ describe('fuzz oracle', () => {
     flagged(request(), problem(400, { errors: [{ field: 'prompt', message: 'm' }] }));
     flagged(request({ mutation: 'valid', blame: [] }), problem(400, { errors: [{ field: 'body', message: 'm' }] }));
     flagged(request(), problem(409, { status: 400 }));
+    const tooLarge = request({ mutation: 'body:too-large', refusedAs: 'payload-too-large' });
+    const field = { errors: [{ field: 'body', message: 'm' }] };
+    assert.deepEqual(
+      checkResponse(tooLarge, problem(413, { ...field, type: 'urn:aof:problem:payload-too-large' })),
+      [],
+    );
+    flagged(tooLarge, problem(400, { ...field, type: 'urn:aof:problem:invalid-request' }));
+    flagged(tooLarge, problem(413, field));
+    flagged(tooLarge, { status: 0, headers: {}, text: '', json: undefined, error: 'EPIPE write EPIPE' });
     flagged(request({ mutation: 'header:no-auth', mustRefuse: true }), {
       status: 200,
       headers: {},

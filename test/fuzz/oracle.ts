@@ -1,3 +1,4 @@
+import { PROBLEM_CODES, problemType } from '../../servers/common/problem-types.js';
 import type { FuzzRequest } from './requests.js';
 import type { FuzzResponse } from './sender.js';
 
@@ -19,6 +20,8 @@ export function checkResponse(req: FuzzRequest, res: FuzzResponse): string[] {
   const { status } = res;
   if (status >= 500) problems.push(`status ${status}`);
   else if (status < 200 || (status >= 300 && status < 400)) problems.push(`unexpected status ${status}`);
+  if (req.refusedAs && status !== PROBLEM_CODES[req.refusedAs])
+    problems.push(`${req.mutation} was answered ${status}, not ${PROBLEM_CODES[req.refusedAs]} (${req.refusedAs})`);
   if (status < 400) return req.mustRefuse ? [...problems, `${req.mutation} was let through with ${status}`] : problems;
 
   const type = String(res.headers['content-type'] ?? '');
@@ -30,6 +33,8 @@ export function checkResponse(req: FuzzRequest, res: FuzzResponse): string[] {
   if (typeof body.type !== 'string' || !URI.test(body.type))
     problems.push(`problem type ${JSON.stringify(body.type)} is not a URI`);
   if (body.status !== status) problems.push(`problem status ${body.status} differs from the response's ${status}`);
+  if (req.refusedAs && body.type !== problemType(req.refusedAs))
+    problems.push(`problem type ${JSON.stringify(body.type)}, not ${problemType(req.refusedAs)}`);
   if (typeof body.title !== 'string' || !body.title) problems.push('problem without a title');
   if (INPUT_ERRORS.has(status)) {
     const fields: unknown[] = Array.isArray(body.errors) ? body.errors.map((e: { field?: unknown }) => e?.field) : [];

@@ -2,8 +2,12 @@
 // the fuzz draws next.
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { BODY_LIMIT_BYTES } from '../../servers/common/app.js';
 import { rawRequest } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
+import { checkResponse } from './oracle.js';
+import type { FuzzRequest } from './requests.js';
+import { send } from './sender.js';
 
 /** Writes `bytes` to the server's socket and reads everything it answers until it closes. */
 function rawSocket(baseUrl: string, bytes: string): Promise<{ status: number; head: string; json: any }> {
@@ -197,5 +201,45 @@ describe('fuzz regressions', () => {
     assert.match(refused.json.errors[0].message, /deeper than 64/);
     const events = await get('/sessions/deep/events');
     assert.deepEqual(events.json.events, []);
+  });
+
+  describe('a body over the limit, sent with `connection: close` several times at once, to a runtime in its own process', () => {
+    let own: TestStack;
+    before(async () => {
+      own = await TestStack.start({ executor: 'none', runtimeProcess: true, token: 'the-token' });
+    });
+    after(async () => own?.close());
+
+    // The runtime answers 413 on the length alone and closes while the client still writes the body: the
+    // client's write fails (EPIPE) with the answer waiting in its socket. That answer is the answer
+    // (the fuzz counted it as none, now and then: seed 20261125, request #1209).
+    it('is answered 413 payload-too-large naming the body, every time', async () => {
+      const tooLarge: FuzzRequest = {
+        op: 'forkSession',
+        api: 'runtime',
+        method: 'POST',
+        target: '/sessions/source/fork',
+        headers: {
+          authorization: 'Bearer {{token}}',
+          host: '{{host}}',
+          connection: 'close',
+          'content-type': 'application/json',
+        },
+        body: `{"name":"copy","prompt":"${'x'.repeat(BODY_LIMIT_BYTES + 10)}"}`,
+        mutation: 'body:too-large',
+        blame: ['body'],
+        refusedAs: 'payload-too-large',
+        streams: false,
+        params: { name: 'source' },
+        repeat: 3,
+      };
+      for (let round = 0; round < 20; round++) {
+        const answers = await Promise.all([1, 2, 3].map(() => send(tooLarge, own.runtimeUrl, 'the-token')));
+        for (const answer of answers) {
+          assert.equal(answer.status, 413, `round ${round + 1}: ${answer.error ?? answer.text}`);
+          assert.deepEqual(checkResponse(tooLarge, answer), []);
+        }
+      }
+    });
   });
 });

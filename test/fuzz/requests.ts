@@ -1,6 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { DEEP, DEEP_JSON, mutatedValue, NASTY_STRINGS, validValue, type Path, type Pools } from './arbitraries.js';
+import { BODY_LIMIT_BYTES } from '../../servers/common/app.js';
+import type { ProblemCode } from '../../servers/common/problem-types.js';
 import type { Api, FuzzOperation } from './contract-operations.js';
 
 /**
@@ -25,6 +27,8 @@ export interface FuzzRequest {
   blame: string[];
   /** A request the servers must refuse whatever it asks (a foreign host, a missing token). */
   mustRefuse?: boolean;
+  /** The one answer it may get, a problem of this code (a body over the limit: `payload-too-large`). */
+  refusedAs?: ProblemCode;
   /** Its 200 is an event stream: read the head, then hang up. */
   streams: boolean;
   /** The JSON it sends, when it sends valid JSON (for the ledger of acknowledged writes). */
@@ -334,7 +338,8 @@ export function mutatedTransport(op: FuzzOperation, pools: Pools): fc.Arbitrary<
           r.body = text.replace(/^\{/, '{"name":"dup-key",');
         }),
         variant('body:too-large', ['body'], (r) => {
-          r.body = `{"prompt":"${'x'.repeat(2 * 1024 * 1024 + 10)}"}`;
+          r.body = `{"prompt":"${'x'.repeat(BODY_LIMIT_BYTES + 10)}"}`;
+          r.refusedAs = 'payload-too-large';
         }),
         variant('encoding:gzip', [], (r) => {
           r.headers['content-encoding'] = 'gzip';

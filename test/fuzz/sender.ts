@@ -1,5 +1,5 @@
 import { type ClientRequest, request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { HOST, TOKEN, type FuzzRequest } from './requests.js';
 
 export interface FuzzResponse {
@@ -34,21 +34,36 @@ export function send(req: FuzzRequest, baseUrl: string, token: string): Promise<
       resolve(response);
     };
     let client: ClientRequest;
+    let answered = false;
     try {
-      client = request({ host: url.hostname, port: url.port, method: req.method, path: req.target, headers }, (res) => {
-        const base = { status: res.statusCode ?? 0, headers: res.headers };
-        if (res.statusCode === 200 && String(res.headers['content-type']).startsWith('text/event-stream')) {
-          // An event stream stays open: its head is the answer.
-          res.destroy();
-          client!.destroy();
-          done({ ...base, text: '', json: undefined });
-          return;
-        }
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => done({ ...base, text: '', json: undefined, error: `response: ${error.message}` }));
-        res.on('end', () => done({ ...base, ...parse(Buffer.concat(chunks).toString('utf8')) }));
-      });
+      client = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: req.method,
+          path: req.target,
+          headers,
+          createConnection: () => keepsReadingAfterAFailedWrite(connect(Number(url.port), url.hostname)),
+        },
+        (res) => {
+          answered = true;
+          const base = { status: res.statusCode ?? 0, headers: res.headers };
+          if (res.statusCode === 200 && String(res.headers['content-type']).startsWith('text/event-stream')) {
+            // An event stream stays open: its head is the answer.
+            res.destroy();
+            client!.destroy();
+            done({ ...base, text: '', json: undefined });
+            return;
+          }
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => done({ ...base, ...parse(Buffer.concat(chunks).toString('utf8')) }));
+          // Cut off before its end ('error', then 'close'): an answer all the same; the oracle reads
+          // what came of its body.
+          res.on('error', () => {});
+          res.on('close', () => done({ ...base, ...parse(Buffer.concat(chunks).toString('utf8')) }));
+        },
+      );
     } catch (error) {
       done({ status: 0, headers: {}, text: '', json: undefined, unsendable: (error as Error).message });
       return;
@@ -58,16 +73,40 @@ export function send(req: FuzzRequest, baseUrl: string, token: string): Promise<
       client.destroy();
     });
     client.on('error', (error: NodeJS.ErrnoException) => {
-      // A server may answer before the body is sent (a 413) and close: the answer can still be on
-      // its way while the write fails (EPIPE). Give it a moment before calling it no answer.
-      setTimeout(
-        () =>
-          done({ status: 0, headers: {}, text: '', json: undefined, error: `${error.code ?? ''} ${error.message}` }),
-        300,
-      );
+      // Once an answer came, the connection ending badly is the response's business (above).
+      if (!answered)
+        done({ status: 0, headers: {}, text: '', json: undefined, error: `${error.code ?? ''} ${error.message}` });
     });
-    client.end(req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : req.body);
+    client.end(req.body);
   });
+}
+
+/**
+ * A server may answer before it has read the whole body (a 413 on the Content-Length alone) and close
+ * the connection; writing the rest then fails (EPIPE, ECONNRESET) while the answer already waits in
+ * the socket. Node would destroy the socket on the failed write, unread answer and all: this socket
+ * stops writing instead and keeps reading, so the HTTP client reads the answer (or, if none came,
+ * sees the connection end without one).
+ */
+function keepsReadingAfterAFailedWrite(socket: Socket): Socket {
+  type Done = (error?: Error | null) => void;
+  const writable = socket as unknown as {
+    _write(chunk: unknown, encoding: BufferEncoding, done: Done): void;
+    _writev(chunks: unknown[], done: Done): void;
+  };
+  let failed = false;
+  const unlessPeerGone =
+    (done: Done): Done =>
+    (error) => {
+      const code = (error as NodeJS.ErrnoException | null | undefined)?.code;
+      if (code === 'EPIPE' || code === 'ECONNRESET') failed = true;
+      done(failed ? null : error);
+    };
+  const write = writable._write.bind(socket);
+  const writev = writable._writev.bind(socket);
+  writable._write = (chunk, encoding, done) => (failed ? done() : write(chunk, encoding, unlessPeerGone(done)));
+  writable._writev = (chunks, done) => (failed ? done() : writev(chunks, unlessPeerGone(done)));
+  return socket;
 }
 
 function sendRaw(bytes: string, url: URL): Promise<FuzzResponse> {
