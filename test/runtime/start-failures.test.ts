@@ -10,6 +10,7 @@ import type { Orchestrator } from '../../sdk/index.js';
 import { runBin } from '../bin/run-bin.js';
 import { claudeBin } from '../support/claude-env.js';
 import { eventually } from '../support/processes.js';
+import { skipBecause } from '../support/skip.js';
 import { TestStack } from '../support/stack.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -125,7 +126,8 @@ describe('runtime: a project dir the runtime may not enter (EACCES)', function (
   let stack: TestStack;
   before(async function () {
     // Root enters any directory; without the capabilities that let it, it is refused like anyone.
-    if (!isRoot || !existsSync('/usr/bin/setpriv')) this.skip();
+    if (!isRoot || !existsSync('/usr/bin/setpriv'))
+      skipBecause(this, 'needs root and setpriv (to drop the capabilities)');
     stack = await TestStack.start({
       runtimeProcess: true,
       runtimeWrapper: ['/usr/bin/setpriv', '--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search', '--'],
@@ -171,7 +173,7 @@ describe("runtime: no room for a run's files", function () {
   let stack: TestStack;
   let runsDir: string;
   before(async function () {
-    if (!isRoot) this.skip(); // mounting needs root
+    if (!isRoot) skipBecause(this, 'needs root (to mount a file system)');
     stack = await TestStack.start();
     runsDir = join(stack.dataDir, 'runs');
     mkdirSync(runsDir, { recursive: true });
@@ -247,7 +249,7 @@ describe('runtime: Claude Code refusing bypassPermissions as root', function () 
   this.timeout(60_000);
   let stack: TestStack;
   before(async function () {
-    if (!isRoot) this.skip(); // Claude Code refuses only root
+    if (!isRoot) skipBecause(this, 'needs root (Claude Code refuses bypassPermissions only to root)');
     stack = await TestStack.start();
     // The agents' environment as the tests give it, but without the variable that allows it.
     const { IS_SANDBOX, ...env } = stack.agentEnv;
@@ -269,7 +271,7 @@ describe('runtime: out of file descriptors (EMFILE)', function () {
   this.timeout(60_000);
   let stack: TestStack;
   before(async function () {
-    if (!existsSync('/usr/bin/prlimit') || !existsSync('/proc/self/fd')) this.skip();
+    if (!existsSync('/usr/bin/prlimit') || !existsSync('/proc/self/fd')) skipBecause(this, 'needs prlimit and /proc');
     stack = await TestStack.start({ runtimeProcess: true });
   });
   after(async () => stack?.close());
@@ -332,7 +334,8 @@ describe('runtime: the system refuses another process (EAGAIN)', function () {
     execFileSync('ps', ['-L', '-u', '65534', '--no-headers']).toString().trim().split('\n').filter(Boolean).length;
 
   before(async function () {
-    if (!isRoot || !existsSync('/usr/bin/setpriv') || !existsSync('/usr/bin/prlimit')) this.skip();
+    if (!isRoot || !existsSync('/usr/bin/setpriv') || !existsSync('/usr/bin/prlimit'))
+      skipBecause(this, 'needs root, setpriv and prlimit (to run the runtime as nobody with few tasks)');
     stack = await TestStack.start({ runtimeProcess: true, runtimeWrapper: asNobody() });
     const tasks = tasksOfNobody(); // the runtime's threads (and whatever else runs as nobody)
     stack.options.runtimeWrapper = asNobody(tasks);
