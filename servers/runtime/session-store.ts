@@ -5,6 +5,7 @@
 import type { components } from '../../sdk/generated/runtime.js';
 import type { CatalogueEntry } from './store/catalogue.js';
 import type { RunLease } from './leases.js';
+import { addUsage, noUsage } from './usage.js';
 
 export type Session = components['schemas']['Session'];
 export type Run = components['schemas']['Run'];
@@ -69,16 +70,11 @@ export function toSession(stored: StoredSession): Session {
   const publicRuns = runs.map(
     ({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, ...run }) => run,
   );
-  const usage: Usage = {
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
-  };
+  const usage = noUsage();
   let cost = 0;
   let duration = 0;
   for (const run of publicRuns) {
-    if (run.usage) for (const key of Object.keys(usage) as Array<keyof Usage>) usage[key] += run.usage[key];
+    addUsage(usage, run.usage);
     cost += run.cost_usd ?? 0;
     duration += run.duration_ms ?? 0;
   }

@@ -4,7 +4,8 @@
  * parsed answer of a finished run.
  */
 import { checkOutput, outputError, retryPrompt } from '../common/output-schema.js';
-import type { OutputRetry, StoredRun, StoredSession, Usage } from './session-store.js';
+import type { OutputRetry, StoredRun, StoredSession } from './session-store.js';
+import { addUsage } from './usage.js';
 
 /** The session's output schema as an object, or null when it has none. */
 export function outputSchemaOf(session: Pick<StoredSession, 'output_schema'>): object | null {
@@ -72,11 +73,7 @@ export function startRetry(run: StoredRun, prompt: string, eventsBefore: number)
 export function addFirstAttempt(run: StoredRun): void {
   const first = run.retry;
   if (!first) return;
-  if (first.usage && run.usage) {
-    const sum = { ...run.usage };
-    for (const key of Object.keys(sum) as Array<keyof Usage>) sum[key] += first.usage[key];
-    run.usage = sum;
-  }
+  if (first.usage && run.usage) run.usage = addUsage({ ...run.usage }, first.usage);
   const add = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);
   run.cost_usd = add(run.cost_usd, first.cost_usd);
   run.num_turns = add(run.num_turns, first.num_turns);

@@ -1,20 +1,9 @@
 import type { components } from '../../sdk/generated/runtime.js';
 import { estimateCostUsd, type Spend, countedTokens } from './budgets.js';
 import { lastRun, type StoredSession, type Usage } from './session-store.js';
+import { addUsage, noUsage } from './usage.js';
 
 export type SessionTree = components['schemas']['SessionTree'];
-
-const zero = (): Usage => ({
-  input_tokens: 0,
-  output_tokens: 0,
-  cache_creation_input_tokens: 0,
-  cache_read_input_tokens: 0,
-});
-
-function add(into: Usage, usage: Usage): Usage {
-  for (const key of Object.keys(into) as Array<keyof Usage>) into[key] += usage[key];
-  return into;
-}
 
 const round = (usd: number) => Math.round(usd * 1e8) / 1e8;
 
@@ -53,12 +42,12 @@ export function ownSpend(
   session: StoredSession,
   live?: Usage | null,
 ): { usage: Usage; cost_usd: number; estimated: boolean } {
-  const usage = zero();
+  const usage = noUsage();
   let cost = 0;
   let estimated = false;
   for (const run of session.runs) {
     if (!run.usage) continue;
-    add(usage, run.usage);
+    addUsage(usage, run.usage);
     if (run.cost_usd !== null) {
       cost += run.cost_usd;
     } else {
@@ -67,7 +56,7 @@ export function ownSpend(
     }
   }
   if (live && !lastRun(session).usage) {
-    add(usage, live);
+    addUsage(usage, live);
     cost += estimateCostUsd(live, session.model);
     estimated = true;
   }
@@ -103,11 +92,11 @@ export function buildTree(
   const children = (index.get(root.name) ?? [])
     .filter((child) => !seen.has(child.name))
     .map((child) => buildTree(child, index, seen));
-  const treeUsage = add(zero(), own.usage);
+  const treeUsage = addUsage(noUsage(), own.usage);
   let treeCost = own.cost_usd;
   let sessions = 1;
   for (const child of children) {
-    add(treeUsage, child.tree.usage);
+    addUsage(treeUsage, child.tree.usage);
     treeCost += child.tree.cost_usd;
     sessions += child.tree.sessions;
   }

@@ -6,6 +6,7 @@
  */
 import type { components } from '../../sdk/generated/runtime.js';
 import type { StoredRun, StoredSession, Usage } from './session-store.js';
+import { addUsage, noUsage } from './usage.js';
 
 export type UsageReport = components['schemas']['UsageReport'];
 type SessionUsage = components['schemas']['SessionUsage'];
@@ -25,25 +26,23 @@ interface Sums {
   duration_ms: number;
 }
 
-const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
-
 const zero = (): Sums => ({
   runs: 0,
-  usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  usage: noUsage(),
   cost_usd: 0,
   duration_ms: 0,
 });
 
 function addRun(sums: Sums, run: StoredRun): void {
   sums.runs++;
-  if (run.usage) for (const key of TOKEN_KEYS) sums.usage[key] += run.usage[key];
+  addUsage(sums.usage, run.usage);
   sums.cost_usd += run.cost_usd ?? 0;
   sums.duration_ms += run.duration_ms ?? 0;
 }
 
 function addSums(into: Sums, from: Sums): void {
   into.runs += from.runs;
-  for (const key of TOKEN_KEYS) into.usage[key] += from.usage[key];
+  addUsage(into.usage, from.usage);
   into.cost_usd += from.cost_usd;
   into.duration_ms += from.duration_ms;
 }

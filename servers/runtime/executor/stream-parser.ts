@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: a stream line is untyped JSON from the CLI; every field is checked before use
 import type { EventInput, Usage } from '../session-store.js';
+import { addUsage, noUsage } from '../usage.js';
 
 /**
  * Turns Claude Code's stream-json output, one line at a time, into runtime events. It is
@@ -67,15 +68,8 @@ export class StreamParser {
    */
   billedUsage(): Usage | null {
     if (!this.billed.size) return null;
-    const total: Usage = {
-      input_tokens: 0,
-      output_tokens: 0,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-    };
-    for (const usage of this.billed.values()) {
-      for (const key of Object.keys(total) as Array<keyof Usage>) total[key] += usage[key];
-    }
+    const total = noUsage();
+    for (const usage of this.billed.values()) addUsage(total, usage);
     return total;
   }
 
