@@ -4,6 +4,7 @@
  * `Last-Event-ID`, so the caller sees each event once and in order.
  */
 import { ConnectionError, type ServiceName } from './errors.js';
+import { backoffMs } from './backoff.js';
 
 /** One parsed SSE message. */
 export interface SseMessage {
@@ -152,7 +153,7 @@ export async function* followSse(
           );
     }
     failures++;
-    await sleep(Math.min(delayMs * 2 ** (failures - 1), 5000), signal);
+    await sleep(backoffMs(failures - 1, delayMs), signal);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Client } from 'openapi-fetch';
 import type { paths } from '../generated/runtime.js';
+import { backoffMs } from '../backoff.js';
 import { ConnectionError, OrchestratorError, WaitTimeoutError } from '../errors.js';
 import { EventStream, followSse, sleep, type SseMessage } from '../event-stream.js';
 import { data } from '../http.js';
@@ -277,7 +278,7 @@ export class Sessions {
       } catch (error) {
         if (!(error instanceof ConnectionError) || options.signal?.aborted) throw error;
         downSince ??= started;
-        const backoff = Math.min(5000, 250 * 2 ** failures++);
+        const backoff = backoffMs(failures++, 250);
         if (Date.now() + backoff >= Math.min(deadline, downSince + reconnectMs)) throw error;
         await sleep(backoff, options.signal);
         continue;

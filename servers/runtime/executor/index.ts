@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../../../sdk/backoff.js';
 import type { Logger } from '../../common/logger.js';
 import { HttpProblem } from '../../common/problem.js';
 import type { RunScheduler } from '../session-service.js';
@@ -590,7 +591,7 @@ class LocalExecutor implements Executor {
             this.options.logger.warn(
               `session '${name}': ${(error as Error).message}; its events wait until it is back`,
             );
-          await sleep(Math.min(200 * 2 ** attempt, 5000));
+          await sleep(backoffMs(attempt, 200));
           continue;
         }
         throw error;

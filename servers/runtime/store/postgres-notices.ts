@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { backoffMs } from '../../../sdk/backoff.js';
 import type { Logger } from '../../common/logger.js';
 import type { Queries } from '../../common/postgres.js';
 import type { Notice, NoticeListener } from './interfaces.js';
@@ -97,8 +98,8 @@ export class PostgresNotices {
   }
 
   private async reconnect(): Promise<void> {
-    for (let wait = RETRY_FIRST_MS; !this.closed; wait = Math.min(wait * 2, RETRY_LAST_MS)) {
-      await new Promise((resolve) => setTimeout(resolve, wait));
+    for (let attempt = 0; !this.closed; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, RETRY_FIRST_MS, RETRY_LAST_MS)));
       if (this.closed) return;
       try {
         const client = await this.listen();
