@@ -1,9 +1,10 @@
 #!/usr/bin/env node
+import { RUN_STATES } from '../sdk/generated/constants.js';
 import type { SessionSummary } from '../sdk/types.js';
 import { CliError, main, stringOption } from './lib/cli.js';
 import { formatDuration, table } from './lib/format.js';
 
-const STATES = ['queued', 'running', 'finished', 'failed', 'stopped'] as const;
+const STATES = RUN_STATES;
 type State = (typeof STATES)[number];
 
 await main({

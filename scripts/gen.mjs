@@ -23,6 +23,23 @@ for (const api of apis) {
 }
 outputs.set('servers/common/documents.generated.ts', documents);
 
+// The contract's values that clients check before they send (a thin client does not load the documents).
+const runtime = parse(await readFile(new URL('openapi/runtime.yaml', root), 'utf8')).components.schemas;
+outputs.set(
+  'sdk/generated/constants.ts',
+  `${header}
+/** A session's or a blueprint's name (Name in openapi/runtime.yaml): ${runtime.Name.description} */
+export const NAME_PATTERN = new RegExp(${JSON.stringify(runtime.Name.pattern)});
+export const NAME_MAX_LENGTH = ${runtime.Name.maxLength};
+
+/** The states of a run (RunState), in the order of its life. */
+export const RUN_STATES = ${JSON.stringify(runtime.RunState.enum)} as const;
+
+/** The states a run ends in (SessionResult's): it changes no more. */
+export const FINAL_STATES: ReadonlySet<string> = new Set(${JSON.stringify(runtime.SessionResult.properties.state.enum)});
+`,
+);
+
 const check = process.argv.includes('--check');
 let stale = 0;
 for (const [path, text] of outputs) {

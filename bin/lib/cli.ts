@@ -9,12 +9,12 @@ import sade from 'sade';
 import { splitStringOptions } from './argv.js';
 import type { AdviceSubject, ClientTerms, Orchestrator } from '../../sdk/index.js';
 import { asksForHelp, withTrimmedLines } from './help-text.js';
+import { NAME_MAX_LENGTH, NAME_PATTERN } from '../../sdk/generated/constants.js';
 
 export const VERSION = '0.1.0';
 
 /** Session and agent names, as the API defines them. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-export const NAME_MAX = 60;
+export { NAME_PATTERN };
 
 export interface OptionSpec {
   /** Long name without dashes, e.g. `project-dir`. */
@@ -244,9 +244,9 @@ export async function explain(error: unknown, subject: AdviceSubject = {}): Prom
 
 /** Checks a session or agent name before any request, so the message can say what is allowed. */
 export function checkName(name: string, what: 'Session' | 'Agent' | 'Runner tag' = 'Session'): string {
-  if (name.length > NAME_MAX || !NAME_PATTERN.test(name)) {
+  if (name.length > NAME_MAX_LENGTH || !NAME_PATTERN.test(name)) {
     throw new CliError(
-      `Invalid ${what.toLowerCase()} name '${name}' — use 1 to ${NAME_MAX} letters, digits, '_' or '-', starting with a letter or digit`,
+      `Invalid ${what.toLowerCase()} name '${name}' — use 1 to ${NAME_MAX_LENGTH} letters, digits, '_' or '-', starting with a letter or digit`,
       'invalid_name',
     );
   }

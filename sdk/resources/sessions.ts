@@ -1,6 +1,7 @@
 import type { Client } from 'openapi-fetch';
 import type { paths } from '../generated/runtime.js';
 import { backoffMs } from '../backoff.js';
+import { FINAL_STATES } from '../generated/constants.js';
 import { ConnectionError, OrchestratorError, WaitTimeoutError } from '../errors.js';
 import { EventStream, followSse, sleep, type SseMessage } from '../event-stream.js';
 import { data } from '../http.js';
@@ -25,7 +26,6 @@ import type {
 } from '../types.js';
 
 const SERVICE = 'Agent Runtime';
-const FINAL_STATES: ReadonlySet<RunState> = new Set(['finished', 'failed', 'stopped']);
 const MAX_WAIT_SECONDS = 300; // the contract's maximum for `?wait=`
 
 export interface StreamOptions {

@@ -2,6 +2,7 @@
  * What the runtime stores about a session and how the contract sees it (the whole session, a list
  * summary). Where it is stored is the store's business: `store/interfaces.ts` and its backends.
  */
+import { FINAL_STATES } from '../../sdk/generated/constants.js';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { CatalogueEntry } from './store/catalogue.js';
 import type { RunLease } from './leases.js';
@@ -61,7 +62,7 @@ export interface StoredSession
   model?: string;
 }
 
-export const FINAL_STATES: ReadonlySet<RunState> = new Set(['finished', 'failed', 'stopped']);
+export { FINAL_STATES };
 export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
