@@ -1,17 +1,10 @@
 // ao-fork as a process, against the real servers and the real Claude Code CLI on the fake model.
 import assert from 'node:assert/strict';
-import type { FakeRequest, Reply } from '../support/fake-model.js';
-import { uniqueName, useStack } from './run-bin.js';
-
-function responder(req: FakeRequest): Reply {
-  const prompt = req.lastUserText;
-  if (prompt.includes('SLOW')) return { text: `ECHO: ${prompt}`, delayMs: 4000 };
-  return { text: `ECHO: ${prompt}` };
-}
+import { echoModel, uniqueName, useStack } from './run-bin.js';
 
 describe('ao-fork (a process against real servers)', function () {
   this.timeout(60_000);
-  const fixture = useStack(responder);
+  const fixture = useStack(echoModel);
   const { run } = fixture;
 
   it("forks a finished session, waits, prints the fork's result; the model saw the source's turns", async () => {

@@ -109,13 +109,18 @@ export function echoModel(req: FakeRequest): Reply {
 
 /**
  * A stack for the tests of one `describe` (started before, closed after), and `run` for a command
- * against it from its project directory.
+ * against it from its project directory (or `cwd`, once a test's own `before` has set it).
  */
 export function useStack(responder: (req: FakeRequest) => Reply, options: StackOptions = {}) {
   const fixture = {
     stack: undefined as unknown as TestStack,
+    cwd: undefined as string | undefined,
     run: (command: string, args: string[], more: Partial<BinOptions> = {}) =>
-      runBin(command, args, { env: fixture.stack.clientEnv, cwd: fixture.stack.projectDir, ...more }),
+      runBin(command, args, {
+        env: fixture.stack.clientEnv,
+        cwd: fixture.cwd ?? fixture.stack.projectDir,
+        ...more,
+      }),
   };
   before(async () => {
     fixture.stack = await TestStack.start(options);

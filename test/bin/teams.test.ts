@@ -3,25 +3,24 @@
 // request, ao-tree, and ao-stop --tree.
 import assert from 'node:assert/strict';
 import type { Orchestrator, SessionTree } from '../../sdk/index.js';
-import { TestStack } from '../support/stack.js';
-import { runBin, type BinOptions } from './run-bin.js';
+import type { TestStack } from '../support/stack.js';
+import { useStack } from './run-bin.js';
 
 describe('ao-* team options (processes against real servers)', function () {
   this.timeout(60_000);
+  // SLOW sessions stay running for the whole file (parents and children of the trees below).
+  const fixture = useStack((req) =>
+    req.lastUserText.includes('SLOW') ? { text: 'late', delayMs: 30_000 } : { text: `ECHO: ${req.lastUserText}` },
+  );
+  const { run } = fixture;
   let stack: TestStack;
   let ao: Orchestrator;
-  const run = (command: string, args: string[], options: Partial<BinOptions> = {}) =>
-    runBin(command, args, { env: stack.clientEnv, cwd: stack.projectDir, ...options });
 
   before(async () => {
-    stack = await TestStack.start();
-    stack.fake.respond((req) =>
-      req.lastUserText.includes('SLOW') ? { text: 'late', delayMs: 30_000 } : { text: `ECHO: ${req.lastUserText}` },
-    );
+    stack = fixture.stack;
     ao = stack.client();
     await ao.sessions.create({ name: 'chief', prompt: 'SLOW chief', parent: null });
   });
-  after(async () => stack?.close());
 
   it('ao-new takes the parent from the environment an agent gets, --parent, or none with --no-parent', async () => {
     const inside = { env: { ...stack.clientEnv, AGENT_ORCHESTRATOR_SESSION_NAME: 'chief' } };

@@ -4,18 +4,18 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestStack } from '../support/stack.js';
-import { runBin, uniqueName, type BinOptions } from './run-bin.js';
+import type { TestStack } from '../support/stack.js';
+import { echoModel, uniqueName, useStack } from './run-bin.js';
 
 describe('ao-new --worktree (processes against real servers)', function () {
   this.timeout(60_000);
+  const fixture = useStack(echoModel);
+  const { run } = fixture;
   let stack: TestStack;
   let repo: string;
-  const run = (command: string, args: string[], options: Partial<BinOptions> = {}) =>
-    runBin(command, args, { env: stack.clientEnv, cwd: repo, ...options });
 
-  before(async () => {
-    stack = await TestStack.start();
+  before(() => {
+    stack = fixture.stack;
     repo = join(stack.root, 'repo');
     mkdirSync(repo);
     for (const args of [
@@ -24,8 +24,8 @@ describe('ao-new --worktree (processes against real servers)', function () {
     ]) {
       execFileSync('git', args, { cwd: repo, stdio: 'pipe' });
     }
+    fixture.cwd = repo;
   });
-  after(async () => stack?.close());
 
   it('runs the session in its own worktree; ao-show-config shows the worktree, branch and changes', async () => {
     const name = uniqueName('wt');

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Orchestrator } from '../../sdk/index.js';
 import { isLoopback, mcpUrl, startMcpHttp, type RunningMcpHttp } from '../../servers/mcp/http.js';
+import { eventually } from '../support/processes.js';
 import { deadUrl, rawRequest, testLogger } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
 import { call, httpClient, startHttpBin } from './support/mcp-client.js';
@@ -62,7 +63,10 @@ describe('mcp: Streamable HTTP transport', function () {
     const pending = call(client, 'start_agent_session', { name: 'abandoned', prompt: 'slow, abandoned' }).catch(
       (error: Error) => error,
     );
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Mid-wait: the run has reached the model, which answers 2.5 s later.
+    await eventually('the run to reach the model', () =>
+      ctx.stack.fake.requests.some((body) => JSON.stringify(body.messages).includes('slow, abandoned')),
+    );
     await client.close();
     await pending;
     const result = await ctx.stack.client().sessions.waitForResult('abandoned', { timeoutMs: 20_000 });

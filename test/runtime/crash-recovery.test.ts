@@ -120,7 +120,7 @@ describe('runtime: queued runs across a crash', function () {
     await stack.killRuntime();
     await stack.startRuntime();
     ao = stack.client();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a wrong start of the waiter has had its chance
     assert.equal((await ao.sessions.status('holder')).state, 'running');
     assert.equal((await ao.sessions.status('waiter')).state, 'queued', 'the slot is still taken by the re-adopted run');
     release();

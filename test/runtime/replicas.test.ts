@@ -277,11 +277,16 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     const stream = await follow(b.url, name);
     // The changes stream cannot replay what it missed: B ends it once it listens again, and says so.
     const changeStream = viaB.sessions.changes();
+    let told = 0;
     const changesEnded = (async () => {
-      for await (const change of changeStream) void change;
+      for await (const _change of changeStream) told++;
       return 'ended quietly';
     })().catch((error: Error) => error.name);
-    await sleep(300);
+    // It tells only of changes after it opened: it is open once it tells of one.
+    await eventually('the changes stream on B to open', async () => {
+      await fresh('probe');
+      return told > 0;
+    });
     await viaA.sessions.appendEvents(name, [message('before')]);
     await eventually('the event before the restart', () => stream.seen.length === 1);
     await restartPostgres();

@@ -104,7 +104,7 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     });
     assert.equal(made.code, 0, made.stderr);
     assert.deepEqual((await ao.sessions.get('tagged')).runner_tags, ['gpu']);
-    await sleep(2500);
+    await sleep(2500); // what must not happen (a runner without the tag taking it) has had its chance
     assert.equal((await ao.sessions.status('tagged')).state, 'queued');
     await runner('gpu-box', { tags: ['gpu', 'linux'] });
     const result = await ao.sessions.waitForResult('tagged', { timeoutMs: 60_000 });

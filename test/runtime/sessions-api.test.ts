@@ -5,6 +5,7 @@ import { ConflictError, InvalidRequestError, NotFoundError, type Orchestrator } 
 import type { EventInput } from '../../sdk/types.js';
 import { silentLogger } from '../../servers/common/logger.js';
 import { startRuntime } from '../../servers/runtime/server.js';
+import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 import { rawRequest as raw } from '../support/servers.js';
 
@@ -365,20 +366,25 @@ describe('runtime: sessions API', () => {
       const collecting = (async () => {
         for await (const change of stream) {
           changes.push(`${change.name}:${change.change}:${change.state}`);
-          if (change.change === 'deleted') break;
+          if (change.name === 'dash' && change.change === 'deleted') break;
         }
       })();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The stream tells only of changes after it opened: it is open once it tells of one.
+      const probes: string[] = [];
+      await eventually('the change stream to open', async () => {
+        probes.push(`dash-probe-${probes.length + 1}`);
+        await ao.sessions.create({ name: probes.at(-1)!, prompt: 'go' });
+        return changes.length > 0;
+      });
       await ao.sessions.create({ name: 'dash', prompt: 'go' });
       await ao.sessions.appendEvents('dash', runToEnd('x'));
       await ao.sessions.delete('dash');
       await collecting;
-      assert.deepEqual(changes, [
-        'dash:created:queued',
-        'dash:state:running',
-        'dash:state:finished',
-        'dash:deleted:null',
-      ]);
+      for (const probe of probes) await ao.sessions.delete(probe);
+      assert.deepEqual(
+        changes.filter((change) => change.startsWith('dash:')),
+        ['dash:created:queued', 'dash:state:running', 'dash:state:finished', 'dash:deleted:null'],
+      );
     });
 
     it('answers a stream for an unknown session with 404', async () => {
