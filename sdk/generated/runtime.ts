@@ -57,7 +57,12 @@ export interface paths {
         put?: never;
         /** Create a session and queue its first run */
         post: operations["createSession"];
-        /** Stop every active run and delete every session with its events */
+        /**
+         * Stop every active run and delete every session with its events
+         * @description Needs `all=true` in the query, so that no request meant for one session (`DELETE /sessions/`
+         *     with an empty name is no route, 404) or sent by mistake deletes them all: without it, 400
+         *     naming `query.all`, and nothing is deleted. `POST /sessions/prune` deletes only old ended ones.
+         */
         delete: operations["deleteAllSessions"];
         options?: never;
         head?: never;
@@ -1379,7 +1384,10 @@ export interface operations {
     };
     deleteAllSessions: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description `true`: yes, every session, whoever started it. Nothing else is accepted. */
+                all: true;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1397,6 +1405,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -1098,6 +1098,19 @@ export const runtimeDocument: OpenApiDocument = {
           "sessions"
         ],
         "summary": "Stop every active run and delete every session with its events",
+        "description": "Needs `all=true` in the query, so that no request meant for one session (`DELETE /sessions/`\nwith an empty name is no route, 404) or sent by mistake deletes them all: without it, 400\nnaming `query.all`, and nothing is deleted. `POST /sessions/prune` deletes only old ended ones.\n",
+        "parameters": [
+          {
+            "name": "all",
+            "in": "query",
+            "required": true,
+            "description": "`true`: yes, every session, whoever started it. Nothing else is accepted.",
+            "schema": {
+              "type": "boolean",
+              "const": true
+            }
+          }
+        ],
         "responses": {
           "200": {
             "description": "What was deleted",
@@ -1120,6 +1133,9 @@ export const runtimeDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
           },
           "default": {
             "$ref": "#/components/responses/Problem"
