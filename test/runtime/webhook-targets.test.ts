@@ -184,6 +184,10 @@ describe('webhook targets: the check at creation', () => {
     await assert.rejects(check('http://169.254.169.254/latest/meta-data/'), unprocessable(/link-local/));
     await assert.rejects(check('https://metadata.example/x'), unprocessable(/resolves to 169\.254\.169\.254/));
     await assert.rejects(check('http://[::ffff:127.0.0.1]:8080/'), unprocessable(/loopback/));
+    // Other spellings of an address are read as the URL parser reads them (and as a connection would go).
+    await assert.rejects(check('http://2130706433/'), unprocessable(/^body\.webhook_url: 127\.0\.0\.1 is a loopback/));
+    await assert.rejects(check('http://0x7f.1/'), unprocessable(/127\.0\.0\.1 is a loopback/));
+    await assert.rejects(check('http://0251.0376.0251.0376/'), unprocessable(/169\.254\.169\.254 is a link-local/));
     await assert.rejects(
       check('http://missing.example/'),
       unprocessable(/missing\.example could not be resolved \(ENOTFOUND\)/),
