@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatUsdTicks } from '../../../sdk/money.js';
 import { describe } from '../api.js';
 import { formatCost, formatDuration, formatTokens } from '../attention.js';
 import { useClient } from '../client-context.js';
@@ -101,7 +102,9 @@ export function UsageView() {
               <th scope="col">input</th>
               <th scope="col">output</th>
               <th scope="col">cached</th>
-              <th scope="col">duration</th>
+              <th scope="col" title="The durations Claude Code reported for the runs, summed">
+                time (Claude Code)
+              </th>
               <th scope="col">cost</th>
             </tr>
           </thead>
@@ -161,7 +164,11 @@ function BarChart({ rows }: { rows: UsageRow[] }) {
           },
           {
             stroke: color('--muted'),
-            values: (_u, ticks) => ticks.map((t) => `$${t.toFixed(2)}`),
+            values: (_u, ticks) => {
+              const labels = formatUsdTicks(ticks);
+              el.dataset.costAxis = labels.join(' '); // what the axis reads, for a test or a screen reader's tools
+              return labels;
+            },
             size: 60,
             grid: { stroke: color('--line') },
           },
