@@ -434,7 +434,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
         </fieldset>
         <label class="check">
           <input id="bp-worktree" type="checkbox" checked={form.worktree} onChange={check('worktree')} /> Each session
-          works in its own git worktree and branch (<code>aof/NAME</code>)
+          works in its own git worktree, on the branch <code>aof/&lt;session&gt;</code>
         </label>
         <Field
           id="bp-output_schema"
