@@ -144,7 +144,7 @@ describe('dashboard: true numbers and plain words', function () {
 
   it('usage and the board read costs as ao-usage does; the chart axis tells its ticks apart', async () => {
     await session('cheap', { cost: 0.0042 });
-    await session('pricier', { cost: 0.0121 });
+    await session('pricier', { cost: 0.0121, agent: 'careful' });
     await page.goto(`${stack.runtimeUrl}/`);
     const pricier = page.locator('[data-session="pricier"] .row-cost');
     await pricier.waitFor();
@@ -156,6 +156,9 @@ describe('dashboard: true numbers and plain words', function () {
     await page.locator('.chart canvas').waitFor();
     assert.equal(await page.getByTestId('total-cost').innerText(), formatUsd(total));
     assert.equal(formatUsd(total), '$0.0163');
+    // Per blueprint, bars of $0.0042 and $0.0121: ticks a fraction of a cent apart.
+    await page.getByRole('tab', { name: 'Per blueprint' }).click();
+    await page.locator('table.usage tbody th', { hasText: 'careful' }).waitFor();
     const axis = (await page.locator('.chart').getAttribute('data-cost-axis'))?.split(' ') ?? [];
     assert.ok(axis.length >= 3, `axis labels: ${axis.join(', ')}`);
     assert.equal(new Set(axis).size, axis.length, `every label differs: ${axis.join(', ')}`);

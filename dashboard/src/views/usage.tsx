@@ -154,7 +154,12 @@ function BarChart({ rows }: { rows: UsageRow[] }) {
       {
         width: Math.max(280, el.clientWidth),
         height: 220,
-        scales: { x: { time: false, range: [-0.6, rows.length - 0.4] }, tokens: {} },
+        scales: {
+          x: { time: false, range: [-0.6, rows.length - 0.4] },
+          // Bars start at zero, so their heights compare as their costs do.
+          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
+          tokens: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
+        },
         axes: [
           {
             stroke: color('--muted'),
