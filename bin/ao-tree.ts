@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 import { checkName, CliError, main } from './lib/cli.js';
 import type { SessionTree } from '../sdk/index.js';
-import { formatUsd } from '../sdk/money.js';
 
 /** One line per node, indented by depth: name, state, own cost, and the subtree's cost and tokens. */
 function lines(node: SessionTree, depth = 0): string[] {
   const tokens = node.tree.usage.input_tokens + node.tree.usage.output_tokens;
   const rolled = node.children.length
-    ? `, with descendants ${formatUsd(node.tree.cost_usd)} (${node.tree.sessions} sessions, ${tokens} tokens)`
+    ? `, with descendants $${node.tree.cost_usd.toFixed(4)} (${node.tree.sessions} sessions, ${tokens} tokens)`
     : '';
-  const own = `${'  '.repeat(depth)}${node.name}  ${node.state}  ${formatUsd(node.cost_usd)}${rolled}`;
+  const own = `${'  '.repeat(depth)}${node.name}  ${node.state}  $${node.cost_usd.toFixed(4)}${rolled}`;
   return [own, ...node.children.flatMap((child) => lines(child, depth + 1))];
 }
 

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import type { Usage, UsageReport } from '../sdk/index.js';
-import { formatUsd } from '../sdk/money.js';
 import { checkName, CliError, main, stringOption } from './lib/cli.js';
 import { formatDuration, table } from './lib/format.js';
 
@@ -63,7 +62,7 @@ function render(report: UsageReport, by?: 'session' | 'agent' | 'day'): string {
 const tokens = (u: Usage) =>
   u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
 const count = (n: number) => n.toLocaleString('en-US');
-const cost = formatUsd;
+const cost = (usd: number) => `$${usd.toFixed(4)}`;
 
 await main({
   name: 'ao-usage',

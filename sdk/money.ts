@@ -3,9 +3,12 @@
  * rounding, so a cost reads the same wherever it shows.
  */
 
-/** Four decimals, so costs of a few cents read apart: 0.0163 → `$0.0163`, 0.0042 → `$0.0042`. */
-export function formatUsd(usd: number): string {
-  return `$${usd.toFixed(4)}`;
+/**
+ * Four decimals, so costs of a few cents read apart: 0.0163 → `$0.0163`, 0.0042 → `$0.0042`; an
+ * estimate (a run still going, priced from the tokens billed so far) is marked `~$0.0042`.
+ */
+export function formatUsd(usd: number, estimated = false): string {
+  return `${estimated ? '~' : ''}$${usd.toFixed(4)}`;
 }
 
 /**

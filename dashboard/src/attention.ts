@@ -89,10 +89,21 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** Dollars as `ao-usage` shows them (sdk/money.ts); `–` when unknown. */
-export function formatCost(usd: number | null | undefined): string {
+/** Dollars as `ao-usage` shows them (sdk/money.ts), `~` for an estimate; `–` when unknown. */
+export function formatCost(usd: number | null | undefined, estimated = false): string {
   if (usd === null || usd === undefined) return '–';
-  return formatUsd(usd);
+  return formatUsd(usd, estimated);
+}
+
+/**
+ * What a total's cost and tokens cover while a run goes. A runtime that counts the running run's
+ * tokens billed so far says so (`estimated`); one that does not counts the ended runs only.
+ */
+export function liveNote(totals: { cost_usd: number; estimated?: boolean }, running: number | undefined): string {
+  if (running === undefined) return '';
+  return totals.estimated === undefined
+    ? `ended runs only; run ${running} counts when it ends`
+    : 'so far: an estimate until the run ends';
 }
 
 export function formatTokens(n: number): string {

@@ -120,6 +120,7 @@ describe('dashboard: true numbers and plain words', function () {
     assert.equal(await page.locator('[data-section="running"] [data-session="asking"]').count(), 0, 'listed once');
     assert.match(await page.locator('[data-section="waiting"] h2').innerText(), /waiting for you/i);
     assert.equal(await page.locator('[data-session="asking"].stalled').count(), 0);
+    assert.match(await page.locator('[data-session="asking"] .row-cost').innerText(), /\$0\.0000 so far/);
     await page.waitForFunction(() => /1 asks you/.test((globalThis as any).document.title));
     await screenshot(page, 'board-waiting');
   });

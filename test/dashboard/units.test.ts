@@ -7,6 +7,7 @@ import {
   faviconSvg,
   formatCost,
   isStalled,
+  liveNote,
   STALL_SECONDS,
   tabTitle,
   wallTimeMs,
@@ -169,9 +170,16 @@ describe('dashboard: what needs a person, in numbers and words', () => {
     assert.equal(formatUsd(0.0163), '$0.0163');
     assert.equal(formatCost(0.0163), '$0.0163');
     assert.equal(formatCost(null), '–');
+    assert.equal(formatCost(0.0083, true), '~$0.0083');
     assert.deepEqual(formatUsdTicks([0, 0.005, 0.01, 0.015]), ['$0.000', '$0.005', '$0.010', '$0.015']);
     assert.deepEqual(formatUsdTicks([0, 1, 2]), ['$0.00', '$1.00', '$2.00']);
     assert.deepEqual(formatUsdTicks([0.0001, 0.0002]), ['$0.0001', '$0.0002']);
+  });
+
+  it('says what a total covers while a run goes: the ended runs, or an estimate when the runtime gives one', () => {
+    assert.equal(liveNote({ cost_usd: 0 }, undefined), '');
+    assert.equal(liveNote({ cost_usd: 0 }, 2), 'ended runs only; run 2 counts when it ends');
+    assert.equal(liveNote({ cost_usd: 0, estimated: true }, 2), 'so far: an estimate until the run ends');
   });
 
   it('measures wall time from start to end, or to now while running', () => {

@@ -278,6 +278,9 @@ export function Board({ agent }: { agent?: string | undefined }) {
   );
 }
 
+/** Whether the runtime marks part of a total as an estimate (a run still going). */
+const estimated = (totals: { cost_usd: number; estimated?: boolean }) => totals.estimated ?? false;
+
 function Row({ session: s, now }: { session: SessionSummary; now: number }) {
   const stalled = isStalled(s, now);
   const when =
@@ -308,7 +311,8 @@ function Row({ session: s, now }: { session: SessionSummary; now: number }) {
         {when}
       </span>
       <span class="row-cost muted">
-        {s.runs} run{s.runs === 1 ? '' : 's'} · {formatCost(s.totals.cost_usd)}
+        {s.runs} run{s.runs === 1 ? '' : 's'} · {formatCost(s.totals.cost_usd, estimated(s.totals))}
+        {s.state === 'running' ? ' so far' : ''}
       </span>
       {s.last_run.error && (s.state === 'failed' || s.state === 'stopped') && (
         <span class="row-error">{s.last_run.error}</span>

@@ -2,7 +2,7 @@ import { Component } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Approval, Session, SessionEvent } from '../../../sdk/types.js';
 import { describe } from '../api.js';
-import { formatCost, formatDuration, formatTokens, wallTimeMs } from '../attention.js';
+import { formatCost, formatDuration, formatTokens, liveNote, wallTimeMs } from '../attention.js';
 import { useClient } from '../client-context.js';
 import { useNow } from '../live.js';
 import { markdownHtml } from '../markdown.js';
@@ -96,6 +96,8 @@ export function SessionView({ name }: { name: string }) {
   const usage = session.totals.usage;
   const going = session.runs.find((r) => r.state === 'running');
   const wall = session.runs.reduce((sum, r) => sum + (wallTimeMs(r, now) ?? 0), 0);
+  const totals: { cost_usd: number; estimated?: boolean } = session.totals;
+  const live = liveNote(totals, going?.number);
   return (
     <section aria-labelledby="session-title" class="session">
       <div class="title-row">
@@ -142,19 +144,14 @@ export function SessionView({ name }: { name: string }) {
           <dd data-testid="tokens">
             {formatTokens(usage.input_tokens)} in · {formatTokens(usage.output_tokens)} out ·{' '}
             {formatTokens(usage.cache_read_input_tokens)} cached
-            {going && <small class="muted"> · ended runs only</small>}
+            {live && <small class="muted"> · {live}</small>}
           </dd>
         </div>
         <div>
           <dt>Cost</dt>
           <dd data-testid="cost">
-            {formatCost(session.totals.cost_usd)}
-            {going && (
-              <small class="muted" title="The runtime reports a run's tokens and cost when it ends">
-                {' '}
-                · ended runs only; run {going.number} counts when it ends
-              </small>
-            )}
+            {formatCost(totals.cost_usd, totals.estimated)}
+            {live && <small class="muted"> · {live}</small>}
           </dd>
         </div>
       </dl>
