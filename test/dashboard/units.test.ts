@@ -85,6 +85,24 @@ describe('dashboard: usage', () => {
     assert.equal(total.runs, 3);
   });
 
+  it('sums wall time where the runtime reports it, and marks a sum that holds an estimate', () => {
+    assert.equal(usageTotal(sessions).wall_ms, null, 'not reported: no wall time to show');
+    const reported = sessions.map((s, i) => ({
+      ...s,
+      totals: { ...s.totals, wall_ms: 1000 * (i + 1), estimated: i === 1 },
+    }));
+    const total = usageTotal(reported);
+    assert.equal(total.wall_ms, 6000);
+    assert.equal(total.estimated, true);
+    assert.deepEqual(
+      usageBy(reported, 'day').map((r) => [r.key, r.wall_ms, r.estimated]),
+      [
+        ['2026-05-01', 4000, false],
+        ['2026-05-02', 2000, true],
+      ],
+    );
+  });
+
   it('writes CSV with a header, quoting, and names a spreadsheet would run kept as text', () => {
     const csv = toCsv(usageBy([session('=cmd()', 'x,y', '2026-05-01', 0.1, 1)], 'session'), 'session');
     const lines = csv.trimEnd().split('\r\n');
