@@ -2,8 +2,9 @@
  * What every `ao-*` command shares: option parsing (sade), the SDK client, output on stdout and
  * stderr, `--json`, exit codes, and errors that say what to do next.
  *
- * Start-up matters (agents call these commands in tight loops): this module imports only sade at
- * load time; the SDK is imported when a command first needs a client, so `--help` never loads it.
+ * Start-up matters (agents call these commands in tight loops): this module imports only sade and
+ * the contract's name rule (a generated constant) at load time; the SDK is imported when a command
+ * first needs a client, so `--help` never loads it.
  */
 import sade from 'sade';
 import { NAME_RULE } from '../../sdk/generated/rules.js';
