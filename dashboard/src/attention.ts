@@ -15,9 +15,9 @@ export const ATTENTION_ORDER: readonly RunState[] = ['failed', 'stopped', 'runni
 export type SectionKey = 'waiting' | RunState;
 export const BOARD_ORDER: readonly SectionKey[] = ['waiting', ...ATTENTION_ORDER];
 
-/** A section's heading. */
+/** A section's heading: `Waiting for you`, `Failed`, … */
 export function sectionTitle(key: SectionKey): string {
-  return key === 'waiting' ? 'waiting for you' : key;
+  return key === 'waiting' ? 'Waiting for you' : key.charAt(0).toUpperCase() + key.slice(1);
 }
 
 /** A running session with no event for this long is shown as stalled. */

@@ -254,7 +254,7 @@ export function Board({ agent }: { agent?: string | undefined }) {
         return (
           <section
             class={`board-section${state === 'waiting' ? ' waiting' : ''}`}
-            aria-label={`${sectionTitle(state)} sessions`}
+            aria-label={state === 'waiting' ? 'Sessions waiting for you' : `${state} sessions`}
             data-section={state}
           >
             <h2>

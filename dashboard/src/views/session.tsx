@@ -144,7 +144,7 @@ export function SessionView({ name }: { name: string }) {
           <dd data-testid="tokens">
             {formatTokens(usage.input_tokens)} in · {formatTokens(usage.output_tokens)} out ·{' '}
             {formatTokens(usage.cache_read_input_tokens)} cached
-            {live && <small class="muted"> · {live}</small>}
+            {live && <small class="muted"> · {totals.estimated === undefined ? 'ended runs only' : 'so far'}</small>}
           </dd>
         </div>
         <div>
