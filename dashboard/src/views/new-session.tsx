@@ -37,9 +37,8 @@ export function NewSession() {
     const badName = nameProblem(form.name.trim());
     if (badName) problems.name = badName;
     if (!form.project_dir.trim())
-      problems.project_dir =
-        'Project dir: say where the agent works (an absolute path); it can read and change files there.';
-    if (!form.prompt.trim()) problems.prompt = 'Prompt: say what the agent should do.';
+      problems.project_dir = 'Say where the agent works (an absolute path): it can read and change the files there.';
+    if (!form.prompt.trim()) problems.prompt = 'Say what the agent should do.';
     if (Object.keys(problems).length) {
       setErrors(problems);
       return;

@@ -379,11 +379,15 @@ function Actions({ session, onChanged }: { session: Session; onChanged: () => Pr
   const { client } = useClient();
   const [prompt, setPrompt] = useState('');
   const [confirming, setConfirming] = useState(false);
-  const { submit: run, errors, message, busy } = useSubmit();
+  const { submit: run, errors, setErrors, message, busy } = useSubmit();
   const active = session.state === 'running' || session.state === 'queued';
 
   const resume = async (event: Event) => {
     event.preventDefault();
+    if (!prompt.trim()) {
+      setErrors({ prompt: 'Say what the agent should do next.' });
+      return;
+    }
     if (await run(() => client.sessions.resume(session.name, { prompt }))) {
       setPrompt('');
       await onChanged();
