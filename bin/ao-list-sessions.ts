@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { RUN_STATES } from '../sdk/generated/constants.js';
+import { RUN_STATES } from '../sdk/generated/rules.js';
 import type { SessionSummary } from '../sdk/types.js';
 import { CliError, main, stringOption } from './lib/cli.js';
 import { formatDuration, table } from './lib/format.js';

@@ -23,20 +23,37 @@ for (const api of apis) {
 }
 outputs.set('servers/common/documents.generated.ts', documents);
 
-// The contract's values that clients check before they send (a thin client does not load the documents).
-const runtime = parse(await readFile(new URL('openapi/runtime.yaml', root), 'utf8')).components.schemas;
+// The contract's rules every client checks before sending and states in its words: the name rule, the run
+// states (a thin client does not load the documents).
+const runtime = parse(await readFile(new URL('openapi/runtime.yaml', root), 'utf8'));
+const registry = parse(await readFile(new URL('openapi/registry.yaml', root), 'utf8'));
+const name = runtime.components.schemas.Name;
+if (JSON.stringify(name) !== JSON.stringify(registry.components.schemas.Name))
+  throw new Error('openapi: the runtime and the registry must share one Name rule');
 outputs.set(
-  'sdk/generated/constants.ts',
+  'sdk/generated/rules.ts',
   `${header}
-/** A session's or a blueprint's name (Name in openapi/runtime.yaml): ${runtime.Name.description} */
-export const NAME_PATTERN = new RegExp(${JSON.stringify(runtime.Name.pattern)});
-export const NAME_MAX_LENGTH = ${runtime.Name.maxLength};
+/** Session, blueprint and runner tag names, from the contract's \`Name\` schema. */
+export const NAME_RULE = {
+  pattern: ${JSON.stringify(name.pattern)},
+  minLength: ${name.minLength},
+  maxLength: ${name.maxLength},
+  /** The rule in words, for people. */
+  words: ${JSON.stringify(name.description.replace(/`/g, ''))},
+} as const;
 
-/** The states of a run (RunState), in the order of its life. */
-export const RUN_STATES = ${JSON.stringify(runtime.RunState.enum)} as const;
+/** Whether \`name\` follows NAME_RULE. */
+export function isValidName(name: string): boolean {
+  return (
+    name.length >= NAME_RULE.minLength && name.length <= NAME_RULE.maxLength && new RegExp(NAME_RULE.pattern).test(name)
+  );
+}
 
-/** The states a run ends in (SessionResult's): it changes no more. */
-export const FINAL_STATES: ReadonlySet<string> = new Set(${JSON.stringify(runtime.SessionResult.properties.state.enum)});
+/** The states of a run (\`RunState\`), in the order of its life. */
+export const RUN_STATES = ${JSON.stringify(runtime.components.schemas.RunState.enum)} as const;
+
+/** The states a run ends in (\`SessionResult\`'s): it changes no more. */
+export const FINAL_STATES: ReadonlySet<string> = new Set(${JSON.stringify(runtime.components.schemas.SessionResult.properties.state.enum)});
 `,
 );
 

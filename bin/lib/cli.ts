@@ -2,19 +2,21 @@
  * What every `ao-*` command shares: option parsing (sade), the SDK client, output on stdout and
  * stderr, `--json`, exit codes, and errors that say what to do next.
  *
- * Start-up matters (agents call these commands in tight loops): this module imports only sade at
- * load time; the SDK is imported when a command first needs a client, so `--help` never loads it.
+ * Start-up matters (agents call these commands in tight loops): this module imports only sade and
+ * the contract's name rule (a generated constant) at load time; the SDK is imported when a command
+ * first needs a client, so `--help` never loads it.
  */
 import sade from 'sade';
+import { NAME_RULE } from '../../sdk/generated/rules.js';
 import { splitStringOptions } from './argv.js';
 import type { AdviceSubject, ClientTerms, Orchestrator } from '../../sdk/index.js';
 import { asksForHelp, withTrimmedLines } from './help-text.js';
-import { NAME_MAX_LENGTH, NAME_PATTERN } from '../../sdk/generated/constants.js';
 
 export const VERSION = '0.1.0';
 
 /** Session and agent names, as the API defines them. */
-export { NAME_PATTERN };
+export const NAME_PATTERN = new RegExp(NAME_RULE.pattern);
+export const NAME_MAX = NAME_RULE.maxLength;
 
 export interface OptionSpec {
   /** Long name without dashes, e.g. `project-dir`. */
@@ -244,9 +246,9 @@ export async function explain(error: unknown, subject: AdviceSubject = {}): Prom
 
 /** Checks a session or agent name before any request, so the message can say what is allowed. */
 export function checkName(name: string, what: 'Session' | 'Agent' | 'Runner tag' = 'Session'): string {
-  if (name.length > NAME_MAX_LENGTH || !NAME_PATTERN.test(name)) {
+  if (name.length > NAME_MAX || !NAME_PATTERN.test(name)) {
     throw new CliError(
-      `Invalid ${what.toLowerCase()} name '${name}' — use 1 to ${NAME_MAX_LENGTH} letters, digits, '_' or '-', starting with a letter or digit`,
+      `Invalid ${what.toLowerCase()} name '${name}' — use 1 to ${NAME_MAX} letters, digits, '_' or '-', starting with a letter or digit`,
       'invalid_name',
     );
   }

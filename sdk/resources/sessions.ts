@@ -1,7 +1,7 @@
 import type { Client } from 'openapi-fetch';
 import type { paths } from '../generated/runtime.js';
 import { backoffMs } from '../backoff.js';
-import { FINAL_STATES } from '../generated/constants.js';
+import { FINAL_STATES } from '../generated/rules.js';
 import { ConnectionError, OrchestratorError, WaitTimeoutError } from '../errors.js';
 import { EventStream, followSse, sleep, type SseMessage } from '../event-stream.js';
 import { data } from '../http.js';
@@ -334,9 +334,9 @@ export class Sessions {
     return (await data(this.client.POST('/sessions/prune', { body }))).deleted;
   }
 
-  /** Stops every run and deletes every session; returns the names deleted. */
+  /** Stops every run and deletes every session (whoever started it); returns the names deleted. */
   async clean(): Promise<string[]> {
-    return (await data(this.client.DELETE('/sessions'))).deleted;
+    return (await data(this.client.DELETE('/sessions', { params: { query: { all: true } } }))).deleted;
   }
 }
 

@@ -29,7 +29,7 @@ import {
   ToolFailure,
 } from './format.js';
 import { APPROVAL_TOOL_NAMES, registerApprovalTools } from './approval-tools.js';
-import { NAME_PATTERN, RUN_STATES } from '../../sdk/generated/constants.js';
+import { NAME_RULE as CONTRACT_NAME, RUN_STATES } from '../../sdk/generated/rules.js';
 
 export interface ToolOptions {
   /** The SDK client, or a factory called on first use (so a bad URL variable becomes a tool error, not a dead server). */
@@ -44,6 +44,7 @@ export interface ToolOptions {
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
+const NAME_PATTERN = new RegExp(CONTRACT_NAME.pattern);
 const NAME_RULE = "1 to 60 letters, digits, '_' or '-', starting with a letter or digit";
 const DEFAULT_TIMEOUT_SECONDS = 300;
 const MAX_TIMEOUT_SECONDS = 3600;

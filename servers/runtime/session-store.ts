@@ -2,7 +2,7 @@
  * What the runtime stores about a session and how the contract sees it (the whole session, a list
  * summary). Where it is stored is the store's business: `store/interfaces.ts` and its backends.
  */
-import { FINAL_STATES } from '../../sdk/generated/constants.js';
+import { FINAL_STATES } from '../../sdk/generated/rules.js';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { CatalogueEntry } from './store/catalogue.js';
 import type { RunLease } from './leases.js';
