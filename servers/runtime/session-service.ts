@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
@@ -9,7 +10,9 @@ import { checkHolds, freshEvents, holds, isLeased, type ClaimView, type RunnerOf
 import { SessionBus } from './session-bus.js';
 import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
-import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
+import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
+import { worktreeChanges, type Changes, type ChangesOptions } from './changes.js';
+import { mergeSessionBranch, type MergeRequest, type MergeResult } from './merge.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal,
@@ -254,7 +257,12 @@ export class SessionService {
 
   /** Events of a run that came from the agent's output (all but `session_stop` and the approvals'). */
   async countParsedEvents(name: string, run: number): Promise<number> {
-    return this.store.events.count(name, run, ['session_stop', 'approval_request', 'approval_answer']);
+    return this.store.events.count(name, run, [
+      'session_stop',
+      'approval_request',
+      'approval_answer',
+      'worktree_setup',
+    ]);
   }
 
   /* ---------- commands ---------- */
@@ -709,6 +717,45 @@ export class SessionService {
       this.bus.localChange(change);
     });
     return result;
+  }
+
+  /* ---------- the worktree's changes ---------- */
+
+  /** What the session changed in its worktree against its base commit (changes.ts). */
+  async changes(name: string, options: ChangesOptions = {}): Promise<Changes> {
+    return worktreeChanges(name, await this.worktreeOf(await this.require(name)), options);
+  }
+
+  /** Merges what the session's worktree holds into another branch, touching no checkout (merge.ts). */
+  async merge(name: string, request: MergeRequest): Promise<MergeResult> {
+    const session = await this.require(name);
+    const worktree = await this.worktreeOf(session);
+    const last = lastRun(session);
+    if (!isFinal(last.state)) {
+      throw conflict(
+        `Session '${name}' is ${last.state}; wait for its run to end (or stop it) before merging what it changed`,
+        'session-busy',
+      );
+    }
+    return mergeSessionBranch(name, worktree, request, this.worktreeRoot);
+  }
+
+  /** The session's own worktree, or a 409 that says where its work is instead. */
+  private async worktreeOf(session: StoredSession): Promise<Worktree> {
+    const { name, worktree } = session;
+    if (!worktree) {
+      const where = session.forked_from
+        ? `it is a fork and works in the directory of session '${session.forked_from.session}': ask that session instead`
+        : `it works in '${session.project_dir}' directly (use git there); sessions created with a worktree of their own (worktree: true) have their changes shown`;
+      throw conflict(`Session '${name}' has no git worktree of its own; ${where}`, 'no-worktree');
+    }
+    if (!existsSync(worktree.path)) {
+      throw conflict(
+        `The worktree of session '${name}' ('${worktree.path}') is gone; what was committed is on branch ${worktree.branch}`,
+        'no-worktree',
+      );
+    }
+    return worktree;
   }
 
   private async require(name: string, sessions: SessionStore = this.store.sessions): Promise<StoredSession> {
