@@ -820,10 +820,10 @@ export interface components {
             /** @description The branch to merge into (an existing local branch, not checked out anywhere) */
             into: string;
             /**
-             * @default merge
+             * @description `merge` (a merge commit; the default), `squash` (one commit) or `rebase` (the commits replayed)
              * @enum {string}
              */
-            strategy: "merge" | "squash" | "rebase";
+            strategy?: "merge" | "squash" | "rebase";
             /** @description The commit message (merge and squash). Default: `Merge aof/<session> into <into>` */
             message?: string;
         };

@@ -3113,7 +3113,7 @@ export const runtimeDocument: OpenApiDocument = {
               "squash",
               "rebase"
             ],
-            "default": "merge"
+            "description": "`merge` (a merge commit; the default), `squash` (one commit) or `rebase` (the commits replayed)"
           },
           "message": {
             "type": "string",
