@@ -108,7 +108,7 @@ export async function main(spec: CommandSpec, argv: string[] = process.argv): Pr
       const value = missing.includes(option.name) ? true : values[option.name];
       if (value !== undefined) parsedOptions[option.name] = value;
     }
-    await spec.run(ctx, positional.map(String), parsedOptions);
+    await spec.run(ctx, positional.filter((a) => a !== undefined).map(String), parsedOptions);
   } catch (error) {
     ctx.error(await explain(error, ctx.subject));
   }
