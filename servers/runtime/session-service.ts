@@ -13,6 +13,13 @@ import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './
 import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
 import { worktreeChanges, type Changes, type ChangesOptions } from './changes.js';
 import { mergeSessionBranch, type MergeRequest, type MergeResult } from './merge.js';
+import {
+  DEFAULT_SETUP_TIMEOUT_SECONDS,
+  runWorktreeSetup,
+  setupFailure,
+  type WorktreeSetup,
+  type WorktreeSetupData,
+} from './worktree-setup.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal,
@@ -56,10 +63,14 @@ export const DEFAULT_LIST_LIMIT = 100;
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
   /** The blueprint, or null when there is none by that name. */
-  find(
-    name: string,
-  ): Promise<
-    (Blueprint & { status: 'active' | 'inactive'; output_schema?: Record<string, unknown>; worktree?: boolean }) | null
+  find(name: string): Promise<
+    | (Blueprint & {
+        status: 'active' | 'inactive';
+        output_schema?: Record<string, unknown>;
+        worktree?: boolean;
+        worktree_setup?: WorktreeSetup;
+      })
+    | null
   >;
 }
 
@@ -271,7 +282,12 @@ export class SessionService {
     checkOutputSchema(input.output_schema, 'body.output_schema');
     const projectDir = await this.checkProjectDir(input.project_dir);
     const found = input.agent ? await this.checkBlueprint(input.agent) : null;
-    const { output_schema: blueprintSchema, worktree: blueprintWorktree, ...blueprint } = found ?? { name: '' };
+    const {
+      output_schema: blueprintSchema,
+      worktree: blueprintWorktree,
+      worktree_setup: setup,
+      ...blueprint
+    } = found ?? { name: '' };
     const parent = await this.checkParent(input);
     const limits = input.limits ?? found?.limits ?? (parent?.limits?.inherit ? parent.limits : undefined);
     const outputSchema = input.output_schema ?? blueprintSchema;
@@ -282,7 +298,24 @@ export class SessionService {
         throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
       worktree = await addWorktree(this.worktreeRoot, input.name, id, projectDir);
     }
+    // Ready to work in before the first run: the blueprint's setup runs now; its failure is the run's.
+    let setupResult: WorktreeSetupData | undefined;
+    if (worktree && setup) {
+      setupResult = await runWorktreeSetup(setup, worktree.workDir, {
+        ...process.env,
+        AGENT_ORCHESTRATOR_SESSION_NAME: input.name,
+      });
+    }
+    const setupFailed = setupResult !== undefined && (setupResult.timed_out || setupResult.exit_code !== 0);
     const now = new Date().toISOString();
+    const first = newRun(1, input.prompt);
+    if (setupFailed) {
+      Object.assign(first, {
+        state: 'failed',
+        ended_at: now,
+        error: setupFailure(setupResult!, setup!.timeout_seconds ?? DEFAULT_SETUP_TIMEOUT_SECONDS),
+      });
+    }
     const session: StoredSession = {
       _id: input.name,
       name: input.name,
@@ -294,7 +327,7 @@ export class SessionService {
       created_at: now,
       last_resumed_at: null,
       updated_at: now,
-      runs: [newRun(1, input.prompt)],
+      runs: [first],
       parent: parent?.name ?? null,
       ...(input.callback ? { callback: true } : {}),
       ...(limits ? { limits } : {}),
@@ -304,14 +337,23 @@ export class SessionService {
     };
     const inserted = await this.exclusive(input.name, async (tx, told) => {
       if (!(await tx.sessions.insert(session))) return false;
-      told.changes.push({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
+      told.changes.push({ name: input.name, change: 'created', state: first.state, run: 1, at: now });
+      if (setupResult) {
+        const data = boundStrings(setupResult) as Record<string, unknown>;
+        told.events.push(
+          ...(await tx.events.append(input.name, [
+            { session: input.name, run: 1, type: 'worktree_setup', at: now, data },
+          ])),
+        );
+      }
+      if (setupFailed && this.runEndNotices) await tx.webhooks.add(this.runEndNotices(session, first));
       return true;
     });
     if (!inserted) {
       if (worktree) await removeWorktree(worktree.worktree, input.name, true);
       throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
     }
-    this.scheduler?.enqueue(input.name);
+    if (!setupFailed) this.scheduler?.enqueue(input.name);
     this.wake();
     return toSession(session);
   }
@@ -828,7 +870,9 @@ export class SessionService {
   /** The blueprint's settings for the session, and its output schema (kept apart, see structured-output.ts). */
   private async checkBlueprint(
     name: string,
-  ): Promise<Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean }> {
+  ): Promise<
+    Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean; worktree_setup?: WorktreeSetup }
+  > {
     const agent = await this.blueprints.find(name);
     if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
     if (agent.status !== 'active')
@@ -851,6 +895,7 @@ export class SessionService {
       ...keep,
       ...(blueprint.output_schema ? { output_schema: blueprint.output_schema } : {}),
       ...(blueprint.worktree !== undefined ? { worktree: blueprint.worktree } : {}),
+      ...(blueprint.worktree_setup ? { worktree_setup: blueprint.worktree_setup } : {}),
     };
   }
 }

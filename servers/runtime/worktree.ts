@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, unprocessable } from '../common/problem.js';
 import { commitLeftovers, git, repositoryLock } from './git.js';
+import { copyWorktreeIncludes } from './worktree-setup.js';
 
 export type Worktree = components['schemas']['Worktree'];
 
@@ -55,6 +56,19 @@ export async function addWorktree(
     }
     await git(top, ['worktree', 'add', '--quiet', '-b', branch, path, base]);
   });
+  try {
+    await copyWorktreeIncludes(top, path);
+  } catch (error) {
+    await removeWorktree(
+      { path, branch, repository: projectDir, base_commit: base, has_changes: false },
+      session,
+      true,
+    );
+    throw unprocessable(
+      'body.worktree',
+      `copying the files '${join(top, '.worktreeinclude')}' names into the new worktree failed (${(error as Error).message}); fix that file or those files`,
+    );
+  }
   return {
     worktree: { path, branch, repository: projectDir, base_commit: base, has_changes: false },
     workDir: join(path, relative(top, projectDir)),
