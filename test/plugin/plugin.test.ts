@@ -39,6 +39,8 @@ const aoCommands = [
   'ao-delete-agent',
   'ao-usage',
   'ao-tree',
+  'ao-diff',
+  'ao-merge',
 ];
 
 /** Runs a command and collects its output. */

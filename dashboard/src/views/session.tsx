@@ -8,6 +8,7 @@ import { markdownHtml } from '../markdown.js';
 import { go, href } from '../router.js';
 import { useSubmit } from '../use-submit.js';
 import { addEvents, copyCommands, emptyTimeline, type Timeline, type TimelineItem } from '../timeline.js';
+import type { ChangesTab as ChangesTabType } from './changes.js';
 
 export function SessionView({ name }: { name: string }) {
   const { client, guard } = useClient();
@@ -17,6 +18,16 @@ export function SessionView({ name }: { name: string }) {
   const [raw, setRaw] = useState<SessionEvent[]>([]);
   const [showRaw, setShowRaw] = useState(false);
   const [asked, setAsked] = useState(0);
+  const [tab, setTab] = useState<'activity' | 'changes'>('activity');
+  // The Changes tab and its syntax colours load the first time it is opened, not with the board.
+  const [ChangesTab, setChangesTab] = useState<typeof ChangesTabType>();
+  useEffect(() => {
+    if (tab === 'changes' && !ChangesTab)
+      void import('./changes.js').then(
+        (module) => setChangesTab(() => module.ChangesTab),
+        (caught: unknown) => setError(describe(caught)),
+      );
+  }, [tab, ChangesTab]);
 
   const reload = useCallback(async () => {
     try {
@@ -139,6 +150,45 @@ export function SessionView({ name }: { name: string }) {
         <CopyButton label="Copy resume command" text={commands.resume} />
         <CopyButton label="Copy result command" text={commands.result} />
       </div>
+      {session.worktree && (
+        <div class="tabs" role="tablist" aria-label="Session view">
+          <button type="button" role="tab" aria-selected={tab === 'activity'} onClick={() => setTab('activity')}>
+            Activity
+          </button>
+          <button type="button" role="tab" aria-selected={tab === 'changes'} onClick={() => setTab('changes')}>
+            Changes{session.worktree.has_changes ? ' •' : ''}
+          </button>
+        </div>
+      )}
+      {tab === 'changes' && session.worktree ? (
+        ChangesTab ? (
+          <ChangesTab name={session.name} refresh={`${session.state}:${session.runs.length}`} />
+        ) : (
+          <p>Loading the changes…</p>
+        )
+      ) : (
+        <Activity session={session} timeline={timeline} raw={raw} showRaw={showRaw} setShowRaw={setShowRaw} />
+      )}
+    </section>
+  );
+}
+
+/** The runs and the events of the session. */
+function Activity({
+  session,
+  timeline,
+  raw,
+  showRaw,
+  setShowRaw,
+}: {
+  session: Session;
+  timeline: Timeline;
+  raw: SessionEvent[];
+  showRaw: boolean;
+  setShowRaw: (show: boolean) => void;
+}) {
+  return (
+    <>
       <h2>Runs</h2>
       <ol class="runs">
         {session.runs.map((run) => (
@@ -179,7 +229,7 @@ export function SessionView({ name }: { name: string }) {
         </ol>
       )}
       {!timeline.items.length && !showRaw && <p class="muted">No events yet.</p>}
-    </section>
+    </>
   );
 }
 
