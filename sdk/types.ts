@@ -83,6 +83,9 @@ export type ChangedFile = RuntimeSchemas['ChangedFile'];
 /** `sessions.merge()`: what to merge into, how, and what it did. */
 export type MergeRequest = RuntimeSchemas['MergeRequest'];
 export type MergeResult = RuntimeSchemas['MergeResult'];
+/** `sessions.review()`: comments on lines of a session's worktree, sent back to it as its next run. */
+export type ReviewRequest = RuntimeSchemas['ReviewRequest'];
+export type ReviewComment = RuntimeSchemas['ReviewComment'];
 /** A command run in each new worktree of a blueprint's sessions before their first run. */
 export type WorktreeSetup = RegistrySchemas['WorktreeSetup'];
 

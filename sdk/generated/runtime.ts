@@ -303,6 +303,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{name}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send review comments on lines of the session's worktree back to it as its next run
+         * @description Each comment names a file of the session's worktree (its path in the repository) and a line
+         *     of it as it is now; the runtime quotes that line beside the comment in one generated prompt
+         *     and resumes the session with it (as `POST /sessions/{name}/runs` does), so the run that
+         *     follows is the fix. 422 naming `body.comments[i].file` or `.line` for a file that is not in
+         *     the worktree or a line past its end; 409 `no-worktree`, `session-busy`.
+         */
+        post: operations["reviewSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{name}/callbacks": {
         parameters: {
             query?: never;
@@ -839,6 +865,19 @@ export interface components {
             commit: string;
             /** @description How many commits `into` gained */
             commits: number;
+        };
+        ReviewRequest: {
+            comments: components["schemas"]["ReviewComment"][];
+            /** @description A word for the whole review, after the comments */
+            summary?: string;
+        };
+        ReviewComment: {
+            /** @description The file's path in the repository */
+            file: string;
+            /** @description A line of the file as it is now in the worktree, from 1 */
+            line: number;
+            /** @description What to change there */
+            text: string;
         };
         /** @description Where a fork came from. The source may have been deleted since. */
         ForkOrigin: {
@@ -1839,6 +1878,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    reviewSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The run with the review is queued; the session is returned */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
                 };
             };
             404: components["responses"]["Problem"];

@@ -23,6 +23,7 @@ import type {
   Changes,
   MergeRequest,
   MergeResult,
+  ReviewRequest,
   UsageReport,
 } from '../types.js';
 
@@ -129,6 +130,15 @@ export class Sessions {
    */
   merge(name: string, request: MergeRequest): Promise<MergeResult> {
     return data(this.client.POST('/sessions/{name}/merge', { params: { path: { name } }, body: request }));
+  }
+
+  /**
+   * Sends review comments on lines of the session's worktree back to it: one generated prompt quotes
+   * each line with its comment, and resumes the session with it (its next run is the fix). 422 names
+   * a comment whose file or line is not in the worktree.
+   */
+  review(name: string, request: ReviewRequest): Promise<Session> {
+    return data(this.client.POST('/sessions/{name}/review', { params: { path: { name } }, body: request }));
   }
 
   /** The callbacks children sent (or are about to send) to this session. */

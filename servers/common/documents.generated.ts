@@ -1656,6 +1656,55 @@ export const runtimeDocument: OpenApiDocument = {
         }
       }
     },
+    "/sessions/{name}/review": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "reviewSession",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Send review comments on lines of the session's worktree back to it as its next run",
+        "description": "Each comment names a file of the session's worktree (its path in the repository) and a line\nof it as it is now; the runtime quotes that line beside the comment in one generated prompt\nand resumes the session with it (as `POST /sessions/{name}/runs` does), so the run that\nfollows is the fix. 422 naming `body.comments[i].file` or `.line` for a file that is not in\nthe worktree or a line past its end; 409 `no-worktree`, `session-busy`.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ReviewRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "202": {
+            "description": "The run with the review is queued; the session is returned",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Session"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/sessions/{name}/callbacks": {
       "parameters": [
         {
@@ -3162,6 +3211,57 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "integer",
             "minimum": 1,
             "description": "How many commits `into` gained"
+          }
+        }
+      },
+      "ReviewRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "comments"
+        ],
+        "properties": {
+          "comments": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 200,
+            "items": {
+              "$ref": "#/components/schemas/ReviewComment"
+            }
+          },
+          "summary": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 20000,
+            "description": "A word for the whole review, after the comments"
+          }
+        }
+      },
+      "ReviewComment": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "file",
+          "line",
+          "text"
+        ],
+        "properties": {
+          "file": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 4096,
+            "description": "The file's path in the repository"
+          },
+          "line": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "A line of the file as it is now in the worktree, from 1"
+          },
+          "text": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 10000,
+            "description": "What to change there"
           }
         }
       },

@@ -133,6 +133,7 @@ export const TOOL_NAMES = [
   'get_agent_usage',
   'get_agent_session_changes',
   'merge_agent_session',
+  'review_agent_session',
   ...APPROVAL_TOOL_NAMES,
 ] as const;
 
@@ -844,6 +845,45 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         },
         { session: args.name },
       ),
+  );
+
+  server.registerTool(
+    'review_agent_session',
+    {
+      title: 'Send review comments back to a session',
+      description:
+        "Sends review comments on lines of a session's own git worktree back to it (after get_agent_session_changes): each line is quoted with its comment in one prompt, and the session is resumed with it, so its next run is the fix. Lines are of the files as they are now. Waits for that run like resume_agent_session, unless async.",
+      inputSchema: z.strictObject({
+        name: sessionName('The session to review (see list_agent_sessions)'),
+        comments: z
+          .array(
+            z.strictObject({
+              file: z.string().min(1).max(4096).describe("The file's path in the repository"),
+              line: z.number().int().min(1).describe('A line of the file as it is now, from 1'),
+              text: z.string().min(1).max(10000).describe('What to change there'),
+            }),
+          )
+          .min(1)
+          .max(200)
+          .describe('The comments, each on one line of one file'),
+        summary: z.string().min(1).max(20000).optional().describe('A word on the whole review, after the comments'),
+        async: asyncFlag,
+        timeout_seconds: timeoutSeconds,
+      }),
+      outputSchema: outcomeSchema,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    (args, extra) => {
+      const subject: AdviceSubject = { session: args.name, resuming: true };
+      return guarded(async () => {
+        const session = await ao().sessions.review(args.name, {
+          comments: args.comments,
+          ...(args.summary ? { summary: args.summary } : {}),
+        });
+        if (args.async) return started(session, 'is working on the review');
+        return waitForOutcome(session, args.timeout_seconds, extra, subject);
+      }, subject);
+    },
   );
 
   registerApprovalTools(server, ao);

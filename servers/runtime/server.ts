@@ -215,6 +215,7 @@ function runtimeHandlers(
       }),
     }),
     mergeSession: async ({ path, body }) => ({ status: 200, body: await sessions.merge(path.name, body) }),
+    reviewSession: async ({ path, body }) => ({ status: 202, body: await sessions.review(path.name, body) }),
     listSessionCallbacks: async ({ path }) => {
       await sessions.get(path.name);
       return { status: 200, body: { callbacks: await callbacks.list(path.name) } };

@@ -13,6 +13,7 @@ import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './
 import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
 import { worktreeChanges, type Changes, type ChangesOptions } from './changes.js';
 import { mergeSessionBranch, type MergeRequest, type MergeResult } from './merge.js';
+import { reviewPrompt, type ReviewRequest } from './review.js';
 import {
   DEFAULT_SETUP_TIMEOUT_SECONDS,
   runWorktreeSetup,
@@ -780,6 +781,20 @@ export class SessionService {
       );
     }
     return mergeSessionBranch(name, worktree, request, this.worktreeRoot);
+  }
+
+  /** Resumes the session with review comments on lines of its worktree, quoted in one prompt (review.ts). */
+  async review(name: string, request: ReviewRequest): Promise<Session> {
+    const session = await this.require(name);
+    const worktree = await this.worktreeOf(session);
+    const last = lastRun(session);
+    if (!isFinal(last.state)) {
+      throw conflict(
+        `Session '${name}' is ${last.state}; wait for its run to end (or stop it) before sending it a review`,
+        'session-busy',
+      );
+    }
+    return this.resume(name, await reviewPrompt(worktree, request));
   }
 
   /** The session's own worktree, or a 409 that says where its work is instead. */

@@ -134,4 +134,55 @@ describe('ao-new --worktree (processes against real servers)', function () {
     assert.equal(checkedOut.code, 1);
     assert.match(checkedOut.stderr, new RegExp(`^ao-merge: Branch '${current}' is checked out in '${repo}'`));
   });
+
+  it('ao-review sends comments on lines back to the session and prints the run that follows; bad comments say which', async () => {
+    const name = uniqueName('rev');
+    assert.equal((await run('ao-new', [name, '-p', 'hello', '--worktree'])).code, 0);
+    const { path } = (await run('ao-show-config', [name, '--json'])).json().worktree;
+    writeFileSync(join(path, 'app.ts'), 'export const a = 1;\nexport const b = 2;\n');
+    writeFileSync(join(stack.root, 'review.txt'), 'app.ts:1:Rename a: it says nothing\n\n');
+    const r = await run('ao-review', [
+      name,
+      '-c',
+      'app.ts:2:b: why 2?',
+      '--comments-file',
+      join(stack.root, 'review.txt'),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    // The fake model echoes the prompt: the generated review, each line quoted with its comment.
+    assert.equal(
+      r.stdout,
+      [
+        `ECHO: A review of your changes (branch aof/${name}) asks for these:`,
+        '',
+        '1. app.ts, line 2:',
+        '   > export const b = 2;',
+        '   b: why 2?',
+        '',
+        '2. app.ts, line 1:',
+        '   > export const a = 1;',
+        '   Rename a: it says nothing',
+        '',
+        'Make these changes in your working directory, then say what you changed.',
+        '',
+      ].join('\n'),
+    );
+    const none = await run('ao-review', [name]);
+    assert.equal(none.code, 1);
+    assert.equal(
+      none.stderr,
+      'ao-review: Give at least one comment: --comment FILE:LINE:TEXT, or --comments-file FILE\n',
+    );
+    const malformed = await run('ao-review', [name, '-c', 'app.ts:two:x']);
+    assert.equal(
+      malformed.stderr,
+      "ao-review: --comment: 'app.ts:two:x' is not FILE:LINE:TEXT (e.g. src/app.ts:12:Use a constant here)\n",
+    );
+    const past = await run('ao-review', [name, '-c', 'app.ts:7:x', '-c', 'nope.ts:1:y']);
+    assert.equal(past.code, 1);
+    assert.equal(
+      past.stderr,
+      `ao-review: app.ts:7: 'app.ts' has 2 lines; line 7 is past its end; nope.ts:1: 'nope.ts' is not in the session's worktree (name it by its path in the repository) — see the files it changed with ao-diff ${name} --stat\n`,
+    );
+  });
 });

@@ -41,6 +41,7 @@ const aoCommands = [
   'ao-tree',
   'ao-diff',
   'ao-merge',
+  'ao-review',
 ];
 
 /** Runs a command and collects its output. */

@@ -42,6 +42,7 @@ export const TOOLS = [
   'list_approval_requests',
   'merge_agent_session',
   'resume_agent_session',
+  'review_agent_session',
   'start_agent_session',
   'stop_agent_session',
 ];
@@ -289,6 +290,21 @@ export function toolSuite(ctx: SuiteContext): void {
       execFileSync('git', ['show', 'integration:feature.ts'], { cwd: repo, encoding: 'utf8' }),
       'export const feature = true;\n',
     );
+    const review = await tool('review_agent_session', {
+      name: 'child',
+      comments: [{ file: 'feature.ts', line: 1, text: 'Export a function instead' }],
+    });
+    assert.equal(review.isError, false, review.text);
+    assert.match(
+      review.text,
+      /^ECHO: A review of your changes \(branch aof\/child\) asks for this:\n\n1\. feature\.ts, line 1:\n {3}> export const feature = true;\n {3}Export a function instead\n/,
+    );
+    const badLine = await tool('review_agent_session', {
+      name: 'child',
+      comments: [{ file: 'feature.ts', line: 5, text: 'x' }],
+    });
+    assert.equal(badLine.isError, true);
+    assert.match(badLine.text, /body\.comments\[0\]\.line: 'feature\.ts' has 1 line; line 5 is past its end/);
     const checkedOut = await tool('merge_agent_session', { name: 'child', into: 'main' });
     assert.equal(checkedOut.isError, true);
     assert.match(checkedOut.text, /^Branch 'main' is checked out in '.+'/);
