@@ -14,9 +14,12 @@ import { ensureDashboardBuilt, launchBrowser, newPage, screenshotDir } from './b
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' });
 
+const prompts: string[] = [];
+
 /** The model writes src/feature.ts with a function in it, then says so. */
 function responder(req: FakeRequest): Reply {
   if (req.toolResults.length) return { text: 'Added the feature.' };
+  prompts.push(req.lastUserText);
   const cwd = /Primary working directory: (\S+)/.exec(req.system)?.[1] ?? '/nowhere';
   return {
     toolUse: {
@@ -138,6 +141,43 @@ describe('dashboard: the Changes tab', function () {
     // Back to the activity: the runs and events are still there.
     await page.getByRole('tab', { name: 'Activity' }).click();
     await page.locator('.ev-message.assistant', { hasText: 'Added the feature.' }).waitFor();
+  });
+
+  it('comments on lines go back to the session as one review; its next run gets them quoted', async () => {
+    await page.goto(`${stack.runtimeUrl}/#/sessions/feature`);
+    await page.getByRole('tab', { name: /Changes/ }).click();
+    await page.getByRole('button', { name: 'Comment on line 2 of src/feature.ts' }).click();
+    await page.getByLabel('Your comment on line 2 of src/feature.ts').fill('Greet with "hi" instead');
+    await page.getByRole('button', { name: 'Add comment' }).click();
+    await page.getByRole('button', { name: 'Comment on line 1 of src/app.ts' }).click();
+    await page.getByLabel('Your comment on line 1 of src/app.ts').fill('Why 2?');
+    await page.getByRole('button', { name: 'Add comment' }).click();
+    const review = page.getByRole('region', { name: 'Review' });
+    await review.getByText('2 comments').waitFor();
+    await review.getByLabel('A word on the whole review (optional)').fill('Then run the tests.');
+    await page.locator('[data-file="src/feature.ts"]').screenshot({ path: join(screenshotDir, 'session-review.png') });
+    await review.getByRole('button', { name: 'Send review' }).click();
+    await page.locator('[data-testid="session-state"]', { hasText: 'finished' }).waitFor({ timeout: 30_000 });
+    await review.waitFor({ state: 'detached' });
+    const session = await ao.sessions.get('feature');
+    assert.equal(session.runs.length, 2);
+    const expected = [
+      'A review of your changes (branch aof/feature) asks for these:',
+      '',
+      '1. src/feature.ts, line 2:',
+      '   >   return `hello ${name}`;',
+      '   Greet with "hi" instead',
+      '',
+      '2. src/app.ts, line 1:',
+      '   > export const app = 2;',
+      '   Why 2?',
+      '',
+      'Then run the tests.',
+      '',
+      'Make these changes in your working directory, then say what you changed.',
+    ].join('\n');
+    assert.equal(session.runs[1]!.prompt, expected);
+    assert.equal(prompts.at(-1), expected, 'the model read the review');
   });
 
   it('a session without a worktree has no Changes tab', async () => {

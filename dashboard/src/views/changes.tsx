@@ -1,5 +1,6 @@
+import { Fragment } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { ChangedFile, Changes } from '../../../sdk/types.js';
+import type { ChangedFile, Changes, ReviewComment } from '../../../sdk/types.js';
 import { describe } from '../api.js';
 import { useClient } from '../client-context.js';
 import { type DiffLine, type FileDiff, highlightLine, languageOf, parsePatch } from '../diff.js';
@@ -18,11 +19,45 @@ const LETTER: Record<ChangedFile['status'], string> = {
  * then each file's unified diff with line numbers and syntax colours. A file the cap cut or left out
  * can be loaded whole. `refresh` changes when the session does (a run ended): the diff is read again.
  */
-export function ChangesTab({ name, refresh }: { name: string; refresh: string }) {
+export function ChangesTab({
+  name,
+  refresh,
+  busy,
+  onReviewed,
+}: {
+  name: string;
+  refresh: string;
+  /** A run is queued or running: a review waits until it ends. */
+  busy: boolean;
+  onReviewed: () => void;
+}) {
   const { client, guard } = useClient();
   const [changes, setChanges] = useState<Changes>();
   const [error, setError] = useState<string>();
   const [whole, setWhole] = useState<Record<string, FileDiff | undefined>>({});
+  const [drafts, setDrafts] = useState<ReviewComment[]>([]);
+  const [summary, setSummary] = useState('');
+  const [sending, setSending] = useState(false);
+  const [reviewError, setReviewError] = useState<string>();
+
+  const addDraft = (comment: ReviewComment) => setDrafts((d) => [...d, comment]);
+  const removeDraft = (comment: ReviewComment) => setDrafts((d) => d.filter((c) => c !== comment));
+  const send = async () => {
+    setSending(true);
+    try {
+      await client.sessions
+        .review(name, { comments: drafts, ...(summary.trim() ? { summary: summary.trim() } : {}) })
+        .catch(guard);
+      setDrafts([]);
+      setSummary('');
+      setReviewError(undefined);
+      onReviewed();
+    } catch (caught) {
+      setReviewError(describe(caught));
+    } finally {
+      setSending(false);
+    }
+  };
 
   const load = useCallback(async () => {
     try {
@@ -86,6 +121,29 @@ export function ChangesTab({ name, refresh }: { name: string; refresh: string })
           {error}
         </p>
       )}
+      {drafts.length > 0 && (
+        <div class="review card" role="region" aria-label="Review">
+          <p>
+            <strong>
+              {drafts.length} comment{drafts.length === 1 ? '' : 's'}
+            </strong>{' '}
+            <span class="muted">go back to the session as one prompt quoting each line; its next run is the fix.</span>
+          </p>
+          <label for="review-summary">A word on the whole review (optional)</label>
+          <textarea id="review-summary" rows={2} value={summary} onInput={(e) => setSummary(e.currentTarget.value)} />
+          <div class="buttons">
+            <button type="button" class="primary" onClick={() => void send()} disabled={sending || busy}>
+              Send review
+            </button>
+            {busy && <span class="muted">The session is working; send once its run ends.</span>}
+          </div>
+          {reviewError && (
+            <p class="error" role="alert">
+              {reviewError}
+            </p>
+          )}
+        </div>
+      )}
       {!changes.files.length && <p class="muted">No changes yet.</p>}
       {changes.files_total > changes.files.length && (
         <p class="muted">
@@ -122,6 +180,9 @@ export function ChangesTab({ name, refresh }: { name: string; refresh: string })
               diff={whole[file.path] ?? byPath.get(file.path)}
               isWhole={whole[file.path] !== undefined}
               onWhole={() => void loadWhole(file.path)}
+              drafts={drafts.filter((c) => c.file === file.path)}
+              onDraft={addDraft}
+              onRemove={removeDraft}
             />
           ))}
         </div>
@@ -141,13 +202,26 @@ function FileView({
   diff,
   isWhole,
   onWhole,
+  drafts,
+  onDraft,
+  onRemove,
 }: {
   file: ChangedFile;
   diff: FileDiff | undefined;
   isWhole: boolean;
   onWhole: () => void;
+  drafts: ReviewComment[];
+  onDraft: (comment: ReviewComment) => void;
+  onRemove: (comment: ReviewComment) => void;
 }) {
   const language = languageOf(file.path);
+  const [editing, setEditing] = useState<number>();
+  const [text, setText] = useState('');
+  const save = () => {
+    if (editing !== undefined && text.trim()) onDraft({ file: file.path, line: editing, text: text.trim() });
+    setEditing(undefined);
+    setText('');
+  };
   const shortened = !isWhole && (file.in_patch === 'cut' || file.in_patch === 'omitted');
   return (
     <article class="file-diff card" id={`diff-${file.path}`} data-file={file.path}>
@@ -164,7 +238,54 @@ function FileView({
           <table class="diff">
             <tbody>
               {diff.lines.map((line, i) => (
-                <Line key={i} line={line} language={language} />
+                <Fragment key={i}>
+                  <Line
+                    line={line}
+                    language={language}
+                    path={file.path}
+                    onComment={file.status === 'deleted' ? undefined : (n) => setEditing(n)}
+                  />
+                  {line.new !== undefined &&
+                    line.kind !== 'del' &&
+                    drafts
+                      .filter((c) => c.line === line.new)
+                      .map((c) => (
+                        <tr class="comment" key={`c${i}-${c.text}`}>
+                          <td class="ln" colSpan={2} />
+                          <td>
+                            <p class="comment-text">{c.text}</p>
+                            <button type="button" class="link" onClick={() => onRemove(c)}>
+                              Remove
+                            </button>
+                          </td>
+                        </tr>
+                      ))}
+                  {line.new !== undefined && line.kind !== 'del' && editing === line.new && (
+                    <tr class="comment editing" key={`e${i}`}>
+                      <td class="ln" colSpan={2} />
+                      <td>
+                        <label class="sr-only" for={`comment-${file.path}-${line.new}`}>
+                          Your comment on line {line.new} of {file.path}
+                        </label>
+                        <textarea
+                          id={`comment-${file.path}-${line.new}`}
+                          rows={2}
+                          value={text}
+                          onInput={(e) => setText(e.currentTarget.value)}
+                          placeholder="What should change here?"
+                        />
+                        <div class="buttons">
+                          <button type="button" class="primary" onClick={save} disabled={!text.trim()}>
+                            Add comment
+                          </button>
+                          <button type="button" onClick={() => setEditing(undefined)}>
+                            Cancel
+                          </button>
+                        </div>
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
               ))}
             </tbody>
           </table>
@@ -185,7 +306,17 @@ function FileView({
   );
 }
 
-function Line({ line, language }: { line: DiffLine; language: string | undefined }) {
+function Line({
+  line,
+  language,
+  path,
+  onComment,
+}: {
+  line: DiffLine;
+  language: string | undefined;
+  path: string;
+  onComment: ((line: number) => void) | undefined;
+}) {
   if (line.kind === 'hunk' || line.kind === 'note')
     return (
       <tr class={line.kind}>
@@ -197,7 +328,20 @@ function Line({ line, language }: { line: DiffLine; language: string | undefined
   return (
     <tr class={line.kind}>
       <td class="ln">{line.old ?? ''}</td>
-      <td class="ln">{line.new ?? ''}</td>
+      <td class="ln">
+        {line.new !== undefined && onComment ? (
+          <button
+            type="button"
+            class="line-comment"
+            aria-label={`Comment on line ${line.new} of ${path}`}
+            onClick={() => onComment(line.new!)}
+          >
+            {line.new}
+          </button>
+        ) : (
+          (line.new ?? '')
+        )}
+      </td>
       <td class="code">
         <span class="sign" aria-hidden="true">
           {sign}

@@ -162,7 +162,12 @@ export function SessionView({ name }: { name: string }) {
       )}
       {tab === 'changes' && session.worktree ? (
         ChangesTab ? (
-          <ChangesTab name={session.name} refresh={`${session.state}:${session.runs.length}`} />
+          <ChangesTab
+            name={session.name}
+            refresh={`${session.state}:${session.runs.length}`}
+            busy={session.state === 'queued' || session.state === 'running'}
+            onReviewed={() => void reload()}
+          />
         ) : (
           <p>Loading the changes…</p>
         )
