@@ -72,12 +72,17 @@ describe('runtime: merging a session without touching the checkout', function ()
     writeFileSync(join(repo, 'tracked.txt'), 'tracked\n');
     git(repo, 'add', '.');
     git(repo, 'commit', '--quiet', '-m', 'start');
-    for (const branch of ['release', 'squashed', 'rebased', 'moved']) git(repo, 'branch', branch);
+    for (const branch of ['release', 'squashed', 'rebased', 'moved', 'ahead']) git(repo, 'branch', branch);
     // 'moved' gains a commit of its own that adds clash.txt (a conflict for an agent that adds it too).
     git(repo, 'checkout', '--quiet', 'moved');
     writeFileSync(join(repo, 'clash.txt'), "the person's version\n");
     git(repo, 'add', 'clash.txt');
     git(repo, 'commit', '--quiet', '-m', 'person adds clash.txt');
+    // 'ahead' gains a commit that conflicts with nobody.
+    git(repo, 'checkout', '--quiet', 'ahead');
+    writeFileSync(join(repo, 'other.txt'), 'elsewhere\n');
+    git(repo, 'add', 'other.txt');
+    git(repo, 'commit', '--quiet', '-m', 'person adds other.txt');
     git(repo, 'checkout', '--quiet', 'main');
     // The person's checkout: a stash, a staged change, an unstaged change and an untracked file.
     writeFileSync(join(repo, 'tracked.txt'), 'stashed work\n');
@@ -140,6 +145,16 @@ describe('runtime: merging a session without touching the checkout', function ()
     const rebase = await ao.sessions.merge('adder', { into: 'rebased', strategy: 'rebase' });
     assert.equal(rebase.commits, 1);
     assert.equal(rebase.commit, git(repo, 'rev-parse', 'aof/adder'), 'not moved since: a fast-forward');
+    // A target that moved on: the branch's commits are replayed on it, one parent each.
+    const ahead = git(repo, 'rev-parse', 'ahead');
+    const replayed = await ao.sessions.merge('adder', { into: 'ahead', strategy: 'rebase' });
+    assert.equal(replayed.commits, 1);
+    assert.notEqual(replayed.commit, git(repo, 'rev-parse', 'aof/adder'));
+    assert.equal(git(repo, 'rev-parse', `${replayed.commit}^`), ahead, 'on top of what the target had');
+    assert.equal(git(repo, 'rev-list', '--parents', '-n', '1', 'ahead').split(' ').length, 2);
+    assert.equal(git(repo, 'show', 'ahead:added.txt'), 'from the agent');
+    assert.equal(git(repo, 'show', 'ahead:other.txt'), 'elsewhere');
+    assert.equal(git(repo, 'log', '-1', '--format=%s', 'ahead'), "aof: what session 'adder' left uncommitted");
     assert.deepEqual(snapshot(repo), before_);
   });
 
