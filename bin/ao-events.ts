@@ -13,6 +13,7 @@ const TYPES = [
   'session_stop',
   'approval_request',
   'approval_answer',
+  'worktree_setup',
 ];
 
 await main({
@@ -121,6 +122,8 @@ function summary(event: SessionEvent): string {
       return `${event.data.id} asks: ${formatToolCall(event.data.tool, event.data.input)}`;
     case 'approval_answer':
       return `${event.data.id} ${event.data.state}${event.data.answered_by ? ` by ${event.data.answered_by.replace('_', ' ')}` : ''}${event.data.message ? `: ${oneLine(event.data.message, 160)}` : ''}`;
+    case 'worktree_setup':
+      return `${event.data.command}: ${event.data.timed_out ? 'timed out' : `exit ${event.data.exit_code}`}${event.data.output ? ` ${oneLine(event.data.output, 160)}` : ''}`;
     default:
       return '';
   }

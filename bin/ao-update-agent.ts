@@ -11,6 +11,7 @@ const CLEARABLE = [
   'disallowed_tools',
   'mcp_servers',
   'approval',
+  'worktree_setup',
 ] as const;
 
 await main({

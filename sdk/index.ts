@@ -9,6 +9,7 @@
 export { Orchestrator } from './orchestrator.js';
 export {
   Sessions,
+  type DiffOptions,
   type EventsStreamOptions,
   type ListOptions,
   type StreamOptions,

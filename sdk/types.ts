@@ -75,6 +75,19 @@ export type ResultData = RuntimeSchemas['ResultData'];
 export type SessionStopData = RuntimeSchemas['SessionStopData'];
 export type ApprovalRequestData = RuntimeSchemas['ApprovalRequestData'];
 export type ApprovalAnswerData = RuntimeSchemas['ApprovalAnswerData'];
+export type WorktreeSetupData = RuntimeSchemas['WorktreeSetupData'];
+
+/** What a session changed in its worktree (`sessions.changes()`), and one changed file. */
+export type Changes = RuntimeSchemas['Changes'];
+export type ChangedFile = RuntimeSchemas['ChangedFile'];
+/** `sessions.merge()`: what to merge into, how, and what it did. */
+export type MergeRequest = RuntimeSchemas['MergeRequest'];
+export type MergeResult = RuntimeSchemas['MergeResult'];
+/** `sessions.review()`: comments on lines of a session's worktree, sent back to it as its next run. */
+export type ReviewRequest = RuntimeSchemas['ReviewRequest'];
+export type ReviewComment = RuntimeSchemas['ReviewComment'];
+/** A command run in each new worktree of a blueprint's sessions before their first run. */
+export type WorktreeSetup = RegistrySchemas['WorktreeSetup'];
 
 /** A question an agent in approval mode asks before using a tool, and its answer. */
 export type Approval = RuntimeSchemas['Approval'];
@@ -93,6 +106,7 @@ export interface SessionEventDataMap {
   session_stop: SessionStopData;
   approval_request: ApprovalRequestData;
   approval_answer: ApprovalAnswerData;
+  worktree_setup: WorktreeSetupData;
 }
 
 /**

@@ -38,6 +38,18 @@ export const SETTING_OPTIONS: OptionSpec[] = [
     description: 'Its sessions work in a git worktree of their own by default (branch aof/<session>)',
   },
   {
+    name: 'worktree-setup',
+    type: 'string',
+    value: 'COMMAND',
+    description: 'A command run in each new worktree before the first run, e.g. "npm ci"; its failure fails the run',
+  },
+  {
+    name: 'setup-timeout',
+    type: 'string',
+    value: 'SECONDS',
+    description: 'With --worktree-setup: how long it may take (default 300)',
+  },
+  {
     name: 'approval',
     type: 'boolean',
     description:
@@ -65,6 +77,7 @@ export interface Settings {
   mcp_servers?: Record<string, never>;
   output_schema?: Record<string, unknown>;
   worktree?: boolean;
+  worktree_setup?: { command: string; timeout_seconds?: number };
   approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow' };
 }
 
@@ -86,8 +99,23 @@ export async function readSettings(options: Options): Promise<Settings> {
     ...(await mcpServers(options)),
     ...(await outputSchema(options)),
     ...(options.worktree ? { worktree: true } : {}),
+    ...worktreeSetup(options),
     ...approvalPolicy(options),
   };
+}
+
+function worktreeSetup(options: Options): Pick<Settings, 'worktree_setup'> {
+  const command = stringOption(options, 'worktree-setup');
+  const timeoutText = stringOption(options, 'setup-timeout');
+  if (command === undefined) {
+    if (timeoutText !== undefined) throw new CliError('--setup-timeout needs --worktree-setup COMMAND', 'usage');
+    return {};
+  }
+  if (timeoutText === undefined) return { worktree_setup: { command } };
+  const seconds = Number(timeoutText);
+  if (!(Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600))
+    throw new CliError(`--setup-timeout must be whole seconds from 1 to 3600, not '${timeoutText}'`, 'usage');
+  return { worktree_setup: { command, timeout_seconds: seconds } };
 }
 
 function approvalPolicy(options: Options): Pick<Settings, 'approval'> {

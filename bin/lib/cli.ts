@@ -34,6 +34,8 @@ export interface CommandSpec {
   name: string;
   /** Positional arguments in order; all required. E.g. `['name']`. */
   args?: string[];
+  /** Optional positional arguments after `args`, e.g. `['file']`. */
+  optionalArgs?: string[];
   /** Shown by `--help`: a summary line, then details. */
   description: string | string[];
   options?: OptionSpec[];
@@ -66,7 +68,8 @@ const JSON_OPTION: OptionSpec = {
 export async function main(spec: CommandSpec, argv: string[] = process.argv): Promise<void> {
   const options = [...(spec.options ?? []), JSON_OPTION];
   const args = spec.args ?? [];
-  const program = sade([spec.name, ...args.map((a) => `<${a}>`)].join(' '), true).version(VERSION);
+  const usage = [spec.name, ...args.map((a) => `<${a}>`), ...(spec.optionalArgs ?? []).map((a) => `[${a}]`)];
+  const program = sade(usage.join(' '), true).version(VERSION);
   program.describe(spec.description);
   for (const option of options) {
     // sade has no value placeholders in flags: the placeholder leads the description instead.
@@ -107,7 +110,7 @@ export async function main(spec: CommandSpec, argv: string[] = process.argv): Pr
       const value = missing.includes(option.name) ? true : values[option.name];
       if (value !== undefined) parsedOptions[option.name] = value;
     }
-    await spec.run(ctx, positional.map(String), parsedOptions);
+    await spec.run(ctx, positional.filter((a) => a !== undefined).map(String), parsedOptions);
   } catch (error) {
     ctx.error(await explain(error, ctx.subject));
   }
@@ -141,9 +144,10 @@ function checkArguments(spec: CommandSpec, options: OptionSpec[], given: string[
       'usage',
     );
   }
-  if (positional > expected.length) {
+  const optional = spec.optionalArgs ?? [];
+  if (positional > expected.length + optional.length) {
     throw new CliError(
-      `Too many arguments — usage: ${spec.name} ${expected.map((a) => `<${a}>`).join(' ')}${options.length > 1 ? ' [options]' : ''}; quote a prompt that has spaces (see ${spec.name} --help)`,
+      `Too many arguments — usage: ${spec.name} ${[...expected.map((a) => `<${a}>`), ...optional.map((a) => `[${a}]`)].join(' ')}${options.length > 1 ? ' [options]' : ''}; quote a prompt that has spaces (see ${spec.name} --help)`,
       'usage',
     );
   }

@@ -146,6 +146,17 @@ export interface components {
          */
         WorktreeDefault: boolean;
         /**
+         * @description A command run in each new worktree of the blueprint's sessions before their first run (after
+         *     the files listed in the repository's `.worktreeinclude` are copied in), with `sh -c` in the
+         *     session's directory: `npm ci`, say. Its output is kept as a `worktree_setup` event; if it fails
+         *     or outlasts its timeout, the first run fails with that output and Claude Code is not started.
+         */
+        WorktreeSetup: {
+            command: string;
+            /** @description Default 300 */
+            timeout_seconds?: number;
+        };
+        /**
          * @description Run the blueprint's sessions in approval mode: every tool use that the permission rules
          *     (`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval
          *     request in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.
@@ -174,6 +185,7 @@ export interface components {
             limits?: components["schemas"]["Limits"];
             output_schema?: components["schemas"]["OutputSchema"];
             worktree?: components["schemas"]["WorktreeDefault"];
+            worktree_setup?: components["schemas"]["WorktreeSetup"];
             approval?: components["schemas"]["ApprovalPolicy"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
@@ -193,6 +205,7 @@ export interface components {
             limits?: components["schemas"]["Limits"];
             output_schema?: components["schemas"]["OutputSchema"];
             worktree?: components["schemas"]["WorktreeDefault"];
+            worktree_setup?: components["schemas"]["WorktreeSetup"];
             approval?: components["schemas"]["ApprovalPolicy"];
             status?: components["schemas"]["AgentStatus"];
         };
@@ -208,6 +221,7 @@ export interface components {
             limits?: components["schemas"]["Limits"] | null;
             output_schema?: components["schemas"]["OutputSchema"] | null;
             worktree?: components["schemas"]["WorktreeDefault"] | null;
+            worktree_setup?: components["schemas"]["WorktreeSetup"] | null;
             approval?: components["schemas"]["ApprovalPolicy"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
@@ -258,6 +272,12 @@ export interface components {
          *     - `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork
          *     - `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already
          *     - `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended
+         *     - `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone
+         *     - `file-not-found` [404]: the file is not among the session's changes
+         *     - `branch-not-found` [422]: no local branch by that name in the session's repository
+         *     - `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale
+         *     - `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed
+         *     - `nothing-to-merge` [409]: the target branch has everything the session's branch holds already
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
          *     - `payload-too-large` [413]: the request body is over the limit
@@ -276,7 +296,7 @@ export interface components {
          *     - `runner-version` [409]: the runner's aof version is not the runtime's
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

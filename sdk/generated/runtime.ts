@@ -250,6 +250,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{name}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What the session changed in its worktree, against the commit its branch was made from
+         * @description Everything the worktree holds beyond `base_commit`: the branch's commits, what is uncommitted
+         *     and what is untracked (files git ignores are not changes), as a list of files with their added
+         *     and deleted lines and as one unified patch. The worktree, its index and its branch are not
+         *     touched. The patch is capped: each file's diff at a quarter of `max_bytes` (the whole of it
+         *     with `file`), all of them at `max_bytes`; each file's `in_patch` says whether its diff is
+         *     there whole, cut, left out or, for a binary file, only named. 409 (`no-worktree`) for a session
+         *     without a worktree of its own; 404 (`file-not-found`) when `file` is not among the changes.
+         */
+        get: operations["getSessionChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{name}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge what the session's worktree holds into a branch, without touching any checkout
+         * @description What the agent left uncommitted is committed to the session's branch first (as a deletion
+         *     does); then the branch is merged into `into` in a temporary worktree of the runtime's own, and
+         *     `into` is moved to the result only if nobody moved it meanwhile. No checkout of the person's
+         *     (working tree, index, stash) is read or written. `strategy`: `merge` (a merge commit),
+         *     `squash` (one commit with everything) or `rebase` (the branch's commits replayed on `into`;
+         *     `into` is fast-forwarded when it has not moved). Refused, with nothing changed: 409
+         *     `merge-conflict` (the files that conflict are named), `branch-checked-out` (`into` is checked
+         *     out in a working tree, whose files would go stale), `nothing-to-merge`, `session-busy` (a run
+         *     is queued or running), `no-worktree`; 422 `branch-not-found` naming `body.into`.
+         */
+        post: operations["mergeSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{name}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send review comments on lines of the session's worktree back to it as its next run
+         * @description Each comment names a file of the session's worktree (its path in the repository) and a line
+         *     of it as it is now; the runtime quotes that line beside the comment in one generated prompt
+         *     and resumes the session with it (as `POST /sessions/{name}/runs` does), so the run that
+         *     follows is the fix. 422 naming `body.comments[i].file` or `.line` for a file that is not in
+         *     the worktree or a line past its end; 409 `no-worktree`, `session-busy`.
+         */
+        post: operations["reviewSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{name}/callbacks": {
         parameters: {
             query?: never;
@@ -731,6 +815,83 @@ export interface components {
              */
             has_changes: boolean;
         };
+        Changes: {
+            /** @description The session's branch, `aof/<session>` */
+            branch: string;
+            /** @description The commit the branch was made from: what the changes are against */
+            base_commit: string;
+            /** @description The branch's commit now; uncommitted changes are on top of it */
+            head_commit: string;
+            /** @description Whether the worktree holds uncommitted or untracked changes */
+            uncommitted: boolean;
+            /** @description The changed files in path order (only the one asked for with `file`), at most 3000 */
+            files: components["schemas"]["ChangedFile"][];
+            /** @description How many files changed (more than `files` lists when over 3000) */
+            files_total: number;
+            /** @description Lines added, over all of `files_total` */
+            additions: number;
+            /** @description Lines deleted, over all of `files_total` */
+            deletions: number;
+            /** @description The unified patch (git's), cut as the files' `in_patch` say; null with `stat` */
+            patch: string | null;
+            /** @description Whether anything was cut or left out (a file's diff, or files over the list's cap) */
+            truncated: boolean;
+        };
+        ChangedFile: {
+            /** @description Its path in the repository */
+            path: string;
+            /** @description Where it was, for a renamed or copied file */
+            old_path?: string;
+            /** @enum {string} */
+            status: "added" | "modified" | "deleted" | "renamed" | "copied" | "type-changed";
+            additions: number;
+            deletions: number;
+            /** @description A binary file: named in the patch, its content never */
+            binary: boolean;
+            /**
+             * @description `whole`: its diff is in the patch; `cut`: its diff ends early (over the cap; ask for it with
+             *     `file`); `omitted`: left out, the patch was full; `binary`: only named; `none`: no patch was asked.
+             * @enum {string}
+             */
+            in_patch: "whole" | "cut" | "omitted" | "binary" | "none";
+        };
+        MergeRequest: {
+            /** @description The branch to merge into (an existing local branch, not checked out anywhere) */
+            into: string;
+            /**
+             * @description `merge` (a merge commit; the default), `squash` (one commit) or `rebase` (the commits replayed)
+             * @enum {string}
+             */
+            strategy?: "merge" | "squash" | "rebase";
+            /** @description The commit message (merge and squash). Default: `Merge aof/<session> into <into>` */
+            message?: string;
+        };
+        MergeResult: {
+            into: string;
+            /** @description The session's branch that was merged */
+            branch: string;
+            /** @enum {string} */
+            strategy: "merge" | "squash" | "rebase";
+            /** @description Where `into` was before */
+            previous_commit: string;
+            /** @description Where `into` is now */
+            commit: string;
+            /** @description How many commits `into` gained */
+            commits: number;
+        };
+        ReviewRequest: {
+            comments: components["schemas"]["ReviewComment"][];
+            /** @description A word for the whole review, after the comments */
+            summary?: string;
+        };
+        ReviewComment: {
+            /** @description The file's path in the repository */
+            file: string;
+            /** @description A line of the file as it is now in the worktree, from 1 */
+            line: number;
+            /** @description What to change there */
+            text: string;
+        };
         /** @description Where a fork came from. The source may have been deleted since. */
         ForkOrigin: {
             session: components["schemas"]["Name"];
@@ -909,7 +1070,7 @@ export interface components {
             at: components["schemas"]["Timestamp"];
         };
         /** @enum {string} */
-        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer";
+        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup";
         SessionStartData: {
             claude_session_id?: string;
             model?: string;
@@ -964,6 +1125,15 @@ export interface components {
             state: components["schemas"]["ApprovalState"];
             answered_by?: components["schemas"]["ApprovalAnsweredBy"];
             message?: string | null;
+        };
+        /** @description The blueprint's `worktree_setup` command, run in a new worktree before the first run */
+        WorktreeSetupData: {
+            command: string;
+            /** @description null when it was killed (`timed_out`) or did not start */
+            exit_code: number | null;
+            timed_out?: boolean;
+            /** @description Its stdout and stderr, interleaved; the last 64 KiB */
+            output: string;
         };
         /** @description `apr_` and letters/digits */
         ApprovalId: string;
@@ -1045,6 +1215,10 @@ export interface components {
             /** @constant */
             type: "approval_answer";
             data: components["schemas"]["ApprovalAnswerData"];
+        } | {
+            /** @constant */
+            type: "worktree_setup";
+            data: components["schemas"]["WorktreeSetupData"];
         };
         Event: {
             /** @description Per-session sequence number, from 1, without gaps */
@@ -1187,6 +1361,12 @@ export interface components {
          *     - `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork
          *     - `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already
          *     - `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended
+         *     - `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone
+         *     - `file-not-found` [404]: the file is not among the session's changes
+         *     - `branch-not-found` [422]: no local branch by that name in the session's repository
+         *     - `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale
+         *     - `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed
+         *     - `nothing-to-merge` [409]: the target branch has everything the session's branch holds already
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
          *     - `payload-too-large` [413]: the request body is over the limit
@@ -1205,7 +1385,7 @@ export interface components {
          *     - `runner-version` [409]: the runner's aof version is not the runtime's
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
          *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
@@ -1659,6 +1839,98 @@ export interface operations {
                 };
             };
             404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getSessionChanges: {
+        parameters: {
+            query?: {
+                /** @description Only this changed file (its path in the repository, the new or the old one of a rename). */
+                file?: string;
+                /** @description The file list and its counts only, no patch. */
+                stat?: boolean;
+                /** @description The patch's cap in bytes (default 1 MiB). */
+                max_bytes?: number;
+            };
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Changes"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    mergeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            /** @description Merged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    reviewSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The run with the review is queued; the session is returned */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -22,6 +22,10 @@ import type {
   SessionStatus,
   SessionTree,
   Callback,
+  Changes,
+  MergeRequest,
+  MergeResult,
+  ReviewRequest,
   UsageReport,
 } from '../types.js';
 
@@ -56,6 +60,16 @@ export interface ListOptions {
   waiting?: boolean | undefined;
   /** Sessions per page, 1 to 500 (server default 100). */
   limit?: number | undefined;
+}
+
+/** What to ask of a session's changes. */
+export interface DiffOptions {
+  /** Only this changed file (its path in the repository). */
+  file?: string | undefined;
+  /** The file list and counts only, no patch. */
+  stat?: boolean | undefined;
+  /** The patch's cap in bytes (server default 1 MiB). */
+  maxBytes?: number | undefined;
 }
 
 export interface WaitOptions {
@@ -94,6 +108,38 @@ export class Sessions {
   /** The session and all its descendants, each with its own and rolled-up usage and cost. */
   tree(name: string): Promise<SessionTree> {
     return data(this.client.GET('/sessions/{name}/tree', { params: { path: { name } } }));
+  }
+
+  /**
+   * What the session changed in its worktree against the commit its branch was made from (committed,
+   * uncommitted and untracked): the files with their counts, and a unified patch within a size cap.
+   * 409 `no-worktree` for a session without a worktree; 404 `file-not-found` for a file it did not change.
+   */
+  diff(name: string, options: DiffOptions = {}): Promise<Changes> {
+    const query = {
+      ...(options.file !== undefined ? { file: options.file } : {}),
+      ...(options.stat ? { stat: true } : {}),
+      ...(options.maxBytes !== undefined ? { max_bytes: options.maxBytes } : {}),
+    };
+    return data(this.client.GET('/sessions/{name}/changes', { params: { path: { name }, query } }));
+  }
+
+  /**
+   * Merges what the session's worktree holds (its uncommitted work committed first) into branch
+   * `into`, without touching any checkout. 409 `merge-conflict` names the conflicting files and
+   * changes nothing; 409 `branch-checked-out` when `into` is checked out somewhere.
+   */
+  merge(name: string, request: MergeRequest): Promise<MergeResult> {
+    return data(this.client.POST('/sessions/{name}/merge', { params: { path: { name } }, body: request }));
+  }
+
+  /**
+   * Sends review comments on lines of the session's worktree back to it: one generated prompt quotes
+   * each line with its comment, and resumes the session with it (its next run is the fix). 422 names
+   * a comment whose file or line is not in the worktree.
+   */
+  review(name: string, request: ReviewRequest): Promise<Session> {
+    return data(this.client.POST('/sessions/{name}/review', { params: { path: { name } }, body: request }));
   }
 
   /** The callbacks children sent (or are about to send) to this session. */

@@ -478,6 +478,27 @@ export const registryDocument: OpenApiDocument = {
         "type": "boolean",
         "description": "Sessions started from this blueprint get their own git worktree and branch (`aof/<session>`)\nunless the session says otherwise (`worktree` on session creation).\n"
       },
+      "WorktreeSetup": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "command"
+        ],
+        "description": "A command run in each new worktree of the blueprint's sessions before their first run (after\nthe files listed in the repository's `.worktreeinclude` are copied in), with `sh -c` in the\nsession's directory: `npm ci`, say. Its output is kept as a `worktree_setup` event; if it fails\nor outlasts its timeout, the first run fails with that output and Claude Code is not started.\n",
+        "properties": {
+          "command": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 4000
+          },
+          "timeout_seconds": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 3600,
+            "description": "Default 300"
+          }
+        }
+      },
       "ApprovalPolicy": {
         "type": "object",
         "additionalProperties": false,
@@ -549,6 +570,9 @@ export const registryDocument: OpenApiDocument = {
           "worktree": {
             "$ref": "#/components/schemas/WorktreeDefault"
           },
+          "worktree_setup": {
+            "$ref": "#/components/schemas/WorktreeSetup"
+          },
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
           },
@@ -605,6 +629,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "worktree": {
             "$ref": "#/components/schemas/WorktreeDefault"
+          },
+          "worktree_setup": {
+            "$ref": "#/components/schemas/WorktreeSetup"
           },
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
@@ -713,6 +740,16 @@ export const registryDocument: OpenApiDocument = {
               }
             ]
           },
+          "worktree_setup": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WorktreeSetup"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
           "approval": {
             "oneOf": [
               {
@@ -804,7 +841,7 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner's aof version is not the runtime's\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner's aof version is not the runtime's\n",
         "enum": [
           "invalid-request",
           "unauthorized",
@@ -839,7 +876,13 @@ export const registryDocument: OpenApiDocument = {
           "database-unavailable",
           "service-unavailable",
           "lease-lost",
-          "runner-version"
+          "runner-version",
+          "no-worktree",
+          "file-not-found",
+          "branch-not-found",
+          "branch-checked-out",
+          "merge-conflict",
+          "nothing-to-merge"
         ]
       }
     }
@@ -1502,6 +1545,175 @@ export const runtimeDocument: OpenApiDocument = {
             }
           },
           "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/changes": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "get": {
+        "operationId": "getSessionChanges",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "What the session changed in its worktree, against the commit its branch was made from",
+        "description": "Everything the worktree holds beyond `base_commit`: the branch's commits, what is uncommitted\nand what is untracked (files git ignores are not changes), as a list of files with their added\nand deleted lines and as one unified patch. The worktree, its index and its branch are not\ntouched. The patch is capped: each file's diff at a quarter of `max_bytes` (the whole of it\nwith `file`), all of them at `max_bytes`; each file's `in_patch` says whether its diff is\nthere whole, cut, left out or, for a binary file, only named. 409 (`no-worktree`) for a session\nwithout a worktree of its own; 404 (`file-not-found`) when `file` is not among the changes.\n",
+        "parameters": [
+          {
+            "name": "file",
+            "in": "query",
+            "required": false,
+            "description": "Only this changed file (its path in the repository, the new or the old one of a rename).",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 4096
+            }
+          },
+          {
+            "name": "stat",
+            "in": "query",
+            "required": false,
+            "description": "The file list and its counts only, no patch.",
+            "schema": {
+              "type": "boolean",
+              "default": false
+            }
+          },
+          {
+            "name": "max_bytes",
+            "in": "query",
+            "required": false,
+            "description": "The patch's cap in bytes (default 1 MiB).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1024,
+              "maximum": 16777216,
+              "default": 1048576
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The changes",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Changes"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/merge": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "mergeSession",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Merge what the session's worktree holds into a branch, without touching any checkout",
+        "description": "What the agent left uncommitted is committed to the session's branch first (as a deletion\ndoes); then the branch is merged into `into` in a temporary worktree of the runtime's own, and\n`into` is moved to the result only if nobody moved it meanwhile. No checkout of the person's\n(working tree, index, stash) is read or written. `strategy`: `merge` (a merge commit),\n`squash` (one commit with everything) or `rebase` (the branch's commits replayed on `into`;\n`into` is fast-forwarded when it has not moved). Refused, with nothing changed: 409\n`merge-conflict` (the files that conflict are named), `branch-checked-out` (`into` is checked\nout in a working tree, whose files would go stale), `nothing-to-merge`, `session-busy` (a run\nis queued or running), `no-worktree`; 422 `branch-not-found` naming `body.into`.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/MergeRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Merged",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MergeResult"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/review": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "reviewSession",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Send review comments on lines of the session's worktree back to it as its next run",
+        "description": "Each comment names a file of the session's worktree (its path in the repository) and a line\nof it as it is now; the runtime quotes that line beside the comment in one generated prompt\nand resumes the session with it (as `POST /sessions/{name}/runs` does), so the run that\nfollows is the fix. 422 naming `body.comments[i].file` or `.line` for a file that is not in\nthe worktree or a line past its end; 409 `no-worktree`, `session-busy`.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ReviewRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "202": {
+            "description": "The run with the review is queued; the session is returned",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Session"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
             "$ref": "#/components/responses/Problem"
           },
           "default": {
@@ -2823,6 +3035,253 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       },
+      "Changes": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "branch",
+          "base_commit",
+          "head_commit",
+          "uncommitted",
+          "files",
+          "files_total",
+          "additions",
+          "deletions",
+          "patch",
+          "truncated"
+        ],
+        "properties": {
+          "branch": {
+            "type": "string",
+            "description": "The session's branch, `aof/<session>`"
+          },
+          "base_commit": {
+            "type": "string",
+            "description": "The commit the branch was made from: what the changes are against"
+          },
+          "head_commit": {
+            "type": "string",
+            "description": "The branch's commit now; uncommitted changes are on top of it"
+          },
+          "uncommitted": {
+            "type": "boolean",
+            "description": "Whether the worktree holds uncommitted or untracked changes"
+          },
+          "files": {
+            "type": "array",
+            "description": "The changed files in path order (only the one asked for with `file`), at most 3000",
+            "items": {
+              "$ref": "#/components/schemas/ChangedFile"
+            }
+          },
+          "files_total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "How many files changed (more than `files` lists when over 3000)"
+          },
+          "additions": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Lines added, over all of `files_total`"
+          },
+          "deletions": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Lines deleted, over all of `files_total`"
+          },
+          "patch": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The unified patch (git's), cut as the files' `in_patch` say; null with `stat`"
+          },
+          "truncated": {
+            "type": "boolean",
+            "description": "Whether anything was cut or left out (a file's diff, or files over the list's cap)"
+          }
+        }
+      },
+      "ChangedFile": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "path",
+          "status",
+          "additions",
+          "deletions",
+          "binary",
+          "in_patch"
+        ],
+        "properties": {
+          "path": {
+            "type": "string",
+            "description": "Its path in the repository"
+          },
+          "old_path": {
+            "type": "string",
+            "description": "Where it was, for a renamed or copied file"
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "added",
+              "modified",
+              "deleted",
+              "renamed",
+              "copied",
+              "type-changed"
+            ]
+          },
+          "additions": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "deletions": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "binary": {
+            "type": "boolean",
+            "description": "A binary file: named in the patch, its content never"
+          },
+          "in_patch": {
+            "type": "string",
+            "enum": [
+              "whole",
+              "cut",
+              "omitted",
+              "binary",
+              "none"
+            ],
+            "description": "`whole`: its diff is in the patch; `cut`: its diff ends early (over the cap; ask for it with\n`file`); `omitted`: left out, the patch was full; `binary`: only named; `none`: no patch was asked.\n"
+          }
+        }
+      },
+      "MergeRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "into"
+        ],
+        "properties": {
+          "into": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 250,
+            "pattern": "^[^\\s~^:?*\\[\\\\]+$",
+            "description": "The branch to merge into (an existing local branch, not checked out anywhere)"
+          },
+          "strategy": {
+            "type": "string",
+            "enum": [
+              "merge",
+              "squash",
+              "rebase"
+            ],
+            "description": "`merge` (a merge commit; the default), `squash` (one commit) or `rebase` (the commits replayed)"
+          },
+          "message": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 10000,
+            "description": "The commit message (merge and squash). Default: `Merge aof/<session> into <into>`"
+          }
+        }
+      },
+      "MergeResult": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "into",
+          "branch",
+          "strategy",
+          "previous_commit",
+          "commit",
+          "commits"
+        ],
+        "properties": {
+          "into": {
+            "type": "string"
+          },
+          "branch": {
+            "type": "string",
+            "description": "The session's branch that was merged"
+          },
+          "strategy": {
+            "type": "string",
+            "enum": [
+              "merge",
+              "squash",
+              "rebase"
+            ]
+          },
+          "previous_commit": {
+            "type": "string",
+            "description": "Where `into` was before"
+          },
+          "commit": {
+            "type": "string",
+            "description": "Where `into` is now"
+          },
+          "commits": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "How many commits `into` gained"
+          }
+        }
+      },
+      "ReviewRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "comments"
+        ],
+        "properties": {
+          "comments": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 200,
+            "items": {
+              "$ref": "#/components/schemas/ReviewComment"
+            }
+          },
+          "summary": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 20000,
+            "description": "A word for the whole review, after the comments"
+          }
+        }
+      },
+      "ReviewComment": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "file",
+          "line",
+          "text"
+        ],
+        "properties": {
+          "file": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 4096,
+            "description": "The file's path in the repository"
+          },
+          "line": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "A line of the file as it is now in the worktree, from 1"
+          },
+          "text": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 10000,
+            "description": "What to change there"
+          }
+        }
+      },
       "ForkOrigin": {
         "type": "object",
         "additionalProperties": false,
@@ -3604,7 +4063,8 @@ export const runtimeDocument: OpenApiDocument = {
           "result",
           "session_stop",
           "approval_request",
-          "approval_answer"
+          "approval_answer",
+          "worktree_setup"
         ]
       },
       "SessionStartData": {
@@ -3798,6 +4258,34 @@ export const runtimeDocument: OpenApiDocument = {
               "string",
               "null"
             ]
+          }
+        }
+      },
+      "WorktreeSetupData": {
+        "type": "object",
+        "description": "The blueprint's `worktree_setup` command, run in a new worktree before the first run",
+        "required": [
+          "command",
+          "exit_code",
+          "output"
+        ],
+        "properties": {
+          "command": {
+            "type": "string"
+          },
+          "exit_code": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "description": "null when it was killed (`timed_out`) or did not start"
+          },
+          "timed_out": {
+            "type": "boolean"
+          },
+          "output": {
+            "type": "string",
+            "description": "Its stdout and stderr, interleaved; the last 64 KiB"
           }
         }
       },
@@ -4105,6 +4593,22 @@ export const runtimeDocument: OpenApiDocument = {
               },
               "data": {
                 "$ref": "#/components/schemas/ApprovalAnswerData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "worktree_setup"
+              },
+              "data": {
+                "$ref": "#/components/schemas/WorktreeSetupData"
               }
             }
           }

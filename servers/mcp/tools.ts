@@ -131,6 +131,9 @@ export const TOOL_NAMES = [
   'delete_agent_session',
   'delete_all_agent_sessions',
   'get_agent_usage',
+  'get_agent_session_changes',
+  'merge_agent_session',
+  'review_agent_session',
   ...APPROVAL_TOOL_NAMES,
 ] as const;
 
@@ -718,6 +721,169 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
           : 'There were no sessions to delete';
         return ok(text, { deleted: shown, total: deleted.length, note: deleted.length ? null : text });
       }),
+  );
+
+  server.registerTool(
+    'get_agent_session_changes',
+    {
+      title: "Review a session's changes",
+      description:
+        "What a session changed in its own git worktree (sessions started with worktree: true), against the commit its branch was made from: its commits, what it left uncommitted and new files. Gives the changed files with lines added and deleted, and the unified patch (cut to fit; ask for one file to see it whole). Use it to review a child's work before merging it with merge_agent_session.",
+      inputSchema: z.strictObject({
+        name: sessionName('The session whose changes to show (see list_agent_sessions)'),
+        file: z.string().min(1).max(4096).optional().describe('Only this changed file (its path in the repository)'),
+        stat: z.boolean().optional().describe('The file list and counts only, no patch (default false)'),
+      }),
+      outputSchema: z.object({
+        name: z.string(),
+        branch: z.string(),
+        base_commit: z.string(),
+        uncommitted: z.boolean(),
+        files: z.array(
+          z.object({
+            path: z.string(),
+            old_path: z.string().optional(),
+            status: z.string(),
+            additions: z.number().int(),
+            deletions: z.number().int(),
+            binary: z.boolean(),
+            in_patch: z.string(),
+          }),
+        ),
+        files_total: z.number().int(),
+        additions: z.number().int(),
+        deletions: z.number().int(),
+        patch: z.string().nullable(),
+        note: NOTE,
+      }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) =>
+      guarded(
+        async () => {
+          const changes = await ao().sessions.diff(args.name, {
+            file: args.file,
+            stat: args.stat === true,
+            maxBytes: Math.max(1024, maxChars),
+          });
+          const { name } = args;
+          const summary = `${changes.files_total} file${changes.files_total === 1 ? '' : 's'} changed, +${changes.additions} -${changes.deletions} on ${changes.branch} against ${changes.base_commit.slice(0, 12)}${changes.uncommitted ? ' (uncommitted work included)' : ''}`;
+          const list = changes.files.map(
+            (f) =>
+              `- ${f.status} ${f.old_path ? `${f.old_path} -> ` : ''}${f.path}: ${f.binary ? 'binary' : `+${f.additions} -${f.deletions}`}`,
+          );
+          const short = changes.files
+            .filter((f) => f.in_patch === 'cut' || f.in_patch === 'omitted')
+            .map((f) => f.path);
+          // The patch fits in what the model reads: cut at the character budget left after the list.
+          const room = Math.max(0, maxChars - summary.length - list.join('\n').length - 200);
+          const patch = changes.patch === null ? null : changes.patch.slice(0, room);
+          const cutHere = changes.patch !== null && patch!.length < changes.patch.length;
+          const notes = [
+            short.length ? `not shown whole: ${short.join(', ')} — ask for one with file` : '',
+            cutHere ? 'the patch was cut to fit — ask for one file at a time' : '',
+            changes.files_total > changes.files.length
+              ? `${changes.files_total - changes.files.length} more files not listed`
+              : '',
+            changes.files_total ? '' : `Session '${name}' changed nothing yet`,
+          ].filter(Boolean);
+          const note = notes.length ? notes.join('; ') : null;
+          const text = [summary, ...list, ...(patch ? ['', patch] : []), ...(note ? [`… ${note}`] : [])].join('\n');
+          return ok(text, {
+            name,
+            branch: changes.branch,
+            base_commit: changes.base_commit,
+            uncommitted: changes.uncommitted,
+            files: changes.files,
+            files_total: changes.files_total,
+            additions: changes.additions,
+            deletions: changes.deletions,
+            patch,
+            note,
+          });
+        },
+        { session: args.name },
+      ),
+  );
+
+  server.registerTool(
+    'merge_agent_session',
+    {
+      title: "Merge a session's changes into a branch",
+      description:
+        "Merges what a session's own git worktree holds (what it left uncommitted is committed to its branch aof/<name> first) into an existing branch that is not checked out anywhere, without touching anyone's checkout. A conflict is refused with the files named and nothing changed: then resume the session to bring its branch up to date and resolve them, and merge again.",
+      inputSchema: z.strictObject({
+        name: sessionName('The session whose branch to merge (see list_agent_sessions)'),
+        into: z.string().min(1).max(250).describe('The branch to merge into'),
+        strategy: z
+          .enum(['merge', 'squash', 'rebase'])
+          .optional()
+          .describe('merge (a merge commit, the default), squash (one commit) or rebase (its commits replayed)'),
+        message: z.string().min(1).max(10000).optional().describe('The commit message (merge and squash)'),
+      }),
+      outputSchema: z.object({
+        into: z.string(),
+        branch: z.string(),
+        strategy: z.string(),
+        previous_commit: z.string(),
+        commit: z.string(),
+        commits: z.number().int(),
+        note: NOTE,
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    (args) =>
+      guarded(
+        async () => {
+          const result = await ao().sessions.merge(args.name, {
+            into: args.into,
+            ...(args.strategy ? { strategy: args.strategy } : {}),
+            ...(args.message ? { message: args.message } : {}),
+          });
+          const text = `Merged ${result.branch} into ${result.into} (${result.strategy}): ${result.commits} commit${result.commits === 1 ? '' : 's'}, now at ${result.commit.slice(0, 12)}`;
+          return ok(text, { ...result, note: null });
+        },
+        { session: args.name },
+      ),
+  );
+
+  server.registerTool(
+    'review_agent_session',
+    {
+      title: 'Send review comments back to a session',
+      description:
+        "Sends review comments on lines of a session's own git worktree back to it (after get_agent_session_changes): each line is quoted with its comment in one prompt, and the session is resumed with it, so its next run is the fix. Lines are of the files as they are now. Waits for that run like resume_agent_session, unless async.",
+      inputSchema: z.strictObject({
+        name: sessionName('The session to review (see list_agent_sessions)'),
+        comments: z
+          .array(
+            z.strictObject({
+              file: z.string().min(1).max(4096).describe("The file's path in the repository"),
+              line: z.number().int().min(1).describe('A line of the file as it is now, from 1'),
+              text: z.string().min(1).max(10000).describe('What to change there'),
+            }),
+          )
+          .min(1)
+          .max(200)
+          .describe('The comments, each on one line of one file'),
+        summary: z.string().min(1).max(20000).optional().describe('A word on the whole review, after the comments'),
+        async: asyncFlag,
+        timeout_seconds: timeoutSeconds,
+      }),
+      outputSchema: outcomeSchema,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    (args, extra) => {
+      const subject: AdviceSubject = { session: args.name, resuming: true };
+      return guarded(async () => {
+        const session = await ao().sessions.review(args.name, {
+          comments: args.comments,
+          ...(args.summary ? { summary: args.summary } : {}),
+        });
+        if (args.async) return started(session, 'is working on the review');
+        return waitForOutcome(session, args.timeout_seconds, extra, subject);
+      }, subject);
+    },
   );
 
   registerApprovalTools(server, ao);

@@ -14,6 +14,7 @@ const OPTIONAL_FIELDS = [
   'disallowed_tools',
   'output_schema',
   'worktree',
+  'worktree_setup',
   'approval',
   'limits',
 ] as const;

@@ -208,6 +208,16 @@ function runtimeHandlers(
       body: await sessions.stop(path.name, { tree: query.tree === true }),
     }),
     getSessionTree: async ({ path }) => ({ status: 200, body: await sessions.tree(path.name) }),
+    getSessionChanges: async ({ path, query }) => ({
+      status: 200,
+      body: await sessions.changes(path.name, {
+        file: query.file,
+        stat: query.stat === true,
+        maxBytes: query.max_bytes,
+      }),
+    }),
+    mergeSession: async ({ path, body }) => ({ status: 200, body: await sessions.merge(path.name, body) }),
+    reviewSession: async ({ path, body }) => ({ status: 202, body: await sessions.review(path.name, body) }),
     listSessionCallbacks: async ({ path }) => {
       await sessions.get(path.name);
       return { status: 200, body: { callbacks: await callbacks.list(path.name) } };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
@@ -9,7 +10,17 @@ import { checkHolds, freshEvents, holds, isLeased, type ClaimView, type RunnerOf
 import { SessionBus } from './session-bus.js';
 import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
-import { addWorktree, hasChanges, removeWorktree } from './worktree.js';
+import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
+import { worktreeChanges, type Changes, type ChangesOptions } from './changes.js';
+import { mergeSessionBranch, type MergeRequest, type MergeResult } from './merge.js';
+import { reviewPrompt, type ReviewRequest } from './review.js';
+import {
+  DEFAULT_SETUP_TIMEOUT_SECONDS,
+  runWorktreeSetup,
+  setupFailure,
+  type WorktreeSetup,
+  type WorktreeSetupData,
+} from './worktree-setup.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal,
@@ -53,10 +64,14 @@ export const DEFAULT_LIST_LIMIT = 100;
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
   /** The blueprint, or null when there is none by that name. */
-  find(
-    name: string,
-  ): Promise<
-    (Blueprint & { status: 'active' | 'inactive'; output_schema?: Record<string, unknown>; worktree?: boolean }) | null
+  find(name: string): Promise<
+    | (Blueprint & {
+        status: 'active' | 'inactive';
+        output_schema?: Record<string, unknown>;
+        worktree?: boolean;
+        worktree_setup?: WorktreeSetup;
+      })
+    | null
   >;
 }
 
@@ -260,7 +275,12 @@ export class SessionService {
 
   /** Events of a run that came from the agent's output (all but `session_stop` and the approvals'). */
   async countParsedEvents(name: string, run: number): Promise<number> {
-    return this.store.events.count(name, run, ['session_stop', 'approval_request', 'approval_answer']);
+    return this.store.events.count(name, run, [
+      'session_stop',
+      'approval_request',
+      'approval_answer',
+      'worktree_setup',
+    ]);
   }
 
   /* ---------- commands ---------- */
@@ -270,7 +290,12 @@ export class SessionService {
     if (input.webhook_url) await this.checkWebhookUrl?.(input.webhook_url);
     const projectDir = await this.checkProjectDir(input.project_dir);
     const found = input.agent ? await this.checkBlueprint(input.agent) : null;
-    const { output_schema: blueprintSchema, worktree: blueprintWorktree, ...blueprint } = found ?? { name: '' };
+    const {
+      output_schema: blueprintSchema,
+      worktree: blueprintWorktree,
+      worktree_setup: setup,
+      ...blueprint
+    } = found ?? { name: '' };
     const parent = await this.checkParent(input);
     const limits = input.limits ?? found?.limits ?? (parent?.limits?.inherit ? parent.limits : undefined);
     const outputSchema = input.output_schema ?? blueprintSchema;
@@ -281,7 +306,24 @@ export class SessionService {
         throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
       worktree = await addWorktree(this.worktreeRoot, input.name, id, projectDir);
     }
+    // Ready to work in before the first run: the blueprint's setup runs now; its failure is the run's.
+    let setupResult: WorktreeSetupData | undefined;
+    if (worktree && setup) {
+      setupResult = await runWorktreeSetup(setup, worktree.workDir, {
+        ...process.env,
+        AGENT_ORCHESTRATOR_SESSION_NAME: input.name,
+      });
+    }
+    const setupFailed = setupResult !== undefined && (setupResult.timed_out || setupResult.exit_code !== 0);
     const now = new Date().toISOString();
+    const first = newRun(1, input.prompt, now);
+    if (setupFailed) {
+      Object.assign(first, {
+        state: 'failed',
+        ended_at: now,
+        error: setupFailure(setupResult!, setup!.timeout_seconds ?? DEFAULT_SETUP_TIMEOUT_SECONDS),
+      });
+    }
     const session: StoredSession = {
       _id: input.name,
       name: input.name,
@@ -293,7 +335,7 @@ export class SessionService {
       created_at: now,
       last_resumed_at: null,
       updated_at: now,
-      runs: [newRun(1, input.prompt, now)],
+      runs: [first],
       parent: parent?.name ?? null,
       ...(input.callback ? { callback: true } : {}),
       ...(limits ? { limits } : {}),
@@ -303,14 +345,23 @@ export class SessionService {
     };
     const inserted = await this.exclusive(input.name, async (tx, told) => {
       if (!(await tx.sessions.insert(session))) return false;
-      told.changes.push({ name: input.name, change: 'created', state: 'queued', run: 1, at: now });
+      told.changes.push({ name: input.name, change: 'created', state: first.state, run: 1, at: now });
+      if (setupResult) {
+        const data = boundStrings(setupResult) as Record<string, unknown>;
+        told.events.push(
+          ...(await tx.events.append(input.name, [
+            { session: input.name, run: 1, type: 'worktree_setup', at: now, data },
+          ])),
+        );
+      }
+      if (setupFailed && this.runEndNotices) await tx.webhooks.add(this.runEndNotices(session, first));
       return true;
     });
     if (!inserted) {
       if (worktree) await removeWorktree(worktree.worktree, input.name, true);
       throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
     }
-    this.scheduler?.enqueue(input.name);
+    if (!setupFailed) this.scheduler?.enqueue(input.name);
     this.wake();
     return toSession(session);
   }
@@ -718,6 +769,59 @@ export class SessionService {
     return result;
   }
 
+  /* ---------- the worktree's changes ---------- */
+
+  /** What the session changed in its worktree against its base commit (changes.ts). */
+  async changes(name: string, options: ChangesOptions = {}): Promise<Changes> {
+    return worktreeChanges(name, await this.worktreeOf(await this.require(name)), options);
+  }
+
+  /** Merges what the session's worktree holds into another branch, touching no checkout (merge.ts). */
+  async merge(name: string, request: MergeRequest): Promise<MergeResult> {
+    const session = await this.require(name);
+    const worktree = await this.worktreeOf(session);
+    const last = lastRun(session);
+    if (!isFinal(last.state)) {
+      throw conflict(
+        `Session '${name}' is ${last.state}; wait for its run to end (or stop it) before merging what it changed`,
+        'session-busy',
+      );
+    }
+    return mergeSessionBranch(name, worktree, request, this.worktreeRoot);
+  }
+
+  /** Resumes the session with review comments on lines of its worktree, quoted in one prompt (review.ts). */
+  async review(name: string, request: ReviewRequest): Promise<Session> {
+    const session = await this.require(name);
+    const worktree = await this.worktreeOf(session);
+    const last = lastRun(session);
+    if (!isFinal(last.state)) {
+      throw conflict(
+        `Session '${name}' is ${last.state}; wait for its run to end (or stop it) before sending it a review`,
+        'session-busy',
+      );
+    }
+    return this.resume(name, await reviewPrompt(worktree, request));
+  }
+
+  /** The session's own worktree, or a 409 that says where its work is instead. */
+  private async worktreeOf(session: StoredSession): Promise<Worktree> {
+    const { name, worktree } = session;
+    if (!worktree) {
+      const where = session.forked_from
+        ? `it is a fork and works in the directory of session '${session.forked_from.session}': ask that session instead`
+        : `it works in '${session.project_dir}' directly (use git there); sessions created with a worktree of their own (worktree: true) have their changes shown`;
+      throw conflict(`Session '${name}' has no git worktree of its own; ${where}`, 'no-worktree');
+    }
+    if (!existsSync(worktree.path)) {
+      throw conflict(
+        `The worktree of session '${name}' ('${worktree.path}') is gone; what was committed is on branch ${worktree.branch}`,
+        'no-worktree',
+      );
+    }
+    return worktree;
+  }
+
   private async require(name: string, sessions: SessionStore = this.store.sessions): Promise<StoredSession> {
     const session = await sessions.find(name);
     if (!session) throw notFound(`Session '${name}' not found`, 'session-not-found');
@@ -788,7 +892,9 @@ export class SessionService {
   /** The blueprint's settings for the session, and its output schema (kept apart, see structured-output.ts). */
   private async checkBlueprint(
     name: string,
-  ): Promise<Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean }> {
+  ): Promise<
+    Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean; worktree_setup?: WorktreeSetup }
+  > {
     const agent = await this.blueprints.find(name);
     if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
     if (agent.status !== 'active')
@@ -811,6 +917,7 @@ export class SessionService {
       ...keep,
       ...(blueprint.output_schema ? { output_schema: blueprint.output_schema } : {}),
       ...(blueprint.worktree !== undefined ? { worktree: blueprint.worktree } : {}),
+      ...(blueprint.worktree_setup ? { worktree_setup: blueprint.worktree_setup } : {}),
     };
   }
 }

@@ -4,35 +4,14 @@
  * worktree lives, what "has changes" means and the clean-up on deletion are the runtime's to decide
  * and to show, and so that a resumed or forked conversation finds its directory again.
  */
-import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, unprocessable } from '../common/problem.js';
-import { KeyedLock } from './keyed-lock.js';
+import { commitLeftovers, git, repositoryLock } from './git.js';
+import { copyWorktreeIncludes } from './worktree-setup.js';
 
 export type Worktree = components['schemas']['Worktree'];
-
-const run = promisify(execFile);
-
-/** git refuses concurrent changes to one repository's worktrees and refs: one at a time per repository. */
-const repositoryLock = new KeyedLock();
-
-/** A git command's stdout, trimmed; throws with git's own message on failure. */
-async function git(cwd: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('git', args, {
-      cwd,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stdout.trim();
-  } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
-    throw new Error(stderr || (error as Error).message);
-  }
-}
 
 export const branchOf = (session: string) => `aof/${session}`;
 
@@ -77,6 +56,19 @@ export async function addWorktree(
     }
     await git(top, ['worktree', 'add', '--quiet', '-b', branch, path, base]);
   });
+  try {
+    await copyWorktreeIncludes(top, path);
+  } catch (error) {
+    await removeWorktree(
+      { path, branch, repository: projectDir, base_commit: base, has_changes: false },
+      session,
+      true,
+    );
+    throw unprocessable(
+      'body.worktree',
+      `copying the files '${join(top, '.worktreeinclude')}' names into the new worktree failed (${(error as Error).message}); fix that file or those files`,
+    );
+  }
   return {
     worktree: { path, branch, repository: projectDir, base_commit: base, has_changes: false },
     workDir: join(path, relative(top, projectDir)),
@@ -99,19 +91,9 @@ export async function hasChanges(worktree: Worktree): Promise<boolean> {
  */
 export async function removeWorktree(worktree: Worktree, session: string, discard: boolean): Promise<void> {
   const repository = await git(worktree.repository, ['rev-parse', '--show-toplevel']).catch(() => null);
-  if (!discard) {
-    const status = await git(worktree.path, ['status', '--porcelain']).catch(() => '');
-    if (status) {
-      await git(worktree.path, ['add', '--all']);
-      await git(worktree.path, [
-        ...(await identity(worktree.path)),
-        'commit',
-        '--quiet',
-        '--no-verify',
-        '-m',
-        `aof: what session '${session}' left uncommitted`,
-      ]);
-    }
+  // A worktree that is gone holds nothing to keep; one that cannot be committed fails the deletion.
+  if (!discard && (await git(worktree.path, ['status', '--porcelain']).catch(() => ''))) {
+    await commitLeftovers(worktree.path, session);
   }
   await repositoryLock.run(repository ?? worktree.path, async () => {
     if (repository) await git(repository, ['worktree', 'remove', '--force', worktree.path]).catch(() => undefined);
@@ -121,10 +103,4 @@ export async function removeWorktree(worktree: Worktree, session: string, discar
       if (discard) await git(repository, ['branch', '-D', worktree.branch]).catch(() => undefined);
     }
   });
-}
-
-/** A committer for the runtime's commit when git has none configured. */
-async function identity(cwd: string): Promise<string[]> {
-  const email = await git(cwd, ['config', 'user.email']).catch(() => '');
-  return email ? [] : ['-c', 'user.name=aof', '-c', 'user.email=aof@localhost'];
 }

@@ -70,6 +70,38 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
     assert.deepEqual(agent.mcp_servers, { echo: { command: 'node', args: ['echo.mjs'] } });
   });
 
+  it('ao-create-agent --worktree-setup sets the command run in new worktrees; ao-update-agent --clear removes it', async () => {
+    const name = uniqueName('setup');
+    const r = await run('ao-create-agent', [
+      name,
+      '-d',
+      'Ready worktrees',
+      '--worktree',
+      '--worktree-setup',
+      'npm ci',
+      '--setup-timeout',
+      '600',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const agent = await fixture.stack.client().agents.get(name);
+    assert.deepEqual(agent.worktree_setup, { command: 'npm ci', timeout_seconds: 600 });
+    const lone = await run('ao-create-agent', [uniqueName('setup'), '-d', 'x', '--setup-timeout', '5']);
+    assert.equal(lone.code, 1);
+    assert.equal(lone.stderr, 'ao-create-agent: --setup-timeout needs --worktree-setup COMMAND\n');
+    const bad = await run('ao-create-agent', [
+      uniqueName('setup'),
+      '-d',
+      'x',
+      '--worktree-setup',
+      'true',
+      '--setup-timeout',
+      '0',
+    ]);
+    assert.equal(bad.stderr, "ao-create-agent: --setup-timeout must be whole seconds from 1 to 3600, not '0'\n");
+    assert.equal((await run('ao-update-agent', [name, '--clear', 'worktree_setup'])).code, 0);
+    assert.equal((await fixture.stack.client().agents.get(name)).worktree_setup, undefined);
+  });
+
   it('ao-create-agent explains what is wrong', async () => {
     const dup = await run('ao-create-agent', ['reviewer', '-d', 'again']);
     assert.deepEqual(

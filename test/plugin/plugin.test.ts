@@ -39,6 +39,9 @@ const aoCommands = [
   'ao-delete-agent',
   'ao-usage',
   'ao-tree',
+  'ao-diff',
+  'ao-merge',
+  'ao-review',
 ];
 
 /** Runs a command and collects its output. */

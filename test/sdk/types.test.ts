@@ -49,6 +49,8 @@ describe('sdk: types', () => {
           return e.data.tool;
         case 'approval_answer':
           return e.data.state;
+        case 'worktree_setup':
+          return e.data.command;
       }
     };
     assert.equal(describe(event), 'ok');

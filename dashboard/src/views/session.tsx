@@ -17,6 +17,7 @@ import {
   type TimelineItem,
   toolPreview,
 } from '../timeline.js';
+import type { ChangesTab as ChangesTabType } from './changes.js';
 import { Folded } from './folded.js';
 
 export function SessionView({ name }: { name: string }) {
@@ -28,6 +29,16 @@ export function SessionView({ name }: { name: string }) {
   const [showRaw, setShowRaw] = useState(false);
   const [asked, setAsked] = useState(0);
   const now = useNow(1000);
+  const [tab, setTab] = useState<'activity' | 'changes'>('activity');
+  // The Changes tab and its syntax colours load the first time it is opened, not with the board.
+  const [ChangesTab, setChangesTab] = useState<typeof ChangesTabType>();
+  useEffect(() => {
+    if (tab === 'changes' && !ChangesTab)
+      void import('./changes.js').then(
+        (module) => setChangesTab(() => module.ChangesTab),
+        (caught: unknown) => setError(describe(caught)),
+      );
+  }, [tab, ChangesTab]);
 
   const reload = useCallback(async () => {
     try {
@@ -161,6 +172,52 @@ export function SessionView({ name }: { name: string }) {
         <CopyButton label="Copy resume command" text={commands.resume} />
         <CopyButton label="Copy result command" text={commands.result} />
       </div>
+      {session.worktree && (
+        <div class="tabs" role="tablist" aria-label="Session view">
+          <button type="button" role="tab" aria-selected={tab === 'activity'} onClick={() => setTab('activity')}>
+            Activity
+          </button>
+          <button type="button" role="tab" aria-selected={tab === 'changes'} onClick={() => setTab('changes')}>
+            Changes{session.worktree.has_changes ? ' •' : ''}
+          </button>
+        </div>
+      )}
+      {tab === 'changes' && session.worktree ? (
+        ChangesTab ? (
+          <ChangesTab
+            name={session.name}
+            refresh={`${session.state}:${session.runs.length}`}
+            busy={session.state === 'queued' || session.state === 'running'}
+            onReviewed={() => void reload()}
+          />
+        ) : (
+          <p>Loading the changes…</p>
+        )
+      ) : (
+        <Activity session={session} timeline={timeline} raw={raw} showRaw={showRaw} setShowRaw={setShowRaw} now={now} />
+      )}
+    </section>
+  );
+}
+
+/** The runs and the events of the session. */
+function Activity({
+  session,
+  timeline,
+  raw,
+  showRaw,
+  setShowRaw,
+  now,
+}: {
+  session: Session;
+  timeline: Timeline;
+  raw: SessionEvent[];
+  showRaw: boolean;
+  setShowRaw: (show: boolean) => void;
+  now: number;
+}) {
+  return (
+    <>
       <h2>Runs</h2>
       <ol class="runs">
         {session.runs.map((run) => (
@@ -199,7 +256,7 @@ export function SessionView({ name }: { name: string }) {
         </ol>
       )}
       {!timeline.items.length && !showRaw && <p class="muted">No events yet.</p>}
-    </section>
+    </>
   );
 }
 

@@ -2,6 +2,7 @@
 // the fake model. Run once per transport (stdio.test.ts, http.test.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -32,13 +33,16 @@ export const TOOLS = [
   'delete_agent_session',
   'delete_all_agent_sessions',
   'fork_agent_session',
+  'get_agent_session_changes',
   'get_agent_session_result',
   'get_agent_session_status',
   'get_agent_usage',
   'list_agent_blueprints',
   'list_agent_sessions',
   'list_approval_requests',
+  'merge_agent_session',
   'resume_agent_session',
+  'review_agent_session',
   'start_agent_session',
   'stop_agent_session',
 ];
@@ -239,6 +243,72 @@ export function toolSuite(ctx: SuiteContext): void {
     const outside = await tool('start_agent_session', { name: 'outside', prompt: 'x', worktree: true });
     assert.equal(outside.isError, true);
     assert.match(outside.text, /^body\.worktree: '.+' is not in a git repository/);
+  });
+
+  it("get_agent_session_changes and merge_agent_session: a parent reviews a child's worktree and merges it; bad input says what to do", async () => {
+    const repo = join(ctx.stack.root, 'mcp-review-repo');
+    await mkdir(repo, { recursive: true });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, stdio: 'pipe' });
+    git('init', '--quiet', '--initial-branch=main');
+    git('commit', '--quiet', '--allow-empty', '-m', 'start');
+    git('branch', 'integration');
+    const started = await tool('start_agent_session', {
+      name: 'child',
+      prompt: 'hello',
+      project_dir: repo,
+      worktree: true,
+    });
+    assert.equal(started.isError, false, started.text);
+    const { path } = (await ctx.stack.client().sessions.get('child')).worktree!;
+    writeFileSync(join(path, 'feature.ts'), 'export const feature = true;\n');
+
+    const changes = await tool('get_agent_session_changes', { name: 'child' });
+    assert.equal(changes.isError, false, changes.text);
+    assert.match(
+      changes.text,
+      /^1 file changed, \+1 -0 on aof\/child against [0-9a-f]{12} \(uncommitted work included\)\n- added feature\.ts: \+1 -0\n\ndiff --git a\/feature\.ts b\/feature\.ts\n/,
+    );
+    assert.match(changes.text, /\n\+export const feature = true;\n/);
+    assert.deepEqual(
+      changes.structured.files.map((f: { path: string; in_patch: string }) => [f.path, f.in_patch]),
+      [['feature.ts', 'whole']],
+    );
+    const stat = await tool('get_agent_session_changes', { name: 'child', stat: true });
+    assert.equal(stat.structured.patch, null);
+    const unknownFile = await tool('get_agent_session_changes', { name: 'child', file: 'nope.ts' });
+    assert.equal(unknownFile.isError, true);
+    assert.match(unknownFile.text, /'nope\.ts' is not among the changes of session 'child'/);
+    const noWorktree = await tool('get_agent_session_changes', { name: 'first' });
+    assert.equal(noWorktree.isError, true);
+    assert.match(noWorktree.text, /^Session 'first' has no git worktree of its own/);
+
+    const merged = await tool('merge_agent_session', { name: 'child', into: 'integration', strategy: 'squash' });
+    assert.equal(merged.isError, false, merged.text);
+    assert.match(merged.text, /^Merged aof\/child into integration \(squash\): 1 commit, now at [0-9a-f]{12}$/);
+    assert.equal(
+      execFileSync('git', ['show', 'integration:feature.ts'], { cwd: repo, encoding: 'utf8' }),
+      'export const feature = true;\n',
+    );
+    const review = await tool('review_agent_session', {
+      name: 'child',
+      comments: [{ file: 'feature.ts', line: 1, text: 'Export a function instead' }],
+    });
+    assert.equal(review.isError, false, review.text);
+    assert.match(
+      review.text,
+      /^ECHO: A review of your changes \(branch aof\/child\) asks for this:\n\n1\. feature\.ts, line 1:\n {3}> export const feature = true;\n {3}Export a function instead\n/,
+    );
+    const badLine = await tool('review_agent_session', {
+      name: 'child',
+      comments: [{ file: 'feature.ts', line: 5, text: 'x' }],
+    });
+    assert.equal(badLine.isError, true);
+    assert.match(badLine.text, /body\.comments\[0\]\.line: 'feature\.ts' has 1 line; line 5 is past its end/);
+    const checkedOut = await tool('merge_agent_session', { name: 'child', into: 'main' });
+    assert.equal(checkedOut.isError, true);
+    assert.match(checkedOut.text, /^Branch 'main' is checked out in '.+'/);
+    await ctx.stack.client().sessions.delete('child', { discard: true }); // the later tests count the sessions
   });
 
   it('async start, then get_agent_session_status (at once and with wait_seconds) and get_agent_session_result', async () => {

@@ -1,0 +1,127 @@
+/**
+ * A unified patch (git's, as `sessions.diff()` returns it) read into files, hunks and numbered
+ * lines for drawing, and each file's language for syntax colours (highlight.js, only the languages
+ * registered here so the bundle stays small).
+ */
+import hljs from 'highlight.js/lib/core';
+import bash from 'highlight.js/lib/languages/bash';
+import css from 'highlight.js/lib/languages/css';
+import go from 'highlight.js/lib/languages/go';
+import java from 'highlight.js/lib/languages/java';
+import javascript from 'highlight.js/lib/languages/javascript';
+import json from 'highlight.js/lib/languages/json';
+import markdown from 'highlight.js/lib/languages/markdown';
+import python from 'highlight.js/lib/languages/python';
+import rust from 'highlight.js/lib/languages/rust';
+import sql from 'highlight.js/lib/languages/sql';
+import typescript from 'highlight.js/lib/languages/typescript';
+import xml from 'highlight.js/lib/languages/xml';
+import yaml from 'highlight.js/lib/languages/yaml';
+
+for (const [name, language] of Object.entries({
+  bash,
+  css,
+  go,
+  java,
+  javascript,
+  json,
+  markdown,
+  python,
+  rust,
+  sql,
+  typescript,
+  xml,
+  yaml,
+})) {
+  hljs.registerLanguage(name, language);
+}
+
+const BY_EXTENSION: Record<string, string> = {
+  sh: 'bash',
+  bash: 'bash',
+  css: 'css',
+  go: 'go',
+  java: 'java',
+  js: 'javascript',
+  mjs: 'javascript',
+  cjs: 'javascript',
+  jsx: 'javascript',
+  json: 'json',
+  md: 'markdown',
+  py: 'python',
+  rs: 'rust',
+  sql: 'sql',
+  ts: 'typescript',
+  tsx: 'typescript',
+  mts: 'typescript',
+  html: 'xml',
+  xml: 'xml',
+  svg: 'xml',
+  yaml: 'yaml',
+  yml: 'yaml',
+};
+
+/** The language of a file by its extension, or undefined (drawn without colours). */
+export function languageOf(path: string): string | undefined {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
+  return ext ? BY_EXTENSION[ext] : undefined;
+}
+
+/** One line of code as HTML with highlight.js's classes (escaped; plain text when the language is unknown). */
+export function highlightLine(code: string, language: string | undefined): string {
+  if (!language) return escapeHtml(code);
+  try {
+    return hljs.highlight(code, { language, ignoreIllegals: true }).value;
+  } catch {
+    return escapeHtml(code);
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export interface DiffLine {
+  kind: 'add' | 'del' | 'context' | 'hunk' | 'note';
+  text: string;
+  /** Line numbers in the old and new file (none for hunk headers and notes). */
+  old?: number;
+  new?: number;
+}
+
+export interface FileDiff {
+  /** The `diff --git` line and the headers after it (mode, index, rename, binary). */
+  headers: string[];
+  lines: DiffLine[];
+}
+
+/** The files of a patch in its order, each with its lines numbered. */
+export function parsePatch(patch: string): FileDiff[] {
+  const files: FileDiff[] = [];
+  let file: FileDiff | undefined;
+  let oldLine = 0;
+  let newLine = 0;
+  let inHunk = false;
+  const lines = patch.endsWith('\n') ? patch.slice(0, -1).split('\n') : patch.split('\n');
+  for (const line of patch ? lines : []) {
+    if (line.startsWith('diff --git ')) {
+      file = { headers: [line], lines: [] };
+      files.push(file);
+      inHunk = false;
+      continue;
+    }
+    if (!file) continue;
+    const hunk = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(line);
+    if (hunk) {
+      oldLine = Number(hunk[1]);
+      newLine = Number(hunk[2]);
+      inHunk = true;
+      file.lines.push({ kind: 'hunk', text: line });
+    } else if (!inHunk) file.headers.push(line);
+    else if (line.startsWith('+')) file.lines.push({ kind: 'add', text: line.slice(1), new: newLine++ });
+    else if (line.startsWith('-')) file.lines.push({ kind: 'del', text: line.slice(1), old: oldLine++ });
+    else if (line.startsWith('\\')) file.lines.push({ kind: 'note', text: line.slice(2) });
+    else file.lines.push({ kind: 'context', text: line.slice(1), old: oldLine++, new: newLine++ });
+  }
+  return files;
+}

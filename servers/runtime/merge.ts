@@ -1,0 +1,125 @@
+/**
+ * Merging a session's branch into another branch without touching anyone's checkout: the merge is
+ * made in a temporary detached worktree of the runtime's own (with git's own merge, squash or
+ * cherry-pick, the repository's hooks off), and the target branch is then moved to the result with
+ * a compare-and-swap `update-ref`, so a branch that moved meanwhile is never overwritten. A branch
+ * checked out in a working tree is refused: moving it would leave that tree's files behind.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { components } from '../../sdk/generated/runtime.js';
+import { conflict, unprocessable } from '../common/problem.js';
+import { commitLeftovers, git, gitSucceeds, identity, repositoryLock } from './git.js';
+import type { Worktree } from './worktree.js';
+
+export type MergeRequest = components['schemas']['MergeRequest'];
+export type MergeResult = components['schemas']['MergeResult'];
+type Strategy = MergeResult['strategy'];
+
+/** No hooks of the repository run in the runtime's own worktrees (they are the person's, for their checkouts). */
+const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
+
+export async function mergeSessionBranch(
+  session: string,
+  worktree: Worktree,
+  request: MergeRequest,
+  scratchRoot: string,
+): Promise<MergeResult> {
+  const strategy: Strategy = request.strategy ?? 'merge';
+  const { into, branch } = { into: request.into, branch: worktree.branch };
+  const top = await git(worktree.repository, ['rev-parse', '--show-toplevel']).catch(() => worktree.path);
+  if (into === branch || into === `refs/heads/${branch}`) {
+    throw unprocessable('body.into', `'${into}' is the session's own branch; name the branch to merge it into`);
+  }
+  if (!(await gitSucceeds(top, ['check-ref-format', '--branch', into]))) {
+    throw unprocessable('body.into', `'${into}' is not a valid branch name`, 'branch-not-found');
+  }
+  const ref = `refs/heads/${into.replace(/^refs\/heads\//, '')}`;
+  const name = ref.slice('refs/heads/'.length);
+  // The agent's uncommitted work belongs to what is merged, as on deletion.
+  await commitLeftovers(worktree.path, session);
+  return repositoryLock.run(top, async () => {
+    const previous = await git(top, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => '');
+    if (!previous) {
+      throw unprocessable(
+        'body.into',
+        `no branch '${name}' in '${top}'; name an existing local branch (git branch --list), or create it first (git branch ${name})`,
+        'branch-not-found',
+      );
+    }
+    const checkedOut = await checkedOutAt(top, ref);
+    if (checkedOut) {
+      throw conflict(
+        `Branch '${name}' is checked out in '${checkedOut}'; merging into it there would leave that working tree behind its branch. Merge into a branch that is not checked out (and bring it in there yourself), or run \`git merge ${branch}\` in that checkout`,
+        'branch-checked-out',
+      );
+    }
+    if (await gitSucceeds(top, ['merge-base', '--is-ancestor', branch, previous])) {
+      throw conflict(`Branch '${name}' has everything '${branch}' holds already; nothing to merge`, 'nothing-to-merge');
+    }
+    const message = request.message ?? `Merge ${branch} into ${name}`;
+    const commit = await inScratchWorktree(top, scratchRoot, previous, async (dir) => {
+      const who = [...NO_HOOKS, ...(await identity(dir))];
+      if (strategy === 'rebase' && (await gitSucceeds(dir, ['merge-base', '--is-ancestor', previous, branch]))) {
+        return git(dir, ['rev-parse', branch]); // nothing to replay onto: a fast-forward
+      }
+      const step =
+        strategy === 'merge'
+          ? ['merge', '--no-ff', '--no-edit', '-m', message, branch]
+          : strategy === 'squash'
+            ? ['merge', '--squash', branch]
+            : ['cherry-pick', '--keep-redundant-commits', `${previous}..${branch}`];
+      try {
+        await git(dir, [...who, ...step]);
+      } catch (error) {
+        const files = (await git(dir, ['diff', '--name-only', '--diff-filter=U']).catch(() => ''))
+          .split('\n')
+          .filter(Boolean);
+        if (!files.length) throw error;
+        throw conflict(
+          `Merging '${branch}' into '${name}' (${strategy}) conflicts in ${files.join(', ')}; nothing was changed. Have the session bring its branch up to date with '${name}' and resolve them (resume it, saying so), then merge again`,
+          'merge-conflict',
+        );
+      }
+      if (strategy === 'squash') await git(dir, [...who, 'commit', '--quiet', '--no-verify', '-m', message]);
+      return git(dir, ['rev-parse', 'HEAD']);
+    });
+    try {
+      await git(top, ['update-ref', '-m', `aof: ${strategy} ${branch}`, ref, commit, previous]);
+    } catch {
+      throw conflict(`Branch '${name}' moved while '${branch}' was being merged into it; merge again`, 'conflict');
+    }
+    const commits = Number(await git(top, ['rev-list', '--count', `${previous}..${commit}`]));
+    return { into: name, branch, strategy, previous_commit: previous, commit, commits };
+  });
+}
+
+/** The working tree that has `ref` checked out, if any (`git worktree list --porcelain`). */
+async function checkedOutAt(top: string, ref: string): Promise<string | null> {
+  let path: string | null = null;
+  for (const line of (await git(top, ['worktree', 'list', '--porcelain'])).split('\n')) {
+    if (line.startsWith('worktree ')) path = line.slice('worktree '.length);
+    else if (line === `branch ${ref}`) return path;
+  }
+  return null;
+}
+
+/** Runs `work` in a detached worktree at `commit`, made for it and removed after, whatever happens. */
+async function inScratchWorktree<T>(
+  top: string,
+  root: string,
+  commit: string,
+  work: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = join(root, `merge-${randomUUID()}`);
+  await git(top, [...NO_HOOKS, 'worktree', 'add', '--quiet', '--detach', dir, commit]);
+  try {
+    return await work(dir);
+  } finally {
+    await git(top, ['worktree', 'remove', '--force', dir]).catch(() => undefined);
+    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+    await git(top, ['worktree', 'prune']).catch(() => undefined);
+  }
+}

@@ -1,0 +1,206 @@
+// Merging a session's worktree into a branch (POST /sessions/{name}/merge) with real git, the
+// agents' files written by the real Claude Code CLI on the fake model: merge, squash and rebase land
+// on the target branch, conflicts and a branch checked out somewhere are refused with nothing
+// changed, and the person's dirty checkout (files, index, stash, HEAD) stays byte-identical.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ConflictError, InvalidRequestError, type Orchestrator } from '../../sdk/index.js';
+import type { FakeRequest, Reply } from '../support/fake-model.js';
+import { TestStack } from '../support/stack.js';
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+    cwd,
+    encoding: 'utf8',
+    stdio: 'pipe',
+  }).trim();
+
+/** `WRITE <file> <text>`: the model writes the file in its working directory, then says so. */
+function responder(req: FakeRequest): Reply {
+  if (req.toolResults.length) return { text: 'written' };
+  const write = /^WRITE (\S+) (.+)$/.exec(req.lastUserText);
+  if (write) {
+    const cwd = /Primary working directory: (\S+)/.exec(req.system)?.[1];
+    if (!cwd) return { text: 'no working directory in the system prompt' };
+    return { toolUse: { name: 'Write', input: { file_path: join(cwd, write[1]!), content: `${write[2]}\n` } } };
+  }
+  return { text: `ECHO: ${req.lastUserText}` };
+}
+
+/** Every file of the checkout outside .git (bytes and mtime), and what git keeps of the person's: index, HEAD, stash. */
+function snapshot(repo: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== '.git') walk(path);
+      } else out[relative(repo, path)] = `${readFileSync(path, 'base64')} ${statSync(path).mtimeMs}`;
+    }
+  };
+  walk(repo);
+  for (const file of ['index', 'HEAD', 'refs/stash', 'logs/refs/stash', 'ORIG_HEAD', 'MERGE_HEAD']) {
+    const path = join(repo, '.git', file);
+    out[`.git/${file}`] = (() => {
+      try {
+        return `${readFileSync(path, 'base64')} ${statSync(path).mtimeMs}`;
+      } catch {
+        return 'absent';
+      }
+    })();
+  }
+  return out;
+}
+
+describe('runtime: merging a session without touching the checkout', function () {
+  this.timeout(120_000);
+  let stack: TestStack;
+  let ao: Orchestrator;
+  let repo: string;
+  let before_: Record<string, string>;
+
+  before(async () => {
+    stack = await TestStack.start({ executorOptions: { maxConcurrent: 3 } });
+    stack.fake.respond(responder);
+    ao = stack.client();
+    repo = join(stack.root, 'repo');
+    mkdirSync(repo);
+    git(repo, 'init', '--quiet', '--initial-branch=main');
+    writeFileSync(join(repo, 'shared.txt'), 'base\n');
+    writeFileSync(join(repo, 'tracked.txt'), 'tracked\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '--quiet', '-m', 'start');
+    for (const branch of ['release', 'squashed', 'rebased', 'moved', 'ahead']) git(repo, 'branch', branch);
+    // 'moved' gains a commit of its own that adds clash.txt (a conflict for an agent that adds it too).
+    git(repo, 'checkout', '--quiet', 'moved');
+    writeFileSync(join(repo, 'clash.txt'), "the person's version\n");
+    git(repo, 'add', 'clash.txt');
+    git(repo, 'commit', '--quiet', '-m', 'person adds clash.txt');
+    // 'ahead' gains a commit that conflicts with nobody.
+    git(repo, 'checkout', '--quiet', 'ahead');
+    writeFileSync(join(repo, 'other.txt'), 'elsewhere\n');
+    git(repo, 'add', 'other.txt');
+    git(repo, 'commit', '--quiet', '-m', 'person adds other.txt');
+    git(repo, 'checkout', '--quiet', 'main');
+    // The person's checkout: a stash, a staged change, an unstaged change and an untracked file.
+    writeFileSync(join(repo, 'tracked.txt'), 'stashed work\n');
+    git(repo, 'stash', '--quiet');
+    writeFileSync(join(repo, 'staged.txt'), 'staged\n');
+    git(repo, 'add', 'staged.txt');
+    writeFileSync(join(repo, 'tracked.txt'), 'unstaged work in progress\n');
+    writeFileSync(join(repo, 'untracked.txt'), 'mine\n');
+    before_ = snapshot(repo);
+
+    await Promise.all([
+      ao.sessions.create({
+        name: 'adder',
+        prompt: 'WRITE added.txt from the agent',
+        project_dir: repo,
+        worktree: true,
+      }),
+      ao.sessions.create({
+        name: 'clasher',
+        prompt: 'WRITE clash.txt agent version',
+        project_dir: repo,
+        worktree: true,
+      }),
+      ao.sessions.create({ name: 'idle', prompt: 'hello', project_dir: repo, worktree: true }),
+    ]);
+    for (const name of ['adder', 'clasher', 'idle'])
+      assert.equal((await ao.sessions.waitForResult(name, { timeoutMs: 60_000 })).state, 'finished');
+  });
+  after(async () => stack?.close());
+
+  it("merges what the agent left uncommitted into another branch; the person's dirty checkout stays byte-identical", async () => {
+    const release = git(repo, 'rev-parse', 'release');
+    const result = await ao.sessions.merge('adder', { into: 'release' });
+    assert.equal(result.into, 'release');
+    assert.equal(result.branch, 'aof/adder');
+    assert.equal(result.strategy, 'merge');
+    assert.equal(result.previous_commit, release);
+    assert.equal(result.commit, git(repo, 'rev-parse', 'release'));
+    assert.equal(result.commits, 2, "the agent's leftovers committed, and the merge commit");
+    assert.equal(git(repo, 'show', 'release:added.txt'), 'from the agent');
+    assert.equal(git(repo, 'rev-list', '--parents', '-n', '1', 'release').split(' ').length, 3, 'a merge commit');
+    assert.equal(git(repo, 'log', '-1', '--format=%s', 'release'), 'Merge aof/adder into release');
+    const { path } = (await ao.sessions.get('adder')).worktree!;
+    assert.equal(git(path, 'status', '--porcelain'), '', "the session's worktree is committed");
+    assert.deepEqual(snapshot(repo), before_, 'working tree, index, HEAD and stash untouched');
+    assert.equal(
+      git(repo, 'worktree', 'list').split('\n').length,
+      4,
+      'the checkout and the three sessions: no scratch worktree left',
+    );
+  });
+
+  it('squash makes one commit with the message given; rebase replays on the branch', async () => {
+    const squash = await ao.sessions.merge('adder', { into: 'squashed', strategy: 'squash', message: 'Add added.txt' });
+    assert.equal(squash.commits, 1);
+    assert.equal(git(repo, 'rev-list', '--parents', '-n', '1', 'squashed').split(' ').length, 2, 'one parent');
+    assert.equal(git(repo, 'log', '-1', '--format=%s', 'squashed'), 'Add added.txt');
+    assert.equal(git(repo, 'show', 'squashed:added.txt'), 'from the agent');
+
+    const rebase = await ao.sessions.merge('adder', { into: 'rebased', strategy: 'rebase' });
+    assert.equal(rebase.commits, 1);
+    assert.equal(rebase.commit, git(repo, 'rev-parse', 'aof/adder'), 'not moved since: a fast-forward');
+    // A target that moved on: the branch's commits are replayed on it, one parent each.
+    const ahead = git(repo, 'rev-parse', 'ahead');
+    const replayed = await ao.sessions.merge('adder', { into: 'ahead', strategy: 'rebase' });
+    assert.equal(replayed.commits, 1);
+    assert.notEqual(replayed.commit, git(repo, 'rev-parse', 'aof/adder'));
+    assert.equal(git(repo, 'rev-parse', `${replayed.commit}^`), ahead, 'on top of what the target had');
+    assert.equal(git(repo, 'rev-list', '--parents', '-n', '1', 'ahead').split(' ').length, 2);
+    assert.equal(git(repo, 'show', 'ahead:added.txt'), 'from the agent');
+    assert.equal(git(repo, 'show', 'ahead:other.txt'), 'elsewhere');
+    assert.equal(git(repo, 'log', '-1', '--format=%s', 'ahead'), "aof: what session 'adder' left uncommitted");
+    assert.deepEqual(snapshot(repo), before_);
+  });
+
+  it('refuses, changing nothing: a conflict, a branch checked out, an unknown branch, nothing to merge, no worktree', async () => {
+    const moved = git(repo, 'rev-parse', 'moved');
+    const clash = await ao.sessions.merge('clasher', { into: 'moved' }).catch((e: unknown) => e);
+    assert.ok(clash instanceof ConflictError, String(clash));
+    assert.equal(clash.code, 'merge-conflict');
+    assert.match(
+      clash.message,
+      /^Merging 'aof\/clasher' into 'moved' \(merge\) conflicts in clash\.txt; nothing was changed/,
+    );
+    assert.equal(git(repo, 'rev-parse', 'moved'), moved);
+    const rebaseClash = await ao.sessions
+      .merge('clasher', { into: 'moved', strategy: 'rebase' })
+      .catch((e: unknown) => e);
+    assert.ok(rebaseClash instanceof ConflictError && rebaseClash.code === 'merge-conflict', String(rebaseClash));
+    assert.equal(git(repo, 'rev-parse', 'moved'), moved);
+
+    const main = await ao.sessions.merge('clasher', { into: 'main' }).catch((e: unknown) => e);
+    assert.ok(main instanceof ConflictError, String(main));
+    assert.equal(main.code, 'branch-checked-out');
+    assert.match(main.message, new RegExp(`^Branch 'main' is checked out in '${repo}'`));
+    assert.match(main.message, /run `git merge aof\/clasher` in that checkout/);
+
+    const unknown = await ao.sessions.merge('clasher', { into: 'nope' }).catch((e: unknown) => e);
+    assert.ok(unknown instanceof InvalidRequestError && unknown.status === 422, String(unknown));
+    assert.equal(unknown.code, 'branch-not-found');
+    assert.deepEqual(
+      unknown.errors.map((e) => e.field),
+      ['body.into'],
+    );
+    assert.match(unknown.message, /no branch 'nope' in '.*'; name an existing local branch/);
+
+    const own = await ao.sessions.merge('clasher', { into: 'aof/clasher' }).catch((e: unknown) => e);
+    assert.ok(own instanceof InvalidRequestError && own.status === 422, String(own));
+
+    const nothing = await ao.sessions.merge('idle', { into: 'release' }).catch((e: unknown) => e);
+    assert.ok(nothing instanceof ConflictError && nothing.code === 'nothing-to-merge', String(nothing));
+
+    await ao.sessions.create({ name: 'plain', prompt: 'hi', project_dir: repo });
+    await ao.sessions.waitForResult('plain', { timeoutMs: 30_000 });
+    const plain = await ao.sessions.merge('plain', { into: 'release' }).catch((e: unknown) => e);
+    assert.ok(plain instanceof ConflictError && plain.code === 'no-worktree', String(plain));
+
+    assert.deepEqual(snapshot(repo), before_);
+    assert.equal(git(repo, 'worktree', 'list').split('\n').length, 4, 'no scratch worktree left behind');
+  });
+});
