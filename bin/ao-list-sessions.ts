@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import type { SessionSummary } from '../sdk/types.js';
-import { CliError, main, stringOption } from './lib/cli.js';
+import { CliError, listOption, main, stringOption } from './lib/cli.js';
 import { formatDuration, table } from './lib/format.js';
 
 const STATES = ['queued', 'running', 'finished', 'failed', 'stopped'] as const;
@@ -18,7 +18,7 @@ await main({
       name: 'state',
       type: 'string',
       value: 'STATE[,STATE]',
-      description: `Only sessions in these states (${STATES.join(', ')})`,
+      description: `Only sessions in these states (${STATES.join(', ')}); comma-separated, or --state again`,
     },
     { name: 'agent', type: 'string', value: 'BLUEPRINT', description: 'Only sessions started from this blueprint' },
     { name: 'prefix', type: 'string', value: 'TEXT', description: 'Only sessions whose name starts with TEXT' },
@@ -48,9 +48,7 @@ await main({
     `ao-list-sessions --all --full --json`,
   ],
   async run(ctx, _args, options) {
-    const states = stringOption(options, 'state')
-      ?.split(',')
-      .map((s) => s.trim());
+    const states = listOption(options, 'state');
     for (const state of states ?? []) {
       if (!(STATES as readonly string[]).includes(state))
         throw new CliError(`--state must be one of ${STATES.join(', ')}, not '${state}'`, 'usage');

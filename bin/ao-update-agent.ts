@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { checkName, CliError, main, readStdin, stringOption } from './lib/cli.js';
+import { checkName, CliError, listOption, main, readStdin, stringOption } from './lib/cli.js';
 import { readSettings, SETTING_OPTIONS } from './lib/agent-options.js';
 
 /** The optional fields --clear can remove, as the API names them. */
@@ -45,10 +45,7 @@ await main({
   ],
   async run(ctx, [name], options) {
     checkName(name!, 'Agent');
-    const clear = (stringOption(options, 'clear') ?? '')
-      .split(',')
-      .map((f) => f.trim())
-      .filter(Boolean);
+    const clear = listOption(options, 'clear') ?? [];
     const unknown = clear.filter((f) => !(CLEARABLE as readonly string[]).includes(f));
     if (unknown.length)
       throw new CliError(`--clear takes ${CLEARABLE.join(', ')}, not '${unknown.join(', ')}'`, 'usage');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import type { Usage, UsageReport } from '../sdk/index.js';
-import { checkName, CliError, main, stringOption } from './lib/cli.js';
+import { checkName, CliError, listOption, main, stringOption } from './lib/cli.js';
 import { formatDuration, table } from './lib/format.js';
 
 const SECTIONS = ['session', 'agent', 'day'] as const;
@@ -83,10 +83,7 @@ await main({
   ],
   examples: [`ao-usage`, `ao-usage --by agent`, `ao-usage --session fix-tests,review-1`, `ao-usage --json`],
   async run(ctx, _args, options) {
-    const sessions = stringOption(options, 'session')
-      ?.split(',')
-      .map((n) => n.trim())
-      .filter(Boolean);
+    const sessions = listOption(options, 'session');
     sessions?.forEach((name) => {
       checkName(name);
     });
@@ -97,12 +94,23 @@ await main({
       throw new CliError(`--by must be one of ${SECTIONS.join(', ')}, not '${by}'`, 'usage');
     const ao = await ctx.client();
     const report = await ao.sessions.usage({ agent, sessions });
+    const missing = (sessions ?? []).filter((name) => !report.sessions.some((s) => s.name === name));
+    if (missing.length && !agent)
+      throw new CliError(
+        `${missing.length === 1 ? 'Session' : 'Sessions'} ${missing.map((n) => `'${n}'`).join(', ')} not found — see ao-list-sessions`,
+        'session_not_found',
+        { sessions: missing },
+      );
     if (ctx.json) {
       ctx.outJson(report);
       return;
     }
     if (!report.sessions.length) {
-      ctx.note(sessions || agent ? 'No such sessions.' : 'No sessions — start one with ao-new <name> -p PROMPT');
+      ctx.note(
+        agent
+          ? `No sessions${sessions ? ' of those' : ''} were started from agent '${agent}' — see ao-list-sessions --agent ${agent}`
+          : 'No sessions — start one with ao-new <name> -p PROMPT',
+      );
       return;
     }
     ctx.out(render(report, by as (typeof SECTIONS)[number] | undefined));

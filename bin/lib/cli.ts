@@ -263,6 +263,24 @@ export function stringOption(options: Options, name: string, flag = `--${name}`)
 }
 
 /**
+ * A list option's values: comma-separated, or the flag given again (`--state a,b` = `--state a --state b`);
+ * undefined when absent. An empty item (`a,,b`) is a usage error, not silently dropped.
+ */
+export function listOption(options: Options, name: string, flag = `--${name}`): string[] | undefined {
+  const value = options[name];
+  if (value === undefined || value === false) return undefined;
+  const given = (Array.isArray(value) ? value : [value]).map((v) => (v === true ? '' : String(v)));
+  const items = given.flatMap((v) => v.split(',')).map((item) => item.trim());
+  if (given.every((v) => v.trim() === '')) throw new CliError(`${flag} needs a value`, 'usage');
+  if (items.some((item) => item === ''))
+    throw new CliError(
+      `${flag} has an empty item in '${given.join(',')}' — separate the items with single commas`,
+      'usage',
+    );
+  return items;
+}
+
+/**
  * How long to wait for the first bytes of a piped stdin when the text is optional. An agent's
  * shell may leave stdin open without ever writing to it; this keeps such a call from hanging.
  */

@@ -394,7 +394,7 @@ export class SessionService {
       // No process of ours (still queued, or run by a remote executor): end the run here.
       await this.record(
         name,
-        [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: 'stopped by request' } }],
+        [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: STOPPED_ON_REQUEST } }],
         { force: true },
       );
     }
@@ -507,7 +507,7 @@ export class SessionService {
         run: run.number,
         type: input.type,
         at,
-        data: boundStrings(input.data) as Record<string, unknown>,
+        data: boundStrings(stopNamed(run, input).data) as Record<string, unknown>,
       }));
       const changes: SessionChange[] = [];
       if (options.started && run.state === 'queued') {
@@ -808,6 +808,18 @@ export class SessionService {
   }
 }
 
+/** The reason of a stop someone asked for (not a limit): not the signal it was carried out with. */
+export const STOPPED_ON_REQUEST = 'stopped on request (ao-stop, the dashboard or the API)';
+
+/**
+ * The end of a run whose stop was asked for says why it ended (the request, or the limit crossed),
+ * not how (the signal Claude Code was ended by, which stays in `signal`).
+ */
+function stopNamed(run: StoredRun, input: EventInput): EventInput {
+  if (input.type !== 'session_stop' || !run.stop_requested || isFinal(run.state)) return input;
+  return { ...input, data: { ...input.data, reason: run.stop_reason ?? STOPPED_ON_REQUEST } };
+}
+
 /** How one event moves its run. */
 function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, at: string): void {
   // A run that ends while queued never started (stopped in the queue, or its agent could not start).
@@ -839,7 +851,7 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
       if (data.usage) run.usage ??= data.usage;
       if (run.stop_requested) {
         run.state = 'stopped';
-        run.error ??= run.stop_reason ?? (data.reason || 'stopped by request');
+        run.error ??= run.stop_reason ?? STOPPED_ON_REQUEST;
       } else if (run.outcome === 'success' && (run.exit_code === 0 || run.exit_code === null)) {
         run.state = 'finished';
       } else {

@@ -311,7 +311,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.match(
         r.stderr,
         new RegExp(
-          `^ao-new: Session '${name}' has not ended after 1000 ms — it keeps running; check it with ao-status ${name}`,
+          `^ao-new: Session '${name}' has not ended after 1 s — it keeps running; check it with ao-status ${name}`,
         ),
       );
       assert.equal(
