@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import type { SessionSummary } from '../sdk/types.js';
 import { CliError, listOption, main, stringOption } from './lib/cli.js';
-import { formatDuration, table } from './lib/format.js';
+import { ESTIMATE_NOTE, formatCost, formatDuration, table } from './lib/format.js';
 
 const STATES = ['queued', 'running', 'finished', 'failed', 'stopped'] as const;
 type State = (typeof STATES)[number];
@@ -9,7 +9,8 @@ type State = (typeof STATES)[number];
 await main({
   name: 'ao-list-sessions',
   description: [
-    'Lists sessions, most recently active first: name, state, agent, runs, time spent, project directory.',
+    'Lists sessions, most recently active first: name, state, agent, runs, cost (~: so far, an estimate,',
+    'while a run goes), wall time of its runs (start to end, or to now), project directory.',
     'Shows one page (100 sessions unless --limit); --all walks every page.',
     'With --json: {"sessions": [...], "next_cursor": ..., "counts": {...}}, each session a summary (state, agent, project, times, runs, last run, totals of usage and cost); ao-show-config NAME has the whole session.',
   ],
@@ -106,17 +107,19 @@ await main({
     }
     ctx.out(
       table(
-        ['NAME', 'STATE', 'AGENT', 'RUNS', 'TIME', 'PROJECT'],
+        ['NAME', 'STATE', 'AGENT', 'RUNS', 'COST', 'WALL TIME', 'PROJECT'],
         sessions.map((s) => [
           s.name,
           s.pending_approvals ? `${s.state} (asks: ao-approvals)` : s.state,
           s.agent ?? '-',
           String(s.runs),
-          formatDuration(s.totals.duration_ms),
+          formatCost(s.totals.cost_usd, s.totals.estimated),
+          formatDuration(s.totals.wall_ms),
           s.project_dir,
         ]),
       ),
     );
+    if (sessions.some((s) => s.totals.estimated)) ctx.note(ESTIMATE_NOTE);
     if (nextCursor) {
       const counts = STATES.filter((s) => page.counts[s])
         .map((s) => `${page.counts[s]} ${s}`)

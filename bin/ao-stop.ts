@@ -36,7 +36,8 @@ await main({
           ? `Nothing was running: no session in the tree of '${name}' was queued or running`
           : `Nothing was running: session '${name}' had already ${session.state === 'stopped' ? 'been stopped' : session.state} — continue it with ao-resume ${name} -p PROMPT`,
       );
-    else if (tree) ctx.note(`Stopped ${stopped.length === 1 ? '1 session' : `${stopped.length} sessions`}: ${stopped.join(', ')}`);
+    else if (tree)
+      ctx.note(`Stopped ${stopped.length === 1 ? '1 session' : `${stopped.length} sessions`}: ${stopped.join(', ')}`);
     else if (session.state !== 'stopped')
       ctx.note(`Session '${name}' ended as ${session.state} before the stop reached it`);
   },

@@ -67,6 +67,16 @@ await main({
     const ao = await ctx.client();
     const agent = await ao.agents.update(name!, changes);
     if (ctx.json) ctx.outJson(agent);
-    else ctx.out(`Updated agent '${agent.name}': ${Object.keys(changes).join(', ')}`);
+    else {
+      ctx.out(`Updated agent '${agent.name}': ${Object.keys(changes).map(settingName).join(', ')}`);
+      ctx.note(
+        'Sessions started from it before keep the settings they started with (see ao-show-config NAME); new sessions get these.',
+      );
+    }
   },
 });
+
+/** A blueprint setting as people say it: `system_prompt` is the system prompt, `mcp_servers` the MCP servers. */
+function settingName(field: string): string {
+  return field === 'mcp_servers' ? 'MCP servers' : field.replace(/_/g, ' ');
+}

@@ -1,13 +1,21 @@
 #!/usr/bin/env node
 import type { Usage, UsageReport } from '../sdk/index.js';
 import { checkName, CliError, listOption, main, stringOption } from './lib/cli.js';
-import { formatDuration, table } from './lib/format.js';
+import { ESTIMATE_NOTE, formatCost, formatDuration, table } from './lib/format.js';
 
 const SECTIONS = ['session', 'agent', 'day'] as const;
 
-const TOKEN_HEADER = ['RUNS', 'INPUT', 'OUTPUT', 'CACHE WRITE', 'CACHE READ', 'TOKENS', 'COST', 'TIME'];
+const TOKEN_HEADER = ['RUNS', 'INPUT', 'OUTPUT', 'CACHE WRITE', 'CACHE READ', 'TOKENS', 'COST', 'WALL TIME'];
 
-function figures(row: { runs: number; usage: Usage; cost_usd: number; duration_ms: number }): string[] {
+interface Figures {
+  runs: number;
+  usage: Usage;
+  cost_usd: number;
+  wall_ms: number;
+  estimated: boolean;
+}
+
+function figures(row: Figures): string[] {
   const u = row.usage;
   return [
     String(row.runs),
@@ -16,8 +24,8 @@ function figures(row: { runs: number; usage: Usage; cost_usd: number; duration_m
     count(u.cache_creation_input_tokens),
     count(u.cache_read_input_tokens),
     count(tokens(u)),
-    cost(row.cost_usd),
-    formatDuration(row.duration_ms),
+    formatCost(row.cost_usd, row.estimated),
+    formatDuration(row.wall_ms),
   ];
 }
 
@@ -53,23 +61,25 @@ function render(report: UsageReport, by?: 'session' | 'agent' | 'day'): string {
     parts.push(
       `Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${count(tokens(t.usage))} tokens ` +
         `(input ${count(t.usage.input_tokens)}, output ${count(t.usage.output_tokens)}, cache write ${count(t.usage.cache_creation_input_tokens)}, ` +
-        `cache read ${count(t.usage.cache_read_input_tokens)}), ${cost(t.cost_usd)}, ${formatDuration(t.duration_ms)}`,
+        `cache read ${count(t.usage.cache_read_input_tokens)}), ${formatCost(t.cost_usd, t.estimated)}, ` +
+        `${formatDuration(t.wall_ms)} wall time (Claude Code's own measure: ${formatDuration(t.duration_ms)})`,
     );
   }
+  if (report.totals.estimated) parts.push(ESTIMATE_NOTE);
   return parts.join('\n\n');
 }
 
 const tokens = (u: Usage) =>
   u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
 const count = (n: number) => n.toLocaleString('en-US');
-const cost = (usd: number) => `$${usd.toFixed(4)}`;
 
 await main({
   name: 'ao-usage',
   description: [
-    "Token usage, cost and time of the sessions' runs: per session (most expensive first), per agent,",
-    "per UTC day, and the total. Costs are Claude Code's own estimate; runs still going count with",
-    'what they have reported so far. With --json: the whole report, as GET /usage answers it.',
+    "Token usage, cost and wall time of the sessions' runs: per session (most expensive first), per agent,",
+    "per UTC day a run started, and the total. Costs are Claude Code's own estimate; a run still going counts",
+    'with the tokens billed so far, its cost estimated from them (marked ~). WALL TIME runs from each start to',
+    'its end (or now). With --json: the whole report, as GET /usage answers it.',
   ],
   options: [
     { name: 'session', type: 'string', value: 'NAMES', description: 'Only these sessions (comma-separated)' },

@@ -219,6 +219,20 @@ export const CLI_TERMS: ClientTerms = {
   activateAgent: (name) => `ao-activate-agent ${name}`,
   projectDir: 'with --project-dir',
   environment: '',
+  field: (field) => FIELD_FLAGS[field] ?? `--${field.split('.').at(-1)!.replace(/_/g, '-')}`,
+};
+
+/**
+ * The flags of request fields whose flag is not the field's own name with dashes (`body.project_dir`
+ * is `--project-dir` without an entry here).
+ */
+const FIELD_FLAGS: Record<string, string> = {
+  'body.prompt': 'The prompt (-p or stdin)',
+  'body.name': 'The name',
+  'body.limits.timeout_seconds': '--run-timeout',
+  'body.approval.timeout_seconds': '--approval-timeout',
+  'body.approval.on_timeout': '--on-timeout',
+  'body.mcp_servers': '--mcp-config',
 };
 
 /**

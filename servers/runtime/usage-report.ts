@@ -5,6 +5,7 @@
  * with prompts or results.
  */
 import type { components } from '../../sdk/generated/runtime.js';
+import { type FiguresAt, runSpend, wallMs } from './run-figures.js';
 import type { StoredRun, StoredSession, Usage } from './session-store.js';
 
 export type UsageReport = components['schemas']['UsageReport'];
@@ -23,6 +24,8 @@ interface Sums {
   usage: Usage;
   cost_usd: number;
   duration_ms: number;
+  wall_ms: number;
+  estimated: boolean;
 }
 
 const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
@@ -32,13 +35,18 @@ const zero = (): Sums => ({
   usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
   cost_usd: 0,
   duration_ms: 0,
+  wall_ms: 0,
+  estimated: false,
 });
 
-function addRun(sums: Sums, run: StoredRun): void {
+function addRun(sums: Sums, run: StoredRun, session: StoredSession, at: FiguresAt): void {
+  const spend = runSpend(run, session.model, at.live);
   sums.runs++;
-  if (run.usage) for (const key of TOKEN_KEYS) sums.usage[key] += run.usage[key];
-  sums.cost_usd += run.cost_usd ?? 0;
+  if (spend.usage) for (const key of TOKEN_KEYS) sums.usage[key] += spend.usage[key];
+  sums.cost_usd += spend.cost_usd;
+  sums.estimated ||= spend.estimated;
   sums.duration_ms += run.duration_ms ?? 0;
+  sums.wall_ms += wallMs(run, at.now);
 }
 
 function addSums(into: Sums, from: Sums): void {
@@ -46,6 +54,8 @@ function addSums(into: Sums, from: Sums): void {
   for (const key of TOKEN_KEYS) into.usage[key] += from.usage[key];
   into.cost_usd += from.cost_usd;
   into.duration_ms += from.duration_ms;
+  into.wall_ms += from.wall_ms;
+  into.estimated ||= from.estimated;
 }
 
 /** Float sums of many small costs drift in the last digits: round to 1e-8 USD like the session totals. */
@@ -54,9 +64,14 @@ const rounded = <T extends Sums>(row: T): T => ({ ...row, cost_usd: Math.round(r
 /** When a run counts: the moment it started, or was queued if it never started. */
 const runTime = (run: StoredRun) => run.started_at ?? run.queued_at;
 
+/**
+ * `live(name)`: what the session's run still going was billed so far (counted as an estimate);
+ * `now`: the end of the wall time of runs still going.
+ */
 export async function usageReport(
   sessions: AsyncIterable<StoredSession> | Iterable<StoredSession>,
   filter: UsageFilter = {},
+  figures: { now: number; live?: (session: string) => Usage | null } = { now: Date.now() },
 ): Promise<UsageReport> {
   const perSession: SessionUsage[] = [];
   const perAgent = new Map<string | null, Sums & { sessions: number }>();
@@ -65,15 +80,16 @@ export async function usageReport(
     if (filter.agent !== undefined && session.agent !== filter.agent) continue;
     if (filter.sessions && !filter.sessions.has(session.name)) continue;
     const sums = zero();
+    const at = { now: figures.now, live: figures.live?.(session.name) ?? null };
     for (const run of session.runs) {
-      addRun(sums, run);
+      addRun(sums, run, session, at);
       const day = runTime(run).slice(0, 10);
       let daySums = perDay.get(day);
       if (!daySums) {
         daySums = { ...zero(), sessions: new Set() };
         perDay.set(day, daySums);
       }
-      addRun(daySums, run);
+      addRun(daySums, run, session, at);
       daySums.sessions.add(session.name);
     }
     const times = session.runs.map(runTime).sort();
