@@ -84,7 +84,7 @@ export function advise(error: unknown, terms: ClientTerms, subject: AdviceSubjec
   }
   if (error instanceof ApiError) {
     const code = error.code ?? (error instanceof ServerError ? 'internal-error' : 'error');
-    return { code, message: apiAdvice(error, code, terms, subject) };
+    return { code, message: inTermsOf(terms, apiAdvice(error, code, terms, subject)) };
   }
   if (error instanceof OrchestratorError) return { code: 'error', message: error.message };
   return undefined;
@@ -134,13 +134,10 @@ function apiAdvice(error: ApiError, code: string, terms: ClientTerms, subject: A
     default:
       if (error instanceof ServerError) return `${error.service} failed: ${error.message} — see the server's log`;
       // A field error the detail already says (`body.x: message`) is not repeated.
-      return inTermsOf(
-        terms,
-        [
-          error.message,
-          ...error.errors.filter((e) => !error.message.includes(e.message)).map((e) => `${e.field} ${e.message}`),
-        ].join('; '),
-      );
+      return [
+        error.message,
+        ...error.errors.filter((e) => !error.message.includes(e.message)).map((e) => `${e.field} ${e.message}`),
+      ].join('; ');
   }
 }
 

@@ -35,9 +35,11 @@ export interface RunSpend {
  */
 export function runSpend(run: Run, model: string | undefined, live: Usage | null | undefined): RunSpend {
   const going = !FINAL_STATES.has(run.state);
+  // A queued run has spent nothing yet: exactly 0, no estimate.
+  const running = run.state === 'running';
   const usage = run.usage ?? (going ? (live ?? null) : null);
-  if (!usage) return { usage: null, cost_usd: 0, estimated: going };
-  if (run.cost_usd !== null) return { usage, cost_usd: run.cost_usd, estimated: going };
+  if (run.cost_usd !== null) return { usage, cost_usd: run.cost_usd, estimated: running };
+  if (!usage) return { usage: null, cost_usd: 0, estimated: running };
   return { usage, cost_usd: estimateCostUsd(usage, model), estimated: true };
 }
 
