@@ -24,7 +24,7 @@ await main({
       if (!(error instanceof ApiError && error.code === 'session-not-found')) throw error;
       state = 'not_existent';
     }
-    if (ctx.json) ctx.outJson({ name, state, pending_approvals: pending });
+    if (ctx.json) ctx.outJson(state === 'not_existent' ? { name, state } : { name, state, pending_approvals: pending });
     else ctx.out(pending ? `${state} (asks: ao-approvals)` : state);
   },
 });
