@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import type { Approval, ApprovalState } from '../sdk/index.js';
+import type { Approval, ApprovalState, Orchestrator } from '../sdk/index.js';
 import { describeApproval } from './lib/approvals.js';
 import { checkName, CliError, main, stringOption } from './lib/cli.js';
 
@@ -40,6 +40,12 @@ await main({
       const approvals = await ao.approvals.list({ state, session });
       if (ctx.json) ctx.outJson({ approvals });
       else if (approvals.length) ctx.out(approvals.map((approval) => describeApproval(approval)).join('\n'));
+      else if (session !== undefined && (await sessionMissing(ao, session)))
+        throw new CliError(`Session '${session}' not found — see ao-list-sessions`, 'session_not_found');
+      else
+        ctx.note(
+          `No ${state ?? ''}${state ? ' ' : ''}approval requests${session ? ` of session '${session}'` : ''}${state === 'pending' ? ' — agents in approval mode ask here as they work (ao-approvals --follow waits for them)' : ''}`,
+        );
       return;
     }
     // Subscribe first, then list: a request made in between is printed by the first change.
@@ -58,3 +64,15 @@ await main({
     }
   },
 });
+
+/** Whether no session has this name (an empty list of its requests is then a typo, not quiet). */
+async function sessionMissing(ao: Orchestrator, name: string): Promise<boolean> {
+  const { ApiError } = await import('../sdk/index.js');
+  try {
+    await ao.sessions.status(name);
+    return false;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'session-not-found') return true;
+    throw error;
+  }
+}

@@ -14,7 +14,19 @@ await main({
     ctx.about({ agent: name });
     const ao = await ctx.client();
     await ao.agents.delete(name!);
-    if (ctx.json) ctx.outJson({ deleted: name });
-    else ctx.out(`Deleted agent '${name}'`);
+    // Sessions still going from it: they keep their copy of its settings, which a person may not expect.
+    const active = (
+      await ao.sessions
+        .list({ agent: name!, state: ['queued', 'running'], limit: 500 })
+        .catch(() => ({ sessions: [] as Array<{ name: string }> }))
+    ).sessions.map((s) => s.name);
+    if (ctx.json) ctx.outJson({ deleted: name, active_sessions: active });
+    else {
+      ctx.out(`Deleted agent '${name}'`);
+      if (active.length)
+        ctx.note(
+          `${active.length === 1 ? '1 session' : `${active.length} sessions`} started from it still ${active.length === 1 ? 'runs' : 'run'} with its settings (${active.join(', ')}): stop ${active.length === 1 ? 'it' : 'them'} with ao-stop NAME if ${active.length === 1 ? 'it' : 'they'} should not go on`,
+        );
+    }
   },
 });

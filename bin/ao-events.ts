@@ -63,9 +63,14 @@ await main({
       (type === undefined || event.type === type) && (run === undefined || event.run === run);
     ctx.about({ session: name });
     const ao = await ctx.client();
-    const session = options.follow ? await ao.sessions.get(name!) : undefined;
+    const session = options.follow || run !== undefined ? await ao.sessions.get(name!) : undefined;
+    if (session && run !== undefined && run > session.runs.length)
+      throw new CliError(
+        `Session '${name}' has ${session.runs.length === 1 ? '1 run' : `runs 1 to ${session.runs.length}`}, no run ${run}`,
+        'run_not_found',
+      );
     // Following a session that has ended would wait for an end already past: print what there is.
-    if (session && (session.state === 'queued' || session.state === 'running')) {
+    if (options.follow && session && (session.state === 'queued' || session.state === 'running')) {
       const lastRun = session.runs.length;
       for await (const event of ao.sessions.events(name!, { after })) {
         if (wanted(event)) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { RUN_STATES } from '../sdk/generated/rules.js';
 import type { SessionSummary } from '../sdk/types.js';
-import { CliError, main, stringOption } from './lib/cli.js';
-import { formatDuration, table } from './lib/format.js';
+import { CliError, listOption, main, stringOption } from './lib/cli.js';
+import { ESTIMATE_NOTE, formatCost, formatDuration, table } from './lib/format.js';
 
 const STATES = RUN_STATES;
 type State = (typeof STATES)[number];
@@ -10,7 +10,8 @@ type State = (typeof STATES)[number];
 await main({
   name: 'ao-list-sessions',
   description: [
-    'Lists sessions, most recently active first: name, state, agent, runs, time spent, project directory.',
+    'Lists sessions, most recently active first: name, state, agent, runs, cost (~: so far, an estimate,',
+    'while a run goes), wall time of its runs (start to end, or to now), project directory.',
     'Shows one page (100 sessions unless --limit); --all walks every page.',
     'With --json: {"sessions": [...], "next_cursor": ..., "counts": {...}}, each session a summary (state, agent, project, times, runs, last run, totals of usage and cost); ao-show-config NAME has the whole session.',
   ],
@@ -19,7 +20,7 @@ await main({
       name: 'state',
       type: 'string',
       value: 'STATE[,STATE]',
-      description: `Only sessions in these states (${STATES.join(', ')})`,
+      description: `Only sessions in these states (${STATES.join(', ')}); comma-separated, or --state again`,
     },
     { name: 'agent', type: 'string', value: 'BLUEPRINT', description: 'Only sessions started from this blueprint' },
     { name: 'prefix', type: 'string', value: 'TEXT', description: 'Only sessions whose name starts with TEXT' },
@@ -49,9 +50,7 @@ await main({
     `ao-list-sessions --all --full --json`,
   ],
   async run(ctx, _args, options) {
-    const states = stringOption(options, 'state')
-      ?.split(',')
-      .map((s) => s.trim());
+    const states = listOption(options, 'state');
     for (const state of states ?? []) {
       if (!(STATES as readonly string[]).includes(state))
         throw new CliError(`--state must be one of ${STATES.join(', ')}, not '${state}'`, 'usage');
@@ -109,17 +108,19 @@ await main({
     }
     ctx.out(
       table(
-        ['NAME', 'STATE', 'AGENT', 'RUNS', 'TIME', 'PROJECT'],
+        ['NAME', 'STATE', 'AGENT', 'RUNS', 'COST', 'WALL TIME', 'PROJECT'],
         sessions.map((s) => [
           s.name,
           s.pending_approvals ? `${s.state} (asks: ao-approvals)` : s.state,
           s.agent ?? '-',
           String(s.runs),
-          formatDuration(s.totals.duration_ms),
+          formatCost(s.totals.cost_usd, s.totals.estimated),
+          formatDuration(s.totals.wall_ms),
           s.project_dir,
         ]),
       ),
     );
+    if (sessions.some((s) => s.totals.estimated)) ctx.note(ESTIMATE_NOTE);
     if (nextCursor) {
       const counts = STATES.filter((s) => page.counts[s])
         .map((s) => `${page.counts[s]} ${s}`)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
-import { checkName, main, readText, stringOption } from './lib/cli.js';
+import { checkName, listOption, main, readText, stringOption } from './lib/cli.js';
 import { OUTPUT_SCHEMA_OPTION, readOutputSchema } from './lib/output-schema-option.js';
 import { finishRun, RUN_OPTIONS, waitSettings } from './lib/run.js';
 import { TEAM_OPTIONS, teamFields } from './lib/team-options.js';
@@ -63,10 +63,7 @@ await main({
     const agent = stringOption(options, 'agent');
     if (agent !== undefined) checkName(agent, 'Agent');
     const team = teamFields(options);
-    const runnerTags = (stringOption(options, 'runner-tags') ?? '')
-      .split(',')
-      .map((tag) => tag.trim())
-      .filter(Boolean);
+    const runnerTags = listOption(options, 'runner-tags') ?? [];
     runnerTags.forEach((tag) => {
       checkName(tag, 'Runner tag');
     });

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 import { checkName, CliError, main } from './lib/cli.js';
 import type { SessionTree } from '../sdk/index.js';
+import { formatCost } from './lib/format.js';
 
 /** One line per node, indented by depth: name, state, own cost, and the subtree's cost and tokens. */
 function lines(node: SessionTree, depth = 0): string[] {
   const tokens = node.tree.usage.input_tokens + node.tree.usage.output_tokens;
   const rolled = node.children.length
-    ? `, with descendants $${node.tree.cost_usd.toFixed(4)} (${node.tree.sessions} sessions, ${tokens} tokens)`
+    ? `, with descendants ${formatCost(node.tree.cost_usd, node.tree.estimated)} (${node.tree.sessions} sessions, ${tokens} tokens)`
     : '';
-  const own = `${'  '.repeat(depth)}${node.name}  ${node.state}  $${node.cost_usd.toFixed(4)}${rolled}`;
+  const own = `${'  '.repeat(depth)}${node.name}  ${node.state}  ${formatCost(node.cost_usd, node.estimated)}${rolled}`;
   return [own, ...node.children.flatMap((child) => lines(child, depth + 1))];
 }
 
@@ -27,7 +28,11 @@ await main({
     try {
       const tree = await ao.sessions.tree(name!);
       if (ctx.json) ctx.outJson(tree);
-      else ctx.out(lines(tree).join('\n'));
+      else {
+        ctx.out(lines(tree).join('\n'));
+        if (tree.tree.estimated)
+          ctx.note('~ marks a cost estimated from the tokens billed: a run still going, or one ended without a cost');
+      }
     } catch (error) {
       if (error instanceof NotFoundError)
         throw new CliError(`Session '${name}' not found — see ao-list-sessions`, 'session_not_found');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { checkName, CliError, main, readStdin, stringOption } from './lib/cli.js';
+import { checkName, CliError, listOption, main, readStdin, stringOption } from './lib/cli.js';
 import { readSettings, SETTING_OPTIONS } from './lib/agent-options.js';
 
 /** The optional fields --clear can remove, as the API names them. */
@@ -46,10 +46,7 @@ await main({
   ],
   async run(ctx, [name], options) {
     checkName(name!, 'Agent');
-    const clear = (stringOption(options, 'clear') ?? '')
-      .split(',')
-      .map((f) => f.trim())
-      .filter(Boolean);
+    const clear = listOption(options, 'clear') ?? [];
     const unknown = clear.filter((f) => !(CLEARABLE as readonly string[]).includes(f));
     if (unknown.length)
       throw new CliError(`--clear takes ${CLEARABLE.join(', ')}, not '${unknown.join(', ')}'`, 'usage');
@@ -71,6 +68,16 @@ await main({
     const ao = await ctx.client();
     const agent = await ao.agents.update(name!, changes);
     if (ctx.json) ctx.outJson(agent);
-    else ctx.out(`Updated agent '${agent.name}': ${Object.keys(changes).join(', ')}`);
+    else {
+      ctx.out(`Updated agent '${agent.name}': ${Object.keys(changes).map(settingName).join(', ')}`);
+      ctx.note(
+        'Sessions started from it before keep the settings they started with (see ao-show-config NAME); new sessions get these.',
+      );
+    }
   },
 });
+
+/** A blueprint setting as people say it: `system_prompt` is the system prompt, `mcp_servers` the MCP servers. */
+function settingName(field: string): string {
+  return field === 'mcp_servers' ? 'MCP servers' : field.replace(/_/g, ' ');
+}

@@ -1,13 +1,21 @@
 #!/usr/bin/env node
 import type { Usage, UsageReport } from '../sdk/index.js';
-import { checkName, CliError, main, stringOption } from './lib/cli.js';
-import { formatDuration, table } from './lib/format.js';
+import { checkName, CliError, listOption, main, stringOption } from './lib/cli.js';
+import { ESTIMATE_NOTE, formatCost, formatDuration, table } from './lib/format.js';
 
 const SECTIONS = ['session', 'agent', 'day'] as const;
 
-const TOKEN_HEADER = ['RUNS', 'INPUT', 'OUTPUT', 'CACHE WRITE', 'CACHE READ', 'TOKENS', 'COST', 'TIME'];
+const TOKEN_HEADER = ['RUNS', 'INPUT', 'OUTPUT', 'CACHE WRITE', 'CACHE READ', 'TOKENS', 'COST', 'WALL TIME'];
 
-function figures(row: { runs: number; usage: Usage; cost_usd: number; duration_ms: number }): string[] {
+interface Figures {
+  runs: number;
+  usage: Usage;
+  cost_usd: number;
+  wall_ms: number;
+  estimated: boolean;
+}
+
+function figures(row: Figures): string[] {
   const u = row.usage;
   return [
     String(row.runs),
@@ -16,8 +24,8 @@ function figures(row: { runs: number; usage: Usage; cost_usd: number; duration_m
     count(u.cache_creation_input_tokens),
     count(u.cache_read_input_tokens),
     count(tokens(u)),
-    cost(row.cost_usd),
-    formatDuration(row.duration_ms),
+    formatCost(row.cost_usd, row.estimated),
+    formatDuration(row.wall_ms),
   ];
 }
 
@@ -53,23 +61,25 @@ function render(report: UsageReport, by?: 'session' | 'agent' | 'day'): string {
     parts.push(
       `Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${count(tokens(t.usage))} tokens ` +
         `(input ${count(t.usage.input_tokens)}, output ${count(t.usage.output_tokens)}, cache write ${count(t.usage.cache_creation_input_tokens)}, ` +
-        `cache read ${count(t.usage.cache_read_input_tokens)}), ${cost(t.cost_usd)}, ${formatDuration(t.duration_ms)}`,
+        `cache read ${count(t.usage.cache_read_input_tokens)}), ${formatCost(t.cost_usd, t.estimated)}, ` +
+        `${formatDuration(t.wall_ms)} wall time (Claude Code's own measure: ${formatDuration(t.duration_ms)})`,
     );
   }
+  if (report.totals.estimated) parts.push(ESTIMATE_NOTE);
   return parts.join('\n\n');
 }
 
 const tokens = (u: Usage) =>
   u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
 const count = (n: number) => n.toLocaleString('en-US');
-const cost = (usd: number) => `$${usd.toFixed(4)}`;
 
 await main({
   name: 'ao-usage',
   description: [
-    "Token usage, cost and time of the sessions' runs: per session (most expensive first), per agent,",
-    "per UTC day, and the total. Costs are Claude Code's own estimate; runs still going count with",
-    'what they have reported so far. With --json: the whole report, as GET /usage answers it.',
+    "Token usage, cost and wall time of the sessions' runs: per session (most expensive first), per agent,",
+    "per UTC day a run started, and the total. Costs are Claude Code's own estimate; a run still going counts",
+    'with the tokens billed so far, its cost estimated from them (marked ~). WALL TIME runs from each start to',
+    'its end (or now). With --json: the whole report, as GET /usage answers it.',
   ],
   options: [
     { name: 'session', type: 'string', value: 'NAMES', description: 'Only these sessions (comma-separated)' },
@@ -83,10 +93,7 @@ await main({
   ],
   examples: [`ao-usage`, `ao-usage --by agent`, `ao-usage --session fix-tests,review-1`, `ao-usage --json`],
   async run(ctx, _args, options) {
-    const sessions = stringOption(options, 'session')
-      ?.split(',')
-      .map((n) => n.trim())
-      .filter(Boolean);
+    const sessions = listOption(options, 'session');
     sessions?.forEach((name) => {
       checkName(name);
     });
@@ -97,12 +104,23 @@ await main({
       throw new CliError(`--by must be one of ${SECTIONS.join(', ')}, not '${by}'`, 'usage');
     const ao = await ctx.client();
     const report = await ao.sessions.usage({ agent, sessions });
+    const missing = (sessions ?? []).filter((name) => !report.sessions.some((s) => s.name === name));
+    if (missing.length && !agent)
+      throw new CliError(
+        `${missing.length === 1 ? 'Session' : 'Sessions'} ${missing.map((n) => `'${n}'`).join(', ')} not found — see ao-list-sessions`,
+        'session_not_found',
+        { sessions: missing },
+      );
     if (ctx.json) {
       ctx.outJson(report);
       return;
     }
     if (!report.sessions.length) {
-      ctx.note(sessions || agent ? 'No such sessions.' : 'No sessions — start one with ao-new <name> -p PROMPT');
+      ctx.note(
+        agent
+          ? `No sessions${sessions ? ' of those' : ''} were started from agent '${agent}' — see ao-list-sessions --agent ${agent}`
+          : 'No sessions — start one with ao-new <name> -p PROMPT',
+      );
       return;
     }
     ctx.out(render(report, by as (typeof SECTIONS)[number] | undefined));

@@ -24,6 +24,11 @@ export interface ClientTerms {
   projectDir: string;
   /** Where the environment variables are set, e.g. ` in this MCP server's environment` (or empty). */
   environment: string;
+  /**
+   * How this client names a request field (`body.worktree`) to its user, e.g. a command's flag
+   * (`--worktree`); without it, errors name the API's fields.
+   */
+  field?(field: string): string;
 }
 
 /** What the failed call was about, so the advice can name it. */
@@ -58,7 +63,7 @@ export function endedRunAdvice(
   terms: ClientTerms,
 ): string {
   const verb = result.state === 'stopped' ? 'was stopped' : 'failed';
-  return `Session '${result.name}' ${verb}${result.run ? ` (run ${result.run})` : ''}: ${result.error ?? 'no reason given'} — see its events with ${terms.sessionEvents(result.name)}; continue it with ${terms.resumeSession(result.name)}`;
+  return `Session '${result.name}' ${verb}${result.run ? ` (run ${result.run})` : ''}: ${(result.error ?? 'no reason given').replace(/\.\s*$/, '')} — see its events with ${terms.sessionEvents(result.name)}; continue it with ${terms.resumeSession(result.name)}`;
 }
 
 /** The advice for an SDK error, or undefined for anything else (the client's own errors). */
@@ -79,7 +84,7 @@ export function advise(error: unknown, terms: ClientTerms, subject: AdviceSubjec
   }
   if (error instanceof ApiError) {
     const code = error.code ?? (error instanceof ServerError ? 'internal-error' : 'error');
-    return { code, message: apiAdvice(error, code, terms, subject) };
+    return { code, message: inTermsOf(terms, apiAdvice(error, code, terms, subject)) };
   }
   if (error instanceof OrchestratorError) return { code: 'error', message: error.message };
   return undefined;
@@ -136,4 +141,13 @@ function apiAdvice(error: ApiError, code: string, terms: ClientTerms, subject: A
         ...error.errors.filter((e) => !error.message.includes(e.message)).map((e) => `${e.field} ${e.message}`),
       ].join('; ');
   }
+}
+
+/** The request fields a message names (`body.limits.max_cost_usd`), named as the client names them. */
+function inTermsOf(terms: ClientTerms, text: string): string {
+  const field = terms.field;
+  // Only where a field leads a message or one of its parts: a path in the text may look like one.
+  return field
+    ? text.replace(/(^|; )((?:body|query|path)\.[A-Za-z_][\w.]*[A-Za-z_])/g, (_, before, name) => before + field(name))
+    : text;
 }

@@ -137,12 +137,15 @@ export class WaitTimeoutError extends OrchestratorError {
   readonly state: string | undefined;
 
   constructor(session: string, timeoutMs: number, state: string | undefined) {
-    super(`Session '${session}' has not ended after ${timeoutMs} ms${state ? ` (it is ${state})` : ''}`);
+    super(`Session '${session}' has not ended after ${seconds(timeoutMs)}${state ? ` (it is ${state})` : ''}`);
     this.session = session;
     this.timeoutMs = timeoutMs;
     this.state = state;
   }
 }
+
+/** 2000 → `2 s`, 1300 → `1.3 s`: the unit people give timeouts in. */
+const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`;
 
 /** Walks `cause` chains (fetch wraps the socket error) for a `code` like ECONNREFUSED. */
 function errorCode(error: unknown): string | undefined {

@@ -1,5 +1,5 @@
 /** The blueprint settings `ao-create-agent` and `ao-update-agent` take, checked and read alike. */
-import { CliError, stringOption, type OptionSpec, type Options } from './cli.js';
+import { CliError, listOption, stringOption, type OptionSpec, type Options } from './cli.js';
 import { OUTPUT_SCHEMA_OPTION, readOutputSchema } from './output-schema-option.js';
 
 export const PERMISSION_MODES = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
@@ -141,13 +141,8 @@ function approvalPolicy(options: Options): Pick<Settings, 'approval'> {
 }
 
 function toolList(options: Options, flag: string, field: string): Record<string, string[]> {
-  const value = stringOption(options, flag);
-  if (value === undefined) return {};
-  const tools = value
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
-  return tools.length ? { [field]: tools } : {};
+  const tools = listOption(options, flag);
+  return tools?.length ? { [field]: tools } : {};
 }
 
 async function mcpServers(options: Options): Promise<{ mcp_servers?: Record<string, never> }> {

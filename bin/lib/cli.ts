@@ -225,6 +225,20 @@ export const CLI_TERMS: ClientTerms = {
   activateAgent: (name) => `ao-activate-agent ${name}`,
   projectDir: 'with --project-dir',
   environment: '',
+  field: (field) => FIELD_FLAGS[field] ?? `--${field.split('.').at(-1)!.replace(/_/g, '-')}`,
+};
+
+/**
+ * The flags of request fields whose flag is not the field's own name with dashes (`body.project_dir`
+ * is `--project-dir` without an entry here).
+ */
+const FIELD_FLAGS: Record<string, string> = {
+  'body.prompt': 'The prompt (-p or stdin)',
+  'body.name': 'The name',
+  'body.limits.timeout_seconds': '--run-timeout',
+  'body.approval.timeout_seconds': '--approval-timeout',
+  'body.approval.on_timeout': '--on-timeout',
+  'body.mcp_servers': '--mcp-config',
 };
 
 /**
@@ -266,6 +280,24 @@ export function stringOption(options: Options, name: string, flag = `--${name}`)
   if (value === true || value === '') throw new CliError(`${flag} needs a value`, 'usage');
   if (Array.isArray(value)) throw new CliError(`${flag} was given more than once`, 'usage');
   return String(value);
+}
+
+/**
+ * A list option's values: comma-separated, or the flag given again (`--state a,b` = `--state a --state b`);
+ * undefined when absent. An empty item (`a,,b`) is a usage error, not silently dropped.
+ */
+export function listOption(options: Options, name: string, flag = `--${name}`): string[] | undefined {
+  const value = options[name];
+  if (value === undefined || value === false) return undefined;
+  const given = (Array.isArray(value) ? value : [value]).map((v) => (v === true ? '' : String(v)));
+  const items = given.flatMap((v) => v.split(',')).map((item) => item.trim());
+  if (given.every((v) => v.trim() === '')) throw new CliError(`${flag} needs a value`, 'usage');
+  if (items.some((item) => item === ''))
+    throw new CliError(
+      `${flag} has an empty item in '${given.join(',')}' — separate the items with single commas`,
+      'usage',
+    );
+  return items;
 }
 
 /**

@@ -51,3 +51,11 @@ export function formatDuration(ms: number | null | undefined): string {
   const minutes = Math.floor(ms / 60_000);
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
+
+/** `$0.0083`; an estimate (a run still going) `~$0.0083`. The one rounding of costs in the commands. */
+export function formatCost(usd: number, estimated = false): string {
+  return `${estimated ? '~' : ''}$${usd.toFixed(4)}`;
+}
+
+/** The note under a table that shows estimates. */
+export const ESTIMATE_NOTE = '~ marks a cost so far, estimated from the tokens billed while a run is still going';

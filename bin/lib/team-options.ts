@@ -60,7 +60,15 @@ export function teamFields(options: Options): Partial<SessionCreate> {
     const parent = stringOption(options, 'parent');
     if (parent !== undefined) fields.parent = checkName(parent);
   }
-  if (options.callback === true) fields.callback = true;
+  if (options.callback === true) {
+    // The parent defaults to the session this command runs in (its agent's environment).
+    if (fields.parent === null || (fields.parent === undefined && !process.env.AGENT_ORCHESTRATOR_SESSION_NAME))
+      throw new CliError(
+        '--callback reports to a parent session: give --parent NAME, or run ao-new from inside a session (an agent that delegates)',
+        'usage',
+      );
+    fields.callback = true;
+  }
   const limits: NonNullable<SessionCreate['limits']> = {};
   const cost = positive(options, 'max-cost-usd', false);
   const tokens = positive(options, 'max-tokens', true);

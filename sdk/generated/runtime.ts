@@ -517,9 +517,10 @@ export interface paths {
         };
         /**
          * Tokens, cost and time of the sessions' runs, per session, per agent, per day, and in total
-         * @description Computed from the runs' `usage`, `cost_usd` (Claude Code's own estimate) and `duration_ms`.
-         *     A run counts on the UTC day it started (or was queued, if it never started). Runs still
-         *     queued or running count with what they have reported so far.
+         * @description Computed from the runs' `usage`, `cost_usd` (Claude Code's own estimate), `duration_ms` and
+         *     their wall time. A run counts on the UTC day it started (or was queued, if it never started).
+         *     A run still going counts with the tokens billed so far, priced by the estimate table
+         *     (`estimated` is then true).
          */
         get: operations["getUsage"];
         put?: never;
@@ -744,11 +745,14 @@ export interface components {
             parent: components["schemas"]["Name"] | null;
             usage: components["schemas"]["Usage"];
             cost_usd: number;
+            /** @description True when part of its cost is an estimate: a run still going, or one that ended without a cost */
+            estimated: boolean;
             /** @description Sums over this node and all its descendants */
             tree: {
                 sessions: number;
                 usage: components["schemas"]["Usage"];
                 cost_usd: number;
+                estimated: boolean;
             };
             children: components["schemas"]["SessionTree"][];
         };
@@ -941,7 +945,12 @@ export interface components {
             runs: number;
             usage: components["schemas"]["Usage"];
             cost_usd: number;
+            /** @description Sum of the runs' duration_ms, as Claude Code measured them (only runs that reported a result) */
             duration_ms: number;
+            /** @description Wall time of the runs, from each start to its end (to now for a run still going) */
+            wall_ms: number;
+            /** @description True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends */
+            estimated: boolean;
         };
         /** @description The blueprint's settings as they were when the session was created; applied on every run. */
         Blueprint: {
@@ -1042,6 +1051,8 @@ export interface components {
         SessionStatus: {
             name: components["schemas"]["Name"];
             state: components["schemas"]["RunState"];
+            /** @description Approval requests of the session that wait for an answer (a running session then waits for a person) */
+            pending_approvals: number;
         };
         SessionResult: {
             name: components["schemas"]["Name"];
@@ -1249,6 +1260,10 @@ export interface components {
             cost_usd: number;
             /** @description Sum of the runs' duration_ms, as Claude Code measured them */
             duration_ms: number;
+            /** @description Wall time of the runs, from each start to its end (to now for a run still going) */
+            wall_ms: number;
+            /** @description True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends */
+            estimated: boolean;
         };
         SessionUsage: {
             name: components["schemas"]["Name"];
@@ -1258,6 +1273,10 @@ export interface components {
             usage: components["schemas"]["Usage"];
             cost_usd: number;
             duration_ms: number;
+            /** @description Wall time of the runs, from each start to its end (to now for a run still going) */
+            wall_ms: number;
+            /** @description True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends */
+            estimated: boolean;
             first_run_at: components["schemas"]["Timestamp"];
             last_run_at: components["schemas"]["Timestamp"];
         };
@@ -1269,6 +1288,10 @@ export interface components {
             usage: components["schemas"]["Usage"];
             cost_usd: number;
             duration_ms: number;
+            /** @description Wall time of the runs, from each start to its end (to now for a run still going) */
+            wall_ms: number;
+            /** @description True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends */
+            estimated: boolean;
         };
         DayUsage: {
             /**
@@ -1282,6 +1305,10 @@ export interface components {
             usage: components["schemas"]["Usage"];
             cost_usd: number;
             duration_ms: number;
+            /** @description Wall time of the runs, from each start to its end (to now for a run still going) */
+            wall_ms: number;
+            /** @description True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends */
+            estimated: boolean;
         };
         UsageReport: {
             totals: components["schemas"]["UsageTotals"];

@@ -2168,7 +2168,7 @@ export const runtimeDocument: OpenApiDocument = {
           "usage"
         ],
         "summary": "Tokens, cost and time of the sessions' runs, per session, per agent, per day, and in total",
-        "description": "Computed from the runs' `usage`, `cost_usd` (Claude Code's own estimate) and `duration_ms`.\nA run counts on the UTC day it started (or was queued, if it never started). Runs still\nqueued or running count with what they have reported so far.\n",
+        "description": "Computed from the runs' `usage`, `cost_usd` (Claude Code's own estimate), `duration_ms` and\ntheir wall time. A run counts on the UTC day it started (or was queued, if it never started).\nA run still going counts with the tokens billed so far, priced by the estimate table\n(`estimated` is then true).\n",
         "parameters": [
           {
             "name": "agent",
@@ -2761,6 +2761,7 @@ export const runtimeDocument: OpenApiDocument = {
           "parent",
           "usage",
           "cost_usd",
+          "estimated",
           "tree",
           "children"
         ],
@@ -2788,6 +2789,10 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "number",
             "minimum": 0
           },
+          "estimated": {
+            "type": "boolean",
+            "description": "True when part of its cost is an estimate: a run still going, or one that ended without a cost"
+          },
           "tree": {
             "type": "object",
             "additionalProperties": false,
@@ -2795,7 +2800,8 @@ export const runtimeDocument: OpenApiDocument = {
             "required": [
               "sessions",
               "usage",
-              "cost_usd"
+              "cost_usd",
+              "estimated"
             ],
             "properties": {
               "sessions": {
@@ -2808,6 +2814,9 @@ export const runtimeDocument: OpenApiDocument = {
               "cost_usd": {
                 "type": "number",
                 "minimum": 0
+              },
+              "estimated": {
+                "type": "boolean"
               }
             }
           },
@@ -3500,7 +3509,9 @@ export const runtimeDocument: OpenApiDocument = {
           "runs",
           "usage",
           "cost_usd",
-          "duration_ms"
+          "duration_ms",
+          "wall_ms",
+          "estimated"
         ],
         "properties": {
           "runs": {
@@ -3516,7 +3527,17 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "duration_ms": {
             "type": "integer",
-            "minimum": 0
+            "minimum": 0,
+            "description": "Sum of the runs' duration_ms, as Claude Code measured them (only runs that reported a result)"
+          },
+          "wall_ms": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Wall time of the runs, from each start to its end (to now for a run still going)"
+          },
+          "estimated": {
+            "type": "boolean",
+            "description": "True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends"
           }
         }
       },
@@ -3952,7 +3973,8 @@ export const runtimeDocument: OpenApiDocument = {
         "additionalProperties": false,
         "required": [
           "name",
-          "state"
+          "state",
+          "pending_approvals"
         ],
         "properties": {
           "name": {
@@ -3960,6 +3982,11 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "state": {
             "$ref": "#/components/schemas/RunState"
+          },
+          "pending_approvals": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Approval requests of the session that wait for an answer (a running session then waits for a person)"
           }
         }
       },
@@ -4703,7 +4730,9 @@ export const runtimeDocument: OpenApiDocument = {
           "runs",
           "usage",
           "cost_usd",
-          "duration_ms"
+          "duration_ms",
+          "wall_ms",
+          "estimated"
         ],
         "properties": {
           "sessions": {
@@ -4725,6 +4754,15 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "integer",
             "minimum": 0,
             "description": "Sum of the runs' duration_ms, as Claude Code measured them"
+          },
+          "wall_ms": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Wall time of the runs, from each start to its end (to now for a run still going)"
+          },
+          "estimated": {
+            "type": "boolean",
+            "description": "True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends"
           }
         }
       },
@@ -4740,7 +4778,9 @@ export const runtimeDocument: OpenApiDocument = {
           "cost_usd",
           "duration_ms",
           "first_run_at",
-          "last_run_at"
+          "last_run_at",
+          "wall_ms",
+          "estimated"
         ],
         "properties": {
           "name": {
@@ -4774,6 +4814,15 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "integer",
             "minimum": 0
           },
+          "wall_ms": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Wall time of the runs, from each start to its end (to now for a run still going)"
+          },
+          "estimated": {
+            "type": "boolean",
+            "description": "True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends"
+          },
           "first_run_at": {
             "$ref": "#/components/schemas/Timestamp"
           },
@@ -4791,7 +4840,9 @@ export const runtimeDocument: OpenApiDocument = {
           "runs",
           "usage",
           "cost_usd",
-          "duration_ms"
+          "duration_ms",
+          "wall_ms",
+          "estimated"
         ],
         "properties": {
           "agent": {
@@ -4823,6 +4874,15 @@ export const runtimeDocument: OpenApiDocument = {
           "duration_ms": {
             "type": "integer",
             "minimum": 0
+          },
+          "wall_ms": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Wall time of the runs, from each start to its end (to now for a run still going)"
+          },
+          "estimated": {
+            "type": "boolean",
+            "description": "True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends"
           }
         }
       },
@@ -4835,7 +4895,9 @@ export const runtimeDocument: OpenApiDocument = {
           "runs",
           "usage",
           "cost_usd",
-          "duration_ms"
+          "duration_ms",
+          "wall_ms",
+          "estimated"
         ],
         "properties": {
           "day": {
@@ -4862,6 +4924,15 @@ export const runtimeDocument: OpenApiDocument = {
           "duration_ms": {
             "type": "integer",
             "minimum": 0
+          },
+          "wall_ms": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Wall time of the runs, from each start to its end (to now for a run still going)"
+          },
+          "estimated": {
+            "type": "boolean",
+            "description": "True while a run is going: its usage and cost so far are counted as an estimate (the tokens billed so far, priced by the estimate table of `Limits`); exact once it ends"
           }
         }
       },

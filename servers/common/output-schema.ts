@@ -8,6 +8,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { unprocessable } from './problem.js';
+import { fieldErrors } from './validation.js';
 
 // ajv-formats is CommonJS with a default export; NodeNext sees the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -32,6 +33,9 @@ export function compileOutputSchema(schema: object): ValidateFunction {
       validateFormats: true,
     });
     addFormats(ajv);
+    // Checked against the meta-schema first, so the errors (one per keyword) come with the failure.
+    if (!ajv.validateSchema(schema))
+      throw Object.assign(new Error(`schema is invalid: ${ajv.errorsText(ajv.errors)}`), { errors: ajv.errors });
     validate = ajv.compile(schema);
     if (compiled.size >= MAX_CACHED) compiled.delete(compiled.keys().next().value!);
     compiled.set(key, validate);
@@ -45,8 +49,27 @@ export function checkOutputSchema(schema: object | null | undefined, field: stri
   try {
     compileOutputSchema(schema);
   } catch (error) {
-    throw unprocessable(field, `is not a valid JSON Schema: ${(error as Error).message}`);
+    throw unprocessable(field, `is not a valid JSON Schema: ${schemaProblem(error)}`);
   }
+}
+
+/**
+ * What is wrong with a schema, in the schema's own words (`type must be one of: ...`), from Ajv's
+ * compile error: its meta-schema errors (one per keyword), or its strict-mode refusal.
+ */
+function schemaProblem(error: unknown): string {
+  const { errors, message } = error as { errors?: ErrorObject[] | null; message?: string };
+  if (errors?.length) {
+    const byKeyword = new Map<string, string>();
+    for (const e of fieldErrors('schema', errors)) {
+      const where = e.field.replace(/^schema\.?/, '') || 'the schema';
+      if (!byKeyword.has(where)) byKeyword.set(where, `${where} ${e.message}`);
+    }
+    return [...byKeyword.values()].join('; ');
+  }
+  const unknown = /unknown keyword: "([^"]+)"/.exec(message ?? '');
+  if (unknown) return `unknown keyword '${unknown[1]}' (a typo? JSON Schema 2020-12 keywords only)`;
+  return (message ?? String(error)).replace(/^strict mode: /, '');
 }
 
 export type OutputCheck = { valid: true; value: unknown } | { valid: false; errors: string[] };

@@ -90,6 +90,15 @@ export function fieldErrors(where: string, errors: ErrorObject[] | null | undefi
       message = `must be one of: ${(error.params.allowedValues as unknown[]).join(', ')}`;
     } else if (error.keyword === 'const') {
       message = `must be '${String(error.params.allowedValue)}'`;
+    } else if (error.keyword === 'maxLength') {
+      message = `is too long: at most ${Number(error.params.limit).toLocaleString('en-US')} characters`;
+    } else if (error.keyword === 'minLength') {
+      message =
+        error.params.limit === 1 ? 'must not be empty' : `is too short: at least ${error.params.limit} characters`;
+    } else if (error.keyword === 'maxItems' || error.keyword === 'minItems') {
+      message = `must have ${error.keyword === 'maxItems' ? 'at most' : 'at least'} ${error.params.limit} items`;
+    } else if (error.keyword === 'maximum' || error.keyword === 'minimum') {
+      message = `must be ${error.keyword === 'maximum' ? 'at most' : 'at least'} ${error.params.limit}`;
     } else if (error.keyword === 'propertyNames') {
       path.push(String(error.params.propertyName));
       message = 'is not an allowed name';

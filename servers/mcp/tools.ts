@@ -160,6 +160,8 @@ const usageSums = {
   }),
   cost_usd: z.number(),
   duration_ms: z.number().int(),
+  wall_ms: z.number().int().describe('Wall time of the runs, start to end (to now for a run still going)'),
+  estimated: z.boolean().describe('A run is still going: its tokens and cost so far are an estimate'),
 };
 
 /** Registers the orchestrator tools (TOOL_NAMES) on `server`. */
@@ -691,10 +693,10 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
           ? `${more} more (cheaper) session${more === 1 ? '' : 's'} not shown — name the sessions to see them`
           : null;
         const lines = [
-          `Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${tokens(t.usage)} tokens (input ${t.usage.input_tokens}, output ${t.usage.output_tokens}, cache write ${t.usage.cache_creation_input_tokens}, cache read ${t.usage.cache_read_input_tokens}), $${t.cost_usd.toFixed(4)}`,
+          `Total: ${t.sessions} session${t.sessions === 1 ? '' : 's'}, ${t.runs} run${t.runs === 1 ? '' : 's'}, ${tokens(t.usage)} tokens (input ${t.usage.input_tokens}, output ${t.usage.output_tokens}, cache write ${t.usage.cache_creation_input_tokens}, cache read ${t.usage.cache_read_input_tokens}), $${t.cost_usd.toFixed(4)}${t.estimated ? ' so far (estimate: runs are still going)' : ''}`,
           ...shown.map(
             (s) =>
-              `- ${s.name}${s.agent ? ` (blueprint ${s.agent})` : ''}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}, ${tokens(s.usage)} tokens, $${s.cost_usd.toFixed(4)}`,
+              `- ${s.name}${s.agent ? ` (blueprint ${s.agent})` : ''}: ${s.state}, ${s.runs} run${s.runs === 1 ? '' : 's'}, ${tokens(s.usage)} tokens, $${s.cost_usd.toFixed(4)}${s.estimated ? ' so far (estimate)' : ''}`,
           ),
           ...(note ? [`… ${note}`] : []),
         ];

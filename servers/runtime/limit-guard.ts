@@ -12,8 +12,6 @@ import { childrenIndex, subtreeSpend } from './tree.js';
  * run (a tree budget: the whole subtree of its owner) with a reason naming the limit and the amount.
  */
 export class LimitGuard {
-  /** Usage billed so far by each active run, by session. */
-  private readonly live = new Map<string, Usage>();
   /** Sessions being stopped for a limit, so a stop is asked for once. */
   private readonly stopping = new Set<string>();
   private checking = Promise.resolve();
@@ -34,7 +32,7 @@ export class LimitGuard {
     }
     return () => {
       clearTimeout(timer);
-      this.live.delete(name);
+      this.sessions.live.delete(name);
       this.stopping.delete(name);
     };
   }
@@ -45,7 +43,7 @@ export class LimitGuard {
 
   /** What a run was billed so far and its turns (a runner elsewhere reports them): checks the limits. */
   noted(name: string, usage: Usage | null, turns: number): void {
-    if (usage) this.live.set(name, usage);
+    if (usage) this.sessions.live.set(name, usage);
     // One check at a time: each reads the store, and their order does not matter.
     this.checking = this.checking
       .then(() => this.check(name, turns))
@@ -77,7 +75,7 @@ export class LimitGuard {
       .reverse();
     if (!owners.length) return;
     const index = childrenIndex(await this.sessions.subtree(owners[0]!.name));
-    const live = (session: string) => this.live.get(session) ?? null;
+    const live = (session: string) => this.sessions.live.get(session);
     for (const owner of owners) {
       const breach = treeBudgetBreach(owner.name, owner.limits, subtreeSpend(owner, index, live));
       if (breach) {

@@ -8,6 +8,7 @@ import { checkOutputSchema } from '../common/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
 import { checkHolds, freshEvents, holds, isLeased, type ClaimView, type RunnerOffer } from './leases.js';
 import { SessionBus } from './session-bus.js';
+import { LiveUsage } from './run-figures.js';
 import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
 import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
@@ -136,6 +137,14 @@ export class SessionService {
     this.bus = new SessionBus(store.events, store.notices);
   }
 
+  /** What runs still going were billed so far (kept by the LimitGuard): their totals count it, as an estimate. */
+  readonly live = new LiveUsage();
+
+  /** The contract's view of a stored session now, a run still going counted with what it was billed so far. */
+  private view(stored: StoredSession): Session {
+    return toSession(stored, { now: Date.now(), live: this.live.get(stored.name) });
+  }
+
   useScheduler(scheduler: RunScheduler): void {
     this.scheduler = scheduler;
   }
@@ -153,7 +162,7 @@ export class SessionService {
   /* ---------- queries ---------- */
 
   async get(name: string): Promise<Session> {
-    return toSession(await this.require(name));
+    return this.view(await this.require(name));
   }
 
   async getStored(name: string): Promise<StoredSession | null> {
@@ -176,7 +185,7 @@ export class SessionService {
     const sessions = found.slice(0, limit);
     const last = sessions[sessions.length - 1];
     return {
-      sessions: sessions.map(toSummary),
+      sessions: sessions.map((stored) => toSummary(stored, { now: Date.now(), live: this.live.get(stored.name) })),
       next_cursor: found.length > limit && last ? encodeCursor(last) : null,
       counts: await this.store.sessions.counts(),
     };
@@ -185,7 +194,7 @@ export class SessionService {
   /** The session and its descendants, with their own and rolled-up usage and cost. */
   async tree(name: string): Promise<SessionTree> {
     const root = await this.require(name);
-    return buildTree(root, childrenIndex(await this.subtree(name)));
+    return buildTree(root, childrenIndex(await this.subtree(name)), (session) => this.live.get(session));
   }
 
   /** The names of the session's descendants, nearest first. */
@@ -225,7 +234,7 @@ export class SessionService {
   }
 
   /** The state, after waiting up to `waitSeconds` for it to become final. */
-  async status(name: string, waitSeconds = 0): Promise<{ name: string; state: RunState }> {
+  async status(name: string, waitSeconds = 0): Promise<{ name: string; state: RunState; pending_approvals: number }> {
     let session = await this.require(name);
     if (waitSeconds > 0 && !isFinal(lastRun(session).state)) {
       await this.waitForChange(name, waitSeconds * 1000, async () => {
@@ -234,7 +243,7 @@ export class SessionService {
       });
       session = await this.require(name);
     }
-    return { name, state: lastRun(session).state };
+    return { name, state: lastRun(session).state, pending_approvals: session.pending_approvals ?? 0 };
   }
 
   async result(name: string): Promise<SessionResult> {
@@ -265,7 +274,7 @@ export class SessionService {
 
   /** Tokens, cost and time per session, agent, day and in total (`GET /usage`). */
   async usage(filter: UsageFilter = {}): Promise<UsageReport> {
-    return usageReport(this.eachStored(), filter);
+    return usageReport(this.eachStored(), filter, { now: Date.now(), live: (session) => this.live.get(session) });
   }
 
   /** Every stored session, one at a time: how the usage report reads the store. */
@@ -363,7 +372,7 @@ export class SessionService {
     }
     if (!setupFailed) this.scheduler?.enqueue(input.name);
     this.wake();
-    return toSession(session);
+    return this.view(session);
   }
 
   /**
@@ -397,7 +406,7 @@ export class SessionService {
     });
     this.scheduler?.enqueue(name);
     this.wake();
-    return toSession(session);
+    return this.view(session);
   }
 
   /** A new session continuing `source`'s conversation as it stands (see fork.ts). */
@@ -412,7 +421,7 @@ export class SessionService {
     });
     this.scheduler?.enqueue(session.name);
     this.wake();
-    return toSession(session);
+    return this.view(session);
   }
 
   /**
@@ -439,20 +448,20 @@ export class SessionService {
       }
       return session;
     });
-    if (isFinal(lastRun(stored).state)) return toSession(stored);
+    if (isFinal(lastRun(stored).state)) return this.view(stored);
     const hadProcess = (await this.scheduler?.stop(name)) ?? false;
     let after = await this.require(name);
     if (!hadProcess && lastRun(after).state === 'running' && isLeased(lastRun(after), Date.now())) {
       // Another runner runs it: it learns of the stop at its next heartbeat and reports the end.
       await this.waitForChange(name, STOP_WAIT_MS, async () => isFinal(lastRun(await this.require(name)).state));
       after = await this.require(name);
-      if (!isFinal(lastRun(after).state)) return toSession(after);
+      if (!isFinal(lastRun(after).state)) return this.view(after);
     }
     if (!hadProcess && !isFinal(lastRun(after).state)) {
       // No process of ours (still queued, or run by a remote executor): end the run here.
       await this.record(
         name,
-        [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: 'stopped by request' } }],
+        [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: STOPPED_ON_REQUEST } }],
         { force: true },
       );
     }
@@ -565,7 +574,7 @@ export class SessionService {
         run: run.number,
         type: input.type,
         at,
-        data: boundStrings(input.data) as Record<string, unknown>,
+        data: boundStrings(stopNamed(run, input).data) as Record<string, unknown>,
       }));
       const changes: SessionChange[] = [];
       if (options.started && run.state === 'queued') {
@@ -922,6 +931,18 @@ export class SessionService {
   }
 }
 
+/** The reason of a stop someone asked for (not a limit): not the signal it was carried out with. */
+export const STOPPED_ON_REQUEST = 'stopped on request (ao-stop, the dashboard or the API)';
+
+/**
+ * The end of a run whose stop was asked for says why it ended (the request, or the limit crossed),
+ * not how (the signal Claude Code was ended by, which stays in `signal`).
+ */
+function stopNamed(run: StoredRun, input: EventInput): EventInput {
+  if (input.type !== 'session_stop' || !run.stop_requested || isFinal(run.state)) return input;
+  return { ...input, data: { ...input.data, reason: run.stop_reason ?? STOPPED_ON_REQUEST } };
+}
+
 /** How one event moves its run. */
 function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, at: string): void {
   // A run that ends while queued never started (stopped in the queue, or its agent could not start).
@@ -953,7 +974,7 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
       if (data.usage) run.usage ??= data.usage;
       if (run.stop_requested) {
         run.state = 'stopped';
-        run.error ??= run.stop_reason ?? (data.reason || 'stopped by request');
+        run.error ??= run.stop_reason ?? STOPPED_ON_REQUEST;
       } else if (run.outcome === 'success' && (run.exit_code === 0 || run.exit_code === null)) {
         run.state = 'finished';
       } else {

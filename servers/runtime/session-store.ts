@@ -7,6 +7,7 @@ import type { components } from '../../sdk/generated/runtime.js';
 import type { CatalogueEntry } from './store/catalogue.js';
 import type { RunLease } from './leases.js';
 import { addUsage, noUsage } from './usage.js';
+import { type FiguresAt, runSpend, wallMs } from './run-figures.js';
 
 export type Session = components['schemas']['Session'];
 export type Run = components['schemas']['Run'];
@@ -66,7 +67,7 @@ export { FINAL_STATES };
 export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 
 /** The contract's view of a stored session: its state is its last run's, its totals are summed. */
-export function toSession(stored: StoredSession): Session {
+export function toSession(stored: StoredSession, at: FiguresAt = { now: Date.now() }): Session {
   const { _id, runs, conversation_started, output_schema, pending_approvals, model, ...rest } = stored;
   const publicRuns = runs.map(
     ({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, ...run }) => run,
@@ -74,10 +75,15 @@ export function toSession(stored: StoredSession): Session {
   const usage = noUsage();
   let cost = 0;
   let duration = 0;
+  let wall = 0;
+  let estimated = false;
   for (const run of publicRuns) {
-    addUsage(usage, run.usage);
-    cost += run.cost_usd ?? 0;
+    const spend = runSpend(run, model, at.live);
+    addUsage(usage, spend.usage);
+    cost += spend.cost_usd;
+    estimated ||= spend.estimated;
     duration += run.duration_ms ?? 0;
+    wall += wallMs(run, at.now);
   }
   return {
     ...rest,
@@ -86,14 +92,21 @@ export function toSession(stored: StoredSession): Session {
     state: lastRun(stored).state,
     pending_approvals: pending_approvals ?? 0,
     runs: publicRuns,
-    totals: { runs: publicRuns.length, usage, cost_usd: Math.round(cost * 1e8) / 1e8, duration_ms: duration },
+    totals: {
+      runs: publicRuns.length,
+      usage,
+      cost_usd: Math.round(cost * 1e8) / 1e8,
+      duration_ms: duration,
+      wall_ms: wall,
+      estimated,
+    },
   };
 }
 
 const MAX_SUMMARY_ERROR = 500;
 
 /** The list's view of a stored session: no prompts, results or blueprint. */
-export function toSummary(stored: StoredSession): SessionSummary {
+export function toSummary(stored: StoredSession, at: FiguresAt = { now: Date.now() }): SessionSummary {
   const {
     name,
     agent,
@@ -108,7 +121,7 @@ export function toSummary(stored: StoredSession): SessionSummary {
     parent,
     worktree,
     forked_from,
-  } = toSession(stored);
+  } = toSession(stored, at);
   const last = runs[runs.length - 1]!;
   const error =
     last.error !== null && last.error.length > MAX_SUMMARY_ERROR

@@ -1,5 +1,6 @@
 import type { components } from '../../sdk/generated/runtime.js';
-import { estimateCostUsd, type Spend, countedTokens } from './budgets.js';
+import { type Spend, countedTokens } from './budgets.js';
+import { runSpend } from './run-figures.js';
 import { lastRun, type StoredSession, type Usage } from './session-store.js';
 import { addUsage, noUsage } from './usage.js';
 
@@ -35,8 +36,8 @@ export function descendantsOf(root: string, index: Map<string, StoredSession[]>)
 }
 
 /**
- * What a session spent over its runs: tokens, and Claude Code's cost where a run reported one, else
- * the estimate for its usage. `live` is the usage billed so far by its active run, if any.
+ * What a session spent over its runs (see runSpend): tokens, and Claude Code's cost where a run
+ * reported one, else the estimate for its usage. `live` is the usage billed so far by its active run, if any.
  */
 export function ownSpend(
   session: StoredSession,
@@ -46,19 +47,10 @@ export function ownSpend(
   let cost = 0;
   let estimated = false;
   for (const run of session.runs) {
-    if (!run.usage) continue;
-    addUsage(usage, run.usage);
-    if (run.cost_usd !== null) {
-      cost += run.cost_usd;
-    } else {
-      cost += estimateCostUsd(run.usage, session.model);
-      estimated = true;
-    }
-  }
-  if (live && !lastRun(session).usage) {
-    addUsage(usage, live);
-    cost += estimateCostUsd(live, session.model);
-    estimated = true;
+    const spend = runSpend(run, session.model, live);
+    addUsage(usage, spend.usage);
+    cost += spend.cost_usd;
+    estimated ||= spend.estimated;
   }
   return { usage, cost_usd: cost, estimated };
 }
@@ -85,20 +77,23 @@ export function subtreeSpend(
 export function buildTree(
   root: StoredSession,
   index: Map<string, StoredSession[]>,
+  live: (name: string) => Usage | null = () => null,
   seen = new Set<string>(),
 ): SessionTree {
   seen.add(root.name);
-  const own = ownSpend(root);
+  const own = ownSpend(root, live(root.name));
   const children = (index.get(root.name) ?? [])
     .filter((child) => !seen.has(child.name))
-    .map((child) => buildTree(child, index, seen));
+    .map((child) => buildTree(child, index, live, seen));
   const treeUsage = addUsage(noUsage(), own.usage);
   let treeCost = own.cost_usd;
   let sessions = 1;
+  let estimated = own.estimated;
   for (const child of children) {
     addUsage(treeUsage, child.tree.usage);
     treeCost += child.tree.cost_usd;
     sessions += child.tree.sessions;
+    estimated ||= child.tree.estimated;
   }
   return {
     name: root.name,
@@ -106,7 +101,8 @@ export function buildTree(
     parent: root.parent ?? null,
     usage: own.usage,
     cost_usd: round(own.cost_usd),
-    tree: { sessions, usage: treeUsage, cost_usd: round(treeCost) },
+    estimated: own.estimated,
+    tree: { sessions, usage: treeUsage, cost_usd: round(treeCost), estimated },
     children,
   };
 }

@@ -5,6 +5,7 @@
  * with prompts or results.
  */
 import type { components } from '../../sdk/generated/runtime.js';
+import { type FiguresAt, runSpend, wallMs } from './run-figures.js';
 import type { StoredRun, StoredSession, Usage } from './session-store.js';
 import { addUsage, noUsage } from './usage.js';
 
@@ -24,6 +25,8 @@ interface Sums {
   usage: Usage;
   cost_usd: number;
   duration_ms: number;
+  wall_ms: number;
+  estimated: boolean;
 }
 
 const zero = (): Sums => ({
@@ -31,13 +34,18 @@ const zero = (): Sums => ({
   usage: noUsage(),
   cost_usd: 0,
   duration_ms: 0,
+  wall_ms: 0,
+  estimated: false,
 });
 
-function addRun(sums: Sums, run: StoredRun): void {
+function addRun(sums: Sums, run: StoredRun, session: StoredSession, at: FiguresAt): void {
+  const spend = runSpend(run, session.model, at.live);
   sums.runs++;
-  addUsage(sums.usage, run.usage);
-  sums.cost_usd += run.cost_usd ?? 0;
+  addUsage(sums.usage, spend.usage);
+  sums.cost_usd += spend.cost_usd;
+  sums.estimated ||= spend.estimated;
   sums.duration_ms += run.duration_ms ?? 0;
+  sums.wall_ms += wallMs(run, at.now);
 }
 
 function addSums(into: Sums, from: Sums): void {
@@ -45,6 +53,8 @@ function addSums(into: Sums, from: Sums): void {
   addUsage(into.usage, from.usage);
   into.cost_usd += from.cost_usd;
   into.duration_ms += from.duration_ms;
+  into.wall_ms += from.wall_ms;
+  into.estimated ||= from.estimated;
 }
 
 /** Float sums of many small costs drift in the last digits: round to 1e-8 USD like the session totals. */
@@ -53,9 +63,14 @@ const rounded = <T extends Sums>(row: T): T => ({ ...row, cost_usd: Math.round(r
 /** When a run counts: the moment it started, or was queued if it never started. */
 const runTime = (run: StoredRun) => run.started_at ?? run.queued_at;
 
+/**
+ * `live(name)`: what the session's run still going was billed so far (counted as an estimate);
+ * `now`: the end of the wall time of runs still going.
+ */
 export async function usageReport(
   sessions: AsyncIterable<StoredSession> | Iterable<StoredSession>,
   filter: UsageFilter = {},
+  figures: { now: number; live?: (session: string) => Usage | null } = { now: Date.now() },
 ): Promise<UsageReport> {
   const perSession: SessionUsage[] = [];
   const perAgent = new Map<string | null, Sums & { sessions: number }>();
@@ -64,15 +79,16 @@ export async function usageReport(
     if (filter.agent !== undefined && session.agent !== filter.agent) continue;
     if (filter.sessions && !filter.sessions.has(session.name)) continue;
     const sums = zero();
+    const at = { now: figures.now, live: figures.live?.(session.name) ?? null };
     for (const run of session.runs) {
-      addRun(sums, run);
+      addRun(sums, run, session, at);
       const day = runTime(run).slice(0, 10);
       let daySums = perDay.get(day);
       if (!daySums) {
         daySums = { ...zero(), sessions: new Set() };
         perDay.set(day, daySums);
       }
-      addRun(daySums, run);
+      addRun(daySums, run, session, at);
       daySums.sessions.add(session.name);
     }
     const times = session.runs.map(runTime).sort();

@@ -46,7 +46,7 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       assert.equal(text.code, 0, text.stderr);
       assert.match(
         text.stdout,
-        /^SESSION +AGENT +STATE +RUNS +INPUT +OUTPUT +CACHE WRITE +CACHE READ +TOKENS +COST +TIME\n/,
+        /^SESSION +AGENT +STATE +RUNS +INPUT +OUTPUT +CACHE WRITE +CACHE READ +TOKENS +COST +WALL TIME\n/,
       );
       assert.match(text.stdout, new RegExp(`\\n${one} +counter +finished +1 `));
       assert.match(text.stdout, /\n\nAGENT +SESSIONS +RUNS/);
@@ -62,7 +62,10 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       const bad = await run('ao-usage', ['--by', 'week']);
       assert.deepEqual([bad.code, bad.stderr], [1, "ao-usage: --by must be one of session, agent, day, not 'week'\n"]);
       const none = await run('ao-usage', ['--session', 'no-such-session']);
-      assert.deepEqual([none.code, none.stdout, none.stderr], [0, '', 'No such sessions.\n']);
+      assert.deepEqual(
+        [none.code, none.stdout, none.stderr],
+        [1, '', "ao-usage: Session 'no-such-session' not found — see ao-list-sessions\n"],
+      );
     });
   });
 

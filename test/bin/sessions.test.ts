@@ -322,7 +322,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.match(
         r.stderr,
         new RegExp(
-          `^ao-new: Session '${name}' has not ended after 1000 ms — it keeps running; check it with ao-status ${name}`,
+          `^ao-new: Session '${name}' has not ended after 1 s — it keeps running; check it with ao-status ${name}`,
         ),
       );
       assert.equal(
@@ -399,7 +399,11 @@ describe('ao-* session commands (processes against real servers)', function () {
         name: 'nobody-here',
         state: 'not_existent',
       });
-      assert.deepEqual((await run('ao-status', [name, '--json'])).json(), { name, state: 'finished' });
+      assert.deepEqual((await run('ao-status', [name, '--json'])).json(), {
+        name,
+        state: 'finished',
+        pending_approvals: 0,
+      });
     });
 
     it('ao-status says failed and stopped', async () => {
@@ -416,7 +420,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       assert.deepEqual([stop.code, stop.stdout], [0, 'stopped\n']);
       assert.equal((await run('ao-status', [stopped])).stdout, 'stopped\n');
       const again = await run('ao-stop', [stopped, '--json']);
-      assert.deepEqual(again.json(), { name: stopped, state: 'stopped' });
+      assert.deepEqual(again.json(), { name: stopped, state: 'stopped', stopped: [] });
       const result = await run('ao-get-result', [stopped]);
       assert.equal(result.code, 1);
       assert.match(result.stderr, new RegExp(`^ao-get-result: Session '${stopped}' was stopped \\(run 1\\): `));
@@ -508,8 +512,13 @@ describe('ao-* session commands (processes against real servers)', function () {
       await run('ao-new', [name, '-p', 'to be listed']);
       const text = await run('ao-list-sessions', []);
       assert.equal(text.code, 0);
-      assert.match(text.stdout, /^NAME +STATE +AGENT +RUNS +TIME +PROJECT\n/);
-      assert.match(text.stdout, new RegExp(`\\n${name} +finished +- +1 +\\S+( \\S+)* +${fixture.stack.projectDir}\\n`));
+      assert.match(text.stdout, /^NAME +STATE +AGENT +RUNS +COST +WALL TIME +PROJECT\n/);
+      assert.match(
+        text.stdout,
+        new RegExp(
+          `\\n${name} +finished +- +1 +\\$\\d+\\.\\d{4} +\\d+(\\.\\d)? (ms|s) +${fixture.stack.projectDir}\\n`,
+        ),
+      );
       const { sessions } = (await run('ao-list-sessions', ['--json'])).json();
       const listed = sessions.find((s: { name: string }) => s.name === name);
       assert.equal(listed.runs, 1);

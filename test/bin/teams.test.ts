@@ -54,7 +54,7 @@ describe('ao-* team options (processes against real servers)', function () {
     assert.equal(missing.code, 1);
     assert.equal(
       missing.stderr,
-      "ao-new: body.parent: session 'ghost' not found — name an existing session as the parent (see ao-list-sessions), or start it without one\n",
+      "ao-new: --parent: session 'ghost' not found — name an existing session as the parent (see ao-list-sessions), or start it without one\n",
     );
     const missingJson = await run('ao-new', ['stray', '-p', 'hi', '--parent', 'ghost', '--json']);
     assert.equal(missingJson.errorJson().error.code, 'parent_not_found');
@@ -65,7 +65,10 @@ describe('ao-* team options (processes against real servers)', function () {
     assert.match(negative.stderr, /--max-cost-usd must be a number greater than 0, not '-1'/);
     const lonely = await run('ao-new', ['lonely', '-p', 'hi', '--callback', '--no-parent']);
     assert.equal(lonely.code, 1);
-    assert.match(lonely.stderr, /callback.*needs a parent/);
+    assert.equal(
+      lonely.stderr,
+      'ao-new: --callback reports to a parent session: give --parent NAME, or run ao-new from inside a session (an agent that delegates)\n',
+    );
   });
 
   it('ao-list-sessions --parent lists the children', async () => {
@@ -82,16 +85,19 @@ describe('ao-* team options (processes against real servers)', function () {
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(
       shown.stdout,
-      /^chief {2}running {2}\$0\.0000, with descendants \$0\.0000 \(3 sessions, 0 tokens\)\n {2}aide {2}running {2}\$0\.0000, with descendants .*\n {4}deputy {2}running {2}\$0\.0000\n$/,
+      /^chief {2}running {2}~\$0\.0000, with descendants ~\$0\.0000 \(3 sessions, 0 tokens\)\n {2}aide {2}running {2}~\$0\.0000, with descendants .*\n {4}deputy {2}running {2}~\$0\.0000\n$/,
     );
+    assert.match(shown.stderr, /^~ marks a cost estimated from the tokens billed/);
     const json = await run('ao-tree', ['chief', '--json']);
     assert.equal((JSON.parse(json.stdout) as SessionTree).tree.sessions, 3);
     const stopped = await run('ao-stop', ['chief', '--tree']);
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.equal(stopped.stdout, 'stopped\n');
+    assert.equal(stopped.stderr, 'Stopped 3 sessions: chief, aide, deputy\n');
     for (const name of ['aide', 'deputy']) assert.equal((await ao.sessions.status(name)).state, 'stopped');
     const deleted = await run('ao-delete', ['chief', '--tree']);
     assert.equal(deleted.code, 0, deleted.stderr);
+    assert.equal(deleted.stdout, "Deleted session 'chief' and 2 sessions below it: aide, deputy\n");
     for (const name of ['chief', 'aide', 'deputy'])
       assert.equal((await run('ao-status', [name])).stdout, 'not_existent\n');
     const none = await run('ao-tree', ['ghost']);

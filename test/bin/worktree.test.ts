@@ -43,13 +43,29 @@ describe('ao-new --worktree (processes against real servers)', function () {
     assert.match(text, new RegExp(`^project_dir: +${config.worktree.path}$`, 'm'));
   });
 
+  it('ao-delete says where the work is kept: the branch aof/NAME; --discard keeps nothing', async () => {
+    const name = uniqueName('wt');
+    assert.equal((await run('ao-new', [name, '-p', 'hello', '--worktree'])).code, 0);
+    const r = await run('ao-delete', [name]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      `Deleted session '${name}'\nIts work is kept on branch aof/${name} in ${repo}, what it left uncommitted committed there (git log aof/${name}; git branch -D aof/${name} deletes it)\n`,
+    );
+    execFileSync('git', ['rev-parse', '--verify', `aof/${name}`], { cwd: repo, stdio: 'pipe' });
+    const other = uniqueName('wt');
+    assert.equal((await run('ao-new', [other, '-p', 'hello', '--worktree'])).code, 0);
+    const discarded = await run('ao-delete', [other, '--discard']);
+    assert.equal(discarded.stdout, `Deleted session '${other}'\n`);
+  });
+
   it('says so when the project dir is not in a git repository, or the branch exists; exit 1, nothing created', async () => {
     const name = uniqueName('wt');
     const outside = await run('ao-new', [name, '-p', 'x', '--worktree'], { cwd: stack.projectDir });
     assert.equal(outside.code, 1);
     assert.equal(
       outside.stderr,
-      `ao-new: body.worktree: '${stack.projectDir}' is not in a git repository; create the session without a worktree, or run git init there first\n`,
+      `ao-new: --worktree: '${stack.projectDir}' is not in a git repository; create the session without a worktree, or run git init there first\n`,
     );
     assert.equal((await run('ao-status', [name])).stdout, 'not_existent\n');
     execFileSync('git', ['branch', `aof/${name}`], { cwd: repo });

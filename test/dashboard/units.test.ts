@@ -55,6 +55,8 @@ describe('dashboard: usage', () => {
       runs: 1,
       cost_usd: cost,
       duration_ms: 1000,
+      wall_ms: 1200,
+      estimated: false,
       usage: { input_tokens: 10, output_tokens: output, cache_read_input_tokens: 5, cache_creation_input_tokens: 1 },
     },
   });

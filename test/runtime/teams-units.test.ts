@@ -125,6 +125,7 @@ describe('teams: trees (pure)', () => {
 
   it("adds what active runs were billed so far to a subtree's spend", () => {
     const running = session('r', null, [{ usage: null, cost: null }]);
+    running.runs[0]!.state = 'running';
     const spend = subtreeSpend(running, childrenIndex([running]), () => usage(1000, 100));
     assert.equal(spend.tokens, 1100);
     assert.ok(spend.estimated);

@@ -62,6 +62,8 @@ describe('runtime: usage report (pure)', () => {
       usage: usage(301, 31, 5, 1),
       cost_usd: 1,
       duration_ms: 3010,
+      wall_ms: 0,
+      estimated: false,
     });
     assert.deepEqual(
       report.sessions.map((s) => [s.name, s.runs, s.cost_usd, s.state]),
@@ -107,11 +109,29 @@ describe('runtime: usage report (pure)', () => {
     assert.deepEqual([named.totals.sessions, named.totals.cost_usd], [1, 0.7]);
     const none = await usageReport([]);
     assert.deepEqual(none, {
-      totals: { sessions: 0, runs: 0, usage: usage(0, 0), cost_usd: 0, duration_ms: 0 },
+      totals: { sessions: 0, runs: 0, usage: usage(0, 0), cost_usd: 0, duration_ms: 0, wall_ms: 0, estimated: false },
       sessions: [],
       agents: [],
       days: [],
     });
+  });
+
+  it('counts a run still going with what it was billed so far, as an estimate, and wall time to now', async () => {
+    const going = session('g', null, [
+      run(1, '2026-03-01T00:00:00.000Z', { state: 'running', ended_at: null, usage: null, cost_usd: null }),
+    ]);
+    const now = Date.parse('2026-03-01T00:00:42.000Z');
+    const report = await usageReport(
+      [going, ...SESSIONS],
+      {},
+      { now, live: (name) => (name === 'g' ? usage(1000, 100) : null) },
+    );
+    const row = report.sessions.find((s) => s.name === 'g')!;
+    assert.deepEqual([row.usage, row.estimated, row.wall_ms], [usage(1000, 100), true, 42_000]);
+    assert.ok(Math.abs(row.cost_usd - (1000 * 3 + 100 * 15) / 1e6) < 1e-12);
+    assert.equal(report.totals.estimated, true);
+    assert.equal(report.totals.wall_ms, 42_000);
+    assert.equal(report.sessions.find((s) => s.name === 'a')!.estimated, false);
   });
 
   it('rounds float sums of costs to 1e-8 USD', async () => {

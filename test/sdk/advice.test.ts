@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import {
   advise,
   ApiError,
+  endedRunAdvice,
   ConnectionError,
   WaitTimeoutError,
   type ClientTerms,
@@ -90,5 +91,34 @@ describe('sdk: advice for each failure', () => {
     const timeout = advise(new WaitTimeoutError('job', 1000, 'running'), CLI_TERMS);
     assert.match(timeout!.message, /check it with ao-status job and collect it with ao-get-result job$/);
     assert.equal(advise(new TypeError('boom'), CLI_TERMS as ClientTerms), undefined);
+  });
+
+  it('names request fields as the client does: flags for the commands, the fields for MCP', () => {
+    const detail =
+      "body.worktree: '/srv/body.txt' is not in a git repository; body.limits.timeout_seconds: must be at most 5";
+    const error = apiError('unprocessable', 422, detail);
+    assert.equal(
+      advise(error, CLI_TERMS, subject)!.message,
+      "--worktree: '/srv/body.txt' is not in a git repository; --run-timeout: must be at most 5",
+    );
+    assert.equal(advise(error, MCP_TERMS, subject)!.message, detail);
+    const parent = apiError('parent-not-found', 422, "body.parent: session 'p' not found");
+    assert.match(advise(parent, CLI_TERMS, subject)!.message, /^--parent: session 'p' not found — /);
+  });
+
+  it('ends a run error that ends with a period without a stray period before the advice', () => {
+    const advice = endedRunAdvice(
+      { name: 'x', run: 1, state: 'failed', error: 'Set IS_SANDBOX=1 (or run as a normal user).' },
+      CLI_TERMS,
+    );
+    assert.match(advice, /\(or run as a normal user\) — see its events/);
+  });
+
+  it('says a wait that ran out in seconds', () => {
+    assert.equal(new WaitTimeoutError('job', 2000, undefined).message, "Session 'job' has not ended after 2 s");
+    assert.equal(
+      new WaitTimeoutError('job', 1500, 'running').message,
+      "Session 'job' has not ended after 1.5 s (it is running)",
+    );
   });
 });

@@ -93,7 +93,7 @@ describe('sdk: sessions.waitForResult()', () => {
         assert.equal(error.session, 'demo');
         assert.equal(error.timeoutMs, 1300);
         assert.equal(error.state, 'running');
-        assert.equal(error.message, "Session 'demo' has not ended after 1300 ms (it is running)");
+        assert.equal(error.message, "Session 'demo' has not ended after 1.3 s (it is running)");
         return true;
       },
     );

@@ -167,3 +167,22 @@ export function conversationMovedNote(recordedCwd: string | null, cwd: string): 
     'may not be there on this host'
   );
 }
+
+/**
+ * What would fail every run, said when the executor starts (the advice each failed run would give):
+ * a Claude Code CLI that is not there, root without IS_SANDBOX under bypassPermissions.
+ */
+export async function startWarnings(options: {
+  claudeBin: string;
+  permissionMode: string;
+  env: NodeJS.ProcessEnv;
+  isRoot: boolean;
+}): Promise<string[]> {
+  const { resolveExecutable } = await import('./claude-command.js');
+  const warnings: string[] = [];
+  if (!(await resolveExecutable(options.claudeBin, options.env.PATH)))
+    warnings.push(`every run will fail until this is fixed: ${cliNotFoundReason(options.claudeBin)}`);
+  if (options.isRoot && options.permissionMode === 'bypassPermissions' && !options.env.IS_SANDBOX)
+    warnings.push(`runs in bypassPermissions mode will fail: ${ROOT_ADVICE}`);
+  return warnings;
+}

@@ -23,6 +23,7 @@ import { claudeArgs, resolveExecutable } from './claude-command.js';
 import { agentMcpServers, inApprovalMode } from './permission-server.js';
 import {
   cliNotFoundReason,
+  startWarnings,
   conversationMovedNote,
   exitReason,
   startFailureReason,
@@ -125,7 +126,10 @@ export async function createExecutor(
   options: Partial<ExecutorOptions> & Pick<ExecutorOptions, 'dataDir' | 'logger'>,
   hooks?: RunHooks,
 ): Promise<Executor> {
-  const executor = new LocalExecutor(port, { ...executorOptionsFromEnv(), ...options }, hooks);
+  const settings = { ...executorOptionsFromEnv(), ...options };
+  for (const warning of await startWarnings({ ...settings, isRoot: process.getuid?.() === 0 }))
+    settings.logger.warn(warning);
+  const executor = new LocalExecutor(port, settings, hooks);
   await executor.recover();
   executor.start();
   return executor;
