@@ -52,6 +52,31 @@ export const registryDocument: OpenApiDocument = {
         }
       }
     },
+    "/metrics": {
+      "get": {
+        "operationId": "getMetrics",
+        "tags": [
+          "health"
+        ],
+        "summary": "Metrics for Prometheus (text exposition format)",
+        "description": "What this process counted (runs, tokens, cost, HTTP requests, store latency: counters with an\n`instance` label, per process) and, on the runtime, gauges of the state shared by every\nreplica (queued and running runs, pending approvals, webhook backlog, callbacks, runners),\nread from the store at each scrape. Names start with `aof_` (Node's own `process_*` and\n`nodejs_*` keep their standard names). Guarded like every other endpoint; see docs/operations.md.\n",
+        "responses": {
+          "200": {
+            "description": "The metrics, in Prometheus' text format 0.0.4",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/agents": {
       "get": {
         "operationId": "listAgents",
@@ -898,6 +923,31 @@ export const runtimeDocument: OpenApiDocument = {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/Health"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/metrics": {
+      "get": {
+        "operationId": "getMetrics",
+        "tags": [
+          "health"
+        ],
+        "summary": "Metrics for Prometheus (text exposition format)",
+        "description": "What this process counted (runs, tokens, cost, HTTP requests, store latency: counters with an\n`instance` label, per process) and, on the runtime, gauges of the state shared by every\nreplica (queued and running runs, pending approvals, webhook backlog, callbacks, runners),\nread from the store at each scrape. Names start with `aof_` (Node's own `process_*` and\n`nodejs_*` keep their standard names). Guarded like every other endpoint; see docs/operations.md.\n",
+        "responses": {
+          "200": {
+            "description": "The metrics, in Prometheus' text format 0.0.4",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
                 }
               }
             }

@@ -23,6 +23,8 @@ import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
 import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
 import { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
 import { runtimeDocument } from '../common/contract.js';
+import { metricsResponse, ServerMetrics } from '../common/metrics.js';
+import { RuntimeMetrics } from './runtime-metrics.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -45,6 +47,8 @@ export interface RuntimeOptions extends CommonServerOptions {
   leaseSeconds?: number | undefined;
   /** The name of this runtime's own runner in leases; stable per data dir by default. */
   runnerName?: string | undefined;
+  /** Counts for `GET /metrics` (default true; false only to measure what counting costs, bench/events.ts). */
+  metrics?: boolean;
 }
 
 export interface RunningRuntime extends RunningServer {
@@ -63,7 +67,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     REGISTRY_PREFIX,
   ]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await openRuntimeStore(options);
+    const opened = await openRuntimeStore(options);
+    const runnerName = options.runnerName ?? defaultRunnerName(options.dataDir);
+    // Counters carry this process's name as runners know it: stable per data dir, across restarts.
+    const metrics =
+      options.metrics === false ? undefined : new RuntimeMetrics(new ServerMetrics(runnerName), opened, options.logger);
+    const store = metrics ? metrics.timedStore(opened) : opened;
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(
       store,
@@ -71,6 +80,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       options.defaultProjectDir ?? process.cwd(),
       join(options.dataDir, 'worktrees'),
     );
+    if (metrics) sessions.useRunObserver(metrics);
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const hooks: RunHooks = {
@@ -81,7 +91,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
     const webhookUrl = options.webhooks?.url;
     sessions.useWebhooks((session, run) => runEndDeliveries(webhookUrl, session, run));
-    const webhooks = new WebhookSender(store.webhooks, options.webhooks ?? {}, options.logger);
+    const webhooks = new WebhookSender(store.webhooks, options.webhooks ?? {}, options.logger, (outcome) =>
+      metrics?.webhookAttempt(outcome),
+    );
     const stopListening = [callbacks.listen(), webhooks.listen(sessions)];
     // What was pending when the runtime last stopped (or crashed) is sent again.
     webhooks.start();
@@ -101,7 +113,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       options.executor === 'none'
         ? undefined
         : await createExecutor(
-            localRunPort(sessions, leases, options.runnerName ?? defaultRunnerName(options.dataDir)),
+            localRunPort(sessions, leases, runnerName),
             { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions },
             hooks,
           );
@@ -113,6 +125,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       api: 'runtime',
       handlers: {
         ...runtimeHandlers(sessions, callbacks, () => runtimeInfo({ ...options, sessions, executor, maxConcurrent })),
+        getMetrics: () => metricsResponse(metrics?.server),
         ...approvalHandlers(approvals),
         ...runnerHandlers(leases),
       },
@@ -124,6 +137,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         isPublic: dashboard.serves,
       },
       logger: options.logger,
+      metrics: metrics?.server,
       extras: [dashboard.middleware, registryProxy(options.registryUrl)],
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
@@ -166,7 +180,10 @@ function runtimeHandlers(
   sessions: SessionService,
   callbacks: Callbacks,
   info: () => Promise<RuntimeInfo>,
-): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers> | keyof ReturnType<typeof runnerHandlers>> {
+): Omit<
+  Handlers<operations>,
+  keyof ReturnType<typeof approvalHandlers> | keyof ReturnType<typeof runnerHandlers> | 'getMetrics'
+> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),

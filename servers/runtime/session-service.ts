@@ -26,6 +26,7 @@ import {
   type StoredSession,
 } from './session-store.js';
 import type { SessionFilter } from './store/catalogue.js';
+import type { RunObserver } from './runtime-metrics.js';
 import type {
   ExclusiveTx,
   NewWebhookDelivery,
@@ -96,6 +97,8 @@ export const MAX_EVENT_STRING = 64 * 1024;
 interface Told {
   changes: SessionChange[];
   events: Event[];
+  /** What runs did, for the run observer (the metrics), told once the write is kept. */
+  runs?: Array<{ what: keyof RunObserver; session: StoredSession; run: StoredRun }>;
 }
 
 /**
@@ -109,6 +112,7 @@ export class SessionService {
   private readonly writing = new Map<string, number>();
   private scheduler: RunScheduler | undefined;
   private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
+  private runObserver: RunObserver | undefined;
 
   constructor(
     private readonly store: RuntimeStore,
@@ -127,6 +131,11 @@ export class SessionService {
   /** The webhook notices of a run that ends, stored in the write that records its end (webhooks.ts). */
   useWebhooks(notices: (session: StoredSession, run: StoredRun) => NewWebhookDelivery[]): void {
     this.runEndNotices = notices;
+  }
+
+  /** Told when runs start, first hear from their agent, and end, once each change is kept (the metrics). */
+  useRunObserver(observer: RunObserver): void {
+    this.runObserver = observer;
   }
 
   /* ---------- queries ---------- */
@@ -510,14 +519,22 @@ export class SessionService {
         data: boundStrings(input.data) as Record<string, unknown>,
       }));
       const changes: SessionChange[] = [];
+      const observed: NonNullable<Told['runs']> = [];
       if (options.started && run.state === 'queued') {
         startRun(run, at);
         changes.push({ name, change: 'state', state: run.state, run: run.number, at });
+        observed.push({ what: 'started', session, run });
       }
       for (const input of inputs) {
         const before = run.state;
         applyEvent(session, run, input, at);
         if (run.state !== before) changes.push({ name, change: 'state', state: run.state, run: run.number, at });
+        if (before === 'queued' && run.state === 'running') observed.push({ what: 'started', session, run });
+        if (!run.first_event_at && isAgentEvent(input.type) && run.state !== 'queued') {
+          run.first_event_at = at;
+          observed.push({ what: 'firstEvent', session, run });
+        }
+        if (!isFinal(before) && isFinal(run.state)) observed.push({ what: 'ended', session, run });
       }
       // A start with no event (the process exists) stores nothing but the run's new state.
       const events = unnumbered.length ? await tx.events.append(name, unnumbered) : [];
@@ -536,6 +553,7 @@ export class SessionService {
       await tx.sessions.replace(session);
       told.events.push(...events);
       told.changes.push(...changes);
+      if (this.runObserver && observed.length) told.runs = observed;
       return events;
     });
   }
@@ -708,7 +726,18 @@ export class SessionService {
     told.changes.forEach((change) => {
       this.bus.localChange(change);
     });
+    if (told.runs) this.tellRunObserver(told.runs);
     return result;
+  }
+
+  private tellRunObserver(runs: NonNullable<Told['runs']>): void {
+    for (const { what, session, run } of runs) {
+      try {
+        this.runObserver?.[what](session, run);
+      } catch {
+        // Counting must never fail a write that is kept already.
+      }
+    }
   }
 
   private async require(name: string, sessions: SessionStore = this.store.sessions): Promise<StoredSession> {
@@ -867,6 +896,11 @@ function noticesOf(told: Told): Notice[] {
     });
   for (const change of told.changes) notices.push({ kind: 'change', change });
   return notices;
+}
+
+/** An event the agent itself gave (its output), not the runtime's end of the run nor an approval's. */
+function isAgentEvent(type: string): boolean {
+  return type !== 'session_stop' && type !== 'approval_request' && type !== 'approval_answer';
 }
 
 function ignoreNotFound(error: unknown): void {

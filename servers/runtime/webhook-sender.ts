@@ -36,6 +36,8 @@ export class WebhookSender {
     private readonly store: WebhookStore,
     private readonly options: WebhookOptions,
     private readonly logger: Logger,
+    /** Told how each recorded attempt went (the metrics). */
+    private readonly attempted: (outcome: 'delivered' | 'retried' | 'given_up') => void = () => {},
   ) {}
 
   /** Starts sending what is due, pending deliveries left by an earlier run of the runtime too. */
@@ -159,6 +161,7 @@ export class WebhookSender {
     kept: boolean,
   ): void {
     const what = `webhook ${shown(delivery.url)} for run ${delivery.run} of session '${delivery.session}' (delivery ${delivery.id})`;
+    if (kept) this.attempted(outcome.state === 'pending' ? 'retried' : outcome.state);
     if (!kept) {
       this.logger.warn(`${what}: attempt ${attempts} outlasted its claim; another sender has it now`);
     } else if (outcome.state === 'pending') {
