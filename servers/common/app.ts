@@ -9,7 +9,7 @@ import type { OpenApiDocument } from './openapi-document.js';
 import type { Logger } from './logger.js';
 import { contract, registryDocument, runtimeDocument } from './contract.js';
 import type { ServerMetrics } from './metrics.js';
-import { requestIdOf, withRequest } from './request-context.js';
+import { type RequestContext, requestIdOf, withRequest } from './request-context.js';
 
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 export const BODY_LIMIT = `${BODY_LIMIT_BYTES / 1024 / 1024}mb`;
@@ -89,8 +89,9 @@ function observeRequests(logger: Logger, metrics: ServerMetrics | undefined): Ko
     const started = performance.now();
     const requestId = requestIdOf(ctx.get('x-request-id') || undefined);
     ctx.set('X-Request-Id', requestId);
+    const context: RequestContext = { requestId };
     try {
-      await withRequest({ requestId }, next);
+      await withRequest(context, next);
     } finally {
       // Routed requests are named by their operationId; the rest (files, 404s) share one label.
       const operation = (ctx as { _matchedRouteName?: string })._matchedRouteName ?? 'other';
@@ -98,6 +99,7 @@ function observeRequests(logger: Logger, metrics: ServerMetrics | undefined): Ko
       metrics?.observeRequest(operation, ctx.status, seconds);
       logger.request?.({
         request_id: requestId,
+        session: context.session,
         method: ctx.method,
         path: ctx.path,
         operation,

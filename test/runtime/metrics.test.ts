@@ -1,0 +1,241 @@
+// GET /metrics and the JSON logs, end to end: the runtime as its own process (`aof runtime`, with
+// AGENT_ORCHESTRATOR_LOG_FORMAT=json and a token) runs the real Claude Code against the fake model;
+// after runs that finish, fail, are stopped and wait for an approval, what the scrape says is checked
+// against what the API says, and every log line is read back as JSON.
+import assert from 'node:assert/strict';
+import { Orchestrator, type Session, UnauthorizedError } from '../../sdk/index.js';
+import { uniqueName } from '../bin/run-bin.js';
+import { askingSession } from '../support/approvals.js';
+import { eventually } from '../support/processes.js';
+import { TestStack } from '../support/stack.js';
+
+const TOKEN = 'metrics-test-token-7f3a';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Prometheus' text format, the samples only. */
+function parse(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    assert.ok(match, `not a sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of match[2]?.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g) ?? []) labels[key!] = value!;
+    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** The sum of a metric's samples whose labels include `where`. */
+function sum(samples: Sample[], name: string, where: Record<string, string> = {}): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
+    .reduce((total, s) => total + s.value, 0);
+}
+
+describe('metrics and JSON logs of a runtime process', function () {
+  this.timeout(180_000);
+  let stack: TestStack;
+  let ao: Orchestrator;
+  const scrape = async () => parse(await ao.metrics());
+
+  before(async () => {
+    stack = await TestStack.start({
+      token: TOKEN,
+      runtimeProcess: true,
+      runtimeEnv: { AGENT_ORCHESTRATOR_LOG_FORMAT: 'json' },
+    });
+    ao = stack.client();
+  });
+  after(async () => stack?.close());
+
+  it('is guarded by the token like every other endpoint', async () => {
+    const bare = await fetch(`${stack.runtimeUrl}/metrics`);
+    assert.equal(bare.status, 401);
+    assert.match(bare.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const registry = await fetch(`${stack.registry.url}/metrics`);
+    assert.equal(registry.status, 401);
+    await assert.rejects(
+      new Orchestrator({
+        runtimeUrl: stack.runtimeUrl,
+        registryUrl: stack.registry.url,
+        token: 'wrong',
+        parent: null,
+      }).metrics(),
+      UnauthorizedError,
+    );
+    const answer = await fetch(`${stack.runtimeUrl}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.equal(answer.status, 200);
+    assert.match(answer.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  });
+
+  it('after runs that finish, fail, are stopped and ask for approval, says what the API says', async () => {
+    const names: string[] = [];
+    // Finished.
+    stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
+    const done = uniqueName('m-done');
+    names.push(done);
+    await ao.sessions.create({ name: done, prompt: 'hello' });
+    assert.equal((await ao.sessions.waitForResult(done, { timeoutMs: 60_000 })).state, 'finished');
+
+    // Failed: the model answers with an error.
+    stack.fake.respond(() => ({ error: { status: 400, message: 'the fake model refuses' } }));
+    const broken = uniqueName('m-broken');
+    names.push(broken);
+    await ao.sessions.create({ name: broken, prompt: 'anything' });
+    assert.equal((await ao.sessions.waitForResult(broken, { timeoutMs: 60_000 })).state, 'failed');
+
+    // Stopped while it waits for the model.
+    stack.fake.respond(() => ({ text: 'too late', delayMs: 60_000 }));
+    const slow = uniqueName('m-slow');
+    names.push(slow);
+    await ao.sessions.create({ name: slow, prompt: 'take your time' });
+    await eventually('the slow request to reach the model', () =>
+      stack.fake.requests.some((r) => JSON.stringify(r.messages).includes('take your time')),
+    );
+    assert.equal((await ao.sessions.stop(slow)).state, 'stopped');
+
+    // Waiting for an approval: the gauges read the store while it waits.
+    const { name: asking, asked } = await askingSession(stack, ao, 'metered');
+    names.push(asking);
+    const waiting = await scrape();
+    const info = await ao.runtimeInfo();
+    assert.equal(sum(waiting, 'aof_approvals_pending'), (await ao.approvals.list({ state: 'pending' })).length);
+    assert.equal(sum(waiting, 'aof_approvals_pending'), 1);
+    assert.equal(sum(waiting, 'aof_runs_running'), info.running);
+    assert.equal(sum(waiting, 'aof_runs_queued'), info.queued);
+    assert.equal(sum(waiting, 'aof_runners_live'), 1, 'the runtime holds the running run');
+    assert.equal(sum(waiting, 'aof_runner_claims'), info.running);
+    await ao.approvals.approve(asked.id);
+    assert.equal((await ao.sessions.waitForResult(asking, { timeoutMs: 60_000 })).state, 'finished');
+
+    // Three requests of one operation are counted as three.
+    const before = sum(await scrape(), 'aof_http_requests_total', { operation: 'getHealth', status: '200' });
+    for (let i = 0; i < 3; i++) await ao.health();
+
+    const samples = await scrape();
+    assert.equal(sum(samples, 'aof_http_requests_total', { operation: 'getHealth', status: '200' }), before + 3);
+    const sessions: Session[] = await Promise.all(names.map((name) => ao.sessions.get(name)));
+    const runs = sessions.flatMap((s) => s.runs);
+    for (const state of ['finished', 'failed', 'stopped'] as const) {
+      const count = runs.filter((r) => r.state === state).length;
+      assert.equal(sum(samples, 'aof_runs_ended_total', { state }), count, `runs ended ${state}`);
+      assert.equal(
+        sum(samples, 'aof_run_duration_seconds_count', { state }),
+        runs.filter((r) => r.state === state && r.started_at).length,
+        `durations of runs ${state}`,
+      );
+    }
+    assert.deepEqual(
+      runs.map((r) => r.state).sort(),
+      ['failed', 'finished', 'finished', 'stopped'],
+      'the runs this test made',
+    );
+    assert.equal(sum(samples, 'aof_runs_started_total'), runs.filter((r) => r.started_at).length);
+    assert.equal(sum(samples, 'aof_runs_ended_total', { blueprint: sessions[3]!.agent! }), 1);
+    assert.equal(sum(samples, 'aof_runs_ended_total', { blueprint: 'none' }), 3);
+
+    // Time to first event: one per run in which the agent said anything.
+    let talked = 0;
+    for (const name of names) {
+      const events = (await ao.sessions.listEvents(name, { limit: 500 })).events;
+      if (events.some((e) => !['session_stop', 'approval_request', 'approval_answer'].includes(e.type))) talked++;
+    }
+    assert.equal(sum(samples, 'aof_run_time_to_first_event_seconds_count'), talked);
+    assert.ok(talked >= 3, `${talked} runs with an event of their agent`);
+
+    // Tokens and cost, against the sessions' totals.
+    const totals = sessions.map((s) => s.totals);
+    const kinds = [
+      ['input', 'input_tokens'],
+      ['output', 'output_tokens'],
+      ['cache_creation', 'cache_creation_input_tokens'],
+      ['cache_read', 'cache_read_input_tokens'],
+    ] as const;
+    for (const [kind, field] of kinds) {
+      const expected = totals.reduce((n, t) => n + t.usage[field], 0);
+      assert.equal(sum(samples, 'aof_tokens_total', { kind }), expected, `${kind} tokens`);
+    }
+    assert.ok(sum(samples, 'aof_tokens_total', { kind: 'output' }) > 0, 'the fake model billed output tokens');
+    const cost = totals.reduce((n, t) => n + t.cost_usd, 0);
+    assert.ok(Math.abs(sum(samples, 'aof_cost_usd_total') - cost) < 1e-9, `cost ${cost}`);
+
+    // The shared state, from the store, as the API tells it.
+    const page = await ao.sessions.list();
+    const after = await ao.runtimeInfo();
+    assert.equal(sum(samples, 'aof_runs_running'), after.running);
+    assert.equal(sum(samples, 'aof_runs_queued'), after.queued);
+    assert.equal(sum(samples, 'aof_approvals_pending'), 0);
+    assert.equal(sum(samples, 'aof_callbacks_pending'), 0);
+    assert.equal(sum(samples, 'aof_webhook_deliveries_pending'), 0);
+    for (const [state, count] of Object.entries(page.counts))
+      assert.equal(sum(samples, 'aof_sessions', { state }), count, `sessions ${state}`);
+    assert.equal(sum(samples, 'aof_store_up'), 1);
+
+    // Node's own metrics, event-loop delay among them; the store's latency per operation.
+    assert.ok(samples.some((s) => s.name === 'nodejs_eventloop_lag_p99_seconds'));
+    assert.ok(sum(samples, 'aof_store_operation_duration_seconds_count', { operation: 'store.exclusive' }) > 0);
+    assert.ok(sum(samples, 'aof_http_request_duration_seconds_count', { operation: 'createSession' }) >= 4);
+
+    // Counters carry the process's instance; the shared gauges do not. No session is ever a label.
+    assert.ok(samples.filter((s) => s.name === 'aof_runs_ended_total').every((s) => s.labels.instance));
+    assert.ok(samples.filter((s) => s.name === 'aof_runs_queued').every((s) => !s.labels.instance));
+    const text = await ao.metrics();
+    for (const name of names) assert.ok(!text.includes(name), `session ${name} appears in the metrics`);
+
+    // The registry counts its own requests.
+    const registry = parse(await ao.metrics('registry'));
+    assert.ok(sum(registry, 'aof_http_requests_total', { operation: 'createAgent', status: '201' }) >= 1);
+    assert.ok(sum(registry, 'aof_store_operation_duration_seconds_count', { operation: 'agents.get' }) >= 1);
+  });
+
+  it('logs one JSON object per line, each request with its id, and never the token', async () => {
+    const given = 'trace-me-0001';
+    const answer = await fetch(`${stack.runtimeUrl}/sessions/no-such-session`, {
+      headers: { Authorization: `Bearer ${TOKEN}`, 'X-Request-Id': given },
+    });
+    assert.equal(answer.status, 404);
+    assert.equal(answer.headers.get('x-request-id'), given);
+    const fresh = await fetch(`${stack.runtimeUrl}/health`, {
+      headers: { Authorization: `Bearer ${TOKEN}`, 'X-Request-Id': 'not a valid id\u00e9' },
+    });
+    const made = fresh.headers.get('x-request-id') ?? '';
+    assert.match(made, /^[0-9a-f-]{36}$/, 'an id that is not plain is replaced');
+
+    let lines: Array<Record<string, unknown>> = [];
+    await eventually('the request lines in the log', () => {
+      lines = stack.runtimeLog.map((line) => JSON.parse(line) as Record<string, unknown>);
+      return lines.some((l) => l.request_id === made);
+    });
+    for (const line of lines) {
+      assert.equal(typeof line.time, 'string');
+      assert.ok(['info', 'warn', 'error'].includes(line.level as string), JSON.stringify(line));
+      assert.equal(typeof line.message, 'string');
+    }
+    const mine = lines.find((l) => l.request_id === given);
+    assert.deepEqual(
+      { ...mine, time: undefined, duration_ms: undefined },
+      {
+        time: undefined,
+        level: 'info',
+        service: 'runtime',
+        message: 'request',
+        request_id: given,
+        session: 'no-such-session',
+        method: 'GET',
+        path: '/sessions/no-such-session',
+        operation: 'getSession',
+        status: 404,
+        duration_ms: undefined,
+      },
+    );
+    const stop = lines.find((l) => l.message === 'request' && l.operation === 'stopSession');
+    assert.match(String(stop?.session), /^m-slow/, 'a request on a session names it');
+    assert.ok(!stack.runtimeLog.join('\n').includes(TOKEN), 'the token is never logged');
+  });
+});
