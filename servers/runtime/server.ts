@@ -25,6 +25,7 @@ import { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
 import { runtimeDocument } from '../common/contract.js';
 import { metricsResponse, ServerMetrics } from '../common/metrics.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
+import { runLog } from './run-log.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -81,6 +82,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       join(options.dataDir, 'worktrees'),
     );
     if (metrics) sessions.useRunObserver(metrics);
+    sessions.useRunObserver(runLog(options.logger));
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const hooks: RunHooks = {

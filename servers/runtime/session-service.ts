@@ -112,7 +112,7 @@ export class SessionService {
   private readonly writing = new Map<string, number>();
   private scheduler: RunScheduler | undefined;
   private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
-  private runObserver: RunObserver | undefined;
+  private readonly runObservers: RunObserver[] = [];
 
   constructor(
     private readonly store: RuntimeStore,
@@ -135,7 +135,7 @@ export class SessionService {
 
   /** Told when runs start, first hear from their agent, and end, once each change is kept (the metrics). */
   useRunObserver(observer: RunObserver): void {
-    this.runObserver = observer;
+    this.runObservers.push(observer);
   }
 
   /* ---------- queries ---------- */
@@ -553,7 +553,7 @@ export class SessionService {
       await tx.sessions.replace(session);
       told.events.push(...events);
       told.changes.push(...changes);
-      if (this.runObserver && observed.length) told.runs = observed;
+      if (this.runObservers.length && observed.length) told.runs = observed;
       return events;
     });
   }
@@ -732,10 +732,12 @@ export class SessionService {
 
   private tellRunObserver(runs: NonNullable<Told['runs']>): void {
     for (const { what, session, run } of runs) {
-      try {
-        this.runObserver?.[what](session, run);
-      } catch {
-        // Counting must never fail a write that is kept already.
+      for (const observer of this.runObservers) {
+        try {
+          observer[what](session, run);
+        } catch {
+          // Counting or logging must never fail a write that is kept already.
+        }
       }
     }
   }

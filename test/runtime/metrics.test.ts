@@ -3,9 +3,12 @@
 // after runs that finish, fail, are stopped and wait for an approval, what the scrape says is checked
 // against what the API says, and every log line is read back as JSON.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Orchestrator, type Session, UnauthorizedError } from '../../sdk/index.js';
 import { uniqueName } from '../bin/run-bin.js';
 import { askingSession } from '../support/approvals.js';
+import { repoRoot } from '../support/claude-env.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 
@@ -192,6 +195,17 @@ describe('metrics and JSON logs of a runtime process', function () {
     const registry = parse(await ao.metrics('registry'));
     assert.ok(sum(registry, 'aof_http_requests_total', { operation: 'createAgent', status: '201' }) >= 1);
     assert.ok(sum(registry, 'aof_store_operation_duration_seconds_count', { operation: 'agents.get' }) >= 1);
+
+    // What the docs, the Grafana dashboard and the alert rules name is served.
+    const served = new Set([...samples, ...registry].map((s) => s.name));
+    for (const file of ['operations.md', 'grafana-dashboard.json', 'prometheus-alerts.yaml']) {
+      const text = await readFile(join(repoRoot, 'docs', file), 'utf8');
+      for (const [named] of text.matchAll(/\b(aof|nodejs|process)_[a-z0-9_]*[a-z0-9]\b/g)) {
+        if (named.endsWith('_')) continue;
+        const found = [named, `${named}_bucket`, `${named}_count`].some((n) => served.has(n));
+        assert.ok(found, `${file} names ${named}, which /metrics does not serve`);
+      }
+    }
   });
 
   it('logs one JSON object per line, each request with its id, and never the token', async () => {
@@ -236,6 +250,10 @@ describe('metrics and JSON logs of a runtime process', function () {
     );
     const stop = lines.find((l) => l.message === 'request' && l.operation === 'stopSession');
     assert.match(String(stop?.session), /^m-slow/, 'a request on a session names it');
+    const failed = lines.find((l) => l.state === 'failed');
+    assert.match(String(failed?.session), /^m-broken/, 'the end of a run names its session');
+    assert.equal(failed?.run, 1);
+    assert.equal(failed?.level, 'info');
     assert.ok(!stack.runtimeLog.join('\n').includes(TOKEN), 'the token is never logged');
   });
 });

@@ -269,6 +269,7 @@ class LocalExecutor implements Executor {
     entry.fenced = true;
     this.options.logger.warn(
       `session '${entry.claim.session.name}': run ${entry.claim.run.number} is no longer this runner's; ending its agent`,
+      { session: entry.claim.session.name, run: entry.claim.run.number },
     );
     void entry.spawned.then(() => {
       if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
@@ -398,7 +399,10 @@ class LocalExecutor implements Executor {
     const prompt = run.retry?.prompt ?? run.prompt;
     const adopted = adoptAgent(files);
     if (adopted) {
-      this.options.logger.info(`re-adopted the running agent of session '${session.name}' (pid ${adopted.pid})`);
+      this.options.logger.info(`re-adopted the running agent of session '${session.name}' (pid ${adopted.pid})`, {
+        session: session.name,
+        run: run.number,
+      });
       entry.attach(adopted);
       // Spawned before the last runtime could say so: running from now at the latest.
       if (run.state === 'queued') await this.record(entry, [], { started: true });
@@ -421,14 +425,15 @@ class LocalExecutor implements Executor {
    */
   private async failUnexpectedly(entry: ActiveRun, error: unknown): Promise<void> {
     const name = entry.claim.session.name;
-    this.options.logger.error(`run of session '${name}' failed in the executor`, error);
+    const where = { session: name, run: entry.claim.run.number };
+    this.options.logger.error(`run of session '${name}' failed in the executor`, error, where);
     if (this.detaching) return;
     try {
       if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
       const reason = unexpectedFailureReason(error);
       await this.end(entry, { exit_code: null, signal: null, reason });
     } catch (again) {
-      this.options.logger.error(`could not record the failure of session '${name}'`, again);
+      this.options.logger.error(`could not record the failure of session '${name}'`, again, where);
     }
   }
 
@@ -564,6 +569,7 @@ class LocalExecutor implements Executor {
     const reason = this.options.where ? `${failure} (${this.options.where})` : failure;
     this.options.logger.warn(
       `run ${entry.claim.run.number} of session '${entry.claim.session.name}' failed to start: ${reason}`,
+      { session: entry.claim.session.name, run: entry.claim.run.number },
     );
     await this.end(entry, { exit_code: null, signal: null, reason });
   }
