@@ -9,6 +9,8 @@ import type { OpenApiDocument } from './openapi-document.js';
 import type { Logger } from './logger.js';
 import { contract, registryDocument, runtimeDocument } from './contract.js';
 import type { ServerMetrics } from './metrics.js';
+import { parentFromHeader, type Tracing } from './tracing.js';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { type RequestContext, requestIdOf, withRequest } from './request-context.js';
 
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -21,6 +23,8 @@ export interface AppOptions<Ops> {
   logger: Logger;
   /** Counts requests by operation and status, with their latency. */
   metrics?: ServerMetrics | undefined;
+  /** One server span per request, when traces are on. */
+  tracing?: Tracing | undefined;
   /** Served after the security checks and before the API (the dashboard's files, the registry proxy). */
   extras?: Koa.Middleware[];
 }
@@ -32,7 +36,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
   const router = new Router();
   mountOperations<Ops>(router, options.api, document, contract, options.handlers);
 
-  app.use(observeRequests(options.logger, options.metrics));
+  app.use(observeRequests(options.logger, options.metrics, options.tracing));
   app.use(problemResponses(options.logger));
   app.use(securityGuard(options.security));
   for (const extra of options.extras ?? []) app.use(extra);
@@ -84,9 +88,18 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
  * Gives each request an id (the caller's `X-Request-Id` when well-formed), sent back in that header and
  * added to every log line written while handling it; then counts it by operation and status.
  */
-function observeRequests(logger: Logger, metrics: ServerMetrics | undefined): Koa.Middleware {
+function observeRequests(
+  logger: Logger,
+  metrics: ServerMetrics | undefined,
+  tracing: Tracing | undefined,
+): Koa.Middleware {
   return async (ctx, next) => {
     const started = performance.now();
+    const span = tracing?.tracer.startSpan(
+      ctx.method,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': ctx.method, 'url.path': ctx.path } },
+      parentFromHeader(ctx.get('traceparent') || undefined),
+    );
     const requestId = requestIdOf(ctx.get('x-request-id') || undefined);
     ctx.set('X-Request-Id', requestId);
     const context: RequestContext = { requestId };
@@ -97,6 +110,17 @@ function observeRequests(logger: Logger, metrics: ServerMetrics | undefined): Ko
       const operation = (ctx as { _matchedRouteName?: string })._matchedRouteName ?? 'other';
       const seconds = (performance.now() - started) / 1000;
       metrics?.observeRequest(operation, ctx.status, seconds);
+      if (span) {
+        const route = (ctx as { _matchedRoute?: string })._matchedRoute;
+        if (route) span.updateName(`${ctx.method} ${route}`).setAttribute('http.route', route);
+        span.setAttributes({
+          'http.response.status_code': ctx.status,
+          'aof.operation': operation,
+          'aof.request_id': requestId,
+        });
+        if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
       logger.request?.({
         request_id: requestId,
         session: context.session,

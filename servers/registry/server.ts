@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { operations } from '../../sdk/generated/registry.js';
 import { metricsResponse, ServerMetrics } from '../common/metrics.js';
+import { startTracing } from '../common/tracing.js';
 import { createApp } from '../common/app.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import type { Handlers } from '../common/operations.js';
@@ -25,6 +26,7 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
       await store.close();
       throw error;
     }
+    const tracing = startTracing('aof-registry');
     const app = createApp<operations>({
       api: 'registry',
       handlers: { ...registryHandlers(store), getMetrics: () => metricsResponse(metrics) },
@@ -36,8 +38,15 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
       },
       logger: options.logger,
       metrics,
+      tracing,
     });
-    return { app, onClose: () => store.close() };
+    return {
+      app,
+      onClose: async () => {
+        await store.close();
+        await tracing?.close();
+      },
+    };
   });
 }
 

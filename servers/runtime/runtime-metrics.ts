@@ -7,7 +7,7 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from '../common/logger.js';
 import { BoundedLabel, DURATION_BUCKETS, type ServerMetrics } from '../common/metrics.js';
 import { isLeased } from './leases.js';
-import { lastRun, type RunState, type StoredRun, type StoredSession } from './session-store.js';
+import { type Event, lastRun, type RunState, type StoredRun, type StoredSession } from './session-store.js';
 import type { ExclusiveTx, RuntimeStore } from './store/interfaces.js';
 
 /** What the session service tells about runs as their changes are kept (SessionService.useRunObserver). */
@@ -16,6 +16,8 @@ export interface RunObserver {
   /** The agent's first event of the run (its process is up and talking). */
   firstEvent(session: StoredSession, run: StoredRun): void;
   ended(session: StoredSession, run: StoredRun): void;
+  /** Events recorded for the run (tool calls, for their spans). */
+  recorded?(session: StoredSession, run: StoredRun, events: Event[]): void;
 }
 
 export type WebhookAttemptOutcome = 'delivered' | 'retried' | 'given_up';

@@ -26,6 +26,8 @@ import { runtimeDocument } from '../common/contract.js';
 import { metricsResponse, ServerMetrics } from '../common/metrics.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
 import { runLog } from './run-log.js';
+import { RunTracing } from './run-tracing.js';
+import { runTraceparent, startTracing, type Tracing } from '../common/tracing.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -63,6 +65,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   // Known before listening unless the port is picked then (0): runs re-queued at start-up wait for it.
   let agentUrl = options.url.port === '0' ? '' : options.url.origin;
   let approvals!: ApprovalService;
+  let tracing: Tracing | undefined;
   const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [
     ...Object.keys(runtimeDocument.paths),
     REGISTRY_PREFIX,
@@ -74,6 +77,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const metrics =
       options.metrics === false ? undefined : new RuntimeMetrics(new ServerMetrics(runnerName), opened, options.logger);
     const store = metrics ? metrics.timedStore(opened) : opened;
+    tracing = startTracing('aof-runtime');
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(
       store,
@@ -82,11 +86,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       join(options.dataDir, 'worktrees'),
     );
     if (metrics) sessions.useRunObserver(metrics);
+    if (tracing) sessions.useRunObserver(new RunTracing(tracing, (name) => sessions.getStored(name), options.logger));
     sessions.useRunObserver(runLog(options.logger));
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const hooks: RunHooks = {
-      env: (name) => agentEnvironment(name, agentUrl, options.token),
+      env: (name, session, run) => ({
+        ...agentEnvironment(name, agentUrl, options.token),
+        // The agent's own spans (Claude Code's, when its telemetry is on) nest under the run's.
+        ...(tracing ? { TRACEPARENT: runTraceparent(session, run.number) } : {}),
+      }),
       started: (name, run) => guard.started(name, run),
       progressed: (name, run, parser) => guard.progressed(name, run, parser),
     };
@@ -140,6 +149,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       },
       logger: options.logger,
       metrics: metrics?.server,
+      tracing,
       extras: [dashboard.middleware, registryProxy(options.registryUrl)],
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
@@ -155,6 +165,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         await callbacks.close();
         await executor?.detach();
         await store.close();
+        await tracing?.close();
       },
       // Where the permission tools of running agents find this runtime, after a restart on another port too.
       onListening: (url) => writeRuntimeUrl(options.dataDir, url),

@@ -98,7 +98,9 @@ interface Told {
   changes: SessionChange[];
   events: Event[];
   /** What runs did, for the run observer (the metrics), told once the write is kept. */
-  runs?: Array<{ what: keyof RunObserver; session: StoredSession; run: StoredRun }>;
+  runs?: Array<{ what: 'started' | 'firstEvent' | 'ended'; session: StoredSession; run: StoredRun }>;
+  /** The events recorded, with their run, for the observers that read them. */
+  recorded?: { session: StoredSession; run: StoredRun; events: Event[] };
 }
 
 /**
@@ -554,6 +556,7 @@ export class SessionService {
       told.events.push(...events);
       told.changes.push(...changes);
       if (this.runObservers.length && observed.length) told.runs = observed;
+      if (this.runObservers.length && events.length) told.recorded = { session, run, events };
       return events;
     });
   }
@@ -726,19 +729,17 @@ export class SessionService {
     told.changes.forEach((change) => {
       this.bus.localChange(change);
     });
-    if (told.runs) this.tellRunObserver(told.runs);
+    if (told.runs || told.recorded) this.tellRunObservers(told);
     return result;
   }
 
-  private tellRunObserver(runs: NonNullable<Told['runs']>): void {
-    for (const { what, session, run } of runs) {
-      for (const observer of this.runObservers) {
-        try {
-          observer[what](session, run);
-        } catch {
-          // Counting or logging must never fail a write that is kept already.
-        }
-      }
+  private tellRunObservers({ runs = [], recorded }: Told): void {
+    for (const observer of this.runObservers) {
+      // Counting, logging or tracing must never fail a write that is kept already.
+      try {
+        if (recorded) observer.recorded?.(recorded.session, recorded.run, recorded.events);
+        for (const { what, session, run } of runs) observer[what](session, run);
+      } catch {}
     }
   }
 

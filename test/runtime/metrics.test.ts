@@ -1,13 +1,15 @@
-// GET /metrics and the JSON logs, end to end: the runtime as its own process (`aof runtime`, with
-// AGENT_ORCHESTRATOR_LOG_FORMAT=json and a token) runs the real Claude Code against the fake model;
-// after runs that finish, fail, are stopped and wait for an approval, what the scrape says is checked
-// against what the API says, and every log line is read back as JSON.
+// GET /metrics, the JSON logs and the traces, end to end: the runtime as its own process (`aof runtime`,
+// with AGENT_ORCHESTRATOR_LOG_FORMAT=json, a token and OTLP export to a loopback receiver) runs the real
+// Claude Code against the fake model; after runs that finish, fail, are stopped and wait for an
+// approval, what the scrape says is checked against what the API says, every log line is read back as
+// JSON, and the spans of a run, its tool call and a child's run are checked against the agent's TRACEPARENT.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Orchestrator, type Session, UnauthorizedError } from '../../sdk/index.js';
 import { uniqueName } from '../bin/run-bin.js';
-import { askingSession } from '../support/approvals.js';
+import { askingSession, bashOnce } from '../support/approvals.js';
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.js';
 import { repoRoot } from '../support/claude-env.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
@@ -47,15 +49,25 @@ describe('metrics and JSON logs of a runtime process', function () {
   let ao: Orchestrator;
   const scrape = async () => parse(await ao.metrics());
 
+  let otlp: OtlpReceiver;
+
   before(async () => {
+    otlp = await startOtlpReceiver();
     stack = await TestStack.start({
       token: TOKEN,
       runtimeProcess: true,
-      runtimeEnv: { AGENT_ORCHESTRATOR_LOG_FORMAT: 'json' },
+      runtimeEnv: {
+        AGENT_ORCHESTRATOR_LOG_FORMAT: 'json',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+      },
     });
     ao = stack.client();
   });
-  after(async () => stack?.close());
+  after(async () => {
+    await stack?.close();
+    await otlp?.close();
+  });
 
   it('is guarded by the token like every other endpoint', async () => {
     const bare = await fetch(`${stack.runtimeUrl}/metrics`);
@@ -255,5 +267,55 @@ describe('metrics and JSON logs of a runtime process', function () {
     assert.equal(failed?.run, 1);
     assert.equal(failed?.level, 'info');
     assert.ok(!stack.runtimeLog.join('\n').includes(TOKEN), 'the token is never logged');
+  });
+
+  it("exports a run's span with its tool span, under the TRACEPARENT its agent got, and a child's run links to it", async () => {
+    const traced = uniqueName('m-traced');
+    const file = join(stack.projectDir, `${traced}.txt`);
+    bashOnce(stack.fake, `printenv TRACEPARENT > ${file}`);
+    await ao.sessions.create({ name: traced, prompt: 'write the file' });
+    assert.equal((await ao.sessions.waitForResult(traced, { timeoutMs: 60_000 })).state, 'finished');
+    const traceparent = (await readFile(file, 'utf8')).trim();
+    const [, traceId, spanId] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(traceparent) ?? [];
+    assert.ok(traceId && spanId, `the agent's TRACEPARENT: ${traceparent}`);
+
+    const find = (what: string, test: (s: ReceivedSpan) => boolean) => {
+      let found: ReceivedSpan | undefined;
+      return eventually(what, () => {
+        found = otlp.spans.find(test);
+        return found;
+      }).then(() => found!);
+    };
+    const run = await find('the run span', (s) => s.spanId === spanId);
+    assert.equal(run.traceId, traceId);
+    assert.equal(run.parentSpanId, undefined, 'a run is the root of its trace');
+    assert.equal(run.name, 'invoke_agent claude-code');
+    assert.equal(run.service, 'aof-runtime');
+    assert.equal(run.attributes['aof.session'], traced);
+    assert.equal(run.attributes['aof.run'], 1);
+    assert.equal(run.attributes['gen_ai.operation.name'], 'invoke_agent');
+    assert.equal(run.attributes['aof.state'], 'finished');
+    const tool = await find('the tool span', (s) => s.parentSpanId === spanId);
+    assert.equal(tool.name, 'execute_tool Bash');
+    assert.equal(tool.traceId, traceId);
+    assert.equal(tool.attributes['gen_ai.tool.name'], 'Bash');
+
+    stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
+    const child = uniqueName('m-child');
+    await ao.sessions.create({ name: child, prompt: 'hi', parent: traced });
+    assert.equal((await ao.sessions.waitForResult(child, { timeoutMs: 60_000 })).state, 'finished');
+    const childRun = await find('the child run span', (s) => s.attributes['aof.session'] === child);
+    assert.notEqual(childRun.traceId, traceId, 'a run of its own');
+    assert.deepEqual(childRun.links, [{ traceId, spanId }]);
+
+    // A request that names its parent gets a server span under it.
+    const parent = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) };
+    await fetch(`${stack.runtimeUrl}/sessions/${traced}`, {
+      headers: { Authorization: `Bearer ${TOKEN}`, traceparent: `00-${parent.traceId}-${parent.spanId}-01` },
+    });
+    const server = await find('the server span', (s) => s.parentSpanId === parent.spanId);
+    assert.equal(server.traceId, parent.traceId);
+    assert.equal(server.name, 'GET /sessions/:name');
+    assert.equal(server.attributes['http.response.status_code'], 200);
   });
 });

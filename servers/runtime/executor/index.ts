@@ -75,8 +75,8 @@ export function executorOptionsFromEnv(
 
 /** What the rest of the runtime adds to each run: the agent's environment, and watching its progress. */
 export interface RunHooks {
-  /** More environment for the agent of `session` (who it is, where the runtime is). */
-  env(session: string): Record<string, string>;
+  /** More environment for the agent of `session`'s `run` (who it is, where the runtime is, its TRACEPARENT). */
+  env(session: string, stored: StoredSession, run: StoredRun): Record<string, string>;
   /** A run's process exists (or was re-adopted); resolves to a function to call once it has ended. */
   started(session: string, run: StoredRun): Promise<() => void>;
   /** The run's output so far was recorded; `parser` knows what it was billed. */
@@ -348,7 +348,7 @@ class LocalExecutor implements Executor {
           args,
           files,
           session.project_dir,
-          agentEnv(session, { ...this.options.env, ...this.hooks?.env(name) }),
+          agentEnv(session, { ...this.options.env, ...this.hooks?.env(name, session, run) }),
         );
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
