@@ -1157,6 +1157,22 @@ export interface components {
                 /** @description Why it did not answer */
                 error?: string | null;
             };
+            /**
+             * @description Runs of the last hour, from the store (every runner and replica): how many ended, how long they
+             *     took from start to end, and how long their agents took from the start to their first event.
+             */
+            last_hour: {
+                /** @description Runs that ended in the last hour */
+                runs_ended: number;
+                run_duration_seconds: components["schemas"]["Quantiles"];
+                time_to_first_event_seconds: components["schemas"]["Quantiles"];
+            };
+        };
+        /** @description The median and the 90th percentile (nearest rank) of `count` values; null when there are none. */
+        Quantiles: {
+            count: number;
+            p50: number | null;
+            p90: number | null;
         };
         Problem: {
             /**

@@ -9,8 +9,7 @@ import type { OpenApiDocument } from './openapi-document.js';
 import type { Logger } from './logger.js';
 import { contract, registryDocument, runtimeDocument } from './contract.js';
 import type { ServerMetrics } from './metrics.js';
-import { parentFromHeader, type Tracing } from './tracing.js';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { Tracing } from './tracing.js';
 import { type RequestContext, requestIdOf, withRequest } from './request-context.js';
 
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -95,11 +94,7 @@ function observeRequests(
 ): Koa.Middleware {
   return async (ctx, next) => {
     const started = performance.now();
-    const span = tracing?.tracer.startSpan(
-      ctx.method,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': ctx.method, 'url.path': ctx.path } },
-      parentFromHeader(ctx.get('traceparent') || undefined),
-    );
+    const span = tracing?.requestSpan(ctx.method, ctx.path, ctx.get('traceparent') || undefined);
     const requestId = requestIdOf(ctx.get('x-request-id') || undefined);
     ctx.set('X-Request-Id', requestId);
     const context: RequestContext = { requestId };
@@ -110,17 +105,12 @@ function observeRequests(
       const operation = (ctx as { _matchedRouteName?: string })._matchedRouteName ?? 'other';
       const seconds = (performance.now() - started) / 1000;
       metrics?.observeRequest(operation, ctx.status, seconds);
-      if (span) {
-        const route = (ctx as { _matchedRoute?: string })._matchedRoute;
-        if (route) span.updateName(`${ctx.method} ${route}`).setAttribute('http.route', route);
-        span.setAttributes({
-          'http.response.status_code': ctx.status,
-          'aof.operation': operation,
-          'aof.request_id': requestId,
-        });
-        if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
-      }
+      span?.end({
+        route: (ctx as { _matchedRoute?: string })._matchedRoute,
+        status: ctx.status,
+        operation,
+        requestId,
+      });
       logger.request?.({
         request_id: requestId,
         session: context.session,

@@ -4442,7 +4442,8 @@ export const runtimeDocument: OpenApiDocument = {
           "running_sessions",
           "queue",
           "queued",
-          "registry"
+          "registry",
+          "last_hour"
         ],
         "properties": {
           "version": {
@@ -4532,6 +4533,59 @@ export const runtimeDocument: OpenApiDocument = {
                 "description": "Why it did not answer"
               }
             }
+          },
+          "last_hour": {
+            "type": "object",
+            "additionalProperties": false,
+            "description": "Runs of the last hour, from the store (every runner and replica): how many ended, how long they\ntook from start to end, and how long their agents took from the start to their first event.\n",
+            "required": [
+              "runs_ended",
+              "run_duration_seconds",
+              "time_to_first_event_seconds"
+            ],
+            "properties": {
+              "runs_ended": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Runs that ended in the last hour"
+              },
+              "run_duration_seconds": {
+                "$ref": "#/components/schemas/Quantiles"
+              },
+              "time_to_first_event_seconds": {
+                "$ref": "#/components/schemas/Quantiles"
+              }
+            }
+          }
+        }
+      },
+      "Quantiles": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "The median and the 90th percentile (nearest rank) of `count` values; null when there are none.",
+        "required": [
+          "count",
+          "p50",
+          "p90"
+        ],
+        "properties": {
+          "count": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "p50": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "minimum": 0
+          },
+          "p90": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "minimum": 0
           }
         }
       },

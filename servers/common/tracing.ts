@@ -1,27 +1,34 @@
 /**
- * OpenTelemetry traces, exported over OTLP (HTTP, JSON) by the OpenTelemetry JS SDK. Off unless the
- * standard variables turn them on: `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
- * set, and neither `OTEL_SDK_DISABLED=true` nor `OTEL_TRACES_EXPORTER=none`. The exporter reads the
- * other OTEL_* variables itself (headers, timeout, batch delay).
+ * OpenTelemetry traces, exported over OTLP (HTTP, JSON) by the OpenTelemetry JS SDK. Imported only
+ * when `tracingEnabled()` (trace-ids.ts) says the standard variables turn them on; the exporter reads
+ * the other OTEL_* variables itself (headers, timeout, batch delay).
  */
-import { createHash } from 'node:crypto';
-import { ROOT_CONTEXT, type Context, type Tracer, trace, TraceFlags } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  type Context,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+  TraceFlags,
+} from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator } from '@opentelemetry/sdk-trace-base';
 
+/** A server span of one HTTP request; `end` names it by its route once routed. */
+export interface RequestSpan {
+  end(fields: { route: string | undefined; status: number; operation: string; requestId: string }): void;
+}
+
 export interface Tracing {
   tracer: Tracer;
+  /** Starts the server span of a request, under the caller's `traceparent` when well-formed. */
+  requestSpan(method: string, path: string, traceparent: string | undefined): RequestSpan;
   /** Starts a span under ids chosen by the caller (a run's, derived from the stored run, see `runIds`). */
   withIds<T>(ids: { traceId: string; spanId: string }, start: () => T): T;
   /** Sends what is buffered and stops. */
   close(): Promise<void>;
-}
-
-export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  if ((env.OTEL_SDK_DISABLED ?? '').toLowerCase() === 'true') return false;
-  if ((env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',').every((e) => e.trim() === 'none')) return false;
-  return !!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
 /** Ids that a span takes while `next` is set (spans start synchronously), random ones otherwise. */
@@ -31,9 +38,8 @@ class PresetIds extends RandomIdGenerator {
   override generateSpanId = (): string => this.next?.spanId ?? new RandomIdGenerator().generateSpanId();
 }
 
-/** Tracing for one server (`service.name`: OTEL_SERVICE_NAME, else `name`), or undefined when off. */
-export function startTracing(name: string, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
-  if (!tracingEnabled(env)) return undefined;
+/** Tracing for one server (`service.name`: OTEL_SERVICE_NAME, else `name`). */
+export function startTracing(name: string, env: NodeJS.ProcessEnv = process.env): Tracing {
   const ids = new PresetIds();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || name }),
@@ -51,27 +57,27 @@ export function startTracing(name: string, env: NodeJS.ProcessEnv = process.env)
         ids.next = undefined;
       }
     },
+    requestSpan(method, path, traceparent) {
+      const span = tracer.startSpan(
+        method,
+        { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': path } },
+        parentFromHeader(traceparent),
+      );
+      return {
+        end({ route, status, operation, requestId }) {
+          if (route) span.updateName(`${method} ${route}`).setAttribute('http.route', route);
+          span.setAttributes({
+            'http.response.status_code': status,
+            'aof.operation': operation,
+            'aof.request_id': requestId,
+          });
+          if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end();
+        },
+      };
+    },
     close: () => provider.shutdown(),
   };
-}
-
-/**
- * The trace and span ids of a run, derived from what is stored about it, so that every process (the
- * runtime that starts it, the runner that runs it, the replica that records its end) names the same
- * span: each run is a trace of its own, its span the root.
- */
-export function runIds(
-  session: { name: string; created_at: string },
-  run: number,
-): { traceId: string; spanId: string } {
-  const digest = createHash('sha256').update(`${session.name}\0${session.created_at}\0${run}`).digest('hex');
-  return { traceId: digest.slice(0, 32), spanId: digest.slice(32, 48) };
-}
-
-/** The W3C `traceparent` of a run's span: what its agent gets as TRACEPARENT, so its own spans nest under it. */
-export function runTraceparent(session: { name: string; created_at: string }, run: number): string {
-  const { traceId, spanId } = runIds(session, run);
-  return `00-${traceId}-${spanId}-01`;
 }
 
 /** A context whose parent is the given span (a run's, which is exported when the run ends). */

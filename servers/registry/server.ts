@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { operations } from '../../sdk/generated/registry.js';
 import { metricsResponse, ServerMetrics } from '../common/metrics.js';
-import { startTracing } from '../common/tracing.js';
+import { tracingEnabled } from '../common/trace-ids.js';
 import { createApp } from '../common/app.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import type { Handlers } from '../common/operations.js';
@@ -26,7 +26,7 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
       await store.close();
       throw error;
     }
-    const tracing = startTracing('aof-registry');
+    const tracing = tracingEnabled() ? (await import('../common/tracing.js')).startTracing('aof-registry') : undefined;
     const app = createApp<operations>({
       api: 'registry',
       handlers: { ...registryHandlers(store), getMetrics: () => metricsResponse(metrics) },

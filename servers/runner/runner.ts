@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { lockDataDir } from '../common/data-dir.js';
-import { runTraceparent, tracingEnabled } from '../common/tracing.js';
+import { runTraceparent, tracingEnabled } from '../common/trace-ids.js';
 import type { Logger } from '../common/logger.js';
 import { writeRuntimeUrl } from '../runtime/approval-handlers.js';
 import { createExecutor, type Executor, type ExecutorOptions } from '../runtime/executor/index.js';

@@ -26,8 +26,8 @@ import { runtimeDocument } from '../common/contract.js';
 import { metricsResponse, ServerMetrics } from '../common/metrics.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
 import { runLog } from './run-log.js';
-import { RunTracing } from './run-tracing.js';
-import { runTraceparent, startTracing, type Tracing } from '../common/tracing.js';
+import { runTraceparent, tracingEnabled } from '../common/trace-ids.js';
+import type { Tracing } from '../common/tracing.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -77,7 +77,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const metrics =
       options.metrics === false ? undefined : new RuntimeMetrics(new ServerMetrics(runnerName), opened, options.logger);
     const store = metrics ? metrics.timedStore(opened) : opened;
-    tracing = startTracing('aof-runtime');
+    // The OpenTelemetry SDK is loaded only when traces are on.
+    tracing = tracingEnabled() ? (await import('../common/tracing.js')).startTracing('aof-runtime') : undefined;
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(
       store,
@@ -86,7 +87,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       join(options.dataDir, 'worktrees'),
     );
     if (metrics) sessions.useRunObserver(metrics);
-    if (tracing) sessions.useRunObserver(new RunTracing(tracing, (name) => sessions.getStored(name), options.logger));
+    if (tracing) {
+      const { RunTracing } = await import('./run-tracing.js');
+      sessions.useRunObserver(new RunTracing(tracing, (name) => sessions.getStored(name), options.logger));
+    }
     sessions.useRunObserver(runLog(options.logger));
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);

@@ -619,6 +619,22 @@ export class SessionService {
     await this.store.conversations.save(name, data);
   }
 
+  /** Sessions active at `since` or later (last activity), most recent first, at most `limit`. */
+  async activeSince(since: string, limit: number): Promise<StoredSession[]> {
+    const found: StoredSession[] = [];
+    let after: ListPosition | null = null;
+    for (;;) {
+      const page = await this.store.sessions.page({}, after, 200);
+      for (const session of page) {
+        if (session.updated_at < since || found.length >= limit) return found;
+        found.push(session);
+      }
+      const last = page[page.length - 1];
+      if (!last || page.length < 200) return found;
+      after = last;
+    }
+  }
+
   /** Sessions whose last run is queued or running (the queue and the runs in flight). */
   async active(): Promise<StoredSession[]> {
     return this.store.sessions.page({ states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);

@@ -183,6 +183,9 @@ describe('metrics and JSON logs of a runtime process', function () {
     // The shared state, from the store, as the API tells it.
     const page = await ao.sessions.list();
     const after = await ao.runtimeInfo();
+    assert.equal(after.last_hour.runs_ended, runs.length, 'GET /runtime: the runs of the last hour');
+    assert.equal(after.last_hour.time_to_first_event_seconds.count, talked);
+    assert.equal(after.last_hour.run_duration_seconds.count, runs.filter((r) => r.started_at).length);
     assert.equal(sum(samples, 'aof_runs_running'), after.running);
     assert.equal(sum(samples, 'aof_runs_queued'), after.queued);
     assert.equal(sum(samples, 'aof_approvals_pending'), 0);
