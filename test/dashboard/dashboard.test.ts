@@ -230,7 +230,7 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     assert.ok(last_hour.runs_ended > 0 && last_hour.time_to_first_event_seconds.count > 0, JSON.stringify(last_hour));
     assert.match(
       await page.getByTestId('last-hour').innerText(),
-      new RegExp(`Last hour ${last_hour.runs_ended} runs ended`),
+      new RegExp(`Last hour\\s+${last_hour.runs_ended} runs ended`),
     );
     assert.match(await page.getByTestId('run-duration').innerText(), /^[\d.]+ m?s \(p90 [\d.]+ m?s\)$/);
     assert.match(await page.getByTestId('time-to-first-event').innerText(), /^[\d.]+ m?s \(p90 [\d.]+ m?s\)$/);

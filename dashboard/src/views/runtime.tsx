@@ -170,7 +170,7 @@ function LastHour({ info }: { info: RuntimeInfo }) {
       <h2>
         Last hour <span class="muted">{runs_ended} runs ended</span>
       </h2>
-      <dl class="facts">
+      <dl class="recent">
         <div>
           <dt>Run duration, median</dt>
           <dd data-testid="run-duration">{quantiles(duration)}</dd>
