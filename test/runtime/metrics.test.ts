@@ -10,38 +10,12 @@ import { Orchestrator, type Session, UnauthorizedError } from '../../sdk/index.j
 import { uniqueName } from '../bin/run-bin.js';
 import { askingSession, bashOnce } from '../support/approvals.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.js';
+import { parse, sum } from '../support/prometheus.js';
 import { repoRoot } from '../support/claude-env.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 
 const TOKEN = 'metrics-test-token-7f3a';
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus' text format, the samples only. */
-function parse(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(match, `not a sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of match[2]?.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g) ?? []) labels[key!] = value!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-/** The sum of a metric's samples whose labels include `where`. */
-function sum(samples: Sample[], name: string, where: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
-    .reduce((total, s) => total + s.value, 0);
-}
 
 describe('metrics and JSON logs of a runtime process', function () {
   this.timeout(180_000);
