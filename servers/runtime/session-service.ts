@@ -115,6 +115,7 @@ export class SessionService {
   private scheduler: RunScheduler | undefined;
   private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
   private readonly runObservers: RunObserver[] = [];
+  private checkWebhookUrl: ((url: string) => Promise<void>) | undefined;
 
   constructor(
     private readonly store: RuntimeStore,
@@ -138,6 +139,11 @@ export class SessionService {
   /** Told when runs start, first hear from their agent, and end, once each change is kept (the metrics). */
   useRunObserver(observer: RunObserver): void {
     this.runObservers.push(observer);
+  }
+
+  /** Refuses (throws a 422) a session's `webhook_url` the runtime may not send to (webhooks.ts). */
+  useWebhookCheck(check: (url: string) => Promise<void>): void {
+    this.checkWebhookUrl = check;
   }
 
   /* ---------- queries ---------- */
@@ -272,6 +278,7 @@ export class SessionService {
 
   async create(input: SessionCreate): Promise<Session> {
     checkOutputSchema(input.output_schema, 'body.output_schema');
+    if (input.webhook_url) await this.checkWebhookUrl?.(input.webhook_url);
     const projectDir = await this.checkProjectDir(input.project_dir);
     const found = input.agent ? await this.checkBlueprint(input.agent) : null;
     const { output_schema: blueprintSchema, worktree: blueprintWorktree, ...blueprint } = found ?? { name: '' };
