@@ -1,7 +1,11 @@
 // Events appended to and read back from the Agent Runtime per second, next to a bare Koa handler.
 //
 //   node --import tsx bench/events.ts [--rounds 3] [--seconds 2] [--concurrency 8] [--batches 1,50] [--sizes 100,1000,10000,50000]
+//   node --import tsx bench/events.ts --against metrics-off [--sizes '']
 //
+// `--against metrics-off`: the other side is not the bare app but a second runtime started without
+// metrics (`metrics: false`; same store, same requests), so the ratios say what counting costs: the
+// HTTP request counter and latency histogram, the store's latency histogram, the run observer.
 // The runtime runs in this process with `executor: 'none'` (no agents) and a stub blueprint
 // source; a bare Koa app (`ctx.body = { ok: true }`, nothing else) listens on another loopback
 // port. The load comes from a worker thread (plain fetch, keep-alive, `--concurrency` request loops),
@@ -39,6 +43,9 @@ const BATCHES = option('batches', '1,50').split(',').map(Number);
 /** Session sizes at which the cost of a read (a page of 100) is measured on its own. */
 const SIZES = option('sizes', '100,1000,10000,50000').split(',').filter(Boolean).map(Number);
 const SCALE_REQUESTS = 200;
+/** What the runtime (metrics on) is compared with: the bare Koa app, or a runtime without metrics. */
+const AGAINST = option('against', 'bare');
+if (AGAINST !== 'bare' && AGAINST !== 'metrics-off') throw new Error(`--against: bare or metrics-off, not ${AGAINST}`);
 /** Characters of text in each event: about the size of a short assistant message. */
 const TEXT_CHARS = 200;
 
@@ -135,7 +142,12 @@ bare.use((ctx) => {
 });
 const bareServer = bare.listen(0, '127.0.0.1');
 await new Promise<void>((resolve) => bareServer.once('listening', () => resolve()));
-const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
+const unmetered =
+  AGAINST === 'metrics-off'
+    ? await startLoneRuntime(join(root, 'data-off'), { defaultProjectDir: root, logger: silentLogger, metrics: false })
+    : undefined;
+// The other side: the bare app, or the runtime without metrics (its sessions mirror the measured one's).
+const bareUrl = unmetered?.url ?? `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
 
 /* ---------- the measurement ---------- */
 
@@ -158,12 +170,14 @@ function eventsBody(batch: number): string {
 }
 
 async function createSession(name: string): Promise<void> {
-  const res = await fetch(`${runtime.url}/sessions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, prompt: 'benchmark' }),
-  });
-  if (res.status !== 201) throw new Error(`creating session ${name}: ${res.status} ${await res.text()}`);
+  for (const url of unmetered ? [runtime.url, unmetered.url] : [runtime.url]) {
+    const res = await fetch(`${url}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, prompt: 'benchmark' }),
+    });
+    if (res.status !== 201) throw new Error(`creating session ${name}: ${res.status} ${await res.text()}`);
+  }
 }
 
 function check(result: JobResult, what: string, expectedEvents?: number): void {
@@ -178,6 +192,9 @@ async function benchBatch(batch: number): Promise<Sample[]> {
   await createSession(name);
   const body = eventsBody(batch);
   const eventsUrl = `${runtime.url}/sessions/${name}/events`;
+  // Without metrics, the other side appends to its own copy of the session.
+  const barePostUrl = unmetered ? `${unmetered.url}/sessions/${name}/events` : bareUrl;
+  const barePostStatus = unmetered ? 201 : 200;
   const maxMs = PHASE_SECONDS * 1000;
   const base = { concurrency: CONCURRENCY, maxMs };
   let stored = 0; // events in the session so far (seq of the last one)
@@ -199,7 +216,15 @@ async function benchBatch(batch: number): Promise<Sample[]> {
     'warm-up read',
   );
   check(
-    await runJob({ ...base, method: 'POST', url: bareUrl, body, expect: 200, count: warm.done, maxMs: 1000 }),
+    await runJob({
+      ...base,
+      method: 'POST',
+      url: barePostUrl,
+      body,
+      expect: barePostStatus,
+      count: warm.done,
+      maxMs: 1000,
+    }),
     'warm-up bare',
   );
   const count = Math.max(CONCURRENCY, Math.round((warm.done / (warm.elapsedMs / 1000)) * PHASE_SECONDS));
@@ -220,7 +245,7 @@ async function benchBatch(batch: number): Promise<Sample[]> {
         appended = result.done;
         stored += result.events;
       } else if (phase === 'bare-post') {
-        result = await runJob({ ...base, method: 'POST', url: bareUrl, body, expect: 200, count });
+        result = await runJob({ ...base, method: 'POST', url: barePostUrl, body, expect: barePostStatus, count });
         check(result, 'bare-post');
       } else if (phase === 'read') {
         // Reads back exactly what this round's append wrote, B events per request.
@@ -360,7 +385,9 @@ function report(batch: number, samples: Sample[]): void {
 try {
   console.log(`aof events benchmark, ${new Date().toISOString()}, node ${process.version}, load from a worker thread`);
   for (const batch of BATCHES) report(batch, await benchBatch(batch));
-  if (SIZES.length) {
+  if (AGAINST === 'metrics-off') {
+    console.log('\n"bare" above is the runtime without metrics: each ratio is metrics on / metrics off.');
+  } else if (SIZES.length) {
     const rows = await benchSizes();
     console.log(
       `\nread cost vs session size: GET ?after=<spread over the session>&limit=100, ${CONCURRENCY} loops, <= ${SCALE_REQUESTS} requests each side`,
@@ -376,6 +403,7 @@ try {
   }
 } finally {
   await runtime.close();
+  await unmetered?.close();
   await new Promise<void>((resolve) => {
     bareServer.close(() => resolve());
     bareServer.closeAllConnections();

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 import sade from 'sade';
-import { parseUrl, readServerEnvironment } from '../servers/common/config.js';
+import { parseUrl, readServerEnvironment, secretsOf, type ServerEnvironment } from '../servers/common/config.js';
 import { startRunner } from '../servers/runner/runner.js';
-import { createLogger } from '../servers/common/logger.js';
+import { createLogger, type Logger } from '../servers/common/logger.js';
 import { VERSION, type RunningServer } from '../servers/common/server.js';
 import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 import { startRegistry } from '../servers/registry/server.js';
 import { startRuntime } from '../servers/runtime/server.js';
 
 type Which = 'both' | 'runtime' | 'registry';
+
+/** A logger in the form AGENT_ORCHESTRATOR_LOG_FORMAT asks for, that never writes a secret. */
+const loggerFor = (env: ServerEnvironment, name: string): Logger =>
+  createLogger(name, { format: env.logFormat, secrets: secretsOf(env) });
 
 /** Starts the servers on the embedded store (or PostgreSQL) and keeps them up until SIGINT or SIGTERM. */
 async function serve(which: Which): Promise<void> {
@@ -21,7 +25,7 @@ async function serve(which: Which): Promise<void> {
     allowedOrigins: env.allowedOrigins,
     allowedHosts: env.allowedHosts,
   };
-  const logger = createLogger('aof');
+  const logger = loggerFor(env, 'aof');
   try {
     if (which !== 'runtime') {
       started.push(
@@ -29,7 +33,7 @@ async function serve(which: Which): Promise<void> {
           ...common,
           url: env.registryUrl,
           agentsDir: env.agentsDir,
-          logger: createLogger('registry'),
+          logger: loggerFor(env, 'registry'),
         }),
       );
     }
@@ -39,7 +43,7 @@ async function serve(which: Which): Promise<void> {
           ...common,
           url: env.runtimeUrl,
           registryUrl: env.registryUrl,
-          logger: createLogger('runtime'),
+          logger: loggerFor(env, 'runtime'),
           webhooks: { url: env.webhookUrl, secret: env.webhookSecret, allowedHosts: env.webhookAllowedHosts },
           executor: env.executor,
           leaseSeconds: env.leaseSeconds,
@@ -59,7 +63,7 @@ async function serve(which: Which): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`${signal}: shutting down (running agents keep going and are picked up at the next start)\n`);
+    logger.info(`${signal}: shutting down (running agents keep going and are picked up at the next start)`);
     void Promise.all(started.map((server) => server.close())).then(
       () => process.exit(0),
       (error) => {
@@ -92,6 +96,7 @@ async function runner(opts: Record<string, unknown>): Promise<void> {
   const max = text('max');
   if (max !== undefined && !(Number.isInteger(Number(max)) && Number(max) > 0))
     throw new Error(`--max must be a whole number, 1 or more, not '${max}'`);
+  const logger = loggerFor(env, 'runner');
   const running = await startRunner({
     runtimes,
     name,
@@ -99,15 +104,11 @@ async function runner(opts: Record<string, unknown>): Promise<void> {
     maxConcurrent: max === undefined ? undefined : Number(max),
     dataDir: env.dataDir,
     token: env.token,
-    logger: createLogger('runner'),
+    logger,
   });
-  process.on('unhandledRejection', (reason) =>
-    createLogger('runner').error('unhandled rejection (the runner keeps running)', reason),
-  );
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection (the runner keeps running)', reason));
   const shutdown = (signal: string) => {
-    process.stderr.write(
-      `${signal}: runner stopping (running agents keep going and are picked up at the next start)\n`,
-    );
+    logger.info(`${signal}: runner stopping (running agents keep going and are picked up at the next start)`);
     void running.close().then(
       () => process.exit(0),
       () => process.exit(1),

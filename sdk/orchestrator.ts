@@ -58,6 +58,18 @@ export class Orchestrator {
     return { runtime, registry };
   }
 
+  /**
+   * The metrics of one server (`runtime`, the default, or `registry`) in Prometheus' text format, as a
+   * scraper reads them from `GET /metrics` (docs/operations.md lists them).
+   */
+  metrics(server: 'runtime' | 'registry' = 'runtime'): Promise<string> {
+    return data(
+      server === 'registry'
+        ? this.#registry.GET('/metrics', { parseAs: 'text' })
+        : this.#runtime.GET('/metrics', { parseAs: 'text' }),
+    );
+  }
+
   /** What the runtime is doing: its concurrency cap, running runs, the queue in order, whether the registry answers. */
   runtimeInfo(): Promise<RuntimeInfo> {
     return data(this.#runtime.GET('/runtime'));

@@ -18,6 +18,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics for Prometheus (text exposition format)
+         * @description What this process counted (runs, tokens, cost, HTTP requests, store latency: counters with an
+         *     `instance` label, per process) and, on the runtime, gauges of the state shared by every
+         *     replica (queued and running runs, pending approvals, webhook backlog, callbacks, runners),
+         *     read from the store at each scrape. Names start with `aof_` (Node's own `process_*` and
+         *     `nodejs_*` keep their standard names). Guarded like every other endpoint; see docs/operations.md.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/runtime": {
         parameters: {
             query?: never;
@@ -1347,6 +1371,22 @@ export interface components {
                 /** @description Why it did not answer */
                 error?: string | null;
             };
+            /**
+             * @description Runs of the last hour, from the store (every runner and replica): how many ended, how long they
+             *     took from start to end, and how long their agents took from the start to their first event.
+             */
+            last_hour: {
+                /** @description Runs that ended in the last hour */
+                runs_ended: number;
+                run_duration_seconds: components["schemas"]["Quantiles"];
+                time_to_first_event_seconds: components["schemas"]["Quantiles"];
+            };
+        };
+        /** @description The median and the 90th percentile (nearest rank) of `count` values; null when there are none. */
+        Quantiles: {
+            count: number;
+            p50: number | null;
+            p90: number | null;
         };
         Problem: {
             /**
@@ -1505,6 +1545,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics, in Prometheus' text format 0.0.4 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
             default: components["responses"]["Problem"];

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import { contractRouter, ContractViolation, type Handlers } from './operations.js';
@@ -6,6 +7,9 @@ import { securityGuard, type SecurityOptions } from './security.js';
 import type { OpenApiDocument } from './openapi-document.js';
 import type { Logger } from './logger.js';
 import { contract, registryDocument, runtimeDocument } from './contract.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Tracing } from './tracing.js';
+import { type RequestContext, requestIdOf, withRequest } from './request-context.js';
 
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 export const BODY_LIMIT = `${BODY_LIMIT_BYTES / 1024 / 1024}mb`;
@@ -15,6 +19,10 @@ export interface AppOptions<Ops> {
   handlers: Handlers<Ops>;
   security: SecurityOptions;
   logger: Logger;
+  /** Counts requests by operation and status, with their latency. */
+  metrics?: ServerMetrics | undefined;
+  /** One server span per request, when traces are on. */
+  tracing?: Tracing | undefined;
   /** Served after the security checks and before the API (the dashboard's files, the registry proxy). */
   extras?: Koa.Middleware[];
 }
@@ -25,6 +33,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
   const app = new Koa();
   const router = contractRouter<Ops>(options.api, document, contract, options.handlers);
 
+  app.use(observeRequests(options.logger, options.metrics, options.tracing));
   app.use(problemResponses(options.logger));
   app.use(securityGuard(options.security));
   for (const extra of options.extras ?? []) app.use(extra);
@@ -72,6 +81,47 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
     options.logger.error('unhandled', error);
   });
   return app;
+}
+
+/**
+ * Gives each request an id (the caller's `X-Request-Id` when well-formed), sent back in that header and
+ * added to every log line written while handling it; then counts it by operation and status.
+ */
+function observeRequests(
+  logger: Logger,
+  metrics: ServerMetrics | undefined,
+  tracing: Tracing | undefined,
+): Koa.Middleware {
+  return async (ctx, next) => {
+    const started = performance.now();
+    const span = tracing?.requestSpan(ctx.method, ctx.path, ctx.get('traceparent') || undefined);
+    const requestId = requestIdOf(ctx.get('x-request-id') || undefined);
+    ctx.set('X-Request-Id', requestId);
+    const context: RequestContext = { requestId };
+    try {
+      await withRequest(context, next);
+    } finally {
+      // Routed requests are named by their operationId; the rest (files, 404s) share one label.
+      const operation = (ctx as { _matchedRouteName?: string })._matchedRouteName ?? 'other';
+      const seconds = (performance.now() - started) / 1000;
+      metrics?.observeRequest(operation, ctx.status, seconds);
+      span?.end({
+        route: (ctx as { _matchedRoute?: string })._matchedRoute,
+        status: ctx.status,
+        operation,
+        requestId,
+      });
+      logger.request?.({
+        request_id: requestId,
+        session: context.session,
+        method: ctx.method,
+        path: ctx.path,
+        operation,
+        status: ctx.status,
+        duration_ms: Math.round(seconds * 1e4) / 10,
+      });
+    }
+  };
 }
 
 function problemResponses(logger: Logger): Koa.Middleware {

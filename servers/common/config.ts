@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
+import { LOG_FORMATS, type LogFormat } from './logger.js';
 
 export const DEFAULT_RUNTIME_URL = 'http://127.0.0.1:8765';
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8767';
@@ -31,6 +32,8 @@ export interface ServerEnvironment {
   executor: 'local' | 'none';
   /** How long a runner's lease on a run lasts without a heartbeat (AGENT_ORCHESTRATOR_LEASE_SECONDS). */
   leaseSeconds: number | undefined;
+  /** `text` (default) or `json`: one JSON object per log line (AGENT_ORCHESTRATOR_LOG_FORMAT). */
+  logFormat: LogFormat;
 }
 
 export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): ServerEnvironment {
@@ -64,6 +67,7 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
     leaseSeconds: env.AGENT_ORCHESTRATOR_LEASE_SECONDS
       ? parsePositive('AGENT_ORCHESTRATOR_LEASE_SECONDS', env.AGENT_ORCHESTRATOR_LEASE_SECONDS)
       : undefined,
+    logFormat: parseChoice('AGENT_ORCHESTRATOR_LOG_FORMAT', env.AGENT_ORCHESTRATOR_LOG_FORMAT || 'text', LOG_FORMATS),
   };
 }
 
@@ -94,6 +98,16 @@ export function parseDatabaseUrl(value: string): string {
     throw new Error(`${DATABASE_URL_VARIABLE} must be a postgres:// URL, not ${url.protocol}//...`);
   }
   return value;
+}
+
+/** What logs must never show: the token, the webhook secret, the database's password. */
+export function secretsOf(env: ServerEnvironment): string[] {
+  const secrets = [env.token, env.webhookSecret];
+  if (env.databaseUrl) {
+    const password = new URL(env.databaseUrl).password;
+    if (password) secrets.push(password, decodeURIComponent(password));
+  }
+  return secrets.filter((s): s is string => !!s);
 }
 
 /** The database URL without its password, for logs and messages. */

@@ -52,6 +52,31 @@ export const registryDocument: OpenApiDocument = {
         }
       }
     },
+    "/metrics": {
+      "get": {
+        "operationId": "getMetrics",
+        "tags": [
+          "health"
+        ],
+        "summary": "Metrics for Prometheus (text exposition format)",
+        "description": "What this process counted (runs, tokens, cost, HTTP requests, store latency: counters with an\n`instance` label, per process) and, on the runtime, gauges of the state shared by every\nreplica (queued and running runs, pending approvals, webhook backlog, callbacks, runners),\nread from the store at each scrape. Names start with `aof_` (Node's own `process_*` and\n`nodejs_*` keep their standard names). Guarded like every other endpoint; see docs/operations.md.\n",
+        "responses": {
+          "200": {
+            "description": "The metrics, in Prometheus' text format 0.0.4",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/agents": {
       "get": {
         "operationId": "listAgents",
@@ -942,6 +967,31 @@ export const runtimeDocument: OpenApiDocument = {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/Health"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/metrics": {
+      "get": {
+        "operationId": "getMetrics",
+        "tags": [
+          "health"
+        ],
+        "summary": "Metrics for Prometheus (text exposition format)",
+        "description": "What this process counted (runs, tokens, cost, HTTP requests, store latency: counters with an\n`instance` label, per process) and, on the runtime, gauges of the state shared by every\nreplica (queued and running runs, pending approvals, webhook backlog, callbacks, runners),\nread from the store at each scrape. Names start with `aof_` (Node's own `process_*` and\n`nodejs_*` keep their standard names). Guarded like every other endpoint; see docs/operations.md.\n",
+        "responses": {
+          "200": {
+            "description": "The metrics, in Prometheus' text format 0.0.4",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
                 }
               }
             }
@@ -4984,7 +5034,8 @@ export const runtimeDocument: OpenApiDocument = {
           "running_sessions",
           "queue",
           "queued",
-          "registry"
+          "registry",
+          "last_hour"
         ],
         "properties": {
           "version": {
@@ -5074,6 +5125,59 @@ export const runtimeDocument: OpenApiDocument = {
                 "description": "Why it did not answer"
               }
             }
+          },
+          "last_hour": {
+            "type": "object",
+            "additionalProperties": false,
+            "description": "Runs of the last hour, from the store (every runner and replica): how many ended, how long they\ntook from start to end, and how long their agents took from the start to their first event.\n",
+            "required": [
+              "runs_ended",
+              "run_duration_seconds",
+              "time_to_first_event_seconds"
+            ],
+            "properties": {
+              "runs_ended": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Runs that ended in the last hour"
+              },
+              "run_duration_seconds": {
+                "$ref": "#/components/schemas/Quantiles"
+              },
+              "time_to_first_event_seconds": {
+                "$ref": "#/components/schemas/Quantiles"
+              }
+            }
+          }
+        }
+      },
+      "Quantiles": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "The median and the 90th percentile (nearest rank) of `count` values; null when there are none.",
+        "required": [
+          "count",
+          "p50",
+          "p90"
+        ],
+        "properties": {
+          "count": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "p50": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "minimum": 0
+          },
+          "p90": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "minimum": 0
           }
         }
       },

@@ -5,6 +5,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { OpenApiDocument } from './openapi-document.js';
 import { MAX_JSON_DEPTH, tooDeep } from './json-depth.js';
 import { HttpProblem } from './problem.js';
+import { noteOperation } from './request-context.js';
 import { fieldErrors, type SchemaCompiler } from './validation.js';
 
 /* ---------- Types: handlers are typed by the generated `operations` interface ---------- */
@@ -44,12 +45,22 @@ export type OperationResult<O extends OperationShape> =
         headers?: Record<string, string>;
       };
     }[Status<O>]
-  | StreamResult;
+  | StreamResult
+  | TextResult;
 
 /** A streamed body (Server-Sent Events); validated by status and content type only. */
 export interface StreamResult {
   status: 200;
   stream: Readable;
+  contentType: string;
+  headers?: Record<string, string>;
+}
+
+/** A text body (Prometheus' exposition format); validated by status and media type. */
+export interface TextResult {
+  status: 200;
+  text: string;
+  /** With parameters, e.g. `text/plain; version=0.0.4; charset=utf-8`; its media type must be declared. */
   contentType: string;
   headers?: Record<string, string>;
 }
@@ -122,11 +133,14 @@ export function contractRouter<Ops>(
       );
       const koaPath = path.replace(/\{([^}]+)\}/g, ':$1');
       router[method](operationId, koaPath, async (ctx) => {
+        // The runtime's `{name}` is a session's (the registry's is a blueprint's).
+        noteOperation(operationId, docName === 'runtime' ? ctx.params.name : undefined);
         const input = validateRequest(ctx, compiled);
         const result = (await handler(input)) as {
           status: number;
           body?: unknown;
           stream?: Readable;
+          text?: string;
           contentType?: string;
           headers?: Record<string, string>;
         };
@@ -241,7 +255,14 @@ function validateRequest(ctx: Context, op: CompiledOperation) {
 function sendResponse(
   ctx: Context,
   op: CompiledOperation,
-  result: { status: number; body?: unknown; stream?: Readable; contentType?: string; headers?: Record<string, string> },
+  result: {
+    status: number;
+    body?: unknown;
+    stream?: Readable;
+    text?: string;
+    contentType?: string;
+    headers?: Record<string, string>;
+  },
 ) {
   const byType = op.responses.get(String(result.status)) ?? op.responses.get('default');
   if (!byType) throw new ContractViolation(op.operationId, `status ${result.status} is not declared`);
@@ -256,6 +277,18 @@ function sendResponse(
     }
     ctx.type = result.contentType;
     ctx.body = result.stream;
+    return;
+  }
+  if (result.text !== undefined) {
+    const mediaType = result.contentType?.split(';')[0]?.trim();
+    if (!mediaType || !byType.has(mediaType)) {
+      throw new ContractViolation(
+        op.operationId,
+        `content type ${result.contentType} is not declared for ${result.status}`,
+      );
+    }
+    ctx.type = result.contentType!;
+    ctx.body = result.text;
     return;
   }
   if (byType.size === 0) {

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { operations } from '../../sdk/generated/registry.js';
+import { metricsResponse, ServerMetrics } from '../common/metrics.js';
+import { tracingEnabled } from '../common/trace-ids.js';
 import { createApp } from '../common/app.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import type { Handlers } from '../common/operations.js';
@@ -14,16 +18,18 @@ export interface RegistryOptions extends CommonServerOptions {
 
 export function startRegistry(options: RegistryOptions): Promise<RunningServer> {
   return serveLocked(options, 'registry', 'Agent Registry', async () => {
-    const store = await openAgentStore(options);
+    const metrics = new ServerMetrics(registryInstance(options.dataDir));
+    const store = metrics.timed(await openAgentStore(options), 'agents');
     try {
       if (options.agentsDir) await importAgentFolders(options.agentsDir, store, options.logger);
     } catch (error) {
       await store.close();
       throw error;
     }
+    const tracing = tracingEnabled() ? (await import('../common/tracing.js')).startTracing('aof-registry') : undefined;
     const app = createApp<operations>({
       api: 'registry',
-      handlers: registryHandlers(store),
+      handlers: { ...registryHandlers(store), getMetrics: () => metricsResponse(metrics) },
       security: {
         url: options.url,
         allowedOrigins: options.allowedOrigins ?? [],
@@ -31,12 +37,25 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
         token: options.token,
       },
       logger: options.logger,
+      metrics,
+      tracing,
     });
-    return { app, onClose: () => store.close() };
+    return {
+      app,
+      onClose: async () => {
+        await store.close();
+        await tracing?.close();
+      },
+    };
   });
 }
 
-function registryHandlers(store: AgentStore): Handlers<operations> {
+/** The registry's name in its counters: its host and a digest of its data dir, stable across restarts. */
+function registryInstance(dataDir: string): string {
+  return `registry@${hostname()}:${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
+}
+
+function registryHandlers(store: AgentStore): Omit<Handlers<operations>, 'getMetrics'> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-registry', version: VERSION } }),
     listAgents: async ({ query }) => ({ status: 200, body: { agents: await store.list(query.status) } }),

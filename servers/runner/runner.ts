@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { lockDataDir } from '../common/data-dir.js';
+import { runTraceparent, tracingEnabled } from '../common/trace-ids.js';
 import type { Logger } from '../common/logger.js';
 import { writeRuntimeUrl } from '../runtime/approval-handlers.js';
 import { createExecutor, type Executor, type ExecutorOptions } from '../runtime/executor/index.js';
@@ -72,10 +73,12 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
         ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
       },
       {
-        env: (session) => ({
+        env: (session, stored, run) => ({
           AGENT_ORCHESTRATOR_SESSION_NAME: session,
           AGENT_ORCHESTRATOR_SESSION_API_URL: port.runtimeUrl,
           ...(options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: options.token } : {}),
+          // The run's span is exported by the runtime that records its end (run-tracing.ts).
+          ...(tracingEnabled() ? { TRACEPARENT: runTraceparent(stored, run.number) } : {}),
         }),
         started: async (session) => () => progress.delete(session),
         progressed: (session, _run, parser) => {

@@ -277,7 +277,10 @@ export class RunLeases {
         if (recorded.length) {
           this.unwatch(session.name, run.number);
           lost.push(session.name);
-          this.options.logger.warn(`session '${session.name}': ${runnerLostReason(lease)}`);
+          this.options.logger.warn(`session '${session.name}': ${runnerLostReason(lease)}`, {
+            session: session.name,
+            run: run.number,
+          });
         }
       } catch (error) {
         if (!(error instanceof HttpProblem && error.status < 500)) throw error;

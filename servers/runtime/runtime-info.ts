@@ -6,7 +6,7 @@ import type { components } from '../../sdk/generated/runtime.js';
 import { VERSION } from '../common/server.js';
 import type { Executor } from './executor/index.js';
 import type { SessionService } from './session-service.js';
-import { lastRun } from './session-store.js';
+import { lastRun, type StoredSession } from './session-store.js';
 
 export type RuntimeInfo = components['schemas']['RuntimeInfo'];
 
@@ -25,14 +25,53 @@ export interface RuntimeInfoSource {
 }
 
 export async function runtimeInfo(source: RuntimeInfoSource): Promise<RuntimeInfo> {
-  const [work, registry] = await Promise.all([currentWork(source), probeRegistry(source.registryUrl, source.token)]);
+  const now = Date.now();
+  const [work, registry, recent] = await Promise.all([
+    currentWork(source),
+    probeRegistry(source.registryUrl, source.token),
+    source.sessions.activeSince(new Date(now - HOUR_MS).toISOString(), RECENT_SESSIONS),
+  ]);
   return {
     version: VERSION,
     data_dir: source.dataDir,
     executor: source.executor ? 'local' : 'none',
     ...work,
     registry,
+    last_hour: lastHour(recent, now),
   };
+}
+
+const HOUR_MS = 3600_000;
+/** Sessions read for `last_hour`, at most (the most recently active). */
+const RECENT_SESSIONS = 5000;
+
+/** Runs that ended within the hour before `now`: how many, their durations, their agents' time to a first event. */
+export function lastHour(sessions: readonly StoredSession[], now: number): RuntimeInfo['last_hour'] {
+  const since = new Date(now - HOUR_MS).toISOString();
+  const durations: number[] = [];
+  const firstEvents: number[] = [];
+  let ended = 0;
+  for (const session of sessions) {
+    for (const run of session.runs) {
+      if (!run.ended_at || run.ended_at < since) continue;
+      ended++;
+      if (run.started_at) durations.push(Date.parse(run.ended_at) - Date.parse(run.started_at));
+      if (run.started_at && run.first_event_at)
+        firstEvents.push(Date.parse(run.first_event_at) - Date.parse(run.started_at));
+    }
+  }
+  return {
+    runs_ended: ended,
+    run_duration_seconds: quantiles(durations),
+    time_to_first_event_seconds: quantiles(firstEvents),
+  };
+}
+
+function quantiles(ms: number[]): RuntimeInfo['last_hour']['run_duration_seconds'] {
+  const sorted = ms.filter((v) => v >= 0).sort((a, b) => a - b);
+  const at = (q: number) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! / 1000 : null;
+  return { count: sorted.length, p50: at(0.5), p90: at(0.9) };
 }
 
 /** From the store, so that every runtime process answers the same: the runs of every runner, and the queue oldest first. */

@@ -23,6 +23,11 @@ import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
 import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
 import { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
 import { runtimeDocument } from '../common/contract.js';
+import { metricsResponse, ServerMetrics } from '../common/metrics.js';
+import { RuntimeMetrics } from './runtime-metrics.js';
+import { runLog } from './run-log.js';
+import { runTraceparent, tracingEnabled } from '../common/trace-ids.js';
+import type { Tracing } from '../common/tracing.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -45,6 +50,8 @@ export interface RuntimeOptions extends CommonServerOptions {
   leaseSeconds?: number | undefined;
   /** The name of this runtime's own runner in leases; stable per data dir by default. */
   runnerName?: string | undefined;
+  /** Counts for `GET /metrics` (default true; false only to measure what counting costs, bench/events.ts). */
+  metrics?: boolean;
 }
 
 export interface RunningRuntime extends RunningServer {
@@ -58,12 +65,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   // Known before listening unless the port is picked then (0): runs re-queued at start-up wait for it.
   let agentUrl = options.url.port === '0' ? '' : options.url.origin;
   let approvals!: ApprovalService;
+  let tracing: Tracing | undefined;
   const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [
     ...Object.keys(runtimeDocument.paths),
     REGISTRY_PREFIX,
   ]);
   const server = await serveLocked(options, 'runtime', 'Agent Runtime', async () => {
-    const store = await openRuntimeStore(options);
+    const opened = await openRuntimeStore(options);
+    const runnerName = options.runnerName ?? defaultRunnerName(options.dataDir);
+    // Counters carry this process's name as runners know it: stable per data dir, across restarts.
+    const metrics =
+      options.metrics === false ? undefined : new RuntimeMetrics(new ServerMetrics(runnerName), opened, options.logger);
+    const store = metrics ? metrics.timedStore(opened) : opened;
+    // The OpenTelemetry SDK is loaded only when traces are on.
+    tracing = tracingEnabled() ? (await import('../common/tracing.js')).startTracing('aof-runtime') : undefined;
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(
       store,
@@ -71,10 +86,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       options.defaultProjectDir ?? process.cwd(),
       join(options.dataDir, 'worktrees'),
     );
+    if (metrics) sessions.useRunObserver(metrics);
+    if (tracing) {
+      const { RunTracing } = await import('./run-tracing.js');
+      sessions.useRunObserver(new RunTracing(tracing, (name) => sessions.getStored(name), options.logger));
+    }
+    sessions.useRunObserver(runLog(options.logger));
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const hooks: RunHooks = {
-      env: (name) => agentEnvironment(name, agentUrl, options.token),
+      env: (name, session, run) => ({
+        ...agentEnvironment(name, agentUrl, options.token),
+        // The agent's own spans (Claude Code's, when its telemetry is on) nest under the run's.
+        ...(tracing ? { TRACEPARENT: runTraceparent(session, run.number) } : {}),
+      }),
       started: (name, run) => guard.started(name, run),
       progressed: (name, run, parser) => guard.progressed(name, run, parser),
     };
@@ -83,7 +108,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     sessions.useWebhooks((session, run) => runEndDeliveries(webhookUrl, session, run));
     sessions.useWebhookCheck(sessionWebhookCheck(options.webhooks ?? {}));
     options.logger.info(describeAllowlist(options.webhooks ?? {}));
-    const webhooks = new WebhookSender(store.webhooks, options.webhooks ?? {}, options.logger);
+    const webhooks = new WebhookSender(store.webhooks, options.webhooks ?? {}, options.logger, (outcome) =>
+      metrics?.webhookAttempt(outcome),
+    );
     const stopListening = [callbacks.listen(), webhooks.listen(sessions)];
     // What was pending when the runtime last stopped (or crashed) is sent again.
     webhooks.start();
@@ -103,7 +130,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       options.executor === 'none'
         ? undefined
         : await createExecutor(
-            localRunPort(sessions, leases, options.runnerName ?? defaultRunnerName(options.dataDir)),
+            localRunPort(sessions, leases, runnerName),
             { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions },
             hooks,
           );
@@ -115,6 +142,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       api: 'runtime',
       handlers: {
         ...runtimeHandlers(sessions, callbacks, () => runtimeInfo({ ...options, sessions, executor, maxConcurrent })),
+        getMetrics: () => metricsResponse(metrics?.server),
         ...approvalHandlers(approvals),
         ...runnerHandlers(leases),
       },
@@ -126,6 +154,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         isPublic: dashboard.serves,
       },
       logger: options.logger,
+      metrics: metrics?.server,
+      tracing,
       extras: [dashboard.middleware, registryProxy(options.registryUrl)],
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
@@ -141,6 +171,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         await callbacks.close();
         await executor?.detach();
         await store.close();
+        await tracing?.close();
       },
       // Where the permission tools of running agents find this runtime, after a restart on another port too.
       onListening: (url) => writeRuntimeUrl(options.dataDir, url),
@@ -168,7 +199,10 @@ function runtimeHandlers(
   sessions: SessionService,
   callbacks: Callbacks,
   info: () => Promise<RuntimeInfo>,
-): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers> | keyof ReturnType<typeof runnerHandlers>> {
+): Omit<
+  Handlers<operations>,
+  keyof ReturnType<typeof approvalHandlers> | keyof ReturnType<typeof runnerHandlers> | 'getMetrics'
+> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),

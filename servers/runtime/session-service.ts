@@ -38,6 +38,7 @@ import {
   type StoredSession,
 } from './session-store.js';
 import type { SessionFilter } from './store/catalogue.js';
+import type { RunObserver } from './runtime-metrics.js';
 import type {
   ExclusiveTx,
   NewWebhookDelivery,
@@ -112,6 +113,10 @@ export const MAX_EVENT_STRING = 64 * 1024;
 interface Told {
   changes: SessionChange[];
   events: Event[];
+  /** What runs did, for the run observer (the metrics), told once the write is kept. */
+  runs?: Array<{ what: 'started' | 'firstEvent' | 'ended'; session: StoredSession; run: StoredRun }>;
+  /** The events recorded, with their run, for the observers that read them. */
+  recorded?: { session: StoredSession; run: StoredRun; events: Event[] };
 }
 
 /**
@@ -125,6 +130,7 @@ export class SessionService {
   private readonly writing = new Map<string, number>();
   private scheduler: RunScheduler | undefined;
   private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
+  private readonly runObservers: RunObserver[] = [];
   private checkWebhookUrl: ((url: string) => Promise<void>) | undefined;
 
   constructor(
@@ -152,6 +158,11 @@ export class SessionService {
   /** The webhook notices of a run that ends, stored in the write that records its end (webhooks.ts). */
   useWebhooks(notices: (session: StoredSession, run: StoredRun) => NewWebhookDelivery[]): void {
     this.runEndNotices = notices;
+  }
+
+  /** Told when runs start, first hear from their agent, and end, once each change is kept (the metrics). */
+  useRunObserver(observer: RunObserver): void {
+    this.runObservers.push(observer);
   }
 
   /** Refuses (throws a 422) a session's `webhook_url` the runtime may not send to (webhooks.ts). */
@@ -577,14 +588,22 @@ export class SessionService {
         data: boundStrings(stopNamed(run, input).data) as Record<string, unknown>,
       }));
       const changes: SessionChange[] = [];
+      const observed: NonNullable<Told['runs']> = [];
       if (options.started && run.state === 'queued') {
         startRun(run, at);
         changes.push({ name, change: 'state', state: run.state, run: run.number, at });
+        observed.push({ what: 'started', session, run });
       }
       for (const input of inputs) {
         const before = run.state;
         applyEvent(session, run, input, at);
         if (run.state !== before) changes.push({ name, change: 'state', state: run.state, run: run.number, at });
+        if (before === 'queued' && run.state === 'running') observed.push({ what: 'started', session, run });
+        if (!run.first_event_at && isAgentEvent(input.type) && run.state !== 'queued') {
+          run.first_event_at = at;
+          observed.push({ what: 'firstEvent', session, run });
+        }
+        if (!isFinal(before) && isFinal(run.state)) observed.push({ what: 'ended', session, run });
       }
       // A start with no event (the process exists) stores nothing but the run's new state.
       const events = unnumbered.length ? await tx.events.append(name, unnumbered) : [];
@@ -603,6 +622,8 @@ export class SessionService {
       await tx.sessions.replace(session);
       told.events.push(...events);
       told.changes.push(...changes);
+      if (this.runObservers.length && observed.length) told.runs = observed;
+      if (this.runObservers.length && events.length) told.recorded = { session, run, events };
       return events;
     });
   }
@@ -663,6 +684,22 @@ export class SessionService {
   /** Keeps the session's conversation (gzip) so that any host can resume it. */
   async saveConversation(name: string, data: Buffer): Promise<void> {
     await this.store.conversations.save(name, data);
+  }
+
+  /** Sessions active at `since` or later (last activity), most recent first, at most `limit`. */
+  async activeSince(since: string, limit: number): Promise<StoredSession[]> {
+    const found: StoredSession[] = [];
+    let after: ListPosition | null = null;
+    for (;;) {
+      const page = await this.store.sessions.page({}, after, 200);
+      for (const session of page) {
+        if (session.updated_at < since || found.length >= limit) return found;
+        found.push(session);
+      }
+      const last = page[page.length - 1];
+      if (!last || page.length < 200) return found;
+      after = last;
+    }
   }
 
   /** Sessions whose last run is queued or running (the queue and the runs in flight). */
@@ -775,6 +812,7 @@ export class SessionService {
     told.changes.forEach((change) => {
       this.bus.localChange(change);
     });
+    if (told.runs || told.recorded) this.tellRunObservers(told);
     return result;
   }
 
@@ -829,6 +867,16 @@ export class SessionService {
       );
     }
     return worktree;
+  }
+
+  private tellRunObservers({ runs = [], recorded }: Told): void {
+    for (const observer of this.runObservers) {
+      // Counting, logging or tracing must never fail a write that is kept already.
+      try {
+        if (recorded) observer.recorded?.(recorded.session, recorded.run, recorded.events);
+        for (const { what, session, run } of runs) observer[what](session, run);
+      } catch {}
+    }
   }
 
   private async require(name: string, sessions: SessionStore = this.store.sessions): Promise<StoredSession> {
@@ -1002,6 +1050,11 @@ function noticesOf(told: Told): Notice[] {
     });
   for (const change of told.changes) notices.push({ kind: 'change', change });
   return notices;
+}
+
+/** An event the agent itself gave (its output), not the runtime's end of the run nor an approval's. */
+function isAgentEvent(type: string): boolean {
+  return type !== 'session_stop' && type !== 'approval_request' && type !== 'approval_answer';
 }
 
 function ignoreNotFound(error: unknown): void {

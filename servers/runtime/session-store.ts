@@ -34,6 +34,8 @@ export interface StoredRun extends Run {
   retry?: OutputRetry;
   /** Which runner may run it, until when, under which attempt (leases.ts). */
   lease?: RunLease;
+  /** When the agent's first event of the run was recorded (the metrics' time to first event). */
+  first_event_at?: string;
 }
 
 /** The second attempt of a run: its prompt, and what the first attempt recorded and billed. */
@@ -70,7 +72,7 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 export function toSession(stored: StoredSession, at: FiguresAt = { now: Date.now() }): Session {
   const { _id, runs, conversation_started, output_schema, pending_approvals, model, ...rest } = stored;
   const publicRuns = runs.map(
-    ({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, ...run }) => run,
+    ({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, first_event_at, ...run }) => run,
   );
   const usage = noUsage();
   let cost = 0;

@@ -47,6 +47,8 @@ export class WebhookSender {
     private readonly store: WebhookStore,
     private readonly options: WebhookOptions,
     private readonly logger: Logger,
+    /** Told how each recorded attempt went (the metrics). */
+    private readonly attempted: (outcome: 'delivered' | 'retried' | 'given_up') => void = () => {},
   ) {
     this.guard = { allow: webhookAllowlist(options), resolve: options.resolve ?? systemResolve };
   }
@@ -175,6 +177,7 @@ export class WebhookSender {
     kept: boolean,
   ): void {
     const what = `webhook ${shown(delivery.url)} for run ${delivery.run} of session '${delivery.session}' (delivery ${delivery.id})`;
+    if (kept) this.attempted(outcome.state === 'pending' ? 'retried' : outcome.state);
     if (!kept) {
       this.logger.warn(`${what}: attempt ${attempts} outlasted its claim; another sender has it now`);
     } else if (outcome.state === 'pending') {

@@ -226,6 +226,15 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     assert.deepEqual(await page.locator('.queue li a').allInnerTexts(), ['waiting-1', 'waiting-2']);
     assert.match(await page.locator('.facts').innerText(), new RegExp(stack.dataDir.replace(/[/.]/g, '\\$&')));
     assert.match(await page.getByTestId('registry-status').innerText(), /answers/);
+    // The last hour, as GET /runtime tells it: the runs of the tests above ended, each with a duration.
+    const { last_hour } = await ao.runtimeInfo();
+    assert.ok(last_hour.runs_ended > 0 && last_hour.time_to_first_event_seconds.count > 0, JSON.stringify(last_hour));
+    assert.match(
+      await page.getByTestId('last-hour').innerText(),
+      new RegExp(`Last hour\\s+${last_hour.runs_ended} runs ended`),
+    );
+    assert.match(await page.getByTestId('run-duration').innerText(), /^[\d.]+ m?s \(p90 [\d.]+ m?s\)$/);
+    assert.match(await page.getByTestId('time-to-first-event').innerText(), /^[\d.]+ m?s \(p90 [\d.]+ m?s\)$/);
     await screenshot(page, 'runtime');
 
     // The board, with failed and running first; the tab title counts them.

@@ -16,6 +16,7 @@ import {
   type StreamedEvent,
 } from '../support/replicas.js';
 import { startHttpStub, type HttpStub } from '../support/servers.js';
+import { parse, type Sample, sum } from '../support/prometheus.js';
 
 const message = (text: string): EventInput => ({ type: 'message', data: { role: 'assistant', text } });
 const ending = (text: string): EventInput[] => [
@@ -269,6 +270,31 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
       delivered.filter((d) => d.session === name),
       [{ session: name, state: 'finished' }],
     );
+  });
+
+  it('counts per replica (its instance label) and tells the shared state from the database on both', async () => {
+    const scrape = async (via: Orchestrator) => parse(await via.metrics());
+    const finished = (samples: Sample[]) => sum(samples, 'aof_runs_ended_total', { state: 'finished' });
+    const [beforeA, beforeB] = [await scrape(viaA), await scrape(viaB)];
+    const endedOnA = await fresh('count');
+    await viaA.sessions.appendEvents(endedOnA, [{ type: 'session_start', data: {} }, ...ending('on A')]);
+    const endedOnB = await fresh('count');
+    await viaB.sessions.appendEvents(endedOnB, [{ type: 'session_start', data: {} }, ...ending('on B')]);
+    await fresh('count-queued');
+    const [afterA, afterB] = [await scrape(viaA), await scrape(viaB)];
+    assert.equal(finished(afterA) - finished(beforeA), 1, 'A counted the end it recorded');
+    assert.equal(finished(afterB) - finished(beforeB), 1, 'B counted the end it recorded');
+    const instance = (samples: Sample[]) =>
+      samples.find((s) => s.name === 'aof_runs_ended_total' && s.labels.state === 'finished')?.labels.instance;
+    assert.ok(instance(afterA) && instance(afterB) && instance(afterA) !== instance(afterB), 'one instance each');
+    const info = await viaB.runtimeInfo();
+    const counts = (await viaA.sessions.list()).counts;
+    for (const samples of [afterA, afterB]) {
+      assert.equal(sum(samples, 'aof_runs_queued'), info.queued);
+      assert.ok(info.queued >= 1);
+      for (const [state, count] of Object.entries(counts)) assert.equal(sum(samples, 'aof_sessions', { state }), count);
+      assert.equal(sum(samples, 'aof_store_up'), 1);
+    }
   });
 
   it('keeps a stream on B going across a database restart, with no event lost', async function () {

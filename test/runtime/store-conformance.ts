@@ -694,6 +694,7 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.equal((await store.callbacks.find('p'))[2]?.result, 'done: b', 'the first one stays');
         assert.deepEqual(await store.callbacks.find('nobody'), []);
         assert.deepEqual((await store.callbacks.pendingParents()).sort(), ['other', 'p']);
+        assert.equal(await store.callbacks.countPending(), 5, 'b, race, a, c of p and x of other');
       });
 
       it('settles only pending callbacks: of settles at once exactly one changes each', async () => {
@@ -720,6 +721,7 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         );
         assert.deepEqual(await store.callbacks.find('p', 'pending'), []);
         assert.deepEqual(await store.callbacks.pendingParents(), []);
+        assert.equal(await store.callbacks.countPending(), 0);
         const settled = await store.callbacks.find('p');
         assert.equal(settled.length, 3);
         for (const one of settled) {
@@ -820,6 +822,7 @@ export function storeConformance(label: string, backend: StoreBackend): void {
           ['wh_a'],
         );
         assert.equal(await store.webhooks.nextDueInMs(), 0);
+        assert.equal(await store.webhooks.countPending(), 2);
       });
 
       it('gives each due delivery to one claimant, also when many claim at once', async () => {
@@ -841,6 +844,7 @@ export function storeConformance(label: string, backend: StoreBackend): void {
           'at most the limit',
         );
         assert.deepEqual(await store.webhooks.claim('late', 60_000, 10), [], 'claimed ones are not due');
+        assert.equal(await store.webhooks.countPending(), 12, 'claimed ones are pending still');
         assert.ok((await store.webhooks.nextDueInMs())! > 50_000, 'due again when the claims end');
       });
 
@@ -864,6 +868,7 @@ export function storeConformance(label: string, backend: StoreBackend): void {
           false,
           'the claim ended with the attempt',
         );
+        assert.equal(await store.webhooks.countPending(), 0, 'a delivered one is not pending');
       });
 
       it('records failed attempts, due again after the retry pause, until delivered or given up', async () => {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { RuntimeInfo } from '../../../sdk/types.js';
 import { describe } from '../api.js';
-import { ago } from '../attention.js';
+import { ago, formatDuration } from '../attention.js';
 import { useClient } from '../client-context.js';
 import { useNow, useSessionChanges } from '../live.js';
 import { href } from '../router.js';
@@ -105,6 +105,7 @@ export function RuntimeView() {
         )}
         {info.queued > info.queue.length && <p class="muted">and {info.queued - info.queue.length} more</p>}
       </div>
+      <LastHour info={info} />
       <dl class="facts card">
         <div>
           <dt>Version</dt>
@@ -154,5 +155,31 @@ export function RuntimeView() {
         {cleaned && <p role="status">{cleaned}</p>}
       </div>
     </section>
+  );
+}
+
+/** Runs of the last hour: how many ended, and the median (90th percentile) of their duration and of their agents' time to a first event. */
+function LastHour({ info }: { info: RuntimeInfo }) {
+  const { runs_ended, run_duration_seconds: duration, time_to_first_event_seconds: first } = info.last_hour;
+  const quantiles = (q: RuntimeInfo['last_hour']['run_duration_seconds']) =>
+    q.p50 === null
+      ? '–'
+      : `${formatDuration(Math.round(q.p50 * 1000))} (p90 ${formatDuration(Math.round((q.p90 ?? q.p50) * 1000))})`;
+  return (
+    <div class="card" data-testid="last-hour">
+      <h2>
+        Last hour <span class="muted">{runs_ended} runs ended</span>
+      </h2>
+      <dl class="recent">
+        <div>
+          <dt>Run duration, median</dt>
+          <dd data-testid="run-duration">{quantiles(duration)}</dd>
+        </div>
+        <div>
+          <dt>Time to first event, median</dt>
+          <dd data-testid="time-to-first-event">{quantiles(first)}</dd>
+        </div>
+      </dl>
+    </div>
   );
 }

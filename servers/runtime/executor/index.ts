@@ -77,8 +77,8 @@ export function executorOptionsFromEnv(
 
 /** What the rest of the runtime adds to each run: the agent's environment, and watching its progress. */
 export interface RunHooks {
-  /** More environment for the agent of `session` (who it is, where the runtime is). */
-  env(session: string): Record<string, string>;
+  /** More environment for the agent of `session`'s `run` (who it is, where the runtime is, its TRACEPARENT). */
+  env(session: string, stored: StoredSession, run: StoredRun): Record<string, string>;
   /** A run's process exists (or was re-adopted); resolves to a function to call once it has ended. */
   started(session: string, run: StoredRun): Promise<() => void>;
   /** The run's output so far was recorded; `parser` knows what it was billed. */
@@ -274,6 +274,7 @@ class LocalExecutor implements Executor {
     entry.fenced = true;
     this.options.logger.warn(
       `session '${entry.claim.session.name}': run ${entry.claim.run.number} is no longer this runner's; ending its agent`,
+      { session: entry.claim.session.name, run: entry.claim.run.number },
     );
     void entry.spawned.then(() => {
       if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
@@ -352,7 +353,7 @@ class LocalExecutor implements Executor {
           args,
           files,
           session.project_dir,
-          agentEnv(session, { ...this.options.env, ...this.hooks?.env(name) }),
+          agentEnv(session, { ...this.options.env, ...this.hooks?.env(name, session, run) }),
         );
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
@@ -403,7 +404,10 @@ class LocalExecutor implements Executor {
     const prompt = run.retry?.prompt ?? run.prompt;
     const adopted = adoptAgent(files);
     if (adopted) {
-      this.options.logger.info(`re-adopted the running agent of session '${session.name}' (pid ${adopted.pid})`);
+      this.options.logger.info(`re-adopted the running agent of session '${session.name}' (pid ${adopted.pid})`, {
+        session: session.name,
+        run: run.number,
+      });
       entry.attach(adopted);
       // Spawned before the last runtime could say so: running from now at the latest.
       if (run.state === 'queued') await this.record(entry, [], { started: true });
@@ -426,14 +430,15 @@ class LocalExecutor implements Executor {
    */
   private async failUnexpectedly(entry: ActiveRun, error: unknown): Promise<void> {
     const name = entry.claim.session.name;
-    this.options.logger.error(`run of session '${name}' failed in the executor`, error);
+    const where = { session: name, run: entry.claim.run.number };
+    this.options.logger.error(`run of session '${name}' failed in the executor`, error, where);
     if (this.detaching) return;
     try {
       if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
       const reason = unexpectedFailureReason(error);
       await this.end(entry, { exit_code: null, signal: null, reason });
     } catch (again) {
-      this.options.logger.error(`could not record the failure of session '${name}'`, again);
+      this.options.logger.error(`could not record the failure of session '${name}'`, again, where);
     }
   }
 
@@ -569,6 +574,7 @@ class LocalExecutor implements Executor {
     const reason = this.options.where ? `${failure} (${this.options.where})` : failure;
     this.options.logger.warn(
       `run ${entry.claim.run.number} of session '${entry.claim.session.name}' failed to start: ${reason}`,
+      { session: entry.claim.session.name, run: entry.claim.run.number },
     );
     await this.end(entry, { exit_code: null, signal: null, reason });
   }

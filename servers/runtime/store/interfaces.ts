@@ -148,6 +148,8 @@ export interface CallbackStore {
   find(parent: string, status?: Callback['status']): Promise<Callback[]>;
   /** Every parent that has pending callbacks. */
   pendingParents(): Promise<string[]>;
+  /** How many callbacks are pending, for every parent (the metrics' gauge). */
+  countPending(): Promise<number>;
   /**
    * The parents with pending callbacks that may be resumed with them now, in one query: the parent
    * was deleted or its last run ended, and none of its callback children is queued or running.
@@ -224,6 +226,8 @@ export interface WebhookStore {
    * counts from its claim's end), or null when none is pending.
    */
   nextDueInMs(): Promise<number | null>;
+  /** How many deliveries are pending (the outbox's backlog, for the metrics' gauge). */
+  countPending(): Promise<number>;
   /**
    * Deletes finished (delivered or given up) deliveries that finished more than `olderThanMs` ago,
    * and those beyond the `keep` most recently finished; resolves with how many. Pending ones stay.

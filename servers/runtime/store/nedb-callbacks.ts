@@ -46,6 +46,10 @@ export class NedbCallbackStore implements CallbackStore {
     return [...new Set(docs.map((doc) => doc.parent))];
   }
 
+  countPending(): Promise<number> {
+    return this.db.count({ status: 'pending' });
+  }
+
   async deliverableParents(): Promise<string[]> {
     const ready: string[] = [];
     for (const name of await this.pendingParents()) {

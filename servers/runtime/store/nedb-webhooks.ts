@@ -140,6 +140,10 @@ export class NedbWebhookStore implements WebhookStore {
     return Math.max(0, at - Date.now());
   }
 
+  countPending(): Promise<number> {
+    return this.db.count({ state: 'pending' });
+  }
+
   async prune(options: { olderThanMs: number; keep: number }): Promise<number> {
     const removed = await this.turns.run('', async () => {
       const finished = await this.db.find({ state: { $ne: 'pending' } }).sort({ finished_at: -1, _id: 1 });

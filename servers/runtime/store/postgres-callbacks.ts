@@ -50,6 +50,13 @@ export class PostgresCallbackStore implements CallbackStore {
     return rows.map((row) => row.parent);
   }
 
+  async countPending(): Promise<number> {
+    const { rows } = await this.db.query<{ n: string }>(
+      "SELECT count(*) AS n FROM aof_callbacks WHERE status = 'pending'",
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async deliverableParents(): Promise<string[]> {
     // `state` is the state of the session's last run; children are found by the index on the parent.
     const { rows } = await this.db.query<{ parent: string }>(

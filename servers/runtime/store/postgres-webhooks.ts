@@ -92,6 +92,13 @@ export class PostgresWebhookStore implements WebhookStore {
     return ms === null || ms === undefined ? null : Math.max(0, Number(ms));
   }
 
+  async countPending(): Promise<number> {
+    const { rows } = await this.db.query<{ n: string }>(
+      "SELECT count(*) AS n FROM aof_webhooks WHERE state = 'pending'",
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async prune(options: { olderThanMs: number; keep: number }): Promise<number> {
     const { rowCount } = await this.db.query(
       `DELETE FROM aof_webhooks WHERE state <> 'pending' AND (
