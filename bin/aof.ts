@@ -7,6 +7,8 @@ import { VERSION, type RunningServer } from '../servers/common/server.js';
 import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 import { startRegistry } from '../servers/registry/server.js';
 import { startRuntime } from '../servers/runtime/server.js';
+import { ensureTokenFile } from '../servers/common/token-file.js';
+import { tokenFromFile } from '../sdk/token-file.js';
 
 type Which = 'both' | 'runtime' | 'registry';
 
@@ -14,14 +16,14 @@ type Which = 'both' | 'runtime' | 'registry';
 async function serve(which: Which): Promise<void> {
   const env = readServerEnvironment();
   const started: RunningServer[] = [];
+  const logger = createLogger('aof');
   const common = {
     dataDir: env.dataDir,
     databaseUrl: env.databaseUrl,
-    token: env.token,
+    token: env.token ?? (await dataDirToken(env.dataDir, logger)),
     allowedOrigins: env.allowedOrigins,
     allowedHosts: env.allowedHosts,
   };
-  const logger = createLogger('aof');
   try {
     if (which !== 'runtime') {
       started.push(
@@ -29,6 +31,7 @@ async function serve(which: Which): Promise<void> {
           ...common,
           url: env.registryUrl,
           agentsDir: env.agentsDir,
+          runtimeUrl: () => env.runtimeUrl.origin,
           logger: createLogger('registry'),
         }),
       );
@@ -72,6 +75,15 @@ async function serve(which: Which): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+/** Without AGENT_ORCHESTRATOR_API_TOKEN, the data dir's token (made at the first start): never no token. */
+async function dataDirToken(dataDir: string, logger: ReturnType<typeof createLogger>): Promise<string> {
+  const { token, path, created } = await ensureTokenFile(dataDir);
+  logger.info(
+    `${created ? 'made an admin token' : 'using the admin token'} in ${path} (AGENT_ORCHESTRATOR_API_TOKEN unset); clients of this user find it there`,
+  );
+  return token;
+}
+
 const RUNNER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$/;
 
 /** `aof runner`: claims runs from a runtime and runs their agents here until SIGINT or SIGTERM. */
@@ -98,7 +110,7 @@ async function runner(opts: Record<string, unknown>): Promise<void> {
     tags: list(text('tags')),
     maxConcurrent: max === undefined ? undefined : Number(max),
     dataDir: env.dataDir,
-    token: env.token,
+    token: env.token ?? tokenFromFile(process.env),
     logger: createLogger('runner'),
   });
   process.on('unhandledRejection', (reason) =>

@@ -39,6 +39,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the caller's credential names
+         * @description A person (the servers' token) or an agent (a run's credential). The Agent Registry asks this to
+         *     check credentials it does not hold itself.
+         */
+        get: operations["whoAmI"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -541,6 +562,27 @@ export interface components {
             spec: Record<string, unknown>;
             /** @description The Claude Code conversation saved after the session's last run (gzip, base64), to restore before resuming it. */
             conversation: string | null;
+            /**
+             * @description The run's own credential, for its agent (and only its agent): good while the run lasts, scoped
+             *     to the session's subtree. Never logged or stored by the runner.
+             */
+            credential?: string;
+        };
+        /**
+         * @description Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN
+         *     and the data dir's token) or an agent (`name` is its session, `run` the run its credential is for).
+         */
+        Principal: {
+            /** @enum {string} */
+            kind: "person" | "agent";
+            name: string;
+            /**
+             * @description A person's role
+             * @enum {string}
+             */
+            role?: "admin";
+            /** @description An agent's run */
+            run?: number;
         };
         LeaseRef: {
             session: components["schemas"]["Name"];
@@ -1160,6 +1202,7 @@ export interface components {
          *     - `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)
          *     - `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)
          *     - `forbidden` [403]: refused for another reason
+         *     - `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why
          *     - `not-found` [404]: no such route
          *     - `session-not-found` [404]: no session by that name
          *     - `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name
@@ -1191,7 +1234,7 @@ export interface components {
          *     - `runner-version` [409]: the runner's aof version is not the runtime's
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version";
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
          *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
@@ -1242,6 +1285,11 @@ export interface components {
             on_timeout?: "deny" | "allow";
             /** @description What the model is told when a request is denied at the timeout. */
             timeout_message?: string;
+            /**
+             * @description Whether an agent the session works for (its parent, or any ancestor) may answer its requests
+             *     with its own credential. Default `false`: only a person answers.
+             */
+            ancestors_may_answer?: boolean;
         };
     };
     responses: {
@@ -1307,6 +1355,28 @@ export interface operations {
                     "application/json": components["schemas"]["RuntimeInfo"];
                 };
             };
+            default: components["responses"]["Problem"];
+        };
+    };
+    whoAmI: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Principal"];
+                };
+            };
+            401: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import { mountOperations, ContractViolation, type Handlers } from './operations.js';
+import { mountOperations, ContractViolation, type Authorize, type Handlers } from './operations.js';
 import { HttpProblem } from './problem.js';
 import { securityGuard, type SecurityOptions } from './security.js';
 import type { OpenApiDocument } from './openapi-document.js';
@@ -15,6 +15,8 @@ export interface AppOptions<Ops> {
   api: 'registry' | 'runtime';
   handlers: Handlers<Ops>;
   security: SecurityOptions;
+  /** Who may make which request (the caller is `principalOf(input.ctx)`); everyone may when absent. */
+  authorize?: Authorize;
   logger: Logger;
   /** Served after the security checks and before the API (the dashboard's files, the registry proxy). */
   extras?: Koa.Middleware[];
@@ -25,7 +27,7 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
   const document: OpenApiDocument = options.api === 'registry' ? registryDocument : runtimeDocument;
   const app = new Koa();
   const router = new Router();
-  mountOperations<Ops>(router, options.api, document, contract, options.handlers);
+  mountOperations<Ops>(router, options.api, document, contract, options.handlers, options.authorize);
 
   app.use(problemResponses(options.logger));
   app.use(securityGuard(options.security));

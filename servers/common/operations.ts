@@ -9,7 +9,7 @@ import { fieldErrors, type SchemaCompiler } from './validation.js';
 
 /* ---------- Types: handlers are typed by the generated `operations` interface ---------- */
 
-interface OperationShape {
+export interface OperationShape {
   parameters: { query?: unknown; header?: unknown; path?: unknown };
   requestBody?: unknown;
   responses: object;
@@ -88,6 +88,12 @@ export class ContractViolation extends Error {
 }
 
 /**
+ * Decides, after the request is validated and before its handler runs, whether the caller may make it:
+ * throws (a 403) when not; may narrow the input (an agent's new session gets its parent forced).
+ */
+export type Authorize = (operationId: string, input: OperationInput<OperationShape>) => Promise<void> | void;
+
+/**
  * Registers every operation of `document` on `router`. Throws at start-up when an operation has no
  * handler or a handler has no operation, so code and contract cannot drift apart.
  */
@@ -97,6 +103,7 @@ export function mountOperations<Ops>(
   document: OpenApiDocument,
   compiler: SchemaCompiler,
   handlers: Handlers<Ops>,
+  authorize?: Authorize,
 ): void {
   const unused = new Set(Object.keys(handlers));
   for (const [path, item] of Object.entries(document.paths)) {
@@ -119,6 +126,7 @@ export function mountOperations<Ops>(
       const koaPath = path.replace(/\{([^}]+)\}/g, ':$1');
       router[method](operationId, koaPath, async (ctx) => {
         const input = validateRequest(ctx, compiled);
+        await authorize?.(operationId, input as unknown as OperationInput<OperationShape>);
         const result = (await handler(input)) as {
           status: number;
           body?: unknown;

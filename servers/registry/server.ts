@@ -6,11 +6,23 @@ import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } fr
 import type { AgentStore } from './agent-store.js';
 import { openAgentStore } from './agent-store-select.js';
 import { importAgentFolders } from './folder-import.js';
+import { runtimeAuthenticator } from './credentials.js';
+import { isAgent, outOfScope, principalOf } from '../common/principal.js';
 
 export interface RegistryOptions extends CommonServerOptions {
   /** Folder of blueprints kept as files, imported at start. */
   agentsDir?: string | undefined;
+  /** The Agent Runtime, asked who an agent's credential names (credentials.ts). Without it, agents are refused. */
+  runtimeUrl?: (() => string | undefined) | undefined;
 }
+
+/** The operations that change blueprints: for people only. */
+const WRITES: Partial<Record<keyof operations, string>> = {
+  createAgent: 'create blueprints',
+  updateAgent: 'change blueprints',
+  deleteAgent: 'delete blueprints',
+  setAgentStatus: 'activate or deactivate blueprints',
+};
 
 export function startRegistry(options: RegistryOptions): Promise<RunningServer> {
   return serveLocked(options, 'registry', 'Agent Registry', async () => {
@@ -29,6 +41,13 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
         allowedOrigins: options.allowedOrigins ?? [],
         allowedHosts: options.allowedHosts,
         token: options.token,
+        authenticate: options.runtimeUrl ? runtimeAuthenticator(options.runtimeUrl) : undefined,
+      },
+      authorize: (operationId, { ctx }) => {
+        const principal = principalOf(ctx);
+        const write = WRITES[operationId as keyof operations];
+        if (write && isAgent(principal))
+          throw outOfScope(principal, write, 'agents read blueprints; only a person changes them');
       },
       logger: options.logger,
     });

@@ -31,6 +31,8 @@ export interface StoredRun extends Run {
   retry?: OutputRetry;
   /** Which runner may run it, until when, under which attempt (leases.ts). */
   lease?: RunLease;
+  /** The hash of the run's own credential, given to its agent when it was claimed (agent-credentials.ts). */
+  credential_hash?: string;
 }
 
 /** The second attempt of a run: its prompt, and what the first attempt recorded and billed. */
@@ -67,7 +69,7 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 export function toSession(stored: StoredSession): Session {
   const { _id, runs, conversation_started, output_schema, pending_approvals, model, ...rest } = stored;
   const publicRuns = runs.map(
-    ({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, ...run }) => run,
+    ({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, credential_hash, ...run }) => run,
   );
   const usage: Usage = {
     input_tokens: 0,
