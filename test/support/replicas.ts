@@ -17,6 +17,9 @@ export interface Replica {
   kill(): Promise<void>;
 }
 
+/** The token replicas share (the same one, as replicas behind one name must have). */
+export const REPLICA_TOKEN = 'replica-token-5d2e8c';
+
 /** Starts a runtime process on `databaseUrl` (the embedded store when undefined), with more `env`, and resolves once it listens. */
 export async function startReplica(
   databaseUrl: string | undefined,
@@ -33,6 +36,7 @@ export async function startReplica(
       // No registry: sessions are made without an agent.
       AGENT_ORCHESTRATOR_AGENT_API_URL: await deadUrl(),
       AGENT_ORCHESTRATOR_EXECUTOR: 'none',
+      AGENT_ORCHESTRATOR_API_TOKEN: REPLICA_TOKEN,
       ...(databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl } : {}),
       ...env,
     },
@@ -50,7 +54,11 @@ export async function startReplica(
 }
 
 /** A client of one replica (no parent session: tests start top-level sessions). */
-export const clientOf = (replica: Replica): Orchestrator => new Orchestrator({ runtimeUrl: replica.url, parent: null });
+export const clientOf = (replica: Replica): Orchestrator =>
+  new Orchestrator({ runtimeUrl: replica.url, token: REPLICA_TOKEN, parent: null });
+
+/** The header a raw request to a replica sends. */
+export const REPLICA_AUTH = { authorization: `Bearer ${REPLICA_TOKEN}` } as const;
 
 /** Two replicas on one database, started at once, and a client of each. */
 export async function startPair(
@@ -98,7 +106,10 @@ export function followEvents(
     answered = resolve;
   });
   const done = (async () => {
-    const response = await fetch(`${url}/sessions/${name}/events/stream`, { headers, signal: controller.signal });
+    const response = await fetch(`${url}/sessions/${name}/events/stream`, {
+      headers: { ...REPLICA_AUTH, ...headers },
+      signal: controller.signal,
+    });
     if (response.status !== 200)
       throw new Error(`event stream of ${name}: ${response.status} ${await response.text()}`);
     answered();
