@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Orchestrator, type EventInput, type WebhookPayload } from '../../sdk/index.js';
+import type { Orchestrator, EventInput, WebhookPayload } from '../../sdk/index.js';
 import { eventually } from '../support/processes.js';
 import { queryDatabase, freshDatabase, STORE_BACKENDS } from '../support/postgres.js';
 import { clientOf, startReplica, type Replica } from '../support/replicas.js';
