@@ -9,6 +9,7 @@ import { startRegistry } from '../servers/registry/server.js';
 import { startRuntime } from '../servers/runtime/server.js';
 import { ensureTokenFile } from '../servers/common/token-file.js';
 import { tokenFromFile } from '../sdk/token-file.js';
+import { Orchestrator } from '../sdk/index.js';
 
 type Which = 'both' | 'runtime' | 'registry';
 
@@ -152,6 +153,44 @@ program
   .option('--max', 'Runs at once on this runner (default: AGENT_ORCHESTRATOR_MAX_CONCURRENT, else 8)')
   .example('runner --runtime http://10.0.0.5:8765,http://10.0.0.6:8765 --name build-1 --tags linux,gpu --max 4')
   .action((opts: Record<string, unknown>) => runner(opts));
+
+/** `aof token ...`: people's named tokens, through the runtime (with the admin's token: the variable, or the data dir's). */
+async function token(action: 'create' | 'list' | 'revoke', name: string | undefined, opts: Record<string, unknown>) {
+  const ao = new Orchestrator({ parent: null });
+  const json = opts.json === true;
+  const out = (value: unknown, text: string) => process.stdout.write(`${json ? JSON.stringify(value) : text}\n`);
+  if (action === 'list') {
+    const tokens = await ao.tokens.list();
+    return out({ tokens }, tokens.map((t) => `${t.name}\t${t.role}\t${t.created_at}`).join('\n') || '(no tokens)');
+  }
+  if (!name) throw new Error(`give the token's name: aof token ${action} NAME`);
+  if (action === 'revoke') {
+    await ao.tokens.revoke(name);
+    return out({ revoked: name }, `revoked ${name}`);
+  }
+  const role = opts.role === undefined || opts.role === true ? undefined : String(opts.role);
+  if (role !== 'admin' && role !== 'operator' && role !== 'viewer')
+    throw new Error(`--role must be admin, operator or viewer, not '${role ?? ''}'`);
+  const made = await ao.tokens.create(name, role);
+  out(
+    made,
+    `${made.token}\n(token '${made.name}', role ${made.role}: shown this once; give it as AGENT_ORCHESTRATOR_API_TOKEN)`,
+  );
+}
+
+program
+  .command('token create <name>', "Make a person's named token with a role (admin, operator, viewer); prints it once")
+  .option('--role', 'admin (everything), operator (sessions and approvals), viewer (read only)')
+  .option('--json', 'Print JSON')
+  .action((name: string, opts: Record<string, unknown>) => token('create', name, opts));
+program
+  .command('token list', "List people's named tokens (names and roles, never the tokens)")
+  .option('--json', 'Print JSON')
+  .action((opts: Record<string, unknown>) => token('list', undefined, opts));
+program
+  .command('token revoke <name>', 'Revoke a named token: refused from then on')
+  .option('--json', 'Print JSON')
+  .action((name: string, opts: Record<string, unknown>) => token('revoke', name, opts));
 
 const parsed = asksForHelp(process.argv)
   ? withTrimmedLines(() => program.parse(process.argv, { lazy: true }))

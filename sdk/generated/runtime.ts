@@ -60,6 +60,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** People's named tokens (admin only) */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Make a named token for a person, with a role (admin only)
+         * @description `admin` may do everything; `operator` works with sessions and approvals (no blueprint or token
+         *     management, no runner endpoints); `viewer` only reads. The token is in this answer only: the
+         *     runtime keeps its hash.
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tokens/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a named token (admin only); it is refused from then on */
+        delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -576,13 +618,32 @@ export interface components {
             /** @enum {string} */
             kind: "person" | "agent";
             name: string;
-            /**
-             * @description A person's role
-             * @enum {string}
-             */
-            role?: "admin";
+            role?: components["schemas"]["Role"];
             /** @description An agent's run */
             run?: number;
+        };
+        /**
+         * @description A person's role
+         * @enum {string}
+         */
+        Role: "admin" | "operator" | "viewer";
+        Token: {
+            name: components["schemas"]["Name"];
+            role: components["schemas"]["Role"];
+            /** Format: date-time */
+            created_at: string;
+        };
+        TokenCreate: {
+            name: components["schemas"]["Name"];
+            role: components["schemas"]["Role"];
+        };
+        TokenCreated: {
+            name: components["schemas"]["Name"];
+            role: components["schemas"]["Role"];
+            /** Format: date-time */
+            created_at: string;
+            /** @description The token: shown this once, kept only as a hash */
+            token: string;
         };
         LeaseRef: {
             session: components["schemas"]["Name"];
@@ -1377,6 +1438,77 @@ export interface operations {
                 };
             };
             401: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every named token, by name (never the token itself) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tokens: components["schemas"]["Token"][];
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Made; `token` is shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            409: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -966,6 +966,108 @@ export const runtimeDocument: OpenApiDocument = {
         }
       }
     },
+    "/tokens": {
+      "get": {
+        "operationId": "listTokens",
+        "tags": [
+          "health"
+        ],
+        "summary": "People's named tokens (admin only)",
+        "responses": {
+          "200": {
+            "description": "Every named token, by name (never the token itself)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "tokens"
+                  ],
+                  "properties": {
+                    "tokens": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Token"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createToken",
+        "tags": [
+          "health"
+        ],
+        "summary": "Make a named token for a person, with a role (admin only)",
+        "description": "`admin` may do everything; `operator` works with sessions and approvals (no blueprint or token\nmanagement, no runner endpoints); `viewer` only reads. The token is in this answer only: the\nruntime keeps its hash.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TokenCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Made; `token` is shown this once",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TokenCreated"
+                }
+              }
+            }
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/tokens/{name}": {
+      "parameters": [
+        {
+          "name": "name",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/Name"
+          }
+        }
+      ],
+      "delete": {
+        "operationId": "revokeToken",
+        "tags": [
+          "health"
+        ],
+        "summary": "Revoke a named token (admin only); it is refused from then on",
+        "responses": {
+          "204": {
+            "description": "Revoked"
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/sessions": {
       "get": {
         "operationId": "listSessions",
@@ -2369,16 +2471,84 @@ export const runtimeDocument: OpenApiDocument = {
             "maxLength": 200
           },
           "role": {
-            "type": "string",
-            "enum": [
-              "admin"
-            ],
-            "description": "A person's role"
+            "$ref": "#/components/schemas/Role"
           },
           "run": {
             "type": "integer",
             "minimum": 1,
             "description": "An agent's run"
+          }
+        }
+      },
+      "Role": {
+        "type": "string",
+        "enum": [
+          "admin",
+          "operator",
+          "viewer"
+        ],
+        "description": "A person's role"
+      },
+      "Token": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "role",
+          "created_at"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "TokenCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "role"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          }
+        }
+      },
+      "TokenCreated": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "role",
+          "created_at",
+          "token"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "token": {
+            "type": "string",
+            "description": "The token: shown this once, kept only as a hash"
           }
         }
       },

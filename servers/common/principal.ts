@@ -15,6 +15,9 @@ export type AgentPrincipal = Principal & { kind: 'agent'; run: number };
 /** How an agent's run credential begins (servers/runtime/agent-credentials.ts). */
 export const AGENT_CREDENTIAL_PREFIX = 'aofa_';
 
+/** How a person's named token begins (servers/runtime/tokens.ts). */
+export const NAMED_TOKEN_PREFIX = 'aoft_';
+
 export const ADMIN: PersonPrincipal = { kind: 'person', name: 'admin', role: 'admin' };
 
 export const isAgent = (principal: Principal): principal is AgentPrincipal => principal.kind === 'agent';
@@ -27,6 +30,11 @@ export function principalOf(ctx: Context): Principal {
 /** How a refusal names the caller. */
 export const describe = (principal: Principal): string =>
   isAgent(principal) ? `the agent of session '${principal.name}'` : `${principal.name} (${principal.role ?? 'person'})`;
+
+/** 403 `forbidden`: a person whose role does not allow `operation`. */
+export function forbiddenFor(person: Principal, operation: string, why: string): HttpProblem {
+  return new HttpProblem(403, `${describe(person)} may not ${operation}: ${why}`, { code: 'forbidden' });
+}
 
 /** 403 `out-of-scope`: what was refused, and why. */
 export function outOfScope(principal: Principal, what: string, why: string): HttpProblem {

@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { HttpProblem } from './problem.js';
-import { ADMIN, AGENT_CREDENTIAL_PREFIX, type Principal } from './principal.js';
+import { ADMIN, AGENT_CREDENTIAL_PREFIX, NAMED_TOKEN_PREFIX, type Principal } from './principal.js';
 
 export interface SecurityOptions {
   /** The URL the server answers at; its host and port are the ones a request may name. */
@@ -50,7 +50,8 @@ export function securityGuard(options: SecurityOptions): Middleware {
       if (principal) return principal;
     }
     // Without a token, any local process is trusted, as before; an agent's credential is still checked.
-    if (!tokenDigest && !credential?.startsWith(AGENT_CREDENTIAL_PREFIX)) return ADMIN;
+    const ours = credential?.startsWith(AGENT_CREDENTIAL_PREFIX) || credential?.startsWith(NAMED_TOKEN_PREFIX);
+    if (!tokenDigest && !ours) return ADMIN;
     ctx.set('WWW-Authenticate', 'Bearer');
     throw new HttpProblem(401, 'A valid bearer token is required (AGENT_ORCHESTRATOR_API_TOKEN)', {
       errors: [
@@ -60,7 +61,9 @@ export function securityGuard(options: SecurityOptions): Middleware {
             ? 'is missing'
             : credential.startsWith(AGENT_CREDENTIAL_PREFIX)
               ? "is an agent's credential that is no longer good (its run ended, or it is not this runtime's)"
-              : 'is not the expected token',
+              : credential.startsWith(NAMED_TOKEN_PREFIX)
+                ? 'is not a token of this runtime (it was revoked, or never made)'
+                : 'is not the expected token',
         },
       ],
     });

@@ -1,10 +1,11 @@
 /**
  * The registry holds one credential itself, the servers' token. An agent's run credential lives with
- * its run in the Agent Runtime, so the registry asks the runtime who it names (`GET /whoami`), on
+ * its run in the Agent Runtime, and people's named tokens in its store, so the registry asks the
+ * runtime who they name (`GET /whoami`), on
  * each request: a credential dies the moment its run ends, and no copy of the runtime's store has
  * to be kept here. Blueprints are read rarely (once per session start), so the extra call is cheap.
  */
-import { AGENT_CREDENTIAL_PREFIX, type Principal } from '../common/principal.js';
+import { AGENT_CREDENTIAL_PREFIX, NAMED_TOKEN_PREFIX, type Principal } from '../common/principal.js';
 import { HttpProblem } from '../common/problem.js';
 
 const TIMEOUT_MS = 10_000;
@@ -14,7 +15,7 @@ export function runtimeAuthenticator(
   runtimeUrl: () => string | undefined,
 ): (credential: string) => Promise<Principal | undefined> {
   return async (credential) => {
-    if (!credential.startsWith(AGENT_CREDENTIAL_PREFIX)) return undefined;
+    if (!credential.startsWith(AGENT_CREDENTIAL_PREFIX) && !credential.startsWith(NAMED_TOKEN_PREFIX)) return undefined;
     const base = runtimeUrl()?.replace(/\/+$/, '');
     if (!base) return undefined;
     let response: Response;

@@ -7,7 +7,7 @@ import type { AgentStore } from './agent-store.js';
 import { openAgentStore } from './agent-store-select.js';
 import { importAgentFolders } from './folder-import.js';
 import { runtimeAuthenticator } from './credentials.js';
-import { isAgent, outOfScope, principalOf } from '../common/principal.js';
+import { forbiddenFor, isAgent, outOfScope, principalOf } from '../common/principal.js';
 
 export interface RegistryOptions extends CommonServerOptions {
   /** Folder of blueprints kept as files, imported at start. */
@@ -48,6 +48,8 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
         const write = WRITES[operationId as keyof operations];
         if (write && isAgent(principal))
           throw outOfScope(principal, write, 'agents read blueprints; only a person changes them');
+        if (write && principal.role !== 'admin')
+          throw forbiddenFor(principal, write, 'only an admin changes blueprints');
       },
       logger: options.logger,
     });

@@ -5,9 +5,58 @@
  */
 import type { operations } from '../../sdk/generated/runtime.js';
 import type { Authorize } from '../common/operations.js';
-import { isAgent, outOfScope, principalOf, type AgentPrincipal, type Principal } from '../common/principal.js';
+import {
+  forbiddenFor,
+  isAgent,
+  outOfScope,
+  principalOf,
+  type AgentPrincipal,
+  type Principal,
+} from '../common/principal.js';
 import type { ApprovalService } from './approvals.js';
 import type { SessionService } from './session-service.js';
+
+/** What a viewer may do: read. */
+const VIEWER_MAY = new Set<keyof operations>([
+  'getHealth',
+  'getRuntimeInfo',
+  'whoAmI',
+  'listSessions',
+  'getSession',
+  'getSessionStatus',
+  'getSessionResult',
+  'getSessionTree',
+  'listSessionCallbacks',
+  'listSessionEvents',
+  'streamSessionEvents',
+  'streamSessionChanges',
+  'listApprovals',
+  'getApproval',
+  'getUsage',
+]);
+
+/** What an operator may not do: manage tokens, or act as a runner or an executor. */
+const NOT_FOR_OPERATORS = new Set<keyof operations>([
+  'listTokens',
+  'createToken',
+  'revokeToken',
+  'claimRun',
+  'heartbeatRunner',
+  'reportRun',
+  'appendSessionEvents',
+]);
+
+/** A person's role decides: admin everything, operator sessions and approvals, viewer reading. */
+function checkRole(person: Principal, operationId: keyof operations): void {
+  if (person.role === 'viewer' && !VIEWER_MAY.has(operationId))
+    throw forbiddenFor(person, operationId, 'a viewer only reads');
+  if (person.role === 'operator' && NOT_FOR_OPERATORS.has(operationId))
+    throw forbiddenFor(
+      person,
+      operationId,
+      'an operator works with sessions and approvals; an admin manages tokens and runners',
+    );
+}
 
 /** Longer parent chains than this are not followed (a chain is never this long in practice). */
 const MAX_DEPTH = 1000;
@@ -47,7 +96,7 @@ export class Scopes {
     const rules = this.rules();
     return async (operationId, input) => {
       const principal = principalOf(input.ctx);
-      if (!isAgent(principal)) return;
+      if (!isAgent(principal)) return checkRole(principal, operationId as keyof operations);
       await rules[operationId as keyof operations](principal, input as unknown as Input);
     };
   }
@@ -135,6 +184,9 @@ export class Scopes {
             "the session's blueprint lets only a person answer (approval.ancestors_may_answer is not true)",
           );
       },
+      listTokens: never("list people's tokens", 'only an admin manages tokens'),
+      createToken: never('make tokens', 'only an admin manages tokens'),
+      revokeToken: never('revoke tokens', 'only an admin manages tokens'),
       claimRun: never('claim runs', 'runner endpoints are for runners'),
       heartbeatRunner: never('renew leases', 'runner endpoints are for runners'),
       reportRun: never('report on runs', 'runner endpoints are for runners'),

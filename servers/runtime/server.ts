@@ -28,6 +28,7 @@ import { runtimeDocument } from '../common/contract.js';
 import { agentEnvironment } from './agent-environment.js';
 import { agentOf } from './agent-credentials.js';
 import { Scopes } from './scope.js';
+import { Tokens } from './tokens.js';
 import { isAgent, principalOf } from '../common/principal.js';
 import { lastRun } from './session-store.js';
 
@@ -117,6 +118,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     leases.startSweeping();
     await callbacks.recover();
     const scopes = new Scopes(sessions, approvals);
+    const tokens = new Tokens(store.tokens);
     const app = createApp<operations>({
       api: 'runtime',
       handlers: {
@@ -125,13 +127,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         ),
         ...approvalHandlers(approvals, scopes),
         ...runnerHandlers(leases),
+        listTokens: async () => ({ status: 200, body: { tokens: await tokens.list() } }),
+        createToken: async ({ body }) => ({ status: 201, body: await tokens.create(body.name, body.role) }),
+        revokeToken: async ({ path }) => {
+          await tokens.revoke(path.name);
+          return { status: 204, body: undefined };
+        },
       },
       security: {
         url: options.url,
         allowedOrigins: options.allowedOrigins ?? [],
         allowedHosts: options.allowedHosts,
         token: options.token,
-        authenticate: (credential) => agentOf(credential, (name) => sessions.getStored(name)),
+        authenticate: async (credential) =>
+          (await agentOf(credential, (name) => sessions.getStored(name))) ?? (await tokens.personOf(credential)),
         isPublic: dashboard.serves,
       },
       authorize: scopes.authorize(),
@@ -167,7 +176,14 @@ function runtimeHandlers(
   callbacks: Callbacks,
   scopes: Scopes,
   info: () => Promise<RuntimeInfo>,
-): Omit<Handlers<operations>, keyof ReturnType<typeof approvalHandlers> | keyof ReturnType<typeof runnerHandlers>> {
+): Omit<
+  Handlers<operations>,
+  | keyof ReturnType<typeof approvalHandlers>
+  | keyof ReturnType<typeof runnerHandlers>
+  | 'listTokens'
+  | 'createToken'
+  | 'revokeToken'
+> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),
