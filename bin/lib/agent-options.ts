@@ -55,6 +55,12 @@ export const SETTING_OPTIONS: OptionSpec[] = [
     value: 'deny|allow',
     description: 'With --approval: what an unanswered question becomes (default deny)',
   },
+  {
+    name: 'ancestors-may-answer',
+    type: 'boolean',
+    description:
+      'With --approval: the agents its sessions work for (parent, grandparent, ...) may answer their questions too (default: only a person)',
+  },
 ];
 
 export interface Settings {
@@ -65,7 +71,7 @@ export interface Settings {
   mcp_servers?: Record<string, never>;
   output_schema?: Record<string, unknown>;
   worktree?: boolean;
-  approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow' };
+  approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow'; ancestors_may_answer?: boolean };
 }
 
 /** The settings options that were given, checked (the MCP config file read). */
@@ -94,8 +100,8 @@ function approvalPolicy(options: Options): Pick<Settings, 'approval'> {
   const timeoutText = stringOption(options, 'approval-timeout');
   const onTimeout = stringOption(options, 'on-timeout');
   if (!options.approval) {
-    if (timeoutText !== undefined || onTimeout !== undefined)
-      throw new CliError('--approval-timeout and --on-timeout need --approval', 'usage');
+    if (timeoutText !== undefined || onTimeout !== undefined || options['ancestors-may-answer'])
+      throw new CliError('--approval-timeout, --on-timeout and --ancestors-may-answer need --approval', 'usage');
     return {};
   }
   const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
@@ -108,6 +114,7 @@ function approvalPolicy(options: Options): Pick<Settings, 'approval'> {
     approval: {
       ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
       ...(onTimeout ? { on_timeout: onTimeout } : {}),
+      ...(options['ancestors-may-answer'] ? { ancestors_may_answer: true } : {}),
     },
   };
 }
