@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import type { SessionEvent } from '../sdk/index.js';
+import { formatUsd } from '../sdk/money.js';
 import { checkName, CliError, main, stringOption } from './lib/cli.js';
 import { formatToolCall, oneLine } from './lib/format.js';
 
@@ -110,7 +111,7 @@ function summary(event: SessionEvent): string {
     case 'result': {
       const parts = [event.data.is_error ? 'error' : 'success'];
       if (event.data.num_turns !== undefined) parts.push(`${event.data.num_turns} turns`);
-      if (event.data.total_cost_usd !== undefined) parts.push(`$${event.data.total_cost_usd.toFixed(4)}`);
+      if (event.data.total_cost_usd !== undefined) parts.push(formatUsd(event.data.total_cost_usd));
       if (event.data.text) parts.push(oneLine(event.data.text, 160));
       return parts.join(', ');
     }

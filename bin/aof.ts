@@ -44,7 +44,7 @@ async function serve(which: Which): Promise<void> {
           url: env.runtimeUrl,
           registryUrl: env.registryUrl,
           logger: createLogger('runtime'),
-          webhooks: { url: env.webhookUrl, secret: env.webhookSecret },
+          webhooks: { url: env.webhookUrl, secret: env.webhookSecret, allowedHosts: env.webhookAllowedHosts },
           executor: env.executor,
           leaseSeconds: env.leaseSeconds,
         }),

@@ -23,6 +23,33 @@ for (const api of apis) {
 }
 outputs.set('servers/common/documents.generated.ts', documents);
 
+// The name rule every client checks before sending and states in its words: the contract's, once.
+const runtime = parse(await readFile(new URL('openapi/runtime.yaml', root), 'utf8'));
+const registry = parse(await readFile(new URL('openapi/registry.yaml', root), 'utf8'));
+const name = runtime.components.schemas.Name;
+if (JSON.stringify(name) !== JSON.stringify(registry.components.schemas.Name))
+  throw new Error('openapi: the runtime and the registry must share one Name rule');
+outputs.set(
+  'sdk/generated/rules.ts',
+  `${header}
+/** Session, blueprint and runner tag names, from the contract's \`Name\` schema. */
+export const NAME_RULE = {
+  pattern: ${JSON.stringify(name.pattern)},
+  minLength: ${name.minLength},
+  maxLength: ${name.maxLength},
+  /** The rule in words, for people. */
+  words: ${JSON.stringify(name.description.replace(/`/g, ''))},
+} as const;
+
+/** Whether \`name\` follows NAME_RULE. */
+export function isValidName(name: string): boolean {
+  return (
+    name.length >= NAME_RULE.minLength && name.length <= NAME_RULE.maxLength && new RegExp(NAME_RULE.pattern).test(name)
+  );
+}
+`,
+);
+
 const check = process.argv.includes('--check');
 let stale = 0;
 for (const [path, text] of outputs) {

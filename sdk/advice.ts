@@ -114,6 +114,8 @@ function apiAdvice(error: ApiError, code: string, terms: ClientTerms, subject: A
       return `${error.message} — name an existing session as the parent (see ${terms.listSessions}), or start it without one`;
     case 'parent-cycle':
       return `${error.message} — name another session as the parent`;
+    case 'webhook-not-allowed':
+      return `The webhook URL is refused: ${error.errors[0]?.message ?? error.message} — use a public address, or ask whoever runs the Agent Runtime to list the host there`;
     case 'project-dir-invalid':
       return `Project directory '${subject.projectDir ?? '?'}' is not an existing directory on the Agent Runtime's machine — pass one ${terms.projectDir}`;
     case 'unauthorized':

@@ -45,4 +45,6 @@ export {
   type ServiceName,
 } from './errors.js';
 export { advise, endedRunAdvice, URL_VARIABLES, type Advice, type AdviceSubject, type ClientTerms } from './advice.js';
+export { formatUsd, formatUsdTicks } from './money.js';
+export { isValidName, NAME_RULE } from './generated/rules.js';
 export type * from './types.js';

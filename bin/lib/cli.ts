@@ -2,10 +2,12 @@
  * What every `ao-*` command shares: option parsing (sade), the SDK client, output on stdout and
  * stderr, `--json`, exit codes, and errors that say what to do next.
  *
- * Start-up matters (agents call these commands in tight loops): this module imports only sade at
- * load time; the SDK is imported when a command first needs a client, so `--help` never loads it.
+ * Start-up matters (agents call these commands in tight loops): this module imports only sade and
+ * the contract's name rule (a generated constant) at load time; the SDK is imported when a command
+ * first needs a client, so `--help` never loads it.
  */
 import sade from 'sade';
+import { NAME_RULE } from '../../sdk/generated/rules.js';
 import { splitStringOptions } from './argv.js';
 import type { AdviceSubject, ClientTerms, Orchestrator } from '../../sdk/index.js';
 import { asksForHelp, withTrimmedLines } from './help-text.js';
@@ -13,8 +15,8 @@ import { asksForHelp, withTrimmedLines } from './help-text.js';
 export const VERSION = '0.1.0';
 
 /** Session and agent names, as the API defines them. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-export const NAME_MAX = 60;
+export const NAME_PATTERN = new RegExp(NAME_RULE.pattern);
+export const NAME_MAX = NAME_RULE.maxLength;
 
 export interface OptionSpec {
   /** Long name without dashes, e.g. `project-dir`. */

@@ -34,7 +34,8 @@ export const TEAM_OPTIONS: OptionSpec[] = [
     name: 'webhook-url',
     type: 'string',
     value: 'URL',
-    description: 'POST a signed notice to this URL when a run ends',
+    description:
+      'POST a signed notice to this URL when a run ends (a public address, or one the runtime lists in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS)',
   },
 ];
 

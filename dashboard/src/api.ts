@@ -36,14 +36,20 @@ export function describe(error: unknown): string {
 
 /**
  * The server's message for each form field, keyed by the field's name in the body
- * (`body.system_prompt` → `system_prompt`, `body.mcp_servers.x.command` → `mcp_servers`).
+ * (`body.system_prompt` → `system_prompt`, `body.mcp_servers.x.command` → `mcp_servers`). The
+ * message shows beside the field, so it does not repeat the API's name for it: only what lies
+ * inside the field (`x.command: must be string`).
  */
 export function fieldErrors(error: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!(error instanceof ApiError)) return out;
   for (const { field, message } of error.errors) {
-    const key = field.replace(/^body\.?/, '').split(/[.[/]/)[0] || 'body';
-    out[key] = out[key] ? `${out[key]}; ${message}` : `${field} ${message}`;
+    const path = field.replace(/^body\.?/, '');
+    const top = path.split(/[.[/]/)[0] ?? '';
+    const inside = path.slice(top.length).replace(/^[./]/, '');
+    const text = inside ? `${inside}: ${message}` : message.charAt(0).toUpperCase() + message.slice(1);
+    const key = top || 'body';
+    out[key] = out[key] ? `${out[key]}; ${text}` : text;
   }
   return out;
 }

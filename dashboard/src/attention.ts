@@ -2,10 +2,23 @@
  * What needs a person first: the board's order of states, how long ago something happened, when a
  * running session looks stalled, and what the tab's title and icon say. Pure, so it is unit-tested.
  */
+import { formatUsd } from '../../sdk/money.js';
 import type { RunState } from '../../sdk/types.js';
 
-/** Sections of the board, most urgent first. */
+/** The states, most urgent first (the board's filter buttons). */
 export const ATTENTION_ORDER: readonly RunState[] = ['failed', 'stopped', 'running', 'queued', 'finished'];
+
+/**
+ * The board's sections, most urgent first: `waiting` holds the sessions whose agent waits for a
+ * person's answer (they are running, and shown there and not under `running`).
+ */
+export type SectionKey = 'waiting' | RunState;
+export const BOARD_ORDER: readonly SectionKey[] = ['waiting', ...ATTENTION_ORDER];
+
+/** A section's heading: `Waiting for you`, `Failed`, … */
+export function sectionTitle(key: SectionKey): string {
+  return key === 'waiting' ? 'Waiting for you' : key.charAt(0).toUpperCase() + key.slice(1);
+}
 
 /** A running session with no event for this long is shown as stalled. */
 export const STALL_SECONDS = 120;
@@ -25,15 +38,23 @@ export function ago(iso: string, now: number): string {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-/** A running session whose last event (`updated_at`) is older than STALL_SECONDS. */
-export function isStalled(session: { state: RunState; updated_at: string }, now: number): boolean {
+/**
+ * A running session whose last event (`updated_at`) is older than STALL_SECONDS. One that waits for
+ * a person's answer is not stalled: it is quiet because it waits.
+ */
+export function isStalled(
+  session: { state: RunState; updated_at: string; pending_approvals?: number | undefined },
+  now: number,
+): boolean {
+  if ((session.pending_approvals ?? 0) > 0) return false;
   return session.state === 'running' && secondsSince(session.updated_at, now) >= STALL_SECONDS;
 }
 
-/** "2 running · 1 failed · aof": what matters, readable in a tab strip. */
-export function tabTitle(counts: Counts | undefined): string {
+/** "1 asks you · 2 running · 1 failed · aof": what matters, readable in a tab strip. */
+export function tabTitle(counts: Counts | undefined, waiting = 0): string {
   if (!counts) return 'aof';
   const parts: string[] = [];
+  if (waiting) parts.push(`${waiting} ask${waiting === 1 ? 's' : ''} you`);
   if (counts.running) parts.push(`${counts.running} running`);
   if (counts.failed) parts.push(`${counts.failed} failed`);
   return parts.length ? `${parts.join(' · ')} · aof` : 'aof';
@@ -52,9 +73,15 @@ export function faviconSvg(counts: Counts | undefined): string {
   );
 }
 
+/** A run's wall time: from its start to its end, or to `now` while it runs; null before it starts. */
+export function wallTimeMs(run: { started_at: string | null; ended_at: string | null }, now: number): number | null {
+  if (!run.started_at) return null;
+  return Math.max(0, (run.ended_at ? Date.parse(run.ended_at) : now) - Date.parse(run.started_at));
+}
+
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '–';
-  if (ms < 1000) return `${ms} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
@@ -62,9 +89,21 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-export function formatCost(usd: number | null | undefined): string {
+/** Dollars as `ao-usage` shows them (sdk/money.ts), `~` for an estimate; `–` when unknown. */
+export function formatCost(usd: number | null | undefined, estimated = false): string {
   if (usd === null || usd === undefined) return '–';
-  return usd < 0.01 && usd > 0 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+  return formatUsd(usd, estimated);
+}
+
+/**
+ * What a total's cost and tokens cover while a run goes. A runtime that counts the running run's
+ * tokens billed so far says so (`estimated`); one that does not counts the ended runs only.
+ */
+export function liveNote(totals: { cost_usd: number; estimated?: boolean }, running: number | undefined): string {
+  if (running === undefined) return '';
+  return totals.estimated === undefined
+    ? `ended runs only; run ${running} counts when it ends`
+    : 'so far: an estimate until the run ends';
 }
 
 export function formatTokens(n: number): string {

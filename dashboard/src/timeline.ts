@@ -1,9 +1,24 @@
 /**
  * A session's events as what a person reads: messages, tool calls (the pre_tool joined with its
- * post_tool by tool_use_id, with the time between them), results and run boundaries. Pure and
+ * post_tool by tool_use_id, with the time between them), questions for a person with their answers
+ * (an approval_request joined with its approval_answer by id), results and run boundaries. Pure and
  * incremental: `addEvent` folds one more event into the list, so live events cost O(1).
  */
-import type { SessionEvent } from '../../sdk/types.js';
+import type { Approval, ApprovalState, SessionEvent } from '../../sdk/types.js';
+
+export type ApprovalItem = {
+  kind: 'approval';
+  seq: number;
+  run: number;
+  at: string;
+  id: string;
+  tool: string;
+  input: unknown;
+  state: ApprovalState;
+  answeredBy: Approval['answered_by'];
+  answeredAt: string | undefined;
+  message: string | null;
+};
 
 export type TimelineItem =
   | { kind: 'start'; seq: number; run: number; at: string; model: string | undefined }
@@ -31,17 +46,20 @@ export type TimelineItem =
       costUsd: number | undefined;
       errors: string[];
     }
-  | { kind: 'stop'; seq: number; run: number; at: string; reason: string; exitCode: number | null | undefined };
+  | { kind: 'stop'; seq: number; run: number; at: string; reason: string; exitCode: number | null | undefined }
+  | ApprovalItem;
 
 export interface Timeline {
   items: TimelineItem[];
   /** Open tool calls by tool_use_id, so a post_tool finds its pre_tool at once. */
   open: Map<string, Extract<TimelineItem, { kind: 'tool' }>>;
+  /** Questions not answered yet, by approval id, so an answer finds its question at once. */
+  asked: Map<string, ApprovalItem>;
   lastSeq: number;
 }
 
 export function emptyTimeline(): Timeline {
-  return { items: [], open: new Map(), lastSeq: 0 };
+  return { items: [], open: new Map(), asked: new Map(), lastSeq: 0 };
 }
 
 /** Returns a new Timeline (the items array is copied, so a UI sees the change). */
@@ -56,11 +74,11 @@ export function addEvents(timeline: Timeline, events: readonly SessionEvent[]): 
   );
   if (!fresh.length) return timeline;
   const items = timeline.items.slice();
-  for (const event of fresh) fold(items, timeline.open, event);
-  return { items, open: timeline.open, lastSeq: fresh[fresh.length - 1]!.seq };
+  for (const event of fresh) fold(items, timeline, event);
+  return { items, open: timeline.open, asked: timeline.asked, lastSeq: fresh[fresh.length - 1]!.seq };
 }
 
-function fold(items: TimelineItem[], open: Timeline['open'], event: SessionEvent): void {
+function fold(items: TimelineItem[], { open, asked }: Timeline, event: SessionEvent): void {
   const base = { seq: event.seq, run: event.run, at: event.at };
   switch (event.type) {
     case 'session_start':
@@ -124,9 +142,75 @@ function fold(items: TimelineItem[], open: Timeline['open'], event: SessionEvent
       });
       break;
     case 'session_stop':
+      // A question still open when its run ends was never answered: the runtime cancelled it.
+      for (const [id, question] of asked) {
+        if (question.run !== event.run) continue;
+        asked.delete(id);
+        items[items.indexOf(question)] = {
+          ...question,
+          state: 'cancelled',
+          answeredBy: 'run_ended',
+          answeredAt: event.at,
+        };
+      }
       items.push({ kind: 'stop', ...base, reason: event.data.reason, exitCode: event.data.exit_code });
       break;
+    case 'approval_request': {
+      const item: ApprovalItem = {
+        kind: 'approval',
+        ...base,
+        id: event.data.id,
+        tool: event.data.tool,
+        input: event.data.input,
+        state: 'pending',
+        answeredBy: null,
+        answeredAt: undefined,
+        message: null,
+      };
+      items.push(item);
+      asked.set(item.id, item);
+      break;
+    }
+    case 'approval_answer': {
+      const question = asked.get(event.data.id);
+      const answer = {
+        state: event.data.state,
+        answeredBy: event.data.answered_by ?? null,
+        answeredAt: event.at,
+        message: event.data.message ?? null,
+      };
+      if (question) {
+        asked.delete(event.data.id);
+        items[items.indexOf(question)] = { ...question, ...answer };
+      } else {
+        items.push({
+          kind: 'approval',
+          ...base,
+          id: event.data.id,
+          tool: event.data.tool ?? '(tool)',
+          input: undefined,
+          ...answer,
+        });
+      }
+      break;
+    }
   }
+}
+
+/**
+ * One line that says what a tool call does, for its collapsed row: the command, the file, the
+ * pattern or the address it names (else its first short string), at most `max` characters.
+ */
+export function toolPreview(input: unknown, max = 120): string {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return '';
+  const fields = input as Record<string, unknown>;
+  const key = ['command', 'file_path', 'path', 'pattern', 'url', 'query', 'prompt', 'description'].find(
+    (k) => typeof fields[k] === 'string' && fields[k],
+  );
+  const value = key ? fields[key] : Object.values(fields).find((v) => typeof v === 'string' && v);
+  if (typeof value !== 'string') return '';
+  const flat = value.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 /** The commands that continue or read this session from a shell. */

@@ -9,7 +9,8 @@ export interface UsageSource {
   agent: string | null;
   state: RunState;
   updated_at: string;
-  totals: Totals;
+  /** `wall_ms` and `estimated` where the runtime reports them (wall time; a run still going counted so far). */
+  totals: Totals & { wall_ms?: number; estimated?: boolean };
 }
 
 export interface UsageRow {
@@ -22,6 +23,10 @@ export interface UsageRow {
   cache_creation_input_tokens: number;
   cost_usd: number;
   duration_ms: number;
+  /** Wall time summed, or null when the runtime does not report it (then only Claude Code's time shows). */
+  wall_ms: number | null;
+  /** Part of the cost is an estimate (a run still going). */
+  estimated: boolean;
 }
 
 export type UsageKey = 'session' | 'blueprint' | 'day';
@@ -43,6 +48,8 @@ export function emptyRow(key: string): UsageRow {
     cache_creation_input_tokens: 0,
     cost_usd: 0,
     duration_ms: 0,
+    wall_ms: null,
+    estimated: false,
   };
 }
 
@@ -55,6 +62,8 @@ function add(row: UsageRow, s: UsageSource): void {
   row.cache_creation_input_tokens += s.totals.usage.cache_creation_input_tokens;
   row.cost_usd += s.totals.cost_usd;
   row.duration_ms += s.totals.duration_ms;
+  if (s.totals.wall_ms !== undefined) row.wall_ms = (row.wall_ms ?? 0) + s.totals.wall_ms;
+  row.estimated ||= s.totals.estimated ?? false;
 }
 
 /** Rows by `by`: days in date order, the others most expensive first. */
@@ -83,7 +92,9 @@ export function usageTotal(sessions: readonly UsageSource[]): UsageRow {
   return row;
 }
 
-const COLUMNS: ReadonlyArray<keyof UsageRow> = [
+type CsvColumn = { [K in keyof UsageRow]: UsageRow[K] extends string | number ? K : never }[keyof UsageRow];
+
+const COLUMNS: ReadonlyArray<CsvColumn> = [
   'key',
   'sessions',
   'runs',

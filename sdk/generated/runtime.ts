@@ -120,7 +120,12 @@ export interface paths {
         put?: never;
         /** Create a session and queue its first run */
         post: operations["createSession"];
-        /** Stop every active run and delete every session with its events */
+        /**
+         * Stop every active run and delete every session with its events
+         * @description Needs `all=true` in the query, so that no request meant for one session (`DELETE /sessions/`
+         *     with an empty name is no route, 404) or sent by mistake deletes them all: without it, 400
+         *     naming `query.all`, and nothing is deleted. `POST /sessions/prune` deletes only old ended ones.
+         */
         delete: operations["deleteAllSessions"];
         options?: never;
         head?: never;
@@ -705,7 +710,15 @@ export interface components {
             limits?: components["schemas"]["Limits"];
             /**
              * Format: uri
-             * @description Also notify this URL when a run of this session ends (see `WebhookPayload`).
+             * @description Also notify this URL when a run of this session ends (see `WebhookPayload`). The runtime
+             *     sends from its own host, so the URL may reach public addresses only, unless the operator
+             *     lists its host name, address or range in `AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS`:
+             *     a host that is, or resolves to, a loopback, private (RFC 1918, unique local), link-local
+             *     (169.254.169.254 too), unspecified, multicast or other reserved address is refused with 422
+             *     `urn:aof:problem:webhook-not-allowed` naming `body.webhook_url` (so is a host that does not
+             *     resolve). The address is checked again at each attempt and the connection goes to the
+             *     address checked: a notice whose host has come to resolve to a refused address is given up,
+             *     not retried. A fork keeps its source's URL. `AGENT_ORCHESTRATOR_WEBHOOK_URL` is not checked.
              */
             webhook_url?: string;
             /**
@@ -1286,6 +1299,7 @@ export interface components {
          *     - `agent-inactive` [422]: the blueprint is inactive; activate it first
          *     - `parent-not-found` [422]: the session named as `parent` does not exist
          *     - `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)
+         *     - `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)
          *     - `unprocessable` [422]: the request is well-formed but cannot be done
          *     - `internal-error` [500]: the server failed; see its log
          *     - `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry
@@ -1295,7 +1309,7 @@ export interface components {
          *     - `runner-version` [409]: the runner's aof version is not the runtime's
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version";
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
          *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
@@ -1581,7 +1595,10 @@ export interface operations {
     };
     deleteAllSessions: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description `true`: yes, every session, whoever started it. Nothing else is accepted. */
+                all: true;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1599,6 +1616,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

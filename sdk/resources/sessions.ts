@@ -333,9 +333,9 @@ export class Sessions {
     return (await data(this.client.POST('/sessions/prune', { body }))).deleted;
   }
 
-  /** Stops every run and deletes every session; returns the names deleted. */
+  /** Stops every run and deletes every session (whoever started it); returns the names deleted. */
   async clean(): Promise<string[]> {
-    return (await data(this.client.DELETE('/sessions'))).deleted;
+    return (await data(this.client.DELETE('/sessions', { params: { query: { all: true } } }))).deleted;
   }
 }
 

@@ -1,7 +1,6 @@
 import Koa from 'koa';
-import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import { mountOperations, ContractViolation, type Authorize, type Handlers } from './operations.js';
+import { contractRouter, ContractViolation, type Authorize, type Handlers } from './operations.js';
 import { HttpProblem } from './problem.js';
 import { securityGuard, type SecurityOptions } from './security.js';
 import type { OpenApiDocument } from './openapi-document.js';
@@ -26,8 +25,7 @@ export interface AppOptions<Ops> {
 export function createApp<Ops>(options: AppOptions<Ops>): Koa {
   const document: OpenApiDocument = options.api === 'registry' ? registryDocument : runtimeDocument;
   const app = new Koa();
-  const router = new Router();
-  mountOperations<Ops>(router, options.api, document, contract, options.handlers, options.authorize);
+  const router = contractRouter<Ops>(options.api, document, contract, options.handlers, options.authorize);
 
   app.use(problemResponses(options.logger));
   app.use(securityGuard(options.security));
@@ -63,7 +61,9 @@ export function createApp<Ops>(options: AppOptions<Ops>): Koa {
       ctx.set('Allow', [...methods].join(', '));
       throw new HttpProblem(405, `${ctx.method} is not allowed on ${ctx.path}; use ${[...methods].join(', ')}`);
     }
-    throw new HttpProblem(404, `No route ${ctx.method} ${ctx.path}`);
+    // A path never ends with `/`: the usual cause is a name that came out empty (`$URL/sessions/$NAME`).
+    const hint = ctx.path.length > 1 && ctx.path.endsWith('/') ? ' (no path ends with /: is a name missing?)' : '';
+    throw new HttpProblem(404, `No route ${ctx.method} ${ctx.path}${hint}`);
   });
 
   app.on('error', (error: NodeJS.ErrnoException) => {

@@ -23,6 +23,8 @@ export interface ServerEnvironment {
   /** Told when any run ends, and the key its notices are signed with. */
   webhookUrl: string | undefined;
   webhookSecret: string | undefined;
+  /** What a session's own webhook may reach besides public addresses (host names, addresses, CIDR ranges). */
+  webhookAllowedHosts: string[];
   /** A postgres:// URL: both servers keep their data in that database instead of the data dir. */
   databaseUrl: string | undefined;
   /** `none`: this runtime runs no agents itself, runners do (AGENT_ORCHESTRATOR_EXECUTOR). */
@@ -50,6 +52,10 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
       ? parseWebUrl('AGENT_ORCHESTRATOR_WEBHOOK_URL', env.AGENT_ORCHESTRATOR_WEBHOOK_URL)
       : undefined,
     webhookSecret: env.AGENT_ORCHESTRATOR_WEBHOOK_SECRET || undefined,
+    webhookAllowedHosts: (env.AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
     databaseUrl: env[DATABASE_URL_VARIABLE] ? parseDatabaseUrl(env[DATABASE_URL_VARIABLE]) : undefined,
     executor: parseChoice('AGENT_ORCHESTRATOR_EXECUTOR', env.AGENT_ORCHESTRATOR_EXECUTOR || 'local', [
       'local',

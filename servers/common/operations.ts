@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { OpenApiDocument } from './openapi-document.js';
@@ -94,17 +94,21 @@ export class ContractViolation extends Error {
 export type Authorize = (operationId: string, input: OperationInput<OperationShape>) => Promise<void> | void;
 
 /**
- * Registers every operation of `document` on `router`. Throws at start-up when an operation has no
- * handler or a handler has no operation, so code and contract cannot drift apart.
+ * A router with every operation of `document`. Throws at start-up when an operation has no handler
+ * or a handler has no operation, so code and contract cannot drift apart.
+ *
+ * Paths match exactly as the contract writes them, but for letter case: a trailing `/` is not
+ * ignored, so `DELETE /sessions/` (a request for one session whose name came out empty) is no route,
+ * never `DELETE /sessions`, an operation on the whole collection.
  */
-export function mountOperations<Ops>(
-  router: Router,
+export function contractRouter<Ops>(
   docName: string,
   document: OpenApiDocument,
   compiler: SchemaCompiler,
   handlers: Handlers<Ops>,
   authorize?: Authorize,
-): void {
+): Router {
+  const router = new Router({ strict: true });
   const unused = new Set(Object.keys(handlers));
   for (const [path, item] of Object.entries(document.paths)) {
     const shared = (item.parameters as ParameterObject[] | undefined) ?? [];
@@ -139,6 +143,7 @@ export function mountOperations<Ops>(
     }
   }
   if (unused.size) throw new Error(`handlers without an operation: ${[...unused].join(', ')}`);
+  return router;
 }
 
 function resolveRef<T>(document: OpenApiDocument, node: T): T {

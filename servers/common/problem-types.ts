@@ -38,6 +38,7 @@ export const PROBLEM_CODES = {
   'agent-inactive': 422,
   'parent-not-found': 422,
   'parent-cycle': 422,
+  'webhook-not-allowed': 422,
   unprocessable: 422,
   'internal-error': 500,
   'registry-unavailable': 503,

@@ -19,7 +19,7 @@ import { runnerHandlers } from './runner-handlers.js';
 import { defaultRunnerName } from './runner-name.js';
 import { Callbacks } from './callbacks.js';
 import { LimitGuard } from './limit-guard.js';
-import { runEndDeliveries, type WebhookOptions } from './webhooks.js';
+import { describeAllowlist, runEndDeliveries, sessionWebhookCheck, type WebhookOptions } from './webhooks.js';
 import { WebhookSender } from './webhook-sender.js';
 import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
 import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
@@ -89,6 +89,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
     const webhookUrl = options.webhooks?.url;
     sessions.useWebhooks((session, run) => runEndDeliveries(webhookUrl, session, run));
+    sessions.useWebhookCheck(sessionWebhookCheck(options.webhooks ?? {}));
+    options.logger.info(describeAllowlist(options.webhooks ?? {}));
     const webhooks = new WebhookSender(store.webhooks, options.webhooks ?? {}, options.logger);
     const stopListening = [callbacks.listen(), webhooks.listen(sessions)];
     // What was pending when the runtime last stopped (or crashed) is sent again.

@@ -109,6 +109,7 @@ export class SessionService {
   private readonly writing = new Map<string, number>();
   private scheduler: RunScheduler | undefined;
   private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
+  private checkWebhookUrl: ((url: string) => Promise<void>) | undefined;
 
   constructor(
     private readonly store: RuntimeStore,
@@ -127,6 +128,11 @@ export class SessionService {
   /** The webhook notices of a run that ends, stored in the write that records its end (webhooks.ts). */
   useWebhooks(notices: (session: StoredSession, run: StoredRun) => NewWebhookDelivery[]): void {
     this.runEndNotices = notices;
+  }
+
+  /** Refuses (throws a 422) a session's `webhook_url` the runtime may not send to (webhooks.ts). */
+  useWebhookCheck(check: (url: string) => Promise<void>): void {
+    this.checkWebhookUrl = check;
   }
 
   /* ---------- queries ---------- */
@@ -261,6 +267,7 @@ export class SessionService {
 
   async create(input: SessionCreate): Promise<Session> {
     checkOutputSchema(input.output_schema, 'body.output_schema');
+    if (input.webhook_url) await this.checkWebhookUrl?.(input.webhook_url);
     const projectDir = await this.checkProjectDir(input.project_dir);
     const found = input.agent ? await this.checkBlueprint(input.agent) : null;
     const { output_schema: blueprintSchema, worktree: blueprintWorktree, ...blueprint } = found ?? { name: '' };

@@ -4,7 +4,16 @@ import type { SessionService } from './session-service.js';
 import { isFinal } from './session-store.js';
 import type { WebhookDelivery, WebhookOutcome, WebhookStore } from './store/interfaces.js';
 import { afterAttempt, isRetryable, type AttemptResult } from './webhook-retries.js';
-import { DEFAULT_RETRY_DELAYS_MS, shown, signBody, type WebhookOptions } from './webhooks.js';
+import { postWebhook, systemResolve } from './webhook-post.js';
+import { type Resolve, type WebhookAllowlist, WebhookRefused } from './webhook-targets.js';
+import {
+  DEFAULT_RETRY_DELAYS_MS,
+  isOperatorUrl,
+  shown,
+  signBody,
+  webhookAllowlist,
+  type WebhookOptions,
+} from './webhooks.js';
 
 /** Deliveries claimed at once. */
 const CLAIM_BATCH = 16;
@@ -32,11 +41,15 @@ export class WebhookSender {
   private again = false;
   private prunedAt = 0;
 
+  private readonly guard: { allow: WebhookAllowlist; resolve: Resolve };
+
   constructor(
     private readonly store: WebhookStore,
     private readonly options: WebhookOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.guard = { allow: webhookAllowlist(options), resolve: options.resolve ?? systemResolve };
+  }
 
   /** Starts sending what is due, pending deliveries left by an earlier run of the runtime too. */
   start(): void {
@@ -126,24 +139,27 @@ export class WebhookSender {
     if (this.options.secret) headers['x-aof-signature'] = signBody(this.options.secret, delivery.body);
     let result: AttemptResult;
     try {
-      const response = await fetch(delivery.url, {
-        method: 'POST',
+      const status = await postWebhook(delivery.url, {
         headers,
         body: delivery.body,
-        redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(this.options.attemptTimeoutMs ?? 10_000), this.closed.signal]),
+        // The operator's own URL is trusted; a session's goes only where the allowlist lets it.
+        guard: isOperatorUrl(delivery.url, this.options) ? undefined : this.guard,
       });
-      await response.body?.cancel();
-      result = { status: response.status };
+      result = { status };
     } catch (error) {
       if (this.closed.signal.aborted) {
         await this.store.release(delivery.id, this.claimant);
         return;
       }
-      const text =
-        error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
-      // Stored and logged: never with the URL's query or credentials, should an error quote it.
-      result = { error: text.split(delivery.url).join(shown(delivery.url)) };
+      if (error instanceof WebhookRefused) result = { refused: error.message };
+      else {
+        // A timeout's reason is its cause.
+        const text =
+          error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+        // Stored and logged: never with the URL's query or credentials, should an error quote it.
+        result = { error: text.split(delivery.url).join(shown(delivery.url)) };
+      }
     }
     const attempts = delivery.attempts + 1;
     const outcome = afterAttempt(attempts, result, this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS);
@@ -165,9 +181,11 @@ export class WebhookSender {
       this.logger.info(`${what}: attempt ${attempts} failed (${outcome.error}); next in ${outcome.retryInMs} ms`);
     } else if (outcome.state === 'given_up') {
       this.logger.warn(
-        isRetryable(result)
-          ? `${what} failed ${attempts} times (last: ${outcome.error}); given up`
-          : `${what} refused the notice (${outcome.error}); not retried`,
+        'refused' in result
+          ? `${what} was not sent (${result.refused}); not retried`
+          : isRetryable(result)
+            ? `${what} failed ${attempts} times (last: ${outcome.error}); given up`
+            : `${what} refused the notice (${outcome.error}); not retried`,
       );
     } else if (attempts > 1) {
       this.logger.info(`${what}: delivered at attempt ${attempts}`);

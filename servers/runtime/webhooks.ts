@@ -2,12 +2,29 @@ import { createHash, createHmac } from 'node:crypto';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { StoredRun, StoredSession } from './session-store.js';
 import type { NewWebhookDelivery } from './store/interfaces.js';
+import { unprocessable } from '../common/problem.js';
+import { systemResolve } from './webhook-post.js';
+import {
+  allowedAddresses,
+  hostOf,
+  parseAllowedHosts,
+  WebhookRefused,
+  type Resolve,
+  type WebhookAllowlist,
+} from './webhook-targets.js';
 
 export type WebhookPayload = components['schemas']['WebhookPayload'];
 
 export interface WebhookOptions {
   /** Told about every run that ends (AGENT_ORCHESTRATOR_WEBHOOK_URL); sessions may name their own too. */
   url?: string | undefined;
+  /**
+   * What a session's own URL may reach besides public addresses (AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS):
+   * host names, addresses, CIDR ranges (webhook-targets.ts). The runtime-wide `url` is not checked.
+   */
+  allowedHosts?: string[] | undefined;
+  /** Resolves host names for that check. Default: the system's resolver. */
+  resolve?: Resolve;
   /** Key of the HMAC-SHA256 signature (AGENT_ORCHESTRATOR_WEBHOOK_SECRET); unsigned without one. */
   secret?: string | undefined;
   /** Pauses between attempts: one try, then one more after each. Default 1, 2, 4, 8 and 16 s. */
@@ -76,4 +93,50 @@ export function shown(url: string): string {
   } catch {
     return '(an invalid URL)';
   }
+}
+
+/** The allowlist of the options; throws (naming the variable) on an entry it cannot read. */
+export function webhookAllowlist(options: WebhookOptions): WebhookAllowlist {
+  return parseAllowedHosts((options.allowedHosts ?? []).join(','));
+}
+
+/** Whether `url` is the operator's runtime-wide URL (trusted, never checked). */
+export function isOperatorUrl(url: string, options: WebhookOptions): boolean {
+  if (!options.url) return false;
+  try {
+    return new URL(url).href === new URL(options.url).href;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The check of a session's `webhook_url` at creation: refused (422 `webhook-not-allowed` naming
+ * `body.webhook_url`) when its host is, or resolves to, an address the runtime may not send to, or
+ * does not resolve. Checked again at each attempt, since a name may resolve elsewhere by then.
+ */
+export function sessionWebhookCheck(options: WebhookOptions): (url: string) => Promise<void> {
+  const allow = webhookAllowlist(options);
+  const resolve = options.resolve ?? systemResolve;
+  return async (url) => {
+    if (isOperatorUrl(url, options)) return;
+    const host = hostOf(new URL(url));
+    try {
+      await allowedAddresses(host, allow, resolve);
+    } catch (error) {
+      const why =
+        error instanceof WebhookRefused
+          ? error.message
+          : `${host} could not be resolved (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+      throw unprocessable('body.webhook_url', why, 'webhook-not-allowed');
+    }
+  };
+}
+
+/** What the start-up log says a session's webhook may reach. */
+export function describeAllowlist(options: WebhookOptions): string {
+  const entries = webhookAllowlist(options).entries;
+  return entries.length
+    ? `session webhooks may reach public addresses and ${entries.join(', ')} (AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS)`
+    : 'session webhooks may reach public addresses only (AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS lists others: loopback, private, link-local)';
 }

@@ -181,6 +181,17 @@ describe('ao-* session commands (processes against real servers)', function () {
       );
     });
 
+    it('says why a webhook URL is refused (the runtime is no proxy), and creates nothing', async () => {
+      const name = uniqueName('meta');
+      const r = await run('ao-new', [name, '-p', 'x', '--webhook-url', 'http://169.254.169.254/latest/meta-data/']);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /^ao-new: The webhook URL is refused: 169\.254\.169\.254 is a link-local address .*AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS.* — use a public address, or ask whoever runs the Agent Runtime to list the host there\n$/,
+      );
+      assert.equal((await run('ao-status', [name])).stdout, 'not_existent\n');
+    });
+
     it('starts a session from an agent blueprint, whose system prompt reaches the model', async () => {
       const agent = uniqueName('tester');
       await fixture.stack.client().agents.create({

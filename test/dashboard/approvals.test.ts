@@ -63,6 +63,10 @@ describe('dashboard: answering approval requests', function () {
     await page.locator('[data-testid="session-state"]', { hasText: 'finished' }).waitFor({ timeout: 30_000 });
     assert.equal(readFileSync(file, 'utf8'), 'yes\n');
     assert.equal(await page.locator('.approval').count(), 0, 'no question is left');
+    // The question and its answer stay on the timeline, in the open.
+    const asked = page.locator('.ev-approval', { hasText: 'Bash' });
+    assert.match(await asked.locator('pre').innerText(), /approved\.txt/);
+    await asked.locator('.answer', { hasText: 'approved by a person' }).waitFor();
     const [answered] = await ao.approvals.list({ session: 'asks-ok' });
     assert.equal(answered?.state, 'approved');
     assert.equal(answered?.answered_by, 'person');
@@ -80,6 +84,10 @@ describe('dashboard: answering approval requests', function () {
     await row.getByRole('button', { name: 'Deny' }).click();
     await page.locator('[data-testid="session-state"]', { hasText: 'finished' }).waitFor({ timeout: 30_000 });
     assert.equal(existsSync(file), false);
+    await page
+      .locator('.ev-approval .answer', { hasText: 'denied by a person' })
+      .filter({ hasText: 'Write it into notes.md instead' })
+      .waitFor();
     await eventually('the model to hear the denial', () =>
       seen.some((req) => req.toolResults.some((r) => r.is_error && r.text.includes('Write it into notes.md instead'))),
     );

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Orchestrator } from '../../sdk/index.js';
-import { NotFoundError } from '../../sdk/index.js';
+import { formatUsd, NotFoundError } from '../../sdk/index.js';
 import type { FakeRequest } from '../support/fake-model.js';
 import { TestStack } from '../support/stack.js';
 import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
@@ -94,9 +94,9 @@ describe('dashboard: sessions and blueprints in the browser', function () {
   it('resumes it with a prompt, stops a slow run, and deletes it after confirming', async () => {
     stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
     await page.goto(`${stack.runtimeUrl}/#/sessions/notes`);
-    // An empty prompt: the runtime's message shows under the prompt, and nothing is queued.
+    // An empty prompt: it says so under the prompt, and nothing is queued.
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
-    await page.locator('#resume-error', { hasText: 'body.prompt' }).waitFor();
+    await page.locator('#resume-error', { hasText: 'Say what the agent should do next' }).waitFor();
     assert.equal((await ao.sessions.get('notes')).runs.length, 1);
     await page.getByLabel('Resume with a prompt').fill('Add a third item');
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
@@ -128,11 +128,14 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await page.getByRole('button', { name: 'Start session' }).click();
     const error = page.locator('.field-error[data-field="name"]');
     await error.waitFor();
-    assert.match(await error.innerText(), /body\.name/);
+    assert.match(await error.innerText(), /letters, digits/);
     await page.getByLabel('Name').fill('relative-dir');
     await page.getByLabel('Project dir').fill('not/absolute');
     await page.getByRole('button', { name: 'Start session' }).click();
-    await page.locator('.field-error[data-field="project_dir"]').waitFor();
+    const dirError = page.locator('.field-error[data-field="project_dir"]');
+    await dirError.waitFor();
+    // Beside the field it names, in the runtime's words, without the API's name for the field.
+    assert.match(await dirError.innerText(), /^Must be an absolute path/);
     await screenshot(page, 'field-error');
     await assert.rejects(ao.sessions.get('relative-dir'), NotFoundError);
   });
@@ -150,7 +153,8 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await page.getByLabel(/MCP servers/).fill('{ "files": { "command": 42 } }');
     await page.getByRole('button', { name: 'Create blueprint' }).click();
     const mcpError = page.locator('.field-error[data-field="bp-mcp_servers"]');
-    await mcpError.filter({ hasText: 'body.mcp_servers' }).waitFor();
+    await mcpError.filter({ hasText: 'files.command' }).waitFor();
+    assert.doesNotMatch(await mcpError.innerText(), /body\./);
     await screenshot(page, 'blueprint-error');
     await page.getByLabel(/MCP servers/).fill('{ "files": { "command": "npx", "args": ["-y", "files-mcp"] } }');
     await page.getByLabel('Allowed tools', { exact: true }).fill('Read, Grep');
@@ -192,10 +196,7 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     assert.deepEqual(listed.map((s) => s.name).sort(), ['usage-a', 'usage-b']);
     await page.goto(`${stack.runtimeUrl}/#/usage`);
     await page.locator('.chart canvas').waitFor();
-    assert.equal(
-      await page.getByTestId('total-cost').innerText(),
-      cost < 0.01 ? `$${cost.toFixed(4)}` : `$${cost.toFixed(2)}`,
-    );
+    assert.equal(await page.getByTestId('total-cost').innerText(), formatUsd(cost));
     await screenshot(page, 'usage');
     await page.getByRole('tab', { name: 'Per blueprint' }).click();
     await page.locator('table.usage tbody th', { hasText: 'writer' }).waitFor();
@@ -260,6 +261,7 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await page.keyboard.type('by-keyboard');
     await page.keyboard.press('Tab'); // blueprint
     await page.keyboard.press('Tab'); // project dir
+    await page.keyboard.type(stack.projectDir);
     await page.keyboard.press('Tab'); // prompt
     await page.keyboard.type('typed, not clicked');
     await page.getByLabel('Name').press('Enter');

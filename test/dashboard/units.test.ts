@@ -1,7 +1,20 @@
 // The dashboard's pure modules: what needs attention, usage sums and CSV, the event timeline.
 import assert from 'node:assert/strict';
-import { ago, ATTENTION_ORDER, faviconSvg, isStalled, STALL_SECONDS, tabTitle } from '../../dashboard/src/attention.js';
-import { addEvent, addEvents, copyCommands, emptyTimeline } from '../../dashboard/src/timeline.js';
+import {
+  ago,
+  ATTENTION_ORDER,
+  BOARD_ORDER,
+  faviconSvg,
+  formatCost,
+  isStalled,
+  liveNote,
+  STALL_SECONDS,
+  tabTitle,
+  wallTimeMs,
+} from '../../dashboard/src/attention.js';
+import { nameProblem } from '../../dashboard/src/names.js';
+import { addEvent, addEvents, copyCommands, emptyTimeline, toolPreview } from '../../dashboard/src/timeline.js';
+import { formatUsd, formatUsdTicks } from '../../sdk/money.js';
 import { toCsv, usageBy, usageTotal, type UsageSource } from '../../dashboard/src/usage.js';
 import type { SessionEvent } from '../../sdk/types.js';
 
@@ -72,6 +85,24 @@ describe('dashboard: usage', () => {
     assert.equal(total.runs, 3);
   });
 
+  it('sums wall time where the runtime reports it, and marks a sum that holds an estimate', () => {
+    assert.equal(usageTotal(sessions).wall_ms, null, 'not reported: no wall time to show');
+    const reported = sessions.map((s, i) => ({
+      ...s,
+      totals: { ...s.totals, wall_ms: 1000 * (i + 1), estimated: i === 1 },
+    }));
+    const total = usageTotal(reported);
+    assert.equal(total.wall_ms, 6000);
+    assert.equal(total.estimated, true);
+    assert.deepEqual(
+      usageBy(reported, 'day').map((r) => [r.key, r.wall_ms, r.estimated]),
+      [
+        ['2026-05-01', 4000, false],
+        ['2026-05-02', 2000, true],
+      ],
+    );
+  });
+
   it('writes CSV with a header, quoting, and names a spreadsheet would run kept as text', () => {
     const csv = toCsv(usageBy([session('=cmd()', 'x,y', '2026-05-01', 0.1, 1)], 'session'), 'session');
     const lines = csv.trimEnd().split('\r\n');
@@ -139,5 +170,77 @@ describe('dashboard: timeline', () => {
   it('quotes names in the copied commands only when the shell needs it', () => {
     assert.equal(copyCommands('fix-tests').result, 'ao-get-result fix-tests');
     assert.equal(copyCommands("it's").resume, `ao-resume 'it'\\''s' -p "..."`);
+  });
+});
+
+describe('dashboard: what needs a person, in numbers and words', () => {
+  const at = (s: number) => new Date(NOW - s * 1000).toISOString();
+
+  it('does not call a session that waits for an answer stalled, and counts it first in the tab title', () => {
+    const quiet = { state: 'running' as const, updated_at: at(STALL_SECONDS * 3) };
+    assert.equal(isStalled(quiet, NOW), true);
+    assert.equal(isStalled({ ...quiet, pending_approvals: 1 }, NOW), false);
+    assert.equal(BOARD_ORDER[0], 'waiting');
+    assert.equal(tabTitle(counts, 1), '1 asks you · 2 running · 1 failed · aof');
+  });
+
+  it('writes dollars with four decimals, and axis ticks with the decimals that tell them apart', () => {
+    assert.equal(formatUsd(0.0163), '$0.0163');
+    assert.equal(formatCost(0.0163), '$0.0163');
+    assert.equal(formatCost(null), '–');
+    assert.equal(formatCost(0.0083, true), '~$0.0083');
+    assert.deepEqual(formatUsdTicks([0, 0.005, 0.01, 0.015]), ['$0.000', '$0.005', '$0.010', '$0.015']);
+    assert.deepEqual(formatUsdTicks([0, 1, 2]), ['$0.00', '$1.00', '$2.00']);
+    assert.deepEqual(formatUsdTicks([0.0001, 0.0002]), ['$0.0001', '$0.0002']);
+  });
+
+  it('says what a total covers while a run goes: the ended runs, or an estimate when the runtime gives one', () => {
+    assert.equal(liveNote({ cost_usd: 0 }, undefined), '');
+    assert.equal(liveNote({ cost_usd: 0 }, 2), 'ended runs only; run 2 counts when it ends');
+    assert.equal(liveNote({ cost_usd: 0, estimated: true }, 2), 'so far: an estimate until the run ends');
+  });
+
+  it('measures wall time from start to end, or to now while running', () => {
+    assert.equal(wallTimeMs({ started_at: at(90), ended_at: at(30) }, NOW), 60_000);
+    assert.equal(wallTimeMs({ started_at: at(5), ended_at: null }, NOW), 5000);
+    assert.equal(wallTimeMs({ started_at: null, ended_at: null }, NOW), null);
+  });
+
+  it('states the name rule from the contract in words', () => {
+    assert.equal(nameProblem('fix-tests_2'), undefined);
+    assert.equal(
+      nameProblem('a.b'),
+      'Use letters, digits, _ and -, starting with a letter or digit; 1 to 60 characters.',
+    );
+    assert.equal(nameProblem('x'.repeat(61)), nameProblem('a.b'));
+    assert.equal(nameProblem(''), 'Give it a name.');
+  });
+});
+
+describe('dashboard: questions and tool previews on the timeline', () => {
+  const event = (seq: number, type: SessionEvent['type'], data: object, run = 1) =>
+    ({ seq, session: 's', run, type, at: `2026-05-02T12:00:0${seq}Z`, data }) as SessionEvent;
+
+  it('joins a question with its answer by id, and marks one the run ended before anyone answered', () => {
+    let t = emptyTimeline();
+    t = addEvent(t, event(1, 'approval_request', { id: 'apr_a', tool: 'Bash', input: { command: 'ls' } }));
+    t = addEvent(
+      t,
+      event(2, 'approval_answer', { id: 'apr_a', tool: 'Bash', state: 'denied', answered_by: 'person', message: 'no' }),
+    );
+    t = addEvent(t, event(3, 'approval_request', { id: 'apr_b', tool: 'Write', input: { file_path: '/x' } }));
+    t = addEvent(t, event(4, 'session_stop', { reason: 'stopped' }));
+    assert.deepEqual(
+      t.items.map((i) => (i.kind === 'approval' ? [i.id, i.state, i.answeredBy, i.message] : [i.kind])),
+      [['apr_a', 'denied', 'person', 'no'], ['apr_b', 'cancelled', 'run_ended', null], ['stop']],
+    );
+  });
+
+  it('previews a tool call by what it names: the command, the file, else its first text', () => {
+    assert.equal(toolPreview({ command: 'npm   test\n--grep x', description: 'run' }), 'npm test --grep x');
+    assert.equal(toolPreview({ file_path: '/a/b.ts', content: 'x' }), '/a/b.ts');
+    assert.equal(toolPreview({ n: 1, text: 'hello' }), 'hello');
+    assert.equal(toolPreview({ command: 'y'.repeat(300) }, 10), `${'y'.repeat(9)}…`);
+    assert.equal(toolPreview(undefined), '');
   });
 });

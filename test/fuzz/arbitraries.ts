@@ -190,6 +190,19 @@ function hint(api: Api, key: string | undefined, pools: Pools): fc.Arbitrary<unk
     // Mostly sequence numbers that exist.
     case 'after':
       return fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 40 }) }, { weight: 1, arbitrary: fc.nat() });
+    // Hosts that need no DNS (nothing may leave the machine): listed, not listed, and the metadata address.
+    case 'webhook_url':
+      return fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom('http://127.0.0.1:9/hook', 'http://localhost:9/hook?key=x') },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            'http://[::1]:9/hook',
+            'http://169.254.169.254/latest/meta-data/',
+            'https://10.0.0.1/hook',
+          ),
+        },
+      );
     case 'prompt':
       return fc.oneof(
         { weight: 8, arbitrary: fc.string({ minLength: 1, maxLength: 60 }).filter((s) => /\S/.test(s)) },

@@ -85,8 +85,8 @@ function resolve(api: Api, node: Schema): Schema {
 
 /**
  * The operation a request really reached, read from its method and path as the router reads them
- * (case-insensitive, a trailing `/` ignored, segments percent-decoded): a mutated path can land on another operation
- * (`DELETE /sessions/` with an empty name deletes them all).
+ * (case-insensitive, segments percent-decoded, a trailing `/` significant): a mutated path can land
+ * on another operation, but `DELETE /sessions/` (an empty name) reaches none.
  */
 export function operationAt(
   operations: FuzzOperation[],
@@ -94,7 +94,7 @@ export function operationAt(
   method: string,
   target: string,
 ): { op: FuzzOperation; params: Record<string, string> } | undefined {
-  const segments = (target.split('?')[0] ?? '').replace(/(.)\/$/, '$1').split('/');
+  const segments = (target.split('?')[0] ?? '').split('/');
   for (const op of operations) {
     if (op.api !== api || op.method !== method) continue;
     const template = op.path.split('/');
@@ -113,4 +113,14 @@ export function operationAt(
     if (matches) return { op, params };
   }
   return undefined;
+}
+
+/**
+ * Operations on a whole collection that delete: a `DELETE` whose path ends in a fixed segment
+ * (`DELETE /sessions`), and a `POST` to a path under a collection named for deleting (`/sessions/prune`).
+ */
+export function deletesCollection(op: FuzzOperation): boolean {
+  const last = op.path.split('/').pop() ?? '';
+  if (last.startsWith('{')) return false;
+  return op.method === 'DELETE' || (op.method === 'POST' && /^(prune|clean|purge)$/.test(last));
 }

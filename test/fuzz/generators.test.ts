@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { contract } from '../../servers/common/contract.js';
 import { validValue, type Pools } from './arbitraries.js';
-import { contractOperations, operationAt } from './contract-operations.js';
+import { contractOperations, deletesCollection, operationAt } from './contract-operations.js';
 import { checkResponse } from './oracle.js';
 import type { FuzzRequest } from './requests.js';
 import type { FuzzResponse } from './sender.js';
@@ -39,8 +39,18 @@ describe('operationAt', () => {
   it('finds the operation a request reaches, as the router does', () => {
     assert.equal(operationAt(ops, 'runtime', 'POST', '/sessions/a%2Fb/runs?x=1')?.op.operationId, 'resumeSession');
     assert.equal(operationAt(ops, 'runtime', 'POST', '/sessions/a%2Fb/runs')?.params.name, 'a/b');
-    // An empty name leaves `/sessions/`, which is the collection.
-    assert.equal(operationAt(ops, 'runtime', 'DELETE', '/sessions/')?.op.operationId, 'deleteAllSessions');
+    // An empty name leaves `/sessions/`, which is no route (never the collection's DELETE).
+    assert.equal(operationAt(ops, 'runtime', 'DELETE', '/sessions/'), undefined);
+    assert.equal(operationAt(ops, 'runtime', 'DELETE', '/sessions?all=true')?.op.operationId, 'deleteAllSessions');
+    assert.equal(operationAt(ops, 'registry', 'DELETE', '/agents/'), undefined);
+    // The operations the oracle guards from a trailing slash: every one that deletes a whole collection.
+    assert.deepEqual(
+      ops
+        .filter(deletesCollection)
+        .map((op) => `${op.api} ${op.operationId}`)
+        .sort(),
+      ['runtime deleteAllSessions', 'runtime pruneSessions'],
+    );
     assert.equal(operationAt(ops, 'registry', 'POST', '/AGENTS')?.op.operationId, 'createAgent');
     assert.equal(operationAt(ops, 'registry', 'PUT', '/agents/x'), undefined);
     assert.equal(operationAt(ops, 'registry', 'GET', '/agents/x/y'), undefined);
@@ -93,5 +103,31 @@ describe('fuzz oracle', () => {
       text: '{}',
       json: {},
     });
+  });
+
+  it('flags a path ending with / that reached an operation, naming one that deletes a whole collection', () => {
+    const deleted: FuzzResponse = { status: 200, headers: {}, text: '{"deleted":[]}', json: { deleted: [] } };
+    const slip = request({ op: 'deleteSession', method: 'DELETE', target: '/sessions/', mutation: 'path:nasty' });
+    assert.match(
+      checkResponse(slip, deleted).join('\n'),
+      /reached deleteAllSessions, which deletes the whole collection/,
+    );
+    const prune = request({ op: 'pruneSessions', method: 'POST', target: '/sessions/prune/', mutation: 'path:odd' });
+    assert.match(checkResponse(prune, deleted).join('\n'), /reached pruneSessions/);
+    assert.notDeepEqual(checkResponse(request({ target: '/sessions/', mutation: 'path:odd' }), deleted), []);
+    assert.deepEqual(checkResponse(slip, problem(404)), []);
+    assert.deepEqual(
+      checkResponse(
+        request({
+          op: 'deleteAllSessions',
+          method: 'DELETE',
+          target: '/sessions?all=true',
+          mutation: 'valid',
+          blame: [],
+        }),
+        deleted,
+      ),
+      [],
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { contractOperations, deletesCollection, operationAt } from './contract-operations.js';
 import type { FuzzRequest } from './requests.js';
 import type { FuzzResponse } from './sender.js';
 
@@ -7,10 +8,14 @@ const FIELD = /^(body|path|query|header)(\.|$)/;
 /** A URI: a scheme, a colon, something (`urn:aof:problem:...`, `https://...`). */
 const URI = /^[a-z][a-z0-9+.-]*:\S+$/i;
 
+const OPERATIONS = contractOperations();
+
 /**
  * What the fuzz requires of every answer, whatever was sent: an answer (the server is alive), never
  * a 5xx, and every 4xx an RFC 9457 problem with a `type`; input errors name a field, and when the
- * request was wrong in one known place, a field in that place. Pure: returns the violations.
+ * request was wrong in one known place, a field in that place. A path that ends with `/` reaches no
+ * operation, least of all one that deletes a whole collection (`DELETE /sessions/` is a request for
+ * one session whose name came out empty). Pure: returns the violations.
  */
 export function checkResponse(req: FuzzRequest, res: FuzzResponse): string[] {
   if (res.unsendable) return [];
@@ -19,7 +24,15 @@ export function checkResponse(req: FuzzRequest, res: FuzzResponse): string[] {
   const { status } = res;
   if (status >= 500) problems.push(`status ${status}`);
   else if (status < 200 || (status >= 300 && status < 400)) problems.push(`unexpected status ${status}`);
-  if (status < 400) return req.mustRefuse ? [...problems, `${req.mutation} was let through with ${status}`] : problems;
+  if (status < 400) {
+    if (req.mustRefuse) problems.push(`${req.mutation} was let through with ${status}`);
+    const slashed = trailingSlash(req);
+    if (slashed)
+      problems.push(
+        `${req.method} ${slashed} ends with / and was answered ${status}${reachedCollection(req, slashed)}`,
+      );
+    return problems;
+  }
 
   const type = String(res.headers['content-type'] ?? '');
   if (!type.startsWith('application/problem+json'))
@@ -52,4 +65,19 @@ export function checkResponse(req: FuzzRequest, res: FuzzResponse): string[] {
 /** `field` is `place` or inside it, or `place` is inside `field` (`body` for a broken `body.x`). */
 function within(field: string, place: string): boolean {
   return field === place || field.startsWith(`${place}.`) || place.startsWith(`${field}.`);
+}
+
+/** The request's path when it ends with `/` (and is not `/`). */
+function trailingSlash(req: FuzzRequest): string | undefined {
+  if (req.op === 'raw') return undefined;
+  const path = req.target.split('?')[0] ?? '';
+  return path.length > 1 && path.endsWith('/') ? path : undefined;
+}
+
+/** Says so when `path` without its `/` is an operation that deletes a whole collection. */
+function reachedCollection(req: FuzzRequest, path: string): string {
+  const reached = operationAt(OPERATIONS, req.api, req.method, path.slice(0, -1));
+  return reached && deletesCollection(reached.op)
+    ? `: it reached ${reached.op.operationId}, which deletes the whole collection`
+    : '';
 }

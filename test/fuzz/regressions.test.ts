@@ -198,4 +198,58 @@ describe('fuzz regressions', () => {
     const events = await get('/sessions/deep/events');
     assert.deepEqual(events.json.events, []);
   });
+
+  describe('a trailing slash never turns an operation on one item into one on all (DELETE /sessions/ deleted every session)', () => {
+    const names = ['slash-1', 'slash-2', 'slash-3'];
+    const send = (method: string, path: string, base = stack.runtimeUrl) => rawRequest(base, { method, path });
+    const stillThere = async () => {
+      for (const name of names) assert.equal((await get(`/sessions/${name}`)).status, 200, `session ${name} is gone`);
+    };
+
+    before(async () => {
+      for (const name of names) assert.equal((await post('/sessions', { name, prompt: 'hi' })).status, 201);
+    });
+
+    it('DELETE /sessions/ (an empty name) is no route: 404, and all three sessions are there', async () => {
+      const refused = await send('DELETE', '/sessions/');
+      assert.equal(refused.status, 404, refused.text);
+      assert.equal(refused.headers['content-type'], 'application/problem+json');
+      assert.match(refused.json.detail, /no path ends with \/: is a name missing\?/);
+      await stillThere();
+    });
+
+    it('no other path ending with / reaches an operation, on either server', async () => {
+      for (const [method, path] of [
+        ['DELETE', '/sessions/?all=true'],
+        ['DELETE', '/SESSIONS/?all=true'],
+        ['POST', '/sessions/prune/'],
+        ['GET', '/sessions/'],
+        ['DELETE', '/sessions/slash-1/'],
+      ] as const) {
+        const answer = await send(method, path);
+        assert.equal(answer.status, 404, `${method} ${path}: ${answer.text}`);
+      }
+      const agent = await post('/agents', { name: 'slash-agent', description: 'd' }, stack.registry.url);
+      assert.equal(agent.status, 201, agent.text);
+      for (const [method, path] of [
+        ['DELETE', '/agents/'],
+        ['GET', '/agents/'],
+        ['DELETE', '/agents/slash-agent/'],
+      ] as const) {
+        const answer = await send(method, path, stack.registry.url);
+        assert.equal(answer.status, 404, `${method} ${path}: ${answer.text}`);
+      }
+      assert.equal((await get('/agents/slash-agent', stack.registry.url)).status, 200);
+      await stillThere();
+    });
+
+    it('DELETE /sessions without all=true is a 400 naming query.all, and deletes nothing', async () => {
+      for (const path of ['/sessions', '/sessions?all=false', '/sessions?all=1&all=true', '/sessions?all=yes']) {
+        const refused = await send('DELETE', path);
+        assert.equal(refused.status, 400, `${path}: ${refused.text}`);
+        assert.equal(refused.json.errors[0].field, 'query.all', path);
+      }
+      await stillThere();
+    });
+  });
 });

@@ -183,6 +183,15 @@ export function mutatedInput(op: FuzzOperation, pools: Pools): fc.Arbitrary<Fuzz
       '%00',
       'a'.repeat(3000),
     ];
+    const requiredQuery = op.parameters.filter((p) => p.in === 'query' && p.required).map((p) => p.name);
+    if (requiredQuery.length) {
+      choices.push(
+        fc.constantFrom(...requiredQuery).map((name) => {
+          const { [name]: _dropped, ...query } = parts.query;
+          return buildRequest(op, { ...parts, query }, 'query:missing', [`query.${name}`]);
+        }),
+      );
+    }
     if (queryParams.length) {
       choices.push(
         fc

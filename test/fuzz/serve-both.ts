@@ -44,6 +44,15 @@ const runtime = await startRuntime({
   defaultProjectDir: config.projectDir,
   token: config.token,
   logger: errorsOnly('runtime'),
+  // Sessions' webhooks: loopback's 127.0.0.1 allowed (the fuzz's URLs point at port 9, where nothing
+  // listens), and no name looked up in the DNS but localhost.
+  webhooks: {
+    allowedHosts: ['127.0.0.1'],
+    resolve: async (hostname) => {
+      if (hostname === 'localhost') return [{ address: '127.0.0.1', family: 4 }];
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    },
+  },
   executor: config.executor,
   executorOptions: {
     ...(config.claudeBin ? { claudeBin: config.claudeBin } : {}),

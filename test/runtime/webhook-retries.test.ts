@@ -33,6 +33,13 @@ describe('webhook retries', () => {
     assert.deepEqual(afterAttempt(1, { error: 'timeout' }, []), { state: 'given_up', error: 'timeout' });
   });
 
+  it('gives up at once on a notice refused before sending (its host resolves to an address it may not reach)', () => {
+    assert.deepEqual(afterAttempt(1, { refused: 'localhost resolves to 127.0.0.1, a loopback address' }, DELAYS), {
+      state: 'given_up',
+      error: 'not sent: localhost resolves to 127.0.0.1, a loopback address',
+    });
+  });
+
   it('takes any other status as final: a 4xx, and a redirect (not followed)', () => {
     for (const status of [400, 401, 404, 410, 302])
       assert.deepEqual(afterAttempt(1, { status }, DELAYS), { state: 'given_up', error: `HTTP ${status}` });

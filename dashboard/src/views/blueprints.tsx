@@ -1,7 +1,16 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { Agent, AgentCreate, AgentUpdate, McpServers, PermissionMode } from '../../../sdk/types.js';
+import type {
+  Agent,
+  AgentCreate,
+  AgentUpdate,
+  ApprovalPolicy,
+  Limits,
+  McpServers,
+  PermissionMode,
+} from '../../../sdk/types.js';
 import { describe } from '../api.js';
 import { useClient } from '../client-context.js';
+import { nameProblem } from '../names.js';
 import { go, href } from '../router.js';
 import { listPage } from '../sessions-page.js';
 import { useSubmit } from '../use-submit.js';
@@ -90,6 +99,16 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
             <a class="row-main" href={href('blueprints', a.name)}>
               <span class={`badge ${a.status === 'active' ? 'state-running' : 'state-stopped'}`}>{a.status}</span>
               <span class="row-name">{a.name}</span>
+              {a.approval && (
+                <span class="badge asks" title="Its agents ask a person before each tool use their rules do not settle">
+                  asks first
+                </span>
+              )}
+              {a.worktree && (
+                <span class="badge" title="Each session works in its own git worktree and branch">
+                  worktree
+                </span>
+              )}
               <span class="row-meta muted">{a.description}</span>
             </a>
             <span class="muted">
@@ -153,15 +172,58 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     permission_mode: agent?.permission_mode ?? '',
     allowed_tools: (agent?.allowed_tools ?? []).join(', '),
     disallowed_tools: (agent?.disallowed_tools ?? []).join(', '),
+    approval: Boolean(agent?.approval),
+    approval_timeout: String(agent?.approval?.timeout_seconds ?? ''),
+    approval_on_timeout: agent?.approval?.on_timeout ?? '',
+    approval_message: agent?.approval?.timeout_message ?? '',
+    worktree: agent?.worktree ?? false,
+    output_schema: agent?.output_schema ? JSON.stringify(agent.output_schema, null, 2) : '',
+    max_cost_usd: String(agent?.limits?.max_cost_usd ?? ''),
+    max_tokens: String(agent?.limits?.max_tokens ?? ''),
+    max_turns: String(agent?.limits?.max_turns ?? ''),
+    timeout_seconds: String(agent?.limits?.timeout_seconds ?? ''),
+    inherit: agent?.limits?.inherit ?? false,
   });
   const { submit: send, errors, setErrors, message, busy } = useSubmit();
   const set = (key: keyof typeof form) => (e: { currentTarget: { value: string } }) => {
     const value = e.currentTarget.value;
     setForm((f) => ({ ...f, [key]: value }));
   };
+  const check = (key: 'approval' | 'worktree' | 'inherit') => (e: { currentTarget: { checked: boolean } }) => {
+    const checked = e.currentTarget.checked;
+    setForm((f) => ({ ...f, [key]: checked }));
+  };
 
   const submit = async (event: Event) => {
     event.preventDefault();
+    const badName = agent ? undefined : nameProblem(form.name.trim());
+    if (badName) {
+      setErrors({ name: badName });
+      return;
+    }
+    let outputSchema: Record<string, unknown> | undefined;
+    if (form.output_schema.trim()) {
+      try {
+        outputSchema = JSON.parse(form.output_schema) as Record<string, unknown>;
+      } catch (caught) {
+        setErrors({ output_schema: `Output schema is not valid JSON: ${(caught as Error).message}` });
+        return;
+      }
+    }
+    const number = (text: string) => (text.trim() ? Number(text) : undefined);
+    const limits: Limits = {};
+    for (const key of ['max_cost_usd', 'max_tokens', 'max_turns', 'timeout_seconds'] as const) {
+      const value = number(form[key]);
+      if (value !== undefined) limits[key] = value;
+    }
+    if (form.inherit) limits.inherit = true;
+    const approval: ApprovalPolicy | undefined = form.approval
+      ? {
+          ...(number(form.approval_timeout) !== undefined ? { timeout_seconds: number(form.approval_timeout)! } : {}),
+          ...(form.approval_on_timeout ? { on_timeout: form.approval_on_timeout as 'deny' | 'allow' } : {}),
+          ...(form.approval_message.trim() ? { timeout_message: form.approval_message.trim() } : {}),
+        }
+      : undefined;
     let mcp: McpServers | undefined;
     if (form.mcp_servers.trim()) {
       try {
@@ -178,6 +240,10 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
       permission_mode: (form.permission_mode || undefined) as PermissionMode | undefined,
       allowed_tools: form.allowed_tools.trim() ? toolList(form.allowed_tools) : undefined,
       disallowed_tools: form.disallowed_tools.trim() ? toolList(form.disallowed_tools) : undefined,
+      approval,
+      worktree: form.worktree || undefined,
+      output_schema: outputSchema,
+      limits: Object.keys(limits).length ? limits : undefined,
     };
     const ok = await send(async () => {
       if (agent) {
@@ -272,6 +338,119 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
             />
           </Field>
         </div>
+        <fieldset class="group">
+          <legend>Approval</legend>
+          <label class="check">
+            <input id="bp-approval" type="checkbox" checked={form.approval} onChange={check('approval')} /> Ask a person
+            before each tool use the rules above do not settle (approval mode)
+          </label>
+          {errors.approval && (
+            <p class="field-error" role="alert" data-field="bp-approval">
+              {errors.approval}
+            </p>
+          )}
+          {form.approval && (
+            <div class="grid3">
+              <Field id="bp-approval_timeout" label="Wait for an answer (seconds)" error={undefined} hint="Empty: 600">
+                <input
+                  id="bp-approval_timeout"
+                  type="number"
+                  min="1"
+                  value={form.approval_timeout}
+                  onInput={set('approval_timeout')}
+                />
+              </Field>
+              <Field id="bp-approval_on_timeout" label="Unanswered at the timeout" error={undefined}>
+                <select
+                  id="bp-approval_on_timeout"
+                  value={form.approval_on_timeout}
+                  onChange={set('approval_on_timeout')}
+                >
+                  <option value="">deny (the default)</option>
+                  <option value="deny">deny</option>
+                  <option value="allow">allow</option>
+                </select>
+              </Field>
+              <Field id="bp-approval_message" label="What the agent is told at the timeout" error={undefined}>
+                <input id="bp-approval_message" value={form.approval_message} onInput={set('approval_message')} />
+              </Field>
+            </div>
+          )}
+        </fieldset>
+        <fieldset class="group">
+          <legend>Limits</legend>
+          <div class="grid4">
+            <Field id="bp-max_cost_usd" label="Max cost (USD)" error={undefined}>
+              <input
+                id="bp-max_cost_usd"
+                type="number"
+                step="any"
+                min="0"
+                value={form.max_cost_usd}
+                onInput={set('max_cost_usd')}
+                placeholder="none"
+              />
+            </Field>
+            <Field id="bp-max_tokens" label="Max tokens" error={undefined}>
+              <input
+                id="bp-max_tokens"
+                type="number"
+                min="1"
+                value={form.max_tokens}
+                onInput={set('max_tokens')}
+                placeholder="none"
+              />
+            </Field>
+            <Field id="bp-max_turns" label="Max turns per run" error={undefined}>
+              <input
+                id="bp-max_turns"
+                type="number"
+                min="1"
+                value={form.max_turns}
+                onInput={set('max_turns')}
+                placeholder="none"
+              />
+            </Field>
+            <Field id="bp-timeout_seconds" label="Time limit per run (seconds)" error={undefined}>
+              <input
+                id="bp-timeout_seconds"
+                type="number"
+                min="1"
+                value={form.timeout_seconds}
+                onInput={set('timeout_seconds')}
+                placeholder="none"
+              />
+            </Field>
+          </div>
+          <label class="check">
+            <input id="bp-inherit" type="checkbox" checked={form.inherit} onChange={check('inherit')} /> Sessions its
+            agents start get these limits unless they set their own
+          </label>
+          {errors.limits && (
+            <p class="field-error" role="alert" data-field="bp-limits">
+              {errors.limits}
+            </p>
+          )}
+        </fieldset>
+        <label class="check">
+          <input id="bp-worktree" type="checkbox" checked={form.worktree} onChange={check('worktree')} /> Each session
+          works in its own git worktree, on the branch <code>aof/&lt;session&gt;</code>
+        </label>
+        <Field
+          id="bp-output_schema"
+          label="Output schema (JSON Schema the final answer must match)"
+          error={errors.output_schema}
+        >
+          <textarea
+            id="bp-output_schema"
+            name="output_schema"
+            class="mono"
+            rows={4}
+            value={form.output_schema}
+            onInput={set('output_schema')}
+            placeholder='{ "type": "object", "required": ["ok"], "properties": { "ok": { "type": "boolean" } } }'
+          />
+        </Field>
         {(message || errors.body) && (
           <p class="error" role="alert">
             {message ?? errors.body}

@@ -4,12 +4,15 @@ import { describe } from '../api.js';
 import {
   ago,
   ATTENTION_ORDER,
+  BOARD_ORDER,
   faviconSvg,
   formatCost,
   isStalled,
   STALL_SECONDS,
+  sectionTitle,
   tabTitle,
   type Counts,
+  type SectionKey,
 } from '../attention.js';
 import { useClient } from '../client-context.js';
 import { useNow, useSessionChanges } from '../live.js';
@@ -39,17 +42,25 @@ export function Board({ agent }: { agent?: string | undefined }) {
     project_dir: '',
     states: [...ATTENTION_ORDER],
   });
-  const [sections, setSections] = useState<Partial<Record<RunState, Section>>>({});
+  const [sections, setSections] = useState<Partial<Record<SectionKey, Section>>>({});
   const [counts, setCounts] = useState<Counts>();
   const [error, setError] = useState<string>();
   const [agents, setAgents] = useState<Agent[]>([]);
   const [loaded, setLoaded] = useState(false);
   const now = useNow(1000);
-  const shown = useRef<Partial<Record<RunState, number>>>({});
+  const shown = useRef<Partial<Record<SectionKey, number>>>({});
+
+  /** The sections the state filter shows: `waiting` goes with `running` (those sessions run). */
+  const visible = useCallback(
+    (only?: SectionKey[]) =>
+      (only ?? BOARD_ORDER).filter((key) => filters.states.includes(key === 'waiting' ? 'running' : key)),
+    [filters],
+  );
 
   const params = useCallback(
-    (state: RunState, limit: number, cursor?: string): ListParams => ({
-      state: [state],
+    (key: SectionKey, limit: number, cursor?: string): ListParams => ({
+      ...(key === 'waiting' ? { waiting: true } : { state: [key] }),
+      ...(key === 'running' ? { waiting: false } : {}),
       limit,
       ...(cursor ? { cursor } : {}),
       ...(filters.prefix.trim() ? { prefix: filters.prefix.trim() } : {}),
@@ -61,8 +72,8 @@ export function Board({ agent }: { agent?: string | undefined }) {
 
   /** Re-reads the visible sections, keeping as many rows as each one shows now. */
   const refresh = useCallback(
-    async (only?: RunState[]) => {
-      const states = (only ?? filters.states).filter((s) => filters.states.includes(s));
+    async (only?: SectionKey[]) => {
+      const states = visible(only);
       try {
         const pages = await Promise.all(
           states.map(
@@ -79,7 +90,7 @@ export function Board({ agent }: { agent?: string | undefined }) {
           });
           return next;
         });
-        if (pages[0]) setCounts(pages[0].counts);
+        if (pages.length) setCounts(pages[pages.length - 1]!.counts);
         else setCounts((await listPage(client, { limit: 1 }).catch(guard)).counts);
         setError(undefined);
       } catch (caught) {
@@ -88,7 +99,7 @@ export function Board({ agent }: { agent?: string | undefined }) {
         setLoaded(true);
       }
     },
-    [client, guard, filters, params],
+    [client, guard, params, visible],
   );
 
   const first = useRef(true);
@@ -101,24 +112,25 @@ export function Board({ agent }: { agent?: string | undefined }) {
   useSessionChanges(client, () => void refresh());
   useEffect(() => {
     // "last event N s ago" moves without state changes: the running rows are re-read now and then.
-    const id = setInterval(() => void refresh(['running']), RUNNING_REFRESH_MS);
+    const id = setInterval(() => void refresh(['waiting', 'running']), RUNNING_REFRESH_MS);
     return () => clearInterval(id);
   }, [refresh]);
   useEffect(() => {
     client.agents.list().then(setAgents, () => setAgents([]));
   }, [client]);
 
+  const waiting = sections.waiting?.sessions.length ?? 0;
   useEffect(() => {
-    document.title = tabTitle(counts);
+    document.title = tabTitle(counts, waiting);
     const icon = document.getElementById('favicon') as HTMLLinkElement | null;
     if (icon) icon.href = `data:image/svg+xml,${encodeURIComponent(faviconSvg(counts))}`;
-  }, [counts]);
+  }, [counts, waiting]);
 
   useEffect(() => {
-    for (const state of ATTENTION_ORDER) shown.current[state] = sections[state]?.sessions.length ?? PAGE;
+    for (const key of BOARD_ORDER) shown.current[key] = sections[key]?.sessions.length ?? PAGE;
   }, [sections]);
 
-  const more = async (state: RunState) => {
+  const more = async (state: SectionKey) => {
     const cursor = sections[state]?.cursor;
     if (!cursor) return;
     try {
@@ -142,7 +154,7 @@ export function Board({ agent }: { agent?: string | undefined }) {
 
   const total = counts ? ATTENTION_ORDER.reduce((n, s) => n + counts[s], 0) : 0;
   const filtered = Boolean(filters.prefix.trim() || filters.agent || filters.project_dir.trim());
-  const nothing = loaded && !error && filters.states.every((s) => !sections[s]?.sessions.length);
+  const nothing = loaded && !error && visible().every((s) => !sections[s]?.sessions.length);
 
   return (
     <section aria-labelledby="board-title">
@@ -226,17 +238,28 @@ export function Board({ agent }: { agent?: string | undefined }) {
           )}
         </div>
       )}
-      {filters.states.map((state) => {
+      {visible().map((state) => {
         const section = sections[state];
         if (!section?.sessions.length) return null;
+        const many = section.sessions.length + (section.cursor ? '+' : '');
+        // The runtime counts by state; the running ones that wait are counted in their own section.
+        const count =
+          filtered || state === 'waiting' || !counts
+            ? many
+            : state === 'running'
+              ? sections.waiting?.cursor
+                ? many
+                : counts.running - waiting
+              : counts[state];
         return (
-          <section class="board-section" aria-label={`${state} sessions`} data-section={state}>
+          <section
+            class={`board-section${state === 'waiting' ? ' waiting' : ''}`}
+            aria-label={state === 'waiting' ? 'Sessions waiting for you' : `${state} sessions`}
+            data-section={state}
+          >
             <h2>
               <span class={`dot state-${state}`} aria-hidden="true" />
-              {state}{' '}
-              <span class="muted">
-                {filtered ? section.sessions.length + (section.cursor ? '+' : '') : counts?.[state]}
-              </span>
+              {sectionTitle(state)} <span class="muted">{count}</span>
             </h2>
             <ul class="rows">
               {section.sessions.map((s) => (
@@ -254,6 +277,9 @@ export function Board({ agent }: { agent?: string | undefined }) {
     </section>
   );
 }
+
+/** Whether the runtime marks part of a total as an estimate (a run still going). */
+const estimated = (totals: { cost_usd: number; estimated?: boolean }) => totals.estimated ?? false;
 
 function Row({ session: s, now }: { session: SessionSummary; now: number }) {
   const stalled = isStalled(s, now);
@@ -285,7 +311,8 @@ function Row({ session: s, now }: { session: SessionSummary; now: number }) {
         {when}
       </span>
       <span class="row-cost muted">
-        {s.runs} run{s.runs === 1 ? '' : 's'} · {formatCost(s.totals.cost_usd)}
+        {s.runs} run{s.runs === 1 ? '' : 's'} · {formatCost(s.totals.cost_usd, estimated(s.totals))}
+        {s.state === 'running' ? ' so far' : ''}
       </span>
       {s.last_run.error && (s.state === 'failed' || s.state === 'stopped') && (
         <span class="row-error">{s.last_run.error}</span>

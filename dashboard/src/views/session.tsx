@@ -2,12 +2,22 @@ import { Component } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Approval, Session, SessionEvent } from '../../../sdk/types.js';
 import { describe } from '../api.js';
-import { formatCost, formatDuration, formatTokens } from '../attention.js';
+import { formatCost, formatDuration, formatTokens, liveNote, wallTimeMs } from '../attention.js';
 import { useClient } from '../client-context.js';
+import { useNow } from '../live.js';
 import { markdownHtml } from '../markdown.js';
 import { go, href } from '../router.js';
 import { useSubmit } from '../use-submit.js';
-import { addEvents, copyCommands, emptyTimeline, type Timeline, type TimelineItem } from '../timeline.js';
+import {
+  addEvents,
+  type ApprovalItem,
+  copyCommands,
+  emptyTimeline,
+  type Timeline,
+  type TimelineItem,
+  toolPreview,
+} from '../timeline.js';
+import { Folded } from './folded.js';
 
 export function SessionView({ name }: { name: string }) {
   const { client, guard } = useClient();
@@ -17,6 +27,7 @@ export function SessionView({ name }: { name: string }) {
   const [raw, setRaw] = useState<SessionEvent[]>([]);
   const [showRaw, setShowRaw] = useState(false);
   const [asked, setAsked] = useState(0);
+  const now = useNow(1000);
 
   const reload = useCallback(async () => {
     try {
@@ -83,6 +94,10 @@ export function SessionView({ name }: { name: string }) {
   if (!session) return <p>Loading {name}…</p>;
   const commands = copyCommands(name);
   const usage = session.totals.usage;
+  const going = session.runs.find((r) => r.state === 'running');
+  const wall = session.runs.reduce((sum, r) => sum + (wallTimeMs(r, now) ?? 0), 0);
+  const totals: { cost_usd: number; estimated?: boolean } = session.totals;
+  const live = liveNote(totals, going?.number);
   return (
     <section aria-labelledby="session-title" class="session">
       <div class="title-row">
@@ -118,19 +133,26 @@ export function SessionView({ name }: { name: string }) {
           <dd>{session.totals.runs}</dd>
         </div>
         <div>
-          <dt>Duration</dt>
-          <dd>{formatDuration(session.totals.duration_ms)}</dd>
+          <dt>Wall time</dt>
+          <dd data-testid="wall-time" title="From each run's start to its end, summed over the runs">
+            {formatDuration(wall)}
+            {going ? ' so far' : ''}
+          </dd>
         </div>
         <div>
           <dt>Tokens</dt>
-          <dd>
+          <dd data-testid="tokens">
             {formatTokens(usage.input_tokens)} in · {formatTokens(usage.output_tokens)} out ·{' '}
             {formatTokens(usage.cache_read_input_tokens)} cached
+            {live && <small class="muted"> · {totals.estimated === undefined ? 'ended runs only' : 'so far'}</small>}
           </dd>
         </div>
         <div>
           <dt>Cost</dt>
-          <dd>{formatCost(session.totals.cost_usd)}</dd>
+          <dd data-testid="cost">
+            {formatCost(totals.cost_usd, totals.estimated)}
+            {live && <small class="muted"> · {live}</small>}
+          </dd>
         </div>
       </dl>
       <Approvals name={session.name} refresh={asked} />
@@ -150,12 +172,10 @@ export function SessionView({ name }: { name: string }) {
               {run.started_at ? ` · started ${new Date(run.started_at).toLocaleTimeString()}` : ''}
               {run.ended_at ? ` · ended ${new Date(run.ended_at).toLocaleTimeString()}` : ''}
             </span>
-            <span>
-              {formatDuration(run.duration_ms)} · {formatCost(run.cost_usd)}
-            </span>
+            <RunFigures run={run} now={now} />
             <details>
-              <summary>Prompt</summary>
-              <pre class="wrap">{run.prompt}</pre>
+              <summary>Prompt ({run.prompt.length.toLocaleString('en-US')} characters)</summary>
+              <Folded text={run.prompt} render={(shown) => <pre class="wrap">{shown}</pre>} />
             </details>
             {run.error && <p class="run-error">{run.error}</p>}
           </li>
@@ -209,15 +229,19 @@ function EventItem({ item }: { item: TimelineItem }) {
           <span class="muted">
             {time} · {item.role}
           </span>
-          <div class="markdown" dangerouslySetInnerHTML={{ __html: markdownHtml(item.text) }} />
+          <Markdown text={item.text} />
         </li>
       );
-    case 'tool':
+    case 'approval':
+      return <ApprovalEvent item={item} time={time} />;
+    case 'tool': {
+      const preview = toolPreview(item.input);
       return (
         <li class={`ev ev-tool${item.isError ? ' is-error' : ''}`} data-seq={item.seq}>
           <details>
             <summary>
               <span class="muted">{time}</span> <strong>{item.tool}</strong>{' '}
+              {preview && <code class="preview">{preview}</code>}{' '}
               <span class="muted">
                 {item.output === undefined
                   ? 'running…'
@@ -227,23 +251,24 @@ function EventItem({ item }: { item: TimelineItem }) {
               </span>
             </summary>
             <h4>Input</h4>
-            <pre class="wrap">{JSON.stringify(item.input, null, 2)}</pre>
+            <Folded text={JSON.stringify(item.input, null, 2)} render={(shown) => <pre class="wrap">{shown}</pre>} />
             {item.output !== undefined && (
               <>
                 <h4>{item.isError ? 'Error' : 'Output'}</h4>
-                <pre class="wrap">{item.output}</pre>
+                <Folded text={item.output} render={(shown) => <pre class="wrap">{shown}</pre>} />
               </>
             )}
           </details>
         </li>
       );
+    }
     case 'result':
       return (
         <li class={`ev ev-result${item.isError ? ' is-error' : ''}`} data-seq={item.seq}>
           <span class="muted">
             {time} · result{item.costUsd !== undefined ? ` · ${formatCost(item.costUsd)}` : ''}
           </span>
-          {item.text && <div class="markdown" dangerouslySetInnerHTML={{ __html: markdownHtml(item.text) }} />}
+          {item.text && <Markdown text={item.text} />}
           {item.errors.map((e) => (
             <p class="run-error">{e}</p>
           ))}
@@ -257,6 +282,76 @@ function EventItem({ item }: { item: TimelineItem }) {
         </li>
       );
   }
+}
+
+function Markdown({ text }: { text: string }) {
+  return (
+    <Folded
+      text={text}
+      render={(shown) => <div class="markdown" dangerouslySetInnerHTML={{ __html: markdownHtml(shown) }} />}
+    />
+  );
+}
+
+const ANSWERED: Record<ApprovalItem['state'], string> = {
+  pending: 'waits for your answer',
+  approved: 'approved',
+  denied: 'denied',
+  cancelled: 'not answered',
+};
+
+const BY: Record<NonNullable<ApprovalItem['answeredBy']>, string> = {
+  person: 'by a person',
+  timeout: 'at the timeout',
+  run_ended: 'the run ended first',
+};
+
+/** A question for a person, in the open on the timeline, with its answer once there is one. */
+function ApprovalEvent({ item, time }: { item: ApprovalItem; time: string }) {
+  const answered = item.answeredAt ? new Date(item.answeredAt).toLocaleTimeString() : '';
+  return (
+    <li class={`ev ev-approval ${item.state}`} data-seq={item.seq} data-approval={item.id}>
+      <span class="muted">{time} · question</span>{' '}
+      <span>
+        The agent asks to use <strong>{item.tool}</strong>
+      </span>
+      {item.input !== undefined && (
+        <Folded text={JSON.stringify(item.input, null, 2)} render={(shown) => <pre class="wrap">{shown}</pre>} />
+      )}
+      <p class="answer">
+        <strong class="answer-state">{ANSWERED[item.state]}</strong>
+        {item.answeredBy ? ` ${BY[item.answeredBy]}` : ''}
+        {answered ? ` at ${answered}` : ''}
+        {item.message ? (
+          <>
+            {': '}
+            <q>{item.message}</q>
+          </>
+        ) : item.state === 'pending' ? (
+          ' (see "Waiting for you" above)'
+        ) : (
+          ''
+        )}
+      </p>
+    </li>
+  );
+}
+
+/** A run's wall time (start to end, counting while it runs), Claude Code's own time when it said, and cost. */
+function RunFigures({ run, now }: { run: Session['runs'][number]; now: number }) {
+  const wall = wallTimeMs(run, now);
+  return (
+    <span class="run-figures" data-testid={`run-${run.number}-figures`}>
+      {wall === null ? 'not started' : `${formatDuration(wall)}${run.ended_at ? '' : ' so far'}`}
+      {run.duration_ms !== null && run.ended_at && (
+        <span class="muted" title="The duration Claude Code reported for the run">
+          {' '}
+          (Claude Code: {formatDuration(run.duration_ms)})
+        </span>
+      )}{' '}
+      · {run.cost_usd !== null ? formatCost(run.cost_usd) : run.ended_at ? 'no cost reported' : 'cost when it ends'}
+    </span>
+  );
 }
 
 function CopyButton({ label, text }: { label: string; text: string }) {
@@ -284,11 +379,15 @@ function Actions({ session, onChanged }: { session: Session; onChanged: () => Pr
   const { client } = useClient();
   const [prompt, setPrompt] = useState('');
   const [confirming, setConfirming] = useState(false);
-  const { submit: run, errors, message, busy } = useSubmit();
+  const { submit: run, errors, setErrors, message, busy } = useSubmit();
   const active = session.state === 'running' || session.state === 'queued';
 
   const resume = async (event: Event) => {
     event.preventDefault();
+    if (!prompt.trim()) {
+      setErrors({ prompt: 'Say what the agent should do next.' });
+      return;
+    }
     if (await run(() => client.sessions.resume(session.name, { prompt }))) {
       setPrompt('');
       await onChanged();

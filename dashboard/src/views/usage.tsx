@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatUsdTicks } from '../../../sdk/money.js';
 import { describe } from '../api.js';
 import { formatCost, formatDuration, formatTokens } from '../attention.js';
 import { useClient } from '../client-context.js';
@@ -37,6 +38,8 @@ export function UsageView() {
   if (!sessions) return <p>Reading sessions… {progress || ''}</p>;
   const rows = usageBy(sessions, by);
   const total = usageTotal(sessions);
+  // Wall time shows where the runtime reports it; Claude Code's own time shows always, named.
+  const wall = total.wall_ms !== null;
   const download = () => {
     const url = URL.createObjectURL(new Blob([toCsv([...rows, total], by)], { type: 'text/csv' }));
     const link = document.createElement('a');
@@ -56,7 +59,7 @@ export function UsageView() {
       <dl class="facts card totals">
         <div>
           <dt>Cost</dt>
-          <dd data-testid="total-cost">{formatCost(total.cost_usd)}</dd>
+          <dd data-testid="total-cost">{formatCost(total.cost_usd, total.estimated)}</dd>
         </div>
         <div>
           <dt>Output tokens</dt>
@@ -101,7 +104,14 @@ export function UsageView() {
               <th scope="col">input</th>
               <th scope="col">output</th>
               <th scope="col">cached</th>
-              <th scope="col">duration</th>
+              {wall && (
+                <th scope="col" title="From each run's start to its end (to now for a run still going), summed">
+                  wall time
+                </th>
+              )}
+              <th scope="col" title="The durations Claude Code reported for the runs, summed">
+                time (Claude Code)
+              </th>
               <th scope="col">cost</th>
             </tr>
           </thead>
@@ -114,8 +124,9 @@ export function UsageView() {
                 <td>{formatTokens(r.input_tokens)}</td>
                 <td>{formatTokens(r.output_tokens)}</td>
                 <td>{formatTokens(r.cache_read_input_tokens)}</td>
+                {wall && <td>{formatDuration(r.wall_ms)}</td>}
                 <td>{formatDuration(r.duration_ms)}</td>
-                <td>{formatCost(r.cost_usd)}</td>
+                <td>{formatCost(r.cost_usd, r.estimated)}</td>
               </tr>
             ))}
           </tbody>
@@ -127,8 +138,9 @@ export function UsageView() {
               <td>{formatTokens(total.input_tokens)}</td>
               <td>{formatTokens(total.output_tokens)}</td>
               <td>{formatTokens(total.cache_read_input_tokens)}</td>
+              {wall && <td>{formatDuration(total.wall_ms)}</td>}
               <td>{formatDuration(total.duration_ms)}</td>
-              <td>{formatCost(total.cost_usd)}</td>
+              <td>{formatCost(total.cost_usd, total.estimated)}</td>
             </tr>
           </tfoot>
         </table>
@@ -151,7 +163,12 @@ function BarChart({ rows }: { rows: UsageRow[] }) {
       {
         width: Math.max(280, el.clientWidth),
         height: 220,
-        scales: { x: { time: false, range: [-0.6, rows.length - 0.4] }, tokens: {} },
+        scales: {
+          x: { time: false, range: [-0.6, rows.length - 0.4] },
+          // Bars start at zero, so their heights compare as their costs do.
+          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
+          tokens: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
+        },
         axes: [
           {
             stroke: color('--muted'),
@@ -161,7 +178,11 @@ function BarChart({ rows }: { rows: UsageRow[] }) {
           },
           {
             stroke: color('--muted'),
-            values: (_u, ticks) => ticks.map((t) => `$${t.toFixed(2)}`),
+            values: (_u, ticks) => {
+              const labels = formatUsdTicks(ticks);
+              el.dataset.costAxis = labels.join(' '); // what the axis reads, for a test or a screen reader's tools
+              return labels;
+            },
             size: 60,
             grid: { stroke: color('--line') },
           },
