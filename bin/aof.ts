@@ -169,8 +169,8 @@ async function token(action: 'create' | 'list' | 'revoke', name: string | undefi
     return out({ revoked: name }, `revoked ${name}`);
   }
   const role = opts.role === undefined || opts.role === true ? undefined : String(opts.role);
-  if (role !== 'admin' && role !== 'operator' && role !== 'viewer')
-    throw new Error(`--role must be admin, operator or viewer, not '${role ?? ''}'`);
+  if (role !== 'admin' && role !== 'operator' && role !== 'viewer' && role !== 'runner')
+    throw new Error(`--role must be admin, operator, viewer or runner, not '${role ?? ''}'`);
   const made = await ao.tokens.create(name, role);
   out(
     made,
@@ -180,7 +180,10 @@ async function token(action: 'create' | 'list' | 'revoke', name: string | undefi
 
 program
   .command('token create <name>', "Make a person's named token with a role (admin, operator, viewer); prints it once")
-  .option('--role', 'admin (everything), operator (sessions and approvals), viewer (read only)')
+  .option(
+    '--role',
+    'admin (everything), operator (sessions and approvals), viewer (read only), runner (aof runner only)',
+  )
   .option('--json', 'Print JSON')
   .action((name: string, opts: Record<string, unknown>) => token('create', name, opts));
 program

@@ -73,7 +73,8 @@ export interface paths {
         /**
          * Make a named token for a person, with a role (admin only)
          * @description `admin` may do everything; `operator` works with sessions and approvals (no blueprint or token
-         *     management, no runner endpoints); `viewer` only reads. The token is in this answer only: the
+         *     management, no runner endpoints); `viewer` only reads; `runner` is for `aof runner`: the runner
+         *     endpoints only. The token is in this answer only: the
          *     runtime keeps its hash.
          */
         post: operations["createToken"];
@@ -617,21 +618,23 @@ export interface components {
         };
         /**
          * @description Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN
-         *     and the data dir's token) or an agent (`name` is its session, `run` the run its credential is for).
+         *     and the data dir's token), an agent (`name` is its session, `run` the run its credential is for),
+         *     or a runner (`name` is its token's name; a token made with the role `runner`).
          */
         Principal: {
             /** @enum {string} */
-            kind: "person" | "agent";
+            kind: "person" | "agent" | "runner";
             name: string;
             role?: components["schemas"]["Role"];
             /** @description An agent's run */
             run?: number;
         };
         /**
-         * @description A person's role
+         * @description A person's role (`admin`, `operator`, `viewer`), or `runner`: a token for `aof runner`, good only
+         *     for the runner endpoints (claims, heartbeats, reports).
          * @enum {string}
          */
-        Role: "admin" | "operator" | "viewer";
+        Role: "admin" | "operator" | "viewer" | "runner";
         Token: {
             name: components["schemas"]["Name"];
             role: components["schemas"]["Role"];

@@ -1008,7 +1008,7 @@ export const runtimeDocument: OpenApiDocument = {
           "health"
         ],
         "summary": "Make a named token for a person, with a role (admin only)",
-        "description": "`admin` may do everything; `operator` works with sessions and approvals (no blueprint or token\nmanagement, no runner endpoints); `viewer` only reads. The token is in this answer only: the\nruntime keeps its hash.\n",
+        "description": "`admin` may do everything; `operator` works with sessions and approvals (no blueprint or token\nmanagement, no runner endpoints); `viewer` only reads; `runner` is for `aof runner`: the runner\nendpoints only. The token is in this answer only: the\nruntime keeps its hash.\n",
         "requestBody": {
           "required": true,
           "content": {
@@ -2473,13 +2473,14 @@ export const runtimeDocument: OpenApiDocument = {
           "kind",
           "name"
         ],
-        "description": "Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN\nand the data dir's token) or an agent (`name` is its session, `run` the run its credential is for).\n",
+        "description": "Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN\nand the data dir's token), an agent (`name` is its session, `run` the run its credential is for),\nor a runner (`name` is its token's name; a token made with the role `runner`).\n",
         "properties": {
           "kind": {
             "type": "string",
             "enum": [
               "person",
-              "agent"
+              "agent",
+              "runner"
             ]
           },
           "name": {
@@ -2502,9 +2503,10 @@ export const runtimeDocument: OpenApiDocument = {
         "enum": [
           "admin",
           "operator",
-          "viewer"
+          "viewer",
+          "runner"
         ],
-        "description": "A person's role"
+        "description": "A person's role (`admin`, `operator`, `viewer`), or `runner`: a token for `aof runner`, good only\nfor the runner endpoints (claims, heartbeats, reports).\n"
       },
       "Token": {
         "type": "object",

@@ -29,7 +29,11 @@ export function principalOf(ctx: Context): Principal {
 
 /** How a refusal names the caller. */
 export const describe = (principal: Principal): string =>
-  isAgent(principal) ? `the agent of session '${principal.name}'` : `${principal.name} (${principal.role ?? 'person'})`;
+  isAgent(principal)
+    ? `the agent of session '${principal.name}'`
+    : principal.kind === 'runner'
+      ? `runner token '${principal.name}'`
+      : `${principal.name} (${principal.role ?? 'person'})`;
 
 /** 403 `forbidden`: a person whose role does not allow `operation`. */
 export function forbiddenFor(person: Principal, operation: string, why: string): HttpProblem {

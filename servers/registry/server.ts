@@ -45,6 +45,12 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
       },
       authorize: (operationId, { ctx }) => {
         const principal = principalOf(ctx);
+        if (principal.kind === 'runner' && operationId !== 'getHealth')
+          throw forbiddenFor(
+            principal,
+            operationId,
+            "a runner's token is good only for the runtime's runner endpoints",
+          );
         const write = WRITES[operationId as keyof operations];
         if (write && isAgent(principal))
           throw outOfScope(principal, write, 'agents read blueprints; only a person changes them');

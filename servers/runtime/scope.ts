@@ -46,8 +46,13 @@ const NOT_FOR_OPERATORS = new Set<keyof operations>([
   'appendSessionEvents',
 ]);
 
-/** A person's role decides: admin everything, operator sessions and approvals, viewer reading. */
+/** What a runner's token may do: the runner endpoints. */
+const RUNNER_MAY = new Set<keyof operations>(['getHealth', 'whoAmI', 'claimRun', 'heartbeatRunner', 'reportRun']);
+
+/** A person's role decides: admin everything, operator sessions and approvals, viewer reading; a runner's token, runner work. */
 function checkRole(person: Principal, operationId: keyof operations): void {
+  if (person.kind === 'runner' && !RUNNER_MAY.has(operationId))
+    throw forbiddenFor(person, operationId, "a runner's token is good only for the runner endpoints");
   if (person.role === 'viewer' && !VIEWER_MAY.has(operationId))
     throw forbiddenFor(person, operationId, 'a viewer only reads');
   if (person.role === 'operator' && NOT_FOR_OPERATORS.has(operationId))

@@ -142,7 +142,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         allowedHosts: options.allowedHosts,
         token: options.token,
         authenticate: async (credential) =>
-          (await agentOf(credential, (name) => sessions.getStored(name))) ?? (await tokens.personOf(credential)),
+          (await agentOf(credential, (name) => sessions.getStored(name))) ?? (await tokens.principalOf(credential)),
         isPublic: dashboard.serves,
       },
       authorize: scopes.authorize(),

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { components } from '../../sdk/generated/runtime.js';
-import { NAMED_TOKEN_PREFIX, type PersonPrincipal } from '../common/principal.js';
+import { NAMED_TOKEN_PREFIX, type Principal } from '../common/principal.js';
 import { conflict, notFound } from '../common/problem.js';
 import type { StoredToken, TokenRole, TokenStore } from './store/interfaces.js';
 
@@ -33,10 +33,13 @@ export class Tokens {
     if (!(await this.store.delete(name))) throw notFound(`No token named '${name}'`);
   }
 
-  /** The person a named token is, when it is one that has not been revoked. */
-  async personOf(credential: string): Promise<PersonPrincipal | undefined> {
+  /** Who a named token is (a person, or a runner), when it is one that has not been revoked. */
+  async principalOf(credential: string): Promise<Principal | undefined> {
     if (!credential.startsWith(NAMED_TOKEN_PREFIX)) return undefined;
     const found = await this.store.findByHash(hashOf(credential));
-    return found ? { kind: 'person', name: found.name, role: found.role } : undefined;
+    if (!found) return undefined;
+    return found.role === 'runner'
+      ? { kind: 'runner', name: found.name }
+      : { kind: 'person', name: found.name, role: found.role };
   }
 }

@@ -40,7 +40,7 @@ describe('people: named tokens with roles (aof token)', function () {
     assert.match(again.stderr, /A token named 'vera' exists already/);
     const noRole = await aof(['token', 'create', 'nobody']);
     assert.equal(noRole.code, 1);
-    assert.match(noRole.stderr, /--role must be admin, operator or viewer/);
+    assert.match(noRole.stderr, /--role must be admin, operator, viewer or runner/);
   });
 
   it('a viewer reads and cannot write, on either server', async () => {
@@ -86,6 +86,31 @@ describe('people: named tokens with roles (aof token)', function () {
       body: JSON.stringify({ name: 'by-operator', description: 'x' }),
     });
     assert.equal(blueprint.status, 403);
+  });
+
+  it("a runner's token is good only for the runner endpoints", async () => {
+    const token = await create('build-1', 'runner');
+    const who = await as(token, `${stack.runtimeUrl}/whoami`);
+    assert.deepEqual(await who.json(), { kind: 'runner', name: 'build-1' });
+    const claim = await as(token, `${stack.runtimeUrl}/runners/build-1/claim`, {
+      method: 'POST',
+      body: JSON.stringify({
+        version: (await stack.client().runtimeInfo()).version,
+        host: 'test',
+        tags: ['nothing-has-it'],
+      }),
+    });
+    assert.equal(claim.status, 200, await claim.clone().text());
+    for (const [url, init] of [
+      [`${stack.runtimeUrl}/sessions`, {}],
+      [`${stack.runtimeUrl}/sessions`, { method: 'POST', body: JSON.stringify({ name: 'by-runner', prompt: 'x' }) }],
+      [`${stack.runtimeUrl}/approvals`, {}],
+      [`${stack.registry.url}/agents`, {}],
+    ] as const) {
+      const refused = await as(token, url, init);
+      assert.equal(refused.status, 403, url);
+      assert.match(((await refused.json()) as { detail: string }).detail, /^runner token 'build-1' may not /);
+    }
   });
 
   it('a revoked token is refused by both servers', async () => {

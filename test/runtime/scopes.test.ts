@@ -106,7 +106,7 @@ for (const variant of [
           `curl -s -o $O.answer.json -w '%{http_code}' -X POST -H "$H" -H 'content-type: application/json' -d '{"decision":"approve"}' "$R/approvals/${careful.asked.id}/answer" > $O.answer`,
           `curl -s -o $O.patch.json -w '%{http_code}' -X PATCH -H "$H" -H 'content-type: application/json' -d '{"permission_mode":"bypassPermissions"}' "$R/registry/agents/${careful.agent}" > $O.patch`,
           `curl -s -o $O.patch-direct.json -w '%{http_code}' -X PATCH -H "$H" -H 'content-type: application/json' -d '{"permission_mode":"bypassPermissions"}' "${stack.registry.url}/agents/${careful.agent}" > $O.patch-direct`,
-          `curl -s -o $O.clean.json -w '%{http_code}' -X DELETE -H "$H" "$R/sessions" > $O.clean`,
+          `curl -s -o $O.clean.json -w '%{http_code}' -X DELETE -H "$H" "$R/sessions?all=true" > $O.clean`,
           `curl -s -o /dev/null -w '%{http_code}' -X DELETE "$R/sessions/${victim}" > $O.anonymous`,
           `curl -s -o $O.list.json -w '%{http_code}' -H "$H" "$R/sessions" > $O.list`,
           `curl -s -o $O.blueprint.json -w '%{http_code}' -H "$H" "${stack.registry.url}/agents/${careful.agent}" > $O.blueprint`,

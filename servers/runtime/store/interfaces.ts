@@ -231,8 +231,8 @@ export interface WebhookStore {
   prune(options: { olderThanMs: number; keep: number }): Promise<number>;
 }
 
-/** What a person's named token may do (scope.ts): everything, sessions and approvals, or reading. */
-export type TokenRole = 'admin' | 'operator' | 'viewer';
+/** What a named token may do (scope.ts): everything, sessions and approvals, reading; or a runner's work. */
+export type TokenRole = 'admin' | 'operator' | 'viewer' | 'runner';
 
 /** A person's named token as kept: never the token, only its SHA-256 (hex). */
 export interface StoredToken {
