@@ -29,6 +29,7 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
     const alone = await run('ao-create-agent', ['undelegated', '-d', 'x', '--ancestors-may-answer']);
     assert.equal(alone.code, 1);
     assert.match(alone.stderr, /--ancestors-may-answer need --approval/);
+    await fixture.stack.client().agents.delete('delegated'); // the next tests list the blueprints there are
   });
 
   it('ao-create-agent creates a blueprint with the system prompt from -s, and ao-list-agents lists it', async () => {
