@@ -36,6 +36,8 @@ export async function startReplica(
       // No registry: sessions are made without an agent.
       AGENT_ORCHESTRATOR_AGENT_API_URL: await deadUrl(),
       AGENT_ORCHESTRATOR_EXECUTOR: 'none',
+      // The tests' webhook receivers listen on loopback, which a session's webhook may reach only when listed.
+      AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       AGENT_ORCHESTRATOR_API_TOKEN: REPLICA_TOKEN,
       ...(databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl } : {}),
       ...env,
