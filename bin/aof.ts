@@ -7,6 +7,9 @@ import { VERSION, type RunningServer } from '../servers/common/server.js';
 import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 import { startRegistry } from '../servers/registry/server.js';
 import { startRuntime } from '../servers/runtime/server.js';
+import { ensureTokenFile } from '../servers/common/token-file.js';
+import { tokenFromFile } from '../sdk/token-file.js';
+import { Orchestrator } from '../sdk/index.js';
 
 type Which = 'both' | 'runtime' | 'registry';
 
@@ -18,14 +21,14 @@ const loggerFor = (env: ServerEnvironment, name: string): Logger =>
 async function serve(which: Which): Promise<void> {
   const env = readServerEnvironment();
   const started: RunningServer[] = [];
+  const logger = loggerFor(env, 'aof');
   const common = {
     dataDir: env.dataDir,
     databaseUrl: env.databaseUrl,
-    token: env.token,
+    token: env.token ?? (await dataDirToken(env.dataDir, logger)),
     allowedOrigins: env.allowedOrigins,
     allowedHosts: env.allowedHosts,
   };
-  const logger = loggerFor(env, 'aof');
   try {
     if (which !== 'runtime') {
       started.push(
@@ -33,6 +36,7 @@ async function serve(which: Which): Promise<void> {
           ...common,
           url: env.registryUrl,
           agentsDir: env.agentsDir,
+          runtimeUrl: () => env.runtimeUrl.origin,
           logger: loggerFor(env, 'registry'),
         }),
       );
@@ -76,6 +80,15 @@ async function serve(which: Which): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+/** Without AGENT_ORCHESTRATOR_API_TOKEN, the data dir's token (made at the first start): never no token. */
+async function dataDirToken(dataDir: string, logger: ReturnType<typeof createLogger>): Promise<string> {
+  const { token, path, created } = await ensureTokenFile(dataDir);
+  logger.info(
+    `${created ? 'made an admin token' : 'using the admin token'} in ${path} (AGENT_ORCHESTRATOR_API_TOKEN unset); clients of this user find it there`,
+  );
+  return token;
+}
+
 const RUNNER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$/;
 
 /** `aof runner`: claims runs from a runtime and runs their agents here until SIGINT or SIGTERM. */
@@ -103,7 +116,7 @@ async function runner(opts: Record<string, unknown>): Promise<void> {
     tags: list(text('tags')),
     maxConcurrent: max === undefined ? undefined : Number(max),
     dataDir: env.dataDir,
-    token: env.token,
+    token: env.token ?? tokenFromFile(process.env),
     logger,
   });
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection (the runner keeps running)', reason));
@@ -141,6 +154,47 @@ program
   .option('--max', 'Runs at once on this runner (default: AGENT_ORCHESTRATOR_MAX_CONCURRENT, else 8)')
   .example('runner --runtime http://10.0.0.5:8765,http://10.0.0.6:8765 --name build-1 --tags linux,gpu --max 4')
   .action((opts: Record<string, unknown>) => runner(opts));
+
+/** `aof token ...`: people's named tokens, through the runtime (with the admin's token: the variable, or the data dir's). */
+async function token(action: 'create' | 'list' | 'revoke', name: string | undefined, opts: Record<string, unknown>) {
+  const ao = new Orchestrator({ parent: null });
+  const json = opts.json === true;
+  const out = (value: unknown, text: string) => process.stdout.write(`${json ? JSON.stringify(value) : text}\n`);
+  if (action === 'list') {
+    const tokens = await ao.tokens.list();
+    return out({ tokens }, tokens.map((t) => `${t.name}\t${t.role}\t${t.created_at}`).join('\n') || '(no tokens)');
+  }
+  if (!name) throw new Error(`give the token's name: aof token ${action} NAME`);
+  if (action === 'revoke') {
+    await ao.tokens.revoke(name);
+    return out({ revoked: name }, `revoked ${name}`);
+  }
+  const role = opts.role === undefined || opts.role === true ? undefined : String(opts.role);
+  if (role !== 'admin' && role !== 'operator' && role !== 'viewer' && role !== 'runner')
+    throw new Error(`--role must be admin, operator, viewer or runner, not '${role ?? ''}'`);
+  const made = await ao.tokens.create(name, role);
+  out(
+    made,
+    `${made.token}\n(token '${made.name}', role ${made.role}: shown this once; give it as AGENT_ORCHESTRATOR_API_TOKEN)`,
+  );
+}
+
+program
+  .command('token create <name>', "Make a person's named token with a role (admin, operator, viewer); prints it once")
+  .option(
+    '--role',
+    'admin (everything), operator (sessions and approvals), viewer (read only), runner (aof runner only)',
+  )
+  .option('--json', 'Print JSON')
+  .action((name: string, opts: Record<string, unknown>) => token('create', name, opts));
+program
+  .command('token list', "List people's named tokens (names and roles, never the tokens)")
+  .option('--json', 'Print JSON')
+  .action((opts: Record<string, unknown>) => token('list', undefined, opts));
+program
+  .command('token revoke <name>', 'Revoke a named token: refused from then on')
+  .option('--json', 'Print JSON')
+  .action((name: string, opts: Record<string, unknown>) => token('revoke', name, opts));
 
 const parsed = asksForHelp(process.argv)
   ? withTrimmedLines(() => program.parse(process.argv, { lazy: true }))

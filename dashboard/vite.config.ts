@@ -14,5 +14,7 @@ export default defineConfig({
   },
   // The SDK reads process.env only when no options are given; in the browser there is none.
   define: { 'process.env': '{}' },
+  // Nor a data dir holding a token: the SDK's lookup of it is left out.
+  resolve: { alias: [{ find: /^\.\/token-file\.js$/, replacement: `${import.meta.dirname}/src/no-token-file.ts` }] },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
 });

@@ -1,4 +1,5 @@
 import { OrchestratorError } from './errors.js';
+import { tokenFromFile } from './token-file.js';
 
 /** Environment variables the SDK reads (the servers read the same ones). */
 export const ENV = {
@@ -21,8 +22,9 @@ export interface OrchestratorOptions {
   /** The Agent Registry. Default: $AGENT_ORCHESTRATOR_AGENT_API_URL, else http://localhost:8767. */
   registryUrl?: string | URL | undefined;
   /**
-   * Sent as `Authorization: Bearer <token>` to both servers. Default: $AGENT_ORCHESTRATOR_API_TOKEN.
-   * Pass `null` (or '') to send no token even when the variable is set.
+   * Sent as `Authorization: Bearer <token>` to both servers. Default: $AGENT_ORCHESTRATOR_API_TOKEN,
+   * else the token `aof up` keeps in its data dir ($AGENT_ORCHESTRATOR_DATA_DIR, default
+   * ~/.agent-orchestrator, file `api-token`). Pass `null` (or '') to send no token at all.
    */
   token?: string | null | undefined;
   fetch?: FetchFunction | undefined;
@@ -43,7 +45,7 @@ export interface ResolvedConfig {
 
 /** Options first, then the environment, then the defaults. */
 export function resolveConfig(options: OrchestratorOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  const token = options.token !== undefined ? options.token : env[ENV.token];
+  const token = options.token !== undefined ? options.token : env[ENV.token] || tokenFromFile(env);
   return {
     runtimeUrl: baseUrl(
       'runtimeUrl',

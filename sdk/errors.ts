@@ -69,7 +69,10 @@ export class ApiError extends OrchestratorError {
 export class InvalidRequestError extends ApiError {}
 /** 401: a bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN). */
 export class UnauthorizedError extends ApiError {}
-/** 403: refused, e.g. a foreign Host or Origin header. */
+/**
+ * 403: refused, e.g. a foreign Host or Origin header, or (`code` `'out-of-scope'`) an agent's credential
+ * used outside its own subtree.
+ */
 export class ForbiddenError extends ApiError {}
 /** 404: no such session, agent or route. */
 export class NotFoundError extends ApiError {}

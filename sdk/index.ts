@@ -17,6 +17,7 @@ export {
 } from './resources/sessions.js';
 export { Agents } from './resources/agents.js';
 export { Approvals } from './resources/approvals.js';
+export { Tokens, type Role, type Token, type TokenCreated } from './resources/tokens.js';
 export { EventStream } from './event-stream.js';
 export {
   DEFAULT_REGISTRY_URL,

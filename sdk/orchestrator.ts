@@ -1,10 +1,11 @@
 import type { paths as RegistryPaths } from './generated/registry.js';
-import type { paths as RuntimePaths } from './generated/runtime.js';
+import type { components, paths as RuntimePaths } from './generated/runtime.js';
 import { resolveConfig, type OrchestratorOptions } from './config.js';
 import { createApiClient, data } from './http.js';
 import { Agents } from './resources/agents.js';
 import { Approvals } from './resources/approvals.js';
 import { Sessions } from './resources/sessions.js';
+import { Tokens } from './resources/tokens.js';
 import type { Health, RuntimeInfo } from './types.js';
 
 /**
@@ -23,6 +24,8 @@ export class Orchestrator {
   readonly sessions: Sessions;
   readonly agents: Agents;
   readonly approvals: Approvals;
+  /** People's named tokens, for an admin. */
+  readonly tokens: Tokens;
   readonly #runtimeUrl: string;
   readonly #registryUrl: string;
   readonly #runtime;
@@ -37,6 +40,7 @@ export class Orchestrator {
     this.sessions = new Sessions(this.#runtime, config.runtimeUrl, config.parent);
     this.agents = new Agents(this.#registry);
     this.approvals = new Approvals(this.#runtime);
+    this.tokens = new Tokens(this.#runtime);
   }
 
   /** The Agent Runtime's base URL. */
@@ -47,6 +51,11 @@ export class Orchestrator {
   /** The Agent Registry's base URL. */
   get registryUrl(): string {
     return this.#registryUrl;
+  }
+
+  /** Who this client's credential names: a person (with a role) or an agent (its session and run). */
+  whoami(): Promise<components['schemas']['Principal']> {
+    return data(this.#runtime.GET('/whoami'));
   }
 
   /** Asks both servers; throws (ConnectionError, most likely) when either is not up. */

@@ -67,6 +67,12 @@ export const SETTING_OPTIONS: OptionSpec[] = [
     value: 'deny|allow',
     description: 'With --approval: what an unanswered question becomes (default deny)',
   },
+  {
+    name: 'ancestors-may-answer',
+    type: 'boolean',
+    description:
+      'With --approval: the agents its sessions work for (parent, grandparent, ...) may answer their questions too (default: only a person)',
+  },
 ];
 
 export interface Settings {
@@ -78,7 +84,7 @@ export interface Settings {
   output_schema?: Record<string, unknown>;
   worktree?: boolean;
   worktree_setup?: { command: string; timeout_seconds?: number };
-  approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow' };
+  approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow'; ancestors_may_answer?: boolean };
 }
 
 /** The settings options that were given, checked (the MCP config file read). */
@@ -122,8 +128,8 @@ function approvalPolicy(options: Options): Pick<Settings, 'approval'> {
   const timeoutText = stringOption(options, 'approval-timeout');
   const onTimeout = stringOption(options, 'on-timeout');
   if (!options.approval) {
-    if (timeoutText !== undefined || onTimeout !== undefined)
-      throw new CliError('--approval-timeout and --on-timeout need --approval', 'usage');
+    if (timeoutText !== undefined || onTimeout !== undefined || options['ancestors-may-answer'])
+      throw new CliError('--approval-timeout, --on-timeout and --ancestors-may-answer need --approval', 'usage');
     return {};
   }
   const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
@@ -136,6 +142,7 @@ function approvalPolicy(options: Options): Pick<Settings, 'approval'> {
     approval: {
       ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
       ...(onTimeout ? { on_timeout: onTimeout } : {}),
+      ...(options['ancestors-may-answer'] ? { ancestors_may_answer: true } : {}),
     },
   };
 }

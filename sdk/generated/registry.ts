@@ -196,6 +196,11 @@ export interface components {
             on_timeout?: "deny" | "allow";
             /** @description What the model is told when a request is denied at the timeout. */
             timeout_message?: string;
+            /**
+             * @description Whether an agent the session works for (its parent, or any ancestor) may answer its requests
+             *     with its own credential. Default `false`: only a person answers.
+             */
+            ancestors_may_answer?: boolean;
         };
         Agent: {
             name: components["schemas"]["Name"];
@@ -282,6 +287,7 @@ export interface components {
          *     - `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)
          *     - `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)
          *     - `forbidden` [403]: refused for another reason
+         *     - `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why
          *     - `not-found` [404]: no such route
          *     - `session-not-found` [404]: no session by that name
          *     - `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name
@@ -320,7 +326,7 @@ export interface components {
          *     - `runner-version` [409]: the runner's aof version is not the runtime's
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

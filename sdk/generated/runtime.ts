@@ -63,6 +63,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the caller's credential names
+         * @description A person (the servers' token) or an agent (a run's credential). The Agent Registry asks this to
+         *     check credentials it does not hold itself.
+         */
+        get: operations["whoAmI"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** People's named tokens (admin only) */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Make a named token for a person, with a role (admin only)
+         * @description `admin` may do everything; `operator` works with sessions and approvals (no blueprint or token
+         *     management, no runner endpoints); `viewer` only reads; `runner` is for `aof runner`: the runner
+         *     endpoints only. The token is in this answer only: the
+         *     runtime keeps its hash.
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tokens/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a named token (admin only); it is refused from then on */
+        delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -655,6 +719,48 @@ export interface components {
             spec: Record<string, unknown>;
             /** @description The Claude Code conversation saved after the session's last run (gzip, base64), to restore before resuming it. */
             conversation: string | null;
+            /**
+             * @description The run's own credential, for its agent (and only its agent): good while the run lasts, scoped
+             *     to the session's subtree. Never logged or stored by the runner.
+             */
+            credential?: string;
+        };
+        /**
+         * @description Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN
+         *     and the data dir's token), an agent (`name` is its session, `run` the run its credential is for),
+         *     or a runner (`name` is its token's name; a token made with the role `runner`).
+         */
+        Principal: {
+            /** @enum {string} */
+            kind: "person" | "agent" | "runner";
+            name: string;
+            role?: components["schemas"]["Role"];
+            /** @description An agent's run */
+            run?: number;
+        };
+        /**
+         * @description A person's role (`admin`, `operator`, `viewer`), or `runner`: a token for `aof runner`, good only
+         *     for the runner endpoints (claims, heartbeats, reports).
+         * @enum {string}
+         */
+        Role: "admin" | "operator" | "viewer" | "runner";
+        Token: {
+            name: components["schemas"]["Name"];
+            role: components["schemas"]["Role"];
+            /** Format: date-time */
+            created_at: string;
+        };
+        TokenCreate: {
+            name: components["schemas"]["Name"];
+            role: components["schemas"]["Role"];
+        };
+        TokenCreated: {
+            name: components["schemas"]["Name"];
+            role: components["schemas"]["Role"];
+            /** Format: date-time */
+            created_at: string;
+            /** @description The token: shown this once, kept only as a hash */
+            token: string;
         };
         LeaseRef: {
             session: components["schemas"]["Name"];
@@ -1414,6 +1520,7 @@ export interface components {
          *     - `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)
          *     - `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)
          *     - `forbidden` [403]: refused for another reason
+         *     - `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why
          *     - `not-found` [404]: no such route
          *     - `session-not-found` [404]: no session by that name
          *     - `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name
@@ -1452,7 +1559,7 @@ export interface components {
          *     - `runner-version` [409]: the runner's aof version is not the runtime's
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
          *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
@@ -1503,6 +1610,11 @@ export interface components {
             on_timeout?: "deny" | "allow";
             /** @description What the model is told when a request is denied at the timeout. */
             timeout_message?: string;
+            /**
+             * @description Whether an agent the session works for (its parent, or any ancestor) may answer its requests
+             *     with its own credential. Default `false`: only a person answers.
+             */
+            ancestors_may_answer?: boolean;
         };
     };
     responses: {
@@ -1589,6 +1701,99 @@ export interface operations {
                     "application/json": components["schemas"]["RuntimeInfo"];
                 };
             };
+            default: components["responses"]["Problem"];
+        };
+    };
+    whoAmI: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Principal"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every named token, by name (never the token itself) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tokens: components["schemas"]["Token"][];
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Made; `token` is shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            409: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

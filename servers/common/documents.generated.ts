@@ -6,7 +6,7 @@ export const registryDocument: OpenApiDocument = {
   "info": {
     "title": "aof Agent Registry",
     "version": "0.1.0",
-    "description": "Reusable agent blueprints: a name, a description, a system prompt, MCP servers and Claude Code\nsettings. Sessions in the Agent Runtime are started from blueprints by name.\n\nErrors are `application/problem+json` (RFC 9457) and name the offending field in `errors[].field`.\nWhen the server is started with `AGENT_ORCHESTRATOR_API_TOKEN`, every request needs\n`Authorization: Bearer <token>`.\n"
+    "description": "Reusable agent blueprints: a name, a description, a system prompt, MCP servers and Claude Code\nsettings. Sessions in the Agent Runtime are started from blueprints by name.\n\nErrors are `application/problem+json` (RFC 9457) and name the offending field in `errors[].field`.\nWhen the server is started with `AGENT_ORCHESTRATOR_API_TOKEN` (`aof up` always has one: that\nvariable, or the token it keeps in the data dir), every request needs `Authorization: Bearer <token>`.\nAn agent's own credential (the runtime gives each run one) is accepted too, checked with the Agent\nRuntime (`GET /whoami`): agents read blueprints and may not change them (403\n`urn:aof:problem:out-of-scope`).\n"
   },
   "servers": [
     {
@@ -548,6 +548,10 @@ export const registryDocument: OpenApiDocument = {
             "minLength": 1,
             "maxLength": 2000,
             "description": "What the model is told when a request is denied at the timeout."
+          },
+          "ancestors_may_answer": {
+            "type": "boolean",
+            "description": "Whether an agent the session works for (its parent, or any ancestor) may answer its requests\nwith its own credential. Default `false`: only a person answers.\n"
           }
         }
       },
@@ -866,13 +870,14 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner's aof version is not the runtime's\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner's aof version is not the runtime's\n",
         "enum": [
           "invalid-request",
           "unauthorized",
           "forbidden-host",
           "forbidden-origin",
           "forbidden",
+          "out-of-scope",
           "not-found",
           "session-not-found",
           "agent-not-found",
@@ -919,7 +924,7 @@ export const runtimeDocument: OpenApiDocument = {
   "info": {
     "title": "aof Agent Runtime",
     "version": "0.1.0",
-    "description": "Named agent sessions, each running Claude Code in its project directory. A session is a sequence\nof runs (the first from `POST /sessions`, more from `POST /sessions/{name}/runs`); the session's\nstate is the state of its last run. Everything a run does is recorded as events, numbered per\nsession (`seq`), readable by page or followed live as Server-Sent Events.\n\nRun states: `queued` (waiting for a slot) → `running` → `finished` | `failed` | `stopped`.\n\nErrors are `application/problem+json` (RFC 9457) and name the offending field in `errors[].field`.\nWhen the server is started with `AGENT_ORCHESTRATOR_API_TOKEN`, every request needs\n`Authorization: Bearer <token>`.\n"
+    "description": "Named agent sessions, each running Claude Code in its project directory. A session is a sequence\nof runs (the first from `POST /sessions`, more from `POST /sessions/{name}/runs`); the session's\nstate is the state of its last run. Everything a run does is recorded as events, numbered per\nsession (`seq`), readable by page or followed live as Server-Sent Events.\n\nRun states: `queued` (waiting for a slot) → `running` → `finished` | `failed` | `stopped`.\n\nErrors are `application/problem+json` (RFC 9457) and name the offending field in `errors[].field`.\nWhen the server is started with `AGENT_ORCHESTRATOR_API_TOKEN` (`aof up` always has one: that\nvariable, or the token it keeps in the data dir), every request needs `Authorization: Bearer <token>`.\n\nAgents never get that token. Each run gets its own credential (in the agent's\n`AGENT_ORCHESTRATOR_API_TOKEN`), good while the run lasts, whose scope is the agent's own subtree:\nit reads its own session and its descendants, starts children (their `parent` is forced into its\nsubtree), resumes, forks, stops and deletes its descendants, asks its own approval questions and\nanswers its descendants' where their blueprint's `approval.ancestors_may_answer` allows. Lists show\nonly that subtree. Anything else is 403 `urn:aof:problem:out-of-scope`, whose `detail` says what\nwas refused and why.\n"
   },
   "servers": [
     {
@@ -1020,6 +1025,136 @@ export const runtimeDocument: OpenApiDocument = {
                 }
               }
             }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/whoami": {
+      "get": {
+        "operationId": "whoAmI",
+        "tags": [
+          "health"
+        ],
+        "summary": "Who the caller's credential names",
+        "description": "A person (the servers' token) or an agent (a run's credential). The Agent Registry asks this to\ncheck credentials it does not hold itself.\n",
+        "responses": {
+          "200": {
+            "description": "The caller",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Principal"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/tokens": {
+      "get": {
+        "operationId": "listTokens",
+        "tags": [
+          "health"
+        ],
+        "summary": "People's named tokens (admin only)",
+        "responses": {
+          "200": {
+            "description": "Every named token, by name (never the token itself)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "tokens"
+                  ],
+                  "properties": {
+                    "tokens": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Token"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createToken",
+        "tags": [
+          "health"
+        ],
+        "summary": "Make a named token for a person, with a role (admin only)",
+        "description": "`admin` may do everything; `operator` works with sessions and approvals (no blueprint or token\nmanagement, no runner endpoints); `viewer` only reads; `runner` is for `aof runner`: the runner\nendpoints only. The token is in this answer only: the\nruntime keeps its hash.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TokenCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Made; `token` is shown this once",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TokenCreated"
+                }
+              }
+            }
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/tokens/{name}": {
+      "parameters": [
+        {
+          "name": "name",
+          "in": "path",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/Name"
+          }
+        }
+      ],
+      "delete": {
+        "operationId": "revokeToken",
+        "tags": [
+          "health"
+        ],
+        "summary": "Revoke a named token (admin only); it is refused from then on",
+        "responses": {
+          "204": {
+            "description": "Revoked"
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
           },
           "default": {
             "$ref": "#/components/responses/Problem"
@@ -2586,6 +2721,115 @@ export const runtimeDocument: OpenApiDocument = {
               "null"
             ],
             "description": "The Claude Code conversation saved after the session's last run (gzip, base64), to restore before resuming it."
+          },
+          "credential": {
+            "type": "string",
+            "description": "The run's own credential, for its agent (and only its agent): good while the run lasts, scoped\nto the session's subtree. Never logged or stored by the runner.\n"
+          }
+        }
+      },
+      "Principal": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "kind",
+          "name"
+        ],
+        "description": "Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN\nand the data dir's token), an agent (`name` is its session, `run` the run its credential is for),\nor a runner (`name` is its token's name; a token made with the role `runner`).\n",
+        "properties": {
+          "kind": {
+            "type": "string",
+            "enum": [
+              "person",
+              "agent",
+              "runner"
+            ]
+          },
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "An agent's run"
+          }
+        }
+      },
+      "Role": {
+        "type": "string",
+        "enum": [
+          "admin",
+          "operator",
+          "viewer",
+          "runner"
+        ],
+        "description": "A person's role (`admin`, `operator`, `viewer`), or `runner`: a token for `aof runner`, good only\nfor the runner endpoints (claims, heartbeats, reports).\n"
+      },
+      "Token": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "role",
+          "created_at"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "TokenCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "role"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          }
+        }
+      },
+      "TokenCreated": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "role",
+          "created_at",
+          "token"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "token": {
+            "type": "string",
+            "description": "The token: shown this once, kept only as a hash"
           }
         }
       },

@@ -10,7 +10,7 @@ import { fieldErrors, type SchemaCompiler } from './validation.js';
 
 /* ---------- Types: handlers are typed by the generated `operations` interface ---------- */
 
-interface OperationShape {
+export interface OperationShape {
   parameters: { query?: unknown; header?: unknown; path?: unknown };
   requestBody?: unknown;
   responses: object;
@@ -99,6 +99,12 @@ export class ContractViolation extends Error {
 }
 
 /**
+ * Decides, after the request is validated and before its handler runs, whether the caller may make it:
+ * throws (a 403) when not; may narrow the input (an agent's new session gets its parent forced).
+ */
+export type Authorize = (operationId: string, input: OperationInput<OperationShape>) => Promise<void> | void;
+
+/**
  * A router with every operation of `document`. Throws at start-up when an operation has no handler
  * or a handler has no operation, so code and contract cannot drift apart.
  *
@@ -111,6 +117,7 @@ export function contractRouter<Ops>(
   document: OpenApiDocument,
   compiler: SchemaCompiler,
   handlers: Handlers<Ops>,
+  authorize?: Authorize,
 ): Router {
   const router = new Router({ strict: true });
   const unused = new Set(Object.keys(handlers));
@@ -136,6 +143,7 @@ export function contractRouter<Ops>(
         // The runtime's `{name}` is a session's (the registry's is a blueprint's).
         noteOperation(operationId, docName === 'runtime' ? ctx.params.name : undefined);
         const input = validateRequest(ctx, compiled);
+        await authorize?.(operationId, input as unknown as OperationInput<OperationShape>);
         const result = (await handler(input)) as {
           status: number;
           body?: unknown;

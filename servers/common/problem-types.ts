@@ -14,6 +14,7 @@ export const PROBLEM_CODES = {
   'forbidden-host': 403,
   'forbidden-origin': 403,
   forbidden: 403,
+  'out-of-scope': 403,
   'not-found': 404,
   'session-not-found': 404,
   'agent-not-found': 404,

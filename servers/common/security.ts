@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { HttpProblem } from './problem.js';
+import { ADMIN, AGENT_CREDENTIAL_PREFIX, NAMED_TOKEN_PREFIX, type Principal } from './principal.js';
 
 export interface SecurityOptions {
   /** The URL the server answers at; its host and port are the ones a request may name. */
@@ -12,8 +13,13 @@ export interface SecurityOptions {
    * for that one (AGENT_ORCHESTRATOR_ALLOWED_HOSTS). A browser page served under one of them is same-origin.
    */
   allowedHosts?: string[] | undefined;
-  /** When set, every request needs `Authorization: Bearer <token>`. */
+  /** When set, every request needs `Authorization: Bearer <token>` (this token: a person, admin; or one `authenticate` accepts). */
   token: string | undefined;
+  /**
+   * Who another bearer credential names (an agent's run credential), or undefined when it names nobody.
+   * An agent's credential (`aofa_...`) that it refuses is refused with 401 even when no token is set.
+   */
+  authenticate?: ((credential: string) => Promise<Principal | undefined>) | undefined;
   /** Requests that need no token (files that hold no data, such as the dashboard's). Host and Origin are still checked. */
   isPublic?: ((ctx: Context) => boolean) | undefined;
 }
@@ -33,6 +39,35 @@ export function securityGuard(options: SecurityOptions): Middleware {
     own.has(host) || extraHosts.has(host) || extraHosts.has(host.replace(/:\d+$/, ''));
   const allowedOrigins = new Set(options.allowedOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
   const tokenDigest = options.token ? digest(options.token) : undefined;
+
+  /** The caller, or a 401 naming what is wrong with its credential. */
+  const authenticated = async (ctx: Context): Promise<Principal> => {
+    const match = /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'));
+    const credential = match?.[1]?.trim();
+    if (credential !== undefined) {
+      if (tokenDigest && timingSafeEqual(digest(credential), tokenDigest)) return ADMIN;
+      const principal = await options.authenticate?.(credential);
+      if (principal) return principal;
+    }
+    // Without a token, any local process is trusted, as before; an agent's credential is still checked.
+    const ours = credential?.startsWith(AGENT_CREDENTIAL_PREFIX) || credential?.startsWith(NAMED_TOKEN_PREFIX);
+    if (!tokenDigest && !ours) return ADMIN;
+    ctx.set('WWW-Authenticate', 'Bearer');
+    throw new HttpProblem(401, 'A valid bearer token is required (AGENT_ORCHESTRATOR_API_TOKEN)', {
+      errors: [
+        {
+          field: 'header.authorization',
+          message: !credential
+            ? 'is missing'
+            : credential.startsWith(AGENT_CREDENTIAL_PREFIX)
+              ? "is an agent's credential that is no longer good (its run ended, or it is not this runtime's)"
+              : credential.startsWith(NAMED_TOKEN_PREFIX)
+                ? 'is not a token of this runtime (it was revoked, or never made)'
+                : 'is not the expected token',
+        },
+      ],
+    });
+  };
 
   return async (ctx, next) => {
     // Node keeps the first of repeated Host and Authorization headers; a proxy may keep another.
@@ -60,15 +95,7 @@ export function securityGuard(options: SecurityOptions): Middleware {
         errors: [{ field: 'header.origin', message: 'is not an allowed origin' }],
       });
     }
-    if (tokenDigest && !options.isPublic?.(ctx)) {
-      const match = /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'));
-      if (!match || !timingSafeEqual(digest(match[1]!.trim()), tokenDigest)) {
-        ctx.set('WWW-Authenticate', 'Bearer');
-        throw new HttpProblem(401, 'A valid bearer token is required (AGENT_ORCHESTRATOR_API_TOKEN)', {
-          errors: [{ field: 'header.authorization', message: match ? 'is not the expected token' : 'is missing' }],
-        });
-      }
-    }
+    if (!options.isPublic?.(ctx)) ctx.state.principal = await authenticated(ctx);
     await next();
   };
 }

@@ -56,7 +56,8 @@ export async function decide(
   let approval: Approval | undefined;
   for (;;) {
     try {
-      const ao = new Orchestrator({ runtimeUrl: await asker.runtimeUrl(), token: asker.token });
+      // Only the run's own credential, never a token found elsewhere (the data dir's is a person's).
+      const ao = new Orchestrator({ runtimeUrl: await asker.runtimeUrl(), token: asker.token ?? null });
       // Asking again after a lost answer finds the same request (by tool_use_id).
       approval ??= await ao.approvals.ask(asker.session, ask);
       while (approval.state === 'pending')

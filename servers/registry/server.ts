@@ -10,11 +10,23 @@ import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } fr
 import type { AgentStore } from './agent-store.js';
 import { openAgentStore } from './agent-store-select.js';
 import { importAgentFolders } from './folder-import.js';
+import { runtimeAuthenticator } from './credentials.js';
+import { forbiddenFor, isAgent, outOfScope, principalOf } from '../common/principal.js';
 
 export interface RegistryOptions extends CommonServerOptions {
   /** Folder of blueprints kept as files, imported at start. */
   agentsDir?: string | undefined;
+  /** The Agent Runtime, asked who an agent's credential names (credentials.ts). Without it, agents are refused. */
+  runtimeUrl?: (() => string | undefined) | undefined;
 }
+
+/** The operations that change blueprints: for people only. */
+const WRITES: Partial<Record<keyof operations, string>> = {
+  createAgent: 'create blueprints',
+  updateAgent: 'change blueprints',
+  deleteAgent: 'delete blueprints',
+  setAgentStatus: 'activate or deactivate blueprints',
+};
 
 export function startRegistry(options: RegistryOptions): Promise<RunningServer> {
   return serveLocked(options, 'registry', 'Agent Registry', async () => {
@@ -35,6 +47,21 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
         allowedOrigins: options.allowedOrigins ?? [],
         allowedHosts: options.allowedHosts,
         token: options.token,
+        authenticate: options.runtimeUrl ? runtimeAuthenticator(options.runtimeUrl) : undefined,
+      },
+      authorize: (operationId, { ctx }) => {
+        const principal = principalOf(ctx);
+        if (principal.kind === 'runner' && operationId !== 'getHealth')
+          throw forbiddenFor(
+            principal,
+            operationId,
+            "a runner's token is good only for the runtime's runner endpoints",
+          );
+        const write = WRITES[operationId as keyof operations];
+        if (write && isAgent(principal))
+          throw outOfScope(principal, write, 'agents read blueprints; only a person changes them');
+        if (write && principal.role !== 'admin')
+          throw forbiddenFor(principal, write, 'only an admin changes blueprints');
       },
       logger: options.logger,
       metrics,

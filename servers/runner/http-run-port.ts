@@ -136,6 +136,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
         attempt: claim.attempt,
         reported: 0,
         conversation: claim.conversation ? Buffer.from(claim.conversation, 'base64') : null,
+        credential: claim.credential,
       };
       await keep(claimed);
       options.logger.info(`claimed run ${claimed.run.number} of session '${session.name}' (attempt ${claim.attempt})`);

@@ -12,6 +12,7 @@ import { writeRuntimeUrl } from '../runtime/approval-handlers.js';
 import { createExecutor, type Executor, type ExecutorOptions } from '../runtime/executor/index.js';
 import type { Usage } from '../runtime/session-store.js';
 import { httpRunPort } from './http-run-port.js';
+import { agentEnvironment } from '../runtime/agent-environment.js';
 
 export interface RunnerOptions {
   /** The runtime's URLs: one, or several replicas tried in turn. */
@@ -67,16 +68,13 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
       {
         dataDir: options.dataDir,
         logger: options.logger,
-        token: options.token,
         where: `on runner '${name}', host ${hostname()}`,
         ...options.executorOptions,
         ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
       },
       {
-        env: (session, stored, run) => ({
-          AGENT_ORCHESTRATOR_SESSION_NAME: session,
-          AGENT_ORCHESTRATOR_SESSION_API_URL: port.runtimeUrl,
-          ...(options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: options.token } : {}),
+        env: (session, stored, run, credential) => ({
+          ...agentEnvironment(session, port.runtimeUrl, credential),
           // The run's span is exported by the runtime that records its end (run-tracing.ts).
           ...(tracingEnabled() ? { TRACEPARENT: runTraceparent(stored, run.number) } : {}),
         }),

@@ -3,14 +3,20 @@ import { join } from 'node:path';
 import type { operations } from '../../sdk/generated/runtime.js';
 import type { Handlers } from '../common/operations.js';
 import type { ApprovalService } from './approvals.js';
+import type { Scopes } from './scope.js';
+import { principalOf } from '../common/principal.js';
 
 type ApprovalOperations = Pick<operations, 'askApproval' | 'listApprovals' | 'getApproval' | 'answerApproval'>;
 
 /** The approval routes of the runtime's contract. */
-export function approvalHandlers(approvals: ApprovalService): Handlers<ApprovalOperations> {
+export function approvalHandlers(approvals: ApprovalService, scopes: Scopes): Handlers<ApprovalOperations> {
   return {
     askApproval: async ({ path, body }) => ({ status: 201, body: await approvals.ask(path.name, body) }),
-    listApprovals: async ({ query }) => ({ status: 200, body: { approvals: await approvals.list(query) } }),
+    listApprovals: async ({ query, ctx }) => {
+      const visible = await scopes.visible(principalOf(ctx));
+      const found = await approvals.list(query);
+      return { status: 200, body: { approvals: visible ? found.filter((a) => visible.has(a.session)) : found } };
+    },
     getApproval: async ({ path, query }) => ({ status: 200, body: await approvals.get(path.id, query.wait) }),
     answerApproval: async ({ path, body }) => ({ status: 200, body: await approvals.answer(path.id, body) }),
   };

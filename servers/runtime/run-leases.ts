@@ -3,6 +3,7 @@
  * global cap), heartbeats, the runner's reports, and the sweeper that ends the runs of runners that
  * stopped answering. The rules are in leases.ts; this module applies them to the stored sessions.
  */
+import { mintCredential } from './agent-credentials.js';
 import { conflict, HttpProblem } from '../common/problem.js';
 import { VERSION } from '../common/server.js';
 import type { Logger } from '../common/logger.js';
@@ -51,6 +52,8 @@ export interface Claim {
   attempt: number;
   /** The conversation its run continues, as saved (gzip): the session's own, or a fork's source's. */
   conversation: Buffer | null;
+  /** The run's own credential, for its agent; only its hash is kept (agent-credentials.ts). */
+  credential: string;
 }
 
 export interface LeaseRef {
@@ -136,7 +139,12 @@ export class RunLeases {
         candidate.name,
         (session) => {
           if (!canClaim(session, offer, Date.now())) return null;
-          return { session, attempt: grant(session, offer, Date.now(), this.options.leaseMs) };
+          const attempt = grant(session, offer, Date.now(), this.options.leaseMs);
+          // A new one for each claim: an attempt that lost its lease loses its credential too.
+          const run = lastRun(session);
+          const { credential, hash } = mintCredential(session.name, run.number);
+          run.credential_hash = hash;
+          return { session, attempt, credential };
         },
         { skipBusy: true },
       );

@@ -23,6 +23,7 @@ export function runnerHandlers(leases: RunLeases): Handlers<RunnerOperations> {
             lease_seconds: leases.leaseSeconds,
             spec: claim.session as unknown as Record<string, unknown>,
             conversation: claim.conversation?.toString('base64') ?? null,
+            credential: claim.credential,
           },
         },
       };

@@ -173,6 +173,7 @@ export class RuntimeMetrics implements RunObserver {
       events: m.timed(store.events, 'events'),
       conversations: m.timed(store.conversations, 'conversations'),
       approvals: m.timed(store.approvals, 'approvals'),
+      tokens: m.timed(store.tokens, 'tokens'),
       callbacks: m.timed(store.callbacks, 'callbacks'),
       webhooks: m.timed(store.webhooks, 'webhooks'),
       exclusive: (name, work) => exclusiveTimer.exclusive(name, (tx) => work(timedTx(tx))),

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import type { operations } from '../../sdk/generated/runtime.js';
+import type { components, operations } from '../../sdk/generated/runtime.js';
+
+type SessionChange = components['schemas']['SessionChange'];
 import { createApp } from '../common/app.js';
 import type { Handlers } from '../common/operations.js';
 import { openSse } from '../common/sse.js';
@@ -28,6 +30,12 @@ import { RuntimeMetrics } from './runtime-metrics.js';
 import { runLog } from './run-log.js';
 import { runTraceparent, tracingEnabled } from '../common/trace-ids.js';
 import type { Tracing } from '../common/tracing.js';
+import { agentEnvironment } from './agent-environment.js';
+import { agentOf } from './agent-credentials.js';
+import { Scopes } from './scope.js';
+import { Tokens } from './tokens.js';
+import { isAgent, principalOf } from '../common/principal.js';
+import { lastRun } from './session-store.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -95,8 +103,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const hooks: RunHooks = {
-      env: (name, session, run) => ({
-        ...agentEnvironment(name, agentUrl, options.token),
+      env: (name, session, run, credential) => ({
+        ...agentEnvironment(name, agentUrl, credential),
         // The agent's own spans (Claude Code's, when its telemetry is on) nest under the run's.
         ...(tracing ? { TRACEPARENT: runTraceparent(session, run.number) } : {}),
       }),
@@ -131,28 +139,41 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         ? undefined
         : await createExecutor(
             localRunPort(sessions, leases, runnerName),
-            { dataDir: options.dataDir, logger: options.logger, token: options.token, ...options.executorOptions },
+            { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions },
             hooks,
           );
     if (executor) sessions.useScheduler(executor);
     // After the re-adoption above: this runtime's own leases are renewed before any is judged expired.
     leases.startSweeping();
     await callbacks.recover();
+    const scopes = new Scopes(sessions, approvals);
+    const tokens = new Tokens(store.tokens);
     const app = createApp<operations>({
       api: 'runtime',
       handlers: {
-        ...runtimeHandlers(sessions, callbacks, () => runtimeInfo({ ...options, sessions, executor, maxConcurrent })),
+        ...runtimeHandlers(sessions, callbacks, scopes, () =>
+          runtimeInfo({ ...options, sessions, executor, maxConcurrent }),
+        ),
         getMetrics: () => metricsResponse(metrics?.server),
-        ...approvalHandlers(approvals),
+        ...approvalHandlers(approvals, scopes),
         ...runnerHandlers(leases),
+        listTokens: async () => ({ status: 200, body: { tokens: await tokens.list() } }),
+        createToken: async ({ body }) => ({ status: 201, body: await tokens.create(body.name, body.role) }),
+        revokeToken: async ({ path }) => {
+          await tokens.revoke(path.name);
+          return { status: 204, body: undefined };
+        },
       },
       security: {
         url: options.url,
         allowedOrigins: options.allowedOrigins ?? [],
         allowedHosts: options.allowedHosts,
         token: options.token,
+        authenticate: async (credential) =>
+          (await agentOf(credential, (name) => sessions.getStored(name))) ?? (await tokens.principalOf(credential)),
         isPublic: dashboard.serves,
       },
+      authorize: scopes.authorize(),
       logger: options.logger,
       metrics: metrics?.server,
       tracing,
@@ -183,32 +204,26 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   return { ...server, sessions, dashboardUrl };
 }
 
-/**
- * What every agent learns about itself: its session's name, and where and how to reach the runtime,
- * so that a session it starts (ao-new, the SDK, the MCP server) records it as the parent.
- */
-function agentEnvironment(name: string, runtimeUrl: string, token: string | undefined): Record<string, string> {
-  return {
-    AGENT_ORCHESTRATOR_SESSION_NAME: name,
-    ...(runtimeUrl ? { AGENT_ORCHESTRATOR_SESSION_API_URL: runtimeUrl } : {}),
-    ...(token ? { AGENT_ORCHESTRATOR_API_TOKEN: token } : {}),
-  };
-}
-
 function runtimeHandlers(
   sessions: SessionService,
   callbacks: Callbacks,
+  scopes: Scopes,
   info: () => Promise<RuntimeInfo>,
 ): Omit<
   Handlers<operations>,
-  keyof ReturnType<typeof approvalHandlers> | keyof ReturnType<typeof runnerHandlers> | 'getMetrics'
+  | keyof ReturnType<typeof approvalHandlers>
+  | keyof ReturnType<typeof runnerHandlers>
+  | 'listTokens'
+  | 'createToken'
+  | 'revokeToken'
+  | 'getMetrics'
 > {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),
-    listSessions: async ({ query }) => ({
-      status: 200,
-      body: await sessions.list({
+    whoAmI: ({ ctx }) => ({ status: 200, body: principalOf(ctx) }),
+    listSessions: async ({ query, ctx }) => {
+      const page = await sessions.list({
         limit: query.limit,
         cursor: query.cursor,
         states: query.state,
@@ -217,8 +232,20 @@ function runtimeHandlers(
         project_dir: query.project_dir,
         waiting: query.waiting,
         parent: query.parent,
-      }),
-    }),
+      });
+      const visible = await scopes.visible(principalOf(ctx));
+      if (!visible) return { status: 200, body: page };
+      // An agent's page holds only its subtree (so it may be short), and its counts are of its subtree.
+      const counts = { queued: 0, running: 0, finished: 0, failed: 0, stopped: 0 };
+      for (const name of visible) {
+        const stored = await sessions.getStored(name);
+        if (stored) counts[lastRun(stored).state]++;
+      }
+      return {
+        status: 200,
+        body: { ...page, sessions: page.sessions.filter((s) => visible.has(s.name)), counts },
+      };
+    },
     createSession: async ({ body }) => {
       const session = await sessions.create(body);
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
@@ -300,16 +327,31 @@ function runtimeHandlers(
       })();
       return result;
     },
-    getUsage: async ({ query }) => ({
-      status: 200,
-      body: await sessions.usage({
-        agent: query.agent,
-        sessions: query.sessions ? new Set(query.sessions.split(',').filter(Boolean)) : undefined,
-      }),
-    }),
+    getUsage: async ({ query, ctx }) => {
+      const asked = query.sessions ? new Set(query.sessions.split(',').filter(Boolean)) : undefined;
+      const visible = await scopes.visible(principalOf(ctx));
+      return {
+        status: 200,
+        body: await sessions.usage({
+          agent: query.agent,
+          sessions: visible ? new Set([...(asked ?? visible)].filter((name) => visible.has(name))) : asked,
+        }),
+      };
+    },
     streamSessionChanges: ({ ctx }) => {
       const { channel, result } = openSse(ctx);
-      const off = sessions.onChange((change) => channel.send({ event: 'session', data: change }));
+      const principal = principalOf(ctx);
+      // An agent hears of its subtree only; the checks run one after the other, so changes keep their order.
+      let sending = Promise.resolve();
+      const send = (change: SessionChange) => channel.send({ event: 'session', data: change });
+      const off = sessions.onChange((change) => {
+        if (!isAgent(principal)) return send(change);
+        sending = sending
+          .then(async () => {
+            if (await scopes.within(change.name, principal.name, false)) send(change);
+          })
+          .catch(() => undefined);
+      });
       // Changes are not stored, so what other processes changed meanwhile cannot be replayed: the
       // stream ends, and its client lists again (as after any drop) instead of missing them unaware.
       const offResync = sessions.onResync(() => channel.end());

@@ -22,6 +22,7 @@ import {
   type WorktreeSetup,
   type WorktreeSetupData,
 } from './worktree-setup.js';
+import { withoutServerSecrets } from './executor/index.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal,
@@ -329,8 +330,9 @@ export class SessionService {
     // Ready to work in before the first run: the blueprint's setup runs now; its failure is the run's.
     let setupResult: WorktreeSetupData | undefined;
     if (worktree && setup) {
+      // The setup is the blueprint's command, not the person: it gets none of the servers' secrets.
       setupResult = await runWorktreeSetup(setup, worktree.workDir, {
-        ...process.env,
+        ...withoutServerSecrets(process.env),
         AGENT_ORCHESTRATOR_SESSION_NAME: input.name,
       });
     }

@@ -36,6 +36,8 @@ export interface StoredRun extends Run {
   lease?: RunLease;
   /** When the agent's first event of the run was recorded (the metrics' time to first event). */
   first_event_at?: string;
+  /** The hash of the run's own credential, given to its agent when it was claimed (agent-credentials.ts). */
+  credential_hash?: string;
 }
 
 /** The second attempt of a run: its prompt, and what the first attempt recorded and billed. */
@@ -72,7 +74,18 @@ export const isFinal = (state: RunState) => FINAL_STATES.has(state);
 export function toSession(stored: StoredSession, at: FiguresAt = { now: Date.now() }): Session {
   const { _id, runs, conversation_started, output_schema, pending_approvals, model, ...rest } = stored;
   const publicRuns = runs.map(
-    ({ stop_requested, process, outcome, stop_reason, callbacks, retry, lease, first_event_at, ...run }) => run,
+    ({
+      stop_requested,
+      process,
+      outcome,
+      stop_reason,
+      callbacks,
+      retry,
+      lease,
+      first_event_at,
+      credential_hash,
+      ...run
+    }) => run,
   );
   const usage = noUsage();
   let cost = 0;

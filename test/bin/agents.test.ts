@@ -16,6 +16,22 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
     assert.deepEqual((await run('ao-list-agents', ['--json'])).json(), { agents: [] });
   });
 
+  it('ao-create-agent --approval --ancestors-may-answer lets the agents its sessions work for answer; alone it is refused', async () => {
+    const r = await run('ao-create-agent', [
+      'delegated',
+      '-d',
+      'asks its parent',
+      '--approval',
+      '--ancestors-may-answer',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await fixture.stack.client().agents.get('delegated')).approval, { ancestors_may_answer: true });
+    const alone = await run('ao-create-agent', ['undelegated', '-d', 'x', '--ancestors-may-answer']);
+    assert.equal(alone.code, 1);
+    assert.match(alone.stderr, /--ancestors-may-answer need --approval/);
+    await fixture.stack.client().agents.delete('delegated'); // the next tests list the blueprints there are
+  });
+
   it('ao-create-agent creates a blueprint with the system prompt from -s, and ao-list-agents lists it', async () => {
     const r = await run('ao-create-agent', [
       'reviewer',

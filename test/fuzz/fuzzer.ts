@@ -9,6 +9,7 @@ import { contractOperations, type FuzzOperation } from './contract-operations.js
 import { dumpServers, Ledger, type Dump } from './ledger.js';
 import { checkResponse } from './oracle.js';
 import {
+  outsiderRequest,
   burstRequest,
   mutatedInput,
   mutatedTransport,
@@ -18,6 +19,7 @@ import {
 } from './requests.js';
 import { send, type FuzzResponse } from './sender.js';
 import { ServerProcess } from './server-process.js';
+import { VERSION } from '../../servers/common/version.js';
 
 export interface FuzzOptions {
   seed: number;
@@ -87,6 +89,15 @@ export function fuzzPools(projectDirs: string[], executor: 'none' | 'local'): Po
   };
 }
 
+/** Every operation (but creation) a few times, valid, with the credential of an agent of an unrelated tree. */
+export function outsiderPlan(seed: number, pools: Pools, executor: 'none' | 'local'): FuzzRequest[] {
+  return contractOperations()
+    .filter((op) => executor === 'none' || LOCAL_OPERATIONS.has(op.operationId))
+    .filter((op) => op.operationId !== 'createSession')
+    .flatMap((op) => fc.sample(outsiderRequest(op, pools), { seed, numRuns: 4 }))
+    .map((request) => ({ ...request, repeat: 1 }));
+}
+
 /** The planned requests: the same for the same seed, runs and pools. */
 export function fuzzPlan(seed: number, runs: number, pools: Pools, executor: 'none' | 'local'): FuzzRequest[] {
   const operations = contractOperations().filter((op) => executor === 'none' || LOCAL_OPERATIONS.has(op.operationId));
@@ -96,6 +107,15 @@ export function fuzzPlan(seed: number, runs: number, pools: Pools, executor: 'no
     { weight: 45, arbitrary: pick((op) => validRequest(op, pools)) },
     { weight: 33, arbitrary: pick((op) => mutatedInput(op, pools)) },
     { weight: 17, arbitrary: pick((op) => mutatedTransport(op, pools)) },
+    // An agent of another tree: its creates would make sessions of its own (the ledger expects the person's).
+    {
+      weight: 8,
+      arbitrary: fc.oneof(
+        ...operations
+          .filter((op) => op.operationId !== 'createSession')
+          .map((op) => ({ weight: 1, arbitrary: outsiderRequest(op, pools) })),
+      ),
+    },
     { weight: 5, arbitrary: fc.constantFrom<'runtime' | 'registry'>('runtime', 'registry').chain(rawRequest) },
     { weight: executor === 'local' ? 10 : 3, arbitrary: burstRequest('runtime', operations, pools) },
     { weight: executor === 'local' ? 1 : 2, arbitrary: burstRequest('registry', operations, pools) },
@@ -154,14 +174,29 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
   try {
     await servers.start();
+    const outsider = await outsiderAgent(servers.runtimeUrl, options.executor);
     const pools = fuzzPools([join(root, 'project'), join(root, 'project-2')], options.executor);
     const plan = fuzzPlan(options.seed, options.runs, pools, options.executor);
     const ledger = new Ledger();
+    // First every operation with the outsider's credential while its run surely lives (a clean in the
+    // plan deletes its session, after which its credential is refused with 401, as it must be).
+    for (const [index, req] of outsiderPlan(options.seed, pools, options.executor).entries()) {
+      const res = await send(
+        req,
+        req.api === 'runtime' ? servers.runtimeUrl : servers.registryUrl,
+        TOKEN,
+        outsider.credential,
+      );
+      report.requests++;
+      for (const problem of checkResponse(req, res)) fail(`outsider: ${problem}`, index, req, res);
+      if (options.executor === 'none' && res.status === 401)
+        fail("outsider: a live agent's credential was refused as unknown (401)", index, req, res);
+    }
     for (const [index, req] of plan.entries()) {
       const baseUrl = req.api === 'runtime' ? servers.runtimeUrl : servers.registryUrl;
       // A burst sends its different requests at once, concurrent duplicates the same one several times.
       const sent = req.burst ?? Array.from({ length: req.repeat }, () => req);
-      const responses = await Promise.all(sent.map((one) => send(one, baseUrl, TOKEN)));
+      const responses = await Promise.all(sent.map((one) => send(one, baseUrl, TOKEN, outsider.credential)));
       for (const [i, res] of responses.entries()) {
         const one = sent[i]!;
         report.requests++;
@@ -193,6 +228,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       if ((index + 1) % 1000 === 0) options.progress?.(index + 1);
     }
     report.acknowledged = ledger.acknowledged;
+    await outsider.end();
     if (!servers.unexpectedExit) {
       if (options.executor === 'local') await settle(servers.runtimeUrl);
       const before = await dumpServers(servers.runtimeUrl, servers.registryUrl, TOKEN);
@@ -217,6 +253,48 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   }
   report.ms = Date.now() - started;
   return report;
+}
+
+/**
+ * An agent whose tree holds none of the fuzz's sessions: a session outside the pools whose run a
+ * runner claimed (which gives the run its credential), its lease kept alive until `end`, which reports
+ * the run finished (so that the dumps compared across restarts hold still). With the local executor,
+ * whose runs are claimed in process, a credential of no live run stands in (refused all the same).
+ */
+async function outsiderAgent(
+  runtimeUrl: string,
+  executor: 'none' | 'local',
+): Promise<{ credential: string; end(): Promise<void> }> {
+  const session = 'fz-outsider';
+  if (executor === 'local')
+    return { credential: `aofa_${Buffer.from(session).toString('base64url')}.1.none`, end: async () => undefined };
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const post = async (url: string, body: unknown) => {
+    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${await response.text()}`);
+    return response.json() as Promise<any>;
+  };
+  await post(`${runtimeUrl}/sessions`, { name: session, prompt: 'an agent of another tree', parent: null });
+  const { claim } = await post(`${runtimeUrl}/runners/fz-outsider/claim`, { version: VERSION, host: 'fuzz', tags: [] });
+  if (claim?.session !== session) throw new Error(`the outsider's run was not claimed: ${JSON.stringify(claim)}`);
+  const lease = { session, run: claim.run, attempt: claim.attempt };
+  const beat = setInterval(() => {
+    void post(`${runtimeUrl}/runners/fz-outsider/heartbeat`, { leases: [lease] }).catch(() => undefined);
+  }, 3000);
+  return {
+    credential: claim.credential,
+    async end() {
+      clearInterval(beat);
+      // Deleted by a clean or a prune meanwhile, or its lease lost: nothing to end.
+      await post(`${runtimeUrl}/sessions/${session}/runs/${claim.run}/report`, {
+        runner: 'fz-outsider',
+        attempt: claim.attempt,
+        from: 0,
+        started: true,
+        events: [{ type: 'session_stop', data: { exit_code: 0, signal: null, reason: 'completed' } }],
+      }).catch(() => undefined);
+    },
+  };
 }
 
 /** Waits until no run is queued or running, so that what is compared across a restart holds still. */

@@ -42,6 +42,8 @@ export interface FuzzRequest {
 }
 
 export const TOKEN = '{{token}}';
+/** The credential of an agent whose tree holds none of the fuzz's sessions (see fuzzer.ts). */
+export const AGENT = '{{agent}}';
 export const HOST = '{{host}}';
 
 interface Parts {
@@ -99,6 +101,33 @@ export function buildRequest(op: FuzzOperation, parts: Parts, mutation = 'valid'
 
 export function validRequest(op: FuzzOperation, pools: Pools): fc.Arbitrary<FuzzRequest> {
   return validParts(op, pools).map((parts) => buildRequest(op, parts));
+}
+
+/**
+ * What an agent may do whatever its tree (its lists show only its own subtree); with a credential of
+ * an unrelated tree, every other operation must be refused.
+ */
+export const AGENT_MAY = new Set([
+  'getHealth',
+  'getRuntimeInfo',
+  'whoAmI',
+  'listSessions',
+  'listApprovals',
+  'getUsage',
+  'streamSessionChanges',
+  'createSession',
+  'listAgents',
+  'getAgent',
+]);
+
+/** A valid request of `op` sent with the credential of an agent of an unrelated tree. */
+export function outsiderRequest(op: FuzzOperation, pools: Pools): fc.Arbitrary<FuzzRequest> {
+  return validRequest(op, pools).map((valid) => ({
+    ...valid,
+    headers: { ...valid.headers, authorization: `Bearer ${AGENT}` },
+    mutation: 'auth:outsider-agent',
+    mustRefuse: !AGENT_MAY.has(op.operationId),
+  }));
 }
 
 /** Percent-encodes every byte but the unreserved ones (lone surrogates become U+FFFD, as in any client). */

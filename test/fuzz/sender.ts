@@ -1,6 +1,6 @@
 import { type ClientRequest, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { HOST, TOKEN, type FuzzRequest } from './requests.js';
+import { AGENT, HOST, TOKEN, type FuzzRequest } from './requests.js';
 
 export interface FuzzResponse {
   status: number;
@@ -17,9 +17,9 @@ export interface FuzzResponse {
 const TIMEOUT_MS = 30_000;
 
 /** Sends `req` to `baseUrl` (its placeholders filled in) and reads the answer. */
-export function send(req: FuzzRequest, baseUrl: string, token: string): Promise<FuzzResponse> {
+export function send(req: FuzzRequest, baseUrl: string, token: string, agent = ''): Promise<FuzzResponse> {
   const url = new URL(baseUrl);
-  const fill = (text: string) => text.replaceAll(HOST, url.host).replaceAll(TOKEN, token);
+  const fill = (text: string) => text.replaceAll(HOST, url.host).replaceAll(TOKEN, token).replaceAll(AGENT, agent);
   if (req.raw !== undefined) return sendRaw(fill(req.raw), url);
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.map(fill) : fill(v);

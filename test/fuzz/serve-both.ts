@@ -28,10 +28,13 @@ const logger = (name: string) => (config.logs ? createLogger(name) : silentLogge
 // Errors are always shown: the suite prints them when the process dies.
 const errorsOnly = (name: string) => ({ ...logger(name), error: createLogger(name).error });
 
+// The registry asks the runtime who an agent's credential names; the runtime starts after it.
+let runtimeUrl: string | undefined;
 const registry = await startRegistry({
   url: new URL(`http://127.0.0.1:${config.registryPort ?? 0}`),
   dataDir: config.registryDataDir,
   token: config.token,
+  runtimeUrl: () => runtimeUrl,
   logger: errorsOnly('registry'),
 });
 const runtime = await startRuntime({
@@ -58,6 +61,7 @@ const runtime = await startRuntime({
     stopGraceMs: 1000,
   },
 });
+runtimeUrl = runtime.url;
 process.stdout.write(`READY ${JSON.stringify({ runtimeUrl: runtime.url, registryUrl: registry.url })}\n`);
 
 let stopping = false;

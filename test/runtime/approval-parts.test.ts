@@ -66,14 +66,14 @@ describe('approvals: pure parts', () => {
     assert.equal(flag(edits, '--permission-mode'), 'acceptEdits');
   });
 
-  it("the agent's MCP servers: the blueprint's, plus the permission tool in approval mode, with the token only when set", () => {
+  it("the agent's MCP servers: the blueprint's, plus the permission tool in approval mode, with the run's own credential", () => {
     const runtime = { dataDir: '/data', nodePath: '/usr/bin/node' };
     assert.equal(agentMcpServers(session({ name: 'b' }), runtime), null);
     const own = { echo: { command: 'echo-mcp' } };
     assert.deepEqual(agentMcpServers(session({ name: 'b', mcp_servers: own }), runtime), own);
     const servers = agentMcpServers(session({ name: 'b', mcp_servers: own, approval: { timeout_seconds: 5 } }), {
       ...runtime,
-      token: 'sekret',
+      credential: 'aofa_cw.1.secret',
     })!;
     assert.deepEqual(Object.keys(servers), ['echo', 'aof_approvals']);
     assert.deepEqual(servers.aof_approvals, {
@@ -82,7 +82,7 @@ describe('approvals: pure parts', () => {
       env: {
         AOF_APPROVAL_SESSION: 's',
         AOF_APPROVAL_RUNTIME_URL_FILE: '/data/runtime.url',
-        AGENT_ORCHESTRATOR_API_TOKEN: 'sekret',
+        AGENT_ORCHESTRATOR_API_TOKEN: 'aofa_cw.1.secret',
       },
     });
     assert.match(permissionToolPath(), /\/dist\/bin\/ao-permission-mcp\.js$/);

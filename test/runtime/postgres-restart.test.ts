@@ -53,7 +53,7 @@ describe('runtime on PostgreSQL: a database restart', function () {
         const raw = await rawRequest(stack.runtimeUrl, {
           method,
           path,
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
           ...(method === 'POST' ? { body: JSON.stringify({ name: 'during', prompt: 'x' }) } : {}),
         });
         assert.equal(raw.status, 503, `${method} ${path}: ${raw.text}`);

@@ -14,6 +14,8 @@ import {
   startPair,
   type Replica,
   type StreamedEvent,
+  REPLICA_AUTH,
+  REPLICA_TOKEN,
 } from '../support/replicas.js';
 import { startHttpStub, type HttpStub } from '../support/servers.js';
 import { parse, type Sample, sum } from '../support/prometheus.js';
@@ -131,9 +133,13 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     await viaA.sessions.appendEvents(name, [{ type: 'session_start', data: {} }]);
     const started = Date.now();
     const waiting = runBin('ao-get-result', [name, '--wait'], {
-      env: { PATH: process.env.PATH ?? '', AGENT_ORCHESTRATOR_SESSION_API_URL: b.url },
+      env: {
+        PATH: process.env.PATH ?? '',
+        AGENT_ORCHESTRATOR_SESSION_API_URL: b.url,
+        AGENT_ORCHESTRATOR_API_TOKEN: REPLICA_TOKEN,
+      },
     });
-    const longPoll = fetch(`${b.url}/sessions/${name}/status?wait=60`).then(
+    const longPoll = fetch(`${b.url}/sessions/${name}/status?wait=60`, { headers: REPLICA_AUTH }).then(
       (r) => r.json() as Promise<{ state: string }>,
     );
     await sleep(1500);
@@ -240,7 +246,7 @@ describe('runtime replicas: two runtime processes on one PostgreSQL', function (
     try {
       const response = await fetch(`${a.url}/sessions/${name}/events`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...REPLICA_AUTH },
         body: JSON.stringify({ events: [message('once'), ...ending('done')] }),
       });
       assert.equal(response.status, 503, await response.text());

@@ -1,5 +1,6 @@
 // `aof runner` processes running agents for a runtime that runs none itself: claims under leases,
 // heartbeats, stop, a runner lost mid-run, a runner restarted mid-run, fencing and idempotent reports.
+import { uniqueName } from '../bin/run-bin.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ describe('runners: aof runner runs the agents of a runtime', function () {
   let homes: string;
   const runners: RunnerProcess[] = [];
 
-  const runner = async (name: string, options: { tags?: string[]; max?: number } = {}) => {
+  const runner = async (name: string, options: { tags?: string[]; max?: number; token?: string } = {}) => {
     const started = await startRunnerProcess({
       runtimes: [stack.runtimeUrl],
       name,
@@ -143,6 +144,18 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     assert.equal(rescued.state, 'finished');
     assert.equal(asked('a short task'), 1);
     assert.match((await ao.sessions.get('waits')).runs[0]!.runner ?? '', /^rescuer@/);
+  });
+
+  it("runs with a runner's own token (aof token create NAME --role runner), which is good for nothing else", async () => {
+    const ao = stack.client();
+    const { token } = await ao.tokens.create(uniqueName('build'), 'runner');
+    await runner('own-token', { token });
+    await ao.sessions.create({ name: 'by-runner-token', prompt: 'hello runner' });
+    const result = await ao.sessions.waitForResult('by-runner-token', { timeoutMs: 60_000 });
+    assert.equal(result.state, 'finished', result.error ?? '');
+    assert.equal(result.result, 'ECHO: hello runner');
+    const refused = await fetch(`${stack.runtimeUrl}/sessions`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(refused.status, 403);
   });
 
   it('re-adopts its running agent when restarted within the lease, without doubling an event', async () => {

@@ -74,7 +74,8 @@ describe('runtime: the Host names of a load balancer (AGENT_ORCHESTRATOR_ALLOWED
     rawRequest(stack.runtimeUrl, {
       method: 'POST',
       path: '/sessions',
-      headers: { 'content-type': 'application/json', ...headers },
+      // No token configured: the one `aof` keeps in its data dir.
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}`, ...headers },
       body: JSON.stringify({ name: `s${Math.random().toString(36).slice(2, 8)}`, prompt: 'x' }),
     });
 

@@ -9,7 +9,7 @@ import { Orchestrator, type Approval } from '../../sdk/index.js';
 import { askingSession, pendingOf } from '../support/approvals.js';
 import { freshDatabase } from '../support/postgres.js';
 import { eventually } from '../support/processes.js';
-import { startReplica, type Replica } from '../support/replicas.js';
+import { REPLICA_AUTH, REPLICA_TOKEN, startReplica, type Replica } from '../support/replicas.js';
 import { TestStack } from '../support/stack.js';
 
 describe('approvals across runtime processes on one PostgreSQL', function () {
@@ -21,10 +21,11 @@ describe('approvals across runtime processes on one PostgreSQL', function () {
 
   before(async () => {
     const databaseUrl = await freshDatabase();
-    stack = await TestStack.start({ databaseUrl, runtimeProcess: true });
+    // One token for both processes, as replicas have.
+    stack = await TestStack.start({ databaseUrl, runtimeProcess: true, token: REPLICA_TOKEN });
     b = await startReplica(databaseUrl);
     aoA = stack.client();
-    aoB = new Orchestrator({ runtimeUrl: b.url, registryUrl: stack.registry.url, parent: null });
+    aoB = new Orchestrator({ runtimeUrl: b.url, registryUrl: stack.registry.url, token: REPLICA_TOKEN, parent: null });
   });
   after(async () => {
     await b?.stop();
@@ -34,7 +35,7 @@ describe('approvals across runtime processes on one PostgreSQL', function () {
   const answer = (url: string, id: string, decision: 'approve' | 'deny') =>
     fetch(`${url}/approvals/${id}/answer`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...REPLICA_AUTH },
       body: JSON.stringify({ decision, ...(decision === 'deny' ? { message: `denied through ${url}` } : {}) }),
     });
 

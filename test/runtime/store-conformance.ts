@@ -290,6 +290,30 @@ export function storeConformance(label: string, backend: StoreBackend): void {
       });
     });
 
+    describe('tokens', () => {
+      it('keeps names unique, finds by hash, lists by name, deletes by name', async () => {
+        const token = (name: string, hash: string) =>
+          ({ name, role: 'viewer', hash, created_at: '2026-01-01T00:00:00.000Z' }) as const;
+        assert.equal(await store.tokens.insert(token('bob', 'b'.repeat(64))), true);
+        assert.equal(await store.tokens.insert(token('ann', 'a'.repeat(64))), true);
+        assert.equal(await store.tokens.insert(token('bob', 'c'.repeat(64))), false, 'a name is taken once');
+        assert.deepEqual(await store.tokens.findByHash('a'.repeat(64)), token('ann', 'a'.repeat(64)));
+        assert.equal(await store.tokens.findByHash('c'.repeat(64)), null);
+        assert.deepEqual(
+          (await store.tokens.list()).map((t) => t.name),
+          ['ann', 'bob'],
+        );
+        await reopen();
+        assert.equal(await store.tokens.delete('ann'), true);
+        assert.equal(await store.tokens.delete('ann'), false);
+        assert.equal(await store.tokens.findByHash('a'.repeat(64)), null);
+        assert.deepEqual(
+          (await store.tokens.list()).map((t) => t.name),
+          ['bob'],
+        );
+      });
+    });
+
     describe('events', () => {
       it('numbers the events of each session 1, 2, 3, ... and pages them as ranges', async () => {
         const first = await store.events.append('s', [message('s', 1, 'one'), message('s', 1, 'two')]);

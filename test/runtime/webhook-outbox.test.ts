@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Orchestrator, type EventInput, type WebhookPayload } from '../../sdk/index.js';
+import type { Orchestrator, EventInput, WebhookPayload } from '../../sdk/index.js';
 import { eventually } from '../support/processes.js';
 import { queryDatabase, freshDatabase, STORE_BACKENDS } from '../support/postgres.js';
-import { startReplica, type Replica } from '../support/replicas.js';
+import { clientOf, startReplica, type Replica } from '../support/replicas.js';
 import { startHttpStub, type HttpStub } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
 
@@ -187,8 +187,8 @@ describe('runtime replicas on one PostgreSQL: webhook notices', function () {
     receiver = await startReceiver();
     const env = { AGENT_ORCHESTRATOR_WEBHOOK_URL: receiver.url, AGENT_ORCHESTRATOR_WEBHOOK_SECRET: SECRET };
     [a, b] = await Promise.all([startReplica(databaseUrl, env), startReplica(databaseUrl, env)]);
-    viaA = new Orchestrator({ runtimeUrl: a.url, parent: null });
-    viaB = new Orchestrator({ runtimeUrl: b.url, parent: null });
+    viaA = clientOf(a);
+    viaB = clientOf(b);
   });
   afterEach(function () {
     if (this.currentTest?.state !== 'failed') return;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REGISTRY_URL, DEFAULT_RUNTIME_URL, ENV, Orchestrator, resolveConfig } from '../../sdk/index.js';
@@ -14,6 +14,22 @@ describe('sdk: configuration', () => {
     assert.equal(DEFAULT_RUNTIME_URL, 'http://localhost:8765');
     assert.equal(DEFAULT_REGISTRY_URL, 'http://localhost:8767');
     assert.equal(config.token, undefined);
+  });
+
+  it('finds the token aof keeps in the data dir when the variable is unset; the variable and options win', async () => {
+    const dir = await tempDir('aof-token-file-');
+    try {
+      await writeFile(join(dir, 'api-token'), 'from-file\n', { mode: 0o600 });
+      const env = { AGENT_ORCHESTRATOR_DATA_DIR: dir };
+      assert.equal(resolveConfig({}, env).token, 'from-file');
+      assert.equal(resolveConfig({}, { HOME: dir }).token, undefined, 'the default dir is ~/.agent-orchestrator');
+      assert.equal(resolveConfig({}, { ...env, [ENV.token]: 'from-env' }).token, 'from-env');
+      assert.equal(resolveConfig({ token: 'given' }, env).token, 'given');
+      assert.equal(resolveConfig({ token: null }, env).token, undefined, 'null sends none, not even the file');
+      assert.equal(resolveConfig({}, { AGENT_ORCHESTRATOR_DATA_DIR: join(dir, 'nothing') }).token, undefined);
+    } finally {
+      await removeDir(dir);
+    }
   });
 
   it('reads the environment, and options win over it', () => {

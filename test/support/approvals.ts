@@ -44,7 +44,7 @@ export async function askingSession(stack: TestStack, ao: Orchestrator, word: st
 }
 
 /** The session's pending request, once the session shows that it waits (its request is recorded by then). */
-export async function pendingOf(ao: Orchestrator, session: string): Promise<Approval> {
+export async function pendingOf(ao: Orchestrator, session: string, timeoutMs = 30_000): Promise<Approval> {
   let found: Approval | undefined;
   await eventually(
     `a pending approval request of ${session}`,
@@ -52,7 +52,7 @@ export async function pendingOf(ao: Orchestrator, session: string): Promise<Appr
       [found] = await ao.approvals.list({ session, state: 'pending' });
       return found !== undefined && (await ao.sessions.get(session)).pending_approvals === 1;
     },
-    30_000,
+    timeoutMs,
   );
   return found!;
 }

@@ -17,6 +17,9 @@ export interface Replica {
   kill(): Promise<void>;
 }
 
+/** The token replicas share (the same one, as replicas behind one name must have). */
+export const REPLICA_TOKEN = 'replica-token-5d2e8c';
+
 /** Starts a runtime process on `databaseUrl` (the embedded store when undefined), with more `env`, and resolves once it listens. */
 export async function startReplica(
   databaseUrl: string | undefined,
@@ -35,6 +38,7 @@ export async function startReplica(
       AGENT_ORCHESTRATOR_EXECUTOR: 'none',
       // The tests' webhook receivers listen on loopback, which a session's webhook may reach only when listed.
       AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      AGENT_ORCHESTRATOR_API_TOKEN: REPLICA_TOKEN,
       ...(databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: databaseUrl } : {}),
       ...env,
     },
@@ -52,7 +56,11 @@ export async function startReplica(
 }
 
 /** A client of one replica (no parent session: tests start top-level sessions). */
-export const clientOf = (replica: Replica): Orchestrator => new Orchestrator({ runtimeUrl: replica.url, parent: null });
+export const clientOf = (replica: Replica): Orchestrator =>
+  new Orchestrator({ runtimeUrl: replica.url, token: REPLICA_TOKEN, parent: null });
+
+/** The header a raw request to a replica sends. */
+export const REPLICA_AUTH = { authorization: `Bearer ${REPLICA_TOKEN}` } as const;
 
 /** Two replicas on one database, started at once, and a client of each. */
 export async function startPair(
@@ -100,7 +108,10 @@ export function followEvents(
     answered = resolve;
   });
   const done = (async () => {
-    const response = await fetch(`${url}/sessions/${name}/events/stream`, { headers, signal: controller.signal });
+    const response = await fetch(`${url}/sessions/${name}/events/stream`, {
+      headers: { ...REPLICA_AUTH, ...headers },
+      signal: controller.signal,
+    });
     if (response.status !== 200)
       throw new Error(`event stream of ${name}: ${response.status} ${await response.text()}`);
     answered();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Orchestrator } from '../../sdk/index.js';
 import type { ExecutorOptions } from '../../servers/runtime/executor/index.js';
 import { startRuntime, type RunningRuntime, type RuntimeOptions } from '../../servers/runtime/server.js';
+import { ensureTokenFile } from '../../servers/common/token-file.js';
 import { claudeBin, claudeChildEnv } from './claude-env.js';
 import { startFakeModel, type FakeModel } from './fake-model.js';
 import { startRuntimeProcess, type RuntimeProcess } from './runtime-process.js';
@@ -42,18 +43,32 @@ export class TestStack {
     readonly root: string,
     readonly registry: TestRegistry,
     readonly fake: FakeModel,
+    /** The token the runtime process keeps in its data dir, when none is configured. */
+    readonly fileToken?: string | undefined,
   ) {}
+
+  /** What a person's client sends: the configured token, or the one in the data dir. */
+  get token(): string | undefined {
+    return this.options.token ?? this.fileToken;
+  }
 
   static async start(options: StackOptions = {}): Promise<TestStack> {
     const root = await tempDir('aof-stack-');
+    // The registry asks the runtime about agents' credentials; the runtime starts after it.
+    let stack: TestStack | undefined;
     await Promise.all(['data', 'claude-config', 'project'].map((dir) => mkdir(join(root, dir))));
+    // `aof` without a token keeps one in its data dir; the registry (here in process) is given it, as
+    // `aof up` gives both servers the one token.
+    const fileToken =
+      options.runtimeProcess && !options.token ? (await ensureTokenFile(join(root, 'data'))).token : undefined;
     const registry = await startTestRegistry({
       dataDir: join(root, 'registry-data'),
-      token: options.token,
+      token: options.token ?? fileToken,
       databaseUrl: options.databaseUrl,
+      runtimeUrl: () => stack?.runtimeUrl,
     });
     const fake = await startFakeModel();
-    const stack = new TestStack(options, root, registry, fake);
+    stack = new TestStack(options, root, registry, fake, fileToken);
     await stack.startRuntime();
     return stack;
   }
@@ -80,6 +95,8 @@ export class TestStack {
       AGENT_ORCHESTRATOR_SESSION_API_URL: this.runtimeUrl,
       AGENT_ORCHESTRATOR_AGENT_API_URL: this.registry.url,
       ...(this.options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: this.options.token } : {}),
+      // No token configured: the commands find the one in the data dir, as a person's would.
+      ...(this.fileToken ? { AGENT_ORCHESTRATOR_DATA_DIR: this.dataDir } : {}),
     };
   }
 
@@ -88,7 +105,7 @@ export class TestStack {
     return new Orchestrator({
       runtimeUrl: this.runtimeUrl,
       registryUrl: this.registry.url,
-      token: this.options.token,
+      token: this.token ?? null,
       parent: null,
     });
   }

@@ -47,8 +47,6 @@ export interface ExecutorOptions {
   stopGraceMs: number;
   /** The agents' environment (where the user's login and settings live). */
   env: NodeJS.ProcessEnv;
-  /** The runtime's token, for the permission tool of agents in approval mode. */
-  token?: string | undefined;
   /** How often to look for queued runs when nothing wakes the executor (runs queued on other processes). */
   pollMs?: number | undefined;
   /** Where the agents run, said in a failure to start them when it is not the runtime's host (a runner). */
@@ -77,8 +75,8 @@ export function executorOptionsFromEnv(
 
 /** What the rest of the runtime adds to each run: the agent's environment, and watching its progress. */
 export interface RunHooks {
-  /** More environment for the agent of `session`'s `run` (who it is, where the runtime is, its TRACEPARENT). */
-  env(session: string, stored: StoredSession, run: StoredRun): Record<string, string>;
+  /** More environment for the agent of `session`'s `run` (who it is, where the runtime is, its run's credential, its TRACEPARENT). */
+  env(session: string, stored: StoredSession, run: StoredRun, credential: string | undefined): Record<string, string>;
   /** A run's process exists (or was re-adopted); resolves to a function to call once it has ended. */
   started(session: string, run: StoredRun): Promise<() => void>;
   /** The run's output so far was recorded; `parser` knows what it was billed. */
@@ -310,7 +308,7 @@ class LocalExecutor implements Executor {
       await writeFile(files.prompt, run.prompt, { mode: 0o600 });
       mcpServers = agentMcpServers(session, {
         dataDir: this.options.dataDir,
-        token: this.options.token,
+        credential: claim.credential,
         nodePath: process.execPath,
       });
       if (mcpServers) await writeFile(files.mcpConfig, JSON.stringify({ mcpServers }), { mode: 0o600 });
@@ -353,7 +351,10 @@ class LocalExecutor implements Executor {
           args,
           files,
           session.project_dir,
-          agentEnv(session, { ...this.options.env, ...this.hooks?.env(name, session, run) }),
+          agentEnv(session, {
+            ...withoutServerSecrets(this.options.env),
+            ...this.hooks?.env(name, session, run, claim.credential),
+          }),
         );
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
@@ -617,6 +618,22 @@ const MAX_CONVERSATION_BYTES = 1_100_000;
 function isUnreachable(error: unknown): boolean {
   if (error instanceof HttpProblem) return error.status === 503;
   return (error as { unreachable?: boolean } | null)?.unreachable === true;
+}
+
+/**
+ * What the servers hold and agents must not: the person's token (an agent gets its run's credential
+ * instead), the database (which would bypass every check) and the webhook signing key.
+ */
+export const SERVER_SECRETS = [
+  'AGENT_ORCHESTRATOR_API_TOKEN',
+  'AGENT_ORCHESTRATOR_DATABASE_URL',
+  'AGENT_ORCHESTRATOR_WEBHOOK_SECRET',
+] as const;
+
+export function withoutServerSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept = { ...env };
+  for (const name of SERVER_SECRETS) delete kept[name];
+  return kept;
 }
 
 /**

@@ -19,11 +19,11 @@ export const inApprovalMode = (session: StoredSession): boolean => session.bluep
 
 /**
  * The agent's MCP servers: the blueprint's, plus in approval mode the permission tool, which reaches
- * the runtime with the session's name and the token (the file is the run's, mode 0600).
+ * the runtime with the session's name and the run's own credential (the file is the run's, mode 0600).
  */
 export function agentMcpServers(
   session: StoredSession,
-  runtime: { dataDir: string; token?: string | undefined; nodePath: string },
+  runtime: { dataDir: string; credential?: string | undefined; nodePath: string },
 ): Record<string, unknown> | null {
   const servers: Record<string, unknown> = { ...(session.blueprint?.mcp_servers ?? {}) };
   if (inApprovalMode(session)) {
@@ -33,7 +33,7 @@ export function agentMcpServers(
       env: {
         [PERMISSION_ENV.session]: session.name,
         [PERMISSION_ENV.urlFile]: join(runtime.dataDir, RUNTIME_URL_FILE),
-        ...(runtime.token ? { AGENT_ORCHESTRATOR_API_TOKEN: runtime.token } : {}),
+        ...(runtime.credential ? { AGENT_ORCHESTRATOR_API_TOKEN: runtime.credential } : {}),
       },
     };
   }

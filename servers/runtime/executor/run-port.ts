@@ -20,6 +20,11 @@ export interface ClaimedRun {
   reported: number;
   /** Claude Code's conversation as saved after the session's last run (gzip), if the runtime keeps one. */
   conversation?: Buffer | null | undefined;
+  /**
+   * The run's own credential, the only one its agent gets. Known to the runner that claimed the run;
+   * a re-adopted agent has it in its environment already.
+   */
+  credential?: string | undefined;
 }
 
 export interface RunPort {
@@ -81,6 +86,7 @@ export function localRunPort(
           attempt: claim.attempt,
           reported: 0,
           conversation: claim.conversation,
+          credential: claim.credential,
         }
       );
     },

@@ -8,6 +8,7 @@ import { NedbCallbackStore } from './nedb-callbacks.js';
 import { migrateSingleEventsFile } from './nedb-migration.js';
 import { NedbSessionStore } from './nedb-sessions.js';
 import { NedbWebhookStore } from './nedb-webhooks.js';
+import { NedbTokenStore } from './nedb-tokens.js';
 
 export interface EmbeddedStoreOptions {
   /** Sessions whose event files stay open at once (default 64). */
@@ -36,6 +37,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   const approvals = await NedbApprovalStore.open(dataDir);
   const callbacks = await NedbCallbackStore.open(dataDir, sessions);
   const webhooks = await NedbWebhookStore.open(dataDir);
+  const tokens = await NedbTokenStore.open(dataDir);
   const lock = new KeyedLock();
   const tx = { sessions, events, conversations, approvals, webhooks, notify: async () => undefined };
   return {
@@ -45,6 +47,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
     approvals,
     callbacks,
     webhooks,
+    tokens,
     exclusive: (name, work) => lock.run(name, () => work(tx)),
     tryExclusive: async (name, work) =>
       lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) })),

@@ -235,6 +235,28 @@ export interface WebhookStore {
   prune(options: { olderThanMs: number; keep: number }): Promise<number>;
 }
 
+/** What a named token may do (scope.ts): everything, sessions and approvals, reading; or a runner's work. */
+export type TokenRole = 'admin' | 'operator' | 'viewer' | 'runner';
+
+/** A person's named token as kept: never the token, only its SHA-256 (hex). */
+export interface StoredToken {
+  name: string;
+  role: TokenRole;
+  hash: string;
+  created_at: string;
+}
+
+/** People's named tokens (tokens.ts): by name, and found by the hash of what a request presents. */
+export interface TokenStore {
+  /** Every token, by name. */
+  list(): Promise<StoredToken[]>;
+  findByHash(hash: string): Promise<StoredToken | null>;
+  /** Adds the token; resolves false (and adds nothing) when its name is taken. */
+  insert(token: StoredToken): Promise<boolean>;
+  /** Removes the token by that name; resolves false when there is none. */
+  delete(name: string): Promise<boolean>;
+}
+
 /** A backend: its halves, opened together, closed together. */
 export interface RuntimeStore {
   sessions: SessionStore;
@@ -243,6 +265,7 @@ export interface RuntimeStore {
   approvals: ApprovalStore;
   callbacks: CallbackStore;
   webhooks: WebhookStore;
+  tokens: TokenStore;
   /**
    * Runs `work` with every write to session `name` serialized against every other `exclusive` on
    * that name, in this process and in every other one sharing the store, and, where the backend can,

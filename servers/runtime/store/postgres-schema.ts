@@ -147,4 +147,16 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX aof_sessions_leased ON aof_sessions (lease_expires_at) WHERE state = 'queued' AND lease_expires_at IS NOT NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'tokens',
+    sql: `
+      CREATE TABLE aof_tokens (
+        name text COLLATE "C" PRIMARY KEY,
+        role text NOT NULL,
+        hash text NOT NULL UNIQUE,
+        created_at text NOT NULL
+      );
+    `,
+  },
 ];

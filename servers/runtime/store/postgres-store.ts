@@ -1,3 +1,4 @@
+import { PostgresTokenStore } from './postgres-tokens.js';
 import type { Logger } from '../../common/logger.js';
 import { openDatabase, type Queries } from '../../common/postgres.js';
 import { KeyedLock } from '../keyed-lock.js';
@@ -59,6 +60,7 @@ export async function openPostgresStore(
     approvals: new PostgresApprovalStore(db),
     callbacks: new PostgresCallbackStore(db),
     webhooks: new PostgresWebhookStore(db),
+    tokens: new PostgresTokenStore(db),
     exclusive: (name, work) =>
       lock.run(name, () =>
         db.transaction(async (tx) => {
