@@ -14,7 +14,7 @@ describe('ao-* team options (processes against real servers)', function () {
     runBin(command, args, { env: stack.clientEnv, cwd: stack.projectDir, ...options });
 
   before(async () => {
-    stack = await TestStack.start();
+    stack = await TestStack.start({ agent: 'fake' });
     stack.fake.respond((req) =>
       req.lastUserText.includes('SLOW') ? { text: 'late', delayMs: 30_000 } : { text: `ECHO: ${req.lastUserText}` },
     );

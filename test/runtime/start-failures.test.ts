@@ -33,7 +33,7 @@ describe('runtime: an agent that cannot start fails its run, never the runtime',
   let ao: Orchestrator;
 
   before(async () => {
-    stack = await TestStack.start({ runtimeProcess: true, executorOptions: { maxConcurrent: 1 } });
+    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true, executorOptions: { maxConcurrent: 1 } });
     ao = stack.client();
   });
   after(async () => stack?.close());
@@ -127,6 +127,7 @@ describe('runtime: a project dir the runtime may not enter (EACCES)', function (
     // Root enters any directory; without the capabilities that let it, it is refused like anyone.
     if (!isRoot || !existsSync('/usr/bin/setpriv')) this.skip();
     stack = await TestStack.start({
+      agent: 'fake',
       runtimeProcess: true,
       runtimeWrapper: ['/usr/bin/setpriv', '--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search', '--'],
     });
@@ -172,7 +173,7 @@ describe("runtime: no room for a run's files", function () {
   let runsDir: string;
   before(async function () {
     if (!isRoot) this.skip(); // mounting needs root
-    stack = await TestStack.start();
+    stack = await TestStack.start({ agent: 'fake' });
     runsDir = join(stack.dataDir, 'runs');
     mkdirSync(runsDir, { recursive: true });
   });
@@ -270,7 +271,7 @@ describe('runtime: out of file descriptors (EMFILE)', function () {
   let stack: TestStack;
   before(async function () {
     if (!existsSync('/usr/bin/prlimit') || !existsSync('/proc/self/fd')) this.skip();
-    stack = await TestStack.start({ runtimeProcess: true });
+    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true });
   });
   after(async () => stack?.close());
 
@@ -333,7 +334,7 @@ describe('runtime: the system refuses another process (EAGAIN)', function () {
 
   before(async function () {
     if (!isRoot || !existsSync('/usr/bin/setpriv') || !existsSync('/usr/bin/prlimit')) this.skip();
-    stack = await TestStack.start({ runtimeProcess: true, runtimeWrapper: asNobody() });
+    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true, runtimeWrapper: asNobody() });
     const tasks = tasksOfNobody(); // the runtime's threads (and whatever else runs as nobody)
     stack.options.runtimeWrapper = asNobody(tasks);
     await stack.restartRuntime();

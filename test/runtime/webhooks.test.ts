@@ -43,6 +43,7 @@ describe('runtime: webhooks when runs end', function () {
         });
     });
     stack = await TestStack.start({
+      agent: 'fake',
       webhooks: { url: `${receiver.url}/all`, secret: SECRET, retryDelaysMs: [100, 300, 900] },
     });
     ao = stack.client();

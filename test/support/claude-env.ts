@@ -8,6 +8,18 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The pinned devDependency, never the user's `claude`. */
 export const claudeBin = path.join(repoRoot, 'node_modules', '.bin', 'claude');
 
+/**
+ * A small stand-in for the CLI (test/support/fake-agent.mjs) that talks to the same fake model, for
+ * tests whose point is the runtime rather than the CLI; test/README.md says which tests use which.
+ */
+export const fakeAgentBin = path.join(repoRoot, 'test', 'support', 'fake-agent.mjs');
+
+/** Which agent a test's runtime starts: the pinned Claude Code CLI, or the fake agent. */
+export type AgentKind = 'claude' | 'fake';
+
+/** The executable of an agent kind. */
+export const agentBin = (kind: AgentKind = 'claude'): string => (kind === 'fake' ? fakeAgentBin : claudeBin);
+
 /** Accepted by `--model` without any network check; the fake echoes it back. */
 export const TEST_MODEL = 'claude-sonnet-4-5';
 
