@@ -17,7 +17,6 @@ if [ $# -eq 0 ]; then
     test/scale/multi-host.test.ts
     test/dashboard/dashboard.test.ts
     test/runtime/replicas.test.ts
-    test/scale/hosts.test.ts
     test/mcp/e2e.test.ts
     test/runtime/approvals.test.ts
     test/plugin/plugin.test.ts
