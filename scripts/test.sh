@@ -15,18 +15,30 @@ if [ $# -eq 0 ]; then
   longest=(
     test/fuzz/contract-fuzz.test.ts
     test/scale/multi-host.test.ts
-    test/dashboard/dashboard.test.ts
-    test/runtime/replicas.test.ts
-    test/mcp/e2e.test.ts
+    test/runtime/runners.test.ts
     test/runtime/approvals.test.ts
+    test/bin/sessions.test.ts
+    test/runtime/webhook-outbox.test.ts
+    test/runtime/start-failures.test.ts
+    test/runtime/structured-output.test.ts
+    test/runtime/teams.test.ts
+    test/mcp/stdio.test.ts
+    test/mcp/http.test.ts
     test/plugin/plugin.test.ts
+    test/dashboard/dashboard.test.ts
+    test/runtime/store-retention.test.ts
+    test/runtime/executor.test.ts
   )
   shopt -s globstar
+  first=()
   rest=()
   for file in test/**/*.test.ts; do
     case " ${longest[*]} " in *" $file "*) ;; *) rest+=("$file") ;; esac
   done
-  set -- "${longest[@]}" "${rest[@]}"
+  for file in "${longest[@]}"; do
+    if [ -e "$file" ]; then first+=("$file"); fi
+  done
+  set -- "${first[@]}" "${rest[@]}"
 fi
 # One PostgreSQL server for all the workers (test/support/shared-postgres.ts); the summary reporter
 # counts every worker's tests in its closing line.
