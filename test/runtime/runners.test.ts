@@ -149,28 +149,42 @@ describe('runners: aof runner runs the agents of a runtime', function () {
   });
 
   it('re-adopts its running agent when restarted within the lease, without doubling an event', async () => {
-    const ao = stack.client();
-    stack.fake.respond((req) => ({
-      text: `ok: ${req.lastUserText}`,
-      delayMs: req.lastUserText.includes('steady') ? 4000 : 0,
-    }));
-    const first = await runner('phoenix');
-    await ao.sessions.create({ name: 'adopted', prompt: 'a steady task' });
-    await waitFor(
-      async () => (await ao.sessions.listEvents('adopted', { limit: 1000 })).events.length > 0,
-      'the first event',
-    );
-    await first.kill('SIGTERM');
-    const again = await runner('phoenix');
-    await again.waitForLog(/re-adopted the running agent of session 'adopted'/);
-    const result = await ao.sessions.waitForResult('adopted', { timeoutMs: 60_000 });
-    assert.equal(result.state, 'finished', result.error ?? '');
-    assert.equal(result.result, 'ok: a steady task');
-    const events = (await ao.sessions.listEvents('adopted', { limit: 1000 })).events;
-    assertNumbered(events);
-    assert.equal(events.filter((e) => e.type === 'session_start').length, 1);
-    assert.equal(events.filter((e) => e.type === 'result').length, 1);
-    assert.equal(asked('a steady task'), 1);
+    // The model answers only once the restarted runner has re-adopted the agent, however long that takes.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    stack.fake.respond(async (req) => {
+      if (req.lastUserText.includes('steady')) await released;
+      return { text: `ok: ${req.lastUserText}` };
+    });
+    // Restarted within the lease whatever the load on the machine: a lease far longer than a restart.
+    stack.options.leaseSeconds = 60;
+    await stack.restartRuntime();
+    try {
+      const ao = stack.client();
+      const first = await runner('phoenix');
+      await ao.sessions.create({ name: 'adopted', prompt: 'a steady task' });
+      await waitFor(
+        async () => (await ao.sessions.listEvents('adopted', { limit: 1000 })).events.length > 0,
+        'the first event',
+      );
+      await first.kill('SIGTERM');
+      const again = await runner('phoenix');
+      await again.waitForLog(/re-adopted the running agent of session 'adopted'/);
+      release();
+      const result = await ao.sessions.waitForResult('adopted', { timeoutMs: 60_000 });
+      assert.equal(result.state, 'finished', result.error ?? '');
+      assert.equal(result.result, 'ok: a steady task');
+      const events = (await ao.sessions.listEvents('adopted', { limit: 1000 })).events;
+      assertNumbered(events);
+      assert.equal(events.filter((e) => e.type === 'session_start').length, 1);
+      assert.equal(events.filter((e) => e.type === 'result').length, 1);
+      assert.equal(asked('a steady task'), 1);
+    } finally {
+      stack.options.leaseSeconds = LEASE_SECONDS;
+      await stack.restartRuntime();
+    }
   });
 
   it('keeps the runs in flight under the runtime cap, across runners', async () => {

@@ -43,6 +43,11 @@ export function claudeTestEnv(fakeUrl: string, configDir: string): Record<string
     CLAUDE_CODE_MAX_RETRIES: '0',
     // bypassPermissions refuses to run as root without it (CI and these machines run as root).
     IS_SANDBOX: '1',
+    // By default the CLI waits at most 5 s for its --mcp-config servers (ao-mcp, the permission tool, a
+    // blueprint's server), then starts without them (status "pending"): on a loaded machine a Node MCP
+    // server can take longer to start. Measured on 2.1.197: it waits for them only with both set.
+    MCP_CONNECTION_NONBLOCKING: 'false',
+    MCP_CONNECT_TIMEOUT_MS: '60000',
     // CLAUDE_CONFIG_DIR does not cover these: MCP logs go to $XDG_CACHE_HOME/claude-cli-nodejs
     // (default ~/.cache), and $XDG_CONFIG_HOME/anthropic/ (default ~/.config) is read if present.
     XDG_CACHE_HOME: path.join(configDir, 'xdg-cache'),
