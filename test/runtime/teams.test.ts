@@ -1,6 +1,6 @@
-// Teams of agents, with the fake agent (test/support/fake-agent.mjs) against the fake model: a parent
-// fans out to children through its Bash tool and is resumed once with their outcomes; limits stop runs
-// while they go; callbacks survive a SIGKILL of the runtime; bad input gets a 4xx with a problem type.
+// Teams of agents, with the real Claude Code against the fake model: a parent fans out to children
+// through its Bash tool and is resumed once with their outcomes; limits stop runs while they go;
+// callbacks survive a SIGKILL of the runtime; bad input gets a 4xx with a problem type.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ApiError, type Orchestrator } from '../../sdk/index.js';
@@ -37,7 +37,7 @@ describe('teams: parents, children, callbacks and limits', function () {
   let ao: Orchestrator;
 
   before(async () => {
-    stack = await TestStack.start({ agent: 'fake', token: TOKEN });
+    stack = await TestStack.start({ token: TOKEN });
     ao = stack.client();
   });
   after(async () => stack?.close());
@@ -312,7 +312,7 @@ describe('teams: callbacks survive a crash of the runtime', function () {
   let ao: Orchestrator;
 
   before(async () => {
-    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true });
+    stack = await TestStack.start({ runtimeProcess: true });
     ao = stack.client();
   });
   after(async () => stack?.close());
