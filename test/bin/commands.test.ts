@@ -6,7 +6,7 @@ import { binPath, echoModel, runShell, uniqueName, useStack } from './run-bin.js
 
 describe('ao-* commands for sessions, blueprints and usage (processes against real servers)', function () {
   this.timeout(60_000);
-  const fixture = useStack(echoModel);
+  const fixture = useStack(echoModel, { agent: 'fake' });
   const { run } = fixture;
 
   describe('ao-usage', () => {

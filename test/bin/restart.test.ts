@@ -8,7 +8,7 @@ import { echoModel, runBin, uniqueName, useStack, type BinResult } from './run-b
 describe('waiting survives a runtime restart (processes)', function () {
   this.timeout(120_000);
   // SLOW prompts answer late, leaving time to restart the runtime while the clients wait.
-  const fixture = useStack(echoModel, { runtimeProcess: true });
+  const fixture = useStack(echoModel, { agent: 'fake', runtimeProcess: true });
 
   it('ao-new (quiet and --verbose), ao-resume and ao-get-result --wait all print the result', async () => {
     const run = (args: string[]) =>

@@ -9,8 +9,10 @@ import { useStack } from './run-bin.js';
 describe('ao-* team options (processes against real servers)', function () {
   this.timeout(60_000);
   // SLOW sessions stay running for the whole file (parents and children of the trees below).
-  const fixture = useStack((req) =>
-    req.lastUserText.includes('SLOW') ? { text: 'late', delayMs: 30_000 } : { text: `ECHO: ${req.lastUserText}` },
+  const fixture = useStack(
+    (req) =>
+      req.lastUserText.includes('SLOW') ? { text: 'late', delayMs: 30_000 } : { text: `ECHO: ${req.lastUserText}` },
+    { agent: 'fake' },
   );
   const { run } = fixture;
   let stack: TestStack;

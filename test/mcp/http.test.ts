@@ -24,7 +24,7 @@ describe('mcp: Streamable HTTP transport', function () {
   let mcp: RunningMcpHttp;
 
   before(async () => {
-    ctx.stack = await TestStack.start();
+    ctx.stack = await TestStack.start({ agent: 'fake' });
     ctx.stack.fake.respond(scriptedModel);
     mcp = await startMcpHttp({
       url: new URL('http://127.0.0.1:0/mcp'),
@@ -155,7 +155,7 @@ describe('mcp: Streamable HTTP with a token (ao-mcp --http)', function () {
   let server: Awaited<ReturnType<typeof startHttpBin>>;
 
   before(async () => {
-    stack = await TestStack.start({ token });
+    stack = await TestStack.start({ agent: 'fake', token });
     stack.fake.respond(scriptedModel);
     server = await startHttpBin({ ...stack.clientEnv, AGENT_ORCHESTRATOR_MCP_URL: 'http://127.0.0.1:8766/mcp' }, [
       '--port',

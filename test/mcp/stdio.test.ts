@@ -12,7 +12,7 @@ describe('mcp: stdio transport (ao-mcp)', function () {
   let stderr: () => string;
 
   before(async () => {
-    ctx.stack = await TestStack.start();
+    ctx.stack = await TestStack.start({ agent: 'fake' });
     ctx.stack.fake.respond(scriptedModel);
     ({ client: ctx.client, stderr } = await stdioClient(ctx.stack.clientEnv, { cwd: ctx.stack.projectDir }));
   });

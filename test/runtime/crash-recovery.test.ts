@@ -11,7 +11,7 @@ describe('runtime: surviving a crash of the runtime', function () {
   let ao: Orchestrator;
 
   before(async () => {
-    stack = await TestStack.start({ runtimeProcess: true });
+    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true });
     ao = stack.client();
   });
   after(async () => stack?.close());
@@ -99,7 +99,7 @@ describe('runtime: queued runs across a crash', function () {
   this.timeout(90_000);
   let stack: TestStack;
   before(async () => {
-    stack = await TestStack.start({ runtimeProcess: true, executorOptions: { maxConcurrent: 1 } });
+    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true, executorOptions: { maxConcurrent: 1 } });
   });
   after(async () => stack?.close());
 

@@ -6,17 +6,20 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Orchestrator } from '../../sdk/index.js';
 import { eventually } from '../support/processes.js';
-import { freshDatabase, restartPostgres } from '../support/postgres.js';
+import { freshDatabase, ownPostgresServer, restartPostgres } from '../support/postgres.js';
 import { rawRequest } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
 
 describe('runtime on PostgreSQL: a database restart', function () {
   this.timeout(90_000);
+  // A test restarts PostgreSQL.
+  ownPostgresServer();
   let stack: TestStack;
   let ao: Orchestrator;
 
   before(async () => {
     stack = await TestStack.start({
+      agent: 'fake',
       runtimeProcess: true,
       databaseUrl: await freshDatabase(),
       executorOptions: { maxConcurrent: 1 },

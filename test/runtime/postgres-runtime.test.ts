@@ -1,5 +1,5 @@
 // The whole stack on PostgreSQL: the `aof runtime` process reads AGENT_ORCHESTRATOR_DATABASE_URL,
-// the registry keeps blueprints there too, the real Claude Code CLI runs against the fake model.
+// the registry keeps blueprints there too, the fake agent runs against the fake model.
 // Sessions, runs and events live in the database (nothing in the data dir) and survive a SIGKILL of
 // the runtime; a database it cannot use stops the start with a clear message.
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ describe('runtime on PostgreSQL', function () {
 
   before(async () => {
     databaseUrl = await freshDatabase();
-    stack = await TestStack.start({ runtimeProcess: true, databaseUrl });
+    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true, databaseUrl });
     ao = stack.client();
   });
   after(async () => stack?.close());

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Orchestrator, EventInput, SessionChange } from '../../sdk/index.js';
 import { runBin } from '../bin/run-bin.js';
 import { eventually, within } from '../support/processes.js';
-import { freshDatabase, queryDatabase, restartPostgres } from '../support/postgres.js';
+import { freshDatabase, queryDatabase, ownPostgresServer, restartPostgres } from '../support/postgres.js';
 import {
   followEvents,
   printLogsWhenATestFails,
@@ -38,6 +38,8 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 describe('runtime replicas: two runtime processes on one PostgreSQL', function () {
   this.timeout(120_000);
+  // Its last test restarts PostgreSQL.
+  ownPostgresServer();
   let databaseUrl: string;
   let hooks: HttpStub;
   const delivered: Array<{ session: string; state: string }> = [];

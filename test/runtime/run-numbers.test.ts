@@ -5,7 +5,7 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Orchestrator } from '../../sdk/index.js';
 import { runBin } from '../bin/run-bin.js';
-import { claudeBin } from '../support/claude-env.js';
+import { fakeAgentBin } from '../support/claude-env.js';
 import { agentPid, eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 
@@ -15,10 +15,12 @@ describe('runtime: running from the spawn of the process', function () {
   this.timeout(60_000);
   let stack: TestStack;
   before(async () => {
-    // Claude Code as a slow starter: its first stream line comes STARTUP_MS after the spawn.
-    stack = await TestStack.start();
+    // The agent as a slow starter: its first stream line comes STARTUP_MS after the spawn (the fake agent:
+    // what is tested is the runtime's clock). The usage tests below use the real CLI: what they count is
+    // what the CLI writes in its assistant lines before a response ends.
+    stack = await TestStack.start({ agent: 'fake' });
     const slowClaude = join(stack.root, 'slow-claude');
-    writeFileSync(slowClaude, `#!/bin/sh\nsleep ${STARTUP_MS / 1000}\nexec '${claudeBin}' "$@"\n`);
+    writeFileSync(slowClaude, `#!/bin/sh\nsleep ${STARTUP_MS / 1000}\nexec '${fakeAgentBin}' "$@"\n`);
     chmodSync(slowClaude, 0o755);
     stack.options.executorOptions = { claudeBin: slowClaude };
     await stack.restartRuntime();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VERSION } from '../../servers/common/version.js';
 import type { Event } from '../../sdk/index.js';
+import type { AgentKind } from '../support/claude-env.js';
 import { describeRequest } from '../support/fake-model.js';
 import { tempDir, removeDir } from '../support/servers.js';
 import { startRunnerProcess, type RunnerProcess } from '../support/runners.js';
@@ -22,13 +23,18 @@ describe('runners: aof runner runs the agents of a runtime', function () {
   let homes: string;
   const runners: RunnerProcess[] = [];
 
-  const runner = async (name: string, options: { tags?: string[]; max?: number; token?: string } = {}) => {
+  // The fake agent, but for the approval test: its point is the CLI's permission tool.
+  const runner = async (
+    name: string,
+    options: { tags?: string[]; max?: number; token?: string; agent?: AgentKind } = {},
+  ) => {
     const started = await startRunnerProcess({
       runtimes: [stack.runtimeUrl],
       name,
       home: join(homes, name),
       fakeUrl: stack.fake.url,
       token: 'runner-token',
+      agent: 'fake',
       ...options,
     });
     runners.push(started);
@@ -159,28 +165,42 @@ describe('runners: aof runner runs the agents of a runtime', function () {
   });
 
   it('re-adopts its running agent when restarted within the lease, without doubling an event', async () => {
-    const ao = stack.client();
-    stack.fake.respond((req) => ({
-      text: `ok: ${req.lastUserText}`,
-      delayMs: req.lastUserText.includes('steady') ? 4000 : 0,
-    }));
-    const first = await runner('phoenix');
-    await ao.sessions.create({ name: 'adopted', prompt: 'a steady task' });
-    await waitFor(
-      async () => (await ao.sessions.listEvents('adopted', { limit: 1000 })).events.length > 0,
-      'the first event',
-    );
-    await first.kill('SIGTERM');
-    const again = await runner('phoenix');
-    await again.waitForLog(/re-adopted the running agent of session 'adopted'/);
-    const result = await ao.sessions.waitForResult('adopted', { timeoutMs: 60_000 });
-    assert.equal(result.state, 'finished', result.error ?? '');
-    assert.equal(result.result, 'ok: a steady task');
-    const events = (await ao.sessions.listEvents('adopted', { limit: 1000 })).events;
-    assertNumbered(events);
-    assert.equal(events.filter((e) => e.type === 'session_start').length, 1);
-    assert.equal(events.filter((e) => e.type === 'result').length, 1);
-    assert.equal(asked('a steady task'), 1);
+    // The model answers only once the restarted runner has re-adopted the agent, however long that takes.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    stack.fake.respond(async (req) => {
+      if (req.lastUserText.includes('steady')) await released;
+      return { text: `ok: ${req.lastUserText}` };
+    });
+    // Restarted within the lease whatever the load on the machine: a lease far longer than a restart.
+    stack.options.leaseSeconds = 60;
+    await stack.restartRuntime();
+    try {
+      const ao = stack.client();
+      const first = await runner('phoenix');
+      await ao.sessions.create({ name: 'adopted', prompt: 'a steady task' });
+      await waitFor(
+        async () => (await ao.sessions.listEvents('adopted', { limit: 1000 })).events.length > 0,
+        'the first event',
+      );
+      await first.kill('SIGTERM');
+      const again = await runner('phoenix');
+      await again.waitForLog(/re-adopted the running agent of session 'adopted'/);
+      release();
+      const result = await ao.sessions.waitForResult('adopted', { timeoutMs: 60_000 });
+      assert.equal(result.state, 'finished', result.error ?? '');
+      assert.equal(result.result, 'ok: a steady task');
+      const events = (await ao.sessions.listEvents('adopted', { limit: 1000 })).events;
+      assertNumbered(events);
+      assert.equal(events.filter((e) => e.type === 'session_start').length, 1);
+      assert.equal(events.filter((e) => e.type === 'result').length, 1);
+      assert.equal(asked('a steady task'), 1);
+    } finally {
+      stack.options.leaseSeconds = LEASE_SECONDS;
+      await stack.restartRuntime();
+    }
   });
 
   it('keeps the runs in flight under the runtime cap, across runners', async () => {
@@ -254,7 +274,7 @@ describe('runners: aof runner runs the agents of a runtime', function () {
 
   it('asks a person through the runtime from a runner: an approval-mode agent waits there, and the answer reaches it', async () => {
     const ao = stack.client();
-    await runner('asker-host');
+    await runner('asker-host', { agent: 'claude' });
     const approved = await askingSession(stack, ao, 'from-runner');
     assert.match((await ao.sessions.get(approved.name)).runs[0]!.runner ?? '', /^asker-host@/);
     assert.equal(approved.asked.tool, 'Bash');

@@ -34,7 +34,7 @@ describe('runtime: an agent that cannot start fails its run, never the runtime',
   let ao: Orchestrator;
 
   before(async () => {
-    stack = await TestStack.start({ runtimeProcess: true, executorOptions: { maxConcurrent: 1 } });
+    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true, executorOptions: { maxConcurrent: 1 } });
     ao = stack.client();
   });
   after(async () => stack?.close());
@@ -129,6 +129,7 @@ describe('runtime: a project dir the runtime may not enter (EACCES)', function (
     if (!isRoot || !existsSync('/usr/bin/setpriv'))
       skipBecause(this, 'needs root and setpriv (to drop the capabilities)');
     stack = await TestStack.start({
+      agent: 'fake',
       runtimeProcess: true,
       runtimeWrapper: ['/usr/bin/setpriv', '--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search', '--'],
     });
@@ -174,7 +175,7 @@ describe("runtime: no room for a run's files", function () {
   let runsDir: string;
   before(async function () {
     if (!isRoot) skipBecause(this, 'needs root (to mount a file system)');
-    stack = await TestStack.start();
+    stack = await TestStack.start({ agent: 'fake' });
     runsDir = join(stack.dataDir, 'runs');
     mkdirSync(runsDir, { recursive: true });
   });
@@ -272,7 +273,7 @@ describe('runtime: out of file descriptors (EMFILE)', function () {
   let stack: TestStack;
   before(async function () {
     if (!existsSync('/usr/bin/prlimit') || !existsSync('/proc/self/fd')) skipBecause(this, 'needs prlimit and /proc');
-    stack = await TestStack.start({ runtimeProcess: true });
+    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true });
   });
   after(async () => stack?.close());
 
@@ -336,7 +337,7 @@ describe('runtime: the system refuses another process (EAGAIN)', function () {
   before(async function () {
     if (!isRoot || !existsSync('/usr/bin/setpriv') || !existsSync('/usr/bin/prlimit'))
       skipBecause(this, 'needs root, setpriv and prlimit (to run the runtime as nobody with few tasks)');
-    stack = await TestStack.start({ runtimeProcess: true, runtimeWrapper: asNobody() });
+    stack = await TestStack.start({ agent: 'fake', runtimeProcess: true, runtimeWrapper: asNobody() });
     const tasks = tasksOfNobody(); // the runtime's threads (and whatever else runs as nobody)
     stack.options.runtimeWrapper = asNobody(tasks);
     await stack.restartRuntime();

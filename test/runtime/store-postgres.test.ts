@@ -7,7 +7,7 @@ import { RUNTIME_MIGRATIONS } from '../../servers/runtime/store/postgres-schema.
 import { openPostgresStore } from '../../servers/runtime/store/postgres-store.js';
 import type { Notice, RuntimeStore } from '../../servers/runtime/store/interfaces.js';
 import { eventually } from '../support/processes.js';
-import { freshDatabase, queryDatabase, restartPostgres } from '../support/postgres.js';
+import { freshDatabase, queryDatabase, ownPostgresServer, restartPostgres } from '../support/postgres.js';
 import type { StoredSession } from '../../servers/runtime/session-store.js';
 import { session, storeConformance } from './store-conformance.js';
 
@@ -20,6 +20,8 @@ storeConformance('PostgreSQL', {
 
 describe('PostgreSQL store: one database, several processes', function () {
   this.timeout(30_000);
+  // A test restarts PostgreSQL.
+  ownPostgresServer();
   let url: string;
   let stores: RuntimeStore[] = [];
 

@@ -56,6 +56,7 @@ describe('runtime: webhooks when runs end', function () {
         });
     });
     stack = await TestStack.start({
+      agent: 'fake',
       webhooks: {
         url: `${receiver.url}/all`,
         secret: SECRET,

@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { claudeBin, claudeChildEnv, repoRoot, TEST_MODEL } from '../support/claude-env.js';
 import { startFakeModel, type FakeModel } from '../support/fake-model.js';
-import { createHosts, listHostNetworking, removeLeftoverHosts, type Host, type Hosts } from '../support/hosts.js';
+import {
+  createHosts,
+  oneHostsFileAtATime,
+  listHostNetworking,
+  removeLeftoverHosts,
+  type Host,
+  type Hosts,
+} from '../support/hosts.js';
 import { eventually } from '../support/processes.js';
 import { startRuntimeProcess } from '../support/runtime-process.js';
 import { deadUrl, rawRequest, removeDir, tempDir } from '../support/servers.js';
@@ -38,6 +45,7 @@ function inetTargets(trace: string): string[] {
 
 describe('hosts: network namespaces as hosts, for multi-host tests', function () {
   this.timeout(60_000);
+  oneHostsFileAtATime();
 
   let hosts: Hosts;
   let fake: FakeModel;

@@ -12,7 +12,7 @@ import { Orchestrator } from '../../sdk/index.js';
 import type { Event, Session } from '../../sdk/types.js';
 import { claudeBin, repoRoot } from '../support/claude-env.js';
 import { startFakeModel, type FakeModel } from '../support/fake-model.js';
-import { createHosts, type Host, type Hosts } from '../support/hosts.js';
+import { createHosts, oneHostsFileAtATime, type Host, type Hosts } from '../support/hosts.js';
 import { freshDatabase } from '../support/postgres.js';
 import { followEvents, type StreamedEvent } from '../support/replicas.js';
 import { eventually } from '../support/processes.js';
@@ -46,6 +46,7 @@ interface Runner {
 
 describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', function () {
   this.timeout(150_000);
+  oneHostsFileAtATime();
 
   const calls: ModelCall[] = [];
   let root: string;

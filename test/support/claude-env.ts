@@ -8,6 +8,18 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The pinned devDependency, never the user's `claude`. */
 export const claudeBin = path.join(repoRoot, 'node_modules', '.bin', 'claude');
 
+/**
+ * A small stand-in for the CLI (test/support/fake-agent.mjs) that talks to the same fake model, for
+ * tests whose point is the runtime rather than the CLI; test/README.md says which tests use which.
+ */
+export const fakeAgentBin = path.join(repoRoot, 'test', 'support', 'fake-agent.mjs');
+
+/** Which agent a test's runtime starts: the pinned Claude Code CLI, or the fake agent. */
+export type AgentKind = 'claude' | 'fake';
+
+/** The executable of an agent kind. */
+export const agentBin = (kind: AgentKind = 'claude'): string => (kind === 'fake' ? fakeAgentBin : claudeBin);
+
 /** Accepted by `--model` without any network check; the fake echoes it back. */
 export const TEST_MODEL = 'claude-sonnet-4-5';
 
@@ -31,6 +43,11 @@ export function claudeTestEnv(fakeUrl: string, configDir: string): Record<string
     CLAUDE_CODE_MAX_RETRIES: '0',
     // bypassPermissions refuses to run as root without it (CI and these machines run as root).
     IS_SANDBOX: '1',
+    // By default the CLI waits at most 5 s for its --mcp-config servers (ao-mcp, the permission tool, a
+    // blueprint's server), then starts without them (status "pending"): on a loaded machine a Node MCP
+    // server can take longer to start. Measured on 2.1.197: it waits for them only with both set.
+    MCP_CONNECTION_NONBLOCKING: 'false',
+    MCP_CONNECT_TIMEOUT_MS: '60000',
     // CLAUDE_CONFIG_DIR does not cover these: MCP logs go to $XDG_CACHE_HOME/claude-cli-nodejs
     // (default ~/.cache), and $XDG_CONFIG_HOME/anthropic/ (default ~/.config) is read if present.
     XDG_CACHE_HOME: path.join(configDir, 'xdg-cache'),

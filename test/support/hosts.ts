@@ -14,8 +14,11 @@
 //
 // Needs root and iproute2's `ip` (Debian: iproute2).
 import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from '../../servers/common/data-dir.js';
 import { claudeTestEnv, inheritedEnv } from './claude-env.js';
 import { collectOutput, type ProcessOutput } from './processes.js';
@@ -163,6 +166,46 @@ export interface Hosts {
 
 const open = new Set<Host>();
 let exitHookSet = false;
+
+/** Held by the test process whose multi-host test file runs now (its pid inside). */
+const LOCK = join(tmpdir(), 'aof-hosts.lock');
+
+/**
+ * In the describe block of a test file that creates hosts: holds the machine's hosts lock from before
+ * its first test to after its last, so that no two such files run at once (parallel workers, or another
+ * run on the machine). Host numbers are claimed safely at the same time, but every createHosts removes
+ * the leftovers of dead test processes, which would race a test that checks that removal itself.
+ */
+export function oneHostsFileAtATime(): void {
+  before(async function () {
+    this.timeout(15 * 60_000); // the other file's whole run
+    for (;;) {
+      try {
+        writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = Number(readFileSync(LOCK, 'utf8').trim() || 'NaN');
+      // A holder that died (or a file cut short as it was written) leaves a stale lock: take it over.
+      if (!Number.isInteger(holder) || !isAlive(holder)) {
+        releaseLock(holder);
+        continue;
+      }
+      await sleep(200);
+    }
+  });
+  after(() => releaseLock(process.pid));
+}
+
+/** Removes the lock if `holder` still holds it. */
+function releaseLock(holder: number): void {
+  try {
+    if (readFileSync(LOCK, 'utf8').trim() === String(holder)) unlinkSync(LOCK);
+  } catch {
+    // Already released.
+  }
+}
 
 /**
  * Creates `count` hosts, each with its namespace, veth pair, addresses and dirs. Removes the leftovers

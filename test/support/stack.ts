@@ -5,12 +5,14 @@ import { Orchestrator } from '../../sdk/index.js';
 import type { ExecutorOptions } from '../../servers/runtime/executor/index.js';
 import { startRuntime, type RunningRuntime, type RuntimeOptions } from '../../servers/runtime/server.js';
 import { ensureTokenFile } from '../../servers/common/token-file.js';
-import { claudeBin, claudeChildEnv } from './claude-env.js';
+import { agentBin, claudeChildEnv, type AgentKind } from './claude-env.js';
 import { startFakeModel, type FakeModel } from './fake-model.js';
 import { startRuntimeProcess, type RuntimeProcess } from './runtime-process.js';
 import { removeDir, startTestRegistry, tempDir, testLogger, type TestRegistry } from './servers.js';
 
 export interface StackOptions {
+  /** The agent the runtime starts: the pinned Claude Code CLI (default) or the fake agent (fake-agent.mjs). */
+  agent?: AgentKind;
   executor?: 'local' | 'none';
   executorOptions?: Partial<ExecutorOptions>;
   token?: string;
@@ -128,7 +130,12 @@ export class TestStack {
       token: this.options.token,
       logger: testLogger('runtime'),
       executor: this.options.executor ?? 'local',
-      executorOptions: { claudeBin, env: this.agentEnv, stopGraceMs: 2000, ...this.options.executorOptions },
+      executorOptions: {
+        claudeBin: agentBin(this.options.agent),
+        env: this.agentEnv,
+        stopGraceMs: 2000,
+        ...this.options.executorOptions,
+      },
       ...(this.options.leaseSeconds ? { leaseSeconds: this.options.leaseSeconds } : {}),
       ...(this.options.webhooks ? { webhooks: this.options.webhooks } : {}),
     };
@@ -143,7 +150,7 @@ export class TestStack {
       AGENT_ORCHESTRATOR_SESSION_API_URL: this.runtimeUrl || 'http://127.0.0.1:0',
       AGENT_ORCHESTRATOR_AGENT_API_URL: this.registry.url,
       AGENT_ORCHESTRATOR_DATA_DIR: this.dataDir,
-      AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
+      AGENT_ORCHESTRATOR_CLAUDE_BIN: agentBin(this.options.agent),
       ...(this.options.databaseUrl ? { AGENT_ORCHESTRATOR_DATABASE_URL: this.options.databaseUrl } : {}),
       ...(this.options.executorOptions?.maxConcurrent
         ? { AGENT_ORCHESTRATOR_MAX_CONCURRENT: String(this.options.executorOptions.maxConcurrent) }

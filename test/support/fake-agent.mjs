@@ -1,0 +1,375 @@
+#!/usr/bin/env node
+// A small stand-in for the Claude Code CLI, for the tests whose point is the runtime (queues, leases,
+// callbacks, limits, webhooks, runners, replicas, crash recovery) rather than the CLI. A run of it costs
+// ~0.2 s of CPU where a run of the real CLI costs ~0.8 s (test/README.md says which tests use which).
+//
+// It does what the executor relies on, the way the pinned CLI does it (see
+// /work/shared/notes/claude-code-headless.md and servers/runtime/executor/stream-parser.ts):
+// - `-p --output-format stream-json --verbose`, the prompt on stdin; `--session-id ID`, `--resume ID`
+//   (`--fork-session` with `--session-id`), `--model`, `--permission-mode`, `--append-system-prompt`;
+// - asks the model at ANTHROPIC_BASE_URL (the tests' fake model, test/support/fake-model.ts, so a test
+//   scripts the agent with the same responders), one POST /v1/messages (SSE) per turn;
+// - runs the tools the model calls: Bash (`sh -c` in the cwd), Write, Read; any other tool is an error
+//   result, as the CLI answers an unknown tool (tests of MCP tools and approvals use the real CLI);
+// - writes stream-json on stdout: the init line, one assistant line per content block (with the usage
+//   of message_start), a user line per tool result, the result line (usage totals, turns, cost);
+// - keeps the conversation in `<CLAUDE_CONFIG_DIR>/projects/<cwd folder>/<id>.jsonl`, written before the
+//   init line, so that `--resume` finds it; a resume without it ends as the CLI does ("No conversation
+//   found", exit 1);
+// - an API error ends with `is_error:true` and exit code 1; as root, bypassPermissions without
+//   IS_SANDBOX=1 is refused (exit 1), as the CLI refuses it.
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+const VERSION = '2.1.197 (fake agent)';
+const started = Date.now();
+
+function parseArgs(argv) {
+  const options = { print: false };
+  const valued = new Set([
+    '--output-format',
+    '--session-id',
+    '--resume',
+    '--permission-mode',
+    '--append-system-prompt',
+    '--system-prompt',
+    '--mcp-config',
+    '--permission-prompt-tool',
+    '--model',
+    '--allowedTools',
+    '--disallowedTools',
+  ]);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-p' || arg === '--print') options.print = true;
+    else if (arg === '--version' || arg === '-v') options.version = true;
+    else if (arg === '--verbose') options.verbose = true;
+    else if (arg === '--fork-session') options.forkSession = true;
+    else if (valued.has(arg)) options[arg.slice(2)] = argv[++i];
+    else if (!arg.startsWith('-')) options.prompt = arg;
+    else {
+      process.stderr.write(`error: unknown option '${arg}'\n`);
+      process.exit(1);
+    }
+  }
+  return options;
+}
+
+const out = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
+
+function projectFolderName(realCwd) {
+  const name = realCwd.replace(/[^a-zA-Z0-9]/g, '-');
+  if (name.length <= 200) return name;
+  let hash = 0;
+  for (let i = 0; i < realCwd.length; i++) hash = ((hash << 5) - hash + realCwd.charCodeAt(i)) | 0;
+  return `${name.slice(0, 200)}-${Math.abs(hash).toString(36)}`;
+}
+
+function conversationFile(id) {
+  const configDir = resolve(
+    process.cwd(),
+    process.env.CLAUDE_CONFIG_DIR ?? join(process.env.HOME || homedir(), '.claude'),
+  );
+  let real;
+  try {
+    real = realpathSync(process.cwd());
+  } catch {
+    real = process.cwd();
+  }
+  return join(configDir.normalize('NFC'), 'projects', projectFolderName(real), `${id}.jsonl`);
+}
+
+/** The messages of a saved conversation (its user and assistant lines). */
+function loadConversation(path) {
+  const messages = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line);
+      if ((entry.type === 'user' || entry.type === 'assistant') && entry.message) messages.push(entry.message);
+    } catch {
+      // a line cut short by a kill
+    }
+  }
+  return messages;
+}
+
+function finish(result, code) {
+  out(result);
+  process.exitCode = code;
+}
+
+/** One model turn: POST /v1/messages, read the SSE answer. */
+async function ask(body) {
+  const base = process.env.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com';
+  const response = await fetch(`${base.replace(/\/$/, '')}/v1/messages?beta=true`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-api-key': process.env.ANTHROPIC_API_KEY ?? '',
+      'anthropic-version': '2023-06-01',
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status !== 200) return { error: { status: response.status, body: text } };
+  const message = { id: '', content: [], usage: {}, stop_reason: null };
+  const blocks = new Map();
+  for (const chunk of text.split('\n\n')) {
+    const dataLine = chunk.split('\n').find((l) => l.startsWith('data: '));
+    if (!dataLine) continue;
+    const event = JSON.parse(dataLine.slice(6));
+    if (event.type === 'message_start') {
+      message.id = event.message.id;
+      message.model = event.message.model;
+      message.usage = { ...event.message.usage };
+    } else if (event.type === 'content_block_start') {
+      blocks.set(event.index, { ...event.content_block, partial: '' });
+    } else if (event.type === 'content_block_delta') {
+      const block = blocks.get(event.index);
+      if (event.delta.type === 'text_delta') block.text += event.delta.text;
+      else if (event.delta.type === 'input_json_delta') block.partial += event.delta.partial_json;
+    } else if (event.type === 'content_block_stop') {
+      const { partial, ...block } = blocks.get(event.index);
+      if (block.type === 'tool_use') block.input = partial ? JSON.parse(partial) : {};
+      message.content.push(block);
+    } else if (event.type === 'message_delta') {
+      message.stop_reason = event.delta.stop_reason;
+      message.finalUsage = { ...message.usage, ...event.usage };
+    }
+  }
+  return { message };
+}
+
+/** Runs one tool call in the cwd; the text of its result and whether it failed. */
+function runTool(name, input) {
+  try {
+    if (name === 'Bash') {
+      const run = spawnSync('/bin/sh', ['-c', String(input.command ?? '')], {
+        cwd: process.cwd(),
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      const text = `${run.stdout ?? ''}${run.stderr ?? ''}`.replace(/\n$/, '');
+      if (run.status !== 0) return { text: `Error: Exit code ${run.status}\n${text}`, isError: true };
+      return { text, isError: false };
+    }
+    if (name === 'Write') {
+      const path = isAbsolute(input.file_path) ? input.file_path : resolve(process.cwd(), input.file_path);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, String(input.content ?? ''));
+      return { text: `File created successfully at: ${path}`, isError: false };
+    }
+    if (name === 'Read') {
+      const path = isAbsolute(input.file_path) ? input.file_path : resolve(process.cwd(), input.file_path);
+      return { text: readFileSync(path, 'utf8'), isError: false };
+    }
+    return { text: `<tool_use_error>Error: No such tool available: ${name}</tool_use_error>`, isError: true };
+  } catch (error) {
+    return { text: `<tool_use_error>${error.message}</tool_use_error>`, isError: true };
+  }
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  if (options.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const prompt = options.prompt ?? readFileSync(0, 'utf8');
+  const permissionMode = options['permission-mode'] ?? 'default';
+  if (permissionMode === 'bypassPermissions' && process.getuid?.() === 0 && process.env.IS_SANDBOX !== '1') {
+    process.stderr.write(
+      '--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons\n',
+    );
+    process.exitCode = 1;
+    return;
+  }
+  const model = options.model ?? 'claude-sonnet-4-5';
+  let history = [];
+  let sessionId = options['session-id'] ?? randomUUID();
+  if (options.resume) {
+    const source = conversationFile(options.resume);
+    if (!existsSync(source)) {
+      finish(
+        {
+          type: 'result',
+          subtype: 'error_during_execution',
+          duration_ms: Date.now() - started,
+          duration_api_ms: 0,
+          is_error: true,
+          num_turns: 0,
+          session_id: sessionId,
+          total_cost_usd: 0,
+          usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+          permission_denials: [],
+          errors: [`No conversation found with session ID: ${options.resume}`],
+        },
+        1,
+      );
+      return;
+    }
+    history = loadConversation(source);
+    if (!options.forkSession) sessionId = options.resume;
+    else if (!options['session-id']) sessionId = randomUUID();
+  }
+  const file = conversationFile(sessionId);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (options.resume && options.forkSession) {
+    for (const message of history)
+      appendFileSync(file, `${JSON.stringify({ type: message.role, message, cwd: process.cwd(), sessionId })}\n`);
+  }
+  const save = (message) =>
+    appendFileSync(
+      file,
+      `${JSON.stringify({ type: message.role, message, cwd: process.cwd(), sessionId, uuid: randomUUID() })}\n`,
+    );
+  const messages = [...history, { role: 'user', content: [{ type: 'text', text: prompt }] }];
+  save(messages.at(-1));
+
+  const tools = ['Bash', 'Read', 'Write'];
+  out({
+    type: 'system',
+    subtype: 'init',
+    cwd: process.cwd(),
+    session_id: sessionId,
+    tools,
+    mcp_servers: [],
+    model,
+    permissionMode,
+    slash_commands: [],
+    apiKeySource: 'ANTHROPIC_API_KEY',
+    claude_code_version: VERSION,
+    output_style: 'default',
+    agents: [],
+    skills: [],
+    plugins: [],
+    uuid: randomUUID(),
+  });
+
+  // As the CLI's own system prompt says where it works (tests' responders read it).
+  const system = [
+    { type: 'text', text: `You are a fake agent for tests.\nPrimary working directory: ${process.cwd()}` },
+  ];
+  const appended = options['append-system-prompt'];
+  if (appended) system.push({ type: 'text', text: appended });
+  const total = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  let turns = 0;
+  let lastText = '';
+  for (;;) {
+    const answer = await ask({
+      model,
+      messages,
+      system,
+      tools: tools.map((name) => ({ name, description: name, input_schema: { type: 'object' } })),
+      max_tokens: 32000,
+      stream: true,
+    });
+    if (answer.error) {
+      const text = `API Error: ${answer.error.status} ${answer.error.body}`;
+      out({
+        type: 'assistant',
+        message: { id: randomUUID(), model: '<synthetic>', role: 'assistant', content: [{ type: 'text', text }] },
+        session_id: sessionId,
+        parent_tool_use_id: null,
+        error: 'unknown',
+      });
+      finish(
+        {
+          type: 'result',
+          subtype: 'success',
+          is_error: true,
+          duration_ms: Date.now() - started,
+          num_turns: turns + 1,
+          result: text,
+          session_id: sessionId,
+          total_cost_usd: cost(total),
+          usage: total,
+          permission_denials: [],
+          api_error_status: answer.error.status,
+        },
+        1,
+      );
+      return;
+    }
+    const { message } = answer;
+    turns++;
+    const usage = {
+      input_tokens: message.usage.input_tokens ?? 0,
+      output_tokens: message.usage.output_tokens ?? 0,
+      cache_creation_input_tokens: message.usage.cache_creation_input_tokens ?? 0,
+      cache_read_input_tokens: message.usage.cache_read_input_tokens ?? 0,
+    };
+    for (const block of message.content) {
+      out({
+        type: 'assistant',
+        message: {
+          id: message.id,
+          type: 'message',
+          role: 'assistant',
+          model: message.model,
+          content: [block],
+          stop_reason: null,
+          usage,
+        },
+        parent_tool_use_id: null,
+        session_id: sessionId,
+        uuid: randomUUID(),
+      });
+    }
+    const final = { ...usage, ...(message.finalUsage ?? {}) };
+    for (const key of Object.keys(total)) total[key] += final[key] ?? 0;
+    messages.push({ role: 'assistant', content: message.content });
+    save(messages.at(-1));
+    const calls = message.content.filter((b) => b.type === 'tool_use');
+    const text = message.content.filter((b) => b.type === 'text').map((b) => b.text);
+    if (text.length) lastText = text.join('\n');
+    if (!calls.length) break;
+    const results = calls.map((call) => {
+      const { text: output, isError } = runTool(call.name, call.input ?? {});
+      return { type: 'tool_result', tool_use_id: call.id, content: output, is_error: isError };
+    });
+    for (const result of results) {
+      out({
+        type: 'user',
+        message: { role: 'user', content: [result] },
+        parent_tool_use_id: null,
+        session_id: sessionId,
+        uuid: randomUUID(),
+      });
+    }
+    messages.push({ role: 'user', content: results });
+    save(messages.at(-1));
+  }
+  finish(
+    {
+      type: 'result',
+      subtype: 'success',
+      is_error: false,
+      duration_ms: Date.now() - started,
+      duration_api_ms: Date.now() - started,
+      num_turns: turns,
+      result: lastText,
+      session_id: sessionId,
+      total_cost_usd: cost(total),
+      usage: total,
+      permission_denials: [],
+      uuid: randomUUID(),
+    },
+    0,
+  );
+}
+
+/** What Claude Sonnet 4.5 would cost: $3 per million input tokens, $15 per million output tokens. */
+function cost(usage) {
+  return (usage.input_tokens * 3 + usage.output_tokens * 15) / 1_000_000;
+}
+
+main().catch((error) => {
+  process.stderr.write(`fake agent: ${error.stack ?? error}\n`);
+  process.exitCode = 1;
+});
