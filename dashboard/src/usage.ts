@@ -9,8 +9,8 @@ export interface UsageSource {
   agent: string | null;
   state: RunState;
   updated_at: string;
-  /** `wall_ms` and `estimated` where the runtime reports them (wall time; a run still going counted so far). */
-  totals: Totals & { wall_ms?: number; estimated?: boolean };
+  /** The runtime's sums: `wall_ms` counts a run still going to now, `estimated` marks its cost as an estimate. */
+  totals: Totals;
 }
 
 export interface UsageRow {
@@ -23,8 +23,8 @@ export interface UsageRow {
   cache_creation_input_tokens: number;
   cost_usd: number;
   duration_ms: number;
-  /** Wall time summed, or null when the runtime does not report it (then only Claude Code's time shows). */
-  wall_ms: number | null;
+  /** Wall time summed, from each run's start to its end (to now for a run still going). */
+  wall_ms: number;
   /** Part of the cost is an estimate (a run still going). */
   estimated: boolean;
 }
@@ -48,7 +48,7 @@ export function emptyRow(key: string): UsageRow {
     cache_creation_input_tokens: 0,
     cost_usd: 0,
     duration_ms: 0,
-    wall_ms: null,
+    wall_ms: 0,
     estimated: false,
   };
 }
@@ -62,8 +62,8 @@ function add(row: UsageRow, s: UsageSource): void {
   row.cache_creation_input_tokens += s.totals.usage.cache_creation_input_tokens;
   row.cost_usd += s.totals.cost_usd;
   row.duration_ms += s.totals.duration_ms;
-  if (s.totals.wall_ms !== undefined) row.wall_ms = (row.wall_ms ?? 0) + s.totals.wall_ms;
-  row.estimated ||= s.totals.estimated ?? false;
+  row.wall_ms += s.totals.wall_ms;
+  row.estimated ||= s.totals.estimated;
 }
 
 /** Rows by `by`: days in date order, the others most expensive first. */

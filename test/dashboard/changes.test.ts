@@ -157,10 +157,15 @@ describe('dashboard: the Changes tab', function () {
     await review.getByLabel('A word on the whole review (optional)').fill('Then run the tests.');
     await page.locator('[data-file="src/feature.ts"]').screenshot({ path: join(screenshotDir, 'session-review.png') });
     await review.getByRole('button', { name: 'Send review' }).click();
-    await page.locator('[data-testid="session-state"]', { hasText: 'finished' }).waitFor({ timeout: 30_000 });
+    // Sent: the box goes, and the review's run (the second) is queued; the page still read 'finished'
+    // from the first run until then, so the wait is for the second run's end itself.
     await review.waitFor({ state: 'detached' });
+    assert.equal((await ao.sessions.get('feature')).runs.length, 2);
+    await ao.sessions.waitForResult('feature', { timeoutMs: 30_000 });
+    await page.locator('[data-testid="session-state"]', { hasText: 'finished' }).waitFor({ timeout: 30_000 });
     const session = await ao.sessions.get('feature');
     assert.equal(session.runs.length, 2);
+    assert.equal(session.runs[1]!.state, 'finished');
     const expected = [
       'A review of your changes (branch aof/feature) asks for these:',
       '',

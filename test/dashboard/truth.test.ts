@@ -153,10 +153,15 @@ describe('dashboard: true numbers and plain words', function () {
 
     const total = (await ao.sessions.list()).sessions.reduce((sum, s) => sum + s.totals.cost_usd, 0);
     assert.ok(Math.abs(total - 0.0163) < 1e-9);
+    // 'asking' still runs (it waits for an answer): the runtime counts it at an estimate, so the sum
+    // holds one, and ao-usage (the same report) marks it ~.
+    const report = (await ao.sessions.usage()).totals;
+    assert.ok(Math.abs(report.cost_usd - total) < 1e-9);
+    assert.equal(report.estimated, true, 'a run still going makes the total an estimate');
     await page.goto(`${stack.runtimeUrl}/#/usage`);
     await page.locator('.chart canvas').waitFor();
-    assert.equal(await page.getByTestId('total-cost').innerText(), formatUsd(total));
-    assert.equal(formatUsd(total), '$0.0163');
+    assert.equal(await page.getByTestId('total-cost').innerText(), formatUsd(report.cost_usd, report.estimated));
+    assert.equal(formatUsd(total, true), '~$0.0163');
     // Per blueprint, bars of $0.0042 and $0.0121: ticks a fraction of a cent apart.
     await page.getByRole('tab', { name: 'Per blueprint' }).click();
     await page.locator('table.usage tbody th', { hasText: 'careful' }).waitFor();
@@ -166,13 +171,17 @@ describe('dashboard: true numbers and plain words', function () {
     await screenshot(page, 'usage-small-costs');
   });
 
-  it('a running run shows its wall time so far and says its cost comes when it ends; an ended one, both times', async () => {
+  it('a running run shows its wall time so far and its cost as an estimate until it ends; an ended one, both times exact', async () => {
     await session('timed', { running: true });
     await page.goto(`${stack.runtimeUrl}/#/sessions/timed`);
     const figures = page.getByTestId('run-1-figures');
     await figures.filter({ hasText: 'so far' }).waitFor();
     assert.match(await figures.innerText(), /cost when it ends/);
-    assert.match(await page.getByTestId('cost').innerText(), /run 1 counts when it ends/);
+    // The runtime counts the running run at an estimate (nothing billed so far reported: ~$0.0000).
+    const live = (await ao.sessions.get('timed')).totals;
+    assert.equal(live.estimated, true);
+    const cost = page.getByTestId('cost');
+    assert.equal(await cost.innerText(), `${formatUsd(live.cost_usd, true)} · so far: an estimate until the run ends`);
     assert.match(await page.getByTestId('wall-time').innerText(), /so far/);
 
     await end('timed', 0.5);
@@ -184,6 +193,10 @@ describe('dashboard: true numbers and plain words', function () {
     assert.ok(text.startsWith(formatDuration(wall)), `wall time ${formatDuration(wall)} first: ${text}`);
     assert.match(text, /\$0\.5000/);
     assert.equal(await page.getByTestId('wall-time').innerText(), formatDuration(wall));
+    // Ended: the exact figure, no longer marked as an estimate.
+    assert.equal((await ao.sessions.get('timed')).totals.estimated, false);
+    await cost.filter({ hasText: '$0.5000' }).waitFor();
+    assert.equal(await cost.innerText(), '$0.5000');
   });
 
   it('wraps long unbroken text and folds a huge prompt behind "Show all"', async () => {

@@ -87,8 +87,10 @@ describe('dashboard: usage', () => {
     assert.equal(total.runs, 3);
   });
 
-  it('sums wall time where the runtime reports it, and marks a sum that holds an estimate', () => {
-    assert.equal(usageTotal(sessions).wall_ms, null, 'not reported: no wall time to show');
+  it('sums the wall time the runtime reports, and marks a sum that holds an estimate', () => {
+    const exact = usageTotal(sessions);
+    assert.equal(exact.wall_ms, 3 * 1200, "each session's wall time, as the runtime reports it");
+    assert.equal(exact.estimated, false, 'no run going: the sum is exact');
     const reported = sessions.map((s, i) => ({
       ...s,
       totals: { ...s.totals, wall_ms: 1000 * (i + 1), estimated: i === 1 },

@@ -72,7 +72,14 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
           <a href={href('blueprints')}>All blueprints</a>
         </section>
       );
-    return <BlueprintForm agent={agent} onSaved={() => go('blueprints')} />;
+    // The list shows the blueprint as saved at once, not as it was until the list is read again.
+    const saved = (next: Agent) => {
+      setAgents((list = []) =>
+        list.some((a) => a.name === next.name) ? list.map((a) => (a.name === next.name ? next : a)) : [...list, next],
+      );
+      go('blueprints');
+    };
+    return <BlueprintForm agent={agent} onSaved={saved} />;
   }
 
   return (
@@ -161,7 +168,7 @@ const toolList = (text: string) =>
     .map((t) => t.trim())
     .filter(Boolean);
 
-function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: () => void }) {
+function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: (saved: Agent) => void }) {
   const { client } = useClient();
   const [form, setForm] = useState({
     name: agent?.name ?? '',
@@ -245,20 +252,21 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
       output_schema: outputSchema,
       limits: Object.keys(limits).length ? limits : undefined,
     };
+    let saved: Agent | undefined;
     const ok = await send(async () => {
       if (agent) {
         // An emptied field removes the setting (JSON merge: null).
         const changes: AgentUpdate = { description: form.description };
         for (const [key, value] of Object.entries(optional)) (changes as Record<string, unknown>)[key] = value ?? null;
-        await client.agents.update(agent.name, changes);
+        saved = await client.agents.update(agent.name, changes);
       } else {
         const create: AgentCreate = { name: form.name.trim(), description: form.description };
         for (const [key, value] of Object.entries(optional))
           if (value !== undefined) (create as Record<string, unknown>)[key] = value;
-        await client.agents.create(create);
+        saved = await client.agents.create(create);
       }
     });
-    if (ok) onSaved();
+    if (ok && saved) onSaved(saved);
   };
 
   return (

@@ -38,8 +38,6 @@ export function UsageView() {
   if (!sessions) return <p>Reading sessions… {progress || ''}</p>;
   const rows = usageBy(sessions, by);
   const total = usageTotal(sessions);
-  // Wall time shows where the runtime reports it; Claude Code's own time shows always, named.
-  const wall = total.wall_ms !== null;
   const download = () => {
     const url = URL.createObjectURL(new Blob([toCsv([...rows, total], by)], { type: 'text/csv' }));
     const link = document.createElement('a');
@@ -104,11 +102,9 @@ export function UsageView() {
               <th scope="col">input</th>
               <th scope="col">output</th>
               <th scope="col">cached</th>
-              {wall && (
-                <th scope="col" title="From each run's start to its end (to now for a run still going), summed">
-                  wall time
-                </th>
-              )}
+              <th scope="col" title="From each run's start to its end (to now for a run still going), summed">
+                wall time
+              </th>
               <th scope="col" title="The durations Claude Code reported for the runs, summed">
                 time (Claude Code)
               </th>
@@ -124,7 +120,7 @@ export function UsageView() {
                 <td>{formatTokens(r.input_tokens)}</td>
                 <td>{formatTokens(r.output_tokens)}</td>
                 <td>{formatTokens(r.cache_read_input_tokens)}</td>
-                {wall && <td>{formatDuration(r.wall_ms)}</td>}
+                <td>{formatDuration(r.wall_ms)}</td>
                 <td>{formatDuration(r.duration_ms)}</td>
                 <td>{formatCost(r.cost_usd, r.estimated)}</td>
               </tr>
@@ -138,7 +134,7 @@ export function UsageView() {
               <td>{formatTokens(total.input_tokens)}</td>
               <td>{formatTokens(total.output_tokens)}</td>
               <td>{formatTokens(total.cache_read_input_tokens)}</td>
-              {wall && <td>{formatDuration(total.wall_ms)}</td>}
+              <td>{formatDuration(total.wall_ms)}</td>
               <td>{formatDuration(total.duration_ms)}</td>
               <td>{formatCost(total.cost_usd, total.estimated)}</td>
             </tr>
