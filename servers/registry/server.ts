@@ -57,6 +57,8 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
             operationId,
             "a runner's token is good only for the runtime's runner endpoints",
           );
+        if (operationId === 'getMetrics' && isAgent(principal))
+          throw outOfScope(principal, 'read the metrics', 'metrics are for the people who run aof');
         const write = WRITES[operationId as keyof operations];
         if (write && isAgent(principal))
           throw outOfScope(principal, write, 'agents read blueprints; only a person changes them');
