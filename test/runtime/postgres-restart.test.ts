@@ -64,7 +64,11 @@ describe('runtime on PostgreSQL: a database restart', function () {
         assert.equal(raw.json.type, 'urn:aof:problem:database-unavailable');
         assert.match(raw.json.detail, /database cannot be reached/);
       }
-      assert.equal((await rawRequest(stack.runtimeUrl, { path: '/health' })).status, 200);
+      assert.equal(
+        (await rawRequest(stack.runtimeUrl, { path: '/health', headers: { authorization: `Bearer ${stack.token}` } }))
+          .status,
+        200,
+      );
       // The agent answers and ends while nothing can be stored.
       release();
       await sleep(3000);

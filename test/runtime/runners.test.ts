@@ -127,7 +127,7 @@ describe('runners: aof runner runs the agents of a runtime', function () {
     await waitFor(async () => (await ao.sessions.status('to-stop')).state === 'running', 'the run to start');
     const stopped = await ao.sessions.stop('to-stop');
     assert.equal(stopped.state, 'stopped');
-    assert.match(stopped.runs[0]!.error ?? '', /SIGTERM/);
+    assert.match(stopped.runs[0]!.error ?? '', /stopped on request/);
   });
 
   it('fails the run of a runner that is killed ("runner lost") and keeps the queued runs for another', async () => {

@@ -195,6 +195,8 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
     );
   });
 
+  const HOST_END_TOKEN = 'host-end-token';
+
   it('lets a process in a namespace use a runtime listening on a host end (whose Host check accepts that address)', async () => {
     const dir = await tempDir('aof-hosts-runtime-');
     const runtime = await startRuntimeProcess({
@@ -206,6 +208,7 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
         AGENT_ORCHESTRATOR_AGENT_API_URL: await deadUrl(),
         AGENT_ORCHESTRATOR_DATA_DIR: join(dir, 'data'),
         AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
+        AGENT_ORCHESTRATOR_API_TOKEN: HOST_END_TOKEN,
       },
     });
     try {
@@ -214,13 +217,17 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
         process.execPath,
         [join(repoRoot, 'dist/bin/ao-new.js'), 'from-host-2', '-p', 'hi from host 2'],
         {
-          env: { AGENT_ORCHESTRATOR_SESSION_API_URL: runtime.url, AGENT_ORCHESTRATOR_AGENT_API_URL: runtime.url },
+          env: {
+            AGENT_ORCHESTRATOR_SESSION_API_URL: runtime.url,
+            AGENT_ORCHESTRATOR_AGENT_API_URL: runtime.url,
+            AGENT_ORCHESTRATOR_API_TOKEN: HOST_END_TOKEN,
+          },
         },
       );
       assert.equal(created.code, 0, created.stderr);
       assert.equal(created.stdout.trim(), 'ECHO: hi from host 2');
       const status = await host1.run(process.execPath, [join(repoRoot, 'dist/bin/ao-status.js'), 'from-host-2'], {
-        env: { AGENT_ORCHESTRATOR_SESSION_API_URL: runtime.url },
+        env: { AGENT_ORCHESTRATOR_SESSION_API_URL: runtime.url, AGENT_ORCHESTRATOR_API_TOKEN: HOST_END_TOKEN },
       });
       assert.equal(status.stdout.trim(), 'finished', status.stderr);
       // Still the guard against DNS rebinding: a foreign name is refused at that address too.
