@@ -6,6 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Orchestrator } from '../../sdk/index.js';
 import { formatUsd, NotFoundError } from '../../sdk/index.js';
 import type { FakeRequest } from '../support/fake-model.js';
+import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
 
@@ -170,7 +171,11 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     await page.getByLabel('Allowed tools', { exact: true }).fill('');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('[data-blueprint="reviewer"]').waitFor();
-    const edited = await ao.agents.get('reviewer');
+    // The registry has the edit once the form's request is answered; wait for that, not for the list.
+    const edited = await eventually('the edited blueprint', async () => {
+      const agent = await ao.agents.get('reviewer');
+      return agent.permission_mode === 'plan' ? agent : undefined;
+    });
     assert.equal(edited.model, 'claude-opus-4-1');
     assert.equal(edited.permission_mode, 'plan');
     assert.equal(edited.allowed_tools, undefined);

@@ -79,7 +79,8 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
       );
       go('blueprints');
     };
-    return <BlueprintForm agent={agent} onSaved={saved} />;
+    // A form of its own for each blueprint: what was typed for one never carries over to another.
+    return <BlueprintForm key={selected} agent={agent} onSaved={saved} />;
   }
 
   return (
