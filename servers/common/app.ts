@@ -99,7 +99,7 @@ function observeRequests(
     const span = tracing?.requestSpan(ctx.method, ctx.path, ctx.get('traceparent') || undefined);
     const requestId = requestIdOf(ctx.get('x-request-id') || undefined);
     ctx.set('X-Request-Id', requestId);
-    const context: RequestContext = { requestId };
+    const context: RequestContext = { requestId, ...(span ? { traceId: span.traceId } : {}) };
     try {
       await withRequest(context, next);
     } finally {
@@ -115,6 +115,7 @@ function observeRequests(
       });
       logger.request?.({
         request_id: requestId,
+        trace_id: context.traceId,
         session: context.session,
         method: ctx.method,
         path: ctx.path,

@@ -32,7 +32,7 @@ export interface LoggerOptions {
 }
 
 /**
- * Text: `time name level message`. JSON: `{time, level, service, message, request_id?, session?, run?,
+ * Text: `time name level message`. JSON: `{time, level, service, message, request_id?, trace_id?, session?, run?,
  * error?, ...}`; the request id (and session) of the HTTP request being handled are added by themselves.
  */
 export function createLogger(name: string, options: LoggerOptions = {}): Logger {
@@ -54,6 +54,7 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
       service: name,
       message,
       ...(request ? { request_id: request.requestId } : {}),
+      ...(request?.traceId ? { trace_id: request.traceId } : {}),
       ...(request?.session !== undefined ? { session: request.session } : {}),
     };
     for (const [key, value] of Object.entries(fields)) if (value !== undefined) entry[key] = value;

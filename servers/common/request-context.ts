@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 export interface RequestContext {
   /** The request's id: the caller's `X-Request-Id` when well-formed, else a new UUID; sent back in that header. */
   requestId: string;
+  /** The trace of the request's server span, when traces are on. */
+  traceId?: string;
   /** The contract's operationId, once the request is routed. */
   operation?: string;
   /** The session the request is about (the runtime's `/sessions/{name}/...`). */

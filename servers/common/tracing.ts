@@ -18,6 +18,8 @@ import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator } from '@ope
 
 /** A server span of one HTTP request; `end` names it by its route once routed. */
 export interface RequestSpan {
+  /** The trace the request's span is in (the log lines written while handling it name it). */
+  traceId: string;
   end(fields: { route: string | undefined; status: number; operation: string; requestId: string }): void;
 }
 
@@ -64,6 +66,7 @@ export function startTracing(name: string, env: NodeJS.ProcessEnv = process.env)
         parentFromHeader(traceparent),
       );
       return {
+        traceId: span.spanContext().traceId,
         end({ route, status, operation, requestId }) {
           if (route) span.updateName(`${method} ${route}`).setAttribute('http.route', route);
           span.setAttributes({

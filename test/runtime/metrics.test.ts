@@ -221,10 +221,13 @@ describe('metrics and JSON logs of a runtime process', function () {
       assert.equal(typeof line.message, 'string');
     }
     const mine = lines.find((l) => l.request_id === given);
+    // Traces are on in this file: each request's line names the trace of its server span.
+    assert.match(String(mine?.trace_id), /^[0-9a-f]{32}$/);
     assert.deepEqual(
-      { ...mine, time: undefined, duration_ms: undefined },
+      { ...mine, time: undefined, duration_ms: undefined, trace_id: undefined },
       {
         time: undefined,
+        trace_id: undefined,
         level: 'info',
         service: 'runtime',
         message: 'request',
@@ -292,6 +295,13 @@ describe('metrics and JSON logs of a runtime process', function () {
     });
     const server = await find('the server span', (s) => s.parentSpanId === parent.spanId);
     assert.equal(server.traceId, parent.traceId);
+    // Its log line names that trace, so logs and traces meet.
+    await eventually('the log line of the traced request', () =>
+      stack.runtimeLog.some((line) => {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        return entry.message === 'request' && entry.path === `/sessions/${traced}` && entry.trace_id === parent.traceId;
+      }),
+    );
     assert.equal(server.name, 'GET /sessions/:name');
     assert.equal(server.attributes['http.response.status_code'], 200);
   });
