@@ -3,31 +3,11 @@
 // right (commits, uncommitted, untracked, ignored, deleted, renamed, binary, caps), all against the
 // base commit, without the worktree's index or files being written.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, NotFoundError, type Orchestrator } from '../../sdk/index.js';
-import type { FakeRequest, Reply } from '../support/fake-model.js';
+import { git, writingModel } from '../support/git.js';
 import { TestStack } from '../support/stack.js';
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: 'pipe',
-  }).trim();
-
-/** `WRITE <file> <text>`: the model writes the file in its working directory, then says so. */
-function responder(req: FakeRequest): Reply {
-  if (req.toolResults.length) return { text: 'written' };
-  const write = /^WRITE (\S+) (.+)$/.exec(req.lastUserText);
-  if (write) {
-    const cwd = /Primary working directory: (\S+)/.exec(req.system)?.[1];
-    if (!cwd) return { text: 'no working directory in the system prompt' };
-    return { toolUse: { name: 'Write', input: { file_path: join(cwd, write[1]!), content: `${write[2]}\n` } } };
-  }
-  return { text: `ECHO: ${req.lastUserText}` };
-}
 
 describe('runtime: a session’s changes in its worktree', function () {
   this.timeout(90_000);
@@ -37,7 +17,7 @@ describe('runtime: a session’s changes in its worktree', function () {
 
   before(async () => {
     stack = await TestStack.start();
-    stack.fake.respond(responder);
+    stack.fake.respond(writingModel);
     ao = stack.client();
     repo = join(stack.root, 'repo');
     mkdirSync(join(repo, 'src'), { recursive: true });

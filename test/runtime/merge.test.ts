@@ -3,31 +3,11 @@
 // on the target branch, conflicts and a branch checked out somewhere are refused with nothing
 // changed, and the person's dirty checkout (files, index, stash, HEAD) stays byte-identical.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ConflictError, InvalidRequestError, type Orchestrator } from '../../sdk/index.js';
-import type { FakeRequest, Reply } from '../support/fake-model.js';
+import { git, writingModel } from '../support/git.js';
 import { TestStack } from '../support/stack.js';
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: 'pipe',
-  }).trim();
-
-/** `WRITE <file> <text>`: the model writes the file in its working directory, then says so. */
-function responder(req: FakeRequest): Reply {
-  if (req.toolResults.length) return { text: 'written' };
-  const write = /^WRITE (\S+) (.+)$/.exec(req.lastUserText);
-  if (write) {
-    const cwd = /Primary working directory: (\S+)/.exec(req.system)?.[1];
-    if (!cwd) return { text: 'no working directory in the system prompt' };
-    return { toolUse: { name: 'Write', input: { file_path: join(cwd, write[1]!), content: `${write[2]}\n` } } };
-  }
-  return { text: `ECHO: ${req.lastUserText}` };
-}
 
 /** Every file of the checkout outside .git (bytes and mtime), and what git keeps of the person's: index, HEAD, stash. */
 function snapshot(repo: string): Record<string, string> {
@@ -63,7 +43,7 @@ describe('runtime: merging a session without touching the checkout', function ()
 
   before(async () => {
     stack = await TestStack.start({ executorOptions: { maxConcurrent: 3 } });
-    stack.fake.respond(responder);
+    stack.fake.respond(writingModel);
     ao = stack.client();
     repo = join(stack.root, 'repo');
     mkdirSync(repo);

@@ -2,15 +2,12 @@
 // then the blueprint's worktree_setup runs there, before the real Claude Code CLI (on the fake
 // model) starts; a setup that fails or times out fails the first run with its output.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Orchestrator, SessionEvent } from '../../sdk/index.js';
 import type { FakeRequest, Reply } from '../support/fake-model.js';
+import { git } from '../support/git.js';
 import { TestStack } from '../support/stack.js';
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' });
 
 /** `READ <file>`: the model reads the file in its working directory and answers with what it saw. */
 function responder(req: FakeRequest): Reply {
