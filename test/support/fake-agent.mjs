@@ -104,7 +104,11 @@ function finish(result, code) {
 
 /** One model turn: POST /v1/messages, read the SSE answer. */
 async function ask(body) {
-  const base = process.env.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com';
+  // A stand-in for tests only: it talks to the fake model on loopback and to nothing else.
+  const base = process.env.ANTHROPIC_BASE_URL ?? '';
+  const host = URL.canParse(base) ? new URL(base).hostname : '';
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host))
+    throw new Error(`ANTHROPIC_BASE_URL must name the fake model on loopback, not '${base}'`);
   const response = await fetch(`${base.replace(/\/$/, '')}/v1/messages?beta=true`, {
     method: 'POST',
     headers: {
