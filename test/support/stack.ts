@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Orchestrator } from '../../sdk/index.js';
-import type { ExecutorOptions } from '../../servers/runtime/executor/index.js';
+import type { ExecutorOptions } from '../../servers/executor/index.js';
 import { startRuntime, type RunningRuntime, type RuntimeOptions } from '../../servers/runtime/server.js';
 import { ensureTokenFile } from '../../servers/common/token-file.js';
 import { agentBin, claudeChildEnv, type AgentKind } from './claude-env.js';
