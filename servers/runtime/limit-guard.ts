@@ -86,7 +86,8 @@ export class LimitGuard {
     names.forEach((n) => {
       this.stopping.add(n);
     });
-    this.logger.info(`stopping session '${owner}'${options.tree ? ' and its descendants' : ''}: ${reason}`);
+    // The reason is not repeated here: the line of each run this stop ends says it (run-log.ts).
+    this.logger.info(`a limit was crossed: stopping session '${owner}'${options.tree ? ' and its descendants' : ''}`);
     // Not awaited: a stop waits for the run's end, which waits for the output this check came from.
     void this.sessions.stop(owner, { reason, tree: options.tree ?? false }).catch((error) => {
       this.logger.warn(
