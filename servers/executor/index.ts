@@ -556,7 +556,6 @@ class LocalExecutor implements Executor {
 
   /** The conversation after the run (gzip), to keep with the session; null when there is none or it cannot be read. */
   private async keptConversation(spec: RunSpec): Promise<Buffer | null> {
-    const session = { name: spec.session };
     if (!spec.conversation.id) return null;
     try {
       const data = await readConversation({
@@ -566,14 +565,14 @@ class LocalExecutor implements Executor {
       });
       if (data && data.length > MAX_CONVERSATION_BYTES) {
         this.options.logger.warn(
-          `session '${session.name}': its conversation (${data.length} bytes gzip'd) is too large to keep with the session; only this host can resume it`,
+          `session '${spec.session}': its conversation (${data.length} bytes gzip'd) is too large to keep with the session; only this host can resume it`,
         );
         return null;
       }
       return data;
     } catch (error) {
       this.options.logger.warn(
-        `session '${session.name}': could not read its conversation: ${(error as Error).message}`,
+        `session '${spec.session}': could not read its conversation: ${(error as Error).message}`,
       );
       return null;
     }
