@@ -4567,7 +4567,8 @@ export const runtimeDocument: OpenApiDocument = {
           "session_stop",
           "approval_request",
           "approval_answer",
-          "worktree_setup"
+          "worktree_setup",
+          "output_retry"
         ]
       },
       "SessionStartData": {
@@ -4789,6 +4790,28 @@ export const runtimeDocument: OpenApiDocument = {
           "output": {
             "type": "string",
             "description": "Its stdout and stderr, interleaved; the last 64 KiB"
+          }
+        }
+      },
+      "OutputRetryData": {
+        "type": "object",
+        "description": "The answer just before it (its `result`) broke the session's output schema and was rejected; the same run asks the agent once more, in the same conversation. The events after this one are that retry's (its own `session_start` and `result`).",
+        "required": [
+          "attempt",
+          "errors"
+        ],
+        "properties": {
+          "attempt": {
+            "type": "integer",
+            "minimum": 2,
+            "description": "The attempt that starts now (2: the one retry)"
+          },
+          "errors": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Why the answer was rejected, one line per schema violation"
           }
         }
       },
@@ -5112,6 +5135,22 @@ export const runtimeDocument: OpenApiDocument = {
               },
               "data": {
                 "$ref": "#/components/schemas/WorktreeSetupData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "output_retry"
+              },
+              "data": {
+                "$ref": "#/components/schemas/OutputRetryData"
               }
             }
           }

@@ -396,8 +396,10 @@ class LocalExecutor implements Executor {
       // The answer broke the output schema: ask once more in the same conversation and run.
       retried = true;
       resume = true;
-      prompt = outcome.retry;
-      await this.port.startRetry(claim, outcome.retry);
+      prompt = outcome.retry.prompt;
+      await this.port.startRetry(claim, prompt);
+      // Said in the run's events: the answer before was rejected, and what follows is the retry.
+      await this.record(entry, [{ type: 'output_retry', data: { attempt: 2, errors: outcome.retry.errors } }]);
       try {
         await writeFile(files.prompt, prompt, { mode: 0o600 });
       } catch (error) {
@@ -465,9 +467,9 @@ class LocalExecutor implements Executor {
       resumed?: boolean;
       prompt: string;
       lostReason?: string;
-      retry?: ((answer: StreamParser['result']) => string | null) | undefined;
+      retry?: ((answer: StreamParser['result']) => OutputRetry | null) | undefined;
     },
-  ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: string }> {
+  ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: OutputRetry }> {
     const { claim } = entry;
     const { spec } = claim;
     const name = spec.session;
@@ -516,8 +518,8 @@ class LocalExecutor implements Executor {
     if (noConversation) return 'no-conversation';
     await flush();
     if (options.retry && exit.code === 0 && !entry.fenced) {
-      const prompt = options.retry(parser.result);
-      if (prompt) return { retry: prompt };
+      const retry = options.retry(parser.result);
+      if (retry) return { retry };
     }
     await this.end(entry, await stopData(exit, parser, files, options.lostReason), await this.keptConversation(spec));
     return 'ended';
@@ -652,17 +654,23 @@ function agentEnv(spec: RunSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return spec.approval ? { ...env, MCP_TOOL_TIMEOUT: String(2 ** 31 - 1) } : env;
 }
 
+/** The one retry a run gets when its answer broke the output schema: why, and what to ask. */
+export interface OutputRetry {
+  prompt: string;
+  errors: string[];
+}
+
 /**
- * The prompt of the one retry a run gets when its answer broke the output schema; null when the
- * answer is valid, was an error anyway, or there is no schema.
+ * The retry a run gets when its answer broke the output schema; null when the answer is valid, was
+ * an error anyway, or there is no schema.
  */
 export function retryFor(
   schema: object | null,
   answer: { isError: boolean; text: string | null } | undefined,
-): string | null {
+): OutputRetry | null {
   if (!schema || !answer || answer.isError) return null;
   const check = checkOutput(schema, answer.text);
-  return check.valid ? null : retryPrompt(check.errors);
+  return check.valid ? null : { prompt: retryPrompt(check.errors), errors: check.errors };
 }
 
 type StopData = Extract<EventInput, { type: 'session_stop' }>['data'];

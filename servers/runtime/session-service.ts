@@ -294,13 +294,14 @@ export class SessionService {
     yield* await this.store.sessions.all();
   }
 
-  /** Events of a run that came from the agent's output (all but `session_stop` and the approvals'). */
+  /** Events of a run that came from the agent's output (not `session_stop`, the approvals', set-up's or retry's). */
   async countParsedEvents(name: string, run: number): Promise<number> {
     return this.store.events.count(name, run, [
       'session_stop',
       'approval_request',
       'approval_answer',
       'worktree_setup',
+      'output_retry',
     ]);
   }
 
