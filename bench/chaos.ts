@@ -1,7 +1,7 @@
 // A chaos soak: sessions with children and callbacks on 2 runtime processes and 2 runners while one of
 // them is SIGKILLed every ~20 s; then what survived, what ran twice, what was lost.
 //
-//   node --import tsx bench/chaos.ts [--minutes 10] [--kill-every 20] [--sessions 240] [--children 3]
+//   node --import tsx bench/chaos.ts [--minutes 10] [--kill-every 20] [--sessions 240] [--children 3] [--turns 1]
 //        [--agent fake|claude] [--json FILE] [--logs DIR] [--seed N] [--lease-seconds 5] [--down-max 8]
 //        [--runner-max 4] [--model-ms 300,3000] [--settle-minutes 5] [--spread 0.75]
 //
@@ -22,6 +22,8 @@
 // --callback` does it: the parent, then each child with `parent` and `callback: true`; each child's end
 // resumes its parent with a callback message (a fan-in comes back as one turn). Everything goes through
 // the HTTP API of whichever runtime answers (a request cut by a kill is sent again to the other one).
+// With `--turns N`, each child is resumed (`POST /sessions/{name}/runs`) after each run until it has N
+// runs: more callbacks, some reaching a parent busy with an earlier one.
 //
 // The chaos: every `--kill-every` s (±25%), one of runtime A, runtime B, runner 1, runner 2, picked by a
 // seeded random, gets SIGKILL; it is started again after a random 0..`--down-max` s (same address, data
@@ -66,6 +68,7 @@ const MINUTES = Number(option('minutes', '10'));
 const KILL_EVERY_S = Number(option('kill-every', '20'));
 const SESSIONS = Number(option('sessions', '240'));
 const CHILDREN = Number(option('children', '3'));
+const TURNS = Number(option('turns', '1'));
 const AGENT = option('agent', 'fake') as AgentKind;
 const JSON_FILE = option('json', '');
 const SEED = Number(option('seed', String(Date.now() % 1_000_000)));
@@ -396,7 +399,7 @@ async function allEvents(name: string): Promise<Event[]> {
 const familyName = (i: number) => `f${String(i + 1).padStart(3, '0')}`;
 const parentOf = (family: string) => `${family}-p`;
 const childOf = (family: string, k: number) => `${family}-c${k + 1}`;
-const firstPrompt = (name: string) => `chaos ${name} turn 1`;
+const turnPrompt = (name: string, turn: number) => `chaos ${name} turn ${turn}`;
 
 interface Family {
   name: string;
@@ -407,12 +410,17 @@ interface Family {
 async function startFamily(i: number, project: string): Promise<Family> {
   const name = familyName(i);
   const family = { name, parent: parentOf(name), children: [] as string[] };
-  await createSession({ name: family.parent, prompt: firstPrompt(family.parent), project_dir: project, parent: null });
+  await createSession({
+    name: family.parent,
+    prompt: turnPrompt(family.parent, 1),
+    project_dir: project,
+    parent: null,
+  });
   for (let k = 0; k < CHILDREN; k++) {
     const child = childOf(name, k);
     await createSession({
       name: child,
-      prompt: firstPrompt(child),
+      prompt: turnPrompt(child, 1),
       project_dir: project,
       parent: family.parent,
       callback: true,
@@ -420,6 +428,25 @@ async function startFamily(i: number, project: string): Promise<Family> {
     family.children.push(child);
   }
   return family;
+}
+
+/**
+ * With `--turns` above 1: resumes each child once its last run has ended, until it has TURNS runs, so
+ * callbacks also reach parents that are busy with an earlier one. Idempotent: a turn whose prompt is
+ * already a run of the child is not asked again (a request cut by a kill may have made it).
+ */
+async function resumeChildren(families: Family[], done: () => boolean): Promise<void> {
+  while (!done()) {
+    for (const child of families.flatMap((f) => f.children)) {
+      const session = await getSession(child);
+      if (session.runs.length >= TURNS || !session.runs.every((r) => FINAL.has(r.state))) continue;
+      const prompt = turnPrompt(child, session.runs.length + 1);
+      const { status, json } = await api('POST', `/sessions/${child}/runs`, { prompt });
+      if (status !== 202 && status !== 409)
+        throw new Error(`POST /sessions/${child}/runs: ${status} ${JSON.stringify(json)}`);
+    }
+    await sleep(2000);
+  }
 }
 
 /* ---------- the soak ---------- */
@@ -490,6 +517,7 @@ async function main(): Promise<number> {
     sessions: FAMILIES * (1 + CHILDREN),
     families: FAMILIES,
     children: CHILDREN,
+    turns: TURNS,
     agent: AGENT,
     seed: SEED,
     lease_seconds: LEASE_SECONDS,
@@ -569,6 +597,14 @@ async function main(): Promise<number> {
     })();
 
     // The kills.
+    let resuming: Promise<void> = Promise.resolve();
+    let stopResuming = false;
+    if (TURNS > 1)
+      resuming = resumeChildren(families, () => stopResuming).catch((error) => {
+        familyErrors.push(`resuming children: ${(error as Error).message}`);
+        say(`resuming children failed: ${(error as Error).message}`);
+      });
+
     // Kill to kill every KILL_EVERY_S (±25%), the downtime and the restart inside that interval.
     const targets: Target[] = [...runtimes, ...runners];
     let nextKill = soakStart + between(0.75, 1.25) * KILL_EVERY_S * 1000;
@@ -619,15 +655,20 @@ async function main(): Promise<number> {
         .flat()
         .filter((c) => c.status === 'pending').length;
       const look = `${sessions.reduce((n, s) => n + s.runs.length, 0)}/${open.length}/${pending}`;
-      stable = open.length === 0 && pending === 0 && look === lastLook ? stable + 1 : 0;
+      const unresumed = TURNS > 1 ? sessions.filter((s) => s.name.includes('-c') && s.runs.length < TURNS).length : 0;
+      stable = open.length === 0 && pending === 0 && unresumed === 0 && look === lastLook ? stable + 1 : 0;
       lastLook = look;
       if (stable >= 3) {
         settled = true;
         break;
       }
-      say(`settling: ${open.length} runs not ended, ${pending} callbacks pending`);
+      say(
+        `settling: ${open.length} runs not ended, ${pending} callbacks pending${TURNS > 1 ? `, ${unresumed} children short of ${TURNS} turns` : ''}`,
+      );
       await sleep(3000);
     }
+    stopResuming = true;
+    await resuming;
     say(settled ? 'settled' : `did not settle within ${SETTLE_MINUTES} min`);
 
     const report = await analyse(families, calls, await readStarts(startsLog));
