@@ -45,6 +45,8 @@
 //   the prompt of exactly one run of the parent, the run the callback names;
 // - events missing or repeated: per session, seq 1..N without gap or double; no event stored twice
 //   (same run, type and data); exactly one session_stop per ended run.
+// Shown too, not an invariant: runs that failed for another reason than a lost runner (with two
+// runtimes, the death of one should fail no run on a runner that can reach the other).
 // A table on stdout, everything in `--json FILE`; each process's log in `--logs DIR` (kept). Exits 1
 // when an invariant is broken, 2 when the soak itself failed.
 import type { ChildProcess } from 'node:child_process';
@@ -323,7 +325,7 @@ async function api(method: string, path: string, body?: unknown, patienceMs = 12
         signal: AbortSignal.timeout(20_000),
       });
       const text = await res.text();
-      if (res.status < 500) return { status: res.status, json: text ? JSON.parse(text) : undefined };
+      if (res.status < 500) return { status: res.status, json: parseJson(text) };
       last = `${res.status} ${text.slice(0, 300)}`;
       apiErrors.push(`${method} ${path} via ${url}: ${last}`);
     } catch (error) {
@@ -331,6 +333,14 @@ async function api(method: string, path: string, body?: unknown, patienceMs = 12
     }
     if (Date.now() > deadline) throw new Error(`${method} ${path}: no runtime answered (${last})`);
     await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 
@@ -887,6 +897,7 @@ async function analyse(families: Family[], calls: ModelCall[], starts: Start[]) 
     runs: runs.length,
     runs_by_state: byState,
     failures_by_reason: errors,
+    runs_failed_other_than_runner_lost: failed.filter((f) => !/: runner lost: /.test(f)).length,
     runs_lost: lost.length,
     agent_starts: starts.length,
     model_requests: mainCalls.length,
@@ -939,6 +950,7 @@ function printReport(result: {
     ['sessions ended / created', `${s.sessions_ended} / ${s.sessions}`],
     ['runs by state', JSON.stringify(s.runs_by_state)],
     ['runs lost (never ended)', s.runs_lost],
+    ['runs failed for another reason than a lost runner', s.runs_failed_other_than_runner_lost],
     ['agent starts / model requests', `${s.agent_starts} / ${s.model_requests}`],
     ['runs run twice', s.runs_run_twice],
     ['finished runs without a logged start', s.finished_runs_without_a_logged_start],
