@@ -4,12 +4,21 @@
 # Extra arguments go to mocha (e.g. `npm test -- test/registry`).
 # AOF_TEST_JOBS: how many test files run at once (default 3: most of a test's time is spent waiting on
 # processes it started, so 3 keep the 2 cores of the reference machine busy).
+# AOF_TEST_TIMINGS=1: each step's wall time on stderr, and the slowest test files (summary-reporter.cjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-node scripts/gen.mjs --check
-npx biome check .
-npx tsc --noEmit -p tsconfig.json
-npx tsc -p tsconfig.build.json
+step() {
+  local began=$SECONDS
+  "$@"
+  if [ -n "${AOF_TEST_TIMINGS:-}" ]; then echo "step: $((SECONDS - began)) s: $*" >&2; fi
+}
+step node scripts/gen.mjs --check
+step npx biome check .
+step npx tsc --noEmit -p tsconfig.json
+# The build only when a source changed since the last one (scripts/build-if-stale.mjs): `npm ci` has just
+# built dist/ (its `prepare`), type-checking the sources, bundling the commands and building the dashboard;
+# a second `tsc` here would check the same sources again and overwrite the bundled commands.
+step node scripts/build-if-stale.mjs
 if [ $# -eq 0 ]; then
   # The longest files first, so that no long file starts last and runs alone at the end; then the rest.
   longest=(
@@ -42,4 +51,4 @@ if [ $# -eq 0 ]; then
 fi
 # One PostgreSQL server for all the workers (test/support/shared-postgres.ts); the summary reporter
 # counts every worker's tests in its closing line.
-npx mocha --parallel --jobs "${AOF_TEST_JOBS:-3}" --require test/support/shared-postgres.ts "$@"
+step npx mocha --parallel --jobs "${AOF_TEST_JOBS:-3}" --require test/support/shared-postgres.ts "$@"
