@@ -1,4 +1,4 @@
-// The session view's Changes tab: what an agent wrote in its worktree (the real Claude Code CLI on
+// The session view's Changes tab: what an agent wrote in its worktree (the fake agent on
 // the fake model), listed by file and drawn as a unified diff with line numbers and syntax colours;
 // a file the size cap cut is loaded whole on request. Real Chromium, the real servers, real git.
 import assert from 'node:assert/strict';
@@ -43,7 +43,7 @@ describe('dashboard: the Changes tab', function () {
 
   before(async () => {
     ensureDashboardBuilt();
-    [stack, browser] = await Promise.all([TestStack.start(), launchBrowser()]);
+    [stack, browser] = await Promise.all([TestStack.start({ agent: 'fake' }), launchBrowser()]);
     stack.fake.respond(responder);
     ao = stack.client();
     ({ context, page } = await newPage(browser));

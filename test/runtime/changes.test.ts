@@ -1,4 +1,4 @@
-// What a session changed in its worktree (GET /sessions/{name}/changes): the real Claude Code CLI on
+// What a session changed in its worktree (GET /sessions/{name}/changes): the fake agent on
 // the fake model writes a file, and direct git work in the worktree covers the cases a diff must get
 // right (commits, uncommitted, untracked, ignored, deleted, renamed, binary, caps), all against the
 // base commit, without the worktree's index or files being written.
@@ -16,7 +16,7 @@ describe('runtime: a session’s changes in its worktree', function () {
   let repo: string;
 
   before(async () => {
-    stack = await TestStack.start();
+    stack = await TestStack.start({ agent: 'fake' });
     stack.fake.respond(writingModel);
     ao = stack.client();
     repo = join(stack.root, 'repo');
@@ -31,7 +31,7 @@ describe('runtime: a session’s changes in its worktree', function () {
   });
   after(async () => stack?.close());
 
-  it('shows what the agent wrote (real Claude Code), then commits, uncommitted edits and new files, all against the base', async () => {
+  it('shows what the agent wrote, then commits, uncommitted edits and new files, all against the base', async () => {
     await ao.sessions.create({
       name: 'writer',
       prompt: 'WRITE notes.md hello from the agent',

@@ -1,5 +1,5 @@
 // Merging a session's worktree into a branch (POST /sessions/{name}/merge) with real git, the
-// agents' files written by the real Claude Code CLI on the fake model: merge, squash and rebase land
+// agents' files written by the fake agent on the fake model: merge, squash and rebase land
 // on the target branch, conflicts and a branch checked out somewhere are refused with nothing
 // changed, and the person's dirty checkout (files, index, stash, HEAD) stays byte-identical.
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ describe('runtime: merging a session without touching the checkout', function ()
   let before_: Record<string, string>;
 
   before(async () => {
-    stack = await TestStack.start({ executorOptions: { maxConcurrent: 3 } });
+    stack = await TestStack.start({ agent: 'fake', executorOptions: { maxConcurrent: 3 } });
     stack.fake.respond(writingModel);
     ao = stack.client();
     repo = join(stack.root, 'repo');

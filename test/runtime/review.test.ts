@@ -1,4 +1,4 @@
-// Review comments back to the agent (POST /sessions/{name}/review): the real Claude Code CLI on the
+// Review comments back to the agent (POST /sessions/{name}/review): the fake agent on the
 // fake model writes a file in its worktree; a review comment on one of its lines resumes the session
 // with one prompt quoting that line and the comment, and the run that follows writes the fix.
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ describe('runtime: review comments back to the session', function () {
   }
 
   before(async () => {
-    stack = await TestStack.start();
+    stack = await TestStack.start({ agent: 'fake' });
     stack.fake.respond(responder);
     ao = stack.client();
     repo = join(stack.root, 'repo');

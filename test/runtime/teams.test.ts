@@ -7,7 +7,7 @@ import { ApiError, type Orchestrator } from '../../sdk/index.js';
 import type { Logger } from '../../servers/common/logger.js';
 import { repoRoot } from '../support/claude-env.js';
 import type { FakeRequest } from '../support/fake-model.js';
-import { eventually } from '../support/processes.js';
+import { agentPid, eventually, groupMembers } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 
 const TOKEN = 'team-secret-token-0123456789';
@@ -357,9 +357,10 @@ describe('teams: callbacks survive a crash of the runtime', function () {
       async () => (await ao.sessions.callbacks('boss')).filter((c) => c.status === 'pending').length === 2,
     );
 
+    const bossAgent = agentPid(stack.dataDir, 'boss');
     await stack.killRuntime();
     release(); // the boss's agent ends while no runtime watches
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await eventually("the boss's agent ended", () => groupMembers(bossAgent).length === 0);
     await stack.startRuntime();
     ao = stack.client();
     await eventually(

@@ -1,5 +1,5 @@
 // A worktree ready to work in: the files `.worktreeinclude` names that git ignores are copied in,
-// then the blueprint's worktree_setup runs there, before the real Claude Code CLI (on the fake
+// then the blueprint's worktree_setup runs there, before the fake agent (on the fake
 // model) starts; a setup that fails or times out fails the first run with its output.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ describe('runtime: worktree_setup and .worktreeinclude', function () {
   let repo: string;
 
   before(async () => {
-    stack = await TestStack.start();
+    stack = await TestStack.start({ agent: 'fake' });
     stack.fake.respond(responder);
     ao = stack.client();
     repo = join(stack.root, 'repo');
