@@ -3,23 +3,13 @@
  * global cap), heartbeats, the runner's reports, and the sweeper that ends the runs of runners that
  * stopped answering. The rules are in leases.ts; this module applies them to the stored sessions.
  */
-import { mintCredential } from './agent-credentials.js';
 import { conflict, HttpProblem } from '../common/problem.js';
 import { VERSION } from '../common/server.js';
 import type { Logger } from '../common/logger.js';
-import {
-  beat,
-  canClaim,
-  checkHolds,
-  grant,
-  isExpired,
-  runnerLostReason,
-  type LeaseStatus,
-  type RunnerOffer,
-} from './leases.js';
+import { checkHolds, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer } from './leases.js';
+import { claim, heartbeat, retry, stopEvent } from './run-machine.js';
 import type { SessionService } from './session-service.js';
 import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession, type Usage } from './session-store.js';
-import { startRetry } from './structured-output.js';
 
 /**
  * Queued runs a claim looks at, at most, in claim order: the first one it can take (not being written
@@ -137,14 +127,9 @@ export class RunLeases {
       // A session being written right now (a stop, say) is skipped, not waited for.
       const claimed = await this.sessions.update(
         candidate.name,
-        (session) => {
-          if (!canClaim(session, offer, Date.now())) return null;
-          const attempt = grant(session, offer, Date.now(), this.options.leaseMs);
-          // A new one for each claim: an attempt that lost its lease loses its credential too.
-          const run = lastRun(session);
-          const { credential, hash } = mintCredential(session.name, run.number);
-          run.credential_hash = hash;
-          return { session, attempt, credential };
+        (session, now) => {
+          const leased = claim(session, offer, now, this.options.leaseMs);
+          return leased && { session, ...leased };
         },
         { skipBusy: true },
       );
@@ -165,8 +150,8 @@ export class RunLeases {
     return Promise.all(
       leases.map(async (ref) => {
         let status: LeaseStatus = 'lost';
-        await this.sessions.update(ref.session, (session) => {
-          status = beat(session, ref.run, runner, ref.attempt, Date.now(), this.options.leaseMs);
+        await this.sessions.update(ref.session, (session, now) => {
+          status = heartbeat(session, ref.run, runner, ref.attempt, now, this.options.leaseMs);
           return status === 'lost' ? null : true;
         });
         return { ...ref, status };
@@ -187,7 +172,7 @@ export class RunLeases {
       await this.sessions.update(name, (session) => {
         const run = session.runs.find((r) => r.number === runNumber) ?? lastRun(session);
         checkHolds(session, run, report.runner, report.attempt);
-        run.retry = startRetry(run, report.retry_prompt!, parsed);
+        retry(run, report.retry_prompt!, parsed);
         return true;
       });
     }
@@ -264,8 +249,9 @@ export class RunLeases {
    * Ends the running runs whose runner stopped answering: `failed`, "runner lost". A claimed run that
    * never started needs nothing: once its lease has expired, it is claimable again.
    */
-  async sweep(now = Date.now()): Promise<string[]> {
-    if (now < this.since + this.options.leaseMs) return [];
+  async sweep(at?: number): Promise<string[]> {
+    if (Date.now() < this.since + this.options.leaseMs) return [];
+    const now = at ?? (await this.sessions.clock());
     const lost: string[] = [];
     for (const session of await this.sessions.active()) {
       const run = lastRun(session);
@@ -273,15 +259,11 @@ export class RunLeases {
       const lease = run.lease!;
       try {
         // Fenced by the lease: if the runner reported meanwhile (its lease was extended), nothing happens.
-        const recorded = await this.sessions.record(
-          session.name,
-          [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: runnerLostReason(lease) } }],
-          {
-            run: run.number,
-            force: true,
-            expired: { runner: lease.runner, attempt: lease.attempt, before: new Date(now).toISOString() },
-          },
-        );
+        const recorded = await this.sessions.record(session.name, [stopEvent(runnerLostReason(lease))], {
+          run: run.number,
+          force: true,
+          expired: { runner: lease.runner, attempt: lease.attempt, before: new Date(now).toISOString() },
+        });
         if (recorded.length) {
           this.unwatch(session.name, run.number);
           lost.push(session.name);

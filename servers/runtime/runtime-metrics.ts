@@ -167,6 +167,7 @@ export class RuntimeMetrics implements RunObserver {
       approvals: tx.approvals,
       webhooks: tx.webhooks,
       notify: (notices) => tx.notify(notices),
+      clock: () => tx.clock(),
     });
     return {
       sessions: m.timed(store.sessions, 'sessions'),
@@ -180,6 +181,7 @@ export class RuntimeMetrics implements RunObserver {
       tryExclusive: (name, work) => tryTimer.tryExclusive(name, (tx) => work(timedTx(tx))),
       notices: store.notices,
       serialize: store.serialize,
+      clock: () => store.clock(),
       close: () => store.close(),
     };
   }

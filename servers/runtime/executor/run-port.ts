@@ -8,8 +8,8 @@ import { HttpProblem } from '../../common/problem.js';
 import type { LeaseStatus } from '../leases.js';
 import type { RunLeases } from '../run-leases.js';
 import type { SessionService } from '../session-service.js';
+import { adopt, isHeldBy, retry } from '../run-machine.js';
 import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession } from '../session-store.js';
-import { startRetry } from '../structured-output.js';
 
 /** A run this runner holds a lease on, with what it needs to run it. */
 export interface ClaimedRun {
@@ -92,18 +92,11 @@ export function localRunPort(
     },
     async held() {
       // Runs this runner holds, and running runs of a runtime from before leases existed.
-      const ours = (session: StoredSession) => {
-        const run = lastRun(session);
-        return !isFinal(run.state) && (run.lease ? run.lease.runner === runner : run.state === 'running');
-      };
       const held: ClaimedRun[] = [];
-      for (const stored of (await sessions.active()).filter(ours)) {
-        const claim = await sessions.update(stored.name, (session) => {
-          if (!ours(session)) return null;
-          const run = lastRun(session);
-          run.lease ??= { runner, attempt: 1, expires_at: '', reported: 0 };
-          run.lease.expires_at = new Date(Date.now() + leaseMs).toISOString();
-          return { session, run, attempt: run.lease.attempt, reported: run.lease.reported };
+      for (const stored of (await sessions.active()).filter((session) => isHeldBy(session, runner))) {
+        const claim = await sessions.update(stored.name, (session, now) => {
+          const adopted = adopt(session, runner, now, leaseMs);
+          return adopted && { session, ...adopted };
         });
         if (claim) held.push(claim);
       }
@@ -127,9 +120,7 @@ export function localRunPort(
     parsedEvents: (claim) => sessions.countParsedEvents(claim.session.name, claim.run.number),
     async startRetry(claim, prompt) {
       const events = await sessions.countParsedEvents(claim.session.name, claim.run.number);
-      await sessions.updateRun(claim.session.name, claim.run.number, (run) => {
-        run.retry = startRetry(run, prompt, events);
-      });
+      await sessions.updateRun(claim.session.name, claim.run.number, (run) => retry(run, prompt, events));
     },
     async stopRequested(claim) {
       const session = await sessions.getStored(claim.session.name);

@@ -39,7 +39,8 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   const webhooks = await NedbWebhookStore.open(dataDir);
   const tokens = await NedbTokenStore.open(dataDir);
   const lock = new KeyedLock();
-  const tx = { sessions, events, conversations, approvals, webhooks, notify: async () => undefined };
+  const clock = async () => Date.now();
+  const tx = { sessions, events, conversations, approvals, webhooks, notify: async () => undefined, clock };
   return {
     sessions,
     events,
@@ -51,6 +52,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
     exclusive: (name, work) => lock.run(name, () => work(tx)),
     tryExclusive: async (name, work) =>
       lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) })),
+    clock,
     close: () => events.close(),
   };
 }

@@ -77,6 +77,8 @@ export interface ExclusiveTx {
   webhooks: WebhookStore;
   /** Tells the other processes, when (and only if) the work's writes are kept. */
   notify(notices: Notice[]): Promise<void>;
+  /** The store's clock (ms since the epoch): what leases are granted and judged by. */
+  clock(): Promise<number>;
 }
 
 /** Hears what the other processes sharing a store tell (`ExclusiveTx.notify`). */
@@ -289,6 +291,11 @@ export interface RuntimeStore {
    * on runs in flight holds across runtime processes.
    */
   serialize?: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
+  /**
+   * The store's clock (ms since the epoch): the database's for PostgreSQL, so that leases granted and
+   * judged by several processes agree whatever their own clocks say; this process's for the embedded store.
+   */
+  clock(): Promise<number>;
   /** Waits for writes in flight and lets go of files and connections. */
   close(): Promise<void>;
 }

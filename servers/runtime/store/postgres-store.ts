@@ -12,6 +12,12 @@ import { RUNTIME_MIGRATIONS } from './postgres-schema.js';
 import { PostgresSessionStore } from './postgres-sessions.js';
 import { PostgresWebhookStore } from './postgres-webhooks.js';
 
+/** The database's clock, in ms since the epoch (the time of the call, not of the transaction's start). */
+async function clockOf(db: Queries): Promise<number> {
+  const { rows } = await db.query<{ ms: string }>('SELECT floor(extract(epoch FROM clock_timestamp()) * 1000) AS ms');
+  return Number(rows[0]!.ms);
+}
+
 /** The advisory lock that claims of runs take, in every runtime process on the database. */
 const CLAIM_LOCK = 0x616f6663; // "aofc"
 
@@ -52,6 +58,7 @@ export async function openPostgresStore(
     approvals: new PostgresApprovalStore(tx),
     webhooks: new PostgresWebhookStore(tx),
     notify: (list: Notice[]) => notices.send(tx, list),
+    clock: () => clockOf(tx),
   });
   return {
     sessions: new PostgresSessionStore(db),
@@ -85,6 +92,7 @@ export async function openPostgresStore(
       );
     },
     notices,
+    clock: () => clockOf(db),
     serialize: (work) => db.withLock(CLAIM_LOCK, work),
     close: async () => {
       await notices.close();
