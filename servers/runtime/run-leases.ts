@@ -7,15 +7,10 @@ import { conflict, HttpProblem } from '../common/problem.js';
 import { VERSION } from '../common/server.js';
 import type { Logger } from '../common/logger.js';
 import { checkHolds, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer } from './leases.js';
-import { claim, heartbeat, retry, stopEvent } from './run-machine.js';
+import { credentialFor, newSecret } from './agent-credentials.js';
+import { heartbeat, retry, stopEvent } from './run-machine.js';
 import type { SessionService } from './session-service.js';
 import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession, type Usage } from './session-store.js';
-
-/**
- * Queued runs a claim looks at, at most, in claim order: the first one it can take (not being written
- * right now, still claimable under its hold) is nearly always among them; if none is, the runner asks again.
- */
-const CLAIM_CANDIDATES = 16;
 
 /** What watches the runs of runners elsewhere as they go (the limit guard). */
 export interface RunWatch {
@@ -29,11 +24,6 @@ export interface RunLeaseOptions {
   maxConcurrent: number;
   leaseMs: number;
   logger: Logger;
-  /**
-   * Runs `work` while no other process sharing the store runs a claim (PostgreSQL: an advisory
-   * lock), so that the cap holds across them. Within this process claims are serialized anyway.
-   */
-  serialize?: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
   watch?: RunWatch | undefined;
 }
 
@@ -86,7 +76,8 @@ export class RunLeases {
 
   /** The next queued run `offer` may start, leased to it, or null when there is none (or the cap is reached). */
   claim(offer: RunnerOffer): Promise<Claim | null> {
-    const next = this.claiming.then(() => (this.options.serialize ?? ((work) => work()))(() => this.claimNow(offer)));
+    // One at a time in this process, so that the cap holds among them (the store's claim is one write).
+    const next = this.claiming.then(() => this.claimNow(offer));
     this.claiming = next.catch(() => undefined);
     return next;
   }
@@ -121,21 +112,23 @@ export class RunLeases {
   }
 
   private async claimNow(offer: RunnerOffer): Promise<Claim | null> {
-    const { inFlight, candidates } = await this.sessions.claimView(offer, CLAIM_CANDIDATES);
-    if (inFlight >= this.options.maxConcurrent) return null;
-    for (const candidate of candidates) {
-      // A session being written right now (a stop, say) is skipped, not waited for.
-      const claimed = await this.sessions.update(
-        candidate.name,
-        (session, now) => {
-          const leased = claim(session, offer, now, this.options.leaseMs);
-          return leased && { session, ...leased };
-        },
-        { skipBusy: true },
-      );
-      if (claimed) return { ...claimed, conversation: await this.conversationFor(claimed.session) };
-    }
-    return null;
+    const secret = newSecret();
+    const claimed = await this.sessions.claim({
+      offer,
+      leaseMs: this.options.leaseMs,
+      maxInFlight: this.options.maxConcurrent,
+      secret,
+    });
+    if (!claimed) return null;
+    const session = await this.sessions.getStored(claimed.session);
+    // Deleted right after its claim: nothing to run.
+    if (!session || lastRun(session).number !== claimed.run) return null;
+    return {
+      session,
+      attempt: claimed.attempt,
+      credential: credentialFor(claimed.session, claimed.run, secret),
+      conversation: await this.conversationFor(session),
+    };
   }
 
   /** What a runner on another host needs to continue the conversation: the session's, or its fork source's. */

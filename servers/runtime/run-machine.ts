@@ -49,11 +49,12 @@ export function claim(
   offer: RunnerOffer,
   now: number,
   leaseMs: number,
+  secret?: string,
 ): { attempt: number; credential: string } | null {
   if (!canClaim(session, offer, now)) return null;
   const attempt = grant(session, offer, now, leaseMs);
   const run = lastRun(session);
-  const { credential, hash } = mintCredential(session.name, run.number);
+  const { credential, hash } = mintCredential(session.name, run.number, secret);
   run.credential_hash = hash;
   return { attempt, credential };
 }

@@ -180,7 +180,6 @@ export class RuntimeMetrics implements RunObserver {
       exclusive: (name, work) => exclusiveTimer.exclusive(name, (tx) => work(timedTx(tx))),
       tryExclusive: (name, work) => tryTimer.tryExclusive(name, (tx) => work(timedTx(tx))),
       notices: store.notices,
-      serialize: store.serialize,
       clock: () => store.clock(),
       close: () => store.close(),
     };

@@ -6,7 +6,7 @@ import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
-import { isLeased, type ClaimView, type RunnerOffer } from './leases.js';
+import { isLeased } from './leases.js';
 import { admit, fail, queue, record as recordRun, recordedInput, requestStop, stopEvent } from './run-machine.js';
 import { SessionBus } from './session-bus.js';
 import { LiveUsage } from './run-figures.js';
@@ -49,6 +49,7 @@ import type {
   SessionStore,
   UnnumberedEvent,
 } from './store/interfaces.js';
+import type { ClaimedRunRef, ClaimRequest } from './store/run-records.js';
 import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
@@ -551,6 +552,8 @@ export class SessionService {
       const admitted = admit(session, reported, options);
       if (!admitted) return [];
       const { run, inputs } = admitted;
+      // Most events (the agent's messages and tool calls) change the session's facts only.
+      const unchanged = JSON.stringify(run);
       const now = options.lease || options.expired ? await tx.clock() : Date.now();
       const at = new Date(now).toISOString();
       const unnumbered: UnnumberedEvent[] = inputs.map((input) => ({
@@ -575,7 +578,7 @@ export class SessionService {
       // notices first, and an end written again later adds none: their ids come from the run).
       if (this.runEndNotices && isFinal(run.state) && changes.length)
         await tx.webhooks.add(this.runEndNotices(session, run));
-      await tx.sessions.replace(session);
+      await tx.sessions.replace(session, JSON.stringify(run) === unchanged ? [] : [run]);
       told.events.push(...events);
       told.changes.push(...changes);
       if (this.runObservers.length && steps.length) told.runs = steps.map((what) => ({ what, session, run }));
@@ -597,7 +600,7 @@ export class SessionService {
       const pending = (await tx.approvals.find({ session: name, state: 'pending' })).length;
       if ((session.pending_approvals ?? 0) !== pending) {
         session.pending_approvals = pending;
-        await tx.sessions.replace(session);
+        await tx.sessions.replace(session, []);
       }
       told.changes.push({
         name,
@@ -668,9 +671,9 @@ export class SessionService {
     return this.store.clock();
   }
 
-  /** What a claim decides by: the runs in flight, and the first runs `offer` may claim (see `SessionStore.claimView`). */
-  claimView(offer: Pick<RunnerOffer, 'tags'>, limit: number): Promise<ClaimView> {
-    return this.store.sessions.claimView(offer, Date.now(), limit);
+  /** Leases the next queued run a runner may claim to it (see `SessionStore.claim`): which, under which attempt. */
+  claim(request: ClaimRequest): Promise<ClaimedRunRef | null> {
+    return this.store.sessions.claim(request);
   }
 
   /** Tells listeners that runs may be waiting for a runner (a claim's long poll wakes up). */

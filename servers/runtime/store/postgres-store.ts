@@ -18,12 +18,9 @@ async function clockOf(db: Queries): Promise<number> {
   return Number(rows[0]!.ms);
 }
 
-/** The advisory lock that claims of runs take, in every runtime process on the database. */
-const CLAIM_LOCK = 0x616f6663; // "aofc"
-
 /**
  * The first key of the advisory locks that `exclusive` holds on sessions (the second is a hash of the
- * name). Two-key advisory locks never meet one-key ones (the migrations', the claims').
+ * name). Two-key advisory locks never meet one-key ones (the migrations').
  */
 const SESSION_LOCK = 0x616f66;
 
@@ -52,7 +49,7 @@ export async function openPostgresStore(
   }
   const lock = new KeyedLock();
   const halves = (tx: Queries) => ({
-    sessions: new PostgresSessionStore(tx),
+    sessions: new PostgresSessionStore(tx, true),
     events: new PostgresEventLog(tx),
     conversations: new PostgresConversationStore(tx),
     approvals: new PostgresApprovalStore(tx),
@@ -93,7 +90,6 @@ export async function openPostgresStore(
     },
     notices,
     clock: () => clockOf(db),
-    serialize: (work) => db.withLock(CLAIM_LOCK, work),
     close: async () => {
       await notices.close();
       await db.end();
