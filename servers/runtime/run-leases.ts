@@ -4,7 +4,6 @@
  * stopped answering. The rules are in leases.ts; this module applies them to the stored sessions.
  */
 import { conflict, HttpProblem } from '../common/problem.js';
-import { VERSION } from '../common/server.js';
 import type { Logger } from '../common/logger.js';
 import { checkHolds, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer } from './leases.js';
 import { credentialFor, newSecret } from './agent-credentials.js';
@@ -83,14 +82,7 @@ export class RunLeases {
   }
 
   /** Like claim, waiting up to `waitMs` for a run to be queued (a runner's long poll). */
-  async claimWaiting(offer: RunnerOffer, waitMs: number, version: string, signal?: AbortSignal): Promise<Claim | null> {
-    if (version !== VERSION) {
-      throw new HttpProblem(
-        409,
-        `Runner '${offer.runner}' is aof ${version}; this runtime is ${VERSION}: run the same version on both`,
-        { code: 'runner-version' },
-      );
-    }
+  async claimWaiting(offer: RunnerOffer, waitMs: number, signal?: AbortSignal): Promise<Claim | null> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       if (signal?.aborted) return null;

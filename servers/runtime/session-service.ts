@@ -23,7 +23,7 @@ import {
   type WorktreeSetup,
   type WorktreeSetupData,
 } from './worktree-setup.js';
-import { withoutServerSecrets } from './executor/index.js';
+import { withoutServerSecrets } from '../executor/index.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal,
@@ -298,13 +298,14 @@ export class SessionService {
     yield* await this.store.sessions.all();
   }
 
-  /** Events of a run that came from the agent's output (all but `session_stop` and the approvals'). */
+  /** Events of a run that came from the agent's output (not `session_stop`, the approvals', set-up's or retry's). */
   async countParsedEvents(name: string, run: number): Promise<number> {
     return this.store.events.count(name, run, [
       'session_stop',
       'approval_request',
       'approval_answer',
       'worktree_setup',
+      'output_retry',
     ]);
   }
 
