@@ -18,6 +18,14 @@ export {
 export { Agents } from './resources/agents.js';
 export { Approvals } from './resources/approvals.js';
 export { Tokens, type Role, type Token, type TokenCreated } from './resources/tokens.js';
+export {
+  Schedules,
+  type Firing,
+  type FiringOutcome,
+  type Schedule,
+  type ScheduleCreate,
+  type ScheduleDetail,
+} from './resources/schedules.js';
 export { EventStream } from './event-stream.js';
 export {
   DEFAULT_REGISTRY_URL,

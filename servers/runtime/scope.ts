@@ -35,6 +35,8 @@ const VIEWER_MAY = new Set<keyof operations>([
   'getUsage',
   'getSessionChanges',
   'getMetrics',
+  'listSchedules',
+  'getSchedule',
 ]);
 
 /** What an operator may not do: manage tokens, or act as a runner or an executor. */
@@ -196,6 +198,13 @@ export class Scopes {
           );
       },
       listTokens: never("list people's tokens", 'only an admin manages tokens'),
+      listSchedules: never('list schedules', 'schedules are for people'),
+      getSchedule: never('read a schedule', 'schedules are for people'),
+      createSchedule: never('add schedules', 'schedules are for people'),
+      deleteSchedule: never('delete schedules', 'schedules are for people'),
+      pauseSchedule: never('pause schedules', 'schedules are for people'),
+      resumeSchedule: never('resume schedules', 'schedules are for people'),
+      fireSchedule: never('fire schedules', 'schedules are for people'),
       createToken: never('make tokens', 'only an admin manages tokens'),
       revokeToken: never('revoke tokens', 'only an admin manages tokens'),
       claimRun: never('claim runs', 'runner endpoints are for runners'),

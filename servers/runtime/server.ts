@@ -3,6 +3,7 @@ import type { components, operations } from '../../sdk/generated/runtime.js';
 
 type SessionChange = components['schemas']['SessionChange'];
 import { createApp } from '../common/app.js';
+import { unprocessable } from '../common/problem.js';
 import type { Handlers } from '../common/operations.js';
 import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
@@ -36,6 +37,9 @@ import { Scopes } from './scope.js';
 import { Tokens } from './tokens.js';
 import { isAgent, principalOf } from '../common/principal.js';
 import { lastRun } from './session-store.js';
+import { Scheduler } from './scheduler.js';
+import { scheduleHandlers } from './schedule-handlers.js';
+import { openScheduleStore } from './store/schedule-store.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -146,6 +150,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     // After the re-adoption above: this runtime's own leases are renewed before any is judged expired.
     leases.startSweeping();
     await callbacks.recover();
+    // Every runtime process fires schedules; the store lets one make each firing.
+    const scheduleStore = await openScheduleStore(options);
+    const scheduler = new Scheduler(scheduleStore, sessions, {
+      claimant: runnerName,
+      claimMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000,
+      logger: options.logger,
+      checkAgent: async (name) => {
+        const found = await blueprints.find(name);
+        if (!found)
+          throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
+        if (found.status !== 'active')
+          throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
+      },
+    });
+    scheduler.start();
     const scopes = new Scopes(sessions, approvals);
     const tokens = new Tokens(store.tokens);
     const app = createApp<operations>({
@@ -157,6 +176,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         getMetrics: () => metricsResponse(metrics?.server),
         ...approvalHandlers(approvals, scopes),
         ...runnerHandlers(leases),
+        ...scheduleHandlers(scheduler),
         listTokens: async () => ({ status: 200, body: { tokens: await tokens.list() } }),
         createToken: async ({ body }) => ({ status: 201, body: await tokens.create(body.name, body.role) }),
         revokeToken: async ({ path }) => {
@@ -186,6 +206,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         stopListening.forEach((off) => {
           off();
         });
+        await scheduler.close();
+        await scheduleStore.close();
         await webhooks.close();
         approvals.close();
         leases.stop();
@@ -213,6 +235,7 @@ function runtimeHandlers(
   Handlers<operations>,
   | keyof ReturnType<typeof approvalHandlers>
   | keyof ReturnType<typeof runnerHandlers>
+  | keyof ReturnType<typeof scheduleHandlers>
   | 'listTokens'
   | 'createToken'
   | 'revokeToken'
