@@ -76,41 +76,58 @@ export function nextFiring(timing: Timing, window: Window, after: number): numbe
 }
 
 export interface DueFirings {
-  /** The firing to make now (its nominal time), if any. */
-  fire: number | null;
-  /** Firings passed over: due longer ago than the catch-up window, or before a later due one. */
+  /** The firings to make now (their nominal times, earliest first). */
+  fire: number[];
+  /** Firings passed over: due while no runtime looked, longer ago than the grace of a late loop. */
   missed: number;
   /** The schedule's next firing after these, or null when it has none left. */
   next: number | null;
 }
 
 /**
- * What a schedule whose next firing was due at `due` does at `now`: of the firings due since, the
- * latest that is at most `catchUpMs` old fires (once); every other one is missed and counted. A
- * runtime that was down for a night therefore does not start a night's worth of sessions.
+ * 10 s: a firing at most this late is made as usual, whatever else fell due (a busy loop looked late,
+ * no runtime was down); one later than this was due while no runtime looked.
+ */
+export const ON_TIME_MS = 10_000;
+
+/**
+ * What a schedule whose next firing was due at `due` does at `now`. Firings at most ON_TIME_MS late
+ * are all made. Of the firings due longer ago (while no runtime was up), the latest that is at most
+ * `catchUpMs` old is made, once; the others are missed and counted. A runtime
+ * that was down for a night therefore does not start a night's worth of sessions.
  */
 export function dueFirings(timing: Timing, window: Window, due: number, now: number, catchUpMs: number): DueFirings {
-  let latest = due;
-  let passed = 0;
+  const onTime: number[] = [];
+  let late: number | null = null;
+  let lateCount = 0;
+  const take = (time: number) => {
+    if (now - time <= ON_TIME_MS) onTime.push(time);
+    else {
+      late = time;
+      lateCount++;
+    }
+  };
+  take(due);
   let next = nextFiring(timing, window, due);
   for (let steps = 0; next !== null && next <= now; steps++) {
     if (steps >= MAX_STEPS) {
-      // A very long outage of a very frequent schedule: an interval's firings are counted at once; a
-      // cron expression's are not stepped through further (counted so far, none made).
-      if (!('every' in timing)) return { fire: null, missed: passed + 1, next: nextFiring(timing, window, now) };
+      // A very long outage of a very frequent schedule: an interval's firings are counted at once, the
+      // last one taken as caught up; a cron expression's are not stepped through further.
+      if (!('every' in timing))
+        return { fire: [], missed: lateCount + onTime.length, next: nextFiring(timing, window, now) };
       const every = parseEvery(timing.every);
       const more = Math.floor((now - next) / every);
-      passed += more + 1;
-      latest = next + more * every;
-      next = nextFiring(timing, window, latest);
+      lateCount += more;
+      take(next + more * every);
+      next = nextFiring(timing, window, next + more * every);
       break;
     }
-    passed++;
-    latest = next;
+    take(next);
     next = nextFiring(timing, window, next);
   }
-  const caughtUp = now - latest <= catchUpMs;
-  return { fire: caughtUp ? latest : null, missed: caughtUp ? passed : passed + 1, next };
+  const caughtUp: number[] = late !== null && now - late <= catchUpMs ? [late] : [];
+  const fire = [...caughtUp, ...onTime];
+  return { fire, missed: lateCount + onTime.length - fire.length, next };
 }
 
 /** How late past its nominal time a firing is made: the same for every process (a hash), below `jitterMs`. */

@@ -308,16 +308,16 @@ export class Scheduler {
           due_at: due,
           fire_at: due,
           outcome: 'missed' as const,
-          reason: `${missed} firing${missed === 1 ? '' : 's'} due while no runtime was up, past the catch-up window`,
+          reason: `${missed} firing${missed === 1 ? '' : 's'} due while no runtime was up (of those, only the latest within the catch-up window is made)`,
           manual: false,
         });
       }
-      if (fire !== null) {
+      for (const time of fire) {
         firings.push({
-          id: `${schedule.name}@${fire}`,
+          id: `${schedule.name}@${time}`,
           schedule: schedule.name,
-          due_at: fire,
-          fire_at: fire + jitterOf(schedule.name, fire, (spec.jitter_seconds ?? 0) * 1000),
+          due_at: time,
+          fire_at: time + jitterOf(schedule.name, time, (spec.jitter_seconds ?? 0) * 1000),
           outcome: 'pending' as const,
           reason: null,
           manual: false,

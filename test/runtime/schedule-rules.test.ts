@@ -52,26 +52,44 @@ describe('schedule rules', () => {
     checkCron('*/5 * * * * *', 'UTC');
   });
 
-  it('makes a due firing at once, and of firings missed in an outage catches up the latest within the window once', () => {
+  it('makes due firings, and of firings missed in an outage catches up the latest within the window once', () => {
     const every = { every: '1m' };
     const window = { anchor: T0 };
     // On time: the firing due now, nothing missed, the next one a minute on.
-    assert.deepEqual(dueFirings(every, window, T0 + M, T0 + M + 200, H), { fire: T0 + M, missed: 0, next: T0 + 2 * M });
+    assert.deepEqual(dueFirings(every, window, T0 + M, T0 + M + 200, H), {
+      fire: [T0 + M],
+      missed: 0,
+      next: T0 + 2 * M,
+    });
+    // A loop that looked late (within ON_TIME_MS): every firing due since is made, none missed.
+    const second = { every: '1s' };
+    assert.deepEqual(dueFirings(second, window, T0 + S, T0 + 3 * S + 100, H), {
+      fire: [T0 + S, T0 + 2 * S, T0 + 3 * S],
+      missed: 0,
+      next: T0 + 4 * S,
+    });
     // Down for 10 minutes: the latest due firing is made once, the 9 before it counted as missed.
-    assert.deepEqual(dueFirings(every, window, T0 + M, T0 + 10 * M + 5 * S, H), {
-      fire: T0 + 10 * M,
+    assert.deepEqual(dueFirings(every, window, T0 + M, T0 + 10 * M + 15 * S, H), {
+      fire: [T0 + 10 * M],
       missed: 9,
       next: T0 + 11 * M,
     });
+    // Down, and firings on time again: those are made, and of the outage's the latest.
+    const back = dueFirings(second, window, T0 + S, T0 + 60 * S, H);
+    assert.deepEqual(
+      back.fire,
+      [49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60].map((n) => T0 + n * S),
+    );
+    assert.equal(back.missed, 48);
     // Down longer than the window: nothing is made, all are counted.
-    assert.deepEqual(dueFirings(every, window, T0 + M, T0 + 10 * M + 5 * S, 2 * S), {
-      fire: null,
+    assert.deepEqual(dueFirings(every, window, T0 + M, T0 + 10 * M + 15 * S, 2 * S), {
+      fire: [],
       missed: 10,
       next: T0 + 11 * M,
     });
     // A very long outage of a very frequent schedule is counted without stepping through each firing.
-    const long = dueFirings({ every: '1s' }, window, T0 + S, T0 + 30 * 24 * H, H);
-    assert.equal(long.fire, T0 + 30 * 24 * H);
+    const long = dueFirings(second, window, T0 + S, T0 + 30 * 24 * H + 500, H);
+    assert.deepEqual(long.fire, [T0 + 30 * 24 * H]);
     assert.ok(long.missed > 2_000_000);
     assert.equal(long.next, T0 + 30 * 24 * H + S);
   });
