@@ -35,6 +35,7 @@ export const PROBLEM_CODES = {
   'lease-lost': 409,
   'runner-version': 409,
   'schedule-exists': 409,
+  'run-spec-version': 409,
   'no-worktree': 409,
   'branch-checked-out': 409,
   'merge-conflict': 409,

@@ -16,7 +16,7 @@ import type { components } from '../../sdk/generated/runtime.js';
 import { isValidName } from '../../sdk/generated/rules.js';
 import type { Logger } from '../common/logger.js';
 import { conflict, HttpProblem, notFound, unprocessable } from '../common/problem.js';
-import { withoutServerSecrets } from './executor/index.js';
+import { withoutServerSecrets } from '../executor/index.js';
 import {
   checkCron,
   DEFAULT_CATCH_UP_SECONDS,
