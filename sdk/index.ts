@@ -26,6 +26,7 @@ export {
   type ScheduleCreate,
   type ScheduleDetail,
 } from './resources/schedules.js';
+export { Triggers, type Trigger, type TriggerCreate, type TriggerDelivery } from './resources/triggers.js';
 export { EventStream } from './event-stream.js';
 export {
   DEFAULT_REGISTRY_URL,

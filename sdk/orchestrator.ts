@@ -6,6 +6,7 @@ import { Agents } from './resources/agents.js';
 import { Approvals } from './resources/approvals.js';
 import { Schedules } from './resources/schedules.js';
 import { Sessions } from './resources/sessions.js';
+import { Triggers } from './resources/triggers.js';
 import { Tokens } from './resources/tokens.js';
 import type { Health, RuntimeInfo } from './types.js';
 
@@ -29,6 +30,8 @@ export class Orchestrator {
   readonly tokens: Tokens;
   /** Sessions started (or resumed) at set times. */
   readonly schedules: Schedules;
+  /** Sessions started (or resumed) by signed events. */
+  readonly triggers: Triggers;
   readonly #runtimeUrl: string;
   readonly #registryUrl: string;
   readonly #runtime;
@@ -45,6 +48,7 @@ export class Orchestrator {
     this.approvals = new Approvals(this.#runtime);
     this.tokens = new Tokens(this.#runtime);
     this.schedules = new Schedules(this.#runtime);
+    this.triggers = new Triggers(this.#runtime);
   }
 
   /** The Agent Runtime's base URL. */

@@ -806,6 +806,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every trigger, by name (never its secret) */
+        get: operations["listTriggers"];
+        put?: never;
+        /** Add a trigger that starts (or resumes) a session when a signed event is POSTed to it */
+        post: operations["createTrigger"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/triggers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        /** A trigger and its recent deliveries, newest first */
+        get: operations["getTrigger"];
+        put?: never;
+        /**
+         * An event for the trigger (no bearer token; its signature is checked)
+         * @description The sender signs the raw body with the trigger's secret: HMAC-SHA256, hex, as
+         *     `X-Hub-Signature-256: sha256=<hex>` (GitHub's webhooks) or `X-AOF-Signature: sha256=<hex>`. A missing
+         *     or wrong signature is 401 and nothing is started. A delivery is done once per delivery id
+         *     (`X-GitHub-Delivery` or `X-AOF-Delivery`; without one, the body's SHA-256): a delivery sent again is
+         *     answered 200 with what the first one did. A body that does not pass the trigger's filter is recorded
+         *     as `filtered`.
+         */
+        post: operations["deliverTrigger"];
+        /** Delete a trigger and its record of deliveries */
+        delete: operations["deleteTrigger"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1741,9 +1788,11 @@ export interface components {
          *     - `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes
          *     - `schedule-not-found` [404]: no schedule by that name
          *     - `schedule-exists` [409]: a schedule by that name exists
+         *     - `trigger-not-found` [404]: no trigger by that name
+         *     - `trigger-exists` [409]: a trigger by that name exists
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
         /**
          * @description Exactly one of `cron` and `every`. Exactly one target: `session` (resume that session) or a new
          *     session each firing (`agent`, `session_name`, `project_dir`, `worktree`, `parent`, `limits`).
@@ -1857,6 +1906,56 @@ export interface components {
             reason: string | null;
             /** @description Fired on request (run-now), not by the schedule's times */
             manual?: boolean;
+        };
+        /**
+         * @description A new session per event (`agent`, `session_name`, `project_dir`, `worktree`), or, with
+         *     `resume_branch`, a resume of the session owning the branch the payload names there (`aof/<session>`).
+         */
+        TriggerCreate: {
+            name: components["schemas"]["Name"];
+            /** @description Signs the events (never shown again) */
+            secret: string;
+            /**
+             * @description Which header carries the signature; default github (X-Hub-Signature-256)
+             * @enum {string}
+             */
+            signature?: "github" | "aof";
+            /** @description An expression over the payload, e.g. `action == "opened" and issue.labels.length > 0`; events it is false for are filtered out */
+            filter?: string;
+            /** @description Template: `{payload.issue.title}` etc. (a path into the payload), `{trigger}`, `{delivery}` */
+            prompt: string;
+            agent?: components["schemas"]["Name"];
+            /** @description Template of new sessions' names; default `{trigger}-{stamp}` */
+            session_name?: string;
+            project_dir?: string;
+            worktree?: boolean;
+            /** @description A path into the payload naming a branch, e.g. `pull_request.head.ref`: resume the session whose branch it is */
+            resume_branch?: string;
+        };
+        Trigger: {
+            name: components["schemas"]["Name"];
+            /** @enum {string} */
+            signature: "github" | "aof";
+            filter?: string;
+            prompt: string;
+            agent?: components["schemas"]["Name"];
+            session_name?: string;
+            project_dir?: string;
+            worktree?: boolean;
+            resume_branch?: string;
+            created_at: components["schemas"]["Timestamp"];
+            /** @description Deliveries received (signed) */
+            deliveries: number;
+        };
+        TriggerDelivery: {
+            /** @description The sender's delivery id (or the body's SHA-256) */
+            id: string;
+            trigger: components["schemas"]["Name"];
+            received_at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            outcome: "received" | "started" | "resumed" | "filtered" | "error";
+            session: components["schemas"]["Name"] | null;
+            reason: string | null;
         };
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
@@ -3061,6 +3160,143 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Firing"];
                 };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listTriggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The triggers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        triggers: components["schemas"]["Trigger"][];
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    createTrigger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerCreate"];
+            };
+        };
+        responses: {
+            /** @description Added (its secret is not shown again) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getTrigger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trigger */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        trigger: components["schemas"]["Trigger"];
+                        deliveries: components["schemas"]["TriggerDelivery"][];
+                    };
+                };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deliverTrigger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description This delivery id was done already; what it did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerDelivery"];
+                };
+            };
+            /** @description Done (a session started or resumed, or the event filtered out) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerDelivery"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteTrigger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             404: components["responses"]["Problem"];
             default: components["responses"]["Problem"];

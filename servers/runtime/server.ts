@@ -39,7 +39,8 @@ import { isAgent, principalOf } from '../common/principal.js';
 import { lastRun } from './session-store.js';
 import { Scheduler } from './scheduler.js';
 import { scheduleHandlers } from './schedule-handlers.js';
-import { openScheduleStore } from './store/schedule-store.js';
+import { openScheduleStores } from './store/schedule-store.js';
+import { Triggers } from './triggers.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -146,19 +147,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     leases.startSweeping();
     await callbacks.recover();
     // Every runtime process fires schedules; the store lets one make each firing.
-    const scheduleStore = await openScheduleStore(options);
-    const scheduler = new Scheduler(scheduleStore, sessions, {
+    const scheduleStores = await openScheduleStores(options);
+    const checkAgent = async (name: string) => {
+      const found = await blueprints.find(name);
+      if (!found)
+        throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
+      if (found.status !== 'active')
+        throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
+    };
+    const scheduler = new Scheduler(scheduleStores.schedules, sessions, {
       claimant: runnerName,
       claimMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000,
       logger: options.logger,
-      checkAgent: async (name) => {
-        const found = await blueprints.find(name);
-        if (!found)
-          throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
-        if (found.status !== 'active')
-          throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
-      },
+      checkAgent,
     });
+    const triggers = new Triggers(scheduleStores.triggers, sessions, checkAgent);
     scheduler.start();
     const scopes = new Scopes(sessions, approvals);
     const tokens = new Tokens(store.tokens);
@@ -171,7 +174,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         getMetrics: () => metricsResponse(metrics?.server),
         ...approvalHandlers(approvals, scopes),
         ...runnerHandlers(leases, { tracing: tracing !== undefined }),
-        ...scheduleHandlers(scheduler),
+        ...scheduleHandlers(scheduler, triggers),
         listTokens: async () => ({ status: 200, body: { tokens: await tokens.list() } }),
         createToken: async ({ body }) => ({ status: 201, body: await tokens.create(body.name, body.role) }),
         revokeToken: async ({ path }) => {
@@ -186,7 +189,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         token: options.token,
         authenticate: async (credential) =>
           (await agentOf(credential, (name) => sessions.getStored(name))) ?? (await tokens.principalOf(credential)),
-        isPublic: dashboard.serves,
+        // The dashboard's files, and events for triggers: those carry a signature instead of a token.
+        isPublic: (ctx) => dashboard.serves(ctx) || (ctx.method === 'POST' && /^\/triggers\/[^/]+$/.test(ctx.path)),
       },
       authorize: scopes.authorize(),
       logger: options.logger,
@@ -202,7 +206,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
           off();
         });
         await scheduler.close();
-        await scheduleStore.close();
+        await scheduleStores.close();
         await webhooks.close();
         approvals.close();
         leases.stop();

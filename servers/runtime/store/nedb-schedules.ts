@@ -221,6 +221,7 @@ export class NedbScheduleStore implements ScheduleStore {
     return known.length ? Math.max(0, Math.min(...known) - now) : null;
   }
 
+  /** Waits for the writes in flight. */
   async close(): Promise<void> {
     await this.turn(async () => undefined);
   }

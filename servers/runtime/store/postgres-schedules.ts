@@ -1,6 +1,8 @@
 import type { Logger } from '../../common/logger.js';
 import { openDatabase, type Database, type Queries } from '../../common/postgres.js';
 import { SCHEDULE_MIGRATIONS } from './schedule-schema.js';
+import { PostgresTriggerStore } from './postgres-triggers.js';
+import type { TriggerStore } from './trigger-store.js';
 import {
   afterEnd,
   afterSettlement,
@@ -49,9 +51,12 @@ const firingOf = (row: FiringRow): StoredFiring => ({
 });
 
 /** The schedules' store in PostgreSQL (its own migrations, on its own pool), shared by every runtime process. */
-export async function openPostgresSchedules(url: string, logger?: Logger): Promise<ScheduleStore> {
+export async function openPostgresSchedules(
+  url: string,
+  logger?: Logger,
+): Promise<{ schedules: ScheduleStore; triggers: TriggerStore; close(): Promise<void> }> {
   const db = await openDatabase(url, 'runtime-schedules', SCHEDULE_MIGRATIONS, logger);
-  return new PostgresScheduleStore(db);
+  return { schedules: new PostgresScheduleStore(db), triggers: new PostgresTriggerStore(db), close: () => db.end() };
 }
 
 /**
@@ -263,9 +268,5 @@ export class PostgresScheduleStore implements ScheduleStore {
     );
     const value = rows[0]?.ms;
     return value === null || value === undefined ? null : Math.max(0, Number(value));
-  }
-
-  async close(): Promise<void> {
-    await this.db.end();
   }
 }

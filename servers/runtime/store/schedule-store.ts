@@ -1,5 +1,6 @@
 import type { components } from '../../../sdk/generated/runtime.js';
 import type { Logger } from '../../common/logger.js';
+import type { TriggerStore } from './trigger-store.js';
 
 export type ScheduleCreate = components['schemas']['ScheduleCreate'];
 export type FiringOutcome = components['schemas']['FiringOutcome'];
@@ -118,7 +119,6 @@ export interface ScheduleStore {
   unsettled(schedule?: string): Promise<StoredFiring[]>;
   /** Milliseconds until the next schedule or firing is due (0: now), or null when nothing is. */
   nextDueInMs(): Promise<number | null>;
-  close(): Promise<void>;
 }
 
 /** 16 KiB: what a schedule keeps of a run's result for `{last_result}`. */
@@ -127,18 +127,21 @@ export const MAX_LAST_RESULT = 16 * 1024;
 export const bounded = (text: string | null): string | null =>
   text === null || text.length <= MAX_LAST_RESULT ? text : `${text.slice(0, MAX_LAST_RESULT)}…`;
 
-/** The schedules' store: in the database when there is one (its own tables), else files of the data dir. */
-export async function openScheduleStore(options: {
+/** The schedules' and triggers' stores: in the database when there is one (tables of their own), else files of the data dir. */
+export async function openScheduleStores(options: {
   dataDir: string;
   databaseUrl?: string | undefined;
   logger?: Logger | undefined;
-}): Promise<ScheduleStore> {
+}): Promise<{ schedules: ScheduleStore; triggers: TriggerStore; close(): Promise<void> }> {
   if (options.databaseUrl) {
     const { openPostgresSchedules } = await import('./postgres-schedules.js');
     return openPostgresSchedules(options.databaseUrl, options.logger);
   }
   const { NedbScheduleStore } = await import('./nedb-schedules.js');
-  return NedbScheduleStore.open(options.dataDir);
+  const { NedbTriggerStore } = await import('./nedb-triggers.js');
+  const schedules = await NedbScheduleStore.open(options.dataDir);
+  const triggers = await NedbTriggerStore.open(options.dataDir);
+  return { schedules, triggers, close: () => schedules.close() };
 }
 
 /** A schedule once a claimed firing of it was settled at `now` (the same in every backend). */
