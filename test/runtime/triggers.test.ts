@@ -1,7 +1,7 @@
 // Triggers: a signed event POSTed to /triggers/{name} (no bearer token) starts a session from the
 // trigger's template, or resumes the session owning the branch the payload names; a missing or wrong
 // signature is 401 and starts nothing; a delivery id is done once; a filter keeps events out; the secret
-// is never shown. The real Claude Code CLI runs the sessions, against the fake model.
+// is never shown. The fake agent (test/support/fake-agent.mjs) runs the sessions, against the fake model.
 import assert from 'node:assert/strict';
 import type { Orchestrator } from '../../sdk/index.js';
 import { signatureOf } from '../../servers/runtime/trigger-rules.js';
@@ -33,7 +33,7 @@ describe('triggers', function () {
   const sessionsNamed = async (prefix: string) => (await ao.sessions.list({ prefix })).sessions.map((s) => s.name);
 
   before(async () => {
-    stack = await TestStack.start({ token: TOKEN });
+    stack = await TestStack.start({ agent: 'fake', token: TOKEN });
     ao = stack.client();
     stack.fake.respond((req) => ({ text: `on it: ${req.lastUserText}` }));
   });
