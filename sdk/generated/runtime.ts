@@ -1439,7 +1439,7 @@ export interface components {
             at: components["schemas"]["Timestamp"];
         };
         /** @enum {string} */
-        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup";
+        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup" | "output_retry";
         SessionStartData: {
             claude_session_id?: string;
             model?: string;
@@ -1503,6 +1503,13 @@ export interface components {
             timed_out?: boolean;
             /** @description Its stdout and stderr, interleaved; the last 64 KiB */
             output: string;
+        };
+        /** @description The answer just before it (its `result`) broke the session's output schema and was rejected; the same run asks the agent once more, in the same conversation. The events after this one are that retry's (its own `session_start` and `result`). */
+        OutputRetryData: {
+            /** @description The attempt that starts now (2: the one retry) */
+            attempt: number;
+            /** @description Why the answer was rejected, one line per schema violation */
+            errors: string[];
         };
         /** @description `apr_` and letters/digits */
         ApprovalId: string;
@@ -1588,6 +1595,10 @@ export interface components {
             /** @constant */
             type: "worktree_setup";
             data: components["schemas"]["WorktreeSetupData"];
+        } | {
+            /** @constant */
+            type: "output_retry";
+            data: components["schemas"]["OutputRetryData"];
         };
         Event: {
             /** @description Per-session sequence number, from 1, without gaps */

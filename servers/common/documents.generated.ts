@@ -4995,7 +4995,8 @@ export const runtimeDocument: OpenApiDocument = {
           "session_stop",
           "approval_request",
           "approval_answer",
-          "worktree_setup"
+          "worktree_setup",
+          "output_retry"
         ]
       },
       "SessionStartData": {
@@ -5217,6 +5218,28 @@ export const runtimeDocument: OpenApiDocument = {
           "output": {
             "type": "string",
             "description": "Its stdout and stderr, interleaved; the last 64 KiB"
+          }
+        }
+      },
+      "OutputRetryData": {
+        "type": "object",
+        "description": "The answer just before it (its `result`) broke the session's output schema and was rejected; the same run asks the agent once more, in the same conversation. The events after this one are that retry's (its own `session_start` and `result`).",
+        "required": [
+          "attempt",
+          "errors"
+        ],
+        "properties": {
+          "attempt": {
+            "type": "integer",
+            "minimum": 2,
+            "description": "The attempt that starts now (2: the one retry)"
+          },
+          "errors": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Why the answer was rejected, one line per schema violation"
           }
         }
       },
@@ -5540,6 +5563,22 @@ export const runtimeDocument: OpenApiDocument = {
               },
               "data": {
                 "$ref": "#/components/schemas/WorktreeSetupData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "output_retry"
+              },
+              "data": {
+                "$ref": "#/components/schemas/OutputRetryData"
               }
             }
           }

@@ -127,7 +127,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       maxConcurrent,
       leaseMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000,
       logger: options.logger,
-      serialize: store.serialize,
       // Limits hold for runs on runners elsewhere too: they report what the run was billed so far.
       watch: {
         started: (name, run) => guard.started(name, run.started_at),
