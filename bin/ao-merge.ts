@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import type { MergeResult } from '../sdk/index.js';
+import type { MergeResolving, MergeResult } from '../sdk/index.js';
 import { checkName, CliError, main, stringOption } from './lib/cli.js';
 
 const STRATEGIES = ['merge', 'squash', 'rebase'] as const;
@@ -32,10 +32,17 @@ await main({
       value: 'TEXT',
       description: 'The commit message (merge and squash)',
     },
+    {
+      name: 'resolve',
+      type: 'boolean',
+      description:
+        'On a conflict, resume the session with it (the files and BRANCH named) and merge again when that run ends',
+    },
   ],
   examples: [
     'ao-merge fix-tests --into release',
     'ao-merge fix-tests --into release --strategy squash -m "Fix the tests"',
+    'ao-merge fix-tests --into release --resolve',
   ],
   async run(ctx, [name], options) {
     checkName(name!);
@@ -49,12 +56,13 @@ await main({
     ctx.about({ session: name });
     const ao = await ctx.client();
     const { ApiError } = await import('../sdk/index.js');
-    let result: MergeResult;
+    let result: MergeResult | MergeResolving;
     try {
       result = await ao.sessions.merge(name!, {
         into,
         strategy: strategy as MergeResult['strategy'],
         ...(message !== undefined ? { message } : {}),
+        ...(options.resolve ? { resolve: true as const } : {}),
       });
     } catch (error) {
       // What the server says names the branch and what to do; the field is --into here.
@@ -68,6 +76,10 @@ await main({
       throw error;
     }
     if (ctx.json) return ctx.outJson(result);
+    if ('resolving' in result)
+      return ctx.out(
+        `${result.branch} conflicts with ${result.into} in ${result.files.join(', ')}: nothing was merged yet. Session '${name}' is resumed to resolve it (run ${result.run}); it is merged into ${result.into} when that run ends — follow it with ao-get-result ${name} --wait`,
+      );
     ctx.out(
       `Merged ${result.branch} into ${result.into} (${result.strategy}): ${result.previous_commit.slice(0, 12)} -> ${result.commit.slice(0, 12)}, ${result.commits} commit${result.commits === 1 ? '' : 's'}`,
     );

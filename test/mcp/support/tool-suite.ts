@@ -41,6 +41,7 @@ export const TOOLS = [
   'list_agent_sessions',
   'list_approval_requests',
   'merge_agent_session',
+  'open_pull_request',
   'resume_agent_session',
   'review_agent_session',
   'start_agent_session',
