@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import type { MergeResolving, MergeResult } from '../sdk/index.js';
+import type { MergeQueueResult, MergeResolving, MergeResult } from '../sdk/index.js';
 import { checkName, CliError, main, stringOption } from './lib/cli.js';
 
 const STRATEGIES = ['merge', 'squash', 'rebase'] as const;
@@ -33,6 +33,12 @@ await main({
       description: 'The commit message (merge and squash)',
     },
     {
+      name: 'children',
+      type: 'boolean',
+      description:
+        "Merge NAME's children instead, one after the other in the order they were created, each rebased on the last merged; one that conflicts is sent its conflict and merged when that run ends",
+    },
+    {
       name: 'resolve',
       type: 'boolean',
       description:
@@ -43,6 +49,7 @@ await main({
     'ao-merge fix-tests --into release',
     'ao-merge fix-tests --into release --strategy squash -m "Fix the tests"',
     'ao-merge fix-tests --into release --resolve',
+    'ao-merge lead --children --into release',
   ],
   async run(ctx, [name], options) {
     checkName(name!);
@@ -53,9 +60,32 @@ await main({
     if (!(STRATEGIES as readonly string[]).includes(strategy))
       throw new CliError(`--strategy must be one of ${STRATEGIES.join(', ')}, not '${strategy}'`, 'usage');
     const message = stringOption(options, 'message');
+    if (options.children && (stringOption(options, 'strategy') !== undefined || message !== undefined))
+      throw new CliError('--children merges each child with the rebase strategy: leave out --strategy and -m', 'usage');
     ctx.about({ session: name });
     const ao = await ctx.client();
     const { ApiError } = await import('../sdk/index.js');
+    if (options.children) {
+      let queue: MergeQueueResult;
+      try {
+        queue = await ao.sessions.mergeChildren(name!, { into });
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'branch-not-found')
+          throw new CliError(error.message.replace(/^body\.into: /, '--into: '), 'branch_not_found');
+        throw error;
+      }
+      if (ctx.json) return ctx.outJson(queue);
+      if (!queue.children.length) return ctx.out(`Session '${name}' has no children to merge`);
+      for (const child of queue.children)
+        ctx.out(
+          child.outcome === 'merged'
+            ? `${child.name}: merged into ${queue.into} (now at ${child.commit!.slice(0, 12)})`
+            : child.outcome === 'resolving'
+              ? `${child.name}: conflicts in ${child.files!.join(', ')}; resumed to resolve it (run ${child.run}), merged when that run ends`
+              : `${child.name}: skipped — ${child.reason}`,
+        );
+      return;
+    }
     let result: MergeResult | MergeResolving;
     try {
       result = await ao.sessions.merge(name!, {

@@ -432,6 +432,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{name}/merge-children": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge the session's children into a branch, one after the other (a merge queue)
+         * @description Each child with a worktree of its own, in the order they were created, is merged into `into`
+         *     as `POST /sessions/{child}/merge` does with `strategy: rebase` and `resolve: true`: its commits
+         *     replayed on what `into` holds by then (the last child merged), without touching any checkout.
+         *     A child that conflicts is sent the conflict (resumed with it) and merged when that run ends;
+         *     the queue goes on with the next. A child still queued or running, or without a worktree, or
+         *     with nothing to merge, is skipped and says why. 422 `branch-not-found` and 409
+         *     `branch-checked-out` as for a merge, before any child is merged.
+         */
+        post: operations["mergeChildren"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{name}/review": {
         parameters: {
             query?: never;
@@ -1269,6 +1297,31 @@ export interface components {
              *     was done, and merge again when that run ends (default false: a conflict is a 409)
              */
             resolve?: boolean;
+        };
+        MergeChildrenRequest: {
+            /** @description The branch to merge the children into (an existing local branch, not checked out anywhere) */
+            into: string;
+        };
+        MergeQueueResult: {
+            into: string;
+            children: components["schemas"]["MergeQueueEntry"][];
+        };
+        MergeQueueEntry: {
+            /** @description The child session */
+            name: string;
+            /**
+             * @description `merged`; `resolving`: it conflicted and was resumed with the conflict (`run`), merged when that run ends; `skipped` (`reason` says why)
+             * @enum {string}
+             */
+            outcome: "merged" | "resolving" | "skipped";
+            /** @description Where `into` is after this child (merged) */
+            commit?: string;
+            /** @description The files that conflict (resolving) */
+            files?: string[];
+            /** @description The run resolving the conflict (resolving) */
+            run?: number;
+            /** @description Why it was skipped */
+            reason?: string;
         };
         MergeResolving: {
             /** @enum {boolean} */
@@ -2733,6 +2786,36 @@ export interface operations {
             409: components["responses"]["Problem"];
             422: components["responses"]["Problem"];
             502: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    mergeChildren: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeChildrenRequest"];
+            };
+        };
+        responses: {
+            /** @description What happened to each child, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeQueueResult"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -24,6 +24,8 @@ import type {
   Callback,
   Changes,
   MergeRequest,
+  MergeChildrenRequest,
+  MergeQueueResult,
   MergeResolving,
   MergeResult,
   PullRequest,
@@ -145,6 +147,15 @@ export class Sessions {
   merge(name: string, request: MergeRequest): Promise<MergeResult | MergeResolving>;
   merge(name: string, request: MergeRequest): Promise<MergeResult | MergeResolving> {
     return data(this.client.POST('/sessions/{name}/merge', { params: { path: { name } }, body: request }));
+  }
+
+  /**
+   * A merge queue: merges each of the session's children with a worktree, in creation order, into
+   * `into` (rebased on the last one merged); a child that conflicts is sent its conflict and merged
+   * when that run ends. Lists what happened to each.
+   */
+  mergeChildren(name: string, request: MergeChildrenRequest): Promise<MergeQueueResult> {
+    return data(this.client.POST('/sessions/{name}/merge-children', { params: { path: { name } }, body: request }));
   }
 
   /**

@@ -1933,6 +1933,55 @@ export const runtimeDocument: OpenApiDocument = {
         }
       }
     },
+    "/sessions/{name}/merge-children": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "mergeChildren",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Merge the session's children into a branch, one after the other (a merge queue)",
+        "description": "Each child with a worktree of its own, in the order they were created, is merged into `into`\nas `POST /sessions/{child}/merge` does with `strategy: rebase` and `resolve: true`: its commits\nreplayed on what `into` holds by then (the last child merged), without touching any checkout.\nA child that conflicts is sent the conflict (resumed with it) and merged when that run ends;\nthe queue goes on with the next. A child still queued or running, or without a worktree, or\nwith nothing to merge, is skipped and says why. 422 `branch-not-found` and 409\n`branch-checked-out` as for a merge, before any child is merged.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/MergeChildrenRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "What happened to each child, in order",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MergeQueueResult"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/sessions/{name}/review": {
       "parameters": [
         {
@@ -4170,6 +4219,84 @@ export const runtimeDocument: OpenApiDocument = {
           "resolve": {
             "type": "boolean",
             "description": "On a conflict, resume the session with a message naming the conflicting files and `into`\n(it brings its branch up to date and resolves them in its worktree), answer 202 with what\nwas done, and merge again when that run ends (default false: a conflict is a 409)\n"
+          }
+        }
+      },
+      "MergeChildrenRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "into"
+        ],
+        "properties": {
+          "into": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 250,
+            "pattern": "^[^\\s~^:?*\\[\\\\]+$",
+            "description": "The branch to merge the children into (an existing local branch, not checked out anywhere)"
+          }
+        }
+      },
+      "MergeQueueResult": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "into",
+          "children"
+        ],
+        "properties": {
+          "into": {
+            "type": "string"
+          },
+          "children": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/MergeQueueEntry"
+            }
+          }
+        }
+      },
+      "MergeQueueEntry": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "outcome"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "description": "The child session"
+          },
+          "outcome": {
+            "type": "string",
+            "enum": [
+              "merged",
+              "resolving",
+              "skipped"
+            ],
+            "description": "`merged`; `resolving`: it conflicted and was resumed with the conflict (`run`), merged when that run ends; `skipped` (`reason` says why)"
+          },
+          "commit": {
+            "type": "string",
+            "description": "Where `into` is after this child (merged)"
+          },
+          "files": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "The files that conflict (resolving)"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The run resolving the conflict (resolving)"
+          },
+          "reason": {
+            "type": "string",
+            "description": "Why it was skipped"
           }
         }
       },

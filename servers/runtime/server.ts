@@ -322,6 +322,10 @@ function runtimeHandlers(
       return 'resolving' in result ? { status: 202, body: result } : { status: 200, body: result };
     },
     reviewSession: async ({ path, body }) => ({ status: 202, body: await sessions.review(path.name, body) }),
+    mergeChildren: async ({ path, body }) => ({
+      status: 200,
+      body: await sessions.mergeChildren(path.name, body.into),
+    }),
     listSessionCallbacks: async ({ path }) => {
       await sessions.get(path.name);
       return { status: 200, body: { callbacks: await callbacks.list(path.name) } };

@@ -60,6 +60,8 @@ export type SessionCreate = components['schemas']['SessionCreate'];
 export type ForkCreate = components['schemas']['ForkCreate'];
 export type SessionPage = components['schemas']['SessionPage'];
 export type MergeResolving = components['schemas']['MergeResolving'];
+export type MergeQueueResult = components['schemas']['MergeQueueResult'];
+type MergeQueueEntry = components['schemas']['MergeQueueEntry'];
 
 /** A request for one page of the session list. */
 export interface ListRequest extends SessionFilter {
@@ -837,6 +839,43 @@ export class SessionService {
       }
       return { resolving: true, into: error.into, branch: worktree.branch, strategy, files: error.files, run };
     }
+  }
+
+  /**
+   * A merge queue for the session's children: each child with a worktree, in creation order, merged
+   * into `into` with `rebase` (on what the last one left) and `resolve` (a conflict goes back to it,
+   * merged when its run ends). Problems with `into` itself stop the queue before anything is merged.
+   */
+  async mergeChildren(name: string, into: string): Promise<MergeQueueResult> {
+    await this.require(name);
+    const children = (await this.storedChildren(name)).sort(
+      (a, b) => a.created_at.localeCompare(b.created_at) || a.name.localeCompare(b.name),
+    );
+    const entries: MergeQueueEntry[] = [];
+    for (const child of children) {
+      const skip = (reason: string) => entries.push({ name: child.name, outcome: 'skipped', reason });
+      if (!child.worktree) {
+        skip('it has no worktree of its own');
+        continue;
+      }
+      if (!isFinal(lastRun(child).state)) {
+        skip(`it is ${lastRun(child).state}; merge the children again once it has ended`);
+        continue;
+      }
+      try {
+        const result = await this.merge(child.name, { into, strategy: 'rebase', resolve: true });
+        entries.push(
+          'resolving' in result
+            ? { name: child.name, outcome: 'resolving', files: result.files, run: result.run }
+            : { name: child.name, outcome: 'merged', commit: result.commit },
+        );
+      } catch (error) {
+        const code = error instanceof HttpProblem ? error.code : undefined;
+        if (code === 'branch-not-found' || code === 'branch-checked-out' || code === 'unprocessable') throw error;
+        skip((error as Error).message);
+      }
+    }
+    return { into, children: entries };
   }
 
   /** Pushes the session's branch and opens a GitHub pull request for it (pull-request.ts). */
