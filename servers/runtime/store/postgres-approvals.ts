@@ -2,7 +2,7 @@ import type { Queries } from '../../common/postgres.js';
 import type { Approval, ApprovalOutcome, ApprovalStore } from './interfaces.js';
 
 const COLUMNS =
-  'id, session, run, tool, input, tool_use_id, state, asked_at, expires_at, answered_at, answered_by, message';
+  'id, session, run, tool, input, tool_use_id, state, asked_at, expires_at, answered_at, answered_by, answerer, message';
 
 /**
  * Approval requests in `aof_approvals` (see postgres-schema.ts), one row each, read by every runtime
@@ -15,7 +15,7 @@ export class PostgresApprovalStore implements ApprovalStore {
 
   async insert(approval: Approval): Promise<Approval> {
     const { rows } = await this.db.query<Approval>(
-      `INSERT INTO aof_approvals (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+      `INSERT INTO aof_approvals (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (session, run, tool_use_id) WHERE tool_use_id IS NOT NULL DO NOTHING RETURNING ${COLUMNS}`,
       [
         approval.id,
@@ -29,6 +29,7 @@ export class PostgresApprovalStore implements ApprovalStore {
         approval.expires_at,
         approval.answered_at,
         approval.answered_by,
+        approval.answerer ? JSON.stringify(approval.answerer) : null,
         approval.message,
       ],
     );
@@ -68,9 +69,16 @@ export class PostgresApprovalStore implements ApprovalStore {
 
   async settle(id: string, outcome: ApprovalOutcome): Promise<Approval | null> {
     const { rows } = await this.db.query<Approval>(
-      `UPDATE aof_approvals SET state = $2, answered_at = $3, answered_by = $4, message = $5
+      `UPDATE aof_approvals SET state = $2, answered_at = $3, answered_by = $4, message = $5, answerer = $6
        WHERE id = $1 AND state = 'pending' RETURNING ${COLUMNS}`,
-      [id, outcome.state, outcome.answered_at, outcome.answered_by, outcome.message],
+      [
+        id,
+        outcome.state,
+        outcome.answered_at,
+        outcome.answered_by,
+        outcome.message,
+        outcome.answerer ? JSON.stringify(outcome.answerer) : null,
+      ],
     );
     return rows[0] ?? null;
   }

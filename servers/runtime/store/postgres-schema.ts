@@ -1,4 +1,5 @@
 import type { Migration } from '../../common/postgres.js';
+import { ACCESS_MIGRATIONS } from './postgres-access-schema.js';
 
 /**
  * The runtime's tables. A session is one row: the fields lists are filtered and ordered by, as
@@ -159,4 +160,5 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  ...ACCESS_MIGRATIONS,
 ];
