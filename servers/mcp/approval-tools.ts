@@ -6,6 +6,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Approval, Orchestrator } from '../../sdk/index.js';
 import { guarded, ok, problemCodeOf, ToolFailure } from './format.js';
+import { describePrincipal } from '../../sdk/principal.js';
 
 export const APPROVAL_TOOL_NAMES = ['list_approval_requests', 'answer_approval_request'] as const;
 
@@ -19,6 +20,7 @@ const APPROVAL = z.object({
   asked_at: z.string(),
   expires_at: z.string(),
   answered_by: z.string().nullable(),
+  answerer: z.string().nullable().describe('Who answered: the person (token name, role) or ancestor agent'),
   message: z.string().nullable(),
 });
 
@@ -32,6 +34,7 @@ const brief = (approval: Approval) => ({
   asked_at: approval.asked_at,
   expires_at: approval.expires_at,
   answered_by: approval.answered_by,
+  answerer: approval.answerer ? describePrincipal(approval.answerer) : null,
   message: approval.message,
 });
 

@@ -4,6 +4,7 @@ import type { components } from '../../sdk/generated/runtime.js';
 import type { Logger } from '../common/logger.js';
 import { conflict, HttpProblem, notFound } from '../common/problem.js';
 import type { Principal } from '../common/principal.js';
+import { describePrincipal } from '../../sdk/principal.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { SessionService } from './session-service.js';
 import { isFinal, lastRun, type EventInput } from './session-store.js';
@@ -158,7 +159,7 @@ export class ApprovalService {
       if (answered) return answered;
       const approval = await this.require(id);
       throw conflict(
-        `Approval request ${id} is already ${approval.state}${approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`,
+        `Approval request ${id} is already ${approval.state}${approval.answerer ? ` (by ${describePrincipal(approval.answerer)})` : approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`,
         'approval-answered',
       );
     });

@@ -108,7 +108,9 @@ describe('audit: who did what', function () {
     assert.equal(problem.type, 'urn:aof:problem:forbidden');
     assert.match(problem.detail, /^val-\S+ \(viewer\) may not start sessions: a viewer only reads$/);
     assert.equal(problem.operation, 'createSession');
-    const byBin = await bin('ao-new', [uniqueName('nope'), '-p', 'x', '--async'], { AGENT_ORCHESTRATOR_API_TOKEN: viewer });
+    const byBin = await bin('ao-new', [uniqueName('nope'), '-p', 'x', '--async'], {
+      AGENT_ORCHESTRATOR_API_TOKEN: viewer,
+    });
     assert.equal(byBin.code, 1);
     assert.match(byBin.stderr, /may not start sessions: a viewer only reads/);
     assert.doesNotMatch(byBin.stderr, /createSession/);
@@ -133,7 +135,10 @@ describe('audit: who did what', function () {
       cursor = body.next_cursor;
     }
     const ours = seen.filter((s) => s.startsWith(prefix));
-    assert.deepEqual(ours, [4, 3, 2, 1, 0].map((i) => `${prefix}-${i}`));
+    assert.deepEqual(
+      ours,
+      [4, 3, 2, 1, 0].map((i) => `${prefix}-${i}`),
+    );
     assert.equal(new Set(seen).size, seen.length, 'no entry twice');
     const tokenEntry = (await auditOf('operation=createToken'))[0]!;
     assert.equal(tokenEntry.target, made.name);
@@ -192,7 +197,13 @@ describe('audit: who did what', function () {
     const filed = await auditOf(`principal=${lead}&kind=agent`);
     assert.deepEqual(
       filed.map((e) => [e.operation, e.session]),
-      [['stopSession', children[0]], ...children.slice().reverse().map((c) => ['createSession', c])],
+      [
+        ['stopSession', children[0]],
+        ...children
+          .slice()
+          .reverse()
+          .map((c) => ['createSession', c]),
+      ],
     );
     assert.equal((await ao.sessions.get(children[1]!)).created_by?.name, lead);
     await writeFile(agents.releaseFile(key), '');

@@ -15,6 +15,7 @@ import {
   type SectionKey,
 } from '../attention.js';
 import { useClient } from '../client-context.js';
+import { describePrincipal } from '../../../sdk/principal.js';
 import { useNow, useSessionChanges } from '../live.js';
 import { href } from '../router.js';
 import { listPage, type ListParams, type SessionPage, type SessionSummary } from '../sessions-page.js';
@@ -301,6 +302,7 @@ function Row({ session: s, now }: { session: SessionSummary; now: number }) {
         )}
         <span class="row-meta muted">
           {s.agent ?? 'no blueprint'} · {s.project_dir}
+          {s.created_by ? ` · by ${describePrincipal(s.created_by)}` : ''}
         </span>
       </a>
       <span
@@ -315,7 +317,10 @@ function Row({ session: s, now }: { session: SessionSummary; now: number }) {
         {s.state === 'running' ? ' so far' : ''}
       </span>
       {s.last_run.error && (s.state === 'failed' || s.state === 'stopped') && (
-        <span class="row-error">{s.last_run.error}</span>
+        <span class="row-error">
+          {s.last_run.error}
+          {s.last_run.stopped_by ? ` · by ${describePrincipal(s.last_run.stopped_by)}` : ''}
+        </span>
       )}
     </li>
   );
