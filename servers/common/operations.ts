@@ -324,7 +324,8 @@ function sendResponse(
   }
   if (byType.size === 0) {
     if (result.body !== undefined) throw new ContractViolation(op.operationId, `status ${result.status} has no body`);
-    ctx.body = null;
+    // A redirect keeps its status (Koa would turn a null body into 204).
+    if (result.status < 300 || result.status >= 400) ctx.body = null;
     return;
   }
   const validate = byType.get('application/json');

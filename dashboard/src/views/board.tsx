@@ -14,7 +14,7 @@ import {
   type Counts,
   type SectionKey,
 } from '../attention.js';
-import { useClient } from '../client-context.js';
+import { useAccess, useClient } from '../client-context.js';
 import { describePrincipal } from '../../../sdk/principal.js';
 import { useNow, useSessionChanges } from '../live.js';
 import { href } from '../router.js';
@@ -37,6 +37,7 @@ interface Filters {
 
 export function Board({ agent }: { agent?: string | undefined }) {
   const { client, guard } = useClient();
+  const { mayAct } = useAccess();
   const [filters, setFilters] = useState<Filters>({
     prefix: '',
     agent: agent ?? '',
@@ -161,9 +162,11 @@ export function Board({ agent }: { agent?: string | undefined }) {
     <section aria-labelledby="board-title">
       <div class="title-row">
         <h1 id="board-title">Sessions</h1>
-        <a class="button primary" href={href('new')}>
-          New session
-        </a>
+        {mayAct && (
+          <a class="button primary" href={href('new')}>
+            New session
+          </a>
+        )}
       </div>
       <div class="counts" role="group" aria-label="Show states">
         {ATTENTION_ORDER.map((state) => (
@@ -233,7 +236,7 @@ export function Board({ agent }: { agent?: string | undefined }) {
             <>
               <p>No sessions yet.</p>
               <p>
-                <a href={href('new')}>Start one</a> or run <code>ao-new NAME -p "…"</code>.
+                {mayAct ? <a href={href('new')}>Start one</a> : 'Start one'} or run <code>ao-new NAME -p "…"</code>.
               </p>
             </>
           )}
