@@ -158,17 +158,26 @@ describe('audit: who did what', function () {
     await ao.sessions.create({ name: lead, prompt: agents.holder(key) });
     const { AGENT_ORCHESTRATOR_API_TOKEN: credential } = await agents.environmentOf(key);
     const children: string[] = [];
+    // The first child keeps running (to be stopped below); the others end.
+    const childKey = uniqueName('child');
     for (let i = 0; i < 3; i++) {
       const child = uniqueName('child');
       const made = await fetch(`${stack.runtimeUrl}/sessions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: child, prompt: 'x' }),
+        body: JSON.stringify({ name: child, prompt: i === 0 ? agents.holder(childKey) : 'x' }),
       });
       assert.equal(made.status, 201);
       children.push(child);
     }
-    for (let i = 0; i < 6; i++) await ao.sessions.create({ name: uniqueName('other'), prompt: 'x' });
+    const others: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      others.push(uniqueName('other'));
+      await ao.sessions.create({ name: others.at(-1)!, prompt: 'x' });
+    }
+    // Settled first: a session active between two pages moves to the front of the order, past the cursor.
+    for (const name of [...children.slice(1), ...others]) await ao.sessions.waitForResult(name, { timeoutMs: 60_000 });
+    await agents.environmentOf(childKey);
     const agent = (path: string, init: RequestInit = {}) =>
       fetch(`${stack.runtimeUrl}${path}`, { ...init, headers: { authorization: `Bearer ${credential}` } });
     const seen: string[] = [];
@@ -207,5 +216,6 @@ describe('audit: who did what', function () {
     );
     assert.equal((await ao.sessions.get(children[1]!)).created_by?.name, lead);
     await writeFile(agents.releaseFile(key), '');
+    await writeFile(agents.releaseFile(childKey), '');
   });
 });
