@@ -45,7 +45,7 @@ await main({
       [
         word,
         `started by ${session.created_by ? describePrincipal(session.created_by) : 'someone (not recorded)'}`,
-        ...(stoppedBy !== undefined ? [`stopped by ${describePrincipal(stoppedBy)}`] : []),
+        ...(stoppedBy !== undefined ? [`stopped by ${stoppedBy ? describePrincipal(stoppedBy) : 'a limit'}`] : []),
       ].join('\n'),
     );
   },
