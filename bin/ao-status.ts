@@ -8,10 +8,15 @@ await main({
     'Prints the state of a session as one word:',
     'queued, running, finished, failed, stopped, or not_existent (no such session; still exit 0).',
     'A session that waits for your answer to an approval request reads "running (asks: ao-approvals)".',
-    'With --who, also who started it and who stopped its last run (--json always says).',
+    'With --who, also who started it and who stopped its last run (with --json: created_by, stopped_by).',
   ],
   options: [{ name: 'who', type: 'boolean', description: 'Also print who started the session and who stopped it' }],
-  examples: [`ao-status fix-tests`, `ao-status fix-tests --who`, `ao-status fix-tests --json`],
+  examples: [
+    `ao-status fix-tests`,
+    `ao-status fix-tests --who`,
+    `ao-status fix-tests --json`,
+    `ao-status fix-tests --who --json`,
+  ],
   async run(ctx, [name], options) {
     checkName(name!);
     const ao = await ctx.client();
@@ -28,7 +33,7 @@ await main({
     }
     const word = pending ? `${state} (asks: ao-approvals)` : state;
     if (state === 'not_existent') return ctx.json ? ctx.outJson({ name, state }) : ctx.out(word);
-    if (!ctx.json && !options.who) return ctx.out(word);
+    if (!options.who) return ctx.json ? ctx.outJson({ name, state, pending_approvals: pending }) : ctx.out(word);
     const { describePrincipal } = await import('../sdk/principal.js');
     const session = await ao.sessions.get(name!);
     const last = session.runs[session.runs.length - 1];

@@ -130,7 +130,6 @@ export class ApprovalService {
         expires_at: new Date(now + (policy.timeout_seconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS) * 1000).toISOString(),
         answered_at: null,
         answered_by: null,
-        answerer: null,
         message: null,
       };
       // Asked again through another process meanwhile: that request is the one.
@@ -182,7 +181,7 @@ export class ApprovalService {
       answered_by: outcome.by,
       answered_at: new Date().toISOString(),
       message: outcome.message,
-      answerer: outcome.answerer ?? null,
+      ...(outcome.answerer ? { answerer: outcome.answerer } : {}),
     });
     this.unschedule(id);
     if (!approval) return null;
@@ -194,7 +193,7 @@ export class ApprovalService {
           tool: approval.tool,
           state: approval.state,
           answered_by: approval.answered_by,
-          answerer: approval.answerer ?? null,
+          ...(approval.answerer ? { answerer: approval.answerer } : {}),
           message: approval.message,
         },
       });

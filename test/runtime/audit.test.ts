@@ -66,7 +66,7 @@ describe('audit: who did what', function () {
     const status = await bin('ao-status', [name, '--who']);
     assert.equal(status.code, 0, status.stderr);
     assert.equal(status.stdout, `stopped\nstarted by admin\nstopped by ${ottoName} (operator)\n`);
-    const statusJson = await bin('ao-status', [name, '--json']);
+    const statusJson = await bin('ao-status', [name, '--who', '--json']);
     assert.deepEqual(statusJson.json().stopped_by, { kind: 'person', name: ottoName, role: 'operator' });
 
     // Newest first: the viewer's refused delete, the operator's stop, the admin's start.

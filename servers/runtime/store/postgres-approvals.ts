@@ -10,6 +10,13 @@ const COLUMNS =
  * still pending, so of two answers at once (from any processes) one changes the row and the other
  * finds it answered; a unique index keeps one request per `tool_use_id` of a run.
  */
+/** A row as the contract has it: `answerer` only once someone answered (as the embedded store keeps it). */
+function approvalOf(row: Approval): Approval {
+  if (row.answerer !== null && row.answerer !== undefined) return row;
+  const { answerer, ...rest } = row;
+  return rest;
+}
+
 export class PostgresApprovalStore implements ApprovalStore {
   constructor(private readonly db: Queries) {}
 
@@ -33,7 +40,7 @@ export class PostgresApprovalStore implements ApprovalStore {
         approval.message,
       ],
     );
-    if (rows[0]) return rows[0];
+    if (rows[0]) return approvalOf(rows[0]);
     const [existing] = await this.find({
       session: approval.session,
       run: approval.run,
@@ -44,7 +51,7 @@ export class PostgresApprovalStore implements ApprovalStore {
 
   async get(id: string): Promise<Approval | null> {
     const { rows } = await this.db.query<Approval>(`SELECT ${COLUMNS} FROM aof_approvals WHERE id = $1`, [id]);
-    return rows[0] ?? null;
+    return rows[0] ? approvalOf(rows[0]) : null;
   }
 
   async find(query: {
@@ -64,7 +71,7 @@ export class PostgresApprovalStore implements ApprovalStore {
       `SELECT ${COLUMNS} FROM aof_approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY asked_at, id`,
       values,
     );
-    return rows;
+    return rows.map(approvalOf);
   }
 
   async settle(id: string, outcome: ApprovalOutcome): Promise<Approval | null> {
@@ -80,7 +87,7 @@ export class PostgresApprovalStore implements ApprovalStore {
         outcome.answerer ? JSON.stringify(outcome.answerer) : null,
       ],
     );
-    return rows[0] ?? null;
+    return rows[0] ? approvalOf(rows[0]) : null;
   }
 
   async removeSession(session: string): Promise<void> {
