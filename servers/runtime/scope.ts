@@ -202,7 +202,7 @@ export class Scopes {
       listAudit: never('read the audit log', 'the audit log is for the people who run aof'),
       createLoginLink: never('make dashboard login links', 'the dashboard is for people'),
       useLoginLink: open,
-      logout: open,
+      logout: never('sign out of the dashboard', 'the dashboard is for people'),
       listTokens: never("list people's tokens", 'only an admin manages tokens'),
       createToken: never('make tokens', 'only an admin manages tokens'),
       revokeToken: never('revoke tokens', 'only an admin manages tokens'),
