@@ -15,6 +15,7 @@ const TYPES = [
   'approval_request',
   'approval_answer',
   'worktree_setup',
+  'output_retry',
 ];
 
 await main({
@@ -130,6 +131,8 @@ function summary(event: SessionEvent): string {
       return `${event.data.id} ${event.data.state}${answeredBy(event.data.answered_by, event.data.answerer)}${event.data.message ? `: ${oneLine(event.data.message, 160)}` : ''}`;
     case 'worktree_setup':
       return `${event.data.command}: ${event.data.timed_out ? 'timed out' : `exit ${event.data.exit_code}`}${event.data.output ? ` ${oneLine(event.data.output, 160)}` : ''}`;
+    case 'output_retry':
+      return `the answer before was rejected (${oneLine(event.data.errors.join('; '), 160)}); attempt ${event.data.attempt} asks again`;
     default:
       return '';
   }

@@ -19,6 +19,15 @@ export { Agents } from './resources/agents.js';
 export { Approvals } from './resources/approvals.js';
 export { Tokens, type Role, type Token, type TokenCreated } from './resources/tokens.js';
 export { Audit, type AuditEntry, type AuditOutcome, type AuditPage, type AuditQuery } from './resources/audit.js';
+export {
+  Schedules,
+  type Firing,
+  type FiringOutcome,
+  type Schedule,
+  type ScheduleCreate,
+  type ScheduleDetail,
+} from './resources/schedules.js';
+export { Triggers, type Trigger, type TriggerCreate, type TriggerDelivery } from './resources/triggers.js';
 export { EventStream } from './event-stream.js';
 export {
   DEFAULT_REGISTRY_URL,

@@ -10,6 +10,7 @@ import { SessionView } from './views/session.js';
 import { NewSession } from './views/new-session.js';
 import { Blueprints } from './views/blueprints.js';
 import { UsageView } from './views/usage.js';
+import { SchedulesView } from './views/schedules.js';
 import { RuntimeView } from './views/runtime.js';
 import './styles.css';
 
@@ -155,6 +156,7 @@ const NAV: Array<[string, string]> = [
   ['', 'Board'],
   ['new', 'New session'],
   ['blueprints', 'Blueprints'],
+  ['schedules', 'Schedules'],
   ['usage', 'Usage'],
   ['runtime', 'Runtime'],
 ];
@@ -169,6 +171,7 @@ function Shell(props: { signOut: { label: string; run: () => void } }) {
     view = mayAct ? <NewSession /> : <p role="status">You sign in as a viewer: you read, and start no sessions.</p>;
   else if (first === 'blueprints') view = <Blueprints selected={second} />;
   else if (first === 'usage') view = <UsageView />;
+  else if (first === 'schedules') view = <SchedulesView selected={second} />;
   else if (first === 'runtime') view = <RuntimeView />;
   else if (first === 'agent' && second) view = <Board key={second} agent={second} />;
   else view = <Board />;
