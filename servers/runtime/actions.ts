@@ -45,6 +45,18 @@ export const ACTIONS: Record<keyof operations, string> = {
   claimRun: 'claim runs',
   heartbeatRunner: 'renew leases',
   reportRun: 'report on runs',
+  listSchedules: 'list schedules',
+  createSchedule: 'make schedules',
+  getSchedule: 'read schedules',
+  deleteSchedule: 'delete schedules',
+  pauseSchedule: 'pause schedules',
+  resumeSchedule: 'resume schedules',
+  fireSchedule: 'fire schedules',
+  listTriggers: 'list triggers',
+  createTrigger: 'make triggers',
+  deliverTrigger: 'send events to triggers',
+  getTrigger: 'read triggers',
+  deleteTrigger: 'delete triggers',
 };
 
 /** The words for `operationId` (the operationId itself for one this contract does not have). */
