@@ -272,6 +272,8 @@ export interface components {
             status: number;
             detail?: string;
             instance?: string;
+            /** @description For a refusal (`forbidden`, `out-of-scope`), the operationId refused, e.g. `createSession` */
+            operation?: string;
             /** @description One entry per offending field */
             errors?: {
                 /** @description Where: `body.name`, `query.limit`, `path.name`, `header.authorization` */
@@ -330,13 +332,14 @@ export interface components {
          *     - `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)
          *     - `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's
          *     - `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes
+         *     - `login-link-invalid` [403]: the dashboard login link is unknown, used already, or expired; ask for a new one (`aof dashboard`)
          *     - `schedule-not-found` [404]: no schedule by that name
          *     - `schedule-exists` [409]: a schedule by that name exists
          *     - `trigger-not-found` [404]: no trigger by that name
          *     - `trigger-exists` [409]: a trigger by that name exists
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable" | "login-link-invalid";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

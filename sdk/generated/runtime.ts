@@ -127,6 +127,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first (people only)
+         * @description One entry per write made to the runtime by a person or an agent (every operation but reads and
+         *     the runner endpoints, which report what runs do): who (`principal`), what (`operation`, in
+         *     words as `action`), on what (`session`, `target`), when, and how it ended (`outcome`,
+         *     `status`). Refused attempts are kept too. No request body is kept (prompts, tokens, answers
+         *     stay out). Follow `next_cursor` until it is null. Entries older than `before` go with
+         *     `POST /sessions/prune` (`ao-clean --before`); `DELETE /sessions` leaves them.
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/login-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time link that signs a browser in to the dashboard as the caller (people only)
+         * @description The link holds a short-lived code, good once: opening it (`GET /login`) gives the browser a
+         *     session cookie (HttpOnly, SameSite=Strict, Secure over https) with the caller's role, and
+         *     sends it on to the dashboard. The token itself never goes into a URL. `aof dashboard` prints one.
+         */
+        post: operations["createLoginLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Signs the browser in with a login link's code, once, and sends it to the dashboard */
+        get: operations["useLoginLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends the browser's dashboard session (its cookie is cleared and no longer accepted) */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -1031,6 +1112,39 @@ export interface components {
             run?: number;
         };
         /**
+         * @description `done`: it succeeded (2xx); `refused`: the caller may not (401, 403); `failed`: any other error
+         * @enum {string}
+         */
+        AuditOutcome: "done" | "refused" | "failed";
+        AuditEntry: {
+            id: string;
+            at: components["schemas"]["Timestamp"];
+            principal: components["schemas"]["Principal"];
+            /** @description The operationId, e.g. `deleteSession` */
+            operation: string;
+            /** @description The operation in words, e.g. `delete sessions` */
+            action: string;
+            /** @description The session it was about (an approval request's session too), if any */
+            session: components["schemas"]["Name"] | null;
+            /** @description What it was done to, when not a session (an approval request's id, a token's name) */
+            target: string | null;
+            outcome: components["schemas"]["AuditOutcome"];
+            /** @description The HTTP status it was answered with */
+            status: number;
+        };
+        AuditPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
+        };
+        LoginLink: {
+            /** @description Open it in a browser once, before `expires_at` */
+            url: string;
+            expires_at: components["schemas"]["Timestamp"];
+        };
+        /** @description Who did it (a person, or an agent), as `GET /whoami` names them; null when nobody asked (a limit, the runtime) or before this was recorded */
+        Actor: components["schemas"]["Principal"] | null;
+        /**
          * @description A person's role (`admin`, `operator`, `viewer`), or `runner`: a token for `aof runner`, good only
          *     for the runner endpoints (claims, heartbeats, reports).
          * @enum {string}
@@ -1432,6 +1546,8 @@ export interface components {
             duration_ms: number | null;
             /** @description The runner that runs or ran it (its name, and its host when it said), once claimed */
             runner?: string | null;
+            /** @description Who asked for the run's stop (absent when nobody did; null when a limit stopped it) */
+            stopped_by?: components["schemas"]["Actor"];
         };
         /** @description Sums over the session's runs */
         Totals: {
@@ -1485,6 +1601,8 @@ export interface components {
             /** @description Set when the session works in a git worktree of its own (`project_dir` is then inside it). */
             worktree?: components["schemas"]["Worktree"] | null;
             runner_tags?: components["schemas"]["Name"][];
+            /** @description Who started the session (or forked it); null for sessions made before this was recorded */
+            created_by?: components["schemas"]["Actor"];
         };
         /** @description Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent. */
         PruneRequest: {
@@ -1527,6 +1645,7 @@ export interface components {
             worktree?: components["schemas"]["WorktreeSummary"] | null;
             /** @description The session it was forked from, if any */
             forked_from?: components["schemas"]["Name"];
+            created_by?: components["schemas"]["Actor"];
         };
         WorktreeSummary: {
             branch: string;
@@ -1540,6 +1659,7 @@ export interface components {
             ended_at: components["schemas"]["Timestamp"] | null;
             /** @description Why the run failed or stopped, cut to 500 characters */
             error: string | null;
+            stopped_by?: components["schemas"]["Actor"];
         };
         SessionStatus: {
             name: components["schemas"]["Name"];
@@ -1572,6 +1692,8 @@ export interface components {
             state: components["schemas"]["RunState"] | null;
             run?: number;
             at: components["schemas"]["Timestamp"];
+            /** @description Who made the change, for `created` and `deleted` (the latter is the session's `deleted_by`) */
+            by?: components["schemas"]["Principal"];
         };
         /** @enum {string} */
         EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup" | "output_retry";
@@ -1628,6 +1750,7 @@ export interface components {
             tool?: string;
             state: components["schemas"]["ApprovalState"];
             answered_by?: components["schemas"]["ApprovalAnsweredBy"];
+            answerer?: components["schemas"]["Actor"];
             message?: string | null;
         };
         /** @description The blueprint's `worktree_setup` command, run in a new worktree before the first run */
@@ -1680,6 +1803,8 @@ export interface components {
             expires_at: components["schemas"]["Timestamp"];
             answered_at: components["schemas"]["Timestamp"] | null;
             answered_by: components["schemas"]["ApprovalAnsweredBy"];
+            /** @description Who answered, when `answered_by` is `person`: the person (token name, role) or the ancestor agent (its session) */
+            answerer?: components["schemas"]["Actor"];
             /** @description What the model was told with a denial */
             message: string | null;
         };
@@ -1879,6 +2004,8 @@ export interface components {
             status: number;
             detail?: string;
             instance?: string;
+            /** @description For a refusal (`forbidden`, `out-of-scope`), the operationId refused, e.g. `createSession` */
+            operation?: string;
             /** @description One entry per offending field */
             errors?: {
                 /** @description Where: `body.name`, `query.limit`, `path.name`, `header.authorization` */
@@ -1937,13 +2064,14 @@ export interface components {
          *     - `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)
          *     - `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's
          *     - `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes
+         *     - `login-link-invalid` [403]: the dashboard login link is unknown, used already, or expired; ask for a new one (`aof dashboard`)
          *     - `schedule-not-found` [404]: no schedule by that name
          *     - `schedule-exists` [409]: a schedule by that name exists
          *     - `trigger-not-found` [404]: no trigger by that name
          *     - `trigger-exists` [409]: a trigger by that name exists
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable" | "login-link-invalid";
         /**
          * @description Exactly one of `cron` and `every`. Exactly one target: `session` (resume that session) or a new
          *     session each firing (`agent`, `session_name`, `project_dir`, `worktree`, `parent`, `limits`).
@@ -2343,6 +2471,105 @@ export interface operations {
                 content?: never;
             };
             404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The `next_cursor` of the previous page (opaque) */
+                cursor?: string;
+                /** @description Only what this principal did (a person's token name, `admin`, or an agent's session) */
+                principal?: string;
+                /** @description Only what people (`person`) or agents (`agent`) did */
+                kind?: "person" | "agent" | "runner";
+                /** @description Only what was done to this session (or its approval requests) */
+                session?: components["schemas"]["Name"];
+                /** @description Only this operation (an operationId of this contract, e.g. `deleteSession`) */
+                operation?: string;
+                outcome?: components["schemas"]["AuditOutcome"];
+                /** @description Only entries at or after this time */
+                since?: components["schemas"]["Timestamp"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createLoginLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginLink"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    useLoginLink: {
+        parameters: {
+            query: {
+                code: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in (a session cookie is set); on to the dashboard */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             default: components["responses"]["Problem"];
         };
     };

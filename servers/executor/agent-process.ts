@@ -60,9 +60,11 @@ export async function spawnAgent(
   files: RunFiles,
   cwd: string,
   env: NodeJS.ProcessEnv,
+  /** Runs the agent through this command (`setpriv ...`: as another user); its files stay this process's. */
+  wrapper: string[] = [],
 ): Promise<AgentProcess> {
   const script =
-    `"$0" "$@" <${shellQuote(files.prompt)} >${shellQuote(files.stream)} 2>${shellQuote(files.stderr)}; ` +
+    `${wrapper.map(shellQuote).join(' ')}${wrapper.length ? ' ' : ''}"$0" "$@" <${shellQuote(files.prompt)} >${shellQuote(files.stream)} 2>${shellQuote(files.stderr)}; ` +
     `echo $? >${shellQuote(`${files.exit}.tmp`)} && mv ${shellQuote(`${files.exit}.tmp`)} ${shellQuote(files.exit)}`;
   const child = spawn('/bin/sh', ['-c', script, bin, ...args], { cwd, env, detached: true, stdio: 'ignore' });
   const exited = new Promise<Exit>((resolve) => {

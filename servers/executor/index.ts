@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { agentBaseEnv, asUser, resolveAgentUser, userDirectory, type AgentUser } from './agent-user.js';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '../../sdk/backoff.js';
@@ -53,6 +54,8 @@ export interface ExecutorOptions {
   where?: string | undefined;
   /** The RunSpec versions it runs; a run of another version ends `failed` (`run-spec-version`). */
   specVersions?: readonly number[] | undefined;
+  /** The Unix user agents run as (AGENT_ORCHESTRATOR_AGENT_USER; agent-user.ts), when not the runtime's. */
+  agentUser?: string | undefined;
 }
 
 /**
@@ -72,6 +75,7 @@ export function executorOptionsFromEnv(
     permissionMode: env.AGENT_ORCHESTRATOR_PERMISSION_MODE || 'bypassPermissions',
     stopGraceMs: 5000,
     env,
+    agentUser: env.AGENT_ORCHESTRATOR_AGENT_USER || undefined,
   };
 }
 
@@ -134,7 +138,9 @@ export async function createExecutor(
   const settings = { ...executorOptionsFromEnv(), ...options };
   for (const warning of await startWarnings({ ...settings, isRoot: process.getuid?.() === 0 }))
     settings.logger.warn(warning);
-  const executor = new LocalExecutor(port, settings, hooks);
+  const user = settings.agentUser ? await resolveAgentUser(settings.agentUser, process.getuid?.() === 0) : undefined;
+  if (user) settings.logger.info(`agents run as the Unix user '${user.name}' (uid ${user.uid})`);
+  const executor = new LocalExecutor(port, { ...settings, env: agentBaseEnv(settings.env, user) }, hooks, user);
   await executor.recover();
   executor.start();
   return executor;
@@ -157,6 +163,8 @@ class LocalExecutor implements Executor {
     private readonly port: RunPort,
     private readonly options: ExecutorOptions,
     private readonly hooks?: RunHooks,
+    /** The Unix user agents run as, when not this process's (agent-user.ts). */
+    private readonly user?: AgentUser,
   ) {
     this.runsDir = join(options.dataDir, 'runs');
   }
@@ -319,7 +327,12 @@ class LocalExecutor implements Executor {
       }
       await writeFile(files.prompt, spec.prompt, { mode: 0o600 });
       mcpServers = agentMcpServers(spec, { dataDir: this.options.dataDir, nodePath: process.execPath });
-      if (mcpServers) await writeFile(files.mcpConfig, JSON.stringify({ mcpServers }), { mode: 0o600 });
+      if (mcpServers) {
+        // An agent of another user reads its MCP config from a directory of its own (it sees no run file).
+        if (this.user) files.mcpConfig = join(await userDirectory(this.user), 'mcp.json');
+        await writeFile(files.mcpConfig, JSON.stringify({ mcpServers }), { mode: 0o600 });
+        if (this.user) await chown(files.mcpConfig, this.user.uid, this.user.gid);
+      }
     } catch (error) {
       await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
       return;
@@ -364,6 +377,7 @@ class LocalExecutor implements Executor {
             ...spec.env.vars,
             ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
           }),
+          this.user ? asUser(this.user) : [],
         );
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
@@ -546,6 +560,8 @@ class LocalExecutor implements Executor {
     try {
       if (existsSync(await locateConversation(location))) return;
       const restored = await restoreConversation(location, Buffer.from(conversation.saved!, 'base64'));
+      // The agent's user continues it: the file is its own.
+      if (this.user) await chown(restored.path, this.user.uid, this.user.gid);
       this.options.logger.info(
         `session '${spec.session}': restored its conversation from the runtime to ${restored.path}`,
       );

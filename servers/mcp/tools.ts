@@ -29,6 +29,7 @@ import {
   ToolFailure,
 } from './format.js';
 import { APPROVAL_TOOL_NAMES, registerApprovalTools } from './approval-tools.js';
+import { AUDIT_TOOL_NAMES, registerAuditTool } from './audit-tool.js';
 import { registerScheduleTools, SCHEDULE_TOOL_NAMES } from './schedule-tools.js';
 import { NAME_RULE as CONTRACT_NAME, RUN_STATES } from '../../sdk/generated/rules.js';
 
@@ -137,6 +138,7 @@ export const TOOL_NAMES = [
   'open_pull_request',
   'review_agent_session',
   ...APPROVAL_TOOL_NAMES,
+  ...AUDIT_TOOL_NAMES,
   ...SCHEDULE_TOOL_NAMES,
 ] as const;
 
@@ -955,5 +957,6 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
   );
 
   registerApprovalTools(server, ao);
+  registerAuditTool(server, ao);
   registerScheduleTools(server, ao);
 }

@@ -54,7 +54,8 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
         if (principal.kind === 'runner' && operationId !== 'getHealth')
           throw forbiddenFor(
             principal,
-            operationId,
+            WRITES[operationId as keyof operations] ??
+              (operationId === 'getMetrics' ? 'read the metrics' : 'read blueprints'),
             "a runner's token is good only for the runtime's runner endpoints",
           );
         if (operationId === 'getMetrics' && isAgent(principal))

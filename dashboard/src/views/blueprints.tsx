@@ -9,7 +9,7 @@ import type {
   PermissionMode,
 } from '../../../sdk/types.js';
 import { describe } from '../api.js';
-import { useClient } from '../client-context.js';
+import { useAccess, useClient } from '../client-context.js';
 import { nameProblem } from '../names.js';
 import { go, href } from '../router.js';
 import { listPage } from '../sessions-page.js';
@@ -21,6 +21,7 @@ const USAGE_SAMPLE = 500;
 
 export function Blueprints({ selected }: { selected: string | undefined }) {
   const { client, guard } = useClient();
+  const { mayManage } = useAccess();
   const [agents, setAgents] = useState<Agent[]>();
   const [uses, setUses] = useState<Record<string, string>>({});
   const [error, setError] = useState<string>();
@@ -79,6 +80,13 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
       );
       go('blueprints');
     };
+    if (!mayManage)
+      return (
+        <section>
+          <p role="status">Only an admin changes blueprints.</p>
+          <a href={href('blueprints')}>All blueprints</a>
+        </section>
+      );
     // A form of its own for each blueprint: what was typed for one never carries over to another.
     return <BlueprintForm key={selected} agent={agent} onSaved={saved} />;
   }
@@ -87,9 +95,11 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
     <section aria-labelledby="bp-title">
       <div class="title-row">
         <h1 id="bp-title">Blueprints</h1>
-        <a class="button primary" href={href('blueprints', '+new')}>
-          New blueprint
-        </a>
+        {mayManage && (
+          <a class="button primary" href={href('blueprints', '+new')}>
+            New blueprint
+          </a>
+        )}
       </div>
       {error && (
         <p class="error" role="alert">
@@ -125,37 +135,39 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
                 {uses[a.name] ?? '…'} session{uses[a.name] === '1' ? '' : 's'}
               </a>
             </span>
-            <span class="buttons">
-              <button
-                type="button"
-                onClick={() =>
-                  void act(() =>
-                    client.agents.setStatus(a.name, a.status === 'active' ? 'inactive' : 'active').catch(guard),
-                  )
-                }
-              >
-                {a.status === 'active' ? 'Deactivate' : 'Activate'}
-              </button>
-              {confirming === a.name ? (
-                <span class="confirm" role="group" aria-label="Confirm delete">
-                  Delete blueprint <strong>{a.name}</strong>?
-                  <button
-                    type="button"
-                    class="danger"
-                    onClick={() => void act(() => client.agents.delete(a.name).catch(guard))}
-                  >
-                    Delete for good
-                  </button>
-                  <button type="button" onClick={() => setConfirming(undefined)}>
-                    Cancel
-                  </button>
-                </span>
-              ) : (
-                <button type="button" class="danger" onClick={() => setConfirming(a.name)}>
-                  Delete…
+            {mayManage && (
+              <span class="buttons">
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act(() =>
+                      client.agents.setStatus(a.name, a.status === 'active' ? 'inactive' : 'active').catch(guard),
+                    )
+                  }
+                >
+                  {a.status === 'active' ? 'Deactivate' : 'Activate'}
                 </button>
-              )}
-            </span>
+                {confirming === a.name ? (
+                  <span class="confirm" role="group" aria-label="Confirm delete">
+                    Delete blueprint <strong>{a.name}</strong>?
+                    <button
+                      type="button"
+                      class="danger"
+                      onClick={() => void act(() => client.agents.delete(a.name).catch(guard))}
+                    >
+                      Delete for good
+                    </button>
+                    <button type="button" onClick={() => setConfirming(undefined)}>
+                      Cancel
+                    </button>
+                  </span>
+                ) : (
+                  <button type="button" class="danger" onClick={() => setConfirming(a.name)}>
+                    Delete…
+                  </button>
+                )}
+              </span>
+            )}
           </li>
         ))}
       </ul>

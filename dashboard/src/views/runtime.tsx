@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { RuntimeInfo } from '../../../sdk/types.js';
 import { describe } from '../api.js';
 import { ago, formatDuration } from '../attention.js';
-import { useClient } from '../client-context.js';
+import { useAccess, useClient } from '../client-context.js';
 import { useNow, useSessionChanges } from '../live.js';
 import { href } from '../router.js';
 
@@ -10,6 +10,7 @@ const REFRESH_MS = 3000;
 
 export function RuntimeView() {
   const { client, guard } = useClient();
+  const { mayAct } = useAccess();
   const [info, setInfo] = useState<RuntimeInfo>();
   const [error, setError] = useState<string>();
   const [confirming, setConfirming] = useState(false);
@@ -134,26 +135,28 @@ export function RuntimeView() {
           </dd>
         </div>
       </dl>
-      <div class="card danger-zone">
-        <h2>Clean</h2>
-        <p class="muted">Stops every run and deletes every session with its events. Blueprints stay.</p>
-        {confirming ? (
-          <span class="confirm" role="group" aria-label="Confirm clean">
-            Delete <strong>every</strong> session?
-            <button type="button" class="danger" onClick={() => void clean()}>
-              Delete all sessions
+      {mayAct && (
+        <div class="card danger-zone">
+          <h2>Clean</h2>
+          <p class="muted">Stops every run and deletes every session with its events. Blueprints stay.</p>
+          {confirming ? (
+            <span class="confirm" role="group" aria-label="Confirm clean">
+              Delete <strong>every</strong> session?
+              <button type="button" class="danger" onClick={() => void clean()}>
+                Delete all sessions
+              </button>
+              <button type="button" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+            </span>
+          ) : (
+            <button type="button" class="danger" onClick={() => setConfirming(true)}>
+              Clean…
             </button>
-            <button type="button" onClick={() => setConfirming(false)}>
-              Cancel
-            </button>
-          </span>
-        ) : (
-          <button type="button" class="danger" onClick={() => setConfirming(true)}>
-            Clean…
-          </button>
-        )}
-        {cleaned && <p role="status">{cleaned}</p>}
-      </div>
+          )}
+          {cleaned && <p role="status">{cleaned}</p>}
+        </div>
+      )}
     </section>
   );
 }

@@ -150,6 +150,7 @@ export class PostgresSessionStore implements SessionStore {
     if (filter.parent !== undefined) where.push(`doc->>'parent' = ${param(filter.parent)}`);
     if (filter.waiting !== undefined)
       where.push(`(COALESCE((doc->>'pending_approvals')::int, 0) > 0) = ${param(filter.waiting)}`);
+    if (filter.names !== undefined) where.push(`name = ANY(${param([...filter.names])})`);
     if (after) {
       const at = param(after.updated_at);
       where.push(`(updated_at < ${at} OR (updated_at = ${at} AND name > ${param(after.name)}))`);
