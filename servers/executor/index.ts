@@ -385,7 +385,7 @@ class LocalExecutor implements Executor {
         retry: retried ? undefined : (answer) => retryFor(spec.output_schema, answer),
       });
       if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
-      if (await this.port.stopRequested(claim)) {
+      if (await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.stopRequested(claim))) {
         await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
         return;
       }
@@ -397,7 +397,7 @@ class LocalExecutor implements Executor {
       retried = true;
       resume = true;
       prompt = outcome.retry.prompt;
-      await this.port.startRetry(claim, prompt);
+      await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.startRetry(claim, prompt));
       // Said in the run's events: the answer before was rejected, and what follows is the retry.
       await this.record(entry, [{ type: 'output_retry', data: { attempt: 2, errors: outcome.retry.errors } }]);
       try {
@@ -412,7 +412,10 @@ class LocalExecutor implements Executor {
   private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
     const { spec } = claim;
     // A run in its output-schema retry: the stream holds the retry's output only.
-    const recorded = (await this.port.parsedEvents(claim)) - (claim.retry?.events_before ?? 0);
+    const parsed = await this.whileUnreachable(claim, 'its agent is followed once it is back', () =>
+      this.port.parsedEvents(claim),
+    );
+    const recorded = parsed - (claim.retry?.events_before ?? 0);
     const prompt = claim.retry?.prompt ?? spec.prompt;
     const adopted = adoptAgent(files);
     if (adopted) {
@@ -600,22 +603,26 @@ class LocalExecutor implements Executor {
     options: { force?: boolean; started?: boolean } = {},
   ): Promise<void> {
     if (entry.fenced) return;
-    const name = entry.claim.spec.session;
+    // The output waits in the run's files until the runtime is back.
+    const kept = await this.whileUnreachable(entry.claim, 'its events wait until it is back', () =>
+      this.port.record(entry.claim, events, options),
+    );
+    if (!kept) this.fence(entry);
+  }
+
+  /**
+   * `work` against the runtime, done again (with backoff) while the runtime or its database is away
+   * (a restart, a failover between runtimes), unless this executor is detaching.
+   */
+  private async whileUnreachable<T>(claim: ClaimedRun, waiting: string, work: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        if (!(await this.port.record(entry.claim, events, options))) this.fence(entry);
-        return;
+        return await work();
       } catch (error) {
-        // The database or the runtime is away (a restart): the output waits in the run's files until it is back.
-        if (isUnreachable(error) && !this.detaching) {
-          if (attempt === 0)
-            this.options.logger.warn(
-              `session '${name}': ${(error as Error).message}; its events wait until it is back`,
-            );
-          await sleep(backoffMs(attempt, 200));
-          continue;
-        }
-        throw error;
+        if (!isUnreachable(error) || this.detaching) throw error;
+        if (attempt === 0)
+          this.options.logger.warn(`session '${claim.spec.session}': ${(error as Error).message}; ${waiting}`);
+        await sleep(backoffMs(attempt, 200));
       }
     }
   }
