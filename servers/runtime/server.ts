@@ -246,7 +246,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         await scheduleStores.close();
         await webhooks.close();
         approvals.close();
-        leases.stop();
+        await leases.stop();
         await callbacks.close();
         await executor?.detach();
         await store.close();
