@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { unsupportedSetting } from '../../servers/common/agent-clis.js';
 import { codex, codexUsage, rolloutUsage } from '../../servers/executor/clis/codex.js';
 import { gemini } from '../../servers/executor/clis/gemini.js';
-import { unsupportedSetting } from '../../servers/executor/clis/index.js';
 import { opencode } from '../../servers/executor/clis/opencode.js';
 import type { CliAdapter, CliEvent, CliExit, CliRun, Usage } from '../../servers/executor/clis/types.js';
 
@@ -397,7 +397,7 @@ describe('agent CLI adapters', () => {
   it('refuses the settings a CLI cannot honour, naming the field', () => {
     assert.deepEqual(unsupportedSetting('gemini', {}, { fork: true }), {
       field: 'cli',
-      detail: 'gemini cannot fork a conversation headless',
+      detail: 'Gemini CLI cannot fork a conversation headless',
     });
     assert.equal(unsupportedSetting('codex', {}, { fork: true }), null);
     assert.equal(unsupportedSetting('codex', { approval: { timeout_s: 60 } })?.field, 'approval');

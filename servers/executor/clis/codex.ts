@@ -37,19 +37,6 @@ function mcpServer(server: Record<string, any>): Record<string, unknown> {
 
 export const codex: CliAdapter = {
   name: 'codex',
-  binEnv: 'AGENT_ORCHESTRATOR_CODEX_BIN',
-  defaultBin: 'codex',
-  login: '`codex login` (ChatGPT account) or OPENAI_API_KEY; its state is in CODEX_HOME (~/.codex)',
-  support: {
-    fork: true,
-    approval: false,
-    permissionModes: ['default', 'acceptEdits', 'bypassPermissions', 'plan'],
-    allowedTools: false,
-    disallowedTools: false,
-    systemPrompt: true,
-    mcpServers: true,
-    cost: false,
-  },
 
   async command(run: CliRun, context) {
     const mode = run.agent.permission_mode ?? context.defaultPermissionMode;

@@ -29,20 +29,6 @@ const EXIT_INPUT = 42;
 
 export const gemini: CliAdapter = {
   name: 'gemini',
-  binEnv: 'AGENT_ORCHESTRATOR_GEMINI_BIN',
-  defaultBin: 'gemini',
-  login:
-    'GEMINI_API_KEY (or Vertex AI variables), or `gemini` once interactively (Google login); its state is in GEMINI_CLI_HOME (~)/.gemini',
-  support: {
-    fork: false,
-    approval: false,
-    permissionModes: ['default', 'acceptEdits', 'bypassPermissions', 'plan'],
-    allowedTools: true,
-    disallowedTools: true,
-    systemPrompt: 'replaces',
-    mcpServers: true,
-    cost: false,
-  },
 
   async command(run, context) {
     const mode = run.agent.permission_mode ?? context.defaultPermissionMode;

@@ -12,19 +12,6 @@ const AGENT = 'aof';
 
 export const opencode: CliAdapter = {
   name: 'opencode',
-  binEnv: 'AGENT_ORCHESTRATOR_OPENCODE_BIN',
-  defaultBin: 'opencode',
-  login: '`opencode auth login` (a provider key or account); its state is in XDG_DATA_HOME (~/.local/share)/opencode',
-  support: {
-    fork: true,
-    approval: false,
-    permissionModes: ['default', 'acceptEdits', 'bypassPermissions', 'plan'],
-    allowedTools: false,
-    disallowedTools: true,
-    systemPrompt: 'replaces',
-    mcpServers: true,
-    cost: true,
-  },
 
   async command(run, context) {
     const mode = run.agent.permission_mode ?? context.defaultPermissionMode;

@@ -3,6 +3,7 @@
  * and how to read what it prints (a normaliser from its JSON event stream to aof's events). One
  * module per CLI in this folder; `index.ts` names them.
  */
+import type { CliName } from '../../common/agent-clis.js';
 import type { components as RegistryComponents } from '../../../sdk/generated/registry.js';
 import type { components } from '../../../sdk/generated/runtime.js';
 
@@ -10,11 +11,7 @@ export type EventInput = components['schemas']['EventInput'];
 export type Usage = components['schemas']['Usage'];
 type Registry = RegistryComponents['schemas'];
 
-/** The agent CLIs aof runs. */
-export const CLI_NAMES = ['claude', 'codex', 'gemini', 'opencode'] as const;
-export type CliName = (typeof CLI_NAMES)[number];
-
-export const isCliName = (value: unknown): value is CliName => CLI_NAMES.includes(value as CliName);
+export type { CliName } from '../../common/agent-clis.js';
 
 /**
  * What one run asks of its CLI: the parts of the run's RunSpec an adapter reads (the conversation,
@@ -108,36 +105,8 @@ export interface Normaliser {
   readonly turns: number;
 }
 
-/** A blueprint setting a CLI cannot honour: refused when the blueprint or session is made (409 `unsupported`). */
-export interface Unsupported {
-  /** The field, as the contract names it (`cli`, `permission_mode`, `allowed_tools`, ...). */
-  field: string;
-  detail: string;
-}
-
-/** What a CLI supports in aof, for the docs' table and the create-time checks. */
-export interface CliSupport {
-  fork: boolean;
-  /** aof's approval mode (a person answers each tool use). */
-  approval: boolean;
-  permissionModes: ReadonlyArray<Registry['PermissionMode']>;
-  allowedTools: boolean;
-  disallowedTools: boolean;
-  /** The blueprint's system prompt is added to the CLI's own (true) or replaces it ('replaces'). */
-  systemPrompt: true | 'replaces';
-  mcpServers: boolean;
-  /** The CLI reports a cost; else aof estimates it from its price table. */
-  cost: boolean;
-}
-
 export interface CliAdapter {
   name: CliName;
-  /** The variable naming its executable, and the name looked up on PATH without it. */
-  binEnv: string;
-  defaultBin: string;
-  /** How the user logs the CLI in (for the docs and error messages). */
-  login: string;
-  support: CliSupport;
   /** The run's command; it may read the user's config of the CLI (`context.env`), it writes nothing. */
   command(run: CliRun, context: CliContext): Promise<CliCommand>;
   normaliser(run: Pick<CliRun, 'prompt' | 'agent'>, options?: { priorUsage?: Usage | null }): Normaliser;
