@@ -1085,6 +1085,7 @@ export interface components {
         /** @description The blueprint's settings as they were when the session was created; applied on every run. */
         Blueprint: {
             name: components["schemas"]["Name"];
+            cli?: components["schemas"]["AgentCli"];
             system_prompt?: components["schemas"]["SystemPrompt"];
             mcp_servers?: components["schemas"]["McpServers"];
             model?: components["schemas"]["Model"];
@@ -1214,6 +1215,9 @@ export interface components {
         EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup";
         SessionStartData: {
             claude_session_id?: string;
+            cli?: components["schemas"]["AgentCli"];
+            /** @description The agent CLI's own id of the conversation (Codex's thread, OpenCode's session); it becomes the session's `claude_session_id` */
+            cli_session_id?: string;
             model?: string;
             cwd?: string;
             permission_mode?: string;
@@ -1543,6 +1547,7 @@ export interface components {
          *     - `nothing-to-merge` [409]: the target branch has everything the session's branch holds already
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
+         *     - `unsupported` [409]: the blueprint's agent CLI cannot do what was asked (fork on Gemini CLI, approval mode on any CLI but claude, a tool list it cannot apply); `errors` names the field
          *     - `payload-too-large` [413]: the request body is over the limit
          *     - `unsupported-media-type` [415]: the body is not `application/json`
          *     - `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory
@@ -1559,7 +1564,7 @@ export interface components {
          *     - `runner-version` [409]: the runner's aof version is not the runtime's
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "unsupported";
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
          *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
@@ -1567,6 +1572,14 @@ export interface components {
          *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
          */
         OutputSchema: Record<string, unknown>;
+        /**
+         * @description The agent CLI that runs the blueprint's sessions: Claude Code (`claude`, the default), OpenAI's
+         *     Codex CLI, Google's Gemini CLI or OpenCode, each the user's own install, logged in as the user.
+         *     Settings a CLI cannot honour are refused (409 `unsupported`, naming the field); docs/agent-clis.md
+         *     has the table.
+         * @enum {string}
+         */
+        AgentCli: "claude" | "codex" | "gemini" | "opencode";
         SystemPrompt: string;
         StringMap: {
             [key: string]: string;

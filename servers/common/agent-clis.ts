@@ -5,6 +5,7 @@
  * adapters (servers/executor/clis) run them; docs/agent-clis.md has the same table for people.
  */
 import type { components } from '../../sdk/generated/registry.js';
+import { HttpProblem } from './problem.js';
 
 type PermissionMode = components['schemas']['PermissionMode'];
 
@@ -142,4 +143,22 @@ export function unsupportedSetting(
     return { field: 'disallowed_tools', detail: `${name} cannot turn tools off by name` };
   }
   return null;
+}
+
+/**
+ * Throws 409 `unsupported` naming the field (under `prefix`, e.g. `body`) when `cli` cannot honour
+ * `settings`; a blueprint that names no CLI runs on Claude Code.
+ */
+export function checkCliSettings(
+  cli: CliName | null | undefined,
+  settings: AgentSettings,
+  options: { fork?: boolean; prefix?: string } = {},
+): void {
+  const refused = unsupportedSetting(cli ?? DEFAULT_CLI, settings, options);
+  if (!refused) return;
+  const field = options.prefix ? `${options.prefix}.${refused.field}` : refused.field;
+  throw new HttpProblem(409, `${field}: ${refused.detail}`, {
+    errors: [{ field, message: refused.detail }],
+    code: 'unsupported',
+  });
 }

@@ -37,6 +37,7 @@ export const PROBLEM_CODES = {
   'branch-checked-out': 409,
   'merge-conflict': 409,
   'nothing-to-merge': 409,
+  unsupported: 409,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'project-dir-invalid': 422,

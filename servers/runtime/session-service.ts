@@ -961,6 +961,7 @@ export class SessionService {
     const { status, ...blueprint } = agent;
     const keep: Blueprint = { name: blueprint.name };
     for (const key of [
+      'cli',
       'system_prompt',
       'mcp_servers',
       'model',
@@ -999,7 +1000,11 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, a
   if (run.state === 'queued' && input.type !== 'session_stop') startRun(run, at);
   switch (input.type) {
     case 'session_start':
-      if (input.data.claude_session_id) session.claude_session_id = input.data.claude_session_id;
+      // The CLI's own id when it names conversations itself (Codex, OpenCode): resume and fork use it.
+      {
+        const id = input.data.claude_session_id ?? input.data.cli_session_id;
+        if (id) session.claude_session_id = id;
+      }
       session.conversation_started = true;
       if (input.data.model) session.model = input.data.model;
       break;
