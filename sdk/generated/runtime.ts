@@ -759,11 +759,7 @@ export interface components {
             };
             /** @description The agent CLI and its settings, from the session's blueprint (applied on every run) */
             agent: {
-                /**
-                 * @description Which agent CLI runs the run
-                 * @enum {string}
-                 */
-                cli: "claude";
+                cli: components["schemas"]["AgentCli"];
                 system_prompt: components["schemas"]["SystemPrompt"] | null;
                 model: components["schemas"]["Model"] | null;
                 /** @description Null for the executor's default (in approval mode, `default`) */

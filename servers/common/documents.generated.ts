@@ -2843,11 +2843,7 @@ export const runtimeDocument: OpenApiDocument = {
             "description": "The agent CLI and its settings, from the session's blueprint (applied on every run)",
             "properties": {
               "cli": {
-                "type": "string",
-                "enum": [
-                  "claude"
-                ],
-                "description": "Which agent CLI runs the run"
+                "$ref": "registry.yaml#/components/schemas/AgentCli"
               },
               "system_prompt": {
                 "oneOf": [

@@ -23,6 +23,8 @@ import {
   type WorktreeSetupData,
 } from './worktree-setup.js';
 import { withoutServerSecrets } from '../executor/index.js';
+import { cliTag } from '../executor/clis/index.js';
+import type { CliName } from '../common/agent-clis.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal,
@@ -363,7 +365,7 @@ export class SessionService {
       ...(limits ? { limits } : {}),
       ...(input.webhook_url ? { webhook_url: input.webhook_url } : {}),
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
-      ...(input.runner_tags?.length ? { runner_tags: [...new Set(input.runner_tags)] } : {}),
+      ...runnerTags(input.runner_tags, found ? blueprint?.cli : undefined),
     };
     const inserted = await this.exclusive(input.name, async (tx, told) => {
       if (!(await tx.sessions.insert(session))) return false;
@@ -980,6 +982,16 @@ export class SessionService {
       ...(blueprint.worktree_setup ? { worktree_setup: blueprint.worktree_setup } : {}),
     };
   }
+}
+
+/**
+ * The tags a runner needs to run the session: the ones asked for, and for a CLI other than Claude
+ * Code its tag (runners tag themselves with the CLIs they have).
+ */
+function runnerTags(asked: readonly string[] | undefined, cli: CliName | undefined): { runner_tags?: string[] } {
+  const tags = new Set(asked ?? []);
+  if (cli && cli !== 'claude') tags.add(cliTag(cli));
+  return tags.size ? { runner_tags: [...tags] } : {};
 }
 
 /** The reason of a stop someone asked for (not a limit): not the signal it was carried out with. */

@@ -1,7 +1,8 @@
-// The agent CLIs aof runs besides Claude Code, each the pinned CLI against the fake model on loopback:
-// the command each adapter builds starts the CLI, and its normaliser reads what the CLI printed.
-// Few starts per CLI: a plain answer after a shell tool call, a resume that sees the first turn, an
-// API error. Set RECORD_CLI_STREAMS=1 to write the streams again to test/support/cli-streams/.
+// The agent CLIs aof runs, each the pinned CLI against the fake model on loopback. First each adapter
+// alone, under strace: the command it builds starts the CLI, the CLI reaches nothing but the fake, its
+// normaliser reads what the CLI printed. Then the scenarios through aof (a runtime and its executor),
+// parameterised over the four CLIs, with few starts per CLI. Set RECORD_CLI_STREAMS=1 to write the
+// first part's streams again to test/support/cli-streams/.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { adapterFor, writeCliFiles } from '../../servers/executor/clis/index.js';
 import type { CliEvent, CliRun, Usage } from '../../servers/executor/clis/types.js';
-import { inheritedEnv } from '../support/claude-env.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { ApiError, type Orchestrator } from '../../sdk/index.js';
+import { inheritedEnv, TEST_MODEL } from '../support/claude-env.js';
+import { eventually } from '../support/processes.js';
+import { TestStack } from '../support/stack.js';
 import { cliBins, cliModels, cliTestEnv, type OtherCli, shellTools } from '../support/cli-env.js';
 import { startFakeModel, type FakeModel } from '../support/fake-model.js';
 
@@ -173,38 +178,6 @@ describe('agent CLIs: the adapters on the pinned CLIs', function () {
         assert.match(answer.text ?? '', new RegExp(`The tool said: .*${marker}`, 's'));
         assert.ok(answer.usage && answer.usage.input_tokens > 0 && answer.usage.output_tokens > 0, 'usage counted');
       });
-
-      it('resumes: the second run sees the first turn', async () => {
-        assert.ok(first?.sessionId, 'needs the first run');
-        fake.respond((req) => {
-          const seen = JSON.stringify(req.body.messages);
-          return { text: `second: saw first turn ${seen.includes('The tool said') ? 'yes' : 'no'}` };
-        });
-        const second = await run('and now?', { id: first.sessionId!, started: true, fork_of: null }, 'resume');
-        assert.equal(second.code, 0, second.stderr);
-        assert.equal(second.sessionId, first.sessionId, 'the same conversation');
-        const answer = result(second);
-        assert.equal(answer.text, 'second: saw first turn yes');
-        assert.ok(answer.usage && answer.usage.input_tokens > 0);
-        if (cli === 'codex') {
-          // Codex reports the thread's running total; the run's own usage is what this run added.
-          const total = JSON.parse(second.stdout.split('\n').find((l) => l.includes('"turn.completed"'))!).usage;
-          assert.equal(answer.usage.input_tokens, total.input_tokens - first.usage!.input_tokens);
-        }
-      });
-
-      it("ends with a failed result carrying the API's message when the model API refuses", async () => {
-        fake.respond(() => ({ error: { status: 400, message: 'the fake refuses this request' } }));
-        const failed = await run(
-          'fail',
-          { id: cli === 'gemini' ? randomUUID() : null, started: false, fork_of: null },
-          'error',
-        );
-        assert.notEqual(failed.code, 0);
-        const answer = result(failed);
-        assert.equal(answer.is_error, true);
-        assert.deepEqual(answer.errors, ['the fake refuses this request']);
-      });
     });
   }
 });
@@ -219,4 +192,180 @@ function inetTargets(trace: string): string[] {
     targets.add(`${address ?? '?'}:${port ?? '?'}`);
   }
   return [...targets];
+}
+
+// The same CLIs through aof: a blueprint names its CLI, the runtime's executor runs it.
+describe('agent CLIs: sessions through aof on each CLI', function () {
+  this.timeout(180_000);
+  const ALL = ['claude', ...CLIS] as const;
+  let stack: TestStack;
+  let ao: Orchestrator;
+  let home: string;
+
+  before(async () => {
+    stack = await TestStack.start({ executorOptions: { stopGraceMs: 2000 } });
+    home = path.join(stack.root, 'cli-home');
+    let env: Record<string, string> = { ...stack.agentEnv };
+    for (const cli of CLIS) env = { ...env, ...(await cliTestEnv(cli, stack.fake.url, home)) };
+    // One runtime for all four CLIs: restarted with their config and their pinned binaries.
+    await stack.restartRuntimeWith({
+      env,
+      cliBins: { codex: cliBins.codex, gemini: cliBins.gemini, opencode: cliBins.opencode },
+    });
+    ao = stack.client();
+    for (const cli of ALL) {
+      await ao.agents.create({
+        name: `on-${cli}`,
+        description: `runs on ${cli}`,
+        cli,
+        model: cli === 'claude' ? TEST_MODEL : cliModels[cli],
+      });
+    }
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  const eventsOf = async (name: string) => (await ao.sessions.listEvents(name, { limit: 1000 })).events;
+
+  for (const cli of ALL) {
+    describe(cli, () => {
+      const name = `work-${cli}`;
+
+      it('answers after a shell tool call whose output the model saw; events, usage and the CLI session id are kept', async () => {
+        const marker = `marker-${randomUUID().slice(0, 8)}`;
+        const tool = shellTools[cli];
+        stack.fake.respond((req) =>
+          req.toolResults.length === 0
+            ? { text: 'Running it.', toolUse: { name: tool.name, input: tool.input(`echo ${marker}`) } }
+            : { text: `The tool said: ${req.toolResults.map((r) => r.text).join(' | ')}` },
+        );
+        await ao.sessions.create({ name, prompt: 'run the command', agent: `on-${cli}` });
+        const result = await ao.sessions.waitForResult(name, { timeoutMs: 150_000 });
+        assert.equal(result.state, 'finished', `${result.error}`);
+        assert.match(result.result ?? '', new RegExp(`The tool said: .*${marker}`, 's'));
+        const events = await eventsOf(name);
+        const types = events.map((e) => e.type);
+        for (const type of ['session_start', 'message', 'pre_tool', 'post_tool', 'result', 'session_stop'])
+          assert.ok(types.includes(type as never), `a ${type} event in ${types.join(',')}`);
+        const post = events.find((e) => e.type === 'post_tool')!;
+        assert.match(String((post.data as { output: string }).output), new RegExp(marker));
+        const session = await ao.sessions.get(name);
+        assert.equal(session.blueprint?.cli ?? 'claude', cli);
+        // Only a runner that has the CLI runs it (this runtime's own executor found them all).
+        assert.deepEqual(session.runner_tags ?? [], cli === 'claude' ? [] : [`cli-${cli}`]);
+        const start = events.find((e) => e.type === 'session_start')!.data as Record<string, string>;
+        assert.equal(session.claude_session_id, start.claude_session_id ?? start.cli_session_id);
+        const run = session.runs[0]!;
+        assert.ok(run.usage && run.usage.input_tokens > 0 && run.usage.output_tokens > 0, 'usage counted');
+        assert.ok(session.totals.cost_usd > 0, 'a cost, reported or estimated');
+      });
+
+      it('resumes: the second run sees the first turn', async () => {
+        stack.fake.respond((req) => ({
+          text: `saw the first turn: ${JSON.stringify(req.body.messages).includes('The tool said') ? 'yes' : 'no'}`,
+        }));
+        await ao.sessions.resume(name, { prompt: 'and now?' });
+        const result = await ao.sessions.waitForResult(name, { timeoutMs: 150_000 });
+        assert.equal(result.state, 'finished', `${result.error}`);
+        assert.equal(result.result, 'saw the first turn: yes');
+        const session = await ao.sessions.get(name);
+        assert.ok(session.runs[1]!.usage!.input_tokens > 0);
+        if (cli === 'codex') {
+          // Codex reports the thread's running total: the second run (one request) counts only its own,
+          // less than the first run's two requests together.
+          assert.ok(session.runs[1]!.usage!.input_tokens < session.runs[0]!.usage!.input_tokens);
+        }
+      });
+
+      it("fails a run with the API's message when the model API refuses", async () => {
+        stack.fake.respond(() => ({ error: { status: 400, message: `the fake refuses ${cli}` } }));
+        await ao.sessions.create({ name: `refused-${cli}`, prompt: 'fail', agent: `on-${cli}` });
+        const result = await ao.sessions.waitForResult(`refused-${cli}`, { timeoutMs: 150_000 });
+        assert.equal(result.state, 'failed');
+        assert.match(result.error ?? '', new RegExp(`the fake refuses ${cli}`));
+      });
+
+      it('stops a run: no process of it is left', async () => {
+        stack.fake.respond(() => ({ text: 'too late', delayMs: 120_000 }));
+        const stopped = `stopped-${cli}`;
+        const before = stack.fake.requests.length;
+        await ao.sessions.create({ name: stopped, prompt: 'wait', agent: `on-${cli}` });
+        // Stopped while it waits for the model: the CLI and everything it started are running.
+        await eventually('the CLI asked the model', () => stack.fake.requests.length > before, 120_000);
+        const pid = Number(
+          (await readFile(path.join(stack.dataDir, 'runs', stopped, '1', 'pid'), 'utf8')).split(' ')[0],
+        );
+        await ao.sessions.stop(stopped);
+        const result = await ao.sessions.waitForResult(stopped, { timeoutMs: 60_000 });
+        assert.equal(result.state, 'stopped');
+        assert.deepEqual(processesInGroup(pid), [], 'no process of the run is left');
+      });
+    });
+  }
+
+  // After the runs above: across CLIs.
+  describe('across CLIs', () => {
+    it("a Claude Code parent gets a Codex child's callback", async () => {
+      stack.fake.respond((req) => {
+        if (req.wire === 'openai') return { text: 'the codex child reports: all good' };
+        const text = req.lastUserText;
+        return {
+          text: text.includes('callback from the Agent Orchestrator') ? `parent read: ${text}` : 'lead waiting',
+        };
+      });
+      await ao.sessions.create({ name: 'lead', prompt: 'lead', agent: 'on-claude' });
+      assert.equal((await ao.sessions.waitForResult('lead', { timeoutMs: 60_000 })).state, 'finished');
+      await ao.sessions.create({
+        name: 'codex-child',
+        prompt: 'check',
+        agent: 'on-codex',
+        parent: 'lead',
+        callback: true,
+      });
+      assert.equal(
+        (await ao.sessions.waitForResult('codex-child', { timeoutMs: 60_000 })).result,
+        'the codex child reports: all good',
+      );
+      const parent = await eventually(
+        'the parent resumed by the callback',
+        async () => {
+          const lead = await ao.sessions.get('lead');
+          return lead.runs.length === 2 && ['finished', 'failed'].includes(lead.runs[1]!.state) ? lead : null;
+        },
+        90_000,
+      );
+      assert.equal(parent.runs[1]!.state, 'finished');
+      assert.match(parent.runs[1]!.result ?? '', /parent read: .*the codex child reports: all good/s);
+    });
+
+    it('refuses a fork on Gemini CLI: 409 unsupported, naming cli', async () => {
+      const refused = await ao.sessions.fork('work-gemini', { name: 'gemini-fork', prompt: 'x' }).then(
+        () => null,
+        (error: unknown) => error as ApiError,
+      );
+      assert.ok(refused instanceof ApiError, 'refused');
+      assert.deepEqual([refused.status, refused.code], [409, 'unsupported']);
+      assert.deepEqual(
+        refused.errors.map((e) => e.field),
+        ['cli'],
+      );
+    });
+  });
+});
+
+/** The live (not zombie) processes whose process group is `pgid`. */
+function processesInGroup(pgid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && Number(fields[2]) === pgid) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { unsupportedSetting } from '../../servers/common/agent-clis.js';
 import { codex, codexUsage, rolloutUsage } from '../../servers/executor/clis/codex.js';
 import { gemini } from '../../servers/executor/clis/gemini.js';
+import { findClis } from '../../servers/executor/clis/index.js';
 import { opencode } from '../../servers/executor/clis/opencode.js';
 import type { CliAdapter, CliEvent, CliExit, CliRun, Usage } from '../../servers/executor/clis/types.js';
 
@@ -391,6 +392,32 @@ describe('agent CLI adapters', () => {
       [opencode, 'opencode-shell'],
     ] as const) {
       assert.deepEqual(normalise(adapter, name).events, normalise(adapter, name).events);
+    }
+  });
+
+  it('finds the CLIs a host has, as configured or on PATH, and tags the ones other than Claude Code', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'aof-cli-bins-'));
+    try {
+      for (const name of ['claude', 'my-codex', 'gemini']) {
+        await writeFile(path.join(dir, name), '#!/bin/sh\n', { mode: 0o755 });
+      }
+      await writeFile(path.join(dir, 'opencode'), 'not executable', { mode: 0o644 });
+      const clis = await findClis(
+        { claude: 'claude', codex: path.join(dir, 'my-codex'), gemini: 'gemini', opencode: 'opencode' },
+        dir,
+      );
+      assert.deepEqual(clis.found, {
+        claude: path.join(dir, 'claude'),
+        codex: path.join(dir, 'my-codex'),
+        gemini: path.join(dir, 'gemini'),
+      });
+      assert.deepEqual(clis.tags, ['cli-codex', 'cli-gemini']);
+      assert.match(
+        clis.summary,
+        /^agent CLIs found: claude \(.*\), codex \(.*\), gemini \(.*\); not found: opencode \(opencode\)$/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
