@@ -339,6 +339,21 @@ describe('agent CLIs: sessions through aof on each CLI', function () {
       assert.match(parent.runs[1]!.result ?? '', /parent read: .*the codex child reports: all good/s);
     });
 
+    it('re-adopts a Codex run across a restart of the runtime, and reads the rest of its output', async () => {
+      stack.fake.respond(() => ({ text: 'answered after the restart', delayMs: 4000 }));
+      const before = stack.fake.requests.length;
+      await ao.sessions.create({ name: 'adopted', prompt: 'slow', agent: 'on-codex' });
+      await eventually('Codex asked the model', () => stack.fake.requests.length > before, 60_000);
+      // The runtime goes away (its agents keep running) and comes back on the same data dir.
+      await stack.restartRuntime();
+      ao = stack.client();
+      const result = await ao.sessions.waitForResult('adopted', { timeoutMs: 60_000 });
+      assert.equal(result.state, 'finished', `${result.error}`);
+      assert.equal(result.result, 'answered after the restart');
+      const session = await ao.sessions.get('adopted');
+      assert.ok(session.runs[0]!.usage!.input_tokens > 0, 'usage read from the re-adopted stream');
+    });
+
     it('refuses a fork on Gemini CLI: 409 unsupported, naming cli', async () => {
       const refused = await ao.sessions.fork('work-gemini', { name: 'gemini-fork', prompt: 'x' }).then(
         () => null,
