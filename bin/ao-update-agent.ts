@@ -4,6 +4,7 @@ import { readSettings, SETTING_OPTIONS } from './lib/agent-options.js';
 
 /** The optional fields --clear can remove, as the API names them. */
 const CLEARABLE = [
+  'cli',
   'system_prompt',
   'model',
   'permission_mode',

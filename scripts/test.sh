@@ -28,6 +28,7 @@ if [ $# -eq 0 ]; then
     test/dashboard/dashboard.test.ts
     test/runtime/store-retention.test.ts
     test/runtime/executor.test.ts
+    test/runtime/agent-clis.test.ts
   )
   shopt -s globstar
   first=()

@@ -1,16 +1,23 @@
 /** The blueprint settings `ao-create-agent` and `ao-update-agent` take, checked and read alike. */
 import { CliError, listOption, stringOption, type OptionSpec, type Options } from './cli.js';
 import { OUTPUT_SCHEMA_OPTION, readOutputSchema } from './output-schema-option.js';
+import { CLI_NAMES, type CliName } from '../../servers/common/agent-clis.js';
 
 export const PERMISSION_MODES = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
 
 /** The settings options, after -d and -s, which each command words its own way. */
 export const SETTING_OPTIONS: OptionSpec[] = [
   {
+    name: 'cli',
+    type: 'string',
+    value: 'CLI',
+    description: `The agent CLI that runs its sessions: ${CLI_NAMES.join(', ')} (default claude; docs/agent-clis.md)`,
+  },
+  {
     name: 'model',
     type: 'string',
     value: 'MODEL',
-    description: 'Claude model, e.g. sonnet, opus or a full model name',
+    description: 'The model, as its CLI names it, e.g. sonnet or opus (claude), gpt-5 (codex), gemini-2.5-pro',
   },
   {
     name: 'permission-mode',
@@ -76,6 +83,7 @@ export const SETTING_OPTIONS: OptionSpec[] = [
 ];
 
 export interface Settings {
+  cli?: CliName;
   model?: string;
   permission_mode?: 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan';
   allowed_tools?: string[];
@@ -97,7 +105,12 @@ export async function readSettings(options: Options): Promise<Settings> {
     );
   }
   const model = stringOption(options, 'model');
+  const cli = stringOption(options, 'cli');
+  if (cli !== undefined && !CLI_NAMES.includes(cli as CliName)) {
+    throw new CliError(`--cli must be one of ${CLI_NAMES.join(', ')}, not '${cli}'`, 'usage');
+  }
   return {
+    ...(cli !== undefined ? { cli: cli as CliName } : {}),
     ...(model !== undefined ? { model } : {}),
     ...(permissionMode ? { permission_mode: permissionMode as Settings['permission_mode'] } : {}),
     ...toolList(options, 'allowed-tools', 'allowed_tools'),

@@ -181,6 +181,14 @@ export interface components {
             timeout_seconds?: number;
         };
         /**
+         * @description The agent CLI that runs the blueprint's sessions: Claude Code (`claude`, the default), OpenAI's
+         *     Codex CLI, Google's Gemini CLI or OpenCode, each the user's own install, logged in as the user.
+         *     Settings a CLI cannot honour are refused (409 `unsupported`, naming the field); docs/agent-clis.md
+         *     has the table.
+         * @enum {string}
+         */
+        AgentCli: "claude" | "codex" | "gemini" | "opencode";
+        /**
          * @description Run the blueprint's sessions in approval mode: every tool use that the permission rules
          *     (`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval
          *     request in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.
@@ -205,6 +213,7 @@ export interface components {
         Agent: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
+            cli?: components["schemas"]["AgentCli"];
             system_prompt?: components["schemas"]["SystemPrompt"];
             mcp_servers?: components["schemas"]["McpServers"];
             model?: components["schemas"]["Model"];
@@ -225,6 +234,7 @@ export interface components {
         AgentCreate: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
+            cli?: components["schemas"]["AgentCli"];
             system_prompt?: components["schemas"]["SystemPrompt"];
             mcp_servers?: components["schemas"]["McpServers"];
             model?: components["schemas"]["Model"];
@@ -241,6 +251,7 @@ export interface components {
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
         AgentUpdate: {
             description?: components["schemas"]["Description"];
+            cli?: components["schemas"]["AgentCli"] | null;
             system_prompt?: components["schemas"]["SystemPrompt"] | null;
             mcp_servers?: components["schemas"]["McpServers"] | null;
             model?: components["schemas"]["Model"] | null;
@@ -317,6 +328,7 @@ export interface components {
          *     - `github-unavailable` [502]: GitHub's API did not answer, or failed
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
+         *     - `unsupported` [409]: the blueprint's agent CLI cannot do what was asked (fork on Gemini CLI, approval mode on any CLI but claude, a tool list it cannot apply); `errors` names the field
          *     - `payload-too-large` [413]: the request body is over the limit
          *     - `unsupported-media-type` [415]: the body is not `application/json`
          *     - `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory
@@ -339,7 +351,7 @@ export interface components {
          *     - `trigger-exists` [409]: a trigger by that name exists
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable" | "login-link-invalid";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable" | "login-link-invalid" | "unsupported";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

@@ -1063,11 +1063,7 @@ export interface components {
             };
             /** @description The agent CLI and its settings, from the session's blueprint (applied on every run) */
             agent: {
-                /**
-                 * @description Which agent CLI runs the run
-                 * @enum {string}
-                 */
-                cli: "claude";
+                cli: components["schemas"]["AgentCli"];
                 system_prompt: components["schemas"]["SystemPrompt"] | null;
                 model: components["schemas"]["Model"] | null;
                 /** @description Null for the executor's default (in approval mode, `default`) */
@@ -1564,6 +1560,7 @@ export interface components {
         /** @description The blueprint's settings as they were when the session was created; applied on every run. */
         Blueprint: {
             name: components["schemas"]["Name"];
+            cli?: components["schemas"]["AgentCli"];
             system_prompt?: components["schemas"]["SystemPrompt"];
             mcp_servers?: components["schemas"]["McpServers"];
             model?: components["schemas"]["Model"];
@@ -1699,6 +1696,9 @@ export interface components {
         EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup" | "output_retry";
         SessionStartData: {
             claude_session_id?: string;
+            cli?: components["schemas"]["AgentCli"];
+            /** @description The agent CLI's own id of the conversation (Codex's thread, OpenCode's session); it becomes the session's `claude_session_id` */
+            cli_session_id?: string;
             model?: string;
             cwd?: string;
             permission_mode?: string;
@@ -2049,6 +2049,7 @@ export interface components {
          *     - `github-unavailable` [502]: GitHub's API did not answer, or failed
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
+         *     - `unsupported` [409]: the blueprint's agent CLI cannot do what was asked (fork on Gemini CLI, approval mode on any CLI but claude, a tool list it cannot apply); `errors` names the field
          *     - `payload-too-large` [413]: the request body is over the limit
          *     - `unsupported-media-type` [415]: the body is not `application/json`
          *     - `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory
@@ -2071,7 +2072,7 @@ export interface components {
          *     - `trigger-exists` [409]: a trigger by that name exists
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable" | "login-link-invalid";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable" | "login-link-invalid" | "unsupported";
         /**
          * @description Exactly one of `cron` and `every`. Exactly one target: `session` (resume that session) or a new
          *     session each firing (`agent`, `session_name`, `project_dir`, `worktree`, `parent`, `limits`).
@@ -2243,6 +2244,14 @@ export interface components {
          *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
          */
         OutputSchema: Record<string, unknown>;
+        /**
+         * @description The agent CLI that runs the blueprint's sessions: Claude Code (`claude`, the default), OpenAI's
+         *     Codex CLI, Google's Gemini CLI or OpenCode, each the user's own install, logged in as the user.
+         *     Settings a CLI cannot honour are refused (409 `unsupported`, naming the field); docs/agent-clis.md
+         *     has the table.
+         * @enum {string}
+         */
+        AgentCli: "claude" | "codex" | "gemini" | "opencode";
         SystemPrompt: string;
         StringMap: {
             [key: string]: string;

@@ -524,6 +524,16 @@ export const registryDocument: OpenApiDocument = {
           }
         }
       },
+      "AgentCli": {
+        "type": "string",
+        "enum": [
+          "claude",
+          "codex",
+          "gemini",
+          "opencode"
+        ],
+        "description": "The agent CLI that runs the blueprint's sessions: Claude Code (`claude`, the default), OpenAI's\nCodex CLI, Google's Gemini CLI or OpenCode, each the user's own install, logged in as the user.\nSettings a CLI cannot honour are refused (409 `unsupported`, naming the field); docs/agent-clis.md\nhas the table.\n"
+      },
       "ApprovalPolicy": {
         "type": "object",
         "additionalProperties": false,
@@ -571,6 +581,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "description": {
             "$ref": "#/components/schemas/Description"
+          },
+          "cli": {
+            "$ref": "#/components/schemas/AgentCli"
           },
           "system_prompt": {
             "$ref": "#/components/schemas/SystemPrompt"
@@ -632,6 +645,9 @@ export const registryDocument: OpenApiDocument = {
           "description": {
             "$ref": "#/components/schemas/Description"
           },
+          "cli": {
+            "$ref": "#/components/schemas/AgentCli"
+          },
           "system_prompt": {
             "$ref": "#/components/schemas/SystemPrompt"
           },
@@ -678,6 +694,16 @@ export const registryDocument: OpenApiDocument = {
         "properties": {
           "description": {
             "$ref": "#/components/schemas/Description"
+          },
+          "cli": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/AgentCli"
+              },
+              {
+                "type": "null"
+              }
+            ]
           },
           "system_prompt": {
             "oneOf": [
@@ -874,7 +900,7 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `remote-not-found` [422]: the session's repository has no git remote by that name\n- `push-refused` [409]: the remote refused the push of the session's branch (git's words say why)\n- `github-not-configured` [409]: the runtime has no GitHub token (AGENT_ORCHESTRATOR_GITHUB_TOKEN)\n- `pull-request-refused` [409]: GitHub refused to open the pull request (its words say why)\n- `github-unavailable` [502]: GitHub's API did not answer, or failed\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's\n- `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes\n- `login-link-invalid` [403]: the dashboard login link is unknown, used already, or expired; ask for a new one (`aof dashboard`)\n- `schedule-not-found` [404]: no schedule by that name\n- `schedule-exists` [409]: a schedule by that name exists\n- `trigger-not-found` [404]: no trigger by that name\n- `trigger-exists` [409]: a trigger by that name exists\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `remote-not-found` [422]: the session's repository has no git remote by that name\n- `push-refused` [409]: the remote refused the push of the session's branch (git's words say why)\n- `github-not-configured` [409]: the runtime has no GitHub token (AGENT_ORCHESTRATOR_GITHUB_TOKEN)\n- `pull-request-refused` [409]: GitHub refused to open the pull request (its words say why)\n- `github-unavailable` [502]: GitHub's API did not answer, or failed\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `unsupported` [409]: the blueprint's agent CLI cannot do what was asked (fork on Gemini CLI, approval mode on any CLI but claude, a tool list it cannot apply); `errors` names the field\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's\n- `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes\n- `login-link-invalid` [403]: the dashboard login link is unknown, used already, or expired; ask for a new one (`aof dashboard`)\n- `schedule-not-found` [404]: no schedule by that name\n- `schedule-exists` [409]: a schedule by that name exists\n- `trigger-not-found` [404]: no trigger by that name\n- `trigger-exists` [409]: a trigger by that name exists\n",
         "enum": [
           "invalid-request",
           "unauthorized",
@@ -927,7 +953,8 @@ export const registryDocument: OpenApiDocument = {
           "github-not-configured",
           "pull-request-refused",
           "github-unavailable",
-          "login-link-invalid"
+          "login-link-invalid",
+          "unsupported"
         ]
       }
     }
@@ -3556,11 +3583,7 @@ export const runtimeDocument: OpenApiDocument = {
             "description": "The agent CLI and its settings, from the session's blueprint (applied on every run)",
             "properties": {
               "cli": {
-                "type": "string",
-                "enum": [
-                  "claude"
-                ],
-                "description": "Which agent CLI runs the run"
+                "$ref": "registry.yaml#/components/schemas/AgentCli"
               },
               "system_prompt": {
                 "oneOf": [
@@ -5100,6 +5123,9 @@ export const runtimeDocument: OpenApiDocument = {
           "name": {
             "$ref": "#/components/schemas/Name"
           },
+          "cli": {
+            "$ref": "registry.yaml#/components/schemas/AgentCli"
+          },
           "system_prompt": {
             "$ref": "registry.yaml#/components/schemas/SystemPrompt"
           },
@@ -5662,6 +5688,14 @@ export const runtimeDocument: OpenApiDocument = {
         "properties": {
           "claude_session_id": {
             "type": "string"
+          },
+          "cli": {
+            "$ref": "registry.yaml#/components/schemas/AgentCli"
+          },
+          "cli_session_id": {
+            "type": "string",
+            "maxLength": 200,
+            "description": "The agent CLI's own id of the conversation (Codex's thread, OpenCode's session); it becomes the session's `claude_session_id`"
           },
           "model": {
             "type": "string"

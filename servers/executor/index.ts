@@ -34,12 +34,19 @@ import {
 import { LineTail } from './line-tail.js';
 import { locateConversation, readConversation, restoreConversation } from './conversation-files.js';
 import { StreamParser } from './stream-parser.js';
+import { CLI_SUPPORT, type CliName } from '../common/agent-clis.js';
+import { outputInstruction } from '../common/output-schema.js';
+import type { Usage } from './clis/types.js';
+import { adapterFor, CliParser, writeCliFiles } from './clis/index.js';
+import type { CliAdapter, CliExit, CliRun } from './clis/types.js';
 
 export interface ExecutorOptions {
   dataDir: string;
   logger: Logger;
   /** The Claude Code CLI: a path, or a name looked up on PATH. */
   claudeBin: string;
+  /** The other agent CLIs (AGENT_ORCHESTRATOR_CODEX_BIN, ...): a path, or a name looked up on PATH. */
+  cliBins?: Partial<Record<CliName, string>> | undefined;
   /** Runs at once; the rest wait `queued`, first come first served. */
   maxConcurrent: number;
   /** Permission mode when the blueprint sets none. */
@@ -71,6 +78,7 @@ export function executorOptionsFromEnv(
   const max = Number(env.AGENT_ORCHESTRATOR_MAX_CONCURRENT);
   return {
     claudeBin: env.AGENT_ORCHESTRATOR_CLAUDE_BIN || 'claude',
+    cliBins: cliBinsFromEnv(env),
     maxConcurrent: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_CONCURRENT,
     permissionMode: env.AGENT_ORCHESTRATOR_PERMISSION_MODE || 'bypassPermissions',
     stopGraceMs: 5000,
@@ -79,12 +87,39 @@ export function executorOptionsFromEnv(
   };
 }
 
+/** Each agent CLI's executable: its variable (AGENT_ORCHESTRATOR_CODEX_BIN, ...), else its name on PATH. */
+export function cliBinsFromEnv(env: NodeJS.ProcessEnv): Record<CliName, string> {
+  const bins = {} as Record<CliName, string>;
+  for (const [cli, support] of Object.entries(CLI_SUPPORT) as Array<[CliName, (typeof CLI_SUPPORT)[CliName]]>) {
+    bins[cli] = env[support.binEnv] || support.defaultBin;
+  }
+  return bins;
+}
+
+/** What a run's output parser tells while the run goes (Claude Code's StreamParser, or another CLI's). */
+export interface RunProgress {
+  billedUsage(): Usage | null;
+  readonly turns: number;
+}
+
+/** Reads a run's output: Claude Code's StreamParser, or another CLI's normaliser (clis/). */
+interface RunParser extends RunProgress {
+  parse(line: string): EventInput[];
+  readonly result: { isError: boolean; text: string | null } | undefined;
+  /** Events the process's end brings (other CLIs). */
+  end?(exit: CliExit): EventInput[];
+  /** The CLI's conversation id, once its stream said it (other CLIs). */
+  readonly sessionId?: string | undefined;
+  /** The CLI's name for people. */
+  readonly title?: string;
+}
+
 /** What the executor's owner (the runtime, a runner) watches of each run. */
 export interface RunHooks {
   /** A run's process exists (or was re-adopted; `startedAt` is when it started); resolves to a function to call once it has ended. */
   started(spec: RunSpec, startedAt: string | null): Promise<() => void>;
   /** The run's output so far was recorded; `parser` knows what it was billed. */
-  progressed(spec: RunSpec, parser: StreamParser): void;
+  progressed(spec: RunSpec, parser: RunProgress): void;
 }
 
 /** What the runtime's session service asks of the executor (its RunScheduler). */
@@ -337,6 +372,11 @@ class LocalExecutor implements Executor {
       await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
       return;
     }
+    const adapter = spec.agent.cli === 'claude' ? undefined : adapterFor(spec.agent.cli);
+    if (adapter) {
+      await this.executeCli(claim, entry, files, adapter);
+      return;
+    }
     const bin = await resolveExecutable(this.options.claudeBin, this.options.env.PATH);
     if (!bin) {
       await this.fail(entry, cliNotFoundReason(this.options.claudeBin));
@@ -423,6 +463,109 @@ class LocalExecutor implements Executor {
     }
   }
 
+  /**
+   * A run on another agent CLI than Claude Code, through its adapter (clis/): its command, its own
+   * files, its stream read by its normaliser. The same loop as Claude Code's: a resume that finds no
+   * conversation opens it anew, an answer that breaks the output schema is asked again once.
+   */
+  private async executeCli(claim: ClaimedRun, entry: ActiveRun, files: RunFiles, adapter: CliAdapter): Promise<void> {
+    const { spec } = claim;
+    const support = CLI_SUPPORT[adapter.name];
+    const configured = this.options.cliBins?.[adapter.name] ?? support.defaultBin;
+    const bin = await resolveExecutable(configured, this.options.env.PATH);
+    if (!bin) {
+      await this.fail(entry, cliNotFoundReason(configured, support));
+      return;
+    }
+    const env = {
+      ...withoutServerSecrets(this.options.env),
+      ...spec.env.vars,
+      ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
+    };
+    let conversation: CliRun['conversation'] = {
+      id: spec.conversation.id || null,
+      started: spec.conversation.started,
+      fork_of: spec.conversation.fork_of,
+    };
+    let prompt = spec.prompt;
+    let retried = false;
+    for (let attempt = 0; ; attempt++) {
+      const run: CliRun = { ...spec, prompt, conversation };
+      let command: Awaited<ReturnType<CliAdapter['command']>>;
+      try {
+        command = await adapter.command(run, {
+          defaultPermissionMode: this.options.permissionMode,
+          runDir: files.dir,
+          sessionDir: cliSessionDir(this.runsDir, spec.session),
+          env,
+          outputInstruction: spec.output_schema ? outputInstruction(spec.output_schema) : undefined,
+        });
+        await writeCliFiles(command.files);
+        await Promise.all([
+          rm(files.exit, { force: true }),
+          writeFile(files.prompt, prompt, { mode: 0o600 }),
+          writeFile(files.stream, '', { mode: 0o600 }),
+          writeFile(files.stderr, '', { mode: 0o600 }),
+          writeFile(priorUsageFile(files), JSON.stringify(command.priorUsage ?? null), { mode: 0o600 }),
+        ]);
+      } catch (error) {
+        await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
+        return;
+      }
+      let agent: AgentProcess;
+      try {
+        agent = await spawnAgent(bin, command.args, files, spec.project_dir, { ...env, ...command.env });
+      } catch (error) {
+        const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
+          ? {
+              stage: 'spawn' as const,
+              projectDir: spec.project_dir,
+              projectDirProblem: await inspectProjectDir(spec.project_dir),
+            }
+          : { stage: 'run-files' as const, dir: files.dir };
+        await this.fail(entry, startFailureReason(error, where));
+        return;
+      }
+      entry.attach(agent);
+      if (attempt === 0) await this.record(entry, [], { started: true });
+      const parser = new CliParser(adapter.normaliser(run, { priorUsage: command.priorUsage ?? null }), support.title);
+      const outcome = await this.follow(entry, files, agent, 0, {
+        resumed: conversation.started,
+        prompt,
+        parser,
+        noConversation: (exit, stderr) => adapter.noConversation(exit, stderr, []),
+        retry: retried ? undefined : (answer) => retryFor(spec.output_schema, answer),
+      });
+      if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
+      if (await this.port.stopRequested(claim)) {
+        await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
+        return;
+      }
+      if (outcome === 'no-conversation') {
+        conversation = { ...conversation, started: false, fork_of: null };
+        continue;
+      }
+      retried = true;
+      conversation = { id: parser.sessionId ?? conversation.id, started: true, fork_of: null };
+      prompt = outcome.retry.prompt;
+      await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.startRetry(claim, prompt));
+      await this.record(entry, [{ type: 'output_retry', data: { attempt: 2, errors: outcome.retry.errors } }]);
+    }
+  }
+
+  /** How to read a run's output again (a re-adopted or ended run): its CLI's parser, as the run started it. */
+  private async parserFor(spec: RunSpec, prompt: string, files: RunFiles): Promise<RunParser> {
+    const adapter = spec.agent.cli === 'claude' ? undefined : adapterFor(spec.agent.cli);
+    if (!adapter) return new StreamParser(prompt);
+    const priorUsage = await readFile(priorUsageFile(files), 'utf8')
+      .then((text) => JSON.parse(text) as Usage | null)
+      .catch(() => null);
+    return new CliParser(
+      adapter.normaliser({ prompt, agent: spec.agent }, { priorUsage }),
+      CLI_SUPPORT[adapter.name].title,
+    );
+  }
+
   private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
     const { spec } = claim;
     // A run in its output-schema retry: the stream holds the retry's output only.
@@ -440,7 +583,7 @@ class LocalExecutor implements Executor {
       entry.attach(adopted);
       // Spawned before the last runtime could say so: running from now at the latest.
       if (!claim.running) await this.record(entry, [], { started: true });
-      await this.follow(entry, files, adopted, recorded, { prompt });
+      await this.follow(entry, files, adopted, recorded, { prompt, parser: await this.parserFor(spec, prompt, files) });
       return;
     }
     // The agent ended while no runtime was watching: collect what it wrote, then close the run.
@@ -449,7 +592,11 @@ class LocalExecutor implements Executor {
       exited: readExitCode(files).then((code) => ({ code, signal: null })),
       stop: async () => undefined,
     };
-    await this.follow(entry, files, ended, recorded, { prompt, lostReason: 'runtime restarted' });
+    await this.follow(entry, files, ended, recorded, {
+      prompt,
+      lostReason: 'runtime restarted',
+      parser: await this.parserFor(spec, prompt, files),
+    });
   }
 
   /**
@@ -484,13 +631,17 @@ class LocalExecutor implements Executor {
       resumed?: boolean;
       prompt: string;
       lostReason?: string;
-      retry?: ((answer: StreamParser['result']) => OutputRetry | null) | undefined;
+      retry?: ((answer: RunParser['result']) => OutputRetry | null) | undefined;
+      /** How to read the output; Claude Code's StreamParser by default. */
+      parser?: RunParser | undefined;
+      /** For other CLIs: whether their exit says a resume found no conversation. */
+      noConversation?: ((exit: CliExit, stderr: string) => boolean) | undefined;
     },
   ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: OutputRetry }> {
     const { claim } = entry;
     const { spec } = claim;
     const name = spec.session;
-    const parser = new StreamParser(options.prompt);
+    const parser: RunParser = options.parser ?? new StreamParser(options.prompt);
     const ended = await this.hooks?.started(spec, claim.startedAt ?? null);
     let toSkip = skip;
     let recorded = false;
@@ -533,12 +684,23 @@ class LocalExecutor implements Executor {
     await tail.finish();
     if (agent.pid) signalGroup(agent.pid, 'SIGKILL');
     if (noConversation) return 'no-conversation';
+    if (options.noConversation && options.resumed && !recorded) {
+      const stderr = await readFile(files.stderr, 'utf8').catch(() => '');
+      if (options.noConversation(exit, stderr)) return 'no-conversation';
+    }
+    // What the end brings (another CLI's result made from its stream), after any recorded before a restart.
+    const last = parser.end?.(exit) ?? [];
+    pending.push(...last.slice(Math.min(toSkip, last.length)));
     await flush();
     if (options.retry && exit.code === 0 && !entry.fenced) {
       const retry = options.retry(parser.result);
       if (retry) return { retry };
     }
-    await this.end(entry, await stopData(exit, parser, files, options.lostReason), await this.keptConversation(spec));
+    await this.end(
+      entry,
+      await stopData(exit, parser, files, options.lostReason),
+      spec.agent.cli === 'claude' ? await this.keptConversation(spec) : null,
+    );
     return 'ended';
   }
 
@@ -644,6 +806,12 @@ class LocalExecutor implements Executor {
   }
 }
 
+/** Where another CLI keeps a session's state on this host when aof keeps it apart (Gemini's home): with the session's runs. */
+const cliSessionDir = (runsDir: string, session: string) => join(runsDir, session, 'cli-home');
+
+/** What a run's conversation had been billed before it (Codex reports running totals), kept for a re-adopted run. */
+const priorUsageFile = (files: RunFiles) => join(files.dir, 'prior-usage.json');
+
 /** A conversation kept with its session fits in one report (the contract's 1.5 MB of base64). */
 const MAX_CONVERSATION_BYTES = 1_100_000;
 
@@ -716,14 +884,15 @@ function isNoConversation(events: EventInput[]): boolean {
  * How the run ended. Without a result line (stopped, crashed, lost), the usage is what the stream's
  * assistant messages billed so far (see StreamParser.billedUsage); with one, the result's totals win.
  */
-async function stopData(exit: Exit, parser: StreamParser, files: RunFiles, lostReason?: string): Promise<StopData> {
+async function stopData(exit: Exit, parser: RunParser, files: RunFiles, lostReason?: string): Promise<StopData> {
   const base = { exit_code: exit.code, signal: exit.signal };
+  const title = parser.title ?? 'Claude Code';
   if (parser.result) {
-    return { ...base, reason: parser.result.isError ? 'Claude Code reported an error' : 'completed' };
+    return { ...base, reason: parser.result.isError ? `${title} reported an error` : 'completed' };
   }
   const usage = parser.billedUsage();
   const billed = usage ? { usage } : {};
   const stderr =
     exit.signal || (exit.code === null && lostReason) ? '' : await readFile(files.stderr, 'utf8').catch(() => '');
-  return { ...base, ...billed, reason: exitReason(exit, stderr, lostReason) };
+  return { ...base, ...billed, reason: exitReason(exit, stderr, lostReason, title) };
 }

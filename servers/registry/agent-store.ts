@@ -6,6 +6,7 @@ export type AgentCreate = components['schemas']['AgentCreate'];
 export type AgentUpdate = components['schemas']['AgentUpdate'];
 
 const OPTIONAL_FIELDS = [
+  'cli',
   'system_prompt',
   'mcp_servers',
   'model',

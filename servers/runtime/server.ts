@@ -13,7 +13,14 @@ import { approvalHandlers } from './approval-handlers.js';
 import { writeRuntimeUrl } from '../common/runtime-url.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { openRuntimeStore } from './store/select-store.js';
-import { createExecutor, executorOptionsFromEnv, type ExecutorOptions, type RunHooks } from '../executor/index.js';
+import {
+  cliBinsFromEnv,
+  createExecutor,
+  executorOptionsFromEnv,
+  type ExecutorOptions,
+  type RunHooks,
+} from '../executor/index.js';
+import { findClis } from '../executor/clis/index.js';
 import { localRunPort } from './run-port.js';
 import { DEFAULT_LEASE_SECONDS } from './leases.js';
 import { RunLeases } from './run-leases.js';
@@ -153,14 +160,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         progressed: (name, usage, turns) => guard.noted(name, usage, turns),
       },
     });
-    const executor =
-      options.executor === 'none'
-        ? undefined
-        : await createExecutor(
-            localRunPort(sessions, leases, runnerName, { runtimeUrl: () => agentUrl, tracing: tracing !== undefined }),
-            { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions },
-            hooks,
-          );
+    let executor: Awaited<ReturnType<typeof createExecutor>> | undefined;
+    if (options.executor !== 'none') {
+      // Which agent CLIs this host has: the runs of the others wait for a runner that has them.
+      const settings = { ...executorOptionsFromEnv(), ...options.executorOptions };
+      const clis = await findClis(
+        { ...cliBinsFromEnv(settings.env), ...settings.cliBins, claude: settings.claudeBin },
+        settings.env.PATH,
+      );
+      options.logger.info(clis.summary);
+      executor = await createExecutor(
+        localRunPort(
+          sessions,
+          leases,
+          runnerName,
+          { runtimeUrl: () => agentUrl, tracing: tracing !== undefined },
+          clis.tags,
+        ),
+        { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions },
+        hooks,
+      );
+    }
     if (executor) sessions.useScheduler(executor);
     // After the re-adoption above: this runtime's own leases are renewed before any is judged expired.
     leases.startSweeping();

@@ -27,6 +27,8 @@ import {
   type WorktreeSetupData,
 } from './worktree-setup.js';
 import { withoutServerSecrets } from '../executor/index.js';
+import { cliTag } from '../executor/clis/index.js';
+import type { CliName } from '../common/agent-clis.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal,
@@ -386,7 +388,7 @@ export class SessionService {
       ...(limits ? { limits } : {}),
       ...(input.webhook_url ? { webhook_url: input.webhook_url } : {}),
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
-      ...(input.runner_tags?.length ? { runner_tags: [...new Set(input.runner_tags)] } : {}),
+      ...runnerTags(input.runner_tags, found ? blueprint?.cli : undefined),
       ...(by ? { created_by: by } : {}),
     };
     const inserted = await this.exclusive(input.name, async (tx, told) => {
@@ -1046,6 +1048,7 @@ export class SessionService {
     const { status, ...blueprint } = agent;
     const keep: Blueprint = { name: blueprint.name };
     for (const key of [
+      'cli',
       'system_prompt',
       'mcp_servers',
       'model',
@@ -1064,6 +1067,16 @@ export class SessionService {
       ...(blueprint.worktree_setup ? { worktree_setup: blueprint.worktree_setup } : {}),
     };
   }
+}
+
+/**
+ * The tags a runner needs to run the session: the ones asked for, and for a CLI other than Claude
+ * Code its tag (runners tag themselves with the CLIs they have).
+ */
+function runnerTags(asked: readonly string[] | undefined, cli: CliName | undefined): { runner_tags?: string[] } {
+  const tags = new Set(asked ?? []);
+  if (cli && cli !== 'claude') tags.add(cliTag(cli));
+  return tags.size ? { runner_tags: [...tags] } : {};
 }
 
 /** The notices that tell the other processes what a write told: its events (by number), then its changes. */

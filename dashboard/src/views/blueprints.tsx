@@ -17,6 +17,14 @@ import { useSubmit } from '../use-submit.js';
 import { Field } from './field.js';
 
 const PERMISSION_MODES: PermissionMode[] = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
+type AgentCli = NonNullable<Agent['cli']>;
+/** The agent CLIs a blueprint can name (docs/agent-clis.md says what each supports). */
+const CLIS: Array<{ value: AgentCli; label: string }> = [
+  { value: 'claude', label: 'Claude Code' },
+  { value: 'codex', label: 'Codex CLI' },
+  { value: 'gemini', label: 'Gemini CLI' },
+  { value: 'opencode', label: 'OpenCode' },
+];
 const USAGE_SAMPLE = 500;
 
 export function Blueprints({ selected }: { selected: string | undefined }) {
@@ -130,7 +138,7 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
               <span class="row-meta muted">{a.description}</span>
             </a>
             <span class="muted">
-              {a.model ?? 'default model'} ·{' '}
+              {CLIS.find((c) => c.value === (a.cli ?? 'claude'))?.label} · {a.model ?? 'default model'} ·{' '}
               <a href={href('agent', a.name)}>
                 {uses[a.name] ?? '…'} session{uses[a.name] === '1' ? '' : 's'}
               </a>
@@ -188,6 +196,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     description: agent?.description ?? '',
     system_prompt: agent?.system_prompt ?? '',
     mcp_servers: agent?.mcp_servers ? JSON.stringify(agent.mcp_servers, null, 2) : '',
+    cli: agent?.cli ?? '',
     model: agent?.model ?? '',
     permission_mode: agent?.permission_mode ?? '',
     allowed_tools: (agent?.allowed_tools ?? []).join(', '),
@@ -256,6 +265,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     const optional = {
       system_prompt: form.system_prompt || undefined,
       mcp_servers: mcp,
+      cli: (form.cli || undefined) as AgentCli | undefined,
       model: form.model.trim() || undefined,
       permission_mode: (form.permission_mode || undefined) as PermissionMode | undefined,
       allowed_tools: form.allowed_tools.trim() ? toolList(form.allowed_tools) : undefined,
@@ -313,6 +323,19 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
             onInput={set('mcp_servers')}
             placeholder='{ "files": { "command": "npx", "args": ["-y", "some-mcp-server"] } }'
           />
+        </Field>
+        <Field
+          id="bp-cli"
+          label="Agent CLI"
+          error={errors.cli}
+          hint="The CLI that runs its sessions; settings it cannot honour are refused"
+        >
+          <select id="bp-cli" name="cli" value={form.cli} onChange={set('cli')}>
+            <option value="">Claude Code (the default)</option>
+            {CLIS.filter((c) => c.value !== 'claude').map((c) => (
+              <option value={c.value}>{c.label}</option>
+            ))}
+          </select>
         </Field>
         <div class="grid2">
           <Field id="bp-model" label="Model" error={errors.model}>

@@ -120,6 +120,7 @@ export function toolSuite(ctx: SuiteContext): void {
       name: 'reviewer',
       description: 'Reviews code changes',
       status: 'active',
+      cli: 'claude',
       model: 'claude-sonnet-4-5',
       permission_mode: null,
     });
