@@ -1487,6 +1487,27 @@ export interface components {
                 run_duration_seconds: components["schemas"]["Quantiles"];
                 time_to_first_event_seconds: components["schemas"]["Quantiles"];
             };
+            /**
+             * @description This runtime's warm Claude Code processes (started before their runs, to answer in a tenth
+             *     of a cold start), per key: everything fixed when Claude Code starts (the binary, the project
+             *     dir, the blueprint's flags, the environment, the conversation a follow-up continues). Absent
+             *     when this runtime runs no agents itself or keeps none warm.
+             */
+            warm_pool?: components["schemas"]["WarmPoolKey"][];
+        };
+        WarmPoolKey: {
+            /** @description A hash of what is fixed at start */
+            key: string;
+            /** @description What it is for: the blueprint, the project dir, the session a follow-up resumes */
+            label: string;
+            /** @description Started and waiting for a run */
+            warm: number;
+            /** @description Taken by runs that are still running */
+            taken: number;
+            /** @description Runs that started on a warm process */
+            hits: number;
+            /** @description Runs of this key that started cold */
+            misses: number;
         };
         /** @description The median and the 90th percentile (nearest rank) of `count` values; null when there are none. */
         Quantiles: {

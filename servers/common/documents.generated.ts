@@ -5392,6 +5392,55 @@ export const runtimeDocument: OpenApiDocument = {
                 "$ref": "#/components/schemas/Quantiles"
               }
             }
+          },
+          "warm_pool": {
+            "type": "array",
+            "description": "This runtime's warm Claude Code processes (started before their runs, to answer in a tenth\nof a cold start), per key: everything fixed when Claude Code starts (the binary, the project\ndir, the blueprint's flags, the environment, the conversation a follow-up continues). Absent\nwhen this runtime runs no agents itself or keeps none warm.\n",
+            "items": {
+              "$ref": "#/components/schemas/WarmPoolKey"
+            }
+          }
+        }
+      },
+      "WarmPoolKey": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "key",
+          "label",
+          "warm",
+          "taken",
+          "hits",
+          "misses"
+        ],
+        "properties": {
+          "key": {
+            "type": "string",
+            "description": "A hash of what is fixed at start"
+          },
+          "label": {
+            "type": "string",
+            "description": "What it is for: the blueprint, the project dir, the session a follow-up resumes"
+          },
+          "warm": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Started and waiting for a run"
+          },
+          "taken": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Taken by runs that are still running"
+          },
+          "hits": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Runs that started on a warm process"
+          },
+          "misses": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Runs of this key that started cold"
           }
         }
       },

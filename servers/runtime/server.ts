@@ -31,6 +31,7 @@ import { runLog } from './run-log.js';
 import { runTraceparent, tracingEnabled } from '../common/trace-ids.js';
 import type { Tracing } from '../common/tracing.js';
 import { agentEnvironment } from './agent-environment.js';
+import { WarmCredentials } from './warm-credentials.js';
 import { agentOf } from './agent-credentials.js';
 import { Scopes } from './scope.js';
 import { Tokens } from './tokens.js';
@@ -102,6 +103,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     sessions.useRunObserver(runLog(options.logger));
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
+    const warmCredentials = new WarmCredentials(options.dataDir);
     const hooks: RunHooks = {
       env: (name, session, run, credential) => ({
         ...agentEnvironment(name, agentUrl, credential),
@@ -110,6 +112,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       }),
       started: (name, run) => guard.started(name, run),
       progressed: (name, run, parser) => guard.progressed(name, run, parser),
+      warm: {
+        credential: (slot) => warmCredentials.mint(slot),
+        bind: (name, run, credential) =>
+          warmCredentials.bind(name, run, credential, (hash) =>
+            sessions.updateRun(name, run, (stored) => {
+              stored.credential_hash = hash;
+            }),
+          ),
+      },
     };
     const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
     const webhookUrl = options.webhooks?.url;
@@ -170,7 +181,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         allowedHosts: options.allowedHosts,
         token: options.token,
         authenticate: async (credential) =>
-          (await agentOf(credential, (name) => sessions.getStored(name))) ?? (await tokens.principalOf(credential)),
+          (await agentOf(
+            credential,
+            (name) => sessions.getStored(name),
+            (given) => warmCredentials.bindingOf(given),
+          )) ?? (await tokens.principalOf(credential)),
         isPublic: dashboard.serves,
       },
       authorize: scopes.authorize(),

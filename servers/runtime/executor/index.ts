@@ -33,6 +33,9 @@ import { LineTail } from './line-tail.js';
 import { locateConversation, readConversation, restoreConversation } from './conversation-files.js';
 import { StreamParser } from './stream-parser.js';
 import { retryFor } from '../structured-output.js';
+import { WarmPool } from '../../executor/warm-pool.js';
+import { type ColdSpawn, WarmRuns } from '../../executor/warm-runs.js';
+import { warmOptionsFromEnv, type WarmOptions } from '../../executor/warm-options.js';
 
 export interface ExecutorOptions {
   dataDir: string;
@@ -51,6 +54,8 @@ export interface ExecutorOptions {
   pollMs?: number | undefined;
   /** Where the agents run, said in a failure to start them when it is not the runtime's host (a runner). */
   where?: string | undefined;
+  /** The pool of warm Claude Code processes (used when the hooks can bind their credentials). */
+  warm?: WarmOptions | undefined;
 }
 
 /**
@@ -70,6 +75,7 @@ export function executorOptionsFromEnv(
     permissionMode: env.AGENT_ORCHESTRATOR_PERMISSION_MODE || 'bypassPermissions',
     stopGraceMs: 5000,
     env,
+    warm: warmOptionsFromEnv(env),
   };
 }
 
@@ -81,13 +87,21 @@ export interface RunHooks {
   started(session: string, run: StoredRun): Promise<() => void>;
   /** The run's output so far was recorded; `parser` knows what it was billed. */
   progressed(session: string, run: StoredRun, parser: StreamParser): void;
+  /**
+   * Warm processes start before their run exists: each gets a credential of its own (`credential`),
+   * tied to the run that takes it (`bind`, also to give a run its own credential back).
+   */
+  warm?: {
+    credential(slot: string): string;
+    bind(session: string, run: number, credential: string): Promise<void>;
+  };
 }
 
 export interface Executor extends RunScheduler {
   /** Stops following the agents without stopping them; a restarted runtime re-adopts them. */
   detach(): Promise<void>;
-  /** Its cap and the sessions it runs now. */
-  snapshot(): { maxConcurrent: number; active: string[] };
+  /** Its cap, the sessions it runs now, and its warm processes per key. */
+  snapshot(): { maxConcurrent: number; active: string[]; warm?: ReturnType<WarmPool['figures']> };
 }
 
 class ActiveRun {
@@ -128,6 +142,7 @@ export async function createExecutor(
   for (const warning of await startWarnings({ ...settings, isRoot: process.getuid?.() === 0 }))
     settings.logger.warn(warning);
   const executor = new LocalExecutor(port, settings, hooks);
+  await executor.warm?.pool.start();
   await executor.recover();
   executor.start();
   return executor;
@@ -140,6 +155,7 @@ class LocalExecutor implements Executor {
   private timers: NodeJS.Timeout[] = [];
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly runsDir: string;
+  readonly warm: WarmRuns | undefined;
   private detaching = false;
   private signalDetach!: () => void;
   private readonly detached = new Promise<'detached'>((resolve) => {
@@ -152,6 +168,18 @@ class LocalExecutor implements Executor {
     private readonly hooks?: RunHooks,
   ) {
     this.runsDir = join(options.dataDir, 'runs');
+    const warm = options.warm;
+    if (hooks?.warm && warm && (warm.all || warm.max > 0)) {
+      const pool = new WarmPool({
+        warmDir: join(options.dataDir, 'warm'),
+        logger: options.logger,
+        max: warm.max,
+        idleTtlMs: warm.idleTtlSeconds * 1000,
+        all: warm.all,
+        slotEnv: (slot) => ({ AGENT_ORCHESTRATOR_API_TOKEN: hooks.warm!.credential(slot) }),
+      });
+      this.warm = new WarmRuns(pool, hooks.warm.bind, options.logger);
+    }
   }
 
   /** A run was queued: look for runs to start. */
@@ -190,7 +218,11 @@ class LocalExecutor implements Executor {
   }
 
   snapshot() {
-    return { maxConcurrent: this.options.maxConcurrent, active: [...this.active.keys()] };
+    return {
+      maxConcurrent: this.options.maxConcurrent,
+      active: [...this.active.keys()],
+      ...(this.warm ? { warm: this.warm.pool.figures() } : {}),
+    };
   }
 
   async forget(name: string): Promise<void> {
@@ -205,6 +237,7 @@ class LocalExecutor implements Executor {
     clearTimeout(this.beatTimer);
     this.signalDetach();
     await Promise.all([...this.active.values()].map((entry) => entry.done));
+    await this.warm?.pool.close();
   }
 
   /** Re-adopts the agents of the runs this runner holds (or collects what they left), or starts them. */
@@ -328,11 +361,7 @@ class LocalExecutor implements Executor {
     let prompt = run.prompt;
     let retried = false;
     for (let attempt = 0; ; attempt++) {
-      const args = claudeArgs(session, {
-        resume,
-        permissionMode: this.options.permissionMode,
-        mcpConfigPath: mcpServers ? files.mcpConfig : null,
-      });
+      const cold = this.coldSpawn(claim, bin, resume, mcpServers, files);
       let agent: AgentProcess;
       try {
         // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
@@ -346,16 +375,11 @@ class LocalExecutor implements Executor {
         return;
       }
       try {
-        agent = await spawnAgent(
-          bin,
-          args,
-          files,
-          session.project_dir,
-          agentEnv(session, {
-            ...withoutServerSecrets(this.options.env),
-            ...this.hooks?.env(name, session, run, claim.credential),
-          }),
-        );
+        const warm =
+          attempt === 0
+            ? await this.warm?.start(session, { ...run, credential: claim.credential }, files, prompt, cold)
+            : null;
+        agent = warm ?? (await spawnAgent(bin, cold.args, files, session.project_dir, cold.env));
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
           ? {
@@ -375,6 +399,8 @@ class LocalExecutor implements Executor {
         prompt,
         retry: retried ? undefined : (answer) => retryFor(session, run, answer),
       });
+      if (outcome === 'ended' && !entry.fenced)
+        this.warm?.ended(session, this.coldSpawn(claim, bin, true, mcpServers, files), Date.now());
       if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
       if (await this.port.stopRequested(claim)) {
         await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
@@ -396,6 +422,31 @@ class LocalExecutor implements Executor {
         return;
       }
     }
+  }
+
+  /** How a run of `claim` starts cold: the CLI, its flags, where and with which environment. */
+  private coldSpawn(
+    claim: ClaimedRun,
+    bin: string,
+    resume: boolean,
+    mcpServers: Record<string, unknown> | null,
+    files: RunFiles,
+  ): ColdSpawn {
+    const { session, run } = claim;
+    return {
+      bin,
+      args: claudeArgs(session, {
+        resume,
+        permissionMode: this.options.permissionMode,
+        mcpConfigPath: mcpServers ? files.mcpConfig : null,
+      }),
+      cwd: session.project_dir,
+      env: agentEnv(session, {
+        ...withoutServerSecrets(this.options.env),
+        ...this.hooks?.env(session.name, session, run, claim.credential),
+      }),
+      mcpServers,
+    };
   }
 
   private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
@@ -481,6 +532,12 @@ class LocalExecutor implements Executor {
     };
     const tail = new LineTail(files.stream, async (lines) => {
       let events = lines.flatMap((line) => parser.parse(line));
+      for (const event of events)
+        if (event.type === 'session_start') {
+          // What the store records too (a warm process opens the conversation it was started with).
+          if (event.data.claude_session_id) claim.session.claude_session_id = event.data.claude_session_id;
+          claim.session.conversation_started = true;
+        }
       if (options.resumed && !recorded && isNoConversation(events)) {
         noConversation = true;
         return;
