@@ -1093,6 +1093,8 @@ export interface components {
             disallowed_tools?: components["schemas"]["ToolList"];
             limits?: components["schemas"]["Limits"];
             approval?: components["schemas"]["ApprovalPolicy"];
+            warm?: components["schemas"]["WarmCount"];
+            warm_after_run?: components["schemas"]["WarmAfterRun"];
         };
         Session: {
             name: components["schemas"]["Name"];
@@ -1637,6 +1639,18 @@ export interface components {
              */
             ancestors_may_answer?: boolean;
         };
+        /**
+         * @description How many Claude Code processes the Agent Runtime keeps started and initialised for the
+         *     blueprint's next sessions, in the project dir it was last used in: a new session that takes one
+         *     shows its first answer in a tenth of a cold start. Each idle one holds about 160 MB. Default 0.
+         *     Not for approval mode or worktree sessions (each has a directory of its own).
+         */
+        WarmCount: number;
+        /**
+         * @description Seconds after each run of the blueprint's sessions during which a Claude Code process stays
+         *     started for the session's follow-up (a resume then skips the start). Default 0.
+         */
+        WarmAfterRun: number;
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

@@ -524,6 +524,18 @@ export const registryDocument: OpenApiDocument = {
           }
         }
       },
+      "WarmCount": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 16,
+        "description": "How many Claude Code processes the Agent Runtime keeps started and initialised for the\nblueprint's next sessions, in the project dir it was last used in: a new session that takes one\nshows its first answer in a tenth of a cold start. Each idle one holds about 160 MB. Default 0.\nNot for approval mode or worktree sessions (each has a directory of its own).\n"
+      },
+      "WarmAfterRun": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 3600,
+        "description": "Seconds after each run of the blueprint's sessions during which a Claude Code process stays\nstarted for the session's follow-up (a resume then skips the start). Default 0.\n"
+      },
       "ApprovalPolicy": {
         "type": "object",
         "additionalProperties": false,
@@ -605,6 +617,12 @@ export const registryDocument: OpenApiDocument = {
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
           },
+          "warm": {
+            "$ref": "#/components/schemas/WarmCount"
+          },
+          "warm_after_run": {
+            "$ref": "#/components/schemas/WarmAfterRun"
+          },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
           },
@@ -664,6 +682,12 @@ export const registryDocument: OpenApiDocument = {
           },
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
+          },
+          "warm": {
+            "$ref": "#/components/schemas/WarmCount"
+          },
+          "warm_after_run": {
+            "$ref": "#/components/schemas/WarmAfterRun"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -783,6 +807,26 @@ export const registryDocument: OpenApiDocument = {
             "oneOf": [
               {
                 "$ref": "#/components/schemas/ApprovalPolicy"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "warm": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WarmCount"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "warm_after_run": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WarmAfterRun"
               },
               {
                 "type": "null"
@@ -3869,6 +3913,12 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "approval": {
             "$ref": "registry.yaml#/components/schemas/ApprovalPolicy"
+          },
+          "warm": {
+            "$ref": "registry.yaml#/components/schemas/WarmCount"
+          },
+          "warm_after_run": {
+            "$ref": "registry.yaml#/components/schemas/WarmAfterRun"
           }
         }
       },

@@ -65,6 +65,10 @@ export class WarmPool {
     this.timer.unref();
   }
 
+  get idleTtlMs(): number {
+    return this.options.idleTtlMs;
+  }
+
   get all(): boolean {
     return this.options.all === true;
   }
@@ -99,21 +103,20 @@ export class WarmPool {
 
   /**
    * A warm process for `launch`, or undefined (counted as a miss): the run starts cold. One still
-   * starting is waited for (it started earlier than a cold one would now).
+   * starting is not waited for (on a loaded machine it may take longer than a cold start).
    */
   async take(launch: Launch): Promise<WarmProcess | undefined> {
     const key = this.register(launch);
     const state = this.keys.get(key)!;
     if (this.all && !launch.resume) this.wants.set(`all:${key}`, { key, count: 1 });
     const slot = [...this.slots.values()]
-      .filter((s) => s.key === key && !s.doomed)
-      .sort((a, b) => Number(Boolean(b.process)) - Number(Boolean(a.process)) || a.since - b.since)[0];
+      .filter((s) => s.key === key && !s.doomed && s.process?.idle)
+      .sort((a, b) => a.since - b.since)[0];
     let taken: WarmProcess | null = null;
     if (slot) {
       slot.doomed = true;
       this.slots.delete(slot.id);
-      taken = await slot.ready;
-      if (taken && !taken.idle) taken = null;
+      taken = slot.process!;
     }
     if (taken) {
       state.hits++;

@@ -60,8 +60,7 @@ export type BindCredential = (session: string, run: number, credential: string) 
 
 /** The warm settings of a blueprint (`warm`, `warm_after_run`), zero when it has none. */
 export function warmSettings(session: StoredSession): { warm: number; afterRunSeconds: number } {
-  const blueprint = session.blueprint as { warm?: number; warm_after_run?: number } | null | undefined;
-  return { warm: blueprint?.warm ?? 0, afterRunSeconds: blueprint?.warm_after_run ?? 0 };
+  return { warm: session.blueprint?.warm ?? 0, afterRunSeconds: session.blueprint?.warm_after_run ?? 0 };
 }
 
 /** The window a session's follow-up stays warm when the pool keeps every key warm. */
@@ -120,11 +119,16 @@ export class WarmRuns {
     }
   }
 
-  /** A run of `session` ended: its follow-up (a resume) is kept warm for a while, if wanted. */
-  ended(session: StoredSession, resumeCold: ColdSpawn, now: number): void {
+  /**
+   * A run of `session` ended: its follow-up (a resume) is kept warm for the blueprint's window, or
+   * while children it waits on run (until the pool's time to live), if the conversation was opened.
+   */
+  ended(session: StoredSession, resumeCold: ColdSpawn, now: number, awaitsCallbacks: boolean): void {
+    if (!session.conversation_started) return;
     const seconds = warmSettings(session).afterRunSeconds || (this.pool.all ? ALL_AFTER_RUN_SECONDS : 0);
-    if (!seconds || !session.conversation_started) return;
+    const until = now + (awaitsCallbacks ? Math.max(seconds * 1000, this.pool.idleTtlMs) : seconds * 1000);
+    if (!seconds && !awaitsCallbacks) return;
     const launch = launchOf(resumeCold, launchLabel(session, true));
-    if (launch?.resume) this.pool.want(`after:${session.name}`, launch, 1, now + seconds * 1000);
+    if (launch?.resume) this.pool.want(`after:${session.name}`, launch, 1, until);
   }
 }

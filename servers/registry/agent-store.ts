@@ -17,6 +17,8 @@ const OPTIONAL_FIELDS = [
   'worktree_setup',
   'approval',
   'limits',
+  'warm',
+  'warm_after_run',
 ] as const;
 
 /**

@@ -12,6 +12,7 @@ import { claudeBin, repoRoot } from '../support/claude-env.js';
 import type { FakeRequest } from '../support/fake-model.js';
 import { eventually, groupMembers } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
+import { runBin } from '../bin/run-bin.js';
 
 const aoNew = join(repoRoot, 'bin', 'ao-new');
 const WARM_ALL = { all: true, max: 4, idleTtlSeconds: 300 };
@@ -261,5 +262,90 @@ describe('runtime: warm processes across a crash of the runtime', function () {
     await stack.stopRuntime();
     await eventually('no warm process after the stop', () => warm.every((pid) => groupMembers(pid).length === 0));
     await stack.startRuntime();
+  });
+});
+
+describe("runtime: a blueprint's warm processes", function () {
+  this.timeout(180_000);
+  let stack: TestStack;
+  let ao: Orchestrator;
+
+  before(async () => {
+    stack = await TestStack.start({ executorOptions: { warm: { all: false, max: 4, idleTtlSeconds: 300 } } });
+    ao = stack.client();
+  });
+  after(async () => stack?.close());
+
+  const helper = (label: string) => label.startsWith('helper @') && !label.includes('(resume of');
+
+  it('keeps `warm` processes for its next sessions and one for a follow-up; a changed blueprint ends them', async () => {
+    const created = await runBin(
+      'ao-create-agent',
+      ['helper', '-d', 'answers quick questions', '-s', 'Answer briefly.', '--warm', '1', '--warm-after-run', '120'],
+      { env: stack.clientEnv },
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const agent = await ao.agents.get('helper');
+    assert.equal(agent.warm, 1);
+    assert.equal(agent.warm_after_run, 120);
+    // Sessions without the blueprint keep nothing warm.
+    await ao.sessions.create({ name: 'plain', prompt: 'plain' });
+    await ao.sessions.waitForResult('plain', { timeoutMs: 30_000 });
+    assert.deepEqual(
+      (await pool(ao)).map((k) => [k.warm, k.hits]),
+      [[0, 0]],
+    );
+
+    await ao.sessions.create({ name: 'h1', agent: 'helper', prompt: 'one' });
+    await ao.sessions.waitForResult('h1', { timeoutMs: 30_000 });
+    const key = await warmFor(ao, helper);
+    await ao.sessions.create({ name: 'h2', agent: 'helper', prompt: 'two' });
+    assert.equal((await ao.sessions.waitForResult('h2', { timeoutMs: 30_000 })).result, 'ECHO: two');
+    // Taken, then replenished.
+    const after = await eventually('the pool replenished', async () => {
+      const found = (await pool(ao)).find((k) => k.key === key.key);
+      return found && found.warm === 1 && found.hits === 1 ? found : undefined;
+    });
+    assert.equal(after.misses, 1);
+
+    // The follow-up of h2, within its window.
+    await warmFor(ao, (label) => label.endsWith('(resume of h2)'));
+    await ao.sessions.resume('h2', { prompt: 'and again' });
+    assert.equal((await ao.sessions.waitForResult('h2', { timeoutMs: 30_000 })).result, 'ECHO: and again');
+    assert.equal((await pool(ao)).find((k) => k.label.endsWith('(resume of h2)'))!.hits, 1);
+
+    // A changed blueprint: its sessions do not take the old processes, which end.
+    const updated = await runBin('ao-update-agent', ['helper', '--model', 'claude-opus-4-1'], { env: stack.clientEnv });
+    assert.equal(updated.code, 0, updated.stderr);
+    await ao.sessions.create({ name: 'h3', agent: 'helper', prompt: 'three' });
+    await ao.sessions.waitForResult('h3', { timeoutMs: 30_000 });
+    const keys = await eventually('the old key emptied and the new one warm', async () => {
+      const all = await pool(ao);
+      const old = all.find((k) => k.key === key.key)!;
+      const fresh = all.find((k) => helper(k.label) && k.key !== key.key);
+      return old.warm === 0 && fresh?.warm === 1 ? { old, fresh } : undefined;
+    });
+    assert.equal(keys.fresh.misses, 1);
+    assert.equal(keys.old.hits, 1);
+  });
+
+  it('refuses a warm count out of range, naming the flag or the field', async () => {
+    const cli = await runBin('ao-create-agent', ['greedy', '-d', 'x', '--warm', '17'], { env: stack.clientEnv });
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /--warm must be a whole number from 0 to 16, not '17'/);
+    const api = await fetch(`${stack.registry.url}/agents`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(stack.token ? { authorization: `Bearer ${stack.token}` } : {}),
+      },
+      body: JSON.stringify({ name: 'greedy', description: 'x', warm_after_run: -1 }),
+    });
+    assert.equal(api.status, 400);
+    const problem = (await api.json()) as { errors?: Array<{ field: string }> };
+    assert.ok(
+      problem.errors?.some((e) => e.field === 'body.warm_after_run'),
+      JSON.stringify(problem),
+    );
   });
 });

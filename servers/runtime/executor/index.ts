@@ -94,6 +94,8 @@ export interface RunHooks {
   warm?: {
     credential(slot: string): string;
     bind(session: string, run: number, credential: string): Promise<void>;
+    /** Whether children of `session` that call it back when they end are queued or running. */
+    awaitsCallbacks?(session: string): Promise<boolean>;
   };
 }
 
@@ -399,8 +401,11 @@ class LocalExecutor implements Executor {
         prompt,
         retry: retried ? undefined : (answer) => retryFor(session, run, answer),
       });
-      if (outcome === 'ended' && !entry.fenced)
-        this.warm?.ended(session, this.coldSpawn(claim, bin, true, mcpServers, files), Date.now());
+      if (outcome === 'ended' && !entry.fenced && this.warm) {
+        // A parent whose children will call it back is resumed soon: its resume starts warm.
+        const awaits = await this.hooks?.warm?.awaitsCallbacks?.(name).catch(() => false);
+        this.warm.ended(session, this.coldSpawn(claim, bin, true, mcpServers, files), Date.now(), awaits === true);
+      }
       if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
       if (await this.port.stopRequested(claim)) {
         await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
