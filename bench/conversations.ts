@@ -20,7 +20,7 @@ import {
   readConversation,
   restoreConversation,
   type ConversationLocation,
-} from '../servers/runtime/executor/conversation-files.js';
+} from '../servers/executor/conversation-files.js';
 import { openEmbeddedStore } from '../servers/runtime/store/embedded-store.js';
 import type { RuntimeStore } from '../servers/runtime/store/interfaces.js';
 import { openPostgresStore } from '../servers/runtime/store/postgres-store.js';

@@ -24,7 +24,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { runFiles } from '../servers/runtime/executor/agent-process.js';
+import { runFiles } from '../servers/executor/agent-process.js';
 import { claudeBin, TEST_MODEL } from '../test/support/claude-env.js';
 import { TestStack } from '../test/support/stack.js';
 

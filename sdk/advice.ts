@@ -57,13 +57,18 @@ export const URL_VARIABLES: Record<string, string> = {
   'Agent Registry': 'AGENT_ORCHESTRATOR_AGENT_API_URL',
 };
 
+/** A sentence made a clause, to be followed by ` — advice`: its closing full stop dropped. */
+export function clause(text: string): string {
+  return text.replace(/\.\s*$/, '');
+}
+
 /** What to say about a run that failed or was stopped (an outcome, not an error of the call). */
 export function endedRunAdvice(
   result: { name: string; run: number | null; state: string; error: string | null },
   terms: ClientTerms,
 ): string {
   const verb = result.state === 'stopped' ? 'was stopped' : 'failed';
-  return `Session '${result.name}' ${verb}${result.run ? ` (run ${result.run})` : ''}: ${(result.error ?? 'no reason given').replace(/\.\s*$/, '')} — see its events with ${terms.sessionEvents(result.name)}; continue it with ${terms.resumeSession(result.name)}`;
+  return `Session '${result.name}' ${verb}${result.run ? ` (run ${result.run})` : ''}: ${clause(result.error ?? 'no reason given')} — see its events with ${terms.sessionEvents(result.name)}; continue it with ${terms.resumeSession(result.name)}`;
 }
 
 /** The advice for an SDK error, or undefined for anything else (the client's own errors). */
@@ -79,7 +84,7 @@ export function advise(error: unknown, terms: ClientTerms, subject: AdviceSubjec
     const name = error.session;
     return {
       code: 'timeout',
-      message: `${error.message} — it keeps running; check it with ${terms.sessionStatus(name)} and collect it with ${terms.sessionResult(name)}`,
+      message: `${clause(error.message)} — it keeps running; check it with ${terms.sessionStatus(name)} and collect it with ${terms.sessionResult(name)}`,
     };
   }
   if (error instanceof ApiError) {
@@ -116,25 +121,26 @@ function apiAdvice(error: ApiError, code: string, terms: ClientTerms, subject: A
     case 'agent-inactive':
       return `${terms.agent} '${agent}' is inactive — activate it first with ${terms.activateAgent(agent)} (see ${terms.listAgents})`;
     case 'parent-not-found':
-      return `${error.message} — name an existing session as the parent (see ${terms.listSessions}), or start it without one`;
+      return `${clause(error.message)} — name an existing session as the parent (see ${terms.listSessions}), or start it without one`;
     case 'parent-cycle':
-      return `${error.message} — name another session as the parent`;
+      return `${clause(error.message)} — name another session as the parent`;
     case 'webhook-not-allowed':
-      return `The webhook URL is refused: ${error.errors[0]?.message ?? error.message} — use a public address, or ask whoever runs the Agent Runtime to list the host there`;
+      return `The webhook URL is refused: ${clause(error.errors[0]?.message ?? error.message)} — use a public address, or ask whoever runs the Agent Runtime to list the host there`;
     case 'project-dir-invalid':
       return `Project directory '${subject.projectDir ?? '?'}' is not an existing directory on the Agent Runtime's machine — pass one ${terms.projectDir}`;
     case 'unauthorized':
-      return `${error.service} refused the request: ${error.message} — set AGENT_ORCHESTRATOR_API_TOKEN${terms.environment} to the token the servers were started with`;
+      return `${error.service} refused the request: ${clause(error.message)} — set AGENT_ORCHESTRATOR_API_TOKEN${terms.environment} to the token the servers were started with`;
     case 'forbidden-host':
     case 'forbidden-origin':
     case 'forbidden':
       return `${error.service} refused the request: ${error.message}`;
     case 'registry-unavailable':
-      return `${error.message} — start the Agent Registry (\`npm start\` runs both servers), or set AGENT_ORCHESTRATOR_AGENT_API_URL where the Agent Runtime runs`;
+      return `${clause(error.message)} — start the Agent Registry (\`npm start\` runs both servers), or set AGENT_ORCHESTRATOR_AGENT_API_URL where the Agent Runtime runs`;
     case 'database-unavailable':
-      return `${error.service} cannot reach its database right now: ${error.message} — check that PostgreSQL runs and AGENT_ORCHESTRATOR_DATABASE_URL points at it, then try again`;
+      return `${error.service} cannot reach its database right now: ${clause(error.message)} — check that PostgreSQL runs and AGENT_ORCHESTRATOR_DATABASE_URL points at it, then try again`;
     default:
-      if (error instanceof ServerError) return `${error.service} failed: ${error.message} — see the server's log`;
+      if (error instanceof ServerError)
+        return `${error.service} failed: ${clause(error.message)} — see the server's log`;
       // A field error the detail already says (`body.x: message`) is not repeated.
       return [
         error.message,

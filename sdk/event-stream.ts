@@ -26,6 +26,8 @@ export interface ReconnectOptions {
   maxRetries?: number | undefined;
   /** The first wait before reconnecting, doubled on each failure up to 5 s. Default 250 ms (the server's `retry:` wins). */
   retryDelayMs?: number | undefined;
+  /** Told before each reconnect, with what broke the connection (e.g. to say the server is unreachable). */
+  onRetry?: ((error: unknown) => void) | undefined;
 }
 
 /**
@@ -153,6 +155,7 @@ export async function* followSse(
           );
     }
     failures++;
+    options.onRetry?.(dropped);
     await sleep(backoffMs(failures - 1, delayMs), signal);
   }
 }

@@ -1,5 +1,6 @@
 /** What `ao-approvals`, `ao-approve` and `ao-deny` share: how a request reads, and how one is found and answered. */
 import type { Approval, Orchestrator } from '../../sdk/index.js';
+import { clause } from '../../sdk/advice.js';
 import { CliError, NAME_PATTERN, type Context } from './cli.js';
 import { formatToolCall } from './format.js';
 
@@ -42,7 +43,7 @@ export async function answerApproval(
     if (error instanceof NotFoundError)
       throw new CliError(`No session or approval request '${target}' — see ao-approvals`, 'approval_not_found');
     if (error instanceof ConflictError)
-      throw new CliError(`${error.message} — see ao-approvals --all`, 'approval_answered');
+      throw new CliError(`${clause(error.message)} — see ao-approvals --all`, 'approval_answered');
     throw error;
   }
 }

@@ -2,6 +2,7 @@
  * What `ao-new` and `ao-resume` share: waiting for the run they started, showing its tool calls
  * on stderr while it works, and printing its outcome.
  */
+import { clause } from '../../sdk/advice.js';
 import type { Orchestrator, Session, SessionResult } from '../../sdk/index.js';
 import { CLI_TERMS, CliError, stringOption, type Context, type Options } from './cli.js';
 import { formatToolCall } from './format.js';
@@ -77,6 +78,9 @@ function parseTimeout(options: Options): number | undefined {
   return Math.round(seconds * 1000);
 }
 
+/** How long a wait keeps retrying a runtime that does not answer (the SDK's default). */
+const RECONNECT_MS = 300_000;
+
 /**
  * Waits for run `run` to end. With progress (--verbose, or stderr a terminal), follows the
  * session's events and prints each tool call as it starts; otherwise (and when the event stream
@@ -108,10 +112,30 @@ export async function waitForRun(
           () => controller.abort(new WaitTimeoutError(name, settings.timeoutMs!, undefined)),
           settings.timeoutMs,
         );
+  const sdk = await import('../../sdk/index.js');
+  // On a terminal (or with --verbose): say when the runtime stops answering, and until when the wait
+  // keeps retrying; say when it answers again.
+  let retryingUntil: Date | undefined;
+  const unreachable = (error: unknown, until = new Date(Date.now() + RECONNECT_MS)) => {
+    if (!settings.progress || retryingUntil) return;
+    retryingUntil = until;
+    const why =
+      error instanceof sdk.ConnectionError ? clause(error.message) : 'Lost the connection to the Agent Runtime';
+    ctx.note(
+      `${why}; retrying until ${until.toLocaleTimeString()} — Ctrl-C stops waiting; session '${name}' keeps running`,
+    );
+  };
+  const reachable = () => {
+    if (!settings.progress || !retryingUntil) return;
+    retryingUntil = undefined;
+    ctx.note(`The Agent Runtime answers again; still waiting for session '${name}'`);
+  };
   try {
     if (settings.progress) {
       try {
-        for await (const event of ao.sessions.events(name, { signal: controller.signal })) {
+        const events = ao.sessions.events(name, { signal: controller.signal, onRetry: (error) => unreachable(error) });
+        for await (const event of events) {
+          reachable();
           if (event.run !== run) continue;
           if (event.type === 'pre_tool') ctx.note(`→ ${formatToolCall(event.data.tool, event.data.input)}`);
           if (event.type === 'session_stop') break;
@@ -119,12 +143,16 @@ export async function waitForRun(
         return await ao.sessions.result(name);
       } catch (error) {
         if (controller.signal.aborted) throw controller.signal.reason;
-        const sdk = await import('../../sdk/index.js');
         // The event stream broke for good: the status long-poll below still gets the outcome.
         if (!(error instanceof sdk.ConnectionError)) throw error;
       }
     }
-    return await ao.sessions.waitForResult(name, { signal: controller.signal });
+    return await ao.sessions.waitForResult(name, {
+      signal: controller.signal,
+      reconnectMs: RECONNECT_MS,
+      onUnreachable: unreachable,
+      onReachable: reachable,
+    });
   } catch (error) {
     if (controller.signal.aborted) throw controller.signal.reason;
     throw error;

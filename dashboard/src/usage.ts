@@ -1,17 +1,9 @@
 /**
- * Token and cost sums per session, per blueprint and per day, and their CSV. Computed from the
- * paged list's per-session `totals`; a session's usage counts on the day of its last activity.
+ * Token and cost sums per session, per blueprint and per day, and their CSV: the rows of the
+ * runtime's usage report (`GET /usage`, what `ao-usage` prints), so both say the same. A run counts
+ * on the UTC day it started (or was queued, if it never started).
  */
-import type { RunState, Totals } from '../../sdk/types.js';
-
-export interface UsageSource {
-  name: string;
-  agent: string | null;
-  state: RunState;
-  updated_at: string;
-  /** The runtime's sums: `wall_ms` counts a run still going to now, `estimated` marks its cost as an estimate. */
-  totals: Totals;
-}
+import type { UsageReport } from '../../sdk/types.js';
 
 export interface UsageRow {
   key: string;
@@ -31,65 +23,33 @@ export interface UsageRow {
 
 export type UsageKey = 'session' | 'blueprint' | 'day';
 
-const KEY_OF: Record<UsageKey, (s: UsageSource) => string> = {
-  session: (s) => s.name,
-  blueprint: (s) => s.agent ?? '(none)',
-  day: (s) => s.updated_at.slice(0, 10),
-};
+type ReportSums = UsageReport['totals'] | UsageReport['sessions'][number];
 
-export function emptyRow(key: string): UsageRow {
+function row(key: string, sums: Omit<ReportSums, 'sessions'> & { sessions?: number }): UsageRow {
   return {
     key,
-    sessions: 0,
-    runs: 0,
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_input_tokens: 0,
-    cache_creation_input_tokens: 0,
-    cost_usd: 0,
-    duration_ms: 0,
-    wall_ms: 0,
-    estimated: false,
+    sessions: sums.sessions ?? 1,
+    runs: sums.runs,
+    input_tokens: sums.usage.input_tokens,
+    output_tokens: sums.usage.output_tokens,
+    cache_read_input_tokens: sums.usage.cache_read_input_tokens,
+    cache_creation_input_tokens: sums.usage.cache_creation_input_tokens,
+    cost_usd: sums.cost_usd,
+    duration_ms: sums.duration_ms,
+    wall_ms: sums.wall_ms,
+    estimated: sums.estimated,
   };
 }
 
-function add(row: UsageRow, s: UsageSource): void {
-  row.sessions += 1;
-  row.runs += s.totals.runs;
-  row.input_tokens += s.totals.usage.input_tokens;
-  row.output_tokens += s.totals.usage.output_tokens;
-  row.cache_read_input_tokens += s.totals.usage.cache_read_input_tokens;
-  row.cache_creation_input_tokens += s.totals.usage.cache_creation_input_tokens;
-  row.cost_usd += s.totals.cost_usd;
-  row.duration_ms += s.totals.duration_ms;
-  row.wall_ms += s.totals.wall_ms;
-  row.estimated ||= s.totals.estimated;
+/** Rows by `by`, in the report's order: days oldest first, the others most expensive first. */
+export function usageBy(report: UsageReport, by: UsageKey): UsageRow[] {
+  if (by === 'day') return report.days.map((d) => row(d.day, d));
+  if (by === 'blueprint') return report.agents.map((a) => row(a.agent ?? '(none)', a));
+  return report.sessions.map((s) => row(s.name, s));
 }
 
-/** Rows by `by`: days in date order, the others most expensive first. */
-export function usageBy(sessions: readonly UsageSource[], by: UsageKey): UsageRow[] {
-  const rows = new Map<string, UsageRow>();
-  for (const s of sessions) {
-    const key = KEY_OF[by](s);
-    let row = rows.get(key);
-    if (!row) {
-      row = emptyRow(key);
-      rows.set(key, row);
-    }
-    add(row, s);
-  }
-  const list = [...rows.values()];
-  return by === 'day'
-    ? list.sort((a, b) => a.key.localeCompare(b.key))
-    : list.sort((a, b) => b.cost_usd - a.cost_usd || b.output_tokens - a.output_tokens || a.key.localeCompare(b.key));
-}
-
-export function usageTotal(sessions: readonly UsageSource[]): UsageRow {
-  const row = emptyRow('total');
-  sessions.forEach((s) => {
-    add(row, s);
-  });
-  return row;
+export function usageTotal(report: UsageReport): UsageRow {
+  return row('total', report.totals);
 }
 
 type CsvColumn = { [K in keyof UsageRow]: UsageRow[K] extends string | number ? K : never }[keyof UsageRow];

@@ -341,10 +341,11 @@ export interface components {
          *     - `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly
          *     - `service-unavailable` [503]: the server cannot answer now
          *     - `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)
-         *     - `runner-version` [409]: the runner's aof version is not the runtime's
+         *     - `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's
+         *     - `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

@@ -699,8 +699,14 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         ClaimRequest: {
-            /** @description The runner's aof version; it must be the runtime's (else 409 `runner-version`) */
+            /** @description The runner's aof version (shown with its runs) */
             version: string;
+            /**
+             * @description The `RunSpec` versions the runner can run. The runtime hands it a run only when the version of
+             *     the RunSpecs it writes is among them (else 409 `run-spec-version`). A runner that sends none
+             *     (one from before RunSpecs) must be the runtime's own aof version (else 409 `runner-version`).
+             */
+            run_spec_versions?: number[];
             /** @description What the runner offers; it gets only runs whose session's `runner_tags` it all has. */
             tags?: components["schemas"]["Name"][];
             /** @description The runner's host name, shown with its runs */
@@ -715,15 +721,88 @@ export interface components {
             attempt: number;
             /** @description Heartbeat well within this (a third of it) */
             lease_seconds: number;
-            /** @description The session as the runtime keeps it, which the runner's executor reads (same aof version). */
-            spec: Record<string, unknown>;
-            /** @description The Claude Code conversation saved after the session's last run (gzip, base64), to restore before resuming it. */
-            conversation: string | null;
+            spec: components["schemas"]["RunSpec"];
+        };
+        /**
+         * @description Everything one run needs, as the runtime hands it to an executor (its own, or a runner's): what
+         *     to ask, in which conversation and directory, with which agent CLI and settings, environment and
+         *     limits. The executor reads nothing else of the session. `version`, `session` and `run` keep their
+         *     meaning in every version; an executor that does not know `version` refuses the run (it ends
+         *     `failed`, its reason saying `run-spec-version`) rather than running it wrong.
+         */
+        RunSpec: {
             /**
-             * @description The run's own credential, for its agent (and only its agent): good while the run lasts, scoped
-             *     to the session's subtree. Never logged or stored by the runner.
+             * @description The RunSpec's version (1). A change an executor that knows a version may ignore (a new optional
+             *     field) keeps the version; any other change makes a new one.
              */
-            credential?: string;
+            version: number;
+            session: components["schemas"]["Name"];
+            run: number;
+            /** @description The run's prompt */
+            prompt: string;
+            /** @description Where the agent runs (its cwd): the session's project dir, or its worktree */
+            project_dir: string;
+            /** @description The conversation the run continues (or opens) */
+            conversation: {
+                /** @description The agent CLI's id of the session's conversation */
+                id: string;
+                /** @description The CLI has opened the conversation before, so the run resumes it; else it opens it under `id` */
+                started: boolean;
+                /** @description A fork's first run copies this conversation (the CLI id of its source's) under `id` */
+                fork_of: string | null;
+                /**
+                 * @description The conversation the run continues, as kept after its last run (the CLI's file, gzip, base64):
+                 *     the session's own, or a fork's source's. Written where the CLI looks for it when this host
+                 *     does not have it (the last run ran on another host).
+                 */
+                saved: string | null;
+            };
+            /** @description The agent CLI and its settings, from the session's blueprint (applied on every run) */
+            agent: {
+                /**
+                 * @description Which agent CLI runs the run
+                 * @enum {string}
+                 */
+                cli: "claude";
+                system_prompt: components["schemas"]["SystemPrompt"] | null;
+                model: components["schemas"]["Model"] | null;
+                /** @description Null for the executor's default (in approval mode, `default`) */
+                permission_mode: components["schemas"]["PermissionMode"] | null;
+                allowed_tools: components["schemas"]["ToolList"];
+                disallowed_tools: components["schemas"]["ToolList"];
+                mcp_servers: components["schemas"]["McpServers"];
+            };
+            /** @description Approval mode; the agent asks the runtime (its permission tool) before tool uses the permission rules do not settle */
+            approval: boolean;
+            /** @description The JSON Schema the run's answer must match (the agent is told, and asked once more when it does not) */
+            output_schema: Record<string, unknown> | null;
+            env: {
+                /**
+                 * @description Variables the agent gets (its session's name, the run's TRACEPARENT); the executor adds where
+                 *     the runtime is (AGENT_ORCHESTRATOR_SESSION_API_URL) and the credential.
+                 */
+                vars: {
+                    [key: string]: string;
+                };
+                /**
+                 * @description The run's own credential, for its agent (and only its agent, as AGENT_ORCHESTRATOR_API_TOKEN):
+                 *     good while the run lasts, scoped to the session's subtree. Never logged or stored by a runner.
+                 *     Absent when the agent was started before (it has it).
+                 */
+                credential?: string;
+            };
+            /** @description The session's limits; the runtime enforces them from the run's reports */
+            limits: components["schemas"]["Limits"] | null;
+            /**
+             * @description What the executor keeps warm for the session's blueprint (Claude Code started ahead, for the
+             *     blueprint's next sessions and for this session's follow-up). An executor may ignore it (it then
+             *     starts every run cold); absent: nothing.
+             */
+            warm?: {
+                blueprint: components["schemas"]["Name"] | null;
+                count: components["schemas"]["WarmCount"];
+                after_run_seconds: components["schemas"]["WarmAfterRun"];
+            };
         };
         /**
          * @description Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN
@@ -1579,10 +1658,11 @@ export interface components {
          *     - `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly
          *     - `service-unavailable` [503]: the server cannot answer now
          *     - `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)
-         *     - `runner-version` [409]: the runner's aof version is not the runtime's
+         *     - `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's
+         *     - `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
          *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent

@@ -37,6 +37,8 @@ export interface StreamOptions {
   signal?: AbortSignal | undefined;
   /** Reconnects in a row that may fail before the stream gives up with a ConnectionError. Default 5. */
   maxRetries?: number | undefined;
+  /** Told before each reconnect after a drop, with what broke the connection. */
+  onRetry?: ((error: unknown) => void) | undefined;
 }
 
 export interface EventsStreamOptions extends StreamOptions {
@@ -83,6 +85,10 @@ export interface WaitOptions {
    * has been down this long without one. Default 300,000 (5 min); 0 fails at the first.
    */
   reconnectMs?: number | undefined;
+  /** Told when the runtime stops answering, once per outage, with until when the wait keeps retrying. */
+  onUnreachable?: ((error: ConnectionError, retryingUntil: Date) => void) | undefined;
+  /** Told when the runtime answers again after an outage. */
+  onReachable?: (() => void) | undefined;
 }
 
 /** Sessions in the Agent Runtime: `ao.sessions`. */
@@ -265,7 +271,7 @@ export class Sessions {
           );
         },
         signal,
-        { resume: true, maxRetries: options.maxRetries },
+        { resume: true, maxRetries: options.maxRetries, onRetry: options.onRetry },
       );
       for await (const message of messages) {
         const event = parseData<SessionEvent>(message, 'event');
@@ -319,10 +325,13 @@ export class Sessions {
       const started = Date.now();
       try {
         state = (await this.status(name, { wait, signal: options.signal })).state;
-        if (FINAL_STATES.has(state)) return await this.result(name);
+        if (downSince !== undefined) options.onReachable?.();
         downSince = undefined;
+        if (FINAL_STATES.has(state)) return await this.result(name);
       } catch (error) {
         if (!(error instanceof ConnectionError) || options.signal?.aborted) throw error;
+        if (downSince === undefined && reconnectMs > 0)
+          options.onUnreachable?.(error, new Date(Math.min(deadline, started + reconnectMs)));
         downSince ??= started;
         const backoff = backoffMs(failures++, 250);
         if (Date.now() + backoff >= Math.min(deadline, downSince + reconnectMs)) throw error;

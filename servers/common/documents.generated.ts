@@ -914,7 +914,7 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner's aof version is not the runtime's\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's\n- `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes\n",
         "enum": [
           "invalid-request",
           "unauthorized",
@@ -951,6 +951,7 @@ export const registryDocument: OpenApiDocument = {
           "service-unavailable",
           "lease-lost",
           "runner-version",
+          "run-spec-version",
           "no-worktree",
           "file-not-found",
           "branch-not-found",
@@ -2703,7 +2704,17 @@ export const runtimeDocument: OpenApiDocument = {
           "version": {
             "type": "string",
             "maxLength": 50,
-            "description": "The runner's aof version; it must be the runtime's (else 409 `runner-version`)"
+            "description": "The runner's aof version (shown with its runs)"
+          },
+          "run_spec_versions": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 50,
+            "items": {
+              "type": "integer",
+              "minimum": 1
+            },
+            "description": "The `RunSpec` versions the runner can run. The runtime hands it a run only when the version of\nthe RunSpecs it writes is among them (else 409 `run-spec-version`). A runner that sends none\n(one from before RunSpecs) must be the runtime's own aof version (else 409 `runner-version`).\n"
           },
           "tags": {
             "type": "array",
@@ -2734,8 +2745,7 @@ export const runtimeDocument: OpenApiDocument = {
           "run",
           "attempt",
           "lease_seconds",
-          "spec",
-          "conversation"
+          "spec"
         ],
         "properties": {
           "session": {
@@ -2756,19 +2766,219 @@ export const runtimeDocument: OpenApiDocument = {
             "description": "Heartbeat well within this (a third of it)"
           },
           "spec": {
-            "type": "object",
-            "description": "The session as the runtime keeps it, which the runner's executor reads (same aof version)."
+            "$ref": "#/components/schemas/RunSpec"
+          }
+        }
+      },
+      "RunSpec": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "version",
+          "session",
+          "run",
+          "prompt",
+          "project_dir",
+          "conversation",
+          "agent",
+          "approval",
+          "output_schema",
+          "env",
+          "limits"
+        ],
+        "description": "Everything one run needs, as the runtime hands it to an executor (its own, or a runner's): what\nto ask, in which conversation and directory, with which agent CLI and settings, environment and\nlimits. The executor reads nothing else of the session. `version`, `session` and `run` keep their\nmeaning in every version; an executor that does not know `version` refuses the run (it ends\n`failed`, its reason saying `run-spec-version`) rather than running it wrong.\n",
+        "properties": {
+          "version": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The RunSpec's version (1). A change an executor that knows a version may ignore (a new optional\nfield) keeps the version; any other change makes a new one.\n"
+          },
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "prompt": {
+            "type": "string",
+            "description": "The run's prompt"
+          },
+          "project_dir": {
+            "type": "string",
+            "description": "Where the agent runs (its cwd): the session's project dir, or its worktree"
           },
           "conversation": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "id",
+              "started",
+              "fork_of",
+              "saved"
+            ],
+            "description": "The conversation the run continues (or opens)",
+            "properties": {
+              "id": {
+                "type": "string",
+                "maxLength": 200,
+                "description": "The agent CLI's id of the session's conversation"
+              },
+              "started": {
+                "type": "boolean",
+                "description": "The CLI has opened the conversation before, so the run resumes it; else it opens it under `id`"
+              },
+              "fork_of": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "maxLength": 200,
+                "description": "A fork's first run copies this conversation (the CLI id of its source's) under `id`"
+              },
+              "saved": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "The conversation the run continues, as kept after its last run (the CLI's file, gzip, base64):\nthe session's own, or a fork's source's. Written where the CLI looks for it when this host\ndoes not have it (the last run ran on another host).\n"
+              }
+            }
+          },
+          "agent": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "cli",
+              "system_prompt",
+              "model",
+              "permission_mode",
+              "allowed_tools",
+              "disallowed_tools",
+              "mcp_servers"
+            ],
+            "description": "The agent CLI and its settings, from the session's blueprint (applied on every run)",
+            "properties": {
+              "cli": {
+                "type": "string",
+                "enum": [
+                  "claude"
+                ],
+                "description": "Which agent CLI runs the run"
+              },
+              "system_prompt": {
+                "oneOf": [
+                  {
+                    "$ref": "registry.yaml#/components/schemas/SystemPrompt"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              },
+              "model": {
+                "oneOf": [
+                  {
+                    "$ref": "registry.yaml#/components/schemas/Model"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              },
+              "permission_mode": {
+                "oneOf": [
+                  {
+                    "$ref": "registry.yaml#/components/schemas/PermissionMode"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ],
+                "description": "Null for the executor's default (in approval mode, `default`)"
+              },
+              "allowed_tools": {
+                "$ref": "registry.yaml#/components/schemas/ToolList"
+              },
+              "disallowed_tools": {
+                "$ref": "registry.yaml#/components/schemas/ToolList"
+              },
+              "mcp_servers": {
+                "$ref": "registry.yaml#/components/schemas/McpServers"
+              }
+            }
+          },
+          "approval": {
+            "type": "boolean",
+            "description": "Approval mode; the agent asks the runtime (its permission tool) before tool uses the permission rules do not settle"
+          },
+          "output_schema": {
             "type": [
-              "string",
+              "object",
               "null"
             ],
-            "description": "The Claude Code conversation saved after the session's last run (gzip, base64), to restore before resuming it."
+            "description": "The JSON Schema the run's answer must match (the agent is told, and asked once more when it does not)"
           },
-          "credential": {
-            "type": "string",
-            "description": "The run's own credential, for its agent (and only its agent): good while the run lasts, scoped\nto the session's subtree. Never logged or stored by the runner.\n"
+          "env": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "vars"
+            ],
+            "properties": {
+              "vars": {
+                "type": "object",
+                "maxProperties": 50,
+                "additionalProperties": {
+                  "type": "string",
+                  "maxLength": 10000
+                },
+                "description": "Variables the agent gets (its session's name, the run's TRACEPARENT); the executor adds where\nthe runtime is (AGENT_ORCHESTRATOR_SESSION_API_URL) and the credential.\n"
+              },
+              "credential": {
+                "type": "string",
+                "description": "The run's own credential, for its agent (and only its agent, as AGENT_ORCHESTRATOR_API_TOKEN):\ngood while the run lasts, scoped to the session's subtree. Never logged or stored by a runner.\nAbsent when the agent was started before (it has it).\n"
+              }
+            }
+          },
+          "limits": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Limits"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The session's limits; the runtime enforces them from the run's reports"
+          },
+          "warm": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "blueprint",
+              "count",
+              "after_run_seconds"
+            ],
+            "description": "What the executor keeps warm for the session's blueprint (Claude Code started ahead, for the\nblueprint's next sessions and for this session's follow-up). An executor may ignore it (it then\nstarts every run cold); absent: nothing.\n",
+            "properties": {
+              "blueprint": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/Name"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              },
+              "count": {
+                "$ref": "registry.yaml#/components/schemas/WarmCount"
+              },
+              "after_run_seconds": {
+                "$ref": "registry.yaml#/components/schemas/WarmAfterRun"
+              }
+            }
           }
         }
       },

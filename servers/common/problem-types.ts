@@ -33,6 +33,7 @@ export const PROBLEM_CODES = {
   conflict: 409,
   'lease-lost': 409,
   'runner-version': 409,
+  'run-spec-version': 409,
   'no-worktree': 409,
   'branch-checked-out': 409,
   'merge-conflict': 409,

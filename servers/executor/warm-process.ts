@@ -23,7 +23,7 @@ import {
   signalGroup,
   startMarker,
   stopGroup,
-} from '../runtime/executor/agent-process.js';
+} from './agent-process.js';
 
 /** The files of one warm process, in `<dataDir>/warm/<id>/`. */
 export interface WarmFiles {

@@ -5,6 +5,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Approval, Orchestrator } from '../../sdk/index.js';
+import { clause } from '../../sdk/advice.js';
 import { guarded, ok, problemCodeOf, ToolFailure } from './format.js';
 
 export const APPROVAL_TOOL_NAMES = ['list_approval_requests', 'answer_approval_request'] as const;
@@ -95,7 +96,7 @@ export function registerApprovalTools(server: McpServer, ao: () => Orchestrator)
           if (code === 'approval-not-found' || code === 'session-not-found')
             throw new ToolFailure(`No session or approval request '${args.target}' — see list_approval_requests`);
           if (code === 'approval-answered')
-            throw new ToolFailure(`${(error as Error).message} — see list_approval_requests with all: true`);
+            throw new ToolFailure(`${clause((error as Error).message)} — see list_approval_requests with all: true`);
           throw error;
         }
       }),

@@ -14,17 +14,14 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { z } from 'zod';
 import { ApiError, Orchestrator, type Approval } from '../../sdk/index.js';
 import { VERSION } from '../common/version.js';
+import {
+  PERMISSION_ENV,
+  PERMISSION_SERVER,
+  PERMISSION_TOOL,
+  PERMISSION_TOOL_NAME,
+} from '../common/permission-tool-names.js';
 
-/** The server's name in the agent's MCP config; with the tool's name, what `--permission-prompt-tool` names. */
-export const PERMISSION_SERVER = 'aof_approvals';
-export const PERMISSION_TOOL_NAME = 'permission';
-export const PERMISSION_TOOL = `mcp__${PERMISSION_SERVER}__${PERMISSION_TOOL_NAME}`;
-
-/** The variables the executor gives the tool (see executor/permission-server.ts). */
-export const PERMISSION_ENV = {
-  session: 'AOF_APPROVAL_SESSION',
-  urlFile: 'AOF_APPROVAL_RUNTIME_URL_FILE',
-} as const;
+export { PERMISSION_ENV, PERMISSION_SERVER, PERMISSION_TOOL, PERMISSION_TOOL_NAME };
 
 /** What Claude Code expects back from a permission tool, as JSON text. */
 export type PermissionDecision =

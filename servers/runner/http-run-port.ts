@@ -12,9 +12,8 @@ import { createApiClient } from '../../sdk/http.js';
 import type { components, paths } from '../../sdk/generated/runtime.js';
 import type { Logger } from '../common/logger.js';
 import { VERSION } from '../common/version.js';
-import type { ClaimedRun, RunPort } from '../runtime/executor/run-port.js';
-import type { LeaseStatus } from '../runtime/leases.js';
-import { lastRun, type EventInput, type StoredSession } from '../runtime/session-store.js';
+import type { ClaimedRun, EventInput, LeaseStatus, RunPort } from '../executor/run-port.js';
+import { KNOWN_RUN_SPEC_VERSIONS, type RunSpec } from '../executor/run-spec.js';
 
 export interface HttpRunPortOptions {
   /** The runtime's URLs (replicas); the first that answers is used. */
@@ -29,6 +28,8 @@ export interface HttpRunPortOptions {
   waitSeconds?: number | undefined;
   /** What a run was billed so far and its turns, sent with its reports. */
   progressOf?: ((session: string) => RunReport['progress']) | undefined;
+  /** The RunSpec versions the runner runs, sent with its claims (default: all this aof knows). */
+  specVersions?: readonly number[] | undefined;
 }
 
 /** Errors worth waiting out: no runtime answered, or its database is away. */
@@ -83,15 +84,17 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
   }
 
   const claimFile = (session: string) => join(claimsDir, `${session}.json`);
+  /** Keeps the claim for a restart; without the credential (the agent has it, and it is never stored). */
   async function keep(claim: ClaimedRun): Promise<void> {
     await mkdir(claimsDir, { recursive: true, mode: 0o700 });
-    const { session, attempt, conversation } = claim;
+    const { credential, ...env } = claim.spec.env;
+    const name = claim.spec.session;
     await writeFile(
-      `${claimFile(session.name)}.tmp`,
-      JSON.stringify({ session, attempt, conversation: conversation?.toString('base64') ?? null }),
+      `${claimFile(name)}.tmp`,
+      JSON.stringify({ spec: { ...claim.spec, env }, attempt: claim.attempt }),
       { mode: 0o600 },
     );
-    await rename(`${claimFile(session.name)}.tmp`, claimFile(session.name));
+    await rename(`${claimFile(name)}.tmp`, claimFile(name));
   }
 
   /** A report on the claimed run; `from` is where its first event sits in the attempt (default: after what the runtime has). */
@@ -102,7 +105,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
   ) {
     return call((client) =>
       client.POST('/sessions/{name}/runs/{run}/report', {
-        params: { path: { name: claim.session.name, run: claim.run.number } },
+        params: { path: { name: claim.spec.session, run: claim.spec.run } },
         body: { runner: options.runner, attempt: claim.attempt, from, ...body },
       }),
     );
@@ -124,22 +127,20 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
       const { claim } = await call((client) =>
         client.POST('/runners/{runner}/claim', {
           params: { path: { runner: options.runner } },
-          body: { version: VERSION, tags: options.tags, host: options.host, wait_seconds: options.waitSeconds ?? 20 },
+          body: {
+            version: VERSION,
+            run_spec_versions: [...(options.specVersions ?? KNOWN_RUN_SPEC_VERSIONS)],
+            tags: options.tags,
+            host: options.host,
+            wait_seconds: options.waitSeconds ?? 20,
+          },
         }),
       );
       if (!claim) return null;
       leaseMs = claim.lease_seconds * 1000;
-      const session = claim.spec as unknown as StoredSession;
-      const claimed: ClaimedRun = {
-        session,
-        run: lastRun(session),
-        attempt: claim.attempt,
-        reported: 0,
-        conversation: claim.conversation ? Buffer.from(claim.conversation, 'base64') : null,
-        credential: claim.credential,
-      };
+      const claimed: ClaimedRun = { spec: claim.spec, attempt: claim.attempt, reported: 0 };
       await keep(claimed);
-      options.logger.info(`claimed run ${claimed.run.number} of session '${session.name}' (attempt ${claim.attempt})`);
+      options.logger.info(`claimed run ${claim.run} of session '${claim.session}' (attempt ${claim.attempt})`);
       return claimed;
     },
     async held() {
@@ -147,18 +148,9 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
       const kept: ClaimedRun[] = [];
       for (const file of files.filter((f) => f.endsWith('.json'))) {
         try {
-          const saved = JSON.parse(await readFile(join(claimsDir, file), 'utf8')) as {
-            session: StoredSession;
-            attempt: number;
-            conversation: string | null;
-          };
-          kept.push({
-            session: saved.session,
-            run: lastRun(saved.session),
-            attempt: saved.attempt,
-            reported: 0,
-            conversation: saved.conversation ? Buffer.from(saved.conversation, 'base64') : null,
-          });
+          const saved = JSON.parse(await readFile(join(claimsDir, file), 'utf8')) as { spec: RunSpec; attempt: number };
+          if (typeof saved.spec?.session !== 'string') throw new Error('not a claim of this version');
+          kept.push({ spec: saved.spec, attempt: saved.attempt, reported: 0 });
         } catch {
           await rm(join(claimsDir, file), { force: true });
         }
@@ -169,9 +161,9 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
       for (const [i, claim] of kept.entries()) {
         if (statuses[i] === 'lost') {
           options.logger.warn(
-            `session '${claim.session.name}': the lease on run ${claim.run.number} was lost while this runner was away`,
+            `session '${claim.spec.session}': the lease on run ${claim.spec.run} was lost while this runner was away`,
           );
-          await rm(claimFile(claim.session.name), { force: true });
+          await rm(claimFile(claim.spec.session), { force: true });
           continue;
         }
         claim.reported = (await report(claim, { events: [] })).reported;
@@ -187,7 +179,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
         do {
           const batch = nextBatch(events, sent);
           const first = sent === 0;
-          const progress = options.progressOf?.(claim.session.name);
+          const progress = options.progressOf?.(claim.spec.session);
           const answer = await report(
             claim,
             {
@@ -203,12 +195,12 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
           sent += batch.length;
           claim.reported = answer.reported;
         } while (sent < events.length);
-        if (events.some((e) => e.type === 'session_stop')) await rm(claimFile(claim.session.name), { force: true });
+        if (events.some((e) => e.type === 'session_stop')) await rm(claimFile(claim.spec.session), { force: true });
         return true;
       } catch (error) {
         claim.reported = base;
         if (gone(error)) {
-          await rm(claimFile(claim.session.name), { force: true });
+          await rm(claimFile(claim.spec.session), { force: true });
           return false;
         }
         throw error;
@@ -232,7 +224,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
       const answer = await call((client) =>
         client.POST('/runners/{runner}/heartbeat', {
           params: { path: { runner: options.runner } },
-          body: { leases: claims.map((c) => ({ session: c.session.name, run: c.run.number, attempt: c.attempt })) },
+          body: { leases: claims.map((c) => ({ session: c.spec.session, run: c.spec.run, attempt: c.attempt })) },
         }),
       );
       leaseMs = answer.lease_seconds * 1000;

@@ -6,13 +6,13 @@
  */
 import { hostname } from 'node:os';
 import { lockDataDir } from '../common/data-dir.js';
-import { runTraceparent, tracingEnabled } from '../common/trace-ids.js';
+import type { components } from '../../sdk/generated/runtime.js';
 import type { Logger } from '../common/logger.js';
-import { writeRuntimeUrl } from '../runtime/approval-handlers.js';
-import { createExecutor, type Executor, type ExecutorOptions } from '../runtime/executor/index.js';
-import type { Usage } from '../runtime/session-store.js';
+import { writeRuntimeUrl } from '../common/runtime-url.js';
+import { createExecutor, type Executor, type ExecutorOptions } from '../executor/index.js';
 import { httpRunPort } from './http-run-port.js';
-import { agentEnvironment } from '../runtime/agent-environment.js';
+
+type Usage = components['schemas']['Usage'];
 
 export interface RunnerOptions {
   /** The runtime's URLs: one, or several replicas tried in turn. */
@@ -60,6 +60,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
       logger: options.logger,
       waitSeconds: options.waitSeconds,
       progressOf: (session) => progress.get(session),
+      specVersions: options.executorOptions?.specVersions,
     });
     // Where the permission tool of an agent in approval mode asks (see permission-server.ts).
     await writeRuntimeUrl(options.dataDir, port.runtimeUrl);
@@ -73,15 +74,10 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
         ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
       },
       {
-        env: (session, stored, run, credential) => ({
-          ...agentEnvironment(session, port.runtimeUrl, credential),
-          // The run's span is exported by the runtime that records its end (run-tracing.ts).
-          ...(tracingEnabled() ? { TRACEPARENT: runTraceparent(stored, run.number) } : {}),
-        }),
-        started: async (session) => () => progress.delete(session),
-        progressed: (session, _run, parser) => {
+        started: async (spec) => () => progress.delete(spec.session),
+        progressed: (spec, parser) => {
           const usage = parser.billedUsage();
-          progress.set(session, { ...(usage ? { usage } : {}), turns: parser.turns });
+          progress.set(spec.session, { ...(usage ? { usage } : {}), turns: parser.turns });
         },
       },
     );

@@ -1,5 +1,3 @@
-import { writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { operations } from '../../sdk/generated/runtime.js';
 import type { Handlers } from '../common/operations.js';
 import type { ApprovalService } from './approvals.js';
@@ -20,13 +18,4 @@ export function approvalHandlers(approvals: ApprovalService, scopes: Scopes): Ha
     getApproval: async ({ path, query }) => ({ status: 200, body: await approvals.get(path.id, query.wait) }),
     answerApproval: async ({ path, body }) => ({ status: 200, body: await approvals.answer(path.id, body) }),
   };
-}
-
-/** The file in the data dir that says where the runtime listens (read by the permission tool). */
-export const RUNTIME_URL_FILE = 'runtime.url';
-
-export async function writeRuntimeUrl(dataDir: string, url: string): Promise<void> {
-  const file = join(dataDir, RUNTIME_URL_FILE);
-  await writeFile(`${file}.tmp`, `${url}\n`, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
 }

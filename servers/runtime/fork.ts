@@ -53,16 +53,6 @@ export function forkOf(source: StoredSession, name: string, prompt: string, now:
   };
 }
 
-/** The conversation the next run continues and how: Claude Code's flags for it. */
-export function conversationArgs(session: StoredSession, resume: boolean): string[] {
-  const own = session.claude_session_id!;
-  if (resume) return ['--resume', own];
-  // A fork's first run copies the source's conversation under the fork's own id.
-  if (session.forked_from)
-    return ['--resume', session.forked_from.claude_session_id, '--fork-session', '--session-id', own];
-  return ['--session-id', own];
-}
-
 /**
  * Refuses (409) to move `source` on while a fork of it has not yet copied its conversation: the
  * fork's first run copies it when it starts, and must find it as it stood when the fork was made.

@@ -1,8 +1,7 @@
 import type { Logger } from '../common/logger.js';
 import { timeoutReason, treeBudgetBreach, turnLimitBreach } from './budgets.js';
-import type { StreamParser } from './executor/stream-parser.js';
 import type { SessionService } from './session-service.js';
-import { isFinal, lastRun, type StoredRun, type StoredSession, type Usage } from './session-store.js';
+import { isFinal, lastRun, type StoredSession, type Usage } from './session-store.js';
 import { childrenIndex, subtreeSpend } from './tree.js';
 
 /**
@@ -21,12 +20,13 @@ export class LimitGuard {
     private readonly logger: Logger,
   ) {}
 
-  async started(name: string, run: StoredRun): Promise<() => void> {
+  /** A run of session `name` started at `startedAt` (null: now). */
+  async started(name: string, startedAt: string | null): Promise<() => void> {
     const session = await this.sessions.getStored(name);
     const seconds = session?.limits?.timeout_seconds;
     let timer: NodeJS.Timeout | undefined;
     if (seconds) {
-      const since = Date.parse(run.started_at ?? '') || Date.now();
+      const since = Date.parse(startedAt ?? '') || Date.now();
       const left = Math.max(0, since + seconds * 1000 - Date.now());
       timer = setTimeout(() => this.stop(name, [name], timeoutReason(seconds)), left);
     }
@@ -35,10 +35,6 @@ export class LimitGuard {
       this.sessions.live.delete(name);
       this.stopping.delete(name);
     };
-  }
-
-  progressed(name: string, _run: StoredRun, parser: StreamParser): void {
-    this.noted(name, parser.billedUsage(), parser.turns);
   }
 
   /** What a run was billed so far and its turns (a runner elsewhere reports them): checks the limits. */
@@ -90,7 +86,8 @@ export class LimitGuard {
     names.forEach((n) => {
       this.stopping.add(n);
     });
-    this.logger.info(`stopping session '${owner}'${options.tree ? ' and its descendants' : ''}: ${reason}`);
+    // The reason is not repeated here: the line of each run this stop ends says it (run-log.ts).
+    this.logger.info(`a limit was crossed: stopping session '${owner}'${options.tree ? ' and its descendants' : ''}`);
     // Not awaited: a stop waits for the run's end, which waits for the output this check came from.
     void this.sessions.stop(owner, { reason, tree: options.tree ?? false }).catch((error) => {
       this.logger.warn(

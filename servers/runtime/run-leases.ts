@@ -5,7 +5,6 @@
  */
 import { mintCredential } from './agent-credentials.js';
 import { conflict, HttpProblem } from '../common/problem.js';
-import { VERSION } from '../common/server.js';
 import type { Logger } from '../common/logger.js';
 import {
   beat,
@@ -102,14 +101,7 @@ export class RunLeases {
   }
 
   /** Like claim, waiting up to `waitMs` for a run to be queued (a runner's long poll). */
-  async claimWaiting(offer: RunnerOffer, waitMs: number, version: string, signal?: AbortSignal): Promise<Claim | null> {
-    if (version !== VERSION) {
-      throw new HttpProblem(
-        409,
-        `Runner '${offer.runner}' is aof ${version}; this runtime is ${VERSION}: run the same version on both`,
-        { code: 'runner-version' },
-      );
-    }
+  async claimWaiting(offer: RunnerOffer, waitMs: number, signal?: AbortSignal): Promise<Claim | null> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       if (signal?.aborted) return null;

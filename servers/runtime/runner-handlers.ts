@@ -1,29 +1,65 @@
 import type { operations } from '../../sdk/generated/runtime.js';
+import { HttpProblem } from '../common/problem.js';
 import type { Handlers } from '../common/operations.js';
+import { VERSION } from '../common/server.js';
+import { RUN_SPEC_VERSION } from '../executor/run-spec.js';
 import type { RunLeases } from './run-leases.js';
+import { buildRunSpec } from './run-spec.js';
+import { lastRun } from './session-store.js';
 
 type RunnerOperations = Pick<operations, 'claimRun' | 'heartbeatRunner' | 'reportRun'>;
 
+/**
+ * Refuses (409) a runner that could not run the RunSpecs this runtime writes: one that names the
+ * RunSpec versions it knows without this one, or, naming none (from before RunSpecs), is another aof version.
+ */
+export function checkRunner(
+  runner: string,
+  claim: { version: string; run_spec_versions?: number[] | undefined },
+): void {
+  const known = claim.run_spec_versions;
+  if (known === undefined) {
+    if (claim.version === VERSION) return;
+    throw new HttpProblem(
+      409,
+      `Runner '${runner}' is aof ${claim.version}, from before RunSpecs; this runtime is ${VERSION}: upgrade the runner`,
+      { code: 'runner-version' },
+    );
+  }
+  if (known.includes(RUN_SPEC_VERSION)) return;
+  throw new HttpProblem(
+    409,
+    `Runner '${runner}' (aof ${claim.version}) runs RunSpec version ${known.join(', ')}; this runtime (aof ${VERSION}) writes version ${RUN_SPEC_VERSION}: run an aof on the runner that knows it`,
+    { code: 'run-spec-version' },
+  );
+}
+
 /** The routes runners use (`aof runner`): claims, heartbeats, reports. */
-export function runnerHandlers(leases: RunLeases): Handlers<RunnerOperations> {
+export function runnerHandlers(leases: RunLeases, options: { tracing: boolean }): Handlers<RunnerOperations> {
   return {
     claimRun: async ({ path, body, ctx }) => {
+      checkRunner(path.runner, body);
       const offer = { runner: path.runner, host: body.host, tags: body.tags ?? [] };
       // A runner that went away while waiting must not be given a run nobody will start.
       const gone = new AbortController();
       ctx.res.once('close', () => gone.abort());
-      const claim = await leases.claimWaiting(offer, (body.wait_seconds ?? 0) * 1000, body.version, gone.signal);
+      const claim = await leases.claimWaiting(offer, (body.wait_seconds ?? 0) * 1000, gone.signal);
+      if (!claim) return { status: 200, body: { claim: null } };
+      const run = lastRun(claim.session);
+      const spec = buildRunSpec(claim.session, run, {
+        conversation: claim.conversation,
+        credential: claim.credential,
+        tracing: options.tracing,
+      });
       return {
         status: 200,
         body: {
-          claim: claim && {
-            session: claim.session.name,
-            run: claim.session.runs[claim.session.runs.length - 1]!.number,
+          claim: {
+            session: spec.session,
+            run: spec.run,
             attempt: claim.attempt,
             lease_seconds: leases.leaseSeconds,
-            spec: claim.session as unknown as Record<string, unknown>,
-            conversation: claim.conversation?.toString('base64') ?? null,
-            credential: claim.credential,
+            spec,
           },
         },
       };

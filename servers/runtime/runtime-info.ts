@@ -4,7 +4,7 @@
  */
 import type { components } from '../../sdk/generated/runtime.js';
 import { VERSION } from '../common/server.js';
-import type { Executor } from './executor/index.js';
+import type { Executor } from '../executor/index.js';
 import type { SessionService } from './session-service.js';
 import { lastRun, type StoredSession } from './session-store.js';
 

@@ -8,11 +8,12 @@ import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { ApprovalService } from './approvals.js';
-import { approvalHandlers, writeRuntimeUrl } from './approval-handlers.js';
+import { approvalHandlers } from './approval-handlers.js';
+import { writeRuntimeUrl } from '../common/runtime-url.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { openRuntimeStore } from './store/select-store.js';
-import { createExecutor, executorOptionsFromEnv, type ExecutorOptions, type RunHooks } from './executor/index.js';
-import { localRunPort } from './executor/run-port.js';
+import { createExecutor, executorOptionsFromEnv, type ExecutorOptions, type RunHooks } from '../executor/index.js';
+import { localRunPort } from './run-port.js';
 import { DEFAULT_LEASE_SECONDS } from './leases.js';
 import { RunLeases } from './run-leases.js';
 import { runnerHandlers } from './runner-handlers.js';
@@ -28,9 +29,8 @@ import { runtimeDocument } from '../common/contract.js';
 import { metricsResponse, ServerMetrics } from '../common/metrics.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
 import { runLog } from './run-log.js';
-import { runTraceparent, tracingEnabled } from '../common/trace-ids.js';
+import { tracingEnabled } from '../common/trace-ids.js';
 import type { Tracing } from '../common/tracing.js';
-import { agentEnvironment } from './agent-environment.js';
 import { WarmCredentials } from './warm-credentials.js';
 import { agentOf } from './agent-credentials.js';
 import { Scopes } from './scope.js';
@@ -105,13 +105,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const guard = new LimitGuard(sessions, options.logger);
     const warmCredentials = new WarmCredentials(options.dataDir);
     const hooks: RunHooks = {
-      env: (name, session, run, credential) => ({
-        ...agentEnvironment(name, agentUrl, credential),
-        // The agent's own spans (Claude Code's, when its telemetry is on) nest under the run's.
-        ...(tracing ? { TRACEPARENT: runTraceparent(session, run.number) } : {}),
-      }),
-      started: (name, run) => guard.started(name, run),
-      progressed: (name, run, parser) => guard.progressed(name, run, parser),
+      started: (spec, startedAt) => guard.started(spec.session, startedAt),
+      progressed: (spec, parser) => guard.noted(spec.session, parser.billedUsage(), parser.turns),
       warm: {
         credential: (slot) => warmCredentials.mint(slot),
         bind: (name, run, credential) =>
@@ -143,7 +138,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       serialize: store.serialize,
       // Limits hold for runs on runners elsewhere too: they report what the run was billed so far.
       watch: {
-        started: (name, run) => guard.started(name, run),
+        started: (name, run) => guard.started(name, run.started_at),
         progressed: (name, usage, turns) => guard.noted(name, usage, turns),
       },
     });
@@ -151,7 +146,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       options.executor === 'none'
         ? undefined
         : await createExecutor(
-            localRunPort(sessions, leases, runnerName),
+            localRunPort(sessions, leases, runnerName, { runtimeUrl: () => agentUrl, tracing: tracing !== undefined }),
             { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions },
             hooks,
           );
@@ -169,7 +164,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         ),
         getMetrics: () => metricsResponse(metrics?.server),
         ...approvalHandlers(approvals, scopes),
-        ...runnerHandlers(leases),
+        ...runnerHandlers(leases, { tracing: tracing !== undefined }),
         listTokens: async () => ({ status: 200, body: { tokens: await tokens.list() } }),
         createToken: async ({ body }) => ({ status: 201, body: await tokens.create(body.name, body.role) }),
         revokeToken: async ({ path }) => {

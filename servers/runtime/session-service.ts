@@ -22,7 +22,7 @@ import {
   type WorktreeSetup,
   type WorktreeSetupData,
 } from './worktree-setup.js';
-import { withoutServerSecrets } from './executor/index.js';
+import { withoutServerSecrets } from '../executor/index.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal,

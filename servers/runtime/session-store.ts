@@ -6,7 +6,7 @@ import { FINAL_STATES } from '../../sdk/generated/rules.js';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { CatalogueEntry } from './store/catalogue.js';
 import type { RunLease } from './leases.js';
-import { addUsage, noUsage } from './usage.js';
+import { addUsage, noUsage } from '../common/usage.js';
 import { type FiguresAt, runSpend, wallMs } from './run-figures.js';
 
 export type Session = components['schemas']['Session'];

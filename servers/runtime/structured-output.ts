@@ -5,7 +5,7 @@
  */
 import { checkOutput, outputError, retryPrompt } from '../common/output-schema.js';
 import type { OutputRetry, StoredRun, StoredSession } from './session-store.js';
-import { addUsage } from './usage.js';
+import { addUsage } from '../common/usage.js';
 
 /** The session's output schema as an object, or null when it has none. */
 export function outputSchemaOf(session: Pick<StoredSession, 'output_schema'>): object | null {

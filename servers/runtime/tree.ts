@@ -2,7 +2,7 @@ import type { components } from '../../sdk/generated/runtime.js';
 import { type Spend, countedTokens } from './budgets.js';
 import { runSpend } from './run-figures.js';
 import { lastRun, type StoredSession, type Usage } from './session-store.js';
-import { addUsage, noUsage } from './usage.js';
+import { addUsage, noUsage } from '../common/usage.js';
 
 export type SessionTree = components['schemas']['SessionTree'];
 

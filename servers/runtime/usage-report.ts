@@ -7,7 +7,7 @@
 import type { components } from '../../sdk/generated/runtime.js';
 import { type FiguresAt, runSpend, wallMs } from './run-figures.js';
 import type { StoredRun, StoredSession, Usage } from './session-store.js';
-import { addUsage, noUsage } from './usage.js';
+import { addUsage, noUsage } from '../common/usage.js';
 
 export type UsageReport = components['schemas']['UsageReport'];
 type SessionUsage = components['schemas']['SessionUsage'];

@@ -38,6 +38,10 @@ describe('waiting survives a runtime restart (processes)', function () {
     const [q, v, r, a] = await waiting;
     assert.deepEqual([q.code, q.stdout], [0, `ECHO: SLOW ${quiet}\n`], q.stderr);
     assert.deepEqual([v.code, v.stdout], [0, `ECHO: SLOW ${verbose}\n`], v.stderr);
+    // With --verbose (as on a terminal) the wait says that it retries, until when, and that it is back.
+    assert.match(v.stderr, /; retrying until \d{1,2}:\d{2}:\d{2}.* — Ctrl-C stops waiting/, v.stderr);
+    assert.match(v.stderr, /The Agent Runtime answers again; still waiting for session/, v.stderr);
+    assert.doesNotMatch(q.stderr, /retrying until/, 'quiet when stderr is not a terminal');
     assert.deepEqual([r.code, r.stdout], [0, `ECHO: SLOW ${resumed}\n`], r.stderr);
     assert.deepEqual([a.code, a.stdout], [0, `ECHO: SLOW ${awaited}\n`], a.stderr);
   });

@@ -162,6 +162,17 @@ describe('dashboard: true numbers and plain words', function () {
     await page.locator('.chart canvas').waitFor();
     assert.equal(await page.getByTestId('total-cost').innerText(), formatUsd(report.cost_usd, report.estimated));
     assert.equal(formatUsd(total, true), '~$0.0163');
+    // Per day (the first tab) are the report's days, as ao-usage prints them: a run on the day it started.
+    const days = (await ao.sessions.usage()).days;
+    const dayRows = page.locator('table.usage tbody tr');
+    await dayRows.first().waitFor();
+    assert.deepEqual(
+      await dayRows.evaluateAll((rows) =>
+        rows.map((r) => [r.querySelector('th')?.textContent, r.children[2]?.textContent]),
+      ),
+      days.map((d) => [d.day, String(d.runs)]),
+    );
+    assert.match(await page.locator('p.muted.small').innerText(), /a run counts on the day \(UTC\) it started/);
     // Per blueprint, bars of $0.0042 and $0.0121: ticks a fraction of a cent apart.
     await page.getByRole('tab', { name: 'Per blueprint' }).click();
     await page.locator('table.usage tbody th', { hasText: 'careful' }).waitFor();

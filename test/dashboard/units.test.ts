@@ -15,8 +15,8 @@ import {
 import { nameProblem } from '../../dashboard/src/names.js';
 import { addEvent, addEvents, copyCommands, emptyTimeline, toolPreview } from '../../dashboard/src/timeline.js';
 import { formatUsd, formatUsdTicks } from '../../sdk/money.js';
-import { toCsv, usageBy, usageTotal, type UsageSource } from '../../dashboard/src/usage.js';
-import type { SessionEvent } from '../../sdk/types.js';
+import { toCsv, usageBy, usageTotal } from '../../dashboard/src/usage.js';
+import type { SessionEvent, UsageReport } from '../../sdk/types.js';
 
 const NOW = Date.parse('2026-05-02T12:00:00Z');
 const counts = { queued: 3, running: 2, finished: 10, failed: 1, stopped: 0 };
@@ -46,79 +46,79 @@ describe('dashboard: attention', () => {
 });
 
 describe('dashboard: usage', () => {
-  const session = (name: string, agent: string | null, day: string, cost: number, output: number): UsageSource => ({
-    name,
-    agent,
-    state: 'finished',
-    updated_at: `${day}T10:00:00Z`,
-    totals: {
-      runs: 1,
-      cost_usd: cost,
-      duration_ms: 1000,
-      wall_ms: 1200,
-      estimated: false,
-      usage: { input_tokens: 10, output_tokens: output, cache_read_input_tokens: 5, cache_creation_input_tokens: 1 },
-    },
+  const usage = (output: number) => ({
+    input_tokens: 10,
+    output_tokens: output,
+    cache_read_input_tokens: 5,
+    cache_creation_input_tokens: 1,
   });
-  const sessions = [
-    session('a', 'reviewer', '2026-05-01', 0.5, 100),
-    session('b', 'reviewer', '2026-05-02', 0.25, 50),
-    session('c', null, '2026-05-01', 1, 10),
-  ];
+  const sums = (cost: number, output: number, runs = 1) => ({
+    runs,
+    usage: usage(output),
+    cost_usd: cost,
+    duration_ms: 1000 * runs,
+    wall_ms: 1200 * runs,
+    estimated: false,
+  });
+  // Session 'a' ran on 1 May and again on 2 May: the report counts each run on the day it started.
+  const report: UsageReport = {
+    totals: { sessions: 3, ...sums(1.75, 160, 4) },
+    sessions: [
+      { name: 'c', agent: null, state: 'finished', ...sums(1, 10), first_run_at: 'x', last_run_at: 'x' },
+      { name: 'a', agent: 'reviewer', state: 'finished', ...sums(0.5, 100, 2), first_run_at: 'x', last_run_at: 'x' },
+      { name: 'b', agent: 'reviewer', state: 'finished', ...sums(0.25, 50), first_run_at: 'x', last_run_at: 'x' },
+    ],
+    agents: [
+      { agent: null, sessions: 1, ...sums(1, 10) },
+      { agent: 'reviewer', sessions: 2, ...sums(0.75, 150, 3) },
+    ],
+    days: [
+      { day: '2026-05-01', sessions: 2, ...sums(1.25, 60, 2) },
+      { day: '2026-05-02', sessions: 2, ...sums(0.5, 100, 2), estimated: true },
+    ],
+  };
 
-  it('sums per blueprint (most expensive first), per day (in date order) and in all', () => {
+  it("shows the runtime's report (what ao-usage prints): per blueprint, per day (a run on the day it started), in all", () => {
     assert.deepEqual(
-      usageBy(sessions, 'blueprint').map((r) => [r.key, r.sessions, r.cost_usd, r.output_tokens]),
+      usageBy(report, 'blueprint').map((r) => [r.key, r.sessions, r.cost_usd, r.output_tokens]),
       [
         ['(none)', 1, 1, 10],
         ['reviewer', 2, 0.75, 150],
       ],
     );
     assert.deepEqual(
-      usageBy(sessions, 'day').map((r) => [r.key, r.cost_usd]),
+      usageBy(report, 'day').map((r) => [r.key, r.sessions, r.runs, r.cost_usd, r.estimated]),
       [
-        ['2026-05-01', 1.5],
-        ['2026-05-02', 0.25],
+        ['2026-05-01', 2, 2, 1.25, false],
+        ['2026-05-02', 2, 2, 0.5, true],
       ],
     );
-    const total = usageTotal(sessions);
-    assert.equal(total.cost_usd, 1.75);
-    assert.equal(total.output_tokens, 160);
-    assert.equal(total.runs, 3);
-  });
-
-  it('sums the wall time the runtime reports, and marks a sum that holds an estimate', () => {
-    const exact = usageTotal(sessions);
-    assert.equal(exact.wall_ms, 3 * 1200, "each session's wall time, as the runtime reports it");
-    assert.equal(exact.estimated, false, 'no run going: the sum is exact');
-    const reported = sessions.map((s, i) => ({
-      ...s,
-      totals: { ...s.totals, wall_ms: 1000 * (i + 1), estimated: i === 1 },
-    }));
-    const total = usageTotal(reported);
-    assert.equal(total.wall_ms, 6000);
-    assert.equal(total.estimated, true);
     assert.deepEqual(
-      usageBy(reported, 'day').map((r) => [r.key, r.wall_ms, r.estimated]),
+      usageBy(report, 'session').map((r) => [r.key, r.sessions, r.runs, r.wall_ms]),
       [
-        ['2026-05-01', 4000, false],
-        ['2026-05-02', 2000, true],
+        ['c', 1, 1, 1200],
+        ['a', 1, 2, 2400],
+        ['b', 1, 1, 1200],
       ],
     );
+    const total = usageTotal(report);
+    assert.deepEqual([total.cost_usd, total.output_tokens, total.runs, total.sessions], [1.75, 160, 4, 3]);
   });
 
   it('writes CSV with a header, quoting, and names a spreadsheet would run kept as text', () => {
-    const csv = toCsv(usageBy([session('=cmd()', 'x,y', '2026-05-01', 0.1, 1)], 'session'), 'session');
+    const odd: UsageReport = {
+      ...report,
+      sessions: [{ ...report.sessions[0]!, name: '=cmd()', cost_usd: 0.1, usage: usage(1) }],
+      agents: [{ ...report.agents[0]!, agent: 'x,y', cost_usd: 0, usage: usage(0) }],
+    };
+    const csv = toCsv(usageBy(odd, 'session'), 'session');
     const lines = csv.trimEnd().split('\r\n');
     assert.equal(
       lines[0],
       'session,sessions,runs,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd,duration_ms',
     );
     assert.equal(lines[1], `"'=cmd()",1,1,10,1,5,1,0.1,1000`);
-    assert.equal(
-      toCsv(usageBy([session('s', 'x,y', '2026-05-01', 0, 0)], 'blueprint'), 'blueprint').split('\r\n')[1],
-      '"x,y",1,1,10,0,5,1,0,1000',
-    );
+    assert.equal(toCsv(usageBy(odd, 'blueprint'), 'blueprint').split('\r\n')[1], '"x,y",1,1,10,0,5,1,0,1000');
   });
 });
 

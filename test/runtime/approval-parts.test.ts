@@ -5,11 +5,12 @@ import { describeApproval } from '../../bin/lib/approvals.js';
 import type { Approval } from '../../sdk/index.js';
 import { PERMISSION_TOOL, toDecision } from '../../servers/mcp/permission-tool.js';
 import { timeoutMessage } from '../../servers/runtime/approvals.js';
-import { claudeArgs } from '../../servers/runtime/executor/claude-command.js';
-import { agentMcpServers, permissionToolPath } from '../../servers/runtime/executor/permission-server.js';
+import { claudeArgs } from '../../servers/executor/claude-command.js';
+import { agentMcpServers, permissionToolPath } from '../../servers/executor/permission-server.js';
+import { buildRunSpec } from '../../servers/runtime/run-spec.js';
 import { newRun, type StoredSession } from '../../servers/runtime/session-store.js';
 
-const session = (blueprint: StoredSession['blueprint']): StoredSession => ({
+const stored = (blueprint: StoredSession['blueprint']): StoredSession => ({
   _id: 's',
   name: 's',
   agent: blueprint?.name ?? null,
@@ -21,6 +22,12 @@ const session = (blueprint: StoredSession['blueprint']): StoredSession => ({
   updated_at: '2026-01-01T00:00:00.000Z',
   runs: [newRun(1, 'go', '2026-01-01T00:00:00.000Z')],
 });
+
+/** The RunSpec of the session's first run, with `credential`. */
+const session = (blueprint: StoredSession['blueprint'], credential?: string) => {
+  const s = stored(blueprint);
+  return buildRunSpec(s, s.runs[0]!, { conversation: null, credential, tracing: false });
+};
 
 const approval = (over: Partial<Approval> = {}): Approval => ({
   id: 'apr_1',
@@ -71,10 +78,10 @@ describe('approvals: pure parts', () => {
     assert.equal(agentMcpServers(session({ name: 'b' }), runtime), null);
     const own = { echo: { command: 'echo-mcp' } };
     assert.deepEqual(agentMcpServers(session({ name: 'b', mcp_servers: own }), runtime), own);
-    const servers = agentMcpServers(session({ name: 'b', mcp_servers: own, approval: { timeout_seconds: 5 } }), {
-      ...runtime,
-      credential: 'aofa_cw.1.secret',
-    })!;
+    const servers = agentMcpServers(
+      session({ name: 'b', mcp_servers: own, approval: { timeout_seconds: 5 } }, 'aofa_cw.1.secret'),
+      runtime,
+    )!;
     assert.deepEqual(Object.keys(servers), ['echo', 'aof_approvals']);
     assert.deepEqual(servers.aof_approvals, {
       command: '/usr/bin/node',

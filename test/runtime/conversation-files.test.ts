@@ -14,8 +14,8 @@ import {
   readConversation,
   recordedCwd,
   restoreConversation,
-} from '../../servers/runtime/executor/conversation-files.js';
-import { conversationMovedNote, conversationNotFoundReason } from '../../servers/runtime/executor/failure-reasons.js';
+} from '../../servers/executor/conversation-files.js';
+import { conversationMovedNote, conversationNotFoundReason } from '../../servers/executor/failure-reasons.js';
 import { claudeChildEnv, runClaude, TEST_MODEL } from '../support/claude-env.js';
 import { startFakeModel, type FakeModel } from '../support/fake-model.js';
 import { removeDir, tempDir } from '../support/servers.js';

@@ -8,7 +8,7 @@ import {
   startFailureReason,
   unexpectedFailureReason,
   type StartStage,
-} from '../../servers/runtime/executor/failure-reasons.js';
+} from '../../servers/executor/failure-reasons.js';
 
 const errno = (code: string, syscall = 'spawn /bin/sh') =>
   Object.assign(new Error(`${syscall} ${code}`), { code, syscall });

@@ -1,6 +1,6 @@
 // What the stream says a run was billed for before (or without) its result line.
 import assert from 'node:assert/strict';
-import { StreamParser } from '../../servers/runtime/executor/stream-parser.js';
+import { StreamParser } from '../../servers/executor/stream-parser.js';
 
 const usage = (input: number, output: number, cacheRead = 0) => ({
   input_tokens: input,

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ApiError, type Orchestrator } from '../../sdk/index.js';
+import type { Logger } from '../../servers/common/logger.js';
 import { repoRoot } from '../support/claude-env.js';
 import type { FakeRequest } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
@@ -35,9 +36,16 @@ describe('teams: parents, children, callbacks and limits', function () {
   this.timeout(120_000);
   let stack: TestStack;
   let ao: Orchestrator;
+  /** The runtime's log lines (its info lines: stops and run ends). */
+  const logged: string[] = [];
+  const logger: Logger = {
+    info: (message) => logged.push(message),
+    warn: (message) => logged.push(message),
+    error: (message) => logged.push(message),
+  };
 
   before(async () => {
-    stack = await TestStack.start({ token: TOKEN });
+    stack = await TestStack.start({ token: TOKEN, logger });
     ao = stack.client();
   });
   after(async () => stack?.close());
@@ -169,6 +177,13 @@ describe('teams: parents, children, callbacks and limits', function () {
       .slice(before)
       .filter((body) => JSON.stringify(body.messages).includes('loop')).length;
     assert.ok(made >= 4 && made <= 5, `${made} model requests`);
+    // The log says why once (on the run's end line), and that a limit stopped it.
+    const lines = logged.filter((line) => line.includes("'looper'"));
+    assert.equal(lines.filter((line) => line.includes('limit max_turns crossed')).length, 1, lines.join('\n'));
+    assert.ok(
+      lines.some((line) => line === "a limit was crossed: stopping session 'looper'"),
+      lines.join('\n'),
+    );
   });
 
   it("a descendant crossing its ancestor's tree budget stops the whole subtree, naming the ancestor", async () => {

@@ -43,6 +43,9 @@ function comparable(events: SessionEvent[]) {
   });
 }
 
+/** The key of new sessions without a blueprint (not a follow-up's). */
+const newSessions = (label: string) => label.startsWith('(no blueprint) @') && !label.includes('(resume of');
+
 /** The prompt of the conversation's first user message (the last text block that is not a reminder). */
 function firstPrompt(req: FakeRequest): string {
   const first = req.body.messages.find((m) => m.role === 'user');
@@ -70,7 +73,7 @@ describe('runtime: warm Claude Code processes', function () {
   it('runs a session on a warm process: the same events, usage, files and exit as a cold run', async () => {
     await ao.sessions.create({ name: 'cold-one', prompt: 'say hello' });
     await ao.sessions.waitForResult('cold-one', { timeoutMs: 30_000 });
-    const key = await warmFor(ao, (label) => label.startsWith('(no blueprint) @'));
+    const key = await warmFor(ao, newSessions);
     assert.equal(key.misses, 1);
     assert.equal(key.hits, 0);
 
@@ -126,11 +129,11 @@ describe('runtime: warm Claude Code processes', function () {
 
   it("binds a warm agent's credential to its session: its child records it as parent and stays in its scope", async () => {
     // A run with these settings makes the pool keep one warm for them.
-    if (!(await pool(ao)).some((k) => k.label.startsWith('(no blueprint) @'))) {
+    if (!(await pool(ao)).some((k) => newSessions(k.label))) {
       await ao.sessions.create({ name: 'opener', prompt: 'open' });
       await ao.sessions.waitForResult('opener', { timeoutMs: 30_000 });
     }
-    await warmFor(ao, (label) => label.startsWith('(no blueprint) @'));
+    await warmFor(ao, newSessions);
     stack.fake.respond((req) => {
       if (firstPrompt(req) === 'delegate') {
         if (req.toolResults.length) return { text: `delegated: ${req.toolResults[0]!.text}` };
@@ -140,7 +143,7 @@ describe('runtime: warm Claude Code processes', function () {
       }
       return { text: `ECHO: ${req.lastUserText}` };
     });
-    const before = (await pool(ao)).find((k) => k.label.startsWith('(no blueprint) @'))!;
+    const before = (await pool(ao)).find((k) => newSessions(k.label))!;
     await ao.sessions.create({ name: 'lead', prompt: 'delegate' });
     const result = await ao.sessions.waitForResult('lead', { timeoutMs: 60_000 });
     assert.equal(result.state, 'finished', result.error ?? '');
@@ -170,7 +173,7 @@ require("node:child_process").spawn(${JSON.stringify(claudeBin)}, args, { stdio:
       const client = liarStack.client();
       await client.sessions.create({ name: 'first', prompt: 'one' });
       await client.sessions.waitForResult('first', { timeoutMs: 30_000 });
-      const key = await warmFor(client, (label) => label.startsWith('(no blueprint) @'));
+      const key = await warmFor(client, newSessions);
       await client.sessions.create({ name: 'second', prompt: 'two' });
       const result = await client.sessions.waitForResult('second', { timeoutMs: 60_000 });
       assert.equal(result.state, 'finished', result.error ?? '');
@@ -225,12 +228,12 @@ describe('runtime: warm processes across a crash of the runtime', function () {
     });
     await ao.sessions.create({ name: 'warmer', prompt: 'first' });
     await ao.sessions.waitForResult('warmer', { timeoutMs: 30_000 });
-    const key = await warmFor(ao, (label) => label.startsWith('(no blueprint) @'));
+    const key = await warmFor(ao, newSessions);
     await ao.sessions.create({ name: 'held', prompt: 'hold on' });
     await eventually('the held request', () => stack.fake.requests.some((r) => JSON.stringify(r).includes('hold on')));
     assert.equal((await pool(ao)).find((k) => k.key === key.key)!.hits, 1);
     // The pool starts another for the key; wait for it, so the crash leaves an idle one behind.
-    await warmFor(ao, (label) => label.startsWith('(no blueprint) @'));
+    await warmFor(ao, newSessions);
     const heldPid = Number(readFileSync(join(stack.dataDir, 'runs', 'held', '1', 'pid'), 'utf8').split(' ')[0]);
     const idle = warmPids(stack.dataDir).filter((pid) => pid !== heldPid);
     assert.ok(idle.length > 0, 'an idle warm process');
@@ -256,7 +259,7 @@ describe('runtime: warm processes across a crash of the runtime', function () {
     // The restarted runtime warms the key again once used; its stop ends them all.
     await ao.sessions.create({ name: 'again', prompt: 'again' });
     await ao.sessions.waitForResult('again', { timeoutMs: 30_000 });
-    await warmFor(ao, (label) => label.startsWith('(no blueprint) @'));
+    await warmFor(ao, newSessions);
     const warm = warmPids(stack.dataDir);
     assert.ok(warm.length > 0);
     await stack.stopRuntime();

@@ -122,3 +122,20 @@ describe('sdk: advice for each failure', () => {
     );
   });
 });
+
+describe('sdk: advice punctuation', () => {
+  it('never leaves a full stop before the dash that adds the advice, for every code and both clients', () => {
+    const detail = "Parent session 'lead' not found (see the list).";
+    for (const code of codes) {
+      for (const terms of [CLI_TERMS, MCP_TERMS]) {
+        const advice = advise(apiError(code, code === 'internal-error' ? 500 : 409, detail), terms, subject)!;
+        assert.doesNotMatch(advice.message, /\.\s+—/, `${code}: ${advice.message}`);
+      }
+    }
+    const ended = endedRunAdvice(
+      { name: 'w', run: 2, state: 'failed', error: 'The model refused (rate limited).' },
+      CLI_TERMS,
+    );
+    assert.match(ended, /^Session 'w' failed \(run 2\): The model refused \(rate limited\) — see its events/);
+  });
+});

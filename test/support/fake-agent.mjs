@@ -4,7 +4,7 @@
 // ~0.2 s of CPU where a run of the real CLI costs ~0.8 s (test/README.md says which tests use which).
 //
 // It does what the executor relies on, the way the pinned CLI does it (see
-// /work/shared/notes/claude-code-headless.md and servers/runtime/executor/stream-parser.ts):
+// /work/shared/notes/claude-code-headless.md and servers/executor/stream-parser.ts):
 // - `-p --output-format stream-json --verbose`, the prompt on stdin; `--session-id ID`, `--resume ID`
 //   (`--fork-session` with `--session-id`), `--model`, `--permission-mode`, `--append-system-prompt`;
 // - asks the model at ANTHROPIC_BASE_URL (the tests' fake model, test/support/fake-model.ts, so a test

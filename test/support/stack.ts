@@ -2,9 +2,10 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Orchestrator } from '../../sdk/index.js';
-import type { ExecutorOptions } from '../../servers/runtime/executor/index.js';
+import type { ExecutorOptions } from '../../servers/executor/index.js';
 import { startRuntime, type RunningRuntime, type RuntimeOptions } from '../../servers/runtime/server.js';
 import { ensureTokenFile } from '../../servers/common/token-file.js';
+import type { Logger } from '../../servers/common/logger.js';
 import { agentBin, claudeChildEnv, type AgentKind } from './claude-env.js';
 import { startFakeModel, type FakeModel } from './fake-model.js';
 import { startRuntimeProcess, type RuntimeProcess } from './runtime-process.js';
@@ -26,6 +27,8 @@ export interface StackOptions {
   runtimeEnv?: Record<string, string>;
   /** A postgres:// URL: the registry and the runtime keep their data there (test/support/postgres.ts). */
   databaseUrl?: string;
+  /** Where the in-process runtime writes its log (default: nowhere, or stderr with AOF_TEST_LOGS). */
+  logger?: Logger;
   /** How long runners' leases last (short, so that a lost runner shows quickly). */
   leaseSeconds?: number;
 }
@@ -128,7 +131,7 @@ export class TestStack {
       registryUrl: new URL(this.registry.url),
       defaultProjectDir: this.projectDir,
       token: this.options.token,
-      logger: testLogger('runtime'),
+      logger: this.options.logger ?? testLogger('runtime'),
       executor: this.options.executor ?? 'local',
       executorOptions: {
         claudeBin: agentBin(this.options.agent),

@@ -6,7 +6,7 @@ import { describe } from '../api.js';
 import { formatCost, formatDuration, formatTokens } from '../attention.js';
 import { useClient } from '../client-context.js';
 import { href } from '../router.js';
-import { listEvery, type SessionSummary } from '../sessions-page.js';
+import type { UsageReport } from '../../../sdk/types.js';
 import { toCsv, usageBy, usageTotal, type UsageKey, type UsageRow } from '../usage.js';
 
 const TABS: Array<[UsageKey, string]> = [
@@ -17,16 +17,16 @@ const TABS: Array<[UsageKey, string]> = [
 
 export function UsageView() {
   const { client, guard } = useClient();
-  const [sessions, setSessions] = useState<SessionSummary[]>();
-  const [progress, setProgress] = useState(0);
+  const [report, setReport] = useState<UsageReport>();
   const [error, setError] = useState<string>();
   const [by, setBy] = useState<UsageKey>('day');
 
   useEffect(() => {
     document.title = 'Usage · aof';
-    listEvery(client, {}, setProgress)
+    client.sessions
+      .usage()
       .catch(guard)
-      .then(setSessions, (caught) => setError(describe(caught)));
+      .then(setReport, (caught) => setError(describe(caught)));
   }, [client, guard]);
 
   if (error)
@@ -35,9 +35,9 @@ export function UsageView() {
         {error}
       </p>
     );
-  if (!sessions) return <p>Reading sessions… {progress || ''}</p>;
-  const rows = usageBy(sessions, by);
-  const total = usageTotal(sessions);
+  if (!report) return <p>Reading usage…</p>;
+  const rows = usageBy(report, by);
+  const total = usageTotal(report);
   const download = () => {
     const url = URL.createObjectURL(new Blob([toCsv([...rows, total], by)], { type: 'text/csv' }));
     const link = document.createElement('a');
@@ -141,7 +141,9 @@ export function UsageView() {
           </tfoot>
         </table>
       </div>
-      <p class="muted small">Computed from each session's totals; a session counts on the day of its last activity.</p>
+      <p class="muted small">
+        The runtime's usage report, as ao-usage prints it: a run counts on the day (UTC) it started.
+      </p>
     </section>
   );
 }

@@ -1,36 +1,41 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { outputInstruction } from '../../common/output-schema.js';
-import { conversationArgs } from '../fork.js';
-import { outputSchemaOf } from '../structured-output.js';
-import { PERMISSION_TOOL } from '../../mcp/permission-tool.js';
-import type { StoredSession } from '../session-store.js';
-import { inApprovalMode } from './permission-server.js';
+import { outputInstruction } from '../common/output-schema.js';
+import { PERMISSION_TOOL } from '../common/permission-tool-names.js';
+import type { RunSpec } from './run-spec.js';
 
 /**
  * The CLI flags for one run. A blueprint's system prompt and settings go on every run, new or
  * resumed, because Claude Code does not remember them in a conversation.
  */
 export function claudeArgs(
-  session: StoredSession,
+  spec: RunSpec,
   options: { resume: boolean; permissionMode: string; mcpConfigPath: string | null },
 ): string[] {
-  const blueprint = session.blueprint;
-  const approval = inApprovalMode(session);
+  const { agent } = spec;
   const args = ['-p', '--output-format', 'stream-json', '--verbose'];
-  args.push(...conversationArgs(session, options.resume));
+  args.push(...conversationArgs(spec.conversation, options.resume));
   // In approval mode the questions must be asked: never the runtime's default (bypassPermissions).
-  args.push('--permission-mode', blueprint?.permission_mode ?? (approval ? 'default' : options.permissionMode));
-  const schema = outputSchemaOf(session);
-  const appended = [blueprint?.system_prompt, schema && outputInstruction(schema)].filter(Boolean).join('\n\n');
+  args.push('--permission-mode', agent.permission_mode ?? (spec.approval ? 'default' : options.permissionMode));
+  const schema = spec.output_schema;
+  const appended = [agent.system_prompt, schema && outputInstruction(schema)].filter(Boolean).join('\n\n');
   if (appended) args.push('--append-system-prompt', appended);
   if (options.mcpConfigPath) args.push('--mcp-config', options.mcpConfigPath);
-  if (approval) args.push('--permission-prompt-tool', PERMISSION_TOOL);
-  if (blueprint?.model) args.push('--model', blueprint.model);
-  if (blueprint?.allowed_tools?.length) args.push('--allowedTools', blueprint.allowed_tools.join(','));
-  if (blueprint?.disallowed_tools?.length) args.push('--disallowedTools', blueprint.disallowed_tools.join(','));
+  if (spec.approval) args.push('--permission-prompt-tool', PERMISSION_TOOL);
+  if (agent.model) args.push('--model', agent.model);
+  if (agent.allowed_tools.length) args.push('--allowedTools', agent.allowed_tools.join(','));
+  if (agent.disallowed_tools.length) args.push('--disallowedTools', agent.disallowed_tools.join(','));
   return args;
+}
+
+/** The conversation the run continues and how: Claude Code's flags for it. */
+export function conversationArgs(conversation: RunSpec['conversation'], resume: boolean): string[] {
+  const own = conversation.id;
+  if (resume) return ['--resume', own];
+  // A fork's first run copies the source's conversation under the fork's own id.
+  if (conversation.fork_of) return ['--resume', conversation.fork_of, '--fork-session', '--session-id', own];
+  return ['--session-id', own];
 }
 
 /** The absolute path of an executable given as a path or a name on PATH; null when there is none. */

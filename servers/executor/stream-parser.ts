@@ -1,6 +1,9 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: a stream line is untyped JSON from the CLI; every field is checked before use
-import type { EventInput, Usage } from '../session-store.js';
-import { addUsage, noUsage } from '../usage.js';
+import type { components } from '../../sdk/generated/runtime.js';
+import { addUsage, noUsage } from '../common/usage.js';
+
+type EventInput = components['schemas']['EventInput'];
+type Usage = components['schemas']['Usage'];
 
 /**
  * Turns Claude Code's stream-json output, one line at a time, into runtime events. It is

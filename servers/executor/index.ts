@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffMs } from '../../../sdk/backoff.js';
-import type { Logger } from '../../common/logger.js';
-import { HttpProblem } from '../../common/problem.js';
-import type { RunScheduler } from '../session-service.js';
-import type { EventInput, StoredRun, StoredSession } from '../session-store.js';
-import type { ClaimedRun, RunPort } from './run-port.js';
+import { backoffMs } from '../../sdk/backoff.js';
+import type { Logger } from '../common/logger.js';
+import { checkOutput, retryPrompt } from '../common/output-schema.js';
+import { HttpProblem } from '../common/problem.js';
+import { agentEnvironment } from './agent-environment.js';
+import type { ClaimedRun, EventInput, RunPort } from './run-port.js';
+import { KNOWN_RUN_SPEC_VERSIONS, runSpecRefusal, type RunSpec } from './run-spec.js';
 import {
   adoptAgent,
   inspectProjectDir,
@@ -20,7 +21,7 @@ import {
   type RunFiles,
 } from './agent-process.js';
 import { claudeArgs, resolveExecutable } from './claude-command.js';
-import { agentMcpServers, inApprovalMode } from './permission-server.js';
+import { agentMcpServers } from './permission-server.js';
 import {
   cliNotFoundReason,
   startWarnings,
@@ -32,10 +33,9 @@ import {
 import { LineTail } from './line-tail.js';
 import { locateConversation, readConversation, restoreConversation } from './conversation-files.js';
 import { StreamParser } from './stream-parser.js';
-import { retryFor } from '../structured-output.js';
-import { WarmPool } from '../../executor/warm-pool.js';
-import { type ColdSpawn, WarmRuns } from '../../executor/warm-runs.js';
-import { warmOptionsFromEnv, type WarmOptions } from '../../executor/warm-options.js';
+import { WarmPool } from './warm-pool.js';
+import { type ColdSpawn, WarmRuns } from './warm-runs.js';
+import { warmOptionsFromEnv, type WarmOptions } from './warm-options.js';
 
 export interface ExecutorOptions {
   dataDir: string;
@@ -54,6 +54,8 @@ export interface ExecutorOptions {
   pollMs?: number | undefined;
   /** Where the agents run, said in a failure to start them when it is not the runtime's host (a runner). */
   where?: string | undefined;
+  /** The RunSpec versions it runs; a run of another version ends `failed` (`run-spec-version`). */
+  specVersions?: readonly number[] | undefined;
   /** The pool of warm Claude Code processes (used when the hooks can bind their credentials). */
   warm?: WarmOptions | undefined;
 }
@@ -79,14 +81,12 @@ export function executorOptionsFromEnv(
   };
 }
 
-/** What the rest of the runtime adds to each run: the agent's environment, and watching its progress. */
+/** What the executor's owner (the runtime, a runner) watches of each run. */
 export interface RunHooks {
-  /** More environment for the agent of `session`'s `run` (who it is, where the runtime is, its run's credential, its TRACEPARENT). */
-  env(session: string, stored: StoredSession, run: StoredRun, credential: string | undefined): Record<string, string>;
-  /** A run's process exists (or was re-adopted); resolves to a function to call once it has ended. */
-  started(session: string, run: StoredRun): Promise<() => void>;
+  /** A run's process exists (or was re-adopted; `startedAt` is when it started); resolves to a function to call once it has ended. */
+  started(spec: RunSpec, startedAt: string | null): Promise<() => void>;
   /** The run's output so far was recorded; `parser` knows what it was billed. */
-  progressed(session: string, run: StoredRun, parser: StreamParser): void;
+  progressed(spec: RunSpec, parser: StreamParser): void;
   /**
    * Warm processes start before their run exists: each gets a credential of its own (`credential`),
    * tied to the run that takes it (`bind`, also to give a run its own credential back).
@@ -99,7 +99,14 @@ export interface RunHooks {
   };
 }
 
-export interface Executor extends RunScheduler {
+/** What the runtime's session service asks of the executor (its RunScheduler). */
+export interface Executor {
+  /** A run of session `name` was queued. */
+  enqueue(name: string): void;
+  /** Ends the agent of session `name`'s run; false when this executor does not run it. */
+  stop(name: string): Promise<boolean>;
+  /** Forgets the run files of session `name` (it was deleted). */
+  forget(name: string): Promise<void>;
   /** Stops following the agents without stopping them; a restarted runtime re-adopts them. */
   detach(): Promise<void>;
   /** Its cap, the sessions it runs now, and its warm processes per key. */
@@ -245,9 +252,9 @@ class LocalExecutor implements Executor {
   /** Re-adopts the agents of the runs this runner holds (or collects what they left), or starts them. */
   async recover(): Promise<void> {
     for (const claim of await this.port.held()) {
-      const { session, run } = claim;
-      const files = runFiles(this.runsDir, session.name, run.number);
-      if (run.state === 'running' || existsSync(files.pid)) {
+      const { spec } = claim;
+      const files = runFiles(this.runsDir, spec.session, spec.run);
+      if (claim.running || existsSync(files.pid)) {
         this.track(claim, async (entry) => this.resumeFollowing(claim, files, entry));
       } else {
         this.track(claim, (entry) => this.execute(claim, entry));
@@ -306,8 +313,8 @@ class LocalExecutor implements Executor {
     if (entry.fenced) return;
     entry.fenced = true;
     this.options.logger.warn(
-      `session '${entry.claim.session.name}': run ${entry.claim.run.number} is no longer this runner's; ending its agent`,
-      { session: entry.claim.session.name, run: entry.claim.run.number },
+      `session '${entry.claim.spec.session}': run ${entry.claim.spec.run} is no longer this runner's; ending its agent`,
+      { session: entry.claim.spec.session, run: entry.claim.spec.run },
     );
     void entry.spawned.then(() => {
       if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
@@ -315,7 +322,7 @@ class LocalExecutor implements Executor {
   }
 
   private track(claim: ClaimedRun, work: (entry: ActiveRun) => Promise<void>): void {
-    const name = claim.session.name;
+    const name = claim.spec.session;
     const entry = new ActiveRun(claim);
     this.active.set(name, entry);
     entry.done = work(entry)
@@ -328,10 +335,15 @@ class LocalExecutor implements Executor {
   }
 
   private async execute(claim: ClaimedRun, entry: ActiveRun): Promise<void> {
-    const { session, run } = claim;
-    const name = session.name;
-    if (run.state !== 'queued' || run.stop_requested) return;
-    const files = runFiles(this.runsDir, name, run.number);
+    const { spec } = claim;
+    const refusal = runSpecRefusal(spec, this.options.specVersions ?? KNOWN_RUN_SPEC_VERSIONS);
+    if (refusal) {
+      // A RunSpec of a version this executor does not know may mean anything: not run at all.
+      await this.fail(entry, refusal);
+      return;
+    }
+    if (claim.running || claim.stopRequested) return;
+    const files = runFiles(this.runsDir, spec.session, spec.run);
     let mcpServers: Record<string, unknown> | null = null;
     try {
       // One level at a time: a recursive mkdir reports ENOENT where the real error is EROFS or EACCES.
@@ -340,12 +352,8 @@ class LocalExecutor implements Executor {
           if (error.code !== 'EEXIST') throw error;
         });
       }
-      await writeFile(files.prompt, run.prompt, { mode: 0o600 });
-      mcpServers = agentMcpServers(session, {
-        dataDir: this.options.dataDir,
-        credential: claim.credential,
-        nodePath: process.execPath,
-      });
+      await writeFile(files.prompt, spec.prompt, { mode: 0o600 });
+      mcpServers = agentMcpServers(spec, { dataDir: this.options.dataDir, nodePath: process.execPath });
       if (mcpServers) await writeFile(files.mcpConfig, JSON.stringify({ mcpServers }), { mode: 0o600 });
     } catch (error) {
       await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
@@ -358,12 +366,12 @@ class LocalExecutor implements Executor {
     }
     // Continue the conversation once Claude Code has opened it. A run stopped before Claude Code
     // saved anything leaves no conversation to resume: then open it anew under the same id.
-    let resume = session.conversation_started === true;
-    if (claim.conversation && (resume || session.forked_from)) await this.restoreConversation(claim, resume);
-    let prompt = run.prompt;
+    let resume = spec.conversation.started;
+    if (spec.conversation.saved && (resume || spec.conversation.fork_of)) await this.restoreConversation(spec, resume);
+    let prompt = spec.prompt;
     let retried = false;
     for (let attempt = 0; ; attempt++) {
-      const cold = this.coldSpawn(claim, bin, resume, mcpServers, files);
+      const cold = this.coldSpawn(spec, bin, resume, mcpServers, files);
       let agent: AgentProcess;
       try {
         // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
@@ -377,17 +385,14 @@ class LocalExecutor implements Executor {
         return;
       }
       try {
-        const warm =
-          attempt === 0
-            ? await this.warm?.start(session, { ...run, credential: claim.credential }, files, prompt, cold)
-            : null;
-        agent = warm ?? (await spawnAgent(bin, cold.args, files, session.project_dir, cold.env));
+        const warm = attempt === 0 ? await this.warm?.start(spec, files, prompt, cold) : null;
+        agent = warm ?? (await spawnAgent(bin, cold.args, files, spec.project_dir, cold.env));
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
           ? {
               stage: 'spawn' as const,
-              projectDir: session.project_dir,
-              projectDirProblem: await inspectProjectDir(session.project_dir),
+              projectDir: spec.project_dir,
+              projectDirProblem: await inspectProjectDir(spec.project_dir),
             }
           : { stage: 'run-files' as const, dir: files.dir };
         await this.fail(entry, startFailureReason(error, where));
@@ -399,12 +404,12 @@ class LocalExecutor implements Executor {
       const outcome = await this.follow(entry, files, agent, 0, {
         resumed: resume,
         prompt,
-        retry: retried ? undefined : (answer) => retryFor(session, run, answer),
+        retry: retried ? undefined : (answer) => retryFor(spec.output_schema, answer),
       });
       if (outcome === 'ended' && !entry.fenced && this.warm) {
         // A parent whose children will call it back is resumed soon: its resume starts warm.
-        const awaits = await this.hooks?.warm?.awaitsCallbacks?.(name).catch(() => false);
-        this.warm.ended(session, this.coldSpawn(claim, bin, true, mcpServers, files), Date.now(), awaits === true);
+        const awaits = await this.hooks?.warm?.awaitsCallbacks?.(spec.session).catch(() => false);
+        this.warm.ended(spec, this.coldSpawn(spec, bin, true, mcpServers, files), Date.now(), awaits === true);
       }
       if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
       if (await this.port.stopRequested(claim)) {
@@ -429,45 +434,46 @@ class LocalExecutor implements Executor {
     }
   }
 
-  /** How a run of `claim` starts cold: the CLI, its flags, where and with which environment. */
+  /** How a run starts cold: the CLI, its flags, where and with which environment. */
   private coldSpawn(
-    claim: ClaimedRun,
+    spec: RunSpec,
     bin: string,
     resume: boolean,
     mcpServers: Record<string, unknown> | null,
     files: RunFiles,
   ): ColdSpawn {
-    const { session, run } = claim;
     return {
       bin,
-      args: claudeArgs(session, {
+      args: claudeArgs(spec, {
         resume,
         permissionMode: this.options.permissionMode,
         mcpConfigPath: mcpServers ? files.mcpConfig : null,
       }),
-      cwd: session.project_dir,
-      env: agentEnv(session, {
+      cwd: spec.project_dir,
+      env: agentEnv(spec, {
         ...withoutServerSecrets(this.options.env),
-        ...this.hooks?.env(session.name, session, run, claim.credential),
+        ...spec.env.vars,
+        ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
       }),
       mcpServers,
+      perSession: [...Object.keys(spec.env.vars), 'AGENT_ORCHESTRATOR_API_TOKEN'],
     };
   }
 
   private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
-    const { session, run } = claim;
+    const { spec } = claim;
     // A run in its output-schema retry: the stream holds the retry's output only.
-    const recorded = (await this.port.parsedEvents(claim)) - (run.retry?.events_before ?? 0);
-    const prompt = run.retry?.prompt ?? run.prompt;
+    const recorded = (await this.port.parsedEvents(claim)) - (claim.retry?.events_before ?? 0);
+    const prompt = claim.retry?.prompt ?? spec.prompt;
     const adopted = adoptAgent(files);
     if (adopted) {
-      this.options.logger.info(`re-adopted the running agent of session '${session.name}' (pid ${adopted.pid})`, {
-        session: session.name,
-        run: run.number,
+      this.options.logger.info(`re-adopted the running agent of session '${spec.session}' (pid ${adopted.pid})`, {
+        session: spec.session,
+        run: spec.run,
       });
       entry.attach(adopted);
       // Spawned before the last runtime could say so: running from now at the latest.
-      if (run.state === 'queued') await this.record(entry, [], { started: true });
+      if (!claim.running) await this.record(entry, [], { started: true });
       await this.follow(entry, files, adopted, recorded, { prompt });
       return;
     }
@@ -486,8 +492,8 @@ class LocalExecutor implements Executor {
    * that cannot be recorded, the run stays as stored and the next start of the runtime retries it.
    */
   private async failUnexpectedly(entry: ActiveRun, error: unknown): Promise<void> {
-    const name = entry.claim.session.name;
-    const where = { session: name, run: entry.claim.run.number };
+    const name = entry.claim.spec.session;
+    const where = { session: name, run: entry.claim.spec.run };
     this.options.logger.error(`run of session '${name}' failed in the executor`, error, where);
     if (this.detaching) return;
     try {
@@ -516,10 +522,10 @@ class LocalExecutor implements Executor {
     },
   ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: string }> {
     const { claim } = entry;
-    const name = claim.session.name;
-    const run = claim.run;
+    const { spec } = claim;
+    const name = spec.session;
     const parser = new StreamParser(options.prompt);
-    const ended = await this.hooks?.started(name, run);
+    const ended = await this.hooks?.started(spec, claim.startedAt ?? null);
     let toSkip = skip;
     let recorded = false;
     let noConversation = false;
@@ -539,9 +545,9 @@ class LocalExecutor implements Executor {
       let events = lines.flatMap((line) => parser.parse(line));
       for (const event of events)
         if (event.type === 'session_start') {
-          // What the store records too (a warm process opens the conversation it was started with).
-          if (event.data.claude_session_id) claim.session.claude_session_id = event.data.claude_session_id;
-          claim.session.conversation_started = true;
+          // What the runtime records too (a warm process opens the conversation it was started with).
+          if (event.data.claude_session_id) spec.conversation.id = event.data.claude_session_id;
+          spec.conversation.started = true;
         }
       if (options.resumed && !recorded && isNoConversation(events)) {
         noConversation = true;
@@ -555,7 +561,7 @@ class LocalExecutor implements Executor {
       await flush().catch((error) =>
         this.options.logger.warn(`could not record events of session '${name}' yet (will retry): ${error.message}`),
       );
-      if (events.length) this.hooks?.progressed(name, run, parser);
+      if (events.length) this.hooks?.progressed(spec, parser);
     });
     tail.start();
     const exit = await Promise.race([agent.exited, this.detached]);
@@ -572,7 +578,7 @@ class LocalExecutor implements Executor {
       const prompt = options.retry(parser.result);
       if (prompt) return { retry: prompt };
     }
-    await this.end(entry, await stopData(exit, parser, files, options.lostReason), await this.keptConversation(claim));
+    await this.end(entry, await stopData(exit, parser, files, options.lostReason), await this.keptConversation(spec));
     return 'ended';
   }
 
@@ -587,46 +593,45 @@ class LocalExecutor implements Executor {
    * Puts the conversation the run continues where Claude Code looks for it, when this host does not
    * have it (the last run ran on another host): the session's own, or for a fork's first run its source's.
    */
-  private async restoreConversation(claim: ClaimedRun, resume: boolean): Promise<void> {
-    const { session } = claim;
-    const claudeSessionId = resume ? session.claude_session_id! : session.forked_from!.claude_session_id;
-    const location = { env: this.options.env, cwd: session.project_dir, claudeSessionId };
+  private async restoreConversation(spec: RunSpec, resume: boolean): Promise<void> {
+    const { conversation } = spec;
+    const claudeSessionId = resume ? conversation.id : conversation.fork_of!;
+    const location = { env: this.options.env, cwd: spec.project_dir, claudeSessionId };
     try {
       if (existsSync(await locateConversation(location))) return;
-      const restored = await restoreConversation(location, claim.conversation!);
+      const restored = await restoreConversation(location, Buffer.from(conversation.saved!, 'base64'));
       this.options.logger.info(
-        `session '${session.name}': restored its conversation from the runtime to ${restored.path}`,
+        `session '${spec.session}': restored its conversation from the runtime to ${restored.path}`,
       );
-      const moved = conversationMovedNote(restored.recordedCwd, session.project_dir);
-      if (moved) this.options.logger.warn(`session '${session.name}': ${moved}`);
+      const moved = conversationMovedNote(restored.recordedCwd, spec.project_dir);
+      if (moved) this.options.logger.warn(`session '${spec.session}': ${moved}`);
     } catch (error) {
       // The project dir may be missing here: the spawn then fails and says so.
       this.options.logger.warn(
-        `session '${session.name}': could not restore its conversation: ${(error as Error).message}`,
+        `session '${spec.session}': could not restore its conversation: ${(error as Error).message}`,
       );
     }
   }
 
   /** The conversation after the run (gzip), to keep with the session; null when there is none or it cannot be read. */
-  private async keptConversation(claim: ClaimedRun): Promise<Buffer | null> {
-    const { session } = claim;
-    if (!session.claude_session_id) return null;
+  private async keptConversation(spec: RunSpec): Promise<Buffer | null> {
+    if (!spec.conversation.id) return null;
     try {
       const data = await readConversation({
         env: this.options.env,
-        cwd: session.project_dir,
-        claudeSessionId: session.claude_session_id,
+        cwd: spec.project_dir,
+        claudeSessionId: spec.conversation.id,
       });
       if (data && data.length > MAX_CONVERSATION_BYTES) {
         this.options.logger.warn(
-          `session '${session.name}': its conversation (${data.length} bytes gzip'd) is too large to keep with the session; only this host can resume it`,
+          `session '${spec.session}': its conversation (${data.length} bytes gzip'd) is too large to keep with the session; only this host can resume it`,
         );
         return null;
       }
       return data;
     } catch (error) {
       this.options.logger.warn(
-        `session '${session.name}': could not read its conversation: ${(error as Error).message}`,
+        `session '${spec.session}': could not read its conversation: ${(error as Error).message}`,
       );
       return null;
     }
@@ -636,8 +641,8 @@ class LocalExecutor implements Executor {
   private async fail(entry: ActiveRun, failure: string): Promise<void> {
     const reason = this.options.where ? `${failure} (${this.options.where})` : failure;
     this.options.logger.warn(
-      `run ${entry.claim.run.number} of session '${entry.claim.session.name}' failed to start: ${reason}`,
-      { session: entry.claim.session.name, run: entry.claim.run.number },
+      `run ${entry.claim.spec.run} of session '${entry.claim.spec.session}' failed to start: ${reason}`,
+      { session: entry.claim.spec.session, run: entry.claim.spec.run },
     );
     await this.end(entry, { exit_code: null, signal: null, reason });
   }
@@ -652,7 +657,7 @@ class LocalExecutor implements Executor {
     options: { force?: boolean; started?: boolean } = {},
   ): Promise<void> {
     if (entry.fenced) return;
-    const name = entry.claim.session.name;
+    const name = entry.claim.spec.session;
     for (let attempt = 0; ; attempt++) {
       try {
         if (!(await this.port.record(entry.claim, events, options))) this.fence(entry);
@@ -702,8 +707,21 @@ export function withoutServerSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv 
  * An agent in approval mode waits in its permission tool for as long as the runtime's timeout says:
  * Claude Code must not give up on that MCP call first (measured: 2.1.197 waits at least 130 s by default).
  */
-function agentEnv(session: StoredSession, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return inApprovalMode(session) ? { ...env, MCP_TOOL_TIMEOUT: String(2 ** 31 - 1) } : env;
+function agentEnv(spec: RunSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return spec.approval ? { ...env, MCP_TOOL_TIMEOUT: String(2 ** 31 - 1) } : env;
+}
+
+/**
+ * The prompt of the one retry a run gets when its answer broke the output schema; null when the
+ * answer is valid, was an error anyway, or there is no schema.
+ */
+export function retryFor(
+  schema: object | null,
+  answer: { isError: boolean; text: string | null } | undefined,
+): string | null {
+  if (!schema || !answer || answer.isError) return null;
+  const check = checkOutput(schema, answer.text);
+  return check.valid ? null : retryPrompt(check.errors);
 }
 
 type StopData = Extract<EventInput, { type: 'session_stop' }>['data'];
