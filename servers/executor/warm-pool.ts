@@ -22,6 +22,8 @@ export interface WarmPoolOptions {
   idleTtlMs: number;
   /** Keep one warm for every key a run used (AGENT_ORCHESTRATOR_WARM_ALL=1). */
   all?: boolean | undefined;
+  /** Processes starting at once, at most (default 1: starting one takes a core for a while, and runs come first). */
+  maxStarting?: number | undefined;
   /** More environment for one warm process (its own credential): fixed when it starts. */
   slotEnv?: ((slot: string) => Record<string, string>) | undefined;
   now?: () => number;
@@ -85,6 +87,8 @@ export class WarmPool {
   /** Keeps `count` warm for `launch` (until `until`, ms), as wanted by `source`; replaces that source's earlier want. */
   want(source: string, launch: Launch, count: number, until?: number): void {
     const key = this.register(launch);
+    // The latest want is the most wanted.
+    this.wants.delete(source);
     this.wants.set(source, { key, count, until });
     this.settle();
   }
@@ -161,6 +165,8 @@ export class WarmPool {
     clearInterval(this.timer);
     const slots = [...this.slots.values()];
     this.slots.clear();
+    // The ones still starting too, at once (not once they have started).
+    await reapWarmDir(this.options.warmDir);
     await Promise.all(
       slots.map(async (slot) => {
         slot.doomed = true;
@@ -175,8 +181,15 @@ export class WarmPool {
     const now = this.now();
     for (const [source, want] of this.wants)
       if (want.until !== undefined && want.until <= now) this.wants.delete(source);
-    const views: SlotView[] = [...this.slots.values()].map(({ id, key, since }) => ({ id, key, since }));
-    const plan = planPool(views, [...this.wants.values()], now, this.options);
+    const views: SlotView[] = [...this.slots.values()].map(({ id, key, since, process }) => ({
+      id,
+      key,
+      since,
+      starting: !process,
+    }));
+    // The latest demand first: a blueprint just used, a follow-up just ended.
+    const wants = [...this.wants.values()].reverse();
+    const plan = planPool(views, wants, now, { ...this.options, maxStarting: this.options.maxStarting ?? 1 });
     for (const id of plan.end) {
       const slot = this.slots.get(id)!;
       this.slots.delete(id);
@@ -207,6 +220,7 @@ export class WarmPool {
           return null;
         }
         slot.process = process;
+        this.settle();
         // One that ends on its own (killed, crashed) leaves the pool, which starts another.
         void process.exited.then(() => {
           if (this.slots.get(id) === slot && process.idle === false && !slot.doomed) {
@@ -221,6 +235,7 @@ export class WarmPool {
         // Not at once again: the next settle after the time to live, so a broken key does not spin.
         this.slots.delete(id);
         for (const [source, want] of this.wants) if (want.key === key) this.wants.delete(source);
+        this.settle();
         return null;
       },
     );

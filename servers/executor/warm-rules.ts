@@ -16,6 +16,8 @@ export interface SlotView {
   key: string;
   /** When it was started (ms): its idle time counts from there, since nothing has used it. */
   since: number;
+  /** Still starting (not yet initialised). */
+  starting?: boolean | undefined;
 }
 
 /** Demand for a key: keep `count` processes warm, until `until` (ms; none: for as long as it is wanted). */
@@ -30,6 +32,8 @@ export interface PoolLimits {
   max: number;
   /** An idle process ends this long after it started (ms). */
   idleTtlMs: number;
+  /** Processes starting at once, at most (each start takes a core for a while; runs come first). */
+  maxStarting: number;
 }
 
 export interface PoolPlan {
@@ -39,7 +43,7 @@ export interface PoolPlan {
   end: string[];
 }
 
-/** The demand in force at `now`: the largest count per key, of the wants that have not expired. */
+/** The demand in force at `now`, in the order given (the first most wanted): the largest count per key. */
 export function liveWants(wants: readonly Want[], now: number): Map<string, number> {
   const live = new Map<string, number>();
   for (const want of wants) {
@@ -51,9 +55,10 @@ export function liveWants(wants: readonly Want[], now: number): Map<string, numb
 }
 
 /**
- * What to start and what to end at `now`. Ends: processes past their time to live, processes of keys
- * nobody wants any more (or more of them than wanted, the newest kept), and the oldest ones while
- * over the cap. Starts: for each wanted key, in the order first wanted, as many as missing, within the cap.
+ * What to start and what to end at `now`. The cap is shared out in the order of `wants` (the first
+ * most wanted): each key gets as many as it wants while room is left. Ends: processes past their
+ * time to live, and the ones beyond their key's share (the newest kept). Starts: what each key
+ * misses of its share, most wanted first, at most `maxStarting` starting at once.
  */
 export function planPool(
   slots: readonly SlotView[],
@@ -62,29 +67,29 @@ export function planPool(
   limits: PoolLimits,
 ): PoolPlan {
   const live = liveWants(wants, now);
-  const end = new Set<string>();
-  const kept: SlotView[] = [];
-  const byAge = [...slots].sort((a, b) => b.since - a.since); // newest first
-  const counted = new Map<string, number>();
-  for (const slot of byAge) {
-    const have = counted.get(slot.key) ?? 0;
-    if (now - slot.since >= limits.idleTtlMs || have >= (live.get(slot.key) ?? 0)) {
-      end.add(slot.id);
+  const share = new Map<string, number>();
+  let room = limits.max;
+  for (const [key, count] of live) {
+    const given = Math.min(count, Math.max(0, room));
+    share.set(key, given);
+    room -= given;
+  }
+  const end: string[] = [];
+  const kept = new Map<string, number>();
+  let starting = 0;
+  for (const slot of [...slots].sort((a, b) => b.since - a.since)) {
+    const have = kept.get(slot.key) ?? 0;
+    if (now - slot.since >= limits.idleTtlMs || have >= (share.get(slot.key) ?? 0)) {
+      end.push(slot.id);
       continue;
     }
-    counted.set(slot.key, have + 1);
-    kept.push(slot);
+    kept.set(slot.key, have + 1);
+    if (slot.starting) starting++;
   }
-  // Over the cap (it was lowered, or wants grew elsewhere): the oldest go first.
-  let alive = kept.length;
-  for (let i = kept.length - 1; i >= 0 && alive > limits.max; i--, alive--) end.add(kept[i]!.id);
-  let room = limits.max - alive;
   const start: string[] = [];
-  for (const [key, count] of live) {
-    const have = kept.filter((slot) => slot.key === key && !end.has(slot.id)).length;
-    for (let i = have; i < count && room > 0; i++, room--) start.push(key);
-  }
-  return { start, end: [...end] };
+  for (const [key, given] of share)
+    for (let i = kept.get(key) ?? 0; i < given && starting < limits.maxStarting; i++, starting++) start.push(key);
+  return { start, end: end.sort() };
 }
 
 /** Everything fixed when Claude Code starts, as the pool keys it. */

@@ -102,6 +102,10 @@ export class WarmRuns {
       if (credential) await this.bind(spec.session, spec.run, credential);
       const agent = await process.take(files, prompt);
       spec.conversation.id = process.spec.sessionId;
+      this.logger.info(`session '${spec.session}': run ${spec.run} started on a warm Claude Code process`, {
+        session: spec.session,
+        run: spec.run,
+      });
       return agent;
     } catch (error) {
       if (!(error instanceof WarmUnusable)) throw error;

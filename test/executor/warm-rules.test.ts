@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { launchKey, liveWants, planPool, type LaunchParts } from '../../servers/executor/warm-rules.js';
 
 const T0 = Date.parse('2026-12-07T12:00:00.000Z');
-const limits = { max: 4, idleTtlMs: 60_000 };
+const limits = { max: 4, idleTtlMs: 60_000, maxStarting: 8 };
 
 describe('warm pool rules', () => {
   it('starts as many as wanted for each key, most wanted first', () => {
@@ -56,14 +56,26 @@ describe('warm pool rules', () => {
       { key: 'follow-up', count: 1, until: T0 + 5000 },
     ];
     assert.deepEqual(planPool(slots, wants, T0 + 4999, limits), { start: [], end: ['old'] });
-    assert.deepEqual(planPool(slots, wants, T0 + 5000, limits), { start: [], end: ['old', 'f'] });
+    assert.deepEqual(planPool(slots, wants, T0 + 5000, limits), { start: [], end: ['f', 'old'] });
   });
 
-  it('ends the oldest while over a lowered cap', () => {
+  it('shares the cap out in the order of the wants: the less wanted keys lose their processes first', () => {
     const slots = [0, 1, 2].map((i) => ({ id: `s${i}`, key: `k${i}`, since: T0 + i }));
     const wants = slots.map((s) => ({ key: s.key, count: 1 }));
-    assert.deepEqual(planPool(slots, wants, T0 + 10, { ...limits, max: 1 }), { start: [], end: ['s0', 's1'] });
-    assert.deepEqual(planPool(slots, wants, T0 + 10, { ...limits, max: 0 }).end.sort(), ['s0', 's1', 's2']);
+    assert.deepEqual(planPool(slots, wants, T0 + 10, { ...limits, max: 1 }), { start: [], end: ['s1', 's2'] });
+    assert.deepEqual(planPool(slots, wants, T0 + 10, { ...limits, max: 0 }).end, ['s0', 's1', 's2']);
+    // A new, more wanted key takes the room of an idle process of a less wanted one.
+    const more = [{ key: 'new', count: 1 }, ...wants];
+    assert.deepEqual(planPool(slots, more, T0 + 10, { ...limits, max: 3 }), { start: ['new'], end: ['s2'] });
+  });
+
+  it('starts at most maxStarting at once, counting those still starting', () => {
+    const wants = [{ key: 'a', count: 4 }];
+    assert.deepEqual(planPool([], wants, T0, { ...limits, maxStarting: 1 }), { start: ['a'], end: [] });
+    const starting = [{ id: 's1', key: 'a', since: T0, starting: true }];
+    assert.deepEqual(planPool(starting, wants, T0, { ...limits, maxStarting: 1 }), { start: [], end: [] });
+    const ready = [{ id: 's1', key: 'a', since: T0 }];
+    assert.deepEqual(planPool(ready, wants, T0, { ...limits, maxStarting: 2 }), { start: ['a', 'a'], end: [] });
   });
 
   it('takes the largest live count of a key; zero and expired wants count for nothing', () => {
