@@ -5,7 +5,7 @@
 //
 // For each size N (events of ~500 characters, 100 per session, so N/100 sessions: 10,000 at 1,000,000)
 // this writes two data dirs directly in the stores' file formats (fast: no HTTP, no nedb):
-//   new   sessions.db + events/<name>.jsonl, one file per session (what this version writes)
+//   new   sessions.db + runs.db + events/<name>.jsonl, one file per session (what this version writes)
 //   old   sessions.db + one events.db holding every event with its `key` (what earlier versions wrote)
 // and measures each in a fresh child process (so RSS and start-up are its own):
 //   new   the real runtime (startRuntime, executor none): time until it listens, RSS after start
@@ -105,7 +105,16 @@ async function generate(
   if (oldDir) mkdirSync(oldDir, { recursive: true });
   const sessions = Math.max(1, Math.round(events / EVENTS_PER_SESSION));
   const sessionLines = `${Array.from({ length: sessions }, (_, i) => JSON.stringify(storedSession(i, EVENTS_PER_SESSION))).join('\n')}\n`;
-  writeFileSync(join(newDir, 'sessions.db'), sessionLines);
+  // This version keeps each run as a record of its own (runs.db), the session's facts in sessions.db.
+  const stored = Array.from({ length: sessions }, (_, i) => storedSession(i, EVENTS_PER_SESSION));
+  writeFileSync(
+    join(newDir, 'sessions.db'),
+    `${stored.map(({ runs, ...facts }) => JSON.stringify(facts)).join('\n')}\n`,
+  );
+  writeFileSync(
+    join(newDir, 'runs.db'),
+    `${stored.flatMap((s) => s.runs.map((run) => JSON.stringify({ ...run, _id: `${s.name}/${run.number}`, session: s.name }))).join('\n')}\n`,
+  );
   const old = oldDir ? createWriteStream(join(oldDir, 'events.db')) : null;
   if (oldDir) writeFileSync(join(oldDir, 'sessions.db'), sessionLines);
   for (let i = 0; i < sessions; i++) {

@@ -4,6 +4,8 @@
 //   npm run bench                  every bench/*.ts and bench/*.mjs
 //   npm run bench -- events        only those whose name contains "events" (several names allowed)
 //
+// chaos.ts (a 10-minute soak that needs root) runs only when named: `npm run bench -- chaos`.
+//
 // .ts files run with `node --import tsx`. Each benchmark prints its own table and ratios; see
 // bench/README.md. Not part of `npm test`.
 import { spawnSync } from 'node:child_process';
@@ -13,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
+const ONLY_WHEN_NAMED = new Set(['chaos.ts']);
 const files = readdirSync(here)
   .filter((file) => /\.(ts|mjs)$/.test(file) && file !== 'run.mjs')
-  .filter((file) => !wanted.length || wanted.some((name) => file.includes(name)))
+  .filter((file) => (wanted.length ? wanted.some((name) => file.includes(name)) : !ONLY_WHEN_NAMED.has(file)))
   .sort();
 
 if (!files.length) {

@@ -14,6 +14,7 @@ const TYPES = [
   'approval_request',
   'approval_answer',
   'worktree_setup',
+  'output_retry',
 ];
 
 await main({
@@ -129,6 +130,8 @@ function summary(event: SessionEvent): string {
       return `${event.data.id} ${event.data.state}${event.data.answered_by ? ` by ${event.data.answered_by.replace('_', ' ')}` : ''}${event.data.message ? `: ${oneLine(event.data.message, 160)}` : ''}`;
     case 'worktree_setup':
       return `${event.data.command}: ${event.data.timed_out ? 'timed out' : `exit ${event.data.exit_code}`}${event.data.output ? ` ${oneLine(event.data.output, 160)}` : ''}`;
+    case 'output_retry':
+      return `the answer before was rejected (${oneLine(event.data.errors.join('; '), 160)}); attempt ${event.data.attempt} asks again`;
     default:
       return '';
   }

@@ -18,6 +18,15 @@ export {
 export { Agents } from './resources/agents.js';
 export { Approvals } from './resources/approvals.js';
 export { Tokens, type Role, type Token, type TokenCreated } from './resources/tokens.js';
+export {
+  Schedules,
+  type Firing,
+  type FiringOutcome,
+  type Schedule,
+  type ScheduleCreate,
+  type ScheduleDetail,
+} from './resources/schedules.js';
+export { Triggers, type Trigger, type TriggerCreate, type TriggerDelivery } from './resources/triggers.js';
 export { EventStream } from './event-stream.js';
 export {
   DEFAULT_REGISTRY_URL,

@@ -4,7 +4,9 @@ import { resolveConfig, type OrchestratorOptions } from './config.js';
 import { createApiClient, data } from './http.js';
 import { Agents } from './resources/agents.js';
 import { Approvals } from './resources/approvals.js';
+import { Schedules } from './resources/schedules.js';
 import { Sessions } from './resources/sessions.js';
+import { Triggers } from './resources/triggers.js';
 import { Tokens } from './resources/tokens.js';
 import type { Health, RuntimeInfo } from './types.js';
 
@@ -26,6 +28,10 @@ export class Orchestrator {
   readonly approvals: Approvals;
   /** People's named tokens, for an admin. */
   readonly tokens: Tokens;
+  /** Sessions started (or resumed) at set times. */
+  readonly schedules: Schedules;
+  /** Sessions started (or resumed) by signed events. */
+  readonly triggers: Triggers;
   readonly #runtimeUrl: string;
   readonly #registryUrl: string;
   readonly #runtime;
@@ -41,6 +47,8 @@ export class Orchestrator {
     this.agents = new Agents(this.#registry);
     this.approvals = new Approvals(this.#runtime);
     this.tokens = new Tokens(this.#runtime);
+    this.schedules = new Schedules(this.#runtime);
+    this.triggers = new Triggers(this.#runtime);
   }
 
   /** The Agent Runtime's base URL. */

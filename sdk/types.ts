@@ -76,6 +76,7 @@ export type SessionStopData = RuntimeSchemas['SessionStopData'];
 export type ApprovalRequestData = RuntimeSchemas['ApprovalRequestData'];
 export type ApprovalAnswerData = RuntimeSchemas['ApprovalAnswerData'];
 export type WorktreeSetupData = RuntimeSchemas['WorktreeSetupData'];
+export type OutputRetryData = RuntimeSchemas['OutputRetryData'];
 
 /** What a session changed in its worktree (`sessions.changes()`), and one changed file. */
 export type Changes = RuntimeSchemas['Changes'];
@@ -107,6 +108,7 @@ export interface SessionEventDataMap {
   approval_request: ApprovalRequestData;
   approval_answer: ApprovalAnswerData;
   worktree_setup: WorktreeSetupData;
+  output_retry: OutputRetryData;
 }
 
 /**

@@ -263,7 +263,10 @@ export async function explain(error: unknown, subject: AdviceSubject = {}): Prom
 }
 
 /** Checks a session or agent name before any request, so the message can say what is allowed. */
-export function checkName(name: string, what: 'Session' | 'Agent' | 'Runner tag' = 'Session'): string {
+export function checkName(
+  name: string,
+  what: 'Session' | 'Agent' | 'Runner tag' | 'Schedule' | 'Trigger' = 'Session',
+): string {
   if (name.length > NAME_MAX || !NAME_PATTERN.test(name)) {
     throw new CliError(
       `Invalid ${what.toLowerCase()} name '${name}' — use 1 to ${NAME_MAX} letters, digits, '_' or '-', starting with a letter or digit`,

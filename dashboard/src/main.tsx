@@ -9,6 +9,7 @@ import { SessionView } from './views/session.js';
 import { NewSession } from './views/new-session.js';
 import { Blueprints } from './views/blueprints.js';
 import { UsageView } from './views/usage.js';
+import { SchedulesView } from './views/schedules.js';
 import { RuntimeView } from './views/runtime.js';
 import './styles.css';
 
@@ -141,6 +142,7 @@ const NAV: Array<[string, string]> = [
   ['', 'Board'],
   ['new', 'New session'],
   ['blueprints', 'Blueprints'],
+  ['schedules', 'Schedules'],
   ['usage', 'Usage'],
   ['runtime', 'Runtime'],
 ];
@@ -153,6 +155,7 @@ function Shell(props: { onSignOut: (() => void) | undefined }) {
   else if (first === 'new') view = <NewSession />;
   else if (first === 'blueprints') view = <Blueprints selected={second} />;
   else if (first === 'usage') view = <UsageView />;
+  else if (first === 'schedules') view = <SchedulesView selected={second} />;
   else if (first === 'runtime') view = <RuntimeView />;
   else if (first === 'agent' && second) view = <Board key={second} agent={second} />;
   else view = <Board />;

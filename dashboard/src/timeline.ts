@@ -45,7 +45,10 @@ export type TimelineItem =
       isError: boolean;
       costUsd: number | undefined;
       errors: string[];
+      /** The output schema rejected this answer (an `output_retry` followed): why. */
+      rejected?: string[];
     }
+  | { kind: 'retry'; seq: number; run: number; at: string; attempt: number; errors: string[] }
   | { kind: 'stop'; seq: number; run: number; at: string; reason: string; exitCode: number | null | undefined }
   | ApprovalItem;
 
@@ -155,6 +158,14 @@ function fold(items: TimelineItem[], { open, asked }: Timeline, event: SessionEv
       }
       items.push({ kind: 'stop', ...base, reason: event.data.reason, exitCode: event.data.exit_code });
       break;
+    case 'output_retry': {
+      // The run's last answer was rejected by the output schema: marked so, and the retry begins.
+      const index = items.findLastIndex((i) => i.kind === 'result' && i.run === event.run);
+      const answer = items[index];
+      if (answer?.kind === 'result') items[index] = { ...answer, rejected: event.data.errors };
+      items.push({ kind: 'retry', ...base, attempt: event.data.attempt, errors: event.data.errors });
+      break;
+    }
     case 'approval_request': {
       const item: ApprovalItem = {
         kind: 'approval',

@@ -694,6 +694,165 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every schedule, by name, with its next and last firing */
+        get: operations["listSchedules"];
+        put?: never;
+        /**
+         * Add a schedule that starts (or resumes) a session at set times
+         * @description A schedule fires on a cron expression in a time zone (`cron`, `tz`) or at an interval (`every`),
+         *     between `start_at` and `end_at`, each firing up to `jitter_seconds` late. A firing starts a new
+         *     session (its name from `session_name`, its blueprint `agent`, `project_dir`, `worktree`, `parent`,
+         *     `limits`) or resumes the session named `session` (the same agent, its conversation kept). The prompt
+         *     is a template: `{date}`, `{time}`, `{stamp}` (the firing's time in `tz`), `{last_run}` (when the last
+         *     firing started a run), `{last_result}` (that run's result), `{schedule}`, `{check}` (the pre-check's
+         *     output). Every firing is fired once, by one runtime process, also when several share a database; a
+         *     firing due while no runtime was up is made when one comes back within `catch_up_seconds`, else it
+         *     is counted as missed.
+         */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        /** A schedule with its recent firings (newest first) */
+        get: operations["getSchedule"];
+        put?: never;
+        post?: never;
+        /** Delete a schedule and its record of firings (the sessions it started stay) */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop firing until resumed (a firing that runs goes on) */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fire again from the next firing time on (firings due while paused are not made)
+         * @description Also clears the count of failures in a row that paused it.
+         */
+        post: operations["resumeSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{name}/firings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fire now, once, besides the schedule's times (a paused schedule too)
+         * @description The firing follows the schedule's rules (overlap, pre-check); see its outcome in `GET /schedules/{name}`.
+         */
+        post: operations["fireSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every trigger, by name (never its secret) */
+        get: operations["listTriggers"];
+        put?: never;
+        /** Add a trigger that starts (or resumes) a session when a signed event is POSTed to it */
+        post: operations["createTrigger"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/triggers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        /** A trigger and its recent deliveries, newest first */
+        get: operations["getTrigger"];
+        put?: never;
+        /**
+         * An event for the trigger (no bearer token; its signature is checked)
+         * @description The sender signs the raw body with the trigger's secret: HMAC-SHA256, hex, as
+         *     `X-Hub-Signature-256: sha256=<hex>` (GitHub's webhooks) or `X-AOF-Signature: sha256=<hex>`. A missing
+         *     or wrong signature is 401 and nothing is started. A delivery is done once per delivery id
+         *     (`X-GitHub-Delivery` or `X-AOF-Delivery`; without one, the body's SHA-256): a delivery sent again is
+         *     answered 200 with what the first one did. A body that does not pass the trigger's filter is recorded
+         *     as `filtered`.
+         */
+        post: operations["deliverTrigger"];
+        /** Delete a trigger and its record of deliveries */
+        delete: operations["deleteTrigger"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1292,7 +1451,7 @@ export interface components {
             at: components["schemas"]["Timestamp"];
         };
         /** @enum {string} */
-        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup";
+        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup" | "output_retry";
         SessionStartData: {
             claude_session_id?: string;
             model?: string;
@@ -1356,6 +1515,13 @@ export interface components {
             timed_out?: boolean;
             /** @description Its stdout and stderr, interleaved; the last 64 KiB */
             output: string;
+        };
+        /** @description The answer just before it (its `result`) broke the session's output schema and was rejected; the same run asks the agent once more, in the same conversation. The events after this one are that retry's (its own `session_start` and `result`). */
+        OutputRetryData: {
+            /** @description The attempt that starts now (2: the one retry) */
+            attempt: number;
+            /** @description Why the answer was rejected, one line per schema violation */
+            errors: string[];
         };
         /** @description `apr_` and letters/digits */
         ApprovalId: string;
@@ -1441,6 +1607,10 @@ export interface components {
             /** @constant */
             type: "worktree_setup";
             data: components["schemas"]["WorktreeSetupData"];
+        } | {
+            /** @constant */
+            type: "output_retry";
+            data: components["schemas"]["OutputRetryData"];
         };
         Event: {
             /** @description Per-session sequence number, from 1, without gaps */
@@ -1660,9 +1830,177 @@ export interface components {
          *     - `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)
          *     - `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's
          *     - `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes
+         *     - `schedule-not-found` [404]: no schedule by that name
+         *     - `schedule-exists` [409]: a schedule by that name exists
+         *     - `trigger-not-found` [404]: no trigger by that name
+         *     - `trigger-exists` [409]: a trigger by that name exists
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
+        /**
+         * @description Exactly one of `cron` and `every`. Exactly one target: `session` (resume that session) or a new
+         *     session each firing (`agent`, `session_name`, `project_dir`, `worktree`, `parent`, `limits`).
+         */
+        ScheduleCreate: {
+            name: components["schemas"]["Name"];
+            prompt: components["schemas"]["Prompt"];
+            /** @description Five fields (minute first), or six with seconds first */
+            cron?: string;
+            /** @description IANA time zone of `cron` and of `{date}`; default UTC */
+            tz?: string;
+            /** @description An interval such as `30s`, `15m`, `1h30m`, `1d` (at least 1s) */
+            every?: string;
+            /** @description Each firing up to this late (the same delay in every process) */
+            jitter_seconds?: number;
+            start_at?: components["schemas"]["Timestamp"];
+            end_at?: components["schemas"]["Timestamp"];
+            /** @description Resume this session at each firing instead of starting a new one. It must exist. */
+            session?: components["schemas"]["Name"];
+            agent?: components["schemas"]["Name"];
+            /** @description Template of the new sessions' names; default `{schedule}-{stamp}`. It must make a valid session name. */
+            session_name?: string;
+            project_dir?: string;
+            worktree?: boolean;
+            parent?: components["schemas"]["Name"];
+            limits?: components["schemas"]["Limits"];
+            pre_check?: components["schemas"]["PreCheck"];
+            /**
+             * @description When the previous firing still runs: `skip` this firing (default), `queue_one` (it waits for the
+             *     previous one to end; a further one is skipped), or `allow` it to run beside (new sessions only; a
+             *     resumed session waits, as with `queue_one`).
+             * @enum {string}
+             */
+            overlap?: "skip" | "queue_one" | "allow";
+            /** @description Default 3600 */
+            catch_up_seconds?: number;
+            /** @description Pause after this many failed firings in a row */
+            pause_after_failures?: number;
+            /** @description Add it paused */
+            paused?: boolean;
+        };
+        /**
+         * @description A command run (without a shell) before each firing, in the session's project directory: exit 0
+         *     fires, and its output (up to 16 KiB) fills `{check}` in the prompt (or is added after it); another
+         *     exit code, or running past `timeout_seconds`, skips the firing.
+         */
+        PreCheck: {
+            command: string[];
+            /** @description Default 60 */
+            timeout_seconds?: number;
+        };
+        Schedule: {
+            name: components["schemas"]["Name"];
+            prompt: string;
+            cron?: string;
+            tz?: string;
+            every?: string;
+            jitter_seconds?: number;
+            start_at?: components["schemas"]["Timestamp"];
+            end_at?: components["schemas"]["Timestamp"];
+            session?: components["schemas"]["Name"];
+            agent?: components["schemas"]["Name"];
+            session_name?: string;
+            project_dir?: string;
+            worktree?: boolean;
+            parent?: components["schemas"]["Name"];
+            limits?: components["schemas"]["Limits"];
+            pre_check?: components["schemas"]["PreCheck"];
+            /** @enum {string} */
+            overlap: "skip" | "queue_one" | "allow";
+            catch_up_seconds: number;
+            pause_after_failures?: number;
+            paused: boolean;
+            /** @description Why it was paused, when not by a person */
+            paused_reason?: string;
+            created_at: components["schemas"]["Timestamp"];
+            /** @description The next firing's nominal time (null after `end_at`) */
+            next_fire_at: components["schemas"]["Timestamp"] | null;
+            /** @description When the last firing started or resumed a session */
+            last_fire_at: components["schemas"]["Timestamp"] | null;
+            last_session: components["schemas"]["Name"] | null;
+            last_outcome: components["schemas"]["FiringOutcome"] | null;
+            failures_in_row: number;
+            /** @description Firings not made: due while no runtime was up, past the catch-up window */
+            missed: number;
+            /** @description Firings that started or resumed a session */
+            fired: number;
+        };
+        ScheduleDetail: {
+            schedule: components["schemas"]["Schedule"];
+            firings: components["schemas"]["Firing"][];
+        };
+        /**
+         * @description `pending` (due, not yet made), `waiting` (for the previous firing to end: `queue_one`), `running`
+         *     (its session's run has not ended), `finished` / `failed` / `stopped` (how that run ended), `skipped`
+         *     (the previous firing still ran, or the pre-check said no), `missed` (due while no runtime was up),
+         *     `error` (the session could not be started or resumed; `reason` says why).
+         * @enum {string}
+         */
+        FiringOutcome: "pending" | "waiting" | "running" | "finished" | "failed" | "stopped" | "skipped" | "missed" | "error";
+        Firing: {
+            id: string;
+            schedule: components["schemas"]["Name"];
+            due_at: components["schemas"]["Timestamp"];
+            /** @description `due_at` plus the jitter */
+            fire_at: components["schemas"]["Timestamp"];
+            fired_at: components["schemas"]["Timestamp"] | null;
+            outcome: components["schemas"]["FiringOutcome"];
+            session: components["schemas"]["Name"] | null;
+            run: number | null;
+            reason: string | null;
+            /** @description Fired on request (run-now), not by the schedule's times */
+            manual?: boolean;
+        };
+        /**
+         * @description A new session per event (`agent`, `session_name`, `project_dir`, `worktree`), or, with
+         *     `resume_branch`, a resume of the session owning the branch the payload names there (`aof/<session>`).
+         */
+        TriggerCreate: {
+            name: components["schemas"]["Name"];
+            /** @description Signs the events (never shown again) */
+            secret: string;
+            /**
+             * @description Which header carries the signature; default github (X-Hub-Signature-256)
+             * @enum {string}
+             */
+            signature?: "github" | "aof";
+            /** @description An expression over the payload, e.g. `action == "opened" and issue.labels.length > 0`; events it is false for are filtered out */
+            filter?: string;
+            /** @description Template: `{payload.issue.title}` etc. (a path into the payload), `{trigger}`, `{delivery}` */
+            prompt: string;
+            agent?: components["schemas"]["Name"];
+            /** @description Template of new sessions' names; default `{trigger}-{stamp}` */
+            session_name?: string;
+            project_dir?: string;
+            worktree?: boolean;
+            /** @description A path into the payload naming a branch, e.g. `pull_request.head.ref`: resume the session whose branch it is */
+            resume_branch?: string;
+        };
+        Trigger: {
+            name: components["schemas"]["Name"];
+            /** @enum {string} */
+            signature: "github" | "aof";
+            filter?: string;
+            prompt: string;
+            agent?: components["schemas"]["Name"];
+            session_name?: string;
+            project_dir?: string;
+            worktree?: boolean;
+            resume_branch?: string;
+            created_at: components["schemas"]["Timestamp"];
+            /** @description Deliveries received (signed) */
+            deliveries: number;
+        };
+        TriggerDelivery: {
+            /** @description The sender's delivery id (or the body's SHA-256) */
+            id: string;
+            trigger: components["schemas"]["Name"];
+            received_at: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            outcome: "received" | "started" | "resumed" | "filtered" | "error";
+            session: components["schemas"]["Name"] | null;
+            reason: string | null;
+        };
         /**
          * @description A JSON Schema (draft 2020-12) that the final answer of every run must match. The agent is told
          *     to answer with JSON only; the runtime parses and validates the answer (Ajv), resumes the agent
@@ -1745,6 +2083,7 @@ export interface components {
     };
     parameters: {
         RunnerNameInPath: components["schemas"]["Name"];
+        ScheduleNameInPath: components["schemas"]["Name"];
         SessionNameInPath: components["schemas"]["Name"];
         /** @description Also every descendant of the session (its children, their children, ...) */
         TreeFlag: boolean;
@@ -2711,6 +3050,311 @@ export interface operations {
             };
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        schedules: components["schemas"]["Schedule"][];
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleCreate"];
+            };
+        };
+        responses: {
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleDetail"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Paused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    resumeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Resumed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    fireSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The firing, due now */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Firing"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listTriggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The triggers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        triggers: components["schemas"]["Trigger"][];
+                    };
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    createTrigger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerCreate"];
+            };
+        };
+        responses: {
+            /** @description Added (its secret is not shown again) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
+            };
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getTrigger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trigger */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        trigger: components["schemas"]["Trigger"];
+                        deliveries: components["schemas"]["TriggerDelivery"][];
+                    };
+                };
+            };
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deliverTrigger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description This delivery id was done already; what it did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerDelivery"];
+                };
+            };
+            /** @description Done (a session started or resumed, or the event filtered out) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggerDelivery"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteTrigger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["ScheduleNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

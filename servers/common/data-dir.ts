@@ -61,7 +61,7 @@ export function isAlive(pid: number): boolean {
 export async function openCollection<T extends { _id?: string }>(
   dataDir: string,
   file: string,
-  indexes: Array<{ fieldName: string; unique?: boolean }>,
+  indexes: Array<{ fieldName: string; unique?: boolean; sparse?: boolean }>,
 ): Promise<Datastore<T>> {
   const store = Datastore.create({ filename: join(dataDir, file), timestampData: false }) as unknown as Datastore<T>;
   await store.load();

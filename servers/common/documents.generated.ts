@@ -914,7 +914,7 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's\n- `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's\n- `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes\n- `schedule-not-found` [404]: no schedule by that name\n- `schedule-exists` [409]: a schedule by that name exists\n- `trigger-not-found` [404]: no trigger by that name\n- `trigger-exists` [409]: a trigger by that name exists\n",
         "enum": [
           "invalid-request",
           "unauthorized",
@@ -952,6 +952,10 @@ export const registryDocument: OpenApiDocument = {
           "lease-lost",
           "runner-version",
           "run-spec-version",
+          "schedule-not-found",
+          "schedule-exists",
+          "trigger-not-found",
+          "trigger-exists",
           "no-worktree",
           "file-not-found",
           "branch-not-found",
@@ -1000,6 +1004,9 @@ export const runtimeDocument: OpenApiDocument = {
     },
     {
       "name": "runners"
+    },
+    {
+      "name": "schedules"
     }
   ],
   "paths": {
@@ -2636,6 +2643,419 @@ export const runtimeDocument: OpenApiDocument = {
           }
         }
       }
+    },
+    "/schedules": {
+      "get": {
+        "operationId": "listSchedules",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "Every schedule, by name, with its next and last firing",
+        "responses": {
+          "200": {
+            "description": "The schedules",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "schedules"
+                  ],
+                  "properties": {
+                    "schedules": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Schedule"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createSchedule",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "Add a schedule that starts (or resumes) a session at set times",
+        "description": "A schedule fires on a cron expression in a time zone (`cron`, `tz`) or at an interval (`every`),\nbetween `start_at` and `end_at`, each firing up to `jitter_seconds` late. A firing starts a new\nsession (its name from `session_name`, its blueprint `agent`, `project_dir`, `worktree`, `parent`,\n`limits`) or resumes the session named `session` (the same agent, its conversation kept). The prompt\nis a template: `{date}`, `{time}`, `{stamp}` (the firing's time in `tz`), `{last_run}` (when the last\nfiring started a run), `{last_result}` (that run's result), `{schedule}`, `{check}` (the pre-check's\noutput). Every firing is fired once, by one runtime process, also when several share a database; a\nfiring due while no runtime was up is made when one comes back within `catch_up_seconds`, else it\nis counted as missed.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ScheduleCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Added",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Schedule"
+                }
+              }
+            }
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/schedules/{name}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ScheduleNameInPath"
+        }
+      ],
+      "get": {
+        "operationId": "getSchedule",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "A schedule with its recent firings (newest first)",
+        "responses": {
+          "200": {
+            "description": "The schedule",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ScheduleDetail"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      },
+      "delete": {
+        "operationId": "deleteSchedule",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "Delete a schedule and its record of firings (the sessions it started stay)",
+        "responses": {
+          "204": {
+            "description": "Deleted"
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/schedules/{name}/pause": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ScheduleNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "pauseSchedule",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "Stop firing until resumed (a firing that runs goes on)",
+        "responses": {
+          "200": {
+            "description": "Paused",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Schedule"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/schedules/{name}/resume": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ScheduleNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "resumeSchedule",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "Fire again from the next firing time on (firings due while paused are not made)",
+        "description": "Also clears the count of failures in a row that paused it.",
+        "responses": {
+          "200": {
+            "description": "Resumed",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Schedule"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/schedules/{name}/firings": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ScheduleNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "fireSchedule",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "Fire now, once, besides the schedule's times (a paused schedule too)",
+        "description": "The firing follows the schedule's rules (overlap, pre-check); see its outcome in `GET /schedules/{name}`.",
+        "responses": {
+          "202": {
+            "description": "The firing, due now",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Firing"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/triggers": {
+      "get": {
+        "operationId": "listTriggers",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "Every trigger, by name (never its secret)",
+        "responses": {
+          "200": {
+            "description": "The triggers",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "triggers"
+                  ],
+                  "properties": {
+                    "triggers": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Trigger"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createTrigger",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "Add a trigger that starts (or resumes) a session when a signed event is POSTed to it",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TriggerCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Added (its secret is not shown again)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Trigger"
+                }
+              }
+            }
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/triggers/{name}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/ScheduleNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "deliverTrigger",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "An event for the trigger (no bearer token; its signature is checked)",
+        "description": "The sender signs the raw body with the trigger's secret: HMAC-SHA256, hex, as\n`X-Hub-Signature-256: sha256=<hex>` (GitHub's webhooks) or `X-AOF-Signature: sha256=<hex>`. A missing\nor wrong signature is 401 and nothing is started. A delivery is done once per delivery id\n(`X-GitHub-Delivery` or `X-AOF-Delivery`; without one, the body's SHA-256): a delivery sent again is\nanswered 200 with what the first one did. A body that does not pass the trigger's filter is recorded\nas `filtered`.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "This delivery id was done already; what it did",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TriggerDelivery"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "Done (a session started or resumed, or the event filtered out)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TriggerDelivery"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      },
+      "get": {
+        "operationId": "getTrigger",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "A trigger and its recent deliveries, newest first",
+        "responses": {
+          "200": {
+            "description": "The trigger",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "trigger",
+                    "deliveries"
+                  ],
+                  "properties": {
+                    "trigger": {
+                      "$ref": "#/components/schemas/Trigger"
+                    },
+                    "deliveries": {
+                      "type": "array",
+                      "maxItems": 50,
+                      "items": {
+                        "$ref": "#/components/schemas/TriggerDelivery"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      },
+      "delete": {
+        "operationId": "deleteTrigger",
+        "tags": [
+          "schedules"
+        ],
+        "summary": "Delete a trigger and its record of deliveries",
+        "responses": {
+          "204": {
+            "description": "Deleted"
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -2648,6 +3068,14 @@ export const runtimeDocument: OpenApiDocument = {
     "parameters": {
       "RunnerNameInPath": {
         "name": "runner",
+        "in": "path",
+        "required": true,
+        "schema": {
+          "$ref": "#/components/schemas/Name"
+        }
+      },
+      "ScheduleNameInPath": {
+        "name": "name",
         "in": "path",
         "required": true,
         "schema": {
@@ -4645,7 +5073,8 @@ export const runtimeDocument: OpenApiDocument = {
           "session_stop",
           "approval_request",
           "approval_answer",
-          "worktree_setup"
+          "worktree_setup",
+          "output_retry"
         ]
       },
       "SessionStartData": {
@@ -4867,6 +5296,28 @@ export const runtimeDocument: OpenApiDocument = {
           "output": {
             "type": "string",
             "description": "Its stdout and stderr, interleaved; the last 64 KiB"
+          }
+        }
+      },
+      "OutputRetryData": {
+        "type": "object",
+        "description": "The answer just before it (its `result`) broke the session's output schema and was rejected; the same run asks the agent once more, in the same conversation. The events after this one are that retry's (its own `session_start` and `result`).",
+        "required": [
+          "attempt",
+          "errors"
+        ],
+        "properties": {
+          "attempt": {
+            "type": "integer",
+            "minimum": 2,
+            "description": "The attempt that starts now (2: the one retry)"
+          },
+          "errors": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Why the answer was rejected, one line per schema violation"
           }
         }
       },
@@ -5190,6 +5641,22 @@ export const runtimeDocument: OpenApiDocument = {
               },
               "data": {
                 "$ref": "#/components/schemas/WorktreeSetupData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "output_retry"
+              },
+              "data": {
+                "$ref": "#/components/schemas/OutputRetryData"
               }
             }
           }
@@ -5739,6 +6206,558 @@ export const runtimeDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "$ref": "registry.yaml#/components/schemas/ProblemCode"
+      },
+      "ScheduleCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "prompt"
+        ],
+        "description": "Exactly one of `cron` and `every`. Exactly one target: `session` (resume that session) or a new\nsession each firing (`agent`, `session_name`, `project_dir`, `worktree`, `parent`, `limits`).\n",
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "prompt": {
+            "$ref": "#/components/schemas/Prompt"
+          },
+          "cron": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "Five fields (minute first), or six with seconds first"
+          },
+          "tz": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "description": "IANA time zone of `cron` and of `{date}`; default UTC"
+          },
+          "every": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 40,
+            "description": "An interval such as `30s`, `15m`, `1h30m`, `1d` (at least 1s)"
+          },
+          "jitter_seconds": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 86400,
+            "description": "Each firing up to this late (the same delay in every process)"
+          },
+          "start_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "end_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "session": {
+            "$ref": "#/components/schemas/Name",
+            "description": "Resume this session at each firing instead of starting a new one. It must exist."
+          },
+          "agent": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "session_name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "Template of the new sessions' names; default `{schedule}-{stamp}`. It must make a valid session name."
+          },
+          "project_dir": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 4096
+          },
+          "worktree": {
+            "type": "boolean"
+          },
+          "parent": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "limits": {
+            "$ref": "#/components/schemas/Limits"
+          },
+          "pre_check": {
+            "$ref": "#/components/schemas/PreCheck"
+          },
+          "overlap": {
+            "type": "string",
+            "enum": [
+              "skip",
+              "queue_one",
+              "allow"
+            ],
+            "description": "When the previous firing still runs: `skip` this firing (default), `queue_one` (it waits for the\nprevious one to end; a further one is skipped), or `allow` it to run beside (new sessions only; a\nresumed session waits, as with `queue_one`).\n"
+          },
+          "catch_up_seconds": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 31536000,
+            "description": "Default 3600"
+          },
+          "pause_after_failures": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000,
+            "description": "Pause after this many failed firings in a row"
+          },
+          "paused": {
+            "type": "boolean",
+            "description": "Add it paused"
+          }
+        }
+      },
+      "PreCheck": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "command"
+        ],
+        "description": "A command run (without a shell) before each firing, in the session's project directory: exit 0\nfires, and its output (up to 16 KiB) fills `{check}` in the prompt (or is added after it); another\nexit code, or running past `timeout_seconds`, skips the firing.\n",
+        "properties": {
+          "command": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 100,
+            "items": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 4096
+            }
+          },
+          "timeout_seconds": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 3600,
+            "description": "Default 60"
+          }
+        }
+      },
+      "Schedule": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "prompt",
+          "overlap",
+          "catch_up_seconds",
+          "paused",
+          "created_at",
+          "next_fire_at",
+          "last_fire_at",
+          "last_session",
+          "last_outcome",
+          "failures_in_row",
+          "missed",
+          "fired"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "prompt": {
+            "type": "string"
+          },
+          "cron": {
+            "type": "string"
+          },
+          "tz": {
+            "type": "string"
+          },
+          "every": {
+            "type": "string"
+          },
+          "jitter_seconds": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "start_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "end_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "session": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "agent": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "session_name": {
+            "type": "string"
+          },
+          "project_dir": {
+            "type": "string"
+          },
+          "worktree": {
+            "type": "boolean"
+          },
+          "parent": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "limits": {
+            "$ref": "#/components/schemas/Limits"
+          },
+          "pre_check": {
+            "$ref": "#/components/schemas/PreCheck"
+          },
+          "overlap": {
+            "type": "string",
+            "enum": [
+              "skip",
+              "queue_one",
+              "allow"
+            ]
+          },
+          "catch_up_seconds": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "pause_after_failures": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "paused": {
+            "type": "boolean"
+          },
+          "paused_reason": {
+            "type": "string",
+            "description": "Why it was paused, when not by a person"
+          },
+          "created_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "next_fire_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The next firing's nominal time (null after `end_at`)"
+          },
+          "last_fire_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "When the last firing started or resumed a session"
+          },
+          "last_session": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "last_outcome": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/FiringOutcome"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "failures_in_row": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "missed": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Firings not made: due while no runtime was up, past the catch-up window"
+          },
+          "fired": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Firings that started or resumed a session"
+          }
+        }
+      },
+      "ScheduleDetail": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "schedule",
+          "firings"
+        ],
+        "properties": {
+          "schedule": {
+            "$ref": "#/components/schemas/Schedule"
+          },
+          "firings": {
+            "type": "array",
+            "maxItems": 50,
+            "items": {
+              "$ref": "#/components/schemas/Firing"
+            }
+          }
+        }
+      },
+      "FiringOutcome": {
+        "type": "string",
+        "enum": [
+          "pending",
+          "waiting",
+          "running",
+          "finished",
+          "failed",
+          "stopped",
+          "skipped",
+          "missed",
+          "error"
+        ],
+        "description": "`pending` (due, not yet made), `waiting` (for the previous firing to end: `queue_one`), `running`\n(its session's run has not ended), `finished` / `failed` / `stopped` (how that run ended), `skipped`\n(the previous firing still ran, or the pre-check said no), `missed` (due while no runtime was up),\n`error` (the session could not be started or resumed; `reason` says why).\n"
+      },
+      "Firing": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "id",
+          "schedule",
+          "due_at",
+          "fire_at",
+          "fired_at",
+          "outcome",
+          "session",
+          "run",
+          "reason"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "schedule": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "due_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "fire_at": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "`due_at` plus the jitter"
+          },
+          "fired_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "outcome": {
+            "$ref": "#/components/schemas/FiringOutcome"
+          },
+          "session": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "run": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 1
+          },
+          "reason": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "manual": {
+            "type": "boolean",
+            "description": "Fired on request (run-now), not by the schedule's times"
+          }
+        }
+      },
+      "TriggerCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "secret",
+          "prompt"
+        ],
+        "description": "A new session per event (`agent`, `session_name`, `project_dir`, `worktree`), or, with\n`resume_branch`, a resume of the session owning the branch the payload names there (`aof/<session>`).\n",
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "secret": {
+            "type": "string",
+            "minLength": 16,
+            "maxLength": 256,
+            "writeOnly": true,
+            "description": "Signs the events (never shown again)"
+          },
+          "signature": {
+            "type": "string",
+            "enum": [
+              "github",
+              "aof"
+            ],
+            "description": "Which header carries the signature; default github (X-Hub-Signature-256)"
+          },
+          "filter": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2000,
+            "description": "An expression over the payload, e.g. `action == \"opened\" and issue.labels.length > 0`; events it is false for are filtered out"
+          },
+          "prompt": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100000,
+            "description": "Template: `{payload.issue.title}` etc. (a path into the payload), `{trigger}`, `{delivery}`"
+          },
+          "agent": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "session_name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "Template of new sessions' names; default `{trigger}-{stamp}`"
+          },
+          "project_dir": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 4096
+          },
+          "worktree": {
+            "type": "boolean"
+          },
+          "resume_branch": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "A path into the payload naming a branch, e.g. `pull_request.head.ref`: resume the session whose branch it is"
+          }
+        }
+      },
+      "Trigger": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "signature",
+          "prompt",
+          "created_at",
+          "deliveries"
+        ],
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "signature": {
+            "type": "string",
+            "enum": [
+              "github",
+              "aof"
+            ]
+          },
+          "filter": {
+            "type": "string"
+          },
+          "prompt": {
+            "type": "string"
+          },
+          "agent": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "session_name": {
+            "type": "string"
+          },
+          "project_dir": {
+            "type": "string"
+          },
+          "worktree": {
+            "type": "boolean"
+          },
+          "resume_branch": {
+            "type": "string"
+          },
+          "created_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "deliveries": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Deliveries received (signed)"
+          }
+        }
+      },
+      "TriggerDelivery": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "id",
+          "trigger",
+          "received_at",
+          "outcome",
+          "session",
+          "reason"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The sender's delivery id (or the body's SHA-256)"
+          },
+          "trigger": {
+            "$ref": "#/components/schemas/Name"
+          },
+          "received_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "outcome": {
+            "type": "string",
+            "enum": [
+              "received",
+              "started",
+              "resumed",
+              "filtered",
+              "error"
+            ]
+          },
+          "session": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "reason": {
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        }
       }
     }
   }

@@ -412,7 +412,7 @@ class LocalExecutor implements Executor {
         this.warm.ended(spec, this.coldSpawn(spec, bin, true, mcpServers, files), Date.now(), awaits === true);
       }
       if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
-      if (await this.port.stopRequested(claim)) {
+      if (await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.stopRequested(claim))) {
         await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
         return;
       }
@@ -423,8 +423,10 @@ class LocalExecutor implements Executor {
       // The answer broke the output schema: ask once more in the same conversation and run.
       retried = true;
       resume = true;
-      prompt = outcome.retry;
-      await this.port.startRetry(claim, outcome.retry);
+      prompt = outcome.retry.prompt;
+      await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.startRetry(claim, prompt));
+      // Said in the run's events: the answer before was rejected, and what follows is the retry.
+      await this.record(entry, [{ type: 'output_retry', data: { attempt: 2, errors: outcome.retry.errors } }]);
       try {
         await writeFile(files.prompt, prompt, { mode: 0o600 });
       } catch (error) {
@@ -463,7 +465,10 @@ class LocalExecutor implements Executor {
   private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
     const { spec } = claim;
     // A run in its output-schema retry: the stream holds the retry's output only.
-    const recorded = (await this.port.parsedEvents(claim)) - (claim.retry?.events_before ?? 0);
+    const parsed = await this.whileUnreachable(claim, 'its agent is followed once it is back', () =>
+      this.port.parsedEvents(claim),
+    );
+    const recorded = parsed - (claim.retry?.events_before ?? 0);
     const prompt = claim.retry?.prompt ?? spec.prompt;
     const adopted = adoptAgent(files);
     if (adopted) {
@@ -518,9 +523,9 @@ class LocalExecutor implements Executor {
       resumed?: boolean;
       prompt: string;
       lostReason?: string;
-      retry?: ((answer: StreamParser['result']) => string | null) | undefined;
+      retry?: ((answer: StreamParser['result']) => OutputRetry | null) | undefined;
     },
-  ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: string }> {
+  ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: OutputRetry }> {
     const { claim } = entry;
     const { spec } = claim;
     const name = spec.session;
@@ -575,8 +580,8 @@ class LocalExecutor implements Executor {
     if (noConversation) return 'no-conversation';
     await flush();
     if (options.retry && exit.code === 0 && !entry.fenced) {
-      const prompt = options.retry(parser.result);
-      if (prompt) return { retry: prompt };
+      const retry = options.retry(parser.result);
+      if (retry) return { retry };
     }
     await this.end(entry, await stopData(exit, parser, files, options.lostReason), await this.keptConversation(spec));
     return 'ended';
@@ -657,22 +662,26 @@ class LocalExecutor implements Executor {
     options: { force?: boolean; started?: boolean } = {},
   ): Promise<void> {
     if (entry.fenced) return;
-    const name = entry.claim.spec.session;
+    // The output waits in the run's files until the runtime is back.
+    const kept = await this.whileUnreachable(entry.claim, 'its events wait until it is back', () =>
+      this.port.record(entry.claim, events, options),
+    );
+    if (!kept) this.fence(entry);
+  }
+
+  /**
+   * `work` against the runtime, done again (with backoff) while the runtime or its database is away
+   * (a restart, a failover between runtimes), unless this executor is detaching.
+   */
+  private async whileUnreachable<T>(claim: ClaimedRun, waiting: string, work: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        if (!(await this.port.record(entry.claim, events, options))) this.fence(entry);
-        return;
+        return await work();
       } catch (error) {
-        // The database or the runtime is away (a restart): the output waits in the run's files until it is back.
-        if (isUnreachable(error) && !this.detaching) {
-          if (attempt === 0)
-            this.options.logger.warn(
-              `session '${name}': ${(error as Error).message}; its events wait until it is back`,
-            );
-          await sleep(backoffMs(attempt, 200));
-          continue;
-        }
-        throw error;
+        if (!isUnreachable(error) || this.detaching) throw error;
+        if (attempt === 0)
+          this.options.logger.warn(`session '${claim.spec.session}': ${(error as Error).message}; ${waiting}`);
+        await sleep(backoffMs(attempt, 200));
       }
     }
   }
@@ -711,17 +720,23 @@ function agentEnv(spec: RunSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return spec.approval ? { ...env, MCP_TOOL_TIMEOUT: String(2 ** 31 - 1) } : env;
 }
 
+/** The one retry a run gets when its answer broke the output schema: why, and what to ask. */
+export interface OutputRetry {
+  prompt: string;
+  errors: string[];
+}
+
 /**
- * The prompt of the one retry a run gets when its answer broke the output schema; null when the
- * answer is valid, was an error anyway, or there is no schema.
+ * The retry a run gets when its answer broke the output schema; null when the answer is valid, was
+ * an error anyway, or there is no schema.
  */
 export function retryFor(
   schema: object | null,
   answer: { isError: boolean; text: string | null } | undefined,
-): string | null {
+): OutputRetry | null {
   if (!schema || !answer || answer.isError) return null;
   const check = checkOutput(schema, answer.text);
-  return check.valid ? null : retryPrompt(check.errors);
+  return check.valid ? null : { prompt: retryPrompt(check.errors), errors: check.errors };
 }
 
 type StopData = Extract<EventInput, { type: 'session_stop' }>['data'];

@@ -29,6 +29,7 @@ import {
   ToolFailure,
 } from './format.js';
 import { APPROVAL_TOOL_NAMES, registerApprovalTools } from './approval-tools.js';
+import { registerScheduleTools, SCHEDULE_TOOL_NAMES } from './schedule-tools.js';
 import { NAME_RULE as CONTRACT_NAME, RUN_STATES } from '../../sdk/generated/rules.js';
 
 export interface ToolOptions {
@@ -135,6 +136,7 @@ export const TOOL_NAMES = [
   'merge_agent_session',
   'review_agent_session',
   ...APPROVAL_TOOL_NAMES,
+  ...SCHEDULE_TOOL_NAMES,
 ] as const;
 
 /** The limits start_agent_session's inputs set, as the contract's `limits`. */
@@ -889,4 +891,5 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
   );
 
   registerApprovalTools(server, ao);
+  registerScheduleTools(server, ao);
 }

@@ -58,20 +58,27 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
   let leaseMs = 30_000;
   const claimsDir = join(options.dataDir, 'claims');
 
-  /** Calls the current runtime, moving on to the next one when it does not answer. */
+  /**
+   * Calls the runtime that answered last, moving on to the next one when it does not answer. Each
+   * call tries every runtime once, from where it began: calls failing at the same time must not move
+   * one shared index back and forth so that one of them never tries the runtime that is up.
+   */
   async function call<T>(work: (client: Client<paths>) => Promise<{ data?: T }>): Promise<T> {
     let lastError: unknown;
+    const first = current;
     for (let tried = 0; tried < clients.length; tried++) {
-      const { url, client } = clients[current]!;
+      const at = (first + tried) % clients.length;
+      const { url, client } = clients[at]!;
       try {
         const { data } = await work(client);
+        current = at;
         return data as T;
       } catch (error) {
         if (error instanceof ConnectionError) {
           lastError = error;
-          const next = (current + 1) % clients.length;
-          if (clients.length > 1) options.logger.warn(`runtime ${url} does not answer; trying ${clients[next]!.url}`);
-          current = next;
+          const next = (at + 1) % clients.length;
+          if (clients.length > 1 && tried + 1 < clients.length)
+            options.logger.warn(`runtime ${url} does not answer; trying ${clients[next]!.url}`);
           continue;
         }
         if (error instanceof ApiError && error.status === 503) throw new RuntimeUnreachable(error.message);

@@ -8,9 +8,24 @@ import { AGENT_CREDENTIAL_PREFIX, type AgentPrincipal } from '../common/principa
 import { isFinal, type StoredSession } from './session-store.js';
 
 /** A new credential for run `run` of `session`, and the hash to keep with the run. */
-export function mintCredential(session: string, run: number): { credential: string; hash: string } {
-  const credential = `${AGENT_CREDENTIAL_PREFIX}${Buffer.from(session).toString('base64url')}.${run}.${randomBytes(32).toString('base64url')}`;
+export function mintCredential(
+  session: string,
+  run: number,
+  secret: string = newSecret(),
+): { credential: string; hash: string } {
+  const credential = credentialFor(session, run, secret);
   return { credential, hash: credentialHash(credential) };
+}
+
+/** The random part of a new credential. */
+export const newSecret = (): string => randomBytes(32).toString('base64url');
+
+/**
+ * The credential of run `run` of `session` with that random part. PostgreSQL computes its hash in the
+ * claim's statement the same way (store/postgres-sessions.ts): keep the two in step.
+ */
+export function credentialFor(session: string, run: number, secret: string): string {
+  return `${AGENT_CREDENTIAL_PREFIX}${Buffer.from(session).toString('base64url')}.${run}.${secret}`;
 }
 
 export const credentialHash = (credential: string): string => createHash('sha256').update(credential).digest('hex');

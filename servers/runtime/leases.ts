@@ -45,8 +45,7 @@ export function isLeased(run: StoredRun, now: number): boolean {
 
 /**
  * What a claim needs to know of a session whose last run is queued or running, and nothing more:
- * stores keep these (the embedded one in memory, PostgreSQL as columns), so a claim never reads the
- * queue's sessions whole (their runs, prompts and results).
+ * the fields the stores' claims select by (the columns and indexes of their run records).
  */
 export interface QueueEntry {
   name: string;
@@ -93,23 +92,6 @@ export function inFlight(queue: readonly QueueEntry[], now: number): number {
 /** The queued runs `offer` may claim, in claim order. */
 export function claimable(queue: readonly QueueEntry[], offer: Pick<RunnerOffer, 'tags'>, now: number): QueueEntry[] {
   return queue.filter((entry) => isClaimable(entry, offer, now)).sort(compareQueueOrder);
-}
-
-/** What a claim decides by: the runs in flight (the cap), and the first runs the runner may claim. */
-export interface ClaimView {
-  inFlight: number;
-  /** At most the `limit` asked for, in claim order. */
-  candidates: QueueEntry[];
-}
-
-/** A claim's view of a run queue: the rules a store applies (PostgreSQL in SQL, to the same effect). */
-export function claimView(
-  queue: readonly QueueEntry[],
-  offer: Pick<RunnerOffer, 'tags'>,
-  now: number,
-  limit: number,
-): ClaimView {
-  return { inFlight: inFlight(queue, now), candidates: claimable(queue, offer, now).slice(0, limit) };
 }
 
 /** Queued, not being stopped, held by no live lease, and `offer` has every tag the session asks for. */

@@ -3,28 +3,13 @@
  * global cap), heartbeats, the runner's reports, and the sweeper that ends the runs of runners that
  * stopped answering. The rules are in leases.ts; this module applies them to the stored sessions.
  */
-import { mintCredential } from './agent-credentials.js';
 import { conflict, HttpProblem } from '../common/problem.js';
 import type { Logger } from '../common/logger.js';
-import {
-  beat,
-  canClaim,
-  checkHolds,
-  grant,
-  isExpired,
-  runnerLostReason,
-  type LeaseStatus,
-  type RunnerOffer,
-} from './leases.js';
+import { checkHolds, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer } from './leases.js';
+import { credentialFor, newSecret } from './agent-credentials.js';
+import { heartbeat, retry, stopEvent } from './run-machine.js';
 import type { SessionService } from './session-service.js';
 import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession, type Usage } from './session-store.js';
-import { startRetry } from './structured-output.js';
-
-/**
- * Queued runs a claim looks at, at most, in claim order: the first one it can take (not being written
- * right now, still claimable under its hold) is nearly always among them; if none is, the runner asks again.
- */
-const CLAIM_CANDIDATES = 16;
 
 /** What watches the runs of runners elsewhere as they go (the limit guard). */
 export interface RunWatch {
@@ -38,11 +23,6 @@ export interface RunLeaseOptions {
   maxConcurrent: number;
   leaseMs: number;
   logger: Logger;
-  /**
-   * Runs `work` while no other process sharing the store runs a claim (PostgreSQL: an advisory
-   * lock), so that the cap holds across them. Within this process claims are serialized anyway.
-   */
-  serialize?: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
   watch?: RunWatch | undefined;
 }
 
@@ -95,7 +75,8 @@ export class RunLeases {
 
   /** The next queued run `offer` may start, leased to it, or null when there is none (or the cap is reached). */
   claim(offer: RunnerOffer): Promise<Claim | null> {
-    const next = this.claiming.then(() => (this.options.serialize ?? ((work) => work()))(() => this.claimNow(offer)));
+    // One at a time in this process, so that the cap holds among them (the store's claim is one write).
+    const next = this.claiming.then(() => this.claimNow(offer));
     this.claiming = next.catch(() => undefined);
     return next;
   }
@@ -123,26 +104,23 @@ export class RunLeases {
   }
 
   private async claimNow(offer: RunnerOffer): Promise<Claim | null> {
-    const { inFlight, candidates } = await this.sessions.claimView(offer, CLAIM_CANDIDATES);
-    if (inFlight >= this.options.maxConcurrent) return null;
-    for (const candidate of candidates) {
-      // A session being written right now (a stop, say) is skipped, not waited for.
-      const claimed = await this.sessions.update(
-        candidate.name,
-        (session) => {
-          if (!canClaim(session, offer, Date.now())) return null;
-          const attempt = grant(session, offer, Date.now(), this.options.leaseMs);
-          // A new one for each claim: an attempt that lost its lease loses its credential too.
-          const run = lastRun(session);
-          const { credential, hash } = mintCredential(session.name, run.number);
-          run.credential_hash = hash;
-          return { session, attempt, credential };
-        },
-        { skipBusy: true },
-      );
-      if (claimed) return { ...claimed, conversation: await this.conversationFor(claimed.session) };
-    }
-    return null;
+    const secret = newSecret();
+    const claimed = await this.sessions.claim({
+      offer,
+      leaseMs: this.options.leaseMs,
+      maxInFlight: this.options.maxConcurrent,
+      secret,
+    });
+    if (!claimed) return null;
+    const session = await this.sessions.getStored(claimed.session);
+    // Deleted right after its claim: nothing to run.
+    if (!session || lastRun(session).number !== claimed.run) return null;
+    return {
+      session,
+      attempt: claimed.attempt,
+      credential: credentialFor(claimed.session, claimed.run, secret),
+      conversation: await this.conversationFor(session),
+    };
   }
 
   /** What a runner on another host needs to continue the conversation: the session's, or its fork source's. */
@@ -157,8 +135,8 @@ export class RunLeases {
     return Promise.all(
       leases.map(async (ref) => {
         let status: LeaseStatus = 'lost';
-        await this.sessions.update(ref.session, (session) => {
-          status = beat(session, ref.run, runner, ref.attempt, Date.now(), this.options.leaseMs);
+        await this.sessions.update(ref.session, (session, now) => {
+          status = heartbeat(session, ref.run, runner, ref.attempt, now, this.options.leaseMs);
           return status === 'lost' ? null : true;
         });
         return { ...ref, status };
@@ -179,7 +157,7 @@ export class RunLeases {
       await this.sessions.update(name, (session) => {
         const run = session.runs.find((r) => r.number === runNumber) ?? lastRun(session);
         checkHolds(session, run, report.runner, report.attempt);
-        run.retry = startRetry(run, report.retry_prompt!, parsed);
+        retry(run, report.retry_prompt!, parsed);
         return true;
       });
     }
@@ -256,8 +234,9 @@ export class RunLeases {
    * Ends the running runs whose runner stopped answering: `failed`, "runner lost". A claimed run that
    * never started needs nothing: once its lease has expired, it is claimable again.
    */
-  async sweep(now = Date.now()): Promise<string[]> {
-    if (now < this.since + this.options.leaseMs) return [];
+  async sweep(at?: number): Promise<string[]> {
+    if (Date.now() < this.since + this.options.leaseMs) return [];
+    const now = at ?? (await this.sessions.clock());
     const lost: string[] = [];
     for (const session of await this.sessions.active()) {
       const run = lastRun(session);
@@ -265,15 +244,11 @@ export class RunLeases {
       const lease = run.lease!;
       try {
         // Fenced by the lease: if the runner reported meanwhile (its lease was extended), nothing happens.
-        const recorded = await this.sessions.record(
-          session.name,
-          [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: runnerLostReason(lease) } }],
-          {
-            run: run.number,
-            force: true,
-            expired: { runner: lease.runner, attempt: lease.attempt, before: new Date(now).toISOString() },
-          },
-        );
+        const recorded = await this.sessions.record(session.name, [stopEvent(runnerLostReason(lease))], {
+          run: run.number,
+          force: true,
+          expired: { runner: lease.runner, attempt: lease.attempt, before: new Date(now).toISOString() },
+        });
         if (recorded.length) {
           this.unwatch(session.name, run.number);
           lost.push(session.name);

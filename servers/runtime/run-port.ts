@@ -6,8 +6,8 @@ import { isGone, type ClaimedRun, type RunPort } from '../executor/run-port.js';
 import type { RunLeases } from './run-leases.js';
 import { buildRunSpec } from './run-spec.js';
 import type { SessionService } from './session-service.js';
-import { isFinal, lastRun, type StoredRun, type StoredSession } from './session-store.js';
-import { startRetry } from './structured-output.js';
+import { adopt, isHeldBy, retry } from './run-machine.js';
+import { isFinal, lastRun, type StoredRun } from './session-store.js';
 
 /** Where a run stands, as the executor needs it besides its RunSpec. */
 function runState(run: StoredRun): Pick<ClaimedRun, 'running' | 'startedAt' | 'stopRequested' | 'retry'> {
@@ -48,18 +48,11 @@ export function localRunPort(
     },
     async held() {
       // Runs this runner holds, and running runs of a runtime from before leases existed.
-      const ours = (session: StoredSession) => {
-        const run = lastRun(session);
-        return !isFinal(run.state) && (run.lease ? run.lease.runner === runner : run.state === 'running');
-      };
       const held: ClaimedRun[] = [];
-      for (const stored of (await sessions.active()).filter(ours)) {
-        const claim = await sessions.update(stored.name, (session) => {
-          if (!ours(session)) return null;
-          const run = lastRun(session);
-          run.lease ??= { runner, attempt: 1, expires_at: '', reported: 0 };
-          run.lease.expires_at = new Date(Date.now() + leaseMs).toISOString();
-          return { session, run, attempt: run.lease.attempt, reported: run.lease.reported };
+      for (const stored of (await sessions.active()).filter((session) => isHeldBy(session, runner))) {
+        const claim = await sessions.update(stored.name, (session, now) => {
+          const adopted = adopt(session, runner, now, leaseMs);
+          return adopted && { session, ...adopted };
         });
         if (!claim) continue;
         // Its agent has its credential already; the conversation is on this host (it ran here).
@@ -86,9 +79,7 @@ export function localRunPort(
     parsedEvents: (claim) => sessions.countParsedEvents(claim.spec.session, claim.spec.run),
     async startRetry(claim, prompt) {
       const events = await sessions.countParsedEvents(claim.spec.session, claim.spec.run);
-      await sessions.updateRun(claim.spec.session, claim.spec.run, (run) => {
-        run.retry = startRetry(run, prompt, events);
-      });
+      await sessions.updateRun(claim.spec.session, claim.spec.run, (run) => retry(run, prompt, events));
     },
     async stopRequested(claim) {
       const session = await sessions.getStored(claim.spec.session);

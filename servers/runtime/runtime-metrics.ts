@@ -167,6 +167,7 @@ export class RuntimeMetrics implements RunObserver {
       approvals: tx.approvals,
       webhooks: tx.webhooks,
       notify: (notices) => tx.notify(notices),
+      clock: () => tx.clock(),
     });
     return {
       sessions: m.timed(store.sessions, 'sessions'),
@@ -179,7 +180,7 @@ export class RuntimeMetrics implements RunObserver {
       exclusive: (name, work) => exclusiveTimer.exclusive(name, (tx) => work(timedTx(tx))),
       tryExclusive: (name, work) => tryTimer.tryExclusive(name, (tx) => work(timedTx(tx))),
       notices: store.notices,
-      serialize: store.serialize,
+      clock: () => store.clock(),
       close: () => store.close(),
     };
   }

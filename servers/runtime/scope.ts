@@ -35,6 +35,10 @@ const VIEWER_MAY = new Set<keyof operations>([
   'getUsage',
   'getSessionChanges',
   'getMetrics',
+  'listSchedules',
+  'getSchedule',
+  'listTriggers',
+  'getTrigger',
 ]);
 
 /** What an operator may not do: manage tokens, or act as a runner or an executor. */
@@ -196,6 +200,19 @@ export class Scopes {
           );
       },
       listTokens: never("list people's tokens", 'only an admin manages tokens'),
+      listSchedules: never('list schedules', 'schedules are for people'),
+      getSchedule: never('read a schedule', 'schedules are for people'),
+      createSchedule: never('add schedules', 'schedules are for people'),
+      deleteSchedule: never('delete schedules', 'schedules are for people'),
+      pauseSchedule: never('pause schedules', 'schedules are for people'),
+      resumeSchedule: never('resume schedules', 'schedules are for people'),
+      fireSchedule: never('fire schedules', 'schedules are for people'),
+      listTriggers: never('list triggers', 'triggers are for people'),
+      getTrigger: never('read a trigger', 'triggers are for people'),
+      createTrigger: never('add triggers', 'triggers are for people'),
+      deleteTrigger: never('delete triggers', 'triggers are for people'),
+      // Signed by the sender with the trigger's secret, not by a credential.
+      deliverTrigger: open,
       createToken: never('make tokens', 'only an admin manages tokens'),
       revokeToken: never('revoke tokens', 'only an admin manages tokens'),
       claimRun: never('claim runs', 'runner endpoints are for runners'),

@@ -3,6 +3,7 @@ import type { components, operations } from '../../sdk/generated/runtime.js';
 
 type SessionChange = components['schemas']['SessionChange'];
 import { createApp } from '../common/app.js';
+import { unprocessable } from '../common/problem.js';
 import type { Handlers } from '../common/operations.js';
 import { openSse } from '../common/sse.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
@@ -37,6 +38,10 @@ import { Scopes } from './scope.js';
 import { Tokens } from './tokens.js';
 import { isAgent, principalOf } from '../common/principal.js';
 import { lastRun } from './session-store.js';
+import { Scheduler } from './scheduler.js';
+import { scheduleHandlers } from './schedule-handlers.js';
+import { openScheduleStores } from './store/schedule-store.js';
+import { Triggers } from './triggers.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -135,7 +140,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       maxConcurrent,
       leaseMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000,
       logger: options.logger,
-      serialize: store.serialize,
       // Limits hold for runs on runners elsewhere too: they report what the run was billed so far.
       watch: {
         started: (name, run) => guard.started(name, run.started_at),
@@ -154,6 +158,23 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     // After the re-adoption above: this runtime's own leases are renewed before any is judged expired.
     leases.startSweeping();
     await callbacks.recover();
+    // Every runtime process fires schedules; the store lets one make each firing.
+    const scheduleStores = await openScheduleStores(options);
+    const checkAgent = async (name: string) => {
+      const found = await blueprints.find(name);
+      if (!found)
+        throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
+      if (found.status !== 'active')
+        throw unprocessable('body.agent', `Agent '${name}' is inactive; activate it first`, 'agent-inactive');
+    };
+    const scheduler = new Scheduler(scheduleStores.schedules, sessions, {
+      claimant: runnerName,
+      claimMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000,
+      logger: options.logger,
+      checkAgent,
+    });
+    const triggers = new Triggers(scheduleStores.triggers, sessions, checkAgent);
+    scheduler.start();
     const scopes = new Scopes(sessions, approvals);
     const tokens = new Tokens(store.tokens);
     const app = createApp<operations>({
@@ -165,6 +186,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         getMetrics: () => metricsResponse(metrics?.server),
         ...approvalHandlers(approvals, scopes),
         ...runnerHandlers(leases, { tracing: tracing !== undefined }),
+        ...scheduleHandlers(scheduler, triggers),
         listTokens: async () => ({ status: 200, body: { tokens: await tokens.list() } }),
         createToken: async ({ body }) => ({ status: 201, body: await tokens.create(body.name, body.role) }),
         revokeToken: async ({ path }) => {
@@ -183,7 +205,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
             (name) => sessions.getStored(name),
             (given) => warmCredentials.bindingOf(given),
           )) ?? (await tokens.principalOf(credential)),
-        isPublic: dashboard.serves,
+        // The dashboard's files, and events for triggers: those carry a signature instead of a token.
+        isPublic: (ctx) => dashboard.serves(ctx) || (ctx.method === 'POST' && /^\/triggers\/[^/]+$/.test(ctx.path)),
       },
       authorize: scopes.authorize(),
       logger: options.logger,
@@ -198,6 +221,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         stopListening.forEach((off) => {
           off();
         });
+        await scheduler.close();
+        await scheduleStores.close();
         await webhooks.close();
         approvals.close();
         leases.stop();
@@ -225,6 +250,7 @@ function runtimeHandlers(
   Handlers<operations>,
   | keyof ReturnType<typeof approvalHandlers>
   | keyof ReturnType<typeof runnerHandlers>
+  | keyof ReturnType<typeof scheduleHandlers>
   | 'listTokens'
   | 'createToken'
   | 'revokeToken'

@@ -6,11 +6,12 @@ import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
-import { checkHolds, freshEvents, holds, isLeased, type ClaimView, type RunnerOffer } from './leases.js';
+import { isLeased } from './leases.js';
+import { admit, fail, queue, record as recordRun, recordedInput, requestStop, stopEvent } from './run-machine.js';
 import { SessionBus } from './session-bus.js';
 import { LiveUsage } from './run-figures.js';
 import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
-import { addFirstAttempt, judgeAnswer, resultJson, storedOutputSchema } from './structured-output.js';
+import { resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
 import { worktreeChanges, type Changes, type ChangesOptions } from './changes.js';
 import { mergeSessionBranch, type MergeRequest, type MergeResult } from './merge.js';
@@ -48,6 +49,7 @@ import type {
   SessionStore,
   UnnumberedEvent,
 } from './store/interfaces.js';
+import type { ClaimedRunRef, ClaimRequest } from './store/run-records.js';
 import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
@@ -89,6 +91,8 @@ export interface RunScheduler {
 
 /** How long a stop waits for another runner to end the run (it hears of it at its next heartbeat). */
 const STOP_WAIT_MS = 15_000;
+
+export { STOPPED_ON_REQUEST } from './run-machine.js';
 
 export interface RecordOptions {
   /** Records nothing (and throws nothing) when the run has already ended: an end reported twice. */
@@ -294,13 +298,14 @@ export class SessionService {
     yield* await this.store.sessions.all();
   }
 
-  /** Events of a run that came from the agent's output (all but `session_stop` and the approvals'). */
+  /** Events of a run that came from the agent's output (not `session_stop`, the approvals', set-up's or retry's). */
   async countParsedEvents(name: string, run: number): Promise<number> {
     return this.store.events.count(name, run, [
       'session_stop',
       'approval_request',
       'approval_answer',
       'worktree_setup',
+      'output_retry',
     ]);
   }
 
@@ -340,11 +345,7 @@ export class SessionService {
     const now = new Date().toISOString();
     const first = newRun(1, input.prompt, now);
     if (setupFailed) {
-      Object.assign(first, {
-        state: 'failed',
-        ended_at: now,
-        error: setupFailure(setupResult!, setup!.timeout_seconds ?? DEFAULT_SETUP_TIMEOUT_SECONDS),
-      });
+      fail(first, Date.parse(now), setupFailure(setupResult!, setup!.timeout_seconds ?? DEFAULT_SETUP_TIMEOUT_SECONDS));
     }
     const session: StoredSession = {
       _id: input.name,
@@ -406,11 +407,8 @@ export class SessionService {
         );
       }
       await checkNoPendingFork(tx.sessions, stored);
-      const now = new Date().toISOString();
-      stored.runs.push({
-        ...newRun(last.number + 1, prompt, now),
-        ...(options.callbacks ? { callbacks: options.callbacks } : {}),
-      });
+      const run = queue(stored, prompt, Date.now(), options.callbacks);
+      const now = run.queued_at;
       stored.last_resumed_at = now;
       stored.updated_at = now;
       await tx.sessions.replace(stored);
@@ -453,18 +451,13 @@ export class SessionService {
     }
     const stored = await this.exclusive(name, async (tx) => {
       const session = await this.require(name, tx.sessions);
-      const run = lastRun(session);
-      if (!isFinal(run.state) && !run.stop_requested) {
-        run.stop_requested = true;
-        if (options.reason) run.stop_reason = options.reason;
-        await tx.sessions.replace(session);
-      }
+      if (requestStop(lastRun(session), options.reason)) await tx.sessions.replace(session);
       return session;
     });
     if (isFinal(lastRun(stored).state)) return this.view(stored);
     const hadProcess = (await this.scheduler?.stop(name)) ?? false;
     let after = await this.require(name);
-    if (!hadProcess && lastRun(after).state === 'running' && isLeased(lastRun(after), Date.now())) {
+    if (!hadProcess && lastRun(after).state === 'running' && isLeased(lastRun(after), await this.store.clock())) {
       // Another runner runs it: it learns of the stop at its next heartbeat and reports the end.
       await this.waitForChange(name, STOP_WAIT_MS, async () => isFinal(lastRun(await this.require(name)).state));
       after = await this.require(name);
@@ -472,11 +465,7 @@ export class SessionService {
     }
     if (!hadProcess && !isFinal(lastRun(after).state)) {
       // No process of ours (still queued, or run by a remote executor): end the run here.
-      await this.record(
-        name,
-        [{ type: 'session_stop', data: { exit_code: null, signal: null, reason: STOPPED_ON_REQUEST } }],
-        { force: true },
-      );
+      await this.record(name, [stopEvent()], { force: true });
     }
     return this.get(name);
   }
@@ -561,70 +550,39 @@ export class SessionService {
   async record(name: string, reported: EventInput[], options: RecordOptions = {}): Promise<Event[]> {
     return this.exclusive(name, async (tx, told) => {
       const session = await this.require(name, tx.sessions);
-      const run = lastRun(session);
-      const { lease } = options;
-      if (lease) {
-        const ran = session.runs.find((r) => r.number === options.run) ?? run;
-        checkHolds(session, ran, lease.runner, lease.attempt);
-      }
-      // The sweeper ends a run only if its runner did not extend the lease meanwhile.
-      const { expired } = options;
-      if (expired && !(holds(run, expired.runner, expired.attempt) && run.lease.expires_at <= expired.before))
-        return [];
-      if (options.run !== undefined && options.run !== run.number) {
-        throw conflict(`Run ${options.run} of session '${name}' is not its last run`, 'run-not-last');
-      }
-      // A runner's retried batch: what the runtime has already is not stored again.
-      const inputs = lease ? freshEvents(reported, lease.from, run.lease!.reported) : reported;
-      if (lease && !inputs.length && !(options.started && run.state === 'queued')) return [];
-      if (isFinal(run.state)) {
-        if (options.force) return [];
-        throw conflict(`Run ${run.number} of session '${name}' has already ended (${run.state})`, 'run-ended');
-      }
-      const at = new Date().toISOString();
+      const admitted = admit(session, reported, options);
+      if (!admitted) return [];
+      const { run, inputs } = admitted;
+      // Most events (the agent's messages and tool calls) change the session's facts only.
+      const unchanged = JSON.stringify(run);
+      const now = options.lease || options.expired ? await tx.clock() : Date.now();
+      const at = new Date(now).toISOString();
       const unnumbered: UnnumberedEvent[] = inputs.map((input) => ({
         session: name,
         run: run.number,
         type: input.type,
         at,
-        data: boundStrings(stopNamed(run, input).data) as Record<string, unknown>,
+        data: boundStrings(recordedInput(run, input).data) as Record<string, unknown>,
       }));
-      const changes: SessionChange[] = [];
-      const observed: NonNullable<Told['runs']> = [];
-      if (options.started && run.state === 'queued') {
-        startRun(run, at);
-        changes.push({ name, change: 'state', state: run.state, run: run.number, at });
-        observed.push({ what: 'started', session, run });
-      }
-      for (const input of inputs) {
-        const before = run.state;
-        applyEvent(session, run, input, at);
-        if (run.state !== before) changes.push({ name, change: 'state', state: run.state, run: run.number, at });
-        if (before === 'queued' && run.state === 'running') observed.push({ what: 'started', session, run });
-        if (!run.first_event_at && isAgentEvent(input.type) && run.state !== 'queued') {
-          run.first_event_at = at;
-          observed.push({ what: 'firstEvent', session, run });
-        }
-        if (!isFinal(before) && isFinal(run.state)) observed.push({ what: 'ended', session, run });
-      }
+      const { states, steps } = recordRun(session, run, inputs, now, {
+        started: options.started,
+        lease: options.lease,
+      });
+      const changes: SessionChange[] = states.map((state) => ({ name, change: 'state', state, run: run.number, at }));
       // A start with no event (the process exists) stores nothing but the run's new state.
       const events = unnumbered.length ? await tx.events.append(name, unnumbered) : [];
       if (session.worktree && isFinal(run.state) && changes.length) {
         session.worktree.has_changes = await hasChanges(session.worktree).catch(() => session.worktree!.has_changes);
       }
       session.updated_at = at;
-      if (lease) {
-        run.lease!.reported += inputs.length;
-        if (!isFinal(run.state)) run.lease!.expires_at = new Date(Date.now() + lease.leaseMs).toISOString();
-      }
       // The end and its notices are kept together (one transaction; the embedded store writes the
       // notices first, and an end written again later adds none: their ids come from the run).
       if (this.runEndNotices && isFinal(run.state) && changes.length)
         await tx.webhooks.add(this.runEndNotices(session, run));
-      await tx.sessions.replace(session);
+      await tx.sessions.replace(session, JSON.stringify(run) === unchanged ? [] : [run]);
       told.events.push(...events);
       told.changes.push(...changes);
-      if (this.runObservers.length && observed.length) told.runs = observed;
+      if (this.runObservers.length && steps.length) told.runs = steps.map((what) => ({ what, session, run }));
       if (this.runObservers.length && events.length) told.recorded = { session, run, events };
       return events;
     });
@@ -643,7 +601,7 @@ export class SessionService {
       const pending = (await tx.approvals.find({ session: name, state: 'pending' })).length;
       if ((session.pending_approvals ?? 0) !== pending) {
         session.pending_approvals = pending;
-        await tx.sessions.replace(session);
+        await tx.sessions.replace(session, []);
       }
       told.changes.push({
         name,
@@ -662,7 +620,7 @@ export class SessionService {
    */
   async update<T>(
     name: string,
-    change: (session: StoredSession) => T | null,
+    change: (session: StoredSession, now: number) => T | null,
     options: { skipBusy?: boolean } = {},
   ): Promise<T | null> {
     return this.exclusive(
@@ -670,7 +628,7 @@ export class SessionService {
       async (tx) => {
         const session = await tx.sessions.find(name);
         if (!session) return null;
-        const result = change(session);
+        const result = change(session, await tx.clock());
         if (result !== null) await tx.sessions.replace(session);
         return result;
       },
@@ -709,9 +667,14 @@ export class SessionService {
     return this.store.sessions.page({ states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);
   }
 
-  /** What a claim decides by: the runs in flight, and the first runs `offer` may claim (see `SessionStore.claimView`). */
-  claimView(offer: Pick<RunnerOffer, 'tags'>, limit: number): Promise<ClaimView> {
-    return this.store.sessions.claimView(offer, Date.now(), limit);
+  /** The store's clock (the database's on PostgreSQL): what leases are judged by. */
+  clock(): Promise<number> {
+    return this.store.clock();
+  }
+
+  /** Leases the next queued run a runner may claim to it (see `SessionStore.claim`): which, under which attempt. */
+  claim(request: ClaimRequest): Promise<ClaimedRunRef | null> {
+    return this.store.sessions.claim(request);
   }
 
   /** Tells listeners that runs may be waiting for a runner (a claim's long poll wakes up). */
@@ -983,64 +946,6 @@ export class SessionService {
   }
 }
 
-/** The reason of a stop someone asked for (not a limit): not the signal it was carried out with. */
-export const STOPPED_ON_REQUEST = 'stopped on request (ao-stop, the dashboard or the API)';
-
-/**
- * The end of a run whose stop was asked for says why it ended (the request, or the limit crossed),
- * not how (the signal Claude Code was ended by, which stays in `signal`).
- */
-function stopNamed(run: StoredRun, input: EventInput): EventInput {
-  if (input.type !== 'session_stop' || !run.stop_requested || isFinal(run.state)) return input;
-  return { ...input, data: { ...input.data, reason: run.stop_reason ?? STOPPED_ON_REQUEST } };
-}
-
-/** How one event moves its run. */
-function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, at: string): void {
-  // A run that ends while queued never started (stopped in the queue, or its agent could not start).
-  if (run.state === 'queued' && input.type !== 'session_stop') startRun(run, at);
-  switch (input.type) {
-    case 'session_start':
-      if (input.data.claude_session_id) session.claude_session_id = input.data.claude_session_id;
-      session.conversation_started = true;
-      if (input.data.model) session.model = input.data.model;
-      break;
-    case 'result': {
-      const data = input.data;
-      run.result = data.text ?? null;
-      if (data.usage) run.usage = data.usage;
-      if (data.total_cost_usd !== undefined) run.cost_usd = data.total_cost_usd;
-      if (data.num_turns !== undefined) run.num_turns = data.num_turns;
-      if (data.duration_ms !== undefined) run.duration_ms = data.duration_ms;
-      addFirstAttempt(run);
-      run.outcome = data.is_error ? 'error' : 'success';
-      if (data.is_error) run.error = data.text || data.errors?.join('; ') || 'Claude Code reported an error';
-      judgeAnswer(session, run, data.text);
-      break;
-    }
-    case 'session_stop': {
-      const data = input.data;
-      run.ended_at = at;
-      run.exit_code = data.exit_code ?? null;
-      // What was billed before a run ended without a result line; a result's totals win.
-      if (data.usage) run.usage ??= data.usage;
-      if (run.stop_requested) {
-        run.state = 'stopped';
-        run.error ??= run.stop_reason ?? STOPPED_ON_REQUEST;
-      } else if (run.outcome === 'success' && (run.exit_code === 0 || run.exit_code === null)) {
-        run.state = 'finished';
-      } else {
-        run.state = 'failed';
-        run.error ??= run.outcome === 'success' ? `Claude Code exited with code ${run.exit_code}` : data.reason;
-      }
-      delete run.outcome;
-      break;
-    }
-    default:
-      break;
-  }
-}
-
 /** The notices that tell the other processes what a write told: its events (by number), then its changes. */
 function noticesOf(told: Told): Notice[] {
   const notices: Notice[] = [];
@@ -1056,18 +961,8 @@ function noticesOf(told: Told): Notice[] {
   return notices;
 }
 
-/** An event the agent itself gave (its output), not the runtime's end of the run nor an approval's. */
-function isAgentEvent(type: string): boolean {
-  return type !== 'session_stop' && type !== 'approval_request' && type !== 'approval_answer';
-}
-
 function ignoreNotFound(error: unknown): void {
   if (!(error instanceof HttpProblem && error.status === 404)) throw error;
-}
-
-function startRun(run: StoredRun, at: string): void {
-  run.state = 'running';
-  run.started_at = at;
 }
 
 function boundStrings(value: unknown): unknown {

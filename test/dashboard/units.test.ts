@@ -126,6 +126,22 @@ describe('dashboard: timeline', () => {
   const event = (seq: number, type: SessionEvent['type'], data: object, at = `2026-05-02T12:00:0${seq}Z`) =>
     ({ seq, session: 's', run: 1, type, at, data }) as SessionEvent;
 
+  it('marks an answer the output schema rejected as rejected, and the retry after it as a retry', () => {
+    const t = addEvents(emptyTimeline(), [
+      event(1, 'session_start', { model: 'm' }),
+      event(2, 'result', { is_error: false, text: '{"title": 3}' }),
+      event(3, 'output_retry', { attempt: 2, errors: ['/title must be string'] }),
+      event(4, 'session_start', { model: 'm' }),
+      event(5, 'result', { is_error: false, text: '{"title": "x"}' }),
+    ]);
+    assert.deepEqual(
+      t.items.map((i) => (i.kind === 'result' ? `result${i.rejected ? ' rejected' : ''}` : i.kind)),
+      ['start', 'result rejected', 'retry', 'start', 'result'],
+    );
+    const retry = t.items[2]!;
+    assert.ok(retry.kind === 'retry' && retry.attempt === 2 && retry.errors[0] === '/title must be string');
+  });
+
   it('joins a tool call with its output, with the time between them, and ignores replays', () => {
     let t = emptyTimeline();
     t = addEvent(t, event(1, 'session_start', { model: 'm' }));

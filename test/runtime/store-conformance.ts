@@ -2,6 +2,7 @@
 // later) must do. A backend's test file calls `storeConformance` with a way to open its store at a
 // fresh location and to open it again there (a restart).
 import assert from 'node:assert/strict';
+import { credentialFor, credentialHash, newSecret } from '../../servers/runtime/agent-credentials.js';
 import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
 import type {
   Approval,
@@ -28,8 +29,10 @@ export function session(
   options: { state?: RunState; updated_at?: string; agent?: string | null; project_dir?: string; runs?: number } = {},
 ): StoredSession {
   const at = options.updated_at ?? '2026-01-01T00:00:00.000Z';
+  // The runs before the last have ended.
   const runs = Array.from({ length: options.runs ?? 1 }, (_, i) => ({
     ...newRun(i + 1, `prompt ${i + 1} of ${name}`, at),
+    state: 'finished' as RunState,
   }));
   runs[runs.length - 1]!.state = options.state ?? 'queued';
   return {
@@ -224,69 +227,147 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.deepEqual(await names(false), ['asks']);
       });
 
-      it("answers a claim's view of the queue: runs in flight, and the runs a runner may claim in claim order, in step with every write", async () => {
+      it('keeps each run as a record of its own: a write of a session writes its facts and the runs it names', async () => {
+        const s = session('multi', { state: 'finished', runs: 3 });
+        s.runs[0]!.result = 'first answer';
+        s.runs[1]!.callbacks = ['child#1#1'];
+        assert.equal(await store.sessions.insert(s), true);
+        assert.deepEqual(await store.sessions.find('multi'), s);
+        // By default the last run is written with the facts; earlier runs stay as they were.
+        const changed = structuredClone(s);
+        changed.updated_at = time(5);
+        changed.runs[2]!.result = 'third answer';
+        changed.runs[0]!.result = 'never written';
+        await store.sessions.replace(changed);
+        const found = await store.sessions.find('multi');
+        assert.equal(found?.updated_at, time(5));
+        assert.equal(found?.runs[2]?.result, 'third answer');
+        assert.equal(found?.runs[0]?.result, 'first answer', 'a run before the last is not written by default');
+        // A new run (a resume) is written as a new record; naming no runs writes the facts only.
+        changed.runs.push({ ...newRun(4, 'again', time(6)), callbacks: ['c2'] });
+        await store.sessions.replace(changed);
+        assert.deepEqual(
+          (await store.sessions.find('multi'))?.runs.map((r) => `${r.number} ${r.state} ${r.callbacks ?? ''}`),
+          ['1 finished ', '2 finished child#1#1', '3 finished ', '4 queued c2'],
+        );
+        changed.runs[3]!.result = 'not written';
+        changed.updated_at = time(7);
+        await store.sessions.replace(changed, []);
+        assert.equal((await store.sessions.find('multi'))?.runs[3]?.result, null);
+        assert.equal((await store.sessions.find('multi'))?.updated_at, time(7));
+        // Lists and reads of every session carry the runs, in order.
+        await store.sessions.insert(session('other', { runs: 2 }));
+        for (const listed of [
+          await store.sessions.page({}, null, 10),
+          await store.sessions.all(),
+          await store.sessions.page({ states: ['queued'] }, null, 10),
+        ]) {
+          assert.deepEqual(
+            listed.map((l) => `${l.name}: ${l.runs.map((r) => r.number).join(',')}`),
+            ['multi: 1,2,3,4', 'other: 1,2'],
+          );
+        }
+        // A removed session's runs go with it: a new session of that name starts with its own.
+        assert.equal(await store.sessions.remove('multi'), true);
+        assert.equal(await store.sessions.find('multi'), null);
+        await store.sessions.insert(session('multi'));
+        assert.deepEqual((await store.sessions.find('multi'))?.runs.length, 1);
+        await reopen();
+        assert.deepEqual((await store.sessions.find('other'))?.runs.length, 2);
+      });
+
+      it('claims queued runs in claim order, by tags, passing over live leases, stops and ended runs, under the cap', async () => {
         const queuedAt = (s: StoredSession, second: number) => {
           s.runs.at(-1)!.queued_at = time(second);
           return s;
         };
-        const now = Date.parse(time(20));
+        const clock = await store.clock();
+        const later = new Date(clock + 60_000).toISOString();
+        const earlier = new Date(clock - 60_000).toISOString();
         await store.sessions.insert(queuedAt(session('late'), 9));
         await store.sessions.insert(queuedAt(session('b-early'), 2));
         await store.sessions.insert(queuedAt(session('a-early'), 2));
         await store.sessions.insert(queuedAt(session('busy', { state: 'running' }), 1));
         await store.sessions.insert(queuedAt(session('done', { state: 'finished', runs: 2 }), 0));
-        await store.sessions.insert({ ...queuedAt(session('gpu'), 3), runner_tags: ['gpu', 'linux'] });
+        await store.sessions.insert({ ...queuedAt(session('gpu'), 3), runner_tags: ['linux', 'gpu'] });
         const claimed = queuedAt(session('claimed'), 4);
-        claimed.runs[0]!.lease = { runner: 'r1', attempt: 1, expires_at: time(30), reported: 0 };
+        claimed.runs[0]!.lease = { runner: 'r1', attempt: 1, expires_at: later, reported: 0 };
         await store.sessions.insert(claimed);
         const lapsed = queuedAt(session('lapsed'), 5);
-        lapsed.runs[0]!.lease = { runner: 'r2', attempt: 1, expires_at: time(10), reported: 0 };
+        lapsed.runs[0]!.lease = { runner: 'r2', attempt: 1, expires_at: earlier, reported: 3 };
         await store.sessions.insert(lapsed);
         const stopping = queuedAt(session('stopping'), 6);
         stopping.runs[0]!.stop_requested = true;
         await store.sessions.insert(stopping);
-        const view = async (tags: string[], limit = 100, at = now) => {
-          const { inFlight, candidates } = await store.sessions.claimView({ tags }, at, limit);
-          return `${inFlight}: ${candidates.map((c) => c.name).join(' ')}`;
+
+        const take = async (tags: string[], maxInFlight = 100, runner = 'r9', host?: string) => {
+          const secret = newSecret();
+          const before = await store.clock();
+          const got = await store.sessions.claim({
+            offer: { runner, tags, ...(host ? { host } : {}) },
+            leaseMs: 30_000,
+            maxInFlight,
+            secret,
+          });
+          if (!got) return null;
+          const run = (await store.sessions.find(got.session))!.runs.find((r) => r.number === got.run)!;
+          assert.equal(run.state, 'queued');
+          assert.equal(run.lease?.runner, runner);
+          assert.equal(run.lease?.host, host);
+          assert.equal(run.lease?.attempt, got.attempt);
+          assert.equal(run.lease?.reported, 0);
+          assert.equal(run.runner, host ? `${runner}@${host}` : runner);
+          const expires = Date.parse(run.lease!.expires_at);
+          assert.ok(expires >= before + 30_000 && expires <= before + 40_000, run.lease!.expires_at);
+          assert.equal(run.credential_hash, credentialHash(credentialFor(got.session, got.run, secret)));
+          return `${got.session}#${got.run}@${got.attempt}`;
         };
-        assert.equal(
-          await view([]),
-          '2: a-early b-early lapsed late',
-          'running + a live claim in flight; tagged, claimed and stopping runs passed over',
-        );
-        assert.equal(await view(['linux', 'gpu', 'x']), '2: a-early b-early gpu lapsed late');
-        assert.equal(
-          await view(['gpu']),
-          '2: a-early b-early lapsed late',
-          'a runner needs every tag the session asks for',
-        );
-        assert.equal(await view([], 2), '2: a-early b-early');
-        assert.equal(
-          await view([], 100, Date.parse(time(40))),
-          '1: a-early b-early claimed lapsed late',
-          'an expired claim is claimable again',
-        );
-        assert.deepEqual((await store.sessions.claimView({ tags: ['gpu', 'linux'] }, now, 1)).candidates, [
-          {
-            name: 'a-early',
-            state: 'queued',
-            queued_at: time(2),
-            lease_expires_at: null,
-            stop_requested: false,
-            runner_tags: [],
-          },
-        ]);
-        // A run that ends leaves the queue; a resumed session (a new last run) joins it; a removed one leaves it.
-        await store.sessions.replace(session('busy', { state: 'finished' }));
-        const resumed = session('done', { state: 'finished', runs: 2 });
+        assert.equal(await take(['gpu'], 100, 'r9', 'host-1'), 'a-early#1@1', 'first come, then by name');
+        assert.equal(await take(['x', 'gpu', 'linux']), 'b-early#1@1');
+        assert.equal(await take(['x', 'gpu', 'linux']), 'gpu#1@1', 'a runner with every tag the session asks for');
+        assert.equal(await take([]), 'lapsed#1@2', 'a lapsed lease: claimed again under the next attempt');
+        // In flight now: busy (running), claimed (a live lease) and the four claims above.
+        await store.sessions.insert(queuedAt(session('extra'), 10));
+        assert.equal(await take([], 6), null, 'the cap counts running runs and live leases');
+        assert.equal(await take([], 7), 'late#1@1');
+        assert.equal(await take([]), 'extra#1@1');
+        assert.equal(await take(['gpu', 'linux']), null, 'claimed, stopping, running and ended runs are passed over');
+
+        // A run that ends or starts leaves the queue; a resumed session (a new last run) joins it.
+        const resumed = (await store.sessions.find('done'))!;
         resumed.runs.push(newRun(3, 'again', time(7)));
         await store.sessions.replace(resumed);
-        await store.sessions.remove('late');
-        const started = queuedAt(session('a-early', { state: 'running' }), 2);
-        await store.sessions.replace(started);
-        assert.equal(await view([]), '2: b-early lapsed done');
+        const unstopped = (await store.sessions.find('stopping'))!;
+        delete unstopped.runs[0]!.stop_requested;
+        unstopped.runs[0]!.state = 'running';
+        await store.sessions.replace(unstopped);
+        // A writer's read-modify-write of a claimed run keeps its lease.
+        const written = (await store.sessions.find('late'))!;
+        written.updated_at = time(30);
+        await store.sessions.replace(written);
         await reopen();
-        assert.equal(await view([]), '2: b-early lapsed done');
+        assert.equal((await store.sessions.find('late'))?.runs[0]?.lease?.attempt, 1);
+        assert.equal(await take([]), 'done#3@1');
+        assert.equal(await take([]), null);
+      });
+
+      it('gives each queued run to one claimant when many claim at once, and passes over a run being written', async () => {
+        for (let i = 0; i < 12; i++) await store.sessions.insert(session(`q${String(i).padStart(2, '0')}`));
+        const offer = { runner: 'r', tags: [] };
+        const held = await store.exclusive('q00', async (tx) => {
+          await tx.sessions.find('q00');
+          // A claim elsewhere while the session is held takes the next run instead of waiting.
+          return store.sessions.claim({ offer, leaseMs: 30_000, maxInFlight: 100, secret: newSecret() });
+        });
+        assert.equal(held?.session, 'q01');
+        const claims = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.sessions.claim({ offer, leaseMs: 30_000, maxInFlight: 100, secret: newSecret() }),
+          ),
+        );
+        const names = claims.flatMap((c) => (c ? [c.session] : []));
+        assert.equal(names.length, 11, `claimed: ${names.join(' ')}`);
+        assert.equal(new Set([...names, 'q01']).size, 12, 'no run was claimed twice');
       });
     });
 

@@ -78,13 +78,16 @@ describe('PostgreSQL store: one database, several processes', function () {
     }
   });
 
-  it('fills the claim columns of a database made before them: its queued runs are claimed as before', async () => {
+  it('moves the runs of a database made before run records into rows of their own: every run kept, its queued runs claimed as before', async () => {
     const pool = openPool(url);
+    const tagged = { ...session('tagged'), runner_tags: ['gpu'] };
+    const claimed = session('claimed');
+    claimed.runs[0]!.lease = { runner: 'r1', attempt: 1, expires_at: '2999-01-01T00:00:00.000Z', reported: 0 };
     try {
       await migrate(
         pool,
         'runtime',
-        RUNTIME_MIGRATIONS.filter((m) => m.version < 7),
+        RUNTIME_MIGRATIONS.filter((m) => m.version < 9),
       );
       const row = (s: StoredSession) => [
         s.name,
@@ -94,9 +97,6 @@ describe('PostgreSQL store: one database, several processes', function () {
         s.project_dir,
         JSON.stringify(s),
       ];
-      const tagged = { ...session('tagged'), runner_tags: ['gpu'] };
-      const claimed = session('claimed');
-      claimed.runs[0]!.lease = { runner: 'r1', attempt: 1, expires_at: '2999-01-01T00:00:00.000Z', reported: 0 };
       for (const s of [
         session('plain'),
         tagged,
@@ -113,12 +113,14 @@ describe('PostgreSQL store: one database, several processes', function () {
       await pool.end();
     }
     stores = [await openPostgresStore(url)];
-    const view = await stores[0]!.sessions.claimView({ tags: ['gpu'] }, Date.parse('2026-06-01T00:00:00.000Z'), 10);
-    assert.equal(view.inFlight, 2, 'the running run and the live claim');
-    assert.deepEqual(
-      view.candidates.map((c) => `${c.name} ${c.runner_tags.join(',')}`),
-      ['plain ', 'tagged gpu'],
-    );
+    for (const s of [session('plain'), tagged, claimed, session('running', { state: 'running' })])
+      assert.deepEqual(await stores[0]!.sessions.find(s.name), s, `${s.name}, as it was written`);
+    const claim = (maxInFlight: number) =>
+      stores[0]!.sessions.claim({ offer: { runner: 'r', tags: ['gpu'] }, leaseMs: 30_000, maxInFlight, secret: 's' });
+    assert.equal(await claim(2), null, 'the running run and the live claim are in flight');
+    assert.equal((await claim(3))?.session, 'plain');
+    assert.equal((await claim(4))?.session, 'tagged');
+    assert.equal(await claim(10), null, 'the claimed, running and ended runs are not queued');
   });
 
   it('applies migrations in order of version across gaps, and a lower version added later where a higher one is', async () => {

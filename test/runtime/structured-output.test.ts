@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { InvalidRequestError, type Orchestrator } from '../../sdk/index.js';
 import type { FakeRequest, MessagesBody, Reply } from '../support/fake-model.js';
 import { TestStack } from '../support/stack.js';
+import { runBin } from '../bin/run-bin.js';
 
 const SCHEMA = {
   type: 'object',
@@ -98,6 +99,7 @@ describe('runtime: structured output (output_schema)', function () {
         'message',
         'message',
         'result',
+        'output_retry',
         'session_start',
         'message',
         'message',
@@ -105,7 +107,16 @@ describe('runtime: structured output (output_schema)', function () {
         'session_stop',
       ],
     );
-    assert.match((events[5]!.data as { text: string }).text, /^Your final answer does not match/);
+    // The rejected answer and the retry are said to be so, between the two attempts.
+    const retried = events[4]!;
+    assert.equal(retried.type, 'output_retry');
+    assert.deepEqual(retried.data, { attempt: 2, errors: ['/title must be string'] });
+    assert.match((events[6]!.data as { text: string }).text, /^Your final answer does not match/);
+    const printed = await runBin('ao-events', ['fixed'], { env: stack.clientEnv });
+    assert.match(
+      printed.stdout,
+      /run 1 output_retry +the answer before was rejected \(\/title must be string\); attempt 2 asks again/,
+    );
   });
 
   it('an answer that still does not match fails the run with the validation errors', async () => {

@@ -51,6 +51,8 @@ describe('sdk: types', () => {
           return e.data.state;
         case 'worktree_setup':
           return e.data.command;
+        case 'output_retry':
+          return e.data.errors.join('; ');
       }
     };
     assert.equal(describe(event), 'ok');

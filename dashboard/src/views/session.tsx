@@ -321,11 +321,22 @@ function EventItem({ item }: { item: TimelineItem }) {
     }
     case 'result':
       return (
-        <li class={`ev ev-result${item.isError ? ' is-error' : ''}`} data-seq={item.seq}>
+        <li class={`ev ev-result${item.isError || item.rejected ? ' is-error' : ''}`} data-seq={item.seq}>
           <span class="muted">
-            {time} · result{item.costUsd !== undefined ? ` · ${formatCost(item.costUsd)}` : ''}
+            {time} · {item.rejected ? 'rejected answer (it broke the output schema)' : 'result'}
+            {item.costUsd !== undefined ? ` · ${formatCost(item.costUsd)}` : ''}
           </span>
           {item.text && <Markdown text={item.text} />}
+          {item.errors.map((e) => (
+            <p class="run-error">{e}</p>
+          ))}
+        </li>
+      );
+    case 'retry':
+      return (
+        <li class="ev ev-retry" data-seq={item.seq}>
+          <span class="muted">{time}</span> Retry (attempt {item.attempt}): the answer above broke the output schema, so
+          the agent was asked once more in the same conversation.
           {item.errors.map((e) => (
             <p class="run-error">{e}</p>
           ))}

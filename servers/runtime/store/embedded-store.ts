@@ -17,7 +17,8 @@ export interface EmbeddedStoreOptions {
 }
 
 /**
- * The embedded backend in a data dir: `sessions.db` (nedb), `events/` (one append-only file per
+ * The embedded backend in a data dir: `sessions.db` (nedb, the sessions' facts), `runs.db` (nedb, one
+ * record per run; runs kept in `sessions.db` by earlier versions are moved out at start-up), `events/` (one append-only file per
  * session), `conversations/` (one gzip'd conversation per session), `approvals.db` (nedb, the
  * approval requests), `callbacks.db` (nedb, children's callbacks to their parents) and `webhooks.db`
  * (nedb, the outbox of webhook notices). A data dir of an earlier version (a single `events.db`) is
@@ -31,15 +32,18 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
     options.logger?.info(
       `moved ${migrated} events of ${dataDir}/events.db into one file per session in ${Date.now() - started} ms`,
     );
-  const sessions = await NedbSessionStore.open(dataDir);
+  const lock = new KeyedLock();
+  const sessions = await NedbSessionStore.open(dataDir, lock);
+  if (sessions.moved)
+    options.logger?.info(`moved ${sessions.moved} runs of ${dataDir}/sessions.db into records of their own (runs.db)`);
   const events = await EventFiles.open(dataDir, { maxOpen: options.maxOpenEventFiles });
   const conversations = await ConversationFiles.open(dataDir);
   const approvals = await NedbApprovalStore.open(dataDir);
   const callbacks = await NedbCallbackStore.open(dataDir, sessions);
   const webhooks = await NedbWebhookStore.open(dataDir);
   const tokens = await NedbTokenStore.open(dataDir);
-  const lock = new KeyedLock();
-  const tx = { sessions, events, conversations, approvals, webhooks, notify: async () => undefined };
+  const clock = async () => Date.now();
+  const tx = { sessions, events, conversations, approvals, webhooks, notify: async () => undefined, clock };
   return {
     sessions,
     events,
@@ -51,6 +55,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
     exclusive: (name, work) => lock.run(name, () => work(tx)),
     tryExclusive: async (name, work) =>
       lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) })),
+    clock,
     close: () => events.close(),
   };
 }

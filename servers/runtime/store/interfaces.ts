@@ -1,22 +1,27 @@
 import type { components } from '../../../sdk/generated/runtime.js';
-import type { ClaimView, RunnerOffer } from '../leases.js';
-import type { Event, StoredSession } from '../session-store.js';
+import type { Event, StoredRun, StoredSession } from '../session-store.js';
 import type { SessionFilter, StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
+import type { ClaimedRunRef, ClaimRequest } from './run-records.js';
 
 /**
- * Where sessions are kept. Every backend (the embedded nedb one, PostgreSQL later) implements this
+ * Where sessions and their runs are kept: a record per session (its facts) and a record per run
+ * (store/run-records.ts), put together as a `StoredSession` (its `runs` in order) when read. Every backend (the embedded nedb one, PostgreSQL later) implements this
  * and passes the conformance suite (test/runtime/store-conformance.ts). Callers serialize writes to
  * one session (`RuntimeStore.exclusive`); a backend must still be safe for concurrent calls on
  * different sessions.
  */
 export interface SessionStore {
-  /** Inserts a new session; resolves false when the name is taken (also under a race). */
+  /** Inserts a new session and its runs; resolves false when the name is taken (also under a race). */
   insert(session: StoredSession): Promise<boolean>;
+  /** The session with its runs, in order. */
   find(name: string): Promise<StoredSession | null>;
-  /** Overwrites the stored session of that name (which exists). */
-  replace(session: StoredSession): Promise<void>;
-  /** Deletes a session; resolves false when there was none. Its events are the EventLog's. */
+  /**
+   * Overwrites the facts of the stored session of that name (which exists) and writes `runs` of it
+   * (new or changed; by default its last run: the runs before it have ended and never change).
+   */
+  replace(session: StoredSession, runs?: readonly StoredRun[]): Promise<void>;
+  /** Deletes a session and its runs; resolves false when there was none. Its events are the EventLog's. */
   remove(name: string): Promise<boolean>;
   /**
    * Up to `limit` sessions matching `filter`, strictly after `after`, in list order (last activity
@@ -28,10 +33,14 @@ export interface SessionStore {
   /** Every session, in list order: for start-up re-adoption and reports over all runs. */
   all(): Promise<StoredSession[]>;
   /**
-   * What a claim by a runner with `offer.tags` decides by at `now`: how many runs are in flight, and
-   * the first `limit` runs it may claim, in claim order (the rules of `claimView` in leases.ts).
+   * Leases the first queued run `request.offer` may claim (claim order: `queued_at`, then session
+   * name) to it, on the store's clock, by the rule of `claim` in run-machine.ts: a new attempt, the
+   * lease, the runner, the hash of the run's new credential. Null when none may be claimed, or when
+   * `maxInFlight` runs are in flight (running, or claimed under a live lease). Of claims at once, by
+   * any processes, each run goes to one; a run being written (`exclusive`) is passed over, not waited for.
+   * Its cost does not grow with the runs queued for runners with tags this one lacks.
    */
-  claimView(offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): Promise<ClaimView>;
+  claim(request: ClaimRequest): Promise<ClaimedRunRef | null>;
   /** Gives back the disk space of deleted and overwritten sessions, while serving. */
   compact(): Promise<void>;
 }
@@ -77,6 +86,8 @@ export interface ExclusiveTx {
   webhooks: WebhookStore;
   /** Tells the other processes, when (and only if) the work's writes are kept. */
   notify(notices: Notice[]): Promise<void>;
+  /** The store's clock (ms since the epoch): what leases are granted and judged by. */
+  clock(): Promise<number>;
 }
 
 /** Hears what the other processes sharing a store tell (`ExclusiveTx.notify`). */
@@ -284,11 +295,10 @@ export interface RuntimeStore {
   /** Notices of the other processes sharing this store; absent when no other process can share it. */
   notices?: { subscribe(listener: NoticeListener): () => void } | undefined;
   /**
-   * Runs `work` while no other process sharing this store runs work under the same `key` (absent
-   * when the store belongs to one process: the embedded one). Claims run under it, so the global cap
-   * on runs in flight holds across runtime processes.
+   * The store's clock (ms since the epoch): the database's for PostgreSQL, so that leases granted and
+   * judged by several processes agree whatever their own clocks say; this process's for the embedded store.
    */
-  serialize?: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
+  clock(): Promise<number>;
   /** Waits for writes in flight and lets go of files and connections. */
   close(): Promise<void>;
 }

@@ -1,10 +1,22 @@
 import type Datastore from 'nedb-promises';
 import { openCollection } from '../../common/data-dir.js';
-import { claimView, queueEntry, type ClaimView, type QueueEntry, type RunnerOffer } from '../leases.js';
-import { catalogueEntry, type Blueprint, type StoredSession } from '../session-store.js';
+import type { KeyedLock } from '../keyed-lock.js';
+import { claim } from '../run-machine.js';
+import { catalogueEntry, lastRun, type Blueprint, type StoredRun, type StoredSession } from '../session-store.js';
 import { Catalogue, type SessionFilter, type StateCounts } from './catalogue.js';
 import { compareListOrder, type ListPosition } from './cursor.js';
 import type { SessionStore } from './interfaces.js';
+import {
+  claimableKeys,
+  factsOf,
+  keyAllows,
+  runsBySession,
+  tagsKey,
+  withRuns,
+  type ClaimedRunRef,
+  type ClaimRequest,
+  type SessionFacts,
+} from './run-records.js';
 
 /** The parts of @seald-io/nedb that nedb-promises forwards but does not declare. */
 interface NedbInternals<T> {
@@ -15,75 +27,127 @@ interface NedbInternals<T> {
 /**
  * A blueprint's `mcp_servers` (env and header maps) take any key, and nedb refuses field names that
  * start with `$` or contain `.`: the blueprint is stored as JSON text. Documents written by earlier
- * versions hold a plain object; reading takes both.
+ * versions hold a plain object; reading takes both. Documents written before runs had records of
+ * their own hold the session's `runs` (nedb-migration.ts moves them out at start-up).
  */
-type SessionDocument = Omit<StoredSession, 'blueprint'> & { blueprint: string | Blueprint | null };
+export type SessionDocument = Omit<SessionFacts, 'blueprint'> & {
+  blueprint: string | Blueprint | null;
+  runs?: StoredRun[];
+};
 
-const encode = (session: StoredSession): SessionDocument => ({
-  ...session,
-  blueprint: session.blueprint ? JSON.stringify(session.blueprint) : null,
+/**
+ * A run's record in `runs.db`: `_id` is `session/number`. `queue` is set while the run is queued (its
+ * tags key, run-records.ts) and absent otherwise: the sparse index on it is the run queue.
+ * `lease_expires_at` copies the lease's end out of the lease, for the index that counts live leases.
+ */
+export type RunDocument = StoredRun & {
+  _id: string;
+  session: string;
+  queue?: string;
+  lease_expires_at?: string;
+};
+
+const encode = (facts: SessionFacts): SessionDocument => ({
+  ...facts,
+  blueprint: facts.blueprint ? JSON.stringify(facts.blueprint) : null,
 });
-const decode = (doc: SessionDocument): StoredSession => ({
+const decode = ({ runs, ...doc }: SessionDocument): SessionFacts => ({
   ...doc,
   blueprint: typeof doc.blueprint === 'string' ? (JSON.parse(doc.blueprint) as Blueprint) : doc.blueprint,
 });
 
+export const runId = (session: string, number: number): string => `${session}/${number}`;
+
+/** A run's record, for the session whose runner tags it carries while queued. */
+export function runDocument(session: Pick<StoredSession, 'name' | 'runner_tags'>, run: StoredRun): RunDocument {
+  return {
+    ...run,
+    _id: runId(session.name, run.number),
+    session: session.name,
+    ...(run.state === 'queued' ? { queue: tagsKey(session.runner_tags) } : {}),
+    ...(run.lease?.expires_at ? { lease_expires_at: run.lease.expires_at } : {}),
+  };
+}
+
+const runOf = ({ _id, session, queue, lease_expires_at, ...run }: RunDocument): StoredRun => run;
+
+/** Claims pass over at most this many queued runs that are being written right now, then answer none. */
+const CLAIM_CANDIDATES = 16;
+
 /**
  * Sessions in one nedb file (`sessions.db`), keyed by name (the `_id`), so two creations of one name
- * cannot both succeed. nedb keeps the collection in memory; a session is its summary fields and runs,
- * a few kilobytes, so 10,000 sessions load in well under a second. Events live elsewhere (the
- * EventLog). Lists are answered from a catalogue of their few fields, since a nedb query copies
- * every document it returns; claims, from the run queue (the few fields of each waiting or running run).
+ * cannot both succeed; their runs in another (`runs.db`), one record per run. nedb keeps collections
+ * in memory; a session is a few kilobytes, so 10,000 load in well under a second. Events live
+ * elsewhere (the EventLog). Lists are answered from a catalogue of their few fields, since a nedb
+ * query copies every document it returns; claims, from the indexes of `runs.db` (the queue by tags
+ * key, the running runs by state, the live leases by their end).
  */
 export class NedbSessionStore implements SessionStore {
   private readonly catalogue = new Catalogue();
-  private readonly queue = new Map<string, QueueEntry>();
+  /** Runs moved out of the sessions of an earlier version when this store was opened. */
+  moved = 0;
 
-  private constructor(private readonly sessions: Datastore<SessionDocument>) {}
+  private constructor(
+    private readonly sessions: Datastore<SessionDocument>,
+    private readonly runs: Datastore<RunDocument>,
+    private readonly lock: KeyedLock,
+  ) {}
 
-  static async open(dataDir: string): Promise<NedbSessionStore> {
+  static async open(dataDir: string, lock: KeyedLock): Promise<NedbSessionStore> {
     const sessions = await openCollection<SessionDocument>(dataDir, 'sessions.db', []);
-    const store = new NedbSessionStore(sessions);
-    for (const doc of (sessions as unknown as NedbInternals<SessionDocument>).getAllData()) store.track(decode(doc));
+    const runs = await openCollection<RunDocument>(dataDir, 'runs.db', RUN_INDEXES);
+    const store = new NedbSessionStore(sessions, runs, lock);
+    store.moved = await moveRunsOut(sessions, runs);
+    const bySession = runsBySession(
+      (runs as unknown as NedbInternals<RunDocument>).getAllData(),
+      (doc) => doc.session,
+      runOf,
+    );
+    for (const doc of (sessions as unknown as NedbInternals<SessionDocument>).getAllData()) {
+      const list = bySession.get(doc._id);
+      if (list) store.catalogue.set(catalogueEntry(withRuns(decode(doc), list)));
+    }
     return store;
   }
 
   async insert(session: StoredSession): Promise<boolean> {
     try {
-      await this.sessions.insert(encode(session));
+      await this.sessions.insert(encode(factsOf(session)));
     } catch (error) {
       if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
       throw error;
     }
-    this.track(session);
+    // Runs of a name deleted while its session was being written would be taken as this session's.
+    await this.runs.remove({ session: session.name }, { multi: true });
+    await this.runs.insert(session.runs.map((run) => runDocument(session, run)));
+    this.catalogue.set(catalogueEntry(session));
     return true;
   }
 
   async find(name: string): Promise<StoredSession | null> {
     const doc = await this.sessions.findOne({ _id: name });
-    return doc ? decode(doc) : null;
+    return doc ? withRuns(decode(doc), await this.runsOf(name)) : null;
   }
 
-  async replace(session: StoredSession): Promise<void> {
-    await this.sessions.update({ _id: session._id }, encode(session), {});
-    this.track(session);
+  async replace(session: StoredSession, runs: readonly StoredRun[] = [lastRun(session)]): Promise<void> {
+    await this.sessions.update({ _id: session._id }, encode(factsOf(session)), {});
+    for (const run of runs) {
+      const doc = runDocument(session, run);
+      await this.runs.update({ _id: doc._id }, doc, { upsert: true });
+    }
+    this.catalogue.set(catalogueEntry(session));
   }
 
   async remove(name: string): Promise<boolean> {
     const removed = await this.sessions.remove({ _id: name }, {});
+    await this.runs.remove({ session: name }, { multi: true });
     this.catalogue.delete(name);
-    this.queue.delete(name);
     return removed > 0;
   }
 
   async page(filter: SessionFilter, after: ListPosition | null, limit: number): Promise<StoredSession[]> {
     const names = this.catalogue.page(filter, after, limit);
-    const docs = await this.sessions.find({ _id: { $in: names } });
-    const byName = new Map(docs.map((d) => [d._id, d]));
-    return names
-      .map((n) => byName.get(n))
-      .filter((d): d is SessionDocument => d !== undefined)
-      .map(decode);
+    return this.assemble(names, await this.sessions.find({ _id: { $in: names } }));
   }
 
   async counts(): Promise<StateCounts> {
@@ -91,22 +155,107 @@ export class NedbSessionStore implements SessionStore {
   }
 
   async all(): Promise<StoredSession[]> {
-    return (await this.sessions.find({})).map(decode).sort(compareListOrder);
+    const docs = await this.sessions.find({});
+    return this.assemble(
+      docs.map((d) => d._id),
+      docs,
+    ).then((sessions) => sessions.sort(compareListOrder));
   }
 
-  async claimView(offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): Promise<ClaimView> {
-    return claimView([...this.queue.values()], offer, now, limit);
+  /**
+   * The first queued run `offer` may claim, leased to it by the run state machine under the session's
+   * hold (a session being written now is passed over): looked up in the queue's index by the tags
+   * keys the runner may take, so runs waiting for other runners cost nothing. Null when there is none,
+   * or when the runs in flight reach `maxInFlight`.
+   */
+  async claim(request: ClaimRequest): Promise<ClaimedRunRef | null> {
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    const running = await this.runs.count({ state: 'running' });
+    const leased = (await this.runs.find({ lease_expires_at: { $gt: at } }).project({ state: 1 })).filter(
+      (doc) => doc.state === 'queued',
+    ).length;
+    if (running + leased >= request.maxInFlight) return null;
+    const keys = claimableKeys(request.offer);
+    const candidates = await this.runs
+      .find({
+        ...(keys ? { queue: { $in: keys } } : { queue: { $exists: true } }),
+        stop_requested: { $ne: true },
+        $or: [{ lease_expires_at: { $exists: false } }, { lease_expires_at: { $lte: at } }],
+      })
+      .sort({ queued_at: 1, session: 1 })
+      .limit(keys ? CLAIM_CANDIDATES : Number.MAX_SAFE_INTEGER)
+      .project({ session: 1, queue: 1 });
+    let looked = 0;
+    for (const candidate of candidates) {
+      if (!keys && !keyAllows(candidate.queue ?? '', request.offer.tags)) continue;
+      if (looked++ >= CLAIM_CANDIDATES) break;
+      const name = candidate.session;
+      if (this.lock.busy(name)) continue;
+      const claimed = await this.lock.run(name, async () => {
+        const session = await this.find(name);
+        if (!session) return null;
+        const granted = claim(session, request.offer, Date.now(), request.leaseMs, request.secret);
+        if (!granted) return null;
+        const run = lastRun(session);
+        const doc = runDocument(session, run);
+        await this.runs.update({ _id: doc._id }, doc, {});
+        return { session: name, run: run.number, attempt: granted.attempt };
+      });
+      if (claimed) return claimed;
+    }
+    return null;
   }
 
   async compact(): Promise<void> {
     await (this.sessions as unknown as NedbInternals<SessionDocument>).compactDatafileAsync();
+    await (this.runs as unknown as NedbInternals<RunDocument>).compactDatafileAsync();
   }
 
-  /** Keeps the catalogue and the run queue in step with what is stored. */
-  private track(session: StoredSession): void {
-    this.catalogue.set(catalogueEntry(session));
-    const entry = queueEntry(session);
-    if (entry) this.queue.set(session.name, entry);
-    else this.queue.delete(session.name);
+  private async runsOf(name: string): Promise<StoredRun[]> {
+    return (await this.runs.find({ session: name }).sort({ number: 1 })).map(runOf);
   }
+
+  /** The sessions of `docs` with their runs, in the order of `names`. */
+  private async assemble(names: string[], docs: SessionDocument[]): Promise<StoredSession[]> {
+    const byName = new Map(docs.map((d) => [d._id, d]));
+    const runs = runsBySession(await this.runs.find({ session: { $in: names } }), (doc) => doc.session, runOf);
+    return names.flatMap((name) => {
+      const doc = byName.get(name);
+      const list = runs.get(name);
+      return doc && list ? [withRuns(decode(doc), list)] : [];
+    });
+  }
+}
+
+/** The indexes of `runs.db`: by session, the queue (sparse: queued runs only), running runs, live leases. */
+export const RUN_INDEXES = [
+  { fieldName: 'session' },
+  { fieldName: 'queue', sparse: true },
+  { fieldName: 'state' },
+  { fieldName: 'lease_expires_at', sparse: true },
+];
+
+/**
+ * Moves the runs of sessions written by an earlier version (each session's `runs` in its document)
+ * into records of their own, once; resolves with how many runs moved. Crash-safe: the run records are
+ * written first (one whose `_id` is there already is kept), then every session loses its `runs` in
+ * one update of the collection (one append to its file), so a crash in between only leaves the move
+ * to be done again.
+ */
+async function moveRunsOut(sessions: Datastore<SessionDocument>, runs: Datastore<RunDocument>): Promise<number> {
+  const legacy = (sessions as unknown as NedbInternals<SessionDocument>)
+    .getAllData()
+    .filter((doc) => Array.isArray(doc.runs));
+  if (!legacy.length) return 0;
+  const present = new Set((runs as unknown as NedbInternals<RunDocument>).getAllData().map((doc) => doc._id));
+  const records = legacy.flatMap((doc) =>
+    doc.runs!.map((run) => runDocument({ name: doc._id, runner_tags: doc.runner_tags }, run)),
+  );
+  const missing = records.filter((doc) => !present.has(doc._id));
+  if (missing.length) await runs.insert(missing);
+  await sessions.update({ runs: { $exists: true } }, { $unset: { runs: true } }, { multi: true });
+  await (sessions as unknown as NedbInternals<SessionDocument>).compactDatafileAsync();
+  await (runs as unknown as NedbInternals<RunDocument>).compactDatafileAsync();
+  return records.length;
 }

@@ -3,7 +3,7 @@ import type { Migration } from '../../common/postgres.js';
 /**
  * The runtime's tables. A session is one row: the fields lists are filtered and ordered by, as
  * columns (text in the "C" collation, so PostgreSQL orders names and ISO times exactly as
- * `compareListOrder` does), and the whole stored session as JSON. Events are rows keyed by session
+ * `compareListOrder` does), and the session's facts as JSON; its runs are rows of `aof_runs`. Events are rows keyed by session
  * and `seq`; `aof_event_heads` holds each session's last `seq`, and its row lock is what serializes
  * appends to one session, in every process. `aof_conversations` holds each session's saved Claude Code
  * conversation (gzip'd bytes). `aof_approvals` holds approval requests, one row each, answered by a
@@ -11,8 +11,11 @@ import type { Migration } from '../../common/postgres.js';
  * their parents, settled the same way; the index on a session's parent (in its JSON) finds a parent's
  * children without reading every session. `aof_webhooks` is the outbox of webhook notices, one
  * row per run end and URL, claimed by one process at a time (`claimed_by` until `claimed_until`).
- * The claim columns of `aof_sessions` (migration 7) copy from a waiting or running session's last run
- * what a claim selects by, so a claim reads a few indexed rows, not the queue's documents.
+ * `aof_runs` (migration 9) holds the runs, one row each, keyed by session and number: what a claim
+ * selects by and writes (state, queue time, the tags key, the lease) as columns, the rest of the run
+ * as JSON; the queue is its partial index of queued runs by tags key and claim order. Migration 9
+ * moved the runs out of the sessions' documents (where earlier versions kept them, with copies of the
+ * claim's fields as columns of `aof_sessions`, migration 7, now dropped).
  *
  * Append-only: a released migration is never edited, a change is a new version.
  */
@@ -157,6 +160,50 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
         hash text NOT NULL UNIQUE,
         created_at text NOT NULL
       );
+    `,
+  },
+  {
+    version: 9,
+    name: 'run records',
+    sql: `
+      CREATE TABLE aof_runs (
+        session text COLLATE "C" NOT NULL,
+        number integer NOT NULL,
+        state text NOT NULL,
+        queued_at text COLLATE "C" NOT NULL,
+        tags_key text COLLATE "C" NOT NULL DEFAULT '',
+        stop_requested boolean NOT NULL DEFAULT false,
+        attempt integer NOT NULL DEFAULT 0,
+        lease_runner text,
+        lease_host text,
+        lease_expires_at timestamptz,
+        reported integer NOT NULL DEFAULT 0,
+        runner text,
+        credential_hash text,
+        doc json NOT NULL,
+        PRIMARY KEY (session, number)
+      );
+      INSERT INTO aof_runs (session, number, state, queued_at, tags_key, stop_requested, attempt, lease_runner,
+                            lease_host, lease_expires_at, reported, runner, credential_hash, doc)
+      SELECT s.name, (r.run->>'number')::int, r.run->>'state', r.run->>'queued_at',
+             array_to_string(ARRAY(SELECT DISTINCT t COLLATE "C" FROM json_array_elements_text(COALESCE(s.doc->'runner_tags', '[]'::json)) t ORDER BY 1), E'\n'),
+             COALESCE((r.run->>'stop_requested')::boolean, false),
+             COALESCE((r.run->'lease'->>'attempt')::int, 0),
+             r.run->'lease'->>'runner',
+             r.run->'lease'->>'host',
+             NULLIF(r.run->'lease'->>'expires_at', '')::timestamptz,
+             COALESCE((r.run->'lease'->>'reported')::int, 0),
+             r.run->>'runner',
+             r.run->>'credential_hash',
+             (r.run::jsonb - 'number' - 'state' - 'queued_at' - 'stop_requested' - 'lease' - 'runner' - 'credential_hash')::json
+      FROM aof_sessions s, json_array_elements(s.doc->'runs') AS r(run)
+      WHERE json_typeof(s.doc->'runs') = 'array';
+      UPDATE aof_sessions SET doc = (doc::jsonb - 'runs')::json WHERE json_typeof(doc->'runs') = 'array';
+      ALTER TABLE aof_sessions DROP COLUMN queued_at, DROP COLUMN lease_expires_at, DROP COLUMN stop_requested,
+        DROP COLUMN runner_tags;
+      CREATE INDEX aof_runs_queue ON aof_runs (tags_key, queued_at, session) WHERE state = 'queued';
+      CREATE INDEX aof_runs_running ON aof_runs (session) WHERE state = 'running';
+      CREATE INDEX aof_runs_leased ON aof_runs (lease_expires_at) WHERE state = 'queued' AND lease_expires_at IS NOT NULL;
     `,
   },
 ];

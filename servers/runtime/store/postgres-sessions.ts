@@ -1,64 +1,140 @@
+import { AGENT_CREDENTIAL_PREFIX } from '../../common/principal.js';
 import type { Queries } from '../../common/postgres.js';
-import { queueEntry, type ClaimView, type RunnerOffer } from '../leases.js';
-import { catalogueEntry, type StoredSession } from '../session-store.js';
+import { catalogueEntry, lastRun, type StoredRun, type StoredSession } from '../session-store.js';
 import { emptyCounts, type SessionFilter, type StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
 import type { SessionStore } from './interfaces.js';
+import {
+  claimableKeys,
+  factsOf,
+  runsBySession,
+  tagsKey,
+  withRuns,
+  type ClaimedRunRef,
+  type ClaimRequest,
+  type SessionFacts,
+} from './run-records.js';
 
 const LIST_ORDER = 'ORDER BY updated_at DESC, name ASC';
 
-/** A session's row, in the column order of insert and replace: the list columns, the document, the claim columns. */
-function columns(session: StoredSession): unknown[] {
+/** A session's row, in the column order of insert and replace: the list columns, then the facts. */
+function sessionColumns(session: StoredSession): unknown[] {
   const entry = catalogueEntry(session);
-  const queued = queueEntry(session);
+  return [entry.name, entry.updated_at, entry.state, entry.agent, entry.project_dir, JSON.stringify(factsOf(session))];
+}
+
+const RUN_COLUMNS =
+  'session, number, state, queued_at, tags_key, stop_requested, attempt, lease_runner, lease_host, lease_expires_at, reported, runner, credential_hash, doc';
+
+interface RunRow {
+  session: string;
+  number: number;
+  state: StoredRun['state'];
+  queued_at: string;
+  stop_requested: boolean;
+  attempt: number;
+  lease_runner: string | null;
+  lease_host: string | null;
+  lease_expires_at: Date | null;
+  reported: number;
+  runner: string | null;
+  credential_hash: string | null;
+  doc: Partial<StoredRun>;
+}
+
+/** A run's row, in the order of RUN_COLUMNS: its claim columns, then the rest of the run as JSON. */
+function runColumns(session: Pick<StoredSession, 'name' | 'runner_tags'>, run: StoredRun): unknown[] {
+  const { number, state, queued_at, stop_requested, lease, runner, credential_hash, ...rest } = run;
   return [
-    entry.name,
-    entry.updated_at,
-    entry.state,
-    entry.agent,
-    entry.project_dir,
-    JSON.stringify(session),
-    queued?.queued_at ?? null,
-    queued?.lease_expires_at ?? null,
-    queued?.stop_requested ?? false,
-    queued?.runner_tags ?? [],
+    session.name,
+    number,
+    state,
+    queued_at,
+    tagsKey(session.runner_tags),
+    stop_requested === true,
+    lease?.attempt ?? 0,
+    lease?.runner ?? null,
+    lease?.host ?? null,
+    lease?.expires_at || null,
+    lease?.reported ?? 0,
+    runner ?? null,
+    credential_hash ?? null,
+    JSON.stringify(rest),
   ];
 }
 
+function runOf(row: RunRow): StoredRun {
+  return {
+    ...(row.doc as StoredRun),
+    number: row.number,
+    state: row.state,
+    queued_at: row.queued_at,
+    ...(row.stop_requested ? { stop_requested: true } : {}),
+    ...(row.lease_runner !== null
+      ? {
+          lease: {
+            runner: row.lease_runner,
+            ...(row.lease_host ? { host: row.lease_host } : {}),
+            attempt: row.attempt,
+            expires_at: row.lease_expires_at ? row.lease_expires_at.toISOString() : '',
+            reported: row.reported,
+          },
+        }
+      : {}),
+    ...(row.runner !== null ? { runner: row.runner } : {}),
+    ...(row.credential_hash !== null ? { credential_hash: row.credential_hash } : {}),
+  };
+}
+
 /**
- * Sessions in `aof_sessions` (see postgres-schema.ts). The primary key decides that a name is taken,
- * so two creations of one name cannot both succeed, also from two processes. Lists, filters and
- * counts are queries on the list columns, kept in step with the JSON in the same statement.
+ * Sessions in `aof_sessions` and their runs in `aof_runs` (see postgres-schema.ts). The primary key
+ * decides that a name is taken, so two creations of one name cannot both succeed, also from two
+ * processes. Lists, filters and counts are queries on the list columns, kept in step with the JSON in
+ * the same statement. Inside a transaction (`exclusive`), reading a session locks its runs' rows, so
+ * a claim (which skips locked rows) never leases a run that a writer is changing.
  */
 export class PostgresSessionStore implements SessionStore {
-  constructor(private readonly db: Queries) {}
+  constructor(
+    private readonly db: Queries,
+    /** Whether reads lock the runs they read (inside `exclusive`'s transaction). */
+    private readonly locking = false,
+  ) {}
 
   async insert(session: StoredSession): Promise<boolean> {
     const { rowCount } = await this.db.query(
-      `INSERT INTO aof_sessions (name, updated_at, state, agent, project_dir, doc, queued_at, lease_expires_at, stop_requested, runner_tags)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (name) DO NOTHING`,
-      columns(session),
+      `INSERT INTO aof_sessions (name, updated_at, state, agent, project_dir, doc)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
+      sessionColumns(session),
     );
-    return rowCount === 1;
+    if (rowCount !== 1) return false;
+    // Runs of a name deleted while its session was being written would be taken as this session's.
+    await this.db.query('DELETE FROM aof_runs WHERE session = $1', [session.name]);
+    for (const run of session.runs) await this.writeRun(session, run);
+    return true;
   }
 
   async find(name: string): Promise<StoredSession | null> {
-    const { rows } = await this.db.query<{ doc: StoredSession }>('SELECT doc FROM aof_sessions WHERE name = $1', [
-      name,
-    ]);
-    return rows[0]?.doc ?? null;
+    const { rows } = await this.db.query<{ doc: SessionFacts }>('SELECT doc FROM aof_sessions WHERE name = $1', [name]);
+    const facts = rows[0]?.doc;
+    if (!facts) return null;
+    const runs = await this.db.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM aof_runs WHERE session = $1 ORDER BY number${this.locking ? ' FOR UPDATE' : ''}`,
+      [name],
+    );
+    return withRuns(facts, runs.rows.map(runOf));
   }
 
-  async replace(session: StoredSession): Promise<void> {
+  async replace(session: StoredSession, runs: readonly StoredRun[] = [lastRun(session)]): Promise<void> {
     await this.db.query(
-      `UPDATE aof_sessions SET updated_at = $2, state = $3, agent = $4, project_dir = $5, doc = $6,
-         queued_at = $7, lease_expires_at = $8, stop_requested = $9, runner_tags = $10 WHERE name = $1`,
-      columns(session),
+      'UPDATE aof_sessions SET updated_at = $2, state = $3, agent = $4, project_dir = $5, doc = $6 WHERE name = $1',
+      sessionColumns(session),
     );
+    for (const run of runs) await this.writeRun(session, run);
   }
 
   async remove(name: string): Promise<boolean> {
     const { rowCount } = await this.db.query('DELETE FROM aof_sessions WHERE name = $1', [name]);
+    await this.db.query('DELETE FROM aof_runs WHERE session = $1', [name]);
     return rowCount === 1;
   }
 
@@ -78,11 +154,11 @@ export class PostgresSessionStore implements SessionStore {
       const at = param(after.updated_at);
       where.push(`(updated_at < ${at} OR (updated_at = ${at} AND name > ${param(after.name)}))`);
     }
-    const { rows } = await this.db.query<{ doc: StoredSession }>(
+    const { rows } = await this.db.query<{ doc: SessionFacts }>(
       `SELECT doc FROM aof_sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ${LIST_ORDER} LIMIT ${param(limit)}`,
       values,
     );
-    return rows.map((r) => r.doc);
+    return this.withTheirRuns(rows.map((r) => r.doc));
   }
 
   async counts(): Promise<StateCounts> {
@@ -95,45 +171,84 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async all(): Promise<StoredSession[]> {
-    const { rows } = await this.db.query<{ doc: StoredSession }>(`SELECT doc FROM aof_sessions ${LIST_ORDER}`);
-    return rows.map((r) => r.doc);
+    const { rows } = await this.db.query<{ doc: SessionFacts }>(`SELECT doc FROM aof_sessions ${LIST_ORDER}`);
+    return this.withTheirRuns(rows.map((r) => r.doc));
   }
 
   /**
-   * The claim's rules (`claimView` in leases.ts) in SQL on the claim columns: a count of the runs in
-   * flight (running, or queued under a live lease: two small index scans), and the first `limit`
-   * claimable runs from the queue's index, whatever the length of the queue.
+   * The claim, in one statement on the database's clock: the first claimable run in the queue's
+   * index (the runner's tags keys, then claim order), locked with SKIP LOCKED (so claims at once take
+   * different runs, and a run a writer holds is passed over), leased under the next attempt, with the
+   * hash of its credential (as `credentialFor` in agent-credentials.ts makes it); unless the runs in
+   * flight already reach the cap. No lock beyond the run's row: within a process claims queue
+   * (run-leases.ts); claims in several processes at the very same moment may each count the last free
+   * place under the cap.
    */
-  async claimView(offer: Pick<RunnerOffer, 'tags'>, now: number, limit: number): Promise<ClaimView> {
-    const at = new Date(now).toISOString();
-    const [flight, candidates] = await Promise.all([
-      this.db.query<{ n: string }>(
-        `SELECT (SELECT count(*) FROM aof_sessions WHERE state = 'running')
-              + (SELECT count(*) FROM aof_sessions WHERE state = 'queued' AND lease_expires_at IS NOT NULL AND lease_expires_at > $1) AS n`,
-        [at],
-      ),
-      this.db.query<{ name: string; queued_at: string; lease_expires_at: string | null; runner_tags: string[] }>(
-        `SELECT name, queued_at, lease_expires_at, runner_tags FROM aof_sessions
-          WHERE state = 'queued' AND NOT stop_requested AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND runner_tags <@ $2::text[]
-          ORDER BY queued_at, name LIMIT $3`,
-        [at, offer.tags, limit],
-      ),
-    ]);
-    return {
-      inFlight: Number(flight.rows[0]!.n),
-      candidates: candidates.rows.map((r) => ({
-        name: r.name,
-        state: 'queued',
-        queued_at: r.queued_at,
-        lease_expires_at: r.lease_expires_at,
-        stop_requested: false,
-        runner_tags: r.runner_tags,
-      })),
-    };
+  async claim(request: ClaimRequest): Promise<ClaimedRunRef | null> {
+    const { offer } = request;
+    const keys = claimableKeys(offer);
+    const byTags = keys
+      ? keys.length === 1
+        ? 'tags_key = $1::text'
+        : 'tags_key = ANY($1::text[])'
+      : `string_to_array(tags_key, E'\\n') <@ $1::text[]`;
+    const { rows } = await this.db.query<{ session: string; number: number; attempt: number }>(
+      `UPDATE aof_runs SET attempt = attempt + 1, lease_runner = $3, lease_host = $4,
+         lease_expires_at = now() + $5 * interval '1 millisecond', reported = 0, runner = $6,
+         credential_hash = encode(sha256(convert_to($7 || translate(encode(convert_to(session, 'UTF8'), 'base64'), E'+/=\\n', '-_')
+           || '.' || number || '.' || $8, 'UTF8')), 'hex')
+       WHERE (session, number) = (
+         SELECT session, number FROM aof_runs q
+         WHERE state = 'queued' AND ${byTags} AND NOT stop_requested
+           AND (lease_expires_at IS NULL OR lease_expires_at <= now())
+           AND NOT EXISTS (SELECT 1 FROM aof_runs n WHERE n.session = q.session AND n.number > q.number)
+           AND (SELECT count(*) FROM aof_runs WHERE state = 'running')
+             + (SELECT count(*) FROM aof_runs WHERE state = 'queued' AND lease_expires_at > now()) < $2
+         ORDER BY queued_at, session LIMIT 1 FOR UPDATE SKIP LOCKED
+       ) RETURNING session, number, attempt`,
+      [
+        keys ? (keys.length === 1 ? keys[0] : keys) : offer.tags,
+        request.maxInFlight,
+        offer.runner,
+        offer.host ?? null,
+        request.leaseMs,
+        offer.host ? `${offer.runner}@${offer.host}` : offer.runner,
+        AGENT_CREDENTIAL_PREFIX,
+        request.secret,
+      ],
+    );
+    const row = rows[0];
+    return row ? { session: row.session, run: row.number, attempt: row.attempt } : null;
   }
 
   /** Makes the space of deleted and overwritten rows reusable; it takes no lock that stops writes. */
   async compact(): Promise<void> {
     await this.db.query('VACUUM aof_sessions');
+    await this.db.query('VACUUM aof_runs');
+  }
+
+  private async writeRun(session: StoredSession, run: StoredRun): Promise<void> {
+    await this.db.query(
+      `INSERT INTO aof_runs (${RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       ON CONFLICT (session, number) DO UPDATE SET state = EXCLUDED.state, queued_at = EXCLUDED.queued_at,
+         tags_key = EXCLUDED.tags_key, stop_requested = EXCLUDED.stop_requested, attempt = EXCLUDED.attempt,
+         lease_runner = EXCLUDED.lease_runner, lease_host = EXCLUDED.lease_host, lease_expires_at = EXCLUDED.lease_expires_at,
+         reported = EXCLUDED.reported, runner = EXCLUDED.runner, credential_hash = EXCLUDED.credential_hash, doc = EXCLUDED.doc`,
+      runColumns(session, run),
+    );
+  }
+
+  /** The sessions with their runs, in the order given. */
+  private async withTheirRuns(facts: SessionFacts[]): Promise<StoredSession[]> {
+    if (!facts.length) return [];
+    const { rows } = await this.db.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM aof_runs WHERE session = ANY($1) ORDER BY session, number`,
+      [facts.map((f) => f.name)],
+    );
+    const runs = runsBySession(rows, (row) => row.session, runOf);
+    return facts.flatMap((f) => {
+      const list = runs.get(f.name);
+      return list ? [withRuns(f, list)] : [];
+    });
   }
 }

@@ -12,12 +12,15 @@ import { RUNTIME_MIGRATIONS } from './postgres-schema.js';
 import { PostgresSessionStore } from './postgres-sessions.js';
 import { PostgresWebhookStore } from './postgres-webhooks.js';
 
-/** The advisory lock that claims of runs take, in every runtime process on the database. */
-const CLAIM_LOCK = 0x616f6663; // "aofc"
+/** The database's clock, in ms since the epoch (the time of the call, not of the transaction's start). */
+async function clockOf(db: Queries): Promise<number> {
+  const { rows } = await db.query<{ ms: string }>('SELECT floor(extract(epoch FROM clock_timestamp()) * 1000) AS ms');
+  return Number(rows[0]!.ms);
+}
 
 /**
  * The first key of the advisory locks that `exclusive` holds on sessions (the second is a hash of the
- * name). Two-key advisory locks never meet one-key ones (the migrations', the claims').
+ * name). Two-key advisory locks never meet one-key ones (the migrations').
  */
 const SESSION_LOCK = 0x616f66;
 
@@ -46,12 +49,13 @@ export async function openPostgresStore(
   }
   const lock = new KeyedLock();
   const halves = (tx: Queries) => ({
-    sessions: new PostgresSessionStore(tx),
+    sessions: new PostgresSessionStore(tx, true),
     events: new PostgresEventLog(tx),
     conversations: new PostgresConversationStore(tx),
     approvals: new PostgresApprovalStore(tx),
     webhooks: new PostgresWebhookStore(tx),
     notify: (list: Notice[]) => notices.send(tx, list),
+    clock: () => clockOf(tx),
   });
   return {
     sessions: new PostgresSessionStore(db),
@@ -85,7 +89,7 @@ export async function openPostgresStore(
       );
     },
     notices,
-    serialize: (work) => db.withLock(CLAIM_LOCK, work),
+    clock: () => clockOf(db),
     close: async () => {
       await notices.close();
       await db.end();

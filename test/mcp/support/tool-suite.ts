@@ -40,6 +40,7 @@ export const TOOLS = [
   'list_agent_blueprints',
   'list_agent_sessions',
   'list_approval_requests',
+  'manage_schedules',
   'merge_agent_session',
   'resume_agent_session',
   'review_agent_session',
@@ -525,6 +526,38 @@ export function toolSuite(ctx: SuiteContext): void {
     await assert.rejects(ctx.stack.client().sessions.get('doomed'), { name: 'NotFoundError' });
     const again = await tool('delete_agent_session', { name: 'doomed' });
     assert.deepEqual([again.isError, again.text], [true, "Session 'doomed' not found — see list_agent_sessions"]);
+  });
+
+  it('manage_schedules: adds, lists, shows, pauses, resumes and deletes a schedule; bad input says what is wrong', async () => {
+    const added = await tool('manage_schedules', {
+      action: 'add',
+      name: 'nightly',
+      cron: '0 3 * * *',
+      tz: 'Europe/Berlin',
+      prompt: 'Review {date}',
+    });
+    assert.equal(added.isError, false, added.text);
+    assert.match(
+      added.text,
+      /^Added: nightly: cron 0 3 \* \* \* \(Europe\/Berlin\), new session; next \S+T0[12]:00:00\.000Z; last never$/,
+    );
+    const paused = await tool('manage_schedules', { action: 'pause', name: 'nightly' });
+    assert.match(paused.text, /paused/);
+    const list = await tool('manage_schedules', { action: 'list' });
+    assert.deepEqual(
+      list.structured.schedules.map((s: { name: string; paused: boolean }) => [s.name, s.paused]),
+      [['nightly', true]],
+    );
+    const shown = await tool('manage_schedules', { action: 'show', name: 'nightly' });
+    assert.deepEqual(shown.structured.firings, []);
+    assert.match((await tool('manage_schedules', { action: 'resume', name: 'nightly' })).text, /next /);
+    const bad = await tool('manage_schedules', { action: 'add', name: 'bad', every: 'whenever', prompt: 'p' });
+    assert.equal(bad.isError, true);
+    assert.match(bad.text, /whenever/);
+    assert.equal((await tool('manage_schedules', { action: 'delete', name: 'nightly' })).isError, false);
+    const gone = await tool('manage_schedules', { action: 'show', name: 'nightly' });
+    assert.equal(gone.isError, true);
+    assert.match(gone.text, /Schedule 'nightly' not found/);
   });
 
   it('delete_all_agent_sessions: deletes every session', async () => {

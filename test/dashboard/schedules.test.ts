@@ -1,0 +1,60 @@
+// The dashboard's Schedules tab: each schedule's next and last firing, a schedule's firings with their
+// sessions and outcomes, and Pause / Run now. Real Chromium, the real servers, the fake agent.
+import assert from 'node:assert/strict';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Orchestrator } from '../../sdk/index.js';
+import { eventually } from '../support/processes.js';
+import { TestStack } from '../support/stack.js';
+import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
+
+describe('dashboard: schedules', function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+  let ao: Orchestrator;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  before(async () => {
+    ensureDashboardBuilt();
+    [stack, browser] = await Promise.all([TestStack.start({ agent: 'fake' }), launchBrowser()]);
+    ao = stack.client();
+    ({ context, page } = await newPage(browser));
+  });
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('lists schedules with their next and last firing, shows firings, and pauses and fires on a click', async () => {
+    await ao.schedules.create({ name: 'hourly', every: '1h', prompt: 'Look around at {time}' });
+    await ao.schedules.runNow('hourly');
+    const fired = await eventually('the first firing to finish', async () =>
+      (await ao.schedules.get('hourly')).firings.find((f) => f.outcome === 'finished'),
+    );
+    const { next_fire_at } = (await ao.schedules.get('hourly')).schedule;
+    assert.ok(next_fire_at);
+
+    await page.goto(`${stack.runtimeUrl}/#/schedules`);
+    const row = page.locator('table[aria-label="Schedules"] tr', { hasText: 'hourly' });
+    await row.locator('a', { hasText: fired.session! }).waitFor({ timeout: 20_000 });
+    const text = await row.innerText();
+    assert.match(text, /every 1h/);
+    // The next firing, in the browser's words for its time.
+    const shown = await page.evaluate((iso) => new Date(iso).toLocaleString(), next_fire_at!);
+    assert.ok(text.includes(shown), `${text} shows ${shown}`);
+
+    await row.getByRole('link', { name: 'hourly', exact: true }).click();
+    const firings = page.locator('table[aria-label="Firings of hourly"]');
+    await firings.locator('tr', { hasText: 'finished' }).waitFor({ timeout: 20_000 });
+    assert.match(await firings.innerText(), /run now/);
+    await screenshot(page, 'schedules');
+
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await eventually('the schedule to be paused', async () => (await ao.schedules.get('hourly')).schedule.paused);
+    await row.getByRole('button', { name: 'Resume' }).waitFor({ timeout: 10_000 });
+    await row.getByRole('button', { name: 'Run now' }).click();
+    await eventually('a second firing', async () => (await ao.schedules.get('hourly')).firings.length === 2);
+  });
+});
