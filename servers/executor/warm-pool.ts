@@ -213,7 +213,7 @@ export class WarmPool {
       sessionId: launch.resume ?? randomUUID(),
     };
     const slot: Slot = { id, key, since: now, doomed: false, ready: Promise.resolve(null) };
-    slot.ready = WarmProcess.start(this.options.warmDir, spec).then(
+    slot.ready = WarmProcess.start(this.options.warmDir, spec, undefined, () => slot.doomed || this.closed).then(
       async (process) => {
         if (slot.doomed || this.closed) {
           await process.end();
@@ -231,6 +231,7 @@ export class WarmPool {
         return process;
       },
       (error: Error) => {
+        if (slot.doomed || this.closed) return null;
         this.options.logger.warn(`could not start a warm Claude Code process (${launch.label}): ${error.message}`);
         // Not at once again: the next settle after the time to live, so a broken key does not spin.
         this.slots.delete(id);

@@ -97,7 +97,13 @@ export class WarmProcess {
    * Starts Claude Code for `spec` in `<warmDir>/<id>/` and waits until it answered `initialize`
    * (or `readyMs` passed, or it ended: then it is ended and this throws WarmUnusable).
    */
-  static async start(warmDir: string, spec: WarmSpawn, readyMs = 60_000): Promise<WarmProcess> {
+  static async start(
+    warmDir: string,
+    spec: WarmSpawn,
+    readyMs = 60_000,
+    /** Says it is no longer wanted (the pool closes): it is ended at once, even before it is ready. */
+    abandoned: () => boolean = () => false,
+  ): Promise<WarmProcess> {
     const files = warmFiles(warmDir, spec.id);
     await mkdir(warmDir, { recursive: true, mode: 0o700 });
     await mkdir(files.dir, { mode: 0o700 });
@@ -143,10 +149,10 @@ export class WarmProcess {
       const ready = await waitForLine(
         files.stream,
         (line) => line.type === 'control_response',
-        () => warm.ended,
+        () => warm.ended || abandoned(),
         readyMs,
       );
-      if (!ready) throw new WarmUnusable('Claude Code did not answer initialize');
+      if (!ready) throw new WarmUnusable('Claude Code did not answer initialize (or is no longer wanted)');
       if (ready.response?.subtype !== 'success') throw new WarmUnusable('Claude Code refused initialize');
     } catch (error) {
       await warm.end();
