@@ -51,6 +51,7 @@ async function serve(which: Which): Promise<void> {
           webhooks: { url: env.webhookUrl, secret: env.webhookSecret, allowedHosts: env.webhookAllowedHosts },
           executor: env.executor,
           leaseSeconds: env.leaseSeconds,
+          github: { apiUrl: env.githubApiUrl, token: env.githubToken },
         }),
       );
     }

@@ -84,6 +84,15 @@ export type ChangedFile = RuntimeSchemas['ChangedFile'];
 /** `sessions.merge()`: what to merge into, how, and what it did. */
 export type MergeRequest = RuntimeSchemas['MergeRequest'];
 export type MergeResult = RuntimeSchemas['MergeResult'];
+/** `sessions.mergeChildren()`: a parent's children merged in order, and what happened to each. */
+export type MergeChildrenRequest = RuntimeSchemas['MergeChildrenRequest'];
+export type MergeQueueResult = RuntimeSchemas['MergeQueueResult'];
+export type MergeQueueEntry = RuntimeSchemas['MergeQueueEntry'];
+/** `sessions.merge()` with `resolve`: the conflict went back to the session, in the run named. */
+export type MergeResolving = RuntimeSchemas['MergeResolving'];
+/** `sessions.pullRequest()`: where to push and what to open; the pull request opened (or found open). */
+export type PullRequestRequest = RuntimeSchemas['PullRequestRequest'];
+export type PullRequest = RuntimeSchemas['PullRequest'];
 /** `sessions.review()`: comments on lines of a session's worktree, sent back to it as its next run. */
 export type ReviewRequest = RuntimeSchemas['ReviewRequest'];
 export type ReviewComment = RuntimeSchemas['ReviewComment'];

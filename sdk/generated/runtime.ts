@@ -387,9 +387,73 @@ export interface paths {
          *     `into` is fast-forwarded when it has not moved). Refused, with nothing changed: 409
          *     `merge-conflict` (the files that conflict are named), `branch-checked-out` (`into` is checked
          *     out in a working tree, whose files would go stale), `nothing-to-merge`, `session-busy` (a run
-         *     is queued or running), `no-worktree`; 422 `branch-not-found` naming `body.into`.
+         *     is queued or running), `no-worktree`; 422 `branch-not-found` naming `body.into`. With
+         *     `resolve: true` a conflict is instead sent back to the session (202): it is resumed with a
+         *     message naming the files and `into`, and when that run ends finished the merge is tried
+         *     again (with `resolve` still on, up to three times); the outcome is in the runtime's log and
+         *     on the branch.
          */
         post: operations["mergeSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{name}/pr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push the session's branch to a remote and open a GitHub pull request for it
+         * @description What the agent left uncommitted is committed to the session's branch first (as a merge does);
+         *     then `aof/<session>` is pushed to `remote` (the repository's hooks off, the person's git
+         *     credentials as configured) and a pull request from it into `base` is opened through the
+         *     GitHub REST API the runtime is configured with (`AGENT_ORCHESTRATOR_GITHUB_API_URL`, default
+         *     https://api.github.com; the token is `AGENT_ORCHESTRATOR_GITHUB_TOKEN`, or `GITHUB_TOKEN`,
+         *     and is never logged, stored or given to agents). The repository on GitHub is the owner/name
+         *     at the end of the remote's URL. The description is written from the session's result and its
+         *     prompt. When GitHub says a pull request from that branch exists already, that one is
+         *     returned (`created: false`). Refused: 409 `no-worktree`, `session-busy`,
+         *     `github-not-configured` (no token), `push-refused` (git's words), `pull-request-refused`
+         *     (GitHub's words); 422 `remote-not-found` naming `body.remote`; 502 `github-unavailable`.
+         */
+        post: operations["createPullRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{name}/merge-children": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge the session's children into a branch, one after the other (a merge queue)
+         * @description Each child with a worktree of its own, in the order they were created, is merged into `into`
+         *     as `POST /sessions/{child}/merge` does with `strategy: rebase` and `resolve: true`: its commits
+         *     replayed on what `into` holds by then (the last child merged), without touching any checkout.
+         *     A child that conflicts is sent the conflict (resumed with it) and merged when that run ends;
+         *     the queue goes on with the next. A child still queued or running, or without a worktree, or
+         *     with nothing to merge, is skipped and says why. 422 `branch-not-found` and 409
+         *     `branch-checked-out` as for a merge, before any child is merged.
+         */
+        post: operations["mergeChildren"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1237,6 +1301,49 @@ export interface components {
             strategy?: "merge" | "squash" | "rebase";
             /** @description The commit message (merge and squash). Default: `Merge aof/<session> into <into>` */
             message?: string;
+            /**
+             * @description On a conflict, resume the session with a message naming the conflicting files and `into`
+             *     (it brings its branch up to date and resolves them in its worktree), answer 202 with what
+             *     was done, and merge again when that run ends (default false: a conflict is a 409)
+             */
+            resolve?: boolean;
+        };
+        MergeChildrenRequest: {
+            /** @description The branch to merge the children into (an existing local branch, not checked out anywhere) */
+            into: string;
+        };
+        MergeQueueResult: {
+            into: string;
+            children: components["schemas"]["MergeQueueEntry"][];
+        };
+        MergeQueueEntry: {
+            /** @description The child session */
+            name: string;
+            /**
+             * @description `merged`; `resolving`: it conflicted and was resumed with the conflict (`run`), merged when that run ends; `skipped` (`reason` says why)
+             * @enum {string}
+             */
+            outcome: "merged" | "resolving" | "skipped";
+            /** @description Where `into` is after this child (merged) */
+            commit?: string;
+            /** @description The files that conflict (resolving) */
+            files?: string[];
+            /** @description The run resolving the conflict (resolving) */
+            run?: number;
+            /** @description Why it was skipped */
+            reason?: string;
+        };
+        MergeResolving: {
+            /** @enum {boolean} */
+            resolving: true;
+            into: string;
+            branch: string;
+            /** @enum {string} */
+            strategy: "merge" | "squash" | "rebase";
+            /** @description The files that conflict */
+            files: string[];
+            /** @description The session's run queued to resolve them; the merge is tried again when it ends */
+            run: number;
         };
         MergeResult: {
             into: string;
@@ -1250,6 +1357,34 @@ export interface components {
             commit: string;
             /** @description How many commits `into` gained */
             commits: number;
+        };
+        PullRequestRequest: {
+            /** @description The git remote to push to, by its name in the repository (default `origin`) */
+            remote?: string;
+            /** @description The branch the pull request is into. Default: the remote's default branch (its HEAD) */
+            base?: string;
+            /** @description Default: the first line of the session's first prompt */
+            title?: string;
+            /** @description Open it as a draft (default false) */
+            draft?: boolean;
+        };
+        PullRequest: {
+            /** @description Its number on GitHub */
+            number: number;
+            /** @description Its page on GitHub (`html_url`) */
+            url: string;
+            /** @description `owner/name` on GitHub, from the remote's URL */
+            repository: string;
+            /** @description The git remote the branch was pushed to */
+            remote: string;
+            /** @description The branch pushed, `aof/<session>` */
+            head: string;
+            base: string;
+            /** @description The commit pushed */
+            commit: string;
+            draft: boolean;
+            /** @description false when GitHub had one open from this branch already */
+            created: boolean;
         };
         ReviewRequest: {
             comments: components["schemas"]["ReviewComment"][];
@@ -1813,6 +1948,11 @@ export interface components {
          *     - `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale
          *     - `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed
          *     - `nothing-to-merge` [409]: the target branch has everything the session's branch holds already
+         *     - `remote-not-found` [422]: the session's repository has no git remote by that name
+         *     - `push-refused` [409]: the remote refused the push of the session's branch (git's words say why)
+         *     - `github-not-configured` [409]: the runtime has no GitHub token (AGENT_ORCHESTRATOR_GITHUB_TOKEN)
+         *     - `pull-request-refused` [409]: GitHub refused to open the pull request (its words say why)
+         *     - `github-unavailable` [502]: GitHub's API did not answer, or failed
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
          *     - `payload-too-large` [413]: the request body is over the limit
@@ -1836,7 +1976,7 @@ export interface components {
          *     - `trigger-exists` [409]: a trigger by that name exists
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable";
         /**
          * @description Exactly one of `cron` and `every`. Exactly one target: `session` (resume that session) or a new
          *     session each firing (`agent`, `session_name`, `project_dir`, `worktree`, `parent`, `limits`).
@@ -2643,6 +2783,79 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            /**
+             * @description With `resolve`, on a conflict: nothing was merged; the session was resumed with the
+             *     conflict (the run named), and the merge is tried again when that run ends
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeResolving"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createPullRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PullRequestRequest"];
+            };
+        };
+        responses: {
+            /** @description The pull request, opened now or found open already */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullRequest"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            502: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    mergeChildren: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeChildrenRequest"];
+            };
+        };
+        responses: {
+            /** @description What happened to each child, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeQueueResult"];
                 };
             };
             404: components["responses"]["Problem"];

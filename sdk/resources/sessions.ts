@@ -24,7 +24,12 @@ import type {
   Callback,
   Changes,
   MergeRequest,
+  MergeChildrenRequest,
+  MergeQueueResult,
+  MergeResolving,
   MergeResult,
+  PullRequest,
+  PullRequestRequest,
   ReviewRequest,
   UsageReport,
 } from '../types.js';
@@ -133,10 +138,34 @@ export class Sessions {
   /**
    * Merges what the session's worktree holds (its uncommitted work committed first) into branch
    * `into`, without touching any checkout. 409 `merge-conflict` names the conflicting files and
-   * changes nothing; 409 `branch-checked-out` when `into` is checked out somewhere.
+   * changes nothing; 409 `branch-checked-out` when `into` is checked out somewhere. With
+   * `resolve: true`, a conflict resumes the session with it instead and answers `MergeResolving`
+   * (the run queued); the merge is tried again when that run ends.
    */
-  merge(name: string, request: MergeRequest): Promise<MergeResult> {
+  merge(name: string, request: MergeRequest & { resolve: true }): Promise<MergeResult | MergeResolving>;
+  merge(name: string, request: MergeRequest & { resolve?: false }): Promise<MergeResult>;
+  merge(name: string, request: MergeRequest): Promise<MergeResult | MergeResolving>;
+  merge(name: string, request: MergeRequest): Promise<MergeResult | MergeResolving> {
     return data(this.client.POST('/sessions/{name}/merge', { params: { path: { name } }, body: request }));
+  }
+
+  /**
+   * A merge queue: merges each of the session's children with a worktree, in creation order, into
+   * `into` (rebased on the last one merged); a child that conflicts is sent its conflict and merged
+   * when that run ends. Lists what happened to each.
+   */
+  mergeChildren(name: string, request: MergeChildrenRequest): Promise<MergeQueueResult> {
+    return data(this.client.POST('/sessions/{name}/merge-children', { params: { path: { name } }, body: request }));
+  }
+
+  /**
+   * Pushes the session's branch `aof/<name>` (its uncommitted work committed first) to a remote
+   * (`origin` by default) and opens a GitHub pull request for it into `base` (the remote's default
+   * branch by default), described from the session's result; an open one from that branch is
+   * returned (`created: false`). The runtime's GitHub token does it (AGENT_ORCHESTRATOR_GITHUB_TOKEN).
+   */
+  pullRequest(name: string, request: PullRequestRequest = {}): Promise<PullRequest> {
+    return data(this.client.POST('/sessions/{name}/pr', { params: { path: { name } }, body: request }));
   }
 
   /**

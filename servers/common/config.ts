@@ -34,7 +34,12 @@ export interface ServerEnvironment {
   leaseSeconds: number | undefined;
   /** `text` (default) or `json`: one JSON object per log line (AGENT_ORCHESTRATOR_LOG_FORMAT). */
   logFormat: LogFormat;
+  /** Where pull requests are opened (AGENT_ORCHESTRATOR_GITHUB_API_URL) and with what token. */
+  githubApiUrl: string;
+  githubToken: string | undefined;
 }
+
+export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 
 export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): ServerEnvironment {
   return {
@@ -68,6 +73,11 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
       ? parsePositive('AGENT_ORCHESTRATOR_LEASE_SECONDS', env.AGENT_ORCHESTRATOR_LEASE_SECONDS)
       : undefined,
     logFormat: parseChoice('AGENT_ORCHESTRATOR_LOG_FORMAT', env.AGENT_ORCHESTRATOR_LOG_FORMAT || 'text', LOG_FORMATS),
+    githubApiUrl: parseWebUrl(
+      'AGENT_ORCHESTRATOR_GITHUB_API_URL',
+      env.AGENT_ORCHESTRATOR_GITHUB_API_URL || DEFAULT_GITHUB_API_URL,
+    ),
+    githubToken: env.AGENT_ORCHESTRATOR_GITHUB_TOKEN || env.GITHUB_TOKEN || undefined,
   };
 }
 
@@ -100,9 +110,9 @@ export function parseDatabaseUrl(value: string): string {
   return value;
 }
 
-/** What logs must never show: the token, the webhook secret, the database's password. */
+/** What logs must never show: the token, the webhook secret, the GitHub token, the database's password. */
 export function secretsOf(env: ServerEnvironment): string[] {
-  const secrets = [env.token, env.webhookSecret];
+  const secrets = [env.token, env.webhookSecret, env.githubToken];
   if (env.databaseUrl) {
     const password = new URL(env.databaseUrl).password;
     if (password) secrets.push(password, decodeURIComponent(password));

@@ -914,7 +914,7 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's\n- `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes\n- `schedule-not-found` [404]: no schedule by that name\n- `schedule-exists` [409]: a schedule by that name exists\n- `trigger-not-found` [404]: no trigger by that name\n- `trigger-exists` [409]: a trigger by that name exists\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `remote-not-found` [422]: the session's repository has no git remote by that name\n- `push-refused` [409]: the remote refused the push of the session's branch (git's words say why)\n- `github-not-configured` [409]: the runtime has no GitHub token (AGENT_ORCHESTRATOR_GITHUB_TOKEN)\n- `pull-request-refused` [409]: GitHub refused to open the pull request (its words say why)\n- `github-unavailable` [502]: GitHub's API did not answer, or failed\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's\n- `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes\n- `schedule-not-found` [404]: no schedule by that name\n- `schedule-exists` [409]: a schedule by that name exists\n- `trigger-not-found` [404]: no trigger by that name\n- `trigger-exists` [409]: a trigger by that name exists\n",
         "enum": [
           "invalid-request",
           "unauthorized",
@@ -961,7 +961,12 @@ export const registryDocument: OpenApiDocument = {
           "branch-not-found",
           "branch-checked-out",
           "merge-conflict",
-          "nothing-to-merge"
+          "nothing-to-merge",
+          "remote-not-found",
+          "push-refused",
+          "github-not-configured",
+          "pull-request-refused",
+          "github-unavailable"
         ]
       }
     }
@@ -1873,7 +1878,7 @@ export const runtimeDocument: OpenApiDocument = {
           "sessions"
         ],
         "summary": "Merge what the session's worktree holds into a branch, without touching any checkout",
-        "description": "What the agent left uncommitted is committed to the session's branch first (as a deletion\ndoes); then the branch is merged into `into` in a temporary worktree of the runtime's own, and\n`into` is moved to the result only if nobody moved it meanwhile. No checkout of the person's\n(working tree, index, stash) is read or written. `strategy`: `merge` (a merge commit),\n`squash` (one commit with everything) or `rebase` (the branch's commits replayed on `into`;\n`into` is fast-forwarded when it has not moved). Refused, with nothing changed: 409\n`merge-conflict` (the files that conflict are named), `branch-checked-out` (`into` is checked\nout in a working tree, whose files would go stale), `nothing-to-merge`, `session-busy` (a run\nis queued or running), `no-worktree`; 422 `branch-not-found` naming `body.into`.\n",
+        "description": "What the agent left uncommitted is committed to the session's branch first (as a deletion\ndoes); then the branch is merged into `into` in a temporary worktree of the runtime's own, and\n`into` is moved to the result only if nobody moved it meanwhile. No checkout of the person's\n(working tree, index, stash) is read or written. `strategy`: `merge` (a merge commit),\n`squash` (one commit with everything) or `rebase` (the branch's commits replayed on `into`;\n`into` is fast-forwarded when it has not moved). Refused, with nothing changed: 409\n`merge-conflict` (the files that conflict are named), `branch-checked-out` (`into` is checked\nout in a working tree, whose files would go stale), `nothing-to-merge`, `session-busy` (a run\nis queued or running), `no-worktree`; 422 `branch-not-found` naming `body.into`. With\n`resolve: true` a conflict is instead sent back to the session (202): it is resumed with a\nmessage naming the files and `into`, and when that run ends finished the merge is tried\nagain (with `resolve` still on, up to three times); the outcome is in the runtime's log and\non the branch.\n",
         "requestBody": {
           "required": true,
           "content": {
@@ -1891,6 +1896,117 @@ export const runtimeDocument: OpenApiDocument = {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/MergeResult"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "With `resolve`, on a conflict: nothing was merged; the session was resumed with the\nconflict (the run named), and the merge is tried again when that run ends\n",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MergeResolving"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/pr": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "createPullRequest",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Push the session's branch to a remote and open a GitHub pull request for it",
+        "description": "What the agent left uncommitted is committed to the session's branch first (as a merge does);\nthen `aof/<session>` is pushed to `remote` (the repository's hooks off, the person's git\ncredentials as configured) and a pull request from it into `base` is opened through the\nGitHub REST API the runtime is configured with (`AGENT_ORCHESTRATOR_GITHUB_API_URL`, default\nhttps://api.github.com; the token is `AGENT_ORCHESTRATOR_GITHUB_TOKEN`, or `GITHUB_TOKEN`,\nand is never logged, stored or given to agents). The repository on GitHub is the owner/name\nat the end of the remote's URL. The description is written from the session's result and its\nprompt. When GitHub says a pull request from that branch exists already, that one is\nreturned (`created: false`). Refused: 409 `no-worktree`, `session-busy`,\n`github-not-configured` (no token), `push-refused` (git's words), `pull-request-refused`\n(GitHub's words); 422 `remote-not-found` naming `body.remote`; 502 `github-unavailable`.\n",
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/PullRequestRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The pull request, opened now or found open already",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/PullRequest"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "422": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "502": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/merge-children": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "post": {
+        "operationId": "mergeChildren",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "Merge the session's children into a branch, one after the other (a merge queue)",
+        "description": "Each child with a worktree of its own, in the order they were created, is merged into `into`\nas `POST /sessions/{child}/merge` does with `strategy: rebase` and `resolve: true`: its commits\nreplayed on what `into` holds by then (the last child merged), without touching any checkout.\nA child that conflicts is sent the conflict (resumed with it) and merged when that run ends;\nthe queue goes on with the next. A child still queued or running, or without a worktree, or\nwith nothing to merge, is skipped and says why. 422 `branch-not-found` and 409\n`branch-checked-out` as for a merge, before any child is merged.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/MergeChildrenRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "What happened to each child, in order",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MergeQueueResult"
                 }
               }
             }
@@ -4171,6 +4287,134 @@ export const runtimeDocument: OpenApiDocument = {
             "minLength": 1,
             "maxLength": 10000,
             "description": "The commit message (merge and squash). Default: `Merge aof/<session> into <into>`"
+          },
+          "resolve": {
+            "type": "boolean",
+            "description": "On a conflict, resume the session with a message naming the conflicting files and `into`\n(it brings its branch up to date and resolves them in its worktree), answer 202 with what\nwas done, and merge again when that run ends (default false: a conflict is a 409)\n"
+          }
+        }
+      },
+      "MergeChildrenRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "into"
+        ],
+        "properties": {
+          "into": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 250,
+            "pattern": "^[^\\s~^:?*\\[\\\\]+$",
+            "description": "The branch to merge the children into (an existing local branch, not checked out anywhere)"
+          }
+        }
+      },
+      "MergeQueueResult": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "into",
+          "children"
+        ],
+        "properties": {
+          "into": {
+            "type": "string"
+          },
+          "children": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/MergeQueueEntry"
+            }
+          }
+        }
+      },
+      "MergeQueueEntry": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "outcome"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "description": "The child session"
+          },
+          "outcome": {
+            "type": "string",
+            "enum": [
+              "merged",
+              "resolving",
+              "skipped"
+            ],
+            "description": "`merged`; `resolving`: it conflicted and was resumed with the conflict (`run`), merged when that run ends; `skipped` (`reason` says why)"
+          },
+          "commit": {
+            "type": "string",
+            "description": "Where `into` is after this child (merged)"
+          },
+          "files": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "The files that conflict (resolving)"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The run resolving the conflict (resolving)"
+          },
+          "reason": {
+            "type": "string",
+            "description": "Why it was skipped"
+          }
+        }
+      },
+      "MergeResolving": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "resolving",
+          "into",
+          "branch",
+          "strategy",
+          "files",
+          "run"
+        ],
+        "properties": {
+          "resolving": {
+            "type": "boolean",
+            "enum": [
+              true
+            ]
+          },
+          "into": {
+            "type": "string"
+          },
+          "branch": {
+            "type": "string"
+          },
+          "strategy": {
+            "type": "string",
+            "enum": [
+              "merge",
+              "squash",
+              "rebase"
+            ]
+          },
+          "files": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "The files that conflict"
+          },
+          "run": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The session's run queued to resolve them; the merge is tried again when it ends"
           }
         }
       },
@@ -4213,6 +4457,87 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "integer",
             "minimum": 1,
             "description": "How many commits `into` gained"
+          }
+        }
+      },
+      "PullRequestRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "remote": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 250,
+            "pattern": "^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+            "description": "The git remote to push to, by its name in the repository (default `origin`)"
+          },
+          "base": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 250,
+            "pattern": "^[^\\s~^:?*\\[\\\\]+$",
+            "description": "The branch the pull request is into. Default: the remote's default branch (its HEAD)"
+          },
+          "title": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "description": "Default: the first line of the session's first prompt"
+          },
+          "draft": {
+            "type": "boolean",
+            "description": "Open it as a draft (default false)"
+          }
+        }
+      },
+      "PullRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "number",
+          "url",
+          "repository",
+          "remote",
+          "head",
+          "base",
+          "commit",
+          "draft",
+          "created"
+        ],
+        "properties": {
+          "number": {
+            "type": "integer",
+            "description": "Its number on GitHub"
+          },
+          "url": {
+            "type": "string",
+            "description": "Its page on GitHub (`html_url`)"
+          },
+          "repository": {
+            "type": "string",
+            "description": "`owner/name` on GitHub, from the remote's URL"
+          },
+          "remote": {
+            "type": "string",
+            "description": "The git remote the branch was pushed to"
+          },
+          "head": {
+            "type": "string",
+            "description": "The branch pushed, `aof/<session>`"
+          },
+          "base": {
+            "type": "string"
+          },
+          "commit": {
+            "type": "string",
+            "description": "The commit pushed"
+          },
+          "draft": {
+            "type": "boolean"
+          },
+          "created": {
+            "type": "boolean",
+            "description": "false when GitHub had one open from this branch already"
           }
         }
       },

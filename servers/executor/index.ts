@@ -698,12 +698,15 @@ function isUnreachable(error: unknown): boolean {
 
 /**
  * What the servers hold and agents must not: the person's token (an agent gets its run's credential
- * instead), the database (which would bypass every check) and the webhook signing key.
+ * instead), the database (which would bypass every check), the webhook signing key and the GitHub
+ * token pull requests are opened with (an agent's branch reaches GitHub only when a person asks).
  */
 export const SERVER_SECRETS = [
   'AGENT_ORCHESTRATOR_API_TOKEN',
   'AGENT_ORCHESTRATOR_DATABASE_URL',
   'AGENT_ORCHESTRATOR_WEBHOOK_SECRET',
+  'AGENT_ORCHESTRATOR_GITHUB_TOKEN',
+  'GITHUB_TOKEN',
 ] as const;
 
 export function withoutServerSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -134,6 +134,7 @@ export const TOOL_NAMES = [
   'get_agent_usage',
   'get_agent_session_changes',
   'merge_agent_session',
+  'open_pull_request',
   'review_agent_session',
   ...APPROVAL_TOOL_NAMES,
   ...SCHEDULE_TOOL_NAMES,
@@ -824,14 +825,23 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
           .optional()
           .describe('merge (a merge commit, the default), squash (one commit) or rebase (its commits replayed)'),
         message: z.string().min(1).max(10000).optional().describe('The commit message (merge and squash)'),
+        resolve: z
+          .boolean()
+          .optional()
+          .describe(
+            'On a conflict, resume the session with it (files and branch named) and merge again when that run ends',
+          ),
       }),
       outputSchema: z.object({
         into: z.string(),
         branch: z.string(),
         strategy: z.string(),
-        previous_commit: z.string(),
-        commit: z.string(),
-        commits: z.number().int(),
+        previous_commit: z.string().optional(),
+        commit: z.string().optional(),
+        commits: z.number().int().optional(),
+        resolving: z.boolean().optional(),
+        files: z.array(z.string()).optional(),
+        run: z.number().int().optional(),
         note: NOTE,
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
@@ -843,9 +853,63 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
             into: args.into,
             ...(args.strategy ? { strategy: args.strategy } : {}),
             ...(args.message ? { message: args.message } : {}),
+            ...(args.resolve ? { resolve: true as const } : {}),
           });
+          if ('resolving' in result)
+            return ok(
+              `${result.branch} conflicts with ${result.into} in ${result.files.join(', ')}; the session is resumed to resolve it (run ${result.run}) and is merged when that run ends`,
+              { ...result, note: null },
+            );
           const text = `Merged ${result.branch} into ${result.into} (${result.strategy}): ${result.commits} commit${result.commits === 1 ? '' : 's'}, now at ${result.commit.slice(0, 12)}`;
           return ok(text, { ...result, note: null });
+        },
+        { session: args.name },
+      ),
+  );
+
+  server.registerTool(
+    'open_pull_request',
+    {
+      title: "Open a GitHub pull request for a session's changes",
+      description:
+        "Pushes a session's own git worktree branch aof/<name> (what it left uncommitted is committed first) to a git remote of its repository and opens a GitHub pull request for it, described from the session's result and its task. The runtime does it with its own git credentials and GitHub token; a pull request already open from that branch is returned. Only a person's credential may open one (an agent's is refused).",
+      inputSchema: z.strictObject({
+        name: sessionName('The session whose branch to propose (see list_agent_sessions)'),
+        remote: z.string().min(1).max(250).optional().describe('The git remote on GitHub to push to (default origin)'),
+        base: z
+          .string()
+          .min(1)
+          .max(250)
+          .optional()
+          .describe("The branch the pull request is into (default: the remote's default branch)"),
+        title: z.string().min(1).max(256).optional().describe("Default: the first line of the session's task"),
+        draft: z.boolean().optional().describe('Open it as a draft'),
+      }),
+      outputSchema: z.object({
+        number: z.number().int(),
+        url: z.string(),
+        repository: z.string(),
+        remote: z.string(),
+        head: z.string(),
+        base: z.string(),
+        commit: z.string(),
+        draft: z.boolean(),
+        created: z.boolean(),
+        note: NOTE,
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    (args) =>
+      guarded(
+        async () => {
+          const pr = await ao().sessions.pullRequest(args.name, {
+            ...(args.remote ? { remote: args.remote } : {}),
+            ...(args.base ? { base: args.base } : {}),
+            ...(args.title ? { title: args.title } : {}),
+            ...(args.draft ? { draft: true } : {}),
+          });
+          const text = `${pr.created ? 'Opened' : 'Already open:'} pull request #${pr.number} in ${pr.repository} (${pr.head} into ${pr.base}): ${pr.url}`;
+          return ok(text, { ...pr, note: null });
         },
         { session: args.name },
       ),

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
-import { conflict, unprocessable } from '../common/problem.js';
+import { conflict, HttpProblem, unprocessable } from '../common/problem.js';
 import { commitLeftovers, git, gitSucceeds, identity, repositoryLock } from './git.js';
 import type { Worktree } from './worktree.js';
 
@@ -78,9 +78,10 @@ export async function mergeSessionBranch(
           .split('\n')
           .filter(Boolean);
         if (!files.length) throw error;
-        throw conflict(
-          `Merging '${branch}' into '${name}' (${strategy}) conflicts in ${files.join(', ')}; nothing was changed. Have the session bring its branch up to date with '${name}' and resolve them (resume it, saying so), then merge again`,
-          'merge-conflict',
+        throw new MergeConflict(
+          `Merging '${branch}' into '${name}' (${strategy}) conflicts in ${files.join(', ')}; nothing was changed. Have the session bring its branch up to date with '${name}' and resolve them (resume it, saying so, or merge with resolve), then merge again`,
+          name,
+          files,
         );
       }
       if (strategy === 'squash') await git(dir, [...who, 'commit', '--quiet', '--no-verify', '-m', message]);
@@ -94,6 +95,31 @@ export async function mergeSessionBranch(
     const commits = Number(await git(top, ['rev-list', '--count', `${previous}..${commit}`]));
     return { into: name, branch, strategy, previous_commit: previous, commit, commits };
   });
+}
+
+/** A 409 `merge-conflict` that knows the branch merged into and the files that conflict. */
+export class MergeConflict extends HttpProblem {
+  constructor(
+    detail: string,
+    readonly into: string,
+    readonly files: string[],
+  ) {
+    super(409, detail, { code: 'merge-conflict' });
+  }
+}
+
+/** The message that resumes a session whose branch conflicts with `into`: what to run, and where. */
+export function conflictPrompt(branch: string, into: string, files: string[], strategy: Strategy): string {
+  const how =
+    strategy === 'rebase'
+      ? `rebase your branch on it (\`git rebase ${into}\`; the branch is in this repository), resolving each conflict and continuing (\`git add\` the files, \`git -c core.editor=true rebase --continue\`)`
+      : `merge it into your branch (\`git merge ${into}\`; the branch is in this repository), resolve the conflicts and commit the merge`;
+  return [
+    `Your branch ${branch} could not be merged into '${into}': they conflict in ${files.join(', ')}.`,
+    '',
+    `In your working directory, ${how}. Keep what both sides meant; do not push and do not change '${into}' itself.`,
+    'Then say how you resolved each file.',
+  ].join('\n');
 }
 
 /** The working tree that has `ref` checked out, if any (`git worktree list --porcelain`). */

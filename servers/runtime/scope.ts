@@ -156,6 +156,11 @@ export class Scopes {
       getSessionChanges: ownOrBelow('read the changes of'),
       mergeSession: below('merge'),
       reviewSession: below('review'),
+      mergeChildren: ownOrBelow('merge the children of'),
+      createPullRequest: never(
+        'open a pull request',
+        "a pull request leaves the machine with the person's GitHub token; the person opens it",
+      ),
       getMetrics: never('the metrics', 'metrics are for the people who run aof'),
       getSessionStatus: ownOrBelow('read the status of'),
       getSessionResult: ownOrBelow('read the result of'),

@@ -38,6 +38,7 @@ import { Scopes } from './scope.js';
 import { Tokens } from './tokens.js';
 import { isAgent, principalOf } from '../common/principal.js';
 import { lastRun } from './session-store.js';
+import type { GitHubOptions } from './pull-request.js';
 import { Scheduler } from './scheduler.js';
 import { scheduleHandlers } from './schedule-handlers.js';
 import { openScheduleStores } from './store/schedule-store.js';
@@ -64,6 +65,8 @@ export interface RuntimeOptions extends CommonServerOptions {
   leaseSeconds?: number | undefined;
   /** The name of this runtime's own runner in leases; stable per data dir by default. */
   runnerName?: string | undefined;
+  /** Where pull requests are opened, and the token (AGENT_ORCHESTRATOR_GITHUB_API_URL, _TOKEN). */
+  github?: GitHubOptions;
   /** Counts for `GET /metrics` (default true; false only to measure what counting costs, bench/events.ts). */
   metrics?: boolean;
 }
@@ -106,6 +109,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       sessions.useRunObserver(new RunTracing(tracing, (name) => sessions.getStored(name), options.logger));
     }
     sessions.useRunObserver(runLog(options.logger));
+    sessions.useMergeReport((name, into, outcome) => {
+      if ('merged' in outcome)
+        options.logger.info(
+          `merged session '${name}' into '${into}' after its run resolved the conflict (now at ${outcome.merged.commit.slice(0, 12)})`,
+        );
+      else if ('resolving' in outcome)
+        options.logger.info(
+          `merging session '${name}' into '${into}' still conflicts in ${outcome.resolving.files.join(', ')}; sent back to it again (run ${outcome.resolving.run})`,
+        );
+      else options.logger.warn(`merging session '${name}' into '${into}' again failed: ${outcome.failed}`);
+    });
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const warmCredentials = new WarmCredentials(options.dataDir);
@@ -184,6 +198,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
           runtimeInfo({ ...options, sessions, executor, maxConcurrent }),
         ),
         getMetrics: () => metricsResponse(metrics?.server),
+        createPullRequest: async ({ path, body }) => ({
+          status: 201,
+          body: await sessions.pullRequest(path.name, body ?? {}, options.github ?? {}),
+        }),
         ...approvalHandlers(approvals, scopes),
         ...runnerHandlers(leases, { tracing: tracing !== undefined }),
         ...scheduleHandlers(scheduler, triggers),
@@ -255,6 +273,7 @@ function runtimeHandlers(
   | 'createToken'
   | 'revokeToken'
   | 'getMetrics'
+  | 'createPullRequest'
 > {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-runtime', version: VERSION } }),
@@ -315,8 +334,15 @@ function runtimeHandlers(
         maxBytes: query.max_bytes,
       }),
     }),
-    mergeSession: async ({ path, body }) => ({ status: 200, body: await sessions.merge(path.name, body) }),
+    mergeSession: async ({ path, body }) => {
+      const result = await sessions.merge(path.name, body);
+      return 'resolving' in result ? { status: 202, body: result } : { status: 200, body: result };
+    },
     reviewSession: async ({ path, body }) => ({ status: 202, body: await sessions.review(path.name, body) }),
+    mergeChildren: async ({ path, body }) => ({
+      status: 200,
+      body: await sessions.mergeChildren(path.name, body.into),
+    }),
     listSessionCallbacks: async ({ path }) => {
       await sessions.get(path.name);
       return { status: 200, body: { callbacks: await callbacks.list(path.name) } };

@@ -14,8 +14,10 @@ import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tre
 import { resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
 import { worktreeChanges, type Changes, type ChangesOptions } from './changes.js';
-import { mergeSessionBranch, type MergeRequest, type MergeResult } from './merge.js';
+import { conflictPrompt, MergeConflict, mergeSessionBranch, type MergeRequest, type MergeResult } from './merge.js';
+import { MAX_RESOLVE_ATTEMPTS, MergeFollowUps, type MergeAgainOutcome } from './merge-followups.js';
 import { reviewPrompt, type ReviewRequest } from './review.js';
+import { openPullRequest, type GitHubOptions, type PullRequest, type PullRequestRequest } from './pull-request.js';
 import {
   DEFAULT_SETUP_TIMEOUT_SECONDS,
   runWorktreeSetup,
@@ -57,6 +59,9 @@ export type SessionResult = components['schemas']['SessionResult'];
 export type SessionCreate = components['schemas']['SessionCreate'];
 export type ForkCreate = components['schemas']['ForkCreate'];
 export type SessionPage = components['schemas']['SessionPage'];
+export type MergeResolving = components['schemas']['MergeResolving'];
+export type MergeQueueResult = components['schemas']['MergeQueueResult'];
+type MergeQueueEntry = components['schemas']['MergeQueueEntry'];
 
 /** A request for one page of the session list. */
 export interface ListRequest extends SessionFilter {
@@ -146,6 +151,21 @@ export class SessionService {
     private readonly worktreeRoot: string,
   ) {
     this.bus = new SessionBus(store.events, store.notices);
+    this.runObservers.push({ started() {}, firstEvent() {}, ended: (s, r) => this.mergeFollowUps.ended(s, r) });
+  }
+
+  /** Told what each merge tried again after a conflict's run did (the runtime's log). */
+  private mergeReport: ((name: string, into: string, outcome: MergeAgainOutcome) => void) | undefined;
+  private readonly mergeFollowUps = new MergeFollowUps(
+    async (name, request, attempt) => {
+      const result = await this.merge(name, request, attempt);
+      return 'resolving' in result ? { resolving: { run: result.run, files: result.files } } : { merged: result };
+    },
+    (name, into, outcome) => this.mergeReport?.(name, into, outcome),
+  );
+
+  useMergeReport(report: (name: string, into: string, outcome: MergeAgainOutcome) => void): void {
+    this.mergeReport = report;
   }
 
   /** What runs still going were billed so far (kept by the LimitGuard): their totals count it, as an estimate. */
@@ -788,8 +808,12 @@ export class SessionService {
     return worktreeChanges(name, await this.worktreeOf(await this.require(name)), options);
   }
 
-  /** Merges what the session's worktree holds into another branch, touching no checkout (merge.ts). */
-  async merge(name: string, request: MergeRequest): Promise<MergeResult> {
+  /**
+   * Merges what the session's worktree holds into another branch, touching no checkout (merge.ts).
+   * With `resolve`, a conflict resumes the session with it and the merge waits for that run
+   * (merge-followups.ts); `attempt` counts the conflicts sent back so far.
+   */
+  async merge(name: string, request: MergeRequest, attempt = 0): Promise<MergeResult | MergeResolving> {
     const session = await this.require(name);
     const worktree = await this.worktreeOf(session);
     const last = lastRun(session);
@@ -799,7 +823,72 @@ export class SessionService {
         'session-busy',
       );
     }
-    return mergeSessionBranch(name, worktree, request, this.worktreeRoot);
+    try {
+      return await mergeSessionBranch(name, worktree, request, this.worktreeRoot);
+    } catch (error) {
+      if (!request.resolve || !(error instanceof MergeConflict) || attempt >= MAX_RESOLVE_ATTEMPTS) throw error;
+      const strategy = request.strategy ?? 'merge';
+      const run = last.number + 1;
+      // Expected before the run is queued: a quick run cannot end unheard.
+      this.mergeFollowUps.expect(name, run, request, attempt + 1);
+      try {
+        await this.resume(name, conflictPrompt(worktree.branch, error.into, error.files, strategy));
+      } catch (failure) {
+        this.mergeFollowUps.expect(name, -1, request, attempt + 1);
+        throw failure;
+      }
+      return { resolving: true, into: error.into, branch: worktree.branch, strategy, files: error.files, run };
+    }
+  }
+
+  /**
+   * A merge queue for the session's children: each child with a worktree, in creation order, merged
+   * into `into` with `rebase` (on what the last one left) and `resolve` (a conflict goes back to it,
+   * merged when its run ends). Problems with `into` itself stop the queue before anything is merged.
+   */
+  async mergeChildren(name: string, into: string): Promise<MergeQueueResult> {
+    await this.require(name);
+    const children = (await this.storedChildren(name)).sort(
+      (a, b) => a.created_at.localeCompare(b.created_at) || a.name.localeCompare(b.name),
+    );
+    const entries: MergeQueueEntry[] = [];
+    for (const child of children) {
+      const skip = (reason: string) => entries.push({ name: child.name, outcome: 'skipped', reason });
+      if (!child.worktree) {
+        skip('it has no worktree of its own');
+        continue;
+      }
+      if (!isFinal(lastRun(child).state)) {
+        skip(`it is ${lastRun(child).state}; merge the children again once it has ended`);
+        continue;
+      }
+      try {
+        const result = await this.merge(child.name, { into, strategy: 'rebase', resolve: true });
+        entries.push(
+          'resolving' in result
+            ? { name: child.name, outcome: 'resolving', files: result.files, run: result.run }
+            : { name: child.name, outcome: 'merged', commit: result.commit },
+        );
+      } catch (error) {
+        const code = error instanceof HttpProblem ? error.code : undefined;
+        if (code === 'branch-not-found' || code === 'branch-checked-out' || code === 'unprocessable') throw error;
+        skip((error as Error).message);
+      }
+    }
+    return { into, children: entries };
+  }
+
+  /** Pushes the session's branch and opens a GitHub pull request for it (pull-request.ts). */
+  async pullRequest(name: string, request: PullRequestRequest, github: GitHubOptions): Promise<PullRequest> {
+    const session = await this.require(name);
+    const worktree = await this.worktreeOf(session);
+    if (!isFinal(lastRun(session).state)) {
+      throw conflict(
+        `Session '${name}' is ${lastRun(session).state}; wait for its run to end (or stop it) before opening a pull request`,
+        'session-busy',
+      );
+    }
+    return openPullRequest(session, worktree, request, github);
   }
 
   /** Resumes the session with review comments on lines of its worktree, quoted in one prompt (review.ts). */

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Orchestrator } from '../../sdk/index.js';
+import { fakeGitHub, GITHUB_TOKEN } from '../support/fake-github.js';
 import type { FakeRequest, Reply } from '../support/fake-model.js';
 import { TestStack } from '../support/stack.js';
 import { ensureDashboardBuilt, launchBrowser, newPage, screenshotDir } from './browser.js';
@@ -40,10 +41,15 @@ describe('dashboard: the Changes tab', function () {
   let context: BrowserContext;
   let page: Page;
   let repo: string;
+  let github: Awaited<ReturnType<typeof fakeGitHub>>;
 
   before(async () => {
     ensureDashboardBuilt();
-    [stack, browser] = await Promise.all([TestStack.start(), launchBrowser()]);
+    github = await fakeGitHub('acme', 'widgets');
+    [stack, browser] = await Promise.all([
+      TestStack.start({ github: { apiUrl: github.url, token: GITHUB_TOKEN } }),
+      launchBrowser(),
+    ]);
     stack.fake.respond(responder);
     ao = stack.client();
     ({ context, page } = await newPage(browser));
@@ -54,11 +60,17 @@ describe('dashboard: the Changes tab', function () {
     writeFileSync(join(repo, 'README.md'), '# Project\n');
     git(repo, 'add', '.');
     git(repo, 'commit', '--quiet', '-m', 'start');
+    const remote = join(stack.root, 'remotes', 'acme', 'widgets.git');
+    mkdirSync(remote, { recursive: true });
+    git(remote, 'init', '--quiet', '--bare', '--initial-branch=main');
+    git(repo, 'remote', 'add', 'origin', remote);
+    git(repo, 'push', '--quiet', 'origin', 'main');
   });
   after(async () => {
     await context?.close();
     await browser?.close();
     await stack?.close();
+    await github?.close();
   });
 
   it('lists the files the agent changed and draws each diff, coloured; a cut file loads whole', async () => {
@@ -183,6 +195,19 @@ describe('dashboard: the Changes tab', function () {
     ].join('\n');
     assert.equal(session.runs[1]!.prompt, expected);
     assert.equal(prompts.at(-1), expected, 'the model read the review');
+  });
+
+  it("Open pull request pushes the branch and opens one on GitHub, described from the session's result", async () => {
+    await page.goto(`${stack.runtimeUrl}/#/sessions/feature`);
+    await page.getByRole('tab', { name: /Changes/ }).click();
+    await page.getByRole('button', { name: 'Open pull request' }).click();
+    const opened = page.getByTestId('pull-request');
+    await opened.waitFor();
+    assert.equal(await opened.innerText(), 'Opened pull request #1 in acme/widgets, aof/feature into main');
+    assert.equal(await opened.getByRole('link').getAttribute('href'), 'https://github.example/acme/widgets/pull/1');
+    const [post] = github.received;
+    assert.equal(post?.body?.head, 'aof/feature');
+    assert.match(String(post?.body?.body), /^Added the feature\./);
   });
 
   it('a session without a worktree has no Changes tab', async () => {

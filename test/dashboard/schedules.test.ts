@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Orchestrator } from '../../sdk/index.js';
+import { signatureOf } from '../../servers/runtime/trigger-rules.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
@@ -56,5 +57,39 @@ describe('dashboard: schedules', function () {
     await row.getByRole('button', { name: 'Resume' }).waitFor({ timeout: 10_000 });
     await row.getByRole('button', { name: 'Run now' }).click();
     await eventually('a second firing', async () => (await ao.schedules.get('hourly')).firings.length === 2);
+  });
+
+  it("lists each trigger's recent deliveries and what they did", async () => {
+    const secret = 'dashboard-trigger-secret-1234';
+    await ao.triggers.create({
+      name: 'issues',
+      secret,
+      prompt: 'Triage {payload.title}',
+      filter: 'action == "opened"',
+    });
+    for (const [id, action] of [
+      ['gh-1', 'opened'],
+      ['gh-2', 'closed'],
+    ] as const) {
+      const body = JSON.stringify({ action, title: 'Broken build' });
+      const response = await fetch(`${stack.runtimeUrl}/triggers/issues`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-delivery': id,
+          'x-hub-signature-256': signatureOf(secret, body),
+        },
+        body,
+      });
+      assert.equal(response.status, 202);
+    }
+    await page.goto(`${stack.runtimeUrl}/#/schedules`);
+    const table = page.locator('table[aria-label="Deliveries of issues"]');
+    await table.locator('tr', { hasText: 'gh-2' }).waitFor({ timeout: 20_000 });
+    const rows = await table.locator('tbody tr').allInnerTexts();
+    assert.equal(rows.length, 2);
+    assert.match(rows.find((r) => r.includes('gh-1'))!, /started\s+issues-\d{8}-\d{6}/);
+    assert.match(rows.find((r) => r.includes('gh-2'))!, /filtered\s+—\s+the filter is false for this event/);
+    assert.ok(!(await page.content()).includes(secret));
   });
 });

@@ -42,6 +42,7 @@ const aoCommands = [
   'ao-diff',
   'ao-merge',
   'ao-review',
+  'ao-pr',
 ];
 
 /** Runs a command and collects its output. */

@@ -23,6 +23,8 @@ export interface StackOptions {
   runtimeWrapper?: string[];
   /** Where the (in-process) runtime sends webhooks. */
   webhooks?: RuntimeOptions['webhooks'];
+  /** Where the (in-process) runtime opens pull requests, and its token. */
+  github?: RuntimeOptions['github'];
   /** More environment for the runtime process. */
   runtimeEnv?: Record<string, string>;
   /** A postgres:// URL: the registry and the runtime keep their data there (test/support/postgres.ts). */
@@ -141,6 +143,7 @@ export class TestStack {
       },
       ...(this.options.leaseSeconds ? { leaseSeconds: this.options.leaseSeconds } : {}),
       ...(this.options.webhooks ? { webhooks: this.options.webhooks } : {}),
+      ...(this.options.github ? { github: this.options.github } : {}),
     };
     this.inProcessRuntime = await startRuntime(runtimeOptions);
     this.runtimeUrl = this.inProcessRuntime.url;

@@ -1,6 +1,6 @@
 import { Fragment } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { ChangedFile, Changes, ReviewComment } from '../../../sdk/types.js';
+import type { ChangedFile, Changes, PullRequest, ReviewComment } from '../../../sdk/types.js';
 import { describe } from '../api.js';
 import { useClient } from '../client-context.js';
 import { type DiffLine, type FileDiff, highlightLine, languageOf, parsePatch } from '../diff.js';
@@ -39,6 +39,22 @@ export function ChangesTab({
   const [summary, setSummary] = useState('');
   const [sending, setSending] = useState(false);
   const [reviewError, setReviewError] = useState<string>();
+  const [pr, setPr] = useState<PullRequest>();
+  const [prError, setPrError] = useState<string>();
+  const [opening, setOpening] = useState(false);
+
+  /** Pushes the branch and opens a pull request on GitHub (the runtime's remote and token). */
+  const openPr = async () => {
+    setOpening(true);
+    try {
+      setPr(await client.sessions.pullRequest(name).catch(guard));
+      setPrError(undefined);
+    } catch (caught) {
+      setPrError(describe(caught));
+    } finally {
+      setOpening(false);
+    }
+  };
 
   const addDraft = (comment: ReviewComment) => setDrafts((d) => [...d, comment]);
   const removeDraft = (comment: ReviewComment) => setDrafts((d) => d.filter((c) => c !== comment));
@@ -112,10 +128,34 @@ export function ChangesTab({
             {changes.uncommitted ? ', uncommitted work included' : ''}
           </span>
         </p>
-        <button type="button" onClick={() => void load()}>
-          Refresh
-        </button>
+        <div class="buttons">
+          <button type="button" onClick={() => void load()}>
+            Refresh
+          </button>
+          <button
+            type="button"
+            onClick={() => void openPr()}
+            disabled={opening || busy || !changes.files_total}
+            title="Push the branch to origin and open a GitHub pull request, described from the session's result"
+          >
+            Open pull request
+          </button>
+        </div>
       </div>
+      {pr && (
+        <p data-testid="pull-request">
+          {pr.created ? 'Opened' : 'Already open:'}{' '}
+          <a href={pr.url} target="_blank" rel="noreferrer">
+            pull request #{pr.number}
+          </a>{' '}
+          in {pr.repository}, <code>{pr.head}</code> into <code>{pr.base}</code>
+        </p>
+      )}
+      {prError && (
+        <p class="error" role="alert" data-testid="pull-request-error">
+          {prError}
+        </p>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { Schedule, ScheduleDetail } from '../../../sdk/index.js';
+import type { Schedule, ScheduleDetail, Trigger, TriggerDelivery } from '../../../sdk/index.js';
 import { describe } from '../api.js';
 import { useClient } from '../client-context.js';
 import { useSessionChanges } from '../live.js';
@@ -11,17 +11,23 @@ const when = (s: Schedule) => (s.cron !== undefined ? `cron ${s.cron}${s.tz ? ` 
 const target = (s: Schedule) => (s.session ? `resumes ${s.session}` : `new session${s.agent ? ` of ${s.agent}` : ''}`);
 const time = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : '—');
 
-/** Schedules: each one's next and last firing; a schedule's recent firings, their sessions and outcomes. */
+/**
+ * Schedules: each one's next and last firing; a schedule's recent firings, their sessions and outcomes.
+ * Triggers: each one's recent deliveries and what they did.
+ */
 export function SchedulesView(props: { selected?: string | undefined }) {
   const { client, guard } = useClient();
   const [schedules, setSchedules] = useState<Schedule[]>();
   const [detail, setDetail] = useState<ScheduleDetail>();
+  const [triggers, setTriggers] = useState<Array<{ trigger: Trigger; deliveries: TriggerDelivery[] }>>();
   const [error, setError] = useState<string>();
 
   const load = useCallback(async () => {
     try {
       setSchedules(await client.schedules.list().catch(guard));
       setDetail(props.selected ? await client.schedules.get(props.selected).catch(guard) : undefined);
+      const all = await client.triggers.list().catch(guard);
+      setTriggers(await Promise.all(all.map((t) => client.triggers.get(t.name).catch(guard))));
       setError(undefined);
     } catch (caught) {
       setError(describe(caught));
@@ -133,6 +139,50 @@ export function SchedulesView(props: { selected?: string | undefined }) {
             </table>
           )}
         </div>
+      )}
+      <h2 id="triggers-title">Triggers</h2>
+      {!triggers ? null : triggers.length === 0 ? (
+        <p class="muted">No triggers. Add one with ao-trigger add NAME --agent A -p PROMPT --secret-file FILE.</p>
+      ) : (
+        triggers.map(({ trigger, deliveries }) => (
+          <div class="card" key={trigger.name}>
+            <h3>
+              {trigger.name}{' '}
+              <span class="muted">
+                {trigger.resume_branch
+                  ? `resumes the session of ${trigger.resume_branch}`
+                  : `new session${trigger.agent ? ` of ${trigger.agent}` : ''}`}
+                {trigger.filter ? `, if ${trigger.filter}` : ''}
+              </span>
+            </h3>
+            {deliveries.length === 0 ? (
+              <p class="muted">No deliveries yet.</p>
+            ) : (
+              <table class="usage" aria-label={`Deliveries of ${trigger.name}`}>
+                <thead>
+                  <tr>
+                    <th scope="col">received</th>
+                    <th scope="col">delivery</th>
+                    <th scope="col">outcome</th>
+                    <th scope="col">session</th>
+                    <th scope="col">why</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {deliveries.map((d) => (
+                    <tr key={d.id}>
+                      <td>{time(d.received_at)}</td>
+                      <td>{d.id}</td>
+                      <td>{d.outcome}</td>
+                      <td>{d.session ? <a href={href('sessions', d.session)}>{d.session}</a> : '—'}</td>
+                      <td>{d.reason ?? ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        ))
       )}
     </section>
   );

@@ -42,6 +42,7 @@ export const TOOLS = [
   'list_approval_requests',
   'manage_schedules',
   'merge_agent_session',
+  'open_pull_request',
   'resume_agent_session',
   'review_agent_session',
   'start_agent_session',
