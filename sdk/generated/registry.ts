@@ -189,6 +189,18 @@ export interface components {
          */
         AgentCli: "claude" | "codex" | "gemini" | "opencode";
         /**
+         * @description How many Claude Code processes the Agent Runtime keeps started and initialised for the
+         *     blueprint's next sessions, in the project dir it was last used in: a new session that takes one
+         *     shows its first answer in a tenth of a cold start. Each idle one holds about 160 MB. Default 0.
+         *     Not for approval mode or worktree sessions (each has a directory of its own).
+         */
+        WarmCount: number;
+        /**
+         * @description Seconds after each run of the blueprint's sessions during which a Claude Code process stays
+         *     started for the session's follow-up (a resume then skips the start). Default 0.
+         */
+        WarmAfterRun: number;
+        /**
          * @description Run the blueprint's sessions in approval mode: every tool use that the permission rules
          *     (`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval
          *     request in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.
@@ -225,6 +237,8 @@ export interface components {
             worktree?: components["schemas"]["WorktreeDefault"];
             worktree_setup?: components["schemas"]["WorktreeSetup"];
             approval?: components["schemas"]["ApprovalPolicy"];
+            warm?: components["schemas"]["WarmCount"];
+            warm_after_run?: components["schemas"]["WarmAfterRun"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             created_at: string;
@@ -246,6 +260,8 @@ export interface components {
             worktree?: components["schemas"]["WorktreeDefault"];
             worktree_setup?: components["schemas"]["WorktreeSetup"];
             approval?: components["schemas"]["ApprovalPolicy"];
+            warm?: components["schemas"]["WarmCount"];
+            warm_after_run?: components["schemas"]["WarmAfterRun"];
             status?: components["schemas"]["AgentStatus"];
         };
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
@@ -263,6 +279,8 @@ export interface components {
             worktree?: components["schemas"]["WorktreeDefault"] | null;
             worktree_setup?: components["schemas"]["WorktreeSetup"] | null;
             approval?: components["schemas"]["ApprovalPolicy"] | null;
+            warm?: components["schemas"]["WarmCount"] | null;
+            warm_after_run?: components["schemas"]["WarmAfterRun"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
         Health: {

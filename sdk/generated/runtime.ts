@@ -1093,6 +1093,16 @@ export interface components {
             };
             /** @description The session's limits; the runtime enforces them from the run's reports */
             limits: components["schemas"]["Limits"] | null;
+            /**
+             * @description What the executor keeps warm for the session's blueprint (Claude Code started ahead, for the
+             *     blueprint's next sessions and for this session's follow-up). An executor may ignore it (it then
+             *     starts every run cold); absent: nothing.
+             */
+            warm?: {
+                blueprint: components["schemas"]["Name"] | null;
+                count: components["schemas"]["WarmCount"];
+                after_run_seconds: components["schemas"]["WarmAfterRun"];
+            };
         };
         /**
          * @description Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN
@@ -1569,6 +1579,8 @@ export interface components {
             disallowed_tools?: components["schemas"]["ToolList"];
             limits?: components["schemas"]["Limits"];
             approval?: components["schemas"]["ApprovalPolicy"];
+            warm?: components["schemas"]["WarmCount"];
+            warm_after_run?: components["schemas"]["WarmAfterRun"];
         };
         Session: {
             name: components["schemas"]["Name"];
@@ -1986,6 +1998,27 @@ export interface components {
                 run_duration_seconds: components["schemas"]["Quantiles"];
                 time_to_first_event_seconds: components["schemas"]["Quantiles"];
             };
+            /**
+             * @description This runtime's warm Claude Code processes (started before their runs, to answer in a tenth
+             *     of a cold start), per key: everything fixed when Claude Code starts (the binary, the project
+             *     dir, the blueprint's flags, the environment, the conversation a follow-up continues). Absent
+             *     when this runtime runs no agents itself or keeps none warm.
+             */
+            warm_pool?: components["schemas"]["WarmPoolKey"][];
+        };
+        WarmPoolKey: {
+            /** @description A hash of what is fixed at start */
+            key: string;
+            /** @description What it is for: the blueprint, the project dir, the session a follow-up resumes */
+            label: string;
+            /** @description Started and waiting for a run */
+            warm: number;
+            /** @description Taken by runs that are still running */
+            taken: number;
+            /** @description Runs that started on a warm process */
+            hits: number;
+            /** @description Runs of this key that started cold */
+            misses: number;
         };
         /** @description The median and the 90th percentile (nearest rank) of `count` values; null when there are none. */
         Quantiles: {
@@ -2301,6 +2334,18 @@ export interface components {
              */
             ancestors_may_answer?: boolean;
         };
+        /**
+         * @description How many Claude Code processes the Agent Runtime keeps started and initialised for the
+         *     blueprint's next sessions, in the project dir it was last used in: a new session that takes one
+         *     shows its first answer in a tenth of a cold start. Each idle one holds about 160 MB. Default 0.
+         *     Not for approval mode or worktree sessions (each has a directory of its own).
+         */
+        WarmCount: number;
+        /**
+         * @description Seconds after each run of the blueprint's sessions during which a Claude Code process stays
+         *     started for the session's follow-up (a resume then skips the start). Default 0.
+         */
+        WarmAfterRun: number;
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

@@ -534,6 +534,18 @@ export const registryDocument: OpenApiDocument = {
         ],
         "description": "The agent CLI that runs the blueprint's sessions: Claude Code (`claude`, the default), OpenAI's\nCodex CLI, Google's Gemini CLI or OpenCode, each the user's own install, logged in as the user.\nSettings a CLI cannot honour are refused (409 `unsupported`, naming the field); docs/agent-clis.md\nhas the table.\n"
       },
+      "WarmCount": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 16,
+        "description": "How many Claude Code processes the Agent Runtime keeps started and initialised for the\nblueprint's next sessions, in the project dir it was last used in: a new session that takes one\nshows its first answer in a tenth of a cold start. Each idle one holds about 160 MB. Default 0.\nNot for approval mode or worktree sessions (each has a directory of its own).\n"
+      },
+      "WarmAfterRun": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 3600,
+        "description": "Seconds after each run of the blueprint's sessions during which a Claude Code process stays\nstarted for the session's follow-up (a resume then skips the start). Default 0.\n"
+      },
       "ApprovalPolicy": {
         "type": "object",
         "additionalProperties": false,
@@ -618,6 +630,12 @@ export const registryDocument: OpenApiDocument = {
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
           },
+          "warm": {
+            "$ref": "#/components/schemas/WarmCount"
+          },
+          "warm_after_run": {
+            "$ref": "#/components/schemas/WarmAfterRun"
+          },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
           },
@@ -680,6 +698,12 @@ export const registryDocument: OpenApiDocument = {
           },
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
+          },
+          "warm": {
+            "$ref": "#/components/schemas/WarmCount"
+          },
+          "warm_after_run": {
+            "$ref": "#/components/schemas/WarmAfterRun"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -809,6 +833,26 @@ export const registryDocument: OpenApiDocument = {
             "oneOf": [
               {
                 "$ref": "#/components/schemas/ApprovalPolicy"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "warm": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WarmCount"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "warm_after_run": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WarmAfterRun"
               },
               {
                 "type": "null"
@@ -3670,6 +3714,34 @@ export const runtimeDocument: OpenApiDocument = {
               }
             ],
             "description": "The session's limits; the runtime enforces them from the run's reports"
+          },
+          "warm": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "blueprint",
+              "count",
+              "after_run_seconds"
+            ],
+            "description": "What the executor keeps warm for the session's blueprint (Claude Code started ahead, for the\nblueprint's next sessions and for this session's follow-up). An executor may ignore it (it then\nstarts every run cold); absent: nothing.\n",
+            "properties": {
+              "blueprint": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/Name"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              },
+              "count": {
+                "$ref": "registry.yaml#/components/schemas/WarmCount"
+              },
+              "after_run_seconds": {
+                "$ref": "registry.yaml#/components/schemas/WarmAfterRun"
+              }
+            }
           }
         }
       },
@@ -5149,6 +5221,12 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "approval": {
             "$ref": "registry.yaml#/components/schemas/ApprovalPolicy"
+          },
+          "warm": {
+            "$ref": "registry.yaml#/components/schemas/WarmCount"
+          },
+          "warm_after_run": {
+            "$ref": "registry.yaml#/components/schemas/WarmAfterRun"
           }
         }
       },
@@ -6740,6 +6818,55 @@ export const runtimeDocument: OpenApiDocument = {
                 "$ref": "#/components/schemas/Quantiles"
               }
             }
+          },
+          "warm_pool": {
+            "type": "array",
+            "description": "This runtime's warm Claude Code processes (started before their runs, to answer in a tenth\nof a cold start), per key: everything fixed when Claude Code starts (the binary, the project\ndir, the blueprint's flags, the environment, the conversation a follow-up continues). Absent\nwhen this runtime runs no agents itself or keeps none warm.\n",
+            "items": {
+              "$ref": "#/components/schemas/WarmPoolKey"
+            }
+          }
+        }
+      },
+      "WarmPoolKey": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "key",
+          "label",
+          "warm",
+          "taken",
+          "hits",
+          "misses"
+        ],
+        "properties": {
+          "key": {
+            "type": "string",
+            "description": "A hash of what is fixed at start"
+          },
+          "label": {
+            "type": "string",
+            "description": "What it is for: the blueprint, the project dir, the session a follow-up resumes"
+          },
+          "warm": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Started and waiting for a run"
+          },
+          "taken": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Taken by runs that are still running"
+          },
+          "hits": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Runs that started on a warm process"
+          },
+          "misses": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Runs of this key that started cold"
           }
         }
       },

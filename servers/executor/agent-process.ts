@@ -133,7 +133,7 @@ export async function readExitCode(files: RunFiles): Promise<number | null> {
   return text.trim() === '' ? null : Number(text.trim());
 }
 
-async function stopGroup(pid: number, exited: Promise<Exit>, graceMs: number): Promise<void> {
+export async function stopGroup(pid: number, exited: Promise<Exit>, graceMs: number): Promise<void> {
   signalGroup(pid, 'SIGTERM');
   const ended = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
   if (!ended) signalGroup(pid, 'SIGKILL');
@@ -170,7 +170,7 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
@@ -180,7 +180,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** The process's start time in clock ticks (Linux), which tells a reused pid from the original. */
-function startMarker(pid: number): string {
+export function startMarker(pid: number): string {
   return procFields(pid)?.[19] ?? '-';
 }
 

@@ -39,6 +39,9 @@ import { outputInstruction } from '../common/output-schema.js';
 import type { Usage } from './clis/types.js';
 import { adapterFor, CliParser, writeCliFiles } from './clis/index.js';
 import type { CliAdapter, CliExit, CliRun } from './clis/types.js';
+import { WarmPool } from './warm-pool.js';
+import { type ColdSpawn, WarmRuns } from './warm-runs.js';
+import { warmOptionsFromEnv, type WarmOptions } from './warm-options.js';
 
 export interface ExecutorOptions {
   dataDir: string;
@@ -63,6 +66,8 @@ export interface ExecutorOptions {
   specVersions?: readonly number[] | undefined;
   /** The Unix user agents run as (AGENT_ORCHESTRATOR_AGENT_USER; agent-user.ts), when not the runtime's. */
   agentUser?: string | undefined;
+  /** The pool of warm Claude Code processes (used when the hooks can bind their credentials). */
+  warm?: WarmOptions | undefined;
 }
 
 /**
@@ -84,6 +89,7 @@ export function executorOptionsFromEnv(
     stopGraceMs: 5000,
     env,
     agentUser: env.AGENT_ORCHESTRATOR_AGENT_USER || undefined,
+    warm: warmOptionsFromEnv(env),
   };
 }
 
@@ -120,6 +126,16 @@ export interface RunHooks {
   started(spec: RunSpec, startedAt: string | null): Promise<() => void>;
   /** The run's output so far was recorded; `parser` knows what it was billed. */
   progressed(spec: RunSpec, parser: RunProgress): void;
+  /**
+   * Warm processes start before their run exists: each gets a credential of its own (`credential`),
+   * tied to the run that takes it (`bind`, also to give a run its own credential back).
+   */
+  warm?: {
+    credential(slot: string): string;
+    bind(session: string, run: number, credential: string): Promise<void>;
+    /** Whether children of `session` that call it back when they end are queued or running. */
+    awaitsCallbacks?(session: string): Promise<boolean>;
+  };
 }
 
 /** What the runtime's session service asks of the executor (its RunScheduler). */
@@ -132,8 +148,8 @@ export interface Executor {
   forget(name: string): Promise<void>;
   /** Stops following the agents without stopping them; a restarted runtime re-adopts them. */
   detach(): Promise<void>;
-  /** Its cap and the sessions it runs now. */
-  snapshot(): { maxConcurrent: number; active: string[] };
+  /** Its cap, the sessions it runs now, and its warm processes per key. */
+  snapshot(): { maxConcurrent: number; active: string[]; warm?: ReturnType<WarmPool['figures']> };
 }
 
 class ActiveRun {
@@ -176,6 +192,7 @@ export async function createExecutor(
   const user = settings.agentUser ? await resolveAgentUser(settings.agentUser, process.getuid?.() === 0) : undefined;
   if (user) settings.logger.info(`agents run as the Unix user '${user.name}' (uid ${user.uid})`);
   const executor = new LocalExecutor(port, { ...settings, env: agentBaseEnv(settings.env, user) }, hooks, user);
+  await executor.warm?.pool.start();
   await executor.recover();
   executor.start();
   return executor;
@@ -188,6 +205,7 @@ class LocalExecutor implements Executor {
   private timers: NodeJS.Timeout[] = [];
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly runsDir: string;
+  readonly warm: WarmRuns | undefined;
   private detaching = false;
   private signalDetach!: () => void;
   private readonly detached = new Promise<'detached'>((resolve) => {
@@ -202,6 +220,18 @@ class LocalExecutor implements Executor {
     private readonly user?: AgentUser,
   ) {
     this.runsDir = join(options.dataDir, 'runs');
+    const warm = options.warm;
+    if (hooks?.warm && warm && (warm.all || warm.max > 0)) {
+      const pool = new WarmPool({
+        warmDir: join(options.dataDir, 'warm'),
+        logger: options.logger,
+        max: warm.max,
+        idleTtlMs: warm.idleTtlSeconds * 1000,
+        all: warm.all,
+        slotEnv: (slot) => ({ AGENT_ORCHESTRATOR_API_TOKEN: hooks.warm!.credential(slot) }),
+      });
+      this.warm = new WarmRuns(pool, hooks.warm.bind, options.logger);
+    }
   }
 
   /** A run was queued: look for runs to start. */
@@ -240,7 +270,11 @@ class LocalExecutor implements Executor {
   }
 
   snapshot() {
-    return { maxConcurrent: this.options.maxConcurrent, active: [...this.active.keys()] };
+    return {
+      maxConcurrent: this.options.maxConcurrent,
+      active: [...this.active.keys()],
+      ...(this.warm ? { warm: this.warm.pool.figures() } : {}),
+    };
   }
 
   async forget(name: string): Promise<void> {
@@ -255,6 +289,7 @@ class LocalExecutor implements Executor {
     clearTimeout(this.beatTimer);
     this.signalDetach();
     await Promise.all([...this.active.values()].map((entry) => entry.done));
+    await this.warm?.pool.close();
   }
 
   /** Re-adopts the agents of the runs this runner holds (or collects what they left), or starts them. */
@@ -389,11 +424,7 @@ class LocalExecutor implements Executor {
     let prompt = spec.prompt;
     let retried = false;
     for (let attempt = 0; ; attempt++) {
-      const args = claudeArgs(spec, {
-        resume,
-        permissionMode: this.options.permissionMode,
-        mcpConfigPath: mcpServers ? files.mcpConfig : null,
-      });
+      const cold = this.coldSpawn(spec, bin, resume, mcpServers, files);
       let agent: AgentProcess;
       try {
         // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
@@ -407,18 +438,11 @@ class LocalExecutor implements Executor {
         return;
       }
       try {
-        agent = await spawnAgent(
-          bin,
-          args,
-          files,
-          spec.project_dir,
-          agentEnv(spec, {
-            ...withoutServerSecrets(this.options.env),
-            ...spec.env.vars,
-            ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
-          }),
-          this.user ? asUser(this.user) : [],
-        );
+        // Warm processes run as the runtime's user: with agents of another user, every run starts cold.
+        const warm = attempt === 0 && !this.user ? await this.warm?.start(spec, files, prompt, cold) : null;
+        agent =
+          warm ??
+          (await spawnAgent(bin, cold.args, files, spec.project_dir, cold.env, this.user ? asUser(this.user) : []));
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
           ? {
@@ -438,6 +462,11 @@ class LocalExecutor implements Executor {
         prompt,
         retry: retried ? undefined : (answer) => retryFor(spec.output_schema, answer),
       });
+      if (outcome === 'ended' && !entry.fenced && this.warm) {
+        // A parent whose children will call it back is resumed soon: its resume starts warm.
+        const awaits = await this.hooks?.warm?.awaitsCallbacks?.(spec.session).catch(() => false);
+        this.warm.ended(spec, this.coldSpawn(spec, bin, true, mcpServers, files), Date.now(), awaits === true);
+      }
       if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
       if (await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.stopRequested(claim))) {
         await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
@@ -566,6 +595,32 @@ class LocalExecutor implements Executor {
     );
   }
 
+  /** How a run starts cold: the CLI, its flags, where and with which environment. */
+  private coldSpawn(
+    spec: RunSpec,
+    bin: string,
+    resume: boolean,
+    mcpServers: Record<string, unknown> | null,
+    files: RunFiles,
+  ): ColdSpawn {
+    return {
+      bin,
+      args: claudeArgs(spec, {
+        resume,
+        permissionMode: this.options.permissionMode,
+        mcpConfigPath: mcpServers ? files.mcpConfig : null,
+      }),
+      cwd: spec.project_dir,
+      env: agentEnv(spec, {
+        ...withoutServerSecrets(this.options.env),
+        ...spec.env.vars,
+        ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
+      }),
+      mcpServers,
+      perSession: [...Object.keys(spec.env.vars), 'AGENT_ORCHESTRATOR_API_TOKEN'],
+    };
+  }
+
   private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
     const { spec } = claim;
     // A run in its output-schema retry: the stream holds the retry's output only.
@@ -660,6 +715,12 @@ class LocalExecutor implements Executor {
     };
     const tail = new LineTail(files.stream, async (lines) => {
       let events = lines.flatMap((line) => parser.parse(line));
+      for (const event of events)
+        if (event.type === 'session_start') {
+          // What the runtime records too (a warm process opens the conversation it was started with).
+          if (event.data.claude_session_id) spec.conversation.id = event.data.claude_session_id;
+          spec.conversation.started = true;
+        }
       if (options.resumed && !recorded && isNoConversation(events)) {
         noConversation = true;
         return;

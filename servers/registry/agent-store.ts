@@ -18,6 +18,8 @@ const OPTIONAL_FIELDS = [
   'worktree_setup',
   'approval',
   'limits',
+  'warm',
+  'warm_after_run',
 ] as const;
 
 /**

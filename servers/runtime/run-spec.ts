@@ -52,5 +52,14 @@ export function buildRunSpec(session: StoredSession, run: StoredRun, inputs: Run
       ...(inputs.credential ? { credential: inputs.credential } : {}),
     },
     limits: session.limits ?? null,
+    ...(blueprint
+      ? {
+          warm: {
+            blueprint: blueprint.name,
+            count: blueprint.warm ?? 0,
+            after_run_seconds: blueprint.warm_after_run ?? 0,
+          },
+        }
+      : {}),
   };
 }

@@ -39,6 +39,7 @@ import { RuntimeMetrics } from './runtime-metrics.js';
 import { runLog } from './run-log.js';
 import { tracingEnabled } from '../common/trace-ids.js';
 import type { Tracing } from '../common/tracing.js';
+import { WarmCredentials } from './warm-credentials.js';
 import { agentOf } from './agent-credentials.js';
 import { Scopes } from './scope.js';
 import { Tokens } from './tokens.js';
@@ -134,9 +135,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     });
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
+    const warmCredentials = new WarmCredentials(options.dataDir);
     const hooks: RunHooks = {
       started: (spec, startedAt) => guard.started(spec.session, startedAt),
       progressed: (spec, parser) => guard.noted(spec.session, parser.billedUsage(), parser.turns),
+      warm: {
+        credential: (slot) => warmCredentials.mint(slot),
+        bind: (name, run, credential) =>
+          warmCredentials.bind(name, run, credential, (hash) =>
+            sessions.updateRun(name, run, (stored) => {
+              stored.credential_hash = hash;
+            }),
+          ),
+        awaitsCallbacks: async (name) =>
+          (await sessions.active()).some((session) => session.parent === name && session.callback === true),
+      },
     };
     const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
     const webhookUrl = options.webhooks?.url;
@@ -238,7 +251,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         allowedHosts: options.allowedHosts,
         token: options.token,
         authenticate: async (credential) =>
-          (await agentOf(credential, (name) => sessions.getStored(name))) ??
+          (await agentOf(
+            credential,
+            (name) => sessions.getStored(name),
+            (given) => warmCredentials.bindingOf(given),
+          )) ??
           (await tokens.principalOf(credential)) ??
           (await logins.principalOf(credential, Date.now())),
         sessionCookie: { name: SESSION_COOKIE, authenticate: (value) => logins.principalOf(value, Date.now()) },

@@ -1057,6 +1057,8 @@ export class SessionService {
       'disallowed_tools',
       'approval',
       'limits',
+      'warm',
+      'warm_after_run',
     ] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }

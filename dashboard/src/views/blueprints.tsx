@@ -212,6 +212,8 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     max_turns: String(agent?.limits?.max_turns ?? ''),
     timeout_seconds: String(agent?.limits?.timeout_seconds ?? ''),
     inherit: agent?.limits?.inherit ?? false,
+    warm: String(agent?.warm ?? ''),
+    warm_after_run: String(agent?.warm_after_run ?? ''),
   });
   const { submit: send, errors, setErrors, message, busy } = useSubmit();
   const set = (key: keyof typeof form) => (e: { currentTarget: { value: string } }) => {
@@ -274,6 +276,8 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
       worktree: form.worktree || undefined,
       output_schema: outputSchema,
       limits: Object.keys(limits).length ? limits : undefined,
+      warm: number(form.warm) || undefined,
+      warm_after_run: number(form.warm_after_run) || undefined,
     };
     let saved: Agent | undefined;
     const ok = await send(async () => {
@@ -475,6 +479,37 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
               {errors.limits}
             </p>
           )}
+        </fieldset>
+        <fieldset class="group">
+          <legend>Warm start</legend>
+          <div class="grid4">
+            <Field id="bp-warm" label="Processes started ahead for new sessions" error={errors.warm}>
+              <input
+                id="bp-warm"
+                type="number"
+                min="0"
+                max="16"
+                value={form.warm}
+                onInput={set('warm')}
+                placeholder="0"
+              />
+            </Field>
+            <Field
+              id="bp-warm_after_run"
+              label="Keep one for a follow-up (seconds after a run)"
+              error={errors.warm_after_run}
+            >
+              <input
+                id="bp-warm_after_run"
+                type="number"
+                min="0"
+                max="3600"
+                value={form.warm_after_run}
+                onInput={set('warm_after_run')}
+                placeholder="0"
+              />
+            </Field>
+          </div>
         </fieldset>
         <label class="check">
           <input id="bp-worktree" type="checkbox" checked={form.worktree} onChange={check('worktree')} /> Each session

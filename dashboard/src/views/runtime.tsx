@@ -107,6 +107,7 @@ export function RuntimeView() {
         {info.queued > info.queue.length && <p class="muted">and {info.queued - info.queue.length} more</p>}
       </div>
       <LastHour info={info} />
+      {info.warm_pool && <WarmPool keys={info.warm_pool} />}
       <dl class="facts card">
         <div>
           <dt>Version</dt>
@@ -183,6 +184,44 @@ function LastHour({ info }: { info: RuntimeInfo }) {
           <dd data-testid="time-to-first-event">{quantiles(first)}</dd>
         </div>
       </dl>
+    </div>
+  );
+}
+
+/** The warm Claude Code processes per key: started ahead, taken by running runs, runs that started warm or cold. */
+function WarmPool({ keys }: { keys: NonNullable<RuntimeInfo['warm_pool']> }) {
+  const warm = keys.reduce((sum, k) => sum + k.warm, 0);
+  return (
+    <div class="card" data-testid="warm-pool">
+      <h2>
+        Warm processes <span class="muted">{warm} ready</span>
+      </h2>
+      {keys.length ? (
+        <table>
+          <thead>
+            <tr>
+              <th>For</th>
+              <th>Warm</th>
+              <th>Taken</th>
+              <th>Hits</th>
+              <th>Misses</th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((k) => (
+              <tr key={k.key} title={`key ${k.key}`}>
+                <td>{k.label}</td>
+                <td>{k.warm}</td>
+                <td>{k.taken}</td>
+                <td>{k.hits}</td>
+                <td>{k.misses}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p class="muted">None kept warm yet: a blueprint's warm setting, or a follow-up window, asks for some.</p>
+      )}
     </div>
   );
 }
