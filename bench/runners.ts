@@ -30,7 +30,7 @@
 import { VERSION } from '../servers/common/version.js';
 import { option } from './lib/options.js';
 import { freshDatabase, stopPostgres } from '../test/support/postgres.js';
-import { followEvents, startReplica, type Replica } from '../test/support/replicas.js';
+import { followEvents, REPLICA_TOKEN, startReplica, type Replica } from '../test/support/replicas.js';
 import { median, quantile as percentile } from './lib/stats.js';
 
 const ROUNDS = Number(option('rounds', '3'));
@@ -38,7 +38,8 @@ const RUNS = option('runs', '50,200').split(',').map(Number);
 const RUNNERS = Number(option('runners', '4'));
 const LAG_EVENTS = Number(option('lag-events', '200'));
 const BACKLOGS = option('backlog', '0').split(',').map(Number);
-const JSON_HEADERS = { 'content-type': 'application/json' };
+const AUTH = { authorization: `Bearer ${REPLICA_TOKEN}` };
+const JSON_HEADERS = { 'content-type': 'application/json', ...AUTH };
 const RUNTIME_ENV = { AGENT_ORCHESTRATOR_MAX_CONCURRENT: '10000' };
 
 async function post<T>(url: string, path: string, body: unknown, expect = 200): Promise<T> {
@@ -101,7 +102,9 @@ async function phase(urls: string[], runs: number): Promise<number> {
   for (const name of names) {
     const {
       runs: [run],
-    } = (await (await fetch(`${urls[0]}/sessions/${name}`)).json()) as { runs: Array<{ state: string }> };
+    } = (await (await fetch(`${urls[0]}/sessions/${name}`, { headers: AUTH })).json()) as {
+      runs: Array<{ state: string }>;
+    };
     if (run?.state !== 'finished') throw new Error(`${name} is ${run?.state}, not finished`);
   }
   return runs / seconds;
@@ -133,11 +136,16 @@ async function lag(a: string, b: string): Promise<[number[], number[]]> {
   const sentAt: number[] = [];
   const lags: [number[], number[]] = [[], []];
   const streams = [a, b].map((url, side) =>
-    followEvents(url, name, (event) => {
-      if (event.seq !== lags[side]!.length + 1)
-        throw new Error(`side ${side}: seq ${event.seq} after ${lags[side]!.length}`);
-      lags[side]!.push(performance.now() - sentAt[event.seq]!);
-    }),
+    followEvents(
+      url,
+      name,
+      (event) => {
+        if (event.seq !== lags[side]!.length + 1)
+          throw new Error(`side ${side}: seq ${event.seq} after ${lags[side]!.length}`);
+        lags[side]!.push(performance.now() - sentAt[event.seq]!);
+      },
+      AUTH,
+    ),
   );
   await Promise.all(streams.map((s) => s.opened));
   const report = (from: number, body: object) =>

@@ -36,6 +36,7 @@ await main({
     `ao-create-agent reviewer -d "Reviews diffs for bugs" -s "You are a careful code reviewer. Report problems, never edit files."`,
     `ao-create-agent writer -d "Writes docs" --model sonnet < writer-prompt.md`,
     `ao-create-agent careful -d "Asks before it acts" --approval --approval-timeout 300 --allowed-tools "Read,Grep"`,
+    `ao-create-agent helper -d "Answers quick questions" --warm 2 --warm-after-run 300`,
   ],
   async run(ctx, [name], options) {
     checkName(name!, 'Agent');

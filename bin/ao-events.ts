@@ -3,6 +3,7 @@ import type { SessionEvent } from '../sdk/index.js';
 import { formatUsd } from '../sdk/money.js';
 import { checkName, CliError, main, stringOption } from './lib/cli.js';
 import { formatToolCall, oneLine } from './lib/format.js';
+import { answeredBy } from './lib/approvals.js';
 
 const TYPES = [
   'session_start',
@@ -127,7 +128,7 @@ function summary(event: SessionEvent): string {
     case 'approval_request':
       return `${event.data.id} asks: ${formatToolCall(event.data.tool, event.data.input)}`;
     case 'approval_answer':
-      return `${event.data.id} ${event.data.state}${event.data.answered_by ? ` by ${event.data.answered_by.replace('_', ' ')}` : ''}${event.data.message ? `: ${oneLine(event.data.message, 160)}` : ''}`;
+      return `${event.data.id} ${event.data.state}${answeredBy(event.data.answered_by, event.data.answerer)}${event.data.message ? `: ${oneLine(event.data.message, 160)}` : ''}`;
     case 'worktree_setup':
       return `${event.data.command}: ${event.data.timed_out ? 'timed out' : `exit ${event.data.exit_code}`}${event.data.output ? ` ${oneLine(event.data.output, 160)}` : ''}`;
     case 'output_retry':

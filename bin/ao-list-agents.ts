@@ -5,7 +5,7 @@ import { oneLine, table } from './lib/format.js';
 await main({
   name: 'ao-list-agents',
   description: [
-    'Lists the agent blueprints in the Agent Registry: name, status, description.',
+    'Lists the agent blueprints in the Agent Registry: name, status, agent CLI (claude, codex, gemini, opencode), description.',
     'Start a session from one with ao-new <session> --agent <name>. With --json: {"agents": [...]} with every field.',
   ],
   options: [
@@ -31,8 +31,8 @@ await main({
     }
     ctx.out(
       table(
-        ['NAME', 'STATUS', 'DESCRIPTION'],
-        agents.map((a) => [a.name, a.status, oneLine(a.description, 100)]),
+        ['NAME', 'STATUS', 'CLI', 'DESCRIPTION'],
+        agents.map((a) => [a.name, a.status, a.cli ?? 'claude', oneLine(a.description, 100)]),
       ),
     );
   },

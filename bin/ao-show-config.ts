@@ -59,6 +59,8 @@ await main({
           'approval',
           `asks a person; unanswered after ${blueprint.approval.timeout_seconds ?? 600} s: ${blueprint.approval.on_timeout ?? 'deny'}`,
         ]);
+      if (blueprint.warm) lines.push(['warm', `${blueprint.warm} started ahead for new sessions`]);
+      if (blueprint.warm_after_run) lines.push(['warm_after_run', `${blueprint.warm_after_run} s for a follow-up`]);
       if (blueprint.mcp_servers) lines.push(['mcp_servers', Object.keys(blueprint.mcp_servers).join(', ') || '-']);
       if (blueprint.system_prompt) lines.push(['system_prompt', oneLine(blueprint.system_prompt, 120)]);
     }

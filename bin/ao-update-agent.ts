@@ -4,6 +4,7 @@ import { readSettings, SETTING_OPTIONS } from './lib/agent-options.js';
 
 /** The optional fields --clear can remove, as the API names them. */
 const CLEARABLE = [
+  'cli',
   'system_prompt',
   'model',
   'permission_mode',
@@ -12,6 +13,8 @@ const CLEARABLE = [
   'mcp_servers',
   'approval',
   'worktree_setup',
+  'warm',
+  'warm_after_run',
 ] as const;
 
 await main({
@@ -41,6 +44,7 @@ await main({
   ],
   examples: [
     `ao-update-agent reviewer --model opus`,
+    `ao-update-agent reviewer --warm 2 --warm-after-run 300`,
     `ao-update-agent reviewer -s - < reviewer-prompt.md`,
     `ao-update-agent reviewer --clear allowed_tools,model`,
   ],

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../servers/common/logger.js';
 import { VERSION, type RunningServer } from '../servers/common/server.js';
 import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 import { startRegistry } from '../servers/registry/server.js';
-import { startRuntime } from '../servers/runtime/server.js';
+import { startRuntime, type RunningRuntime } from '../servers/runtime/server.js';
 import { ensureTokenFile } from '../servers/common/token-file.js';
 import { tokenFromFile } from '../sdk/token-file.js';
 import { Orchestrator } from '../sdk/index.js';
@@ -21,6 +21,7 @@ const loggerFor = (env: ServerEnvironment, name: string): Logger =>
 async function serve(which: Which): Promise<void> {
   const env = readServerEnvironment();
   const started: RunningServer[] = [];
+  let runtime: RunningRuntime | undefined;
   const logger = loggerFor(env, 'aof');
   const common = {
     dataDir: env.dataDir,
@@ -42,18 +43,17 @@ async function serve(which: Which): Promise<void> {
       );
     }
     if (which !== 'registry') {
-      started.push(
-        await startRuntime({
-          ...common,
-          url: env.runtimeUrl,
-          registryUrl: env.registryUrl,
-          logger: loggerFor(env, 'runtime'),
-          webhooks: { url: env.webhookUrl, secret: env.webhookSecret, allowedHosts: env.webhookAllowedHosts },
-          executor: env.executor,
-          leaseSeconds: env.leaseSeconds,
-          github: { apiUrl: env.githubApiUrl, token: env.githubToken },
-        }),
-      );
+      runtime = await startRuntime({
+        ...common,
+        url: env.runtimeUrl,
+        registryUrl: env.registryUrl,
+        logger: loggerFor(env, 'runtime'),
+        webhooks: { url: env.webhookUrl, secret: env.webhookSecret, allowedHosts: env.webhookAllowedHosts },
+        executor: env.executor,
+        leaseSeconds: env.leaseSeconds,
+        github: { apiUrl: env.githubApiUrl, token: env.githubToken },
+      });
+      started.push(runtime);
     }
   } catch (error) {
     // Whatever did start goes down cleanly (its data dir unlocked) before the error is reported.
@@ -79,6 +79,12 @@ async function serve(which: Which): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // For the person at the keyboard only: a service's log keeps no login code.
+  const link = process.stdout.isTTY ? runtime?.loginLink() : undefined;
+  if (link)
+    process.stdout.write(
+      `\nOpen the dashboard: ${link}\n(a one-time login link, good for two minutes; \`aof dashboard\` prints a new one)\n\n`,
+    );
 }
 
 /** Without AGENT_ORCHESTRATOR_API_TOKEN, the data dir's token (made at the first start): never no token. */
@@ -196,6 +202,21 @@ program
   .command('token revoke <name>', 'Revoke a named token: refused from then on')
   .option('--json', 'Print JSON')
   .action((name: string, opts: Record<string, unknown>) => token('revoke', name, opts));
+
+/** `aof dashboard`: a one-time login link for the dashboard, as the person whose token this is. */
+async function dashboardLink(opts: Record<string, unknown>): Promise<void> {
+  const link = await new Orchestrator({ parent: null }).loginLink();
+  if (opts.json === true) process.stdout.write(`${JSON.stringify(link)}\n`);
+  else
+    process.stdout.write(
+      `${link.url}\n(open it in your browser: it signs you in once, until ${link.expires_at}; the token stays out of the URL)\n`,
+    );
+}
+
+program
+  .command('dashboard', 'Print a one-time login link for the dashboard (good once, for two minutes)')
+  .option('--json', 'Print JSON')
+  .action((opts: Record<string, unknown>) => dashboardLink(opts));
 
 const parsed = asksForHelp(process.argv)
   ? withTrimmedLines(() => program.parse(process.argv, { lazy: true }))

@@ -33,6 +33,7 @@ if [ $# -eq 0 ]; then
     test/runtime/teams.test.ts
     test/mcp/http.test.ts
     test/runtime/executor.test.ts
+    test/runtime/agent-clis.test.ts
     test/bin/restart.test.ts
     test/plugin/plugin.test.ts
     test/bin/words.test.ts

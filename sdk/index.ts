@@ -18,6 +18,7 @@ export {
 export { Agents } from './resources/agents.js';
 export { Approvals } from './resources/approvals.js';
 export { Tokens, type Role, type Token, type TokenCreated } from './resources/tokens.js';
+export { Audit, type AuditEntry, type AuditOutcome, type AuditPage, type AuditQuery } from './resources/audit.js';
 export {
   Schedules,
   type Firing,
@@ -56,5 +57,6 @@ export {
 } from './errors.js';
 export { advise, endedRunAdvice, URL_VARIABLES, type Advice, type AdviceSubject, type ClientTerms } from './advice.js';
 export { formatUsd, formatUsdTicks } from './money.js';
+export { describePrincipal } from './principal.js';
 export { isValidName, NAME_RULE } from './generated/rules.js';
 export type * from './types.js';

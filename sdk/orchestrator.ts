@@ -8,6 +8,7 @@ import { Schedules } from './resources/schedules.js';
 import { Sessions } from './resources/sessions.js';
 import { Triggers } from './resources/triggers.js';
 import { Tokens } from './resources/tokens.js';
+import { Audit } from './resources/audit.js';
 import type { Health, RuntimeInfo } from './types.js';
 
 /**
@@ -28,6 +29,8 @@ export class Orchestrator {
   readonly approvals: Approvals;
   /** People's named tokens, for an admin. */
   readonly tokens: Tokens;
+  /** Who did what: the runtime's audit log (people's credentials only). */
+  readonly audit: Audit;
   /** Sessions started (or resumed) at set times. */
   readonly schedules: Schedules;
   /** Sessions started (or resumed) by signed events. */
@@ -47,6 +50,7 @@ export class Orchestrator {
     this.agents = new Agents(this.#registry);
     this.approvals = new Approvals(this.#runtime);
     this.tokens = new Tokens(this.#runtime);
+    this.audit = new Audit(this.#runtime);
     this.schedules = new Schedules(this.#runtime);
     this.triggers = new Triggers(this.#runtime);
   }
@@ -64,6 +68,19 @@ export class Orchestrator {
   /** Who this client's credential names: a person (with a role) or an agent (its session and run). */
   whoami(): Promise<components['schemas']['Principal']> {
     return data(this.#runtime.GET('/whoami'));
+  }
+
+  /**
+   * A one-time link that signs a browser in to the dashboard as this client's person (its role too),
+   * good once, for two minutes; the token never goes into a URL (`aof dashboard` prints one).
+   */
+  loginLink(): Promise<components['schemas']['LoginLink']> {
+    return data(this.#runtime.POST('/login-links'));
+  }
+
+  /** Ends the dashboard session whose cookie this client sends (the dashboard's sign-out). */
+  async logout(): Promise<void> {
+    await data(this.#runtime.POST('/logout'));
   }
 
   /** Asks both servers; throws (ConnectionError, most likely) when either is not up. */

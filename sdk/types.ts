@@ -101,6 +101,8 @@ export type WorktreeSetup = RegistrySchemas['WorktreeSetup'];
 
 /** A question an agent in approval mode asks before using a tool, and its answer. */
 export type Approval = RuntimeSchemas['Approval'];
+/** Who made a request, or did something: a person (token name, role), an agent (its session, run) or a runner. */
+export type Principal = RuntimeSchemas['Principal'];
 export type ApprovalState = RuntimeSchemas['ApprovalState'];
 export type ApprovalAsk = RuntimeSchemas['ApprovalAsk'];
 export type ApprovalAnswer = RuntimeSchemas['ApprovalAnswer'];

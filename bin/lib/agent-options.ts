@@ -1,16 +1,23 @@
 /** The blueprint settings `ao-create-agent` and `ao-update-agent` take, checked and read alike. */
 import { CliError, listOption, stringOption, type OptionSpec, type Options } from './cli.js';
 import { OUTPUT_SCHEMA_OPTION, readOutputSchema } from './output-schema-option.js';
+import { CLI_NAMES, type CliName } from '../../servers/common/agent-clis.js';
 
 export const PERMISSION_MODES = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
 
 /** The settings options, after -d and -s, which each command words its own way. */
 export const SETTING_OPTIONS: OptionSpec[] = [
   {
+    name: 'cli',
+    type: 'string',
+    value: 'CLI',
+    description: `The agent CLI that runs its sessions: ${CLI_NAMES.join(', ')} (default claude; docs/agent-clis.md)`,
+  },
+  {
     name: 'model',
     type: 'string',
     value: 'MODEL',
-    description: 'Claude model, e.g. sonnet, opus or a full model name',
+    description: 'The model, as its CLI names it, e.g. sonnet or opus (claude), gpt-5 (codex), gemini-2.5-pro',
   },
   {
     name: 'permission-mode',
@@ -50,6 +57,20 @@ export const SETTING_OPTIONS: OptionSpec[] = [
     description: 'With --worktree-setup: how long it may take (default 300)',
   },
   {
+    name: 'warm',
+    type: 'string',
+    value: 'N',
+    description:
+      'Keep N Claude Code processes started for its next sessions (0-16), in the project dir last used: they answer in a tenth of a cold start',
+  },
+  {
+    name: 'warm-after-run',
+    type: 'string',
+    value: 'SECONDS',
+    description:
+      "Keep a process started for a session's follow-up this long after each run (0-3600): a resume skips the start",
+  },
+  {
     name: 'approval',
     type: 'boolean',
     description:
@@ -76,6 +97,7 @@ export const SETTING_OPTIONS: OptionSpec[] = [
 ];
 
 export interface Settings {
+  cli?: CliName;
   model?: string;
   permission_mode?: 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan';
   allowed_tools?: string[];
@@ -85,6 +107,8 @@ export interface Settings {
   worktree?: boolean;
   worktree_setup?: { command: string; timeout_seconds?: number };
   approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow'; ancestors_may_answer?: boolean };
+  warm?: number;
+  warm_after_run?: number;
 }
 
 /** The settings options that were given, checked (the MCP config file read). */
@@ -97,7 +121,12 @@ export async function readSettings(options: Options): Promise<Settings> {
     );
   }
   const model = stringOption(options, 'model');
+  const cli = stringOption(options, 'cli');
+  if (cli !== undefined && !CLI_NAMES.includes(cli as CliName)) {
+    throw new CliError(`--cli must be one of ${CLI_NAMES.join(', ')}, not '${cli}'`, 'usage');
+  }
   return {
+    ...(cli !== undefined ? { cli: cli as CliName } : {}),
     ...(model !== undefined ? { model } : {}),
     ...(permissionMode ? { permission_mode: permissionMode as Settings['permission_mode'] } : {}),
     ...toolList(options, 'allowed-tools', 'allowed_tools'),
@@ -107,7 +136,19 @@ export async function readSettings(options: Options): Promise<Settings> {
     ...(options.worktree ? { worktree: true } : {}),
     ...worktreeSetup(options),
     ...approvalPolicy(options),
+    ...wholeNumber(options, 'warm', 'warm', 16),
+    ...wholeNumber(options, 'warm-after-run', 'warm_after_run', 3600),
   };
+}
+
+/** `--flag N`, a whole number from 0 to `max`, as `field`. */
+function wholeNumber(options: Options, flag: string, field: 'warm' | 'warm_after_run', max: number): Settings {
+  const text = stringOption(options, flag);
+  if (text === undefined) return {};
+  const value = Number(text);
+  if (!(text.trim() !== '' && Number.isInteger(value) && value >= 0 && value <= max))
+    throw new CliError(`--${flag} must be a whole number from 0 to ${max}, not '${text}'`, 'usage');
+  return { [field]: value };
 }
 
 function worktreeSetup(options: Options): Pick<Settings, 'worktree_setup'> {

@@ -1,5 +1,6 @@
 /** What `ao-approvals`, `ao-approve` and `ao-deny` share: how a request reads, and how one is found and answered. */
 import type { Approval, Orchestrator } from '../../sdk/index.js';
+import { describePrincipal } from '../../sdk/principal.js';
 import { clause } from '../../sdk/advice.js';
 import { CliError, NAME_PATTERN, type Context } from './cli.js';
 import { formatToolCall } from './format.js';
@@ -9,8 +10,17 @@ export function describeApproval(approval: Approval, now = Date.now()): string {
   const state =
     approval.state === 'pending'
       ? `pending, expires in ${Math.max(0, Math.round((Date.parse(approval.expires_at) - now) / 1000))} s`
-      : `${approval.state}${approval.answered_by ? ` by ${approval.answered_by.replace('_', ' ')}` : ''}${approval.message ? `: ${approval.message}` : ''}`;
+      : `${approval.state}${answeredBy(approval.answered_by, approval.answerer)}${approval.message ? `: ${approval.message}` : ''}`;
   return `${approval.id}  ${approval.session} (run ${approval.run})  ${formatToolCall(approval.tool, approval.input)}  ${state}`;
+}
+
+/** ` by alice (operator)`, ` by timeout`: who (or what) answered; empty when nobody has. */
+export function answeredBy(
+  by: Approval['answered_by'] | undefined,
+  answerer: Approval['answerer'] | undefined,
+): string {
+  if (answerer) return ` by ${describePrincipal(answerer)}`;
+  return by ? ` by ${by.replace('_', ' ')}` : '';
 }
 
 /** Answers the request with this id, or the oldest pending one of the session with this name. */

@@ -1,5 +1,6 @@
 /** The options of ao-new that place a session in a team: its parent, its callback, its limits. */
 import type { SessionCreate } from '../../sdk/index.js';
+import { AGENT_CREDENTIAL_PREFIX } from '../../servers/common/principal.js';
 import { checkName, CliError, stringOption, type OptionSpec, type Options } from './cli.js';
 
 export const TEAM_OPTIONS: OptionSpec[] = [
@@ -61,8 +62,12 @@ export function teamFields(options: Options): Partial<SessionCreate> {
     if (parent !== undefined) fields.parent = checkName(parent);
   }
   if (options.callback === true) {
-    // The parent defaults to the session this command runs in (its agent's environment).
-    if (fields.parent === null || (fields.parent === undefined && !process.env.AGENT_ORCHESTRATOR_SESSION_NAME))
+    // The parent defaults to the session this command runs in: its agent's environment names it, or
+    // its credential does (an agent on a warm process learns its session only when its run takes it).
+    const inSession =
+      Boolean(process.env.AGENT_ORCHESTRATOR_SESSION_NAME) ||
+      Boolean(process.env.AGENT_ORCHESTRATOR_API_TOKEN?.startsWith(AGENT_CREDENTIAL_PREFIX));
+    if (fields.parent === null || (fields.parent === undefined && !inSession))
       throw new CliError(
         '--callback reports to a parent session: give --parent NAME, or run ao-new from inside a session (an agent that delegates)',
         'usage',

@@ -2,7 +2,8 @@ import { type JSX, render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Orchestrator } from '../../sdk/index.js';
 import { createClient, describe, forgetToken, isUnauthorized, savedToken, saveToken } from './api.js';
-import { ClientContext } from './client-context.js';
+import { type Access as Allowed, accessOf, ClientContext, useAccess } from './client-context.js';
+import { describePrincipal } from '../../sdk/principal.js';
 import { href, useRoute } from './router.js';
 import { Board } from './views/board.js';
 import { SessionView } from './views/session.js';
@@ -15,7 +16,7 @@ import './styles.css';
 
 type Access =
   | { state: 'checking' }
-  | { state: 'ok'; client: Orchestrator }
+  | { state: 'ok'; client: Orchestrator; allowed: Allowed }
   | { state: 'token'; message: string | undefined }
   | { state: 'down'; message: string };
 
@@ -26,7 +27,9 @@ function App() {
     const client = createClient(token);
     try {
       await client.runtimeInfo();
-      setAccess({ state: 'ok', client });
+      // Who this is decides which buttons show; the servers refuse the rest whatever the page shows.
+      const who = await client.whoami().catch(() => undefined);
+      setAccess({ state: 'ok', client, allowed: accessOf(who) });
       return true;
     } catch (error) {
       if (isUnauthorized(error)) {
@@ -72,15 +75,26 @@ function App() {
   }
   if (access.state === 'token') return <TokenGate message={access.message} onSubmit={connect} />;
   return (
-    <ClientContext.Provider value={{ client: access.client, onUnauthorized }}>
+    <ClientContext.Provider value={{ client: access.client, onUnauthorized, access: access.allowed }}>
       <Shell
-        onSignOut={
+        signOut={
           savedToken()
-            ? () => {
-                forgetToken();
-                setAccess({ state: 'token', message: undefined });
+            ? {
+                label: 'Forget token',
+                run: () => {
+                  forgetToken();
+                  setAccess({ state: 'token', message: undefined });
+                },
               }
-            : undefined
+            : {
+                // Signed in with a login link (a cookie): the runtime ends the session.
+                label: 'Sign out',
+                run: () =>
+                  void access.client
+                    .logout()
+                    .catch(() => undefined)
+                    .then(() => connect(null)),
+              }
         }
       />
     </ClientContext.Provider>
@@ -147,12 +161,14 @@ const NAV: Array<[string, string]> = [
   ['runtime', 'Runtime'],
 ];
 
-function Shell(props: { onSignOut: (() => void) | undefined }) {
+function Shell(props: { signOut: { label: string; run: () => void } }) {
   const route = useRoute();
+  const { who, mayAct } = useAccess();
   const [first = '', second] = route;
   let view: JSX.Element;
   if (first === 'sessions' && second) view = <SessionView name={second} />;
-  else if (first === 'new') view = <NewSession />;
+  else if (first === 'new')
+    view = mayAct ? <NewSession /> : <p role="status">You sign in as a viewer: you read, and start no sessions.</p>;
   else if (first === 'blueprints') view = <Blueprints selected={second} />;
   else if (first === 'usage') view = <UsageView />;
   else if (first === 'schedules') view = <SchedulesView selected={second} />;
@@ -167,17 +183,21 @@ function Shell(props: { onSignOut: (() => void) | undefined }) {
           aof
         </a>
         <nav aria-label="Main">
-          {NAV.map(([path, label]) => (
+          {NAV.filter(([path]) => mayAct || path !== 'new').map(([path, label]) => (
             <a href={path ? href(path) : href()} aria-current={current === path ? 'page' : undefined}>
               {label}
             </a>
           ))}
         </nav>
-        {props.onSignOut && (
-          <button type="button" class="link" onClick={props.onSignOut}>
-            Forget token
-          </button>
+        {who && (
+          <span class="muted who" data-testid="signed-in-as">
+            {describePrincipal(who)}
+            {mayAct ? '' : ' · read only'}
+          </span>
         )}
+        <button type="button" class="link" onClick={props.signOut.run}>
+          {props.signOut.label}
+        </button>
       </header>
       <main class="page">{view}</main>
     </>

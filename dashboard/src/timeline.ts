@@ -16,6 +16,8 @@ export type ApprovalItem = {
   input: unknown;
   state: ApprovalState;
   answeredBy: Approval['answered_by'];
+  /** Who answered (a person's answer): the person or an ancestor agent. */
+  answerer?: Approval['answerer'];
   answeredAt: string | undefined;
   message: string | null;
 };
@@ -187,6 +189,7 @@ function fold(items: TimelineItem[], { open, asked }: Timeline, event: SessionEv
       const answer = {
         state: event.data.state,
         answeredBy: event.data.answered_by ?? null,
+        answerer: event.data.answerer ?? null,
         answeredAt: event.at,
         message: event.data.message ?? null,
       };

@@ -181,6 +181,26 @@ export interface components {
             timeout_seconds?: number;
         };
         /**
+         * @description The agent CLI that runs the blueprint's sessions: Claude Code (`claude`, the default), OpenAI's
+         *     Codex CLI, Google's Gemini CLI or OpenCode, each the user's own install, logged in as the user.
+         *     Settings a CLI cannot honour are refused (409 `unsupported`, naming the field); docs/agent-clis.md
+         *     has the table.
+         * @enum {string}
+         */
+        AgentCli: "claude" | "codex" | "gemini" | "opencode";
+        /**
+         * @description How many Claude Code processes the Agent Runtime keeps started and initialised for the
+         *     blueprint's next sessions, in the project dir it was last used in: a new session that takes one
+         *     shows its first answer in a tenth of a cold start. Each idle one holds about 160 MB. Default 0.
+         *     Not for approval mode or worktree sessions (each has a directory of its own).
+         */
+        WarmCount: number;
+        /**
+         * @description Seconds after each run of the blueprint's sessions during which a Claude Code process stays
+         *     started for the session's follow-up (a resume then skips the start). Default 0.
+         */
+        WarmAfterRun: number;
+        /**
          * @description Run the blueprint's sessions in approval mode: every tool use that the permission rules
          *     (`allowed_tools`, `disallowed_tools`, the permission mode) do not settle becomes an approval
          *     request in the Agent Runtime, and the agent waits until a person (or a parent agent) answers it.
@@ -205,6 +225,7 @@ export interface components {
         Agent: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
+            cli?: components["schemas"]["AgentCli"];
             system_prompt?: components["schemas"]["SystemPrompt"];
             mcp_servers?: components["schemas"]["McpServers"];
             model?: components["schemas"]["Model"];
@@ -216,6 +237,8 @@ export interface components {
             worktree?: components["schemas"]["WorktreeDefault"];
             worktree_setup?: components["schemas"]["WorktreeSetup"];
             approval?: components["schemas"]["ApprovalPolicy"];
+            warm?: components["schemas"]["WarmCount"];
+            warm_after_run?: components["schemas"]["WarmAfterRun"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             created_at: string;
@@ -225,6 +248,7 @@ export interface components {
         AgentCreate: {
             name: components["schemas"]["Name"];
             description: components["schemas"]["Description"];
+            cli?: components["schemas"]["AgentCli"];
             system_prompt?: components["schemas"]["SystemPrompt"];
             mcp_servers?: components["schemas"]["McpServers"];
             model?: components["schemas"]["Model"];
@@ -236,11 +260,14 @@ export interface components {
             worktree?: components["schemas"]["WorktreeDefault"];
             worktree_setup?: components["schemas"]["WorktreeSetup"];
             approval?: components["schemas"]["ApprovalPolicy"];
+            warm?: components["schemas"]["WarmCount"];
+            warm_after_run?: components["schemas"]["WarmAfterRun"];
             status?: components["schemas"]["AgentStatus"];
         };
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
         AgentUpdate: {
             description?: components["schemas"]["Description"];
+            cli?: components["schemas"]["AgentCli"] | null;
             system_prompt?: components["schemas"]["SystemPrompt"] | null;
             mcp_servers?: components["schemas"]["McpServers"] | null;
             model?: components["schemas"]["Model"] | null;
@@ -252,6 +279,8 @@ export interface components {
             worktree?: components["schemas"]["WorktreeDefault"] | null;
             worktree_setup?: components["schemas"]["WorktreeSetup"] | null;
             approval?: components["schemas"]["ApprovalPolicy"] | null;
+            warm?: components["schemas"]["WarmCount"] | null;
+            warm_after_run?: components["schemas"]["WarmAfterRun"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
         Health: {
@@ -272,6 +301,8 @@ export interface components {
             status: number;
             detail?: string;
             instance?: string;
+            /** @description For a refusal (`forbidden`, `out-of-scope`), the operationId refused, e.g. `createSession` */
+            operation?: string;
             /** @description One entry per offending field */
             errors?: {
                 /** @description Where: `body.name`, `query.limit`, `path.name`, `header.authorization` */
@@ -315,6 +346,7 @@ export interface components {
          *     - `github-unavailable` [502]: GitHub's API did not answer, or failed
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
+         *     - `unsupported` [409]: the blueprint's agent CLI cannot do what was asked (fork on Gemini CLI, approval mode on any CLI but claude, a tool list it cannot apply); `errors` names the field
          *     - `payload-too-large` [413]: the request body is over the limit
          *     - `unsupported-media-type` [415]: the body is not `application/json`
          *     - `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory
@@ -330,13 +362,14 @@ export interface components {
          *     - `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)
          *     - `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's
          *     - `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes
+         *     - `login-link-invalid` [403]: the dashboard login link is unknown, used already, or expired; ask for a new one (`aof dashboard`)
          *     - `schedule-not-found` [404]: no schedule by that name
          *     - `schedule-exists` [409]: a schedule by that name exists
          *     - `trigger-not-found` [404]: no trigger by that name
          *     - `trigger-exists` [409]: a trigger by that name exists
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable" | "login-link-invalid" | "unsupported";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

@@ -127,6 +127,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first (people only)
+         * @description One entry per write made to the runtime by a person or an agent (every operation but reads and
+         *     the runner endpoints, which report what runs do): who (`principal`), what (`operation`, in
+         *     words as `action`), on what (`session`, `target`), when, and how it ended (`outcome`,
+         *     `status`). Refused attempts are kept too. No request body is kept (prompts, tokens, answers
+         *     stay out). Follow `next_cursor` until it is null. Entries older than `before` go with
+         *     `POST /sessions/prune` (`ao-clean --before`); `DELETE /sessions` leaves them.
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/login-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time link that signs a browser in to the dashboard as the caller (people only)
+         * @description The link holds a short-lived code, good once: opening it (`GET /login`) gives the browser a
+         *     session cookie (HttpOnly, SameSite=Strict, Secure over https) with the caller's role, and
+         *     sends it on to the dashboard. The token itself never goes into a URL. `aof dashboard` prints one.
+         */
+        post: operations["createLoginLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Signs the browser in with a login link's code, once, and sends it to the dashboard */
+        get: operations["useLoginLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends the browser's dashboard session (its cookie is cleared and no longer accepted) */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -982,11 +1063,7 @@ export interface components {
             };
             /** @description The agent CLI and its settings, from the session's blueprint (applied on every run) */
             agent: {
-                /**
-                 * @description Which agent CLI runs the run
-                 * @enum {string}
-                 */
-                cli: "claude";
+                cli: components["schemas"]["AgentCli"];
                 system_prompt: components["schemas"]["SystemPrompt"] | null;
                 model: components["schemas"]["Model"] | null;
                 /** @description Null for the executor's default (in approval mode, `default`) */
@@ -1016,6 +1093,16 @@ export interface components {
             };
             /** @description The session's limits; the runtime enforces them from the run's reports */
             limits: components["schemas"]["Limits"] | null;
+            /**
+             * @description What the executor keeps warm for the session's blueprint (Claude Code started ahead, for the
+             *     blueprint's next sessions and for this session's follow-up). An executor may ignore it (it then
+             *     starts every run cold); absent: nothing.
+             */
+            warm?: {
+                blueprint: components["schemas"]["Name"] | null;
+                count: components["schemas"]["WarmCount"];
+                after_run_seconds: components["schemas"]["WarmAfterRun"];
+            };
         };
         /**
          * @description Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN
@@ -1030,6 +1117,39 @@ export interface components {
             /** @description An agent's run */
             run?: number;
         };
+        /**
+         * @description `done`: it succeeded (2xx); `refused`: the caller may not (401, 403); `failed`: any other error
+         * @enum {string}
+         */
+        AuditOutcome: "done" | "refused" | "failed";
+        AuditEntry: {
+            id: string;
+            at: components["schemas"]["Timestamp"];
+            principal: components["schemas"]["Principal"];
+            /** @description The operationId, e.g. `deleteSession` */
+            operation: string;
+            /** @description The operation in words, e.g. `delete sessions` */
+            action: string;
+            /** @description The session it was about (an approval request's session too), if any */
+            session: components["schemas"]["Name"] | null;
+            /** @description What it was done to, when not a session (an approval request's id, a token's name) */
+            target: string | null;
+            outcome: components["schemas"]["AuditOutcome"];
+            /** @description The HTTP status it was answered with */
+            status: number;
+        };
+        AuditPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
+        };
+        LoginLink: {
+            /** @description Open it in a browser once, before `expires_at` */
+            url: string;
+            expires_at: components["schemas"]["Timestamp"];
+        };
+        /** @description Who did it (a person, or an agent), as `GET /whoami` names them; null when nobody asked (a limit, the runtime) or before this was recorded */
+        Actor: components["schemas"]["Principal"] | null;
         /**
          * @description A person's role (`admin`, `operator`, `viewer`), or `runner`: a token for `aof runner`, good only
          *     for the runner endpoints (claims, heartbeats, reports).
@@ -1432,6 +1552,8 @@ export interface components {
             duration_ms: number | null;
             /** @description The runner that runs or ran it (its name, and its host when it said), once claimed */
             runner?: string | null;
+            /** @description Who asked for the run's stop (absent when nobody did; null when a limit stopped it) */
+            stopped_by?: components["schemas"]["Actor"];
         };
         /** @description Sums over the session's runs */
         Totals: {
@@ -1448,6 +1570,7 @@ export interface components {
         /** @description The blueprint's settings as they were when the session was created; applied on every run. */
         Blueprint: {
             name: components["schemas"]["Name"];
+            cli?: components["schemas"]["AgentCli"];
             system_prompt?: components["schemas"]["SystemPrompt"];
             mcp_servers?: components["schemas"]["McpServers"];
             model?: components["schemas"]["Model"];
@@ -1456,6 +1579,8 @@ export interface components {
             disallowed_tools?: components["schemas"]["ToolList"];
             limits?: components["schemas"]["Limits"];
             approval?: components["schemas"]["ApprovalPolicy"];
+            warm?: components["schemas"]["WarmCount"];
+            warm_after_run?: components["schemas"]["WarmAfterRun"];
         };
         Session: {
             name: components["schemas"]["Name"];
@@ -1485,6 +1610,8 @@ export interface components {
             /** @description Set when the session works in a git worktree of its own (`project_dir` is then inside it). */
             worktree?: components["schemas"]["Worktree"] | null;
             runner_tags?: components["schemas"]["Name"][];
+            /** @description Who started the session (or forked it); null for sessions made before this was recorded */
+            created_by?: components["schemas"]["Actor"];
         };
         /** @description Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent. */
         PruneRequest: {
@@ -1527,6 +1654,7 @@ export interface components {
             worktree?: components["schemas"]["WorktreeSummary"] | null;
             /** @description The session it was forked from, if any */
             forked_from?: components["schemas"]["Name"];
+            created_by?: components["schemas"]["Actor"];
         };
         WorktreeSummary: {
             branch: string;
@@ -1540,6 +1668,7 @@ export interface components {
             ended_at: components["schemas"]["Timestamp"] | null;
             /** @description Why the run failed or stopped, cut to 500 characters */
             error: string | null;
+            stopped_by?: components["schemas"]["Actor"];
         };
         SessionStatus: {
             name: components["schemas"]["Name"];
@@ -1572,11 +1701,16 @@ export interface components {
             state: components["schemas"]["RunState"] | null;
             run?: number;
             at: components["schemas"]["Timestamp"];
+            /** @description Who made the change, for `created` and `deleted` (the latter is the session's `deleted_by`) */
+            by?: components["schemas"]["Principal"];
         };
         /** @enum {string} */
         EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup" | "output_retry";
         SessionStartData: {
             claude_session_id?: string;
+            cli?: components["schemas"]["AgentCli"];
+            /** @description The agent CLI's own id of the conversation (Codex's thread, OpenCode's session); it becomes the session's `claude_session_id` */
+            cli_session_id?: string;
             model?: string;
             cwd?: string;
             permission_mode?: string;
@@ -1628,6 +1762,7 @@ export interface components {
             tool?: string;
             state: components["schemas"]["ApprovalState"];
             answered_by?: components["schemas"]["ApprovalAnsweredBy"];
+            answerer?: components["schemas"]["Actor"];
             message?: string | null;
         };
         /** @description The blueprint's `worktree_setup` command, run in a new worktree before the first run */
@@ -1680,6 +1815,8 @@ export interface components {
             expires_at: components["schemas"]["Timestamp"];
             answered_at: components["schemas"]["Timestamp"] | null;
             answered_by: components["schemas"]["ApprovalAnsweredBy"];
+            /** @description Who answered, when `answered_by` is `person`: the person (token name, role) or the ancestor agent (its session) */
+            answerer?: components["schemas"]["Actor"];
             /** @description What the model was told with a denial */
             message: string | null;
         };
@@ -1861,6 +1998,27 @@ export interface components {
                 run_duration_seconds: components["schemas"]["Quantiles"];
                 time_to_first_event_seconds: components["schemas"]["Quantiles"];
             };
+            /**
+             * @description This runtime's warm Claude Code processes (started before their runs, to answer in a tenth
+             *     of a cold start), per key: everything fixed when Claude Code starts (the binary, the project
+             *     dir, the blueprint's flags, the environment, the conversation a follow-up continues). Absent
+             *     when this runtime runs no agents itself or keeps none warm.
+             */
+            warm_pool?: components["schemas"]["WarmPoolKey"][];
+        };
+        WarmPoolKey: {
+            /** @description A hash of what is fixed at start */
+            key: string;
+            /** @description What it is for: the blueprint, the project dir, the session a follow-up resumes */
+            label: string;
+            /** @description Started and waiting for a run */
+            warm: number;
+            /** @description Taken by runs that are still running */
+            taken: number;
+            /** @description Runs that started on a warm process */
+            hits: number;
+            /** @description Runs of this key that started cold */
+            misses: number;
         };
         /** @description The median and the 90th percentile (nearest rank) of `count` values; null when there are none. */
         Quantiles: {
@@ -1879,6 +2037,8 @@ export interface components {
             status: number;
             detail?: string;
             instance?: string;
+            /** @description For a refusal (`forbidden`, `out-of-scope`), the operationId refused, e.g. `createSession` */
+            operation?: string;
             /** @description One entry per offending field */
             errors?: {
                 /** @description Where: `body.name`, `query.limit`, `path.name`, `header.authorization` */
@@ -1922,6 +2082,7 @@ export interface components {
          *     - `github-unavailable` [502]: GitHub's API did not answer, or failed
          *     - `approval-answered` [409]: the approval request was already answered (or cancelled)
          *     - `conflict` [409]: the resource is in another state than this request needs
+         *     - `unsupported` [409]: the blueprint's agent CLI cannot do what was asked (fork on Gemini CLI, approval mode on any CLI but claude, a tool list it cannot apply); `errors` names the field
          *     - `payload-too-large` [413]: the request body is over the limit
          *     - `unsupported-media-type` [415]: the body is not `application/json`
          *     - `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory
@@ -1937,13 +2098,14 @@ export interface components {
          *     - `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)
          *     - `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's
          *     - `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes
+         *     - `login-link-invalid` [403]: the dashboard login link is unknown, used already, or expired; ask for a new one (`aof dashboard`)
          *     - `schedule-not-found` [404]: no schedule by that name
          *     - `schedule-exists` [409]: a schedule by that name exists
          *     - `trigger-not-found` [404]: no trigger by that name
          *     - `trigger-exists` [409]: a trigger by that name exists
          * @enum {string}
          */
-        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable";
+        ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable" | "login-link-invalid" | "unsupported";
         /**
          * @description Exactly one of `cron` and `every`. Exactly one target: `session` (resume that session) or a new
          *     session each firing (`agent`, `session_name`, `project_dir`, `worktree`, `parent`, `limits`).
@@ -2115,6 +2277,14 @@ export interface components {
          *     not. A schema that is not valid JSON Schema is refused (422 naming the field).
          */
         OutputSchema: Record<string, unknown>;
+        /**
+         * @description The agent CLI that runs the blueprint's sessions: Claude Code (`claude`, the default), OpenAI's
+         *     Codex CLI, Google's Gemini CLI or OpenCode, each the user's own install, logged in as the user.
+         *     Settings a CLI cannot honour are refused (409 `unsupported`, naming the field); docs/agent-clis.md
+         *     has the table.
+         * @enum {string}
+         */
+        AgentCli: "claude" | "codex" | "gemini" | "opencode";
         SystemPrompt: string;
         StringMap: {
             [key: string]: string;
@@ -2164,6 +2334,18 @@ export interface components {
              */
             ancestors_may_answer?: boolean;
         };
+        /**
+         * @description How many Claude Code processes the Agent Runtime keeps started and initialised for the
+         *     blueprint's next sessions, in the project dir it was last used in: a new session that takes one
+         *     shows its first answer in a tenth of a cold start. Each idle one holds about 160 MB. Default 0.
+         *     Not for approval mode or worktree sessions (each has a directory of its own).
+         */
+        WarmCount: number;
+        /**
+         * @description Seconds after each run of the blueprint's sessions during which a Claude Code process stays
+         *     started for the session's follow-up (a resume then skips the start). Default 0.
+         */
+        WarmAfterRun: number;
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */
@@ -2343,6 +2525,105 @@ export interface operations {
                 content?: never;
             };
             404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The `next_cursor` of the previous page (opaque) */
+                cursor?: string;
+                /** @description Only what this principal did (a person's token name, `admin`, or an agent's session) */
+                principal?: string;
+                /** @description Only what people (`person`) or agents (`agent`) did */
+                kind?: "person" | "agent" | "runner";
+                /** @description Only what was done to this session (or its approval requests) */
+                session?: components["schemas"]["Name"];
+                /** @description Only this operation (an operationId of this contract, e.g. `deleteSession`) */
+                operation?: string;
+                outcome?: components["schemas"]["AuditOutcome"];
+                /** @description Only entries at or after this time */
+                since?: components["schemas"]["Timestamp"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createLoginLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginLink"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    useLoginLink: {
+        parameters: {
+            query: {
+                code: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in (a session cookie is set); on to the dashboard */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             default: components["responses"]["Problem"];
         };
     };

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
-import { contractRouter, ContractViolation, type Authorize, type Handlers } from './operations.js';
+import { contractRouter, ContractViolation, type AfterOperation, type Authorize, type Handlers } from './operations.js';
 import { HttpProblem } from './problem.js';
 import { securityGuard, type SecurityOptions } from './security.js';
 import type { OpenApiDocument } from './openapi-document.js';
@@ -20,6 +20,8 @@ export interface AppOptions<Ops> {
   security: SecurityOptions;
   /** Who may make which request (the caller is `principalOf(input.ctx)`); everyone may when absent. */
   authorize?: Authorize;
+  /** Told of every routed request once handled (the runtime's audit log). */
+  afterOperation?: AfterOperation;
   logger: Logger;
   /** Counts requests by operation and status, with their latency. */
   metrics?: ServerMetrics | undefined;
@@ -33,7 +35,14 @@ export interface AppOptions<Ops> {
 export function createApp<Ops>(options: AppOptions<Ops>): Koa {
   const document: OpenApiDocument = options.api === 'registry' ? registryDocument : runtimeDocument;
   const app = new Koa();
-  const router = contractRouter<Ops>(options.api, document, contract, options.handlers, options.authorize);
+  const router = contractRouter<Ops>(
+    options.api,
+    document,
+    contract,
+    options.handlers,
+    options.authorize,
+    options.afterOperation,
+  );
 
   app.use(observeRequests(options.logger, options.metrics, options.tracing));
   app.use(problemResponses(options.logger));

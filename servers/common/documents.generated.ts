@@ -524,6 +524,28 @@ export const registryDocument: OpenApiDocument = {
           }
         }
       },
+      "AgentCli": {
+        "type": "string",
+        "enum": [
+          "claude",
+          "codex",
+          "gemini",
+          "opencode"
+        ],
+        "description": "The agent CLI that runs the blueprint's sessions: Claude Code (`claude`, the default), OpenAI's\nCodex CLI, Google's Gemini CLI or OpenCode, each the user's own install, logged in as the user.\nSettings a CLI cannot honour are refused (409 `unsupported`, naming the field); docs/agent-clis.md\nhas the table.\n"
+      },
+      "WarmCount": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 16,
+        "description": "How many Claude Code processes the Agent Runtime keeps started and initialised for the\nblueprint's next sessions, in the project dir it was last used in: a new session that takes one\nshows its first answer in a tenth of a cold start. Each idle one holds about 160 MB. Default 0.\nNot for approval mode or worktree sessions (each has a directory of its own).\n"
+      },
+      "WarmAfterRun": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 3600,
+        "description": "Seconds after each run of the blueprint's sessions during which a Claude Code process stays\nstarted for the session's follow-up (a resume then skips the start). Default 0.\n"
+      },
       "ApprovalPolicy": {
         "type": "object",
         "additionalProperties": false,
@@ -572,6 +594,9 @@ export const registryDocument: OpenApiDocument = {
           "description": {
             "$ref": "#/components/schemas/Description"
           },
+          "cli": {
+            "$ref": "#/components/schemas/AgentCli"
+          },
           "system_prompt": {
             "$ref": "#/components/schemas/SystemPrompt"
           },
@@ -604,6 +629,12 @@ export const registryDocument: OpenApiDocument = {
           },
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
+          },
+          "warm": {
+            "$ref": "#/components/schemas/WarmCount"
+          },
+          "warm_after_run": {
+            "$ref": "#/components/schemas/WarmAfterRun"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -632,6 +663,9 @@ export const registryDocument: OpenApiDocument = {
           "description": {
             "$ref": "#/components/schemas/Description"
           },
+          "cli": {
+            "$ref": "#/components/schemas/AgentCli"
+          },
           "system_prompt": {
             "$ref": "#/components/schemas/SystemPrompt"
           },
@@ -665,6 +699,12 @@ export const registryDocument: OpenApiDocument = {
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
           },
+          "warm": {
+            "$ref": "#/components/schemas/WarmCount"
+          },
+          "warm_after_run": {
+            "$ref": "#/components/schemas/WarmAfterRun"
+          },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
           }
@@ -678,6 +718,16 @@ export const registryDocument: OpenApiDocument = {
         "properties": {
           "description": {
             "$ref": "#/components/schemas/Description"
+          },
+          "cli": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/AgentCli"
+              },
+              {
+                "type": "null"
+              }
+            ]
           },
           "system_prompt": {
             "oneOf": [
@@ -789,6 +839,26 @@ export const registryDocument: OpenApiDocument = {
               }
             ]
           },
+          "warm": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WarmCount"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "warm_after_run": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WarmAfterRun"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
           }
@@ -846,6 +916,10 @@ export const registryDocument: OpenApiDocument = {
           "instance": {
             "type": "string"
           },
+          "operation": {
+            "type": "string",
+            "description": "For a refusal (`forbidden`, `out-of-scope`), the operationId refused, e.g. `createSession`"
+          },
           "errors": {
             "type": "array",
             "description": "One entry per offending field",
@@ -870,7 +944,7 @@ export const registryDocument: OpenApiDocument = {
       },
       "ProblemCode": {
         "type": "string",
-        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `remote-not-found` [422]: the session's repository has no git remote by that name\n- `push-refused` [409]: the remote refused the push of the session's branch (git's words say why)\n- `github-not-configured` [409]: the runtime has no GitHub token (AGENT_ORCHESTRATOR_GITHUB_TOKEN)\n- `pull-request-refused` [409]: GitHub refused to open the pull request (its words say why)\n- `github-unavailable` [502]: GitHub's API did not answer, or failed\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's\n- `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes\n- `schedule-not-found` [404]: no schedule by that name\n- `schedule-exists` [409]: a schedule by that name exists\n- `trigger-not-found` [404]: no trigger by that name\n- `trigger-exists` [409]: a trigger by that name exists\n",
+        "description": "The kinds of problem both servers answer with, as the `<code>` of a problem's `type`\n(`urn:aof:problem:<code>`). HTTP status in brackets.\n- `invalid-request` [400]: a field is missing, of the wrong type or out of range (`errors` names it)\n- `unauthorized` [401]: the bearer token is missing or wrong (AGENT_ORCHESTRATOR_API_TOKEN)\n- `forbidden-host` [403]: the `Host` header is not this server (DNS rebinding guard)\n- `forbidden-origin` [403]: a browser request from an origin not allowed (AGENT_ORCHESTRATOR_ALLOWED_ORIGINS)\n- `forbidden` [403]: refused for another reason\n- `out-of-scope` [403]: the caller is an agent, and this is outside its scope (its own session and its descendants); `detail` says what was refused and why\n- `not-found` [404]: no such route\n- `session-not-found` [404]: no session by that name\n- `agent-not-found` [404, or 422 when a session names it]: no blueprint by that name\n- `approval-not-found` [404]: no approval request by that id\n- `method-not-allowed` [405]: the route exists, the method does not\n- `session-exists` [409]: a session by that name exists; resume it or pick another name\n- `agent-exists` [409]: a blueprint by that name exists\n- `session-busy` [409]: the session's last run is queued or running; wait for it or stop it\n- `session-not-ended` [409]: the session's last run has not ended, so it has no result yet\n- `run-not-last` [409]: events were sent for a run that is not the session's last\n- `run-ended` [409]: events were sent for a run that has already ended\n- `no-conversation` [409]: the session has no Claude Code conversation yet, so there is nothing to fork\n- `branch-exists` [409]: the git branch `aof/<session>` for a new worktree exists already\n- `run-ended` [409]: events were sent for a run that has already ended, or its agent asked after it ended\n- `no-worktree` [409]: the session has no git worktree of its own (created without `worktree`), or it is gone\n- `file-not-found` [404]: the file is not among the session's changes\n- `branch-not-found` [422]: no local branch by that name in the session's repository\n- `branch-checked-out` [409]: the branch is checked out in a working tree, which a merge into it would leave stale\n- `merge-conflict` [409]: the session's branch conflicts with the target branch; nothing was changed\n- `nothing-to-merge` [409]: the target branch has everything the session's branch holds already\n- `remote-not-found` [422]: the session's repository has no git remote by that name\n- `push-refused` [409]: the remote refused the push of the session's branch (git's words say why)\n- `github-not-configured` [409]: the runtime has no GitHub token (AGENT_ORCHESTRATOR_GITHUB_TOKEN)\n- `pull-request-refused` [409]: GitHub refused to open the pull request (its words say why)\n- `github-unavailable` [502]: GitHub's API did not answer, or failed\n- `approval-answered` [409]: the approval request was already answered (or cancelled)\n- `conflict` [409]: the resource is in another state than this request needs\n- `unsupported` [409]: the blueprint's agent CLI cannot do what was asked (fork on Gemini CLI, approval mode on any CLI but claude, a tool list it cannot apply); `errors` names the field\n- `payload-too-large` [413]: the request body is over the limit\n- `unsupported-media-type` [415]: the body is not `application/json`\n- `project-dir-invalid` [422]: `project_dir` is not an absolute path of an existing directory\n- `agent-inactive` [422]: the blueprint is inactive; activate it first\n- `parent-not-found` [422]: the session named as `parent` does not exist\n- `parent-cycle` [422]: the session would be its own ancestor (it names itself as `parent`)\n- `webhook-not-allowed` [422]: the session's `webhook_url` is, or resolves to, a loopback, private, link-local or other non-public address not in AGENT_ORCHESTRATOR_WEBHOOK_ALLOWED_HOSTS (or does not resolve)\n- `unprocessable` [422]: the request is well-formed but cannot be done\n- `internal-error` [500]: the server failed; see its log\n- `registry-unavailable` [503]: the Agent Runtime cannot reach the Agent Registry\n- `database-unavailable` [503]: the server cannot reach its PostgreSQL database right now; retry shortly\n- `service-unavailable` [503]: the server cannot answer now\n- `lease-lost` [409]: the runner no longer holds the run's lease (it expired, or the run was given to another attempt)\n- `runner-version` [409]: the runner is from before RunSpecs (it names no `run_spec_versions`) and its aof version is not the runtime's\n- `run-spec-version` [409]: the runner does not know the version of the RunSpecs the runtime writes\n- `login-link-invalid` [403]: the dashboard login link is unknown, used already, or expired; ask for a new one (`aof dashboard`)\n- `schedule-not-found` [404]: no schedule by that name\n- `schedule-exists` [409]: a schedule by that name exists\n- `trigger-not-found` [404]: no trigger by that name\n- `trigger-exists` [409]: a trigger by that name exists\n",
         "enum": [
           "invalid-request",
           "unauthorized",
@@ -922,7 +996,9 @@ export const registryDocument: OpenApiDocument = {
           "push-refused",
           "github-not-configured",
           "pull-request-refused",
-          "github-unavailable"
+          "github-unavailable",
+          "login-link-invalid",
+          "unsupported"
         ]
       }
     }
@@ -1168,6 +1244,197 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "404": {
             "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/audit": {
+      "get": {
+        "operationId": "listAudit",
+        "tags": [
+          "health"
+        ],
+        "summary": "The audit log, newest first (people only)",
+        "description": "One entry per write made to the runtime by a person or an agent (every operation but reads and\nthe runner endpoints, which report what runs do): who (`principal`), what (`operation`, in\nwords as `action`), on what (`session`, `target`), when, and how it ended (`outcome`,\n`status`). Refused attempts are kept too. No request body is kept (prompts, tokens, answers\nstay out). Follow `next_cursor` until it is null. Entries older than `before` go with\n`POST /sessions/prune` (`ao-clean --before`); `DELETE /sessions` leaves them.\n",
+        "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500,
+              "default": 100
+            }
+          },
+          {
+            "name": "cursor",
+            "in": "query",
+            "required": false,
+            "description": "The `next_cursor` of the previous page (opaque)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 400
+            }
+          },
+          {
+            "name": "principal",
+            "in": "query",
+            "required": false,
+            "description": "Only what this principal did (a person's token name, `admin`, or an agent's session)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 200
+            }
+          },
+          {
+            "name": "kind",
+            "in": "query",
+            "required": false,
+            "description": "Only what people (`person`) or agents (`agent`) did",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "person",
+                "agent",
+                "runner"
+              ]
+            }
+          },
+          {
+            "name": "session",
+            "in": "query",
+            "required": false,
+            "description": "Only what was done to this session (or its approval requests)",
+            "schema": {
+              "$ref": "#/components/schemas/Name"
+            }
+          },
+          {
+            "name": "operation",
+            "in": "query",
+            "required": false,
+            "description": "Only this operation (an operationId of this contract, e.g. `deleteSession`)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 100
+            }
+          },
+          {
+            "name": "outcome",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "$ref": "#/components/schemas/AuditOutcome"
+            }
+          },
+          {
+            "name": "since",
+            "in": "query",
+            "required": false,
+            "description": "Only entries at or after this time",
+            "schema": {
+              "$ref": "#/components/schemas/Timestamp"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of entries",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AuditPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/login-links": {
+      "post": {
+        "operationId": "createLoginLink",
+        "tags": [
+          "health"
+        ],
+        "summary": "A one-time link that signs a browser in to the dashboard as the caller (people only)",
+        "description": "The link holds a short-lived code, good once: opening it (`GET /login`) gives the browser a\nsession cookie (HttpOnly, SameSite=Strict, Secure over https) with the caller's role, and\nsends it on to the dashboard. The token itself never goes into a URL. `aof dashboard` prints one.\n",
+        "responses": {
+          "201": {
+            "description": "The link",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/LoginLink"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/login": {
+      "get": {
+        "operationId": "useLoginLink",
+        "tags": [
+          "health"
+        ],
+        "summary": "Signs the browser in with a login link's code, once, and sends it to the dashboard",
+        "security": [
+          {}
+        ],
+        "parameters": [
+          {
+            "name": "code",
+            "in": "query",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 200
+            }
+          }
+        ],
+        "responses": {
+          "303": {
+            "description": "Signed in (a session cookie is set); on to the dashboard"
+          },
+          "403": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/logout": {
+      "post": {
+        "operationId": "logout",
+        "tags": [
+          "health"
+        ],
+        "summary": "Ends the browser's dashboard session (its cookie is cleared and no longer accepted)",
+        "responses": {
+          "204": {
+            "description": "Signed out"
           },
           "default": {
             "$ref": "#/components/responses/Problem"
@@ -3360,11 +3627,7 @@ export const runtimeDocument: OpenApiDocument = {
             "description": "The agent CLI and its settings, from the session's blueprint (applied on every run)",
             "properties": {
               "cli": {
-                "type": "string",
-                "enum": [
-                  "claude"
-                ],
-                "description": "Which agent CLI runs the run"
+                "$ref": "registry.yaml#/components/schemas/AgentCli"
               },
               "system_prompt": {
                 "oneOf": [
@@ -3451,6 +3714,34 @@ export const runtimeDocument: OpenApiDocument = {
               }
             ],
             "description": "The session's limits; the runtime enforces them from the run's reports"
+          },
+          "warm": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "blueprint",
+              "count",
+              "after_run_seconds"
+            ],
+            "description": "What the executor keeps warm for the session's blueprint (Claude Code started ahead, for the\nblueprint's next sessions and for this session's follow-up). An executor may ignore it (it then\nstarts every run cold); absent: nothing.\n",
+            "properties": {
+              "blueprint": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/Name"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              },
+              "count": {
+                "$ref": "registry.yaml#/components/schemas/WarmCount"
+              },
+              "after_run_seconds": {
+                "$ref": "registry.yaml#/components/schemas/WarmAfterRun"
+              }
+            }
           }
         }
       },
@@ -3485,6 +3776,125 @@ export const runtimeDocument: OpenApiDocument = {
             "description": "An agent's run"
           }
         }
+      },
+      "AuditOutcome": {
+        "type": "string",
+        "enum": [
+          "done",
+          "refused",
+          "failed"
+        ],
+        "description": "`done`: it succeeded (2xx); `refused`: the caller may not (401, 403); `failed`: any other error"
+      },
+      "AuditEntry": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "id",
+          "at",
+          "principal",
+          "operation",
+          "action",
+          "session",
+          "target",
+          "outcome",
+          "status"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "at": {
+            "$ref": "#/components/schemas/Timestamp"
+          },
+          "principal": {
+            "$ref": "#/components/schemas/Principal"
+          },
+          "operation": {
+            "type": "string",
+            "description": "The operationId, e.g. `deleteSession`"
+          },
+          "action": {
+            "type": "string",
+            "description": "The operation in words, e.g. `delete sessions`"
+          },
+          "session": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Name"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The session it was about (an approval request's session too), if any"
+          },
+          "target": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "What it was done to, when not a session (an approval request's id, a token's name)"
+          },
+          "outcome": {
+            "$ref": "#/components/schemas/AuditOutcome"
+          },
+          "status": {
+            "type": "integer",
+            "description": "The HTTP status it was answered with"
+          }
+        }
+      },
+      "AuditPage": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "entries",
+          "next_cursor"
+        ],
+        "properties": {
+          "entries": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/AuditEntry"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Pass as `cursor` for the next page; null on the last page"
+          }
+        }
+      },
+      "LoginLink": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "url",
+          "expires_at"
+        ],
+        "properties": {
+          "url": {
+            "type": "string",
+            "description": "Open it in a browser once, before `expires_at`"
+          },
+          "expires_at": {
+            "$ref": "#/components/schemas/Timestamp"
+          }
+        }
+      },
+      "Actor": {
+        "description": "Who did it (a person, or an agent), as `GET /whoami` names them; null when nobody asked (a limit, the runtime) or before this was recorded",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/Principal"
+          },
+          {
+            "type": "null"
+          }
+        ]
       },
       "Role": {
         "type": "string",
@@ -4727,6 +5137,10 @@ export const runtimeDocument: OpenApiDocument = {
               "null"
             ],
             "description": "The runner that runs or ran it (its name, and its host when it said), once claimed"
+          },
+          "stopped_by": {
+            "$ref": "#/components/schemas/Actor",
+            "description": "Who asked for the run's stop (absent when nobody did; null when a limit stopped it)"
           }
         }
       },
@@ -4781,6 +5195,9 @@ export const runtimeDocument: OpenApiDocument = {
           "name": {
             "$ref": "#/components/schemas/Name"
           },
+          "cli": {
+            "$ref": "registry.yaml#/components/schemas/AgentCli"
+          },
           "system_prompt": {
             "$ref": "registry.yaml#/components/schemas/SystemPrompt"
           },
@@ -4804,6 +5221,12 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "approval": {
             "$ref": "registry.yaml#/components/schemas/ApprovalPolicy"
+          },
+          "warm": {
+            "$ref": "registry.yaml#/components/schemas/WarmCount"
+          },
+          "warm_after_run": {
+            "$ref": "registry.yaml#/components/schemas/WarmAfterRun"
           }
         }
       },
@@ -4951,6 +5374,10 @@ export const runtimeDocument: OpenApiDocument = {
             "items": {
               "$ref": "#/components/schemas/Name"
             }
+          },
+          "created_by": {
+            "$ref": "#/components/schemas/Actor",
+            "description": "Who started the session (or forked it); null for sessions made before this was recorded"
           }
         }
       },
@@ -5126,6 +5553,9 @@ export const runtimeDocument: OpenApiDocument = {
           "forked_from": {
             "$ref": "#/components/schemas/Name",
             "description": "The session it was forked from, if any"
+          },
+          "created_by": {
+            "$ref": "#/components/schemas/Actor"
           }
         }
       },
@@ -5194,6 +5624,9 @@ export const runtimeDocument: OpenApiDocument = {
             ],
             "maxLength": 500,
             "description": "Why the run failed or stopped, cut to 500 characters"
+          },
+          "stopped_by": {
+            "$ref": "#/components/schemas/Actor"
           }
         }
       },
@@ -5306,6 +5739,10 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "at": {
             "$ref": "#/components/schemas/Timestamp"
+          },
+          "by": {
+            "$ref": "#/components/schemas/Principal",
+            "description": "Who made the change, for `created` and `deleted` (the latter is the session's `deleted_by`)"
           }
         }
       },
@@ -5329,6 +5766,14 @@ export const runtimeDocument: OpenApiDocument = {
         "properties": {
           "claude_session_id": {
             "type": "string"
+          },
+          "cli": {
+            "$ref": "registry.yaml#/components/schemas/AgentCli"
+          },
+          "cli_session_id": {
+            "type": "string",
+            "maxLength": 200,
+            "description": "The agent CLI's own id of the conversation (Codex's thread, OpenCode's session); it becomes the session's `claude_session_id`"
           },
           "model": {
             "type": "string"
@@ -5509,6 +5954,9 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "answered_by": {
             "$ref": "#/components/schemas/ApprovalAnsweredBy"
+          },
+          "answerer": {
+            "$ref": "#/components/schemas/Actor"
           },
           "message": {
             "type": [
@@ -5703,6 +6151,10 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "answered_by": {
             "$ref": "#/components/schemas/ApprovalAnsweredBy"
+          },
+          "answerer": {
+            "$ref": "#/components/schemas/Actor",
+            "description": "Who answered, when `answered_by` is `person`: the person (token name, role) or the ancestor agent (its session)"
           },
           "message": {
             "type": [
@@ -6366,6 +6818,55 @@ export const runtimeDocument: OpenApiDocument = {
                 "$ref": "#/components/schemas/Quantiles"
               }
             }
+          },
+          "warm_pool": {
+            "type": "array",
+            "description": "This runtime's warm Claude Code processes (started before their runs, to answer in a tenth\nof a cold start), per key: everything fixed when Claude Code starts (the binary, the project\ndir, the blueprint's flags, the environment, the conversation a follow-up continues). Absent\nwhen this runtime runs no agents itself or keeps none warm.\n",
+            "items": {
+              "$ref": "#/components/schemas/WarmPoolKey"
+            }
+          }
+        }
+      },
+      "WarmPoolKey": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "key",
+          "label",
+          "warm",
+          "taken",
+          "hits",
+          "misses"
+        ],
+        "properties": {
+          "key": {
+            "type": "string",
+            "description": "A hash of what is fixed at start"
+          },
+          "label": {
+            "type": "string",
+            "description": "What it is for: the blueprint, the project dir, the session a follow-up resumes"
+          },
+          "warm": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Started and waiting for a run"
+          },
+          "taken": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Taken by runs that are still running"
+          },
+          "hits": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Runs that started on a warm process"
+          },
+          "misses": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Runs of this key that started cold"
           }
         }
       },

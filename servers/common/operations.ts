@@ -105,6 +105,12 @@ export class ContractViolation extends Error {
 export type Authorize = (operationId: string, input: OperationInput<OperationShape>) => Promise<void> | void;
 
 /**
+ * Told of every routed request once it has been handled (`status`: what it is answered with, an
+ * error's too), before the answer goes out: the audit log. What it throws is its own business.
+ */
+export type AfterOperation = (operationId: string, ctx: Context, status: number) => Promise<void> | void;
+
+/**
  * A router with every operation of `document`. Throws at start-up when an operation has no handler
  * or a handler has no operation, so code and contract cannot drift apart.
  *
@@ -118,6 +124,7 @@ export function contractRouter<Ops>(
   compiler: SchemaCompiler,
   handlers: Handlers<Ops>,
   authorize?: Authorize,
+  after?: AfterOperation,
 ): Router {
   const router = new Router({ strict: true });
   const unused = new Set(Object.keys(handlers));
@@ -139,11 +146,15 @@ export function contractRouter<Ops>(
         op,
       );
       const koaPath = path.replace(/\{([^}]+)\}/g, ':$1');
-      router[method](operationId, koaPath, async (ctx) => {
-        // The runtime's `{name}` is a session's (the registry's is a blueprint's).
-        noteOperation(operationId, docName === 'runtime' ? ctx.params.name : undefined);
+      const handle = async (ctx: Context) => {
         const input = validateRequest(ctx, compiled);
-        await authorize?.(operationId, input as unknown as OperationInput<OperationShape>);
+        try {
+          await authorize?.(operationId, input as unknown as OperationInput<OperationShape>);
+        } catch (error) {
+          // A refusal names the operation for programs; its detail says it in words.
+          if (error instanceof HttpProblem && error.status === 403) error.operation ??= operationId;
+          throw error;
+        }
         const result = (await handler(input)) as {
           status: number;
           body?: unknown;
@@ -153,6 +164,18 @@ export function contractRouter<Ops>(
           headers?: Record<string, string>;
         };
         sendResponse(ctx, compiled, result);
+      };
+      router[method](operationId, koaPath, async (ctx) => {
+        // The runtime's `{name}` is a session's (the registry's is a blueprint's).
+        noteOperation(operationId, docName === 'runtime' ? ctx.params.name : undefined);
+        if (!after) return handle(ctx);
+        try {
+          await handle(ctx);
+        } catch (error) {
+          await after(operationId, ctx, error instanceof HttpProblem ? error.status : 500);
+          throw error;
+        }
+        await after(operationId, ctx, ctx.status);
       });
     }
   }
@@ -301,7 +324,8 @@ function sendResponse(
   }
   if (byType.size === 0) {
     if (result.body !== undefined) throw new ContractViolation(op.operationId, `status ${result.status} has no body`);
-    ctx.body = null;
+    // A redirect keeps its status (Koa would turn a null body into 204).
+    if (result.status < 300 || result.status >= 400) ctx.body = null;
     return;
   }
   const validate = byType.get('application/json');

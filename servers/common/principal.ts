@@ -18,6 +18,9 @@ export const AGENT_CREDENTIAL_PREFIX = 'aofa_';
 /** How a person's named token begins (servers/runtime/tokens.ts). */
 export const NAMED_TOKEN_PREFIX = 'aoft_';
 
+/** How a dashboard session (its cookie's value) begins (servers/runtime/dashboard-login.ts). */
+export const DASHBOARD_SESSION_PREFIX = 'aofs_';
+
 export const ADMIN: PersonPrincipal = { kind: 'person', name: 'admin', role: 'admin' };
 
 export const isAgent = (principal: Principal): principal is AgentPrincipal => principal.kind === 'agent';
@@ -35,9 +38,9 @@ export const describe = (principal: Principal): string =>
       ? `runner token '${principal.name}'`
       : `${principal.name} (${principal.role ?? 'person'})`;
 
-/** 403 `forbidden`: a person whose role does not allow `operation`. */
-export function forbiddenFor(person: Principal, operation: string, why: string): HttpProblem {
-  return new HttpProblem(403, `${describe(person)} may not ${operation}: ${why}`, { code: 'forbidden' });
+/** 403 `forbidden`: a person whose role does not allow `what` (the operation in words: `start sessions`). */
+export function forbiddenFor(person: Principal, what: string, why: string): HttpProblem {
+  return new HttpProblem(403, `${describe(person)} may not ${what}: ${why}`, { code: 'forbidden' });
 }
 
 /** 403 `out-of-scope`: what was refused, and why. */

@@ -45,6 +45,8 @@ export const PROBLEM_CODES = {
   'push-refused': 409,
   'github-not-configured': 409,
   'pull-request-refused': 409,
+  'login-link-invalid': 403,
+  unsupported: 409,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'project-dir-invalid': 422,

@@ -37,6 +37,8 @@ export class HttpProblem extends Error {
   readonly code: ProblemCode;
   /** `urn:aof:problem:<code>`. */
   readonly type: string;
+  /** For a refusal: the operationId refused (set where requests are routed, servers/common/operations.ts). */
+  operation: string | undefined;
 
   /** `type` is kept for callers written before codes: a `urn:aof:problem:<code>` type sets the code. */
   constructor(
@@ -63,6 +65,7 @@ export class HttpProblem extends Error {
       status: this.status,
       detail: this.message,
       ...(instance ? { instance } : {}),
+      ...(this.operation ? { operation: this.operation } : {}),
       ...(this.errors?.length ? { errors: this.errors } : {}),
     };
   }

@@ -1,7 +1,13 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { HttpProblem } from './problem.js';
-import { ADMIN, AGENT_CREDENTIAL_PREFIX, NAMED_TOKEN_PREFIX, type Principal } from './principal.js';
+import {
+  ADMIN,
+  AGENT_CREDENTIAL_PREFIX,
+  DASHBOARD_SESSION_PREFIX,
+  NAMED_TOKEN_PREFIX,
+  type Principal,
+} from './principal.js';
 
 export interface SecurityOptions {
   /** The URL the server answers at; its host and port are the ones a request may name. */
@@ -20,6 +26,11 @@ export interface SecurityOptions {
    * An agent's credential (`aofa_...`) that it refuses is refused with 401 even when no token is set.
    */
   authenticate?: ((credential: string) => Promise<Principal | undefined>) | undefined;
+  /**
+   * The cookie of a dashboard session (a browser signed in with a login link), read when a request has
+   * no bearer token: its name, and who its value names (undefined when it names nobody any more).
+   */
+  sessionCookie?: { name: string; authenticate: (value: string) => Promise<Principal | undefined> } | undefined;
   /** Requests that need no token (files that hold no data, such as the dashboard's). Host and Origin are still checked. */
   isPublic?: ((ctx: Context) => boolean) | undefined;
 }
@@ -43,6 +54,30 @@ export function securityGuard(options: SecurityOptions): Middleware {
   /** The caller, or a 401 naming what is wrong with its credential. */
   const authenticated = async (ctx: Context): Promise<Principal> => {
     const match = /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'));
+    const cookie = options.sessionCookie;
+    if (!match && cookie) {
+      const value = ctx.cookies.get(cookie.name);
+      if (value) {
+        const principal = await cookie.authenticate(value);
+        if (!principal) {
+          ctx.set('WWW-Authenticate', 'Bearer');
+          throw new HttpProblem(
+            401,
+            'The dashboard session has ended; sign in again (aof dashboard prints a login link)',
+            {
+              errors: [{ field: 'header.cookie', message: 'holds a dashboard session that is no longer good' }],
+            },
+          );
+        }
+        // A cookie goes with every request the browser makes: a write must say where it comes from (checked above).
+        if (!['GET', 'HEAD', 'OPTIONS'].includes(ctx.method) && !ctx.get('origin'))
+          throw new HttpProblem(403, 'A write with the dashboard session cookie must carry an Origin header', {
+            code: 'forbidden-origin',
+            errors: [{ field: 'header.origin', message: 'is missing' }],
+          });
+        return principal;
+      }
+    }
     const credential = match?.[1]?.trim();
     if (credential !== undefined) {
       if (tokenDigest && timingSafeEqual(digest(credential), tokenDigest)) return ADMIN;
@@ -50,7 +85,10 @@ export function securityGuard(options: SecurityOptions): Middleware {
       if (principal) return principal;
     }
     // Without a token, any local process is trusted, as before; an agent's credential is still checked.
-    const ours = credential?.startsWith(AGENT_CREDENTIAL_PREFIX) || credential?.startsWith(NAMED_TOKEN_PREFIX);
+    const ours =
+      credential?.startsWith(AGENT_CREDENTIAL_PREFIX) ||
+      credential?.startsWith(NAMED_TOKEN_PREFIX) ||
+      credential?.startsWith(DASHBOARD_SESSION_PREFIX);
     if (!tokenDigest && !ours) return ADMIN;
     ctx.set('WWW-Authenticate', 'Bearer');
     throw new HttpProblem(401, 'A valid bearer token is required (AGENT_ORCHESTRATOR_API_TOKEN)', {

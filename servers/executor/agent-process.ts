@@ -60,9 +60,11 @@ export async function spawnAgent(
   files: RunFiles,
   cwd: string,
   env: NodeJS.ProcessEnv,
+  /** Runs the agent through this command (`setpriv ...`: as another user); its files stay this process's. */
+  wrapper: string[] = [],
 ): Promise<AgentProcess> {
   const script =
-    `"$0" "$@" <${shellQuote(files.prompt)} >${shellQuote(files.stream)} 2>${shellQuote(files.stderr)}; ` +
+    `${wrapper.map(shellQuote).join(' ')}${wrapper.length ? ' ' : ''}"$0" "$@" <${shellQuote(files.prompt)} >${shellQuote(files.stream)} 2>${shellQuote(files.stderr)}; ` +
     `echo $? >${shellQuote(`${files.exit}.tmp`)} && mv ${shellQuote(`${files.exit}.tmp`)} ${shellQuote(files.exit)}`;
   const child = spawn('/bin/sh', ['-c', script, bin, ...args], { cwd, env, detached: true, stdio: 'ignore' });
   const exited = new Promise<Exit>((resolve) => {
@@ -131,7 +133,7 @@ export async function readExitCode(files: RunFiles): Promise<number | null> {
   return text.trim() === '' ? null : Number(text.trim());
 }
 
-async function stopGroup(pid: number, exited: Promise<Exit>, graceMs: number): Promise<void> {
+export async function stopGroup(pid: number, exited: Promise<Exit>, graceMs: number): Promise<void> {
   signalGroup(pid, 'SIGTERM');
   const ended = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
   if (!ended) signalGroup(pid, 'SIGKILL');
@@ -168,7 +170,7 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
@@ -178,7 +180,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** The process's start time in clock ticks (Linux), which tells a reused pid from the original. */
-function startMarker(pid: number): string {
+export function startMarker(pid: number): string {
   return procFields(pid)?.[19] ?? '-';
 }
 

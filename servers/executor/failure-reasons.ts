@@ -74,9 +74,12 @@ function resourceReason(code: string | undefined): string | null {
 
 const INSTALL_CLI = 'install Claude Code or set AGENT_ORCHESTRATOR_CLAUDE_BIN';
 
-/** The configured CLI (`AGENT_ORCHESTRATOR_CLAUDE_BIN`) is neither an executable file nor on PATH. */
-export function cliNotFoundReason(configured: string): string {
-  return `Claude Code CLI not found: '${configured}' is not an executable file or on PATH; ${INSTALL_CLI}`;
+/** The configured CLI (`AGENT_ORCHESTRATOR_CLAUDE_BIN`, or another CLI's variable) is neither an executable file nor on PATH. */
+export function cliNotFoundReason(
+  configured: string,
+  cli: { title: string; binEnv: string } = { title: 'Claude Code', binEnv: 'AGENT_ORCHESTRATOR_CLAUDE_BIN' },
+): string {
+  return `${cli.title} CLI not found: '${configured}' is not an executable file or on PATH; install ${cli.title} or set ${cli.binEnv}`;
 }
 
 /** Claude Code's refusal of bypassPermissions as root, which it prints on stderr. */
@@ -92,19 +95,20 @@ export function exitReason(
   exit: { code: number | null; signal: string | null },
   stderr: string,
   lostReason?: string,
+  title = 'Claude Code',
 ): string {
-  if (exit.signal) return `Claude Code was ended by ${exit.signal}`;
+  if (exit.signal) return `${title} was ended by ${exit.signal}`;
   if (exit.code === null && lostReason) return lostReason;
   const text = stderr.trim();
   const detail = text ? `: ${text.slice(-2000)}` : '';
   const advice = ROOT_REFUSAL.test(text) ? `. ${capitalize(ROOT_ADVICE)}` : '';
   if (exit.code === 127) {
     return (
-      `Claude Code could not be run (exit code 127: the CLI was not found or not executable)${detail}; ` +
+      `${title} could not be run (exit code 127: the CLI was not found or not executable)${detail}; ` +
       `${INSTALL_CLI}, ${RESUME}`
     );
   }
-  return `Claude Code exited with code ${exit.code ?? 'unknown'} without a result${detail}${advice}`;
+  return `${title} exited with code ${exit.code ?? 'unknown'} without a result${detail}${advice}`;
 }
 
 function capitalize(text: string): string {

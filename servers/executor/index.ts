@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { agentBaseEnv, asUser, resolveAgentUser, userDirectory, type AgentUser } from './agent-user.js';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '../../sdk/backoff.js';
@@ -33,12 +34,22 @@ import {
 import { LineTail } from './line-tail.js';
 import { locateConversation, readConversation, restoreConversation } from './conversation-files.js';
 import { StreamParser } from './stream-parser.js';
+import { CLI_SUPPORT, type CliName } from '../common/agent-clis.js';
+import { outputInstruction } from '../common/output-schema.js';
+import type { Usage } from './clis/types.js';
+import { adapterFor, CliParser, writeCliFiles } from './clis/index.js';
+import type { CliAdapter, CliExit, CliRun } from './clis/types.js';
+import { WarmPool } from './warm-pool.js';
+import { type ColdSpawn, WarmRuns } from './warm-runs.js';
+import { warmOptionsFromEnv, type WarmOptions } from './warm-options.js';
 
 export interface ExecutorOptions {
   dataDir: string;
   logger: Logger;
   /** The Claude Code CLI: a path, or a name looked up on PATH. */
   claudeBin: string;
+  /** The other agent CLIs (AGENT_ORCHESTRATOR_CODEX_BIN, ...): a path, or a name looked up on PATH. */
+  cliBins?: Partial<Record<CliName, string>> | undefined;
   /** Runs at once; the rest wait `queued`, first come first served. */
   maxConcurrent: number;
   /** Permission mode when the blueprint sets none. */
@@ -53,6 +64,10 @@ export interface ExecutorOptions {
   where?: string | undefined;
   /** The RunSpec versions it runs; a run of another version ends `failed` (`run-spec-version`). */
   specVersions?: readonly number[] | undefined;
+  /** The Unix user agents run as (AGENT_ORCHESTRATOR_AGENT_USER; agent-user.ts), when not the runtime's. */
+  agentUser?: string | undefined;
+  /** The pool of warm Claude Code processes (used when the hooks can bind their credentials). */
+  warm?: WarmOptions | undefined;
 }
 
 /**
@@ -68,11 +83,41 @@ export function executorOptionsFromEnv(
   const max = Number(env.AGENT_ORCHESTRATOR_MAX_CONCURRENT);
   return {
     claudeBin: env.AGENT_ORCHESTRATOR_CLAUDE_BIN || 'claude',
+    cliBins: cliBinsFromEnv(env),
     maxConcurrent: Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_CONCURRENT,
     permissionMode: env.AGENT_ORCHESTRATOR_PERMISSION_MODE || 'bypassPermissions',
     stopGraceMs: 5000,
     env,
+    agentUser: env.AGENT_ORCHESTRATOR_AGENT_USER || undefined,
+    warm: warmOptionsFromEnv(env),
   };
+}
+
+/** Each agent CLI's executable: its variable (AGENT_ORCHESTRATOR_CODEX_BIN, ...), else its name on PATH. */
+export function cliBinsFromEnv(env: NodeJS.ProcessEnv): Record<CliName, string> {
+  const bins = {} as Record<CliName, string>;
+  for (const [cli, support] of Object.entries(CLI_SUPPORT) as Array<[CliName, (typeof CLI_SUPPORT)[CliName]]>) {
+    bins[cli] = env[support.binEnv] || support.defaultBin;
+  }
+  return bins;
+}
+
+/** What a run's output parser tells while the run goes (Claude Code's StreamParser, or another CLI's). */
+export interface RunProgress {
+  billedUsage(): Usage | null;
+  readonly turns: number;
+}
+
+/** Reads a run's output: Claude Code's StreamParser, or another CLI's normaliser (clis/). */
+interface RunParser extends RunProgress {
+  parse(line: string): EventInput[];
+  readonly result: { isError: boolean; text: string | null } | undefined;
+  /** Events the process's end brings (other CLIs). */
+  end?(exit: CliExit): EventInput[];
+  /** The CLI's conversation id, once its stream said it (other CLIs). */
+  readonly sessionId?: string | undefined;
+  /** The CLI's name for people. */
+  readonly title?: string;
 }
 
 /** What the executor's owner (the runtime, a runner) watches of each run. */
@@ -80,7 +125,17 @@ export interface RunHooks {
   /** A run's process exists (or was re-adopted; `startedAt` is when it started); resolves to a function to call once it has ended. */
   started(spec: RunSpec, startedAt: string | null): Promise<() => void>;
   /** The run's output so far was recorded; `parser` knows what it was billed. */
-  progressed(spec: RunSpec, parser: StreamParser): void;
+  progressed(spec: RunSpec, parser: RunProgress): void;
+  /**
+   * Warm processes start before their run exists: each gets a credential of its own (`credential`),
+   * tied to the run that takes it (`bind`, also to give a run its own credential back).
+   */
+  warm?: {
+    credential(slot: string): string;
+    bind(session: string, run: number, credential: string): Promise<void>;
+    /** Whether children of `session` that call it back when they end are queued or running. */
+    awaitsCallbacks?(session: string): Promise<boolean>;
+  };
 }
 
 /** What the runtime's session service asks of the executor (its RunScheduler). */
@@ -93,8 +148,8 @@ export interface Executor {
   forget(name: string): Promise<void>;
   /** Stops following the agents without stopping them; a restarted runtime re-adopts them. */
   detach(): Promise<void>;
-  /** Its cap and the sessions it runs now. */
-  snapshot(): { maxConcurrent: number; active: string[] };
+  /** Its cap, the sessions it runs now, and its warm processes per key. */
+  snapshot(): { maxConcurrent: number; active: string[]; warm?: ReturnType<WarmPool['figures']> };
 }
 
 class ActiveRun {
@@ -134,7 +189,10 @@ export async function createExecutor(
   const settings = { ...executorOptionsFromEnv(), ...options };
   for (const warning of await startWarnings({ ...settings, isRoot: process.getuid?.() === 0 }))
     settings.logger.warn(warning);
-  const executor = new LocalExecutor(port, settings, hooks);
+  const user = settings.agentUser ? await resolveAgentUser(settings.agentUser, process.getuid?.() === 0) : undefined;
+  if (user) settings.logger.info(`agents run as the Unix user '${user.name}' (uid ${user.uid})`);
+  const executor = new LocalExecutor(port, { ...settings, env: agentBaseEnv(settings.env, user) }, hooks, user);
+  await executor.warm?.pool.start();
   await executor.recover();
   executor.start();
   return executor;
@@ -147,6 +205,7 @@ class LocalExecutor implements Executor {
   private timers: NodeJS.Timeout[] = [];
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly runsDir: string;
+  readonly warm: WarmRuns | undefined;
   private detaching = false;
   private signalDetach!: () => void;
   private readonly detached = new Promise<'detached'>((resolve) => {
@@ -157,8 +216,22 @@ class LocalExecutor implements Executor {
     private readonly port: RunPort,
     private readonly options: ExecutorOptions,
     private readonly hooks?: RunHooks,
+    /** The Unix user agents run as, when not this process's (agent-user.ts). */
+    private readonly user?: AgentUser,
   ) {
     this.runsDir = join(options.dataDir, 'runs');
+    const warm = options.warm;
+    if (hooks?.warm && warm && (warm.all || warm.max > 0)) {
+      const pool = new WarmPool({
+        warmDir: join(options.dataDir, 'warm'),
+        logger: options.logger,
+        max: warm.max,
+        idleTtlMs: warm.idleTtlSeconds * 1000,
+        all: warm.all,
+        slotEnv: (slot) => ({ AGENT_ORCHESTRATOR_API_TOKEN: hooks.warm!.credential(slot) }),
+      });
+      this.warm = new WarmRuns(pool, hooks.warm.bind, options.logger);
+    }
   }
 
   /** A run was queued: look for runs to start. */
@@ -197,7 +270,11 @@ class LocalExecutor implements Executor {
   }
 
   snapshot() {
-    return { maxConcurrent: this.options.maxConcurrent, active: [...this.active.keys()] };
+    return {
+      maxConcurrent: this.options.maxConcurrent,
+      active: [...this.active.keys()],
+      ...(this.warm ? { warm: this.warm.pool.figures() } : {}),
+    };
   }
 
   async forget(name: string): Promise<void> {
@@ -212,6 +289,7 @@ class LocalExecutor implements Executor {
     clearTimeout(this.beatTimer);
     this.signalDetach();
     await Promise.all([...this.active.values()].map((entry) => entry.done));
+    await this.warm?.pool.close();
   }
 
   /** Re-adopts the agents of the runs this runner holds (or collects what they left), or starts them. */
@@ -319,9 +397,19 @@ class LocalExecutor implements Executor {
       }
       await writeFile(files.prompt, spec.prompt, { mode: 0o600 });
       mcpServers = agentMcpServers(spec, { dataDir: this.options.dataDir, nodePath: process.execPath });
-      if (mcpServers) await writeFile(files.mcpConfig, JSON.stringify({ mcpServers }), { mode: 0o600 });
+      if (mcpServers) {
+        // An agent of another user reads its MCP config from a directory of its own (it sees no run file).
+        if (this.user) files.mcpConfig = join(await userDirectory(this.user), 'mcp.json');
+        await writeFile(files.mcpConfig, JSON.stringify({ mcpServers }), { mode: 0o600 });
+        if (this.user) await chown(files.mcpConfig, this.user.uid, this.user.gid);
+      }
     } catch (error) {
       await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
+      return;
+    }
+    const adapter = spec.agent.cli === 'claude' ? undefined : adapterFor(spec.agent.cli);
+    if (adapter) {
+      await this.executeCli(claim, entry, files, adapter);
       return;
     }
     const bin = await resolveExecutable(this.options.claudeBin, this.options.env.PATH);
@@ -336,11 +424,7 @@ class LocalExecutor implements Executor {
     let prompt = spec.prompt;
     let retried = false;
     for (let attempt = 0; ; attempt++) {
-      const args = claudeArgs(spec, {
-        resume,
-        permissionMode: this.options.permissionMode,
-        mcpConfigPath: mcpServers ? files.mcpConfig : null,
-      });
+      const cold = this.coldSpawn(spec, bin, resume, mcpServers, files);
       let agent: AgentProcess;
       try {
         // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
@@ -354,17 +438,11 @@ class LocalExecutor implements Executor {
         return;
       }
       try {
-        agent = await spawnAgent(
-          bin,
-          args,
-          files,
-          spec.project_dir,
-          agentEnv(spec, {
-            ...withoutServerSecrets(this.options.env),
-            ...spec.env.vars,
-            ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
-          }),
-        );
+        // Warm processes run as the runtime's user: with agents of another user, every run starts cold.
+        const warm = attempt === 0 && !this.user ? await this.warm?.start(spec, files, prompt, cold) : null;
+        agent =
+          warm ??
+          (await spawnAgent(bin, cold.args, files, spec.project_dir, cold.env, this.user ? asUser(this.user) : []));
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
           ? {
@@ -384,6 +462,11 @@ class LocalExecutor implements Executor {
         prompt,
         retry: retried ? undefined : (answer) => retryFor(spec.output_schema, answer),
       });
+      if (outcome === 'ended' && !entry.fenced && this.warm) {
+        // A parent whose children will call it back is resumed soon: its resume starts warm.
+        const awaits = await this.hooks?.warm?.awaitsCallbacks?.(spec.session).catch(() => false);
+        this.warm.ended(spec, this.coldSpawn(spec, bin, true, mcpServers, files), Date.now(), awaits === true);
+      }
       if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
       if (await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.stopRequested(claim))) {
         await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
@@ -409,6 +492,135 @@ class LocalExecutor implements Executor {
     }
   }
 
+  /**
+   * A run on another agent CLI than Claude Code, through its adapter (clis/): its command, its own
+   * files, its stream read by its normaliser. The same loop as Claude Code's: a resume that finds no
+   * conversation opens it anew, an answer that breaks the output schema is asked again once.
+   */
+  private async executeCli(claim: ClaimedRun, entry: ActiveRun, files: RunFiles, adapter: CliAdapter): Promise<void> {
+    const { spec } = claim;
+    const support = CLI_SUPPORT[adapter.name];
+    const configured = this.options.cliBins?.[adapter.name] ?? support.defaultBin;
+    const bin = await resolveExecutable(configured, this.options.env.PATH);
+    if (!bin) {
+      await this.fail(entry, cliNotFoundReason(configured, support));
+      return;
+    }
+    const env = {
+      ...withoutServerSecrets(this.options.env),
+      ...spec.env.vars,
+      ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
+    };
+    let conversation: CliRun['conversation'] = {
+      id: spec.conversation.id || null,
+      started: spec.conversation.started,
+      fork_of: spec.conversation.fork_of,
+    };
+    let prompt = spec.prompt;
+    let retried = false;
+    for (let attempt = 0; ; attempt++) {
+      const run: CliRun = { ...spec, prompt, conversation };
+      let command: Awaited<ReturnType<CliAdapter['command']>>;
+      try {
+        command = await adapter.command(run, {
+          defaultPermissionMode: this.options.permissionMode,
+          runDir: files.dir,
+          sessionDir: cliSessionDir(this.runsDir, spec.session),
+          env,
+          outputInstruction: spec.output_schema ? outputInstruction(spec.output_schema) : undefined,
+        });
+        await writeCliFiles(command.files);
+        await Promise.all([
+          rm(files.exit, { force: true }),
+          writeFile(files.prompt, prompt, { mode: 0o600 }),
+          writeFile(files.stream, '', { mode: 0o600 }),
+          writeFile(files.stderr, '', { mode: 0o600 }),
+          writeFile(priorUsageFile(files), JSON.stringify(command.priorUsage ?? null), { mode: 0o600 }),
+        ]);
+      } catch (error) {
+        await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
+        return;
+      }
+      let agent: AgentProcess;
+      try {
+        agent = await spawnAgent(bin, command.args, files, spec.project_dir, { ...env, ...command.env });
+      } catch (error) {
+        const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
+          ? {
+              stage: 'spawn' as const,
+              projectDir: spec.project_dir,
+              projectDirProblem: await inspectProjectDir(spec.project_dir),
+            }
+          : { stage: 'run-files' as const, dir: files.dir };
+        await this.fail(entry, startFailureReason(error, where));
+        return;
+      }
+      entry.attach(agent);
+      if (attempt === 0) await this.record(entry, [], { started: true });
+      const parser = new CliParser(adapter.normaliser(run, { priorUsage: command.priorUsage ?? null }), support.title);
+      const outcome = await this.follow(entry, files, agent, 0, {
+        resumed: conversation.started,
+        prompt,
+        parser,
+        noConversation: (exit, stderr) => adapter.noConversation(exit, stderr, []),
+        retry: retried ? undefined : (answer) => retryFor(spec.output_schema, answer),
+      });
+      if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
+      if (await this.port.stopRequested(claim)) {
+        await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
+        return;
+      }
+      if (outcome === 'no-conversation') {
+        conversation = { ...conversation, started: false, fork_of: null };
+        continue;
+      }
+      retried = true;
+      conversation = { id: parser.sessionId ?? conversation.id, started: true, fork_of: null };
+      prompt = outcome.retry.prompt;
+      await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.startRetry(claim, prompt));
+      await this.record(entry, [{ type: 'output_retry', data: { attempt: 2, errors: outcome.retry.errors } }]);
+    }
+  }
+
+  /** How to read a run's output again (a re-adopted or ended run): its CLI's parser, as the run started it. */
+  private async parserFor(spec: RunSpec, prompt: string, files: RunFiles): Promise<RunParser> {
+    const adapter = spec.agent.cli === 'claude' ? undefined : adapterFor(spec.agent.cli);
+    if (!adapter) return new StreamParser(prompt);
+    const priorUsage = await readFile(priorUsageFile(files), 'utf8')
+      .then((text) => JSON.parse(text) as Usage | null)
+      .catch(() => null);
+    return new CliParser(
+      adapter.normaliser({ prompt, agent: spec.agent }, { priorUsage }),
+      CLI_SUPPORT[adapter.name].title,
+    );
+  }
+
+  /** How a run starts cold: the CLI, its flags, where and with which environment. */
+  private coldSpawn(
+    spec: RunSpec,
+    bin: string,
+    resume: boolean,
+    mcpServers: Record<string, unknown> | null,
+    files: RunFiles,
+  ): ColdSpawn {
+    return {
+      bin,
+      args: claudeArgs(spec, {
+        resume,
+        permissionMode: this.options.permissionMode,
+        mcpConfigPath: mcpServers ? files.mcpConfig : null,
+      }),
+      cwd: spec.project_dir,
+      env: agentEnv(spec, {
+        ...withoutServerSecrets(this.options.env),
+        ...spec.env.vars,
+        ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
+      }),
+      mcpServers,
+      perSession: [...Object.keys(spec.env.vars), 'AGENT_ORCHESTRATOR_API_TOKEN'],
+    };
+  }
+
   private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
     const { spec } = claim;
     // A run in its output-schema retry: the stream holds the retry's output only.
@@ -426,7 +638,7 @@ class LocalExecutor implements Executor {
       entry.attach(adopted);
       // Spawned before the last runtime could say so: running from now at the latest.
       if (!claim.running) await this.record(entry, [], { started: true });
-      await this.follow(entry, files, adopted, recorded, { prompt });
+      await this.follow(entry, files, adopted, recorded, { prompt, parser: await this.parserFor(spec, prompt, files) });
       return;
     }
     // The agent ended while no runtime was watching: collect what it wrote, then close the run.
@@ -435,7 +647,11 @@ class LocalExecutor implements Executor {
       exited: readExitCode(files).then((code) => ({ code, signal: null })),
       stop: async () => undefined,
     };
-    await this.follow(entry, files, ended, recorded, { prompt, lostReason: 'runtime restarted' });
+    await this.follow(entry, files, ended, recorded, {
+      prompt,
+      lostReason: 'runtime restarted',
+      parser: await this.parserFor(spec, prompt, files),
+    });
   }
 
   /**
@@ -470,13 +686,17 @@ class LocalExecutor implements Executor {
       resumed?: boolean;
       prompt: string;
       lostReason?: string;
-      retry?: ((answer: StreamParser['result']) => OutputRetry | null) | undefined;
+      retry?: ((answer: RunParser['result']) => OutputRetry | null) | undefined;
+      /** How to read the output; Claude Code's StreamParser by default. */
+      parser?: RunParser | undefined;
+      /** For other CLIs: whether their exit says a resume found no conversation. */
+      noConversation?: ((exit: CliExit, stderr: string) => boolean) | undefined;
     },
   ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: OutputRetry }> {
     const { claim } = entry;
     const { spec } = claim;
     const name = spec.session;
-    const parser = new StreamParser(options.prompt);
+    const parser: RunParser = options.parser ?? new StreamParser(options.prompt);
     const ended = await this.hooks?.started(spec, claim.startedAt ?? null);
     let toSkip = skip;
     let recorded = false;
@@ -495,6 +715,12 @@ class LocalExecutor implements Executor {
     };
     const tail = new LineTail(files.stream, async (lines) => {
       let events = lines.flatMap((line) => parser.parse(line));
+      for (const event of events)
+        if (event.type === 'session_start') {
+          // What the runtime records too (a warm process opens the conversation it was started with).
+          if (event.data.claude_session_id) spec.conversation.id = event.data.claude_session_id;
+          spec.conversation.started = true;
+        }
       if (options.resumed && !recorded && isNoConversation(events)) {
         noConversation = true;
         return;
@@ -519,12 +745,23 @@ class LocalExecutor implements Executor {
     await tail.finish();
     if (agent.pid) signalGroup(agent.pid, 'SIGKILL');
     if (noConversation) return 'no-conversation';
+    if (options.noConversation && options.resumed && !recorded) {
+      const stderr = await readFile(files.stderr, 'utf8').catch(() => '');
+      if (options.noConversation(exit, stderr)) return 'no-conversation';
+    }
+    // What the end brings (another CLI's result made from its stream), after any recorded before a restart.
+    const last = parser.end?.(exit) ?? [];
+    pending.push(...last.slice(Math.min(toSkip, last.length)));
     await flush();
     if (options.retry && exit.code === 0 && !entry.fenced) {
       const retry = options.retry(parser.result);
       if (retry) return { retry };
     }
-    await this.end(entry, await stopData(exit, parser, files, options.lostReason), await this.keptConversation(spec));
+    await this.end(
+      entry,
+      await stopData(exit, parser, files, options.lostReason),
+      spec.agent.cli === 'claude' ? await this.keptConversation(spec) : null,
+    );
     return 'ended';
   }
 
@@ -546,6 +783,8 @@ class LocalExecutor implements Executor {
     try {
       if (existsSync(await locateConversation(location))) return;
       const restored = await restoreConversation(location, Buffer.from(conversation.saved!, 'base64'));
+      // The agent's user continues it: the file is its own.
+      if (this.user) await chown(restored.path, this.user.uid, this.user.gid);
       this.options.logger.info(
         `session '${spec.session}': restored its conversation from the runtime to ${restored.path}`,
       );
@@ -628,6 +867,12 @@ class LocalExecutor implements Executor {
   }
 }
 
+/** Where another CLI keeps a session's state on this host when aof keeps it apart (Gemini's home): with the session's runs. */
+const cliSessionDir = (runsDir: string, session: string) => join(runsDir, session, 'cli-home');
+
+/** What a run's conversation had been billed before it (Codex reports running totals), kept for a re-adopted run. */
+const priorUsageFile = (files: RunFiles) => join(files.dir, 'prior-usage.json');
+
 /** A conversation kept with its session fits in one report (the contract's 1.5 MB of base64). */
 const MAX_CONVERSATION_BYTES = 1_100_000;
 
@@ -700,14 +945,15 @@ function isNoConversation(events: EventInput[]): boolean {
  * How the run ended. Without a result line (stopped, crashed, lost), the usage is what the stream's
  * assistant messages billed so far (see StreamParser.billedUsage); with one, the result's totals win.
  */
-async function stopData(exit: Exit, parser: StreamParser, files: RunFiles, lostReason?: string): Promise<StopData> {
+async function stopData(exit: Exit, parser: RunParser, files: RunFiles, lostReason?: string): Promise<StopData> {
   const base = { exit_code: exit.code, signal: exit.signal };
+  const title = parser.title ?? 'Claude Code';
   if (parser.result) {
-    return { ...base, reason: parser.result.isError ? 'Claude Code reported an error' : 'completed' };
+    return { ...base, reason: parser.result.isError ? `${title} reported an error` : 'completed' };
   }
   const usage = parser.billedUsage();
   const billed = usage ? { usage } : {};
   const stderr =
     exit.signal || (exit.code === null && lostReason) ? '' : await readFile(files.stderr, 'utf8').catch(() => '');
-  return { ...base, ...billed, reason: exitReason(exit, stderr, lostReason) };
+  return { ...base, ...billed, reason: exitReason(exit, stderr, lostReason, title) };
 }

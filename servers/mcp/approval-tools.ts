@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Approval, Orchestrator } from '../../sdk/index.js';
 import { clause } from '../../sdk/advice.js';
 import { guarded, ok, problemCodeOf, ToolFailure } from './format.js';
+import { describePrincipal } from '../../sdk/principal.js';
 
 export const APPROVAL_TOOL_NAMES = ['list_approval_requests', 'answer_approval_request'] as const;
 
@@ -20,6 +21,7 @@ const APPROVAL = z.object({
   asked_at: z.string(),
   expires_at: z.string(),
   answered_by: z.string().nullable(),
+  answerer: z.string().nullable().describe('Who answered: the person (token name, role) or ancestor agent'),
   message: z.string().nullable(),
 });
 
@@ -33,6 +35,7 @@ const brief = (approval: Approval) => ({
   asked_at: approval.asked_at,
   expires_at: approval.expires_at,
   answered_by: approval.answered_by,
+  answerer: approval.answerer ? describePrincipal(approval.answerer) : null,
   message: approval.message,
 });
 

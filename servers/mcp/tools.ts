@@ -29,6 +29,7 @@ import {
   ToolFailure,
 } from './format.js';
 import { APPROVAL_TOOL_NAMES, registerApprovalTools } from './approval-tools.js';
+import { AUDIT_TOOL_NAMES, registerAuditTool } from './audit-tool.js';
 import { registerScheduleTools, SCHEDULE_TOOL_NAMES } from './schedule-tools.js';
 import { NAME_RULE as CONTRACT_NAME, RUN_STATES } from '../../sdk/generated/rules.js';
 
@@ -137,6 +138,7 @@ export const TOOL_NAMES = [
   'open_pull_request',
   'review_agent_session',
   ...APPROVAL_TOOL_NAMES,
+  ...AUDIT_TOOL_NAMES,
   ...SCHEDULE_TOOL_NAMES,
 ] as const;
 
@@ -248,7 +250,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     {
       title: 'List agent blueprints',
       description:
-        'Lists the agent blueprints in the Agent Registry: named presets (system prompt, model, tools, MCP servers, permission mode) that start_agent_session can start a session from (its `blueprint` input). Only active blueprints can start sessions.',
+        'Lists the agent blueprints in the Agent Registry: named presets (agent CLI: claude, codex, gemini or opencode; system prompt, model, tools, MCP servers, permission mode) that start_agent_session can start a session from (its `blueprint` input). Only active blueprints can start sessions.',
       inputSchema: z.strictObject({
         status: z.enum(['active', 'inactive']).optional().describe('Only blueprints with this status (default: all)'),
       }),
@@ -258,6 +260,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
             name: z.string(),
             description: z.string(),
             status: z.enum(['active', 'inactive']),
+            cli: z.string().describe('The agent CLI its sessions run on'),
             model: z.string().nullable(),
             permission_mode: z.string().nullable(),
           }),
@@ -273,13 +276,18 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
           name: a.name,
           description: a.description,
           status: a.status,
+          cli: a.cli ?? 'claude',
           model: a.model ?? null,
           permission_mode: a.permission_mode ?? null,
         }));
         const { shown, more } = fitInChars(all, maxChars);
         const note = more ? `${more} more blueprint${more === 1 ? '' : 's'} not shown — filter with status` : null;
         const lines = shown.map((a) => {
-          const settings = [a.model && `model ${a.model}`, a.permission_mode && `permission mode ${a.permission_mode}`]
+          const settings = [
+            a.cli !== 'claude' && `cli ${a.cli}`,
+            a.model && `model ${a.model}`,
+            a.permission_mode && `permission mode ${a.permission_mode}`,
+          ]
             .filter(Boolean)
             .join(', ');
           return `- ${a.name} (${a.status}): ${a.description}${settings ? ` [${settings}]` : ''}`;
@@ -955,5 +963,6 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
   );
 
   registerApprovalTools(server, ao);
+  registerAuditTool(server, ao);
   registerScheduleTools(server, ao);
 }

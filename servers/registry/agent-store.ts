@@ -6,6 +6,7 @@ export type AgentCreate = components['schemas']['AgentCreate'];
 export type AgentUpdate = components['schemas']['AgentUpdate'];
 
 const OPTIONAL_FIELDS = [
+  'cli',
   'system_prompt',
   'mcp_servers',
   'model',
@@ -17,6 +18,8 @@ const OPTIONAL_FIELDS = [
   'worktree_setup',
   'approval',
   'limits',
+  'warm',
+  'warm_after_run',
 ] as const;
 
 /**

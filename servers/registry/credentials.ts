@@ -5,7 +5,12 @@
  * each request: a credential dies the moment its run ends, and no copy of the runtime's store has
  * to be kept here. Blueprints are read rarely (once per session start), so the extra call is cheap.
  */
-import { AGENT_CREDENTIAL_PREFIX, NAMED_TOKEN_PREFIX, type Principal } from '../common/principal.js';
+import {
+  AGENT_CREDENTIAL_PREFIX,
+  DASHBOARD_SESSION_PREFIX,
+  NAMED_TOKEN_PREFIX,
+  type Principal,
+} from '../common/principal.js';
 import { HttpProblem } from '../common/problem.js';
 
 const TIMEOUT_MS = 10_000;
@@ -15,7 +20,12 @@ export function runtimeAuthenticator(
   runtimeUrl: () => string | undefined,
 ): (credential: string) => Promise<Principal | undefined> {
   return async (credential) => {
-    if (!credential.startsWith(AGENT_CREDENTIAL_PREFIX) && !credential.startsWith(NAMED_TOKEN_PREFIX)) return undefined;
+    if (
+      !credential.startsWith(AGENT_CREDENTIAL_PREFIX) &&
+      !credential.startsWith(NAMED_TOKEN_PREFIX) &&
+      !credential.startsWith(DASHBOARD_SESSION_PREFIX)
+    )
+      return undefined;
     const base = runtimeUrl()?.replace(/\/+$/, '');
     if (!base) return undefined;
     let response: Response;

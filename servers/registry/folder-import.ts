@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { contract } from '../common/contract.js';
+import { checkCliSettings } from '../common/agent-clis.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import { fieldErrors } from '../common/validation.js';
 import type { Logger } from '../common/logger.js';
@@ -54,7 +55,10 @@ async function readAgentFolder(folder: string): Promise<AgentCreate> {
     if (!servers) throw new Error('agent.mcp.json: has no "mcpServers" object');
     agent.mcp_servers = servers;
   }
-  if (!validateAgent(agent)) {
+  if (validateAgent(agent)) {
+    const valid = agent as unknown as AgentCreate;
+    checkCliSettings(valid.cli, valid);
+  } else {
     throw new Error(
       fieldErrors('agent', validateAgent.errors)
         .map((e) => `${e.field} ${e.message}`)

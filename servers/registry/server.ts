@@ -4,6 +4,7 @@ import type { operations } from '../../sdk/generated/registry.js';
 import { metricsResponse, ServerMetrics } from '../common/metrics.js';
 import { tracingEnabled } from '../common/trace-ids.js';
 import { createApp } from '../common/app.js';
+import { checkCliSettings, type CliName } from '../common/agent-clis.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import type { Handlers } from '../common/operations.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
@@ -54,7 +55,8 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
         if (principal.kind === 'runner' && operationId !== 'getHealth')
           throw forbiddenFor(
             principal,
-            operationId,
+            WRITES[operationId as keyof operations] ??
+              (operationId === 'getMetrics' ? 'read the metrics' : 'read blueprints'),
             "a runner's token is good only for the runtime's runner endpoints",
           );
         if (operationId === 'getMetrics' && isAgent(principal))
@@ -84,18 +86,31 @@ function registryInstance(dataDir: string): string {
   return `registry@${hostname()}:${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
 }
 
+/** The blueprint fields whose change may make a setting its CLI cannot honour. */
+const CLI_CHECKED_FIELDS = new Set(['cli', 'approval', 'permission_mode', 'allowed_tools', 'disallowed_tools']);
+
 function registryHandlers(store: AgentStore): Omit<Handlers<operations>, 'getMetrics'> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-registry', version: VERSION } }),
     listAgents: async ({ query }) => ({ status: 200, body: { agents: await store.list(query.status) } }),
     createAgent: async ({ body }) => {
       checkOutputSchema(body.output_schema, 'body.output_schema');
+      checkCliSettings(body.cli, body, { prefix: 'body' });
       const agent = await store.create(body);
       return { status: 201, body: agent, headers: { Location: `/agents/${agent.name}` } };
     },
     getAgent: async ({ path }) => ({ status: 200, body: await store.get(path.name) }),
     updateAgent: async ({ path, body }) => {
       checkOutputSchema(body.output_schema, 'body.output_schema');
+      if (Object.keys(body).some((key) => CLI_CHECKED_FIELDS.has(key))) {
+        // The blueprint as it would be after the change.
+        const merged: Record<string, unknown> = { ...(await store.get(path.name)) };
+        for (const [key, value] of Object.entries(body)) {
+          if (value === null) delete merged[key];
+          else merged[key] = value;
+        }
+        checkCliSettings(merged.cli as CliName | undefined, merged, { prefix: 'body' });
+      }
       return { status: 200, body: await store.update(path.name, body) };
     },
     deleteAgent: async ({ path }) => {

@@ -9,7 +9,14 @@ import { lockDataDir } from '../common/data-dir.js';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { Logger } from '../common/logger.js';
 import { writeRuntimeUrl } from '../common/runtime-url.js';
-import { createExecutor, type Executor, type ExecutorOptions } from '../executor/index.js';
+import { findClis } from '../executor/clis/index.js';
+import {
+  cliBinsFromEnv,
+  createExecutor,
+  executorOptionsFromEnv,
+  type Executor,
+  type ExecutorOptions,
+} from '../executor/index.js';
 import { httpRunPort } from './http-run-port.js';
 
 type Usage = components['schemas']['Usage'];
@@ -50,11 +57,18 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   try {
     // What each run was billed so far and its turns, sent with its next report: the runtime enforces the limits.
     const progress = new Map<string, { usage?: Usage; turns: number }>();
+    // Which agent CLIs this host has: it claims only runs of those (each other than Claude Code is a tag).
+    const settings = { ...executorOptionsFromEnv(), ...options.executorOptions };
+    const clis = await findClis(
+      { ...cliBinsFromEnv(settings.env), ...settings.cliBins, claude: settings.claudeBin },
+      settings.env.PATH,
+    );
+    options.logger.info(clis.summary);
     const port = httpRunPort({
       runtimes: options.runtimes,
       runner: name,
       host: hostname(),
-      tags: options.tags ?? [],
+      tags: [...new Set([...(options.tags ?? []), ...clis.tags])],
       token: options.token,
       dataDir: options.dataDir,
       logger: options.logger,

@@ -43,8 +43,10 @@ export function parseCredential(credential: string): { session: string; run: num
 export async function agentOf(
   credential: string,
   find: (session: string) => Promise<StoredSession | null>,
+  /** The run a warm process's credential serves (servers/runtime/warm-credentials.ts). */
+  bound?: (credential: string) => Promise<{ session: string; run: number } | undefined>,
 ): Promise<AgentPrincipal | undefined> {
-  const claimed = parseCredential(credential);
+  const claimed = (await bound?.(credential)) ?? parseCredential(credential);
   if (!claimed) return undefined;
   const session = await find(claimed.session);
   const run = session?.runs.find((r) => r.number === claimed.run);

@@ -16,6 +16,9 @@ export function approvalHandlers(approvals: ApprovalService, scopes: Scopes): Ha
       return { status: 200, body: { approvals: visible ? found.filter((a) => visible.has(a.session)) : found } };
     },
     getApproval: async ({ path, query }) => ({ status: 200, body: await approvals.get(path.id, query.wait) }),
-    answerApproval: async ({ path, body }) => ({ status: 200, body: await approvals.answer(path.id, body) }),
+    answerApproval: async ({ path, body, ctx }) => ({
+      status: 200,
+      body: await approvals.answer(path.id, body, principalOf(ctx)),
+    }),
   };
 }

@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { Logger } from '../common/logger.js';
 import { conflict, HttpProblem, notFound } from '../common/problem.js';
+import type { Principal } from '../common/principal.js';
+import { describePrincipal } from '../../sdk/principal.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { SessionService } from './session-service.js';
 import { isFinal, lastRun, type EventInput } from './session-store.js';
@@ -143,20 +145,20 @@ export class ApprovalService {
     });
   }
 
-  /** Approves or denies a pending request (409 once it is answered). */
-  async answer(id: string, answer: ApprovalAnswer): Promise<Approval> {
+  /** Approves or denies a pending request (409 once it is answered); `answerer`: who answers. */
+  async answer(id: string, answer: ApprovalAnswer, answerer?: Principal): Promise<Approval> {
     const { session } = await this.require(id);
     return this.lock.run(session, async () => {
       const answered = await this.settle(
         id,
         answer.decision === 'approve'
-          ? { state: 'approved', by: 'person', message: null }
-          : { state: 'denied', by: 'person', message: answer.message ?? DENIED_BY_PERSON },
+          ? { state: 'approved', by: 'person', message: null, answerer }
+          : { state: 'denied', by: 'person', message: answer.message ?? DENIED_BY_PERSON, answerer },
       );
       if (answered) return answered;
       const approval = await this.require(id);
       throw conflict(
-        `Approval request ${id} is already ${approval.state}${approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`,
+        `Approval request ${id} is already ${approval.state}${approval.answerer ? ` (by ${describePrincipal(approval.answerer)})` : approval.answered_by ? ` (by ${approval.answered_by.replace('_', ' ')})` : ''}`,
         'approval-answered',
       );
     });
@@ -167,13 +169,19 @@ export class ApprovalService {
   /** Answers the request if it is still pending; null when it was answered already (here or elsewhere). */
   private async settle(
     id: string,
-    outcome: { state: ApprovalState; by: ApprovalOutcome['answered_by']; message: string | null },
+    outcome: {
+      state: ApprovalState;
+      by: ApprovalOutcome['answered_by'];
+      message: string | null;
+      answerer?: Principal | undefined;
+    },
   ): Promise<Approval | null> {
     const approval = await this.store.settle(id, {
       state: outcome.state,
       answered_by: outcome.by,
       answered_at: new Date().toISOString(),
       message: outcome.message,
+      ...(outcome.answerer ? { answerer: outcome.answerer } : {}),
     });
     this.unschedule(id);
     if (!approval) return null;
@@ -185,6 +193,7 @@ export class ApprovalService {
           tool: approval.tool,
           state: approval.state,
           answered_by: approval.answered_by,
+          ...(approval.answerer ? { answerer: approval.answerer } : {}),
           message: approval.message,
         },
       });

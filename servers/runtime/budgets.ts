@@ -7,9 +7,16 @@ export type Limits = components['schemas']['Limits'];
  * List prices in USD per million tokens, by model family, first match wins. Claude Code reports a
  * run's cost only in its last line; while a run goes, its cost is estimated from the tokens billed
  * so far with this table (an estimate: prices change, and unknown models are priced as sonnet).
+ * Codex and Gemini CLI report no cost at all: their runs' costs are this estimate, marked as one.
  * Cache writes cost 1.25 times the input price, cache reads 0.1 times.
  */
 export const PRICES: ReadonlyArray<{ family: string; match: RegExp; input: number; output: number }> = [
+  { family: 'gpt-5-mini', match: /gpt-5(?:\.\d+)?(?:-codex)?-mini/, input: 0.25, output: 2 },
+  { family: 'gpt-5-nano', match: /gpt-5(?:\.\d+)?-nano/, input: 0.05, output: 0.4 },
+  { family: 'gpt-5', match: /gpt-5|codex/, input: 1.25, output: 10 },
+  { family: 'gemini-flash-lite', match: /gemini-[\d.]+-flash-lite/, input: 0.1, output: 0.4 },
+  { family: 'gemini-flash', match: /gemini-[\d.]+-flash/, input: 0.3, output: 2.5 },
+  { family: 'gemini-pro', match: /gemini/, input: 1.25, output: 10 },
   { family: 'opus-4.5+', match: /opus-4-(?:[5-9]|\d{2})/, input: 5, output: 25 },
   { family: 'opus', match: /opus/, input: 15, output: 75 },
   { family: 'haiku-4', match: /haiku-4/, input: 1, output: 5 },

@@ -1,3 +1,4 @@
+import { Pump } from './pump.js';
 import type { Logger } from '../common/logger.js';
 import { HttpProblem } from '../common/problem.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -41,8 +42,11 @@ export interface CallbacksOptions {
  */
 export class Callbacks {
   private readonly lock = new KeyedLock();
-  private sweeper: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+  /** The sweep for deliverable parents (a shared store only), one at a time. */
+  private readonly sweeping = new Pump(
+    () => this.sweep(),
+    (error) => this.logger.warn(`could not look for callbacks to deliver: ${(error as Error).message}`),
+  );
 
   constructor(
     private readonly store: CallbackStore,
@@ -76,23 +80,17 @@ export class Callbacks {
           this.logger.warn(`could not look for callbacks after a reconnect: ${(error as Error).message}`);
         }),
     );
-    this.sweeper = setInterval(() => {
-      this.sweeping ??= this.sweep().finally(() => {
-        this.sweeping = undefined;
-      });
-    }, this.options.sweepMs ?? CALLBACK_SWEEP_MS);
-    this.sweeper.unref();
+    this.sweeping.every(this.options.sweepMs ?? CALLBACK_SWEEP_MS);
     return () => {
       offChange();
       offResync();
-      clearInterval(this.sweeper);
+      void this.sweeping.close();
     };
   }
 
   /** Waits for a sweep in flight (after the function `listen` returned was called). */
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
-    await this.sweeping;
+    await this.sweeping.close();
   }
 
   /** At start-up: records the outcomes of runs that ended unseen, then delivers everything pending. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { checkCliSettings } from '../common/agent-clis.js';
 import { conflict } from '../common/problem.js';
 import { isFinal, lastRun, newRun, type StoredSession } from './session-store.js';
 import type { SessionStore } from './store/interfaces.js';
@@ -13,6 +14,8 @@ import type { SessionStore } from './store/interfaces.js';
  * conversation (nothing to continue).
  */
 export function forkOf(source: StoredSession, name: string, prompt: string, now: string): StoredSession {
+  // Before anything else: a fork on a CLI that cannot fork never can (409 unsupported, naming `cli`).
+  checkCliSettings(source.blueprint?.cli, {}, { fork: true });
   const last = lastRun(source);
   if (!isFinal(last.state)) {
     throw conflict(

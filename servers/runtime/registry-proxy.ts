@@ -14,7 +14,8 @@ const FORWARDED_REQUEST_HEADERS = ['accept', 'authorization', 'content-type', 'i
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'www-authenticate', 'allow', 'etag', 'cache-control'];
 const TIMEOUT_MS = 30_000;
 
-export function registryProxy(registryUrl: URL): Middleware {
+/** `sessionCookie`: a dashboard session's cookie, sent on as the bearer credential when a request has none. */
+export function registryProxy(registryUrl: URL, sessionCookie?: string): Middleware {
   const base = registryUrl.href.replace(/\/$/, '');
   return async (ctx, next) => {
     if (ctx.path !== REGISTRY_PREFIX && !ctx.path.startsWith(`${REGISTRY_PREFIX}/`)) return next();
@@ -25,6 +26,8 @@ export function registryProxy(registryUrl: URL): Middleware {
       const value = ctx.get(name);
       if (value) headers[name] = value;
     }
+    const session = sessionCookie ? ctx.cookies.get(sessionCookie) : undefined;
+    if (!headers.authorization && session) headers.authorization = `Bearer ${session}`;
     const body = ctx.method === 'GET' || ctx.method === 'HEAD' ? undefined : await readBody(ctx.req);
     let response: Response;
     try {

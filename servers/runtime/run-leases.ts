@@ -3,6 +3,7 @@
  * global cap), heartbeats, the runner's reports, and the sweeper that ends the runs of runners that
  * stopped answering. The rules are in leases.ts; this module applies them to the stored sessions.
  */
+import { Pump } from './pump.js';
 import { conflict, HttpProblem } from '../common/problem.js';
 import type { Logger } from '../common/logger.js';
 import { checkHolds, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer } from './leases.js';
@@ -55,7 +56,14 @@ export interface RunReport {
 
 export class RunLeases {
   private claiming: Promise<unknown> = Promise.resolve();
-  private sweeper: NodeJS.Timeout | undefined;
+  /** Looks for expired leases, one look at a time. */
+  private readonly sweeper = new Pump(
+    () => this.sweep().then(() => undefined),
+    (error) => {
+      if (error instanceof HttpProblem && error.status === 503) this.since = Date.now();
+      this.options.logger.warn(`could not look for lost runners: ${(error as Error).message}`);
+    },
+  );
   /**
    * Leases are judged from this moment at the earliest: runners get one lease to find a restarted
    * runtime, or to beat again once the database is back after an outage (their heartbeats failed meanwhile).
@@ -216,18 +224,12 @@ export class RunLeases {
 
   /** Looks for expired leases every third of a lease. */
   startSweeping(): void {
-    const every = Math.max(200, Math.floor(this.options.leaseMs / 3));
-    this.sweeper = setInterval(() => {
-      this.sweep().catch((error) => {
-        if (error instanceof HttpProblem && error.status === 503) this.since = Date.now();
-        this.options.logger.warn(`could not look for lost runners: ${(error as Error).message}`);
-      });
-    }, every);
-    this.sweeper.unref();
+    this.sweeper.every(Math.max(200, Math.floor(this.options.leaseMs / 3)));
   }
 
-  stop(): void {
-    clearInterval(this.sweeper);
+  /** Stops sweeping; resolves once a sweep in flight has ended. */
+  stop(): Promise<void> {
+    return this.sweeper.close();
   }
 
   /**

@@ -244,7 +244,11 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, n
   if (run.state === 'queued' && input.type !== 'session_stop') start(run, now);
   switch (input.type) {
     case 'session_start':
-      if (input.data.claude_session_id) session.claude_session_id = input.data.claude_session_id;
+      {
+        // The CLI's own id when it names conversations itself (Codex, OpenCode): resume and fork use it.
+        const id = input.data.claude_session_id ?? input.data.cli_session_id;
+        if (id) session.claude_session_id = id;
+      }
       session.conversation_started = true;
       if (input.data.model) session.model = input.data.model;
       break;

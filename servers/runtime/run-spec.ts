@@ -3,6 +3,7 @@
  * and nothing else of the session. Pure: the caller loads what is kept elsewhere (the saved
  * conversation) and mints the credential.
  */
+import { DEFAULT_CLI } from '../common/agent-clis.js';
 import { runTraceparent } from '../common/trace-ids.js';
 import { RUN_SPEC_VERSION, type RunSpec } from '../executor/run-spec.js';
 import type { StoredRun, StoredSession } from './session-store.js';
@@ -32,7 +33,7 @@ export function buildRunSpec(session: StoredSession, run: StoredRun, inputs: Run
       saved: inputs.conversation?.toString('base64') ?? null,
     },
     agent: {
-      cli: 'claude',
+      cli: blueprint?.cli ?? DEFAULT_CLI,
       system_prompt: blueprint?.system_prompt ?? null,
       model: blueprint?.model ?? null,
       permission_mode: blueprint?.permission_mode ?? null,
@@ -51,5 +52,14 @@ export function buildRunSpec(session: StoredSession, run: StoredRun, inputs: Run
       ...(inputs.credential ? { credential: inputs.credential } : {}),
     },
     limits: session.limits ?? null,
+    ...(blueprint
+      ? {
+          warm: {
+            blueprint: blueprint.name,
+            count: blueprint.warm ?? 0,
+            after_run_seconds: blueprint.warm_after_run ?? 0,
+          },
+        }
+      : {}),
   };
 }

@@ -38,6 +38,7 @@ export async function runtimeInfo(source: RuntimeInfoSource): Promise<RuntimeInf
     ...work,
     registry,
     last_hour: lastHour(recent, now),
+    ...(source.executor?.snapshot().warm ? { warm_pool: source.executor.snapshot().warm } : {}),
   };
 }
 

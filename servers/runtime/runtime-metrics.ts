@@ -175,6 +175,7 @@ export class RuntimeMetrics implements RunObserver {
       conversations: m.timed(store.conversations, 'conversations'),
       approvals: m.timed(store.approvals, 'approvals'),
       tokens: m.timed(store.tokens, 'tokens'),
+      audit: m.timed(store.audit, 'audit'),
       callbacks: m.timed(store.callbacks, 'callbacks'),
       webhooks: m.timed(store.webhooks, 'webhooks'),
       exclusive: (name, work) => exclusiveTimer.exclusive(name, (tx) => work(timedTx(tx))),

@@ -13,6 +13,7 @@ import {
   type AgentPrincipal,
   type Principal,
 } from '../common/principal.js';
+import { ACTIONS } from './actions.js';
 import type { ApprovalService } from './approvals.js';
 import type { SessionService } from './session-service.js';
 
@@ -35,6 +36,9 @@ const VIEWER_MAY = new Set<keyof operations>([
   'getUsage',
   'getSessionChanges',
   'getMetrics',
+  'listAudit',
+  'createLoginLink',
+  'logout',
   'listSchedules',
   'getSchedule',
   'listTriggers',
@@ -57,14 +61,14 @@ const RUNNER_MAY = new Set<keyof operations>(['getHealth', 'whoAmI', 'claimRun',
 
 /** A person's role decides: admin everything, operator sessions and approvals, viewer reading; a runner's token, runner work. */
 function checkRole(person: Principal, operationId: keyof operations): void {
+  const what = ACTIONS[operationId];
   if (person.kind === 'runner' && !RUNNER_MAY.has(operationId))
-    throw forbiddenFor(person, operationId, "a runner's token is good only for the runner endpoints");
-  if (person.role === 'viewer' && !VIEWER_MAY.has(operationId))
-    throw forbiddenFor(person, operationId, 'a viewer only reads');
+    throw forbiddenFor(person, what, "a runner's token is good only for the runner endpoints");
+  if (person.role === 'viewer' && !VIEWER_MAY.has(operationId)) throw forbiddenFor(person, what, 'a viewer only reads');
   if (person.role === 'operator' && NOT_FOR_OPERATORS.has(operationId))
     throw forbiddenFor(
       person,
-      operationId,
+      what,
       'an operator works with sessions and approvals; an admin manages tokens and runners',
     );
 }
@@ -204,6 +208,10 @@ export class Scopes {
             "the session's blueprint lets only a person answer (approval.ancestors_may_answer is not true)",
           );
       },
+      listAudit: never('read the audit log', 'the audit log is for the people who run aof'),
+      createLoginLink: never('make dashboard login links', 'the dashboard is for people'),
+      useLoginLink: open,
+      logout: never('sign out of the dashboard', 'the dashboard is for people'),
       listTokens: never("list people's tokens", 'only an admin manages tokens'),
       listSchedules: never('list schedules', 'schedules are for people'),
       getSchedule: never('read a schedule', 'schedules are for people'),

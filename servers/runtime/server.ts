@@ -13,7 +13,14 @@ import { approvalHandlers } from './approval-handlers.js';
 import { writeRuntimeUrl } from '../common/runtime-url.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { openRuntimeStore } from './store/select-store.js';
-import { createExecutor, executorOptionsFromEnv, type ExecutorOptions, type RunHooks } from '../executor/index.js';
+import {
+  cliBinsFromEnv,
+  createExecutor,
+  executorOptionsFromEnv,
+  type ExecutorOptions,
+  type RunHooks,
+} from '../executor/index.js';
+import { findClis } from '../executor/clis/index.js';
 import { localRunPort } from './run-port.js';
 import { DEFAULT_LEASE_SECONDS } from './leases.js';
 import { RunLeases } from './run-leases.js';
@@ -32,9 +39,13 @@ import { RuntimeMetrics } from './runtime-metrics.js';
 import { runLog } from './run-log.js';
 import { tracingEnabled } from '../common/trace-ids.js';
 import type { Tracing } from '../common/tracing.js';
+import { WarmCredentials } from './warm-credentials.js';
 import { agentOf } from './agent-credentials.js';
 import { Scopes } from './scope.js';
 import { Tokens } from './tokens.js';
+import { AuditLog } from './audit.js';
+import { accessHandlers } from './access-handlers.js';
+import { DashboardLogins, SESSION_COOKIE } from './dashboard-login.js';
 import { isAgent, principalOf } from '../common/principal.js';
 import { lastRun } from './session-store.js';
 import type { GitHubOptions } from './pull-request.js';
@@ -74,6 +85,8 @@ export interface RunningRuntime extends RunningServer {
   sessions: SessionService;
   /** Where the dashboard answers, or undefined when it has not been built. */
   dashboardUrl: string | undefined;
+  /** A one-time login link to the dashboard for the admin (`aof up` prints one), or undefined when it is not built. */
+  loginLink(): string | undefined;
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
@@ -81,6 +94,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   // Known before listening unless the port is picked then (0): runs re-queued at start-up wait for it.
   let agentUrl = options.url.port === '0' ? '' : options.url.origin;
   let approvals!: ApprovalService;
+  let logins!: DashboardLogins;
   let tracing: Tracing | undefined;
   const dashboard = dashboardFiles(options.dashboardDir ?? defaultDashboardDir(), [
     ...Object.keys(runtimeDocument.paths),
@@ -121,9 +135,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     });
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
+    const warmCredentials = new WarmCredentials(options.dataDir);
     const hooks: RunHooks = {
       started: (spec, startedAt) => guard.started(spec.session, startedAt),
       progressed: (spec, parser) => guard.noted(spec.session, parser.billedUsage(), parser.turns),
+      warm: {
+        credential: (slot) => warmCredentials.mint(slot),
+        bind: (name, run, credential) =>
+          warmCredentials.bind(name, run, credential, (hash) =>
+            sessions.updateRun(name, run, (stored) => {
+              stored.credential_hash = hash;
+            }),
+          ),
+        awaitsCallbacks: async (name) =>
+          (await sessions.active()).some((session) => session.parent === name && session.callback === true),
+      },
     };
     const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
     const webhookUrl = options.webhooks?.url;
@@ -147,14 +173,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         progressed: (name, usage, turns) => guard.noted(name, usage, turns),
       },
     });
-    const executor =
-      options.executor === 'none'
-        ? undefined
-        : await createExecutor(
-            localRunPort(sessions, leases, runnerName, { runtimeUrl: () => agentUrl, tracing: tracing !== undefined }),
-            { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions },
-            hooks,
-          );
+    let executor: Awaited<ReturnType<typeof createExecutor>> | undefined;
+    if (options.executor !== 'none') {
+      // Which agent CLIs this host has: the runs of the others wait for a runner that has them.
+      const settings = { ...executorOptionsFromEnv(), ...options.executorOptions };
+      const clis = await findClis(
+        { ...cliBinsFromEnv(settings.env), ...settings.cliBins, claude: settings.claudeBin },
+        settings.env.PATH,
+      );
+      options.logger.info(clis.summary);
+      executor = await createExecutor(
+        localRunPort(
+          sessions,
+          leases,
+          runnerName,
+          { runtimeUrl: () => agentUrl, tracing: tracing !== undefined },
+          clis.tags,
+        ),
+        { dataDir: options.dataDir, logger: options.logger, ...options.executorOptions },
+        hooks,
+      );
+    }
     if (executor) sessions.useScheduler(executor);
     // After the re-adoption above: this runtime's own leases are renewed before any is judged expired.
     leases.startSweeping();
@@ -178,12 +217,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     scheduler.start();
     const scopes = new Scopes(sessions, approvals);
     const tokens = new Tokens(store.tokens);
+    const audit = new AuditLog(
+      store.audit,
+      options.logger,
+      async (id) => (await store.approvals.get(id))?.session ?? null,
+    );
+    logins = new DashboardLogins({ token: options.token, principalOfToken: (hash) => tokens.principalOfHash(hash) });
     const app = createApp<operations>({
       api: 'runtime',
       handlers: {
-        ...runtimeHandlers(sessions, callbacks, scopes, () =>
+        ...runtimeHandlers(sessions, callbacks, scopes, audit, () =>
           runtimeInfo({ ...options, sessions, executor, maxConcurrent }),
         ),
+        ...accessHandlers(audit, logins),
         getMetrics: () => metricsResponse(metrics?.server),
         createPullRequest: async ({ path, body }) => ({
           status: 201,
@@ -205,15 +251,26 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         allowedHosts: options.allowedHosts,
         token: options.token,
         authenticate: async (credential) =>
-          (await agentOf(credential, (name) => sessions.getStored(name))) ?? (await tokens.principalOf(credential)),
-        // The dashboard's files, and events for triggers: those carry a signature instead of a token.
-        isPublic: (ctx) => dashboard.serves(ctx) || (ctx.method === 'POST' && /^\/triggers\/[^/]+$/.test(ctx.path)),
+          (await agentOf(
+            credential,
+            (name) => sessions.getStored(name),
+            (given) => warmCredentials.bindingOf(given),
+          )) ??
+          (await tokens.principalOf(credential)) ??
+          (await logins.principalOf(credential, Date.now())),
+        sessionCookie: { name: SESSION_COOKIE, authenticate: (value) => logins.principalOf(value, Date.now()) },
+        // The dashboard's files and its sign-in link, and events for triggers: those carry a signature instead of a token.
+        isPublic: (ctx) =>
+          dashboard.serves(ctx) ||
+          (ctx.method === 'GET' && ctx.path === '/login') ||
+          (ctx.method === 'POST' && /^\/triggers\/[^/]+$/.test(ctx.path)),
       },
       authorize: scopes.authorize(),
+      afterOperation: audit.after,
       logger: options.logger,
       metrics: metrics?.server,
       tracing,
-      extras: [dashboard.middleware, registryProxy(options.registryUrl)],
+      extras: [dashboard.middleware, registryProxy(options.registryUrl, SESSION_COOKIE)],
     });
     // Agents keep going without us: a restarted runtime re-adopts them.
     return {
@@ -226,7 +283,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         await scheduleStores.close();
         await webhooks.close();
         approvals.close();
-        leases.stop();
+        await leases.stop();
         await callbacks.close();
         await executor?.detach();
         await store.close();
@@ -239,17 +296,23 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   agentUrl = server.url;
   const dashboardUrl = dashboard.available ? `${server.url}/` : undefined;
   options.logger.info(dashboardUrl ? `Dashboard at ${dashboardUrl}` : 'Dashboard not built (npm run build)');
-  return { ...server, sessions, dashboardUrl };
+  const loginLink = () => {
+    if (!dashboardUrl) return undefined;
+    return `${server.url}/login?code=${logins.newCode({ admin: true }, Date.now()).code}`;
+  };
+  return { ...server, sessions, dashboardUrl, loginLink };
 }
 
 function runtimeHandlers(
   sessions: SessionService,
   callbacks: Callbacks,
   scopes: Scopes,
+  audit: AuditLog,
   info: () => Promise<RuntimeInfo>,
 ): Omit<
   Handlers<operations>,
   | keyof ReturnType<typeof approvalHandlers>
+  | keyof ReturnType<typeof accessHandlers>
   | keyof ReturnType<typeof runnerHandlers>
   | keyof ReturnType<typeof scheduleHandlers>
   | 'listTokens'
@@ -263,6 +326,8 @@ function runtimeHandlers(
     getRuntimeInfo: async () => ({ status: 200, body: await info() }),
     whoAmI: ({ ctx }) => ({ status: 200, body: principalOf(ctx) }),
     listSessions: async ({ query, ctx }) => {
+      // An agent's pages hold only its subtree, filtered before paging (so they are full), and its counts are of its subtree.
+      const visible = await scopes.visible(principalOf(ctx));
       const page = await sessions.list({
         limit: query.limit,
         cursor: query.cursor,
@@ -272,10 +337,9 @@ function runtimeHandlers(
         project_dir: query.project_dir,
         waiting: query.waiting,
         parent: query.parent,
+        names: visible,
       });
-      const visible = await scopes.visible(principalOf(ctx));
       if (!visible) return { status: 200, body: page };
-      // An agent's page holds only its subtree (so it may be short), and its counts are of its subtree.
       const counts = { queued: 0, running: 0, finished: 0, failed: 0, stopped: 0 };
       for (const name of visible) {
         const stored = await sessions.getStored(name);
@@ -283,30 +347,39 @@ function runtimeHandlers(
       }
       return {
         status: 200,
-        body: { ...page, sessions: page.sessions.filter((s) => visible.has(s.name)), counts },
+        body: { ...page, counts },
       };
     },
-    createSession: async ({ body }) => {
-      const session = await sessions.create(body);
+    createSession: async ({ body, ctx }) => {
+      const session = await sessions.create(body, principalOf(ctx));
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
     },
-    pruneSessions: async ({ body }) => ({ status: 200, body: { deleted: await sessions.prune(body) } }),
-    deleteAllSessions: async () => ({ status: 200, body: { deleted: await sessions.clean() } }),
+    pruneSessions: async ({ body, ctx }) => {
+      const deleted = await sessions.prune(body, principalOf(ctx));
+      // The audit log is kept as long as the sessions it is about: what is older than `before` goes too.
+      if (body.before !== undefined) await audit.prune(body.before);
+      return { status: 200, body: { deleted } };
+    },
+    deleteAllSessions: async ({ ctx }) => ({ status: 200, body: { deleted: await sessions.clean(principalOf(ctx)) } }),
     getSession: async ({ path }) => ({ status: 200, body: await sessions.get(path.name) }),
-    deleteSession: async ({ path, query }) => {
-      await sessions.delete(path.name, { tree: query.tree === true, discard: query.discard === true });
+    deleteSession: async ({ path, query, ctx }) => {
+      await sessions.delete(path.name, {
+        tree: query.tree === true,
+        discard: query.discard === true,
+        by: principalOf(ctx),
+      });
       return { status: 204, body: undefined };
     },
     getSessionStatus: async ({ path, query }) => ({ status: 200, body: await sessions.status(path.name, query.wait) }),
     getSessionResult: async ({ path }) => ({ status: 200, body: await sessions.result(path.name) }),
     resumeSession: async ({ path, body }) => ({ status: 202, body: await sessions.resume(path.name, body.prompt) }),
-    forkSession: async ({ path, body }) => {
-      const session = await sessions.fork(path.name, body);
+    forkSession: async ({ path, body, ctx }) => {
+      const session = await sessions.fork(path.name, body, principalOf(ctx));
       return { status: 201, body: session, headers: { Location: `/sessions/${session.name}` } };
     },
-    stopSession: async ({ path, query }) => ({
+    stopSession: async ({ path, query, ctx }) => ({
       status: 200,
-      body: await sessions.stop(path.name, { tree: query.tree === true }),
+      body: await sessions.stop(path.name, { tree: query.tree === true, by: principalOf(ctx) }),
     }),
     getSessionTree: async ({ path }) => ({ status: 200, body: await sessions.tree(path.name) }),
     getSessionChanges: async ({ path, query }) => ({

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
+import type { Principal } from '../common/principal.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
 import { isLeased } from './leases.js';
@@ -26,6 +27,8 @@ import {
   type WorktreeSetupData,
 } from './worktree-setup.js';
 import { withoutServerSecrets } from '../executor/index.js';
+import { cliTag } from '../executor/clis/index.js';
+import type { CliName } from '../common/agent-clis.js';
 import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
 import {
   isFinal,
@@ -331,7 +334,8 @@ export class SessionService {
 
   /* ---------- commands ---------- */
 
-  async create(input: SessionCreate): Promise<Session> {
+  /** `by`: who starts it (its `created_by`). */
+  async create(input: SessionCreate, by?: Principal): Promise<Session> {
     checkOutputSchema(input.output_schema, 'body.output_schema');
     if (input.webhook_url) await this.checkWebhookUrl?.(input.webhook_url);
     const projectDir = await this.checkProjectDir(input.project_dir);
@@ -384,11 +388,19 @@ export class SessionService {
       ...(limits ? { limits } : {}),
       ...(input.webhook_url ? { webhook_url: input.webhook_url } : {}),
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
-      ...(input.runner_tags?.length ? { runner_tags: [...new Set(input.runner_tags)] } : {}),
+      ...runnerTags(input.runner_tags, found ? blueprint?.cli : undefined),
+      ...(by ? { created_by: by } : {}),
     };
     const inserted = await this.exclusive(input.name, async (tx, told) => {
       if (!(await tx.sessions.insert(session))) return false;
-      told.changes.push({ name: input.name, change: 'created', state: first.state, run: 1, at: now });
+      told.changes.push({
+        name: input.name,
+        change: 'created',
+        state: first.state,
+        run: 1,
+        at: now,
+        ...(by ? { by } : {}),
+      });
       if (setupResult) {
         const data = boundStrings(setupResult) as Record<string, unknown>;
         told.events.push(
@@ -441,13 +453,22 @@ export class SessionService {
   }
 
   /** A new session continuing `source`'s conversation as it stands (see fork.ts). */
-  async fork(source: string, input: ForkCreate): Promise<Session> {
+  async fork(source: string, input: ForkCreate, by?: Principal): Promise<Session> {
     const session = await this.exclusive(source, async (tx, told) => {
       const fork = forkOf(await this.require(source, tx.sessions), input.name, input.prompt, new Date().toISOString());
+      if (by) fork.created_by = by;
+      else delete fork.created_by;
       if (!(await tx.sessions.insert(fork))) {
         throw conflict(`Session '${input.name}' already exists; choose another name for the fork`, 'session-exists');
       }
-      told.changes.push({ name: fork.name, change: 'created', state: 'queued', run: 1, at: fork.created_at });
+      told.changes.push({
+        name: fork.name,
+        change: 'created',
+        state: 'queued',
+        run: 1,
+        at: fork.created_at,
+        ...(by ? { by } : {}),
+      });
       return fork;
     });
     this.scheduler?.enqueue(session.name);
@@ -458,20 +479,27 @@ export class SessionService {
   /**
    * Stops the active run: its process if one runs, else the run is marked stopped. Idempotent.
    * `reason` (a crossed limit) becomes the run's error; without one, a person asked. `tree` also
-   * stops every descendant.
+   * stops every descendant. `by`: who asked (the run's `stopped_by`).
    */
-  async stop(name: string, options: { reason?: string; tree?: boolean } = {}): Promise<Session> {
+  async stop(name: string, options: { reason?: string; tree?: boolean; by?: Principal } = {}): Promise<Session> {
     if (options.tree) {
       const descendants = await this.descendants(name);
       await Promise.all(
         descendants.map((child) =>
-          this.stop(child, { ...(options.reason ? { reason: options.reason } : {}) }).catch(ignoreNotFound),
+          this.stop(child, {
+            ...(options.reason ? { reason: options.reason } : {}),
+            ...(options.by ? { by: options.by } : {}),
+          }).catch(ignoreNotFound),
         ),
       );
     }
     const stored = await this.exclusive(name, async (tx) => {
       const session = await this.require(name, tx.sessions);
-      if (requestStop(lastRun(session), options.reason)) await tx.sessions.replace(session);
+      const run = lastRun(session);
+      if (requestStop(run, options.reason)) {
+        run.stopped_by = options.reason ? null : (options.by ?? null);
+        await tx.sessions.replace(session);
+      }
       return session;
     });
     if (isFinal(lastRun(stored).state)) return this.view(stored);
@@ -494,22 +522,23 @@ export class SessionService {
    * Deletes a session; its worktree is removed, its branch kept unless `discard` (worktree.ts).
    * `tree`: its descendants too.
    */
-  async delete(name: string, options: { tree?: boolean; discard?: boolean } = {}): Promise<void> {
+  async delete(name: string, options: { tree?: boolean; discard?: boolean; by?: Principal } = {}): Promise<void> {
+    const by = options.by;
     if (options.tree) {
       // Deepest first, so no child outlives its parent even for a moment.
       for (const child of (await this.descendants(name)).reverse())
-        await this.delete(child, { discard: options.discard === true }).catch(ignoreNotFound);
+        await this.delete(child, { discard: options.discard === true, ...(by ? { by } : {}) }).catch(ignoreNotFound);
     }
     const session = await this.require(name);
-    if (!isFinal(lastRun(session).state)) await this.stop(name);
-    await this.erase(name, () => true, options.discard === true);
+    if (!isFinal(lastRun(session).state)) await this.stop(name, by ? { by } : {});
+    await this.erase(name, () => true, options.discard === true, by);
   }
 
   /**
    * Deletes the sessions that have ended, are last active before `before` and are not among the
    * `keep` most recently active (either condition may be left out), then compacts the store.
    */
-  async prune(options: { before?: string | undefined; keep?: number | undefined }): Promise<string[]> {
+  async prune(options: { before?: string | undefined; keep?: number | undefined }, by?: Principal): Promise<string[]> {
     const before = options.before === undefined ? undefined : new Date(options.before).toISOString();
     const chosen: string[] = [];
     let position = 0;
@@ -529,13 +558,19 @@ export class SessionService {
     }
     const deleted: string[] = [];
     // A session resumed meanwhile has not ended any more, and stays.
-    for (const name of chosen) if (await this.erase(name, (s) => isFinal(lastRun(s).state))) deleted.push(name);
+    for (const name of chosen)
+      if (await this.erase(name, (s) => isFinal(lastRun(s).state), false, by)) deleted.push(name);
     await this.store.sessions.compact();
     return deleted;
   }
 
   /** Removes a session and its events when `when` holds for it; tells listeners. */
-  private async erase(name: string, when: (session: StoredSession) => boolean, discard = false): Promise<boolean> {
+  private async erase(
+    name: string,
+    when: (session: StoredSession) => boolean,
+    discard = false,
+    by?: Principal,
+  ): Promise<boolean> {
     const erased = await this.exclusive(name, async (tx, told) => {
       const session = await tx.sessions.find(name);
       if (!session || !when(session)) return false;
@@ -546,7 +581,7 @@ export class SessionService {
       // Events first: a crash in between leaves a session without events, never events without a session.
       await tx.events.remove(name);
       await tx.sessions.remove(name);
-      told.changes.push({ name, change: 'deleted', state: null, at: new Date().toISOString() });
+      told.changes.push({ name, change: 'deleted', state: null, at: new Date().toISOString(), ...(by ? { by } : {}) });
       return true;
     });
     if (!erased) return false;
@@ -554,9 +589,9 @@ export class SessionService {
     return true;
   }
 
-  async clean(): Promise<string[]> {
+  async clean(by?: Principal): Promise<string[]> {
     const names = (await this.store.sessions.all()).map((s) => s.name);
-    await Promise.all(names.map((name) => this.delete(name).catch(ignoreNotFound)));
+    await Promise.all(names.map((name) => this.delete(name, by ? { by } : {}).catch(ignoreNotFound)));
     return names;
   }
 
@@ -1013,6 +1048,7 @@ export class SessionService {
     const { status, ...blueprint } = agent;
     const keep: Blueprint = { name: blueprint.name };
     for (const key of [
+      'cli',
       'system_prompt',
       'mcp_servers',
       'model',
@@ -1021,6 +1057,8 @@ export class SessionService {
       'disallowed_tools',
       'approval',
       'limits',
+      'warm',
+      'warm_after_run',
     ] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }
@@ -1031,6 +1069,16 @@ export class SessionService {
       ...(blueprint.worktree_setup ? { worktree_setup: blueprint.worktree_setup } : {}),
     };
   }
+}
+
+/**
+ * The tags a runner needs to run the session: the ones asked for, and for a CLI other than Claude
+ * Code its tag (runners tag themselves with the CLIs they have).
+ */
+function runnerTags(asked: readonly string[] | undefined, cli: CliName | undefined): { runner_tags?: string[] } {
+  const tags = new Set(asked ?? []);
+  if (cli && cli !== 'claude') tags.add(cliTag(cli));
+  return tags.size ? { runner_tags: [...tags] } : {};
 }
 
 /** The notices that tell the other processes what a write told: its events (by number), then its changes. */

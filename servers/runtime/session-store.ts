@@ -103,6 +103,7 @@ export function toSession(stored: StoredSession, at: FiguresAt = { now: Date.now
   return {
     ...rest,
     parent: rest.parent ?? null,
+    created_by: rest.created_by ?? null,
     ...(output_schema ? { output_schema: JSON.parse(output_schema) as Record<string, unknown> } : {}),
     state: lastRun(stored).state,
     pending_approvals: pending_approvals ?? 0,
@@ -136,6 +137,7 @@ export function toSummary(stored: StoredSession, at: FiguresAt = { now: Date.now
     parent,
     worktree,
     forked_from,
+    created_by,
   } = toSession(stored, at);
   const last = runs[runs.length - 1]!;
   const error =
@@ -160,10 +162,12 @@ export function toSummary(stored: StoredSession, at: FiguresAt = { now: Date.now
       started_at: last.started_at,
       ended_at: last.ended_at,
       error,
+      ...(last.stopped_by !== undefined ? { stopped_by: last.stopped_by } : {}),
     },
     totals,
     ...(worktree ? { worktree: { branch: worktree.branch, has_changes: worktree.has_changes } } : {}),
     ...(forked_from ? { forked_from: forked_from.session } : {}),
+    created_by: created_by ?? null,
   };
 }
 

@@ -36,7 +36,12 @@ export class Tokens {
   /** Who a named token is (a person, or a runner), when it is one that has not been revoked. */
   async principalOf(credential: string): Promise<Principal | undefined> {
     if (!credential.startsWith(NAMED_TOKEN_PREFIX)) return undefined;
-    const found = await this.store.findByHash(hashOf(credential));
+    return this.principalOfHash(hashOf(credential));
+  }
+
+  /** Who the named token with this SHA-256 (hex) is, when it has not been revoked. */
+  async principalOfHash(hash: string): Promise<Principal | undefined> {
+    const found = await this.store.findByHash(hash);
     if (!found) return undefined;
     return found.role === 'runner'
       ? { kind: 'runner', name: found.name }

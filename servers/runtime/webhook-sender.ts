@@ -1,3 +1,4 @@
+import { Pump } from './pump.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import type { SessionService } from './session-service.js';
@@ -37,8 +38,14 @@ export class WebhookSender {
   private readonly closed = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
-  private pumping: Promise<void> | undefined;
-  private again = false;
+  /** Looks at the outbox, one look at a time; woken by run ends, attempts that end, and its own timer. */
+  private readonly pumping = new Pump(
+    () => {
+      clearTimeout(this.timer);
+      return this.pump();
+    },
+    (error) => this.logger.warn(`webhook outbox not read: ${message(error)}`),
+  );
   private prunedAt = 0;
 
   private readonly guard: { allow: WebhookAllowlist; resolve: Resolve };
@@ -68,18 +75,7 @@ export class WebhookSender {
   /** Looks at the outbox now (or right after the look in progress). */
   wake(): void {
     if (this.closed.signal.aborted) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    clearTimeout(this.timer);
-    this.pumping = this.pump().finally(() => {
-      this.pumping = undefined;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.pumping.wake();
   }
 
   /**
@@ -89,7 +85,7 @@ export class WebhookSender {
   async close(): Promise<void> {
     this.closed.abort();
     clearTimeout(this.timer);
-    await this.pumping;
+    await this.pumping.close();
     await Promise.all([...this.inFlight]);
   }
 

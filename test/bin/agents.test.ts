@@ -55,10 +55,33 @@ describe('ao-list-agents and ao-create-agent (processes against real servers)', 
     assert.equal(agent.model, 'sonnet');
 
     const text = await run('ao-list-agents', []);
-    assert.match(text.stdout, /^NAME +STATUS +DESCRIPTION\nreviewer +active +Reviews code for bugs\n$/);
+    assert.match(text.stdout, /^NAME +STATUS +CLI +DESCRIPTION\nreviewer +active +claude +Reviews code for bugs\n$/);
     const { agents } = (await run('ao-list-agents', ['--json'])).json();
     assert.equal(agents[0].name, 'reviewer');
     assert.equal(agents[0].system_prompt, 'You are a strict reviewer.');
+  });
+
+  it('ao-create-agent --cli names the agent CLI; ao-list-agents shows it; a setting the CLI cannot honour is refused by its flag', async () => {
+    const name = uniqueName('codex');
+    const r = await run('ao-create-agent', [name, '-d', 'Reviews with Codex', '--cli', 'codex', '--model', 'gpt-5']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await fixture.stack.client().agents.get(name)).cli, 'codex');
+    assert.match(
+      (await run('ao-list-agents', [])).stdout,
+      new RegExp(`\\n${name} +active +codex +Reviews with Codex\\n`),
+    );
+    const refused = await run('ao-create-agent', [uniqueName('asks'), '-d', 'x', '--cli', 'gemini', '--approval']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--approval/);
+    assert.match(refused.stderr, /Gemini CLI has no approval mode/);
+    const unknown = await run('ao-create-agent', [uniqueName('x'), '-d', 'x', '--cli', 'copilot']);
+    assert.deepEqual(
+      [unknown.code, unknown.stderr],
+      [1, "ao-create-agent: --cli must be one of claude, codex, gemini, opencode, not 'copilot'\n"],
+    );
+    const moved = await run('ao-update-agent', [name, '--cli', 'opencode']);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.equal((await fixture.stack.client().agents.get(name)).cli, 'opencode');
   });
 
   it('ao-create-agent takes the system prompt from -s, or stdin with -s -, and MCP servers from a file', async () => {

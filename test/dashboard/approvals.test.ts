@@ -66,7 +66,7 @@ describe('dashboard: answering approval requests', function () {
     // The question and its answer stay on the timeline, in the open.
     const asked = page.locator('.ev-approval', { hasText: 'Bash' });
     assert.match(await asked.locator('pre').innerText(), /approved\.txt/);
-    await asked.locator('.answer', { hasText: 'approved by a person' }).waitFor();
+    await asked.locator('.answer', { hasText: 'approved by admin' }).waitFor();
     const [answered] = await ao.approvals.list({ session: 'asks-ok' });
     assert.equal(answered?.state, 'approved');
     assert.equal(answered?.answered_by, 'person');
@@ -85,7 +85,7 @@ describe('dashboard: answering approval requests', function () {
     await page.locator('[data-testid="session-state"]', { hasText: 'finished' }).waitFor({ timeout: 30_000 });
     assert.equal(existsSync(file), false);
     await page
-      .locator('.ev-approval .answer', { hasText: 'denied by a person' })
+      .locator('.ev-approval .answer', { hasText: 'denied by admin' })
       .filter({ hasText: 'Write it into notes.md instead' })
       .waitFor();
     await eventually('the model to hear the denial', () =>

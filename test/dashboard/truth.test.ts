@@ -138,7 +138,7 @@ describe('dashboard: true numbers and plain words', function () {
     const row = page.locator('.approval', { hasText: 'Bash' });
     await row.getByLabel('Message for the agent').fill('Not on a Friday');
     await row.getByRole('button', { name: 'Deny' }).click();
-    await question.locator('.answer', { hasText: 'denied by a person' }).waitFor();
+    await question.locator('.answer', { hasText: 'denied by admin' }).waitFor();
     assert.match(await question.innerText(), /Not on a Friday/);
     await screenshot(page, 'session-question-answered', { fullPage: true });
   });

@@ -282,7 +282,8 @@ async function outsiderAgent(
     void post(`${runtimeUrl}/runners/fz-outsider/heartbeat`, { leases: [lease] }).catch(() => undefined);
   }, 3000);
   return {
-    credential: claim.credential,
+    // The run's credential comes in its RunSpec.
+    credential: claim.spec.env.credential,
     async end() {
       clearInterval(beat);
       // Deleted by a clean or a prune meanwhile, or its lease lost: nothing to end.

@@ -53,7 +53,7 @@ for (const backend of STORE_BACKENDS)
 
         const approved = await runBin('ao-approve', [name], { env: stack.clientEnv });
         assert.equal(approved.code, 0, approved.stderr);
-        assert.match(approved.stdout, /approved by person/);
+        assert.match(approved.stdout, /approved by admin/);
         const result = await ao.sessions.waitForResult(name, { timeoutMs: 60_000 });
         assert.equal(result.state, 'finished', result.error ?? '');
         assert.equal(existsSync(file), true, 'the approved command ran');
@@ -74,12 +74,14 @@ for (const backend of STORE_BACKENDS)
           tool: 'Bash',
           state: 'approved',
           answered_by: 'person',
+          answerer: { kind: 'person', name: 'admin', role: 'admin' },
           message: null,
         });
+        assert.deepEqual((await ao.approvals.get(asked.id)).answerer, { kind: 'person', name: 'admin', role: 'admin' });
         // Answering twice is refused with a clear error.
         const again = await runBin('ao-approve', [asked.id], { env: stack.clientEnv });
         assert.equal(again.code, 1);
-        assert.match(again.stderr, /already approved \(by person\)/);
+        assert.match(again.stderr, /already approved \(by admin\)/);
       });
 
       it('ao-deny with a message: the command does not run and the model reads the message', async () => {
@@ -91,7 +93,7 @@ for (const backend of STORE_BACKENDS)
         assert.equal(denied.code, 0, denied.stderr);
         assert.equal(denied.json().state, 'denied');
         const events = await runBin('ao-events', [name, '--type', 'approval_answer'], { env: stack.clientEnv });
-        assert.match(events.stdout, /approval_answer +apr_\w+ denied by person: Use printf into notes\.md instead/);
+        assert.match(events.stdout, /approval_answer +apr_\w+ denied by admin: Use printf into notes\.md instead/);
         const result = await ao.sessions.waitForResult(name, { timeoutMs: 60_000 });
         assert.equal(result.state, 'finished', result.error ?? '');
         assert.equal(existsSync(file), false, 'the denied command did not run');

@@ -56,7 +56,7 @@ describe('people: named tokens with roles (aof token)', function () {
     assert.equal(write.status, 403);
     const problem = (await write.json()) as { type: string; detail: string };
     assert.equal(problem.type, 'urn:aof:problem:forbidden');
-    assert.match(problem.detail, /^val \(viewer\) may not createSession: a viewer only reads$/);
+    assert.match(problem.detail, /^val \(viewer\) may not start sessions: a viewer only reads$/);
     const blueprint = await as(token, `${stack.registry.url}/agents/kept`, {
       method: 'PATCH',
       body: JSON.stringify({ description: 'changed' }),

@@ -51,6 +51,8 @@ describe('RunSpec: what the runtime writes for one run', () => {
         disallowed_tools: ['Bash(rm:*)'],
         mcp_servers: { echo: { command: 'echo-mcp', args: ['--quiet'] } },
         approval: { timeout_seconds: 60 },
+        warm: 2,
+        warm_after_run: 300,
       },
       limits: { max_turns: 5, timeout_seconds: 600 },
       output_schema: JSON.stringify({ type: 'object', required: ['verdict'] }),
@@ -82,6 +84,7 @@ describe('RunSpec: what the runtime writes for one run', () => {
       output_schema: { type: 'object', required: ['verdict'] },
       env: { vars: { AGENT_ORCHESTRATOR_SESSION_NAME: 'worker' }, credential: 'aofa_worker.1.secret' },
       limits: { max_turns: 5, timeout_seconds: 600 },
+      warm: { blueprint: 'reviewer', count: 2, after_run_seconds: 300 },
     });
     assert.deepEqual(session, before, 'the session is left as it was');
     assert.deepEqual(

@@ -71,6 +71,7 @@ describe('runtime: paged session list', () => {
     assert.deepEqual(Object.keys(ok).sort(), [
       'agent',
       'created_at',
+      'created_by',
       'last_resumed_at',
       'last_run',
       'name',

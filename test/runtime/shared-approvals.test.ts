@@ -88,7 +88,7 @@ describe('approvals across runtime processes on one PostgreSQL', function () {
     const won = (await winner.json()) as Approval;
     const problem = (await loser.json()) as { type: string; detail: string };
     assert.equal(problem.type, 'urn:aof:problem:approval-answered');
-    assert.match(problem.detail, new RegExp(`already ${won.state} \\(by person\\)`));
+    assert.match(problem.detail, new RegExp(`already ${won.state} \\(by admin\\)`));
 
     const result = await aoA.sessions.waitForResult(name, { timeoutMs: 60_000 });
     assert.equal(result.state, 'finished', result.error ?? '');

@@ -51,6 +51,12 @@ describe('teams: budgets (pure)', () => {
     assert.equal(priceOf('claude-opus-4-1').family, 'opus');
     assert.equal(priceOf('claude-haiku-4-5').family, 'haiku-4');
     assert.equal(priceOf('claude-3-5-haiku').family, 'haiku');
+    // Codex and Gemini CLI report no cost: their runs are priced by the same table.
+    assert.equal(priceOf('gpt-5-codex').family, 'gpt-5');
+    assert.equal(priceOf('gpt-5.1-codex-mini').family, 'gpt-5-mini');
+    assert.equal(priceOf('gemini-2.5-pro').family, 'gemini-pro');
+    assert.equal(priceOf('gemini-2.5-flash').family, 'gemini-flash');
+    assert.equal(priceOf('gemini-2.5-flash-lite').family, 'gemini-flash-lite');
     assert.equal(priceOf('claude-sonnet-4-5').family, 'sonnet');
     assert.equal(priceOf('something-new').family, 'sonnet');
     assert.equal(priceOf(undefined).family, 'sonnet');

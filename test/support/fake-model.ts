@@ -1,7 +1,12 @@
-// A fake Anthropic Messages API on loopback (and on the addresses a multi-host test names), for driving
-// the real Claude Code CLI in tests.
-// Only what the CLI uses: POST /v1/messages (always stream:true, query ?beta=true) answered as SSE,
-// POST /v1/messages/count_tokens, and a harmless answer for anything else (the CLI sends one HEAD /).
+// The fake model on loopback (and on the addresses a multi-host test names), for driving the real agent
+// CLIs in tests. One server speaks the three wires they use, each scripted by the same responder:
+// - Anthropic Messages (Claude Code, OpenCode): POST /v1/messages (stream:true, ?beta=true) as SSE,
+//   POST /v1/messages/count_tokens, and a harmless answer for anything else (Claude Code sends one HEAD /);
+// - OpenAI Responses (Codex): POST /v1/responses as SSE;
+// - Gemini (Gemini CLI): POST /v1beta/models/MODEL:streamGenerateContent?alt=sse as SSE, and
+//   :generateContent and :countTokens.
+// A request on the other wires is put into the Messages shape (`requests`, `describeRequest`), so a
+// responder reads it the same way whichever CLI asked; `wire` says which it was.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,8 +31,13 @@ export type ToolResult = {
   text: string;
 };
 
+/** Which API a request came in on. */
+export type Wire = 'anthropic' | 'openai' | 'gemini';
+
 export type FakeRequest = {
+  /** The request in the Messages shape (for the other wires: translated, see `toMessages`). */
   body: MessagesBody;
+  wire: Wire;
   /** Last message whose role is user or assistant (role:"system" entries are skipped). */
   lastMessage: Message | undefined;
   /**
@@ -87,7 +97,7 @@ export type FakeModel = {
 
 export const echoResponder: Responder = (req) => ({ text: `ECHO: ${req.lastUserText}` });
 
-export function describeRequest(body: MessagesBody, index: number): FakeRequest {
+export function describeRequest(body: MessagesBody, index: number, wire: Wire = 'anthropic'): FakeRequest {
   const conversation = body.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
   const lastUser = conversation.findLast((m) => m.role === 'user');
   const userBlocks = blocksOf(lastUser);
@@ -96,6 +106,7 @@ export function describeRequest(body: MessagesBody, index: number): FakeRequest 
   );
   return {
     body,
+    wire,
     lastMessage: conversation.at(-1),
     lastUserText: (prompt?.text ?? '').trim(),
     system: blocksOf({ role: 'system', content: body.system ?? [] })
@@ -147,30 +158,35 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
       local: `${req.socket.localAddress}:${req.socket.localPort}`,
     });
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (req.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/messages/count_tokens')) {
+    const route = routeOf(req.method ?? '', path);
+    if (!route) {
       req.resume();
       res.writeHead(req.method === 'HEAD' && path === '/' ? 200 : 404).end();
       return;
     }
     readJson(req)
       .then(
-        (body) => {
-          if (path === '/v1/messages/count_tokens') {
-            json(res, 200, { input_tokens: tokens(JSON.stringify(body)) });
+        (raw) => {
+          if (route.kind === 'count') {
+            const count = tokens(JSON.stringify(raw));
+            json(res, 200, route.wire === 'gemini' ? { totalTokens: count } : { input_tokens: count });
             return;
           }
+          const body = toMessages(route.wire, raw, route.model);
           const index = requests.push(body) - 1;
-          return answer({ ...describeRequest(body, index), remote: req.socket.remoteAddress ?? '' }, res);
+          const request = { ...describeRequest(body, index, route.wire), remote: req.socket.remoteAddress ?? '' };
+          return answer(request, route, res);
         },
-        (err: Error) => sendError(res, 400, `fake-model: bad request body: ${err.message}`, 'invalid_request_error'),
+        (err: Error) =>
+          sendError(res, route.wire, 400, `fake-model: bad request body: ${err.message}`, 'invalid_request_error'),
       )
       .catch((err: Error) => {
-        if (!res.headersSent) sendError(res, 500, `fake-model: responder failed: ${err.message}`);
+        if (!res.headersSent) sendError(res, route.wire, 500, `fake-model: responder failed: ${err.message}`);
         else res.destroy();
       });
   };
 
-  async function answer(request: FakeRequest, res: http.ServerResponse): Promise<void> {
+  async function answer(request: FakeRequest, route: Route, res: http.ServerResponse): Promise<void> {
     const { body } = request;
     const reply = await responder(request);
     if (reply.delayMs) {
@@ -184,62 +200,20 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
       }
     }
     if ('error' in reply) {
-      sendError(res, reply.error.status, reply.error.message);
+      sendError(res, route.wire, reply.error.status, reply.error.message);
       return;
     }
-    const model = body.model;
-    const inputTokens = tokens(JSON.stringify(body.messages));
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const event = (type: string, data: object) =>
-      res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
-
-    const id = `msg_fake_${++messageCounter}`;
-    event('message_start', {
-      message: {
-        id,
-        type: 'message',
-        role: 'assistant',
-        model,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: {
-          input_tokens: inputTokens,
-          output_tokens: 1,
-          cache_creation_input_tokens: 0,
-          cache_read_input_tokens: 0,
-        },
-      },
-    });
-    let blockIndex = 0;
-    let outputText = '';
     const text = 'text' in reply ? reply.text : undefined;
-    if (text !== undefined) {
-      event('content_block_start', { index: blockIndex, content_block: { type: 'text', text: '' } });
-      for (const piece of chunks(text))
-        event('content_block_delta', { index: blockIndex, delta: { type: 'text_delta', text: piece } });
-      event('content_block_stop', { index: blockIndex });
-      outputText += text;
-      blockIndex++;
-    }
-    if ('toolUse' in reply) {
-      const { name, input } = reply.toolUse;
-      const id = `toolu_fake_${++toolUseCounter}`;
-      const inputJson = JSON.stringify(input);
-      event('content_block_start', { index: blockIndex, content_block: { type: 'tool_use', id, name, input: {} } });
-      for (const piece of chunks(inputJson)) {
-        event('content_block_delta', { index: blockIndex, delta: { type: 'input_json_delta', partial_json: piece } });
-      }
-      event('content_block_stop', { index: blockIndex });
-      outputText += name + inputJson;
-    }
-    event('message_delta', {
-      delta: { stop_reason: 'toolUse' in reply ? 'tool_use' : 'end_turn', stop_sequence: null },
-      usage: { output_tokens: tokens(outputText) },
-    });
-    event('message_stop', {});
-    res.end();
-    billed.push({ id, input_tokens: inputTokens, output_tokens: tokens(outputText) });
+    const toolUse = 'toolUse' in reply ? reply.toolUse : undefined;
+    const toolUseId = toolUse && `${route.wire === 'anthropic' ? 'toolu' : 'call'}_fake_${++toolUseCounter}`;
+    const inputTokens = tokens(JSON.stringify(body.messages));
+    const outputTokens = tokens((text ?? '') + (toolUse ? toolUse.name + JSON.stringify(toolUse.input) : ''));
+    const id = `msg_fake_${++messageCounter}`;
+    const answered = { id, text, toolUse: toolUse && { ...toolUse, id: toolUseId! }, inputTokens, outputTokens };
+    if (route.wire === 'openai') sendResponses(res, answered, body.model);
+    else if (route.wire === 'gemini') sendGemini(res, answered, body.model, route.kind === 'stream');
+    else sendMessages(res, answered, body.model);
+    billed.push({ id, input_tokens: inputTokens, output_tokens: outputTokens });
   }
 
   const servers: http.Server[] = [];
@@ -287,6 +261,245 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
   };
 }
 
+type Route = { wire: Wire; kind: 'stream' | 'once' | 'count'; model?: string };
+
+function routeOf(method: string, path: string): Route | null {
+  if (method !== 'POST') return null;
+  if (path === '/v1/messages') return { wire: 'anthropic', kind: 'stream' };
+  if (path === '/v1/messages/count_tokens') return { wire: 'anthropic', kind: 'count' };
+  if (path === '/v1/responses') return { wire: 'openai', kind: 'stream' };
+  const gemini = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(streamGenerateContent|generateContent|countTokens)$/.exec(
+    path,
+  );
+  if (!gemini) return null;
+  const kind = gemini[2] === 'countTokens' ? 'count' : gemini[2] === 'generateContent' ? 'once' : 'stream';
+  return { wire: 'gemini', kind, model: decodeURIComponent(gemini[1]!) };
+}
+
+type Json = any;
+
+/** A request of any wire in the Messages shape: system text, user/assistant turns of text, tool_use and tool_result blocks. */
+export function toMessages(wire: Wire, raw: Json, model?: string): MessagesBody {
+  if (wire === 'anthropic') return raw as MessagesBody;
+  const system: string[] = [];
+  const messages: Message[] = [];
+  const add = (role: string, block: ContentBlock) => {
+    const last = messages.at(-1);
+    if (last && last.role === role && Array.isArray(last.content)) last.content.push(block);
+    else messages.push({ role, content: [block] });
+  };
+  let toolNames: string[];
+  if (wire === 'openai') {
+    if (typeof raw.instructions === 'string') system.push(raw.instructions);
+    for (const item of Array.isArray(raw.input) ? raw.input : []) {
+      if (item?.type === 'message' || (item?.role && item?.type === undefined)) {
+        const parts = typeof item.content === 'string' ? [{ text: item.content }] : (item.content ?? []);
+        const texts = parts.filter((p: Json) => typeof p?.text === 'string').map((p: Json) => p.text as string);
+        if (item.role === 'developer' || item.role === 'system') system.push(...texts);
+        else for (const text of texts) add(item.role, { type: 'text', text });
+      } else if (item?.type === 'function_call' || item?.type === 'custom_tool_call') {
+        add('assistant', {
+          type: 'tool_use',
+          id: item.call_id,
+          name: item.name,
+          input: parseArgs(item.arguments ?? item.input),
+        });
+      } else if (item?.type === 'function_call_output' || item?.type === 'custom_tool_call_output') {
+        add('user', { type: 'tool_result', tool_use_id: item.call_id, content: outputText(item.output) });
+      }
+    }
+    toolNames = (Array.isArray(raw.tools) ? raw.tools : []).map((t: Json) => String(t?.name ?? t?.type));
+  } else {
+    for (const part of raw.systemInstruction?.parts ?? []) if (typeof part?.text === 'string') system.push(part.text);
+    for (const content of Array.isArray(raw.contents) ? raw.contents : []) {
+      const role = content?.role === 'model' ? 'assistant' : 'user';
+      for (const part of content?.parts ?? []) {
+        if (typeof part?.text === 'string' && !part.thought) add(role, { type: 'text', text: part.text });
+        else if (part?.functionCall) {
+          const call = part.functionCall;
+          add(role, { type: 'tool_use', id: call.id ?? call.name, name: call.name, input: call.args ?? {} });
+        } else if (part?.functionResponse) {
+          const done = part.functionResponse;
+          const response = done.response ?? {};
+          const content = typeof response.output === 'string' ? response.output : JSON.stringify(response);
+          add(role, { type: 'tool_result', tool_use_id: done.id ?? done.name, content, is_error: 'error' in response });
+        }
+      }
+    }
+    toolNames = (raw.tools ?? []).flatMap((t: Json) =>
+      (t?.functionDeclarations ?? []).map((f: Json) => String(f?.name)),
+    );
+  }
+  return {
+    model: String(model ?? raw.model ?? ''),
+    system: system.join('\n'),
+    messages,
+    tools: toolNames.map((name) => ({ name })),
+    stream: true,
+  };
+}
+
+function parseArgs(args: unknown): object {
+  if (typeof args !== 'string') return (args as object) ?? {};
+  try {
+    return JSON.parse(args) as object;
+  } catch {
+    return { input: args };
+  }
+}
+
+function outputText(output: unknown): string {
+  if (typeof output === 'string') return output;
+  if (Array.isArray(output)) return output.map((p: Json) => (typeof p?.text === 'string' ? p.text : '')).join('');
+  if (output && typeof output === 'object' && typeof (output as Json).content === 'string')
+    return (output as Json).content;
+  return JSON.stringify(output ?? '');
+}
+
+type Answered = {
+  id: string;
+  text: string | undefined;
+  toolUse: { id: string; name: string; input: object } | undefined;
+  inputTokens: number;
+  outputTokens: number;
+};
+
+function sse(res: http.ServerResponse): (type: string | null, data: object) => void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  return (type, data) => res.write(`${type ? `event: ${type}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+}
+
+/** The Anthropic Messages stream. */
+function sendMessages(res: http.ServerResponse, a: Answered, model: string): void {
+  const send = sse(res);
+  const event = (type: string, data: object) => send(type, { type, ...data });
+  event('message_start', {
+    message: {
+      id: a.id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: {
+        input_tokens: a.inputTokens,
+        output_tokens: 1,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+      },
+    },
+  });
+  let index = 0;
+  if (a.text !== undefined) {
+    event('content_block_start', { index, content_block: { type: 'text', text: '' } });
+    for (const piece of chunks(a.text))
+      event('content_block_delta', { index, delta: { type: 'text_delta', text: piece } });
+    event('content_block_stop', { index });
+    index++;
+  }
+  if (a.toolUse) {
+    const { id, name, input } = a.toolUse;
+    event('content_block_start', { index, content_block: { type: 'tool_use', id, name, input: {} } });
+    for (const piece of chunks(JSON.stringify(input))) {
+      event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
+    }
+    event('content_block_stop', { index });
+  }
+  event('message_delta', {
+    delta: { stop_reason: a.toolUse ? 'tool_use' : 'end_turn', stop_sequence: null },
+    usage: { output_tokens: a.outputTokens },
+  });
+  event('message_stop', {});
+  res.end();
+}
+
+/** The OpenAI Responses stream: a message item for the text, a function_call item for the tool. */
+function sendResponses(res: http.ServerResponse, a: Answered, model: string): void {
+  const send = sse(res);
+  const event = (type: string, data: object) => send(type, { type, ...data });
+  const id = `resp_${a.id}`;
+  event('response.created', { response: { id, object: 'response', model, status: 'in_progress', output: [] } });
+  const output: object[] = [];
+  if (a.text !== undefined) {
+    const itemId = `${a.id}_text`;
+    const output_index = output.length;
+    event('response.output_item.added', {
+      output_index,
+      item: { type: 'message', id: itemId, role: 'assistant', status: 'in_progress', content: [] },
+    });
+    for (const delta of chunks(a.text))
+      event('response.output_text.delta', { item_id: itemId, output_index, content_index: 0, delta });
+    const item = {
+      type: 'message',
+      id: itemId,
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text: a.text, annotations: [] }],
+    };
+    event('response.output_item.done', { output_index, item });
+    output.push(item);
+  }
+  if (a.toolUse) {
+    const item = {
+      type: 'function_call',
+      id: `fc_${a.id}`,
+      call_id: a.toolUse.id,
+      name: a.toolUse.name,
+      arguments: JSON.stringify(a.toolUse.input),
+      status: 'completed',
+    };
+    event('response.output_item.added', { output_index: output.length, item: { ...item, arguments: '' } });
+    event('response.output_item.done', { output_index: output.length, item });
+    output.push(item);
+  }
+  event('response.completed', {
+    response: {
+      id,
+      object: 'response',
+      model,
+      status: 'completed',
+      output,
+      usage: {
+        input_tokens: a.inputTokens,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: a.outputTokens,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: a.inputTokens + a.outputTokens,
+      },
+    },
+  });
+  res.end();
+}
+
+/** Gemini's generateContent answer, streamed (SSE, one chunk per text piece) or whole (JSON). */
+function sendGemini(res: http.ServerResponse, a: Answered, model: string, stream: boolean): void {
+  const usageMetadata = {
+    promptTokenCount: a.inputTokens,
+    candidatesTokenCount: a.outputTokens,
+    totalTokenCount: a.inputTokens + a.outputTokens,
+  };
+  const chunk = (parts: object[], last: boolean) => ({
+    candidates: [{ content: { role: 'model', parts }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }],
+    ...(last ? { usageMetadata } : {}),
+    modelVersion: model,
+    responseId: a.id,
+  });
+  const call = a.toolUse && { functionCall: { id: a.toolUse.id, name: a.toolUse.name, args: a.toolUse.input } };
+  if (!stream) {
+    const parts = [...(a.text !== undefined ? [{ text: a.text }] : []), ...(call ? [call] : [])];
+    json(res, 200, chunk(parts, true));
+    return;
+  }
+  const send = sse(res);
+  const pieces = a.text !== undefined ? chunks(a.text) : [];
+  pieces.forEach((text, i) => {
+    send(null, chunk([{ text }], !call && i === pieces.length - 1));
+  });
+  if (call || !pieces.length) send(null, chunk(call ? [call] : [{ text: '' }], true));
+  res.end();
+}
+
 function readJson(req: http.IncomingMessage): Promise<MessagesBody> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -306,8 +519,17 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
 }
 
-function sendError(res: http.ServerResponse, status: number, message: string, type = 'api_error'): void {
-  json(res, status, { type: 'error', error: { type, message } });
+/** An error in the shape of the wire's API, so that each CLI reports its message. */
+function sendError(res: http.ServerResponse, wire: Wire, status: number, message: string, type = 'api_error'): void {
+  if (wire === 'openai') {
+    json(res, status, {
+      error: { message, type: status < 500 ? 'invalid_request_error' : 'server_error', code: null },
+    });
+  } else if (wire === 'gemini') {
+    json(res, status, { error: { code: status, message, status: status < 500 ? 'INVALID_ARGUMENT' : 'INTERNAL' } });
+  } else {
+    json(res, status, { type: 'error', error: { type, message } });
+  }
 }
 
 // Several deltas per block, so the client's stream assembly is exercised.

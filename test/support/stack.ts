@@ -182,6 +182,12 @@ export class TestStack {
     await this.startRuntime();
   }
 
+  /** Starts the (in-process) runtime again with more executor options (an environment that names the fake's URL, say). */
+  async restartRuntimeWith(executorOptions: Partial<ExecutorOptions>): Promise<void> {
+    this.options.executorOptions = { ...this.options.executorOptions, ...executorOptions };
+    await this.restartRuntime();
+  }
+
   /** Stops the runtime process with SIGTERM, as a service manager would; `startRuntime` starts it again. */
   async stopRuntime(): Promise<void> {
     await this.runtimeProcess?.stop();

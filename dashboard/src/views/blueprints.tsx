@@ -9,7 +9,7 @@ import type {
   PermissionMode,
 } from '../../../sdk/types.js';
 import { describe } from '../api.js';
-import { useClient } from '../client-context.js';
+import { useAccess, useClient } from '../client-context.js';
 import { nameProblem } from '../names.js';
 import { go, href } from '../router.js';
 import { listPage } from '../sessions-page.js';
@@ -17,10 +17,19 @@ import { useSubmit } from '../use-submit.js';
 import { Field } from './field.js';
 
 const PERMISSION_MODES: PermissionMode[] = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
+type AgentCli = NonNullable<Agent['cli']>;
+/** The agent CLIs a blueprint can name (docs/agent-clis.md says what each supports). */
+const CLIS: Array<{ value: AgentCli; label: string }> = [
+  { value: 'claude', label: 'Claude Code' },
+  { value: 'codex', label: 'Codex CLI' },
+  { value: 'gemini', label: 'Gemini CLI' },
+  { value: 'opencode', label: 'OpenCode' },
+];
 const USAGE_SAMPLE = 500;
 
 export function Blueprints({ selected }: { selected: string | undefined }) {
   const { client, guard } = useClient();
+  const { mayManage } = useAccess();
   const [agents, setAgents] = useState<Agent[]>();
   const [uses, setUses] = useState<Record<string, string>>({});
   const [error, setError] = useState<string>();
@@ -79,6 +88,13 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
       );
       go('blueprints');
     };
+    if (!mayManage)
+      return (
+        <section>
+          <p role="status">Only an admin changes blueprints.</p>
+          <a href={href('blueprints')}>All blueprints</a>
+        </section>
+      );
     // A form of its own for each blueprint: what was typed for one never carries over to another.
     return <BlueprintForm key={selected} agent={agent} onSaved={saved} />;
   }
@@ -87,9 +103,11 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
     <section aria-labelledby="bp-title">
       <div class="title-row">
         <h1 id="bp-title">Blueprints</h1>
-        <a class="button primary" href={href('blueprints', '+new')}>
-          New blueprint
-        </a>
+        {mayManage && (
+          <a class="button primary" href={href('blueprints', '+new')}>
+            New blueprint
+          </a>
+        )}
       </div>
       {error && (
         <p class="error" role="alert">
@@ -120,42 +138,44 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
               <span class="row-meta muted">{a.description}</span>
             </a>
             <span class="muted">
-              {a.model ?? 'default model'} ·{' '}
+              {CLIS.find((c) => c.value === (a.cli ?? 'claude'))?.label} · {a.model ?? 'default model'} ·{' '}
               <a href={href('agent', a.name)}>
                 {uses[a.name] ?? '…'} session{uses[a.name] === '1' ? '' : 's'}
               </a>
             </span>
-            <span class="buttons">
-              <button
-                type="button"
-                onClick={() =>
-                  void act(() =>
-                    client.agents.setStatus(a.name, a.status === 'active' ? 'inactive' : 'active').catch(guard),
-                  )
-                }
-              >
-                {a.status === 'active' ? 'Deactivate' : 'Activate'}
-              </button>
-              {confirming === a.name ? (
-                <span class="confirm" role="group" aria-label="Confirm delete">
-                  Delete blueprint <strong>{a.name}</strong>?
-                  <button
-                    type="button"
-                    class="danger"
-                    onClick={() => void act(() => client.agents.delete(a.name).catch(guard))}
-                  >
-                    Delete for good
-                  </button>
-                  <button type="button" onClick={() => setConfirming(undefined)}>
-                    Cancel
-                  </button>
-                </span>
-              ) : (
-                <button type="button" class="danger" onClick={() => setConfirming(a.name)}>
-                  Delete…
+            {mayManage && (
+              <span class="buttons">
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act(() =>
+                      client.agents.setStatus(a.name, a.status === 'active' ? 'inactive' : 'active').catch(guard),
+                    )
+                  }
+                >
+                  {a.status === 'active' ? 'Deactivate' : 'Activate'}
                 </button>
-              )}
-            </span>
+                {confirming === a.name ? (
+                  <span class="confirm" role="group" aria-label="Confirm delete">
+                    Delete blueprint <strong>{a.name}</strong>?
+                    <button
+                      type="button"
+                      class="danger"
+                      onClick={() => void act(() => client.agents.delete(a.name).catch(guard))}
+                    >
+                      Delete for good
+                    </button>
+                    <button type="button" onClick={() => setConfirming(undefined)}>
+                      Cancel
+                    </button>
+                  </span>
+                ) : (
+                  <button type="button" class="danger" onClick={() => setConfirming(a.name)}>
+                    Delete…
+                  </button>
+                )}
+              </span>
+            )}
           </li>
         ))}
       </ul>
@@ -176,6 +196,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     description: agent?.description ?? '',
     system_prompt: agent?.system_prompt ?? '',
     mcp_servers: agent?.mcp_servers ? JSON.stringify(agent.mcp_servers, null, 2) : '',
+    cli: agent?.cli ?? '',
     model: agent?.model ?? '',
     permission_mode: agent?.permission_mode ?? '',
     allowed_tools: (agent?.allowed_tools ?? []).join(', '),
@@ -191,6 +212,8 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     max_turns: String(agent?.limits?.max_turns ?? ''),
     timeout_seconds: String(agent?.limits?.timeout_seconds ?? ''),
     inherit: agent?.limits?.inherit ?? false,
+    warm: String(agent?.warm ?? ''),
+    warm_after_run: String(agent?.warm_after_run ?? ''),
   });
   const { submit: send, errors, setErrors, message, busy } = useSubmit();
   const set = (key: keyof typeof form) => (e: { currentTarget: { value: string } }) => {
@@ -244,6 +267,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     const optional = {
       system_prompt: form.system_prompt || undefined,
       mcp_servers: mcp,
+      cli: (form.cli || undefined) as AgentCli | undefined,
       model: form.model.trim() || undefined,
       permission_mode: (form.permission_mode || undefined) as PermissionMode | undefined,
       allowed_tools: form.allowed_tools.trim() ? toolList(form.allowed_tools) : undefined,
@@ -252,6 +276,8 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
       worktree: form.worktree || undefined,
       output_schema: outputSchema,
       limits: Object.keys(limits).length ? limits : undefined,
+      warm: number(form.warm) || undefined,
+      warm_after_run: number(form.warm_after_run) || undefined,
     };
     let saved: Agent | undefined;
     const ok = await send(async () => {
@@ -301,6 +327,19 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
             onInput={set('mcp_servers')}
             placeholder='{ "files": { "command": "npx", "args": ["-y", "some-mcp-server"] } }'
           />
+        </Field>
+        <Field
+          id="bp-cli"
+          label="Agent CLI"
+          error={errors.cli}
+          hint="The CLI that runs its sessions; settings it cannot honour are refused"
+        >
+          <select id="bp-cli" name="cli" value={form.cli} onChange={set('cli')}>
+            <option value="">Claude Code (the default)</option>
+            {CLIS.filter((c) => c.value !== 'claude').map((c) => (
+              <option value={c.value}>{c.label}</option>
+            ))}
+          </select>
         </Field>
         <div class="grid2">
           <Field id="bp-model" label="Model" error={errors.model}>
@@ -440,6 +479,37 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
               {errors.limits}
             </p>
           )}
+        </fieldset>
+        <fieldset class="group">
+          <legend>Warm start</legend>
+          <div class="grid4">
+            <Field id="bp-warm" label="Processes started ahead for new sessions" error={errors.warm}>
+              <input
+                id="bp-warm"
+                type="number"
+                min="0"
+                max="16"
+                value={form.warm}
+                onInput={set('warm')}
+                placeholder="0"
+              />
+            </Field>
+            <Field
+              id="bp-warm_after_run"
+              label="Keep one for a follow-up (seconds after a run)"
+              error={errors.warm_after_run}
+            >
+              <input
+                id="bp-warm_after_run"
+                type="number"
+                min="0"
+                max="3600"
+                value={form.warm_after_run}
+                onInput={set('warm_after_run')}
+                placeholder="0"
+              />
+            </Field>
+          </div>
         </fieldset>
         <label class="check">
           <input id="bp-worktree" type="checkbox" checked={form.worktree} onChange={check('worktree')} /> Each session

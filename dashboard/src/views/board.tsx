@@ -14,7 +14,8 @@ import {
   type Counts,
   type SectionKey,
 } from '../attention.js';
-import { useClient } from '../client-context.js';
+import { useAccess, useClient } from '../client-context.js';
+import { describePrincipal } from '../../../sdk/principal.js';
 import { useNow, useSessionChanges } from '../live.js';
 import { href } from '../router.js';
 import { listPage, type ListParams, type SessionPage, type SessionSummary } from '../sessions-page.js';
@@ -36,6 +37,7 @@ interface Filters {
 
 export function Board({ agent }: { agent?: string | undefined }) {
   const { client, guard } = useClient();
+  const { mayAct } = useAccess();
   const [filters, setFilters] = useState<Filters>({
     prefix: '',
     agent: agent ?? '',
@@ -160,9 +162,11 @@ export function Board({ agent }: { agent?: string | undefined }) {
     <section aria-labelledby="board-title">
       <div class="title-row">
         <h1 id="board-title">Sessions</h1>
-        <a class="button primary" href={href('new')}>
-          New session
-        </a>
+        {mayAct && (
+          <a class="button primary" href={href('new')}>
+            New session
+          </a>
+        )}
       </div>
       <div class="counts" role="group" aria-label="Show states">
         {ATTENTION_ORDER.map((state) => (
@@ -232,7 +236,7 @@ export function Board({ agent }: { agent?: string | undefined }) {
             <>
               <p>No sessions yet.</p>
               <p>
-                <a href={href('new')}>Start one</a> or run <code>ao-new NAME -p "…"</code>.
+                {mayAct ? <a href={href('new')}>Start one</a> : 'Start one'} or run <code>ao-new NAME -p "…"</code>.
               </p>
             </>
           )}
@@ -301,6 +305,7 @@ function Row({ session: s, now }: { session: SessionSummary; now: number }) {
         )}
         <span class="row-meta muted">
           {s.agent ?? 'no blueprint'} · {s.project_dir}
+          {s.created_by ? ` · by ${describePrincipal(s.created_by)}` : ''}
         </span>
       </a>
       <span
@@ -315,7 +320,10 @@ function Row({ session: s, now }: { session: SessionSummary; now: number }) {
         {s.state === 'running' ? ' so far' : ''}
       </span>
       {s.last_run.error && (s.state === 'failed' || s.state === 'stopped') && (
-        <span class="row-error">{s.last_run.error}</span>
+        <span class="row-error">
+          {s.last_run.error}
+          {s.last_run.stopped_by ? ` · by ${describePrincipal(s.last_run.stopped_by)}` : ''}
+        </span>
       )}
     </li>
   );

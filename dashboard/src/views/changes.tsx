@@ -2,7 +2,7 @@ import { Fragment } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { ChangedFile, Changes, PullRequest, ReviewComment } from '../../../sdk/types.js';
 import { describe } from '../api.js';
-import { useClient } from '../client-context.js';
+import { useAccess, useClient } from '../client-context.js';
 import { type DiffLine, type FileDiff, highlightLine, languageOf, parsePatch } from '../diff.js';
 
 const LETTER: Record<ChangedFile['status'], string> = {
@@ -32,6 +32,7 @@ export function ChangesTab({
   onReviewed: () => void;
 }) {
   const { client, guard } = useClient();
+  const { mayAct } = useAccess();
   const [changes, setChanges] = useState<Changes>();
   const [error, setError] = useState<string>();
   const [whole, setWhole] = useState<Record<string, FileDiff | undefined>>({});
@@ -221,7 +222,7 @@ export function ChangesTab({
               isWhole={whole[file.path] !== undefined}
               onWhole={() => void loadWhole(file.path)}
               drafts={drafts.filter((c) => c.file === file.path)}
-              onDraft={addDraft}
+              onDraft={mayAct ? addDraft : undefined}
               onRemove={removeDraft}
             />
           ))}
@@ -251,14 +252,15 @@ function FileView({
   isWhole: boolean;
   onWhole: () => void;
   drafts: ReviewComment[];
-  onDraft: (comment: ReviewComment) => void;
+  /** Undefined for a reader who sends no reviews (a viewer): no line offers a comment. */
+  onDraft: ((comment: ReviewComment) => void) | undefined;
   onRemove: (comment: ReviewComment) => void;
 }) {
   const language = languageOf(file.path);
   const [editing, setEditing] = useState<number>();
   const [text, setText] = useState('');
   const save = () => {
-    if (editing !== undefined && text.trim()) onDraft({ file: file.path, line: editing, text: text.trim() });
+    if (editing !== undefined && text.trim()) onDraft?.({ file: file.path, line: editing, text: text.trim() });
     setEditing(undefined);
     setText('');
   };
@@ -283,7 +285,7 @@ function FileView({
                     line={line}
                     language={language}
                     path={file.path}
-                    onComment={file.status === 'deleted' ? undefined : (n) => setEditing(n)}
+                    onComment={file.status === 'deleted' || !onDraft ? undefined : (n) => setEditing(n)}
                   />
                   {line.new !== undefined &&
                     line.kind !== 'del' &&

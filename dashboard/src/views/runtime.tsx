@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { RuntimeInfo } from '../../../sdk/types.js';
 import { describe } from '../api.js';
 import { ago, formatDuration } from '../attention.js';
-import { useClient } from '../client-context.js';
+import { useAccess, useClient } from '../client-context.js';
 import { useNow, useSessionChanges } from '../live.js';
 import { href } from '../router.js';
 
@@ -10,6 +10,7 @@ const REFRESH_MS = 3000;
 
 export function RuntimeView() {
   const { client, guard } = useClient();
+  const { mayAct } = useAccess();
   const [info, setInfo] = useState<RuntimeInfo>();
   const [error, setError] = useState<string>();
   const [confirming, setConfirming] = useState(false);
@@ -106,6 +107,7 @@ export function RuntimeView() {
         {info.queued > info.queue.length && <p class="muted">and {info.queued - info.queue.length} more</p>}
       </div>
       <LastHour info={info} />
+      {info.warm_pool && <WarmPool keys={info.warm_pool} />}
       <dl class="facts card">
         <div>
           <dt>Version</dt>
@@ -134,26 +136,28 @@ export function RuntimeView() {
           </dd>
         </div>
       </dl>
-      <div class="card danger-zone">
-        <h2>Clean</h2>
-        <p class="muted">Stops every run and deletes every session with its events. Blueprints stay.</p>
-        {confirming ? (
-          <span class="confirm" role="group" aria-label="Confirm clean">
-            Delete <strong>every</strong> session?
-            <button type="button" class="danger" onClick={() => void clean()}>
-              Delete all sessions
+      {mayAct && (
+        <div class="card danger-zone">
+          <h2>Clean</h2>
+          <p class="muted">Stops every run and deletes every session with its events. Blueprints stay.</p>
+          {confirming ? (
+            <span class="confirm" role="group" aria-label="Confirm clean">
+              Delete <strong>every</strong> session?
+              <button type="button" class="danger" onClick={() => void clean()}>
+                Delete all sessions
+              </button>
+              <button type="button" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+            </span>
+          ) : (
+            <button type="button" class="danger" onClick={() => setConfirming(true)}>
+              Clean…
             </button>
-            <button type="button" onClick={() => setConfirming(false)}>
-              Cancel
-            </button>
-          </span>
-        ) : (
-          <button type="button" class="danger" onClick={() => setConfirming(true)}>
-            Clean…
-          </button>
-        )}
-        {cleaned && <p role="status">{cleaned}</p>}
-      </div>
+          )}
+          {cleaned && <p role="status">{cleaned}</p>}
+        </div>
+      )}
     </section>
   );
 }
@@ -180,6 +184,44 @@ function LastHour({ info }: { info: RuntimeInfo }) {
           <dd data-testid="time-to-first-event">{quantiles(first)}</dd>
         </div>
       </dl>
+    </div>
+  );
+}
+
+/** The warm Claude Code processes per key: started ahead, taken by running runs, runs that started warm or cold. */
+function WarmPool({ keys }: { keys: NonNullable<RuntimeInfo['warm_pool']> }) {
+  const warm = keys.reduce((sum, k) => sum + k.warm, 0);
+  return (
+    <div class="card" data-testid="warm-pool">
+      <h2>
+        Warm processes <span class="muted">{warm} ready</span>
+      </h2>
+      {keys.length ? (
+        <table>
+          <thead>
+            <tr>
+              <th>For</th>
+              <th>Warm</th>
+              <th>Taken</th>
+              <th>Hits</th>
+              <th>Misses</th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((k) => (
+              <tr key={k.key} title={`key ${k.key}`}>
+                <td>{k.label}</td>
+                <td>{k.warm}</td>
+                <td>{k.taken}</td>
+                <td>{k.hits}</td>
+                <td>{k.misses}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p class="muted">None kept warm yet: a blueprint's warm setting, or a follow-up window, asks for some.</p>
+      )}
     </div>
   );
 }

@@ -3,7 +3,8 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Approval, Session, SessionEvent } from '../../../sdk/types.js';
 import { describe } from '../api.js';
 import { formatCost, formatDuration, formatTokens, liveNote, wallTimeMs } from '../attention.js';
-import { useClient } from '../client-context.js';
+import { useAccess, useClient } from '../client-context.js';
+import { describePrincipal } from '../../../sdk/principal.js';
 import { useNow } from '../live.js';
 import { markdownHtml } from '../markdown.js';
 import { go, href } from '../router.js';
@@ -30,6 +31,7 @@ export function SessionView({ name }: { name: string }) {
   const [asked, setAsked] = useState(0);
   const now = useNow(1000);
   const [tab, setTab] = useState<'activity' | 'changes'>('activity');
+  const { mayAct } = useAccess();
   // The Changes tab and its syntax colours load the first time it is opened, not with the board.
   const [ChangesTab, setChangesTab] = useState<typeof ChangesTabType>();
   useEffect(() => {
@@ -140,6 +142,10 @@ export function SessionView({ name }: { name: string }) {
           </dd>
         </div>
         <div>
+          <dt>Started by</dt>
+          <dd data-testid="created-by">{session.created_by ? describePrincipal(session.created_by) : '–'}</dd>
+        </div>
+        <div>
           <dt>Runs</dt>
           <dd>{session.totals.runs}</dd>
         </div>
@@ -167,7 +173,7 @@ export function SessionView({ name }: { name: string }) {
         </div>
       </dl>
       <Approvals name={session.name} refresh={asked} />
-      <Actions session={session} onChanged={reload} />
+      {mayAct && <Actions session={session} onChanged={reload} />}
       <div class="copy-row">
         <CopyButton label="Copy resume command" text={commands.resume} />
         <CopyButton label="Copy result command" text={commands.result} />
@@ -228,6 +234,12 @@ function Activity({
               queued {new Date(run.queued_at).toLocaleString()}
               {run.started_at ? ` · started ${new Date(run.started_at).toLocaleTimeString()}` : ''}
               {run.ended_at ? ` · ended ${new Date(run.ended_at).toLocaleTimeString()}` : ''}
+              {run.stopped_by !== undefined && (
+                <span data-testid={`run-${run.number}-stopped-by`}>
+                  {' '}
+                  · stopped by {run.stopped_by ? describePrincipal(run.stopped_by) : 'a limit'}
+                </span>
+              )}
             </span>
             <RunFigures run={run} now={now} />
             <details>
@@ -388,7 +400,7 @@ function ApprovalEvent({ item, time }: { item: ApprovalItem; time: string }) {
       )}
       <p class="answer">
         <strong class="answer-state">{ANSWERED[item.state]}</strong>
-        {item.answeredBy ? ` ${BY[item.answeredBy]}` : ''}
+        {item.answerer ? ` by ${describePrincipal(item.answerer)}` : item.answeredBy ? ` ${BY[item.answeredBy]}` : ''}
         {answered ? ` at ${answered}` : ''}
         {item.message ? (
           <>
@@ -547,6 +559,7 @@ function Approvals({ name, refresh }: { name: string; refresh: number }) {
 
 function ApprovalRow({ approval, onAnswered }: { approval: Approval; onAnswered: () => Promise<void> }) {
   const { client } = useClient();
+  const { mayAct } = useAccess();
   const [message, setMessage] = useState('');
   const { submit, message: problem, busy } = useSubmit();
   const approve = async () => {
@@ -566,23 +579,26 @@ function ApprovalRow({ approval, onAnswered }: { approval: Approval; onAnswered:
         </span>
       </p>
       <pre class="wrap">{JSON.stringify(approval.input, null, 2)}</pre>
-      <div class="buttons">
-        <button type="button" class="primary" onClick={() => void approve()} disabled={busy}>
-          Approve
-        </button>
-        <label for={field} class="sr-only">
-          Message for the agent
-        </label>
-        <input
-          id={field}
-          value={message}
-          onInput={(e) => setMessage(e.currentTarget.value)}
-          placeholder="Why not (the agent reads this)"
-        />
-        <button type="button" class="danger" onClick={() => void deny()} disabled={busy}>
-          Deny
-        </button>
-      </div>
+      {!mayAct && <p class="muted">An operator or admin answers it; you read.</p>}
+      {mayAct && (
+        <div class="buttons">
+          <button type="button" class="primary" onClick={() => void approve()} disabled={busy}>
+            Approve
+          </button>
+          <label for={field} class="sr-only">
+            Message for the agent
+          </label>
+          <input
+            id={field}
+            value={message}
+            onInput={(e) => setMessage(e.currentTarget.value)}
+            placeholder="Why not (the agent reads this)"
+          />
+          <button type="button" class="danger" onClick={() => void deny()} disabled={busy}>
+            Deny
+          </button>
+        </div>
+      )}
       {problem && (
         <p class="error" role="alert">
           {problem}

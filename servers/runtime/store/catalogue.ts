@@ -15,6 +15,8 @@ export interface SessionFilter {
   parent?: string | undefined;
   /** Waits (true) or does not wait (false) for an answer to an approval request. */
   waiting?: boolean | undefined;
+  /** One of these sessions (an agent's subtree: its pages hold only what it may see, and stay full). */
+  names?: ReadonlySet<string> | undefined;
 }
 
 export type StateCounts = Record<RunState, number>;
@@ -38,6 +40,7 @@ export function matches(entry: CatalogueEntry, filter: SessionFilter): boolean {
   if (filter.project_dir !== undefined && entry.project_dir !== filter.project_dir) return false;
   if (filter.parent !== undefined && (entry.parent ?? null) !== filter.parent) return false;
   if (filter.waiting !== undefined && entry.waiting !== filter.waiting) return false;
+  if (filter.names !== undefined && !filter.names.has(entry.name)) return false;
   return true;
 }
 

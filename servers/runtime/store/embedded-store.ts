@@ -9,6 +9,7 @@ import { migrateSingleEventsFile } from './nedb-migration.js';
 import { NedbSessionStore } from './nedb-sessions.js';
 import { NedbWebhookStore } from './nedb-webhooks.js';
 import { NedbTokenStore } from './nedb-tokens.js';
+import { NedbAuditStore } from './nedb-audit.js';
 
 export interface EmbeddedStoreOptions {
   /** Sessions whose event files stay open at once (default 64). */
@@ -42,6 +43,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
   const callbacks = await NedbCallbackStore.open(dataDir, sessions);
   const webhooks = await NedbWebhookStore.open(dataDir);
   const tokens = await NedbTokenStore.open(dataDir);
+  const audit = await NedbAuditStore.open(dataDir);
   const clock = async () => Date.now();
   const tx = { sessions, events, conversations, approvals, webhooks, notify: async () => undefined, clock };
   return {
@@ -52,6 +54,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
     callbacks,
     webhooks,
     tokens,
+    audit,
     exclusive: (name, work) => lock.run(name, () => work(tx)),
     tryExclusive: async (name, work) =>
       lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) })),

@@ -2,6 +2,7 @@ import type { components } from '../../../sdk/generated/runtime.js';
 import type { Event, StoredRun, StoredSession } from '../session-store.js';
 import type { SessionFilter, StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
+import type { AuditStore } from './audit-store.js';
 import type { ClaimedRunRef, ClaimRequest } from './run-records.js';
 
 /**
@@ -117,6 +118,8 @@ export type ApprovalState = components['schemas']['ApprovalState'];
 /** How a pending approval request was answered (by a person, the timeout or the run's end). */
 export type ApprovalOutcome = Pick<Approval, 'state' | 'answered_at' | 'message'> & {
   answered_by: NonNullable<Approval['answered_by']>;
+  /** Who answered (a person's answer: the person or the ancestor agent). */
+  answerer?: Approval['answerer'];
 };
 
 /**
@@ -277,6 +280,8 @@ export interface RuntimeStore {
   callbacks: CallbackStore;
   webhooks: WebhookStore;
   tokens: TokenStore;
+  /** Who did what (audit.ts). */
+  audit: AuditStore;
   /**
    * Runs `work` with every write to session `name` serialized against every other `exclusive` on
    * that name, in this process and in every other one sharing the store, and, where the backend can,

@@ -1,4 +1,5 @@
 import type { Migration } from '../../common/postgres.js';
+import { ACCESS_MIGRATIONS } from './postgres-access-schema.js';
 
 /**
  * The runtime's tables. A session is one row: the fields lists are filtered and ordered by, as
@@ -206,4 +207,5 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX aof_runs_leased ON aof_runs (lease_expires_at) WHERE state = 'queued' AND lease_expires_at IS NOT NULL;
     `,
   },
+  ...ACCESS_MIGRATIONS,
 ];

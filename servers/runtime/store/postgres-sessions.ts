@@ -26,6 +26,10 @@ function sessionColumns(session: StoredSession): unknown[] {
 const RUN_COLUMNS =
   'session, number, state, queued_at, tags_key, stop_requested, attempt, lease_runner, lease_host, lease_expires_at, reported, runner, credential_hash, doc';
 
+const RUN_COLUMNS_OF_R = RUN_COLUMNS.split(', ')
+  .map((column) => `r.${column}`)
+  .join(', ');
+
 interface RunRow {
   session: string;
   number: number;
@@ -113,15 +117,16 @@ export class PostgresSessionStore implements SessionStore {
     return true;
   }
 
+  /** One query: the session's facts on each of its runs' rows (a session has one run at least). */
   async find(name: string): Promise<StoredSession | null> {
-    const { rows } = await this.db.query<{ doc: SessionFacts }>('SELECT doc FROM aof_sessions WHERE name = $1', [name]);
-    const facts = rows[0]?.doc;
-    if (!facts) return null;
-    const runs = await this.db.query<RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM aof_runs WHERE session = $1 ORDER BY number${this.locking ? ' FOR UPDATE' : ''}`,
+    const { rows } = await this.db.query<RunRow & { facts: SessionFacts }>(
+      `SELECT s.doc AS facts, ${RUN_COLUMNS_OF_R}
+       FROM aof_sessions s JOIN aof_runs r ON r.session = s.name WHERE s.name = $1
+       ORDER BY r.number${this.locking ? ' FOR UPDATE OF r' : ''}`,
       [name],
     );
-    return withRuns(facts, runs.rows.map(runOf));
+    const facts = rows[0]?.facts;
+    return facts ? withRuns(facts, rows.map(runOf)) : null;
   }
 
   async replace(session: StoredSession, runs: readonly StoredRun[] = [lastRun(session)]): Promise<void> {
@@ -150,6 +155,7 @@ export class PostgresSessionStore implements SessionStore {
     if (filter.parent !== undefined) where.push(`doc->>'parent' = ${param(filter.parent)}`);
     if (filter.waiting !== undefined)
       where.push(`(COALESCE((doc->>'pending_approvals')::int, 0) > 0) = ${param(filter.waiting)}`);
+    if (filter.names !== undefined) where.push(`name = ANY(${param([...filter.names])})`);
     if (after) {
       const at = param(after.updated_at);
       where.push(`(updated_at < ${at} OR (updated_at = ${at} AND name > ${param(after.name)}))`);

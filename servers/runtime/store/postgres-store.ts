@@ -1,4 +1,5 @@
 import { PostgresTokenStore } from './postgres-tokens.js';
+import { PostgresAuditStore } from './postgres-audit.js';
 import type { Logger } from '../../common/logger.js';
 import { openDatabase, type Queries } from '../../common/postgres.js';
 import { KeyedLock } from '../keyed-lock.js';
@@ -65,6 +66,7 @@ export async function openPostgresStore(
     callbacks: new PostgresCallbackStore(db),
     webhooks: new PostgresWebhookStore(db),
     tokens: new PostgresTokenStore(db),
+    audit: new PostgresAuditStore(db),
     exclusive: (name, work) =>
       lock.run(name, () =>
         db.transaction(async (tx) => {

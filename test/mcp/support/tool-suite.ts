@@ -40,6 +40,7 @@ export const TOOLS = [
   'list_agent_blueprints',
   'list_agent_sessions',
   'list_approval_requests',
+  'list_audit_log',
   'manage_schedules',
   'merge_agent_session',
   'open_pull_request',
@@ -52,6 +53,25 @@ export const TOOLS = [
 /** `ctx` is filled by the caller's `before` (a stack with `scriptedModel`, a connected client). */
 export function toolSuite(ctx: SuiteContext): void {
   const tool = (name: string, args: Record<string, unknown> = {}) => call(ctx.client, name, args);
+
+  it('list_audit_log says who did what to a session', async () => {
+    const name = `audited-${process.pid}`;
+    await ctx.stack.client().sessions.create({ name, prompt: 'x' });
+    const stopped = await tool('stop_agent_session', { name });
+    assert.equal(stopped.isError, false, stopped.text);
+    const listed = await tool('list_audit_log', { session: name });
+    assert.equal(listed.isError, false, listed.text);
+    assert.deepEqual(
+      listed.structured.entries.map((e: { operation: string; who: string }) => [e.operation, e.who]),
+      [
+        ['stopSession', 'admin'],
+        ['createSession', 'admin'],
+      ],
+    );
+    assert.match(listed.text, /admin: stop sessions \(session audited-\d+\)/);
+    // The suite's later tests count the sessions.
+    await ctx.stack.client().sessions.delete(name);
+  });
 
   it('lists the tools, each with a description and a JSON Schema for its inputs', async () => {
     const { tools } = await ctx.client.listTools();
@@ -100,6 +120,7 @@ export function toolSuite(ctx: SuiteContext): void {
       name: 'reviewer',
       description: 'Reviews code changes',
       status: 'active',
+      cli: 'claude',
       model: 'claude-sonnet-4-5',
       permission_mode: null,
     });

@@ -1,0 +1,89 @@
+/** The adapters of the agent CLIs aof runs besides Claude Code, by name (servers/common/agent-clis.ts says what each supports). */
+import { existsSync } from 'node:fs';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { resolveExecutable } from '../claude-command.js';
+import { codex } from './codex.js';
+import { gemini } from './gemini.js';
+import { opencode } from './opencode.js';
+import type { CliAdapter, CliExit, CliFile, CliName, EventInput, Normaliser, Usage } from './types.js';
+
+export type { CliAdapter, CliName } from './types.js';
+
+export const ADAPTERS: Partial<Record<CliName, CliAdapter>> = { codex, gemini, opencode };
+
+export function adapterFor(cli: CliName): CliAdapter | undefined {
+  return ADAPTERS[cli];
+}
+
+/**
+ * Writes a run's files (their directories made, mode 0600), and links the ones that point at the
+ * user's files, when those exist (a login file the user does not have is left out).
+ */
+export async function writeCliFiles(files: CliFile[]): Promise<void> {
+  for (const file of files) {
+    await mkdir(dirname(file.path), { recursive: true, mode: 0o700 });
+    await rm(file.path, { force: true });
+    if ('content' in file) await writeFile(file.path, file.content, { mode: 0o600 });
+    else if (existsSync(file.linkTo)) await symlink(file.linkTo, file.path);
+  }
+}
+
+/**
+ * A normaliser as the executor reads a run's output: aof's events only (an event aof has no shape
+ * for stays in the run's stream file), and the events the process's end brings.
+ */
+export class CliParser {
+  constructor(
+    private readonly normaliser: Normaliser,
+    /** The CLI's name for people, in a run's end reason. */
+    readonly title: string,
+  ) {}
+
+  parse(line: string): EventInput[] {
+    return this.normaliser.parse(line).filter((event): event is EventInput => event.type !== 'raw');
+  }
+
+  end(exit: CliExit): EventInput[] {
+    return this.normaliser.end(exit).filter((event): event is EventInput => event.type !== 'raw');
+  }
+
+  get result() {
+    return this.normaliser.result;
+  }
+
+  get turns() {
+    return this.normaliser.turns;
+  }
+
+  get sessionId() {
+    return this.normaliser.sessionId;
+  }
+
+  billedUsage(): Usage | null {
+    return this.normaliser.billedUsage();
+  }
+}
+
+/** The runner tag of a CLI other than Claude Code: a run on it goes only to a runner that has it. */
+export const cliTag = (cli: CliName) => `cli-${cli}`;
+
+/**
+ * Which agent CLIs this host has (found as configured: a path, or a name on PATH), their tags, and
+ * a line for the log saying what was found where.
+ */
+export async function findClis(
+  bins: Record<CliName, string>,
+  path: string | undefined,
+): Promise<{ found: Partial<Record<CliName, string>>; tags: string[]; summary: string }> {
+  const found: Partial<Record<CliName, string>> = {};
+  const missing: string[] = [];
+  for (const [cli, bin] of Object.entries(bins) as Array<[CliName, string]>) {
+    const where = await resolveExecutable(bin, path);
+    if (where) found[cli] = where;
+    else missing.push(`${cli} (${bin})`);
+  }
+  const has = Object.entries(found).map(([cli, where]) => `${cli} (${where})`);
+  const summary = `agent CLIs found: ${has.join(', ') || 'none'}${missing.length ? `; not found: ${missing.join(', ')}` : ''}`;
+  return { found, tags: (Object.keys(found) as CliName[]).filter((cli) => cli !== 'claude').map(cliTag), summary };
+}
