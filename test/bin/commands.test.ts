@@ -113,7 +113,7 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       );
       assert.match(
         (await run('ao-update-agent', [agent, '--clear', 'name'])).stderr,
-        /^ao-update-agent: --clear takes system_prompt, model, /,
+        /^ao-update-agent: --clear takes cli, system_prompt, model, .*warm, warm_after_run, not 'name'/,
       );
 
       const off = await run('ao-deactivate-agent', [agent]);
