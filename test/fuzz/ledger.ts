@@ -199,6 +199,9 @@ export async function dumpServers(runtimeUrl: string, registryUrl: string, token
       if (!page.has_more || !page.events.length) break;
       after = page.events[page.events.length - 1].seq;
     }
+    // A run still going counts its wall time up to now: the one figure that moves by itself (a run an
+    // outside executor reported started, with no executor here to end it, goes on across a restart).
+    if (session.totals && (session.state === 'running' || session.state === 'queued')) session.totals.wall_ms = 0;
     dump.sessions[session.name] = { session, events };
   }
   for (const agent of (await get(`${registryUrl}/agents`)).agents) dump.agents[agent.name] = agent;

@@ -171,11 +171,12 @@ export class NedbSessionStore implements SessionStore {
   async claim(request: ClaimRequest): Promise<ClaimedRunRef | null> {
     const now = Date.now();
     const at = new Date(now).toISOString();
-    const running = await this.runs.count({ state: 'running' });
-    const leased = (await this.runs.find({ lease_expires_at: { $gt: at } }).project({ state: 1 })).filter(
-      (doc) => doc.state === 'queued',
-    ).length;
-    if (running + leased >= request.maxInFlight) return null;
+    // In flight: running, or claimed under a live lease and not started yet. One query, so that a run
+    // moving from the one to the other meanwhile (its runner reporting its start) is counted once.
+    const inFlight = await this.runs.count({
+      $or: [{ state: 'running' }, { state: 'queued', lease_expires_at: { $gt: at } }],
+    });
+    if (inFlight >= request.maxInFlight) return null;
     const keys = claimableKeys(request.offer);
     const candidates = await this.runs
       .find({
