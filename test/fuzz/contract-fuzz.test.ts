@@ -26,7 +26,9 @@ describe('contract fuzz', function () {
       .filter((op) => op !== 'raw')
       .sort();
     assert.deepEqual(reached, [...new Set(contractOperations().map((op) => op.operationId))].sort());
-    assert.ok(report.acknowledged > 100, `only ${report.acknowledged} writes were acknowledged`);
+    // A floor, not the oracle: 2000 requests now spread over twice as many operations as when it was
+    // set (schedules, triggers, audit, pull requests, merges), so fewer of them are valid writes.
+    assert.ok(report.acknowledged > 30, `only ${report.acknowledged} writes were acknowledged`);
   });
 
   it(`create, resume, stop and delete racing real Claude Code processes, ${LOCAL_RUNS} requests (executor local)`, async () => {
