@@ -1,4 +1,4 @@
-// The session view's Changes tab: what an agent wrote in its worktree (the fake agent on
+// The session view's Changes tab: what an agent wrote in its worktree (the real Claude Code CLI on
 // the fake model), listed by file and drawn as a unified diff with line numbers and syntax colours;
 // a file the size cap cut is loaded whole on request. Real Chromium, the real servers, real git.
 import assert from 'node:assert/strict';
@@ -47,7 +47,7 @@ describe('dashboard: the Changes tab', function () {
     ensureDashboardBuilt();
     github = await fakeGitHub('acme', 'widgets');
     [stack, browser] = await Promise.all([
-      TestStack.start({ agent: 'fake', github: { apiUrl: github.url, token: GITHUB_TOKEN } }),
+      TestStack.start({ github: { apiUrl: github.url, token: GITHUB_TOKEN } }),
       launchBrowser(),
     ]);
     stack.fake.respond(responder);
