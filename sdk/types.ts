@@ -77,6 +77,8 @@ export type ApprovalRequestData = RuntimeSchemas['ApprovalRequestData'];
 export type ApprovalAnswerData = RuntimeSchemas['ApprovalAnswerData'];
 export type WorktreeSetupData = RuntimeSchemas['WorktreeSetupData'];
 export type OutputRetryData = RuntimeSchemas['OutputRetryData'];
+export type StalledData = RuntimeSchemas['StalledData'];
+export type UsageLimit = RuntimeSchemas['UsageLimit'];
 
 /** What a session changed in its worktree (`sessions.changes()`), and one changed file. */
 export type Changes = RuntimeSchemas['Changes'];
@@ -120,6 +122,7 @@ export interface SessionEventDataMap {
   approval_answer: ApprovalAnswerData;
   worktree_setup: WorktreeSetupData;
   output_retry: OutputRetryData;
+  stalled: StalledData;
 }
 
 /**

@@ -56,6 +56,7 @@ import type {
 } from './store/interfaces.js';
 import type { ClaimedRunRef, ClaimRequest } from './store/run-records.js';
 import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
+import { DEFAULT_LIMIT_POLICY, type LimitPolicy } from './usage-limits.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
 export type SessionResult = components['schemas']['SessionResult'];
@@ -145,6 +146,8 @@ export class SessionService {
   private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
   private readonly runObservers: RunObserver[] = [];
   private checkWebhookUrl: ((url: string) => Promise<void>) | undefined;
+  /** How runs that hit the account's usage limit are resumed (usage-limits.ts). */
+  limitPolicy: LimitPolicy = DEFAULT_LIMIT_POLICY;
 
   constructor(
     private readonly store: RuntimeStore,
@@ -390,6 +393,7 @@ export class SessionService {
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
       ...runnerTags(input.runner_tags, found ? blueprint?.cli : undefined),
       ...(by ? { created_by: by } : {}),
+      ...(input.resume_after_limit !== undefined ? { resume_after_limit: input.resume_after_limit } : {}),
     };
     const inserted = await this.exclusive(input.name, async (tx, told) => {
       if (!(await tx.sessions.insert(session))) return false;
@@ -426,12 +430,22 @@ export class SessionService {
    * (409) when a run of the session lists any of them already: of two processes delivering one
    * callback at once, the store's hold on the session lets one through.
    */
-  async resume(name: string, prompt: string, options: { callbacks?: string[] } = {}): Promise<Session> {
+  async resume(
+    name: string,
+    prompt: string,
+    options: {
+      callbacks?: string[];
+      /** Only if the session's last run is this one (409 `session-busy` otherwise): a resume decided on it. */
+      after?: number;
+    } = {},
+  ): Promise<Session> {
     const session = await this.exclusive(name, async (tx, told) => {
       const stored = await this.require(name, tx.sessions);
       const delivered = options.callbacks?.find((id) => stored.runs.some((run) => run.callbacks?.includes(id)));
       if (delivered) throw conflict(`Callback '${delivered}' was delivered to session '${name}' already`, 'conflict');
       const last = lastRun(stored);
+      if (options.after !== undefined && last.number !== options.after)
+        throw conflict(`Session '${name}' has run ${last.number} already`, 'session-busy');
       if (!isFinal(last.state)) {
         throw conflict(
           `Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`,
@@ -622,6 +636,7 @@ export class SessionService {
       const { states, steps } = recordRun(session, run, inputs, now, {
         started: options.started,
         lease: options.lease,
+        limits: this.limitPolicy,
       });
       const changes: SessionChange[] = states.map((state) => ({ name, change: 'state', state, run: run.number, at }));
       // A start with no event (the process exists) stores nothing but the run's new state.
@@ -720,6 +735,11 @@ export class SessionService {
   /** Sessions whose last run is queued or running (the queue and the runs in flight). */
   async active(): Promise<StoredSession[]> {
     return this.store.sessions.page({ states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Sessions whose last run is in one of `states`. */
+  async inStates(states: RunState[]): Promise<StoredSession[]> {
+    return this.store.sessions.page({ states }, null, Number.MAX_SAFE_INTEGER);
   }
 
   /** The store's clock (the database's on PostgreSQL): what leases are judged by. */
@@ -1059,6 +1079,9 @@ export class SessionService {
       'limits',
       'warm',
       'warm_after_run',
+      'resume_after_limit',
+      'stall_after_seconds',
+      'stall_action',
     ] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }

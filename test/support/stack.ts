@@ -33,6 +33,13 @@ export interface StackOptions {
   logger?: Logger;
   /** How long runners' leases last (short, so that a lost runner shows quickly). */
   leaseSeconds?: number;
+  /**
+   * Claude Code logs in as a subscription (CLAUDE_CODE_OAUTH_TOKEN, no API key): it then reports the
+   * API's usage-limit headers as a `rate_limit_event` with the reset time (see fake-model.ts).
+   */
+  subscription?: boolean;
+  /** How the (in-process) runtime resumes runs after a usage limit (a short margin and back-off). */
+  usageLimits?: RuntimeOptions['usageLimits'];
 }
 
 /**
@@ -92,7 +99,12 @@ export class TestStack {
 
   /** The environment of a Claude Code child: offline, against the fake model. */
   get agentEnv(): Record<string, string> {
-    return claudeChildEnv(this.fake.url, this.configDir);
+    const env = claudeChildEnv(this.fake.url, this.configDir);
+    if (this.options.subscription) {
+      delete env.ANTHROPIC_API_KEY;
+      env.CLAUDE_CODE_OAUTH_TOKEN = 'test-subscription-token';
+    }
+    return env;
   }
 
   /** The environment of a client (an `ao-*` command): both URLs, the token, and the agent env for nested runs. */
@@ -144,6 +156,7 @@ export class TestStack {
       ...(this.options.leaseSeconds ? { leaseSeconds: this.options.leaseSeconds } : {}),
       ...(this.options.webhooks ? { webhooks: this.options.webhooks } : {}),
       ...(this.options.github ? { github: this.options.github } : {}),
+      ...(this.options.usageLimits ? { usageLimits: this.options.usageLimits } : {}),
     };
     this.inProcessRuntime = await startRuntime(runtimeOptions);
     this.runtimeUrl = this.inProcessRuntime.url;
