@@ -144,6 +144,9 @@ export function admit(
   // A runner's retried batch: what the runtime has already is not stored again.
   const inputs = lease ? freshEvents(reported, lease.from, run.lease!.reported) : reported;
   if (lease && !inputs.length && !(options.started && run.state === 'queued')) return null;
+  // The watchdog judges a run stalled once (two processes may find it at the same moment).
+  if (inputs.length && inputs.every((input) => input.type === 'stalled') && (run.stalled_at || run.state !== 'running'))
+    return null;
   if (isFinal(run.state)) {
     if (options.force) return null;
     throw conflict(`Run ${run.number} of session '${session.name}' has already ended (${run.state})`, 'run-ended');
@@ -273,6 +276,9 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, n
       judgeAnswer(session, run, data.text);
       break;
     }
+    case 'stalled':
+      run.stalled_at = iso(now);
+      break;
     case 'session_stop': {
       const data = input.data;
       run.ended_at = iso(now);
@@ -304,5 +310,5 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, n
 
 /** An event the agent itself gave (its output), not the runtime's end of the run nor an approval's. */
 function isAgentEvent(type: string): boolean {
-  return type !== 'session_stop' && type !== 'approval_request' && type !== 'approval_answer';
+  return type !== 'session_stop' && type !== 'approval_request' && type !== 'approval_answer' && type !== 'stalled';
 }

@@ -54,6 +54,7 @@ import { scheduleHandlers } from './schedule-handlers.js';
 import { openScheduleStores } from './store/schedule-store.js';
 import { Triggers } from './triggers.js';
 import { UsageLimitWaiter } from './usage-limit-waiter.js';
+import { StallWatchdog } from './stall-watchdog.js';
 import { DEFAULT_LIMIT_POLICY, type LimitPolicy } from './usage-limits.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
@@ -83,6 +84,8 @@ export interface RuntimeOptions extends CommonServerOptions {
   metrics?: boolean;
   /** How sessions are resumed after the account's usage limit (AGENT_ORCHESTRATOR_USAGE_LIMIT_MARGIN_SECONDS; usage-limits.ts). */
   usageLimits?: Partial<LimitPolicy> & { rescanMs?: number };
+  /** How often the stall watchdog looks at the running runs (stall-watchdog.ts; default 5 s). */
+  stallCheckMs?: number;
 }
 
 export interface RunningRuntime extends RunningServer {
@@ -230,6 +233,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     const triggers = new Triggers(scheduleStores.triggers, sessions, checkAgent);
     scheduler.start();
     limitWaiter.start();
+    const watchdog = new StallWatchdog(sessions, options.logger, options.stallCheckMs);
+    watchdog.start();
     const scopes = new Scopes(sessions, approvals);
     const tokens = new Tokens(store.tokens);
     const audit = new AuditLog(
@@ -296,6 +301,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         });
         await scheduler.close();
         await limitWaiter.close();
+        await watchdog.close();
         await scheduleStores.close();
         await webhooks.close();
         approvals.close();

@@ -40,6 +40,8 @@ export interface StackOptions {
   subscription?: boolean;
   /** How the (in-process) runtime resumes runs after a usage limit (a short margin and back-off). */
   usageLimits?: RuntimeOptions['usageLimits'];
+  /** How often the (in-process) runtime's stall watchdog looks (short, so that a stall shows quickly). */
+  stallCheckMs?: number;
 }
 
 /**
@@ -157,6 +159,7 @@ export class TestStack {
       ...(this.options.webhooks ? { webhooks: this.options.webhooks } : {}),
       ...(this.options.github ? { github: this.options.github } : {}),
       ...(this.options.usageLimits ? { usageLimits: this.options.usageLimits } : {}),
+      ...(this.options.stallCheckMs ? { stallCheckMs: this.options.stallCheckMs } : {}),
     };
     this.inProcessRuntime = await startRuntime(runtimeOptions);
     this.runtimeUrl = this.inProcessRuntime.url;
