@@ -207,8 +207,8 @@ export interface components {
          */
         StallAfter: number;
         /**
-         * @description What a stalled run gets: `notify` records a `stalled` event (and its webhooks get a
-         *     `run.stalled` notice) and lets it go on; `stop` stops it (`stopped`, its error says it stalled);
+         * @description What a stalled run gets: `notify` records a `stalled` event (seen in the events, the status and
+         *     the dashboard) and lets it go on; `stop` stops it (`stopped`, its error says it stalled);
          *     `nudge` stops it the same way, then resumes the session in the same conversation with a short
          *     question asking the agent where it stands and to carry on. Default `notify`.
          * @enum {string}

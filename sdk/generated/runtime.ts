@@ -1706,6 +1706,12 @@ export interface components {
             state: components["schemas"]["RunState"];
             /** @description Approval requests of the session that wait for an answer (a running session then waits for a person) */
             pending_approvals: number;
+            /** @description Set when the last run ended on the account's usage limit (the session is `stopped` until `resume_at`, then `queued` again) */
+            usage_limit?: components["schemas"]["UsageLimit"];
+            /** @description In words, when the last run ended on the usage limit or stalled: e.g. `hit the usage limit (five hour); resumes at 15:02 UTC` */
+            reason?: string;
+            /** @description Set when the stall watchdog found the last run silent past its blueprint's `stall_after_seconds` */
+            stalled_at?: components["schemas"]["Timestamp"];
         };
         SessionResult: {
             name: components["schemas"]["Name"];
@@ -2404,8 +2410,8 @@ export interface components {
          */
         StallAfter: number;
         /**
-         * @description What a stalled run gets: `notify` records a `stalled` event (and its webhooks get a
-         *     `run.stalled` notice) and lets it go on; `stop` stops it (`stopped`, its error says it stalled);
+         * @description What a stalled run gets: `notify` records a `stalled` event (seen in the events, the status and
+         *     the dashboard) and lets it go on; `stop` stops it (`stopped`, its error says it stalled);
          *     `nudge` stops it the same way, then resumes the session in the same conversation with a short
          *     question asking the agent where it stands and to carry on. Default `notify`.
          * @enum {string}

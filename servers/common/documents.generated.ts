@@ -557,7 +557,7 @@ export const registryDocument: OpenApiDocument = {
           "nudge",
           "stop"
         ],
-        "description": "What a stalled run gets: `notify` records a `stalled` event (and its webhooks get a\n`run.stalled` notice) and lets it go on; `stop` stops it (`stopped`, its error says it stalled);\n`nudge` stops it the same way, then resumes the session in the same conversation with a short\nquestion asking the agent where it stands and to carry on. Default `notify`.\n"
+        "description": "What a stalled run gets: `notify` records a `stalled` event (seen in the events, the status and\nthe dashboard) and lets it go on; `stop` stops it (`stopped`, its error says it stalled);\n`nudge` stops it the same way, then resumes the session in the same conversation with a short\nquestion asking the agent where it stands and to carry on. Default `notify`.\n"
       },
       "WarmAfterRun": {
         "type": "integer",
@@ -5781,6 +5781,18 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "integer",
             "minimum": 0,
             "description": "Approval requests of the session that wait for an answer (a running session then waits for a person)"
+          },
+          "usage_limit": {
+            "$ref": "#/components/schemas/UsageLimit",
+            "description": "Set when the last run ended on the account's usage limit (the session is `stopped` until `resume_at`, then `queued` again)"
+          },
+          "reason": {
+            "type": "string",
+            "description": "In words, when the last run ended on the usage limit or stalled: e.g. `hit the usage limit (five hour); resumes at 15:02 UTC`"
+          },
+          "stalled_at": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "Set when the stall watchdog found the last run silent past its blueprint's `stall_after_seconds`"
           }
         }
       },

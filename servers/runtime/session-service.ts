@@ -56,10 +56,11 @@ import type {
 } from './store/interfaces.js';
 import type { ClaimedRunRef, ClaimRequest } from './store/run-records.js';
 import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
-import { DEFAULT_LIMIT_POLICY, type LimitPolicy } from './usage-limits.js';
+import { clockTime, DEFAULT_LIMIT_POLICY, type LimitPolicy } from './usage-limits.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
 export type SessionResult = components['schemas']['SessionResult'];
+export type SessionStatus = components['schemas']['SessionStatus'];
 export type SessionCreate = components['schemas']['SessionCreate'];
 export type ForkCreate = components['schemas']['ForkCreate'];
 export type SessionPage = components['schemas']['SessionPage'];
@@ -276,7 +277,7 @@ export class SessionService {
   }
 
   /** The state, after waiting up to `waitSeconds` for it to become final. */
-  async status(name: string, waitSeconds = 0): Promise<{ name: string; state: RunState; pending_approvals: number }> {
+  async status(name: string, waitSeconds = 0): Promise<SessionStatus> {
     let session = await this.require(name);
     if (waitSeconds > 0 && !isFinal(lastRun(session).state)) {
       await this.waitForChange(name, waitSeconds * 1000, async () => {
@@ -285,7 +286,18 @@ export class SessionService {
       });
       session = await this.require(name);
     }
-    return { name, state: lastRun(session).state, pending_approvals: session.pending_approvals ?? 0 };
+    const run = lastRun(session);
+    return {
+      name,
+      state: run.state,
+      pending_approvals: session.pending_approvals ?? 0,
+      ...(run.usage_limit ? { usage_limit: run.usage_limit } : {}),
+      ...(run.stalled_at ? { stalled_at: run.stalled_at } : {}),
+      ...((run.usage_limit || run.stalled_at) && run.error ? { reason: run.error } : {}),
+      ...(run.stalled_at && !run.error
+        ? { reason: `stalled at ${clockTime(run.stalled_at, Date.now())}: no event for its stall_after_seconds` }
+        : {}),
+    };
   }
 
   async result(name: string): Promise<SessionResult> {
@@ -638,6 +650,10 @@ export class SessionService {
         lease: options.lease,
         limits: this.limitPolicy,
       });
+      // A run ended on the usage limit: its end's reason says so, and when it resumes (as its error).
+      if (run.usage_limit && states.includes('stopped'))
+        for (const event of unnumbered)
+          if (event.type === 'session_stop') event.data = { ...event.data, reason: run.error };
       const changes: SessionChange[] = states.map((state) => ({ name, change: 'state', state, run: run.number, at }));
       // A start with no event (the process exists) stores nothing but the run's new state.
       const events = unnumbered.length ? await tx.events.append(name, unnumbered) : [];

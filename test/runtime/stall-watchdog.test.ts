@@ -4,6 +4,7 @@
 // `stalled` event and lets the run go on. The fake agent runs the sessions (the CLI adds nothing here).
 import assert from 'node:assert/strict';
 import type { Orchestrator, StalledData } from '../../sdk/index.js';
+import { runBin } from '../bin/run-bin.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 
@@ -66,6 +67,11 @@ describe('stall watchdog', function () {
     const data = stalled[0]!.data as StalledData;
     assert.equal(data.action, 'nudge');
     assert.ok(data.silent_seconds >= 1);
+    const line = await runBin('ao-events', ['quiet', '--type', 'stalled'], { env: stack.clientEnv });
+    assert.match(
+      line.stdout + line.stderr,
+      /run 1 stalled +no event for \d+ s: stalled, stopped by the watchdog and resumed with a status question/,
+    );
   });
 
   it('notifies: records the stalled event once and lets the run go on', async () => {
@@ -75,6 +81,8 @@ describe('stall watchdog', function () {
       return events.some((e) => e.type === 'stalled');
     });
     assert.equal((await ao.sessions.get('slow')).state, 'running');
+    const status = await runBin('ao-status', ['slow'], { env: stack.clientEnv });
+    assert.match(status.stdout, /^running \(stalled at \d\d:\d\d(:\d\d)? UTC: no event for its stall_after_seconds\)/);
     release();
     const done = await eventually('the run finished', async () => {
       const s = await ao.sessions.get('slow');

@@ -6,6 +6,8 @@
 // (CLAUDE_CODE_OAUTH_TOKEN): only then does it print the API's reset time (a `rate_limit_event`).
 import assert from 'node:assert/strict';
 import type { Orchestrator, Session } from '../../sdk/index.js';
+import { runBin } from '../bin/run-bin.js';
+import { call, stdioClient } from '../mcp/support/mcp-client.js';
 import { usageLimitReply } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
@@ -13,7 +15,7 @@ import { TestStack } from '../support/stack.js';
 const last = (session: Session) => session.runs[session.runs.length - 1]!;
 
 describe('usage limits (real Claude Code)', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let stack: TestStack;
   let ao: Orchestrator;
   /**
@@ -47,11 +49,15 @@ describe('usage limits (real Claude Code)', function () {
   it('ends a limited run stopped with the reset time, holds the account, and resumes it after the reset', async () => {
     await ao.sessions.create({ name: 'limited', prompt: 'Count the files. LIMIT-a' });
     await ao.sessions.create({ name: 'opted-out', prompt: 'Count the lines. LIMIT-b', resume_after_limit: false });
-    const limited = await eventually('the run stopped on the limit', async () => {
-      const s = await ao.sessions.get('limited');
-      assert.notEqual(s.state, 'finished', 'the run reached the model only after the reset');
-      return s.state === 'stopped' ? s : undefined;
-    });
+    const limited = await eventually(
+      'the run stopped on the limit',
+      async () => {
+        const s = await ao.sessions.get('limited');
+        assert.notEqual(s.state, 'finished', 'the run reached the model only after the reset');
+        return s.state === 'stopped' ? s : undefined;
+      },
+      60_000,
+    );
     const limit = limited.runs[0]!.usage_limit!;
     assert.equal(limited.runs.length, 1);
     assert.equal(limit.resets_at, new Date(resetsAt).toISOString());
@@ -72,7 +78,7 @@ describe('usage limits (real Claude Code)', function () {
         const s = await ao.sessions.get('limited');
         return s.state === 'finished' ? s : undefined;
       },
-      30_000,
+      60_000,
     );
     assert.equal(resumed.runs.length, 2);
     assert.equal(resumed.runs[0]!.state, 'stopped');
@@ -87,7 +93,7 @@ describe('usage limits (real Claude Code)', function () {
         const s = await ao.sessions.get('held');
         return s.state === 'finished' ? s : undefined;
       },
-      30_000,
+      60_000,
     );
     assert.ok(
       firstAsked.get('HELD-c')! >= resetsAt,
@@ -102,6 +108,26 @@ describe('usage limits (real Claude Code)', function () {
     assert.equal(optedOut.resume_after_limit, false);
     assert.equal(last(optedOut).usage_limit?.resume_at, null);
     assert.match(last(optedOut).error!, /hit the usage limit .*not resumed \(resume_after_limit is off\)/);
+    // The commands say it in words.
+    const status = await runBin('ao-status', ['opted-out'], { env: stack.clientEnv });
+    assert.match(
+      status.stdout,
+      /^stopped \(hit the usage limit \(five hour\); it resets at \d\d:\d\d:\d\d UTC; not resumed/,
+    );
+    const statusJson = (await runBin('ao-status', ['opted-out', '--json'], { env: stack.clientEnv })).json();
+    assert.equal(statusJson.usage_limit.resets_at, new Date(resetsAt).toISOString());
+    const { client } = await stdioClient(stack.clientEnv);
+    try {
+      const answer = await call(client, 'get_agent_session_status', { name: 'opted-out' });
+      assert.equal(answer.structured.state, 'stopped');
+      assert.equal(answer.structured.resume_at, null);
+      assert.match(answer.text, /hit the usage limit .*not resumed/);
+    } finally {
+      await client.close();
+    }
+    const events = await runBin('ao-events', ['limited', '--run', '1'], { env: stack.clientEnv });
+    assert.match(events.stdout, /result +error, .*hit the usage limit; it resets at \d\d:\d\d:\d\d UTC/);
+    assert.match(events.stdout, /session_stop +hit the usage limit \(five hour\); resumes at \d\d:\d\d:\d\d UTC/);
   });
 
   it('without a reset time, backs off and retries a bounded number of times', async () => {
@@ -112,7 +138,7 @@ describe('usage limits (real Claude Code)', function () {
         const s = await ao.sessions.get('no-reset');
         return s.state === 'stopped' && s.runs.length === 2 ? s : undefined;
       },
-      30_000,
+      60_000,
     );
     const [first, second] = given.runs;
     assert.equal(first!.usage_limit?.resets_at, null);
