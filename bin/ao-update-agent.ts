@@ -15,6 +15,9 @@ const CLEARABLE = [
   'worktree_setup',
   'warm',
   'warm_after_run',
+  'resume_after_limit',
+  'stall_after_seconds',
+  'stall_action',
 ] as const;
 
 await main({
