@@ -1700,6 +1700,8 @@ export interface components {
             /** @description Why the run failed or stopped, cut to 500 characters */
             error: string | null;
             stopped_by?: components["schemas"]["Actor"];
+            usage_limit?: components["schemas"]["UsageLimit"];
+            stalled_at?: components["schemas"]["Timestamp"];
         };
         SessionStatus: {
             name: components["schemas"]["Name"];

@@ -5759,6 +5759,12 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "stopped_by": {
             "$ref": "#/components/schemas/Actor"
+          },
+          "usage_limit": {
+            "$ref": "#/components/schemas/UsageLimit"
+          },
+          "stalled_at": {
+            "$ref": "#/components/schemas/Timestamp"
           }
         }
       },

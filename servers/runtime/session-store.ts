@@ -166,6 +166,8 @@ export function toSummary(stored: StoredSession, at: FiguresAt = { now: Date.now
       ended_at: last.ended_at,
       error,
       ...(last.stopped_by !== undefined ? { stopped_by: last.stopped_by } : {}),
+      ...(last.usage_limit ? { usage_limit: last.usage_limit } : {}),
+      ...(last.stalled_at ? { stalled_at: last.stalled_at } : {}),
     },
     totals,
     ...(worktree ? { worktree: { branch: worktree.branch, has_changes: worktree.has_changes } } : {}),
