@@ -301,6 +301,120 @@ export const registryDocument: OpenApiDocument = {
           }
         }
       }
+    },
+    "/audit": {
+      "get": {
+        "operationId": "listAudit",
+        "tags": [
+          "health"
+        ],
+        "summary": "The registry's audit log, newest first (people only)",
+        "description": "One entry per blueprint write made by a person or an agent (created, changed, activated or\ndeactivated, deleted), refused attempts too: who (`principal`), what (`operation`, in words as\n`action`), which blueprint (`target`), when, and how it ended. The same entries as the Agent\nRuntime's `GET /audit`, with `session` always null, so one query reads both logs and a client\nmerges them by `at` then `id` (`ao-audit` does). No request body is kept. Follow\n`next_cursor` until it is null.\n",
+        "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500,
+              "default": 100
+            }
+          },
+          {
+            "name": "cursor",
+            "in": "query",
+            "required": false,
+            "description": "The `next_cursor` of the previous page (opaque)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 400
+            }
+          },
+          {
+            "name": "principal",
+            "in": "query",
+            "required": false,
+            "description": "Only what this principal did (a person's token name, `admin`, or an agent's session)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 200
+            }
+          },
+          {
+            "name": "kind",
+            "in": "query",
+            "required": false,
+            "description": "Only what people (`person`) or agents (`agent`) did",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "person",
+                "agent",
+                "runner"
+              ]
+            }
+          },
+          {
+            "name": "session",
+            "in": "query",
+            "required": false,
+            "description": "Only what was done to this session; no blueprint write is, so this matches nothing here",
+            "schema": {
+              "$ref": "#/components/schemas/Name"
+            }
+          },
+          {
+            "name": "operation",
+            "in": "query",
+            "required": false,
+            "description": "Only this operation (an operationId of this contract, e.g. `updateAgent`)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 100
+            }
+          },
+          {
+            "name": "outcome",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "$ref": "runtime.yaml#/components/schemas/AuditOutcome"
+            }
+          },
+          {
+            "name": "since",
+            "in": "query",
+            "required": false,
+            "description": "Only entries at or after this time",
+            "schema": {
+              "$ref": "runtime.yaml#/components/schemas/Timestamp"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of entries",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "runtime.yaml#/components/schemas/AuditPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
     }
   },
   "components": {

@@ -69,6 +69,20 @@ export function toolSuite(ctx: SuiteContext): void {
       ],
     );
     assert.match(listed.text, /admin: stop sessions \(session audited-\d+\)/);
+    // The registry's log too, as one with the runtime's: a blueprint's writes, newest first.
+    const blueprint = `audited-bp-${process.pid}`;
+    await ctx.stack.client().agents.create({ name: blueprint, description: 'd' });
+    await ctx.stack.client().agents.delete(blueprint);
+    const both = await tool('list_audit_log', { by: 'admin', limit: 2 });
+    assert.equal(both.isError, false, both.text);
+    assert.deepEqual(
+      both.structured.entries.map((e: { operation: string; target: string }) => [e.operation, e.target]),
+      [
+        ['deleteAgent', blueprint],
+        ['createAgent', blueprint],
+      ],
+    );
+    assert.equal(both.structured.more, true);
     // The suite's later tests count the sessions.
     await ctx.stack.client().sessions.delete(name);
   });
