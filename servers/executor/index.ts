@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { agentBaseEnv, asUser, resolveAgentUser, userDirectory, type AgentUser } from './agent-user.js';
+import { closeDataDir, gitCommonDir, openToUser, userMayWorkIn } from './agent-access.js';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '../../sdk/backoff.js';
@@ -234,6 +235,25 @@ class LocalExecutor implements Executor {
     }
   }
 
+  /**
+   * Before an agent of another user starts: the data dir closed to it (again: entries may have been
+   * made since), its working dir opened to it. Null when it may work there; else why not.
+   */
+  private async openTo(user: AgentUser, dir: string): Promise<string | null> {
+    try {
+      await closeDataDir(this.options.dataDir);
+      await openToUser(user, dir);
+      // A worktree's commits go to its repository's git dir, outside the worktree.
+      const git = await gitCommonDir(dir);
+      if (git) await openToUser(user, git);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null; // A missing dir is the spawn's to tell (inspectProjectDir).
+      return `could not open '${dir}' to the agents' Unix user '${user.name}': ${(error as Error).message}`;
+    }
+    return userMayWorkIn(user, dir);
+  }
+
   /** A run was queued: look for runs to start. */
   enqueue(_name: string): void {
     this.pump();
@@ -406,6 +426,13 @@ class LocalExecutor implements Executor {
     } catch (error) {
       await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
       return;
+    }
+    if (this.user) {
+      const refusal = await this.openTo(this.user, spec.project_dir);
+      if (refusal) {
+        await this.fail(entry, refusal);
+        return;
+      }
     }
     const adapter = spec.agent.cli === 'claude' ? undefined : adapterFor(spec.agent.cli);
     if (adapter) {
