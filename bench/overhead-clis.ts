@@ -198,9 +198,10 @@ async function main() {
 }
 
 function report() {
-  const ms = (value: number) => (Number.isNaN(value) ? '–' : `${Math.round(value)}`);
-  const plus = (value: number, base: number) =>
-    Number.isNaN(value) || Number.isNaN(base) ? '–' : `${value >= base ? '+' : ''}${Math.round(value - base)}`;
+  const seen = (value: number | undefined): value is number => Number.isFinite(value);
+  const ms = (value: number | undefined) => (seen(value) ? `${Math.round(value)}` : '–');
+  const plus = (value: number | undefined, base: number | undefined) =>
+    seen(value) && seen(base) ? `${value >= base ? '+' : ''}${Math.round(value - base)}` : '–';
   const lines = [
     `Medians in ms from the start of a run (${SEQ} sequential rounds; ${BATCHES} rounds of ${SIZE} at once per side), overhead over bare in brackets.`,
     '',
@@ -209,8 +210,10 @@ function report() {
   ];
   for (const cli of CLIS) {
     for (const size of ['seq', `${SIZE} at once`]) {
-      const of = (side: Side, field: keyof Times) =>
-        median((results.get(`${cli}|${size}|${side}`) ?? []).map((t) => t[field]));
+      const of = (side: Side, field: keyof Times): number | undefined => {
+        const values = (results.get(`${cli}|${size}|${side}`) ?? []).map((t) => t[field]).filter(Number.isFinite);
+        return values.length ? median(values) : undefined;
+      };
       const [bareFirst, bareResult] = [of('bare', 'first'), of('bare', 'result')];
       const [apiFirst, apiResult, newResult] = [of('api', 'first'), of('api', 'result'), of('ao-new', 'result')];
       lines.push(
