@@ -3,57 +3,12 @@
 // sent its conflict, rebases and resolves it (a scripted agent), and lands when that run ends. The
 // person's dirty checkout (files, index, HEAD, stash) stays byte-identical throughout.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { Orchestrator } from '../../sdk/index.js';
 import { runBin } from '../bin/run-bin.js';
-import type { FakeRequest, Reply } from '../support/fake-model.js';
-import { git, writingModel } from '../support/git.js';
+import { checkoutSnapshot as snapshot, dirtyCheckout, git, initRepo, resolvingModel } from '../support/git.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
-
-/** Every file of the checkout outside .git (bytes and mtime), and git's index, HEAD and stash. */
-function snapshot(repo: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const read = (path: string) => `${readFileSync(path, 'base64')} ${statSync(path).mtimeMs}`;
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (entry.name !== '.git') walk(path);
-      } else out[relative(repo, path)] = read(path);
-    }
-  };
-  walk(repo);
-  for (const file of ['index', 'HEAD', 'refs/stash'])
-    out[`.git/${file}`] = (() => {
-      try {
-        return read(join(repo, '.git', file));
-      } catch {
-        return 'absent';
-      }
-    })();
-  return out;
-}
-
-const WHO = '-c user.name=a -c user.email=a@a';
-
-/** WRITE as in git.ts; a conflict sent back (rebase): rebase on the target and keep both lines. */
-function model(req: FakeRequest): Reply {
-  const target = /could not be merged into '([^']+)'/.exec(req.lastUserText)?.[1];
-  if (target && !req.toolResults.length) {
-    const command = [
-      `git ${WHO} rebase ${target} >/dev/null 2>&1`,
-      "printf 'one and two\\n' > shared.txt",
-      'git add shared.txt',
-      `GIT_EDITOR=true git ${WHO} rebase --continue >/dev/null 2>&1`,
-      'echo resolved',
-    ].join('; ');
-    return { toolUse: { name: 'Bash', input: { command } } };
-  }
-  if (req.toolResults.some((r) => r.text.includes('resolved'))) return { text: 'Rebased; kept both lines.' };
-  return writingModel(req);
-}
 
 describe('runtime: the merge queue of a parent (merge-children)', function () {
   this.timeout(90_000);
@@ -63,15 +18,10 @@ describe('runtime: the merge queue of a parent (merge-children)', function () {
 
   before(async () => {
     stack = await TestStack.start({ agent: 'fake' });
-    stack.fake.respond(model);
+    // A conflict sent back (rebase): the child rebases on the target and keeps both lines.
+    stack.fake.respond(resolvingModel(() => 'one and two'));
     ao = stack.client();
-    repo = join(stack.root, 'repo');
-    mkdirSync(repo);
-    git(repo, 'init', '--quiet', '--initial-branch=main');
-    writeFileSync(join(repo, 'readme.txt'), 'start\n');
-    git(repo, 'add', '.');
-    git(repo, 'commit', '--quiet', '-m', 'start');
-    git(repo, 'branch', 'release');
+    repo = initRepo(join(stack.root, 'repo'), undefined, ['release']);
     await ao.sessions.create({ name: 'lead', prompt: 'hello', project_dir: repo });
     // Created one after the other: the queue's order. c1 and c2 both add shared.txt; c3 adds its own.
     for (const [name, prompt] of [
@@ -86,13 +36,7 @@ describe('runtime: the merge queue of a parent (merge-children)', function () {
   after(async () => stack?.close());
 
   it('lands the children in order, sends the conflict back to the child that has it, and lands it after its fix', async () => {
-    // The person's checkout: a stash, a staged change, an unstaged change and an untracked file.
-    writeFileSync(join(repo, 'readme.txt'), 'stashed\n');
-    git(repo, 'stash', '--quiet');
-    writeFileSync(join(repo, 'staged.txt'), 'staged\n');
-    git(repo, 'add', 'staged.txt');
-    writeFileSync(join(repo, 'readme.txt'), 'unstaged work\n');
-    writeFileSync(join(repo, 'untracked.txt'), 'mine\n');
+    dirtyCheckout(repo);
     const before_ = snapshot(repo);
 
     const r = await runBin('ao-merge', ['lead', '--children', '--into', 'release'], { env: stack.clientEnv });
