@@ -102,7 +102,8 @@ export class Sessions {
   constructor(
     private readonly client: Client<paths>,
     private readonly baseUrl: string,
-    private readonly defaultParent?: string | undefined,
+    /** The parent of the sessions this client creates: inside an agent, its own session. */
+    readonly defaultParent?: string | undefined,
   ) {}
 
   /**
