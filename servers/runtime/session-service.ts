@@ -16,7 +16,14 @@ import { resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
 import { worktreeChanges, type Changes, type ChangesOptions } from './changes.js';
 import { commitCheckpoint, listCheckpoints, type CheckpointList } from './checkpoints.js';
-import { conflictPrompt, MergeConflict, mergeSessionBranch, type MergeRequest, type MergeResult } from './merge.js';
+import {
+  checkMergeTarget,
+  conflictPrompt,
+  MergeConflict,
+  mergeSessionBranch,
+  type MergeRequest,
+  type MergeResult,
+} from './merge.js';
 import { MAX_RESOLVE_ATTEMPTS, MergeFollowUps, type MergeAgainOutcome } from './merge-followups.js';
 import { reviewPrompt, type ReviewRequest } from './review.js';
 import { openPullRequest, type GitHubOptions, type PullRequest, type PullRequestRequest } from './pull-request.js';
@@ -904,6 +911,13 @@ export class SessionService {
     const children = (await this.storedChildren(name)).sort(
       (a, b) => a.created_at.localeCompare(b.created_at) || a.name.localeCompare(b.name),
     );
+    // A bad target is refused before any child is merged (once per repository the children work in).
+    const checked = new Set<string>();
+    for (const child of children) {
+      if (!child.worktree || checked.has(child.worktree.repository)) continue;
+      checked.add(child.worktree.repository);
+      await checkMergeTarget(child.worktree, into);
+    }
     const entries: MergeQueueEntry[] = [];
     for (const child of children) {
       const skip = (reason: string) => entries.push({ name: child.name, outcome: 'skipped', reason });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidRequestError, type Orchestrator } from '../../sdk/index.js';
+import { ConflictError, InvalidRequestError, type Orchestrator } from '../../sdk/index.js';
 import { runBin } from '../bin/run-bin.js';
 import { git, initRepo, writingModel } from '../support/git.js';
 import { TestStack } from '../support/stack.js';
@@ -101,7 +101,7 @@ describe('runtime: checkpoint commits at the end of each run', function () {
     );
   });
 
-  it('refuses checkpoints without a worktree, naming the field (and the flag)', async () => {
+  it('refuses checkpoints without a worktree, naming the field (and the flag); a session without one has none to list', async () => {
     const refused = await ao.sessions
       .create({ name: 'nowhere', prompt: 'hi', project_dir: repo, checkpoint: true })
       .catch((e: unknown) => e);
@@ -115,5 +115,12 @@ describe('runtime: checkpoint commits at the end of each run', function () {
     });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--checkpoint: checkpoints are commits on the session's own branch/);
+
+    await ao.sessions.create({ name: 'plain', prompt: 'hi', project_dir: repo });
+    const plain = await ao.sessions.checkpoints('plain').catch((e: unknown) => e);
+    assert.ok(plain instanceof ConflictError && plain.code === 'no-worktree', String(plain));
+    const cli = await runBin('ao-diff', ['plain', '--checkpoints'], { env: stack.clientEnv });
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /Session 'plain' has no git worktree of its own/);
   });
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ConflictError, InvalidRequestError, type Orchestrator } from '../../sdk/index.js';
 import { checkoutSnapshot as snapshot, commitOn, dirtyCheckout, git, initRepo, writingModel } from '../support/git.js';
+import { runBin } from '../bin/run-bin.js';
 import { TestStack } from '../support/stack.js';
 
 describe('runtime: merging a session without touching the checkout', function () {
@@ -142,5 +143,58 @@ describe('runtime: merging a session without touching the checkout', function ()
 
     assert.deepEqual(snapshot(repo), before_);
     assert.equal(git(repo, 'worktree', 'list').split('\n').length, 4, 'no scratch worktree left behind');
+  });
+
+  it('refuses a branch checked out in another working tree, and a merge queue a bad target before any child: problem+json that says what to do', async () => {
+    // The person's second working tree, and another session's worktree, each have a branch checked out.
+    git(repo, 'branch', 'elsewhere');
+    const second = join(stack.root, 'second-checkout');
+    git(repo, 'worktree', 'add', '--quiet', second, 'elsewhere');
+    const elsewhere = git(repo, 'rev-parse', 'elsewhere');
+    const response = await fetch(`${stack.runtimeUrl}/sessions/clasher/merge`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(stack.token ? { authorization: `Bearer ${stack.token}` } : {}),
+      },
+      body: JSON.stringify({ into: 'elsewhere' }),
+    });
+    assert.equal(response.status, 409);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const problem = (await response.json()) as { type: string; detail: string };
+    assert.equal(problem.type, 'urn:aof:problem:branch-checked-out');
+    assert.equal(
+      problem.detail,
+      `Branch 'elsewhere' is checked out in '${second}'; merging into it there would leave that working tree behind its branch. Merge into a branch that is not checked out (and bring it in there yourself), or run \`git merge aof/clasher\` in that checkout`,
+    );
+    const own = await ao.sessions.merge('clasher', { into: 'aof/idle' }).catch((e: unknown) => e);
+    assert.ok(own instanceof ConflictError && own.code === 'branch-checked-out', String(own));
+    assert.match(own.message, /^Branch 'aof\/idle' is checked out in '.+'/);
+
+    await ao.sessions.create({ name: 'boss', prompt: 'hello', project_dir: repo });
+    await ao.sessions.create({
+      name: 'kid',
+      prompt: 'WRITE kid.txt kid',
+      project_dir: repo,
+      worktree: true,
+      parent: 'boss',
+    });
+    for (const name of ['boss', 'kid'])
+      assert.equal((await ao.sessions.waitForResult(name, { timeoutMs: 30_000 })).state, 'finished');
+    const queued = await ao.sessions.mergeChildren('boss', { into: 'elsewhere' }).catch((e: unknown) => e);
+    assert.ok(queued instanceof ConflictError && queued.code === 'branch-checked-out', String(queued));
+    const unknown = await ao.sessions.mergeChildren('boss', { into: 'nope' }).catch((e: unknown) => e);
+    assert.ok(unknown instanceof InvalidRequestError && unknown.code === 'branch-not-found', String(unknown));
+    const cli = await runBin('ao-merge', ['boss', '--children', '--into', 'nope'], { env: stack.clientEnv });
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /--into: no branch 'nope' in '.+'; name an existing local branch/);
+    assert.equal(git(repo, 'rev-parse', 'elsewhere'), elsewhere, 'nothing merged');
+    assert.equal(
+      git((await ao.sessions.get('kid')).worktree!.path, 'status', '--porcelain'),
+      '?? kid.txt',
+      'nothing committed',
+    );
+    assert.deepEqual(snapshot(repo), before_);
+    git(repo, 'worktree', 'remove', second);
   });
 });

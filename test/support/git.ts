@@ -30,7 +30,7 @@ export function initRepo(
     writeFileSync(join(dir, path), content);
   }
   git(dir, 'add', '.');
-  git(dir, 'commit', '--quiet', '-m', 'start');
+  git(dir, 'commit', '--quiet', '--allow-empty', '-m', 'start');
   for (const branch of branches) git(dir, 'branch', branch);
   return dir;
 }
