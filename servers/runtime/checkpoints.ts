@@ -5,9 +5,10 @@
  * back from the branch (git is the one record of them), so what the agent rebased or dropped shows
  * as it is now.
  */
+import { existsSync } from 'node:fs';
 import type { components } from '../../sdk/generated/runtime.js';
 import { parseFiles } from './changes.js';
-import { git, identity } from './git.js';
+import { git, gitSucceeds, identity } from './git.js';
 import type { Worktree } from './worktree.js';
 
 export type Checkpoint = components['schemas']['Checkpoint'];
@@ -26,9 +27,15 @@ export function checkpointMessage(session: string, run: number, state: string): 
   return `aof: checkpoint of session '${session}', run ${run} (${state})\n\n${SESSION_TRAILER}: ${session}\n${RUN_TRAILER}: ${run}\n`;
 }
 
+/** What git keeps while a merge, rebase, cherry-pick or revert waits to be finished. */
+const UNFINISHED = ['MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'rebase-merge', 'rebase-apply'];
+
 /**
  * Commits everything the worktree holds uncommitted (untracked files too; git's ignore rules apply)
  * to its branch, the repository's hooks off; the commit, or null when there was nothing to commit.
+ * A worktree off its branch (a detached HEAD) or in the middle of a merge, rebase, cherry-pick or
+ * revert is left as it is: committing there would land elsewhere, or conclude the agent's unfinished
+ * work (conflict markers and all).
  */
 export async function commitCheckpoint(
   worktreePath: string,
@@ -38,6 +45,11 @@ export async function commitCheckpoint(
 ): Promise<string | null> {
   const status = await git(worktreePath, ['status', '--porcelain']);
   if (!status) return null;
+  if (!(await gitSucceeds(worktreePath, ['symbolic-ref', '--quiet', 'HEAD']))) return null;
+  const paths = (
+    await git(worktreePath, ['rev-parse', '--path-format=absolute', ...UNFINISHED.flatMap((f) => ['--git-path', f])])
+  ).split('\n');
+  if (paths.some((path) => existsSync(path))) return null;
   await git(worktreePath, ['add', '--all']);
   await git(worktreePath, [
     '-c',

@@ -101,6 +101,33 @@ describe('runtime: checkpoint commits at the end of each run', function () {
     );
   });
 
+  it('leaves a worktree in the middle of a merge as the agent left it: its conflict is not committed', async () => {
+    git(repo, 'branch', 'theirs');
+    git(repo, 'checkout', '--quiet', 'theirs');
+    writeFileSync(join(repo, 'e.txt'), 'theirs\n');
+    git(repo, 'add', 'e.txt');
+    git(repo, 'commit', '--quiet', '-m', 'theirs adds e.txt');
+    git(repo, 'checkout', '--quiet', 'main');
+    await ao.sessions.create({
+      name: 'merging',
+      prompt: 'WRITE e.txt ours',
+      project_dir: repo,
+      worktree: true,
+      checkpoint: true,
+    });
+    await finished('merging');
+    const path = (await ao.sessions.get('merging')).worktree!.path;
+    assert.throws(() => git(path, 'merge', 'theirs')); // add/add: a conflict in e.txt
+    await ao.sessions.resume('merging', { prompt: 'WRITE f.txt more' });
+    await finished('merging');
+    assert.deepEqual(
+      (await ao.sessions.checkpoints('merging')).checkpoints.map((c) => c.run),
+      [1],
+    );
+    assert.ok(git(path, 'rev-parse', '-q', '--verify', 'MERGE_HEAD'), 'the merge still waits to be finished');
+    assert.match(git(path, 'status', '--porcelain'), /^AA e\.txt$/m);
+  });
+
   it('refuses checkpoints without a worktree, naming the field (and the flag); a session without one has none to list', async () => {
     const refused = await ao.sessions
       .create({ name: 'nowhere', prompt: 'hi', project_dir: repo, checkpoint: true })
