@@ -66,6 +66,11 @@ describe('runtime: checkpoint commits at the end of each run', function () {
     git(path, 'revert', '--no-edit', list.checkpoints[0]!.commit);
     assert.deepEqual(git(path, 'ls-files').split('\n').sort(), ['b.txt', 'readme.txt']);
 
+    const config = await runBin('ao-show-config', ['stepper'], { env: stack.clientEnv });
+    assert.match(
+      config.stdout,
+      /^checkpoint: +one commit per run that changes something \(ao-diff stepper --checkpoints\)$/m,
+    );
     const r = await runBin('ao-diff', ['stepper', '--checkpoints'], { env: stack.clientEnv });
     assert.equal(r.code, 0, r.stderr);
     const [first, second] = list.checkpoints;
