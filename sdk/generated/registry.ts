@@ -195,6 +195,11 @@ export interface components {
          */
         WorktreeDefault: boolean;
         /**
+         * @description The blueprint's sessions that have a worktree commit what it holds to their branch at the end of
+         *     every run, one commit per run (unless the session says otherwise: `checkpoint` on creation).
+         */
+        CheckpointDefault: boolean;
+        /**
          * @description A command run in each new worktree of the blueprint's sessions before their first run (after
          *     the files listed in the repository's `.worktreeinclude` are copied in), with `sh -c` in the
          *     session's directory: `npm ci`, say. Its output is kept as a `worktree_setup` event; if it fails
@@ -261,6 +266,7 @@ export interface components {
             output_schema?: components["schemas"]["OutputSchema"];
             worktree?: components["schemas"]["WorktreeDefault"];
             worktree_setup?: components["schemas"]["WorktreeSetup"];
+            checkpoint?: components["schemas"]["CheckpointDefault"];
             approval?: components["schemas"]["ApprovalPolicy"];
             warm?: components["schemas"]["WarmCount"];
             warm_after_run?: components["schemas"]["WarmAfterRun"];
@@ -284,6 +290,7 @@ export interface components {
             output_schema?: components["schemas"]["OutputSchema"];
             worktree?: components["schemas"]["WorktreeDefault"];
             worktree_setup?: components["schemas"]["WorktreeSetup"];
+            checkpoint?: components["schemas"]["CheckpointDefault"];
             approval?: components["schemas"]["ApprovalPolicy"];
             warm?: components["schemas"]["WarmCount"];
             warm_after_run?: components["schemas"]["WarmAfterRun"];
@@ -303,6 +310,7 @@ export interface components {
             output_schema?: components["schemas"]["OutputSchema"] | null;
             worktree?: components["schemas"]["WorktreeDefault"] | null;
             worktree_setup?: components["schemas"]["WorktreeSetup"] | null;
+            checkpoint?: components["schemas"]["CheckpointDefault"] | null;
             approval?: components["schemas"]["ApprovalPolicy"] | null;
             warm?: components["schemas"]["WarmCount"] | null;
             warm_after_run?: components["schemas"]["WarmAfterRun"] | null;

@@ -17,6 +17,7 @@ const OPTIONAL_FIELDS = [
   'output_schema',
   'worktree',
   'worktree_setup',
+  'checkpoint',
   'approval',
   'limits',
   'warm',

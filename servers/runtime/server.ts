@@ -391,6 +391,7 @@ function runtimeHandlers(
         maxBytes: query.max_bytes,
       }),
     }),
+    listSessionCheckpoints: async ({ path }) => ({ status: 200, body: await sessions.checkpoints(path.name) }),
     mergeSession: async ({ path, body }) => {
       const result = await sessions.merge(path.name, body);
       return 'resolving' in result ? { status: 202, body: result } : { status: 200, body: result };
