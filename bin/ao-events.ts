@@ -17,6 +17,7 @@ const TYPES = [
   'worktree_setup',
   'output_retry',
   'stalled',
+  'raw',
 ];
 
 const STALL_ACTIONS = {
@@ -149,6 +150,8 @@ function summary(event: SessionEvent): string {
       return `the answer before was rejected (${oneLine(event.data.errors.join('; '), 160)}); attempt ${event.data.attempt} asks again`;
     case 'stalled':
       return `no event for ${event.data.silent_seconds} s: ${STALL_ACTIONS[event.data.action]}`;
+    case 'raw':
+      return `${event.data.cli}: ${oneLine(JSON.stringify(event.data.event) ?? '', 160)}`;
     default:
       return '';
   }

@@ -48,6 +48,12 @@ await main({
         "Resume by itself after the account's usage limit resets (default: the blueprint's, else yes); --no-resume-after-limit to leave it stopped",
     },
     {
+      name: 'checkpoint',
+      type: 'boolean',
+      description:
+        'With --worktree: commit what the worktree holds at the end of every run, one commit per run (see ao-diff NAME --checkpoints)',
+    },
+    {
       name: 'runner-tags',
       type: 'string',
       value: 'TAGS',
@@ -63,6 +69,7 @@ await main({
     `ao-new worker-1 -p "Test module A" --async --callback --max-cost-usd 0.50`,
     `ao-new triage -p "List the failing tests" --output-schema failures.schema.json`,
     `ao-new try-cache -p "Add a cache to the parser" --worktree`,
+    `ao-new step-by-step -p "Port the parser" --worktree --checkpoint`,
   ],
   async run(ctx, [name], options) {
     checkName(name!);
@@ -92,6 +99,7 @@ await main({
       ...team,
       ...(outputSchema ? { output_schema: outputSchema } : {}),
       ...(options.worktree ? { worktree: true } : {}),
+      ...(options.checkpoint ? { checkpoint: true } : {}),
       ...(runnerTags.length ? { runner_tags: runnerTags } : {}),
       ...(typeof options['resume-after-limit'] === 'boolean'
         ? { resume_after_limit: options['resume-after-limit'] }

@@ -79,10 +79,15 @@ export type WorktreeSetupData = RuntimeSchemas['WorktreeSetupData'];
 export type OutputRetryData = RuntimeSchemas['OutputRetryData'];
 export type StalledData = RuntimeSchemas['StalledData'];
 export type UsageLimit = RuntimeSchemas['UsageLimit'];
+/** A line of an agent CLI's stream aof has no shape for, kept as it came. */
+export type RawData = RuntimeSchemas['RawData'];
 
 /** What a session changed in its worktree (`sessions.changes()`), and one changed file. */
 export type Changes = RuntimeSchemas['Changes'];
 export type ChangedFile = RuntimeSchemas['ChangedFile'];
+/** `sessions.checkpoints()`: the commits made at the end of each run of a session with `checkpoint`. */
+export type CheckpointList = RuntimeSchemas['CheckpointList'];
+export type Checkpoint = RuntimeSchemas['Checkpoint'];
 /** `sessions.merge()`: what to merge into, how, and what it did. */
 export type MergeRequest = RuntimeSchemas['MergeRequest'];
 export type MergeResult = RuntimeSchemas['MergeResult'];
@@ -123,6 +128,7 @@ export interface SessionEventDataMap {
   worktree_setup: WorktreeSetupData;
   output_retry: OutputRetryData;
   stalled: StalledData;
+  raw: RawData;
 }
 
 /**

@@ -55,6 +55,8 @@ describe('sdk: types', () => {
           return e.data.errors.join('; ');
         case 'stalled':
           return e.data.action;
+        case 'raw':
+          return e.data.cli;
       }
     };
     assert.equal(describe(event), 'ok');

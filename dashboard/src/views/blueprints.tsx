@@ -207,6 +207,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     approval_on_timeout: agent?.approval?.on_timeout ?? '',
     approval_message: agent?.approval?.timeout_message ?? '',
     worktree: agent?.worktree ?? false,
+    checkpoint: agent?.checkpoint ?? false,
     output_schema: agent?.output_schema ? JSON.stringify(agent.output_schema, null, 2) : '',
     max_cost_usd: String(agent?.limits?.max_cost_usd ?? ''),
     max_tokens: String(agent?.limits?.max_tokens ?? ''),
@@ -225,7 +226,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     setForm((f) => ({ ...f, [key]: value }));
   };
   const check =
-    (key: 'approval' | 'worktree' | 'inherit' | 'no_resume_after_limit') =>
+    (key: 'approval' | 'worktree' | 'checkpoint' | 'inherit' | 'no_resume_after_limit') =>
     (e: { currentTarget: { checked: boolean } }) => {
       const checked = e.currentTarget.checked;
       setForm((f) => ({ ...f, [key]: checked }));
@@ -280,6 +281,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
       disallowed_tools: form.disallowed_tools.trim() ? toolList(form.disallowed_tools) : undefined,
       approval,
       worktree: form.worktree || undefined,
+      checkpoint: form.checkpoint || undefined,
       output_schema: outputSchema,
       limits: Object.keys(limits).length ? limits : undefined,
       warm: number(form.warm) || undefined,
@@ -560,6 +562,10 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
         <label class="check">
           <input id="bp-worktree" type="checkbox" checked={form.worktree} onChange={check('worktree')} /> Each session
           works in its own git worktree, on the branch <code>aof/&lt;session&gt;</code>
+        </label>
+        <label class="check">
+          <input id="bp-checkpoint" type="checkbox" checked={form.checkpoint} onChange={check('checkpoint')} /> Each run
+          of a worktree session ends in a checkpoint commit on its branch (one revertible commit per run)
         </label>
         <Field
           id="bp-output_schema"
