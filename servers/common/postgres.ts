@@ -157,11 +157,24 @@ export interface Queries {
   query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
   /** Runs `work` in one transaction; inside one already, as part of that one. */
   transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction: runs `sql` (no parameters: literals escaped with `pg.escapeLiteral`) as the
+   * transaction commits, sent with its COMMIT in one round trip; its failure rolls the transaction
+   * back. Absent outside one (run the statement at once).
+   */
+  atCommit?(sql: string): void;
 }
 
 /** One connection in an open transaction: statements go to it, a nested transaction is this one. */
 class TransactionQueries implements Queries {
+  /** Statements sent with the COMMIT (`atCommit`). */
+  readonly closing: string[] = [];
+
   constructor(private readonly client: pg.PoolClient) {}
+
+  atCommit(sql: string): void {
+    this.closing.push(sql);
+  }
 
   query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
     return asAnswer(this.client.query<T>(sql, values));
@@ -184,13 +197,18 @@ export class Database implements Queries {
     return asAnswer(this.pool.query<T>(sql, values));
   }
 
-  /** Runs `work` in one transaction on one connection; it commits when `work` resolves. */
-  transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one transaction on one connection; it commits when `work` resolves. `opening`: a
+   * statement (no parameters: literals escaped with `pg.escapeLiteral`) sent with the BEGIN in one
+   * round trip, such as the lock the transaction takes first.
+   */
+  transaction<T>(work: (tx: Queries) => Promise<T>, opening?: string): Promise<T> {
     return this.withConnection(async (client, broke) => {
       try {
-        await client.query('BEGIN');
-        const result = await work(new TransactionQueries(client));
-        await client.query('COMMIT');
+        await client.query(opening ? `BEGIN; ${opening}` : 'BEGIN');
+        const tx = new TransactionQueries(client);
+        const result = await work(tx);
+        await client.query([...tx.closing, 'COMMIT'].join('; '));
         return result;
       } catch (error) {
         // A connection that cannot even roll back is broken: the pool drops it rather than reuse it.

@@ -615,19 +615,26 @@ class LocalExecutor implements Executor {
   /**
    * The last resort when running or following a run threw (a store that cannot write, a bug): the
    * run ends `failed` with the reason, its agent (if any) is ended, and the runtime goes on. If even
-   * that cannot be recorded, the run stays as stored and the next start of the runtime retries it.
+   * that cannot be recorded (the store still cannot write: out of file descriptors, a full disk), it
+   * is tried again, less and less often, until it is recorded or the executor detaches (the run then
+   * stays as stored, and the next start retries it); the run keeps its place among those running
+   * meanwhile, so the executor does not take on more work than it can record.
    */
   private async failUnexpectedly(entry: ActiveRun, error: unknown): Promise<void> {
     const name = entry.claim.spec.session;
     const where = { session: name, run: entry.claim.spec.run };
     this.options.logger.error(`run of session '${name}' failed in the executor`, error, where);
-    if (this.detaching) return;
-    try {
-      if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
-      const reason = unexpectedFailureReason(error);
-      await this.end(entry, { exit_code: null, signal: null, reason });
-    } catch (again) {
-      this.options.logger.error(`could not record the failure of session '${name}'`, again, where);
+    if (entry.process?.pid) signalGroup(entry.process.pid, 'SIGKILL');
+    const reason = unexpectedFailureReason(error);
+    for (let attempt = 0; !this.detaching; attempt++) {
+      try {
+        await this.end(entry, { exit_code: null, signal: null, reason });
+        return;
+      } catch (again) {
+        if (attempt === 0)
+          this.options.logger.error(`could not record the failure of session '${name}' (trying again)`, again, where);
+        await Promise.race([sleep(backoffMs(attempt, 200)), this.detached]);
+      }
     }
   }
 

@@ -439,36 +439,15 @@ function runtimeHandlers(
       const name = path.name;
       await sessions.get(name); // 404 before the stream opens
       const lastEventId = headers['last-event-id'];
-      let lastSent = lastEventId !== undefined ? Number(lastEventId) : (query.after ?? 0);
       const { channel, result } = openSse(ctx);
-      // Subscribe before replaying, and hold live events until the replay has caught up.
-      const pending: Array<{ seq: number; type: string }> = [];
-      let replaying = true;
-      const send = (event: { seq: number; type: string }) => {
-        if (event.seq <= lastSent) return;
-        lastSent = event.seq;
-        channel.send({ id: event.seq, event: event.type, data: event });
-      };
-      const offEvent = sessions.onEvent(name, (event) => (replaying ? pending.push(event) : send(event)));
-      const offDeleted = sessions.onDeleted(name, () => channel.end());
-      channel.onClose(() => {
-        offEvent();
-        offDeleted();
+      const unfollow = sessions.follow(name, {
+        events: {
+          after: lastEventId !== undefined ? Number(lastEventId) : (query.after ?? 0),
+          send: (event) => channel.send({ id: event.seq, event: event.type, data: event }),
+        },
+        ended: () => channel.end(),
       });
-      void (async () => {
-        try {
-          await sessions.following(name);
-          for (;;) {
-            const page = await sessions.events(name, lastSent, 500);
-            page.events.forEach(send);
-            if (!page.has_more) break;
-          }
-          pending.forEach(send);
-          replaying = false;
-        } catch {
-          channel.end();
-        }
-      })();
+      channel.onClose(unfollow);
       return result;
     },
     getUsage: async ({ query, ctx }) => {

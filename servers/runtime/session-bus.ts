@@ -10,6 +10,25 @@ type SessionChange = components['schemas']['SessionChange'];
 const PAGE = 500;
 
 /**
+ * What follows one session (`SessionBus.follow`): the SSE stream of its events (the dashboard's and
+ * the SDK's `events()`), and the waits for its state (the SDK's `waitForResult` long-poll, a stop).
+ */
+export interface SessionFollower {
+  /**
+   * Its events after `after`: the stored ones first, then the live ones, in `seq` order, each once
+   * and none missed. Absent: no events (a follower of changes only).
+   */
+  events?: { after: number; send(event: Event): void } | undefined;
+  /**
+   * The session changed (its runs' states, its approvals), here or in another process, or changes of
+   * other processes may have been missed (a resync): read it again.
+   */
+  changed?: (() => void) | undefined;
+  /** Nothing more comes: the session was deleted, or its stored events could not be read. */
+  ended?: (() => void) | undefined;
+}
+
+/**
  * Tells listeners in this process (SSE streams, waiters, callbacks) about every event, change and
  * deletion of a session, made here (`local`) or by another process sharing the store (its notices).
  *
@@ -81,6 +100,60 @@ export class SessionBus {
    */
   following(session: string): Promise<void> {
     return this.queue.run(session, async () => undefined);
+  }
+
+  /**
+   * Follows one session (see SessionFollower) until the answer is called: the one place that puts
+   * stored and live events together, and that tells of its changes, here or in other processes.
+   */
+  follow(session: string, follower: SessionFollower): () => void {
+    const offs: Array<() => void> = [];
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      offs.forEach((off) => {
+        off();
+      });
+    };
+    const ended = () => {
+      if (closed) return;
+      close();
+      follower.ended?.();
+    };
+    const { changed, events } = follower;
+    if (changed) {
+      offs.push(this.onChange((change) => change.name === session && changed()));
+      offs.push(this.onResync(changed));
+    }
+    if (events) {
+      // Subscribed before the stored events are read; live ones wait until those have been sent.
+      let last = events.after;
+      const send = (event: Event) => {
+        if (closed || event.seq <= last) return;
+        last = event.seq;
+        events.send(event);
+      };
+      let held: Event[] | undefined = [];
+      offs.push(this.onEvent(session, (event) => (held ? held.push(event) : send(event))));
+      void (async () => {
+        try {
+          await this.following(session);
+          for (;;) {
+            const page = await this.events.after(session, last, PAGE);
+            page.forEach(send);
+            if (page.length < PAGE || closed) break;
+          }
+          const waiting = held ?? [];
+          held = undefined;
+          waiting.forEach(send);
+        } catch {
+          ended();
+        }
+      })();
+    }
+    offs.push(this.onDeleted(session, ended));
+    return close;
   }
 
   onDeleted(session: string, listener: () => void): () => void {

@@ -3,16 +3,18 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
-import { conflict, HttpProblem, invalid, notFound, unprocessable } from '../common/problem.js';
+import { conflict, HttpProblem, unprocessable } from '../common/problem.js';
 import type { Principal } from '../common/principal.js';
 import { checkOutputSchema } from '../common/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
 import { isLeased } from './leases.js';
 import { admit, fail, queue, record as recordRun, recordedInput, requestStop, stopEvent } from './run-machine.js';
-import { SessionBus } from './session-bus.js';
+import { SessionBus, type SessionFollower } from './session-bus.js';
+import { SessionQueries, type ListRequest, type SessionPage, type SessionResult } from './session-queries.js';
+import { UnitOfWork } from './unit-of-work.js';
 import { LiveUsage } from './run-figures.js';
-import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tree.js';
-import { resultJson, storedOutputSchema } from './structured-output.js';
+import type { SessionTree } from './tree.js';
+import { storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
 import { worktreeChanges, type Changes, type ChangesOptions } from './changes.js';
 import { commitCheckpoint, listCheckpoints, type CheckpointList } from './checkpoints.js';
@@ -37,13 +39,11 @@ import {
 import { withoutServerSecrets } from '../executor/index.js';
 import { cliTag } from '../executor/clis/index.js';
 import type { CliName } from '../common/agent-clis.js';
-import { usageReport, type UsageFilter, type UsageReport } from './usage-report.js';
+import type { UsageFilter, UsageReport } from './usage-report.js';
 import {
   isFinal,
   lastRun,
   newRun,
-  toSession,
-  toSummary,
   type Blueprint,
   type Event,
   type EventInput,
@@ -52,37 +52,21 @@ import {
   type StoredRun,
   type StoredSession,
 } from './session-store.js';
-import type { SessionFilter } from './store/catalogue.js';
 import type { RunObserver } from './runtime-metrics.js';
-import type {
-  ExclusiveTx,
-  NewWebhookDelivery,
-  Notice,
-  RuntimeStore,
-  SessionStore,
-  UnnumberedEvent,
-} from './store/interfaces.js';
+import type { NewWebhookDelivery, RuntimeStore, SessionStore, UnnumberedEvent } from './store/interfaces.js';
 import type { ClaimedRunRef, ClaimRequest } from './store/run-records.js';
-import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
-import { clockTime, DEFAULT_LIMIT_POLICY, type LimitPolicy } from './usage-limits.js';
+import type { ListPosition } from './store/cursor.js';
+import { DEFAULT_LIMIT_POLICY, type LimitPolicy } from './usage-limits.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
-export type SessionResult = components['schemas']['SessionResult'];
 export type SessionStatus = components['schemas']['SessionStatus'];
 export type SessionCreate = components['schemas']['SessionCreate'];
 export type ForkCreate = components['schemas']['ForkCreate'];
-export type SessionPage = components['schemas']['SessionPage'];
 export type MergeResolving = components['schemas']['MergeResolving'];
 export type MergeQueueResult = components['schemas']['MergeQueueResult'];
 type MergeQueueEntry = components['schemas']['MergeQueueEntry'];
 
-/** A request for one page of the session list. */
-export interface ListRequest extends SessionFilter {
-  limit?: number | undefined;
-  cursor?: string | undefined;
-}
-
-export const DEFAULT_LIST_LIMIT = 100;
+export { DEFAULT_LIST_LIMIT, type ListRequest, type SessionPage, type SessionResult } from './session-queries.js';
 
 /** Where blueprints come from (the Agent Registry, over HTTP). */
 export interface BlueprintSource {
@@ -133,28 +117,21 @@ export interface RecordOptions {
 /** Long strings in event data are cut here so one event can never outgrow the store. */
 export const MAX_EVENT_STRING = 64 * 1024;
 
-/** What a write under `exclusive` tells: to the other processes with its commit, to this one's listeners after it. */
-interface Told {
-  changes: SessionChange[];
-  events: Event[];
-  /** What runs did, for the run observer (the metrics), told once the write is kept. */
-  runs?: Array<{ what: 'started' | 'firstEvent' | 'ended'; session: StoredSession; run: StoredRun }>;
-  /** The events recorded, with their run, for the observers that read them. */
-  recorded?: { session: StoredSession; run: StoredRun; events: Event[] };
-}
-
 /**
- * The single authority on sessions: creates them, queues runs, applies recorded events to run
- * states, and tells listeners (SSE streams, waiters) about every event and change, also those made
- * by other runtime processes sharing the store (session-bus.ts).
+ * The commands on sessions: creates them, queues runs, applies recorded events to run states, stops,
+ * deletes, merges. Each write runs under the unit of work (unit-of-work.ts: one session at a time,
+ * told to listeners once kept); what is read is in session-queries.ts (delegated here under the names
+ * the other modules call); following a session's events and changes, here or in other processes
+ * sharing the store, is session-bus.ts (`follow`).
  */
 export class SessionService {
   private readonly bus: SessionBus;
-  /** Sessions that this process writes (or waits to write) now, and how many times. */
-  private readonly writing = new Map<string, number>();
+  /** Writes to one session at a time, told to listeners once kept (unit-of-work.ts). */
+  private readonly work: UnitOfWork;
+  /** What is read: sessions, lists, trees, states, results, events (session-queries.ts). */
+  readonly queries: SessionQueries;
   private scheduler: RunScheduler | undefined;
   private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
-  private readonly runObservers: RunObserver[] = [];
   private checkWebhookUrl: ((url: string) => Promise<void>) | undefined;
   /** How runs that hit the account's usage limit are resumed (usage-limits.ts). */
   limitPolicy: LimitPolicy = DEFAULT_LIMIT_POLICY;
@@ -167,7 +144,9 @@ export class SessionService {
     private readonly worktreeRoot: string,
   ) {
     this.bus = new SessionBus(store.events, store.notices);
-    this.runObservers.push({ started() {}, firstEvent() {}, ended: (s, r) => this.mergeFollowUps.ended(s, r) });
+    this.work = new UnitOfWork(store, this.bus);
+    this.queries = new SessionQueries(store, this.bus, this.live);
+    this.work.runObservers.push({ started() {}, firstEvent() {}, ended: (s, r) => this.mergeFollowUps.ended(s, r) });
   }
 
   /** Told what each merge tried again after a conflict's run did (the runtime's log). */
@@ -187,11 +166,6 @@ export class SessionService {
   /** What runs still going were billed so far (kept by the LimitGuard): their totals count it, as an estimate. */
   readonly live = new LiveUsage();
 
-  /** The contract's view of a stored session now, a run still going counted with what it was billed so far. */
-  private view(stored: StoredSession): Session {
-    return toSession(stored, { now: Date.now(), live: this.live.get(stored.name) });
-  }
-
   useScheduler(scheduler: RunScheduler): void {
     this.scheduler = scheduler;
   }
@@ -203,7 +177,7 @@ export class SessionService {
 
   /** Told when runs start, first hear from their agent, and end, once each change is kept (the metrics). */
   useRunObserver(observer: RunObserver): void {
-    this.runObservers.push(observer);
+    this.work.runObservers.push(observer);
   }
 
   /** Refuses (throws a 422) a session's `webhook_url` the runtime may not send to (webhooks.ts). */
@@ -211,149 +185,89 @@ export class SessionService {
     this.checkWebhookUrl = check;
   }
 
-  /* ---------- queries ---------- */
+  /* ---------- queries (session-queries.ts) ---------- */
 
-  async get(name: string): Promise<Session> {
-    return this.view(await this.require(name));
+  get(name: string): Promise<Session> {
+    return this.queries.get(name);
   }
 
-  async getStored(name: string): Promise<StoredSession | null> {
-    return this.store.sessions.find(name);
+  getStored(name: string): Promise<StoredSession | null> {
+    return this.queries.getStored(name);
   }
 
   /** One page of summaries, last activity first; `next_cursor` continues strictly after its last one. */
-  async list(request: ListRequest = {}): Promise<SessionPage> {
-    const { limit = DEFAULT_LIST_LIMIT, cursor, ...filter } = request;
-    let after: ListPosition | null = null;
-    if (cursor !== undefined) {
-      try {
-        after = decodeCursor(cursor);
-      } catch (error) {
-        if (error instanceof BadCursorError) throw invalid('query.cursor', error.message);
-        throw error;
-      }
-    }
-    const found = await this.store.sessions.page(filter, after, limit + 1);
-    const sessions = found.slice(0, limit);
-    const last = sessions[sessions.length - 1];
-    return {
-      sessions: sessions.map((stored) => toSummary(stored, { now: Date.now(), live: this.live.get(stored.name) })),
-      next_cursor: found.length > limit && last ? encodeCursor(last) : null,
-      counts: await this.store.sessions.counts(),
-    };
+  list(request: ListRequest = {}): Promise<SessionPage> {
+    return this.queries.list(request);
   }
 
   /** The session and its descendants, with their own and rolled-up usage and cost. */
-  async tree(name: string): Promise<SessionTree> {
-    const root = await this.require(name);
-    return buildTree(root, childrenIndex(await this.subtree(name)), (session) => this.live.get(session));
+  tree(name: string): Promise<SessionTree> {
+    return this.queries.tree(name);
   }
 
   /** The names of the session's descendants, nearest first. */
-  async descendants(name: string): Promise<string[]> {
-    return descendantsOf(name, childrenIndex(await this.subtree(name))).map((s) => s.name);
+  descendants(name: string): Promise<string[]> {
+    return this.queries.descendants(name);
   }
 
-  /**
-   * The session's descendants as stored, level by level through the store's parent filter, so the
-   * cost grows with the subtree and not with every session stored (bench/teams.ts).
-   */
-  async subtree(name: string): Promise<StoredSession[]> {
-    const found: StoredSession[] = [];
-    const seen = new Set([name]);
-    for (let level = [name]; level.length; ) {
-      const next: string[] = [];
-      for (const parent of level) {
-        for (const child of await this.store.sessions.page({ parent }, null, Number.MAX_SAFE_INTEGER)) {
-          if (seen.has(child.name)) continue;
-          seen.add(child.name);
-          found.push(child);
-          next.push(child.name);
-        }
-      }
-      level = next;
-    }
-    return found;
+  /** The session's descendants as stored. */
+  subtree(name: string): Promise<StoredSession[]> {
+    return this.queries.subtree(name);
   }
 
   /** The session's children as stored (only those whose last run is in `states`, when given). */
-  async storedChildren(parent: string, states?: RunState[]): Promise<StoredSession[]> {
-    return this.store.sessions.page({ parent, states }, null, Number.MAX_SAFE_INTEGER);
+  storedChildren(parent: string, states?: RunState[]): Promise<StoredSession[]> {
+    return this.queries.storedChildren(parent, states);
   }
 
-  async allStored(): Promise<StoredSession[]> {
-    return this.store.sessions.all();
+  allStored(): Promise<StoredSession[]> {
+    return this.queries.allStored();
   }
 
   /** The state, after waiting up to `waitSeconds` for it to become final. */
-  async status(name: string, waitSeconds = 0): Promise<SessionStatus> {
-    let session = await this.require(name);
-    if (waitSeconds > 0 && !isFinal(lastRun(session).state)) {
-      await this.waitForChange(name, waitSeconds * 1000, async () => {
-        const current = await this.store.sessions.find(name);
-        return !current || isFinal(lastRun(current).state);
-      });
-      session = await this.require(name);
-    }
-    const run = lastRun(session);
-    return {
-      name,
-      state: run.state,
-      pending_approvals: session.pending_approvals ?? 0,
-      ...(run.usage_limit ? { usage_limit: run.usage_limit } : {}),
-      ...(run.stalled_at ? { stalled_at: run.stalled_at } : {}),
-      ...((run.usage_limit || run.stalled_at) && run.error ? { reason: run.error } : {}),
-      ...(run.stalled_at && !run.error
-        ? { reason: `stalled at ${clockTime(run.stalled_at, Date.now())}: no event for its stall_after_seconds` }
-        : {}),
-    };
+  status(name: string, waitSeconds = 0): Promise<SessionStatus> {
+    return this.queries.status(name, waitSeconds);
   }
 
-  async result(name: string): Promise<SessionResult> {
-    const session = await this.require(name);
-    const run = lastRun(session);
-    if (!isFinal(run.state)) {
-      throw conflict(
-        `Session '${name}' is ${run.state}; its result is available once it has ended`,
-        'session-not-ended',
-      );
-    }
-    return {
-      name,
-      run: run.number,
-      state: run.state as SessionResult['state'],
-      result: run.result,
-      error: run.error,
-      is_error: run.state !== 'finished',
-      ...resultJson(session, run),
-    };
+  result(name: string): Promise<SessionResult> {
+    return this.queries.result(name);
   }
 
-  async events(name: string, after: number, limit: number): Promise<{ events: Event[]; has_more: boolean }> {
-    await this.require(name);
-    const events = await this.store.events.after(name, after, limit + 1);
-    return { events: events.slice(0, limit), has_more: events.length > limit };
+  events(name: string, after: number, limit: number): Promise<{ events: Event[]; has_more: boolean }> {
+    return this.queries.events(name, after, limit);
   }
 
   /** Tokens, cost and time per session, agent, day and in total (`GET /usage`). */
-  async usage(filter: UsageFilter = {}): Promise<UsageReport> {
-    return usageReport(this.eachStored(), filter, { now: Date.now(), live: (session) => this.live.get(session) });
+  usage(filter: UsageFilter = {}): Promise<UsageReport> {
+    return this.queries.usage(filter);
   }
 
-  /** Every stored session, one at a time: how the usage report reads the store. */
-  private async *eachStored(): AsyncIterable<StoredSession> {
-    yield* await this.store.sessions.all();
+  /** Events of a run that came from the agent's output. */
+  countParsedEvents(name: string, run: number): Promise<number> {
+    return this.queries.countParsedEvents(name, run);
   }
 
-  /** Events of a run that came from the agent's output (not `session_stop`, the approvals', set-up's or retry's). */
-  async countParsedEvents(name: string, run: number): Promise<number> {
-    return this.store.events.count(name, run, [
-      'session_stop',
-      'approval_request',
-      'approval_answer',
-      'worktree_setup',
-      'output_retry',
-    ]);
+  /** Sessions active at `since` or later (last activity), most recent first, at most `limit`. */
+  activeSince(since: string, limit: number): Promise<StoredSession[]> {
+    return this.queries.activeSince(since, limit);
+  }
+
+  /** Sessions whose last run is queued or running (the queue and the runs in flight). */
+  active(): Promise<StoredSession[]> {
+    return this.queries.active();
+  }
+
+  /** Sessions whose last run is in one of `states`. */
+  inStates(states: RunState[]): Promise<StoredSession[]> {
+    return this.queries.inStates(states);
+  }
+
+  private view(stored: StoredSession): Session {
+    return this.queries.view(stored);
+  }
+
+  private require(name: string, sessions: SessionStore = this.store.sessions): Promise<StoredSession> {
+    return this.queries.require(name, sessions);
   }
 
   /* ---------- commands ---------- */
@@ -424,7 +338,7 @@ export class SessionService {
       ...(by ? { created_by: by } : {}),
       ...(input.resume_after_limit !== undefined ? { resume_after_limit: input.resume_after_limit } : {}),
     };
-    const inserted = await this.exclusive(input.name, async (tx, told) => {
+    const inserted = await this.work.exclusive(input.name, async (tx, told) => {
       if (!(await tx.sessions.insert(session))) return false;
       told.changes.push({
         name: input.name,
@@ -468,7 +382,7 @@ export class SessionService {
       after?: number;
     } = {},
   ): Promise<Session> {
-    const session = await this.exclusive(name, async (tx, told) => {
+    const session = await this.work.exclusive(name, async (tx, told) => {
       const stored = await this.require(name, tx.sessions);
       const delivered = options.callbacks?.find((id) => stored.runs.some((run) => run.callbacks?.includes(id)));
       if (delivered) throw conflict(`Callback '${delivered}' was delivered to session '${name}' already`, 'conflict');
@@ -497,7 +411,7 @@ export class SessionService {
 
   /** A new session continuing `source`'s conversation as it stands (see fork.ts). */
   async fork(source: string, input: ForkCreate, by?: Principal): Promise<Session> {
-    const session = await this.exclusive(source, async (tx, told) => {
+    const session = await this.work.exclusive(source, async (tx, told) => {
       const fork = forkOf(await this.require(source, tx.sessions), input.name, input.prompt, new Date().toISOString());
       if (by) fork.created_by = by;
       else delete fork.created_by;
@@ -536,7 +450,7 @@ export class SessionService {
         ),
       );
     }
-    const stored = await this.exclusive(name, async (tx) => {
+    const stored = await this.work.exclusive(name, async (tx) => {
       const session = await this.require(name, tx.sessions);
       const run = lastRun(session);
       if (requestStop(run, options.reason)) {
@@ -550,7 +464,9 @@ export class SessionService {
     let after = await this.require(name);
     if (!hadProcess && lastRun(after).state === 'running' && isLeased(lastRun(after), await this.store.clock())) {
       // Another runner runs it: it learns of the stop at its next heartbeat and reports the end.
-      await this.waitForChange(name, STOP_WAIT_MS, async () => isFinal(lastRun(await this.require(name)).state));
+      await this.queries.waitForChange(name, STOP_WAIT_MS, async () =>
+        isFinal(lastRun(await this.require(name)).state),
+      );
       after = await this.require(name);
       if (!isFinal(lastRun(after).state)) return this.view(after);
     }
@@ -614,7 +530,7 @@ export class SessionService {
     discard = false,
     by?: Principal,
   ): Promise<boolean> {
-    const erased = await this.exclusive(name, async (tx, told) => {
+    const erased = await this.work.exclusive(name, async (tx, told) => {
       const session = await tx.sessions.find(name);
       if (!session || !when(session)) return false;
       // A worktree first: what the agent left uncommitted goes to its branch, or the deletion fails.
@@ -646,7 +562,7 @@ export class SessionService {
    * (events are what the agent said; a remote executor's first event starts its run the same way).
    */
   async record(name: string, reported: EventInput[], options: RecordOptions = {}): Promise<Event[]> {
-    return this.exclusive(name, async (tx, told) => {
+    return this.work.exclusive(name, async (tx, told) => {
       const session = await this.require(name, tx.sessions);
       const admitted = admit(session, reported, options);
       if (!admitted) return [];
@@ -688,8 +604,8 @@ export class SessionService {
       await tx.sessions.replace(session, JSON.stringify(run) === unchanged ? [] : [run]);
       told.events.push(...events);
       told.changes.push(...changes);
-      if (this.runObservers.length && steps.length) told.runs = steps.map((what) => ({ what, session, run }));
-      if (this.runObservers.length && events.length) told.recorded = { session, run, events };
+      if (this.work.runObservers.length && steps.length) told.runs = steps.map((what) => ({ what, session, run }));
+      if (this.work.runObservers.length && events.length) told.recorded = { session, run, events };
       return events;
     });
   }
@@ -701,7 +617,7 @@ export class SessionService {
    * count stays.
    */
   async approvalsChanged(name: string): Promise<void> {
-    await this.exclusive(name, async (tx, told) => {
+    await this.work.exclusive(name, async (tx, told) => {
       const session = await tx.sessions.find(name);
       if (!session) return;
       const pending = (await tx.approvals.find({ session: name, state: 'pending' })).length;
@@ -729,7 +645,7 @@ export class SessionService {
     change: (session: StoredSession, now: number) => T | null,
     options: { skipBusy?: boolean } = {},
   ): Promise<T | null> {
-    return this.exclusive(
+    return this.work.exclusive(
       name,
       async (tx) => {
         const session = await tx.sessions.find(name);
@@ -750,32 +666,6 @@ export class SessionService {
   /** Keeps the session's conversation (gzip) so that any host can resume it. */
   async saveConversation(name: string, data: Buffer): Promise<void> {
     await this.store.conversations.save(name, data);
-  }
-
-  /** Sessions active at `since` or later (last activity), most recent first, at most `limit`. */
-  async activeSince(since: string, limit: number): Promise<StoredSession[]> {
-    const found: StoredSession[] = [];
-    let after: ListPosition | null = null;
-    for (;;) {
-      const page = await this.store.sessions.page({}, after, 200);
-      for (const session of page) {
-        if (session.updated_at < since || found.length >= limit) return found;
-        found.push(session);
-      }
-      const last = page[page.length - 1];
-      if (!last || page.length < 200) return found;
-      after = last;
-    }
-  }
-
-  /** Sessions whose last run is queued or running (the queue and the runs in flight). */
-  async active(): Promise<StoredSession[]> {
-    return this.store.sessions.page({ states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);
-  }
-
-  /** Sessions whose last run is in one of `states`. */
-  async inStates(states: RunState[]): Promise<StoredSession[]> {
-    return this.store.sessions.page({ states }, null, Number.MAX_SAFE_INTEGER);
   }
 
   /** The store's clock (the database's on PostgreSQL): what leases are judged by. */
@@ -800,7 +690,7 @@ export class SessionService {
 
   /** Keeps internal bookkeeping of a run (the executor's process handle) without an event. */
   async updateRun(name: string, runNumber: number, change: (run: StoredRun) => void): Promise<void> {
-    await this.exclusive(name, async (tx) => {
+    await this.work.exclusive(name, async (tx) => {
       const session = await tx.sessions.find(name);
       const run = session?.runs.find((r) => r.number === runNumber);
       if (!session || !run) return;
@@ -819,6 +709,11 @@ export class SessionService {
   /** Resolves once `onEvent` listeners added so far know where they start: read stored events after this. */
   following(name: string): Promise<void> {
     return this.bus.following(name);
+  }
+
+  /** Follows one session: its events (stored, then live, in order, each once), its changes, its end (session-bus.ts). */
+  follow(name: string, follower: SessionFollower): () => void {
+    return this.bus.follow(name, follower);
   }
 
   onDeleted(name: string, listener: () => void): () => void {
@@ -843,54 +738,6 @@ export class SessionService {
   }
 
   /* ---------- helpers ---------- */
-
-  /**
-   * Runs `work` under the store's exclusive hold on session `name` (in one transaction where the
-   * backend has them). What it tells reaches the other processes with its commit, and this one's
-   * listeners right after.
-   */
-  private async exclusive<T>(name: string, work: (tx: ExclusiveTx, told: Told) => Promise<T>): Promise<T>;
-  /** `skipBusy`: null at once, without waiting, when another writer holds the session. */
-  private async exclusive<T>(
-    name: string,
-    work: (tx: ExclusiveTx, told: Told) => Promise<T | null>,
-    options: { skipBusy?: boolean },
-  ): Promise<T | null>;
-  private async exclusive<T>(
-    name: string,
-    work: (tx: ExclusiveTx, told: Told) => Promise<T>,
-    options: { skipBusy?: boolean } = {},
-  ): Promise<T | null> {
-    let told: Told = { changes: [], events: [] };
-    if (options.skipBusy && this.writing.has(name)) return null;
-    this.writing.set(name, (this.writing.get(name) ?? 0) + 1);
-    let result: T | null;
-    const inHold = async (tx: ExclusiveTx) => {
-      told = { changes: [], events: [] };
-      const value = await work(tx, told);
-      await tx.notify(noticesOf(told));
-      return value;
-    };
-    try {
-      if (options.skipBusy) {
-        const attempt = await this.store.tryExclusive(name, inHold);
-        result = attempt.done ? attempt.value : null;
-      } else {
-        result = await this.store.exclusive(name, inHold);
-      }
-    } finally {
-      const count = this.writing.get(name)! - 1;
-      if (count) this.writing.set(name, count);
-      else this.writing.delete(name);
-    }
-    const [first] = told.events;
-    if (first) this.bus.localEvents(first.session, told.events);
-    told.changes.forEach((change) => {
-      this.bus.localChange(change);
-    });
-    if (told.runs || told.recorded) this.tellRunObservers(told);
-    return result;
-  }
 
   /* ---------- the worktree's changes ---------- */
 
@@ -1026,47 +873,6 @@ export class SessionService {
     return worktree;
   }
 
-  private tellRunObservers({ runs = [], recorded }: Told): void {
-    for (const observer of this.runObservers) {
-      // Counting, logging or tracing must never fail a write that is kept already.
-      try {
-        if (recorded) observer.recorded?.(recorded.session, recorded.run, recorded.events);
-        for (const { what, session, run } of runs) observer[what](session, run);
-      } catch {}
-    }
-  }
-
-  private async require(name: string, sessions: SessionStore = this.store.sessions): Promise<StoredSession> {
-    const session = await sessions.find(name);
-    if (!session) throw notFound(`Session '${name}' not found`, 'session-not-found');
-    return session;
-  }
-
-  private waitForChange(name: string, timeoutMs: number, done: () => Promise<boolean>): Promise<void> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const finish = () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        off();
-        resolve();
-      };
-      const timer = setTimeout(finish, timeoutMs);
-      const check = () => void done().then((yes) => yes && finish(), finish);
-      const offChange = this.onChange((change) => change.name === name && check());
-      // Changes made elsewhere while the connection that tells of them was away are not told.
-      const offResync = this.bus.onResync(check);
-      const off = () => {
-        offChange();
-        offResync();
-      };
-      // The state may have changed between the caller's read and the subscription.
-      // A store that fails here ends the wait; the caller's next read reports the error.
-      void done().then((yes) => yes && finish(), finish);
-    });
-  }
-
   private async checkProjectDir(dir: string | undefined): Promise<string> {
     if (dir === undefined) return this.defaultProjectDir;
     if (!isAbsolute(dir))
@@ -1154,21 +960,6 @@ function runnerTags(asked: readonly string[] | undefined, cli: CliName | undefin
   const tags = new Set(asked ?? []);
   if (cli && cli !== 'claude') tags.add(cliTag(cli));
   return tags.size ? { runner_tags: [...tags] } : {};
-}
-
-/** The notices that tell the other processes what a write told: its events (by number), then its changes. */
-function noticesOf(told: Told): Notice[] {
-  const notices: Notice[] = [];
-  const [first] = told.events;
-  if (first)
-    notices.push({
-      kind: 'events',
-      session: first.session,
-      first: first.seq,
-      last: told.events[told.events.length - 1]!.seq,
-    });
-  for (const change of told.changes) notices.push({ kind: 'change', change });
-  return notices;
 }
 
 function ignoreNotFound(error: unknown): void {

@@ -85,4 +85,33 @@ describe('session bus: events from this process and others, in order', () => {
     assert.deepEqual(changes, ['s created here', 's deleted elsewhere']);
     assert.deepEqual(deleted, ['s']);
   });
+
+  it('follow: the stored events after the given one, then the live ones, each once and in order; its changes; its end', async () => {
+    await write(3); // 1..3 stored before
+    const seqs: number[] = [];
+    let changed = 0;
+    let ended = 0;
+    const unfollow = bus.follow('s', {
+      events: { after: 1, send: (event) => seqs.push(event.seq) },
+      changed: () => changed++,
+      ended: () => ended++,
+    });
+    bus.localEvents('s', await write(2)); // 4, 5 while the stored ones may still be read
+    await eventually('2..5', () => seqs.length === 4);
+    hear.notice({ kind: 'events', session: 's', first: 6, last: 6 });
+    await write(1); // 6 by another process (its notice came first)
+    hear.resync();
+    await eventually('6', () => seqs.length === 5);
+    assert.deepEqual(seqs, [2, 3, 4, 5, 6]);
+    assert.ok(changed >= 1, 'a resync is told as a change');
+    bus.localChange({ name: 'other', change: 'created', state: 'queued', run: 1, at: '2026-01-01T00:00:00.000Z' });
+    const before = changed;
+    bus.localChange({ name: 's', change: 'state', state: 'running', run: 1, at: '2026-01-01T00:00:00.000Z' });
+    assert.equal(changed, before + 1, "only the session's own changes");
+    bus.localChange({ name: 's', change: 'deleted', state: null, at: '2026-01-01T00:00:01.000Z' });
+    assert.equal(ended, 1);
+    bus.localEvents('s', await write(1));
+    unfollow();
+    assert.deepEqual(seqs, [2, 3, 4, 5, 6], 'nothing after its end');
+  });
 });

@@ -130,10 +130,14 @@ export class NedbSessionStore implements SessionStore {
   }
 
   async replace(session: StoredSession, runs: readonly StoredRun[] = [lastRun(session)]): Promise<void> {
-    await this.sessions.update({ _id: session._id }, encode(factsOf(session)), {});
-    for (const run of runs) {
-      const doc = runDocument(session, run);
-      await this.runs.update({ _id: doc._id }, doc, { upsert: true });
+    const undo: Array<() => Promise<unknown>> = [];
+    try {
+      await overwrite(this.sessions, encode(factsOf(session)) as SessionDocument & { _id: string }, undo, false);
+      for (const run of runs) await overwrite(this.runs, runDocument(session, run), undo, true);
+    } catch (error) {
+      // What was written of it is taken back: the session stays as it was, in memory as in its files.
+      for (const step of undo.reverse()) await step().catch(() => undefined);
+      throw error;
     }
     this.catalogue.set(catalogueEntry(session));
   }
@@ -201,7 +205,15 @@ export class NedbSessionStore implements SessionStore {
         if (!granted) return null;
         const run = lastRun(session);
         const doc = runDocument(session, run);
-        await this.runs.update({ _id: doc._id }, doc, {});
+        try {
+          await this.runs.update({ _id: doc._id }, doc, {});
+        } catch (error) {
+          // nedb changed its memory before its file refused the append (EMFILE, ENOSPC): the lease
+          // holds where this process judges leases (one process per data dir), and reaches the file
+          // with the run's next write. A crash before then leaves the run queued, to be claimed again
+          // at the next start, as a lease held at the crash would be.
+          if (!(await this.runs.findOne({ _id: doc._id, 'lease.attempt': granted.attempt }))) throw error;
+        }
         return { session: name, run: run.number, attempt: granted.attempt };
       });
       if (claimed) return claimed;
@@ -215,7 +227,8 @@ export class NedbSessionStore implements SessionStore {
   }
 
   private async runsOf(name: string): Promise<StoredRun[]> {
-    return (await this.runs.find({ session: name }).sort({ number: 1 })).map(runOf);
+    // Sorted here: a session has few runs, and a cursor's sort costs more than the find itself.
+    return (await this.runs.find({ session: name })).sort((a, b) => a.number - b.number).map(runOf);
   }
 
   /** The sessions of `docs` with their runs, in the order of `names`. */
@@ -228,6 +241,30 @@ export class NedbSessionStore implements SessionStore {
       return doc && list ? [withRuns(decode(doc), list)] : [];
     });
   }
+}
+
+/** The document of `id` as the collection holds it now: nedb replaces a document on update, never changes it. */
+function held<T>(collection: Datastore<T>, id: string): T | undefined {
+  return (collection as unknown as { indexes: { _id: { getMatching(id: string): T[] } } }).indexes._id.getMatching(
+    id,
+  )[0];
+}
+
+/**
+ * Writes `doc` over the document of its `_id` (or adds it: `upsert`), and pushes onto `undo` how to put back
+ * what was there. nedb changes its memory first and then appends to its file: an append the system
+ * refuses (EMFILE, ENOSPC, EROFS) leaves memory changed and the file not. Putting the old document
+ * back changes memory back (its own append may fail too: the file never had the change).
+ */
+async function overwrite<T extends { _id: string }>(
+  collection: Datastore<T>,
+  doc: T,
+  undo: Array<() => Promise<unknown>>,
+  upsert: boolean,
+): Promise<void> {
+  const before = held(collection, doc._id);
+  undo.push(() => (before ? collection.update({ _id: doc._id }, before, {}) : collection.remove({ _id: doc._id }, {})));
+  await collection.update({ _id: doc._id }, doc, { upsert });
 }
 
 /** The indexes of `runs.db`: by session, the queue (sparse: queued runs only), running runs, live leases. */

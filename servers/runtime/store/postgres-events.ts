@@ -22,7 +22,7 @@ const toEvent = (row: EventRow): Event => ({
 
 /**
  * Events in `aof_events`. The database numbers them: an append raises the session's head in
- * `aof_event_heads` and inserts its events under that number in one transaction. The head's row lock
+ * `aof_event_heads` and inserts its events under that number in one statement. The head's row lock
  * makes concurrent appends to one session (from any process) wait for each other, and a failed
  * append rolls its head back with it, so numbers never collide and never leave a gap. The primary
  * key (session, seq) would refuse a collision anyway. An append resolves after the commit, so its
@@ -33,30 +33,29 @@ export class PostgresEventLog implements EventLog {
 
   async append(session: string, events: UnnumberedEvent[]): Promise<Event[]> {
     if (!events.length) return [];
-    return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ last_seq: string }>(
-        `INSERT INTO aof_event_heads (session, last_seq) VALUES ($1, $2)
+    // One statement: the head is raised and the events inserted under the numbers it gives.
+    const { rows } = await this.db.query<{ last_seq: string }>(
+      `WITH head AS (
+         INSERT INTO aof_event_heads (session, last_seq) VALUES ($1, $2)
          ON CONFLICT (session) DO UPDATE SET last_seq = aof_event_heads.last_seq + EXCLUDED.last_seq
-         RETURNING last_seq`,
-        [session, events.length],
-      );
-      const first = Number(rows[0]!.last_seq) - events.length + 1;
-      const numbered: Event[] = events.map((e, i) => ({ ...e, session, seq: first + i }));
-      await tx.query(
-        `INSERT INTO aof_events (session, seq, run, type, at, data)
-         SELECT $1, seq, run, type, at, data::json
-         FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::text[], $6::text[]) AS e(seq, run, type, at, data)`,
-        [
-          session,
-          numbered.map((e) => e.seq),
-          numbered.map((e) => e.run),
-          numbered.map((e) => e.type),
-          numbered.map((e) => e.at),
-          numbered.map((e) => JSON.stringify(e.data)),
-        ],
-      );
-      return numbered;
-    });
+         RETURNING last_seq
+       ), added AS (
+         INSERT INTO aof_events (session, seq, run, type, at, data)
+         SELECT $1, head.last_seq - $2 + e.n, e.run, e.type, e.at, e.data::json
+         FROM head, unnest($3::integer[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e(run, type, at, data, n)
+       )
+       SELECT last_seq FROM head`,
+      [
+        session,
+        events.length,
+        events.map((e) => e.run),
+        events.map((e) => e.type),
+        events.map((e) => e.at),
+        events.map((e) => JSON.stringify(e.data)),
+      ],
+    );
+    const first = Number(rows[0]!.last_seq) - events.length + 1;
+    return events.map((e, i) => ({ ...e, session, seq: first + i }));
   }
 
   async after(session: string, after: number, limit: number): Promise<Event[]> {

@@ -43,10 +43,14 @@ export class PostgresNotices {
   /** Sends `notices` with the transaction `tx` belongs to (or at once, outside one). */
   async send(tx: Queries, notices: readonly Notice[]): Promise<void> {
     if (!notices.length) return;
-    await tx.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
-      NOTICE_CHANNEL,
-      encodePayloads(this.origin, notices),
-    ]);
+    const payloads = encodePayloads(this.origin, notices);
+    if (tx.atCommit) {
+      // With the COMMIT, in its round trip.
+      const channel = pg.escapeLiteral(NOTICE_CHANNEL);
+      tx.atCommit(`SELECT ${payloads.map((p) => `pg_notify(${channel}, ${pg.escapeLiteral(p)})`).join(', ')}`);
+      return;
+    }
+    await tx.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [NOTICE_CHANNEL, payloads]);
   }
 
   subscribe(listener: NoticeListener): () => void {

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { PostgresTokenStore } from './postgres-tokens.js';
 import { PostgresAuditStore } from '../../common/audit/postgres-audit.js';
 import type { Logger } from '../../common/logger.js';
@@ -69,10 +70,11 @@ export async function openPostgresStore(
     audit: new PostgresAuditStore(db),
     exclusive: (name, work) =>
       lock.run(name, () =>
-        db.transaction(async (tx) => {
-          await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_LOCK, name]);
-          return work(halves(tx));
-        }),
+        db.transaction(
+          (tx) => work(halves(tx)),
+          // With the BEGIN, in its round trip.
+          `SELECT pg_advisory_xact_lock(${SESSION_LOCK}, hashtext(${pg.escapeLiteral(name)}))`,
+        ),
       ),
     tryExclusive: async (name, work) => {
       if (lock.busy(name)) return { done: false };
