@@ -228,6 +228,7 @@ class LocalExecutor implements Executor {
         max: warm.max,
         idleTtlMs: warm.idleTtlSeconds * 1000,
         all: warm.all,
+        maxMemory: (warm.maxMemoryMb ?? 0) * 1024 * 1024,
         slotEnv: (slot) => ({ AGENT_ORCHESTRATOR_API_TOKEN: hooks.warm!.credential(slot) }),
       });
       this.warm = new WarmRuns(pool, hooks.warm.bind, options.logger);

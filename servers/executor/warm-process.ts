@@ -23,6 +23,7 @@ import {
   signalGroup,
   startMarker,
   stopGroup,
+  writePidFile,
 } from './agent-process.js';
 
 /** The files of one warm process, in `<dataDir>/warm/<id>/`. */
@@ -124,6 +125,10 @@ export class WarmProcess {
       `"$0" "$@" >>${shellQuote(files.stream)} 2>>${shellQuote(files.stderr)}; c=$?; ` +
       `t=$(cat ${exitTo} 2>/dev/null); [ -n "$t" ] || t=${shellQuote(files.exit)}; ` +
       `echo $c >"$t.tmp" && mv "$t.tmp" "$t"`;
+    if (abandoned()) {
+      await rm(files.dir, { recursive: true, force: true });
+      throw new WarmUnusable('no longer wanted');
+    }
     const child = spawn('/bin/sh', ['-c', script, spec.bin, ...args], {
       cwd: spec.cwd,
       env: spec.env,
@@ -142,7 +147,7 @@ export class WarmProcess {
       exitFile = path;
     };
     try {
-      await writeFile(files.pid, `${warm.pid} ${startMarker(warm.pid)}\n`);
+      await writePidFile(files.pid, warm.pid);
       child.stdin!.write(
         `${JSON.stringify({ type: 'control_request', request_id: 'warm-init', request: { subtype: 'initialize' } })}\n`,
       );
@@ -183,7 +188,7 @@ export class WarmProcess {
       await truncate(this.files.stream, 0);
       await rename(this.files.stream, files.stream);
       await rename(this.files.stderr, files.stderr);
-      await writeFile(files.pid, `${this.pid} ${startMarker(this.pid)}\n`);
+      await writePidFile(files.pid, this.pid);
       if (this.ended) throw new WarmUnusable('the warm process ended');
       const message = {
         type: 'user',
@@ -255,7 +260,8 @@ export async function reapWarmDir(warmDir: string): Promise<number> {
       for (let waited = 0; isAlive(Number(pid)) && waited < 5000; waited += 20) await sleep(20);
       ended++;
     }
-    await rm(files.dir, { recursive: true, force: true });
+    // A dir it cannot remove now is tried again at the next start.
+    await rm(files.dir, { recursive: true, force: true }).catch(() => undefined);
   }
   return ended;
 }
