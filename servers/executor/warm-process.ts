@@ -37,6 +37,11 @@ export interface WarmFiles {
   exitTo: string;
   /** Its exit code when it ends untaken. */
   exit: string;
+  /**
+   * What its Bash tool's commands source first (Claude Code's CLAUDE_ENV_FILE): the session's own
+   * variables (its name, its TRACEPARENT), written when a run takes it.
+   */
+  sessionEnv: string;
 }
 
 export function warmFiles(warmDir: string, id: string): WarmFiles {
@@ -49,6 +54,7 @@ export function warmFiles(warmDir: string, id: string): WarmFiles {
     mcpConfig: join(dir, 'mcp.json'),
     exitTo: join(dir, 'exit-to'),
     exit: join(dir, 'exit-code'),
+    sessionEnv: join(dir, 'session-env.sh'),
   };
 }
 
@@ -131,7 +137,7 @@ export class WarmProcess {
     }
     const child = spawn('/bin/sh', ['-c', script, spec.bin, ...args], {
       cwd: spec.cwd,
-      env: spec.env,
+      env: { ...spec.env, CLAUDE_ENV_FILE: files.sessionEnv },
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
     });
@@ -179,10 +185,19 @@ export class WarmProcess {
    * agent. Throws WarmUnusable (and ends the process) when it ended, or opened another conversation:
    * the run then starts cold, its files as they were before.
    */
-  async take(files: RunFiles, prompt: string, initMs = 30_000): Promise<AgentProcess> {
+  async take(
+    files: RunFiles,
+    prompt: string,
+    /** The session's own variables, which its environment could not hold: its Bash tool's commands get them. */
+    sessionVars: Readonly<Record<string, string>> = {},
+    initMs = 30_000,
+  ): Promise<AgentProcess> {
     if (!this.idle) throw new WarmUnusable('the warm process is gone');
     this.taken = true;
     try {
+      await writeFile(this.files.sessionEnv, sessionEnvScript(sessionVars, this.spec.env.CLAUDE_ENV_FILE), {
+        mode: 0o600,
+      });
       await writeFile(this.files.exitTo, files.exit);
       this.retarget(files.exit);
       await truncate(this.files.stream, 0);
@@ -236,6 +251,17 @@ export class WarmProcess {
     await this.exited;
     await rm(this.files.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The script a taken process's Bash tool sources before each command: the environment file the
+ * person gave Claude Code (CLAUDE_ENV_FILE), if any, then the session's own variables.
+ */
+export function sessionEnvScript(vars: Readonly<Record<string, string>>, theirs?: string | undefined): string {
+  const lines = theirs ? [`[ -r ${shellQuote(theirs)} ] && . ${shellQuote(theirs)}`] : [];
+  for (const [name, value] of Object.entries(vars))
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) lines.push(`export ${name}=${shellQuote(value)}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /**

@@ -149,8 +149,8 @@ describe('runtime: warm Claude Code processes', function () {
     assert.equal(result.state, 'finished', result.error ?? '');
     const after = (await pool(ao)).find((k) => k.key === before.key)!;
     assert.equal(after.hits, before.hits + 1, 'the lead ran on a warm process');
-    // Its environment did not name its session (fixed before the session existed): its credential did.
-    assert.match(result.result ?? '', /^ENV:$/m);
+    // Its environment was fixed before the session existed; its Bash tool's commands get the session's name all the same.
+    assert.match(result.result ?? '', /^ENV:lead$/m);
     const kid = await ao.sessions.get('kid');
     assert.equal(kid.parent, 'lead');
     await ao.sessions.waitForResult('kid', { timeoutMs: 30_000 });
