@@ -16,6 +16,7 @@ const TYPES = [
   'approval_answer',
   'worktree_setup',
   'output_retry',
+  'raw',
 ];
 
 await main({
@@ -133,6 +134,8 @@ function summary(event: SessionEvent): string {
       return `${event.data.command}: ${event.data.timed_out ? 'timed out' : `exit ${event.data.exit_code}`}${event.data.output ? ` ${oneLine(event.data.output, 160)}` : ''}`;
     case 'output_retry':
       return `the answer before was rejected (${oneLine(event.data.errors.join('; '), 160)}); attempt ${event.data.attempt} asks again`;
+    case 'raw':
+      return `${event.data.cli}: ${oneLine(JSON.stringify(event.data.event) ?? '', 160)}`;
     default:
       return '';
   }

@@ -24,6 +24,7 @@ if [ $# -eq 0 ]; then
   # Ordered by AOF_TEST_TIMINGS=1 (wall time of each file in a parallel run of 3 jobs).
   longest=(
     test/fuzz/contract-fuzz.test.ts
+    test/fuzz/contract-fuzz-local.test.ts
     test/bin/sessions.test.ts
     test/runtime/runners.test.ts
     test/runtime/approvals.test.ts

@@ -77,6 +77,8 @@ export type ApprovalRequestData = RuntimeSchemas['ApprovalRequestData'];
 export type ApprovalAnswerData = RuntimeSchemas['ApprovalAnswerData'];
 export type WorktreeSetupData = RuntimeSchemas['WorktreeSetupData'];
 export type OutputRetryData = RuntimeSchemas['OutputRetryData'];
+/** A line of an agent CLI's stream aof has no shape for, kept as it came. */
+export type RawData = RuntimeSchemas['RawData'];
 
 /** What a session changed in its worktree (`sessions.changes()`), and one changed file. */
 export type Changes = RuntimeSchemas['Changes'];
@@ -120,6 +122,7 @@ export interface SessionEventDataMap {
   approval_answer: ApprovalAnswerData;
   worktree_setup: WorktreeSetupData;
   output_retry: OutputRetryData;
+  raw: RawData;
 }
 
 /**

@@ -1712,7 +1712,7 @@ export interface components {
             by?: components["schemas"]["Principal"];
         };
         /** @enum {string} */
-        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup" | "output_retry";
+        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup" | "output_retry" | "raw";
         SessionStartData: {
             claude_session_id?: string;
             cli?: components["schemas"]["AgentCli"];
@@ -1787,6 +1787,14 @@ export interface components {
             attempt: number;
             /** @description Why the answer was rejected, one line per schema violation */
             errors: string[];
+        };
+        /** @description A line of the agent CLI's event stream that aof has no shape for (a newer CLI's event type, say), kept as it came instead of dropped: `event` is the line's JSON. */
+        RawData: {
+            cli: components["schemas"]["AgentCli"];
+            /** @description The CLI's event, as it printed it; when `truncated`, the start of its JSON text */
+            event: unknown;
+            /** @description The event was too large to keep whole (over 32 KiB of JSON) */
+            truncated?: boolean;
         };
         /** @description `apr_` and letters/digits */
         ApprovalId: string;
@@ -1878,6 +1886,10 @@ export interface components {
             /** @constant */
             type: "output_retry";
             data: components["schemas"]["OutputRetryData"];
+        } | {
+            /** @constant */
+            type: "raw";
+            data: components["schemas"]["RawData"];
         };
         Event: {
             /** @description Per-session sequence number, from 1, without gaps */

@@ -5772,7 +5772,8 @@ export const runtimeDocument: OpenApiDocument = {
           "approval_request",
           "approval_answer",
           "worktree_setup",
-          "output_retry"
+          "output_retry",
+          "raw"
         ]
       },
       "SessionStartData": {
@@ -6027,6 +6028,26 @@ export const runtimeDocument: OpenApiDocument = {
               "type": "string"
             },
             "description": "Why the answer was rejected, one line per schema violation"
+          }
+        }
+      },
+      "RawData": {
+        "type": "object",
+        "description": "A line of the agent CLI's event stream that aof has no shape for (a newer CLI's event type, say), kept as it came instead of dropped: `event` is the line's JSON.",
+        "required": [
+          "cli",
+          "event"
+        ],
+        "properties": {
+          "cli": {
+            "$ref": "registry.yaml#/components/schemas/AgentCli"
+          },
+          "event": {
+            "description": "The CLI's event, as it printed it; when `truncated`, the start of its JSON text"
+          },
+          "truncated": {
+            "type": "boolean",
+            "description": "The event was too large to keep whole (over 32 KiB of JSON)"
           }
         }
       },
@@ -6370,6 +6391,22 @@ export const runtimeDocument: OpenApiDocument = {
               },
               "data": {
                 "$ref": "#/components/schemas/OutputRetryData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "raw"
+              },
+              "data": {
+                "$ref": "#/components/schemas/RawData"
               }
             }
           }

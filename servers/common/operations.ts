@@ -137,17 +137,11 @@ export function contractRouter<Ops>(
       const handler = (handlers as Record<string, (input: unknown) => unknown>)[operationId];
       if (!handler) throw new Error(`no handler for operation ${operationId}`);
       unused.delete(operationId);
-      const compiled = compileOperation(
-        docName,
-        document,
-        compiler,
-        operationId,
-        [...shared, ...((op.parameters as ParameterObject[]) ?? [])],
-        op,
-      );
+      const parameters = [...shared, ...((op.parameters as ParameterObject[]) ?? [])];
+      const compiled = () => compiledOperation(docName, document, compiler, operationId, parameters, op);
       const koaPath = path.replace(/\{([^}]+)\}/g, ':$1');
       const handle = async (ctx: Context) => {
-        const input = validateRequest(ctx, compiled);
+        const input = validateRequest(ctx, compiled());
         try {
           await authorize?.(operationId, input as unknown as OperationInput<OperationShape>);
         } catch (error) {
@@ -163,7 +157,7 @@ export function contractRouter<Ops>(
           contentType?: string;
           headers?: Record<string, string>;
         };
-        sendResponse(ctx, compiled, result);
+        sendResponse(ctx, compiled(), result);
       };
       router[method](operationId, koaPath, async (ctx) => {
         // The runtime's `{name}` is a session's (the registry's is a blueprint's).
@@ -189,6 +183,52 @@ function resolveRef<T>(document: OpenApiDocument, node: T): T {
   let target: unknown = document;
   for (const part of ref.slice(2).split('/')) target = (target as Record<string, unknown>)[part];
   return resolveRef(document, target as T);
+}
+
+/**
+ * An operation's validators, compiled when it is first called rather than at start-up (compiling all of
+ * them took seconds of CPU, paid by every server start), and once per schema compiler and process: every
+ * server a process starts with the same compiler shares them. `compileContract` compiles them all at once.
+ */
+const compiledOperations = new WeakMap<SchemaCompiler, Map<string, CompiledOperation>>();
+
+function compiledOperation(
+  docName: string,
+  document: OpenApiDocument,
+  compiler: SchemaCompiler,
+  operationId: string,
+  parameterList: ParameterObject[],
+  op: Record<string, unknown>,
+): CompiledOperation {
+  let byOperation = compiledOperations.get(compiler);
+  if (!byOperation) {
+    byOperation = new Map();
+    compiledOperations.set(compiler, byOperation);
+  }
+  const key = `${docName} ${operationId}`;
+  let compiled = byOperation.get(key);
+  if (!compiled) {
+    compiled = compileOperation(docName, document, compiler, operationId, parameterList, op);
+    byOperation.set(key, compiled);
+  }
+  return compiled;
+}
+
+/** Compiles every operation of `document` (what a first request of each would), e.g. to check the contract. */
+export function compileContract(docName: string, document: OpenApiDocument, compiler: SchemaCompiler): string[] {
+  const operationIds: string[] = [];
+  for (const item of Object.values(document.paths)) {
+    const shared = (item.parameters as ParameterObject[] | undefined) ?? [];
+    for (const method of METHODS) {
+      const op = item[method] as Record<string, unknown> | undefined;
+      if (!op) continue;
+      const operationId = op.operationId as string;
+      const parameters = [...shared, ...((op.parameters as ParameterObject[]) ?? [])];
+      compiledOperation(docName, document, compiler, operationId, parameters, op);
+      operationIds.push(operationId);
+    }
+  }
+  return operationIds;
 }
 
 function compileOperation(

@@ -32,7 +32,12 @@ export class SchemaCompiler {
   private readonly strictAjv: Ajv2020;
   private readonly coercingAjv: Ajv2020;
 
-  constructor(documents: Record<string, OpenApiDocument>) {
+  /**
+   * `validateSchemas`: check every schema against JSON Schema's meta-schema first. Servers leave it off
+   * (the contract does not change while they run, and compiling the meta-schema took most of a second
+   * at every start); test/common/contract-compiles.test.ts turns it on and compiles every operation.
+   */
+  constructor(documents: Record<string, OpenApiDocument>, options: { validateSchemas?: boolean } = {}) {
     const make = (coerceTypes: boolean | 'array') => {
       const ajv = new Ajv2020({
         allErrors: true,
@@ -40,6 +45,7 @@ export class SchemaCompiler {
         discriminator: true,
         coerceTypes,
         validateFormats: true,
+        validateSchema: options.validateSchemas === true,
       });
       addFormats(ajv);
       ajv.addVocabulary(OPENAPI_KEYWORDS);

@@ -3,14 +3,19 @@ import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { outputInstruction } from '../common/output-schema.js';
 import { PERMISSION_TOOL } from '../common/permission-tool-names.js';
-import type { RunSpec } from './run-spec.js';
+import type { CliRun } from './clis/types.js';
+
+/** What Claude Code's command line is made of: the parts of a run (a RunSpec is one) it reads. */
+export type ClaudeRun = Pick<CliRun, 'agent' | 'approval' | 'output_schema'> & {
+  conversation: Pick<CliRun['conversation'], 'id' | 'fork_of'>;
+};
 
 /**
  * The CLI flags for one run. A blueprint's system prompt and settings go on every run, new or
  * resumed, because Claude Code does not remember them in a conversation.
  */
 export function claudeArgs(
-  spec: RunSpec,
+  spec: ClaudeRun,
   options: { resume: boolean; permissionMode: string; mcpConfigPath: string | null },
 ): string[] {
   const { agent } = spec;
@@ -30,8 +35,9 @@ export function claudeArgs(
 }
 
 /** The conversation the run continues and how: Claude Code's flags for it. */
-export function conversationArgs(conversation: RunSpec['conversation'], resume: boolean): string[] {
-  const own = conversation.id;
+export function conversationArgs(conversation: ClaudeRun['conversation'], resume: boolean): string[] {
+  // aof names every Claude Code conversation: a RunSpec always has its id.
+  const own = conversation.id ?? '';
   if (resume) return ['--resume', own];
   // A fork's first run copies the source's conversation under the fork's own id.
   if (conversation.fork_of) return ['--resume', conversation.fork_of, '--fork-session', '--session-id', own];

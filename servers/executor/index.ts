@@ -21,7 +21,7 @@ import {
   type Exit,
   type RunFiles,
 } from './agent-process.js';
-import { claudeArgs, resolveExecutable } from './claude-command.js';
+import { resolveExecutable } from './claude-command.js';
 import { agentMcpServers } from './permission-server.js';
 import {
   cliNotFoundReason,
@@ -33,12 +33,10 @@ import {
 } from './failure-reasons.js';
 import { LineTail } from './line-tail.js';
 import { locateConversation, readConversation, restoreConversation } from './conversation-files.js';
-import { StreamParser } from './stream-parser.js';
 import { CLI_SUPPORT, type CliName } from '../common/agent-clis.js';
 import { outputInstruction } from '../common/output-schema.js';
-import type { Usage } from './clis/types.js';
-import { adapterFor, CliParser, writeCliFiles } from './clis/index.js';
-import type { CliAdapter, CliExit, CliRun } from './clis/types.js';
+import { adapterFor, writeCliFiles } from './clis/index.js';
+import type { CliAdapter, CliRun, Normaliser, Usage } from './clis/types.js';
 import { WarmPool } from './warm-pool.js';
 import { type ColdSpawn, WarmRuns } from './warm-runs.js';
 import { warmOptionsFromEnv, type WarmOptions } from './warm-options.js';
@@ -102,22 +100,10 @@ export function cliBinsFromEnv(env: NodeJS.ProcessEnv): Record<CliName, string> 
   return bins;
 }
 
-/** What a run's output parser tells while the run goes (Claude Code's StreamParser, or another CLI's). */
+/** What a run's output parser (its CLI's normaliser, clis/) tells while the run goes. */
 export interface RunProgress {
   billedUsage(): Usage | null;
   readonly turns: number;
-}
-
-/** Reads a run's output: Claude Code's StreamParser, or another CLI's normaliser (clis/). */
-interface RunParser extends RunProgress {
-  parse(line: string): EventInput[];
-  readonly result: { isError: boolean; text: string | null } | undefined;
-  /** Events the process's end brings (other CLIs). */
-  end?(exit: CliExit): EventInput[];
-  /** The CLI's conversation id, once its stream said it (other CLIs). */
-  readonly sessionId?: string | undefined;
-  /** The CLI's name for people. */
-  readonly title?: string;
 }
 
 /** What the executor's owner (the runtime, a runner) watches of each run. */
@@ -401,7 +387,6 @@ class LocalExecutor implements Executor {
           if (error.code !== 'EEXIST') throw error;
         });
       }
-      await writeFile(files.prompt, spec.prompt, { mode: 0o600 });
       mcpServers = agentMcpServers(spec, { dataDir: this.options.dataDir, nodePath: process.execPath });
       if (mcpServers) {
         // An agent of another user reads its MCP config from a directory of its own (it sees no run file).
@@ -413,42 +398,60 @@ class LocalExecutor implements Executor {
       await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
       return;
     }
-    const adapter = spec.agent.cli === 'claude' ? undefined : adapterFor(spec.agent.cli);
-    if (adapter) {
-      await this.executeCli(claim, entry, files, adapter);
-      return;
-    }
-    const bin = await resolveExecutable(this.options.claudeBin, this.options.env.PATH);
+    const adapter = adapterFor(spec.agent.cli);
+    const support = CLI_SUPPORT[adapter.name];
+    const configured = this.binOf(adapter.name);
+    const bin = await resolveExecutable(configured, this.options.env.PATH);
     if (!bin) {
-      await this.fail(entry, cliNotFoundReason(this.options.claudeBin));
+      await this.fail(entry, cliNotFoundReason(configured, support));
       return;
     }
-    // Continue the conversation once Claude Code has opened it. A run stopped before Claude Code
-    // saved anything leaves no conversation to resume: then open it anew under the same id.
-    let resume = spec.conversation.started;
-    if (spec.conversation.saved && (resume || spec.conversation.fork_of)) await this.restoreConversation(spec, resume);
+    // Only Claude Code runs warm, moves between hosts (its conversation kept with the session) and
+    // runs as the agent's own Unix user: the other CLIs keep their state in this user's files.
+    const isClaude = adapter.name === 'claude';
+    // Continue the conversation once the CLI has opened it. A run stopped before the CLI saved
+    // anything leaves no conversation to resume: then it is opened anew (a fork's first run forks again).
+    let conversation: CliRun['conversation'] = {
+      id: spec.conversation.id || null,
+      started: spec.conversation.started,
+      fork_of: spec.conversation.fork_of,
+    };
+    if (isClaude && spec.conversation.saved && (conversation.started || conversation.fork_of))
+      await this.restoreConversation(spec, conversation.started);
     let prompt = spec.prompt;
     let retried = false;
     for (let attempt = 0; ; attempt++) {
-      const cold = this.coldSpawn(spec, bin, resume, mcpServers, files);
-      let agent: AgentProcess;
+      const run: CliRun = { ...spec, prompt, conversation };
+      let cold: ColdSpawn;
+      let priorUsage: Usage | null | undefined;
       try {
+        ({ cold, priorUsage } = await this.launch(adapter, bin, spec, run, files, mcpServers));
         // A tail must never read the output of an earlier attempt; an empty file to watch from the start.
         await Promise.all([
           rm(files.exit, { force: true }),
+          writeFile(files.prompt, prompt, { mode: 0o600 }),
           writeFile(files.stream, '', { mode: 0o600 }),
           writeFile(files.stderr, '', { mode: 0o600 }),
+          priorUsage !== undefined && writeFile(priorUsageFile(files), JSON.stringify(priorUsage), { mode: 0o600 }),
         ]);
       } catch (error) {
         await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
         return;
       }
+      let agent: AgentProcess;
       try {
         // Warm processes run as the runtime's user: with agents of another user, every run starts cold.
-        const warm = attempt === 0 && !this.user ? await this.warm?.start(spec, files, prompt, cold) : null;
+        const warm = isClaude && attempt === 0 && !this.user ? await this.warm?.start(spec, files, prompt, cold) : null;
         agent =
           warm ??
-          (await spawnAgent(bin, cold.args, files, spec.project_dir, cold.env, this.user ? asUser(this.user) : []));
+          (await spawnAgent(
+            bin,
+            cold.args,
+            files,
+            spec.project_dir,
+            cold.env,
+            isClaude && this.user ? asUser(this.user) : [],
+          ));
       } catch (error) {
         const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
           ? {
@@ -461,17 +464,23 @@ class LocalExecutor implements Executor {
         return;
       }
       entry.attach(agent);
-      // The run is `running` from the moment its process exists (not from Claude Code's first line).
+      // The run is `running` from the moment its process exists (not from the CLI's first line).
       if (attempt === 0) await this.record(entry, [], { started: true });
+      const parser = adapter.normaliser(run, { priorUsage: priorUsage ?? null });
       const outcome = await this.follow(entry, files, agent, 0, {
-        resumed: resume,
-        prompt,
+        resumed: conversation.started,
+        adapter,
+        parser,
         retry: retried ? undefined : (answer) => retryFor(spec.output_schema, answer),
       });
-      if (outcome === 'ended' && !entry.fenced && this.warm) {
+      // The conversation the CLI opened (a warm Claude Code process opens the one it was started with).
+      conversation = { ...conversation, id: parser.sessionId ?? conversation.id };
+      if (isClaude && outcome === 'ended' && !entry.fenced && this.warm) {
         // A parent whose children will call it back is resumed soon: its resume starts warm.
         const awaits = await this.hooks?.warm?.awaitsCallbacks?.(spec.session).catch(() => false);
-        this.warm.ended(spec, this.coldSpawn(spec, bin, true, mcpServers, files), Date.now(), awaits === true);
+        const next: CliRun = { ...run, conversation: { ...conversation, started: true } };
+        const { cold: resumed } = await this.launch(adapter, bin, spec, next, files, mcpServers);
+        this.warm.ended(spec, resumed, Date.now(), awaits === true);
       }
       if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
       if (await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.stopRequested(claim))) {
@@ -479,152 +488,71 @@ class LocalExecutor implements Executor {
         return;
       }
       if (outcome === 'no-conversation') {
-        resume = false;
+        conversation = { ...conversation, started: false };
         continue;
       }
       // The answer broke the output schema: ask once more in the same conversation and run.
       retried = true;
-      resume = true;
+      conversation = { ...conversation, started: true };
       prompt = outcome.retry.prompt;
       await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.startRetry(claim, prompt));
       // Said in the run's events: the answer before was rejected, and what follows is the retry.
       await this.record(entry, [{ type: 'output_retry', data: { attempt: 2, errors: outcome.retry.errors } }]);
-      try {
-        await writeFile(files.prompt, prompt, { mode: 0o600 });
-      } catch (error) {
-        await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
-        return;
-      }
     }
   }
 
+  /** The executable configured for a CLI: a path, or a name looked up on PATH. */
+  private binOf(cli: CliName): string {
+    if (cli === 'claude') return this.options.claudeBin;
+    return this.options.cliBins?.[cli] ?? CLI_SUPPORT[cli].defaultBin;
+  }
+
   /**
-   * A run on another agent CLI than Claude Code, through its adapter (clis/): its command, its own
-   * files, its stream read by its normaliser. The same loop as Claude Code's: a resume that finds no
-   * conversation opens it anew, an answer that breaks the output schema is asked again once.
+   * How a run starts cold, through its CLI's adapter: its flags, where, and with which environment
+   * (the one place an agent's environment is made), its files written. `priorUsage` is what the
+   * conversation had been billed before (CLIs that report running totals).
    */
-  private async executeCli(claim: ClaimedRun, entry: ActiveRun, files: RunFiles, adapter: CliAdapter): Promise<void> {
-    const { spec } = claim;
-    const support = CLI_SUPPORT[adapter.name];
-    const configured = this.options.cliBins?.[adapter.name] ?? support.defaultBin;
-    const bin = await resolveExecutable(configured, this.options.env.PATH);
-    if (!bin) {
-      await this.fail(entry, cliNotFoundReason(configured, support));
-      return;
-    }
+  private async launch(
+    adapter: CliAdapter,
+    bin: string,
+    spec: RunSpec,
+    run: CliRun,
+    files: RunFiles,
+    mcpServers: Record<string, unknown> | null,
+  ): Promise<{ cold: ColdSpawn; priorUsage: Usage | null | undefined }> {
     const env = {
       ...withoutServerSecrets(this.options.env),
       ...spec.env.vars,
       ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
     };
-    let conversation: CliRun['conversation'] = {
-      id: spec.conversation.id || null,
-      started: spec.conversation.started,
-      fork_of: spec.conversation.fork_of,
+    const command = await adapter.command(run, {
+      defaultPermissionMode: this.options.permissionMode,
+      runDir: files.dir,
+      sessionDir: cliSessionDir(this.runsDir, spec.session),
+      env,
+      outputInstruction: spec.output_schema ? outputInstruction(spec.output_schema) : undefined,
+      mcpConfigPath: mcpServers ? files.mcpConfig : null,
+    });
+    await writeCliFiles(command.files);
+    return {
+      cold: {
+        bin,
+        args: command.args,
+        cwd: spec.project_dir,
+        env: { ...env, ...command.env },
+        mcpServers,
+        perSession: [...Object.keys(spec.env.vars), 'AGENT_ORCHESTRATOR_API_TOKEN'],
+      },
+      priorUsage: command.priorUsage,
     };
-    let prompt = spec.prompt;
-    let retried = false;
-    for (let attempt = 0; ; attempt++) {
-      const run: CliRun = { ...spec, prompt, conversation };
-      let command: Awaited<ReturnType<CliAdapter['command']>>;
-      try {
-        command = await adapter.command(run, {
-          defaultPermissionMode: this.options.permissionMode,
-          runDir: files.dir,
-          sessionDir: cliSessionDir(this.runsDir, spec.session),
-          env,
-          outputInstruction: spec.output_schema ? outputInstruction(spec.output_schema) : undefined,
-        });
-        await writeCliFiles(command.files);
-        await Promise.all([
-          rm(files.exit, { force: true }),
-          writeFile(files.prompt, prompt, { mode: 0o600 }),
-          writeFile(files.stream, '', { mode: 0o600 }),
-          writeFile(files.stderr, '', { mode: 0o600 }),
-          writeFile(priorUsageFile(files), JSON.stringify(command.priorUsage ?? null), { mode: 0o600 }),
-        ]);
-      } catch (error) {
-        await this.fail(entry, startFailureReason(error, { stage: 'run-files', dir: files.dir }));
-        return;
-      }
-      let agent: AgentProcess;
-      try {
-        agent = await spawnAgent(bin, command.args, files, spec.project_dir, { ...env, ...command.env });
-      } catch (error) {
-        const where = (error as NodeJS.ErrnoException).syscall?.startsWith('spawn')
-          ? {
-              stage: 'spawn' as const,
-              projectDir: spec.project_dir,
-              projectDirProblem: await inspectProjectDir(spec.project_dir),
-            }
-          : { stage: 'run-files' as const, dir: files.dir };
-        await this.fail(entry, startFailureReason(error, where));
-        return;
-      }
-      entry.attach(agent);
-      if (attempt === 0) await this.record(entry, [], { started: true });
-      const parser = new CliParser(adapter.normaliser(run, { priorUsage: command.priorUsage ?? null }), support.title);
-      const outcome = await this.follow(entry, files, agent, 0, {
-        resumed: conversation.started,
-        prompt,
-        parser,
-        noConversation: (exit, stderr) => adapter.noConversation(exit, stderr, []),
-        retry: retried ? undefined : (answer) => retryFor(spec.output_schema, answer),
-      });
-      if (outcome === 'ended' || outcome === 'detached' || entry.fenced) return;
-      if (await this.port.stopRequested(claim)) {
-        await this.end(entry, { exit_code: null, signal: null, reason: 'stopped by request' });
-        return;
-      }
-      if (outcome === 'no-conversation') {
-        conversation = { ...conversation, started: false, fork_of: null };
-        continue;
-      }
-      retried = true;
-      conversation = { id: parser.sessionId ?? conversation.id, started: true, fork_of: null };
-      prompt = outcome.retry.prompt;
-      await this.whileUnreachable(claim, 'waiting until it is back', () => this.port.startRetry(claim, prompt));
-      await this.record(entry, [{ type: 'output_retry', data: { attempt: 2, errors: outcome.retry.errors } }]);
-    }
   }
 
-  /** How to read a run's output again (a re-adopted or ended run): its CLI's parser, as the run started it. */
-  private async parserFor(spec: RunSpec, prompt: string, files: RunFiles): Promise<RunParser> {
-    const adapter = spec.agent.cli === 'claude' ? undefined : adapterFor(spec.agent.cli);
-    if (!adapter) return new StreamParser(prompt);
+  /** How to read a run's output again (a re-adopted or ended run): its CLI's normaliser, as the run started it. */
+  private async parserFor(spec: RunSpec, prompt: string, files: RunFiles): Promise<Normaliser> {
     const priorUsage = await readFile(priorUsageFile(files), 'utf8')
       .then((text) => JSON.parse(text) as Usage | null)
       .catch(() => null);
-    return new CliParser(
-      adapter.normaliser({ prompt, agent: spec.agent }, { priorUsage }),
-      CLI_SUPPORT[adapter.name].title,
-    );
-  }
-
-  /** How a run starts cold: the CLI, its flags, where and with which environment. */
-  private coldSpawn(
-    spec: RunSpec,
-    bin: string,
-    resume: boolean,
-    mcpServers: Record<string, unknown> | null,
-    files: RunFiles,
-  ): ColdSpawn {
-    return {
-      bin,
-      args: claudeArgs(spec, {
-        resume,
-        permissionMode: this.options.permissionMode,
-        mcpConfigPath: mcpServers ? files.mcpConfig : null,
-      }),
-      cwd: spec.project_dir,
-      env: agentEnv(spec, {
-        ...withoutServerSecrets(this.options.env),
-        ...spec.env.vars,
-        ...agentEnvironment(this.port.runtimeUrl, spec.env.credential),
-      }),
-      mcpServers,
-      perSession: [...Object.keys(spec.env.vars), 'AGENT_ORCHESTRATOR_API_TOKEN'],
-    };
+    return adapterFor(spec.agent.cli).normaliser({ prompt, agent: spec.agent }, { priorUsage });
   }
 
   private async resumeFollowing(claim: ClaimedRun, files: RunFiles, entry: ActiveRun): Promise<void> {
@@ -644,7 +572,10 @@ class LocalExecutor implements Executor {
       entry.attach(adopted);
       // Spawned before the last runtime could say so: running from now at the latest.
       if (!claim.running) await this.record(entry, [], { started: true });
-      await this.follow(entry, files, adopted, recorded, { prompt, parser: await this.parserFor(spec, prompt, files) });
+      await this.follow(entry, files, adopted, recorded, {
+        adapter: adapterFor(spec.agent.cli),
+        parser: await this.parserFor(spec, prompt, files),
+      });
       return;
     }
     // The agent ended while no runtime was watching: collect what it wrote, then close the run.
@@ -654,8 +585,8 @@ class LocalExecutor implements Executor {
       stop: async () => undefined,
     };
     await this.follow(entry, files, ended, recorded, {
-      prompt,
       lostReason: 'runtime restarted',
+      adapter: adapterFor(spec.agent.cli),
       parser: await this.parserFor(spec, prompt, files),
     });
   }
@@ -690,19 +621,18 @@ class LocalExecutor implements Executor {
     skip: number,
     options: {
       resumed?: boolean;
-      prompt: string;
       lostReason?: string;
-      retry?: ((answer: RunParser['result']) => OutputRetry | null) | undefined;
-      /** How to read the output; Claude Code's StreamParser by default. */
-      parser?: RunParser | undefined;
-      /** For other CLIs: whether their exit says a resume found no conversation. */
-      noConversation?: ((exit: CliExit, stderr: string) => boolean) | undefined;
+      retry?: ((answer: Normaliser['result']) => OutputRetry | null) | undefined;
+      /** The run's CLI: whether its output says a resume found no conversation. */
+      adapter: CliAdapter;
+      /** How to read the output: the CLI's normaliser. */
+      parser: Normaliser;
     },
   ): Promise<'ended' | 'detached' | 'no-conversation' | { retry: OutputRetry }> {
     const { claim } = entry;
     const { spec } = claim;
     const name = spec.session;
-    const parser: RunParser = options.parser ?? new StreamParser(options.prompt);
+    const { adapter, parser } = options;
     const ended = await this.hooks?.started(spec, claim.startedAt ?? null);
     let toSkip = skip;
     let recorded = false;
@@ -727,7 +657,7 @@ class LocalExecutor implements Executor {
           if (event.data.claude_session_id) spec.conversation.id = event.data.claude_session_id;
           spec.conversation.started = true;
         }
-      if (options.resumed && !recorded && isNoConversation(events)) {
+      if (options.resumed && !recorded && events.length && adapter.noConversation(null, '', events)) {
         noConversation = true;
         return;
       }
@@ -751,12 +681,12 @@ class LocalExecutor implements Executor {
     await tail.finish();
     if (agent.pid) signalGroup(agent.pid, 'SIGKILL');
     if (noConversation) return 'no-conversation';
-    if (options.noConversation && options.resumed && !recorded) {
+    if (options.resumed && !recorded) {
       const stderr = await readFile(files.stderr, 'utf8').catch(() => '');
-      if (options.noConversation(exit, stderr)) return 'no-conversation';
+      if (adapter.noConversation(exit, stderr, [])) return 'no-conversation';
     }
-    // What the end brings (another CLI's result made from its stream), after any recorded before a restart.
-    const last = parser.end?.(exit) ?? [];
+    // What the end brings (a result made from the stream, for CLIs that print none), after any recorded before a restart.
+    const last = parser.end(exit);
     pending.push(...last.slice(Math.min(toSkip, last.length)));
     await flush();
     if (options.retry && exit.code === 0 && !entry.fenced) {
@@ -765,7 +695,7 @@ class LocalExecutor implements Executor {
     }
     await this.end(
       entry,
-      await stopData(exit, parser, files, options.lostReason),
+      await stopData(exit, parser, CLI_SUPPORT[spec.agent.cli].title, files, options.lostReason),
       spec.agent.cli === 'claude' ? await this.keptConversation(spec) : null,
     );
     return 'ended';
@@ -907,14 +837,6 @@ export function withoutServerSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv 
   return kept;
 }
 
-/**
- * An agent in approval mode waits in its permission tool for as long as the runtime's timeout says:
- * Claude Code must not give up on that MCP call first (measured: 2.1.197 waits at least 130 s by default).
- */
-function agentEnv(spec: RunSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return spec.approval ? { ...env, MCP_TOOL_TIMEOUT: String(2 ** 31 - 1) } : env;
-}
-
 /** The one retry a run gets when its answer broke the output schema: why, and what to ask. */
 export interface OutputRetry {
   prompt: string;
@@ -936,24 +858,18 @@ export function retryFor(
 
 type StopData = Extract<EventInput, { type: 'session_stop' }>['data'];
 
-/** The only output of `claude --resume ID` when Claude Code has no conversation ID saved. */
-function isNoConversation(events: EventInput[]): boolean {
-  const [first] = events;
-  return (
-    events.length === 1 &&
-    first?.type === 'result' &&
-    first.data.is_error &&
-    (first.data.errors ?? []).some((error) => error.startsWith('No conversation found'))
-  );
-}
-
 /**
  * How the run ended. Without a result line (stopped, crashed, lost), the usage is what the stream's
  * assistant messages billed so far (see StreamParser.billedUsage); with one, the result's totals win.
  */
-async function stopData(exit: Exit, parser: RunParser, files: RunFiles, lostReason?: string): Promise<StopData> {
+async function stopData(
+  exit: Exit,
+  parser: Normaliser,
+  title: string,
+  files: RunFiles,
+  lostReason?: string,
+): Promise<StopData> {
   const base = { exit_code: exit.code, signal: exit.signal };
-  const title = parser.title ?? 'Claude Code';
   if (parser.result) {
     return { ...base, reason: parser.result.isError ? `${title} reported an error` : 'completed' };
   }

@@ -1,6 +1,8 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: a stream line is untyped JSON from the CLI; every field is checked before use
 import type { components } from '../../sdk/generated/runtime.js';
 import { addUsage, noUsage } from '../common/usage.js';
+import { raw } from './clis/stream.js';
+import type { CliExit, Normaliser } from './clis/types.js';
 
 type EventInput = components['schemas']['EventInput'];
 type Usage = components['schemas']['Usage'];
@@ -8,9 +10,9 @@ type Usage = components['schemas']['Usage'];
 /**
  * Turns Claude Code's stream-json output, one line at a time, into runtime events. It is
  * deterministic: parsing the same lines again yields the same events, which is how a restarted
- * runtime finds where it left off in a run's output.
+ * runtime finds where it left off in a run's output. Claude Code's normaliser (clis/claude.ts).
  */
-export class StreamParser {
+export class StreamParser implements Normaliser {
   private readonly toolNames = new Map<string, string>();
   /** Usage per model response (message id): Claude Code repeats it on the line of each content block. */
   private readonly billed = new Map<string, Usage>();
@@ -18,6 +20,8 @@ export class StreamParser {
   model: string | undefined;
   /** The `result` line's verdict once seen. */
   result: { isError: boolean; text: string | null } | undefined;
+  /** Claude Code's id of the conversation (its init line). */
+  sessionId: string | undefined;
 
   constructor(private readonly prompt: string) {}
 
@@ -38,14 +42,23 @@ export class StreamParser {
         return this.toolResults(message);
       case 'result':
         return [this.resultEvent(message)];
+      case 'stream_event':
+        return []; // partial messages (only with --include-partial-messages): the whole ones follow
       default:
-        return [];
+        // A type aof has no shape for (a newer Claude Code's): kept as it came. `system` lines other
+        // than `init` (hooks, tasks, status) are Claude Code's own notices and are left out.
+        return [raw('claude', message)];
     }
+  }
+
+  /** Claude Code prints its own result line: its end brings nothing more. */
+  end(_exit: CliExit): EventInput[] {
+    return [];
   }
 
   private init(message: Record<string, any>): EventInput[] {
     const data: Extract<EventInput, { type: 'session_start' }>['data'] = {};
-    if (typeof message.session_id === 'string') data.claude_session_id = message.session_id;
+    if (typeof message.session_id === 'string') data.claude_session_id = this.sessionId = message.session_id;
     if (typeof message.model === 'string') data.model = this.model = message.model;
     if (typeof message.cwd === 'string') data.cwd = message.cwd;
     if (typeof message.permissionMode === 'string') data.permission_mode = message.permissionMode;

@@ -1,6 +1,8 @@
-// The session commands as processes against the real registry and runtime, with the real Claude
-// Code CLI talking to the fake model: ao-new, ao-resume, ao-status, ao-get-result, ao-stop,
-// ao-events, ao-show-config, ao-list-sessions, ao-clean.
+// The session commands as processes against the real registry and runtime: ao-new, ao-resume,
+// ao-status, ao-get-result, ao-stop, ao-events, ao-show-config, ao-list-sessions, ao-clean. The agent
+// behind the sessions is the fake agent (test/support/fake-agent.mjs) talking to the fake model: the
+// point is the commands; ao-new and ao-resume with the real CLI are in fork, structured-output and
+// worktree (test/bin) and the plugin's tests.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describeRequest, type FakeRequest, type Reply } from '../support/fake-model.js';
@@ -23,7 +25,7 @@ function responder(req: FakeRequest): Reply {
 
 describe('ao-* session commands (processes against real servers)', function () {
   this.timeout(60_000);
-  const fixture = useStack(responder);
+  const fixture = useStack(responder, { agent: 'fake' });
   const { run } = fixture;
 
   describe('ao-new', () => {

@@ -4,11 +4,11 @@ import { formatReport, runFuzz } from './fuzzer.js';
 
 /**
  * A seeded sample of the contract fuzz (`npm run fuzz` runs 10,000+ with a fresh seed).
- * FUZZ_SEED and FUZZ_RUNS reproduce or resize it; the seed is printed either way.
+ * FUZZ_SEED and FUZZ_RUNS reproduce or resize it; the seed is printed either way. The sample that races
+ * agents' processes is contract-fuzz-local.test.ts.
  */
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20261125;
 const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : 2000;
-const LOCAL_RUNS = process.env.FUZZ_LOCAL_RUNS ? Number(process.env.FUZZ_LOCAL_RUNS) : 120;
 
 describe('contract fuzz', function () {
   this.timeout(300_000);
@@ -29,16 +29,5 @@ describe('contract fuzz', function () {
     // A floor, not the oracle: 2000 requests now spread over twice as many operations as when it was
     // set (schedules, triggers, audit, pull requests, merges), so fewer of them are valid writes.
     assert.ok(report.acknowledged > 30, `only ${report.acknowledged} writes were acknowledged`);
-  });
-
-  it(`create, resume, stop and delete racing real Claude Code processes, ${LOCAL_RUNS} requests (executor local)`, async () => {
-    const report = await runFuzz({ seed: SEED, runs: LOCAL_RUNS, executor: 'local' });
-    process.stdout.write(`${formatReport(report).replace(/^/gm, '      ')}\n`);
-    assert.deepEqual(
-      report.failures,
-      [],
-      `FUZZ_SEED=${SEED} FUZZ_LOCAL_RUNS=${LOCAL_RUNS} reproduces this:\n${report.serverErrors.join('\n')}`,
-    );
-    assert.ok((report.byOperation.createSession?.['201'] ?? 0) > 0, 'no session was started');
   });
 });

@@ -147,7 +147,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     projectDir: join(root, 'project'),
     executor: options.executor,
     token: TOKEN,
-    ...(fake ? { claudeBin, agentEnv: claudeChildEnv(fake.url, join(root, 'claude-config')), maxConcurrent: 2 } : {}),
+    ...(fake
+      ? {
+          claudeBin,
+          agentEnv: claudeChildEnv(fake.url, join(root, 'claude-config')),
+          maxConcurrent: 2,
+        }
+      : {}),
     logs: Boolean(process.env.AOF_TEST_LOGS),
   });
   const report: FuzzReport = {
@@ -298,18 +304,30 @@ async function outsiderAgent(
   };
 }
 
-/** Waits until no run is queued or running, so that what is compared across a restart holds still. */
+/**
+ * Waits until no run is queued or running, so that what is compared across a restart holds still. A run
+ * that asks for runner tags waits for a runner with them, which the local executor is not: it holds still.
+ */
 async function settle(runtimeUrl: string): Promise<void> {
   const headers = { authorization: `Bearer ${TOKEN}` };
+  const get = async (path: string) => (await fetch(`${runtimeUrl}${path}`, { headers })).json() as Promise<any>;
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const { sessions } = (await (
-      await fetch(`${runtimeUrl}/sessions?state=queued&state=running&limit=1`, { headers })
-    ).json()) as { sessions: Array<{ name: string; state: string }> };
-    const active = sessions.filter((s) => s.state === 'queued' || s.state === 'running');
-    if (!active.length) return;
-    await fetch(`${runtimeUrl}/sessions/${active[0]!.name}/status?wait=30`, { headers });
+    const { sessions } = (await get('/sessions?state=queued&state=running&limit=100')) as {
+      sessions: Array<{ name: string; state: string }>;
+    };
+    let moving: string | undefined;
+    for (const { name, state } of sessions) {
+      if (state !== 'queued' && state !== 'running') continue;
+      const session = await get(`/sessions/${name}`);
+      if (session.state === 'queued' && session.runner_tags?.length) continue;
+      moving = name;
+      break;
+    }
+    if (!moving) return;
+    await fetch(`${runtimeUrl}/sessions/${moving}/status?wait=30`, { headers });
   }
+  throw new Error('runs still queued or running after 120 s');
 }
 
 /** The same sessions, runs, events and agents before and after a restart. */

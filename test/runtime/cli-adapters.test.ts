@@ -8,7 +8,9 @@ import path from 'node:path';
 import { unsupportedSetting } from '../../servers/common/agent-clis.js';
 import { codex, codexUsage, rolloutUsage } from '../../servers/executor/clis/codex.js';
 import { gemini } from '../../servers/executor/clis/gemini.js';
+import { claude } from '../../servers/executor/clis/claude.js';
 import { findClis } from '../../servers/executor/clis/index.js';
+import { MAX_RAW_CHARS } from '../../servers/executor/clis/stream.js';
 import { opencode } from '../../servers/executor/clis/opencode.js';
 import type { CliAdapter, CliEvent, CliExit, CliRun, Usage } from '../../servers/executor/clis/types.js';
 
@@ -71,6 +73,48 @@ const usage = (input: number, output: number, cacheRead = 0): Usage => ({
 });
 
 describe('agent CLI adapters', () => {
+  describe('Claude Code', () => {
+    it('builds its command: its conversation, the MCP config file the executor wrote, no MCP timeout unless asked', async () => {
+      const id = '11111111-1111-4111-8111-111111111111';
+      const fresh = await claude.command(runOf({ conversation: { id, started: false, fork_of: null } }), {
+        ...context,
+        mcpConfigPath: '/run/mcp.json',
+      });
+      assert.deepEqual(fresh.files, []);
+      assert.deepEqual(fresh.env, {});
+      assert.deepEqual(fresh.args.slice(0, 6), [
+        '-p',
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--session-id',
+        id,
+      ]);
+      assert.ok(fresh.args.join(' ').includes('--mcp-config /run/mcp.json'));
+      const resumed = await claude.command(
+        runOf({ approval: true, conversation: { id, started: true, fork_of: null } }),
+        context,
+      );
+      assert.deepEqual(resumed.args.slice(4, 6), ['--resume', id]);
+      // In approval mode it waits in its permission tool as long as the runtime says.
+      assert.equal(resumed.env.MCP_TOOL_TIMEOUT, String(2 ** 31 - 1));
+    });
+
+    it('says when a resume found no conversation: its one result line names it', () => {
+      const normaliser = claude.normaliser({ prompt: 'p', agent: agentOf({}) });
+      const events = normaliser.parse(
+        JSON.stringify({
+          type: 'result',
+          subtype: 'error_during_execution',
+          is_error: true,
+          errors: ['No conversation found with session ID: x'],
+        }),
+      );
+      assert.equal(claude.noConversation(null, '', events), true);
+      assert.equal(claude.noConversation({ code: 1, signal: null }, 'No conversation found', []), false);
+    });
+  });
+
   describe('Codex', () => {
     it('reads a plain answer: its thread id, the prompt, the answer, usage; a warning item is kept raw', () => {
       const { events, normaliser } = normalise(codex, 'codex-plain', undefined, 'say hi');
@@ -355,7 +399,7 @@ describe('agent CLI adapters', () => {
     });
   });
 
-  it('keeps what it cannot read: bad lines give nothing, unknown events are raw, odd shapes never throw', () => {
+  it('keeps what it cannot read, on every CLI: bad lines give nothing, unknown events are raw, odd shapes never throw', () => {
     const odd = [
       '',
       'plain text warning',
@@ -373,15 +417,21 @@ describe('agent CLI adapters', () => {
       '{"type":"turn.failed"}',
       '{"type":"error","error":{"data":null}}',
     ];
-    for (const adapter of [codex, gemini, opencode]) {
+    const huge = JSON.stringify({ type: 'something.huge', blob: 'x'.repeat(MAX_RAW_CHARS) });
+    for (const adapter of [claude, codex, gemini, opencode]) {
       const normaliser = adapter.normaliser({ prompt: 'p', agent: agentOf({}) });
-      const events = odd.flatMap((line) => normaliser.parse(line));
+      const events = [...odd, huge].flatMap((line) => normaliser.parse(line));
       events.push(...normaliser.end({ code: 1, signal: null }));
       const unknown = events.find(
         (e) => e.type === 'raw' && (e.data.event as { type?: string }).type === 'something.new',
       );
       assert.ok(unknown, `${adapter.name} keeps an unknown event`);
       assert.deepEqual(unknown.data, { cli: adapter.name, event: { type: 'something.new', x: 1 } });
+      // Too large to keep whole: the start of its text, said to be cut.
+      const cut = ofType(events, 'raw').find((e) => e.data.truncated)?.data.event;
+      assert.ok(typeof cut === 'string', `${adapter.name} keeps the start of a huge unknown event`);
+      assert.equal(cut.length, MAX_RAW_CHARS);
+      assert.ok(cut.startsWith('{"type":"something.huge"'));
     }
   });
 

@@ -70,7 +70,7 @@ export const codex: CliAdapter = {
   },
 
   noConversation(exit, stderr) {
-    return exit.code !== 0 && /no rollout found for thread id/i.test(stderr);
+    return exit !== null && exit.code !== 0 && /no rollout found for thread id/i.test(stderr);
   },
 };
 

@@ -66,8 +66,8 @@ export const gemini: CliAdapter = {
     return new GeminiNormaliser(run.prompt, run.agent.model ?? undefined);
   },
 
-  noConversation(exit: CliExit, stderr: string) {
-    return exit.code === EXIT_INPUT && /Invalid session identifier/i.test(stderr);
+  noConversation(exit: CliExit | null, stderr: string) {
+    return exit?.code === EXIT_INPUT && /Invalid session identifier/i.test(stderr);
   },
 };
 

@@ -1,18 +1,19 @@
-/** The adapters of the agent CLIs aof runs besides Claude Code, by name (servers/common/agent-clis.ts says what each supports). */
+/** The adapters of the agent CLIs aof runs, Claude Code's too, by name (servers/common/agent-clis.ts says what each supports). */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { resolveExecutable } from '../claude-command.js';
+import { claude } from './claude.js';
 import { codex } from './codex.js';
 import { gemini } from './gemini.js';
 import { opencode } from './opencode.js';
-import type { CliAdapter, CliExit, CliFile, CliName, EventInput, Normaliser, Usage } from './types.js';
+import type { CliAdapter, CliFile, CliName } from './types.js';
 
 export type { CliAdapter, CliName } from './types.js';
 
-export const ADAPTERS: Partial<Record<CliName, CliAdapter>> = { codex, gemini, opencode };
+export const ADAPTERS: Record<CliName, CliAdapter> = { claude, codex, gemini, opencode };
 
-export function adapterFor(cli: CliName): CliAdapter | undefined {
+export function adapterFor(cli: CliName): CliAdapter {
   return ADAPTERS[cli];
 }
 
@@ -26,42 +27,6 @@ export async function writeCliFiles(files: CliFile[]): Promise<void> {
     await rm(file.path, { force: true });
     if ('content' in file) await writeFile(file.path, file.content, { mode: 0o600 });
     else if (existsSync(file.linkTo)) await symlink(file.linkTo, file.path);
-  }
-}
-
-/**
- * A normaliser as the executor reads a run's output: aof's events only (an event aof has no shape
- * for stays in the run's stream file), and the events the process's end brings.
- */
-export class CliParser {
-  constructor(
-    private readonly normaliser: Normaliser,
-    /** The CLI's name for people, in a run's end reason. */
-    readonly title: string,
-  ) {}
-
-  parse(line: string): EventInput[] {
-    return this.normaliser.parse(line).filter((event): event is EventInput => event.type !== 'raw');
-  }
-
-  end(exit: CliExit): EventInput[] {
-    return this.normaliser.end(exit).filter((event): event is EventInput => event.type !== 'raw');
-  }
-
-  get result() {
-    return this.normaliser.result;
-  }
-
-  get turns() {
-    return this.normaliser.turns;
-  }
-
-  get sessionId() {
-    return this.normaliser.sessionId;
-  }
-
-  billedUsage(): Usage | null {
-    return this.normaliser.billedUsage();
   }
 }
 

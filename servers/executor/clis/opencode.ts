@@ -50,8 +50,8 @@ export const opencode: CliAdapter = {
     return new OpenCodeNormaliser(run.prompt, run.agent.model ?? undefined);
   },
 
-  noConversation(exit: CliExit, stderr: string, events: CliEvent[]) {
-    return exit.code === 1 && events.length === 0 && /session.*not ?found|NotFoundError/i.test(stderr);
+  noConversation(exit: CliExit | null, stderr: string, events: CliEvent[]) {
+    return exit?.code === 1 && events.length === 0 && /session.*not ?found|NotFoundError/i.test(stderr);
   },
 };
 

@@ -12,7 +12,15 @@ export function jsonLine(line: string): Record<string, any> | null {
   }
 }
 
-export const raw = (cli: CliName, event: unknown): RawEvent => ({ type: 'raw', data: { cli, event } });
+/** The largest event kept whole in a `raw` event (its JSON text); a larger one keeps the start of its text. */
+export const MAX_RAW_CHARS = 32 * 1024;
+
+/** An event the CLI printed that aof has no shape for, kept as it came (the start of it, when large). */
+export function raw(cli: CliName, event: unknown): RawEvent {
+  const text = JSON.stringify(event) ?? 'null';
+  if (text.length <= MAX_RAW_CHARS) return { type: 'raw', data: { cli, event } };
+  return { type: 'raw', data: { cli, event: text.slice(0, MAX_RAW_CHARS), truncated: true } };
+}
 
 /** A non-negative whole count, 0 for anything else. */
 export function count(value: unknown): number {

@@ -54,6 +54,8 @@ export interface CliContext {
   extraMcpServers?: Registry['McpServers'] | undefined;
   /** The output instruction for `output_schema` (the runtime's words), appended to the system prompt. */
   outputInstruction?: string | undefined;
+  /** The MCP config file the executor wrote for the run (aof's own servers and the blueprint's), in Claude Code's form. */
+  mcpConfigPath?: string | null | undefined;
 }
 
 /** A file the run needs: written with `content`, or a symbolic link to `linkTo`. */
@@ -71,13 +73,11 @@ export interface CliCommand {
   priorUsage?: Usage | null;
 }
 
-/** An event a CLI printed that aof has no shape for: kept as it came, never a crash. */
-export interface RawEvent {
-  type: 'raw';
-  data: { cli: CliName; event: unknown };
-}
+/** An event a CLI printed that aof has no shape for: kept as it came (recorded as a `raw` event), never a crash. */
+export type RawEvent = Extract<EventInput, { type: 'raw' }>;
 
-export type CliEvent = EventInput | RawEvent;
+/** What a normaliser makes of a line: aof's events, `raw` ones included. */
+export type CliEvent = EventInput;
 
 /** How a run's process ended. */
 export interface CliExit {
@@ -107,12 +107,14 @@ export interface Normaliser {
 
 export interface CliAdapter {
   name: CliName;
+
   /** The run's command; it may read the user's config of the CLI (`context.env`), it writes nothing. */
   command(run: CliRun, context: CliContext): Promise<CliCommand>;
   normaliser(run: Pick<CliRun, 'prompt' | 'agent'>, options?: { priorUsage?: Usage | null }): Normaliser;
   /**
-   * Whether the CLI's output says it found no conversation to resume (then the run opens it anew);
-   * `stderr` is what it printed there.
+   * Whether the CLI's output says it found no conversation to resume (then the run opens it anew,
+   * and nothing of this attempt is recorded): asked of the first events a resumed run printed while it
+   * runs (`exit` null, `stderr` empty), and at its end when it printed none (`events` empty).
    */
-  noConversation(exit: CliExit, stderr: string, events: CliEvent[]): boolean;
+  noConversation(exit: CliExit | null, stderr: string, events: CliEvent[]): boolean;
 }
