@@ -1206,7 +1206,7 @@ export interface components {
              * @description The credential the run's agent holds from now on, before its process gets the prompt: a warm
              *     process's own (the runner minted it for the process before the run existed; the runtime ties
              *     it to this run), or the run's own credential again (the warm process could not serve the run,
-             *     which starts cold). The runtime keeps only its hash, with the run. 400 when it is neither.
+             *     which starts cold). The runtime keeps only its hash, with the run. 422 when it is neither.
              */
             credential?: string;
         };

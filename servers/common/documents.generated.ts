@@ -4094,7 +4094,7 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "string",
             "minLength": 1,
             "maxLength": 1000,
-            "description": "The credential the run's agent holds from now on, before its process gets the prompt: a warm\nprocess's own (the runner minted it for the process before the run existed; the runtime ties\nit to this run), or the run's own credential again (the warm process could not serve the run,\nwhich starts cold). The runtime keeps only its hash, with the run. 400 when it is neither.\n"
+            "description": "The credential the run's agent holds from now on, before its process gets the prompt: a warm\nprocess's own (the runner minted it for the process before the run existed; the runtime ties\nit to this run), or the run's own credential again (the warm process could not serve the run,\nwhich starts cold). The runtime keeps only its hash, with the run. 422 when it is neither.\n"
           }
         }
       },

@@ -1,6 +1,6 @@
 import type { operations } from '../../sdk/generated/runtime.js';
 import { credentialHash, parseCredential, warmSlotOf } from '../common/agent-credential.js';
-import { HttpProblem, invalid } from '../common/problem.js';
+import { HttpProblem, unprocessable } from '../common/problem.js';
 import type { Handlers } from '../common/operations.js';
 import { VERSION } from '../common/server.js';
 import { RUN_SPEC_VERSION } from '../executor/run-spec.js';
@@ -84,7 +84,7 @@ export function runnerHandlers(
         const claimed = parseCredential(credential);
         const own = claimed?.session === path.name && claimed.run === path.run;
         if (!own && !warmSlotOf(credential))
-          throw invalid('body.credential', "is neither a warm process's credential nor this run's own");
+          throw unprocessable('body.credential', "is neither a warm process's credential nor this run's own");
         await leases.useCredential(path.name, path.run, body.runner, body.attempt, credentialHash(credential));
         if (!own) await options.warm.bind(path.name, path.run, credential, async () => undefined);
       }

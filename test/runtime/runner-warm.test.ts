@@ -93,9 +93,9 @@ describe("runners: a runner's own warm processes", function () {
       headers: { 'content-type': 'application/json', authorization: 'Bearer runner-token' },
       body: JSON.stringify({ runner: 'warmy', attempt: 1, from: 0, events: [], credential: 'aofa_bm90LW1pbmU.1.x' }),
     });
-    assert.equal(response.status, 400);
+    assert.equal(response.status, 422);
     const problem = (await response.json()) as { type: string; errors?: Array<{ field: string }> };
-    assert.equal(problem.type, 'urn:aof:problem:invalid-request');
+    assert.equal(problem.type, 'urn:aof:problem:unprocessable');
     assert.deepEqual(
       problem.errors?.map((e) => e.field),
       ['body.credential'],
