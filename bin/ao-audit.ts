@@ -5,12 +5,15 @@ import { checkName, CliError, main, stringOption } from './lib/cli.js';
 
 const OUTCOMES: AuditOutcome[] = ['done', 'refused', 'failed'];
 const KINDS = ['person', 'agent'] as const;
+/** The registry's writes, whose target is a blueprint. */
+const REGISTRY_OPERATIONS = new Set(['createAgent', 'updateAgent', 'deleteAgent', 'setAgentStatus']);
 
 await main({
   name: 'ao-audit',
   description: [
     'Who did what: the audit log of every write to the runtime (sessions started, stopped, deleted,',
-    'approvals answered, tokens made), newest first, refused attempts too. For people (not agents).',
+    'approvals answered, tokens made) and to the registry (blueprints created, changed, deleted), as',
+    'one log, newest first, refused attempts too. For people (not agents).',
   ],
   options: [
     { name: 'session', type: 'string', value: 'NAME', description: 'Only what was done to this session' },
@@ -24,7 +27,12 @@ await main({
     { name: 'people', type: 'boolean', description: 'Only what people did' },
     { name: 'refused', type: 'boolean', description: 'Only refused attempts' },
     { name: 'outcome', type: 'string', value: 'OUTCOME', description: `Only this outcome (${OUTCOMES.join(', ')})` },
-    { name: 'operation', type: 'string', value: 'ID', description: 'Only this operation (e.g. deleteSession)' },
+    {
+      name: 'operation',
+      type: 'string',
+      value: 'ID',
+      description: 'Only this operation (e.g. deleteSession, updateAgent)',
+    },
     { name: 'since', type: 'string', value: 'AGE', description: 'Only the last AGE (e.g. 90m, 12h, 7d)' },
     { name: 'limit', type: 'string', value: 'N', description: 'At most N entries (default 50; 0 for all)' },
   ],
@@ -33,6 +41,7 @@ await main({
     'ao-audit --session fix-tests',
     'ao-audit --by alice --since 7d',
     'ao-audit --agents --refused',
+    'ao-audit --operation updateAgent',
     'ao-audit --json',
   ],
   async run(ctx, _args, options) {
@@ -74,7 +83,10 @@ await main({
     ctx.out(
       entries
         .map((entry) => {
-          const on = [entry.session ? `session ${entry.session}` : '', entry.target ?? ''].filter(Boolean).join(' ');
+          const blueprint = REGISTRY_OPERATIONS.has(entry.operation) && entry.target ? `blueprint ${entry.target}` : '';
+          const on = [entry.session ? `session ${entry.session}` : '', blueprint || (entry.target ?? '')]
+            .filter(Boolean)
+            .join(' ');
           const how = entry.outcome === 'done' ? '' : `  ${entry.outcome.toUpperCase()} (${entry.status})`;
           return `${entry.at}  ${describePrincipal(entry.principal)}  ${entry.action}${on ? `: ${on}` : ''}${how}`;
         })

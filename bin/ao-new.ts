@@ -42,6 +42,12 @@ await main({
         'Work in a git worktree of its own, on branch aof/NAME (the project dir must be in a git repository)',
     },
     {
+      name: 'checkpoint',
+      type: 'boolean',
+      description:
+        'With --worktree: commit what the worktree holds at the end of every run, one commit per run (see ao-diff NAME --checkpoints)',
+    },
+    {
       name: 'runner-tags',
       type: 'string',
       value: 'TAGS',
@@ -57,6 +63,7 @@ await main({
     `ao-new worker-1 -p "Test module A" --async --callback --max-cost-usd 0.50`,
     `ao-new triage -p "List the failing tests" --output-schema failures.schema.json`,
     `ao-new try-cache -p "Add a cache to the parser" --worktree`,
+    `ao-new step-by-step -p "Port the parser" --worktree --checkpoint`,
   ],
   async run(ctx, [name], options) {
     checkName(name!);
@@ -86,6 +93,7 @@ await main({
       ...team,
       ...(outputSchema ? { output_schema: outputSchema } : {}),
       ...(options.worktree ? { worktree: true } : {}),
+      ...(options.checkpoint ? { checkpoint: true } : {}),
       ...(runnerTags.length ? { runner_tags: runnerTags } : {}),
     });
     await finishRun(ctx, ao, session, settings);

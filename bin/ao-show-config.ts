@@ -71,6 +71,8 @@ await main({
         ['has_changes', config.worktree.has_changes ? 'yes' : 'no'],
         ['repository', config.worktree.repository],
       );
+      if (config.worktree.checkpoint)
+        lines.push(['checkpoint', `one commit per run that changes something (ao-diff ${name} --checkpoints)`]);
     }
     if (config.output_schema) lines.push(['output_schema', oneLine(JSON.stringify(config.output_schema), 120)]);
     const width = Math.max(...lines.map(([key]) => key.length)) + 2;

@@ -13,6 +13,7 @@ const CLEARABLE = [
   'mcp_servers',
   'approval',
   'worktree_setup',
+  'checkpoint',
   'warm',
   'warm_after_run',
 ] as const;

@@ -29,7 +29,7 @@ export class Orchestrator {
   readonly approvals: Approvals;
   /** People's named tokens, for an admin. */
   readonly tokens: Tokens;
-  /** Who did what: the runtime's audit log (people's credentials only). */
+  /** Who did what: the audit logs of the runtime and the registry (people's credentials only). */
   readonly audit: Audit;
   /** Sessions started (or resumed) at set times. */
   readonly schedules: Schedules;
@@ -50,7 +50,7 @@ export class Orchestrator {
     this.agents = new Agents(this.#registry);
     this.approvals = new Approvals(this.#runtime);
     this.tokens = new Tokens(this.#runtime);
-    this.audit = new Audit(this.#runtime);
+    this.audit = new Audit(this.#runtime, this.#registry);
     this.schedules = new Schedules(this.#runtime);
     this.triggers = new Triggers(this.#runtime);
   }

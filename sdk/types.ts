@@ -83,6 +83,9 @@ export type RawData = RuntimeSchemas['RawData'];
 /** What a session changed in its worktree (`sessions.changes()`), and one changed file. */
 export type Changes = RuntimeSchemas['Changes'];
 export type ChangedFile = RuntimeSchemas['ChangedFile'];
+/** `sessions.checkpoints()`: the commits made at the end of each run of a session with `checkpoint`. */
+export type CheckpointList = RuntimeSchemas['CheckpointList'];
+export type Checkpoint = RuntimeSchemas['Checkpoint'];
 /** `sessions.merge()`: what to merge into, how, and what it did. */
 export type MergeRequest = RuntimeSchemas['MergeRequest'];
 export type MergeResult = RuntimeSchemas['MergeResult'];

@@ -45,6 +45,11 @@ export const SETTING_OPTIONS: OptionSpec[] = [
     description: 'Its sessions work in a git worktree of their own by default (branch aof/<session>)',
   },
   {
+    name: 'checkpoint',
+    type: 'boolean',
+    description: 'Its worktree sessions commit what the worktree holds at the end of every run, one commit per run',
+  },
+  {
     name: 'worktree-setup',
     type: 'string',
     value: 'COMMAND',
@@ -106,6 +111,7 @@ export interface Settings {
   output_schema?: Record<string, unknown>;
   worktree?: boolean;
   worktree_setup?: { command: string; timeout_seconds?: number };
+  checkpoint?: boolean;
   approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow'; ancestors_may_answer?: boolean };
   warm?: number;
   warm_after_run?: number;
@@ -135,6 +141,7 @@ export async function readSettings(options: Options): Promise<Settings> {
     ...(await outputSchema(options)),
     ...(options.worktree ? { worktree: true } : {}),
     ...worktreeSetup(options),
+    ...(options.checkpoint ? { checkpoint: true } : {}),
     ...approvalPolicy(options),
     ...wholeNumber(options, 'warm', 'warm', 16),
     ...wholeNumber(options, 'warm-after-run', 'warm_after_run', 3600),

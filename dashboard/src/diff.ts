@@ -1,86 +1,7 @@
 /**
  * A unified patch (git's, as `sessions.diff()` returns it) read into files, hunks and numbered
- * lines for drawing, and each file's language for syntax colours (highlight.js, only the languages
- * registered here so the bundle stays small).
+ * lines for drawing, unified or side by side.
  */
-import hljs from 'highlight.js/lib/core';
-import bash from 'highlight.js/lib/languages/bash';
-import css from 'highlight.js/lib/languages/css';
-import go from 'highlight.js/lib/languages/go';
-import java from 'highlight.js/lib/languages/java';
-import javascript from 'highlight.js/lib/languages/javascript';
-import json from 'highlight.js/lib/languages/json';
-import markdown from 'highlight.js/lib/languages/markdown';
-import python from 'highlight.js/lib/languages/python';
-import rust from 'highlight.js/lib/languages/rust';
-import sql from 'highlight.js/lib/languages/sql';
-import typescript from 'highlight.js/lib/languages/typescript';
-import xml from 'highlight.js/lib/languages/xml';
-import yaml from 'highlight.js/lib/languages/yaml';
-
-for (const [name, language] of Object.entries({
-  bash,
-  css,
-  go,
-  java,
-  javascript,
-  json,
-  markdown,
-  python,
-  rust,
-  sql,
-  typescript,
-  xml,
-  yaml,
-})) {
-  hljs.registerLanguage(name, language);
-}
-
-const BY_EXTENSION: Record<string, string> = {
-  sh: 'bash',
-  bash: 'bash',
-  css: 'css',
-  go: 'go',
-  java: 'java',
-  js: 'javascript',
-  mjs: 'javascript',
-  cjs: 'javascript',
-  jsx: 'javascript',
-  json: 'json',
-  md: 'markdown',
-  py: 'python',
-  rs: 'rust',
-  sql: 'sql',
-  ts: 'typescript',
-  tsx: 'typescript',
-  mts: 'typescript',
-  html: 'xml',
-  xml: 'xml',
-  svg: 'xml',
-  yaml: 'yaml',
-  yml: 'yaml',
-};
-
-/** The language of a file by its extension, or undefined (drawn without colours). */
-export function languageOf(path: string): string | undefined {
-  const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
-  return ext ? BY_EXTENSION[ext] : undefined;
-}
-
-/** One line of code as HTML with highlight.js's classes (escaped; plain text when the language is unknown). */
-export function highlightLine(code: string, language: string | undefined): string {
-  if (!language) return escapeHtml(code);
-  try {
-    return hljs.highlight(code, { language, ignoreIllegals: true }).value;
-  } catch {
-    return escapeHtml(code);
-  }
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 export interface DiffLine {
   kind: 'add' | 'del' | 'context' | 'hunk' | 'note';
   text: string;
@@ -124,4 +45,38 @@ export function parsePatch(patch: string): FileDiff[] {
     else file.lines.push({ kind: 'context', text: line.slice(1), old: oldLine++, new: newLine++ });
   }
   return files;
+}
+
+/** One row of a side-by-side diff: a hunk header or note across both sides, or an old and a new line. */
+export type SplitRow =
+  | { kind: 'hunk' | 'note'; text: string }
+  | { kind: 'pair'; left: DiffLine | undefined; right: DiffLine | undefined };
+
+/**
+ * A file's lines side by side: context on both sides; within each change, the deleted lines on the
+ * left beside the added ones on the right, paired in order (the longer side's rest beside nothing).
+ */
+export function splitRows(lines: DiffLine[]): SplitRow[] {
+  const rows: SplitRow[] = [];
+  let dels: DiffLine[] = [];
+  let adds: DiffLine[] = [];
+  const flush = () => {
+    for (let i = 0; i < Math.max(dels.length, adds.length); i++)
+      rows.push({ kind: 'pair', left: dels[i], right: adds[i] });
+    dels = [];
+    adds = [];
+  };
+  for (const line of lines) {
+    if (line.kind === 'del') {
+      if (adds.length) flush();
+      dels.push(line);
+    } else if (line.kind === 'add') adds.push(line);
+    else {
+      flush();
+      if (line.kind === 'context') rows.push({ kind: 'pair', left: line, right: line });
+      else rows.push({ kind: line.kind, text: line.text });
+    }
+  }
+  flush();
+  return rows;
 }

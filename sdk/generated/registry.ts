@@ -100,6 +100,31 @@ export interface paths {
         patch: operations["setAgentStatus"];
         trace?: never;
     };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The registry's audit log, newest first (people only)
+         * @description One entry per blueprint write made by a person or an agent (created, changed, activated or
+         *     deactivated, deleted), refused attempts too: who (`principal`), what (`operation`, in words as
+         *     `action`), which blueprint (`target`), when, and how it ended. The same entries as the Agent
+         *     Runtime's `GET /audit`, with `session` always null, so one query reads both logs and a client
+         *     merges them by `at` then `id` (`ao-audit` does). No request body is kept. Follow
+         *     `next_cursor` until it is null.
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -170,6 +195,11 @@ export interface components {
          */
         WorktreeDefault: boolean;
         /**
+         * @description The blueprint's sessions that have a worktree commit what it holds to their branch at the end of
+         *     every run, one commit per run (unless the session says otherwise: `checkpoint` on creation).
+         */
+        CheckpointDefault: boolean;
+        /**
          * @description A command run in each new worktree of the blueprint's sessions before their first run (after
          *     the files listed in the repository's `.worktreeinclude` are copied in), with `sh -c` in the
          *     session's directory: `npm ci`, say. Its output is kept as a `worktree_setup` event; if it fails
@@ -236,6 +266,7 @@ export interface components {
             output_schema?: components["schemas"]["OutputSchema"];
             worktree?: components["schemas"]["WorktreeDefault"];
             worktree_setup?: components["schemas"]["WorktreeSetup"];
+            checkpoint?: components["schemas"]["CheckpointDefault"];
             approval?: components["schemas"]["ApprovalPolicy"];
             warm?: components["schemas"]["WarmCount"];
             warm_after_run?: components["schemas"]["WarmAfterRun"];
@@ -259,6 +290,7 @@ export interface components {
             output_schema?: components["schemas"]["OutputSchema"];
             worktree?: components["schemas"]["WorktreeDefault"];
             worktree_setup?: components["schemas"]["WorktreeSetup"];
+            checkpoint?: components["schemas"]["CheckpointDefault"];
             approval?: components["schemas"]["ApprovalPolicy"];
             warm?: components["schemas"]["WarmCount"];
             warm_after_run?: components["schemas"]["WarmAfterRun"];
@@ -278,6 +310,7 @@ export interface components {
             output_schema?: components["schemas"]["OutputSchema"] | null;
             worktree?: components["schemas"]["WorktreeDefault"] | null;
             worktree_setup?: components["schemas"]["WorktreeSetup"] | null;
+            checkpoint?: components["schemas"]["CheckpointDefault"] | null;
             approval?: components["schemas"]["ApprovalPolicy"] | null;
             warm?: components["schemas"]["WarmCount"] | null;
             warm_after_run?: components["schemas"]["WarmAfterRun"] | null;
@@ -370,6 +403,53 @@ export interface components {
          * @enum {string}
          */
         ProblemCode: "invalid-request" | "unauthorized" | "forbidden-host" | "forbidden-origin" | "forbidden" | "out-of-scope" | "not-found" | "session-not-found" | "agent-not-found" | "approval-not-found" | "method-not-allowed" | "session-exists" | "agent-exists" | "session-busy" | "session-not-ended" | "run-not-last" | "run-ended" | "no-conversation" | "branch-exists" | "approval-answered" | "conflict" | "payload-too-large" | "unsupported-media-type" | "project-dir-invalid" | "agent-inactive" | "parent-not-found" | "parent-cycle" | "webhook-not-allowed" | "unprocessable" | "internal-error" | "registry-unavailable" | "database-unavailable" | "service-unavailable" | "lease-lost" | "runner-version" | "run-spec-version" | "schedule-not-found" | "schedule-exists" | "trigger-not-found" | "trigger-exists" | "no-worktree" | "file-not-found" | "branch-not-found" | "branch-checked-out" | "merge-conflict" | "nothing-to-merge" | "remote-not-found" | "push-refused" | "github-not-configured" | "pull-request-refused" | "github-unavailable" | "login-link-invalid" | "unsupported";
+        /**
+         * @description `done`: it succeeded (2xx); `refused`: the caller may not (401, 403); `failed`: any other error
+         * @enum {string}
+         */
+        AuditOutcome: "done" | "refused" | "failed";
+        /** Format: date-time */
+        Timestamp: string;
+        /**
+         * @description A person's role (`admin`, `operator`, `viewer`), or `runner`: a token for `aof runner`, good only
+         *     for the runner endpoints (claims, heartbeats, reports).
+         * @enum {string}
+         */
+        Role: "admin" | "operator" | "viewer" | "runner";
+        /**
+         * @description Who made a request: a person (`name` is the token's name, `admin` for AGENT_ORCHESTRATOR_API_TOKEN
+         *     and the data dir's token), an agent (`name` is its session, `run` the run its credential is for),
+         *     or a runner (`name` is its token's name; a token made with the role `runner`).
+         */
+        Principal: {
+            /** @enum {string} */
+            kind: "person" | "agent" | "runner";
+            name: string;
+            role?: components["schemas"]["Role"];
+            /** @description An agent's run */
+            run?: number;
+        };
+        AuditEntry: {
+            id: string;
+            at: components["schemas"]["Timestamp"];
+            principal: components["schemas"]["Principal"];
+            /** @description The operationId, e.g. `deleteSession` */
+            operation: string;
+            /** @description The operation in words, e.g. `delete sessions` */
+            action: string;
+            /** @description The session it was about (an approval request's session too), if any */
+            session: components["schemas"]["Name"] | null;
+            /** @description What it was done to, when not a session (an approval request's id, a token's name) */
+            target: string | null;
+            outcome: components["schemas"]["AuditOutcome"];
+            /** @description The HTTP status it was answered with */
+            status: number;
+        };
+        AuditPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
+        };
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */
@@ -587,6 +667,43 @@ export interface operations {
                 };
             };
             404: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The `next_cursor` of the previous page (opaque) */
+                cursor?: string;
+                /** @description Only what this principal did (a person's token name, `admin`, or an agent's session) */
+                principal?: string;
+                /** @description Only what people (`person`) or agents (`agent`) did */
+                kind?: "person" | "agent" | "runner";
+                /** @description Only what was done to this session; no blueprint write is, so this matches nothing here */
+                session?: components["schemas"]["Name"];
+                /** @description Only this operation (an operationId of this contract, e.g. `updateAgent`) */
+                operation?: string;
+                outcome?: components["schemas"]["AuditOutcome"];
+                /** @description Only entries at or after this time */
+                since?: components["schemas"]["Timestamp"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -447,6 +447,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{name}/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The checkpoint commits on the session's branch, one per run that changed something
+         * @description A session with `checkpoint` (its own, or its blueprint's) has what its worktree holds committed
+         *     to its branch when each run ends, as one commit naming the session and the run (none when the
+         *     run changed nothing), so each run is one commit to read, revert or cherry-pick. Listed oldest
+         *     first, each with the files it changed; read from the branch itself (`git log`), so a
+         *     checkpoint the agent rewrote (rebased) is listed where it is now, and one it dropped is not.
+         *     A session without `checkpoint` lists none (`enabled: false`). 409 (`no-worktree`) for a
+         *     session without a worktree of its own.
+         */
+        get: operations["listSessionCheckpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{name}/merge": {
         parameters: {
             query?: never;
@@ -1264,6 +1292,13 @@ export interface components {
              *     repository with at least one commit (else 422 `body.worktree`); 409 when the branch exists.
              */
             worktree?: boolean;
+            /**
+             * @description Commit what the worktree holds to the session's branch at the end of every run, as one
+             *     commit naming the session and the run (none when the run changed nothing), so each run is
+             *     one revertible commit. Default: the blueprint's `checkpoint`, else false. Needs a worktree
+             *     (422 `body.checkpoint` for `true` without one).
+             */
+            checkpoint?: boolean;
             /** @description Only runners that offer all these tags run this session (`aof runner --tags`). */
             runner_tags?: components["schemas"]["Name"][];
         };
@@ -1363,6 +1398,11 @@ export interface components {
             /** @description The commit the branch was made from */
             base_commit: string;
             /**
+             * @description What the worktree holds is committed to the branch at the end of every run, as one commit
+             *     per run (see `GET /sessions/{name}/checkpoints`). Absent: false.
+             */
+            checkpoint?: boolean;
+            /**
              * @description Whether the worktree holds uncommitted changes or commits beyond `base_commit`, as of the
              *     end of the last run (or creation).
              */
@@ -1407,6 +1447,42 @@ export interface components {
              * @enum {string}
              */
             in_patch: "whole" | "cut" | "omitted" | "binary" | "none";
+        };
+        CheckpointList: {
+            /** @description Whether the session makes checkpoints (`worktree.checkpoint`) */
+            enabled: boolean;
+            /** @description The session's branch, `aof/<session>` */
+            branch: string;
+            /** @description The commit the branch was made from */
+            base_commit: string;
+            /** @description Oldest first */
+            checkpoints: components["schemas"]["Checkpoint"][];
+        };
+        Checkpoint: {
+            /** @description The run whose work it holds */
+            run: number;
+            /** @description The commit; `git revert` it to undo that run's work */
+            commit: string;
+            /** @description Its subject line */
+            message: string;
+            /**
+             * Format: date-time
+             * @description When it was made (the commit's date)
+             */
+            at: string;
+            /** @description The files it changed (against its parent), at most 500 */
+            files: components["schemas"]["CheckpointFile"][];
+            additions: number;
+            deletions: number;
+        };
+        CheckpointFile: {
+            path: string;
+            old_path?: string;
+            /** @enum {string} */
+            status: "added" | "modified" | "deleted" | "renamed" | "copied" | "type-changed";
+            additions: number;
+            deletions: number;
+            binary: boolean;
         };
         MergeRequest: {
             /** @description The branch to merge into (an existing local branch, not checked out anywhere) */
@@ -3019,6 +3095,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Changes"];
+                };
+            };
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listSessionCheckpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["SessionNameInPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckpointList"];
                 };
             };
             404: components["responses"]["Problem"];

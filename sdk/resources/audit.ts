@@ -1,4 +1,5 @@
 import type { Client } from 'openapi-fetch';
+import type { paths as RegistryPaths } from '../generated/registry.js';
 import type { components, paths } from '../generated/runtime.js';
 import { data } from '../http.js';
 
@@ -13,7 +14,7 @@ export interface AuditQuery {
   kind?: 'person' | 'agent' | 'runner' | undefined;
   /** What was done to this session (or its approval requests). */
   session?: string | undefined;
-  /** An operationId, e.g. `deleteSession`. */
+  /** An operationId, e.g. `deleteSession` (the runtime's) or `updateAgent` (the registry's). */
   operation?: string | undefined;
   outcome?: AuditOutcome | undefined;
   /** At or after this time (ISO 8601). */
@@ -23,23 +24,60 @@ export interface AuditQuery {
   cursor?: string | undefined;
 }
 
-/** Who did what in the Agent Runtime: `ao.audit` (people's credentials only). */
-export class Audit {
-  constructor(private readonly client: Client<paths>) {}
+/** Newest first: `at`, then `id`, both descending (the order of both servers' pages). */
+const isNewer = (a: AuditEntry, b: AuditEntry) => a.at > b.at || (a.at === b.at && a.id > b.id);
 
-  /** One page, newest first; follow `next_cursor` until it is null. */
+/**
+ * Who did what: `ao.audit` (people's credentials only). Each server keeps the log of its own writes
+ * (the runtime: sessions, approvals, tokens; the registry: blueprints), in one shape; `all` reads
+ * both as one log, newest first.
+ */
+export class Audit {
+  constructor(
+    private readonly runtime: Client<paths>,
+    private readonly registry: Client<RegistryPaths>,
+  ) {}
+
+  /** One page of the runtime's log, newest first; follow `next_cursor` until it is null. */
   page(query: AuditQuery = {}): Promise<AuditPage> {
-    const defined = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined));
-    return data(this.client.GET('/audit', { params: { query: defined } }));
+    return data(this.runtime.GET('/audit', { params: { query: defined(query) } }));
   }
 
-  /** Every matching entry, newest first, page after page. */
+  /** One page of the registry's log (blueprint writes), newest first; follow `next_cursor` until it is null. */
+  registryPage(query: AuditQuery = {}): Promise<AuditPage> {
+    return data(this.registry.GET('/audit', { params: { query: defined(query) } }));
+  }
+
+  /** Every matching entry of both logs, merged newest first, page after page. */
   async *all(query: Omit<AuditQuery, 'cursor'> = {}): AsyncGenerator<AuditEntry> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.page({ ...query, cursor });
-      yield* page.entries;
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
+    const runtime = pages((cursor) => this.page({ ...query, cursor }));
+    // No blueprint write is about a session: a query by session is the runtime's alone.
+    if (query.session !== undefined) {
+      yield* runtime;
+      return;
+    }
+    const registry = pages((cursor) => this.registryPage({ ...query, cursor }));
+    let [a, b] = await Promise.all([runtime.next(), registry.next()]);
+    while (!a.done || !b.done) {
+      if (b.done || (!a.done && !isNewer(b.value, a.value))) {
+        yield a.value as AuditEntry;
+        a = await runtime.next();
+      } else {
+        yield b.value;
+        b = await registry.next();
+      }
+    }
   }
 }
+
+async function* pages(read: (cursor: string | undefined) => Promise<AuditPage>): AsyncGenerator<AuditEntry> {
+  let cursor: string | undefined;
+  do {
+    const page = await read(cursor);
+    yield* page.entries;
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+}
+
+const defined = (query: AuditQuery) =>
+  Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined));

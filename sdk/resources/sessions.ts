@@ -23,6 +23,7 @@ import type {
   SessionTree,
   Callback,
   Changes,
+  CheckpointList,
   MergeRequest,
   MergeChildrenRequest,
   MergeQueueResult,
@@ -101,7 +102,8 @@ export class Sessions {
   constructor(
     private readonly client: Client<paths>,
     private readonly baseUrl: string,
-    private readonly defaultParent?: string | undefined,
+    /** The parent of the sessions this client creates: inside an agent, its own session. */
+    readonly defaultParent?: string | undefined,
   ) {}
 
   /**
@@ -133,6 +135,14 @@ export class Sessions {
       ...(options.maxBytes !== undefined ? { max_bytes: options.maxBytes } : {}),
     };
     return data(this.client.GET('/sessions/{name}/changes', { params: { path: { name }, query } }));
+  }
+
+  /**
+   * The checkpoint commits on the session's branch (a session with `checkpoint`: one commit per run
+   * that changed something), oldest first, each with the files it changed.
+   */
+  checkpoints(name: string): Promise<CheckpointList> {
+    return data(this.client.GET('/sessions/{name}/checkpoints', { params: { path: { name } } }));
   }
 
   /**

@@ -301,6 +301,120 @@ export const registryDocument: OpenApiDocument = {
           }
         }
       }
+    },
+    "/audit": {
+      "get": {
+        "operationId": "listAudit",
+        "tags": [
+          "health"
+        ],
+        "summary": "The registry's audit log, newest first (people only)",
+        "description": "One entry per blueprint write made by a person or an agent (created, changed, activated or\ndeactivated, deleted), refused attempts too: who (`principal`), what (`operation`, in words as\n`action`), which blueprint (`target`), when, and how it ended. The same entries as the Agent\nRuntime's `GET /audit`, with `session` always null, so one query reads both logs and a client\nmerges them by `at` then `id` (`ao-audit` does). No request body is kept. Follow\n`next_cursor` until it is null.\n",
+        "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500,
+              "default": 100
+            }
+          },
+          {
+            "name": "cursor",
+            "in": "query",
+            "required": false,
+            "description": "The `next_cursor` of the previous page (opaque)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 400
+            }
+          },
+          {
+            "name": "principal",
+            "in": "query",
+            "required": false,
+            "description": "Only what this principal did (a person's token name, `admin`, or an agent's session)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 200
+            }
+          },
+          {
+            "name": "kind",
+            "in": "query",
+            "required": false,
+            "description": "Only what people (`person`) or agents (`agent`) did",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "person",
+                "agent",
+                "runner"
+              ]
+            }
+          },
+          {
+            "name": "session",
+            "in": "query",
+            "required": false,
+            "description": "Only what was done to this session; no blueprint write is, so this matches nothing here",
+            "schema": {
+              "$ref": "#/components/schemas/Name"
+            }
+          },
+          {
+            "name": "operation",
+            "in": "query",
+            "required": false,
+            "description": "Only this operation (an operationId of this contract, e.g. `updateAgent`)",
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 100
+            }
+          },
+          {
+            "name": "outcome",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "$ref": "runtime.yaml#/components/schemas/AuditOutcome"
+            }
+          },
+          {
+            "name": "since",
+            "in": "query",
+            "required": false,
+            "description": "Only entries at or after this time",
+            "schema": {
+              "$ref": "runtime.yaml#/components/schemas/Timestamp"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of entries",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "runtime.yaml#/components/schemas/AuditPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -503,6 +617,10 @@ export const registryDocument: OpenApiDocument = {
         "type": "boolean",
         "description": "Sessions started from this blueprint get their own git worktree and branch (`aof/<session>`)\nunless the session says otherwise (`worktree` on session creation).\n"
       },
+      "CheckpointDefault": {
+        "type": "boolean",
+        "description": "The blueprint's sessions that have a worktree commit what it holds to their branch at the end of\nevery run, one commit per run (unless the session says otherwise: `checkpoint` on creation).\n"
+      },
       "WorktreeSetup": {
         "type": "object",
         "additionalProperties": false,
@@ -627,6 +745,9 @@ export const registryDocument: OpenApiDocument = {
           "worktree_setup": {
             "$ref": "#/components/schemas/WorktreeSetup"
           },
+          "checkpoint": {
+            "$ref": "#/components/schemas/CheckpointDefault"
+          },
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
           },
@@ -695,6 +816,9 @@ export const registryDocument: OpenApiDocument = {
           },
           "worktree_setup": {
             "$ref": "#/components/schemas/WorktreeSetup"
+          },
+          "checkpoint": {
+            "$ref": "#/components/schemas/CheckpointDefault"
           },
           "approval": {
             "$ref": "#/components/schemas/ApprovalPolicy"
@@ -823,6 +947,16 @@ export const registryDocument: OpenApiDocument = {
             "oneOf": [
               {
                 "$ref": "#/components/schemas/WorktreeSetup"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "checkpoint": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/CheckpointDefault"
               },
               {
                 "type": "null"
@@ -2073,6 +2207,42 @@ export const runtimeDocument: OpenApiDocument = {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/Changes"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "409": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "default": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/sessions/{name}/checkpoints": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/SessionNameInPath"
+        }
+      ],
+      "get": {
+        "operationId": "listSessionCheckpoints",
+        "tags": [
+          "sessions"
+        ],
+        "summary": "The checkpoint commits on the session's branch, one per run that changed something",
+        "description": "A session with `checkpoint` (its own, or its blueprint's) has what its worktree holds committed\nto its branch when each run ends, as one commit naming the session and the run (none when the\nrun changed nothing), so each run is one commit to read, revert or cherry-pick. Listed oldest\nfirst, each with the files it changed; read from the branch itself (`git log`), so a\ncheckpoint the agent rewrote (rebased) is listed where it is now, and one it dropped is not.\nA session without `checkpoint` lists none (`enabled: false`). 409 (`no-worktree`) for a\nsession without a worktree of its own.\n",
+        "responses": {
+          "200": {
+            "description": "The checkpoints",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CheckpointList"
                 }
               }
             }
@@ -4183,6 +4353,10 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "boolean",
             "description": "Work in a git worktree of its own, on a new branch `aof/<name>` made from the project\ndirectory's checked-out commit, so that parallel sessions never edit the same checkout.\nDefault: the blueprint's `worktree`, else false. The project directory must be in a git\nrepository with at least one commit (else 422 `body.worktree`); 409 when the branch exists.\n"
           },
+          "checkpoint": {
+            "type": "boolean",
+            "description": "Commit what the worktree holds to the session's branch at the end of every run, as one\ncommit naming the session and the run (none when the run changed nothing), so each run is\none revertible commit. Default: the blueprint's `checkpoint`, else false. Needs a worktree\n(422 `body.checkpoint` for `true` without one).\n"
+          },
           "runner_tags": {
             "type": "array",
             "maxItems": 20,
@@ -4482,6 +4656,10 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "string",
             "description": "The commit the branch was made from"
           },
+          "checkpoint": {
+            "type": "boolean",
+            "description": "What the worktree holds is committed to the branch at the end of every run, as one commit\nper run (see `GET /sessions/{name}/checkpoints`). Absent: false.\n"
+          },
           "has_changes": {
             "type": "boolean",
             "description": "Whether the worktree holds uncommitted changes or commits beyond `base_commit`, as of the\nend of the last run (or creation).\n"
@@ -4608,6 +4786,126 @@ export const runtimeDocument: OpenApiDocument = {
               "none"
             ],
             "description": "`whole`: its diff is in the patch; `cut`: its diff ends early (over the cap; ask for it with\n`file`); `omitted`: left out, the patch was full; `binary`: only named; `none`: no patch was asked.\n"
+          }
+        }
+      },
+      "CheckpointList": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "enabled",
+          "branch",
+          "base_commit",
+          "checkpoints"
+        ],
+        "properties": {
+          "enabled": {
+            "type": "boolean",
+            "description": "Whether the session makes checkpoints (`worktree.checkpoint`)"
+          },
+          "branch": {
+            "type": "string",
+            "description": "The session's branch, `aof/<session>`"
+          },
+          "base_commit": {
+            "type": "string",
+            "description": "The commit the branch was made from"
+          },
+          "checkpoints": {
+            "type": "array",
+            "description": "Oldest first",
+            "items": {
+              "$ref": "#/components/schemas/Checkpoint"
+            }
+          }
+        }
+      },
+      "Checkpoint": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "run",
+          "commit",
+          "message",
+          "at",
+          "files",
+          "additions",
+          "deletions"
+        ],
+        "properties": {
+          "run": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The run whose work it holds"
+          },
+          "commit": {
+            "type": "string",
+            "description": "The commit; `git revert` it to undo that run's work"
+          },
+          "message": {
+            "type": "string",
+            "description": "Its subject line"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it was made (the commit's date)"
+          },
+          "files": {
+            "type": "array",
+            "description": "The files it changed (against its parent), at most 500",
+            "items": {
+              "$ref": "#/components/schemas/CheckpointFile"
+            }
+          },
+          "additions": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "deletions": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "CheckpointFile": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "path",
+          "status",
+          "additions",
+          "deletions",
+          "binary"
+        ],
+        "properties": {
+          "path": {
+            "type": "string"
+          },
+          "old_path": {
+            "type": "string"
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "added",
+              "modified",
+              "deleted",
+              "renamed",
+              "copied",
+              "type-changed"
+            ]
+          },
+          "additions": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "deletions": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "binary": {
+            "type": "boolean"
           }
         }
       },

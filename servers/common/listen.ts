@@ -15,6 +15,10 @@ export function listen(app: Koa, url: URL): Promise<Listening> {
   const port = url.port === '' ? 80 : Number(url.port);
   return new Promise((resolve, reject) => {
     const server = app.listen({ host, port });
+    // A client may half-close its side once it has sent its request (`shutdown(SHUT_WR)`, `curl
+    // --no-buffer` over some proxies, the contract fuzz): Node would then drop the request being
+    // handled and close without an answer. The answer is still sent, and the connection closed after it.
+    (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('clientError', answerClientError);
     server.once('error', reject);
     server.once('listening', () => {

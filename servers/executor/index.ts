@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { agentBaseEnv, asUser, resolveAgentUser, userDirectory, type AgentUser } from './agent-user.js';
+import { closeDataDir, gitCommonDir, openToUser, userMayWorkIn } from './agent-access.js';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '../../sdk/backoff.js';
@@ -221,6 +222,25 @@ class LocalExecutor implements Executor {
     }
   }
 
+  /**
+   * Before an agent of another user starts: the data dir closed to it (again: entries may have been
+   * made since), its working dir opened to it. Null when it may work there; else why not.
+   */
+  private async openTo(user: AgentUser, dir: string): Promise<string | null> {
+    try {
+      await closeDataDir(this.options.dataDir);
+      await openToUser(user, dir);
+      // A worktree's commits go to its repository's git dir, outside the worktree.
+      const git = await gitCommonDir(dir);
+      if (git) await openToUser(user, git);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null; // A missing dir is the spawn's to tell (inspectProjectDir).
+      return `could not open '${dir}' to the agents' Unix user '${user.name}': ${(error as Error).message}`;
+    }
+    return userMayWorkIn(user, dir);
+  }
+
   /** A run was queued: look for runs to start. */
   enqueue(_name: string): void {
     this.pump();
@@ -409,6 +429,13 @@ class LocalExecutor implements Executor {
     // Only Claude Code runs warm, moves between hosts (its conversation kept with the session) and
     // runs as the agent's own Unix user: the other CLIs keep their state in this user's files.
     const isClaude = adapter.name === 'claude';
+    if (isClaude && this.user) {
+      const refusal = await this.openTo(this.user, spec.project_dir);
+      if (refusal) {
+        await this.fail(entry, refusal);
+        return;
+      }
+    }
     // Continue the conversation once the CLI has opened it. A run stopped before the CLI saved
     // anything leaves no conversation to resume: then it is opened anew (a fork's first run forks again).
     let conversation: CliRun['conversation'] = {

@@ -1,6 +1,6 @@
 /**
- * Who did what, for a person's MCP client: the runtime's audit log (`ao-audit`), newest first.
- * Agents' credentials are refused it (the log is for the people who run aof).
+ * Who did what, for a person's MCP client: the audit logs of the runtime and the registry as one
+ * (`ao-audit`), newest first. Agents' credentials are refused it (the log is for the people who run aof).
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
@@ -40,7 +40,7 @@ export function registerAuditTool(server: McpServer, ao: () => Orchestrator): vo
     {
       title: 'Who did what',
       description:
-        "Lists the runtime's audit log, newest first: who (a person's token name and role, or an agent's session) started, stopped, deleted sessions, answered approval requests or made tokens, and refused attempts. For a person's credential; an agent's is refused.",
+        "Lists the audit log, newest first: who (a person's token name and role, or an agent's session) started, stopped, deleted sessions, answered approval requests, made tokens or changed blueprints, and refused attempts. For a person's credential; an agent's is refused.",
       inputSchema: z.strictObject({
         session: z.string().optional().describe('Only what was done to this session'),
         by: z
@@ -55,13 +55,19 @@ export function registerAuditTool(server: McpServer, ao: () => Orchestrator): vo
     },
     (args) =>
       guarded(async () => {
-        const page = await ao().audit.page({
+        const limit = args.limit ?? 50;
+        const found: AuditEntry[] = [];
+        // One more than asked for tells whether there are more.
+        for await (const entry of ao().audit.all({
           session: args.session,
           principal: args.by,
           outcome: args.refused ? 'refused' : undefined,
-          limit: args.limit ?? 50,
-        });
-        const entries = page.entries.map(brief);
+          limit: limit + 1,
+        })) {
+          found.push(entry);
+          if (found.length > limit) break;
+        }
+        const entries = found.slice(0, limit).map(brief);
         const text = entries.length
           ? entries
               .map(
@@ -70,7 +76,7 @@ export function registerAuditTool(server: McpServer, ao: () => Orchestrator): vo
               )
               .join('\n')
           : 'No audit entries match.';
-        return ok(text, { entries, more: page.next_cursor !== null });
+        return ok(text, { entries, more: found.length > limit });
       }),
   );
 }

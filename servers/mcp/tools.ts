@@ -135,6 +135,7 @@ export const TOOL_NAMES = [
   'get_agent_usage',
   'get_agent_session_changes',
   'merge_agent_session',
+  'merge_agent_children',
   'open_pull_request',
   'review_agent_session',
   ...APPROVAL_TOOL_NAMES,
@@ -400,6 +401,12 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
           .describe(
             "Work in a git worktree of its own on branch aof/<name>, so that parallel sessions never edit the same checkout (default: the blueprint's setting, else false). The project directory must be in a git repository.",
           ),
+        checkpoint: z
+          .boolean()
+          .optional()
+          .describe(
+            "With worktree: commit what the worktree holds at the end of every run, one commit per run, so each run can be reviewed and reverted on its own (default: the blueprint's setting, else false)",
+          ),
         output_schema: z
           .record(z.string(), z.unknown())
           .optional()
@@ -448,6 +455,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
           ...teamLimits(args),
           ...(args.output_schema ? { output_schema: args.output_schema } : {}),
           ...(args.worktree !== undefined ? { worktree: args.worktree } : {}),
+          ...(args.checkpoint !== undefined ? { checkpoint: args.checkpoint } : {}),
         });
         return args.async ? started(session, 'started') : waitForOutcome(session, args.timeout_seconds, extra, subject);
       }, subject);
@@ -741,7 +749,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     {
       title: "Review a session's changes",
       description:
-        "What a session changed in its own git worktree (sessions started with worktree: true), against the commit its branch was made from: its commits, what it left uncommitted and new files. Gives the changed files with lines added and deleted, and the unified patch (cut to fit; ask for one file to see it whole). Use it to review a child's work before merging it with merge_agent_session.",
+        "What a session changed in its own git worktree (sessions started with worktree: true), against the commit its branch was made from: its commits, what it left uncommitted and new files. Gives the changed files with lines added and deleted, and the unified patch (cut to fit; ask for one file to see it whole); for a session started with checkpoint: true, also its checkpoint commits, one per run. Use it to review a child's work before merging it with merge_agent_session (or all children with merge_agent_children).",
       inputSchema: z.strictObject({
         name: sessionName('The session whose changes to show (see list_agent_sessions)'),
         file: z.string().min(1).max(4096).optional().describe('Only this changed file (its path in the repository)'),
@@ -767,6 +775,18 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         additions: z.number().int(),
         deletions: z.number().int(),
         patch: z.string().nullable(),
+        checkpoints: z
+          .array(
+            z.object({
+              run: z.number().int(),
+              commit: z.string(),
+              additions: z.number().int(),
+              deletions: z.number().int(),
+              files: z.array(z.string()),
+            }),
+          )
+          .optional()
+          .describe('The checkpoint commits, one per run that changed something (sessions with checkpoint)'),
         note: NOTE,
       }),
       annotations: { readOnlyHint: true, openWorldHint: false },
@@ -774,17 +794,46 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     (args) =>
       guarded(
         async () => {
-          const changes = await ao().sessions.diff(args.name, {
-            file: args.file,
-            stat: args.stat === true,
-            maxBytes: Math.max(1024, maxChars),
-          });
+          const [changes, checkpointList] = await Promise.all([
+            ao().sessions.diff(args.name, {
+              file: args.file,
+              stat: args.stat === true,
+              maxBytes: Math.max(1024, maxChars),
+            }),
+            args.file === undefined
+              ? ao()
+                  .sessions.checkpoints(args.name)
+                  .catch(() => null)
+              : null,
+          ]);
           const { name } = args;
+          const checkpoints = checkpointList?.checkpoints.length
+            ? checkpointList.checkpoints.map((c) => ({
+                run: c.run,
+                commit: c.commit,
+                additions: c.additions,
+                deletions: c.deletions,
+                files: c.files.map((f) => f.path),
+              }))
+            : undefined;
           const summary = `${changes.files_total} file${changes.files_total === 1 ? '' : 's'} changed, +${changes.additions} -${changes.deletions} on ${changes.branch} against ${changes.base_commit.slice(0, 12)}${changes.uncommitted ? ' (uncommitted work included)' : ''}`;
           const list = changes.files.map(
             (f) =>
               `- ${f.status} ${f.old_path ? `${f.old_path} -> ` : ''}${f.path}: ${f.binary ? 'binary' : `+${f.additions} -${f.deletions}`}`,
           );
+          if (checkpoints) {
+            const earlier = Math.max(0, checkpoints.length - 20);
+            list.push(
+              'Checkpoints (one commit per run; git revert one to undo that run):',
+              ...(earlier ? [`- (${earlier} earlier not shown)`] : []),
+              ...checkpoints
+                .slice(earlier)
+                .map(
+                  (c) =>
+                    `- run ${c.run} ${c.commit.slice(0, 12)}: +${c.additions} -${c.deletions} ${c.files.join(', ')}`,
+                ),
+            );
+          }
           const short = changes.files
             .filter((f) => f.in_patch === 'cut' || f.in_patch === 'omitted')
             .map((f) => f.path);
@@ -812,6 +861,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
             additions: changes.additions,
             deletions: changes.deletions,
             patch,
+            ...(checkpoints ? { checkpoints } : {}),
             note,
           });
         },
@@ -873,6 +923,66 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
         },
         { session: args.name },
       ),
+  );
+
+  server.registerTool(
+    'merge_agent_children',
+    {
+      title: "Land a session's children one after the other (a merge queue)",
+      description:
+        "Merges each child of a session (yours, by default: the children you started with worktree: true) into an existing branch that is not checked out anywhere, one after the other in the order they were started, each rebased on what the ones before it left there, without touching anyone's checkout. A child that conflicts with the ones before it is resumed with its conflict (it rebases and resolves it in its worktree) and lands when that run ends; the queue goes on with the next. Children still running, without a worktree or with nothing to merge are skipped, with the reason. Call it after the children have ended (get_agent_session_result), then follow a resolving child with get_agent_session_result.",
+      inputSchema: z.strictObject({
+        name: sessionName(
+          'The parent session whose children to merge (default: the session this server runs in)',
+        ).optional(),
+        into: z.string().min(1).max(250).describe('The branch to land them on (an existing local branch)'),
+      }),
+      outputSchema: z.object({
+        into: z.string(),
+        children: z.array(
+          z.object({
+            name: z.string(),
+            outcome: z.enum(['merged', 'resolving', 'skipped']),
+            commit: z.string().optional(),
+            files: z.array(z.string()).optional(),
+            run: z.number().int().optional(),
+            reason: z.string().optional(),
+          }),
+        ),
+        note: NOTE,
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    (args) => {
+      const parent = args.name ?? ao().sessions.defaultParent;
+      return guarded(
+        async () => {
+          if (!parent)
+            throw new ToolFailure(
+              'Name the parent session (name): this server does not run inside a session, so it has no children of its own',
+            );
+          const queue = await ao().sessions.mergeChildren(parent, { into: args.into });
+          if (!queue.children.length) {
+            const text = `Session '${parent}' has no children to merge`;
+            return ok(text, { ...queue, note: text });
+          }
+          const lines = queue.children.map((child) =>
+            child.outcome === 'merged'
+              ? `- ${child.name}: merged into ${queue.into} (now at ${child.commit!.slice(0, 12)})`
+              : child.outcome === 'resolving'
+                ? `- ${child.name}: conflicts in ${child.files!.join(', ')}; resumed to resolve it (run ${child.run}), lands when that run ends — follow it with get_agent_session_result`
+                : `- ${child.name}: skipped — ${child.reason}`,
+          );
+          const merged = queue.children.filter((c) => c.outcome === 'merged').length;
+          const text = [
+            `Merge queue into ${queue.into}: ${merged} of ${queue.children.length} landed now`,
+            ...lines,
+          ].join('\n');
+          return ok(text, { ...queue, note: null });
+        },
+        { session: parent },
+      );
+    },
   );
 
   server.registerTool(

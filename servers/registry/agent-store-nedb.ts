@@ -1,4 +1,6 @@
 import type Datastore from 'nedb-promises';
+import type { AuditStore } from '../common/audit/audit-store.js';
+import { NedbAuditStore } from '../common/audit/nedb-audit.js';
 import { openCollection } from '../common/data-dir.js';
 import { conflict, notFound } from '../common/problem.js';
 import { AgentStoreBase, newAgent, type Agent, type AgentCreate, type AgentUpdate } from './agent-store.js';
@@ -18,14 +20,24 @@ type AgentDocument = Omit<Agent, 'mcp_servers' | 'output_schema'> & {
 /** Fields kept as JSON text. */
 const JSON_TEXT_FIELDS = new Set(['mcp_servers', 'output_schema']);
 
-/** Blueprints in one nedb file, keyed by name (the `_id`, so a duplicate name is refused atomically). */
+/**
+ * Blueprints in one nedb file, keyed by name (the `_id`, so a duplicate name is refused atomically);
+ * who changed them in another (`registry-audit.db`: the runtime's own log is `audit.db` in the same
+ * data dir, and one nedb file has one writing process).
+ */
 export class NedbAgentStore extends AgentStoreBase {
-  private constructor(private readonly db: Datastore<AgentDocument>) {
+  private constructor(
+    private readonly db: Datastore<AgentDocument>,
+    readonly audit: AuditStore,
+  ) {
     super();
   }
 
   static async open(dataDir: string): Promise<NedbAgentStore> {
-    return new NedbAgentStore(await openCollection<AgentDocument>(dataDir, 'agents.db', [{ fieldName: 'status' }]));
+    return new NedbAgentStore(
+      await openCollection<AgentDocument>(dataDir, 'agents.db', [{ fieldName: 'status' }]),
+      await NedbAuditStore.open(dataDir, 'registry-audit.db'),
+    );
   }
 
   async list(status?: Agent['status']): Promise<Agent[]> {

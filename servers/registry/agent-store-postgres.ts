@@ -1,3 +1,4 @@
+import { PostgresAuditStore } from '../common/audit/postgres-audit.js';
 import type { Logger } from '../common/logger.js';
 import { openDatabase, UNIQUE_VIOLATION, type Database, type Migration } from '../common/postgres.js';
 import { conflict, notFound } from '../common/problem.js';
@@ -17,6 +18,28 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX aof_agents_status ON aof_agents (status);
     `,
   },
+  {
+    version: 2,
+    name: 'audit log of blueprint writes',
+    // The columns of the runtime's aof_audit (servers/runtime/store/postgres-access-schema.ts): one shape, one reader.
+    sql: `
+      CREATE TABLE aof_registry_audit (
+        id text COLLATE "C" PRIMARY KEY,
+        at text COLLATE "C" NOT NULL,
+        principal_kind text NOT NULL,
+        principal_name text NOT NULL,
+        principal json NOT NULL,
+        operation text NOT NULL,
+        action text NOT NULL,
+        session text COLLATE "C",
+        target text,
+        outcome text NOT NULL,
+        status integer NOT NULL
+      );
+      CREATE INDEX aof_registry_audit_at ON aof_registry_audit (at DESC, id DESC);
+      CREATE INDEX aof_registry_audit_principal ON aof_registry_audit (principal_name, at DESC);
+    `,
+  },
 ];
 
 /**
@@ -25,8 +48,12 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
  * one blueprint never lose each other's fields.
  */
 export class PostgresAgentStore extends AgentStoreBase {
+  /** Who changed which blueprint, in `aof_registry_audit`. */
+  readonly audit: PostgresAuditStore;
+
   private constructor(private readonly db: Database) {
     super();
+    this.audit = new PostgresAuditStore(db, 'aof_registry_audit');
   }
 
   static async open(url: string, logger?: Logger): Promise<PostgresAgentStore> {

@@ -1,4 +1,5 @@
 import type { components } from '../../sdk/generated/registry.js';
+import type { AuditStore } from '../common/audit/audit-store.js';
 import { notFound } from '../common/problem.js';
 
 export type Agent = components['schemas']['Agent'];
@@ -16,6 +17,7 @@ const OPTIONAL_FIELDS = [
   'output_schema',
   'worktree',
   'worktree_setup',
+  'checkpoint',
   'approval',
   'limits',
   'warm',
@@ -28,6 +30,8 @@ const OPTIONAL_FIELDS = [
  * name is a 404 problem, a taken one a 409.
  */
 export interface AgentStore {
+  /** Who changed which blueprint (servers/registry/audit.ts): kept with the blueprints, in the same backend. */
+  readonly audit: AuditStore;
   /** Every blueprint (of that status), by name. */
   list(status?: Agent['status']): Promise<Agent[]>;
   get(name: string): Promise<Agent>;
@@ -44,6 +48,7 @@ export interface AgentStore {
 
 /** What every backend does the same way, over its own `find`, `create` and `update`. */
 export abstract class AgentStoreBase implements AgentStore {
+  abstract readonly audit: AuditStore;
   abstract list(status?: Agent['status']): Promise<Agent[]>;
   abstract find(name: string): Promise<Agent | null>;
   abstract create(input: AgentCreate): Promise<Agent>;

@@ -13,6 +13,7 @@ import { openAgentStore } from './agent-store-select.js';
 import { importAgentFolders } from './folder-import.js';
 import { runtimeAuthenticator } from './credentials.js';
 import { forbiddenFor, isAgent, outOfScope, principalOf } from '../common/principal.js';
+import { BLUEPRINT_WRITES, REGISTRY_ACTIONS, registryAuditLog } from './audit.js';
 
 export interface RegistryOptions extends CommonServerOptions {
   /** Folder of blueprints kept as files, imported at start. */
@@ -20,14 +21,6 @@ export interface RegistryOptions extends CommonServerOptions {
   /** The Agent Runtime, asked who an agent's credential names (credentials.ts). Without it, agents are refused. */
   runtimeUrl?: (() => string | undefined) | undefined;
 }
-
-/** The operations that change blueprints: for people only. */
-const WRITES: Partial<Record<keyof operations, string>> = {
-  createAgent: 'create blueprints',
-  updateAgent: 'change blueprints',
-  deleteAgent: 'delete blueprints',
-  setAgentStatus: 'activate or deactivate blueprints',
-};
 
 export function startRegistry(options: RegistryOptions): Promise<RunningServer> {
   return serveLocked(options, 'registry', 'Agent Registry', async () => {
@@ -40,9 +33,14 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
       throw error;
     }
     const tracing = tracingEnabled() ? (await import('../common/tracing.js')).startTracing('aof-registry') : undefined;
+    const audit = registryAuditLog(store.audit, options.logger);
     const app = createApp<operations>({
       api: 'registry',
-      handlers: { ...registryHandlers(store), getMetrics: () => metricsResponse(metrics) },
+      handlers: {
+        ...registryHandlers(store),
+        getMetrics: () => metricsResponse(metrics),
+        listAudit: async ({ query }) => ({ status: 200, body: await audit.list(query) }),
+      },
       security: {
         url: options.url,
         allowedOrigins: options.allowedOrigins ?? [],
@@ -52,21 +50,21 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
       },
       authorize: (operationId, { ctx }) => {
         const principal = principalOf(ctx);
-        if (principal.kind === 'runner' && operationId !== 'getHealth')
-          throw forbiddenFor(
-            principal,
-            WRITES[operationId as keyof operations] ??
-              (operationId === 'getMetrics' ? 'read the metrics' : 'read blueprints'),
-            "a runner's token is good only for the runtime's runner endpoints",
-          );
-        if (operationId === 'getMetrics' && isAgent(principal))
-          throw outOfScope(principal, 'read the metrics', 'metrics are for the people who run aof');
-        const write = WRITES[operationId as keyof operations];
+        const id = operationId as keyof operations;
+        const what = REGISTRY_ACTIONS[id];
+        if (principal.kind === 'runner' && id !== 'getHealth')
+          throw forbiddenFor(principal, what, "a runner's token is good only for the runtime's runner endpoints");
+        if (id === 'getMetrics' && isAgent(principal))
+          throw outOfScope(principal, what, 'metrics are for the people who run aof');
+        if (id === 'listAudit' && isAgent(principal))
+          throw outOfScope(principal, what, 'the audit log is for the people who run aof');
+        const write = BLUEPRINT_WRITES.has(id);
         if (write && isAgent(principal))
-          throw outOfScope(principal, write, 'agents read blueprints; only a person changes them');
+          throw outOfScope(principal, what, 'agents read blueprints; only a person changes them');
         if (write && principal.role !== 'admin')
-          throw forbiddenFor(principal, write, 'only an admin changes blueprints');
+          throw forbiddenFor(principal, what, 'only an admin changes blueprints');
       },
+      afterOperation: audit.after,
       logger: options.logger,
       metrics,
       tracing,
@@ -89,7 +87,7 @@ function registryInstance(dataDir: string): string {
 /** The blueprint fields whose change may make a setting its CLI cannot honour. */
 const CLI_CHECKED_FIELDS = new Set(['cli', 'approval', 'permission_mode', 'allowed_tools', 'disallowed_tools']);
 
-function registryHandlers(store: AgentStore): Omit<Handlers<operations>, 'getMetrics'> {
+function registryHandlers(store: AgentStore): Omit<Handlers<operations>, 'getMetrics' | 'listAudit'> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-registry', version: VERSION } }),
     listAgents: async ({ query }) => ({ status: 200, body: { agents: await store.list(query.status) } }),

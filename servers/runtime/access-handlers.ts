@@ -1,6 +1,6 @@
 import type { operations } from '../../sdk/generated/runtime.js';
 import type { Handlers } from '../common/operations.js';
-import type { AuditLog } from './audit.js';
+import type { AuditLog } from '../common/audit/audit-log.js';
 import { type DashboardLogins, SESSION_COOKIE, sessionCookie } from './dashboard-login.js';
 
 type AccessOperations = Pick<operations, 'listAudit' | 'createLoginLink' | 'useLoginLink' | 'logout'>;

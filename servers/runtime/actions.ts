@@ -30,6 +30,7 @@ export const ACTIONS: Record<keyof operations, string> = {
   stopSession: 'stop sessions',
   getSessionTree: "read sessions' trees",
   getSessionChanges: "read sessions' changes",
+  listSessionCheckpoints: "read sessions' checkpoints",
   mergeSession: "merge sessions' changes",
   mergeChildren: 'merge the children of sessions',
   createPullRequest: 'open pull requests',

@@ -28,34 +28,13 @@ export async function mergeSessionBranch(
   scratchRoot: string,
 ): Promise<MergeResult> {
   const strategy: Strategy = request.strategy ?? 'merge';
-  const { into, branch } = { into: request.into, branch: worktree.branch };
-  const top = await git(worktree.repository, ['rev-parse', '--show-toplevel']).catch(() => worktree.path);
-  if (into === branch || into === `refs/heads/${branch}`) {
-    throw unprocessable('body.into', `'${into}' is the session's own branch; name the branch to merge it into`);
-  }
-  if (!(await gitSucceeds(top, ['check-ref-format', '--branch', into]))) {
-    throw unprocessable('body.into', `'${into}' is not a valid branch name`, 'branch-not-found');
-  }
-  const ref = `refs/heads/${into.replace(/^refs\/heads\//, '')}`;
-  const name = ref.slice('refs/heads/'.length);
+  const { into } = request;
+  const { branch } = worktree;
+  const { top, ref, name } = await mergeTarget(worktree, into);
   // The agent's uncommitted work belongs to what is merged, as on deletion.
   await commitLeftovers(worktree.path, session);
   return repositoryLock.run(top, async () => {
-    const previous = await git(top, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => '');
-    if (!previous) {
-      throw unprocessable(
-        'body.into',
-        `no branch '${name}' in '${top}'; name an existing local branch (git branch --list), or create it first (git branch ${name})`,
-        'branch-not-found',
-      );
-    }
-    const checkedOut = await checkedOutAt(top, ref);
-    if (checkedOut) {
-      throw conflict(
-        `Branch '${name}' is checked out in '${checkedOut}'; merging into it there would leave that working tree behind its branch. Merge into a branch that is not checked out (and bring it in there yourself), or run \`git merge ${branch}\` in that checkout`,
-        'branch-checked-out',
-      );
-    }
+    const previous = await checkTarget(top, ref, name, branch);
     if (await gitSucceeds(top, ['merge-base', '--is-ancestor', branch, previous])) {
       throw conflict(`Branch '${name}' has everything '${branch}' holds already; nothing to merge`, 'nothing-to-merge');
     }
@@ -95,6 +74,49 @@ export async function mergeSessionBranch(
     const commits = Number(await git(top, ['rev-list', '--count', `${previous}..${commit}`]));
     return { into: name, branch, strategy, previous_commit: previous, commit, commits };
   });
+}
+
+/** The repository a worktree's branch is merged in, and `into` as a ref there; 422 for a name that is no branch name. */
+async function mergeTarget(worktree: Worktree, into: string): Promise<{ top: string; ref: string; name: string }> {
+  const top = await git(worktree.repository, ['rev-parse', '--show-toplevel']).catch(() => worktree.path);
+  if (into === worktree.branch || into === `refs/heads/${worktree.branch}`) {
+    throw unprocessable('body.into', `'${into}' is the session's own branch; name the branch to merge it into`);
+  }
+  if (!(await gitSucceeds(top, ['check-ref-format', '--branch', into]))) {
+    throw unprocessable('body.into', `'${into}' is not a valid branch name`, 'branch-not-found');
+  }
+  const ref = `refs/heads/${into.replace(/^refs\/heads\//, '')}`;
+  return { top, ref, name: ref.slice('refs/heads/'.length) };
+}
+
+/** Where the target branch is now; 422 when there is none, 409 when a working tree has it checked out. */
+async function checkTarget(top: string, ref: string, name: string, branch: string): Promise<string> {
+  const previous = await git(top, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => '');
+  if (!previous) {
+    throw unprocessable(
+      'body.into',
+      `no branch '${name}' in '${top}'; name an existing local branch (git branch --list), or create it first (git branch ${name})`,
+      'branch-not-found',
+    );
+  }
+  const checkedOut = await checkedOutAt(top, ref);
+  if (checkedOut) {
+    throw conflict(
+      `Branch '${name}' is checked out in '${checkedOut}'; merging into it there would leave that working tree behind its branch. Merge into a branch that is not checked out (and bring it in there yourself), or run \`git merge ${branch}\` in that checkout`,
+      'branch-checked-out',
+    );
+  }
+  return previous;
+}
+
+/**
+ * The checks a merge into `into` makes of the target before anything is changed (a valid, existing
+ * branch that no working tree has checked out), for a merge queue to refuse a bad target before its
+ * first child.
+ */
+export async function checkMergeTarget(worktree: Worktree, into: string): Promise<void> {
+  const { top, ref, name } = await mergeTarget(worktree, into);
+  await checkTarget(top, ref, name, worktree.branch);
 }
 
 /** A 409 `merge-conflict` that knows the branch merged into and the files that conflict. */

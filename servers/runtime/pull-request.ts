@@ -124,6 +124,13 @@ export async function openPullRequest(
       'branch-not-found',
     );
   }
+  if (request.base && !(await remoteHasBranch(top, remote, request.base))) {
+    throw unprocessable(
+      'body.base',
+      `remote '${remote}' has no branch '${request.base}' for the pull request to go into; name a branch it has (git ls-remote --heads ${remote}), or push that branch there first. Nothing was pushed`,
+      'branch-not-found',
+    );
+  }
   const branch = worktree.branch;
   await commitLeftovers(worktree.path, session.name);
   const commit = await git(top, ['rev-parse', `refs/heads/${branch}`]);
@@ -210,6 +217,12 @@ async function defaultBranch(top: string, remote: string): Promise<string | null
   if (local && (await gitSucceeds(top, ['rev-parse', '--verify', '--quiet', local])))
     return local.replace(`refs/remotes/${remote}/`, '');
   return null;
+}
+
+/** Whether the remote has the branch; true when the remote cannot be asked (the push then says why). */
+async function remoteHasBranch(top: string, remote: string, branch: string): Promise<boolean> {
+  const said = await git(top, ['ls-remote', '--heads', remote, `refs/heads/${branch}`]).catch(() => null);
+  return said === null || said !== '';
 }
 
 /** GitHub's words: its message and those of its errors. */

@@ -44,7 +44,8 @@ import { WarmCredentials } from './warm-credentials.js';
 import { agentOf } from './agent-credentials.js';
 import { Scopes } from './scope.js';
 import { Tokens } from './tokens.js';
-import { AuditLog } from './audit.js';
+import type { AuditLog } from '../common/audit/audit-log.js';
+import { runtimeAuditLog } from './audit.js';
 import { accessHandlers } from './access-handlers.js';
 import { DashboardLogins, SESSION_COOKIE } from './dashboard-login.js';
 import { isAgent, principalOf } from '../common/principal.js';
@@ -219,7 +220,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     scheduler.start();
     const scopes = new Scopes(sessions, approvals);
     const tokens = new Tokens(store.tokens);
-    const audit = new AuditLog(
+    const audit = runtimeAuditLog(
       store.audit,
       options.logger,
       async (id) => (await store.approvals.get(id))?.session ?? null,
@@ -398,6 +399,7 @@ function runtimeHandlers(
         maxBytes: query.max_bytes,
       }),
     }),
+    listSessionCheckpoints: async ({ path }) => ({ status: 200, body: await sessions.checkpoints(path.name) }),
     mergeSession: async ({ path, body }) => {
       const result = await sessions.merge(path.name, body);
       return 'resolving' in result ? { status: 202, body: result } : { status: 200, body: result };

@@ -15,7 +15,15 @@ import { buildTree, childrenIndex, descendantsOf, type SessionTree } from './tre
 import { resultJson, storedOutputSchema } from './structured-output.js';
 import { addWorktree, hasChanges, removeWorktree, type Worktree } from './worktree.js';
 import { worktreeChanges, type Changes, type ChangesOptions } from './changes.js';
-import { conflictPrompt, MergeConflict, mergeSessionBranch, type MergeRequest, type MergeResult } from './merge.js';
+import { commitCheckpoint, listCheckpoints, type CheckpointList } from './checkpoints.js';
+import {
+  checkMergeTarget,
+  conflictPrompt,
+  MergeConflict,
+  mergeSessionBranch,
+  type MergeRequest,
+  type MergeResult,
+} from './merge.js';
 import { MAX_RESOLVE_ATTEMPTS, MergeFollowUps, type MergeAgainOutcome } from './merge-followups.js';
 import { reviewPrompt, type ReviewRequest } from './review.js';
 import { openPullRequest, type GitHubOptions, type PullRequest, type PullRequestRequest } from './pull-request.js';
@@ -83,6 +91,7 @@ export interface BlueprintSource {
         output_schema?: Record<string, unknown>;
         worktree?: boolean;
         worktree_setup?: WorktreeSetup;
+        checkpoint?: boolean;
       })
     | null
   >;
@@ -344,14 +353,22 @@ export class SessionService {
       output_schema: blueprintSchema,
       worktree: blueprintWorktree,
       worktree_setup: setup,
+      checkpoint: blueprintCheckpoint,
       ...blueprint
     } = found ?? { name: '' };
     const parent = await this.checkParent(input);
     const limits = input.limits ?? found?.limits ?? (parent?.limits?.inherit ? parent.limits : undefined);
     const outputSchema = input.output_schema ?? blueprintSchema;
     const id = randomUUID();
+    const withWorktree = input.worktree ?? blueprintWorktree ?? false;
+    if (input.checkpoint && !withWorktree)
+      throw unprocessable(
+        'body.checkpoint',
+        "checkpoints are commits on the session's own branch: ask for a worktree of its own too, or leave checkpoints out",
+      );
+    const checkpoint = withWorktree && (input.checkpoint ?? blueprintCheckpoint ?? false);
     let worktree = null;
-    if (input.worktree ?? blueprintWorktree ?? false) {
+    if (withWorktree) {
       if (await this.store.sessions.find(input.name))
         throw conflict(`Session '${input.name}' already exists; resume it or choose another name`, 'session-exists');
       worktree = await addWorktree(this.worktreeRoot, input.name, id, projectDir);
@@ -377,7 +394,7 @@ export class SessionService {
       agent: input.agent ?? null,
       blueprint: found ? blueprint : null,
       project_dir: worktree?.workDir ?? projectDir,
-      ...(worktree ? { worktree: worktree.worktree } : {}),
+      ...(worktree ? { worktree: { ...worktree.worktree, ...(checkpoint ? { checkpoint: true } : {}) } } : {}),
       claude_session_id: id,
       created_at: now,
       last_resumed_at: null,
@@ -627,6 +644,9 @@ export class SessionService {
       // A start with no event (the process exists) stores nothing but the run's new state.
       const events = unnumbered.length ? await tx.events.append(name, unnumbered) : [];
       if (session.worktree && isFinal(run.state) && changes.length) {
+        // The run's work as one commit of its own, before anyone hears that it ended (a merge waits for it).
+        if (session.worktree.checkpoint)
+          await commitCheckpoint(session.worktree.path, name, run.number, run.state).catch(() => null);
         session.worktree.has_changes = await hasChanges(session.worktree).catch(() => session.worktree!.has_changes);
       }
       session.updated_at = at;
@@ -843,6 +863,11 @@ export class SessionService {
     return worktreeChanges(name, await this.worktreeOf(await this.require(name)), options);
   }
 
+  /** The checkpoint commits on the session's branch, one per run that changed something (checkpoints.ts). */
+  async checkpoints(name: string): Promise<CheckpointList> {
+    return listCheckpoints(name, await this.worktreeOf(await this.require(name)));
+  }
+
   /**
    * Merges what the session's worktree holds into another branch, touching no checkout (merge.ts).
    * With `resolve`, a conflict resumes the session with it and the merge waits for that run
@@ -886,6 +911,13 @@ export class SessionService {
     const children = (await this.storedChildren(name)).sort(
       (a, b) => a.created_at.localeCompare(b.created_at) || a.name.localeCompare(b.name),
     );
+    // A bad target is refused before any child is merged (once per repository the children work in).
+    const checked = new Set<string>();
+    for (const child of children) {
+      if (!child.worktree || checked.has(child.worktree.repository)) continue;
+      checked.add(child.worktree.repository);
+      await checkMergeTarget(child.worktree, into);
+    }
     const entries: MergeQueueEntry[] = [];
     for (const child of children) {
       const skip = (reason: string) => entries.push({ name: child.name, outcome: 'skipped', reason });
@@ -1036,10 +1068,13 @@ export class SessionService {
   }
 
   /** The blueprint's settings for the session, and its output schema (kept apart, see structured-output.ts). */
-  private async checkBlueprint(
-    name: string,
-  ): Promise<
-    Blueprint & { output_schema?: Record<string, unknown>; worktree?: boolean; worktree_setup?: WorktreeSetup }
+  private async checkBlueprint(name: string): Promise<
+    Blueprint & {
+      output_schema?: Record<string, unknown>;
+      worktree?: boolean;
+      worktree_setup?: WorktreeSetup;
+      checkpoint?: boolean;
+    }
   > {
     const agent = await this.blueprints.find(name);
     if (!agent) throw unprocessable('body.agent', `Agent '${name}' not found in the Agent Registry`, 'agent-not-found');
@@ -1067,6 +1102,7 @@ export class SessionService {
       ...(blueprint.output_schema ? { output_schema: blueprint.output_schema } : {}),
       ...(blueprint.worktree !== undefined ? { worktree: blueprint.worktree } : {}),
       ...(blueprint.worktree_setup ? { worktree_setup: blueprint.worktree_setup } : {}),
+      ...(blueprint.checkpoint !== undefined ? { checkpoint: blueprint.checkpoint } : {}),
     };
   }
 }

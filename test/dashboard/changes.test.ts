@@ -2,18 +2,15 @@
 // the fake model), listed by file and drawn as a unified diff with line numbers and syntax colours;
 // a file the size cap cut is loaded whole on request. Real Chromium, the real servers, real git.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Orchestrator } from '../../sdk/index.js';
 import { fakeGitHub, GITHUB_TOKEN } from '../support/fake-github.js';
 import type { FakeRequest, Reply } from '../support/fake-model.js';
+import { git, initRepo } from '../support/git.js';
 import { TestStack } from '../support/stack.js';
 import { ensureDashboardBuilt, launchBrowser, newPage, screenshotDir } from './browser.js';
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' });
 
 const prompts: string[] = [];
 
@@ -53,13 +50,7 @@ describe('dashboard: the Changes tab', function () {
     stack.fake.respond(responder);
     ao = stack.client();
     ({ context, page } = await newPage(browser));
-    repo = join(stack.root, 'repo');
-    mkdirSync(join(repo, 'src'), { recursive: true });
-    git(repo, 'init', '--quiet', '--initial-branch=main');
-    writeFileSync(join(repo, 'src', 'app.ts'), 'export const app = 1;\n');
-    writeFileSync(join(repo, 'README.md'), '# Project\n');
-    git(repo, 'add', '.');
-    git(repo, 'commit', '--quiet', '-m', 'start');
+    repo = initRepo(join(stack.root, 'repo'), { 'src/app.ts': 'export const app = 1;\n', 'README.md': '# Project\n' });
     const remote = join(stack.root, 'remotes', 'acme', 'widgets.git');
     mkdirSync(remote, { recursive: true });
     git(remote, 'init', '--quiet', '--bare', '--initial-branch=main');
@@ -73,8 +64,14 @@ describe('dashboard: the Changes tab', function () {
     await github?.close();
   });
 
-  it('lists the files the agent changed and draws each diff, coloured; a cut file loads whole', async () => {
-    await ao.sessions.create({ name: 'feature', prompt: 'Add the feature', project_dir: repo, worktree: true });
+  it('lists the files the agent changed and draws each diff, coloured, unified or side by side; the checkpoints; a cut file loads whole', async () => {
+    await ao.sessions.create({
+      name: 'feature',
+      prompt: 'Add the feature',
+      project_dir: repo,
+      worktree: true,
+      checkpoint: true,
+    });
     assert.equal((await ao.sessions.waitForResult('feature', { timeoutMs: 40_000 })).state, 'finished');
     const { path } = (await ao.sessions.get('feature')).worktree!;
     // More work on top, by hand: an edit (a file long enough for the cap to cut comes later).
@@ -91,6 +88,39 @@ describe('dashboard: the Changes tab', function () {
     );
     await page.locator('.hljs-keyword').first().waitFor();
     await page.locator('.changes').screenshot({ path: join(screenshotDir, 'session-changes.png') });
+
+    // Run 1's checkpoint: the agent's file, committed when the run ended (the edit by hand came after).
+    assert.match(
+      (await page.getByTestId('checkpoints').innerText()).replace(/\s+/g, ' '),
+      /^Run 1 [0-9a-f]{12} \+3 −0 src\/feature\.ts · /,
+    );
+    // Side by side: the old file beside the new one, in the same colours; the choice is kept.
+    await page.getByRole('button', { name: 'Side by side' }).click();
+    const appSplit = page.locator('[data-file="src/app.ts"] table.split tr.pair');
+    await appSplit.first().waitFor();
+    assert.deepEqual(
+      (await appSplit.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()),
+      ['1 export const app = 1; 1 export const app = 2;'],
+    );
+    assert.equal(await appSplit.locator('td.del').count(), 2, 'the old line on the left');
+    assert.equal(await appSplit.locator('td.add').count(), 2, 'the new line on the right');
+    const featureSplit = page.locator('[data-file="src/feature.ts"] table.split');
+    assert.equal(await featureSplit.locator('tr.pair').count(), 3);
+    assert.equal(
+      await featureSplit.locator('tr.pair').first().locator('td.empty').count(),
+      2,
+      'nothing left of an added line',
+    );
+    assert.equal(await featureSplit.locator('.hljs-keyword', { hasText: 'function' }).count(), 1);
+    await page.getByRole('button', { name: 'Comment on line 2 of src/feature.ts' }).waitFor();
+    await page.locator('.changes').screenshot({ path: join(screenshotDir, 'session-changes-side-by-side.png') });
+    await page.reload();
+    await page.getByRole('tab', { name: /Changes/ }).click();
+    await featureSplit.waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Side by side' }).getAttribute('aria-pressed'), 'true');
+    await page.getByRole('button', { name: 'Unified' }).click();
+    await page.locator('[data-file="src/feature.ts"] table.diff:not(.split)').waitFor();
+    assert.equal(await page.locator('table.split').count(), 0);
 
     writeFileSync(
       join(path, 'data.json'),

@@ -238,13 +238,14 @@ describe('dashboard: true numbers and plain words', function () {
     assert.equal((await shown.innerText()).length, 'word '.repeat(190_000).length);
   });
 
-  it('the blueprint editor shows approval mode, limits, worktree and output schema; the list marks approval mode', async () => {
+  it('the blueprint editor shows approval mode, limits, worktree, checkpoints and output schema; the list marks approval mode', async () => {
     const schema = { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' } } };
     await ao.agents.create({
       name: 'guarded',
       description: 'all the settings',
       approval: { timeout_seconds: 900, on_timeout: 'allow' },
       worktree: true,
+      checkpoint: true,
       limits: { max_cost_usd: 0.5, max_turns: 7 },
       output_schema: schema,
     });
@@ -261,18 +262,21 @@ describe('dashboard: true numbers and plain words', function () {
     assert.equal(await page.getByLabel('Max cost (USD)').inputValue(), '0.5');
     assert.equal(await page.getByLabel('Max turns per run').inputValue(), '7');
     assert.equal(await page.getByLabel(/own git worktree/).isChecked(), true);
+    assert.equal(await page.getByLabel(/checkpoint commit/).isChecked(), true);
     assert.deepEqual(JSON.parse(await page.getByLabel(/Output schema/).inputValue()), schema);
     await screenshot(page, 'blueprint-all-settings', { fullPage: true });
 
     // Changed here, kept there; an unchecked approval mode is removed.
     await page.getByLabel('Max cost (USD)').fill('1.25');
     await page.getByLabel(/approval mode/).uncheck();
+    await page.getByLabel(/checkpoint commit/).uncheck();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('[data-blueprint="guarded"]').waitFor();
     const saved = await ao.agents.get('guarded');
     assert.deepEqual(saved.limits, { max_cost_usd: 1.25, max_turns: 7 });
     assert.equal(saved.approval, undefined);
     assert.equal(saved.worktree, true);
+    assert.equal(saved.checkpoint, undefined, 'an unchecked checkpoint is removed');
     assert.deepEqual(saved.output_schema, schema);
     assert.equal(await page.locator('[data-blueprint="guarded"] .badge.asks').count(), 0);
   });

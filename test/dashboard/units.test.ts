@@ -12,6 +12,7 @@ import {
   tabTitle,
   wallTimeMs,
 } from '../../dashboard/src/attention.js';
+import { parsePatch, splitRows } from '../../dashboard/src/diff.js';
 import { nameProblem } from '../../dashboard/src/names.js';
 import { addEvent, addEvents, copyCommands, emptyTimeline, toolPreview } from '../../dashboard/src/timeline.js';
 import { formatUsd, formatUsdTicks } from '../../sdk/money.js';
@@ -262,5 +263,42 @@ describe('dashboard: questions and tool previews on the timeline', () => {
     assert.equal(toolPreview({ n: 1, text: 'hello' }), 'hello');
     assert.equal(toolPreview({ command: 'y'.repeat(300) }, 10), `${'y'.repeat(9)}…`);
     assert.equal(toolPreview(undefined), '');
+  });
+});
+
+describe('dashboard: a diff side by side', () => {
+  it("pairs each change's deleted lines with its added ones, context on both sides, the longer side's rest beside nothing", () => {
+    const [file] = parsePatch(
+      [
+        'diff --git a/x.ts b/x.ts',
+        '--- a/x.ts',
+        '+++ b/x.ts',
+        '@@ -1,5 +1,5 @@',
+        ' keep',
+        '-old one',
+        '-old two',
+        '+new one',
+        ' middle',
+        '+added',
+        ' end',
+        '-gone',
+        '',
+      ].join('\n'),
+    );
+    const rows = splitRows(file!.lines).map((row) =>
+      row.kind === 'pair'
+        ? `${row.left ? `${row.left.old}:${row.left.text}` : '-'} | ${row.right ? `${row.right.new}:${row.right.text}` : '-'}`
+        : row.text,
+    );
+    assert.deepEqual(rows, [
+      '@@ -1,5 +1,5 @@',
+      '1:keep | 1:keep',
+      '2:old one | 2:new one',
+      '3:old two | -',
+      '4:middle | 3:middle',
+      '- | 4:added',
+      '5:end | 5:end',
+      '6:gone | -',
+    ]);
   });
 });

@@ -10,7 +10,11 @@ import type { FuzzRequest } from './requests.js';
 import { send as sendAsTheFuzzDoes } from './sender.js';
 
 /** Writes `bytes` to the server's socket and reads everything it answers until it closes. */
-function rawSocket(baseUrl: string, bytes: string): Promise<{ status: number; head: string; json: any }> {
+function rawSocket(
+  baseUrl: string,
+  bytes: string,
+  skipInterim = false,
+): Promise<{ status: number; head: string; json: any }> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(url.port), url.hostname);
@@ -18,7 +22,8 @@ function rawSocket(baseUrl: string, bytes: string): Promise<{ status: number; he
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);
     socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
+      const all = Buffer.concat(chunks).toString('utf8');
+      const text = skipInterim ? all.replace(/^(HTTP\/1\.1 1\d\d [^\r]*\r\n\r\n)+/, '') : all;
       const [head = '', body = ''] = text.split('\r\n\r\n');
       let json: unknown;
       try {
@@ -106,6 +111,24 @@ describe('fuzz regressions', () => {
         assert.equal(answer.status, 400, answer.head);
         assert.deepEqual(answer.json.errors, [{ field: `header.${name}`, message: 'is given more than once' }]);
       });
+    }
+  });
+
+  it('a request whose client half-closes after sending its body is answered on both servers (was no answer at all)', async () => {
+    for (const [base, path] of [
+      [stack.registry.url, '/agents'],
+      [stack.runtimeUrl, '/sessions'],
+    ] as const) {
+      for (const expect of ['', 'Expect: 100-continue\r\n']) {
+        const host = new URL(base).host;
+        // Interim answers (`100 Continue`) first; then the answer.
+        const answer = await rawSocket(
+          base,
+          `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n${expect}Connection: close\r\n\r\n{}`,
+          true,
+        );
+        assert.equal(answer.status, 400, `${base}${path} ${expect}: ${answer.head}`);
+      }
     }
   });
 

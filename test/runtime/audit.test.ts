@@ -151,6 +151,89 @@ describe('audit: who did what', function () {
     assert.ok(!stored.includes(secretPrompt), 'a prompt is in the audit log');
   });
 
+  it('files blueprint writes in the registry under who made them, a person or an agent; ao-audit reads both logs as one', async () => {
+    const registry = (token: string, method: string, path: string, body?: unknown) =>
+      fetch(`${stack.registry.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const blueprint = uniqueName('bp');
+    const oscar = await tokenFor(uniqueName('oscar'), 'operator');
+    const oscarName = ((await (await as(oscar, '/whoami')).json()) as { name: string }).name;
+    const key = uniqueName('writer');
+    const writer = uniqueName('writer');
+    await ao.sessions.create({ name: writer, prompt: agents.holder(key) });
+    const { AGENT_ORCHESTRATOR_API_TOKEN: credential } = await agents.environmentOf(key);
+
+    assert.equal((await registry(stack.token!, 'POST', '/agents', { name: blueprint, description: 'd' })).status, 201);
+    const byOperator = await registry(oscar, 'PATCH', `/agents/${blueprint}`, { permission_mode: 'bypassPermissions' });
+    assert.equal(byOperator.status, 403);
+    const byAgent = await registry(credential!, 'PATCH', `/agents/${blueprint}`, {
+      permission_mode: 'bypassPermissions',
+    });
+    assert.equal(byAgent.status, 403);
+    assert.equal(((await byAgent.json()) as { type: string }).type, 'urn:aof:problem:out-of-scope');
+    assert.equal((await registry(stack.token!, 'PATCH', `/agents/${blueprint}`, { description: 'e' })).status, 200);
+    assert.equal((await registry(stack.token!, 'DELETE', `/agents/${blueprint}`)).status, 204);
+    // The operator's token is revoked: a runtime write, newer than every blueprint write.
+    const revoked = await bin('aof', ['token', 'revoke', oscarName]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+
+    // The registry's own log: people and agents alike, refusals too, about the blueprint.
+    const own = await registry(stack.token!, 'GET', '/audit');
+    assert.equal(own.status, 200);
+    const kept = ((await own.json()) as { entries: AuditEntry[] }).entries.filter((e) => e.target === blueprint);
+    assert.deepEqual(
+      kept.map((e) => [e.principal.kind, e.principal.name, e.operation, e.outcome, e.status]),
+      [
+        ['person', 'admin', 'deleteAgent', 'done', 204],
+        ['person', 'admin', 'updateAgent', 'done', 200],
+        ['agent', writer, 'updateAgent', 'refused', 403],
+        ['person', oscarName, 'updateAgent', 'refused', 403],
+        ['person', 'admin', 'createAgent', 'done', 201],
+      ],
+    );
+    // The log is for people: an agent is refused it.
+    const agentReads = await registry(credential!, 'GET', '/audit');
+    assert.equal(agentReads.status, 403);
+    assert.equal(((await agentReads.json()) as { operation: string }).operation, 'listAudit');
+
+    // One log: the runtime's and the registry's entries merged by time.
+    const listed = await bin('ao-audit', ['--since', '10m', '--limit', '0', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const ours = (listed.json().entries as AuditEntry[]).filter(
+      (e) => e.target === blueprint || e.target === oscarName || e.session === writer,
+    );
+    assert.deepEqual(
+      ours.map((e) => [e.principal.name, e.operation]),
+      [
+        ['admin', 'revokeToken'],
+        ['admin', 'deleteAgent'],
+        ['admin', 'updateAgent'],
+        [writer, 'updateAgent'],
+        [oscarName, 'updateAgent'],
+        ['admin', 'createAgent'],
+        ['admin', 'createSession'],
+        ['admin', 'createToken'],
+      ],
+    );
+    const text = await bin('ao-audit', ['--operation', 'updateAgent', '--refused']);
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.trim().split('\n');
+    assert.match(
+      lines[0]!,
+      new RegExp(
+        `agent of session '${writer}' \\(run 1\\) {2}change blueprints: blueprint ${blueprint} {2}REFUSED \\(403\\)$`,
+      ),
+    );
+    assert.match(
+      lines[1]!,
+      new RegExp(`${oscarName} \\(operator\\) {2}change blueprints: blueprint ${blueprint} {2}REFUSED \\(403\\)$`),
+    );
+    await writeFile(agents.releaseFile(key), '');
+  });
+
   it("an agent's list pages are full and its cursor right; it may not read the audit log; what it does is filed under it", async () => {
     // Many sessions outside the agent's tree, newer than its children: a page filtered after paging comes back short.
     const key = uniqueName('lead');

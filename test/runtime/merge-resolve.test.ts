@@ -3,31 +3,13 @@
 // into its branch and resolves the conflict in its worktree, and when that run ends the runtime
 // merges again, into a branch nobody has checked out; the person's checkout is not touched.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Orchestrator } from '../../sdk/index.js';
 import { runBin } from '../bin/run-bin.js';
-import type { FakeRequest, Reply } from '../support/fake-model.js';
-import { git, writingModel } from '../support/git.js';
+import { commitOn, git, initRepo, resolvingModel } from '../support/git.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
-
-/** WRITE as in git.ts; a conflict sent back: merge the target in and keep both sides. */
-function model(req: FakeRequest): Reply {
-  const target = /could not be merged into '([^']+)'/.exec(req.lastUserText)?.[1];
-  if (target && !req.toolResults.length) {
-    const command = [
-      `git merge ${target} >/dev/null 2>&1`,
-      "printf 'agent and person\\n' > clash.txt",
-      'git add clash.txt',
-      'git -c user.name=a -c user.email=a@a commit --quiet -m "Merge the target, both sides kept"',
-      'echo resolved',
-    ].join('; ');
-    return { toolUse: { name: 'Bash', input: { command } } };
-  }
-  if (req.toolResults.some((r) => r.text.includes('resolved'))) return { text: 'Resolved clash.txt: kept both.' };
-  return writingModel(req);
-}
 
 describe('runtime: a merge conflict sent back to the session (resolve)', function () {
   this.timeout(90_000);
@@ -37,14 +19,10 @@ describe('runtime: a merge conflict sent back to the session (resolve)', functio
 
   before(async () => {
     stack = await TestStack.start({ agent: 'fake' });
-    stack.fake.respond(model);
+    // A conflict sent back: the agent merges the target in and keeps both sides.
+    stack.fake.respond(resolvingModel(() => 'agent and person'));
     ao = stack.client();
-    repo = join(stack.root, 'repo');
-    mkdirSync(repo);
-    git(repo, 'init', '--quiet', '--initial-branch=main');
-    writeFileSync(join(repo, 'readme.txt'), 'start\n');
-    git(repo, 'add', '.');
-    git(repo, 'commit', '--quiet', '-m', 'start');
+    repo = initRepo(join(stack.root, 'repo'));
     await ao.sessions.create({
       name: 'clasher',
       prompt: 'WRITE clash.txt agent',
@@ -53,11 +31,8 @@ describe('runtime: a merge conflict sent back to the session (resolve)', functio
     });
     assert.equal((await ao.sessions.waitForResult('clasher', { timeoutMs: 60_000 })).state, 'finished');
     // Meanwhile the person adds clash.txt on 'target'; and their checkout of main is dirty.
-    git(repo, 'checkout', '--quiet', '-b', 'target');
-    writeFileSync(join(repo, 'clash.txt'), 'person\n');
-    git(repo, 'add', 'clash.txt');
-    git(repo, 'commit', '--quiet', '-m', 'person adds clash.txt');
-    git(repo, 'checkout', '--quiet', 'main');
+    git(repo, 'branch', 'target');
+    commitOn(repo, 'target', 'clash.txt', 'person\n', 'person adds clash.txt');
     writeFileSync(join(repo, 'readme.txt'), 'work in progress\n');
   });
   after(async () => stack?.close());
@@ -88,11 +63,7 @@ describe('runtime: a merge conflict sent back to the session (resolve)', functio
 
   it('without resolve a conflict is still a 409 that changes nothing', async () => {
     git(repo, 'branch', 'other', 'target~1');
-    git(repo, 'checkout', '--quiet', 'other');
-    writeFileSync(join(repo, 'clash.txt'), 'someone else\n');
-    git(repo, 'add', 'clash.txt');
-    git(repo, 'commit', '--quiet', '-m', 'someone else adds clash.txt');
-    git(repo, 'checkout', '--quiet', 'main');
+    commitOn(repo, 'other', 'clash.txt', 'someone else\n', 'someone else adds clash.txt');
     const other = git(repo, 'rev-parse', 'other');
     const r = await runBin('ao-merge', ['clasher', '--into', 'other'], { env: stack.clientEnv });
     assert.equal(r.code, 1);

@@ -3,36 +3,11 @@
 // on the target branch, conflicts and a branch checked out somewhere are refused with nothing
 // changed, and the person's dirty checkout (files, index, stash, HEAD) stays byte-identical.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { ConflictError, InvalidRequestError, type Orchestrator } from '../../sdk/index.js';
-import { git, writingModel } from '../support/git.js';
+import { checkoutSnapshot as snapshot, commitOn, dirtyCheckout, git, initRepo, writingModel } from '../support/git.js';
+import { runBin } from '../bin/run-bin.js';
 import { TestStack } from '../support/stack.js';
-
-/** Every file of the checkout outside .git (bytes and mtime), and what git keeps of the person's: index, HEAD, stash. */
-function snapshot(repo: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (entry.name !== '.git') walk(path);
-      } else out[relative(repo, path)] = `${readFileSync(path, 'base64')} ${statSync(path).mtimeMs}`;
-    }
-  };
-  walk(repo);
-  for (const file of ['index', 'HEAD', 'refs/stash', 'logs/refs/stash', 'ORIG_HEAD', 'MERGE_HEAD']) {
-    const path = join(repo, '.git', file);
-    out[`.git/${file}`] = (() => {
-      try {
-        return `${readFileSync(path, 'base64')} ${statSync(path).mtimeMs}`;
-      } catch {
-        return 'absent';
-      }
-    })();
-  }
-  return out;
-}
 
 describe('runtime: merging a session without touching the checkout', function () {
   this.timeout(120_000);
@@ -45,32 +20,18 @@ describe('runtime: merging a session without touching the checkout', function ()
     stack = await TestStack.start({ agent: 'fake', executorOptions: { maxConcurrent: 3 } });
     stack.fake.respond(writingModel);
     ao = stack.client();
-    repo = join(stack.root, 'repo');
-    mkdirSync(repo);
-    git(repo, 'init', '--quiet', '--initial-branch=main');
-    writeFileSync(join(repo, 'shared.txt'), 'base\n');
-    writeFileSync(join(repo, 'tracked.txt'), 'tracked\n');
-    git(repo, 'add', '.');
-    git(repo, 'commit', '--quiet', '-m', 'start');
-    for (const branch of ['release', 'squashed', 'rebased', 'moved', 'ahead']) git(repo, 'branch', branch);
+    repo = initRepo(join(stack.root, 'repo'), { 'shared.txt': 'base\n', 'tracked.txt': 'tracked\n' }, [
+      'release',
+      'squashed',
+      'rebased',
+      'moved',
+      'ahead',
+    ]);
     // 'moved' gains a commit of its own that adds clash.txt (a conflict for an agent that adds it too).
-    git(repo, 'checkout', '--quiet', 'moved');
-    writeFileSync(join(repo, 'clash.txt'), "the person's version\n");
-    git(repo, 'add', 'clash.txt');
-    git(repo, 'commit', '--quiet', '-m', 'person adds clash.txt');
+    commitOn(repo, 'moved', 'clash.txt', "the person's version\n", 'person adds clash.txt');
     // 'ahead' gains a commit that conflicts with nobody.
-    git(repo, 'checkout', '--quiet', 'ahead');
-    writeFileSync(join(repo, 'other.txt'), 'elsewhere\n');
-    git(repo, 'add', 'other.txt');
-    git(repo, 'commit', '--quiet', '-m', 'person adds other.txt');
-    git(repo, 'checkout', '--quiet', 'main');
-    // The person's checkout: a stash, a staged change, an unstaged change and an untracked file.
-    writeFileSync(join(repo, 'tracked.txt'), 'stashed work\n');
-    git(repo, 'stash', '--quiet');
-    writeFileSync(join(repo, 'staged.txt'), 'staged\n');
-    git(repo, 'add', 'staged.txt');
-    writeFileSync(join(repo, 'tracked.txt'), 'unstaged work in progress\n');
-    writeFileSync(join(repo, 'untracked.txt'), 'mine\n');
+    commitOn(repo, 'ahead', 'other.txt', 'elsewhere\n', 'person adds other.txt');
+    dirtyCheckout(repo, 'tracked.txt');
     before_ = snapshot(repo);
 
     await Promise.all([
@@ -182,5 +143,58 @@ describe('runtime: merging a session without touching the checkout', function ()
 
     assert.deepEqual(snapshot(repo), before_);
     assert.equal(git(repo, 'worktree', 'list').split('\n').length, 4, 'no scratch worktree left behind');
+  });
+
+  it('refuses a branch checked out in another working tree, and a merge queue a bad target before any child: problem+json that says what to do', async () => {
+    // The person's second working tree, and another session's worktree, each have a branch checked out.
+    git(repo, 'branch', 'elsewhere');
+    const second = join(stack.root, 'second-checkout');
+    git(repo, 'worktree', 'add', '--quiet', second, 'elsewhere');
+    const elsewhere = git(repo, 'rev-parse', 'elsewhere');
+    const response = await fetch(`${stack.runtimeUrl}/sessions/clasher/merge`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(stack.token ? { authorization: `Bearer ${stack.token}` } : {}),
+      },
+      body: JSON.stringify({ into: 'elsewhere' }),
+    });
+    assert.equal(response.status, 409);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const problem = (await response.json()) as { type: string; detail: string };
+    assert.equal(problem.type, 'urn:aof:problem:branch-checked-out');
+    assert.equal(
+      problem.detail,
+      `Branch 'elsewhere' is checked out in '${second}'; merging into it there would leave that working tree behind its branch. Merge into a branch that is not checked out (and bring it in there yourself), or run \`git merge aof/clasher\` in that checkout`,
+    );
+    const own = await ao.sessions.merge('clasher', { into: 'aof/idle' }).catch((e: unknown) => e);
+    assert.ok(own instanceof ConflictError && own.code === 'branch-checked-out', String(own));
+    assert.match(own.message, /^Branch 'aof\/idle' is checked out in '.+'/);
+
+    await ao.sessions.create({ name: 'boss', prompt: 'hello', project_dir: repo });
+    await ao.sessions.create({
+      name: 'kid',
+      prompt: 'WRITE kid.txt kid',
+      project_dir: repo,
+      worktree: true,
+      parent: 'boss',
+    });
+    for (const name of ['boss', 'kid'])
+      assert.equal((await ao.sessions.waitForResult(name, { timeoutMs: 30_000 })).state, 'finished');
+    const queued = await ao.sessions.mergeChildren('boss', { into: 'elsewhere' }).catch((e: unknown) => e);
+    assert.ok(queued instanceof ConflictError && queued.code === 'branch-checked-out', String(queued));
+    const unknown = await ao.sessions.mergeChildren('boss', { into: 'nope' }).catch((e: unknown) => e);
+    assert.ok(unknown instanceof InvalidRequestError && unknown.code === 'branch-not-found', String(unknown));
+    const cli = await runBin('ao-merge', ['boss', '--children', '--into', 'nope'], { env: stack.clientEnv });
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /--into: no branch 'nope' in '.+'; name an existing local branch/);
+    assert.equal(git(repo, 'rev-parse', 'elsewhere'), elsewhere, 'nothing merged');
+    assert.equal(
+      git((await ao.sessions.get('kid')).worktree!.path, 'status', '--porcelain'),
+      '?? kid.txt',
+      'nothing committed',
+    );
+    assert.deepEqual(snapshot(repo), before_);
+    git(repo, 'worktree', 'remove', second);
   });
 });

@@ -145,6 +145,21 @@ describe('runtime: pull requests for a session (bare remote, fake GitHub)', func
     assert.match(cli.stderr, /--remote: the repository at '.*' has no git remote 'upstream'/);
 
     const sent = github.received.length;
+    const pushed = git(remote, 'for-each-ref', '--format=%(refname) %(objectname)');
+    const noBase = await ao.sessions.pullRequest('feature', { base: 'nope' }).catch((e: unknown) => e);
+    assert.ok(noBase instanceof InvalidRequestError && noBase.code === 'branch-not-found', String(noBase));
+    assert.deepEqual(
+      noBase.errors.map((e) => e.field),
+      ['body.base'],
+    );
+    assert.match(
+      noBase.message,
+      /remote 'origin' has no branch 'nope' .*; name a branch it has \(git ls-remote --heads origin\)/,
+    );
+    const noBaseCli = await runBin('ao-pr', ['feature', '--base', 'nope'], { env: stack.clientEnv });
+    assert.equal(noBaseCli.code, 1);
+    assert.match(noBaseCli.stderr, /--base: remote 'origin' has no branch 'nope'/);
+    assert.equal(git(remote, 'for-each-ref', '--format=%(refname) %(objectname)'), pushed, 'nothing was pushed');
     const refused = await ao.sessions.pullRequest('feature', { remote: 'locked' }).catch((e: unknown) => e);
     assert.ok(refused instanceof ConflictError && refused.code === 'push-refused', String(refused));
     assert.match(

@@ -85,6 +85,36 @@ for (const variant of [
       assert.equal(registry.status, 401);
     });
 
+    it('a viewer cannot write and a revoked token is refused, on either server', async () => {
+      const as = (token: string, url: string, init: RequestInit = {}) =>
+        fetch(url, {
+          ...init,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        });
+      const { token, name } = await ao.tokens.create(uniqueName('viewer'), 'viewer');
+      const session = uniqueName('by-viewer');
+      const start = await as(token, `${stack.runtimeUrl}/sessions`, {
+        method: 'POST',
+        body: JSON.stringify({ name: session, prompt: 'x' }),
+      });
+      assert.equal(start.status, 403);
+      const blueprint = await as(token, `${stack.registry.url}/agents`, {
+        method: 'POST',
+        body: JSON.stringify({ name: session, description: 'x' }),
+      });
+      assert.equal(blueprint.status, 403);
+      assert.equal((await ao.sessions.list({ prefix: session })).sessions.length, 0);
+      assert.equal(
+        (await ao.agents.list()).some((a) => a.name === session),
+        false,
+      );
+      assert.equal((await as(token, `${stack.runtimeUrl}/sessions`)).status, 200);
+
+      await ao.tokens.revoke(name);
+      assert.equal((await as(token, `${stack.runtimeUrl}/sessions`)).status, 401);
+      assert.equal((await as(token, `${stack.registry.url}/agents`)).status, 401);
+    });
+
     it("an agent in bypass mode, with only its own environment and curl, cannot delete another's session, answer another's question or change a blueprint", async () => {
       const victim = uniqueName('victim');
       await ao.sessions.create({ name: victim, prompt: agents.prompt('victim', []) });

@@ -2,7 +2,7 @@
 // dir) and PostgreSQL (a fresh database, its migrations applied).
 import assert from 'node:assert/strict';
 import type { RuntimeStore } from '../../servers/runtime/store/interfaces.js';
-import type { AuditEntry } from '../../servers/runtime/store/audit-store.js';
+import type { AuditEntry } from '../../servers/common/audit/audit-store.js';
 import { openRuntimeStore } from '../../servers/runtime/store/select-store.js';
 import { STORE_BACKENDS } from '../support/postgres.js';
 import { removeDir, tempDir } from '../support/servers.js';

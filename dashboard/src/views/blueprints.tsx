@@ -206,6 +206,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     approval_on_timeout: agent?.approval?.on_timeout ?? '',
     approval_message: agent?.approval?.timeout_message ?? '',
     worktree: agent?.worktree ?? false,
+    checkpoint: agent?.checkpoint ?? false,
     output_schema: agent?.output_schema ? JSON.stringify(agent.output_schema, null, 2) : '',
     max_cost_usd: String(agent?.limits?.max_cost_usd ?? ''),
     max_tokens: String(agent?.limits?.max_tokens ?? ''),
@@ -220,10 +221,11 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     const value = e.currentTarget.value;
     setForm((f) => ({ ...f, [key]: value }));
   };
-  const check = (key: 'approval' | 'worktree' | 'inherit') => (e: { currentTarget: { checked: boolean } }) => {
-    const checked = e.currentTarget.checked;
-    setForm((f) => ({ ...f, [key]: checked }));
-  };
+  const check =
+    (key: 'approval' | 'worktree' | 'checkpoint' | 'inherit') => (e: { currentTarget: { checked: boolean } }) => {
+      const checked = e.currentTarget.checked;
+      setForm((f) => ({ ...f, [key]: checked }));
+    };
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -274,6 +276,7 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
       disallowed_tools: form.disallowed_tools.trim() ? toolList(form.disallowed_tools) : undefined,
       approval,
       worktree: form.worktree || undefined,
+      checkpoint: form.checkpoint || undefined,
       output_schema: outputSchema,
       limits: Object.keys(limits).length ? limits : undefined,
       warm: number(form.warm) || undefined,
@@ -514,6 +517,10 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
         <label class="check">
           <input id="bp-worktree" type="checkbox" checked={form.worktree} onChange={check('worktree')} /> Each session
           works in its own git worktree, on the branch <code>aof/&lt;session&gt;</code>
+        </label>
+        <label class="check">
+          <input id="bp-checkpoint" type="checkbox" checked={form.checkpoint} onChange={check('checkpoint')} /> Each run
+          of a worktree session ends in a checkpoint commit on its branch (one revertible commit per run)
         </label>
         <Field
           id="bp-output_schema"

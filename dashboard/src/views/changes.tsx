@@ -1,9 +1,23 @@
 import { Fragment } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { ChangedFile, Changes, PullRequest, ReviewComment } from '../../../sdk/types.js';
+import type { ChangedFile, Changes, CheckpointList, PullRequest, ReviewComment } from '../../../sdk/types.js';
 import { describe } from '../api.js';
 import { useAccess, useClient } from '../client-context.js';
-import { type DiffLine, type FileDiff, highlightLine, languageOf, parsePatch } from '../diff.js';
+import { type DiffLine, type FileDiff, parsePatch, splitRows } from '../diff.js';
+import { highlightLine, languageOf } from '../highlight.js';
+
+/** How diffs are drawn: one column of old and new lines, or the old file beside the new one. */
+type DiffView = 'unified' | 'split';
+const VIEW_KEY = 'aof.diffView';
+
+/** The reader's last choice of view, kept in this browser. */
+function savedView(): DiffView {
+  try {
+    return localStorage.getItem(VIEW_KEY) === 'split' ? 'split' : 'unified';
+  } catch {
+    return 'unified';
+  }
+}
 
 const LETTER: Record<ChangedFile['status'], string> = {
   added: 'A',
@@ -43,6 +57,16 @@ export function ChangesTab({
   const [pr, setPr] = useState<PullRequest>();
   const [prError, setPrError] = useState<string>();
   const [opening, setOpening] = useState(false);
+  const [checkpoints, setCheckpoints] = useState<CheckpointList>();
+  const [view, setView] = useState<DiffView>(savedView);
+  const choose = (next: DiffView) => {
+    setView(next);
+    try {
+      localStorage.setItem(VIEW_KEY, next);
+    } catch {
+      // A browser that keeps nothing still switches.
+    }
+  };
 
   /** Pushes the branch and opens a pull request on GitHub (the runtime's remote and token). */
   const openPr = async () => {
@@ -78,7 +102,12 @@ export function ChangesTab({
 
   const load = useCallback(async () => {
     try {
-      setChanges(await client.sessions.diff(name).catch(guard));
+      const [diff, list] = await Promise.all([
+        client.sessions.diff(name).catch(guard),
+        client.sessions.checkpoints(name).catch(() => undefined),
+      ]);
+      setChanges(diff);
+      setCheckpoints(list);
       setWhole({});
       setError(undefined);
     } catch (caught) {
@@ -130,6 +159,14 @@ export function ChangesTab({
           </span>
         </p>
         <div class="buttons">
+          <fieldset class="segmented" aria-label="Diff view">
+            <button type="button" aria-pressed={view === 'unified'} onClick={() => choose('unified')}>
+              Unified
+            </button>
+            <button type="button" aria-pressed={view === 'split'} onClick={() => choose('split')}>
+              Side by side
+            </button>
+          </fieldset>
           <button type="button" onClick={() => void load()}>
             Refresh
           </button>
@@ -185,6 +222,7 @@ export function ChangesTab({
           )}
         </div>
       )}
+      {checkpoints?.enabled && <Checkpoints list={checkpoints} />}
       {!changes.files.length && <p class="muted">No changes yet.</p>}
       {changes.files_total > changes.files.length && (
         <p class="muted">
@@ -218,6 +256,7 @@ export function ChangesTab({
             <FileView
               key={file.path}
               file={file}
+              view={view}
               diff={whole[file.path] ?? byPath.get(file.path)}
               isWhole={whole[file.path] !== undefined}
               onWhole={() => void loadWhole(file.path)}
@@ -238,8 +277,38 @@ function jump(event: Event, path: string) {
   document.getElementById(`diff-${path}`)?.scrollIntoView({ block: 'start' });
 }
 
+/** The checkpoint commits of a session with `checkpoint`: one per run that changed something. */
+function Checkpoints({ list }: { list: CheckpointList }) {
+  return (
+    <details class="checkpoints card" open aria-label="Checkpoints">
+      <summary>
+        <strong>
+          {list.checkpoints.length} checkpoint{list.checkpoints.length === 1 ? '' : 's'}
+        </strong>{' '}
+        <span class="muted">one commit per run on {list.branch}; revert one to undo that run</span>
+      </summary>
+      {list.checkpoints.length ? (
+        <ul data-testid="checkpoints">
+          {list.checkpoints.map((c) => (
+            <li key={c.commit}>
+              Run {c.run} <code title={c.commit}>{c.commit.slice(0, 12)}</code> <span class="plus">+{c.additions}</span>{' '}
+              <span class="minus">−{c.deletions}</span>{' '}
+              <span class="muted small">
+                {c.files.map((f) => f.path).join(', ')} · {new Date(c.at).toLocaleString()}
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p class="muted">None yet: a run that changes something ends with one.</p>
+      )}
+    </details>
+  );
+}
+
 function FileView({
   file,
+  view,
   diff,
   isWhole,
   onWhole,
@@ -248,6 +317,7 @@ function FileView({
   onRemove,
 }: {
   file: ChangedFile;
+  view: DiffView;
   diff: FileDiff | undefined;
   isWhole: boolean;
   onWhole: () => void;
@@ -265,6 +335,50 @@ function FileView({
     setText('');
   };
   const shortened = !isWhole && (file.in_patch === 'cut' || file.in_patch === 'omitted');
+  const commentable = file.status !== 'deleted' && onDraft !== undefined;
+  /** The drafts on new line `n`, and the box for a new one there: rows under it, `span` columns wide. */
+  const notes = (n: number, i: number, span: number) => (
+    <>
+      {drafts
+        .filter((c) => c.line === n)
+        .map((c) => (
+          <tr class="comment" key={`c${i}-${c.text}`}>
+            <td class="ln" colSpan={span === 1 ? 2 : 1} />
+            <td colSpan={span}>
+              <p class="comment-text">{c.text}</p>
+              <button type="button" class="link" onClick={() => onRemove(c)}>
+                Remove
+              </button>
+            </td>
+          </tr>
+        ))}
+      {editing === n && (
+        <tr class="comment editing" key={`e${i}`}>
+          <td class="ln" colSpan={span === 1 ? 2 : 1} />
+          <td colSpan={span}>
+            <label class="sr-only" for={`comment-${file.path}-${n}`}>
+              Your comment on line {n} of {file.path}
+            </label>
+            <textarea
+              id={`comment-${file.path}-${n}`}
+              rows={2}
+              value={text}
+              onInput={(e) => setText(e.currentTarget.value)}
+              placeholder="What should change here?"
+            />
+            <div class="buttons">
+              <button type="button" class="primary" onClick={save} disabled={!text.trim()}>
+                Add comment
+              </button>
+              <button type="button" onClick={() => setEditing(undefined)}>
+                Cancel
+              </button>
+            </div>
+          </td>
+        </tr>
+      )}
+    </>
+  );
   return (
     <article class="file-diff card" id={`diff-${file.path}`} data-file={file.path}>
       <header>
@@ -276,7 +390,43 @@ function FileView({
         <p class="muted">A binary file: not shown.</p>
       ) : (
         diff &&
-        diff.lines.length > 0 && (
+        diff.lines.length > 0 &&
+        (view === 'split' ? (
+          <table class="diff split">
+            <colgroup>
+              <col class="ln-col" />
+              <col />
+              <col class="ln-col" />
+              <col />
+            </colgroup>
+            <tbody>
+              {splitRows(diff.lines).map((row, i) =>
+                row.kind !== 'pair' ? (
+                  <tr class={row.kind} key={i}>
+                    <td class="ln" />
+                    <td class="code" colSpan={3}>
+                      {row.text}
+                    </td>
+                  </tr>
+                ) : (
+                  <Fragment key={i}>
+                    <tr class="pair">
+                      <Half line={row.left} side="old" language={language} />
+                      <Half
+                        line={row.right}
+                        side="new"
+                        language={language}
+                        path={file.path}
+                        onComment={commentable ? (n) => setEditing(n) : undefined}
+                      />
+                    </tr>
+                    {row.right?.new !== undefined && notes(row.right.new, i, 3)}
+                  </Fragment>
+                ),
+              )}
+            </tbody>
+          </table>
+        ) : (
           <table class="diff">
             <tbody>
               {diff.lines.map((line, i) => (
@@ -285,53 +435,14 @@ function FileView({
                     line={line}
                     language={language}
                     path={file.path}
-                    onComment={file.status === 'deleted' || !onDraft ? undefined : (n) => setEditing(n)}
+                    onComment={commentable ? (n) => setEditing(n) : undefined}
                   />
-                  {line.new !== undefined &&
-                    line.kind !== 'del' &&
-                    drafts
-                      .filter((c) => c.line === line.new)
-                      .map((c) => (
-                        <tr class="comment" key={`c${i}-${c.text}`}>
-                          <td class="ln" colSpan={2} />
-                          <td>
-                            <p class="comment-text">{c.text}</p>
-                            <button type="button" class="link" onClick={() => onRemove(c)}>
-                              Remove
-                            </button>
-                          </td>
-                        </tr>
-                      ))}
-                  {line.new !== undefined && line.kind !== 'del' && editing === line.new && (
-                    <tr class="comment editing" key={`e${i}`}>
-                      <td class="ln" colSpan={2} />
-                      <td>
-                        <label class="sr-only" for={`comment-${file.path}-${line.new}`}>
-                          Your comment on line {line.new} of {file.path}
-                        </label>
-                        <textarea
-                          id={`comment-${file.path}-${line.new}`}
-                          rows={2}
-                          value={text}
-                          onInput={(e) => setText(e.currentTarget.value)}
-                          placeholder="What should change here?"
-                        />
-                        <div class="buttons">
-                          <button type="button" class="primary" onClick={save} disabled={!text.trim()}>
-                            Add comment
-                          </button>
-                          <button type="button" onClick={() => setEditing(undefined)}>
-                            Cancel
-                          </button>
-                        </div>
-                      </td>
-                    </tr>
-                  )}
+                  {line.new !== undefined && line.kind !== 'del' && notes(line.new, i, 1)}
                 </Fragment>
               ))}
             </tbody>
           </table>
-        )
+        ))
       )}
       {!file.binary && diff && !diff.lines.length && (
         <p class="muted">{diff.headers.slice(1).join(' · ') || 'No change to its lines.'}</p>
@@ -391,5 +502,51 @@ function Line({
         <span dangerouslySetInnerHTML={{ __html: highlightLine(line.text, language) }} />
       </td>
     </tr>
+  );
+}
+
+/** One side of a side-by-side row: its line number and code, or an empty cell beside the other side's change. */
+function Half({
+  line,
+  side,
+  language,
+  path,
+  onComment,
+}: {
+  line: DiffLine | undefined;
+  side: 'old' | 'new';
+  language: string | undefined;
+  path?: string;
+  onComment?: ((line: number) => void) | undefined;
+}) {
+  if (!line)
+    return (
+      <>
+        <td class="ln empty" />
+        <td class="code empty" />
+      </>
+    );
+  const n = side === 'old' ? line.old : line.new;
+  const kind = line.kind === 'context' ? 'context' : line.kind;
+  return (
+    <>
+      <td class={`ln ${kind}`}>
+        {side === 'new' && n !== undefined && onComment ? (
+          <button
+            type="button"
+            class="line-comment"
+            aria-label={`Comment on line ${n} of ${path}`}
+            onClick={() => onComment(n)}
+          >
+            {n}
+          </button>
+        ) : (
+          (n ?? '')
+        )}
+      </td>
+      <td class={`code ${kind}`}>
+        <span dangerouslySetInnerHTML={{ __html: highlightLine(line.text, language) }} />
+      </td>
+    </>
   );
 }

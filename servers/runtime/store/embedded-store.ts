@@ -9,7 +9,7 @@ import { migrateSingleEventsFile } from './nedb-migration.js';
 import { NedbSessionStore } from './nedb-sessions.js';
 import { NedbWebhookStore } from './nedb-webhooks.js';
 import { NedbTokenStore } from './nedb-tokens.js';
-import { NedbAuditStore } from './nedb-audit.js';
+import { NedbAuditStore } from '../../common/audit/nedb-audit.js';
 
 export interface EmbeddedStoreOptions {
   /** Sessions whose event files stay open at once (default 64). */

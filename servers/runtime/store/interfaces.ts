@@ -2,7 +2,7 @@ import type { components } from '../../../sdk/generated/runtime.js';
 import type { Event, StoredRun, StoredSession } from '../session-store.js';
 import type { SessionFilter, StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';
-import type { AuditStore } from './audit-store.js';
+import type { AuditStore } from '../../common/audit/audit-store.js';
 import type { ClaimedRunRef, ClaimRequest } from './run-records.js';
 
 /**

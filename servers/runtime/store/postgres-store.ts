@@ -1,5 +1,5 @@
 import { PostgresTokenStore } from './postgres-tokens.js';
-import { PostgresAuditStore } from './postgres-audit.js';
+import { PostgresAuditStore } from '../../common/audit/postgres-audit.js';
 import type { Logger } from '../../common/logger.js';
 import { openDatabase, type Queries } from '../../common/postgres.js';
 import { KeyedLock } from '../keyed-lock.js';

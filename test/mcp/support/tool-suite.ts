@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { FakeRequest, Reply } from '../../support/fake-model.js';
+import { git, initRepo } from '../../support/git.js';
 import type { TestStack } from '../../support/stack.js';
 import { call } from './mcp-client.js';
 
@@ -42,6 +43,7 @@ export const TOOLS = [
   'list_approval_requests',
   'list_audit_log',
   'manage_schedules',
+  'merge_agent_children',
   'merge_agent_session',
   'open_pull_request',
   'resume_agent_session',
@@ -69,6 +71,20 @@ export function toolSuite(ctx: SuiteContext): void {
       ],
     );
     assert.match(listed.text, /admin: stop sessions \(session audited-\d+\)/);
+    // The registry's log too, as one with the runtime's: a blueprint's writes, newest first.
+    const blueprint = `audited-bp-${process.pid}`;
+    await ctx.stack.client().agents.create({ name: blueprint, description: 'd' });
+    await ctx.stack.client().agents.delete(blueprint);
+    const both = await tool('list_audit_log', { by: 'admin', limit: 2 });
+    assert.equal(both.isError, false, both.text);
+    assert.deepEqual(
+      both.structured.entries.map((e: { operation: string; target: string }) => [e.operation, e.target]),
+      [
+        ['deleteAgent', blueprint],
+        ['createAgent', blueprint],
+      ],
+    );
+    assert.equal(both.structured.more, true);
     // The suite's later tests count the sessions.
     await ctx.stack.client().sessions.delete(name);
   });
@@ -90,6 +106,7 @@ export function toolSuite(ctx: SuiteContext): void {
       'async',
       'blueprint',
       'callback',
+      'checkpoint',
       'max_cost_usd',
       'max_turns',
       'name',
@@ -269,13 +286,7 @@ export function toolSuite(ctx: SuiteContext): void {
   });
 
   it("get_agent_session_changes and merge_agent_session: a parent reviews a child's worktree and merges it; bad input says what to do", async () => {
-    const repo = join(ctx.stack.root, 'mcp-review-repo');
-    await mkdir(repo, { recursive: true });
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, stdio: 'pipe' });
-    git('init', '--quiet', '--initial-branch=main');
-    git('commit', '--quiet', '--allow-empty', '-m', 'start');
-    git('branch', 'integration');
+    const repo = initRepo(join(ctx.stack.root, 'mcp-review-repo'), {}, ['integration']);
     const started = await tool('start_agent_session', {
       name: 'child',
       prompt: 'hello',
@@ -309,10 +320,7 @@ export function toolSuite(ctx: SuiteContext): void {
     const merged = await tool('merge_agent_session', { name: 'child', into: 'integration', strategy: 'squash' });
     assert.equal(merged.isError, false, merged.text);
     assert.match(merged.text, /^Merged aof\/child into integration \(squash\): 1 commit, now at [0-9a-f]{12}$/);
-    assert.equal(
-      execFileSync('git', ['show', 'integration:feature.ts'], { cwd: repo, encoding: 'utf8' }),
-      'export const feature = true;\n',
-    );
+    assert.equal(git(repo, 'show', 'integration:feature.ts'), 'export const feature = true;');
     const review = await tool('review_agent_session', {
       name: 'child',
       comments: [{ file: 'feature.ts', line: 1, text: 'Export a function instead' }],
@@ -332,6 +340,64 @@ export function toolSuite(ctx: SuiteContext): void {
     assert.equal(checkedOut.isError, true);
     assert.match(checkedOut.text, /^Branch 'main' is checked out in '.+'/);
     await ctx.stack.client().sessions.delete('child', { discard: true }); // the later tests count the sessions
+  });
+
+  it("merge_agent_children lands a parent's children one after the other; get_agent_session_changes lists a child's checkpoints", async () => {
+    const repo = initRepo(join(ctx.stack.root, 'mcp-queue-repo'), undefined, ['landing']);
+    const ao = ctx.stack.client();
+    await ao.sessions.create({ name: 'lead', prompt: 'hello', project_dir: repo });
+    for (const name of ['kid-a', 'kid-b'])
+      await ao.sessions.create({
+        name,
+        prompt: 'hello',
+        project_dir: repo,
+        worktree: true,
+        checkpoint: true,
+        parent: 'lead',
+      });
+    for (const name of ['lead', 'kid-a', 'kid-b'])
+      assert.equal((await ao.sessions.waitForResult(name, { timeoutMs: 60_000 })).state, 'finished');
+    writeFileSync(join((await ao.sessions.get('kid-a')).worktree!.path, 'a.txt'), 'from a\n');
+    writeFileSync(join((await ao.sessions.get('kid-b')).worktree!.path, 'b.txt'), 'from b\n');
+    await ao.sessions.resume('kid-a', { prompt: 'hello' });
+    assert.equal((await ao.sessions.waitForResult('kid-a', { timeoutMs: 60_000 })).state, 'finished');
+
+    const changes = await tool('get_agent_session_changes', { name: 'kid-a' });
+    assert.equal(changes.isError, false, changes.text);
+    const [checkpoint] = (await ao.sessions.checkpoints('kid-a')).checkpoints;
+    assert.match(
+      changes.text,
+      new RegExp(
+        `\\n- added a\\.txt: \\+1 -0\\nCheckpoints \\(one commit per run; git revert one to undo that run\\):\\n- run 2 ${checkpoint!.commit.slice(0, 12)}: \\+1 -0 a\\.txt\\n`,
+      ),
+    );
+    assert.deepEqual(changes.structured.checkpoints, [
+      { run: 2, commit: checkpoint!.commit, additions: 1, deletions: 0, files: ['a.txt'] },
+    ]);
+
+    const queue = await tool('merge_agent_children', { name: 'lead', into: 'landing' });
+    assert.equal(queue.isError, false, queue.text);
+    assert.match(
+      queue.text,
+      /^Merge queue into landing: 2 of 2 landed now\n- kid-a: merged into landing \(now at [0-9a-f]{12}\)\n- kid-b: merged into landing \(now at [0-9a-f]{12}\)$/,
+    );
+    assert.deepEqual(
+      queue.structured.children.map((c: { name: string; outcome: string }) => [c.name, c.outcome]),
+      [
+        ['kid-a', 'merged'],
+        ['kid-b', 'merged'],
+      ],
+    );
+    assert.equal(git(repo, 'show', 'landing:a.txt'), 'from a');
+    assert.equal(git(repo, 'show', 'landing:b.txt'), 'from b');
+
+    const unknown = await tool('merge_agent_children', { name: 'lead', into: 'nope' });
+    assert.equal(unknown.isError, true);
+    assert.match(unknown.text, /no branch 'nope' in '.+'; name an existing local branch/);
+    const nobody = await tool('merge_agent_children', { into: 'landing' });
+    assert.equal(nobody.isError, true);
+    assert.match(nobody.text, /^Name the parent session \(name\)/);
+    for (const name of ['kid-a', 'kid-b', 'lead']) await ao.sessions.delete(name, { discard: true }); // the later tests count the sessions
   });
 
   it('async start, then get_agent_session_status (at once and with wait_seconds) and get_agent_session_result', async () => {

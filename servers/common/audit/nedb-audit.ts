@@ -1,18 +1,19 @@
 import type Datastore from 'nedb-promises';
-import { openCollection } from '../../common/data-dir.js';
+import { openCollection } from '../data-dir.js';
 import { type AuditEntry, type AuditFilter, type AuditPosition, type AuditStore, matchesAudit } from './audit-store.js';
 
 type AuditDocument = Omit<AuditEntry, 'id'> & { _id: string };
 
 /**
- * The audit log in one nedb file of the data dir (`audit.db`), keyed by the entry's id. A page is a
- * query on the indexed `at` (newest first), filtered as nedb reads it.
+ * An audit log in one nedb file of the data dir (the runtime's `audit.db`, the registry's
+ * `registry-audit.db`), keyed by the entry's id. A page is a query on the indexed `at` (newest
+ * first), filtered as nedb reads it.
  */
 export class NedbAuditStore implements AuditStore {
   private constructor(private readonly db: Datastore<AuditDocument>) {}
 
-  static async open(dataDir: string): Promise<NedbAuditStore> {
-    return new NedbAuditStore(await openCollection<AuditDocument>(dataDir, 'audit.db', [{ fieldName: 'at' }]));
+  static async open(dataDir: string, file = 'audit.db'): Promise<NedbAuditStore> {
+    return new NedbAuditStore(await openCollection<AuditDocument>(dataDir, file, [{ fieldName: 'at' }]));
   }
 
   async append(entry: AuditEntry): Promise<void> {

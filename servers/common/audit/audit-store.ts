@@ -22,7 +22,7 @@ export interface AuditPosition {
 }
 
 /**
- * The audit log (servers/runtime/audit.ts writes it): entries are added, read newest first by page,
+ * The audit log (servers/common/audit/audit-log.ts writes it): entries are added, read newest first by page,
  * and pruned by age; never changed. Every backend orders by `at` then `id`, both descending.
  */
 export interface AuditStore {

@@ -1,13 +1,20 @@
-import type { Queries } from '../../common/postgres.js';
+import type { Queries } from '../postgres.js';
 import type { AuditEntry, AuditFilter, AuditPosition, AuditStore } from './audit-store.js';
 
-/** The audit log in `aof_audit` (see postgres-access-schema.ts), written and read by every runtime process on the database. */
+/**
+ * An audit log in one table of the columns of `aof_audit` (the runtime's, servers/runtime/store/postgres-access-schema.ts;
+ * the registry's `aof_registry_audit`), written and read by every process of that server on the database.
+ */
 export class PostgresAuditStore implements AuditStore {
-  constructor(private readonly db: Queries) {}
+  constructor(
+    private readonly db: Queries,
+    /** A constant of ours, never input: it is written into the SQL. */
+    private readonly table: 'aof_audit' | 'aof_registry_audit' = 'aof_audit',
+  ) {}
 
   async append(entry: AuditEntry): Promise<void> {
     await this.db.query(
-      `INSERT INTO aof_audit (id, at, principal_kind, principal_name, principal, operation, action, session, target, outcome, status)
+      `INSERT INTO ${this.table} (id, at, principal_kind, principal_name, principal, operation, action, session, target, outcome, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
       [
         entry.id,
@@ -40,7 +47,7 @@ export class PostgresAuditStore implements AuditStore {
       where.push(`(at < ${at} OR (at = ${at} AND id < ${param(after.id)}))`);
     }
     const { rows } = await this.db.query<AuditEntry>(
-      `SELECT id, at, principal, operation, action, session, target, outcome, status FROM aof_audit
+      `SELECT id, at, principal, operation, action, session, target, outcome, status FROM ${this.table}
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ${param(limit)}`,
       values,
     );
@@ -48,6 +55,6 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async prune(before: string): Promise<number> {
-    return (await this.db.query('DELETE FROM aof_audit WHERE at < $1', [before])).rowCount ?? 0;
+    return (await this.db.query(`DELETE FROM ${this.table} WHERE at < $1`, [before])).rowCount ?? 0;
   }
 }
