@@ -1230,6 +1230,13 @@ export interface components {
                 usage?: components["schemas"]["ReportedUsage"];
                 turns: number;
             };
+            /**
+             * @description The credential the run's agent holds from now on, before its process gets the prompt: a warm
+             *     process's own (the runner minted it for the process before the run existed; the runtime ties
+             *     it to this run), or the run's own credential again (the warm process could not serve the run,
+             *     which starts cold). The runtime keeps only its hash, with the run. 422 when it is neither.
+             */
+            credential?: string;
         };
         /** @description Letters, digits, `_` and `-`, starting with a letter or digit; 1 to 60 characters. */
         Name: string;
@@ -2147,6 +2154,16 @@ export interface components {
              *     when this runtime runs no agents itself or keeps none warm.
              */
             warm_pool?: components["schemas"]["WarmPoolKey"][];
+            /**
+             * @description The warm Claude Code processes of runners (`aof runner`), as each said in its last heartbeat to
+             *     this runtime process, for the runners heard from within the last three leases. Absent when none
+             *     keeps any.
+             */
+            runner_warm_pools?: {
+                runner: components["schemas"]["Name"];
+                reported_at: components["schemas"]["Timestamp"];
+                keys: components["schemas"]["WarmPoolKey"][];
+            }[];
         };
         WarmPoolKey: {
             /** @description A hash of what is fixed at start */
@@ -3635,6 +3652,8 @@ export interface operations {
             content: {
                 "application/json": {
                     leases: components["schemas"]["LeaseRef"][];
+                    /** @description The runner's warm Claude Code processes per key, as `GET /runtime` shows them (`runner_warm_pools`) */
+                    warm_pool?: components["schemas"]["WarmPoolKey"][];
                 };
             };
         };

@@ -3110,6 +3110,14 @@ export const runtimeDocument: OpenApiDocument = {
                     "items": {
                       "$ref": "#/components/schemas/LeaseRef"
                     }
+                  },
+                  "warm_pool": {
+                    "type": "array",
+                    "maxItems": 1000,
+                    "description": "The runner's warm Claude Code processes per key, as `GET /runtime` shows them (`runner_warm_pools`)",
+                    "items": {
+                      "$ref": "#/components/schemas/WarmPoolKey"
+                    }
                   }
                 }
               }
@@ -4318,6 +4326,12 @@ export const runtimeDocument: OpenApiDocument = {
                 "minimum": 0
               }
             }
+          },
+          "credential": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1000,
+            "description": "The credential the run's agent holds from now on, before its process gets the prompt: a warm\nprocess's own (the runner minted it for the process before the run existed; the runtime ties\nit to this run), or the run's own credential again (the warm process could not serve the run,\nwhich starts cold). The runtime keeps only its hash, with the run. 422 when it is neither.\n"
           }
         }
       },
@@ -7369,6 +7383,33 @@ export const runtimeDocument: OpenApiDocument = {
             "items": {
               "$ref": "#/components/schemas/WarmPoolKey"
             }
+          },
+          "runner_warm_pools": {
+            "type": "array",
+            "description": "The warm Claude Code processes of runners (`aof runner`), as each said in its last heartbeat to\nthis runtime process, for the runners heard from within the last three leases. Absent when none\nkeeps any.\n",
+            "items": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "runner",
+                "reported_at",
+                "keys"
+              ],
+              "properties": {
+                "runner": {
+                  "$ref": "#/components/schemas/Name"
+                },
+                "reported_at": {
+                  "$ref": "#/components/schemas/Timestamp"
+                },
+                "keys": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/WarmPoolKey"
+                  }
+                }
+              }
+            }
           }
         }
       },
@@ -7386,10 +7427,12 @@ export const runtimeDocument: OpenApiDocument = {
         "properties": {
           "key": {
             "type": "string",
+            "maxLength": 64,
             "description": "A hash of what is fixed at start"
           },
           "label": {
             "type": "string",
+            "maxLength": 5000,
             "description": "What it is for: the blueprint, the project dir, the session a follow-up resumes"
           },
           "warm": {

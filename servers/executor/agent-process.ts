@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants, existsSync, readdirSync, readFileSync, type Stats } from 'node:fs';
-import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProjectDirProblem } from './failure-reasons.js';
@@ -80,7 +80,7 @@ export async function spawnAgent(
   child.on('error', () => undefined);
   const pid = child.pid!;
   try {
-    await writeFile(files.pid, `${pid} ${startMarker(pid)}\n`);
+    await writePidFile(files.pid, pid);
   } catch (error) {
     // Without its pid file a restarted runtime could not find the agent again: do not let it run.
     signalGroup(pid, 'SIGKILL');
@@ -105,6 +105,16 @@ export async function inspectProjectDir(dir: string): Promise<ProjectDirProblem 
     () => null,
     () => 'no-access' as const,
   );
+}
+
+/**
+ * Writes the pid file of a process (its pid and start time) whole: a temporary file renamed into
+ * place, so that whoever reads it (a restarted runtime, the reaper of warm processes) never finds it
+ * empty or cut off while the process runs.
+ */
+export async function writePidFile(path: string, pid: number): Promise<void> {
+  await writeFile(`${path}.tmp`, `${pid} ${startMarker(pid)}\n`);
+  await rename(`${path}.tmp`, path);
 }
 
 /** Re-adopts the run's process if it is still the one we started (same pid and start time). */

@@ -215,6 +215,7 @@ class LocalExecutor implements Executor {
         max: warm.max,
         idleTtlMs: warm.idleTtlSeconds * 1000,
         all: warm.all,
+        maxMemory: (warm.maxMemoryMb ?? 0) * 1024 * 1024,
         slotEnv: (slot) => ({ AGENT_ORCHESTRATOR_API_TOKEN: hooks.warm!.credential(slot) }),
       });
       this.warm = new WarmRuns(pool, hooks.warm.bind, options.logger);
@@ -343,10 +344,15 @@ class LocalExecutor implements Executor {
   /** Keeps the leases of the runs alive; ends the agents of runs to stop, and of runs no longer ours. */
   private async heartbeat(): Promise<void> {
     const entries = [...this.active.values()];
-    if (!entries.length || this.detaching) return;
+    // A runner's warm processes are told to the runtime even while it runs nothing.
+    const warmPool = this.port.reportsWarmPool ? this.warm?.pool.figures() : undefined;
+    if ((!entries.length && !warmPool) || this.detaching) return;
     let statuses: string[];
     try {
-      statuses = await this.port.heartbeat(entries.map((e) => e.claim));
+      statuses = await this.port.heartbeat(
+        entries.map((e) => e.claim),
+        warmPool,
+      );
     } catch (error) {
       this.options.logger.warn(`heartbeat failed (retrying): ${(error as Error).message}`);
       return;

@@ -10,6 +10,7 @@ import type { RunSpec } from './run-spec.js';
 
 export type EventInput = components['schemas']['EventInput'];
 export type LeaseStatus = components['schemas']['LeaseStatus']['status'];
+export type WarmPoolKey = components['schemas']['WarmPoolKey'];
 
 /** A run this runner holds a lease on, with what it needs to run it. */
 export interface ClaimedRun {
@@ -51,8 +52,13 @@ export interface RunPort {
   startRetry(claim: ClaimedRun, prompt: string): Promise<void>;
   /** Whether a stop was asked for (or the run is no longer this runner's). */
   stopRequested(claim: ClaimedRun): Promise<boolean>;
-  /** Extends the leases; says of each claim whether it is held, to stop, or lost. */
-  heartbeat(claims: readonly ClaimedRun[]): Promise<LeaseStatus[]>;
+  /**
+   * Extends the leases; says of each claim whether it is held, to stop, or lost. `warmPool`: the
+   * executor's warm processes per key, for a port that tells the runtime (`reportsWarmPool`).
+   */
+  heartbeat(claims: readonly ClaimedRun[], warmPool?: WarmPoolKey[]): Promise<LeaseStatus[]>;
+  /** Whether heartbeats tell the runtime the warm pool (a runner's: the runtime cannot see it otherwise). */
+  readonly reportsWarmPool?: boolean;
 }
 
 export interface RecordOptions {

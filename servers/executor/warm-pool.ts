@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { launchKey, type KeyFigures, type LaunchParts, planPool, type SlotView, type Want } from './warm-rules.js';
+import { groupMemory } from './process-memory.js';
 import { reapWarmDir, WarmProcess, type WarmSpawn } from './warm-process.js';
 
 /** What to start: the parts the key is made of, and a name for people. */
@@ -22,6 +23,8 @@ export interface WarmPoolOptions {
   idleTtlMs: number;
   /** Keep one warm for every key a run used (AGENT_ORCHESTRATOR_WARM_ALL=1). */
   all?: boolean | undefined;
+  /** The idle ones' resident memory at most (bytes, over all keys); 0 or none: no cap beside `max`. */
+  maxMemory?: number | undefined;
   /** Processes starting at once, at most (default 1: starting one takes a core for a while, and runs come first). */
   maxStarting?: number | undefined;
   /** More environment for one warm process (its own credential): fixed when it starts. */
@@ -37,6 +40,8 @@ interface Slot {
   process?: WarmProcess | undefined;
   /** Ended (or to end once started): never handed out. */
   doomed: boolean;
+  /** Its resident memory (bytes), as last measured. */
+  memory?: number | undefined;
 }
 
 interface KeyState {
@@ -51,6 +56,10 @@ export class WarmPool {
   /** Demand by where it comes from (one per blueprint, session, ...): the latest replaces the earlier. */
   private readonly wants = new Map<string, Want>();
   private readonly keys = new Map<string, KeyState>();
+  /** Per key, what its last measured idle process held (bytes): what the next one will. */
+  private readonly expectedMemory = new Map<string, number>();
+  /** Processes being ended (no longer slots): closing waits for them. */
+  private readonly ending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly now: () => number;
@@ -63,7 +72,7 @@ export class WarmPool {
   async start(): Promise<void> {
     const reaped = await reapWarmDir(this.options.warmDir);
     if (reaped) this.options.logger.info(`ended ${reaped} warm Claude Code process(es) left by an earlier runtime`);
-    this.timer = setInterval(() => this.settle(), Math.max(250, Math.min(5000, this.options.idleTtlMs / 4)));
+    this.timer = setInterval(() => void this.measure(), Math.max(250, Math.min(5000, this.options.idleTtlMs / 4)));
     this.timer.unref();
   }
 
@@ -159,20 +168,24 @@ export class WarmPool {
       .filter((f) => f.warm || f.taken || f.hits || f.misses);
   }
 
-  /** Ends every idle warm process (the ones runs took go on) and stops keeping any. */
+  /**
+   * Ends every idle warm process (the ones runs took go on) and stops keeping any: the ones ready, the
+   * ones still starting (they notice at once and end), the ones being ended; then whatever the warm
+   * dir still names (nothing is starting any more, so nothing is written there meanwhile).
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
     const slots = [...this.slots.values()];
     this.slots.clear();
-    // The ones still starting too, at once (not once they have started).
-    await reapWarmDir(this.options.warmDir);
-    await Promise.all(
-      slots.map(async (slot) => {
+    await Promise.all([
+      ...slots.map(async (slot) => {
         slot.doomed = true;
         await (await slot.ready)?.end();
       }),
-    );
+      ...this.ending,
+    ]);
+    await reapWarmDir(this.options.warmDir);
   }
 
   /** Starts and ends processes as the rules say now. */
@@ -181,22 +194,62 @@ export class WarmPool {
     const now = this.now();
     for (const [source, want] of this.wants)
       if (want.until !== undefined && want.until <= now) this.wants.delete(source);
-    const views: SlotView[] = [...this.slots.values()].map(({ id, key, since, process }) => ({
+    const views: SlotView[] = [...this.slots.values()].map(({ id, key, since, process, memory }) => ({
       id,
       key,
       since,
       starting: !process,
+      memory,
     }));
     // The latest demand first: a blueprint just used, a follow-up just ended.
     const wants = [...this.wants.values()].reverse();
-    const plan = planPool(views, wants, now, { ...this.options, maxStarting: this.options.maxStarting ?? 1 });
+    const plan = planPool(views, wants, now, {
+      ...this.options,
+      maxStarting: this.options.maxStarting ?? 1,
+      expectedMemory: this.expectedMemory,
+    });
     for (const id of plan.end) {
       const slot = this.slots.get(id)!;
       this.slots.delete(id);
       slot.doomed = true;
-      void slot.ready.then((process) => process?.end());
+      if (slot.memory !== undefined && this.overMemory(views, id))
+        this.options.logger.info(
+          `ended an idle warm Claude Code process (${this.keys.get(slot.key)!.launch.label}, ${mb(slot.memory)} MB): the warm processes hold more than ${mb(this.options.maxMemory!)} MB`,
+        );
+      this.endSlot(slot);
     }
     for (const key of plan.start) this.startSlot(key, now);
+  }
+
+  /** Ends a slot's process once it has started (at once if it is still starting: it notices). */
+  private endSlot(slot: Slot): void {
+    const ended = slot.ready.then((process) => process?.end()).catch(() => undefined);
+    this.ending.add(ended);
+    void ended.finally(() => this.ending.delete(ended));
+  }
+
+  /** Whether the memory cap alone ends slot `id` (it is in no other rule's plan). */
+  private overMemory(views: SlotView[], id: string): boolean {
+    if (!this.options.maxMemory) return false;
+    const wants = [...this.wants.values()].reverse();
+    const limits = { ...this.options, maxStarting: this.options.maxStarting ?? 1 };
+    return !planPool(views, wants, this.now(), { ...limits, maxMemory: 0 }).end.includes(id);
+  }
+
+  /** Measures the idle processes' memory, then starts and ends processes as the rules say now. */
+  private async measure(): Promise<void> {
+    if (this.closed) return;
+    const ready = [...this.slots.values()].filter((slot) => slot.process?.idle);
+    if (this.options.maxMemory) {
+      const memory = await groupMemory(ready.map((slot) => slot.process!.pid));
+      for (const slot of ready) {
+        const bytes = memory.get(slot.process!.pid);
+        if (bytes === undefined) continue;
+        slot.memory = bytes;
+        this.expectedMemory.set(slot.key, bytes);
+      }
+    }
+    this.settle();
   }
 
   private startSlot(key: string, now: number): void {
@@ -220,7 +273,7 @@ export class WarmPool {
           return null;
         }
         slot.process = process;
-        this.settle();
+        await this.measure();
         // One that ends on its own (killed, crashed) leaves the pool, which starts another.
         void process.exited.then(() => {
           if (this.slots.get(id) === slot && process.idle === false && !slot.doomed) {
@@ -243,3 +296,5 @@ export class WarmPool {
     this.slots.set(id, slot);
   }
 }
+
+const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));

@@ -23,6 +23,7 @@ import {
   signalGroup,
   startMarker,
   stopGroup,
+  writePidFile,
 } from './agent-process.js';
 
 /** The files of one warm process, in `<dataDir>/warm/<id>/`. */
@@ -36,6 +37,11 @@ export interface WarmFiles {
   exitTo: string;
   /** Its exit code when it ends untaken. */
   exit: string;
+  /**
+   * What its Bash tool's commands source first (Claude Code's CLAUDE_ENV_FILE): the session's own
+   * variables (its name, its TRACEPARENT), written when a run takes it.
+   */
+  sessionEnv: string;
 }
 
 export function warmFiles(warmDir: string, id: string): WarmFiles {
@@ -48,6 +54,7 @@ export function warmFiles(warmDir: string, id: string): WarmFiles {
     mcpConfig: join(dir, 'mcp.json'),
     exitTo: join(dir, 'exit-to'),
     exit: join(dir, 'exit-code'),
+    sessionEnv: join(dir, 'session-env.sh'),
   };
 }
 
@@ -124,9 +131,13 @@ export class WarmProcess {
       `"$0" "$@" >>${shellQuote(files.stream)} 2>>${shellQuote(files.stderr)}; c=$?; ` +
       `t=$(cat ${exitTo} 2>/dev/null); [ -n "$t" ] || t=${shellQuote(files.exit)}; ` +
       `echo $c >"$t.tmp" && mv "$t.tmp" "$t"`;
+    if (abandoned()) {
+      await rm(files.dir, { recursive: true, force: true });
+      throw new WarmUnusable('no longer wanted');
+    }
     const child = spawn('/bin/sh', ['-c', script, spec.bin, ...args], {
       cwd: spec.cwd,
-      env: spec.env,
+      env: { ...spec.env, CLAUDE_ENV_FILE: files.sessionEnv },
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
     });
@@ -142,7 +153,7 @@ export class WarmProcess {
       exitFile = path;
     };
     try {
-      await writeFile(files.pid, `${warm.pid} ${startMarker(warm.pid)}\n`);
+      await writePidFile(files.pid, warm.pid);
       child.stdin!.write(
         `${JSON.stringify({ type: 'control_request', request_id: 'warm-init', request: { subtype: 'initialize' } })}\n`,
       );
@@ -174,16 +185,25 @@ export class WarmProcess {
    * agent. Throws WarmUnusable (and ends the process) when it ended, or opened another conversation:
    * the run then starts cold, its files as they were before.
    */
-  async take(files: RunFiles, prompt: string, initMs = 30_000): Promise<AgentProcess> {
+  async take(
+    files: RunFiles,
+    prompt: string,
+    /** The session's own variables, which its environment could not hold: its Bash tool's commands get them. */
+    sessionVars: Readonly<Record<string, string>> = {},
+    initMs = 30_000,
+  ): Promise<AgentProcess> {
     if (!this.idle) throw new WarmUnusable('the warm process is gone');
     this.taken = true;
     try {
+      await writeFile(this.files.sessionEnv, sessionEnvScript(sessionVars, this.spec.env.CLAUDE_ENV_FILE), {
+        mode: 0o600,
+      });
       await writeFile(this.files.exitTo, files.exit);
       this.retarget(files.exit);
       await truncate(this.files.stream, 0);
       await rename(this.files.stream, files.stream);
       await rename(this.files.stderr, files.stderr);
-      await writeFile(files.pid, `${this.pid} ${startMarker(this.pid)}\n`);
+      await writePidFile(files.pid, this.pid);
       if (this.ended) throw new WarmUnusable('the warm process ended');
       const message = {
         type: 'user',
@@ -234,6 +254,17 @@ export class WarmProcess {
 }
 
 /**
+ * The script a taken process's Bash tool sources before each command: the environment file the
+ * person gave Claude Code (CLAUDE_ENV_FILE), if any, then the session's own variables.
+ */
+export function sessionEnvScript(vars: Readonly<Record<string, string>>, theirs?: string | undefined): string {
+  const lines = theirs ? [`[ -r ${shellQuote(theirs)} ] && . ${shellQuote(theirs)}`] : [];
+  for (const [name, value] of Object.entries(vars))
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) lines.push(`export ${name}=${shellQuote(value)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
  * Ends the warm processes a runtime left behind (it died, or stopped without ending them) and removes
  * their files; leaves the ones a run took (their exit file is named), which the run's own files follow.
  * Answers how many it ended.
@@ -255,7 +286,8 @@ export async function reapWarmDir(warmDir: string): Promise<number> {
       for (let waited = 0; isAlive(Number(pid)) && waited < 5000; waited += 20) await sleep(20);
       ended++;
     }
-    await rm(files.dir, { recursive: true, force: true });
+    // A dir it cannot remove now is tried again at the next start.
+    await rm(files.dir, { recursive: true, force: true }).catch(() => undefined);
   }
   return ended;
 }

@@ -6,7 +6,8 @@
  * A process is warm for one key: everything fixed when Claude Code starts (the binary, the project
  * dir, the flags, the environment, the conversation it continues). Demand for a key says how many to
  * keep and until when; processes nobody wants any more, idle past their time to live, or over the
- * global cap are ended, oldest first.
+ * global cap are ended, oldest first. Over the cap on their memory (resident, as last measured), the
+ * oldest idle ones end, and none starts that would not fit.
  */
 import { createHash } from 'node:crypto';
 
@@ -18,6 +19,8 @@ export interface SlotView {
   since: number;
   /** Still starting (not yet initialised). */
   starting?: boolean | undefined;
+  /** Its resident memory (bytes, its whole process group), as last measured; unknown: not yet measured. */
+  memory?: number | undefined;
 }
 
 /** Demand for a key: keep `count` processes warm, until `until` (ms; none: for as long as it is wanted). */
@@ -34,6 +37,10 @@ export interface PoolLimits {
   idleTtlMs: number;
   /** Processes starting at once, at most (each start takes a core for a while; runs come first). */
   maxStarting: number;
+  /** The resident memory of the warm processes, at most (bytes, over all keys); 0 or none: no cap. */
+  maxMemory?: number | undefined;
+  /** Per key, what one of its processes was last measured to hold once started (bytes): what another would. */
+  expectedMemory?: ReadonlyMap<string, number> | undefined;
 }
 
 export interface PoolPlan {
@@ -76,6 +83,8 @@ export function planPool(
   }
   const end: string[] = [];
   const kept = new Map<string, number>();
+  /** Newest first. */
+  const keptSlots: SlotView[] = [];
   let starting = 0;
   for (const slot of [...slots].sort((a, b) => b.since - a.since)) {
     const have = kept.get(slot.key) ?? 0;
@@ -84,11 +93,31 @@ export function planPool(
       continue;
     }
     kept.set(slot.key, have + 1);
+    keptSlots.push(slot);
     if (slot.starting) starting++;
   }
+  const cap = limits.maxMemory ?? 0;
+  const expected = (key: string) => limits.expectedMemory?.get(key) ?? 0;
+  // One still starting holds what it will hold once started, as far as is known.
+  let memory = keptSlots.reduce(
+    (sum, slot) => sum + (slot.starting ? Math.max(slot.memory ?? 0, expected(slot.key)) : (slot.memory ?? 0)),
+    0,
+  );
+  if (cap > 0)
+    for (const slot of keptSlots.filter((s) => !s.starting).reverse()) {
+      if (memory <= cap) break;
+      end.push(slot.id);
+      memory -= slot.memory ?? 0;
+      kept.set(slot.key, kept.get(slot.key)! - 1);
+    }
   const start: string[] = [];
   for (const [key, given] of share)
-    for (let i = kept.get(key) ?? 0; i < given && starting < limits.maxStarting; i++, starting++) start.push(key);
+    for (let i = kept.get(key) ?? 0; i < given && starting < limits.maxStarting; i++, starting++) {
+      // None starts that would go over the cap (and be ended at once, again and again).
+      if (cap > 0 && memory + expected(key) > cap) break;
+      memory += expected(key);
+      start.push(key);
+    }
   return { start, end: end.sort() };
 }
 

@@ -100,7 +100,7 @@ export class WarmRuns {
     const credential = process.spec.env.AGENT_ORCHESTRATOR_API_TOKEN;
     try {
       if (credential) await this.bind(spec.session, spec.run, credential);
-      const agent = await process.take(files, prompt);
+      const agent = await process.take(files, prompt, spec.env.vars);
       spec.conversation.id = process.spec.sessionId;
       this.logger.info(`session '${spec.session}': run ${spec.run} started on a warm Claude Code process`, {
         session: spec.session,

@@ -43,7 +43,14 @@ const REPORT_EVENTS = 500;
 
 type RunReport = components['schemas']['RunReport'];
 
-export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly runtimeUrl: string } {
+export function httpRunPort(options: HttpRunPortOptions): RunPort & {
+  readonly runtimeUrl: string;
+  /**
+   * The agent of the claimed run of `session` holds `credential` from now on: a warm process's own
+   * (the runtime ties it to the run), or the run's own again.
+   */
+  useCredential(session: string, run: number, credential: string): Promise<void>;
+} {
   const clients = options.runtimes.map((url) => ({
     url,
     client: createApiClient<paths>('Agent Runtime', url, {
@@ -56,6 +63,8 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
   }));
   let current = 0;
   let leaseMs = 30_000;
+  /** The claims this runner holds, by session: a credential for a run is reported under its claim. */
+  const claims = new Map<string, ClaimedRun>();
   const claimsDir = join(options.dataDir, 'claims');
 
   /**
@@ -147,6 +156,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
       leaseMs = claim.lease_seconds * 1000;
       const claimed: ClaimedRun = { spec: claim.spec, attempt: claim.attempt, reported: 0 };
       await keep(claimed);
+      claims.set(claimed.spec.session, claimed);
       options.logger.info(`claimed run ${claim.run} of session '${claim.session}' (attempt ${claim.attempt})`);
       return claimed;
     },
@@ -175,6 +185,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
         }
         claim.reported = (await report(claim, { events: [] })).reported;
         held.push(claim);
+        claims.set(claim.spec.session, claim);
       }
       return held;
     },
@@ -202,7 +213,10 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
           sent += batch.length;
           claim.reported = answer.reported;
         } while (sent < events.length);
-        if (events.some((e) => e.type === 'session_stop')) await rm(claimFile(claim.spec.session), { force: true });
+        if (events.some((e) => e.type === 'session_stop')) {
+          await rm(claimFile(claim.spec.session), { force: true });
+          if (claims.get(claim.spec.session) === claim) claims.delete(claim.spec.session);
+        }
         return true;
       } catch (error) {
         claim.reported = base;
@@ -227,15 +241,24 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & { readonly r
         throw error;
       }
     },
-    async heartbeat(claims): Promise<LeaseStatus[]> {
+    reportsWarmPool: true,
+    async heartbeat(held, warmPool): Promise<LeaseStatus[]> {
       const answer = await call((client) =>
         client.POST('/runners/{runner}/heartbeat', {
           params: { path: { runner: options.runner } },
-          body: { leases: claims.map((c) => ({ session: c.spec.session, run: c.spec.run, attempt: c.attempt })) },
+          body: {
+            leases: held.map((c) => ({ session: c.spec.session, run: c.spec.run, attempt: c.attempt })),
+            ...(warmPool ? { warm_pool: warmPool } : {}),
+          },
         }),
       );
       leaseMs = answer.lease_seconds * 1000;
       return answer.leases.map((l) => l.status);
+    },
+    async useCredential(session, run, credential) {
+      const claim = claims.get(session);
+      if (claim?.spec.run !== run) throw new Error(`run ${run} of session '${session}' is not this runner's`);
+      await report(claim, { events: [], credential });
     },
   };
 }

@@ -5,6 +5,7 @@
  * data dir, it re-adopts them (while its leases last).
  */
 import { hostname } from 'node:os';
+import { mintWarmCredential } from '../common/agent-credential.js';
 import { lockDataDir } from '../common/data-dir.js';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { Logger } from '../common/logger.js';
@@ -89,6 +90,11 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
       },
       {
         started: async (spec) => () => progress.delete(spec.session),
+        // Its own warm processes: it mints their credentials, and the runtime ties one to the run that takes it.
+        warm: {
+          credential: (slot) => mintWarmCredential(slot),
+          bind: (session, run, credential) => port.useCredential(session, run, credential),
+        },
         progressed: (spec, parser) => {
           const usage = parser.billedUsage();
           progress.set(spec.session, { ...(usage ? { usage } : {}), turns: parser.turns });

@@ -164,6 +164,20 @@ export class RunLeases {
   }
 
   /** Records a runner's report on its run; answers what the runtime has of the attempt now. */
+  /**
+   * The agent of run `runNumber` of `name` holds another credential from now on (a warm process's, or
+   * its own again): its hash replaces the run's. Only from the runner holding the lease.
+   */
+  async useCredential(name: string, runNumber: number, runner: string, attempt: number, hash: string): Promise<void> {
+    const found = await this.sessions.update(name, (session) => {
+      const run = session.runs.find((r) => r.number === runNumber) ?? lastRun(session);
+      checkHolds(session, run, runner, attempt);
+      run.credential_hash = hash;
+      return true;
+    });
+    if (!found) throw new HttpProblem(404, `No session '${name}'`, { code: 'session-not-found' });
+  }
+
   async report(
     name: string,
     runNumber: number,

@@ -1,11 +1,14 @@
 import type { operations } from '../../sdk/generated/runtime.js';
-import { HttpProblem } from '../common/problem.js';
+import { credentialHash, parseCredential, warmSlotOf } from '../common/agent-credential.js';
+import { HttpProblem, unprocessable } from '../common/problem.js';
 import type { Handlers } from '../common/operations.js';
 import { VERSION } from '../common/server.js';
 import { RUN_SPEC_VERSION } from '../executor/run-spec.js';
 import type { RunLeases } from './run-leases.js';
 import { buildRunSpec } from './run-spec.js';
 import { lastRun } from './session-store.js';
+import type { RunnerPools } from './runner-pools.js';
+import type { WarmCredentials } from './warm-credentials.js';
 
 type RunnerOperations = Pick<operations, 'claimRun' | 'heartbeatRunner' | 'reportRun'>;
 
@@ -35,7 +38,10 @@ export function checkRunner(
 }
 
 /** The routes runners use (`aof runner`): claims, heartbeats, reports. */
-export function runnerHandlers(leases: RunLeases, options: { tracing: boolean }): Handlers<RunnerOperations> {
+export function runnerHandlers(
+  leases: RunLeases,
+  options: { tracing: boolean; warm: WarmCredentials; pools: RunnerPools },
+): Handlers<RunnerOperations> {
   return {
     claimRun: async ({ path, body, ctx }) => {
       checkRunner(path.runner, body);
@@ -64,10 +70,25 @@ export function runnerHandlers(leases: RunLeases, options: { tracing: boolean })
         },
       };
     },
-    heartbeatRunner: async ({ path, body }) => ({
-      status: 200,
-      body: { lease_seconds: leases.leaseSeconds, leases: await leases.heartbeat(path.runner, body.leases) },
-    }),
-    reportRun: async ({ path, body }) => ({ status: 200, body: await leases.report(path.name, path.run, body) }),
+    heartbeatRunner: async ({ path, body }) => {
+      if (body.warm_pool) options.pools.heard(path.runner, body.warm_pool, Date.now());
+      return {
+        status: 200,
+        body: { lease_seconds: leases.leaseSeconds, leases: await leases.heartbeat(path.runner, body.leases) },
+      };
+    },
+    reportRun: async ({ path, body }) => {
+      const { credential, ...report } = body;
+      if (credential !== undefined) {
+        // A warm process's own credential (the runner minted it before the run existed), or the run's own again.
+        const claimed = parseCredential(credential);
+        const own = claimed?.session === path.name && claimed.run === path.run;
+        if (!own && !warmSlotOf(credential))
+          throw unprocessable('body.credential', "is neither a warm process's credential nor this run's own");
+        await leases.useCredential(path.name, path.run, body.runner, body.attempt, credentialHash(credential));
+        if (!own) await options.warm.bind(path.name, path.run, credential, async () => undefined);
+      }
+      return { status: 200, body: await leases.report(path.name, path.run, report) };
+    },
   };
 }

@@ -22,6 +22,8 @@ export interface RuntimeInfoSource {
   executor: Executor | undefined;
   /** The cap on runs in flight across every runner and runtime process. */
   maxConcurrent: number;
+  /** The warm pools runners reported (runner-pools.ts). */
+  runnerPools?: (() => NonNullable<RuntimeInfo['runner_warm_pools']>) | undefined;
 }
 
 export async function runtimeInfo(source: RuntimeInfoSource): Promise<RuntimeInfo> {
@@ -39,7 +41,13 @@ export async function runtimeInfo(source: RuntimeInfoSource): Promise<RuntimeInf
     registry,
     last_hour: lastHour(recent, now),
     ...(source.executor?.snapshot().warm ? { warm_pool: source.executor.snapshot().warm } : {}),
+    ...runnerWarmPools(source),
   };
+}
+
+function runnerWarmPools(source: RuntimeInfoSource): Pick<RuntimeInfo, 'runner_warm_pools'> {
+  const pools = source.runnerPools?.() ?? [];
+  return pools.length ? { runner_warm_pools: pools } : {};
 }
 
 const HOUR_MS = 3600_000;

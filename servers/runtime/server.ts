@@ -39,6 +39,7 @@ import { RuntimeMetrics } from './runtime-metrics.js';
 import { runLog } from './run-log.js';
 import { tracingEnabled } from '../common/trace-ids.js';
 import type { Tracing } from '../common/tracing.js';
+import { RunnerPools } from './runner-pools.js';
 import { WarmCredentials } from './warm-credentials.js';
 import { agentOf } from './agent-credentials.js';
 import { Scopes } from './scope.js';
@@ -152,6 +153,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     approvals = await ApprovalService.open(store.approvals, sessions, options.logger);
     const guard = new LimitGuard(sessions, options.logger);
     const warmCredentials = new WarmCredentials(options.dataDir);
+    const runnerPools = new RunnerPools();
     const hooks: RunHooks = {
       started: (spec, startedAt) => guard.started(spec.session, startedAt),
       progressed: (spec, parser) => guard.noted(spec.session, parser.billedUsage(), parser.turns),
@@ -248,7 +250,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       api: 'runtime',
       handlers: {
         ...runtimeHandlers(sessions, callbacks, scopes, audit, () =>
-          runtimeInfo({ ...options, sessions, executor, maxConcurrent }),
+          runtimeInfo({
+            ...options,
+            sessions,
+            executor,
+            maxConcurrent,
+            runnerPools: () => runnerPools.list(Date.now(), 3 * leases.leaseSeconds * 1000),
+          }),
         ),
         ...accessHandlers(audit, logins),
         getMetrics: () => metricsResponse(metrics?.server),
@@ -257,7 +265,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
           body: await sessions.pullRequest(path.name, body ?? {}, options.github ?? {}),
         }),
         ...approvalHandlers(approvals, scopes),
-        ...runnerHandlers(leases, { tracing: tracing !== undefined }),
+        ...runnerHandlers(leases, { tracing: tracing !== undefined, warm: warmCredentials, pools: runnerPools }),
         ...scheduleHandlers(scheduler, triggers),
         listTokens: async () => ({ status: 200, body: { tokens: await tokens.list() } }),
         createToken: async ({ body }) => ({ status: 201, body: await tokens.create(body.name, body.role) }),

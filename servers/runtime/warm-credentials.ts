@@ -7,12 +7,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { credentialHash, mintCredential, parseCredential } from './agent-credentials.js';
-
-/** How the name a slot's credential carries begins: never a session's name (those begin with a letter or digit). */
-export const WARM_SLOT_PREFIX = '~warm-';
-
-const SLOT_ID = /^[0-9a-f-]{36}$/;
+import { credentialHash, mintWarmCredential, warmSlotOf } from '../common/agent-credential.js';
 
 export interface WarmBinding {
   session: string;
@@ -29,7 +24,7 @@ export class WarmCredentials {
 
   /** A new credential for the warm process of `slot`. */
   mint(slot: string): string {
-    return mintCredential(`${WARM_SLOT_PREFIX}${slot}`, 1).credential;
+    return mintWarmCredential(slot);
   }
 
   /**
@@ -42,7 +37,7 @@ export class WarmCredentials {
     credential: string,
     setHash: (hash: string) => Promise<void>,
   ): Promise<void> {
-    const slot = slotOf(credential);
+    const slot = warmSlotOf(credential);
     if (slot) {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       await writeFile(join(this.dir, slot), JSON.stringify({ session, run }), { mode: 0o600 });
@@ -53,7 +48,7 @@ export class WarmCredentials {
 
   /** The run a slot's credential serves now, or undefined (not a slot's, or not taken yet). */
   async bindingOf(credential: string): Promise<WarmBinding | undefined> {
-    const slot = slotOf(credential);
+    const slot = warmSlotOf(credential);
     if (!slot) return undefined;
     const known = this.known.get(slot);
     if (known) return known;
@@ -66,12 +61,4 @@ export class WarmCredentials {
       return undefined;
     }
   }
-}
-
-/** The slot a credential names, when it is a warm process's. */
-function slotOf(credential: string): string | undefined {
-  const claimed = parseCredential(credential);
-  if (!claimed?.session.startsWith(WARM_SLOT_PREFIX)) return undefined;
-  const slot = claimed.session.slice(WARM_SLOT_PREFIX.length);
-  return SLOT_ID.test(slot) ? slot : undefined;
 }

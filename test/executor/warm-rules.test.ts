@@ -78,6 +78,48 @@ describe('warm pool rules', () => {
     assert.deepEqual(planPool(ready, wants, T0, { ...limits, maxStarting: 2 }), { start: ['a', 'a'], end: [] });
   });
 
+  it('ends the oldest idle processes over the memory cap, never one still starting', () => {
+    const MB = 1024 * 1024;
+    const slots = [
+      { id: 'old', key: 'a', since: T0, memory: 150 * MB },
+      { id: 'mid', key: 'b', since: T0 + 1, memory: 150 * MB },
+      { id: 'new', key: 'a', since: T0 + 2, memory: 150 * MB },
+      { id: 'starting', key: 'c', since: T0 + 3, starting: true, memory: 20 * MB },
+    ];
+    const wants = [
+      { key: 'a', count: 2 },
+      { key: 'b', count: 1 },
+      { key: 'c', count: 1 },
+    ];
+    const capped = { ...limits, maxStarting: 1 };
+    assert.deepEqual(planPool(slots, wants, T0 + 10, capped), { start: [], end: [] });
+    assert.deepEqual(planPool(slots, wants, T0 + 10, { ...capped, maxMemory: 470 * MB }), { start: [], end: [] });
+    assert.deepEqual(planPool(slots, wants, T0 + 10, { ...capped, maxMemory: 400 * MB }), {
+      start: [],
+      end: ['old'],
+    });
+    // One starting counts for what its key's last one held once started.
+    const expectedMemory = new Map([['c', 150 * MB]]);
+    assert.deepEqual(planPool(slots, wants, T0 + 10, { ...capped, maxMemory: 400 * MB, expectedMemory }), {
+      start: [],
+      end: ['mid', 'old'],
+    });
+    assert.deepEqual(planPool(slots, wants, T0 + 10, { ...capped, maxMemory: 100 * MB }).end, ['mid', 'new', 'old']);
+  });
+
+  it('starts none that would go over the memory cap (it would be ended at once, again and again)', () => {
+    const MB = 1024 * 1024;
+    const wants = [{ key: 'a', count: 3 }];
+    const expectedMemory = new Map([['a', 150 * MB]]);
+    const memory = { ...limits, maxMemory: 400 * MB, expectedMemory };
+    assert.deepEqual(planPool([], wants, T0, memory), { start: ['a', 'a'], end: [] });
+    const one = [{ id: 's1', key: 'a', since: T0, memory: 150 * MB }];
+    assert.deepEqual(planPool(one, wants, T0, memory), { start: ['a'], end: [] });
+    assert.deepEqual(planPool([], wants, T0, { ...memory, maxMemory: 100 * MB }), { start: [], end: [] });
+    // Not measured yet: the count alone decides.
+    assert.deepEqual(planPool([], wants, T0, { ...memory, expectedMemory: new Map() }).start, ['a', 'a', 'a']);
+  });
+
   it('takes the largest live count of a key; zero and expired wants count for nothing', () => {
     const live = liveWants(
       [

@@ -180,6 +180,8 @@ export class TestStack {
       ...(this.options.token ? { AGENT_ORCHESTRATOR_API_TOKEN: this.options.token } : {}),
       ...(this.options.executor === 'none' ? { AGENT_ORCHESTRATOR_EXECUTOR: 'none' } : {}),
       ...(this.options.leaseSeconds ? { AGENT_ORCHESTRATOR_LEASE_SECONDS: String(this.options.leaseSeconds) } : {}),
+      // A suite run with the warm pool forced on (AGENT_ORCHESTRATOR_WARM_ALL=1) forces it here too.
+      ...warmPoolEnv(),
       ...this.options.runtimeEnv,
     };
     const runtime = await startRuntimeProcess({ env, cwd: this.projectDir, wrapper: this.options.runtimeWrapper });
@@ -230,4 +232,12 @@ export class TestStack {
     await this.fake.close();
     await removeDir(this.root);
   }
+}
+
+/** The warm pool's variables of the tests' own environment (an in-process runtime reads them itself). */
+function warmPoolEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env))
+    if (name.startsWith('AGENT_ORCHESTRATOR_WARM_') && value !== undefined) env[name] = value;
+  return env;
 }

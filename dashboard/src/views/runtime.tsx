@@ -108,6 +108,14 @@ export function RuntimeView() {
       </div>
       <LastHour info={info} />
       {info.warm_pool && <WarmPool keys={info.warm_pool} />}
+      {info.runner_warm_pools?.map((pool) => (
+        <WarmPool
+          key={pool.runner}
+          keys={pool.keys}
+          runner={pool.runner}
+          heard={`as it said ${ago(pool.reported_at, now)}`}
+        />
+      ))}
       <dl class="facts card">
         <div>
           <dt>Version</dt>
@@ -188,13 +196,27 @@ function LastHour({ info }: { info: RuntimeInfo }) {
   );
 }
 
-/** The warm Claude Code processes per key: started ahead, taken by running runs, runs that started warm or cold. */
-function WarmPool({ keys }: { keys: NonNullable<RuntimeInfo['warm_pool']> }) {
+/**
+ * The warm Claude Code processes per key (the runtime's, or a runner's as it said in its last
+ * heartbeat): started ahead, taken by running runs, runs that started warm or cold.
+ */
+function WarmPool({
+  keys,
+  runner,
+  heard,
+}: {
+  keys: NonNullable<RuntimeInfo['warm_pool']>;
+  runner?: string;
+  heard?: string;
+}) {
   const warm = keys.reduce((sum, k) => sum + k.warm, 0);
   return (
-    <div class="card" data-testid="warm-pool">
+    <div class="card" data-testid={runner ? `warm-pool-${runner}` : 'warm-pool'}>
       <h2>
-        Warm processes <span class="muted">{warm} ready</span>
+        {runner ? `Warm processes on runner ${runner}` : 'Warm processes'}{' '}
+        <span class="muted">
+          {warm} ready{heard ? `, ${heard}` : ''}
+        </span>
       </h2>
       {keys.length ? (
         <table>
