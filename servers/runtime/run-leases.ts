@@ -182,7 +182,7 @@ export class RunLeases {
     name: string,
     runNumber: number,
     report: RunReport,
-  ): Promise<{ reported: number; stop_requested: boolean }> {
+  ): Promise<{ reported: number; stop_requested: boolean; awaits_callbacks?: boolean }> {
     const lease = { runner: report.runner, attempt: report.attempt, from: report.from, leaseMs: this.options.leaseMs };
     if (report.retry_prompt !== undefined) {
       // The answer broke the output schema: the runner asks once more, in the same run.
@@ -221,6 +221,8 @@ export class RunLeases {
     return {
       reported: run.lease?.runner === report.runner ? run.lease.reported : 0,
       stop_requested: run.stop_requested === true,
+      // Said to the runner that ran it, which may start its resume ahead (no more than that about its children).
+      ...(ending && isFinal(run.state) ? { awaits_callbacks: await this.sessions.awaitsCallbacks(name) } : {}),
     };
   }
 

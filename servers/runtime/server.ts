@@ -165,8 +165,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
               stored.credential_hash = hash;
             }),
           ),
-        awaitsCallbacks: async (name) =>
-          (await sessions.active()).some((session) => session.parent === name && session.callback === true),
+        awaitsCallbacks: (name) => sessions.awaitsCallbacks(name),
       },
     };
     const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
