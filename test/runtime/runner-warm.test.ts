@@ -117,8 +117,9 @@ describe("runners: a runner's own warm processes", function () {
     await eventually('no warm process after the stop', () => pids.every((pid) => groupMembers(pid).length === 0), 5000);
   });
 
-  it("starts a parent's resume ahead on the runner while its callback child runs, and the resume takes it", async () => {
+  it("starts a parent's resume ahead on its runner while its callback child runs; the resume goes there and takes it", async () => {
     // A runner with the pool's defaults: nothing is kept warm after a run unless a child will call back.
+    // One run at a time: the helper's end leaves it busy a moment, while another runner waits for work.
     await runner.kill('SIGTERM');
     const parenty = await startRunnerProcess({
       runtimes: [stack.runtimeUrl],
@@ -126,7 +127,9 @@ describe("runners: a runner's own warm processes", function () {
       home: join(homes, 'parenty'),
       fakeUrl: stack.fake.url,
       token: 'runner-token',
+      max: 1,
     });
+    let other: RunnerProcess | undefined;
     try {
       const ao = stack.client();
       let release: () => void = () => undefined;
@@ -164,6 +167,15 @@ describe("runners: a runner's own warm processes", function () {
         60_000,
       );
       assert.deepEqual([before.hits, before.misses], [0, 0]);
+      // Another runner, idle, waits for work when the callback queues the boss's resume: it leaves it
+      // to the runner that holds it warm.
+      other = await startRunnerProcess({
+        runtimes: [stack.runtimeUrl],
+        name: 'other',
+        home: join(homes, 'other'),
+        fakeUrl: stack.fake.url,
+        token: 'runner-token',
+      });
 
       release();
       await eventually(
@@ -199,8 +211,8 @@ describe("runners: a runner's own warm processes", function () {
       // The model saw the boss's first run.
       assert.match(resumeSaw, /waiting for the helper/);
     } finally {
-      await parenty.kill('SIGTERM');
-      await parenty.killAgents();
+      await Promise.all([parenty.kill('SIGTERM'), other?.kill('SIGTERM')]);
+      await Promise.all([parenty.killAgents(), other?.killAgents()]);
     }
   });
 });
