@@ -66,21 +66,27 @@ export class WarmResumes {
     if (this.keepsWarm(runner, now)) this.resumes.set(session, { runner, run, since: now });
   }
 
-  /** The sessions `runner` must not claim now: their queued resumes are warm on another runner. */
+  /**
+   * The sessions `runner` must not claim now: their queued resumes are warm on another runner. Looks
+   * up only the sessions held for other runners that are still heard from, at once.
+   */
   async heldFrom(runner: string, now: number): Promise<string[]> {
-    const held: string[] = [];
-    for (const [session, resume] of [...this.resumes]) {
-      const verdict = warmResumeHold(
-        resume,
-        await this.lastRunOf(session),
-        runner,
-        this.keepsWarm(resume.runner, now),
-        now,
-      );
-      if (verdict === 'forget') this.resumes.delete(session);
-      else if (verdict === 'hold') held.push(session);
+    const forget = (session: string, resume: WarmResume) => {
+      if (this.resumes.get(session) === resume) this.resumes.delete(session);
+    };
+    const others: Array<[string, WarmResume]> = [];
+    for (const [session, resume] of this.resumes) {
+      if (now - resume.since > WARM_RESUME_MAX_WAIT_MS || !this.keepsWarm(resume.runner, now)) forget(session, resume);
+      else if (resume.runner !== runner) others.push([session, resume]);
     }
-    return held;
+    const verdicts = await Promise.all(
+      others.map(async ([session, resume]) => {
+        const verdict = warmResumeHold(resume, await this.lastRunOf(session), runner, true, now);
+        if (verdict === 'forget') forget(session, resume);
+        return verdict === 'hold' ? session : null;
+      }),
+    );
+    return verdicts.filter((session): session is string => session !== null);
   }
 
   /** `runner` claimed the session's run: it is no longer held for anyone. */
