@@ -150,6 +150,33 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.equal((await store.sessions.all()).filter((s) => s.name === 'race').length, 1);
       });
 
+      it('never shows a session half written: one being inserted or removed is absent or whole, runs and all', async () => {
+        const seen: string[] = [];
+        const look = async (writing: Promise<unknown>) => {
+          let done = false;
+          void writing.finally(() => {
+            done = true;
+          });
+          // Reads while the write is under way (each store yields between the parts it writes).
+          while (!done) {
+            const found = await store.sessions.find('half');
+            seen.push(found ? `runs:${found.runs.length}` : 'absent');
+            const listed = (await store.sessions.all()).find((s) => s.name === 'half');
+            if (listed) seen.push(`listed runs:${listed.runs.length}`);
+          }
+          await writing;
+        };
+        for (let round = 0; round < 5; round++) {
+          await look(store.sessions.insert(session('half')));
+          await look(store.sessions.remove('half'));
+        }
+        assert.deepEqual(
+          seen.filter((s) => s.endsWith('runs:0')),
+          [],
+        );
+        assert.equal(await store.sessions.find('half'), null);
+      });
+
       it('pages in list order (last activity first, then name) strictly after a position', async () => {
         const names = ['e', 'a', 'd', 'c', 'b', 'f'];
         // a, b, c share a time: the name decides.

@@ -126,7 +126,11 @@ export class NedbSessionStore implements SessionStore {
 
   async find(name: string): Promise<StoredSession | null> {
     const doc = await this.sessions.findOne({ _id: name });
-    return doc ? withRuns(decode(doc), await this.runsOf(name)) : null;
+    if (!doc) return null;
+    // A session's document is written before its runs and removed before them: without runs it is being
+    // made or removed right now, and is not there yet, or any more (as a list leaves it out).
+    const runs = await this.runsOf(name);
+    return runs.length ? withRuns(decode(doc), runs) : null;
   }
 
   async replace(session: StoredSession, runs: readonly StoredRun[] = [lastRun(session)]): Promise<void> {
