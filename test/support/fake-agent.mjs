@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A small stand-in for the Claude Code CLI, for the tests whose point is the runtime (queues, leases,
-// callbacks, limits, webhooks, runners, replicas, crash recovery) rather than the CLI. A run of it costs
-// ~0.2 s of CPU where a run of the real CLI costs ~0.8 s (test/README.md says which tests use which).
+// callbacks, limits, webhooks, runners, replicas, crash recovery, approvals) rather than the CLI. A run
+// of it costs ~0.2 s of CPU where a run of the real CLI costs ~0.8 s (test/README.md says which tests
+// use which).
 //
 // It does what the executor relies on, the way the pinned CLI does it (see
 // /work/shared/notes/claude-code-headless.md and servers/executor/stream-parser.ts):
