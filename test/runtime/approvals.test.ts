@@ -1,13 +1,16 @@
-// Approval mode end to end: the real Claude Code asks its permission questions through the aof
-// permission tool, they wait in the runtime as approval requests, and `ao-approvals`, `ao-approve`,
-// `ao-deny`, the timeout, or a person after a runtime crash answer them.
+// Approval mode end to end: an agent asks its permission questions through the aof permission tool,
+// they wait in the runtime as approval requests, and `ao-approvals`, `ao-approve`, `ao-deny`, the
+// timeout, or a person after a runtime crash answer them. The runtime's bookkeeping is checked with the
+// fake agent (test/support/fake-agent.mjs, which asks its permission prompt tool as the CLI does); the
+// last block checks the real pinned Claude Code asking through the runtime, approved and denied.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Approval, Orchestrator } from '../../sdk/index.js';
 import { runBin, uniqueName } from '../bin/run-bin.js';
 import { call, stdioClient } from '../mcp/support/mcp-client.js';
-import { askingSession, bashOnce, blueprint } from '../support/approvals.js';
+import { askingSession, bashOnce, blueprint, pendingOf } from '../support/approvals.js';
+import type { FakeRequest } from '../support/fake-model.js';
 import { STORE_BACKENDS } from '../support/postgres.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
@@ -21,7 +24,11 @@ for (const backend of STORE_BACKENDS)
       let ao: Orchestrator;
       before(async () => {
         // The permission tool reaches the runtime with the token the runtime gave it.
-        stack = await TestStack.start({ token: 'approvals-token', databaseUrl: await backend.databaseUrl() });
+        stack = await TestStack.start({
+          agent: 'fake',
+          token: 'approvals-token',
+          databaseUrl: await backend.databaseUrl(),
+        });
         ao = stack.client();
       });
       after(async () => stack?.close());
@@ -204,7 +211,11 @@ for (const backend of STORE_BACKENDS)
     describe('across a SIGKILL of the runtime', () => {
       let stack: TestStack;
       before(async () => {
-        stack = await TestStack.start({ runtimeProcess: true, databaseUrl: await backend.databaseUrl() });
+        stack = await TestStack.start({
+          agent: 'fake',
+          runtimeProcess: true,
+          databaseUrl: await backend.databaseUrl(),
+        });
       });
       after(async () => stack?.close());
 
@@ -240,3 +251,58 @@ for (const backend of STORE_BACKENDS)
       });
     });
   });
+
+describe("approvals: the real Claude Code's permission prompt asks through the runtime", function () {
+  this.timeout(120_000);
+  let stack: TestStack;
+  let ao: Orchestrator;
+  before(async () => {
+    stack = await TestStack.start({ token: 'approvals-token' });
+    ao = stack.client();
+  });
+  after(async () => stack?.close());
+
+  it('asks before each Bash call: the approved command runs, the denied one does not and the model reads why', async () => {
+    // One run, two questions: the model asks for one command, then for another, then reports.
+    const agent = await blueprint(ao, {});
+    const approvedFile = join(stack.projectDir, 'cli-approved.txt');
+    const deniedFile = join(stack.projectDir, 'cli-denied.txt');
+    const commands = [`echo approved > ${approvedFile}`, `echo denied > ${deniedFile}`];
+    const seen: FakeRequest[] = [];
+    stack.fake.respond((req) => {
+      seen.push(req);
+      const command = commands[seen.length - 1];
+      if (command) return { toolUse: { name: 'Bash', input: { command, description: 'write a file' } } };
+      return { text: 'done' };
+    });
+    const name = uniqueName('cli-asks');
+    await ao.sessions.create({ name, prompt: 'write the files', agent });
+
+    const first = await pendingOf(ao, name);
+    assert.equal(first.tool, 'Bash');
+    assert.deepEqual(first.input, { command: commands[0], description: 'write a file' });
+    assert.equal(existsSync(approvedFile), false, 'nothing runs before the answer');
+    await ao.approvals.approve(first.id);
+    const second = await pendingOf(ao, name);
+    assert.notEqual(second.id, first.id);
+    assert.equal(second.input.command, commands[1]);
+    assert.equal(existsSync(approvedFile), true, 'the approved command ran');
+    await ao.approvals.deny(second.id, { message: 'Use printf into notes.md instead' });
+
+    const result = await ao.sessions.waitForResult(name, { timeoutMs: 60_000 });
+    assert.equal(result.state, 'finished', result.error ?? '');
+    assert.equal(existsSync(deniedFile), false, 'the denied command did not run');
+    const [ran] = seen[1]!.toolResults;
+    const [refused] = seen[2]!.toolResults;
+    assert.equal(ran?.is_error, false);
+    assert.equal(refused?.is_error, true);
+    assert.equal(refused?.text, 'Use printf into notes.md instead');
+    // The CLI names the model's tool call in each question.
+    assert.deepEqual([first.tool_use_id, second.tool_use_id], [ran?.tool_use_id, refused?.tool_use_id]);
+    const events = (await ao.sessions.listEvents(name)).events;
+    assert.deepEqual(
+      events.filter((e) => e.type === 'approval_answer').map((e) => e.data.state),
+      ['approved', 'denied'],
+    );
+  });
+});

@@ -1,8 +1,9 @@
 // GET /metrics, the JSON logs and the traces, end to end: the runtime as its own process (`aof runtime`,
-// with AGENT_ORCHESTRATOR_LOG_FORMAT=json, a token and OTLP export to a loopback receiver) runs the real
-// Claude Code against the fake model; after runs that finish, fail, are stopped and wait for an
-// approval, what the scrape says is checked against what the API says, every log line is read back as
-// JSON, and the spans of a run, its tool call and a child's run are checked against the agent's TRACEPARENT.
+// with AGENT_ORCHESTRATOR_LOG_FORMAT=json, a token and OTLP export to a loopback receiver) runs the fake
+// agent (test/support/fake-agent.mjs; what is measured is the runtime) against the fake model; after
+// runs that finish, fail, are stopped and wait for an approval, what the scrape says is checked against
+// what the API says, every log line is read back as JSON, and the spans of a run, its tool call and a
+// child's run are checked against the agent's TRACEPARENT.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ describe('metrics and JSON logs of a runtime process', function () {
   before(async () => {
     otlp = await startOtlpReceiver();
     stack = await TestStack.start({
+      agent: 'fake',
       token: TOKEN,
       runtimeProcess: true,
       runtimeEnv: {

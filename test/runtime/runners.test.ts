@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VERSION } from '../../servers/common/version.js';
 import type { Event } from '../../sdk/index.js';
-import type { AgentKind } from '../support/claude-env.js';
 import { describeRequest } from '../support/fake-model.js';
 import { tempDir, removeDir } from '../support/servers.js';
 import { startRunnerProcess, type RunnerProcess } from '../support/runners.js';
@@ -23,11 +22,8 @@ describe('runners: aof runner runs the agents of a runtime', function () {
   let homes: string;
   const runners: RunnerProcess[] = [];
 
-  // The fake agent, but for the approval test: its point is the CLI's permission tool.
-  const runner = async (
-    name: string,
-    options: { tags?: string[]; max?: number; token?: string; agent?: AgentKind } = {},
-  ) => {
+  // The fake agent (its approval test too: the CLI asking through the runtime is runtime/approvals').
+  const runner = async (name: string, options: { tags?: string[]; max?: number; token?: string } = {}) => {
     const started = await startRunnerProcess({
       runtimes: [stack.runtimeUrl],
       name,
@@ -274,7 +270,7 @@ describe('runners: aof runner runs the agents of a runtime', function () {
 
   it('asks a person through the runtime from a runner: an approval-mode agent waits there, and the answer reaches it', async () => {
     const ao = stack.client();
-    await runner('asker-host', { agent: 'claude' });
+    await runner('asker-host');
     const approved = await askingSession(stack, ao, 'from-runner');
     assert.match((await ao.sessions.get(approved.name)).runs[0]!.runner ?? '', /^asker-host@/);
     assert.equal(approved.asked.tool, 'Bash');

@@ -1,6 +1,7 @@
 // Approval requests across runtime processes on one PostgreSQL database. Runtime A (the real
-// `aof runtime`, a process) runs the agent: its local executor drives the real Claude Code against the
-// fake model, whose permission tool asks A. Runtime B is another `aof runtime` process on the same
+// `aof runtime`, a process) runs the agent: its local executor drives the fake agent
+// (test/support/fake-agent.mjs, asking its permission prompt tool as the CLI does) against the fake
+// model, and the permission tool asks A. Runtime B is another `aof runtime` process on the same
 // database, with no executor. A request asked through A is listed and answered through B, the waits
 // on A hear B's answers, and B times A's requests too.
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ describe('approvals across runtime processes on one PostgreSQL', function () {
   before(async () => {
     const databaseUrl = await freshDatabase();
     // One token for both processes, as replicas have.
-    stack = await TestStack.start({ databaseUrl, runtimeProcess: true, token: REPLICA_TOKEN });
+    stack = await TestStack.start({ agent: 'fake', databaseUrl, runtimeProcess: true, token: REPLICA_TOKEN });
     b = await startReplica(databaseUrl);
     aoA = stack.client();
     aoB = new Orchestrator({ runtimeUrl: b.url, registryUrl: stack.registry.url, token: REPLICA_TOKEN, parent: null });

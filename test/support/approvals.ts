@@ -1,5 +1,5 @@
-// Approval mode in tests: a blueprint in approval mode whose agent (the real Claude Code against the
-// fake model) asks to run one Bash command, and a wait for its request to be pending.
+// Approval mode in tests: a blueprint in approval mode whose agent (the real Claude Code or the fake
+// agent, against the fake model) asks to run one Bash command, and a wait for its request to be pending.
 import { join } from 'node:path';
 import type { Approval, ApprovalPolicy, Orchestrator } from '../../sdk/index.js';
 import { uniqueName } from '../bin/run-bin.js';

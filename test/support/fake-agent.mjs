@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A small stand-in for the Claude Code CLI, for the tests whose point is the runtime (queues, leases,
-// callbacks, limits, webhooks, runners, replicas, crash recovery) rather than the CLI. A run of it costs
-// ~0.2 s of CPU where a run of the real CLI costs ~0.8 s (test/README.md says which tests use which).
+// callbacks, limits, webhooks, runners, replicas, crash recovery, approvals) rather than the CLI. A run
+// of it costs ~0.2 s of CPU where a run of the real CLI costs ~0.8 s (test/README.md says which tests
+// use which).
 //
 // It does what the executor relies on, the way the pinned CLI does it (see
 // /work/shared/notes/claude-code-headless.md and servers/executor/stream-parser.ts):
@@ -10,7 +11,17 @@
 // - asks the model at ANTHROPIC_BASE_URL (the tests' fake model, test/support/fake-model.ts, so a test
 //   scripts the agent with the same responders), one POST /v1/messages (SSE) per turn;
 // - runs the tools the model calls: Bash (`sh -c` in the cwd), Write, Read; any other tool is an error
-//   result, as the CLI answers an unknown tool (tests of MCP tools and approvals use the real CLI);
+//   result, as the CLI answers an unknown tool (tests of the model's MCP tools use the real CLI);
+// - settles each call's permission as the CLI does: `--disallowedTools` rules deny it unasked, the
+//   permission mode (bypassPermissions; acceptEdits for a Write in the cwd), `--allowedTools` rules and
+//   a Read in the cwd allow it unasked; in approval mode (`--permission-prompt-tool mcp__SERVER__TOOL`
+//   with that server in `--mcp-config`) anything else is asked of that MCP server (stdio, JSON-RPC 2.0:
+//   initialize, notifications/initialized, tools/list, tools/call with `tool_name`, `input`,
+//   `tool_use_id`), started at the first question; `{"behavior":"allow","updatedInput"}` runs the tool
+//   with that input, `{"behavior":"deny","message"}` gives the model the message as an error result
+//   and lists the call in the result's `permission_denials` (test/support/fake-agent-permissions.mjs).
+//   Without a prompt tool a call the rules leave open runs (the CLI would deny it; the runtime's
+//   default mode is bypassPermissions);
 // - writes stream-json on stdout: the init line, one assistant line per content block (with the usage
 //   of message_start), a user line per tool result, the result line (usage totals, turns, cost);
 // - keeps the conversation in `<CLAUDE_CONFIG_DIR>/projects/<cwd folder>/<id>.jsonl`, written before the
@@ -23,6 +34,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { permissions } from './fake-agent-permissions.mjs';
 
 const VERSION = '2.1.197 (fake agent)';
 const started = Date.now();
@@ -178,8 +190,7 @@ function runTool(name, input) {
   }
 }
 
-async function main() {
-  const options = parseArgs(process.argv.slice(2));
+async function main(options) {
   if (options.version) {
     process.stdout.write(`${VERSION}\n`);
     return;
@@ -293,7 +304,7 @@ async function main() {
           session_id: sessionId,
           total_cost_usd: cost(total),
           usage: total,
-          permission_denials: [],
+          permission_denials: denials,
           api_error_status: answer.error.status,
         },
         1,
@@ -333,10 +344,20 @@ async function main() {
     const text = message.content.filter((b) => b.type === 'text').map((b) => b.text);
     if (text.length) lastText = text.join('\n');
     if (!calls.length) break;
-    const results = calls.map((call) => {
-      const { text: output, isError } = runTool(call.name, call.input ?? {});
-      return { type: 'tool_result', tool_use_id: call.id, content: output, is_error: isError };
-    });
+    const results = [];
+    const denied = new Map();
+    for (const call of calls) {
+      // Asked one at a time, before the call runs (in approval mode, of the permission prompt tool).
+      const verdict = await permission.settle(call);
+      if (verdict.behavior === 'deny') {
+        denials.push({ tool_name: call.name, tool_use_id: call.id, tool_input: call.input ?? {} });
+        denied.set(call.id, verdict.message);
+        results.push({ type: 'tool_result', content: verdict.message, is_error: true, tool_use_id: call.id });
+        continue;
+      }
+      const { text: output, isError } = runTool(call.name, verdict.input);
+      results.push({ type: 'tool_result', tool_use_id: call.id, content: output, is_error: isError });
+    }
     for (const result of results) {
       out({
         type: 'user',
@@ -344,6 +365,7 @@ async function main() {
         parent_tool_use_id: null,
         session_id: sessionId,
         uuid: randomUUID(),
+        ...(denied.has(result.tool_use_id) ? { tool_use_result: `Error: ${denied.get(result.tool_use_id)}` } : {}),
       });
     }
     messages.push({ role: 'user', content: results });
@@ -361,7 +383,7 @@ async function main() {
       session_id: sessionId,
       total_cost_usd: cost(total),
       usage: total,
-      permission_denials: [],
+      permission_denials: denials,
       uuid: randomUUID(),
     },
     0,
@@ -373,7 +395,12 @@ function cost(usage) {
   return (usage.input_tokens * 3 + usage.output_tokens * 15) / 1_000_000;
 }
 
-main().catch((error) => {
-  process.stderr.write(`fake agent: ${error.stack ?? error}\n`);
-  process.exitCode = 1;
-});
+const options = parseArgs(process.argv.slice(2));
+const permission = permissions(options, VERSION);
+const denials = [];
+main(options)
+  .catch((error) => {
+    process.stderr.write(`fake agent: ${error.stack ?? error}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => permission.close());
