@@ -1,10 +1,10 @@
-// Schedules on two runtime processes sharing one real PostgreSQL, each running the real Claude Code CLI
-// against the fake model: over 50 firings of a one-second schedule, each firing is made exactly once
+// Schedules on two runtime processes sharing one real PostgreSQL, each running the fake agent against
+// the fake model (what is checked is the firings; schedules.test.ts runs the real CLI): over 50 firings of a one-second schedule, each firing is made exactly once
 // (one firing per nominal time, none lost, one session each), also while either process is SIGKILLed
 // and started again; and firings due while both were down are caught up once, the rest counted missed.
 import assert from 'node:assert/strict';
 import type { Orchestrator } from '../../sdk/index.js';
-import { claudeBin, claudeChildEnv } from '../support/claude-env.js';
+import { claudeChildEnv, fakeAgentBin } from '../support/claude-env.js';
 import { startFakeModel, type FakeModel } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
 import { freshDatabase, queryDatabase } from '../support/postgres.js';
@@ -34,7 +34,7 @@ describe('schedules on two runtime processes on one PostgreSQL', function () {
     startReplica(databaseUrl, {
       ...claudeChildEnv(fake.url, configDir),
       AGENT_ORCHESTRATOR_EXECUTOR: 'local',
-      AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
+      AGENT_ORCHESTRATOR_CLAUDE_BIN: fakeAgentBin,
       // Claims on firings (and runs) last this long: a killed process's firing is taken over soon.
       AGENT_ORCHESTRATOR_LEASE_SECONDS: '3',
     });
