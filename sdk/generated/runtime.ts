@@ -3699,6 +3699,13 @@ export interface operations {
                         /** @description Events of this attempt the runtime has */
                         reported: number;
                         stop_requested: boolean;
+                        /**
+                         * @description Answered to the report that ends the run (its `session_stop`): whether children of the
+                         *     session that call it back when they end are queued or running. The session will be
+                         *     resumed soon, so the runner starts its resume ahead (its warm pool). Runtimes from
+                         *     before it leave it out: then the runner starts nothing ahead for it.
+                         */
+                        awaits_callbacks?: boolean;
                     };
                 };
             };

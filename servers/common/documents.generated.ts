@@ -3210,6 +3210,10 @@ export const runtimeDocument: OpenApiDocument = {
                     },
                     "stop_requested": {
                       "type": "boolean"
+                    },
+                    "awaits_callbacks": {
+                      "type": "boolean",
+                      "description": "Answered to the report that ends the run (its `session_stop`): whether children of the\nsession that call it back when they end are queued or running. The session will be\nresumed soon, so the runner starts its resume ahead (its warm pool). Runtimes from\nbefore it leave it out: then the runner starts nothing ahead for it.\n"
                     }
                   }
                 }

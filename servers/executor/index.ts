@@ -143,6 +143,8 @@ class ActiveRun {
   process: AgentProcess | undefined;
   /** Set when the run is no longer this runner's: nothing more is reported. */
   fenced = false;
+  /** Set once the run's end was recorded: its lease is over, and the runtime's word on it no longer matters. */
+  ended = false;
   done: Promise<void> = Promise.resolve();
   /** Resolves once the process is spawned, or when the run ends without one. */
   readonly spawned: Promise<void>;
@@ -343,7 +345,8 @@ class LocalExecutor implements Executor {
 
   /** Keeps the leases of the runs alive; ends the agents of runs to stop, and of runs no longer ours. */
   private async heartbeat(): Promise<void> {
-    const entries = [...this.active.values()];
+    // A run whose end was recorded holds no lease any more (its heartbeat would say `lost`).
+    const entries = [...this.active.values()].filter((entry) => !entry.ended);
     // A runner's warm processes are told to the runtime even while it runs nothing.
     const warmPool = this.port.reportsWarmPool ? this.warm?.pool.figures() : undefined;
     if ((!entries.length && !warmPool) || this.detaching) return;
@@ -359,7 +362,7 @@ class LocalExecutor implements Executor {
     }
     entries.forEach((entry, i) => {
       if (statuses[i] === 'stop') void entry.spawned.then(() => entry.process?.stop(this.options.stopGraceMs));
-      if (statuses[i] === 'lost') this.fence(entry);
+      if (statuses[i] === 'lost' && !entry.ended) this.fence(entry);
     });
   }
 
@@ -740,6 +743,7 @@ class LocalExecutor implements Executor {
       force: true,
       ...(conversation ? { conversation } : {}),
     });
+    if (!entry.fenced) entry.ended = true;
   }
 
   /**

@@ -50,6 +50,11 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & {
    * (the runtime ties it to the run), or the run's own again.
    */
   useCredential(session: string, run: number, credential: string): Promise<void>;
+  /**
+   * Whether the runtime said, when the last run of `session` ended, that children calling it back are
+   * queued or running (its resume comes soon); asked once per end. False from a runtime that does not say.
+   */
+  awaitsCallbacks(session: string): boolean;
 } {
   const clients = options.runtimes.map((url) => ({
     url,
@@ -66,6 +71,8 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & {
   /** The claims this runner holds, by session: a credential for a run is reported under its claim. */
   const claims = new Map<string, ClaimedRun>();
   const claimsDir = join(options.dataDir, 'claims');
+  /** Sessions whose run ended while children that call them back run (the runtime's answer to the end). */
+  const awaiting = new Set<string>();
 
   /**
    * Calls the runtime that answered last, moving on to the next one when it does not answer. Each
@@ -154,6 +161,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & {
       );
       if (!claim) return null;
       leaseMs = claim.lease_seconds * 1000;
+      awaiting.delete(claim.session);
       const claimed: ClaimedRun = { spec: claim.spec, attempt: claim.attempt, reported: 0 };
       await keep(claimed);
       claims.set(claimed.spec.session, claimed);
@@ -212,6 +220,7 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & {
           );
           sent += batch.length;
           claim.reported = answer.reported;
+          if (answer.awaits_callbacks) awaiting.add(claim.spec.session);
         } while (sent < events.length);
         if (events.some((e) => e.type === 'session_stop')) {
           await rm(claimFile(claim.spec.session), { force: true });
@@ -259,6 +268,9 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & {
       const claim = claims.get(session);
       if (claim?.spec.run !== run) throw new Error(`run ${run} of session '${session}' is not this runner's`);
       await report(claim, { events: [], credential });
+    },
+    awaitsCallbacks(session) {
+      return awaiting.delete(session);
     },
   };
 }

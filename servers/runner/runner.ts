@@ -94,6 +94,8 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
         warm: {
           credential: (slot) => mintWarmCredential(slot),
           bind: (session, run, credential) => port.useCredential(session, run, credential),
+          // The runtime says so when the run ends: then the session's resume is started ahead here.
+          awaitsCallbacks: async (session) => port.awaitsCallbacks(session),
         },
         progressed: (spec, parser) => {
           const usage = parser.billedUsage();

@@ -10,6 +10,7 @@ import { checkHolds, isExpired, runnerLostReason, type LeaseStatus, type RunnerO
 import { credentialFor, newSecret } from './agent-credentials.js';
 import { heartbeat, retry, stopEvent } from './run-machine.js';
 import type { SessionService } from './session-service.js';
+import type { WarmResumes } from './warm-resumes.js';
 import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession, type Usage } from './session-store.js';
 
 /** What watches the runs of runners elsewhere as they go (the limit guard). */
@@ -25,6 +26,8 @@ export interface RunLeaseOptions {
   leaseMs: number;
   logger: Logger;
   watch?: RunWatch | undefined;
+  /** Resumes that runners started ahead: the other runners leave them to them for a moment. */
+  warmResumes?: WarmResumes | undefined;
 }
 
 export interface Claim {
@@ -129,8 +132,10 @@ export class RunLeases {
       maxInFlight: this.options.maxConcurrent,
       secret,
       only: await this.claimable(),
+      except: await this.options.warmResumes?.heldFrom(offer.runner, Date.now()),
     });
     if (!claimed) return null;
+    this.options.warmResumes?.claimed(claimed.session);
     const session = await this.sessions.getStored(claimed.session);
     // Deleted right after its claim: nothing to run.
     if (!session || lastRun(session).number !== claimed.run) return null;
@@ -182,7 +187,7 @@ export class RunLeases {
     name: string,
     runNumber: number,
     report: RunReport,
-  ): Promise<{ reported: number; stop_requested: boolean }> {
+  ): Promise<{ reported: number; stop_requested: boolean; awaits_callbacks?: boolean }> {
     const lease = { runner: report.runner, attempt: report.attempt, from: report.from, leaseMs: this.options.leaseMs };
     if (report.retry_prompt !== undefined) {
       // The answer broke the output schema: the runner asks once more, in the same run.
@@ -218,9 +223,13 @@ export class RunLeases {
     const run = session?.runs.find((r) => r.number === runNumber);
     if (!session || !run) throw conflict(`Session '${name}' has no run ${runNumber}`, 'run-not-last');
     await this.watchRun(name, run, report.progress);
+    // Said to the runner that ran it, which starts the resume ahead (no more than that about the children).
+    const awaits = ending && isFinal(run.state) ? await this.sessions.awaitsCallbacks(name) : undefined;
+    if (awaits) this.options.warmResumes?.noteEnded(name, report.runner, runNumber, Date.now());
     return {
       reported: run.lease?.runner === report.runner ? run.lease.reported : 0,
       stop_requested: run.stop_requested === true,
+      ...(awaits !== undefined ? { awaits_callbacks: awaits } : {}),
     };
   }
 

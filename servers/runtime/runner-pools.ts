@@ -16,6 +16,12 @@ export class RunnerPools {
     this.pools.set(runner, { keys, at: now });
   }
 
+  /** Whether `runner` told its pool within `freshMs` before `now` (it keeps processes warm, and is there). */
+  keepsWarm(runner: string, now: number, freshMs: number): boolean {
+    const pool = this.pools.get(runner);
+    return pool !== undefined && now - pool.at <= freshMs;
+  }
+
   /** The pools of the runners heard from within `freshMs` before `now`, that keep or kept anything warm; by name. */
   list(now: number, freshMs: number): RunnerWarmPool[] {
     const fresh: RunnerWarmPool[] = [];

@@ -39,6 +39,7 @@ import { RuntimeMetrics } from './runtime-metrics.js';
 import { runLog } from './run-log.js';
 import { tracingEnabled } from '../common/trace-ids.js';
 import type { Tracing } from '../common/tracing.js';
+import { WarmResumes } from './warm-resumes.js';
 import { RunnerPools } from './runner-pools.js';
 import { WarmCredentials } from './warm-credentials.js';
 import { agentOf } from './agent-credentials.js';
@@ -165,8 +166,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
               stored.credential_hash = hash;
             }),
           ),
-        awaitsCallbacks: async (name) =>
-          (await sessions.active()).some((session) => session.parent === name && session.callback === true),
+        awaitsCallbacks: (name) => sessions.awaitsCallbacks(name),
       },
     };
     const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
@@ -181,10 +181,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     // What was pending when the runtime last stopped (or crashed) is sent again.
     webhooks.start();
     const maxConcurrent = options.executorOptions?.maxConcurrent ?? executorOptionsFromEnv().maxConcurrent;
+    const leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
     const leases = new RunLeases(sessions, {
       maxConcurrent,
-      leaseMs: (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000,
+      leaseMs,
       logger: options.logger,
+      // A resume a runner started ahead waits a moment for it (runners heard from within three leases).
+      warmResumes: new WarmResumes(
+        async (name) => {
+          const stored = await sessions.getStored(name);
+          return stored ? lastRun(stored) : undefined;
+        },
+        (runner, now) => runnerPools.keepsWarm(runner, now, 3 * leaseMs),
+      ),
       // Limits hold for runs on runners elsewhere too: they report what the run was billed so far.
       watch: {
         started: (name, run) => guard.started(name, run.started_at),

@@ -220,6 +220,11 @@ export class SessionService {
     return this.queries.storedChildren(parent, states);
   }
 
+  /** Whether children of the session that call it back when they end are queued or running: it will be resumed soon. */
+  async awaitsCallbacks(parent: string): Promise<boolean> {
+    return (await this.storedChildren(parent, ['queued', 'running'])).some((child) => child.callback === true);
+  }
+
   allStored(): Promise<StoredSession[]> {
     return this.queries.allStored();
   }

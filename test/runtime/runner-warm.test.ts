@@ -116,4 +116,103 @@ describe("runners: a runner's own warm processes", function () {
     // Killed before the runner exits; gone once the kernel has torn them down.
     await eventually('no warm process after the stop', () => pids.every((pid) => groupMembers(pid).length === 0), 5000);
   });
+
+  it("starts a parent's resume ahead on its runner while its callback child runs; the resume goes there and takes it", async () => {
+    // A runner with the pool's defaults: nothing is kept warm after a run unless a child will call back.
+    // One run at a time: the helper's end leaves it busy a moment, while another runner waits for work.
+    await runner.kill('SIGTERM');
+    const parenty = await startRunnerProcess({
+      runtimes: [stack.runtimeUrl],
+      name: 'parenty',
+      home: join(homes, 'parenty'),
+      fakeUrl: stack.fake.url,
+      token: 'runner-token',
+      max: 1,
+    });
+    let other: RunnerProcess | undefined;
+    try {
+      const ao = stack.client();
+      let release: () => void = () => undefined;
+      let resumeSaw = '';
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      stack.fake.respond(async (req) => {
+        const prompt = firstPrompt(req);
+        if (prompt === 'slow job') {
+          await released;
+          return { text: 'helper done' };
+        }
+        if (prompt !== 'wait for a helper') return { text: `ECHO: ${req.lastUserText}` };
+        if (req.lastUserText.includes('callback from the Agent Orchestrator')) {
+          resumeSaw = JSON.stringify(req.body.messages);
+          return { text: 'BOSS: helper reported' };
+        }
+        if (req.toolResults.length) return { text: 'waiting for the helper' };
+        const command = `${aoNew} helper -p "slow job" --async --callback`;
+        return { toolUse: { name: 'Bash', input: { command, description: 'start a helper' } } };
+      });
+      await ao.sessions.create({ name: 'boss', prompt: 'wait for a helper' });
+      const first = await ao.sessions.waitForResult('boss', { timeoutMs: 60_000 });
+      assert.equal(first.result, 'waiting for the helper', first.error ?? '');
+      assert.equal((await ao.sessions.get('helper')).parent, 'boss');
+      // The runtime told the runner, with the run's end, that a child will call the boss back.
+      const resumeOfBoss = (label: string) => label.endsWith('(resume of boss)');
+      const before = await eventually(
+        "the boss's resume warm on the runner",
+        async () =>
+          (await stack.client().runtimeInfo()).runner_warm_pools
+            ?.find((p) => p.runner === 'parenty')
+            ?.keys.find((k) => resumeOfBoss(k.label) && k.warm === 1),
+        60_000,
+      );
+      assert.deepEqual([before.hits, before.misses], [0, 0]);
+      // Another runner, idle, waits for work when the callback queues the boss's resume: it leaves it
+      // to the runner that holds it warm.
+      other = await startRunnerProcess({
+        runtimes: [stack.runtimeUrl],
+        name: 'other',
+        home: join(homes, 'other'),
+        fakeUrl: stack.fake.url,
+        token: 'runner-token',
+      });
+
+      release();
+      await eventually(
+        'the boss resumed by the callback, and finished',
+        async () => {
+          const boss = await ao.sessions.get('boss');
+          return boss.runs.length === 2 && boss.state === 'finished' ? boss : undefined;
+        },
+        60_000,
+      );
+      const boss = await ao.sessions.get('boss');
+      assert.match(boss.runs[1]!.runner ?? '', /^parenty@/);
+      assert.equal((await ao.sessions.result('boss')).result, 'BOSS: helper reported');
+      await eventually('the warm resume counted in the runner pool', async () => {
+        const pool = (await stack.client().runtimeInfo()).runner_warm_pools?.find((p) => p.runner === 'parenty');
+        const key = pool?.keys.find((k) => k.key === before.key);
+        return key && key.hits === 1 && key.misses === 0;
+      });
+      // The resumed run continues the boss's conversation, with the events of a cold resume.
+      const events = (await ao.sessions.listEvents('boss', { limit: 1000 })).events.filter((e) => e.run === 2);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['session_start', 'message', 'message', 'result', 'session_stop'],
+      );
+      const start = events[0]!.data as { claude_session_id: string };
+      assert.equal(start.claude_session_id, boss.claude_session_id);
+      const prompt = events[1]!.data as { role: string; text: string };
+      assert.equal(prompt.role, 'user');
+      assert.match(prompt.text, /callback from the Agent Orchestrator[\s\S]*helper/);
+      assert.deepEqual(events[2]!.data, { role: 'assistant', text: 'BOSS: helper reported' });
+      const stop = events[4]!.data as { state?: string; exit_code: number | null };
+      assert.equal(stop.exit_code, 0);
+      // The model saw the boss's first run.
+      assert.match(resumeSaw, /waiting for the helper/);
+    } finally {
+      await Promise.all([parenty.kill('SIGTERM'), other?.kill('SIGTERM')]);
+      await Promise.all([parenty.killAgents(), other?.killAgents()]);
+    }
+  });
 });

@@ -378,6 +378,25 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         assert.equal(await take([]), null);
       });
 
+      it('passes over the sessions a claim leaves to others (`except`), also among the ones it may take (`only`)', async () => {
+        for (const name of ['x1', 'x2', 'x3']) await store.sessions.insert(session(name));
+        const take = async (only?: string[], except?: string[]) =>
+          (
+            await store.sessions.claim({
+              offer: { runner: 'r', tags: [] },
+              leaseMs: 30_000,
+              maxInFlight: 100,
+              secret: newSecret(),
+              only,
+              except,
+            })
+          )?.session ?? null;
+        assert.equal(await take(undefined, ['x1']), 'x2');
+        assert.equal(await take(['x1', 'x3'], ['x1']), 'x3');
+        assert.equal(await take(undefined, ['x1']), null);
+        assert.equal(await take(undefined, []), 'x1');
+      });
+
       it('gives each queued run to one claimant when many claim at once, and passes over a run being written', async () => {
         for (let i = 0; i < 12; i++) await store.sessions.insert(session(`q${String(i).padStart(2, '0')}`));
         const offer = { runner: 'r', tags: [] };

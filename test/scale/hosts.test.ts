@@ -125,6 +125,7 @@ describe('hosts: network namespaces as hosts, for multi-host tests', function ()
       'strace',
       [
         '-f',
+        '--seccomp-bpf',
         '-qq',
         '-e',
         'trace=connect,sendto,sendmsg,bind',

@@ -1,5 +1,6 @@
 // How tests launch the pinned Claude Code CLI offline against the fake model (see fake-model.ts).
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +32,7 @@ export const TEST_MODEL = 'claude-sonnet-4-5';
  */
 export function claudeTestEnv(fakeUrl: string, configDir: string): Record<string, string> {
   return {
+    HOME: agentHome(configDir),
     ANTHROPIC_BASE_URL: fakeUrl,
     ANTHROPIC_API_KEY: 'test-key',
     // Without it the CLI resolves api.anthropic.com (DNS) even with ANTHROPIC_BASE_URL set.
@@ -53,6 +55,19 @@ export function claudeTestEnv(fakeUrl: string, configDir: string): Record<string
     XDG_CACHE_HOME: path.join(configDir, 'xdg-cache'),
     XDG_CONFIG_HOME: path.join(configDir, 'xdg-config'),
   };
+}
+
+/**
+ * A home of the agent's own, beside its config dir: nothing of the person's home reaches it, and the
+ * CLI's login shells (its environment snapshot, its Bash tool) read no profile of the machine's (a
+ * profile that starts pyenv or nvm costs each shell ~0.15 s of CPU and most of a second). Its git
+ * identity is set, as a person's would be, for the commits agents make.
+ */
+function agentHome(configDir: string): string {
+  const home = path.join(configDir, 'home');
+  mkdirSync(home, { recursive: true });
+  writeFileSync(path.join(home, '.gitconfig'), '[user]\n\tname = aof tests\n\temail = tests@aof.localhost\n');
+  return home;
 }
 
 /**

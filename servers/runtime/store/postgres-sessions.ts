@@ -208,6 +208,7 @@ export class PostgresSessionStore implements SessionStore {
          WHERE state = 'queued' AND ${byTags} AND NOT stop_requested
            AND (lease_expires_at IS NULL OR lease_expires_at <= now())
            AND ($9::text[] IS NULL OR session = ANY($9::text[]))
+           AND ($10::text[] IS NULL OR session <> ALL($10::text[]))
            AND NOT EXISTS (SELECT 1 FROM aof_runs n WHERE n.session = q.session AND n.number > q.number)
            AND (SELECT count(*) FROM aof_runs WHERE state = 'running')
              + (SELECT count(*) FROM aof_runs WHERE state = 'queued' AND lease_expires_at > now()) < $2
@@ -223,6 +224,7 @@ export class PostgresSessionStore implements SessionStore {
         AGENT_CREDENTIAL_PREFIX,
         request.secret,
         request.only ? [...request.only] : null,
+        request.except?.length ? [...request.except] : null,
       ],
     );
     const row = rows[0];

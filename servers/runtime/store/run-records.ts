@@ -55,6 +55,8 @@ export interface ClaimRequest {
    * queued sessions of the other accounts (a session queued since is left for the next claim).
    */
   only?: readonly string[] | undefined;
+  /** Sessions whose runs may not be claimed by this claim: left for another runner (warm-resumes.ts). */
+  except?: readonly string[] | undefined;
 }
 
 /** A claimed run: which, and under which attempt. */
