@@ -1,10 +1,11 @@
-// ao-fork as a process, against the real servers and the real Claude Code CLI on the fake model.
+// ao-fork as a process, against the real servers; the agent is incidental: the fake agent on the fake
+// model (runtime/fork checks the real CLI's --resume --fork-session).
 import assert from 'node:assert/strict';
 import { echoModel, uniqueName, useStack } from './run-bin.js';
 
 describe('ao-fork (a process against real servers)', function () {
   this.timeout(60_000);
-  const fixture = useStack(echoModel);
+  const fixture = useStack(echoModel, { agent: 'fake' });
   const { run } = fixture;
 
   it("forks a finished session, waits, prints the fork's result; the model saw the source's turns", async () => {

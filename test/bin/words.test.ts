@@ -1,7 +1,7 @@
 // What the commands say, read as a person who has never seen the API: what a stop or a delete did,
 // names and runs that do not exist, flags instead of request fields, live figures marked as
-// estimates, wall time. Real processes against the real servers and the real Claude Code CLI on the
-// fake model.
+// estimates, wall time. Real processes against the real servers; the agent behind the sessions is
+// incidental: the fake agent (test/support/fake-agent.mjs) on the fake model.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ function responder(req: FakeRequest): Reply {
 
 describe('ao-* commands in the user’s words (processes against real servers)', function () {
   this.timeout(60_000);
-  const fixture = useStack(responder);
+  const fixture = useStack(responder, { agent: 'fake' });
   const { run } = fixture;
   const ao = () => fixture.stack.client();
   const running = (name: string) =>

@@ -1,5 +1,5 @@
-// ao-new --worktree and ao-show-config as processes, against the real servers and the real Claude
-// Code CLI on the fake model.
+// ao-new --worktree and ao-show-config as processes, against the real servers; the agent is
+// incidental (the fake agent on the fake model: runtime/worktree has the real CLI in a worktree).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { echoModel, uniqueName, useStack } from './run-bin.js';
 
 describe('ao-new --worktree (processes against real servers)', function () {
   this.timeout(60_000);
-  const fixture = useStack(echoModel);
+  const fixture = useStack(echoModel, { agent: 'fake' });
   const { run } = fixture;
   let stack: TestStack;
   let repo: string;

@@ -1,6 +1,7 @@
 // End to end: the real Claude Code, given ao-mcp with --mcp-config and driven by the fake model,
-// calls start_agent_session; the Agent Runtime runs a child Claude Code session, and the child's
-// answer comes back to the parent as the tool result.
+// calls start_agent_session; the Agent Runtime runs a child session, and the child's answer comes
+// back to the parent as the tool result. The child's agent is incidental (the fake agent): the point
+// is the CLI as the MCP client.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { claudeBin, TEST_MODEL } from '../support/claude-env.js';
@@ -27,7 +28,7 @@ describe('mcp: end to end with Claude Code as the MCP client', function () {
 
   before(async () => {
     requireBuild();
-    stack = await TestStack.start();
+    stack = await TestStack.start({ agent: 'fake' });
     cwd = await tempDir('aof-mcp-e2e-');
     http = await startMcpHttp({
       url: new URL('http://127.0.0.1:0/mcp'),

@@ -164,8 +164,10 @@ describe('the Claude Code plugin', function () {
     let stack: TestStack;
     let parentConfig: string;
 
+    // The parent is the real Claude Code with the plugin; the sessions the runtime runs for it (the
+    // child it delegates to, the sessions it lists) are the fake agent's: their agent is incidental.
     before(async () => {
-      stack = await TestStack.start();
+      stack = await TestStack.start({ agent: 'fake' });
       parentConfig = join(stack.root, 'parent-claude-config');
       await mkdir(parentConfig);
     });

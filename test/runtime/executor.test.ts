@@ -1,5 +1,6 @@
 // The runtime running the real Claude Code CLI against the fake model: from POST /sessions to a
-// finished session with its result, events, usage and cost.
+// finished session with its result, events, usage and cost. The concurrency cap and deleting a running
+// session are the runtime's own: they run on the fake agent.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -233,6 +234,19 @@ describe('runtime: running Claude Code', function () {
     const again = await ao.sessions.waitForResult('slow', { timeoutMs: 30_000 });
     assert.equal(again.state, 'finished', again.error ?? '');
   });
+});
+
+// The queue and deletes are the runtime's: on the fake agent (test/support/fake-agent.mjs).
+describe('runtime: the cap and deletes of running sessions', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+  let ao: Orchestrator;
+
+  before(async () => {
+    stack = await TestStack.start({ agent: 'fake', executorOptions: { maxConcurrent: 2 } });
+    ao = stack.client();
+  });
+  after(async () => stack?.close());
 
   it('deletes a running session by stopping it first', async () => {
     stack.fake.respond(() => ({ text: 'never', delayMs: 60_000 }));

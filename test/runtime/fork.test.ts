@@ -7,9 +7,7 @@ import type { FakeRequest, MessagesBody, Reply } from '../support/fake-model.js'
 import { TestStack } from '../support/stack.js';
 
 function responder(req: FakeRequest): Reply {
-  const prompt = req.lastUserText;
-  if (prompt.includes('SLOW')) return { text: `ECHO: ${prompt}`, delayMs: 3000 };
-  return { text: `ECHO: ${prompt}` };
+  return { text: `ECHO: ${req.lastUserText}` };
 }
 
 /** The conversation the model was sent for the turn whose prompt is `prompt`, as one string. */
@@ -91,22 +89,6 @@ describe('runtime: forking a session', function () {
     assert.equal(sessions[1]!.project_dir, base.project_dir);
   });
 
-  it('refuses to fork a session whose run is active: 409 session-busy', async () => {
-    await ao.sessions.create({ name: 'busy', prompt: 'first' });
-    await ao.sessions.waitForResult('busy', { timeoutMs: 30_000 });
-    await ao.sessions.resume('busy', { prompt: 'SLOW second' });
-    const error = await ao.sessions.fork('busy', { name: 'busy-fork', prompt: 'x' }).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    assert.ok(error instanceof ConflictError, String(error));
-    assert.equal(error.status, 409);
-    assert.equal(error.problem?.type, 'urn:aof:problem:session-busy');
-    assert.match(error.message, /Session 'busy' is (queued|running)/);
-    await assert.rejects(ao.sessions.get('busy-fork'), NotFoundError);
-    await ao.sessions.stop('busy');
-  });
-
   it('answers bad forks with a clear 4xx and changes nothing', async () => {
     await assert.rejects(
       ao.sessions.fork('nobody', { name: 'orphan', prompt: 'x' }),
@@ -156,6 +138,28 @@ describe('runtime: forking, with an executor that runs elsewhere', function () {
     );
     assert.ok(error instanceof ConflictError, String(error));
     assert.equal(error.problem?.type, 'urn:aof:problem:no-conversation');
+  });
+
+  it('refuses to fork a session whose run is active: 409 session-busy', async () => {
+    const ao = stack.client();
+    // Run 1 ended (as an executor elsewhere reports it); run 2, resumed, is active (queued here).
+    await ao.sessions.create({ name: 'busy', prompt: 'first' });
+    await ao.sessions.appendEvents('busy', [
+      { type: 'session_start', data: { claude_session_id: 'b0b0b0b0-0000-4000-8000-000000000000' } },
+      { type: 'result', data: { is_error: false, text: 'ok' } },
+      { type: 'session_stop', data: { exit_code: 0, reason: 'completed' } },
+    ]);
+    assert.equal((await ao.sessions.status('busy')).state, 'finished');
+    assert.equal((await ao.sessions.resume('busy', { prompt: 'second' })).runs.length, 2);
+    const error = await ao.sessions.fork('busy', { name: 'busy-fork', prompt: 'x' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ConflictError, String(error));
+    assert.equal(error.status, 409);
+    assert.equal(error.problem?.type, 'urn:aof:problem:session-busy');
+    assert.match(error.message, /Session 'busy' is (queued|running)/);
+    await assert.rejects(ao.sessions.get('busy-fork'), NotFoundError);
   });
 
   it('holds the source still until the fork has copied its conversation: resuming it meanwhile is a 409', async () => {

@@ -1,6 +1,7 @@
-// Structured output end to end: the real Claude Code CLI against the fake model, with the schema
-// from a session or its blueprint; the runtime validates each answer, asks once more when it does
-// not match, and fails the run with the validation errors when it still does not.
+// Structured output end to end: the real Claude Code CLI against the fake model, told the schema; the
+// runtime validates each answer and asks once more, in the same conversation, when it does not match.
+// Then on the fake agent: a run failed with the validation errors when it still does not, the schema
+// from a session or its blueprint, schemas refused.
 import assert from 'node:assert/strict';
 import { InvalidRequestError, type Orchestrator } from '../../sdk/index.js';
 import type { FakeRequest, MessagesBody, Reply } from '../support/fake-model.js';
@@ -118,6 +119,21 @@ describe('runtime: structured output (output_schema)', function () {
       /run 1 output_retry +the answer before was rejected \(\/title must be string\); attempt 2 asks again/,
     );
   });
+});
+
+// What the runtime makes of the answers (a failure after the retry, a blueprint's schema, bad schemas)
+// is its own: on the fake agent (test/support/fake-agent.mjs); the CLI's part is above.
+describe("runtime: structured output, the runtime's rules", function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+  let ao: Orchestrator;
+
+  before(async () => {
+    stack = await TestStack.start({ agent: 'fake', executorOptions: { maxConcurrent: 4 } });
+    stack.fake.respond(responder);
+    ao = stack.client();
+  });
+  after(async () => stack?.close());
 
   it('an answer that still does not match fails the run with the validation errors', async () => {
     await ao.sessions.create({ name: 'never', prompt: 'JSON-NEVER', output_schema: SCHEMA });

@@ -1,6 +1,8 @@
-// Teams of agents, with the real Claude Code against the fake model: a parent fans out to children
-// through its Bash tool and is resumed once with their outcomes; limits stop runs while they go;
-// callbacks survive a SIGKILL of the runtime; bad input gets a 4xx with a problem type.
+// Teams of agents, on the fake agent against the fake model (parents, children, callbacks and limits
+// are the runtime's, not the CLI's): a parent fans out to children through its Bash tool and is resumed
+// once with their outcomes; limits stop runs while they go; callbacks survive a SIGKILL of the runtime;
+// bad input gets a 4xx with a problem type. The fake agent takes the CLI's time between turns
+// (FAKE_AGENT_TURN_MS), so that "stopped within one model turn" is checked at a real agent's pace.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ApiError, type Orchestrator } from '../../sdk/index.js';
@@ -45,7 +47,7 @@ describe('teams: parents, children, callbacks and limits', function () {
   };
 
   before(async () => {
-    stack = await TestStack.start({ token: TOKEN, logger });
+    stack = await TestStack.start({ token: TOKEN, logger, agent: 'fake', agentEnv: { FAKE_AGENT_TURN_MS: '200' } });
     ao = stack.client();
   });
   after(async () => stack?.close());
@@ -327,7 +329,7 @@ describe('teams: callbacks survive a crash of the runtime', function () {
   let ao: Orchestrator;
 
   before(async () => {
-    stack = await TestStack.start({ runtimeProcess: true });
+    stack = await TestStack.start({ runtimeProcess: true, agent: 'fake' });
     ao = stack.client();
   });
   after(async () => stack?.close());

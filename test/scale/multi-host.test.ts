@@ -1,7 +1,8 @@
 // aof across hosts, with real parts only: 2 runtime replicas (`aof runtime`, no executor of their own)
 // on one PostgreSQL, and 3 runners (`aof runner`), each in its own network namespace with its own home
 // and Claude Code config dir (test/support/hosts.ts), running the pinned Claude Code CLI against the fake
-// model. 12 sessions are run and resumed across them; mid-run, one replica and one runner are SIGKILLed.
+// model. 8 sessions are run and resumed across them; mid-run, one replica and one runner are SIGKILLed.
+// Eight fill the six agent slots of turn 2 (RUNNER_MAX per runner) and leave two queued through the kills.
 // The scenario runs once (`before`); each `it` checks one promise about its outcome.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -26,7 +27,7 @@ const RUNNER_MAX = 2;
 /** A turn-2 answer takes this long: the kills land while runs are in flight. */
 const SLOW_TURN_MS = 3000;
 
-const NAMES = Array.from({ length: 12 }, (_, i) => `mh-${String(i + 1).padStart(2, '0')}`);
+const NAMES = Array.from({ length: 8 }, (_, i) => `mh-${String(i + 1).padStart(2, '0')}`);
 const promptOf = (name: string, turn: number) => `${name} turn ${turn}`;
 const FINAL = new Set(['finished', 'failed', 'stopped']);
 
@@ -133,7 +134,7 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
     });
 
     try {
-      // Turn 1: 12 sessions, created alternately through A and B.
+      // Turn 1: 8 sessions, created alternately through A and B.
       await Promise.all(
         NAMES.map((name, i) =>
           clients[i % 2]!.sessions.create({ name, prompt: promptOf(name, 1), project_dir: project }),

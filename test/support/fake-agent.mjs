@@ -29,11 +29,14 @@
 //   found", exit 1);
 // - an API error ends with `is_error:true` and exit code 1; as root, bypassPermissions without
 //   IS_SANDBOX=1 is refused (exit 1), as the CLI refuses it.
+// - FAKE_AGENT_TURN_MS=N: it waits N ms after a turn's tool results before asking the model again, as
+//   the CLI takes its time between turns (tests of limits that stop a run "within one model turn").
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { permissions } from './fake-agent-permissions.mjs';
 
 const VERSION = '2.1.197 (fake agent)';
@@ -275,7 +278,9 @@ async function main(options) {
   const total = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   let turns = 0;
   let lastText = '';
+  const pace = Number(process.env.FAKE_AGENT_TURN_MS ?? 0);
   for (;;) {
+    if (turns > 0 && pace > 0) await sleep(pace);
     const answer = await ask({
       model,
       messages,

@@ -42,6 +42,8 @@ export interface StackOptions {
   usageLimits?: RuntimeOptions['usageLimits'];
   /** How often the (in-process) runtime's stall watchdog looks (short, so that a stall shows quickly). */
   stallCheckMs?: number;
+  /** More variables for the agents (FAKE_AGENT_TURN_MS: the fake agent's pace between turns). */
+  agentEnv?: Record<string, string>;
 }
 
 /**
@@ -101,7 +103,7 @@ export class TestStack {
 
   /** The environment of a Claude Code child: offline, against the fake model. */
   get agentEnv(): Record<string, string> {
-    const env = claudeChildEnv(this.fake.url, this.configDir);
+    const env = { ...claudeChildEnv(this.fake.url, this.configDir), ...this.options.agentEnv };
     if (this.options.subscription) {
       delete env.ANTHROPIC_API_KEY;
       env.CLAUDE_CODE_OAUTH_TOKEN = 'test-subscription-token';
