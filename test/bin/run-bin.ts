@@ -111,7 +111,7 @@ export function echoModel(req: FakeRequest): Reply {
  * A stack for the tests of one `describe` (started before, closed after), and `run` for a command
  * against it from its project directory (or `cwd`, once a test's own `before` has set it).
  */
-export function useStack(responder: (req: FakeRequest) => Reply, options: StackOptions = {}) {
+export function useStack(responder: (req: FakeRequest) => Reply | Promise<Reply>, options: StackOptions = {}) {
   const fixture = {
     stack: undefined as unknown as TestStack,
     cwd: undefined as string | undefined,

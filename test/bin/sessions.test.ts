@@ -11,15 +11,27 @@ import { binPath, runShell, uniqueName, useStack } from './run-bin.js';
 
 /**
  * What the fake model answers, chosen by markers in the prompt so tests never race over a shared
- * responder: FAIL → an API error, TOOL → a Bash call then its output, SLOW → a late answer.
+ * responder: FAIL → an API error, TOOL → a Bash call then its output, SLOW → an answer held until the
+ * test lets it through (`answerNow(prompt)`), however long the test's steps take before that.
  */
-function responder(req: FakeRequest): Reply {
+const held = new Map<string, () => void>();
+const answerable = new Set<string>();
+function answerNow(prompt: string): void {
+  answerable.add(prompt);
+  held.get(prompt)?.();
+}
+
+function responder(req: FakeRequest): Reply | Promise<Reply> {
   const prompt = req.lastUserText;
   if (req.toolResults.length) return { text: `tool said: ${req.toolResults[0]!.text.trim()}` };
   if (prompt.includes('FAIL')) return { error: { status: 500, message: 'the fake model failed on purpose' } };
   if (prompt.includes('TOOL'))
     return { toolUse: { name: 'Bash', input: { command: 'echo tool-ran', description: 'Say it' } } };
-  if (prompt.includes('SLOW')) return { text: `ECHO: ${prompt}`, delayMs: 4000 };
+  if (prompt.includes('SLOW')) {
+    const reply = { text: `ECHO: ${prompt}` };
+    if (answerable.has(prompt)) return reply;
+    return new Promise((resolve) => held.set(prompt, () => resolve(reply)));
+  }
   return { text: `ECHO: ${prompt}` };
 }
 
@@ -258,10 +270,9 @@ describe('ao-* session commands (processes against real servers)', function () {
 
     it('--async returns at once; ao-status and ao-get-result --wait follow the run', async () => {
       const name = uniqueName('async');
-      const started = Date.now();
+      // The model's answer is held until the test lets it through: ao-new returning at all shows it did not wait.
       const r = await run('ao-new', [name, '-p', 'SLOW async work', '--async']);
       assert.equal(r.code, 0, r.stderr);
-      assert.ok(Date.now() - started < 3500, 'did not wait for the run');
       assert.match(
         r.stdout,
         new RegExp(
@@ -281,6 +292,7 @@ describe('ao-* session commands (processes against real servers)', function () {
       );
       assert.equal((await run('ao-get-result', [name, '--json'])).errorJson().error.code, 'session_not_ended');
 
+      answerNow('SLOW async work');
       const waited = await run('ao-get-result', [name, '--wait']);
       assert.equal(waited.code, 0, waited.stderr);
       assert.equal(waited.stdout, 'ECHO: SLOW async work\n');
@@ -305,6 +317,7 @@ describe('ao-* session commands (processes against real servers)', function () {
         r.stderr,
         `ao-new: Stopped waiting; session '${name}' keeps running — check it with ao-status ${name}, stop it with ao-stop ${name}\n`,
       );
+      answerNow('SLOW interrupted');
       assert.equal((await run('ao-get-result', [name, '--wait'])).stdout, 'ECHO: SLOW interrupted\n');
     });
 
@@ -327,6 +340,7 @@ describe('ao-* session commands (processes against real servers)', function () {
           `^ao-new: Session '${name}' has not ended after 1 s — it keeps running; check it with ao-status ${name}`,
         ),
       );
+      answerNow('SLOW beyond the timeout');
       assert.equal(
         (await run('ao-get-result', [name, '--wait', '--json'])).json().result,
         'ECHO: SLOW beyond the timeout',
