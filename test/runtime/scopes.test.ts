@@ -1,6 +1,6 @@
 // Agents act only within their own tree. Each run's agent gets its own credential, never the
-// person's token; with it, the real Claude Code in bypass mode reaches only its own session and its
-// descendants: everything else is a 403 `out-of-scope`, and nothing changes. With a token configured
+// person's token; with it, an agent in bypass mode (the fake agent, and the real Claude Code where the
+// token comes from the data dir) reaches only its own session and its descendants: everything else is a 403 `out-of-scope`, and nothing changes. With a token configured
 // and without one (then `aof` keeps one in its data dir, which the person's commands find).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -45,7 +45,13 @@ for (const variant of [
     let agents: ScriptedAgents;
 
     before(async () => {
-      stack = await TestStack.start({ runtimeProcess: true, ...(variant.token ? { token: variant.token } : {}) });
+      stack = await TestStack.start({
+        // The real CLI where the person's token comes from the data dir: its Bash tool, in bypass mode,
+        // is the agent there; every scenario else on the fake agent (what it checks is the runtime's).
+        agent: variant.every ? 'fake' : 'claude',
+        runtimeProcess: true,
+        ...(variant.token ? { token: variant.token } : {}),
+      });
       ao = stack.client();
       agents = new ScriptedAgents(stack.fake, stack.projectDir);
     });
