@@ -22,6 +22,8 @@ await build({
   sourcemap: false,
   // CommonJS packages inside (nedb-promises, reached by ao-mcp) require Node's built-ins: give the ESM
   // bundle a `require` of its own.
-  banner: { js: "import { createRequire as __aofCreateRequire } from 'node:module'; const require = __aofCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __aofCreateRequire } from 'node:module'; const require = __aofCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

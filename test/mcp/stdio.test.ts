@@ -2,7 +2,6 @@
 // Desktop would launch it, configured only by the environment.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { TestStack } from '../support/stack.js';
 import { aoMcpBin, stdioClient } from './support/mcp-client.js';
 import { scriptedModel, toolSuite, type SuiteContext } from './support/tool-suite.js';
