@@ -84,6 +84,8 @@ const CLAIM_CANDIDATES = 16;
  */
 export class NedbSessionStore implements SessionStore {
   private readonly catalogue = new Catalogue();
+  /** The runs in flight as `runs.db` holds them in memory, for the claim's count (see `InFlight`). */
+  private readonly inFlight = new InFlight();
   /** Runs moved out of the sessions of an earlier version when this store was opened. */
   moved = 0;
 
@@ -98,11 +100,9 @@ export class NedbSessionStore implements SessionStore {
     const runs = await openCollection<RunDocument>(dataDir, 'runs.db', RUN_INDEXES);
     const store = new NedbSessionStore(sessions, runs, lock);
     store.moved = await moveRunsOut(sessions, runs);
-    const bySession = runsBySession(
-      (runs as unknown as NedbInternals<RunDocument>).getAllData(),
-      (doc) => doc.session,
-      runOf,
-    );
+    const runDocs = (runs as unknown as NedbInternals<RunDocument>).getAllData();
+    for (const doc of runDocs) store.inFlight.set(doc);
+    const bySession = runsBySession(runDocs, (doc) => doc.session, runOf);
     for (const doc of (sessions as unknown as NedbInternals<SessionDocument>).getAllData()) {
       const list = bySession.get(doc._id);
       if (list) store.catalogue.set(catalogueEntry(withRuns(decode(doc), list)));
@@ -118,8 +118,13 @@ export class NedbSessionStore implements SessionStore {
       throw error;
     }
     // Runs of a name deleted while its session was being written would be taken as this session's.
-    await this.runs.remove({ session: session.name }, { multi: true });
-    await this.runs.insert(session.runs.map((run) => runDocument(session, run)));
+    const docs = session.runs.map((run) => runDocument(session, run));
+    try {
+      await this.runs.remove({ session: session.name }, { multi: true });
+      await this.runs.insert(docs);
+    } finally {
+      this.syncSession(session.name, docs);
+    }
     this.catalogue.set(catalogueEntry(session));
     return true;
   }
@@ -131,20 +136,35 @@ export class NedbSessionStore implements SessionStore {
 
   async replace(session: StoredSession, runs: readonly StoredRun[] = [lastRun(session)]): Promise<void> {
     const undo: Array<() => Promise<unknown>> = [];
+    const written: string[] = [];
     try {
-      await overwrite(this.sessions, encode(factsOf(session)) as SessionDocument & { _id: string }, undo, false);
-      for (const run of runs) await overwrite(this.runs, runDocument(session, run), undo, true);
+      // The two files are appended to at once (each collection writes in turn on its own): a write
+      // waits for the slower append, not for both one after the other.
+      const docs = runs.map((run) => runDocument(session, run));
+      written.push(...docs.map((doc) => doc._id));
+      const writes = await Promise.allSettled([
+        overwrite(this.sessions, encode(factsOf(session)) as SessionDocument & { _id: string }, undo, false),
+        ...docs.map((doc) => overwrite(this.runs, doc, undo, true)),
+      ]);
+      const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       // What was written of it is taken back: the session stays as it was, in memory as in its files.
       for (const step of undo.reverse()) await step().catch(() => undefined);
       throw error;
+    } finally {
+      for (const id of written) this.syncRun(id);
     }
     this.catalogue.set(catalogueEntry(session));
   }
 
   async remove(name: string): Promise<boolean> {
     const removed = await this.sessions.remove({ _id: name }, {});
-    await this.runs.remove({ session: name }, { multi: true });
+    try {
+      await this.runs.remove({ session: name }, { multi: true });
+    } finally {
+      this.syncSession(name, []);
+    }
     this.catalogue.delete(name);
     return removed > 0;
   }
@@ -175,12 +195,9 @@ export class NedbSessionStore implements SessionStore {
   async claim(request: ClaimRequest): Promise<ClaimedRunRef | null> {
     const now = Date.now();
     const at = new Date(now).toISOString();
-    // In flight: running, or claimed under a live lease and not started yet. One query, so that a run
-    // moving from the one to the other meanwhile (its runner reporting its start) is counted once.
-    const inFlight = await this.runs.count({
-      $or: [{ state: 'running' }, { state: 'queued', lease_expires_at: { $gt: at } }],
-    });
-    if (inFlight >= request.maxInFlight) return null;
+    // In flight: running, or claimed under a live lease and not started yet; counted at one moment, so
+    // that a run moving from the one to the other (its runner reporting its start) is counted once.
+    if (this.inFlight.count(at) >= request.maxInFlight) return null;
     const keys = claimableKeys(request.offer);
     const candidates = await this.runs
       .find({
@@ -212,6 +229,8 @@ export class NedbSessionStore implements SessionStore {
           // with the run's next write. A crash before then leaves the run queued, to be claimed again
           // at the next start, as a lease held at the crash would be.
           if (!(await this.runs.findOne({ _id: doc._id, 'lease.attempt': granted.attempt }))) throw error;
+        } finally {
+          this.syncRun(doc._id);
         }
         return { session: name, run: run.number, attempt: granted.attempt };
       });
@@ -223,6 +242,18 @@ export class NedbSessionStore implements SessionStore {
   async compact(): Promise<void> {
     await (this.sessions as unknown as NedbInternals<SessionDocument>).compactDatafileAsync();
     await (this.runs as unknown as NedbInternals<RunDocument>).compactDatafileAsync();
+  }
+
+  /** Brings the count of runs in flight in step with the run `id` as `runs.db` now holds it in memory. */
+  private syncRun(id: string): void {
+    const doc = held(this.runs, id);
+    if (doc) this.inFlight.set(doc);
+    else this.inFlight.delete(id);
+  }
+
+  /** Like `syncRun`, for every run of `session` the count holds and those of `docs`. */
+  private syncSession(session: string, docs: readonly RunDocument[]): void {
+    for (const id of [...this.inFlight.of(session), ...docs.map((doc) => doc._id)]) this.syncRun(id);
   }
 
   private async runsOf(name: string): Promise<StoredRun[]> {
@@ -264,6 +295,37 @@ async function overwrite<T extends { _id: string }>(
   const before = held(collection, doc._id);
   undo.push(() => (before ? collection.update({ _id: doc._id }, before, {}) : collection.remove({ _id: doc._id }, {})));
   await collection.update({ _id: doc._id }, doc, { upsert });
+}
+
+/**
+ * The runs in flight (running, or queued under a lease) by their `_id`, with their lease's end: what
+ * the cap counts, kept beside `runs.db` as its sparse queue index is, so that a claim counts the few
+ * runs in flight instead of passing over every run record (nedb serves an `$or` from no index).
+ */
+class InFlight {
+  private readonly runs = new Map<string, { session: string; running: boolean; expires: string | undefined }>();
+
+  set(doc: RunDocument): void {
+    if (doc.state === 'running' || (doc.state === 'queued' && doc.lease_expires_at !== undefined))
+      this.runs.set(doc._id, { session: doc.session, running: doc.state === 'running', expires: doc.lease_expires_at });
+    else this.runs.delete(doc._id);
+  }
+
+  delete(id: string): void {
+    this.runs.delete(id);
+  }
+
+  /** The `_id`s of the runs of `session` held here. */
+  of(session: string): string[] {
+    return [...this.runs].filter(([, run]) => run.session === session).map(([id]) => id);
+  }
+
+  /** Running, or queued under a lease that ends after `at` (an ISO time, compared as nedb compares it). */
+  count(at: string): number {
+    let n = 0;
+    for (const run of this.runs.values()) if (run.running || (run.expires !== undefined && run.expires > at)) n++;
+    return n;
+  }
 }
 
 /** The indexes of `runs.db`: by session, the queue (sparse: queued runs only), running runs, live leases. */
