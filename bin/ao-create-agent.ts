@@ -37,6 +37,7 @@ await main({
     `ao-create-agent writer -d "Writes docs" --model sonnet < writer-prompt.md`,
     `ao-create-agent careful -d "Asks before it acts" --approval --approval-timeout 300 --allowed-tools "Read,Grep"`,
     `ao-create-agent helper -d "Answers quick questions" --warm 2 --warm-after-run 300`,
+    `ao-create-agent builder -d "Long builds" --stall-after 10m --stall-action nudge`,
   ],
   async run(ctx, [name], options) {
     checkName(name!, 'Agent');

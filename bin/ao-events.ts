@@ -16,8 +16,15 @@ const TYPES = [
   'approval_answer',
   'worktree_setup',
   'output_retry',
+  'stalled',
   'raw',
 ];
+
+const STALL_ACTIONS = {
+  notify: 'stalled (it goes on)',
+  stop: 'stalled, stopped by the watchdog',
+  nudge: 'stalled, stopped by the watchdog and resumed with a status question',
+};
 
 await main({
   name: 'ao-events',
@@ -122,6 +129,13 @@ function summary(event: SessionEvent): string {
       if (event.data.num_turns !== undefined) parts.push(`${event.data.num_turns} turns`);
       if (event.data.total_cost_usd !== undefined) parts.push(formatUsd(event.data.total_cost_usd));
       if (event.data.text) parts.push(oneLine(event.data.text, 160));
+      const limit = event.data.usage_limit;
+      if (limit)
+        parts.push(
+          limit.resets_at
+            ? `hit the usage limit; it resets at ${limit.resets_at.slice(11, 19)} UTC`
+            : 'hit a usage or rate limit (no reset time given)',
+        );
       return parts.join(', ');
     }
     case 'session_stop':
@@ -134,6 +148,8 @@ function summary(event: SessionEvent): string {
       return `${event.data.command}: ${event.data.timed_out ? 'timed out' : `exit ${event.data.exit_code}`}${event.data.output ? ` ${oneLine(event.data.output, 160)}` : ''}`;
     case 'output_retry':
       return `the answer before was rejected (${oneLine(event.data.errors.join('; '), 160)}); attempt ${event.data.attempt} asks again`;
+    case 'stalled':
+      return `no event for ${event.data.silent_seconds} s: ${STALL_ACTIONS[event.data.action]}`;
     case 'raw':
       return `${event.data.cli}: ${oneLine(JSON.stringify(event.data.event) ?? '', 160)}`;
     default:

@@ -42,6 +42,12 @@ await main({
         'Work in a git worktree of its own, on branch aof/NAME (the project dir must be in a git repository)',
     },
     {
+      name: 'resume-after-limit',
+      type: 'boolean',
+      description:
+        "Resume by itself after the account's usage limit resets (default: the blueprint's, else yes); --no-resume-after-limit to leave it stopped",
+    },
+    {
       name: 'checkpoint',
       type: 'boolean',
       description:
@@ -95,6 +101,9 @@ await main({
       ...(options.worktree ? { worktree: true } : {}),
       ...(options.checkpoint ? { checkpoint: true } : {}),
       ...(runnerTags.length ? { runner_tags: runnerTags } : {}),
+      ...(typeof options['resume-after-limit'] === 'boolean'
+        ? { resume_after_limit: options['resume-after-limit'] }
+        : {}),
     });
     await finishRun(ctx, ao, session, settings);
   },

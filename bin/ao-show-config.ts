@@ -61,6 +61,13 @@ await main({
         ]);
       if (blueprint.warm) lines.push(['warm', `${blueprint.warm} started ahead for new sessions`]);
       if (blueprint.warm_after_run) lines.push(['warm_after_run', `${blueprint.warm_after_run} s for a follow-up`]);
+      if (blueprint.resume_after_limit === false)
+        lines.push(['resume_after_limit', 'no: left stopped when the usage limit is hit']);
+      if (blueprint.stall_after_seconds)
+        lines.push([
+          'stall_after_seconds',
+          `${blueprint.stall_after_seconds} s without an event: ${blueprint.stall_action ?? 'notify'}`,
+        ]);
       if (blueprint.mcp_servers) lines.push(['mcp_servers', Object.keys(blueprint.mcp_servers).join(', ') || '-']);
       if (blueprint.system_prompt) lines.push(['system_prompt', oneLine(blueprint.system_prompt, 120)]);
     }

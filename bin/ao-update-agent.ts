@@ -16,6 +16,9 @@ const CLEARABLE = [
   'checkpoint',
   'warm',
   'warm_after_run',
+  'resume_after_limit',
+  'stall_after_seconds',
+  'stall_action',
 ] as const;
 
 await main({

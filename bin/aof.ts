@@ -51,6 +51,9 @@ async function serve(which: Which): Promise<void> {
         webhooks: { url: env.webhookUrl, secret: env.webhookSecret, allowedHosts: env.webhookAllowedHosts },
         executor: env.executor,
         leaseSeconds: env.leaseSeconds,
+        ...(env.usageLimitMarginSeconds !== undefined
+          ? { usageLimits: { marginMs: env.usageLimitMarginSeconds * 1000 } }
+          : {}),
         github: { apiUrl: env.githubApiUrl, token: env.githubToken },
       });
       started.push(runtime);

@@ -77,6 +77,8 @@ export type ApprovalRequestData = RuntimeSchemas['ApprovalRequestData'];
 export type ApprovalAnswerData = RuntimeSchemas['ApprovalAnswerData'];
 export type WorktreeSetupData = RuntimeSchemas['WorktreeSetupData'];
 export type OutputRetryData = RuntimeSchemas['OutputRetryData'];
+export type StalledData = RuntimeSchemas['StalledData'];
+export type UsageLimit = RuntimeSchemas['UsageLimit'];
 /** A line of an agent CLI's stream aof has no shape for, kept as it came. */
 export type RawData = RuntimeSchemas['RawData'];
 
@@ -125,6 +127,7 @@ export interface SessionEventDataMap {
   approval_answer: ApprovalAnswerData;
   worktree_setup: WorktreeSetupData;
   output_retry: OutputRetryData;
+  stalled: StalledData;
   raw: RawData;
 }
 

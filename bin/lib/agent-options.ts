@@ -94,6 +94,25 @@ export const SETTING_OPTIONS: OptionSpec[] = [
     description: 'With --approval: what an unanswered question becomes (default deny)',
   },
   {
+    name: 'resume-after-limit',
+    type: 'boolean',
+    description:
+      "Resume its sessions by themselves after the account's usage limit resets (the default); --no-resume-after-limit leaves them stopped",
+  },
+  {
+    name: 'stall-after',
+    type: 'string',
+    value: 'DURATION',
+    description: 'A run silent this long (90s, 10m, 1h) is stalled: the watchdog takes --stall-action',
+  },
+  {
+    name: 'stall-action',
+    type: 'string',
+    value: 'notify|nudge|stop',
+    description:
+      'With --stall-after: notify (a stalled event; it goes on, the default), stop it, or nudge (stop it and resume with a status question)',
+  },
+  {
     name: 'ancestors-may-answer',
     type: 'boolean',
     description:
@@ -115,6 +134,9 @@ export interface Settings {
   approval?: { timeout_seconds?: number; on_timeout?: 'deny' | 'allow'; ancestors_may_answer?: boolean };
   warm?: number;
   warm_after_run?: number;
+  resume_after_limit?: boolean;
+  stall_after_seconds?: number;
+  stall_action?: 'notify' | 'nudge' | 'stop';
 }
 
 /** The settings options that were given, checked (the MCP config file read). */
@@ -145,7 +167,41 @@ export async function readSettings(options: Options): Promise<Settings> {
     ...approvalPolicy(options),
     ...wholeNumber(options, 'warm', 'warm', 16),
     ...wholeNumber(options, 'warm-after-run', 'warm_after_run', 3600),
+    ...(typeof options['resume-after-limit'] === 'boolean'
+      ? { resume_after_limit: options['resume-after-limit'] }
+      : {}),
+    ...stallWatch(options),
   };
+}
+
+const STALL_ACTIONS = ['notify', 'nudge', 'stop'] as const;
+
+function stallWatch(options: Options): Pick<Settings, 'stall_after_seconds' | 'stall_action'> {
+  const after = stringOption(options, 'stall-after');
+  const action = stringOption(options, 'stall-action');
+  if (action !== undefined && !(STALL_ACTIONS as readonly string[]).includes(action))
+    throw new CliError(`--stall-action must be one of ${STALL_ACTIONS.join(', ')}, not '${action}'`, 'usage');
+  return {
+    ...(after !== undefined ? { stall_after_seconds: durationSeconds(after, '--stall-after') } : {}),
+    ...(action !== undefined ? { stall_action: action as Settings['stall_action'] } : {}),
+  };
+}
+
+/** `90`, `90s`, `10m`, `1h30m`, `1d` in whole seconds (1 s to 7 days). */
+export function durationSeconds(text: string, flag: string): number {
+  const spec = text.trim();
+  const parts = [...spec.matchAll(/(\d+)\s*([smhd])/gi)];
+  const seconds = /^\d+$/.test(spec)
+    ? Number(spec)
+    : parts.length && parts.map((p) => p[0]).join('') === spec.replace(/\s+/g, '')
+      ? parts.reduce(
+          (sum, p) => sum + Number(p[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[p[2]!.toLowerCase() as 's'],
+          0,
+        )
+      : Number.NaN;
+  if (!(seconds >= 1 && seconds <= 604_800))
+    throw new CliError(`${flag} must be a duration from 1s to 7d such as 90s, 10m or 1h, not '${text}'`, 'usage');
+  return seconds;
 }
 
 /** `--flag N`, a whole number from 0 to `max`, as `field`. */

@@ -50,6 +50,19 @@ export function isStalled(
   return session.state === 'running' && secondsSince(session.updated_at, now) >= STALL_SECONDS;
 }
 
+/**
+ * A session stopped on the account's usage limit that the runtime will resume: "resumes at 15:02 UTC"
+ * (or "resumes now" once the time has passed); null otherwise.
+ */
+export function limitWait(
+  session: { state: RunState; last_run: { usage_limit?: { resume_at: string | null } | undefined } },
+  now: number,
+): string | null {
+  const at = session.last_run.usage_limit?.resume_at;
+  if (session.state !== 'stopped' || !at) return null;
+  return Date.parse(at) <= now ? 'resumes now' : `resumes at ${at.slice(11, 16)} UTC`;
+}
+
 /** "1 asks you · 2 running · 1 failed · aof": what matters, readable in a tab strip. */
 export function tabTitle(counts: Counts | undefined, waiting = 0): string {
   if (!counts) return 'aof';

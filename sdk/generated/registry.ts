@@ -226,6 +226,25 @@ export interface components {
          */
         WarmCount: number;
         /**
+         * @description When a run of the blueprint's sessions ends on the account's usage or rate limit (`Run.usage_limit`),
+         *     the Agent Runtime resumes the session by itself once the limit resets (plus a margin), in the same
+         *     conversation. Default `true`; `false` leaves the run `stopped` with the reason and the reset time.
+         */
+        ResumeAfterLimit: boolean;
+        /**
+         * @description Seconds without any event of a running run after which the run counts as stalled and the
+         *     Agent Runtime takes `stall_action`, once per run. Default: no watchdog.
+         */
+        StallAfter: number;
+        /**
+         * @description What a stalled run gets: `notify` records a `stalled` event (seen in the events, the status and
+         *     the dashboard) and lets it go on; `stop` stops it (`stopped`, its error says it stalled);
+         *     `nudge` stops it the same way, then resumes the session in the same conversation with a short
+         *     question asking the agent where it stands and to carry on. Default `notify`.
+         * @enum {string}
+         */
+        StallAction: "notify" | "nudge" | "stop";
+        /**
          * @description Seconds after each run of the blueprint's sessions during which a Claude Code process stays
          *     started for the session's follow-up (a resume then skips the start). Default 0.
          */
@@ -270,6 +289,9 @@ export interface components {
             approval?: components["schemas"]["ApprovalPolicy"];
             warm?: components["schemas"]["WarmCount"];
             warm_after_run?: components["schemas"]["WarmAfterRun"];
+            resume_after_limit?: components["schemas"]["ResumeAfterLimit"];
+            stall_after_seconds?: components["schemas"]["StallAfter"];
+            stall_action?: components["schemas"]["StallAction"];
             status: components["schemas"]["AgentStatus"];
             /** Format: date-time */
             created_at: string;
@@ -294,6 +316,9 @@ export interface components {
             approval?: components["schemas"]["ApprovalPolicy"];
             warm?: components["schemas"]["WarmCount"];
             warm_after_run?: components["schemas"]["WarmAfterRun"];
+            resume_after_limit?: components["schemas"]["ResumeAfterLimit"];
+            stall_after_seconds?: components["schemas"]["StallAfter"];
+            stall_action?: components["schemas"]["StallAction"];
             status?: components["schemas"]["AgentStatus"];
         };
         /** @description Fields to change; `null` removes an optional field. The name cannot change. */
@@ -314,6 +339,9 @@ export interface components {
             approval?: components["schemas"]["ApprovalPolicy"] | null;
             warm?: components["schemas"]["WarmCount"] | null;
             warm_after_run?: components["schemas"]["WarmAfterRun"] | null;
+            resume_after_limit?: components["schemas"]["ResumeAfterLimit"] | null;
+            stall_after_seconds?: components["schemas"]["StallAfter"] | null;
+            stall_action?: components["schemas"]["StallAction"] | null;
             status?: components["schemas"]["AgentStatus"];
         };
         Health: {

@@ -1301,6 +1301,11 @@ export interface components {
             checkpoint?: boolean;
             /** @description Only runners that offer all these tags run this session (`aof runner --tags`). */
             runner_tags?: components["schemas"]["Name"][];
+            /**
+             * @description Whether the runtime resumes the session by itself after a run ends on the account's usage
+             *     limit (see `Run.usage_limit`). Default: the blueprint's `resume_after_limit`, else true.
+             */
+            resume_after_limit?: boolean;
         };
         /**
          * @description Budgets and time limits, enforced while a run is going. `max_cost_usd` and `max_tokens` are tree
@@ -1637,6 +1642,27 @@ export interface components {
             runner?: string | null;
             /** @description Who asked for the run's stop (absent when nobody did; null when a limit stopped it) */
             stopped_by?: components["schemas"]["Actor"];
+            usage_limit?: components["schemas"]["UsageLimit"];
+            /** @description When the stall watchdog found the run silent for the blueprint's `stall_after_seconds` (absent otherwise) */
+            stalled_at?: components["schemas"]["Timestamp"];
+        };
+        /**
+         * @description Set on a run that ended because the agent CLI hit the account's usage or rate limit (Claude Code:
+         *     its `rate_limit_event` or an API 429). Such a run ends `stopped`, not `failed`, and its `error` says
+         *     so in words. `resets_at` is when the CLI said the limit resets (null when it did not say).
+         *     `resume_at` is when the runtime resumes the session by itself (the reset plus
+         *     `AGENT_ORCHESTRATOR_USAGE_LIMIT_MARGIN_SECONDS`; without a reset time, a back-off that doubles
+         *     per attempt); null when it will not (the session or its blueprint says `resume_after_limit: false`,
+         *     or the attempts without a reset time ran out). Until `resume_at`, queued runs of the same account
+         *     (the same agent CLI on this runtime's credentials) wait instead of starting.
+         */
+        UsageLimit: {
+            resets_at: components["schemas"]["Timestamp"] | null;
+            resume_at: components["schemas"]["Timestamp"] | null;
+            /** @description 1 for the first limited run in a row of the session, 2 for the next, ... */
+            attempt: number;
+            /** @description The limit the CLI named (e.g. `five_hour`), when it did */
+            kind?: string;
         };
         /** @description Sums over the session's runs */
         Totals: {
@@ -1664,6 +1690,9 @@ export interface components {
             approval?: components["schemas"]["ApprovalPolicy"];
             warm?: components["schemas"]["WarmCount"];
             warm_after_run?: components["schemas"]["WarmAfterRun"];
+            resume_after_limit?: components["schemas"]["ResumeAfterLimit"];
+            stall_after_seconds?: components["schemas"]["StallAfter"];
+            stall_action?: components["schemas"]["StallAction"];
         };
         Session: {
             name: components["schemas"]["Name"];
@@ -1695,6 +1724,8 @@ export interface components {
             runner_tags?: components["schemas"]["Name"][];
             /** @description Who started the session (or forked it); null for sessions made before this was recorded */
             created_by?: components["schemas"]["Actor"];
+            /** @description Set when the session said whether to resume after a usage limit (else its blueprint's, else true) */
+            resume_after_limit?: boolean;
         };
         /** @description Which ended sessions to delete; at least one of the two. With both, a session must be older than `before` and beyond the `keep` most recent. */
         PruneRequest: {
@@ -1752,12 +1783,20 @@ export interface components {
             /** @description Why the run failed or stopped, cut to 500 characters */
             error: string | null;
             stopped_by?: components["schemas"]["Actor"];
+            usage_limit?: components["schemas"]["UsageLimit"];
+            stalled_at?: components["schemas"]["Timestamp"];
         };
         SessionStatus: {
             name: components["schemas"]["Name"];
             state: components["schemas"]["RunState"];
             /** @description Approval requests of the session that wait for an answer (a running session then waits for a person) */
             pending_approvals: number;
+            /** @description Set when the last run ended on the account's usage limit (the session is `stopped` until `resume_at`, then `queued` again) */
+            usage_limit?: components["schemas"]["UsageLimit"];
+            /** @description In words, when the last run ended on the usage limit or stalled: e.g. `hit the usage limit (five hour); resumes at 15:02 UTC` */
+            reason?: string;
+            /** @description Set when the stall watchdog found the last run silent past its blueprint's `stall_after_seconds` */
+            stalled_at?: components["schemas"]["Timestamp"];
         };
         SessionResult: {
             name: components["schemas"]["Name"];
@@ -1788,7 +1827,7 @@ export interface components {
             by?: components["schemas"]["Principal"];
         };
         /** @enum {string} */
-        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup" | "output_retry" | "raw";
+        EventType: "session_start" | "message" | "pre_tool" | "post_tool" | "result" | "session_stop" | "approval_request" | "approval_answer" | "worktree_setup" | "output_retry" | "stalled" | "raw";
         SessionStartData: {
             claude_session_id?: string;
             cli?: components["schemas"]["AgentCli"];
@@ -1833,6 +1872,11 @@ export interface components {
             usage?: components["schemas"]["ReportedUsage"];
             total_cost_usd?: number;
             errors?: string[];
+            /** @description The run ended on the account's usage or rate limit (what the CLI said of it) */
+            usage_limit?: {
+                resets_at: components["schemas"]["Timestamp"] | null;
+                kind?: string;
+            };
         };
         ApprovalRequestData: {
             id: components["schemas"]["ApprovalId"];
@@ -1863,6 +1907,12 @@ export interface components {
             attempt: number;
             /** @description Why the answer was rejected, one line per schema violation */
             errors: string[];
+        };
+        /** @description The stall watchdog found the run silent (the blueprint's `stall_after_seconds`) and took its `stall_action`. */
+        StalledData: {
+            /** @description Seconds since the run's last event */
+            silent_seconds: number;
+            action: components["schemas"]["StallAction"];
         };
         /** @description A line of the agent CLI's event stream that aof has no shape for (a newer CLI's event type, say), kept as it came instead of dropped: `event` is the line's JSON. */
         RawData: {
@@ -1962,6 +2012,10 @@ export interface components {
             /** @constant */
             type: "output_retry";
             data: components["schemas"]["OutputRetryData"];
+        } | {
+            /** @constant */
+            type: "stalled";
+            data: components["schemas"]["StalledData"];
         } | {
             /** @constant */
             type: "raw";
@@ -2451,6 +2505,25 @@ export interface components {
          *     started for the session's follow-up (a resume then skips the start). Default 0.
          */
         WarmAfterRun: number;
+        /**
+         * @description When a run of the blueprint's sessions ends on the account's usage or rate limit (`Run.usage_limit`),
+         *     the Agent Runtime resumes the session by itself once the limit resets (plus a margin), in the same
+         *     conversation. Default `true`; `false` leaves the run `stopped` with the reason and the reset time.
+         */
+        ResumeAfterLimit: boolean;
+        /**
+         * @description Seconds without any event of a running run after which the run counts as stalled and the
+         *     Agent Runtime takes `stall_action`, once per run. Default: no watchdog.
+         */
+        StallAfter: number;
+        /**
+         * @description What a stalled run gets: `notify` records a `stalled` event (seen in the events, the status and
+         *     the dashboard) and lets it go on; `stop` stops it (`stopped`, its error says it stalled);
+         *     `nudge` stops it the same way, then resumes the session in the same conversation with a short
+         *     question asking the agent where it stands and to carry on. Default `notify`.
+         * @enum {string}
+         */
+        StallAction: "notify" | "nudge" | "stop";
     };
     responses: {
         /** @description An error (RFC 9457 problem details) */

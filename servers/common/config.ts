@@ -34,6 +34,8 @@ export interface ServerEnvironment {
   leaseSeconds: number | undefined;
   /** `text` (default) or `json`: one JSON object per log line (AGENT_ORCHESTRATOR_LOG_FORMAT). */
   logFormat: LogFormat;
+  /** Seconds waited after a usage limit's reset before its session is resumed (AGENT_ORCHESTRATOR_USAGE_LIMIT_MARGIN_SECONDS). */
+  usageLimitMarginSeconds: number | undefined;
   /** Where pull requests are opened (AGENT_ORCHESTRATOR_GITHUB_API_URL) and with what token. */
   githubApiUrl: string;
   githubToken: string | undefined;
@@ -72,6 +74,9 @@ export function readServerEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
     leaseSeconds: env.AGENT_ORCHESTRATOR_LEASE_SECONDS
       ? parsePositive('AGENT_ORCHESTRATOR_LEASE_SECONDS', env.AGENT_ORCHESTRATOR_LEASE_SECONDS)
       : undefined,
+    usageLimitMarginSeconds: env.AGENT_ORCHESTRATOR_USAGE_LIMIT_MARGIN_SECONDS
+      ? parseSeconds('AGENT_ORCHESTRATOR_USAGE_LIMIT_MARGIN_SECONDS', env.AGENT_ORCHESTRATOR_USAGE_LIMIT_MARGIN_SECONDS)
+      : undefined,
     logFormat: parseChoice('AGENT_ORCHESTRATOR_LOG_FORMAT', env.AGENT_ORCHESTRATOR_LOG_FORMAT || 'text', LOG_FORMATS),
     githubApiUrl: parseWebUrl(
       'AGENT_ORCHESTRATOR_GITHUB_API_URL',
@@ -91,6 +96,13 @@ function parsePositive(variable: string, value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1)
     throw new Error(`${variable} must be a whole number of seconds, 1 or more, not '${value}'`);
+  return number;
+}
+
+function parseSeconds(variable: string, value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0)
+    throw new Error(`${variable} must be a whole number of seconds, 0 or more, not '${value}'`);
   return number;
 }
 

@@ -658,6 +658,25 @@ export const registryDocument: OpenApiDocument = {
         "maximum": 16,
         "description": "How many Claude Code processes the Agent Runtime keeps started and initialised for the\nblueprint's next sessions, in the project dir it was last used in: a new session that takes one\nshows its first answer in a tenth of a cold start. Each idle one holds about 160 MB. Default 0.\nNot for approval mode or worktree sessions (each has a directory of its own).\n"
       },
+      "ResumeAfterLimit": {
+        "type": "boolean",
+        "description": "When a run of the blueprint's sessions ends on the account's usage or rate limit (`Run.usage_limit`),\nthe Agent Runtime resumes the session by itself once the limit resets (plus a margin), in the same\nconversation. Default `true`; `false` leaves the run `stopped` with the reason and the reset time.\n"
+      },
+      "StallAfter": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 604800,
+        "description": "Seconds without any event of a running run after which the run counts as stalled and the\nAgent Runtime takes `stall_action`, once per run. Default: no watchdog.\n"
+      },
+      "StallAction": {
+        "type": "string",
+        "enum": [
+          "notify",
+          "nudge",
+          "stop"
+        ],
+        "description": "What a stalled run gets: `notify` records a `stalled` event (seen in the events, the status and\nthe dashboard) and lets it go on; `stop` stops it (`stopped`, its error says it stalled);\n`nudge` stops it the same way, then resumes the session in the same conversation with a short\nquestion asking the agent where it stands and to carry on. Default `notify`.\n"
+      },
       "WarmAfterRun": {
         "type": "integer",
         "minimum": 0,
@@ -757,6 +776,15 @@ export const registryDocument: OpenApiDocument = {
           "warm_after_run": {
             "$ref": "#/components/schemas/WarmAfterRun"
           },
+          "resume_after_limit": {
+            "$ref": "#/components/schemas/ResumeAfterLimit"
+          },
+          "stall_after_seconds": {
+            "$ref": "#/components/schemas/StallAfter"
+          },
+          "stall_action": {
+            "$ref": "#/components/schemas/StallAction"
+          },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
           },
@@ -828,6 +856,15 @@ export const registryDocument: OpenApiDocument = {
           },
           "warm_after_run": {
             "$ref": "#/components/schemas/WarmAfterRun"
+          },
+          "resume_after_limit": {
+            "$ref": "#/components/schemas/ResumeAfterLimit"
+          },
+          "stall_after_seconds": {
+            "$ref": "#/components/schemas/StallAfter"
+          },
+          "stall_action": {
+            "$ref": "#/components/schemas/StallAction"
           },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
@@ -993,6 +1030,36 @@ export const registryDocument: OpenApiDocument = {
               }
             ]
           },
+          "resume_after_limit": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/ResumeAfterLimit"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "stall_after_seconds": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/StallAfter"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "stall_action": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/StallAction"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
           "status": {
             "$ref": "#/components/schemas/AgentStatus"
           }
@@ -1144,7 +1211,7 @@ export const runtimeDocument: OpenApiDocument = {
   "info": {
     "title": "aof Agent Runtime",
     "version": "0.1.0",
-    "description": "Named agent sessions, each running Claude Code in its project directory. A session is a sequence\nof runs (the first from `POST /sessions`, more from `POST /sessions/{name}/runs`); the session's\nstate is the state of its last run. Everything a run does is recorded as events, numbered per\nsession (`seq`), readable by page or followed live as Server-Sent Events.\n\nRun states: `queued` (waiting for a slot) → `running` → `finished` | `failed` | `stopped`.\n\nErrors are `application/problem+json` (RFC 9457) and name the offending field in `errors[].field`.\nWhen the server is started with `AGENT_ORCHESTRATOR_API_TOKEN` (`aof up` always has one: that\nvariable, or the token it keeps in the data dir), every request needs `Authorization: Bearer <token>`.\n\nAgents never get that token. Each run gets its own credential (in the agent's\n`AGENT_ORCHESTRATOR_API_TOKEN`), good while the run lasts, whose scope is the agent's own subtree:\nit reads its own session and its descendants, starts children (their `parent` is forced into its\nsubtree), resumes, forks, stops and deletes its descendants, asks its own approval questions and\nanswers its descendants' where their blueprint's `approval.ancestors_may_answer` allows. Lists show\nonly that subtree. Anything else is 403 `urn:aof:problem:out-of-scope`, whose `detail` says what\nwas refused and why.\n"
+    "description": "Named agent sessions, each running Claude Code in its project directory. A session is a sequence\nof runs (the first from `POST /sessions`, more from `POST /sessions/{name}/runs`); the session's\nstate is the state of its last run. Everything a run does is recorded as events, numbered per\nsession (`seq`), readable by page or followed live as Server-Sent Events.\n\nRun states: `queued` (waiting for a slot) → `running` → `finished` | `failed` | `stopped`.\nA run that hits the account's usage limit ends `stopped` with `usage_limit` set, and the runtime\nresumes the session by itself after the reset (see `UsageLimit`).\n\nErrors are `application/problem+json` (RFC 9457) and name the offending field in `errors[].field`.\nWhen the server is started with `AGENT_ORCHESTRATOR_API_TOKEN` (`aof up` always has one: that\nvariable, or the token it keeps in the data dir), every request needs `Authorization: Bearer <token>`.\n\nAgents never get that token. Each run gets its own credential (in the agent's\n`AGENT_ORCHESTRATOR_API_TOKEN`), good while the run lasts, whose scope is the agent's own subtree:\nit reads its own session and its descendants, starts children (their `parent` is forced into its\nsubtree), resumes, forks, stops and deletes its descendants, asks its own approval questions and\nanswers its descendants' where their blueprint's `approval.ancestors_may_answer` allows. Lists show\nonly that subtree. Anything else is 403 `urn:aof:problem:out-of-scope`, whose `detail` says what\nwas refused and why.\n"
   },
   "servers": [
     {
@@ -4364,6 +4431,10 @@ export const runtimeDocument: OpenApiDocument = {
               "$ref": "#/components/schemas/Name"
             },
             "description": "Only runners that offer all these tags run this session (`aof runner --tags`)."
+          },
+          "resume_after_limit": {
+            "type": "boolean",
+            "description": "Whether the runtime resumes the session by itself after a run ends on the account's usage\nlimit (see `Run.usage_limit`). Default: the blueprint's `resume_after_limit`, else true.\n"
           }
         }
       },
@@ -5453,6 +5524,54 @@ export const runtimeDocument: OpenApiDocument = {
           "stopped_by": {
             "$ref": "#/components/schemas/Actor",
             "description": "Who asked for the run's stop (absent when nobody did; null when a limit stopped it)"
+          },
+          "usage_limit": {
+            "$ref": "#/components/schemas/UsageLimit"
+          },
+          "stalled_at": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "When the stall watchdog found the run silent for the blueprint's `stall_after_seconds` (absent otherwise)"
+          }
+        }
+      },
+      "UsageLimit": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "resets_at",
+          "resume_at",
+          "attempt"
+        ],
+        "description": "Set on a run that ended because the agent CLI hit the account's usage or rate limit (Claude Code:\nits `rate_limit_event` or an API 429). Such a run ends `stopped`, not `failed`, and its `error` says\nso in words. `resets_at` is when the CLI said the limit resets (null when it did not say).\n`resume_at` is when the runtime resumes the session by itself (the reset plus\n`AGENT_ORCHESTRATOR_USAGE_LIMIT_MARGIN_SECONDS`; without a reset time, a back-off that doubles\nper attempt); null when it will not (the session or its blueprint says `resume_after_limit: false`,\nor the attempts without a reset time ran out). Until `resume_at`, queued runs of the same account\n(the same agent CLI on this runtime's credentials) wait instead of starting.\n",
+        "properties": {
+          "resets_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "resume_at": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "attempt": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "1 for the first limited run in a row of the session, 2 for the next, ..."
+          },
+          "kind": {
+            "type": "string",
+            "description": "The limit the CLI named (e.g. `five_hour`), when it did"
           }
         }
       },
@@ -5539,6 +5658,15 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "warm_after_run": {
             "$ref": "registry.yaml#/components/schemas/WarmAfterRun"
+          },
+          "resume_after_limit": {
+            "$ref": "registry.yaml#/components/schemas/ResumeAfterLimit"
+          },
+          "stall_after_seconds": {
+            "$ref": "registry.yaml#/components/schemas/StallAfter"
+          },
+          "stall_action": {
+            "$ref": "registry.yaml#/components/schemas/StallAction"
           }
         }
       },
@@ -5690,6 +5818,10 @@ export const runtimeDocument: OpenApiDocument = {
           "created_by": {
             "$ref": "#/components/schemas/Actor",
             "description": "Who started the session (or forked it); null for sessions made before this was recorded"
+          },
+          "resume_after_limit": {
+            "type": "boolean",
+            "description": "Set when the session said whether to resume after a usage limit (else its blueprint's, else true)"
           }
         }
       },
@@ -5939,6 +6071,12 @@ export const runtimeDocument: OpenApiDocument = {
           },
           "stopped_by": {
             "$ref": "#/components/schemas/Actor"
+          },
+          "usage_limit": {
+            "$ref": "#/components/schemas/UsageLimit"
+          },
+          "stalled_at": {
+            "$ref": "#/components/schemas/Timestamp"
           }
         }
       },
@@ -5961,6 +6099,18 @@ export const runtimeDocument: OpenApiDocument = {
             "type": "integer",
             "minimum": 0,
             "description": "Approval requests of the session that wait for an answer (a running session then waits for a person)"
+          },
+          "usage_limit": {
+            "$ref": "#/components/schemas/UsageLimit",
+            "description": "Set when the last run ended on the account's usage limit (the session is `stopped` until `resume_at`, then `queued` again)"
+          },
+          "reason": {
+            "type": "string",
+            "description": "In words, when the last run ended on the usage limit or stalled: e.g. `hit the usage limit (five hour); resumes at 15:02 UTC`"
+          },
+          "stalled_at": {
+            "$ref": "#/components/schemas/Timestamp",
+            "description": "Set when the stall watchdog found the last run silent past its blueprint's `stall_after_seconds`"
           }
         }
       },
@@ -6071,6 +6221,7 @@ export const runtimeDocument: OpenApiDocument = {
           "approval_answer",
           "worktree_setup",
           "output_retry",
+          "stalled",
           "raw"
         ]
       },
@@ -6224,6 +6375,30 @@ export const runtimeDocument: OpenApiDocument = {
             "items": {
               "type": "string"
             }
+          },
+          "usage_limit": {
+            "type": "object",
+            "additionalProperties": false,
+            "description": "The run ended on the account's usage or rate limit (what the CLI said of it)",
+            "required": [
+              "resets_at"
+            ],
+            "properties": {
+              "resets_at": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              },
+              "kind": {
+                "type": "string",
+                "maxLength": 100
+              }
+            }
           }
         }
       },
@@ -6326,6 +6501,24 @@ export const runtimeDocument: OpenApiDocument = {
               "type": "string"
             },
             "description": "Why the answer was rejected, one line per schema violation"
+          }
+        }
+      },
+      "StalledData": {
+        "type": "object",
+        "description": "The stall watchdog found the run silent (the blueprint's `stall_after_seconds`) and took its `stall_action`.",
+        "required": [
+          "silent_seconds",
+          "action"
+        ],
+        "properties": {
+          "silent_seconds": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Seconds since the run's last event"
+          },
+          "action": {
+            "$ref": "registry.yaml#/components/schemas/StallAction"
           }
         }
       },
@@ -6689,6 +6882,22 @@ export const runtimeDocument: OpenApiDocument = {
               },
               "data": {
                 "$ref": "#/components/schemas/OutputRetryData"
+              }
+            }
+          },
+          {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+              "type",
+              "data"
+            ],
+            "properties": {
+              "type": {
+                "const": "stalled"
+              },
+              "data": {
+                "$ref": "#/components/schemas/StalledData"
               }
             }
           },

@@ -128,50 +128,43 @@ export function contractRouter<Ops>(
 ): Router {
   const router = new Router({ strict: true });
   const unused = new Set(Object.keys(handlers));
-  for (const [path, item] of Object.entries(document.paths)) {
-    const shared = (item.parameters as ParameterObject[] | undefined) ?? [];
-    for (const method of METHODS) {
-      const op = item[method] as Record<string, unknown> | undefined;
-      if (!op) continue;
-      const operationId = op.operationId as string;
-      const handler = (handlers as Record<string, (input: unknown) => unknown>)[operationId];
-      if (!handler) throw new Error(`no handler for operation ${operationId}`);
-      unused.delete(operationId);
-      const parameters = [...shared, ...((op.parameters as ParameterObject[]) ?? [])];
-      const compiled = () => compiledOperation(docName, document, compiler, operationId, parameters, op);
-      const koaPath = path.replace(/\{([^}]+)\}/g, ':$1');
-      const handle = async (ctx: Context) => {
-        const input = validateRequest(ctx, compiled());
-        try {
-          await authorize?.(operationId, input as unknown as OperationInput<OperationShape>);
-        } catch (error) {
-          // A refusal names the operation for programs; its detail says it in words.
-          if (error instanceof HttpProblem && error.status === 403) error.operation ??= operationId;
-          throw error;
-        }
-        const result = (await handler(input)) as {
-          status: number;
-          body?: unknown;
-          stream?: Readable;
-          text?: string;
-          contentType?: string;
-          headers?: Record<string, string>;
-        };
-        sendResponse(ctx, compiled(), result);
+  for (const { path, method, operationId, parameters, op } of operationsOf(document)) {
+    const handler = (handlers as Record<string, (input: unknown) => unknown>)[operationId];
+    if (!handler) throw new Error(`no handler for operation ${operationId}`);
+    unused.delete(operationId);
+    const compiled = () => compiledOperation(docName, document, compiler, operationId, parameters, op);
+    const koaPath = path.replace(/\{([^}]+)\}/g, ':$1');
+    const handle = async (ctx: Context) => {
+      const input = validateRequest(ctx, compiled());
+      try {
+        await authorize?.(operationId, input as unknown as OperationInput<OperationShape>);
+      } catch (error) {
+        // A refusal names the operation for programs; its detail says it in words.
+        if (error instanceof HttpProblem && error.status === 403) error.operation ??= operationId;
+        throw error;
+      }
+      const result = (await handler(input)) as {
+        status: number;
+        body?: unknown;
+        stream?: Readable;
+        text?: string;
+        contentType?: string;
+        headers?: Record<string, string>;
       };
-      router[method](operationId, koaPath, async (ctx) => {
-        // The runtime's `{name}` is a session's (the registry's is a blueprint's).
-        noteOperation(operationId, docName === 'runtime' ? ctx.params.name : undefined);
-        if (!after) return handle(ctx);
-        try {
-          await handle(ctx);
-        } catch (error) {
-          await after(operationId, ctx, error instanceof HttpProblem ? error.status : 500);
-          throw error;
-        }
-        await after(operationId, ctx, ctx.status);
-      });
-    }
+      sendResponse(ctx, compiled(), result);
+    };
+    router[method](operationId, koaPath, async (ctx) => {
+      // The runtime's `{name}` is a session's (the registry's is a blueprint's).
+      noteOperation(operationId, docName === 'runtime' ? ctx.params.name : undefined);
+      if (!after) return handle(ctx);
+      try {
+        await handle(ctx);
+      } catch (error) {
+        await after(operationId, ctx, error instanceof HttpProblem ? error.status : 500);
+        throw error;
+      }
+      await after(operationId, ctx, ctx.status);
+    });
   }
   if (unused.size) throw new Error(`handlers without an operation: ${[...unused].join(', ')}`);
   return router;
@@ -214,21 +207,25 @@ function compiledOperation(
   return compiled;
 }
 
-/** Compiles every operation of `document` (what a first request of each would), e.g. to check the contract. */
-export function compileContract(docName: string, document: OpenApiDocument, compiler: SchemaCompiler): string[] {
-  const operationIds: string[] = [];
-  for (const item of Object.values(document.paths)) {
+/** Every operation of `document`: its path, method, id, parameters (the path's shared ones first) and object. */
+function* operationsOf(document: OpenApiDocument) {
+  for (const [path, item] of Object.entries(document.paths)) {
     const shared = (item.parameters as ParameterObject[] | undefined) ?? [];
     for (const method of METHODS) {
       const op = item[method] as Record<string, unknown> | undefined;
       if (!op) continue;
-      const operationId = op.operationId as string;
       const parameters = [...shared, ...((op.parameters as ParameterObject[]) ?? [])];
-      compiledOperation(docName, document, compiler, operationId, parameters, op);
-      operationIds.push(operationId);
+      yield { path, method, operationId: op.operationId as string, parameters, op };
     }
   }
-  return operationIds;
+}
+
+/** Compiles every operation of `document` (what a first request of each would), e.g. to check the contract. */
+export function compileContract(docName: string, document: OpenApiDocument, compiler: SchemaCompiler): string[] {
+  return [...operationsOf(document)].map(({ operationId, parameters, op }) => {
+    compiledOperation(docName, document, compiler, operationId, parameters, op);
+    return operationId;
+  });
 }
 
 function compileOperation(

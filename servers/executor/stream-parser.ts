@@ -20,6 +20,12 @@ export class StreamParser implements Normaliser {
   model: string | undefined;
   /** The `result` line's verdict once seen. */
   result: { isError: boolean; text: string | null } | undefined;
+  /**
+   * The account's usage or rate limit, once the CLI said it was hit: a `rate_limit_event` whose
+   * status is `rejected` (a subscription: with its reset time), or an assistant line with
+   * `error: "rate_limit"` (an API 429, any login).
+   */
+  private limit: { resetsAt: number | null; kind: string | null } | undefined;
   /** Claude Code's id of the conversation (its init line). */
   sessionId: string | undefined;
 
@@ -42,6 +48,9 @@ export class StreamParser implements Normaliser {
         return this.toolResults(message);
       case 'result':
         return [this.resultEvent(message)];
+      case 'rate_limit_event':
+        this.rateLimit(message.rate_limit_info);
+        return [];
       case 'stream_event':
         return []; // partial messages (only with --include-partial-messages): the whole ones follow
       default:
@@ -94,7 +103,17 @@ export class StreamParser implements Normaliser {
     return this.billed.size;
   }
 
+  private rateLimit(info: Record<string, any> | undefined): void {
+    if (info?.status !== 'rejected') return;
+    const resetsAt = typeof info.resetsAt === 'number' && Number.isFinite(info.resetsAt) ? info.resetsAt * 1000 : null;
+    this.limit = {
+      resetsAt: resetsAt ?? this.limit?.resetsAt ?? null,
+      kind: typeof info.rateLimitType === 'string' ? info.rateLimitType : (this.limit?.kind ?? null),
+    };
+  }
+
   private assistant(message: Record<string, any>): EventInput[] {
+    if (message.error === 'rate_limit') this.limit ??= { resetsAt: null, kind: null };
     this.countUsage(message.message);
     const events: EventInput[] = [];
     for (const block of contentBlocks(message.message)) {
@@ -149,6 +168,11 @@ export class StreamParser implements Normaliser {
     if (typeof message.total_cost_usd === 'number') data.total_cost_usd = message.total_cost_usd;
     if (message.usage && typeof message.usage === 'object') data.usage = normalizeUsage(message.usage);
     if (Array.isArray(message.errors)) data.errors = message.errors.map(String);
+    if (isError && (this.limit || message.api_error_status === 429)) {
+      const resetsAt = this.limit?.resetsAt;
+      data.usage_limit = { resets_at: resetsAt ? new Date(resetsAt).toISOString() : null };
+      if (this.limit?.kind) data.usage_limit.kind = this.limit.kind.slice(0, 100);
+    }
     return { type: 'result', data };
   }
 }

@@ -528,7 +528,7 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
     {
       title: 'Get an agent session status',
       description:
-        "A session's state: queued, running, finished, failed or stopped. With wait_seconds, waits up to that long for a queued or running session to end, answering as soon as it does (cheaper than polling).",
+        "A session's state: queued, running, finished, failed or stopped. With wait_seconds, waits up to that long for a queued or running session to end, answering as soon as it does (cheaper than polling). A session stopped on the account's usage limit says when the runtime resumes it (resume_at); a run the stall watchdog found silent says so (reason).",
       inputSchema: z.strictObject({
         name: sessionName('The session (see list_agent_sessions)'),
         wait_seconds: z
@@ -541,13 +541,23 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
             'Wait up to this many seconds (0 to 300, default 0: answer at once) for the session to leave queued/running',
           ),
       }),
-      outputSchema: z.object({ name: z.string(), state: z.enum(RUN_STATES), note: NOTE }),
+      outputSchema: z.object({
+        name: z.string(),
+        state: z.enum(RUN_STATES),
+        reason: z.string().optional().describe('Why, when the last run ended on the usage limit or stalled'),
+        resume_at: z
+          .string()
+          .nullable()
+          .optional()
+          .describe('When the runtime resumes a session stopped on the usage limit by itself (null: it will not)'),
+        note: NOTE,
+      }),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     (args, extra) =>
       guarded(
         async () => {
-          const { name, state } = await ao().sessions.status(args.name, {
+          const { name, state, reason, usage_limit } = await ao().sessions.status(args.name, {
             wait: args.wait_seconds || undefined,
             signal: extra.signal,
           });
@@ -558,7 +568,18 @@ export function registerTools(server: McpServer, options: ToolOptions): void {
             failed: `Session '${name}' failed — see why with get_agent_session_result; continue it with resume_agent_session`,
             stopped: `Session '${name}' was stopped — see its last answer with get_agent_session_result; continue it with resume_agent_session`,
           };
-          return ok(next[state], { name, state, note: next[state] });
+          if (usage_limit)
+            next.stopped = usage_limit.resume_at
+              ? `Session '${name}' ${reason} — the runtime resumes it by itself then (same conversation); nothing to do`
+              : `Session '${name}' ${reason}`;
+          else if (reason) next[state] = `${next[state]} (${reason})`;
+          return ok(next[state], {
+            name,
+            state,
+            ...(reason ? { reason } : {}),
+            ...(usage_limit ? { resume_at: usage_limit.resume_at } : {}),
+            note: next[state],
+          });
         },
         { session: args.name },
       ),

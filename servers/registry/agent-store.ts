@@ -22,6 +22,9 @@ const OPTIONAL_FIELDS = [
   'limits',
   'warm',
   'warm_after_run',
+  'resume_after_limit',
+  'stall_after_seconds',
+  'stall_action',
 ] as const;
 
 /**

@@ -111,6 +111,16 @@ export class RunLeases {
     }
   }
 
+  /**
+   * The only sessions whose queued runs may be claimed now, or undefined for any: while a usage limit
+   * holds an account, the others' (usage-limit-waiter.ts).
+   */
+  private claimable: () => Promise<readonly string[] | undefined> = async () => undefined;
+
+  useHolds(claimable: () => Promise<readonly string[] | undefined>): void {
+    this.claimable = claimable;
+  }
+
   private async claimNow(offer: RunnerOffer): Promise<Claim | null> {
     const secret = newSecret();
     const claimed = await this.sessions.claim({
@@ -118,6 +128,7 @@ export class RunLeases {
       leaseMs: this.options.leaseMs,
       maxInFlight: this.options.maxConcurrent,
       secret,
+      only: await this.claimable(),
     });
     if (!claimed) return null;
     const session = await this.sessions.getStored(claimed.session);

@@ -10,7 +10,8 @@
  *   start   the run's process exists (`start`), or its agent's first event arrived (`record`)
  *   record  events move the run: a result, the end (`record`); a runner's report is fenced first (`admit`)
  *   retry   the answer broke the output schema, the agent is asked once more (`retry`)
- *   end     `session_stop` (recorded), or a failure before it could start (`fail`)
+ *   end     `session_stop` (recorded), or a failure before it could start (`fail`); a run whose
+ *           result said the account's usage limit was hit ends `stopped` with `usage_limit` (usage-limits.ts)
  *   stop    a stop is asked for (`requestStop`); the end then reads `stopped`
  *
  * PostgreSQL claims in one statement (store/postgres-runs.ts): the same rule as `claim`, in SQL, on
@@ -21,6 +22,7 @@ import { conflict } from '../common/problem.js';
 import { canClaim, checkHolds, freshEvents, grant, beat, holds, type LeaseStatus, type RunnerOffer } from './leases.js';
 import { isFinal, lastRun, newRun, type EventInput, type StoredRun, type StoredSession } from './session-store.js';
 import { addFirstAttempt, judgeAnswer, startRetry } from './structured-output.js';
+import { DEFAULT_LIMIT_POLICY, limitOutcome, limitReason, type LimitPolicy } from './usage-limits.js';
 
 export { newRun };
 
@@ -142,6 +144,9 @@ export function admit(
   // A runner's retried batch: what the runtime has already is not stored again.
   const inputs = lease ? freshEvents(reported, lease.from, run.lease!.reported) : reported;
   if (lease && !inputs.length && !(options.started && run.state === 'queued')) return null;
+  // The watchdog judges a run stalled once (two processes may find it at the same moment).
+  if (inputs.length && inputs.every((input) => input.type === 'stalled') && (run.stalled_at || run.state !== 'running'))
+    return null;
   if (isFinal(run.state)) {
     if (options.force) return null;
     throw conflict(`Run ${run.number} of session '${session.name}' has already ended (${run.state})`, 'run-ended');
@@ -161,7 +166,12 @@ export function record(
   run: StoredRun,
   inputs: readonly EventInput[],
   now: number,
-  options: { started?: boolean | undefined; lease?: { leaseMs: number } | undefined } = {},
+  options: {
+    started?: boolean | undefined;
+    lease?: { leaseMs: number } | undefined;
+    /** How a run that hit the account's usage limit is resumed (usage-limits.ts). */
+    limits?: LimitPolicy | undefined;
+  } = {},
 ): { states: StoredRun['state'][]; steps: RunStep[] } {
   const states: StoredRun['state'][] = [];
   const steps: RunStep[] = [];
@@ -172,7 +182,7 @@ export function record(
   }
   for (const input of inputs) {
     const before = run.state;
-    applyEvent(session, run, input, now);
+    applyEvent(session, run, input, now, options.limits ?? DEFAULT_LIMIT_POLICY);
     if (run.state !== before) states.push(run.state);
     if (before === 'queued' && run.state === 'running') steps.push('started');
     if (!run.first_event_at && isAgentEvent(input.type) && run.state !== 'queued') {
@@ -239,7 +249,7 @@ function stopNamed(run: StoredRun, input: EventInput): EventInput {
 }
 
 /** How one event moves its run. */
-function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, now: number): void {
+function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, now: number, limits: LimitPolicy): void {
   // A run that ends while queued never started (stopped in the queue, or its agent could not start).
   if (run.state === 'queued' && input.type !== 'session_stop') start(run, now);
   switch (input.type) {
@@ -262,9 +272,13 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, n
       addFirstAttempt(run);
       run.outcome = data.is_error ? 'error' : 'success';
       if (data.is_error) run.error = data.text || data.errors?.join('; ') || 'Claude Code reported an error';
+      if (data.is_error && data.usage_limit) run.limit_hit = data.usage_limit;
       judgeAnswer(session, run, data.text);
       break;
     }
+    case 'stalled':
+      run.stalled_at = iso(now);
+      break;
     case 'session_stop': {
       const data = input.data;
       run.ended_at = iso(now);
@@ -274,6 +288,12 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, n
       if (run.stop_requested) {
         run.state = 'stopped';
         run.error ??= run.stop_reason ?? STOPPED_ON_REQUEST;
+      } else if (run.limit_hit) {
+        // The account's usage limit: not a failure of the run; the runtime resumes it after the reset.
+        run.state = 'stopped';
+        run.usage_limit = limitOutcome(session, run, run.limit_hit, now, limits);
+        run.error = limitReason(run.usage_limit, now, limits);
+        delete run.limit_hit;
       } else if (run.outcome === 'success' && (run.exit_code === 0 || run.exit_code === null)) {
         run.state = 'finished';
       } else {
@@ -290,5 +310,5 @@ function applyEvent(session: StoredSession, run: StoredRun, input: EventInput, n
 
 /** An event the agent itself gave (its output), not the runtime's end of the run nor an approval's. */
 function isAgentEvent(type: string): boolean {
-  return type !== 'session_stop' && type !== 'approval_request' && type !== 'approval_answer';
+  return type !== 'session_stop' && type !== 'approval_request' && type !== 'approval_answer' && type !== 'stalled';
 }

@@ -55,6 +55,9 @@ import { Scheduler } from './scheduler.js';
 import { scheduleHandlers } from './schedule-handlers.js';
 import { openScheduleStores } from './store/schedule-store.js';
 import { Triggers } from './triggers.js';
+import { UsageLimitWaiter } from './usage-limit-waiter.js';
+import { StallWatchdog } from './stall-watchdog.js';
+import { DEFAULT_LIMIT_POLICY, type LimitPolicy } from './usage-limits.js';
 
 export interface RuntimeOptions extends CommonServerOptions {
   /** The Agent Registry that blueprints are read from. */
@@ -81,6 +84,10 @@ export interface RuntimeOptions extends CommonServerOptions {
   github?: GitHubOptions;
   /** Counts for `GET /metrics` (default true; false only to measure what counting costs, bench/events.ts). */
   metrics?: boolean;
+  /** How sessions are resumed after the account's usage limit (AGENT_ORCHESTRATOR_USAGE_LIMIT_MARGIN_SECONDS; usage-limits.ts). */
+  usageLimits?: Partial<LimitPolicy> & { rescanMs?: number };
+  /** How often the stall watchdog looks at the running runs (stall-watchdog.ts; default 5 s). */
+  stallCheckMs?: number;
 }
 
 export interface RunningRuntime extends RunningServer {
@@ -124,6 +131,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       sessions.useRunObserver(new RunTracing(tracing, (name) => sessions.getStored(name), options.logger));
     }
     sessions.useRunObserver(runLog(options.logger));
+    const { rescanMs, ...limitPolicy } = options.usageLimits ?? {};
+    sessions.limitPolicy = { ...DEFAULT_LIMIT_POLICY, ...limitPolicy };
+    const limitWaiter = new UsageLimitWaiter(sessions, {
+      policy: sessions.limitPolicy,
+      logger: options.logger,
+      ...(rescanMs ? { rescanMs } : {}),
+    });
+    sessions.useRunObserver({ started() {}, firstEvent() {}, ended: (s, r) => limitWaiter.ended(s, r) });
     sessions.useMergeReport((name, into, outcome) => {
       if ('merged' in outcome)
         options.logger.info(
@@ -176,6 +191,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
         progressed: (name, usage, turns) => guard.noted(name, usage, turns),
       },
     });
+    // The account's queued runs wait while a usage limit holds it.
+    leases.useHolds(() => limitWaiter.claimable());
     let executor: Awaited<ReturnType<typeof createExecutor>> | undefined;
     if (options.executor !== 'none') {
       // Which agent CLIs this host has: the runs of the others wait for a runner that has them.
@@ -218,6 +235,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     });
     const triggers = new Triggers(scheduleStores.triggers, sessions, checkAgent);
     scheduler.start();
+    limitWaiter.start();
+    const watchdog = new StallWatchdog(sessions, options.logger, options.stallCheckMs);
+    watchdog.start();
     const scopes = new Scopes(sessions, approvals);
     const tokens = new Tokens(store.tokens);
     const audit = runtimeAuditLog(
@@ -289,6 +309,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
           off();
         });
         await scheduler.close();
+        await limitWaiter.close();
+        await watchdog.close();
         await scheduleStores.close();
         await webhooks.close();
         approvals.close();

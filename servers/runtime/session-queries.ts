@@ -23,9 +23,11 @@ import { usageReport, type UsageFilter, type UsageReport } from './usage-report.
 import type { SessionFilter } from './store/catalogue.js';
 import { BadCursorError, decodeCursor, encodeCursor, type ListPosition } from './store/cursor.js';
 import type { RuntimeStore, SessionStore } from './store/interfaces.js';
+import { clockTime } from './usage-limits.js';
 
 export type SessionResult = components['schemas']['SessionResult'];
 export type SessionPage = components['schemas']['SessionPage'];
+export type SessionStatus = components['schemas']['SessionStatus'];
 
 /** A request for one page of the session list. */
 export interface ListRequest extends SessionFilter {
@@ -128,7 +130,7 @@ export class SessionQueries {
   }
 
   /** The state, after waiting up to `waitSeconds` for it to become final. */
-  async status(name: string, waitSeconds = 0): Promise<{ name: string; state: RunState; pending_approvals: number }> {
+  async status(name: string, waitSeconds = 0): Promise<SessionStatus> {
     let session = await this.require(name);
     if (waitSeconds > 0 && !isFinal(lastRun(session).state)) {
       await this.waitForChange(name, waitSeconds * 1000, async () => {
@@ -137,7 +139,18 @@ export class SessionQueries {
       });
       session = await this.require(name);
     }
-    return { name, state: lastRun(session).state, pending_approvals: session.pending_approvals ?? 0 };
+    const run = lastRun(session);
+    return {
+      name,
+      state: run.state,
+      pending_approvals: session.pending_approvals ?? 0,
+      ...(run.usage_limit ? { usage_limit: run.usage_limit } : {}),
+      ...(run.stalled_at ? { stalled_at: run.stalled_at } : {}),
+      ...((run.usage_limit || run.stalled_at) && run.error ? { reason: run.error } : {}),
+      ...(run.stalled_at && !run.error
+        ? { reason: `stalled at ${clockTime(run.stalled_at, Date.now())}: no event for its stall_after_seconds` }
+        : {}),
+    };
   }
 
   async result(name: string): Promise<SessionResult> {
@@ -206,6 +219,11 @@ export class SessionQueries {
   /** Sessions whose last run is queued or running (the queue and the runs in flight). */
   async active(): Promise<StoredSession[]> {
     return this.store.sessions.page({ states: ['queued', 'running'] }, null, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Sessions whose last run is in one of `states`. */
+  async inStates(states: RunState[]): Promise<StoredSession[]> {
+    return this.store.sessions.page({ states }, null, Number.MAX_SAFE_INTEGER);
   }
 
   /**

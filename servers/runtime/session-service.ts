@@ -56,8 +56,10 @@ import type { RunObserver } from './runtime-metrics.js';
 import type { NewWebhookDelivery, RuntimeStore, SessionStore, UnnumberedEvent } from './store/interfaces.js';
 import type { ClaimedRunRef, ClaimRequest } from './store/run-records.js';
 import type { ListPosition } from './store/cursor.js';
+import { DEFAULT_LIMIT_POLICY, type LimitPolicy } from './usage-limits.js';
 
 export type SessionChange = components['schemas']['SessionChange'];
+export type SessionStatus = components['schemas']['SessionStatus'];
 export type SessionCreate = components['schemas']['SessionCreate'];
 export type ForkCreate = components['schemas']['ForkCreate'];
 export type MergeResolving = components['schemas']['MergeResolving'];
@@ -131,6 +133,8 @@ export class SessionService {
   private scheduler: RunScheduler | undefined;
   private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
   private checkWebhookUrl: ((url: string) => Promise<void>) | undefined;
+  /** How runs that hit the account's usage limit are resumed (usage-limits.ts). */
+  limitPolicy: LimitPolicy = DEFAULT_LIMIT_POLICY;
 
   constructor(
     private readonly store: RuntimeStore,
@@ -221,7 +225,7 @@ export class SessionService {
   }
 
   /** The state, after waiting up to `waitSeconds` for it to become final. */
-  status(name: string, waitSeconds = 0): Promise<{ name: string; state: RunState; pending_approvals: number }> {
+  status(name: string, waitSeconds = 0): Promise<SessionStatus> {
     return this.queries.status(name, waitSeconds);
   }
 
@@ -251,6 +255,11 @@ export class SessionService {
   /** Sessions whose last run is queued or running (the queue and the runs in flight). */
   active(): Promise<StoredSession[]> {
     return this.queries.active();
+  }
+
+  /** Sessions whose last run is in one of `states`. */
+  inStates(states: RunState[]): Promise<StoredSession[]> {
+    return this.queries.inStates(states);
   }
 
   private view(stored: StoredSession): Session {
@@ -327,6 +336,7 @@ export class SessionService {
       ...(outputSchema ? { output_schema: storedOutputSchema(outputSchema) } : {}),
       ...runnerTags(input.runner_tags, found ? blueprint?.cli : undefined),
       ...(by ? { created_by: by } : {}),
+      ...(input.resume_after_limit !== undefined ? { resume_after_limit: input.resume_after_limit } : {}),
     };
     const inserted = await this.work.exclusive(input.name, async (tx, told) => {
       if (!(await tx.sessions.insert(session))) return false;
@@ -363,12 +373,22 @@ export class SessionService {
    * (409) when a run of the session lists any of them already: of two processes delivering one
    * callback at once, the store's hold on the session lets one through.
    */
-  async resume(name: string, prompt: string, options: { callbacks?: string[] } = {}): Promise<Session> {
+  async resume(
+    name: string,
+    prompt: string,
+    options: {
+      callbacks?: string[];
+      /** Only if the session's last run is this one (409 `session-busy` otherwise): a resume decided on it. */
+      after?: number;
+    } = {},
+  ): Promise<Session> {
     const session = await this.work.exclusive(name, async (tx, told) => {
       const stored = await this.require(name, tx.sessions);
       const delivered = options.callbacks?.find((id) => stored.runs.some((run) => run.callbacks?.includes(id)));
       if (delivered) throw conflict(`Callback '${delivered}' was delivered to session '${name}' already`, 'conflict');
       const last = lastRun(stored);
+      if (options.after !== undefined && last.number !== options.after)
+        throw conflict(`Session '${name}' has run ${last.number} already`, 'session-busy');
       if (!isFinal(last.state)) {
         throw conflict(
           `Session '${name}' is ${last.state}; wait for it to end or stop it before resuming`,
@@ -561,7 +581,12 @@ export class SessionService {
       const { states, steps } = recordRun(session, run, inputs, now, {
         started: options.started,
         lease: options.lease,
+        limits: this.limitPolicy,
       });
+      // A run ended on the usage limit: its end's reason says so, and when it resumes (as its error).
+      if (run.usage_limit && states.includes('stopped'))
+        for (const event of unnumbered)
+          if (event.type === 'session_stop') event.data = { ...event.data, reason: run.error };
       const changes: SessionChange[] = states.map((state) => ({ name, change: 'state', state, run: run.number, at }));
       // A start with no event (the process exists) stores nothing but the run's new state.
       const events = unnumbered.length ? await tx.events.append(name, unnumbered) : [];
@@ -911,6 +936,9 @@ export class SessionService {
       'limits',
       'warm',
       'warm_after_run',
+      'resume_after_limit',
+      'stall_after_seconds',
+      'stall_action',
     ] as const) {
       if (blueprint[key] !== undefined) (keep as Record<string, unknown>)[key] = blueprint[key];
     }

@@ -38,6 +38,8 @@ export interface StoredRun extends Run {
   first_event_at?: string;
   /** The hash of the run's own credential, given to its agent when it was claimed (agent-credentials.ts). */
   credential_hash?: string;
+  /** The CLI said the run hit the account's usage limit (its result); its end then reads `stopped` (usage-limits.ts). */
+  limit_hit?: { resets_at: string | null; kind?: string | undefined };
 }
 
 /** The second attempt of a run: its prompt, and what the first attempt recorded and billed. */
@@ -84,6 +86,7 @@ export function toSession(stored: StoredSession, at: FiguresAt = { now: Date.now
       lease,
       first_event_at,
       credential_hash,
+      limit_hit,
       ...run
     }) => run,
   );
@@ -163,6 +166,8 @@ export function toSummary(stored: StoredSession, at: FiguresAt = { now: Date.now
       ended_at: last.ended_at,
       error,
       ...(last.stopped_by !== undefined ? { stopped_by: last.stopped_by } : {}),
+      ...(last.usage_limit ? { usage_limit: last.usage_limit } : {}),
+      ...(last.stalled_at ? { stalled_at: last.stalled_at } : {}),
     },
     totals,
     ...(worktree ? { worktree: { branch: worktree.branch, has_changes: worktree.has_changes } } : {}),

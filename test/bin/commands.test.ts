@@ -113,8 +113,33 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
       );
       assert.match(
         (await run('ao-update-agent', [agent, '--clear', 'name'])).stderr,
-        /^ao-update-agent: --clear takes cli, system_prompt, model, .*warm, warm_after_run, not 'name'/,
+        /^ao-update-agent: --clear takes cli, system_prompt, model, .*warm, warm_after_run, resume_after_limit, stall_after_seconds, stall_action, not 'name'/,
       );
+      // The usage-limit and stall settings.
+      const watched = await run('ao-update-agent', [
+        agent,
+        '--stall-after',
+        '1h30m',
+        '--stall-action',
+        'nudge',
+        '--no-resume-after-limit',
+      ]);
+      assert.equal(watched.code, 0, watched.stderr);
+      const watchedNow = await fixture.stack.client().agents.get(agent);
+      assert.deepEqual(
+        [watchedNow.stall_after_seconds, watchedNow.stall_action, watchedNow.resume_after_limit],
+        [5400, 'nudge', false],
+      );
+      assert.equal(
+        (await run('ao-update-agent', [agent, '--stall-after', '5 minutes'])).stderr,
+        "ao-update-agent: --stall-after must be a duration from 1s to 7d such as 90s, 10m or 1h, not '5 minutes'\n",
+      );
+      assert.equal(
+        (await run('ao-update-agent', [agent, '--stall-action', 'poke'])).stderr,
+        "ao-update-agent: --stall-action must be one of notify, nudge, stop, not 'poke'\n",
+      );
+      assert.equal((await run('ao-update-agent', [agent, '--clear', 'stall_after_seconds,stall_action'])).code, 0);
+      assert.equal((await fixture.stack.client().agents.get(agent)).stall_after_seconds, undefined);
 
       const off = await run('ao-deactivate-agent', [agent]);
       assert.deepEqual([off.code, off.stdout], [0, `Agent '${agent}' is inactive\n`]);

@@ -7,6 +7,7 @@ import {
   faviconSvg,
   formatCost,
   isStalled,
+  limitWait,
   liveNote,
   STALL_SECONDS,
   tabTitle,
@@ -35,6 +36,17 @@ describe('dashboard: attention', () => {
     assert.equal(isStalled({ state: 'running', updated_at: at(STALL_SECONDS + 1) }, NOW), true);
     assert.equal(isStalled({ state: 'running', updated_at: at(STALL_SECONDS - 5) }, NOW), false);
     assert.equal(isStalled({ state: 'queued', updated_at: at(STALL_SECONDS * 10) }, NOW), false);
+  });
+
+  it('says when a session stopped on the usage limit resumes, and nothing for one that will not', () => {
+    const limited = (resume_at: string | null) => ({
+      state: 'stopped' as const,
+      last_run: { usage_limit: { resume_at } },
+    });
+    assert.equal(limitWait(limited('2026-05-02T15:02:30Z'), NOW), 'resumes at 15:02 UTC');
+    assert.equal(limitWait(limited('2026-05-02T11:00:00Z'), NOW), 'resumes now');
+    assert.equal(limitWait(limited(null), NOW), null);
+    assert.equal(limitWait({ state: 'stopped', last_run: {} }, NOW), null);
   });
 
   it('puts running and failed counts in the tab title and the icon', () => {

@@ -9,6 +9,7 @@ import { contractOperations, type FuzzOperation } from './contract-operations.js
 import { dumpServers, Ledger, type Dump } from './ledger.js';
 import { checkResponse } from './oracle.js';
 import {
+  buildRequest,
   outsiderRequest,
   burstRequest,
   mutatedInput,
@@ -124,9 +125,25 @@ export function fuzzPlan(seed: number, runs: number, pools: Pools, executor: 'no
     { weight: 94, arbitrary: fc.constant(1) },
     { weight: 6, arbitrary: fc.integer({ min: 2, max: 4 }) },
   );
-  return fc.sample(
-    fc.tuple(step, repeat).map(([request, times]) => ({ ...request, repeat: times })),
-    { seed, numRuns: runs },
+  return [
+    ...poolAgents(pools, operations),
+    ...fc.sample(
+      fc.tuple(step, repeat).map(([request, times]) => ({ ...request, repeat: times })),
+      { seed, numRuns: runs },
+    ),
+  ];
+}
+
+/**
+ * First, every blueprint of the pool, made valid: a session's `agent` names one of them, and a
+ * creation that names no blueprint that exists is refused (422) before it reaches anything worth
+ * checking. (The plan still deletes, deactivates and recreates them as it goes.)
+ */
+function poolAgents(pools: Pools, operations: FuzzOperation[]): FuzzRequest[] {
+  const create = operations.find((op) => op.operationId === 'createAgent');
+  if (!create) return [];
+  return pools.agentNames.map((name) =>
+    buildRequest(create, { path: {}, query: {}, header: {}, body: { name, description: `fuzz blueprint ${name}` } }),
   );
 }
 

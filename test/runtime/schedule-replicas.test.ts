@@ -80,8 +80,14 @@ describe('schedules on two runtime processes on one PostgreSQL', function () {
 
     const all = await firings('tick');
     const done = all.filter((f) => MADE.includes(f.outcome));
+    // A firing that fell due as the pause came is skipped for it: after the last one made, that is right.
+    const last = Math.max(...done.map((f) => f.due_at.getTime()));
+    const pausedAfter = (f: FiringRow) =>
+      f.outcome === 'skipped' && f.reason === 'the schedule is paused' && f.due_at.getTime() > last;
     assert.deepEqual(
-      all.filter((f) => !MADE.includes(f.outcome) && f.outcome !== 'pending').map((f) => `${f.outcome}: ${f.reason}`),
+      all
+        .filter((f) => !MADE.includes(f.outcome) && f.outcome !== 'pending' && !pausedAfter(f))
+        .map((f) => `${f.outcome}: ${f.reason}`),
       [],
       'no firing skipped, missed or in error',
     );

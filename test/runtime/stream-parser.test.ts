@@ -49,3 +49,41 @@ describe('StreamParser: billed usage (unit)', () => {
     assert.deepEqual(parser.billedUsage(), usage(0, 0));
   });
 });
+
+describe('StreamParser: the usage limit (unit)', () => {
+  // The lines Claude Code 2.1.197 prints (see /work/shared/notes/claude-code-headless.md).
+  const rejected = (info: object) =>
+    JSON.stringify({ type: 'rate_limit_event', rate_limit_info: info, session_id: 's' });
+  const limitText = JSON.stringify({
+    type: 'assistant',
+    message: { id: 'x', model: '<synthetic>', content: [{ type: 'text', text: "You've hit your session limit" }] },
+    error: 'rate_limit',
+  });
+  const result = (extra: object) =>
+    JSON.stringify({ type: 'result', subtype: 'success', is_error: true, result: 'limit', ...extra });
+
+  it('puts the reset time of a rejected rate_limit_event on the error result', () => {
+    const parser = new StreamParser('p');
+    parser.parse(rejected({ status: 'rejected', resetsAt: 1796654689, rateLimitType: 'five_hour' }));
+    parser.parse(limitText);
+    const [event] = parser.parse(result({ api_error_status: 429 }));
+    assert.deepEqual(event?.type === 'result' && event.data.usage_limit, {
+      resets_at: new Date(1796654689 * 1000).toISOString(),
+      kind: 'five_hour',
+    });
+  });
+
+  it('marks an API 429 without a reset time; ignores warnings and successful results', () => {
+    const plain = new StreamParser('p');
+    plain.parse(limitText);
+    const [limited] = plain.parse(result({ api_error_status: 429 }));
+    assert.deepEqual(limited?.type === 'result' && limited.data.usage_limit, { resets_at: null });
+    const warned = new StreamParser('p');
+    warned.parse(rejected({ status: 'allowed_warning', resetsAt: 1796654689 }));
+    const [fine] = warned.parse(JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'ok' }));
+    assert.equal(fine?.type === 'result' && fine.data.usage_limit, undefined);
+    const other = new StreamParser('p');
+    const [failed] = other.parse(result({ api_error_status: 500 }));
+    assert.equal(failed?.type === 'result' && failed.data.usage_limit, undefined);
+  });
+});

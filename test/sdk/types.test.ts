@@ -53,6 +53,8 @@ describe('sdk: types', () => {
           return e.data.command;
         case 'output_retry':
           return e.data.errors.join('; ');
+        case 'stalled':
+          return e.data.action;
         case 'raw':
           return e.data.cli;
       }

@@ -60,7 +60,16 @@ export type FakeRequest = {
 export type Reply = (
   | { text: string }
   | { toolUse: { name: string; input: object }; text?: string }
-  | { error: { status: number; message: string } }
+  | {
+      error: {
+        status: number;
+        message: string;
+        /** The error's `type` (Anthropic wire; default `api_error`), e.g. `rate_limit_error`. */
+        type?: string;
+        /** Response headers, e.g. `retry-after` or `anthropic-ratelimit-unified-reset` (see `usageLimitReply`). */
+        headers?: Record<string, string>;
+      };
+    }
 ) & {
   /** Wait this long before answering; cut short when the client disconnects or the fake closes. */
   delayMs?: number;
@@ -96,6 +105,28 @@ export type FakeModel = {
 };
 
 export const echoResponder: Responder = (req) => ({ text: `ECHO: ${req.lastUserText}` });
+
+/**
+ * The API's answer when the account is out of its usage limit: 429 `rate_limit_error` with the
+ * headers a subscription's unified limit carries, resetting at `resetsAt` (ms since the epoch,
+ * rounded down to a second as the header is). Claude Code 2.1.197 logged in with a subscription
+ * (CLAUDE_CODE_OAUTH_TOKEN) prints a `rate_limit_event` with `resetsAt` and "You've hit your
+ * session limit · resets ..."; with an API key it shows only the 429 (see
+ * /work/shared/notes/claude-code-headless.md). Without `resetsAt`: a plain 429, with `retry-after`
+ * when `retryAfterSeconds` is given.
+ */
+export function usageLimitReply(resetsAt?: number, retryAfterSeconds?: number): Reply {
+  const headers: Record<string, string> = {};
+  if (resetsAt !== undefined) {
+    headers['anthropic-ratelimit-unified-status'] = 'rejected';
+    headers['anthropic-ratelimit-unified-reset'] = String(Math.floor(resetsAt / 1000));
+    headers['anthropic-ratelimit-unified-representative-claim'] = 'five_hour';
+  }
+  if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+  return {
+    error: { status: 429, type: 'rate_limit_error', message: 'fake-model: usage limit reached', headers },
+  };
+}
 
 export function describeRequest(body: MessagesBody, index: number, wire: Wire = 'anthropic'): FakeRequest {
   const conversation = body.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
@@ -200,7 +231,7 @@ export async function startFakeModel(opts: FakeModelOptions = {}): Promise<FakeM
       }
     }
     if ('error' in reply) {
-      sendError(res, route.wire, reply.error.status, reply.error.message);
+      sendError(res, route.wire, reply.error.status, reply.error.message, reply.error.type, reply.error.headers);
       return;
     }
     const text = 'text' in reply ? reply.text : undefined;
@@ -520,7 +551,15 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
 }
 
 /** An error in the shape of the wire's API, so that each CLI reports its message. */
-function sendError(res: http.ServerResponse, wire: Wire, status: number, message: string, type = 'api_error'): void {
+function sendError(
+  res: http.ServerResponse,
+  wire: Wire,
+  status: number,
+  message: string,
+  type = 'api_error',
+  headers: Record<string, string> = {},
+): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   if (wire === 'openai') {
     json(res, status, {
       error: { message, type: status < 500 ? 'invalid_request_error' : 'server_error', code: null },

@@ -33,6 +33,15 @@ export interface StackOptions {
   logger?: Logger;
   /** How long runners' leases last (short, so that a lost runner shows quickly). */
   leaseSeconds?: number;
+  /**
+   * Claude Code logs in as a subscription (CLAUDE_CODE_OAUTH_TOKEN, no API key): it then reports the
+   * API's usage-limit headers as a `rate_limit_event` with the reset time (see fake-model.ts).
+   */
+  subscription?: boolean;
+  /** How the (in-process) runtime resumes runs after a usage limit (a short margin and back-off). */
+  usageLimits?: RuntimeOptions['usageLimits'];
+  /** How often the (in-process) runtime's stall watchdog looks (short, so that a stall shows quickly). */
+  stallCheckMs?: number;
 }
 
 /**
@@ -92,7 +101,12 @@ export class TestStack {
 
   /** The environment of a Claude Code child: offline, against the fake model. */
   get agentEnv(): Record<string, string> {
-    return claudeChildEnv(this.fake.url, this.configDir);
+    const env = claudeChildEnv(this.fake.url, this.configDir);
+    if (this.options.subscription) {
+      delete env.ANTHROPIC_API_KEY;
+      env.CLAUDE_CODE_OAUTH_TOKEN = 'test-subscription-token';
+    }
+    return env;
   }
 
   /** The environment of a client (an `ao-*` command): both URLs, the token, and the agent env for nested runs. */
@@ -144,6 +158,8 @@ export class TestStack {
       ...(this.options.leaseSeconds ? { leaseSeconds: this.options.leaseSeconds } : {}),
       ...(this.options.webhooks ? { webhooks: this.options.webhooks } : {}),
       ...(this.options.github ? { github: this.options.github } : {}),
+      ...(this.options.usageLimits ? { usageLimits: this.options.usageLimits } : {}),
+      ...(this.options.stallCheckMs ? { stallCheckMs: this.options.stallCheckMs } : {}),
     };
     this.inProcessRuntime = await startRuntime(runtimeOptions);
     this.runtimeUrl = this.inProcessRuntime.url;

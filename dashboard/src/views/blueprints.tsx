@@ -18,6 +18,7 @@ import { Field } from './field.js';
 
 const PERMISSION_MODES: PermissionMode[] = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
 type AgentCli = NonNullable<Agent['cli']>;
+type StallAction = NonNullable<Agent['stall_action']>;
 /** The agent CLIs a blueprint can name (docs/agent-clis.md says what each supports). */
 const CLIS: Array<{ value: AgentCli; label: string }> = [
   { value: 'claude', label: 'Claude Code' },
@@ -215,6 +216,9 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     inherit: agent?.limits?.inherit ?? false,
     warm: String(agent?.warm ?? ''),
     warm_after_run: String(agent?.warm_after_run ?? ''),
+    no_resume_after_limit: agent?.resume_after_limit === false,
+    stall_after_seconds: String(agent?.stall_after_seconds ?? ''),
+    stall_action: agent?.stall_action ?? '',
   });
   const { submit: send, errors, setErrors, message, busy } = useSubmit();
   const set = (key: keyof typeof form) => (e: { currentTarget: { value: string } }) => {
@@ -222,7 +226,8 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
     setForm((f) => ({ ...f, [key]: value }));
   };
   const check =
-    (key: 'approval' | 'worktree' | 'checkpoint' | 'inherit') => (e: { currentTarget: { checked: boolean } }) => {
+    (key: 'approval' | 'worktree' | 'checkpoint' | 'inherit' | 'no_resume_after_limit') =>
+    (e: { currentTarget: { checked: boolean } }) => {
       const checked = e.currentTarget.checked;
       setForm((f) => ({ ...f, [key]: checked }));
     };
@@ -281,6 +286,9 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
       limits: Object.keys(limits).length ? limits : undefined,
       warm: number(form.warm) || undefined,
       warm_after_run: number(form.warm_after_run) || undefined,
+      resume_after_limit: form.no_resume_after_limit ? false : undefined,
+      stall_after_seconds: number(form.stall_after_seconds),
+      stall_action: (form.stall_action || undefined) as StallAction | undefined,
     };
     let saved: Agent | undefined;
     const ok = await send(async () => {
@@ -511,6 +519,43 @@ function BlueprintForm({ agent, onSaved }: { agent: Agent | undefined; onSaved: 
                 onInput={set('warm_after_run')}
                 placeholder="0"
               />
+            </Field>
+          </div>
+        </fieldset>
+        <fieldset class="group">
+          <legend>Usage limit and stalls</legend>
+          <label class="check">
+            <input
+              id="bp-no_resume_after_limit"
+              type="checkbox"
+              checked={form.no_resume_after_limit}
+              onChange={check('no_resume_after_limit')}
+            />{' '}
+            Leave a session stopped when it hits the account's usage limit (by default the runtime resumes it after the
+            reset)
+          </label>
+          <div class="grid4">
+            <Field
+              id="bp-stall_after_seconds"
+              label="Stalled after (seconds without an event)"
+              error={errors.stall_after_seconds}
+            >
+              <input
+                id="bp-stall_after_seconds"
+                type="number"
+                min="1"
+                max="604800"
+                value={form.stall_after_seconds}
+                onInput={set('stall_after_seconds')}
+                placeholder="no watchdog"
+              />
+            </Field>
+            <Field id="bp-stall_action" label="Then" error={errors.stall_action}>
+              <select id="bp-stall_action" value={form.stall_action} onChange={set('stall_action')}>
+                <option value="">notify (a stalled event; it goes on)</option>
+                <option value="nudge">nudge (stop it, resume with a status question)</option>
+                <option value="stop">stop it</option>
+              </select>
             </Field>
           </div>
         </fieldset>

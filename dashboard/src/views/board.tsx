@@ -8,6 +8,7 @@ import {
   faviconSvg,
   formatCost,
   isStalled,
+  limitWait,
   STALL_SECONDS,
   sectionTitle,
   tabTitle,
@@ -286,7 +287,8 @@ export function Board({ agent }: { agent?: string | undefined }) {
 const estimated = (totals: { cost_usd: number; estimated?: boolean }) => totals.estimated ?? false;
 
 function Row({ session: s, now }: { session: SessionSummary; now: number }) {
-  const stalled = isStalled(s, now);
+  const stalled = isStalled(s, now) || (s.state === 'running' && Boolean(s.last_run.stalled_at));
+  const wait = limitWait(s, now);
   const when =
     s.state === 'running'
       ? `last event ${ago(s.updated_at, now)}`
@@ -298,6 +300,11 @@ function Row({ session: s, now }: { session: SessionSummary; now: number }) {
       <a class="row-main" href={href('sessions', s.name)}>
         <span class={`badge state-${s.state}`}>{s.state}</span>
         <span class="row-name">{s.name}</span>
+        {wait && (
+          <span class="badge limit" title={`Hit the account's usage limit; the runtime resumes it by itself (${wait})`}>
+            waits for the usage limit · {wait}
+          </span>
+        )}
         {(s.pending_approvals ?? 0) > 0 && (
           <span class="badge asks" title="A question waits for a person: open the session">
             asks you

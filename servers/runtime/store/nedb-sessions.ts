@@ -204,6 +204,7 @@ export class NedbSessionStore implements SessionStore {
         ...(keys ? { queue: { $in: keys } } : { queue: { $exists: true } }),
         stop_requested: { $ne: true },
         $or: [{ lease_expires_at: { $exists: false } }, { lease_expires_at: { $lte: at } }],
+        ...(request.only ? { session: { $in: [...request.only] } } : {}),
       })
       .sort({ queued_at: 1, session: 1 })
       .limit(keys ? CLAIM_CANDIDATES : Number.MAX_SAFE_INTEGER)

@@ -207,6 +207,7 @@ export class PostgresSessionStore implements SessionStore {
          SELECT session, number FROM aof_runs q
          WHERE state = 'queued' AND ${byTags} AND NOT stop_requested
            AND (lease_expires_at IS NULL OR lease_expires_at <= now())
+           AND ($9::text[] IS NULL OR session = ANY($9::text[]))
            AND NOT EXISTS (SELECT 1 FROM aof_runs n WHERE n.session = q.session AND n.number > q.number)
            AND (SELECT count(*) FROM aof_runs WHERE state = 'running')
              + (SELECT count(*) FROM aof_runs WHERE state = 'queued' AND lease_expires_at > now()) < $2
@@ -221,6 +222,7 @@ export class PostgresSessionStore implements SessionStore {
         offer.host ? `${offer.runner}@${offer.host}` : offer.runner,
         AGENT_CREDENTIAL_PREFIX,
         request.secret,
+        request.only ? [...request.only] : null,
       ],
     );
     const row = rows[0];

@@ -50,6 +50,11 @@ export interface ClaimRequest {
   maxInFlight: number;
   /** The random part of the run's new credential (agent-credentials.ts); the store keeps its hash. */
   secret: string;
+  /**
+   * When set, only these sessions' runs may be claimed: while a usage limit holds an account, the
+   * queued sessions of the other accounts (a session queued since is left for the next claim).
+   */
+  only?: readonly string[] | undefined;
 }
 
 /** A claimed run: which, and under which attempt. */
