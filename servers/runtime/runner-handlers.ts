@@ -47,9 +47,20 @@ export function runnerHandlers(
       checkRunner(path.runner, body);
       const offer = { runner: path.runner, host: body.host, tags: body.tags ?? [] };
       // A runner that went away while waiting must not be given a run nobody will start.
+      // A killed runner's connection only half-closes here (the servers keep half-open connections, so
+      // that a client that ends its side after its body still gets its answer): its end of the socket says
+      // it, and a waiting claim ends then with none.
       const gone = new AbortController();
-      ctx.res.once('close', () => gone.abort());
-      const claim = await leases.claimWaiting(offer, (body.wait_seconds ?? 0) * 1000, gone.signal);
+      const abort = () => gone.abort();
+      const socket = ctx.req.socket;
+      ctx.res.once('close', abort);
+      socket.once('end', abort);
+      let claim: Awaited<ReturnType<typeof leases.claimWaiting>>;
+      try {
+        claim = await leases.claimWaiting(offer, (body.wait_seconds ?? 0) * 1000, gone.signal);
+      } finally {
+        socket.off('end', abort);
+      }
       if (!claim) return { status: 200, body: { claim: null } };
       const run = lastRun(claim.session);
       const spec = buildRunSpec(claim.session, run, {

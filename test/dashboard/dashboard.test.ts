@@ -166,6 +166,12 @@ describe('dashboard: sessions and blueprints in the browser', function () {
     assert.deepEqual(created.allowed_tools, ['Read', 'Grep']);
 
     await page.locator('[data-blueprint="reviewer"] .row-main').click();
+    // The form shows the saved blueprint before it is edited (what it was created with).
+    await page.locator('#bp-form-title', { hasText: 'Blueprint reviewer' }).waitFor();
+    await eventually(
+      'the form to show the saved blueprint',
+      async () => (await page.getByLabel('Allowed tools', { exact: true }).inputValue()) === 'Read, Grep',
+    );
     await page.getByLabel('Model').fill('claude-opus-4-1');
     await page.getByLabel('Permission mode').selectOption('plan');
     await page.getByLabel('Allowed tools', { exact: true }).fill('');
