@@ -187,7 +187,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       logger: options.logger,
       // Limits hold for runs on runners elsewhere too: they report what the run was billed so far.
       watch: {
-        started: (name, run) => guard.started(name, run.started_at),
+        started: (session, run) => guard.started(session.name, run.started_at, session),
         progressed: (name, usage, turns) => guard.noted(name, usage, turns),
       },
     });

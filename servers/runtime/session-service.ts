@@ -562,10 +562,19 @@ export class SessionService {
    * (events are what the agent said; a remote executor's first event starts its run the same way).
    */
   async record(name: string, reported: EventInput[], options: RecordOptions = {}): Promise<Event[]> {
+    return (await this.recordKept(name, reported, options)).events;
+  }
+
+  /** Like `record`, and the session as that write left it (a runner's report answers from it without reading it again). */
+  async recordKept(
+    name: string,
+    reported: EventInput[],
+    options: RecordOptions = {},
+  ): Promise<{ events: Event[]; session: StoredSession }> {
     return this.work.exclusive(name, async (tx, told) => {
       const session = await this.require(name, tx.sessions);
       const admitted = admit(session, reported, options);
-      if (!admitted) return [];
+      if (!admitted) return { events: [], session };
       const { run, inputs } = admitted;
       // Most events (the agent's messages and tool calls) change the session's facts only.
       const unchanged = JSON.stringify(run);
@@ -606,7 +615,7 @@ export class SessionService {
       told.changes.push(...changes);
       if (this.work.runObservers.length && steps.length) told.runs = steps.map((what) => ({ what, session, run }));
       if (this.work.runObservers.length && events.length) told.recorded = { session, run, events };
-      return events;
+      return { events, session };
     });
   }
 

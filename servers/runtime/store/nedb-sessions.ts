@@ -5,6 +5,7 @@ import { claim } from '../run-machine.js';
 import { catalogueEntry, lastRun, type Blueprint, type StoredRun, type StoredSession } from '../session-store.js';
 import { Catalogue, type SessionFilter, type StateCounts } from './catalogue.js';
 import { compareListOrder, type ListPosition } from './cursor.js';
+import { AppendHandle } from './append-handles.js';
 import type { SessionStore } from './interfaces.js';
 import {
   claimableKeys,
@@ -38,7 +39,7 @@ export type SessionDocument = Omit<SessionFacts, 'blueprint'> & {
 /**
  * A run's record in `runs.db`: `_id` is `session/number`. `queue` is set while the run is queued (its
  * tags key, run-records.ts) and absent otherwise: the sparse index on it is the run queue.
- * `lease_expires_at` copies the lease's end out of the lease, for the index that counts live leases.
+ * `lease_expires_at` copies the lease's end out of the lease, for the claim's look at live leases.
  */
 export type RunDocument = StoredRun & {
   _id: string;
@@ -88,6 +89,7 @@ export class NedbSessionStore implements SessionStore {
   private readonly inFlight = new InFlight();
   /** Runs moved out of the sessions of an earlier version when this store was opened. */
   moved = 0;
+  private readonly appends: AppendHandle[] = [];
 
   private constructor(
     private readonly sessions: Datastore<SessionDocument>,
@@ -98,8 +100,12 @@ export class NedbSessionStore implements SessionStore {
   static async open(dataDir: string, lock: KeyedLock): Promise<NedbSessionStore> {
     const sessions = await openCollection<SessionDocument>(dataDir, 'sessions.db', []);
     const runs = await openCollection<RunDocument>(dataDir, 'runs.db', RUN_INDEXES);
+    for (const field of DROPPED_RUN_INDEXES)
+      if ((runs as unknown as NedbIndexes<RunDocument>).indexes[field]) await runs.removeIndex(field);
     const store = new NedbSessionStore(sessions, runs, lock);
     store.moved = await moveRunsOut(sessions, runs);
+    // The files a run's claim, start and end write to.
+    store.appends.push(AppendHandle.of(sessions), AppendHandle.of(runs));
     const runDocs = (runs as unknown as NedbInternals<RunDocument>).getAllData();
     for (const doc of runDocs) store.inFlight.set(doc);
     const bySession = runsBySession(runDocs, (doc) => doc.session, runOf);
@@ -130,7 +136,7 @@ export class NedbSessionStore implements SessionStore {
   }
 
   async find(name: string): Promise<StoredSession | null> {
-    const doc = await this.sessions.findOne({ _id: name });
+    const [doc] = await lookUp(this.sessions, '_id', [name]);
     return doc ? withRuns(decode(doc), await this.runsOf(name)) : null;
   }
 
@@ -171,7 +177,7 @@ export class NedbSessionStore implements SessionStore {
 
   async page(filter: SessionFilter, after: ListPosition | null, limit: number): Promise<StoredSession[]> {
     const names = this.catalogue.page(filter, after, limit);
-    return this.assemble(names, await this.sessions.find({ _id: { $in: names } }));
+    return this.assemble(names, await lookUp(this.sessions, '_id', names));
   }
 
   async counts(): Promise<StateCounts> {
@@ -233,11 +239,16 @@ export class NedbSessionStore implements SessionStore {
         } finally {
           this.syncRun(doc._id);
         }
-        return { session: name, run: run.number, attempt: granted.attempt };
+        return { session: name, run: run.number, attempt: granted.attempt, stored: session };
       });
       if (claimed) return claimed;
     }
     return null;
+  }
+
+  /** Closes the files' handles (its collections append as nedb does by itself from then on). */
+  async close(): Promise<void> {
+    await Promise.all(this.appends.map((handle) => handle.close()));
   }
 
   async compact(): Promise<void> {
@@ -259,13 +270,13 @@ export class NedbSessionStore implements SessionStore {
 
   private async runsOf(name: string): Promise<StoredRun[]> {
     // Sorted here: a session has few runs, and a cursor's sort costs more than the find itself.
-    return (await this.runs.find({ session: name })).sort((a, b) => a.number - b.number).map(runOf);
+    return (await lookUp(this.runs, 'session', [name])).sort((a, b) => a.number - b.number).map(runOf);
   }
 
   /** The sessions of `docs` with their runs, in the order of `names`. */
   private async assemble(names: string[], docs: SessionDocument[]): Promise<StoredSession[]> {
     const byName = new Map(docs.map((d) => [d._id, d]));
-    const runs = runsBySession(await this.runs.find({ session: { $in: names } }), (doc) => doc.session, runOf);
+    const runs = runsBySession(await lookUp(this.runs, 'session', names), (doc) => doc.session, runOf);
     return names.flatMap((name) => {
       const doc = byName.get(name);
       const list = runs.get(name);
@@ -274,11 +285,29 @@ export class NedbSessionStore implements SessionStore {
   }
 }
 
+/**
+ * Copies of the documents whose indexed `field` is one of `values`, in their order, read in the
+ * collection's turn (after the writes queued before, as a find would be): a find with `$in` matches
+ * every candidate against the whole list again, which costs the square of a long list (the sweeper
+ * reads every active session).
+ */
+function lookUp<T>(collection: Datastore<T>, field: string, values: readonly string[]): Promise<T[]> {
+  const nedb = collection as unknown as NedbIndexes<T> & {
+    executor: { pushAsync<R>(task: () => Promise<R>): Promise<R> };
+  };
+  return nedb.executor.pushAsync(async () => {
+    const index = nedb.indexes[field]!;
+    return values.flatMap((value) => index.getMatching(value).map((doc) => structuredClone(doc)));
+  });
+}
+
+interface NedbIndexes<T> {
+  indexes: Record<string, { getMatching(value: string): T[] }>;
+}
+
 /** The document of `id` as the collection holds it now: nedb replaces a document on update, never changes it. */
 function held<T>(collection: Datastore<T>, id: string): T | undefined {
-  return (collection as unknown as { indexes: { _id: { getMatching(id: string): T[] } } }).indexes._id.getMatching(
-    id,
-  )[0];
+  return (collection as unknown as NedbIndexes<T>).indexes._id!.getMatching(id)[0];
 }
 
 /**
@@ -329,13 +358,15 @@ class InFlight {
   }
 }
 
-/** The indexes of `runs.db`: by session, the queue (sparse: queued runs only), running runs, live leases. */
-export const RUN_INDEXES = [
-  { fieldName: 'session' },
-  { fieldName: 'queue', sparse: true },
-  { fieldName: 'state' },
-  { fieldName: 'lease_expires_at', sparse: true },
-];
+/**
+ * The indexes of `runs.db`: by session, and the queue (sparse: queued runs only). No index by state:
+ * every write of a run would pass over all the runs of its state (nedb keeps a key's documents in
+ * one array), and the runs in flight are counted from `InFlight`.
+ */
+export const RUN_INDEXES = [{ fieldName: 'session' }, { fieldName: 'queue', sparse: true }];
+
+/** Indexes of `runs.db` that earlier versions made (nedb keeps an index in its file until it is removed). */
+const DROPPED_RUN_INDEXES = ['state', 'lease_expires_at'];
 
 /**
  * Moves the runs of sessions written by an earlier version (each session's `runs` in its document)
