@@ -165,6 +165,27 @@ export interface Queries {
   atCommit?(sql: string): void;
 }
 
+/** Statements with parameters prepared under a name at most (beyond, they are parsed at every call). */
+const MAX_PREPARED = 1000;
+const preparedNames = new Map<string, string>();
+
+/**
+ * A statement with parameters as a prepared statement of the connection, named after its text (a
+ * number per text in this process): PostgreSQL parses and plans it once per connection (and keeps a
+ * generic plan once it is no dearer than a custom one) instead of at every call. Planning a claim or a
+ * session's read cost more than running them. Statements without parameters (literals escaped in
+ * their text) are sent as they are.
+ */
+function prepared(sql: string, values: unknown[] | undefined): pg.QueryConfig {
+  if (values === undefined) return { text: sql };
+  let name = preparedNames.get(sql);
+  if (name === undefined && preparedNames.size < MAX_PREPARED) {
+    name = `aof_${preparedNames.size + 1}`;
+    preparedNames.set(sql, name);
+  }
+  return name === undefined ? { text: sql, values } : { name, text: sql, values };
+}
+
 /** One connection in an open transaction: statements go to it, a nested transaction is this one. */
 class TransactionQueries implements Queries {
   /** Statements sent with the COMMIT (`atCommit`). */
@@ -177,7 +198,7 @@ class TransactionQueries implements Queries {
   }
 
   query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
-    return asAnswer(this.client.query<T>(sql, values));
+    return asAnswer(this.client.query<T>(prepared(sql, values)));
   }
 
   transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
@@ -194,20 +215,22 @@ export class Database implements Queries {
   constructor(private readonly pool: pg.Pool) {}
 
   query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
-    return asAnswer(this.pool.query<T>(sql, values));
+    return asAnswer(this.pool.query<T>(prepared(sql, values)));
   }
 
   /**
    * Runs `work` in one transaction on one connection; it commits when `work` resolves. `opening`: a
    * statement (no parameters: literals escaped with `pg.escapeLiteral`) sent with the BEGIN in one
-   * round trip, such as the lock the transaction takes first.
+   * round trip, such as the lock the transaction takes first; `work` gets the rows it answered.
    */
-  transaction<T>(work: (tx: Queries) => Promise<T>, opening?: string): Promise<T> {
+  transaction<T>(work: (tx: Queries, opened: pg.QueryResultRow[]) => Promise<T>, opening?: string): Promise<T> {
     return this.withConnection(async (client, broke) => {
       try {
-        await client.query(opening ? `BEGIN; ${opening}` : 'BEGIN');
+        const begun = (await client.query(opening ? `BEGIN; ${opening}` : 'BEGIN')) as
+          | pg.QueryResult
+          | pg.QueryResult[];
         const tx = new TransactionQueries(client);
-        const result = await work(tx);
+        const result = await work(tx, Array.isArray(begun) ? (begun[begun.length - 1]?.rows ?? []) : []);
         await client.query([...tx.closing, 'COMMIT'].join('; '));
         return result;
       } catch (error) {

@@ -240,9 +240,12 @@ export class ApprovalService {
   /** Pending requests of runs that are over can never be answered usefully: they are cancelled. */
   private async cancelEnded(name: string): Promise<void> {
     await this.lock.run(name, async () => {
+      const pending = await this.store.find({ session: name, state: 'pending' });
+      if (!pending.length) return;
+      // Read after the requests: a request of a run started since is seen with that run.
       const session = await this.sessions.getStored(name);
       const run = session ? lastRun(session) : undefined;
-      for (const approval of await this.store.find({ session: name, state: 'pending' })) {
+      for (const approval of pending) {
         if (run && approval.run === run.number && !isFinal(run.state)) continue;
         await this.settle(approval.id, { state: 'cancelled', by: 'run_ended', message: RUN_ENDED });
       }

@@ -20,9 +20,9 @@ export class LimitGuard {
     private readonly logger: Logger,
   ) {}
 
-  /** A run of session `name` started at `startedAt` (null: now). */
-  async started(name: string, startedAt: string | null): Promise<() => void> {
-    const session = await this.sessions.getStored(name);
+  /** A run of session `name` started at `startedAt` (null: now); `stored`: the session, when the caller has it at hand. */
+  async started(name: string, startedAt: string | null, stored?: StoredSession): Promise<() => void> {
+    const session = stored ?? (await this.sessions.getStored(name));
     const seconds = session?.limits?.timeout_seconds;
     let timer: NodeJS.Timeout | undefined;
     if (seconds) {

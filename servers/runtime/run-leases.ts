@@ -15,8 +15,8 @@ import { isFinal, lastRun, type EventInput, type StoredRun, type StoredSession, 
 
 /** What watches the runs of runners elsewhere as they go (the limit guard). */
 export interface RunWatch {
-  /** A run started; resolves to a function to call once it has ended. */
-  started(name: string, run: StoredRun): Promise<() => void>;
+  /** A run of `session` (as its start left it) started; resolves to a function to call once it has ended. */
+  started(session: StoredSession, run: StoredRun): Promise<() => void>;
   progressed(name: string, usage: Usage | null, turns: number): void;
 }
 
@@ -136,9 +136,7 @@ export class RunLeases {
     });
     if (!claimed) return null;
     this.options.warmResumes?.claimed(claimed.session);
-    const session = await this.sessions.getStored(claimed.session);
-    // Deleted right after its claim: nothing to run.
-    if (!session || lastRun(session).number !== claimed.run) return null;
+    const session = claimed.stored;
     return {
       session,
       attempt: claimed.attempt,
@@ -213,16 +211,15 @@ export class RunLeases {
       await this.sessions.saveConversation(name, Buffer.from(report.conversation, 'base64'));
     }
     const ending = report.events.some((e) => e.type === 'session_stop');
-    await this.sessions.record(name, report.events, {
+    const { session } = await this.sessions.recordKept(name, report.events, {
       run: runNumber,
       lease,
       ...(report.started ? { started: true } : {}),
       ...(ending ? { force: true } : {}),
     });
-    const session = await this.sessions.getStored(name);
-    const run = session?.runs.find((r) => r.number === runNumber);
-    if (!session || !run) throw conflict(`Session '${name}' has no run ${runNumber}`, 'run-not-last');
-    await this.watchRun(name, run, report.progress);
+    const run = session.runs.find((r) => r.number === runNumber);
+    if (!run) throw conflict(`Session '${name}' has no run ${runNumber}`, 'run-not-last');
+    await this.watchRun(session, run, report.progress);
     // Said to the runner that ran it, which starts the resume ahead (no more than that about the children).
     const awaits = ending && isFinal(run.state) ? await this.sessions.awaitsCallbacks(name) : undefined;
     if (awaits) this.options.warmResumes?.noteEnded(name, report.runner, runNumber, Date.now());
@@ -237,16 +234,17 @@ export class RunLeases {
    * Lets the watch (the limit guard) follow a runner's run: from the first report this process sees
    * of it (its start, or any report after a failover from another process) to its end.
    */
-  private async watchRun(name: string, run: StoredRun, progress: RunReport['progress']): Promise<void> {
+  private async watchRun(session: StoredSession, run: StoredRun, progress: RunReport['progress']): Promise<void> {
     const { watch } = this.options;
     if (!watch) return;
+    const { name } = session;
     const key = `${name}\u0000${run.number}`;
     if (isFinal(run.state)) {
       this.unwatch(name, run.number);
       return;
     }
     if (run.state !== 'running') return;
-    if (!this.watched.has(key)) this.watched.set(key, watch.started(name, run));
+    if (!this.watched.has(key)) this.watched.set(key, watch.started(session, run));
     if (progress) watch.progressed(name, progress.usage ?? null, progress.turns);
   }
 

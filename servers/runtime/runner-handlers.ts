@@ -59,6 +59,8 @@ export function runnerHandlers(
       try {
         claim = await leases.claimWaiting(offer, (body.wait_seconds ?? 0) * 1000, gone.signal);
       } finally {
+        // Once answered, the response's close is no runner going away (an abort would cost an exception's stack).
+        ctx.res.off('close', abort);
         socket.off('end', abort);
       }
       if (!claim) return { status: 200, body: { claim: null } };

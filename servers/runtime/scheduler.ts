@@ -33,6 +33,7 @@ import {
 } from './schedule-rules.js';
 import { DEFAULT_CHECK_TIMEOUT_SECONDS, runPreCheck } from './schedule-precheck.js';
 import type { SessionService } from './session-service.js';
+import { isFinal } from './session-store.js';
 import type {
   FiringSettlement,
   ScheduleCreate,
@@ -220,9 +221,11 @@ export class Scheduler {
   /* ---------- the loop ---------- */
 
   start(): void {
-    // A run that ends may let a waiting firing go, and is recorded as its firing's outcome.
+    // A run that ends may let a waiting firing go, and is recorded as its firing's outcome (a run that
+    // is queued or starts does neither: the tick at a firing's time reads who is active).
     this.offChange = this.sessions.onChange((change) => {
-      if (change.change === 'state' || change.change === 'deleted') this.wake();
+      if (change.change === 'deleted' || (change.change === 'state' && change.state && isFinal(change.state)))
+        this.wake();
     });
     this.wake();
   }

@@ -171,13 +171,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     };
     const callbacks = new Callbacks(store.callbacks, sessions, options.logger, { shared: store.notices !== undefined });
     const webhookUrl = options.webhooks?.url;
-    sessions.useWebhooks((session, run) => runEndDeliveries(webhookUrl, session, run));
     sessions.useWebhookCheck(sessionWebhookCheck(options.webhooks ?? {}));
     options.logger.info(describeAllowlist(options.webhooks ?? {}));
     const webhooks = new WebhookSender(store.webhooks, options.webhooks ?? {}, options.logger, (outcome) =>
       metrics?.webhookAttempt(outcome),
     );
-    const stopListening = [callbacks.listen(), webhooks.listen(sessions)];
+    // The sender looks at the outbox once a run's end stored notices there (and on its own timer).
+    sessions.useWebhooks(
+      (session, run) => runEndDeliveries(webhookUrl, session, run),
+      () => webhooks.wake(),
+    );
+    const stopListening = [callbacks.listen()];
     // What was pending when the runtime last stopped (or crashed) is sent again.
     webhooks.start();
     const maxConcurrent = options.executorOptions?.maxConcurrent ?? executorOptionsFromEnv().maxConcurrent;
@@ -196,7 +200,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       ),
       // Limits hold for runs on runners elsewhere too: they report what the run was billed so far.
       watch: {
-        started: (name, run) => guard.started(name, run.started_at),
+        started: (session, run) => guard.started(session.name, run.started_at, session),
         progressed: (name, usage, turns) => guard.noted(name, usage, turns),
       },
     });

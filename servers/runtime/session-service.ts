@@ -11,7 +11,7 @@ import { isLeased } from './leases.js';
 import { admit, fail, queue, record as recordRun, recordedInput, requestStop, stopEvent } from './run-machine.js';
 import { SessionBus, type SessionFollower } from './session-bus.js';
 import { SessionQueries, type ListRequest, type SessionPage, type SessionResult } from './session-queries.js';
-import { UnitOfWork } from './unit-of-work.js';
+import { UnitOfWork, type Told } from './unit-of-work.js';
 import { LiveUsage } from './run-figures.js';
 import type { SessionTree } from './tree.js';
 import { storedOutputSchema } from './structured-output.js';
@@ -53,7 +53,13 @@ import {
   type StoredSession,
 } from './session-store.js';
 import type { RunObserver } from './runtime-metrics.js';
-import type { NewWebhookDelivery, RuntimeStore, SessionStore, UnnumberedEvent } from './store/interfaces.js';
+import type {
+  ExclusiveTx,
+  NewWebhookDelivery,
+  RuntimeStore,
+  SessionStore,
+  UnnumberedEvent,
+} from './store/interfaces.js';
 import type { ClaimedRunRef, ClaimRequest } from './store/run-records.js';
 import type { ListPosition } from './store/cursor.js';
 import { DEFAULT_LIMIT_POLICY, type LimitPolicy } from './usage-limits.js';
@@ -132,6 +138,7 @@ export class SessionService {
   readonly queries: SessionQueries;
   private scheduler: RunScheduler | undefined;
   private runEndNotices: ((session: StoredSession, run: StoredRun) => NewWebhookDelivery[]) | undefined;
+  private webhooksAdded: () => void = () => undefined;
   private checkWebhookUrl: ((url: string) => Promise<void>) | undefined;
   /** How runs that hit the account's usage limit are resumed (usage-limits.ts). */
   limitPolicy: LimitPolicy = DEFAULT_LIMIT_POLICY;
@@ -170,9 +177,24 @@ export class SessionService {
     this.scheduler = scheduler;
   }
 
-  /** The webhook notices of a run that ends, stored in the write that records its end (webhooks.ts). */
-  useWebhooks(notices: (session: StoredSession, run: StoredRun) => NewWebhookDelivery[]): void {
+  /**
+   * The webhook notices of a run that ends, stored in the write that records its end (webhooks.ts);
+   * `added` is told once a write that stored some is kept (the sender looks at the outbox then).
+   */
+  useWebhooks(
+    notices: (session: StoredSession, run: StoredRun) => NewWebhookDelivery[],
+    added: () => void = () => undefined,
+  ): void {
     this.runEndNotices = notices;
+    this.webhooksAdded = added;
+  }
+
+  /** Stores the webhook notices of `run`'s end in the write `tx`, and has the sender told once it is kept. */
+  private async addRunEndNotices(tx: ExclusiveTx, told: Told, session: StoredSession, run: StoredRun): Promise<void> {
+    const deliveries = this.runEndNotices?.(session, run) ?? [];
+    if (!deliveries.length) return;
+    await tx.webhooks.add(deliveries);
+    told.kept = [...(told.kept ?? []), this.webhooksAdded];
   }
 
   /** Told when runs start, first hear from their agent, and end, once each change is kept (the metrics). */
@@ -361,7 +383,7 @@ export class SessionService {
           ])),
         );
       }
-      if (setupFailed && this.runEndNotices) await tx.webhooks.add(this.runEndNotices(session, first));
+      if (setupFailed) await this.addRunEndNotices(tx, told, session, first);
       return true;
     });
     if (!inserted) {
@@ -567,10 +589,19 @@ export class SessionService {
    * (events are what the agent said; a remote executor's first event starts its run the same way).
    */
   async record(name: string, reported: EventInput[], options: RecordOptions = {}): Promise<Event[]> {
+    return (await this.recordKept(name, reported, options)).events;
+  }
+
+  /** Like `record`, and the session as that write left it (a runner's report answers from it without reading it again). */
+  async recordKept(
+    name: string,
+    reported: EventInput[],
+    options: RecordOptions = {},
+  ): Promise<{ events: Event[]; session: StoredSession }> {
     return this.work.exclusive(name, async (tx, told) => {
       const session = await this.require(name, tx.sessions);
       const admitted = admit(session, reported, options);
-      if (!admitted) return [];
+      if (!admitted) return { events: [], session };
       const { run, inputs } = admitted;
       // Most events (the agent's messages and tool calls) change the session's facts only.
       const unchanged = JSON.stringify(run);
@@ -604,14 +635,13 @@ export class SessionService {
       session.updated_at = at;
       // The end and its notices are kept together (one transaction; the embedded store writes the
       // notices first, and an end written again later adds none: their ids come from the run).
-      if (this.runEndNotices && isFinal(run.state) && changes.length)
-        await tx.webhooks.add(this.runEndNotices(session, run));
+      if (isFinal(run.state) && changes.length) await this.addRunEndNotices(tx, told, session, run);
       await tx.sessions.replace(session, JSON.stringify(run) === unchanged ? [] : [run]);
       told.events.push(...events);
       told.changes.push(...changes);
       if (this.work.runObservers.length && steps.length) told.runs = steps.map((what) => ({ what, session, run }));
       if (this.work.runObservers.length && events.length) told.recorded = { session, run, events };
-      return events;
+      return { events, session };
     });
   }
 

@@ -20,6 +20,8 @@ export interface Told {
   runs?: Array<{ what: 'started' | 'firstEvent' | 'ended'; session: StoredSession; run: StoredRun }>;
   /** The events recorded, with their run, for the observers that read them. */
   recorded?: { session: StoredSession; run: StoredRun; events: Event[] };
+  /** Called once the write is kept, after the listeners. */
+  kept?: Array<() => void>;
 }
 
 export class UnitOfWork {
@@ -83,6 +85,7 @@ export class UnitOfWork {
       this.bus.localChange(change);
     });
     if (told.runs || told.recorded) this.tellRunObservers(told);
+    for (const kept of told.kept ?? []) kept();
     return result;
   }
 

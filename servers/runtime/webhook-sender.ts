@@ -1,8 +1,6 @@
 import { Pump } from './pump.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../common/logger.js';
-import type { SessionService } from './session-service.js';
-import { isFinal } from './session-store.js';
 import type { WebhookDelivery, WebhookOutcome, WebhookStore } from './store/interfaces.js';
 import { afterAttempt, isRetryable, type AttemptResult } from './webhook-retries.js';
 import { postWebhook, systemResolve } from './webhook-post.js';
@@ -65,14 +63,7 @@ export class WebhookSender {
     this.wake();
   }
 
-  /** Looks at the outbox when a run ended through this process (its notices are stored by then). */
-  listen(sessions: SessionService): () => void {
-    return sessions.onChange((change, local) => {
-      if (local && change.change === 'state' && change.state && isFinal(change.state)) this.wake();
-    });
-  }
-
-  /** Looks at the outbox now (or right after the look in progress). */
+  /** Looks at the outbox now (or right after the look in progress): a run's end stored notices there. */
   wake(): void {
     if (this.closed.signal.aborted) return;
     this.pumping.wake();

@@ -3,7 +3,7 @@
 // fresh location and to open it again there (a restart).
 import assert from 'node:assert/strict';
 import { credentialFor, credentialHash, newSecret } from '../../servers/runtime/agent-credentials.js';
-import { newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
+import { lastRun, newRun, type RunState, type StoredSession } from '../../servers/runtime/session-store.js';
 import type {
   Approval,
   Callback,
@@ -337,7 +337,9 @@ export function storeConformance(label: string, backend: StoreBackend): void {
             secret,
           });
           if (!got) return null;
-          const run = (await store.sessions.find(got.session))!.runs.find((r) => r.number === got.run)!;
+          const found = (await store.sessions.find(got.session))!;
+          assert.deepEqual(got.stored, found, 'the claim answers the session as it left it');
+          const run = found.runs.find((r) => r.number === got.run)!;
           assert.equal(run.state, 'queued');
           assert.equal(run.lease?.runner, runner);
           assert.equal(run.lease?.host, host);
@@ -659,15 +661,19 @@ export function storeConformance(label: string, backend: StoreBackend): void {
         for (let i = 0; i < 30; i++)
           await store.sessions.replace(session(`c${i}`, { state: 'finished', updated_at: time(i) }));
         for (let i = 0; i < 20; i++) await store.sessions.remove(`c${i}`);
+        await store.sessions.insert(session('after', { updated_at: time(40) }));
         await Promise.all([
           store.sessions.compact(),
           store.sessions.insert(session('during', { updated_at: time(59) })),
         ]);
+        // Written after the compaction: kept in the compacted files, not in the ones they replaced.
+        await store.sessions.replace(session('after', { state: 'finished', updated_at: time(60) }));
         await reopen();
         assert.deepEqual(
           (await store.sessions.all()).map((s) => s.name),
-          ['during', ...Array.from({ length: 10 }, (_, i) => `c${29 - i}`)],
+          ['after', 'during', ...Array.from({ length: 10 }, (_, i) => `c${29 - i}`)],
         );
+        assert.equal(lastRun((await store.sessions.find('after'))!).state, 'finished');
       });
     });
 

@@ -7,7 +7,7 @@ import { CONVERSATIONS_DIR, conversationFileName } from '../../servers/runtime/s
 import { openEmbeddedStore } from '../../servers/runtime/store/embedded-store.js';
 import { EventFiles, eventFileName } from '../../servers/runtime/store/event-files.js';
 import { removeDir, tempDir } from '../support/servers.js';
-import { storeConformance } from './store-conformance.js';
+import { session, storeConformance } from './store-conformance.js';
 
 storeConformance('embedded (nedb sessions, one events file per session)', {
   async fresh() {
@@ -52,6 +52,34 @@ describe('embedded store: event files', () => {
     assert.deepEqual(await readdir(join(dir, 'events')), [eventFileName('abc')]);
     assert.ok((await stat(join(dir, 'sessions.db'))).isFile());
     await store.close();
+  });
+
+  it('drops the indexes an earlier version kept in runs.db (runs by state, by lease end)', async () => {
+    const made = [
+      { $$indexCreated: { fieldName: 'state' } },
+      { $$indexCreated: { fieldName: 'lease_expires_at', sparse: true } },
+    ];
+    await writeFile(join(dir, 'runs.db'), made.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    // What runs.db says of its indexes: made (by field) and removed.
+    const indexLines = async () => {
+      const lines = (await readFile(join(dir, 'runs.db'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { $$indexCreated?: { fieldName: string }; $$indexRemoved?: string });
+      return {
+        made: lines.flatMap((line) => (line.$$indexCreated ? [line.$$indexCreated.fieldName] : [])),
+        removed: lines.flatMap((line) => (line.$$indexRemoved ? [line.$$indexRemoved] : [])),
+      };
+    };
+    let store = await openEmbeddedStore(dir);
+    await store.sessions.insert(session('kept'));
+    await store.close();
+    assert.deepEqual((await indexLines()).removed, ['state', 'lease_expires_at']);
+    // Opening compacts the file: only the indexes kept are in it, and none is removed again.
+    store = await openEmbeddedStore(dir);
+    assert.equal((await store.sessions.find('kept'))?.runs[0]?.state, 'queued');
+    await store.close();
+    assert.deepEqual(await indexLines(), { made: ['session', 'queue'], removed: [] });
   });
 
   it('writes one JSON event per line, seq first, and creates no file for a session without events', async () => {

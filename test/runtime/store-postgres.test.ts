@@ -2,7 +2,7 @@
 // is its own: several processes on one database, which the database alone keeps consistent.
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { migrate, openPool } from '../../servers/common/postgres.js';
+import { Database, migrate, openPool } from '../../servers/common/postgres.js';
 import { RUNTIME_MIGRATIONS } from '../../servers/runtime/store/postgres-schema.js';
 import { openPostgresStore } from '../../servers/runtime/store/postgres-store.js';
 import type { Notice, RuntimeStore } from '../../servers/runtime/store/interfaces.js';
@@ -315,6 +315,39 @@ describe('PostgreSQL store: one database, several processes', function () {
     for (const heard of others) await eventually('every notice', () => heard!.notices.length === sent.length);
     for (const heard of others) assert.deepEqual(heard!.notices, sent);
     assert.equal(sender!.notices.length, 0, 'a process skips its own notices');
+  });
+
+  it('prepares a statement with parameters once per connection, and runs it again by its name', async () => {
+    const db = new Database(openPool(url));
+    try {
+      const prepared = await db.transaction(async (tx) => {
+        for (const n of [1, 2, 3])
+          assert.equal((await tx.query<{ n: number }>('SELECT $1::int AS n', [n])).rows[0]!.n, n);
+        await tx.query("SELECT 'no parameters' AS text");
+        const { rows } = await tx.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements');
+        return rows.map((r) => r.statement);
+      });
+      assert.deepEqual(prepared, ['SELECT $1::int AS n']);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("reads the database's clock as a hold is taken, and answers that time for the whole hold", async () => {
+    const store = await openPostgresStore(url);
+    stores.push(store);
+    await store.sessions.insert(session('held'));
+    const before = await store.clock();
+    const [first, second] = await store.exclusive('held', async (tx) => {
+      const at = await tx.clock();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return [at, await tx.clock()];
+    });
+    const after = await store.clock();
+    assert.equal(first, second);
+    assert.ok(first! >= before && first! <= after - 30, `${before} <= ${first} <= ${after} - 30`);
+    const tried = await store.tryExclusive('held', async (tx) => tx.clock());
+    assert.ok(tried.done && tried.value >= after, 'a try-lock reads it too');
   });
 
   it('listens again after a database restart and says so (resync)', async function () {

@@ -59,6 +59,9 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
     tryExclusive: async (name, work) =>
       lock.busy(name) ? { done: false } : lock.run(name, async () => ({ done: true, value: await work(tx) })),
     clock,
-    close: () => events.close(),
+    close: async () => {
+      await events.close();
+      await sessions.close();
+    },
   };
 }

@@ -87,7 +87,10 @@ export interface ExclusiveTx {
   webhooks: WebhookStore;
   /** Tells the other processes, when (and only if) the work's writes are kept. */
   notify(notices: Notice[]): Promise<void>;
-  /** The store's clock (ms since the epoch): what leases are granted and judged by. */
+  /**
+   * The store's clock (ms since the epoch): what leases are granted and judged by. On PostgreSQL, the
+   * database's clock as the hold was taken, read in the round trip that took it: one time for the work.
+   */
   clock(): Promise<number>;
 }
 

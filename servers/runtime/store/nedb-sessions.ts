@@ -5,6 +5,7 @@ import { claim } from '../run-machine.js';
 import { catalogueEntry, lastRun, type Blueprint, type StoredRun, type StoredSession } from '../session-store.js';
 import { Catalogue, type SessionFilter, type StateCounts } from './catalogue.js';
 import { compareListOrder, type ListPosition } from './cursor.js';
+import { AppendHandle } from './append-handles.js';
 import type { SessionStore } from './interfaces.js';
 import {
   claimableKeys,
@@ -38,7 +39,7 @@ export type SessionDocument = Omit<SessionFacts, 'blueprint'> & {
 /**
  * A run's record in `runs.db`: `_id` is `session/number`. `queue` is set while the run is queued (its
  * tags key, run-records.ts) and absent otherwise: the sparse index on it is the run queue.
- * `lease_expires_at` copies the lease's end out of the lease, for the index that counts live leases.
+ * `lease_expires_at` copies the lease's end out of the lease, for the claim's look at live leases.
  */
 export type RunDocument = StoredRun & {
   _id: string;
@@ -84,8 +85,11 @@ const CLAIM_CANDIDATES = 16;
  */
 export class NedbSessionStore implements SessionStore {
   private readonly catalogue = new Catalogue();
+  /** The runs in flight as `runs.db` holds them in memory, for the claim's count (see `InFlight`). */
+  private readonly inFlight = new InFlight();
   /** Runs moved out of the sessions of an earlier version when this store was opened. */
   moved = 0;
+  private readonly appends: AppendHandle[] = [];
 
   private constructor(
     private readonly sessions: Datastore<SessionDocument>,
@@ -96,13 +100,15 @@ export class NedbSessionStore implements SessionStore {
   static async open(dataDir: string, lock: KeyedLock): Promise<NedbSessionStore> {
     const sessions = await openCollection<SessionDocument>(dataDir, 'sessions.db', []);
     const runs = await openCollection<RunDocument>(dataDir, 'runs.db', RUN_INDEXES);
+    for (const field of DROPPED_RUN_INDEXES)
+      if ((runs as unknown as NedbIndexes<RunDocument>).indexes[field]) await runs.removeIndex(field);
     const store = new NedbSessionStore(sessions, runs, lock);
     store.moved = await moveRunsOut(sessions, runs);
-    const bySession = runsBySession(
-      (runs as unknown as NedbInternals<RunDocument>).getAllData(),
-      (doc) => doc.session,
-      runOf,
-    );
+    // The files a run's claim, start and end write to.
+    store.appends.push(AppendHandle.of(sessions), AppendHandle.of(runs));
+    const runDocs = (runs as unknown as NedbInternals<RunDocument>).getAllData();
+    for (const doc of runDocs) store.inFlight.set(doc);
+    const bySession = runsBySession(runDocs, (doc) => doc.session, runOf);
     for (const doc of (sessions as unknown as NedbInternals<SessionDocument>).getAllData()) {
       const list = bySession.get(doc._id);
       if (list) store.catalogue.set(catalogueEntry(withRuns(decode(doc), list)));
@@ -118,14 +124,19 @@ export class NedbSessionStore implements SessionStore {
       throw error;
     }
     // Runs of a name deleted while its session was being written would be taken as this session's.
-    await this.runs.remove({ session: session.name }, { multi: true });
-    await this.runs.insert(session.runs.map((run) => runDocument(session, run)));
+    const docs = session.runs.map((run) => runDocument(session, run));
+    try {
+      await this.runs.remove({ session: session.name }, { multi: true });
+      await this.runs.insert(docs);
+    } finally {
+      this.syncSession(session.name, docs);
+    }
     this.catalogue.set(catalogueEntry(session));
     return true;
   }
 
   async find(name: string): Promise<StoredSession | null> {
-    const doc = await this.sessions.findOne({ _id: name });
+    const [doc] = await lookUp(this.sessions, '_id', [name]);
     if (!doc) return null;
     // A session's document is written before its runs and removed before them: without runs it is being
     // made or removed right now, and is not there yet, or any more (as a list leaves it out).
@@ -135,27 +146,42 @@ export class NedbSessionStore implements SessionStore {
 
   async replace(session: StoredSession, runs: readonly StoredRun[] = [lastRun(session)]): Promise<void> {
     const undo: Array<() => Promise<unknown>> = [];
+    const written: string[] = [];
     try {
-      await overwrite(this.sessions, encode(factsOf(session)) as SessionDocument & { _id: string }, undo, false);
-      for (const run of runs) await overwrite(this.runs, runDocument(session, run), undo, true);
+      // The two files are appended to at once (each collection writes in turn on its own): a write
+      // waits for the slower append, not for both one after the other.
+      const docs = runs.map((run) => runDocument(session, run));
+      written.push(...docs.map((doc) => doc._id));
+      const writes = await Promise.allSettled([
+        overwrite(this.sessions, encode(factsOf(session)) as SessionDocument & { _id: string }, undo, false),
+        ...docs.map((doc) => overwrite(this.runs, doc, undo, true)),
+      ]);
+      const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       // What was written of it is taken back: the session stays as it was, in memory as in its files.
       for (const step of undo.reverse()) await step().catch(() => undefined);
       throw error;
+    } finally {
+      for (const id of written) this.syncRun(id);
     }
     this.catalogue.set(catalogueEntry(session));
   }
 
   async remove(name: string): Promise<boolean> {
     const removed = await this.sessions.remove({ _id: name }, {});
-    await this.runs.remove({ session: name }, { multi: true });
+    try {
+      await this.runs.remove({ session: name }, { multi: true });
+    } finally {
+      this.syncSession(name, []);
+    }
     this.catalogue.delete(name);
     return removed > 0;
   }
 
   async page(filter: SessionFilter, after: ListPosition | null, limit: number): Promise<StoredSession[]> {
     const names = this.catalogue.page(filter, after, limit);
-    return this.assemble(names, await this.sessions.find({ _id: { $in: names } }));
+    return this.assemble(names, await lookUp(this.sessions, '_id', names));
   }
 
   async counts(): Promise<StateCounts> {
@@ -179,12 +205,9 @@ export class NedbSessionStore implements SessionStore {
   async claim(request: ClaimRequest): Promise<ClaimedRunRef | null> {
     const now = Date.now();
     const at = new Date(now).toISOString();
-    // In flight: running, or claimed under a live lease and not started yet. One query, so that a run
-    // moving from the one to the other meanwhile (its runner reporting its start) is counted once.
-    const inFlight = await this.runs.count({
-      $or: [{ state: 'running' }, { state: 'queued', lease_expires_at: { $gt: at } }],
-    });
-    if (inFlight >= request.maxInFlight) return null;
+    // In flight: running, or claimed under a live lease and not started yet; counted at one moment, so
+    // that a run moving from the one to the other (its runner reporting its start) is counted once.
+    if (this.inFlight.count(at) >= request.maxInFlight) return null;
     const keys = claimableKeys(request.offer);
     const candidates = await this.runs
       .find({
@@ -224,12 +247,19 @@ export class NedbSessionStore implements SessionStore {
           // with the run's next write. A crash before then leaves the run queued, to be claimed again
           // at the next start, as a lease held at the crash would be.
           if (!(await this.runs.findOne({ _id: doc._id, 'lease.attempt': granted.attempt }))) throw error;
+        } finally {
+          this.syncRun(doc._id);
         }
-        return { session: name, run: run.number, attempt: granted.attempt };
+        return { session: name, run: run.number, attempt: granted.attempt, stored: session };
       });
       if (claimed) return claimed;
     }
     return null;
+  }
+
+  /** Closes the files' handles (its collections append as nedb does by itself from then on). */
+  async close(): Promise<void> {
+    await Promise.all(this.appends.map((handle) => handle.close()));
   }
 
   async compact(): Promise<void> {
@@ -237,15 +267,27 @@ export class NedbSessionStore implements SessionStore {
     await (this.runs as unknown as NedbInternals<RunDocument>).compactDatafileAsync();
   }
 
+  /** Brings the count of runs in flight in step with the run `id` as `runs.db` now holds it in memory. */
+  private syncRun(id: string): void {
+    const doc = held(this.runs, id);
+    if (doc) this.inFlight.set(doc);
+    else this.inFlight.delete(id);
+  }
+
+  /** Like `syncRun`, for every run of `session` the count holds and those of `docs`. */
+  private syncSession(session: string, docs: readonly RunDocument[]): void {
+    for (const id of [...this.inFlight.of(session), ...docs.map((doc) => doc._id)]) this.syncRun(id);
+  }
+
   private async runsOf(name: string): Promise<StoredRun[]> {
     // Sorted here: a session has few runs, and a cursor's sort costs more than the find itself.
-    return (await this.runs.find({ session: name })).sort((a, b) => a.number - b.number).map(runOf);
+    return (await lookUp(this.runs, 'session', [name])).sort((a, b) => a.number - b.number).map(runOf);
   }
 
   /** The sessions of `docs` with their runs, in the order of `names`. */
   private async assemble(names: string[], docs: SessionDocument[]): Promise<StoredSession[]> {
     const byName = new Map(docs.map((d) => [d._id, d]));
-    const runs = runsBySession(await this.runs.find({ session: { $in: names } }), (doc) => doc.session, runOf);
+    const runs = runsBySession(await lookUp(this.runs, 'session', names), (doc) => doc.session, runOf);
     return names.flatMap((name) => {
       const doc = byName.get(name);
       const list = runs.get(name);
@@ -254,11 +296,29 @@ export class NedbSessionStore implements SessionStore {
   }
 }
 
+/**
+ * Copies of the documents whose indexed `field` is one of `values`, in their order, read in the
+ * collection's turn (after the writes queued before, as a find would be): a find with `$in` matches
+ * every candidate against the whole list again, which costs the square of a long list (the sweeper
+ * reads every active session).
+ */
+function lookUp<T>(collection: Datastore<T>, field: string, values: readonly string[]): Promise<T[]> {
+  const nedb = collection as unknown as NedbIndexes<T> & {
+    executor: { pushAsync<R>(task: () => Promise<R>): Promise<R> };
+  };
+  return nedb.executor.pushAsync(async () => {
+    const index = nedb.indexes[field]!;
+    return values.flatMap((value) => index.getMatching(value).map((doc) => structuredClone(doc)));
+  });
+}
+
+interface NedbIndexes<T> {
+  indexes: Record<string, { getMatching(value: string): T[] }>;
+}
+
 /** The document of `id` as the collection holds it now: nedb replaces a document on update, never changes it. */
 function held<T>(collection: Datastore<T>, id: string): T | undefined {
-  return (collection as unknown as { indexes: { _id: { getMatching(id: string): T[] } } }).indexes._id.getMatching(
-    id,
-  )[0];
+  return (collection as unknown as NedbIndexes<T>).indexes._id!.getMatching(id)[0];
 }
 
 /**
@@ -278,13 +338,46 @@ async function overwrite<T extends { _id: string }>(
   await collection.update({ _id: doc._id }, doc, { upsert });
 }
 
-/** The indexes of `runs.db`: by session, the queue (sparse: queued runs only), running runs, live leases. */
-export const RUN_INDEXES = [
-  { fieldName: 'session' },
-  { fieldName: 'queue', sparse: true },
-  { fieldName: 'state' },
-  { fieldName: 'lease_expires_at', sparse: true },
-];
+/**
+ * The runs in flight (running, or queued under a lease) by their `_id`, with their lease's end: what
+ * the cap counts, kept beside `runs.db` as its sparse queue index is, so that a claim counts the few
+ * runs in flight instead of passing over every run record (nedb serves an `$or` from no index).
+ */
+class InFlight {
+  private readonly runs = new Map<string, { session: string; running: boolean; expires: string | undefined }>();
+
+  set(doc: RunDocument): void {
+    if (doc.state === 'running' || (doc.state === 'queued' && doc.lease_expires_at !== undefined))
+      this.runs.set(doc._id, { session: doc.session, running: doc.state === 'running', expires: doc.lease_expires_at });
+    else this.runs.delete(doc._id);
+  }
+
+  delete(id: string): void {
+    this.runs.delete(id);
+  }
+
+  /** The `_id`s of the runs of `session` held here. */
+  of(session: string): string[] {
+    return [...this.runs].filter(([, run]) => run.session === session).map(([id]) => id);
+  }
+
+  /** Running, or queued under a lease that ends after `at` (an ISO time, compared as nedb compares it). */
+  count(at: string): number {
+    let n = 0;
+    for (const run of this.runs.values()) if (run.running || (run.expires !== undefined && run.expires > at)) n++;
+    return n;
+  }
+}
+
+/**
+ * The indexes of `runs.db`: by session, and the queue (sparse: queued runs only). No index by state:
+ * every write of a run would pass over all the runs of its state (nedb keeps a key's documents in
+ * one array), and the runs in flight are counted from `InFlight`.
+ */
+export const RUN_INDEXES = [{ fieldName: 'session' }, { fieldName: 'queue', sparse: true }];
+
+/** Indexes of `runs.db` that earlier versions made (nedb keeps an index in its file until it is removed). */
+const DROPPED_RUN_INDEXES = ['state', 'lease_expires_at'];
 
 /**
  * Moves the runs of sessions written by an earlier version (each session's `runs` in its document)

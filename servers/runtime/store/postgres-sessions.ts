@@ -17,6 +17,14 @@ import {
 
 const LIST_ORDER = 'ORDER BY updated_at DESC, name ASC';
 
+/** Writes runs' rows (`rows`: VALUES lists in the order of RUN_COLUMNS), new or over the old. */
+const upsertRuns = (rows: string) =>
+  `INSERT INTO aof_runs (${RUN_COLUMNS}) VALUES ${rows}
+   ON CONFLICT (session, number) DO UPDATE SET state = EXCLUDED.state, queued_at = EXCLUDED.queued_at,
+     tags_key = EXCLUDED.tags_key, stop_requested = EXCLUDED.stop_requested, attempt = EXCLUDED.attempt,
+     lease_runner = EXCLUDED.lease_runner, lease_host = EXCLUDED.lease_host, lease_expires_at = EXCLUDED.lease_expires_at,
+     reported = EXCLUDED.reported, runner = EXCLUDED.runner, credential_hash = EXCLUDED.credential_hash, doc = EXCLUDED.doc`;
+
 /** A session's row, in the column order of insert and replace: the list columns, then the facts. */
 function sessionColumns(session: StoredSession): unknown[] {
   const entry = catalogueEntry(session);
@@ -26,9 +34,12 @@ function sessionColumns(session: StoredSession): unknown[] {
 const RUN_COLUMNS =
   'session, number, state, queued_at, tags_key, stop_requested, attempt, lease_runner, lease_host, lease_expires_at, reported, runner, credential_hash, doc';
 
-const RUN_COLUMNS_OF_R = RUN_COLUMNS.split(', ')
-  .map((column) => `r.${column}`)
-  .join(', ');
+const runColumnsOf = (table: string) =>
+  RUN_COLUMNS.split(', ')
+    .map((column) => `${table}.${column}`)
+    .join(', ');
+const RUN_COLUMNS_OF_R = runColumnsOf('r');
+const RUN_COLUMNS_OF_C = runColumnsOf('c');
 
 interface RunRow {
   session: string;
@@ -129,12 +140,23 @@ export class PostgresSessionStore implements SessionStore {
     return facts ? withRuns(facts, rows.map(runOf)) : null;
   }
 
+  /** One statement: the session's row, and its runs' (a data-modifying WITH runs whether read or not). */
   async replace(session: StoredSession, runs: readonly StoredRun[] = [lastRun(session)]): Promise<void> {
-    await this.db.query(
-      'UPDATE aof_sessions SET updated_at = $2, state = $3, agent = $4, project_dir = $5, doc = $6 WHERE name = $1',
-      sessionColumns(session),
-    );
-    for (const run of runs) await this.writeRun(session, run);
+    const values = sessionColumns(session);
+    const update =
+      'UPDATE aof_sessions SET updated_at = $2, state = $3, agent = $4, project_dir = $5, doc = $6 WHERE name = $1';
+    if (!runs.length) {
+      await this.db.query(update, values);
+      return;
+    }
+    const rows = runs.map((run) => {
+      const first = values.length;
+      values.push(...runColumns(session, run));
+      return `(${RUN_COLUMNS.split(', ')
+        .map((_, i) => `$${first + i + 1}`)
+        .join(', ')})`;
+    });
+    await this.db.query(`WITH session AS (${update}) ${upsertRuns(rows.join(', '))}`, values);
   }
 
   async remove(name: string): Promise<boolean> {
@@ -198,8 +220,10 @@ export class PostgresSessionStore implements SessionStore {
         ? 'tags_key = $1::text'
         : 'tags_key = ANY($1::text[])'
       : `string_to_array(tags_key, E'\\n') <@ $1::text[]`;
-    const { rows } = await this.db.query<{ session: string; number: number; attempt: number }>(
-      `UPDATE aof_runs SET attempt = attempt + 1, lease_runner = $3, lease_host = $4,
+    // The session comes back in the same statement: its facts on each of its runs' rows, the claimed
+    // run as the UPDATE left it and the earlier ones (ended, never changed again) as they are.
+    const { rows } = await this.db.query<RunRow & { facts: SessionFacts }>(
+      `WITH claimed AS (UPDATE aof_runs SET attempt = attempt + 1, lease_runner = $3, lease_host = $4,
          lease_expires_at = now() + $5 * interval '1 millisecond', reported = 0, runner = $6,
          credential_hash = encode(sha256(convert_to($7 || translate(encode(convert_to(session, 'UTF8'), 'base64'), E'+/=\\n', '-_')
            || '.' || number || '.' || $8, 'UTF8')), 'hex')
@@ -213,7 +237,11 @@ export class PostgresSessionStore implements SessionStore {
            AND (SELECT count(*) FROM aof_runs WHERE state = 'running')
              + (SELECT count(*) FROM aof_runs WHERE state = 'queued' AND lease_expires_at > now()) < $2
          ORDER BY queued_at, session LIMIT 1 FOR UPDATE SKIP LOCKED
-       ) RETURNING session, number, attempt`,
+       ) RETURNING ${RUN_COLUMNS})
+       SELECT s.doc AS facts, ${RUN_COLUMNS_OF_C} FROM claimed c JOIN aof_sessions s ON s.name = c.session
+       UNION ALL
+       SELECT s.doc AS facts, ${RUN_COLUMNS_OF_R} FROM claimed c JOIN aof_sessions s ON s.name = c.session
+         JOIN aof_runs r ON r.session = c.session AND r.number < c.number`,
       [
         keys ? (keys.length === 1 ? keys[0] : keys) : offer.tags,
         request.maxInFlight,
@@ -227,8 +255,12 @@ export class PostgresSessionStore implements SessionStore {
         request.except?.length ? [...request.except] : null,
       ],
     );
-    const row = rows[0];
-    return row ? { session: row.session, run: row.number, attempt: row.attempt } : null;
+    // No rows: nothing claimed, or the session was deleted as it was claimed (nothing to run).
+    rows.sort((a, b) => a.number - b.number);
+    const claimed = rows[rows.length - 1];
+    if (!claimed) return null;
+    const stored = withRuns(claimed.facts, rows.map(runOf));
+    return { session: claimed.session, run: claimed.number, attempt: claimed.attempt, stored };
   }
 
   /** Makes the space of deleted and overwritten rows reusable; it takes no lock that stops writes. */
@@ -239,11 +271,7 @@ export class PostgresSessionStore implements SessionStore {
 
   private async writeRun(session: StoredSession, run: StoredRun): Promise<void> {
     await this.db.query(
-      `INSERT INTO aof_runs (${RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-       ON CONFLICT (session, number) DO UPDATE SET state = EXCLUDED.state, queued_at = EXCLUDED.queued_at,
-         tags_key = EXCLUDED.tags_key, stop_requested = EXCLUDED.stop_requested, attempt = EXCLUDED.attempt,
-         lease_runner = EXCLUDED.lease_runner, lease_host = EXCLUDED.lease_host, lease_expires_at = EXCLUDED.lease_expires_at,
-         reported = EXCLUDED.reported, runner = EXCLUDED.runner, credential_hash = EXCLUDED.credential_hash, doc = EXCLUDED.doc`,
+      upsertRuns('($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)'),
       runColumns(session, run),
     );
   }

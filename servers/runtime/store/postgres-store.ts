@@ -14,9 +14,12 @@ import { RUNTIME_MIGRATIONS } from './postgres-schema.js';
 import { PostgresSessionStore } from './postgres-sessions.js';
 import { PostgresWebhookStore } from './postgres-webhooks.js';
 
+/** The database's clock, in ms since the epoch (the time it is read, not the transaction's start). */
+const CLOCK = 'floor(extract(epoch FROM clock_timestamp()) * 1000)';
+
 /** The database's clock, in ms since the epoch (the time of the call, not of the transaction's start). */
 async function clockOf(db: Queries): Promise<number> {
-  const { rows } = await db.query<{ ms: string }>('SELECT floor(extract(epoch FROM clock_timestamp()) * 1000) AS ms');
+  const { rows } = await db.query<{ ms: string }>(`SELECT ${CLOCK} AS ms`);
   return Number(rows[0]!.ms);
 }
 
@@ -50,14 +53,15 @@ export async function openPostgresStore(
     throw error;
   }
   const lock = new KeyedLock();
-  const halves = (tx: Queries) => ({
+  /** The store's halves in the transaction `tx`, whose hold on the session was taken at `heldAt` (the database's clock). */
+  const halves = (tx: Queries, heldAt: number) => ({
     sessions: new PostgresSessionStore(tx, true),
     events: new PostgresEventLog(tx),
     conversations: new PostgresConversationStore(tx),
     approvals: new PostgresApprovalStore(tx),
     webhooks: new PostgresWebhookStore(tx),
     notify: (list: Notice[]) => notices.send(tx, list),
-    clock: () => clockOf(tx),
+    clock: async () => heldAt,
   });
   return {
     sessions: new PostgresSessionStore(db),
@@ -71,9 +75,9 @@ export async function openPostgresStore(
     exclusive: (name, work) =>
       lock.run(name, () =>
         db.transaction(
-          (tx) => work(halves(tx)),
-          // With the BEGIN, in its round trip.
-          `SELECT pg_advisory_xact_lock(${SESSION_LOCK}, hashtext(${pg.escapeLiteral(name)}))`,
+          (tx, [held]) => work(halves(tx, Number(held!.ms))),
+          // With the BEGIN, in its round trip; the clock once the lock is held (a select list is read in order).
+          `SELECT pg_advisory_xact_lock(${SESSION_LOCK}, hashtext(${pg.escapeLiteral(name)})), ${CLOCK} AS ms`,
         ),
       ),
     tryExclusive: async (name, work) => {
@@ -86,9 +90,12 @@ export async function openPostgresStore(
           );
           if (!rows[0]!.held) return { done: false as const };
           // The row too: one locked by any other transaction is passed over, not waited for.
-          const row = await tx.query('SELECT 1 FROM aof_sessions WHERE name = $1 FOR UPDATE SKIP LOCKED', [name]);
+          const row = await tx.query<{ ms: string }>(
+            `SELECT ${CLOCK} AS ms FROM aof_sessions WHERE name = $1 FOR UPDATE SKIP LOCKED`,
+            [name],
+          );
           if (!row.rowCount) return { done: false as const };
-          return { done: true as const, value: await work(halves(tx)) };
+          return { done: true as const, value: await work(halves(tx, Number(row.rows[0]!.ms))) };
         }),
       );
     },

@@ -87,6 +87,7 @@ export class PostgresWebhookStore implements WebhookStore {
     const { rows } = await this.db.query<{ ms: string | null }>(
       `SELECT CEIL(EXTRACT(EPOCH FROM (min(GREATEST(next_try_at, COALESCE(claimed_until, next_try_at))) - now())) * 1000) AS ms
        FROM aof_webhooks WHERE state = 'pending'`,
+      [], // prepared (common/postgres.ts): asked after every run's end
     );
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? null : Math.max(0, Number(ms));

@@ -64,6 +64,8 @@ export interface ClaimedRunRef {
   session: string;
   run: number;
   attempt: number;
+  /** The session as the claim left it (the run leased), read with the claim: the runner's RunSpec is made from it. */
+  stored: StoredSession;
 }
 
 /** Merges a session's facts and its runs (in order) into the session as the services see it. */
