@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type {
   Agent,
   AgentCreate,
@@ -36,9 +36,14 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
   const [error, setError] = useState<string>();
   const [confirming, setConfirming] = useState<string>();
 
+  // Loads overlap (one per visit to the list or a blueprint): only the latest may set what is shown,
+  // or a list read before a blueprint was saved could land after it and hide it.
+  const loads = useRef(0);
   const load = useCallback(async () => {
+    const mine = ++loads.current;
     try {
       const list = await client.agents.list().catch(guard);
+      if (mine !== loads.current) return;
       setAgents(list);
       setError(undefined);
       // Which sessions use each blueprint (counted from the filtered list).
@@ -48,9 +53,9 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
           return [a.name, `${page.sessions.length}${page.next_cursor ? '+' : ''}`] as const;
         }),
       );
-      setUses(Object.fromEntries(counts));
+      if (mine === loads.current) setUses(Object.fromEntries(counts));
     } catch (caught) {
-      setError(describe(caught));
+      if (mine === loads.current) setError(describe(caught));
     }
   }, [client, guard]);
 
