@@ -6,6 +6,7 @@ import { tracingEnabled } from '../common/trace-ids.js';
 import { createApp } from '../common/app.js';
 import { checkCliSettings, type CliName } from '../common/agent-clis.js';
 import { checkOutputSchema } from '../common/output-schema.js';
+import { unprocessable } from '../common/problem.js';
 import type { Handlers } from '../common/operations.js';
 import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
 import type { AgentStore } from './agent-store.js';
@@ -87,6 +88,15 @@ function registryInstance(dataDir: string): string {
 /** The blueprint fields whose change may make a setting its CLI cannot honour. */
 const CLI_CHECKED_FIELDS = new Set(['cli', 'approval', 'permission_mode', 'allowed_tools', 'disallowed_tools']);
 
+/** What the stall watchdog does is named with how long a silent run takes to count as stalled, never alone. */
+function checkStallWatch(blueprint: { stall_after_seconds?: unknown; stall_action?: unknown }): void {
+  if (blueprint.stall_action != null && blueprint.stall_after_seconds == null)
+    throw unprocessable(
+      'body.stall_action',
+      'takes effect only with a stall time (how long a silent run takes to count as stalled): give both, or neither',
+    );
+}
+
 function registryHandlers(store: AgentStore): Omit<Handlers<operations>, 'getMetrics' | 'listAudit'> {
   return {
     getHealth: () => ({ status: 200, body: { status: 'ok', service: 'agent-registry', version: VERSION } }),
@@ -94,13 +104,15 @@ function registryHandlers(store: AgentStore): Omit<Handlers<operations>, 'getMet
     createAgent: async ({ body }) => {
       checkOutputSchema(body.output_schema, 'body.output_schema');
       checkCliSettings(body.cli, body, { prefix: 'body' });
+      checkStallWatch(body);
       const agent = await store.create(body);
       return { status: 201, body: agent, headers: { Location: `/agents/${agent.name}` } };
     },
     getAgent: async ({ path }) => ({ status: 200, body: await store.get(path.name) }),
     updateAgent: async ({ path, body }) => {
       checkOutputSchema(body.output_schema, 'body.output_schema');
-      if (Object.keys(body).some((key) => CLI_CHECKED_FIELDS.has(key))) {
+      const stall = 'stall_action' in body || 'stall_after_seconds' in body;
+      if (stall || Object.keys(body).some((key) => CLI_CHECKED_FIELDS.has(key))) {
         // The blueprint as it would be after the change.
         const merged: Record<string, unknown> = { ...(await store.get(path.name)) };
         for (const [key, value] of Object.entries(body)) {
@@ -108,6 +120,7 @@ function registryHandlers(store: AgentStore): Omit<Handlers<operations>, 'getMet
           else merged[key] = value;
         }
         checkCliSettings(merged.cli as CliName | undefined, merged, { prefix: 'body' });
+        if (stall) checkStallWatch(merged);
       }
       return { status: 200, body: await store.update(path.name, body) };
     },

@@ -138,6 +138,12 @@ describe('ao-* commands for sessions, blueprints and usage (processes against re
         (await run('ao-update-agent', [agent, '--stall-action', 'poke'])).stderr,
         "ao-update-agent: --stall-action must be one of notify, nudge, stop, not 'poke'\n",
       );
+      const alone = await run('ao-update-agent', [agent, '--clear', 'stall_after_seconds']);
+      assert.equal(alone.code, 1);
+      assert.match(
+        alone.stderr,
+        /^ao-update-agent: --stall-action: takes effect only with a stall time \(how long a silent run takes to count as stalled\): give both, or neither\n$/,
+      );
       assert.equal((await run('ao-update-agent', [agent, '--clear', 'stall_after_seconds,stall_action'])).code, 0);
       assert.equal((await fixture.stack.client().agents.get(agent)).stall_after_seconds, undefined);
 

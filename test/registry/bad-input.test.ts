@@ -118,6 +118,27 @@ describe('registry: bad input', () => {
       }
     });
 
+    it('refuses a stall action without a stall time, on a create and on the blueprint an update would leave', async () => {
+      const created = await post({ name: 'stall-alone', description: 'x', stall_action: 'nudge' });
+      assertProblem(created, 422, 'body.stall_action');
+      assert.match(created.json.errors[0].message, /only with a stall time/);
+      assert.equal(
+        (await post({ name: 'stall-both', description: 'x', stall_action: 'stop', stall_after_seconds: 60 })).status,
+        201,
+      );
+      const patch = (body: unknown) =>
+        rawRequest(registry.url, {
+          method: 'PATCH',
+          path: '/agents/stall-both',
+          headers: json,
+          body: JSON.stringify(body),
+        });
+      assertProblem(await patch({ stall_after_seconds: null }), 422, 'body.stall_action');
+      assert.equal((await patch({ stall_after_seconds: null, stall_action: null })).status, 200);
+      assertProblem(await patch({ stall_action: 'notify' }), 422, 'body.stall_action');
+      await ao.agents.delete('stall-both');
+    });
+
     it('refuses a missing required field', async () => {
       assertProblem(await post({ name: 'ok' }), 400, 'body.description');
       assertProblem(await post({ description: 'x' }), 400, 'body.name');
