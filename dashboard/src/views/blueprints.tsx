@@ -89,8 +89,11 @@ export function Blueprints({ selected }: { selected: string | undefined }) {
       );
     // The list shows the blueprint as saved at once, not as it was until the list is read again.
     const saved = (next: Agent) => {
+      // In the registry's order (by name), so the row does not move when the list is read again.
       setAgents((list = []) =>
-        list.some((a) => a.name === next.name) ? list.map((a) => (a.name === next.name ? next : a)) : [...list, next],
+        list.some((a) => a.name === next.name)
+          ? list.map((a) => (a.name === next.name ? next : a))
+          : [...list, next].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       );
       go('blueprints');
     };
