@@ -5,6 +5,7 @@
 # AOF_TEST_JOBS: how many test files run at once (default 3: most of a test's time is spent waiting on
 # processes it started, so 3 keep the 2 cores of the reference machine busy).
 # AOF_TEST_TIMINGS=1: each step's wall time on stderr, and the slowest test files (summary-reporter.cjs).
+# AOF_TEST_TIMINGS=keep: the same, and the per-file lines (worker pid, start, end) are kept in $TMPDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() {
@@ -23,6 +24,9 @@ if [ $# -eq 0 ]; then
   # The longest files first, so that no long file starts last and runs alone at the end; then the rest.
   # Ordered by AOF_TEST_TIMINGS=1 (wall time of each file in a parallel run of 3 jobs).
   longest=(
+    test/runtime/agent-clis.test.ts
+    test/runtime/schedule-replicas.test.ts
+    test/runtime/warm-pool.test.ts
     test/fuzz/contract-fuzz.test.ts
     test/fuzz/contract-fuzz-local.test.ts
     test/bin/sessions.test.ts
@@ -34,7 +38,6 @@ if [ $# -eq 0 ]; then
     test/runtime/teams.test.ts
     test/mcp/http.test.ts
     test/runtime/executor.test.ts
-    test/runtime/agent-clis.test.ts
     test/bin/restart.test.ts
     test/plugin/plugin.test.ts
     test/bin/words.test.ts

@@ -259,12 +259,25 @@ describe('runtime: the cap and deletes of running sessions', function () {
   });
 
   it('holds the concurrency cap under three times as many sessions as slots, first come first served', async () => {
+    // Each session's model answer waits until the test lets it go, so a slot frees at a moment the test
+    // chooses: whichever session starts next is the runtime's choice alone.
+    const gates = new Map<string, { open: Promise<void>; release: () => void }>();
+    const gate = (name: string) => {
+      let entry = gates.get(name);
+      if (!entry) {
+        let release!: () => void;
+        const open = new Promise<void>((resolve) => (release = resolve));
+        entry = { open, release };
+        gates.set(name, entry);
+      }
+      return entry;
+    };
     let inFlight = 0;
     let maxInFlight = 0;
     stack.fake.respond(async (req) => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await gate(req.lastUserText).open;
       inFlight--;
       return { text: `done ${req.lastUserText}` };
     });
@@ -280,6 +293,17 @@ describe('runtime: the cap and deletes of running sessions', function () {
     })();
     for (const name of names) await ao.sessions.create({ name, prompt: name });
     const queuedNow = (await ao.sessions.list({ state: 'queued' })).sessions.length;
+    // Launched: the pid file the runtime writes as it spawns a session's agent.
+    const launched = () => names.filter((name) => existsSync(join(stack.dataDir, 'runs', name, '1', 'pid')));
+    await eventually('the first two to start', () => launched().length >= 2);
+    assert.deepEqual(launched(), names.slice(0, 2));
+    // Each slot that frees goes to the oldest waiting session.
+    for (let next = 2; next < names.length; next++) {
+      gate(names[next - 2]!).release();
+      await eventually(`a slot to go to the next session (${names[next]})`, () => launched().length > next);
+      assert.deepEqual(launched(), names.slice(0, next + 1));
+    }
+    for (const name of names) gate(name).release();
     const results = await Promise.all(names.map((name) => ao.sessions.waitForResult(name, { timeoutMs: 50_000 })));
     watching = false;
     await watcher;
@@ -290,12 +314,6 @@ describe('runtime: the cap and deletes of running sessions', function () {
     assert.ok(queuedNow >= 4, `queued right after creation: ${queuedNow}`);
     assert.ok(maxRunning <= 2, `at most 2 running, saw ${maxRunning}`);
     assert.ok(maxInFlight <= 2, `at most 2 model requests at once, saw ${maxInFlight}`);
-    // Launch order, from the pid file the runtime writes as it spawns each agent (started_at is
-    // later: it is when Claude Code reports in, which varies with its start-up time).
-    const launched = (name: string) => statSync(join(stack.dataDir, 'runs', name, '1', 'pid')).mtimeMs;
-    const launchOrder = [...names].sort((a, b) => launched(a) - launched(b));
-    // The first two start together; after that, slots go to the oldest waiting session.
-    assert.deepEqual(launchOrder.slice(2), names.slice(2));
   });
 });
 

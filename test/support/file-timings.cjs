@@ -21,7 +21,7 @@ if (output && !Mocha.prototype.aofTimed) {
       const started = this.aofStartedAt;
       if (started !== undefined) {
         for (const file of this.files) {
-          appendFileSync(output, `${JSON.stringify({ file, started, ended: Date.now() })}\n`);
+          appendFileSync(output, `${JSON.stringify({ file, pid: process.pid, started, ended: Date.now() })}\n`);
         }
       }
       if (fn) fn(result);

@@ -50,6 +50,9 @@ function embedded(dir: string, port: number): EmbeddedPostgres {
       'fsync=off',
       '-c',
       'max_connections=400',
+      // A test's database lives for seconds: no autovacuum worker visits the hundreds a run makes.
+      '-c',
+      'autovacuum=off',
     ],
     onLog: () => undefined,
     onError: () => undefined,

@@ -52,7 +52,9 @@ class SpecWithSummary extends Mocha.reporters.Spec {
         const { file, started, ended } = JSON.parse(line);
         files.set(file, { started, ended });
       }
-      rmSync(output, { force: true });
+      // AOF_TEST_TIMINGS=keep: the lines stay (each file's worker pid, start and end) for a closer look.
+      if (process.env.AOF_TEST_TIMINGS === 'keep') process.stdout.write(`Per-file times kept in ${output}\n`);
+      else rmSync(output, { force: true });
     }
     const rows = [...files]
       .filter(([, times]) => times.ended !== undefined)
