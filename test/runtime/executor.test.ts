@@ -2,7 +2,7 @@
 // finished session with its result, events, usage and cost. The concurrency cap and deleting a running
 // session are the runtime's own: they run on the fake agent.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Orchestrator } from '../../sdk/index.js';
 import type { SessionEvent } from '../../sdk/types.js';
