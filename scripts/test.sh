@@ -9,13 +9,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() {
-  local began=$SECONDS
-  "$@"
+  local began=$SECONDS status=0
+  "$@" || status=$?
   if [ -n "${AOF_TEST_TIMINGS:-}" ]; then echo "step: $((SECONDS - began)) s: $*" >&2; fi
+  return $status
 }
-step node scripts/gen.mjs --check
-step npx biome check .
-step npx tsc --noEmit -p tsconfig.json
+# The three checks at once (the type check alone keeps one core busy for most of their time); each one's
+# output is shown together, and any that fails stops the run.
+checks() {
+  local dir pids=() names=("node scripts/gen.mjs --check" "npx biome check ." "npx tsc --noEmit -p tsconfig.json")
+  dir=$(mktemp -d)
+  for i in "${!names[@]}"; do
+    (step ${names[$i]}) >"$dir/$i" 2>&1 &
+    pids+=($!)
+  done
+  local failed=0
+  for i in "${!names[@]}"; do
+    if ! wait "${pids[$i]}"; then failed=1; fi
+    cat "$dir/$i" >&2
+  done
+  rm -rf "$dir"
+  return $failed
+}
+checks
 # The build only when a source changed since the last one (scripts/build-if-stale.mjs): `npm ci` has just
 # built dist/ (its `prepare`), type-checking the sources, bundling the commands and building the dashboard;
 # a second `tsc` here would check the same sources again and overwrite the bundled commands.
