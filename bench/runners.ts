@@ -2,7 +2,7 @@
 // embedded store, PostgreSQL with one runtime process and PostgreSQL with two; and how long an event a
 // runner reports through one runtime takes to reach an SSE client of the other.
 //
-//   node --import tsx bench/runners.ts [--rounds 3] [--runs 50,200] [--runners 4] [--backlog 0] [--warm-up 50] [--lag-events 200]
+//   node --import tsx bench/runners.ts [--rounds 3] [--runs 50,200] [--runners 4] [--backlog 0] [--warm-up 200] [--lag-events 200]
 //
 // Every runtime is the built `aof runtime` of dist/ (`npm run build` first) as a process of its own,
 // AGENT_ORCHESTRATOR_EXECUTOR=none, the cap raised to 10,000 so that claims, not the cap, are measured;
@@ -43,7 +43,7 @@ const RUNS = option('runs', '50,200').split(',').map(Number);
 const RUNNERS = Number(option('runners', '4'));
 const LAG_EVENTS = Number(option('lag-events', '200'));
 const BACKLOGS = option('backlog', '0').split(',').map(Number);
-const WARM_UP = Number(option('warm-up', '50'));
+const WARM_UP = Number(option('warm-up', '200'));
 const AUTH = { authorization: `Bearer ${REPLICA_TOKEN}` };
 const JSON_HEADERS = { 'content-type': 'application/json', ...AUTH };
 const RUNTIME_ENV = { AGENT_ORCHESTRATOR_MAX_CONCURRENT: '10000' };
