@@ -57,7 +57,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive } from '../servers/common/data-dir.js';
+import { isAlive } from '../servers/common/storage/data-dir.js';
 import { agentBin, repoRoot, type AgentKind } from '../test/support/claude-env.js';
 import { startFakeModel, type FakeModel } from '../test/support/fake-model.js';
 import { createHosts, type Host, type Hosts } from '../test/support/hosts.js';

@@ -259,7 +259,7 @@ async function measureNew(dir: string, sessions: number) {
 }
 
 async function measureOld(dir: string, sessions: number) {
-  const { openCollection } = await import('../servers/common/data-dir.js');
+  const { openCollection } = await import('../servers/common/storage/data-dir.js');
   const { toSession } = await import('../servers/runtime/session-store.js');
   type Doc = { _id: string; [key: string]: unknown };
   const rssBefore = rssMb();

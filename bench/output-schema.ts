@@ -1,10 +1,10 @@
 // What the runtime adds to a run's answer when the session has an output schema: parsing and
-// validating it (servers/common/output-schema.ts), next to a bare JSON.parse of the same text, at
+// validating it (servers/common/contract/output-schema.ts), next to a bare JSON.parse of the same text, at
 // several answer sizes; and compiling a schema the first time next to a cached one.
 //
 //   node --import tsx bench/output-schema.ts [--sizes 10,1000,100000] [--rounds 5]
 import { parseArgs } from 'node:util';
-import { checkOutput, compileOutputSchema } from '../servers/common/output-schema.js';
+import { checkOutput, compileOutputSchema } from '../servers/common/contract/output-schema.js';
 
 const { values } = parseArgs({
   options: { sizes: { type: 'string', default: '10,1000,100000' }, rounds: { type: 'string', default: '5' } },

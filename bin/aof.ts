@@ -3,10 +3,10 @@ import sade from 'sade';
 import { parseUrl, readServerEnvironment, secretsOf, type ServerEnvironment } from '../servers/common/config.js';
 import { startRunner } from '../servers/runner/runner.js';
 import { createLogger, type Logger } from '../servers/common/logger.js';
-import { VERSION, type RunningServer } from '../servers/common/server.js';
+import { VERSION, type RunningServer } from '../servers/common/http/server.js';
 import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 import type { RunningRuntime } from '../servers/runtime/server.js';
-import { ensureTokenFile } from '../servers/common/token-file.js';
+import { ensureTokenFile } from '../servers/common/storage/token-file.js';
 import { tokenFromFile } from '../sdk/token-file.js';
 import { Orchestrator } from '../sdk/index.js';
 

@@ -21,7 +21,7 @@ for (const api of apis) {
   const doc = parse(await readFile(new URL(`openapi/${api}.yaml`, root), 'utf8'));
   documents += `\nexport const ${api}Document: OpenApiDocument = ${JSON.stringify(doc, null, 2)};\n`;
 }
-outputs.set('servers/common/documents.generated.ts', documents);
+outputs.set('servers/common/contract/documents.generated.ts', documents);
 
 // The contract's rules every client checks before sending and states in its words: the name rule, the run
 // states (a thin client does not load the documents).

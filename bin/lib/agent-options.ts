@@ -1,7 +1,7 @@
 /** The blueprint settings `ao-create-agent` and `ao-update-agent` take, checked and read alike. */
 import { CliError, listOption, stringOption, type OptionSpec, type Options } from './cli.js';
 import { OUTPUT_SCHEMA_OPTION, readOutputSchema } from './output-schema-option.js';
-import { CLI_NAMES, type CliName } from '../../servers/common/agent-clis.js';
+import { CLI_NAMES, type CliName } from '../../servers/common/agent/agent-clis.js';
 
 export const PERMISSION_MODES = ['default', 'acceptEdits', 'bypassPermissions', 'plan'];
 

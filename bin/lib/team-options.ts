@@ -1,6 +1,6 @@
 /** The options of ao-new that place a session in a team: its parent, its callback, its limits. */
 import type { SessionCreate } from '../../sdk/index.js';
-import { AGENT_CREDENTIAL_PREFIX } from '../../servers/common/principal.js';
+import { AGENT_CREDENTIAL_PREFIX } from '../../servers/common/http/principal.js';
 import { checkName, CliError, stringOption, type OptionSpec, type Options } from './cli.js';
 
 export const TEAM_OPTIONS: OptionSpec[] = [

@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { outputInstruction } from '../common/output-schema.js';
-import { PERMISSION_TOOL } from '../common/permission-tool-names.js';
+import { outputInstruction } from '../common/contract/output-schema.js';
+import { PERMISSION_TOOL } from '../common/agent/permission-tool-names.js';
 import type { CliRun } from './clis/types.js';
 
 /** What Claude Code's command line is made of: the parts of a run (a RunSpec is one) it reads. */

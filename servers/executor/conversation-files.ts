@@ -26,7 +26,7 @@ import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { replaceFile } from '../common/durable-file.js';
+import { replaceFile } from '../common/storage/durable-file.js';
 
 /** Longest project folder name Claude Code uses as it is; a longer one is cut and given a hash. */
 const MAX_FOLDER_NAME = 200;

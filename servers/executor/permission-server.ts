@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { PERMISSION_ENV, PERMISSION_SERVER } from '../common/permission-tool-names.js';
-import { RUNTIME_URL_FILE } from '../common/runtime-url.js';
+import { PERMISSION_ENV, PERMISSION_SERVER } from '../common/agent/permission-tool-names.js';
+import { RUNTIME_URL_FILE } from '../common/storage/runtime-url.js';
 import type { RunSpec } from './run-spec.js';
 
 /**

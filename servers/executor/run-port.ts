@@ -5,7 +5,7 @@
  * both: it claims a run (its RunSpec), runs the agent, reports what it said under its lease, and obeys stop.
  */
 import type { components } from '../../sdk/generated/runtime.js';
-import { HttpProblem } from '../common/problem.js';
+import { HttpProblem } from '../common/contract/problem.js';
 import type { RunSpec } from './run-spec.js';
 
 export type EventInput = components['schemas']['EventInput'];

@@ -10,11 +10,11 @@
 import Koa from 'koa';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { parseUrl } from '../common/config.js';
-import { listen } from '../common/listen.js';
+import { listen } from '../common/http/listen.js';
 import type { Logger } from '../common/logger.js';
-import { HttpProblem } from '../common/problem.js';
-import { securityGuard } from '../common/security.js';
-import { VERSION, type RunningServer } from '../common/server.js';
+import { HttpProblem } from '../common/contract/problem.js';
+import { securityGuard } from '../common/http/security.js';
+import { VERSION, type RunningServer } from '../common/http/server.js';
 import { createMcpServer, type McpServerOptions } from './server.js';
 
 export const DEFAULT_MCP_URL = 'http://127.0.0.1:8766/mcp';

@@ -19,7 +19,7 @@ import {
   PERMISSION_SERVER,
   PERMISSION_TOOL,
   PERMISSION_TOOL_NAME,
-} from '../common/permission-tool-names.js';
+} from '../common/agent/permission-tool-names.js';
 
 export { PERMISSION_ENV, PERMISSION_SERVER, PERMISSION_TOOL, PERMISSION_TOOL_NAME };
 

@@ -6,7 +6,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Orchestrator } from '../../sdk/index.js';
 import type { Logger } from '../common/logger.js';
-import { VERSION } from '../common/server.js';
+import { VERSION } from '../common/http/server.js';
 import { registerTools, type ToolOptions } from './tools.js';
 
 export const SERVER_NAME = 'aof';

@@ -1,8 +1,8 @@
 import type Datastore from 'nedb-promises';
 import type { AuditStore } from '../common/audit/audit-store.js';
 import { NedbAuditStore } from '../common/audit/nedb-audit.js';
-import { openCollection } from '../common/data-dir.js';
-import { conflict, notFound } from '../common/problem.js';
+import { openCollection } from '../common/storage/data-dir.js';
+import { conflict, notFound } from '../common/contract/problem.js';
 import { AgentStoreBase, newAgent, type Agent, type AgentCreate, type AgentUpdate } from './agent-store.js';
 
 /**

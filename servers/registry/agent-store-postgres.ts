@@ -1,7 +1,7 @@
 import { PostgresAuditStore } from '../common/audit/postgres-audit.js';
 import type { Logger } from '../common/logger.js';
-import { openDatabase, UNIQUE_VIOLATION, type Database, type Migration } from '../common/postgres.js';
-import { conflict, notFound } from '../common/problem.js';
+import { openDatabase, UNIQUE_VIOLATION, type Database, type Migration } from '../common/storage/postgres.js';
+import { conflict, notFound } from '../common/contract/problem.js';
 import { AgentStoreBase, newAgent, type Agent, type AgentCreate, type AgentUpdate } from './agent-store.js';
 
 /** The registry's tables; append-only, like the runtime's (a change is a new version). */

@@ -1,6 +1,6 @@
 import type { components } from '../../sdk/generated/registry.js';
 import type { AuditStore } from '../common/audit/audit-store.js';
-import { notFound } from '../common/problem.js';
+import { notFound } from '../common/contract/problem.js';
 
 export type Agent = components['schemas']['Agent'];
 export type AgentCreate = components['schemas']['AgentCreate'];

@@ -10,8 +10,8 @@ import {
   DASHBOARD_SESSION_PREFIX,
   NAMED_TOKEN_PREFIX,
   type Principal,
-} from '../common/principal.js';
-import { HttpProblem } from '../common/problem.js';
+} from '../common/http/principal.js';
+import { HttpProblem } from '../common/contract/problem.js';
 
 const TIMEOUT_MS = 10_000;
 

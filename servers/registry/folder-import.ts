@@ -1,10 +1,10 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { contract } from '../common/contract.js';
-import { checkCliSettings } from '../common/agent-clis.js';
-import { checkOutputSchema } from '../common/output-schema.js';
-import { fieldErrors } from '../common/validation.js';
+import { contract } from '../common/contract/contract.js';
+import { checkCliSettings } from '../common/agent/agent-clis.js';
+import { checkOutputSchema } from '../common/contract/output-schema.js';
+import { fieldErrors } from '../common/contract/validation.js';
 import type { Logger } from '../common/logger.js';
 import type { AgentCreate, AgentStore } from './agent-store.js';
 

@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { operations } from '../../sdk/generated/registry.js';
-import { metricsResponse, ServerMetrics } from '../common/metrics.js';
-import { tracingEnabled } from '../common/trace-ids.js';
-import { createApp } from '../common/app.js';
-import { checkCliSettings, type CliName } from '../common/agent-clis.js';
-import { checkOutputSchema } from '../common/output-schema.js';
-import { unprocessable } from '../common/problem.js';
-import type { Handlers } from '../common/operations.js';
-import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
+import { metricsResponse, ServerMetrics } from '../common/telemetry/metrics.js';
+import { tracingEnabled } from '../common/telemetry/trace-ids.js';
+import { createApp } from '../common/http/app.js';
+import { checkCliSettings, type CliName } from '../common/agent/agent-clis.js';
+import { checkOutputSchema } from '../common/contract/output-schema.js';
+import { unprocessable } from '../common/contract/problem.js';
+import type { Handlers } from '../common/http/operations.js';
+import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/http/server.js';
 import type { AgentStore } from './agent-store.js';
 import { openAgentStore } from './agent-store-select.js';
 import { importAgentFolders } from './folder-import.js';
 import { runtimeAuthenticator } from './credentials.js';
-import { forbiddenFor, isAgent, outOfScope, principalOf } from '../common/principal.js';
+import { forbiddenFor, isAgent, outOfScope, principalOf } from '../common/http/principal.js';
 import { BLUEPRINT_WRITES, REGISTRY_ACTIONS, registryAuditLog } from './audit.js';
 
 export interface RegistryOptions extends CommonServerOptions {
@@ -33,7 +33,9 @@ export function startRegistry(options: RegistryOptions): Promise<RunningServer> 
       await store.close();
       throw error;
     }
-    const tracing = tracingEnabled() ? (await import('../common/tracing.js')).startTracing('aof-registry') : undefined;
+    const tracing = tracingEnabled()
+      ? (await import('../common/telemetry/tracing.js')).startTracing('aof-registry')
+      : undefined;
     const audit = registryAuditLog(store.audit, options.logger);
     const app = createApp<operations>({
       api: 'registry',

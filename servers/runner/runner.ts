@@ -5,11 +5,11 @@
  * data dir, it re-adopts them (while its leases last).
  */
 import { hostname } from 'node:os';
-import { mintWarmCredential } from '../common/agent-credential.js';
-import { lockDataDir } from '../common/data-dir.js';
+import { mintWarmCredential } from '../common/agent/agent-credential.js';
+import { lockDataDir } from '../common/storage/data-dir.js';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { Logger } from '../common/logger.js';
-import { writeRuntimeUrl } from '../common/runtime-url.js';
+import { writeRuntimeUrl } from '../common/storage/runtime-url.js';
 import { findClis } from '../executor/clis/index.js';
 import {
   cliBinsFromEnv,

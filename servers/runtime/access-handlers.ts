@@ -1,5 +1,5 @@
 import type { operations } from '../../sdk/generated/runtime.js';
-import type { Handlers } from '../common/operations.js';
+import type { Handlers } from '../common/http/operations.js';
 import type { AuditLog } from '../common/audit/audit-log.js';
 import { type DashboardLogins, SESSION_COOKIE, sessionCookie } from './dashboard-login.js';
 

@@ -4,8 +4,8 @@
  * after a restart for a re-adopted agent), and takes it for good only while the run has not ended.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { credentialHash, parseCredential } from '../common/agent-credential.js';
-import type { AgentPrincipal } from '../common/principal.js';
+import { credentialHash, parseCredential } from '../common/agent/agent-credential.js';
+import type { AgentPrincipal } from '../common/http/principal.js';
 import { isFinal, type StoredSession } from './session-store.js';
 
 // What a credential looks like is shared with runners, which mint the credentials of their warm processes.
@@ -15,7 +15,7 @@ export {
   mintCredential,
   newSecret,
   parseCredential,
-} from '../common/agent-credential.js';
+} from '../common/agent/agent-credential.js';
 
 /** Who the credential names, when it is the live credential of that session's run. */
 export async function agentOf(

@@ -1,8 +1,8 @@
 import type { operations } from '../../sdk/generated/runtime.js';
-import type { Handlers } from '../common/operations.js';
+import type { Handlers } from '../common/http/operations.js';
 import type { ApprovalService } from './approvals.js';
 import type { Scopes } from './scope.js';
-import { principalOf } from '../common/principal.js';
+import { principalOf } from '../common/http/principal.js';
 
 type ApprovalOperations = Pick<operations, 'askApproval' | 'listApprovals' | 'getApproval' | 'answerApproval'>;
 

@@ -1,6 +1,6 @@
 import { Pump } from './pump.js';
 import type { Logger } from '../common/logger.js';
-import { HttpProblem } from '../common/problem.js';
+import { HttpProblem } from '../common/contract/problem.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { SessionChange, SessionService } from './session-service.js';
 import { isFinal, lastRun, type StoredRun, type StoredSession } from './session-store.js';

@@ -9,7 +9,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
-import { notFound } from '../common/problem.js';
+import { notFound } from '../common/contract/problem.js';
 import { git } from './git.js';
 import type { Worktree } from './worktree.js';
 

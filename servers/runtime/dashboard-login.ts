@@ -9,8 +9,8 @@
  * with time as an argument.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ADMIN, DASHBOARD_SESSION_PREFIX, NAMED_TOKEN_PREFIX, type Principal } from '../common/principal.js';
-import { HttpProblem } from '../common/problem.js';
+import { ADMIN, DASHBOARD_SESSION_PREFIX, NAMED_TOKEN_PREFIX, type Principal } from '../common/http/principal.js';
+import { HttpProblem } from '../common/contract/problem.js';
 
 /** How long a login link's code is good for. */
 export const LOGIN_CODE_SECONDS = 120;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { checkCliSettings } from '../common/agent-clis.js';
-import { conflict } from '../common/problem.js';
+import { checkCliSettings } from '../common/agent/agent-clis.js';
+import { conflict } from '../common/contract/problem.js';
 import { isFinal, lastRun, newRun, type StoredSession } from './session-store.js';
 import type { SessionStore } from './store/interfaces.js';
 

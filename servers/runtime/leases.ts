@@ -7,7 +7,7 @@
  * and every claim raises the run's attempt number, which every report names, so a runner that comes
  * back after its lease was given up is refused (fenced) instead of writing over the next attempt.
  */
-import { conflict, HttpProblem } from '../common/problem.js';
+import { conflict, HttpProblem } from '../common/contract/problem.js';
 import { isFinal, lastRun, type StoredRun, type StoredSession } from './session-store.js';
 
 /** 30 s: long enough that a runner's brief network hiccup (heartbeats every 10 s) keeps its runs. */

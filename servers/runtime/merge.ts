@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
-import { conflict, HttpProblem, unprocessable } from '../common/problem.js';
+import { conflict, HttpProblem, unprocessable } from '../common/contract/problem.js';
 import { commitLeftovers, git, gitSucceeds, identity, repositoryLock } from './git.js';
 import type { Worktree } from './worktree.js';
 

@@ -5,7 +5,7 @@
  * never from a request; the token is sent to that API only, and never logged, stored or answered).
  */
 import type { components } from '../../sdk/generated/runtime.js';
-import { conflict, HttpProblem, unprocessable } from '../common/problem.js';
+import { conflict, HttpProblem, unprocessable } from '../common/contract/problem.js';
 import { commitLeftovers, git, gitSucceeds } from './git.js';
 import type { StoredSession } from './session-store.js';
 import type { Worktree } from './worktree.js';

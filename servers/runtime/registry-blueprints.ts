@@ -1,5 +1,5 @@
 import { ConnectionError, NotFoundError, Orchestrator } from '../../sdk/index.js';
-import { HttpProblem } from '../common/problem.js';
+import { HttpProblem } from '../common/contract/problem.js';
 import type { BlueprintSource } from './session-service.js';
 
 /** Blueprints read from the Agent Registry through the SDK, like any other client. */

@@ -6,8 +6,8 @@
  * for it, and the registry would see a foreign port.
  */
 import type { Middleware } from 'koa';
-import { BODY_LIMIT, BODY_LIMIT_BYTES } from '../common/app.js';
-import { HttpProblem } from '../common/problem.js';
+import { BODY_LIMIT, BODY_LIMIT_BYTES } from '../common/http/app.js';
+import { HttpProblem } from '../common/contract/problem.js';
 
 export const REGISTRY_PREFIX = '/registry';
 const FORWARDED_REQUEST_HEADERS = ['accept', 'authorization', 'content-type', 'if-none-match'];

@@ -6,7 +6,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
-import { HttpProblem } from '../common/problem.js';
+import { HttpProblem } from '../common/contract/problem.js';
 import type { Worktree } from './worktree.js';
 
 export type ReviewRequest = components['schemas']['ReviewRequest'];

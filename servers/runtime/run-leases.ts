@@ -4,7 +4,7 @@
  * stopped answering. The rules are in leases.ts; this module applies them to the stored sessions.
  */
 import { Pump } from './pump.js';
-import { conflict, HttpProblem } from '../common/problem.js';
+import { conflict, HttpProblem } from '../common/contract/problem.js';
 import type { Logger } from '../common/logger.js';
 import { checkHolds, isExpired, runnerLostReason, type LeaseStatus, type RunnerOffer } from './leases.js';
 import { credentialFor, newSecret } from './agent-credentials.js';

@@ -18,7 +18,7 @@
  * the database's clock; the store conformance suite holds both stores to it.
  */
 import { mintCredential } from './agent-credentials.js';
-import { conflict } from '../common/problem.js';
+import { conflict } from '../common/contract/problem.js';
 import { canClaim, checkHolds, freshEvents, grant, beat, holds, type LeaseStatus, type RunnerOffer } from './leases.js';
 import { isFinal, lastRun, newRun, type EventInput, type StoredRun, type StoredSession } from './session-store.js';
 import { addFirstAttempt, judgeAnswer, startRetry } from './structured-output.js';

@@ -3,8 +3,8 @@
  * and nothing else of the session. Pure: the caller loads what is kept elsewhere (the saved
  * conversation) and mints the credential.
  */
-import { DEFAULT_CLI } from '../common/agent-clis.js';
-import { runTraceparent } from '../common/trace-ids.js';
+import { DEFAULT_CLI } from '../common/agent/agent-clis.js';
+import { runTraceparent } from '../common/telemetry/trace-ids.js';
 import { RUN_SPEC_VERSION, type RunSpec } from '../executor/run-spec.js';
 import type { StoredRun, StoredSession } from './session-store.js';
 import { outputSchemaOf } from './structured-output.js';

@@ -8,8 +8,8 @@
  */
 import { type Link, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import type { Logger } from '../common/logger.js';
-import { runIds } from '../common/trace-ids.js';
-import { type Tracing, underSpan } from '../common/tracing.js';
+import { runIds } from '../common/telemetry/trace-ids.js';
+import { type Tracing, underSpan } from '../common/telemetry/tracing.js';
 import type { RunObserver } from './runtime-metrics.js';
 import type { Event, StoredRun, StoredSession } from './session-store.js';
 

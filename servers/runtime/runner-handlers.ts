@@ -1,8 +1,8 @@
 import type { operations } from '../../sdk/generated/runtime.js';
-import { credentialHash, parseCredential, warmSlotOf } from '../common/agent-credential.js';
-import { HttpProblem, unprocessable } from '../common/problem.js';
-import type { Handlers } from '../common/operations.js';
-import { VERSION } from '../common/server.js';
+import { credentialHash, parseCredential, warmSlotOf } from '../common/agent/agent-credential.js';
+import { HttpProblem, unprocessable } from '../common/contract/problem.js';
+import type { Handlers } from '../common/http/operations.js';
+import { VERSION } from '../common/http/server.js';
 import { RUN_SPEC_VERSION } from '../executor/run-spec.js';
 import type { RunLeases } from './run-leases.js';
 import { buildRunSpec } from './run-spec.js';

@@ -3,7 +3,7 @@
  * answers, for the dashboard's runtime view.
  */
 import type { components } from '../../sdk/generated/runtime.js';
-import { VERSION } from '../common/server.js';
+import { VERSION } from '../common/http/server.js';
 import type { Executor } from '../executor/index.js';
 import type { SessionService } from './session-service.js';
 import { lastRun, type StoredSession } from './session-store.js';

@@ -5,7 +5,7 @@
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from '../common/logger.js';
-import { BoundedLabel, DURATION_BUCKETS, type ServerMetrics } from '../common/metrics.js';
+import { BoundedLabel, DURATION_BUCKETS, type ServerMetrics } from '../common/telemetry/metrics.js';
 import { isLeased } from './leases.js';
 import { type Event, lastRun, type RunState, type StoredRun, type StoredSession } from './session-store.js';
 import type { ExclusiveTx, RuntimeStore } from './store/interfaces.js';

@@ -1,5 +1,5 @@
 import type { operations } from '../../sdk/generated/runtime.js';
-import type { Handlers } from '../common/operations.js';
+import type { Handlers } from '../common/http/operations.js';
 import type { Scheduler } from './scheduler.js';
 import type { Triggers } from './triggers.js';
 

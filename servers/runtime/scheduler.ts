@@ -15,7 +15,7 @@ import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { isValidName } from '../../sdk/generated/rules.js';
 import type { Logger } from '../common/logger.js';
-import { conflict, HttpProblem, notFound, unprocessable } from '../common/problem.js';
+import { conflict, HttpProblem, notFound, unprocessable } from '../common/contract/problem.js';
 import { withoutServerSecrets } from '../executor/index.js';
 import {
   checkCron,

@@ -4,7 +4,7 @@
  * here (the compiler checks it), so a new one cannot be forgotten: it must say what agents may do.
  */
 import type { operations } from '../../sdk/generated/runtime.js';
-import type { Authorize } from '../common/operations.js';
+import type { Authorize } from '../common/http/operations.js';
 import {
   forbiddenFor,
   isAgent,
@@ -12,7 +12,7 @@ import {
   principalOf,
   type AgentPrincipal,
   type Principal,
-} from '../common/principal.js';
+} from '../common/http/principal.js';
 import { ACTIONS } from './actions.js';
 import type { ApprovalService } from './approvals.js';
 import type { SessionService } from './session-service.js';

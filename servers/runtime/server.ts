@@ -2,15 +2,15 @@ import { join } from 'node:path';
 import type { components, operations } from '../../sdk/generated/runtime.js';
 
 type SessionChange = components['schemas']['SessionChange'];
-import { createApp } from '../common/app.js';
-import { unprocessable } from '../common/problem.js';
-import type { Handlers } from '../common/operations.js';
-import { openSse } from '../common/sse.js';
-import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/server.js';
+import { createApp } from '../common/http/app.js';
+import { unprocessable } from '../common/contract/problem.js';
+import type { Handlers } from '../common/http/operations.js';
+import { openSse } from '../common/http/sse.js';
+import { serveLocked, VERSION, type CommonServerOptions, type RunningServer } from '../common/http/server.js';
 import { registryBlueprints } from './registry-blueprints.js';
 import { ApprovalService } from './approvals.js';
 import { approvalHandlers } from './approval-handlers.js';
-import { writeRuntimeUrl } from '../common/runtime-url.js';
+import { writeRuntimeUrl } from '../common/storage/runtime-url.js';
 import { SessionService, type BlueprintSource } from './session-service.js';
 import { openRuntimeStore } from './store/select-store.js';
 import {
@@ -33,12 +33,12 @@ import { WebhookSender } from './webhook-sender.js';
 import { dashboardFiles, defaultDashboardDir } from './dashboard-files.js';
 import { registryProxy, REGISTRY_PREFIX } from './registry-proxy.js';
 import { runtimeInfo, type RuntimeInfo } from './runtime-info.js';
-import { runtimeDocument } from '../common/contract.js';
-import { metricsResponse, ServerMetrics } from '../common/metrics.js';
+import { runtimeDocument } from '../common/contract/contract.js';
+import { metricsResponse, ServerMetrics } from '../common/telemetry/metrics.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
 import { runLog } from './run-log.js';
-import { tracingEnabled } from '../common/trace-ids.js';
-import type { Tracing } from '../common/tracing.js';
+import { tracingEnabled } from '../common/telemetry/trace-ids.js';
+import type { Tracing } from '../common/telemetry/tracing.js';
 import { WarmResumes } from './warm-resumes.js';
 import { RunnerPools } from './runner-pools.js';
 import { WarmCredentials } from './warm-credentials.js';
@@ -49,7 +49,7 @@ import type { AuditLog } from '../common/audit/audit-log.js';
 import { runtimeAuditLog } from './audit.js';
 import { accessHandlers } from './access-handlers.js';
 import { DashboardLogins, SESSION_COOKIE } from './dashboard-login.js';
-import { isAgent, principalOf } from '../common/principal.js';
+import { isAgent, principalOf } from '../common/http/principal.js';
 import { lastRun } from './session-store.js';
 import type { GitHubOptions } from './pull-request.js';
 import { Scheduler } from './scheduler.js';
@@ -118,7 +118,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       options.metrics === false ? undefined : new RuntimeMetrics(new ServerMetrics(runnerName), opened, options.logger);
     const store = metrics ? metrics.timedStore(opened) : opened;
     // The OpenTelemetry SDK is loaded only when traces are on.
-    tracing = tracingEnabled() ? (await import('../common/tracing.js')).startTracing('aof-runtime') : undefined;
+    tracing = tracingEnabled()
+      ? (await import('../common/telemetry/tracing.js')).startTracing('aof-runtime')
+      : undefined;
     const blueprints = options.blueprints ?? registryBlueprints(options.registryUrl, options.token);
     sessions = new SessionService(
       store,

@@ -4,7 +4,7 @@
  * session-service.ts, under the unit of work (unit-of-work.ts).
  */
 import type { components } from '../../sdk/generated/runtime.js';
-import { conflict, invalid, notFound } from '../common/problem.js';
+import { conflict, invalid, notFound } from '../common/contract/problem.js';
 import type { LiveUsage } from './run-figures.js';
 import type { SessionBus } from './session-bus.js';
 import {

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
-import { conflict, HttpProblem, unprocessable } from '../common/problem.js';
-import type { Principal } from '../common/principal.js';
-import { checkOutputSchema } from '../common/output-schema.js';
+import { conflict, HttpProblem, unprocessable } from '../common/contract/problem.js';
+import type { Principal } from '../common/http/principal.js';
+import { checkOutputSchema } from '../common/contract/output-schema.js';
 import { checkNoPendingFork, forkOf } from './fork.js';
 import { isLeased } from './leases.js';
 import { admit, fail, queue, record as recordRun, recordedInput, requestStop, stopEvent } from './run-machine.js';
@@ -38,7 +38,7 @@ import {
 } from './worktree-setup.js';
 import { withoutServerSecrets } from '../executor/index.js';
 import { cliTag } from '../executor/clis/index.js';
-import type { CliName } from '../common/agent-clis.js';
+import type { CliName } from '../common/agent/agent-clis.js';
 import type { UsageFilter, UsageReport } from './usage-report.js';
 import {
   isFinal,

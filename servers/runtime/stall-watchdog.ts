@@ -7,7 +7,7 @@
  * runtime process, on its start/close lifecycle.
  */
 import type { Logger } from '../common/logger.js';
-import { HttpProblem } from '../common/problem.js';
+import { HttpProblem } from '../common/contract/problem.js';
 import { Pump } from './pump.js';
 import type { SessionService } from './session-service.js';
 import { isFinal } from './session-store.js';

@@ -3,7 +3,7 @@
  * refuses field names such as `$schema` or `$ref`), how a recorded answer moves its run, and the
  * parsed answer of a finished run.
  */
-import { checkOutput, outputError, retryPrompt } from '../common/output-schema.js';
+import { checkOutput, outputError, retryPrompt } from '../common/contract/output-schema.js';
 import type { OutputRetry, StoredRun, StoredSession } from './session-store.js';
 import { addUsage } from '../common/usage.js';
 

@@ -5,8 +5,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { components } from '../../sdk/generated/runtime.js';
-import { NAMED_TOKEN_PREFIX, type Principal } from '../common/principal.js';
-import { conflict, notFound } from '../common/problem.js';
+import { NAMED_TOKEN_PREFIX, type Principal } from '../common/http/principal.js';
+import { conflict, notFound } from '../common/contract/problem.js';
 import type { StoredToken, TokenRole, TokenStore } from './store/interfaces.js';
 
 export type Token = components['schemas']['Token'];

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
 import { isValidName } from '../../sdk/generated/rules.js';
-import { conflict, HttpProblem, notFound, unprocessable } from '../common/problem.js';
+import { conflict, HttpProblem, notFound, unprocessable } from '../common/contract/problem.js';
 import { fillTemplate, timeParts } from './schedule-rules.js';
 import type { SessionService } from './session-service.js';
 import type { StoredDelivery, StoredTrigger, TriggerCreate, TriggerStore } from './store/trigger-store.js';

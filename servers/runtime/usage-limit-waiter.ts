@@ -9,7 +9,7 @@
  * session's hold), so of several processes due at once one resumes it.
  */
 import type { Logger } from '../common/logger.js';
-import { HttpProblem } from '../common/problem.js';
+import { HttpProblem } from '../common/contract/problem.js';
 import { Pump } from './pump.js';
 import type { SessionService } from './session-service.js';
 import { lastRun, type StoredRun, type StoredSession } from './session-store.js';

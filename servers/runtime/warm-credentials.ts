@@ -7,7 +7,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { credentialHash, mintWarmCredential, warmSlotOf } from '../common/agent-credential.js';
+import { credentialHash, mintWarmCredential, warmSlotOf } from '../common/agent/agent-credential.js';
 
 export interface WarmBinding {
   session: string;

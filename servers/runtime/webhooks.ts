@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { components } from '../../sdk/generated/runtime.js';
 import type { StoredRun, StoredSession } from './session-store.js';
 import type { NewWebhookDelivery } from './store/interfaces.js';
-import { unprocessable } from '../common/problem.js';
+import { unprocessable } from '../common/contract/problem.js';
 import { systemResolve } from './webhook-post.js';
 import {
   allowedAddresses,

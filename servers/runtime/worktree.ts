@@ -7,7 +7,7 @@
 import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { components } from '../../sdk/generated/runtime.js';
-import { conflict, unprocessable } from '../common/problem.js';
+import { conflict, unprocessable } from '../common/contract/problem.js';
 import { commitLeftovers, git, repositoryLock } from './git.js';
 import { copyWorktreeIncludes } from './worktree-setup.js';
 

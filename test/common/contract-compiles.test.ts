@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { registryDocument, runtimeDocument } from '../../servers/common/contract.js';
-import { compileContract } from '../../servers/common/operations.js';
-import { SchemaCompiler } from '../../servers/common/validation.js';
+import { registryDocument, runtimeDocument } from '../../servers/common/contract/contract.js';
+import { compileContract } from '../../servers/common/http/operations.js';
+import { SchemaCompiler } from '../../servers/common/contract/validation.js';
 
 // Servers compile an operation's validators when it is first called, and without checking the schemas
 // against JSON Schema's meta-schema: this checks and compiles all of them, so a schema Ajv refuses fails

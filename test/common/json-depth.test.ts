@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MAX_JSON_DEPTH, tooDeep } from '../../servers/common/json-depth.js';
+import { MAX_JSON_DEPTH, tooDeep } from '../../servers/common/http/json-depth.js';
 
 const nest = (depth: number, leaf: unknown = 1): unknown => {
   let value = leaf;

@@ -1,7 +1,12 @@
 // The pure output-schema module: which schemas are refused, how answers are parsed and judged.
 import assert from 'node:assert/strict';
-import { HttpProblem } from '../../servers/common/problem.js';
-import { checkOutput, checkOutputSchema, outputError, retryPrompt } from '../../servers/common/output-schema.js';
+import { HttpProblem } from '../../servers/common/contract/problem.js';
+import {
+  checkOutput,
+  checkOutputSchema,
+  outputError,
+  retryPrompt,
+} from '../../servers/common/contract/output-schema.js';
 
 const SCHEMA = {
   type: 'object',

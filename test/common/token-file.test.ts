@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureTokenFile } from '../../servers/common/token-file.js';
+import { ensureTokenFile } from '../../servers/common/storage/token-file.js';
 import { removeDir, tempDir } from '../support/servers.js';
 
 describe("the data dir's admin token (no AGENT_ORCHESTRATOR_API_TOKEN)", () => {

@@ -1,5 +1,5 @@
-import { registryDocument, runtimeDocument } from '../../servers/common/contract.js';
-import type { OpenApiDocument } from '../../servers/common/openapi-document.js';
+import { registryDocument, runtimeDocument } from '../../servers/common/contract/contract.js';
+import type { OpenApiDocument } from '../../servers/common/contract/openapi-document.js';
 
 export type Api = 'runtime' | 'registry';
 

@@ -2,7 +2,7 @@
 // oracle flags what it should. Otherwise a green fuzz would prove nothing.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { contract } from '../../servers/common/contract.js';
+import { contract } from '../../servers/common/contract/contract.js';
 import { validValue, type Pools } from './arbitraries.js';
 import { contractOperations, deletesCollection, operationAt } from './contract-operations.js';
 import { checkResponse } from './oracle.js';

@@ -1,4 +1,4 @@
-import { PROBLEM_CODES, problemType } from '../../servers/common/problem-types.js';
+import { PROBLEM_CODES, problemType } from '../../servers/common/contract/problem-types.js';
 import { contractOperations, deletesCollection, operationAt } from './contract-operations.js';
 import type { FuzzRequest } from './requests.js';
 import type { FuzzResponse } from './sender.js';

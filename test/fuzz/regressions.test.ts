@@ -2,7 +2,7 @@
 // the fuzz draws next.
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { BODY_LIMIT_BYTES } from '../../servers/common/app.js';
+import { BODY_LIMIT_BYTES } from '../../servers/common/http/app.js';
 import { rawRequest } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
 import { checkResponse } from './oracle.js';

@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { DEEP, DEEP_JSON, mutatedValue, NASTY_STRINGS, validValue, type Path, type Pools } from './arbitraries.js';
-import { BODY_LIMIT_BYTES } from '../../servers/common/app.js';
-import type { ProblemCode } from '../../servers/common/problem-types.js';
+import { BODY_LIMIT_BYTES } from '../../servers/common/http/app.js';
+import type { ProblemCode } from '../../servers/common/contract/problem-types.js';
 import type { Api, FuzzOperation } from './contract-operations.js';
 
 /**

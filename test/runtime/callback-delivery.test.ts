@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Orchestrator } from '../../sdk/index.js';
-import { HttpProblem } from '../../servers/common/problem.js';
+import { HttpProblem } from '../../servers/common/contract/problem.js';
 import type { RunningRuntime } from '../../servers/runtime/server.js';
 import type { EventInput } from '../../servers/runtime/session-store.js';
 import { eventually } from '../support/processes.js';

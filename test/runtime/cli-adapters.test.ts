@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { unsupportedSetting } from '../../servers/common/agent-clis.js';
+import { unsupportedSetting } from '../../servers/common/agent/agent-clis.js';
 import { codex, codexUsage, rolloutUsage } from '../../servers/executor/clis/codex.js';
 import { gemini } from '../../servers/executor/clis/gemini.js';
 import { claude } from '../../servers/executor/clis/claude.js';

@@ -7,7 +7,7 @@ import {
   LOGIN_CODE_SECONDS,
   DASHBOARD_SESSION_SECONDS,
 } from '../../servers/runtime/dashboard-login.js';
-import type { HttpProblem } from '../../servers/common/problem.js';
+import type { HttpProblem } from '../../servers/common/contract/problem.js';
 import { findUser } from '../../servers/executor/agent-user.js';
 
 const T0 = Date.parse('2026-12-07T10:00:00Z');

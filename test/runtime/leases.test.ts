@@ -1,6 +1,6 @@
 // The lease rules (servers/runtime/leases.ts), pure: claims, the cap, heartbeats, expiry, fencing, fresh events.
 import assert from 'node:assert/strict';
-import { HttpProblem } from '../../servers/common/problem.js';
+import { HttpProblem } from '../../servers/common/contract/problem.js';
 import {
   beat,
   canClaim,

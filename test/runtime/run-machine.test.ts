@@ -1,6 +1,6 @@
 // The run state machine (servers/runtime/run-machine.ts), pure: every transition of a run, with time as an argument.
 import assert from 'node:assert/strict';
-import { HttpProblem } from '../../servers/common/problem.js';
+import { HttpProblem } from '../../servers/common/contract/problem.js';
 import { credentialHash, parseCredential } from '../../servers/runtime/agent-credentials.js';
 import {
   admit,

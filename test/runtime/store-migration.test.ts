@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openCollection } from '../../servers/common/data-dir.js';
+import { openCollection } from '../../servers/common/storage/data-dir.js';
 import type { RunningRuntime } from '../../servers/runtime/server.js';
 import type { Event, StoredSession } from '../../servers/runtime/session-store.js';
 import { startRuntimeOn } from '../support/runtime-on-dir.js';

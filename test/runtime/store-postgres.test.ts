@@ -2,7 +2,7 @@
 // is its own: several processes on one database, which the database alone keeps consistent.
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { Database, migrate, openPool } from '../../servers/common/postgres.js';
+import { Database, migrate, openPool } from '../../servers/common/storage/postgres.js';
 import { RUNTIME_MIGRATIONS } from '../../servers/runtime/store/postgres-schema.js';
 import { openPostgresStore } from '../../servers/runtime/store/postgres-store.js';
 import type { Notice, RuntimeStore } from '../../servers/runtime/store/interfaces.js';

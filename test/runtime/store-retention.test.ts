@@ -5,7 +5,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAge } from '../../bin/lib/age.js';
 import type { Orchestrator } from '../../sdk/index.js';
-import { openCollection } from '../../servers/common/data-dir.js';
+import { openCollection } from '../../servers/common/storage/data-dir.js';
 import type { RunningRuntime } from '../../servers/runtime/server.js';
 import type { Event, StoredSession } from '../../servers/runtime/session-store.js';
 import { eventFileName } from '../../servers/runtime/store/event-files.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Orchestrator, type Session } from '../../sdk/index.js';
-import { migrate, openPool } from '../../servers/common/postgres.js';
+import { migrate, openPool } from '../../servers/common/storage/postgres.js';
 import type { RunningRuntime } from '../../servers/runtime/server.js';
 import { toSession } from '../../servers/runtime/session-store.js';
 import { openEmbeddedStore } from '../../servers/runtime/store/embedded-store.js';

@@ -2,7 +2,7 @@
 // allowlist's syntax, the check at creation (a 422 naming body.webhook_url) and at sending, where the
 // connection goes to the address that was checked. Names resolve through a resolver the test gives.
 import assert from 'node:assert/strict';
-import { HttpProblem } from '../../servers/common/problem.js';
+import { HttpProblem } from '../../servers/common/contract/problem.js';
 import { postWebhook } from '../../servers/runtime/webhook-post.js';
 import {
   allowedAddresses,

@@ -10,7 +10,7 @@ import { ApiError, type EventInput, type Orchestrator, type WebhookPayload } fro
 import { eventually } from '../support/processes.js';
 import { rawRequest, startHttpStub, type HttpStub } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
-import { runtimeDocument } from '../../servers/common/documents.generated.js';
+import { runtimeDocument } from '../../servers/common/contract/documents.generated.js';
 import type { ResolvedAddress } from '../../servers/runtime/webhook-targets.js';
 
 const SECRET = 'hook-secret';

@@ -10,7 +10,7 @@ import {
   type ClientTerms,
   type ProblemCode,
 } from '../../sdk/index.js';
-import { registryDocument } from '../../servers/common/documents.generated.js';
+import { registryDocument } from '../../servers/common/contract/documents.generated.js';
 import { CLI_TERMS } from '../../bin/lib/cli.js';
 import { MCP_TERMS } from '../../servers/mcp/format.js';
 

@@ -9,8 +9,8 @@ import {
   Orchestrator,
   UnauthorizedError,
 } from '../../sdk/index.js';
-import { registryDocument, runtimeDocument } from '../../servers/common/documents.generated.js';
-import { PROBLEM_CODES } from '../../servers/common/problem-types.js';
+import { registryDocument, runtimeDocument } from '../../servers/common/contract/documents.generated.js';
+import { PROBLEM_CODES } from '../../servers/common/contract/problem-types.js';
 import { rawRequest } from '../support/servers.js';
 import { TestStack } from '../support/stack.js';
 

@@ -19,7 +19,7 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive } from '../../servers/common/data-dir.js';
+import { isAlive } from '../../servers/common/storage/data-dir.js';
 import { claudeTestEnv, inheritedEnv } from './claude-env.js';
 import { collectOutput, type ProcessOutput } from './processes.js';
 import { removeDir, tempDir } from './servers.js';

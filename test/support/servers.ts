@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, silentLogger, type Logger } from '../../servers/common/logger.js';
 import { startRegistry, type RegistryOptions } from '../../servers/registry/server.js';
-import type { RunningServer } from '../../servers/common/server.js';
+import type { RunningServer } from '../../servers/common/http/server.js';
 
 export const tempDir = (prefix = 'aof-test-') => mkdtemp(join(tmpdir(), prefix));
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Orchestrator } from '../../sdk/index.js';
 import type { ExecutorOptions } from '../../servers/executor/index.js';
 import { startRuntime, type RunningRuntime, type RuntimeOptions } from '../../servers/runtime/server.js';
-import { ensureTokenFile } from '../../servers/common/token-file.js';
+import { ensureTokenFile } from '../../servers/common/storage/token-file.js';
 import type { Logger } from '../../servers/common/logger.js';
 import { agentBin, claudeChildEnv, type AgentKind } from './claude-env.js';
 import { startFakeModel, type FakeModel } from './fake-model.js';

@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
-import type { Principal } from '../principal.js';
-import { invalid } from '../problem.js';
+import type { Principal } from '../http/principal.js';
+import { invalid } from '../contract/problem.js';
 import type { AuditEntry, AuditFilter, AuditOutcome, AuditPosition, AuditStore } from './audit-store.js';
 
 export type AuditPage = { entries: AuditEntry[]; next_cursor: string | null };
@@ -51,7 +51,7 @@ export class AuditLog {
     private readonly rules: AuditRules,
   ) {}
 
-  /** The hook for the contract's router (servers/common/operations.ts `AfterOperation`). */
+  /** The hook for the contract's router (servers/common/http/operations.ts `AfterOperation`). */
   readonly after = async (operationId: string, ctx: Context, status: number): Promise<void> => {
     const principal = (ctx.state as { principal?: Principal }).principal;
     // Without a principal, nobody was checked (a sign-in with a bad link): nobody to name.

@@ -1,5 +1,5 @@
 import type Datastore from 'nedb-promises';
-import { openCollection } from '../data-dir.js';
+import { openCollection } from '../storage/data-dir.js';
 import { type AuditEntry, type AuditFilter, type AuditPosition, type AuditStore, matchesAudit } from './audit-store.js';
 
 type AuditDocument = Omit<AuditEntry, 'id'> & { _id: string };

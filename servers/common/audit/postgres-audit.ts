@@ -1,4 +1,4 @@
-import type { Queries } from '../postgres.js';
+import type { Queries } from '../storage/postgres.js';
 import type { AuditEntry, AuditFilter, AuditPosition, AuditStore } from './audit-store.js';
 
 /**

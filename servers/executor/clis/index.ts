@@ -1,4 +1,4 @@
-/** The adapters of the agent CLIs aof runs, Claude Code's too, by name (servers/common/agent-clis.ts says what each supports). */
+/** The adapters of the agent CLIs aof runs, Claude Code's too, by name (servers/common/agent/agent-clis.ts says what each supports). */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -3,7 +3,7 @@
  * and how to read what it prints (a normaliser from its JSON event stream to aof's events). One
  * module per CLI in this folder; `index.ts` names them.
  */
-import type { CliName } from '../../common/agent-clis.js';
+import type { CliName } from '../../common/agent/agent-clis.js';
 import type { components as RegistryComponents } from '../../../sdk/generated/registry.js';
 import type { components } from '../../../sdk/generated/runtime.js';
 
@@ -11,7 +11,7 @@ export type EventInput = components['schemas']['EventInput'];
 export type Usage = components['schemas']['Usage'];
 type Registry = RegistryComponents['schemas'];
 
-export type { CliName } from '../../common/agent-clis.js';
+export type { CliName } from '../../common/agent/agent-clis.js';
 
 /**
  * What one run asks of its CLI: the parts of the run's RunSpec an adapter reads (the conversation,

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isTempFile, replaceFile, syncFolder } from '../../common/durable-file.js';
+import { isTempFile, replaceFile, syncFolder } from '../../common/storage/durable-file.js';
 import { sessionFileStem } from './event-files.js';
 import type { ConversationStore } from './interfaces.js';
 

@@ -1,5 +1,5 @@
 import type Datastore from 'nedb-promises';
-import { openCollection } from '../../common/data-dir.js';
+import { openCollection } from '../../common/storage/data-dir.js';
 import { isFinal, lastRun } from '../session-store.js';
 import type { Callback, CallbackSettlement, CallbackStore, SessionStore } from './interfaces.js';
 

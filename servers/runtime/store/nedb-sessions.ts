@@ -1,5 +1,5 @@
 import type Datastore from 'nedb-promises';
-import { openCollection } from '../../common/data-dir.js';
+import { openCollection } from '../../common/storage/data-dir.js';
 import type { KeyedLock } from '../keyed-lock.js';
 import { claim } from '../run-machine.js';
 import { catalogueEntry, lastRun, type Blueprint, type StoredRun, type StoredSession } from '../session-store.js';

@@ -1,5 +1,5 @@
 import type Datastore from 'nedb-promises';
-import { openCollection } from '../../common/data-dir.js';
+import { openCollection } from '../../common/storage/data-dir.js';
 import type { StoredToken, TokenStore } from './interfaces.js';
 
 type TokenDocument = StoredToken & { _id: string };

@@ -1,4 +1,4 @@
-import type { Migration } from '../../common/postgres.js';
+import type { Migration } from '../../common/storage/postgres.js';
 
 /**
  * Who did what: the audit log (`aof_audit`, one row per write, newest first by `at` then `id`;

@@ -1,4 +1,4 @@
-import type { Queries } from '../../common/postgres.js';
+import type { Queries } from '../../common/storage/postgres.js';
 import { FINAL_STATES } from '../session-store.js';
 import type { Callback, CallbackSettlement, CallbackStore } from './interfaces.js';
 

@@ -1,4 +1,4 @@
-import type { Queries } from '../../common/postgres.js';
+import type { Queries } from '../../common/storage/postgres.js';
 import type { ConversationStore } from './interfaces.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Queries } from '../../common/postgres.js';
+import type { Queries } from '../../common/storage/postgres.js';
 import type { Event } from '../session-store.js';
 import type { EventLog, UnnumberedEvent } from './interfaces.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { backoffMs } from '../../../sdk/backoff.js';
 import type { Logger } from '../../common/logger.js';
-import type { Queries } from '../../common/postgres.js';
+import type { Queries } from '../../common/storage/postgres.js';
 import type { Notice, NoticeListener } from './interfaces.js';
 import { decodePayload, encodePayloads } from './notice-payloads.js';
 

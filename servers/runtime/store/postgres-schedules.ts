@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import { openDatabase, type Database, type Queries } from '../../common/postgres.js';
+import { openDatabase, type Database, type Queries } from '../../common/storage/postgres.js';
 import { SCHEDULE_MIGRATIONS } from './schedule-schema.js';
 import { PostgresTriggerStore } from './postgres-triggers.js';
 import type { TriggerStore } from './trigger-store.js';
@@ -265,7 +265,7 @@ export class PostgresScheduleStore implements ScheduleStore {
          (SELECT min(next_fire_at) FROM aof_schedules WHERE NOT paused),
          (SELECT min(GREATEST(fire_at, COALESCE(claimed_until, fire_at))) FROM aof_firings WHERE outcome = 'pending')
        ) - now())) * 1000) AS ms`,
-      [], // prepared (common/postgres.ts): asked after every run's end
+      [], // prepared (common/storage/postgres.ts): asked after every run's end
     );
     const value = rows[0]?.ms;
     return value === null || value === undefined ? null : Math.max(0, Number(value));

@@ -1,4 +1,4 @@
-import type { Migration } from '../../common/postgres.js';
+import type { Migration } from '../../common/storage/postgres.js';
 import { ACCESS_MIGRATIONS } from './postgres-access-schema.js';
 
 /**

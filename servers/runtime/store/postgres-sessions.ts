@@ -1,5 +1,5 @@
-import { AGENT_CREDENTIAL_PREFIX } from '../../common/principal.js';
-import type { Queries } from '../../common/postgres.js';
+import { AGENT_CREDENTIAL_PREFIX } from '../../common/http/principal.js';
+import type { Queries } from '../../common/storage/postgres.js';
 import { catalogueEntry, lastRun, type StoredRun, type StoredSession } from '../session-store.js';
 import { emptyCounts, type SessionFilter, type StateCounts } from './catalogue.js';
 import type { ListPosition } from './cursor.js';

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { PostgresTokenStore } from './postgres-tokens.js';
 import { PostgresAuditStore } from '../../common/audit/postgres-audit.js';
 import type { Logger } from '../../common/logger.js';
-import { openDatabase, type Queries } from '../../common/postgres.js';
+import { openDatabase, type Queries } from '../../common/storage/postgres.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Notice, RuntimeStore } from './interfaces.js';
 import { PostgresApprovalStore } from './postgres-approvals.js';

@@ -1,4 +1,4 @@
-import type { Queries } from '../../common/postgres.js';
+import type { Queries } from '../../common/storage/postgres.js';
 import type { DeliveryOutcome, StoredDelivery, StoredTrigger, TriggerStore } from './trigger-store.js';
 
 interface TriggerRow extends Omit<StoredTrigger, 'created_at'> {

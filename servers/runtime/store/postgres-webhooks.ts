@@ -1,4 +1,4 @@
-import type { Queries } from '../../common/postgres.js';
+import type { Queries } from '../../common/storage/postgres.js';
 import type { NewWebhookDelivery, WebhookDelivery, WebhookOutcome, WebhookStore } from './interfaces.js';
 
 interface Row extends NewWebhookDelivery {
@@ -87,7 +87,7 @@ export class PostgresWebhookStore implements WebhookStore {
     const { rows } = await this.db.query<{ ms: string | null }>(
       `SELECT CEIL(EXTRACT(EPOCH FROM (min(GREATEST(next_try_at, COALESCE(claimed_until, next_try_at))) - now())) * 1000) AS ms
        FROM aof_webhooks WHERE state = 'pending'`,
-      [], // prepared (common/postgres.ts): asked after every run's end
+      [], // prepared (common/storage/postgres.ts): asked after every run's end
     );
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? null : Math.max(0, Number(ms));

@@ -1,4 +1,4 @@
-import type { Migration } from '../../common/postgres.js';
+import type { Migration } from '../../common/storage/postgres.js';
 
 /**
  * The schedules' tables, a migration series of their own (component `runtime-schedules` in

@@ -4,8 +4,8 @@
  * forked (the runtime), so that a run never starts on a setting its CLI would drop. The executor's
  * adapters (servers/executor/clis) run them; docs/agent-clis.md has the same table for people.
  */
-import type { components } from '../../sdk/generated/registry.js';
-import { HttpProblem } from './problem.js';
+import type { components } from '../../../sdk/generated/registry.js';
+import { HttpProblem } from '../contract/problem.js';
 
 type PermissionMode = components['schemas']['PermissionMode'];
 

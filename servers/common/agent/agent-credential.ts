@@ -5,7 +5,7 @@
  * (servers/runtime/warm-credentials.ts); a runner mints those of its own warm processes.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { AGENT_CREDENTIAL_PREFIX } from './principal.js';
+import { AGENT_CREDENTIAL_PREFIX } from '../http/principal.js';
 
 /** A new credential for run `run` of `session`, and the hash to keep with the run. */
 export function mintCredential(

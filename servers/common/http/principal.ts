@@ -4,8 +4,8 @@
  * name is what a record of who did something keeps: a person's token name, an agent's session.
  */
 import type { Context } from 'koa';
-import type { components } from '../../sdk/generated/runtime.js';
-import { HttpProblem } from './problem.js';
+import type { components } from '../../../sdk/generated/runtime.js';
+import { HttpProblem } from '../contract/problem.js';
 
 export type Principal = components['schemas']['Principal'];
 export type PersonPrincipal = Principal & { kind: 'person' };

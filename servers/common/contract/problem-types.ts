@@ -3,7 +3,7 @@
  * contract lists the same codes (`ProblemCode` in openapi/registry.yaml); `satisfies` below makes
  * the compiler check that the two lists are the same, both ways.
  */
-import type { components } from '../../sdk/generated/registry.js';
+import type { components } from '../../../sdk/generated/registry.js';
 
 export type ProblemCode = components['schemas']['ProblemCode'];
 

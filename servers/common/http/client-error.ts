@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { HttpProblem } from './problem.js';
+import { HttpProblem } from '../contract/problem.js';
 
 /**
  * Requests that Node's HTTP parser refuses (headers too large, a malformed request line or header,

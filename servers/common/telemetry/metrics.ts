@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { notFound } from './problem.js';
+import { notFound } from '../contract/problem.js';
 
 /** Seconds, from a few milliseconds (a store read, a warm start) to an hour (a long run). */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TOKEN_FILE } from '../../sdk/token-file.js';
+import { TOKEN_FILE } from '../../../sdk/token-file.js';
 
 export { TOKEN_FILE };
 

@@ -4,9 +4,9 @@
  * to them): the migrations run under one advisory lock, so each is applied exactly once, in order.
  */
 import pg from 'pg';
-import { DATABASE_URL_VARIABLE, redactDatabaseUrl } from './config.js';
-import type { Logger } from './logger.js';
-import { HttpProblem } from './problem.js';
+import { DATABASE_URL_VARIABLE, redactDatabaseUrl } from '../config.js';
+import type { Logger } from '../logger.js';
+import { HttpProblem } from '../contract/problem.js';
 
 /**
  * A schema change: applied once, in order of `version`, each in its own transaction. Versions may

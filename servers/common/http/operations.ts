@@ -2,11 +2,11 @@ import type { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import type { OpenApiDocument } from './openapi-document.js';
+import type { OpenApiDocument } from '../contract/openapi-document.js';
 import { MAX_JSON_DEPTH, tooDeep } from './json-depth.js';
-import { HttpProblem } from './problem.js';
-import { noteOperation } from './request-context.js';
-import { fieldErrors, type SchemaCompiler } from './validation.js';
+import { HttpProblem } from '../contract/problem.js';
+import { noteOperation } from '../request-context.js';
+import { fieldErrors, type SchemaCompiler } from '../contract/validation.js';
 
 /* ---------- Types: handlers are typed by the generated `operations` interface ---------- */
 

@@ -1,6 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
-import { HttpProblem } from './problem.js';
+import { HttpProblem } from '../contract/problem.js';
 import {
   ADMIN,
   AGENT_CREDENTIAL_PREFIX,

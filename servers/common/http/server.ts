@@ -1,8 +1,8 @@
 import type Koa from 'koa';
-import { redactDatabaseUrl, URL_VARIABLES } from './config.js';
-import { lockDataDir } from './data-dir.js';
+import { redactDatabaseUrl, URL_VARIABLES } from '../config.js';
+import { lockDataDir } from '../storage/data-dir.js';
 import { listen } from './listen.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /** What starting either server gives back. */
 export interface RunningServer {
@@ -25,7 +25,7 @@ export interface CommonServerOptions {
   logger: Logger;
 }
 
-export { VERSION } from './version.js';
+export { VERSION } from '../version.js';
 
 /** Why a server could not listen, naming the server and the variable that moves it. */
 function cannotListen(title: string, owner: 'registry' | 'runtime', url: URL, error: NodeJS.ErrnoException): Error {

@@ -37,7 +37,7 @@ export class HttpProblem extends Error {
   readonly code: ProblemCode;
   /** `urn:aof:problem:<code>`. */
   readonly type: string;
-  /** For a refusal: the operationId refused (set where requests are routed, servers/common/operations.ts). */
+  /** For a refusal: the operationId refused (set where requests are routed, servers/common/http/operations.ts). */
   operation: string | undefined;
 
   /** `type` is kept for callers written before codes: a `urn:aof:problem:<code>` type sets the code. */
