@@ -2,7 +2,7 @@
 // embedded store, PostgreSQL with one runtime process and PostgreSQL with two; and how long an event a
 // runner reports through one runtime takes to reach an SSE client of the other.
 //
-//   node --import tsx bench/runners.ts [--rounds 3] [--runs 50,200] [--runners 4] [--backlog 0] [--lag-events 200]
+//   node --import tsx bench/runners.ts [--rounds 3] [--runs 50,200] [--runners 4] [--backlog 0] [--warm-up 200] [--lag-events 200]
 //
 // Every runtime is the built `aof runtime` of dist/ (`npm run build` first) as a process of its own,
 // AGENT_ORCHESTRATOR_EXECUTOR=none, the cap raised to 10,000 so that claims, not the cap, are measured;
@@ -16,6 +16,11 @@
 // rotates every round); a phase queues N new sessions, then measures from the first claim until every
 // run has ended. Reported: runs per second (the median round) and the ratios. Every run must end
 // `finished` after exactly one claim (attempt 1).
+//
+// Warm-up: before anything is measured, each side runs `--warm-up` runs the same way, untimed, so
+// that no side's first measured phase pays for what a process does once (compiling the contract's
+// validators of the operations it serves first, the JIT), which would count against the side
+// measured first.
 //
 // Backlog: for each size B of `--backlog` (e.g. 0,1000,5000), the stores first get B queued sessions
 // that no runner here may take (runner_tags the runners lack), as a queue waiting for other runners
@@ -38,6 +43,7 @@ const RUNS = option('runs', '50,200').split(',').map(Number);
 const RUNNERS = Number(option('runners', '4'));
 const LAG_EVENTS = Number(option('lag-events', '200'));
 const BACKLOGS = option('backlog', '0').split(',').map(Number);
+const WARM_UP = Number(option('warm-up', '200'));
 const AUTH = { authorization: `Bearer ${REPLICA_TOKEN}` };
 const JSON_HEADERS = { 'content-type': 'application/json', ...AUTH };
 const RUNTIME_ENV = { AGENT_ORCHESTRATOR_MAX_CONCURRENT: '10000' };
@@ -181,7 +187,10 @@ try {
     { label: 'PostgreSQL x1', urls: [a!.url] },
     { label: 'PostgreSQL x2', urls: [a!.url, b!.url] },
   ];
-  console.log(`\n${ROUNDS} rounds; ${RUNNERS} runners; runs claimed, started and ended per second (median round)`);
+  if (WARM_UP > 0) for (const side of sides) await phase(side.urls, WARM_UP);
+  console.log(
+    `\n${ROUNDS} rounds; ${RUNNERS} runners; ${WARM_UP} runs of warm-up per side; runs claimed, started and ended per second (median round)`,
+  );
   console.log('backlog  runs  embedded  PostgreSQL x1  PostgreSQL x2  x1/embedded  x2/x1');
   let backlog = 0;
   for (const size of BACKLOGS) {

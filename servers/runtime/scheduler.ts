@@ -72,6 +72,14 @@ export class Scheduler {
   private again = false;
   private closed = false;
   private offChange: (() => void) | undefined;
+  /**
+   * The sessions whose runs firings started and that had not ended at the last look (that tick's
+   * firings not settled, and those made since), and whether a firing waited then: the run ends that
+   * can change a firing. Other runs' ends do not wake the loop (its tick at least every second reads
+   * every firing again, whichever process made it).
+   */
+  private readonly watched = new Set<string>();
+  private firingsWait = false;
 
   constructor(
     private readonly store: ScheduleStore,
@@ -224,8 +232,9 @@ export class Scheduler {
     // A run that ends may let a waiting firing go, and is recorded as its firing's outcome (a run that
     // is queued or starts does neither: the tick at a firing's time reads who is active).
     this.offChange = this.sessions.onChange((change) => {
-      if (change.change === 'deleted' || (change.change === 'state' && change.state && isFinal(change.state)))
-        this.wake();
+      if (change.change !== 'deleted' && !(change.change === 'state' && change.state && isFinal(change.state))) return;
+      // During a tick, any end: a firing made in it may not be watched yet.
+      if (this.ticking || this.firingsWait || this.watched.has(change.name)) this.wake();
     });
     this.wake();
   }
@@ -273,7 +282,14 @@ export class Scheduler {
 
   /** Records the outcome of firings whose run ended (once, whichever process sees it first). */
   private async recordEnds(): Promise<void> {
-    for (const firing of await this.store.unsettled()) {
+    const unsettled = await this.store.unsettled();
+    this.watched.clear();
+    this.firingsWait = false;
+    for (const firing of unsettled) {
+      if (firing.outcome === 'waiting') this.firingsWait = true;
+      else if (firing.session) this.watched.add(firing.session);
+    }
+    for (const firing of unsettled) {
       if (firing.outcome !== 'running' || !firing.session || !firing.run) continue;
       const session = await this.sessionOf(firing.session);
       const run = session?.runs.find((r) => r.number === firing.run);
@@ -351,6 +367,8 @@ export class Scheduler {
   }
 
   private settle(firing: StoredFiring, settlement: FiringSettlement): Promise<boolean> {
+    if (settlement.outcome === 'running') this.watched.add(settlement.session);
+    if (settlement.outcome === 'waiting') this.firingsWait = true;
     return this.store.settleFiring(firing.id, this.options.claimant, settlement);
   }
 

@@ -86,6 +86,7 @@ describe('store: list order and cursors', () => {
       } else {
         const e = entry(name, `2026-01-01T00:${String(random(60)).padStart(2, '0')}:00.000Z`, {
           state: states[random(5)]!,
+          parent: random(3) ? `p${random(4)}` : null,
         });
         catalogue.set(e);
         reference.set(name, e);
@@ -104,6 +105,29 @@ describe('store: list order and cursors', () => {
         .slice(0, 10)
         .map((e) => e.name),
     );
+    // A parent's children, read from their own index: the same as a pass over everything.
+    for (const parent of ['p0', 'p1', 'p3', 'p9']) {
+      for (const after of [null, middle]) {
+        assert.deepEqual(
+          catalogue.page({ parent, states: ['queued', 'running'] }, after, 1000),
+          expected
+            .filter(
+              (e) =>
+                e.parent === parent &&
+                (!after || compareListOrder(e, after) > 0) &&
+                ['queued', 'running'].includes(e.state),
+            )
+            .map((e) => e.name),
+        );
+      }
+      assert.deepEqual(
+        catalogue.page({ parent }, null, 5),
+        expected
+          .filter((e) => e.parent === parent)
+          .slice(0, 5)
+          .map((e) => e.name),
+      );
+    }
     const counts = Object.fromEntries(states.map((s) => [s, expected.filter((e) => e.state === s).length]));
     assert.deepEqual(catalogue.counts(), counts);
     assert.equal(catalogue.size, reference.size);

@@ -1,5 +1,5 @@
 import type { RunState } from '../session-store.js';
-import { isAfter, type ListPosition } from './cursor.js';
+import { compareListOrder, isAfter, type ListPosition } from './cursor.js';
 
 /** What a list can be filtered by; every given field must hold. */
 export interface SessionFilter {
@@ -49,12 +49,16 @@ export function matches(entry: CatalogueEntry, filter: SessionFilter): boolean {
  * queries cannot filter, order and count cheaply (the embedded nedb store copies every document a
  * query returns). Tens of bytes per session. A page is a binary search for its start and a scan of
  * what follows, so its cost grows with the page (and what the filters skip), not with the number of
- * sessions; an update moves one entry. Pure; the owner keeps it in step with its writes.
+ * sessions; an update moves one entry. A session's children are also kept by their parent: a page
+ * of one parent's children (a run's end asks whether its children will call it back) reads those
+ * only, not every session. Pure; the owner keeps it in step with its writes.
  */
 export class Catalogue {
   private readonly byName = new Map<string, CatalogueEntry>();
   /** Every entry, in list order. */
   private readonly ordered: CatalogueEntry[] = [];
+  /** The entries of the sessions that have a parent, by parent. */
+  private readonly children = new Map<string, Set<CatalogueEntry>>();
   private readonly stateCounts = emptyCounts();
 
   set(entry: CatalogueEntry): void {
@@ -62,6 +66,11 @@ export class Catalogue {
     const copy = { ...entry };
     this.byName.set(copy.name, copy);
     this.ordered.splice(this.firstAfter(copy), 0, copy);
+    if (copy.parent) {
+      const siblings = this.children.get(copy.parent);
+      if (siblings) siblings.add(copy);
+      else this.children.set(copy.parent, new Set([copy]));
+    }
     this.stateCounts[copy.state]++;
   }
 
@@ -71,6 +80,11 @@ export class Catalogue {
     this.byName.delete(name);
     // The entry itself sorts just before the first one after it.
     this.ordered.splice(this.firstAfter(old) - 1, 1);
+    if (old.parent) {
+      const siblings = this.children.get(old.parent);
+      siblings?.delete(old);
+      if (siblings?.size === 0) this.children.delete(old.parent);
+    }
     this.stateCounts[old.state]--;
   }
 
@@ -80,6 +94,14 @@ export class Catalogue {
 
   /** Names of up to `limit` matching sessions strictly after `after`, in list order. */
   page(filter: SessionFilter, after: ListPosition | null, limit: number): string[] {
+    if (filter.parent) {
+      // A parent's children: only those are looked at, put in list order here.
+      return [...(this.children.get(filter.parent) ?? [])]
+        .filter((entry) => (!after || isAfter(entry, after)) && matches(entry, filter))
+        .sort(compareListOrder)
+        .slice(0, limit)
+        .map((entry) => entry.name);
+    }
     const names: string[] = [];
     for (let i = after ? this.firstAfter(after) : 0; i < this.ordered.length && names.length < limit; i++) {
       const entry = this.ordered[i]!;

@@ -209,23 +209,24 @@ export class NedbSessionStore implements SessionStore {
     // that a run moving from the one to the other (its runner reporting its start) is counted once.
     if (this.inFlight.count(at) >= request.maxInFlight) return null;
     const keys = claimableKeys(request.offer);
-    const candidates = await this.runs
-      .find({
-        ...(keys ? { queue: { $in: keys } } : { queue: { $exists: true } }),
-        stop_requested: { $ne: true },
-        $or: [{ lease_expires_at: { $exists: false } }, { lease_expires_at: { $lte: at } }],
-        ...(request.only || request.except?.length
-          ? {
-              session: {
-                ...(request.only ? { $in: [...request.only] } : {}),
-                ...(request.except?.length ? { $nin: [...request.except] } : {}),
-              },
-            }
-          : {}),
-      })
-      .sort({ queued_at: 1, session: 1 })
-      .limit(keys ? CLAIM_CANDIDATES : Number.MAX_SAFE_INTEGER)
-      .project({ session: 1, queue: 1 });
+    const candidates = keys
+      ? await firstQueued(this.runs, keys, at, request, CLAIM_CANDIDATES)
+      : await this.runs
+          .find({
+            queue: { $exists: true },
+            stop_requested: { $ne: true },
+            $or: [{ lease_expires_at: { $exists: false } }, { lease_expires_at: { $lte: at } }],
+            ...(request.only || request.except?.length
+              ? {
+                  session: {
+                    ...(request.only ? { $in: [...request.only] } : {}),
+                    ...(request.except?.length ? { $nin: [...request.except] } : {}),
+                  },
+                }
+              : {}),
+          })
+          .sort({ queued_at: 1, session: 1 })
+          .project({ session: 1, queue: 1 });
     let looked = 0;
     for (const candidate of candidates) {
       if (!keys && !keyAllows(candidate.queue ?? '', request.offer.tags)) continue;
@@ -309,6 +310,43 @@ function lookUp<T>(collection: Datastore<T>, field: string, values: readonly str
   return nedb.executor.pushAsync(async () => {
     const index = nedb.indexes[field]!;
     return values.flatMap((value) => index.getMatching(value).map((doc) => structuredClone(doc)));
+  });
+}
+
+/**
+ * The first `limit` runs in the queue under `keys` that `request` may claim at `at` (not to be
+ * stopped, under no live lease, among `only` and not `except`), in claim order (queued first, then by
+ * session name): what a find on the queue's index sorted by claim order answers, read in the
+ * collection's turn as a find is, without a find's copy of every queued run and its sort of them all.
+ */
+function firstQueued(
+  collection: Datastore<RunDocument>,
+  keys: readonly string[],
+  at: string,
+  request: ClaimRequest,
+  limit: number,
+): Promise<Array<Pick<RunDocument, 'session' | 'queue'>>> {
+  const nedb = collection as unknown as NedbIndexes<RunDocument> & {
+    executor: { pushAsync<R>(task: () => Promise<R>): Promise<R> };
+  };
+  const only = request.only ? new Set(request.only) : undefined;
+  const except = request.except?.length ? new Set(request.except) : undefined;
+  const before = (a: RunDocument, b: RunDocument) =>
+    a.queued_at !== b.queued_at ? a.queued_at < b.queued_at : a.session < b.session;
+  return nedb.executor.pushAsync(async () => {
+    const first: RunDocument[] = [];
+    for (const key of keys) {
+      for (const doc of nedb.indexes.queue!.getMatching(key)) {
+        if (doc.stop_requested === true || (doc.lease_expires_at !== undefined && doc.lease_expires_at > at)) continue;
+        if ((only && !only.has(doc.session)) || except?.has(doc.session)) continue;
+        if (first.length === limit && !before(doc, first[limit - 1]!)) continue;
+        let i = Math.min(first.length, limit - 1);
+        while (i > 0 && before(doc, first[i - 1]!)) i--;
+        first.splice(i, 0, doc);
+        if (first.length > limit) first.pop();
+      }
+    }
+    return first.map((doc) => ({ session: doc.session, queue: doc.queue }));
   });
 }
 
