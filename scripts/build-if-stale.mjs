@@ -30,6 +30,13 @@ function newest(path) {
   return latest;
 }
 
+// AOF_SKIP_PREPARE=1 npm ci: the install leaves dist/ to the next `npm test` (CI: .ci/run), which builds
+// it beside its type check instead of before it.
+if (process.env.AOF_SKIP_PREPARE === '1' && process.env.npm_lifecycle_event === 'prepare') {
+  console.error('dist/ is left to npm test (AOF_SKIP_PREPARE=1)');
+  process.exit(0);
+}
+
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 const changed = Math.max(...[...SOURCES, ...FILES].map((path) => newest(join(root, path))));
 if (built && changed <= built) {

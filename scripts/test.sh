@@ -14,10 +14,18 @@ step() {
   if [ -n "${AOF_TEST_TIMINGS:-}" ]; then echo "step: $((SECONDS - began)) s: $*" >&2; fi
   return $status
 }
-# The three checks at once (the type check alone keeps one core busy for most of their time); each one's
-# output is shown together, and any that fails stops the run.
+# The checks and the build at once (the type check and the build's compiler each keep one core busy for
+# most of their time); each one's output is shown together, and any that fails stops the run. The build
+# runs only when a source changed since the last one (scripts/build-if-stale.mjs): after `npm ci` (its
+# `prepare`) or `npm run build` there is nothing to do; CI installs with AOF_SKIP_PREPARE=1 so that the
+# build happens here, beside the type check, rather than alone before it.
 checks() {
-  local dir pids=() names=("node scripts/gen.mjs --check" "npx biome check ." "npx tsc --noEmit -p tsconfig.json")
+  local dir pids=() names=(
+    "node scripts/gen.mjs --check"
+    "npx biome check ."
+    "npx tsc --noEmit -p tsconfig.json"
+    "node scripts/build-if-stale.mjs"
+  )
   dir=$(mktemp -d)
   for i in "${!names[@]}"; do
     (step ${names[$i]}) >"$dir/$i" 2>&1 &
@@ -32,10 +40,6 @@ checks() {
   return $failed
 }
 checks
-# The build only when a source changed since the last one (scripts/build-if-stale.mjs): `npm ci` has just
-# built dist/ (its `prepare`), type-checking the sources, bundling the commands and building the dashboard;
-# a second `tsc` here would check the same sources again and overwrite the bundled commands.
-step node scripts/build-if-stale.mjs
 if [ $# -eq 0 ]; then
   # The longest files first, so that no long file starts last and runs alone at the end; then the rest.
   # Ordered by AOF_TEST_TIMINGS=1 (wall time of each file in a parallel run of 3 jobs).
