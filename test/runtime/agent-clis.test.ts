@@ -318,7 +318,9 @@ describe('agent CLIs: sessions through aof on each CLI', function () {
 
   // After the runs above: across CLIs.
   describe('across CLIs', () => {
-    it('a Claude Code parent gets the callbacks of a Codex, a Gemini and an OpenCode child', async () => {
+    // Callbacks are the runtime's: the children's answers come through each CLI's adapter as in the runs
+    // above. OpenCode sits this one out (a run of it costs ~5 s of CPU).
+    it('a Claude Code parent gets the callbacks of a Codex and a Gemini child', async () => {
       stack.fake.respond((req) => {
         const text = req.lastUserText;
         if (text.includes('callback from the Agent Orchestrator')) return { text: `parent read: ${text}` };
@@ -327,7 +329,11 @@ describe('agent CLIs: sessions through aof on each CLI', function () {
       });
       await ao.sessions.create({ name: 'lead', prompt: 'lead', agent: 'on-claude' });
       assert.equal((await ao.sessions.waitForResult('lead', { timeoutMs: 60_000 })).state, 'finished');
-      const children = CLIS.map((cli) => ({ cli, name: `${cli}-child`, report: `the ${cli} child reports: all good` }));
+      const children = (['codex', 'gemini'] as const).map((cli) => ({
+        cli,
+        name: `${cli}-child`,
+        report: `the ${cli} child reports: all good`,
+      }));
       for (const child of children) {
         await ao.sessions.create({
           name: child.name,
