@@ -143,7 +143,13 @@ export class Host {
     options: HostSpawnOptions & { input?: string; timeoutMs?: number } = {},
   ): Promise<ProcessOutput> {
     const child = this.spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin!.end(options.input ?? '');
+    // A command that exits without reading its stdin (`ip route`) may close the pipe before this end is
+    // written: that EPIPE is no failure of the command, whose exit code and output say how it went.
+    child.stdin!.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+    if (options.input === undefined) child.stdin!.end();
+    else child.stdin!.end(options.input);
     return collectOutput(child, `${command} ${args.join(' ')} in ${this.netns}`, options.timeoutMs ?? 45_000, () =>
       killGroup(child),
     );
