@@ -13,6 +13,11 @@ import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
 
 const last = (session: Session) => session.runs[session.runs.length - 1]!;
+/**
+ * The reset time as the runtime words it: its hour and minute, then `:SS` unless the seconds are `00`,
+ * after the date when the reset falls on another day than the run's end (a run near midnight).
+ */
+const clock = (at: number) => `(\\d{4}-\\d\\d-\\d\\d )?${new Date(at).toISOString().slice(11, 16)}(:\\d\\d)? UTC`;
 
 describe('usage limits (real Claude Code)', function () {
   this.timeout(120_000);
@@ -63,7 +68,10 @@ describe('usage limits (real Claude Code)', function () {
     assert.equal(limit.resets_at, new Date(resetsAt).toISOString());
     assert.equal(limit.resume_at, limit.resets_at, 'resumed at the reset (no margin in this test)');
     assert.equal(limit.kind, 'five_hour');
-    assert.match(limited.runs[0]!.error!, /^hit the usage limit \(five hour\); resumes at \d\d:\d\d:\d\d UTC$/);
+    assert.match(
+      limited.runs[0]!.error!,
+      new RegExp(`^hit the usage limit \\(five hour\\); resumes at ${clock(resetsAt)}$`),
+    );
 
     // Another session of the same account queued now waits for the reset.
     const queued = await ao.sessions.create({ name: 'held', prompt: 'Say hello. HELD-c' });
@@ -112,7 +120,7 @@ describe('usage limits (real Claude Code)', function () {
     const status = await runBin('ao-status', ['opted-out'], { env: stack.clientEnv });
     assert.match(
       status.stdout,
-      /^stopped \(hit the usage limit \(five hour\); it resets at \d\d:\d\d:\d\d UTC; not resumed/,
+      new RegExp(`^stopped \\(hit the usage limit \\(five hour\\); it resets at ${clock(resetsAt)}; not resumed`),
     );
     const statusJson = (await runBin('ao-status', ['opted-out', '--json'], { env: stack.clientEnv })).json();
     assert.equal(statusJson.usage_limit.resets_at, new Date(resetsAt).toISOString());
@@ -126,8 +134,12 @@ describe('usage limits (real Claude Code)', function () {
       await client.close();
     }
     const events = await runBin('ao-events', ['limited', '--run', '1'], { env: stack.clientEnv });
-    assert.match(events.stdout, /result +error, .*hit the usage limit; it resets at \d\d:\d\d:\d\d UTC/);
-    assert.match(events.stdout, /session_stop +hit the usage limit \(five hour\); resumes at \d\d:\d\d:\d\d UTC/);
+    const resetSeconds = new Date(resetsAt).toISOString().slice(11, 19);
+    assert.match(events.stdout, new RegExp(`result +error, .*hit the usage limit; it resets at ${resetSeconds} UTC`));
+    assert.match(
+      events.stdout,
+      new RegExp(`session_stop +hit the usage limit \\(five hour\\); resumes at ${clock(resetsAt)}`),
+    );
   });
 
   it('without a reset time, backs off and retries a bounded number of times', async () => {
