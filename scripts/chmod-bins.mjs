@@ -1,4 +1,4 @@
-// After `tsc`: makes the compiled commands executable (tsc keeps their shebang, not the mode), so
+// After the build: makes the bundled commands executable (esbuild keeps their shebang, not the mode), so
 // the package.json `bin` entries, and `./dist/bin/ao-new.js` itself, run directly.
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

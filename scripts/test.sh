@@ -14,8 +14,8 @@ step() {
   if [ -n "${AOF_TEST_TIMINGS:-}" ]; then echo "step: $((SECONDS - began)) s: $*" >&2; fi
   return $status
 }
-# The checks and the build at once (the type check and the build's compiler each keep one core busy for
-# most of their time); each one's output is shown together, and any that fails stops the run. The build
+# The checks and the build at once (the type checks each keep one core busy for most of their time);
+# each one's output is shown together, and any that fails stops the run. The build
 # runs only when a source changed since the last one (scripts/build-if-stale.mjs): after `npm ci` (its
 # `prepare`) or `npm run build` there is nothing to do; CI installs with AOF_SKIP_PREPARE=1 so that the
 # build happens here, beside the type check, rather than alone before it.
@@ -24,6 +24,7 @@ checks() {
     "node scripts/gen.mjs --check"
     "npx biome check ."
     "npx tsc --noEmit -p tsconfig.json"
+    "npx tsc --noEmit -p dashboard/tsconfig.json"
     "node scripts/build-if-stale.mjs"
   )
   dir=$(mktemp -d)

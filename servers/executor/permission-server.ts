@@ -5,15 +5,15 @@ import { RUNTIME_URL_FILE } from '../common/storage/runtime-url.js';
 import type { RunSpec } from './run-spec.js';
 
 /**
- * The compiled permission tool (dist/bin/ao-permission-mcp.js), found from this module whether it
- * runs compiled (dist/servers/...), bundled into a command (dist/bin/aof.js) or from source (servers/..., in tests).
+ * The built permission tool (dist/bin/ao-permission-mcp.js), found from this module whether it runs
+ * bundled into a command (dist/bin/aof.js) or from source (servers/..., in tests).
  */
 export function permissionToolPath(): string {
   const here = fileURLToPath(import.meta.url);
   // Bundled into a command (dist/bin/aof.js): the tool is beside it.
   if (here.includes('/dist/bin/')) return join(dirname(here), 'ao-permission-mcp.js');
-  const root = here.slice(0, here.lastIndexOf('/servers/'));
-  return join(root.endsWith('/dist') ? root : join(root, 'dist'), 'bin', 'ao-permission-mcp.js');
+  // From source (servers/executor/ of the checkout): in the checkout's dist/.
+  return join(here.slice(0, here.lastIndexOf('/servers/')), 'dist', 'bin', 'ao-permission-mcp.js');
 }
 
 /**

@@ -136,7 +136,7 @@ function loadFiles(dir: string): Map<string, StaticFile> {
 
 /**
  * Where `npm run build` puts the dashboard: `dist/dashboard` at the top of this checkout or
- * package, found from this file whether it runs from source, compiled, or bundled.
+ * package, found from this file whether it runs from source or bundled into a command (dist/bin/aof.js).
  */
 export function defaultDashboardDir(): string | undefined {
   let folder = dirname(fileURLToPath(import.meta.url));

@@ -11,9 +11,9 @@ import { repoRoot } from '../../support/claude-env.js';
 
 export const aoMcpBin = join(repoRoot, 'dist/bin/ao-mcp.js');
 
-/** The stdio and bin tests run the compiled bin: build first (`npx tsc -p tsconfig.build.json`). */
+/** The stdio and bin tests run the built bin: build first (`npm run build`). */
 export function requireBuild(): void {
-  if (!existsSync(aoMcpBin)) throw new Error(`${aoMcpBin} is missing — build first: npx tsc -p tsconfig.build.json`);
+  if (!existsSync(aoMcpBin)) throw new Error(`${aoMcpBin} is missing — build first: npm run build`);
 }
 
 export async function stdioClient(
