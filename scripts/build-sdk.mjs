@@ -29,5 +29,5 @@ await build({
   target: 'node20',
   format: 'esm',
   logLevel: 'warning',
-});
+}).catch(() => process.exit(1));
 process.exitCode = await declarations;

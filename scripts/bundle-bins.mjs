@@ -36,4 +36,5 @@ await build({
     js: "import { createRequire as __aofCreateRequire } from 'node:module'; const require = __aofCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
-});
+  // esbuild has printed what failed: no stack trace of its own on top.
+}).catch(() => process.exit(1));
