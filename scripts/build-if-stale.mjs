@@ -31,7 +31,7 @@ function newest(path) {
 }
 
 // AOF_SKIP_PREPARE=1 npm ci: the install leaves dist/ to the next `npm test` (CI: .ci/run), which builds
-// it beside its type check instead of before it.
+// it beside its checks instead of before them.
 if (process.env.AOF_SKIP_PREPARE === '1' && process.env.npm_lifecycle_event === 'prepare') {
   console.error('dist/ is left to npm test (AOF_SKIP_PREPARE=1)');
   process.exit(0);
