@@ -54,9 +54,11 @@ describe('fake model + real Claude Code CLI', function () {
     return runCli(args, { cwd, env: claudeChildEnv(fake.url, configDir), prompt });
   }
 
-  it('(a) returns the scripted text as a successful result', async () => {
+  // (a) and (e) share a run: a run of the CLI costs ~0.9 s of CPU.
+  it('(a, e) returns the scripted text as a successful result; --append-system-prompt lands in the request system', async () => {
     fake.respond((req) => ({ text: `Hello! You said: ${req.lastUserText}` }));
-    const run = await runClaude('say hi');
+    const marker = `APPENDED-${randomUUID()}`;
+    const run = await runClaude('say hi', ['--append-system-prompt', marker]);
 
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.lines[0]?.type, 'system');
@@ -67,7 +69,10 @@ describe('fake model + real Claude Code CLI', function () {
     assert.equal(run.result?.result, 'Hello! You said: say hi');
     assert.ok((run.result?.total_cost_usd as number) > 0, 'the fake usage yields a cost');
     assert.equal(fake.requests.length, 1);
-    assert.equal(describeRequest(fake.requests[0]!, 0).lastUserText, 'say hi');
+    const req = describeRequest(fake.requests[0]!, 0);
+    assert.equal(req.lastUserText, 'say hi');
+    assert.ok(req.system.includes(marker));
+    assert.ok(Array.isArray(fake.requests[0]!.system), 'system is an array of text blocks');
   });
 
   it('(b) runs the Write tool, then answers after seeing the tool_result', async () => {
@@ -128,16 +133,6 @@ describe('fake model + real Claude Code CLI', function () {
     assert.ok(body.includes('first prompt'), 'earlier prompt resent');
     assert.ok(body.includes('ECHO: first prompt'), 'earlier answer resent');
     assert.equal(describeRequest(fake.requests.at(-1)!, 1).lastUserText, 'second prompt');
-  });
-
-  it('(e) --append-system-prompt lands in the request system', async () => {
-    const marker = `APPENDED-${randomUUID()}`;
-    const run = await runClaude('hi', ['--append-system-prompt', marker]);
-
-    assert.equal(run.code, 0, run.stderr);
-    const req = describeRequest(fake.requests[0]!, 0);
-    assert.ok(req.system.includes(marker));
-    assert.ok(Array.isArray(fake.requests[0]!.system), 'system is an array of text blocks');
   });
 
   it('(f) a stdio MCP server tool is offered and called as mcp__echo__echo', async () => {

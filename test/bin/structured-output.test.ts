@@ -1,5 +1,6 @@
 // --output-schema on ao-new and ao-create-agent, and ao-get-result printing the object, as processes
-// against the real servers and the real Claude Code CLI on the fake model.
+// against the real servers. The agent behind the sessions is the fake agent (test/support/fake-agent.mjs):
+// the commands are the point here; answers and retries through the real CLI are runtime/structured-output's.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ function responder(req: FakeRequest): Reply {
 
 describe('ao-* with an output schema (processes against real servers)', function () {
   this.timeout(60_000);
-  const fixture = useStack(responder);
+  const fixture = useStack(responder, { agent: 'fake' });
   const { run } = fixture;
 
   it('ao-new --output-schema FILE prints the validated object; ao-get-result --json carries it as result_json', async () => {

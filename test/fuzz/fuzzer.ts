@@ -267,7 +267,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     }
   } finally {
     report.serverErrors = servers.log.filter((line) => / error /.test(line)).slice(0, 20);
-    await servers.stop('SIGTERM');
+    await servers.close();
     if (fake) {
       // Agents of the local sample may still be running: they are children of the stopped servers' data.
       await fake.close();

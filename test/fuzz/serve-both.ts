@@ -2,7 +2,8 @@
 // can watch (it must never exit), kill and restart on the same data dir. Unlike `aof up`, the
 // runtime's executor is chosen here (`none` keeps thousands of created sessions from spawning agents).
 //
-// Usage: node --import tsx test/fuzz/serve-both.ts   with FUZZ_SERVE (JSON, see ServeConfig) in the env.
+// Usage: node --import tsx test/fuzz/serve-both.ts   with FUZZ_SERVE (JSON, see ServeConfig) in the env
+// (the fuzz runs it bundled into one file: server-process.ts).
 // Prints one line `READY {"runtimeUrl":...,"registryUrl":...}` on stdout once both listen.
 import { createLogger, silentLogger } from '../../servers/common/logger.js';
 import { startRegistry } from '../../servers/registry/server.js';

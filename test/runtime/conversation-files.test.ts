@@ -130,7 +130,7 @@ describe('conversation files: with the real Claude Code CLI', function () {
 
   it('resumes in an empty config dir B a conversation read from config dir A, and in B only once restored', async () => {
     const cwd = await folder('project');
-    const [configA, configB, configC] = await Promise.all([folder('config-a'), folder('config-b'), folder('config-c')]);
+    const [configA, configB] = await Promise.all([folder('config-a'), folder('config-b')]);
     const first = await claude(cwd, envFor({ configDir: configA }), 'remember the word kumquat', ['--session-id', ID]);
     assert.equal(first.code, 0, first.stderr);
 
@@ -139,10 +139,9 @@ describe('conversation files: with the real Claude Code CLI', function () {
     assert.match(gunzipSync(saved).toString('utf8'), /kumquat/);
     assert.equal(await readConversation({ configDir: configB, cwd, claudeSessionId: ID }), null, 'B has none yet');
 
-    // Without the restore, B does not know the conversation: the test below can fail.
-    const unknown = await claude(cwd, envFor({ configDir: configC }), 'what word?', ['--resume', ID]);
-    assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, new RegExp(`No conversation found with session ID: ${ID}`));
+    // Without the restore, B would not know the conversation, so the resume below can fail: the last
+    // test's resume finds nothing even with the conversation in the config dir, written for another cwd
+    // (one run of the CLI, ~0.9 s of CPU, shows both).
 
     const restored = await restoreConversation({ configDir: configB, cwd, claudeSessionId: ID }, saved);
     assert.equal(restored.path, join(configB, 'projects', projectFolderName(cwd), `${ID}.jsonl`));
@@ -210,7 +209,7 @@ describe('conversation files: with the real Claude Code CLI', function () {
     const stale = await restoreConversation({ configDir: configC, cwd: recorded, claudeSessionId: ID }, saved);
     const lost = await claude(elsewhere, envFor({ configDir: configC }), 'go on', ['--resume', ID]);
     assert.equal(lost.code, 1);
-    assert.match(lost.stderr, /No conversation found/);
+    assert.match(lost.stderr, new RegExp(`No conversation found with session ID: ${ID}`));
     assert.match(
       conversationNotFoundReason({ claudeSessionId: ID, restoredAt: stale.path, cwd: elsewhere }),
       /keeps its conversations elsewhere/,

@@ -26,9 +26,13 @@ describe('runtime: running Claude Code', function () {
     stack = await TestStack.start({ executorOptions: { maxConcurrent: 2 } });
     ao = stack.client();
     await ao.agents.create({
-      name: 'tooler',
-      description: 'has an echo MCP server and a house style',
+      name: 'house-style',
+      description: 'a house style only',
       system_prompt: 'HOUSE-STYLE-MARKER: answer in haiku.',
+    });
+    await ao.agents.create({
+      name: 'tooler',
+      description: 'has an echo MCP server',
       mcp_servers: { echo: { command: process.execPath, args: [echoMcpServer] } },
     });
   });
@@ -64,9 +68,16 @@ describe('runtime: running Claude Code', function () {
       events.map((e) => e.seq),
       [1, 2, 3, 4, 5],
     );
-    const start = events[0]!.data as { claude_session_id: string; cwd: string; tools: string[] };
+    const start = events[0]!.data as {
+      claude_session_id: string;
+      cwd: string;
+      tools: string[];
+      permission_mode: string;
+    };
     assert.equal(start.claude_session_id, session.claude_session_id);
     assert.equal(start.cwd, stack.projectDir);
+    // Without a blueprint, the runtime's default applies: bypassPermissions.
+    assert.equal(start.permission_mode, 'bypassPermissions');
     assert.ok(start.tools.includes('Write'));
     assert.deepEqual(events[1]!.data, { role: 'user', text: 'say hello' });
     assert.deepEqual(events[2]!.data, { role: 'assistant', text: 'ECHO: say hello' });
@@ -74,8 +85,15 @@ describe('runtime: running Claude Code', function () {
     assert.doesNotMatch(JSON.stringify(events), /test-key/);
   });
 
-  it('resumes the conversation: the model sees the earlier turns', async () => {
-    await ao.sessions.create({ name: 'convo', prompt: 'remember the word PELICAN' });
+  // One conversation of two runs checks the resumption and the blueprint's system prompt on both runs
+  // (a run of Claude Code costs ~0.9 s of CPU).
+  it("resumes the conversation: the model sees the earlier turns, and the blueprint's system prompt on both runs", async () => {
+    const systems: string[] = [];
+    stack.fake.respond((req) => {
+      systems.push(req.system);
+      return { text: `ECHO: ${req.lastUserText}` };
+    });
+    await ao.sessions.create({ name: 'convo', prompt: 'remember the word PELICAN', agent: 'house-style' });
     await ao.sessions.waitForResult('convo', { timeoutMs: 30_000 });
     const firstId = (await ao.sessions.get('convo')).claude_session_id;
     await ao.sessions.resume('convo', { prompt: 'which word?' });
@@ -89,6 +107,8 @@ describe('runtime: running Claude Code', function () {
     assert.equal(session.claude_session_id, firstId);
     assert.equal(session.totals.runs, 2);
     assert.equal(session.state, 'finished');
+    assert.equal(systems.length, 2);
+    for (const system of systems) assert.match(system, /HOUSE-STYLE-MARKER: answer in haiku\./);
   });
 
   it('opens the conversation anew when Claude Code has none to resume (a run stopped before it saved)', async () => {
@@ -135,20 +155,6 @@ describe('runtime: running Claude Code', function () {
     assert.ok(pre.seq < post.seq);
   });
 
-  it("applies a blueprint's system prompt on new and resumed runs", async () => {
-    const systems: string[] = [];
-    stack.fake.respond((req) => {
-      systems.push(req.system);
-      return { text: 'ok' };
-    });
-    await ao.sessions.create({ name: 'styled', prompt: 'first', agent: 'tooler' });
-    await ao.sessions.waitForResult('styled', { timeoutMs: 30_000 });
-    await ao.sessions.resume('styled', { prompt: 'second' });
-    await ao.sessions.waitForResult('styled', { timeoutMs: 30_000 });
-    assert.equal(systems.length, 2);
-    for (const system of systems) assert.match(system, /HOUSE-STYLE-MARKER: answer in haiku\./);
-  });
-
   it("reaches a blueprint's stdio MCP server through a tool call", async () => {
     stack.fake.respond((req) =>
       req.toolResults.length
@@ -187,13 +193,7 @@ describe('runtime: running Claude Code', function () {
     };
     assert.equal(start.permission_mode, 'plan');
     assert.equal(start.model, 'claude-planner-test');
-    // Without a blueprint, the runtime's default applies: bypassPermissions.
-    await ao.sessions.create({ name: 'plain', prompt: 'hi' });
-    await ao.sessions.waitForResult('plain', { timeoutMs: 30_000 });
-    const plain = (await allEvents(ao, 'plain')).find((e) => e.type === 'session_start')!.data as {
-      permission_mode: string;
-    };
-    assert.equal(plain.permission_mode, 'bypassPermissions');
+    // Without a blueprint, the runtime's default (bypassPermissions): the first test.
   });
 
   it('fails a run on an API error, with its message', async () => {
