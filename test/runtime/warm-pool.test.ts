@@ -1,14 +1,17 @@
-// Warm Claude Code processes (servers/executor/warm-*.ts), with the real pinned CLI against the fake
+// Warm Claude Code processes (servers/executor/warm-*.ts). With the real pinned CLI against the fake
 // model: a run that takes one ends as a cold one does; a follow-up resume takes the one kept warm for
-// it; a process that opens another conversation is not used; a warm agent's children record it as
-// their parent; and no warm process outlives the runtime, even one killed with SIGKILL.
+// it and continues its conversation. With the fake agent (test/support/fake-agent.mjs, which speaks the
+// same stream-json input protocol: the pool's bookkeeping is the point there, not the CLI): a process
+// that opens another conversation is not used; a warm agent's children record it as their parent; no
+// warm process outlives the runtime, even one killed with SIGKILL; a blueprint's `warm` count; the
+// memory cap.
 import assert from 'node:assert/strict';
 import { chmod, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Orchestrator } from '../../sdk/index.js';
 import type { SessionEvent } from '../../sdk/types.js';
-import { claudeBin, repoRoot } from '../support/claude-env.js';
+import { fakeAgentBin, repoRoot } from '../support/claude-env.js';
 import type { FakeRequest } from '../support/fake-model.js';
 import { eventually, groupMembers } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
@@ -126,29 +129,46 @@ describe('runtime: warm Claude Code processes', function () {
     assert.equal(session.runs.length, 2);
     assert.equal((await allEvents(ao, 'warm-one')).filter((e) => e.type === 'session_start').length, 2);
   });
+});
+
+describe('runtime: warm processes, on the fake agent', function () {
+  this.timeout(120_000);
+  let stack: TestStack;
+  let ao: Orchestrator;
+
+  before(async () => {
+    stack = await TestStack.start({ agent: 'fake', executorOptions: { maxConcurrent: 2, warm: WARM_ALL } });
+    ao = stack.client();
+  });
+  after(async () => stack?.close());
+  afterEach(async () => {
+    stack.fake.respond((req) => ({ text: `ECHO: ${req.lastUserText}` }));
+  });
 
   it("binds a warm agent's credential to its session: its child records it as parent and stays in its scope", async () => {
     // A run with these settings makes the pool keep one warm for them.
-    if (!(await pool(ao)).some((k) => newSessions(k.label))) {
-      await ao.sessions.create({ name: 'opener', prompt: 'open' });
-      await ao.sessions.waitForResult('opener', { timeoutMs: 30_000 });
-    }
+    await ao.sessions.create({ name: 'opener', prompt: 'open' });
+    await ao.sessions.waitForResult('opener', { timeoutMs: 30_000 });
     await warmFor(ao, newSessions);
     stack.fake.respond((req) => {
       if (firstPrompt(req) === 'delegate') {
         if (req.toolResults.length) return { text: `delegated: ${req.toolResults[0]!.text}` };
         // It names a parent outside its scope: the runtime makes it its own child all the same.
-        const command = `${aoNew} kid -p "small job" --async --parent cold-one && echo "ENV:$AGENT_ORCHESTRATOR_SESSION_NAME"`;
+        const command = `${aoNew} kid -p "small job" --async --parent opener && echo "ENV:$AGENT_ORCHESTRATOR_SESSION_NAME"`;
         return { toolUse: { name: 'Bash', input: { command, description: 'start a child' } } };
       }
       return { text: `ECHO: ${req.lastUserText}` };
     });
     const before = (await pool(ao)).find((k) => newSessions(k.label))!;
+    const idle = warmPids(stack.dataDir);
     await ao.sessions.create({ name: 'lead', prompt: 'delegate' });
     const result = await ao.sessions.waitForResult('lead', { timeoutMs: 60_000 });
     assert.equal(result.state, 'finished', result.error ?? '');
+    // The lead's agent is one that was warm before it existed (its child may take the next one).
+    const leadPid = Number(readFileSync(join(stack.dataDir, 'runs', 'lead', '1', 'pid'), 'utf8').split(' ')[0]);
+    assert.ok(idle.includes(leadPid), `the lead ran on a warm process (${leadPid}, warm: ${idle.join(', ')})`);
     const after = (await pool(ao)).find((k) => k.key === before.key)!;
-    assert.equal(after.hits, before.hits + 1, 'the lead ran on a warm process');
+    assert.ok(after.hits > before.hits, 'the pool counted the warm start');
     // Its environment was fixed before the session existed; its Bash tool's commands get the session's name all the same.
     assert.match(result.result ?? '', /^ENV:lead$/m);
     const kid = await ao.sessions.get('kid');
@@ -157,18 +177,18 @@ describe('runtime: warm Claude Code processes', function () {
   });
 
   it('starts cold when a warm process opens another conversation than the one it was started for', async () => {
-    // A CLI that, when started warm, opens a conversation of its own choosing.
+    // An agent that, when started warm, opens a conversation of its own choosing.
     const liar = join(stack.root, 'lying-claude.sh');
     await writeFile(
       liar,
       `#!/bin/sh\ncase " $* " in *" --input-format "*) exec node -e '
 const args = process.argv.slice(1); const i = args.indexOf("--session-id");
 if (i >= 0) args[i + 1] = require("node:crypto").randomUUID();
-require("node:child_process").spawn(${JSON.stringify(claudeBin)}, args, { stdio: "inherit" }).on("exit", (c) => process.exit(c ?? 1));
-' -- "$@";; esac\nexec ${claudeBin} "$@"\n`,
+require("node:child_process").spawn(${JSON.stringify(fakeAgentBin)}, args, { stdio: "inherit" }).on("exit", (c) => process.exit(c ?? 1));
+' -- "$@";; esac\nexec ${fakeAgentBin} "$@"\n`,
     );
     await chmod(liar, 0o755);
-    const liarStack = await TestStack.start({ executorOptions: { claudeBin: liar, warm: WARM_ALL } });
+    const liarStack = await TestStack.start({ agent: 'fake', executorOptions: { claudeBin: liar, warm: WARM_ALL } });
     try {
       const client = liarStack.client();
       await client.sessions.create({ name: 'first', prompt: 'one' });
@@ -216,7 +236,11 @@ describe('runtime: warm processes across a crash of the runtime', function () {
   let stack: TestStack;
 
   before(async () => {
-    stack = await TestStack.start({ runtimeProcess: true, runtimeEnv: { AGENT_ORCHESTRATOR_WARM_ALL: '1' } });
+    stack = await TestStack.start({
+      agent: 'fake',
+      runtimeProcess: true,
+      runtimeEnv: { AGENT_ORCHESTRATOR_WARM_ALL: '1' },
+    });
   });
   after(async () => stack?.close());
 
@@ -279,7 +303,10 @@ describe("runtime: a blueprint's warm processes", function () {
   let ao: Orchestrator;
 
   before(async () => {
-    stack = await TestStack.start({ executorOptions: { warm: { all: false, max: 4, idleTtlSeconds: 300 } } });
+    stack = await TestStack.start({
+      agent: 'fake',
+      executorOptions: { warm: { all: false, max: 4, idleTtlSeconds: 300 } },
+    });
     ao = stack.client();
   });
   after(async () => stack?.close());
@@ -370,8 +397,9 @@ describe("runtime: the warm processes' memory cap", function () {
       warn: (message: string) => logged.push(message),
       error: (message: string) => logged.push(message),
     };
-    // 1 MB: any warm Claude Code holds more once started.
+    // 1 MB: any warm agent (Claude Code, or the fake agent's Node) holds more once started.
     stack = await TestStack.start({
+      agent: 'fake',
       logger,
       executorOptions: { warm: { all: false, max: 4, idleTtlSeconds: 300, maxMemoryMb: 1 } },
     });

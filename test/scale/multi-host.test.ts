@@ -1,7 +1,9 @@
-// aof across hosts, with real parts only: 2 runtime replicas (`aof runtime`, no executor of their own)
-// on one PostgreSQL, and 3 runners (`aof runner`), each in its own network namespace with its own home
-// and Claude Code config dir (test/support/hosts.ts), running the pinned Claude Code CLI against the fake
-// model. 8 sessions are run and resumed across them; mid-run, one replica and one runner are SIGKILLed.
+// aof across hosts: 2 runtime replicas (`aof runtime`, no executor of their own) on one PostgreSQL, and
+// 3 runners (`aof runner`), each in its own network namespace with its own home and Claude Code config
+// dir (test/support/hosts.ts), running the fake agent (test/support/fake-agent.mjs) against the fake
+// model: what is checked is the runtime's (leases, fail-over, events, resumes carried across hosts);
+// scale/hosts checks the real CLI inside the namespaces. 8 sessions are run and resumed across them;
+// mid-run, one replica and one runner are SIGKILLed.
 // Eight fill the six agent slots of turn 2 (RUNNER_MAX per runner) and leave two queued through the kills.
 // The scenario runs once (`before`); each `it` checks one promise about its outcome.
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Orchestrator } from '../../sdk/index.js';
 import type { Event, Session } from '../../sdk/types.js';
-import { claudeBin, repoRoot } from '../support/claude-env.js';
+import { fakeAgentBin, repoRoot } from '../support/claude-env.js';
 import { startFakeModel, type FakeModel } from '../support/fake-model.js';
 import { createHosts, oneHostsFileAtATime, type Host, type Hosts } from '../support/hosts.js';
 import { freshDatabase } from '../support/postgres.js';
@@ -127,7 +129,7 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
           env: {
             ...host.claudeEnv(fake.urlOn(host.hostEnd)),
             AGENT_ORCHESTRATOR_API_TOKEN: TOKEN,
-            AGENT_ORCHESTRATOR_CLAUDE_BIN: claudeBin,
+            AGENT_ORCHESTRATOR_CLAUDE_BIN: fakeAgentBin,
           },
         },
       );

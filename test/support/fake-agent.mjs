@@ -31,12 +31,28 @@
 //   IS_SANDBOX=1 is refused (exit 1), as the CLI refuses it.
 // - FAKE_AGENT_TURN_MS=N: it waits N ms after a turn's tool results before asking the model again, as
 //   the CLI takes its time between turns (tests of limits that stop a run "within one model turn").
+// - warm, as the runtime's warm pool starts it (servers/executor/warm-process.ts,
+//   /work/shared/notes/warm-start.md): `--input-format stream-json` reads stdin one JSON line at a time.
+//   A `control_request` `initialize` is answered with a `control_response` (`success`, its request_id,
+//   commands and models); `set_model` and `set_permission_mode` change the next turn's; any other is
+//   answered with an error. Nothing is written, and no model asked, until a `user` line: each one is a
+//   turn with its own init line and result line, in the conversation chosen at the start (`--session-id`,
+//   `--resume`, `--fork-session` with `--session-id`), whose file is written at the first turn. A resume
+//   of a conversation that is not there ends at the start, before initialize is answered ("No
+//   conversation found", exit 1). The end of stdin ends the process once the current turn is done:
+//   exit 0 when idle or after a good turn, 1 after a failed one.
+// - CLAUDE_ENV_FILE: a script its Bash tool's commands source first (the runtime writes a warm
+//   process's session variables there when a run takes it), as the CLI's do.
+// - ANTHROPIC_BASE_URL must be on loopback, or, inside a test host's network namespace
+//   (test/support/hosts.ts: its only routes lead to the root namespace's own addresses), a host end in
+//   10.231.0.0/16.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { homedir } from 'node:os';
+import { homedir, networkInterfaces } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { permissions } from './fake-agent-permissions.mjs';
 
@@ -47,6 +63,7 @@ function parseArgs(argv) {
   const options = { print: false };
   const valued = new Set([
     '--output-format',
+    '--input-format',
     '--session-id',
     '--resume',
     '--permission-mode',
@@ -115,7 +132,31 @@ function loadConversation(path) {
 
 function finish(result, code) {
   out(result);
-  process.exitCode = code;
+  return code;
+}
+
+/** The text of a stream-json `user` line's message: its content as a string, or its text blocks. */
+function userText(message) {
+  const content = message?.content;
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content))
+    return content
+      .filter((block) => block?.type === 'text')
+      .map((block) => String(block.text ?? ''))
+      .join('\n');
+  return '';
+}
+
+const ZERO_USAGE = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+
+/** The test hosts' subnet (test/support/hosts.ts). */
+const TEST_HOSTS = /^10\.231\.\d{1,3}\.\d{1,3}$/;
+
+/** Whether this process runs inside a test host's namespace: it has an address of the test hosts' subnet. */
+function inTestHost() {
+  return Object.values(networkInterfaces()).some((addresses) =>
+    (addresses ?? []).some((a) => a.family === 'IPv4' && !a.internal && TEST_HOSTS.test(a.address)),
+  );
 }
 
 /** One model turn: POST /v1/messages, read the SSE answer. */
@@ -123,7 +164,7 @@ async function ask(body) {
   // A stand-in for tests only: it talks to the fake model on loopback and to nothing else.
   const base = process.env.ANTHROPIC_BASE_URL ?? '';
   const host = URL.canParse(base) ? new URL(base).hostname : '';
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host))
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host) && !(inTestHost() && TEST_HOSTS.test(host)))
     throw new Error(`ANTHROPIC_BASE_URL must name the fake model on loopback, not '${base}'`);
   // node:http rather than fetch: fetch loads undici (~40 ms of CPU in every agent process).
   const { status, text } = await new Promise((resolvePost, rejectPost) => {
@@ -183,11 +224,16 @@ async function ask(body) {
   return { message };
 }
 
+const shellQuote = (value) => `'${value.replace(/'/g, `'\\''`)}'`;
+
 /** Runs one tool call in the cwd; the text of its result and whether it failed. */
 function runTool(name, input) {
   try {
     if (name === 'Bash') {
-      const run = spawnSync('/bin/sh', ['-c', String(input.command ?? '')], {
+      // As the CLI's Bash tool: the CLAUDE_ENV_FILE script first, then the command.
+      const envFile = process.env.CLAUDE_ENV_FILE;
+      const prelude = envFile ? `[ -r ${shellQuote(envFile)} ] && . ${shellQuote(envFile)}\n` : '';
+      const run = spawnSync('/bin/sh', ['-c', `${prelude}${String(input.command ?? '')}`], {
         cwd: process.cwd(),
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -218,7 +264,8 @@ async function main(options) {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
-  const prompt = options.prompt ?? readFileSync(0, 'utf8');
+  const warm = options['input-format'] === 'stream-json';
+  const prompt = warm ? '' : (options.prompt ?? readFileSync(0, 'utf8'));
   const permissionMode = options['permission-mode'] ?? 'default';
   if (permissionMode === 'bypassPermissions' && process.getuid?.() === 0 && process.env.IS_SANDBOX !== '1') {
     process.stderr.write(
@@ -227,13 +274,14 @@ async function main(options) {
     process.exitCode = 1;
     return;
   }
-  const model = options.model ?? 'claude-sonnet-4-5';
   let history = [];
   let sessionId = options['session-id'] ?? randomUUID();
   if (options.resume) {
     const source = conversationFile(options.resume);
     if (!existsSync(source)) {
-      finish(
+      // At the start: a warm process never answers initialize.
+      if (warm) process.stderr.write(`No conversation found with session ID: ${options.resume}\n`);
+      process.exitCode = finish(
         {
           type: 'result',
           subtype: 'error_during_execution',
@@ -243,7 +291,7 @@ async function main(options) {
           num_turns: 0,
           session_id: sessionId,
           total_cost_usd: 0,
-          usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+          usage: { ...ZERO_USAGE },
           permission_denials: [],
           errors: [`No conversation found with session ID: ${options.resume}`],
         },
@@ -255,19 +303,101 @@ async function main(options) {
     if (!options.forkSession) sessionId = options.resume;
     else if (!options['session-id']) sessionId = randomUUID();
   }
-  const file = conversationFile(sessionId);
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  if (options.resume && options.forkSession) {
-    for (const message of history)
-      appendFileSync(file, `${JSON.stringify({ type: message.role, message, cwd: process.cwd(), sessionId })}\n`);
+  const conversation = new Conversation(sessionId, history, Boolean(options.resume && options.forkSession));
+  const session = { model: options.model ?? 'claude-sonnet-4-5', permissionMode, cost: 0 };
+  if (!warm) {
+    process.exitCode = await turn(options, session, conversation, prompt);
+    return;
   }
-  const save = (message) =>
+  // Warm: one JSON line at a time, each handled before the next is read; the end of stdin ends it.
+  let code = 0;
+  for await (const raw of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+    if (!raw.trim()) continue;
+    let line;
+    try {
+      line = JSON.parse(raw);
+    } catch {
+      process.stderr.write(`Error parsing streaming input line: ${raw}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (line?.type === 'control_request') control(line, options, session);
+    else if (line?.type === 'user') code = await turn(options, session, conversation, userText(line.message));
+  }
+  process.exitCode = code;
+}
+
+/** Answers a control request as the CLI does: initialize, set_model and set_permission_mode; any other is an error. */
+function control(line, options, session) {
+  const request = line.request ?? {};
+  const requestId = line.request_id;
+  const success = (response) =>
+    out({ type: 'control_response', response: { subtype: 'success', request_id: requestId, response } });
+  if (request.subtype === 'initialize') {
+    success({
+      commands: [],
+      output_style: 'default',
+      available_output_styles: ['default'],
+      models: [{ value: 'default', displayName: 'Default', description: session.model }],
+      account: { apiKeySource: 'ANTHROPIC_API_KEY' },
+    });
+  } else if (request.subtype === 'set_model') {
+    session.model = request.model ?? session.model;
+    success({});
+  } else if (request.subtype === 'set_permission_mode') {
+    session.permissionMode = request.mode;
+    options['permission-mode'] = request.mode;
+    permission.close();
+    permission = permissions(options, VERSION);
+    success({});
+  } else {
+    out({
+      type: 'control_response',
+      response: {
+        subtype: 'error',
+        request_id: requestId,
+        error: `Unsupported control request subtype: ${request.subtype}`,
+      },
+    });
+  }
+}
+
+/** The conversation's file, written from the first turn on (a fork's copy of its source first). */
+class Conversation {
+  constructor(sessionId, history, fork) {
+    this.sessionId = sessionId;
+    this.messages = [...history];
+    this.fork = fork;
+    this.file = undefined;
+  }
+
+  save(message) {
+    this.messages.push(message);
+    if (!this.file) {
+      this.file = conversationFile(this.sessionId);
+      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+      if (this.fork)
+        for (const earlier of this.messages.slice(0, -1))
+          appendFileSync(
+            this.file,
+            `${JSON.stringify({ type: earlier.role, message: earlier, cwd: process.cwd(), sessionId: this.sessionId })}\n`,
+          );
+    }
     appendFileSync(
-      file,
-      `${JSON.stringify({ type: message.role, message, cwd: process.cwd(), sessionId, uuid: randomUUID() })}\n`,
+      this.file,
+      `${JSON.stringify({ type: message.role, message, cwd: process.cwd(), sessionId: this.sessionId, uuid: randomUUID() })}\n`,
     );
-  const messages = [...history, { role: 'user', content: [{ type: 'text', text: prompt }] }];
-  save(messages.at(-1));
+  }
+}
+
+/** One user message to its result: the init line, the model's turns and their tool calls, the result line. Answers the exit code it means. */
+async function turn(options, session, conversation, prompt) {
+  const turnStarted = Date.now();
+  const { model, permissionMode } = session;
+  const { sessionId } = conversation;
+  const denials = [];
+  conversation.save({ role: 'user', content: [{ type: 'text', text: prompt }] });
+  const messages = conversation.messages;
 
   const tools = ['Bash', 'Read', 'Write'];
   out({
@@ -295,7 +425,7 @@ async function main(options) {
   ];
   const appended = options['append-system-prompt'];
   if (appended) system.push({ type: 'text', text: appended });
-  const total = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  const total = { ...ZERO_USAGE };
   let turns = 0;
   let lastText = '';
   const pace = Number(process.env.FAKE_AGENT_TURN_MS ?? 0);
@@ -318,23 +448,22 @@ async function main(options) {
         parent_tool_use_id: null,
         error: 'unknown',
       });
-      finish(
+      return finish(
         {
           type: 'result',
           subtype: 'success',
           is_error: true,
-          duration_ms: Date.now() - started,
+          duration_ms: Date.now() - turnStarted,
           num_turns: turns + 1,
           result: text,
           session_id: sessionId,
-          total_cost_usd: cost(total),
+          total_cost_usd: session.cost + cost(total),
           usage: total,
           permission_denials: denials,
           api_error_status: answer.error.status,
         },
         1,
       );
-      return;
     }
     const { message } = answer;
     turns++;
@@ -363,8 +492,7 @@ async function main(options) {
     }
     const final = { ...usage, ...(message.finalUsage ?? {}) };
     for (const key of Object.keys(total)) total[key] += final[key] ?? 0;
-    messages.push({ role: 'assistant', content: message.content });
-    save(messages.at(-1));
+    conversation.save({ role: 'assistant', content: message.content });
     const calls = message.content.filter((b) => b.type === 'tool_use');
     const text = message.content.filter((b) => b.type === 'text').map((b) => b.text);
     if (text.length) lastText = text.join('\n');
@@ -393,20 +521,21 @@ async function main(options) {
         ...(denied.has(result.tool_use_id) ? { tool_use_result: `Error: ${denied.get(result.tool_use_id)}` } : {}),
       });
     }
-    messages.push({ role: 'user', content: results });
-    save(messages.at(-1));
+    conversation.save({ role: 'user', content: results });
   }
-  finish(
+  // The CLI's total_cost_usd counts every turn of the process so far.
+  session.cost += cost(total);
+  return finish(
     {
       type: 'result',
       subtype: 'success',
       is_error: false,
-      duration_ms: Date.now() - started,
-      duration_api_ms: Date.now() - started,
+      duration_ms: Date.now() - turnStarted,
+      duration_api_ms: Date.now() - turnStarted,
       num_turns: turns,
       result: lastText,
       session_id: sessionId,
-      total_cost_usd: cost(total),
+      total_cost_usd: session.cost,
       usage: total,
       permission_denials: denials,
       uuid: randomUUID(),
@@ -421,8 +550,7 @@ function cost(usage) {
 }
 
 const options = parseArgs(process.argv.slice(2));
-const permission = permissions(options, VERSION);
-const denials = [];
+let permission = permissions(options, VERSION);
 main(options)
   .catch((error) => {
     process.stderr.write(`fake agent: ${error.stack ?? error}\n`);
