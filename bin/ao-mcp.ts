@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import sade from 'sade';
 import { createLogger } from '../servers/common/logger.js';
-import { VERSION } from '../servers/common/http/server.js';
+import { VERSION } from '../servers/common/version.js';
 import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 
 interface Flags {

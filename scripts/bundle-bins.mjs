@@ -3,17 +3,21 @@
 // per command is ~30 ms faster per call (bench/cli-startup.mjs). So are ao-mcp and the agents' permission
 // tool ao-permission-mcp: each agent that uses one starts its own, and bundled they start in ~0.25 s of
 // CPU instead of ~0.43 s (most of it the MCP SDK and zod, read module by module). `aof` (the servers)
-// is bundled too: a server starts in ~0.37 s of CPU instead of ~0.57 s, and `aof up` answers sooner. Dynamic
-// imports inside stay lazy: esbuild evaluates them on first use.
-import { readdirSync } from 'node:fs';
+// is bundled too: a server starts in ~0.37 s of CPU instead of ~0.57 s, and `aof up` answers sooner.
+// `aof` and `ao-mcp` run one of several things (a server, the runner, a token command; MCP on stdio or
+// HTTP), each imported when it runs: they are split, the code behind each dynamic import in a chunk of
+// its own (dist/bin/chunks/), so `aof token` never parses the servers, nor `aof runtime` the registry or
+// PostgreSQL's client (Node parses a whole file, used or not: ~25 ms of CPU per MB).
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const binDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin');
 const commands = readdirSync(binDir).filter((file) => /^(ao-.*|aof)\.js$/.test(file));
-await build({
-  entryPoints: commands.map((file) => join(binDir, file)),
+const SPLIT = ['aof.js', 'ao-mcp.js'];
+rmSync(join(binDir, 'chunks'), { recursive: true, force: true });
+const options = {
   outdir: binDir,
   allowOverwrite: true,
   // nedb stays a package of its own: the embedded store gives nedb's storage module one open file per
@@ -30,4 +34,16 @@ await build({
     js: "import { createRequire as __aofCreateRequire } from 'node:module'; const require = __aofCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
-});
+};
+await Promise.all([
+  build({
+    ...options,
+    entryPoints: commands.filter((file) => !SPLIT.includes(file)).map((file) => join(binDir, file)),
+  }),
+  build({
+    ...options,
+    entryPoints: SPLIT.map((file) => join(binDir, file)),
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  }),
+]);

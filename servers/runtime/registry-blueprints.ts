@@ -4,10 +4,12 @@ import type { BlueprintSource } from './session-service.js';
 
 /** Blueprints read from the Agent Registry through the SDK, like any other client. */
 export function registryBlueprints(registryUrl: URL, token: string | undefined): BlueprintSource {
-  const orchestrator = new Orchestrator({ registryUrl: registryUrl.href.replace(/\/$/, ''), token });
+  // Made at the first lookup: an SDK client loads Node's fetch classes, which a start need not pay for.
+  let orchestrator: Orchestrator | undefined;
   return {
     async find(name) {
       try {
+        orchestrator ??= new Orchestrator({ registryUrl: registryUrl.href.replace(/\/$/, ''), token });
         return await orchestrator.agents.get(name);
       } catch (error) {
         if (error instanceof NotFoundError) return null;

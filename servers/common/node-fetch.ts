@@ -1,8 +1,9 @@
 /**
- * The `fetch` the commands give the SDK: one request over node:http(s) instead of Node's built-in
- * fetch. Node 20's fetch (undici) sets up its HTTP parser (WebAssembly) on the first request of a
- * process, about 150 ms — more than the rest of a command's start-up, paid on every call an agent
- * makes. node:http has its parser built in. Streaming bodies (the SSE event stream), aborts and
+ * A `fetch` for the SDK in our own processes (`new Orchestrator({ fetch: nodeFetch })`): one request
+ * over node:http(s) instead of Node's built-in fetch. Node 20's fetch (undici) sets up its HTTP parser
+ * (WebAssembly) on the first request of a process, about 150 ms of CPU — more than the rest of a
+ * command's start-up, paid on every call an agent makes, and by every MCP server and permission tool
+ * an agent starts. node:http has its parser built in. Streaming bodies (the SSE event stream), aborts and
  * connection errors behave as with fetch: a failed connection is `TypeError('fetch failed')` whose
  * `cause` is the socket error (ECONNREFUSED, ...), which the SDK turns into a ConnectionError.
  */
