@@ -10,6 +10,13 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 
+/**
+ * As with Node's fetch (undici's headersTimeout and bodyTimeout): a connection silent this long, before
+ * the answer's headers or between parts of its body, fails, so a peer that hangs (rather than goes
+ * away) cannot hold a caller forever: a runner's long poll moves on to the next runtime.
+ */
+const SILENCE_MS = 300_000;
+
 export async function nodeFetch(input: Request): Promise<Response> {
   const url = new URL(input.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
@@ -24,7 +31,9 @@ export async function nodeFetch(input: Request): Promise<Response> {
   input.signal.throwIfAborted();
 
   return new Promise<Response>((resolve, reject) => {
+    let answered = false;
     const req = request(url, { method: input.method, headers, signal: input.signal }, (res: IncomingMessage) => {
+      answered = true;
       const status = res.statusCode ?? 502;
       const responseHeaders = new Headers();
       for (const [key, value] of Object.entries(res.headers)) {
@@ -43,6 +52,10 @@ export async function nodeFetch(input: Request): Promise<Response> {
       // Like fetch: the caller's abort surfaces as the signal's reason, anything else as 'fetch failed'.
       if (input.signal.aborted) reject(input.signal.reason);
       else reject(new TypeError('fetch failed', { cause: error }));
+    });
+    req.setTimeout(SILENCE_MS, () => {
+      const error = new Error(`${answered ? 'Body' : 'Headers'} Timeout Error`);
+      req.destroy(Object.assign(error, { code: answered ? 'UND_ERR_BODY_TIMEOUT' : 'UND_ERR_HEADERS_TIMEOUT' }));
     });
     req.end(body);
   });
