@@ -7,7 +7,7 @@
 // `aof` and `ao-mcp` run one of several things (a server, the runner, a token command; MCP on stdio or
 // HTTP), each imported when it runs: they are split, the code behind each dynamic import in a chunk of
 // its own (dist/bin/chunks/), so `aof token` never parses the servers, nor `aof runtime` the registry or
-// PostgreSQL's client (Node parses a whole file, used or not: ~25 ms of CPU per MB).
+// PostgreSQL's client (Node parses a whole file, used or not: ~20 ms of CPU per MB).
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
