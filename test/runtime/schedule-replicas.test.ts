@@ -30,14 +30,19 @@ describe('schedules on two runtime processes on one PostgreSQL', function () {
   let a: Replica | undefined;
   let b: Replica | undefined;
   let ao: Orchestrator;
-  const start = () =>
-    startReplica(databaseUrl, {
+  /** Every replica started, killed ones included: `stop` removes each one's data dir at the end. */
+  const started: Replica[] = [];
+  const start = async () => {
+    const replica = await startReplica(databaseUrl, {
       ...claudeChildEnv(fake.url, configDir),
       AGENT_ORCHESTRATOR_EXECUTOR: 'local',
       AGENT_ORCHESTRATOR_CLAUDE_BIN: fakeAgentBin,
       // Claims on firings (and runs) last this long: a killed process's firing is taken over soon.
       AGENT_ORCHESTRATOR_LEASE_SECONDS: '3',
     });
+    started.push(replica);
+    return replica;
+  };
   const firings = (schedule: string) =>
     queryDatabase<FiringRow>(
       databaseUrl,
@@ -56,7 +61,7 @@ describe('schedules on two runtime processes on one PostgreSQL', function () {
   printLogsWhenATestFails(() => ({ A: a, B: b }));
   after(async () => {
     await ao?.sessions.clean().catch(() => undefined);
-    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all(started.map((replica) => replica.stop()));
     await fake?.close();
     if (configDir) await removeDir(configDir);
   });

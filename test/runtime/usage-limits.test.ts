@@ -24,8 +24,10 @@ describe('usage limits (real Claude Code)', function () {
   let stack: TestStack;
   let ao: Orchestrator;
   /**
-   * When the fake's limit resets (ms, whole seconds as the header carries them): 5 s after the first
-   * request of a LIMIT prompt; until then every request of one gets the 429.
+   * When the fake's limit resets (ms, whole seconds as the header carries them): 10 s after the first
+   * request of a LIMIT prompt; until then every request of one gets the 429. The window holds both LIMIT
+   * sessions' first requests and the queueing of the held session, with room for a loaded machine (the
+   * test waits for the reset, it does not spend CPU on it).
    */
   let resetsAt = 0;
   /** When the model was first asked for each session's prompt marker. */
@@ -41,7 +43,7 @@ describe('usage limits (real Claude Code)', function () {
       const marker = /\b(LIMIT-\w+|HELD-\w+|NORESET-\w+)\b/.exec(JSON.stringify(req.body.messages))?.[1];
       if (marker && !firstAsked.has(marker)) firstAsked.set(marker, Date.now());
       if (marker?.startsWith('NORESET')) return usageLimitReply(undefined);
-      if (marker?.startsWith('LIMIT') && !resetsAt) resetsAt = (Math.floor(Date.now() / 1000) + 5) * 1000;
+      if (marker?.startsWith('LIMIT') && !resetsAt) resetsAt = (Math.floor(Date.now() / 1000) + 10) * 1000;
       if (marker?.startsWith('LIMIT') && Date.now() < resetsAt) return usageLimitReply(resetsAt);
       const seen = req.body.messages.filter((m) => m.role === 'user').length;
       return { text: `done (${seen} user turns): ${req.lastUserText.slice(0, 80)}` };

@@ -45,24 +45,21 @@ function inetTargets(trace: string): string[] {
 
 describe('hosts: network namespaces as hosts, for multi-host tests', function () {
   this.timeout(60_000);
-  oneHostsFileAtATime();
-
   let hosts: Hosts;
   let fake: FakeModel;
   let host1: Host;
   let host2: Host;
+  oneHostsFileAtATime(async () => {
+    const links = hosts?.hosts.map((h) => h.link) ?? [];
+    await fake?.close();
+    await hosts?.close();
+    assert.deepEqual(networkingOf(process.pid, links), [], 'no namespace or veth of this run is left');
+  });
 
   before(async () => {
     hosts = await createHosts(2);
     [host1, host2] = hosts.hosts as [Host, Host];
     fake = await startFakeModel({ hosts: hosts.hostEnds });
-  });
-
-  after(async () => {
-    const links = hosts?.hosts.map((h) => h.link) ?? [];
-    await fake?.close();
-    await hosts?.close();
-    assert.deepEqual(networkingOf(process.pid, links), [], 'no namespace or veth of this run is left');
   });
 
   it('gives each host its own subnet, its own dirs, and routes only to the host ends', async () => {

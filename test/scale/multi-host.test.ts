@@ -47,7 +47,6 @@ interface Runner {
 
 describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', function () {
   this.timeout(150_000);
-  oneHostsFileAtATime();
 
   const calls: ModelCall[] = [];
   let root: string;
@@ -65,6 +64,15 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
   const sessions = new Map<string, Session>();
   /** Sessions whose turn 2 ran on the killed runner. */
   let lost: string[] = [];
+
+  // Its clean-up runs before the hosts lock is released (after every test).
+  oneHostsFileAtATime(async () => {
+    await Promise.all([...onA.values(), ...onB.values()].map((follow) => follow.close()));
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    await hosts?.close(); // the runners and their agents go with their namespaces
+    await fake?.close();
+    if (root) await removeDir(root);
+  });
 
   before(async () => {
     root = await tempDir('aof-multi-host-');
@@ -215,15 +223,6 @@ describe('multi-host: 2 runtime replicas and 3 runner hosts on one PostgreSQL', 
         60_000,
       );
     }
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await Promise.all([...onA.values(), ...onB.values()].map((follow) => follow.close()));
-    await Promise.all(replicas.map((replica) => replica.stop()));
-    await hosts?.close(); // the runners and their agents go with their namespaces
-    await fake?.close();
-    if (root) await removeDir(root);
   });
 
   it('ends every session finished; a run lost with the killed runner fails as such and resumes elsewhere', () => {

@@ -181,8 +181,10 @@ const LOCK = join(tmpdir(), 'aof-hosts.lock');
  * its first test to after its last, so that no two such files run at once (parallel workers, or another
  * run on the machine). Host numbers are claimed safely at the same time, but every createHosts removes
  * the leftovers of dead test processes, which would race a test that checks that removal itself.
+ * `teardown` is the file's own clean-up (closing its hosts, checking what is left): it runs before the
+ * lock is released, so that the next file creates its hosts only once this one's are gone.
  */
-export function oneHostsFileAtATime(): void {
+export function oneHostsFileAtATime(teardown: () => Promise<void> | void = () => {}): void {
   before(async function () {
     this.timeout(15 * 60_000); // the other file's whole run
     for (;;) {
@@ -201,7 +203,14 @@ export function oneHostsFileAtATime(): void {
       await sleep(200);
     }
   });
-  after(() => releaseLock(process.pid));
+  after(async function () {
+    this.timeout(60_000);
+    try {
+      await teardown();
+    } finally {
+      releaseLock(process.pid);
+    }
+  });
 }
 
 /** Removes the lock if `holder` still holds it. */
