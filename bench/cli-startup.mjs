@@ -71,7 +71,13 @@ const percentile = (values, p) => {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'aof-bench-'));
 const runtime = live ? await startRuntime(dataDir) : undefined;
-const env = { ...process.env, ...(runtime ? { AGENT_ORCHESTRATOR_SESSION_API_URL: runtime.url } : {}) };
+// The commands find the runtime's token in its data dir, as a person's would.
+const env = {
+  ...process.env,
+  AGENT_ORCHESTRATOR_DATA_DIR: dataDir,
+  ...(runtime ? { AGENT_ORCHESTRATOR_SESSION_API_URL: runtime.url } : {}),
+};
+delete env.AGENT_ORCHESTRATOR_API_TOKEN;
 
 const cases = [
   { name: 'node -e 0', argv: ['-e', '0'] },

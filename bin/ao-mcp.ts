@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import sade from 'sade';
 import { createLogger } from '../servers/common/logger.js';
-import { VERSION } from '../servers/common/http/server.js';
+import { VERSION } from '../servers/common/version.js';
 import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 
 interface Flags {
@@ -25,6 +25,9 @@ async function run(flags: Flags): Promise<void> {
 
   if (!flags.http) {
     if (flags.port !== undefined) throw new Error('--port applies to --http only');
+    // On stdio only the SDK client (over node:http) uses the fetch classes: the light ones will do.
+    // Over HTTP the MCP SDK's transport works with Node's own.
+    (await import('./lib/fetch-classes.js')).installFetchClasses();
     const { serveStdio } = await import('../servers/mcp/server.js');
     await serveStdio({ logger, defaultProjectDir });
     return;

@@ -5,7 +5,10 @@
  * a command for people.
  */
 import { servePermissionTool } from '../servers/mcp/permission-tool.js';
+import { installFetchClasses } from './lib/fetch-classes.js';
 
+// The tool's SDK client calls over node:http; the light classes spare it loading Node's fetch too.
+installFetchClasses();
 servePermissionTool().catch((error: Error) => {
   process.stderr.write(`ao-permission-mcp: ${error.message}\n`);
   process.exit(1);

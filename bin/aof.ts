@@ -1,14 +1,26 @@
 #!/usr/bin/env node
 import sade from 'sade';
 import { parseUrl, readServerEnvironment, secretsOf, type ServerEnvironment } from '../servers/common/config.js';
-import { startRunner } from '../servers/runner/runner.js';
 import { createLogger, type Logger } from '../servers/common/logger.js';
-import { VERSION, type RunningServer } from '../servers/common/http/server.js';
+import { VERSION } from '../servers/common/version.js';
+import type { RunningServer } from '../servers/common/http/server.js';
 import { asksForHelp, withTrimmedLines } from './lib/help-text.js';
 import type { RunningRuntime } from '../servers/runtime/server.js';
 import { ensureTokenFile } from '../servers/common/storage/token-file.js';
 import { tokenFromFile } from '../sdk/token-file.js';
-import { Orchestrator } from '../sdk/index.js';
+
+// Each command imports what it uses when it runs (a server, the runner, the SDK): loading all of it
+// costs every start, a token command's or a runner's, several tenths of a second of CPU.
+
+/** The SDK client of `aof token` and `aof dashboard`: light fetch classes over node:http, as the ao-* commands. */
+async function orchestrator() {
+  (await import('./lib/fetch-classes.js')).installFetchClasses();
+  const [{ Orchestrator }, { nodeFetch }] = await Promise.all([
+    import('../sdk/index.js'),
+    import('../servers/common/node-fetch.js'),
+  ]);
+  return new Orchestrator({ parent: null, fetch: nodeFetch });
+}
 
 type Which = 'both' | 'runtime' | 'registry';
 
@@ -30,8 +42,7 @@ async function serve(which: Which): Promise<void> {
     allowedHosts: env.allowedHosts,
   };
   try {
-    // Each server is loaded only when it is started: a runner, a token command or one server alone
-    // starts in a fraction of the time (each costs ~0.5 s of CPU to load).
+    // Each server is loaded only when it is started: one server alone loads only its own code.
     if (which !== 'runtime') {
       const { startRegistry } = await import('../servers/registry/server.js');
       started.push(
@@ -123,6 +134,7 @@ async function runner(opts: Record<string, unknown>): Promise<void> {
   if (max !== undefined && !(Number.isInteger(Number(max)) && Number(max) > 0))
     throw new Error(`--max must be a whole number, 1 or more, not '${max}'`);
   const logger = loggerFor(env, 'runner');
+  const { startRunner } = await import('../servers/runner/runner.js');
   const running = await startRunner({
     runtimes,
     name,
@@ -170,7 +182,7 @@ program
 
 /** `aof token ...`: people's named tokens, through the runtime (with the admin's token: the variable, or the data dir's). */
 async function token(action: 'create' | 'list' | 'revoke', name: string | undefined, opts: Record<string, unknown>) {
-  const ao = new Orchestrator({ parent: null });
+  const ao = await orchestrator();
   const json = opts.json === true;
   const out = (value: unknown, text: string) => process.stdout.write(`${json ? JSON.stringify(value) : text}\n`);
   if (action === 'list') {
@@ -211,7 +223,7 @@ program
 
 /** `aof dashboard`: a one-time login link for the dashboard, as the person whose token this is. */
 async function dashboardLink(opts: Record<string, unknown>): Promise<void> {
-  const link = await new Orchestrator({ parent: null }).loginLink();
+  const link = await (await orchestrator()).loginLink();
   if (opts.json === true) process.stdout.write(`${JSON.stringify(link)}\n`);
   else
     process.stdout.write(

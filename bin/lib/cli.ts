@@ -175,7 +175,7 @@ export class Context {
       (await import('./fetch-classes.js')).installFetchClasses();
       const [{ Orchestrator }, { nodeFetch }] = await Promise.all([
         import('../../sdk/index.js'),
-        import('./node-fetch.js'),
+        import('../../servers/common/node-fetch.js'),
       ]);
       this.#client = new Orchestrator({ fetch: nodeFetch });
     }

@@ -4,7 +4,8 @@
  * 40 ms, a third of a command's start-up, paid on every call an agent makes. openapi-fetch needs
  * these classes only to carry a request to `nodeFetch` (node-fetch.ts) and a response back, so
  * this much suffices. Installed before the SDK is imported, and only where nothing touched the
- * built-in ones yet; servers and library users keep Node's own.
+ * built-in ones yet: by the ao-* commands, `aof token`, `aof dashboard`, ao-mcp on stdio and the
+ * permission tool; servers (ao-mcp --http too) and library users keep Node's own.
  */
 
 type HeadersInit = LightHeaders | Record<string, string> | Array<[string, string]> | Iterable<[string, string]>;

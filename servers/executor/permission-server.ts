@@ -1,17 +1,19 @@
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { PERMISSION_ENV, PERMISSION_SERVER } from '../common/agent/permission-tool-names.js';
 import { RUNTIME_URL_FILE } from '../common/storage/runtime-url.js';
 import type { RunSpec } from './run-spec.js';
 
 /**
  * The built permission tool (dist/bin/ao-permission-mcp.js), found from this module whether it runs
- * bundled into a command (dist/bin/aof.js) or from source (servers/..., in tests).
+ * bundled into a command (dist/bin/aof.js, or one of its chunks in dist/bin/chunks/) or from source
+ * (servers/..., in tests).
  */
 export function permissionToolPath(): string {
   const here = fileURLToPath(import.meta.url);
-  // Bundled into a command (dist/bin/aof.js): the tool is beside it.
-  if (here.includes('/dist/bin/')) return join(dirname(here), 'ao-permission-mcp.js');
+  // Bundled into a command or one of its chunks: the tool is in dist/bin.
+  const bin = here.lastIndexOf('/dist/bin/');
+  if (bin >= 0) return join(here.slice(0, bin), 'dist', 'bin', 'ao-permission-mcp.js');
   // From source (servers/executor/ of the checkout): in the checkout's dist/.
   return join(here.slice(0, here.lastIndexOf('/servers/')), 'dist', 'bin', 'ao-permission-mcp.js');
 }

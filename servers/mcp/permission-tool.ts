@@ -14,6 +14,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { z } from 'zod';
 import { ApiError, Orchestrator, type Approval } from '../../sdk/index.js';
 import { VERSION } from '../common/version.js';
+import { nodeFetch } from '../common/node-fetch.js';
 import {
   PERMISSION_ENV,
   PERMISSION_SERVER,
@@ -54,7 +55,11 @@ export async function decide(
   for (;;) {
     try {
       // Only the run's own credential, never a token found elsewhere (the data dir's is a person's).
-      const ao = new Orchestrator({ runtimeUrl: await asker.runtimeUrl(), token: asker.token ?? null });
+      const ao = new Orchestrator({
+        runtimeUrl: await asker.runtimeUrl(),
+        token: asker.token ?? null,
+        fetch: nodeFetch,
+      });
       // Asking again after a lost answer finds the same request (by tool_use_id).
       approval ??= await ao.approvals.ask(asker.session, ask);
       while (approval.state === 'pending')

@@ -6,6 +6,7 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { nodeFetch } from '../common/node-fetch.js';
 import type { Client } from 'openapi-fetch';
 import { ApiError, ConnectionError } from '../../sdk/errors.js';
 import { createApiClient } from '../../sdk/http.js';
@@ -60,7 +61,8 @@ export function httpRunPort(options: HttpRunPortOptions): RunPort & {
     url,
     client: createApiClient<paths>('Agent Runtime', url, {
       token: options.token,
-      fetch: undefined,
+      // node:http: Node's fetch costs each runner ~0.15 s of CPU at its first request.
+      fetch: nodeFetch,
       parent: undefined,
       runtimeUrl: url,
       registryUrl: url,

@@ -68,7 +68,9 @@ const SPECIAL_RANGES: ReadonlyArray<readonly [string, string]> = [
   ['ff00::/8', 'a multicast address'],
 ];
 
-const SPECIAL = SPECIAL_RANGES.map(([range, what]) => ({ list: blockOf(range), what }));
+/** The ranges as block lists, made at the first check (not by every start of the runtime). */
+let special: Array<{ list: BlockList; what: string }> | undefined;
+const specialLists = () => (special ??= SPECIAL_RANGES.map(([range, what]) => ({ list: blockOf(range), what })));
 
 function blockOf(range: string): BlockList {
   const list = new BlockList();
@@ -128,7 +130,7 @@ export function specialKind(address: string): string | null {
   const family = isIP(address);
   if (!family) throw new Error(`not an IP address: ${address}`);
   const type = family === 4 ? 'ipv4' : 'ipv6';
-  for (const { list, what } of SPECIAL) if (list.check(address, type)) return what;
+  for (const { list, what } of specialLists()) if (list.check(address, type)) return what;
   // An IPv4 address carried in IPv6 is what it carries.
   const embedded = family === 6 ? embeddedIpv4(address) : null;
   return embedded ? specialKind(embedded) : null;

@@ -29,8 +29,9 @@ const OPENAPI_KEYWORDS = [
  * `<BASE><name>.yaml`, so `#/components/...` and `registry.yaml#/components/...` refs resolve.
  */
 export class SchemaCompiler {
-  private readonly strictAjv: Ajv2020;
-  private readonly coercingAjv: Ajv2020;
+  private readonly make: (coerceTypes: boolean | 'array') => Ajv2020;
+  private strictAjv: Ajv2020 | undefined;
+  private coercingAjv: Ajv2020 | undefined;
 
   /**
    * `validateSchemas`: check every schema against JSON Schema's meta-schema first. Servers leave it off
@@ -38,7 +39,9 @@ export class SchemaCompiler {
    * at every start); test/common/contract-compiles.test.ts turns it on and compiles every operation.
    */
   constructor(documents: Record<string, OpenApiDocument>, options: { validateSchemas?: boolean } = {}) {
-    const make = (coerceTypes: boolean | 'array') => {
+    // Each Ajv is made, and the documents added to it (a walk of every schema), at its first compile:
+    // a process that imports the contract but validates nothing (or no query string) never pays for it.
+    this.make = (coerceTypes) => {
       const ajv = new Ajv2020({
         allErrors: true,
         strict: true,
@@ -52,14 +55,14 @@ export class SchemaCompiler {
       for (const [name, doc] of Object.entries(documents)) ajv.addSchema(doc, `${BASE}${name}.yaml`);
       return ajv;
     };
-    this.strictAjv = make(false);
-    // Query strings: `?state=a` is a one-item array when the schema wants an array.
-    this.coercingAjv = make('array');
   }
 
   /** `schema` is a fragment of document `docName`; its relative refs are made absolute first. */
   compile(docName: string, schema: unknown, options: { coerce?: boolean } = {}): ValidateFunction {
-    const ajv = options.coerce ? this.coercingAjv : this.strictAjv;
+    // Query strings: `?state=a` is a one-item array when the schema wants an array.
+    if (options.coerce) this.coercingAjv ??= this.make('array');
+    else this.strictAjv ??= this.make(false);
+    const ajv = (options.coerce ? this.coercingAjv : this.strictAjv)!;
     return ajv.compile(absoluteRefs(schema, `${BASE}${docName}.yaml`) as object);
   }
 }

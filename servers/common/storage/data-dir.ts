@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import Datastore from 'nedb-promises';
+import type Datastore from 'nedb-promises';
 
 /**
  * nedb loses data when two processes write one file, so each server takes a lock file beside its
@@ -63,6 +63,8 @@ export async function openCollection<T extends { _id?: string }>(
   file: string,
   indexes: Array<{ fieldName: string; unique?: boolean; sparse?: boolean }>,
 ): Promise<Datastore<T>> {
+  // Imported here: a runner or a server on PostgreSQL locks its data dir and never loads nedb.
+  const { default: Datastore } = await import('nedb-promises');
   const store = Datastore.create({ filename: join(dataDir, file), timestampData: false }) as unknown as Datastore<T>;
   await store.load();
   for (const index of indexes) await store.ensureIndex(index);
