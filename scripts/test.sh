@@ -43,31 +43,40 @@ if [ $# -eq 0 ]; then
   # The longest files first, so that no long file starts last and runs alone at the end; then the rest.
   # Ordered by AOF_TEST_TIMINGS=1 (wall time of each file in a parallel run of 3 jobs).
   longest=(
-    test/runtime/agent-clis.test.ts
     test/runtime/schedule-replicas.test.ts
+    test/runtime/agent-clis.test.ts
+    test/runtime/webhook-outbox.test.ts
     test/runtime/warm-pool.test.ts
-    test/fuzz/contract-fuzz.test.ts
-    test/fuzz/contract-fuzz-local.test.ts
+    test/dashboard/dashboard.test.ts
+    test/dashboard/changes.test.ts
     test/bin/sessions.test.ts
+    test/mcp/http.test.ts
     test/runtime/runners.test.ts
     test/runtime/approvals.test.ts
-    test/runtime/webhook-outbox.test.ts
-    test/runtime/start-failures.test.ts
-    test/bin/commands.test.ts
     test/runtime/teams.test.ts
-    test/mcp/http.test.ts
+    test/runtime/shared-callbacks.test.ts
+    test/scale/multi-host.test.ts
+    test/mcp/stdio.test.ts
+    test/runtime/schedules.test.ts
+    test/bin/words.test.ts
+    test/runtime/usage-limits.test.ts
+    test/dashboard/scale.test.ts
+    test/runtime/start-failures.test.ts
+    test/fuzz/contract-fuzz.test.ts
     test/runtime/executor.test.ts
+    test/runtime/store-postgres.test.ts
+    test/runtime/scopes.test.ts
+    test/dashboard/approvals.test.ts
+    test/runtime/postgres-restart.test.ts
+    test/fuzz/contract-fuzz-local.test.ts
+    test/bin/commands.test.ts
     test/bin/restart.test.ts
     test/plugin/plugin.test.ts
-    test/bin/words.test.ts
     test/bin/worktree.test.ts
     test/bin/fork.test.ts
-    test/mcp/stdio.test.ts
-    test/dashboard/dashboard.test.ts
     test/dashboard/access.test.ts
     test/bin/agents.test.ts
     test/bin/structured-output.test.ts
-    test/scale/multi-host.test.ts
     test/bin/errors.test.ts
     test/runtime/structured-output.test.ts
   )
