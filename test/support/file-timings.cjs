@@ -6,7 +6,9 @@
 // AOF_TEST_TIMINGS_FILE before the workers start): from loading the file (its imports included) to the
 // end of its run (its hooks included), one JSON line per file, appended.
 const { appendFileSync } = require('node:fs');
-const Mocha = require('mocha');
+// mocha's own CommonJS module, the one its CLI and workers load (`mocha`'s main is ESM: required from
+// Node 20.19+, it is the module namespace, not the class).
+const Mocha = require('mocha/lib/mocha.cjs');
 
 const output = process.env.AOF_TEST_TIMINGS_FILE;
 if (output && !Mocha.prototype.aofTimed) {

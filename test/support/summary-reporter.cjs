@@ -12,7 +12,9 @@
 const { readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, relative } = require('node:path');
-const Mocha = require('mocha');
+// mocha's own CommonJS module, the one its CLI and workers load (`mocha`'s main is ESM: required from
+// Node 20.19+, it is the module namespace, not the class).
+const Mocha = require('mocha/lib/mocha.cjs');
 
 const REASON = / \(skipped: (.*)\)$/;
 
