@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { TestStack } from '../support/stack.js';
-import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
+import { ensureDashboardBuilt, sharedBrowser, newPage, screenshot, releaseBrowser } from './browser.js';
 
 const TOKEN = 'dashboard-browser-token-7f3a';
 
@@ -15,11 +15,11 @@ describe('dashboard: token and origins', function () {
 
   before(async () => {
     ensureDashboardBuilt();
-    [stack, browser] = await Promise.all([TestStack.start({ executor: 'none', token: TOKEN }), launchBrowser()]);
+    [stack, browser] = await Promise.all([TestStack.start({ executor: 'none', token: TOKEN }), sharedBrowser()]);
     await stack.client().sessions.create({ name: 'guarded', prompt: 'x' });
   });
   after(async () => {
-    await browser?.close();
+    await releaseBrowser(browser);
     await stack?.close();
   });
 
@@ -64,11 +64,11 @@ describe('dashboard: a page from another origin', function () {
 
   before(async () => {
     // No token: the Origin check alone stands between a hostile page and the APIs.
-    [stack, browser] = await Promise.all([TestStack.start({ executor: 'none' }), launchBrowser()]);
+    [stack, browser] = await Promise.all([TestStack.start({ executor: 'none' }), sharedBrowser()]);
     await stack.client().sessions.create({ name: 'victim', prompt: 'x' });
   });
   after(async () => {
-    await browser?.close();
+    await releaseBrowser(browser);
     await stack?.close();
   });
 

@@ -10,7 +10,7 @@ import { TEST_MODEL } from '../support/claude-env.js';
 import type { FakeRequest } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
-import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
+import { ensureDashboardBuilt, sharedBrowser, newPage, screenshot, releaseBrowser } from './browser.js';
 
 describe('dashboard: answering approval requests', function () {
   this.timeout(90_000);
@@ -22,14 +22,14 @@ describe('dashboard: answering approval requests', function () {
 
   before(async () => {
     ensureDashboardBuilt();
-    [stack, browser] = await Promise.all([TestStack.start(), launchBrowser()]);
+    [stack, browser] = await Promise.all([TestStack.start(), sharedBrowser()]);
     ao = stack.client();
     ({ context, page } = await newPage(browser));
     await ao.agents.create({ name: 'careful', description: 'asks before it acts', model: TEST_MODEL, approval: {} });
   });
   after(async () => {
     await context?.close();
-    await browser?.close();
+    await releaseBrowser(browser);
     await stack?.close();
   });
 

@@ -48,6 +48,38 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: findChromium(), args: CHROMIUM_FLAGS, headless: true });
 }
 
+let shared: Promise<Browser> | undefined;
+
+/**
+ * The browser of this test process, launched on first use and shared by the files it runs in turn (a
+ * launch costs most of a second of CPU): each test works in browser contexts of its own (`newPage`: no
+ * cookie, storage or cache is shared), which `releaseBrowser` closes when it is done. A browser that
+ * crashed or was closed is launched again. It ends with the process (playwright kills the browsers it
+ * launched when their process exits).
+ */
+export function sharedBrowser(): Promise<Browser> {
+  if (!shared) {
+    const launching = launchBrowser();
+    shared = launching;
+    launching.then(
+      (browser) =>
+        browser.on('disconnected', () => {
+          if (shared === launching) shared = undefined;
+        }),
+      () => {
+        if (shared === launching) shared = undefined;
+      },
+    );
+  }
+  return shared;
+}
+
+/** Closes the contexts a test left open in the shared browser; the browser stays for the next file. */
+export async function releaseBrowser(browser: Browser | undefined): Promise<void> {
+  if (!browser?.isConnected()) return;
+  await Promise.all(browser.contexts().map((context) => context.close().catch(() => undefined)));
+}
+
 export async function newPage(
   browser: Browser,
   options: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {},

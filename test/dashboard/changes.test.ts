@@ -10,7 +10,7 @@ import { fakeGitHub, GITHUB_TOKEN } from '../support/fake-github.js';
 import type { FakeRequest, Reply } from '../support/fake-model.js';
 import { git, initRepo } from '../support/git.js';
 import { TestStack } from '../support/stack.js';
-import { ensureDashboardBuilt, launchBrowser, newPage, screenshotDir } from './browser.js';
+import { ensureDashboardBuilt, sharedBrowser, newPage, screenshotDir, releaseBrowser } from './browser.js';
 
 const prompts: string[] = [];
 
@@ -45,7 +45,7 @@ describe('dashboard: the Changes tab', function () {
     github = await fakeGitHub('acme', 'widgets');
     [stack, browser] = await Promise.all([
       TestStack.start({ github: { apiUrl: github.url, token: GITHUB_TOKEN } }),
-      launchBrowser(),
+      sharedBrowser(),
     ]);
     stack.fake.respond(responder);
     ao = stack.client();
@@ -59,7 +59,7 @@ describe('dashboard: the Changes tab', function () {
   });
   after(async () => {
     await context?.close();
-    await browser?.close();
+    await releaseBrowser(browser);
     await stack?.close();
     await github?.close();
   });

@@ -8,7 +8,7 @@ import { formatUsd, NotFoundError } from '../../sdk/index.js';
 import type { FakeRequest } from '../support/fake-model.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
-import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
+import { ensureDashboardBuilt, sharedBrowser, newPage, screenshot, releaseBrowser } from './browser.js';
 
 describe('dashboard: sessions and blueprints in the browser', function () {
   this.timeout(90_000);
@@ -20,13 +20,13 @@ describe('dashboard: sessions and blueprints in the browser', function () {
 
   before(async () => {
     ensureDashboardBuilt();
-    [stack, browser] = await Promise.all([TestStack.start({ executorOptions: { maxConcurrent: 2 } }), launchBrowser()]);
+    [stack, browser] = await Promise.all([TestStack.start({ executorOptions: { maxConcurrent: 2 } }), sharedBrowser()]);
     ao = stack.client();
     ({ context, page } = await newPage(browser));
   });
   after(async () => {
     await context?.close();
-    await browser?.close();
+    await releaseBrowser(browser);
     await stack?.close();
   });
 

@@ -8,7 +8,7 @@ import type { Browser, Request } from 'playwright-core';
 import { runBin, uniqueName } from '../bin/run-bin.js';
 import { ScriptedAgents } from '../support/scripted-agents.js';
 import { TestStack } from '../support/stack.js';
-import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
+import { ensureDashboardBuilt, sharedBrowser, newPage, screenshot, releaseBrowser } from './browser.js';
 
 describe('dashboard: login links', function () {
   this.timeout(120_000);
@@ -29,7 +29,7 @@ describe('dashboard: login links', function () {
 
   before(async () => {
     ensureDashboardBuilt();
-    [stack, browser] = await Promise.all([TestStack.start({ runtimeProcess: true, agent: 'fake' }), launchBrowser()]);
+    [stack, browser] = await Promise.all([TestStack.start({ runtimeProcess: true, agent: 'fake' }), sharedBrowser()]);
     agents = new ScriptedAgents(stack.fake, stack.projectDir);
     const tokens = stack.client().tokens;
     operatorName = uniqueName('otto');
@@ -46,7 +46,7 @@ describe('dashboard: login links', function () {
     await writeFile(agents.releaseFile(key), '');
   });
   after(async () => {
-    await browser?.close();
+    await releaseBrowser(browser);
     await stack?.close();
   });
 

@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import type { Orchestrator } from '../../sdk/index.js';
 import { fillSessions, finish } from './load.js';
 import { TestStack } from '../support/stack.js';
-import { ensureDashboardBuilt, launchBrowser, newPage } from './browser.js';
+import { ensureDashboardBuilt, sharedBrowser, newPage, releaseBrowser } from './browser.js';
 
 const SESSIONS = 1000;
 
@@ -16,12 +16,12 @@ describe('dashboard: a board of 1,000 sessions', function () {
 
   before(async () => {
     ensureDashboardBuilt();
-    [stack, browser] = await Promise.all([TestStack.start({ executor: 'none' }), launchBrowser()]);
+    [stack, browser] = await Promise.all([TestStack.start({ executor: 'none' }), sharedBrowser()]);
     ao = stack.client();
     await fillSessions(ao, SESSIONS, stack.projectDir);
   });
   after(async () => {
-    await browser?.close();
+    await releaseBrowser(browser);
     await stack?.close();
   });
 

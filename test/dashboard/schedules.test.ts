@@ -6,7 +6,7 @@ import type { Orchestrator } from '../../sdk/index.js';
 import { signatureOf } from '../../servers/runtime/trigger-rules.js';
 import { eventually } from '../support/processes.js';
 import { TestStack } from '../support/stack.js';
-import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
+import { ensureDashboardBuilt, sharedBrowser, newPage, screenshot, releaseBrowser } from './browser.js';
 
 describe('dashboard: schedules', function () {
   this.timeout(90_000);
@@ -18,13 +18,13 @@ describe('dashboard: schedules', function () {
 
   before(async () => {
     ensureDashboardBuilt();
-    [stack, browser] = await Promise.all([TestStack.start({ agent: 'fake' }), launchBrowser()]);
+    [stack, browser] = await Promise.all([TestStack.start({ agent: 'fake' }), sharedBrowser()]);
     ao = stack.client();
     ({ context, page } = await newPage(browser));
   });
   after(async () => {
     await context?.close();
-    await browser?.close();
+    await releaseBrowser(browser);
     await stack?.close();
   });
 

@@ -11,7 +11,7 @@ import type { Orchestrator } from '../../sdk/index.js';
 import { formatUsd, NAME_RULE, NotFoundError } from '../../sdk/index.js';
 import type { EventInput } from '../../sdk/types.js';
 import { TestStack } from '../support/stack.js';
-import { ensureDashboardBuilt, launchBrowser, newPage, screenshot } from './browser.js';
+import { ensureDashboardBuilt, sharedBrowser, newPage, screenshot, releaseBrowser } from './browser.js';
 
 const USAGE = { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
 
@@ -25,7 +25,7 @@ describe('dashboard: true numbers and plain words', function () {
 
   before(async () => {
     ensureDashboardBuilt();
-    [stack, browser] = await Promise.all([TestStack.start({ executor: 'none' }), launchBrowser()]);
+    [stack, browser] = await Promise.all([TestStack.start({ executor: 'none' }), sharedBrowser()]);
     ao = stack.client();
     ({ context, page } = await newPage(browser));
     await ao.agents.create({
@@ -36,7 +36,7 @@ describe('dashboard: true numbers and plain words', function () {
   });
   after(async () => {
     await context?.close();
-    await browser?.close();
+    await releaseBrowser(browser);
     await stack?.close();
   });
 

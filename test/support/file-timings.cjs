@@ -4,7 +4,8 @@
 // so it cannot time the file: the worker that runs it does. Loaded with `--require` (.mocharc.json) in
 // every mocha process, it acts only in a worker of a timed run (the reporter names the output in
 // AOF_TEST_TIMINGS_FILE before the workers start): from loading the file (its imports included) to the
-// end of its run (its hooks included), one JSON line per file, appended.
+// end of its run (its hooks included), one JSON line per file, appended, with the CPU time the worker
+// itself spent on it (cpuMs: not that of the processes the file started).
 const { appendFileSync } = require('node:fs');
 // mocha's own CommonJS module, the one its CLI and workers load (`mocha`'s main is ESM: required from
 // Node 20.19+, it is the module namespace, not the class).
@@ -16,6 +17,7 @@ if (output && !Mocha.prototype.aofTimed) {
   Mocha.prototype.aofTimed = true;
   Mocha.prototype.loadFilesAsync = function (...args) {
     this.aofStartedAt = Date.now();
+    this.aofCpuAt = process.cpuUsage();
     return loadFilesAsync.apply(this, args);
   };
   Mocha.prototype.run = function (fn) {
@@ -23,7 +25,9 @@ if (output && !Mocha.prototype.aofTimed) {
       const started = this.aofStartedAt;
       if (started !== undefined) {
         for (const file of this.files) {
-          appendFileSync(output, `${JSON.stringify({ file, pid: process.pid, started, ended: Date.now() })}\n`);
+          const { user, system } = process.cpuUsage(this.aofCpuAt);
+          const cpuMs = Math.round((user + system) / 1000);
+          appendFileSync(output, `${JSON.stringify({ file, pid: process.pid, started, ended: Date.now(), cpuMs })}\n`);
         }
       }
       if (fn) fn(result);

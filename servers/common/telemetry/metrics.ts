@@ -4,13 +4,35 @@
  * from the shared store at scrape time does not (every replica answers the same: take one, or `max`).
  */
 import { performance } from 'node:perf_hooks';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import { notFound } from '../contract/problem.js';
 
 /** Seconds, from a few milliseconds (a store read, a warm start) to an hour (a long run). */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 /** Seconds, for HTTP requests and store operations: 0.5 ms to 10 s. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
+/**
+ * How often Node's event-loop delay is sampled, in ms (prom-client's default is 10: a timer that wakes
+ * an idle server 100 times a second, ~1% of a core on a small machine). A loop blocked longer than this
+ * is still measured: the next sample is late by as much.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
+let processRegistry: Registry | undefined;
+
+/**
+ * Node's own metrics (event-loop delay, memory, CPU, handles), collected once per process however many
+ * servers it runs: each collector keeps a timer of its own for as long as the process lives (prom-client
+ * has no way to stop one), so one per server would leave one behind every server closed.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  }
+  return processRegistry;
+}
 
 export class ServerMetrics {
   /** Counted by this process; every series carries `instance`. */
@@ -23,8 +45,10 @@ export class ServerMetrics {
 
   constructor(readonly instance: string) {
     this.local.setDefaultLabels({ instance });
-    // Node's own (event-loop delay, memory, CPU, handles) under their standard names.
-    collectDefaultMetrics({ register: this.local });
+    // Node's own (event-loop delay, memory, CPU, handles) under their standard names, with this
+    // server's `instance` label: the process's collectors, shown by each of its servers.
+    // (getMetricsAsArray is typed as plain objects; they are the metrics themselves.)
+    for (const metric of processMetrics().getMetricsAsArray()) this.local.registerMetric(metric as unknown as Metric);
     this.httpRequests = new Counter({
       name: 'aof_http_requests_total',
       help: 'HTTP requests answered, by operation (the contract operationId, "other" for the rest) and status',
