@@ -118,15 +118,22 @@ export async function freshDatabase(): Promise<string> {
   return urlOf(port, name);
 }
 
-/** Runs one statement on the database at `url` (a test's look at what a server stored). */
+const pools = new Map<string, pg.Pool>();
+
+/**
+ * Runs one statement on the database at `url` (a test's look at what a server stored). Tests poll with
+ * it (`eventually`, every 50 ms): its connections are pooled per database, closed once idle for a
+ * moment, rather than one opened per statement (each a PostgreSQL backend started and authenticated).
+ * A connection the server dropped (a restart) leaves the pool; the next statement opens another.
+ */
 export async function queryDatabase<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
+  let pool = pools.get(url);
+  if (!pool) {
+    pool = new pg.Pool({ connectionString: url, max: 2, idleTimeoutMillis: 1000, allowExitOnIdle: true });
+    pool.on('error', () => undefined); // an idle connection the server ended: the pool drops it
+    pools.set(url, pool);
   }
+  return (await pool.query<T>(sql)).rows;
 }
 
 /** Both ways a server keeps its data, for a suite that runs on each: the data dir, or a fresh database. */
