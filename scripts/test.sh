@@ -2,10 +2,11 @@
 # The whole test suite: generated code is current, the code is formatted and lint-free (Biome), types check,
 # the build works, and mocha, in parallel (test/README.md says what keeps the files apart).
 # Extra arguments go to mocha (e.g. `npm test -- test/registry`).
-# AOF_TEST_JOBS: how many test files run at once (default 3: most of a test's time is spent waiting on
-# processes it started, so 3 keep the 2 cores of the reference machine busy).
+# AOF_TEST_JOBS: how many test files run at once (default 4: most of a test's time is spent waiting on
+# processes it started or on a clock it cannot hurry, a sweep or a schedule; with 3, the 2 cores of the
+# reference machine idled a quarter of the time while three such files ran at once).
 # AOF_TEST_TIMINGS=1: each step's wall time on stderr, and the slowest test files (summary-reporter.cjs).
-# AOF_TEST_TIMINGS=keep: the same, and the per-file lines (worker pid, start, end) are kept in $TMPDIR.
+# AOF_TEST_TIMINGS=keep: the same, and the per-file lines (worker pid, start, end, the worker's CPU) are kept in $TMPDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() {
@@ -97,7 +98,7 @@ mocha=0
 if [ "$built" -eq 0 ]; then
   color=()
   if [ -t 1 ]; then color=(--color); fi
-  step "$tools/mocha" --parallel --jobs "${AOF_TEST_JOBS:-3}" --require test/support/shared-postgres.ts \
+  step "$tools/mocha" --parallel --jobs "${AOF_TEST_JOBS:-4}" --require test/support/shared-postgres.ts \
     "${color[@]}" "$@" | tee "$out/mocha" || mocha=$?
 fi
 failed=()
