@@ -125,14 +125,19 @@ export function dueResumes(limited: Iterable<LimitedRun>, now: number): LimitedR
   return [...limited].filter((entry) => entry.resumeAt !== null && entry.resumeAt <= at);
 }
 
-/** When something is next due (a resume, or the end of a hold): ms since the epoch, or null. */
+/**
+ * When something is next due (a resume, or the end of a hold): ms since the epoch, or null. A resume
+ * due already and not yet made is due now: the waiter looks at what is due and then, a moment later, at
+ * what comes next, and a resume that came due in between must not fall through (it waited for the next
+ * rescan, a minute). A hold that ended is nothing to wait for.
+ */
 export function nextDue(limited: Iterable<LimitedRun>, now: number): number | null {
   const at = new Date(now).toISOString();
   let next: number | null = null;
   for (const entry of limited) {
     for (const time of [entry.resumeAt, entry.holdUntil]) {
-      if (!time || time <= at) continue;
-      const ms = Date.parse(time);
+      if (!time || (time <= at && time !== entry.resumeAt)) continue;
+      const ms = Math.max(Date.parse(time), now);
       if (next === null || ms < next) next = ms;
     }
   }

@@ -55,6 +55,11 @@ describe('usage limits: rules (unit)', () => {
     assert.deepEqual(dueResumes([entry], NOW), []);
     assert.equal(dueResumes([entry], Date.parse('2026-12-07T15:03:00Z')).length, 1);
     assert.equal(nextDue([entry], NOW), Date.parse('2026-12-07T15:03:00Z'));
+    // Due and not yet resumed (it came due after the waiter looked at what was due): due now.
+    const later = Date.parse('2026-12-07T15:03:00.004Z');
+    assert.equal(nextDue([entry], later), later);
+    // A hold that ended, with no resume (an opted-out session's): nothing to wait for.
+    assert.equal(nextDue([{ ...entry, resumeAt: null }], later), null);
   });
 
   it('a reset already past resumes after the margin from now; a session or blueprint may opt out', () => {
