@@ -12,24 +12,20 @@ export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 /** Seconds, for HTTP requests and store operations: 0.5 ms to 10 s. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 
-/**
- * How often Node's event-loop delay is sampled, in ms (prom-client's default is 10: a timer that wakes
- * an idle server 100 times a second, ~1% of a core on a small machine). A loop blocked longer than this
- * is still measured: the next sample is late by as much.
- */
-export const EVENT_LOOP_SAMPLE_MS = 100;
-
 let processRegistry: Registry | undefined;
 
 /**
  * Node's own metrics (event-loop delay, memory, CPU, handles), collected once per process however many
- * servers it runs: each collector keeps a timer of its own for as long as the process lives (prom-client
- * has no way to stop one), so one per server would leave one behind every server closed.
+ * servers it runs: each collector keeps a timer of its own for as long as the process lives (the
+ * event-loop delay monitor wakes every 10 ms, and prom-client has no way to stop it), so one per server
+ * would leave one behind every server closed. The delay keeps prom-client's sampling (10 ms): Node
+ * records each sample's whole interval, so the standard `nodejs_eventloop_lag_*` values, and alerts on
+ * them, mean what they mean everywhere.
  */
 function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    collectDefaultMetrics({ register: processRegistry });
   }
   return processRegistry;
 }
